@@ -1,0 +1,47 @@
+// The LoadDriver interface: drivers send requests and report every response; they never judge.
+import type { LoadModel, RequestSpec } from '../spec/types.ts';
+import type { ResponseRecord } from '../observe/types.ts';
+
+export interface LoadPlan {
+  baseUrl: string;
+  /** Requests to rotate through (by weight); `user` already resolved into a session cookie header. */
+  requests: RequestSpec[];
+  model: LoadModel;
+  durationMs?: number;
+  totalRequests?: number;
+  timeoutMs: number;
+  seed: number;
+}
+
+export interface LoadProgress {
+  elapsedMs: number;
+  sent: number;
+  answered: number;
+  errored: number;
+  byStatus: Record<string, number>;
+}
+
+export interface LoadControl {
+  /** Aborting stops the load early (sequential mode, Ctrl-C); run() still resolves with what happened. */
+  signal: AbortSignal;
+  onProgress?: (progress: LoadProgress) => void;
+}
+
+export interface LoadSummary {
+  driver: string;
+  sent: number;
+  answered: number;
+  errored: number;
+  durationMs: number;
+  /** k6: iterations it could not start in time (constant-arrival-rate). */
+  droppedIterations?: number;
+  /** k6: the binary's exit code. */
+  exitCode?: number;
+  /** Anything the user should know about how the load was produced. */
+  notes: string[];
+}
+
+export interface LoadDriver {
+  readonly name: 'autocannon' | 'k6' | string;
+  run(plan: LoadPlan, onResponse: (response: ResponseRecord) => void, control: LoadControl): Promise<LoadSummary>;
+}

@@ -1,0 +1,69 @@
+// RunResult: the one structure every reporter consumes (schema/result.schema.json describes its JSON).
+import type { Expectation, K8sObject, LoadSpec, SpecWarning, SweepPoint } from '../spec/types.ts';
+import type { CounterSample, ObservationSnapshot } from '../observe/types.ts';
+import type { LoadSummary } from '../load/driver.ts';
+import type { Outcome, Verdict } from '../assertions/verdict.ts';
+import type { ConvergenceReport, RestoreReport, TargetInfo } from '../targets/target.ts';
+
+export type ExperimentOutcome = Outcome | 'error';
+
+export type PhaseName = 'prepare' | 'snapshot' | 'apply' | 'converge' | 'load' | 'counters' | 'judge' | 'restore';
+
+export interface PhaseTiming {
+  phase: PhaseName;
+  /** ms since the experiment started */
+  startMs: number;
+  durationMs: number;
+  ok: boolean;
+  error?: string;
+}
+
+/** Moments worth marking on charts, ms since load start (may be negative: before load). */
+export interface RunEvent {
+  atMs: number;
+  what: 'applied' | 'converged' | 'load-start' | 'load-end' | 'restored';
+}
+
+export interface ExperimentResult {
+  name: string;
+  file: string;
+  description: string;
+  tags: string[];
+  sweep?: SweepPoint;
+  outcome: ExperimentOutcome;
+  /** Present when outcome is 'error'. */
+  error?: { phase: PhaseName; message: string; exitCode: number };
+  resources: K8sObject[];
+  load: LoadSpec;
+  loadSummary?: LoadSummary;
+  convergence?: ConvergenceReport;
+  restore?: RestoreReport;
+  observation?: ObservationSnapshot;
+  /** Mesh counters over the load (after − before); zero deltas are dropped. */
+  counters: CounterSample[];
+  expectations: Expectation[];
+  verdicts: Verdict[];
+  phases: PhaseTiming[];
+  events: RunEvent[];
+  warnings: SpecWarning[];
+  startedAt: string;
+  durationMs: number;
+}
+
+export interface RunResult {
+  schemaVersion: 1;
+  runId: string;
+  meshproofVersion: string;
+  /** The exact command line. */
+  command: string[];
+  seed: number;
+  target: TargetInfo;
+  startedAt: string;
+  finishedAt: string;
+  durationMs: number;
+  experiments: ExperimentResult[];
+  /** pass only when every experiment passed. */
+  outcome: ExperimentOutcome;
+  exitCode: number;
+  interrupted: boolean;
+}

@@ -1,0 +1,24 @@
+// Units as users write them: durations (500ms, 30s, 2m, 1h, 1.5s) and rates.
+
+const durationPattern = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/;
+const factor: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** Milliseconds of a duration string such as `500ms`, `30s`, `2m`; a bare number is seconds. Returns undefined if malformed. */
+export function parseDuration(value: unknown): number | undefined {
+  if (typeof value === 'number') return Number.isFinite(value) && value >= 0 ? value * 1000 : undefined;
+  if (typeof value !== 'string') return undefined;
+  const m = durationPattern.exec(value.trim());
+  if (!m) return undefined;
+  return Number(m[1]) * factor[m[2]];
+}
+
+/** Istio's protobuf Duration form (`0.5s`, `7s`, `100ms`, `1m`); undefined when malformed. */
+export function parseIstioDuration(value: unknown): number | undefined {
+  return typeof value === 'string' ? parseDuration(value) : undefined;
+}
+
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)}ms`;
+  if (ms < 60_000) return `${+(ms / 1000).toFixed(2)}s`;
+  return `${+(ms / 60_000).toFixed(2)}m`;
+}

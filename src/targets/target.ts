@@ -1,0 +1,61 @@
+// The Target interface: both the embedded mesh and a real cluster implement it, and pass one contract suite.
+import type { K8sObject } from '../spec/types.ts';
+import type { CounterSample } from '../observe/types.ts';
+
+export interface TargetOptions {
+  /** Scenario baseline name (a folder of scenarios/). */
+  scenario: string;
+  seed: number;
+  /** Istio version whose behaviour the local target follows (kube reads it from the cluster). */
+  istioVersion?: string;
+  /** kube: kubeconfig context, and whether a non-kind context is allowed. */
+  context?: string;
+  allowContext?: boolean;
+  /** kube: base URL of the ingress to use instead of discovering one. */
+  url?: string;
+  /** Progress messages for long work (e.g. "waiting for 7 proxies to sync"). */
+  log?: (message: string) => void;
+}
+
+export interface TargetInfo {
+  kind: 'local' | 'kube';
+  /** Istio version the target behaves as (local) or runs (kube). */
+  istioVersion: string;
+  /** kube context, or `local`. */
+  context: string;
+  description: string;
+}
+
+export interface ConvergenceReport {
+  /** Config version every proxy now runs. */
+  version: string;
+  proxies: { name: string; version: string; synced: boolean }[];
+  waitedMs: number;
+}
+
+export interface RestoreReport {
+  deleted: string[];
+  restored: string[];
+  /** Problems that did not stop the restore (each object is tried). */
+  errors: string[];
+}
+
+export interface Target {
+  readonly kind: 'local' | 'kube';
+  /** Start (local) or connect and preflight (kube). Throws TargetError on infrastructure failure. */
+  prepare(options: TargetOptions): Promise<TargetInfo>;
+  /** Remember the current state of every object `resources` would touch, so restore() can put it back. */
+  snapshot(resources: K8sObject[]): Promise<void>;
+  /** Apply the resources, labelled `meshproof.dev/run=<runId>`. Bad resources throw SpecError naming the field. */
+  apply(resources: K8sObject[], runId: string): Promise<void>;
+  /** Resolve when every proxy runs the newest config; TargetError on timeout naming what did not converge. */
+  waitConverged(timeoutMs: number): Promise<ConvergenceReport>;
+  /** Base URL for load, e.g. http://127.0.0.1:8080 */
+  entrypoint(): Promise<string>;
+  /** Current values of the mesh-side counters of every proxy (absolute; the runner takes deltas). */
+  counters(): Promise<CounterSample[]>;
+  /** Delete what we applied and put back what was there. Idempotent; safe to call when nothing was applied. */
+  restore(): Promise<RestoreReport>;
+  /** Release everything (stop the embedded mesh / close connections). */
+  close(): Promise<void>;
+}
