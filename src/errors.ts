@@ -47,3 +47,19 @@ export class TargetError extends Error {
 export class InterruptedError extends Error {
   override readonly name = 'InterruptedError';
 }
+
+/**
+ * A problem in one field of an applied resource (unsupported or invalid), found by a target.
+ * The runner and `validate` turn `fieldPath` into file:line:col through src/spec/resources.ts locateField().
+ */
+export class ResourceError extends SpecError {
+  constructor(
+    message: string,
+    readonly resource: { kind: string; metadata: { name: string; namespace?: string } },
+    /** Path inside the resource, e.g. `spec.http[0].fault.abort.percentage.value`. */
+    readonly fieldPath: string,
+    source?: SourcePos,
+  ) {
+    super(message, source, `${resource.kind} ${resource.metadata.name}: ${fieldPath}`);
+  }
+}

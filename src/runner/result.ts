@@ -7,7 +7,7 @@ import type { ConvergenceReport, RestoreReport, TargetInfo } from '../targets/ta
 
 export type ExperimentOutcome = Outcome | 'error';
 
-export type PhaseName = 'prepare' | 'snapshot' | 'apply' | 'converge' | 'load' | 'counters' | 'judge' | 'restore';
+export type PhaseName = 'prepare' | 'snapshot' | 'apply' | 'converge' | 'login' | 'load' | 'counters' | 'judge' | 'restore';
 
 export interface PhaseTiming {
   phase: PhaseName;
@@ -66,4 +66,6 @@ export interface RunResult {
   outcome: ExperimentOutcome;
   exitCode: number;
   interrupted: boolean;
+  /** Why the run stopped before or between experiments (target failed to prepare, restore failed). */
+  error?: string;
 }

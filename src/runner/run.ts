@@ -1,0 +1,338 @@
+// The lifecycle of a run: prepare → for each experiment (snapshot → apply → converge → load → counters → judge → restore).
+// Restore always runs: after success, failure, exceptions and interrupts (the CLI turns signals into interrupt()).
+import { ExitCode, InterruptedError, ResourceError, SpecError, TargetError } from '../errors.ts';
+import type { LoadDriver, LoadPlan, LoadSummary } from '../load/driver.ts';
+import type { CounterSample, ObservationSnapshot, ObservationView, ResponseRecord } from '../observe/types.ts';
+import { counterDelta } from '../observe/prometheus.ts';
+import type { JudgeContext, Verdict } from '../assertions/verdict.ts';
+import type { Experiment, Expectation, RequestSpec } from '../spec/types.ts';
+import { locateField } from '../spec/resources.ts';
+import type { Target, TargetInfo, TargetOptions } from '../targets/target.ts';
+import type { RunListener } from './events.ts';
+import type { ExperimentOutcome, ExperimentResult, PhaseName, PhaseTiming, RunEvent, RunResult } from './result.ts';
+
+/** An observation the runner can feed and snapshot (src/observe/observation.ts implements it). */
+export interface RecordingObservation extends ObservationView {
+  record(response: ResponseRecord): unknown;
+  snapshot(): ObservationSnapshot;
+}
+
+/** The modules the runner drives; injected so the lifecycle can be tested with doubles. */
+export interface RunnerDeps {
+  createDriver(name: string): LoadDriver;
+  newObservation(experiment: Experiment): RecordingObservation;
+  resolveRequests(baseUrl: string, requests: RequestSpec[]): Promise<RequestSpec[]>;
+  judgeAll(expectations: Expectation[], context: JudgeContext): Verdict[];
+  allConclusive(verdicts: Verdict[]): boolean;
+}
+
+export interface RunOptions {
+  runId: string;
+  seed: number;
+  command: string[];
+  meshproofVersion: string;
+  target: Target;
+  targetOptions: TargetOptions;
+  /** Overrides every experiment's driver (--driver). */
+  driver?: 'autocannon' | 'k6';
+  convergeTimeoutMs?: number;
+  /** Inconclusive verdicts fail the run unless 'pass'. */
+  inconclusiveAs?: 'fail' | 'pass';
+  listener?: RunListener;
+}
+
+/** Expectation kinds that can be judged from client data alone, while load runs (sequential mode). */
+const clientSideKinds = new Set<Expectation['kind']>(['distribution', 'status', 'latency', 'rateLimited']);
+
+export class Runner {
+  private interruptedBy: string | undefined;
+  private readonly interruptController = new AbortController();
+  private restoring = false;
+
+  constructor(
+    private readonly options: RunOptions,
+    private readonly deps: RunnerDeps,
+  ) {}
+
+  /** Called by the CLI on SIGINT/SIGTERM. Stops load, skips what is left, but never skips restore. */
+  interrupt(signal: string): void {
+    const repeated = this.interruptedBy !== undefined;
+    this.interruptedBy ??= signal;
+    this.interruptController.abort(new InterruptedError(`interrupted by ${signal}`));
+    if (this.restoring || repeated) {
+      this.options.listener?.onMessage?.(
+        `${signal} received again: still restoring the mesh to how it was; this cannot be skipped (it finishes by itself).`,
+      );
+    } else {
+      this.options.listener?.onMessage?.(`${signal} received: stopping load, then restoring the mesh before exiting.`);
+    }
+  }
+
+  get interrupted(): boolean {
+    return this.interruptedBy !== undefined;
+  }
+
+  async run(experiments: Experiment[]): Promise<RunResult> {
+    const { options } = this;
+    const started = Date.now();
+    const results: ExperimentResult[] = [];
+    let info: TargetInfo = { kind: options.target.kind, istioVersion: options.targetOptions.istioVersion ?? 'unknown', context: options.targetOptions.context ?? options.target.kind, description: '' };
+    let fatal: { message: string; exitCode: number } | undefined;
+    try {
+      try {
+        info = await options.target.prepare(options.targetOptions);
+      } catch (error) {
+        fatal = { message: messageOf(error), exitCode: exitCodeOf(error) };
+      }
+      options.listener?.onRunStart?.({ runId: options.runId, experiments: experiments.length, target: info });
+      if (!fatal) {
+        for (const [index, experiment] of experiments.entries()) {
+          if (this.interrupted) break;
+          options.listener?.onExperimentStart?.(experiment, index, experiments.length);
+          const result = await this.runExperiment(experiment, info);
+          results.push(result);
+          options.listener?.onExperimentEnd?.(experiment, result);
+          if (result.error?.exitCode === ExitCode.infrastructure && result.error.phase === 'restore') {
+            fatal = { message: `restore failed, stopping: ${result.error.message}`, exitCode: ExitCode.infrastructure };
+            break;
+          }
+        }
+      }
+    } finally {
+      try {
+        await options.target.close();
+      } catch (error) {
+        options.listener?.onMessage?.(`closing the target failed: ${messageOf(error)}`);
+      }
+    }
+    const finished = Date.now();
+    const exitCode = this.exitCode(results, fatal);
+    const result: RunResult = {
+      schemaVersion: 1,
+      runId: options.runId,
+      meshproofVersion: options.meshproofVersion,
+      command: options.command,
+      seed: options.seed,
+      target: info,
+      startedAt: new Date(started).toISOString(),
+      finishedAt: new Date(finished).toISOString(),
+      durationMs: finished - started,
+      experiments: results,
+      outcome: overallOutcome(results, fatal !== undefined, options.inconclusiveAs),
+      exitCode,
+      interrupted: this.interrupted,
+      ...(fatal ? { error: fatal.message } : {}),
+    };
+    options.listener?.onRunEnd?.(result);
+    return result;
+  }
+
+  private exitCode(results: ExperimentResult[], fatal?: { exitCode: number }): number {
+    if (this.interrupted) return ExitCode.interrupted;
+    const codes = [fatal?.exitCode, ...results.map((r) => r.error?.exitCode)].filter((c): c is number => c !== undefined);
+    if (codes.includes(ExitCode.badInput)) return ExitCode.badInput;
+    if (codes.includes(ExitCode.infrastructure)) return ExitCode.infrastructure;
+    const failing = results.some((r) => r.outcome === 'fail' || (r.outcome === 'inconclusive' && this.options.inconclusiveAs !== 'pass'));
+    return failing ? ExitCode.failed : ExitCode.ok;
+  }
+
+  private async runExperiment(experiment: Experiment, info: TargetInfo): Promise<ExperimentResult> {
+    const { target, listener } = this.options;
+    const t0 = Date.now();
+    const phases: PhaseTiming[] = [];
+    const events: RunEvent[] = [];
+    const resources = experiment.apply.map((r) => r.object);
+    const result: ExperimentResult = {
+      name: experiment.name,
+      file: experiment.file,
+      description: experiment.description,
+      tags: experiment.tags,
+      ...(experiment.sweep ? { sweep: experiment.sweep } : {}),
+      outcome: 'error',
+      resources,
+      load: experiment.load,
+      counters: [],
+      expectations: experiment.expect,
+      verdicts: [],
+      phases,
+      events,
+      warnings: experiment.warnings,
+      startedAt: new Date(t0).toISOString(),
+      durationMs: 0,
+    };
+    let loadStart: number | undefined;
+    const mark = (what: RunEvent['what']) => events.push({ atMs: Date.now() - (loadStart ?? Date.now()), what });
+    const phase = async <T>(name: PhaseName, work: () => Promise<T>): Promise<T> => {
+      const start = Date.now();
+      listener?.onPhase?.(experiment, name, 'start');
+      try {
+        const value = await work();
+        phases.push({ phase: name, startMs: start - t0, durationMs: Date.now() - start, ok: true });
+        listener?.onPhase?.(experiment, name, 'end');
+        return value;
+      } catch (error) {
+        phases.push({ phase: name, startMs: start - t0, durationMs: Date.now() - start, ok: false, error: messageOf(error) });
+        listener?.onPhase?.(experiment, name, 'end', messageOf(error));
+        throw new PhaseFailure(name, error);
+      }
+    };
+    /** Await the interrupt as a rejection, so long waits (convergence) give way to restore. */
+    const unlessInterrupted = <T>(work: Promise<T>): Promise<T> =>
+      new Promise<T>((resolve, reject) => {
+        const signal = this.interruptController.signal;
+        if (signal.aborted) return reject(signal.reason);
+        const onAbort = () => reject(signal.reason);
+        signal.addEventListener('abort', onAbort, { once: true });
+        work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+      });
+
+    let applied = false;
+    try {
+      this.throwIfInterrupted();
+      await phase('snapshot', () => target.snapshot(resources));
+      this.throwIfInterrupted();
+      applied = true; // restore must run even if apply fails half-way
+      await phase('apply', () => target.apply(resources, this.options.runId));
+      const appliedAt = Date.now();
+      result.convergence = await phase('converge', () => unlessInterrupted(target.waitConverged(this.options.convergeTimeoutMs ?? 60_000)));
+      const convergedAt = Date.now();
+      this.throwIfInterrupted();
+
+      const baseUrl = await target.entrypoint();
+      // Logins happen before the counters are read, so they do not count as load.
+      const requests = await phase('login', () => this.deps.resolveRequests(baseUrl, experiment.load.requests));
+      const before = await phase('counters', () => target.counters());
+      const observation = this.deps.newObservation(experiment);
+      const driverName = this.options.driver ?? experiment.load.driver;
+      const driver = this.deps.createDriver(driverName);
+      loadStart = Date.now();
+      events.push({ atMs: appliedAt - loadStart, what: 'applied' }, { atMs: convergedAt - loadStart, what: 'converged' }, { atMs: 0, what: 'load-start' });
+      const summary = await phase('load', () => this.drive(experiment, driver, observation, { baseUrl, requests }, info));
+      mark('load-end');
+      result.loadSummary = summary;
+      result.observation = observation.snapshot();
+      const after = await phase('counters', () => target.counters());
+      result.counters = counterDelta(before, after);
+      if (this.interrupted) throw new PhaseFailure('load', this.interruptController.signal.reason);
+      result.verdicts = await phase('judge', async () =>
+        this.deps.judgeAll(experiment.expect, {
+          experiment,
+          observation,
+          counters: result.counters,
+          target: info,
+          inFlightAllowance: summary.errored,
+        }),
+      );
+      result.outcome = experimentOutcome(result.verdicts);
+    } catch (error) {
+      const failure = error instanceof PhaseFailure ? error : new PhaseFailure('load', error);
+      result.outcome = 'error';
+      result.error = { phase: failure.phase, message: messageOf(failure.cause, experiment), exitCode: exitCodeOf(failure.cause) };
+    } finally {
+      if (applied) {
+        this.restoring = true;
+        try {
+          result.restore = await phase('restore', () => target.restore());
+          mark('restored');
+          if (result.restore.errors.length > 0) {
+            result.outcome = 'error';
+            result.error ??= { phase: 'restore', message: `restore left problems: ${result.restore.errors.join('; ')}`, exitCode: ExitCode.infrastructure };
+          }
+        } catch (error) {
+          result.outcome = 'error';
+          result.error = { phase: 'restore', message: messageOf(error), exitCode: ExitCode.infrastructure };
+        } finally {
+          this.restoring = false;
+        }
+      }
+      result.durationMs = Date.now() - t0;
+    }
+    return result;
+  }
+
+  private async drive(experiment: Experiment, driver: LoadDriver, observation: RecordingObservation, where: { baseUrl: string; requests: RequestSpec[] }, info: TargetInfo): Promise<LoadSummary> {
+    const { load } = experiment;
+    const stop = new AbortController();
+    const onInterrupt = () => stop.abort(this.interruptController.signal.reason);
+    this.interruptController.signal.addEventListener('abort', onInterrupt, { once: true });
+    if (this.interruptController.signal.aborted) stop.abort(this.interruptController.signal.reason);
+    const sequential = load.sequential;
+    const early = sequential ? experiment.expect.filter((e) => clientSideKinds.has(e.kind)) : [];
+    let recorded = 0;
+    let looks = 0;
+    const plan: LoadPlan = {
+      baseUrl: where.baseUrl,
+      requests: where.requests,
+      model: load.model,
+      ...(load.durationMs !== undefined ? { durationMs: load.durationMs } : {}),
+      ...(sequential ? { totalRequests: Math.min(sequential.budget, load.totalRequests ?? Infinity) } : load.totalRequests !== undefined ? { totalRequests: load.totalRequests } : {}),
+      timeoutMs: load.timeoutMs,
+      seed: this.options.seed,
+    };
+    try {
+      return await driver.run(
+        plan,
+        (response) => {
+          observation.record(response);
+          if (!sequential || early.length === 0 || stop.signal.aborted) return;
+          recorded++;
+          if (recorded % sequential.checkEvery !== 0) return;
+          looks++;
+          const verdicts = this.deps.judgeAll(early, { experiment, observation, counters: [], target: info, inFlightAllowance: 0, sequential: { looks } });
+          if (this.deps.allConclusive(verdicts)) stop.abort('every expectation is conclusive');
+        },
+        {
+          signal: stop.signal,
+          onProgress: (progress) => this.options.listener?.onLoadProgress?.(experiment, progress),
+        },
+      );
+    } finally {
+      this.interruptController.signal.removeEventListener('abort', onInterrupt);
+    }
+  }
+
+  private throwIfInterrupted(): void {
+    if (this.interruptController.signal.aborted) throw new PhaseFailure('apply', this.interruptController.signal.reason);
+  }
+}
+
+class PhaseFailure extends Error {
+  constructor(
+    readonly phase: PhaseName,
+    override readonly cause: unknown,
+  ) {
+    super(messageOf(cause));
+  }
+}
+
+export function experimentOutcome(verdicts: Verdict[]): ExperimentOutcome {
+  if (verdicts.some((v) => v.outcome === 'fail')) return 'fail';
+  if (verdicts.some((v) => v.outcome === 'inconclusive')) return 'inconclusive';
+  return 'pass';
+}
+
+function overallOutcome(results: ExperimentResult[], fatal: boolean, inconclusiveAs: 'fail' | 'pass' = 'fail'): ExperimentOutcome {
+  if (fatal || results.some((r) => r.outcome === 'error')) return 'error';
+  if (results.some((r) => r.outcome === 'fail')) return 'fail';
+  if (results.some((r) => r.outcome === 'inconclusive')) return inconclusiveAs === 'pass' ? 'pass' : 'inconclusive';
+  return 'pass';
+}
+
+export function exitCodeOf(error: unknown): number {
+  if (error instanceof InterruptedError) return ExitCode.interrupted;
+  if (error instanceof SpecError) return ExitCode.badInput;
+  return ExitCode.infrastructure;
+}
+
+/** A user-facing message; resource errors point at the resource's file:line when known. */
+export function messageOf(error: unknown, experiment?: Experiment): string {
+  if (error instanceof ResourceError && !error.source && experiment) {
+    const ref = experiment.apply.find((r) => r.object.kind === error.resource.kind && r.object.metadata.name === error.resource.metadata.name);
+    const pos = ref ? (locateField(ref.object, error.fieldPath) ?? ref.source) : undefined;
+    return pos ? `${pos.file}:${pos.line}:${pos.col}: ${error.path}: ${error.message}` : error.format();
+  }
+  if (error instanceof SpecError) return error.format();
+  if (error instanceof TargetError || error instanceof InterruptedError) return error.message;
+  if (error instanceof Error) return error.message;
+  return String(error);
+}

@@ -1,0 +1,152 @@
+// Loading experiments: files and folders → validated, typed, expanded Experiments.
+import { readdirSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { SpecError, SpecErrors } from '../errors.ts';
+import { substitute, matrixPoints, pointLabel } from './matrix.ts';
+import { Normaliser, normaliseExpectation, normaliseLoad } from './normalise.ts';
+import { displayPath, inlineResource, loadResourceFile } from './resources.ts';
+import { loadScenario } from './scenario.ts';
+import { schemaErrors } from './schema-check.ts';
+import { observabilityErrors, subsetErrors, weightWarnings } from './semantics.ts';
+import type { Experiment, ResourceRef } from './types.ts';
+import { parseYamlDocuments, positionOf, readSourceFile, type YamlDoc } from './yaml-source.ts';
+
+function collect<T>(errors: SpecError[], work: () => T): T | undefined {
+  try {
+    return work();
+  } catch (error) {
+    if (error instanceof SpecError) errors.push(error);
+    else if (error instanceof SpecErrors) errors.push(...error.errors);
+    else throw error;
+    return undefined;
+  }
+}
+
+function buildExperiment(file: string, source: YamlDoc, value: any, point: Record<string, string | number> | undefined): Experiment {
+  const errors: SpecError[] = [];
+  const n = new Normaliser(source);
+  const spec = value.spec;
+  const scenario = collect(errors, () => loadScenario(spec.scenario ?? 'bookinfo', positionOf(source, ['spec', 'scenario'])));
+  const apply: ResourceRef[] = [];
+  (spec.apply ?? []).forEach((entry: any, i: number) => {
+    collect(errors, () => {
+      if (entry.file !== undefined) {
+        apply.push(...loadResourceFile(entry.file, file, positionOf(source, ['spec', 'apply', i, 'file']), `spec.apply[${i}].file`));
+      } else {
+        apply.push(inlineResource(entry.inline, source, ['spec', 'apply', i, 'inline']));
+      }
+    });
+  });
+  const load = collect(errors, () => normaliseLoad(n, spec.load));
+  const expect = (spec.expect as any[]).map((item, i) => collect(errors, () => normaliseExpectation(n, item, i)));
+  const seen = new Map<string, ResourceRef>();
+  for (const ref of apply) {
+    const id = `${ref.object.kind}/${ref.object.metadata.namespace ?? 'default'}/${ref.object.metadata.name}`;
+    const first = seen.get(id);
+    if (first) errors.push(new SpecError(`${id} is applied twice (first at ${first.source.file}:${first.source.line}); later copies would silently replace earlier ones`, ref.source, 'spec.apply'));
+    seen.set(id, ref);
+  }
+  if (scenario) {
+    errors.push(...subsetErrors(apply, scenario));
+    if (load) errors.push(...observabilityErrors(expect.filter((e) => e !== undefined), load.classifiers, apply, scenario));
+  }
+  if (errors.length > 0) throw new SpecErrors(errors);
+  const base = value.metadata.name as string;
+  return {
+    file,
+    name: point ? `${base}[${pointLabel(point)}]` : base,
+    description: value.metadata.description ?? '',
+    tags: value.metadata.tags ?? [],
+    scenario: spec.scenario ?? 'bookinfo',
+    apply,
+    load: load!,
+    expect: expect as Experiment['expect'],
+    ...(point ? { sweep: { params: point, baseName: base } } : {}),
+    warnings: weightWarnings(apply),
+  };
+}
+
+/** Load one experiment file; a matrix expands into several Experiments. Throws SpecErrors listing every problem. */
+export function loadExperimentFile(path: string): Experiment[] {
+  const file = resolve(path);
+  const shown = displayPath(file);
+  const text = readSourceFile(file, shown);
+  if (text.trim() === '') throw new SpecErrors([new SpecError('the file is empty; expected an Experiment (apiVersion: meshproof.dev/v1alpha1)', { file: shown, line: 1, col: 1 })]);
+  let docs: YamlDoc[];
+  try {
+    docs = parseYamlDocuments(text, shown);
+  } catch (error) {
+    if (error instanceof SpecError) throw new SpecErrors([error]);
+    throw error;
+  }
+  if (docs.length === 0) throw new SpecErrors([new SpecError('the file holds no document; expected an Experiment', { file: shown, line: 1, col: 1 })]);
+  if (docs.length > 1) {
+    const second = positionOf(docs[1], []);
+    throw new SpecErrors([new SpecError('one experiment per file; a second YAML document starts here', second)]);
+  }
+  const source = docs[0];
+  const raw = source.value as any;
+  const matrix = raw && typeof raw === 'object' ? raw.spec?.matrix : undefined;
+  const hasMatrix = matrix && typeof matrix === 'object' && !Array.isArray(matrix) && Object.keys(matrix).length > 0;
+  const points = hasMatrix && Object.values(matrix).every(Array.isArray) ? matrixPoints(matrix) : [undefined];
+
+  const experiments: Experiment[] = [];
+  const errors: SpecError[] = [];
+  const seenMessages = new Set<string>();
+  for (const point of points) {
+    const problems: SpecError[] = [];
+    const value = point ? collect(problems, () => ({ ...raw, spec: { ...raw.spec, ...(substitute({ apply: raw.spec.apply, load: raw.spec.load, expect: raw.spec.expect }, point, source, ['spec']) as object) } })) : raw;
+    if (value !== undefined) problems.push(...schemaErrors(source, value));
+    if (problems.length === 0) {
+      const experiment = collect(problems, () => buildExperiment(file, source, value, point));
+      if (experiment) experiments.push(experiment);
+    }
+    for (const p of problems) {
+      const message = p.format();
+      if (!seenMessages.has(message)) {
+        seenMessages.add(message);
+        errors.push(p);
+      }
+    }
+  }
+  if (errors.length > 0) throw new SpecErrors(errors);
+  return experiments;
+}
+
+function listYamlFiles(path: string): string[] {
+  const stat = statSync(path, { throwIfNoEntry: false });
+  if (!stat) throw new SpecError(`no such file or folder: ${path}`);
+  if (stat.isFile()) return [path];
+  return readdirSync(path, { withFileTypes: true })
+    .sort((a, b) => a.name.localeCompare(b.name))
+    .flatMap((entry) => {
+      const full = join(path, entry.name);
+      if (entry.isDirectory()) return listYamlFiles(full);
+      return /\.ya?ml$/.test(entry.name) ? [full] : [];
+    });
+}
+
+export interface LoadedExperiments {
+  experiments: Experiment[];
+  files: string[];
+}
+
+/** Load every experiment below the given files/folders; all problems of all files are reported together. */
+export function loadExperiments(paths: string[]): LoadedExperiments {
+  const errors: SpecError[] = [];
+  const experiments: Experiment[] = [];
+  const files = paths.flatMap((p) => collect(errors, () => listYamlFiles(p)) ?? []);
+  for (const file of files) {
+    const loaded = collect(errors, () => loadExperimentFile(file));
+    if (loaded) experiments.push(...loaded);
+  }
+  const byName = new Map<string, Experiment>();
+  for (const e of experiments) {
+    const other = byName.get(e.name);
+    if (other) errors.push(new SpecError(`experiment name "${e.name}" is also used by ${displayPath(other.file)}; names must be unique`, { file: displayPath(e.file), line: 1, col: 1 }, 'metadata.name'));
+    byName.set(e.name, e);
+  }
+  if (errors.length > 0) throw new SpecErrors(errors);
+  if (files.length === 0) throw new SpecErrors([new SpecError(`no experiment files (*.yaml) found in ${paths.join(', ')}`)]);
+  return { experiments, files };
+}

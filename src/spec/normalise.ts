@@ -1,0 +1,239 @@
+// From a schema-valid plain object to the typed Experiment: defaults, units, cross-field rules.
+import { SpecError } from '../errors.ts';
+import { parseDuration } from './units.ts';
+import type {
+  Bound,
+  Expectation,
+  LoadSpec,
+  RequestSpec,
+  ResourceRef,
+  SourcePos,
+} from './types.ts';
+import { formatPath, positionOf, type PathSegment, type YamlDoc } from './yaml-source.ts';
+
+export const DEFAULT_CLASSIFIERS = ['status', 'envoy', 'bookinfo'];
+export const DEFAULT_CONFIDENCE = 0.99;
+export const DEFAULT_TOLERANCE_POINTS = 5;
+
+export class Normaliser {
+  constructor(readonly source: YamlDoc) {}
+
+  at(path: PathSegment[], key = false): SourcePos {
+    return positionOf(this.source, path, { key });
+  }
+
+  error(path: PathSegment[], message: string, key = false): SpecError {
+    return new SpecError(message, this.at(path, key), formatPath(path));
+  }
+
+  share(value: unknown, path: PathSegment[]): number {
+    if (typeof value === 'number') return value;
+    if (typeof value === 'string' && value.endsWith('%')) {
+      const n = Number(value.slice(0, -1));
+      if (n > 100) throw this.error(path, `a percentage cannot exceed 100%, found "${value}"`);
+      return n / 100;
+    }
+    throw this.error(path, `expected a share (0..1 or "25%"), found ${JSON.stringify(value)}`);
+  }
+
+  duration(value: unknown, path: PathSegment[], bareUnit: 's' | 'ms' = 's'): number {
+    if (typeof value === 'number') return bareUnit === 's' ? value * 1000 : value;
+    const ms = parseDuration(value);
+    if (ms === undefined) throw this.error(path, `expected a duration such as 500ms, 30s or 2m, found ${JSON.stringify(value)}`);
+    return ms;
+  }
+
+  shareBound(raw: Record<string, any>, path: PathSegment[]): Bound & { derived?: { failing: number; retries: number } } {
+    const bound: Bound & { derived?: { failing: number; retries: number } } = {};
+    if (raw.min !== undefined) bound.min = this.share(raw.min, [...path, 'min']);
+    if (raw.max !== undefined) bound.max = this.share(raw.max, [...path, 'max']);
+    if (raw.approx !== undefined) bound.approx = this.share(raw.approx, [...path, 'approx']);
+    if (raw.tolerance !== undefined) bound.tolerance = this.share(raw.tolerance, [...path, 'tolerance']);
+    if (raw.derived !== undefined) {
+      if (raw.approx !== undefined) throw this.error([...path, 'derived'], 'give either approx or derived, not both', true);
+      bound.derived = { failing: this.share(raw.derived.failing, [...path, 'derived', 'failing']), retries: raw.derived.retries };
+    }
+    if ((bound.approx !== undefined || bound.derived) && bound.tolerance === undefined) bound.tolerance = DEFAULT_TOLERANCE_POINTS / 100;
+    if (bound.tolerance !== undefined && bound.approx === undefined && !bound.derived) {
+      throw this.error([...path, 'tolerance'], 'tolerance needs approx (or derived) to be a tolerance around', true);
+    }
+    this.checkMinMax(bound, path);
+    return bound;
+  }
+
+  countBound(raw: Record<string, any>, path: PathSegment[]): Bound {
+    const bound: Bound = { ...raw };
+    if (bound.tolerance !== undefined && bound.approx === undefined) {
+      throw this.error([...path, 'tolerance'], 'tolerance needs approx to be a tolerance around', true);
+    }
+    this.checkMinMax(bound, path);
+    return bound;
+  }
+
+  private checkMinMax(bound: Bound, path: PathSegment[]): void {
+    if (bound.min !== undefined && bound.max !== undefined && bound.min > bound.max) {
+      throw this.error([...path, 'min'], `min (${bound.min}) is greater than max (${bound.max}); nothing could pass`);
+    }
+  }
+}
+
+export function normaliseRequests(n: Normaliser, load: Record<string, any>): RequestSpec[] {
+  const base: PathSegment[] = ['spec', 'load'];
+  const list = Array.isArray(load.requests) ? load.requests : undefined;
+  if (load.request && list) throw n.error([...base, 'requests'], 'give either request or a list of requests, not both', true);
+  const raw: { value: Record<string, any>; path: PathSegment[] }[] = list
+    ? list.map((value: Record<string, any>, i: number) => ({ value, path: [...base, 'requests', i] }))
+    : load.request
+      ? [{ value: load.request, path: [...base, 'request'] }]
+      : [];
+  if (raw.length === 0) throw n.error(base, 'load needs a request (e.g. request: { path: /productpage }) or a list of requests');
+  const names = new Set<string>();
+  return raw.map(({ value, path }, i) => {
+    const name = value.name ?? `r${i}`;
+    if (names.has(name)) throw n.error([...path, 'name'], `request name "${name}" is used twice; names label responses and must be unique`);
+    names.add(name);
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries<string | number>(value.headers ?? {})) {
+      if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(k)) throw n.error([...path, 'headers', k], `"${k}" is not a valid HTTP header name`, true);
+      headers[k.toLowerCase()] = String(v);
+    }
+    return {
+      name,
+      method: value.method ?? 'GET',
+      path: value.path,
+      headers,
+      ...(value.body !== undefined ? { body: value.body } : {}),
+      ...(value.user !== undefined ? { user: value.user } : {}),
+      weight: value.weight ?? 1,
+    };
+  });
+}
+
+export function normaliseLoad(n: Normaliser, load: Record<string, any>): LoadSpec {
+  const base: PathSegment[] = ['spec', 'load'];
+  const requests = normaliseRequests(n, load);
+  if (load.rate !== undefined && load.connections !== undefined) {
+    throw n.error([...base, 'connections'], 'give either rate (open model: requests per second) or connections (closed model), not both', true);
+  }
+  if (load.rate === undefined && load.connections === undefined) {
+    throw n.error(base, 'load needs rate (open model, requests per second) or connections (closed model)');
+  }
+  const model: LoadSpec['model'] = load.rate !== undefined ? { kind: 'open', rate: load.rate } : { kind: 'closed', connections: load.connections };
+  const durationMs = load.duration !== undefined ? n.duration(load.duration, [...base, 'duration']) : undefined;
+  const totalRequests = typeof load.requests === 'number' ? load.requests : undefined;
+  const sequential = load.until === 'verdict';
+  if (!sequential && (load.budget !== undefined || load.checkEvery !== undefined)) {
+    throw n.error([...base, load.budget !== undefined ? 'budget' : 'checkEvery'], 'budget and checkEvery belong to sequential mode (until: verdict)', true);
+  }
+  if (sequential && load.budget === undefined) throw n.error([...base, 'until'], 'sequential mode (until: verdict) needs a request budget (budget: N)');
+  if (!sequential && durationMs === undefined && totalRequests === undefined) {
+    throw n.error(base, 'load needs a stop: duration (e.g. 20s), requests (a count), or until: verdict with a budget');
+  }
+  if (durationMs === 0) throw n.error([...base, 'duration'], 'duration must be more than 0');
+  const warmupMs = load.warmup !== undefined ? n.duration(load.warmup, [...base, 'warmup']) : 0;
+  if (durationMs !== undefined && warmupMs >= durationMs) {
+    throw n.error([...base, 'warmup'], `warm-up (${warmupMs} ms) must be shorter than the duration (${durationMs} ms)`);
+  }
+  const timeoutMs = load.timeout !== undefined ? n.duration(load.timeout, [...base, 'timeout']) : 30_000;
+  if (timeoutMs <= 0) throw n.error([...base, 'timeout'], 'timeout must be more than 0');
+  return {
+    driver: load.driver ?? 'autocannon',
+    requests,
+    model,
+    ...(durationMs !== undefined ? { durationMs } : {}),
+    ...(totalRequests !== undefined ? { totalRequests } : {}),
+    warmupMs,
+    timeoutMs,
+    classifiers: load.classifiers ?? DEFAULT_CLASSIFIERS,
+    ...(sequential ? { sequential: { budget: load.budget, checkEvery: load.checkEvery ?? 100 } } : {}),
+  };
+}
+
+function where(raw: Record<string, unknown> | undefined): Record<string, string> | undefined {
+  if (!raw) return undefined;
+  return Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, String(v)]));
+}
+
+function percentText(bound: Bound & { derived?: { failing: number; retries: number } }): string {
+  const pct = (x: number) => `${+(x * 100).toFixed(2)}%`;
+  const parts: string[] = [];
+  if (bound.derived) parts.push(`≈ ${pct(bound.derived.failing)}^${bound.derived.retries + 1}`);
+  if (bound.approx !== undefined) parts.push(`≈ ${pct(bound.approx)}`);
+  if (bound.min !== undefined) parts.push(`≥ ${pct(bound.min)}`);
+  if (bound.max !== undefined) parts.push(`≤ ${pct(bound.max)}`);
+  return parts.join(', ');
+}
+
+export function normaliseExpectation(n: Normaliser, item: Record<string, any>, index: number): Expectation {
+  const kind = Object.keys(item)[0];
+  const raw = item[kind] as Record<string, any>;
+  const path: PathSegment[] = ['spec', 'expect', index, kind];
+  const common = { source: n.at(['spec', 'expect', index]), confidence: raw.confidence ?? DEFAULT_CONFIDENCE };
+  switch (kind) {
+    case 'distribution': {
+      const total = Object.values<number>(raw.weights).reduce((a, b) => a + b, 0);
+      if (total <= 0) throw n.error([...path, 'weights'], 'weights must not all be 0');
+      return { kind, ...common, title: raw.title ?? `distribution of ${raw.of}`, of: raw.of, weights: raw.weights, tolerance: raw.tolerance ?? DEFAULT_TOLERANCE_POINTS, where: where(raw.where) };
+    }
+    case 'status': {
+      if ((raw.code === undefined) === (raw.flag === undefined)) throw n.error(path, 'status needs exactly one of code (503, 5xx) or flag (UO, FI, ...)');
+      const ratio = n.shareBound(raw.ratio, [...path, 'ratio']);
+      const what = raw.code !== undefined ? String(raw.code) : `flag ${raw.flag}`;
+      return { kind, ...common, title: raw.title ?? `share of ${what} ${percentText(ratio)}`, ...(raw.code !== undefined ? { code: String(raw.code) } : { flag: raw.flag }), ratio, where: where(raw.where) };
+    }
+    case 'retries': {
+      const count = n.countBound({ min: raw.min, max: raw.max, approx: raw.approx, tolerance: raw.tolerance }, path);
+      for (const k of Object.keys(count) as (keyof Bound)[]) if (count[k] === undefined) delete count[k];
+      if (Object.keys(count).length === 0) throw n.error(path, 'retries needs min, max or approx');
+      return { kind, ...common, title: raw.title ?? `retries to ${raw.service}${raw.subset ? ` ${raw.subset}` : ''}`, service: raw.service, subset: raw.subset, from: raw.from, count };
+    }
+    case 'rateLimited':
+      return { kind, ...common, title: raw.title ?? `429s as the token bucket predicts${raw.filter ? ` (${raw.filter})` : ''}`, filter: raw.filter, slack: raw.slack ?? 0, where: where(raw.where) };
+    case 'denied': {
+      const ratio = n.shareBound(raw.ratio, [...path, 'ratio']);
+      return { kind, ...common, title: raw.title ?? `share denied by RBAC ${percentText(ratio)}`, service: raw.service, ratio, where: where(raw.where) };
+    }
+    case 'latency': {
+      const percentiles: Record<string, { below?: number; above?: number }> = {};
+      for (const [key, value] of Object.entries<any>(raw)) {
+        if (['delayed', 'where', 'confidence', 'title'].includes(key)) continue;
+        const entry: { below?: number; above?: number } = {};
+        if (value.below !== undefined) entry.below = n.duration(value.below, [...path, key, 'below'], 'ms');
+        if (value.above !== undefined) entry.above = n.duration(value.above, [...path, key, 'above'], 'ms');
+        if (entry.below !== undefined && entry.above !== undefined && entry.above >= entry.below) {
+          throw n.error([...path, key], `above (${entry.above} ms) must be less than below (${entry.below} ms)`);
+        }
+        percentiles[key] = entry;
+      }
+      const delayed = raw.delayed
+        ? { atLeastMs: n.duration(raw.delayed.atLeast, [...path, 'delayed', 'atLeast'], 'ms'), share: n.shareBound(raw.delayed.share, [...path, 'delayed', 'share']) }
+        : undefined;
+      if (!delayed && Object.keys(percentiles).length === 0) throw n.error(path, 'latency needs a percentile (p50, p99, max...) or delayed');
+      return { kind, ...common, title: raw.title ?? `latency ${Object.keys(percentiles).join(', ') || 'delayed share'}`, percentiles, delayed, where: where(raw.where) };
+    }
+    case 'flags': {
+      if ((raw.count === undefined) === (raw.ratio === undefined)) throw n.error(path, 'flags needs exactly one of count or ratio');
+      const from = raw.from ?? 'mesh';
+      if (from === 'mesh' && raw.ratio !== undefined && raw.service === undefined) {
+        // a ratio needs a denominator: all mesh requests to one service
+        throw n.error([...path, 'ratio'], 'a mesh-side flag ratio needs service (the destination whose requests are the denominator)', true);
+      }
+      return {
+        kind,
+        ...common,
+        title: raw.title ?? `flag ${raw.flag} (${from})`,
+        flag: raw.flag,
+        from,
+        ...(raw.count !== undefined ? { count: n.countBound(raw.count, [...path, 'count']) } : {}),
+        ...(raw.ratio !== undefined ? { ratio: n.shareBound(raw.ratio, [...path, 'ratio']) } : {}),
+        service: raw.service,
+      };
+    }
+    case 'reconcile':
+      return { kind, ...common, title: raw.title ?? 'client and mesh counts agree', proxy: raw.proxy ?? 'istio-ingressgateway', slack: raw.slack };
+    default:
+      throw n.error(path, `unknown expectation kind "${kind}"`, true);
+  }
+}
+
+export type { ResourceRef };

@@ -1,0 +1,83 @@
+// Resources of an experiment (file references and inline objects), remembering where each came from.
+import { dirname, relative, resolve } from 'node:path';
+import { SpecError } from '../errors.ts';
+import type { K8sObject, ResourceRef, SourcePos } from './types.ts';
+import { formatPath, parsePath, parseYamlDocuments, positionOf, readSourceFile, type PathSegment, type YamlDoc } from './yaml-source.ts';
+
+interface Origin {
+  source: YamlDoc;
+  /** Path of the object inside its YAML document. */
+  base: PathSegment[];
+}
+
+const origins = new WeakMap<object, Origin>();
+
+export function rememberOrigin(object: object, source: YamlDoc, base: PathSegment[]): void {
+  origins.set(object, { source, base });
+}
+
+/**
+ * Where a field of a resource is written, e.g. locateField(vs, 'spec.http[0].route[1].weight').
+ * Targets report unsupported fields by path; this turns that into file:line:col.
+ */
+export function locateField(object: object, fieldPath: string | PathSegment[]): SourcePos | undefined {
+  const origin = origins.get(object);
+  if (!origin) return undefined;
+  const path = typeof fieldPath === 'string' ? parsePath(fieldPath) : fieldPath;
+  return positionOf(origin.source, [...origin.base, ...path], { key: true });
+}
+
+export function displayPath(file: string): string {
+  const rel = relative(process.cwd(), file);
+  return rel.startsWith('..') || rel === '' ? file : rel;
+}
+
+function checkObject(value: unknown, source: YamlDoc, base: PathSegment[]): K8sObject {
+  const where = (path: PathSegment[]) => positionOf(source, [...base, ...path], { key: false });
+  if (!value || typeof value !== 'object' || Array.isArray(value)) {
+    throw new SpecError('expected a Kubernetes object (apiVersion, kind, metadata.name)', where([]), formatPath(base) || '(document)');
+  }
+  const object = value as Record<string, any>;
+  for (const field of ['apiVersion', 'kind'] as const) {
+    if (typeof object[field] !== 'string' || object[field] === '') {
+      throw new SpecError(`missing required field "${field}"`, where([]), formatPath([...base, field]));
+    }
+  }
+  if (!object.metadata || typeof object.metadata !== 'object' || typeof object.metadata.name !== 'string' || !object.metadata.name) {
+    throw new SpecError('missing required field "metadata.name"', where(['metadata']), formatPath([...base, 'metadata', 'name']));
+  }
+  return object as K8sObject;
+}
+
+/** Objects of a YAML file referenced from an experiment (several documents allowed). */
+export function loadResourceFile(fileRef: string, experimentFile: string, refPos: SourcePos, refPath: string): ResourceRef[] {
+  const file = resolve(dirname(experimentFile), fileRef);
+  let text: string;
+  try {
+    text = readSourceFile(file, displayPath(file));
+  } catch (error) {
+    if (error instanceof SpecError) throw new SpecError(`referenced file ${fileRef} cannot be read (${displayPath(file)}: ${error.message.replace(/^cannot read [^:]+: /, '')})`, refPos, refPath);
+    throw error;
+  }
+  const docs = parseYamlDocuments(text, displayPath(file));
+  if (docs.length === 0) throw new SpecError(`referenced file ${fileRef} contains no resources`, refPos, refPath);
+  return docs.flatMap((doc) => {
+    const list = (doc.value as any)?.kind === 'List' && Array.isArray((doc.value as any).items) ? ((doc.value as any).items as unknown[]) : undefined;
+    const entries = list ? list.map((item, i) => ({ item, base: ['items', i] as PathSegment[] })) : [{ item: doc.value, base: [] as PathSegment[] }];
+    return entries.map(({ item, base }) => {
+      const object = checkObject(item, doc, base);
+      rememberOrigin(object, doc, base);
+      return { object, source: positionOf(doc, base), origin: fileRef };
+    });
+  });
+}
+
+export function inlineResource(value: unknown, source: YamlDoc, path: PathSegment[]): ResourceRef {
+  const object = checkObject(value, source, path);
+  rememberOrigin(object, source, path);
+  return { object, source: positionOf(source, path), origin: 'inline' };
+}
+
+export function resourceId(object: K8sObject): string {
+  return `${object.kind}/${object.metadata.namespace ?? 'default'}/${object.metadata.name}`;
+}

@@ -1,0 +1,168 @@
+// JSON Schema validation of an experiment, with errors that say where, what was expected and what was found.
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
+import { distance } from 'fastest-levenshtein';
+import { SpecError } from '../errors.ts';
+import { formatPath, positionOf, type PathSegment, type YamlDoc } from './yaml-source.ts';
+
+export const experimentSchemaPath = fileURLToPath(new URL('../../schema/experiment.schema.json', import.meta.url));
+
+let compiled: ValidateFunction | undefined;
+
+function validator(): ValidateFunction {
+  if (!compiled) {
+    const schema = JSON.parse(readFileSync(experimentSchemaPath, 'utf8')) as object;
+    const ajv = new Ajv2020({ allErrors: true, verbose: true, strict: false });
+    compiled = ajv.compile(schema);
+  }
+  return compiled;
+}
+
+/** The closest of `candidates` to `word`, when it is close enough to be a likely typo. */
+export function suggest(word: string, candidates: Iterable<string>): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const candidate of candidates) {
+    const d = distance(word.toLowerCase(), candidate.toLowerCase());
+    if (d < bestDistance) {
+      best = candidate;
+      bestDistance = d;
+    }
+  }
+  const limit = Math.max(2, Math.floor(word.length / 3));
+  return bestDistance <= limit ? best : undefined;
+}
+
+export function show(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (value === null) return 'null';
+  if (typeof value === 'string') return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
+  if (Array.isArray(value)) return `a list of ${value.length}`;
+  if (typeof value === 'object') return `an object with ${Object.keys(value).length ? `keys ${Object.keys(value).slice(0, 5).join(', ')}` : 'no keys'}`;
+  return String(value);
+}
+
+function instancePath(error: ErrorObject): PathSegment[] {
+  if (error.instancePath === '') return [];
+  return error.instancePath
+    .slice(1)
+    .split('/')
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
+}
+
+function lowerFirst(text: string): string {
+  return text.charAt(0).toLowerCase() + text.slice(1);
+}
+
+function describeSchema(schema: any): string {
+  if (!schema || typeof schema !== 'object') return 'a valid value';
+  if (schema.description && schema.anyOf) return lowerFirst(schema.description.replace(/\.$/, ''));
+  if (schema.const !== undefined) return JSON.stringify(schema.const);
+  if (schema.enum) return `one of ${schema.enum.map((v: unknown) => JSON.stringify(v)).join(', ')}`;
+  if (schema.type) return `a ${[].concat(schema.type).join(' or ')}`;
+  return 'a valid value';
+}
+
+function messageFor(error: ErrorObject, source: YamlDoc): { path: PathSegment[]; key: boolean; message: string } {
+  const path = instancePath(error);
+  const params = error.params as Record<string, any>;
+  const found = error.data;
+  switch (error.keyword) {
+    case 'additionalProperties': {
+      const field = String(params.additionalProperty);
+      const known = Object.keys((error.parentSchema as any)?.properties ?? {});
+      const hint = suggest(field, known);
+      const list = known.length ? ` (known fields: ${known.join(', ')})` : '';
+      return {
+        path: [...path, field],
+        key: true,
+        message: `unknown field "${field}"${hint ? `; did you mean "${hint}"?` : list}`,
+      };
+    }
+    case 'required':
+      return { path, key: false, message: `missing required field "${params.missingProperty}"` };
+    case 'type':
+      return { path, key: false, message: `expected ${params.type.replace(',', ' or ')}, found ${show(found)}` };
+    case 'const':
+      return { path, key: false, message: `expected ${JSON.stringify(params.allowedValue)}, found ${show(found)}` };
+    case 'enum': {
+      const hint = typeof found === 'string' ? suggest(found, params.allowedValues.map(String)) : undefined;
+      return {
+        path,
+        key: false,
+        message: `expected one of ${params.allowedValues.map((v: unknown) => JSON.stringify(v)).join(', ')}, found ${show(found)}${hint ? `; did you mean "${hint}"?` : ''}`,
+      };
+    }
+    case 'anyOf':
+      return { path, key: false, message: `expected ${describeSchema(error.parentSchema)}, found ${show(found)}` };
+    case 'pattern': {
+      const description = (error.parentSchema as any)?.description;
+      return {
+        path,
+        key: false,
+        message: `found ${show(found)}, which does not have the expected form${description ? ` (${description.replace(/\.$/, '')})` : ` ${params.pattern}`}`,
+      };
+    }
+    case 'minimum':
+    case 'maximum':
+    case 'exclusiveMinimum':
+    case 'exclusiveMaximum':
+      return { path, key: false, message: `expected a number ${params.comparison} ${params.limit}, found ${show(found)}` };
+    case 'minItems':
+      return { path, key: false, message: `expected at least ${params.limit} item${params.limit === 1 ? '' : 's'}, found ${show(found)}` };
+    case 'maxItems':
+      return { path, key: false, message: `expected at most ${params.limit} items, found ${show(found)}` };
+    case 'minProperties':
+      return { path, key: false, message: `expected at least ${params.limit} field${params.limit === 1 ? '' : 's'}, found ${show(found)}` };
+    case 'maxProperties': {
+      const keys = found && typeof found === 'object' ? Object.keys(found) : [];
+      return { path, key: false, message: `expected exactly one entry here, found ${keys.length}: ${keys.join(', ')}` };
+    }
+    case 'minLength':
+      return { path, key: false, message: `expected a non-empty string, found ${show(found)}` };
+    case 'maxLength':
+      return { path, key: false, message: `expected at most ${params.limit} characters, found ${String(found).length}` };
+    case 'uniqueItems':
+      return { path, key: false, message: `items must be unique (items ${params.j} and ${params.i} are the same)` };
+    default:
+      return { path, key: false, message: `${error.message ?? 'invalid'}; found ${show(found)}` };
+  }
+}
+
+const preference = ['additionalProperties', 'required', 'maxProperties', 'const', 'enum', 'type', 'anyOf', 'pattern'];
+
+/** Keep the most useful error per location: anyOf branches and their children collapse into one message. */
+function selectErrors(errors: ErrorObject[]): ErrorObject[] {
+  const anyOfPaths = new Set(errors.filter((e) => e.keyword === 'anyOf').map((e) => e.instancePath));
+  const kept = errors.filter((e) => e.keyword === 'anyOf' || !anyOfPaths.has(e.instancePath) || e.keyword === 'additionalProperties');
+  const byPath = new Map<string, ErrorObject[]>();
+  for (const e of kept) {
+    const key = e.keyword === 'additionalProperties' ? `${e.instancePath}/${(e.params as any).additionalProperty}` : e.instancePath;
+    byPath.set(key, [...(byPath.get(key) ?? []), e]);
+  }
+  const out: ErrorObject[] = [];
+  for (const group of byPath.values()) {
+    group.sort((a, b) => rank(a) - rank(b));
+    out.push(group[0]);
+  }
+  return out;
+}
+
+function rank(e: ErrorObject): number {
+  const i = preference.indexOf(e.keyword);
+  return i === -1 ? preference.length : i;
+}
+
+/** Validate one experiment document against the schema; returns every problem found, in document order. */
+export function schemaErrors(source: YamlDoc, value: unknown = source.value): SpecError[] {
+  const validate = validator();
+  if (validate(value)) return [];
+  const errors = selectErrors(validate.errors ?? []).map((error) => {
+    const { path, key, message } = messageFor(error, source);
+    return new SpecError(message, positionOf(source, path, { key }), formatPath(path) || '(document)');
+  });
+  errors.sort((a, b) => a.source!.line - b.source!.line || a.source!.col - b.source!.col);
+  return errors;
+}

@@ -1,0 +1,145 @@
+// Checks beyond the schema: things that are well-formed but cannot mean what the author wants.
+import { SpecError } from '../errors.ts';
+import type { Expectation, K8sObject, ResourceRef, SpecWarning } from './types.ts';
+import { locateField } from './resources.ts';
+import type { Scenario } from './scenario.ts';
+
+/** Labels each classifier can put on a response (kept in step with src/observe/classifiers.ts). */
+export const CLASSIFIER_LABELS: Record<string, string[]> = {
+  status: ['status', 'class', 'error'],
+  envoy: ['flag', 'denied'],
+  bookinfo: ['reviews.version', 'reviews', 'ratings', 'details'],
+};
+/** Labels the load itself adds. */
+export const LOAD_LABELS = ['request'];
+
+/** Short service name of an Istio host: reviews, reviews.default, reviews.default.svc.cluster.local → reviews. */
+export function shortHost(host: string): string {
+  const m = /^([^.]+)(\.default(\.svc(\.cluster\.local)?)?)?$/.exec(host);
+  return m ? m[1] : host;
+}
+
+function fieldError(ref: ResourceRef, path: string, message: string): SpecError {
+  const o = ref.object;
+  return new SpecError(message, locateField(o, path) ?? ref.source, `${o.kind} ${o.metadata.name}: ${path}`);
+}
+
+/** Istio weights are relative (the sum-to-100 rule was relaxed in 2022): warn, showing the effective shares. */
+export function weightWarnings(resources: ResourceRef[]): SpecWarning[] {
+  const warnings: SpecWarning[] = [];
+  for (const ref of resources) {
+    if (ref.object.kind !== 'VirtualService') continue;
+    const http: any[] = ref.object.spec?.http ?? [];
+    http.forEach((rule, i) => {
+      const routes: any[] = rule?.route ?? [];
+      if (routes.length < 2) return;
+      const weights = routes.map((r) => (typeof r?.weight === 'number' ? r.weight : 0));
+      const sum = weights.reduce((a, b) => a + b, 0);
+      if (sum === 100 || sum === 0) return;
+      const shares = routes
+        .map((r, j) => `${r?.destination?.subset ?? r?.destination?.host ?? `route[${j}]`} ${((100 * weights[j]) / sum).toFixed(1)} %`)
+        .join(', ');
+      const path = `spec.http[${i}].route`;
+      warnings.push({
+        source: locateField(ref.object, path) ?? ref.source,
+        path: `VirtualService ${ref.object.metadata.name}: ${path}`,
+        message: `weights sum to ${sum}, not 100; Istio treats them as relative shares, so traffic goes ${shares}`,
+      });
+    });
+  }
+  return warnings;
+}
+
+function definedSubsets(resources: ResourceRef[]): Map<string, Set<string>> {
+  const subsets = new Map<string, Set<string>>();
+  for (const { object } of resources) {
+    if (object.kind !== 'DestinationRule' || typeof object.spec?.host !== 'string') continue;
+    const host = shortHost(object.spec.host);
+    const set = subsets.get(host) ?? new Set<string>();
+    for (const s of object.spec.subsets ?? []) if (s?.name) set.add(String(s.name));
+    subsets.set(host, set);
+  }
+  return subsets;
+}
+
+/** Every subset a route names must be defined by a DestinationRule of the experiment or the scenario. */
+export function subsetErrors(resources: ResourceRef[], scenario: Scenario): SpecError[] {
+  // The experiment's DestinationRules replace the scenario's of the same name.
+  const own = new Set(resources.filter((r) => r.object.kind === 'DestinationRule').map((r) => r.object.metadata.name));
+  const baseline = scenario.resources.filter((r) => !(r.object.kind === 'DestinationRule' && own.has(r.object.metadata.name)));
+  const subsets = definedSubsets([...baseline, ...resources]);
+  const errors: SpecError[] = [];
+  for (const ref of resources) {
+    if (ref.object.kind !== 'VirtualService') continue;
+    (ref.object.spec?.http ?? []).forEach((rule: any, i: number) => {
+      [...(rule?.route ?? []), ...(rule?.mirror ? [{ destination: rule.mirror }] : [])].forEach((route: any, j: number) => {
+        const d = route?.destination;
+        if (!d?.subset || typeof d.host !== 'string') return;
+        const host = shortHost(d.host);
+        const known = subsets.get(host);
+        if (!known?.has(String(d.subset))) {
+          const list = known && known.size ? `defined for ${host}: ${[...known].join(', ')}` : `no DestinationRule defines subsets for ${host}`;
+          errors.push(fieldError(ref, `spec.http[${i}].route[${j}].destination.subset`, `subset "${d.subset}" of host ${d.host} is not defined (${list})`));
+        }
+      });
+    });
+  }
+  return errors;
+}
+
+function isLocalRateLimitFilter(object: K8sObject): boolean {
+  return object.kind === 'EnvoyFilter' && JSON.stringify(object.spec ?? {}).includes('local_ratelimit');
+}
+
+/** Every expectation must refer to something the experiment can observe. */
+export function observabilityErrors(expectations: Expectation[], classifiers: string[], resources: ResourceRef[], scenario: Scenario): SpecError[] {
+  const errors: SpecError[] = [];
+  const labels = new Set([...LOAD_LABELS, ...classifiers.flatMap((c) => CLASSIFIER_LABELS[c] ?? [])]);
+  const services = new Set(scenario.services);
+  const workloads = new Set([...scenario.workloads, 'istio-ingressgateway']);
+  const fail = (e: Expectation, field: string, message: string) => {
+    errors.push(new SpecError(message, e.source, `spec.expect: ${e.kind}.${field}`));
+  };
+  const checkLabel = (e: Expectation, field: string, label: string) => {
+    if (!labels.has(label)) {
+      fail(e, field, `label "${label}" is not produced by the classifiers of this experiment (${classifiers.join(', ')}); known labels: ${[...labels].sort().join(', ')}`);
+    }
+  };
+  const checkService = (e: Expectation, field: string, service: string | undefined) => {
+    if (service !== undefined && !services.has(shortHost(service))) {
+      fail(e, field, `service "${service}" is not part of scenario ${scenario.name} (services: ${[...services].join(', ')})`);
+    }
+  };
+  for (const e of expectations) {
+    if ('where' in e && e.where) for (const key of Object.keys(e.where)) checkLabel(e, `where.${key}`, key);
+    switch (e.kind) {
+      case 'distribution':
+        checkLabel(e, 'of', e.of);
+        break;
+      case 'retries':
+        checkService(e, 'service', e.service);
+        if (e.from !== undefined && !workloads.has(e.from)) fail(e, 'from', `workload "${e.from}" is not part of scenario ${scenario.name} (workloads: ${[...workloads].join(', ')})`);
+        break;
+      case 'denied':
+      case 'flags':
+        checkService(e, 'service', e.service);
+        break;
+      case 'rateLimited': {
+        const filters = resources.filter((r) => isLocalRateLimitFilter(r.object));
+        if (filters.length === 0) fail(e, 'filter', 'rateLimited needs a local-rate-limit EnvoyFilter in apply; there is none to predict from');
+        else if (e.filter !== undefined && !filters.some((r) => r.object.metadata.name === e.filter)) {
+          fail(e, 'filter', `no local-rate-limit EnvoyFilter named "${e.filter}" is applied (applied: ${filters.map((r) => r.object.metadata.name).join(', ')})`);
+        } else if (e.filter === undefined && filters.length > 1) {
+          fail(e, 'filter', `several local-rate-limit EnvoyFilters are applied (${filters.map((r) => r.object.metadata.name).join(', ')}); name one with filter:`);
+        }
+        break;
+      }
+      case 'reconcile':
+        if (!workloads.has(e.proxy)) fail(e, 'proxy', `proxy "${e.proxy}" is not part of scenario ${scenario.name} (proxies: ${[...workloads].join(', ')})`);
+        break;
+      default:
+        break;
+    }
+  }
+  return errors;
+}

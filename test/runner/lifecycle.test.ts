@@ -1,0 +1,125 @@
+import { describe, expect, it } from 'vitest';
+import { Runner, type RunOptions } from '../../src/runner/run.ts';
+import { ExitCode, ResourceError, TargetError } from '../../src/errors.ts';
+import { MemoryTarget } from '../support/memory-target.ts';
+import { ScriptedDriver, fakeDeps } from '../support/fake-load.ts';
+import { makeExperiment, vs } from '../support/experiments.ts';
+
+function options(target: MemoryTarget, extra: Partial<RunOptions> = {}): RunOptions {
+  return { runId: 'mp-test-0001', seed: 7, command: ['meshproof', 'run'], meshproofVersion: '0.0.0-test', target, targetOptions: { scenario: 'bookinfo', seed: 7 }, ...extra };
+}
+
+const pre = { ...vs('reviews'), spec: { hosts: ['reviews'], http: [{ route: [{ destination: { host: 'reviews', subset: 'v1' } }] }] } };
+
+describe('runner lifecycle against an in-memory target', () => {
+  it('runs every phase in order and restores the mesh exactly as it was', async () => {
+    const target = new MemoryTarget({ initial: [pre] });
+    const before = structuredClone([...target.objects.entries()]);
+    const result = await new Runner(options(target), fakeDeps(new ScriptedDriver(Array(50).fill(200)))).run([makeExperiment()]);
+    expect(target.calls).toEqual(['prepare', 'snapshot', 'apply', 'converge', 'counters', 'counters', 'restore', 'close']);
+    expect([...target.objects.entries()]).toEqual(before);
+    expect(result.exitCode).toBe(ExitCode.ok);
+    expect(result.outcome).toBe('pass');
+    const [experiment] = result.experiments;
+    expect(experiment.restore).toEqual({ deleted: ['VirtualService/default/ratings'], restored: ['VirtualService/default/reviews'], errors: [] });
+    expect(experiment.phases.map((p) => p.phase)).toEqual(['snapshot', 'apply', 'converge', 'login', 'counters', 'load', 'counters', 'judge', 'restore']);
+    expect(experiment.events.map((e) => e.what)).toEqual(['applied', 'converged', 'load-start', 'load-end', 'restored']);
+    expect(experiment.loadSummary?.sent).toBe(50);
+  });
+
+  it('labels applied objects with the run id', async () => {
+    const target = new MemoryTarget();
+    let seen: string | undefined;
+    const driver = new ScriptedDriver([200], { onStart: () => (seen = target.objects.get('VirtualService/default/reviews')?.metadata.labels?.['meshproof.dev/run']) });
+    await new Runner(options(target), fakeDeps(driver)).run([makeExperiment()]);
+    expect(seen).toBe('mp-test-0001');
+  });
+
+  it('exits 1 when an expectation fails, and still restores', async () => {
+    const target = new MemoryTarget();
+    const result = await new Runner(options(target), fakeDeps(new ScriptedDriver(Array(50).fill(503)))).run([makeExperiment()]);
+    expect(result.exitCode).toBe(ExitCode.failed);
+    expect(result.experiments[0].outcome).toBe('fail');
+    expect(target.objects.size).toBe(0);
+  });
+
+  it('counts inconclusive as failing unless --inconclusive=pass', async () => {
+    const few = () => new ScriptedDriver([200, 200]);
+    const failing = await new Runner(options(new MemoryTarget()), fakeDeps(few())).run([makeExperiment()]);
+    expect([failing.outcome, failing.exitCode]).toEqual(['inconclusive', ExitCode.failed]);
+    const lenient = await new Runner(options(new MemoryTarget(), { inconclusiveAs: 'pass' }), fakeDeps(few())).run([makeExperiment()]);
+    expect([lenient.outcome, lenient.exitCode]).toEqual(['pass', ExitCode.ok]);
+  });
+
+  it('restores what was applied when apply fails half-way (exit 3 for a target failure)', async () => {
+    const target = new MemoryTarget({ failOn: { apply: new TargetError('API server went away') } });
+    const result = await new Runner(options(target), fakeDeps(new ScriptedDriver([200]))).run([makeExperiment()]);
+    expect(target.calls).toContain('restore');
+    expect(target.objects.size).toBe(0);
+    expect(result.exitCode).toBe(ExitCode.infrastructure);
+    expect(result.experiments[0].error).toMatchObject({ phase: 'apply', message: 'API server went away' });
+  });
+
+  it('maps a refused resource field to the experiment file position (exit 2)', async () => {
+    const experiment = makeExperiment();
+    const target = new MemoryTarget({ failOn: { apply: new ResourceError('field not supported by the local target', experiment.apply[1].object, 'spec.http[0].mirror') } });
+    const result = await new Runner(options(target), fakeDeps(new ScriptedDriver([200]))).run([experiment]);
+    expect(result.exitCode).toBe(ExitCode.badInput);
+    expect(result.experiments[0].error?.message).toContain('VirtualService ratings: spec.http[0].mirror: field not supported');
+  });
+
+  it('stops with exit 3 when the target cannot be prepared, running nothing', async () => {
+    const target = new MemoryTarget({ failOn: { prepare: new TargetError('no cluster') } });
+    const result = await new Runner(options(target), fakeDeps(new ScriptedDriver([200]))).run([makeExperiment()]);
+    expect(result.exitCode).toBe(ExitCode.infrastructure);
+    expect(result.error).toBe('no cluster');
+    expect(target.calls).toEqual(['prepare', 'close']);
+  });
+
+  it('restores after an unexpected exception in the driver', async () => {
+    const target = new MemoryTarget();
+    const broken = { name: 'broken', run: async () => { throw new Error('driver crashed'); } };
+    const result = await new Runner(options(target), fakeDeps(broken)).run([makeExperiment()]);
+    expect(target.calls.at(-2)).toBe('restore');
+    expect(result.experiments[0].error).toMatchObject({ phase: 'load', message: 'driver crashed', exitCode: ExitCode.infrastructure });
+  });
+
+  it('interrupt during load stops the load, restores, skips the remaining experiments, exit 130', async () => {
+    const target = new MemoryTarget();
+    let runner!: Runner;
+    const driver = new ScriptedDriver(Array(1000).fill(200), { delayMs: 1, onSent: (n) => n === 20 && runner.interrupt('SIGINT') });
+    const messages: string[] = [];
+    runner = new Runner(options(target, { listener: { onMessage: (m) => messages.push(m) } }), fakeDeps(driver));
+    const result = await runner.run([makeExperiment(), makeExperiment({ name: 'second' })]);
+    expect(result.exitCode).toBe(ExitCode.interrupted);
+    expect(result.interrupted).toBe(true);
+    expect(result.experiments).toHaveLength(1);
+    // What was observed before the interrupt is kept (no data loss), but nothing is judged on it.
+    expect(result.experiments[0].loadSummary?.sent).toBe(20);
+    expect(result.experiments[0].verdicts).toEqual([]);
+    expect(result.experiments[0].error).toMatchObject({ phase: 'load', exitCode: ExitCode.interrupted });
+    expect(target.calls.filter((c) => c === 'restore')).toHaveLength(1);
+    expect(target.objects.size).toBe(0);
+    expect(messages[0]).toMatch(/SIGINT received: stopping load, then restoring/);
+  });
+
+  it('interrupt while waiting for convergence does not wait it out', async () => {
+    const target = new MemoryTarget({ convergeDelayMs: 5_000 });
+    const runner = new Runner(options(target), fakeDeps(new ScriptedDriver([200])));
+    const started = Date.now();
+    setTimeout(() => runner.interrupt('SIGTERM'), 50);
+    const result = await runner.run([makeExperiment()]);
+    expect(Date.now() - started).toBeLessThan(4_000);
+    expect(result.exitCode).toBe(ExitCode.interrupted);
+    expect(target.calls).toContain('restore');
+  });
+
+  it('sequential mode stops the load once every expectation is conclusive', async () => {
+    const target = new MemoryTarget();
+    const experiment = makeExperiment();
+    experiment.load = { ...experiment.load, totalRequests: undefined, sequential: { budget: 10_000, checkEvery: 10 } };
+    const result = await new Runner(options(target), fakeDeps(new ScriptedDriver(Array(10_000).fill(200)))).run([experiment]);
+    expect(result.experiments[0].loadSummary?.sent).toBe(10);
+    expect(result.exitCode).toBe(ExitCode.ok);
+  });
+});
