@@ -1,0 +1,179 @@
+// DestinationRule: subsets and traffic policies (load balancer, connection pool, outlier detection, TLS mode).
+import type { K8sObject } from '../../spec/types.ts';
+import { FieldPath, readArray, readBoolean, readDuration, readNumber, readObject, readString, readStringMap } from './fields.ts';
+import type {
+  ConnectionPoolSettings, DestinationRuleModel, LoadBalancer, OutlierDetectionSettings, Subset, TlsMode, TrafficPolicy, TrafficPolicySettings,
+} from './model.ts';
+
+const loadBalancers: LoadBalancer[] = ['ROUND_ROBIN', 'LEAST_REQUEST', 'RANDOM'];
+const tlsModes: TlsMode[] = ['DISABLE', 'SIMPLE', 'MUTUAL', 'ISTIO_MUTUAL'];
+
+export function parseDestinationRule(object: K8sObject, createdAt = 0): DestinationRuleModel {
+  const at = FieldPath.of('DestinationRule', object.metadata.name);
+  const spec = readObject(object.spec, at.key('spec'), ['host', 'trafficPolicy', 'subsets', 'exportTo'], {
+    workloadSelector: 'DestinationRules scoped to workloads are not emulated',
+  });
+  const host = readString(spec.host, at.key('spec.host'));
+  const subsets: Subset[] = readArray(spec.subsets ?? [], at.key('spec.subsets')).map((s, i) => {
+    const sat = at.key('spec.subsets').index(i);
+    const o = readObject(s, sat, ['name', 'labels', 'trafficPolicy']);
+    return {
+      name: readString(o.name, sat.key('name')),
+      labels: o.labels === undefined ? {} : readStringMap(o.labels, sat.key('labels')),
+      trafficPolicy: o.trafficPolicy === undefined ? undefined : parseTrafficPolicy(o.trafficPolicy, sat.key('trafficPolicy')),
+    };
+  });
+  const names = new Set<string>();
+  subsets.forEach((s, i) => {
+    if (names.has(s.name)) throw at.key('spec.subsets').index(i).key('name').error(`duplicate subset ${s.name}`);
+    names.add(s.name);
+  });
+  if (spec.exportTo !== undefined) readArray(spec.exportTo, at.key('spec.exportTo'));
+  return {
+    kind: 'DestinationRule',
+    name: object.metadata.name,
+    namespace: object.metadata.namespace ?? 'default',
+    host,
+    trafficPolicy: spec.trafficPolicy === undefined ? undefined : parseTrafficPolicy(spec.trafficPolicy, at.key('spec.trafficPolicy')),
+    subsets,
+    createdAt,
+  };
+}
+
+const unsupportedPolicy: Record<string, string> = {
+  tunnel: 'tunnel settings are not emulated',
+  proxyProtocol: 'the PROXY protocol is not emulated',
+};
+
+function parseTrafficPolicy(value: unknown, at: FieldPath): TrafficPolicy {
+  const o = readObject(value, at, ['loadBalancer', 'connectionPool', 'outlierDetection', 'tls', 'portLevelSettings'], unsupportedPolicy);
+  const policy: TrafficPolicy = { ...parseSettings(o, at), portLevel: new Map() };
+  if (o.portLevelSettings !== undefined) {
+    readArray(o.portLevelSettings, at.key('portLevelSettings')).forEach((p, i) => {
+      const pat = at.key('portLevelSettings').index(i);
+      const po = readObject(p, pat, ['port', 'loadBalancer', 'connectionPool', 'outlierDetection', 'tls']);
+      const port = readObject(po.port, pat.key('port'), ['number']);
+      policy.portLevel.set(readNumber(port.number, pat.key('port.number'), { integer: true, min: 1, max: 65535 }), parseSettings(po, pat));
+    });
+  }
+  return policy;
+}
+
+function parseSettings(o: Record<string, unknown>, at: FieldPath): TrafficPolicySettings {
+  const out: TrafficPolicySettings = {};
+  if (o.loadBalancer !== undefined) {
+    const lb = readObject(o.loadBalancer, at.key('loadBalancer'), ['simple'], {
+      consistentHash: 'consistent-hash load balancing is not emulated',
+      localityLbSetting: 'locality load balancing is not emulated (one locality)',
+      warmupDurationSecs: 'slow-start warm-up is not emulated',
+      warmup: 'slow-start warm-up is not emulated',
+    });
+    if (lb.simple !== undefined) {
+      const simple = readString(lb.simple, at.key('loadBalancer.simple'));
+      const name = simple === 'ROUND_ROBIN' || simple === 'LEAST_REQUEST' || simple === 'RANDOM' ? simple : simple === 'LEAST_CONN' ? 'LEAST_REQUEST' : undefined;
+      if (!name) throw at.key('loadBalancer.simple').error(`unsupported load balancer ${simple} (supported: ${loadBalancers.join(', ')}, LEAST_CONN)`);
+      out.loadBalancer = name;
+    }
+  }
+  if (o.connectionPool !== undefined) out.connectionPool = parseConnectionPool(o.connectionPool, at.key('connectionPool'));
+  if (o.outlierDetection !== undefined) out.outlierDetection = parseOutlierDetection(o.outlierDetection, at.key('outlierDetection'));
+  if (o.tls !== undefined) {
+    const tls = readObject(o.tls, at.key('tls'), ['mode'], {
+      clientCertificate: 'TLS origination with files is not emulated',
+      privateKey: 'TLS origination with files is not emulated',
+      caCertificates: 'TLS origination with files is not emulated',
+      credentialName: 'TLS origination with secrets is not emulated',
+      subjectAltNames: 'certificate checks are not emulated',
+      sni: 'SNI is not emulated',
+      insecureSkipVerify: 'certificate checks are not emulated',
+    });
+    const mode = readString(tls.mode ?? 'DISABLE', at.key('tls.mode')) as TlsMode;
+    if (!tlsModes.includes(mode)) throw at.key('tls.mode').error(`unknown TLS mode ${mode} (known: ${tlsModes.join(', ')})`);
+    if (mode === 'SIMPLE' || mode === 'MUTUAL') throw at.key('tls.mode').error(`${mode} TLS origination is not emulated (use ISTIO_MUTUAL or DISABLE)`);
+    out.tls = mode;
+  }
+  return out;
+}
+
+function parseConnectionPool(value: unknown, at: FieldPath): ConnectionPoolSettings {
+  const o = readObject(value, at, ['tcp', 'http']);
+  const pool: ConnectionPoolSettings = {};
+  if (o.tcp !== undefined) {
+    const tcp = readObject(o.tcp, at.key('tcp'), ['maxConnections', 'connectTimeout', 'tcpKeepalive', 'maxConnectionDuration', 'idleTimeout']);
+    if (tcp.maxConnections !== undefined) pool.maxConnections = readNumber(tcp.maxConnections, at.key('tcp.maxConnections'), { integer: true, min: 1 });
+    if (tcp.connectTimeout !== undefined) pool.connectTimeoutMs = readDuration(tcp.connectTimeout, at.key('tcp.connectTimeout'), { min: 1 });
+    if (tcp.tcpKeepalive !== undefined) readObject(tcp.tcpKeepalive, at.key('tcp.tcpKeepalive'), ['probes', 'time', 'interval']); // loopback never drops idle connections
+    if (tcp.maxConnectionDuration !== undefined) throw at.key('tcp.maxConnectionDuration').error('not supported by the local target: connection lifetimes are not emulated');
+    if (tcp.idleTimeout !== undefined) pool.idleTimeoutMs = readDuration(tcp.idleTimeout, at.key('tcp.idleTimeout'), { min: 1 });
+  }
+  if (o.http !== undefined) {
+    const http = readObject(o.http, at.key('http'), [
+      'http1MaxPendingRequests', 'http2MaxRequests', 'maxRequestsPerConnection', 'maxRetries', 'idleTimeout', 'h2UpgradePolicy', 'useClientProtocol', 'maxConcurrentStreams',
+    ]);
+    const int = (k: string) => readNumber(http[k], at.key(`http.${k}`), { integer: true, min: 0 });
+    if (http.http1MaxPendingRequests !== undefined) pool.http1MaxPendingRequests = int('http1MaxPendingRequests');
+    if (http.http2MaxRequests !== undefined) pool.http2MaxRequests = int('http2MaxRequests');
+    if (http.maxRequestsPerConnection !== undefined) pool.maxRequestsPerConnection = int('maxRequestsPerConnection');
+    if (http.maxRetries !== undefined) pool.maxRetries = int('maxRetries');
+    if (http.idleTimeout !== undefined) pool.idleTimeoutMs = readDuration(http.idleTimeout, at.key('http.idleTimeout'), { min: 1 });
+    if (http.h2UpgradePolicy !== undefined) {
+      const policy = readString(http.h2UpgradePolicy, at.key('http.h2UpgradePolicy'));
+      if (policy === 'UPGRADE') throw at.key('http.h2UpgradePolicy').error('not supported by the local target: connections stay HTTP/1.1');
+      if (policy !== 'DEFAULT' && policy !== 'DO_NOT_UPGRADE') throw at.key('http.h2UpgradePolicy').error(`unknown policy ${policy}`);
+    }
+    if (http.useClientProtocol !== undefined) readBoolean(http.useClientProtocol, at.key('http.useClientProtocol')); // clients speak HTTP/1.1 already
+    if (http.maxConcurrentStreams !== undefined) int('maxConcurrentStreams'); // HTTP/2 only; connections here are HTTP/1.1
+  }
+  return pool;
+}
+
+function parseOutlierDetection(value: unknown, at: FieldPath): OutlierDetectionSettings {
+  const o = readObject(value, at, [
+    'consecutive5xxErrors', 'consecutiveGatewayErrors', 'consecutiveErrors', 'interval', 'baseEjectionTime', 'maxEjectionPercent', 'minHealthPercent',
+  ], {
+    splitExternalLocalOriginErrors: 'split local-origin error accounting is not emulated',
+    consecutiveLocalOriginFailures: 'split local-origin error accounting is not emulated',
+  });
+  const int = (k: string, max?: number) => readNumber(o[k], at.key(k), { integer: true, min: 0, max });
+  // Defaults of Envoy's outlier detection as Istio configures it (istio/api destination_rule.proto).
+  const settings: OutlierDetectionSettings = {
+    consecutive5xxErrors: 5,
+    consecutiveGatewayErrors: 0,
+    intervalMs: 10_000,
+    baseEjectionTimeMs: 30_000,
+    maxEjectionPercent: 10,
+    minHealthPercent: 0,
+  };
+  if (o.consecutiveErrors !== undefined) settings.consecutive5xxErrors = int('consecutiveErrors');
+  if (o.consecutive5xxErrors !== undefined) settings.consecutive5xxErrors = int('consecutive5xxErrors');
+  if (o.consecutiveGatewayErrors !== undefined) settings.consecutiveGatewayErrors = int('consecutiveGatewayErrors');
+  if (o.interval !== undefined) settings.intervalMs = readDuration(o.interval, at.key('interval'), { min: 1 });
+  if (o.baseEjectionTime !== undefined) settings.baseEjectionTimeMs = readDuration(o.baseEjectionTime, at.key('baseEjectionTime'), { min: 1 });
+  if (o.maxEjectionPercent !== undefined) settings.maxEjectionPercent = int('maxEjectionPercent', 100);
+  if (o.minHealthPercent !== undefined) settings.minHealthPercent = int('minHealthPercent', 100);
+  return settings;
+}
+
+/**
+ * The policy in force for a subset and port: subset settings override the rule's, and port-level settings
+ * override both, one settings group (loadBalancer, connectionPool, outlierDetection, tls) at a time.
+ */
+export function effectiveTrafficPolicy(rule: DestinationRuleModel | undefined, subset: string | undefined, port: number): TrafficPolicySettings {
+  if (!rule) return {};
+  const layers: (TrafficPolicySettings | undefined)[] = [];
+  const add = (p: TrafficPolicy | undefined) => {
+    if (!p) return;
+    layers.push(p, p.portLevel.get(port));
+  };
+  add(rule.trafficPolicy);
+  if (subset !== undefined) add(rule.subsets.find((s) => s.name === subset)?.trafficPolicy);
+  const out: TrafficPolicySettings = {};
+  for (const layer of layers) {
+    if (!layer) continue;
+    if (layer.loadBalancer !== undefined) out.loadBalancer = layer.loadBalancer;
+    if (layer.connectionPool !== undefined) out.connectionPool = layer.connectionPool;
+    if (layer.outlierDetection !== undefined) out.outlierDetection = layer.outlierDetection;
+    if (layer.tls !== undefined) out.tls = layer.tls;
+  }
+  return out;
+}

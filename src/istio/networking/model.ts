@@ -1,0 +1,148 @@
+// The Istio traffic resources as the local mesh uses them: validated, defaults resolved, ready to evaluate.
+
+export type StringMatcher =
+  | { kind: 'exact'; value: string }
+  | { kind: 'prefix'; value: string }
+  | { kind: 'regex'; value: string; regex: RegExp }
+  | { kind: 'present' };
+
+export interface HttpMatch {
+  name?: string;
+  uri?: StringMatcher;
+  scheme?: StringMatcher;
+  method?: StringMatcher;
+  authority?: StringMatcher;
+  /** Lower-case header names. */
+  headers: [string, StringMatcher][];
+  withoutHeaders: [string, StringMatcher][];
+  queryParams: [string, StringMatcher][];
+  ignoreUriCase: boolean;
+  port?: number;
+  sourceLabels?: Record<string, string>;
+  sourceNamespace?: string;
+  gateways?: string[];
+}
+
+export interface HeaderOperations {
+  set: [string, string][];
+  add: [string, string][];
+  remove: string[];
+}
+
+export interface HeadersSpec {
+  request?: HeaderOperations;
+  response?: HeaderOperations;
+}
+
+export interface RouteDestination {
+  host: string;
+  subset?: string;
+  port?: number;
+  /** Relative share; destinations of weight 0 are dropped when there are others (as Istio does). */
+  weight: number;
+  headers?: HeadersSpec;
+}
+
+/** Percentages as Envoy keeps them: parts per million. A fault without `percentage` has 0 (injects nothing). */
+export interface FaultSpec {
+  delay?: { fixedDelayMs: number; ppm: number };
+  abort?: { httpStatus: number; ppm: number };
+}
+
+/** The VirtualService `retries` block as written. */
+export interface RetrySpec {
+  attempts: number;
+  perTryTimeoutMs?: number;
+  retryOn?: string;
+  retryIgnorePreviousHosts?: boolean;
+  backoffMs?: number;
+}
+
+export interface HttpRoute {
+  name?: string;
+  /** Empty: matches everything. Several: ORed. */
+  match: HttpMatch[];
+  route: RouteDestination[];
+  timeoutMs?: number;
+  /** undefined: the route sets none and Istio's default policy applies. */
+  retries?: RetrySpec;
+  fault?: FaultSpec;
+  headers?: HeadersSpec;
+  rewrite?: { uri?: string; authority?: string };
+}
+
+export interface VirtualServiceModel {
+  kind: 'VirtualService';
+  name: string;
+  namespace: string;
+  hosts: string[];
+  /** Gateways the rules apply to; `mesh` means the sidecars. Empty in the resource means [`mesh`]. */
+  gateways: string[];
+  http: HttpRoute[];
+  /** Order of creation (older first): the oldest VirtualService for a host wins, as with Istio. */
+  createdAt: number;
+}
+
+export type LoadBalancer = 'ROUND_ROBIN' | 'LEAST_REQUEST' | 'RANDOM';
+
+export interface ConnectionPoolSettings {
+  maxConnections?: number;
+  connectTimeoutMs?: number;
+  http1MaxPendingRequests?: number;
+  http2MaxRequests?: number;
+  maxRequestsPerConnection?: number;
+  maxRetries?: number;
+  idleTimeoutMs?: number;
+}
+
+export interface OutlierDetectionSettings {
+  consecutive5xxErrors: number;
+  consecutiveGatewayErrors: number;
+  intervalMs: number;
+  baseEjectionTimeMs: number;
+  maxEjectionPercent: number;
+  minHealthPercent: number;
+}
+
+export type TlsMode = 'DISABLE' | 'SIMPLE' | 'MUTUAL' | 'ISTIO_MUTUAL';
+
+export interface TrafficPolicySettings {
+  loadBalancer?: LoadBalancer;
+  connectionPool?: ConnectionPoolSettings;
+  outlierDetection?: OutlierDetectionSettings;
+  tls?: TlsMode;
+}
+
+export interface TrafficPolicy extends TrafficPolicySettings {
+  portLevel: Map<number, TrafficPolicySettings>;
+}
+
+export interface Subset {
+  name: string;
+  labels: Record<string, string>;
+  trafficPolicy?: TrafficPolicy;
+}
+
+export interface DestinationRuleModel {
+  kind: 'DestinationRule';
+  name: string;
+  namespace: string;
+  host: string;
+  trafficPolicy?: TrafficPolicy;
+  subsets: Subset[];
+  createdAt: number;
+}
+
+export interface GatewayServer {
+  port: number;
+  protocol: 'HTTP';
+  hosts: string[];
+}
+
+export interface GatewayModel {
+  kind: 'Gateway';
+  name: string;
+  namespace: string;
+  selector: Record<string, string>;
+  servers: GatewayServer[];
+}

@@ -1,0 +1,121 @@
+// Route selection as Envoy does it from Istio's config: pick the VirtualService for a host, the first HTTP rule
+// whose match applies (several match blocks ORed, conditions inside one ANDed), then a weighted destination.
+import type { HttpMatch, HttpRoute, RouteDestination, VirtualServiceModel } from './model.ts';
+import { matchesString } from './string-match.ts';
+
+export const clusterDomain = 'svc.cluster.local';
+
+/** `reviews` → `reviews.default.svc.cluster.local` (the forms Kubernetes DNS resolves in one namespace). */
+export function fqdn(host: string, namespace = 'default'): string {
+  const h = host.toLowerCase();
+  if (h === '*' || h.startsWith('*.')) return h;
+  if (h.endsWith(`.${clusterDomain}`)) return h;
+  const parts = h.split('.');
+  if (parts.length === 1) return `${h}.${namespace}.${clusterDomain}`;
+  if (parts.length === 2) return `${h}.${clusterDomain}`;
+  if (parts.length === 3 && parts[2] === 'svc') return `${h}.cluster.local`;
+  return h;
+}
+
+/** How specifically `pattern` matches `host`: exact > longer wildcard > `*`; -1 when it does not match. */
+export function hostMatchScore(pattern: string, host: string): number {
+  if (pattern === host) return 10_000;
+  if (pattern === '*') return 0;
+  if (pattern.startsWith('*.') && host.endsWith(pattern.slice(1))) return pattern.length;
+  return -1;
+}
+
+export interface RequestFacts {
+  /** Path without the query string. */
+  path: string;
+  query: string;
+  method: string;
+  authority: string;
+  /** Lower-case names. */
+  headers: Record<string, string | string[] | undefined>;
+  port: number;
+  scheme: string;
+  /** `mesh` for sidecars, the Gateway name for the ingress. */
+  gateway: string;
+  sourceLabels: Record<string, string>;
+  sourceNamespace: string;
+}
+
+function header(facts: RequestFacts, name: string): string | undefined {
+  const v = facts.headers[name];
+  return Array.isArray(v) ? v.join(',') : v;
+}
+
+let queryCache: { query: string; params: URLSearchParams } | undefined;
+function queryParam(facts: RequestFacts, name: string): string | undefined {
+  if (facts.query === '') return undefined;
+  if (queryCache?.query !== facts.query) queryCache = { query: facts.query, params: new URLSearchParams(facts.query) };
+  return queryCache.params.get(name) ?? undefined;
+}
+
+export function matchApplies(m: HttpMatch, facts: RequestFacts): boolean {
+  if (m.uri && !matchesString(m.uri, facts.path, m.ignoreUriCase)) return false;
+  if (m.method && !matchesString(m.method, facts.method)) return false;
+  if (m.scheme && !matchesString(m.scheme, facts.scheme)) return false;
+  if (m.authority && !matchesString(m.authority, facts.authority)) return false;
+  if (m.port !== undefined && m.port !== facts.port) return false;
+  if (m.gateways && !m.gateways.includes(facts.gateway)) return false;
+  if (m.sourceNamespace !== undefined && m.sourceNamespace !== facts.sourceNamespace) return false;
+  if (m.sourceLabels) {
+    for (const [k, v] of Object.entries(m.sourceLabels)) if (facts.sourceLabels[k] !== v) return false;
+  }
+  for (const [name, matcher] of m.headers) if (!matchesString(matcher, header(facts, name))) return false;
+  for (const [name, matcher] of m.withoutHeaders) if (matchesString(matcher, header(facts, name))) return false;
+  for (const [name, matcher] of m.queryParams) if (!matchesString(matcher, queryParam(facts, name))) return false;
+  return true;
+}
+
+export function ruleApplies(rule: HttpRoute, facts: RequestFacts): boolean {
+  if (rule.match.length === 0) return true;
+  for (const m of rule.match) if (matchApplies(m, facts)) return true;
+  return false;
+}
+
+/**
+ * The HTTP rules in force for `host` (an FQDN for sidecars, the Host header for gateways) on `gateway`: those of the
+ * VirtualServices with the most specific matching host. For sidecars the oldest such VirtualService wins; for a
+ * gateway, the rules of all of them are concatenated in creation order (Istio merges them into one virtual host).
+ */
+export function rulesFor(services: readonly VirtualServiceModel[], host: string, gateway: string): { rules: HttpRoute[]; services: VirtualServiceModel[] } | undefined {
+  let best = -1;
+  let chosen: VirtualServiceModel[] = [];
+  for (const vs of services) {
+    if (!vs.gateways.includes(gateway)) continue;
+    let score = -1;
+    for (const h of vs.hosts) score = Math.max(score, hostMatchScore(gateway === 'mesh' ? fqdn(h, vs.namespace) : h.toLowerCase(), host));
+    if (score < 0) continue;
+    if (score > best) {
+      best = score;
+      chosen = [vs];
+    } else if (score === best) chosen.push(vs);
+  }
+  if (chosen.length === 0) return undefined;
+  chosen.sort((a, b) => a.createdAt - b.createdAt);
+  if (gateway === 'mesh') chosen = [chosen[0]];
+  return { rules: chosen.flatMap((vs) => vs.http), services: chosen };
+}
+
+export function firstMatchingRule(rules: readonly HttpRoute[], facts: RequestFacts): HttpRoute | undefined {
+  for (const rule of rules) if (ruleApplies(rule, facts)) return rule;
+  return undefined;
+}
+
+/** Weighted pick with `u` uniform in [0, 1): weights are relative shares (weight / sum); zero weights never win. */
+export function pickDestination(destinations: readonly RouteDestination[], u: number): RouteDestination {
+  if (destinations.length === 1) return destinations[0];
+  let total = 0;
+  for (const d of destinations) total += d.weight;
+  let x = u * total;
+  for (const d of destinations) {
+    if (d.weight <= 0) continue;
+    if (x < d.weight) return d;
+    x -= d.weight;
+  }
+  for (let i = destinations.length - 1; i >= 0; i--) if (destinations[i].weight > 0) return destinations[i];
+  return destinations[destinations.length - 1];
+}

@@ -1,0 +1,48 @@
+// Istio StringMatch (exact / prefix / regex, `{}` meaning "present") and its evaluation.
+import { FieldPath, isObj, readString, type Obj } from './fields.ts';
+import type { StringMatcher } from './model.ts';
+
+export function parseStringMatch(value: unknown, at: FieldPath, options: { allowPrefix?: boolean; allowEmpty?: boolean } = {}): StringMatcher {
+  if (!isObj(value)) throw at.error('expected a string match such as {exact: ...}, {prefix: ...} or {regex: ...}');
+  const keys = Object.keys(value);
+  if (keys.length === 0) {
+    if (options.allowEmpty === false) throw at.error('an empty match is not allowed here');
+    return { kind: 'present' };
+  }
+  if (keys.length > 1) throw at.error(`exactly one of exact, prefix, regex is allowed, found ${keys.join(', ')}`);
+  const key = keys[0];
+  const text = readString((value as Obj)[key], at.key(key));
+  switch (key) {
+    case 'exact':
+      return { kind: 'exact', value: text };
+    case 'prefix':
+      if (options.allowPrefix === false) throw at.key(key).error('prefix is not supported here (Istio allows exact or regex)');
+      return { kind: 'prefix', value: text };
+    case 'regex': {
+      let regex: RegExp;
+      try {
+        // Envoy's safe_regex (RE2) must match the whole value.
+        regex = new RegExp(`^(?:${text})$`);
+      } catch (error) {
+        throw at.key(key).error(`invalid regular expression: ${(error as Error).message}`);
+      }
+      return { kind: 'regex', value: text, regex };
+    }
+    default:
+      throw at.key(key).error('unknown match type (expected exact, prefix or regex)');
+  }
+}
+
+export function matchesString(matcher: StringMatcher, value: string | undefined, ignoreCase = false): boolean {
+  if (value === undefined) return false;
+  switch (matcher.kind) {
+    case 'present':
+      return true;
+    case 'exact':
+      return ignoreCase ? value.toLowerCase() === matcher.value.toLowerCase() : value === matcher.value;
+    case 'prefix':
+      return ignoreCase ? value.toLowerCase().startsWith(matcher.value.toLowerCase()) : value.startsWith(matcher.value);
+    case 'regex':
+      return matcher.regex.test(value);
+  }
+}

@@ -1,0 +1,169 @@
+// VirtualService: validation into the model, refusing what the local mesh does not implement.
+import type { K8sObject } from '../../spec/types.ts';
+import {
+  FieldPath, isObj, readArray, readBoolean, readDuration, readNumber, readObject, readOptionalString, readString, readStringMap,
+} from './fields.ts';
+import type { FaultSpec, HeaderOperations, HeadersSpec, HttpMatch, HttpRoute, RetrySpec, RouteDestination, VirtualServiceModel } from './model.ts';
+import { parseStringMatch } from './string-match.ts';
+import { parseRetryOn } from './retry.ts';
+
+const unsupportedRoute: Record<string, string> = {
+  redirect: 'HTTP redirects are not emulated',
+  directResponse: 'direct responses are not emulated',
+  delegate: 'VirtualService delegation is not emulated',
+  mirror: 'traffic mirroring is not emulated',
+  mirrors: 'traffic mirroring is not emulated',
+  mirrorPercent: 'traffic mirroring is not emulated',
+  mirrorPercentage: 'traffic mirroring is not emulated',
+  corsPolicy: 'CORS is not emulated',
+};
+
+export function parseVirtualService(object: K8sObject, createdAt = 0): VirtualServiceModel {
+  const at = FieldPath.of('VirtualService', object.metadata.name);
+  const spec = readObject(object.spec, at.key('spec'), ['hosts', 'gateways', 'http', 'exportTo'], {
+    tcp: 'only HTTP routes are emulated',
+    tls: 'only HTTP routes are emulated',
+  });
+  const hosts = readArray(spec.hosts ?? [], at.key('spec.hosts')).map((h, i) => readString(h, at.key('spec.hosts').index(i)));
+  if (hosts.length === 0) throw at.key('spec.hosts').error('at least one host is required');
+  const gateways = spec.gateways === undefined ? ['mesh'] : readArray(spec.gateways, at.key('spec.gateways')).map((g, i) => shortGatewayName(readString(g, at.key('spec.gateways').index(i))));
+  if (spec.exportTo !== undefined) readArray(spec.exportTo, at.key('spec.exportTo')); // one namespace: every export reaches it
+  const http = readArray(spec.http ?? [], at.key('spec.http')).map((r, i) => parseRoute(r, at.key('spec.http').index(i)));
+  return { kind: 'VirtualService', name: object.metadata.name, namespace: object.metadata.namespace ?? 'default', hosts, gateways, http, createdAt };
+}
+
+/** `istio-system/bookinfo-gateway` and `bookinfo-gateway` name the same gateway here (one namespace). */
+export function shortGatewayName(name: string): string {
+  const slash = name.indexOf('/');
+  return slash >= 0 ? name.slice(slash + 1) : name;
+}
+
+function parseRoute(value: unknown, at: FieldPath): HttpRoute {
+  const r = readObject(value, at, ['name', 'match', 'route', 'timeout', 'retries', 'fault', 'headers', 'rewrite'], unsupportedRoute);
+  const route: HttpRoute = {
+    name: readOptionalString(r.name, at.key('name')),
+    match: readArray(r.match ?? [], at.key('match')).map((m, i) => parseMatch(m, at.key('match').index(i))),
+    route: readArray(r.route ?? [], at.key('route')).map((d, i) => parseDestination(d, at.key('route').index(i))),
+  };
+  if (route.route.length === 0) throw at.key('route').error('a route needs at least one destination');
+  if (route.route.length === 1) route.route[0].weight = 100;
+  else {
+    const missing = route.route.findIndex((d) => d.weight < 0);
+    if (missing >= 0) throw at.key('route').index(missing).key('weight').error('a weight is required when there are several destinations');
+    const total = route.route.reduce((s, d) => s + d.weight, 0);
+    if (total <= 0) throw at.key('route').error('the weights must add up to more than 0');
+  }
+  if (r.timeout !== undefined) route.timeoutMs = readDuration(r.timeout, at.key('timeout'));
+  if (r.retries !== undefined) route.retries = parseRetries(r.retries, at.key('retries'));
+  if (r.fault !== undefined) route.fault = parseFault(r.fault, at.key('fault'));
+  if (r.headers !== undefined) route.headers = parseHeaders(r.headers, at.key('headers'));
+  if (r.rewrite !== undefined) {
+    const w = readObject(r.rewrite, at.key('rewrite'), ['uri', 'authority'], { uriRegexRewrite: 'regex rewrites are not emulated' });
+    route.rewrite = { uri: readOptionalString(w.uri, at.key('rewrite.uri')), authority: readOptionalString(w.authority, at.key('rewrite.authority')) };
+  }
+  return route;
+}
+
+function parseMatch(value: unknown, at: FieldPath): HttpMatch {
+  const m = readObject(value, at, [
+    'name', 'uri', 'scheme', 'method', 'authority', 'headers', 'withoutHeaders', 'queryParams', 'ignoreUriCase', 'port',
+    'sourceLabels', 'sourceNamespace', 'gateways',
+  ], { statPrefix: 'per-route stat prefixes are not emulated' });
+  const headerList = (field: 'headers' | 'withoutHeaders'): [string, ReturnType<typeof parseStringMatch>][] => {
+    if (m[field] === undefined) return [];
+    if (!isObj(m[field])) throw at.key(field).error('expected a map from header name to match');
+    return Object.entries(m[field] as object).map(([k, v]) => [k.toLowerCase(), parseStringMatch(v, at.key(field).key(k))]);
+  };
+  const match: HttpMatch = {
+    name: readOptionalString(m.name, at.key('name')),
+    headers: headerList('headers'),
+    withoutHeaders: headerList('withoutHeaders'),
+    queryParams: m.queryParams === undefined ? [] : Object.entries(readObject(m.queryParams, at.key('queryParams'), Object.keys(isObj(m.queryParams) ? m.queryParams : {})))
+      .map(([k, v]) => [k, parseStringMatch(v, at.key('queryParams').key(k), { allowPrefix: false })]),
+    ignoreUriCase: m.ignoreUriCase === undefined ? false : readBoolean(m.ignoreUriCase, at.key('ignoreUriCase')),
+  };
+  for (const key of ['uri', 'scheme', 'method', 'authority'] as const) {
+    if (m[key] !== undefined) match[key] = parseStringMatch(m[key], at.key(key), { allowEmpty: false });
+  }
+  if (m.port !== undefined) match.port = readNumber(m.port, at.key('port'), { integer: true, min: 1, max: 65535 });
+  if (m.sourceLabels !== undefined) match.sourceLabels = readStringMap(m.sourceLabels, at.key('sourceLabels'));
+  if (m.sourceNamespace !== undefined) match.sourceNamespace = readString(m.sourceNamespace, at.key('sourceNamespace'));
+  if (m.gateways !== undefined) match.gateways = readArray(m.gateways, at.key('gateways')).map((g, i) => shortGatewayName(readString(g, at.key('gateways').index(i))));
+  return match;
+}
+
+function parseDestination(value: unknown, at: FieldPath): RouteDestination {
+  const d = readObject(value, at, ['destination', 'weight', 'headers']);
+  const dest = readObject(d.destination, at.key('destination'), ['host', 'subset', 'port']);
+  const out: RouteDestination = {
+    host: readString(dest.host, at.key('destination.host')),
+    subset: readOptionalString(dest.subset, at.key('destination.subset')),
+    weight: d.weight === undefined ? -1 : readNumber(d.weight, at.key('weight'), { integer: true, min: 0 }),
+  };
+  if (dest.port !== undefined) {
+    const p = readObject(dest.port, at.key('destination.port'), ['number']);
+    out.port = readNumber(p.number, at.key('destination.port.number'), { integer: true, min: 1, max: 65535 });
+  }
+  if (d.headers !== undefined) out.headers = parseHeaders(d.headers, at.key('headers'));
+  return out;
+}
+
+function parseRetries(value: unknown, at: FieldPath): RetrySpec {
+  const r = readObject(value, at, ['attempts', 'perTryTimeout', 'retryOn', 'retryIgnorePreviousHosts', 'backoff', 'retryRemoteLocalities']);
+  const spec: RetrySpec = { attempts: r.attempts === undefined ? 0 : readNumber(r.attempts, at.key('attempts'), { integer: true, min: 0 }) };
+  if (r.perTryTimeout !== undefined) spec.perTryTimeoutMs = readDuration(r.perTryTimeout, at.key('perTryTimeout'), { min: 1 });
+  if (r.retryOn !== undefined) {
+    spec.retryOn = readString(r.retryOn, at.key('retryOn'));
+    parseRetryOn(spec.retryOn, at.key('retryOn'));
+  }
+  if (r.retryIgnorePreviousHosts !== undefined) spec.retryIgnorePreviousHosts = readBoolean(r.retryIgnorePreviousHosts, at.key('retryIgnorePreviousHosts'));
+  if (r.backoff !== undefined) spec.backoffMs = readDuration(r.backoff, at.key('backoff'), { min: 1 });
+  if (r.retryRemoteLocalities !== undefined) readBoolean(r.retryRemoteLocalities, at.key('retryRemoteLocalities')); // one locality: no effect
+  return spec;
+}
+
+function parsePercentage(value: unknown, at: FieldPath): number {
+  const p = readObject(value, at, ['value']);
+  const percent = readNumber(p.value ?? 0, at.key('value'), { min: 0, max: 100 });
+  return Math.round(percent * 10_000);
+}
+
+function parseFault(value: unknown, at: FieldPath): FaultSpec {
+  const f = readObject(value, at, ['delay', 'abort']);
+  const fault: FaultSpec = {};
+  if (f.delay !== undefined) {
+    const d = readObject(f.delay, at.key('delay'), ['fixedDelay', 'percentage', 'percent'], { exponentialDelay: 'Istio does not support exponential delays' });
+    if (d.fixedDelay === undefined) throw at.key('delay.fixedDelay').error('a delay needs fixedDelay');
+    fault.delay = {
+      fixedDelayMs: readDuration(d.fixedDelay, at.key('delay.fixedDelay'), { min: 1 }),
+      ppm: d.percentage !== undefined ? parsePercentage(d.percentage, at.key('delay.percentage'))
+        : d.percent !== undefined ? readNumber(d.percent, at.key('delay.percent'), { integer: true, min: 0, max: 100 }) * 10_000 : 0,
+    };
+  }
+  if (f.abort !== undefined) {
+    const a = readObject(f.abort, at.key('abort'), ['httpStatus', 'percentage'], { grpcStatus: 'gRPC aborts are not emulated (HTTP only)', http2Error: 'HTTP/2 errors are not emulated' });
+    if (a.httpStatus === undefined) throw at.key('abort.httpStatus').error('an abort needs httpStatus');
+    fault.abort = {
+      httpStatus: readNumber(a.httpStatus, at.key('abort.httpStatus'), { integer: true, min: 200, max: 599 }),
+      ppm: a.percentage !== undefined ? parsePercentage(a.percentage, at.key('abort.percentage')) : 0,
+    };
+  }
+  return fault;
+}
+
+function parseHeaderOps(value: unknown, at: FieldPath): HeaderOperations {
+  const o = readObject(value, at, ['set', 'add', 'remove']);
+  return {
+    set: o.set === undefined ? [] : Object.entries(readStringMap(o.set, at.key('set'))).map(([k, v]) => [k.toLowerCase(), v]),
+    add: o.add === undefined ? [] : Object.entries(readStringMap(o.add, at.key('add'))).map(([k, v]) => [k.toLowerCase(), v]),
+    remove: o.remove === undefined ? [] : readArray(o.remove, at.key('remove')).map((h, i) => readString(h, at.key('remove').index(i)).toLowerCase()),
+  };
+}
+
+function parseHeaders(value: unknown, at: FieldPath): HeadersSpec {
+  const h = readObject(value, at, ['request', 'response']);
+  return {
+    request: h.request === undefined ? undefined : parseHeaderOps(h.request, at.key('request')),
+    response: h.response === undefined ? undefined : parseHeaderOps(h.response, at.key('response')),
+  };
+}

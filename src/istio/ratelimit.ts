@@ -1,0 +1,7 @@
+// Envoy's local rate limit under Istio: EnvoyFilter parsing, token bucket, per-request decision, prediction, counters.
+export * from './ratelimit/types.ts';
+export { isLocalRateLimitFilter, parseLocalRateLimit, parseLocalRateLimits } from './ratelimit/parse.ts';
+export { LocalRateLimiter, TokenBucket, percentHit, type LocalRateLimitCounters, type RateLimitDecision } from './ratelimit/bucket.ts';
+export { predictRateLimited, predictRateLimitedRange, type PredictOptions, type RateLimitPrediction, type RateLimitRange } from './ratelimit/predict.ts';
+export { LOCAL_RATE_LIMIT_COUNTERS, localRateLimitSamples, localRateLimitSeries, prometheusName, type CounterSeries, type LocalRateLimitCounterName } from './ratelimit/stats.ts';
+export { rateLimitApplies } from './ratelimit/scope.ts';

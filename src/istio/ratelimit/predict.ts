@@ -1,0 +1,160 @@
+// Replays arrival times through the local rate limiter to predict how many requests it refuses.
+//
+// Assumptions (state them next to any verdict): the bucket is full at the first request (no earlier traffic through
+// that filter since it was created or its listener last changed), the arrival times are those the proxy saw, and
+// one filter instance (one proxy) receives all of them.
+import type { RateLimitRefill } from '../version.ts';
+import { LocalRateLimiter, type LocalRateLimitCounters } from './bucket.ts';
+import type { LocalRateLimit } from './types.ts';
+
+export interface RateLimitPrediction {
+  /** Requests the filter let through. */
+  allowed: number;
+  /** Requests answered by the filter with its status (429 unless configured). */
+  limited: number;
+  /** What Envoy's http_local_rate_limit counters would show. */
+  counters: LocalRateLimitCounters;
+  /** Per second of the send clock (floor(ms / 1000)), contiguous from the first to the last request's second. */
+  perSecond: { second: number; allowed: number; limited: number }[];
+}
+
+export interface PredictOptions {
+  /**
+   * chunked mode: time since the refill timer last fired (or the filter was created) at the first request,
+   * in [0, fill interval). Default 0. Ignored in continuous mode and per-connection mode.
+   */
+  phaseMs?: number;
+  /** Downstream connection of each request (same length as the times); required in per-connection mode. */
+  connections?: ArrayLike<number>;
+  /** Uniform [0,1) generator for fractional filter_enabled / filter_enforced; required when they are not 0 or 100 %. */
+  random?: () => number;
+}
+
+export function predictRateLimited(
+  sendTimesMs: ArrayLike<number>,
+  limit: LocalRateLimit,
+  mode: RateLimitRefill,
+  options: PredictOptions = {},
+): RateLimitPrediction {
+  const n = sendTimesMs.length;
+  const order = sortedOrder(sendTimesMs);
+  const random = options.random ?? noRandom(limit);
+  if (limit.perConnection && (!options.connections || options.connections.length !== n)) {
+    throw new Error(`EnvoyFilter ${limit.namespace}/${limit.name} limits per downstream connection: pass the connection of every request`);
+  }
+  const perSecond: RateLimitPrediction['perSecond'] = [];
+  if (n === 0) return { allowed: 0, limited: 0, counters: { enabled: 0, ok: 0, rate_limited: 0, enforced: 0 }, perSecond };
+  const first = sendTimesMs[order[0]];
+  const phase = options.phaseMs ?? 0;
+  if (!(phase >= 0 && phase < limit.bucket.fillIntervalMs)) {
+    throw new RangeError(`phaseMs must be in [0, ${limit.bucket.fillIntervalMs}), got ${phase}`);
+  }
+  const limiter = new LocalRateLimiter(limit, mode, first - phase);
+  const firstSecond = Math.floor(first / 1000);
+  let allowed = 0;
+  let limited = 0;
+  for (const i of order) {
+    const t = sendTimesMs[i];
+    const d = limiter.decide(t, random, limit.perConnection ? options.connections![i] : undefined);
+    const second = Math.floor(t / 1000);
+    while (perSecond.length <= second - firstSecond) perSecond.push({ second: firstSecond + perSecond.length, allowed: 0, limited: 0 });
+    const row = perSecond[second - firstSecond];
+    if (d.action === 'reply') {
+      limited++;
+      row.limited++;
+    } else {
+      allowed++;
+      row.allowed++;
+    }
+  }
+  return { allowed, limited, counters: { ...limiter.counters }, perSecond };
+}
+
+export interface RateLimitRange {
+  /** Fewest and most refused requests over every phase of the chunked refill timer (equal in continuous mode). */
+  minLimited: number;
+  maxLimited: number;
+  /** maxLimited − minLimited: what one fill interval of clock skew between client and proxy can change. */
+  toleranceRequests: number;
+  /** The phase (ms) giving minLimited and maxLimited. */
+  phaseAtMin: number;
+  phaseAtMax: number;
+  /** Phases evaluated; `exact` when every distinct outcome was covered (all critical phases). */
+  phasesEvaluated: number;
+  exact: boolean;
+  fillIntervalMs: number;
+}
+
+/**
+ * The prediction's range over the unknown phase of the chunked refill timer. The outcome only changes when a timer
+ * tick crosses an arrival, i.e. at phases p = (−(tᵢ − t₀)) mod I; evaluating every such critical phase and one point
+ * inside each gap between them covers all outcomes exactly. With more than `maxPhases` critical phases, a uniform
+ * grid of `maxPhases` phases plus the extremes is used instead (`exact: false`).
+ */
+export function predictRateLimitedRange(
+  sendTimesMs: ArrayLike<number>,
+  limit: LocalRateLimit,
+  mode: RateLimitRefill,
+  options: Omit<PredictOptions, 'phaseMs'> & { maxPhases?: number } = {},
+): RateLimitRange {
+  const I = limit.bucket.fillIntervalMs;
+  const base = { fillIntervalMs: I };
+  const evaluate = (phaseMs: number) => predictRateLimited(sendTimesMs, limit, mode, { ...options, phaseMs }).limited;
+  if (mode === 'continuous' || limit.perConnection || sendTimesMs.length === 0) {
+    const v = evaluate(0);
+    return { ...base, minLimited: v, maxLimited: v, toleranceRequests: 0, phaseAtMin: 0, phaseAtMax: 0, phasesEvaluated: 1, exact: true };
+  }
+  const order = sortedOrder(sendTimesMs);
+  const first = sendTimesMs[order[0]];
+  const critical = new Set<number>([0]);
+  for (const i of order) {
+    const offset = (sendTimesMs[i] - first) % I;
+    critical.add(offset === 0 ? 0 : I - offset);
+  }
+  const maxPhases = options.maxPhases ?? 256;
+  let phases: number[];
+  let exact: boolean;
+  if (critical.size <= maxPhases) {
+    const sorted = [...critical].sort((a, b) => a - b);
+    phases = [];
+    for (let k = 0; k < sorted.length; k++) {
+      const next = k + 1 < sorted.length ? sorted[k + 1] : I;
+      phases.push(sorted[k], (sorted[k] + next) / 2);
+    }
+    exact = true;
+  } else {
+    phases = Array.from({ length: maxPhases }, (_, k) => (k * I) / maxPhases);
+    exact = false;
+  }
+  let minLimited = Infinity;
+  let maxLimited = -Infinity;
+  let phaseAtMin = 0;
+  let phaseAtMax = 0;
+  for (const p of phases) {
+    if (p >= I) continue;
+    const v = evaluate(p);
+    if (v < minLimited) [minLimited, phaseAtMin] = [v, p];
+    if (v > maxLimited) [maxLimited, phaseAtMax] = [v, p];
+  }
+  return { ...base, minLimited, maxLimited, toleranceRequests: maxLimited - minLimited, phaseAtMin, phaseAtMax, phasesEvaluated: phases.length, exact };
+}
+
+function sortedOrder(times: ArrayLike<number>): number[] {
+  const order = Array.from({ length: times.length }, (_, i) => i);
+  let sorted = true;
+  for (let i = 1; i < times.length; i++) {
+    if (!Number.isFinite(times[i]) || times[i] < times[i - 1]) sorted = false;
+  }
+  if (times.length > 0 && !Number.isFinite(times[0])) sorted = false;
+  if (sorted) return order;
+  for (let i = 0; i < times.length; i++) if (!Number.isFinite(times[i])) throw new RangeError(`send time ${i} is not a number`);
+  return order.sort((a, b) => times[a] - times[b] || a - b);
+}
+
+function noRandom(limit: LocalRateLimit): () => number {
+  return () => {
+    throw new Error(
+      `EnvoyFilter ${limit.namespace}/${limit.name} enables ${limit.enabledPercent} % / enforces ${limit.enforcedPercent} % of requests: pass a seeded options.random to predict it`,
+    );
+  };
+}
