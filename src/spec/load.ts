@@ -69,8 +69,20 @@ function buildExperiment(file: string, source: YamlDoc, value: any, point: Recor
 /** Load one experiment file; a matrix expands into several Experiments. Throws SpecErrors listing every problem. */
 export function loadExperimentFile(path: string): Experiment[] {
   const file = resolve(path);
+  let text: string;
+  try {
+    text = readSourceFile(file, displayPath(file));
+  } catch (error) {
+    if (error instanceof SpecError) throw new SpecErrors([error]);
+    throw error;
+  }
+  return loadExperimentText(text, file);
+}
+
+/** Load an experiment from text; `path` names it in errors and anchors relative file references. */
+export function loadExperimentText(text: string, path: string): Experiment[] {
+  const file = resolve(path);
   const shown = displayPath(file);
-  const text = readSourceFile(file, shown);
   if (text.trim() === '') throw new SpecErrors([new SpecError('the file is empty; expected an Experiment (apiVersion: meshproof.dev/v1alpha1)', { file: shown, line: 1, col: 1 })]);
   let docs: YamlDoc[];
   try {

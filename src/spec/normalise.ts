@@ -1,6 +1,8 @@
 // From a schema-valid plain object to the typed Experiment: defaults, units, cross-field rules.
 import { SpecError } from '../errors.ts';
 import { parseDuration } from './units.ts';
+import { CLASSIFIER_LABELS } from './semantics.ts';
+import { suggest } from './schema-check.ts';
 import type {
   Bound,
   Expectation,
@@ -134,6 +136,12 @@ export function normaliseLoad(n: Normaliser, load: Record<string, any>): LoadSpe
   if (durationMs !== undefined && warmupMs >= durationMs) {
     throw n.error([...base, 'warmup'], `warm-up (${warmupMs} ms) must be shorter than the duration (${durationMs} ms)`);
   }
+  (load.classifiers ?? []).forEach((name: string, i: number) => {
+    if (!(name in CLASSIFIER_LABELS)) {
+      const hint = suggest(name, Object.keys(CLASSIFIER_LABELS));
+      throw n.error([...base, 'classifiers', i], `unknown classifier "${name}"${hint ? `; did you mean "${hint}"?` : ''} (known: ${Object.keys(CLASSIFIER_LABELS).join(', ')})`);
+    }
+  });
   const timeoutMs = load.timeout !== undefined ? n.duration(load.timeout, [...base, 'timeout']) : 30_000;
   if (timeoutMs <= 0) throw n.error([...base, 'timeout'], 'timeout must be more than 0');
   return {

@@ -159,10 +159,19 @@ function rank(e: ErrorObject): number {
 export function schemaErrors(source: YamlDoc, value: unknown = source.value): SpecError[] {
   const validate = validator();
   if (validate(value)) return [];
-  const errors = selectErrors(validate.errors ?? []).map((error) => {
-    const { path, key, message } = messageFor(error, source);
-    return new SpecError(message, positionOf(source, path, { key }), formatPath(path) || '(document)');
-  });
+  const selected = selectErrors(validate.errors ?? []);
+  // "unknown field laod; did you mean load?" already explains the missing "load": say it once.
+  const explained = new Set(
+    selected
+      .filter((e) => e.keyword === 'additionalProperties')
+      .map((e) => `${e.instancePath}/${suggest(String((e.params as any).additionalProperty), Object.keys((e.parentSchema as any)?.properties ?? {})) ?? ''}`),
+  );
+  const errors = selected
+    .filter((e) => !(e.keyword === 'required' && explained.has(`${e.instancePath}/${(e.params as any).missingProperty}`)))
+    .map((error) => {
+      const { path, key, message } = messageFor(error, source);
+      return new SpecError(message, positionOf(source, path, { key }), formatPath(path) || '(document)');
+    });
   errors.sort((a, b) => a.source!.line - b.source!.line || a.source!.col - b.source!.col);
   return errors;
 }

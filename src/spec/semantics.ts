@@ -19,6 +19,11 @@ export function shortHost(host: string): string {
   return m ? m[1] : host;
 }
 
+/** Resources are untrusted input: a field that should be a list may be anything. */
+function list(value: unknown): any[] {
+  return Array.isArray(value) ? value : [];
+}
+
 function fieldError(ref: ResourceRef, path: string, message: string): SpecError {
   const o = ref.object;
   return new SpecError(message, locateField(o, path) ?? ref.source, `${o.kind} ${o.metadata.name}: ${path}`);
@@ -29,9 +34,9 @@ export function weightWarnings(resources: ResourceRef[]): SpecWarning[] {
   const warnings: SpecWarning[] = [];
   for (const ref of resources) {
     if (ref.object.kind !== 'VirtualService') continue;
-    const http: any[] = ref.object.spec?.http ?? [];
+    const http = list(ref.object.spec?.http);
     http.forEach((rule, i) => {
-      const routes: any[] = rule?.route ?? [];
+      const routes = list(rule?.route);
       if (routes.length < 2) return;
       const weights = routes.map((r) => (typeof r?.weight === 'number' ? r.weight : 0));
       const sum = weights.reduce((a, b) => a + b, 0);
@@ -56,7 +61,7 @@ function definedSubsets(resources: ResourceRef[]): Map<string, Set<string>> {
     if (object.kind !== 'DestinationRule' || typeof object.spec?.host !== 'string') continue;
     const host = shortHost(object.spec.host);
     const set = subsets.get(host) ?? new Set<string>();
-    for (const s of object.spec.subsets ?? []) if (s?.name) set.add(String(s.name));
+    for (const s of list(object.spec.subsets)) if (s?.name) set.add(String(s.name));
     subsets.set(host, set);
   }
   return subsets;
@@ -71,8 +76,8 @@ export function subsetErrors(resources: ResourceRef[], scenario: Scenario): Spec
   const errors: SpecError[] = [];
   for (const ref of resources) {
     if (ref.object.kind !== 'VirtualService') continue;
-    (ref.object.spec?.http ?? []).forEach((rule: any, i: number) => {
-      [...(rule?.route ?? []), ...(rule?.mirror ? [{ destination: rule.mirror }] : [])].forEach((route: any, j: number) => {
+    list(ref.object.spec?.http).forEach((rule: any, i: number) => {
+      [...list(rule?.route), ...(rule?.mirror ? [{ destination: rule.mirror }] : [])].forEach((route: any, j: number) => {
         const d = route?.destination;
         if (!d?.subset || typeof d.host !== 'string') return;
         const host = shortHost(d.host);
@@ -95,6 +100,7 @@ function isLocalRateLimitFilter(object: K8sObject): boolean {
 export function observabilityErrors(expectations: Expectation[], classifiers: string[], resources: ResourceRef[], scenario: Scenario): SpecError[] {
   const errors: SpecError[] = [];
   const labels = new Set([...LOAD_LABELS, ...classifiers.flatMap((c) => CLASSIFIER_LABELS[c] ?? [])]);
+
   const services = new Set(scenario.services);
   const workloads = new Set([...scenario.workloads, 'istio-ingressgateway']);
   const fail = (e: Expectation, field: string, message: string) => {

@@ -1,0 +1,98 @@
+// Seeded fuzzing of the loader: whatever the input, it either loads or throws SpecErrors — never anything else.
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { parse, stringify } from 'yaml';
+import prand from 'pure-rand';
+import { loadExperimentText } from '../../src/spec/load.ts';
+import { SpecErrors } from '../../src/errors.ts';
+
+const seedFile = fileURLToPath(new URL('../../experiments/bookinfo/reviews-shift-80-20.yaml', import.meta.url));
+const seedText = readFileSync(seedFile, 'utf8');
+const seedValue = parse(seedText);
+
+class Random {
+  private gen: prand.RandomGenerator;
+  constructor(seed: number) {
+    this.gen = prand.xoroshiro128plus(seed);
+  }
+  int(max: number): number {
+    const [n, next] = prand.uniformIntDistribution(0, max - 1, this.gen);
+    this.gen = next;
+    return n;
+  }
+  pick<T>(list: T[]): T {
+    return list[this.int(list.length)];
+  }
+}
+
+function paths(value: unknown, prefix: (string | number)[] = []): (string | number)[][] {
+  if (Array.isArray(value)) return [prefix, ...value.flatMap((v, i) => paths(v, [...prefix, i]))];
+  if (value && typeof value === 'object') return [prefix, ...Object.entries(value).flatMap(([k, v]) => paths(v, [...prefix, k]))];
+  return [prefix];
+}
+
+function setAt(root: any, path: (string | number)[], fn: (parent: any, key: string | number) => void): void {
+  let node = root;
+  for (const key of path.slice(0, -1)) node = node[key];
+  fn(node, path[path.length - 1]);
+}
+
+const weird: unknown[] = [null, true, -1, 0, 1e308, -1e308, Number.MAX_SAFE_INTEGER * 1000, '', 'x'.repeat(5000), [], {}, [[[]]], { a: { b: { c: 1 } } }, '${matrix.nope}', '💥\u0000', 3.14159, '12%', '-5s'];
+
+function mutate(r: Random): string {
+  const kind = r.int(6);
+  if (kind === 4) {
+    // truncation at a random byte
+    return seedText.slice(0, r.int(seedText.length));
+  }
+  if (kind === 5) {
+    // random bytes spliced in
+    const at = r.int(seedText.length);
+    const noise = Array.from({ length: 1 + r.int(12) }, () => String.fromCharCode(r.int(256))).join('');
+    return seedText.slice(0, at) + noise + seedText.slice(at + r.int(5));
+  }
+  const value = structuredClone(seedValue);
+  const all = paths(value).filter((p) => p.length > 0);
+  for (let i = 0, n = 1 + r.int(3); i < n; i++) {
+    const path = r.pick(all);
+    try {
+      setAt(value, path, (parent, key) => {
+        if (kind === 0) {
+          if (Array.isArray(parent)) parent.splice(Number(key), 1);
+          else delete parent[key];
+        } else if (kind === 1) parent[key] = r.pick(weird);
+        else if (kind === 2) parent[key] = typeof parent[key] === 'number' ? parent[key] * 1e12 : r.pick(weird);
+        else parent[`${String(key)}x`] = parent[key];
+      });
+    } catch {
+      // the path vanished through an earlier mutation; fine
+    }
+  }
+  return stringify(value);
+}
+
+describe('loader fuzzing (seeded)', () => {
+  it('1,500 mutations of a valid experiment: loads or SpecErrors, never another exception', () => {
+    const r = new Random(20261123);
+    let loaded = 0;
+    let refused = 0;
+    for (let i = 0; i < 1500; i++) {
+      const text = mutate(r);
+      try {
+        loadExperimentText(text, seedFile);
+        loaded++;
+      } catch (error) {
+        if (!(error instanceof SpecErrors)) {
+          throw new Error(`mutation ${i} threw ${String(error)}\n--- input ---\n${text.slice(0, 2000)}`);
+        }
+        for (const e of error.errors) expect(e.format()).toMatch(/^\S+\.yaml:\d+:\d+: |^[^:]+: /);
+        refused++;
+      }
+    }
+    expect(loaded + refused).toBe(1500);
+    // both outcomes must occur, or the mutations are not exercising anything
+    expect(loaded).toBeGreaterThan(10);
+    expect(refused).toBeGreaterThan(500);
+  });
+});
