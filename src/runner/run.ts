@@ -39,6 +39,8 @@ export interface RunOptions {
   /** Inconclusive verdicts fail the run unless 'pass'. */
   inconclusiveAs?: 'fail' | 'pass';
   listener?: RunListener;
+  /** Awaited before each experiment (tutorial mode explains the step and waits for Enter). */
+  beforeExperiment?: (experiment: Experiment, index: number, total: number) => Promise<void>;
 }
 
 /** Expectation kinds that can be judged from client data alone, while load runs (sequential mode). */
@@ -87,6 +89,8 @@ export class Runner {
       options.listener?.onRunStart?.({ runId: options.runId, experiments: experiments.length, target: info });
       if (!fatal) {
         for (const [index, experiment] of experiments.entries()) {
+          if (this.interrupted) break;
+          await options.beforeExperiment?.(experiment, index, experiments.length);
           if (this.interrupted) break;
           options.listener?.onExperimentStart?.(experiment, index, experiments.length);
           const result = await this.runExperiment(experiment, info);

@@ -7,7 +7,7 @@ import type { Scenario } from './scenario.ts';
 /** Labels each classifier can put on a response (kept in step with src/observe/classifiers.ts). */
 export const CLASSIFIER_LABELS: Record<string, string[]> = {
   status: ['status', 'class', 'error'],
-  envoy: ['flag', 'denied'],
+  envoy: ['flag', 'denied', 'reset'],
   bookinfo: ['reviews.version', 'reviews', 'ratings', 'details'],
 };
 /** Labels the load itself adds. */
