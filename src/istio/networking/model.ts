@@ -36,6 +36,8 @@ export interface HeadersSpec {
 
 export interface RouteDestination {
   host: string;
+  /** The host as an FQDN, resolved in the VirtualService's namespace. */
+  fqdn: string;
   subset?: string;
   port?: number;
   /** Relative share; destinations of weight 0 are dropped when there are others (as Istio does). */

@@ -6,6 +6,7 @@ import {
 import type { FaultSpec, HeaderOperations, HeadersSpec, HttpMatch, HttpRoute, RetrySpec, RouteDestination, VirtualServiceModel } from './model.ts';
 import { parseStringMatch } from './string-match.ts';
 import { parseRetryOn } from './retry.ts';
+import { fqdn } from './routing.ts';
 
 const unsupportedRoute: Record<string, string> = {
   redirect: 'HTTP redirects are not emulated',
@@ -28,8 +29,10 @@ export function parseVirtualService(object: K8sObject, createdAt = 0): VirtualSe
   if (hosts.length === 0) throw at.key('spec.hosts').error('at least one host is required');
   const gateways = spec.gateways === undefined ? ['mesh'] : readArray(spec.gateways, at.key('spec.gateways')).map((g, i) => shortGatewayName(readString(g, at.key('spec.gateways').index(i))));
   if (spec.exportTo !== undefined) readArray(spec.exportTo, at.key('spec.exportTo')); // one namespace: every export reaches it
+  const namespace = object.metadata.namespace ?? 'default';
   const http = readArray(spec.http ?? [], at.key('spec.http')).map((r, i) => parseRoute(r, at.key('spec.http').index(i)));
-  return { kind: 'VirtualService', name: object.metadata.name, namespace: object.metadata.namespace ?? 'default', hosts, gateways, http, createdAt };
+  for (const rule of http) for (const d of rule.route) d.fqdn = fqdn(d.host, namespace);
+  return { kind: 'VirtualService', name: object.metadata.name, namespace, hosts, gateways, http, createdAt };
 }
 
 /** `istio-system/bookinfo-gateway` and `bookinfo-gateway` name the same gateway here (one namespace). */
@@ -97,6 +100,7 @@ function parseDestination(value: unknown, at: FieldPath): RouteDestination {
   const dest = readObject(d.destination, at.key('destination'), ['host', 'subset', 'port']);
   const out: RouteDestination = {
     host: readString(dest.host, at.key('destination.host')),
+    fqdn: '',
     subset: readOptionalString(dest.subset, at.key('destination.subset')),
     weight: d.weight === undefined ? -1 : readNumber(d.weight, at.key('weight'), { integer: true, min: 0 }),
   };

@@ -1,0 +1,141 @@
+// productpage (Python/Flask in the sample, istio/istio samples/bookinfo/src/productpage/productpage.py): the page and
+// the API; details with a 3 s timeout and one try, reviews with a 3 s timeout and two tries (kept in the sample for
+// the fault-injection task); forwards tracing headers, cookie, authorization, jwt and `end-user` from the session.
+import { renderIndexPage, renderProductPage, type PageModel } from './productpage-html.ts';
+import { sessionCookie, sessionUser } from './session.ts';
+import { CallScope, header, json, type AppContext, type AppHandler, type AppRequest, type AppResponse } from './types.ts';
+
+const forwarded = [
+  'x-request-id', 'x-ot-span-context', 'x-datadog-trace-id', 'x-datadog-parent-id', 'x-datadog-sampling-priority',
+  'traceparent', 'tracestate', 'x-cloud-trace-context', 'grpc-trace-bin', 'sw8', 'user-agent', 'cookie', 'authorization', 'jwt',
+  // the B3 headers the sample's OpenTracing tracer re-injects
+  'x-b3-traceid', 'x-b3-spanid', 'x-b3-parentspanid', 'x-b3-sampled', 'x-b3-flags',
+];
+
+const products = [
+  {
+    id: 0,
+    title: 'The Comedy of Errors',
+    descriptionHtml:
+      '<a href="https://en.wikipedia.org/wiki/The_Comedy_of_Errors">Wikipedia Summary</a>: The Comedy of Errors is one of <b>William Shakespeare\'s</b> early plays. It is his shortest and one of his most farcical comedies, with a major part of the humour coming from slapstick and mistaken identity, in addition to puns and word play.',
+  },
+];
+
+const flaskNotFound: AppResponse = {
+  status: 404,
+  headers: { 'content-type': 'text/html; charset=utf-8' },
+  body: '<!doctype html>\n<html lang=en>\n<title>404 Not Found</title>\n<h1>Not Found</h1>\n<p>The requested URL was not found on the server. If you entered the URL manually please check your spelling and try again.</p>\n',
+};
+
+const detailsError = { error: 'Sorry, product details are currently unavailable for this book.' };
+const reviewsError = { error: 'Sorry, product reviews are currently unavailable for this book.' };
+const ratingsError = { error: 'Sorry, product ratings are currently unavailable for this book.' };
+
+function redirect(location: string, setCookie?: string): AppResponse {
+  const headers: Record<string, string> = { 'content-type': 'text/html; charset=utf-8', location };
+  if (setCookie) headers['set-cookie'] = setCookie;
+  return {
+    status: 302,
+    headers,
+    body: `<!doctype html>\n<html lang=en>\n<title>Redirecting...</title>\n<h1>Redirecting...</h1>\n<p>You should be redirected automatically to the target URL: <a href="${location}">${location}</a>. If not, click the link.\n`,
+  };
+}
+
+export function createProductpage(ctx: AppContext): AppHandler {
+  const detailsHost = `${ctx.env.DETAILS_HOSTNAME ?? 'details'}:9080`;
+  const reviewsHost = `${ctx.env.REVIEWS_HOSTNAME ?? 'reviews'}:9080`;
+  const ratingsHost = `${ctx.env.RATINGS_HOSTNAME ?? 'ratings'}:9080`;
+
+  const forwardHeaders = (req: AppRequest): Record<string, string> => {
+    const headers: Record<string, string> = {};
+    const user = sessionUser(header(req.headers, 'cookie'));
+    if (user !== undefined) headers['end-user'] = user;
+    for (const name of forwarded) {
+      const v = header(req.headers, name);
+      if (v !== undefined) headers[name] = v;
+    }
+    return headers;
+  };
+
+  const fetchJson = async (scope: CallScope, authority: string, path: string, headers: Record<string, string>) => {
+    const res = await ctx.call(scope, { authority, path, headers, timeoutMs: 3000 });
+    let body: unknown;
+    if (res.status === 200) {
+      try {
+        body = JSON.parse(res.body);
+      } catch {
+        return { status: 500, body: undefined };
+      }
+    }
+    return { status: res.status, body };
+  };
+
+  const getDetails = async (scope: CallScope, id: string, headers: Record<string, string>) => {
+    const r = await fetchJson(scope, detailsHost, `/details/${id}`, headers);
+    if (r.status === 200) return { status: 200, body: r.body as Record<string, unknown> };
+    return { status: r.status || 500, body: detailsError as Record<string, unknown> };
+  };
+
+  const getReviews = async (scope: CallScope, id: string, headers: Record<string, string>) => {
+    let last = { status: 0, body: undefined as unknown };
+    for (let i = 0; i < 2; i++) {
+      last = await fetchJson(scope, reviewsHost, `/reviews/${id}`, headers);
+      if (last.status === 200) return { status: 200, body: last.body as PageModel['reviews'] };
+    }
+    return { status: last.status || 500, body: reviewsError as PageModel['reviews'] };
+  };
+
+  const getRatings = async (scope: CallScope, id: string, headers: Record<string, string>) => {
+    const r = await fetchJson(scope, ratingsHost, `/ratings/${id}`, headers);
+    if (r.status === 200) return { status: 200, body: r.body };
+    return { status: r.status || 500, body: ratingsError };
+  };
+
+  return async (req) => {
+    const path = req.path.split('?')[0];
+    const scope = new CallScope(req.decisionKey);
+    if (path === '/' || path === '/index.html') {
+      return { status: 200, headers: { 'content-type': 'text/html; charset=utf-8' }, body: renderIndexPage() };
+    }
+    if (path === '/health') return { status: 200, headers: { 'content-type': 'text/html; charset=utf-8' }, body: 'Product page is healthy' };
+    if (path === '/login') {
+      if (req.method !== 'POST') return { ...flaskNotFound, status: 405, body: '<!doctype html>\n<html lang=en>\n<title>405 Method Not Allowed</title>\n<h1>Method Not Allowed</h1>\n<p>The method is not allowed for the requested URL.</p>\n' };
+      const query = req.path.includes('?') ? req.path.slice(req.path.indexOf('?') + 1) : '';
+      const user = new URLSearchParams(req.body).get('username') ?? new URLSearchParams(query).get('username') ?? '';
+      // Flask redirects to request.referrer; send a Referer (a request without one fails on the real sample).
+      return redirect(header(req.headers, 'referer') ?? '/productpage', `session=${sessionCookie(user)}; HttpOnly; Path=/`);
+    }
+    if (path === '/logout') {
+      return redirect(header(req.headers, 'referer') ?? '/productpage', 'session=; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; HttpOnly; Path=/');
+    }
+    if (path === '/productpage') {
+      const headers = forwardHeaders(req);
+      const user = sessionUser(header(req.headers, 'cookie')) ?? '';
+      const details = await getDetails(scope, '0', headers);
+      const reviews = await getReviews(scope, '0', headers);
+      const body = renderProductPage({ user, detailsStatus: details.status, details: details.body, reviewsStatus: reviews.status, reviews: reviews.body });
+      return { status: 200, headers: { 'content-type': 'text/html; charset=utf-8' }, body };
+    }
+    if (path === '/api/v1/products') return json(200, products);
+    const m = /^\/api\/v1\/products\/([^/]+)(\/reviews|\/ratings)?$/.exec(path);
+    if (m) {
+      const headers = forwardHeaders(req);
+      const id = decodeURIComponent(m[1]);
+      const r = m[2] === '/reviews' ? await getReviews(scope, id, headers) : m[2] === '/ratings' ? await getRatings(scope, id, headers) : await getDetails(scope, id, headers);
+      return json(r.status, r.body);
+    }
+    if (path.startsWith('/static/')) return staticFile(path);
+    return flaskNotFound;
+  };
+}
+
+function staticFile(path: string): AppResponse {
+  if (path === '/static/tailwind/tailwind.css') {
+    return { status: 200, headers: { 'content-type': 'text/css; charset=utf-8' }, body: '/* tailwind.css (placeholder served by the local Bookinfo) */\n' };
+  }
+  if (path === '/static/img/izzy.png') {
+    // The proxies carry text bodies; the avatar is served empty (nothing meshproof observes depends on its bytes).
+    return { status: 200, headers: { 'content-type': 'image/png' }, body: '' };
+  }
+  return flaskNotFound;
+}

@@ -1,0 +1,57 @@
+// ratings (Node in the sample, istio/istio samples/bookinfo/src/ratings/ratings.js), with its failure modes chosen by
+// SERVICE_VERSION: v-faulty (503 half the time), v-delayed (7 s half the time), v-unavailable (down every other
+// 60 s), v-unhealthy (unhealthy every other 15 min). The coin is seeded per request and attempt, not Math.random.
+import { uniform } from '../decide.ts';
+import { json, type AppContext, type AppHandler, type AppResponse } from './types.ts';
+
+export function createRatings(ctx: AppContext): AppHandler {
+  const version = ctx.env.SERVICE_VERSION ?? 'v1';
+  const userAdded = new Map<number, unknown>();
+  const started = Date.now();
+  const flipped = (periodMs: number) => Math.floor((Date.now() - started) / periodMs) % 2 === 1;
+  const unavailable = () =>
+    (version === 'v-unavailable' && flipped(60_000)) || (version === 'v-unhealthy' && flipped(900_000));
+  const healthy = () => !(version === 'v-unhealthy' && flipped(900_000));
+  const local = (id: number) => userAdded.get(id) ?? { id, ratings: { Reviewer1: 5, Reviewer2: 4 } };
+  const serviceUnavailable = (): AppResponse => json(503, { error: 'Service unavailable' });
+
+  return async (req) => {
+    const path = req.path.split('?')[0];
+    if (path === '/health') {
+      return healthy() ? json(200, { status: 'Ratings is healthy' }) : json(500, { status: 'Ratings is not healthy' });
+    }
+    if (/^\/ratings\/[0-9]*/.test(path)) {
+      const id = parseInt(path.split('/').pop() ?? '', 10);
+      if (Number.isNaN(id)) return json(400, { error: 'please provide numeric product ID' });
+      if (req.method === 'POST') {
+        let ratings: unknown;
+        try {
+          ratings = JSON.parse(req.body);
+        } catch {
+          return json(400, { error: 'please provide valid ratings JSON' });
+        }
+        if (version === 'v2') return json(501, { error: 'Post not implemented for database backed ratings' });
+        userAdded.set(id, { id, ratings });
+        return json(200, local(id));
+      }
+      if (req.method !== 'GET') return notFound();
+      // v2 reads the ratings database, whose seed data holds the same two ratings (samples/bookinfo/src/mongodb).
+      if (version === 'v2') return json(200, { id, ratings: { Reviewer1: 5, Reviewer2: 4 } });
+      if (version === 'v-faulty') {
+        return uniform(ctx.seed, `${req.decisionKey}|${ctx.podName}|v-faulty`) <= 0.5 ? serviceUnavailable() : json(200, local(id));
+      }
+      if (version === 'v-delayed') {
+        if (uniform(ctx.seed, `${req.decisionKey}|${ctx.podName}|v-delayed`) <= 0.5) await new Promise((r) => setTimeout(r, 7000));
+        return json(200, local(id));
+      }
+      if (unavailable()) return serviceUnavailable();
+      return json(200, local(id));
+    }
+    return notFound();
+  };
+}
+
+// httpdispatcher's reply when no route matches.
+function notFound(): AppResponse {
+  return { status: 404, headers: { 'content-type': 'text/plain' }, body: 'Page Not Found' };
+}

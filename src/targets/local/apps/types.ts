@@ -1,0 +1,66 @@
+// The contract between a Bookinfo app and its sidecar: the app serves requests and calls other services through
+// the sidecar's outbound side (in real pods: localhost and iptables; here: a function call, so no extra HTTP hop).
+
+export type HeaderMap = Record<string, string | string[] | undefined>;
+
+export interface AppRequest {
+  method: string;
+  /** Path with query string. */
+  path: string;
+  /** Lower-case names. */
+  headers: HeaderMap;
+  body: string;
+  /** Base key for this request's seeded decisions (e.g. ratings' v-faulty coin). */
+  decisionKey: string;
+}
+
+export interface AppResponse {
+  status: number;
+  headers: Record<string, string | string[]>;
+  body: string;
+}
+
+export interface OutboundCall {
+  /** `details:9080` as the app writes the URL. */
+  authority: string;
+  method?: string;
+  path: string;
+  headers: Record<string, string>;
+  /** The app's own client timeout (e.g. productpage's 3 s); the sidecar sees the app hang up (DC). */
+  timeoutMs: number;
+}
+
+/** status 0: no response (the app's client timed out or the connection failed). */
+export interface OutboundResult {
+  status: number;
+  headers: Record<string, string | string[]>;
+  body: string;
+}
+
+/** One incoming request's outbound calls, numbered so each call's decisions are seeded independently. */
+export class CallScope {
+  private seq = 0;
+  constructor(readonly decisionKey: string) {}
+  next(): number {
+    return this.seq++;
+  }
+}
+
+export interface AppContext {
+  podName: string;
+  /** Container environment (image defaults overridden by the Deployment's env). */
+  env: Record<string, string>;
+  seed: number;
+  call(scope: CallScope, call: OutboundCall): Promise<OutboundResult>;
+}
+
+export type AppHandler = (req: AppRequest) => Promise<AppResponse>;
+
+export function header(headers: HeaderMap, name: string): string | undefined {
+  const v = headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+export function json(status: number, value: unknown): AppResponse {
+  return { status, headers: { 'content-type': 'application/json' }, body: JSON.stringify(value) };
+}

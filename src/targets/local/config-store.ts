@@ -1,0 +1,149 @@
+// The mesh's configuration: every object applied (scenario baseline plus experiments), validated as a whole on
+// each change, compiled into one immutable snapshot per version. A change that fails validation changes nothing.
+import { SpecError } from '../../errors.ts';
+import type { K8sObject } from '../../spec/types.ts';
+import { parseDestinationRule } from '../../istio/networking/destination-rule.ts';
+import { parseGateway } from '../../istio/networking/gateway.ts';
+import type { DestinationRuleModel, GatewayModel, VirtualServiceModel } from '../../istio/networking/model.ts';
+import { fqdn } from '../../istio/networking/routing.ts';
+import { parseVirtualService } from '../../istio/networking/virtual-service.ts';
+import type { ServiceInfo } from './proxy/config-view.ts';
+import { compileSecurity, type SecurityConfig } from './security.ts';
+import { checkServiceAccount, parseDeployment, parseService, type ServiceSpec, type WorkloadSpec } from './topology.ts';
+
+const apiVersions: Record<string, string[]> = {
+  Deployment: ['apps/v1'],
+  Service: ['v1'],
+  ServiceAccount: ['v1'],
+  VirtualService: ['networking.istio.io/v1', 'networking.istio.io/v1beta1', 'networking.istio.io/v1alpha3'],
+  DestinationRule: ['networking.istio.io/v1', 'networking.istio.io/v1beta1', 'networking.istio.io/v1alpha3'],
+  Gateway: ['networking.istio.io/v1', 'networking.istio.io/v1beta1', 'networking.istio.io/v1alpha3'],
+  EnvoyFilter: ['networking.istio.io/v1alpha3'],
+  AuthorizationPolicy: ['security.istio.io/v1', 'security.istio.io/v1beta1'],
+  PeerAuthentication: ['security.istio.io/v1', 'security.istio.io/v1beta1'],
+  RequestAuthentication: ['security.istio.io/v1', 'security.istio.io/v1beta1'],
+};
+
+export const supportedKinds = Object.keys(apiVersions);
+const namespaces = ['default', 'istio-system'];
+
+export function objectKey(o: { kind: string; metadata: { name: string; namespace?: string } }): string {
+  return `${o.kind}/${o.metadata.namespace ?? 'default'}/${o.metadata.name}`;
+}
+
+interface Entry {
+  object: K8sObject;
+  createdAt: number;
+}
+
+export interface CompiledConfig {
+  version: number;
+  virtualServices: VirtualServiceModel[];
+  destinationRules: Map<string, DestinationRuleModel>;
+  gateways: GatewayModel[];
+  services: Map<string, ServiceInfo>;
+  workloads: WorkloadSpec[];
+  security: SecurityConfig;
+}
+
+function checkEnvelope(o: K8sObject): void {
+  const where = `${o?.kind ?? 'object'} ${o?.metadata?.name ?? '(unnamed)'}`;
+  if (!o || typeof o !== 'object') throw new SpecError('expected a Kubernetes object', undefined, where);
+  if (typeof o.kind !== 'string') throw new SpecError('kind is required', undefined, `${where}: kind`);
+  const versions = apiVersions[o.kind];
+  if (!versions) throw new SpecError(`kind ${o.kind} is not supported by the local target (supported: ${supportedKinds.join(', ')})`, undefined, `${where}: kind`);
+  if (!versions.includes(o.apiVersion)) throw new SpecError(`apiVersion ${o.apiVersion} is not one of ${versions.join(', ')}`, undefined, `${where}: apiVersion`);
+  if (!o.metadata || typeof o.metadata.name !== 'string' || o.metadata.name === '') throw new SpecError('metadata.name is required', undefined, `${where}: metadata.name`);
+  const ns = o.metadata.namespace ?? 'default';
+  if (!namespaces.includes(ns)) throw new SpecError(`namespace ${ns} is not emulated (the local mesh has ${namespaces.join(' and ')})`, undefined, `${where}: metadata.namespace`);
+  if ((o.kind === 'Deployment' || o.kind === 'Service') && ns !== 'default') {
+    throw new SpecError('workloads and services live in the default namespace locally', undefined, `${where}: metadata.namespace`);
+  }
+}
+
+export class ConfigStore {
+  private entries = new Map<string, Entry>();
+  private clock = 0;
+  private version = 0;
+  current!: CompiledConfig;
+
+  /** Load the baseline (version 1). */
+  init(objects: K8sObject[]): CompiledConfig {
+    return this.change(objects, []);
+  }
+
+  get(kind: string, namespace: string, name: string): K8sObject | undefined {
+    return this.entries.get(`${kind}/${namespace}/${name}`)?.object;
+  }
+
+  list(): K8sObject[] {
+    return [...this.entries.values()].map((e) => e.object);
+  }
+
+  /** Create or replace `upserts` and delete `deletes` (keys), atomically; throws SpecError and changes nothing on bad input. */
+  change(upserts: K8sObject[], deletes: string[]): CompiledConfig {
+    const next = new Map(this.entries);
+    for (const key of deletes) next.delete(key);
+    for (const object of upserts) {
+      checkEnvelope(object);
+      const copy = structuredClone(object);
+      const key = objectKey(copy);
+      const existing = next.get(key);
+      next.set(key, { object: copy, createdAt: existing?.createdAt ?? ++this.clock });
+    }
+    const compiled = compile(next, this.version + 1);
+    this.entries = next;
+    this.version = compiled.version;
+    this.current = compiled;
+    return compiled;
+  }
+}
+
+function compile(entries: Map<string, Entry>, version: number): CompiledConfig {
+  const virtualServices: VirtualServiceModel[] = [];
+  const destinationRules = new Map<string, DestinationRuleModel>();
+  const gateways: GatewayModel[] = [];
+  const services = new Map<string, ServiceInfo>();
+  const workloads: WorkloadSpec[] = [];
+  const securityObjects: K8sObject[] = [];
+  const sorted = [...entries.values()].sort((a, b) => a.createdAt - b.createdAt);
+  for (const { object, createdAt } of sorted) {
+    switch (object.kind) {
+      case 'VirtualService':
+        virtualServices.push(parseVirtualService(object, createdAt));
+        break;
+      case 'DestinationRule': {
+        const rule = parseDestinationRule(object, createdAt);
+        const host = fqdn(rule.host, rule.namespace);
+        // Istio uses the oldest DestinationRule for a host (and merges only rules without subsets conflicts).
+        if (!destinationRules.has(host)) destinationRules.set(host, rule);
+        break;
+      }
+      case 'Gateway':
+        gateways.push(parseGateway(object));
+        break;
+      case 'Service': {
+        const s: ServiceSpec = parseService(object);
+        const name = fqdn(s.name, s.namespace);
+        services.set(name, { name: s.name, namespace: s.namespace, fqdn: name, ports: s.ports, selector: s.selector });
+        break;
+      }
+      case 'Deployment':
+        workloads.push(parseDeployment(object));
+        break;
+      case 'ServiceAccount':
+        checkServiceAccount(object);
+        break;
+      default:
+        securityObjects.push(object);
+    }
+  }
+  for (const vs of virtualServices) {
+    vs.http.forEach((rule, i) => rule.route.forEach((d, j) => {
+      if (d.host.includes('*')) {
+        throw new SpecError('a destination host cannot be a wildcard', undefined, `VirtualService ${vs.name}: spec.http[${i}].route[${j}].destination.host`);
+      }
+    }));
+  }
+  return { version, virtualServices, destinationRules, gateways, services, workloads, security: compileSecurity(securityObjects) };
+}

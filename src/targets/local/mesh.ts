@@ -1,0 +1,298 @@
+// The embedded Bookinfo mesh in this process: one loopback /24 per instance (ingress on .1, one address per pod),
+// a sidecar per pod in front of its TypeScript app, the ingress gateway, and the configuration pushed to every proxy
+// asynchronously with a version each proxy reports (as xDS would).
+import { randomInt } from 'node:crypto';
+import type { K8sObject } from '../../spec/types.ts';
+import { DEFAULT_ISTIO_VERSION, istioBehaviour, type IstioBehaviour } from '../../istio/version.ts';
+import { createDetails } from './apps/details.ts';
+import { createProductpage } from './apps/productpage.ts';
+import { createRatings } from './apps/ratings.ts';
+import { createReviews } from './apps/reviews.ts';
+import type { AppContext, AppHandler } from './apps/types.ts';
+import { ConfigStore, objectKey, type CompiledConfig } from './config-store.ts';
+import { seededHex } from './decide.ts';
+import { loadScenario } from './scenario.ts';
+import { buildPolicy, inboundHcmStatPrefix, LimiterCache } from './security.ts';
+import type { EndpointInfo } from './proxy/cluster.ts';
+import type { MeshSnapshot } from './proxy/config-view.ts';
+import { IngressGateway, gatewayPort } from './proxy/gateway.ts';
+import { Sidecar, type WorkloadIdentity } from './proxy/sidecar.ts';
+import type { WorkloadSpec } from './topology.ts';
+
+export interface MeshOptions {
+  /** Scenario folder name under scenarios/ (or an absolute path). Default `bookinfo`. */
+  scenario?: string;
+  seed?: number;
+  istioVersion?: string;
+  /** Loopback block `127.A.B` to use; chosen at random (and retried) when absent. */
+  block?: string;
+}
+
+export interface ProxyInfo {
+  name: string;
+  kind: 'sidecar' | 'gateway';
+  ip: string;
+  /** Base URL of the admin listener (`/config_version`, `/stats/prometheus`) on :15000. */
+  adminUrl: string;
+  /** The Prometheus endpoint on :15090. */
+  statsUrl: string;
+  configVersion: string;
+}
+
+export interface MeshStatus {
+  version: string;
+  gatewayUrl: string;
+  proxies: ProxyInfo[];
+  workloads: { deployment: string; podName: string; ip: string; url: string }[];
+}
+
+const appFactories: Record<WorkloadSpec['appKind'], (ctx: AppContext) => AppHandler> = {
+  productpage: createProductpage,
+  details: createDetails,
+  reviews: createReviews,
+  ratings: createRatings,
+};
+
+interface Pod {
+  spec: WorkloadSpec;
+  index: number;
+  sidecar: Sidecar;
+  endpoint: EndpointInfo;
+}
+
+const gatewayLabels = { app: 'istio-ingressgateway', istio: 'ingressgateway' };
+
+export class LocalMesh {
+  private readonly store = new ConfigStore();
+  private readonly pods = new Map<string, Pod>();
+  private gateway!: IngressGateway;
+  private nextHost = 10;
+  private readonly limiters = new Map<string, LimiterCache>();
+  private pushing: Promise<void> = Promise.resolve();
+  readonly seed: number;
+  readonly behaviour: IstioBehaviour;
+  readonly secret: string;
+  private closed = false;
+
+  private constructor(
+    readonly block: string,
+    options: MeshOptions,
+  ) {
+    this.seed = options.seed ?? 1;
+    this.behaviour = istioBehaviour(options.istioVersion ?? DEFAULT_ISTIO_VERSION);
+    this.secret = seededHex(this.seed, `mtls-secret-${block}-${process.pid}-${Date.now()}`, 24);
+  }
+
+  /** Start a mesh: load the scenario, bind a free loopback block, start every proxy and app. */
+  static async start(options: MeshOptions = {}): Promise<LocalMesh> {
+    const objects = loadScenario(options.scenario ?? 'bookinfo');
+    for (let tries = 0; ; tries++) {
+      const block = options.block ?? `127.${randomInt(16, 250)}.${randomInt(0, 256)}`;
+      const mesh = new LocalMesh(block, options);
+      try {
+        await mesh.boot(objects);
+        return mesh;
+      } catch (error) {
+        await mesh.close();
+        const code = (error as NodeJS.ErrnoException).code;
+        if (options.block || tries >= 8 || (code !== 'EADDRINUSE' && code !== 'EADDRNOTAVAIL')) throw error;
+      }
+    }
+  }
+
+  private async boot(objects: K8sObject[]): Promise<void> {
+    const compiled = this.store.init(objects);
+    this.gateway = new IngressGateway(
+      {
+        proxyName: 'istio-ingressgateway',
+        podName: `istio-ingressgateway-${seededHex(this.seed, 'gw', 10)}-${seededHex(this.seed, 'gw-pod', 5)}`,
+        workload: 'istio-ingressgateway',
+        namespace: 'istio-system',
+        app: 'istio-ingressgateway',
+        version: 'unknown',
+        labels: gatewayLabels,
+        serviceAccount: 'istio-ingressgateway-service-account',
+        principal: 'cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account',
+        ip: `${this.block}.1`,
+        // As if the installation set meshConfig.defaultConfig.proxyStatsMatcher like the scenario's workloads.
+        statsMatcher: { inclusionPrefixes: ['cluster.outbound'], inclusionSuffixes: [], inclusionRegexps: [/^(?:.*http_local_rate_limit.*)$/, /^(?:.*rbac.*)$/] },
+      },
+      { seed: this.seed, meshSecret: this.secret },
+    );
+    await this.gateway.start();
+    await this.reconcilePods(compiled);
+    this.pushNow(compiled);
+  }
+
+  get gatewayUrl(): string {
+    return this.gateway.url;
+  }
+
+  get version(): string {
+    return String(this.store.current.version);
+  }
+
+  /** Create or replace objects (validated together; SpecError changes nothing). Resolves when pods are up; proxies converge asynchronously. */
+  async apply(objects: K8sObject[]): Promise<string> {
+    return this.change(objects, []);
+  }
+
+  /** Delete objects by kind/namespace/name. */
+  async remove(refs: { kind: string; metadata: { name: string; namespace?: string } }[]): Promise<string> {
+    return this.change([], refs.map(objectKey));
+  }
+
+  get(kind: string, namespace: string, name: string): K8sObject | undefined {
+    const o = this.store.get(kind, namespace, name);
+    return o ? structuredClone(o) : undefined;
+  }
+
+  list(): K8sObject[] {
+    return this.store.list().map((o) => structuredClone(o));
+  }
+
+  private async change(upserts: K8sObject[], deletes: string[]): Promise<string> {
+    const compiled = this.store.change(upserts, deletes);
+    await this.reconcilePods(compiled);
+    this.push(compiled);
+    return String(compiled.version);
+  }
+
+  private podName(spec: WorkloadSpec, index: number): string {
+    const hash = seededHex(this.seed, `rs|${spec.deployment}|${spec.templateHash}`, 10);
+    return `${spec.deployment}-${hash}-${seededHex(this.seed, `pod|${spec.deployment}|${spec.templateHash}|${index}`, 5)}`;
+  }
+
+  /** Start pods that the Deployments now ask for and stop the ones they no longer do (new template → new pods). */
+  private async reconcilePods(compiled: CompiledConfig): Promise<void> {
+    const wanted = new Map<string, { spec: WorkloadSpec; index: number }>();
+    for (const spec of compiled.workloads) {
+      for (let i = 0; i < spec.replicas; i++) wanted.set(this.podName(spec, i), { spec, index: i });
+    }
+    const stopping: Pod[] = [];
+    for (const [name, pod] of this.pods) {
+      if (!wanted.has(name)) {
+        stopping.push(pod);
+        this.pods.delete(name);
+      }
+    }
+    for (const [podName, { spec, index }] of wanted) {
+      if (this.pods.has(podName)) continue;
+      const ip = `${this.block}.${this.nextHost++}`;
+      if (this.nextHost > 254) this.nextHost = 10;
+      const identity: WorkloadIdentity = {
+        proxyName: spec.replicas > 1 && index > 0 ? `${spec.deployment}-${index}` : spec.deployment,
+        podName,
+        workload: spec.deployment,
+        namespace: spec.namespace,
+        app: spec.app,
+        version: spec.version,
+        labels: spec.labels,
+        serviceAccount: spec.serviceAccount,
+        principal: `cluster.local/ns/${spec.namespace}/sa/${spec.serviceAccount}`,
+        ip,
+        statsMatcher: spec.statsMatcher,
+      };
+      const sidecar = new Sidecar(identity, { seed: this.seed, meshSecret: this.secret, port: spec.port });
+      const ctx: AppContext = { podName, env: spec.env, seed: this.seed, call: (scope, call) => sidecar.call(scope, call) };
+      sidecar.setApp(appFactories[spec.appKind](ctx));
+      this.configureProxy(sidecar, compiled, true);
+      await sidecar.start();
+      this.pods.set(podName, {
+        spec,
+        index,
+        sidecar,
+        endpoint: {
+          ip, port: spec.port, podName, workload: spec.deployment, namespace: spec.namespace, app: spec.app, version: spec.version,
+          principal: identity.principal, labels: spec.labels,
+        },
+      });
+    }
+    // Old pods stop after the new config (without them) has been pushed, like a rolling update.
+    if (stopping.length > 0) setTimeout(() => void Promise.all(stopping.map((p) => p.sidecar.close())), 50).unref();
+  }
+
+  private snapshot(compiled: CompiledConfig): MeshSnapshot {
+    return {
+      version: String(compiled.version),
+      virtualServices: compiled.virtualServices,
+      destinationRules: compiled.destinationRules,
+      services: compiled.services,
+      gateways: compiled.gateways,
+      endpoints: [...this.pods.values()].map((p) => p.endpoint),
+      retry503ByDefault: this.behaviour.retry503ByDefault,
+    };
+  }
+
+  private limiterCache(name: string): LimiterCache {
+    let c = this.limiters.get(name);
+    if (!c) {
+      c = new LimiterCache();
+      this.limiters.set(name, c);
+    }
+    return c;
+  }
+
+  private configureProxy(proxy: Sidecar | IngressGateway, compiled: CompiledConfig, initial = false): void {
+    const snap = this.snapshot(compiled);
+    const id = proxy.identity;
+    const deps = { behaviour: this.behaviour, seed: this.seed, stats: proxy.stats, limiters: this.limiterCache(id.podName) };
+    if (proxy instanceof IngressGateway) {
+      proxy.configure(snap, buildPolicy(compiled.security, { namespace: id.namespace, labels: id.labels, context: 'GATEWAY', port: gatewayPort, hcmStatPrefix: `outbound_0.0.0.0_${gatewayPort}` }, deps));
+    } else {
+      const port = this.podPort(id.podName) ?? 9080;
+      proxy.configure(
+        snap,
+        buildPolicy(compiled.security, { namespace: id.namespace, labels: id.labels, context: 'SIDECAR_INBOUND', port, hcmStatPrefix: inboundHcmStatPrefix(port) }, deps),
+        buildPolicy(compiled.security, { namespace: id.namespace, labels: id.labels, context: 'SIDECAR_OUTBOUND', port, hcmStatPrefix: `outbound_0.0.0.0_${port}` }, deps),
+      );
+    }
+    void initial;
+  }
+
+  private podPort(podName: string): number | undefined {
+    return this.pods.get(podName)?.spec.port;
+  }
+
+  /** Push synchronously (at boot). */
+  private pushNow(compiled: CompiledConfig): void {
+    this.configureProxy(this.gateway, compiled);
+    for (const pod of this.pods.values()) this.configureProxy(pod.sidecar, compiled);
+  }
+
+  /** Push to every proxy asynchronously, one at a time, like xDS; each reports its version when it has it. */
+  private push(compiled: CompiledConfig): void {
+    const proxies: (Sidecar | IngressGateway)[] = [this.gateway, ...[...this.pods.values()].map((p) => p.sidecar)];
+    this.pushing = this.pushing.then(async () => {
+      for (const proxy of proxies) {
+        if (this.closed) return;
+        await new Promise((r) => setImmediate(r));
+        if (compiled.version < Number(this.store.current.version)) return; // a newer push follows
+        this.configureProxy(proxy, compiled);
+      }
+    });
+  }
+
+  status(): MeshStatus {
+    const proxyInfo = (p: Sidecar | IngressGateway, kind: 'sidecar' | 'gateway'): ProxyInfo => ({
+      name: p.name,
+      kind,
+      ip: p.identity.ip,
+      adminUrl: `http://${p.identity.ip}:15000`,
+      statsUrl: `http://${p.identity.ip}:15090/stats/prometheus`,
+      configVersion: p.configVersion,
+    });
+    return {
+      version: this.version,
+      gatewayUrl: this.gatewayUrl,
+      proxies: [proxyInfo(this.gateway, 'gateway'), ...[...this.pods.values()].map((p) => proxyInfo(p.sidecar, 'sidecar'))],
+      workloads: [...this.pods.values()].map((p) => ({ deployment: p.spec.deployment, podName: p.endpoint.podName, ip: p.endpoint.ip, url: `http://${p.endpoint.ip}:${p.spec.port}` })),
+    };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all([this.gateway?.close(), ...[...this.pods.values()].map((p) => p.sidecar.close())]);
+    this.pods.clear();
+  }
+}

@@ -1,0 +1,428 @@
+// An Envoy upstream cluster as a proxy sees it, e.g. `outbound|9080|v1|reviews.default.svc.cluster.local`:
+// endpoints, load balancing, the connection-pool circuit breaker, outlier detection and the cluster's counters.
+import http from 'node:http';
+import net from 'node:net';
+import type { ConnectionPoolSettings, LoadBalancer, OutlierDetectionSettings, TrafficPolicySettings } from '../../../istio/networking/model.ts';
+import type { EnvoyStat, ProxyStats } from './stats.ts';
+import { handshakeLine } from './mtls.ts';
+
+/** A workload instance a cluster can send to. */
+export interface EndpointInfo {
+  ip: string;
+  port: number;
+  podName: string;
+  workload: string;
+  namespace: string;
+  app: string;
+  version: string;
+  principal: string;
+  labels: Record<string, string>;
+}
+
+export interface UpstreamRequest {
+  method: string;
+  path: string;
+  headers: Record<string, string | string[]>;
+  body?: string;
+}
+
+export type AttemptResult =
+  | { kind: 'response'; status: number; headers: http.IncomingHttpHeaders; body: string }
+  | { kind: 'connect-failure' }
+  | { kind: 'reset' }
+  | { kind: 'per-try-timeout' }
+  | { kind: 'cancelled' };
+
+const countRequests = Symbol('meshproof.requests');
+
+export type Admission = 'ok' | 'overflow' | 'cancelled';
+
+/** Keep-alive agent that closes a connection after maxRequestsPerConnection requests and speaks the mTLS handshake. */
+class EndpointAgent extends http.Agent {
+  constructor(
+    private readonly localAddress: string,
+    private readonly handshake: string | undefined,
+    private readonly maxRequestsPerConnection: number,
+    private readonly onConnection: (socket: net.Socket) => void,
+  ) {
+    super({ keepAlive: true, maxSockets: Infinity, scheduling: 'lifo' });
+  }
+
+  override createConnection(options: net.NetConnectOpts, callback?: (err: Error | null, socket: net.Socket) => void): net.Socket {
+    const socket = net.connect({ ...(options as net.TcpNetConnectOpts), localAddress: this.localAddress, noDelay: true });
+    if (this.handshake) socket.write(this.handshake);
+    this.onConnection(socket);
+    void callback;
+    return socket;
+  }
+
+  override keepSocketAlive(socket: net.Socket): boolean {
+    const count = ((socket as unknown as Record<symbol, number>)[countRequests] ?? 0);
+    if (this.maxRequestsPerConnection > 0 && count >= this.maxRequestsPerConnection) return false;
+    return (super.keepSocketAlive as (s: net.Socket) => boolean)(socket);
+  }
+}
+
+class Endpoint {
+  active = 0;
+  consecutive5xx = 0;
+  consecutiveGateway = 0;
+  ejectedUntil = 0;
+  ejections = 0;
+  constructor(
+    readonly info: EndpointInfo,
+    public agent: EndpointAgent,
+  ) {}
+}
+
+export interface ClusterOptions {
+  name: string;
+  sourceIp: string;
+  /** Principal the source proxy presents with mTLS. */
+  sourcePrincipal: string;
+  meshSecret: string;
+  stats: ProxyStats;
+}
+
+export class Cluster {
+  private endpoints: Endpoint[] = [];
+  private settings: TrafficPolicySettings = {};
+  private active = 0;
+  private readonly pending: (() => void)[] = [];
+  private roundRobin = 0;
+  private readonly createdAt = Date.now();
+  private activeRetries = 0;
+  readonly s: Record<string, EnvoyStat>;
+
+  constructor(private readonly options: ClusterOptions) {
+    const st = (n: string, type: 'counter' | 'gauge' = 'counter') => options.stats.cluster(options.name, n, type);
+    this.s = {
+      rqTotal: st('upstream_rq_total'),
+      rqCompleted: st('upstream_rq_completed'),
+      rqActive: st('upstream_rq_active', 'gauge'),
+      rq2xx: st('upstream_rq_2xx'),
+      rq4xx: st('upstream_rq_4xx'),
+      rq5xx: st('upstream_rq_5xx'),
+      rqTimeout: st('upstream_rq_timeout'),
+      rqPerTryTimeout: st('upstream_rq_per_try_timeout'),
+      rqRetry: st('upstream_rq_retry'),
+      rqRetrySuccess: st('upstream_rq_retry_success'),
+      rqRetryLimitExceeded: st('upstream_rq_retry_limit_exceeded'),
+      rqRetryOverflow: st('upstream_rq_retry_overflow'),
+      rqPendingOverflow: st('upstream_rq_pending_overflow'),
+      rqPendingTotal: st('upstream_rq_pending_total'),
+      rqPendingActive: st('upstream_rq_pending_active', 'gauge'),
+      cxTotal: st('upstream_cx_total'),
+      cxActive: st('upstream_cx_active', 'gauge'),
+      cxConnectFail: st('upstream_cx_connect_fail'),
+      cxDestroyRemote: st('upstream_cx_destroy_remote_with_active_rq'),
+      noHealthy: st('upstream_cx_none_healthy'),
+      membershipTotal: st('membership_total', 'gauge'),
+      membershipHealthy: st('membership_healthy', 'gauge'),
+      ejectionsActive: st('outlier_detection_ejections_active', 'gauge'),
+      ejectionsEnforcedTotal: st('outlier_detection_ejections_enforced_total'),
+      ejectionsEnforced5xx: st('outlier_detection_ejections_enforced_consecutive_5xx'),
+      ejectionsDetected5xx: st('outlier_detection_ejections_detected_consecutive_5xx'),
+      ejectionsEnforcedGateway: st('outlier_detection_ejections_enforced_consecutive_gateway_failure'),
+      ejectionsDetectedGateway: st('outlier_detection_ejections_detected_consecutive_gateway_failure'),
+      ejectionsOverflow: st('outlier_detection_ejections_overflow'),
+    };
+  }
+
+  get name(): string {
+    return this.options.name;
+  }
+
+  /** Apply new endpoints and traffic policy; connections survive unless their TLS or per-connection limit changed. */
+  update(endpoints: EndpointInfo[], settings: TrafficPolicySettings): void {
+    const poolChanged = JSON.stringify(this.agentShape(settings)) !== JSON.stringify(this.agentShape(this.settings));
+    this.settings = settings;
+    const old = new Map(this.endpoints.map((e) => [`${e.info.ip}:${e.info.port}`, e]));
+    this.endpoints = endpoints.map((info) => {
+      const key = `${info.ip}:${info.port}`;
+      const existing = old.get(key);
+      old.delete(key);
+      if (existing && !poolChanged) return existing;
+      if (existing) existing.agent.destroy();
+      const e = existing ?? new Endpoint(info, this.newAgent());
+      if (existing) e.agent = this.newAgent();
+      return e;
+    });
+    for (const gone of old.values()) gone.agent.destroy();
+    this.s.membershipTotal.value = this.endpoints.length;
+    this.refreshGauges(Date.now());
+  }
+
+  private agentShape(settings: TrafficPolicySettings): unknown {
+    return [settings.tls ?? 'AUTO', settings.connectionPool?.maxRequestsPerConnection ?? 0];
+  }
+
+  private newAgent(): EndpointAgent {
+    const tls = this.settings.tls;
+    // Auto mTLS: every endpoint here has a sidecar, so mTLS unless the DestinationRule disables it.
+    const handshake = tls === 'DISABLE' ? undefined : handshakeLine(this.options.meshSecret, this.options.sourcePrincipal);
+    return new EndpointAgent(this.options.sourceIp, handshake, this.settings.connectionPool?.maxRequestsPerConnection ?? 0, (socket) => {
+      this.s.cxTotal.value++;
+      this.s.cxActive.value++;
+      socket.once('close', () => this.s.cxActive.value--);
+    });
+  }
+
+  get loadBalancer(): LoadBalancer {
+    return this.settings.loadBalancer ?? 'LEAST_REQUEST';
+  }
+
+  get pool(): ConnectionPoolSettings {
+    return this.settings.connectionPool ?? {};
+  }
+
+  get outlier(): OutlierDetectionSettings | undefined {
+    return this.settings.outlierDetection;
+  }
+
+  get size(): number {
+    return this.endpoints.length;
+  }
+
+  private isEjected(e: Endpoint, now: number): boolean {
+    if (e.ejectedUntil === 0) return false;
+    const interval = this.outlier?.intervalMs ?? 10_000;
+    // Envoy un-ejects on the outlier detector's interval timer after the ejection time has passed.
+    const tick = this.createdAt + Math.ceil((e.ejectedUntil - this.createdAt) / interval) * interval;
+    if (now >= tick || !this.outlier) {
+      e.ejectedUntil = 0;
+      this.refreshGauges(now);
+      return false;
+    }
+    return true;
+  }
+
+  private refreshGauges(_now: number): void {
+    let ejected = 0;
+    for (const e of this.endpoints) if (e.ejectedUntil !== 0) ejected++;
+    this.s.ejectionsActive.value = ejected;
+    this.s.membershipHealthy.value = this.endpoints.length - ejected;
+  }
+
+  /**
+   * Choose an endpoint. `draws` gives uniform numbers for random choices; `exclude` holds endpoints already tried
+   * (previous_hosts predicate, up to `reselect` further picks). Undefined: no healthy upstream.
+   */
+  pick(draw: (i: number) => number, exclude?: Set<string>, reselect = 0): EndpointInfo | undefined {
+    const now = Date.now();
+    let candidates = this.endpoints.filter((e) => !this.isEjected(e, now));
+    const minHealthy = this.outlier?.minHealthPercent ?? 0;
+    if (this.endpoints.length > 0 && minHealthy > 0 && (candidates.length / this.endpoints.length) * 100 < minHealthy) {
+      candidates = this.endpoints; // panic mode: below the healthy threshold Envoy balances over every host
+    }
+    if (candidates.length === 0) return undefined;
+    let choice = this.choose(candidates, draw, 0);
+    for (let i = 1; i <= reselect && exclude && exclude.has(key(choice.info)); i++) choice = this.choose(candidates, draw, i * 2);
+    return choice.info;
+  }
+
+  private choose(candidates: Endpoint[], draw: (i: number) => number, offset: number): Endpoint {
+    if (candidates.length === 1) return candidates[0];
+    switch (this.loadBalancer) {
+      case 'ROUND_ROBIN':
+        return candidates[this.roundRobin++ % candidates.length];
+      case 'RANDOM':
+        return candidates[Math.floor(draw(offset) * candidates.length)];
+      case 'LEAST_REQUEST': {
+        // Envoy's least request with equal weights: power of two random choices, fewer active requests wins.
+        const a = candidates[Math.floor(draw(offset) * candidates.length)];
+        const b = candidates[Math.floor(draw(offset + 1) * candidates.length)];
+        return b.active < a.active ? b : a;
+      }
+    }
+  }
+
+  /** Circuit breaker admission: 'ok' when the request may go, 'overflow' (503 UO), or 'cancelled' while it waited. */
+  admit(signal?: AbortSignal): Admission | Promise<Admission> {
+    const pool = this.pool;
+    const maxRequests = pool.http2MaxRequests || Infinity;
+    const maxConnections = pool.maxConnections || Infinity;
+    const maxPending = pool.http1MaxPendingRequests || Infinity;
+    if (this.active + this.pending.length >= maxRequests) return this.overflow();
+    if (this.active < maxConnections) {
+      this.active++;
+      this.s.rqActive.value++;
+      return 'ok';
+    }
+    if (this.pending.length >= maxPending) return this.overflow();
+    this.s.rqPendingTotal.value++;
+    this.s.rqPendingActive.value++;
+    return new Promise<Admission>((resolve) => {
+      const waiter = () => {
+        signal?.removeEventListener('abort', onAbort);
+        this.s.rqPendingActive.value--;
+        this.active++;
+        this.s.rqActive.value++;
+        resolve('ok');
+      };
+      const onAbort = () => {
+        const i = this.pending.indexOf(waiter);
+        if (i >= 0) this.pending.splice(i, 1);
+        this.s.rqPendingActive.value--;
+        resolve('cancelled');
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.pending.push(waiter);
+    });
+  }
+
+  private overflow(): 'overflow' {
+    this.s.rqPendingOverflow.value++;
+    return 'overflow';
+  }
+
+  /** Give back the slot taken by admit(); the oldest pending request gets it. */
+  release(): void {
+    this.active--;
+    this.s.rqActive.value--;
+    const next = this.pending.shift();
+    if (next) next();
+  }
+
+  /** Retry circuit breaker (connectionPool.http.maxRetries): false when the retry would overflow. */
+  acquireRetry(): boolean {
+    const max = this.pool.maxRetries || Infinity;
+    if (this.activeRetries >= max) {
+      this.s.rqRetryOverflow.value++;
+      return false;
+    }
+    this.activeRetries++;
+    return true;
+  }
+
+  releaseRetry(): void {
+    this.activeRetries--;
+  }
+
+  /** One attempt to one endpoint; `timeoutMs` is the per-try budget; `signal` cancels it (route timeout, client gone). */
+  send(endpoint: EndpointInfo, request: UpstreamRequest, timeoutMs: number, signal: AbortSignal | undefined): Promise<AttemptResult> {
+    const e = this.endpoints.find((x) => x.info.ip === endpoint.ip && x.info.port === endpoint.port);
+    const agent = e?.agent ?? this.newAgent();
+    if (e) e.active++;
+    this.s.rqTotal.value++;
+    return new Promise<AttemptResult>((resolve) => {
+      let settled = false;
+      let timer: NodeJS.Timeout | undefined;
+      const finish = (result: AttemptResult) => {
+        if (settled) return;
+        settled = true;
+        if (timer) clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        if (e) e.active--;
+        resolve(result);
+      };
+      const req = http.request({
+        agent,
+        host: endpoint.ip,
+        port: endpoint.port,
+        method: request.method,
+        path: request.path,
+        headers: request.headers,
+      });
+      req.on('socket', (socket) => {
+        const bag = socket as unknown as Record<symbol, number>;
+        bag[countRequests] = (bag[countRequests] ?? 0) + 1;
+      });
+      req.on('response', (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const status = res.statusCode ?? 502;
+          this.s.rqCompleted.value++;
+          this.countStatus(status);
+          finish({ kind: 'response', status, headers: res.headers, body: chunks.length === 1 ? chunks[0].toString() : Buffer.concat(chunks).toString() });
+        });
+        res.on('error', () => finish({ kind: 'reset' }));
+        res.on('aborted', () => finish({ kind: 'reset' }));
+      });
+      req.on('error', (err: NodeJS.ErrnoException) => {
+        if (settled) return;
+        if (err.code === 'ECONNREFUSED' || err.code === 'EADDRNOTAVAIL' || err.code === 'ETIMEDOUT') {
+          this.s.cxConnectFail.value++;
+          finish({ kind: 'connect-failure' });
+        } else {
+          this.s.cxDestroyRemote.value++;
+          finish({ kind: 'reset' });
+        }
+      });
+      const onAbort = () => {
+        finish({ kind: 'cancelled' });
+        req.destroy();
+      };
+      if (signal) {
+        if (signal.aborted) return onAbort();
+        signal.addEventListener('abort', onAbort, { once: true });
+      }
+      if (Number.isFinite(timeoutMs)) {
+        timer = setTimeout(() => {
+          this.s.rqPerTryTimeout.value++;
+          finish({ kind: 'per-try-timeout' });
+          req.destroy();
+        }, timeoutMs);
+      }
+      if (request.body) req.end(request.body);
+      else req.end();
+    });
+  }
+
+  private countStatus(status: number): void {
+    if (status < 300) this.s.rq2xx.value++;
+    else if (status >= 500) this.s.rq5xx.value++;
+    else if (status >= 400) this.s.rq4xx.value++;
+    const name = `upstream_rq_${status}`;
+    this.options.stats.cluster(this.options.name, name).value++;
+  }
+
+  /** Outlier detection: feed the result of an attempt; ejects on consecutive 5xx / gateway errors. */
+  observe(endpoint: EndpointInfo, result: AttemptResult): void {
+    const od = this.outlier;
+    if (!od || result.kind === 'cancelled') return;
+    const e = this.endpoints.find((x) => x.info.ip === endpoint.ip && x.info.port === endpoint.port);
+    if (!e) return;
+    const status = result.kind === 'response' ? result.status : 503; // local-origin errors count as 5xx (not split)
+    if (status < 500) {
+      e.consecutive5xx = 0;
+      e.consecutiveGateway = 0;
+      return;
+    }
+    e.consecutive5xx++;
+    if (status === 502 || status === 503 || status === 504) e.consecutiveGateway++;
+    if (od.consecutive5xxErrors > 0 && e.consecutive5xx >= od.consecutive5xxErrors) {
+      this.s.ejectionsDetected5xx.value++;
+      this.eject(e, od, this.s.ejectionsEnforced5xx);
+    } else if (od.consecutiveGatewayErrors > 0 && e.consecutiveGateway >= od.consecutiveGatewayErrors) {
+      this.s.ejectionsDetectedGateway.value++;
+      this.eject(e, od, this.s.ejectionsEnforcedGateway);
+    }
+  }
+
+  private eject(e: Endpoint, od: OutlierDetectionSettings, enforced: EnvoyStat): void {
+    const now = Date.now();
+    e.consecutive5xx = 0;
+    e.consecutiveGateway = 0;
+    if (this.isEjected(e, now)) return;
+    const ejected = this.endpoints.filter((x) => this.isEjected(x, now)).length;
+    if (((ejected + 1) / this.endpoints.length) * 100 > od.maxEjectionPercent) {
+      this.s.ejectionsOverflow.value++;
+      return;
+    }
+    e.ejections++;
+    e.ejectedUntil = now + Math.min(od.baseEjectionTimeMs * e.ejections, Math.max(300_000, od.baseEjectionTimeMs));
+    enforced.value++;
+    this.s.ejectionsEnforcedTotal.value++;
+    this.refreshGauges(now);
+  }
+
+  close(): void {
+    for (const e of this.endpoints) e.agent.destroy();
+  }
+}
+
+export function key(e: EndpointInfo): string {
+  return `${e.ip}:${e.port}`;
+}

@@ -1,0 +1,55 @@
+// What every proxy reads from the mesh's configuration: one immutable snapshot per config version.
+import type { DestinationRuleModel, GatewayModel, VirtualServiceModel } from '../../../istio/networking/model.ts';
+import type { EndpointInfo } from './cluster.ts';
+
+export interface ServiceInfo {
+  name: string;
+  namespace: string;
+  fqdn: string;
+  ports: number[];
+  selector: Record<string, string>;
+}
+
+export interface MeshSnapshot {
+  /** Config version (monotonic, as a string). */
+  version: string;
+  virtualServices: VirtualServiceModel[];
+  /** By the rule's host as an FQDN. */
+  destinationRules: Map<string, DestinationRuleModel>;
+  /** By FQDN. */
+  services: Map<string, ServiceInfo>;
+  /** Gateway resources, for the ingress. */
+  gateways: GatewayModel[];
+  /** Every workload instance (with a sidecar). */
+  endpoints: EndpointInfo[];
+  /** Istio behaviour that the proxies follow. */
+  retry503ByDefault: boolean;
+}
+
+export function labelsMatch(selector: Record<string, string>, labels: Record<string, string>): boolean {
+  for (const k in selector) if (labels[k] !== selector[k]) return false;
+  return true;
+}
+
+/** Endpoints of a service, narrowed to a subset's labels. */
+export function endpointsOf(snapshot: MeshSnapshot, service: ServiceInfo, subsetLabels: Record<string, string> | undefined, port: number): EndpointInfo[] {
+  const out: EndpointInfo[] = [];
+  for (const e of snapshot.endpoints) {
+    if (e.namespace !== service.namespace) continue;
+    if (!labelsMatch(service.selector, e.labels)) continue;
+    if (subsetLabels && !labelsMatch(subsetLabels, e.labels)) continue;
+    out.push(port === e.port ? e : { ...e, port });
+  }
+  return out;
+}
+
+/** The service an authority (`reviews`, `reviews:9080`, `reviews.default.svc.cluster.local`) names, if any. */
+export function serviceForAuthority(snapshot: MeshSnapshot, authority: string, namespace = 'default'): { service: ServiceInfo; port: number } | undefined {
+  const colon = authority.lastIndexOf(':');
+  const host = (colon > 0 ? authority.slice(0, colon) : authority).toLowerCase();
+  const port = colon > 0 ? Number(authority.slice(colon + 1)) : 80;
+  const parts = host.split('.');
+  const fqdn = parts.length === 1 ? `${host}.${namespace}.svc.cluster.local` : parts.length === 2 ? `${host}.svc.cluster.local` : parts.length === 3 ? `${host}.cluster.local` : host;
+  const service = snapshot.services.get(fqdn);
+  return service ? { service, port } : undefined;
+}

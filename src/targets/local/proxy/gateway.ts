@@ -1,0 +1,155 @@
+// The ingress gateway (istio-ingressgateway): plain HTTP on :8080 for clients outside the mesh, its filters
+// (RBAC, JWT, local rate limit with context GATEWAY), then the router over the VirtualServices bound to the Gateways
+// that select it. Like Envoy at the edge it generates a fresh x-request-id for every external request.
+import http from 'node:http';
+import type { GatewayModel } from '../../../istio/networking/model.ts';
+import { hostMatchScore } from '../../../istio/networking/routing.ts';
+import { seededHex } from '../decide.ts';
+import { adminHandler, closeServer, listen } from './admin.ts';
+import type { MeshSnapshot } from './config-view.ts';
+import { openPolicy, type InboundPolicy } from './filters.ts';
+import { Router } from './router.ts';
+import { connectionId, readBody, writeResponse, type WorkloadIdentity } from './sidecar.ts';
+import { ProxyStats } from './stats.ts';
+import { encodePeer, peerOfEndpoint, record, type PeerInfo } from './telemetry.ts';
+
+export const gatewayPort = 8080;
+
+export class IngressGateway {
+  readonly stats: ProxyStats;
+  readonly router: Router;
+  private snapshot?: MeshSnapshot;
+  private policy: InboundPolicy = openPolicy;
+  private servingGateways: GatewayModel[] = [];
+  private readonly server: http.Server;
+  private readonly admin: http.Server[] = [];
+  private readonly self: PeerInfo;
+  private readonly peerHeader: string;
+  private readonly idPrefix: string;
+  private requests = 0;
+
+  constructor(
+    readonly identity: WorkloadIdentity,
+    private readonly options: { seed: number; meshSecret: string },
+  ) {
+    this.stats = new ProxyStats(identity.statsMatcher);
+    this.router = new Router({
+      name: identity.proxyName,
+      ip: identity.ip,
+      principal: identity.principal,
+      namespace: identity.namespace,
+      labels: identity.labels,
+      meshSecret: options.meshSecret,
+      seed: options.seed,
+      stats: this.stats,
+    });
+    this.self = { workload: identity.workload, namespace: identity.namespace, principal: identity.principal, app: identity.app, version: identity.version };
+    this.peerHeader = encodePeer(this.self);
+    this.idPrefix = seededHex(options.seed, 'x-request-id', 8);
+    this.server = http.createServer({ keepAliveTimeout: 60_000 }, (req, res) => void this.onRequest(req, res));
+  }
+
+  get name(): string {
+    return this.identity.proxyName;
+  }
+
+  get configVersion(): string {
+    return this.snapshot?.version ?? '';
+  }
+
+  get url(): string {
+    return `http://${this.identity.ip}:${gatewayPort}`;
+  }
+
+  configure(snapshot: MeshSnapshot, policy: InboundPolicy): void {
+    this.router.configure(snapshot);
+    this.policy = policy;
+    this.servingGateways = snapshot.gateways.filter((g) => Object.entries(g.selector).every(([k, v]) => this.identity.labels[k] === v));
+    this.snapshot = snapshot;
+  }
+
+  /** Names of the Gateways with a server on :8080 whose hosts match `host` (most specific first). */
+  private gatewayNamesFor(host: string): string[] {
+    const scored: [number, string][] = [];
+    for (const g of this.servingGateways) {
+      let best = -1;
+      for (const s of g.servers) if (s.port === gatewayPort) for (const h of s.hosts) best = Math.max(best, hostMatchScore(h.toLowerCase(), host));
+      if (best >= 0) scored.push([best, g.name]);
+    }
+    return scored.sort((a, b) => b[0] - a[0]).map(([, n]) => n);
+  }
+
+  async start(): Promise<void> {
+    await listen(this.server, this.identity.ip, gatewayPort);
+    for (const port of [15000, 15090]) {
+      const server = http.createServer(adminHandler({ name: this.name, stats: () => this.stats.render(), configVersion: () => this.configVersion }));
+      await listen(server, this.identity.ip, port);
+      this.admin.push(server);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.router.close();
+    this.server.closeAllConnections();
+    await Promise.all([closeServer(this.server), ...this.admin.map(closeServer)]);
+  }
+
+  /** A deterministic x-request-id in UUID form: the n-th request at this gateway of a mesh with this seed. */
+  private nextRequestId(): string {
+    const n = (++this.requests).toString(16).padStart(12, '0');
+    return `${this.idPrefix}-0000-4000-8000-${n}`;
+  }
+
+  private async onRequest(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const body = await readBody(req);
+    const headers = req.headers;
+    const requestId = this.nextRequestId();
+    headers['x-request-id'] = requestId;
+    delete headers['x-meshproof-key'];
+    delete headers['x-envoy-peer-metadata'];
+    const remote = req.socket.remoteAddress ?? '';
+    headers['x-forwarded-for'] = headers['x-forwarded-for'] ? `${headers['x-forwarded-for']}, ${remote}` : remote;
+    headers['x-forwarded-proto'] = 'http';
+    headers['x-envoy-external-address'] = remote;
+    headers['x-envoy-peer-metadata'] = this.peerHeader;
+    const authority = (headers.host as string | undefined) ?? `${this.identity.ip}:${gatewayPort}`;
+    const host = authority.replace(/:\d+$/, '').toLowerCase();
+    const controller = new AbortController();
+    res.on('close', () => {
+      if (!res.writableFinished) controller.abort();
+    });
+
+    const verdict = this.policy.filter({
+      method: req.method ?? 'GET',
+      path: req.url ?? '/',
+      host,
+      headers,
+      port: gatewayPort,
+      sourceIp: remote,
+      connectionId: connectionId(req.socket),
+      decisionKey: requestId,
+    });
+    if (verdict.action === 'reply') {
+      record(this.stats, 'source', this.self, undefined, undefined, verdict.status, verdict.flags, undefined);
+      writeResponse(res, verdict.status, { 'content-type': 'text/plain', ...verdict.headers }, verdict.body);
+      return;
+    }
+    const result = await this.router.handle({
+      method: req.method ?? 'GET',
+      path: req.url ?? '/',
+      authority,
+      headers,
+      body,
+      requestId,
+      decisionKey: requestId,
+      signal: controller.signal,
+      gateways: this.gatewayNamesFor(host),
+    });
+    if (result.downstreamGone) {
+      record(this.stats, 'source', this.self, peerOfEndpoint(result.endpoint), result.service, 0, ['DC'], undefined);
+      return;
+    }
+    record(this.stats, 'source', this.self, peerOfEndpoint(result.endpoint), result.service, result.status, result.flags, undefined);
+    writeResponse(res, result.status, result.headers, result.body);
+  }
+}

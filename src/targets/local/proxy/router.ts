@@ -1,0 +1,357 @@
+// The outbound half of a proxy (sidecar outbound listener or ingress gateway): route selection, the fault filter
+// (before the router: injected faults are never retried), then Envoy's router with retries, per-try and route
+// timeouts, load balancing, the connection-pool circuit breaker and outlier detection.
+import type http from 'node:http';
+import { effectiveTrafficPolicy } from '../../../istio/networking/destination-rule.ts';
+import type { HeaderOperations, HttpRoute, RouteDestination } from '../../../istio/networking/model.ts';
+import { effectiveRetryPolicy, backoffMs, isRetriable, type AttemptOutcome, type RetryPolicy } from '../../../istio/networking/retry.ts';
+import { firstMatchingRule, fqdn, pickDestination, rulesFor, type RequestFacts } from '../../../istio/networking/routing.ts';
+import { chancePpm, uniform } from '../decide.ts';
+import { Cluster, key, type AttemptResult, type EndpointInfo } from './cluster.ts';
+import { endpointsOf, type MeshSnapshot, type ServiceInfo } from './config-view.ts';
+import { replies, type LocalReply } from './local-reply.ts';
+import type { ProxyStats } from './stats.ts';
+
+export interface RouterRequest {
+  method: string;
+  /** Path with query string. */
+  path: string;
+  authority: string;
+  /** Lower-case names. */
+  headers: Record<string, string | string[] | undefined>;
+  body?: string;
+  requestId: string;
+  /** Base of every seeded decision for this request at this proxy. */
+  decisionKey: string;
+  /** Aborted when the downstream gives up. */
+  signal?: AbortSignal;
+  /** Ingress only: the Gateways serving this request's port and host, most specific first. */
+  gateways?: string[];
+}
+
+export interface RouterResult {
+  status: number;
+  headers: Record<string, string | string[]>;
+  body: string;
+  /** Envoy response flags; empty means `-`. */
+  flags: string[];
+  service?: ServiceInfo;
+  endpoint?: EndpointInfo;
+  /** The request reached no upstream because the downstream went away (DC). */
+  downstreamGone?: boolean;
+}
+
+export interface RouterIdentity {
+  name: string;
+  ip: string;
+  principal: string;
+  namespace: string;
+  labels: Record<string, string>;
+  meshSecret: string;
+  seed: number;
+  stats: ProxyStats;
+}
+
+const hopByHop = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer', 'host', 'content-length', 'x-meshproof-key']);
+
+function sleep(ms: number, signal?: AbortSignal): Promise<boolean> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve(false);
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve(true);
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(t);
+      resolve(false);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+function local(reply: LocalReply, service?: ServiceInfo, endpoint?: EndpointInfo, extraFlags: string[] = []): RouterResult {
+  return {
+    status: reply.status,
+    headers: { 'content-type': 'text/plain', ...(reply.headers ?? {}) },
+    body: reply.body,
+    flags: [...reply.flags, ...extraFlags],
+    service,
+    endpoint,
+  };
+}
+
+function applyHeaderOps(headers: Record<string, string | string[]>, ops: HeaderOperations | undefined): void {
+  if (!ops) return;
+  for (const name of ops.remove) delete headers[name];
+  for (const [name, value] of ops.set) headers[name] = value;
+  for (const [name, value] of ops.add) {
+    const existing = headers[name];
+    headers[name] = existing === undefined ? value : ([] as string[]).concat(existing, value);
+  }
+}
+
+export class Router {
+  private snapshot!: MeshSnapshot;
+  private readonly clusters = new Map<string, { cluster: Cluster; version: string }>();
+
+  constructor(private readonly identity: RouterIdentity) {}
+
+  /** Switch to a new configuration (the proxy's xDS update). */
+  configure(snapshot: MeshSnapshot): void {
+    this.snapshot = snapshot;
+    // Envoy creates every cluster (and its zero counters) when the config arrives.
+    for (const service of snapshot.services.values()) {
+      for (const port of service.ports) {
+        this.cluster(service, undefined, port);
+        const rule = snapshot.destinationRules.get(service.fqdn);
+        for (const subset of rule?.subsets ?? []) this.cluster(service, subset.name, port);
+      }
+    }
+  }
+
+  get version(): string {
+    return this.snapshot.version;
+  }
+
+  private cluster(service: ServiceInfo, subset: string | undefined, port: number): Cluster | undefined {
+    const rule = this.snapshot.destinationRules.get(service.fqdn);
+    let subsetLabels: Record<string, string> | undefined;
+    if (subset !== undefined) {
+      const s = rule?.subsets.find((x) => x.name === subset);
+      if (!s) return undefined; // Envoy has no such cluster: 503 NC
+      subsetLabels = s.labels;
+    }
+    const name = `outbound|${port}|${subset ?? ''}|${service.fqdn}`;
+    let entry = this.clusters.get(name);
+    if (!entry) {
+      const cluster = new Cluster({
+        name,
+        sourceIp: this.identity.ip,
+        sourcePrincipal: this.identity.principal,
+        meshSecret: this.identity.meshSecret,
+        stats: this.identity.stats,
+      });
+      entry = { cluster, version: '' };
+      this.clusters.set(name, entry);
+    }
+    if (entry.version !== this.snapshot.version) {
+      entry.cluster.update(endpointsOf(this.snapshot, service, subsetLabels, port), effectiveTrafficPolicy(rule, subset, port));
+      entry.version = this.snapshot.version;
+    }
+    return entry.cluster;
+  }
+
+  /** Route one request through fault injection and the router. */
+  async handle(req: RouterRequest): Promise<RouterResult> {
+    const snap = this.snapshot;
+    const q = req.path.indexOf('?');
+    const facts: RequestFacts = {
+      path: q >= 0 ? req.path.slice(0, q) : req.path,
+      query: q >= 0 ? req.path.slice(q + 1) : '',
+      method: req.method,
+      authority: req.authority,
+      headers: req.headers,
+      port: 0,
+      scheme: 'http',
+      gateway: 'mesh',
+      sourceLabels: this.identity.labels,
+      sourceNamespace: this.identity.namespace,
+    };
+    const colon = req.authority.lastIndexOf(':');
+    const hostOnly = (colon > 0 ? req.authority.slice(0, colon) : req.authority).toLowerCase();
+    facts.port = colon > 0 ? Number(req.authority.slice(colon + 1)) : 80;
+
+    let rule: HttpRoute | undefined;
+    let service: ServiceInfo | undefined;
+    const gatewayNames = req.gateways;
+    if (gatewayNames) {
+      // Ingress: the VirtualServices bound to the Gateways that serve this port and host.
+      let rules: HttpRoute[] = [];
+      for (const g of gatewayNames) {
+        const found = rulesFor(snap.virtualServices, hostOnly, g);
+        if (found) {
+          facts.gateway = g;
+          rules = found.rules;
+          break;
+        }
+      }
+      rule = firstMatchingRule(rules, facts);
+      if (!rule) return local(replies.noRoute());
+    } else {
+      const target = this.serviceFor(hostOnly);
+      if (!target) return local(replies.noRoute());
+      service = target;
+      const found = rulesFor(snap.virtualServices, service.fqdn, 'mesh');
+      if (found) {
+        rule = firstMatchingRule(found.rules, facts);
+        if (!rule) return local(replies.noRoute(), service);
+      }
+    }
+
+    // Fault filter: runs before the router, so its aborts never reach the retry logic.
+    const flags: string[] = [];
+    if (rule?.fault?.delay && chancePpm(this.identity.seed, `${req.decisionKey}|delay`, rule.fault.delay.ppm)) {
+      flags.push('DI');
+      if (!(await sleep(rule.fault.delay.fixedDelayMs, req.signal))) return { ...local(replies.timeout(), service), downstreamGone: true, flags: ['DI', 'DC'] };
+    }
+    if (rule?.fault?.abort && chancePpm(this.identity.seed, `${req.decisionKey}|abort`, rule.fault.abort.ppm)) {
+      const dest = service ?? this.snapshot.services.get(rule.route[0].fqdn);
+      return local(replies.faultAbort(rule.fault.abort.httpStatus), dest, undefined, flags);
+    }
+
+    let destination: RouteDestination | undefined;
+    if (rule) {
+      destination = pickDestination(rule.route, uniform(this.identity.seed, `${req.decisionKey}|weight`));
+      service = this.snapshot.services.get(destination.fqdn);
+      if (!service) return local(replies.noCluster(), undefined, undefined, flags);
+    }
+    if (!service) return local(replies.noRoute());
+    const port = destination?.port ?? (service.ports.includes(facts.port) ? facts.port : service.ports[0]);
+    const cluster = this.cluster(service, destination?.subset, port);
+    if (!cluster) return local(replies.noCluster(), service, undefined, flags);
+
+    const headers: Record<string, string | string[]> = {};
+    for (const name in req.headers) {
+      const v = req.headers[name];
+      if (v !== undefined && !hopByHop.has(name)) headers[name] = v;
+    }
+    applyHeaderOps(headers, rule?.headers?.request);
+    applyHeaderOps(headers, destination?.headers?.request);
+    let path = req.path;
+    let authority = req.authority;
+    if (rule?.rewrite?.uri !== undefined) {
+      const prefix = rule.match.find((m) => m.uri && m.uri.kind !== 'regex' && m.uri.kind !== 'present' && facts.path.startsWith(m.uri.value))?.uri;
+      path = prefix && 'value' in prefix ? rule.rewrite.uri + req.path.slice(prefix.value.length) : rule.rewrite.uri;
+    }
+    if (rule?.rewrite?.authority) authority = rule.rewrite.authority;
+    headers.host = authority;
+    headers['x-request-id'] = req.requestId;
+
+    const policy = effectiveRetryPolicy(rule?.retries, snap.retry503ByDefault);
+    const result = await this.forward(cluster, service, { method: req.method, path, headers, body: req.body }, policy, rule?.timeoutMs, req);
+    result.flags = flags.concat(result.flags);
+    if (result.status > 0) {
+      applyHeaderOps(result.headers, rule?.headers?.response);
+      applyHeaderOps(result.headers, destination?.headers?.response);
+    }
+    return result;
+  }
+
+  private serviceFor(host: string): ServiceInfo | undefined {
+    return this.snapshot.services.get(fqdn(host, this.identity.namespace));
+  }
+
+  /** Envoy's router: attempts, retries with backoff, per-try and route timeouts. */
+  private async forward(
+    cluster: Cluster,
+    service: ServiceInfo,
+    upstream: { method: string; path: string; headers: Record<string, string | string[]>; body?: string },
+    policy: RetryPolicy | undefined,
+    routeTimeoutMs: number | undefined,
+    req: RouterRequest,
+  ): Promise<RouterResult> {
+    const seed = this.identity.seed;
+    const controller = new AbortController();
+    let timedOut = false;
+    let downstreamGone = false;
+    const onDownstreamAbort = () => {
+      downstreamGone = true;
+      controller.abort();
+    };
+    if (req.signal) {
+      if (req.signal.aborted) onDownstreamAbort();
+      else req.signal.addEventListener('abort', onDownstreamAbort, { once: true });
+    }
+    const timer = routeTimeoutMs !== undefined && routeTimeoutMs > 0
+      ? setTimeout(() => {
+          timedOut = true;
+          controller.abort();
+        }, routeTimeoutMs)
+      : undefined;
+    const started = Date.now();
+    const tried = new Set<string>();
+    let retries = 0;
+    let holdsRetry = false;
+    try {
+      for (let attempt = 0; ; attempt++) {
+        const ended = (endpoint?: EndpointInfo): RouterResult => {
+          if (timedOut) {
+            cluster.s.rqTimeout.value++;
+            return local(replies.timeout(), service, endpoint);
+          }
+          return { ...local(replies.timeout(), service, endpoint), status: 0, body: '', flags: ['DC'], downstreamGone: true };
+        };
+        if (controller.signal.aborted) return ended();
+        const draw = (i: number) => uniform(seed, `${req.decisionKey}|lb${attempt}|${i}`);
+        const endpoint = cluster.pick(draw, tried, policy?.previousHosts ? policy.hostSelectionRetryMaxAttempts : 0);
+        if (!endpoint) {
+          cluster.s.noHealthy.value++;
+          return local(replies.noHealthyUpstream(), service);
+        }
+        const admission = await cluster.admit(controller.signal);
+        if (admission === 'overflow') return local(replies.overflow(), service, endpoint);
+        if (admission === 'cancelled') return ended(endpoint);
+        tried.add(key(endpoint));
+        upstream.headers['x-meshproof-key'] = `${req.decisionKey}|a${attempt}`;
+        let result: AttemptResult;
+        try {
+          result = await cluster.send(endpoint, upstream, policy?.perTryTimeoutMs ?? Infinity, controller.signal);
+        } finally {
+          cluster.release();
+          if (holdsRetry) {
+            cluster.releaseRetry();
+            holdsRetry = false;
+          }
+        }
+        cluster.observe(endpoint, result);
+        if (result.kind === 'cancelled') return ended(endpoint);
+        const outcome: AttemptOutcome = result.kind === 'response'
+          ? { kind: 'response', status: result.status, overloaded: result.headers['x-envoy-overloaded'] !== undefined }
+          : result;
+        const retriable = policy !== undefined && isRetriable(policy, outcome);
+        if (retriable && retries < policy.numRetries && cluster.acquireRetry()) {
+          holdsRetry = true;
+          retries++;
+          cluster.s.rqRetry.value++;
+          const wait = backoffMs(policy, retries, uniform(seed, `${req.decisionKey}|backoff${retries}`));
+          if (!(await sleep(wait, controller.signal))) return ended(endpoint);
+          continue;
+        }
+        const extra: string[] = [];
+        if (retriable && policy !== undefined && retries >= policy.numRetries) {
+          cluster.s.rqRetryLimitExceeded.value++;
+          extra.push('URX');
+        }
+        if (retries > 0 && result.kind === 'response' && !retriable) cluster.s.rqRetrySuccess.value++;
+        switch (result.kind) {
+          case 'response': {
+            const headers: Record<string, string | string[]> = {};
+            for (const name in result.headers) {
+              const v = result.headers[name];
+              if (v !== undefined && !hopByHop.has(name)) headers[name] = v;
+            }
+            headers['x-envoy-upstream-service-time'] = String(Date.now() - started);
+            return { status: result.status, headers, body: result.body, flags: extra, service, endpoint };
+          }
+          case 'connect-failure':
+            return local(replies.connectFailure(), service, endpoint, extra);
+          case 'reset':
+            return local(replies.connectionTermination(), service, endpoint, extra);
+          case 'per-try-timeout':
+            return local(replies.timeout(), service, endpoint, extra);
+        }
+      }
+    } finally {
+      if (timer) clearTimeout(timer);
+      if (holdsRetry) cluster.releaseRetry();
+      req.signal?.removeEventListener('abort', onDownstreamAbort);
+      void downstreamGone;
+    }
+  }
+
+  close(): void {
+    for (const { cluster } of this.clusters.values()) cluster.close();
+  }
+}
+
+export type { http };

@@ -1,0 +1,256 @@
+// A workload's sidecar: the inbound listener on the pod address (mTLS mode, filters, then the app), the outbound
+// side the app calls (router), and the admin listeners (:15000, :15090).
+import http from 'node:http';
+import type net from 'node:net';
+import type { AppHandler, CallScope, OutboundCall, OutboundResult } from '../apps/types.ts';
+import { adminHandler, closeServer, listen } from './admin.ts';
+import type { MeshSnapshot } from './config-view.ts';
+import { openPolicy, type FilterVerdict, type InboundPolicy } from './filters.ts';
+import { inboundListener, peerOf } from './mtls.ts';
+import { Router } from './router.ts';
+import { ProxyStats, type StatsMatcher } from './stats.ts';
+import { decodePeer, encodePeer, peerOfEndpoint, record, unknownPeer, type PeerInfo } from './telemetry.ts';
+
+export interface WorkloadIdentity {
+  /** Name of the proxy in counters (the Deployment name, or `<deployment>-<n>` for further replicas). */
+  proxyName: string;
+  podName: string;
+  workload: string;
+  namespace: string;
+  app: string;
+  version: string;
+  labels: Record<string, string>;
+  serviceAccount: string;
+  /** `cluster.local/ns/<ns>/sa/<sa>` */
+  principal: string;
+  ip: string;
+  statsMatcher: StatsMatcher;
+}
+
+export interface ProxyOptions {
+  seed: number;
+  meshSecret: string;
+  /** Port of the inbound listener (the workload's container port). */
+  port: number;
+}
+
+const connectionIds = new WeakMap<net.Socket, number>();
+let nextConnectionId = 1;
+
+export function connectionId(socket: net.Socket): number {
+  let id = connectionIds.get(socket);
+  if (id === undefined) {
+    id = nextConnectionId++;
+    connectionIds.set(socket, id);
+  }
+  return id;
+}
+
+export function readBody(req: http.IncomingMessage): Promise<string> {
+  const length = req.headers['content-length'];
+  if ((length === undefined || length === '0') && req.headers['transfer-encoding'] === undefined) {
+    req.resume();
+    return Promise.resolve('');
+  }
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks).toString()));
+    req.on('error', () => resolve(''));
+  });
+}
+
+export function writeResponse(res: http.ServerResponse, status: number, headers: Record<string, string | string[]>, body: string): void {
+  if (res.destroyed || res.headersSent) return;
+  headers['content-length'] = String(Buffer.byteLength(body));
+  headers.server = 'istio-envoy';
+  res.writeHead(status, headers);
+  res.end(body);
+}
+
+export class Sidecar {
+  readonly stats: ProxyStats;
+  readonly router: Router;
+  private snapshot?: MeshSnapshot;
+  private policy: InboundPolicy = openPolicy;
+  private outboundPolicy: InboundPolicy = openPolicy;
+  private app?: AppHandler;
+  private readonly inbound: http.Server;
+  private readonly listener: net.Server;
+  private readonly admin: http.Server[] = [];
+  private readonly self: PeerInfo;
+  private readonly peerHeader: string;
+  private inboundCount = 0;
+
+  constructor(
+    readonly identity: WorkloadIdentity,
+    private readonly options: ProxyOptions,
+  ) {
+    this.stats = new ProxyStats(identity.statsMatcher);
+    this.router = new Router({
+      name: identity.proxyName,
+      ip: identity.ip,
+      principal: identity.principal,
+      namespace: identity.namespace,
+      labels: identity.labels,
+      meshSecret: options.meshSecret,
+      seed: options.seed,
+      stats: this.stats,
+    });
+    this.self = { workload: identity.workload, namespace: identity.namespace, principal: identity.principal, app: identity.app, version: identity.version };
+    this.peerHeader = encodePeer(this.self);
+    this.inbound = http.createServer({ keepAliveTimeout: 60_000 }, (req, res) => void this.onInbound(req, res));
+    this.listener = inboundListener(this.inbound, options.meshSecret, () => this.policy.peerMode(options.port));
+  }
+
+  get name(): string {
+    return this.identity.proxyName;
+  }
+
+  /** The config version this proxy runs ('' before the first push). */
+  get configVersion(): string {
+    return this.snapshot?.version ?? '';
+  }
+
+  setApp(app: AppHandler): void {
+    this.app = app;
+  }
+
+  configure(snapshot: MeshSnapshot, inbound: InboundPolicy, outbound: InboundPolicy = openPolicy): void {
+    this.router.configure(snapshot);
+    this.policy = inbound;
+    this.outboundPolicy = outbound;
+    this.snapshot = snapshot;
+  }
+
+  async start(): Promise<void> {
+    await listen(this.listener, this.identity.ip, this.options.port);
+    for (const port of [15000, 15090]) {
+      const server = http.createServer(adminHandler({ name: this.name, stats: () => this.stats.render(), configVersion: () => this.configVersion }));
+      await listen(server, this.identity.ip, port);
+      this.admin.push(server);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.router.close();
+    this.inbound.closeAllConnections();
+    await Promise.all([closeServer(this.listener), ...this.admin.map(closeServer)]);
+  }
+
+  /** The app's outbound HTTP call, through this sidecar's router (the client side of the mesh). */
+  async call(scope: CallScope, call: OutboundCall): Promise<OutboundResult> {
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), call.timeoutMs);
+    const headers: Record<string, string> = { ...call.headers };
+    headers['x-envoy-peer-metadata'] = this.peerHeader;
+    const requestId = headers['x-request-id'] ?? `${this.name}-${scope.decisionKey}`;
+    headers['x-request-id'] = requestId;
+    const decisionKey = `${scope.decisionKey}|${this.name}|c${scope.next()}`;
+    try {
+      const local = this.outboundPolicy.filter({
+        method: call.method ?? 'GET',
+        path: call.path,
+        host: call.authority,
+        headers,
+        port: Number(call.authority.split(':')[1] ?? 80),
+        sourceIp: this.identity.ip,
+        connectionId: 0,
+        decisionKey,
+      });
+      if (local.action === 'reply') {
+        record(this.stats, 'source', this.self, undefined, undefined, local.status, local.flags, undefined);
+        return { status: local.status, headers: local.headers, body: local.body };
+      }
+      const result = await this.router.handle({
+        method: call.method ?? 'GET',
+        path: call.path,
+        authority: call.authority,
+        headers,
+        requestId,
+        decisionKey,
+        signal: controller.signal,
+      });
+      if (result.downstreamGone) {
+        record(this.stats, 'source', this.self, peerOfEndpoint(result.endpoint), result.service, 0, ['DC'], undefined);
+        return { status: 0, headers: {}, body: '' };
+      }
+      record(this.stats, 'source', this.self, peerOfEndpoint(result.endpoint), result.service, result.status, result.flags, undefined);
+      return { status: result.status, headers: result.headers, body: result.body };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async onInbound(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const socket = req.socket;
+    const peer = peerOf(socket);
+    const mode = this.policy.peerMode(this.options.port);
+    if (mode === 'STRICT' && !peer) {
+      socket.destroy(); // a PeerAuthentication turned STRICT while this plaintext connection was open
+      return;
+    }
+    const body = await readBody(req);
+    const headers = req.headers;
+    // Istio's metadata exchange names the client workload; only mTLS proves its principal.
+    const meta = decodePeer(headers['x-envoy-peer-metadata'] as string | undefined);
+    const source: PeerInfo = meta ? { ...meta, principal: peer ? peer.principal : 'unknown' } : unknownPeer;
+    const requestId = (headers['x-request-id'] as string | undefined) ?? `${this.name}-in-${++this.inboundCount}`;
+    const decisionKey = (headers['x-meshproof-key'] as string | undefined) ?? `${requestId}|${this.name}|in${++this.inboundCount}`;
+    delete headers['x-meshproof-key'];
+    delete headers['x-envoy-peer-metadata'];
+    headers['x-request-id'] = requestId;
+    const service = this.serviceOf(headers.host);
+    let done = false;
+    const finish = (status: number, flags: string[]) => {
+      if (done) return;
+      done = true;
+      record(this.stats, 'destination', source, this.self, service, status, flags, peer !== undefined);
+    };
+    res.on('close', () => {
+      if (!res.writableFinished) finish(0, ['DC']);
+    });
+    if (peer) headers['x-forwarded-client-cert'] = `By=spiffe://${this.identity.principal};URI=spiffe://${peer.principal}`;
+
+    const verdict: FilterVerdict = this.policy.filter({
+      method: req.method ?? 'GET',
+      path: req.url ?? '/',
+      host: (headers.host as string | undefined) ?? '',
+      headers,
+      port: this.options.port,
+      principal: peer?.principal,
+      peerNamespace: peer?.namespace,
+      sourceIp: socket.remoteAddress ?? '',
+      connectionId: connectionId(socket),
+      decisionKey,
+    });
+    if (verdict.action === 'reply') {
+      finish(verdict.status, verdict.flags);
+      writeResponse(res, verdict.status, { 'content-type': 'text/plain', ...verdict.headers }, verdict.body);
+      return;
+    }
+    if (!this.app) {
+      finish(503, ['UF']);
+      writeResponse(res, 503, { 'content-type': 'text/plain' }, 'upstream connect error or disconnect/reset before headers. reset reason: connection failure');
+      return;
+    }
+    const started = Date.now();
+    const response = await this.app({ method: req.method ?? 'GET', path: req.url ?? '/', headers, body, decisionKey });
+    finish(response.status, []);
+    const out = { ...response.headers, 'x-envoy-upstream-service-time': String(Date.now() - started) };
+    writeResponse(res, response.status, out, response.body);
+  }
+
+  private serviceOf(host: string | undefined) {
+    if (!this.snapshot) return undefined;
+    const name = (host ?? '').split(':')[0].split('.')[0];
+    for (const s of this.snapshot.services.values()) {
+      if (s.namespace === this.identity.namespace && s.name === name) return s;
+    }
+    // Addressed by IP: the service that selects this workload.
+    for (const s of this.snapshot.services.values()) {
+      if (s.namespace === this.identity.namespace && Object.entries(s.selector).every(([k, v]) => this.identity.labels[k] === v)) return s;
+    }
+    return undefined;
+  }
+}

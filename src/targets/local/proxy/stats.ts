@@ -1,0 +1,124 @@
+// A proxy's counters with Envoy's stat names, rendered as Prometheus text the way a sidecar's :15090 serves it:
+// Istio's standard metrics (istio_requests_total) always, Envoy stats only when the stats matcher includes them.
+
+export interface StatsMatcher {
+  inclusionPrefixes: string[];
+  inclusionSuffixes: string[];
+  inclusionRegexps: RegExp[];
+}
+
+/** Prefixes Istio exports without any proxyStatsMatcher (istio/istio bootstrap defaults), plus RBAC (facts file). */
+const alwaysIncluded = ['cluster_manager', 'listener_manager', 'server', 'cluster.xds-grpc', 'wasm'];
+
+function escapeLabel(v: string): string {
+  return v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+}
+
+function renderLabels(labels: Record<string, string>): string {
+  const parts: string[] = [];
+  for (const k in labels) parts.push(`${k}="${escapeLabel(labels[k])}"`);
+  return `{${parts.join(',')}}`;
+}
+
+/** One Envoy stat: its dotted Envoy name (what the matcher sees) and its Prometheus form. */
+export class EnvoyStat {
+  value = 0;
+  constructor(
+    readonly envoyName: string,
+    readonly promName: string,
+    readonly labels: Record<string, string>,
+    readonly type: 'counter' | 'gauge',
+  ) {}
+}
+
+export const istioRequestLabelNames = [
+  'reporter', 'source_workload', 'source_workload_namespace', 'source_principal', 'source_app', 'source_version', 'source_cluster',
+  'destination_workload', 'destination_workload_namespace', 'destination_principal', 'destination_app', 'destination_version',
+  'destination_service', 'destination_service_name', 'destination_service_namespace', 'destination_cluster',
+  'request_protocol', 'response_code', 'grpc_response_status', 'response_flags', 'connection_security_policy',
+  'source_canonical_service', 'destination_canonical_service', 'source_canonical_revision', 'destination_canonical_revision',
+] as const;
+
+export type IstioRequestLabels = Record<(typeof istioRequestLabelNames)[number], string>;
+
+export class ProxyStats {
+  private readonly envoy = new Map<string, EnvoyStat>();
+  private readonly requests = new Map<string, { labels: string; value: number }>();
+
+  constructor(private readonly matcher: StatsMatcher) {}
+
+  /** The stat named `envoyName` (created on first use). */
+  stat(envoyName: string, promName: string, labels: Record<string, string>, type: 'counter' | 'gauge' = 'counter'): EnvoyStat {
+    let s = this.envoy.get(envoyName);
+    if (!s) {
+      s = new EnvoyStat(envoyName, promName, labels, type);
+      this.envoy.set(envoyName, s);
+    }
+    return s;
+  }
+
+  /** A cluster stat: `cluster.<cluster>.<name>` → envoy_cluster_<name>{cluster_name="<cluster>"}. */
+  cluster(cluster: string, name: string, type: 'counter' | 'gauge' = 'counter'): EnvoyStat {
+    return this.stat(`cluster.${cluster}.${name}`, `envoy_cluster_${name}`, { cluster_name: cluster }, type);
+  }
+
+  /** An HTTP connection manager stat: `http.<prefix>.<name>` → envoy_http_<name>{envoy_http_conn_manager_prefix}. */
+  http(prefix: string, name: string): EnvoyStat {
+    return this.stat(`http.${prefix}.${name}`, `envoy_http_${name.replace(/\./g, '_')}`, { envoy_http_conn_manager_prefix: prefix });
+  }
+
+  /** A stat rooted at a filter's stat_prefix, e.g. `http_local_rate_limiter.http_local_rate_limit.ok`. */
+  rooted(envoyName: string): EnvoyStat {
+    return this.stat(envoyName, `envoy_${envoyName.replace(/[.\-|]/g, '_')}`, {});
+  }
+
+  /** Count one request in istio_requests_total; `labelKey` must identify `labels` (callers cache it). */
+  countRequest(labels: IstioRequestLabels): void {
+    let text = '';
+    for (const name of istioRequestLabelNames) text += `${name}="${escapeLabel(labels[name])}",`;
+    const entry = this.requests.get(text);
+    if (entry) entry.value++;
+    else this.requests.set(text, { labels: `{${text.slice(0, -1)}}`, value: 1 });
+  }
+
+  private included(envoyName: string): boolean {
+    if (envoyName.includes('.rbac.')) return true;
+    for (const p of alwaysIncluded) if (envoyName.startsWith(p)) return true;
+    for (const p of this.matcher.inclusionPrefixes) if (envoyName.startsWith(p)) return true;
+    for (const s of this.matcher.inclusionSuffixes) if (envoyName.endsWith(s)) return true;
+    for (const r of this.matcher.inclusionRegexps) if (r.test(envoyName)) return true;
+    return false;
+  }
+
+  /** Prometheus text exposition. */
+  render(): string {
+    const lines: string[] = [];
+    if (this.requests.size > 0) {
+      lines.push('# TYPE istio_requests_total counter');
+      for (const { labels, value } of this.requests.values()) lines.push(`istio_requests_total${labels} ${value}`);
+    }
+    const byName = new Map<string, EnvoyStat[]>();
+    for (const s of this.envoy.values()) {
+      if (!this.included(s.envoyName)) continue;
+      const list = byName.get(s.promName);
+      if (list) list.push(s);
+      else byName.set(s.promName, [s]);
+    }
+    for (const [name, stats] of [...byName].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+      lines.push(`# TYPE ${name} ${stats[0].type}`);
+      for (const s of stats) lines.push(`${name}${renderLabels(s.labels)} ${s.value}`);
+    }
+    return `${lines.join('\n')}\n`;
+  }
+}
+
+/** proxyStatsMatcher from a pod's `proxy.istio.io/config` annotation (already parsed YAML). */
+export function statsMatcherFrom(proxyConfig: unknown): StatsMatcher {
+  const m = (proxyConfig as { proxyStatsMatcher?: Record<string, unknown> } | undefined)?.proxyStatsMatcher ?? {};
+  const list = (v: unknown) => (Array.isArray(v) ? v.map(String) : []);
+  return {
+    inclusionPrefixes: list(m.inclusionPrefixes),
+    inclusionSuffixes: list(m.inclusionSuffixes),
+    inclusionRegexps: list(m.inclusionRegexps).map((r) => new RegExp(`^(?:${r})$`)),
+  };
+}

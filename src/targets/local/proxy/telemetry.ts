@@ -1,0 +1,72 @@
+// istio_requests_total as Istio's stats filter labels it: one sample per request per reporting proxy
+// (the client side reports once per downstream request, whatever the retries; the server side once per attempt).
+import type { EndpointInfo } from './cluster.ts';
+import type { ServiceInfo } from './config-view.ts';
+import type { IstioRequestLabels, ProxyStats } from './stats.ts';
+
+export interface PeerInfo {
+  workload: string;
+  namespace: string;
+  principal: string;
+  app: string;
+  version: string;
+}
+
+export const unknownPeer: PeerInfo = { workload: 'unknown', namespace: 'unknown', principal: 'unknown', app: 'unknown', version: 'unknown' };
+
+/** Istio's peer metadata exchange over HTTP headers (x-envoy-peer-metadata-id / x-envoy-peer-metadata). */
+export function encodePeer(peer: PeerInfo): string {
+  return `${peer.workload};${peer.namespace};${peer.app};${peer.version};${peer.principal}`;
+}
+
+export function decodePeer(text: string | undefined): PeerInfo | undefined {
+  if (!text) return undefined;
+  const [workload, namespace, app, version, principal] = text.split(';');
+  if (principal === undefined) return undefined;
+  return { workload, namespace, app, version, principal };
+}
+
+export function record(
+  stats: ProxyStats,
+  reporter: 'source' | 'destination',
+  source: PeerInfo,
+  destination: PeerInfo | undefined,
+  service: ServiceInfo | undefined,
+  status: number,
+  flags: string[],
+  mtls: boolean | undefined,
+): void {
+  const d = destination ?? unknownPeer;
+  const labels: IstioRequestLabels = {
+    reporter,
+    source_workload: source.workload,
+    source_workload_namespace: source.namespace,
+    source_principal: source.principal === 'unknown' ? 'unknown' : `spiffe://${source.principal}`,
+    source_app: source.app,
+    source_version: source.version,
+    source_cluster: source.workload === 'unknown' ? 'unknown' : 'Kubernetes',
+    destination_workload: d.workload,
+    destination_workload_namespace: d.namespace,
+    destination_principal: d.principal === 'unknown' ? 'unknown' : `spiffe://${d.principal}`,
+    destination_app: d.app,
+    destination_version: d.version,
+    destination_service: service?.fqdn ?? 'unknown',
+    destination_service_name: service?.name ?? 'unknown',
+    destination_service_namespace: service?.namespace ?? 'unknown',
+    destination_cluster: destination ? 'Kubernetes' : 'unknown',
+    request_protocol: 'http',
+    response_code: String(status),
+    grpc_response_status: '',
+    response_flags: flags.length === 0 ? '-' : flags.join(','),
+    connection_security_policy: reporter === 'source' ? 'unknown' : mtls ? 'mutual_tls' : 'none',
+    source_canonical_service: source.app,
+    destination_canonical_service: d.app,
+    source_canonical_revision: source.version === 'unknown' ? 'latest' : source.version,
+    destination_canonical_revision: d.version === 'unknown' ? 'latest' : d.version,
+  };
+  stats.countRequest(labels);
+}
+
+export function peerOfEndpoint(e: EndpointInfo | undefined): PeerInfo | undefined {
+  return e ? { workload: e.workload, namespace: e.namespace, principal: e.principal, app: e.app, version: e.version } : undefined;
+}

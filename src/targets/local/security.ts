@@ -1,0 +1,189 @@
+// The security side of the local proxies, built from the istio/security and istio/ratelimit modules: peer
+// authentication (mTLS mode per port), authorization (RBAC), local rate limits, in the order Istio builds the HTTP
+// filter chain: rate limits inserted first, (JWT), RBAC DENY then ALLOW, rate limits inserted before the router.
+import { SpecError } from '../../errors.ts';
+import type { K8sObject } from '../../spec/types.ts';
+import { evaluateAuthorization, RBAC_DENIED_BODY, RBAC_DENIED_STATUS, validateAuthorizationPolicy } from '../../istio/security/authorization.ts';
+import { effectivePeerAuthMode, validatePeerAuthentication } from '../../istio/security/peer-authentication.ts';
+import { inboundHcmStatPrefix, rbacCounterSeries } from '../../istio/security/stats.ts';
+import { LocalRateLimiter, localRateLimitSeries, parseLocalRateLimits, rateLimitApplies, type EnvoyFilterContext, type LocalRateLimit } from '../../istio/ratelimit.ts';
+import { scopeApplies } from '../../istio/selector.ts';
+import type { IstioBehaviour } from '../../istio/version.ts';
+import { uniform } from './decide.ts';
+import type { FilterRequest, FilterVerdict, InboundPolicy } from './proxy/filters.ts';
+import type { PeerAuthMode } from './proxy/mtls.ts';
+import type { EnvoyStat, ProxyStats } from './proxy/stats.ts';
+import { authenticateRequest, validateRequestAuthentication } from './jwt-adapter.ts';
+
+export interface SecurityConfig {
+  authorizationPolicies: K8sObject[];
+  peerAuthentications: K8sObject[];
+  requestAuthentications: K8sObject[];
+  rateLimits: LocalRateLimit[];
+}
+
+/** Validate and sort the security objects of a configuration (SpecError naming the field on anything unsupported). */
+export function compileSecurity(objects: K8sObject[]): SecurityConfig {
+  const out: SecurityConfig = { authorizationPolicies: [], peerAuthentications: [], requestAuthentications: [], rateLimits: [] };
+  for (const o of objects) {
+    switch (o.kind) {
+      case 'AuthorizationPolicy':
+        validateAuthorizationPolicy(o);
+        out.authorizationPolicies.push(o);
+        break;
+      case 'PeerAuthentication':
+        validatePeerAuthentication(o);
+        out.peerAuthentications.push(o);
+        break;
+      case 'RequestAuthentication':
+        validateRequestAuthentication(o);
+        out.requestAuthentications.push(o);
+        break;
+      case 'EnvoyFilter':
+        out.rateLimits.push(...parseLocalRateLimits(o));
+        break;
+      default:
+        throw new SpecError(`kind ${o.kind} is not supported by the local target`, undefined, `${o.kind} ${o.metadata.name}: kind`);
+    }
+  }
+  return out;
+}
+
+export interface ProxyScope {
+  namespace: string;
+  labels: Record<string, string>;
+  context: EnvoyFilterContext;
+  port: number;
+  /** Stat prefix of the connection manager: inbound_0.0.0.0_9080, or the gateway's. */
+  hcmStatPrefix: string;
+}
+
+/** Rate limiters survive config versions that do not change them (Envoy keeps an unchanged filter's bucket). */
+export class LimiterCache {
+  private readonly limiters = new Map<string, LocalRateLimiter>();
+  get(limit: LocalRateLimit, behaviour: IstioBehaviour): LocalRateLimiter {
+    const key = JSON.stringify([limit.namespace, limit.name, limit.patchIndex, limit.bucket, limit.perConnection, behaviour.rateLimitRefill]);
+    let l = this.limiters.get(key);
+    if (!l) {
+      l = new LocalRateLimiter(limit, behaviour.rateLimitRefill, Date.now());
+      this.limiters.set(key, l);
+    }
+    return l;
+  }
+}
+
+interface BoundLimiter {
+  limiter: LocalRateLimiter;
+  stats: Record<'enabled' | 'ok' | 'rate_limited' | 'enforced', EnvoyStat>;
+}
+
+function bindLimiter(limit: LocalRateLimit, cache: LimiterCache, behaviour: IstioBehaviour, stats: ProxyStats): BoundLimiter {
+  const s = (c: 'enabled' | 'ok' | 'rate_limited' | 'enforced') => {
+    const series = localRateLimitSeries(limit.statPrefix, c);
+    return stats.stat(series.stat, series.name, series.labels);
+  };
+  return { limiter: cache.get(limit, behaviour), stats: { enabled: s('enabled'), ok: s('ok'), rate_limited: s('rate_limited'), enforced: s('enforced') } };
+}
+
+function runLimiter(b: BoundLimiter, request: FilterRequest, seed: number, index: number): FilterVerdict | undefined {
+  let draw = 0;
+  const decision = b.limiter.decide(Date.now(), () => uniform(seed, `${request.decisionKey}|rl${index}|${draw++}`), request.connectionId);
+  switch (decision.outcome) {
+    case 'disabled':
+      return undefined;
+    case 'ok':
+      b.stats.enabled.value++;
+      b.stats.ok.value++;
+      return undefined;
+    case 'limited-not-enforced':
+      b.stats.enabled.value++;
+      b.stats.rate_limited.value++;
+      return undefined;
+    case 'limited': {
+      b.stats.enabled.value++;
+      b.stats.rate_limited.value++;
+      b.stats.enforced.value++;
+      if (decision.action !== 'reply') return undefined;
+      const headers: Record<string, string> = {};
+      for (const h of decision.headers) headers[h.name] = h.append && headers[h.name] ? `${headers[h.name]},${h.value}` : h.value;
+      return { action: 'reply', status: decision.status, body: decision.body, headers, flags: [decision.flag] };
+    }
+  }
+}
+
+/** The filter chain of one proxy listener for one config version. */
+export function buildPolicy(
+  config: SecurityConfig,
+  scope: ProxyScope,
+  deps: { behaviour: IstioBehaviour; seed: number; stats: ProxyStats; limiters: LimiterCache },
+): InboundPolicy {
+  const workload = { namespace: scope.namespace, labels: scope.labels };
+  const limits = config.rateLimits.filter((l) => rateLimitApplies(l, { ...workload, context: scope.context, port: scope.port }));
+  const first = limits.filter((l) => l.position === 'first').map((l) => bindLimiter(l, deps.limiters, deps.behaviour, deps.stats));
+  const beforeRouter = limits.filter((l) => l.position !== 'first').map((l) => bindLimiter(l, deps.limiters, deps.behaviour, deps.stats));
+  const outbound = scope.context === 'SIDECAR_OUTBOUND';
+  const authz = outbound ? [] : config.authorizationPolicies.filter((p) => scopeApplies(
+    { namespace: p.metadata.namespace ?? 'default', selector: (p.spec?.selector?.matchLabels as Record<string, string> | undefined) },
+    workload,
+  ));
+  const jwtPolicies = outbound ? [] : config.requestAuthentications;
+  const rbacStats = (result: 'allowed' | 'denied') => {
+    const series = rbacCounterSeries(deps.behaviour, scope.hcmStatPrefix, result);
+    return deps.stats.stat(series.stat, series.name, series.labels);
+  };
+  const rbacAllowed = rbacStats('allowed');
+  const rbacDenied = rbacStats('denied');
+  const modes = new Map<number, PeerAuthMode>();
+
+  return {
+    peerMode(port: number): PeerAuthMode {
+      let mode = modes.get(port);
+      if (mode === undefined) {
+        mode = scope.context === 'SIDECAR_INBOUND' ? effectivePeerAuthMode(config.peerAuthentications, scope.namespace, scope.labels, port) : 'PERMISSIVE';
+        modes.set(port, mode);
+      }
+      return mode;
+    },
+    filter(request: FilterRequest): FilterVerdict {
+      for (let i = 0; i < first.length; i++) {
+        const v = runLimiter(first[i], request, deps.seed, i);
+        if (v) return v;
+      }
+      let requestPrincipal: string | undefined;
+      let requestClaims: Record<string, unknown> | undefined;
+      if (jwtPolicies.length > 0) {
+        const authn = authenticateRequest(jwtPolicies, workload, request);
+        if (authn.kind === 'reply') return authn.verdict;
+        requestPrincipal = authn.principal;
+        requestClaims = authn.claims;
+      }
+      if (authz.length > 0) {
+        const decision = evaluateAuthorization(authz, {
+          namespace: scope.namespace,
+          workloadLabels: scope.labels,
+          method: request.method,
+          path: request.path,
+          host: request.host,
+          port: request.port,
+          headers: request.headers,
+          sourcePrincipal: request.principal,
+          sourceNamespace: request.peerNamespace,
+          requestPrincipal,
+          requestClaims,
+          sourceIp: request.sourceIp,
+        });
+        for (const f of decision.filters) (f.result === 'allowed' ? rbacAllowed : rbacDenied).value++;
+        if (!decision.allowed) {
+          return { action: 'reply', status: RBAC_DENIED_STATUS, body: RBAC_DENIED_BODY, headers: {}, flags: [] };
+        }
+      }
+      for (let i = 0; i < beforeRouter.length; i++) {
+        const v = runLimiter(beforeRouter[i], request, deps.seed, first.length + i);
+        if (v) return v;
+      }
+      return { action: 'continue' };
+    },
+  };
+}
+
+export { inboundHcmStatPrefix };
