@@ -8,7 +8,7 @@ function pa(name: string, namespace: string, spec: unknown, creationTimestamp?: 
 }
 
 const reviews = { app: 'reviews', version: 'v2' };
-const mode = (policies: K8sObject[], port = 9080, ns = 'default', labels = reviews) => effectivePeerAuthMode(policies, ns, labels, port);
+const mode = (policies: K8sObject[], port = 9080, ns = 'default', labels: Record<string, string> = reviews) => effectivePeerAuthMode(policies, ns, labels, port);
 
 // Precedence rules: istio/istio pilot/pkg/security/authn ComposePeerAuthentication; modes: peer_authentication.proto.
 describe('effectivePeerAuthMode', () => {
