@@ -11,6 +11,8 @@ export interface LoadPlan {
   totalRequests?: number;
   timeoutMs: number;
   seed: number;
+  /** Classifier names (src/observe/classifiers); drivers that classify out of process (k6) need them. Default set when absent. */
+  classifiers?: string[];
 }
 
 export interface LoadProgress {

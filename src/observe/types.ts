@@ -18,6 +18,11 @@ export interface ResponseRecord {
   body: string;
   /** Transport error when status is 0, e.g. `ECONNREFUSED`, `timeout`. */
   error?: string;
+  /**
+   * Labels already computed where the body was seen (the k6 driver classifies inside k6, which cannot stream bodies
+   * out). When present, the observation uses them instead of running its classifiers on an empty body.
+   */
+  labels?: Labels;
 }
 
 /** A pure function from a response to labels such as { status: "503", flag: "UO" }. */

@@ -1,0 +1,363 @@
+// The autocannon driver: autocannon (in-process) keeps the connections and parses responses; meshproof builds each
+// request, times it, enforces the timeout and accounts for every send, because autocannon's own numbers do not fit:
+// - with a rate set, its latency histogram adds synthetic samples (recordValueWithExpectedInterval in lib/run.js);
+// - its timeout (whole seconds, at least 1) restarts at each send, so an idle rate-limited connection "times out";
+// - after a connection error its pipelined-request queue keeps a stale entry, so its per-response durations shift.
+// Open model: autocannon's `overallRate` is split into a per-connection budget of requests per second, released at the
+// start of each second (lib/httpClient.js: `reqsMadeThisSecond` reset by a 1 s interval) -- a burst then idle, not
+// a steady arrival rate. The k6 driver's constant-arrival-rate executor is the one with true arrival times.
+import { performance } from 'node:perf_hooks';
+import autocannon from 'autocannon';
+import { SpecError } from '../errors.ts';
+import type { ResponseRecord } from '../observe/types.ts';
+import type { RequestSpec } from '../spec/types.ts';
+import type { LoadControl, LoadDriver, LoadPlan, LoadProgress, LoadSummary } from './driver.ts';
+import { pickRequest, requestId } from './rotation.ts';
+
+const PROGRESS_INTERVAL_MS = 250;
+/** Connections used for the open model: each gets rate / connections requests per second. */
+const MAX_OPEN_CONNECTIONS = 100;
+/** autocannon must not stop or time out on its own: meshproof does both. Below 2^31 ms (Node timer limit). */
+const AUTOCANNON_NEVER_S = 1_000_000;
+/** After an abort, in-flight requests get at most this long before they are counted as cancelled. */
+const ABORT_GRACE_MS = 2000;
+/** Bodies beyond this are cut before classification (markers sit well within it). */
+const MAX_BODY_CHARS = 256 * 1024;
+
+/** The parts of autocannon's per-connection Client (lib/httpClient.js, autocannon 8.0) that the driver uses. */
+interface CannonClient {
+  on(event: 'response', listener: (status: number, bytes: number, durationMs: number) => void): void;
+  on(event: 'connError', listener: (error: NodeJS.ErrnoException) => void): void;
+  on(event: 'done', listener: () => void): void;
+  getRequestBuffer(): Buffer;
+  destroy(): void;
+  destroyed: boolean;
+  reqsMade: number;
+  responseMax?: number;
+  /** http-parser-js parser shared by all of the client's successive connections. */
+  parser: { type: string; initialize(type: string): void };
+  pipelinedRequests: { pendingRequests: unknown[] };
+  _destroyConnection(): void;
+  _connect(): void;
+}
+
+interface Flight {
+  n: number;
+  index: number;
+  sentAtMs: number;
+  timer?: NodeJS.Timeout;
+}
+
+interface Connection {
+  client: CannonClient;
+  inFlight?: Flight;
+  done: boolean;
+}
+
+interface LastResponse {
+  status: number;
+  body: string;
+  headers: Record<string, string>;
+}
+
+/** One request as bytes, with a slot for its x-request-id. */
+function requestWriter(baseUrl: URL, spec: RequestSpec): (id: string) => Buffer {
+  const headers = Object.entries(spec.headers);
+  const has = (name: string) => headers.some(([k]) => k.toLowerCase() === name);
+  const body = spec.body === undefined ? undefined : Buffer.from(spec.body);
+  let head = `${spec.method} ${spec.path} HTTP/1.1\r\n`;
+  if (!has('host')) head += `host: ${baseUrl.host}\r\n`;
+  if (!has('connection')) head += 'connection: keep-alive\r\n';
+  if (!has('user-agent')) head += 'user-agent: meshproof (autocannon)\r\n';
+  for (const [k, v] of headers) {
+    if (k.toLowerCase() === 'x-request-id' || k.toLowerCase() === 'content-length') continue;
+    head += `${k}: ${v}\r\n`;
+  }
+  const prefix = Buffer.from(`${head}x-request-id: `, 'latin1');
+  const suffix = Buffer.concat([
+    Buffer.from(body ? `\r\ncontent-length: ${body.length}\r\n\r\n` : '\r\n\r\n', 'latin1'),
+    body ?? Buffer.alloc(0),
+  ]);
+  return (id) => Buffer.concat([prefix, Buffer.from(id, 'latin1'), suffix]);
+}
+
+/**
+ * After a connection died: drop autocannon's queue entries and any half-parsed response of the dead connection.
+ * `keep` entries stay: getRequestBuffer runs after _doRequest queued the entry of the request being written.
+ */
+function forgetConnection(client: CannonClient, keep = 0): void {
+  const queue = client.pipelinedRequests.pendingRequests;
+  queue.splice(0, Math.max(0, queue.length - keep));
+  client.parser.initialize(client.parser.type);
+}
+
+function lowerCaseHeaders(raw: Record<string, string | string[]>): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries(raw)) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : String(v);
+  return headers;
+}
+
+/** Connections and per-second budget for the plan's model. */
+export function autocannonShape(plan: LoadPlan): { connections: number; overallRate?: number } {
+  if (plan.model.kind === 'closed') return { connections: plan.model.connections };
+  const rate = plan.model.rate;
+  if (!Number.isInteger(rate) || rate < 1) {
+    throw new SpecError(
+      `the autocannon driver sends whole requests per second (got ${rate}); use an integer rate >= 1, or driver: k6`,
+      undefined,
+      'spec.load.rate',
+    );
+  }
+  return { connections: Math.min(rate, MAX_OPEN_CONNECTIONS), overallRate: rate };
+}
+
+export class AutocannonDriver implements LoadDriver {
+  readonly name = 'autocannon';
+
+  run(plan: LoadPlan, onResponse: (response: ResponseRecord) => void, control: LoadControl): Promise<LoadSummary> {
+    return new AutocannonRun(plan, onResponse, control).start();
+  }
+}
+
+/** One run: all mutable state of a load in one place. */
+class AutocannonRun {
+  private readonly connections: Connection[] = [];
+  private readonly writers: ((id: string) => Buffer)[];
+  private readonly weights: number[];
+  private readonly shape: { connections: number; overallRate?: number };
+  private t0 = 0;
+  private sent = 0;
+  private answered = 0;
+  private errored = 0;
+  private readonly byStatus: Record<string, number> = {};
+  private lastResponse: LastResponse | undefined;
+  private drainingSince: number | undefined;
+  private failure: unknown;
+  private finish: (() => void) | undefined;
+  private readonly timers: NodeJS.Timeout[] = [];
+
+  constructor(
+    private readonly plan: LoadPlan,
+    private readonly onResponse: (response: ResponseRecord) => void,
+    private readonly control: LoadControl,
+  ) {
+    if (plan.requests.length === 0) throw new SpecError('the load plan has no request', undefined, 'spec.load.request');
+    if (plan.durationMs === undefined && plan.totalRequests === undefined) {
+      throw new SpecError('the load needs a duration or a number of requests', undefined, 'spec.load');
+    }
+    const base = new URL(plan.baseUrl);
+    this.writers = plan.requests.map((spec) => requestWriter(base, spec));
+    this.weights = plan.requests.map((spec) => spec.weight);
+    this.shape = autocannonShape(plan);
+  }
+
+  async start(): Promise<LoadSummary> {
+    const allDone = new Promise<void>((resolve) => (this.finish = resolve));
+    this.t0 = performance.now();
+    // Armed before autocannon creates its clients: at the same millisecond as a client's per-second budget refill,
+    // Node runs the older timer list first, so no extra burst slips in at the deadline.
+    if (this.plan.durationMs !== undefined) this.timers.push(setTimeout(() => this.drain(), this.plan.durationMs));
+    const instance = autocannon(
+      {
+        url: this.plan.baseUrl,
+        connections: this.shape.connections,
+        overallRate: this.shape.overallRate,
+        pipelining: 1,
+        duration: AUTOCANNON_NEVER_S,
+        timeout: AUTOCANNON_NEVER_S,
+        sampleInt: 100,
+        requests: [{ method: 'GET', path: '/', onResponse: this.captureResponse }],
+        setupClient: (client: unknown) => this.attach(client as CannonClient),
+      } as autocannon.Options,
+      () => undefined,
+    );
+    const finished = new Promise<void>((resolve) => instance.on('done', () => resolve()));
+
+    const onAbort = () => this.drain(ABORT_GRACE_MS);
+    if (this.control.signal.aborted) onAbort();
+    else this.control.signal.addEventListener('abort', onAbort, { once: true });
+    const progress = setInterval(() => this.control.onProgress?.(this.progress()), PROGRESS_INTERVAL_MS);
+
+    await allDone;
+    const durationMs = performance.now() - this.t0;
+    clearInterval(progress);
+    for (const t of this.timers) clearTimeout(t);
+    this.control.signal.removeEventListener('abort', onAbort);
+    instance.stop();
+    await finished;
+    this.control.onProgress?.(this.progress());
+    if (this.failure) throw this.failure;
+    return this.summary(durationMs);
+  }
+
+  /** autocannon's per-response hook (lib/requestIterator.js recordBody), called just before the client's 'response'. */
+  private readonly captureResponse = (
+    status: number,
+    body: string,
+    _context: unknown,
+    headers: Record<string, string | string[]>,
+  ): void => {
+    this.lastResponse = {
+      status,
+      body: body.length > MAX_BODY_CHARS ? body.slice(0, MAX_BODY_CHARS) : body,
+      headers: lowerCaseHeaders(headers),
+    };
+  };
+
+  private attach(client: CannonClient): void {
+    const connection: Connection = { client, done: false };
+    this.connections.push(connection);
+
+    // Called by autocannon exactly once per write of a request (lib/httpClient.js _doRequest).
+    client.getRequestBuffer = () => {
+      // A request still in flight when the next one is written was lost: the server closed the connection and
+      // autocannon reconnected ('end' handler) without reporting it.
+      if (connection.inFlight) {
+        this.fail(connection, 'ECONNRESET');
+        forgetConnection(client, 1);
+      }
+      const n = this.sent++;
+      const index = pickRequest(this.weights, this.plan.seed, n);
+      const flight: Flight = { n, index, sentAtMs: performance.now() - this.t0 };
+      flight.timer = setTimeout(() => this.timeout(connection, flight), this.plan.timeoutMs);
+      connection.inFlight = flight;
+      if (this.plan.totalRequests !== undefined && this.sent >= this.plan.totalRequests) queueMicrotask(() => this.drain());
+      return this.writers[index]!(requestId(this.plan.seed, n));
+    };
+
+    client.on('response', () => {
+      const flight = connection.inFlight;
+      const response = this.lastResponse;
+      this.lastResponse = undefined;
+      if (!flight || !response) return;
+      this.settle(connection, flight, response.status, response.headers, response.body);
+      if (this.drainingSince !== undefined) this.stopIdle(connection);
+    });
+
+    client.on('connError', (error) => {
+      if (connection.inFlight) this.fail(connection, error.code ?? error.message);
+      // autocannon reconnects right after this event but keeps the dead connection's queue and parser state.
+      forgetConnection(client);
+    });
+
+    client.on('done', () => {
+      if (connection.inFlight) this.fail(connection, 'ECONNRESET');
+      connection.done = true;
+      this.finishIfDone();
+    });
+  }
+
+  /** Our client-side timeout: count the request, then reset the connection as autocannon's own timeout does. */
+  private timeout(connection: Connection, flight: Flight): void {
+    if (connection.inFlight !== flight) return;
+    this.fail(connection, 'timeout');
+    const client = connection.client;
+    if (client.destroyed) return;
+    if (this.drainingSince !== undefined) {
+      client.destroy();
+      return;
+    }
+    client._destroyConnection();
+    forgetConnection(client);
+    client._connect();
+  }
+
+  private fail(connection: Connection, error: string): void {
+    const flight = connection.inFlight!;
+    this.settle(connection, flight, 0, {}, '', error);
+  }
+
+  private settle(
+    connection: Connection,
+    flight: Flight,
+    status: number,
+    headers: Record<string, string>,
+    body: string,
+    error?: string,
+  ): void {
+    connection.inFlight = undefined;
+    clearTimeout(flight.timer);
+    const latencyMs = performance.now() - this.t0 - flight.sentAtMs;
+    if (status > 0) this.answered++;
+    else this.errored++;
+    const statusKey = status > 0 ? String(status) : 'error';
+    this.byStatus[statusKey] = (this.byStatus[statusKey] ?? 0) + 1;
+    if (this.failure) return;
+    try {
+      const record: ResponseRecord = { requestIndex: flight.index, sentAtMs: flight.sentAtMs, latencyMs, status, headers, body };
+      if (error !== undefined) record.error = error;
+      this.onResponse(record);
+    } catch (err) {
+      this.failure = err;
+      this.drain(0);
+    }
+  }
+
+  /** Stop sending; let requests in flight finish (bounded by the timeout, or by `graceMs` after an abort). */
+  private drain(graceMs = this.plan.timeoutMs + 1000): void {
+    if (this.drainingSince === undefined) this.drainingSince = performance.now();
+    // autocannon destroys a client at its next send once reqsMade >= responseMax (lib/httpClient.js _doRequest).
+    // Destroying one here directly could happen inside its response handler, after which it would still send.
+    for (const connection of this.connections) connection.client.responseMax = Math.max(connection.client.reqsMade, 1);
+    for (const connection of this.connections) this.stopIdle(connection);
+    this.timers.push(setTimeout(() => this.cancelRemaining(), graceMs));
+    this.finishIfDone();
+  }
+
+  private finishIfDone(): void {
+    const all = this.connections.length === this.shape.connections;
+    if (this.drainingSince !== undefined && all && this.connections.every((c) => c.done)) this.finish?.();
+  }
+
+  /** A rate-limited connection waits for the next second before its next send; no need to wait for that. */
+  private stopIdle(connection: Connection): void {
+    setImmediate(() => {
+      if (!connection.inFlight && !connection.client.destroyed) connection.client.destroy();
+    });
+  }
+
+  private cancelRemaining(): void {
+    for (const connection of this.connections) {
+      if (connection.inFlight) this.fail(connection, 'cancelled');
+      if (!connection.client.destroyed) connection.client.destroy();
+    }
+  }
+
+  private progress(): LoadProgress {
+    return {
+      elapsedMs: performance.now() - this.t0,
+      sent: this.sent,
+      answered: this.answered,
+      errored: this.errored,
+      byStatus: { ...this.byStatus },
+    };
+  }
+
+  private summary(durationMs: number): LoadSummary {
+    const notes: string[] = [];
+    const sendingMs = (this.drainingSince ?? performance.now()) - this.t0;
+    if (this.shape.overallRate !== undefined) {
+      notes.push(
+        `open model via autocannon: ${this.shape.overallRate} requests/s as a per-second budget over ` +
+          `${this.shape.connections} connection(s), released at the start of each second (bursts, not evenly spaced)`,
+      );
+      const achieved = this.sent / Math.max(sendingMs / 1000, 1e-9);
+      if (this.plan.durationMs !== undefined && achieved < 0.9 * this.shape.overallRate) {
+        notes.push(
+          `achieved ${achieved.toFixed(1)} requests/s, below the target ${this.shape.overallRate}: each connection ` +
+            'waits for its response before sending again (slow responses hold the rate down)',
+        );
+      }
+    } else {
+      notes.push(`closed model via autocannon: ${this.shape.connections} connection(s), each sending as soon as it has an answer`);
+    }
+    return {
+      driver: 'autocannon',
+      sent: this.sent,
+      answered: this.answered,
+      errored: this.errored,
+      durationMs,
+      notes,
+    };
+  }
+}

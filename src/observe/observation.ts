@@ -1,0 +1,301 @@
+// The streaming observation: every response is classified once, then only aggregates and a few bytes per request stay.
+import * as hdr from 'hdr-histogram-js';
+import type {
+  Classifier,
+  Labels,
+  LatencyView,
+  ObservationSnapshot,
+  ObservationView,
+  ResponseRecord,
+  TimeSeriesPoint,
+} from './types.ts';
+
+export interface ObservationOptions {
+  classifiers: Classifier[];
+  /** Requests sent before this many ms since the load started are classified but not recorded. */
+  warmupMs?: number;
+  /** Example bodies kept per label combination (default 2). */
+  sampleBodies?: number;
+}
+
+/** Histograms count microseconds: sub-millisecond loopback latencies stay distinguishable. */
+const MICROS_PER_MS = 1000;
+const SAMPLE_BODY_CHARS = 2000;
+/** Every label combination owns a histogram (~94 kB): 1024 of them stay under 100 MB. More means a classifier invents a label per request. */
+export const MAX_LABEL_COMBINATIONS = 1024;
+
+interface Group {
+  id: number;
+  labels: Labels;
+  key: string;
+  count: number;
+  histogram: hdr.Histogram;
+}
+
+function newHistogram(): hdr.Histogram {
+  return hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 3 });
+}
+
+/** Canonical key of a label set, independent of key order. */
+export function labelKey(labels: Labels): string {
+  const keys = Object.keys(labels).sort();
+  let key = '';
+  for (const k of keys) key += `${k}\u0001${labels[k]}\u0002`;
+  return key;
+}
+
+function matches(labels: Labels, where: Labels | undefined): boolean {
+  if (!where) return true;
+  for (const k in where) if (labels[k] !== where[k]) return false;
+  return true;
+}
+
+/** Growable typed arrays: 12 bytes per recorded request (send time + label combination). */
+class RequestLog {
+  private times = new Float64Array(1024);
+  private groups = new Uint16Array(1024);
+  length = 0;
+
+  push(sentAtMs: number, groupId: number): void {
+    if (this.length === this.times.length) {
+      const capacity = this.times.length * 2;
+      const times = new Float64Array(capacity);
+      times.set(this.times);
+      const groups = new Uint16Array(capacity);
+      groups.set(this.groups);
+      this.times = times;
+      this.groups = groups;
+    }
+    this.times[this.length] = sentAtMs;
+    this.groups[this.length] = groupId;
+    this.length++;
+  }
+
+  /** Send times of entries whose group is selected, sorted by send time. */
+  select(selected: Uint8Array): Float64Array {
+    let n = 0;
+    for (let i = 0; i < this.length; i++) if (selected[this.groups[i]!]) n++;
+    const out = new Float64Array(n);
+    let j = 0;
+    let sorted = true;
+    for (let i = 0; i < this.length; i++) {
+      if (!selected[this.groups[i]!]) continue;
+      out[j] = this.times[i]!;
+      if (j > 0 && out[j]! < out[j - 1]!) sorted = false;
+      j++;
+    }
+    // Responses are recorded in completion order; send order differs when latencies differ.
+    if (!sorted) out.sort();
+    return out;
+  }
+}
+
+class MergedLatency implements LatencyView {
+  constructor(private readonly histogram: hdr.Histogram | undefined) {}
+
+  get count(): number {
+    return this.histogram?.totalCount ?? 0;
+  }
+  percentile(p: number): number {
+    if (!this.histogram || this.histogram.totalCount === 0) return Number.NaN;
+    return this.histogram.getValueAtPercentile(p) / MICROS_PER_MS;
+  }
+  get max(): number {
+    return this.histogram && this.histogram.totalCount > 0 ? this.histogram.maxValue / MICROS_PER_MS : Number.NaN;
+  }
+  get min(): number {
+    return this.histogram && this.histogram.totalCount > 0 ? this.histogram.minNonZeroValue / MICROS_PER_MS : Number.NaN;
+  }
+  get mean(): number {
+    return this.histogram && this.histogram.totalCount > 0 ? this.histogram.mean / MICROS_PER_MS : Number.NaN;
+  }
+  countAtLeast(ms: number): number {
+    const h = this.histogram;
+    if (!h || h.totalCount === 0) return 0;
+    return h.totalCount - countBelow(h, Math.round(ms * MICROS_PER_MS));
+  }
+}
+
+/** The JS implementation's bucket accessors (hdr.build without WebAssembly returns a JsHistogram). */
+interface BucketAccess {
+  countsArrayIndex(value: number): number;
+  getCountAtIndex(index: number): number;
+}
+
+/** Recorded values below `threshold` µs; the bucket holding the threshold counts as at-or-above (0.1 % precision). */
+function countBelow(h: hdr.Histogram, threshold: number): number {
+  if (threshold <= 0) return 0;
+  if (threshold > h.maxValue) return h.totalCount;
+  const buckets = h as unknown as BucketAccess;
+  const top = buckets.countsArrayIndex(threshold);
+  let total = 0;
+  for (let i = 0; i < top; i++) total += buckets.getCountAtIndex(i);
+  return total;
+}
+
+export class Observation implements ObservationView {
+  sent = 0;
+  answered = 0;
+  errored = 0;
+
+  private readonly classifiers: Classifier[];
+  private readonly warmupMs: number;
+  private readonly sampleBodies: number;
+  private readonly groupsByKey = new Map<string, Group>();
+  private readonly groups: Group[] = [];
+  private readonly log = new RequestLog();
+  /** Index = second since load start (by send time); value = counts by status label. */
+  private readonly perSecond: Map<string, number>[] = [];
+  private readonly samples = new Map<number, ObservationSnapshot['samples']>();
+
+  constructor(options: ObservationOptions) {
+    this.classifiers = options.classifiers;
+    this.warmupMs = options.warmupMs ?? 0;
+    this.sampleBodies = options.sampleBodies ?? 2;
+  }
+
+  get total(): number {
+    return this.log.length;
+  }
+
+  /** Classifies the response and, unless it was sent during warm-up, records it. Returns its labels. */
+  record(response: ResponseRecord): Labels {
+    const labels = this.classify(response);
+    if (response.sentAtMs < this.warmupMs) return labels;
+
+    this.sent++;
+    if (response.status > 0) this.answered++;
+    else this.errored++;
+
+    const group = this.groupOf(labels);
+    group.count++;
+    group.histogram.recordValue(Math.max(1, Math.round(response.latencyMs * MICROS_PER_MS)));
+    this.log.push(response.sentAtMs, group.id);
+    this.countSecond(response, labels);
+    this.keepSample(group, response);
+    return labels;
+  }
+
+  count(where?: Labels): number {
+    let n = 0;
+    for (const g of this.groups) if (matches(g.labels, where)) n += g.count;
+    return n;
+  }
+
+  countBy(label: string, where?: Labels): Map<string, number> {
+    const counts = new Map<string, number>();
+    for (const g of this.groups) {
+      const value = g.labels[label];
+      if (value === undefined || !matches(g.labels, where)) continue;
+      counts.set(value, (counts.get(value) ?? 0) + g.count);
+    }
+    return counts;
+  }
+
+  latency(where?: Labels): LatencyView {
+    let merged: hdr.Histogram | undefined;
+    for (const g of this.groups) {
+      if (!matches(g.labels, where) || g.count === 0) continue;
+      merged ??= newHistogram();
+      merged.add(g.histogram);
+    }
+    return new MergedLatency(merged);
+  }
+
+  sendTimes(where?: Labels): Float64Array {
+    const selected = new Uint8Array(this.groups.length);
+    for (const g of this.groups) if (matches(g.labels, where)) selected[g.id] = 1;
+    return this.log.select(selected);
+  }
+
+  timeSeries(): TimeSeriesPoint[] {
+    const points: TimeSeriesPoint[] = [];
+    this.perSecond.forEach((byStatus, second) => {
+      if (byStatus) points.push({ second, byStatus: Object.fromEntries(byStatus) });
+    });
+    return points;
+  }
+
+  snapshot(): ObservationSnapshot {
+    const all = this.latency();
+    return {
+      total: this.total,
+      sent: this.sent,
+      answered: this.answered,
+      errored: this.errored,
+      groups: this.groups
+        .filter((g) => g.count > 0)
+        .map((g) => ({
+          labels: { ...g.labels },
+          count: g.count,
+          latency: {
+            p50: g.histogram.getValueAtPercentile(50) / MICROS_PER_MS,
+            p90: g.histogram.getValueAtPercentile(90) / MICROS_PER_MS,
+            p99: g.histogram.getValueAtPercentile(99) / MICROS_PER_MS,
+            max: g.histogram.maxValue / MICROS_PER_MS,
+            mean: g.histogram.mean / MICROS_PER_MS,
+          },
+        })),
+      latency: {
+        p50: finite(all.percentile(50)),
+        p90: finite(all.percentile(90)),
+        p99: finite(all.percentile(99)),
+        p999: finite(all.percentile(99.9)),
+        max: finite(all.max),
+        mean: finite(all.mean),
+        min: finite(all.min),
+      },
+      timeSeries: this.timeSeries(),
+      samples: [...this.samples.values()].flat(),
+    };
+  }
+
+  private classify(response: ResponseRecord): Labels {
+    if (response.labels) return response.labels;
+    const labels: Labels = {};
+    for (const classify of this.classifiers) Object.assign(labels, classify(response));
+    return labels;
+  }
+
+  private groupOf(labels: Labels): Group {
+    const key = labelKey(labels);
+    let group = this.groupsByKey.get(key);
+    if (!group) {
+      if (this.groups.length >= MAX_LABEL_COMBINATIONS) {
+        throw new Error(
+          `more than ${MAX_LABEL_COMBINATIONS} distinct label combinations (latest: ${JSON.stringify(labels)}); ` +
+            'a classifier emits a per-request value, which the observation cannot aggregate',
+        );
+      }
+      group = { id: this.groups.length, labels: { ...labels }, key, count: 0, histogram: newHistogram() };
+      this.groupsByKey.set(key, group);
+      this.groups.push(group);
+    }
+    return group;
+  }
+
+  private countSecond(response: ResponseRecord, labels: Labels): void {
+    const second = Math.floor(response.sentAtMs / 1000);
+    for (let s = this.perSecond.length; s <= second; s++) this.perSecond[s] = new Map();
+    const status = labels.status ?? (response.status > 0 ? String(response.status) : 'error');
+    const bucket = this.perSecond[second]!;
+    bucket.set(status, (bucket.get(status) ?? 0) + 1);
+  }
+
+  private keepSample(group: Group, response: ResponseRecord): void {
+    if (this.sampleBodies <= 0) return;
+    let kept = this.samples.get(group.id);
+    if (!kept) this.samples.set(group.id, (kept = []));
+    if (kept.length >= this.sampleBodies) return;
+    kept.push({
+      labels: { ...group.labels },
+      status: response.status,
+      body: response.body.length > SAMPLE_BODY_CHARS ? `${response.body.slice(0, SAMPLE_BODY_CHARS)}…` : response.body,
+      headers: { ...response.headers },
+    });
+  }
+}
+
+function finite(n: number): number {
+  return Number.isFinite(n) ? n : 0;
+}

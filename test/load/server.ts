@@ -1,0 +1,106 @@
+// A small loopback HTTP server for the load tests: fixed answers, failures decided by the request id (so both
+// drivers see the same outcome for the same request), slow and hanging routes, and a Bookinfo-like login.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { uniformAt } from '../../src/load/rotation.ts';
+
+export interface TestServer {
+  url: string;
+  /** Requests that reached the server, by path (without query). */
+  hits: Map<string, number>;
+  /** x-request-id values seen, in arrival order. */
+  ids: string[];
+  close(): Promise<void>;
+}
+
+/** Share of `/flaky` requests answered 503, decided per x-request-id. */
+export const FLAKY_SHARE = 0.2;
+
+/** Deterministic outcome of an id `mp-<seed>-<n>`: an independent uniform number per request. */
+export function idUniform(id: string | undefined): number {
+  const m = /^mp-(\d+)-(\d+)$/.exec(id ?? '');
+  return m ? uniformAt(Number(m[1]) ^ 0x5eed, Number(m[2])) : 0.5;
+}
+
+export function productPage(version: 'v1' | 'v2' | 'v3'): string {
+  const stars =
+    version === 'v1'
+      ? ''
+      : `<div class="flex gap-x-1 text-${version === 'v2' ? 'black' : 'red'}-500"><svg class="h-5 w-5"></svg></div>`;
+  return `<title>Simple Bookstore App</title><h4 class="text-3xl font-semibold">Book Details</h4>
+<h4 class="text-3xl font-semibold">Book Reviews</h4><section>${stars}<blockquote><p>"fun"</p></blockquote>
+<div class="mt-0.5 text-gray-600 font-mono">Reviews served by:
+  reviews-${version}-5b667bcbf8-2mzgl
+</div></section>`;
+}
+
+function handle(req: IncomingMessage, res: ServerResponse, server: TestServer): void {
+  const url = new URL(req.url ?? '/', 'http://x');
+  const id = req.headers['x-request-id'] as string | undefined;
+  server.hits.set(url.pathname, (server.hits.get(url.pathname) ?? 0) + 1);
+  if (id) server.ids.push(id);
+  const text = (status: number, body: string, headers: Record<string, string> = {}) => {
+    res.writeHead(status, { 'content-type': 'text/plain', ...headers });
+    res.end(body);
+  };
+  switch (url.pathname) {
+    case '/ok':
+      return text(200, 'ok');
+    case '/flaky':
+      return idUniform(id) < FLAKY_SHARE
+        ? text(503, 'upstream connect error or disconnect/reset before headers. reset reason: overflow')
+        : text(200, 'ok');
+    case '/fault':
+      return text(500, 'fault filter abort');
+    case '/slow':
+      setTimeout(() => text(200, 'slow'), Number(url.searchParams.get('ms') ?? 100));
+      return;
+    case '/hang':
+      return; // never answers
+    case '/reset':
+      req.socket.destroy();
+      return;
+    case '/productpage': {
+      const u = idUniform(id);
+      const version = u < 0.5 ? 'v1' : u < 0.8 ? 'v2' : 'v3';
+      res.writeHead(200, { 'content-type': 'text/html' });
+      res.end(productPage(version));
+      return;
+    }
+    case '/login': {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        const user = new URLSearchParams(body).get('username') ?? '';
+        res.writeHead(302, {
+          location: '/productpage',
+          'set-cookie': [`session=${Buffer.from(JSON.stringify({ user })).toString('base64')}; HttpOnly; Path=/`],
+        });
+        res.end();
+      });
+      return;
+    }
+    case '/whoami':
+      return text(200, String(req.headers.cookie ?? ''));
+    default:
+      return text(404, 'not found');
+  }
+}
+
+export async function startServer(): Promise<TestServer> {
+  let server: Server;
+  const state: TestServer = {
+    url: '',
+    hits: new Map(),
+    ids: [],
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+  server = createServer({ keepAliveTimeout: 30_000 }, (req, res) => handle(req, res, state));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  state.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return state;
+}

@@ -1,0 +1,145 @@
+import { describe, expect, it } from 'vitest';
+import { resolveClassifiers } from '../../src/observe/classifiers.ts';
+import { labelKey, Observation } from '../../src/observe/observation.ts';
+import type { ResponseRecord } from '../../src/observe/types.ts';
+
+function rec(sentAtMs: number, status: number, latencyMs: number, body = '', error?: string): ResponseRecord {
+  const r: ResponseRecord = { requestIndex: 0, sentAtMs, latencyMs, status, headers: {}, body };
+  if (error) r.error = error;
+  return r;
+}
+
+describe('Observation', () => {
+  it('counts per label combination and answers count/countBy with where filters', () => {
+    const obs = new Observation({ classifiers: resolveClassifiers(['status', 'envoy']) });
+    for (let i = 0; i < 70; i++) obs.record(rec(i, 200, 5, 'ok'));
+    for (let i = 0; i < 20; i++) obs.record(rec(100 + i, 503, 2, 'upstream connect error or disconnect/reset before headers. reset reason: overflow'));
+    for (let i = 0; i < 10; i++) obs.record(rec(200 + i, 0, 1000, '', 'timeout'));
+
+    expect(obs.total).toBe(100);
+    expect([obs.sent, obs.answered, obs.errored]).toEqual([100, 90, 10]);
+    expect(obs.count()).toBe(100);
+    expect(obs.count({ status: '503' })).toBe(20);
+    expect(obs.count({ class: '5xx', flag: 'UO' })).toBe(20);
+    expect(obs.count({ status: '503', flag: '-' })).toBe(0);
+    expect(obs.countBy('status')).toEqual(new Map([['200', 70], ['503', 20], ['error', 10]]));
+    expect(obs.countBy('flag')).toEqual(new Map([['-', 70], ['UO', 20]])); // transport errors carry no flag
+    expect(obs.countBy('error', { status: 'error' })).toEqual(new Map([['timeout', 10]]));
+  });
+
+  it('keeps an HDR histogram per combination: percentiles, extremes and countAtLeast in ms', () => {
+    const obs = new Observation({ classifiers: resolveClassifiers(['status']) });
+    for (let i = 1; i <= 1000; i++) obs.record(rec(i, 200, i / 10)); // 0.1 .. 100 ms
+    for (let i = 0; i < 100; i++) obs.record(rec(i, 504, 7000));
+    const ok = obs.latency({ status: '200' });
+    expect(ok.count).toBe(1000);
+    expect(ok.percentile(50)).toBeCloseTo(50, 0);
+    expect(ok.percentile(99)).toBeCloseTo(99, 0);
+    expect(ok.min).toBeCloseTo(0.1, 3);
+    expect(ok.max).toBeCloseTo(100, 0);
+    expect(ok.mean).toBeCloseTo(50.05, 0);
+    expect(ok.countAtLeast(90)).toBe(101); // 90.0 .. 100.0 ms
+    expect(obs.latency().countAtLeast(6999)).toBe(100);
+    expect(obs.latency({ status: '404' }).count).toBe(0);
+    expect(Number.isNaN(obs.latency({ status: '404' }).percentile(50))).toBe(true);
+  });
+
+  it('skips responses sent during warm-up but still returns their labels', () => {
+    const obs = new Observation({ classifiers: resolveClassifiers(['status']), warmupMs: 1000 });
+    expect(obs.record(rec(999.9, 503, 1))).toEqual({ status: '503', class: '5xx' });
+    obs.record(rec(1000, 200, 1));
+    expect(obs.total).toBe(1);
+    expect(obs.countBy('status')).toEqual(new Map([['200', 1]]));
+  });
+
+  it('returns send times in send order for the requests matching where', () => {
+    const obs = new Observation({ classifiers: resolveClassifiers(['status']) });
+    // completion order differs from send order (different latencies)
+    obs.record(rec(30, 429, 1));
+    obs.record(rec(10, 200, 50));
+    obs.record(rec(20, 429, 40));
+    obs.record(rec(5, 429, 100));
+    expect([...obs.sendTimes({ status: '429' })]).toEqual([5, 20, 30]);
+    expect([...obs.sendTimes()]).toEqual([5, 10, 20, 30]);
+    expect(obs.sendTimes({ status: '500' })).toHaveLength(0);
+  });
+
+  it('builds a per-second time series by status (by send time)', () => {
+    const obs = new Observation({ classifiers: resolveClassifiers(['status']) });
+    obs.record(rec(100, 200, 1));
+    obs.record(rec(900, 503, 1));
+    obs.record(rec(2500, 200, 1));
+    obs.record(rec(2600, 0, 1, '', 'ECONNRESET'));
+    expect(obs.snapshot().timeSeries).toEqual([
+      { second: 0, byStatus: { '200': 1, '503': 1 } },
+      { second: 1, byStatus: {} },
+      { second: 2, byStatus: { '200': 1, error: 1 } },
+    ]);
+  });
+
+  it('uses labels a driver already computed (k6) instead of classifying an empty body', () => {
+    const obs = new Observation({ classifiers: resolveClassifiers([]) });
+    const r = rec(0, 200, 3);
+    r.labels = { status: '200', class: '2xx', flag: '-', 'reviews.version': 'v3' };
+    expect(obs.record(r)).toEqual(r.labels);
+    expect(obs.countBy('reviews.version')).toEqual(new Map([['v3', 1]]));
+  });
+
+  it('snapshots groups, overall latency and a bounded number of truncated sample bodies', () => {
+    const obs = new Observation({ classifiers: resolveClassifiers(['status']), sampleBodies: 1 });
+    obs.record(rec(0, 200, 2, 'a'.repeat(5000)));
+    obs.record(rec(1, 200, 4, 'second'));
+    obs.record(rec(2, 503, 8, 'no healthy upstream'));
+    const snap = obs.snapshot();
+    expect(snap.total).toBe(3);
+    expect(snap.groups.map((g) => [g.labels.status, g.count])).toEqual([
+      ['200', 2],
+      ['503', 1],
+    ]);
+    expect(snap.groups[0]!.latency.max).toBeCloseTo(4, 2);
+    expect(snap.latency.p50).toBeCloseTo(4, 2);
+    expect(snap.latency.min).toBeCloseTo(2, 2);
+    expect(snap.samples).toHaveLength(2);
+    expect(snap.samples[0]!.body.length).toBeLessThan(2100);
+    expect(snap.samples[1]).toMatchObject({ status: 503, body: 'no healthy upstream', labels: { status: '503' } });
+    expect(JSON.parse(JSON.stringify(snap))).toEqual(snap);
+  });
+
+  it('labelKey ignores key order', () => {
+    expect(labelKey({ a: '1', b: '2' })).toBe(labelKey({ b: '2', a: '1' }));
+    expect(labelKey({ a: '1' })).not.toBe(labelKey({ a: '2' }));
+  });
+
+  it('refuses a classifier that invents a label value per request', () => {
+    const obs = new Observation({ classifiers: [(r) => ({ id: String(r.sentAtMs) })] });
+    expect(() => {
+      for (let i = 0; i < 2000; i++) obs.record(rec(i, 200, 1));
+    }).toThrow(/distinct label combinations/);
+  });
+
+  it('holds one million requests in bounded memory (measured and printed; the budget is 300 MB)', () => {
+    const bodies = ['ok', 'upstream connect error or disconnect/reset before headers. reset reason: overflow', 'fault filter abort'];
+    const statuses = [200, 503, 500];
+    globalThis.gc?.();
+    const before = process.memoryUsage();
+    const obs = new Observation({ classifiers: resolveClassifiers([]) });
+    const started = performance.now();
+    for (let i = 0; i < 1_000_000; i++) {
+      const k = i % 10 === 0 ? 1 : i % 25 === 0 ? 2 : 0;
+      obs.record({ requestIndex: 0, sentAtMs: i * 0.5, latencyMs: 1 + (i % 997) / 100, status: statuses[k]!, headers: {}, body: bodies[k]! });
+    }
+    const elapsed = performance.now() - started;
+    globalThis.gc?.();
+    const after = process.memoryUsage();
+    const retainedMb = (after.heapUsed + after.arrayBuffers - before.heapUsed - before.arrayBuffers) / 2 ** 20;
+    const rssMb = after.rss / 2 ** 20;
+    console.log(
+      `[observation] 1e6 records in ${(elapsed / 1000).toFixed(2)} s (${(elapsed / 1000).toFixed(2)} µs each): ` +
+        `retained heap+arrayBuffers ${retainedMb.toFixed(1)} MB, process RSS ${rssMb.toFixed(0)} MB, groups ${obs.snapshot().groups.length}`,
+    );
+    expect(obs.total).toBe(1_000_000);
+    expect(obs.count({ status: '503' })).toBe(100_000);
+    expect(obs.sendTimes({ status: '503' })).toHaveLength(100_000);
+    expect(retainedMb).toBeLessThan(300);
+  });
+});
