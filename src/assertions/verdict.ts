@@ -38,7 +38,14 @@ export interface JudgeContext {
    * Sequential mode: the data are being looked at repeatedly while load runs (look number `looks`),
    * so intervals must stay valid under optional stopping (confidence sequences / alpha spending).
    */
-  sequential?: { looks: number };
+  sequential?: {
+    looks: number;
+    /**
+     * The last look (budget spent or load stopped): bounds on counts that could still have been reached with more
+     * load (e.g. `retries: { min: 1 }` not yet met) become failures instead of staying inconclusive.
+     */
+    final?: boolean;
+  };
 }
 
 export type Judge<E extends Expectation = Expectation> = (expectation: E, context: JudgeContext) => Verdict;

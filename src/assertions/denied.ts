@@ -1,0 +1,61 @@
+// denied: the share of requests refused by an AuthorizationPolicy (403 `RBAC: access denied`), with the RBAC
+// filter's own counter alongside.
+//
+// Without `service`: judged on what the client saw — responses labelled `denied: rbac` among those matching `where`.
+// With `service`: judged on the mesh — of the requests the service's sidecars received (istio_requests_total,
+// reporter="destination"), the share answered 403; a denial deep in the call graph never reaches the client as
+// a 403 (Bookinfo pages still load and show the section's error), so only the mesh can see it.
+import type { DeniedExpectation } from '../spec/types.ts';
+import type { JudgeContext, Verdict } from './verdict.ts';
+import { rbacCount, requestsTotal } from './counters.ts';
+import { DENIED_LABEL, RBAC_DENIED } from './labels.ts';
+import { formatCount, plural } from './stats/format.ts';
+import { bandOf } from './stats/band.ts';
+import { DEFAULT_SHARE_TOLERANCE, describeShareBound, judgeShare, shareOptions, shareReason, shareText } from './share.ts';
+
+export function judgeDenied(e: DeniedExpectation, context: JudgeContext): Verdict {
+  const { observation, counters } = context;
+  const rbacDenied = rbacCount(counters, 'denied', e.service);
+  let successes: number;
+  let trials: number;
+  let source: 'client' | 'mesh';
+  if (e.service === undefined) {
+    source = 'client';
+    trials = observation.count(e.where);
+    successes = observation.count({ ...e.where, [DENIED_LABEL]: RBAC_DENIED });
+  } else {
+    source = 'mesh';
+    const inbound = { reporter: 'destination', destination_service_name: e.service };
+    trials = requestsTotal(counters, inbound);
+    successes = requestsTotal(counters, { ...inbound, response_code: '403' });
+    if (trials === 0) {
+      // No inbound telemetry for the service: fall back to its RBAC filter's own decisions.
+      successes = rbacDenied;
+      trials = rbacDenied + rbacCount(counters, 'allowed', e.service);
+    }
+  }
+  const j = judgeShare(successes, trials, bandOf(e.ratio, DEFAULT_SHARE_TOLERANCE), shareOptions(e.confidence, context));
+  const expected = describeShareBound(e.ratio);
+  const counterNote = `the RBAC filter${e.service ? ` of ${e.service}` : 's'} counted ${formatCount(rbacDenied)}`;
+  const explanation =
+    trials === 0
+      ? e.service
+        ? `No request to ${e.service} was seen by its sidecars (istio_requests_total, reporter=destination, or RBAC counters), so denials cannot be judged.`
+        : `No response was recorded${e.where ? ' matching the filter' : ''}, so denials cannot be judged.`
+      : e.service
+        ? `${e.service} answered 403 to ${shareText(j)} of the ${plural(trials, 'request')} its sidecars received (${counterNote} denials); expected ${expected}${shareReason(j)}.`
+        : `${shareText(j)} of ${plural(trials, 'response')} were RBAC denials (403 RBAC: access denied; ${counterNote} denials); expected ${expected}${shareReason(j)}.`;
+  return {
+    kind: 'denied',
+    title: e.title,
+    outcome: j.outcome,
+    observed: j.share,
+    expected,
+    interval: j.interval,
+    confidence: e.confidence,
+    sampleSize: trials,
+    explanation,
+    details: { source, denied: successes, rbacDenied, band: j.band, method: j.method },
+    source: e.source,
+  };
+}

@@ -1,0 +1,163 @@
+// rateLimited: the 429s the client saw against a replay of the same arrival times through the token bucket of the
+// applied local-rate-limit EnvoyFilter, with the refill behaviour of the target's Envoy (chunked before 1.31,
+// continuous since).
+//
+// Tolerance, in requests, shown in the sentence:
+// - chunked refill: the refill timer's phase relative to the client's clock is unknown (the timer starts when the
+//   proxy builds the filter), so the prediction is the range over every phase in one fill interval
+//   (predictRateLimitedRange); its width is what one fill interval of clock skew can change;
+// - continuous refill: no timer, nothing to skew;
+// - both: a token that becomes available just as a request arrives can go to that request or the next one,
+//   depending on arrival jitter between client and proxy: 1 request;
+// - plus the expectation's `slack`.
+// The verdict is exact given the arrivals (no sampling error), so it is pass or fail; "the filter never engaged"
+// (nothing limited and no counter movement although the replay limits requests) is called out, since an
+// EnvoyFilter that is accepted but matches no listener is the classic rate-limit mistake (istio/istio#43953).
+import type { K8sObject, RateLimitedExpectation, ResourceRef } from '../spec/types.ts';
+import { SpecError } from '../errors.ts';
+import { isLocalRateLimitFilter, parseLocalRateLimit } from '../istio/ratelimit/parse.ts';
+import { predictRateLimited, predictRateLimitedRange } from '../istio/ratelimit/predict.ts';
+import type { LocalRateLimit } from '../istio/ratelimit/types.ts';
+import { LOCAL_RATE_LIMIT_FLAG } from '../istio/ratelimit/types.ts';
+import { istioBehaviour, type RateLimitRefill } from '../istio/version.ts';
+import { seededRandom } from './stats/simulate.ts';
+import type { JudgeContext, Verdict } from './verdict.ts';
+import { localRateLimitCount } from './counters.ts';
+import { FLAG_LABEL, hasFlag } from './labels.ts';
+import { formatCount, formatMs, plural } from './stats/format.ts';
+
+/** Requests that a token appearing just as a request arrives can move (arrival jitter between client and proxy). */
+export const ARRIVAL_JITTER_REQUESTS = 1;
+/** Seed of the draws for fractional filter_enabled / filter_enforced, so a verdict is reproducible. */
+const FRACTION_SEED = 20240917;
+
+export function judgeRateLimited(e: RateLimitedExpectation, context: JudgeContext): Verdict {
+  const ref = findFilter(e, context.experiment.apply);
+  const limit = parseLocalRateLimit(ref.object, ref.source);
+  const mode: RateLimitRefill = istioBehaviour(context.target.istioVersion).rateLimitRefill;
+  const times = context.observation.sendTimes(e.where);
+  const fractional = isFractional(limit.enabledPercent) || isFractional(limit.enforcedPercent);
+  const random = () => seededRandom(FRACTION_SEED).uniform;
+  const range = predictRateLimitedRange(times, limit, mode, fractional ? { random: random() } : {});
+  const phaseTolerance = range.toleranceRequests;
+  const jitter = ARRIVAL_JITTER_REQUESTS;
+  const fractionAllowance = fractional ? Math.ceil(3 * Math.sqrt(Math.max(range.maxLimited, 1))) : 0;
+  const lowest = Math.max(0, range.minLimited - jitter - fractionAllowance - e.slack);
+  const highest = range.maxLimited + jitter + fractionAllowance + e.slack;
+
+  const observed = countFlagged(context, e.where);
+  const limitedCounter = localRateLimitCount(context.counters, 'rate_limited', limit.statPrefix);
+  const enabledCounter = localRateLimitCount(context.counters, 'enabled', limit.statPrefix);
+  const enforcedCounter = localRateLimitCount(context.counters, 'enforced', limit.statPrefix);
+  const counterMoved = limitedCounter + enabledCounter + enforcedCounter > 0;
+  const agree = observed >= lowest && observed <= highest;
+  const neverEngaged = !agree && observed === 0 && range.minLimited > 0 && !counterMoved && context.counters.length > 0;
+
+  const bucket = describeBucket(limit, mode);
+  const predicted = range.minLimited === range.maxLimited ? formatCount(range.minLimited) : `${formatCount(range.minLimited)}–${formatCount(range.maxLimited)}`;
+  const toleranceText = describeTolerance(mode, phaseTolerance, limit.bucket.fillIntervalMs, e.slack, fractionAllowance);
+  const allowed = `${formatCount(lowest)}–${formatCount(highest)}`;
+  let explanation: string;
+  if (times.length === 0) {
+    explanation = `No request was recorded${e.where ? ' matching the filter' : ''}, so there is nothing to replay through ${bucket}.`;
+  } else if (neverEngaged) {
+    explanation =
+      `The filter never engaged: ${limit.name} should have limited ${predicted} of ${plural(times.length, 'request')} (${bucket}) ` +
+      `but the client saw no ${limit.status} and its http_local_rate_limit counters did not move — check its workloadSelector, ` +
+      `listener match and context, and that filter_enabled and filter_enforced are set.`;
+  } else {
+    const counterNote = context.counters.length > 0 ? `, counter rate_limited ${formatCount(limitedCounter)}` : '';
+    const verdictWord = agree ? '' : `, outside the allowed ${allowed}`;
+    explanation =
+      `${formatCount(observed)} of ${plural(times.length, 'request')} were rate limited${counterNote}; replaying their arrivals ` +
+      `through ${bucket} predicts ${predicted} (tolerance ${toleranceText})${verdictWord}.`;
+  }
+
+  const predictedSeries = predictRateLimited(times, limit, mode, { phaseMs: range.phaseAtMin, ...(fractional ? { random: random() } : {}) }).perSecond;
+  const observedPerSecond = perSecond(context.observation.sendTimes({ ...e.where, [FLAG_LABEL]: LOCAL_RATE_LIMIT_FLAG }));
+  return {
+    kind: 'rateLimited',
+    title: e.title,
+    outcome: times.length === 0 ? 'inconclusive' : agree ? 'pass' : 'fail',
+    observed,
+    expected: `${predicted} rate limited (allowed ${allowed})`,
+    interval: [lowest, highest],
+    confidence: e.confidence,
+    sampleSize: times.length,
+    explanation,
+    details: {
+      filter: `${limit.namespace}/${limit.name}`,
+      refill: mode,
+      bucket: limit.bucket,
+      predicted: { min: range.minLimited, max: range.maxLimited, exact: range.exact, phasesEvaluated: range.phasesEvaluated },
+      tolerance: { phase: phaseTolerance, jitter, fraction: fractionAllowance, slack: e.slack },
+      counters: { enabled: enabledCounter, rate_limited: limitedCounter, enforced: enforcedCounter },
+      neverEngaged,
+      findings: limit.findings,
+      perSecond: mergePerSecond(predictedSeries, observedPerSecond),
+    },
+    source: e.source,
+  };
+}
+
+function findFilter(e: RateLimitedExpectation, apply: ResourceRef[]): ResourceRef {
+  const candidates = apply.filter((r) => r.object.kind === 'EnvoyFilter' && isLocalRateLimitFilter(r.object as K8sObject));
+  if (e.filter !== undefined) {
+    const named = candidates.find((r) => r.object.metadata.name === e.filter);
+    if (!named) {
+      const names = candidates.map((r) => r.object.metadata.name).join(', ') || 'none';
+      throw new SpecError(`no local-rate-limit EnvoyFilter named "${e.filter}" is applied (applied: ${names})`, e.source, 'rateLimited.filter');
+    }
+    return named;
+  }
+  if (candidates.length === 1) return candidates[0];
+  throw new SpecError(
+    candidates.length === 0
+      ? 'no local-rate-limit EnvoyFilter is applied by this experiment, so there is no bucket to predict with'
+      : `${candidates.length} local-rate-limit EnvoyFilters are applied (${candidates.map((r) => r.object.metadata.name).join(', ')}): name one with "filter"`,
+    e.source,
+    'rateLimited.filter',
+  );
+}
+
+function countFlagged(context: JudgeContext, where?: Record<string, string>): number {
+  let n = 0;
+  for (const [value, count] of context.observation.countBy(FLAG_LABEL, where)) if (hasFlag(value, LOCAL_RATE_LIMIT_FLAG)) n += count;
+  return n;
+}
+
+function isFractional(percent: number): boolean {
+  return percent > 0 && percent < 100;
+}
+
+function describeBucket(limit: LocalRateLimit, mode: RateLimitRefill): string {
+  const { maxTokens, tokensPerFill, fillIntervalMs } = limit.bucket;
+  return `${limit.name}'s bucket (${plural(maxTokens, 'token')}, ${formatCount(tokensPerFill)} per ${formatMs(fillIntervalMs)}, ${mode} refill)`;
+}
+
+function describeTolerance(mode: RateLimitRefill, phase: number, fillIntervalMs: number, slack: number, fraction: number): string {
+  const parts =
+    mode === 'chunked'
+      ? [`${formatCount(phase)} for one ${formatMs(fillIntervalMs)} fill interval of clock skew`, `${ARRIVAL_JITTER_REQUESTS} for arrival jitter`]
+      : [`${ARRIVAL_JITTER_REQUESTS} for arrival jitter; continuous refill has no timer to skew`];
+  if (fraction > 0) parts.push(`${formatCount(fraction)} for the filter's partial enabling/enforcement`);
+  if (slack > 0) parts.push(`${formatCount(slack)} slack`);
+  return parts.join(' + ');
+}
+
+function perSecond(times: Float64Array): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const t of times) {
+    const s = Math.floor(t / 1000);
+    out.set(s, (out.get(s) ?? 0) + 1);
+  }
+  return out;
+}
+
+function mergePerSecond(predicted: { second: number; allowed: number; limited: number }[], observed: Map<number, number>) {
+  const rows = predicted.map((p) => ({ second: p.second, predictedLimited: p.limited, predictedAllowed: p.allowed, observedLimited: observed.get(p.second) ?? 0 }));
+  for (const [second, count] of observed) {
+    if (!rows.some((r) => r.second === second)) rows.push({ second, predictedLimited: 0, predictedAllowed: 0, observedLimited: count });
+  }
+  return rows.sort((a, b) => a.second - b.second);
+}

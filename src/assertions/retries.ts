@@ -1,0 +1,38 @@
+// retries: how often the callers' sidecars retried a service, from the counter delta of
+// envoy_cluster_upstream_rq_retry{cluster_name="outbound|<port>|<subset>|<service>.<ns>.svc.cluster.local"}.
+// Client-side retry counts are unreliable (x-envoy-attempt-count, istio/istio#59413); the sidecar counter is not.
+import type { RetriesExpectation } from '../spec/types.ts';
+import type { JudgeContext, Verdict } from './verdict.ts';
+import { clusterSamples, UPSTREAM_RQ_RETRY } from './counters.ts';
+import { countReason, describeCountBound, judgeCount } from './count.ts';
+import { formatCount } from './stats/format.ts';
+
+export function judgeRetries(e: RetriesExpectation, context: JudgeContext): Verdict {
+  const samples = clusterSamples(context.counters, e.service, e.subset, e.from);
+  const retrySamples = samples.filter((s) => s.name === UPSTREAM_RQ_RETRY);
+  const retries = retrySamples.reduce((s, c) => s + c.value, 0);
+  const j = judgeCount(retries, e.count, context);
+  const expected = describeCountBound(e.count);
+  const target = e.subset ? `${e.service} (subset ${e.subset})` : e.service;
+  const callers = e.from ? `${e.from}'s sidecars` : 'The sidecars';
+  const byProxy: Record<string, number> = {};
+  for (const s of retrySamples) byProxy[s.proxy] = (byProxy[s.proxy] ?? 0) + s.value;
+  // Deltas drop series that did not move, so no cluster counter at all may also mean the proxy does not export them.
+  const unseen =
+    samples.length === 0
+      ? ` (no envoy_cluster counter for ${target} moved: if the callers do not export cluster stats through proxyStatsMatcher, retries are invisible)`
+      : '';
+  return {
+    kind: 'retries',
+    title: e.title,
+    outcome: j.outcome,
+    observed: retries,
+    expected,
+    confidence: e.confidence,
+    sampleSize: context.observation.total,
+    explanation: `${callers} retried ${target} ${retries === 1 ? 'once' : `${formatCount(retries)} times`}; expected ${expected}${countReason(j)}${unseen}.`,
+    details: { byProxy, counter: UPSTREAM_RQ_RETRY, band: j.band, clusterSeries: samples.length, exact: true },
+    source: e.source,
+  };
+}
+

@@ -1,0 +1,104 @@
+// Judging one share (a proportion of requests) against a band: the building block of distribution, status,
+// denied, latency and flags verdicts.
+import type { Bound } from '../spec/types.ts';
+import type { JudgeContext, Outcome } from './verdict.ts';
+import { clipBand, outcomeOf, placeInterval, type Band, type Placement } from './stats/band.ts';
+import type { Interval } from './stats/proportion.ts';
+import { intervalLabel, shareInterval, type IntervalMethod } from './stats/share.ts';
+import { formatShareWithInterval, percentValue } from './stats/format.ts';
+
+/** Tolerance of `approx` on a share when the expectation gives none: 5 percentage points. */
+export const DEFAULT_SHARE_TOLERANCE = 0.05;
+
+export interface ShareJudgement {
+  successes: number;
+  trials: number;
+  /** successes / trials (0 when there are no trials). */
+  share: number;
+  interval: Interval;
+  band: Band;
+  placement: Placement;
+  outcome: Outcome;
+  /** "99 % interval", "99 % simultaneous anytime interval". */
+  label: string;
+  method: IntervalMethod;
+  perIntervalConfidence: number;
+}
+
+export interface ShareOptions {
+  confidence: number;
+  /** How many shares of the same expectation are judged together (Bonferroni). */
+  comparisons: number;
+  sequential: boolean;
+}
+
+export function judgeShare(successes: number, trials: number, band: Band, options: ShareOptions): ShareJudgement {
+  const clipped = clipBand(band, 0, 1);
+  const { interval, method, perIntervalConfidence } = shareInterval(successes, trials, { ...options, band: clipped });
+  const placement = trials === 0 ? 'straddles-both' : placeInterval(interval, clipped);
+  return {
+    successes,
+    trials,
+    share: trials === 0 ? 0 : successes / trials,
+    interval,
+    band: clipped,
+    placement,
+    outcome: trials === 0 ? 'inconclusive' : outcomeOf(placement),
+    label: intervalLabel(options.confidence, options.comparisons, options.sequential),
+    method,
+    perIntervalConfidence,
+  };
+}
+
+export function shareOptions(confidence: number, context: JudgeContext, comparisons = 1): ShareOptions {
+  return { confidence, comparisons, sequential: context.sequential !== undefined };
+}
+
+/** "19.4 % (99 % interval 17.9–21.0 %)". */
+export function shareText(j: ShareJudgement): string {
+  return formatShareWithInterval(j.share, j.interval, j.label);
+}
+
+/** A band edge of a share in words, as the expectation would write it: "25 %", "12.5 %". */
+export function edgeText(share: number): string {
+  return `${percentValue(share)} %`;
+}
+
+/**
+ * A share bound in words: `approx` as "20 ± 5 points" (with `approxText` replacing the number, e.g. a derivation),
+ * otherwise "at most 1 %", "at least 99 %", "between 10 % and 20 %".
+ */
+export function describeShareBound(bound: Bound, approxText?: string): string {
+  const pct = (v: number) => `${percentValue(v)} %`;
+  if (bound.approx !== undefined) {
+    const tolerance = bound.tolerance ?? DEFAULT_SHARE_TOLERANCE;
+    const text = `${approxText ?? percentValue(bound.approx)} ± ${percentValue(tolerance)} points`;
+    const extra: string[] = [];
+    if (bound.min !== undefined) extra.push(`at least ${pct(bound.min)}`);
+    if (bound.max !== undefined) extra.push(`at most ${pct(bound.max)}`);
+    return extra.length ? `${text}, ${extra.join(' and ')}` : text;
+  }
+  if (bound.min !== undefined && bound.max !== undefined) return `between ${pct(bound.min)} and ${pct(bound.max)}`;
+  if (bound.max !== undefined) return `at most ${pct(bound.max)}`;
+  if (bound.min !== undefined) return `at least ${pct(bound.min)}`;
+  return 'any share';
+}
+
+/** What follows the expectation in a sentence: nothing for a pass, ", but …" otherwise. */
+export function shareReason(j: ShareJudgement): string {
+  if (j.trials === 0) return ', but nothing was observed, so nothing can be said';
+  switch (j.placement) {
+    case 'inside':
+      return '';
+    case 'below':
+      return `, but the whole interval is below ${edgeText(j.band.lower!)}`;
+    case 'above':
+      return `, but the whole interval is above ${edgeText(j.band.upper!)}`;
+    case 'straddles-lower':
+      return `, but the interval crosses ${edgeText(j.band.lower!)}, so more requests are needed to tell`;
+    case 'straddles-upper':
+      return `, but the interval crosses ${edgeText(j.band.upper!)}, so more requests are needed to tell`;
+    case 'straddles-both':
+      return ', but the interval is wider than the accepted band, so more requests are needed to tell';
+  }
+}

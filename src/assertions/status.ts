@@ -1,0 +1,50 @@
+// status: the share of responses with a status code (503), a class (5xx) or a response flag (UO), against
+// min / max / approx ± tolerance — or the derived form: a workload failing a share p of attempts behind a caller
+// that retries n times is seen failing p^(n+1) of the time.
+import type { StatusExpectation } from '../spec/types.ts';
+import type { JudgeContext, Verdict } from './verdict.ts';
+import { bandOf } from './stats/band.ts';
+import { plural, trimmed } from './stats/format.ts';
+import { countWhere, FLAG_LABEL, hasFlag, STATUS_LABEL, statusMatches } from './labels.ts';
+import { DEFAULT_SHARE_TOLERANCE, describeShareBound, judgeShare, shareOptions, shareReason, shareText } from './share.ts';
+
+export function judgeStatus(e: StatusExpectation, context: JudgeContext): Verdict {
+  const { observation } = context;
+  const trials = observation.count(e.where);
+  const what = e.flag !== undefined ? `flag ${e.flag}` : (e.code ?? '?');
+  const successes =
+    e.flag !== undefined
+      ? countWhere(observation, FLAG_LABEL, (v) => hasFlag(v, e.flag!), e.where)
+      : countWhere(observation, STATUS_LABEL, (v) => statusMatches(e.code ?? '', v), e.where);
+
+  const derived = e.ratio.derived;
+  const bound = derived ? { ...e.ratio, approx: derivedShare(derived.failing, derived.retries) } : e.ratio;
+  const derivation = derived
+    ? `${trimmed(derived.failing, 4)}^(${derived.retries}+1) = ${trimmed(bound.approx! * 100, 3)}`
+    : undefined;
+  const j = judgeShare(successes, trials, bandOf(bound, DEFAULT_SHARE_TOLERANCE), shareOptions(e.confidence, context));
+  const expected = describeShareBound(bound, derivation);
+  const predicate = e.flag !== undefined ? `flagged ${e.flag}` : e.code;
+
+  return {
+    kind: 'status',
+    title: e.title,
+    outcome: j.outcome,
+    observed: j.share,
+    expected,
+    interval: j.interval,
+    confidence: e.confidence,
+    sampleSize: trials,
+    explanation:
+      trials === 0
+        ? `No response was recorded${e.where ? ' matching the filter' : ''}, so the share of ${what} cannot be judged.`
+        : `${shareText(j)} of ${plural(trials, 'response')} were ${predicate}; expected ${expected}${shareReason(j)}.`,
+    details: { count: successes, band: j.band, method: j.method, derived: derived ? { ...derived, share: bound.approx } : undefined },
+    source: e.source,
+  };
+}
+
+/** Share of requests that still fail after `retries` retries when each attempt fails independently with `failing`. */
+export function derivedShare(failing: number, retries: number): number {
+  return failing ** (retries + 1);
+}
