@@ -26,6 +26,7 @@ const apiVersions: Record<string, string[]> = {
 
 export const supportedKinds = Object.keys(apiVersions);
 const namespaces = ['default', 'istio-system'];
+const epoch = Date.UTC(2025, 0, 1);
 
 export function objectKey(o: { kind: string; metadata: { name: string; namespace?: string } }): string {
   return `${o.kind}/${o.metadata.namespace ?? 'default'}/${o.metadata.name}`;
@@ -89,7 +90,10 @@ export class ConfigStore {
       const copy = structuredClone(object);
       const key = objectKey(copy);
       const existing = next.get(key);
-      next.set(key, { object: copy, createdAt: existing?.createdAt ?? ++this.clock });
+      const createdAt = existing?.createdAt ?? ++this.clock;
+      // Policies resolve conflicts by age (oldest wins), as the API server's creationTimestamp orders them.
+      if (copy.metadata.creationTimestamp === undefined) copy.metadata.creationTimestamp = new Date(epoch + createdAt * 1000).toISOString();
+      next.set(key, { object: copy, createdAt });
     }
     const compiled = compile(next, this.version + 1);
     this.entries = next;

@@ -151,7 +151,8 @@ export class LocalMesh {
     return this.store.list().map((o) => structuredClone(o));
   }
 
-  private async change(upserts: K8sObject[], deletes: string[]): Promise<string> {
+  /** Upserts and deletions in one atomic change (one new config version). */
+  async change(upserts: K8sObject[], deletes: string[]): Promise<string> {
     const compiled = this.store.change(upserts, deletes);
     await this.reconcilePods(compiled);
     this.push(compiled);

@@ -1,0 +1,134 @@
+// Starting a local mesh for the target, tests and benchmarks: in a child process by default (its own event loop and
+// core, controlled over the IPC channel), or inline in this process.
+import { fork, type ChildProcess } from 'node:child_process';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { SpecError, TargetError } from '../../errors.ts';
+import type { K8sObject } from '../../spec/types.ts';
+import { LocalMesh, type MeshOptions, type MeshStatus } from './mesh.ts';
+
+export interface StartOptions extends MeshOptions {
+  /** `process` (default): the mesh runs in a child Node process; `inline`: in this process. */
+  mode?: 'process' | 'inline';
+}
+
+export type ObjectRef = { kind: string; metadata: { name: string; namespace?: string } };
+
+/** A running mesh, whichever process it lives in. */
+export interface MeshHandle {
+  readonly gatewayUrl: string;
+  readonly block: string;
+  readonly seed: number;
+  /** Istio version whose behaviour the mesh follows (normalised, e.g. 1.28.0). */
+  readonly istioVersion: string;
+  /** Upserts and deletions (kind/namespace/name) as one new config version; resolves with that version. */
+  change(upserts: K8sObject[], deletes: ObjectRef[]): Promise<string>;
+  apply(objects: K8sObject[]): Promise<string>;
+  remove(refs: ObjectRef[]): Promise<string>;
+  get(kind: string, namespace: string, name: string): Promise<K8sObject | undefined>;
+  status(): Promise<MeshStatus>;
+  close(): Promise<void>;
+}
+
+const keyOf = (r: ObjectRef) => `${r.kind}/${r.metadata.namespace ?? 'default'}/${r.metadata.name}`;
+
+/** Start a Bookinfo mesh (or another scenario) and return its handle. */
+export async function startLocalMesh(options: StartOptions = {}): Promise<MeshHandle> {
+  if (options.mode === 'inline') return inlineHandle(await LocalMesh.start(options));
+  return processHandle(options);
+}
+
+function inlineHandle(mesh: LocalMesh): MeshHandle {
+  return {
+    gatewayUrl: mesh.gatewayUrl,
+    block: mesh.block,
+    seed: mesh.seed,
+    istioVersion: mesh.behaviour.version,
+    change: (upserts, deletes) => mesh.change(upserts, deletes.map(keyOf)),
+    apply: (objects) => mesh.apply(objects),
+    remove: (refs) => mesh.remove(refs),
+    get: async (kind, namespace, name) => mesh.get(kind, namespace, name),
+    status: async () => mesh.status(),
+    close: () => mesh.close(),
+  };
+}
+
+// ---- child process --------------------------------------------------------------------------------------------
+
+interface Reply {
+  id: number;
+  ok: boolean;
+  result?: unknown;
+  error?: { name: string; message: string; path?: string };
+}
+
+const entry = fileURLToPath(new URL('./mesh-process.ts', import.meta.url));
+
+function tsxLoader(): string {
+  const require = createRequire(import.meta.url);
+  const dir = path.dirname(require.resolve('tsx/package.json'));
+  return pathToFileURL(path.join(dir, 'dist', 'loader.mjs')).href;
+}
+
+function revive(error: NonNullable<Reply['error']>): Error {
+  if (error.name === 'SpecError') return new SpecError(error.message, undefined, error.path);
+  return new TargetError(`local mesh: ${error.message}`);
+}
+
+async function processHandle(options: StartOptions): Promise<MeshHandle> {
+  const { mode: _mode, ...meshOptions } = options;
+  const child: ChildProcess = fork(entry, [JSON.stringify(meshOptions)], {
+    execArgv: ['--import', tsxLoader()],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    serialization: 'advanced',
+  });
+  const waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  let nextId = 1;
+  let exited = false;
+  const started = new Promise<{ gatewayUrl: string; block: string; seed: number; istioVersion: string }>((resolve, reject) => {
+    child.once('message', (m: { ready?: boolean; fatal?: Reply['error'] } & Record<string, unknown>) => {
+      if (m.ready) resolve(m as never);
+      else reject(m.fatal ? revive(m.fatal) : new TargetError('local mesh did not start'));
+    });
+    child.once('exit', (code) => reject(new TargetError(`local mesh process exited during start (code ${code})`)));
+    child.once('error', (e) => reject(new TargetError(`local mesh process failed: ${e.message}`)));
+  });
+  child.on('exit', () => {
+    exited = true;
+    for (const w of waiting.values()) w.reject(new TargetError('local mesh process exited'));
+    waiting.clear();
+  });
+  const info = await started;
+  child.on('message', (m: Reply) => {
+    const w = waiting.get(m.id);
+    if (!w) return;
+    waiting.delete(m.id);
+    if (m.ok) w.resolve(m.result);
+    else w.reject(revive(m.error!));
+  });
+  const call = <T>(op: string, ...args: unknown[]): Promise<T> => {
+    if (exited) return Promise.reject(new TargetError('local mesh process is not running'));
+    const id = nextId++;
+    return new Promise<T>((resolve, reject) => {
+      waiting.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      child.send({ id, op, args });
+    });
+  };
+  return {
+    ...info,
+    change: (upserts, deletes) => call('change', upserts, deletes.map(keyOf)),
+    apply: (objects) => call('change', objects, []),
+    remove: (refs) => call('change', [], refs.map(keyOf)),
+    get: (kind, namespace, name) => call('get', kind, namespace, name),
+    status: () => call('status'),
+    close: async () => {
+      if (exited) return;
+      const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      await call('close').catch(() => undefined);
+      const kill = setTimeout(() => child.kill('SIGKILL'), 3000);
+      await gone;
+      clearTimeout(kill);
+    },
+  };
+}

@@ -1,0 +1,48 @@
+// Entry of the mesh's child process: starts a LocalMesh and serves the parent's requests over the IPC channel.
+// The mesh stops when the parent says so or disappears.
+import { LocalMesh, type MeshOptions } from './mesh.ts';
+
+const options = JSON.parse(process.argv[2] ?? '{}') as MeshOptions;
+
+function serialize(error: unknown): { name: string; message: string; path?: string } {
+  const e = error as { name?: string; message?: string; path?: string };
+  return { name: e?.name ?? 'Error', message: e?.message ?? String(error), path: e?.path };
+}
+
+try {
+  const mesh = await LocalMesh.start(options);
+  const stop = async () => {
+    await mesh.close().catch(() => undefined);
+    process.exit(0);
+  };
+  process.on('disconnect', () => void stop());
+  process.on('message', async (m: { id: number; op: string; args: unknown[] }) => {
+    try {
+      let result: unknown;
+      switch (m.op) {
+        case 'change':
+          result = await mesh.change(m.args[0] as never, m.args[1] as never);
+          break;
+        case 'get':
+          result = mesh.get(m.args[0] as string, m.args[1] as string, m.args[2] as string);
+          break;
+        case 'status':
+          result = mesh.status();
+          break;
+        case 'close':
+          process.send?.({ id: m.id, ok: true });
+          await stop();
+          return;
+        default:
+          throw new Error(`unknown operation ${m.op}`);
+      }
+      process.send?.({ id: m.id, ok: true, result });
+    } catch (error) {
+      process.send?.({ id: m.id, ok: false, error: serialize(error) });
+    }
+  });
+  process.send?.({ ready: true, gatewayUrl: mesh.gatewayUrl, block: mesh.block, seed: mesh.seed, istioVersion: mesh.behaviour.version });
+} catch (error) {
+  process.send?.({ fatal: serialize(error) });
+  process.exit(1);
+}
