@@ -27,7 +27,7 @@ describe('Bookinfo apps behind the ingress gateway', () => {
   });
 
   it('answers the API routes with the sample payloads (productpage.py, details.rb, ratings.js)', async () => {
-    const products = await (await fetch(`${m.gatewayUrl}/api/v1/products`)).json();
+    const products = (await (await fetch(`${m.gatewayUrl}/api/v1/products`)).json()) as { title: string }[];
     expect(products[0].title).toBe('The Comedy of Errors');
     const details = await (await fetch(`${m.gatewayUrl}/api/v1/products/0`)).json();
     expect(details).toEqual({
@@ -36,7 +36,7 @@ describe('Bookinfo apps behind the ingress gateway', () => {
     });
     const ratings = await (await fetch(`${m.gatewayUrl}/api/v1/products/0/ratings`)).json();
     expect(ratings).toEqual({ id: 0, ratings: { Reviewer1: 5, Reviewer2: 4 } });
-    const reviews = await (await fetch(`${m.gatewayUrl}/api/v1/products/0/reviews`)).json();
+    const reviews = (await (await fetch(`${m.gatewayUrl}/api/v1/products/0/reviews`)).json()) as { podname: string; clustername: string; reviews: { reviewer: string }[] };
     expect(reviews.podname).toMatch(/^reviews-v[123]-/);
     expect(reviews.clustername).toBe('null');
     expect(reviews.reviews.map((r: { reviewer: string }) => r.reviewer)).toEqual(['Reviewer1', 'Reviewer2']);
