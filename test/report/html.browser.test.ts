@@ -1,0 +1,127 @@
+// The HTML report in a real browser: Debian's chromium (scripts/ci.d/20-chromium.sh) driven by playwright-core.
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { chromium, type Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeReports } from '../../src/report/index.ts';
+import { buildRunResult, hostileImg, hostileScript } from './fixtures.ts';
+
+const executablePath = process.env.MESHPROOF_CHROMIUM ?? '/usr/bin/chromium';
+const outDir = resolve('test-output/report');
+
+describe('HTML report in headless Chromium', () => {
+  let browser: Browser;
+  let url: string;
+  const run = buildRunResult();
+
+  beforeAll(async () => {
+    if (!existsSync(executablePath)) throw new Error(`${executablePath} missing: run scripts/ci.d/20-chromium.sh`);
+    await mkdir(outDir, { recursive: true });
+    const paths = await writeReports(run, { dir: outDir });
+    url = pathToFileURL(paths.html).href;
+    browser = await chromium.launch({
+      executablePath,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    });
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  it('loads with JavaScript enabled: no console error, no request but the file, no dialog, nothing injected', async () => {
+    const context = await browser.newContext({ viewport: { width: 1300, height: 900 } });
+    const page = await context.newPage();
+    const consoleErrors: string[] = [];
+    const requests: string[] = [];
+    const failed: string[] = [];
+    const dialogs: string[] = [];
+    page.on('console', (m) => {
+      if (m.type() === 'error' || m.type() === 'warning') consoleErrors.push(m.text());
+    });
+    page.on('pageerror', (e) => consoleErrors.push(String(e)));
+    page.on('request', (r) => requests.push(r.url()));
+    page.on('requestfailed', (r) => failed.push(r.url()));
+    page.on('dialog', async (d) => {
+      dialogs.push(d.message());
+      await d.dismiss();
+    });
+    await context.route('**/*', (route) => (route.request().url() === url ? route.continue() : route.abort()));
+    await page.goto(url, { waitUntil: 'load' });
+
+    expect(consoleErrors).toEqual([]);
+    expect(requests).toEqual([url]);
+    expect(failed).toEqual([]);
+    expect(dialogs).toEqual([]);
+
+    // Hostile bodies are on the page as text, and nothing they contain became an element.
+    const counts = await page.evaluate(() => ({
+      scripts: document.querySelectorAll('script').length,
+      images: document.querySelectorAll('img, image, iframe, object, embed, foreignObject').length,
+      bold: document.querySelectorAll('b[onmouseover]').length,
+      handlers: [...document.querySelectorAll('*')].filter((el) => [...el.attributes].some((a) => a.name.startsWith('on'))).length,
+    }));
+    expect(counts).toEqual({ scripts: 0, images: 0, bold: 0, handlers: 0 });
+    const bodies = await page.locator('pre.body').allTextContents();
+    expect(bodies.some((b) => b.includes(hostileScript) && b.includes(hostileImg))).toBe(true);
+    await expect(page.getByText(`Bodies such as ${hostileScript} and ${hostileImg} must show as text.`).count()).resolves.toBe(1);
+    expect(await page.title()).toBe(`meshproof · ${run.outcome} · run ${run.runId}`);
+
+    // Every chart is there and drawn (an <svg> with marks and a real size).
+    const charts = await page.locator('figure[data-chart]').evaluateAll((figures) =>
+      figures.map((f) => {
+        const svg = f.querySelector('svg');
+        const box = svg?.getBoundingClientRect();
+        return { kind: f.getAttribute('data-chart'), marks: svg?.querySelectorAll('path, line, rect, text').length ?? 0, width: box?.width ?? 0, height: box?.height ?? 0 };
+      }),
+    );
+    const withLoad = run.experiments.filter((e) => (e.observation?.timeSeries.length ?? 0) > 0).length;
+    const kinds = charts.map((c) => c.kind);
+    expect(kinds.filter((k) => k === 'throughput')).toHaveLength(withLoad);
+    expect(kinds.filter((k) => k === 'latency')).toHaveLength(withLoad);
+    expect(kinds.filter((k) => k === 'distribution')).toHaveLength(2);
+    expect(kinds.filter((k) => k === 'rate-limit')).toHaveLength(1);
+    expect(kinds.filter((k) => k === 'sweep')).toHaveLength(1);
+    for (const chart of charts) {
+      expect(chart.marks).toBeGreaterThan(10);
+      expect(chart.width).toBeGreaterThan(200);
+      expect(chart.height).toBeGreaterThan(150);
+    }
+    // The hostile category label is drawn as SVG text.
+    const svgTexts = await page.locator('figure[data-chart="distribution"] text').allTextContents();
+    expect(svgTexts.some((t) => t.startsWith('v3<img'))).toBe(true);
+
+    await page.screenshot({ path: join(outDir, 'report.png'), fullPage: true });
+    await page.screenshot({ path: join(outDir, 'report-top.png') });
+    await context.close();
+  });
+
+  it('the detectors work: the same hostile markup unescaped does run and inject', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const dialogs: string[] = [];
+    page.on('dialog', async (d) => {
+      dialogs.push(d.message());
+      await d.dismiss();
+    });
+    await context.route('**/*', (route) => route.abort());
+    await page.setContent(`<pre>${hostileScript}${hostileImg}</pre>`);
+    await expect.poll(() => dialogs.length).toBeGreaterThanOrEqual(1);
+    expect(await page.evaluate(() => document.querySelectorAll('script, img').length)).toBe(2);
+    await context.close();
+  });
+
+  it('reads the same with JavaScript disabled (nothing needs a script)', async () => {
+    const context = await browser.newContext({ javaScriptEnabled: false, viewport: { width: 1300, height: 900 } });
+    const page = await context.newPage();
+    await page.goto(url);
+    await expect(page.locator('figure[data-chart] svg').count()).resolves.toBe(await page.locator('figure[data-chart]').count());
+    await expect(page.locator('section.experiment').count()).resolves.toBe(run.experiments.length);
+    // <details> opens without a script.
+    const details = page.locator('details:has(> summary:text-is("Phases (7)"))').first();
+    await details.locator('summary').click();
+    await expect(details.evaluate((d) => (d as HTMLDetailsElement).open)).resolves.toBe(true);
+    await context.close();
+  });
+});

@@ -1,0 +1,116 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { validateXML } from 'xmllint-wasm';
+import { parse as parseJunit, type TestSuites } from 'junit2json';
+import { renderJunit } from '../../src/report/junit.ts';
+import { buildRunResult, hostileImg, hostileScript } from './fixtures.ts';
+
+const xsd = readFileSync(new URL('./junit.xsd', import.meta.url), 'utf8');
+
+/** junit2json's reading of a <testsuites> document. */
+async function parse(xml: string): Promise<TestSuites> {
+  const parsed = await parseJunit(xml);
+  if (!parsed || !('testsuite' in parsed) || parsed.testsuite === undefined) throw new Error('not a <testsuites> document');
+  return parsed as TestSuites;
+}
+
+async function validate(xml: string) {
+  return validateXML({ xml: [{ fileName: 'junit.xml', contents: xml }], schema: [{ fileName: 'junit.xsd', contents: xsd }] });
+}
+
+describe('JUnit XML', () => {
+  const run = buildRunResult();
+  const xml = renderJunit(run);
+
+  it('validates against the common JUnit XSD shape (libxml2 via xmllint-wasm)', async () => {
+    const result = await validate(xml);
+    expect(result.errors).toEqual([]);
+    expect(result.valid).toBe(true);
+  });
+
+  it('the XSD check is real: a testcase without a name is rejected', async () => {
+    const broken = xml.replace(/<testcase name="[^"]*"/, '<testcase');
+    expect((await validate(broken)).valid).toBe(false);
+  });
+
+  it('is read by junit2json: a suite per experiment, a case per expectation, failure messages = explanations', async () => {
+    const suites = (await parse(xml)).testsuite!;
+    expect(suites.map((s) => s.name)).toEqual(run.experiments.map((e) => e.name));
+    for (const [i, experiment] of run.experiments.entries()) {
+      const suite = suites[i];
+      const cases = suite.testcase ?? [];
+      if (experiment.outcome !== 'error') {
+        expect(cases.map((c) => c.name)).toEqual(experiment.verdicts.map((v) => v.title));
+        experiment.verdicts.forEach((verdict, j) => {
+          const failure = cases[j].failure?.[0];
+          if (verdict.outcome === 'pass') expect(failure).toBeUndefined();
+          else expect(failure?.message).toBe(verdict.explanation);
+        });
+        expect(suite.failures).toBe(experiment.verdicts.filter((v) => v.outcome !== 'pass').length);
+        expect(suite.errors).toBe(0);
+      }
+      expect(suite.tests).toBe(cases.length);
+    }
+  });
+
+  it('inconclusive is a failure by default and a pass with inconclusiveAs: pass', async () => {
+    const index = run.experiments.findIndex((e) => e.outcome === 'inconclusive');
+    const asFail = (await parse(xml)).testsuite![index];
+    expect(asFail.failures).toBe(1);
+    expect(asFail.testcase![0].failure![0].type).toBe('inconclusive');
+    const asPass = (await parse(renderJunit(run, { inconclusiveAs: 'pass' }))).testsuite![index];
+    expect(asPass.failures).toBe(0);
+    expect(asPass.testcase![0].failure).toBeUndefined();
+    expect(asPass.testcase![0]['system-out']![0]).toContain('outcome: inconclusive');
+  });
+
+  it('an errored experiment reports <error> for each expectation it never judged', async () => {
+    const index = run.experiments.findIndex((e) => e.outcome === 'error');
+    const experiment = run.experiments[index];
+    const suite = (await parse(xml)).testsuite![index];
+    expect(suite.errors).toBe(experiment.expectations.length);
+    const error = suite.testcase![0].error![0];
+    expect(error.message).toBe(`converge: ${experiment.error!.message}`);
+    expect(error.type).toBe('converge');
+  });
+
+  it('an error after judging (restore) keeps the verdicts and adds an error case', async () => {
+    const restoreFailed = buildRunResult();
+    const experiment = restoreFailed.experiments[0];
+    experiment.outcome = 'error';
+    experiment.error = { phase: 'restore', message: 'could not delete VirtualService/reviews', exitCode: 3 };
+    restoreFailed.experiments = [experiment];
+    const suite = (await parse(renderJunit(restoreFailed))).testsuite![0];
+    expect(suite.testcase!.map((c) => c.name)).toEqual([...experiment.verdicts.map((v) => v.title), 'restore phase']);
+    expect(suite.errors).toBe(1);
+  });
+
+  it('a run that stopped outside any experiment is an <error>, so CI does not see an empty green run', async () => {
+    const stopped = buildRunResult();
+    stopped.experiments = [];
+    stopped.error = 'target local failed to prepare: port 8080 in use';
+    const junit = renderJunit(stopped);
+    expect((await validate(junit)).valid).toBe(true);
+    const parsed = (await parse(junit));
+    expect(parsed.errors).toBe(1);
+    expect(parsed.testsuite![0].testcase![0].error![0].message).toBe(stopped.error);
+  });
+
+  it('totals on <testsuites> add up', async () => {
+    const parsed = (await parse(xml));
+    const suites = parsed.testsuite!;
+    expect(parsed.tests).toBe(suites.reduce((n, s) => n + (s.tests ?? 0), 0));
+    expect(parsed.failures).toBe(suites.reduce((n, s) => n + (s.failures ?? 0), 0));
+    expect(parsed.errors).toBe(suites.reduce((n, s) => n + (s.errors ?? 0), 0));
+  });
+
+  it('hostile strings survive as text: names, explanations, control characters', async () => {
+    const index = run.experiments.findIndex((e) => e.name.includes('quotes'));
+    const suite = (await parse(xml)).testsuite![index];
+    expect(suite.name).toBe(run.experiments[index].name);
+    expect(suite.testcase![0].failure![0].message).toBe(run.experiments[index].verdicts[0].explanation);
+    expect(suite.testcase![0].failure![0].message).toContain(hostileScript);
+    expect(xml).not.toContain(hostileImg);
+    expect(xml).not.toMatch(/[\u0000-\u0008\u000B\u000C\u000E-\u001F]/);
+  });
+});
