@@ -1,0 +1,186 @@
+// Istio tasks request-timeouts and circuit-breaking on the local mesh, plus outlier detection
+// (istio.io docs tasks/traffic-management/{request-timeouts,circuit-breaking}; Envoy router timeouts, circuit breakers,
+// outlier detection; local replies `upstream request timeout`, `... reset reason: overflow`, `no healthy upstream`).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { applyAndWait, counters, countBy, mesh, page, pages, restoreBaseline, scenarioFile, sum, yaml, type MeshHandle } from './helpers.ts';
+
+let m: MeshHandle;
+beforeAll(async () => {
+  m = await mesh({ seed: 13 });
+  await applyAndWait(m, scenarioFile('destination-rule-all.yaml'));
+});
+afterAll(async () => m?.close());
+
+describe('request timeouts (istio.io tasks/traffic-management/request-timeouts)', () => {
+  it('timeout 0.5 s on reviews with a 2 s ratings delay: the page returns in about 1 s with reviews unavailable', async () => {
+    const objects = yaml(`
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: reviews }
+spec:
+  hosts: [reviews]
+  http:
+  - route: [{ destination: { host: reviews, subset: v2 } }]
+    timeout: 0.5s
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: ratings }
+spec:
+  hosts: [ratings]
+  http:
+  - fault: { delay: { percentage: { value: 100 }, fixedDelay: 2s } }
+    route: [{ destination: { host: ratings, subset: v1 } }]
+`);
+    await applyAndWait(m, objects);
+    const p = await page(m);
+    expect(p.reviews).toBe('reviews-error');
+    expect(p.ms).toBeGreaterThan(950);
+    expect(p.ms).toBeLessThan(1600);
+    const api = await fetch(`${m.gatewayUrl}/api/v1/products/0/reviews`);
+    expect(api.status).toBe(504);
+    const c = await counters(m);
+    // the route timeout covers the retries and is never retried: one timeout per productpage try
+    expect(sum(c, 'envoy_cluster_upstream_rq_timeout', { cluster_name: 'outbound|9080|v2|reviews.default.svc.cluster.local' }, 'productpage-v1')).toBe(4);
+    expect(sum(c, 'envoy_cluster_upstream_rq_retry', { cluster_name: 'outbound|9080|v2|reviews.default.svc.cluster.local' }, 'productpage-v1')).toBe(0);
+    expect(sum(c, 'istio_requests_total', { reporter: 'source', destination_service_name: 'reviews', response_code: '504', response_flags: 'UT' }, 'productpage-v1')).toBe(4);
+    await restoreBaseline(m, objects);
+  });
+
+  it('perTryTimeout cuts each slow attempt after 100 ms and 5xx retries it (upstream_rq_per_try_timeout, upstream_rq_retry)', async () => {
+    const objects = yaml(`
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: ratings }
+spec:
+  hosts: [ratings]
+  http:
+  - route: [{ destination: { host: ratings, subset: v1 } }]
+    retries: { attempts: 2, perTryTimeout: 100ms, retryOn: 5xx }
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: { name: ratings-v1, labels: { app: ratings, version: v1 } }
+spec:
+  selector: { matchLabels: { app: ratings, version: v1 } }
+  template:
+    metadata: { labels: { app: ratings, version: v1 } }
+    spec:
+      serviceAccountName: bookinfo-ratings
+      containers:
+      - { name: ratings, image: docker.io/istio/examples-bookinfo-ratings-v1:1.20.3, env: [{ name: SERVICE_VERSION, value: v-delayed }] }
+`);
+    const before = await counters(m);
+    await applyAndWait(m, objects);
+    const started = performance.now();
+    const res = await fetch(`${m.gatewayUrl}/api/v1/products/0/ratings`);
+    const ms = performance.now() - started;
+    const after = await counters(m);
+    const delta = (name: string) => sum(after, name, { cluster_name: 'outbound|9080|v1|ratings.default.svc.cluster.local' }, 'productpage-v1')
+      - sum(before, name, { cluster_name: 'outbound|9080|v1|ratings.default.svc.cluster.local' }, 'productpage-v1');
+    // v-delayed delays half of the attempts by 7 s: each attempt either answers at once or times out after 100 ms
+    const tries = delta('envoy_cluster_upstream_rq_total');
+    const retried = delta('envoy_cluster_upstream_rq_retry');
+    expect(tries).toBe(retried + 1);
+    expect(delta('envoy_cluster_upstream_rq_per_try_timeout')).toBe(res.status === 200 ? tries - 1 : tries);
+    expect(ms).toBeLessThan(1000);
+    if (res.status !== 200) {
+      expect(res.status).toBe(504);
+      expect(tries).toBe(3);
+    }
+    await m.apply(scenarioFile('bookinfo.yaml').filter((o) => o.kind === 'Deployment' && o.metadata.name === 'ratings-v1'));
+    await restoreBaseline(m, objects.filter((o) => o.kind === 'VirtualService'));
+  });
+});
+
+describe('circuit breaking (istio.io tasks/traffic-management/circuit-breaking)', () => {
+  it('a connection pool of 1 with several concurrent clients: some 503 UO, counted in upstream_rq_pending_overflow', async () => {
+    const dr = yaml(`
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: { name: productpage }
+spec:
+  host: productpage
+  trafficPolicy:
+    connectionPool:
+      tcp: { maxConnections: 1 }
+      http: { http1MaxPendingRequests: 1, maxRequestsPerConnection: 1 }
+  subsets: [{ name: v1, labels: { version: v1 } }]
+`);
+    await applyAndWait(m, dr);
+    const before = await counters(m);
+    const results = await Promise.all(Array.from({ length: 60 }, () => fetch(`${m.gatewayUrl}/productpage`).then(async (r) => ({ status: r.status, body: await r.text(), overloaded: r.headers.get('x-envoy-overloaded') }))));
+    const after = await counters(m);
+    const byStatus = countBy(results, (r) => String(r.status));
+    expect(byStatus['200']).toBeGreaterThan(0);
+    expect(byStatus['503']).toBeGreaterThan(0);
+    const overflow = results.filter((r) => r.status === 503);
+    for (const r of overflow) {
+      expect(r.body).toBe('upstream connect error or disconnect/reset before headers. reset reason: overflow');
+      expect(r.overloaded).toBe('true');
+    }
+    const cluster = { cluster_name: 'outbound|9080||productpage.default.svc.cluster.local' };
+    const counted = sum(after, 'envoy_cluster_upstream_rq_pending_overflow', cluster, 'istio-ingressgateway') - sum(before, 'envoy_cluster_upstream_rq_pending_overflow', cluster, 'istio-ingressgateway');
+    expect(counted).toBe(overflow.length);
+    const flagged = sum(after, 'istio_requests_total', { response_flags: 'UO' }, 'istio-ingressgateway') - sum(before, 'istio_requests_total', { response_flags: 'UO' }, 'istio-ingressgateway');
+    expect(flagged).toBe(overflow.length);
+    await applyAndWait(m, scenarioFile('destination-rule-all.yaml'));
+  });
+
+  it('outlier detection ejects a failing instance; with every instance ejected: 503 no healthy upstream (UH)', async () => {
+    const objects = yaml(`
+apiVersion: apps/v1
+kind: Deployment
+metadata: { name: ratings-unavailable, labels: { app: ratings, version: v-unavailable } }
+spec:
+  selector: { matchLabels: { app: ratings, version: v-unavailable } }
+  template:
+    metadata: { labels: { app: ratings, version: v-unavailable } }
+    spec:
+      serviceAccountName: bookinfo-ratings
+      containers:
+      - { name: ratings, image: docker.io/istio/examples-bookinfo-ratings-v-faulty:1.20.3 }
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: { name: ratings }
+spec:
+  host: ratings
+  trafficPolicy:
+    outlierDetection: { consecutive5xxErrors: 1, interval: 1s, baseEjectionTime: 3m, maxEjectionPercent: 100 }
+`);
+    await applyAndWait(m, objects);
+    const results: number[] = [];
+    for (let i = 0; i < 40; i++) results.push((await fetch(`${m.gatewayUrl}/api/v1/products/0/ratings`)).status);
+    const c = await counters(m);
+    const cluster = { cluster_name: 'outbound|9080||ratings.default.svc.cluster.local' };
+    expect(sum(c, 'envoy_cluster_outlier_detection_ejections_enforced_total', cluster, 'productpage-v1')).toBeGreaterThanOrEqual(1);
+    // once the faulty instance is out, ratings answers from v1 only
+    expect(results.slice(-20).every((s) => s === 200)).toBe(true);
+    // take v1 away: the faulty instance fails once more, is ejected, and nothing healthy is left
+    await applyAndWait(m, yaml(`
+apiVersion: apps/v1
+kind: Deployment
+metadata: { name: ratings-v1, labels: { app: ratings, version: v1 } }
+spec:
+  replicas: 0
+  selector: { matchLabels: { app: ratings, version: v1 } }
+  template:
+    metadata: { labels: { app: ratings, version: v1 } }
+    spec:
+      serviceAccountName: bookinfo-ratings
+      containers: [{ name: ratings, image: docker.io/istio/examples-bookinfo-ratings-v1:1.20.3 }]
+`));
+    const tail: { status: number; body: string }[] = [];
+    for (let i = 0; i < 10; i++) {
+      const r = await fetch(`${m.gatewayUrl}/api/v1/products/0/ratings`);
+      tail.push({ status: r.status, body: await r.text() });
+    }
+    expect(tail.at(-1)!.status).toBe(503);
+    const after = await counters(m);
+    expect(sum(after, 'istio_requests_total', { reporter: 'source', destination_service_name: 'ratings', response_flags: 'UH' }, 'productpage-v1')).toBeGreaterThan(0);
+    await m.apply(scenarioFile('bookinfo.yaml').filter((o) => o.kind === 'Deployment' && o.metadata.name === 'ratings-v1'));
+    await restoreBaseline(m, objects.filter((o) => o.kind === 'Deployment'));
+    await applyAndWait(m, scenarioFile('destination-rule-all.yaml'));
+  });
+});
