@@ -4,8 +4,10 @@ import type { Labels, LatencyView, ObservationView } from '../../src/observe/typ
 export interface FakeGroup {
   labels: Labels;
   count: number;
-  /** Latency of each request of the group (length = count), ms; default 1 ms each. */
+  /** Latency of each request of the group (length = count), ms ... */
   latencies?: number[];
+  /** ... or one latency for every request of the group; default 1 ms. */
+  latencyMs?: number;
   /** Send time of each request (length = count), ms since load start; default: none recorded. */
   sendTimes?: number[];
 }
@@ -43,12 +45,12 @@ export class FakeObservation implements ObservationView {
   }
 
   latency(where?: Labels): LatencyView {
-    const values: number[] = [];
+    const values: [number, number][] = [];
     for (const g of this.matching(where)) {
-      if (g.latencies) values.push(...g.latencies);
-      else for (let i = 0; i < g.count; i++) values.push(1);
+      if (g.latencies) for (const v of g.latencies) values.push([v, 1]);
+      else if (g.count > 0) values.push([g.latencyMs ?? 1, g.count]);
     }
-    return new SortedLatencies(values.sort((a, b) => a - b));
+    return new SortedLatencies(values);
   }
 
   sendTimes(where?: Labels): Float64Array {
@@ -63,34 +65,36 @@ export class FakeObservation implements ObservationView {
   }
 }
 
-/** Exact latency statistics over a sorted array (nearest-rank percentiles). */
+/** Exact latency statistics over (value, how many) pairs (nearest-rank percentiles). */
 export class SortedLatencies implements LatencyView {
-  constructor(private readonly sorted: number[]) {}
-  get count(): number {
-    return this.sorted.length;
+  private readonly values: [number, number][];
+  readonly count: number;
+  constructor(values: [number, number][]) {
+    this.values = [...values].sort((a, b) => a[0] - b[0]);
+    this.count = this.values.reduce((s, [, c]) => s + c, 0);
   }
   percentile(p: number): number {
-    if (this.sorted.length === 0) return Number.NaN;
-    const rank = Math.max(1, Math.ceil((p / 100) * this.sorted.length));
-    return this.sorted[rank - 1];
+    if (this.count === 0) return Number.NaN;
+    const rank = Math.max(1, Math.ceil((p / 100) * this.count));
+    let seen = 0;
+    for (const [v, c] of this.values) {
+      seen += c;
+      if (seen >= rank) return v;
+    }
+    return this.max;
   }
   get max(): number {
-    return this.sorted.length ? this.sorted[this.sorted.length - 1] : Number.NaN;
+    return this.count ? this.values[this.values.length - 1][0] : Number.NaN;
   }
   get min(): number {
-    return this.sorted.length ? this.sorted[0] : Number.NaN;
+    return this.count ? this.values[0][0] : Number.NaN;
   }
   get mean(): number {
-    return this.sorted.length ? this.sorted.reduce((s, v) => s + v, 0) / this.sorted.length : Number.NaN;
+    return this.count ? this.values.reduce((s, [v, c]) => s + v * c, 0) / this.count : Number.NaN;
   }
   countAtLeast(ms: number): number {
-    let lo = 0;
-    let hi = this.sorted.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (this.sorted[mid] < ms) lo = mid + 1;
-      else hi = mid;
-    }
-    return this.sorted.length - lo;
+    let n = 0;
+    for (const [v, c] of this.values) if (v >= ms) n += c;
+    return n;
   }
 }

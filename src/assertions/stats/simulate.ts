@@ -1,10 +1,11 @@
 // Seeded draws for calibration tests and benchmarks: counts are simulated directly, never through HTTP.
 import prand from 'pure-rand';
+import gammaln from '@stdlib/math-base-special-gammaln';
 
 export interface SeededRandom {
-  /** Uniform in [0, 1). */
+  /** Uniform in (0, 1). */
   uniform(): number;
-  /** Successes in `trials` independent Bernoulli(p) trials. */
+  /** Successes in `trials` independent Bernoulli(p) trials (exact). */
   binomial(trials: number, p: number): number;
   /** Category counts of `trials` draws with probabilities `probs` (summing to 1). */
   multinomial(trials: number, probs: number[]): number[];
@@ -12,21 +13,61 @@ export interface SeededRandom {
 
 export function seededRandom(seed: number): SeededRandom {
   const rng = prand.xoroshiro128plus(seed);
-  const uniform = () => (prand.unsafeUniformIntDistribution(0, 0x3fffffff, rng) + 0.5) / 0x40000000;
-  const binomial = (trials: number, p: number) => {
-    let k = 0;
-    for (let i = 0; i < trials; i++) if (uniform() < p) k++;
-    return k;
+  const uniform = () => ((rng.unsafeNext() >>> 0) + 0.5) / 4294967296;
+  const binomial = (trials: number, p: number): number => {
+    if (trials <= 0 || p <= 0) return 0;
+    if (p >= 1) return trials;
+    if (p > 0.5) return trials - binomial(trials, 1 - p);
+    if (trials < 30) {
+      let k = 0;
+      for (let i = 0; i < trials; i++) if (uniform() < p) k++;
+      return k;
+    }
+    return binomialByInversion(trials, p, uniform());
   };
   const multinomial = (trials: number, probs: number[]) => {
     const counts = probs.map(() => 0);
-    for (let i = 0; i < trials; i++) {
-      let u = uniform();
-      let j = 0;
-      while (j < probs.length - 1 && u >= probs[j]) u -= probs[j++];
-      counts[j]++;
+    let left = trials;
+    let mass = 1;
+    for (let j = 0; j < probs.length - 1 && left > 0; j++) {
+      counts[j] = binomial(left, Math.min(1, probs[j] / mass));
+      left -= counts[j];
+      mass -= probs[j];
     }
+    counts[probs.length - 1] += left;
     return counts;
   };
   return { uniform, binomial, multinomial };
+}
+
+/**
+ * Inversion of the binomial CDF, visiting outcomes outward from the mode (m, m−1, m+1, m−2, …). Any fixed order of
+ * the support splits [0, 1) into pieces of length pmf(k), so the draw is exact; starting at the mode makes it take
+ * about one standard deviation of steps.
+ */
+function binomialByInversion(n: number, p: number, u: number): number {
+  const q = 1 - p;
+  const mode = Math.min(n, Math.floor((n + 1) * p));
+  const pmfMode = Math.exp(gammaln(n + 1) - gammaln(mode + 1) - gammaln(n - mode + 1) + mode * Math.log(p) + (n - mode) * Math.log(q));
+  let left = u - pmfMode;
+  if (left < 0) return mode;
+  let down = mode;
+  let pmfDown = pmfMode;
+  let up = mode;
+  let pmfUp = pmfMode;
+  while (down > 0 || up < n) {
+    if (down > 0) {
+      pmfDown *= (down / (n - down + 1)) * (q / p);
+      down--;
+      left -= pmfDown;
+      if (left < 0) return down;
+    }
+    if (up < n) {
+      pmfUp *= ((n - up) / (up + 1)) * (p / q);
+      up++;
+      left -= pmfUp;
+      if (left < 0) return up;
+    }
+  }
+  return mode; // rounding left a sliver of probability unassigned
 }
