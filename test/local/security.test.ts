@@ -1,0 +1,210 @@
+// Istio security and policy tasks on the local mesh: local rate limiting (tasks/policy-enforcement/rate-limit),
+// authorization (tasks/security/authorization/authz-http, authz-deny), mutual TLS (tasks/security/authentication/mtls-migration).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { applyAndWait, counters, countBy, login, mesh, page, pages, restoreBaseline, scenarioFile, sum, yaml, type MeshHandle } from './helpers.ts';
+
+let m: MeshHandle;
+beforeAll(async () => {
+  m = await mesh({ seed: 17 });
+  await applyAndWait(m, scenarioFile('destination-rule-all.yaml'));
+});
+afterAll(async () => m?.close());
+
+const reviewsV2 = yaml(`
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: reviews }
+spec:
+  hosts: [reviews]
+  http: [{ route: [{ destination: { host: reviews, subset: v2 } }] }]
+`);
+
+describe('local rate limiting (istio.io tasks/policy-enforcement/rate-limit)', () => {
+  it('4 tokens per 60 s on productpage: 200 200 200 200 429 local_rate_limited, counted', async () => {
+    const filter = yaml(`
+apiVersion: networking.istio.io/v1alpha3
+kind: EnvoyFilter
+metadata: { name: filter-local-ratelimit-svc }
+spec:
+  workloadSelector: { labels: { app: productpage } }
+  configPatches:
+  - applyTo: HTTP_FILTER
+    match:
+      context: SIDECAR_INBOUND
+      listener: { filterChain: { filter: { name: envoy.filters.network.http_connection_manager } } }
+    patch:
+      operation: INSERT_BEFORE
+      value:
+        name: envoy.filters.http.local_ratelimit
+        typed_config:
+          "@type": type.googleapis.com/udpa.type.v1.TypedStruct
+          type_url: type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit
+          value:
+            stat_prefix: http_local_rate_limiter
+            token_bucket: { max_tokens: 4, tokens_per_fill: 4, fill_interval: 60s }
+            filter_enabled: { runtime_key: local_rate_limit_enabled, default_value: { numerator: 100, denominator: HUNDRED } }
+            filter_enforced: { runtime_key: local_rate_limit_enforced, default_value: { numerator: 100, denominator: HUNDRED } }
+            response_headers_to_add:
+            - append: false
+              header: { key: x-local-rate-limit, value: 'true' }
+`);
+    await applyAndWait(m, filter);
+    const responses: { status: number; body: string; header: string | null }[] = [];
+    for (let i = 0; i < 5; i++) {
+      const r = await fetch(`${m.gatewayUrl}/productpage`);
+      responses.push({ status: r.status, body: await r.text(), header: r.headers.get('x-local-rate-limit') });
+    }
+    expect(responses.map((r) => r.status)).toEqual([200, 200, 200, 200, 429]);
+    expect(responses[4].body).toBe('local_rate_limited');
+    expect(responses[4].header).toBe('true');
+    const c = await counters(m);
+    expect(sum(c, 'envoy_http_local_rate_limiter_http_local_rate_limit_rate_limited', {}, 'productpage-v1')).toBe(1);
+    expect(sum(c, 'envoy_http_local_rate_limiter_http_local_rate_limit_ok', {}, 'productpage-v1')).toBe(4);
+    expect(sum(c, 'istio_requests_total', { reporter: 'destination', response_code: '429', response_flags: 'RL' }, 'productpage-v1')).toBe(1);
+    await restoreBaseline(m, filter);
+  });
+});
+
+describe('authorization (istio.io tasks/security/authorization)', () => {
+  it('a DENY policy on ratings: pages still load with ratings unavailable, 403 RBAC: access denied at ratings', async () => {
+    const deny = yaml(`
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: { name: deny-ratings }
+spec:
+  selector: { matchLabels: { app: ratings } }
+  action: DENY
+  rules: [{}]
+`);
+    await applyAndWait(m, [...reviewsV2, ...deny]);
+    const seen = await pages(m, 10);
+    expect(countBy(seen, (p) => `${p.status}:${p.reviews}:${p.ratingsUnavailable}`)).toEqual({ '200:v2:true': 10 });
+    const api = await fetch(`${m.gatewayUrl}/api/v1/products/0/ratings`);
+    expect(api.status).toBe(403);
+    const c = await counters(m);
+    expect(sum(c, 'istio_requests_total', { reporter: 'destination', response_code: '403' }, 'ratings-v1')).toBe(11);
+    expect(sum(c, 'envoy_http_rbac', { authz_enforce_result: 'denied' }, 'ratings-v1')).toBe(11);
+    await restoreBaseline(m, [...reviewsV2, ...deny]);
+  });
+
+  it('the authz-http walk-through: allow-nothing, then productpage, details/reviews and ratings viewers', async () => {
+    const allowNothing = yaml(`
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: { name: allow-nothing, namespace: default }
+spec: {}
+`);
+    const viewer = (name: string, app: string, principal?: string) => yaml(`
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: { name: ${name}, namespace: default }
+spec:
+  selector: { matchLabels: { app: ${app} } }
+  action: ALLOW
+  rules:
+  - ${principal ? `from: [{ source: { principals: ["${principal}"] } }]\n    ` : ''}to: [{ operation: { methods: [GET] } }]
+`);
+    await applyAndWait(m, [...reviewsV2, ...allowNothing]);
+    let p = await page(m);
+    expect(p.status).toBe(403);
+    expect(p.body).toBe('RBAC: access denied');
+
+    await applyAndWait(m, viewer('productpage-viewer', 'productpage'));
+    p = await page(m);
+    expect(p.status).toBe(200);
+    expect(p.detailsError).toBe(true);
+    expect(p.reviews).toBe('reviews-error');
+
+    await applyAndWait(m, [
+      ...viewer('details-viewer', 'details', 'cluster.local/ns/default/sa/bookinfo-productpage'),
+      ...viewer('reviews-viewer', 'reviews', 'cluster.local/ns/default/sa/bookinfo-productpage'),
+    ]);
+    p = await page(m);
+    expect(p.detailsError).toBe(false);
+    expect(p.reviews).toBe('v2');
+    expect(p.ratingsUnavailable).toBe(true);
+
+    await applyAndWait(m, viewer('ratings-viewer', 'ratings', 'cluster.local/ns/default/sa/bookinfo-reviews'));
+    p = await page(m);
+    expect(p.stars).toBe('black');
+    expect(p.ratingsUnavailable).toBe(false);
+    await restoreBaseline(m, [
+      ...reviewsV2, ...allowNothing, ...viewer('productpage-viewer', 'productpage'), ...viewer('details-viewer', 'details'),
+      ...viewer('reviews-viewer', 'reviews'), ...viewer('ratings-viewer', 'ratings'),
+    ]);
+  });
+
+  it('allowing only requests carrying jason\'s header to ratings', async () => {
+    const policy = yaml(`
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: { name: ratings-jason-only }
+spec:
+  selector: { matchLabels: { app: ratings } }
+  action: ALLOW
+  rules:
+  - when: [{ key: "request.headers[end-user]", values: [jason] }]
+`);
+    await applyAndWait(m, [...reviewsV2, ...policy]);
+    const jason = await login(m, 'jason');
+    expect((await page(m, jason)).stars).toBe('black');
+    expect((await page(m)).ratingsUnavailable).toBe(true);
+    await restoreBaseline(m, [...reviewsV2, ...policy]);
+  });
+});
+
+describe('mutual TLS (istio.io tasks/security/authentication)', () => {
+  async function direct(): Promise<string> {
+    const productpage = (await m.status()).workloads.find((w) => w.deployment === 'productpage-v1')!;
+    try {
+      const r = await fetch(`${productpage.url}/productpage`);
+      return String(r.status);
+    } catch {
+      return 'reset';
+    }
+  }
+
+  it('PERMISSIVE accepts a plaintext client from outside the mesh; STRICT resets it while mesh traffic still works', async () => {
+    expect(await direct()).toBe('200');
+    const strict = yaml(`
+apiVersion: security.istio.io/v1
+kind: PeerAuthentication
+metadata: { name: default, namespace: default }
+spec:
+  mtls: { mode: STRICT }
+`);
+    await applyAndWait(m, strict);
+    expect(await direct()).toBe('reset');
+    const p = await page(m);
+    expect(p.status).toBe(200);
+    expect(['v1', 'v2', 'v3']).toContain(p.reviews);
+    const c = await counters(m);
+    expect(sum(c, 'istio_requests_total', { reporter: 'destination', connection_security_policy: 'mutual_tls', source_workload: 'istio-ingressgateway' }, 'productpage-v1')).toBeGreaterThan(0);
+    await restoreBaseline(m, strict);
+    expect(await direct()).toBe('200');
+  });
+
+  it('a DestinationRule disabling TLS towards a STRICT workload fails (503, connection reset)', async () => {
+    const objects = yaml(`
+apiVersion: security.istio.io/v1
+kind: PeerAuthentication
+metadata: { name: details-strict }
+spec:
+  selector: { matchLabels: { app: details } }
+  mtls: { mode: STRICT }
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: { name: details }
+spec:
+  host: details
+  trafficPolicy: { tls: { mode: DISABLE } }
+`);
+    await applyAndWait(m, objects);
+    const p = await page(m);
+    expect(p.detailsError).toBe(true);
+    await restoreBaseline(m, objects);
+    await applyAndWait(m, scenarioFile('destination-rule-all.yaml'));
+    expect((await page(m)).detailsError).toBe(false);
+  });
+});
