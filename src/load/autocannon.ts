@@ -125,6 +125,8 @@ class AutocannonRun {
   private readonly writers: ((id: string) => Buffer)[];
   private readonly weights: number[];
   private readonly shape: { connections: number; overallRate?: number };
+  /** Sends allowed in all: totalRequests, and for the open model at most rate x duration. */
+  private readonly sendLimit: number | undefined;
   private t0 = 0;
   private sent = 0;
   private answered = 0;
@@ -149,6 +151,14 @@ class AutocannonRun {
     this.writers = plan.requests.map((spec) => requestWriter(base, spec));
     this.weights = plan.requests.map((spec) => spec.weight);
     this.shape = autocannonShape(plan);
+    // autocannon would release a whole second's budget at the start of the last, partial second; capping the total
+    // keeps an open model at rate x duration, as k6's constant-arrival-rate does (arrivals at i / rate < duration).
+    const openLimit =
+      this.shape.overallRate !== undefined && plan.durationMs !== undefined
+        ? Math.ceil((this.shape.overallRate * plan.durationMs) / 1000 - 1e-9)
+        : undefined;
+    this.sendLimit = Math.min(plan.totalRequests ?? Infinity, openLimit ?? Infinity);
+    if (this.sendLimit === Infinity) this.sendLimit = undefined;
   }
 
   async start(): Promise<LoadSummary> {
@@ -221,7 +231,7 @@ class AutocannonRun {
       const flight: Flight = { n, index, sentAtMs: performance.now() - this.t0 };
       flight.timer = setTimeout(() => this.timeout(connection, flight), this.plan.timeoutMs);
       connection.inFlight = flight;
-      if (this.plan.totalRequests !== undefined && this.sent >= this.plan.totalRequests) queueMicrotask(() => this.drain());
+      if (this.sendLimit !== undefined && this.sent >= this.sendLimit) queueMicrotask(() => this.drain());
       return this.writers[index]!(requestId(this.plan.seed, n));
     };
 

@@ -81,9 +81,19 @@ export function k6Scenario(plan: LoadPlan): Record<string, unknown> {
     const windowMs = plan.durationMs ?? (plan.totalRequests! / plan.model.rate) * 1000;
     // k6 starts an iteration at every multiple of the interval up to and including `duration`; ending half an
     // interval early makes the window [0, duration) hold exactly rate x duration arrivals.
-    const durationMs = Math.max(1, windowMs - intervalMs / 2);
+    let durationMs = windowMs - intervalMs / 2;
+    if (durationMs < 1000) {
+      // k6 refuses scenarios shorter than 1 s. A request count is still exact (the script's send limit skips the
+      // extra arrivals); a duration below 1 s cannot be honoured.
+      if (plan.totalRequests === undefined) {
+        throw new SpecError(`the k6 driver runs a scenario for at least 1s (got ${plan.durationMs}ms)`, undefined, 'spec.load.duration');
+      }
+      durationMs = 1000;
+    }
+    // k6 starts VUs beyond preAllocatedVUs only while the test runs, dropping arrivals meanwhile: pre-allocate for
+    // half a second of arrivals in flight; allow up to the worst case, every request lasting the whole timeout.
     const inFlight = Math.ceil(plan.model.rate * ((plan.timeoutMs + 1000) / 1000));
-    const preAllocatedVUs = Math.min(Math.max(5, Math.ceil(plan.model.rate / 20)), 200);
+    const preAllocatedVUs = Math.min(Math.max(5, Math.ceil(plan.model.rate / 2)), 200);
     return {
       executor: 'constant-arrival-rate',
       rate,
@@ -103,6 +113,16 @@ function hasHeader(headers: Record<string, string>, name: string): boolean {
   return Object.keys(headers).some((k) => k.toLowerCase() === name);
 }
 
+/** How many requests the script may send: totalRequests, and for the open model rate x duration. */
+export function sendLimit(plan: LoadPlan): number | null {
+  const openLimit =
+    plan.model.kind === 'open' && plan.durationMs !== undefined
+      ? Math.ceil((plan.model.rate * plan.durationMs) / 1000 - 1e-9)
+      : Infinity;
+  const limit = Math.min(plan.totalRequests ?? Infinity, openLimit);
+  return limit === Infinity ? null : limit;
+}
+
 /** A self-contained k6 script for the plan: `meshproof export k6` writes it; the k6 driver runs it. */
 export function k6Script(plan: LoadPlan): string {
   const classifierNames = plan.classifiers && plan.classifiers.length > 0 ? plan.classifiers : DEFAULT_CLASSIFIERS;
@@ -111,7 +131,7 @@ export function k6Script(plan: LoadPlan): string {
     baseUrl: plan.baseUrl.replace(/\/+$/, ''),
     seed: plan.seed,
     timeoutMs: plan.timeoutMs,
-    totalRequests: plan.totalRequests ?? null,
+    limit: sendLimit(plan),
     classifiers: classifierNames,
     requests: plan.requests.map((r) => ({
       name: r.name,
@@ -163,7 +183,7 @@ function lowerCaseHeaders(headers) {
 
 export default function (data) {
   const n = exec.scenario.iterationInTest;
-  if (PLAN.totalRequests !== null && n >= PLAN.totalRequests) return;
+  if (PLAN.limit !== null && n >= PLAN.limit) return;
   const index = meshproof.pickRequest(WEIGHTS, PLAN.seed, n);
   const req = PLAN.requests[index];
   const headers = Object.assign({}, req.headers, { 'x-request-id': meshproof.requestId(PLAN.seed, n) });

@@ -50,7 +50,7 @@ function matches(labels: Labels, where: Labels | undefined): boolean {
   return true;
 }
 
-/** Growable typed arrays: 12 bytes per recorded request (send time + label combination). */
+/** Growable typed arrays: 10 bytes per recorded request (send time + label combination id). */
 class RequestLog {
   private times = new Float64Array(1024);
   private groups = new Uint16Array(1024);

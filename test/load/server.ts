@@ -10,6 +10,10 @@ export interface TestServer {
   hits: Map<string, number>;
   /** x-request-id values seen, in arrival order. */
   ids: string[];
+  /** Cookie headers seen, in arrival order (requests without one are not listed). */
+  cookies: string[];
+  /** When false, POST /login answers 200 without a cookie. */
+  loginWorks: boolean;
   close(): Promise<void>;
 }
 
@@ -20,6 +24,12 @@ export const FLAKY_SHARE = 0.2;
 export function idUniform(id: string | undefined): number {
   const m = /^mp-(\d+)-(\d+)$/.exec(id ?? '');
   return m ? uniformAt(Number(m[1]) ^ 0x5eed, Number(m[2])) : 0.5;
+}
+
+/** The reviews version the server's /productpage shows for a request id: v1 50 %, v2 30 %, v3 20 %. */
+export function versionFor(id: string | undefined): 'v1' | 'v2' | 'v3' {
+  const u = idUniform(id);
+  return u < 0.5 ? 'v1' : u < 0.8 ? 'v2' : 'v3';
 }
 
 export function productPage(version: 'v1' | 'v2' | 'v3'): string {
@@ -39,6 +49,7 @@ function handle(req: IncomingMessage, res: ServerResponse, server: TestServer): 
   const id = req.headers['x-request-id'] as string | undefined;
   server.hits.set(url.pathname, (server.hits.get(url.pathname) ?? 0) + 1);
   if (id) server.ids.push(id);
+  if (req.headers.cookie) server.cookies.push(req.headers.cookie);
   const text = (status: number, body: string, headers: Record<string, string> = {}) => {
     res.writeHead(status, { 'content-type': 'text/plain', ...headers });
     res.end(body);
@@ -61,16 +72,15 @@ function handle(req: IncomingMessage, res: ServerResponse, server: TestServer): 
       req.socket.destroy();
       return;
     case '/productpage': {
-      const u = idUniform(id);
-      const version = u < 0.5 ? 'v1' : u < 0.8 ? 'v2' : 'v3';
       res.writeHead(200, { 'content-type': 'text/html' });
-      res.end(productPage(version));
+      res.end(productPage(versionFor(id)));
       return;
     }
     case '/login': {
       let body = '';
       req.on('data', (c: Buffer) => (body += c.toString()));
       req.on('end', () => {
+        if (!server.loginWorks) return text(200, 'login form');
         const user = new URLSearchParams(body).get('username') ?? '';
         res.writeHead(302, {
           location: '/productpage',
@@ -80,11 +90,18 @@ function handle(req: IncomingMessage, res: ServerResponse, server: TestServer): 
       });
       return;
     }
-    case '/whoami':
-      return text(200, String(req.headers.cookie ?? ''));
     default:
       return text(404, 'not found');
   }
+}
+
+/** A loopback port with nothing listening (connections are refused). */
+export async function closedPort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const port = (probe.address() as AddressInfo).port;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return port;
 }
 
 export async function startServer(): Promise<TestServer> {
@@ -93,6 +110,8 @@ export async function startServer(): Promise<TestServer> {
     url: '',
     hits: new Map(),
     ids: [],
+    cookies: [],
+    loginWorks: true,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

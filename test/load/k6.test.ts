@@ -1,0 +1,183 @@
+// Runs the real k6 binary (built by scripts/k6-build.ts; CI builds it in scripts/ci.d/30-k6.sh). No skipping.
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { SpecError, TargetError } from '../../src/errors.ts';
+import { K6Driver, k6Scenario, k6Script } from '../../src/load/k6.ts';
+import { pickRequest } from '../../src/load/rotation.ts';
+import { closedPort, startServer, type TestServer, versionFor } from './server.ts';
+import { drive, idsUpTo, plan, request } from './helpers.ts';
+
+const driver = new K6Driver();
+
+describe('k6 script generation', () => {
+  it('open model: constant-arrival-rate; the window [0, duration) holds rate x duration arrivals', () => {
+    expect(k6Scenario(plan('http://x', { model: { kind: 'open', rate: 100 }, durationMs: 1500, timeoutMs: 2000 }))).toEqual({
+      executor: 'constant-arrival-rate',
+      rate: 100,
+      timeUnit: '1s',
+      duration: '1495.000ms',
+      preAllocatedVUs: 50,
+      maxVUs: 300,
+      gracefulStop: '3000ms',
+    });
+    // fractional rates: an integer rate per 1000 s
+    expect(k6Scenario(plan('http://x', { model: { kind: 'open', rate: 0.5 }, durationMs: 10_000 }))).toMatchObject({
+      rate: 500,
+      timeUnit: '1000s',
+      duration: '9000.000ms',
+    });
+    // a request count: as long as it takes at that rate
+    expect(k6Scenario(plan('http://x', { model: { kind: 'open', rate: 50 }, durationMs: undefined, totalRequests: 100 }))).toMatchObject({
+      duration: '1990.000ms',
+    });
+  });
+
+  it('closed model: constant-vus for a duration, shared-iterations for a count', () => {
+    expect(k6Scenario(plan('http://x', { model: { kind: 'closed', connections: 8 }, durationMs: 2000 }))).toEqual({
+      executor: 'constant-vus',
+      vus: 8,
+      duration: '2000ms',
+      gracefulStop: '2000ms',
+    });
+    expect(k6Scenario(plan('http://x', { model: { kind: 'closed', connections: 3 }, durationMs: undefined, totalRequests: 90 }))).toMatchObject({
+      executor: 'shared-iterations',
+      vus: 3,
+      iterations: 90,
+    });
+  });
+
+  it('writes a self-contained script: classifiers bundled in, labels as tags, login in setup() for users without a cookie', () => {
+    const script = k6Script(
+      plan('http://127.0.0.1:8080/', {
+        requests: [
+          { name: 'jason', method: 'GET', path: '/productpage', headers: {}, user: 'jason', weight: 1 },
+          { name: 'resolved', method: 'GET', path: '/productpage', headers: { cookie: 'session=abc' }, user: 'kim', weight: 1 },
+        ],
+        classifiers: ['status', 'bookinfo'],
+      }),
+    );
+    expect(script).toMatch(/^import http from 'k6\/http';$/m);
+    expect(script).not.toMatch(/^import .* from '\.\.?\//m); // nothing to ship alongside
+    expect(script).toContain('var meshproof =');
+    expect(script).toContain('"executor": "constant-vus"');
+    expect(script).toContain('"baseUrl": "http://127.0.0.1:8080"');
+    expect(script).toContain('"login": "jason"');
+    expect(script).not.toContain('"login": "kim"');
+    expect(script).toContain('"classifiers": [\n    "status",\n    "bookinfo"\n  ]');
+    expect(script).toContain("new Counter('meshproof_responses')");
+  });
+
+  it('rejects an unknown classifier name', () => {
+    expect(() => k6Script(plan('http://x', { classifiers: ['nope'] }))).toThrow(SpecError);
+  });
+});
+
+describe('K6Driver (real k6 binary)', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startServer();
+  });
+  beforeEach(() => {
+    server.hits.clear();
+    server.ids.length = 0;
+    server.cookies.length = 0;
+  });
+  afterAll(() => server.close());
+
+  it('open model: exactly rate x duration arrivals, ids mp-<seed>-0.., labels computed inside k6', async () => {
+    const requests = [request('/productpage', 3), request('/flaky', 1)];
+    const { summary, observation, progress } = await drive(
+      driver,
+      plan(server.url, { requests, model: { kind: 'open', rate: 100 }, durationMs: 1500, seed: 5 }),
+    );
+    expect(summary).toMatchObject({ driver: 'k6', sent: 150, answered: 150, errored: 0, exitCode: 0, droppedIterations: 0 });
+    expect([...server.ids].sort()).toEqual(idsUpTo(5, 150).sort());
+    const versions = new Map<string, number>();
+    idsUpTo(5, 150).forEach((id, n) => {
+      if (pickRequest([3, 1], 5, n) === 0) versions.set(versionFor(id), (versions.get(versionFor(id)) ?? 0) + 1);
+    });
+    expect(observation.countBy('reviews.version')).toEqual(versions);
+    expect(observation.count({ flag: 'UO' })).toBe(observation.count({ status: '503' }));
+    expect(observation.count({ status: '503' })).toBeGreaterThan(0);
+    expect(progress.at(-1)).toMatchObject({ sent: 150, answered: 150, errored: 0 });
+    // send times are spread over the window by the arrival-rate executor (not bursts)
+    const times = observation.sendTimes();
+    expect(times[0]).toBeLessThan(100);
+    expect(times.at(-1)).toBeGreaterThan(1300);
+  });
+
+  it('accounts for every request: sent = answered + errored with timeouts and connections reset by the server', async () => {
+    const requests = [request('/ok', 2), request('/hang', 1), request('/reset', 1)];
+    const { summary, observation, records } = await drive(
+      driver,
+      plan(server.url, { requests, model: { kind: 'closed', connections: 3 }, durationMs: 1200, timeoutMs: 200 }),
+    );
+    expect(summary.exitCode).toBe(0);
+    expect(summary.sent).toBe(summary.answered + summary.errored);
+    expect(records).toHaveLength(summary.sent);
+    // Go's HTTP client (k6) silently resends an idempotent request once when a reused keep-alive connection closes
+    // before any response byte (net/http Transport, "retry on a reused connection"): ids may reach the server twice.
+    expect(new Set(server.ids).size).toBe(summary.sent);
+    const resends = server.ids.length - summary.sent;
+    const errors = observation.countBy('error');
+    expect(errors.get('timeout')).toBe(server.hits.get('/hang'));
+    expect(errors.get('ECONNRESET')).toBe(server.hits.get('/reset')! - resends);
+    expect(observation.count({ status: '200' })).toBe(server.hits.get('/ok'));
+  });
+
+  it('counts refused connections as errors', async () => {
+    const port = await closedPort();
+    const { summary, observation } = await drive(
+      driver,
+      plan(`http://127.0.0.1:${port}`, { model: { kind: 'open', rate: 20 }, durationMs: undefined, totalRequests: 10 }),
+    );
+    expect(summary).toMatchObject({ sent: 10, answered: 0, errored: 10 });
+    expect(observation.countBy('error')).toEqual(new Map([['ECONNREFUSED', 10]]));
+  });
+
+  it('logs users in from setup() when the plan has no cookie for them (exported scripts)', async () => {
+    const { summary } = await drive(
+      driver,
+      plan(server.url, {
+        requests: [{ name: 'jason', method: 'GET', path: '/ok', headers: {}, user: 'jason', weight: 1 }],
+        durationMs: undefined,
+        totalRequests: 5,
+      }),
+    );
+    expect(summary.sent).toBe(5);
+    expect(server.hits.get('/login')).toBe(1);
+    const session = `session=${Buffer.from(JSON.stringify({ user: 'jason' })).toString('base64')}`;
+    expect(server.cookies).toEqual(Array(5).fill(session));
+  });
+
+  it('with slow responses every arrival is either sent or reported as a dropped iteration', async () => {
+    const { summary, observation } = await drive(
+      driver,
+      plan(server.url, { requests: [request('/slow?ms=300')], model: { kind: 'open', rate: 40 }, durationMs: 1500, timeoutMs: 1000 }),
+    );
+    expect(summary.exitCode).toBe(0);
+    expect(summary.sent + summary.droppedIterations!).toBe(60);
+    expect(summary).toMatchObject({ answered: summary.sent, errored: 0 });
+    if (summary.droppedIterations! > 0) expect(summary.notes.join(' ')).toMatch(/dropped \d+ iteration/);
+    expect(observation.latency().min).toBeGreaterThanOrEqual(299);
+  });
+
+  it('refuses a duration below the 1 s k6 accepts; a short request count is still exact', () => {
+    expect(() => k6Scenario(plan('http://x', { model: { kind: 'open', rate: 20 }, durationMs: 500 }))).toThrow(SpecError);
+    expect(k6Scenario(plan('http://x', { model: { kind: 'open', rate: 20 }, durationMs: undefined, totalRequests: 5 }))).toMatchObject({
+      duration: '1000.000ms',
+    });
+  });
+
+  describe('without the binary', () => {
+    const saved = process.env.MESHPROOF_K6;
+    afterEach(() => {
+      if (saved === undefined) delete process.env.MESHPROOF_K6;
+      else process.env.MESHPROOF_K6 = saved;
+    });
+    it('fails with a TargetError saying how to build k6', async () => {
+      process.env.MESHPROOF_K6 = '/nonexistent/k6';
+      await expect(drive(driver, plan(server.url, {}))).rejects.toThrow(TargetError);
+      await expect(drive(driver, plan(server.url, {}))).rejects.toThrow(/npx tsx scripts\/k6-build\.ts/);
+    });
+  });
+});
