@@ -50,6 +50,11 @@ const phaseWords: Partial<Record<PhaseName, string>> = {
   counters: 'reading counters', judge: 'judging', restore: 'restoring',
 };
 
+/** Untrusted text (names, explanations, bodies) must not carry terminal control sequences. */
+export function printable(text: string): string {
+  return text.replace(/[\u0000-\u0008\u000B-\u001F\u007F-\u009F]/g, '\uFFFD');
+}
+
 const spinner = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
 
 interface PhaseState {
@@ -95,15 +100,15 @@ export class TerminalReporter implements RunListener {
 
   onRunStart(info: { runId: string; experiments: number; target: TargetInfo }): void {
     if (this.quiet) return;
-    this.line(`${this.c.bold('meshproof')} run ${info.runId}: ${info.experiments} experiment${info.experiments === 1 ? '' : 's'} on ${info.target.kind} (${info.target.description}, Istio ${info.target.istioVersion})`);
+    this.line(printable(`meshproof run ${info.runId}: ${info.experiments} experiment${info.experiments === 1 ? '' : 's'} on ${info.target.kind} (${info.target.description}, Istio ${info.target.istioVersion})`));
   }
 
   onExperimentStart(experiment: Experiment, index: number, total: number): void {
-    const sweep = experiment.sweep ? ` ${this.c.dim(describeSweepPoint(experiment.sweep.params))}` : '';
-    this.current = { label: `${experiment.name}${sweep}`, index, total, phases: [], lastPrintedLoadMs: 0 };
+    const sweep = experiment.sweep ? ` ${this.c.dim(printable(describeSweepPoint(experiment.sweep.params)))}` : '';
+    this.current = { label: `${printable(experiment.name)}${sweep}`, index, total, phases: [], lastPrintedLoadMs: 0 };
     if (this.quiet) return;
     if (this.live) this.redraw();
-    else this.line(`${this.c.dim(`[${index + 1}/${total}]`)} ${this.c.bold(experiment.name)}${sweep}`);
+    else this.line(`${this.c.dim(`[${index + 1}/${total}]`)} ${this.c.bold(printable(experiment.name))}${sweep}`);
   }
 
   onPhase(_experiment: Experiment, phase: PhaseName, status: 'start' | 'end', detail?: string): void {
@@ -117,7 +122,10 @@ export class TerminalReporter implements RunListener {
         running.tookMs = this.now() - running.startedAt;
         if (detail) running.detail = detail;
       }
-      if (!this.live) this.line(`  ${this.c.green('✓')} ${phaseWords[phase] ?? phase} ${this.c.dim(formatMs(running?.tookMs))}${phase === 'load' && state.progress ? ` ${this.loadText(state)}` : ''}${detail ? ` ${this.c.dim(detail)}` : ''}`);
+      if (!this.live) {
+        const took = phase === 'load' && state.progress ? this.loadText(state) : this.c.dim(formatMs(running?.tookMs));
+        this.line(`  ${this.c.green('✓')} ${phaseWords[phase] ?? phase} ${took}${detail ? ` ${this.c.dim(detail)}` : ''}`);
+      }
     }
     if (this.live) this.redraw();
   }
@@ -151,19 +159,19 @@ export class TerminalReporter implements RunListener {
     this.current = undefined;
     if (this.quiet) return;
     const position = state ? this.c.dim(`[${state.index + 1}/${state.total}]`) + ' ' : '';
-    const verdicts = result.verdicts.length ? describeTally(tallyOutcomes(result.verdicts)) : result.error ? `error in ${result.error.phase}: ${result.error.message}` : 'no verdicts';
-    this.line(`${position}${this.outcomeMark(result.outcome)} ${this.c.bold(result.name)}${result.sweep ? ' ' + this.c.dim(describeSweepPoint(result.sweep.params)) : ''} ${this.c.dim('—')} ${verdicts} ${this.c.dim(formatMs(result.durationMs))}`);
+    const verdicts = result.verdicts.length ? describeTally(tallyOutcomes(result.verdicts)) : result.error ? `error in ${result.error.phase}: ${printable(result.error.message)}` : 'no verdicts';
+    this.line(`${position}${this.outcomeMark(result.outcome)} ${this.c.bold(printable(result.name))}${result.sweep ? ' ' + this.c.dim(printable(describeSweepPoint(result.sweep.params))) : ''} ${this.c.dim('—')} ${verdicts} ${this.c.dim(formatMs(result.durationMs))}`);
     result.verdicts.forEach((verdict, i) => {
       if (verdict.outcome === 'pass') return;
       const unit = verdictUnit(verdict, expectationFor(result, i));
-      this.line(`    ${this.outcomeMark(verdict.outcome)} ${verdict.title}: ${verdict.explanation} ${this.c.dim(`(observed ${formatObserved(verdict, unit)}, expected ${verdict.expected})`)}`);
+      this.line(`    ${this.outcomeMark(verdict.outcome)} ${printable(verdict.title)}: ${printable(verdict.explanation)} ${this.c.dim(printable(`(observed ${formatObserved(verdict, unit)}, expected ${verdict.expected})`))}`);
     });
   }
 
   onMessage(message: string): void {
     if (this.quiet) return;
     if (this.live) this.update?.clear();
-    this.line(this.c.dim(message));
+    this.line(this.c.dim(printable(message)));
     if (this.live && this.current) this.redraw();
   }
 
@@ -202,7 +210,7 @@ export class TerminalReporter implements RunListener {
     if (!p) return '';
     const statuses = Object.entries(p.byStatus)
       .sort(compareStatus)
-      .map(([status, n]) => this.colorStatus(status, `${status === '0' ? 'err' : status}×${n}`))
+      .map(([status, n]) => this.colorStatus(status, `${status === '0' ? 'err' : printable(status)}×${n}`))
       .join(' ');
     return `${formatMs(p.elapsedMs)} · ${formatNumber(p.sent)} sent · ${state.rate === undefined ? '—' : formatNumber(state.rate, 1)} req/s${statuses ? ' · ' + statuses : ''}`;
   }
@@ -241,7 +249,7 @@ export function renderSummaryTable(result: RunResult, c: Colors = pc.createColor
   for (const e of result.experiments) {
     const verdicts = e.verdicts.length ? describeTally(tallyOutcomes(e.verdicts)) : e.error ? `error in ${e.error.phase}` : '—';
     const requests = e.observation?.total ?? e.loadSummary?.sent;
-    table.push([c.bold(e.name), paint[e.outcome](e.outcome), verdicts, requests === undefined ? '—' : String(requests), formatMs(e.durationMs)]);
+    table.push([c.bold(printable(e.name)), paint[e.outcome](e.outcome), verdicts, requests === undefined ? '—' : String(requests), formatMs(e.durationMs)]);
   }
   return table.toString();
 }
@@ -249,5 +257,5 @@ export function renderSummaryTable(result: RunResult, c: Colors = pc.createColor
 export function summaryLine(result: RunResult, c: Colors = pc.createColors(false)): string {
   const paint: Record<ExperimentOutcome, (s: string) => string> = { pass: c.green, fail: c.red, inconclusive: c.yellow, error: c.magenta };
   const line = `${paint[result.outcome](c.bold(result.outcome.toUpperCase()))} ${describeTally(tallyOutcomes(result.experiments))} in ${formatMs(result.durationMs)} ${c.dim(`(run ${result.runId}, exit code ${result.exitCode}${result.interrupted ? ', interrupted' : ''})`)}`;
-  return result.error ? `${line}\n${c.magenta('the run stopped:')} ${result.error}` : line;
+  return result.error ? `${line}\n${c.magenta('the run stopped:')} ${printable(result.error)}` : line;
 }

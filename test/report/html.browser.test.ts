@@ -8,6 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeReports } from '../../src/report/index.ts';
 import { buildRunResult, hostileImg, hostileScript } from './fixtures.ts';
 
+// Callbacks passed to evaluate() run in the page; this program is compiled without the DOM library.
+declare const document: any;
+
 const executablePath = process.env.MESHPROOF_CHROMIUM ?? '/usr/bin/chromium';
 const outDir = resolve('test-output/report');
 
@@ -60,7 +63,7 @@ describe('HTML report in headless Chromium', () => {
       scripts: document.querySelectorAll('script').length,
       images: document.querySelectorAll('img, image, iframe, object, embed, foreignObject').length,
       bold: document.querySelectorAll('b[onmouseover]').length,
-      handlers: [...document.querySelectorAll('*')].filter((el) => [...el.attributes].some((a) => a.name.startsWith('on'))).length,
+      handlers: ([...document.querySelectorAll('*')] as unknown[]).filter((el) => [...(el as { attributes: Iterable<{ name: string }> }).attributes].some((a) => a.name.startsWith('on'))).length,
     }));
     expect(counts).toEqual({ scripts: 0, images: 0, bold: 0, handlers: 0 });
     const bodies = await page.locator('pre.body').allTextContents();
@@ -121,7 +124,7 @@ describe('HTML report in headless Chromium', () => {
     // <details> opens without a script.
     const details = page.locator('details:has(> summary:text-is("Phases (7)"))').first();
     await details.locator('summary').click();
-    await expect(details.evaluate((d) => (d as HTMLDetailsElement).open)).resolves.toBe(true);
+    await expect(details.evaluate((d) => (d as unknown as { open: boolean }).open)).resolves.toBe(true);
     await context.close();
   });
 });
