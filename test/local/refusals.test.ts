@@ -1,0 +1,125 @@
+// Anything the local mesh does not emulate is refused with the resource and field path; a refused change changes nothing.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SpecError } from '../../src/errors.ts';
+import { mesh, yaml, type MeshHandle } from './helpers.ts';
+
+let m: MeshHandle;
+beforeAll(async () => {
+  m = await mesh({ seed: 3 });
+});
+afterAll(async () => m?.close());
+
+async function refusal(text: string): Promise<SpecError> {
+  const before = (await m.status()).version;
+  const error = await m.apply(yaml(text)).then(() => undefined, (e: unknown) => e);
+  expect(error).toBeInstanceOf(SpecError);
+  expect((await m.status()).version).toBe(before);
+  return error as SpecError;
+}
+
+describe('refused resources', () => {
+  it('VirtualService mirror', async () => {
+    const e = await refusal(`
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: reviews }
+spec:
+  hosts: [reviews]
+  http: [{ route: [{ destination: { host: reviews } }], mirror: { host: reviews } }]
+`);
+    expect(e.path).toBe('VirtualService reviews: spec.http[0].mirror');
+  });
+
+  it('a misspelt field, with the known ones listed', async () => {
+    const e = await refusal(`
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: reviews }
+spec:
+  hosts: [reviews]
+  http: [{ route: [{ destination: { host: reviews } }], retry: { attempts: 3 } }]
+`);
+    expect(e.path).toBe('VirtualService reviews: spec.http[0].retry');
+    expect(e.message).toContain('retries');
+  });
+
+  it('an unknown retry condition', async () => {
+    const e = await refusal(`
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: ratings }
+spec:
+  hosts: [ratings]
+  http: [{ route: [{ destination: { host: ratings } }], retries: { attempts: 2, retryOn: "5xx,sometimes" } }]
+`);
+    expect(e.path).toBe('VirtualService ratings: spec.http[0].retries.retryOn');
+  });
+
+  it('DestinationRule consistent-hash load balancing', async () => {
+    const e = await refusal(`
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: { name: reviews }
+spec:
+  host: reviews
+  trafficPolicy: { loadBalancer: { consistentHash: { httpHeaderName: end-user } } }
+`);
+    expect(e.path).toBe('DestinationRule reviews: spec.trafficPolicy.loadBalancer.consistentHash');
+  });
+
+  it('an EnvoyFilter patch other than the local rate limit', async () => {
+    const e = await refusal(`
+apiVersion: networking.istio.io/v1alpha3
+kind: EnvoyFilter
+metadata: { name: lua }
+spec:
+  configPatches:
+  - applyTo: HTTP_FILTER
+    match: { context: SIDECAR_INBOUND }
+    patch: { operation: INSERT_BEFORE, value: { name: envoy.filters.http.lua } }
+`);
+    expect(e.path).toMatch(/^EnvoyFilter lua: spec\.configPatches\[0\]/);
+  });
+
+  it('a kind the local mesh does not know, and a non-Bookinfo image', async () => {
+    expect((await refusal(`
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: { name: google }
+spec: { hosts: [www.google.com] }
+`)).path).toBe('ServiceEntry google: kind');
+    expect((await refusal(`
+apiVersion: apps/v1
+kind: Deployment
+metadata: { name: sleep }
+spec:
+  selector: { matchLabels: { app: sleep } }
+  template:
+    metadata: { labels: { app: sleep } }
+    spec: { containers: [{ name: sleep, image: curlimages/curl }] }
+`)).path).toBe('Deployment sleep: spec.template.spec.containers[0].image');
+  });
+
+  it('a bad object among good ones changes nothing', async () => {
+    const before = (await m.status()).version;
+    const error = await m.apply(yaml(`
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: reviews }
+spec:
+  hosts: [reviews]
+  http: [{ route: [{ destination: { host: reviews, subset: v1 } }] }]
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: { name: reviews }
+spec:
+  host: reviews
+  trafficPolicy: { connectionPool: { tcp: { maxConnections: -1 } } }
+`)).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SpecError);
+    expect((error as SpecError).path).toBe('DestinationRule reviews: spec.trafficPolicy.connectionPool.tcp.maxConnections');
+    expect((await m.status()).version).toBe(before);
+    expect(await m.get('VirtualService', 'default', 'reviews')).toBeUndefined();
+  });
+});
