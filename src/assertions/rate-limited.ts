@@ -15,10 +15,14 @@
 // EnvoyFilter that is accepted but matches no listener is the classic rate-limit mistake (istio/istio#43953).
 import type { K8sObject, RateLimitedExpectation, ResourceRef } from '../spec/types.ts';
 import { SpecError } from '../errors.ts';
-import { isLocalRateLimitFilter, parseLocalRateLimit } from '../istio/ratelimit/parse.ts';
-import { predictRateLimited, predictRateLimitedRange } from '../istio/ratelimit/predict.ts';
-import type { LocalRateLimit } from '../istio/ratelimit/types.ts';
-import { LOCAL_RATE_LIMIT_FLAG } from '../istio/ratelimit/types.ts';
+import {
+  isLocalRateLimitFilter,
+  LOCAL_RATE_LIMIT_FLAG,
+  parseLocalRateLimit,
+  predictRateLimited,
+  predictRateLimitedRange,
+  type LocalRateLimit,
+} from '../istio/ratelimit.ts';
 import { istioBehaviour, type RateLimitRefill } from '../istio/version.ts';
 import { seededRandom } from './stats/simulate.ts';
 import type { JudgeContext, Verdict } from './verdict.ts';
