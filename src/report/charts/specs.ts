@@ -291,7 +291,7 @@ export function sweepCharts(group: SweepGroup): SweepChart[] {
     });
     if (rows.length < 2) continue;
     const xEnc = numeric
-      ? { field: 'x', type: 'quantitative', title: param, scale: { zero: false } }
+      ? { field: 'x', type: 'quantitative', title: param, scale: { zero: false, padding: 12 } }
       : { field: 'x', type: 'ordinal', title: param, sort: values.map(String) };
     const yAxis = unit === 'share' ? { format: '.0%' } : {};
     const yTitle = unit === 'share' ? 'share of responses' : unit === 'ms' ? 'ms' : 'count';
@@ -301,12 +301,12 @@ export function sweepCharts(group: SweepGroup): SweepChart[] {
     const expectedColor = perCategory ? color : { value: '#1d232b' };
     const bandColor = perCategory ? color : { value: '#9aa3ad' };
     const layers: unknown[] = [
-      { mark: { type: 'area', opacity: perCategory ? 0.12 : 0.3 }, encoding: { x: xEnc, y: { field: 'emin', type: 'quantitative' }, y2: { field: 'emax' }, color: bandColor, order: { field: 'order' } } },
-      { mark: { type: 'line', strokeDash: [6, 4], strokeWidth: 1.5 }, encoding: { x: xEnc, y: { field: 'expected', type: 'quantitative' }, color: expectedColor, order: { field: 'order' } } },
+      { mark: { type: 'area', opacity: perCategory ? 0.12 : 0.3 }, encoding: { x: xEnc, y: { field: 'emin', type: 'quantitative' }, y2: { field: 'emax' }, color: bandColor } },
+      { mark: { type: 'line', strokeDash: [6, 4], strokeWidth: 1.5 }, encoding: { x: xEnc, y: { field: 'expected', type: 'quantitative' }, color: expectedColor } },
       { mark: { type: 'rule', strokeWidth: 1.5 }, encoding: { x: xEnc, y: { field: 'lo', type: 'quantitative' }, y2: { field: 'hi' }, color } },
       {
         mark: { type: 'line', point: { filled: true, size: 45 }, strokeWidth: 2.2 },
-        encoding: { x: xEnc, y: { field: 'observed', type: 'quantitative', title: yTitle, axis: yAxis }, color, order: { field: 'order' } },
+        encoding: { x: xEnc, y: { field: 'observed', type: 'quantitative', title: yTitle, axis: yAxis }, color },
       },
     ];
     charts.push({ title: key.title, unit, spec: asSpec({ $schema: schema, width: narrow, height: 220, data: { values: rows }, layer: layers }) });
