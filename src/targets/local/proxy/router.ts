@@ -251,21 +251,20 @@ export class Router {
     req: RouterRequest,
   ): Promise<RouterResult> {
     const seed = this.identity.seed;
-    const controller = new AbortController();
     let timedOut = false;
-    let downstreamGone = false;
-    const onDownstreamAbort = () => {
-      downstreamGone = true;
-      controller.abort();
-    };
-    if (req.signal) {
+    // Without a route timeout the downstream's own signal is the only reason to cancel (saves a controller per request).
+    const hasTimeout = routeTimeoutMs !== undefined && routeTimeoutMs > 0;
+    const controller = hasTimeout || !req.signal ? new AbortController() : undefined;
+    const signal = controller ? controller.signal : req.signal!;
+    const onDownstreamAbort = () => controller?.abort();
+    if (controller && req.signal) {
       if (req.signal.aborted) onDownstreamAbort();
       else req.signal.addEventListener('abort', onDownstreamAbort, { once: true });
     }
-    const timer = routeTimeoutMs !== undefined && routeTimeoutMs > 0
+    const timer = hasTimeout
       ? setTimeout(() => {
           timedOut = true;
-          controller.abort();
+          controller!.abort();
         }, routeTimeoutMs)
       : undefined;
     const started = Date.now();
@@ -281,21 +280,21 @@ export class Router {
           }
           return { ...local(replies.timeout(), service, endpoint), status: 0, body: '', flags: ['DC'], downstreamGone: true };
         };
-        if (controller.signal.aborted) return ended();
+        if (signal.aborted) return ended();
         const draw = (i: number) => uniform(seed, `${req.decisionKey}|lb${attempt}|${i}`);
         const endpoint = cluster.pick(draw, tried, policy?.previousHosts ? policy.hostSelectionRetryMaxAttempts : 0);
         if (!endpoint) {
           cluster.s.noHealthy.value++;
           return local(replies.noHealthyUpstream(), service);
         }
-        const admission = await cluster.admit(controller.signal);
+        const admission = await cluster.admit(signal);
         if (admission === 'overflow') return local(replies.overflow(), service, endpoint);
         if (admission === 'cancelled') return ended(endpoint);
         tried.add(key(endpoint));
         upstream.headers['x-meshproof-key'] = `${req.decisionKey}|a${attempt}`;
         let result: AttemptResult;
         try {
-          result = await cluster.send(endpoint, upstream, policy?.perTryTimeoutMs ?? Infinity, controller.signal);
+          result = await cluster.send(endpoint, upstream, policy?.perTryTimeoutMs ?? Infinity, signal);
         } finally {
           cluster.release();
           if (holdsRetry) {
@@ -314,7 +313,7 @@ export class Router {
           retries++;
           cluster.s.rqRetry.value++;
           const wait = backoffMs(policy, retries, uniform(seed, `${req.decisionKey}|backoff${retries}`));
-          if (!(await sleep(wait, controller.signal))) return ended(endpoint);
+          if (!(await sleep(wait, signal))) return ended(endpoint);
           continue;
         }
         const extra: string[] = [];
@@ -344,8 +343,7 @@ export class Router {
     } finally {
       if (timer) clearTimeout(timer);
       if (holdsRetry) cluster.releaseRetry();
-      req.signal?.removeEventListener('abort', onDownstreamAbort);
-      void downstreamGone;
+      if (controller) req.signal?.removeEventListener('abort', onDownstreamAbort);
     }
   }
 

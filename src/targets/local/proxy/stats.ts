@@ -72,13 +72,17 @@ export class ProxyStats {
     return this.stat(envoyName, `envoy_${envoyName.replace(/[.\-|]/g, '_')}`, {});
   }
 
-  /** Count one request in istio_requests_total; `labelKey` must identify `labels` (callers cache it). */
-  countRequest(labels: IstioRequestLabels): void {
+  /** Count one request in istio_requests_total; `key` identifies the label set (built only on first use). */
+  countRequest(key: string, labels: () => IstioRequestLabels): void {
+    const entry = this.requests.get(key);
+    if (entry) {
+      entry.value++;
+      return;
+    }
+    const l = labels();
     let text = '';
-    for (const name of istioRequestLabelNames) text += `${name}="${escapeLabel(labels[name])}",`;
-    const entry = this.requests.get(text);
-    if (entry) entry.value++;
-    else this.requests.set(text, { labels: `{${text.slice(0, -1)}}`, value: 1 });
+    for (const name of istioRequestLabelNames) text += `${name}="${escapeLabel(l[name])}",`;
+    this.requests.set(key, { labels: `{${text.slice(0, -1)}}`, value: 1 });
   }
 
   private included(envoyName: string): boolean {

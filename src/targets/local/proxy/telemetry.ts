@@ -37,7 +37,9 @@ export function record(
   mtls: boolean | undefined,
 ): void {
   const d = destination ?? unknownPeer;
-  const labels: IstioRequestLabels = {
+  const flagText = flags.length === 0 ? '-' : flags.length === 1 ? flags[0] : flags.join(',');
+  const key = `${reporter}|${source.workload}|${source.principal}|${d.workload}|${d.principal}|${service?.fqdn}|${status}|${flagText}|${mtls}`;
+  stats.countRequest(key, () => ({
     reporter,
     source_workload: source.workload,
     source_workload_namespace: source.namespace,
@@ -57,14 +59,13 @@ export function record(
     request_protocol: 'http',
     response_code: String(status),
     grpc_response_status: '',
-    response_flags: flags.length === 0 ? '-' : flags.join(','),
+    response_flags: flagText,
     connection_security_policy: reporter === 'source' ? 'unknown' : mtls ? 'mutual_tls' : 'none',
     source_canonical_service: source.app,
     destination_canonical_service: d.app,
     source_canonical_revision: source.version === 'unknown' ? 'latest' : source.version,
     destination_canonical_revision: d.version === 'unknown' ? 'latest' : d.version,
-  };
-  stats.countRequest(labels);
+  }) satisfies IstioRequestLabels);
 }
 
 export function peerOfEndpoint(e: EndpointInfo | undefined): PeerInfo | undefined {
