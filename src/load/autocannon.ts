@@ -65,7 +65,9 @@ function requestWriter(baseUrl: URL, spec: RequestSpec): (id: string) => Buffer 
   const headers = Object.entries(spec.headers);
   const has = (name: string) => headers.some(([k]) => k.toLowerCase() === name);
   const body = spec.body === undefined ? undefined : Buffer.from(spec.body);
-  let head = `${spec.method} ${spec.path} HTTP/1.1\r\n`;
+  // A base URL with a path (http://host/prefix) prefixes every request path, as in the k6 script.
+  const pathPrefix = baseUrl.pathname.replace(/\/+$/, '');
+  let head = `${spec.method} ${pathPrefix}${spec.path} HTTP/1.1\r\n`;
   if (!has('host')) head += `host: ${baseUrl.host}\r\n`;
   if (!has('connection')) head += 'connection: keep-alive\r\n';
   if (!has('user-agent')) head += 'user-agent: meshproof (autocannon)\r\n';

@@ -14,7 +14,7 @@ function hasHeader(headers: Record<string, string>, name: string): string | unde
  * cookie, which it then forwards as `end-user`) and returns the cookies as one Cookie header value.
  */
 async function login(baseUrl: string, user: string): Promise<string> {
-  const url = new URL('/login', baseUrl).toString();
+  const url = `${baseUrl.replace(/\/+$/, '')}/login`;
   let response: Response;
   try {
     response = await fetch(url, {

@@ -87,9 +87,10 @@ describe('K6Driver (real k6 binary)', () => {
     const requests = [request('/productpage', 3), request('/flaky', 1)];
     const { summary, observation, progress } = await drive(
       driver,
-      plan(server.url, { requests, model: { kind: 'open', rate: 100 }, durationMs: 1500, seed: 5 }),
+      plan(server.url, { requests, model: { kind: 'open', rate: 100 }, durationMs: 1500, timeoutMs: 5000, seed: 5 }),
     );
     expect(summary).toMatchObject({ driver: 'k6', sent: 150, answered: 150, errored: 0, exitCode: 0, droppedIterations: 0 });
+    expect(summary.notes).toEqual([]);
     expect([...server.ids].sort()).toEqual(idsUpTo(5, 150).sort());
     const versions = new Map<string, number>();
     idsUpTo(5, 150).forEach((id, n) => {
@@ -144,6 +145,7 @@ describe('K6Driver (real k6 binary)', () => {
       }),
     );
     expect(summary.sent).toBe(5);
+    expect(summary.notes).toEqual([]); // the login in setup() is not one of the scenario's requests
     expect(server.hits.get('/login')).toBe(1);
     const session = `session=${Buffer.from(JSON.stringify({ user: 'jason' })).toString('base64')}`;
     expect(server.cookies).toEqual(Array(5).fill(session));
@@ -152,7 +154,7 @@ describe('K6Driver (real k6 binary)', () => {
   it('with slow responses every arrival is either sent or reported as a dropped iteration', async () => {
     const { summary, observation } = await drive(
       driver,
-      plan(server.url, { requests: [request('/slow?ms=300')], model: { kind: 'open', rate: 40 }, durationMs: 1500, timeoutMs: 1000 }),
+      plan(server.url, { requests: [request('/slow?ms=300')], model: { kind: 'open', rate: 40 }, durationMs: 1500, timeoutMs: 5000 }),
     );
     expect(summary.exitCode).toBe(0);
     expect(summary.sent + summary.droppedIterations!).toBe(60);
