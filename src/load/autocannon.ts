@@ -169,6 +169,17 @@ class AutocannonRun {
     // Armed before autocannon creates its clients: at the same millisecond as a client's per-second budget refill,
     // Node runs the older timer list first, so no extra burst slips in at the deadline.
     if (this.plan.durationMs !== undefined) this.timers.push(setTimeout(() => this.drain(), this.plan.durationMs));
+    let ended: (error?: unknown) => void = () => undefined;
+    const finished = new Promise<void>((resolve) => {
+      ended = (error) => {
+        // autocannon reports invalid options through this callback, before any client exists.
+        if (error) {
+          this.failure ??= new SpecError(`autocannon refused the load: ${(error as Error).message}`, undefined, 'spec.load');
+          this.finish?.();
+        }
+        resolve();
+      };
+    });
     const instance = autocannon(
       {
         url: this.plan.baseUrl,
@@ -181,9 +192,8 @@ class AutocannonRun {
         requests: [{ method: 'GET', path: '/', onResponse: this.captureResponse }],
         setupClient: (client: unknown) => this.attach(client as CannonClient),
       } as autocannon.Options,
-      () => undefined,
+      (error: unknown) => ended(error),
     );
-    const finished = new Promise<void>((resolve) => instance.on('done', () => resolve()));
 
     const onAbort = () => this.drain(ABORT_GRACE_MS);
     if (this.control.signal.aborted) onAbort();
@@ -195,7 +205,7 @@ class AutocannonRun {
     clearInterval(progress);
     for (const t of this.timers) clearTimeout(t);
     this.control.signal.removeEventListener('abort', onAbort);
-    instance.stop();
+    (instance as { stop?: () => void }).stop?.(); // absent when autocannon refused the options
     await finished;
     this.control.onProgress?.(this.progress());
     if (this.failure) throw this.failure;

@@ -123,6 +123,12 @@ describe('AutocannonDriver', () => {
     expect(server.hits.get('/prefix/ok')).toBe(2);
   });
 
+  it('turns options autocannon refuses into a SpecError instead of hanging', async () => {
+    await expect(drive(driver, plan(server.url, { model: { kind: 'closed', connections: 0 } }))).rejects.toThrow(
+      /autocannon refused the load: connections can not be less than 1/,
+    );
+  });
+
   it('refuses a rate it cannot express (autocannon budgets whole requests per second)', () => {
     expect(() => autocannonShape(plan('http://x', { model: { kind: 'open', rate: 2.5 } }))).toThrow(SpecError);
     expect(autocannonShape(plan('http://x', { model: { kind: 'open', rate: 500 } }))).toEqual({ connections: 100, overallRate: 500 });
