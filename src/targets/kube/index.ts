@@ -1,0 +1,456 @@
+// The kube target: the same experiments against a real cluster with Istio (kind, microk8s, a team's staging cluster),
+// leaving it exactly as it was found.
+import { hostname } from 'node:os';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { SpecError, TargetError } from '../../errors.ts';
+import { parsePrometheusText, sampleKey } from '../../observe/prometheus.ts';
+import type { CounterSample } from '../../observe/types.ts';
+import type { K8sObject } from '../../spec/types.ts';
+import type { ConvergenceReport, RestoreReport, Target, TargetInfo, TargetOptions } from '../target.ts';
+import { affectedProxies, type ProxyPod } from './affected.ts';
+import { describeRef, KubeApi, KubeApiError, refOf, UnknownKindError } from './api.ts';
+import {
+  JournalWriter,
+  mergeJournals,
+  newJournal,
+  readClusterJournals,
+  readLocalJournals,
+  removeClusterJournal,
+  removeLocalJournal,
+  type Journal,
+  type JournalEntry,
+} from './journal.ts';
+import { checkRunId, labelledForRun, onlyManagedByMeshproof, refKey, runLabel, savedForm } from './objects.ts';
+import { forwardPort, portForwardGet, type Forward } from './port-forward.ts';
+import {
+  checkContext,
+  checkWorkloads,
+  istioKinds,
+  istioVersionFromImage,
+  isReady,
+  loadKubeConfig,
+  meshDefaultConfig,
+  missingIstioKinds,
+  type Pod,
+} from './preflight.ts';
+import { replayJournal } from './restore.ts';
+import { bookinfoWorkloads, scenarioWorkloads } from './scenario.ts';
+import { judgeProxy, newestSent, parseSyncz, type ProxySync, type PushVersion } from './sync-status.ts';
+
+export { analyzeOffline, istioctlPath, type Finding } from './istioctl.ts';
+
+/** A behavioural check that the applied change is visible (e.g. a request answered the way the new config says). */
+export type ConvergenceProbe = () => Promise<boolean | { ok: boolean; detail?: string }>;
+
+export interface KubeTargetOptions {
+  /** kubeconfig file (default: KUBECONFIG or ~/.kube/config). */
+  kubeconfig?: string;
+  /** Namespace of the scenario's workloads and of resources that name none (default `default`). */
+  namespace?: string;
+  /** Namespace of istiod and the ingress gateway (default `istio-system`). */
+  istioNamespace?: string;
+  /** Labels of the ingress gateway pods (default `istio: ingressgateway`). */
+  gatewayLabels?: Record<string, string>;
+  /** Folder holding scenarios/<name>/ (default: the package's scenarios/). */
+  scenariosDir?: string;
+  /** Behavioural confirmation after every affected proxy acknowledged the config. */
+  probe?: ConvergenceProbe;
+  /** The probe must pass this many consecutive windows (default 3) ... */
+  probeWindows?: number;
+  /** ... of this many ms each (default 500). */
+  probeWindowMs?: number;
+  /** How often istiod's sync status is read while waiting (default 500 ms). */
+  pollIntervalMs?: number;
+}
+
+/** Annotation on the ingress gateway Service giving a URL that reaches it from this host (set by scripts/kind-up.ts). */
+export const hostUrlAnnotation = 'meshproof.dev/host-url';
+
+export class KubeTarget implements Target {
+  readonly kind = 'kube' as const;
+  private config?: KubeConfig;
+  private api?: KubeApi;
+  private contextName = '';
+  private options!: TargetOptions;
+  private proxies: ProxyPod[] = [];
+  private workloadOf = new Map<string, string>();
+  private gatewayPods: Pod[] = [];
+  private istiodPods: Pod[] = [];
+  private journal?: JournalWriter;
+  private baseline?: Map<string, PushVersion | undefined>;
+  private pending: K8sObject[] = [];
+  private forward?: Forward;
+  private probe?: ConvergenceProbe;
+
+  constructor(private readonly kubeOptions: KubeTargetOptions = {}) {
+    this.probe = kubeOptions.probe;
+  }
+
+  /** Set (or clear) the behavioural probe run by waitConverged after the proxies acknowledged the config. */
+  setProbe(probe: ConvergenceProbe | undefined): void {
+    this.probe = probe;
+  }
+
+  private get namespace(): string {
+    return this.kubeOptions.namespace ?? 'default';
+  }
+
+  private get istioNamespace(): string {
+    return this.kubeOptions.istioNamespace ?? 'istio-system';
+  }
+
+  private client(): KubeApi {
+    if (!this.api) throw new TargetError('kube target used before prepare()');
+    return this.api;
+  }
+
+  private log(message: string): void {
+    this.options?.log?.(message);
+  }
+
+  async prepare(options: TargetOptions): Promise<TargetInfo> {
+    this.options = options;
+    this.config = loadKubeConfig(options.context, this.kubeOptions.kubeconfig);
+    this.contextName = this.config.getCurrentContext();
+    checkContext(this.contextName, { requested: options.context, allowContext: options.allowContext });
+    this.api = new KubeApi(this.config);
+    const api = this.api;
+
+    const reach = await api.raw('GET', '/version').catch((error: Error) => error);
+    if (reach instanceof Error || reach.code !== 200) {
+      throw new TargetError(`cannot reach the API server of context ${this.contextName} (${api.server}): ${reach instanceof Error ? reach.message : `HTTP ${reach.code}`}`);
+    }
+    const missing = await missingIstioKinds(api);
+    if (missing.length > 0) throw new TargetError(`Istio is not installed in context ${this.contextName}: the API server does not serve ${missing.join(', ')}`);
+
+    this.istiodPods = (await api.list<Pod>('v1', 'Pod', { namespace: this.istioNamespace, labelSelector: 'app=istiod' })).filter(isReady);
+    if (this.istiodPods.length === 0) throw new TargetError(`no ready istiod pod (label app=istiod) in namespace ${this.istioNamespace}`);
+    const istioVersion = await this.readIstioVersion(this.istiodPods[0]);
+
+    const workloads = scenarioWorkloads(options.scenario, this.kubeOptions.scenariosDir);
+    const expected = workloads.length > 0 ? workloads : options.scenario === 'bookinfo' ? bookinfoWorkloads : [];
+    const pods = await api.list<Pod>('v1', 'Pod', { namespace: this.namespace });
+    this.gatewayPods = await api.list<Pod>('v1', 'Pod', { namespace: this.istioNamespace, labelSelector: this.gatewaySelector() });
+    const mesh = await api.get<K8sObject & { data?: Record<string, string> }>({ apiVersion: 'v1', kind: 'ConfigMap', namespace: this.istioNamespace, name: 'istio' });
+    const check = checkWorkloads(pods, this.gatewayPods, expected, this.namespace, meshDefaultConfig(mesh));
+    if (check.problems.length > 0) {
+      throw new TargetError(`the cluster of context ${this.contextName} is not ready for scenario ${options.scenario}:\n  - ${check.problems.join('\n  - ')}`);
+    }
+    this.proxies = check.proxies;
+    this.workloadOf = check.workloadOf;
+    return {
+      kind: 'kube',
+      istioVersion,
+      context: this.contextName,
+      description: `${this.contextName} (${api.server}), Istio ${istioVersion}, ${this.proxies.length} proxies`,
+    };
+  }
+
+  private gatewaySelector(): string {
+    const labels = this.kubeOptions.gatewayLabels ?? { istio: 'ingressgateway' };
+    return Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(',');
+  }
+
+  private async readIstioVersion(istiod: Pod): Promise<string> {
+    const container = istiod.spec.containers.find((c) => c.name === 'discovery') ?? istiod.spec.containers[0];
+    const fromImage = istioVersionFromImage(container?.image);
+    if (fromImage) return fromImage;
+    // :15014/version answers e.g. `1.28.0-<sha>-Clean` (pkg/kube/client.go notes the form); not behind debug auth.
+    const text = await portForwardGet(this.config!, this.istioNamespace, istiod.metadata.name, monitoringPort(istiod), '/version').catch(() => '');
+    const version = /^(\d+\.\d+[.\w-]*?)(?:-[0-9a-f]{40})?(?:-Clean|-Modified)?\s*$/.exec(text.trim())?.[1];
+    if (!version) throw new TargetError(`cannot tell the Istio version: istiod image ${container?.image ?? '?'} has no version tag and :15014/version said "${text.trim().slice(0, 80)}"`);
+    return version;
+  }
+
+  private withNamespace(object: K8sObject): K8sObject {
+    return object.metadata.namespace === undefined ? { ...object, metadata: { ...object.metadata, namespace: this.namespace } } : object;
+  }
+
+  async snapshot(resources: K8sObject[]): Promise<void> {
+    const api = this.client();
+    // Fail early on kinds the cluster does not serve; the authoritative copy is read again right before the change.
+    for (const r of resources) {
+      try {
+        await api.get(refOf(this.withNamespace(r)));
+      } catch (error) {
+        throw this.asSpecError(r, error);
+      }
+    }
+  }
+
+  private asSpecError(object: K8sObject, error: unknown): Error {
+    const name = `${object.kind} ${object.metadata.name}`;
+    if (error instanceof UnknownKindError) return new SpecError(error.message, undefined, name);
+    if (error instanceof KubeApiError && (error.code === 422 || error.code === 400)) {
+      const causes = ((error.status?.details as { causes?: { field?: string; message?: string }[] } | undefined)?.causes ?? [])
+        .map((c) => (c.field && !(c.message ?? '').startsWith(c.field) ? `${c.field}: ${c.message ?? ''}` : (c.message ?? '')))
+        .join('; ');
+      return new SpecError(`the API server rejected it: ${causes || error.status?.message || error.message}`, undefined, name);
+    }
+    if (error instanceof TargetError || error instanceof SpecError) return error;
+    return new TargetError(`${name}: ${(error as Error).message}`);
+  }
+
+  async apply(resources: K8sObject[], runId: string): Promise<void> {
+    checkRunId(runId);
+    const api = this.client();
+    if (!this.journal) {
+      this.journal = new JournalWriter(api, newJournal({ runId, context: this.contextName, server: api.server, namespace: this.namespace }));
+    } else if (this.journal.journal.runId !== runId) {
+      throw new TargetError(`apply for run ${runId} while run ${this.journal.journal.runId} has not been restored`);
+    }
+    const objects = resources.map((r) => labelledForRun(r, runId, this.namespace));
+    if (!this.baseline) this.baseline = await this.recordBaseline();
+
+    // 1. the journal, before any change: the exact prior objects.
+    const entries: JournalEntry[] = [];
+    for (const object of objects) {
+      const ref = refOf(object);
+      if (this.journal.has(ref) || entries.some((e) => refKey(e.ref) === refKey(ref))) continue;
+      let live: K8sObject | undefined;
+      try {
+        live = await api.get(ref);
+      } catch (error) {
+        throw this.asSpecError(object, error);
+      }
+      entries.push(live ? { ref, existed: true, prior: savedForm(live) } : { ref, existed: false });
+    }
+    try {
+      await this.journal.record(entries);
+    } catch (error) {
+      throw new TargetError(`cannot write the run journal (nothing was changed): ${(error as Error).message}`);
+    }
+
+    // 2. the change: server-side apply; conflicts with other field managers are reported, then forced.
+    for (const object of objects) {
+      try {
+        await api.apply(object);
+      } catch (error) {
+        if (error instanceof KubeApiError && error.code === 409) {
+          this.log(`${describeRef(refOf(object))}: taking over fields managed by others (${error.status?.message ?? 'conflict'}); restore puts them back`);
+          try {
+            await api.apply(object, { force: true });
+          } catch (forced) {
+            throw this.asSpecError(object, forced);
+          }
+        } else {
+          throw this.asSpecError(object, error);
+        }
+      }
+      this.pending.push(object);
+    }
+  }
+
+  private async readSyncz(): Promise<Map<string, ProxySync>> {
+    const statuses = new Map<string, ProxySync>();
+    const pods = (await this.client().list<Pod>('v1', 'Pod', { namespace: this.istioNamespace, labelSelector: 'app=istiod' })).filter(isReady);
+    if (pods.length === 0) throw new TargetError(`no ready istiod pod in ${this.istioNamespace}`);
+    for (const pod of pods) {
+      const text = await portForwardGet(this.config!, this.istioNamespace, pod.metadata.name, monitoringPort(pod), '/debug/syncz');
+      for (const proxy of parseSyncz(text, pod.metadata.name)) statuses.set(proxy.id, proxy);
+    }
+    return statuses;
+  }
+
+  private async recordBaseline(): Promise<Map<string, PushVersion | undefined>> {
+    try {
+      const statuses = await this.readSyncz();
+      return new Map(this.proxies.map((p) => [p.id, statuses.get(p.id) ? newestSent(statuses.get(p.id)!) : undefined]));
+    } catch (error) {
+      throw new TargetError(`cannot read istiod's sync status (nothing was changed): ${(error as Error).message}`);
+    }
+  }
+
+  async waitConverged(timeoutMs: number): Promise<ConvergenceReport> {
+    const started = Date.now();
+    const deadline = started + timeoutMs;
+    const poll = this.kubeOptions.pollIntervalMs ?? 500;
+    const gatewaySelectors = new Map<string, Record<string, string>>();
+    for (const r of this.pending) if (r.kind === 'Gateway' && r.spec?.selector) gatewaySelectors.set(`${r.metadata.namespace}/${r.metadata.name}`, r.spec.selector);
+    const affected = affectedProxies(this.pending, this.proxies, {
+      defaultNamespace: this.namespace,
+      rootNamespace: this.istioNamespace,
+      gatewaySelector: (ns, name) => gatewaySelectors.get(`${ns}/${name}`),
+    });
+    this.log(`waiting for ${affected.length} proxies to acknowledge the configuration`);
+    let verdicts = affected.map((p) => judgeProxy(undefined, p.id, undefined));
+    for (;;) {
+      const statuses = await this.readSyncz().catch((error: Error) => {
+        throw new TargetError(`cannot read istiod's sync status: ${error.message}`);
+      });
+      verdicts = affected.map((p) => judgeProxy(statuses.get(p.id), p.id, this.baseline?.get(p.id)));
+      if (verdicts.every((v) => v.converged)) break;
+      if (Date.now() + poll > deadline) {
+        const late = verdicts.filter((v) => !v.converged).map((v) => `${v.id}: ${v.reason}`);
+        throw new TargetError(`configuration did not converge in ${timeoutMs} ms; ${late.length} of ${affected.length} proxies are behind:\n  - ${late.join('\n  - ')}`);
+      }
+      await sleep(poll);
+    }
+    await this.runProbe(deadline, timeoutMs);
+    this.pending = [];
+    this.baseline = undefined;
+    const version = verdicts.map((v) => v.version).sort().at(-1) ?? '';
+    return {
+      version,
+      proxies: verdicts.map((v) => ({ name: v.id, version: v.version, synced: v.converged })),
+      waitedMs: Date.now() - started,
+    };
+  }
+
+  private async runProbe(deadline: number, timeoutMs: number): Promise<void> {
+    if (!this.probe) return;
+    const windows = this.kubeOptions.probeWindows ?? 3;
+    const windowMs = this.kubeOptions.probeWindowMs ?? 500;
+    let streak = 0;
+    let last = '';
+    while (streak < windows) {
+      const result = await this.probe().catch((error: Error) => ({ ok: false, detail: error.message }));
+      const ok = typeof result === 'boolean' ? result : result.ok;
+      last = typeof result === 'boolean' ? '' : (result.detail ?? '');
+      streak = ok ? streak + 1 : 0;
+      if (streak >= windows) return;
+      if (Date.now() + windowMs > deadline) {
+        throw new TargetError(
+          `every proxy acknowledged the configuration, but the behavioural probe did not see the change in ${windows} consecutive windows within ${timeoutMs} ms${last ? `: ${last}` : ''}`,
+        );
+      }
+      await sleep(windowMs);
+    }
+  }
+
+  async entrypoint(): Promise<string> {
+    if (this.options?.url) return this.options.url.replace(/\/+$/, '');
+    const api = this.client();
+    const services = await api.list<K8sObject & { spec: { ports?: { port: number; targetPort?: number | string }[] } }>('v1', 'Service', {
+      namespace: this.istioNamespace,
+      labelSelector: this.gatewaySelector(),
+    });
+    const annotated = services.map((s) => s.metadata.annotations?.[hostUrlAnnotation]).find(Boolean);
+    if (annotated) return annotated.replace(/\/+$/, '');
+    if (this.forward) return this.forward.url;
+    const pod = this.gatewayPods.find(isReady);
+    if (!pod) throw new TargetError('no ready ingress gateway pod to port-forward to');
+    const ports = (services[0]?.spec.ports ?? []) as { port: number; targetPort?: number | string }[];
+    const http = ports.find((p) => p.port === 80);
+    const targetPort = typeof http?.targetPort === 'number' ? http.targetPort : 8080;
+    this.forward = await forwardPort(this.config!, pod.metadata.namespace ?? this.istioNamespace, pod.metadata.name, targetPort);
+    this.log(`port-forwarding ${this.forward.url} to ${pod.metadata.name}:${targetPort}`);
+    return this.forward.url;
+  }
+
+  async counters(): Promise<CounterSample[]> {
+    const api = this.client();
+    const pods = this.proxies.map((p) => {
+      const [name] = p.id.split('.', 1);
+      return { name, namespace: p.namespace };
+    });
+    const texts = await Promise.all(
+      pods.map((p) =>
+        api.podProxyGet(p.namespace, p.name, 15090, 'stats/prometheus').catch((error: Error) => {
+          throw new TargetError(`cannot read counters of ${p.namespace}/${p.name} (:15090/stats/prometheus via the API server): ${error.message}`);
+        }),
+      ),
+    );
+    // One series per workload: replicas of a workload add up, as the local target has one proxy per workload.
+    const sums = new Map<string, CounterSample>();
+    pods.forEach((p, i) => {
+      for (const sample of parsePrometheusText(texts[i], this.workloadOf.get(p.name) ?? p.name)) {
+        const key = sampleKey(sample);
+        const seen = sums.get(key);
+        if (seen) seen.value += sample.value;
+        else sums.set(key, sample);
+      }
+    });
+    return [...sums.values()];
+  }
+
+  async restore(): Promise<RestoreReport> {
+    const writer = this.journal;
+    if (!writer || !this.api) return { deleted: [], restored: [], errors: [] };
+    const report = await replayJournal(this.api, writer.journal);
+    this.pending = [];
+    this.baseline = undefined;
+    if (report.errors.length === 0) {
+      await writer.remove().catch((error: Error) => report.errors.push(`removing the run journal: ${error.message}`));
+      this.journal = undefined;
+    }
+    return report;
+  }
+
+  async close(): Promise<void> {
+    await this.forward?.close();
+    this.forward = undefined;
+  }
+}
+
+function monitoringPort(istiod: Pod): number {
+  const ports = (istiod.spec.containers.find((c) => c.name === 'discovery') as { ports?: { name?: string; containerPort: number }[] } | undefined)?.ports;
+  return ports?.find((p) => p.name === 'http-monitoring')?.containerPort ?? 15014;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function processAlive(journal: Journal): boolean {
+  if (journal.host !== hostname() || journal.pid === process.pid) return false;
+  try {
+    process.kill(journal.pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * `meshproof cleanup`: replay every unfinished journal of the context's cluster (local files and in-cluster
+ * ConfigMaps), then delete objects still labelled by a run that has no journal and that only meshproof manages.
+ * Journals of runs whose process is still alive on this host are left alone.
+ */
+export async function cleanup(options: { context?: string; allowContext?: boolean; kubeconfig?: string; log?: (message: string) => void }): Promise<RestoreReport[]> {
+  const config = loadKubeConfig(options.context, options.kubeconfig);
+  const context = config.getCurrentContext();
+  checkContext(context, { requested: options.context, allowContext: options.allowContext });
+  const api = new KubeApi(config);
+  const log = options.log ?? (() => {});
+
+  const byRun = new Map<string, Journal>();
+  const add = (j: Journal) => byRun.set(j.runId, byRun.has(j.runId) ? mergeJournals(byRun.get(j.runId)!, j) : j);
+  (await readLocalJournals()).filter((j) => j.server === api.server).forEach(add);
+  (await readClusterJournals(api).catch((error: Error) => {
+    throw new TargetError(`cannot list run journals in context ${context}: ${error.message}`);
+  })).forEach(add);
+
+  const reports: RestoreReport[] = [];
+  for (const journal of byRun.values()) {
+    if (processAlive(journal)) {
+      log(`run ${journal.runId} is still running (pid ${journal.pid}); left alone`);
+      continue;
+    }
+    log(`undoing run ${journal.runId} (${journal.entries.length} objects)`);
+    const report = await replayJournal(api, journal);
+    if (report.errors.length === 0) {
+      await removeClusterJournal(api, journal).catch((error: Error) => report.errors.push(`removing journal ConfigMap: ${error.message}`));
+      await removeLocalJournal(journal.runId);
+    }
+    reports.push(report);
+  }
+
+  const live = new Set([...byRun.values()].filter(processAlive).map((j) => j.runId));
+  const orphans: RestoreReport = { deleted: [], restored: [], errors: [] };
+  for (const { apiVersion, kind } of istioKinds) {
+    if (!(await api.resources(apiVersion))?.some((r) => r.kind === kind)) continue;
+    for (const object of await api.list(apiVersion, kind, { labelSelector: runLabel })) {
+      const run = object.metadata.labels?.[runLabel] ?? '';
+      if (live.has(run)) continue;
+      const ref = { apiVersion, kind, namespace: object.metadata.namespace, name: object.metadata.name };
+      if (onlyManagedByMeshproof(object, 'meshproof')) {
+        if (await api.delete(ref, { uid: object.metadata.uid as string })) orphans.deleted.push(describeRef(ref));
+      } else {
+        orphans.errors.push(`${describeRef(ref)} is labelled ${runLabel}=${run} but no journal of that run exists and others manage it too; left in place`);
+      }
+    }
+  }
+  if (orphans.deleted.length + orphans.errors.length > 0) reports.push(orphans);
+  return reports;
+}

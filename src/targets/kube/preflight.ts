@@ -1,0 +1,161 @@
+// Checks before a run touches a cluster: the context is allowed, Istio is installed, the scenario's workloads run with
+// sidecars that export the stats meshproof reads. Each failure says exactly what is missing.
+import { KubeConfig } from '@kubernetes/client-node';
+import { parse, stringify } from 'yaml';
+import { TargetError } from '../../errors.ts';
+import type { K8sObject } from '../../spec/types.ts';
+import type { KubeApi } from './api.ts';
+import type { ProxyPod } from './affected.ts';
+import type { ScenarioWorkload } from './scenario.ts';
+import { effectiveMatcher, missingStats } from './stats-matcher.ts';
+
+export interface Pod extends K8sObject {
+  spec: { containers: { name: string; image?: string }[]; initContainers?: { name: string; image?: string; restartPolicy?: string }[] };
+  status?: { phase?: string; conditions?: { type: string; status: string }[] };
+}
+
+/** Load the kubeconfig (KUBECONFIG or ~/.kube/config, as kubectl does) and switch to `context` when given. */
+export function loadKubeConfig(context?: string, kubeconfig?: string): KubeConfig {
+  const config = new KubeConfig();
+  try {
+    if (kubeconfig) config.loadFromFile(kubeconfig);
+    else config.loadFromDefault();
+  } catch (error) {
+    throw new TargetError(`cannot read the kubeconfig: ${(error as Error).message}`);
+  }
+  if (context) {
+    if (!config.getContextObject(context)) {
+      const known = config.getContexts().map((c) => c.name);
+      throw new TargetError(`kubeconfig has no context "${context}"; it has: ${known.join(', ') || 'none'}`);
+    }
+    config.setCurrentContext(context);
+  }
+  if (!config.getCurrentContext()) throw new TargetError('the kubeconfig names no current context; pass --context');
+  return config;
+}
+
+/** kind clusters (contexts `kind-*`) are allowed; any other context needs an explicit --context X --allow-context. */
+export function checkContext(context: string, options: { requested?: string; allowContext?: boolean }): void {
+  if (context.startsWith('kind-')) return;
+  if (options.allowContext && options.requested === context) return;
+  throw new TargetError(
+    `refusing to change cluster context "${context}": meshproof applies and removes Istio resources. ` +
+      `kind-* contexts are allowed by default; for this one pass --context ${context} --allow-context`,
+  );
+}
+
+/** Istio kinds meshproof may apply, by the API version it reads them with. */
+export const istioKinds: { apiVersion: string; kind: string }[] = [
+  { apiVersion: 'networking.istio.io/v1', kind: 'VirtualService' },
+  { apiVersion: 'networking.istio.io/v1', kind: 'DestinationRule' },
+  { apiVersion: 'networking.istio.io/v1', kind: 'Gateway' },
+  { apiVersion: 'networking.istio.io/v1', kind: 'ServiceEntry' },
+  { apiVersion: 'networking.istio.io/v1', kind: 'Sidecar' },
+  { apiVersion: 'networking.istio.io/v1alpha3', kind: 'EnvoyFilter' },
+  { apiVersion: 'security.istio.io/v1', kind: 'AuthorizationPolicy' },
+  { apiVersion: 'security.istio.io/v1', kind: 'PeerAuthentication' },
+  { apiVersion: 'security.istio.io/v1', kind: 'RequestAuthentication' },
+];
+
+export async function missingIstioKinds(api: KubeApi): Promise<string[]> {
+  const missing: string[] = [];
+  for (const { apiVersion, kind } of istioKinds) {
+    const served = await api.resources(apiVersion);
+    if (!served?.some((r) => r.kind === kind)) missing.push(`${kind} (${apiVersion})`);
+  }
+  return missing;
+}
+
+export function isReady(pod: Pod): boolean {
+  return pod.status?.phase === 'Running' && (pod.status.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
+}
+
+/** An injected sidecar: the istio-proxy container (or native-sidecar init container) and the injector's status annotation. */
+export function hasSidecar(pod: Pod): boolean {
+  const containers = [...pod.spec.containers, ...(pod.spec.initContainers ?? []).filter((c) => c.restartPolicy === 'Always')];
+  return containers.some((c) => c.name === 'istio-proxy') && Boolean(pod.metadata.annotations?.['sidecar.istio.io/status']);
+}
+
+/** Istio version of an istiod pod from its image tag (`.../pilot:1.28.0`, `...:1.28.0-distroless`). */
+export function istioVersionFromImage(image: string | undefined): string | undefined {
+  if (!image) return undefined;
+  const withoutDigest = image.split('@')[0];
+  const colon = withoutDigest.lastIndexOf(':');
+  if (colon < 0 || withoutDigest.slice(colon).includes('/')) return undefined;
+  const tag = withoutDigest.slice(colon + 1).replace(/-distroless$|-debug$/, '');
+  return /^\d+\.\d+/.test(tag) ? tag : undefined;
+}
+
+function matchesLabels(pod: Pod, labels: Record<string, string>): boolean {
+  return Object.entries(labels).every(([k, v]) => pod.metadata.labels?.[k] === v);
+}
+
+export interface WorkloadCheck {
+  proxies: ProxyPod[];
+  /** pod name → workload name (`reviews-v2`, `istio-ingressgateway`) */
+  workloadOf: Map<string, string>;
+  problems: string[];
+}
+
+/**
+ * Every scenario workload has a ready pod with a sidecar, and every such pod (and the ingress gateway's) exports the
+ * stats meshproof reads.
+ */
+export function checkWorkloads(
+  pods: Pod[],
+  gatewayPods: Pod[],
+  workloads: ScenarioWorkload[],
+  namespace: string,
+  meshDefaultConfig: string | undefined,
+): WorkloadCheck {
+  const problems: string[] = [];
+  const proxies: ProxyPod[] = [];
+  const workloadOf = new Map<string, string>();
+  const statsProblems = (pod: Pod, workload: string) => {
+    const missing = missingStats(effectiveMatcher(pod.metadata.annotations ?? {}, meshDefaultConfig));
+    if (missing.length === 0) return;
+    const prefixes = missing.flatMap((m) => m.suggest.inclusionPrefixes ?? []);
+    const regexps = missing.flatMap((m) => m.suggest.inclusionRegexps ?? []);
+    const suggestion = JSON.stringify({ proxyStatsMatcher: { ...(prefixes.length ? { inclusionPrefixes: prefixes } : {}), ...(regexps.length ? { inclusionRegexps: regexps } : {}) } });
+    problems.push(
+      `${workload} (pod ${pod.metadata.namespace}/${pod.metadata.name}) does not export ${missing.map((m) => `${m.what} (e.g. ${m.example})`).join(', ')}; ` +
+        `add to its proxy.istio.io/config annotation (or the mesh's defaultConfig): ${suggestion}`,
+    );
+  };
+  for (const workload of workloads) {
+    const ns = workload.namespace ?? namespace;
+    const mine = pods.filter((p) => p.metadata.namespace === ns && matchesLabels(p, workload.labels));
+    if (mine.length === 0) {
+      problems.push(`${workload.name}: no pod in namespace ${ns} with labels ${JSON.stringify(workload.labels)} (is the scenario deployed?)`);
+      continue;
+    }
+    const ready = mine.filter(isReady);
+    if (ready.length === 0) problems.push(`${workload.name}: none of its ${mine.length} pod(s) is ready`);
+    const injected = ready.filter(hasSidecar);
+    if (ready.length > 0 && injected.length === 0) {
+      problems.push(`${workload.name}: its pods have no istio-proxy sidecar (label the namespace istio-injection=enabled and restart the deployment)`);
+    }
+    for (const pod of injected) {
+      workloadOf.set(pod.metadata.name, workload.name);
+      proxies.push({ id: `${pod.metadata.name}.${ns}`, namespace: ns, labels: pod.metadata.labels ?? {}, gateway: false });
+      statsProblems(pod, workload.name);
+    }
+  }
+  const readyGateways = gatewayPods.filter(isReady);
+  if (readyGateways.length === 0) problems.push('no ready ingress gateway pod (label istio=ingressgateway) in istio-system');
+  for (const pod of readyGateways) {
+    const name = pod.metadata.labels?.app ?? 'istio-ingressgateway';
+    workloadOf.set(pod.metadata.name, name);
+    proxies.push({ id: `${pod.metadata.name}.${pod.metadata.namespace}`, namespace: pod.metadata.namespace ?? 'istio-system', labels: pod.metadata.labels ?? {}, gateway: true });
+    statsProblems(pod, name);
+  }
+  return { proxies, workloadOf, problems };
+}
+
+/** meshConfig.defaultConfig from the `istio` ConfigMap, as YAML (undefined when absent). */
+export function meshDefaultConfig(istioConfigMap: (K8sObject & { data?: Record<string, string> }) | undefined): string | undefined {
+  const mesh = istioConfigMap?.data?.mesh;
+  if (!mesh) return undefined;
+  const parsed = parse(mesh) as { defaultConfig?: unknown } | null;
+  return parsed?.defaultConfig ? stringify(parsed.defaultConfig) : undefined;
+}

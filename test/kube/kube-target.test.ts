@@ -1,0 +1,329 @@
+// KubeTarget against the fake API server (a test double, test/kube/fake-apiserver.ts): the requests it makes are
+// checked as a real API server would check them, and the cluster is left exactly as it was found.
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { SpecError, TargetError } from '../../src/errors.ts';
+import { sumCounter } from '../../src/observe/prometheus.ts';
+import type { K8sObject } from '../../src/spec/types.ts';
+import { cleanup, KubeTarget } from '../../src/targets/kube/index.ts';
+import { comparableForm, runLabel } from '../../src/targets/kube/objects.ts';
+import { experimentResources, preexisting, startFixture, type KubeFixture } from './helpers.ts';
+
+let fx: KubeFixture;
+beforeAll(async () => {
+  fx = await startFixture();
+});
+afterAll(async () => {
+  await fx.server.stop();
+});
+beforeEach(() => {
+  fx.server.reset(preexisting());
+});
+
+function target(extra: ConstructorParameters<typeof KubeTarget>[0] = {}): KubeTarget {
+  return new KubeTarget({ kubeconfig: fx.kubeconfig, pollIntervalMs: 20, ...extra });
+}
+
+const prepareOptions = { scenario: 'bookinfo', seed: 1 };
+
+function userObjectsUnchanged(): void {
+  for (const before of preexisting()) {
+    const now = fx.server.find(before.kind, before.metadata.namespace, before.metadata.name);
+    expect(now, `${before.kind} ${before.metadata.name}`).toBeDefined();
+    expect(comparableForm(now as K8sObject)).toEqual(comparableForm(before));
+  }
+  const labelled = fx.server.objects().filter((o) => o.metadata.labels?.[runLabel] || o.metadata.labels?.['meshproof.dev/journal']);
+  expect(labelled.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual([]);
+}
+
+describe('KubeTarget.prepare (preflight)', () => {
+  it('connects to a kind-* context, reads the Istio version from the istiod image and finds every proxy', async () => {
+    const t = target();
+    const info = await t.prepare(prepareOptions);
+    expect(info).toMatchObject({ kind: 'kube', istioVersion: '1.28.0', context: 'kind-meshproof' });
+    expect(info.description).toContain('7 proxies');
+    for (const r of fx.server.requests) expect(r.authorization).toBe('Bearer meshproof-test-token');
+    await t.close();
+  });
+
+  it('refuses a context that is not kind-* unless --context X --allow-context', async () => {
+    await expect(target().prepare({ ...prepareOptions, context: 'staging' })).rejects.toThrow(/refusing to change cluster context "staging".*--context staging --allow-context/s);
+    await expect(target().prepare({ ...prepareOptions, context: 'staging', allowContext: true })).resolves.toMatchObject({ context: 'staging' });
+    expect(fx.server.requests.filter((r) => r.method !== 'GET')).toEqual([]);
+  });
+
+  it('names a context the kubeconfig does not have', async () => {
+    await expect(target().prepare({ ...prepareOptions, context: 'kind-other' })).rejects.toThrow(/no context "kind-other".*kind-meshproof, staging/);
+  });
+
+  it('says which Istio kinds are missing when Istio is not installed', async () => {
+    fx.server.istioInstalled = false;
+    try {
+      const error = await target().prepare(prepareOptions).catch((e: Error) => e);
+      expect(error).toBeInstanceOf(TargetError);
+      expect((error as Error).message).toMatch(/Istio is not installed.*VirtualService \(networking.istio.io\/v1\).*EnvoyFilter \(networking.istio.io\/v1alpha3\).*AuthorizationPolicy/);
+    } finally {
+      fx.server.istioInstalled = true;
+    }
+  });
+
+  it('names workloads without a ready pod, without a sidecar, or not exporting the stats meshproof reads', async () => {
+    const seed = preexisting().map((o) => {
+      if (o.kind !== 'Pod') return o;
+      const pod = structuredClone(o) as any;
+      if (pod.metadata.name.startsWith('ratings-v1')) pod.status.conditions = [{ type: 'Ready', status: 'False' }];
+      if (pod.metadata.name.startsWith('details-v1')) pod.spec.containers = pod.spec.containers.filter((c: any) => c.name !== 'istio-proxy');
+      if (pod.metadata.name.startsWith('reviews-v2')) pod.metadata.annotations['proxy.istio.io/config'] = 'proxyStatsMatcher:\n  inclusionPrefixes: [cluster.outbound]\n';
+      return pod;
+    });
+    fx.server.reset(seed.filter((o) => !(o.kind === 'Pod' && o.metadata.name.startsWith('reviews-v3'))));
+    const message = ((await target().prepare(prepareOptions).catch((e: Error) => e)) as Error).message;
+    expect(message).toContain('ratings-v1: none of its 1 pod(s) is ready');
+    expect(message).toContain('details-v1: its pods have no istio-proxy sidecar');
+    expect(message).toContain('reviews-v3: no pod in namespace default with labels {"app":"reviews","version":"v3"}');
+    expect(message).toMatch(/reviews-v2 \(pod default\/reviews-v2-[^)]+\) does not export local rate limit counters \(e\.g\. http_local_rate_limiter\.http_local_rate_limit\.rate_limited\).*\{"proxyStatsMatcher":\{"inclusionRegexps":\["\.\*http_local_rate_limit\.\*"\]\}\}/);
+    expect(message).not.toContain('productpage');
+  });
+});
+
+describe('KubeTarget.apply', () => {
+  it('server-side applies each object with field manager meshproof, labelled with the run id, journal first', async () => {
+    const t = target();
+    await t.prepare(prepareOptions);
+    await t.snapshot(experimentResources());
+    fx.server.requests.length = 0;
+    await t.apply(experimentResources(), 'run-1');
+
+    const writes = fx.server.requests.filter((r) => r.method !== 'GET');
+    const patches = writes.filter((r) => r.method === 'PATCH');
+    for (const p of patches) {
+      expect(p.contentType).toBe('application/apply-patch+yaml');
+      expect(p.query.fieldManager).toBe('meshproof');
+    }
+    // the journal ConfigMap is written before the first change to an Istio object
+    expect(writes[0].path).toBe('/api/v1/namespaces/default/configmaps/meshproof-journal-run-1');
+    const istioPatches = patches.filter((p) => p.path.includes('istio.io'));
+    expect(istioPatches.map((p) => p.path)).toEqual([
+      '/apis/networking.istio.io/v1/namespaces/default/virtualservices/reviews',
+      '/apis/networking.istio.io/v1/namespaces/default/virtualservices/reviews', // conflict with kubectl's fields, then forced
+      '/apis/networking.istio.io/v1/namespaces/default/virtualservices/ratings',
+      '/apis/networking.istio.io/v1/namespaces/default/destinationrules/ratings',
+      '/apis/security.istio.io/v1/namespaces/default/authorizationpolicies/ratings-viewer',
+    ]);
+    expect(istioPatches.map((p) => p.query.force)).toEqual([undefined, 'true', undefined, undefined, undefined]);
+    for (const p of istioPatches) expect(JSON.parse(p.body).metadata.labels[runLabel]).toBe('run-1');
+
+    const reviews = fx.server.find('VirtualService', 'default', 'reviews')!;
+    expect(reviews.metadata.labels).toEqual({ team: 'books', [runLabel]: 'run-1' });
+    expect(reviews.spec.http[0].route).toHaveLength(2);
+    const journal = fx.server.find('ConfigMap', 'default', 'meshproof-journal-run-1')!;
+    const saved = JSON.parse(journal.data['journal.json']);
+    expect(saved.entries.map((e: any) => [e.ref.kind, e.ref.name, e.existed])).toEqual([
+      ['VirtualService', 'reviews', true],
+      ['VirtualService', 'ratings', false],
+      ['DestinationRule', 'ratings', false],
+      ['AuthorizationPolicy', 'ratings-viewer', false],
+    ]);
+    expect(saved.entries[0].prior.spec).toEqual(preexisting().find((o) => o.kind === 'VirtualService')!.spec);
+    expect(existsSync(join(fx.stateDir, 'meshproof', 'journal', 'run-1.json'))).toBe(true);
+    await t.restore();
+    await t.close();
+  });
+
+  it('turns an API server rejection into a SpecError naming the resource and field', async () => {
+    const t = target();
+    await t.prepare(prepareOptions);
+    const bad: K8sObject = { apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: 'bad', labels: { 'not valid!': 'x' } }, spec: {} };
+    const error = await t.apply([bad], 'run-2').catch((e: Error) => e);
+    expect(error).toBeInstanceOf(SpecError);
+    expect((error as SpecError).format()).toMatch(/^VirtualService bad: the API server rejected it: metadata.labels: Invalid value: "not valid!"/);
+    await t.restore();
+    userObjectsUnchanged();
+  });
+
+  it('rejects a kind the cluster does not serve before changing anything', async () => {
+    const t = target();
+    await t.prepare(prepareOptions);
+    const unknown: K8sObject = { apiVersion: 'networking.istio.io/v1', kind: 'Telemetry', metadata: { name: 'x' }, spec: {} };
+    await expect(t.snapshot([unknown])).rejects.toThrow(SpecError);
+    expect(fx.server.requests.filter((r) => r.method !== 'GET')).toEqual([]);
+  });
+
+  it('refuses a run id that cannot be a label value', async () => {
+    const t = target();
+    await t.prepare(prepareOptions);
+    await expect(t.apply(experimentResources(), 'run id with spaces')).rejects.toThrow(/cannot label Kubernetes objects/);
+  });
+});
+
+describe('KubeTarget.waitConverged', () => {
+  it('waits until every affected proxy acknowledged a push made after the change (istiod /debug/syncz via port-forward)', async () => {
+    const t = target();
+    await t.prepare(prepareOptions);
+    await t.apply(experimentResources(), 'run-3');
+    const report = await t.waitConverged(5_000);
+    expect(report.proxies.map((p) => p.name)).toHaveLength(7); // the DestinationRule reaches every proxy, the gateway too
+    expect(report.proxies.every((p) => p.synced)).toBe(true);
+    expect(report.version).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\/\d+$/);
+    const forwards = fx.server.requests.filter((r) => r.path.endsWith('/portforward'));
+    expect(forwards.length).toBeGreaterThan(0);
+    expect(forwards.every((r) => r.path === '/api/v1/namespaces/istio-system/pods/istiod-6d7c8b9f5-s3t4u/portforward' && r.query.ports === '15014')).toBe(true);
+    await t.restore();
+    await t.close();
+  });
+
+  it('times out with a TargetError naming the proxy that did not acknowledge', async () => {
+    const t = target();
+    await t.prepare(prepareOptions);
+    fx.server.stuck.add('reviews-v2-8b9c7d6f5-j7k8l.default');
+    await t.apply(experimentResources(), 'run-4');
+    const error = (await t.waitConverged(600).catch((e: Error) => e)) as Error;
+    expect(error).toBeInstanceOf(TargetError);
+    expect(error.message).toMatch(/did not converge in 600 ms; 1 of 7 proxies are behind:\n  - reviews-v2-8b9c7d6f5-j7k8l\.default: has not acknowledged cds sent \S+\/\d+ acked \S+\/\d+/);
+    await t.restore();
+  });
+
+  it('does not take an old acknowledgement for the new config: a proxy istiod has not pushed to is named', async () => {
+    const t = target();
+    await t.prepare(prepareOptions);
+    fx.server.unpushed.add('ratings-v1-7d8f9c6b5-d3e4f.default');
+    await t.apply(experimentResources(), 'run-5');
+    const error = (await t.waitConverged(600).catch((e: Error) => e)) as Error;
+    expect(error.message).toMatch(/ratings-v1-7d8f9c6b5-d3e4f\.default: no push since the change/);
+    await t.restore();
+  });
+
+  it('confirms with the behavioural probe for N consecutive windows, and fails naming what the probe saw', async () => {
+    let calls = 0;
+    const t = target({ probeWindows: 3, probeWindowMs: 10, probe: async () => ++calls >= 2 });
+    await t.prepare(prepareOptions);
+    await t.apply(experimentResources(), 'run-6');
+    await t.waitConverged(5_000);
+    expect(calls).toBe(4); // one miss, then three passes in a row
+    t.setProbe(async () => ({ ok: false, detail: 'reviews v3 share 0 of 40' }));
+    await t.apply([experimentResources()[1]], 'run-6');
+    await expect(t.waitConverged(300)).rejects.toThrow(/behavioural probe did not see the change in 3 consecutive windows within 300 ms: reviews v3 share 0 of 40/);
+    await t.restore();
+  });
+});
+
+describe('KubeTarget.counters and entrypoint', () => {
+  it("reads every sidecar's and the gateway's :15090/stats/prometheus through the pod proxy, path not encoded", async () => {
+    const t = target();
+    await t.prepare(prepareOptions);
+    fx.server.stats.set('reviews-v2-8b9c7d6f5-j7k8l', 'envoy_cluster_upstream_rq_retry{cluster_name="outbound|9080|v1|ratings.default.svc.cluster.local"} 7\n');
+    fx.server.requests.length = 0;
+    const samples = await t.counters();
+    const proxied = fx.server.requests.filter((r) => r.path.includes('/proxy/'));
+    expect(proxied).toHaveLength(7);
+    expect(proxied.every((r) => /^\/api\/v1\/namespaces\/(default|istio-system)\/pods\/[^/]+:15090\/proxy\/stats\/prometheus$/.test(r.path))).toBe(true);
+    expect(sumCounter(samples, 'envoy_cluster_upstream_rq_retry', {}, 'reviews-v2')).toBe(7);
+    expect(sumCounter(samples, 'envoy_cluster_upstream_rq_retry', {}, 'reviews-v1')).toBe(3);
+    expect(new Set(samples.map((s) => s.proxy))).toEqual(
+      new Set(['details-v1', 'ratings-v1', 'reviews-v1', 'reviews-v2', 'reviews-v3', 'productpage-v1', 'istio-ingressgateway']),
+    );
+  });
+
+  it('adds up replicas of one workload into one series per workload', async () => {
+    const seed = preexisting();
+    const extra = structuredClone(seed.find((o) => o.metadata.name.startsWith('reviews-v1'))!);
+    extra.metadata.name = 'reviews-v1-6c8d9f7b4-zzzzz';
+    fx.server.reset([...seed, extra]);
+    const t = target();
+    await t.prepare(prepareOptions);
+    const samples = await t.counters();
+    expect(sumCounter(samples, 'envoy_cluster_upstream_rq_retry', {}, 'reviews-v1')).toBe(6);
+    expect(samples.filter((s) => s.proxy === 'reviews-v1' && s.name === 'envoy_cluster_upstream_rq_retry')).toHaveLength(1);
+  });
+
+  it('uses the URL the user gives, else the gateway Service annotation kind-up sets, else a port-forward to the gateway', async () => {
+    const given = target();
+    await given.prepare({ ...prepareOptions, url: 'http://127.0.0.1:9999/' });
+    expect(await given.entrypoint()).toBe('http://127.0.0.1:9999');
+
+    const forwarded = target();
+    await forwarded.prepare(prepareOptions);
+    const url = await forwarded.entrypoint();
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    fx.server.gatewayBody = 'productpage through the gateway';
+    expect(await (await fetch(`${url}/productpage`)).text()).toBe('productpage through the gateway');
+    expect(fx.server.requests.some((r) => r.path === '/api/v1/namespaces/istio-system/pods/istio-ingressgateway-5c6d7b8f9-v5w6x/portforward' && r.query.ports === '8080')).toBe(true);
+    await forwarded.close();
+
+    const seed = preexisting().map((o) =>
+      o.kind === 'Service' ? { ...o, metadata: { ...o.metadata, annotations: { 'meshproof.dev/host-url': 'http://127.0.0.1:8080' } } } : o,
+    );
+    fx.server.reset(seed);
+    const annotated = target();
+    await annotated.prepare(prepareOptions);
+    expect(await annotated.entrypoint()).toBe('http://127.0.0.1:8080');
+  });
+});
+
+describe('KubeTarget.restore and cleanup', () => {
+  it('deletes what the run created and puts back what existed exactly (spec, labels, annotations)', async () => {
+    const t = target();
+    await t.prepare(prepareOptions);
+    await t.apply(experimentResources(), 'run-7');
+    await t.waitConverged(5_000);
+    const report = await t.restore();
+    expect(report.errors).toEqual([]);
+    expect(report.restored).toEqual(['VirtualService default/reviews']);
+    expect(report.deleted.sort()).toEqual(['AuthorizationPolicy default/ratings-viewer', 'DestinationRule default/ratings', 'VirtualService default/ratings']);
+    userObjectsUnchanged();
+    const puts = fx.server.requests.filter((r) => r.method === 'PUT');
+    expect(puts.every((r) => r.contentType === 'application/json' && JSON.parse(r.body).metadata.resourceVersion)).toBe(true);
+    const deletes = fx.server.requests.filter((r) => r.method === 'DELETE' && r.path.includes('istio.io'));
+    expect(deletes.every((r) => JSON.parse(r.body).preconditions.uid)).toBe(true);
+    expect(readdirSync(join(fx.stateDir, 'meshproof', 'journal'))).toEqual([]);
+    expect(await t.restore()).toEqual({ deleted: [], restored: [], errors: [] }); // idempotent
+  });
+
+  it('leaves an object someone else created meanwhile in place and says so', async () => {
+    const t = target();
+    await t.prepare(prepareOptions);
+    await t.apply(experimentResources(), 'run-8');
+    // someone deletes our ratings VirtualService and creates their own
+    fx.server.reset([
+      ...fx.server.objects().filter((o) => !(o.kind === 'VirtualService' && o.metadata.name === 'ratings')),
+      { apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: 'ratings', namespace: 'default' }, spec: { hosts: ['ratings'] } },
+    ] as any);
+    const report = await t.restore();
+    expect(report.errors).toEqual([expect.stringMatching(/VirtualService default\/ratings was created after this run started by someone else/)]);
+    expect(fx.server.find('VirtualService', 'default', 'ratings')).toBeDefined();
+  });
+
+  it('cleanup replays the journal of a run that never restored, from the cluster copy alone', async () => {
+    const t = target();
+    await t.prepare(prepareOptions);
+    await t.apply(experimentResources(), 'run-9');
+    // the run's machine is gone: only the in-cluster journal remains
+    const { rmSync } = await import('node:fs');
+    rmSync(join(fx.stateDir, 'meshproof', 'journal'), { recursive: true, force: true });
+    const reports = await cleanup({ kubeconfig: fx.kubeconfig });
+    expect(reports).toHaveLength(1);
+    expect(reports[0].errors).toEqual([]);
+    userObjectsUnchanged();
+    expect(await cleanup({ kubeconfig: fx.kubeconfig })).toEqual([]);
+  });
+
+  it('cleanup removes labelled objects of a run without journal only when meshproof alone manages them', async () => {
+    const t = target();
+    await t.prepare(prepareOptions);
+    await t.apply(experimentResources(), 'run-10');
+    fx.server.reset(fx.server.objects().filter((o) => !o.metadata.name.startsWith('meshproof-journal')) as any);
+    const { rmSync } = await import('node:fs');
+    rmSync(join(fx.stateDir, 'meshproof', 'journal'), { recursive: true, force: true });
+    const reports = await cleanup({ kubeconfig: fx.kubeconfig });
+    const orphans = reports.at(-1)!;
+    // created by the run: only meshproof manages them
+    expect(orphans.deleted.sort()).toEqual(['AuthorizationPolicy default/ratings-viewer', 'DestinationRule default/ratings', 'VirtualService default/ratings']);
+    // the user's object, changed by the run: without the journal its prior state is unknown, so it is reported, not deleted
+    expect(orphans.errors.join('\n')).toMatch(/VirtualService default\/reviews is labelled meshproof.dev\/run=run-10 but no journal/);
+  });
+
+  it('cleanup honours the context guard', async () => {
+    await expect(cleanup({ kubeconfig: fx.kubeconfig, context: 'staging' })).rejects.toThrow(/--allow-context/);
+  });
+});
