@@ -2,7 +2,7 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { TargetError } from '../../errors.ts';
 
 /**
@@ -100,11 +100,18 @@ export async function analyzeOffline(files: string[], options: { binary?: string
   if (code !== 0 && code !== exitAnalyzerFoundIssues) {
     throw new TargetError(`istioctl analyze failed (exit ${code}): ${stderr.trim() || stdout.trim()}`);
   }
+  let findings: Finding[];
   try {
-    return parseAnalyzeJson(stdout);
+    findings = parseAnalyzeJson(stdout);
   } catch (error) {
     throw new TargetError(`istioctl analyze printed output meshproof cannot read: ${(error as Error).message}\n${stdout.slice(0, 500)}`);
   }
+  // istioctl names the file by its base name only; give back the path we were given when that is unambiguous.
+  for (const finding of findings) {
+    const candidates = files.filter((f) => basename(f) === finding.file);
+    if (candidates.length === 1) finding.file = candidates[0];
+  }
+  return findings;
 }
 
 function run(binary: string, args: string[], timeoutMs: number): Promise<{ code: number; stdout: string; stderr: string }> {
