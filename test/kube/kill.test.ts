@@ -102,7 +102,7 @@ describe('kill tests: SIGKILL at seeded points, then cleanup', () => {
     expect(run.code).toBe(0);
     const report = JSON.parse(run.stdout);
     expect(report.errors).toEqual([]);
-    expect(report.restored).toEqual(['VirtualService default/reviews']);
+    expect(report.restored).toEqual(['VirtualService/default/reviews']);
     requestsPerRun = fx.server.requests.length;
     expect(requestsPerRun).toBeGreaterThan(20);
     await expectCleanState();

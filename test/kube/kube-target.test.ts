@@ -137,7 +137,7 @@ describe('KubeTarget.apply', () => {
     const bad: K8sObject = { apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: 'bad', labels: { 'not valid!': 'x' } }, spec: {} };
     const error = await t.apply([bad], 'run-2').catch((e: Error) => e);
     expect(error).toBeInstanceOf(SpecError);
-    expect((error as SpecError).format()).toMatch(/^VirtualService bad: the API server rejected it: metadata.labels: Invalid value: "not valid!"/);
+    expect((error as SpecError).format()).toMatch(/^VirtualService bad: metadata.labels: the API server rejected it: metadata.labels: Invalid value: "not valid!"/);
     await t.restore();
     userObjectsUnchanged();
   });
@@ -269,8 +269,8 @@ describe('KubeTarget.restore and cleanup', () => {
     await t.waitConverged(5_000);
     const report = await t.restore();
     expect(report.errors).toEqual([]);
-    expect(report.restored).toEqual(['VirtualService default/reviews']);
-    expect(report.deleted.sort()).toEqual(['AuthorizationPolicy default/ratings-viewer', 'DestinationRule default/ratings', 'VirtualService default/ratings']);
+    expect(report.restored).toEqual(['VirtualService/default/reviews']);
+    expect(report.deleted.sort()).toEqual(['AuthorizationPolicy/default/ratings-viewer', 'DestinationRule/default/ratings', 'VirtualService/default/ratings']);
     userObjectsUnchanged();
     const puts = fx.server.requests.filter((r) => r.method === 'PUT');
     expect(puts.every((r) => r.contentType === 'application/json' && JSON.parse(r.body).metadata.resourceVersion)).toBe(true);
@@ -290,7 +290,7 @@ describe('KubeTarget.restore and cleanup', () => {
       { apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: 'ratings', namespace: 'default' }, spec: { hosts: ['ratings'] } },
     ] as any);
     const report = await t.restore();
-    expect(report.errors).toEqual([expect.stringMatching(/VirtualService default\/ratings was created after this run started by someone else/)]);
+    expect(report.errors).toEqual([expect.stringMatching(/VirtualService\/default\/ratings was created after this run started by someone else/)]);
     expect(fx.server.find('VirtualService', 'default', 'ratings')).toBeDefined();
   });
 
@@ -318,9 +318,9 @@ describe('KubeTarget.restore and cleanup', () => {
     const reports = await cleanup({ kubeconfig: fx.kubeconfig });
     const orphans = reports.at(-1)!;
     // created by the run: only meshproof manages them
-    expect(orphans.deleted.sort()).toEqual(['AuthorizationPolicy default/ratings-viewer', 'DestinationRule default/ratings', 'VirtualService default/ratings']);
+    expect(orphans.deleted.sort()).toEqual(['AuthorizationPolicy/default/ratings-viewer', 'DestinationRule/default/ratings', 'VirtualService/default/ratings']);
     // the user's object, changed by the run: without the journal its prior state is unknown, so it is reported, not deleted
-    expect(orphans.errors.join('\n')).toMatch(/VirtualService default\/reviews is labelled meshproof.dev\/run=run-10 but no journal/);
+    expect(orphans.errors.join('\n')).toMatch(/VirtualService\/default\/reviews is labelled meshproof.dev\/run=run-10 but no journal/);
   });
 
   it('cleanup honours the context guard', async () => {

@@ -224,7 +224,7 @@ export function refOf(object: K8sObject): ObjectRef {
 }
 
 export function describeRef(ref: ObjectRef): string {
-  return `${ref.kind} ${ref.namespace ? `${ref.namespace}/` : ''}${ref.name}`;
+  return `${ref.kind}/${ref.namespace ? `${ref.namespace}/` : ''}${ref.name}`;
 }
 
 function apiError(code: number, method: string, path: string, body: string): KubeApiError {

@@ -79,6 +79,8 @@ export class KubeTarget implements Target {
   private journal?: JournalWriter;
   private baseline?: Map<string, PushVersion | undefined>;
   private pending: K8sObject[] = [];
+  /** Everything this run applied, for the convergence wait after restore. */
+  private applied: K8sObject[] = [];
   private forward?: Forward;
   private probe?: ConvergenceProbe;
 
@@ -182,10 +184,10 @@ export class KubeTarget implements Target {
     const name = `${object.kind} ${object.metadata.name}`;
     if (error instanceof UnknownKindError) return new SpecError(error.message, undefined, name);
     if (error instanceof KubeApiError && (error.code === 422 || error.code === 400)) {
-      const causes = ((error.status?.details as { causes?: { field?: string; message?: string }[] } | undefined)?.causes ?? [])
-        .map((c) => (c.field && !(c.message ?? '').startsWith(c.field) ? `${c.field}: ${c.message ?? ''}` : (c.message ?? '')))
-        .join('; ');
-      return new SpecError(`the API server rejected it: ${causes || error.status?.message || error.message}`, undefined, name);
+      const causes = (error.status?.details as { causes?: { field?: string; message?: string }[] } | undefined)?.causes ?? [];
+      const text = causes.map((c) => (c.field && !(c.message ?? '').startsWith(c.field) ? `${c.field}: ${c.message ?? ''}` : (c.message ?? ''))).join('; ');
+      const field = causes.find((c) => c.field)?.field;
+      return new SpecError(`the API server rejected it: ${text || error.status?.message || error.message}`, undefined, field ? `${name}: ${field}` : name);
     }
     if (error instanceof TargetError || error instanceof SpecError) return error;
     return new TargetError(`${name}: ${(error as Error).message}`);
@@ -238,6 +240,7 @@ export class KubeTarget implements Target {
         }
       }
       this.pending.push(object);
+      this.applied.push(object);
     }
   }
 
@@ -367,12 +370,15 @@ export class KubeTarget implements Target {
   async restore(): Promise<RestoreReport> {
     const writer = this.journal;
     if (!writer || !this.api) return { deleted: [], restored: [], errors: [] };
+    // A waitConverged() after restore waits for the proxies to drop what the run applied.
+    const baseline = await this.recordBaseline().catch(() => undefined);
     const report = await replayJournal(this.api, writer.journal);
-    this.pending = [];
-    this.baseline = undefined;
+    this.pending = [...this.applied, ...writer.journal.entries.flatMap((e) => (e.prior ? [e.prior] : []))];
+    this.baseline = baseline;
     if (report.errors.length === 0) {
       await writer.remove().catch((error: Error) => report.errors.push(`removing the run journal: ${error.message}`));
       this.journal = undefined;
+      this.applied = [];
     }
     return report;
   }

@@ -1,0 +1,114 @@
+// Shared by `run` and `tutorial`: build the target, run experiments with signal handling, write reports.
+import { join } from 'node:path';
+import { Runner, type RunOptions } from '../runner/run.ts';
+import { defaultDeps } from '../runner/default-deps.ts';
+import { newRunId, newSeed } from '../runner/ids.ts';
+import type { RunResult } from '../runner/result.ts';
+import type { RunListener } from '../runner/events.ts';
+import type { Experiment } from '../spec/types.ts';
+import type { Target } from '../targets/target.ts';
+import { TerminalReporter, appendStepSummary, writeReports, type ReportPaths } from '../report/index.ts';
+import { handleSignals } from './signals.ts';
+import { meshproofVersion } from './version.ts';
+
+export interface ExecuteOptions {
+  target: 'local' | 'kube';
+  context?: string;
+  allowContext?: boolean;
+  url?: string;
+  istioVersion?: string;
+  reportDir?: string;
+  json?: boolean;
+  junit?: string;
+  seed?: number;
+  driver?: 'autocannon' | 'k6';
+  inconclusive?: 'fail' | 'pass';
+  convergeTimeout?: number;
+  quiet?: boolean;
+  beforeExperiment?: RunOptions['beforeExperiment'];
+  /** Extra listener (tutorial mode prints what was observed after each step). */
+  listener?: RunListener;
+}
+
+async function createTarget(kind: 'local' | 'kube'): Promise<Target> {
+  if (kind === 'kube') {
+    const { KubeTarget } = await import('../targets/kube/index.ts');
+    return new KubeTarget();
+  }
+  const { LocalTarget } = await import('../targets/local/index.ts');
+  return new LocalTarget();
+}
+
+function fanOut(listeners: RunListener[]): RunListener {
+  const call =
+    <K extends keyof RunListener>(key: K) =>
+    (...args: Parameters<NonNullable<RunListener[K]>>) => {
+      for (const l of listeners) (l[key] as ((...a: unknown[]) => void) | undefined)?.(...args);
+    };
+  return {
+    onRunStart: call('onRunStart'),
+    onExperimentStart: call('onExperimentStart'),
+    onPhase: call('onPhase'),
+    onLoadProgress: call('onLoadProgress'),
+    onExperimentEnd: call('onExperimentEnd'),
+    onRunEnd: call('onRunEnd'),
+    onMessage: call('onMessage'),
+  };
+}
+
+export function defaultReportDir(runId: string, now = new Date()): string {
+  const stamp = now.toISOString().slice(0, 19).replace(/:/g, '-');
+  return join('reports', `${stamp}-${runId.slice(-4)}`);
+}
+
+export interface Execution {
+  result: RunResult;
+  reports: ReportPaths;
+}
+
+export async function execute(experiments: Experiment[], options: ExecuteOptions): Promise<Execution> {
+  const seed = options.seed ?? newSeed();
+  const runId = newRunId();
+  const terminal = new TerminalReporter({ quiet: options.quiet, json: options.json });
+  const listener = fanOut([terminal, ...(options.listener ? [options.listener] : [])]);
+  const target = await createTarget(options.target);
+  const runner = new Runner(
+    {
+      runId,
+      seed,
+      command: ['meshproof', ...process.argv.slice(2)],
+      meshproofVersion: meshproofVersion(),
+      target,
+      targetOptions: {
+        scenario: experiments[0]?.scenario ?? 'bookinfo',
+        seed,
+        ...(options.istioVersion ? { istioVersion: options.istioVersion } : {}),
+        ...(options.context ? { context: options.context } : {}),
+        ...(options.allowContext ? { allowContext: true } : {}),
+        ...(options.url ? { url: options.url } : {}),
+        log: (message) => listener.onMessage?.(message),
+      },
+      ...(options.driver ? { driver: options.driver } : {}),
+      convergeTimeoutMs: options.convergeTimeout ?? 60_000,
+      inconclusiveAs: options.inconclusive ?? 'fail',
+      listener,
+      ...(options.beforeExperiment ? { beforeExperiment: options.beforeExperiment } : {}),
+    },
+    defaultDeps,
+  );
+  const release = handleSignals(runner);
+  let result: RunResult;
+  try {
+    result = await runner.run(experiments);
+  } finally {
+    release();
+  }
+  const reports = await writeReports(result, {
+    dir: options.reportDir ?? defaultReportDir(runId),
+    ...(options.junit ? { junitFile: options.junit } : {}),
+    inconclusiveAs: options.inconclusive ?? 'fail',
+  });
+  terminal.onReportsWritten(reports);
+  await appendStepSummary(result, process.env, { reportPath: reports.html });
+  return { result, reports };
+}

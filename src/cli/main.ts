@@ -1,0 +1,164 @@
+// meshproof's command line: parses arguments, runs a command, maps errors to exit codes.
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { ExitCode, SpecError, SpecErrors, TargetError } from '../errors.ts';
+import { meshproofVersion } from './version.ts';
+
+function parseSeed(value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) > 2 ** 32 - 1) throw new InvalidArgumentError('expected a whole number from 0 to 4294967295');
+  return Number(value);
+}
+
+function parseMs(value: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(value);
+  if (!m) throw new InvalidArgumentError('expected a duration such as 500ms, 30s or 2m');
+  return Number(m[1]) * (m[2] === 'ms' ? 1 : m[2] === 'm' ? 60_000 : 1000);
+}
+
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+const targetOption = () => new Option('--target <target>', 'where to run: the embedded mesh (local) or a cluster (kube)').choices(['local', 'kube']).default('local');
+const contextOption = () => new Option('--context <name>', 'kubeconfig context (kube target); kind-* contexts are allowed by default');
+const allowContextOption = () => new Option('--allow-context', 'allow a kube context that is not kind-* (e.g. a shared cluster)');
+const istioVersionOption = () => new Option('--istio-version <version>', 'Istio release whose behaviour the local target follows (kube reads it from the cluster)');
+
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name('meshproof')
+    .description('Prove what an Istio service mesh really does under faults and load.\nExperiments (YAML) apply Istio resources, drive load, and judge expectations with sound statistics.')
+    .version(meshproofVersion(), '-V, --version', 'print the meshproof version')
+    .showHelpAfterError('(run with --help for usage)')
+    .configureHelp({ sortSubcommands: false, showGlobalOptions: true })
+    .exitOverride();
+
+  program
+    .command('run')
+    .description('run experiments (files or folders, default experiments/) and write reports')
+    .argument('[paths...]', 'experiment files or folders', ['experiments'])
+    .addOption(targetOption())
+    .addOption(contextOption())
+    .addOption(allowContextOption())
+    .option('--url <url>', 'entry point for load instead of the discovered ingress (kube)')
+    .addOption(istioVersionOption())
+    .option('--report-dir <dir>', 'where to write index.html, result.json and junit.xml (default reports/<timestamp>-<run id>)')
+    .option('--json', 'print the run result as JSON on stdout (all human output goes to stderr)')
+    .option('--junit <file>', 'also write JUnit XML to this file')
+    .option('--seed <n>', 'seed for every random decision (printed and recorded; default random)', parseSeed)
+    .option('--tag <tag>', 'only experiments with this tag (repeatable: any of them)', collect)
+    .addOption(new Option('--driver <driver>', 'override every experiment\'s load driver').choices(['autocannon', 'k6']))
+    .addOption(new Option('--inconclusive <as>', 'how inconclusive verdicts count for the exit code and JUnit').choices(['fail', 'pass']).default('fail'))
+    .option('--converge-timeout <duration>', 'how long to wait for every proxy to take new config', parseMs, 60_000)
+    .option('-q, --quiet', 'no progress output; only the summary and errors')
+    .addHelpText('after', '\nExit codes: 0 all expectations met, 1 an expectation failed (or was inconclusive), 2 bad input, 3 target or infrastructure failure, 130 interrupted (after restoring the mesh).')
+    .action(async (paths: string[], options) => {
+      const { runCommand } = await import('./run-command.ts');
+      process.exitCode = await runCommand(paths, options);
+    });
+
+  program
+    .command('validate')
+    .description('check experiments without running them: schema, units, subsets, observability; warnings for relative weights')
+    .argument('[paths...]', 'experiment files or folders', ['experiments'])
+    .option('--json', 'print findings as JSON on stdout')
+    .action(async (paths: string[], options) => {
+      const { validateCommand } = await import('./validate-command.ts');
+      process.exitCode = await validateCommand(paths, options);
+    });
+
+  program
+    .command('list')
+    .description('list experiments: name, tags, resources they apply, expectations')
+    .argument('[paths...]', 'experiment files or folders', ['experiments'])
+    .option('--tag <tag>', 'only experiments with this tag (repeatable)', collect)
+    .option('--json', 'print the list as JSON on stdout')
+    .action(async (paths: string[], options) => {
+      const { listCommand } = await import('./list-command.ts');
+      process.exitCode = await listCommand(paths, options);
+    });
+
+  program
+    .command('tutorial')
+    .description('walk through the tutorial scenarios in order: explain each resource, run it, show what was observed')
+    .argument('[name]', 'tutorial to run', 'bookinfo')
+    .option('-y, --yes', 'do not wait for Enter between steps')
+    .addOption(targetOption())
+    .addOption(contextOption())
+    .addOption(allowContextOption())
+    .addOption(istioVersionOption())
+    .option('--seed <n>', 'seed for every random decision', parseSeed)
+    .option('--report-dir <dir>', 'where to write the report')
+    .action(async (name: string, options) => {
+      const { tutorialCommand } = await import('./tutorial-command.ts');
+      process.exitCode = await tutorialCommand(name, options);
+    });
+
+  program
+    .command('cleanup')
+    .description('undo interrupted runs on a cluster: delete objects labelled meshproof.dev/run, restore saved objects')
+    .addOption(contextOption())
+    .addOption(allowContextOption())
+    .action(async (options) => {
+      const { cleanupCommand } = await import('./cleanup-command.ts');
+      process.exitCode = await cleanupCommand(options);
+    });
+
+  program
+    .command('report')
+    .description('re-render the HTML report from a result.json')
+    .argument('<result>', 'path of a result.json written by `meshproof run`')
+    .option('-o, --out <file>', 'where to write the HTML (default: index.html beside the result)')
+    .action(async (resultPath: string, options) => {
+      const { reportCommand } = await import('./report-command.ts');
+      process.exitCode = await reportCommand(resultPath, options);
+    });
+
+  const exportCommand = program.command('export').description('export an experiment for other tools');
+  exportCommand
+    .command('k6')
+    .description('write the k6 script meshproof would run for an experiment, to run on your own k6 infrastructure')
+    .argument('<experiment>', 'experiment file')
+    .option('-o, --out <file>', 'write to a file instead of stdout')
+    .option('--base-url <url>', 'entry point the script targets', 'http://127.0.0.1:8080')
+    .option('--seed <n>', 'seed for the request rotation', parseSeed, 1)
+    .action(async (file: string, options) => {
+      const { exportK6Command } = await import('./export-command.ts');
+      process.exitCode = await exportK6Command(file, options);
+    });
+
+  return program;
+}
+
+/** Print a user error without a stack trace and return its exit code. */
+export function reportError(error: unknown): number {
+  if (error instanceof SpecErrors) {
+    for (const e of error.errors) process.stderr.write(`error: ${e.format()}\n`);
+    process.stderr.write(`${error.errors.length} problem${error.errors.length === 1 ? '' : 's'} found.\n`);
+    return ExitCode.badInput;
+  }
+  if (error instanceof SpecError) {
+    process.stderr.write(`error: ${error.format()}\n`);
+    return ExitCode.badInput;
+  }
+  if (error instanceof TargetError) {
+    process.stderr.write(`target error: ${error.message}\n`);
+    return ExitCode.infrastructure;
+  }
+  process.stderr.write(`internal error (please report it): ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  return ExitCode.infrastructure;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // --help and --version exit 0; usage errors are bad input.
+      process.exitCode = error.exitCode === 0 ? 0 : ExitCode.badInput;
+      return;
+    }
+    process.exitCode = reportError(error);
+  }
+}
