@@ -211,7 +211,7 @@ export class Runner {
       const driver = this.deps.createDriver(driverName);
       loadStart = Date.now();
       events.push({ atMs: appliedAt - loadStart, what: 'applied' }, { atMs: convergedAt - loadStart, what: 'converged' }, { atMs: 0, what: 'load-start' });
-      const summary = await phase('load', () => this.drive(experiment, driver, observation, { baseUrl, requests }, info));
+      const { summary, looks } = await phase('load', () => this.drive(experiment, driver, observation, { baseUrl, requests }, info));
       mark('load-end');
       result.loadSummary = summary;
       result.observation = observation.snapshot();
@@ -225,6 +225,8 @@ export class Runner {
           counters: result.counters,
           target: info,
           inFlightAllowance: summary.errored,
+          // After a sequential run the final judgement is one more look of the same confidence sequence.
+          ...(experiment.load.sequential ? { sequential: { looks: looks + 1, final: true } } : {}),
         }),
       );
       result.outcome = experimentOutcome(result.verdicts);
@@ -254,7 +256,7 @@ export class Runner {
     return result;
   }
 
-  private async drive(experiment: Experiment, driver: LoadDriver, observation: RecordingObservation, where: { baseUrl: string; requests: RequestSpec[] }, info: TargetInfo): Promise<LoadSummary> {
+  private async drive(experiment: Experiment, driver: LoadDriver, observation: RecordingObservation, where: { baseUrl: string; requests: RequestSpec[] }, info: TargetInfo): Promise<{ summary: LoadSummary; looks: number }> {
     const { load } = experiment;
     const stop = new AbortController();
     const onInterrupt = () => stop.abort(this.interruptController.signal.reason);
@@ -272,9 +274,10 @@ export class Runner {
       ...(sequential ? { totalRequests: Math.min(sequential.budget, load.totalRequests ?? Infinity) } : load.totalRequests !== undefined ? { totalRequests: load.totalRequests } : {}),
       timeoutMs: load.timeoutMs,
       seed: this.options.seed,
+      ...(load.classifiers.length > 0 ? { classifiers: load.classifiers } : {}),
     };
     try {
-      return await driver.run(
+      const summary = await driver.run(
         plan,
         (response) => {
           observation.record(response);
@@ -290,6 +293,7 @@ export class Runner {
           onProgress: (progress) => this.options.listener?.onLoadProgress?.(experiment, progress),
         },
       );
+      return { summary, looks };
     } finally {
       this.interruptController.signal.removeEventListener('abort', onInterrupt);
     }

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { Runner, type RunOptions } from '../../src/runner/run.ts';
 import { ExitCode, ResourceError, TargetError } from '../../src/errors.ts';
+import type { JudgeContext } from '../../src/assertions/verdict.ts';
+import type { Expectation } from '../../src/spec/types.ts';
 import { MemoryTarget } from '../support/memory-target.ts';
 import { ScriptedDriver, fakeDeps } from '../support/fake-load.ts';
 import { makeExperiment, vs } from '../support/experiments.ts';
@@ -121,5 +123,29 @@ describe('runner lifecycle against an in-memory target', () => {
     const result = await new Runner(options(target), fakeDeps(new ScriptedDriver(Array(10_000).fill(200)))).run([experiment]);
     expect(result.experiments[0].loadSummary?.sent).toBe(10);
     expect(result.exitCode).toBe(ExitCode.ok);
+  });
+
+  it('the final judgement of a sequential run is the last look (final: true), a fixed run has no looks', async () => {
+    const contexts: JudgeContext[] = [];
+    const recordingDeps = (driver: ScriptedDriver) => {
+      const deps = fakeDeps(driver);
+      return { ...deps, judgeAll: (e: Expectation[], c: JudgeContext) => (contexts.push(c), deps.judgeAll(e, c)) };
+    };
+    const experiment = makeExperiment();
+    experiment.load = { ...experiment.load, totalRequests: undefined, sequential: { budget: 30, checkEvery: 5 } };
+    // the fake judge is inconclusive below 10 samples: look 1 (5 samples) goes on, look 2 (10) stops the load
+    await new Runner(options(new MemoryTarget()), recordingDeps(new ScriptedDriver(Array(30).fill(200)))).run([experiment]);
+    expect(contexts.map((c) => c.sequential)).toEqual([{ looks: 1 }, { looks: 2 }, { looks: 3, final: true }]);
+    contexts.length = 0;
+    await new Runner(options(new MemoryTarget()), recordingDeps(new ScriptedDriver(Array(30).fill(200)))).run([makeExperiment()]);
+    expect(contexts.map((c) => c.sequential)).toEqual([undefined]);
+  });
+
+  it('passes the experiment\'s classifiers to the load plan (k6 classifies out of process)', async () => {
+    const driver = new ScriptedDriver([200]);
+    const experiment = makeExperiment();
+    experiment.load = { ...experiment.load, classifiers: ['status', 'bookinfo'] };
+    await new Runner(options(new MemoryTarget()), fakeDeps(driver)).run([experiment]);
+    expect(driver.plans[0].classifiers).toEqual(['status', 'bookinfo']);
   });
 });

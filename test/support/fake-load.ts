@@ -6,12 +6,14 @@ import type { Verdict } from '../../src/assertions/verdict.ts';
 
 export class ScriptedDriver implements LoadDriver {
   readonly name = 'scripted';
+  readonly plans: LoadPlan[] = [];
   constructor(
     private readonly statuses: number[],
     private readonly options: { delayMs?: number; onStart?: () => void; onSent?: (n: number) => void } = {},
   ) {}
 
   async run(plan: LoadPlan, onResponse: (r: ResponseRecord) => void, control: LoadControl): Promise<LoadSummary> {
+    this.plans.push(plan);
     this.options.onStart?.();
     const limit = Math.min(plan.totalRequests ?? Infinity, this.statuses.length);
     let sent = 0;
