@@ -15,6 +15,10 @@ export async function exportK6Command(file: string, options: ExportK6Options): P
   const experiments = loadExperimentFile(file);
   if (experiments.length > 1) throw new SpecError(`${file} is a sweep of ${experiments.length} runs; export one point by removing spec.matrix`);
   const { load } = experiments[0];
+  const outside = load.requests.find((r) => r.service !== undefined);
+  if (outside) {
+    throw new SpecError(`request "${outside.name}" goes straight to service ${outside.service}; a k6 script has one base URL (the gateway), so export the experiment without it`, undefined, 'spec.load.requests');
+  }
   const script = k6Script({
     baseUrl: options.baseUrl.replace(/\/$/, ''),
     requests: load.requests,
@@ -23,6 +27,7 @@ export async function exportK6Command(file: string, options: ExportK6Options): P
     ...(load.totalRequests !== undefined ? { totalRequests: load.totalRequests } : {}),
     timeoutMs: load.timeoutMs,
     seed: options.seed,
+    ...(load.classifiers.length > 0 ? { classifiers: load.classifiers } : {}),
   });
   if (options.out) {
     await writeFile(options.out, script, 'utf8');

@@ -1,7 +1,8 @@
 // The lifecycle of a run: prepare → for each experiment (snapshot → apply → converge → load → counters → judge → restore).
 // Restore always runs: after success, failure, exceptions and interrupts (the CLI turns signals into interrupt()).
 import { ExitCode, InterruptedError, ResourceError, SpecError, TargetError } from '../errors.ts';
-import type { LoadDriver, LoadPlan, LoadSummary } from '../load/driver.ts';
+import type { LoadDriver, LoadPlan, LoadProgress, LoadSummary } from '../load/driver.ts';
+import { groupByEntry, mergeProgress, mergeSummaries, splitPlan, type EntryGroup } from './load-split.ts';
 import type { CounterSample, ObservationSnapshot, ObservationView, ResponseRecord } from '../observe/types.ts';
 import { counterDelta } from '../observe/prometheus.ts';
 import type { JudgeContext, Verdict } from '../assertions/verdict.ts';
@@ -205,13 +206,13 @@ export class Runner {
       const baseUrl = await target.entrypoint();
       // Logins happen before the counters are read, so they do not count as load.
       const requests = await phase('login', () => this.deps.resolveRequests(baseUrl, experiment.load.requests));
+      const groups = await this.entryGroups(requests, baseUrl);
       const before = await phase('counters', () => target.counters());
       const observation = this.deps.newObservation(experiment);
       const driverName = this.options.driver ?? experiment.load.driver;
-      const driver = this.deps.createDriver(driverName);
       loadStart = Date.now();
       events.push({ atMs: appliedAt - loadStart, what: 'applied' }, { atMs: convergedAt - loadStart, what: 'converged' }, { atMs: 0, what: 'load-start' });
-      const { summary, looks } = await phase('load', () => this.drive(experiment, driver, observation, { baseUrl, requests }, info));
+      const { summary, looks } = await phase('load', () => this.drive(experiment, driverName, observation, { groups, requests }, info));
       mark('load-end');
       result.loadSummary = summary;
       result.observation = observation.snapshot();
@@ -256,7 +257,21 @@ export class Runner {
     return result;
   }
 
-  private async drive(experiment: Experiment, driver: LoadDriver, observation: RecordingObservation, where: { baseUrl: string; requests: RequestSpec[] }, info: TargetInfo): Promise<{ summary: LoadSummary; looks: number }> {
+  /** Where each request goes: the ingress gateway, or (`service:`) straight to a service from outside the mesh. */
+  private async entryGroups(requests: RequestSpec[], gatewayUrl: string): Promise<EntryGroup[]> {
+    const { target } = this.options;
+    const urls = new Map<RequestSpec, string>();
+    for (const request of requests) {
+      if (request.service === undefined) continue;
+      if (!target.outsideEntrypoint) {
+        throw new TargetError(`request "${request.name}" goes straight to service ${request.service} from outside the mesh, which the ${target.kind} target cannot do`);
+      }
+      urls.set(request, await target.outsideEntrypoint(request.service, request.port ?? 9080));
+    }
+    return groupByEntry(requests, (request) => urls.get(request) ?? gatewayUrl);
+  }
+
+  private async drive(experiment: Experiment, driverName: string, observation: RecordingObservation, where: { groups: EntryGroup[]; requests: RequestSpec[] }, info: TargetInfo): Promise<{ summary: LoadSummary; looks: number }> {
     const { load } = experiment;
     const stop = new AbortController();
     const onInterrupt = () => stop.abort(this.interruptController.signal.reason);
@@ -267,7 +282,7 @@ export class Runner {
     let recorded = 0;
     let looks = 0;
     const plan: LoadPlan = {
-      baseUrl: where.baseUrl,
+      baseUrl: where.groups[0].baseUrl,
       requests: where.requests,
       model: load.model,
       ...(load.durationMs !== undefined ? { durationMs: load.durationMs } : {}),
@@ -276,23 +291,38 @@ export class Runner {
       seed: this.options.seed,
       ...(load.classifiers.length > 0 ? { classifiers: load.classifiers } : {}),
     };
+    const onResponse = (response: ResponseRecord) => {
+      observation.record(response);
+      if (!sequential || early.length === 0 || stop.signal.aborted) return;
+      recorded++;
+      if (recorded % sequential.checkEvery !== 0) return;
+      looks++;
+      const verdicts = this.deps.judgeAll(early, { experiment, observation, counters: [], target: info, inFlightAllowance: 0, sequential: { looks } });
+      if (this.deps.allConclusive(verdicts)) stop.abort('every expectation is conclusive');
+    };
+    const parts = splitPlan(plan, where.groups);
+    const progress: (LoadProgress | undefined)[] = parts.map(() => undefined);
     try {
-      const summary = await driver.run(
-        plan,
-        (response) => {
-          observation.record(response);
-          if (!sequential || early.length === 0 || stop.signal.aborted) return;
-          recorded++;
-          if (recorded % sequential.checkEvery !== 0) return;
-          looks++;
-          const verdicts = this.deps.judgeAll(early, { experiment, observation, counters: [], target: info, inFlightAllowance: 0, sequential: { looks } });
-          if (this.deps.allConclusive(verdicts)) stop.abort('every expectation is conclusive');
-        },
-        {
-          signal: stop.signal,
-          onProgress: (progress) => this.options.listener?.onLoadProgress?.(experiment, progress),
-        },
+      const settled = await Promise.allSettled(
+        parts.map((part, p) =>
+          this.deps
+            .createDriver(driverName)
+            .run(part.plan, (response) => onResponse(parts.length === 1 ? response : { ...response, requestIndex: part.indices[response.requestIndex] }), {
+              signal: stop.signal,
+              onProgress: (update) => {
+                progress[p] = update;
+                this.options.listener?.onLoadProgress?.(experiment, parts.length === 1 ? update : mergeProgress(progress));
+              },
+            })
+            .catch((error: unknown) => {
+              stop.abort(error); // one part failing stops the others
+              throw error;
+            }),
+        ),
       );
+      const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+      if (failed) throw failed.reason;
+      const summary = mergeSummaries(settled.map((s) => (s as PromiseFulfilledResult<LoadSummary>).value));
       return { summary, looks };
     } finally {
       this.interruptController.signal.removeEventListener('abort', onInterrupt);

@@ -7,7 +7,7 @@ import { Normaliser, normaliseExpectation, normaliseLoad } from './normalise.ts'
 import { displayPath, inlineResource, loadResourceFile } from './resources.ts';
 import { loadScenario } from './scenario.ts';
 import { schemaErrors } from './schema-check.ts';
-import { observabilityErrors, subsetErrors, weightWarnings } from './semantics.ts';
+import { observabilityErrors, requestTargetErrors, subsetErrors, weightWarnings } from './semantics.ts';
 import type { Experiment, ResourceRef } from './types.ts';
 import { parseYamlDocuments, positionOf, readSourceFile, type YamlDoc } from './yaml-source.ts';
 
@@ -49,6 +49,7 @@ function buildExperiment(file: string, source: YamlDoc, value: any, point: Recor
   if (scenario) {
     errors.push(...subsetErrors(apply, scenario));
     if (load) errors.push(...observabilityErrors(expect.filter((e) => e !== undefined), load.classifiers, apply, scenario));
+    if (load) errors.push(...requestTargetErrors(load, scenario, (path) => positionOf(source, path)));
   }
   if (errors.length > 0) throw new SpecErrors(errors);
   const base = value.metadata.name as string;

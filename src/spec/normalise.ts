@@ -107,6 +107,8 @@ export function normaliseRequests(n: Normaliser, load: Record<string, any>): Req
       ...(value.body !== undefined ? { body: value.body } : {}),
       ...(value.user !== undefined ? { user: value.user } : {}),
       weight: value.weight ?? 1,
+      ...(value.service !== undefined ? { service: value.service } : {}),
+      ...(value.port !== undefined ? { port: value.port } : {}),
     };
   });
 }
@@ -122,14 +124,17 @@ export function normaliseLoad(n: Normaliser, load: Record<string, any>): LoadSpe
   }
   const model: LoadSpec['model'] = load.rate !== undefined ? { kind: 'open', rate: load.rate } : { kind: 'closed', connections: load.connections };
   const durationMs = load.duration !== undefined ? n.duration(load.duration, [...base, 'duration']) : undefined;
-  const totalRequests = typeof load.requests === 'number' ? load.requests : undefined;
+  if (typeof load.requests === 'number' && load.total !== undefined) {
+    throw n.error([...base, 'total'], 'give the request count once: either requests: N or total: N', true);
+  }
+  const totalRequests: number | undefined = typeof load.requests === 'number' ? load.requests : load.total;
   const sequential = load.until === 'verdict';
   if (!sequential && (load.budget !== undefined || load.checkEvery !== undefined)) {
     throw n.error([...base, load.budget !== undefined ? 'budget' : 'checkEvery'], 'budget and checkEvery belong to sequential mode (until: verdict)', true);
   }
   if (sequential && load.budget === undefined) throw n.error([...base, 'until'], 'sequential mode (until: verdict) needs a request budget (budget: N)');
   if (!sequential && durationMs === undefined && totalRequests === undefined) {
-    throw n.error(base, 'load needs a stop: duration (e.g. 20s), requests (a count), or until: verdict with a budget');
+    throw n.error(base, 'load needs a stop: duration (e.g. 20s), total (a request count), or until: verdict with a budget');
   }
   if (durationMs === 0) throw n.error([...base, 'duration'], 'duration must be more than 0');
   const warmupMs = load.warmup !== undefined ? n.duration(load.warmup, [...base, 'warmup']) : 0;

@@ -17,6 +17,8 @@ export interface Scenario {
   services: string[];
   /** Workload names (Deployments), e.g. reviews-v2. */
   workloads: string[];
+  /** The ports of each Service, in the order the Service lists them. */
+  servicePorts: Record<string, number[]>;
 }
 
 const cache = new Map<string, Scenario>();
@@ -55,7 +57,12 @@ export function loadScenario(name: string, from?: SourcePos): Scenario {
   const files = baselineFiles(dir);
   const resources = files.flatMap((f) => loadResourceFile(f, join(dir, 'experiment.yaml'), { file: displayPath(join(dir, f)), line: 1, col: 1 }, f));
   const kinds = (kind: string) => resources.filter((r) => r.object.kind === kind).map((r) => r.object.metadata.name);
-  const scenario: Scenario = { name, dir, resources, services: kinds('Service'), workloads: kinds('Deployment') };
+  const servicePorts: Record<string, number[]> = {};
+  for (const r of resources.filter((r) => r.object.kind === 'Service')) {
+    const ports = (r.object.spec?.ports ?? []) as { port?: unknown }[];
+    servicePorts[r.object.metadata.name] = ports.map((p) => p.port).filter((p): p is number => typeof p === 'number');
+  }
+  const scenario: Scenario = { name, dir, resources, services: kinds('Service'), workloads: kinds('Deployment'), servicePorts };
   cache.set(name, scenario);
   return scenario;
 }

@@ -1,6 +1,6 @@
 // Checks beyond the schema: things that are well-formed but cannot mean what the author wants.
 import { SpecError } from '../errors.ts';
-import type { Expectation, K8sObject, ResourceRef, SpecWarning } from './types.ts';
+import type { Expectation, K8sObject, LoadSpec, ResourceRef, SourcePos, SpecWarning } from './types.ts';
 import { locateField } from './resources.ts';
 import type { Scenario } from './scenario.ts';
 
@@ -147,5 +147,31 @@ export function observabilityErrors(expectations: Expectation[], classifiers: st
         break;
     }
   }
+  return errors;
+}
+
+/**
+ * Requests sent straight to a service (`service:`) must name a service of the scenario and one of its ports; the port
+ * defaults to the Service's first. Fills in the default port.
+ */
+export function requestTargetErrors(load: LoadSpec, scenario: Scenario, positionOf: (path: (string | number)[]) => SourcePos): SpecError[] {
+  const errors: SpecError[] = [];
+  const single = load.requests.length === 1;
+  load.requests.forEach((request, i) => {
+    if (request.service === undefined) return;
+    const base = single ? ['spec', 'load', 'request'] : ['spec', 'load', 'requests', i];
+    const field = (name: string) => `${base.join('.').replace(/\.(\d+)/g, '[$1]')}.${name}`;
+    const ports = scenario.servicePorts[request.service];
+    if (ports === undefined) {
+      errors.push(new SpecError(`service "${request.service}" is not part of scenario ${scenario.name} (services: ${scenario.services.join(', ')})`, positionOf([...base, 'service']), field('service')));
+      return;
+    }
+    if (request.port === undefined) {
+      if (ports.length === 0) errors.push(new SpecError(`service "${request.service}" declares no port; give port:`, positionOf([...base, 'service']), field('port')));
+      else request.port = ports[0];
+    } else if (!ports.includes(request.port)) {
+      errors.push(new SpecError(`service "${request.service}" has no port ${request.port} (its ports: ${ports.join(', ')})`, positionOf([...base, 'port']), field('port')));
+    }
+  });
   return errors;
 }

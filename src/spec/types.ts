@@ -42,6 +42,13 @@ export interface RequestSpec {
   user?: string;
   /** Relative share of this request in the rotation (default 1). */
   weight: number;
+  /**
+   * Send straight to this service's workload, bypassing the ingress gateway, as a plain client outside the mesh
+   * (no sidecar, no client certificate) would: e.g. to show that STRICT mTLS refuses such clients.
+   */
+  service?: string;
+  /** The service port for `service` (default: the scenario Service's only/first port). */
+  port?: number;
 }
 
 export type LoadModel = { kind: 'open'; rate: number } | { kind: 'closed'; connections: number };

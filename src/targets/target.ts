@@ -52,6 +52,11 @@ export interface Target {
   waitConverged(timeoutMs: number): Promise<ConvergenceReport>;
   /** Base URL for load, e.g. http://127.0.0.1:8080 */
   entrypoint(): Promise<string>;
+  /**
+   * Optional: a base URL that reaches `service`'s workload (port `port` of its Service) straight from a plain client
+   * outside the mesh (no sidecar, no client certificate), bypassing the ingress gateway. Requests with `service:` use it.
+   */
+  outsideEntrypoint?(service: string, port: number): Promise<string>;
   /** Current values of the mesh-side counters of every proxy (absolute; the runner takes deltas). */
   counters(): Promise<CounterSample[]>;
   /** Delete what we applied and put back what was there. Idempotent; safe to call when nothing was applied. */

@@ -7,7 +7,7 @@ import prand from 'pure-rand';
 import { loadExperimentText } from '../../src/spec/load.ts';
 import { SpecErrors } from '../../src/errors.ts';
 
-const seedFile = fileURLToPath(new URL('../../experiments/bookinfo/reviews-shift-80-20.yaml', import.meta.url));
+const seedFile = fileURLToPath(new URL('../fixtures/good/reviews-shift-80-20.yaml', import.meta.url));
 const seedText = readFileSync(seedFile, 'utf8');
 const seedValue = parse(seedText);
 

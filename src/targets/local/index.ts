@@ -6,6 +6,7 @@ import type { K8sObject } from '../../spec/types.ts';
 import type { ConvergenceReport, RestoreReport, Target, TargetInfo, TargetOptions } from '../target.ts';
 import { startLocalMesh, type MeshHandle, type ObjectRef, type StartOptions } from './handle.ts';
 import type { MeshStatus } from './mesh.ts';
+import { ServiceRelay, podAddresses, serviceBackends } from './outside.ts';
 
 export { startLocalMesh, type MeshHandle, type StartOptions } from './handle.ts';
 export type { MeshStatus, ProxyInfo } from './mesh.ts';
@@ -34,6 +35,8 @@ export class LocalTarget implements Target {
   private readonly backups = new Map<string, K8sObject | undefined>();
   private readonly applied = new Set<string>();
   private wantedVersion = '';
+  private scenario = 'bookinfo';
+  private readonly relays = new Map<string, { relay: ServiceRelay; url: string }>();
 
   constructor(private readonly startOptions: Partial<StartOptions> = {}) {}
 
@@ -46,6 +49,7 @@ export class LocalTarget implements Target {
   async prepare(options: TargetOptions): Promise<TargetInfo> {
     if (this.handle) await this.close();
     options.log?.('starting the local Bookinfo mesh');
+    this.scenario = options.scenario;
     this.handle = await startLocalMesh({ ...this.startOptions, scenario: options.scenario, seed: options.seed, istioVersion: options.istioVersion });
     this.wantedVersion = (await this.handle.status()).version;
     return {
@@ -97,6 +101,20 @@ export class LocalTarget implements Target {
     return this.mesh.gatewayUrl;
   }
 
+  /** A plain client outside the mesh reaching `service`'s pods through a Service-like relay (no sidecar, no certificate). */
+  async outsideEntrypoint(service: string, port: number): Promise<string> {
+    const key = `${service}:${port}`;
+    const existing = this.relays.get(key);
+    if (existing) return existing.url;
+    const { deployments } = serviceBackends(this.scenario, service, port);
+    const pods = podAddresses(await this.mesh.status(), deployments);
+    if (pods.length === 0) throw new TargetError(`service ${service} has no running pods in the local mesh`);
+    const relay = new ServiceRelay(pods);
+    const url = await relay.start();
+    this.relays.set(key, { relay, url });
+    return url;
+  }
+
   async counters(): Promise<CounterSample[]> {
     const status = await this.mesh.status();
     const texts = await Promise.all(status.proxies.map(async (p) => parsePrometheusText(await getText(p.statsUrl), p.name)));
@@ -132,6 +150,9 @@ export class LocalTarget implements Target {
     this.handle = undefined;
     this.backups.clear();
     this.applied.clear();
+    const relays = [...this.relays.values()];
+    this.relays.clear();
+    await Promise.all(relays.map((r) => r.relay.close()));
     await h?.close();
   }
 }

@@ -1,0 +1,94 @@
+// Requests with different entry points (the ingress gateway, or a service straight from outside the mesh) cannot
+// share one driver run, which has a single base URL: the load is split into one part per entry point, each part
+// getting the share of rate / connections / requests that its requests' weights give it.
+import type { LoadPlan, LoadProgress, LoadSummary } from '../load/driver.ts';
+import type { RequestSpec } from '../spec/types.ts';
+
+export interface EntryGroup {
+  baseUrl: string;
+  /** Indices into the experiment's request list. */
+  indices: number[];
+}
+
+export interface LoadPart {
+  plan: LoadPlan;
+  /** Maps the part's request index back to the experiment's. */
+  indices: number[];
+}
+
+/** Groups requests by the base URL each one goes to, keeping first-appearance order. */
+export function groupByEntry(requests: RequestSpec[], baseUrlOf: (request: RequestSpec) => string): EntryGroup[] {
+  const groups = new Map<string, EntryGroup>();
+  requests.forEach((request, i) => {
+    const baseUrl = baseUrlOf(request);
+    const group = groups.get(baseUrl) ?? { baseUrl, indices: [] };
+    group.indices.push(i);
+    groups.set(baseUrl, group);
+  });
+  return [...groups.values()];
+}
+
+/** Splits `amount` by `shares` into integers that sum to it (largest remainders), each at least `floor`. */
+export function apportion(amount: number, shares: number[], floor = 0): number[] {
+  const total = shares.reduce((a, b) => a + b, 0);
+  const exact = shares.map((s) => (amount * s) / total);
+  const parts = exact.map(Math.floor);
+  let left = amount - parts.reduce((a, b) => a + b, 0);
+  const order = exact.map((x, i) => ({ i, r: x - Math.floor(x) })).sort((a, b) => b.r - a.r || a.i - b.i);
+  for (const { i } of order) {
+    if (left <= 0) break;
+    parts[i]++;
+    left--;
+  }
+  return parts.map((p) => Math.max(p, floor));
+}
+
+/** One plan per entry group; a single group gives the plan unchanged. */
+export function splitPlan(plan: LoadPlan, groups: EntryGroup[]): LoadPart[] {
+  if (groups.length === 1) return [{ plan: { ...plan, baseUrl: groups[0].baseUrl }, indices: groups[0].indices }];
+  const shares = groups.map((g) => g.indices.reduce((sum, i) => sum + plan.requests[i].weight, 0));
+  const total = shares.reduce((a, b) => a + b, 0);
+  const connections = plan.model.kind === 'closed' ? apportion(plan.model.connections, shares, 1) : [];
+  const counts = plan.totalRequests !== undefined && Number.isFinite(plan.totalRequests) ? apportion(plan.totalRequests, shares, 1) : undefined;
+  return groups.map((group, g) => ({
+    indices: group.indices,
+    plan: {
+      ...plan,
+      baseUrl: group.baseUrl,
+      requests: group.indices.map((i) => plan.requests[i]),
+      model: plan.model.kind === 'open' ? { kind: 'open', rate: (plan.model.rate * shares[g]) / total } : { kind: 'closed', connections: connections[g] },
+      ...(counts ? { totalRequests: counts[g] } : {}),
+      seed: plan.seed + g,
+    },
+  }));
+}
+
+export function mergeSummaries(summaries: LoadSummary[]): LoadSummary {
+  if (summaries.length === 1) return summaries[0];
+  const sum = (pick: (s: LoadSummary) => number | undefined) => summaries.reduce((a, s) => a + (pick(s) ?? 0), 0);
+  const dropped = summaries.some((s) => s.droppedIterations !== undefined) ? { droppedIterations: sum((s) => s.droppedIterations) } : {};
+  const failedExit = summaries.find((s) => s.exitCode !== undefined && s.exitCode !== 0)?.exitCode ?? summaries.find((s) => s.exitCode !== undefined)?.exitCode;
+  return {
+    driver: summaries[0].driver,
+    sent: sum((s) => s.sent),
+    answered: sum((s) => s.answered),
+    errored: sum((s) => s.errored),
+    durationMs: Math.max(...summaries.map((s) => s.durationMs)),
+    ...dropped,
+    ...(failedExit !== undefined ? { exitCode: failedExit } : {}),
+    notes: [`the load ran as ${summaries.length} parallel parts, one per entry point`, ...new Set(summaries.flatMap((s) => s.notes))],
+  };
+}
+
+export function mergeProgress(parts: (LoadProgress | undefined)[]): LoadProgress {
+  const merged: LoadProgress = { elapsedMs: 0, sent: 0, answered: 0, errored: 0, byStatus: {} };
+  for (const p of parts) {
+    if (!p) continue;
+    merged.elapsedMs = Math.max(merged.elapsedMs, p.elapsedMs);
+    merged.sent += p.sent;
+    merged.answered += p.answered;
+    merged.errored += p.errored;
+    for (const [status, n] of Object.entries(p.byStatus)) merged.byStatus[status] = (merged.byStatus[status] ?? 0) + n;
+  }
+  return merged;
+}

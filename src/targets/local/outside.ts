@@ -1,0 +1,69 @@
+// Clients outside the mesh: a plain connection straight to a service's pods, bypassing the ingress gateway, as a pod
+// without a sidecar would make through kube-proxy (no client certificate, so STRICT mTLS resets it).
+import net from 'node:net';
+import { TargetError } from '../../errors.ts';
+import { loadScenario } from '../../spec/scenario.ts';
+import type { MeshStatus } from './mesh.ts';
+
+function matches(selector: Record<string, string>, labels: Record<string, string>): boolean {
+  return Object.entries(selector).every(([k, v]) => labels[k] === v);
+}
+
+/** The workloads (Deployments) a scenario Service selects, with the container port behind `port`. */
+export function serviceBackends(scenarioName: string, service: string, port: number): { deployments: string[]; targetPort: number } {
+  const scenario = loadScenario(scenarioName);
+  const svc = scenario.resources.find((r) => r.object.kind === 'Service' && r.object.metadata.name === service)?.object;
+  if (!svc) throw new TargetError(`service ${service} is not part of scenario ${scenarioName}`);
+  const selector = (svc.spec?.selector ?? {}) as Record<string, string>;
+  const portSpec = ((svc.spec?.ports ?? []) as { port?: number; targetPort?: number }[]).find((p) => p.port === port);
+  if (!portSpec) throw new TargetError(`service ${service} has no port ${port}`);
+  const deployments = scenario.resources
+    .filter((r) => r.object.kind === 'Deployment' && matches(selector, (r.object.spec?.template?.metadata?.labels ?? {}) as Record<string, string>))
+    .map((r) => r.object.metadata.name);
+  return { deployments, targetPort: typeof portSpec.targetPort === 'number' ? portSpec.targetPort : port };
+}
+
+/**
+ * A TCP relay on loopback that spreads connections over the pods round-robin, as kube-proxy spreads a Service's
+ * connections; a reset from the pod is passed on as a reset, so the client sees what it would see in a cluster.
+ */
+export class ServiceRelay {
+  private server?: net.Server;
+  private next = 0;
+  private readonly sockets = new Set<net.Socket>();
+
+  constructor(private readonly pods: { host: string; port: number }[]) {}
+
+  async start(): Promise<string> {
+    this.server = net.createServer((client) => this.relay(client));
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    return `http://127.0.0.1:${(this.server.address() as net.AddressInfo).port}`;
+  }
+
+  private relay(client: net.Socket): void {
+    const pod = this.pods[this.next++ % this.pods.length];
+    const upstream = net.connect(pod.port, pod.host);
+    for (const s of [client, upstream]) {
+      this.sockets.add(s);
+      s.once('close', () => this.sockets.delete(s));
+    }
+    client.pipe(upstream).pipe(client);
+    upstream.on('error', () => (client.destroyed ? undefined : client.resetAndDestroy()));
+    client.on('error', () => (upstream.destroyed ? undefined : upstream.resetAndDestroy()));
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+}
+
+/** The pods of `deployments` in the running mesh, as host:port. */
+export function podAddresses(status: MeshStatus, deployments: string[]): { host: string; port: number }[] {
+  return status.workloads
+    .filter((w) => deployments.includes(w.deployment))
+    .map((w) => {
+      const url = new URL(w.url);
+      return { host: url.hostname, port: Number(url.port) };
+    });
+}
