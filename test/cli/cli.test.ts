@@ -1,0 +1,130 @@
+// The command line as users run it: a child process of bin/meshproof.js, its exit code, stdout and stderr.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const bin = join(root, 'bin/meshproof.js');
+const scenario = join(root, 'scenarios/bookinfo');
+
+function meshproof(args: string[], env: Record<string, string> = {}) {
+  const r = spawnSync(process.execPath, [bin, ...args], { cwd: root, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', ...env }, timeout: 60_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'meshproof-cli-'));
+function experiment(name: string, body: string): string {
+  const file = join(dir, `${name}.yaml`);
+  writeFileSync(file, `apiVersion: meshproof.dev/v1alpha1\nkind: Experiment\nmetadata: { name: ${name} }\nspec:\n${body}`);
+  return file;
+}
+
+// 200 pages through the gateway with every review from v1: deterministic enough that each verdict is certain.
+const allV1 = `  apply:
+    - file: ${scenario}/destination-rule-all.yaml
+    - inline:
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: { name: reviews }
+        spec: { hosts: [reviews], http: [{ route: [{ destination: { host: reviews, subset: v1 } }] }] }
+  load:
+    request: { path: /productpage }
+    rate: 400
+    total: 300
+`;
+const passing = experiment('all-v1', `${allV1}  expect:\n    - distribution: { of: reviews.version, weights: { v1: 100 } }\n`);
+const failing = experiment('expects-v3', `${allV1}  expect:\n    - distribution: { of: reviews.version, weights: { v3: 100 } }\n`);
+
+describe('meshproof CLI', () => {
+  it('--version prints the version; --help lists the commands; both exit 0', () => {
+    const version = meshproof(['--version']);
+    expect(version.code).toBe(0);
+    expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+    const help = meshproof(['--help']);
+    expect(help.code).toBe(0);
+    for (const command of ['run', 'validate', 'list', 'tutorial', 'cleanup', 'report', 'export']) expect(help.stdout).toContain(command);
+  });
+
+  it('an unknown flag or a bad flag value is bad input (exit 2) with a usage hint', () => {
+    const unknown = meshproof(['run', '--sed', '1']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/unknown option '--sed'/);
+    const badSeed = meshproof(['run', '--seed', 'abc', passing]);
+    expect(badSeed.code).toBe(2);
+    expect(badSeed.stderr).toMatch(/expected a whole number/);
+  });
+
+  it('validate names file:line:col, the field and a suggestion for a bad experiment, without a stack trace (exit 2)', () => {
+    const r = meshproof(['validate', 'test/fixtures/bad/typo-top-level-spec-field.yaml']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/typo-top-level-spec-field\.yaml:18:\d+: spec\.laod: unknown field "laod"; did you mean "load"\?/);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('validate and list accept good experiments', () => {
+    expect(meshproof(['validate', passing]).code).toBe(0);
+    const list = meshproof(['list', '--json', passing, failing]);
+    expect(list.code).toBe(0);
+    expect(JSON.parse(list.stdout).map((e: { name: string }) => e.name).sort()).toEqual(['all-v1', 'expects-v3']);
+  });
+
+  it('a path that does not exist is bad input naming it', () => {
+    const r = meshproof(['run', join(dir, 'missing.yaml')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('missing.yaml');
+  });
+
+  it('one bad experiment among good ones stops the run before anything is applied (exit 2, no report)', () => {
+    const reportDir = join(dir, 'never');
+    const r = meshproof(['run', passing, 'test/fixtures/bad/typo-expectation-kind.yaml', '--report-dir', reportDir]);
+    expect(r.code).toBe(2);
+    expect(existsSync(reportDir)).toBe(false);
+  });
+
+  it('run: exit 0 when every expectation holds; --json puts only the result on stdout; reports are written', () => {
+    const reportDir = join(dir, 'pass');
+    const r = meshproof(['run', passing, '--seed', '11', '--json', '--report-dir', reportDir]);
+    expect(r.code, r.stderr).toBe(0);
+    const result = JSON.parse(r.stdout);
+    expect(result).toMatchObject({ seed: 11, exitCode: 0, outcome: 'pass' });
+    expect(result.experiments[0].verdicts[0]).toMatchObject({ outcome: 'pass' });
+    for (const f of ['index.html', 'result.json', 'junit.xml']) expect(existsSync(join(reportDir, f))).toBe(true);
+    expect(r.stderr).toContain('all-v1');
+  });
+
+  it('run: exit 1 when an expectation fails, with the failure in JUnit; report re-renders the HTML', () => {
+    const reportDir = join(dir, 'fail');
+    const junit = join(dir, 'extra-junit.xml');
+    const r = meshproof(['run', failing, '--seed', '12', '--report-dir', reportDir, '--junit', junit]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/FAIL/);
+    expect(readFileSync(junit, 'utf8')).toMatch(/<failure/);
+    const out = join(dir, 'again.html');
+    const again = meshproof(['report', join(reportDir, 'result.json'), '-o', out]);
+    expect(again.code).toBe(0);
+    expect(readFileSync(out, 'utf8')).toContain('expects-v3');
+  });
+
+  it('report of a file that is not a result is bad input', () => {
+    const r = meshproof(['report', passing]);
+    expect(r.code).toBe(2);
+  });
+
+  it('export k6 writes the script meshproof would run', () => {
+    const r = meshproof(['export', 'k6', passing, '--base-url', 'http://gateway.example:8080']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('http://gateway.example:8080');
+    expect(r.stdout).toMatch(/constant-arrival-rate/);
+  });
+
+  it('the kube target refuses a context that is not kind-* without --allow-context, before touching anything', () => {
+    const kubeconfig = join(dir, 'kubeconfig');
+    writeFileSync(kubeconfig, 'apiVersion: v1\nkind: Config\nclusters: [{name: prod, cluster: {server: "http://127.0.0.1:1"}}]\nusers: [{name: u, user: {token: t}}]\ncontexts: [{name: prod, context: {cluster: prod, user: u}}]\ncurrent-context: prod\n');
+    const r = meshproof(['run', passing, '--target', 'kube', '--context', 'prod', '--report-dir', join(dir, 'kube')], { KUBECONFIG: kubeconfig });
+    expect([2, 3]).toContain(r.code);
+    expect(r.stderr).toMatch(/--allow-context/);
+  });
+});
