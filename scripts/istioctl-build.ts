@@ -3,9 +3,9 @@
 //   npx tsx scripts/istioctl-build.ts            build (or say where the existing build is)
 //   npx tsx scripts/istioctl-build.ts --print    print the binary's path only
 import { $, argv, echo, fs, path, which } from 'zx';
-import { istioctlPath, istioctlPin, istioctlVersion } from '../src/targets/kube/istioctl.ts';
+import { istioctlPin, istioctlVersion, pinnedIstioctlPath } from '../src/targets/kube/istioctl.ts';
 
-const binary = istioctlPath();
+const binary = pinnedIstioctlPath();
 
 if (argv.print) {
   echo(binary);

@@ -62,6 +62,7 @@ export function buildProgram(): Command {
     .description('check experiments without running them: schema, units, subsets, observability; warnings for relative weights')
     .argument('[paths...]', 'experiment files or folders', ['experiments'])
     .option('--json', 'print findings as JSON on stdout')
+    .option('--istio', "also run Istio's analyzers (pinned istioctl, offline) over the scenario plus each experiment's resources; an Error finding exits 2")
     .action(async (paths: string[], options) => {
       const { validateCommand } = await import('./validate-command.ts');
       process.exitCode = await validateCommand(paths, options);

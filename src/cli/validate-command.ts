@@ -1,13 +1,22 @@
 import { loadExperiments } from '../spec/load.ts';
 import { displayPath } from '../spec/resources.ts';
 import { ExitCode, SpecErrors } from '../errors.ts';
+import type { Experiment } from '../spec/types.ts';
+import type { SourcedFinding } from '../targets/kube/analyze.ts';
 import { reportError } from './main.ts';
 import { paint, say } from './output.ts';
 
 export interface ValidateOptions {
   json?: boolean;
+  /** Also run Istio's analyzers (real istioctl, offline) over the scenario plus each experiment's resources. */
+  istio?: boolean;
 }
 
+/**
+ * `meshproof validate [--istio]`. Exit codes: 0 valid (warnings and istioctl warnings/infos are shown, not fatal);
+ * 2 bad input — a schema/semantic error, or with --istio an Error-level istioctl finding (the experiment would apply
+ * resources Istio itself rejects or cannot honour); 3 istioctl missing or failing.
+ */
 export async function validateCommand(paths: string[], options: ValidateOptions): Promise<number> {
   let loaded;
   try {
@@ -20,12 +29,32 @@ export async function validateCommand(paths: string[], options: ValidateOptions)
     return reportError(error);
   }
   const { experiments, files } = loaded;
+  let findings: SourcedFinding[] | undefined;
+  if (options.istio) {
+    try {
+      findings = await istioFindings(experiments);
+    } catch (error) {
+      return reportError(error);
+    }
+  }
+  const istioErrors = (findings ?? []).filter((f) => f.level === 'Error').length;
+  const exitCode = istioErrors > 0 ? ExitCode.badInput : ExitCode.ok;
   const warnings = experiments.flatMap((e) => e.warnings.map((w) => ({ experiment: e.name, ...w })));
   if (options.json) {
     process.stdout.write(
-      `${JSON.stringify({ ok: true, files: files.map(displayPath), experiments: experiments.map((e) => ({ name: e.name, file: displayPath(e.file), expectations: e.expect.length, resources: e.apply.length })), warnings }, null, 2)}\n`,
+      `${JSON.stringify(
+        {
+          ok: exitCode === ExitCode.ok,
+          files: files.map(displayPath),
+          experiments: experiments.map((e) => ({ name: e.name, file: displayPath(e.file), expectations: e.expect.length, resources: e.apply.length })),
+          warnings,
+          ...(findings ? { istio: findings } : {}),
+        },
+        null,
+        2,
+      )}\n`,
     );
-    return ExitCode.ok;
+    return exitCode;
   }
   const seen = new Set<string>();
   for (const w of warnings) {
@@ -34,6 +63,31 @@ export async function validateCommand(paths: string[], options: ValidateOptions)
     seen.add(line);
     say(`${paint('yellow', 'warning:')} ${line}`);
   }
-  say(`${paint('green', 'ok:')} ${experiments.length} experiment${experiments.length === 1 ? ' is' : 's are'} valid (${files.length} file${files.length === 1 ? '' : 's'})${seen.size ? ` (${seen.size} warning${seen.size === 1 ? '' : 's'})` : ''}.`);
-  return ExitCode.ok;
+  if (findings) printFindings(findings);
+  if (exitCode !== ExitCode.ok) {
+    say(`${paint('red', 'error:')} istioctl analyze found ${istioErrors} error${istioErrors === 1 ? '' : 's'} in the resources of ${experiments.length} experiment${experiments.length === 1 ? '' : 's'}.`);
+    return exitCode;
+  }
+  const istioNote = findings ? `; istioctl analyze: no errors${findings.length ? `, ${findings.length} other finding${findings.length === 1 ? '' : 's'}` : ''}` : '';
+  say(
+    `${paint('green', 'ok:')} ${experiments.length} experiment${experiments.length === 1 ? ' is' : 's are'} valid (${files.length} file${files.length === 1 ? '' : 's'})${seen.size ? ` (${seen.size} warning${seen.size === 1 ? '' : 's'})` : ''}${istioNote}.`,
+  );
+  return exitCode;
+}
+
+async function istioFindings(experiments: Experiment[]): Promise<SourcedFinding[]> {
+  const { analyzeExperiments } = await import('../targets/kube/analyze.ts');
+  return analyzeExperiments(experiments);
+}
+
+function printFindings(findings: SourcedFinding[]): void {
+  const order = { Error: 0, Warning: 1, Info: 2 } as const;
+  const sorted = [...findings].sort((a, b) => order[a.level] - order[b.level] || (a.where?.file ?? '').localeCompare(b.where?.file ?? '') || (a.where?.line ?? 0) - (b.where?.line ?? 0));
+  for (const f of sorted) {
+    const label = f.level === 'Error' ? paint('red', 'istio error:') : f.level === 'Warning' ? paint('yellow', 'istio warning:') : 'istio info:';
+    const where = f.where ? `${f.where.file}:${f.where.line}:${f.where.col}: ` : '';
+    const resource = f.origin ? ` (${f.origin})` : '';
+    const who = f.experiments.length === 0 ? 'the scenario' : `experiment${f.experiments.length === 1 ? '' : 's'} ${f.experiments.join(', ')}`;
+    say(`${label} ${where}${f.code}${resource}: ${f.message} [${who}]`);
+  }
 }

@@ -1,9 +1,9 @@
 // The pinned istioctl (built from the Go module proxy by scripts/istioctl-build.ts) and offline analysis with it.
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { basename, join } from 'node:path';
+import { basename } from 'node:path';
 import { TargetError } from '../../errors.ts';
+import { toolPath } from '../../load/tools.ts';
 
 /**
  * The istio.io/istio module version istioctl is built from. Istio's tags (`1.28.0`) are not Go semver, so the Go
@@ -21,15 +21,18 @@ export const istioctlPin = {
 /** Version label of the pinned build, as `istioctl version --remote=false` prints it. */
 export const istioctlVersion = `${istioctlPin.release}-${istioctlPin.commit}`;
 
-/** Where built tools live: outside the clone, so a CI run on a fresh clone of the same machine reuses them. */
-export function toolsDir(): string {
-  return process.env.MESHPROOF_TOOLS || join(homedir(), '.cache', 'meshproof', 'tools');
+/** Where scripts/istioctl-build.ts puts the pinned build: the shared tools cache (src/load/tools.ts). */
+export function pinnedIstioctlPath(): string {
+  return toolPath('istioctl', istioctlVersion);
 }
 
-/** Absolute path of the pinned istioctl binary (it may not be built yet: see `istioctlPresent`). */
+/** The istioctl meshproof runs: MESHPROOF_ISTIOCTL (e.g. a release binary) when set, else the pinned build. */
 export function istioctlPath(): string {
-  return join(toolsDir(), `istioctl-${istioctlVersion}`, 'istioctl');
+  return process.env.MESHPROOF_ISTIOCTL || pinnedIstioctlPath();
 }
+
+/** How to get istioctl, for messages when it is missing. */
+export const istioctlBuildHint = 'build the pinned one with `npx tsx scripts/istioctl-build.ts` (or set MESHPROOF_ISTIOCTL to an istioctl binary)';
 
 export function istioctlPresent(): boolean {
   return existsSync(istioctlPath());
@@ -92,7 +95,7 @@ export function parseAnalyzeJson(stdout: string): Finding[] {
 export async function analyzeOffline(files: string[], options: { binary?: string; timeoutMs?: number } = {}): Promise<Finding[]> {
   const binary = options.binary ?? istioctlPath();
   if (!existsSync(binary)) {
-    throw new TargetError(`istioctl not found at ${binary}; build the pinned one with: npx tsx scripts/istioctl-build.ts`);
+    throw new TargetError(`istioctl not found at ${binary}; ${istioctlBuildHint}`);
   }
   if (files.length === 0) return [];
   const args = ['analyze', '--use-kube=false', '--output', 'json', '--output-threshold', 'Info', ...files];
