@@ -1,0 +1,178 @@
+// Row 1: load-driver throughput. Every tool drives the same trivial loopback server (bench/trivial-server, Go,
+// limited to one core) with the same closed model: `connections` connections, each sending its next request as
+// soon as the previous one is answered, for `seconds`. Go tools run with GOMAXPROCS=1 and wrk with one thread, so
+// each client has one core, as the single-threaded Node drivers do; the server has the other.
+// Rounds interleave the tools (rotating the order), so a noisy moment on the shared machine hits all of them.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { LoadChildResult } from './load-child.ts';
+import { cpuSeconds } from './machine.ts';
+import { jsonResult, runBenchScript, runCommand, startServer } from './process.ts';
+import { summarize, type Summary } from './stats.ts';
+import type { BenchTools } from './tools.ts';
+
+export interface LoadToolRow {
+  tool: string;
+  /** What exactly was measured. */
+  how: string;
+  rps: Summary;
+  /** Requests per second relative to wrk, per round (median with min–max). */
+  ratioToWrk: Summary;
+  /** Share of the server's one core used while this tool ran: far below 1 means the client was the limit. */
+  serverCore: Summary;
+  errors: number;
+}
+
+export interface LoadToolsResult {
+  connections: number;
+  seconds: number;
+  rounds: number;
+  rows: LoadToolRow[];
+}
+
+interface Measurement {
+  rps: number;
+  errors: number;
+}
+
+interface ToolRun {
+  tool: string;
+  how: string;
+  measure(url: string): Promise<Measurement>;
+}
+
+const oneCore = { ...process.env, GOMAXPROCS: '1' };
+
+function toolRuns(tools: BenchTools, connections: number, seconds: number, work: string): ToolRun[] {
+  const nodeChild = (tool: string) => async (url: string) => {
+    const r = jsonResult<LoadChildResult>(
+      await runBenchScript('load-child.ts', [tool, url, String(connections), String(seconds)], { env: oneCore }),
+      tool,
+    );
+    return { rps: r.rps, errors: r.errors };
+  };
+  const k6Script = join(work, 'k6-plain.js');
+  const k6Summary = join(work, 'k6-summary.json');
+  writeFileSync(
+    k6Script,
+    `import http from 'k6/http';
+export const options = { scenarios: { plain: { executor: 'constant-vus', vus: ${connections}, duration: '${seconds}s', gracefulStop: '5s' } } };
+export default function () { http.get(__ENV.URL); }
+export function handleSummary(data) { return { ${JSON.stringify(k6Summary)}: JSON.stringify(data) }; }
+`,
+  );
+  const fortioJson = join(work, 'fortio.json');
+  return [
+    {
+      tool: 'meshproof autocannon driver',
+      how: 'src/load/autocannon.ts with the default classifiers into an Observation (as in a run), own Node process',
+      measure: nodeChild('meshproof-autocannon'),
+    },
+    { tool: 'autocannon (raw)', how: `autocannon ${autocannonVersion()} API, no hooks, own Node process`, measure: nodeChild('autocannon') },
+    {
+      tool: 'meshproof k6 driver',
+      how: 'src/load/k6.ts: generated script classifying in k6, JSON lines into an Observation in Node (k6 GOMAXPROCS=1)',
+      measure: nodeChild('meshproof-k6'),
+    },
+    {
+      tool: 'k6 (plain script)',
+      how: `${tools.k6.version.split(' (')[0]}, constant-vus, http.get only, GOMAXPROCS=1`,
+      measure: async (url) => {
+        rmSync(k6Summary, { force: true });
+        const done = await runCommand(tools.k6.path, ['run', '--quiet', '--no-color', '--no-usage-report', '-e', `URL=${url}`, k6Script], {
+          env: { ...oneCore, K6_NO_USAGE_REPORT: 'true', K6_WEB_DASHBOARD: 'false' },
+        });
+        if (done.code !== 0) throw new Error(`k6 failed: ${done.stderr.slice(-500)}`);
+        const summary = JSON.parse(readFileSync(k6Summary, 'utf8')) as {
+          metrics: { http_reqs: { values: { count: number } }; http_req_failed: { values: { passes: number } } };
+          state: { testRunDurationMs: number };
+        };
+        const count = summary.metrics.http_reqs.values.count;
+        return { rps: count / (summary.state.testRunDurationMs / 1000), errors: summary.metrics.http_req_failed.values.passes };
+      },
+    },
+    {
+      tool: 'fortio',
+      how: `${tools.fortio.version} load -qps 0 (max), its fast HTTP client, GOMAXPROCS=1`,
+      measure: async (url) => {
+        const done = await runCommand(tools.fortio.path, ['load', '-quiet', '-c', String(connections), '-qps', '0', '-t', `${seconds}s`, '-json', fortioJson, url], {
+          env: oneCore,
+        });
+        if (done.code !== 0) throw new Error(`fortio failed: ${done.stderr.slice(-500)}`);
+        const result = JSON.parse(readFileSync(fortioJson, 'utf8')) as { ActualQPS: number; RetCodes: Record<string, number>; DurationHistogram: { Count: number } };
+        const ok = result.RetCodes['200'] ?? 0;
+        return { rps: result.ActualQPS, errors: result.DurationHistogram.Count - ok };
+      },
+    },
+    {
+      tool: 'wrk',
+      how: `${tools.wrk.version}, -t1 (one thread)`,
+      measure: async (url) => {
+        const done = await runCommand(tools.wrk.path, ['-t1', `-c${connections}`, `-d${seconds}s`, '--timeout', '5s', url]);
+        const rps = /Requests\/sec:\s+([\d.]+)/.exec(done.stdout);
+        if (done.code !== 0 || !rps) throw new Error(`wrk failed: ${done.stdout}${done.stderr}`);
+        const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(done.stdout)?.[1] ?? 0);
+        const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(done.stdout);
+        const socketErrors = socket ? socket.slice(1).reduce((a, b) => a + Number(b), 0) : 0;
+        return { rps: Number(rps[1]), errors: non2xx + socketErrors };
+      },
+    },
+  ];
+}
+
+export async function benchLoadTools(
+  tools: BenchTools,
+  options: { connections?: number; seconds?: number; rounds?: number; log?: (m: string) => void } = {},
+): Promise<LoadToolsResult> {
+  const connections = options.connections ?? 32;
+  const seconds = options.seconds ?? 3;
+  const rounds = options.rounds ?? 5;
+  const log = options.log ?? (() => undefined);
+  const work = mkdtempSync(join(tmpdir(), 'meshproof-bench-'));
+  const server = await startServer(tools.trivialServer.path, ['127.0.0.1:0'], oneCore);
+  const url = `http://${server.firstLine}/`;
+  try {
+    const runs = toolRuns(tools, connections, seconds, work);
+    // Warm the server (Go's scheduler, the kernel's socket buffers) before anything counts.
+    await runCommand(tools.wrk.path, ['-t1', `-c${connections}`, '-d1s', url]);
+    const results = new Map<string, { rps: number[]; server: number[]; errors: number }>(runs.map((r) => [r.tool, { rps: [], server: [], errors: 0 }]));
+    const ratios = new Map<string, number[]>(runs.map((r) => [r.tool, []]));
+    for (let round = 0; round < rounds; round++) {
+      const order = runs.map((_, i) => runs[(i + round) % runs.length]!);
+      const thisRound = new Map<string, number>();
+      for (const run of order) {
+        const cpuBefore = cpuSeconds(server.child.pid!);
+        const started = performance.now();
+        const m = await run.measure(url);
+        const wall = (performance.now() - started) / 1000;
+        const r = results.get(run.tool)!;
+        r.rps.push(m.rps);
+        // CPU over the whole child run (start-up included) divided by the load time: an upper bound on the share
+        // of its core the server used while it was loaded.
+        r.server.push((cpuSeconds(server.child.pid!) - cpuBefore) / Math.min(wall, seconds));
+        r.errors += m.errors;
+        thisRound.set(run.tool, m.rps);
+        log(`round ${round + 1}/${rounds} ${run.tool}: ${Math.round(m.rps)} req/s`);
+      }
+      const wrk = thisRound.get('wrk')!;
+      for (const [tool, rps] of thisRound) ratios.get(tool)!.push(rps / wrk);
+    }
+    return {
+      connections,
+      seconds,
+      rounds,
+      rows: runs.map((run) => {
+        const r = results.get(run.tool)!;
+        return { tool: run.tool, how: run.how, rps: summarize(r.rps), ratioToWrk: summarize(ratios.get(run.tool)!), serverCore: summarize(r.server), errors: r.errors };
+      }),
+    };
+  } finally {
+    await server.stop();
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+function autocannonVersion(): string {
+  return (JSON.parse(readFileSync(new URL('../node_modules/autocannon/package.json', import.meta.url), 'utf8')) as { version: string }).version;
+}
