@@ -8,6 +8,7 @@ import type { CounterSample } from '../../observe/types.ts';
 import type { K8sObject } from '../../spec/types.ts';
 import type { ConvergenceReport, RestoreReport, Target, TargetInfo, TargetOptions } from '../target.ts';
 import { affectedProxies, type ProxyPod } from './affected.ts';
+import { hostUrlAnnotation } from './constants.ts';
 import { describeRef, KubeApi, KubeApiError, refOf, UnknownKindError } from './api.ts';
 import {
   JournalWriter,
@@ -63,8 +64,7 @@ export interface KubeTargetOptions {
   pollIntervalMs?: number;
 }
 
-/** Annotation on the ingress gateway Service giving a URL that reaches it from this host (set by scripts/kind-up.ts). */
-export const hostUrlAnnotation = 'meshproof.dev/host-url';
+export { hostUrlAnnotation } from './constants.ts';
 
 export class KubeTarget implements Target {
   readonly kind = 'kube' as const;

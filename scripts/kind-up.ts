@@ -1,0 +1,164 @@
+#!/usr/bin/env -S npx tsx
+// A kind cluster with Istio and Bookinfo, ready for `meshproof run --target kube --context kind-meshproof`.
+// Idempotent: on an existing cluster it starts a stopped node, re-applies Istio and Bookinfo, restarts workloads that
+// lack a sidecar, and waits again.
+//   npx tsx scripts/kind-up.ts               create or repair, then print the URL
+//   npx tsx scripts/kind-up.ts --dry-run     print the kind config, the IstioOperator and every command, run nothing
+// Options: --name meshproof  --port 8080 (loopback port of the gateway)  --istioctl <path>  --istio-tag 1.28.3
+import { $, argv, echo, fs, os, path, which } from 'zx';
+import { pinnedIstioctlPath } from '../src/targets/kube/istioctl.ts';
+import { contextOf, defaultKindSetup, hostUrl, istioOperator, kindConfig, toolHints, type KindSetup } from '../src/targets/kube/kind.ts';
+import { hasSidecar, type Pod } from '../src/targets/kube/preflight.ts';
+import { scenarioWorkloads } from '../src/targets/kube/scenario.ts';
+
+const root = path.resolve(import.meta.dirname, '..');
+const dryRun = Boolean(argv['dry-run']);
+const setup: KindSetup = {
+  ...defaultKindSetup,
+  name: String(argv.name ?? defaultKindSetup.name),
+  hostPort: Number(argv.port ?? defaultKindSetup.hostPort),
+  istioTag: String(argv['istio-tag'] ?? defaultKindSetup.istioTag),
+  scenarioDir: path.relative(process.cwd(), path.join(root, 'scenarios', 'bookinfo')) || '.',
+};
+if (!Number.isInteger(setup.hostPort) || setup.hostPort < 1 || setup.hostPort > 65535) {
+  echo(`--port must be a TCP port (1-65535), got ${argv.port}`);
+  process.exit(2);
+}
+const context = contextOf(setup);
+const node = `${setup.name}-control-plane`;
+const workDir = path.join(os.tmpdir(), `meshproof-kind-up-${setup.name}`);
+const kindConfigFile = path.join(workDir, 'kind-config.yaml');
+const operatorFile = path.join(workDir, 'istio-operator.yaml');
+const deployments = scenarioWorkloads('bookinfo').map((w) => w.name);
+const kubectl = ['kubectl', '--context', context];
+
+/** --istioctl, MESHPROOF_ISTIOCTL, istioctl on PATH (a release build), then the pinned source build. */
+async function findIstioctl(): Promise<string | undefined> {
+  const given = (argv.istioctl as string | undefined) ?? process.env.MESHPROOF_ISTIOCTL;
+  if (given) return given;
+  const onPath = await which('istioctl', { nothrow: true });
+  if (onPath) return onPath;
+  return fs.existsSync(pinnedIstioctlPath()) ? pinnedIstioctlPath() : undefined;
+}
+
+const quote = (arg: string) => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`);
+const show = (args: string[]) => `$ ${args.map(quote).join(' ')}`;
+
+async function step(args: string[]): Promise<void> {
+  echo(show(args));
+  if (!dryRun) await $({ stdio: 'inherit' })`${args}`;
+}
+
+async function output(args: string[]): Promise<string> {
+  return (await $({ quiet: true, nothrow: true })`${args}`).stdout.trim();
+}
+
+const istioctl = (await findIstioctl()) ?? 'istioctl';
+const istioctlArgs = [istioctl, 'install', '--context', context, '-y', '-f', operatorFile];
+
+if (dryRun) {
+  echo(`# kind-up plan (dry run: nothing is run). Cluster "${setup.name}", context ${context}, Istio ${setup.istioTag}.`);
+  echo(`# 1. kind cluster: unless \`kind get clusters\` lists ${setup.name} (then its node is started if stopped), with ${kindConfigFile}:`);
+  echo(kindConfig(setup).trimEnd());
+  echo(show(['kind', 'create', 'cluster', '--name', setup.name, '--config', kindConfigFile, '--wait', '120s']));
+  echo(show([...kubectl, 'wait', '--for=condition=Ready', 'nodes', '--all', '--timeout=120s']));
+  echo(`# 2. Istio, with ${operatorFile}:`);
+  echo(istioOperator(setup).trimEnd());
+  echo(show(istioctlArgs));
+  echo(`# 3. Bookinfo with sidecars:`);
+  echo(show([...kubectl, 'label', 'namespace', setup.namespace, 'istio-injection=enabled', '--overwrite']));
+  echo(show([...kubectl, '-n', setup.namespace, 'apply', '-k', setup.scenarioDir]));
+  echo(`# only for Deployments whose pods have no istio-proxy sidecar (created before injection was on):`);
+  echo(show([...kubectl, '-n', setup.namespace, 'rollout', 'restart', 'deployment/<name>']));
+  for (const d of deployments) echo(show([...kubectl, '-n', setup.namespace, 'rollout', 'status', `deployment/${d}`, '--timeout=300s']));
+  echo(`# 4. wait until ${hostUrl(setup)}/productpage answers 200, then print the URL`);
+  process.exit(0);
+}
+
+// ---- tools ------------------------------------------------------------------------------------------------------
+const missing: string[] = [];
+for (const tool of ['docker', 'kind', 'kubectl']) if (!(await which(tool, { nothrow: true }))) missing.push(tool);
+if (istioctl === 'istioctl') missing.push('istioctl');
+if (missing.length > 0) {
+  echo(`kind-up needs ${missing.join(', ')}, which ${missing.length === 1 ? 'is' : 'are'} not installed:`);
+  for (const tool of missing) echo(`  - ${tool}: ${toolHints[tool]}`);
+  process.exit(1);
+}
+const dockerInfo = await $({ quiet: true, nothrow: true })`docker info --format {{.ServerVersion}}`;
+if (dockerInfo.exitCode !== 0) {
+  echo(`docker is installed but its daemon does not answer (\`docker info\`: ${dockerInfo.stderr.trim().split('\n')[0]}). Start it (e.g. \`sudo systemctl start docker\`) and re-run.`);
+  process.exit(1);
+}
+const istioctlVersion = /(\d+\.\d+[^\s"]*)/.exec(await output([istioctl, 'version', '--remote=false']))?.[1] ?? 'unknown';
+if (istioctlVersion !== setup.istioTag) {
+  echo(`warning: ${istioctl} is istioctl ${istioctlVersion}; it installs its own charts with Istio ${setup.istioTag} images. For a faithful install use istioctl ${setup.istioTag} (${toolHints.istioctl}).`);
+}
+
+// ---- 1. cluster -------------------------------------------------------------------------------------------------
+const clusters = (await output(['kind', 'get', 'clusters'])).split('\n');
+if (clusters.includes(setup.name)) {
+  echo(`kind cluster ${setup.name} exists: repairing and continuing`);
+  if ((await output(['docker', 'inspect', '-f', '{{.State.Running}}', node])) !== 'true') await step(['docker', 'start', node]);
+  const mapped = /:(\d+)\s*$/.exec((await output(['docker', 'port', node, `${setup.nodePort}/tcp`])).split('\n')[0] ?? '')?.[1];
+  if (!mapped) {
+    echo(`cluster ${setup.name} was not created by kind-up (no host port for NodePort ${setup.nodePort}); delete it with \`npx tsx scripts/kind-down.ts --name ${setup.name}\` and re-run.`);
+    process.exit(1);
+  }
+  if (Number(mapped) !== setup.hostPort) {
+    echo(`note: cluster ${setup.name} maps the gateway to port ${mapped} (not ${setup.hostPort}); using ${mapped}`);
+    setup.hostPort = Number(mapped);
+  }
+}
+await fs.mkdirp(workDir);
+await fs.writeFile(kindConfigFile, kindConfig(setup));
+await fs.writeFile(operatorFile, istioOperator(setup));
+if (!clusters.includes(setup.name)) await step(['kind', 'create', 'cluster', '--name', setup.name, '--config', kindConfigFile, '--wait', '120s']);
+await step([...kubectl, 'wait', '--for=condition=Ready', 'nodes', '--all', '--timeout=120s']);
+
+// ---- 2. Istio ---------------------------------------------------------------------------------------------------
+await step(istioctlArgs);
+
+// ---- 3. Bookinfo ------------------------------------------------------------------------------------------------
+await step([...kubectl, 'label', 'namespace', setup.namespace, 'istio-injection=enabled', '--overwrite']);
+await step([...kubectl, '-n', setup.namespace, 'apply', '-k', setup.scenarioDir]);
+type OwnedPod = Pod & { metadata: { ownerReferences?: { kind: string; name: string }[] } };
+/** Scenario Deployments with a pod that has no sidecar (a ReplicaSet is named <deployment>-<hash>). */
+async function deploymentsWithoutSidecar(): Promise<string[]> {
+  const pods = JSON.parse(await output([...kubectl, '-n', setup.namespace, 'get', 'pods', '-o', 'json'])) as { items: OwnedPod[] };
+  const found = new Set<string>();
+  for (const pod of pods.items) {
+    const owner = pod.metadata.ownerReferences?.find((o) => o.kind === 'ReplicaSet')?.name.replace(/-[^-]+$/, '');
+    if (owner && deployments.includes(owner) && !hasSidecar(pod)) found.add(owner);
+  }
+  return [...found];
+}
+for (const d of await deploymentsWithoutSidecar()) await step([...kubectl, '-n', setup.namespace, 'rollout', 'restart', `deployment/${d}`]);
+for (const d of deployments) await step([...kubectl, '-n', setup.namespace, 'rollout', 'status', `deployment/${d}`, '--timeout=300s']);
+const bare = await deploymentsWithoutSidecar();
+if (bare.length > 0) {
+  echo(`still without an istio-proxy sidecar after the rollout: ${bare.join(', ')}. Is the injector running (\`kubectl --context ${context} -n istio-system get pods\`)?`);
+  process.exit(1);
+}
+
+// ---- 4. URL -----------------------------------------------------------------------------------------------------
+const url = hostUrl(setup);
+echo(`waiting for ${url}/productpage`);
+const deadline = Date.now() + 180_000;
+let last = '';
+for (;;) {
+  try {
+    const res = await fetch(`${url}/productpage`, { signal: AbortSignal.timeout(5000) });
+    if (res.status === 200) break;
+    last = `HTTP ${res.status}`;
+  } catch (error) {
+    last = (error as Error).message;
+  }
+  if (Date.now() > deadline) {
+    echo(`${url}/productpage did not answer 200 within 180 s (last: ${last})`);
+    process.exit(1);
+  }
+  await new Promise((r) => setTimeout(r, 2000));
+}
+echo(`Bookinfo is up: ${url}/productpage (Istio ${setup.istioTag}, context ${context})`);
+echo(`run: npx meshproof run experiments/bookinfo --target kube --context ${context}`);
+echo(url);

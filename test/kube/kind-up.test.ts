@@ -1,0 +1,128 @@
+// scripts/kind-up.ts and kind-down.ts without a container engine: the dry run prints exactly the kind config,
+// IstioOperator and commands the real run executes; the IstioOperator is checked by the real, pinned istioctl
+// (`istioctl manifest generate`, offline); missing tools are named with how to get them.
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { parse, parseAllDocuments } from 'yaml';
+import { istioctlPath } from '../../src/targets/kube/istioctl.ts';
+import { istioRelease } from '../../src/targets/kube/kind.ts';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const tsx = join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs');
+
+function script(name: string, args: string[], env: Record<string, string | undefined> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [tsx, join(root, 'scripts', name), ...args], { cwd: root, env: { ...process.env, ...env } as NodeJS.ProcessEnv, timeout: 60_000 }, (error, stdout, stderr) =>
+      resolve({ code: error ? ((error as { code?: number }).code ?? -1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+/** The YAML block printed after a `# ...:` header line, up to the next `$ ` or `# ` line. */
+function blockAfter(lines: string[], header: RegExp): string {
+  const start = lines.findIndex((l) => header.test(l));
+  expect(start, `header ${header}`).toBeGreaterThanOrEqual(0);
+  const end = lines.findIndex((l, i) => i > start && (l.startsWith('$ ') || l.startsWith('# ')));
+  return lines.slice(start + 1, end).join('\n');
+}
+
+describe('kind-up.ts --dry-run', () => {
+  const tmp = mkdtempSync(join(tmpdir(), 'meshproof-kindup-'));
+  const workDir = join(tmp, 'meshproof-kind-up-meshproof');
+  const run = () => script('kind-up.ts', ['--dry-run', '--istioctl', '/opt/istio/bin/istioctl'], { TMPDIR: tmp, PATH: '/nonexistent' });
+
+  it('prints the kind config and every command, in order, without docker or kind', async () => {
+    const { code, stdout } = await run();
+    expect(code).toBe(0);
+    const lines = stdout.trimEnd().split('\n');
+    const kind = parse(blockAfter(lines, /^# 1\. kind cluster/));
+    expect(kind).toEqual({
+      kind: 'Cluster',
+      apiVersion: 'kind.x-k8s.io/v1alpha4',
+      name: 'meshproof',
+      nodes: [{ role: 'control-plane', extraPortMappings: [{ containerPort: 30080, hostPort: 8080, listenAddress: '127.0.0.1', protocol: 'TCP' }] }],
+    });
+    const ctx = 'kubectl --context kind-meshproof';
+    expect(lines.filter((l) => l.startsWith('$ '))).toEqual([
+      `$ kind create cluster --name meshproof --config ${workDir}/kind-config.yaml --wait 120s`,
+      `$ ${ctx} wait --for=condition=Ready nodes --all --timeout=120s`,
+      `$ /opt/istio/bin/istioctl install --context kind-meshproof -y -f ${workDir}/istio-operator.yaml`,
+      `$ ${ctx} label namespace default istio-injection=enabled --overwrite`,
+      `$ ${ctx} -n default apply -k scenarios/bookinfo`,
+      `$ ${ctx} -n default rollout restart 'deployment/<name>'`,
+      ...['details-v1', 'ratings-v1', 'reviews-v1', 'reviews-v2', 'reviews-v3', 'productpage-v1'].map((d) => `$ ${ctx} -n default rollout status deployment/${d} --timeout=300s`),
+    ]);
+    expect(lines.at(-1)).toBe('# 4. wait until http://127.0.0.1:8080/productpage answers 200, then print the URL');
+  });
+
+  it('prints an IstioOperator that the real istioctl renders as promised: pinned images, NodePort 30080, the URL annotation, the stats meshproof reads', async () => {
+    const { stdout } = await run();
+    const operator = blockAfter(stdout.split('\n'), /^# 2\. Istio, with/);
+    const file = join(tmp, 'operator.yaml');
+    writeFileSync(file, operator);
+    const manifest = await new Promise<string>((resolve, reject) =>
+      execFile(istioctlPath(), ['manifest', 'generate', '-f', file], { maxBuffer: 64 * 1024 * 1024, env: { ...process.env, KUBECONFIG: '/dev/null' } }, (error, out, err) =>
+        error ? reject(new Error(`${error.message}\n${err}`)) : resolve(out),
+      ),
+    );
+    const objects = parseAllDocuments(manifest).map((d) => d.toJS()).filter(Boolean) as { kind: string; metadata: { name: string; annotations?: Record<string, string> }; spec?: any; data?: any }[];
+    const service = objects.find((o) => o.kind === 'Service' && o.metadata.name === 'istio-ingressgateway')!;
+    expect(service.spec.type).toBe('NodePort');
+    expect(service.spec.ports).toContainEqual({ name: 'http2', port: 80, targetPort: 8080, nodePort: 30080, protocol: 'TCP' });
+    expect(service.metadata.annotations).toMatchObject({ 'meshproof.dev/host-url': 'http://127.0.0.1:8080' });
+    const mesh = parse(objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'istio')!.data.mesh);
+    expect(mesh.defaultConfig.proxyStatsMatcher).toEqual({ inclusionPrefixes: ['cluster.outbound'], inclusionRegexps: ['.*http_local_rate_limit.*', '.*rbac.*'] });
+    const images = objects.filter((o) => o.kind === 'Deployment').flatMap((o) => o.spec.template.spec.containers.map((c: { image: string }) => c.image));
+    expect(images.sort()).toEqual([`docker.io/istio/pilot:${istioRelease}`, `docker.io/istio/proxyv2:${istioRelease}`]);
+  });
+
+  it('follows --name and --port', async () => {
+    const { stdout } = await script('kind-up.ts', ['--dry-run', '--name', 'demo', '--port', '9090', '--istioctl', 'istioctl'], { TMPDIR: tmp, PATH: '/nonexistent' });
+    expect(stdout).toContain('hostPort: 9090');
+    expect(stdout).toContain('meshproof.dev/host-url: http://127.0.0.1:9090');
+    expect(stdout).toContain(`$ kind create cluster --name demo --config ${tmp}/meshproof-kind-up-demo/kind-config.yaml --wait 120s`);
+    expect(stdout).toContain('$ kubectl --context kind-demo -n default apply -k scenarios/bookinfo');
+  });
+});
+
+describe('kind-up.ts without its tools', () => {
+  it('names docker and kind as missing, says how to get them, and changes nothing', async () => {
+    // a PATH with only a shell: no docker, no kind, no kubectl
+    const bin = join(mkdtempSync(join(tmpdir(), 'meshproof-path-')), 'bin');
+    mkdirSync(bin);
+    symlinkSync('/bin/bash', join(bin, 'bash'));
+    const { code, stdout } = await script('kind-up.ts', [], { PATH: bin, MESHPROOF_ISTIOCTL: '/opt/istio/bin/istioctl' });
+    expect(code).toBe(1);
+    expect(stdout).toContain('kind-up needs docker, kind, kubectl, which are not installed:');
+    expect(stdout).toContain('  - docker: kind runs Kubernetes nodes as containers: install Docker Engine (https://docs.docker.com/engine/install/) and start it');
+    expect(stdout).toContain('  - kind: install kind v0.29.0: `go install sigs.k8s.io/kind@v0.29.0` or https://kind.sigs.k8s.io/docs/user/quick-start/#installation');
+    expect(stdout).not.toContain('$ ');
+  });
+
+  it('names istioctl when there is none on PATH nor a pinned build', async () => {
+    const bin = join(mkdtempSync(join(tmpdir(), 'meshproof-path-')), 'bin');
+    mkdirSync(bin);
+    const { code, stdout } = await script('kind-up.ts', [], { PATH: bin, MESHPROOF_TOOLS: join(bin, 'no-tools') });
+    expect(code).toBe(1);
+    expect(stdout).toContain('kind-up needs docker, kind, kubectl, istioctl');
+    expect(stdout).toContain(`  - istioctl: download Istio ${istioRelease}'s istioctl (\`curl -L https://istio.io/downloadIstio | ISTIO_VERSION=${istioRelease} sh -\``);
+  });
+});
+
+describe('kind-down.ts', () => {
+  it('--dry-run prints the delete command', async () => {
+    const { code, stdout } = await script('kind-down.ts', ['--dry-run', '--name', 'demo'], { PATH: '/nonexistent' });
+    expect(code).toBe(0);
+    expect(stdout.trim()).toBe('$ kind delete cluster --name demo');
+  });
+
+  it('says kind is missing', async () => {
+    const { code, stdout } = await script('kind-down.ts', [], { PATH: '/nonexistent' });
+    expect(code).toBe(1);
+    expect(stdout).toContain('kind is not installed');
+  });
+});
