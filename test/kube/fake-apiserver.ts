@@ -17,6 +17,8 @@ export interface RecordedRequest {
   contentType: string;
   body: string;
   authorization: string;
+  /** Request headers other than Authorization (e.g. what a relay forwards). */
+  headers?: Record<string, string>;
 }
 
 type Obj = {
@@ -224,7 +226,14 @@ export function bookinfoSeed(): Obj[] {
     spec: { containers: [{ name: app, image: `docker.io/istio/examples-bookinfo-${app}-${version}:1.20.3` }, { name: 'istio-proxy', image: 'docker.io/istio/proxyv2:1.28.0' }] },
     status: { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }] },
   });
+  const service = (app: string): Obj => ({
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: app, namespace: 'default', labels: { app, service: app } },
+    spec: { ports: [{ name: 'http', port: 9080 }], selector: { app } },
+  });
   return [
+    ...['details', 'ratings', 'reviews', 'productpage'].map(service),
     pod('details-v1-5f4d7c8b9-a1b2c', 'details', 'v1'),
     pod('ratings-v1-7d8f9c6b5-d3e4f', 'ratings', 'v1'),
     pod('reviews-v1-6c8d9f7b4-g5h6i', 'reviews', 'v1'),
@@ -459,6 +468,7 @@ export class FakeApiServer {
       contentType: String(req.headers['content-type'] ?? ''),
       body: Buffer.concat(chunks).toString('utf8'),
       authorization: String(req.headers.authorization ?? ''),
+      headers: Object.fromEntries(Object.entries(req.headers).filter(([k]) => k !== 'authorization').map(([k, v]) => [k, String(v)])),
     };
     const index = this.requests.push(record) - 1;
     const hook = this.onRequest?.(record, index);
@@ -483,6 +493,8 @@ export class FakeApiServer {
     if (p === '/version') return [200, { major: '1', minor: '33', gitVersion: 'v1.33.1' }];
     const proxy = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/:]+):(\d+)\/proxy\/(.*)$/.exec(url.pathname);
     if (proxy) return this.podProxy(proxy[1], proxy[2], Number(proxy[3]), proxy[4]);
+    const serviceProxy = /^\/api\/v1\/namespaces\/([^/]+)\/services\/([^/:]+):([^/]+)\/proxy(\/.*)?$/.exec(url.pathname);
+    if (serviceProxy) return this.serviceProxy(serviceProxy[1], serviceProxy[2], serviceProxy[3], `${serviceProxy[4] ?? '/'}${url.search}`, r);
     if (p === '/api/v1') return [200, this.discovery('', 'v1')];
     const groupVersion = /^\/apis\/([^/]+)\/([^/]+)$/.exec(p);
     if (groupVersion) {
@@ -709,6 +721,53 @@ export class FakeApiServer {
       return [200, this.stats.get(pod) ?? defaultStats(o), 'text/plain; version=0.0.4'];
     }
     return [404, `envoy: no ${path} on port ${port}`, 'text/plain'];
+  }
+
+  /**
+   * The API server's service proxy: it dials one ready pod of the Service at its IP, as a client without a sidecar.
+   * A sidecar whose effective PeerAuthentication is STRICT resets that plaintext connection, and the API server answers
+   * 503 "error trying to reach service: ..." (k8s.io/apimachinery pkg/util/proxy/transport.go). Otherwise the pod's
+   * app answers: /status/<code> with that code, anything else 200 with a JSON echo of the request.
+   */
+  private serviceProxy(namespace: string, name: string, port: string, pathAndQuery: string, r: RecordedRequest): [number, unknown, string?] {
+    const service = this.store.get(`/services/${namespace}/${name}`);
+    if (!service) return [404, status(404, 'NotFound', `services "${name}" not found`, { name, kind: 'services' })];
+    const servicePort = (service.spec?.ports ?? []).find((p: any) => String(p.port) === port || p.name === port);
+    if (!servicePort) return [503, status(503, 'ServiceUnavailable', `no endpoints available for service "${name}:${port}"`)];
+    const selector = (service.spec?.selector ?? {}) as Record<string, string>;
+    const pods = this.objects().filter(
+      (o) => o.kind === 'Pod' && o.metadata.namespace === namespace && Object.entries(selector).every(([k, v]) => o.metadata.labels?.[k] === v) && o.status?.conditions?.some((c: any) => c.type === 'Ready' && c.status === 'True'),
+    );
+    if (pods.length === 0) return [503, status(503, 'ServiceUnavailable', `no endpoints available for service "${name}"`)];
+    const pod = pods[0];
+    const targetPort = Number(servicePort.targetPort ?? servicePort.port);
+    const sidecar = pod.spec?.containers?.some((c: any) => c.name === 'istio-proxy');
+    if (sidecar && this.mtlsMode(namespace, pod.metadata.labels ?? {}, targetPort) === 'STRICT') {
+      return [503, status(503, 'ServiceUnavailable', `error trying to reach service: read tcp 10.244.0.1:41532->10.244.0.17:${targetPort}: read: connection reset by peer`)];
+    }
+    const code = /^\/status\/(\d{3})/.exec(pathAndQuery)?.[1];
+    if (code) return [Number(code), `status ${code} from ${pod.metadata.name}`, 'text/plain'];
+    return [200, { pod: pod.metadata.name, method: r.method, path: pathAndQuery, contentType: r.contentType, body: r.body, headers: r.headers }];
+  }
+
+  /**
+   * Effective mTLS mode of a workload's port (Istio PeerAuthentication): a workload policy (selector) in its namespace
+   * (portLevelMtls first), else the namespace policy, else the mesh policy in the root namespace; UNSET inherits;
+   * nothing set is PERMISSIVE.
+   */
+  private mtlsMode(namespace: string, labels: Record<string, string>, port: number): string {
+    const policies = this.objects().filter((o) => o.kind === 'PeerAuthentication');
+    const modeOf = (p: Obj | undefined, withPort: boolean): string | undefined => {
+      const portMode = withPort ? p?.spec?.portLevelMtls?.[String(port)]?.mode : undefined;
+      const mode = portMode ?? p?.spec?.mtls?.mode;
+      return mode && mode !== 'UNSET' ? mode : undefined;
+    };
+    const workload = policies.find(
+      (p) => p.metadata.namespace === namespace && p.spec?.selector?.matchLabels && Object.entries(p.spec.selector.matchLabels as Record<string, string>).every(([k, v]) => labels[k] === v),
+    );
+    const namespaced = policies.find((p) => p.metadata.namespace === namespace && !p.spec?.selector);
+    const mesh = policies.find((p) => p.metadata.namespace === 'istio-system' && !p.spec?.selector);
+    return modeOf(workload, true) ?? modeOf(namespaced, false) ?? modeOf(mesh, false) ?? 'PERMISSIVE';
   }
 
   // ---- port-forward (WebSocket, v4.channel.k8s.io) -------------------------------------------------------------

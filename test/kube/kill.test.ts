@@ -17,6 +17,8 @@ import { preexisting, startFixture, type KubeFixture } from './helpers.ts';
 
 const requestTrials = 50;
 const timeTrials = 12;
+/** Each trial runs a child process; on a loaded 2-core machine 50 of them can take over a minute. */
+const trialsTimeoutMs = 300_000;
 
 let fx: KubeFixture;
 let childScript: string;
@@ -141,7 +143,7 @@ describe('kill tests: SIGKILL at seeded points, then cleanup', () => {
     }
     // most trials really killed the child mid-lifecycle
     expect(killed.filter((k) => k.endsWith('SIGKILL')).length).toBeGreaterThanOrEqual(requestTrials * 0.8);
-  });
+  }, trialsTimeoutMs);
 
   it(`killed at a random time (${timeTrials} seeded trials)`, async () => {
     let rng = prand.xoroshiro128plus(7);
@@ -153,5 +155,5 @@ describe('kill tests: SIGKILL at seeded points, then cleanup', () => {
       if (run.signal === null) expect(run.code, run.stderr).toBe(0);
       await expectCleanState();
     }
-  });
+  }, trialsTimeoutMs);
 });

@@ -93,6 +93,17 @@ export class KubeApi {
     });
   }
 
+  /**
+   * An unsent request to the API server with the kubeconfig's TLS and auth applied, for callers that stream the body
+   * and the answer themselves (the service-proxy relay). `pathAndQuery` is sent as given (no encoding).
+   */
+  async openRequest(method: string, pathAndQuery: string, headers: Record<string, string | string[]>): Promise<http.ClientRequest> {
+    const url = new URL(this.server + pathAndQuery);
+    const requestOptions: https.RequestOptions = { method, headers: { ...headers } };
+    await this.config.applyToHTTPSOptions(requestOptions);
+    return (url.protocol === 'https:' ? https : http).request(url, requestOptions);
+  }
+
   /** A request whose 2xx JSON answer is parsed; other statuses throw KubeApiError. */
   async json<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
     const res = await this.raw(method, path, options);

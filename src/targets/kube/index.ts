@@ -22,6 +22,7 @@ import {
   type JournalEntry,
 } from './journal.ts';
 import { checkRunId, labelledForRun, onlyManagedByMeshproof, refKey, runLabel, savedForm } from './objects.ts';
+import { startServiceRelay, type Relay } from './outside-relay.ts';
 import { forwardPort, portForwardGet, type Forward } from './port-forward.ts';
 import {
   checkContext,
@@ -82,6 +83,8 @@ export class KubeTarget implements Target {
   /** Everything this run applied, for the convergence wait after restore. */
   private applied: K8sObject[] = [];
   private forward?: Forward;
+  /** outsideEntrypoint relays, by `service:port`. */
+  private relays = new Map<string, Relay>();
   private probe?: ConvergenceProbe;
 
   constructor(private readonly kubeOptions: KubeTargetOptions = {}) {
@@ -341,6 +344,25 @@ export class KubeTarget implements Target {
     return this.forward.url;
   }
 
+  /**
+   * A client outside the mesh reaching `service` directly: a loopback relay through the API server's service proxy
+   * (see outside-relay.ts). The API server has no sidecar and no mesh certificate, so STRICT mTLS resets it.
+   */
+  async outsideEntrypoint(service: string, port: number): Promise<string> {
+    const key = `${service}:${port}`;
+    const existing = this.relays.get(key);
+    if (existing) return existing.url;
+    const api = this.client();
+    const found = await api.get<K8sObject & { spec?: { ports?: { port: number }[] } }>({ apiVersion: 'v1', kind: 'Service', namespace: this.namespace, name: service });
+    if (!found) throw new TargetError(`no Service ${service} in namespace ${this.namespace} of context ${this.contextName}`);
+    const ports = ((found.spec?.ports ?? []) as { port: number }[]).map((p) => p.port);
+    if (!ports.includes(port)) throw new TargetError(`Service ${this.namespace}/${service} has no port ${port} (it has ${ports.join(', ') || 'none'})`);
+    const relay = await startServiceRelay(api, this.namespace, service, port);
+    this.relays.set(key, relay);
+    this.log(`client outside the mesh for ${service}:${port} at ${relay.url} (through the API server's service proxy)`);
+    return relay.url;
+  }
+
   async counters(): Promise<CounterSample[]> {
     const api = this.client();
     const pods = this.proxies.map((p) => {
@@ -386,6 +408,8 @@ export class KubeTarget implements Target {
   async close(): Promise<void> {
     await this.forward?.close();
     this.forward = undefined;
+    await Promise.all([...this.relays.values()].map((r) => r.close()));
+    this.relays.clear();
   }
 }
 

@@ -1,0 +1,171 @@
+// KubeTarget.outsideEntrypoint against the fake API server (a test double): a loopback relay through the API server's
+// service proxy. The API server is a client outside the mesh (no sidecar, no certificate): under STRICT mTLS the pod's
+// sidecar resets it, the API server answers 503 "error trying to reach service: ..." and the relay resets the client.
+import http from 'node:http';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { TargetError } from '../../src/errors.ts';
+import type { K8sObject } from '../../src/spec/types.ts';
+import { KubeTarget } from '../../src/targets/kube/index.ts';
+import { isUnreachable } from '../../src/targets/kube/outside-relay.ts';
+import { fakeToken } from './fake-apiserver.ts';
+import { preexisting, startFixture, type KubeFixture } from './helpers.ts';
+
+let fx: KubeFixture;
+beforeAll(async () => {
+  fx = await startFixture();
+});
+afterAll(async () => {
+  await fx.server.stop();
+});
+beforeEach(() => {
+  fx.server.reset(preexisting());
+});
+
+interface Answer {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+}
+
+/** A plain HTTP request; resolves with the answer or rejects with the socket error (e.g. ECONNRESET). */
+function request(url: string, options: { method?: string; body?: string; headers?: Record<string, string> } = {}): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method: options.method ?? 'GET', headers: options.headers, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(options.body);
+  });
+}
+
+const peerAuthentication = (name: string, namespace: string, spec: Record<string, unknown>): K8sObject => ({
+  apiVersion: 'security.istio.io/v1',
+  kind: 'PeerAuthentication',
+  metadata: { name, namespace },
+  spec,
+});
+
+async function prepared(): Promise<KubeTarget> {
+  const target = new KubeTarget({ kubeconfig: fx.kubeconfig, pollIntervalMs: 20 });
+  await target.prepare({ scenario: 'bookinfo', seed: 1 });
+  return target;
+}
+
+describe('KubeTarget.outsideEntrypoint (service-proxy relay)', () => {
+  it('forwards method, path, query, headers and body through the service proxy with the kubeconfig credentials', async () => {
+    const target = await prepared();
+    try {
+      const base = await target.outsideEntrypoint('ratings', 9080);
+      expect(base).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      expect(await target.outsideEntrypoint('ratings', 9080)).toBe(base); // one relay per service port
+      const answer = await request(`${base}/ratings/0?x=1`, { method: 'POST', body: '{"stars":5}', headers: { 'content-type': 'application/json', 'x-user': 'jason', authorization: 'Bearer from-the-client' } });
+      expect(answer.status).toBe(200);
+      const echoed = JSON.parse(answer.body) as { pod: string; method: string; path: string; body: string; contentType: string; headers: Record<string, string> };
+      expect(echoed).toMatchObject({ pod: 'ratings-v1-7d8f9c6b5-d3e4f', method: 'POST', path: '/ratings/0?x=1', body: '{"stars":5}', contentType: 'application/json' });
+      expect(echoed.headers['x-user']).toBe('jason');
+      const proxied = fx.server.requests.find((r) => r.path.includes('/proxy/'))!;
+      expect(proxied.path).toBe('/api/v1/namespaces/default/services/ratings:9080/proxy/ratings/0');
+      expect(proxied.query).toEqual({ x: '1' });
+      // the API server is authenticated with the kubeconfig's token, never with the client's Authorization header
+      expect(proxied.authorization).toBe(`Bearer ${fakeToken}`);
+    } finally {
+      await target.close();
+    }
+  });
+
+  it("passes the backend's own answers through, 503 included", async () => {
+    const target = await prepared();
+    try {
+      const base = await target.outsideEntrypoint('details', 9080);
+      const answer = await request(`${base}/status/503`);
+      expect(answer).toMatchObject({ status: 503, body: 'status 503 from details-v1-5f4d7c8b9-a1b2c' });
+    } finally {
+      await target.close();
+    }
+  });
+
+  it('is reset under STRICT mTLS (namespace policy) and answered again after restore', async () => {
+    const target = await prepared();
+    try {
+      const base = await target.outsideEntrypoint('ratings', 9080);
+      expect((await request(`${base}/ratings/0`)).status).toBe(200);
+      await target.apply([peerAuthentication('default', 'default', { mtls: { mode: 'STRICT' } })], 'run-strict-1');
+      const error = await request(`${base}/ratings/0`).then(
+        () => undefined,
+        (e: NodeJS.ErrnoException) => e,
+      );
+      expect(error?.code).toBe('ECONNRESET');
+      await target.restore();
+      expect((await request(`${base}/ratings/0`)).status).toBe(200);
+    } finally {
+      await target.close();
+    }
+  });
+
+  it('follows PeerAuthentication precedence: a workload policy over the namespace one, port-level over workload-level, UNSET inherits', async () => {
+    const target = await prepared();
+    try {
+      const ratings = await target.outsideEntrypoint('ratings', 9080);
+      const details = await target.outsideEntrypoint('details', 9080);
+      await target.apply(
+        [
+          peerAuthentication('mesh', 'istio-system', { mtls: { mode: 'STRICT' } }),
+          peerAuthentication('ratings-permissive', 'default', { selector: { matchLabels: { app: 'ratings' } }, mtls: { mode: 'PERMISSIVE' } }),
+          peerAuthentication('details-unset', 'default', { selector: { matchLabels: { app: 'details' } }, mtls: { mode: 'UNSET' } }),
+        ],
+        'run-strict-2',
+      );
+      expect((await request(`${ratings}/ratings/0`)).status).toBe(200);
+      await expect(request(`${details}/details/0`)).rejects.toMatchObject({ code: 'ECONNRESET' });
+      await target.apply([peerAuthentication('ratings-permissive', 'default', { selector: { matchLabels: { app: 'ratings' } }, mtls: { mode: 'PERMISSIVE' }, portLevelMtls: { 9080: { mode: 'STRICT' } } })], 'run-strict-2');
+      await expect(request(`${ratings}/ratings/0`)).rejects.toMatchObject({ code: 'ECONNRESET' });
+      await target.restore();
+    } finally {
+      await target.close();
+    }
+  });
+
+  it('resets the client when the Service has no ready endpoint, as a connection to it would fail', async () => {
+    fx.server.reset(preexisting().filter((o) => !(o.kind === 'Pod' && o.metadata.name.startsWith('details-'))));
+    const target = new KubeTarget({ kubeconfig: fx.kubeconfig });
+    await target.prepare({ scenario: 'bookinfo', seed: 1 }).catch(() => undefined); // preflight names details; the relay needs only the API
+    try {
+      await expect(target.outsideEntrypoint('details', 9080)).resolves.toMatch(/^http:/);
+      await expect(request(`${await target.outsideEntrypoint('details', 9080)}/details/0`)).rejects.toMatchObject({ code: 'ECONNRESET' });
+    } finally {
+      await target.close();
+    }
+  });
+
+  it('names a Service or port that does not exist', async () => {
+    const target = await prepared();
+    try {
+      await expect(target.outsideEntrypoint('nope', 9080)).rejects.toThrow(TargetError);
+      await expect(target.outsideEntrypoint('nope', 9080)).rejects.toThrow('no Service nope in namespace default of context kind-meshproof');
+      await expect(target.outsideEntrypoint('ratings', 8080)).rejects.toThrow('Service default/ratings has no port 8080 (it has 9080)');
+    } finally {
+      await target.close();
+    }
+  });
+
+  it('stops its relays on close()', async () => {
+    const target = await prepared();
+    const base = await target.outsideEntrypoint('ratings', 9080);
+    await target.close();
+    await expect(request(`${base}/ratings/0`)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+  });
+});
+
+describe('isUnreachable (the API server could not reach the backend)', () => {
+  const statusBody = (message: string) => JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'ServiceUnavailable', code: 503, message });
+  it('recognises the API server proxy Status, not a backend 503', () => {
+    expect(isUnreachable(503, 'application/json', statusBody('error trying to reach service: dial tcp 10.244.0.9:9080: connect: connection refused'))).toBe(true);
+    expect(isUnreachable(503, 'application/json', statusBody('no endpoints available for service "details"'))).toBe(true);
+    expect(isUnreachable(503, 'application/json', JSON.stringify({ error: 'unavailable' }))).toBe(false);
+    expect(isUnreachable(503, 'text/plain', 'upstream connect error or disconnect/reset before headers. reset reason: overflow')).toBe(false);
+    expect(isUnreachable(500, 'application/json', statusBody('error trying to reach service: x'))).toBe(false);
+  });
+});
