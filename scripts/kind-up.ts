@@ -160,5 +160,5 @@ for (;;) {
   await new Promise((r) => setTimeout(r, 2000));
 }
 echo(`Bookinfo is up: ${url}/productpage (Istio ${setup.istioTag}, context ${context})`);
-echo(`run: npx meshproof run experiments/bookinfo --target kube --context ${context}`);
+echo(`run: node bin/meshproof.js run experiments/bookinfo --target kube --context ${context}`);
 echo(url);
