@@ -147,7 +147,7 @@ export class KubeTarget implements Target {
       kind: 'kube',
       istioVersion,
       context: this.contextName,
-      description: `${this.contextName} (${api.server}), Istio ${istioVersion}, ${this.proxies.length} proxies`,
+      description: `${this.contextName} (${api.server}), ${this.proxies.length} proxies`,
     };
   }
 
