@@ -123,6 +123,11 @@ function parseRetries(value: unknown, at: FieldPath): RetrySpec {
   if (r.retryIgnorePreviousHosts !== undefined) spec.retryIgnorePreviousHosts = readBoolean(r.retryIgnorePreviousHosts, at.key('retryIgnorePreviousHosts'));
   if (r.backoff !== undefined) spec.backoffMs = readDuration(r.backoff, at.key('backoff'), { min: 1 });
   if (r.retryRemoteLocalities !== undefined) readBoolean(r.retryRemoteLocalities, at.key('retryRemoteLocalities')); // one locality: no effect
+  // Istio's validation (pkg/config/validation validateHTTPRetry) rejects a policy that is disabled yet configured:
+  // attempts 0 (or absent) together with perTryTimeout, a non-empty retryOn or retryRemoteLocalities.
+  if (spec.attempts === 0 && (r.perTryTimeout !== undefined || (spec.retryOn ?? '') !== '' || r.retryRemoteLocalities !== undefined)) {
+    throw at.key('attempts').error('http retry policy configured when attempts are set to 0 (disabled)');
+  }
   return spec;
 }
 

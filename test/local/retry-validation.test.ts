@@ -1,0 +1,36 @@
+// Istio refuses a retry policy that is disabled yet configured (istio/istio pkg/config/validation validateHTTPRetry:
+// "http retry policy configured when attempts are set to 0 (disabled)"); the local target refuses it the same way.
+import { describe, expect, it } from 'vitest';
+import { parseVirtualService } from '../../src/istio/networking/virtual-service.ts';
+import { yaml } from './helpers.ts';
+
+const withRetries = (retries: string) =>
+  yaml(`
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: ratings }
+spec:
+  hosts: [ratings]
+  http:
+  - route: [{ destination: { host: ratings } }]
+    retries: ${retries}
+`)[0];
+
+describe('retries validation (istio/istio pkg/config/validation validateHTTPRetry)', () => {
+  it.each([
+    ['attempts 0 with retryOn', '{ attempts: 0, retryOn: 5xx }'],
+    ['attempts 0 with perTryTimeout', '{ attempts: 0, perTryTimeout: 1s }'],
+    ['attempts 0 with retryRemoteLocalities', '{ attempts: 0, retryRemoteLocalities: true }'],
+    ['no attempts with retryOn', '{ retryOn: 5xx }'],
+  ])('refuses %s', (_name, retries) => {
+    expect(() => parseVirtualService(withRetries(retries))).toThrow(/http retry policy configured when attempts are set to 0 \(disabled\)/);
+  });
+
+  it.each([
+    ['attempts 0 alone', '{ attempts: 0 }'],
+    ['attempts 0 with an empty retryOn', '{ attempts: 0, retryOn: "" }'],
+    ['attempts 2 with retryOn and perTryTimeout', '{ attempts: 2, retryOn: 5xx, perTryTimeout: 1s }'],
+  ])('accepts %s', (_name, retries) => {
+    expect(() => parseVirtualService(withRetries(retries))).not.toThrow();
+  });
+});
