@@ -16,6 +16,10 @@ try {
     process.exit(0);
   };
   process.on('disconnect', () => void stop());
+  // Ctrl-C in a terminal signals the whole foreground process group, this child included. The parent owns the
+  // lifecycle: it stops the load, restores the mesh through this process, then closes it (or, if the parent dies,
+  // the IPC channel disconnects and the mesh stops above). Dying here on SIGINT would make that restore impossible.
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => undefined);
   process.on('message', async (m: { id: number; op: string; args: unknown[] }) => {
     try {
       let result: unknown;
