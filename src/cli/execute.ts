@@ -15,6 +15,8 @@ export interface ExecuteOptions {
   target: 'local' | 'kube';
   context?: string;
   allowContext?: boolean;
+  kubeconfig?: string;
+  namespace?: string;
   url?: string;
   istioVersion?: string;
   reportDir?: string;
@@ -30,10 +32,13 @@ export interface ExecuteOptions {
   listener?: RunListener;
 }
 
-async function createTarget(kind: 'local' | 'kube'): Promise<Target> {
+async function createTarget(kind: 'local' | 'kube', options: ExecuteOptions): Promise<Target> {
   if (kind === 'kube') {
     const { KubeTarget } = await import('../targets/kube/index.ts');
-    return new KubeTarget();
+    return new KubeTarget({
+      ...(options.kubeconfig ? { kubeconfig: options.kubeconfig } : {}),
+      ...(options.namespace ? { namespace: options.namespace } : {}),
+    });
   }
   const { LocalTarget } = await import('../targets/local/index.ts');
   return new LocalTarget();
@@ -71,7 +76,7 @@ export async function execute(experiments: Experiment[], options: ExecuteOptions
   const runId = newRunId();
   const terminal = new TerminalReporter({ quiet: options.quiet, json: options.json });
   const listener = fanOut([terminal, ...(options.listener ? [options.listener] : [])]);
-  const target = await createTarget(options.target);
+  const target = await createTarget(options.target, options);
   const runner = new Runner(
     {
       runId,

@@ -21,6 +21,8 @@ function collect(value: string, previous: string[] = []): string[] {
 const targetOption = () => new Option('--target <target>', 'where to run: the embedded mesh (local) or a cluster (kube)').choices(['local', 'kube']).default('local');
 const contextOption = () => new Option('--context <name>', 'kubeconfig context (kube target); kind-* contexts are allowed by default');
 const allowContextOption = () => new Option('--allow-context', 'allow a kube context that is not kind-* (e.g. a shared cluster)');
+const kubeconfigOption = () => new Option('--kubeconfig <file>', 'kubeconfig file (kube target; default $KUBECONFIG or ~/.kube/config)');
+const namespaceOption = () => new Option('--namespace <ns>', "namespace of the scenario's workloads (kube target)").default('default');
 const istioVersionOption = () => new Option('--istio-version <version>', 'Istio release whose behaviour the local target follows (kube reads it from the cluster)');
 
 export function buildProgram(): Command {
@@ -40,6 +42,8 @@ export function buildProgram(): Command {
     .addOption(targetOption())
     .addOption(contextOption())
     .addOption(allowContextOption())
+    .addOption(kubeconfigOption())
+    .addOption(namespaceOption())
     .option('--url <url>', 'entry point for load instead of the discovered ingress (kube)')
     .addOption(istioVersionOption())
     .option('--report-dir <dir>', 'where to write index.html, result.json and junit.xml (default reports/<timestamp>-<run id>)')
@@ -87,6 +91,8 @@ export function buildProgram(): Command {
     .addOption(targetOption())
     .addOption(contextOption())
     .addOption(allowContextOption())
+    .addOption(kubeconfigOption())
+    .addOption(namespaceOption())
     .addOption(istioVersionOption())
     .option('--seed <n>', 'seed for every random decision', parseSeed)
     .option('--report-dir <dir>', 'where to write the report')
@@ -100,6 +106,7 @@ export function buildProgram(): Command {
     .description('undo interrupted runs on a cluster: delete objects labelled meshproof.dev/run, restore saved objects')
     .addOption(contextOption())
     .addOption(allowContextOption())
+    .addOption(kubeconfigOption())
     .action(async (options) => {
       const { cleanupCommand } = await import('./cleanup-command.ts');
       process.exitCode = await cleanupCommand(options);

@@ -2,6 +2,7 @@
 // Restore always runs: after success, failure, exceptions and interrupts (the CLI turns signals into interrupt()).
 import { ExitCode, InterruptedError, ResourceError, SpecError, TargetError } from '../errors.ts';
 import type { LoadDriver, LoadPlan, LoadProgress, LoadSummary } from '../load/driver.ts';
+import { halfPushedProbe } from './probe.ts';
 import { groupByEntry, mergeProgress, mergeSummaries, splitPlan, type EntryGroup } from './load-split.ts';
 import type { CounterSample, ObservationSnapshot, ObservationView, ResponseRecord } from '../observe/types.ts';
 import { counterDelta } from '../observe/prometheus.ts';
@@ -199,6 +200,7 @@ export class Runner {
       applied = true; // restore must run even if apply fails half-way
       await phase('apply', () => target.apply(resources, this.options.runId));
       const appliedAt = Date.now();
+      if (target.setProbe) target.setProbe(halfPushedProbe(await target.entrypoint(), experiment.load.requests));
       result.convergence = await phase('converge', () => unlessInterrupted(target.waitConverged(this.options.convergeTimeoutMs ?? 60_000)));
       const convergedAt = Date.now();
       this.throwIfInterrupted();
@@ -212,24 +214,31 @@ export class Runner {
       const driverName = this.options.driver ?? experiment.load.driver;
       loadStart = Date.now();
       events.push({ atMs: appliedAt - loadStart, what: 'applied' }, { atMs: convergedAt - loadStart, what: 'converged' }, { atMs: 0, what: 'load-start' });
-      const { summary, looks } = await phase('load', () => this.drive(experiment, driverName, observation, { groups, requests }, info));
+      const { summary, looks, stoppedWith } = await phase('load', () => this.drive(experiment, driverName, observation, { groups, requests }, info));
       mark('load-end');
       result.loadSummary = summary;
       result.observation = observation.snapshot();
       const after = await phase('counters', () => target.counters());
       result.counters = counterDelta(before, after);
       if (this.interrupted) throw new PhaseFailure('load', this.interruptController.signal.reason);
-      result.verdicts = await phase('judge', async () =>
-        this.deps.judgeAll(experiment.expect, {
+      result.verdicts = await phase('judge', async () => {
+        const context: JudgeContext = {
           experiment,
           observation,
           counters: result.counters,
           target: info,
           inFlightAllowance: summary.errored,
-          // After a sequential run the final judgement is one more look of the same confidence sequence.
+          // After a sequential run that spent its budget, the final judgement is one more look of the same sequence.
           ...(experiment.load.sequential ? { sequential: { looks: looks + 1, final: true } } : {}),
-        }),
-      );
+        };
+        if (!stoppedWith) return this.deps.judgeAll(experiment.expect, context);
+        // Load stopped because every client-side expectation was conclusive: those verdicts stand as judged at the
+        // stopping look (a confidence sequence is valid at that stopping time). Responses still in flight then are
+        // recorded but do not reopen them; they are biased towards slow outcomes (retried failures, delays).
+        const meshSide = experiment.expect.filter((e) => !stoppedWith.has(e));
+        const judged = this.deps.judgeAll(meshSide, context);
+        return experiment.expect.map((e) => stoppedWith.get(e) ?? judged[meshSide.indexOf(e)]);
+      });
       result.outcome = experimentOutcome(result.verdicts);
     } catch (error) {
       const failure = error instanceof PhaseFailure ? error : new PhaseFailure('load', error);
@@ -271,7 +280,7 @@ export class Runner {
     return groupByEntry(requests, (request) => urls.get(request) ?? gatewayUrl);
   }
 
-  private async drive(experiment: Experiment, driverName: string, observation: RecordingObservation, where: { groups: EntryGroup[]; requests: RequestSpec[] }, info: TargetInfo): Promise<{ summary: LoadSummary; looks: number }> {
+  private async drive(experiment: Experiment, driverName: string, observation: RecordingObservation, where: { groups: EntryGroup[]; requests: RequestSpec[] }, info: TargetInfo): Promise<{ summary: LoadSummary; looks: number; stoppedWith?: Map<Expectation, Verdict> }> {
     const { load } = experiment;
     const stop = new AbortController();
     const onInterrupt = () => stop.abort(this.interruptController.signal.reason);
@@ -281,6 +290,7 @@ export class Runner {
     const early = sequential ? experiment.expect.filter((e) => clientSideKinds.has(e.kind)) : [];
     let recorded = 0;
     let looks = 0;
+    let stoppedWith: Map<Expectation, Verdict> | undefined;
     const plan: LoadPlan = {
       baseUrl: where.groups[0].baseUrl,
       requests: where.requests,
@@ -298,7 +308,10 @@ export class Runner {
       if (recorded % sequential.checkEvery !== 0) return;
       looks++;
       const verdicts = this.deps.judgeAll(early, { experiment, observation, counters: [], target: info, inFlightAllowance: 0, sequential: { looks } });
-      if (this.deps.allConclusive(verdicts)) stop.abort('every expectation is conclusive');
+      if (this.deps.allConclusive(verdicts)) {
+        stoppedWith = new Map(early.map((e, i) => [e, verdicts[i]]));
+        stop.abort('every expectation is conclusive');
+      }
     };
     const parts = splitPlan(plan, where.groups);
     const progress: (LoadProgress | undefined)[] = parts.map(() => undefined);
@@ -323,7 +336,7 @@ export class Runner {
       const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
       if (failed) throw failed.reason;
       const summary = mergeSummaries(settled.map((s) => (s as PromiseFulfilledResult<LoadSummary>).value));
-      return { summary, looks };
+      return { summary, looks, ...(stoppedWith ? { stoppedWith } : {}) };
     } finally {
       this.interruptController.signal.removeEventListener('abort', onInterrupt);
     }

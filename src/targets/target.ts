@@ -57,6 +57,11 @@ export interface Target {
    * outside the mesh (no sidecar, no client certificate), bypassing the ingress gateway. Requests with `service:` use it.
    */
   outsideEntrypoint?(service: string, port: number): Promise<string>;
+  /**
+   * Optional: a behavioural check waitConverged runs (N consecutive windows) after every proxy acknowledged the config;
+   * the runner sets one built from the experiment's requests before each convergence wait.
+   */
+  setProbe?(probe: (() => Promise<boolean | { ok: boolean; detail?: string }>) | undefined): void;
   /** Current values of the mesh-side counters of every proxy (absolute; the runner takes deltas). */
   counters(): Promise<CounterSample[]>;
   /** Delete what we applied and put back what was there. Idempotent; safe to call when nothing was applied. */

@@ -3,6 +3,7 @@ import { Runner, type RunOptions } from '../../src/runner/run.ts';
 import { ExitCode, ResourceError, TargetError } from '../../src/errors.ts';
 import type { JudgeContext } from '../../src/assertions/verdict.ts';
 import type { Expectation } from '../../src/spec/types.ts';
+import type { LoadDriver } from '../../src/load/driver.ts';
 import { MemoryTarget } from '../support/memory-target.ts';
 import { ScriptedDriver, fakeDeps } from '../support/fake-load.ts';
 import { makeExperiment, vs } from '../support/experiments.ts';
@@ -139,6 +140,34 @@ describe('runner lifecycle against an in-memory target', () => {
     contexts.length = 0;
     await new Runner(options(new MemoryTarget()), recordingDeps(new ScriptedDriver(Array(30).fill(200)))).run([makeExperiment()]);
     expect(contexts.map((c) => c.sequential)).toEqual([undefined]);
+  });
+
+  it('sequential stop: client-side verdicts stand as judged at the stopping look; in-flight responses do not reopen them', async () => {
+    // 10 × 200 make the fake judge conclusive (pass); 5 responses still in flight then are 500s, which would fail it.
+    const inFlight: LoadDriver = {
+      name: 'in-flight',
+      async run(plan, onResponse, control) {
+        let sent = 0;
+        for (; sent < 10 && !control.signal.aborted; sent++) onResponse({ requestIndex: 0, sentAtMs: sent, latencyMs: 1, status: 200, headers: {}, body: '' });
+        for (let i = 0; i < 5; i++, sent++) onResponse({ requestIndex: 0, sentAtMs: sent, latencyMs: 9, status: 500, headers: {}, body: '' });
+        return { driver: 'in-flight', sent, answered: sent, errored: 0, durationMs: 1, notes: [] };
+      },
+    };
+    const contexts: { kinds: string[]; sequential: JudgeContext['sequential'] }[] = [];
+    const deps = fakeDeps(inFlight);
+    const judgeAll = deps.judgeAll;
+    deps.judgeAll = (e, c) => (contexts.push({ kinds: e.map((x) => x.kind), sequential: c.sequential }), judgeAll(e, c));
+    const experiment = makeExperiment();
+    const retries: Expectation = { kind: 'retries', title: 'retries', source: { file: 'exp.yaml', line: 12, col: 5 }, confidence: 0.99, service: 'ratings', count: { max: 0 } };
+    experiment.expect = [...experiment.expect, retries];
+    experiment.load = { ...experiment.load, totalRequests: undefined, sequential: { budget: 1000, checkEvery: 10 } };
+    const result = await new Runner(options(new MemoryTarget()), deps).run([experiment]);
+    const [status, mesh] = result.experiments[0].verdicts;
+    expect(status).toMatchObject({ kind: 'status', outcome: 'pass', sampleSize: 10 });
+    expect(mesh.kind).toBe('retries');
+    expect(result.experiments[0].loadSummary?.sent).toBe(15);
+    // look 1 judged the client-side expectation; the final judgement covered only the mesh-side one, as the last look
+    expect(contexts).toEqual([{ kinds: ['status'], sequential: { looks: 1 } }, { kinds: ['retries'], sequential: { looks: 2, final: true } }]);
   });
 
   it('passes the experiment\'s classifiers to the load plan (k6 classifies out of process)', async () => {

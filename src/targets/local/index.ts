@@ -56,7 +56,7 @@ export class LocalTarget implements Target {
       kind: 'local',
       istioVersion: this.handle.istioVersion,
       context: 'local',
-      description: `embedded ${options.scenario} mesh on ${this.handle.block}.0/24 (seed ${options.seed}), behaving as Istio ${this.handle.istioVersion}`,
+      description: `embedded ${options.scenario} mesh on ${this.handle.block}.0/24 (seed ${options.seed})`,
     };
   }
 

@@ -1,0 +1,60 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { halfPushedProbe, halfPushedSymptom } from '../../src/runner/probe.ts';
+import { Runner } from '../../src/runner/run.ts';
+import type { RequestSpec } from '../../src/spec/types.ts';
+import { MemoryTarget } from '../support/memory-target.ts';
+import { ScriptedDriver, fakeDeps } from '../support/fake-load.ts';
+import { makeExperiment } from '../support/experiments.ts';
+
+const request = (path: string, extra: Partial<RequestSpec> = {}): RequestSpec => ({ name: path, method: 'GET', path, headers: {}, weight: 1, ...extra });
+
+// A gateway double: /nc answers like Envoy without the route's cluster (503, empty body), /abort like a fault (503 with body).
+let server: http.Server;
+let base: string;
+let flaky = 2;
+beforeAll(async () => {
+  server = http.createServer((req, res) => {
+    if (req.url === '/nc') return res.writeHead(503).end();
+    if (req.url === '/abort') return res.writeHead(503, { 'content-type': 'text/plain' }).end('fault filter abort');
+    if (req.url === '/flaky') return flaky-- > 0 ? res.writeHead(404).end() : res.writeHead(200).end('ok');
+    res.writeHead(200).end('ok');
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(() => new Promise<void>((r) => server.close(() => r())));
+
+describe('convergence probe: symptoms of a half-pushed config (Envoy NC/NR replies have no body; istio/istio#23998)', () => {
+  it('recognises empty 503 (NC) and 404 (NR) and transport failures, not bodies an experiment causes', () => {
+    expect(halfPushedSymptom(503, '')).toMatch(/NC/);
+    expect(halfPushedSymptom(404, ' ')).toMatch(/NR/);
+    expect(halfPushedSymptom(0, '', 'ECONNREFUSED')).toMatch(/ECONNREFUSED/);
+    expect(halfPushedSymptom(503, 'fault filter abort')).toBeUndefined();
+    expect(halfPushedSymptom(503, 'no healthy upstream')).toBeUndefined();
+    expect(halfPushedSymptom(403, 'RBAC: access denied')).toBeUndefined();
+    expect(halfPushedSymptom(200, '<html>')).toBeUndefined();
+  });
+
+  it('passes a window served normally or with the experiment\'s own failures, fails one with NC, and skips requests that bypass the gateway', async () => {
+    expect(await halfPushedProbe(base, [request('/productpage'), request('/abort')])()).toEqual({ ok: true });
+    expect(await halfPushedProbe(base, [request('/productpage'), request('/nc')])()).toEqual({ ok: false, detail: 'GET /nc: 503 with an empty body (Envoy NC: no cluster for the route yet)' });
+    expect(await halfPushedProbe(base, [request('/nc', { service: 'ratings', port: 9080 })])()).toEqual({ ok: true });
+    const probe = halfPushedProbe(base, [request('/flaky')], 1);
+    expect((await probe()).ok).toBe(false);
+    expect((await probe()).ok).toBe(false);
+    expect((await probe()).ok).toBe(true);
+  });
+
+  it('the runner gives a target that takes one a probe built from the experiment before waiting for convergence', async () => {
+    const target = new MemoryTarget();
+    const probes: unknown[] = [];
+    const calls: string[] = target.calls;
+    Object.assign(target, { setProbe: (p: unknown) => (calls.push('setProbe'), probes.push(p)) });
+    await new Runner({ runId: 'mp-p', seed: 1, command: [], meshproofVersion: '0', target, targetOptions: { scenario: 'bookinfo', seed: 1 } }, fakeDeps(new ScriptedDriver(Array(20).fill(200)))).run([makeExperiment()]);
+    expect(calls.indexOf('setProbe')).toBeGreaterThan(calls.indexOf('apply'));
+    expect(calls.indexOf('setProbe')).toBeLessThan(calls.indexOf('converge'));
+    expect(typeof probes[0]).toBe('function');
+  });
+});
