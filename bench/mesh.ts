@@ -4,7 +4,8 @@
 //     runs as the local target runs it (its own process, one core); the client is meshproof's autocannon driver
 //     with classification in this process, closed model.
 // (b) Added latency of one proxy hop, meshproof's mesh proxy vs a bare Node proxy (see bench/hop-fixture.ts):
-//     one request at a time over one keep-alive connection, so latency is processing and loopback, never queueing.
+//     one request at a time over one keep-alive connection per path, so latency is processing and loopback, never
+//     queueing; the three paths take turns request by request.
 import http from 'node:http';
 import { readFileSync } from 'node:fs';
 import { parseAllDocuments } from 'yaml';
@@ -55,6 +56,8 @@ const reviewsV3: K8sObject = {
   spec: { hosts: ['reviews'], http: [{ route: [{ destination: { host: 'reviews', subset: 'v3' } }] }] },
 };
 
+const WARM_UP_MS = 3000;
+
 export async function benchPageThroughput(options: { connections?: number; seconds?: number; runs?: number; log?: (m: string) => void } = {}): Promise<PageThroughput> {
   const connections = options.connections ?? 16;
   const seconds = options.seconds ?? 3;
@@ -73,7 +76,8 @@ export async function benchPageThroughput(options: { connections?: number; secon
     let pages = 0;
     let full = 0;
     let sampleBody = '';
-    // One unmeasured second first: the mesh process's JIT and connection pools warm up.
+    // Unmeasured warm-up first: the mesh process's JIT and connection pools (the first measured runs were half as
+    // fast after a 1 s warm-up).
     for (let run = -1; run < runs; run++) {
       const observation = new Observation({ classifiers: resolveClassifiers([]) });
       let lastDoneMs = 0;
@@ -82,7 +86,7 @@ export async function benchPageThroughput(options: { connections?: number; secon
           baseUrl: url,
           requests: [{ name: 'productpage', method: 'GET', path: '/productpage', headers: {}, weight: 1 }],
           model: { kind: 'closed', connections },
-          durationMs: run < 0 ? 1000 : seconds * 1000,
+          durationMs: run < 0 ? WARM_UP_MS : seconds * 1000,
           timeoutMs: 5000,
           seed: 1,
         },
@@ -109,27 +113,50 @@ export async function benchPageThroughput(options: { connections?: number; secon
   }
 }
 
-/** Latencies (ms) of `count` sequential GETs over one keep-alive connection. */
-async function sequentialLatencies(base: string, host: string, count: number): Promise<Float64Array> {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-  const url = new URL('/details/0', base);
-  const out = new Float64Array(count);
-  try {
-    for (let i = 0; i < count; i++) {
-      const started = performance.now();
-      await new Promise<void>((resolve, reject) => {
-        const req = http.request(url, { agent, headers: { host } }, (res) => {
-          if (res.statusCode !== 200) reject(new Error(`${url.href} (host ${host}) answered ${res.statusCode}`));
-          res.resume();
-          res.on('end', resolve);
-        });
-        req.on('error', reject);
-        req.end();
+/** One path's client: one keep-alive connection, one request at a time. */
+class SequentialClient {
+  private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  private readonly url: URL;
+
+  constructor(
+    base: string,
+    private readonly host: string,
+  ) {
+    this.url = new URL('/details/0', base);
+  }
+
+  /** Latency of one GET, ms. */
+  async once(): Promise<number> {
+    const started = performance.now();
+    await new Promise<void>((resolve, reject) => {
+      const req = http.request(this.url, { agent: this.agent, headers: { host: this.host } }, (res) => {
+        if (res.statusCode !== 200) reject(new Error(`${this.url.href} (host ${this.host}) answered ${res.statusCode}`));
+        res.resume();
+        res.on('end', resolve);
       });
-      out[i] = performance.now() - started;
+      req.on('error', reject);
+      req.end();
+    });
+    return performance.now() - started;
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+}
+
+/**
+ * `count` latencies per path, interleaved request by request (path order rotating), so that a noisy moment on the
+ * machine lands on every path alike instead of on whichever path happened to be running.
+ */
+async function interleavedLatencies<P extends string>(clients: Record<P, SequentialClient>, count: number): Promise<Record<P, Float64Array>> {
+  const names = Object.keys(clients) as P[];
+  const out = Object.fromEntries(names.map((n) => [n, new Float64Array(count)])) as Record<P, Float64Array>;
+  for (let i = 0; i < count; i++) {
+    for (let k = 0; k < names.length; k++) {
+      const name = names[(i + k) % names.length]!;
+      out[name][i] = await clients[name].once();
     }
-  } finally {
-    agent.destroy();
   }
   return out;
 }
@@ -145,30 +172,34 @@ export async function benchHopLatency(options: { requests?: number; runs?: numbe
   const server = await startBenchServer('hop-fixture.ts');
   try {
     const fixture = JSON.parse(server.firstLine) as HopFixture;
-    const paths = {
-      direct: () => sequentialLatencies(fixture.direct, fixture.serviceHost, requests),
-      node: () => sequentialLatencies(fixture.node, fixture.serviceHost, requests),
-      mesh: () => sequentialLatencies(fixture.mesh, fixture.meshHost, requests),
+    const clients = {
+      direct: new SequentialClient(fixture.direct, fixture.serviceHost),
+      node: new SequentialClient(fixture.node, fixture.serviceHost),
+      mesh: new SequentialClient(fixture.mesh, fixture.meshHost),
     };
-    type Path = keyof typeof paths;
-    const names = Object.keys(paths) as Path[];
-    for (const name of names) await sequentialLatencies(name === 'mesh' ? fixture.mesh : fixture[name], name === 'mesh' ? fixture.meshHost : fixture.serviceHost, 500);
+    type Path = keyof typeof clients;
+    const names = Object.keys(clients) as Path[];
     const at: Record<Path, { p50: number[]; p99: number[] }> = { direct: { p50: [], p99: [] }, node: { p50: [], p99: [] }, mesh: { p50: [], p99: [] } };
     const added = { node: { p50: [] as number[], p99: [] as number[] }, mesh: { p50: [] as number[], p99: [] as number[] } };
-    for (let run = 0; run < runs; run++) {
-      const order = names.map((_, i) => names[(i + run) % names.length]!);
-      const thisRun = {} as Record<Path, { p50: number; p99: number }>;
-      for (const name of order) {
-        const sorted = (await paths[name]()).sort();
-        thisRun[name] = { p50: percentile(sorted, 50), p99: percentile(sorted, 99) };
-        at[name].p50.push(thisRun[name].p50);
-        at[name].p99.push(thisRun[name].p99);
+    try {
+      await interleavedLatencies(clients, 500); // warm-up
+      for (let run = 0; run < runs; run++) {
+        const latencies = await interleavedLatencies(clients, requests);
+        const thisRun = {} as Record<Path, { p50: number; p99: number }>;
+        for (const name of names) {
+          const sorted = latencies[name].sort();
+          thisRun[name] = { p50: percentile(sorted, 50), p99: percentile(sorted, 99) };
+          at[name].p50.push(thisRun[name].p50);
+          at[name].p99.push(thisRun[name].p99);
+        }
+        for (const hop of ['node', 'mesh'] as const) {
+          added[hop].p50.push(thisRun[hop].p50 - thisRun.direct.p50);
+          added[hop].p99.push(thisRun[hop].p99 - thisRun.direct.p99);
+        }
+        log(`hop run ${run + 1}/${runs}: p50 direct ${thisRun.direct.p50.toFixed(3)} node ${thisRun.node.p50.toFixed(3)} mesh ${thisRun.mesh.p50.toFixed(3)} ms`);
       }
-      for (const hop of ['node', 'mesh'] as const) {
-        added[hop].p50.push(thisRun[hop].p50 - thisRun.direct.p50);
-        added[hop].p99.push(thisRun[hop].p99 - thisRun.direct.p99);
-      }
-      log(`hop run ${run + 1}/${runs}: p50 direct ${thisRun.direct.p50.toFixed(3)} node ${thisRun.node.p50.toFixed(3)} mesh ${thisRun.mesh.p50.toFixed(3)} ms`);
+    } finally {
+      for (const client of Object.values(clients)) client.close();
     }
     const both = (x: { p50: number[]; p99: number[] }) => ({ p50: summarize(x.p50), p99: summarize(x.p99) });
     return {
