@@ -251,17 +251,21 @@ export function sweepCharts(group: SweepGroup): SweepChart[] {
   const param = group.params[0];
   const values = group.points.map((p) => p.sweep?.params[param]);
   const numeric = values.every((v) => v !== undefined && v !== '' && Number.isFinite(Number(v)));
-  const keys: { kind: string; title: string }[] = [];
+  // The points are one experiment file, so the i-th verdict of every point judges the same expectation, even when its
+  // title differs per point (a title that names the swept value, e.g. "share of 503 ≈ 30%").
+  const keys: { kind: string; title: string; index: number }[] = [];
   for (const point of group.points) {
-    for (const v of point.verdicts) if (!keys.some((k) => k.kind === v.kind && k.title === v.title)) keys.push({ kind: v.kind, title: v.title });
+    point.verdicts.forEach((v, index) => {
+      if (!keys.some((k) => k.index === index)) keys.push({ kind: v.kind, title: v.title, index });
+    });
   }
   const charts: SweepChart[] = [];
   for (const key of keys) {
     const rows: Record<string, unknown>[] = [];
     let unit = 'count' as ValueUnit;
     group.points.forEach((point, pointIndex) => {
-      const verdictIndex = point.verdicts.findIndex((v) => v.kind === key.kind && v.title === key.title);
-      if (verdictIndex < 0) return;
+      const verdictIndex = key.index;
+      if (point.verdicts[verdictIndex]?.kind !== key.kind) return;
       const verdict = point.verdicts[verdictIndex];
       const expectation = expectationFor(point, verdictIndex);
       unit = verdictUnit(verdict, expectation);
@@ -309,7 +313,8 @@ export function sweepCharts(group: SweepGroup): SweepChart[] {
         encoding: { x: xEnc, y: { field: 'observed', type: 'quantitative', title: yTitle, axis: yAxis }, color },
       },
     ];
-    charts.push({ title: key.title, unit, spec: asSpec({ $schema: schema, width: narrow, height: 220, data: { values: rows }, layer: layers }) });
+    const titles = new Set(group.points.map((p) => p.verdicts[key.index]?.title).filter(Boolean));
+    charts.push({ title: titles.size > 1 ? `${key.kind} (expectation ${key.index + 1})` : key.title, unit, spec: asSpec({ $schema: schema, width: narrow, height: 220, data: { values: rows }, layer: layers }) });
   }
   return charts;
 }
