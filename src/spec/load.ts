@@ -2,7 +2,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { SpecError, SpecErrors } from '../errors.ts';
-import { substitute, matrixPoints, pointLabel } from './matrix.ts';
+import { substitute, matrixPoints, pointLabel, type MatrixPoint } from './matrix.ts';
 import { Normaliser, normaliseExpectation, normaliseLoad } from './normalise.ts';
 import { displayPath, inlineResource, loadResourceFile } from './resources.ts';
 import { loadScenario } from './scenario.ts';
@@ -101,7 +101,7 @@ export function loadExperimentText(text: string, path: string): Experiment[] {
   const raw = source.value as any;
   const matrix = raw && typeof raw === 'object' ? raw.spec?.matrix : undefined;
   const hasMatrix = matrix && typeof matrix === 'object' && !Array.isArray(matrix) && Object.keys(matrix).length > 0;
-  const points = hasMatrix && Object.values(matrix).every(Array.isArray) ? matrixPoints(matrix) : [undefined];
+  const points = hasMatrix && Object.values(matrix).every(Array.isArray) ? matrixPointsOrErrors(matrix, source) : [undefined];
 
   const experiments: Experiment[] = [];
   const errors: SpecError[] = [];
@@ -162,4 +162,14 @@ export function loadExperiments(paths: string[]): LoadedExperiments {
   if (errors.length > 0) throw new SpecErrors(errors);
   if (files.length === 0) throw new SpecErrors([new SpecError(`no experiment files (*.yaml) found in ${paths.join(', ')}`)]);
   return { experiments, files };
+}
+
+/** Matrix points; a matrix that cannot expand is reported like any other bad input. */
+function matrixPointsOrErrors(matrix: Record<string, unknown>, source: YamlDoc): MatrixPoint[] {
+  try {
+    return matrixPoints(matrix, source);
+  } catch (error) {
+    if (error instanceof SpecError) throw new SpecErrors([error]);
+    throw error;
+  }
 }

@@ -7,14 +7,33 @@ export type MatrixPoint = Record<string, string | number>;
 const placeholder = /\$\{\s*matrix\.([A-Za-z_][A-Za-z0-9_]*)\s*\}/g;
 const wholePlaceholder = /^\$\{\s*matrix\.([A-Za-z_][A-Za-z0-9_]*)\s*\}$/;
 
-/** Every combination of the matrix values, in the order written (first key varies slowest). */
-export function matrixPoints(matrix: Record<string, (string | number)[]> | undefined): MatrixPoint[] {
+/** A matrix written as explicit points: `matrix: { points: [{ attempts: 0, retryOn: "" }, ...] }`. */
+function isPointList(matrix: Record<string, unknown>): matrix is { points: MatrixPoint[] } {
+  return Object.keys(matrix).length === 1 && Array.isArray(matrix.points) && matrix.points.every((p) => p !== null && typeof p === 'object' && !Array.isArray(p));
+}
+
+/**
+ * The runs of a sweep: every combination of the matrix values, in the order written (first key varies slowest), or
+ * the explicit `points` list (for parameters that must change together, e.g. attempts 0 cannot carry a retryOn).
+ */
+export function matrixPoints(matrix: Record<string, unknown> | undefined, source?: YamlDoc): MatrixPoint[] {
   if (!matrix) return [{}];
+  const where = source ? positionOf(source, ['spec', 'matrix']) : undefined;
   let points: MatrixPoint[] = [{}];
-  for (const [key, values] of Object.entries(matrix)) {
-    points = points.flatMap((p) => values.map((v) => ({ ...p, [key]: v })));
+  if (isPointList(matrix)) {
+    points = matrix.points;
+    const keys = Object.keys(points[0]).sort().join(', ');
+    points.forEach((point, i) => {
+      if (Object.keys(point).sort().join(', ') !== keys) {
+        throw new SpecError(`every point must set the same parameters (${keys}); this one sets ${Object.keys(point).sort().join(', ') || 'none'}`, source ? positionOf(source, ['spec', 'matrix', 'points', i]) : where, `spec.matrix.points[${i}]`);
+      }
+    });
+  } else {
+    for (const [key, values] of Object.entries(matrix as Record<string, (string | number)[]>)) {
+      points = points.flatMap((p) => values.map((v) => ({ ...p, [key]: v })));
+    }
   }
-  if (points.length > 200) throw new Error(`matrix expands to ${points.length} runs; at most 200 are allowed`);
+  if (points.length > 200) throw new SpecError(`matrix expands to ${points.length} runs; at most 200 are allowed`, where, 'spec.matrix');
   return points;
 }
 
