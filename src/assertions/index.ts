@@ -9,6 +9,7 @@ import { judgeDenied } from './denied.ts';
 import { judgeLatency } from './latency.ts';
 import { judgeFlags } from './flags.ts';
 import { judgeReconcile } from './reconcile.ts';
+import { judgeCounter } from './counter.ts';
 
 export type { JudgeContext, Verdict, Outcome, Judge } from './verdict.ts';
 
@@ -30,6 +31,8 @@ export function judge(expectation: Expectation, context: JudgeContext): Verdict 
       return judgeFlags(expectation, context);
     case 'reconcile':
       return judgeReconcile(expectation, context);
+    case 'counter':
+      return judgeCounter(expectation, context);
   }
 }
 

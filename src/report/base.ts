@@ -151,7 +151,8 @@ export function expectedNumbers(verdict: Verdict, expectation?: Expectation): Ma
       if (numbers) result.set('', numbers);
       break;
     }
-    case 'retries': {
+    case 'retries':
+    case 'counter': {
       const numbers = bound(expectation.count);
       if (numbers) result.set('', numbers);
       break;

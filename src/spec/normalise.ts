@@ -200,6 +200,13 @@ export function normaliseExpectation(n: Normaliser, item: Record<string, any>, i
       if (Object.keys(count).length === 0) throw n.error(path, 'retries needs min, max or approx');
       return { kind, ...common, title: raw.title ?? `retries to ${raw.service}${raw.subset ? ` ${raw.subset}` : ''}`, service: raw.service, subset: raw.subset, from: raw.from, count };
     }
+    case 'counter': {
+      const count = n.countBound({ min: raw.min, max: raw.max, approx: raw.approx, tolerance: raw.tolerance }, path);
+      for (const k of Object.keys(count) as (keyof Bound)[]) if (count[k] === undefined) delete count[k];
+      if (Object.keys(count).length === 0) throw n.error(path, 'counter needs min, max or approx');
+      const labels: Record<string, string> = Object.fromEntries(Object.entries<string | number>(raw.labels ?? {}).map(([k, v]) => [k, String(v)]));
+      return { kind, ...common, title: raw.title ?? `${raw.name}${raw.proxy ? ` at ${raw.proxy}` : ''}`, name: raw.name, ...(raw.proxy !== undefined ? { proxy: raw.proxy } : {}), labels, count };
+    }
     case 'rateLimited':
       return { kind, ...common, title: raw.title ?? `429s as the token bucket predicts${raw.filter ? ` (${raw.filter})` : ''}`, filter: raw.filter, slack: raw.slack ?? 0, where: where(raw.where) };
     case 'denied': {

@@ -130,6 +130,9 @@ export function observabilityErrors(expectations: Expectation[], classifiers: st
       case 'flags':
         checkService(e, 'service', e.service);
         break;
+      case 'counter':
+        if (e.proxy !== undefined && !workloads.has(e.proxy)) fail(e, 'proxy', `workload "${e.proxy}" is not part of scenario ${scenario.name} (workloads: ${[...workloads].join(', ')})`);
+        break;
       case 'rateLimited': {
         const filters = resources.filter((r) => isLocalRateLimitFilter(r.object));
         if (filters.length === 0) fail(e, 'filter', 'rateLimited needs a local-rate-limit EnvoyFilter in apply; there is none to predict from');

@@ -157,6 +157,18 @@ export interface FlagsExpectation extends ExpectationBase {
   service?: string;
 }
 
+/** Any counter a proxy exports (Prometheus name at :15090/stats/prometheus), by how much it rose during the load. */
+export interface CounterExpectation extends ExpectationBase {
+  kind: 'counter';
+  /** e.g. envoy_cluster_upstream_rq_pending_overflow */
+  name: string;
+  /** Only this workload's proxies (e.g. productpage-v1, istio-ingressgateway); default every proxy. */
+  proxy?: string;
+  /** Only series with these exact label values. */
+  labels: Record<string, string>;
+  count: Bound;
+}
+
 export interface ReconcileExpectation extends ExpectationBase {
   kind: 'reconcile';
   /** Which proxy's istio_requests_total to compare with the client (default the ingress gateway). */
@@ -173,6 +185,7 @@ export type Expectation =
   | DeniedExpectation
   | LatencyExpectation
   | FlagsExpectation
+  | CounterExpectation
   | ReconcileExpectation;
 
 export type ExpectationKind = Expectation['kind'];

@@ -1,0 +1,45 @@
+// counter: how much any exported proxy counter rose during the load (the delta the runner took around it).
+// Counters count what happened, so the verdict is exact (no sampling error); see ./count.ts.
+import type { CounterExpectation } from '../spec/types.ts';
+import type { JudgeContext, Verdict } from './verdict.ts';
+import { countReason, describeCountBound, judgeCount } from './count.ts';
+import { formatCount } from './stats/format.ts';
+
+function selector(e: CounterExpectation): string {
+  const labels = Object.entries(e.labels).map(([k, v]) => `${k}="${v}"`);
+  return `${e.name}${labels.length ? `{${labels.join(',')}}` : ''}`;
+}
+
+/** Workload of a proxy instance name: reviews-v2-7d4f9c-x2k → reviews-v2 is matched by prefix + dash, or exactly. */
+function ofWorkload(proxy: string, workload: string): boolean {
+  return proxy === workload || proxy.startsWith(`${workload}-`) || proxy.startsWith(`${workload}.`);
+}
+
+export function judgeCounter(e: CounterExpectation, context: JudgeContext): Verdict {
+  const samples = context.counters.filter(
+    (s) => s.name === e.name && (e.proxy === undefined || ofWorkload(s.proxy, e.proxy)) && Object.entries(e.labels).every(([k, v]) => s.labels[k] === v),
+  );
+  const total = samples.reduce((sum, s) => sum + s.value, 0);
+  const j = judgeCount(total, e.count, context);
+  const expected = describeCountBound(e.count);
+  const byProxy: Record<string, number> = {};
+  for (const s of samples) byProxy[s.proxy] = (byProxy[s.proxy] ?? 0) + s.value;
+  const where = e.proxy ? ` at ${e.proxy}'s proxies` : '';
+  const moved = Object.entries(byProxy)
+    .filter(([, v]) => v !== 0)
+    .map(([p, v]) => `${p} ${formatCount(v)}`);
+  // Deltas leave out series that did not move: "no series" is also what a proxy that does not export the counter gives.
+  const unseen = samples.length === 0 ? ` (no series of it moved${where}: if the proxies do not export it, add its prefix to proxyStatsMatcher)` : '';
+  return {
+    kind: 'counter',
+    title: e.title,
+    outcome: j.outcome,
+    observed: total,
+    expected,
+    confidence: e.confidence,
+    sampleSize: context.observation.total,
+    explanation: `${selector(e)} rose by ${formatCount(total)}${where}${moved.length > 1 ? ` (${moved.join(', ')})` : ''}; expected ${expected}${countReason(j)}${unseen}.`,
+    details: { byProxy, series: samples.length, band: j.band, exact: true },
+    source: e.source,
+  };
+}
