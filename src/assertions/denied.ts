@@ -36,6 +36,8 @@ export function judgeDenied(e: DeniedExpectation, context: JudgeContext): Verdic
   }
   const j = judgeShare(successes, trials, bandOf(e.ratio, DEFAULT_SHARE_TOLERANCE), shareOptions(e.confidence, context));
   const expected = describeShareBound(e.ratio);
+  // Judged from client data alone while load runs (sequential looks), before any counter was read.
+  const countersRead = context.counters.length > 0;
   const counterNote = `the RBAC filter${e.service ? ` of ${e.service}` : 's'} counted ${formatCount(rbacDenied)}`;
   const explanation =
     trials === 0
@@ -44,7 +46,7 @@ export function judgeDenied(e: DeniedExpectation, context: JudgeContext): Verdic
         : `No response was recorded${e.where ? ' matching the filter' : ''}, so denials cannot be judged.`
       : e.service
         ? `${e.service} answered 403 to ${shareText(j)} of the ${plural(trials, 'request')} its sidecars received (${counterNote} denials); expected ${expected}${shareReason(j)}.`
-        : `${shareText(j)} of ${plural(trials, 'response')} were RBAC denials (403 RBAC: access denied; ${counterNote} denials); expected ${expected}${shareReason(j)}.`;
+        : `${shareText(j)} of ${plural(trials, 'response')} were RBAC denials (403 RBAC: access denied${countersRead ? `; ${counterNote} denials` : ''}); expected ${expected}${shareReason(j)}.`;
   return {
     kind: 'denied',
     title: e.title,

@@ -45,8 +45,10 @@ export interface RunOptions {
   beforeExperiment?: (experiment: Experiment, index: number, total: number) => Promise<void>;
 }
 
-/** Expectation kinds that can be judged from client data alone, while load runs (sequential mode). */
-const clientSideKinds = new Set<Expectation['kind']>(['distribution', 'status', 'latency', 'rateLimited']);
+/** Expectations that can be judged from client data alone, while load runs (sequential mode). */
+function judgedFromClient(e: Expectation): boolean {
+  return ['distribution', 'status', 'latency', 'rateLimited'].includes(e.kind) || (e.kind === 'denied' && e.service === undefined);
+}
 
 export class Runner {
   private interruptedBy: string | undefined;
@@ -287,7 +289,7 @@ export class Runner {
     this.interruptController.signal.addEventListener('abort', onInterrupt, { once: true });
     if (this.interruptController.signal.aborted) stop.abort(this.interruptController.signal.reason);
     const sequential = load.sequential;
-    const early = sequential ? experiment.expect.filter((e) => clientSideKinds.has(e.kind)) : [];
+    const early = sequential ? experiment.expect.filter(judgedFromClient) : [];
     let recorded = 0;
     let looks = 0;
     let stoppedWith: Map<Expectation, Verdict> | undefined;
