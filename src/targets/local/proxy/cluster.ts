@@ -4,6 +4,7 @@ import http from 'node:http';
 import net from 'node:net';
 import type { ConnectionPoolSettings, LoadBalancer, OutlierDetectionSettings, TrafficPolicySettings } from '../../../istio/networking/model.ts';
 import type { EnvoyStat, ProxyStats } from './stats.ts';
+import type { Cancellation } from './cancel.ts';
 import { handshakeLine } from './mtls.ts';
 
 /** A workload instance a cluster can send to. */
@@ -238,7 +239,7 @@ export class Cluster {
   }
 
   /** Circuit breaker admission: 'ok' when the request may go, 'overflow' (503 UO), or 'cancelled' while it waited. */
-  admit(signal?: AbortSignal): Admission | Promise<Admission> {
+  admit(signal?: Cancellation): Admission | Promise<Admission> {
     const pool = this.pool;
     const maxRequests = pool.http2MaxRequests || Infinity;
     const maxConnections = pool.maxConnections || Infinity;
@@ -254,7 +255,7 @@ export class Cluster {
     this.s.rqPendingActive.value++;
     return new Promise<Admission>((resolve) => {
       const waiter = () => {
-        signal?.removeEventListener('abort', onAbort);
+        signal?.off(onAbort);
         this.s.rqPendingActive.value--;
         this.active++;
         this.s.rqActive.value++;
@@ -266,7 +267,7 @@ export class Cluster {
         this.s.rqPendingActive.value--;
         resolve('cancelled');
       };
-      signal?.addEventListener('abort', onAbort, { once: true });
+      signal?.onAbort(onAbort);
       this.pending.push(waiter);
     });
   }
@@ -300,7 +301,7 @@ export class Cluster {
   }
 
   /** One attempt to one endpoint; `timeoutMs` is the per-try budget; `signal` cancels it (route timeout, client gone). */
-  send(endpoint: EndpointInfo, request: UpstreamRequest, timeoutMs: number, signal: AbortSignal | undefined): Promise<AttemptResult> {
+  send(endpoint: EndpointInfo, request: UpstreamRequest, timeoutMs: number, signal: Cancellation | undefined): Promise<AttemptResult> {
     const e = this.endpoints.find((x) => x.info.ip === endpoint.ip && x.info.port === endpoint.port);
     const agent = e?.agent ?? this.newAgent();
     if (e) e.active++;
@@ -312,7 +313,7 @@ export class Cluster {
         if (settled) return;
         settled = true;
         if (timer) clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
+        signal?.off(onAbort);
         if (e) e.active--;
         resolve(result);
       };
@@ -356,7 +357,7 @@ export class Cluster {
       };
       if (signal) {
         if (signal.aborted) return onAbort();
-        signal.addEventListener('abort', onAbort, { once: true });
+        signal.onAbort(onAbort);
       }
       if (Number.isFinite(timeoutMs)) {
         timer = setTimeout(() => {

@@ -6,6 +6,7 @@ import type { GatewayModel } from '../../../istio/networking/model.ts';
 import { hostMatchScore } from '../../../istio/networking/routing.ts';
 import { seededHex } from '../decide.ts';
 import { adminHandler, closeServer, listen } from './admin.ts';
+import { Cancellation } from './cancel.ts';
 import type { MeshSnapshot } from './config-view.ts';
 import { openPolicy, type InboundPolicy } from './filters.ts';
 import { Router } from './router.ts';
@@ -114,9 +115,9 @@ export class IngressGateway {
     headers['x-envoy-peer-metadata'] = this.peerHeader;
     const authority = (headers.host as string | undefined) ?? `${this.identity.ip}:${gatewayPort}`;
     const host = authority.replace(/:\d+$/, '').toLowerCase();
-    const controller = new AbortController();
+    const cancel = new Cancellation();
     res.on('close', () => {
-      if (!res.writableFinished) controller.abort();
+      if (!res.writableFinished) cancel.abort();
     });
 
     const verdict = this.policy.filter({
@@ -142,7 +143,7 @@ export class IngressGateway {
       body,
       requestId,
       decisionKey: requestId,
-      signal: controller.signal,
+      signal: cancel,
       gateways: this.gatewayNamesFor(host),
     });
     if (result.downstreamGone) {

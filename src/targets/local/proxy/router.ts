@@ -7,6 +7,7 @@ import type { HeaderOperations, HttpRoute, RouteDestination } from '../../../ist
 import { effectiveRetryPolicy, backoffMs, isRetriable, type AttemptOutcome, type RetryPolicy } from '../../../istio/networking/retry.ts';
 import { firstMatchingRule, fqdn, pickDestination, rulesFor, type RequestFacts } from '../../../istio/networking/routing.ts';
 import { chancePpm, uniform } from '../decide.ts';
+import { Cancellation } from './cancel.ts';
 import { Cluster, key, type AttemptResult, type EndpointInfo } from './cluster.ts';
 import { endpointsOf, type MeshSnapshot, type ServiceInfo } from './config-view.ts';
 import { replies, type LocalReply } from './local-reply.ts';
@@ -24,7 +25,7 @@ export interface RouterRequest {
   /** Base of every seeded decision for this request at this proxy. */
   decisionKey: string;
   /** Aborted when the downstream gives up. */
-  signal?: AbortSignal;
+  signal?: Cancellation;
   /** Ingress only: the Gateways serving this request's port and host, most specific first. */
   gateways?: string[];
 }
@@ -54,18 +55,18 @@ export interface RouterIdentity {
 
 const hopByHop = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer', 'host', 'content-length', 'x-meshproof-key']);
 
-function sleep(ms: number, signal?: AbortSignal): Promise<boolean> {
+function sleep(ms: number, signal?: Cancellation): Promise<boolean> {
   return new Promise((resolve) => {
     if (signal?.aborted) return resolve(false);
     const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
+      signal?.off(onAbort);
       resolve(true);
     }, ms);
     const onAbort = () => {
       clearTimeout(t);
       resolve(false);
     };
-    signal?.addEventListener('abort', onAbort, { once: true });
+    signal?.onAbort(onAbort);
   });
 }
 
@@ -254,12 +255,12 @@ export class Router {
     let timedOut = false;
     // Without a route timeout the downstream's own signal is the only reason to cancel (saves a controller per request).
     const hasTimeout = routeTimeoutMs !== undefined && routeTimeoutMs > 0;
-    const controller = hasTimeout || !req.signal ? new AbortController() : undefined;
-    const signal = controller ? controller.signal : req.signal!;
+    const controller = hasTimeout || !req.signal ? new Cancellation() : undefined;
+    const signal = controller ?? req.signal!;
     const onDownstreamAbort = () => controller?.abort();
     if (controller && req.signal) {
       if (req.signal.aborted) onDownstreamAbort();
-      else req.signal.addEventListener('abort', onDownstreamAbort, { once: true });
+      else req.signal.onAbort(onDownstreamAbort);
     }
     const timer = hasTimeout
       ? setTimeout(() => {
@@ -343,7 +344,7 @@ export class Router {
     } finally {
       if (timer) clearTimeout(timer);
       if (holdsRetry) cluster.releaseRetry();
-      if (controller) req.signal?.removeEventListener('abort', onDownstreamAbort);
+      if (controller) req.signal?.off(onDownstreamAbort);
     }
   }
 

@@ -4,6 +4,7 @@ import http from 'node:http';
 import type net from 'node:net';
 import type { AppHandler, CallScope, OutboundCall, OutboundResult } from '../apps/types.ts';
 import { adminHandler, closeServer, listen } from './admin.ts';
+import { Cancellation } from './cancel.ts';
 import type { MeshSnapshot } from './config-view.ts';
 import { openPolicy, type FilterVerdict, type InboundPolicy } from './filters.ts';
 import { inboundListener, peerOf } from './mtls.ts';
@@ -140,8 +141,8 @@ export class Sidecar {
 
   /** The app's outbound HTTP call, through this sidecar's router (the client side of the mesh). */
   async call(scope: CallScope, call: OutboundCall): Promise<OutboundResult> {
-    const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), call.timeoutMs);
+    const cancel = new Cancellation();
+    const timer = setTimeout(() => cancel.abort(), call.timeoutMs);
     const headers: Record<string, string> = { ...call.headers };
     headers['x-envoy-peer-metadata'] = this.peerHeader;
     const requestId = headers['x-request-id'] ?? `${this.name}-${scope.decisionKey}`;
@@ -169,7 +170,7 @@ export class Sidecar {
         headers,
         requestId,
         decisionKey,
-        signal: controller.signal,
+        signal: cancel,
       });
       if (result.downstreamGone) {
         record(this.stats, 'source', this.self, peerOfEndpoint(result.endpoint), result.service, 0, ['DC'], undefined);
