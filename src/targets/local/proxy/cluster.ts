@@ -94,6 +94,8 @@ export class Cluster {
   private readonly createdAt = Date.now();
   private activeRetries = 0;
   readonly s: Record<string, EnvoyStat>;
+  /** upstream_rq_<code> by status code. */
+  private readonly byStatus = new Map<number, EnvoyStat>();
 
   constructor(private readonly options: ClusterOptions) {
     const st = (n: string, type: 'counter' | 'gauge' = 'counter') => options.stats.cluster(options.name, n, type);
@@ -375,8 +377,12 @@ export class Cluster {
     if (status < 300) this.s.rq2xx.value++;
     else if (status >= 500) this.s.rq5xx.value++;
     else if (status >= 400) this.s.rq4xx.value++;
-    const name = `upstream_rq_${status}`;
-    this.options.stats.cluster(this.options.name, name).value++;
+    let stat = this.byStatus.get(status);
+    if (!stat) {
+      stat = this.options.stats.cluster(this.options.name, `upstream_rq_${status}`);
+      this.byStatus.set(status, stat);
+    }
+    stat.value++;
   }
 
   /** Outlier detection: feed the result of an attempt; ejects on consecutive 5xx / gateway errors. */

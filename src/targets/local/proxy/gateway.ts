@@ -22,6 +22,8 @@ export class IngressGateway {
   private snapshot?: MeshSnapshot;
   private policy: InboundPolicy = openPolicy;
   private servingGateways: GatewayModel[] = [];
+  /** gatewayNamesFor() per host for the current config (bounded: the Host header is the client's). */
+  private gatewayNames = new Map<string, string[]>();
   private readonly server: http.Server;
   private readonly admin: http.Server[] = [];
   private readonly self: PeerInfo;
@@ -66,11 +68,22 @@ export class IngressGateway {
     this.router.configure(snapshot);
     this.policy = policy;
     this.servingGateways = snapshot.gateways.filter((g) => Object.entries(g.selector).every(([k, v]) => this.identity.labels[k] === v));
+    this.gatewayNames = new Map();
     this.snapshot = snapshot;
   }
 
   /** Names of the Gateways with a server on :8080 whose hosts match `host` (most specific first). */
   private gatewayNamesFor(host: string): string[] {
+    let names = this.gatewayNames.get(host);
+    if (!names) {
+      names = this.scoreGateways(host);
+      if (this.gatewayNames.size >= 1024) this.gatewayNames.clear();
+      this.gatewayNames.set(host, names);
+    }
+    return names;
+  }
+
+  private scoreGateways(host: string): string[] {
     const scored: [number, string][] = [];
     for (const g of this.servingGateways) {
       let best = -1;

@@ -91,15 +91,26 @@ function applyHeaderOps(headers: Record<string, string | string[]>, ops: HeaderO
   }
 }
 
+type RouteTable = ReturnType<typeof rulesFor>;
+
+/** Per-host lookups are cached per config version; a bound keeps arbitrary Host headers from growing it. */
+const maxCachedHosts = 1024;
+
 export class Router {
   private snapshot!: MeshSnapshot;
   private readonly clusters = new Map<string, { cluster: Cluster; version: string }>();
+  /** rulesFor() per `gateway host` for the current snapshot. */
+  private routeTables = new Map<string, RouteTable>();
+  /** effectiveRetryPolicy() per route's retries block (undefined: the default policy) for the current snapshot. */
+  private retryPolicies = new Map<object | undefined, RetryPolicy | undefined>();
 
   constructor(private readonly identity: RouterIdentity) {}
 
   /** Switch to a new configuration (the proxy's xDS update). */
   configure(snapshot: MeshSnapshot): void {
     this.snapshot = snapshot;
+    this.routeTables = new Map();
+    this.retryPolicies = new Map();
     // Envoy creates every cluster (and its zero counters) when the config arrives.
     for (const service of snapshot.services.values()) {
       for (const port of service.ports) {
@@ -144,7 +155,6 @@ export class Router {
 
   /** Route one request through fault injection and the router. */
   async handle(req: RouterRequest): Promise<RouterResult> {
-    const snap = this.snapshot;
     const q = req.path.indexOf('?');
     const facts: RequestFacts = {
       path: q >= 0 ? req.path.slice(0, q) : req.path,
@@ -169,7 +179,7 @@ export class Router {
       // Ingress: the VirtualServices bound to the Gateways that serve this port and host.
       let rules: HttpRoute[] = [];
       for (const g of gatewayNames) {
-        const found = rulesFor(snap.virtualServices, hostOnly, g);
+        const found = this.routeTable(hostOnly, g);
         if (found) {
           facts.gateway = g;
           rules = found.rules;
@@ -182,7 +192,7 @@ export class Router {
       const target = this.serviceFor(hostOnly);
       if (!target) return local(replies.noRoute());
       service = target;
-      const found = rulesFor(snap.virtualServices, service.fqdn, 'mesh');
+      const found = this.routeTable(service.fqdn, 'mesh');
       if (found) {
         rule = firstMatchingRule(found.rules, facts);
         if (!rule) return local(replies.noRoute(), service);
@@ -228,7 +238,7 @@ export class Router {
     headers.host = authority;
     headers['x-request-id'] = req.requestId;
 
-    const policy = effectiveRetryPolicy(rule?.retries, snap.retry503ByDefault);
+    const policy = this.retryPolicy(rule?.retries);
     const result = await this.forward(cluster, service, { method: req.method, path, headers, body: req.body }, policy, rule?.timeoutMs, req);
     result.flags = flags.concat(result.flags);
     if (result.status > 0) {
@@ -236,6 +246,23 @@ export class Router {
       applyHeaderOps(result.headers, destination?.headers?.response);
     }
     return result;
+  }
+
+  private routeTable(host: string, gateway: string): RouteTable {
+    const cacheKey = `${gateway} ${host}`;
+    if (this.routeTables.has(cacheKey)) return this.routeTables.get(cacheKey);
+    const table = rulesFor(this.snapshot.virtualServices, host, gateway);
+    if (this.routeTables.size >= maxCachedHosts) this.routeTables.clear();
+    this.routeTables.set(cacheKey, table);
+    return table;
+  }
+
+  /** The policy is shared by the requests of a config version: nothing below mutates it. */
+  private retryPolicy(spec: HttpRoute['retries']): RetryPolicy | undefined {
+    if (this.retryPolicies.has(spec)) return this.retryPolicies.get(spec);
+    const policy = effectiveRetryPolicy(spec, this.snapshot.retry503ByDefault);
+    this.retryPolicies.set(spec, policy);
+    return policy;
   }
 
   private serviceFor(host: string): ServiceInfo | undefined {

@@ -5,7 +5,7 @@ import type net from 'node:net';
 import type { AppHandler, CallScope, OutboundCall, OutboundResult } from '../apps/types.ts';
 import { adminHandler, closeServer, listen } from './admin.ts';
 import { Cancellation } from './cancel.ts';
-import type { MeshSnapshot } from './config-view.ts';
+import type { MeshSnapshot, ServiceInfo } from './config-view.ts';
 import { openPolicy, type FilterVerdict, type InboundPolicy } from './filters.ts';
 import { inboundListener, peerOf } from './mtls.ts';
 import { Router } from './router.ts';
@@ -82,6 +82,10 @@ export class Sidecar {
   private readonly self: PeerInfo;
   private readonly peerHeader: string;
   private inboundCount = 0;
+  /** serviceOf() per Host header for the current config (bounded: the header is the client's). */
+  private servicesByHost = new Map<string, ServiceInfo | undefined>();
+  /** Source peers by metadata header and mTLS principal (bounded). */
+  private readonly sources = new Map<string, PeerInfo>();
 
   constructor(
     readonly identity: WorkloadIdentity,
@@ -122,6 +126,7 @@ export class Sidecar {
     this.policy = inbound;
     this.outboundPolicy = outbound;
     this.snapshot = snapshot;
+    this.servicesByHost = new Map();
   }
 
   async start(): Promise<void> {
@@ -194,8 +199,7 @@ export class Sidecar {
     const body = await readBody(req);
     const headers = req.headers;
     // Istio's metadata exchange names the client workload; only mTLS proves its principal.
-    const meta = decodePeer(headers['x-envoy-peer-metadata'] as string | undefined);
-    const source: PeerInfo = meta ? { ...meta, principal: peer ? peer.principal : 'unknown' } : unknownPeer;
+    const source = this.sourceOf(headers['x-envoy-peer-metadata'] as string | undefined, peer?.principal);
     const requestId = (headers['x-request-id'] as string | undefined) ?? `${this.name}-in-${++this.inboundCount}`;
     const decisionKey = (headers['x-meshproof-key'] as string | undefined) ?? `${requestId}|${this.name}|in${++this.inboundCount}`;
     delete headers['x-meshproof-key'];
@@ -242,9 +246,32 @@ export class Sidecar {
     writeResponse(res, response.status, out, response.body);
   }
 
-  private serviceOf(host: string | undefined) {
+  private sourceOf(metadata: string | undefined, principal: string | undefined): PeerInfo {
+    if (!metadata) return unknownPeer;
+    const cacheKey = principal === undefined ? metadata : `${metadata}\n${principal}`;
+    let source = this.sources.get(cacheKey);
+    if (!source) {
+      const meta = decodePeer(metadata);
+      source = meta ? { ...meta, principal: principal ?? 'unknown' } : unknownPeer;
+      if (this.sources.size >= 1024) this.sources.clear();
+      this.sources.set(cacheKey, source);
+    }
+    return source;
+  }
+
+  private serviceOf(host: string | undefined): ServiceInfo | undefined {
     if (!this.snapshot) return undefined;
-    const name = (host ?? '').split(':')[0].split('.')[0];
+    const h = host ?? '';
+    if (this.servicesByHost.has(h)) return this.servicesByHost.get(h);
+    const service = this.findService(h);
+    if (this.servicesByHost.size >= 1024) this.servicesByHost.clear();
+    this.servicesByHost.set(h, service);
+    return service;
+  }
+
+  private findService(host: string): ServiceInfo | undefined {
+    if (!this.snapshot) return undefined;
+    const name = host.split(':')[0].split('.')[0];
     for (const s of this.snapshot.services.values()) {
       if (s.namespace === this.identity.namespace && s.name === name) return s;
     }
