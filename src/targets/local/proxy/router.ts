@@ -33,7 +33,8 @@ export interface RouterRequest {
 export interface RouterResult {
   status: number;
   headers: Record<string, string | string[]>;
-  body: string;
+  /** The upstream's bytes, or a local reply's text. */
+  body: string | Buffer;
   /** Envoy response flags; empty means `-`. */
   flags: string[];
   service?: ServiceInfo;

@@ -61,7 +61,7 @@ export function readBody(req: http.IncomingMessage): Promise<string> {
   });
 }
 
-export function writeResponse(res: http.ServerResponse, status: number, headers: Record<string, string | string[]>, body: string): void {
+export function writeResponse(res: http.ServerResponse, status: number, headers: Record<string, string | string[]>, body: string | Buffer): void {
   if (res.destroyed || res.headersSent) return;
   headers['content-length'] = String(Buffer.byteLength(body));
   headers.server = 'istio-envoy';
@@ -182,7 +182,7 @@ export class Sidecar {
         return { status: 0, headers: {}, body: '' };
       }
       record(this.stats, 'source', this.self, peerOfEndpoint(result.endpoint), result.service, result.status, result.flags, undefined);
-      return { status: result.status, headers: result.headers, body: result.body };
+      return { status: result.status, headers: result.headers, body: typeof result.body === 'string' ? result.body : result.body.toString() };
     } finally {
       clearTimeout(timer);
     }
