@@ -1,11 +1,11 @@
 // An Envoy upstream cluster as a proxy sees it, e.g. `outbound|9080|v1|reviews.default.svc.cluster.local`:
 // endpoints, load balancing, the connection-pool circuit breaker, outlier detection and the cluster's counters.
-import http from 'node:http';
-import net from 'node:net';
+import type http from 'node:http';
 import type { ConnectionPoolSettings, LoadBalancer, OutlierDetectionSettings, TrafficPolicySettings } from '../../../istio/networking/model.ts';
 import type { EnvoyStat, ProxyStats } from './stats.ts';
 import type { Cancellation } from './cancel.ts';
 import { handshakeLine } from './mtls.ts';
+import { ConnectionPool } from './upstream.ts';
 
 /** A workload instance a cluster can send to. */
 export interface EndpointInfo {
@@ -35,41 +35,7 @@ export type AttemptResult =
   | { kind: 'per-try-timeout' }
   | { kind: 'cancelled' };
 
-const countRequests = Symbol('meshproof.requests');
-
 export type Admission = 'ok' | 'overflow' | 'cancelled';
-
-/** Keep-alive agent that closes a connection after maxRequestsPerConnection requests and speaks the mTLS handshake. */
-class EndpointAgent extends http.Agent {
-  constructor(
-    private readonly localAddress: string,
-    private readonly handshake: string | undefined,
-    private readonly maxRequestsPerConnection: number,
-    private readonly onConnection: (socket: net.Socket) => void,
-  ) {
-    super({ keepAlive: true, maxSockets: Infinity, scheduling: 'lifo' });
-  }
-
-  override createConnection(options: net.NetConnectOpts, callback?: (err: Error | null, socket: net.Socket) => void): net.Socket {
-    const socket = net.connect({ ...(options as net.TcpNetConnectOpts), localAddress: this.localAddress, noDelay: true });
-    if (this.handshake) socket.write(this.handshake);
-    this.onConnection(socket);
-    void callback;
-    return socket;
-  }
-
-  /**
-   * Called once per completed request on a socket (with unlimited sockets no request ever waits for this one), so
-   * it also counts the socket's requests.
-   */
-  override keepSocketAlive(socket: net.Socket): boolean {
-    const bag = socket as unknown as Record<symbol, number>;
-    const count = (bag[countRequests] ?? 0) + 1;
-    bag[countRequests] = count;
-    if (this.maxRequestsPerConnection > 0 && count >= this.maxRequestsPerConnection) return false;
-    return (super.keepSocketAlive as (s: net.Socket) => boolean)(socket);
-  }
-}
 
 class Endpoint {
   active = 0;
@@ -79,7 +45,7 @@ class Endpoint {
   ejections = 0;
   constructor(
     readonly info: EndpointInfo,
-    public agent: EndpointAgent,
+    public pool: ConnectionPool,
   ) {}
 }
 
@@ -153,12 +119,12 @@ export class Cluster {
       const existing = old.get(key);
       old.delete(key);
       if (existing && !poolChanged) return existing;
-      if (existing) existing.agent.destroy();
-      const e = existing ?? new Endpoint(info, this.newAgent());
-      if (existing) e.agent = this.newAgent();
+      if (existing) existing.pool.destroy();
+      const e = existing ?? new Endpoint(info, this.newPool(info));
+      if (existing) e.pool = this.newPool(existing.info);
       return e;
     });
-    for (const gone of old.values()) gone.agent.destroy();
+    for (const gone of old.values()) gone.pool.destroy();
     this.s.membershipTotal.value = this.endpoints.length;
     this.refreshGauges(Date.now());
   }
@@ -167,16 +133,24 @@ export class Cluster {
     return [settings.tls ?? 'AUTO', settings.connectionPool?.maxRequestsPerConnection ?? 0];
   }
 
-  private newAgent(): EndpointAgent {
+  private newPool(endpoint: EndpointInfo): ConnectionPool {
     const tls = this.settings.tls;
     // Auto mTLS: every endpoint here has a sidecar, so mTLS unless the DestinationRule disables it.
     const handshake = tls === 'DISABLE' ? undefined : handshakeLine(this.options.meshSecret, this.options.sourcePrincipal);
-    return new EndpointAgent(this.options.sourceIp, handshake, this.settings.connectionPool?.maxRequestsPerConnection ?? 0, (socket) => {
-      this.s.cxTotal.value++;
-      this.s.cxActive.value++;
-      socket.once('close', () => this.s.cxActive.value--);
+    return new ConnectionPool({
+      ip: endpoint.ip,
+      port: endpoint.port,
+      localAddress: this.options.sourceIp,
+      handshake,
+      maxRequestsPerConnection: this.settings.connectionPool?.maxRequestsPerConnection ?? 0,
+      onConnection: (socket) => {
+        this.s.cxTotal.value++;
+        this.s.cxActive.value++;
+        socket.once('close', () => this.s.cxActive.value--);
+      },
     });
   }
+
 
   get loadBalancer(): LoadBalancer {
     return this.settings.loadBalancer ?? 'LEAST_REQUEST';
@@ -312,7 +286,7 @@ export class Cluster {
   /** One attempt to one endpoint; `timeoutMs` is the per-try budget; `signal` cancels it (route timeout, client gone). */
   send(endpoint: EndpointInfo, request: UpstreamRequest, timeoutMs: number, signal: Cancellation | undefined): Promise<AttemptResult> {
     const e = this.endpoints.find((x) => x.info.ip === endpoint.ip && x.info.port === endpoint.port);
-    const agent = e?.agent ?? this.newAgent();
+    const pool = e?.pool ?? this.newPool(endpoint);
     if (e) e.active++;
     this.s.rqTotal.value++;
     return new Promise<AttemptResult>((resolve) => {
@@ -326,39 +300,27 @@ export class Cluster {
         if (e) e.active--;
         resolve(result);
       };
-      const req = http.request({
-        agent,
-        host: endpoint.ip,
-        port: endpoint.port,
-        method: request.method,
-        path: request.path,
-        headers: request.headers,
-      });
-      req.on('response', (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const status = res.statusCode ?? 502;
+      const abandon = pool.request(request.method, request.path, request.headers, request.body, {
+        response: (res) => {
           this.s.rqCompleted.value++;
-          this.countStatus(status);
-          finish({ kind: 'response', status, headers: res.headers, body: chunks.length === 1 ? chunks[0] : Buffer.concat(chunks) });
-        });
-        res.on('error', () => finish({ kind: 'reset' }));
-        res.on('aborted', () => finish({ kind: 'reset' }));
-      });
-      req.on('error', (err: NodeJS.ErrnoException) => {
-        if (settled) return;
-        if (err.code === 'ECONNREFUSED' || err.code === 'EADDRNOTAVAIL' || err.code === 'ETIMEDOUT') {
-          this.s.cxConnectFail.value++;
-          finish({ kind: 'connect-failure' });
-        } else {
-          this.s.cxDestroyRemote.value++;
-          finish({ kind: 'reset' });
-        }
+          this.countStatus(res.status);
+          finish({ kind: 'response', status: res.status, headers: res.headers, body: res.body });
+        },
+        error: (err, afterHeaders) => {
+          if (settled) return;
+          if (afterHeaders) finish({ kind: 'reset' }); // the response broke off
+          else if (err.code === 'ECONNREFUSED' || err.code === 'EADDRNOTAVAIL' || err.code === 'ETIMEDOUT') {
+            this.s.cxConnectFail.value++;
+            finish({ kind: 'connect-failure' });
+          } else {
+            this.s.cxDestroyRemote.value++;
+            finish({ kind: 'reset' });
+          }
+        },
       });
       const onAbort = () => {
         finish({ kind: 'cancelled' });
-        req.destroy();
+        abandon();
       };
       if (signal) {
         if (signal.aborted) return onAbort();
@@ -368,11 +330,9 @@ export class Cluster {
         timer = setTimeout(() => {
           this.s.rqPerTryTimeout.value++;
           finish({ kind: 'per-try-timeout' });
-          req.destroy();
+          abandon();
         }, timeoutMs);
       }
-      if (request.body) req.end(request.body);
-      else req.end();
     });
   }
 
@@ -429,7 +389,7 @@ export class Cluster {
   }
 
   close(): void {
-    for (const e of this.endpoints) e.agent.destroy();
+    for (const e of this.endpoints) e.pool.destroy();
   }
 }
 
