@@ -1,6 +1,6 @@
 // The code the generated k6 script runs per response, bundled into the script by esbuild (see k6.ts): the very same
 // classifiers and request rotation as the in-process driver, so both drivers label and pick identically.
-import { classify, resolveClassifiers } from '../observe/classifiers.ts';
+import { resolveClassifiers } from '../observe/classifiers.ts';
 import type { Classifier, Labels, ResponseRecord } from '../observe/types.ts';
 
 export { pickRequest, requestId } from './rotation.ts';
@@ -25,14 +25,38 @@ export function errorName(code: number, message: string): string {
 
 let chosen: Classifier[] | undefined;
 let chosenFor: string[] | undefined;
+/** Labels by status, error and (short) body; see labelsOf. */
+let remembered = new Map<string, Labels>();
+/** Bounds the memory per VU (k6 may run a thousand VUs): Envoy's local replies and small answers fit. */
+const REMEMBER_MAX_BODY_CHARS = 1024;
+const REMEMBER_MAX_ENTRIES = 32;
 
-export function labelsOf(names: string[], record: ResponseRecord): Labels {
+/**
+ * The labels of one response under the named classifiers, as classify() of classifiers.ts gives them. Classifiers are
+ * pure functions of the response, so a response with the status, error and body of one already classified gets the
+ * same labels without running them again -- provided classifying that one read nothing else (no header, index or
+ * time; K6Record tells). A load mostly repeats a few answers; classifying costs k6 more than sending a request.
+ */
+export function labelsOf(names: string[], record: K6Record): Labels {
   // The script passes the same array every time: resolve once per VU.
   if (!chosen || names !== chosenFor) {
     chosen = resolveClassifiers(names);
     chosenFor = names;
+    remembered = new Map();
   }
-  return classify(record, chosen);
+  const body = record.body;
+  const error = record.error ?? '';
+  const key = body.length <= REMEMBER_MAX_BODY_CHARS ? `${record.status} ${error.length} ${error}${body}` : undefined;
+  if (key !== undefined) {
+    const known = remembered.get(key);
+    if (known !== undefined) return known;
+  }
+  // An indexed loop, not classify()'s for-of: k6's runtime (Sobek) runs a for-of loop over a short array about ten
+  // times slower (an iterator object per step).
+  const labels: Labels = {};
+  for (let i = 0; i < chosen.length; i++) Object.assign(labels, chosen[i]!(record));
+  if (key !== undefined && !record.readBeyondKey && remembered.size < REMEMBER_MAX_ENTRIES) remembered.set(key, labels);
+  return labels;
 }
 
 /** What the script reads of a k6 http.Response. */
@@ -43,31 +67,50 @@ export interface K6Response {
 
 /**
  * A response as the classifiers see it. Headers and body are read from k6 only when a classifier asks: every read
- * of a k6 response property converts Go values into JavaScript ones, and most responses need neither.
+ * of a k6 response property converts Go values into JavaScript ones, and most responses need neither. Reading
+ * anything but status, error and body marks the record (readBeyondKey), so its labels are not reused for others.
  */
 export class K6Record implements ResponseRecord {
   // `declare`d and assigned in the constructor: plain assignments in k6's runtime (no defineProperty per field).
-  declare readonly requestIndex: number;
-  declare readonly sentAtMs: number;
-  declare readonly latencyMs: number;
   declare readonly status: number;
   declare error?: string;
+  declare readBeyondKey: boolean;
   private declare readonly response: K6Response;
+  private declare readonly index: number;
+  private declare readonly sentAt: number;
+  private declare readonly latency: number;
   private declare lowerCaseHeaders: Record<string, string> | undefined;
   private declare text: string | undefined;
 
   constructor(response: K6Response, requestIndex: number, sentAtMs: number, latencyMs: number, status: number, error?: string) {
     this.response = response;
-    this.requestIndex = requestIndex;
-    this.sentAtMs = sentAtMs;
-    this.latencyMs = latencyMs;
+    this.index = requestIndex;
+    this.sentAt = sentAtMs;
+    this.latency = latencyMs;
     this.status = status;
     if (error !== undefined) this.error = error;
+    this.readBeyondKey = false;
     this.lowerCaseHeaders = undefined;
     this.text = undefined;
   }
 
+  get requestIndex(): number {
+    this.readBeyondKey = true;
+    return this.index;
+  }
+
+  get sentAtMs(): number {
+    this.readBeyondKey = true;
+    return this.sentAt;
+  }
+
+  get latencyMs(): number {
+    this.readBeyondKey = true;
+    return this.latency;
+  }
+
   get headers(): Record<string, string> {
+    this.readBeyondKey = true;
     if (this.lowerCaseHeaders === undefined) {
       const out: Record<string, string> = {};
       const headers = this.response.headers;

@@ -1,7 +1,7 @@
 // Runs the real k6 binary (built by scripts/k6-build.ts; CI builds it in scripts/ci.d/30-k6.sh). No skipping.
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { SpecError, TargetError } from '../../src/errors.ts';
-import { K6Driver, k6Scenario, k6Script } from '../../src/load/k6.ts';
+import { K6Driver, k6DriverScript, k6Scenario, k6Script } from '../../src/load/k6.ts';
 import { pickRequest } from '../../src/load/rotation.ts';
 import { closedPort, startServer, type TestServer, versionFor } from './server.ts';
 import { drive, idsUpTo, plan, request } from './helpers.ts';
@@ -64,6 +64,29 @@ describe('k6 script generation', () => {
     expect(script).not.toContain('"login": "kim"');
     expect(script).toContain('"classifiers": [\n    "status",\n    "bookinfo"\n  ]');
     expect(script).toContain("new Counter('meshproof_responses')");
+  });
+
+  it("the driver's form logs one line per response and prints k6's counts at the end; the exported form counts in metrics", () => {
+    const p = plan('http://127.0.0.1:8080/', {});
+    const driverScript = k6DriverScript(p);
+    expect(driverScript).toContain("console.log('@mp' + JSON.stringify(line))");
+    expect(driverScript).toMatch(/^export function handleSummary\(data\)/m);
+    expect(driverScript).toContain('"http_reqs{scenario:meshproof}": [');
+    expect(driverScript).not.toContain('new Counter(');
+    const exported = k6Script(p);
+    expect(exported).toContain('metadata.meshproof = JSON.stringify(entry)');
+    expect(exported).toContain('responses.add(1, labels)');
+    expect(exported).toContain('tags: { request: r.name }');
+    expect(exported).not.toContain('handleSummary');
+    expect(exported).not.toContain('console.log');
+  });
+
+  it('k6 discards response bodies only when no chosen classifier reads them', () => {
+    expect(k6DriverScript(plan('http://x', { classifiers: ['status'] }))).toContain('"responseType": "none"');
+    expect(k6Script(plan('http://x', { classifiers: ['status'] }))).toContain('"responseType": "none"');
+    for (const classifiers of [undefined, ['status', 'envoy'], ['bookinfo']]) {
+      expect(k6DriverScript(plan('http://x', { classifiers })), String(classifiers)).toContain('"responseType": "text"');
+    }
   });
 
   it('rejects an unknown classifier name', () => {
@@ -161,6 +184,36 @@ describe('K6Driver (real k6 binary)', () => {
     expect(summary).toMatchObject({ answered: summary.sent, errored: 0 });
     if (summary.droppedIterations! > 0) expect(summary.notes.join(' ')).toMatch(/dropped \d+ iteration/);
     expect(observation.latency().min).toBeGreaterThanOrEqual(299);
+  });
+
+  it('status-only classifiers: bodies discarded in k6, the same status labels', async () => {
+    const requests = [request('/ok', 1), request('/flaky', 1)];
+    const { summary, observation } = await drive(
+      driver,
+      plan(server.url, { requests, classifiers: ['status'], model: { kind: 'open', rate: 50 }, durationMs: undefined, totalRequests: 40, seed: 3 }),
+    );
+    expect(summary).toMatchObject({ sent: 40, answered: 40, errored: 0, notes: [] });
+    expect(observation.count({ status: '200' }) + observation.count({ status: '503' })).toBe(40);
+    expect(observation.count({ status: '503' })).toBeGreaterThan(0);
+    expect(observation.countBy('flag').size).toBe(0); // no envoy classifier ran
+  });
+
+  it('stopped early: every response k6 got is reported, sent = answered + errored, and k6 still gives its counts', async () => {
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 1500);
+    const { summary, records } = await drive(
+      driver,
+      plan(server.url, { requests: [request('/ok')], model: { kind: 'open', rate: 50 }, durationMs: 10_000, timeoutMs: 2000 }),
+      controller.signal,
+    );
+    expect(summary.sent).toBeGreaterThan(0);
+    expect(summary.sent).toBeLessThan(500);
+    expect(summary.sent).toBe(summary.answered + summary.errored);
+    expect(records).toHaveLength(summary.sent);
+    expect(summary.exitCode).not.toBe(0);
+    expect(summary.notes.join(' ')).toMatch(/stopped early/);
+    // handleSummary ran: no note about missing counts, and k6's request count matched the responses reported
+    expect(summary.notes.join(' ')).not.toMatch(/without its end-of-test counts|k6 counted/);
   });
 
   it('refuses a duration below the 1 s k6 accepts; a short request count is still exact', () => {
