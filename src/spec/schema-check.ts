@@ -157,7 +157,11 @@ function rank(e: ErrorObject): number {
 
 /** Validate one experiment document against the schema; returns every problem found, in document order. */
 export function schemaErrors(source: YamlDoc, value: unknown = source.value): SpecError[] {
-  const validate = validator();
+  return validationErrors(validator(), source, value);
+}
+
+/** Problems `validate` finds in a document, each at its file:line:col and field path, in document order. */
+export function validationErrors(validate: ValidateFunction, source: YamlDoc, value: unknown = source.value): SpecError[] {
   if (validate(value)) return [];
   const selected = selectErrors(validate.errors ?? []);
   // "unknown field laod; did you mean load?" already explains the missing "load": say it once.

@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseResultJson } from '../../src/report/json.ts';
 
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 export const catalogueDir = join(repoRoot, 'experiments', 'bookinfo');
@@ -71,8 +72,10 @@ export interface RunResultJson {
   experiments: ExperimentResultJson[];
 }
 
+/** The run's result.json, checked against schema/result.schema.json on the way. */
 export function readResult(reportDir: string): RunResultJson {
-  return JSON.parse(readFileSync(join(reportDir, 'result.json'), 'utf8')) as RunResultJson;
+  const file = join(reportDir, 'result.json');
+  return parseResultJson(readFileSync(file, 'utf8'), file) as unknown as RunResultJson;
 }
 
 /** One line per experiment that did not pass, with its verdicts that did not pass: the failure message of a test. */

@@ -111,6 +111,16 @@ describe('meshproof CLI', () => {
   it('report of a file that is not a result is bad input', () => {
     const r = meshproof(['report', passing]);
     expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/:1:1: JSON syntax error/);
+  });
+
+  it('report of a result.json with a broken field names its line and field, exit 2 (no crash while rendering)', () => {
+    const broken = join(dir, 'broken-result.json');
+    writeFileSync(broken, '{\n  "schemaVersion": 1,\n  "experiments": [\n    { "name": "x" }\n  ]\n}\n');
+    const r = meshproof(['report', broken]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`${broken}:4:5: experiments[0]: missing required field`);
+    expect(r.stderr).not.toMatch(/internal error|TypeError/);
   });
 
   it('export k6 writes the script meshproof would run', () => {

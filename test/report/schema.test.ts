@@ -94,5 +94,14 @@ describe('schema/result.schema.json', () => {
     expect(sorted(schema.$defs.RunEvent.properties.what.enum)).toEqual(sorted(literals(interfaceMembers.get('RunEvent.what')!)));
     expect(sorted(schema.properties.outcome.enum)).toEqual(sorted([...literals(aliases.get('Outcome')!), 'error']));
     expect(sorted(schema.$defs.LoadSpec.properties.driver.enum)).toEqual(sorted(literals(interfaceMembers.get('LoadSpec.driver')!)));
+
+    // Every expectation kind of the union, each with its own definition (a new kind must be described here too).
+    const union = aliases.get('Expectation')!;
+    const members = ts.isUnionTypeNode(union) ? union.types.map((t) => t.getText()) : [];
+    const kinds = members.flatMap((member) => literals(interfaceMembers.get(`${member}.kind`)!));
+    expect(kinds.length).toBe(members.length);
+    expect(sorted(schema.$defs.Expectation.properties.kind.enum)).toEqual(sorted(kinds));
+    expect(sorted(schema.$defs.Verdict.properties.kind.enum)).toEqual(sorted(kinds));
+    for (const member of members) expect(schema.$defs[member], member).toBeDefined();
   });
 });
