@@ -11,7 +11,14 @@ import type {
 } from './types.ts';
 
 export interface ObservationOptions {
+  /** Classifiers of the response; skipped for a response a driver labelled already (it classified where the body was). */
   classifiers: Classifier[];
+  /**
+   * Classifiers of what the client sent (e.g. the request's name), never of the response body: applied to every
+   * response, also to one a driver labelled, so every driver gives the same labels. Response classifiers win on a
+   * shared key.
+   */
+  requestClassifiers?: Classifier[];
   /** Requests sent before this many ms since the load started are classified but not recorded. */
   warmupMs?: number;
   /** Example bodies kept per label combination (default 2). */
@@ -139,6 +146,7 @@ export class Observation implements ObservationView {
   errored = 0;
 
   private readonly classifiers: Classifier[];
+  private readonly requestClassifiers: Classifier[];
   private readonly warmupMs: number;
   private readonly sampleBodies: number;
   private readonly groupsByKey = new Map<string, Group>();
@@ -150,6 +158,7 @@ export class Observation implements ObservationView {
 
   constructor(options: ObservationOptions) {
     this.classifiers = options.classifiers;
+    this.requestClassifiers = options.requestClassifiers ?? [];
     this.warmupMs = options.warmupMs ?? 0;
     this.sampleBodies = options.sampleBodies ?? 2;
   }
@@ -251,8 +260,9 @@ export class Observation implements ObservationView {
   }
 
   private classify(response: ResponseRecord): Labels {
-    if (response.labels) return response.labels;
     const labels: Labels = {};
+    for (const classify of this.requestClassifiers) Object.assign(labels, classify(response));
+    if (response.labels) return Object.assign(labels, response.labels);
     for (const classify of this.classifiers) Object.assign(labels, classify(response));
     return labels;
   }

@@ -20,7 +20,8 @@ export interface ResponseRecord {
   error?: string;
   /**
    * Labels already computed where the body was seen (the k6 driver classifies inside k6, which cannot stream bodies
-   * out). When present, the observation uses them instead of running its classifiers on an empty body.
+   * out). When present, the observation uses them instead of running its response classifiers on an empty body; it
+   * still adds the labels of what the client sent (the request's name).
    */
   labels?: Labels;
 }

@@ -18,7 +18,9 @@ export const defaultDeps: RunnerDeps = {
   createDriver: (name) => createDriver(name as 'autocannon' | 'k6'),
   newObservation: (experiment) =>
     new Observation({
-      classifiers: [requestNameClassifier(experiment), ...resolveClassifiers(experiment.load.classifiers)],
+      // The request name is known at the client whichever driver ran the request (k6 labels responses itself).
+      requestClassifiers: [requestNameClassifier(experiment)],
+      classifiers: resolveClassifiers(experiment.load.classifiers),
       warmupMs: experiment.load.warmupMs,
     }),
   resolveRequests,

@@ -105,6 +105,21 @@ describe('Observation', () => {
     expect(JSON.parse(JSON.stringify(snap))).toEqual(snap);
   });
 
+  it('adds request labels to responses a driver labelled already (k6), and runs response classifiers only when it did not', () => {
+    const names = ['jason', 'anonymous'];
+    const obs = new Observation({
+      classifiers: resolveClassifiers(['status']),
+      requestClassifiers: [(r) => ({ request: names[r.requestIndex]! })],
+    });
+    // as the k6 driver reports them: labels computed inside k6, no body
+    obs.record({ ...rec(1, 503, 1), requestIndex: 0, labels: { status: '503', flag: 'FI' } });
+    // as the autocannon driver reports them: a body, no labels
+    obs.record({ ...rec(2, 200, 1, 'ok'), requestIndex: 1 });
+    expect(obs.count({ request: 'jason', status: '503', flag: 'FI' })).toBe(1);
+    expect(obs.count({ request: 'anonymous', status: '200' })).toBe(1);
+    expect(obs.countBy('request')).toEqual(new Map([['jason', 1], ['anonymous', 1]]));
+  });
+
   it('labelKey ignores key order', () => {
     expect(labelKey({ a: '1', b: '2' })).toBe(labelKey({ b: '2', a: '1' }));
     expect(labelKey({ a: '1' })).not.toBe(labelKey({ a: '2' }));
