@@ -1,8 +1,11 @@
 // What every reporter shares: outcome tallies, number formatting, matching verdicts to expectations, sweep groups.
-import type { Expectation } from '../spec/types.ts';
+import type { Bound, Expectation } from '../spec/types.ts';
 import type { Verdict } from '../assertions/verdict.ts';
 import type { ExperimentOutcome, ExperimentResult, RunResult } from '../runner/result.ts';
 import { formatDuration } from '../spec/units.ts';
+import { derivedShare } from '../assertions/status.ts';
+import { DEFAULT_SHARE_TOLERANCE } from '../assertions/share.ts';
+import { bandOf } from '../assertions/stats/band.ts';
 
 export const outcomes: readonly ExperimentOutcome[] = ['pass', 'fail', 'inconclusive', 'error'];
 
@@ -146,8 +149,7 @@ export function expectedNumbers(verdict: Verdict, expectation?: Expectation): Ma
     case 'status':
     case 'denied': {
       const derived = expectation.kind === 'status' ? expectation.ratio.derived : undefined;
-      const numbers = bound(expectation.ratio);
-      if (derived && numbers && numbers.value === undefined) numbers.value = derived.failing ** (derived.retries + 1);
+      const numbers = derived ? derivedNumbers(verdict, expectation.ratio, derived) : bound(expectation.ratio);
       if (numbers) result.set('', numbers);
       break;
     }
@@ -166,6 +168,17 @@ export function expectedNumbers(verdict: Verdict, expectation?: Expectation): Ma
       break;
   }
   return result;
+}
+
+/**
+ * A derived share (failing^(retries+1), src/assertions/status.ts) as the judge used it: the share from the verdict's
+ * details when it computed one, the band = share ∓ tolerance narrowed by min/max and clipped to [0, 1] as judgeShare does.
+ */
+function derivedNumbers(verdict: Verdict, ratio: Bound, derived: { failing: number; retries: number }): ExpectedNumbers {
+  const judged = (verdict.details?.derived as { share?: unknown } | undefined)?.share;
+  const share = typeof judged === 'number' && Number.isFinite(judged) ? judged : derivedShare(derived.failing, derived.retries);
+  const band = bandOf({ ...ratio, approx: share }, DEFAULT_SHARE_TOLERANCE);
+  return { value: share, min: Math.max(0, band.lower ?? 0), max: Math.min(1, band.upper ?? 1) };
 }
 
 /** Experiments of one sweep (same `sweep.baseName`), in run order. */

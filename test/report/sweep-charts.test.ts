@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { sweepCharts } from '../../src/report/charts/specs.ts';
-import { sweepGroups } from '../../src/report/base.ts';
+import { expectedNumbers, sweepGroups } from '../../src/report/base.ts';
+import { renderHtml } from '../../src/report/html.ts';
+import { loadExperimentFile } from '../../src/spec/load.ts';
+import { judgeStatus } from '../../src/assertions/status.ts';
+import type { StatusExpectation } from '../../src/spec/types.ts';
+import type { ExperimentResult } from '../../src/runner/result.ts';
+import { FakeObservation } from '../assertions/fake-observation.ts';
+import { contextOf } from '../assertions/context.ts';
 import { buildRunResult } from './fixtures.ts';
 
 describe('sweep charts', () => {
@@ -17,5 +24,51 @@ describe('sweep charts', () => {
     expect(charts[0].title).toBe('status (expectation 1)');
     const rows = (charts[0].spec as { data: { values: { x: number }[] } }).data.values;
     expect(rows.map((r) => r.x)).toEqual([10, 20, 30, 40, 50]);
+  });
+});
+
+describe('sweep charts of a derived ratio (experiments/bookinfo/41-sweep-retry-attempts.yaml)', () => {
+  // The catalogue's retry sweep: status 503 ≈ 0.5^(attempts+1) ± 7 points, judged by the real status judge.
+  const points = loadExperimentFile('experiments/bookinfo/41-sweep-retry-attempts.yaml');
+  const template = buildRunResult().experiments.find((e) => e.sweep)!;
+  const results: ExperimentResult[] = points.map((point, i) => {
+    const expectations = point.expect;
+    const share = 0.5 ** (i + 1);
+    const failed = Math.round(1300 * share);
+    const observation = FakeObservation.fromCounts([[{ status: '503' }, failed], [{ status: '200' }, 1300 - failed]]);
+    const verdict = judgeStatus(expectations[0] as StatusExpectation, contextOf(observation));
+    return { ...template, name: point.name, sweep: point.sweep, expectations: [expectations[0]], verdicts: [verdict] };
+  });
+  const run = { ...buildRunResult(), experiments: results };
+
+  it('carry the derived share as the dashed expected line and share ∓ tolerance (clipped to [0, 1]) as the band', () => {
+    const group = sweepGroups(run).find((g) => g.baseName === 'sweep-retry-attempts')!;
+    expect(group.points).toHaveLength(4);
+    const [chart] = sweepCharts(group);
+    const rows = (chart.spec as { data: { values: { x: number; expected: number; emin: number; emax: number }[] } }).data.values;
+    expect(rows.map((r) => r.x)).toEqual([0, 1, 2, 3]);
+    expect(rows.map((r) => r.expected)).toEqual([0.5, 0.25, 0.125, 0.0625]);
+    expect(rows[3].emin).toBe(0);
+    for (const r of rows) {
+      expect(r.emin).toBeCloseTo(Math.max(0, r.expected - 0.07), 12);
+      expect(r.emax).toBeCloseTo(r.expected + 0.07, 12);
+    }
+  });
+
+  it('the rendered sweep chart draws the expected line dashed and the band shaded', async () => {
+    const page = await renderHtml(run);
+    const figure = page.slice(page.indexOf('data-chart="sweep"'), page.indexOf('</figure>', page.indexOf('data-chart="sweep"')));
+    const dashed = figure.match(/<path aria-label="attempts: 0; expected: 0\.5"[^>]*\sd="([^"]*)"[^>]*stroke-dasharray="6,4"/);
+    expect(dashed?.[1].match(/[ML]/g)).toHaveLength(4);
+    const band = figure.match(/<path aria-label="attempts: 0; emin: 0\.43; emax: 0\.57"[^>]*\sd="([^"]*)"[^>]*opacity="0\.3"/);
+    expect(band?.[1].match(/[ML]/g)).toHaveLength(8);
+  });
+
+  it('uses the share the judge computed (verdict details) over recomputing it', () => {
+    const verdict = { ...results[1].verdicts[0], details: { ...results[1].verdicts[0].details, derived: { failing: 0.5, retries: 1, share: 0.3 } } };
+    const numbers = expectedNumbers(verdict, results[1].expectations[0]).get('')!;
+    expect(numbers.value).toBe(0.3);
+    expect(numbers.min).toBeCloseTo(0.23, 12);
+    expect(numbers.max).toBeCloseTo(0.37, 12);
   });
 });
