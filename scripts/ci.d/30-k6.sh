@@ -5,12 +5,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-if ! command -v go >/dev/null 2>&1; then
-  if [ -x /usr/local/go/bin/go ]; then
-    export PATH="/usr/local/go/bin:$PATH"
-  else
-    echo "go is required to build k6; install it from Debian (apt-get install golang-go) or https://go.dev/dl" >&2
-    exit 1
-  fi
-fi
+. scripts/go-path.sh k6
 npx tsx scripts/k6-build.ts

@@ -5,8 +5,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-if ! command -v go >/dev/null 2>&1; then
-  echo "go is required to build istioctl; install it from Debian (apt-get install golang-go) or https://go.dev/dl" >&2
-  exit 1
-fi
+. scripts/go-path.sh istioctl
 npx tsx scripts/istioctl-build.ts
