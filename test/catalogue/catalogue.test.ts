@@ -13,8 +13,11 @@ import { catalogueDir, catalogueFiles, describeNonPassing, readResult, runCli } 
 const work = mkdtempSync(join(tmpdir(), 'meshproof-catalogue-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-/** Seeds are fixed so a failure can be replayed with `meshproof run ... --seed N`. */
-const FULL_RUN_SEED = 20261123;
+/**
+ * Seeds are fixed so a failure can be replayed with `meshproof run ... --seed N`. Two full runs: the catalogue must
+ * pass whatever the seed (5, 6, 7 and 8 were also run by hand on 2026-11-23).
+ */
+const FULL_RUN_SEEDS = [20261123, 7];
 const NO_APPLY_SEED = 7;
 
 /**
@@ -89,15 +92,16 @@ describe('experiments/bookinfo, the catalogue (issue 8)', () => {
     expect(notFailing, 'experiments that did not fail without their resources').toEqual([]);
   }, 180_000);
 
-  it(`(c) a full run (seed ${FULL_RUN_SEED}) exits 0 with every verdict pass`, async () => {
-    const reportDir = join(work, 'full-report');
-    const r = await runCli(['run', 'experiments/bookinfo', '--seed', String(FULL_RUN_SEED), '--report-dir', reportDir, '--quiet'], {
+  // The issue's acceptance: the whole catalogue exits 0 twice, with different seeds.
+  it.each(FULL_RUN_SEEDS)('(c) a full run (seed %i) exits 0 with every verdict pass', async (seed) => {
+    const reportDir = join(work, `full-report-${seed}`);
+    const r = await runCli(['run', 'experiments/bookinfo', '--seed', String(seed), '--report-dir', reportDir, '--quiet'], {
       timeoutMs: 170_000,
     });
     const result = readResult(reportDir);
     expect(describeNonPassing(result), 'experiments that did not pass').toBe('');
     expect(r.code, r.stderr.slice(-3000)).toBe(0);
-    expect(result.seed).toBe(FULL_RUN_SEED);
+    expect(result.seed).toBe(seed);
     const runFiles = new Set(result.experiments.map((e) => e.file.split('/').pop()));
     expect([...runFiles].sort()).toEqual(files);
     for (const e of result.experiments) {
