@@ -1,5 +1,6 @@
 // Entry of the mesh's child process: starts a LocalMesh and serves the parent's requests over the IPC channel.
 // The mesh stops when the parent says so or disappears.
+import { meshLogError } from './log.ts';
 import { LocalMesh, type MeshOptions } from './mesh.ts';
 
 const options = JSON.parse(process.argv[2] ?? '{}') as MeshOptions;
@@ -8,6 +9,10 @@ function serialize(error: unknown): { name: string; message: string; path?: stri
   const e = error as { name?: string; message?: string; path?: string };
   return { name: e?.name ?? 'Error', message: e?.message ?? String(error), path: e?.path };
 }
+
+// Every request path catches its own errors (one request fails, not the mesh); this is the last resort for a promise
+// nobody awaited, which Node would otherwise turn into the exit of every proxy at once.
+process.on('unhandledRejection', (reason) => meshLogError('mesh', 'unhandled rejection', reason));
 
 try {
   const mesh = await LocalMesh.start(options);

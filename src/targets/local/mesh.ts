@@ -8,6 +8,7 @@ import { createDetails } from './apps/details.ts';
 import { createProductpage } from './apps/productpage.ts';
 import { createRatings } from './apps/ratings.ts';
 import { createReviews } from './apps/reviews.ts';
+import { guardApp } from './apps/crash.ts';
 import type { AppContext, AppHandler } from './apps/types.ts';
 import { ConfigStore, objectKey, type CompiledConfig } from './config-store.ts';
 import { seededHex } from './decide.ts';
@@ -196,7 +197,7 @@ export class LocalMesh {
       };
       const sidecar = new Sidecar(identity, { seed: this.seed, meshSecret: this.secret, port: spec.port });
       const ctx: AppContext = { podName, env: spec.env, seed: this.seed, call: (scope, call) => sidecar.call(scope, call) };
-      sidecar.setApp(appFactories[spec.appKind](ctx));
+      sidecar.setApp(guardApp(spec.appKind, podName, appFactories[spec.appKind](ctx)));
       this.configureProxy(sidecar, compiled, true);
       await sidecar.start();
       this.pods.set(podName, {

@@ -4,6 +4,7 @@
 import { renderIndexPage, renderProductPage, type PageModel } from './productpage-html.ts';
 import { sessionCookie, sessionUser } from './session.ts';
 import { CallScope, header, json, type AppContext, type AppHandler, type AppRequest, type AppResponse } from './types.ts';
+import { pythonUnquote, requoteUri } from './url-quoting.ts';
 
 const forwarded = [
   'x-request-id', 'x-ot-span-context', 'x-datadog-trace-id', 'x-datadog-parent-id', 'x-datadog-sampling-priority',
@@ -92,7 +93,8 @@ export function createProductpage(ctx: AppContext): AppHandler {
   };
 
   return async (req) => {
-    const path = req.path.split('?')[0];
+    // Routes match the decoded path, as werkzeug's router sees PATH_INFO; decoding never fails (`%ZZ` stays).
+    const path = pythonUnquote(req.path.split('?')[0]);
     const scope = new CallScope(req.decisionKey);
     if (path === '/' || path === '/index.html') {
       return { status: 200, headers: { 'content-type': 'text/html; charset=utf-8' }, body: renderIndexPage() };
@@ -120,7 +122,9 @@ export function createProductpage(ctx: AppContext): AppHandler {
     const m = /^\/api\/v1\/products\/([^/]+)(\/reviews|\/ratings)?$/.exec(path);
     if (m) {
       const headers = forwardHeaders(req);
-      const id = decodeURIComponent(m[1]);
+      // productpage puts the id into the URL as it is and requests re-quotes it: `%ZZ` reaches details as `%25ZZ`
+      // and details answers 400 (not numeric), which productpage passes on.
+      const id = requoteUri(m[1]);
       const r = m[2] === '/reviews' ? await getReviews(scope, id, headers) : m[2] === '/ratings' ? await getRatings(scope, id, headers) : await getDetails(scope, id, headers);
       return json(r.status, r.body);
     }

@@ -10,7 +10,8 @@ import { Cancellation } from './cancel.ts';
 import type { MeshSnapshot } from './config-view.ts';
 import { openPolicy, type InboundPolicy } from './filters.ts';
 import { Router } from './router.ts';
-import { connectionId, readBody, writeResponse, type WorkloadIdentity } from './sidecar.ts';
+import { meshLogError } from '../log.ts';
+import { connectionId, internalErrorBody, readBody, writeResponse, type WorkloadIdentity } from './sidecar.ts';
 import { ProxyStats } from './stats.ts';
 import { encodePeer, peerOfEndpoint, record, type PeerInfo } from './telemetry.ts';
 
@@ -115,6 +116,16 @@ export class IngressGateway {
   }
 
   private async onRequest(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    try {
+      await this.serve(req, res);
+    } catch (error) {
+      meshLogError(this.name, `${req.method ?? 'GET'} ${req.url ?? '/'}`, error);
+      record(this.stats, 'source', this.self, undefined, undefined, 500, [], undefined);
+      writeResponse(res, 500, { 'content-type': 'text/plain' }, internalErrorBody);
+    }
+  }
+
+  private async serve(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const body = await readBody(req);
     const headers = req.headers;
     const requestId = this.nextRequestId();

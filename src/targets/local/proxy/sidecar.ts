@@ -2,13 +2,16 @@
 // side the app calls (router), and the admin listeners (:15000, :15090).
 import http from 'node:http';
 import type net from 'node:net';
+import { AppConnectionReset } from '../apps/crash.ts';
 import type { AppHandler, CallScope, OutboundCall, OutboundResult } from '../apps/types.ts';
+import { meshLogError } from '../log.ts';
 import { adminHandler, closeServer, listen } from './admin.ts';
 import { Cancellation } from './cancel.ts';
 import type { MeshSnapshot, ServiceInfo } from './config-view.ts';
 import { openPolicy, type FilterVerdict, type InboundPolicy } from './filters.ts';
 import { inboundListener, peerOf } from './mtls.ts';
 import { Router } from './router.ts';
+import { replies } from './local-reply.ts';
 import { ProxyStats, type StatsMatcher } from './stats.ts';
 import { decodePeer, encodePeer, peerOfEndpoint, record, unknownPeer, type PeerInfo } from './telemetry.ts';
 
@@ -60,6 +63,9 @@ export function readBody(req: http.IncomingMessage): Promise<string> {
     req.on('error', () => resolve(''));
   });
 }
+
+/** An error in the emulator itself: that request gets a 500, the proxy goes on (and the mesh's log says why). */
+export const internalErrorBody = 'meshproof local mesh: internal error (see the mesh log)';
 
 export function writeResponse(res: http.ServerResponse, status: number, headers: Record<string, string | string[]>, body: string | Buffer): void {
   if (res.destroyed || res.headersSent) return;
@@ -183,12 +189,25 @@ export class Sidecar {
       }
       record(this.stats, 'source', this.self, peerOfEndpoint(result.endpoint), result.service, result.status, result.flags, undefined);
       return { status: result.status, headers: result.headers, body: typeof result.body === 'string' ? result.body : result.body.toString() };
+    } catch (error) {
+      meshLogError(this.name, `outbound ${call.method ?? 'GET'} ${call.authority}${call.path}`, error);
+      record(this.stats, 'source', this.self, undefined, undefined, 500, [], undefined);
+      return { status: 500, headers: { 'content-type': 'text/plain' }, body: internalErrorBody };
     } finally {
       clearTimeout(timer);
     }
   }
 
   private async onInbound(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    try {
+      await this.serveInbound(req, res);
+    } catch (error) {
+      meshLogError(this.name, `inbound ${req.method ?? 'GET'} ${req.url ?? '/'}`, error);
+      writeResponse(res, 500, { 'content-type': 'text/plain' }, internalErrorBody);
+    }
+  }
+
+  private async serveInbound(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const socket = req.socket;
     const peer = peerOf(socket);
     const mode = this.policy.peerMode(this.options.port);
@@ -240,7 +259,17 @@ export class Sidecar {
       return;
     }
     const started = Date.now();
-    const response = await this.app({ method: req.method ?? 'GET', path: req.url ?? '/', headers, body, decisionKey });
+    let response;
+    try {
+      response = await this.app({ method: req.method ?? 'GET', path: req.url ?? '/', headers, body, decisionKey });
+    } catch (error) {
+      if (!(error instanceof AppConnectionReset)) throw error;
+      // The app's process died with the request: Envoy's inbound cluster sees the connection reset before headers.
+      const reply = replies.connectionTermination();
+      finish(reply.status, reply.flags);
+      writeResponse(res, reply.status, { 'content-type': 'text/plain' }, reply.body);
+      return;
+    }
     finish(response.status, []);
     const out = { ...response.headers, 'x-envoy-upstream-service-time': String(Date.now() - started) };
     writeResponse(res, response.status, out, response.body);
