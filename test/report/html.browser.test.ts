@@ -100,6 +100,39 @@ describe('HTML report in headless Chromium', () => {
     await context.close();
   });
 
+  it('throughput charts: the tick labelled k is where the bar of second k starts (whole-second axis, even when config was applied at −0.902 s)', async () => {
+    const context = await browser.newContext({ viewport: { width: 1300, height: 900 } });
+    const page = await context.newPage();
+    await page.goto(url);
+    const charts = await page.locator('figure[data-chart="throughput"] svg').evaluateAll((svgs) =>
+      svgs.map((svg) => {
+        const xAxis = svg.querySelector('g[aria-label^="X-axis"]');
+        const ticks = ([...xAxis.querySelectorAll('.role-axis-label text')] as any[]).map((t) => {
+          const box = t.getBoundingClientRect();
+          return { second: Number(t.textContent.replace('−', '-')), x: box.left + box.width / 2, anchor: t.getAttribute('text-anchor') };
+        });
+        const bars = ([...svg.querySelectorAll('path[aria-roledescription="bar"]')] as any[]).map((b) => {
+          const from = /seconds since load start: (-?[\d.]+) –/.exec(b.getAttribute('aria-label'));
+          return { second: Number(from?.[1]), left: b.getBoundingClientRect().left };
+        });
+        return { ticks, bars };
+      }),
+    );
+    expect(charts.length).toBeGreaterThan(5);
+    let compared = 0;
+    for (const { ticks, bars } of charts) {
+      for (const tick of ticks.filter((t) => t.anchor === 'middle')) {
+        expect(Number.isInteger(tick.second)).toBe(true);
+        for (const bar of bars.filter((b) => b.second === tick.second)) {
+          expect(Math.abs(bar.left - tick.x)).toBeLessThan(0.5);
+          compared++;
+        }
+      }
+    }
+    expect(compared).toBeGreaterThan(30);
+    await context.close();
+  });
+
   it('the detectors work: the same hostile markup unescaped does run and inject', async () => {
     const context = await browser.newContext();
     const page = await context.newPage();

@@ -60,8 +60,10 @@ export function throughputChart(experiment: ExperimentResult): TopLevelSpec | un
   );
   // Load start and end are the ends of the bars; the config moments are what a reader looks for.
   const marked = [...experiment.events].filter((e) => e.what !== 'load-start' && e.what !== 'load-end').sort((a, b) => a.atMs - b.atMs);
-  const maxSecond = Math.max(...series.map((p) => p.second + 1), ...marked.map((e) => e.atMs / 1000));
-  const minSecond = Math.min(0, ...marked.map((e) => e.atMs / 1000));
+  // Whole seconds at both ends: with a binned x of step 1, Vega-Lite puts ticks at domainMin + k, so a fractional
+  // start (the moment config was applied, e.g. −0.902 s) would put the tick labelled "0" beside the bar starting at 0.
+  const maxSecond = Math.ceil(Math.max(...series.map((p) => p.second + 1), ...marked.map((e) => e.atMs / 1000)));
+  const minSecond = Math.floor(Math.min(0, ...marked.map((e) => e.atMs / 1000)));
   const middle = (minSecond + maxSecond) / 2;
   const events = marked.map((e, i) => ({ t: e.atMs / 1000, label: eventLabels[e.what] ?? e.what, row: i % 3, right: e.atMs / 1000 > middle ? 1 : 0 }));
   const x = { field: 't', type: 'quantitative', title: 'seconds since load start', scale: { domain: [minSecond, maxSecond], nice: false }, axis: { tickMinStep: 1 } } as const;
