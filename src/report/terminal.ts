@@ -122,6 +122,9 @@ export class TerminalReporter implements RunListener {
         running.tookMs = this.now() - running.startedAt;
         if (detail) running.detail = detail;
       }
+      // While load runs the rate is the last 250 ms window's; once it ends, the whole load's: sent ÷ elapsed (the
+      // last window is often empty, as responses still come back after the last request was sent).
+      if (phase === 'load' && state.progress && state.progress.elapsedMs > 0) state.rate = (state.progress.sent * 1000) / state.progress.elapsedMs;
       if (!this.live) {
         const took = phase === 'load' && state.progress ? this.loadText(state) : this.c.dim(formatMs(running?.tookMs));
         this.line(`  ${this.c.green('✓')} ${phaseWords[phase] ?? phase} ${took}${detail ? ` ${this.c.dim(detail)}` : ''}`);

@@ -73,6 +73,19 @@ describe('terminal reporter', () => {
     expect(stderr.text).toContain(`ERROR 6 passed, 3 failed, 1 inconclusive, 1 errored in 2.17m (run ${run.runId}, exit code 3)`);
   });
 
+  it('when the load ends, prints the rate over the whole load (sent ÷ elapsed), not over the last 250 ms window', () => {
+    const stderr = new Capture();
+    const reporter = new TerminalReporter({ stream: stderr, stdout: new Capture(), env: {}, now });
+    const experiment = experimentOf(run, 0);
+    reporter.onExperimentStart(experiment, 0, 1);
+    reporter.onPhase(experiment, 'load', 'start');
+    // 600 requests sent in the first 9.5 s; the last windows only collect the last responses.
+    const progress = (elapsedMs: number, sent: number) => ({ elapsedMs, sent, answered: sent, errored: 0, byStatus: { '200': sent } });
+    for (const [elapsedMs, sent] of [[5000, 300], [9500, 600], [9750, 600], [10_000, 600]]) reporter.onLoadProgress(experiment, progress(elapsedMs, sent));
+    reporter.onPhase(experiment, 'load', 'end');
+    expect(stderr.text).toContain('✓ load 10s · 600 sent · 60 req/s · 200×600');
+  });
+
   it('colours on a TTY unless NO_COLOR; FORCE_COLOR forces them', () => {
     expect(colorsWanted(new Capture(true), {})).toBe(true);
     expect(colorsWanted(new Capture(true), { NO_COLOR: '1' })).toBe(false);
