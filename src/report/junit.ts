@@ -105,6 +105,19 @@ function casesOf(experiment: ExperimentResult, inconclusiveAs: 'fail' | 'pass'):
   return cases;
 }
 
+/**
+ * A verdict testcase's time: from load start until the judge phase ended, i.e. until its verdict was decided and
+ * final — the evidence it took, in seconds. Verdicts carry no decision time of their own: in sequential mode a
+ * client-side verdict that stopped the load was decided at that look, at most this long after load start. The
+ * suite's time is the whole experiment (apply, converge, load, judge, restore). Expectations never judged count 0.
+ */
+function decidedAfterSeconds(experiment: ExperimentResult): number {
+  const load = experiment.phases.find((p) => p.phase === 'load');
+  const judge = experiment.phases.findLast((p) => p.phase === 'judge');
+  if (!load || !judge) return 0;
+  return Math.max(0, judge.startMs + judge.durationMs - load.startMs) / 1000;
+}
+
 function verdictCase(experiment: ExperimentResult, verdict: Verdict, index: number, classname: string, inconclusiveAs: 'fail' | 'pass'): Case {
   const expectation = expectationFor(experiment, index);
   const unit = verdictUnit(verdict, expectation);
@@ -121,7 +134,7 @@ function verdictCase(experiment: ExperimentResult, verdict: Verdict, index: numb
   return {
     name: verdict.title,
     classname,
-    timeSeconds: 0,
+    timeSeconds: decidedAfterSeconds(experiment),
     result: failing ? { element: 'failure', message: verdict.explanation, type: verdict.outcome, text: `${verdict.explanation}\n${facts}` } : undefined,
     systemOut: failing ? undefined : `${verdict.explanation}\n${facts}`,
   };

@@ -96,6 +96,26 @@ describe('JUnit XML', () => {
     expect(parsed.testsuite![0].testcase![0].error![0].message).toBe(stopped.error);
   });
 
+  it('times: the suite carries the experiment duration, a verdict case the time from load start until judged', async () => {
+    const suites = (await parse(xml)).testsuite!;
+    const shift = run.experiments[0];
+    // fixtures: load starts 902 ms into the experiment and lasts 10 s; counters 25 ms, judge 6 ms → judged 10.031 s in.
+    expect(suites[0].time).toBe(shift.durationMs / 1000);
+    expect(suites[0].testcase!.map((c) => c.time)).toEqual(shift.verdicts.map(() => 10.031));
+    for (const [i, experiment] of run.experiments.entries()) {
+      if (experiment.outcome === 'error') {
+        // never judged: no decision time
+        expect(suites[i].testcase!.every((c) => c.time === 0)).toBe(true);
+        continue;
+      }
+      const load = experiment.phases.find((p) => p.phase === 'load')!;
+      for (const c of suites[i].testcase!) {
+        expect(c.time).toBeGreaterThan(load.durationMs / 1000);
+        expect(c.time).toBeLessThan(experiment.durationMs / 1000);
+      }
+    }
+  });
+
   it('totals on <testsuites> add up', async () => {
     const parsed = (await parse(xml));
     const suites = parsed.testsuite!;
