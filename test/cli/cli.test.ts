@@ -105,7 +105,10 @@ describe('meshproof CLI', () => {
     const out = join(dir, 'again.html');
     const again = meshproof(['report', join(reportDir, 'result.json'), '-o', out]);
     expect(again.code).toBe(0);
-    expect(readFileSync(out, 'utf8')).toContain('expects-v3');
+    const rerendered = readFileSync(out, 'utf8');
+    expect(rerendered).toContain('expects-v3');
+    // issue 6: `meshproof report result.json` reproduces the same HTML as the run did, byte for byte.
+    expect(rerendered === readFileSync(join(reportDir, 'index.html'), 'utf8')).toBe(true);
   });
 
   it('report of a file that is not a result is bad input', () => {
