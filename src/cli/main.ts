@@ -67,6 +67,7 @@ export function buildProgram(): Command {
     .argument('[paths...]', 'experiment files or folders', ['experiments'])
     .option('--json', 'print findings as JSON on stdout')
     .option('--istio', "also run Istio's analyzers (pinned istioctl, offline) over the scenario plus each experiment's resources; an Error finding exits 2")
+    .addOption(new Option('--target <target>', 'the target the experiments are for; local (default) also checks every resource field the embedded mesh would refuse').choices(['local', 'kube']).default('local'))
     .action(async (paths: string[], options) => {
       const { validateCommand } = await import('./validate-command.ts');
       process.exitCode = await validateCommand(paths, options);

@@ -1,6 +1,6 @@
 import { loadExperiments } from '../spec/load.ts';
 import { displayPath } from '../spec/resources.ts';
-import { ExitCode, SpecErrors } from '../errors.ts';
+import { ExitCode, SpecError, SpecErrors } from '../errors.ts';
 import type { Experiment } from '../spec/types.ts';
 import type { SourcedFinding } from '../targets/kube/analyze.ts';
 import { reportError } from './main.ts';
@@ -10,11 +10,13 @@ export interface ValidateOptions {
   json?: boolean;
   /** Also run Istio's analyzers (real istioctl, offline) over the scenario plus each experiment's resources. */
   istio?: boolean;
+  /** The target the experiments are meant for; `local` (the default) also parses them as the embedded mesh would. */
+  target?: 'local' | 'kube';
 }
 
 /**
  * `meshproof validate [--istio]`. Exit codes: 0 valid (warnings and istioctl warnings/infos are shown, not fatal);
- * 2 bad input — a schema/semantic error, or with --istio an Error-level istioctl finding (the experiment would apply
+ * 2 bad input — a schema/semantic error, a resource field the local target refuses (unless the target is kube), or with --istio an Error-level istioctl finding (the experiment would apply
  * resources Istio itself rejects or cannot honour); 3 istioctl missing or failing.
  */
 export async function validateCommand(paths: string[], options: ValidateOptions): Promise<number> {
@@ -29,6 +31,16 @@ export async function validateCommand(paths: string[], options: ValidateOptions)
     return reportError(error);
   }
   const { experiments, files } = loaded;
+  if (options.target !== 'kube') {
+    const refused = await localRefusals(experiments);
+    if (refused.length > 0) {
+      if (options.json) {
+        process.stdout.write(`${JSON.stringify({ ok: false, errors: refused.map((e) => ({ ...e.source, path: e.path, message: e.message })) }, null, 2)}\n`);
+        return ExitCode.badInput;
+      }
+      return reportError(new SpecErrors(refused));
+    }
+  }
   let findings: SourcedFinding[] | undefined;
   if (options.istio) {
     try {
@@ -73,6 +85,26 @@ export async function validateCommand(paths: string[], options: ValidateOptions)
     `${paint('green', 'ok:')} ${experiments.length} experiment${experiments.length === 1 ? ' is' : 's are'} valid (${files.length} file${files.length === 1 ? '' : 's'})${seen.size ? ` (${seen.size} warning${seen.size === 1 ? '' : 's'})` : ''}${istioNote}.`,
   );
   return exitCode;
+}
+
+/** What the local target would refuse at apply time (one error per experiment, repeated ones shown once). */
+async function localRefusals(experiments: Experiment[]): Promise<SpecError[]> {
+  const { checkLocalResources } = await import('../targets/local/resource-errors.ts');
+  const seen = new Set<string>();
+  const out: SpecError[] = [];
+  for (const experiment of experiments) {
+    let error: SpecError | undefined;
+    try {
+      error = checkLocalResources(experiment);
+    } catch (thrown) {
+      if (!(thrown instanceof SpecError)) throw thrown;
+      error = thrown;
+    }
+    if (!error || seen.has(error.format())) continue;
+    seen.add(error.format());
+    out.push(error);
+  }
+  return out;
 }
 
 async function istioFindings(experiments: Experiment[]): Promise<SourcedFinding[]> {

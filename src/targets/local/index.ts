@@ -7,6 +7,7 @@ import type { ConvergenceReport, RestoreReport, Target, TargetInfo, TargetOption
 import { startLocalMesh, type MeshHandle, type ObjectRef, type StartOptions } from './handle.ts';
 import type { MeshStatus } from './mesh.ts';
 import { ServiceRelay, podAddresses, serviceBackends } from './outside.ts';
+import { locateResourceError } from './resource-errors.ts';
 
 export { startLocalMesh, type MeshHandle, type StartOptions } from './handle.ts';
 export type { MeshStatus, ProxyInfo } from './mesh.ts';
@@ -74,7 +75,12 @@ export class LocalTarget implements Target {
       ...r,
       metadata: { ...r.metadata, labels: { ...(r.metadata.labels ?? {}), [runLabel]: runId } },
     }));
-    this.wantedVersion = await this.mesh.apply(labelled);
+    try {
+      this.wantedVersion = await this.mesh.apply(labelled);
+    } catch (error) {
+      // The mesh names the refused field; the experiment's objects know where it is written.
+      throw locateResourceError(error, resources);
+    }
     for (const r of resources) this.applied.add(keyOf(r));
   }
 
