@@ -393,6 +393,19 @@ export class FakeApiServer {
     return [...this.store.values()].map((o) => structuredClone(o));
   }
 
+  /** Another client's update of an existing object (a new resourceVersion; istiod reacts as to any update). */
+  update(object: Obj): void {
+    const r = this.resourceFor(object.apiVersion, object.kind);
+    if (!r) throw new Error(`fake: unknown kind ${object.apiVersion} ${object.kind}`);
+    const key = this.keyOf(r, object.metadata.namespace, object.metadata.name);
+    const live = this.store.get(key);
+    if (!live) throw new Error(`fake: no ${object.kind} ${object.metadata.name} to update`);
+    const next = structuredClone(object);
+    this.stamp(next, live);
+    this.store.set(key, next);
+    this.configChanged(r, live, next);
+  }
+
   find(kind: string, namespace: string | undefined, name: string): Obj | undefined {
     return this.objects().find((o) => o.kind === kind && o.metadata.name === name && (o.metadata.namespace ?? '') === (namespace ?? ''));
   }
@@ -429,8 +442,16 @@ export class FakeApiServer {
     }
   }
 
-  private configChanged(r: Resource): void {
+  /**
+   * istiod pushes after a change of an Istio object, except an update that leaves the spec as it was and carries no
+   * `istio.io` label or annotation key before or after (pilot/pkg/bootstrap/config_compare.go, needsPush).
+   */
+  private configChanged(r: Resource, prev?: Obj, next?: Obj): void {
     if (!r.group.endsWith('istio.io')) return;
+    if (prev && next) {
+      const keys = [prev, next].flatMap((o) => [...Object.keys(o.metadata.labels ?? {}), ...Object.keys(o.metadata.annotations ?? {})]);
+      if (!keys.some((k) => k.includes('istio.io')) && JSON.stringify(sortedKeys(prev.spec)) === JSON.stringify(sortedKeys(next.spec))) return;
+    }
     clearTimeout(this.pushTimer);
     this.pushTimer = setTimeout(() => this.pushNow(), this.options.pushDelayMs ?? 20);
   }
@@ -647,7 +668,7 @@ export class FakeApiServer {
     next.metadata.managedFields = [...others, { manager, operation: 'Apply', apiVersion: body.apiVersion, time: new Date().toISOString(), fieldsType: 'FieldsV1', fieldsV1: toFieldsV1(applied.keys()) }];
     this.stamp(next, live);
     this.store.set(key, next);
-    this.configChanged(res);
+    this.configChanged(res, live, next);
     return [200, this.view(next, res)];
   }
 
@@ -670,7 +691,7 @@ export class FakeApiServer {
     next.metadata.managedFields = body.metadata.managedFields ?? live.metadata.managedFields;
     this.stamp(next, live);
     this.store.set(key, next);
-    this.configChanged(res);
+    this.configChanged(res, live, next);
     return [200, this.view(next, res)];
   }
 
@@ -847,6 +868,13 @@ export class FakeApiServer {
     this.backendPorts.set(key, port0);
     return port0;
   }
+}
+
+/** A JSON value with object keys in order, so that two equal specs print alike. */
+function sortedKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortedKeys);
+  if (value && typeof value === 'object') return Object.fromEntries(Object.keys(value).sort().map((k) => [k, sortedKeys((value as Record<string, unknown>)[k])]));
+  return value ?? null;
 }
 
 function defaultStats(pod: Obj): string {

@@ -88,7 +88,7 @@ describe('KubeTarget.prepare (preflight)', () => {
 });
 
 describe('KubeTarget.apply', () => {
-  it('server-side applies each object with field manager meshproof, labelled with the run id, journal first', async () => {
+  it('creates new objects by server-side apply (field manager meshproof), replaces existing ones whole (PUT), labelled with the run id, journal first', async () => {
     const t = target();
     await t.prepare(prepareOptions);
     await t.snapshot(experimentResources());
@@ -103,16 +103,21 @@ describe('KubeTarget.apply', () => {
     }
     // the journal ConfigMap is written before the first change to an Istio object
     expect(writes[0].path).toBe('/api/v1/namespaces/default/configmaps/meshproof-journal-run-1');
-    const istioPatches = patches.filter((p) => p.path.includes('istio.io'));
-    expect(istioPatches.map((p) => p.path)).toEqual([
-      '/apis/networking.istio.io/v1/namespaces/default/virtualservices/reviews',
-      '/apis/networking.istio.io/v1/namespaces/default/virtualservices/reviews', // conflict with kubectl's fields, then forced
-      '/apis/networking.istio.io/v1/namespaces/default/virtualservices/ratings',
-      '/apis/networking.istio.io/v1/namespaces/default/destinationrules/ratings',
-      '/apis/security.istio.io/v1/namespaces/default/authorizationpolicies/ratings-viewer',
+    const istioWrites = writes.filter((p) => p.path.includes('istio.io'));
+    expect(istioWrites.map((p) => `${p.method} ${p.path}`)).toEqual([
+      'PUT /apis/networking.istio.io/v1/namespaces/default/virtualservices/reviews', // the user's object: replaced whole
+      'PATCH /apis/networking.istio.io/v1/namespaces/default/virtualservices/ratings',
+      'PATCH /apis/networking.istio.io/v1/namespaces/default/destinationrules/ratings',
+      'PATCH /apis/security.istio.io/v1/namespaces/default/authorizationpolicies/ratings-viewer',
     ]);
-    expect(istioPatches.map((p) => p.query.force)).toEqual([undefined, 'true', undefined, undefined, undefined]);
-    for (const p of istioPatches) expect(JSON.parse(p.body).metadata.labels[runLabel]).toBe('run-1');
+    expect(istioWrites.map((p) => p.query.force)).toEqual([undefined, undefined, undefined, undefined]);
+    for (const p of istioWrites) expect(JSON.parse(p.body).metadata.labels[runLabel]).toBe('run-1');
+    const put = istioWrites[0];
+    expect(put).toMatchObject({ contentType: 'application/json', query: { fieldManager: 'meshproof' } });
+    // conditional on the version that was journalled
+    const journalled = preexisting().find((o) => o.kind === 'VirtualService')!;
+    expect(JSON.parse(put.body).metadata.resourceVersion).toBeDefined();
+    expect(JSON.parse(put.body).metadata.annotations).toEqual(journalled.metadata.annotations);
 
     const reviews = fx.server.find('VirtualService', 'default', 'reviews')!;
     expect(reviews.metadata.labels).toEqual({ team: 'books', [runLabel]: 'run-1' });
@@ -205,6 +210,128 @@ describe('KubeTarget.waitConverged', () => {
     await t.apply([experimentResources()[1]], 'run-6');
     await expect(t.waitConverged(300)).rejects.toThrow(/behavioural probe did not see the change in 3 consecutive windows within 300 ms: reviews v3 share 0 of 40/);
     await t.restore();
+  });
+});
+
+describe('KubeTarget: consecutive experiments, replacing, unchanged objects', () => {
+  const detailsRoute: K8sObject = {
+    apiVersion: 'networking.istio.io/v1',
+    kind: 'VirtualService',
+    metadata: { name: 'details' },
+    spec: { hosts: ['details'], http: [{ route: [{ destination: { host: 'details' } }] }] },
+  };
+
+  it('a second experiment is not converged by the first one\'s restore: never pushed, it times out (TargetError)', async () => {
+    const t = target();
+    await t.prepare(prepareOptions);
+    await t.apply(experimentResources(), 'run-a');
+    await t.waitConverged(5_000);
+    const restored = await t.restore();
+    expect(restored.errors).toEqual([]);
+    // istiod never pushes experiment B to any proxy
+    for (const p of fx.server.proxies()) fx.server.unpushed.add(`${p.pod}.${p.namespace}`);
+    await t.apply([detailsRoute], 'run-b');
+    const error = (await t.waitConverged(400).catch((e: Error) => e)) as Error;
+    expect(error).toBeInstanceOf(TargetError);
+    expect(error.message).toMatch(/configuration did not converge in 400 ms; 6 of 6 proxies are behind:\n  - details-v1-\S+: no push since the change/);
+    fx.server.unpushed.clear();
+    expect((await t.restore()).errors).toEqual([]);
+    userObjectsUnchanged();
+  });
+
+  it('restore waits for the proxies to acknowledge its own push, and reports a proxy that does not', async () => {
+    const t = target({ restoreTimeoutMs: 400 });
+    await t.prepare(prepareOptions);
+    await t.apply(experimentResources(), 'run-r');
+    await t.waitConverged(5_000);
+    fx.server.stuck.add('reviews-v2-8b9c7d6f5-j7k8l.default');
+    const report = await t.restore();
+    expect(report.restored).toEqual(['VirtualService/default/reviews']);
+    expect(report.errors).toEqual([
+      expect.stringMatching(/^restored, but restored configuration did not converge in 400 ms; 1 of 7 proxies are behind:\n  - reviews-v2-8b9c7d6f5-j7k8l\.default: has not acknowledged/),
+    ]);
+    userObjectsUnchanged();
+  });
+
+  it('replaces an existing object whole: a field another tool set that the experiment leaves out is gone during the run, back after', async () => {
+    const userRule = {
+      apiVersion: 'networking.istio.io/v1',
+      kind: 'DestinationRule',
+      metadata: { name: 'reviews', namespace: 'default' },
+      spec: {
+        host: 'reviews',
+        trafficPolicy: { outlierDetection: { consecutive5xxErrors: 1, interval: '1s', baseEjectionTime: '3m' } },
+        subsets: [{ name: 'v1', labels: { version: 'v1' } }],
+      },
+    };
+    fx.server.reset([...preexisting().filter((o) => o.kind !== 'DestinationRule'), userRule] as K8sObject[]);
+    const t = target();
+    await t.prepare(prepareOptions);
+    const experimentRule: K8sObject = {
+      apiVersion: 'networking.istio.io/v1',
+      kind: 'DestinationRule',
+      metadata: { name: 'reviews' },
+      spec: { host: 'reviews', subsets: [{ name: 'v1', labels: { version: 'v1' } }, { name: 'v2', labels: { version: 'v2' } }] },
+    };
+    await t.apply([experimentRule], 'run-m');
+    expect(fx.server.find('DestinationRule', 'default', 'reviews')!.spec).toEqual(experimentRule.spec);
+    await t.waitConverged(5_000);
+    expect((await t.restore()).errors).toEqual([]);
+    const after = fx.server.find('DestinationRule', 'default', 'reviews')!;
+    expect(comparableForm(after as K8sObject)).toEqual(comparableForm(userRule as K8sObject));
+  });
+
+  it('journals the newer version when someone changes the object between the journal and the replace', async () => {
+    const t = target();
+    await t.prepare(prepareOptions);
+    // after the journal ConfigMap is written, another tool updates the user's VirtualService
+    let changed = false;
+    fx.server.onRequest = (r) => (!changed && r.method === 'PATCH' && r.path.endsWith('/configmaps/meshproof-journal-run-c') ? 'after' : undefined);
+    fx.server.onProcessed = () => {
+      changed = true;
+      const vs = fx.server.find('VirtualService', 'default', 'reviews')!;
+      fx.server.update({ ...vs, metadata: { ...vs.metadata, labels: { ...vs.metadata.labels, team: 'other' } } });
+    };
+    try {
+      await t.apply([experimentResources()[0]], 'run-c');
+    } finally {
+      fx.server.onRequest = undefined;
+      fx.server.onProcessed = undefined;
+    }
+    expect(changed).toBe(true);
+    const puts = fx.server.requests.filter((r) => r.method === 'PUT' && r.path.endsWith('/virtualservices/reviews'));
+    expect(puts).toHaveLength(2); // the first was refused (409: resourceVersion), the second went in
+    await t.waitConverged(5_000);
+    expect((await t.restore()).errors).toEqual([]);
+    expect(fx.server.find('VirtualService', 'default', 'reviews')!.metadata.labels).toEqual({ team: 'other' });
+  });
+
+  it('does not wait for a push of an object whose spec equals the one in the cluster (istiod needsPush skips it)', async () => {
+    const t = target();
+    await t.prepare(prepareOptions);
+    const same = preexisting().find((o) => o.kind === 'VirtualService' && o.metadata.name === 'reviews')!;
+    await t.apply([{ apiVersion: same.apiVersion, kind: same.kind, metadata: { name: 'reviews' }, spec: structuredClone(same.spec) }], 'run-u');
+    const report = await t.waitConverged(600);
+    expect(report.proxies).toEqual([]);
+    const restore = await t.restore();
+    expect(restore).toEqual({ deleted: [], restored: ['VirtualService/default/reviews'], errors: [] });
+    userObjectsUnchanged();
+  });
+
+  it('waits on every proxy for a PeerAuthentication, also one selecting a single workload: callers in other namespaces change too', async () => {
+    const t = target();
+    await t.prepare(prepareOptions);
+    const policy: K8sObject = {
+      apiVersion: 'security.istio.io/v1',
+      kind: 'PeerAuthentication',
+      metadata: { name: 'ratings-strict' },
+      spec: { selector: { matchLabels: { app: 'ratings' } }, mtls: { mode: 'STRICT' } },
+    };
+    await t.apply([policy], 'run-p');
+    const report = await t.waitConverged(5_000);
+    expect(report.proxies.map((p) => p.name)).toContain('istio-ingressgateway-5c6d7b8f9-v5w6x.istio-system');
+    expect(report.proxies).toHaveLength(7);
+    expect((await t.restore()).errors).toEqual([]);
   });
 });
 

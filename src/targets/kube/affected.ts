@@ -1,9 +1,14 @@
 // Which proxies must receive an applied Istio resource: the ones waitConverged waits for.
 // Rules follow where Istio binds each kind (istio.io reference docs of each resource):
-//  - selector-scoped kinds (AuthorizationPolicy, PeerAuthentication, RequestAuthentication, Telemetry, WasmPlugin:
+//  - selector-scoped kinds (AuthorizationPolicy, RequestAuthentication, Telemetry, WasmPlugin:
 //    spec.selector.matchLabels; EnvoyFilter, Sidecar, DestinationRule: spec.workloadSelector.labels) reach the
 //    selected workloads of their namespace, or every workload of it without a selector; in the root namespace
 //    (istio-system) they reach every namespace;
+//  - PeerAuthentication reaches every proxy, whatever its namespace and selector: besides the selected workloads'
+//    inbound listeners it changes what their callers send. Clients choose mTLS or plaintext from it (auto mTLS:
+//    PushContext.BestEffortInferServiceMTLSMode in pilot/pkg/model/push_context.go, used by the cluster builder for
+//    every outbound cluster), and EDS carries it (PeerAuthentication is in pilot/pkg/xds/eds.go deltaAwareEdsConfigs).
+//    Any proxy may call a selected workload (the ingress gateway of istio-system calls Bookinfo's), so all of them;
 //  - Gateway reaches the gateway proxies its spec.selector picks;
 //  - VirtualService reaches sidecars when `gateways` is empty or names `mesh`, and the gateway proxies of each named
 //    Gateway;
@@ -19,7 +24,7 @@ export interface ProxyPod {
   gateway: boolean;
 }
 
-const selectorKinds = new Set(['AuthorizationPolicy', 'PeerAuthentication', 'RequestAuthentication', 'Telemetry', 'WasmPlugin']);
+const selectorKinds = new Set(['AuthorizationPolicy', 'RequestAuthentication', 'Telemetry', 'WasmPlugin']);
 const workloadSelectorKinds = new Set(['EnvoyFilter', 'Sidecar']);
 
 function matches(labels: Record<string, string>, selector: Record<string, string> | undefined): boolean {
@@ -48,7 +53,9 @@ export function affectedProxies(
     if (!r.apiVersion.includes('istio.io/')) continue;
     const namespace = r.metadata.namespace ?? options.defaultNamespace;
     const spec = (r.spec ?? {}) as Record<string, any>;
-    if (selectorKinds.has(r.kind)) {
+    if (r.kind === 'PeerAuthentication') {
+      add(proxies);
+    } else if (selectorKinds.has(r.kind)) {
       add(scoped(proxies, namespace, root, spec.selector?.matchLabels));
     } else if (workloadSelectorKinds.has(r.kind)) {
       add(scoped(proxies, namespace, root, spec.workloadSelector?.labels));

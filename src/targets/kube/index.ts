@@ -21,7 +21,7 @@ import {
   type Journal,
   type JournalEntry,
 } from './journal.ts';
-import { checkRunId, labelledForRun, onlyManagedByMeshproof, refKey, runLabel, savedForm } from './objects.ts';
+import { checkRunId, labelledForRun, onlyManagedByMeshproof, pushesOnUpdate, refKey, replacementFor, runLabel, savedForm } from './objects.ts';
 import { startServiceRelay, type Relay } from './outside-relay.ts';
 import { forwardPort, portForwardGet, type Forward } from './port-forward.ts';
 import {
@@ -37,7 +37,7 @@ import {
 } from './preflight.ts';
 import { replayJournal } from './restore.ts';
 import { bookinfoWorkloads, scenarioWorkloads } from './scenario.ts';
-import { judgeProxy, newestSent, parseSyncz, type ProxySync, type PushVersion } from './sync-status.ts';
+import { judgeProxy, newestSent, parseSyncz, type ProxySync, type ProxyVerdict, type PushVersion } from './sync-status.ts';
 
 export { analyzeOffline, istioctlPath, type Finding } from './istioctl.ts';
 
@@ -63,7 +63,11 @@ export interface KubeTargetOptions {
   probeWindowMs?: number;
   /** How often istiod's sync status is read while waiting (default 500 ms). */
   pollIntervalMs?: number;
+  /** How long restore() waits for the proxies to drop the run's config (default: the last waitConverged timeout, else 60 s). */
+  restoreTimeoutMs?: number;
 }
+
+const defaultConvergeTimeoutMs = 60_000;
 
 export { hostUrlAnnotation } from './constants.ts';
 
@@ -80,8 +84,8 @@ export class KubeTarget implements Target {
   private journal?: JournalWriter;
   private baseline?: Map<string, PushVersion | undefined>;
   private pending: K8sObject[] = [];
-  /** Everything this run applied, for the convergence wait after restore. */
-  private applied: K8sObject[] = [];
+  /** The timeout of the last convergence wait: restore waits as long for the proxies to drop the run's config. */
+  private convergeTimeoutMs?: number;
   private forward?: Forward;
   /** outsideEntrypoint relays, by `service:port`. */
   private relays = new Map<string, Relay>();
@@ -204,46 +208,80 @@ export class KubeTarget implements Target {
     } else if (this.journal.journal.runId !== runId) {
       throw new TargetError(`apply for run ${runId} while run ${this.journal.journal.runId} has not been restored`);
     }
+    const journal = this.journal;
     const objects = resources.map((r) => labelledForRun(r, runId, this.namespace));
+    // The push baseline of this change: read before it, once per convergence wait (several applies may share one).
     if (!this.baseline) this.baseline = await this.recordBaseline();
 
     // 1. the journal, before any change: the exact prior objects.
     const entries: JournalEntry[] = [];
+    const live = new Map<string, K8sObject | undefined>();
     for (const object of objects) {
       const ref = refOf(object);
-      if (this.journal.has(ref) || entries.some((e) => refKey(e.ref) === refKey(ref))) continue;
-      let live: K8sObject | undefined;
+      if (live.has(refKey(ref))) continue;
+      let found: K8sObject | undefined;
       try {
-        live = await api.get(ref);
+        found = await api.get(ref);
       } catch (error) {
         throw this.asSpecError(object, error);
       }
-      entries.push(live ? { ref, existed: true, prior: savedForm(live) } : { ref, existed: false });
+      live.set(refKey(ref), found);
+      if (journal.has(ref)) continue;
+      entries.push(found ? { ref, existed: true, prior: savedForm(found) } : { ref, existed: false });
     }
     try {
-      await this.journal.record(entries);
+      await journal.record(entries);
     } catch (error) {
       throw new TargetError(`cannot write the run journal (nothing was changed): ${(error as Error).message}`);
     }
+    const journalledNow = new Set(entries.map((e) => refKey(e.ref)));
 
-    // 2. the change: server-side apply; conflicts with other field managers are reported, then forced.
+    // 2. the change: objects that exist are replaced whole (PUT), new ones are created by server-side apply.
     for (const object of objects) {
+      const key = refKey(refOf(object));
+      const before = live.get(key);
+      const after = before ? await this.replaceExisting(object, before, journalledNow.has(key)) : await this.createNew(object);
+      live.set(key, after);
+      // istiod does not push for an update that changes nothing it reads: waiting for that push would time out.
+      if (!before || pushesOnUpdate(before, after)) this.pending.push(object);
+      else this.log(`${describeRef(refOf(object))}: same spec as the object in the cluster; istiod sends no push for it`);
+    }
+  }
+
+  /** Server-side apply of an object that did not exist; conflicts with other field managers are reported, then forced. */
+  private async createNew(object: K8sObject): Promise<K8sObject> {
+    const api = this.client();
+    try {
+      return await api.apply(object);
+    } catch (error) {
+      if (!(error instanceof KubeApiError && error.code === 409)) throw this.asSpecError(object, error);
+      this.log(`${describeRef(refOf(object))}: taking over fields managed by others (${error.status?.message ?? 'conflict'}); restore puts them back`);
       try {
-        await api.apply(object);
-      } catch (error) {
-        if (error instanceof KubeApiError && error.code === 409) {
-          this.log(`${describeRef(refOf(object))}: taking over fields managed by others (${error.status?.message ?? 'conflict'}); restore puts them back`);
-          try {
-            await api.apply(object, { force: true });
-          } catch (forced) {
-            throw this.asSpecError(object, forced);
-          }
-        } else {
-          throw this.asSpecError(object, error);
-        }
+        return await api.apply(object, { force: true });
+      } catch (forced) {
+        throw this.asSpecError(object, forced);
       }
-      this.pending.push(object);
-      this.applied.push(object);
+    }
+  }
+
+  /**
+   * PUT the experiment's object over an existing one, conditional on the version read before. When someone changed
+   * it in between, read it again — and, if this apply journalled it, journal the newer version as the one to put
+   * back — then retry (a few times).
+   */
+  private async replaceExisting(object: K8sObject, live: K8sObject, journalledNow: boolean): Promise<K8sObject> {
+    const api = this.client();
+    const ref = refOf(object);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await api.replace(replacementFor(object, live));
+      } catch (error) {
+        if (!(error instanceof KubeApiError && error.code === 409 && attempt < 3)) throw this.asSpecError(object, error);
+        const fresh = await api.get(ref);
+        if (!fresh) throw new TargetError(`${describeRef(ref)} was deleted by someone else while meshproof was replacing it`);
+        if (journalledNow) await this.journal!.update({ ref, existed: true, prior: savedForm(fresh) });
+        live = fresh;
+      }
     }
   }
 
@@ -269,30 +307,9 @@ export class KubeTarget implements Target {
 
   async waitConverged(timeoutMs: number): Promise<ConvergenceReport> {
     const started = Date.now();
-    const deadline = started + timeoutMs;
-    const poll = this.kubeOptions.pollIntervalMs ?? 500;
-    const gatewaySelectors = new Map<string, Record<string, string>>();
-    for (const r of this.pending) if (r.kind === 'Gateway' && r.spec?.selector) gatewaySelectors.set(`${r.metadata.namespace}/${r.metadata.name}`, r.spec.selector);
-    const affected = affectedProxies(this.pending, this.proxies, {
-      defaultNamespace: this.namespace,
-      rootNamespace: this.istioNamespace,
-      gatewaySelector: (ns, name) => gatewaySelectors.get(`${ns}/${name}`),
-    });
-    this.log(`waiting for ${affected.length} proxies to acknowledge the configuration`);
-    let verdicts = affected.map((p) => judgeProxy(undefined, p.id, undefined));
-    for (;;) {
-      const statuses = await this.readSyncz().catch((error: Error) => {
-        throw new TargetError(`cannot read istiod's sync status: ${error.message}`);
-      });
-      verdicts = affected.map((p) => judgeProxy(statuses.get(p.id), p.id, this.baseline?.get(p.id)));
-      if (verdicts.every((v) => v.converged)) break;
-      if (Date.now() + poll > deadline) {
-        const late = verdicts.filter((v) => !v.converged).map((v) => `${v.id}: ${v.reason}`);
-        throw new TargetError(`configuration did not converge in ${timeoutMs} ms; ${late.length} of ${affected.length} proxies are behind:\n  - ${late.join('\n  - ')}`);
-      }
-      await sleep(poll);
-    }
-    await this.runProbe(deadline, timeoutMs);
+    this.convergeTimeoutMs = timeoutMs;
+    const verdicts = await this.waitForProxies(this.pending, this.baseline, started + timeoutMs, timeoutMs, 'configuration');
+    await this.runProbe(started + timeoutMs, timeoutMs);
     this.pending = [];
     this.baseline = undefined;
     const version = verdicts.map((v) => v.version).sort().at(-1) ?? '';
@@ -301,6 +318,44 @@ export class KubeTarget implements Target {
       proxies: verdicts.map((v) => ({ name: v.id, version: v.version, synced: v.converged })),
       waitedMs: Date.now() - started,
     };
+  }
+
+  /**
+   * Poll istiod's sync status until every proxy `changed` reaches has acknowledged a push newer than `baseline`
+   * (its newest push before the change); TargetError naming the late proxies at the deadline.
+   */
+  private async waitForProxies(
+    changed: K8sObject[],
+    baseline: Map<string, PushVersion | undefined> | undefined,
+    deadline: number,
+    timeoutMs: number,
+    what: string,
+  ): Promise<ProxyVerdict[]> {
+    const poll = this.kubeOptions.pollIntervalMs ?? 500;
+    const gatewaySelectors = new Map<string, Record<string, string>>();
+    for (const r of changed) if (r.kind === 'Gateway' && r.spec?.selector) gatewaySelectors.set(`${r.metadata.namespace}/${r.metadata.name}`, r.spec.selector);
+    const affected = affectedProxies(changed, this.proxies, {
+      defaultNamespace: this.namespace,
+      rootNamespace: this.istioNamespace,
+      gatewaySelector: (ns, name) => gatewaySelectors.get(`${ns}/${name}`),
+    });
+    if (affected.length === 0) {
+      this.log(`no proxy to wait for: the ${what} changes nothing istiod pushes`);
+      return [];
+    }
+    this.log(`waiting for ${affected.length} proxies to acknowledge the ${what}`);
+    for (;;) {
+      const statuses = await this.readSyncz().catch((error: Error) => {
+        throw new TargetError(`cannot read istiod's sync status: ${error.message}`);
+      });
+      const verdicts = affected.map((p) => judgeProxy(statuses.get(p.id), p.id, baseline?.get(p.id)));
+      if (verdicts.every((v) => v.converged)) return verdicts;
+      if (Date.now() + poll > deadline) {
+        const late = verdicts.filter((v) => !v.converged).map((v) => `${v.id}: ${v.reason}`);
+        throw new TargetError(`${what} did not converge in ${timeoutMs} ms; ${late.length} of ${affected.length} proxies are behind:\n  - ${late.join('\n  - ')}`);
+      }
+      await sleep(poll);
+    }
   }
 
   private async runProbe(deadline: number, timeoutMs: number): Promise<void> {
@@ -392,17 +447,51 @@ export class KubeTarget implements Target {
   async restore(): Promise<RestoreReport> {
     const writer = this.journal;
     if (!writer || !this.api) return { deleted: [], restored: [], errors: [] };
-    // A waitConverged() after restore waits for the proxies to drop what the run applied.
-    const baseline = await this.recordBaseline().catch(() => undefined);
+    // What putting things back changes for istiod, read before it happens, with the push baseline to wait from.
+    const changes = await this.restoreChanges(writer.journal);
+    const baseline = changes.length > 0 ? await this.recordBaseline().catch((error: Error) => error) : undefined;
     const report = await replayJournal(this.api, writer.journal);
-    this.pending = [...this.applied, ...writer.journal.entries.flatMap((e) => (e.prior ? [e.prior] : []))];
-    this.baseline = baseline;
+    this.pending = [];
+    this.baseline = undefined;
     if (report.errors.length === 0) {
       await writer.remove().catch((error: Error) => report.errors.push(`removing the run journal: ${error.message}`));
       this.journal = undefined;
-      this.applied = [];
+    }
+    // The next experiment starts only once every proxy dropped this run's config: otherwise its convergence wait
+    // could take this restore's push for its own, and its load could meet this run's config.
+    if (baseline instanceof Error) {
+      report.errors.push(`restored, but cannot tell whether the proxies dropped the run's config: ${baseline.message}`);
+    } else if (baseline) {
+      const timeoutMs = this.kubeOptions.restoreTimeoutMs ?? this.convergeTimeoutMs ?? defaultConvergeTimeoutMs;
+      try {
+        await this.waitForProxies(changes, baseline, Date.now() + timeoutMs, timeoutMs, 'restored configuration');
+      } catch (error) {
+        report.errors.push(`restored, but ${(error as Error).message}`);
+      }
     }
     return report;
+  }
+
+  /** The objects whose replay istiod pushes: live ones the run created or changed, and the priors put back. */
+  private async restoreChanges(journal: Journal): Promise<K8sObject[]> {
+    const api = this.client();
+    const changes: K8sObject[] = [];
+    for (const entry of journal.entries) {
+      let live: K8sObject | undefined;
+      try {
+        live = await api.get(entry.ref);
+      } catch {
+        // unreadable now: the replay reports it; wait as if it changed
+        if (entry.prior) changes.push(entry.prior);
+        continue;
+      }
+      if (entry.existed && entry.prior) {
+        if (!live || pushesOnUpdate(live, entry.prior)) changes.push(...(live ? [live] : []), entry.prior);
+      } else if (live?.metadata.labels?.[runLabel] === journal.runId) {
+        changes.push(live);
+      }
+    }
+    return changes;
   }
 
   async close(): Promise<void> {

@@ -144,6 +144,14 @@ export class JournalWriter {
     await writeClusterJournal(this.api, this.journal);
   }
 
+  /** Replace the entry of `entry.ref` (the object changed between the journal write and meshproof's change). */
+  async update(entry: JournalEntry): Promise<void> {
+    const key = refKey(entry.ref);
+    this.journal.entries = this.journal.entries.map((e) => (refKey(e.ref) === key ? entry : e));
+    await writeLocalJournal(this.journal);
+    await writeClusterJournal(this.api, this.journal);
+  }
+
   async remove(): Promise<void> {
     await removeClusterJournal(this.api, this.journal);
     await removeLocalJournal(this.journal.runId);

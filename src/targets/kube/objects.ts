@@ -1,4 +1,5 @@
 // What meshproof adds to the objects it applies, and what it strips from saved objects before putting them back.
+import { isDeepStrictEqual } from 'node:util';
 import type { K8sObject } from '../../spec/types.ts';
 import { TargetError } from '../../errors.ts';
 import type { ObjectRef } from './api.ts';
@@ -71,4 +72,43 @@ export function onlyManagedByMeshproof(object: K8sObject, manager: string): bool
   const fields = object.metadata.managedFields;
   if (!Array.isArray(fields) || fields.length === 0) return false;
   return fields.every((f) => (f as { manager?: string }).manager === manager);
+}
+
+/**
+ * What meshproof PUTs over an object that exists: the experiment's object replaces it whole — spec and every other
+ * field it gives, so fields another tool set that the experiment does not mention are gone while the run lasts
+ * (server-side apply would keep fields other managers own). Labels and annotations the experiment does not name are
+ * kept (e.g. `istio.io/rev`, which decides which istiod reads the object), as are finalizers and owner references.
+ * `resourceVersion` makes the PUT conditional on the object read (and journalled) just before.
+ */
+export function replacementFor(desired: K8sObject, live: K8sObject): K8sObject {
+  const kept = savedForm(live).metadata;
+  delete kept.managedFields;
+  const copy = structuredClone(desired);
+  copy.metadata = {
+    ...kept,
+    ...copy.metadata,
+    labels: { ...(live.metadata.labels ?? {}), ...(desired.metadata.labels ?? {}) },
+    annotations: { ...(live.metadata.annotations ?? {}), ...(desired.metadata.annotations ?? {}) },
+    resourceVersion: live.metadata.resourceVersion as string,
+  };
+  if (Object.keys(copy.metadata.annotations ?? {}).length === 0) delete copy.metadata.annotations;
+  return copy;
+}
+
+/**
+ * Does istiod push after `prev` became `next`? Istio skips the push for an update of an Istio kind whose spec is
+ * unchanged unless a label or annotation key of either contains `istio.io` (pilot/pkg/bootstrap/config_compare.go,
+ * needsPush). Specs are compared as JSON values: istiod compares parsed protos, which also equate an explicit default
+ * (`weight: 0`) with an absent field; such a spec counts as changed here, so meshproof waits rather than trusting an
+ * old push — a timeout, never a verdict on the old config.
+ */
+export function pushesOnUpdate(prev: K8sObject, next: K8sObject): boolean {
+  const group = next.apiVersion.includes('/') ? next.apiVersion.split('/')[0] : '';
+  if (!group.endsWith('istio.io')) return true;
+  for (const o of [prev, next]) {
+    for (const key of [...Object.keys(o.metadata.labels ?? {}), ...Object.keys(o.metadata.annotations ?? {})]) if (key.includes('istio.io')) return true;
+  }
+  const plain = (value: unknown) => JSON.parse(JSON.stringify(value ?? null)) as unknown;
+  return !isDeepStrictEqual(plain(prev.spec), plain(next.spec));
 }
