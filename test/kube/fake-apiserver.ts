@@ -296,6 +296,11 @@ export class FakeApiServer {
   readonly unpushed = new Set<string>();
   /** Per pod: Prometheus text served on :15090/stats/prometheus. */
   readonly stats = new Map<string, string>();
+  /**
+   * The API server's own refusal of service-proxy requests (authorization 403, APF 429, ...), answered as a Status
+   * before anything is proxied.
+   */
+  serviceProxyRefusal?: { code: number; reason: string; message: string };
   /** Answer of the gateway to any request through a port-forward. */
   gatewayBody = 'gateway ok';
   istioInstalled: boolean;
@@ -386,6 +391,7 @@ export class FakeApiServer {
     this.syncState.clear();
     this.stuck.clear();
     this.unpushed.clear();
+    this.serviceProxyRefusal = undefined;
     this.pushNow(true);
   }
 
@@ -748,9 +754,14 @@ export class FakeApiServer {
    * The API server's service proxy: it dials one ready pod of the Service at its IP, as a client without a sidecar.
    * A sidecar whose effective PeerAuthentication is STRICT resets that plaintext connection, and the API server answers
    * 503 "error trying to reach service: ..." (k8s.io/apimachinery pkg/util/proxy/transport.go). Otherwise the pod's
-   * app answers: /status/<code> with that code, anything else 200 with a JSON echo of the request.
+   * app answers: /status/<code> with that code (text), /json/<code> with that code and a JSON error body, anything else
+   * 200 with a JSON echo of the request.
    */
   private serviceProxy(namespace: string, name: string, port: string, pathAndQuery: string, r: RecordedRequest): [number, unknown, string?] {
+    if (this.serviceProxyRefusal) {
+      const { code, reason, message } = this.serviceProxyRefusal;
+      return [code, status(code, reason, message)];
+    }
     const service = this.store.get(`/services/${namespace}/${name}`);
     if (!service) return [404, status(404, 'NotFound', `services "${name}" not found`, { name, kind: 'services' })];
     const servicePort = (service.spec?.ports ?? []).find((p: any) => String(p.port) === port || p.name === port);
@@ -768,6 +779,8 @@ export class FakeApiServer {
     }
     const code = /^\/status\/(\d{3})/.exec(pathAndQuery)?.[1];
     if (code) return [Number(code), `status ${code} from ${pod.metadata.name}`, 'text/plain'];
+    const jsonCode = /^\/json\/(\d{3})/.exec(pathAndQuery)?.[1];
+    if (jsonCode) return [Number(jsonCode), { error: `status ${jsonCode} from ${pod.metadata.name}` }];
     return [200, { pod: pod.metadata.name, method: r.method, path: pathAndQuery, contentType: r.contentType, body: r.body, headers: r.headers }];
   }
 

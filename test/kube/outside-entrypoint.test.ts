@@ -87,6 +87,43 @@ describe('KubeTarget.outsideEntrypoint (service-proxy relay)', () => {
     }
   });
 
+  it("passes the backend's JSON error bodies through: only the API server's own Status objects are taken for it", async () => {
+    const target = await prepared();
+    try {
+      const base = await target.outsideEntrypoint('details', 9080);
+      const answer = await request(`${base}/json/404`);
+      expect(answer.status).toBe(404);
+      expect(JSON.parse(answer.body)).toEqual({ error: 'status 404 from details-v1-5f4d7c8b9-a1b2c' });
+      await expect(target.counters()).resolves.toBeDefined();
+    } finally {
+      await target.close();
+    }
+  });
+
+  for (const refusal of [
+    { code: 403, reason: 'Forbidden', message: 'services "ratings" is forbidden: User "ci" cannot get resource "services/proxy" in API group "" in the namespace "default"' },
+    { code: 429, reason: 'TooManyRequests', message: 'Too many requests, please try again later.' },
+    { code: 401, reason: 'Unauthorized', message: 'Unauthorized' },
+  ]) {
+    it(`turns the API server's own ${refusal.code} Status into a target failure (exit 3), not a mesh answer`, async () => {
+      const target = await prepared();
+      try {
+        const base = await target.outsideEntrypoint('ratings', 9080);
+        fx.server.serviceProxyRefusal = refusal;
+        const error = await request(`${base}/ratings/0`).then(
+          () => undefined,
+          (e: NodeJS.ErrnoException) => e,
+        );
+        expect(error?.code).toBe('ECONNRESET');
+        const failure = (await target.counters().catch((e: Error) => e)) as Error;
+        expect(failure).toBeInstanceOf(TargetError);
+        expect(failure.message).toContain(`the API server itself answered the client outside the mesh for ratings:9080 (its service proxy, not the workload): ${refusal.code} ${refusal.reason}: ${refusal.message}`);
+      } finally {
+        await target.close();
+      }
+    });
+  }
+
   it('is reset under STRICT mTLS (namespace policy) and answered again after restore', async () => {
     const target = await prepared();
     try {

@@ -420,6 +420,16 @@ export class KubeTarget implements Target {
 
   async counters(): Promise<CounterSample[]> {
     const api = this.client();
+    // Counters are read before and after load: an outside relay the API server refused fails the experiment here.
+    for (const [key, relay] of this.relays) {
+      const failure = relay.failure();
+      if (failure) {
+        throw new TargetError(
+          `the API server itself answered the client outside the mesh for ${key} (its service proxy, not the workload): ${failure}. ` +
+            'Requests with `service:` need permission to get services/proxy in the namespace and an API server that does not throttle them.',
+        );
+      }
+    }
     const pods = this.proxies.map((p) => {
       const [name] = p.id.split('.', 1);
       return { name, namespace: p.namespace };

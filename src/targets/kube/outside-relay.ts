@@ -5,6 +5,11 @@
 // "error trying to reach service: <dial or read error>" (k8s.io/apimachinery pkg/util/proxy/transport.go, RoundTrip);
 // the relay turns that back into what the direct client would have seen — a reset connection — by destroying the
 // client's socket, as the local target does.
+// The API server's other own answers — 401, 403 (no services/proxy permission), 429 (API Priority and Fairness
+// throttling), 5xx — are Status objects too (apiVersion v1, kind Status, JSON), never the workload's answer: the relay
+// resets the client's connection and keeps the first one as the relay's failure, which the kube target turns into a
+// TargetError (exit 3) instead of letting it be judged as the mesh's answer. A workload's own error body passes
+// through: Bookinfo answers no Kubernetes Status objects (a backend that did would be taken for the API server).
 // What the API server's proxy changes on the way (and a direct client would not see): it rewrites links in HTML
 // answers and Location headers to its own proxy path (the relay strips that prefix from Location again).
 import http from 'node:http';
@@ -14,6 +19,8 @@ import type { KubeApi } from './api.ts';
 export interface Relay {
   /** http://127.0.0.1:<port> */
   url: string;
+  /** The first answer the API server gave itself instead of proxying (e.g. `403 Forbidden: ...`), if any. */
+  failure(): string | undefined;
   close(): Promise<void>;
 }
 
@@ -33,9 +40,25 @@ export function isUnreachable(status: number, contentType: string, body: string)
   }
 }
 
+/**
+ * The API server's own error answer (a Status object: apiVersion v1, kind Status, sent as JSON), as `<code> <reason>:
+ * <message>`; undefined for anything else, i.e. the workload's answer.
+ */
+export function apiServerStatus(status: number, contentType: string, body: string): string | undefined {
+  if (status < 400 || !contentType.startsWith('application/json')) return undefined;
+  try {
+    const parsed = JSON.parse(body) as { apiVersion?: string; kind?: string; reason?: string; message?: string; code?: number };
+    if (parsed?.kind !== 'Status' || parsed.apiVersion !== 'v1') return undefined;
+    return `${status} ${parsed.reason ?? ''}: ${parsed.message ?? ''}`.replace(/\s+:/, ':');
+  } catch {
+    return undefined;
+  }
+}
+
 export async function startServiceRelay(api: KubeApi, namespace: string, service: string, port: number): Promise<Relay> {
   const prefix = `/api/v1/namespaces/${encodeURIComponent(namespace)}/services/${encodeURIComponent(service)}:${port}/proxy`;
   const sockets = new Set<net.Socket>();
+  let failure: string | undefined;
   const server = http.createServer((req, res) => {
     const headers: Record<string, string | string[]> = {};
     for (const [name, value] of Object.entries(req.headers)) if (value !== undefined && !dropped.has(name)) headers[name] = value;
@@ -46,15 +69,22 @@ export async function startServiceRelay(api: KubeApi, namespace: string, service
         upstream.on('error', reset);
         upstream.on('response', (answer) => {
           const contentType = String(answer.headers['content-type'] ?? '');
-          if (answer.statusCode === 503 && contentType.startsWith('application/json')) {
-            // Small Status bodies: read whole to tell the API server's "could not reach" from the backend's 503.
+          const code = answer.statusCode ?? 502;
+          if (code >= 400 && contentType.startsWith('application/json')) {
+            // Error answers in JSON are read whole to tell the API server's own (Status objects) from the backend's.
             const chunks: Buffer[] = [];
             answer.on('data', (c: Buffer) => chunks.push(c));
             answer.on('error', reset);
             answer.on('end', () => {
               const body = Buffer.concat(chunks);
-              if (isUnreachable(503, contentType, body.toString('utf8'))) return reset();
-              res.writeHead(503, answerHeaders(answer.headers, prefix));
+              const text = body.toString('utf8');
+              if (isUnreachable(code, contentType, text)) return reset();
+              const own = apiServerStatus(code, contentType, text);
+              if (own) {
+                failure ??= own;
+                return reset();
+              }
+              res.writeHead(code, answerHeaders(answer.headers, prefix));
               res.end(body);
             });
             return;
@@ -78,6 +108,7 @@ export async function startServiceRelay(api: KubeApi, namespace: string, service
   const { port: local } = server.address() as net.AddressInfo;
   return {
     url: `http://127.0.0.1:${local}`,
+    failure: () => failure,
     close: () =>
       new Promise<void>((resolve) => {
         for (const s of sockets) s.destroy();
