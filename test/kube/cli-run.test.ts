@@ -71,9 +71,19 @@ describe('meshproof run --target kube (CLI, fake API server)', () => {
   });
 
   it('refuses a context that is not kind-* without --allow-context (exit 3), changing nothing', async () => {
-    const { code, stderr } = await meshproof(['run', 'experiments/bookinfo/05-mtls-strict.yaml', '--target', 'kube', '--context', 'staging']);
+    const reportDir = mkdtempSync(join(tmpdir(), 'meshproof-kube-run-'));
+    const { code, stderr } = await meshproof(['run', 'experiments/bookinfo/05-mtls-strict.yaml', '--target', 'kube', '--context', 'staging', '--report-dir', reportDir]);
     expect(stderr).toContain('--context staging --allow-context');
     expect(code).toBe(3);
     expect(fx.server.requests.filter((r) => r.method !== 'GET')).toEqual([]);
+  });
+
+  it("mtls-strict when the API server refuses its service proxy (403): a target failure (exit 3), not the mesh's answer", async () => {
+    fx.server.serviceProxyRefusal = { code: 403, reason: 'Forbidden', message: 'services "ratings" is forbidden: User "ci" cannot get resource "services/proxy"' };
+    const reportDir = mkdtempSync(join(tmpdir(), 'meshproof-kube-run-'));
+    const { code, stderr } = await meshproof(['run', 'experiments/bookinfo/05-mtls-strict.yaml', '--target', 'kube', '--seed', '1', '--report-dir', reportDir]);
+    expect(stderr).toContain('the API server itself answered the client outside the mesh for ratings:9080');
+    expect(code, stderr).toBe(3);
+    clusterAsFound();
   });
 });
