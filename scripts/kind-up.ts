@@ -5,9 +5,11 @@
 //   npx tsx scripts/kind-up.ts               create or repair, then print the URL
 //   npx tsx scripts/kind-up.ts --dry-run     print the kind config, the IstioOperator and every command, run nothing
 // Options: --name meshproof  --port 8080 (loopback port of the gateway)  --istioctl <path>  --istio-tag 1.28.3
+//          --force (use an istioctl of another minor version than the Istio it installs)
+import { execFile } from 'node:child_process';
 import { $, argv, echo, fs, os, path, which } from 'zx';
 import { pinnedIstioctlPath } from '../src/targets/kube/istioctl.ts';
-import { contextOf, defaultKindSetup, hostUrl, istioOperator, kindConfig, toolHints, type KindSetup } from '../src/targets/kube/kind.ts';
+import { checkIstioctl, contextOf, defaultKindSetup, hostUrl, istioOperator, kindConfig, parseIstioctlVersion, toolHints, type KindSetup } from '../src/targets/kube/kind.ts';
 import { hasSidecar, type Pod } from '../src/targets/kube/preflight.ts';
 import { scenarioWorkloads } from '../src/targets/kube/scenario.ts';
 
@@ -53,11 +55,26 @@ async function output(args: string[]): Promise<string> {
   return (await $({ quiet: true, nothrow: true })`${args}`).stdout.trim();
 }
 
+/** istioctl's own version (`version --remote=false`: no cluster needed), or why it cannot be told. */
+function istioctlVersionOf(binary: string): Promise<{ version?: string; problem?: string }> {
+  return new Promise((resolve) =>
+    execFile(binary, ['version', '--remote=false', '-o', 'json'], { timeout: 30_000 }, (error, stdout, stderr) => {
+      const version = parseIstioctlVersion(String(stdout));
+      if (version) return resolve({ version });
+      resolve({ problem: error ? (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'not found' : String(stderr).trim().split('\n')[0] || error.message : 'no version in its output' });
+    }),
+  );
+}
+
 const istioctl = (await findIstioctl()) ?? 'istioctl';
 const istioctlArgs = [istioctl, 'install', '--context', context, '-y', '-f', operatorFile];
+const force = Boolean(argv.force);
 
 if (dryRun) {
+  const { version, problem } = await istioctlVersionOf(istioctl);
+  const check = checkIstioctl(istioctl, version, setup.istioTag, problem);
   echo(`# kind-up plan (dry run: nothing is run). Cluster "${setup.name}", context ${context}, Istio ${setup.istioTag}.`);
+  echo(`# ${check.note}${check.ok ? '' : force ? ' (--force given: a real run would go on)' : ''}`);
   echo(`# 1. kind cluster: unless \`kind get clusters\` lists ${setup.name} (then its node is started if stopped), with ${kindConfigFile}:`);
   echo(kindConfig(setup).trimEnd());
   echo(show(['kind', 'create', 'cluster', '--name', setup.name, '--config', kindConfigFile, '--wait', '120s']));
@@ -84,14 +101,19 @@ if (missing.length > 0) {
   for (const tool of missing) echo(`  - ${tool}: ${toolHints[tool]}`);
   process.exit(1);
 }
+{
+  const { version, problem } = await istioctlVersionOf(istioctl);
+  const check = checkIstioctl(istioctl, version, setup.istioTag, problem);
+  if (!check.ok && !force) {
+    echo(check.note);
+    process.exit(1);
+  }
+  echo(check.ok ? check.note : `warning (--force): ${check.note}`);
+}
 const dockerInfo = await $({ quiet: true, nothrow: true })`docker info --format {{.ServerVersion}}`;
 if (dockerInfo.exitCode !== 0) {
   echo(`docker is installed but its daemon does not answer (\`docker info\`: ${dockerInfo.stderr.trim().split('\n')[0]}). Start it (e.g. \`sudo systemctl start docker\`) and re-run.`);
   process.exit(1);
-}
-const istioctlVersion = /(\d+\.\d+[^\s"]*)/.exec(await output([istioctl, 'version', '--remote=false']))?.[1] ?? 'unknown';
-if (istioctlVersion !== setup.istioTag) {
-  echo(`warning: ${istioctl} is istioctl ${istioctlVersion}; it installs its own charts with Istio ${setup.istioTag} images. For a faithful install use istioctl ${setup.istioTag} (${toolHints.istioctl}).`);
 }
 
 // ---- 1. cluster -------------------------------------------------------------------------------------------------

@@ -2,13 +2,13 @@
 // IstioOperator and commands the real run executes; the IstioOperator is checked by the real, pinned istioctl
 // (`istioctl manifest generate`, offline); missing tools are named with how to get them.
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
-import { istioctlPath } from '../../src/targets/kube/istioctl.ts';
+import { istioctlPath, istioctlVersion } from '../../src/targets/kube/istioctl.ts';
 import { istioRelease } from '../../src/targets/kube/kind.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -86,6 +86,64 @@ describe('kind-up.ts --dry-run', () => {
     expect(stdout).toContain('meshproof.dev/host-url: http://127.0.0.1:9090');
     expect(stdout).toContain(`$ kind create cluster --name demo --config ${tmp}/meshproof-kind-up-demo/kind-config.yaml --wait 120s`);
     expect(stdout).toContain('$ kubectl --context kind-demo -n default apply -k scenarios/bookinfo');
+  });
+});
+
+describe('kind-up.ts and the istioctl version', () => {
+  /** A PATH whose docker, kind and kubectl only log their arguments and fail, plus an istioctl printing `versionText` (no `'`). */
+  function fakeTools(versionText: string): { bin: string; log: string; istioctl: string } {
+    const dir = mkdtempSync(join(tmpdir(), 'meshproof-fake-tools-'));
+    const bin = join(dir, 'bin');
+    mkdirSync(bin);
+    const log = join(dir, 'calls.log');
+    for (const tool of ['docker', 'kind', 'kubectl']) {
+      writeFileSync(join(bin, tool), `#!/bin/bash\necho "${tool} $*" >> ${log}\nexit 1\n`, { mode: 0o755 });
+    }
+    const istioctl = join(dir, 'istioctl');
+    writeFileSync(istioctl, `#!/bin/bash\necho "istioctl $*" >> ${log}\necho '${versionText}'\n`, { mode: 0o755 });
+    return { bin, log, istioctl };
+  }
+  const calls = (log: string) => (existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n') : []);
+
+  it('the dry run shows the version of the istioctl it would use and that a real run refuses another minor', async () => {
+    const { code, stdout } = await script('kind-up.ts', ['--dry-run', '--istioctl', istioctlPath()], { PATH: '/nonexistent' });
+    expect(code).toBe(0);
+    expect(stdout.split('\n')[1]).toBe(
+      `# istioctl ${istioctlPath()} is version ${istioctlVersion}, not 1.28.x: its charts are not Istio ${istioRelease}'s (kind-up pins only the images), so kind-up refuses it unless --force. ` +
+        `Get istioctl ${istioRelease}: \`curl -L https://istio.io/downloadIstio | ISTIO_VERSION=${istioRelease} sh -\`, then pass --istioctl istio-${istioRelease}/bin/istioctl (or put it first on PATH). (The pinned source build is for \`meshproof validate --istio\`, not for installing.)`,
+    );
+  });
+
+  it('the dry run says when it cannot tell the version', async () => {
+    const { stdout } = await script('kind-up.ts', ['--dry-run', '--istioctl', '/opt/istio/bin/istioctl'], { PATH: '/nonexistent' });
+    expect(stdout.split('\n')[1]).toMatch(/^# istioctl \/opt\/istio\/bin\/istioctl: cannot tell its version \(not found\); kind-up installs Istio 1\.28\.3 only with istioctl 1\.28\.x unless --force/);
+  });
+
+  it('a real run refuses an istioctl of another minor before running anything', async () => {
+    const tools = fakeTools('client version: 1.31-eed52ebb66ad');
+    const { code, stdout } = await script('kind-up.ts', ['--istioctl', tools.istioctl], { PATH: tools.bin });
+    expect(code).toBe(1);
+    expect(stdout).toContain(`istioctl ${tools.istioctl} is version 1.31-eed52ebb66ad, not 1.28.x`);
+    expect(stdout).toContain(`ISTIO_VERSION=${istioRelease} sh -`);
+    expect(stdout).not.toContain('$ ');
+    expect(calls(tools.log)).toEqual(['istioctl version --remote=false -o json']);
+  });
+
+  it('--force goes on with a warning', async () => {
+    const tools = fakeTools('client version: 1.31-eed52ebb66ad');
+    const { code, stdout } = await script('kind-up.ts', ['--istioctl', tools.istioctl, '--force'], { PATH: tools.bin });
+    expect(stdout).toContain(`warning (--force): istioctl ${tools.istioctl} is version 1.31-eed52ebb66ad`);
+    // the next step: the (fake) docker daemon does not answer
+    expect(stdout).toContain('docker is installed but its daemon does not answer');
+    expect(code).toBe(1);
+  });
+
+  it('a matching release istioctl (JSON version output) goes on without a warning', async () => {
+    const tools = fakeTools(JSON.stringify({ clientVersion: { version: istioRelease, revision: 'abc', tag: istioRelease } }));
+    const { stdout } = await script('kind-up.ts', ['--istioctl', tools.istioctl], { PATH: tools.bin });
+    expect(stdout).toContain(`istioctl ${tools.istioctl} is version ${istioRelease}\n`);
+    expect(stdout).not.toContain('warning');
+    expect(stdout).toContain('docker is installed but its daemon does not answer');
   });
 });
 

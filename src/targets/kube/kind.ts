@@ -98,6 +98,46 @@ export function istioOperator(setup: KindSetup): string {
   });
 }
 
+/** The version `istioctl version --remote=false [-o json]` prints: `clientVersion.version` of the JSON, else `client version: X` or a bare `X`. */
+export function parseIstioctlVersion(output: string): string | undefined {
+  try {
+    const version = (JSON.parse(output) as { clientVersion?: { version?: string } }).clientVersion?.version;
+    if (version) return version;
+  } catch {
+    // not JSON: the text form
+  }
+  return /(?:^|client version:\s*)(\d+\.\d+[^\s"]*)/m.exec(output)?.[1];
+}
+
+export interface IstioctlCheck {
+  /** The installer may be used without --force: same major.minor as the Istio release kind-up installs. */
+  ok: boolean;
+  /** One line for the user: the version, and what a mismatch means. */
+  note: string;
+}
+
+/**
+ * `istioctl install` installs the charts built into istioctl, so it must be of the Istio minor it installs: another
+ * minor brings other charts and defaults (kind-up pins only the images). A patch difference is only noted.
+ */
+export function checkIstioctl(path: string, version: string | undefined, istioTag: string, problem?: string): IstioctlCheck {
+  const minor = (v: string) => /^(\d+\.\d+)/.exec(v)?.[1];
+  const get = `Get istioctl ${istioTag}: \`curl -L https://istio.io/downloadIstio | ISTIO_VERSION=${istioTag} sh -\`, then pass --istioctl istio-${istioTag}/bin/istioctl (or put it first on PATH)`;
+  if (!version) {
+    return { ok: false, note: `istioctl ${path}: cannot tell its version${problem ? ` (${problem})` : ''}; kind-up installs Istio ${istioTag} only with istioctl ${minor(istioTag)}.x unless --force. ${get}` };
+  }
+  if (minor(version) !== minor(istioTag)) {
+    return {
+      ok: false,
+      note:
+        `istioctl ${path} is version ${version}, not ${minor(istioTag)}.x: its charts are not Istio ${istioTag}'s (kind-up pins only the images), ` +
+        `so kind-up refuses it unless --force. ${get}. (The pinned source build is for \`meshproof validate --istio\`, not for installing.)`,
+    };
+  }
+  if (version !== istioTag) return { ok: true, note: `istioctl ${path} is version ${version}; it installs Istio ${istioTag} images with its ${version} charts` };
+  return { ok: true, note: `istioctl ${path} is version ${version}` };
+}
+
 /** Where a missing tool comes from. */
 export const toolHints: Record<string, string> = {
   docker: 'kind runs Kubernetes nodes as containers: install Docker Engine (https://docs.docker.com/engine/install/) and start it',
