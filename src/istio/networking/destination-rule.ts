@@ -104,6 +104,8 @@ function parseConnectionPool(value: unknown, at: FieldPath): ConnectionPoolSetti
     if (tcp.connectTimeout !== undefined) pool.connectTimeoutMs = readDuration(tcp.connectTimeout, at.key('tcp.connectTimeout'), { min: 1 });
     if (tcp.tcpKeepalive !== undefined) readObject(tcp.tcpKeepalive, at.key('tcp.tcpKeepalive'), ['probes', 'time', 'interval']); // loopback never drops idle connections
     if (tcp.maxConnectionDuration !== undefined) throw at.key('tcp.maxConnectionDuration').error('not supported by the local target: connection lifetimes are not emulated');
+    // Istio sets the upstream HTTP idle timeout from http.idleTimeout, or else tcp.idleTimeout
+    // (pilot/pkg/networking/core/cluster_traffic_policy.go applyConnectionPool).
     if (tcp.idleTimeout !== undefined) pool.idleTimeoutMs = readDuration(tcp.idleTimeout, at.key('tcp.idleTimeout'), { min: 1 });
   }
   if (o.http !== undefined) {

@@ -3,6 +3,7 @@
 import { parse as parseYaml } from 'yaml';
 import type { K8sObject } from '../../spec/types.ts';
 import { FieldPath, isObj, readArray, readNumber, readObject, readString, readStringMap } from '../../istio/networking/fields.ts';
+import { floodFactorOf, maxFloodFactor } from './apps/productpage.ts';
 import { statsMatcherFrom, type StatsMatcher } from './proxy/stats.ts';
 
 export type AppKind = 'productpage' | 'details' | 'reviews' | 'ratings';
@@ -54,6 +55,20 @@ function imageEnv(kind: AppKind, variant: string, at: FieldPath): Record<string,
       break;
   }
   throw at.error(`unknown Bookinfo image variant ${kind}-${variant}`);
+}
+
+/** Environment values the Bookinfo apps read that the local target cannot honour. */
+function checkEnv(kind: AppKind, name: string, value: string | undefined, at: FieldPath): void {
+  if (value === undefined) return;
+  // details.rb: ENV['ENABLE_EXTERNAL_BOOK_SERVICE'] === 'true' fetches the book from www.googleapis.com
+  if (kind === 'details' && name === 'ENABLE_EXTERNAL_BOOK_SERVICE' && value === 'true') {
+    throw at.error('details with ENABLE_EXTERNAL_BOOK_SERVICE=true calls an external book service (googleapis.com); the local target has no network beyond loopback');
+  }
+  if (kind === 'productpage' && name === 'FLOOD_FACTOR') {
+    const flood = floodFactorOf({ FLOOD_FACTOR: value });
+    if (flood === undefined) throw at.error(`FLOOD_FACTOR=${JSON.stringify(value)} is not an integer: productpage.py's int() fails and the container exits at start`);
+    if (flood > maxFloodFactor) throw at.error(`FLOOD_FACTOR ${flood} is above the ${maxFloodFactor} extra reviews calls per page the local target makes`);
+  }
 }
 
 /** Fields of a Deployment that change nothing the local mesh can observe. */
@@ -109,9 +124,13 @@ export function parseDeployment(object: K8sObject): WorkloadSpec {
     readArray(c.env, cat.key('env')).forEach((e, i) => {
       const eat = cat.key('env').index(i);
       const o = readObject(e, eat, ['name', 'value'], { valueFrom: 'values from secrets or fields are not emulated' });
-      env[readString(o.name, eat.key('name'))] = o.value === undefined ? '' : String(o.value);
+      const name = readString(o.name, eat.key('name'));
+      const value = o.value === undefined ? '' : String(o.value);
+      checkEnv(appKind, name, value, eat.key('value'));
+      env[name] = value;
     });
   }
+  if (appKind === 'productpage') checkEnv(appKind, 'FLOOD_FACTOR', env.FLOOD_FACTOR, cat.key('image'));
   let port = 9080;
   if (Array.isArray(c.ports) && isObj(c.ports[0]) && c.ports[0].containerPort !== undefined) {
     port = readNumber(c.ports[0].containerPort, cat.key('ports').index(0).key('containerPort'), { integer: true });

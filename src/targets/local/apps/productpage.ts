@@ -42,10 +42,31 @@ function redirect(location: string, setCookie?: string): AppResponse {
   };
 }
 
+/** Python's int() of an environment value (surrounding whitespace, a sign and digit underscores allowed). */
+function pythonInt(text: string): number | undefined {
+  const m = /^\s*([+-]?\d+(?:_\d+)*)\s*$/.exec(text);
+  return m ? Number(m[1].replace(/_/g, '')) : undefined;
+}
+
+/** Most extra reviews calls per page the local productpage makes (the sample's v-flooded image uses 100). */
+export const maxFloodFactor = 1000;
+
+/**
+ * FLOOD_FACTOR as productpage.py reads it: `int(os.environ.get("FLOOD_FACTOR"))`, 0 when unset. A value int() cannot
+ * read makes the real container exit at start: undefined here, and the Deployment is refused.
+ */
+export function floodFactorOf(env: Record<string, string>): number | undefined {
+  const raw = env.FLOOD_FACTOR;
+  return raw === undefined ? 0 : pythonInt(raw);
+}
+
 export function createProductpage(ctx: AppContext): AppHandler {
-  const detailsHost = `${ctx.env.DETAILS_HOSTNAME ?? 'details'}:9080`;
-  const reviewsHost = `${ctx.env.REVIEWS_HOSTNAME ?? 'reviews'}:9080`;
-  const ratingsHost = `${ctx.env.RATINGS_HOSTNAME ?? 'ratings'}:9080`;
+  // productpage.py: http://<X_HOSTNAME><.SERVICES_DOMAIN>:9080
+  const domain = ctx.env.SERVICES_DOMAIN === undefined ? '' : `.${ctx.env.SERVICES_DOMAIN}`;
+  const detailsHost = `${ctx.env.DETAILS_HOSTNAME ?? 'details'}${domain}:9080`;
+  const reviewsHost = `${ctx.env.REVIEWS_HOSTNAME ?? 'reviews'}${domain}:9080`;
+  const ratingsHost = `${ctx.env.RATINGS_HOSTNAME ?? 'ratings'}${domain}:9080`;
+  const floodFactor = floodFactorOf(ctx.env) ?? 0;
 
   const forwardHeaders = (req: AppRequest): Record<string, string> => {
     const headers: Record<string, string> = {};
@@ -114,6 +135,10 @@ export function createProductpage(ctx: AppContext): AppHandler {
       const headers = forwardHeaders(req);
       const user = sessionUser(header(req.headers, 'cookie')) ?? '';
       const details = await getDetails(scope, '0', headers);
+      // productpage-v-flooded (FLOOD_FACTOR): that many extra reviews calls, answers ignored, between details and
+      // reviews. The sample gathers them with asyncio, but each coroutine makes a blocking requests.get without
+      // awaiting anything, so they run one after another, each with the usual two tries.
+      for (let i = 0; i < floodFactor; i++) await getReviews(scope, '0', headers);
       const reviews = await getReviews(scope, '0', headers);
       const body = renderProductPage({ user, detailsStatus: details.status, details: details.body, reviewsStatus: reviews.status, reviews: reviews.body });
       return { status: 200, headers: { 'content-type': 'text/html; charset=utf-8' }, body };

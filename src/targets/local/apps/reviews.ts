@@ -15,7 +15,8 @@ const text2 = 'Absolutely fun and entertaining. The play lacks thematic depth wh
 export function createReviews(ctx: AppContext): AppHandler {
   const ratingsEnabled = (ctx.env.ENABLE_RATINGS ?? 'false').toLowerCase() === 'true';
   const starColor = ctx.env.STAR_COLOR ?? 'black';
-  const ratingsHost = ctx.env.RATINGS_HOSTNAME ?? 'ratings';
+  // LibertyRestEndpoint.java: "http://" + RATINGS_HOSTNAME + "." + SERVICES_DOMAIN (when set) + ":" + port
+  const ratingsHost = `${ctx.env.RATINGS_HOSTNAME ?? 'ratings'}${ctx.env.SERVICES_DOMAIN === undefined ? '' : `.${ctx.env.SERVICES_DOMAIN}`}`;
   const ratingsPort = ctx.env.RATINGS_SERVICE_PORT ?? '9080';
   const timeoutMs = starColor === 'black' ? 10_000 : 2_500;
   const clusterName = ctx.env.CLUSTER_NAME ?? 'null';

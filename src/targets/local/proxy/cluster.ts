@@ -91,6 +91,8 @@ export class Cluster {
       cxTotal: st('upstream_cx_total'),
       cxActive: st('upstream_cx_active', 'gauge'),
       cxConnectFail: st('upstream_cx_connect_fail'),
+      cxConnectTimeout: st('upstream_cx_connect_timeout'),
+      cxIdleTimeout: st('upstream_cx_idle_timeout'),
       cxDestroyRemote: st('upstream_cx_destroy_remote_with_active_rq'),
       noHealthy: st('upstream_cx_none_healthy'),
       membershipTotal: st('membership_total', 'gauge'),
@@ -130,7 +132,8 @@ export class Cluster {
   }
 
   private agentShape(settings: TrafficPolicySettings): unknown {
-    return [settings.tls ?? 'AUTO', settings.connectionPool?.maxRequestsPerConnection ?? 0];
+    const pool = settings.connectionPool;
+    return [settings.tls ?? 'AUTO', pool?.maxRequestsPerConnection ?? 0, pool?.connectTimeoutMs ?? 0, pool?.idleTimeoutMs ?? 0];
   }
 
   private newPool(endpoint: EndpointInfo): ConnectionPool {
@@ -143,6 +146,9 @@ export class Cluster {
       localAddress: this.options.sourceIp,
       handshake,
       maxRequestsPerConnection: this.settings.connectionPool?.maxRequestsPerConnection ?? 0,
+      connectTimeoutMs: this.settings.connectionPool?.connectTimeoutMs ?? Infinity,
+      idleTimeoutMs: this.settings.connectionPool?.idleTimeoutMs ?? Infinity,
+      onIdleTimeout: () => this.s.cxIdleTimeout.value++,
       onConnection: (socket) => {
         this.s.cxTotal.value++;
         this.s.cxActive.value++;
@@ -311,6 +317,7 @@ export class Cluster {
           if (afterHeaders) finish({ kind: 'reset' }); // the response broke off
           else if (err.code === 'ECONNREFUSED' || err.code === 'EADDRNOTAVAIL' || err.code === 'ETIMEDOUT') {
             this.s.cxConnectFail.value++;
+            if ((err as { connectTimeout?: boolean }).connectTimeout) this.s.cxConnectTimeout.value++;
             finish({ kind: 'connect-failure' });
           } else {
             this.s.cxDestroyRemote.value++;

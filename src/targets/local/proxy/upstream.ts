@@ -97,9 +97,13 @@ class Connection {
   private keepAlive = true;
   private closed = false;
 
+  /** Closes the connection when it has been idle too long (set while it waits in the pool). */
+  idleTimer: NodeJS.Timeout | undefined;
+
   constructor(
     options: net.TcpNetConnectOpts,
     handshake: string | undefined,
+    connectTimeoutMs: number,
     private readonly done: (connection: Connection, reusable: boolean) => void,
   ) {
     const parser = this.parser;
@@ -124,6 +128,14 @@ class Connection {
     };
     parser[HTTPParser.kOnMessageComplete] = () => this.complete();
     this.socket = net.connect(options);
+    if (Number.isFinite(connectTimeoutMs)) {
+      // Envoy's cluster connect_timeout (DestinationRule tcp.connectTimeout): a connection not established in time is
+      // closed and its requests fail as a connection failure (upstream_request.cc maps the pool's Timeout to
+      // ConnectionFailure: 503 UF).
+      const timer = setTimeout(() => this.fail(Object.assign(new Error('connect timeout'), { code: 'ETIMEDOUT', connectTimeout: true })), connectTimeoutMs);
+      this.socket.once('connect', () => clearTimeout(timer));
+      this.socket.once('close', () => clearTimeout(timer));
+    }
     if (handshake) this.socket.write(handshake);
     this.socket.on('data', (data: Buffer) => {
       const r = this.parser.execute(data);
@@ -185,6 +197,7 @@ class Connection {
   destroy(): void {
     if (this.closed) return;
     this.closed = true;
+    if (this.idleTimer) clearTimeout(this.idleTimer);
     this.socket.destroy();
     // The parser is left to the garbage collector: closing it here, inside one of its own callbacks, crashes Node.
     this.done(this, false);
@@ -199,6 +212,12 @@ export interface PoolOptions {
   handshake: string | undefined;
   /** 0: unlimited. */
   maxRequestsPerConnection: number;
+  /** Infinity: none (Envoy's connect_timeout; Istio's default 10 s never fires on loopback). */
+  connectTimeoutMs: number;
+  /** Infinity: none. Envoy's common_http_protocol_options.idle_timeout: an idle connection closes after this long. */
+  idleTimeoutMs: number;
+  /** A connection closed by the idle timeout (upstream_cx_idle_timeout). */
+  onIdleTimeout(): void;
   /** Every new connection (for the cluster's cx counters). */
   onConnection(socket: net.Socket): void;
 }
@@ -214,13 +233,17 @@ export class ConnectionPool {
   request(method: string, path: string, headers: Record<string, string | string[]>, body: string | undefined, handlers: ExchangeHandlers): () => void {
     const head = requestHead(method, path, headers, body);
     const connection = this.idle.pop() ?? this.connect();
+    if (connection.idleTimer) {
+      clearTimeout(connection.idleTimer);
+      connection.idleTimer = undefined;
+    }
     const exchange = connection.send(head, body, handlers, method === 'HEAD');
     return () => connection.abandon(exchange);
   }
 
   private connect(): Connection {
     const o = this.options;
-    const connection = new Connection({ host: o.ip, port: o.port, localAddress: o.localAddress, noDelay: true }, o.handshake, (c, reusable) => this.released(c, reusable));
+    const connection = new Connection({ host: o.ip, port: o.port, localAddress: o.localAddress, noDelay: true }, o.handshake, o.connectTimeoutMs, (c, reusable) => this.released(c, reusable));
     this.all.add(connection);
     o.onConnection(connection.socket);
     return connection;
@@ -230,6 +253,14 @@ export class ConnectionPool {
     const max = this.options.maxRequestsPerConnection;
     if (reusable && !this.destroyed && !(max > 0 && connection.requests >= max)) {
       this.idle.push(connection);
+      if (Number.isFinite(this.options.idleTimeoutMs)) {
+        connection.idleTimer = setTimeout(() => {
+          connection.idleTimer = undefined;
+          this.options.onIdleTimeout();
+          this.released(connection, false);
+        }, this.options.idleTimeoutMs);
+        connection.idleTimer.unref();
+      }
       return;
     }
     const i = this.idle.indexOf(connection);
