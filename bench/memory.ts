@@ -1,9 +1,10 @@
 // Row 4: memory of a one-million-request run (bench/memory-child.ts, the Observation with classification) and the
 // wall time of the whole Bookinfo catalogue on the local target (the CLI, as a user runs it).
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { jsonResult, repoRoot, runBenchScript, runCommand } from './process.ts';
+import { loadExperiments } from '../src/spec/load.ts';
+import { jsonResult, repoRoot, runBenchScript, runCommand, startServer } from './process.ts';
 import { summarize, type Summary } from './stats.ts';
 
 export interface MemoryResult {
@@ -16,8 +17,25 @@ export interface MemoryResult {
   seconds: Summary;
 }
 
+/** Memory of the real path: the autocannon driver with classification into an Observation, over loopback. */
+export interface DriverMemoryResult {
+  /** Requests per run, exactly (the driver's request count; nothing is extrapolated). */
+  requests: number;
+  connections: number;
+  runs: number;
+  peakRssMb: Summary;
+  /** The same process just before the load started. */
+  beforeLoadRssMb: Summary;
+  /** Requests per second the machine gave, per run. */
+  rps: Summary;
+  errors: number;
+}
+
 export interface CatalogueResult {
+  /** Experiments run, after matrix expansion. */
   experiments: number;
+  /** Experiment files they come from. */
+  files: number;
   runs: number;
   wallSeconds: Summary;
   exitCodes: number[];
@@ -52,12 +70,47 @@ export async function benchMemory(pageBody: string, options: { records?: number;
   }
 }
 
-function countExperiments(dir: string): number {
-  let n = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
-    if (entry.isFile() && /\.ya?ml$/.test(entry.name)) n++;
+/**
+ * Peak RSS of a real run's path: bench/memory-driver-child.ts drives the trivial loopback server (bench/trivial-server,
+ * one core) with meshproof's autocannon driver for exactly `requests` requests, every response classified into an
+ * Observation. Each run is a fresh process.
+ */
+export async function benchDriverMemory(
+  trivialServer: string,
+  options: { requests?: number; connections?: number; runs?: number; log?: (m: string) => void } = {},
+): Promise<DriverMemoryResult> {
+  const requests = options.requests ?? 100_000;
+  const connections = options.connections ?? 32;
+  const runs = options.runs ?? 5;
+  const oneCore = { ...process.env, GOMAXPROCS: '1' };
+  const server = await startServer(trivialServer, ['127.0.0.1:0'], oneCore);
+  try {
+    const peak: number[] = [];
+    const before: number[] = [];
+    const rps: number[] = [];
+    let errors = 0;
+    for (let run = 0; run < runs; run++) {
+      const r = jsonResult<{ requests: number; errored: number; peakRssMb: number; beforeLoadRssMb: number; seconds: number }>(
+        await runBenchScript('memory-driver-child.ts', [`http://${server.firstLine}/`, String(requests), String(connections)], { timeoutMs: 300_000, env: oneCore }),
+        'driver memory run',
+      );
+      if (r.requests !== requests) throw new Error(`driver memory run recorded ${r.requests} of ${requests} requests`);
+      peak.push(r.peakRssMb);
+      before.push(r.beforeLoadRssMb);
+      rps.push(r.requests / r.seconds);
+      errors += r.errored;
+      options.log?.(`driver memory run ${run + 1}/${runs}: peak RSS ${r.peakRssMb.toFixed(0)} MB (before load ${r.beforeLoadRssMb.toFixed(0)} MB), ${requests} requests in ${r.seconds.toFixed(1)} s`);
+    }
+    return { requests, connections, runs, peakRssMb: summarize(peak), beforeLoadRssMb: summarize(before), rps: summarize(rps), errors };
+  } finally {
+    await server.stop();
   }
-  return n;
+}
+
+/** Experiments the CLI runs from `dir`: what the loader returns after matrix expansion (a sweep's every point). */
+export function countExperiments(dir: string): { experiments: number; files: number } {
+  const loaded = loadExperiments([dir]);
+  return { experiments: loaded.experiments.length, files: loaded.files.length };
 }
 
 /**
@@ -68,7 +121,7 @@ export async function benchCatalogue(options: { runs?: number; budgetSeconds?: n
   const planned = options.runs ?? 5;
   const budget = options.budgetSeconds ?? Infinity;
   const dir = join(repoRoot, 'experiments', 'bookinfo');
-  const experiments = countExperiments(dir);
+  const { experiments, files } = countExperiments(dir);
   const work = mkdtempSync(join(tmpdir(), 'meshproof-bench-'));
   const wall: number[] = [];
   const exitCodes: number[] = [];
@@ -92,7 +145,7 @@ export async function benchCatalogue(options: { runs?: number; budgetSeconds?: n
       exitCodes.push(done.code);
       options.log?.(`catalogue run ${run + 1}/${planned}: ${(done.wallMs / 1000).toFixed(1)} s (exit ${done.code})`);
     }
-    return { experiments, runs: wall.length, wallSeconds: summarize(wall), exitCodes, note };
+    return { experiments, files, runs: wall.length, wallSeconds: summarize(wall), exitCodes, note };
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
