@@ -40,9 +40,13 @@ export function judgeRateLimited(e: RateLimitedExpectation, context: JudgeContex
   const limit = parseLocalRateLimit(ref.object, ref.source);
   const mode: RateLimitRefill = istioBehaviour(context.target.istioVersion).rateLimitRefill;
   const times = context.observation.sendTimes(e.where);
+  // The warm-up's requests drained the bucket before the first recorded one: replay them too, without counting them.
+  const warmup = times.length > 0 ? (context.observation.warmupSendTimes?.(e.where) ?? new Float64Array(0)) : new Float64Array(0);
+  const replayed = warmup.length > 0 ? concat(warmup, times) : times;
   const fractional = isFractional(limit.enabledPercent) || isFractional(limit.enforcedPercent);
   const random = () => seededRandom(FRACTION_SEED).uniform;
-  const range = predictRateLimitedRange(times, limit, mode, fractional ? { random: random() } : {});
+  const replay = { ...(warmup.length > 0 ? { countFromMs: context.experiment.load.warmupMs } : {}) };
+  const range = predictRateLimitedRange(replayed, limit, mode, fractional ? { ...replay, random: random() } : replay);
   const phaseTolerance = range.toleranceRequests;
   const jitter = ARRIVAL_JITTER_REQUESTS;
   const fractionAllowance = fractional ? Math.ceil(3 * Math.sqrt(Math.max(range.maxLimited, 1))) : 0;
@@ -72,12 +76,13 @@ export function judgeRateLimited(e: RateLimitedExpectation, context: JudgeContex
   } else {
     const counterNote = context.counters.length > 0 ? `, counter rate_limited ${formatCount(limitedCounter)}` : '';
     const verdictWord = agree ? '' : `, outside the allowed ${allowed}`;
+    const afterWarmup = warmup.length > 0 ? `, after the ${plural(warmup.length, 'warm-up request')} before them,` : '';
     explanation =
-      `${formatCount(observed)} of ${plural(times.length, 'request')} were rate limited${counterNote}; replaying their arrivals ` +
+      `${formatCount(observed)} of ${plural(times.length, 'request')} were rate limited${counterNote}; replaying their arrivals${afterWarmup} ` +
       `through ${bucket} predicts ${predicted} (tolerance ${toleranceText})${verdictWord}.`;
   }
 
-  const predictedSeries = predictRateLimited(times, limit, mode, { phaseMs: range.phaseAtMin, ...(fractional ? { random: random() } : {}) }).perSecond;
+  const predictedSeries = predictRateLimited(replayed, limit, mode, { ...replay, phaseMs: range.phaseAtMin, ...(fractional ? { random: random() } : {}) }).perSecond;
   const observedPerSecond = perSecond(context.observation.sendTimes({ ...e.where, [FLAG_LABEL]: LOCAL_RATE_LIMIT_FLAG }));
   return {
     kind: 'rateLimited',
@@ -90,6 +95,7 @@ export function judgeRateLimited(e: RateLimitedExpectation, context: JudgeContex
     sampleSize: times.length,
     explanation,
     details: {
+      warmupRequests: warmup.length,
       filter: `${limit.namespace}/${limit.name}`,
       refill: mode,
       bucket: limit.bucket,
@@ -164,4 +170,11 @@ function mergePerSecond(predicted: { second: number; allowed: number; limited: n
     if (!rows.some((r) => r.second === second)) rows.push({ second, predictedLimited: 0, predictedAllowed: 0, observedLimited: count });
   }
   return rows.sort((a, b) => a.second - b.second);
+}
+
+function concat(a: Float64Array, b: Float64Array): Float64Array {
+  const out = new Float64Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
 }

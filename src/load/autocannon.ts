@@ -152,20 +152,24 @@ class AutocannonRun {
     const base = new URL(plan.baseUrl);
     this.writers = plan.requests.map((spec) => requestWriter(base, spec));
     this.weights = plan.requests.map((spec) => spec.weight);
-    this.shape = autocannonShape(plan);
+    const shape = autocannonShape(plan);
     // autocannon would release a whole second's budget at the start of the last, partial second; capping the total
     // keeps an open model at rate x duration, as k6's constant-arrival-rate does (arrivals at i / rate < duration).
     const openLimit =
-      this.shape.overallRate !== undefined && plan.durationMs !== undefined
-        ? Math.ceil((this.shape.overallRate * plan.durationMs) / 1000 - 1e-9)
+      shape.overallRate !== undefined && plan.durationMs !== undefined
+        ? Math.ceil((shape.overallRate * plan.durationMs) / 1000 - 1e-9)
         : undefined;
     this.sendLimit = Math.min(plan.totalRequests ?? Infinity, openLimit ?? Infinity);
     if (this.sendLimit === Infinity) this.sendLimit = undefined;
+    // Every new connection sends its first request while autocannon creates them, in one synchronous loop, before
+    // the drain the limit queues can run: more connections than requests would overshoot the limit.
+    this.shape = this.sendLimit !== undefined && this.sendLimit < shape.connections ? { ...shape, connections: Math.max(1, this.sendLimit) } : shape;
   }
 
   async start(): Promise<LoadSummary> {
     const allDone = new Promise<void>((resolve) => (this.finish = resolve));
     this.t0 = performance.now();
+    this.control.onClockOrigin?.(Date.now());
     // Armed before autocannon creates its clients: at the same millisecond as a client's per-second budget refill,
     // Node runs the older timer list first, so no extra burst slips in at the deadline.
     if (this.plan.durationMs !== undefined) this.timers.push(setTimeout(() => this.drain(), this.plan.durationMs));

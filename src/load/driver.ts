@@ -27,6 +27,11 @@ export interface LoadControl {
   /** Aborting stops the load early (sequential mode, Ctrl-C); run() still resolves with what happened. */
   signal: AbortSignal;
   onProgress?: (progress: LoadProgress) => void;
+  /**
+   * Called once, as soon as the driver knows it: the Unix time in ms (Date.now()'s clock) at which the responses'
+   * sentAtMs is 0. The runner uses it to read the mesh counters when the warm-up ends.
+   */
+  onClockOrigin?: (epochMs: number) => void;
 }
 
 export interface LoadSummary {

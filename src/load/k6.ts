@@ -29,6 +29,8 @@ const STDERR_LINES_KEPT = 40;
 
 /** Starts every response line the driver's script logs; anything else on k6's stderr is k6's own logging. */
 const RECORD_PREFIX = '@mp';
+/** Starts the line each VU logs once: the scenario's start (Unix ms), from which the responses' sentAtMs count. */
+const ORIGIN_PREFIX = '@mo';
 /**
  * One response as the driver's script logs it, after RECORD_PREFIX: [request index in the rotation, sent at (ms since
  * the scenario started), latency ms, status (0 for transport errors), labels, error name when status is 0].
@@ -254,7 +256,10 @@ export default function (data) {
   const scenario = exec.scenario;
   const n = scenario.iterationInTest;
   if (PLAN.limit !== null && n >= PLAN.limit) return;
-  if (scenarioStart < 0) scenarioStart = scenario.startTime;
+  if (scenarioStart < 0) {
+    scenarioStart = scenario.startTime;
+${output === 'log' ? `    console.log('${ORIGIN_PREFIX}' + scenarioStart);
+` : ''}  }
   const index = pickRequest(WEIGHTS, PLAN.seed, n);
   const req = PLAN.requests[index];
   const target = TARGETS[index];
@@ -343,8 +348,13 @@ async function runK6(
       child.kill('SIGINT');
     }
   };
+  let origin: number | undefined;
   const onStderrLine = (line: string) => {
     if (line.startsWith(RECORD_PREFIX)) return onResponseLine(JSON.parse(line.slice(RECORD_PREFIX.length)) as K6Line);
+    if (line.startsWith(ORIGIN_PREFIX)) {
+      if (origin === undefined) control.onClockOrigin?.((origin = Number(line.slice(ORIGIN_PREFIX.length))));
+      return;
+    }
     k6Output.push(line);
     if (k6Output.length > STDERR_LINES_KEPT) k6Output.shift();
   };

@@ -19,7 +19,10 @@ export interface ObservationOptions {
    * shared key.
    */
   requestClassifiers?: Classifier[];
-  /** Requests sent before this many ms since the load started are classified but not recorded. */
+  /**
+   * Requests sent before this many ms since the load started are classified but not recorded: only their send times
+   * are kept (warmupSendTimes), for replays whose state the warm-up changed (a rate limiter's bucket).
+   */
   warmupMs?: number;
   /** Example bodies kept per label combination (default 2). */
   sampleBodies?: number;
@@ -152,6 +155,7 @@ export class Observation implements ObservationView {
   private readonly groupsByKey = new Map<string, Group>();
   private readonly groups: Group[] = [];
   private readonly log = new RequestLog();
+  private readonly warmupLog = new RequestLog();
   /** Index = second since load start (by send time); value = counts by status label. */
   private readonly perSecond: Map<string, number>[] = [];
   private readonly samples = new Map<number, ObservationSnapshot['samples']>();
@@ -170,7 +174,10 @@ export class Observation implements ObservationView {
   /** Classifies the response and, unless it was sent during warm-up, records it. Returns its labels. */
   record(response: ResponseRecord): Labels {
     const labels = this.classify(response);
-    if (response.sentAtMs < this.warmupMs) return labels;
+    if (response.sentAtMs < this.warmupMs) {
+      this.warmupLog.push(response.sentAtMs, this.groupOf(labels).id);
+      return labels;
+    }
 
     this.sent++;
     if (response.status > 0) this.answered++;
@@ -195,7 +202,8 @@ export class Observation implements ObservationView {
     const counts = new Map<string, number>();
     for (const g of this.groups) {
       const value = g.labels[label];
-      if (value === undefined || !matches(g.labels, where)) continue;
+      // A combination seen only during warm-up has no recorded response.
+      if (value === undefined || g.count === 0 || !matches(g.labels, where)) continue;
       counts.set(value, (counts.get(value) ?? 0) + g.count);
     }
     return counts;
@@ -212,9 +220,17 @@ export class Observation implements ObservationView {
   }
 
   sendTimes(where?: Labels): Float64Array {
+    return this.log.select(this.selectGroups(where));
+  }
+
+  warmupSendTimes(where?: Labels): Float64Array {
+    return this.warmupLog.select(this.selectGroups(where));
+  }
+
+  private selectGroups(where: Labels | undefined): Uint8Array {
     const selected = new Uint8Array(this.groups.length);
     for (const g of this.groups) if (matches(g.labels, where)) selected[g.id] = 1;
-    return this.log.select(selected);
+    return selected;
   }
 
   timeSeries(): TimeSeriesPoint[] {

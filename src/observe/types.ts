@@ -51,6 +51,8 @@ export interface ObservationView {
   latency(where?: Labels): LatencyView;
   /** Send times (ms since load start) of recorded requests matching `where`, in send order. */
   sendTimes(where?: Labels): Float64Array;
+  /** Send times of the warm-up's requests (not recorded) matching `where`, in send order; absent means none. */
+  warmupSendTimes?(where?: Labels): Float64Array;
 }
 
 /** Per-second counts by status, for charts. */

@@ -11,6 +11,7 @@ import type { Experiment, Expectation, RequestSpec } from '../spec/types.ts';
 import { locateField } from '../spec/resources.ts';
 import type { Target, TargetInfo, TargetOptions } from '../targets/target.ts';
 import type { RunListener } from './events.ts';
+import { WarmupBaseline } from './warmup-baseline.ts';
 import type { ExperimentOutcome, ExperimentResult, PhaseName, PhaseTiming, RunEvent, RunResult } from './result.ts';
 
 /** An observation the runner can feed and snapshot (src/observe/observation.ts implements it). */
@@ -211,17 +212,28 @@ export class Runner {
       // Logins happen before the counters are read, so they do not count as load.
       const requests = await phase('login', () => this.deps.resolveRequests(baseUrl, experiment.load.requests));
       const groups = await this.entryGroups(requests, baseUrl);
+      const beforeRead = Date.now();
       const before = await phase('counters', () => target.counters());
+      const readMs = Date.now() - beforeRead;
       const observation = this.deps.newObservation(experiment);
       const driverName = this.options.driver ?? experiment.load.driver;
+      // The client records only requests sent after the warm-up: the mesh's baseline is read again when it ends.
+      const warmup = experiment.load.warmupMs > 0 ? new WarmupBaseline(experiment.load.warmupMs, () => target.counters(), readMs + 5) : undefined;
       loadStart = Date.now();
       events.push({ atMs: appliedAt - loadStart, what: 'applied' }, { atMs: convergedAt - loadStart, what: 'converged' }, { atMs: 0, what: 'load-start' });
-      const { summary, looks, stoppedWith } = await phase('load', () => this.drive(experiment, driverName, observation, { groups, requests }, info));
+      const { summary, looks, stoppedWith } = await phase('load', () => this.drive(experiment, driverName, observation, { groups, requests }, info, warmup));
       mark('load-end');
       result.loadSummary = summary;
       result.observation = observation.snapshot();
+      const baseline = warmup ? await warmup.settle() : undefined;
+      if (baseline?.startedAt !== undefined) {
+        const timing: PhaseTiming = { phase: 'counters', startMs: baseline.startedAt - t0, durationMs: (baseline.endedAt ?? baseline.startedAt) - baseline.startedAt, ok: baseline.error === undefined };
+        if (baseline.error !== undefined) timing.error = messageOf(baseline.error);
+        phases.splice(phases.length - 1, 0, timing); // before 'load', which ended after it
+      }
+      if (baseline?.error !== undefined) throw new PhaseFailure('counters', baseline.error);
       const after = await phase('counters', () => target.counters());
-      result.counters = counterDelta(before, after);
+      result.counters = counterDelta(baseline?.counters ?? before, after);
       if (this.interrupted) throw new PhaseFailure('load', this.interruptController.signal.reason);
       result.verdicts = await phase('judge', async () => {
         const context: JudgeContext = {
@@ -229,7 +241,8 @@ export class Runner {
           observation,
           counters: result.counters,
           target: info,
-          inFlightAllowance: summary.errored,
+          // Cancelled and timed-out requests, and those on the wrong side of the warm-up's baseline read.
+          inFlightAllowance: summary.errored + (baseline?.inFlight ?? 0),
           // After a sequential run that spent its budget, the final judgement is one more look of the same sequence.
           ...(experiment.load.sequential ? { sequential: { looks: looks + 1, final: true } } : {}),
         };
@@ -282,7 +295,7 @@ export class Runner {
     return groupByEntry(requests, (request) => urls.get(request) ?? gatewayUrl);
   }
 
-  private async drive(experiment: Experiment, driverName: string, observation: RecordingObservation, where: { groups: EntryGroup[]; requests: RequestSpec[] }, info: TargetInfo): Promise<{ summary: LoadSummary; looks: number; stoppedWith?: Map<Expectation, Verdict> }> {
+  private async drive(experiment: Experiment, driverName: string, observation: RecordingObservation, where: { groups: EntryGroup[]; requests: RequestSpec[] }, info: TargetInfo, warmup?: WarmupBaseline): Promise<{ summary: LoadSummary; looks: number; stoppedWith?: Map<Expectation, Verdict> }> {
     const { load } = experiment;
     const stop = new AbortController();
     const onInterrupt = () => stop.abort(this.interruptController.signal.reason);
@@ -322,8 +335,12 @@ export class Runner {
         parts.map((part, p) =>
           this.deps
             .createDriver(driverName)
-            .run(part.plan, (response) => onResponse(parts.length === 1 ? response : { ...response, requestIndex: part.indices[response.requestIndex] }), {
+            .run(part.plan, (response) => {
+              warmup?.onResponse(p, response);
+              onResponse(parts.length === 1 ? response : { ...response, requestIndex: part.indices[response.requestIndex] });
+            }, {
               signal: stop.signal,
+              ...(warmup ? { onClockOrigin: (epochMs: number) => warmup.onClockOrigin(p, epochMs) } : {}),
               onProgress: (update) => {
                 progress[p] = update;
                 this.options.listener?.onLoadProgress?.(experiment, parts.length === 1 ? update : mergeProgress(progress));
@@ -340,6 +357,7 @@ export class Runner {
       const summary = mergeSummaries(settled.map((s) => (s as PromiseFulfilledResult<LoadSummary>).value));
       return { summary, looks, ...(stoppedWith ? { stoppedWith } : {}) };
     } finally {
+      warmup?.cancel();
       this.interruptController.signal.removeEventListener('abort', onInterrupt);
     }
   }

@@ -3,7 +3,7 @@ import { SpecError } from '../../src/errors.ts';
 import { AutocannonDriver, autocannonShape } from '../../src/load/autocannon.ts';
 import { pickRequest } from '../../src/load/rotation.ts';
 import { closedPort, startServer, type TestServer, versionFor } from './server.ts';
-import { drive, idsUpTo, plan, request } from './helpers.ts';
+import { drive, expectClockOrigin, idsUpTo, plan, request } from './helpers.ts';
 
 const driver = new AutocannonDriver();
 
@@ -36,6 +36,10 @@ describe('AutocannonDriver', () => {
     expect(progress.at(-1)).toMatchObject({ sent: 150, answered: 150, errored: 0, byStatus: { '200': 150 } });
   });
 
+  it('reports its clock origin once: Date.now() at which sentAtMs is 0 (the runner reads the warm-up baseline by it)', async () => {
+    await expectClockOrigin(driver, plan(server.url, { model: { kind: 'open', rate: 50 }, durationMs: undefined, totalRequests: 20, timeoutMs: 5000 }), expect);
+  });
+
   it('rotates requests by weight with the seeded pick, and stops at exactly totalRequests', async () => {
     const requests = [request('/ok', 3), request('/flaky', 1)];
     const { summary, records } = await drive(
@@ -48,6 +52,15 @@ describe('AutocannonDriver', () => {
     expect(server.hits.get('/ok')).toBe(400 - expectedFlaky);
     expect(records.filter((r) => r.requestIndex === 1)).toHaveLength(expectedFlaky);
     expect(expectedFlaky).toBeGreaterThan(70); // about a quarter
+  });
+
+  it('stops at exactly totalRequests when it is below the connections (each new connection sends at once)', async () => {
+    for (const model of [{ kind: 'open', rate: 50 }, { kind: 'closed', connections: 16 }] as const) {
+      server.ids.length = 0;
+      const { summary } = await drive(driver, plan(server.url, { model, durationMs: undefined, totalRequests: 5, timeoutMs: 5000 }));
+      expect(summary, model.kind).toMatchObject({ sent: 5, answered: 5, errored: 0 });
+      expect([...server.ids].sort(), model.kind).toEqual(idsUpTo(7, 5).sort());
+    }
   });
 
   it('accounts for every send: sent = answered + errored with timeouts and connections reset by the server', async () => {

@@ -47,3 +47,24 @@ export async function drive(driver: LoadDriver, p: LoadPlan, signal = new AbortC
 export function idsUpTo(seed: number, n: number): string[] {
   return Array.from({ length: n }, (_, i) => `mp-${seed}-${i}`);
 }
+
+/**
+ * Runs a short load and checks the clock origin the driver reports (LoadControl.onClockOrigin): once, in Date.now()'s
+ * clock, such that every request's origin + sentAtMs lies between the run's start and end.
+ */
+export async function expectClockOrigin(driver: LoadDriver, p: LoadPlan, expect: (actual: unknown, message?: string) => { toBe(v: unknown): void; toBeGreaterThanOrEqual(v: number): void; toBeLessThanOrEqual(v: number): void; toHaveLength(n: number): void }): Promise<void> {
+  const origins: number[] = [];
+  const records: ResponseRecord[] = [];
+  const started = Date.now();
+  await driver.run(p, (r) => records.push(r), { signal: new AbortController().signal, onClockOrigin: (epochMs) => origins.push(epochMs) });
+  const ended = Date.now();
+  expect(origins).toHaveLength(1);
+  const origin = origins[0]!;
+  expect(origin).toBeGreaterThanOrEqual(started);
+  expect(records.length).toBe(p.totalRequests);
+  for (const r of records) {
+    // whole milliseconds on both clocks: 2 ms either side
+    expect(origin + r.sentAtMs, 'send time').toBeGreaterThanOrEqual(started - 2);
+    expect(origin + r.sentAtMs + r.latencyMs, 'completion time').toBeLessThanOrEqual(ended + 2);
+  }
+}

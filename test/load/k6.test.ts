@@ -4,7 +4,7 @@ import { SpecError, TargetError } from '../../src/errors.ts';
 import { K6Driver, k6DriverScript, k6Scenario, k6Script } from '../../src/load/k6.ts';
 import { pickRequest } from '../../src/load/rotation.ts';
 import { closedPort, startServer, type TestServer, versionFor } from './server.ts';
-import { drive, idsUpTo, plan, request } from './helpers.ts';
+import { drive, expectClockOrigin, idsUpTo, plan, request } from './helpers.ts';
 
 const driver = new K6Driver();
 
@@ -146,6 +146,10 @@ describe('K6Driver (real k6 binary)', () => {
     expect(errors.get('timeout')).toBe(server.hits.get('/hang'));
     expect(errors.get('ECONNRESET')).toBe(server.hits.get('/reset')! - resends);
     expect(observation.count({ status: '200' })).toBe(server.hits.get('/ok'));
+  });
+
+  it('reports its clock origin once: Date.now() at which sentAtMs is 0 (the runner reads the warm-up baseline by it)', async () => {
+    await expectClockOrigin(driver, plan(server.url, { model: { kind: 'open', rate: 50 }, durationMs: undefined, totalRequests: 20, timeoutMs: 5000 }), expect);
   });
 
   it('counts refused connections as errors', async () => {

@@ -52,6 +52,21 @@ describe('Observation', () => {
     expect(obs.countBy('status')).toEqual(new Map([['200', 1]]));
   });
 
+  it("keeps the warm-up's send times apart (a rate limiter's bucket replays them), out of every count", () => {
+    const obs = new Observation({ classifiers: resolveClassifiers(['status']), warmupMs: 1000 });
+    obs.record(rec(500, 429, 1));
+    obs.record(rec(20, 200, 1));
+    obs.record(rec(900, 503, 1));
+    obs.record(rec(1500, 429, 1));
+    expect([...obs.warmupSendTimes()]).toEqual([20, 500, 900]);
+    expect([...obs.warmupSendTimes({ status: '429' })]).toEqual([500]);
+    expect([...obs.sendTimes()]).toEqual([1500]);
+    // a label combination seen only during warm-up is no category of the recorded data
+    expect(obs.countBy('status')).toEqual(new Map([['429', 1]]));
+    expect(obs.count({ status: '503' })).toBe(0);
+    expect(obs.snapshot().groups.map((g) => g.labels.status)).toEqual(['429']);
+  });
+
   it('returns send times in send order for the requests matching where', () => {
     const obs = new Observation({ classifiers: resolveClassifiers(['status']) });
     // completion order differs from send order (different latencies)

@@ -28,6 +28,11 @@ export interface PredictOptions {
   connections?: ArrayLike<number>;
   /** Uniform [0,1) generator for fractional filter_enabled / filter_enforced; required when they are not 0 or 100 %. */
   random?: () => number;
+  /**
+   * Requests sent before this time (a warm-up) go through the bucket, draining it, but are not counted in allowed,
+   * limited, counters or perSecond. Default: every request counts.
+   */
+  countFromMs?: number;
 }
 
 export function predictRateLimited(
@@ -50,11 +55,21 @@ export function predictRateLimited(
     throw new RangeError(`phaseMs must be in [0, ${limit.bucket.fillIntervalMs}), got ${phase}`);
   }
   const limiter = new LocalRateLimiter(limit, mode, first - phase);
-  const firstSecond = Math.floor(first / 1000);
+  const countFrom = options.countFromMs ?? -Infinity;
+  let firstSecond: number | undefined;
+  let uncounted: LocalRateLimitCounters = { enabled: 0, ok: 0, rate_limited: 0, enforced: 0 };
   let allowed = 0;
   let limited = 0;
   for (const i of order) {
     const t = sendTimesMs[i];
+    if (t < countFrom) {
+      limiter.decide(t, random, limit.perConnection ? options.connections![i] : undefined);
+      continue;
+    }
+    if (firstSecond === undefined) {
+      firstSecond = Math.floor(t / 1000);
+      uncounted = { ...limiter.counters };
+    }
     const d = limiter.decide(t, random, limit.perConnection ? options.connections![i] : undefined);
     const second = Math.floor(t / 1000);
     while (perSecond.length <= second - firstSecond) perSecond.push({ second: firstSecond + perSecond.length, allowed: 0, limited: 0 });
@@ -67,7 +82,10 @@ export function predictRateLimited(
       row.allowed++;
     }
   }
-  return { allowed, limited, counters: { ...limiter.counters }, perSecond };
+  if (firstSecond === undefined) uncounted = { ...limiter.counters }; // nothing counted
+  const counters = { ...limiter.counters };
+  for (const name of Object.keys(counters) as (keyof LocalRateLimitCounters)[]) counters[name] -= uncounted[name];
+  return { allowed, limited, counters, perSecond };
 }
 
 export interface RateLimitRange {
