@@ -62,6 +62,8 @@ interface PhaseState {
   startedAt: number;
   tookMs?: number;
   detail?: string;
+  /** The phase ended with an error (its message is the detail). */
+  failed?: boolean;
 }
 
 interface ExperimentState {
@@ -121,13 +123,15 @@ export class TerminalReporter implements RunListener {
       if (running) {
         running.tookMs = this.now() - running.startedAt;
         if (detail) running.detail = detail;
+        running.failed = detail !== undefined;
       }
       // While load runs the rate is the last 250 ms window's; once it ends, the whole load's: sent ÷ elapsed (the
       // last window is often empty, as responses still come back after the last request was sent).
       if (phase === 'load' && state.progress && state.progress.elapsedMs > 0) state.rate = (state.progress.sent * 1000) / state.progress.elapsedMs;
       if (!this.live) {
         const took = phase === 'load' && state.progress ? this.loadText(state) : this.c.dim(formatMs(running?.tookMs));
-        this.line(`  ${this.c.green('✓')} ${phaseWords[phase] ?? phase} ${took}${detail ? ` ${this.c.dim(detail)}` : ''}`);
+        const mark = detail === undefined ? this.c.green('✓') : this.c.red('✗');
+        this.line(`  ${mark} ${phaseWords[phase] ?? phase} ${took}${detail ? ` ${this.c.dim(printable(detail))}` : ''}`);
       }
     }
     if (this.live) this.redraw();
@@ -232,6 +236,7 @@ export class TerminalReporter implements RunListener {
     this.frame = (this.frame + 1) % spinner.length;
     const phases = state.phases.map((p) => {
       const word = phaseWords[p.phase] ?? p.phase;
+      if (p.failed) return `${this.c.red('✗')} ${word} ${this.c.dim(formatMs(p.tookMs))}`;
       if (p.tookMs !== undefined) return `${this.c.green('✓')} ${word} ${this.c.dim(formatMs(p.tookMs))}`;
       const extra = p.phase === 'load' ? ` ${this.loadText(state)}` : p.detail ? ` ${this.c.dim(p.detail)}` : '';
       return `${this.c.cyan(spinner[this.frame])} ${word}${extra}`;

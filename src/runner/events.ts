@@ -7,6 +7,7 @@ import type { TargetInfo } from '../targets/target.ts';
 export interface RunListener {
   onRunStart?(info: { runId: string; experiments: number; target: TargetInfo }): void;
   onExperimentStart?(experiment: Experiment, index: number, total: number): void;
+  /** On 'end', `detail` is the error message of a phase that failed; a phase that succeeded ends without one. */
   onPhase?(experiment: Experiment, phase: PhaseName, status: 'start' | 'end', detail?: string): void;
   onLoadProgress?(experiment: Experiment, progress: LoadProgress): void;
   onExperimentEnd?(experiment: Experiment, result: ExperimentResult): void;
