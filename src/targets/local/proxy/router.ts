@@ -337,7 +337,9 @@ export class Router {
           ? { kind: 'response', status: result.status, overloaded: result.headers['x-envoy-overloaded'] !== undefined }
           : result;
         const retriable = policy !== undefined && isRetriable(policy, outcome);
-        if (retriable && retries < policy.numRetries && cluster.acquireRetry()) {
+        const mayRetry = retriable && retries < policy.numRetries;
+        const retryAdmitted = mayRetry && cluster.acquireRetry();
+        if (retryAdmitted) {
           holdsRetry = true;
           retries++;
           cluster.s.rqRetry.value++;
@@ -350,6 +352,9 @@ export class Router {
           cluster.s.rqRetryLimitExceeded.value++;
           extra.push('URX');
         }
+        // The retry circuit breaker (maxRetries) refused the retry: Envoy's RetryStatus::NoOverflow sets UO on the
+        // response it passes on (router.cc), besides upstream_rq_retry_overflow (counted by acquireRetry).
+        if (mayRetry && !retryAdmitted) extra.push('UO');
         if (retries > 0 && result.kind === 'response' && !retriable) cluster.s.rqRetrySuccess.value++;
         switch (result.kind) {
           case 'response': {
