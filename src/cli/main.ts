@@ -94,9 +94,11 @@ export function buildProgram(): Command {
     .addOption(allowContextOption())
     .addOption(kubeconfigOption())
     .addOption(namespaceOption())
+    .option('--url <url>', 'entry point for load instead of the discovered ingress (kube)')
     .addOption(istioVersionOption())
     .option('--seed <n>', 'seed for every random decision', parseSeed)
     .option('--report-dir <dir>', 'where to write the report')
+    .option('--converge-timeout <duration>', 'how long to wait for every proxy to take new config', parseMs, 60_000)
     .action(async (name: string, options) => {
       const { tutorialCommand } = await import('./tutorial-command.ts');
       process.exitCode = await tutorialCommand(name, options);

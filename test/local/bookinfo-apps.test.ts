@@ -49,6 +49,24 @@ describe('Bookinfo apps behind the ingress gateway', () => {
     expect(await res.text()).toBe('');
   });
 
+  it('escapes the Referer in the redirect page as werkzeug.utils.redirect does (markupsafe.escape), not in Location', async () => {
+    const hostile = `http://x/"><script>alert('hi')</script>&`;
+    for (const [method, path] of [['GET', '/logout'], ['POST', '/login']] as const) {
+      const res = await fetch(`${m.gatewayUrl}${path}`, {
+        method,
+        headers: { referer: hostile, 'content-type': 'application/x-www-form-urlencoded' },
+        body: method === 'POST' ? 'username=jason' : undefined,
+        redirect: 'manual',
+      });
+      expect(res.status).toBe(302);
+      expect(res.headers.get('location')).toBe(hostile);
+      const body = await res.text();
+      expect(body).not.toContain('<script>');
+      const escaped = 'http://x/&#34;&gt;&lt;script&gt;alert(&#39;hi&#39;)&lt;/script&gt;&amp;';
+      expect(body).toContain(`<a href="${escaped}">${escaped}</a>`);
+    }
+  });
+
   it('logs a user in with a session cookie and forwards end-user (productpage.py login / getForwardHeaders)', async () => {
     const cookie = await login(m, 'jason');
     const p = await page(m, cookie);

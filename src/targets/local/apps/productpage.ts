@@ -32,13 +32,21 @@ const detailsError = { error: 'Sorry, product details are currently unavailable 
 const reviewsError = { error: 'Sorry, product reviews are currently unavailable for this book.' };
 const ratingsError = { error: 'Sorry, product ratings are currently unavailable for this book.' };
 
+/** markupsafe.escape, which werkzeug's redirect() applies to the location it writes into the page. */
+const markupEscapes: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&#34;', "'": '&#39;' };
+export function markupEscape(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => markupEscapes[c]);
+}
+
+/** werkzeug.utils.redirect: the Location header as given, the page with the location escaped. */
 function redirect(location: string, setCookie?: string): AppResponse {
   const headers: Record<string, string> = { 'content-type': 'text/html; charset=utf-8', location };
   if (setCookie) headers['set-cookie'] = setCookie;
+  const html = markupEscape(location);
   return {
     status: 302,
     headers,
-    body: `<!doctype html>\n<html lang=en>\n<title>Redirecting...</title>\n<h1>Redirecting...</h1>\n<p>You should be redirected automatically to the target URL: <a href="${location}">${location}</a>. If not, click the link.\n`,
+    body: `<!doctype html>\n<html lang=en>\n<title>Redirecting...</title>\n<h1>Redirecting...</h1>\n<p>You should be redirected automatically to the target URL: <a href="${html}">${html}</a>. If not, click the link.\n`,
   };
 }
 
