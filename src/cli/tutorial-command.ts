@@ -1,6 +1,7 @@
 // `meshproof tutorial`: the tutorial experiments in order, each explained, run and checked.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline/promises';
 import { Document, isCollection, isMap, isScalar, isSeq, visit } from 'yaml';
 import { ExitCode, SpecError } from '../errors.ts';
@@ -166,11 +167,20 @@ async function waitForEnter(text: string): Promise<void> {
   }
 }
 
+/** meshproof's own experiments/ folder, for running a tutorial from any directory. */
+const packageExperiments = fileURLToPath(new URL('../../experiments/', import.meta.url));
+
+/** experiments/<name>/ of the current directory when it has one (a user's own copy), else the package's. */
+export function tutorialDir(name: string, cwd = process.cwd()): string | undefined {
+  if (!/^[a-z0-9][-a-z0-9]*$/.test(name)) return undefined;
+  return [join(cwd, 'experiments', name), join(packageExperiments, name)].find((dir) => existsSync(dir));
+}
+
 export async function tutorialCommand(name: string, options: TutorialOptions): Promise<number> {
-  const dir = join('experiments', name);
-  if (!/^[a-z0-9][-a-z0-9]*$/.test(name) || !existsSync(dir)) throw new SpecError(`no tutorial "${name}": experiments/${name}/ does not exist`);
+  const dir = tutorialDir(name);
+  if (!dir) throw new SpecError(`no tutorial "${name}": neither ./experiments/${name}/ nor meshproof's ${join(packageExperiments, name)}/ exists`);
   const steps = loadExperiments([dir]).experiments.filter((e) => e.tags.includes('tutorial'));
-  if (steps.length === 0) throw new SpecError(`experiments/${name}/ has no experiment tagged "tutorial"`);
+  if (steps.length === 0) throw new SpecError(`${dir}/ has no experiment tagged "tutorial"`);
   const interactive = !options.yes && process.stdin.isTTY === true;
   say(
     `${paint('bold', `meshproof tutorial: ${name}`)} — ${steps.length} steps on the ${options.target} target. Each step applies Istio ` +
