@@ -28,11 +28,10 @@ export interface IstioBehaviour {
    * default retriable codes, so on ≤ 1.23 it also retries 503.
    */
   retry503ByDefault: boolean;
-  /**
-   * 1.24 added a default retry policy on inbound routes for requests reset before reaching the app
-   * (`reset-before-request`; ENABLE_INBOUND_RETRY_POLICY, 1.24 release notes, istio/istio#51704).
-   */
-  inboundRetryOnResetBeforeRequest: boolean;
+  // Not modelled: 1.24 added a default retry on inbound routes for requests reset before they reach the app
+  // (`reset-before-request`; ENABLE_INBOUND_RETRY_POLICY, 1.24 release notes, istio/istio#51704). It matters when a
+  // pooled connection from the sidecar to the app is closed by the app just as the sidecar reuses it. The local
+  // sidecar hands requests to its app without a connection, so that reset cannot happen there: nothing to retry.
   /**
    * Envoy < 1.31 refilled the local-rate-limit bucket from a timer, tokens_per_fill at a time every fill_interval;
    * Envoy 1.31.0 (July 2024) switched to a timer-less bucket refilled continuously on access
@@ -79,7 +78,6 @@ export function istioBehaviour(version: string): IstioBehaviour {
       hostSelectionRetryMaxAttempts: 5,
     },
     retry503ByDefault: retry503,
-    inboundRetryOnResetBeforeRequest: minor >= 24,
     rateLimitRefill: envoyMinor >= 31 ? 'continuous' : 'chunked',
     delimitedStatPrefixes: minor >= 23,
   };

@@ -21,11 +21,6 @@ describe('istioBehaviour', () => {
     expect(istioBehaviour('1.24.0').defaultRetry.retryOn).toBe('connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes');
   });
 
-  it('adds the inbound reset-before-request retry from 1.24 (ENABLE_INBOUND_RETRY_POLICY, istio/istio#51704)', () => {
-    expect(istioBehaviour('1.23.0').inboundRetryOnResetBeforeRequest).toBe(false);
-    expect(istioBehaviour('1.24.1').inboundRetryOnResetBeforeRequest).toBe(true);
-  });
-
   it('refills the local rate limiter in chunks before Envoy 1.31 / Istio 1.23 (envoy changelogs/1.31.0.yaml)', () => {
     expect(istioBehaviour('1.22.5').rateLimitRefill).toBe('chunked');
     expect(istioBehaviour('1.23.0').rateLimitRefill).toBe('continuous');
