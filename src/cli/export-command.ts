@@ -1,34 +1,83 @@
 import { writeFile } from 'node:fs/promises';
+import { isDeepStrictEqual } from 'node:util';
 import { ExitCode, SpecError } from '../errors.ts';
+import type { LoadPlan } from '../load/driver.ts';
 import { k6Script } from '../load/k6.ts';
 import { loadExperimentFile } from '../spec/load.ts';
+import type { Experiment } from '../spec/types.ts';
 import { say } from './output.ts';
 
 export interface ExportK6Options {
   out?: string;
   baseUrl: string;
   seed: number;
+  /** `service=url` pairs: where requests with `service:` go (the gateway cannot reach a service from outside). */
+  serviceUrl?: string[];
+}
+
+/** The load plan meshproof's k6 driver would run for the experiment (one plan: requests to services get their URL). */
+export function exportPlan(experiment: Experiment, options: ExportK6Options): { plan: LoadPlan; requestBaseUrls: (string | undefined)[]; notes: string[] } {
+  const { load } = experiment;
+  const services = serviceUrls(options.serviceUrl ?? []);
+  const requestBaseUrls = load.requests.map((r) => {
+    if (r.service === undefined) return undefined;
+    const url = services.get(r.service);
+    if (url === undefined) {
+      throw new SpecError(
+        `request "${r.name}" goes straight to service ${r.service} from outside the mesh; the script needs its URL: --service-url ${r.service}=http://HOST:PORT`,
+        undefined,
+        'spec.load.requests',
+      );
+    }
+    return url;
+  });
+  const notes: string[] = [];
+  let totalRequests = load.totalRequests;
+  if (load.sequential) {
+    // k6 cannot stop on a verdict: the script sends the whole budget (meshproof's own runs usually stop well before).
+    totalRequests = Math.min(load.sequential.budget, totalRequests ?? Infinity);
+    notes.push(
+      `meshproof runs this experiment until its verdicts are conclusive (until: verdict) and stops early; k6 cannot ` +
+        `judge while it runs, so this script sends the whole budget of ${totalRequests} requests.`,
+    );
+  }
+  const plan: LoadPlan = {
+    baseUrl: options.baseUrl.replace(/\/$/, ''),
+    requests: load.requests,
+    model: load.model,
+    ...(load.durationMs !== undefined ? { durationMs: load.durationMs } : {}),
+    ...(totalRequests !== undefined ? { totalRequests } : {}),
+    timeoutMs: load.timeoutMs,
+    seed: options.seed,
+    ...(load.classifiers.length > 0 ? { classifiers: load.classifiers } : {}),
+  };
+  return { plan, requestBaseUrls, notes };
+}
+
+function serviceUrls(pairs: string[]): Map<string, string> {
+  const urls = new Map<string, string>();
+  for (const pair of pairs) {
+    const m = /^([a-z0-9][a-z0-9.-]*)=(https?:\/\/\S+)$/.exec(pair);
+    if (!m) throw new SpecError(`expected SERVICE=URL such as ratings=http://127.0.0.1:9080 (got "${pair}")`, undefined, '--service-url');
+    urls.set(m[1]!, m[2]!.replace(/\/$/, ''));
+  }
+  return urls;
 }
 
 /** The k6 script meshproof itself would run; `user` logins happen in the script's setup(). */
 export async function exportK6Command(file: string, options: ExportK6Options): Promise<number> {
   const experiments = loadExperimentFile(file);
-  if (experiments.length > 1) throw new SpecError(`${file} is a sweep of ${experiments.length} runs; export one point by removing spec.matrix`);
-  const { load } = experiments[0];
-  const outside = load.requests.find((r) => r.service !== undefined);
-  if (outside) {
-    throw new SpecError(`request "${outside.name}" goes straight to service ${outside.service}; a k6 script has one base URL (the gateway), so export the experiment without it`, undefined, 'spec.load.requests');
+  // A sweep changes what is applied to the mesh from point to point; the load is usually the same for every point.
+  const exports = experiments.map((e) => exportPlan(e, options));
+  const first = exports[0]!;
+  if (exports.some((x) => !isDeepStrictEqual(x.plan, first.plan))) {
+    throw new SpecError(`${file} is a sweep of ${experiments.length} runs whose load differs from point to point; export one point by removing spec.matrix`);
   }
-  const script = k6Script({
-    baseUrl: options.baseUrl.replace(/\/$/, ''),
-    requests: load.requests,
-    model: load.model,
-    ...(load.durationMs !== undefined ? { durationMs: load.durationMs } : {}),
-    ...(load.totalRequests !== undefined ? { totalRequests: load.totalRequests } : {}),
-    timeoutMs: load.timeoutMs,
-    seed: options.seed,
-    ...(load.classifiers.length > 0 ? { classifiers: load.classifiers } : {}),
-  });
+  const notes = [...first.notes];
+  if (experiments.length > 1) {
+    notes.push(`${experiments[0]!.sweep?.baseName ?? experiments[0]!.name} is a sweep of ${experiments.length} points that differ only in what is applied to the mesh; the load, and so this script, is the same for each.`);
+  }
+  const script = k6Script(first.plan, { requestBaseUrls: first.requestBaseUrls, notes });
   if (options.out) {
     await writeFile(options.out, script, 'utf8');
     say(`k6 script: ${options.out} (run it with: k6 run ${options.out})`);

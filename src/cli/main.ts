@@ -133,6 +133,7 @@ export function buildProgram(): Command {
     .option('-o, --out <file>', 'write to a file instead of stdout')
     .option('--base-url <url>', 'entry point the script targets', 'http://127.0.0.1:8080')
     .option('--seed <n>', 'seed for the request rotation', parseSeed, 1)
+    .option('--service-url <service=url...>', 'where requests with `service:` go, e.g. ratings=http://10.0.0.5:9080 (repeatable)')
     .action(async (file: string, options) => {
       const { exportK6Command } = await import('./export-command.ts');
       process.exitCode = await exportK6Command(file, options);
