@@ -97,13 +97,14 @@ export class Cluster {
       noHealthy: st('upstream_cx_none_healthy'),
       membershipTotal: st('membership_total', 'gauge'),
       membershipHealthy: st('membership_healthy', 'gauge'),
-      ejectionsActive: st('outlier_detection_ejections_active', 'gauge'),
-      ejectionsEnforcedTotal: st('outlier_detection_ejections_enforced_total'),
-      ejectionsEnforced5xx: st('outlier_detection_ejections_enforced_consecutive_5xx'),
-      ejectionsDetected5xx: st('outlier_detection_ejections_detected_consecutive_5xx'),
-      ejectionsEnforcedGateway: st('outlier_detection_ejections_enforced_consecutive_gateway_failure'),
-      ejectionsDetectedGateway: st('outlier_detection_ejections_detected_consecutive_gateway_failure'),
-      ejectionsOverflow: st('outlier_detection_ejections_overflow'),
+      // Envoy names them under the outlier detector's own scope: cluster.<name>.outlier_detection.ejections_*
+      ejectionsActive: st('outlier_detection.ejections_active', 'gauge'),
+      ejectionsEnforcedTotal: st('outlier_detection.ejections_enforced_total'),
+      ejectionsEnforced5xx: st('outlier_detection.ejections_enforced_consecutive_5xx'),
+      ejectionsDetected5xx: st('outlier_detection.ejections_detected_consecutive_5xx'),
+      ejectionsEnforcedGateway: st('outlier_detection.ejections_enforced_consecutive_gateway_failure'),
+      ejectionsDetectedGateway: st('outlier_detection.ejections_detected_consecutive_gateway_failure'),
+      ejectionsOverflow: st('outlier_detection.ejections_overflow'),
     };
   }
 

@@ -14,10 +14,11 @@ function escapeLabel(v: string): string {
   return v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
 }
 
+/** `{k="v",...}`, or nothing for a stat without labels (Envoy prints `name 4`, never `name{} 4`). */
 function renderLabels(labels: Record<string, string>): string {
   const parts: string[] = [];
   for (const k in labels) parts.push(`${k}="${escapeLabel(labels[k])}"`);
-  return `{${parts.join(',')}}`;
+  return parts.length === 0 ? '' : `{${parts.join(',')}}`;
 }
 
 /** One Envoy stat: its dotted Envoy name (what the matcher sees) and its Prometheus form. */
@@ -57,9 +58,12 @@ export class ProxyStats {
     return s;
   }
 
-  /** A cluster stat: `cluster.<cluster>.<name>` → envoy_cluster_<name>{cluster_name="<cluster>"}. */
+  /**
+   * A cluster stat: `cluster.<cluster>.<name>` → envoy_cluster_<name>{cluster_name="<cluster>"}, dots of a nested
+   * name becoming underscores (`outlier_detection.ejections_active` → envoy_cluster_outlier_detection_ejections_active).
+   */
   cluster(cluster: string, name: string, type: 'counter' | 'gauge' = 'counter'): EnvoyStat {
-    return this.stat(`cluster.${cluster}.${name}`, `envoy_cluster_${name}`, { cluster_name: cluster }, type);
+    return this.stat(`cluster.${cluster}.${name}`, `envoy_cluster_${name.replace(/\./g, '_')}`, { cluster_name: cluster }, type);
   }
 
   /** An HTTP connection manager stat: `http.<prefix>.<name>` → envoy_http_<name>{envoy_http_conn_manager_prefix}. */
