@@ -35,10 +35,9 @@ spec:
     await applyAndWait(m, objects);
     const p = await page(m);
     expect(p.reviews).toBe('reviews-error');
-    // Two tries of 0.5 s each: at least ~1 s. The upper bound is the semantic one, not a speed limit: had the timeout
-    // not fired, a single try would have waited for the 2 s delay (the counters below check the timeouts exactly).
+    // Semantic lower bound: two tries of 0.5 s each. That the timeout cut each try (rather than the 2 s delay ending
+    // it) is what the counters below check exactly, not a clock.
     expect(p.ms).toBeGreaterThan(950);
-    expect(p.ms).toBeLessThan(2000);
     const api = await fetch(`${m.gatewayUrl}/api/v1/products/0/reviews`);
     expect(api.status).toBe(504);
     const c = await counters(m);
@@ -74,9 +73,7 @@ spec:
 `);
     const before = await counters(m);
     await applyAndWait(m, objects);
-    const started = performance.now();
     const res = await fetch(`${m.gatewayUrl}/api/v1/products/0/ratings`);
-    const ms = performance.now() - started;
     const after = await counters(m);
     const delta = (name: string) => sum(after, name, { cluster_name: 'outbound|9080|v1|ratings.default.svc.cluster.local' }, 'productpage-v1')
       - sum(before, name, { cluster_name: 'outbound|9080|v1|ratings.default.svc.cluster.local' }, 'productpage-v1');
@@ -85,7 +82,8 @@ spec:
     const retried = delta('envoy_cluster_upstream_rq_retry');
     expect(tries).toBe(retried + 1);
     expect(delta('envoy_cluster_upstream_rq_per_try_timeout')).toBe(res.status === 200 ? tries - 1 : tries);
-    expect(ms).toBeLessThan(1000);
+    // Had a per-try timeout not cut a 7 s attempt, productpage's own 3 s timeout would have answered 500: only 200
+    // (a quick attempt) or 504 (the route's attempts all timed out) are possible.
     if (res.status !== 200) {
       expect(res.status).toBe(504);
       expect(tries).toBe(3);
