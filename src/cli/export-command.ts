@@ -66,7 +66,7 @@ function serviceUrls(pairs: string[]): Map<string, string> {
 
 /** The k6 script meshproof itself would run; `user` logins happen in the script's setup(). */
 export async function exportK6Command(file: string, options: ExportK6Options): Promise<number> {
-  const experiments = loadExperimentFile(file);
+  const experiments = loadExperimentFile(file, { driver: 'k6' });
   // A sweep changes what is applied to the mesh from point to point; the load is usually the same for every point.
   const exports = experiments.map((e) => exportPlan(e, options));
   const first = exports[0]!;

@@ -10,7 +10,8 @@ export interface RunCommandOptions extends ExecuteOptions {
 }
 
 export async function runCommand(paths: string[], options: RunCommandOptions): Promise<number> {
-  const { experiments } = loadExperiments(paths);
+  // Checked for the driver that will run (--driver included) before anything is applied.
+  const { experiments } = loadExperiments(paths, options.driver ? { driver: options.driver } : {});
   const selected = filterByTags(experiments, options.tag);
   if (selected.length === 0) {
     return reportError(new SpecError(`no experiment has any of the tags ${options.tag!.join(', ')} (${experiments.length} experiments loaded)`, undefined, '--tag'));

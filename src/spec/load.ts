@@ -7,7 +7,7 @@ import { Normaliser, normaliseExpectation, normaliseLoad } from './normalise.ts'
 import { displayPath, inlineResource, loadResourceFile } from './resources.ts';
 import { loadScenario } from './scenario.ts';
 import { schemaErrors } from './schema-check.ts';
-import { observabilityErrors, requestTargetErrors, subsetErrors, weightWarnings } from './semantics.ts';
+import { driverErrors, observabilityErrors, requestTargetErrors, subsetErrors, weightWarnings } from './semantics.ts';
 import type { Experiment, ResourceRef } from './types.ts';
 import { parseYamlDocuments, positionOf, readSourceFile, type YamlDoc } from './yaml-source.ts';
 
@@ -22,7 +22,12 @@ function collect<T>(errors: SpecError[], work: () => T): T | undefined {
   }
 }
 
-function buildExperiment(file: string, source: YamlDoc, value: any, point: Record<string, string | number> | undefined): Experiment {
+/** How experiments are loaded: `driver` is the command line's override of every experiment's load driver. */
+export interface LoadOptions {
+  driver?: 'autocannon' | 'k6';
+}
+
+function buildExperiment(file: string, source: YamlDoc, value: any, point: Record<string, string | number> | undefined, options: LoadOptions): Experiment {
   const errors: SpecError[] = [];
   const n = new Normaliser(source);
   const spec = value.spec;
@@ -38,6 +43,7 @@ function buildExperiment(file: string, source: YamlDoc, value: any, point: Recor
     });
   });
   const load = collect(errors, () => normaliseLoad(n, spec.load));
+  if (load) errors.push(...driverErrors(load, (path) => positionOf(source, path), options.driver));
   const expect = (spec.expect as any[]).map((item, i) => collect(errors, () => normaliseExpectation(n, item, i)));
   const seen = new Map<string, ResourceRef>();
   for (const ref of apply) {
@@ -68,7 +74,7 @@ function buildExperiment(file: string, source: YamlDoc, value: any, point: Recor
 }
 
 /** Load one experiment file; a matrix expands into several Experiments. Throws SpecErrors listing every problem. */
-export function loadExperimentFile(path: string): Experiment[] {
+export function loadExperimentFile(path: string, options: LoadOptions = {}): Experiment[] {
   const file = resolve(path);
   let text: string;
   try {
@@ -77,11 +83,11 @@ export function loadExperimentFile(path: string): Experiment[] {
     if (error instanceof SpecError) throw new SpecErrors([error]);
     throw error;
   }
-  return loadExperimentText(text, file);
+  return loadExperimentText(text, file, options);
 }
 
 /** Load an experiment from text; `path` names it in errors and anchors relative file references. */
-export function loadExperimentText(text: string, path: string): Experiment[] {
+export function loadExperimentText(text: string, path: string, options: LoadOptions = {}): Experiment[] {
   const file = resolve(path);
   const shown = displayPath(file);
   if (text.trim() === '') throw new SpecErrors([new SpecError('the file is empty; expected an Experiment (apiVersion: meshproof.dev/v1alpha1)', { file: shown, line: 1, col: 1 })]);
@@ -111,7 +117,7 @@ export function loadExperimentText(text: string, path: string): Experiment[] {
     const value = point ? collect(problems, () => ({ ...raw, spec: { ...raw.spec, ...(substitute({ apply: raw.spec.apply, load: raw.spec.load, expect: raw.spec.expect }, point, source, ['spec']) as object) } })) : raw;
     if (value !== undefined) problems.push(...schemaErrors(source, value));
     if (problems.length === 0) {
-      const experiment = collect(problems, () => buildExperiment(file, source, value, point));
+      const experiment = collect(problems, () => buildExperiment(file, source, value, point, options));
       if (experiment) experiments.push(experiment);
     }
     for (const p of problems) {
@@ -145,12 +151,12 @@ export interface LoadedExperiments {
 }
 
 /** Load every experiment below the given files/folders; all problems of all files are reported together. */
-export function loadExperiments(paths: string[]): LoadedExperiments {
+export function loadExperiments(paths: string[], options: LoadOptions = {}): LoadedExperiments {
   const errors: SpecError[] = [];
   const experiments: Experiment[] = [];
   const files = paths.flatMap((p) => collect(errors, () => listYamlFiles(p)) ?? []);
   for (const file of files) {
-    const loaded = collect(errors, () => loadExperimentFile(file));
+    const loaded = collect(errors, () => loadExperimentFile(file, options));
     if (loaded) experiments.push(...loaded);
   }
   const byName = new Map<string, Experiment>();

@@ -178,3 +178,25 @@ export function requestTargetErrors(load: LoadSpec, scenario: Scenario, position
   });
   return errors;
 }
+
+/**
+ * What the chosen load driver cannot do, refused before anything is applied: for the experiment's own driver, or for
+ * `driver` when the command line overrides it (--driver). The autocannon driver gives each connection a whole number
+ * of requests per second (autocannon's overallRate, lib/run.js distributeNums), so its rate is an integer >= 1; k6's
+ * constant-arrival-rate takes any positive rate.
+ */
+export function driverErrors(load: LoadSpec, positionOf: (path: (string | number)[]) => SourcePos, override?: 'autocannon' | 'k6'): SpecError[] {
+  const driver = override ?? load.driver;
+  const chosen = override !== undefined && override !== load.driver ? ` (--driver ${override})` : '';
+  const errors: SpecError[] = [];
+  if (driver === 'autocannon' && load.model.kind === 'open' && (!Number.isInteger(load.model.rate) || load.model.rate < 1)) {
+    errors.push(
+      new SpecError(
+        `the autocannon driver${chosen} sends whole requests per second (got rate ${load.model.rate}); use an integer rate >= 1, or driver: k6`,
+        positionOf(['spec', 'load', 'rate']),
+        'spec.load.rate',
+      ),
+    );
+  }
+  return errors;
+}

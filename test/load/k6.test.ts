@@ -1,7 +1,7 @@
 // Runs the real k6 binary (built by scripts/k6-build.ts; CI builds it in scripts/ci.d/30-k6.sh). No skipping.
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { SpecError, TargetError } from '../../src/errors.ts';
-import { K6Driver, k6DriverScript, k6Scenario, k6Script } from '../../src/load/k6.ts';
+import { K6Driver, k6DriverScript, k6Scenario, k6Script, sendLimit } from '../../src/load/k6.ts';
 import { pickRequest } from '../../src/load/rotation.ts';
 import { closedPort, startServer, type TestServer, versionFor } from './server.ts';
 import { drive, expectClockOrigin, idsUpTo, plan, request } from './helpers.ts';
@@ -152,6 +152,17 @@ describe('K6Driver (real k6 binary)', () => {
     await expectClockOrigin(driver, plan(server.url, { model: { kind: 'open', rate: 50 }, durationMs: undefined, totalRequests: 20, timeoutMs: 5000 }), expect);
   });
 
+  it('open model shorter than the 1 s minimum k6 scenario: exactly rate x duration arrivals, all inside the window', async () => {
+    for (const durationMs of [500, 1000]) {
+      server.ids.length = 0;
+      const { summary, observation } = await drive(driver, plan(server.url, { model: { kind: 'open', rate: 40 }, durationMs, timeoutMs: 5000, seed: 4 }));
+      const expected = (40 * durationMs) / 1000;
+      expect(summary, `${durationMs} ms`).toMatchObject({ sent: expected, answered: expected, errored: 0 });
+      expect([...server.ids].sort()).toEqual(idsUpTo(4, expected).sort());
+      expect(observation.sendTimes().at(-1)!, `${durationMs} ms`).toBeLessThan(durationMs);
+    }
+  });
+
   it('counts refused connections as errors', async () => {
     const port = await closedPort();
     const { summary, observation } = await drive(
@@ -220,8 +231,10 @@ describe('K6Driver (real k6 binary)', () => {
     expect(summary.notes.join(' ')).not.toMatch(/without its end-of-test counts|k6 counted/);
   });
 
-  it('refuses a duration below the 1 s k6 accepts; a short request count is still exact', () => {
-    expect(() => k6Scenario(plan('http://x', { model: { kind: 'open', rate: 20 }, durationMs: 500 }))).toThrow(SpecError);
+  it('a window below the 1 s k6 accepts runs a 1 s scenario, the send limit keeping rate x duration (or the count)', () => {
+    const short = plan('http://x', { model: { kind: 'open', rate: 20 }, durationMs: 500 });
+    expect(k6Scenario(short)).toMatchObject({ duration: '1000.000ms' });
+    expect(sendLimit(short)).toBe(10);
     expect(k6Scenario(plan('http://x', { model: { kind: 'open', rate: 20 }, durationMs: undefined, totalRequests: 5 }))).toMatchObject({
       duration: '1000.000ms',
     });
