@@ -1,5 +1,9 @@
 // Shared by `run` and `tutorial`: build the target, run experiments with signal handling, write reports.
-import { join } from 'node:path';
+import { constants } from 'node:fs';
+import { access, mkdir, mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { SpecError } from '../errors.ts';
 import { Runner, type RunOptions } from '../runner/run.ts';
 import { defaultDeps } from '../runner/default-deps.ts';
 import { newRunId, newSeed } from '../runner/ids.ts';
@@ -74,6 +78,10 @@ export interface Execution {
 export async function execute(experiments: Experiment[], options: ExecuteOptions): Promise<Execution> {
   const seed = options.seed ?? newSeed();
   const runId = newRunId();
+  const reportDir = options.reportDir ?? defaultReportDir(runId);
+  // Before anything is applied: a report place that cannot be written is bad input, not a lost run.
+  await ensureWritableDir(reportDir, '--report-dir', 'the reports');
+  if (options.junit) await ensureWritableDir(dirname(options.junit), '--junit', 'the JUnit file');
   const terminal = new TerminalReporter({ quiet: options.quiet, json: options.json });
   const listener = fanOut([terminal, ...(options.listener ? [options.listener] : [])]);
   const target = await createTarget(options.target, options);
@@ -108,12 +116,28 @@ export async function execute(experiments: Experiment[], options: ExecuteOptions
   } finally {
     release();
   }
-  const reports = await writeReports(result, {
-    dir: options.reportDir ?? defaultReportDir(runId),
-    ...(options.junit ? { junitFile: options.junit } : {}),
-    inconclusiveAs: options.inconclusive ?? 'fail',
-  });
+  const reportOptions = { ...(options.junit ? { junitFile: options.junit } : {}), inconclusiveAs: options.inconclusive ?? 'fail' } as const;
+  let reports: ReportPaths;
+  try {
+    reports = await writeReports(result, { dir: reportDir, ...reportOptions });
+  } catch (error) {
+    // The place was writable at the start (disk full since, removed...): keep the run's results somewhere.
+    const fallback = await mkdtemp(join(tmpdir(), 'meshproof-report-'));
+    listener.onMessage?.(`could not write the reports to ${reportDir} (${(error as Error).message}); writing them to ${fallback} instead`);
+    reports = await writeReports(result, { dir: fallback, inconclusiveAs: reportOptions.inconclusiveAs });
+  }
   terminal.onReportsWritten(reports);
   await appendStepSummary(result, process.env, { reportPath: reports.html });
   return { result, reports };
+}
+
+async function ensureWritableDir(dir: string, flag: string, what: string): Promise<void> {
+  try {
+    await mkdir(dir, { recursive: true });
+    await access(dir, constants.W_OK);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why = code === 'ENOTDIR' || code === 'EEXIST' ? 'it or a folder above it is a file, not a folder' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : code === 'EROFS' ? 'read-only file system' : String(code ?? error);
+    throw new SpecError(`cannot write ${what} in ${dir}: ${why}`, undefined, flag);
+  }
 }

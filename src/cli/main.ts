@@ -1,6 +1,7 @@
 // meshproof's command line: parses arguments, runs a command, maps errors to exit codes.
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { ExitCode, SpecError, SpecErrors, TargetError } from '../errors.ts';
+import { printable } from '../report/printable.ts';
 import { meshproofVersion } from './version.ts';
 
 function parseSeed(value: string): number {
@@ -53,7 +54,7 @@ export function buildProgram(): Command {
     .option('--tag <tag>', 'only experiments with this tag (repeatable: any of them)', collect)
     .addOption(new Option('--driver <driver>', 'override every experiment\'s load driver').choices(['autocannon', 'k6']))
     .addOption(new Option('--inconclusive <as>', 'how inconclusive verdicts count for the exit code and JUnit').choices(['fail', 'pass']).default('fail'))
-    .option('--converge-timeout <duration>', 'how long to wait for every proxy to take new config', parseMs, 60_000)
+    .addOption(new Option('--converge-timeout <duration>', 'how long to wait for every proxy to take new config').argParser(parseMs).default(60_000, '60s'))
     .option('-q, --quiet', 'no progress output; only the summary and errors')
     .addHelpText('after', '\nExit codes: 0 all expectations met, 1 an expectation failed (or was inconclusive), 2 bad input, 3 target or infrastructure failure, 130 interrupted (after restoring the mesh).')
     .action(async (paths: string[], options) => {
@@ -98,7 +99,7 @@ export function buildProgram(): Command {
     .addOption(istioVersionOption())
     .option('--seed <n>', 'seed for every random decision', parseSeed)
     .option('--report-dir <dir>', 'where to write the report')
-    .option('--converge-timeout <duration>', 'how long to wait for every proxy to take new config', parseMs, 60_000)
+    .addOption(new Option('--converge-timeout <duration>', 'how long to wait for every proxy to take new config').argParser(parseMs).default(60_000, '60s'))
     .action(async (name: string, options) => {
       const { tutorialCommand } = await import('./tutorial-command.ts');
       process.exitCode = await tutorialCommand(name, options);
@@ -145,16 +146,16 @@ export function buildProgram(): Command {
 /** Print a user error without a stack trace and return its exit code. */
 export function reportError(error: unknown): number {
   if (error instanceof SpecErrors) {
-    for (const e of error.errors) process.stderr.write(`error: ${e.format()}\n`);
+    for (const e of error.errors) process.stderr.write(`error: ${printable(e.format())}\n`);
     process.stderr.write(`${error.errors.length} problem${error.errors.length === 1 ? '' : 's'} found.\n`);
     return ExitCode.badInput;
   }
   if (error instanceof SpecError) {
-    process.stderr.write(`error: ${error.format()}\n`);
+    process.stderr.write(`error: ${printable(error.format())}\n`);
     return ExitCode.badInput;
   }
   if (error instanceof TargetError) {
-    process.stderr.write(`target error: ${error.message}\n`);
+    process.stderr.write(`target error: ${printable(error.message)}\n`);
     return ExitCode.infrastructure;
   }
   process.stderr.write(`internal error (please report it): ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);

@@ -50,10 +50,9 @@ const phaseWords: Partial<Record<PhaseName, string>> = {
   counters: 'reading counters', judge: 'judging', restore: 'restoring',
 };
 
-/** Untrusted text (names, explanations, bodies) must not carry terminal control sequences. */
-export function printable(text: string): string {
-  return text.replace(/[\u0000-\u0008\u000B-\u001F\u007F-\u009F]/g, '\uFFFD');
-}
+import { printable } from './printable.ts';
+
+export { printable };
 
 const spinner = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
 

@@ -111,6 +111,18 @@ describe('meshproof CLI', () => {
     expect(rerendered === readFileSync(join(reportDir, 'index.html'), 'utf8')).toBe(true);
   });
 
+  it('a report place that cannot be written is bad input before anything runs (exit 2, names the flag)', () => {
+    const file = join(dir, 'a-file');
+    writeFileSync(file, 'x');
+    const r = meshproof(['run', passing, '--report-dir', join(file, 'reports')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`error: --report-dir: cannot write the reports in ${join(file, 'reports')}: it or a folder above it is a file`);
+    expect(r.stderr).not.toMatch(/applying|internal error/);
+    const j = meshproof(['run', passing, '--report-dir', join(dir, 'ok-reports'), '--junit', join(file, 'junit.xml')]);
+    expect(j.code).toBe(2);
+    expect(j.stderr).toContain('error: --junit: cannot write the JUnit file in');
+  });
+
   it('report of a file that is not a result is bad input', () => {
     const r = meshproof(['report', passing]);
     expect(r.code).toBe(2);
