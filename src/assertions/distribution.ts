@@ -85,11 +85,13 @@ function explain(e: DistributionExpectation, results: CategoryResult[], outcome:
   if (trials === 0) {
     return `No response carried the label ${e.of} (of ${plural(recorded, 'recorded response')}), so nothing can be said about its distribution.`;
   }
+  // Only responses that carry the label count (an error page has no reviews.version): say so.
+  const carried = `${plural(trials, 'response')} that carried ${e.of}`;
   const surprise = results.find((r) => !r.expected);
   if (surprise) {
     const names = results.filter((r) => r.expected).map((r) => r.category);
     return (
-      `${surprise.category} appeared in ${formatCount(surprise.judgement.successes)} of ${plural(trials, 'response')}, ` +
+      `${surprise.category} appeared in ${formatCount(surprise.judgement.successes)} of ${carried}, ` +
       `${shareText(surprise.judgement)}, but it is not among the expected ${names.join(', ')}.`
     );
   }
@@ -97,7 +99,7 @@ function explain(e: DistributionExpectation, results: CategoryResult[], outcome:
   const j = decisive.judgement;
   const tail = outcome === 'pass' && results.length > 1 ? ' (every category within its band)' : '';
   return (
-    `${decisive.category} got ${shareText(j)} of ${plural(trials, 'response')}; ` +
+    `${decisive.category} got ${shareText(j)} of ${carried}; ` +
     `expected ${percentValue(decisive.weight)} ± ${percentValue(e.tolerance / 100)} points${shareReason(j)}${tail}.`
   );
 }

@@ -1,5 +1,6 @@
 // The streaming observation: every response is classified once, then only aggregates and a few bytes per request stay.
 import * as hdr from 'hdr-histogram-js';
+import { SpecError } from '../errors.ts';
 import type {
   Classifier,
   Labels,
@@ -287,17 +288,33 @@ export class Observation implements ObservationView {
     const key = labelKey(labels);
     let group = this.groupsByKey.get(key);
     if (!group) {
-      if (this.groups.length >= MAX_LABEL_COMBINATIONS) {
-        throw new Error(
-          `more than ${MAX_LABEL_COMBINATIONS} distinct label combinations (latest: ${JSON.stringify(labels)}); ` +
-            'a classifier emits a per-request value, which the observation cannot aggregate',
-        );
-      }
+      if (this.groups.length >= MAX_LABEL_COMBINATIONS) throw this.tooManyCombinations(labels);
       group = { id: this.groups.length, labels: { ...labels }, key, count: 0, histogram: newHistogram() };
       this.groupsByKey.set(key, group);
       this.groups.push(group);
     }
     return group;
+  }
+
+  /** Names the label with the most distinct values: the one that takes a new value per request. */
+  private tooManyCombinations(latest: Labels): SpecError {
+    const values = new Map<string, Set<string>>();
+    for (const g of [...this.groups, { labels: latest }]) {
+      for (const [k, v] of Object.entries(g.labels)) {
+        let set = values.get(k);
+        if (!set) values.set(k, (set = new Set()));
+        set.add(v);
+      }
+    }
+    const [label, distinct] = [...values].map(([k, set]) => [k, set.size] as const).sort((a, b) => b[1] - a[1])[0] ?? ['?', 0];
+    return new SpecError(
+      `the responses carry more than ${MAX_LABEL_COMBINATIONS} distinct label combinations (the observation's limit; ` +
+        `each keeps its own latency histogram): label "${label}" alone took ${distinct} distinct values, e.g. ` +
+        `${JSON.stringify(latest[label])}. A label must take a few values, not one per request: leave out the classifier ` +
+        'that sets it (spec.load.classifiers)',
+      undefined,
+      'spec.load.classifiers',
+    );
   }
 
   private countSecond(response: ResponseRecord, labels: Labels): void {

@@ -12,7 +12,7 @@ describe('distribution sentences', () => {
   it('pass', () => {
     const v = judge(split, contextOf(versions({ v1: 1612, v3: 388 })));
     expect(v.outcome).toBe('pass');
-    expect(v.explanation).toBe('v3 got 19.4 % (99 % interval 17.2–21.8 %) of 2,000 responses; expected 20 ± 5 points (every category within its band).');
+    expect(v.explanation).toBe('v3 got 19.4 % (99 % interval 17.2–21.8 %) of 2,000 responses that carried reviews.version; expected 20 ± 5 points (every category within its band).');
     expect(v.expected).toBe('v1 80 ± 5 %, v3 20 ± 5 %');
     expect(v.sampleSize).toBe(2000);
     expect(v.confidence).toBe(0.99);
@@ -23,25 +23,37 @@ describe('distribution sentences', () => {
   it('fail', () => {
     const v = judge(split, contextOf(versions({ v1: 1376, v3: 624 })));
     expect(v.outcome).toBe('fail');
-    expect(v.explanation).toBe('v1 got 68.8 % (99 % interval 66.1–71.4 %) of 2,000 responses; expected 80 ± 5 points, but the whole interval is below 75 %.');
+    expect(v.explanation).toBe('v1 got 68.8 % (99 % interval 66.1–71.4 %) of 2,000 responses that carried reviews.version; expected 80 ± 5 points, but the whole interval is below 75 %.');
   });
 
   it('inconclusive, single look and sequential (anytime interval, wider)', () => {
     expect(judge(split, contextOf(versions({ v1: 231, v3: 69 }))).explanation).toBe(
-      'v1 got 77.0 % (99 % interval 70.2–83.0 %) of 300 responses; expected 80 ± 5 points, but the interval crosses 75 %, so more requests are needed to tell.',
+      'v1 got 77.0 % (99 % interval 70.2–83.0 %) of 300 responses that carried reviews.version; expected 80 ± 5 points, but the interval crosses 75 %, so more requests are needed to tell.',
     );
     const sequential = judge(split, contextOf(versions({ v1: 231, v3: 69 }), { sequential: { looks: 3 } }));
     expect(sequential.outcome).toBe('inconclusive');
     expect(sequential.explanation).toBe(
-      'v1 got 77.0 % (99 % anytime interval 67.7–84.8 %) of 300 responses; expected 80 ± 5 points, but the interval crosses 75 %, so more requests are needed to tell.',
+      'v1 got 77.0 % (99 % anytime interval 67.7–84.8 %) of 300 responses that carried reviews.version; expected 80 ± 5 points, but the interval crosses 75 %, so more requests are needed to tell.',
     );
     expect(sequential.details?.method).toBe('mixture-confidence-sequence');
+  });
+
+  it('counts only the responses that carried the label, and says so', () => {
+    // 100 error pages carry no reviews.version: the share is of the 2,000 that do, not of all 2,100
+    const observation = new FakeObservation([
+      { labels: { 'reviews.version': 'v1' }, count: 1612 },
+      { labels: { 'reviews.version': 'v3' }, count: 388 },
+      { labels: { status: '503' }, count: 100 },
+    ]);
+    const v = judge(split, contextOf(observation));
+    expect(v.sampleSize).toBe(2000);
+    expect(v.explanation).toBe('v3 got 19.4 % (99 % interval 17.2–21.8 %) of 2,000 responses that carried reviews.version; expected 20 ± 5 points (every category within its band).');
   });
 
   it('a category that was not expected', () => {
     const v = judge(split, contextOf(versions({ v1: 1600, v3: 386, v2: 14 })));
     expect(v.outcome).toBe('fail');
-    expect(v.explanation).toBe('v2 appeared in 14 of 2,000 responses, 0.7 % (99 % interval 0.3–1.3 %), but it is not among the expected v1, v3.');
+    expect(v.explanation).toBe('v2 appeared in 14 of 2,000 responses that carried reviews.version, 0.7 % (99 % interval 0.3–1.3 %), but it is not among the expected v1, v3.');
   });
 
   it('three categories use simultaneous intervals', () => {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { SpecError } from '../../src/errors.ts';
 import { resolveClassifiers } from '../../src/observe/classifiers.ts';
 import { labelKey, Observation } from '../../src/observe/observation.ts';
 import type { ResponseRecord } from '../../src/observe/types.ts';
@@ -144,6 +145,18 @@ describe('Observation', () => {
     const obs = new Observation({ classifiers: [(r) => ({ id: String(r.sentAtMs) })] });
     expect(() => {
       for (let i = 0; i < 2000; i++) obs.record(rec(i, 200, 1));
-    }).toThrow(/distinct label combinations/);
+    }).toThrow(SpecError);
+    const obs2 = new Observation({ classifiers: [(r) => ({ status: String(r.status), id: String(r.sentAtMs) })] });
+    let message = '';
+    try {
+      for (let i = 0; i < 2000; i++) obs2.record(rec(i, 200, 1));
+    } catch (error) {
+      message = (error as SpecError).format();
+    }
+    expect(message).toBe(
+      'spec.load.classifiers: the responses carry more than 1024 distinct label combinations (the observation\'s limit; each ' +
+        'keeps its own latency histogram): label "id" alone took 1025 distinct values, e.g. "1024". A label must take a few ' +
+        'values, not one per request: leave out the classifier that sets it (spec.load.classifiers)',
+    );
   });
 });
