@@ -1,7 +1,9 @@
 import { loadExperiments } from '../spec/load.ts';
 import { displayPath } from '../spec/resources.ts';
-import { ExitCode, SpecError, SpecErrors } from '../errors.ts';
+import { ExitCode, SpecErrors } from '../errors.ts';
 import type { Experiment } from '../spec/types.ts';
+import { printable } from '../report/printable.ts';
+import { badInputJson, targetRefusals } from './preflight.ts';
 import type { SourcedFinding } from '../targets/kube/analyze.ts';
 import { reportError } from './main.ts';
 import { paint, say } from './output.ts';
@@ -24,22 +26,22 @@ export async function validateCommand(paths: string[], options: ValidateOptions)
   try {
     loaded = loadExperiments(paths);
   } catch (error) {
-    if (options.json && error instanceof SpecErrors) {
-      process.stdout.write(`${JSON.stringify({ ok: false, errors: error.errors.map((e) => ({ ...e.source, path: e.path, message: e.message })) }, null, 2)}\n`);
+    const json = options.json ? badInputJson(error) : undefined;
+    if (json) {
+      process.stdout.write(json);
       return ExitCode.badInput;
     }
     return reportError(error);
   }
   const { experiments, files } = loaded;
-  if (options.target !== 'kube') {
-    const refused = await localRefusals(experiments);
-    if (refused.length > 0) {
-      if (options.json) {
-        process.stdout.write(`${JSON.stringify({ ok: false, errors: refused.map((e) => ({ ...e.source, path: e.path, message: e.message })) }, null, 2)}\n`);
-        return ExitCode.badInput;
-      }
-      return reportError(new SpecErrors(refused));
+  const refused = await targetRefusals(experiments, options.target);
+  if (refused.length > 0) {
+    const json = options.json ? badInputJson(new SpecErrors(refused)) : undefined;
+    if (json) {
+      process.stdout.write(json);
+      return ExitCode.badInput;
     }
+    return reportError(new SpecErrors(refused));
   }
   let findings: SourcedFinding[] | undefined;
   if (options.istio) {
@@ -73,7 +75,7 @@ export async function validateCommand(paths: string[], options: ValidateOptions)
     const line = `${w.source.file}:${w.source.line}:${w.source.col}: ${w.path}: ${w.message}`;
     if (seen.has(line)) continue; // a sweep repeats its resources' warnings
     seen.add(line);
-    say(`${paint('yellow', 'warning:')} ${line}`);
+    say(`${paint('yellow', 'warning:')} ${printable(line)}`);
   }
   if (findings) printFindings(findings);
   if (exitCode !== ExitCode.ok) {
@@ -85,26 +87,6 @@ export async function validateCommand(paths: string[], options: ValidateOptions)
     `${paint('green', 'ok:')} ${experiments.length} experiment${experiments.length === 1 ? ' is' : 's are'} valid (${files.length} file${files.length === 1 ? '' : 's'})${seen.size ? ` (${seen.size} warning${seen.size === 1 ? '' : 's'})` : ''}${istioNote}.`,
   );
   return exitCode;
-}
-
-/** What the local target would refuse at apply time (one error per experiment, repeated ones shown once). */
-async function localRefusals(experiments: Experiment[]): Promise<SpecError[]> {
-  const { checkLocalResources } = await import('../targets/local/resource-errors.ts');
-  const seen = new Set<string>();
-  const out: SpecError[] = [];
-  for (const experiment of experiments) {
-    let error: SpecError | undefined;
-    try {
-      error = checkLocalResources(experiment);
-    } catch (thrown) {
-      if (!(thrown instanceof SpecError)) throw thrown;
-      error = thrown;
-    }
-    if (!error || seen.has(error.format())) continue;
-    seen.add(error.format());
-    out.push(error);
-  }
-  return out;
 }
 
 async function istioFindings(experiments: Experiment[]): Promise<SourcedFinding[]> {
@@ -120,6 +102,6 @@ function printFindings(findings: SourcedFinding[]): void {
     const where = f.where ? `${f.where.file}:${f.where.line}:${f.where.col}: ` : '';
     const resource = f.origin ? ` (${f.origin})` : '';
     const who = f.experiments.length === 0 ? 'the scenario' : `experiment${f.experiments.length === 1 ? '' : 's'} ${f.experiments.join(', ')}`;
-    say(`${label} ${where}${f.code}${resource}: ${f.message} [${who}]`);
+    say(`${label} ${printable(`${where}${f.code}${resource}: ${f.message} [${who}]`)}`);
   }
 }

@@ -64,6 +64,37 @@ describe('meshproof CLI', () => {
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 
+  it('validate prints warnings without terminal control sequences from user text', () => {
+    // A subset named with an escape sequence (YAML "\\e") reaches the relative-weights warning.
+    const hostile = experiment('hostile-subset', `  apply:
+    - inline:
+        apiVersion: networking.istio.io/v1
+        kind: DestinationRule
+        metadata: { name: reviews }
+        spec: { host: reviews, subsets: [{ name: "v1\\e[2J", labels: { version: v1 } }, { name: v2, labels: { version: v2 } }] }
+    - inline:
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: { name: reviews }
+        spec:
+          hosts: [reviews]
+          http:
+            - route:
+                - { destination: { host: reviews, subset: "v1\\e[2J" }, weight: 30 }
+                - { destination: { host: reviews, subset: v2 }, weight: 30 }
+  load:
+    request: { path: /productpage }
+    rate: 10
+    total: 10
+  expect:
+    - status: { code: 200, ratio: { min: 0.9 } }
+`);
+    const r = meshproof(['validate', hostile]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('so traffic goes v1\uFFFD[2J 50.0 %, v2 50.0 %');
+    expect(r.stderr).not.toContain('\u001b');
+  });
+
   it('validate and list accept good experiments', () => {
     expect(meshproof(['validate', passing]).code).toBe(0);
     const list = meshproof(['list', '--json', passing, failing]);
@@ -82,6 +113,52 @@ describe('meshproof CLI', () => {
     const r = meshproof(['run', passing, 'test/fixtures/bad/typo-expectation-kind.yaml', '--report-dir', reportDir]);
     expect(r.code).toBe(2);
     expect(existsSync(reportDir)).toBe(false);
+  });
+
+  it('run checks every experiment as validate does before the first is applied: a resource the local target refuses in the last one stops the run (exit 2, file:line:col, nothing applied)', () => {
+    // `retryOn: "5xx,bogus"` is refused by the local mesh at apply; `validate` finds it before a run, so must `run`.
+    const refused = experiment('refused-later', `  apply:
+    - file: ${scenario}/destination-rule-all.yaml
+    - inline:
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: { name: reviews }
+        spec:
+          hosts: [reviews]
+          http:
+            - route: [{ destination: { host: reviews, subset: v1 } }]
+              retries: { attempts: 2, retryOn: "5xx,bogus" }
+  load:
+    request: { path: /productpage }
+    rate: 10
+    total: 10
+  expect:
+    - status: { code: 200, ratio: { min: 0.9 } }
+`);
+    const validate = meshproof(['validate', passing, refused]);
+    expect(validate.code).toBe(2);
+    const reportDir = join(dir, 'never-refused');
+    const r = meshproof(['run', passing, refused, '--report-dir', reportDir]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/refused-later\.yaml:15:\d+: VirtualService reviews: spec\.http\[0\]\.retries\.retryOn: /);
+    expect(r.stderr).not.toMatch(/all-v1|applying|PASS/);
+    expect(existsSync(reportDir)).toBe(false);
+    // --target kube does not run the local mesh's parse (the cluster judges), as `validate --target kube`.
+    expect(meshproof(['validate', '--target', 'kube', passing, refused]).code).toBe(0);
+  });
+
+  it('run --json with bad input prints { ok: false, errors } on stdout as validate --json does, and the human error on stderr', () => {
+    const bad = 'test/fixtures/bad/typo-top-level-spec-field.yaml';
+    const validate = meshproof(['validate', '--json', bad]);
+    const run = meshproof(['run', '--json', bad, '--report-dir', join(dir, 'never-json')]);
+    expect(run.code).toBe(2);
+    expect(JSON.parse(run.stdout)).toEqual(JSON.parse(validate.stdout));
+    expect(JSON.parse(run.stdout)).toMatchObject({ ok: false, errors: [{ line: 18, path: 'spec.laod' }] });
+    expect(run.stderr).toMatch(/^error: .*typo-top-level-spec-field\.yaml:18:\d+: spec\.laod: unknown field/m);
+    // A bad flag value found before the run (no file position) has the same shape.
+    const tag = meshproof(['run', '--json', passing, '--tag', 'nothing-has-it']);
+    expect(tag.code).toBe(2);
+    expect(JSON.parse(tag.stdout)).toMatchObject({ ok: false, errors: [{ path: '--tag' }] });
   });
 
   it('run: exit 0 when every expectation holds; --json puts only the result on stdout; reports are written', () => {
