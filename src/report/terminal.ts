@@ -26,7 +26,7 @@ export interface TerminalOptions {
   stdout?: OutputStream;
   /** Force colours on or off; default: off with NO_COLOR or when the stream is not a TTY, on with FORCE_COLOR. */
   colors?: boolean;
-  /** Only the final summary line(s), no progress and no table. */
+  /** No progress and no table: the final summary line(s), each errored experiment's error, each failing or inconclusive verdict (one line each) and the report's path. */
   quiet?: boolean;
   /** Print the RunResult as JSON on stdout at the end. */
   json?: boolean;
@@ -163,7 +163,10 @@ export class TerminalReporter implements RunListener {
       this.update?.clear();
     }
     this.current = undefined;
-    if (this.quiet) return;
+    if (this.quiet) {
+      this.quietLines(result);
+      return;
+    }
     const position = state ? this.c.dim(`[${state.index + 1}/${state.total}]`) + ' ' : '';
     const verdicts = result.verdicts.length ? describeTally(tallyOutcomes(result.verdicts)) : result.error ? `error in ${result.error.phase}: ${printable(result.error.message)}` : 'no verdicts';
     this.line(`${position}${this.outcomeMark(result.outcome)} ${this.c.bold(printable(result.name))}${result.sweep ? ' ' + this.c.dim(printable(describeSweepPoint(result.sweep.params))) : ''} ${this.c.dim('—')} ${verdicts} ${this.c.dim(formatMs(result.durationMs))}`);
@@ -171,6 +174,17 @@ export class TerminalReporter implements RunListener {
       if (verdict.outcome === 'pass') return;
       const unit = verdictUnit(verdict, expectationFor(result, i));
       this.line(`    ${this.outcomeMark(verdict.outcome)} ${printable(verdict.title)}: ${printable(verdict.explanation)} ${this.c.dim(printable(`(observed ${formatObserved(verdict, unit)}, expected ${verdict.expected})`))}`);
+    });
+  }
+
+  /** Quiet mode still says why a run did not pass: an errored experiment's error, each failing or inconclusive verdict. */
+  private quietLines(result: ExperimentResult): void {
+    const name = `${this.c.bold(printable(result.name))}${result.sweep ? ' ' + this.c.dim(printable(describeSweepPoint(result.sweep.params))) : ''}`;
+    if (result.error) this.line(`${this.outcomeMark('error')} ${name} ${this.c.dim('—')} error in ${result.error.phase}: ${printable(result.error.message)}`);
+    result.verdicts.forEach((verdict, i) => {
+      if (verdict.outcome === 'pass') return;
+      const unit = verdictUnit(verdict, expectationFor(result, i));
+      this.line(`${this.outcomeMark(verdict.outcome)} ${name}: ${printable(verdict.title)}: ${printable(verdict.explanation)} ${this.c.dim(printable(`(observed ${formatObserved(verdict, unit)}, expected ${verdict.expected})`))}`);
     });
   }
 
@@ -190,7 +204,10 @@ export class TerminalReporter implements RunListener {
 
   /** After the reports are written: where to find them. */
   onReportsWritten(paths: { html: string; json: string; junit: string }): void {
-    if (this.quiet) return;
+    if (this.quiet) {
+      this.line(`${this.c.dim('report:')} ${paths.html}`);
+      return;
+    }
     this.line(`${this.c.dim('report:')} ${paths.html}\n${this.c.dim('json:')}   ${paths.json}\n${this.c.dim('junit:')}  ${paths.junit}`);
   }
 

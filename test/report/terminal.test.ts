@@ -119,10 +119,29 @@ describe('terminal reporter', () => {
     expect(stderr.text).toContain('ERROR 6 passed');
   });
 
-  it('quiet mode prints only the final line', () => {
+  it('quiet mode: no progress or table, but each error and each failing or inconclusive verdict (one line each), the summary and the report path', () => {
     const stderr = new Capture();
-    replay(new TerminalReporter({ stream: stderr, stdout: new Capture(), quiet: true, env: {}, now }), run);
-    expect(stderr.text.trim().split('\n')).toEqual([summaryLine(run)]);
+    const reporter = new TerminalReporter({ stream: stderr, stdout: new Capture(), quiet: true, env: {}, now });
+    replay(reporter, run);
+    reporter.onReportsWritten({ html: 'reports/x/index.html', json: 'reports/x/result.json', junit: 'reports/x/junit.xml' });
+    const lines = stderr.text.trimEnd().split('\n');
+    const notPassing = run.experiments.flatMap((e) => [...(e.error ? [e.error] : []), ...e.verdicts.filter((v) => v.outcome !== 'pass')]);
+    expect(lines).toHaveLength(notPassing.length + 2);
+    expect(lines.slice(-2)).toEqual([summaryLine(run), 'report: reports/x/index.html']);
+    expect(stderr.text).toContain('! ERROR details-timeout — error in converge: proxies did not converge within 30s');
+    expect(stderr.text).toMatch(/^✗ FAIL ratings-no-retries: retries to ratings: The reviews-v2 sidecar retried ratings 12 times.* \(observed 12, expected ≤ 0\)$/m);
+    expect(stderr.text).toMatch(/^\? INCONCLUSIVE reviews-v3-rare: status 503: With n = /m);
+    expect(stderr.text).not.toMatch(/PASS|applying|load \d|┌/);
+  });
+
+  it('quiet mode on an all-pass run prints the summary and the report path only', () => {
+    const stderr = new Capture();
+    const passing = buildRunResult();
+    passing.experiments = passing.experiments.filter((e) => e.outcome === 'pass');
+    const reporter = new TerminalReporter({ stream: stderr, stdout: new Capture(), quiet: true, env: {}, now });
+    replay(reporter, passing);
+    reporter.onReportsWritten({ html: 'r/index.html', json: 'r/result.json', junit: 'r/junit.xml' });
+    expect(stderr.text.trimEnd().split('\n')).toEqual([summaryLine(passing), 'report: r/index.html']);
   });
 
   it('untrusted names cannot send terminal control sequences', () => {
