@@ -54,7 +54,7 @@ function buildExperiment(file: string, source: YamlDoc, value: any, point: Recor
   }
   if (scenario) {
     errors.push(...subsetErrors(apply, scenario));
-    if (load) errors.push(...observabilityErrors(expect.filter((e) => e !== undefined), load.classifiers, apply, scenario));
+    if (load) errors.push(...observabilityErrors(expect, load.classifiers, apply, scenario, (path, at) => positionOf(source, path, at)));
     if (load) errors.push(...requestTargetErrors(load, scenario, (path) => positionOf(source, path)));
   }
   if (errors.length > 0) throw new SpecErrors(errors);

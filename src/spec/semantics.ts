@@ -2,6 +2,7 @@
 import { SpecError } from '../errors.ts';
 import type { Expectation, K8sObject, LoadSpec, ResourceRef, SourcePos, SpecWarning } from './types.ts';
 import { locateField } from './resources.ts';
+import { formatPath, type PathSegment } from './yaml-source.ts';
 import type { Scenario } from './scenario.ts';
 
 /** Labels each classifier can put on a response (kept in step with src/observe/classifiers.ts). */
@@ -96,15 +97,30 @@ function isLocalRateLimitFilter(object: K8sObject): boolean {
   return object.kind === 'EnvoyFilter' && JSON.stringify(object.spec ?? {}).includes('local_ratelimit');
 }
 
-/** Every expectation must refer to something the experiment can observe. */
-export function observabilityErrors(expectations: Expectation[], classifiers: string[], resources: ResourceRef[], scenario: Scenario): SpecError[] {
+/**
+ * Every expectation must refer to something the experiment can observe. `expectations` are in the file's order (an
+ * undefined entry is one that failed earlier checks), so an error names `spec.expect[i].<kind>.<field>` and, through
+ * `positionOf`, the field's own file:line:col.
+ */
+export function observabilityErrors(
+  expectations: (Expectation | undefined)[],
+  classifiers: string[],
+  resources: ResourceRef[],
+  scenario: Scenario,
+  positionOf?: (path: PathSegment[], options?: { key?: boolean }) => SourcePos,
+): SpecError[] {
   const errors: SpecError[] = [];
   const labels = new Set([...LOAD_LABELS, ...classifiers.flatMap((c) => CLASSIFIER_LABELS[c] ?? [])]);
 
   const services = new Set(scenario.services);
   const workloads = new Set([...scenario.workloads, 'istio-ingressgateway']);
+  const index = new Map<Expectation, number>();
+  expectations.forEach((e, i) => e && index.set(e, i));
+  // `where.<label>` errors point at the label (a key); other fields at their value.
   const fail = (e: Expectation, field: string, message: string) => {
-    errors.push(new SpecError(message, e.source, `spec.expect: ${e.kind}.${field}`));
+    const path: PathSegment[] = ['spec', 'expect', index.get(e)!, e.kind, ...(field.startsWith('where.') ? ['where', field.slice('where.'.length)] : field.split('.'))];
+    const source = positionOf?.(path, { key: field.startsWith('where.') }) ?? e.source;
+    errors.push(new SpecError(message, source, formatPath(path)));
   };
   const checkLabel = (e: Expectation, field: string, label: string) => {
     if (!labels.has(label)) {
@@ -117,6 +133,7 @@ export function observabilityErrors(expectations: Expectation[], classifiers: st
     }
   };
   for (const e of expectations) {
+    if (!e) continue;
     if ('where' in e && e.where) for (const key of Object.keys(e.where)) checkLabel(e, `where.${key}`, key);
     switch (e.kind) {
       case 'distribution':

@@ -7,7 +7,7 @@ import { loadExperimentFile } from '../../src/spec/load.ts';
 import { SpecErrors } from '../../src/errors.ts';
 
 const dir = fileURLToPath(new URL('../fixtures/bad/', import.meta.url));
-const expected = JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8')) as Record<string, { line: number | null; path: string | null; message: string }>;
+const expected = JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8')) as Record<string, { line: number | null; col?: number; path: string | null; message: string }>;
 
 function errorsOf(file: string): SpecErrors {
   try {
@@ -34,7 +34,8 @@ describe('bad experiments are refused with file:line:col, field and reason', () 
       expect(match, `no error mentions "${want.message}"; got:\n${errors.map((e) => e.format()).join('\n')}`).toBeDefined();
       expect(match!.source?.file).toBe(relative(process.cwd(), file));
       if (want.line !== null) expect(match!.source?.line).toBe(want.line);
-      if (want.path !== null) expect(match!.path).toContain(want.path);
+      if (want.col !== undefined) expect(match!.source?.col).toBe(want.col);
+      if (want.path !== null) expect(match!.path).toBe(want.path);
       expect(match!.format()).toMatch(/^[^:]+\.yaml:\d+:\d+: /);
     });
   }

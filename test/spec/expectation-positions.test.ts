@@ -1,0 +1,49 @@
+// An expectation that names something the experiment cannot observe points at the field itself
+// (spec.expect[i].<kind>.<field> and its file:line:col), not at the start of the list item.
+import { describe, expect, it } from 'vitest';
+import { SpecErrors } from '../../src/errors.ts';
+import { loadExperimentText } from '../../src/spec/load.ts';
+
+function errorsOf(text: string) {
+  try {
+    loadExperimentText(text, 'positions.yaml');
+  } catch (error) {
+    if (error instanceof SpecErrors) return error.errors;
+    throw error;
+  }
+  throw new Error('loaded without error');
+}
+
+const head = `apiVersion: meshproof.dev/v1alpha1
+kind: Experiment
+metadata: { name: positions }
+spec:
+  load:
+    request: { path: /productpage }
+    rate: 10
+    total: 10
+  expect:
+`;
+
+describe('expectation errors name the field and its position', () => {
+  it('a label in where: points at the label key; the index counts expectations that failed other checks', () => {
+    const errors = errorsOf(`${head}    - status: { code: 200, flag: UO, ratio: { min: 0.5 } }
+    - status:
+        code: 200
+        ratio: { min: 0.5 }
+        where: { reviews.colour: red }
+`);
+    expect(errors.some((e) => e.path === 'spec.expect[0].status' && e.message.includes('exactly one of code'))).toBe(true);
+    const label = errors.find((e) => e.message.includes('reviews.colour'));
+    expect(label?.path).toBe('spec.expect[1].status.where["reviews.colour"]');
+    expect(label?.source).toMatchObject({ line: 14, col: 18 });
+  });
+
+  it('a service of retries points at its value', () => {
+    const errors = errorsOf(`${head}    - retries: { service: ratingz, max: 0 }
+`);
+    expect(errors.map((e) => e.format())).toEqual([
+      expect.stringMatching(/positions\.yaml:10:27: spec\.expect\[0\]\.retries\.service: service "ratingz" is not part of scenario bookinfo/),
+    ]);
+  });
+});
