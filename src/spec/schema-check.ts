@@ -2,9 +2,11 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
-import { distance } from 'fastest-levenshtein';
 import { SpecError } from '../errors.ts';
 import { formatPath, positionOf, type PathSegment, type YamlDoc } from './yaml-source.ts';
+import { suggest } from './suggest.ts';
+
+export { suggest };
 
 export const experimentSchemaPath = fileURLToPath(new URL('../../schema/experiment.schema.json', import.meta.url));
 
@@ -17,21 +19,6 @@ function validator(): ValidateFunction {
     compiled = ajv.compile(schema);
   }
   return compiled;
-}
-
-/** The closest of `candidates` to `word`, when it is close enough to be a likely typo. */
-export function suggest(word: string, candidates: Iterable<string>): string | undefined {
-  let best: string | undefined;
-  let bestDistance = Infinity;
-  for (const candidate of candidates) {
-    const d = distance(word.toLowerCase(), candidate.toLowerCase());
-    if (d < bestDistance) {
-      best = candidate;
-      bestDistance = d;
-    }
-  }
-  const limit = Math.max(2, Math.floor(word.length / 3));
-  return bestDistance <= limit ? best : undefined;
 }
 
 export function show(value: unknown): string {

@@ -30,7 +30,57 @@ function fieldError(ref: ResourceRef, path: string, message: string): SpecError 
   return new SpecError(message, locateField(o, path) ?? ref.source, `${o.kind} ${o.metadata.name}: ${path}`);
 }
 
-/** Istio weights are relative (the sum-to-100 rule was relaxed in 2022): warn, showing the effective shares. */
+const MAX_WEIGHT = 2 ** 31 - 1; // route weights are int32 in Istio's API
+
+/** Whether a route weight is one Istio accepts: left out (0), or an int32 >= 0. */
+function validWeight(weight: unknown): boolean {
+  return weight === undefined || (typeof weight === 'number' && Number.isInteger(weight) && weight >= 0 && weight <= MAX_WEIGHT);
+}
+
+/**
+ * Route weights Istio refuses, for every target: not an integer (the CRD's int32: a string or 80.5 is refused by the
+ * API server), negative (istio/istio pkg/config/validation validateWeight: "weight %d < 0"), or several destinations
+ * whose weights add up to 0 (validateHTTPRouteDestinations / validateRouteDestinations: "total destination weight = 0").
+ */
+export function weightErrors(resources: ResourceRef[]): SpecError[] {
+  const errors: SpecError[] = [];
+  for (const ref of resources) {
+    if (ref.object.kind !== 'VirtualService') continue;
+    for (const protocol of ['http', 'tcp', 'tls'] as const) {
+      list(ref.object.spec?.[protocol]).forEach((rule: any, i: number) => {
+        const routes = list(rule?.route);
+        let valid = true;
+        routes.forEach((route: any, j: number) => {
+          const weight = route?.weight;
+          if (validWeight(weight)) return;
+          valid = false;
+          const path = `spec.${protocol}[${i}].route[${j}].weight`;
+          const why =
+            typeof weight !== 'number' ? `expected an integer, found ${typeof weight === 'string' ? JSON.stringify(weight) : describeValue(weight)} (Istio's weight is an int32)`
+            : !Number.isInteger(weight) ? `expected an integer, found ${weight} (Istio's weight is an int32)`
+            : weight < 0 ? `must be 0 or more, found ${weight} (Istio refuses it: weight ${weight} < 0)`
+            : `must be at most ${MAX_WEIGHT} (an int32), found ${weight}`;
+          errors.push(fieldError(ref, path, why));
+        });
+        if (valid && routes.length > 1 && routes.every((r: any) => !r?.weight)) {
+          errors.push(fieldError(ref, `spec.${protocol}[${i}].route`, 'the weights of several destinations add up to 0; Istio refuses this (total destination weight = 0)'));
+        }
+      });
+    }
+  }
+  return errors;
+}
+
+function describeValue(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  return typeof value === 'object' ? 'an object' : String(value);
+}
+
+/**
+ * Istio weights are relative (the sum-to-100 rule was relaxed in 2022): warn, showing the effective shares. Rules with
+ * a weight Istio refuses get no warning (weightErrors reports them), so a share is never negative.
+ */
 export function weightWarnings(resources: ResourceRef[]): SpecWarning[] {
   const warnings: SpecWarning[] = [];
   for (const ref of resources) {
@@ -38,8 +88,8 @@ export function weightWarnings(resources: ResourceRef[]): SpecWarning[] {
     const http = list(ref.object.spec?.http);
     http.forEach((rule, i) => {
       const routes = list(rule?.route);
-      if (routes.length < 2) return;
-      const weights = routes.map((r) => (typeof r?.weight === 'number' ? r.weight : 0));
+      if (routes.length < 2 || !routes.every((r) => validWeight(r?.weight))) return;
+      const weights = routes.map((r) => (r?.weight === undefined ? 0 : (r.weight as number)));
       const sum = weights.reduce((a, b) => a + b, 0);
       if (sum === 100 || sum === 0) return;
       const shares = routes

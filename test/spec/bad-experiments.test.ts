@@ -1,21 +1,27 @@
-// The corpus of bad experiments (test/fixtures/bad): each names its file:line, the field, and what is wrong.
+// The corpus of bad experiments (test/fixtures/bad): each names its file:line, the field, and what is wrong, as
+// `meshproof validate` finds it for the local target.
 import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadExperimentFile } from '../../src/spec/load.ts';
 import { SpecErrors } from '../../src/errors.ts';
+import { checkLocalResources } from '../../src/targets/local/resource-errors.ts';
 
 const dir = fileURLToPath(new URL('../fixtures/bad/', import.meta.url));
 const expected = JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8')) as Record<string, { line: number | null; col?: number; path: string | null; message: string }>;
 
+/** What `meshproof validate` refuses for the default (local) target: the loader's errors, then the local mesh's parse. */
 function errorsOf(file: string): SpecErrors {
+  let experiments;
   try {
-    loadExperimentFile(file);
+    experiments = loadExperimentFile(file);
   } catch (error) {
     if (error instanceof SpecErrors) return error;
     throw new Error(`expected SpecErrors, got ${String(error)}`);
   }
+  const refused = experiments.map(checkLocalResources).filter((e) => e !== undefined);
+  if (refused.length > 0) return new SpecErrors(refused);
   throw new Error(`${file} loaded without error`);
 }
 

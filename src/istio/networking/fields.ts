@@ -1,5 +1,6 @@
 // Strict reading of Istio resource fields: every field is either understood or refused with its path.
 import { SpecError } from '../../errors.ts';
+import { suggest } from '../../spec/suggest.ts';
 
 /** Where we are inside a resource, for error messages: `VirtualService reviews: spec.http[0].route`. */
 export class FieldPath {
@@ -42,7 +43,8 @@ export function readObject(value: unknown, at: FieldPath, known: readonly string
     if (known.includes(key)) continue;
     const why = unsupported[key];
     if (why !== undefined) throw at.key(key).error(`not supported by the local target: ${why}`);
-    throw at.key(key).error(`unknown or unsupported field (supported here: ${known.join(', ')})`);
+    const hint = suggest(key, [...known, ...Object.keys(unsupported)]);
+    throw at.key(key).error(`unknown or unsupported field${hint ? `; did you mean "${hint}"?` : ''} (supported here: ${known.join(', ')})`);
   }
   return value;
 }

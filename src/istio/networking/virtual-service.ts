@@ -51,10 +51,9 @@ function parseRoute(value: unknown, at: FieldPath): HttpRoute {
   if (route.route.length === 0) throw at.key('route').error('a route needs at least one destination');
   if (route.route.length === 1) route.route[0].weight = 100;
   else {
-    const missing = route.route.findIndex((d) => d.weight < 0);
-    if (missing >= 0) throw at.key('route').index(missing).key('weight').error('a weight is required when there are several destinations');
+    // istio/istio pkg/config/validation validateHTTPRouteDestinations: "total destination weight = 0".
     const total = route.route.reduce((s, d) => s + d.weight, 0);
-    if (total <= 0) throw at.key('route').error('the weights must add up to more than 0');
+    if (total <= 0) throw at.key('route').error('the weights must add up to more than 0 (Istio: total destination weight = 0)');
   }
   if (r.timeout !== undefined) route.timeoutMs = readDuration(r.timeout, at.key('timeout'));
   if (r.retries !== undefined) route.retries = parseRetries(r.retries, at.key('retries'));
@@ -102,7 +101,9 @@ function parseDestination(value: unknown, at: FieldPath): RouteDestination {
     host: readString(dest.host, at.key('destination.host')),
     fqdn: '',
     subset: readOptionalString(dest.subset, at.key('destination.subset')),
-    weight: d.weight === undefined ? -1 : readNumber(d.weight, at.key('weight'), { integer: true, min: 0 }),
+    // An int32 >= 0 (Istio's CRD and validateWeight in pkg/config/validation: "weight %d < 0"); left out it is 0, as
+    // proto3 reads it, and a 0-weight destination gets no traffic (pilot's route.go skips it) unless it is the only one.
+    weight: d.weight === undefined ? 0 : readNumber(d.weight, at.key('weight'), { integer: true, min: 0, max: 2 ** 31 - 1 }),
   };
   if (dest.port !== undefined) {
     const p = readObject(dest.port, at.key('destination.port'), ['number']);
