@@ -71,7 +71,8 @@ function messageFor(error: ErrorObject, source: YamlDoc): { path: PathSegment[];
     case 'required':
       return { path, key: false, message: `missing required field "${params.missingProperty}"` };
     case 'type':
-      return { path, key: false, message: `expected ${params.type.replace(',', ' or ')}, found ${show(found)}` };
+      // Ajv gives the expected type as a string ("integer", "string,number") or, for `type: [..]`, as a list.
+      return { path, key: false, message: `expected ${[params.type].flat().join(',').split(',').join(' or ')}, found ${show(found)}` };
     case 'const':
       return { path, key: false, message: `expected ${JSON.stringify(params.allowedValue)}, found ${show(found)}` };
     case 'enum': {

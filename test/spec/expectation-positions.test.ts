@@ -46,4 +46,10 @@ describe('expectation errors name the field and its position', () => {
       expect.stringMatching(/positions\.yaml:10:27: spec\.expect\[0\]\.retries\.service: service "ratingz" is not part of scenario bookinfo/),
     ]);
   });
+
+  it('a value of the wrong type where the schema allows several types is refused at the field (found by the loader fuzz: it crashed)', () => {
+    const errors = errorsOf(`${head}    - status: { code: 200, ratio: { min: 0.5 }, where: { request: [a, b] } }
+`);
+    expect(errors.map((e) => e.format())).toEqual([expect.stringMatching(/positions\.yaml:10:\d+: spec\.expect\[0\]\.status\.where\.request: expected string or number, found /)]);
+  });
 });

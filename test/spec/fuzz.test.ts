@@ -7,9 +7,17 @@ import prand from 'pure-rand';
 import { loadExperimentText } from '../../src/spec/load.ts';
 import { SpecErrors } from '../../src/errors.ts';
 
-const seedFile = fileURLToPath(new URL('../fixtures/good/reviews-shift-80-20.yaml', import.meta.url));
-const seedText = readFileSync(seedFile, 'utf8');
-const seedValue = parse(seedText);
+interface Seed {
+  file: string;
+  text: string;
+  value: unknown;
+}
+
+function seedOf(relativePath: string): Seed {
+  const file = fileURLToPath(new URL(relativePath, import.meta.url));
+  const text = readFileSync(file, 'utf8');
+  return { file, text, value: parse(text) };
+}
 
 class Random {
   private gen: prand.RandomGenerator;
@@ -40,7 +48,7 @@ function setAt(root: any, path: (string | number)[], fn: (parent: any, key: stri
 
 const weird: unknown[] = [null, true, -1, 0, 1e308, -1e308, Number.MAX_SAFE_INTEGER * 1000, '', 'x'.repeat(5000), [], {}, [[[]]], { a: { b: { c: 1 } } }, '${matrix.nope}', '💥\u0000', 3.14159, '12%', '-5s'];
 
-function mutate(r: Random): string {
+function mutate(r: Random, { text: seedText, value: seedValue }: Seed): string {
   const kind = r.int(6);
   if (kind === 4) {
     // truncation at a random byte
@@ -73,26 +81,32 @@ function mutate(r: Random): string {
 }
 
 describe('loader fuzzing (seeded)', () => {
-  it('1,500 mutations of a valid experiment: loads or SpecErrors, never another exception', () => {
+  // Every refusal names file:line:col (no error without a position), for a plain experiment and for a sweep with
+  // inline resources and matrix placeholders.
+  it.each([
+    { seed: '../fixtures/good/reviews-shift-80-20.yaml', mutations: 1500, minLoaded: 10, minRefused: 500 },
+    { seed: '../../experiments/bookinfo/41-sweep-retry-attempts.yaml', mutations: 600, minLoaded: 5, minRefused: 200 },
+  ])('$mutations mutations of $seed: loads or SpecErrors with file:line:col, never another exception', ({ seed, mutations, minLoaded, minRefused }) => {
+    const source = seedOf(seed);
     const r = new Random(20261123);
     let loaded = 0;
     let refused = 0;
-    for (let i = 0; i < 1500; i++) {
-      const text = mutate(r);
+    for (let i = 0; i < mutations; i++) {
+      const text = mutate(r, source);
       try {
-        loadExperimentText(text, seedFile);
+        loadExperimentText(text, source.file);
         loaded++;
       } catch (error) {
         if (!(error instanceof SpecErrors)) {
           throw new Error(`mutation ${i} threw ${String(error)}\n--- input ---\n${text.slice(0, 2000)}`);
         }
-        for (const e of error.errors) expect(e.format()).toMatch(/^\S+\.yaml:\d+:\d+: |^[^:]+: /);
+        for (const e of error.errors) expect(e.format(), `mutation ${i}:\n${text.slice(0, 2000)}`).toMatch(/^\S+\.yaml:\d+:\d+: /);
         refused++;
       }
     }
-    expect(loaded + refused).toBe(1500);
+    expect(loaded + refused).toBe(mutations);
     // both outcomes must occur, or the mutations are not exercising anything
-    expect(loaded).toBeGreaterThan(10);
-    expect(refused).toBeGreaterThan(500);
+    expect(loaded).toBeGreaterThan(minLoaded);
+    expect(refused).toBeGreaterThan(minRefused);
   });
 });
