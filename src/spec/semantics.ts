@@ -167,9 +167,10 @@ export function observabilityErrors(
   const index = new Map<Expectation, number>();
   expectations.forEach((e, i) => e && index.set(e, i));
   // `where.<label>` errors point at the label (a key); other fields at their value.
-  const fail = (e: Expectation, field: string, message: string) => {
-    const path: PathSegment[] = ['spec', 'expect', index.get(e)!, e.kind, ...(field.startsWith('where.') ? ['where', field.slice('where.'.length)] : field.split('.'))];
-    const source = positionOf?.(path, { key: field.startsWith('where.') }) ?? e.source;
+  const fail = (e: Expectation, field: string | PathSegment[], message: string, key = false) => {
+    const inner = Array.isArray(field) ? field : field.startsWith('where.') ? ['where', field.slice('where.'.length)] : field.split('.');
+    const path: PathSegment[] = ['spec', 'expect', index.get(e)!, e.kind, ...inner];
+    const source = positionOf?.(path, { key: key || (!Array.isArray(field) && field.startsWith('where.')) }) ?? e.source;
     errors.push(new SpecError(message, source, formatPath(path)));
   };
   const checkLabel = (e: Expectation, field: string, label: string) => {
@@ -186,9 +187,20 @@ export function observabilityErrors(
     if (!e) continue;
     if ('where' in e && e.where) for (const key of Object.keys(e.where)) checkLabel(e, `where.${key}`, key);
     switch (e.kind) {
-      case 'distribution':
+      case 'distribution': {
         checkLabel(e, 'of', e.of);
+        // `<service>.version`: only versions the service's workloads carry can be observed.
+        const service = /^([^.]+)\.version$/.exec(e.of)?.[1];
+        const versions = service !== undefined && labels.has(e.of) && services.has(service) ? serviceVersions(service, resources, scenario) : undefined;
+        if (versions && versions.size > 0) {
+          for (const category of Object.keys(e.weights)) {
+            if (!versions.has(category)) {
+              fail(e, ['weights', category], `${e.of} "${category}" cannot be observed: the workloads of ${service} in scenario ${scenario.name} and this experiment have version ${[...versions].join(', ')}`, true);
+            }
+          }
+        }
         break;
+      }
       case 'retries':
         checkService(e, 'service', e.service);
         if (e.from !== undefined && !workloads.has(e.from)) fail(e, 'from', `workload "${e.from}" is not part of scenario ${scenario.name} (workloads: ${[...workloads].join(', ')})`);
@@ -218,6 +230,21 @@ export function observabilityErrors(
     }
   }
   return errors;
+}
+
+/** The `version` labels of the pods a Service selects: the scenario's Deployments and any the experiment applies. */
+export function serviceVersions(service: string, resources: ResourceRef[], scenario: Scenario): Set<string> {
+  const all = [...scenario.resources, ...resources].map((r) => r.object);
+  const definition = [...all].reverse().find((o) => o.kind === 'Service' && o.metadata.name === service);
+  const selector: Record<string, unknown> = definition?.spec?.selector ?? { app: service };
+  const versions = new Set<string>();
+  for (const o of all) {
+    if (o.kind !== 'Deployment') continue;
+    const labels: Record<string, unknown> = o.spec?.template?.metadata?.labels ?? {};
+    if (!Object.entries(selector).every(([k, v]) => labels[k] === v)) continue;
+    if (labels.version !== undefined) versions.add(String(labels.version));
+  }
+  return versions;
 }
 
 /**

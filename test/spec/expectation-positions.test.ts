@@ -52,4 +52,24 @@ describe('expectation errors name the field and its position', () => {
 `);
     expect(errors.map((e) => e.format())).toEqual([expect.stringMatching(/positions\.yaml:10:\d+: spec\.expect\[0\]\.status\.where\.request: expected string or number, found /)]);
   });
+
+  it('a version no workload of the service carries cannot be expected; a Deployment the experiment applies adds its version', () => {
+    const expectV4 = `    - distribution: { of: reviews.version, weights: { v1: 50, v4: 50 } }\n`;
+    expect(errorsOf(`${head}${expectV4}`).map((e) => e.format())).toEqual([
+      expect.stringMatching(/positions\.yaml:10:\d+: spec\.expect\[0\]\.distribution\.weights\.v4: reviews\.version "v4" cannot be observed: .* version v1, v2, v3$/),
+    ]);
+    const withV4 = head.replace('spec:\n', `spec:
+  apply:
+    - inline:
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata: { name: reviews-v4 }
+        spec:
+          selector: { matchLabels: { app: reviews, version: v4 } }
+          template:
+            metadata: { labels: { app: reviews, version: v4 } }
+            spec: { containers: [{ name: reviews, image: reviews-v3 }] }
+`);
+    expect(() => loadExperimentText(`${withV4}${expectV4}`, 'positions.yaml')).not.toThrow();
+  });
 });
