@@ -6,6 +6,7 @@
 // Open model: autocannon's `overallRate` is split into a per-connection budget of requests per second, released at the
 // start of each second (lib/httpClient.js: `reqsMadeThisSecond` reset by a 1 s interval) -- a burst then idle, not
 // a steady arrival rate. The k6 driver's constant-arrival-rate executor is the one with true arrival times.
+import { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';
 import autocannon from 'autocannon';
 import { SpecError } from '../errors.ts';
@@ -23,10 +24,17 @@ const AUTOCANNON_NEVER_S = 1_000_000;
 const ABORT_GRACE_MS = 2000;
 /** Bodies beyond this are cut before classification (markers sit well within it). */
 const MAX_BODY_CHARS = 256 * 1024;
+/** The parser's body callback slot, from the http-parser-js autocannon itself loads. */
+const PARSER_ON_BODY: number = (
+  createRequire(createRequire(import.meta.url).resolve('autocannon'))('http-parser-js') as { HTTPParser: { kOnBody: number } }
+).HTTPParser.kOnBody;
 
 /** The parts of autocannon's per-connection Client (lib/httpClient.js, autocannon 8.0) that the driver uses. */
 interface CannonClient {
   on(event: 'response', listener: (status: number, bytes: number, durationMs: number) => void): void;
+  /** http-parser-js's headers-complete info: the status and the headers as a flat [name, value, ...] list. */
+  on(event: 'headers', listener: (info: { statusCode: number; headers: string[] }) => void): void;
+
   on(event: 'connError', listener: (error: NodeJS.ErrnoException) => void): void;
   on(event: 'done', listener: () => void): void;
   getRequestBuffer(): Buffer;
@@ -34,8 +42,8 @@ interface CannonClient {
   destroyed: boolean;
   reqsMade: number;
   responseMax?: number;
-  /** http-parser-js parser shared by all of the client's successive connections. */
-  parser: { type: string; initialize(type: string): void };
+  /** http-parser-js parser shared by all of the client's successive connections; callbacks by index (kOnBody...). */
+  parser: { type: string; initialize(type: string): void; [callback: number]: unknown };
   pipelinedRequests: { pendingRequests: unknown[] };
   _destroyConnection(): void;
   _connect(): void;
@@ -45,19 +53,41 @@ interface Flight {
   n: number;
   index: number;
   sentAtMs: number;
-  timer?: NodeJS.Timeout;
 }
 
 interface Connection {
   client: CannonClient;
+  /** The response being read: status and raw headers from 'headers', body pieces from 'body'. */
+  status: number;
+  rawHeaders: string[] | undefined;
+  chunks: Buffer[];
   inFlight?: Flight;
+  /**
+   * One timer per connection for the request timeout, re-armed lazily: when it fires before the request in flight
+   * is due, it is set again for the rest (a timer per request costs a create and a clear every request).
+   */
+  timer?: NodeJS.Timeout;
   done: boolean;
 }
 
-interface LastResponse {
-  status: number;
-  body: string;
-  headers: Record<string, string>;
+/** A response as classifiers see it; header names are lower-cased only when a classifier reads them. */
+class AutocannonRecord implements ResponseRecord {
+  declare error?: string;
+  private lowerCase: Record<string, string> | undefined;
+
+  constructor(
+    readonly requestIndex: number,
+    readonly sentAtMs: number,
+    readonly latencyMs: number,
+    readonly status: number,
+    private readonly rawHeaders: string[] | undefined,
+    readonly body: string,
+  ) {}
+
+  get headers(): Record<string, string> {
+    this.lowerCase ??= this.rawHeaders ? lowerCaseHeaders(this.rawHeaders) : {};
+    return this.lowerCase;
+  }
 }
 
 /** One request as bytes, with a slot for its x-request-id. */
@@ -80,7 +110,14 @@ function requestWriter(baseUrl: URL, spec: RequestSpec): (id: string) => Buffer 
     Buffer.from(body ? `\r\ncontent-length: ${body.length}\r\n\r\n` : '\r\n\r\n', 'latin1'),
     body ?? Buffer.alloc(0),
   ]);
-  return (id) => Buffer.concat([prefix, Buffer.from(id, 'latin1'), suffix]);
+  // One allocation per request: the id (ASCII) is written between the fixed parts.
+  return (id) => {
+    const out = Buffer.allocUnsafe(prefix.length + id.length + suffix.length);
+    prefix.copy(out, 0);
+    out.write(id, prefix.length, 'latin1');
+    suffix.copy(out, prefix.length + id.length);
+    return out;
+  };
 }
 
 /**
@@ -93,10 +130,21 @@ function forgetConnection(client: CannonClient, keep = 0): void {
   client.parser.initialize(client.parser.type);
 }
 
-function lowerCaseHeaders(raw: Record<string, string | string[]>): Record<string, string> {
+/** A flat [name, value, ...] header list as an object with lower-case names; repeated headers joined by ", ". */
+function lowerCaseHeaders(raw: string[]): Record<string, string> {
   const headers: Record<string, string> = {};
-  for (const [k, v] of Object.entries(raw)) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : String(v);
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]!.toLowerCase();
+    const known = headers[name];
+    headers[name] = known === undefined ? raw[i + 1]! : `${known}, ${raw[i + 1]}`;
+  }
   return headers;
+}
+
+/** The body of a response from its pieces, decoded once (a UTF-8 character may span two pieces), cut at MAX_BODY_CHARS. */
+function bodyText(chunks: Buffer[]): string {
+  const text = chunks.length === 0 ? '' : chunks.length === 1 ? chunks[0]!.toString() : Buffer.concat(chunks).toString();
+  return text.length > MAX_BODY_CHARS ? text.slice(0, MAX_BODY_CHARS) : text;
 }
 
 /** Connections and per-second budget for the plan's model. */
@@ -134,7 +182,6 @@ class AutocannonRun {
   private answered = 0;
   private errored = 0;
   private readonly byStatus: Record<string, number> = {};
-  private lastResponse: LastResponse | undefined;
   private drainingSince: number | undefined;
   private failure: unknown;
   private finish: (() => void) | undefined;
@@ -193,7 +240,9 @@ class AutocannonRun {
         duration: AUTOCANNON_NEVER_S,
         timeout: AUTOCANNON_NEVER_S,
         sampleInt: 100,
-        requests: [{ method: 'GET', path: '/', onResponse: this.captureResponse }],
+        // No onResponse hook: autocannon would build a header object for it per response (requestIterator.js);
+        // the client's 'headers' and 'body' events give the same, and header names are only read when needed.
+        requests: [{ method: 'GET', path: '/' }],
         setupClient: (client: unknown) => this.attach(client as CannonClient),
       } as autocannon.Options,
       (error: unknown) => ended(error),
@@ -208,6 +257,7 @@ class AutocannonRun {
     const durationMs = performance.now() - this.t0;
     clearInterval(progress);
     for (const t of this.timers) clearTimeout(t);
+    for (const connection of this.connections) clearTimeout(connection.timer);
     this.control.signal.removeEventListener('abort', onAbort);
     (instance as { stop?: () => void }).stop?.(); // absent when autocannon refused the options
     await finished;
@@ -216,22 +266,8 @@ class AutocannonRun {
     return this.summary(durationMs);
   }
 
-  /** autocannon's per-response hook (lib/requestIterator.js recordBody), called just before the client's 'response'. */
-  private readonly captureResponse = (
-    status: number,
-    body: string,
-    _context: unknown,
-    headers: Record<string, string | string[]>,
-  ): void => {
-    this.lastResponse = {
-      status,
-      body: body.length > MAX_BODY_CHARS ? body.slice(0, MAX_BODY_CHARS) : body,
-      headers: lowerCaseHeaders(headers),
-    };
-  };
-
   private attach(client: CannonClient): void {
-    const connection: Connection = { client, done: false };
+    const connection: Connection = { client, status: 0, rawHeaders: undefined, chunks: [], done: false };
     this.connections.push(connection);
 
     // Called by autocannon exactly once per write of a request (lib/httpClient.js _doRequest).
@@ -245,18 +281,34 @@ class AutocannonRun {
       const n = this.sent++;
       const index = pickRequest(this.weights, this.plan.seed, n);
       const flight: Flight = { n, index, sentAtMs: performance.now() - this.t0 };
-      flight.timer = setTimeout(() => this.timeout(connection, flight), this.plan.timeoutMs);
       connection.inFlight = flight;
+      connection.timer ??= setTimeout(() => this.checkTimeout(connection), this.plan.timeoutMs);
       if (this.sendLimit !== undefined && this.sent >= this.sendLimit) queueMicrotask(() => this.drain());
       return this.writers[index]!(requestId(this.plan.seed, n));
     };
 
+    // A response starts with its headers: what was read of an earlier one on a dead connection is dropped here.
+    client.on('headers', (info) => {
+      connection.status = info.statusCode;
+      connection.rawHeaders = info.headers;
+      connection.chunks = [];
+    });
+    // The body's pieces, kept as bytes and decoded once per response. This replaces autocannon's own body callback
+    // (lib/httpClient.js), which appends each piece to a string only its onResponse hook and expectBody read
+    // (neither used here), and emits 'body' with the whole read buffer rather than the body's part of it. Set once
+    // the Client constructor (which calls this setupClient hook first) has set its own; no response arrives before.
+    queueMicrotask(() => {
+      client.parser[PARSER_ON_BODY] = (buffer: Buffer, start: number, length: number) => {
+        connection.chunks.push(buffer.subarray(start, start + length));
+      };
+    });
     client.on('response', () => {
       const flight = connection.inFlight;
-      const response = this.lastResponse;
-      this.lastResponse = undefined;
-      if (!flight || !response) return;
-      this.settle(connection, flight, response.status, response.headers, response.body);
+      const rawHeaders = connection.rawHeaders;
+      connection.rawHeaders = undefined;
+      if (!flight || rawHeaders === undefined) return;
+      this.settle(connection, flight, connection.status, rawHeaders, bodyText(connection.chunks));
+      connection.chunks = [];
       if (this.drainingSince !== undefined) this.stopIdle(connection);
     });
 
@@ -273,9 +325,21 @@ class AutocannonRun {
     });
   }
 
+  /** The connection's timer: time out the request in flight if it is due, else wait for when it will be. */
+  private checkTimeout(connection: Connection): void {
+    connection.timer = undefined;
+    const flight = connection.inFlight;
+    if (!flight || connection.done || connection.client.destroyed) return;
+    const dueInMs = flight.sentAtMs + this.plan.timeoutMs - (performance.now() - this.t0);
+    if (dueInMs > 0) {
+      connection.timer = setTimeout(() => this.checkTimeout(connection), Math.ceil(dueInMs));
+      return;
+    }
+    this.timeout(connection);
+  }
+
   /** Our client-side timeout: count the request, then reset the connection as autocannon's own timeout does. */
-  private timeout(connection: Connection, flight: Flight): void {
-    if (connection.inFlight !== flight) return;
+  private timeout(connection: Connection): void {
     this.fail(connection, 'timeout');
     const client = connection.client;
     if (client.destroyed) return;
@@ -290,19 +354,18 @@ class AutocannonRun {
 
   private fail(connection: Connection, error: string): void {
     const flight = connection.inFlight!;
-    this.settle(connection, flight, 0, {}, '', error);
+    this.settle(connection, flight, 0, undefined, '', error);
   }
 
   private settle(
     connection: Connection,
     flight: Flight,
     status: number,
-    headers: Record<string, string>,
+    headers: string[] | undefined,
     body: string,
     error?: string,
   ): void {
     connection.inFlight = undefined;
-    clearTimeout(flight.timer);
     const latencyMs = performance.now() - this.t0 - flight.sentAtMs;
     if (status > 0) this.answered++;
     else this.errored++;
@@ -310,7 +373,7 @@ class AutocannonRun {
     this.byStatus[statusKey] = (this.byStatus[statusKey] ?? 0) + 1;
     if (this.failure) return;
     try {
-      const record: ResponseRecord = { requestIndex: flight.index, sentAtMs: flight.sentAtMs, latencyMs, status, headers, body };
+      const record = new AutocannonRecord(flight.index, flight.sentAtMs, latencyMs, status, headers, body);
       if (error !== undefined) record.error = error;
       this.onResponse(record);
     } catch (err) {

@@ -43,6 +43,48 @@ interface Group {
   histogram: hdr.Histogram;
 }
 
+/**
+ * Short answers repeat (Envoy's local replies, small JSON, a test server's "ok"): the group of a response is
+ * remembered by what the classifiers read -- request index, status, error and body -- as long as classifying it read
+ * nothing else (TrackedRecord tells), and reused for the next identical answer without classifying again. Bounded: a
+ * few hundred entries of at most 1 kB of body.
+ */
+const REMEMBER_MAX_BODY_CHARS = 1024;
+const REMEMBER_MAX_ENTRIES = 256;
+
+/** A response as classifiers see it, noting whether they read more than the remembering key holds. */
+class TrackedRecord implements ResponseRecord {
+  readBeyondKey = false;
+  constructor(private readonly response: ResponseRecord) {}
+  get requestIndex(): number {
+    return this.response.requestIndex;
+  }
+  get status(): number {
+    return this.response.status;
+  }
+  get error(): string | undefined {
+    return this.response.error;
+  }
+  get body(): string {
+    return this.response.body;
+  }
+  get sentAtMs(): number {
+    this.readBeyondKey = true;
+    return this.response.sentAtMs;
+  }
+  get latencyMs(): number {
+    this.readBeyondKey = true;
+    return this.response.latencyMs;
+  }
+  get headers(): Record<string, string> {
+    this.readBeyondKey = true;
+    return this.response.headers;
+  }
+  get labels(): Labels | undefined {
+    return this.response.labels;
+  }
+}
+
 function newHistogram(): hdr.Histogram {
   return hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 3 });
 }
@@ -160,6 +202,7 @@ export class Observation implements ObservationView {
   /** Index = second since load start (by send time); value = counts by status label. */
   private readonly perSecond: Map<string, number>[] = [];
   private readonly samples = new Map<number, ObservationSnapshot['samples']>();
+  private readonly remembered = new Map<string, Group>();
 
   constructor(options: ObservationOptions) {
     this.classifiers = options.classifiers;
@@ -172,11 +215,12 @@ export class Observation implements ObservationView {
     return this.log.length;
   }
 
-  /** Classifies the response and, unless it was sent during warm-up, records it. Returns its labels. */
+  /** Classifies the response and, unless it was sent during warm-up, records it. Returns its labels (do not modify). */
   record(response: ResponseRecord): Labels {
-    const labels = this.classify(response);
+    const group = this.groupFor(response);
+    const labels = group.labels;
     if (response.sentAtMs < this.warmupMs) {
-      this.warmupLog.push(response.sentAtMs, this.groupOf(labels).id);
+      this.warmupLog.push(response.sentAtMs, group.id);
       return labels;
     }
 
@@ -184,7 +228,6 @@ export class Observation implements ObservationView {
     if (response.status > 0) this.answered++;
     else this.errored++;
 
-    const group = this.groupOf(labels);
     group.count++;
     group.histogram.recordValue(Math.max(1, Math.round(response.latencyMs * MICROS_PER_MS)));
     this.log.push(response.sentAtMs, group.id);
@@ -274,6 +317,20 @@ export class Observation implements ObservationView {
       timeSeries: this.timeSeries(),
       samples: [...this.samples.values()].flat(),
     };
+  }
+
+  private groupFor(response: ResponseRecord): Group {
+    if (response.labels) return this.groupOf(this.classify(response));
+    const body = response.body;
+    if (body.length > REMEMBER_MAX_BODY_CHARS) return this.groupOf(this.classify(response));
+    const error = response.error ?? '';
+    const key = `${response.requestIndex} ${response.status} ${error.length} ${error}${body}`;
+    const known = this.remembered.get(key);
+    if (known) return known;
+    const tracked = new TrackedRecord(response);
+    const group = this.groupOf(this.classify(tracked));
+    if (!tracked.readBeyondKey && this.remembered.size < REMEMBER_MAX_ENTRIES) this.remembered.set(key, group);
+    return group;
   }
 
   private classify(response: ResponseRecord): Labels {

@@ -337,7 +337,7 @@ export class Runner {
             .createDriver(driverName)
             .run(part.plan, (response) => {
               warmup?.onResponse(p, response);
-              onResponse(parts.length === 1 ? response : { ...response, requestIndex: part.indices[response.requestIndex] });
+              onResponse(parts.length === 1 ? response : inRotation(response, part.indices[response.requestIndex]!));
             }, {
               signal: stop.signal,
               ...(warmup ? { onClockOrigin: (epochMs: number) => warmup.onClockOrigin(p, epochMs) } : {}),
@@ -365,6 +365,34 @@ export class Runner {
   private throwIfInterrupted(): void {
     if (this.interruptController.signal.aborted) throw new PhaseFailure('apply', this.interruptController.signal.reason);
   }
+}
+
+/** A part's response with its index in the whole rotation; fields are read through, as a driver's record may compute them lazily. */
+function inRotation(response: ResponseRecord, requestIndex: number): ResponseRecord {
+  return {
+    requestIndex,
+    get sentAtMs() {
+      return response.sentAtMs;
+    },
+    get latencyMs() {
+      return response.latencyMs;
+    },
+    get status() {
+      return response.status;
+    },
+    get headers() {
+      return response.headers;
+    },
+    get body() {
+      return response.body;
+    },
+    get error() {
+      return response.error;
+    },
+    get labels() {
+      return response.labels;
+    },
+  };
 }
 
 class PhaseFailure extends Error {

@@ -68,6 +68,16 @@ describe('AutocannonDriver', () => {
     expect(expectedFlaky).toBeGreaterThan(70); // about a quarter
   });
 
+  it('decodes a body that arrives in pieces once (a UTF-8 character split between reads), header names lower-cased', async () => {
+    const { records } = await drive(driver, plan(server.url, { requests: [request('/split-utf8')], durationMs: undefined, totalRequests: 3, timeoutMs: 5000 }));
+    expect(records).toHaveLength(3);
+    for (const r of records) {
+      expect(r.body).toBe('stars: ★★ (x-envoy-ratelimited)');
+      expect(r.headers['x-twice']).toBe('a');
+      expect(r.headers['content-type']).toBe('text/plain; charset=utf-8');
+    }
+  });
+
   it('stops at exactly totalRequests when it is below the connections (each new connection sends at once)', async () => {
     for (const model of [{ kind: 'open', rate: 50 }, { kind: 'closed', connections: 16 }] as const) {
       server.ids.length = 0;

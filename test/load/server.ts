@@ -66,6 +66,14 @@ function handle(req: IncomingMessage, res: ServerResponse, server: TestServer): 
     case '/slow':
       setTimeout(() => text(200, 'slow'), Number(url.searchParams.get('ms') ?? 100));
       return;
+    case '/split-utf8': {
+      // "★★" in two pieces that split the first star's three UTF-8 bytes, sent apart (two reads at the client)
+      const bytes = Buffer.from('stars: ★★ (x-envoy-ratelimited)');
+      res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'X-Twice': 'a' });
+      res.write(bytes.subarray(0, 8));
+      setTimeout(() => res.end(bytes.subarray(8)), 20);
+      return;
+    }
     case '/hang':
       return; // never answers
     case '/reset':

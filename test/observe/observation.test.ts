@@ -136,6 +136,34 @@ describe('Observation', () => {
     expect(obs.countBy('request')).toEqual(new Map([['jason', 1], ['anonymous', 1]]));
   });
 
+  it('reuses the labels of a repeated short answer only when classifying it read no more than index, status, error and body', () => {
+    let calls = 0;
+    const counting = (r: ResponseRecord) => (calls++, { status: String(r.status), size: String(r.body.length) });
+    const byHeader = (r: ResponseRecord) => ({ limited: r.headers['x-envoy-ratelimited'] === undefined ? 'no' : 'yes' });
+    const obs = new Observation({ classifiers: [counting, byHeader], requestClassifiers: [(r) => ({ request: `r${r.requestIndex}` })] });
+    const limited = { ...rec(1, 429, 1, 'local_rate_limited'), headers: { 'x-envoy-ratelimited': 'true' } };
+    obs.record(limited);
+    obs.record(rec(2, 429, 1, 'local_rate_limited'));
+    obs.record(limited);
+    // a classifier read headers: nothing remembered, every response classified
+    expect(calls).toBe(3);
+    expect(obs.count({ limited: 'yes' })).toBe(2);
+    expect(obs.count({ limited: 'no' })).toBe(1);
+
+    calls = 0;
+    const plain = new Observation({ classifiers: [counting], requestClassifiers: [(r) => ({ request: `r${r.requestIndex}` })] });
+    for (let i = 0; i < 50; i++) plain.record({ ...rec(i, 200, 1, 'ok'), requestIndex: i % 2 });
+    plain.record(rec(60, 200, 1, 'ok!'));
+    plain.record(rec(61, 0, 1, '', 'timeout'));
+    plain.record(rec(62, 0, 1, '', 'ECONNRESET'));
+    // one classification per distinct (request index, status, error, body)
+    expect(calls).toBe(5);
+    expect(plain.countBy('request')).toEqual(new Map([['r0', 28], ['r1', 25]]));
+    expect(plain.count({ status: '200', size: '2' })).toBe(50);
+    expect(plain.count({ size: '3' })).toBe(1);
+    expect(plain.total).toBe(53);
+  });
+
   it('labelKey ignores key order', () => {
     expect(labelKey({ a: '1', b: '2' })).toBe(labelKey({ b: '2', a: '1' }));
     expect(labelKey({ a: '1' })).not.toBe(labelKey({ a: '2' }));
