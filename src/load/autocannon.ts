@@ -114,7 +114,8 @@ function requestWriter(baseUrl: URL, spec: RequestSpec): (id: string) => Buffer 
   return (id) => {
     const out = Buffer.allocUnsafe(prefix.length + id.length + suffix.length);
     prefix.copy(out, 0);
-    out.write(id, prefix.length, 'latin1');
+    // ids are ASCII (mp-<seed>-<n>): byte by byte, without Buffer.write's argument checks
+    for (let i = 0; i < id.length; i++) out[prefix.length + i] = id.charCodeAt(i);
     suffix.copy(out, prefix.length + id.length);
     return out;
   };
