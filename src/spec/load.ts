@@ -7,7 +7,7 @@ import { Normaliser, normaliseExpectation, normaliseLoad } from './normalise.ts'
 import { displayPath, inlineResource, loadResourceFile } from './resources.ts';
 import { loadScenario } from './scenario.ts';
 import { schemaErrors } from './schema-check.ts';
-import { driverErrors, observabilityErrors, requestTargetErrors, subsetErrors, weightErrors, weightWarnings } from './semantics.ts';
+import { driverErrors, observabilityErrors, requestTargetErrors, subsetErrors, subsetNameErrors, weightErrors, weightWarnings } from './semantics.ts';
 import type { Experiment, ResourceRef } from './types.ts';
 import { parseYamlDocuments, positionOf, readSourceFile, type YamlDoc } from './yaml-source.ts';
 
@@ -53,6 +53,7 @@ function buildExperiment(file: string, source: YamlDoc, value: any, point: Recor
     seen.set(id, ref);
   }
   errors.push(...weightErrors(apply));
+  errors.push(...subsetNameErrors(apply));
   if (scenario) {
     errors.push(...subsetErrors(apply, scenario));
     if (load) errors.push(...observabilityErrors(expect, load.classifiers, apply, scenario, (path, at) => positionOf(source, path, at)));

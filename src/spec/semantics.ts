@@ -118,6 +118,55 @@ function definedSubsets(resources: ResourceRef[]): Map<string, Set<string>> {
   return subsets;
 }
 
+/** Istio's DNS-1123 label: lower-case letters, digits and "-", starting and ending alphanumeric, at most 63 long. */
+function isDns1123Label(name: string): boolean {
+  return name.length <= 63 && /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(name);
+}
+
+/** Why a subset name is refused by Istio, or undefined when it is accepted. */
+function subsetNameProblem(name: unknown): string | undefined {
+  if (name === undefined || name === null || name === '') return 'subset name cannot be empty (Istio refuses it)';
+  if (typeof name !== 'string') return `expected a string, found ${describeValue(name)}`;
+  if (isDns1123Label(name)) return undefined;
+  return `subset name ${JSON.stringify(name)} is not a DNS-1123 label (lower-case letters, digits and "-", starting and ending with a letter or digit, at most 63 characters); Istio refuses it`;
+}
+
+/** Route destinations of a VirtualService with their field paths (http, tcp and tls routes, and http mirrors). */
+function destinations(object: K8sObject): { path: string; destination: any }[] {
+  const found: { path: string; destination: any }[] = [];
+  for (const protocol of ['http', 'tcp', 'tls'] as const) {
+    list(object.spec?.[protocol]).forEach((rule: any, i: number) => {
+      list(rule?.route).forEach((route: any, j: number) => found.push({ path: `spec.${protocol}[${i}].route[${j}].destination`, destination: route?.destination }));
+      if (protocol === 'http' && rule?.mirror) found.push({ path: `spec.http[${i}].mirror`, destination: rule.mirror });
+    });
+  }
+  return found;
+}
+
+/**
+ * Subset names must be DNS-1123 labels, both where a DestinationRule defines them and where a VirtualService names
+ * them: istio/istio pkg/config/validation validateSubset and validateDestination both call validateSubsetName
+ * ("subset name cannot be empty" / "subset name is invalid"). Checked for file references and inline objects alike.
+ */
+export function subsetNameErrors(resources: ResourceRef[]): SpecError[] {
+  const errors: SpecError[] = [];
+  for (const ref of resources) {
+    if (ref.object.kind === 'DestinationRule') {
+      list(ref.object.spec?.subsets).forEach((subset: any, k: number) => {
+        const problem = subsetNameProblem(subset?.name);
+        if (problem) errors.push(fieldError(ref, subset?.name === undefined ? `spec.subsets[${k}]` : `spec.subsets[${k}].name`, problem));
+      });
+    } else if (ref.object.kind === 'VirtualService') {
+      for (const { path, destination } of destinations(ref.object)) {
+        if (destination?.subset === undefined) continue;
+        const problem = subsetNameProblem(destination.subset);
+        if (problem) errors.push(fieldError(ref, `${path}.subset`, problem));
+      }
+    }
+  }
+  return errors;
+}
+
 /** Every subset a route names must be defined by a DestinationRule of the experiment or the scenario. */
 export function subsetErrors(resources: ResourceRef[], scenario: Scenario): SpecError[] {
   // The experiment's DestinationRules replace the scenario's of the same name.
@@ -130,7 +179,7 @@ export function subsetErrors(resources: ResourceRef[], scenario: Scenario): Spec
     list(ref.object.spec?.http).forEach((rule: any, i: number) => {
       [...list(rule?.route), ...(rule?.mirror ? [{ destination: rule.mirror }] : [])].forEach((route: any, j: number) => {
         const d = route?.destination;
-        if (!d?.subset || typeof d.host !== 'string') return;
+        if (!d?.subset || typeof d.host !== 'string' || subsetNameProblem(d.subset)) return; // a malformed name: subsetNameErrors
         const host = shortHost(d.host);
         const known = subsets.get(host);
         if (!known?.has(String(d.subset))) {
