@@ -12,6 +12,7 @@ import type { RunListener } from '../runner/events.ts';
 import type { Experiment } from '../spec/types.ts';
 import type { Target } from '../targets/target.ts';
 import { TerminalReporter, appendStepSummary, writeReports, type ReportPaths } from '../report/index.ts';
+import { printable } from '../report/printable.ts';
 import { handleSignals } from './signals.ts';
 import { meshproofVersion } from './version.ts';
 
@@ -123,7 +124,8 @@ export async function execute(experiments: Experiment[], options: ExecuteOptions
   } catch (error) {
     // The place was writable at the start (disk full since, removed...): keep the run's results somewhere.
     const fallback = await mkdtemp(join(tmpdir(), 'meshproof-report-'));
-    listener.onMessage?.(`could not write the reports to ${reportDir} (${(error as Error).message}); writing them to ${fallback} instead`);
+    // A warning about the user's data, so straight to stderr: shown under --quiet too, and never on --json's stdout.
+    process.stderr.write(`warning: ${printable(`could not write the reports to ${reportDir} (${(error as Error).message}); writing them to ${fallback} instead`)}\n`);
     reports = await writeReports(result, { dir: fallback, inconclusiveAs: reportOptions.inconclusiveAs });
   }
   terminal.onReportsWritten(reports);

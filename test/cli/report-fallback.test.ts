@@ -1,0 +1,39 @@
+// When the reports cannot be written where asked (the place was writable at the start), they go to a temporary folder
+// and the user is told where, even under --quiet: it is a warning about their data (src/cli/execute.ts).
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const bin = join(root, 'bin/meshproof.js');
+
+describe('reports that cannot be written', () => {
+  it('--quiet still shows "could not write the reports to X; writing them to <tmp> instead" on stderr, and the reports are there', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'meshproof-fallback-'));
+    const file = join(dir, 'small.yaml');
+    writeFileSync(file, `apiVersion: meshproof.dev/v1alpha1
+kind: Experiment
+metadata: { name: small }
+spec:
+  load:
+    request: { path: /productpage }
+    rate: 200
+    total: 100
+  expect:
+    - status: { code: 200, ratio: { min: 0.9 } }
+`);
+    // --junit names a folder: its parent is writable (checked before the run), but writing the file fails afterwards.
+    const junit = join(dir, 'junit-is-a-folder');
+    mkdirSync(junit);
+    const reportDir = join(dir, 'report');
+    const r = spawnSync(process.execPath, [bin, 'run', file, '--quiet', '--json', '--junit', junit, '--report-dir', reportDir], { cwd: root, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' }, timeout: 60_000 });
+    expect(r.status, r.stderr).toBe(0);
+    const warning = /warning: could not write the reports to \S*report \(.*\); writing them to (\S*meshproof-report-\S+) instead/.exec(r.stderr);
+    expect(warning, r.stderr).not.toBeNull();
+    expect(existsSync(join(warning![1], 'result.json'))).toBe(true);
+    expect(() => JSON.parse(r.stdout)).not.toThrow(); // --json's stdout stays the result alone
+  });
+});
