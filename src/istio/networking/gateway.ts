@@ -1,9 +1,28 @@
-// Gateway: the servers of the ingress gateway. The local ingress serves plain HTTP on port 8080 (what Bookinfo uses).
+// Gateway: the servers of the ingress gateway. The local ingress serves plain HTTP on port 8080 (what Bookinfo uses);
+// a server written with the gateway Service's port 80 is listened on at 8080 too, as on a cluster.
 import type { K8sObject } from '../../spec/types.ts';
 import { FieldPath, readArray, readNumber, readObject, readString, readStringMap } from './fields.ts';
 import type { GatewayModel } from './model.ts';
 
+/** The ports the local ingress gateway's pod listens on. */
 export const supportedGatewayPorts = [8080];
+
+/**
+ * The istio-ingressgateway Service's traffic ports and their target ports, as Istio's default gateway installs them
+ * (istio/istio manifests/charts/gateways/istio-ingress/values.yaml service.ports: http2 80 → 8080, https 443 → 8443).
+ */
+export const ingressServicePorts = [
+  { port: 80, targetPort: 8080 },
+  { port: 443, targetPort: 8443 },
+] as const;
+
+/**
+ * The port a Gateway server is listened on: istio/istio pilot/pkg/model/gateway.go resolvePorts (label selector) —
+ * a server port that is a port of the gateway's Service becomes that port's targetPort; any other is used as written.
+ */
+export function gatewayListenerPort(number: number): number {
+  return ingressServicePorts.find((p) => p.port === number)?.targetPort ?? number;
+}
 
 export function parseGateway(object: K8sObject): GatewayModel {
   const at = FieldPath.of('Gateway', object.metadata.name);
@@ -18,14 +37,16 @@ export function parseGateway(object: K8sObject): GatewayModel {
     });
     const port = readObject(o.port, sat.key('port'), ['number', 'name', 'protocol', 'targetPort']);
     const number = readNumber(port.number, sat.key('port.number'), { integer: true, min: 1, max: 65535 });
-    if (!supportedGatewayPorts.includes(number)) {
-      throw sat.key('port.number').error(`the local ingress gateway listens on ${supportedGatewayPorts.join(', ')} only (found ${number})`);
+    const listener = gatewayListenerPort(number);
+    if (!supportedGatewayPorts.includes(listener)) {
+      const via = listener === number ? '' : `, which the istio-ingressgateway Service maps to ${listener}`;
+      throw sat.key('port.number').error(`the local ingress gateway listens on ${supportedGatewayPorts.join(', ')} only: use 8080, or 80 (the gateway Service's port for it) (found ${number}${via})`);
     }
     const protocol = readString(port.protocol ?? 'HTTP', sat.key('port.protocol')).toUpperCase();
     if (protocol !== 'HTTP') throw sat.key('port.protocol').error(`protocol ${protocol} is not emulated (HTTP only)`);
     const hosts = readArray(o.hosts ?? [], sat.key('hosts')).map((h, j) => readString(h, sat.key('hosts').index(j)));
     if (hosts.length === 0) throw sat.key('hosts').error('at least one host is required');
-    return { port: number, protocol: 'HTTP' as const, hosts: hosts.map((h) => (h.includes('/') ? h.slice(h.indexOf('/') + 1) : h)) };
+    return { port: listener, protocol: 'HTTP' as const, hosts: hosts.map((h) => (h.includes('/') ? h.slice(h.indexOf('/') + 1) : h)) };
   });
   return { kind: 'Gateway', name: object.metadata.name, namespace: object.metadata.namespace ?? 'default', selector, servers };
 }

@@ -136,6 +136,7 @@ export interface DestinationRuleModel {
 }
 
 export interface GatewayServer {
+  /** The port the gateway listens on for this server (a Service port as written is resolved to its targetPort). */
   port: number;
   protocol: 'HTTP';
   hosts: string[];
