@@ -113,6 +113,12 @@ describe('latency calibration', () => {
     expect(oneLook(e, latencies(650), 0.012, 5000).pass).toBeLessThanOrEqual(0.01);
   });
 
+  it('p99 below 500 ms under sequential looks (latency is judged at looks, src/runner/run.ts): looks every 500 up to 5,000', () => {
+    const e = expectation({ kind: 'latency', percentiles: { p99: { below: 500 } } });
+    expect(sequential(e, latencies(650), 0.01, 500, 5000).fail).toBeLessThanOrEqual(0.01);
+    expect(sequential(e, latencies(650), 0.012, 500, 5000).pass).toBeLessThanOrEqual(0.01);
+  });
+
   it('p50 above 30 ms and p90 below 100 ms together (Bonferroni over two checks), at 90 %', () => {
     const e = expectation({ kind: 'latency', confidence: 0.9, percentiles: { p50: { above: 30 }, p90: { below: 100 } } });
     // Share at ≥ 100 ms exactly 10 %: the p90 check sits on its edge; p50 (all ≥ 40 ms) passes.
@@ -146,6 +152,14 @@ describe('flags calibration (share from the mesh counters)', () => {
     expect(oneLook(e, meshFlags, 0.25, 2000).fail).toBeLessThanOrEqual(0.01);
     expect(oneLook(e, meshFlags, 0.252, 2000).pass).toBeLessThanOrEqual(0.01);
     expect(sequential(e, meshFlags, 0.15, 200, 2000).fail).toBeLessThanOrEqual(0.01);
+  });
+
+  it('sequential looks every 200 up to 2,000: a truth just beyond the edge (14.8 %) is passed ≤ 1 %; a wrong one (30 %, one tolerance beyond) is never passed and fails in 91 % of runs within the budget', () => {
+    const e = expectation({ kind: 'flags', flag: 'UO', from: 'mesh', service: 'reviews', ratio: { approx: 0.2, tolerance: 0.05 } });
+    expect(sequential(e, meshFlags, 0.148, 200, 2000).pass).toBeLessThanOrEqual(0.01);
+    const wrong = sequential(e, meshFlags, 0.3, 200, 2000);
+    expect(wrong.pass).toBe(0);
+    expect(wrong.fail).toBeGreaterThanOrEqual(0.9); // measured 0.910; the rest is inconclusive at the budget
   });
 });
 
