@@ -64,14 +64,14 @@ describe('meshproof CLI', () => {
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 
-  it('validate prints warnings without terminal control sequences from user text', () => {
-    // A subset named with an escape sequence (YAML "\\e") reaches the relative-weights warning.
-    const hostile = experiment('hostile-subset', `  apply:
+  it('validate prints errors and warnings without terminal control sequences from user text', () => {
+    // A subset named with an escape sequence (YAML "\\e") is refused (not a DNS-1123 label); the error quotes it.
+    const routes = (subset: string) => `  apply:
     - inline:
         apiVersion: networking.istio.io/v1
         kind: DestinationRule
         metadata: { name: reviews }
-        spec: { host: reviews, subsets: [{ name: "v1\\e[2J", labels: { version: v1 } }, { name: v2, labels: { version: v2 } }] }
+        spec: { host: reviews, subsets: [{ name: "${subset}", labels: { version: v1 } }, { name: v2, labels: { version: v2 } }] }
     - inline:
         apiVersion: networking.istio.io/v1
         kind: VirtualService
@@ -80,7 +80,7 @@ describe('meshproof CLI', () => {
           hosts: [reviews]
           http:
             - route:
-                - { destination: { host: reviews, subset: "v1\\e[2J" }, weight: 30 }
+                - { destination: { host: reviews, subset: "${subset}" }, weight: 30 }
                 - { destination: { host: reviews, subset: v2 }, weight: 30 }
   load:
     request: { path: /productpage }
@@ -88,11 +88,19 @@ describe('meshproof CLI', () => {
     total: 10
   expect:
     - status: { code: 200, ratio: { min: 0.9 } }
-`);
-    const r = meshproof(['validate', hostile]);
-    expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toContain('so traffic goes v1\uFFFD[2J 50.0 %, v2 50.0 %');
-    expect(r.stderr).not.toContain('\u001b');
+`;
+    const refused = meshproof(['validate', experiment('hostile-subset', routes('v1\\e[2J'))]);
+    expect(refused.code, refused.stderr).toBe(2);
+    expect(refused.stderr).toMatch(/spec\.subsets\[0\]\.name: subset name .* is not a DNS-1123 label/);
+    expect(refused.stderr).not.toContain('\u001b');
+    // A file name is user text too, and the relative-weights warning names the file.
+    const hostileFile = join(dir, 'weights-\u001b[2J.yaml');
+    writeFileSync(hostileFile, `apiVersion: meshproof.dev/v1alpha1\nkind: Experiment\nmetadata: { name: weights }\nspec:\n${routes('v1')}`);
+    const warned = meshproof(['validate', hostileFile]);
+    expect(warned.code, warned.stderr).toBe(0);
+    expect(warned.stderr).toContain('so traffic goes v1 50.0 %, v2 50.0 %');
+    expect(warned.stderr).toContain('weights-\uFFFD[2J.yaml');
+    expect(warned.stderr).not.toContain('\u001b');
   });
 
   it('validate and list accept good experiments', () => {

@@ -68,6 +68,7 @@ export async function readLocalJournals(): Promise<Journal[]> {
   if (!existsSync(dir)) return [];
   const journals: Journal[] = [];
   for (const name of (await readdir(dir)).sort()) {
+    await removeIfStaleTemp(dir, name);
     if (!name.endsWith('.json')) continue;
     try {
       const parsed = JSON.parse(await readFile(join(dir, name), 'utf8')) as Journal;
@@ -77,6 +78,25 @@ export async function readLocalJournals(): Promise<Journal[]> {
     }
   }
   return journals;
+}
+
+/**
+ * A process killed between writing its temporary file and renaming it leaves `<run>.json.<pid>.tmp` behind; the
+ * journal it was replacing is intact. Such a file is removed once its writer is gone (never while it may still rename).
+ */
+async function removeIfStaleTemp(dir: string, name: string): Promise<void> {
+  const writer = /\.json\.(\d+)\.tmp$/.exec(name);
+  if (!writer || processAlive(Number(writer[1]))) return;
+  await rm(join(dir, name), { force: true });
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 function journalConfigMap(journal: Journal): K8sObject {
