@@ -1,6 +1,6 @@
 // Shared by `run` and `tutorial`: build the target, run experiments with signal handling, write reports.
 import { constants } from 'node:fs';
-import { access, mkdir, mkdtemp } from 'node:fs/promises';
+import { access, mkdir, mkdtemp, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { SpecError } from '../errors.ts';
@@ -82,7 +82,12 @@ export async function execute(experiments: Experiment[], options: ExecuteOptions
   const reportDir = options.reportDir ?? defaultReportDir(runId);
   // Before anything is applied: a report place that cannot be written is bad input, not a lost run.
   await ensureWritableDir(reportDir, '--report-dir', 'the reports');
-  if (options.junit) await ensureWritableDir(dirname(options.junit), '--junit', 'the JUnit file');
+  if (options.junit) {
+    await ensureWritableDir(dirname(options.junit), '--junit', 'the JUnit file');
+    if ((await stat(options.junit).catch(() => undefined))?.isDirectory()) {
+      throw new SpecError(`${options.junit} is a folder; give the JUnit file's name, e.g. ${join(options.junit, 'junit.xml')}`, undefined, '--junit');
+    }
+  }
   const terminal = new TerminalReporter({ quiet: options.quiet, json: options.json });
   const listener = fanOut([terminal, ...(options.listener ? [options.listener] : [])]);
   const target = await createTarget(options.target, options);

@@ -25,15 +25,25 @@ spec:
   expect:
     - status: { code: 200, ratio: { min: 0.9 } }
 `);
-    // --junit names a folder: its parent is writable (checked before the run), but writing the file fails afterwards.
-    const junit = join(dir, 'junit-is-a-folder');
-    mkdirSync(junit);
+    // The report folder is writable (checked before the run), but a folder sits where index.html goes: writing fails
+    // afterwards (permissions cannot do this here: tests may run as root).
     const reportDir = join(dir, 'report');
-    const r = spawnSync(process.execPath, [bin, 'run', file, '--quiet', '--json', '--junit', junit, '--report-dir', reportDir], { cwd: root, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' }, timeout: 60_000 });
+    mkdirSync(join(reportDir, 'index.html'), { recursive: true });
+    const r = spawnSync(process.execPath, [bin, 'run', file, '--quiet', '--json', '--report-dir', reportDir], { cwd: root, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' }, timeout: 60_000 });
     expect(r.status, r.stderr).toBe(0);
     const warning = /warning: could not write the reports to \S*report \(.*\); writing them to (\S*meshproof-report-\S+) instead/.exec(r.stderr);
     expect(warning, r.stderr).not.toBeNull();
     expect(existsSync(join(warning![1], 'result.json'))).toBe(true);
     expect(() => JSON.parse(r.stdout)).not.toThrow(); // --json's stdout stays the result alone
+  });
+
+  it('--junit naming a folder is bad input before the run (exit 2), not a failure after it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'meshproof-junit-'));
+    const junit = join(dir, 'junit-is-a-folder');
+    mkdirSync(junit);
+    const r = spawnSync(process.execPath, [bin, 'run', join(root, 'experiments/bookinfo/01-route-all-v1.yaml'), '--junit', junit, '--report-dir', join(dir, 'r')], { cwd: root, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' }, timeout: 60_000 });
+    expect(r.status, r.stderr).toBe(2);
+    expect(r.stderr).toContain(`error: --junit: ${junit} is a folder; give the JUnit file's name, e.g. ${join(junit, 'junit.xml')}`);
+    expect(r.stderr).not.toMatch(/applying/);
   });
 });
