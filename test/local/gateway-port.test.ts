@@ -4,7 +4,20 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SpecError } from '../../src/errors.ts';
 import { gatewayListenerPort, parseGateway } from '../../src/istio/networking/gateway.ts';
-import { mesh, page, yaml, type MeshHandle } from './helpers.ts';
+import { applyAndWait, mesh, page, yaml, type MeshHandle } from './helpers.ts';
+
+const productpageOnPort = (matchPort: number) =>
+  yaml(`
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: bookinfo }
+spec:
+  hosts: ["*"]
+  gateways: [bookinfo-gateway]
+  http:
+    - match: [{ uri: { exact: /productpage }, port: ${matchPort} }]
+      route: [{ destination: { host: productpage, port: { number: 9080 } } }]
+`)[0];
 
 const gateway = (number: number, host = '"*"') =>
   yaml(`
@@ -56,5 +69,27 @@ describe('the local ingress gateway with the classic port-80 bookinfo-gateway', 
     // Control: the same Gateway for another host only; the productpage request (no such Host) is not routed.
     await m.apply([gateway(80, 'other.example.com')]);
     expect((await page(m)).status).toBe(404);
+  });
+});
+
+// istio/istio pilot/pkg/networking/core/gateway.go buildGatewayHTTPRouteConfig builds each server's routes with
+// `port := int(server.Port.Number)` (the port as written in the Gateway), and route.TranslateRoute drops a match whose
+// `port` differs from it. So `match.port` is compared with the Gateway server's port, not the listener's (8080) nor
+// the Host header's.
+describe('match.port on a gateway route is the Gateway server port as written (gateway.go server.Port.Number)', () => {
+  let m: MeshHandle;
+  beforeAll(async () => {
+    m = await mesh({ seed: 12 });
+  });
+  afterAll(async () => m?.close());
+
+  it.each([
+    [80, 80, 200],
+    [80, 8080, 404],
+    [8080, 8080, 200],
+    [8080, 80, 404],
+  ])('Gateway port %i, match.port %i: the request on the 8080 listener gets %i', async (serverPort, matchPort, status) => {
+    await applyAndWait(m, [gateway(serverPort), productpageOnPort(matchPort)]);
+    expect((await page(m)).status).toBe(status);
   });
 });

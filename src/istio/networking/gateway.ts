@@ -46,7 +46,7 @@ export function parseGateway(object: K8sObject): GatewayModel {
     if (protocol !== 'HTTP') throw sat.key('port.protocol').error(`protocol ${protocol} is not emulated (HTTP only)`);
     const hosts = readArray(o.hosts ?? [], sat.key('hosts')).map((h, j) => readString(h, sat.key('hosts').index(j)));
     if (hosts.length === 0) throw sat.key('hosts').error('at least one host is required');
-    return { port: listener, protocol: 'HTTP' as const, hosts: hosts.map((h) => (h.includes('/') ? h.slice(h.indexOf('/') + 1) : h)) };
+    return { port: listener, declaredPort: number, protocol: 'HTTP' as const, hosts: hosts.map((h) => (h.includes('/') ? h.slice(h.indexOf('/') + 1) : h)) };
   });
   return { kind: 'Gateway', name: object.metadata.name, namespace: object.metadata.namespace ?? 'default', selector, servers };
 }

@@ -138,6 +138,12 @@ export interface DestinationRuleModel {
 export interface GatewayServer {
   /** The port the gateway listens on for this server (a Service port as written is resolved to its targetPort). */
   port: number;
+  /**
+   * The port as written in the Gateway: what a bound VirtualService's `match.port` is compared with (istio/istio
+   * pilot/pkg/networking/core/gateway.go builds each server's routes with `port := int(server.Port.Number)`, and
+   * route.TranslateRoute drops a match whose port differs from it).
+   */
+  declaredPort: number;
   protocol: 'HTTP';
   hosts: string[];
 }

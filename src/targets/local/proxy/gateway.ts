@@ -9,7 +9,7 @@ import { adminHandler, closeServer, listen } from './admin.ts';
 import { Cancellation } from './cancel.ts';
 import type { MeshSnapshot } from './config-view.ts';
 import { openPolicy, type InboundPolicy } from './filters.ts';
-import { Router } from './router.ts';
+import { Router, type ServingGateway } from './router.ts';
 import { meshLogError } from '../log.ts';
 import { connectionId, internalErrorBody, readBody, writeResponse, type WorkloadIdentity } from './sidecar.ts';
 import { ProxyStats } from './stats.ts';
@@ -23,8 +23,8 @@ export class IngressGateway {
   private snapshot?: MeshSnapshot;
   private policy: InboundPolicy = openPolicy;
   private servingGateways: GatewayModel[] = [];
-  /** gatewayNamesFor() per host for the current config (bounded: the Host header is the client's). */
-  private gatewayNames = new Map<string, string[]>();
+  /** gatewaysFor() per host for the current config (bounded: the Host header is the client's). */
+  private gatewayNames = new Map<string, ServingGateway[]>();
   private readonly server: http.Server;
   private readonly admin: http.Server[] = [];
   private readonly self: PeerInfo;
@@ -73,25 +73,35 @@ export class IngressGateway {
     this.snapshot = snapshot;
   }
 
-  /** Names of the Gateways with a server on :8080 whose hosts match `host` (most specific first). */
-  private gatewayNamesFor(host: string): string[] {
-    let names = this.gatewayNames.get(host);
-    if (!names) {
-      names = this.scoreGateways(host);
+  /** The Gateways with a server on :8080 whose hosts match `host` (most specific first). */
+  private gatewaysFor(host: string): ServingGateway[] {
+    let found = this.gatewayNames.get(host);
+    if (!found) {
+      found = this.scoreGateways(host);
       if (this.gatewayNames.size >= 1024) this.gatewayNames.clear();
-      this.gatewayNames.set(host, names);
+      this.gatewayNames.set(host, found);
     }
-    return names;
+    return found;
   }
 
-  private scoreGateways(host: string): string[] {
-    const scored: [number, string][] = [];
+  private scoreGateways(host: string): ServingGateway[] {
+    const scored: [number, ServingGateway][] = [];
     for (const g of this.servingGateways) {
       let best = -1;
-      for (const s of g.servers) if (s.port === gatewayPort) for (const h of s.hosts) best = Math.max(best, hostMatchScore(h.toLowerCase(), host));
-      if (best >= 0) scored.push([best, g.name]);
+      let port: number | undefined;
+      for (const s of g.servers) {
+        if (s.port !== gatewayPort) continue;
+        for (const h of s.hosts) {
+          const score = hostMatchScore(h.toLowerCase(), host);
+          // The first matching server's port as written: Istio builds a Gateway's routes for a VirtualService once,
+          // with the port of the first of its servers on this listener (gateway.go caches gatewayRoutes per Gateway).
+          if (score >= 0 && port === undefined) port = s.declaredPort;
+          best = Math.max(best, score);
+        }
+      }
+      if (best >= 0 && port !== undefined) scored.push([best, { name: g.name, port }]);
     }
-    return scored.sort((a, b) => b[0] - a[0]).map(([, n]) => n);
+    return scored.sort((a, b) => b[0] - a[0]).map(([, g]) => g);
   }
 
   async start(): Promise<void> {
@@ -168,7 +178,7 @@ export class IngressGateway {
       requestId,
       decisionKey: requestId,
       signal: cancel,
-      gateways: this.gatewayNamesFor(host),
+      gateways: this.gatewaysFor(host),
     });
     if (result.downstreamGone) {
       record(this.stats, 'source', this.self, peerOfEndpoint(result.endpoint), result.service, 0, ['DC'], undefined);

@@ -27,7 +27,14 @@ export interface RouterRequest {
   /** Aborted when the downstream gives up. */
   signal?: Cancellation;
   /** Ingress only: the Gateways serving this request's port and host, most specific first. */
-  gateways?: string[];
+  gateways?: ServingGateway[];
+}
+
+/** A Gateway serving an ingress request: its name and the port its matching server declares (as written). */
+export interface ServingGateway {
+  name: string;
+  /** What `match.port` is compared with: the Gateway server's port, not the Host header's (see GatewayServer). */
+  port: number;
 }
 
 export interface RouterResult {
@@ -175,14 +182,15 @@ export class Router {
 
     let rule: HttpRoute | undefined;
     let service: ServiceInfo | undefined;
-    const gatewayNames = req.gateways;
-    if (gatewayNames) {
+    const gateways = req.gateways;
+    if (gateways) {
       // Ingress: the VirtualServices bound to the Gateways that serve this port and host.
       let rules: HttpRoute[] = [];
-      for (const g of gatewayNames) {
-        const found = this.routeTable(hostOnly, g);
+      for (const g of gateways) {
+        const found = this.routeTable(hostOnly, g.name);
         if (found) {
-          facts.gateway = g;
+          facts.gateway = g.name;
+          facts.port = g.port;
           rules = found.rules;
           break;
         }
