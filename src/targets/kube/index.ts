@@ -69,8 +69,6 @@ export interface KubeTargetOptions {
 
 const defaultConvergeTimeoutMs = 60_000;
 
-export { hostUrlAnnotation } from './constants.ts';
-
 export class KubeTarget implements Target {
   readonly kind = 'kube' as const;
   private config?: KubeConfig;

@@ -32,7 +32,7 @@ export function istioctlPath(): string {
 }
 
 /** How to get istioctl, for messages when it is missing. */
-export const istioctlBuildHint = 'build the pinned one with `npx tsx scripts/istioctl-build.ts` (or set MESHPROOF_ISTIOCTL to an istioctl binary)';
+const istioctlBuildHint = 'build the pinned one with `npx tsx scripts/istioctl-build.ts` (or set MESHPROOF_ISTIOCTL to an istioctl binary)';
 
 export function istioctlPresent(): boolean {
   return existsSync(istioctlPath());

@@ -89,7 +89,7 @@ export async function startServiceRelay(api: KubeApi, namespace: string, service
             });
             return;
           }
-          res.writeHead(answer.statusCode ?? 502, answerHeaders(answer.headers, prefix));
+          res.writeHead(code, answerHeaders(answer.headers, prefix));
           answer.pipe(res);
           answer.on('error', reset);
         });
