@@ -9,7 +9,7 @@ import type { Experiment } from '../spec/types.ts';
 import type { RunnerDeps } from './run.ts';
 
 /** Labels each response with the name of the request that produced it (`request: jason`). */
-export function requestNameClassifier(experiment: Experiment): Classifier {
+function requestNameClassifier(experiment: Experiment): Classifier {
   const names = experiment.load.requests.map((r) => r.name);
   return (response) => ({ request: names[response.requestIndex] ?? `r${response.requestIndex}` });
 }

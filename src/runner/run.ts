@@ -203,12 +203,12 @@ export class Runner {
       applied = true; // restore must run even if apply fails half-way
       await phase('apply', () => target.apply(resources, this.options.runId));
       const appliedAt = Date.now();
-      if (target.setProbe) target.setProbe(halfPushedProbe(await target.entrypoint(), experiment.load.requests));
+      const baseUrl = await target.entrypoint();
+      if (target.setProbe) target.setProbe(halfPushedProbe(baseUrl, experiment.load.requests));
       result.convergence = await phase('converge', () => unlessInterrupted(target.waitConverged(this.options.convergeTimeoutMs ?? 60_000)));
       const convergedAt = Date.now();
       this.throwIfInterrupted();
 
-      const baseUrl = await target.entrypoint();
       // Logins happen before the counters are read, so they do not count as load.
       const requests = await phase('login', () => this.deps.resolveRequests(baseUrl, experiment.load.requests));
       const groups = await this.entryGroups(requests, baseUrl);
@@ -337,7 +337,7 @@ export class Runner {
             .createDriver(driverName)
             .run(part.plan, (response) => {
               warmup?.onResponse(p, response);
-              onResponse(parts.length === 1 ? response : inRotation(response, part.indices[response.requestIndex]!));
+              onResponse(parts.length === 1 ? response : new InRotation(response, part.indices[response.requestIndex]!));
             }, {
               signal: stop.signal,
               ...(warmup ? { onClockOrigin: (epochMs: number) => warmup.onClockOrigin(p, epochMs) } : {}),
@@ -368,31 +368,32 @@ export class Runner {
 }
 
 /** A part's response with its index in the whole rotation; fields are read through, as a driver's record may compute them lazily. */
-function inRotation(response: ResponseRecord, requestIndex: number): ResponseRecord {
-  return {
-    requestIndex,
-    get sentAtMs() {
-      return response.sentAtMs;
-    },
-    get latencyMs() {
-      return response.latencyMs;
-    },
-    get status() {
-      return response.status;
-    },
-    get headers() {
-      return response.headers;
-    },
-    get body() {
-      return response.body;
-    },
-    get error() {
-      return response.error;
-    },
-    get labels() {
-      return response.labels;
-    },
-  };
+class InRotation implements ResponseRecord {
+  constructor(
+    private readonly response: ResponseRecord,
+    readonly requestIndex: number,
+  ) {}
+  get sentAtMs(): number {
+    return this.response.sentAtMs;
+  }
+  get latencyMs(): number {
+    return this.response.latencyMs;
+  }
+  get status(): number {
+    return this.response.status;
+  }
+  get headers(): Record<string, string> {
+    return this.response.headers;
+  }
+  get body(): string {
+    return this.response.body;
+  }
+  get error(): string | undefined {
+    return this.response.error;
+  }
+  get labels(): ResponseRecord['labels'] {
+    return this.response.labels;
+  }
 }
 
 class PhaseFailure extends Error {
