@@ -10,6 +10,7 @@ import type { ExperimentOutcome, ExperimentResult, PhaseName, RunResult } from '
 import type { TargetInfo } from '../targets/target.ts';
 import { compareStatus, describeSweepPoint, describeTally, expectationFor, formatMs, formatNumber, formatObserved, tallyOutcomes, verdictUnit } from './base.ts';
 import { renderJson } from './json.ts';
+import { printable } from './printable.ts';
 
 type Colors = ReturnType<typeof pc.createColors>;
 
@@ -49,10 +50,6 @@ const phaseWords: Partial<Record<PhaseName, string>> = {
   prepare: 'preparing', snapshot: 'snapshotting', apply: 'applying', converge: 'converging', login: 'logging in', load: 'load',
   counters: 'reading counters', judge: 'judging', restore: 'restoring',
 };
-
-import { printable } from './printable.ts';
-
-export { printable };
 
 const spinner = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
 

@@ -2,7 +2,7 @@
 import { SpecError } from '../errors.ts';
 import { parseDuration } from './units.ts';
 import { CLASSIFIER_LABELS } from './semantics.ts';
-import { suggest } from './schema-check.ts';
+import { suggest } from './suggest.ts';
 import type {
   Bound,
   Expectation,
@@ -177,6 +177,14 @@ function percentText(bound: Bound & { derived?: { failing: number; retries: numb
   return parts.join(', ');
 }
 
+/** A count bound written inline (min, max, approx, tolerance), with at least one of min, max or approx. */
+function countOf(n: Normaliser, raw: Record<string, any>, path: PathSegment[], kind: string): Bound {
+  const count = n.countBound({ min: raw.min, max: raw.max, approx: raw.approx, tolerance: raw.tolerance }, path);
+  for (const k of Object.keys(count) as (keyof Bound)[]) if (count[k] === undefined) delete count[k];
+  if (Object.keys(count).length === 0) throw n.error(path, `${kind} needs min, max or approx`);
+  return count;
+}
+
 export function normaliseExpectation(n: Normaliser, item: Record<string, any>, index: number): Expectation {
   const kind = Object.keys(item)[0];
   const raw = item[kind] as Record<string, any>;
@@ -195,15 +203,11 @@ export function normaliseExpectation(n: Normaliser, item: Record<string, any>, i
       return { kind, ...common, title: raw.title ?? `share of ${what} ${percentText(ratio)}`, ...(raw.code !== undefined ? { code: String(raw.code) } : { flag: raw.flag }), ratio, where: where(raw.where) };
     }
     case 'retries': {
-      const count = n.countBound({ min: raw.min, max: raw.max, approx: raw.approx, tolerance: raw.tolerance }, path);
-      for (const k of Object.keys(count) as (keyof Bound)[]) if (count[k] === undefined) delete count[k];
-      if (Object.keys(count).length === 0) throw n.error(path, 'retries needs min, max or approx');
+      const count = countOf(n, raw, path, kind);
       return { kind, ...common, title: raw.title ?? `retries to ${raw.service}${raw.subset ? ` ${raw.subset}` : ''}`, service: raw.service, subset: raw.subset, from: raw.from, count };
     }
     case 'counter': {
-      const count = n.countBound({ min: raw.min, max: raw.max, approx: raw.approx, tolerance: raw.tolerance }, path);
-      for (const k of Object.keys(count) as (keyof Bound)[]) if (count[k] === undefined) delete count[k];
-      if (Object.keys(count).length === 0) throw n.error(path, 'counter needs min, max or approx');
+      const count = countOf(n, raw, path, kind);
       const labels: Record<string, string> = Object.fromEntries(Object.entries<string | number>(raw.labels ?? {}).map(([k, v]) => [k, String(v)]));
       return { kind, ...common, title: raw.title ?? `${raw.name}${raw.proxy ? ` at ${raw.proxy}` : ''}`, name: raw.name, ...(raw.proxy !== undefined ? { proxy: raw.proxy } : {}), labels, count };
     }

@@ -6,8 +6,6 @@ import { SpecError } from '../errors.ts';
 import { formatPath, positionOf, type PathSegment, type YamlDoc } from './yaml-source.ts';
 import { suggest } from './suggest.ts';
 
-export { suggest };
-
 export const experimentSchemaPath = fileURLToPath(new URL('../../schema/experiment.schema.json', import.meta.url));
 
 let compiled: ValidateFunction | undefined;
