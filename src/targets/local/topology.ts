@@ -130,7 +130,6 @@ export function parseDeployment(object: K8sObject): WorkloadSpec {
       env[name] = value;
     });
   }
-  if (appKind === 'productpage') checkEnv(appKind, 'FLOOD_FACTOR', env.FLOOD_FACTOR, cat.key('image'));
   let port = 9080;
   if (Array.isArray(c.ports) && isObj(c.ports[0]) && c.ports[0].containerPort !== undefined) {
     port = readNumber(c.ports[0].containerPort, cat.key('ports').index(0).key('containerPort'), { integer: true });

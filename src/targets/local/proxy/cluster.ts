@@ -158,7 +158,6 @@ export class Cluster {
     });
   }
 
-
   get loadBalancer(): LoadBalancer {
     return this.settings.loadBalancer ?? 'LEAST_REQUEST';
   }

@@ -11,6 +11,7 @@ import type { MeshSnapshot } from './config-view.ts';
 import { openPolicy, type InboundPolicy } from './filters.ts';
 import { Router, type ServingGateway } from './router.ts';
 import { meshLogError } from '../log.ts';
+import { memo } from './memo.ts';
 import { connectionId, internalErrorBody, readBody, writeResponse, type WorkloadIdentity } from './sidecar.ts';
 import { ProxyStats } from './stats.ts';
 import { encodePeer, peerOfEndpoint, record, type PeerInfo } from './telemetry.ts';
@@ -23,8 +24,8 @@ export class IngressGateway {
   private snapshot?: MeshSnapshot;
   private policy: InboundPolicy = openPolicy;
   private servingGateways: GatewayModel[] = [];
-  /** gatewaysFor() per host for the current config (bounded: the Host header is the client's). */
-  private gatewayNames = new Map<string, ServingGateway[]>();
+  /** gatewaysFor() per host for the current config. */
+  private gatewaysByHost = new Map<string, ServingGateway[]>();
   private readonly server: http.Server;
   private readonly admin: http.Server[] = [];
   private readonly self: PeerInfo;
@@ -69,19 +70,13 @@ export class IngressGateway {
     this.router.configure(snapshot);
     this.policy = policy;
     this.servingGateways = snapshot.gateways.filter((g) => Object.entries(g.selector).every(([k, v]) => this.identity.labels[k] === v));
-    this.gatewayNames = new Map();
+    this.gatewaysByHost = new Map();
     this.snapshot = snapshot;
   }
 
   /** The Gateways with a server on :8080 whose hosts match `host` (most specific first). */
   private gatewaysFor(host: string): ServingGateway[] {
-    let found = this.gatewayNames.get(host);
-    if (!found) {
-      found = this.scoreGateways(host);
-      if (this.gatewayNames.size >= 1024) this.gatewayNames.clear();
-      this.gatewayNames.set(host, found);
-    }
-    return found;
+    return memo(this.gatewaysByHost, host, (h) => this.scoreGateways(h));
   }
 
   private scoreGateways(host: string): ServingGateway[] {

@@ -11,6 +11,7 @@ import { Cancellation } from './cancel.ts';
 import { Cluster, key, type AttemptResult, type EndpointInfo } from './cluster.ts';
 import { endpointsOf, type MeshSnapshot, type ServiceInfo } from './config-view.ts';
 import { replies, type LocalReply } from './local-reply.ts';
+import { memo } from './memo.ts';
 import type { ProxyStats } from './stats.ts';
 
 export interface RouterRequest {
@@ -100,9 +101,6 @@ function applyHeaderOps(headers: Record<string, string | string[]>, ops: HeaderO
 }
 
 type RouteTable = ReturnType<typeof rulesFor>;
-
-/** Per-host lookups are cached per config version; a bound keeps arbitrary Host headers from growing it. */
-const maxCachedHosts = 1024;
 
 export class Router {
   private snapshot!: MeshSnapshot;
@@ -258,20 +256,12 @@ export class Router {
   }
 
   private routeTable(host: string, gateway: string): RouteTable {
-    const cacheKey = `${gateway} ${host}`;
-    if (this.routeTables.has(cacheKey)) return this.routeTables.get(cacheKey);
-    const table = rulesFor(this.snapshot.virtualServices, host, gateway);
-    if (this.routeTables.size >= maxCachedHosts) this.routeTables.clear();
-    this.routeTables.set(cacheKey, table);
-    return table;
+    return memo(this.routeTables, `${gateway} ${host}`, () => rulesFor(this.snapshot.virtualServices, host, gateway));
   }
 
   /** The policy is shared by the requests of a config version: nothing below mutates it. */
   private retryPolicy(spec: HttpRoute['retries']): RetryPolicy | undefined {
-    if (this.retryPolicies.has(spec)) return this.retryPolicies.get(spec);
-    const policy = effectiveRetryPolicy(spec, this.snapshot.retry503ByDefault);
-    this.retryPolicies.set(spec, policy);
-    return policy;
+    return memo(this.retryPolicies, spec, () => effectiveRetryPolicy(spec, this.snapshot.retry503ByDefault));
   }
 
   private serviceFor(host: string): ServiceInfo | undefined {

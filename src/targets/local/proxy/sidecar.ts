@@ -12,6 +12,7 @@ import { openPolicy, type FilterVerdict, type InboundPolicy } from './filters.ts
 import { inboundListener, peerOf } from './mtls.ts';
 import { Router } from './router.ts';
 import { replies } from './local-reply.ts';
+import { memo } from './memo.ts';
 import { ProxyStats, type StatsMatcher } from './stats.ts';
 import { decodePeer, encodePeer, peerOfEndpoint, record, unknownPeer, type PeerInfo } from './telemetry.ts';
 
@@ -88,9 +89,9 @@ export class Sidecar {
   private readonly self: PeerInfo;
   private readonly peerHeader: string;
   private inboundCount = 0;
-  /** serviceOf() per Host header for the current config (bounded: the header is the client's). */
+  /** serviceOf() per Host header for the current config. */
   private servicesByHost = new Map<string, ServiceInfo | undefined>();
-  /** Source peers by metadata header and mTLS principal (bounded). */
+  /** Source peers by metadata header and mTLS principal. */
   private readonly sources = new Map<string, PeerInfo>();
 
   constructor(
@@ -278,24 +279,15 @@ export class Sidecar {
   private sourceOf(metadata: string | undefined, principal: string | undefined): PeerInfo {
     if (!metadata) return unknownPeer;
     const cacheKey = principal === undefined ? metadata : `${metadata}\n${principal}`;
-    let source = this.sources.get(cacheKey);
-    if (!source) {
+    return memo(this.sources, cacheKey, () => {
       const meta = decodePeer(metadata);
-      source = meta ? { ...meta, principal: principal ?? 'unknown' } : unknownPeer;
-      if (this.sources.size >= 1024) this.sources.clear();
-      this.sources.set(cacheKey, source);
-    }
-    return source;
+      return meta ? { ...meta, principal: principal ?? 'unknown' } : unknownPeer;
+    });
   }
 
   private serviceOf(host: string | undefined): ServiceInfo | undefined {
     if (!this.snapshot) return undefined;
-    const h = host ?? '';
-    if (this.servicesByHost.has(h)) return this.servicesByHost.get(h);
-    const service = this.findService(h);
-    if (this.servicesByHost.size >= 1024) this.servicesByHost.clear();
-    this.servicesByHost.set(h, service);
-    return service;
+    return memo(this.servicesByHost, host ?? '', (h) => this.findService(h));
   }
 
   private findService(host: string): ServiceInfo | undefined {
