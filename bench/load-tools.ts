@@ -201,6 +201,6 @@ export async function benchLoadTools(
   }
 }
 
-function autocannonVersion(): string {
+export function autocannonVersion(): string {
   return (JSON.parse(readFileSync(new URL('../node_modules/autocannon/package.json', import.meta.url), 'utf8')) as { version: string }).version;
 }

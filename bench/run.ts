@@ -10,7 +10,7 @@
 //   npm run bench -- --driver-memory-requests 200000   requests per run of the real-path memory row (default 100,000)
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { benchLoadTools } from './load-tools.ts';
+import { autocannonVersion, benchLoadTools } from './load-tools.ts';
 import { describeMachine, loadAverage } from './machine.ts';
 import { benchCatalogue, benchDriverMemory, benchMemory } from './memory.ts';
 import { benchHopLatency, benchPageThroughput } from './mesh.ts';
@@ -41,8 +41,6 @@ async function main(): Promise<void> {
 
   log('tools');
   const tools = ensureBenchTools();
-  const { createRequire } = await import('node:module');
-  const autocannonVersion = (createRequire(import.meta.url)('autocannon/package.json') as { version: string }).version;
   const machine = describeMachine();
 
   log('row 1: load drivers');
@@ -74,7 +72,7 @@ async function main(): Promise<void> {
     date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
     machine,
     tools,
-    autocannon: autocannonVersion,
+    autocannon: autocannonVersion(),
     loadAverage: { start: loads[0]!, end: loads.at(-1)!, max: Math.max(...loads) },
     wallSeconds: elapsed(),
     loadTools,

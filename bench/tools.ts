@@ -8,8 +8,8 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { K6_VERSION, k6Path, toolsDir } from '../src/load/tools.ts';
+import { repoRoot } from './process.ts';
 
 /**
  * fortio release built with `go install`. 1.69.0 and later import grol.io/grol (fortio's `script` command), which
@@ -30,8 +30,6 @@ export interface BenchTools {
   trivialServer: Tool;
   go: string;
 }
-
-const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 
 function say(message: string): void {
   console.error(`[bench tools] ${message}`);
