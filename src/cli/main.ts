@@ -1,7 +1,7 @@
 // meshproof's command line: parses arguments, runs a command, maps errors to exit codes.
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { ExitCode, SpecError, SpecErrors, TargetError } from '../errors.ts';
-import { printable } from '../report/printable.ts';
+import { ExitCode } from '../errors.ts';
+import { reportError } from './report-error.ts';
 import { meshproofVersion } from './version.ts';
 
 function parseSeed(value: string): number {
@@ -26,6 +26,19 @@ const kubeconfigOption = () => new Option('--kubeconfig <file>', 'kubeconfig fil
 const namespaceOption = () => new Option('--namespace <ns>', "namespace of the scenario's workloads (kube target)").default('default');
 const istioVersionOption = () => new Option('--istio-version <version>', 'Istio release whose behaviour the local target follows (kube reads it from the cluster)');
 
+/** Where and how `run` and `tutorial` reach the mesh: the same options for both. */
+function addTargetOptions(command: Command): Command {
+  return command
+    .addOption(targetOption())
+    .addOption(contextOption())
+    .addOption(allowContextOption())
+    .addOption(kubeconfigOption())
+    .addOption(namespaceOption())
+    .option('--url <url>', 'entry point for load instead of the discovered ingress (kube)')
+    .addOption(istioVersionOption())
+    .addOption(new Option('--converge-timeout <duration>', 'how long to wait for every proxy to take new config').argParser(parseMs).default(60_000, '60s'));
+}
+
 export function buildProgram(): Command {
   const program = new Command();
   program
@@ -36,25 +49,18 @@ export function buildProgram(): Command {
     .configureHelp({ sortSubcommands: false, showGlobalOptions: true })
     .exitOverride();
 
-  program
+  const run = program
     .command('run')
     .description('run experiments (files or folders, default experiments/) and write reports')
-    .argument('[paths...]', 'experiment files or folders', ['experiments'])
-    .addOption(targetOption())
-    .addOption(contextOption())
-    .addOption(allowContextOption())
-    .addOption(kubeconfigOption())
-    .addOption(namespaceOption())
-    .option('--url <url>', 'entry point for load instead of the discovered ingress (kube)')
-    .addOption(istioVersionOption())
-    .option('--report-dir <dir>', 'where to write index.html, result.json and junit.xml (default reports/<timestamp>-<run id>)')
+    .argument('[paths...]', 'experiment files or folders', ['experiments']);
+  addTargetOptions(run)
+    .option('--report-dir <dir>', 'where to write index.html, result.json and junit.xml (default reports/<UTC time>-<last 4 characters of the run id>)')
     .option('--json', 'print the run result as JSON on stdout (all human output goes to stderr)')
     .option('--junit <file>', 'also write JUnit XML to this file')
     .option('--seed <n>', 'seed for every random decision (printed and recorded; default random)', parseSeed)
     .option('--tag <tag>', 'only experiments with this tag (repeatable: any of them)', collect)
     .addOption(new Option('--driver <driver>', 'override every experiment\'s load driver').choices(['autocannon', 'k6']))
     .addOption(new Option('--inconclusive <as>', 'how inconclusive verdicts count for the exit code and JUnit').choices(['fail', 'pass']).default('fail'))
-    .addOption(new Option('--converge-timeout <duration>', 'how long to wait for every proxy to take new config').argParser(parseMs).default(60_000, '60s'))
     .option('-q, --quiet', 'no progress output; only the summary and errors')
     .addHelpText('after', '\nExit codes: 0 all expectations met, 1 an expectation failed (or was inconclusive), 2 bad input, 3 target or infrastructure failure, 130 interrupted (after restoring the mesh).')
     .action(async (paths: string[], options) => {
@@ -85,21 +91,14 @@ export function buildProgram(): Command {
       process.exitCode = await listCommand(paths, options);
     });
 
-  program
+  const tutorial = program
     .command('tutorial')
     .description('walk through the tutorial scenarios in order: explain each resource, run it, show what was observed')
     .argument('[name]', 'tutorial to run', 'bookinfo')
-    .option('-y, --yes', 'do not wait for Enter between steps')
-    .addOption(targetOption())
-    .addOption(contextOption())
-    .addOption(allowContextOption())
-    .addOption(kubeconfigOption())
-    .addOption(namespaceOption())
-    .option('--url <url>', 'entry point for load instead of the discovered ingress (kube)')
-    .addOption(istioVersionOption())
+    .option('-y, --yes', 'do not wait for Enter between steps');
+  addTargetOptions(tutorial)
     .option('--seed <n>', 'seed for every random decision', parseSeed)
     .option('--report-dir <dir>', 'where to write the report')
-    .addOption(new Option('--converge-timeout <duration>', 'how long to wait for every proxy to take new config').argParser(parseMs).default(60_000, '60s'))
     .action(async (name: string, options) => {
       const { tutorialCommand } = await import('./tutorial-command.ts');
       process.exitCode = await tutorialCommand(name, options);
@@ -143,26 +142,12 @@ export function buildProgram(): Command {
   return program;
 }
 
-/** Print a user error without a stack trace and return its exit code. */
-export function reportError(error: unknown): number {
-  if (error instanceof SpecErrors) {
-    for (const e of error.errors) process.stderr.write(`error: ${printable(e.format())}\n`);
-    process.stderr.write(`${error.errors.length} problem${error.errors.length === 1 ? '' : 's'} found.\n`);
-    return ExitCode.badInput;
-  }
-  if (error instanceof SpecError) {
-    process.stderr.write(`error: ${printable(error.format())}\n`);
-    return ExitCode.badInput;
-  }
-  if (error instanceof TargetError) {
-    process.stderr.write(`target error: ${printable(error.message)}\n`);
-    return ExitCode.infrastructure;
-  }
-  process.stderr.write(`internal error (please report it): ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-  return ExitCode.infrastructure;
-}
-
 export async function main(argv: string[]): Promise<void> {
+  // `meshproof list | head`: a reader that stops early is not an error. (A run still restores: its signal handler and
+  // finally blocks do not depend on stdout.)
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+  });
   const program = buildProgram();
   try {
     await program.parseAsync(argv);

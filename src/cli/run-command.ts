@@ -1,7 +1,7 @@
 import { loadExperiments } from '../spec/load.ts';
 import { ExitCode, SpecError, SpecErrors } from '../errors.ts';
 import { printable } from '../report/printable.ts';
-import { reportError } from './main.ts';
+import { reportError } from './report-error.ts';
 import { execute, type ExecuteOptions } from './execute.ts';
 import { filterByTags } from './list-command.ts';
 import { say } from './output.ts';

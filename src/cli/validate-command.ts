@@ -5,7 +5,7 @@ import type { Experiment } from '../spec/types.ts';
 import { printable } from '../report/printable.ts';
 import { badInputJson, targetRefusals } from './preflight.ts';
 import type { SourcedFinding } from '../targets/kube/analyze.ts';
-import { reportError } from './main.ts';
+import { reportError } from './report-error.ts';
 import { paint, say } from './output.ts';
 
 export interface ValidateOptions {

@@ -1,6 +1,6 @@
 // Errors quote user text (resource names, subsets, paths): it reaches the terminal without control sequences.
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { reportError } from '../../src/cli/main.ts';
+import { reportError } from '../../src/cli/report-error.ts';
 import { SpecError, SpecErrors, TargetError } from '../../src/errors.ts';
 
 describe('reportError', () => {
