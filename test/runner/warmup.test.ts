@@ -99,12 +99,16 @@ describe('warm-up on the local target (autocannon)', () => {
   it('reconcile: the mesh counts from the end of warm-up, as the client records', () => {
     const [reconcile] = results[0]!.verdicts;
     expect(results[0]!.error).toBeUndefined();
-    expect(results[0]!.loadSummary!.sent).toBe(150);
-    expect(reconcile!.observed).toMatchObject({ client: 100 });
+    // 50/s for 3 s with 1 s of warm-up: at most 150 sent, at most 50 of them in the warm-up. A busy machine sends
+    // fewer (exact counts are tested with request counts in test/load), so the split is checked, not the totals.
+    const sent = results[0]!.loadSummary!.sent;
+    expect(sent).toBeLessThanOrEqual(150);
+    const { client, mesh } = reconcile!.observed as { client: number; mesh: number };
+    expect(client).toBeLessThanOrEqual(100);
+    expect(client).toBeGreaterThanOrEqual(sent - 50);
     expect(reconcile!.outcome, reconcile!.explanation).toBe('pass');
-    // The warm-up's 50 requests are not in the mesh's count (only the few at the baseline's edge may be).
-    const { mesh } = reconcile!.observed as { mesh: number };
-    expect(mesh).toBeLessThan(150);
+    // The warm-up's requests are not in the mesh's count (only the few at the baseline's edge may be).
+    expect(mesh).toBeLessThan(sent);
     // The extra counters read shows among the phases, while the load ran.
     expect(results[0]!.phases.filter((p) => p.phase === 'counters')).toHaveLength(3);
   });
