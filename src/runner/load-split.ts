@@ -28,7 +28,10 @@ export function groupByEntry(requests: RequestSpec[], baseUrlOf: (request: Reque
   return [...groups.values()];
 }
 
-/** Splits `amount` by `shares` into integers that sum to it (largest remainders), each at least `floor`. */
+/**
+ * Splits `amount` by `shares` into integers that sum to it (largest remainders). A `floor` raises small parts to it,
+ * so the sum may then exceed `amount` (every closed-model part needs a connection).
+ */
 export function apportion(amount: number, shares: number[], floor = 0): number[] {
   const total = shares.reduce((a, b) => a + b, 0);
   const exact = shares.map((s) => (amount * s) / total);
@@ -49,8 +52,9 @@ export function splitPlan(plan: LoadPlan, groups: EntryGroup[]): LoadPart[] {
   const shares = groups.map((g) => g.indices.reduce((sum, i) => sum + plan.requests[i].weight, 0));
   const total = shares.reduce((a, b) => a + b, 0);
   const connections = plan.model.kind === 'closed' ? apportion(plan.model.connections, shares, 1) : [];
-  const counts = plan.totalRequests !== undefined && Number.isFinite(plan.totalRequests) ? apportion(plan.totalRequests, shares, 1) : undefined;
-  return groups.map((group, g) => ({
+  // A request count is never exceeded: a part whose share rounds to no request is left out.
+  const counts = plan.totalRequests !== undefined && Number.isFinite(plan.totalRequests) ? apportion(plan.totalRequests, shares) : undefined;
+  const parts: LoadPart[] = groups.map((group, g) => ({
     indices: group.indices,
     plan: {
       ...plan,
@@ -61,6 +65,7 @@ export function splitPlan(plan: LoadPlan, groups: EntryGroup[]): LoadPart[] {
       seed: plan.seed + g,
     },
   }));
+  return counts ? parts.filter((_, g) => counts[g]! > 0) : parts;
 }
 
 export function mergeSummaries(summaries: LoadSummary[]): LoadSummary {

@@ -34,6 +34,9 @@ describe('splitting load by entry point', () => {
       ['http://gw', { kind: 'open', rate: 225 }, 300, 5, ['page']],
       ['http://ratings', { kind: 'open', rate: 75 }, 100, 6, ['outside']],
     ]);
+    // `total: 1` over two entry points sends one request, not one per part.
+    const one = splitPlan(plan(requests, { totalRequests: 1 }), groups);
+    expect(one.map((p) => [p.plan.baseUrl, p.plan.totalRequests, p.indices])).toEqual([['http://gw', 1, [0]]]);
     const closed = splitPlan(plan(requests, { model: { kind: 'closed', connections: 2 } }), groups);
     expect(closed.map((p) => p.plan.model)).toEqual([{ kind: 'closed', connections: 2 }, { kind: 'closed', connections: 1 }]);
   });
