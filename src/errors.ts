@@ -46,6 +46,13 @@ export class TargetError extends Error {
 /** The run was interrupted by a signal; restore has run. Exit 130. */
 export class InterruptedError extends Error {
   override readonly name = 'InterruptedError';
+  constructor(
+    message: string,
+    /** The signal that interrupted (SIGINT for Ctrl-C, also at a tutorial prompt). */
+    readonly signal: string = 'SIGINT',
+  ) {
+    super(message);
+  }
 }
 
 /**

@@ -4,14 +4,14 @@ import { access, mkdir, mkdtemp, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { SpecError } from '../errors.ts';
-import { Runner, type RunOptions } from '../runner/run.ts';
+import { Runner, type RunOptions, type RunnerDeps } from '../runner/run.ts';
 import { defaultDeps } from '../runner/default-deps.ts';
 import { newRunId, newSeed } from '../runner/ids.ts';
 import type { RunResult } from '../runner/result.ts';
 import type { RunListener } from '../runner/events.ts';
 import type { Experiment } from '../spec/types.ts';
 import type { Target } from '../targets/target.ts';
-import { TerminalReporter, appendStepSummary, writeReports, type ReportPaths } from '../report/index.ts';
+import { TerminalReporter, appendStepSummary, multiplex, writeReports, type ReportPaths } from '../report/index.ts';
 import { printable } from '../report/printable.ts';
 import { handleSignals } from './signals.ts';
 import { meshproofVersion } from './version.ts';
@@ -35,6 +35,8 @@ export interface ExecuteOptions {
   beforeExperiment?: RunOptions['beforeExperiment'];
   /** Extra listener (tutorial mode prints what was observed after each step). */
   listener?: RunListener;
+  /** Tests only: a target and runner modules to use instead of the real ones (signals, reports and exit codes stay real). */
+  inject?: { target?: Target; deps?: RunnerDeps };
 }
 
 async function createTarget(kind: 'local' | 'kube', options: ExecuteOptions): Promise<Target> {
@@ -47,23 +49,6 @@ async function createTarget(kind: 'local' | 'kube', options: ExecuteOptions): Pr
   }
   const { LocalTarget } = await import('../targets/local/index.ts');
   return new LocalTarget();
-}
-
-function fanOut(listeners: RunListener[]): RunListener {
-  const call =
-    <K extends keyof RunListener>(key: K) =>
-    (...args: Parameters<NonNullable<RunListener[K]>>) => {
-      for (const l of listeners) (l[key] as ((...a: unknown[]) => void) | undefined)?.(...args);
-    };
-  return {
-    onRunStart: call('onRunStart'),
-    onExperimentStart: call('onExperimentStart'),
-    onPhase: call('onPhase'),
-    onLoadProgress: call('onLoadProgress'),
-    onExperimentEnd: call('onExperimentEnd'),
-    onRunEnd: call('onRunEnd'),
-    onMessage: call('onMessage'),
-  };
 }
 
 export function defaultReportDir(runId: string, now = new Date()): string {
@@ -89,8 +74,11 @@ export async function execute(experiments: Experiment[], options: ExecuteOptions
     }
   }
   const terminal = new TerminalReporter({ quiet: options.quiet, json: options.json });
-  const listener = fanOut([terminal, ...(options.listener ? [options.listener] : [])]);
-  const target = await createTarget(options.target, options);
+  // One multiplexer for every output: a reporter that throws is told on stderr and never stops the run or its restore.
+  const listener = multiplex([terminal, ...(options.listener ? [options.listener] : [])], (error, hook) => {
+    process.stderr.write(`warning: ${printable(`a reporter failed in ${hook} (the run goes on): ${error instanceof Error ? error.message : String(error)}`)}\n`);
+  });
+  const target = options.inject?.target ?? (await createTarget(options.target, options));
   const runner = new Runner(
     {
       runId,
@@ -105,7 +93,7 @@ export async function execute(experiments: Experiment[], options: ExecuteOptions
         ...(options.context ? { context: options.context } : {}),
         ...(options.allowContext ? { allowContext: true } : {}),
         ...(options.url ? { url: options.url } : {}),
-        log: (message) => listener.onMessage?.(message),
+        log: (message) => listener.onMessage(message),
       },
       ...(options.driver ? { driver: options.driver } : {}),
       convergeTimeoutMs: options.convergeTimeout ?? 60_000,
@@ -113,7 +101,7 @@ export async function execute(experiments: Experiment[], options: ExecuteOptions
       listener,
       ...(options.beforeExperiment ? { beforeExperiment: options.beforeExperiment } : {}),
     },
-    defaultDeps,
+    options.inject?.deps ?? defaultDeps,
   );
   const release = handleSignals(runner);
   let result: RunResult;

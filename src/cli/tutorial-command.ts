@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline/promises';
 import { Document, isCollection, isMap, isScalar, isSeq, visit } from 'yaml';
-import { ExitCode, SpecError, SpecErrors } from '../errors.ts';
+import { ExitCode, InterruptedError, SpecError, SpecErrors } from '../errors.ts';
 import { loadExperiments } from '../spec/load.ts';
 import type { Expectation, Experiment } from '../spec/types.ts';
 import type { ExperimentResult, RunResult } from '../runner/result.ts';
@@ -135,34 +135,39 @@ function observedText(result: ExperimentResult): string {
 }
 
 function interruptedText(result: RunResult): string {
-  const last = result.experiments.at(-1);
-  const problems = result.experiments.flatMap((e) => e.restore?.errors ?? []);
+  const ran = result.experiments.filter((e) => e.outcome !== 'skipped');
+  const skipped = result.experiments.length - ran.length;
+  const last = ran.at(-1);
+  const problems = ran.flatMap((e) => e.restore?.errors ?? []);
   if (problems.length > 0) return paint('red', `Interrupted, and restoring left problems: ${problems.join('; ')}`);
   const removed = last?.restore?.deleted.length ?? 0;
-  const stopped = last?.error?.exitCode === ExitCode.interrupted;
+  const stopped = last?.outcome === 'interrupted';
   const where = !last
-    ? ''
+    ? ' No step had started.'
     : stopped
-      ? ` Step ${result.experiments.length} (${last.name}) was stopped and its ${removed} resource${removed === 1 ? ' was' : 's were'} removed.`
-      : ` It stopped after step ${result.experiments.length} (${last.name}).`;
-  return `${paint('bold', 'Interrupted.')} The mesh was restored to how it was before the tutorial.${where}`;
+      ? ` Step ${ran.length} (${last.name}) was stopped and its ${removed} resource${removed === 1 ? ' was' : 's were'} removed.`
+      : ` It stopped after step ${ran.length} (${last.name}).`;
+  const left = skipped > 0 ? ` ${skipped} step${skipped === 1 ? ' was' : 's were'} not run.` : '';
+  return `${paint('bold', 'Interrupted.')} The mesh was restored to how it was before the tutorial.${where}${left}`;
 }
 
-/** Waits for Enter on the terminal. Ctrl-C at the prompt interrupts the tutorial like Ctrl-C anywhere else. */
+/**
+ * Waits for Enter on the terminal. Ctrl-C at the prompt interrupts the tutorial like Ctrl-C anywhere else: it throws
+ * InterruptedError, which the runner takes as an interrupt before the step starts (the step and later ones are listed
+ * as skipped; nothing of the step was applied).
+ */
 async function waitForEnter(text: string): Promise<void> {
   // The interface exists only while asking: outside the prompt the terminal is back in its normal mode, so Ctrl-C
   // during a step reaches the process as SIGINT (and the runner restores the mesh).
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   const abort = new AbortController();
-  rl.on('SIGINT', () => {
-    abort.abort();
-    process.kill(process.pid, 'SIGINT');
-  });
+  rl.on('SIGINT', () => abort.abort());
   try {
     await rl.question(text, { signal: abort.signal });
   } catch (error) {
     if (!abort.signal.aborted) throw error;
     process.stderr.write('\n');
+    throw new InterruptedError('interrupted by SIGINT at the prompt', 'SIGINT');
   } finally {
     rl.close();
   }

@@ -7,17 +7,17 @@ import { derivedShare } from '../assertions/status.ts';
 import { DEFAULT_SHARE_TOLERANCE } from '../assertions/share.ts';
 import { bandOf } from '../assertions/stats/band.ts';
 
-export const outcomes: readonly ExperimentOutcome[] = ['pass', 'fail', 'inconclusive', 'error'];
+export const outcomes: readonly ExperimentOutcome[] = ['pass', 'fail', 'inconclusive', 'error', 'interrupted', 'skipped'];
 
 export function tallyOutcomes(items: readonly { outcome: ExperimentOutcome }[]): Record<ExperimentOutcome, number> {
-  const tally: Record<ExperimentOutcome, number> = { pass: 0, fail: 0, inconclusive: 0, error: 0 };
+  const tally: Record<ExperimentOutcome, number> = { pass: 0, fail: 0, inconclusive: 0, error: 0, interrupted: 0, skipped: 0 };
   for (const item of items) tally[item.outcome]++;
   return tally;
 }
 
 /** "3 passed, 1 failed" — only the non-zero parts, in a fixed order. */
 export function describeTally(tally: Record<ExperimentOutcome, number>): string {
-  const words: Record<ExperimentOutcome, string> = { pass: 'passed', fail: 'failed', inconclusive: 'inconclusive', error: 'errored' };
+  const words: Record<ExperimentOutcome, string> = { pass: 'passed', fail: 'failed', inconclusive: 'inconclusive', error: 'errored', interrupted: 'interrupted', skipped: 'skipped' };
   const parts = outcomes.filter((o) => tally[o] > 0).map((o) => `${tally[o]} ${words[o]}`);
   return parts.length ? parts.join(', ') : 'nothing run';
 }

@@ -20,15 +20,18 @@ pre { background: var(--soft); border: 1px solid var(--line); border-radius: 6px
 .tally .count b { display: block; font-size: 22px; line-height: 1.2; }
 .tally .count.is-pass b { color: var(--pass); } .tally .count.is-fail b { color: var(--fail); }
 .tally .count.is-inconclusive b { color: var(--inconclusive); } .tally .count.is-error b { color: var(--error); }
+.tally .count.is-interrupted b { color: var(--inconclusive); } .tally .count.is-skipped b { color: var(--muted); }
 .badge { display: inline-block; border-radius: 999px; padding: 1px 10px; font-size: 12px; font-weight: 700; letter-spacing: .02em; color: #fff; text-transform: uppercase; white-space: nowrap; }
 .badge.is-pass { background: var(--pass); } .badge.is-fail { background: var(--fail); }
 .badge.is-inconclusive { background: var(--inconclusive); } .badge.is-error { background: var(--error); }
+.badge.is-interrupted { background: var(--inconclusive); } .badge.is-skipped { background: var(--muted); }
 table.grid { border-collapse: collapse; width: 100%; margin: 6px 0; }
 table.grid th, table.grid td { text-align: left; padding: 6px 10px; border-bottom: 1px solid var(--line); vertical-align: top; }
 table.grid th { background: var(--soft); font-size: 12px; text-transform: uppercase; letter-spacing: .03em; color: var(--muted); }
 table.grid td.num, table.grid th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 table.grid tr.is-fail td:first-child { box-shadow: inset 3px 0 var(--fail); } table.grid tr.is-error td:first-child { box-shadow: inset 3px 0 var(--error); }
 table.grid tr.is-inconclusive td:first-child { box-shadow: inset 3px 0 var(--inconclusive); } table.grid tr.is-pass td:first-child { box-shadow: inset 3px 0 var(--pass); }
+table.grid tr.is-interrupted td:first-child { box-shadow: inset 3px 0 var(--inconclusive); } table.grid tr.is-skipped td:first-child { box-shadow: inset 3px 0 var(--muted); }
 .exp-head { display: flex; flex-wrap: wrap; align-items: center; gap: 10px 14px; border-bottom: 1px solid var(--line); padding-bottom: 10px; margin-bottom: 10px; }
 .exp-head .meta { color: var(--muted); font-size: 13px; }
 .exp-head .top { margin-left: auto; font-size: 12px; }

@@ -73,9 +73,9 @@ function badge(outcome: string): SafeHtml {
 
 function header(result: RunResult): SafeHtml {
   const tally = tallyOutcomes(result.experiments);
-  const labels: Record<string, string> = { pass: 'passed', fail: 'failed', inconclusive: 'inconclusive', error: 'errored' };
+  const labels: Record<string, string> = { pass: 'passed', fail: 'failed', inconclusive: 'inconclusive', error: 'errored', interrupted: 'interrupted', skipped: 'skipped' };
   return html`<header class="card">
-<div class="run-head"><h1>meshproof run ${result.runId}</h1>${badge(result.outcome)}${result.interrupted ? html`<span class="badge is-error">interrupted</span>` : ''}</div>
+<div class="run-head"><h1>meshproof run ${result.runId}</h1>${badge(result.outcome)}</div>
 <div class="sub">${result.experiments.length} experiments on <b>${result.target.kind}</b> (${result.target.description}) · Istio ${result.target.istioVersion} · ${formatMs(result.durationMs)} · exit code ${result.exitCode}</div>
 <div class="tally">${outcomes.map((o) => html`<div class="count is-${o}"><b>${tally[o]}</b>${labels[o]}</div>`)}</div>
 ${result.error ? html`<div class="alert is-error"><b>The run stopped:</b> ${result.error}</div>` : ''}
@@ -91,7 +91,7 @@ function overview(result: RunResult): SafeHtml {
 <td class="num">${index + 1}</td>
 <td><a href="#${experimentAnchor(experiment, index)}">${experiment.name}</a>${experiment.sweep ? html` <span class="sweep-point">${describeSweepPoint(experiment.sweep.params)}</span>` : ''}</td>
 <td>${badge(experiment.outcome)}</td>
-<td>${experiment.verdicts.length ? describeTally(verdicts) : experiment.error ? `error in ${experiment.error.phase}` : 'no verdicts'}</td>
+<td>${experiment.verdicts.length ? describeTally(verdicts) : experiment.error ? `${experiment.outcome === 'interrupted' ? 'stopped' : 'error'} in ${experiment.error.phase}` : experiment.outcome === 'skipped' ? 'not run' : 'no verdicts'}</td>
 <td class="num">${requests === undefined ? '—' : formatNumber(requests)}</td>
 <td class="num">${rate === undefined ? '—' : `${formatNumber(rate, 1)}/s`}</td>
 <td class="num">${formatMs(experiment.durationMs)}</td>
@@ -120,13 +120,15 @@ async function sweepSection(group: SweepGroup, result: RunResult, charts: ChartR
 }
 
 async function experimentSection(experiment: ExperimentResult, index: number, charts: ChartRenderer): Promise<SafeHtml> {
+  if (experiment.outcome === 'skipped') return skippedSection(experiment, index);
   return html`<section class="card experiment is-${experiment.outcome}" id="${experimentAnchor(experiment, index)}">
 <div class="exp-head"><h2>${experiment.name}</h2>${badge(experiment.outcome)}${experiment.sweep ? html`<span class="sweep-point">${describeSweepPoint(experiment.sweep.params)}</span>` : ''}
 <span class="meta">${formatMs(experiment.durationMs)} · started ${experiment.startedAt}</span><a class="top" href="#overview">↑ overview</a></div>
 ${experiment.description ? html`<p class="description">${experiment.description}</p>` : ''}
 ${experiment.tags.length ? html`<ul class="tags">${experiment.tags.map((t) => html`<li>${t}</li>`)}</ul>` : ''}
 <div class="muted mono">${experiment.file}</div>
-${experiment.error ? html`<div class="alert is-error"><b>Error in phase ${experiment.error.phase}</b> (exit code ${experiment.error.exitCode}): ${experiment.error.message}</div>` : ''}
+${experiment.error ? html`<div class="alert is-error"><b>${experiment.outcome === 'interrupted' ? 'Stopped' : 'Error'} in phase ${experiment.error.phase}</b> (exit code ${experiment.error.exitCode}): ${experiment.error.message}</div>` : ''}
+${experiment.skipReason ? html`<div class="alert is-warning"><b>Skipped</b>: ${experiment.skipReason}</div>` : ''}
 ${experiment.warnings.map((w) => html`<div class="alert is-warning"><b>Warning</b> ${formatSource(w.source)} <code>${w.path}</code>: ${w.message}</div>`)}
 <h3>Verdicts</h3>
 ${verdictList(experiment)}
@@ -142,9 +144,20 @@ ${samplesBlock(experiment)}
 </section>`;
 }
 
+/** An experiment that never started: what it would have checked, and why it did not run. Nothing else to show. */
+function skippedSection(experiment: ExperimentResult, index: number): SafeHtml {
+  return html`<section class="card experiment is-skipped" id="${experimentAnchor(experiment, index)}">
+<div class="exp-head"><h2>${experiment.name}</h2>${badge(experiment.outcome)}${experiment.sweep ? html`<span class="sweep-point">${describeSweepPoint(experiment.sweep.params)}</span>` : ''}<a class="top" href="#overview">↑ overview</a></div>
+${experiment.description ? html`<p class="description">${experiment.description}</p>` : ''}
+<div class="muted mono">${experiment.file}</div>
+<div class="alert is-warning"><b>Skipped</b>: ${experiment.skipReason ?? 'not run'}</div>
+${verdictList(experiment)}
+</section>`;
+}
+
 function verdictList(experiment: ExperimentResult): SafeHtml {
   if (experiment.verdicts.length === 0) {
-    const why = experiment.error ? `The experiment stopped in phase ${experiment.error.phase} before judging.` : 'No expectations were judged.';
+    const why = experiment.error ? `The experiment stopped in phase ${experiment.error.phase} before judging.` : experiment.outcome === 'skipped' ? 'The experiment was not run.' : 'No expectations were judged.';
     const pending = experiment.expectations.map((e) => html`<li>${e.title} <span class="muted">(${e.kind}${formatSource(e.source) ? `, ${formatSource(e.source)}` : ''})</span></li>`);
     return html`<p class="muted">${why}</p>${pending.length ? html`<ul>${pending}</ul>` : ''}`;
   }

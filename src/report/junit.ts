@@ -15,7 +15,7 @@ interface Case {
   name: string;
   classname: string;
   timeSeconds: number;
-  result?: { element: 'failure' | 'error'; message: string; type: string; text: string };
+  result?: { element: 'failure' | 'error' | 'skipped'; message: string; type: string; text: string };
   systemOut?: string;
 }
 
@@ -23,18 +23,19 @@ export function renderJunit(result: RunResult, options: JunitOptions = {}): stri
   const inconclusiveAs = options.inconclusiveAs ?? 'fail';
   const suites = result.experiments.map((experiment) => ({ experiment, cases: casesOf(experiment, inconclusiveAs) }));
   // A run that stopped outside any experiment (target never prepared, restore failed) must not look green in CI.
+  // An interrupted run is an error too, even when every experiment that ran had passed.
   const runError: Case | undefined = result.error
-    ? { name: 'run', classname: 'meshproof', timeSeconds: result.durationMs / 1000, result: { element: 'error', message: result.error, type: 'run', text: `${result.error}\nexit code ${result.exitCode}` } }
+    ? { name: 'run', classname: 'meshproof', timeSeconds: result.durationMs / 1000, result: { element: 'error', message: result.error, type: result.interrupted ? 'interrupted' : 'run', text: `${result.error}\nexit code ${result.exitCode}` } }
     : undefined;
-  const count = (cases: Case[], element: 'failure' | 'error') => cases.filter((c) => c.result?.element === element).length;
+  const count = (cases: Case[], element: 'failure' | 'error' | 'skipped') => cases.filter((c) => c.result?.element === element).length;
   const allCases = [...suites.flatMap((s) => s.cases), ...(runError ? [runError] : [])];
   const lines: string[] = ['<?xml version="1.0" encoding="UTF-8"?>'];
   lines.push(
-    `<testsuites name="meshproof run ${attr(result.runId)}" tests="${allCases.length}" failures="${count(allCases, 'failure')}" errors="${count(allCases, 'error')}" skipped="0" time="${seconds(result.durationMs)}" timestamp="${attr(timestamp(result.startedAt))}">`,
+    `<testsuites name="meshproof run ${attr(result.runId)}" tests="${allCases.length}" failures="${count(allCases, 'failure')}" errors="${count(allCases, 'error')}" skipped="${count(allCases, 'skipped')}" time="${seconds(result.durationMs)}" timestamp="${attr(timestamp(result.startedAt))}">`,
   );
   suites.forEach(({ experiment, cases }, index) => {
     lines.push(
-      `  <testsuite name="${attr(experiment.name)}" id="${index}" package="meshproof" tests="${cases.length}" failures="${count(cases, 'failure')}" errors="${count(cases, 'error')}" skipped="0" time="${seconds(experiment.durationMs)}" timestamp="${attr(timestamp(experiment.startedAt))}" hostname="${attr(result.target.context)}">`,
+      `  <testsuite name="${attr(experiment.name)}" id="${index}" package="meshproof" tests="${cases.length}" failures="${count(cases, 'failure')}" errors="${count(cases, 'error')}" skipped="${count(cases, 'skipped')}" time="${seconds(experiment.durationMs)}" timestamp="${attr(timestamp(experiment.startedAt))}" hostname="${attr(result.target.context)}">`,
     );
     lines.push('    <properties>');
     const properties: [string, string][] = [
@@ -59,7 +60,8 @@ export function renderJunit(result: RunResult, options: JunitOptions = {}): stri
         continue;
       }
       lines.push(`${open}>`);
-      if (c.result) {
+      if (c.result?.element === 'skipped') lines.push(`      <skipped message="${attr(c.result.message)}"/>`);
+      else if (c.result) {
         lines.push(`      <${c.result.element} message="${attr(c.result.message)}" type="${attr(c.result.type)}">${text(c.result.text)}</${c.result.element}>`);
       }
       if (c.systemOut) lines.push(`      <system-out>${text(c.systemOut)}</system-out>`);
@@ -73,7 +75,7 @@ export function renderJunit(result: RunResult, options: JunitOptions = {}): stri
       `  <testsuite name="meshproof run" id="${suites.length}" package="meshproof" tests="1" failures="0" errors="1" skipped="0" time="${seconds(result.durationMs)}" timestamp="${attr(timestamp(result.startedAt))}" hostname="${attr(result.target.context)}">`,
     );
     lines.push(`    <testcase name="run" classname="meshproof" time="${seconds(result.durationMs)}">`);
-    lines.push(`      <error message="${attr(runError.result!.message)}" type="run">${text(runError.result!.text)}</error>`);
+    lines.push(`      <error message="${attr(runError.result!.message)}" type="${attr(runError.result!.type)}">${text(runError.result!.text)}</error>`);
     lines.push('    </testcase>');
     lines.push('  </testsuite>');
   }
@@ -84,6 +86,16 @@ export function renderJunit(result: RunResult, options: JunitOptions = {}): stri
 function casesOf(experiment: ExperimentResult, inconclusiveAs: 'fail' | 'pass'): Case[] {
   const classname = `meshproof.${experiment.name}`;
   const cases: Case[] = experiment.verdicts.map((verdict, i) => verdictCase(experiment, verdict, i, classname, inconclusiveAs));
+  if (experiment.outcome === 'skipped' || experiment.outcome === 'interrupted') {
+    // Never judged: listed and counted as skipped (the run's own error case fails the suite), never dropped.
+    const why = experiment.outcome === 'skipped' ? (experiment.skipReason ?? 'not run') : `stopped in ${experiment.error?.phase ?? 'load'}: ${experiment.error?.message ?? 'interrupted'}`;
+    const judged = new Set(experiment.verdicts.map((_, i) => expectationFor(experiment, i)));
+    for (const expectation of experiment.expectations) {
+      if (judged.has(expectation)) continue;
+      cases.push({ name: expectation.title, classname, timeSeconds: 0, result: { element: 'skipped', message: why, type: experiment.outcome, text: '' } });
+    }
+    return cases;
+  }
   if (experiment.outcome !== 'error') return cases;
   const error = experiment.error ?? { phase: 'prepare', message: 'the experiment errored', exitCode: 3 };
   const message = `${error.phase}: ${error.message}`;

@@ -4,7 +4,7 @@ import { appendFile } from 'node:fs/promises';
 import type { RunResult } from '../runner/result.ts';
 import { describeSweepPoint, describeTally, expectationFor, formatConfidence, formatInterval, formatMs, formatObserved, shellQuote, tallyOutcomes, verdictUnit } from './base.ts';
 
-const icons: Record<string, string> = { pass: '✅', fail: '❌', inconclusive: '❔', error: '💥' };
+const icons: Record<string, string> = { pass: '✅', fail: '❌', inconclusive: '❔', error: '💥', interrupted: '⏹️', skipped: '⏭️' };
 
 /** Text safe inside a Markdown table cell: no HTML, no pipes or newlines, no emphasis or link syntax. */
 export function markdownCell(text: string): string {
@@ -24,18 +24,19 @@ export function renderMarkdown(result: RunResult, options: { reportPath?: string
   );
   if (result.error) {
     lines.push('');
-    lines.push(`> 💥 The run stopped: ${markdownCell(result.error)}`);
+    lines.push(`> ${result.interrupted ? '⏹️' : '💥'} The run stopped: ${markdownCell(result.error)}`);
   }
   lines.push('');
   lines.push('| | Experiment | Outcome | Verdicts | Requests | Duration |');
   lines.push('|---|---|---|---|---:|---:|');
   for (const experiment of result.experiments) {
     const sweep = experiment.sweep ? ` (${markdownCell(describeSweepPoint(experiment.sweep.params))})` : '';
-    const verdicts = experiment.verdicts.length ? describeTally(tallyOutcomes(experiment.verdicts)) : experiment.error ? `error in ${experiment.error.phase}` : '—';
+    const verdicts = experiment.verdicts.length ? describeTally(tallyOutcomes(experiment.verdicts)) : experiment.error ? `${experiment.outcome === 'interrupted' ? 'stopped' : 'error'} in ${experiment.error.phase}` : experiment.outcome === 'skipped' ? 'not run' : '—';
     const requests = experiment.observation?.total ?? experiment.loadSummary?.sent;
     lines.push(`| ${icons[experiment.outcome]} | ${markdownCell(experiment.name)}${sweep} | ${experiment.outcome} | ${verdicts} | ${requests ?? '—'} | ${formatMs(experiment.durationMs)} |`);
   }
-  const notPassed = result.experiments.filter((e) => e.outcome !== 'pass');
+  const notPassed = result.experiments.filter((e) => e.outcome !== 'pass' && e.outcome !== 'skipped');
+  const skipped = result.experiments.filter((e) => e.outcome === 'skipped');
   if (notPassed.length) {
     lines.push('');
     lines.push('### What did not pass');
@@ -52,6 +53,10 @@ export function renderMarkdown(result: RunResult, options: { reportPath?: string
         );
       });
     }
+  }
+  if (skipped.length) {
+    lines.push('');
+    lines.push(`**Not run** (${skipped.length}): ${skipped.map((e) => markdownCell(e.name)).join(', ')} — ${markdownCell(skipped[0]!.skipReason ?? 'skipped')}`);
   }
   lines.push('');
   lines.push(`<sub>${markdownCell(shellQuote(result.command))} · meshproof ${markdownCell(result.meshproofVersion)}${options.reportPath ? ` · report: ${markdownCell(options.reportPath)}` : ''}</sub>`);

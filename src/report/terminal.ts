@@ -165,7 +165,7 @@ export class TerminalReporter implements RunListener {
       return;
     }
     const position = state ? this.c.dim(`[${state.index + 1}/${state.total}]`) + ' ' : '';
-    const verdicts = result.verdicts.length ? describeTally(tallyOutcomes(result.verdicts)) : result.error ? `error in ${result.error.phase}: ${printable(result.error.message)}` : 'no verdicts';
+    const verdicts = result.verdicts.length ? describeTally(tallyOutcomes(result.verdicts)) : result.error ? `${result.outcome === 'interrupted' ? 'stopped' : 'error'} in ${result.error.phase}: ${printable(result.error.message)}` : 'no verdicts';
     this.line(`${position}${this.outcomeMark(result.outcome)} ${this.c.bold(printable(result.name))}${result.sweep ? ' ' + this.c.dim(printable(describeSweepPoint(result.sweep.params))) : ''} ${this.c.dim('—')} ${verdicts} ${this.c.dim(formatMs(result.durationMs))}`);
     result.verdicts.forEach((verdict, i) => {
       if (verdict.outcome === 'pass') return;
@@ -177,7 +177,7 @@ export class TerminalReporter implements RunListener {
   /** Quiet mode still says why a run did not pass: an errored experiment's error, each failing or inconclusive verdict. */
   private quietLines(result: ExperimentResult): void {
     const name = `${this.c.bold(printable(result.name))}${result.sweep ? ' ' + this.c.dim(printable(describeSweepPoint(result.sweep.params))) : ''}`;
-    if (result.error) this.line(`${this.outcomeMark('error')} ${name} ${this.c.dim('—')} error in ${result.error.phase}: ${printable(result.error.message)}`);
+    if (result.error) this.line(`${this.outcomeMark(result.outcome === 'interrupted' ? 'interrupted' : 'error')} ${name} ${this.c.dim('—')} ${result.outcome === 'interrupted' ? 'stopped' : 'error'} in ${result.error.phase}: ${printable(result.error.message)}`);
     result.verdicts.forEach((verdict, i) => {
       if (verdict.outcome === 'pass') return;
       const unit = verdictUnit(verdict, expectationFor(result, i));
@@ -220,6 +220,10 @@ export class TerminalReporter implements RunListener {
         return this.c.red('✗ FAIL');
       case 'inconclusive':
         return this.c.yellow('? INCONCLUSIVE');
+      case 'interrupted':
+        return this.c.yellow('■ INTERRUPTED');
+      case 'skipped':
+        return this.c.dim('- SKIPPED');
       default:
         return this.c.magenta('! ERROR');
     }
@@ -266,9 +270,9 @@ export function renderSummaryTable(result: RunResult, c: Colors = pc.createColor
     wordWrap: true,
     colWidths: [44, 14, 34, 10, 10],
   });
-  const paint: Record<ExperimentOutcome, (s: string) => string> = { pass: c.green, fail: c.red, inconclusive: c.yellow, error: c.magenta };
+  const paint: Record<ExperimentOutcome, (s: string) => string> = { pass: c.green, fail: c.red, inconclusive: c.yellow, error: c.magenta, interrupted: c.yellow, skipped: c.dim };
   for (const e of result.experiments) {
-    const verdicts = e.verdicts.length ? describeTally(tallyOutcomes(e.verdicts)) : e.error ? `error in ${e.error.phase}` : '—';
+    const verdicts = e.verdicts.length ? describeTally(tallyOutcomes(e.verdicts)) : e.error ? `${e.outcome === 'interrupted' ? 'stopped' : 'error'} in ${e.error.phase}` : e.outcome === 'skipped' ? 'not run' : '—';
     const requests = e.observation?.total ?? e.loadSummary?.sent;
     table.push([c.bold(printable(e.name)), paint[e.outcome](e.outcome), verdicts, requests === undefined ? '—' : String(requests), formatMs(e.durationMs)]);
   }
@@ -276,7 +280,7 @@ export function renderSummaryTable(result: RunResult, c: Colors = pc.createColor
 }
 
 export function summaryLine(result: RunResult, c: Colors = pc.createColors(false)): string {
-  const paint: Record<ExperimentOutcome, (s: string) => string> = { pass: c.green, fail: c.red, inconclusive: c.yellow, error: c.magenta };
+  const paint: Record<ExperimentOutcome, (s: string) => string> = { pass: c.green, fail: c.red, inconclusive: c.yellow, error: c.magenta, interrupted: c.yellow, skipped: c.dim };
   const line = `${paint[result.outcome](c.bold(result.outcome.toUpperCase()))} ${describeTally(tallyOutcomes(result.experiments))} in ${formatMs(result.durationMs)} ${c.dim(`(run ${result.runId}, exit code ${result.exitCode}${result.interrupted ? ', interrupted' : ''})`)}`;
   return result.error ? `${line}\n${c.magenta('the run stopped:')} ${printable(result.error)}` : line;
 }

@@ -5,7 +5,11 @@ import type { LoadSummary } from '../load/driver.ts';
 import type { Outcome, Verdict } from '../assertions/verdict.ts';
 import type { ConvergenceReport, RestoreReport, TargetInfo } from '../targets/target.ts';
 
-export type ExperimentOutcome = Outcome | 'error';
+/**
+ * `interrupted`: stopped by a signal while it ran (the mesh was restored); `skipped`: never started, because the run
+ * was interrupted or stopped (target not prepared, a restore failed) before its turn.
+ */
+export type ExperimentOutcome = Outcome | 'error' | 'interrupted' | 'skipped';
 
 export type PhaseName = 'prepare' | 'snapshot' | 'apply' | 'converge' | 'login' | 'load' | 'counters' | 'judge' | 'restore';
 
@@ -31,8 +35,10 @@ export interface ExperimentResult {
   tags: string[];
   sweep?: SweepPoint;
   outcome: ExperimentOutcome;
-  /** Present when outcome is 'error'. */
+  /** Present when outcome is 'error' or 'interrupted'. */
   error?: { phase: PhaseName; message: string; exitCode: number };
+  /** Present when outcome is 'skipped': why the experiment never started. */
+  skipReason?: string;
   resources: K8sObject[];
   load: LoadSpec;
   loadSummary?: LoadSummary;
@@ -62,10 +68,10 @@ export interface RunResult {
   finishedAt: string;
   durationMs: number;
   experiments: ExperimentResult[];
-  /** pass only when every experiment passed. */
+  /** pass only when every experiment passed; `interrupted` whenever a signal stopped the run, whatever ran before. */
   outcome: ExperimentOutcome;
   exitCode: number;
   interrupted: boolean;
-  /** Why the run stopped before or between experiments (target failed to prepare, restore failed). */
+  /** Why the run stopped before or between experiments (target failed to prepare, restore failed, interrupted). */
   error?: string;
 }

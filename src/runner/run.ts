@@ -11,6 +11,8 @@ import type { Experiment, Expectation, RequestSpec } from '../spec/types.ts';
 import { locateField } from '../spec/resources.ts';
 import type { Target, TargetInfo, TargetOptions } from '../targets/target.ts';
 import type { RunListener } from './events.ts';
+import { multiplex } from '../report/multiplexer.ts';
+import { printable } from '../report/printable.ts';
 import { WarmupBaseline } from './warmup-baseline.ts';
 import type { ExperimentOutcome, ExperimentResult, PhaseName, PhaseTiming, RunEvent, RunResult } from './result.ts';
 
@@ -42,8 +44,13 @@ export interface RunOptions {
   /** Inconclusive verdicts fail the run unless 'pass'. */
   inconclusiveAs?: 'fail' | 'pass';
   listener?: RunListener;
-  /** Awaited before each experiment (tutorial mode explains the step and waits for Enter). */
+  /**
+   * Awaited before each experiment (tutorial mode explains the step and waits for Enter). Throwing InterruptedError
+   * (Ctrl-C at a prompt) interrupts the run; the step and those after it are listed as skipped.
+   */
   beforeExperiment?: (experiment: Experiment, index: number, total: number) => Promise<void>;
+  /** Where a listener's own exception is told (it never stops the run); default: a warning on stderr. */
+  onListenerError?: (error: unknown, hook: string) => void;
 }
 
 /** Expectations that can be judged from client data alone, while load runs (sequential mode). */
@@ -55,23 +62,27 @@ export class Runner {
   private interruptedBy: string | undefined;
   private readonly interruptController = new AbortController();
   private restoring = false;
+  /** Every hook call goes through this: a listener that throws must never skip a phase, least of all restore. */
+  private readonly listener: Required<RunListener>;
 
   constructor(
     private readonly options: RunOptions,
     private readonly deps: RunnerDeps,
-  ) {}
+  ) {
+    this.listener = multiplex(options.listener ? [options.listener] : [], options.onListenerError ?? warnListenerError);
+  }
 
   /** Called by the CLI on SIGINT/SIGTERM. Stops load, skips what is left, but never skips restore. */
   interrupt(signal: string): void {
     const repeated = this.interruptedBy !== undefined;
     this.interruptedBy ??= signal;
-    this.interruptController.abort(new InterruptedError(`interrupted by ${signal}`));
+    this.interruptController.abort(new InterruptedError(`interrupted by ${signal}`, signal));
     if (this.restoring || repeated) {
-      this.options.listener?.onMessage?.(
+      this.listener.onMessage(
         `${signal} received again: still restoring the mesh to how it was; this cannot be skipped (it finishes by itself).`,
       );
     } else {
-      this.options.listener?.onMessage?.(`${signal} received: stopping load, then restoring the mesh before exiting.`);
+      this.listener.onMessage(`${signal} received: stopping load, then restoring the mesh before exiting.`);
     }
   }
 
@@ -80,7 +91,7 @@ export class Runner {
   }
 
   async run(experiments: Experiment[]): Promise<RunResult> {
-    const { options } = this;
+    const { options, listener } = this;
     const started = Date.now();
     const results: ExperimentResult[] = [];
     let info: TargetInfo = { kind: options.target.kind, istioVersion: options.targetOptions.istioVersion ?? 'unknown', context: options.targetOptions.context ?? options.target.kind, description: '' };
@@ -91,16 +102,21 @@ export class Runner {
       } catch (error) {
         fatal = { message: messageOf(error), exitCode: exitCodeOf(error) };
       }
-      options.listener?.onRunStart?.({ runId: options.runId, experiments: experiments.length, target: info });
+      listener.onRunStart({ runId: options.runId, experiments: experiments.length, target: info });
       if (!fatal) {
         for (const [index, experiment] of experiments.entries()) {
           if (this.interrupted) break;
-          await options.beforeExperiment?.(experiment, index, experiments.length);
+          try {
+            await options.beforeExperiment?.(experiment, index, experiments.length);
+          } catch (error) {
+            if (!(error instanceof InterruptedError)) throw error;
+            this.interrupt(error.signal);
+          }
           if (this.interrupted) break;
-          options.listener?.onExperimentStart?.(experiment, index, experiments.length);
+          listener.onExperimentStart(experiment, index, experiments.length);
           const result = await this.runExperiment(experiment, info);
           results.push(result);
-          options.listener?.onExperimentEnd?.(experiment, result);
+          listener.onExperimentEnd(experiment, result);
           if (result.error?.exitCode === ExitCode.infrastructure && result.error.phase === 'restore') {
             fatal = { message: `restore failed, stopping: ${result.error.message}`, exitCode: ExitCode.infrastructure };
             break;
@@ -111,11 +127,21 @@ export class Runner {
       try {
         await options.target.close();
       } catch (error) {
-        options.listener?.onMessage?.(`closing the target failed: ${messageOf(error)}`);
+        listener.onMessage(`closing the target failed: ${messageOf(error)}`);
       }
     }
     const finished = Date.now();
+    // Experiments that never started are listed, never dropped: a run cut short must not read as a smaller green run.
+    const skipReason = this.interrupted
+      ? `not run: the run was interrupted by ${this.interruptedBy}`
+      : fatal
+        ? `not run: the run stopped (${fatal.message})`
+        : undefined;
+    if (skipReason !== undefined) {
+      for (const experiment of experiments.slice(results.length)) results.push(skippedResult(experiment, skipReason, finished));
+    }
     const exitCode = this.exitCode(results, fatal);
+    const error = fatal?.message ?? (this.interrupted ? `interrupted by ${this.interruptedBy}; the mesh was restored` : undefined);
     const result: RunResult = {
       schemaVersion: 1,
       runId: options.runId,
@@ -127,12 +153,12 @@ export class Runner {
       finishedAt: new Date(finished).toISOString(),
       durationMs: finished - started,
       experiments: results,
-      outcome: overallOutcome(results, fatal !== undefined, options.inconclusiveAs),
+      outcome: this.interrupted ? 'interrupted' : overallOutcome(results, fatal !== undefined, options.inconclusiveAs),
       exitCode,
       interrupted: this.interrupted,
-      ...(fatal ? { error: fatal.message } : {}),
+      ...(error !== undefined ? { error } : {}),
     };
-    options.listener?.onRunEnd?.(result);
+    listener.onRunEnd(result);
     return result;
   }
 
@@ -146,7 +172,8 @@ export class Runner {
   }
 
   private async runExperiment(experiment: Experiment, info: TargetInfo): Promise<ExperimentResult> {
-    const { target, listener } = this.options;
+    const { target } = this.options;
+    const { listener } = this;
     const t0 = Date.now();
     const phases: PhaseTiming[] = [];
     const events: RunEvent[] = [];
@@ -173,15 +200,15 @@ export class Runner {
     const mark = (what: RunEvent['what']) => events.push({ atMs: Date.now() - (loadStart ?? Date.now()), what });
     const phase = async <T>(name: PhaseName, work: () => Promise<T>): Promise<T> => {
       const start = Date.now();
-      listener?.onPhase?.(experiment, name, 'start');
+      listener.onPhase(experiment, name, 'start');
       try {
         const value = await work();
         phases.push({ phase: name, startMs: start - t0, durationMs: Date.now() - start, ok: true });
-        listener?.onPhase?.(experiment, name, 'end');
+        listener.onPhase(experiment, name, 'end');
         return value;
       } catch (error) {
         phases.push({ phase: name, startMs: start - t0, durationMs: Date.now() - start, ok: false, error: messageOf(error) });
-        listener?.onPhase?.(experiment, name, 'end', messageOf(error));
+        listener.onPhase(experiment, name, 'end', messageOf(error));
         throw new PhaseFailure(name, error);
       }
     };
@@ -197,9 +224,9 @@ export class Runner {
 
     let applied = false;
     try {
-      this.throwIfInterrupted();
+      this.throwIfInterrupted('snapshot');
       await phase('snapshot', () => target.snapshot(resources));
-      this.throwIfInterrupted();
+      this.throwIfInterrupted('apply');
       applied = true; // restore must run even if apply fails half-way
       await phase('apply', () => target.apply(resources, this.options.runId));
       const appliedAt = Date.now();
@@ -207,7 +234,7 @@ export class Runner {
       if (target.setProbe) target.setProbe(halfPushedProbe(baseUrl, experiment.load.requests));
       result.convergence = await phase('converge', () => unlessInterrupted(target.waitConverged(this.options.convergeTimeoutMs ?? 60_000)));
       const convergedAt = Date.now();
-      this.throwIfInterrupted();
+      this.throwIfInterrupted('login');
 
       // Logins happen before the counters are read, so they do not count as load.
       const requests = await phase('login', () => this.deps.resolveRequests(baseUrl, experiment.load.requests));
@@ -257,7 +284,7 @@ export class Runner {
       result.outcome = experimentOutcome(result.verdicts);
     } catch (error) {
       const failure = error instanceof PhaseFailure ? error : new PhaseFailure('load', error);
-      result.outcome = 'error';
+      result.outcome = failure.cause instanceof InterruptedError ? 'interrupted' : 'error';
       result.error = { phase: failure.phase, message: messageOf(failure.cause, experiment), exitCode: exitCodeOf(failure.cause) };
     } finally {
       if (applied) {
@@ -343,7 +370,7 @@ export class Runner {
               ...(warmup ? { onClockOrigin: (epochMs: number) => warmup.onClockOrigin(p, epochMs) } : {}),
               onProgress: (update) => {
                 progress[p] = update;
-                this.options.listener?.onLoadProgress?.(experiment, parts.length === 1 ? update : mergeProgress(progress));
+                this.listener.onLoadProgress(experiment, parts.length === 1 ? update : mergeProgress(progress));
               },
             })
             .catch((error: unknown) => {
@@ -362,8 +389,9 @@ export class Runner {
     }
   }
 
-  private throwIfInterrupted(): void {
-    if (this.interruptController.signal.aborted) throw new PhaseFailure('apply', this.interruptController.signal.reason);
+  /** `next`: the phase that would have run, so an interrupt says where the experiment stopped. */
+  private throwIfInterrupted(next: PhaseName): void {
+    if (this.interruptController.signal.aborted) throw new PhaseFailure(next, this.interruptController.signal.reason);
   }
 }
 
@@ -409,6 +437,32 @@ export function experimentOutcome(verdicts: Verdict[]): ExperimentOutcome {
   if (verdicts.some((v) => v.outcome === 'fail')) return 'fail';
   if (verdicts.some((v) => v.outcome === 'inconclusive')) return 'inconclusive';
   return 'pass';
+}
+
+function warnListenerError(error: unknown, hook: string): void {
+  process.stderr.write(`warning: ${printable(`a run listener failed in ${hook} (the run goes on): ${messageOf(error)}`)}\n`);
+}
+
+function skippedResult(experiment: Experiment, reason: string, at: number): ExperimentResult {
+  return {
+    name: experiment.name,
+    file: experiment.file,
+    description: experiment.description,
+    tags: experiment.tags,
+    ...(experiment.sweep ? { sweep: experiment.sweep } : {}),
+    outcome: 'skipped',
+    skipReason: reason,
+    resources: experiment.apply.map((r) => r.object),
+    load: experiment.load,
+    counters: [],
+    expectations: experiment.expect,
+    verdicts: [],
+    phases: [],
+    events: [],
+    warnings: experiment.warnings,
+    startedAt: new Date(at).toISOString(),
+    durationMs: 0,
+  };
 }
 
 function overallOutcome(results: ExperimentResult[], fatal: boolean, inconclusiveAs: 'fail' | 'pass' = 'fail'): ExperimentOutcome {

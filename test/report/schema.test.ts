@@ -92,7 +92,8 @@ describe('schema/result.schema.json', () => {
     expect(sorted(schema.$defs.PhaseTiming.properties.phase.enum)).toEqual(sorted(literals(aliases.get('PhaseName')!)));
     expect(sorted(schema.$defs.ExperimentResult.properties.error.properties.phase.enum)).toEqual(sorted(literals(aliases.get('PhaseName')!)));
     expect(sorted(schema.$defs.RunEvent.properties.what.enum)).toEqual(sorted(literals(interfaceMembers.get('RunEvent.what')!)));
-    expect(sorted(schema.properties.outcome.enum)).toEqual(sorted([...literals(aliases.get('Outcome')!), 'error']));
+    expect(sorted(schema.properties.outcome.enum)).toEqual(sorted([...literals(aliases.get('Outcome')!), 'error', 'interrupted', 'skipped']));
+    expect(sorted(schema.$defs.ExperimentResult.properties.outcome.enum)).toEqual(sorted(schema.properties.outcome.enum));
     expect(sorted(schema.$defs.LoadSpec.properties.driver.enum)).toEqual(sorted(literals(interfaceMembers.get('LoadSpec.driver')!)));
 
     // Every expectation kind of the union, each with its own definition (a new kind must be described here too).

@@ -96,7 +96,10 @@ describe('runner lifecycle against an in-memory target', () => {
     const result = await runner.run([makeExperiment(), makeExperiment({ name: 'second' })]);
     expect(result.exitCode).toBe(ExitCode.interrupted);
     expect(result.interrupted).toBe(true);
-    expect(result.experiments).toHaveLength(1);
+    expect(result.outcome).toBe('interrupted');
+    // The experiment not run is listed as skipped, never dropped.
+    expect(result.experiments.map((e) => [e.name, e.outcome])).toEqual([['test-experiment', 'interrupted'], ['second', 'skipped']]);
+    expect(result.experiments[1].skipReason).toBe('not run: the run was interrupted by SIGINT');
     // What was observed before the interrupt is kept (no data loss), but nothing is judged on it.
     expect(result.experiments[0].loadSummary?.sent).toBe(20);
     expect(result.experiments[0].verdicts).toEqual([]);

@@ -8,6 +8,8 @@ export interface MemoryTargetOptions {
   /** Delay of restore (ms), to test interrupts arriving during restore. */
   restoreDelayMs?: number;
   convergeDelayMs?: number;
+  /** Delay of every call (ms), so a signal sent as a phase starts lands inside it. */
+  callDelayMs?: number;
   initial?: K8sObject[];
 }
 
@@ -24,6 +26,10 @@ export class MemoryTarget implements Target {
     for (const o of options.initial ?? []) this.objects.set(key(o), structuredClone(o));
   }
 
+  private async pause(): Promise<void> {
+    if (this.options.callDelayMs) await new Promise((r) => setTimeout(r, this.options.callDelayMs));
+  }
+
   private maybeFail(what: keyof NonNullable<MemoryTargetOptions['failOn']>): void {
     const error = this.options.failOn?.[what];
     if (error) throw error;
@@ -31,12 +37,14 @@ export class MemoryTarget implements Target {
 
   async prepare(options: TargetOptions): Promise<TargetInfo> {
     this.calls.push('prepare');
+    await this.pause();
     this.maybeFail('prepare');
     return { kind: 'local', istioVersion: options.istioVersion ?? '1.28.0', context: 'memory', description: 'in-memory test target' };
   }
 
   async snapshot(resources: K8sObject[]): Promise<void> {
     this.calls.push('snapshot');
+    await this.pause();
     for (const r of resources) {
       const existing = this.objects.get(key(r));
       if (!this.saved.has(key(r))) this.saved.set(key(r), existing ? structuredClone(existing) : undefined);
@@ -45,6 +53,7 @@ export class MemoryTarget implements Target {
 
   async apply(resources: K8sObject[], runId: string): Promise<void> {
     this.calls.push('apply');
+    await this.pause();
     for (const [i, r] of resources.entries()) {
       if (i === 1) this.maybeFail('apply'); // fail half-way: the first object is already applied
       this.objects.set(key(r), { ...structuredClone(r), metadata: { ...r.metadata, labels: { ...r.metadata.labels, 'meshproof.dev/run': runId } } });
@@ -54,6 +63,7 @@ export class MemoryTarget implements Target {
 
   async waitConverged(): Promise<ConvergenceReport> {
     this.calls.push('converge');
+    await this.pause();
     if (this.options.convergeDelayMs) await new Promise((r) => setTimeout(r, this.options.convergeDelayMs));
     this.maybeFail('converge');
     return { version: '1', proxies: [{ name: 'gateway', version: '1', synced: true }], waitedMs: 0 };
@@ -70,12 +80,14 @@ export class MemoryTarget implements Target {
 
   async counters(): Promise<CounterSample[]> {
     this.calls.push('counters');
+    await this.pause();
     this.maybeFail('counters');
     return [{ proxy: 'istio-ingressgateway', name: 'istio_requests_total', labels: { reporter: 'source', response_code: '200' }, value: this.requests }];
   }
 
   async restore(): Promise<RestoreReport> {
     this.calls.push('restore');
+    await this.pause();
     if (this.options.restoreDelayMs) await new Promise((r) => setTimeout(r, this.options.restoreDelayMs));
     this.maybeFail('restore');
     const report: RestoreReport = { deleted: [], restored: [], errors: [] };
