@@ -163,6 +163,8 @@ export class Runner {
   }
 
   private exitCode(results: ExperimentResult[], fatal?: { exitCode: number }): number {
+    // A mesh that could not be put back outranks everything, an interrupt included (130 promises a restored mesh).
+    if (results.some((r) => r.error?.phase === 'restore')) return ExitCode.infrastructure;
     if (this.interrupted) return ExitCode.interrupted;
     const codes = [fatal?.exitCode, ...results.map((r) => r.error?.exitCode)].filter((c): c is number => c !== undefined);
     if (codes.includes(ExitCode.badInput)) return ExitCode.badInput;
@@ -289,18 +291,25 @@ export class Runner {
     } finally {
       if (applied) {
         this.restoring = true;
+        let problem: string | undefined;
         try {
-          result.restore = await phase('restore', () => target.restore());
+          // Problems the restore reports fail its phase (✗ in the terminal), like a restore that throws.
+          await phase('restore', async () => {
+            result.restore = await target.restore();
+            if (result.restore.errors.length > 0) throw new TargetError(`restore left problems: ${result.restore.errors.join('; ')}`);
+          });
           mark('restored');
-          if (result.restore.errors.length > 0) {
-            result.outcome = 'error';
-            result.error ??= { phase: 'restore', message: `restore left problems: ${result.restore.errors.join('; ')}`, exitCode: ExitCode.infrastructure };
-          }
         } catch (error) {
-          result.outcome = 'error';
-          result.error = { phase: 'restore', message: messageOf(error), exitCode: ExitCode.infrastructure };
+          problem = messageOf(error instanceof PhaseFailure ? error.cause : error);
         } finally {
           this.restoring = false;
+        }
+        if (problem !== undefined) {
+          // A mesh left changed outranks whatever failed before: it is the experiment's error (exit 3, and the run
+          // stops), and the earlier error is kept in its message.
+          const earlier = result.error ? ` (after an earlier error in ${result.error.phase}: ${result.error.message})` : '';
+          result.outcome = 'error';
+          result.error = { phase: 'restore', message: `${problem}${earlier}`, exitCode: ExitCode.infrastructure };
         }
       }
       result.durationMs = Date.now() - t0;

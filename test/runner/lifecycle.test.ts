@@ -87,6 +87,26 @@ describe('runner lifecycle against an in-memory target', () => {
     expect(result.experiments[0].error).toMatchObject({ phase: 'load', message: 'driver crashed', exitCode: ExitCode.infrastructure });
   });
 
+  it('restore problems after an earlier failure still show: the restore phase fails, exit 3, the run stops (issue 14 D6)', async () => {
+    const target = new MemoryTarget({ failOn: { converge: new TargetError('proxies did not converge') }, restoreProblems: ['VirtualService/default/reviews: 409 conflict'] });
+    const result = await new Runner(options(target), fakeDeps(new ScriptedDriver([200]))).run([makeExperiment(), makeExperiment({ name: 'second' })]);
+    const [first, second] = result.experiments;
+    expect(first!.error).toMatchObject({ phase: 'restore', exitCode: ExitCode.infrastructure });
+    expect(first!.error!.message).toBe('restore left problems: VirtualService/default/reviews: 409 conflict (after an earlier error in converge: proxies did not converge)');
+    expect(first!.phases.find((p) => p.phase === 'restore')).toMatchObject({ ok: false });
+    expect(first!.restore?.errors).toEqual(['VirtualService/default/reviews: 409 conflict']);
+    expect(second!.outcome).toBe('skipped');
+    expect([result.outcome, result.exitCode]).toEqual(['error', ExitCode.infrastructure]);
+    expect(result.error).toMatch(/^restore failed, stopping: restore left problems/);
+  });
+
+  it('a restore that reports problems after a bad-input error is exit 3, not 2 (the mesh is left changed)', async () => {
+    const target = new MemoryTarget({ failOn: { apply: new ResourceError('bad field', vs('reviews'), 'spec.http') }, restoreProblems: ['VirtualService/default/reviews: not restored'] });
+    const result = await new Runner(options(target), fakeDeps(new ScriptedDriver([200]))).run([makeExperiment()]);
+    expect(result.experiments[0]!.error).toMatchObject({ phase: 'restore', exitCode: ExitCode.infrastructure });
+    expect(result.exitCode).toBe(ExitCode.infrastructure);
+  });
+
   it('interrupt during load stops the load, restores, skips the remaining experiments, exit 130', async () => {
     const target = new MemoryTarget();
     let runner!: Runner;

@@ -8,6 +8,8 @@ export interface MemoryTargetOptions {
   /** Delay of restore (ms), to test interrupts arriving during restore. */
   restoreDelayMs?: number;
   convergeDelayMs?: number;
+  /** Problems restore() reports without throwing (an object it could not put back). */
+  restoreProblems?: string[];
   /** Delay of every call (ms), so a signal sent as a phase starts lands inside it. */
   callDelayMs?: number;
   initial?: K8sObject[];
@@ -90,7 +92,7 @@ export class MemoryTarget implements Target {
     await this.pause();
     if (this.options.restoreDelayMs) await new Promise((r) => setTimeout(r, this.options.restoreDelayMs));
     this.maybeFail('restore');
-    const report: RestoreReport = { deleted: [], restored: [], errors: [] };
+    const report: RestoreReport = { deleted: [], restored: [], errors: [...(this.options.restoreProblems ?? [])] };
     for (const [k, before] of this.saved) {
       if (before) {
         this.objects.set(k, before);
