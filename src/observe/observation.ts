@@ -151,7 +151,7 @@ class MergedLatency implements LatencyView {
   }
   percentile(p: number): number {
     if (!this.histogram || this.histogram.totalCount === 0) return Number.NaN;
-    return this.histogram.getValueAtPercentile(p) / MICROS_PER_MS;
+    return percentileOf(this.histogram, p) / MICROS_PER_MS;
   }
   get max(): number {
     return this.histogram && this.histogram.totalCount > 0 ? this.histogram.maxValue / MICROS_PER_MS : Number.NaN;
@@ -167,6 +167,15 @@ class MergedLatency implements LatencyView {
     if (!h || h.totalCount === 0) return 0;
     return h.totalCount - countBelow(h, Math.round(ms * MICROS_PER_MS));
   }
+}
+
+/**
+ * The value at percentile `p`, µs. HDR answers with the highest value equivalent to the bucket's (up to 0.1 % above
+ * what was recorded), so near the top a percentile could exceed the exact maximum it also tracks (p99.9 > max in
+ * reports); no percentile is above the largest value recorded nor below the smallest.
+ */
+function percentileOf(h: hdr.Histogram, p: number): number {
+  return Math.min(Math.max(h.getValueAtPercentile(p), h.minNonZeroValue), h.maxValue);
 }
 
 /** The JS implementation's bucket accessors (hdr.build without WebAssembly returns a JsHistogram). */
@@ -298,9 +307,9 @@ export class Observation implements ObservationView {
           labels: { ...g.labels },
           count: g.count,
           latency: {
-            p50: g.histogram.getValueAtPercentile(50) / MICROS_PER_MS,
-            p90: g.histogram.getValueAtPercentile(90) / MICROS_PER_MS,
-            p99: g.histogram.getValueAtPercentile(99) / MICROS_PER_MS,
+            p50: percentileOf(g.histogram, 50) / MICROS_PER_MS,
+            p90: percentileOf(g.histogram, 90) / MICROS_PER_MS,
+            p99: percentileOf(g.histogram, 99) / MICROS_PER_MS,
             max: g.histogram.maxValue / MICROS_PER_MS,
             mean: g.histogram.mean / MICROS_PER_MS,
           },

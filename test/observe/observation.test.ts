@@ -28,6 +28,21 @@ describe('Observation', () => {
     expect(obs.countBy('error', { status: 'error' })).toEqual(new Map([['timeout', 10]]));
   });
 
+  it('no percentile exceeds the largest latency recorded nor falls below the smallest (HDR bucket edges; p99.9 > max in reports)', () => {
+    const obs = new Observation({ classifiers: resolveClassifiers(['status']) });
+    // 6,013 ms sits inside an HDR bucket whose highest equivalent value is above it.
+    for (let i = 0; i < 2000; i++) obs.record(rec(i, 200, i % 500 === 0 ? 6013.2 : 129.7));
+    const all = obs.latency();
+    for (const p of [50, 90, 99, 99.9, 99.99, 100]) {
+      expect(all.percentile(p)).toBeLessThanOrEqual(all.max);
+      expect(all.percentile(p)).toBeGreaterThanOrEqual(all.min);
+    }
+    expect(all.percentile(100)).toBe(all.max);
+    const snap = obs.snapshot();
+    expect(snap.latency.p999).toBeLessThanOrEqual(snap.latency.max);
+    for (const g of snap.groups) expect(g.latency!.p99).toBeLessThanOrEqual(g.latency!.max);
+  });
+
   it('keeps an HDR histogram per combination: percentiles, extremes and countAtLeast in ms', () => {
     const obs = new Observation({ classifiers: resolveClassifiers(['status']) });
     for (let i = 1; i <= 1000; i++) obs.record(rec(i, 200, i / 10)); // 0.1 .. 100 ms
