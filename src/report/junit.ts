@@ -3,7 +3,7 @@
 // testsuite > properties, testcase > failure | error | skipped, system-out.
 import type { Verdict } from '../assertions/verdict.ts';
 import type { ExperimentResult, RunResult } from '../runner/result.ts';
-import { expectationFor, formatConfidence, formatInterval, formatObserved, formatPValue, formatSource, shellQuote, verdictUnit } from './base.ts';
+import { describeSweepPoint, expectationFor, formatConfidence, formatInterval, formatObserved, formatPValue, formatSource, shellQuote, verdictUnit } from './base.ts';
 import { escapeMarkup } from './escape.ts';
 
 export interface JunitOptions {
@@ -84,15 +84,18 @@ export function renderJunit(result: RunResult, options: JunitOptions = {}): stri
 }
 
 function casesOf(experiment: ExperimentResult, inconclusiveAs: 'fail' | 'pass'): Case[] {
-  const classname = `meshproof.${experiment.name}`;
-  const cases: Case[] = experiment.verdicts.map((verdict, i) => verdictCase(experiment, verdict, i, classname, inconclusiveAs));
+  // CI tools split a classname at its dots into packages: the classname is the experiment's base name without dots, and
+  // a sweep point's parameters (0.5, 1.2s...) go into each test case's name instead.
+  const classname = `meshproof.${(experiment.sweep?.baseName ?? experiment.name).replace(/\./g, '_')}`;
+  const point = experiment.sweep ? ` [${describeSweepPoint(experiment.sweep.params)}]` : '';
+  const cases: Case[] = experiment.verdicts.map((verdict, i) => ({ ...verdictCase(experiment, verdict, i, classname, inconclusiveAs), name: `${verdict.title}${point}` }));
   if (experiment.outcome === 'skipped' || experiment.outcome === 'interrupted') {
     // Never judged: listed and counted as skipped (the run's own error case fails the suite), never dropped.
     const why = experiment.outcome === 'skipped' ? (experiment.skipReason ?? 'not run') : `stopped in ${experiment.error?.phase ?? 'load'}: ${experiment.error?.message ?? 'interrupted'}`;
     const judged = new Set(experiment.verdicts.map((_, i) => expectationFor(experiment, i)));
     for (const expectation of experiment.expectations) {
       if (judged.has(expectation)) continue;
-      cases.push({ name: expectation.title, classname, timeSeconds: 0, result: { element: 'skipped', message: why, type: experiment.outcome, text: '' } });
+      cases.push({ name: `${expectation.title}${point}`, classname, timeSeconds: 0, result: { element: 'skipped', message: why, type: experiment.outcome, text: '' } });
     }
     return cases;
   }
@@ -104,7 +107,7 @@ function casesOf(experiment: ExperimentResult, inconclusiveAs: 'fail' | 'pass'):
   for (const expectation of experiment.expectations) {
     if (judged.has(expectation)) continue;
     cases.push({
-      name: expectation.title,
+      name: `${expectation.title}${point}`,
       classname,
       timeSeconds: 0,
       result: { element: 'error', message, type: error.phase, text: `${message}\nnot judged: ${expectation.kind} at ${formatSource(expectation.source) ?? 'unknown position'}\nexit code ${error.exitCode}` },
@@ -112,7 +115,7 @@ function casesOf(experiment: ExperimentResult, inconclusiveAs: 'fail' | 'pass'):
   }
   // An error after judging (e.g. restore) still fails the suite: report it as its own case.
   if (cases.every((c) => c.result?.element !== 'error')) {
-    cases.push({ name: `${error.phase} phase`, classname, timeSeconds: 0, result: { element: 'error', message, type: error.phase, text: `${message}\nexit code ${error.exitCode}` } });
+    cases.push({ name: `${error.phase} phase${point}`, classname, timeSeconds: 0, result: { element: 'error', message, type: error.phase, text: `${message}\nexit code ${error.exitCode}` } });
   }
   return cases;
 }

@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { SpecError, SpecErrors } from '../errors.ts';
 import { substitute, matrixPoints, pointLabel, type MatrixPoint } from './matrix.ts';
 import { Normaliser, normaliseExpectation, normaliseLoad } from './normalise.ts';
+import { withUniqueTitles } from './titles.ts';
 import { displayPath, inlineResource, loadResourceFile } from './resources.ts';
 import { loadScenario } from './scenario.ts';
 import { schemaErrors } from './schema-check.ts';
@@ -69,7 +70,7 @@ function buildExperiment(file: string, source: YamlDoc, value: any, point: Recor
     scenario: spec.scenario ?? 'bookinfo',
     apply,
     load: load!,
-    expect: expect as Experiment['expect'],
+    expect: withUniqueTitles(expect as Experiment['expect']),
     ...(point ? { sweep: { params: point, baseName: base } } : {}),
     warnings: weightWarnings(apply),
   };

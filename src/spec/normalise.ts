@@ -167,6 +167,12 @@ function where(raw: Record<string, unknown> | undefined): Record<string, string>
   return Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, String(v)]));
 }
 
+/** The population a `where` selects, for default titles: two expectations that differ only by it get different names. */
+function population(raw: Record<string, unknown> | undefined): string {
+  if (!raw || Object.keys(raw).length === 0) return '';
+  return ` for ${Object.entries(raw).map(([k, v]) => `${k}=${String(v)}`).join(', ')}`;
+}
+
 function percentText(bound: Bound & { derived?: { failing: number; retries: number } }): string {
   const pct = (x: number) => `${+(x * 100).toFixed(2)}%`;
   const parts: string[] = [];
@@ -194,13 +200,13 @@ export function normaliseExpectation(n: Normaliser, item: Record<string, any>, i
     case 'distribution': {
       const total = Object.values<number>(raw.weights).reduce((a, b) => a + b, 0);
       if (total <= 0) throw n.error([...path, 'weights'], 'weights must not all be 0');
-      return { kind, ...common, title: raw.title ?? `distribution of ${raw.of}`, of: raw.of, weights: raw.weights, tolerance: raw.tolerance ?? DEFAULT_TOLERANCE_POINTS, where: where(raw.where) };
+      return { kind, ...common, title: raw.title ?? `distribution of ${raw.of}${population(raw.where)}`, of: raw.of, weights: raw.weights, tolerance: raw.tolerance ?? DEFAULT_TOLERANCE_POINTS, where: where(raw.where) };
     }
     case 'status': {
       if ((raw.code === undefined) === (raw.flag === undefined)) throw n.error(path, 'status needs exactly one of code (503, 5xx) or flag (UO, FI, ...)');
       const ratio = n.shareBound(raw.ratio, [...path, 'ratio']);
       const what = raw.code !== undefined ? String(raw.code) : `flag ${raw.flag}`;
-      return { kind, ...common, title: raw.title ?? `share of ${what} ${percentText(ratio)}`, ...(raw.code !== undefined ? { code: String(raw.code) } : { flag: raw.flag }), ratio, where: where(raw.where) };
+      return { kind, ...common, title: raw.title ?? `share of ${what} ${percentText(ratio)}${population(raw.where)}`, ...(raw.code !== undefined ? { code: String(raw.code) } : { flag: raw.flag }), ratio, where: where(raw.where) };
     }
     case 'retries': {
       const count = countOf(n, raw, path, kind);
@@ -212,10 +218,10 @@ export function normaliseExpectation(n: Normaliser, item: Record<string, any>, i
       return { kind, ...common, title: raw.title ?? `${raw.name}${raw.proxy ? ` at ${raw.proxy}` : ''}`, name: raw.name, ...(raw.proxy !== undefined ? { proxy: raw.proxy } : {}), labels, count };
     }
     case 'rateLimited':
-      return { kind, ...common, title: raw.title ?? `429s as the token bucket predicts${raw.filter ? ` (${raw.filter})` : ''}`, filter: raw.filter, slack: raw.slack ?? 0, where: where(raw.where) };
+      return { kind, ...common, title: raw.title ?? `429s as the token bucket predicts${raw.filter ? ` (${raw.filter})` : ''}${population(raw.where)}`, filter: raw.filter, slack: raw.slack ?? 0, where: where(raw.where) };
     case 'denied': {
       const ratio = n.shareBound(raw.ratio, [...path, 'ratio']);
-      return { kind, ...common, title: raw.title ?? `share denied by RBAC ${percentText(ratio)}`, service: raw.service, ratio, where: where(raw.where) };
+      return { kind, ...common, title: raw.title ?? `share denied by RBAC ${percentText(ratio)}${population(raw.where)}`, service: raw.service, ratio, where: where(raw.where) };
     }
     case 'latency': {
       const percentiles: Record<string, { below?: number; above?: number }> = {};
@@ -233,7 +239,7 @@ export function normaliseExpectation(n: Normaliser, item: Record<string, any>, i
         ? { atLeastMs: n.duration(raw.delayed.atLeast, [...path, 'delayed', 'atLeast'], 'ms'), share: n.shareBound(raw.delayed.share, [...path, 'delayed', 'share']) }
         : undefined;
       if (!delayed && Object.keys(percentiles).length === 0) throw n.error(path, 'latency needs a percentile (p50, p99, max...) or delayed');
-      return { kind, ...common, title: raw.title ?? `latency ${Object.keys(percentiles).join(', ') || 'delayed share'}`, percentiles, delayed, where: where(raw.where) };
+      return { kind, ...common, title: raw.title ?? `latency ${Object.keys(percentiles).join(', ') || 'delayed share'}${population(raw.where)}`, percentiles, delayed, where: where(raw.where) };
     }
     case 'flags': {
       if ((raw.count === undefined) === (raw.ratio === undefined)) throw n.error(path, 'flags needs exactly one of count or ratio');

@@ -40,7 +40,9 @@ describe('JUnit XML', () => {
       const suite = suites[i];
       const cases = suite.testcase ?? [];
       if (experiment.outcome !== 'error') {
-        expect(cases.map((c) => c.name)).toEqual(experiment.verdicts.map((v) => v.title));
+        // A sweep point's parameters are part of each case's name (not of its classname, which CI tools split at dots).
+        const point = experiment.sweep ? ` [${Object.entries(experiment.sweep.params).map(([k, v]) => `${k}=${v}`).join(', ')}]` : '';
+        expect(cases.map((c) => c.name)).toEqual(experiment.verdicts.map((v) => `${v.title}${point}`));
         experiment.verdicts.forEach((verdict, j) => {
           const failure = cases[j].failure?.[0];
           if (verdict.outcome === 'pass') expect(failure).toBeUndefined();
