@@ -6,6 +6,7 @@ import { clipBand, outcomeOf, placeInterval, type Band, type Placement } from '.
 import type { Interval } from './stats/proportion.ts';
 import { intervalLabel, shareInterval, type IntervalMethod } from './stats/share.ts';
 import { formatShareWithInterval, percentValue } from './stats/format.ts';
+import { requestsFor } from './stats/sample-size.ts';
 
 /** Tolerance of `approx` on a share when the expectation gives none: 5 percentage points. */
 export const DEFAULT_SHARE_TOLERANCE = 0.05;
@@ -23,19 +24,34 @@ export interface ShareJudgement {
   label: string;
   method: IntervalMethod;
   perIntervalConfidence: number;
+  /**
+   * For an inconclusive verdict when asked (ShareOptions.estimateMore): the request count at which the share seen so
+   * far would give a conclusive verdict with a 90 % chance; null when no practical count would (it sits on an edge).
+   */
+  decidesAt?: number | null;
 }
+
+/** The chance of a conclusive verdict the "about N requests" estimates aim for. */
+export const PLANNING_CHANCE = 0.9;
 
 export interface ShareOptions {
   confidence: number;
   /** How many shares of the same expectation are judged together (Bonferroni). */
   comparisons: number;
   sequential: boolean;
+  /** Estimate the requests that would decide an inconclusive verdict (see JudgeContext.estimateMore). */
+  estimateMore?: boolean;
 }
 
 export function judgeShare(successes: number, trials: number, band: Band, options: ShareOptions): ShareJudgement {
   const clipped = clipBand(band, 0, 1);
   const { interval, method, perIntervalConfidence } = shareInterval(successes, trials, { ...options, band: clipped });
   const placement = trials === 0 ? 'straddles-both' : placeInterval(interval, clipped);
+  const outcome = trials === 0 ? 'inconclusive' : outcomeOf(placement);
+  const estimate =
+    options.estimateMore && outcome === 'inconclusive' && trials > 0
+      ? { decidesAt: requestsFor(successes / trials, clipped, { confidence: options.confidence, comparisons: options.comparisons, sequential: options.sequential }, PLANNING_CHANCE) ?? null }
+      : {};
   return {
     successes,
     trials,
@@ -43,15 +59,16 @@ export function judgeShare(successes: number, trials: number, band: Band, option
     interval,
     band: clipped,
     placement,
-    outcome: trials === 0 ? 'inconclusive' : outcomeOf(placement),
+    outcome,
     label: intervalLabel(options.confidence, options.comparisons, options.sequential),
     method,
     perIntervalConfidence,
+    ...estimate,
   };
 }
 
 export function shareOptions(confidence: number, context: JudgeContext, comparisons = 1): ShareOptions {
-  return { confidence, comparisons, sequential: context.sequential !== undefined };
+  return { confidence, comparisons, sequential: context.sequential !== undefined, ...(context.estimateMore ? { estimateMore: true } : {}) };
 }
 
 /** "19.4 % (99 % interval 17.9–21.0 %)". */
@@ -84,6 +101,14 @@ export function describeShareBound(bound: Bound, approxText?: string): string {
   return 'any share';
 }
 
+/** "(about 1,200 in all, 900 more, would likely decide it at the share seen so far)", when it was estimated. */
+function moreText(j: ShareJudgement): string {
+  if (j.decidesAt === undefined) return '';
+  if (j.decidesAt === null) return ' (at the share seen so far no practical number of requests is likely to: it sits on the edge of the band)';
+  const all = Math.max(j.decidesAt, j.trials + 1);
+  return ` (at the share seen so far, about ${all.toLocaleString('en-US')} in all, ${(all - j.trials).toLocaleString('en-US')} more, would decide it with a ${Math.round(PLANNING_CHANCE * 100)} % chance)`;
+}
+
 /** What follows the expectation in a sentence: nothing for a pass, ", but …" otherwise. */
 export function shareReason(j: ShareJudgement): string {
   if (j.trials === 0) return ', but nothing was observed, so nothing can be said';
@@ -95,10 +120,10 @@ export function shareReason(j: ShareJudgement): string {
     case 'above':
       return `, but the whole interval is above ${edgeText(j.band.upper!)}`;
     case 'straddles-lower':
-      return `, but the interval crosses ${edgeText(j.band.lower!)}, so more requests are needed to tell`;
+      return `, but the interval crosses ${edgeText(j.band.lower!)}, so more requests are needed to tell${moreText(j)}`;
     case 'straddles-upper':
-      return `, but the interval crosses ${edgeText(j.band.upper!)}, so more requests are needed to tell`;
+      return `, but the interval crosses ${edgeText(j.band.upper!)}, so more requests are needed to tell${moreText(j)}`;
     case 'straddles-both':
-      return ', but the interval is wider than the accepted band, so more requests are needed to tell';
+      return `, but the interval is wider than the accepted band, so more requests are needed to tell${moreText(j)}`;
   }
 }

@@ -38,6 +38,11 @@ export interface JudgeContext {
    * Sequential mode: the data are being looked at repeatedly while load runs (look number `looks`),
    * so intervals must stay valid under optional stopping (confidence sequences / alpha spending).
    */
+  /**
+   * Inconclusive share verdicts say about how many requests would decide them (a search over sample sizes, so only
+   * the runner's final judgement asks for it, not each sequential look nor the calibration simulations).
+   */
+  estimateMore?: boolean;
   sequential?: {
     looks: number;
     /**

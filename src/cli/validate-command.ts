@@ -7,6 +7,7 @@ import { badInputJson, targetRefusals } from './preflight.ts';
 import type { SourcedFinding } from '../targets/kube/analyze.ts';
 import { reportError } from './report-error.ts';
 import { paint, say } from './output.ts';
+import { describeShortPlan, planSampleSizes, type SamplePlan } from '../assertions/plan.ts';
 
 export interface ValidateOptions {
   json?: boolean;
@@ -54,13 +55,15 @@ export async function validateCommand(paths: string[], options: ValidateOptions)
   const istioErrors = (findings ?? []).filter((f) => f.level === 'Error').length;
   const exitCode = istioErrors > 0 ? ExitCode.badInput : ExitCode.ok;
   const warnings = experiments.flatMap((e) => e.warnings.map((w) => ({ experiment: e.name, ...w })));
+  const plans = experiments.map((e) => ({ experiment: e, plans: planSampleSizes(e) }));
+  const short = plans.flatMap(({ experiment, plans: mine }) => mine.filter((p) => p.enough === false).map((plan) => ({ experiment, plan })));
   if (options.json) {
     process.stdout.write(
       `${JSON.stringify(
         {
           ok: exitCode === ExitCode.ok,
           files: files.map(displayPath),
-          experiments: experiments.map((e) => ({ name: e.name, file: displayPath(e.file), expectations: e.expect.length, resources: e.apply.length })),
+          experiments: plans.map(({ experiment: e, plans: mine }) => ({ name: e.name, file: displayPath(e.file), expectations: e.expect.length, resources: e.apply.length, sampleSizes: mine.map(planJson) })),
           warnings,
           ...(findings ? { istio: findings } : {}),
         },
@@ -77,6 +80,13 @@ export async function validateCommand(paths: string[], options: ValidateOptions)
     seen.add(line);
     say(`${paint('yellow', 'warning:')} ${printable(line)}`);
   }
+  for (const { experiment, plan } of short) {
+    const at = plan.expectation.source;
+    const line = `${at.file}:${at.line}:${at.col}: ${plan.expectation.title}: ${describeShortPlan(plan, experiment)}`;
+    if (seen.has(line)) continue;
+    seen.add(line);
+    say(`${paint('yellow', 'warning:')} ${printable(line)}`);
+  }
   if (findings) printFindings(findings);
   if (exitCode !== ExitCode.ok) {
     say(`${paint('red', 'error:')} istioctl analyze found ${istioErrors} error${istioErrors === 1 ? '' : 's'} in the resources of ${experiments.length} experiment${experiments.length === 1 ? '' : 's'}.`);
@@ -87,6 +97,19 @@ export async function validateCommand(paths: string[], options: ValidateOptions)
     `${paint('green', 'ok:')} ${experiments.length} experiment${experiments.length === 1 ? ' is' : 's are'} valid (${files.length} file${files.length === 1 ? '' : 's'})${seen.size ? ` (${seen.size} warning${seen.size === 1 ? '' : 's'})` : ''}${istioNote}.`,
   );
   return exitCode;
+}
+
+function planJson(plan: SamplePlan): Record<string, unknown> {
+  return {
+    title: plan.expectation.title,
+    kind: plan.expectation.kind,
+    source: plan.expectation.source,
+    assumed: plan.assumed,
+    neededResponses: plan.needed,
+    neededRequests: plan.neededRequests,
+    ...(plan.planned !== undefined ? { plannedResponses: plan.planned, enough: plan.enough } : {}),
+    ...(plan.note ? { note: plan.note } : {}),
+  };
 }
 
 async function istioFindings(experiments: Experiment[]): Promise<SourcedFinding[]> {

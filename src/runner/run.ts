@@ -272,6 +272,7 @@ export class Runner {
           target: info,
           // Cancelled and timed-out requests, and those on the wrong side of the warm-up's baseline read.
           inFlightAllowance: summary.errored + (baseline?.inFlight ?? 0),
+          estimateMore: true,
           // After a sequential run that spent its budget, the final judgement is one more look of the same sequence.
           ...(experiment.load.sequential ? { sequential: { looks: looks + 1, final: true } } : {}),
         };
