@@ -38,8 +38,16 @@ export class Normaliser {
     throw this.error(path, `expected a share (0..1 or "25%"), found ${JSON.stringify(value)}`);
   }
 
-  duration(value: unknown, path: PathSegment[], bareUnit: 's' | 'ms' = 's'): number {
-    if (typeof value === 'number') return bareUnit === 's' ? value * 1000 : value;
+  /**
+   * A duration with its unit. A bare number other than 0 is refused: load durations once read it as seconds and latency
+   * bounds as milliseconds, so `10` meant 10 s in one place and 10 ms in the other. `likely` orders the suggested fix.
+   */
+  duration(value: unknown, path: PathSegment[], likely: 's' | 'ms' = 's'): number {
+    if (value === 0) return 0;
+    if (typeof value === 'number') {
+      const [first, second] = likely === 's' ? ['s', 'ms'] : ['ms', 's'];
+      throw this.error(path, `a bare number is ambiguous as a duration: write "${value}${first}" (or "${value}${second}"), with the unit`);
+    }
     const ms = parseDuration(value);
     if (ms === undefined) throw this.error(path, `expected a duration such as 500ms, 30s or 2m, found ${JSON.stringify(value)}`);
     return ms;
@@ -200,7 +208,9 @@ export function normaliseExpectation(n: Normaliser, item: Record<string, any>, i
     case 'distribution': {
       const total = Object.values<number>(raw.weights).reduce((a, b) => a + b, 0);
       if (total <= 0) throw n.error([...path, 'weights'], 'weights must not all be 0');
-      return { kind, ...common, title: raw.title ?? `distribution of ${raw.of}${population(raw.where)}`, of: raw.of, weights: raw.weights, tolerance: raw.tolerance ?? DEFAULT_TOLERANCE_POINTS, where: where(raw.where) };
+      // A share like every share (0.05 or "5%"); kept in percentage points inside.
+      const tolerance = raw.tolerance === undefined ? DEFAULT_TOLERANCE_POINTS : +(n.share(raw.tolerance, [...path, 'tolerance']) * 100).toFixed(10);
+      return { kind, ...common, title: raw.title ?? `distribution of ${raw.of}${population(raw.where)}`, of: raw.of, weights: raw.weights, tolerance, where: where(raw.where) };
     }
     case 'status': {
       if ((raw.code === undefined) === (raw.flag === undefined)) throw n.error(path, 'status needs exactly one of code (503, 5xx) or flag (UO, FI, ...)');

@@ -81,8 +81,11 @@ function messageFor(error: ErrorObject, source: YamlDoc): { path: PathSegment[];
         message: `expected one of ${params.allowedValues.map((v: unknown) => JSON.stringify(v)).join(', ')}, found ${show(found)}${hint ? `; did you mean "${hint}"?` : ''}`,
       };
     }
-    case 'anyOf':
-      return { path, key: false, message: `expected ${describeSchema(error.parentSchema)}, found ${show(found)}` };
+    case 'anyOf': {
+      // A share written as a percentage number (5 for 5 %): say how to write it.
+      const percent = typeof found === 'number' && found > 1 && found <= 100 && /^A share\b|as a share\b/.test((error.parentSchema as any)?.description ?? '');
+      return { path, key: false, message: `expected ${describeSchema(error.parentSchema)}, found ${show(found)}${percent ? `; for ${found} percent write "${found}%"` : ''}` };
+    }
     case 'pattern': {
       const description = (error.parentSchema as any)?.description;
       return {
