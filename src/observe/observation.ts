@@ -1,6 +1,7 @@
 // The streaming observation: every response is classified once, then only aggregates and a few bytes per request stay.
 import * as hdr from 'hdr-histogram-js';
 import { SpecError } from '../errors.ts';
+import { bodyExcerpt } from './excerpt.ts';
 import type {
   Classifier,
   Labels,
@@ -396,11 +397,15 @@ export class Observation implements ObservationView {
     let kept = this.samples.get(group.id);
     if (!kept) this.samples.set(group.id, (kept = []));
     if (kept.length >= this.sampleBodies) return;
+    // A page's telling part (Bookinfo's reviews block with its stars), not its head and scripts, before truncating.
+    const excerpt = bodyExcerpt(response.body);
+    const body = excerpt?.text ?? response.body;
     kept.push({
       labels: { ...group.labels },
       status: response.status,
-      body: response.body.length > SAMPLE_BODY_CHARS ? `${response.body.slice(0, SAMPLE_BODY_CHARS)}…` : response.body,
+      body: body.length > SAMPLE_BODY_CHARS ? `${body.slice(0, SAMPLE_BODY_CHARS)}…` : body,
       headers: { ...response.headers },
+      ...(excerpt ? { bodyNote: excerpt.what } : {}),
     });
   }
 }

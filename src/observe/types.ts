@@ -71,8 +71,11 @@ export interface ObservationSnapshot {
   groups: { labels: Labels; count: number; latency: { p50: number; p90: number; p99: number; max: number; mean: number } }[];
   latency: { p50: number; p90: number; p99: number; p999: number; max: number; mean: number; min: number };
   timeSeries: TimeSeriesPoint[];
-  /** A few example bodies per label combination (truncated), for reports. */
-  samples: { labels: Labels; status: number; body: string; headers: Record<string, string> }[];
+  /**
+   * A few example bodies per label combination, for reports: truncated, and for an HTML page the part that tells
+   * responses apart (bodyNote says what was left out).
+   */
+  samples: { labels: Labels; status: number; body: string; headers: Record<string, string>; bodyNote?: string }[];
 }
 
 /** One sample of a Prometheus counter or gauge, tagged with the proxy it came from. */

@@ -69,6 +69,21 @@ dl.facts dt { color: var(--muted); }
 dl.facts dd { margin: 0; word-break: break-word; }
 details { margin: 8px 0; border: 1px solid var(--line); border-radius: 8px; padding: 6px 12px; background: #fff; }
 details > summary { cursor: pointer; font-weight: 600; padding: 2px 0; }
+.experiment > details.experiment-body { border: 0; padding: 0; margin: 0; }
+.experiment > details.experiment-body > summary { list-style: none; }
+.experiment > details.experiment-body > summary::-webkit-details-marker { display: none; }
+.experiment > details.experiment-body > summary::before { content: "▸"; color: var(--muted); margin-right: 2px; }
+.experiment > details.experiment-body[open] > summary::before { content: "▾"; }
+.experiment > details.experiment-body:not([open]) > summary.exp-head { border-bottom: 0; padding-bottom: 0; margin-bottom: 0; }
+.experiment { padding-top: 12px; padding-bottom: 12px; }
+table.counters tr.group td { background: var(--soft); font-weight: 600; }
+.filter { display: flex; flex-wrap: wrap; align-items: center; gap: 6px 10px; margin: 10px 0; }
+.filter input { position: absolute; opacity: 0; pointer-events: none; }
+.filter label { border: 1px solid var(--line); border-radius: 999px; padding: 2px 12px; background: #fff; cursor: pointer; }
+.filter input:checked + label { background: var(--ink); color: #fff; border-color: var(--ink); }
+.filter input:focus-visible + label { outline: 2px solid var(--accent); }
+body:has(#show-problems:checked) .filterable.is-pass, body:has(#show-problems:checked) .filterable.is-skipped { display: none; }
+${['pass', 'fail', 'inconclusive', 'error', 'interrupted', 'skipped'].map((o) => `body:has(#show-${o}:checked) .filterable:not(.is-${o}) { display: none; }`).join('\n')}
 details[open] > summary { margin-bottom: 6px; }
 .chips { display: flex; flex-wrap: wrap; gap: 6px; }
 .chip { border: 1px solid var(--line); background: var(--soft); border-radius: 6px; padding: 0 8px; font-size: 12.5px; font-variant-numeric: tabular-nums; }

@@ -39,7 +39,7 @@ export async function renderHtml(result: RunResult): Promise<string> {
   const sweepSections: SafeHtml[] = [];
   for (const group of sweeps) sweepSections.push(await sweepSection(group, result, charts));
   const experimentSections: SafeHtml[] = [];
-  for (const [index, experiment] of result.experiments.entries()) experimentSections.push(await experimentSection(experiment, index, charts));
+  for (const index of problemsFirst(result)) experimentSections.push(await experimentSection(result.experiments[index]!, index, charts));
 
   const page = html`<!DOCTYPE html>
 <html lang="en">
@@ -55,6 +55,7 @@ export async function renderHtml(result: RunResult): Promise<string> {
 <body>
 <main>
 ${header(result)}
+${filter(result)}
 ${overview(result)}
 ${sweepSections.length ? html`<section class="card" id="sweeps"><h2>Sweeps</h2>${sweepSections}</section>` : ''}
 ${experimentSections}
@@ -82,12 +83,34 @@ ${result.error ? html`<div class="alert is-error"><b>The run stopped:</b> ${resu
 </header>`;
 }
 
+/** How much an outcome needs a reader's eyes: the order of the overview and of the experiment sections. */
+const attention: Record<string, number> = { error: 0, fail: 1, interrupted: 2, inconclusive: 3, pass: 4, skipped: 5 };
+
+/** Experiment indices, the ones that did not pass first (run order within each outcome). */
+function problemsFirst(result: RunResult): number[] {
+  return result.experiments.map((_, i) => i).sort((a, b) => (attention[result.experiments[a]!.outcome] ?? 9) - (attention[result.experiments[b]!.outcome] ?? 9) || a - b);
+}
+
+/**
+ * Show all / only what did not pass / one outcome. Radio buttons and CSS :has(), as the page runs no script; every
+ * element marked `filterable` (overview rows, experiment sections) carries its outcome class.
+ */
+function filter(result: RunResult): SafeHtml {
+  const tally = tallyOutcomes(result.experiments);
+  const present = outcomes.filter((o) => tally[o] > 0);
+  const notPassed = result.experiments.filter((e) => e.outcome !== 'pass' && e.outcome !== 'skipped').length;
+  const option = (id: string, label: string, count: number, checked = false) =>
+    html`<input type="radio" name="show" id="show-${id}"${checked ? trusted(' checked') : ''}><label for="show-${id}">${label} <b>${count}</b></label>`;
+  return html`<nav class="filter" aria-label="Show experiments">Show ${option('all', 'all', result.experiments.length, true)}${notPassed > 0 && notPassed < result.experiments.length ? option('problems', 'not passed', notPassed) : ''}${present.length > 1 ? present.map((o) => option(o, o, tally[o])) : ''}</nav>`;
+}
+
 function overview(result: RunResult): SafeHtml {
-  const rows = result.experiments.map((experiment, index) => {
+  const rows = problemsFirst(result).map((index) => {
+    const experiment = result.experiments[index]!;
     const verdicts = tallyOutcomes(experiment.verdicts);
     const requests = experiment.observation?.total ?? experiment.loadSummary?.sent;
     const rate = achievedRate(experiment);
-    return html`<tr class="is-${experiment.outcome}">
+    return html`<tr class="filterable is-${experiment.outcome}">
 <td class="num">${index + 1}</td>
 <td><a href="#${experimentAnchor(experiment, index)}">${experiment.name}</a>${experiment.sweep ? html` <span class="sweep-point">${describeSweepPoint(experiment.sweep.params)}</span>` : ''}</td>
 <td>${badge(experiment.outcome)}</td>
@@ -106,7 +129,8 @@ function overview(result: RunResult): SafeHtml {
 async function sweepSection(group: SweepGroup, result: RunResult, charts: ChartRenderer): Promise<SafeHtml> {
   const figures: SafeHtml[] = [];
   for (const chart of sweepCharts(group)) {
-    const caption = html`<b>${chart.title}</b> against ${group.params[0]}: solid line and points = observed, whiskers = confidence interval, dashed = expected, shaded = expected range.`;
+    const ringText = chart.rings.length ? `, ${chart.rings.map((o) => (o === 'fail' ? 'red ring = that point failed' : 'amber ring = that point was inconclusive')).join(', ')}` : '';
+    const caption = html`<b>${chart.title}</b> against ${group.params[0]}: solid line and points = observed, whiskers = confidence interval, dashed = expected, shaded = expected range${ringText}.`;
     const figure = await charts.figure(chart.spec, 'sweep', caption);
     if (figure) figures.push(figure);
   }
@@ -121,9 +145,11 @@ async function sweepSection(group: SweepGroup, result: RunResult, charts: ChartR
 
 async function experimentSection(experiment: ExperimentResult, index: number, charts: ChartRenderer): Promise<SafeHtml> {
   if (experiment.outcome === 'skipped') return skippedSection(experiment, index);
-  return html`<section class="card experiment is-${experiment.outcome}" id="${experimentAnchor(experiment, index)}">
-<div class="exp-head"><h2>${experiment.name}</h2>${badge(experiment.outcome)}${experiment.sweep ? html`<span class="sweep-point">${describeSweepPoint(experiment.sweep.params)}</span>` : ''}
-<span class="meta">${formatMs(experiment.durationMs)} · started ${experiment.startedAt}</span><a class="top" href="#overview">↑ overview</a></div>
+  // A passing experiment is one line until opened: the page leads with what needs attention.
+  const open = experiment.outcome !== 'pass';
+  return html`<section class="card experiment filterable is-${experiment.outcome}" id="${experimentAnchor(experiment, index)}"><details class="experiment-body"${open ? trusted(' open') : ''}>
+<summary class="exp-head"><h2>${experiment.name}</h2>${badge(experiment.outcome)}${experiment.sweep ? html`<span class="sweep-point">${describeSweepPoint(experiment.sweep.params)}</span>` : ''}
+<span class="meta">${experiment.verdicts.length ? describeTally(tallyOutcomes(experiment.verdicts)) : experiment.error ? `${experiment.outcome === 'interrupted' ? 'stopped' : 'error'} in ${experiment.error.phase}` : 'no verdicts'} · ${formatMs(experiment.durationMs)} · started ${experiment.startedAt}</span><a class="top" href="#overview">↑ overview</a></summary>
 ${experiment.description ? html`<p class="description">${experiment.description}</p>` : ''}
 ${experiment.tags.length ? html`<ul class="tags">${experiment.tags.map((t) => html`<li>${t}</li>`)}</ul>` : ''}
 <div class="muted mono">${experiment.file}</div>
@@ -141,12 +167,12 @@ ${phaseTable(experiment)}
 ${resourcesBlock(experiment)}
 ${countersBlock(experiment)}
 ${samplesBlock(experiment)}
-</section>`;
+</details></section>`;
 }
 
 /** An experiment that never started: what it would have checked, and why it did not run. Nothing else to show. */
 function skippedSection(experiment: ExperimentResult, index: number): SafeHtml {
-  return html`<section class="card experiment is-skipped" id="${experimentAnchor(experiment, index)}">
+  return html`<section class="card experiment filterable is-skipped" id="${experimentAnchor(experiment, index)}">
 <div class="exp-head"><h2>${experiment.name}</h2>${badge(experiment.outcome)}${experiment.sweep ? html`<span class="sweep-point">${describeSweepPoint(experiment.sweep.params)}</span>` : ''}<a class="top" href="#overview">↑ overview</a></div>
 ${experiment.description ? html`<p class="description">${experiment.description}</p>` : ''}
 <div class="muted mono">${experiment.file}</div>
@@ -281,11 +307,25 @@ function countersBlock(experiment: ExperimentResult): SafeHtml {
       .sort()
       .map((k) => `${k}="${labels[k]}"`)
       .join(', ');
-  const rows = [...experiment.counters]
-    .map((c) => ({ ...c, labelText: labelsText(c.labels) }))
-    .sort((a, b) => cmp(a.proxy, b.proxy) || cmp(a.name, b.name) || cmp(a.labelText, b.labelText))
-    .map((c) => html`<tr><td>${c.proxy}</td><td class="mono">${c.name}</td><td class="mono">${c.labelText || '—'}</td><td class="num">${formatNumber(c.value)}</td></tr>`);
-  return html`<details open><summary>Mesh counters (delta over the load, ${experiment.counters.length})</summary><table class="grid"><thead><tr><th>Proxy</th><th>Counter</th><th>Labels</th><th class="num">Δ</th></tr></thead><tbody>${rows}</tbody></table></details>`;
+  // Per proxy and counter, the labels every row shares are said once; each row shows only the labels that differ.
+  const groups = new Map<string, typeof experiment.counters>();
+  for (const c of experiment.counters) {
+    const key = `${c.proxy}\u0000${c.name}`;
+    groups.set(key, [...(groups.get(key) ?? []), c]);
+  }
+  const rows: SafeHtml[] = [];
+  for (const key of [...groups.keys()].sort(cmp)) {
+    const members = groups.get(key)!;
+    const [first] = members;
+    const shared = Object.keys(first!.labels).filter((k) => members.every((m) => m.labels[k] === first!.labels[k]));
+    const sharedText = members.length > 1 ? labelsText(Object.fromEntries(shared.map((k) => [k, first!.labels[k]!]))) : '';
+    const own = (labels: Record<string, string>) => labelsText(Object.fromEntries(Object.entries(labels).filter(([k]) => members.length === 1 || !shared.includes(k))));
+    if (members.length > 1) rows.push(html`<tr class="group"><td>${first!.proxy}</td><td class="mono">${first!.name}</td><td class="mono muted">${sharedText ? `all: ${sharedText}` : ''}</td><td class="num">${formatNumber(members.reduce((s, m) => s + m.value, 0))}</td></tr>`);
+    for (const c of [...members].sort((a, b) => cmp(own(a.labels), own(b.labels)))) {
+      rows.push(html`<tr><td>${members.length > 1 ? '' : c.proxy}</td><td class="mono">${members.length > 1 ? '' : c.name}</td><td class="mono">${own(c.labels) || '—'}</td><td class="num">${formatNumber(c.value)}</td></tr>`);
+    }
+  }
+  return html`<details><summary>Mesh counters that changed over the load (${experiment.counters.length} series, ${groups.size} counters)</summary><table class="grid counters"><thead><tr><th>Proxy</th><th>Counter</th><th>Labels</th><th class="num">Δ</th></tr></thead><tbody>${rows}</tbody></table></details>`;
 }
 
 function samplesBlock(experiment: ExperimentResult): SafeHtml {
@@ -295,7 +335,7 @@ function samplesBlock(experiment: ExperimentResult): SafeHtml {
     const body = s.body.length > maxBodyChars ? `${s.body.slice(0, maxBodyChars)}\n… (${s.body.length - maxBodyChars} more characters)` : s.body;
     const headers = Object.entries(s.headers).map(([k, v]) => `${k}: ${v}`).join('\n');
     return html`<div class="sample"><div class="chips"><span class="chip">status ${s.status}</span>${Object.entries(s.labels).map(([k, v]) => html`<span class="chip">${k}=${v}</span>`)}</div>
-${headers ? html`<pre class="headers">${headers}</pre>` : ''}<pre class="body">${body || '(empty body)'}</pre></div>`;
+${headers ? html`<pre class="headers">${headers}</pre>` : ''}${s.bodyNote ? html`<p class="muted">Body: ${s.bodyNote}.</p>` : ''}<pre class="body">${body || '(empty body)'}</pre></div>`;
   });
   return html`<details><summary>Sample responses (${samples.length})</summary>${items}</details>`;
 }

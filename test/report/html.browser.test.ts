@@ -161,3 +161,57 @@ describe('HTML report in headless Chromium', () => {
     await context.close();
   });
 });
+
+describe('the report of a failing catalogue, on a projector (issue: the user\'s journey, item 8)', () => {
+  let browser: Browser;
+  let url: string;
+  // Catalogue-sized: the fixture's shapes repeated to 30 experiments, most passing, a few failing or errored.
+  const run = buildRunResult(11);
+  const passing = run.experiments.filter((e) => e.outcome === 'pass');
+  while (run.experiments.length < 30) {
+    const copy = structuredClone(passing[run.experiments.length % passing.length]!);
+    copy.name = `${copy.name}-copy-${run.experiments.length}`;
+    run.experiments.push(copy);
+  }
+  const problems = run.experiments.filter((e) => e.outcome !== 'pass').map((e) => e.name);
+
+  beforeAll(async () => {
+    const dir = join(outDir, 'catalogue');
+    await mkdir(dir, { recursive: true });
+    url = pathToFileURL((await writeReports(run, { dir })).html).href;
+    browser = await chromium.launch({ executablePath, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'] });
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  it('leads with what did not pass, keeps passing experiments and counters folded, and is short', async () => {
+    const page = await (await browser.newContext({ viewport: { width: 1300, height: 900 } })).newPage();
+    await page.goto(url, { waitUntil: 'load' });
+    const rows = await page.evaluate(() => [...document.querySelectorAll('#overview tbody tr')].map((tr: any) => tr.querySelector('a').textContent));
+    expect(rows.slice(0, problems.length).sort()).toEqual([...problems].sort());
+    const sections = await page.evaluate(() => [...document.querySelectorAll('section.experiment')].map((s: any) => ({ name: s.querySelector('h2').textContent, open: s.querySelector('details.experiment-body')?.open ?? false, pass: s.classList.contains('is-pass') })));
+    expect(sections.slice(0, problems.length).map((s) => s.name).sort()).toEqual([...problems].sort());
+    for (const s of sections) expect(s.open, s.name).toBe(!s.pass);
+    const countersOpen = await page.evaluate(() => [...document.querySelectorAll('details > summary')].filter((s: any) => s.textContent.startsWith('Mesh counters') && s.parentElement.open).length);
+    expect(countersOpen).toBe(0);
+    const height = await page.evaluate(() => document.documentElement.scrollHeight);
+    console.log(`report page height: ${height} px for ${run.experiments.length} experiments (${problems.length} not passing, open)`);
+    // A tenth of the 154,000 px the catalogue page had with every section open.
+    expect(height).toBeLessThan(15_400);
+  });
+
+  it('the outcome filter shows only what was chosen (CSS only: the page runs no script)', async () => {
+    const context = await browser.newContext({ viewport: { width: 1300, height: 900 }, javaScriptEnabled: false });
+    const page = await context.newPage();
+    await page.goto(url, { waitUntil: 'load' });
+    const visible = async () => (await page.locator('section.experiment:visible h2').allTextContents()).sort();
+    expect(await visible()).toHaveLength(30);
+    await page.click('label[for="show-problems"]');
+    expect(await visible()).toEqual([...problems].sort());
+    await page.click('label[for="show-fail"]');
+    expect(await visible()).toEqual(run.experiments.filter((e) => e.outcome === 'fail').map((e) => e.name).sort());
+    await page.click('label[for="show-all"]');
+    expect(await visible()).toHaveLength(30);
+  });
+});

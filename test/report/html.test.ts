@@ -52,7 +52,7 @@ describe('HTML report (text level)', () => {
 
   it('shows every experiment with its outcome, and every verdict with its numbers', () => {
     for (const experiment of run.experiments) {
-      expect(page).toContain(`class="card experiment is-${experiment.outcome}"`);
+      expect(page).toContain(`class="card experiment filterable is-${experiment.outcome}"`);
       for (const verdict of experiment.verdicts) expect(page).toContain(escape(verdict.explanation));
     }
     expect(page).toContain('Error in phase converge');

@@ -27,6 +27,24 @@ describe('sweep charts', () => {
   });
 });
 
+describe('sweep charts ring the points that did not pass (issue: the user\'s journey, item 8)', () => {
+  it('a failing point gets a red ring and the caption says so; an all-pass sweep has none', async () => {
+    const result = buildRunResult();
+    const group = sweepGroups(result).find((g) => g.points.length === 5)!;
+    const failing = group.points.filter((p) => p.verdicts.some((v) => v.outcome === 'fail'));
+    expect(failing.length).toBeGreaterThan(0);
+    const [chart] = sweepCharts(group);
+    expect(chart!.rings).toContain('fail');
+    const page = await renderHtml(result);
+    const figure = page.slice(page.indexOf('data-chart="sweep"'), page.indexOf('</figure>', page.indexOf('data-chart="sweep"')));
+    expect(figure).toContain('red ring = that point failed');
+    // One red ring per failing point (the ring layer's marks carry its stroke colour).
+    expect(figure.match(/stroke="#cf222e"/g)?.length).toBe(failing.length);
+    for (const p of group.points) p.verdicts = p.verdicts.map((v) => ({ ...v, outcome: 'pass' }));
+    expect(sweepCharts(group)[0]!.rings).toEqual([]);
+  });
+});
+
 describe('sweep charts of a derived ratio (experiments/bookinfo/41-sweep-retry-attempts.yaml)', () => {
   // The catalogue's retry sweep: status 503 ≈ 0.5^(attempts+1) ± 7 points, judged by the real status judge.
   const points = loadExperimentFile('experiments/bookinfo/41-sweep-retry-attempts.yaml');

@@ -242,6 +242,8 @@ export interface SweepChart {
   title: string;
   unit: ValueUnit;
   spec: TopLevelSpec;
+  /** Verdict outcomes ringed on the chart (points that did not pass), for its caption. */
+  rings: ('fail' | 'inconclusive')[];
 }
 
 /**
@@ -306,6 +308,7 @@ export function sweepCharts(group: SweepGroup): SweepChart[] {
     const color = perCategory ? { field: 'series', type: 'nominal', title: null } : { value: '#3b7dd8' };
     const expectedColor = perCategory ? color : { value: '#1d232b' };
     const bandColor = perCategory ? color : { value: '#9aa3ad' };
+    const rings = (['fail', 'inconclusive'] as const).filter((outcome) => rows.some((r) => r.outcome === outcome));
     const layers: unknown[] = [
       { mark: { type: 'area', opacity: perCategory ? 0.12 : 0.3 }, encoding: { x: xEnc, y: { field: 'emin', type: 'quantitative' }, y2: { field: 'emax' }, color: bandColor } },
       { mark: { type: 'line', strokeDash: [6, 4], strokeWidth: 1.5 }, encoding: { x: xEnc, y: { field: 'expected', type: 'quantitative' }, color: expectedColor } },
@@ -314,9 +317,16 @@ export function sweepCharts(group: SweepGroup): SweepChart[] {
         mark: { type: 'line', point: { filled: true, size: 45 }, strokeWidth: 2.2 },
         encoding: { x: xEnc, y: { field: 'observed', type: 'quantitative', title: yTitle, axis: yAxis }, color },
       },
+      // A ring around each point whose verdict did not pass: red failed, amber inconclusive (fixed colours, so no
+      // second colour scale competes with the categories').
+      ...rings.map((outcome) => ({
+          transform: [{ filter: `datum.outcome === '${outcome}'` }],
+          mark: { type: 'point', filled: false, size: 190, strokeWidth: 2.5, color: outcome === 'fail' ? '#cf222e' : '#9a6700' },
+          encoding: { x: xEnc, y: { field: 'observed', type: 'quantitative' } },
+        })),
     ];
     const titles = new Set(group.points.map((p) => p.verdicts[key.index]?.title).filter(Boolean));
-    charts.push({ title: titles.size > 1 ? `${key.kind} (expectation ${key.index + 1})` : key.title, unit, spec: asSpec({ $schema: schema, width: narrow, height: 220, data: { values: rows }, layer: layers }) });
+    charts.push({ title: titles.size > 1 ? `${key.kind} (expectation ${key.index + 1})` : key.title, unit, rings, spec: asSpec({ $schema: schema, width: narrow, height: 220, data: { values: rows }, layer: layers }) });
   }
   return charts;
 }
