@@ -10,7 +10,7 @@ export { renderHtml, contentSecurityPolicy } from './html.ts';
 export { renderJson, readResultJson } from './json.ts';
 export { renderJunit, type JunitOptions } from './junit.ts';
 export { renderMarkdown, appendStepSummary } from './markdown.ts';
-export { TerminalReporter, colorsWanted, renderSummaryTable, summaryLine, type OutputStream, type TerminalOptions } from './terminal.ts';
+export { TerminalReporter, colorsWanted, summaryLine, type OutputStream, type TerminalOptions } from './terminal.ts';
 export { printable } from './printable.ts';
 export { multiplex } from './multiplexer.ts';
 

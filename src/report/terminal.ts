@@ -1,6 +1,5 @@
 // Terminal output: live progress per experiment phase, then a summary table. Human output goes to stderr only,
 // so `--json` can print nothing but the JSON on stdout. Colours follow NO_COLOR / FORCE_COLOR and the TTY.
-import Table from 'cli-table3';
 import { createLogUpdate } from 'log-update';
 import pc from 'picocolors';
 import type { Experiment } from '../spec/types.ts';
@@ -11,6 +10,7 @@ import type { TargetInfo } from '../targets/target.ts';
 import { compareStatus, describeSweepPoint, describeTally, expectationFor, formatMs, formatNumber, formatObserved, tallyOutcomes, verdictUnit } from './base.ts';
 import { renderJson } from './json.ts';
 import { printable } from './printable.ts';
+import { renderRunSummary, summaryWidth } from './run-summary.ts';
 
 type Colors = ReturnType<typeof pc.createColors>;
 
@@ -194,7 +194,7 @@ export class TerminalReporter implements RunListener {
 
   onRunEnd(result: RunResult): void {
     if (this.live) this.update?.clear();
-    if (!this.quiet) this.stream.write(renderSummaryTable(result, this.c) + '\n');
+    if (!this.quiet) this.stream.write(`\n${renderRunSummary(result, summaryWidth(this.stream.columns), this.c)}\n`);
     this.line(summaryLine(result, this.c));
     if (this.json) this.stdout.write(renderJson(result));
   }
@@ -260,23 +260,6 @@ export class TerminalReporter implements RunListener {
     });
     this.update(`${this.c.dim(`[${state.index + 1}/${state.total}]`)} ${this.c.bold(state.label)}\n  ${phases.join('  ')}`);
   }
-}
-
-export function renderSummaryTable(result: RunResult, c: Colors = pc.createColors(false)): string {
-  const table = new Table({
-    head: ['Experiment', 'Outcome', 'Verdicts', 'Requests', 'Duration'],
-    style: { head: [], border: [], compact: true },
-    colAligns: ['left', 'left', 'left', 'right', 'right'],
-    wordWrap: true,
-    colWidths: [44, 14, 34, 10, 10],
-  });
-  const paint: Record<ExperimentOutcome, (s: string) => string> = { pass: c.green, fail: c.red, inconclusive: c.yellow, error: c.magenta, interrupted: c.yellow, skipped: c.dim };
-  for (const e of result.experiments) {
-    const verdicts = e.verdicts.length ? describeTally(tallyOutcomes(e.verdicts)) : e.error ? `${e.outcome === 'interrupted' ? 'stopped' : 'error'} in ${e.error.phase}` : e.outcome === 'skipped' ? 'not run' : '—';
-    const requests = e.observation?.total ?? e.loadSummary?.sent;
-    table.push([c.bold(printable(e.name)), paint[e.outcome](e.outcome), verdicts, requests === undefined ? '—' : String(requests), formatMs(e.durationMs)]);
-  }
-  return table.toString();
 }
 
 export function summaryLine(result: RunResult, c: Colors = pc.createColors(false)): string {

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { Experiment } from '../../src/spec/types.ts';
 import type { RunResult } from '../../src/runner/result.ts';
-import { colorsWanted, multiplex, renderSummaryTable, summaryLine, TerminalReporter, type OutputStream } from '../../src/report/index.ts';
+import { colorsWanted, multiplex, summaryLine, TerminalReporter, type OutputStream } from '../../src/report/index.ts';
+import { renderRunSummary } from '../../src/report/run-summary.ts';
+import { formatNumber } from '../../src/report/base.ts';
 import { buildRunResult } from './fixtures.ts';
 
 class Capture implements OutputStream {
@@ -51,7 +53,7 @@ describe('terminal reporter', () => {
   let clock = 0;
   const now = () => (clock += 7);
 
-  it('without a TTY: plain lines per phase, load with req/s and status counts, then the summary table', () => {
+  it('without a TTY: plain lines per phase, load with req/s and status counts, then the closing summary', () => {
     const stderr = new Capture();
     const stdout = new Capture();
     replay(new TerminalReporter({ stream: stderr, stdout, env: {}, now }), run);
@@ -68,7 +70,7 @@ describe('terminal reporter', () => {
     expect(stderr.text).toContain('retries to ratings: The reviews-v2 sidecar retried ratings 12 times');
     expect(stderr.text).toContain('! ERROR details-timeout — error in converge: proxies did not converge');
     expect(stderr.text).toContain('? INCONCLUSIVE reviews-v3-rare');
-    expect(stderr.text).toMatch(/┌[─┬]+┐\n│ Experiment +│ Outcome/);
+    expect(stderr.text).toMatch(/^ {2}experiments \.+: 6 passed, 3 failed, 1 inconclusive, 1 errored of 11$/m);
     expect(stderr.text).toContain('✓ load 10s · 500 sent · 50 req/s · 200×400 503×100');
     expect(stderr.text).toContain(`ERROR 6 passed, 3 failed, 1 inconclusive, 1 errored in 2.17m (run ${run.runId}, exit code 3)`);
   });
@@ -154,10 +156,24 @@ describe('terminal reporter', () => {
     expect(stderr.text).toContain('x\uFFFD]0;pwned\uFFFD\uFFFD[2Jy');
   });
 
-  it('the summary table lists every experiment', () => {
-    const table = renderSummaryTable(run);
-    for (const e of run.experiments) expect(table).toContain(e.name.slice(0, 20));
+  it('the closing summary, like k6\'s: figures with dotted leaders, every verdict that did not pass with its reason, within 80 columns', () => {
+    const text = renderRunSummary(run, 80);
+    const lines = text.split('\n');
+    for (const line of lines) expect(line.length, line).toBeLessThanOrEqual(80);
+    expect(text).toMatch(/^ {2}experiments \.+: 6 passed, 3 failed, 1 inconclusive, 1 errored of 11$/m);
+    expect(text).toMatch(/^ {2}verdicts \.+: /m);
+    const sent = run.experiments.reduce((s, e) => s + (e.loadSummary?.sent ?? 0), 0);
+    expect(text).toContain(`requests ......: ${formatNumber(sent)} sent`);
+    expect(text).toMatch(/^ {2}throughput \.+: [\d.,]+ req\/s over /m);
+    expect(text).toMatch(/^ {2}latency \.+: p50 [\s\S]* across\s+experiments; slowest /m);
+    expect(text).toMatch(/^ {2}did not pass:$/m);
+    const notPassing = run.experiments.flatMap((e) => [...(e.error ? [e] : []), ...e.verdicts.filter((v) => v.outcome !== 'pass')]);
+    expect(lines.filter((l) => /^ {2}[✗?!■] /.test(l))).toHaveLength(notPassing.length);
+    expect(text).toContain('  ! details-timeout: error in converge: proxies did not converge');
+    // Wider terminals get longer lines, never over 100 columns.
+    for (const line of renderRunSummary(run, 200).split('\n')) expect(line.length).toBeLessThanOrEqual(200);
   });
+
 
   it('the multiplexer fans out to every listener and survives one that throws', () => {
     const stderr = new Capture();
