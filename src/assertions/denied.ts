@@ -9,7 +9,7 @@ import type { DeniedExpectation } from '../spec/types.ts';
 import type { JudgeContext, Verdict } from './verdict.ts';
 import { rbacCount, requestsTotal } from './counters.ts';
 import { DENIED_LABEL, RBAC_DENIED } from './labels.ts';
-import { formatCount, plural } from './stats/format.ts';
+import { formatCount, plural, whereText } from './stats/format.ts';
 import { bandOf } from './stats/band.ts';
 import { DEFAULT_SHARE_TOLERANCE, describeShareBound, judgeShare, shareOptions, shareReason, shareText } from './share.ts';
 
@@ -38,7 +38,9 @@ export function judgeDenied(e: DeniedExpectation, context: JudgeContext): Verdic
   const expected = describeShareBound(e.ratio);
   // Judged from client data alone while load runs (sequential looks), before any counter was read.
   const countersRead = context.counters.length > 0;
+  // The RBAC counters are the mesh's, over every request of the load, not only the client's population.
   const counterNote = `the RBAC filter${e.service ? ` of ${e.service}` : 's'} counted ${formatCount(rbacDenied)}`;
+  const meshWide = e.service === undefined ? `; over the whole load, ${counterNote} denials in the mesh` : '';
   const explanation =
     trials === 0
       ? e.service
@@ -46,7 +48,7 @@ export function judgeDenied(e: DeniedExpectation, context: JudgeContext): Verdic
         : `No response was recorded${e.where ? ' matching the filter' : ''}, so denials cannot be judged.`
       : e.service
         ? `${e.service} answered 403 to ${shareText(j)} of the ${plural(trials, 'request')} its sidecars received (${counterNote} denials); expected ${expected}${shareReason(j)}.`
-        : `${shareText(j)} of ${plural(trials, 'response')} were RBAC denials (403 RBAC: access denied${countersRead ? `; ${counterNote} denials` : ''}); expected ${expected}${shareReason(j)}.`;
+        : `${shareText(j)} of ${plural(trials, 'response')}${whereText(e.where)} were RBAC denials (403 RBAC: access denied); expected ${expected}${shareReason(j)}${countersRead ? meshWide : ''}.`;
   return {
     kind: 'denied',
     title: e.title,

@@ -10,7 +10,7 @@ import type { DistributionExpectation } from '../spec/types.ts';
 import type { JudgeContext, Outcome, Verdict } from './verdict.ts';
 import { combineOutcomes } from './stats/band.ts';
 import { chiSquareGoodnessOfFit } from './stats/goodness-of-fit.ts';
-import { formatCount, percentValue, plural } from './stats/format.ts';
+import { formatCount, percentValue, plural, whereText } from './stats/format.ts';
 import { judgeShare, shareOptions, shareReason, shareText, type ShareJudgement } from './share.ts';
 
 interface CategoryResult {
@@ -86,7 +86,7 @@ function explain(e: DistributionExpectation, results: CategoryResult[], outcome:
     return `No response carried the label ${e.of} (of ${plural(recorded, 'recorded response')}), so nothing can be said about its distribution.`;
   }
   // Only responses that carry the label count (an error page has no reviews.version): say so.
-  const carried = `${plural(trials, 'response')} that carried ${e.of}`;
+  const carried = `${plural(trials, 'response')}${whereText(e.where)} that carried ${e.of}`;
   const surprise = results.find((r) => !r.expected);
   if (surprise) {
     const names = results.filter((r) => r.expected).map((r) => r.category);

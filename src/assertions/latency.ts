@@ -10,7 +10,7 @@ import type { LatencyView } from '../observe/types.ts';
 import { SpecError } from '../errors.ts';
 import type { JudgeContext, Outcome, Verdict } from './verdict.ts';
 import { bandOf, combineOutcomes } from './stats/band.ts';
-import { formatMs, plural } from './stats/format.ts';
+import { formatMs, plural, whereText } from './stats/format.ts';
 import type { Interval } from './stats/proportion.ts';
 import { DEFAULT_SHARE_TOLERANCE, describeShareBound, edgeText, judgeShare, shareOptions, shareReason, shareText, type ShareJudgement } from './share.ts';
 
@@ -63,7 +63,7 @@ export function judgeLatency(e: LatencyExpectation, context: JudgeContext): Verd
         share: j.share,
         interval: j.interval,
         sentence:
-          `${key}${observedMs} ${shareText(j)} of ${plural(n, 'request')} took ${formatMs(threshold)} or longer; ` +
+          `${key}${observedMs} ${shareText(j)} of ${plural(n, 'request')}${whereText(e.where)} took ${formatMs(threshold)} or longer; ` +
           `expected ${key} ${direction} ${formatMs(threshold)} (${direction === 'below' ? 'at most' : 'at least'} ${edgeText(tail)})${shareReason(j)}`,
         margin: marginOf(j),
       });
@@ -77,7 +77,7 @@ export function judgeLatency(e: LatencyExpectation, context: JudgeContext): Verd
       outcome: j.outcome,
       share: j.share,
       interval: j.interval,
-      sentence: `${shareText(j)} of ${plural(n, 'request')} took at least ${formatMs(atLeastMs)}; expected ${describeShareBound(share)}${shareReason(j)}`,
+      sentence: `${shareText(j)} of ${plural(n, 'request')}${whereText(e.where)} took at least ${formatMs(atLeastMs)}; expected ${describeShareBound(share)}${shareReason(j)}`,
       margin: marginOf(j),
     });
   }
@@ -95,7 +95,8 @@ export function judgeLatency(e: LatencyExpectation, context: JudgeContext): Verd
     explanation: n === 0 ? `No request was recorded${e.where ? ' matching the filter' : ''}, so latency cannot be judged.` : explain(checks, outcome),
     details: {
       unit: 'observed and interval: share of requests at or over each threshold',
-      percentilesMs: n > 0 ? { p50: view.percentile(50), p90: view.percentile(90), p99: view.percentile(99), max: view.max } : {},
+      // Of this expectation's population (its `where`), so a chart of them is true to the verdict.
+      percentilesMs: n > 0 ? { p50: view.percentile(50), p90: view.percentile(90), p99: view.percentile(99), p999: view.percentile(99.9), max: view.max } : {},
       comparisons,
       method: options.sequential ? 'mixture-confidence-sequence' : 'clopper-pearson',
       checks: checks.map(({ key, outcome: o, share, interval }) => ({ key, outcome: o, share, interval })),

@@ -4,7 +4,7 @@
 import type { StatusExpectation } from '../spec/types.ts';
 import type { JudgeContext, Verdict } from './verdict.ts';
 import { bandOf } from './stats/band.ts';
-import { plural, trimmed } from './stats/format.ts';
+import { plural, trimmed, whereText } from './stats/format.ts';
 import { countWhere, FLAG_LABEL, hasFlag, STATUS_LABEL, statusMatches } from './labels.ts';
 import { DEFAULT_SHARE_TOLERANCE, describeShareBound, judgeShare, shareOptions, shareReason, shareText } from './share.ts';
 
@@ -38,7 +38,7 @@ export function judgeStatus(e: StatusExpectation, context: JudgeContext): Verdic
     explanation:
       trials === 0
         ? `No response was recorded${e.where ? ' matching the filter' : ''}, so the share of ${what} cannot be judged.`
-        : `${shareText(j)} of ${plural(trials, 'response')} were ${predicate}; expected ${expected}${shareReason(j)}.`,
+        : `${shareText(j)} of ${plural(trials, 'response')}${whereText(e.where)} were ${predicate}; expected ${expected}${shareReason(j)}.`,
     details: { count: successes, band: j.band, method: j.method, derived: derived ? { ...derived, share: bound.approx } : undefined },
     source: e.source,
   };

@@ -12,7 +12,7 @@ import {
 import { html, trusted, type SafeHtml } from './escape.ts';
 import { reportCss } from './html-style.ts';
 import { renderChart } from './charts/render.ts';
-import { distributionChart, latencyChart, rateLimitChart, sweepCharts, throughputChart } from './charts/specs.ts';
+import { distributionChart, latencyCharts, rateLimitChart, sweepCharts, throughputChart } from './charts/specs.ts';
 import type { TopLevelSpec } from 'vega-lite';
 
 export const contentSecurityPolicy = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'";
@@ -245,7 +245,12 @@ async function chartGrid(experiment: ExperimentResult, charts: ChartRenderer): P
       ),
     );
   }
-  figures.push(await charts.figure(latencyChart(experiment), 'latency', html`<b>Latency percentiles</b> of every recorded request; ticks mark the limits of latency expectations.`));
+  for (const chart of latencyCharts(experiment)) {
+    const caption = chart.population
+      ? html`<b>Latency percentiles</b> of the requests with ${Object.entries(chart.population).map(([k, v]) => `${k}=${v}`).join(', ')} (the population of “${chart.title ?? ''}”); ticks mark its limits.`
+      : html`<b>Latency percentiles</b> of every recorded request; ticks mark the limits of latency expectations about all requests.`;
+    figures.push(await charts.figure(chart.spec, 'latency', caption));
+  }
   const present = figures.filter((f): f is SafeHtml => f !== undefined);
   return present.length ? html`<h3>Charts</h3><div class="charts">${present}</div>` : html``;
 }

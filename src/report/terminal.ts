@@ -51,6 +51,9 @@ const phaseWords: Partial<Record<PhaseName, string>> = {
   counters: 'reading counters', judge: 'judging', restore: 'restoring',
 };
 
+/** The live load rate's window. */
+const RATE_WINDOW_MS = 2000;
+
 const spinner = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
 
 interface PhaseState {
@@ -69,7 +72,8 @@ interface ExperimentState {
   phases: PhaseState[];
   progress?: LoadProgress;
   rate?: number;
-  lastProgress?: { elapsedMs: number; sent: number };
+  /** Recent progress points, the last two seconds' worth: the live rate is taken over them. */
+  recent: { elapsedMs: number; sent: number }[];
   lastPrintedLoadMs: number;
 }
 
@@ -103,7 +107,7 @@ export class TerminalReporter implements RunListener {
 
   onExperimentStart(experiment: Experiment, index: number, total: number): void {
     const sweep = experiment.sweep ? ` ${this.c.dim(printable(describeSweepPoint(experiment.sweep.params)))}` : '';
-    this.current = { label: `${printable(experiment.name)}${sweep}`, index, total, phases: [], lastPrintedLoadMs: 0 };
+    this.current = { label: `${printable(experiment.name)}${sweep}`, index, total, phases: [], recent: [], lastPrintedLoadMs: 0 };
     if (this.quiet) return;
     if (this.live) this.redraw();
     else this.line(`${this.c.dim(`[${index + 1}/${total}]`)} ${this.c.bold(printable(experiment.name))}${sweep}`);
@@ -121,7 +125,7 @@ export class TerminalReporter implements RunListener {
         if (detail) running.detail = detail;
         running.failed = detail !== undefined;
       }
-      // While load runs the rate is the last 250 ms window's; once it ends, the whole load's: sent ÷ elapsed (the
+      // While load runs the rate is the last two seconds'; once it ends, the whole load's: sent ÷ elapsed (the
       // last window is often empty, as responses still come back after the last request was sent).
       if (phase === 'load' && state.progress && state.progress.elapsedMs > 0) state.rate = (state.progress.sent * 1000) / state.progress.elapsedMs;
       if (!this.live) {
@@ -136,14 +140,14 @@ export class TerminalReporter implements RunListener {
   onLoadProgress(_experiment: Experiment, progress: LoadProgress): void {
     const state = this.current;
     if (!state || this.quiet) return;
-    const last = state.lastProgress;
-    if (last && progress.elapsedMs - last.elapsedMs >= 250) {
-      state.rate = ((progress.sent - last.sent) * 1000) / (progress.elapsedMs - last.elapsedMs);
-      state.lastProgress = { elapsedMs: progress.elapsedMs, sent: progress.sent };
-    } else if (!last) {
-      state.lastProgress = { elapsedMs: progress.elapsedMs, sent: progress.sent };
-      if (progress.elapsedMs > 0) state.rate = (progress.sent * 1000) / progress.elapsedMs;
-    }
+    // Over a window of about two seconds: an open model's sends come in per-second bursts (autocannon), so a 250 ms
+    // window said "0 req/s" between bursts at rate 100. In the first two seconds, the rate since the start.
+    state.recent.push({ elapsedMs: progress.elapsedMs, sent: progress.sent });
+    while (state.recent.length > 2 && progress.elapsedMs - state.recent[1]!.elapsedMs >= RATE_WINDOW_MS) state.recent.shift();
+    const oldest = state.recent[0]!;
+    const span = progress.elapsedMs - oldest.elapsedMs;
+    if (span >= RATE_WINDOW_MS / 2) state.rate = ((progress.sent - oldest.sent) * 1000) / span;
+    else if (progress.elapsedMs > 0) state.rate = (progress.sent * 1000) / progress.elapsedMs;
     state.progress = progress;
     if (this.live) {
       this.redraw();

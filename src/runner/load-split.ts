@@ -68,7 +68,8 @@ export function splitPlan(plan: LoadPlan, groups: EntryGroup[]): LoadPart[] {
   return counts ? parts.filter((_, g) => counts[g]! > 0) : parts;
 }
 
-export function mergeSummaries(summaries: LoadSummary[]): LoadSummary {
+/** `parts` names each part (its requests and entry point), so the note lists exactly the parts that ran. */
+export function mergeSummaries(summaries: LoadSummary[], parts?: string[]): LoadSummary {
   if (summaries.length === 1) return summaries[0];
   const sum = (pick: (s: LoadSummary) => number | undefined) => summaries.reduce((a, s) => a + (pick(s) ?? 0), 0);
   const dropped = summaries.some((s) => s.droppedIterations !== undefined) ? { droppedIterations: sum((s) => s.droppedIterations) } : {};
@@ -81,7 +82,7 @@ export function mergeSummaries(summaries: LoadSummary[]): LoadSummary {
     durationMs: Math.max(...summaries.map((s) => s.durationMs)),
     ...dropped,
     ...(failedExit !== undefined ? { exitCode: failedExit } : {}),
-    notes: [`the load ran as ${summaries.length} parallel parts, one per entry point`, ...new Set(summaries.flatMap((s) => s.notes))],
+    notes: [`the load ran as ${summaries.length} parallel parts, one per entry point${parts?.length === summaries.length ? `: ${parts.join('; ')}` : ''}`, ...new Set(summaries.flatMap((s) => s.notes))],
   };
 }
 

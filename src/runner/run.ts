@@ -391,7 +391,10 @@ export class Runner {
       );
       const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
       if (failed) throw failed.reason;
-      const summary = mergeSummaries(settled.map((s) => (s as PromiseFulfilledResult<LoadSummary>).value));
+      const summary = mergeSummaries(
+        settled.map((s) => (s as PromiseFulfilledResult<LoadSummary>).value),
+        parts.map((part) => `${[...new Set(part.plan.requests.map((r) => r.name))].join(', ')} → ${part.plan.baseUrl}`),
+      );
       return { summary, looks, ...(stoppedWith ? { stoppedWith } : {}) };
     } finally {
       warmup?.cancel();

@@ -53,6 +53,15 @@ describe('splitting load by entry point', () => {
     ]);
     expect(merged).toMatchObject({ sent: 15, answered: 14, errored: 1, durationMs: 120 });
     expect(merged.notes).toContain('x');
+    // The note names each part that ran, so it cannot disagree with the request lines shown beside it.
+    const named = mergeSummaries(
+      [
+        { driver: 'autocannon', sent: 1, answered: 1, errored: 0, durationMs: 1, notes: [] },
+        { driver: 'autocannon', sent: 1, answered: 1, errored: 0, durationMs: 1, notes: [] },
+      ],
+      ['jason, anonymous → http://127.0.0.1:8080', 'ratings-direct → http://127.0.0.9:9080'],
+    );
+    expect(named.notes[0]).toBe('the load ran as 2 parallel parts, one per entry point: jason, anonymous → http://127.0.0.1:8080; ratings-direct → http://127.0.0.9:9080');
     expect(mergeProgress([{ elapsedMs: 5, sent: 1, answered: 1, errored: 0, byStatus: { '200': 1 } }, undefined, { elapsedMs: 7, sent: 2, answered: 1, errored: 1, byStatus: { '200': 1, error: 1 } }])).toEqual({
       elapsedMs: 7,
       sent: 3,

@@ -66,6 +66,12 @@ export function formatPValue(p: number): string {
 }
 
 /** "1 request", "2,000 requests". */
+/** The population a `where` selects, after a count: " with request=jason" (nothing without a filter). */
+export function whereText(where: Record<string, string> | undefined): string {
+  if (!where || Object.keys(where).length === 0) return '';
+  return ` with ${Object.entries(where).map(([k, v]) => `${k}=${v}`).join(', ')}`;
+}
+
 export function plural(n: number, noun: string, nouns = `${noun}s`): string {
   return `${formatCount(n)} ${n === 1 ? noun : nouns}`;
 }

@@ -146,9 +146,31 @@ export function distributionChart(verdict: Verdict, expectation?: Expectation): 
 }
 
 /** Latency percentiles of all recorded requests, with the limits of latency expectations marked. */
-export function latencyChart(experiment: ExperimentResult): TopLevelSpec | undefined {
-  const latency = experiment.observation?.latency;
-  if (!experiment.observation || experiment.observation.total === 0 || !latency) return undefined;
+/**
+ * Latency percentiles, each chart true to its population: one of every recorded request with the limits of latency
+ * expectations that have no `where`, and one per latency verdict with a `where`, from that verdict's own population
+ * (its details.percentilesMs) with its own limits.
+ */
+export function latencyCharts(experiment: ExperimentResult): { spec: TopLevelSpec; population?: Record<string, string>; title?: string }[] {
+  const out: { spec: TopLevelSpec; population?: Record<string, string>; title?: string }[] = [];
+  const latencyExpectations = experiment.expectations.filter((e): e is LatencyExpectation => e.kind === 'latency');
+  const all = experiment.observation?.latency;
+  if (experiment.observation && experiment.observation.total > 0 && all) {
+    const spec = latencyChart(all, latencyExpectations.filter((e) => !e.where || Object.keys(e.where).length === 0));
+    if (spec) out.push({ spec });
+  }
+  experiment.verdicts.forEach((verdict, i) => {
+    const expectation = expectationFor(experiment, i);
+    if (verdict.kind !== 'latency' || expectation?.kind !== 'latency' || !expectation.where || Object.keys(expectation.where).length === 0) return;
+    const percentiles = (verdict.details as { percentilesMs?: Partial<Record<'p50' | 'p90' | 'p99' | 'p999' | 'max', number>> } | undefined)?.percentilesMs;
+    if (!percentiles || percentiles.p50 === undefined) return;
+    const spec = latencyChart(percentiles, [expectation]);
+    if (spec) out.push({ spec, population: expectation.where, title: verdict.title });
+  });
+  return out;
+}
+
+function latencyChart(latency: Partial<Record<'p50' | 'p90' | 'p99' | 'p999' | 'max', number>>, expectations: LatencyExpectation[]): TopLevelSpec | undefined {
   const rows = [
     ['p50', latency.p50],
     ['p90', latency.p90],
@@ -159,8 +181,8 @@ export function latencyChart(experiment: ExperimentResult): TopLevelSpec | undef
     .filter(([, v]) => typeof v === 'number' && Number.isFinite(v))
     .map(([percentile, ms]) => ({ percentile, ms }));
   const order = rows.map((r) => r.percentile as string);
-  const limits = experiment.expectations
-    .filter((e): e is LatencyExpectation => e.kind === 'latency')
+  if (rows.length === 0) return undefined;
+  const limits = expectations
     .flatMap((e) => Object.entries(e.percentiles).flatMap(([p, l]) => [
       ...(l.below !== undefined ? [{ percentile: normalisePercentile(p), ms: l.below, limit: 'must stay below' }] : []),
       ...(l.above !== undefined ? [{ percentile: normalisePercentile(p), ms: l.above, limit: 'must stay above' }] : []),
