@@ -143,9 +143,12 @@ describe('K6Driver (real k6 binary)', () => {
     expect(new Set(server.ids).size).toBe(summary.sent);
     const resends = server.ids.length - summary.sent;
     const errors = observation.countBy('error');
-    expect(errors.get('timeout')).toBe(server.hits.get('/hang'));
+    // Every /hang times out; on a busy machine an /ok can outlast the 200 ms timeout too (seen once in a full run
+    // with other suites on both cores): each /ok is either a 200 or a timeout, never lost.
+    const okTimeouts = server.hits.get('/ok')! - observation.count({ status: '200' });
+    expect(okTimeouts).toBeGreaterThanOrEqual(0);
+    expect(errors.get('timeout')).toBe(server.hits.get('/hang')! + okTimeouts);
     expect(errors.get('ECONNRESET')).toBe(server.hits.get('/reset')! - resends);
-    expect(observation.count({ status: '200' })).toBe(server.hits.get('/ok'));
   });
 
   it('reports its clock origin once: Date.now() at which sentAtMs is 0 (the runner reads the warm-up baseline by it)', async () => {
