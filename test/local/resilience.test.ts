@@ -183,4 +183,69 @@ spec:
     await restoreBaseline(m, objects.filter((o) => o.kind === 'Deployment'));
     await applyAndWait(m, scenarioFile('destination-rule-all.yaml'));
   });
+  // Envoy ignores a CDS update whose cluster hash is unchanged and otherwise builds a new cluster with a new outlier
+  // detector (envoy cluster_manager_impl.cc ClusterManagerImpl::addOrUpdateCluster; outlier_detection_impl.cc
+  // DetectorImpl::~DetectorImpl takes the old ejections out of ejections_active): a push that leaves the ratings
+  // cluster alone keeps the ejection, a DestinationRule change to it starts over with every host in rotation.
+  it('an ejection survives a push that leaves the cluster unchanged, not a DestinationRule change that rebuilds it', async () => {
+    const faulty = yaml(`
+apiVersion: apps/v1
+kind: Deployment
+metadata: { name: ratings-unavailable, labels: { app: ratings, version: v-unavailable } }
+spec:
+  selector: { matchLabels: { app: ratings, version: v-unavailable } }
+  template:
+    metadata: { labels: { app: ratings, version: v-unavailable } }
+    spec:
+      serviceAccountName: bookinfo-ratings
+      containers:
+      - { name: ratings, image: docker.io/istio/examples-bookinfo-ratings-v-faulty:1.20.3 }
+`);
+    const rule = (baseEjectionTime: string) => yaml(`
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: { name: ratings }
+spec:
+  host: ratings
+  trafficPolicy:
+    outlierDetection: { consecutive5xxErrors: 1, interval: 1s, baseEjectionTime: ${baseEjectionTime}, maxEjectionPercent: 100 }
+`);
+    const detailsRoute = yaml(`
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: details }
+spec:
+  hosts: [details]
+  http: [{ route: [{ destination: { host: details } }] }]
+`);
+    const cluster = { cluster_name: 'outbound|9080||ratings.default.svc.cluster.local' };
+    const read = async () => {
+      const c = await counters(m);
+      return {
+        active: sum(c, 'envoy_cluster_outlier_detection_ejections_active', cluster, 'productpage-v1'),
+        enforced: sum(c, 'envoy_cluster_outlier_detection_ejections_enforced_total', cluster, 'productpage-v1'),
+      };
+    };
+    const ratingsCalls = async (n: number) => {
+      for (let i = 0; i < n; i++) await (await fetch(`${m.gatewayUrl}/api/v1/products/0/ratings`)).arrayBuffer();
+    };
+    await applyAndWait(m, [...faulty, ...rule('3m')]);
+    await ratingsCalls(30);
+    const ejected = await read();
+    expect(ejected.active).toBe(1);
+
+    await applyAndWait(m, detailsRoute);
+    await ratingsCalls(20);
+    expect(await read()).toEqual(ejected);
+
+    await applyAndWait(m, rule('4m'));
+    expect((await read()).active).toBe(0);
+    await ratingsCalls(30);
+    const again = await read();
+    expect(again.active).toBe(1);
+    expect(again.enforced).toBeGreaterThan(ejected.enforced);
+
+    await restoreBaseline(m, [...faulty, ...detailsRoute]);
+    await applyAndWait(m, scenarioFile('destination-rule-all.yaml'));
+  });
 });

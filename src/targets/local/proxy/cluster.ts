@@ -66,6 +66,8 @@ export class Cluster {
   private roundRobin = 0;
   private readonly createdAt = Date.now();
   private activeRetries = 0;
+  /** Replaced by a new cluster: requests in flight finish, nothing more is charged to its outlier detector. */
+  private retired = false;
   readonly s: Record<string, EnvoyStat>;
   /** upstream_rq_<code> by status code. */
   private readonly byStatus = new Map<number, EnvoyStat>();
@@ -188,6 +190,7 @@ export class Cluster {
   }
 
   private refreshGauges(_now: number): void {
+    if (this.retired) return; // the gauges belong to the cluster that replaced this one
     let ejected = 0;
     for (const e of this.endpoints) if (e.ejectedUntil !== 0) ejected++;
     this.s.ejectionsActive.value = ejected;
@@ -358,7 +361,9 @@ export class Cluster {
   /** Outlier detection: feed the result of an attempt; ejects on consecutive 5xx / gateway errors. */
   observe(endpoint: EndpointInfo, result: AttemptResult): void {
     const od = this.outlier;
-    if (!od || result.kind === 'cancelled') return;
+    // A retired cluster's detector is gone (outlier_detection_impl.cc putHttpResponseCode: "It's possible for the
+    // cluster/detector to go away while we still have a host in use").
+    if (!od || this.retired || result.kind === 'cancelled') return;
     const e = this.endpoints.find((x) => x.info.ip === endpoint.ip && x.info.port === endpoint.port);
     if (!e) return;
     const status = result.kind === 'response' ? result.status : 503; // local-origin errors count as 5xx (not split)
@@ -393,6 +398,16 @@ export class Cluster {
     enforced.value++;
     this.s.ejectionsEnforcedTotal.value++;
     this.refreshGauges(now);
+  }
+
+  /**
+   * This cluster was replaced by a CDS update: its connections drain (requests in flight complete, then the
+   * connections close) and its outlier detector goes, taking its ejections out of the shared ejections_active gauge
+   * (outlier_detection_impl.cc DetectorImpl::~DetectorImpl).
+   */
+  retire(): void {
+    this.retired = true;
+    for (const e of this.endpoints) e.pool.drain();
   }
 
   close(): void {

@@ -104,7 +104,7 @@ type RouteTable = ReturnType<typeof rulesFor>;
 
 export class Router {
   private snapshot!: MeshSnapshot;
-  private readonly clusters = new Map<string, { cluster: Cluster; version: string }>();
+  private readonly clusters = new Map<string, { cluster: Cluster; config: string; version: string }>();
   /** rulesFor() per `gateway host` for the current snapshot. */
   private routeTables = new Map<string, RouteTable>();
   /** effectiveRetryPolicy() per route's retries block (undefined: the default policy) for the current snapshot. */
@@ -141,19 +141,27 @@ export class Router {
     }
     const name = `outbound|${port}|${subset ?? ''}|${service.fqdn}`;
     let entry = this.clusters.get(name);
-    if (!entry) {
-      const cluster = new Cluster({
-        name,
-        sourceIp: this.identity.ip,
-        sourcePrincipal: this.identity.principal,
-        meshSecret: this.identity.meshSecret,
-        stats: this.identity.stats,
-      });
-      entry = { cluster, version: '' };
-      this.clusters.set(name, entry);
-    }
-    if (entry.version !== this.snapshot.version) {
-      entry.cluster.update(endpointsOf(this.snapshot, service, subsetLabels, port), effectiveTrafficPolicy(rule, subset, port));
+    if (entry?.version !== this.snapshot.version) {
+      const settings = effectiveTrafficPolicy(rule, subset, port);
+      // What of the DestinationRule Istio writes into this CDS cluster: the traffic policy and the rule's name (the
+      // cluster's istio.config metadata). Envoy ignores a CDS update whose cluster hash is unchanged and otherwise
+      // builds a new cluster, with a new outlier detector and hosts (cluster_manager_impl.cc
+      // ClusterManagerImpl::addOrUpdateCluster: blockUpdate(new_hash), else loadCluster), so ejections, consecutive
+      // error counts and connections do not survive such a change. Endpoint changes come by EDS and keep the cluster.
+      const config = JSON.stringify([rule ? `${rule.namespace}/${rule.name}` : '', settings]);
+      if (!entry || entry.config !== config) {
+        entry?.cluster.retire();
+        const cluster = new Cluster({
+          name,
+          sourceIp: this.identity.ip,
+          sourcePrincipal: this.identity.principal,
+          meshSecret: this.identity.meshSecret,
+          stats: this.identity.stats,
+        });
+        entry = { cluster, config, version: '' };
+        this.clusters.set(name, entry);
+      }
+      entry.cluster.update(endpointsOf(this.snapshot, service, subsetLabels, port), settings);
       entry.version = this.snapshot.version;
     }
     return entry.cluster;
