@@ -308,23 +308,38 @@ export class Router {
     let holdsRetry = false;
     try {
       for (let attempt = 0; ; attempt++) {
-        const ended = (endpoint?: EndpointInfo): RouterResult => {
+        /**
+         * The route timeout fired or the downstream went away. Envoy's Filter::onResponseTimeout (router.cc) charges
+         * an upstream request still awaiting its response: upstream_rq_timeout, the host's outlier detector
+         * (LocalOriginTimeout with the timeout code, 504) and chargeUpstreamAbort(504) → chargeUpstreamCode; one
+         * waiting for a connection has no host yet (no outlier result); during a retry back-off there is no upstream
+         * request and only the 504 UT reply. A downstream that went away charges nothing (Filter::onDestroy).
+         */
+        const ended = (upstream: 'none' | 'pending' | 'sent', endpoint?: EndpointInfo): RouterResult => {
           if (timedOut) {
-            cluster.s.rqTimeout.value++;
+            if (upstream !== 'none') {
+              cluster.s.rqTimeout.value++;
+              if (upstream === 'sent' && endpoint) cluster.observeTimeout(endpoint);
+              cluster.chargeUpstreamCode(504);
+            }
             return local(replies.timeout(), service, endpoint);
           }
           return { ...local(replies.timeout(), service, endpoint), status: 0, body: '', flags: ['DC'], downstreamGone: true };
         };
-        if (signal.aborted) return ended();
+        if (signal.aborted) return ended('none');
         const draw = (i: number) => uniform(seed, `${req.decisionKey}|lb${attempt}|${i}`);
         const endpoint = cluster.pick(draw, tried, policy?.previousHosts ? policy.hostSelectionRetryMaxAttempts : 0);
         if (!endpoint) {
           cluster.s.noHealthy.value++;
+          cluster.chargeUpstreamCode(503); // router.cc Filter::sendNoHealthyUpstreamResponse
           return local(replies.noHealthyUpstream(), service);
         }
         const admission = await cluster.admit(signal);
-        if (admission === 'overflow') return local(replies.overflow(), service, endpoint);
-        if (admission === 'cancelled') return ended(endpoint);
+        if (admission === 'overflow') {
+          cluster.chargeUpstreamCode(503); // a pool overflow is a reset (Overflow): chargeUpstreamAbort(503, dropped)
+          return local(replies.overflow(), service, endpoint);
+        }
+        if (admission === 'cancelled') return ended('pending', endpoint);
         tried.add(key(endpoint));
         upstream.headers['x-meshproof-key'] = `${req.decisionKey}|a${attempt}`;
         let result: AttemptResult;
@@ -338,7 +353,7 @@ export class Router {
           }
         }
         cluster.observe(endpoint, result);
-        if (result.kind === 'cancelled') return ended(endpoint);
+        if (result.kind === 'cancelled') return ended('sent', endpoint);
         const outcome: AttemptOutcome = result.kind === 'response'
           ? { kind: 'response', status: result.status, overloaded: result.headers['x-envoy-overloaded'] !== undefined }
           : result;
@@ -350,7 +365,7 @@ export class Router {
           retries++;
           cluster.s.rqRetry.value++;
           const wait = backoffMs(policy, retries, uniform(seed, `${req.decisionKey}|backoff${retries}`));
-          if (!(await sleep(wait, signal))) return ended(endpoint);
+          if (!(await sleep(wait, signal))) return ended('none', endpoint);
           continue;
         }
         const extra: string[] = [];
@@ -372,11 +387,16 @@ export class Router {
             headers['x-envoy-upstream-service-time'] = String(Date.now() - started);
             return { status: result.status, headers, body: result.body, flags: extra, service, endpoint };
           }
+          // Not retried: chargeUpstreamAbort charges 503 for a reset (Filter::onUpstreamReset) and the timeout
+          // code 504 for a per-try timeout (Filter::onPerTryTimeout).
           case 'connect-failure':
+            cluster.chargeUpstreamCode(503);
             return local(replies.connectFailure(), service, endpoint, extra);
           case 'reset':
+            cluster.chargeUpstreamCode(503);
             return local(replies.connectionTermination(), service, endpoint, extra);
           case 'per-try-timeout':
+            cluster.chargeUpstreamCode(504);
             return local(replies.timeout(), service, endpoint, extra);
         }
       }
