@@ -342,6 +342,11 @@ export class Router {
         if (admission === 'cancelled') return ended('pending', endpoint);
         tried.add(key(endpoint));
         upstream.headers['x-meshproof-key'] = `${req.decisionKey}|a${attempt}`;
+        // Istio sets include_request_attempt_count on every outbound and gateway virtual host (pilot/pkg/networking/
+        // util/proxy_headers.go GetProxyHeadersFromProxyConfig: IncludeRequestAttemptCount true unless
+        // proxyHeaders.attemptCount.disabled); Envoy's router then writes the attempt number over whatever came from
+        // downstream (router.cc Filter::decodeHeaders setEnvoyAttemptCount(attempt_count_), again in doRetry).
+        upstream.headers['x-envoy-attempt-count'] = String(attempt + 1);
         let result: AttemptResult;
         try {
           result = await cluster.send(endpoint, upstream, policy?.perTryTimeoutMs ?? Infinity, signal);
