@@ -102,6 +102,26 @@ describe('local rate limiting (istio.io tasks/policy-enforcement/rate-limit)', (
     expect(await productpageStatuses(5)).toEqual([200, 200, 200, 200, 429]);
     await restoreBaseline(m, [...reviewsV2, ...rateLimitFilter()]);
   });
+
+  // Istio puts the RBAC filter of the workload's AuthorizationPolicies in the same HTTP filter chain, so a new policy
+  // changes that chain's proto and Envoy builds it anew (filter_chain_manager_impl.cc findExistingFilterChain finds
+  // no equal chain), rate-limit FilterConfig and bucket included.
+  it('an AuthorizationPolicy on the same workload rebuilds the filter chain: the bucket starts full again', async () => {
+    const allowAll = yaml(`
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: { name: productpage-allow-all }
+spec:
+  selector: { matchLabels: { app: productpage } }
+  action: ALLOW
+  rules: [{}]
+`);
+    await applyAndWait(m, rateLimitFilter());
+    expect(await productpageStatuses(3)).toEqual([200, 200, 200]);
+    await applyAndWait(m, allowAll);
+    expect(await productpageStatuses(5)).toEqual([200, 200, 200, 200, 429]);
+    await restoreBaseline(m, [...allowAll, ...rateLimitFilter()]);
+  });
 });
 
 describe('authorization (istio.io tasks/security/authorization)', () => {
