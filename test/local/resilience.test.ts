@@ -91,6 +91,67 @@ spec:
     await m.apply(scenarioFile('bookinfo.yaml').filter((o) => o.kind === 'Deployment' && o.metadata.name === 'ratings-v1'));
     await restoreBaseline(m, objects.filter((o) => o.kind === 'VirtualService'));
   });
+  // router.cc Filter::onResponseTimeout reports each timed-out attempt to the host's outlier detector as
+  // LocalOriginTimeout with the timeout code 504, which a detector without split_external_local_origin_errors
+  // (Istio's default) counts as a 5xx and a gateway error (outlier_detection_impl.cc putResultNoLocalExternalSplit →
+  // putHttpResponseCode), and charges it as a 504 (chargeUpstreamAbort → chargeUpstreamCode: upstream_rq_completed,
+  // upstream_rq_5xx, upstream_rq_504). Once the only v2 instance is out, each try is 503 UH, charged as a 503
+  // (Filter::sendNoHealthyUpstreamResponse).
+  it('route timeouts (UT, 504) count toward consecutive5xxErrors and in upstream_rq_504/5xx: the 5th ejects reviews-v2', async () => {
+    const objects = yaml(`
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: reviews }
+spec:
+  hosts: [reviews]
+  http:
+  - route: [{ destination: { host: reviews, subset: v2 } }]
+    timeout: 0.1s
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: ratings }
+spec:
+  hosts: [ratings]
+  http:
+  - fault: { delay: { percentage: { value: 100 }, fixedDelay: 1s } }
+    route: [{ destination: { host: ratings, subset: v1 } }]
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: { name: reviews }
+spec:
+  host: reviews
+  trafficPolicy:
+    outlierDetection: { consecutive5xxErrors: 5, interval: 1s, baseEjectionTime: 3m, maxEjectionPercent: 100 }
+  subsets:
+  - { name: v1, labels: { version: v1 } }
+  - { name: v2, labels: { version: v2 } }
+  - { name: v3, labels: { version: v3 } }
+`);
+    await applyAndWait(m, objects);
+    // Counters persist across the cluster's rebuild (Envoy keeps stats by name): compare with a look before.
+    const before = await counters(m);
+    // 15 API calls, each tried twice by productpage: 30 tries of reviews-v2
+    for (let i = 0; i < 15; i++) await (await fetch(`${m.gatewayUrl}/api/v1/products/0/reviews`)).arrayBuffer();
+    const c = await counters(m);
+    const cluster = { cluster_name: 'outbound|9080|v2|reviews.default.svc.cluster.local' };
+    const at = (name: string) => sum(c, name, cluster, 'productpage-v1') - sum(before, name, cluster, 'productpage-v1');
+    expect(at('envoy_cluster_outlier_detection_ejections_enforced_consecutive_5xx')).toBe(1);
+    expect(at('envoy_cluster_upstream_rq_timeout')).toBe(5);
+    expect(at('envoy_cluster_upstream_rq_504')).toBe(5);
+    expect(at('envoy_cluster_upstream_rq_503')).toBe(25);
+    expect(at('envoy_cluster_upstream_rq_5xx')).toBe(30);
+    expect(at('envoy_cluster_upstream_rq_completed')).toBe(30);
+    const requests = (where: Record<string, string>) => {
+      const labels = { reporter: 'source', destination_service_name: 'reviews', ...where };
+      return sum(c, 'istio_requests_total', labels, 'productpage-v1') - sum(before, 'istio_requests_total', labels, 'productpage-v1');
+    };
+    expect(requests({ response_code: '504', response_flags: 'UT' })).toBe(5);
+    expect(requests({ response_code: '503', response_flags: 'UH' })).toBe(25);
+    await restoreBaseline(m, objects.filter((o) => o.kind === 'VirtualService'));
+    await applyAndWait(m, scenarioFile('destination-rule-all.yaml'));
+  });
 });
 
 describe('circuit breaking (istio.io tasks/traffic-management/circuit-breaking)', () => {
@@ -150,13 +211,19 @@ spec:
     outlierDetection: { consecutive5xxErrors: 1, interval: 1s, baseEjectionTime: 3m, maxEjectionPercent: 100 }
 `);
     await applyAndWait(m, objects);
-    const results: number[] = [];
-    for (let i = 0; i < 40; i++) results.push((await fetch(`${m.gatewayUrl}/api/v1/products/0/ratings`)).status);
+    // The faulty instance answers 503 to a seeded half of what it gets; its first 503 ejects it (how many requests
+    // that takes depends on the seeded draws, so the loop waits for it rather than assuming a count).
+    const status = async () => (await fetch(`${m.gatewayUrl}/api/v1/products/0/ratings`)).status;
+    let first503 = -1;
+    for (let i = 0; i < 200 && first503 < 0; i++) if ((await status()) === 503) first503 = i;
+    expect(first503).toBeGreaterThanOrEqual(0);
     const c = await counters(m);
     const cluster = { cluster_name: 'outbound|9080||ratings.default.svc.cluster.local' };
     expect(sum(c, 'envoy_cluster_outlier_detection_ejections_enforced_total', cluster, 'productpage-v1')).toBeGreaterThanOrEqual(1);
     // once the faulty instance is out, ratings answers from v1 only
-    expect(results.slice(-20).every((s) => s === 200)).toBe(true);
+    const results: number[] = [];
+    for (let i = 0; i < 20; i++) results.push(await status());
+    expect(results.every((s) => s === 200)).toBe(true);
     // take v1 away: the faulty instance fails once more, is ejected, and nothing healthy is left
     await applyAndWait(m, yaml(`
 apiVersion: apps/v1
@@ -181,6 +248,71 @@ spec:
     expect(sum(after, 'istio_requests_total', { reporter: 'source', destination_service_name: 'ratings', response_flags: 'UH' }, 'productpage-v1')).toBeGreaterThan(0);
     await m.apply(scenarioFile('bookinfo.yaml').filter((o) => o.kind === 'Deployment' && o.metadata.name === 'ratings-v1'));
     await restoreBaseline(m, objects.filter((o) => o.kind === 'Deployment'));
+    await applyAndWait(m, scenarioFile('destination-rule-all.yaml'));
+  });
+  // Envoy ignores a CDS update whose cluster hash is unchanged and otherwise builds a new cluster with a new outlier
+  // detector (envoy cluster_manager_impl.cc ClusterManagerImpl::addOrUpdateCluster; outlier_detection_impl.cc
+  // DetectorImpl::~DetectorImpl takes the old ejections out of ejections_active): a push that leaves the ratings
+  // cluster alone keeps the ejection, a DestinationRule change to it starts over with every host in rotation.
+  it('an ejection survives a push that leaves the cluster unchanged, not a DestinationRule change that rebuilds it', async () => {
+    const faulty = yaml(`
+apiVersion: apps/v1
+kind: Deployment
+metadata: { name: ratings-unavailable, labels: { app: ratings, version: v-unavailable } }
+spec:
+  selector: { matchLabels: { app: ratings, version: v-unavailable } }
+  template:
+    metadata: { labels: { app: ratings, version: v-unavailable } }
+    spec:
+      serviceAccountName: bookinfo-ratings
+      containers:
+      - { name: ratings, image: docker.io/istio/examples-bookinfo-ratings-v-faulty:1.20.3 }
+`);
+    const rule = (baseEjectionTime: string) => yaml(`
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: { name: ratings }
+spec:
+  host: ratings
+  trafficPolicy:
+    outlierDetection: { consecutive5xxErrors: 1, interval: 1s, baseEjectionTime: ${baseEjectionTime}, maxEjectionPercent: 100 }
+`);
+    const detailsRoute = yaml(`
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: details }
+spec:
+  hosts: [details]
+  http: [{ route: [{ destination: { host: details } }] }]
+`);
+    const cluster = { cluster_name: 'outbound|9080||ratings.default.svc.cluster.local' };
+    const read = async () => {
+      const c = await counters(m);
+      return {
+        active: sum(c, 'envoy_cluster_outlier_detection_ejections_active', cluster, 'productpage-v1'),
+        enforced: sum(c, 'envoy_cluster_outlier_detection_ejections_enforced_total', cluster, 'productpage-v1'),
+      };
+    };
+    const ratingsCalls = async (n: number) => {
+      for (let i = 0; i < n; i++) await (await fetch(`${m.gatewayUrl}/api/v1/products/0/ratings`)).arrayBuffer();
+    };
+    await applyAndWait(m, [...faulty, ...rule('3m')]);
+    await ratingsCalls(30);
+    const ejected = await read();
+    expect(ejected.active).toBe(1);
+
+    await applyAndWait(m, detailsRoute);
+    await ratingsCalls(20);
+    expect(await read()).toEqual(ejected);
+
+    await applyAndWait(m, rule('4m'));
+    expect((await read()).active).toBe(0);
+    await ratingsCalls(30);
+    const again = await read();
+    expect(again.active).toBe(1);
+    expect(again.enforced).toBeGreaterThan(ejected.enforced);
+
+    await restoreBaseline(m, [...faulty, ...detailsRoute]);
     await applyAndWait(m, scenarioFile('destination-rule-all.yaml'));
   });
 });

@@ -19,9 +19,8 @@ spec:
   http: [{ route: [{ destination: { host: reviews, subset: v2 } }] }]
 `);
 
-describe('local rate limiting (istio.io tasks/policy-enforcement/rate-limit)', () => {
-  it('4 tokens per 60 s on productpage: 200 200 200 200 429 local_rate_limited, counted', async () => {
-    const filter = yaml(`
+/** The istio.io rate-limit task's filter on productpage's inbound listener (4 tokens per 60 s); `headerValue` varies its config. */
+const rateLimitFilter = (headerValue = 'true') => yaml(`
 apiVersion: networking.istio.io/v1alpha3
 kind: EnvoyFilter
 metadata: { name: filter-local-ratelimit-svc }
@@ -46,8 +45,23 @@ spec:
             filter_enforced: { runtime_key: local_rate_limit_enforced, default_value: { numerator: 100, denominator: HUNDRED } }
             response_headers_to_add:
             - append: false
-              header: { key: x-local-rate-limit, value: 'true' }
+              header: { key: x-local-rate-limit, value: '${headerValue}' }
 `);
+
+/** Statuses of `n` productpage requests sent one after another through the ingress. */
+async function productpageStatuses(n: number): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const r = await fetch(`${m.gatewayUrl}/productpage`);
+    await r.arrayBuffer();
+    out.push(r.status);
+  }
+  return out;
+}
+
+describe('local rate limiting (istio.io tasks/policy-enforcement/rate-limit)', () => {
+  it('4 tokens per 60 s on productpage: 200 200 200 200 429 local_rate_limited, counted', async () => {
+    const filter = rateLimitFilter();
     await applyAndWait(m, filter);
     const responses: { status: number; body: string; header: string | null }[] = [];
     for (let i = 0; i < 5; i++) {
@@ -62,6 +76,51 @@ spec:
     expect(sum(c, 'envoy_http_local_rate_limiter_http_local_rate_limit_ok', {}, 'productpage-v1')).toBe(4);
     expect(sum(c, 'istio_requests_total', { reporter: 'destination', response_code: '429', response_flags: 'RL' }, 'productpage-v1')).toBe(1);
     await restoreBaseline(m, filter);
+  });
+
+  // The bucket lives in the filter's FilterConfig (envoy local_ratelimit.cc FilterConfig::FilterConfig), built with
+  // its filter chain (listener_manager/filter_chain_manager_impl.cc addFilterChains: only an unchanged FilterChain
+  // proto is reused): removing the filter and applying it again builds a new config with a full bucket.
+  it('removing the filter and applying it again gives a full bucket again (the bucket lives in its FilterConfig)', async () => {
+    await applyAndWait(m, rateLimitFilter());
+    expect(await productpageStatuses(5)).toEqual([200, 200, 200, 200, 429]);
+    await restoreBaseline(m, rateLimitFilter());
+    await applyAndWait(m, rateLimitFilter());
+    expect(await productpageStatuses(5)).toEqual([200, 200, 200, 200, 429]);
+    await restoreBaseline(m, rateLimitFilter());
+  });
+
+  // listener_manager_impl.cc addOrUpdateListenerInternal drops an LDS update that leaves a listener's hash unchanged
+  // ("duplicate/locked listener"): a VirtualService push does not touch productpage's inbound chain, so its bucket is
+  // kept; changing anything in the filter (here a response header's value) changes the chain, which is built anew.
+  it('a push that leaves the filter chain unchanged keeps the bucket; a change to the filter starts a full one', async () => {
+    await applyAndWait(m, rateLimitFilter());
+    expect(await productpageStatuses(3)).toEqual([200, 200, 200]);
+    await applyAndWait(m, reviewsV2);
+    expect(await productpageStatuses(2)).toEqual([200, 429]);
+    await applyAndWait(m, rateLimitFilter('changed'));
+    expect(await productpageStatuses(5)).toEqual([200, 200, 200, 200, 429]);
+    await restoreBaseline(m, [...reviewsV2, ...rateLimitFilter()]);
+  });
+
+  // Istio puts the RBAC filter of the workload's AuthorizationPolicies in the same HTTP filter chain, so a new policy
+  // changes that chain's proto and Envoy builds it anew (filter_chain_manager_impl.cc findExistingFilterChain finds
+  // no equal chain), rate-limit FilterConfig and bucket included.
+  it('an AuthorizationPolicy on the same workload rebuilds the filter chain: the bucket starts full again', async () => {
+    const allowAll = yaml(`
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: { name: productpage-allow-all }
+spec:
+  selector: { matchLabels: { app: productpage } }
+  action: ALLOW
+  rules: [{}]
+`);
+    await applyAndWait(m, rateLimitFilter());
+    expect(await productpageStatuses(3)).toEqual([200, 200, 200]);
+    await applyAndWait(m, allowAll);
+    expect(await productpageStatuses(5)).toEqual([200, 200, 200, 200, 429]);
+    await restoreBaseline(m, [...allowAll, ...rateLimitFilter()]);
   });
 });
 

@@ -13,7 +13,7 @@ import type { AppContext, AppHandler } from './apps/types.ts';
 import { ConfigStore, objectKey, type CompiledConfig } from './config-store.ts';
 import { seededHex } from './decide.ts';
 import { loadScenario } from './scenario.ts';
-import { buildPolicy, inboundHcmStatPrefix, LimiterCache } from './security.ts';
+import { buildPolicy, FilterChainStates, inboundHcmStatPrefix } from './security.ts';
 import type { EndpointInfo } from './proxy/cluster.ts';
 import type { MeshSnapshot } from './proxy/config-view.ts';
 import { IngressGateway, gatewayPort } from './proxy/gateway.ts';
@@ -68,7 +68,8 @@ export class LocalMesh {
   private readonly pods = new Map<string, Pod>();
   private gateway!: IngressGateway;
   private nextHost = 10;
-  private readonly limiters = new Map<string, LimiterCache>();
+  /** Per pod: its listeners' filter chains, whose rate-limit buckets outlive a push only when the chain is unchanged. */
+  private readonly filterChains = new Map<string, FilterChainStates>();
   private pushing: Promise<void> = Promise.resolve();
   readonly seed: number;
   readonly behaviour: IstioBehaviour;
@@ -176,6 +177,7 @@ export class LocalMesh {
       if (!wanted.has(name)) {
         stopping.push(pod);
         this.pods.delete(name);
+        this.filterChains.delete(name);
       }
     }
     for (const [podName, { spec, index }] of wanted) {
@@ -226,11 +228,11 @@ export class LocalMesh {
     };
   }
 
-  private limiterCache(name: string): LimiterCache {
-    let c = this.limiters.get(name);
+  private filterChainsOf(podName: string): FilterChainStates {
+    let c = this.filterChains.get(podName);
     if (!c) {
-      c = new LimiterCache();
-      this.limiters.set(name, c);
+      c = new FilterChainStates();
+      this.filterChains.set(podName, c);
     }
     return c;
   }
@@ -238,7 +240,7 @@ export class LocalMesh {
   private configureProxy(proxy: Sidecar | IngressGateway, compiled: CompiledConfig, initial = false): void {
     const snap = this.snapshot(compiled);
     const id = proxy.identity;
-    const deps = { behaviour: this.behaviour, seed: this.seed, stats: proxy.stats, limiters: this.limiterCache(id.podName) };
+    const deps = { behaviour: this.behaviour, seed: this.seed, stats: proxy.stats, chains: this.filterChainsOf(id.podName) };
     if (proxy instanceof IngressGateway) {
       proxy.configure(snap, buildPolicy(compiled.security, { namespace: id.namespace, labels: id.labels, context: 'GATEWAY', port: gatewayPort, hcmStatPrefix: `outbound_0.0.0.0_${gatewayPort}` }, deps));
     } else {

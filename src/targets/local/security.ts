@@ -58,18 +58,51 @@ export interface ProxyScope {
   hcmStatPrefix: string;
 }
 
-/** Rate limiters survive config versions that do not change them (Envoy keeps an unchanged filter's bucket). */
-export class LimiterCache {
-  private readonly limiters = new Map<string, LocalRateLimiter>();
-  get(limit: LocalRateLimit, behaviour: IstioBehaviour): LocalRateLimiter {
-    const key = JSON.stringify([limit.namespace, limit.name, limit.patchIndex, limit.bucket, limit.perConnection, behaviour.rateLimitRefill]);
-    let l = this.limiters.get(key);
-    if (!l) {
-      l = new LocalRateLimiter(limit, behaviour.rateLimitRefill, Date.now());
-      this.limiters.set(key, l);
-    }
-    return l;
+/**
+ * The local-rate-limit filter configs (and so the token buckets) of each listener's HTTP filter chain, kept from one
+ * push to the next only while that chain's config is unchanged. Envoy keeps the bucket in the filter's FilterConfig
+ * (source/extensions/filters/http/local_ratelimit/local_ratelimit.cc, FilterConfig::FilterConfig builds rate_limiter_),
+ * which lives as long as the filter chain that built it:
+ * - an LDS update leaving a listener unchanged is dropped (source/common/listener_manager/listener_manager_impl.cc,
+ *   addOrUpdateListenerInternal: blockUpdate(hash) → "duplicate/locked listener '{}'. no add/update"), so a push that
+ *   only changes routes, clusters or other workloads keeps the bucket;
+ * - a listener update reuses every filter chain whose FilterChain proto is unchanged
+ *   (filter_chain_manager_impl.cc, addFilterChains → findExistingFilterChain) and builds any other chain anew, with
+ *   new HTTP filter configs: any change to the chain (the rate-limit filter itself, another EnvoyFilter on it, the
+ *   RBAC or JWT filters an AuthorizationPolicy or RequestAuthentication puts there) starts every bucket of it full,
+ *   and so does removing the filter and applying it again.
+ */
+export class FilterChainStates {
+  private readonly chains = new Map<string, { config: string; limiters: LocalRateLimiter[] }>();
+
+  /** The limiters of `listener`'s chain whose HTTP filters are described by `chainConfig`, `limits` in chain order. */
+  limiters(listener: string, chainConfig: string, limits: LocalRateLimit[], behaviour: IstioBehaviour): LocalRateLimiter[] {
+    const kept = this.chains.get(listener);
+    if (kept && kept.config === chainConfig) return kept.limiters;
+    const now = Date.now();
+    const limiters = limits.map((l) => new LocalRateLimiter(l, behaviour.rateLimitRefill, now));
+    this.chains.set(listener, { config: chainConfig, limiters });
+    return limiters;
   }
+}
+
+/** What of a parsed rate limit ends up in the filter's Envoy config (not the EnvoyFilter's name, scope or position in the file). */
+function rateLimitFilterConfig(l: LocalRateLimit): unknown {
+  return [l.position, l.statPrefix, l.bucket, l.enabledPercent, l.enforcedPercent, l.status, l.responseHeaders, l.perConnection];
+}
+
+/**
+ * The HTTP filters of one listener's chain as Istio generates them from these objects (rate limits, jwt_authn from
+ * RequestAuthentications, RBAC from AuthorizationPolicies, whose names Istio writes into the RBAC policy names), as a
+ * string: equal strings mean an unchanged chain.
+ */
+function httpFilterChainConfig(limits: LocalRateLimit[], jwt: K8sObject[], authz: K8sObject[], behaviour: IstioBehaviour): string {
+  return JSON.stringify([
+    behaviour.rateLimitRefill,
+    limits.map(rateLimitFilterConfig),
+    jwt.map((p) => p.spec),
+    authz.map((p) => [p.metadata.namespace ?? 'default', p.metadata.name, p.spec]),
+  ]);
 }
 
 interface BoundLimiter {
@@ -77,12 +110,12 @@ interface BoundLimiter {
   stats: Record<'enabled' | 'ok' | 'rate_limited' | 'enforced', EnvoyStat>;
 }
 
-function bindLimiter(limit: LocalRateLimit, cache: LimiterCache, behaviour: IstioBehaviour, stats: ProxyStats): BoundLimiter {
+function bindLimiter(limiter: LocalRateLimiter, stats: ProxyStats): BoundLimiter {
   const s = (c: 'enabled' | 'ok' | 'rate_limited' | 'enforced') => {
-    const series = localRateLimitSeries(limit.statPrefix, c);
+    const series = localRateLimitSeries(limiter.limit.statPrefix, c);
     return stats.stat(series.stat, series.name, series.labels);
   };
-  return { limiter: cache.get(limit, behaviour), stats: { enabled: s('enabled'), ok: s('ok'), rate_limited: s('rate_limited'), enforced: s('enforced') } };
+  return { limiter, stats: { enabled: s('enabled'), ok: s('ok'), rate_limited: s('rate_limited'), enforced: s('enforced') } };
 }
 
 function runLimiter(b: BoundLimiter, request: FilterRequest, seed: number, index: number): FilterVerdict | undefined {
@@ -115,18 +148,23 @@ function runLimiter(b: BoundLimiter, request: FilterRequest, seed: number, index
 export function buildPolicy(
   config: SecurityConfig,
   scope: ProxyScope,
-  deps: { behaviour: IstioBehaviour; seed: number; stats: ProxyStats; limiters: LimiterCache },
+  deps: { behaviour: IstioBehaviour; seed: number; stats: ProxyStats; chains: FilterChainStates },
 ): InboundPolicy {
   const workload = { namespace: scope.namespace, labels: scope.labels };
   const limits = config.rateLimits.filter((l) => rateLimitApplies(l, { ...workload, context: scope.context, port: scope.port }));
-  const first = limits.filter((l) => l.position === 'first').map((l) => bindLimiter(l, deps.limiters, deps.behaviour, deps.stats));
-  const beforeRouter = limits.filter((l) => l.position !== 'first').map((l) => bindLimiter(l, deps.limiters, deps.behaviour, deps.stats));
+  const chainOrder = [...limits.filter((l) => l.position === 'first'), ...limits.filter((l) => l.position !== 'first')];
   const outbound = scope.context === 'SIDECAR_OUTBOUND';
-  const authz = outbound ? [] : config.authorizationPolicies.filter((p) => scopeApplies(
+  const appliesHere = (p: K8sObject) => scopeApplies(
     { namespace: p.metadata.namespace ?? 'default', selector: (p.spec?.selector?.matchLabels as Record<string, string> | undefined) },
     workload,
-  ));
+  );
+  const authz = outbound ? [] : config.authorizationPolicies.filter(appliesHere);
   const jwtPolicies = outbound ? [] : config.requestAuthentications;
+  const chainConfig = httpFilterChainConfig(chainOrder, jwtPolicies.filter(appliesHere), authz, deps.behaviour);
+  const bound = deps.chains.limiters(`${scope.context}|${scope.port}`, chainConfig, chainOrder, deps.behaviour).map((l) => bindLimiter(l, deps.stats));
+  const firstCount = chainOrder.filter((l) => l.position === 'first').length;
+  const first = bound.slice(0, firstCount);
+  const beforeRouter = bound.slice(firstCount);
   const rbacStats = (result: 'allowed' | 'denied') => {
     const series = rbacCounterSeries(deps.behaviour, scope.hcmStatPrefix, result);
     return deps.stats.stat(series.stat, series.name, series.labels);

@@ -66,6 +66,8 @@ export class Cluster {
   private roundRobin = 0;
   private readonly createdAt = Date.now();
   private activeRetries = 0;
+  /** Replaced by a new cluster: requests in flight finish, nothing more is charged to its outlier detector. */
+  private retired = false;
   readonly s: Record<string, EnvoyStat>;
   /** upstream_rq_<code> by status code. */
   private readonly byStatus = new Map<number, EnvoyStat>();
@@ -188,6 +190,7 @@ export class Cluster {
   }
 
   private refreshGauges(_now: number): void {
+    if (this.retired) return; // the gauges belong to the cluster that replaced this one
     let ejected = 0;
     for (const e of this.endpoints) if (e.ejectedUntil !== 0) ejected++;
     this.s.ejectionsActive.value = ejected;
@@ -308,8 +311,7 @@ export class Cluster {
       };
       const abandon = pool.request(request.method, request.path, request.headers, request.body, {
         response: (res) => {
-          this.s.rqCompleted.value++;
-          this.countStatus(res.status);
+          this.chargeUpstreamCode(res.status);
           finish({ kind: 'response', status: res.status, headers: res.headers, body: res.body });
         },
         error: (err, afterHeaders) => {
@@ -343,7 +345,13 @@ export class Cluster {
     });
   }
 
-  private countStatus(status: number): void {
+  /**
+   * Envoy's router.cc Filter::chargeUpstreamCode → codes.cc CodeStatsImpl::chargeBasicResponseStat:
+   * upstream_rq_completed, upstream_rq_<class>xx and upstream_rq_<code>. The router also charges a request it gave up
+   * on before a response (chargeUpstreamAbort): 504 for a timeout, 503 for a reset or connect failure.
+   */
+  chargeUpstreamCode(status: number): void {
+    this.s.rqCompleted.value++;
     if (status < 300) this.s.rq2xx.value++;
     else if (status >= 500) this.s.rq5xx.value++;
     else if (status >= 400) this.s.rq4xx.value++;
@@ -355,13 +363,32 @@ export class Cluster {
     stat.value++;
   }
 
-  /** Outlier detection: feed the result of an attempt; ejects on consecutive 5xx / gateway errors. */
+  /**
+   * Outlier detection: the result of an attempt, as the router reports it (router.cc updateOutlierDetection) to a
+   * detector without split_external_local_origin_errors (Istio's default), which reports every result as an HTTP code
+   * (outlier_detection_impl.cc putResultNoLocalExternalSplit): a response its status; a per-try timeout
+   * LocalOriginTimeout with the timeout code 504 (Filter::onPerTryTimeout); a reset or connect failure
+   * LocalOriginConnectFailed, which resultToHttpCode makes 503. A cancelled attempt (the downstream went away) is not
+   * reported; a route timeout is reported by observeTimeout.
+   */
   observe(endpoint: EndpointInfo, result: AttemptResult): void {
+    if (result.kind === 'cancelled') return;
+    this.putHttpResponseCode(endpoint, result.kind === 'response' ? result.status : result.kind === 'per-try-timeout' ? 504 : 503);
+  }
+
+  /** The route timeout cut an attempt awaiting its response: LocalOriginTimeout with code 504 (router.cc Filter::onResponseTimeout). */
+  observeTimeout(endpoint: EndpointInfo): void {
+    this.putHttpResponseCode(endpoint, 504);
+  }
+
+  /** outlier_detection_impl.cc DetectorHostMonitorImpl::putHttpResponseCode: consecutive 5xx and gateway (502/503/504) errors. */
+  private putHttpResponseCode(endpoint: EndpointInfo, status: number): void {
     const od = this.outlier;
-    if (!od || result.kind === 'cancelled') return;
+    // A retired cluster's detector is gone ("It's possible for the cluster/detector to go away while we still have a
+    // host in use").
+    if (!od || this.retired) return;
     const e = this.endpoints.find((x) => x.info.ip === endpoint.ip && x.info.port === endpoint.port);
     if (!e) return;
-    const status = result.kind === 'response' ? result.status : 503; // local-origin errors count as 5xx (not split)
     if (status < 500) {
       e.consecutive5xx = 0;
       e.consecutiveGateway = 0;
@@ -369,6 +396,7 @@ export class Cluster {
     }
     e.consecutive5xx++;
     if (status === 502 || status === 503 || status === 504) e.consecutiveGateway++;
+    else e.consecutiveGateway = 0;
     if (od.consecutive5xxErrors > 0 && e.consecutive5xx >= od.consecutive5xxErrors) {
       this.s.ejectionsDetected5xx.value++;
       this.eject(e, od, this.s.ejectionsEnforced5xx);
@@ -393,6 +421,16 @@ export class Cluster {
     enforced.value++;
     this.s.ejectionsEnforcedTotal.value++;
     this.refreshGauges(now);
+  }
+
+  /**
+   * This cluster was replaced by a CDS update: its connections drain (requests in flight complete, then the
+   * connections close) and its outlier detector goes, taking its ejections out of the shared ejections_active gauge
+   * (outlier_detection_impl.cc DetectorImpl::~DetectorImpl).
+   */
+  retire(): void {
+    this.retired = true;
+    for (const e of this.endpoints) e.pool.drain();
   }
 
   close(): void {

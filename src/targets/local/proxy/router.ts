@@ -104,7 +104,7 @@ type RouteTable = ReturnType<typeof rulesFor>;
 
 export class Router {
   private snapshot!: MeshSnapshot;
-  private readonly clusters = new Map<string, { cluster: Cluster; version: string }>();
+  private readonly clusters = new Map<string, { cluster: Cluster; config: string; version: string }>();
   /** rulesFor() per `gateway host` for the current snapshot. */
   private routeTables = new Map<string, RouteTable>();
   /** effectiveRetryPolicy() per route's retries block (undefined: the default policy) for the current snapshot. */
@@ -141,19 +141,27 @@ export class Router {
     }
     const name = `outbound|${port}|${subset ?? ''}|${service.fqdn}`;
     let entry = this.clusters.get(name);
-    if (!entry) {
-      const cluster = new Cluster({
-        name,
-        sourceIp: this.identity.ip,
-        sourcePrincipal: this.identity.principal,
-        meshSecret: this.identity.meshSecret,
-        stats: this.identity.stats,
-      });
-      entry = { cluster, version: '' };
-      this.clusters.set(name, entry);
-    }
-    if (entry.version !== this.snapshot.version) {
-      entry.cluster.update(endpointsOf(this.snapshot, service, subsetLabels, port), effectiveTrafficPolicy(rule, subset, port));
+    if (entry?.version !== this.snapshot.version) {
+      const settings = effectiveTrafficPolicy(rule, subset, port);
+      // What of the DestinationRule Istio writes into this CDS cluster: the traffic policy and the rule's name (the
+      // cluster's istio.config metadata). Envoy ignores a CDS update whose cluster hash is unchanged and otherwise
+      // builds a new cluster, with a new outlier detector and hosts (cluster_manager_impl.cc
+      // ClusterManagerImpl::addOrUpdateCluster: blockUpdate(new_hash), else loadCluster), so ejections, consecutive
+      // error counts and connections do not survive such a change. Endpoint changes come by EDS and keep the cluster.
+      const config = JSON.stringify([rule ? `${rule.namespace}/${rule.name}` : '', settings]);
+      if (!entry || entry.config !== config) {
+        entry?.cluster.retire();
+        const cluster = new Cluster({
+          name,
+          sourceIp: this.identity.ip,
+          sourcePrincipal: this.identity.principal,
+          meshSecret: this.identity.meshSecret,
+          stats: this.identity.stats,
+        });
+        entry = { cluster, config, version: '' };
+        this.clusters.set(name, entry);
+      }
+      entry.cluster.update(endpointsOf(this.snapshot, service, subsetLabels, port), settings);
       entry.version = this.snapshot.version;
     }
     return entry.cluster;
@@ -300,25 +308,45 @@ export class Router {
     let holdsRetry = false;
     try {
       for (let attempt = 0; ; attempt++) {
-        const ended = (endpoint?: EndpointInfo): RouterResult => {
+        /**
+         * The route timeout fired or the downstream went away. Envoy's Filter::onResponseTimeout (router.cc) charges
+         * an upstream request still awaiting its response: upstream_rq_timeout, the host's outlier detector
+         * (LocalOriginTimeout with the timeout code, 504) and chargeUpstreamAbort(504) → chargeUpstreamCode; one
+         * waiting for a connection has no host yet (no outlier result); during a retry back-off there is no upstream
+         * request and only the 504 UT reply. A downstream that went away charges nothing (Filter::onDestroy).
+         */
+        const ended = (upstream: 'none' | 'pending' | 'sent', endpoint?: EndpointInfo): RouterResult => {
           if (timedOut) {
-            cluster.s.rqTimeout.value++;
+            if (upstream !== 'none') {
+              cluster.s.rqTimeout.value++;
+              if (upstream === 'sent' && endpoint) cluster.observeTimeout(endpoint);
+              cluster.chargeUpstreamCode(504);
+            }
             return local(replies.timeout(), service, endpoint);
           }
           return { ...local(replies.timeout(), service, endpoint), status: 0, body: '', flags: ['DC'], downstreamGone: true };
         };
-        if (signal.aborted) return ended();
+        if (signal.aborted) return ended('none');
         const draw = (i: number) => uniform(seed, `${req.decisionKey}|lb${attempt}|${i}`);
         const endpoint = cluster.pick(draw, tried, policy?.previousHosts ? policy.hostSelectionRetryMaxAttempts : 0);
         if (!endpoint) {
           cluster.s.noHealthy.value++;
+          cluster.chargeUpstreamCode(503); // router.cc Filter::sendNoHealthyUpstreamResponse
           return local(replies.noHealthyUpstream(), service);
         }
         const admission = await cluster.admit(signal);
-        if (admission === 'overflow') return local(replies.overflow(), service, endpoint);
-        if (admission === 'cancelled') return ended(endpoint);
+        if (admission === 'overflow') {
+          cluster.chargeUpstreamCode(503); // a pool overflow is a reset (Overflow): chargeUpstreamAbort(503, dropped)
+          return local(replies.overflow(), service, endpoint);
+        }
+        if (admission === 'cancelled') return ended('pending', endpoint);
         tried.add(key(endpoint));
         upstream.headers['x-meshproof-key'] = `${req.decisionKey}|a${attempt}`;
+        // Istio sets include_request_attempt_count on every outbound and gateway virtual host (pilot/pkg/networking/
+        // util/proxy_headers.go GetProxyHeadersFromProxyConfig: IncludeRequestAttemptCount true unless
+        // proxyHeaders.attemptCount.disabled); Envoy's router then writes the attempt number over whatever came from
+        // downstream (router.cc Filter::decodeHeaders setEnvoyAttemptCount(attempt_count_), again in doRetry).
+        upstream.headers['x-envoy-attempt-count'] = String(attempt + 1);
         let result: AttemptResult;
         try {
           result = await cluster.send(endpoint, upstream, policy?.perTryTimeoutMs ?? Infinity, signal);
@@ -330,7 +358,7 @@ export class Router {
           }
         }
         cluster.observe(endpoint, result);
-        if (result.kind === 'cancelled') return ended(endpoint);
+        if (result.kind === 'cancelled') return ended('sent', endpoint);
         const outcome: AttemptOutcome = result.kind === 'response'
           ? { kind: 'response', status: result.status, overloaded: result.headers['x-envoy-overloaded'] !== undefined }
           : result;
@@ -342,7 +370,7 @@ export class Router {
           retries++;
           cluster.s.rqRetry.value++;
           const wait = backoffMs(policy, retries, uniform(seed, `${req.decisionKey}|backoff${retries}`));
-          if (!(await sleep(wait, signal))) return ended(endpoint);
+          if (!(await sleep(wait, signal))) return ended('none', endpoint);
           continue;
         }
         const extra: string[] = [];
@@ -364,11 +392,16 @@ export class Router {
             headers['x-envoy-upstream-service-time'] = String(Date.now() - started);
             return { status: result.status, headers, body: result.body, flags: extra, service, endpoint };
           }
+          // Not retried: chargeUpstreamAbort charges 503 for a reset (Filter::onUpstreamReset) and the timeout
+          // code 504 for a per-try timeout (Filter::onPerTryTimeout).
           case 'connect-failure':
+            cluster.chargeUpstreamCode(503);
             return local(replies.connectFailure(), service, endpoint, extra);
           case 'reset':
+            cluster.chargeUpstreamCode(503);
             return local(replies.connectionTermination(), service, endpoint, extra);
           case 'per-try-timeout':
+            cluster.chargeUpstreamCode(504);
             return local(replies.timeout(), service, endpoint, extra);
         }
       }

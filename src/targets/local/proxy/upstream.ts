@@ -269,6 +269,15 @@ export class ConnectionPool {
     connection.destroy(); // no-op when the connection is closing already
   }
 
+  /** Closes idle connections now and busy ones when their request completes; nothing new is pooled. */
+  drain(): void {
+    this.destroyed = true;
+    for (const connection of this.idle.splice(0)) {
+      this.all.delete(connection);
+      connection.destroy();
+    }
+  }
+
   /** Closes every connection, busy ones included (their requests fail with a reset). */
   destroy(): void {
     this.destroyed = true;
