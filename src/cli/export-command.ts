@@ -3,6 +3,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { ExitCode, SpecError } from '../errors.ts';
 import type { LoadPlan } from '../load/driver.ts';
 import { k6Script } from '../load/k6.ts';
+import { k6Checks } from '../load/k6-checks.ts';
 import { loadExperimentFile } from '../spec/load.ts';
 import type { Experiment } from '../spec/types.ts';
 import { say } from './output.ts';
@@ -77,7 +78,21 @@ export async function exportK6Command(file: string, options: ExportK6Options): P
   if (experiments.length > 1) {
     notes.push(`${experiments[0]!.sweep?.baseName ?? experiments[0]!.name} is a sweep of ${experiments.length} points that differ only in what is applied to the mesh; the load, and so this script, is the same for each.`);
   }
-  const script = k6Script(first.plan, { requestBaseUrls: first.requestBaseUrls, notes });
+  // Thresholds from the expectations k6 can judge; a sweep whose expectations differ by point carries none.
+  const perPoint = experiments.map((e) => k6Checks(e.expect, e.load.requests));
+  const same = perPoint.every((c) => isDeepStrictEqual(c, perPoint[0]));
+  const { checks, notCarried } = same ? perPoint[0]! : { checks: [], notCarried: [] };
+  if (!same) notes.push('The expectations differ from point to point of the sweep, so this script carries no thresholds: export one point (remove spec.matrix) to have them.');
+  if (checks.length > 0) {
+    notes.push(
+      `Thresholds: ${new Set(checks.map((c) => c.title)).size} expectation(s) as k6 metrics meshproof_check_*, so k6 run exits 99 when one fails. ` +
+        `k6 compares the observed value with the band's edges; meshproof compares a confidence interval and may call a run k6 passes inconclusive.`,
+    );
+  }
+  for (const { title, why } of notCarried) notes.push(`Not judged here: "${title}": ${why}.`);
+  const warmupMs = experiments[0]!.load.warmupMs;
+  if (warmupMs > 0) notes.push(`Warm-up: responses sent in the first ${warmupMs} ms are sent but not counted, as meshproof records none of them.`);
+  const script = k6Script(first.plan, { requestBaseUrls: first.requestBaseUrls, notes, checks, warmupMs });
   if (options.out) {
     await writeFile(options.out, script, 'utf8');
     say(`k6 script: ${options.out} (run it with: k6 run ${options.out})`);

@@ -2,6 +2,8 @@
 // classifiers and request rotation as the in-process driver, so both drivers label and pick identically.
 import { resolveClassifiers } from '../observe/classifiers.ts';
 import type { Classifier, Labels, ResponseRecord } from '../observe/types.ts';
+import { FLAG_LABEL, STATUS_LABEL, hasFlag, statusMatches } from '../assertions/labels.ts';
+import type { K6Check } from './k6-checks.ts';
 
 export { pickRequest, requestId } from './rotation.ts';
 
@@ -126,5 +128,31 @@ export class K6Record implements ResponseRecord {
       this.text = typeof body === 'string' ? body : '';
     }
     return this.text;
+  }
+}
+
+/**
+ * What one exported check's metric adds for a response (src/load/k6-checks.ts): undefined when the response is not in
+ * the check's population (its `where`; a distribution's responses without the label), else the Rate's boolean or the
+ * Trend's latency in ms.
+ */
+export function checkValue(check: K6Check, labels: Labels, requestName: string, latencyMs: number): boolean | number | undefined {
+  for (const key in check.where) {
+    const value = key === 'request' ? requestName : labels[key];
+    if (value !== check.where[key]) return undefined;
+  }
+  if (check.carries !== undefined && labels[check.carries] === undefined) return undefined;
+  const test = check.test;
+  switch (test.kind) {
+    case 'status':
+      return statusMatches(test.pattern, labels[STATUS_LABEL] ?? '');
+    case 'flag':
+      return hasFlag(labels[FLAG_LABEL], test.flag);
+    case 'label':
+      return labels[test.label] === test.value;
+    case 'slower':
+      return latencyMs >= test.atLeastMs;
+    case 'latency':
+      return latencyMs;
   }
 }
