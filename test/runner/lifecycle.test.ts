@@ -107,6 +107,16 @@ describe('runner lifecycle against an in-memory target', () => {
     expect(result.exitCode).toBe(ExitCode.infrastructure);
   });
 
+  it('a failure is labelled with the phase it happened in: the gateway address lookup belongs to converge (it was "load")', async () => {
+    const target = new MemoryTarget();
+    target.entrypoint = async () => {
+      throw new TargetError('no ingress gateway address');
+    };
+    const result = await new Runner(options(target), fakeDeps(new ScriptedDriver([200]))).run([makeExperiment()]);
+    expect(result.experiments[0]!.error).toMatchObject({ phase: 'converge', message: 'no ingress gateway address', exitCode: ExitCode.infrastructure });
+    expect(result.experiments[0]!.phases.map((p) => [p.phase, p.ok])).toEqual([['snapshot', true], ['apply', true], ['converge', false], ['restore', true]]);
+  });
+
   it('interrupt during load stops the load, restores, skips the remaining experiments, exit 130', async () => {
     const target = new MemoryTarget();
     let runner!: Runner;
