@@ -1,6 +1,7 @@
 // Shared by `run` and `tutorial`: build the target, run experiments with signal handling, write reports.
 import { constants } from 'node:fs';
-import { access, mkdir, mkdtemp, stat } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { access, mkdir, mkdtemp, rmdir, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { SpecError } from '../errors.ts';
@@ -66,6 +67,7 @@ export async function execute(experiments: Experiment[], options: ExecuteOptions
   const runId = newRunId();
   const reportDir = options.reportDir ?? defaultReportDir(runId);
   // Before anything is applied: a report place that cannot be written is bad input, not a lost run.
+  const reportDirExisted = existsSync(reportDir);
   await ensureWritableDir(reportDir, '--report-dir', 'the reports');
   if (options.junit) {
     await ensureWritableDir(dirname(options.junit), '--junit', 'the JUnit file');
@@ -107,6 +109,10 @@ export async function execute(experiments: Experiment[], options: ExecuteOptions
   let result: RunResult;
   try {
     result = await runner.run(experiments);
+  } catch (error) {
+    // The target could not be prepared: nothing ran, nothing to report; leave no empty folder of ours behind.
+    if (!reportDirExisted) await rmdir(reportDir).catch(() => {});
+    throw error;
   } finally {
     release();
   }

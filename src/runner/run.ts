@@ -82,45 +82,44 @@ export class Runner {
     return this.interruptedBy !== undefined;
   }
 
+  /**
+   * Runs every experiment. A target that cannot be prepared (no cluster, a refused context) rejects with its error after
+   * closing the target: nothing was touched, so there is no run to report, only the error (exit 3, or 2 for bad input).
+   */
   async run(experiments: Experiment[]): Promise<RunResult> {
     const { options, listener } = this;
     const started = Date.now();
     const results: ExperimentResult[] = [];
-    let info: TargetInfo = { kind: options.target.kind, istioVersion: options.targetOptions.istioVersion ?? 'unknown', context: options.targetOptions.context ?? options.target.kind, description: '' };
+    let info: TargetInfo;
+    try {
+      info = await options.target.prepare(options.targetOptions);
+    } catch (error) {
+      await this.close();
+      throw error;
+    }
     let fatal: { message: string; exitCode: number } | undefined;
     try {
-      try {
-        info = await options.target.prepare(options.targetOptions);
-      } catch (error) {
-        fatal = { message: messageOf(error), exitCode: exitCodeOf(error) };
-      }
       listener.onRunStart({ runId: options.runId, experiments: experiments.length, target: info });
-      if (!fatal) {
-        for (const [index, experiment] of experiments.entries()) {
-          if (this.interrupted) break;
-          try {
-            await options.beforeExperiment?.(experiment, index, experiments.length);
-          } catch (error) {
-            if (!(error instanceof InterruptedError)) throw error;
-            this.interrupt(error.signal);
-          }
-          if (this.interrupted) break;
-          listener.onExperimentStart(experiment, index, experiments.length);
-          const result = await new ExperimentRun(experiment, this.context(info)).run();
-          results.push(result);
-          listener.onExperimentEnd(experiment, result);
-          if (result.error?.exitCode === ExitCode.infrastructure && result.error.phase === 'restore') {
-            fatal = { message: `restore failed, stopping: ${result.error.message}`, exitCode: ExitCode.infrastructure };
-            break;
-          }
+      for (const [index, experiment] of experiments.entries()) {
+        if (this.interrupted) break;
+        try {
+          await options.beforeExperiment?.(experiment, index, experiments.length);
+        } catch (error) {
+          if (!(error instanceof InterruptedError)) throw error;
+          this.interrupt(error.signal);
+        }
+        if (this.interrupted) break;
+        listener.onExperimentStart(experiment, index, experiments.length);
+        const result = await new ExperimentRun(experiment, this.context(info)).run();
+        results.push(result);
+        listener.onExperimentEnd(experiment, result);
+        if (result.error?.exitCode === ExitCode.infrastructure && result.error.phase === 'restore') {
+          fatal = { message: `restore failed, stopping: ${result.error.message}`, exitCode: ExitCode.infrastructure };
+          break;
         }
       }
     } finally {
-      try {
-        await options.target.close();
-      } catch (error) {
-        listener.onMessage(`closing the target failed: ${messageOf(error)}`);
-      }
+      await this.close();
     }
     const finished = Date.now();
     // Experiments that never started are listed, never dropped: a run cut short must not read as a smaller green run.
@@ -152,6 +151,14 @@ export class Runner {
     };
     listener.onRunEnd(result);
     return result;
+  }
+
+  private async close(): Promise<void> {
+    try {
+      await this.options.target.close();
+    } catch (error) {
+      this.listener.onMessage(`closing the target failed: ${messageOf(error)}`);
+    }
   }
 
   /** What one experiment's run needs from this Runner. */

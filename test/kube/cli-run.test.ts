@@ -2,7 +2,7 @@
 // Bookinfo traffic — its gateway answers every request with 200 "gateway ok" — but it enforces STRICT mTLS on its
 // service proxy, so the mTLS tutorial step can be judged for real). The kubeconfig comes from KUBECONFIG, as for a user.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -75,6 +75,9 @@ describe('meshproof run --target kube (CLI, fake API server)', () => {
     const { code, stderr } = await meshproof(['run', 'experiments/bookinfo/05-mtls-strict.yaml', '--target', 'kube', '--context', 'staging', '--report-dir', reportDir]);
     expect(stderr).toContain('--context staging --allow-context');
     expect(code).toBe(3);
+    // Nothing ran: no report, no "meshproof run …: 1 experiment on kube (, Istio unknown)" line (issue 14 D8).
+    expect(existsSync(join(reportDir, 'index.html'))).toBe(false);
+    expect(stderr).not.toMatch(/Istio unknown|meshproof run mp-/);
     expect(fx.server.requests.filter((r) => r.method !== 'GET')).toEqual([]);
   });
 

@@ -71,12 +71,13 @@ describe('runner lifecycle against an in-memory target', () => {
     expect(result.experiments[0].error?.message).toContain('VirtualService ratings: spec.http[0].mirror: field not supported');
   });
 
-  it('stops with exit 3 when the target cannot be prepared, running nothing', async () => {
+  it('a target that cannot be prepared is the run\'s error (rejected after closing the target), running and announcing nothing (issue 14 D8)', async () => {
     const target = new MemoryTarget({ failOn: { prepare: new TargetError('no cluster') } });
-    const result = await new Runner(options(target), fakeDeps(new ScriptedDriver([200]))).run([makeExperiment()]);
-    expect(result.exitCode).toBe(ExitCode.infrastructure);
-    expect(result.error).toBe('no cluster');
+    const started: unknown[] = [];
+    const runner = new Runner(options(target, { listener: { onRunStart: (info) => started.push(info) } }), fakeDeps(new ScriptedDriver([200])));
+    await expect(runner.run([makeExperiment()])).rejects.toThrow(TargetError);
     expect(target.calls).toEqual(['prepare', 'close']);
+    expect(started).toEqual([]);
   });
 
   it('restores after an unexpected exception in the driver', async () => {

@@ -1,5 +1,8 @@
 // Checks before a run touches a cluster: the context is allowed, Istio is installed, the scenario's workloads run with
 // sidecars that export the stats meshproof reads. Each failure says exactly what is missing.
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { parse, stringify } from 'yaml';
 import { TargetError } from '../../errors.ts';
@@ -14,8 +17,25 @@ export interface Pod extends K8sObject {
   status?: { phase?: string; conditions?: { type: string; status: string }[] };
 }
 
+/** Where a kubeconfig would be read from, or undefined when there is none (and no in-cluster service account). */
+export function kubeconfigSource(env: NodeJS.ProcessEnv = process.env, home = homedir()): string | undefined {
+  if (env.KUBECONFIG) return `KUBECONFIG=${env.KUBECONFIG}`;
+  const file = join(home, '.kube', 'config');
+  if (existsSync(file)) return file;
+  if (existsSync('/var/run/secrets/kubernetes.io/serviceaccount/token')) return 'the in-cluster service account';
+  return undefined;
+}
+
+/** What to do when there is no kubeconfig at all: the ways to get a cluster meshproof can use. */
+export const noKubeconfigHelp =
+  'there is no kubeconfig: KUBECONFIG is not set and ~/.kube/config does not exist. Create a kind cluster with Istio and ' +
+  'Bookinfo (`npx tsx scripts/kind-up.ts`), or pass --kubeconfig FILE; without a cluster, run on the local target (the default).';
+
 /** Load the kubeconfig (KUBECONFIG or ~/.kube/config, as kubectl does) and switch to `context` when given. */
 export function loadKubeConfig(context?: string, kubeconfig?: string): KubeConfig {
+  // With no kubeconfig at all, client-node falls back to a context "loaded-context" on http://localhost:8080: naming
+  // that context (or suggesting --context loaded-context) would only lead to a second, stranger failure.
+  if (!kubeconfig && kubeconfigSource() === undefined) throw new TargetError(noKubeconfigHelp);
   const config = new KubeConfig();
   try {
     if (kubeconfig) config.loadFromFile(kubeconfig);

@@ -1,0 +1,40 @@
+// Kube first steps (issue: the user's journey, item 11; issue 14 D8): with no kubeconfig the CLI says so and how to get
+// a cluster, instead of suggesting the fallback context client-node invents; a run whose target cannot be prepared
+// writes no report and announces no run.
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { kubeconfigSource } from '../../src/targets/kube/preflight.ts';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+
+function meshproof(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [join(root, 'bin', 'meshproof.js'), ...args], { cwd: root, env, timeout: 60_000 }, (error, _stdout, stderr) =>
+      resolve({ code: error ? ((error as { code?: number }).code ?? -1) : 0, stderr }),
+    );
+  });
+}
+
+describe('kube target without a kubeconfig', () => {
+  it('says there is none and how to get a cluster (exit 3), writes no report, suggests no invented context', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'meshproof-home-'));
+    const { KUBECONFIG: _unset, ...env } = process.env;
+    const reportDir = join(home, 'reports', 'run');
+    const { code, stderr } = await meshproof(['run', 'experiments/bookinfo/01-route-all-v1.yaml', '--target', 'kube', '--report-dir', reportDir], { ...env, HOME: home, NO_COLOR: '1' });
+    expect(code, stderr).toBe(3);
+    expect(stderr).toContain('there is no kubeconfig: KUBECONFIG is not set and ~/.kube/config does not exist');
+    expect(stderr).toContain('npx tsx scripts/kind-up.ts');
+    expect(stderr).not.toMatch(/loaded-context|localhost:8080|Istio unknown/);
+    expect(existsSync(join(reportDir, 'index.html'))).toBe(false);
+    expect(existsSync(reportDir)).toBe(false);
+  });
+
+  it('finds KUBECONFIG, then ~/.kube/config', () => {
+    expect(kubeconfigSource({ KUBECONFIG: '/x/config' }, '/nowhere')).toBe('KUBECONFIG=/x/config');
+    expect(kubeconfigSource({}, mkdtempSync(join(tmpdir(), 'meshproof-home-')))).toBeUndefined();
+  });
+});
