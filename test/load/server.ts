@@ -14,6 +14,8 @@ export interface TestServer {
   cookies: string[];
   /** When false, POST /login answers 200 without a cookie. */
   loginWorks: boolean;
+  /** /early-fail: when each key was first asked for (ms since the epoch). */
+  firstHits: Map<string, number>;
   close(): Promise<void>;
 }
 
@@ -74,6 +76,13 @@ function handle(req: IncomingMessage, res: ServerResponse, server: TestServer): 
       setTimeout(() => res.end(bytes.subarray(8)), 20);
       return;
     }
+    case '/early-fail': {
+      // 503 for the first `ms` after the key's first request, 200 after: failures only at the start of a load.
+      const key = url.searchParams.get('key') ?? '';
+      const first = server.firstHits.get(key) ?? Date.now();
+      server.firstHits.set(key, first);
+      return Date.now() - first < Number(url.searchParams.get('ms') ?? 300) ? text(503, 'early') : text(200, 'ok');
+    }
     case '/hang':
       return; // never answers
     case '/reset':
@@ -120,6 +129,7 @@ export async function startServer(): Promise<TestServer> {
     ids: [],
     cookies: [],
     loginWorks: true,
+    firstHits: new Map(),
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
