@@ -5,6 +5,7 @@ import { SpecError, SpecErrors } from '../errors.ts';
 import { substitute, matrixPoints, pointLabel, type MatrixPoint } from './matrix.ts';
 import { Normaliser, normaliseExpectation, normaliseLoad } from './normalise.ts';
 import { withUniqueTitles } from './titles.ts';
+import { pitfallWarnings } from './pitfalls.ts';
 import { displayPath, inlineResource, loadResourceFile } from './resources.ts';
 import { loadScenario } from './scenario.ts';
 import { schemaErrors } from './schema-check.ts';
@@ -72,7 +73,7 @@ function buildExperiment(file: string, source: YamlDoc, value: any, point: Recor
     load: load!,
     expect: withUniqueTitles(expect as Experiment['expect']),
     ...(point ? { sweep: { params: point, baseName: base } } : {}),
-    warnings: weightWarnings(apply),
+    warnings: [...weightWarnings(apply), ...pitfallWarnings(apply, load, expect as Experiment['expect'])],
   };
 }
 

@@ -1,0 +1,163 @@
+// Pitfalls `validate` can point out before a run (issue: the user's journey, item 6): configurations that Istio accepts
+// but that do not do what the experiment expects of them. Warnings, not errors: an experiment may mean to show one.
+import type { Expectation, LoadSpec, ResourceRef, SpecWarning } from './types.ts';
+import type { K8sObject } from './types.ts';
+import { locateField } from './resources.ts';
+import { isLocalRateLimitFilter, parseLocalRateLimits } from '../istio/ratelimit/parse.ts';
+
+function list(value: unknown): any[] {
+  return Array.isArray(value) ? value : [];
+}
+
+function shortHost(host: string): string {
+  return host.split('.')[0] ?? host;
+}
+
+function at(ref: ResourceRef, path: string): SpecWarning['source'] {
+  return locateField(ref.object, path) ?? ref.source;
+}
+
+function name(object: K8sObject): string {
+  return `${object.kind} ${object.metadata.name}`;
+}
+
+function retriesExpected(e: Expectation, host: string): boolean {
+  if (e.kind !== 'retries' || shortHost(e.service) !== host) return false;
+  return (e.count.min ?? 0) > 0 || (e.count.approx ?? 0) > 0;
+}
+
+/** (a) An injected abort on a rule with retries: the fault filter answers before the router, so aborts are never retried. */
+function abortWithRetries(apply: ResourceRef[], expect: Expectation[]): SpecWarning[] {
+  const warnings: SpecWarning[] = [];
+  for (const ref of apply) {
+    if (ref.object.kind !== 'VirtualService') continue;
+    list(ref.object.spec?.http).forEach((rule, i) => {
+      if (!rule?.fault?.abort || !rule?.retries || (rule.retries.attempts ?? 0) === 0) return;
+      const hosts = list(ref.object.spec?.hosts).map((h) => shortHost(String(h)));
+      const expecting = expect.filter((e) => hosts.some((h) => retriesExpected(e, h)));
+      const path = `spec.http[${i}].retries`;
+      warnings.push({
+        source: at(ref, path),
+        path: `${name(ref.object)}: ${path}`,
+        message:
+          'the rule also injects an abort: Envoy\'s fault filter answers before the router, so injected aborts are never retried (istio/istio#13705)' +
+          (expecting.length ? `; ${expecting.map((e) => `"${e.title}"`).join(', ')} expects retries that will not happen` : ''),
+      });
+    });
+  }
+  return warnings;
+}
+
+/**
+ * (b) Gateway binding: load through the ingress gateway meets a host's VirtualService only if it is bound to the gateway
+ * (`gateways` names it); a VirtualService bound only to a gateway does not apply to calls between sidecars.
+ */
+function gatewayBinding(apply: ResourceRef[], load: LoadSpec | undefined): SpecWarning[] {
+  if (!load) return [];
+  const throughGateway = load.requests.some((r) => r.service === undefined);
+  const outside = new Set(load.requests.filter((r) => r.service !== undefined).map((r) => r.service!));
+  const gatewayHosts = new Set<string>();
+  for (const ref of apply) {
+    if (ref.object.kind === 'VirtualService' && list(ref.object.spec?.gateways).some((g) => g !== 'mesh')) {
+      for (const h of list(ref.object.spec?.hosts)) gatewayHosts.add(shortHost(String(h)));
+    }
+  }
+  const warnings: SpecWarning[] = [];
+  for (const ref of apply) {
+    if (ref.object.kind !== 'VirtualService') continue;
+    const gateways = list(ref.object.spec?.gateways).map(String);
+    const hosts = list(ref.object.spec?.hosts).map((h) => shortHost(String(h)));
+    const meshBound = gateways.length === 0 || gateways.includes('mesh');
+    const gatewayOnly = gateways.length > 0 && !gateways.includes('mesh');
+    // Requests from outside straight to a service's pods meet neither kind: no sidecar of theirs routes them.
+    if (gatewayOnly && !throughGateway && outside.size > 0) {
+      warnings.push({
+        source: at(ref, 'spec.gateways'),
+        path: `${name(ref.object)}: spec.gateways`,
+        message: `bound only to ${gateways.join(', ')}, but no request of the load enters through the ingress gateway, so it routes none of them`,
+      });
+    }
+    // A host the gateway receives from outside ("*" or a name the gateway's own VirtualServices do not cover) is
+    // routed at the gateway only by VirtualServices bound to it.
+    if (meshBound && throughGateway && hosts.some((h) => h === '*') && !gatewayHosts.has('*')) {
+      warnings.push({
+        source: at(ref, 'spec.hosts'),
+        path: `${name(ref.object)}: spec.hosts`,
+        message: 'hosts "*" without gateways binds only to the sidecars ("mesh"): the load enters through the ingress gateway, which routes by the VirtualServices bound to it',
+      });
+    }
+  }
+  return warnings;
+}
+
+/** (c) A distribution over a service's versions whose expected weights differ from the split the applied routes give. */
+function splitMismatch(apply: ResourceRef[], expect: Expectation[]): SpecWarning[] {
+  const subsetVersion = new Map<string, string>(); // "host/subset" -> version label
+  for (const { object } of apply) {
+    if (object.kind !== 'DestinationRule' || typeof object.spec?.host !== 'string') continue;
+    for (const s of list(object.spec.subsets)) {
+      const version = s?.labels?.version;
+      if (s?.name && typeof version === 'string') subsetVersion.set(`${shortHost(object.spec.host)}/${s.name}`, version);
+    }
+  }
+  const warnings: SpecWarning[] = [];
+  for (const e of expect) {
+    if (e.kind !== 'distribution' || !e.of.endsWith('.version') || e.where) continue;
+    const service = e.of.slice(0, -'.version'.length);
+    for (const ref of apply) {
+      if (ref.object.kind !== 'VirtualService' || !list(ref.object.spec?.hosts).some((h) => shortHost(String(h)) === service)) continue;
+      const rules = list(ref.object.spec?.http);
+      // Only a VirtualService whose single rule takes every request gives a split that applies to all of them.
+      if (rules.length !== 1 || rules[0]?.match !== undefined) continue;
+      const routes = list(rules[0]?.route);
+      if (routes.length === 0) continue;
+      const weights = routes.map((r) => (routes.length === 1 && r?.weight === undefined ? 100 : typeof r?.weight === 'number' ? r.weight : 0));
+      const total = weights.reduce((a, b) => a + b, 0);
+      if (total <= 0) continue;
+      const split = new Map<string, number>();
+      let known = true;
+      routes.forEach((r, j) => {
+        const version = r?.destination?.subset !== undefined ? subsetVersion.get(`${shortHost(String(r.destination.host ?? service))}/${r.destination.subset}`) : undefined;
+        if (version === undefined) known = false;
+        else split.set(version, (split.get(version) ?? 0) + (100 * weights[j]!) / total);
+      });
+      if (!known) continue;
+      const expectedTotal = Object.values(e.weights).reduce((a, b) => a + b, 0);
+      const versions = new Set([...split.keys(), ...Object.keys(e.weights)]);
+      const off = [...versions].filter((v) => Math.abs((split.get(v) ?? 0) - (100 * (e.weights[v] ?? 0)) / expectedTotal) > e.tolerance);
+      if (off.length === 0) continue;
+      const routed = [...split.entries()].map(([v, w]) => `${v} ${+w.toFixed(1)} %`).join(', ');
+      warnings.push({
+        source: e.source,
+        path: `${e.title}: weights`,
+        message: `the applied ${name(ref.object)} sends ${routed}; the expected weights differ by more than the ± ${e.tolerance} points for ${off.join(', ')}, so this expectation should fail`,
+      });
+    }
+  }
+  return warnings;
+}
+
+/** (d) A local rate-limit filter that never limits (filter_enabled / filter_enforced left at Envoy's 0 % default). */
+function rateLimitNotEnforced(apply: ResourceRef[]): SpecWarning[] {
+  const warnings: SpecWarning[] = [];
+  for (const ref of apply) {
+    if (!isLocalRateLimitFilter(ref.object)) continue;
+    let limits;
+    try {
+      limits = parseLocalRateLimits(ref.object, ref.source);
+    } catch {
+      continue; // a filter the local target refuses is reported as an error elsewhere
+    }
+    for (const limit of limits) {
+      for (const finding of limit.findings) {
+        if (!/filter_enabled|filter_enforced/.test(finding)) continue;
+        warnings.push({ source: ref.source, path: `${name(ref.object)}: local rate limit ${limit.statPrefix}`, message: finding });
+      }
+    }
+  }
+  return warnings;
+}
+
+export function pitfallWarnings(apply: ResourceRef[], load: LoadSpec | undefined, expect: Expectation[]): SpecWarning[] {
+  return [...abortWithRetries(apply, expect), ...gatewayBinding(apply, load), ...splitMismatch(apply, expect), ...rateLimitNotEnforced(apply)];
+}
