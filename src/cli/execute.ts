@@ -34,6 +34,7 @@ export interface ExecuteOptions {
   convergeTimeout?: number;
   quiet?: boolean;
   beforeExperiment?: RunOptions['beforeExperiment'];
+  afterExperiment?: RunOptions['afterExperiment'];
   /** Extra listener (tutorial mode prints what was observed after each step). */
   listener?: RunListener;
   /** Tests only: a target and runner modules to use instead of the real ones (signals, reports and exit codes stay real). */
@@ -102,6 +103,7 @@ export async function execute(experiments: Experiment[], options: ExecuteOptions
       inconclusiveAs: options.inconclusive ?? 'fail',
       listener,
       ...(options.beforeExperiment ? { beforeExperiment: options.beforeExperiment } : {}),
+      ...(options.afterExperiment ? { afterExperiment: options.afterExperiment } : {}),
     },
     options.inject?.deps ?? defaultDeps,
   );

@@ -3,6 +3,7 @@ import { displayPath } from '../spec/resources.ts';
 import type { Experiment } from '../spec/types.ts';
 import { ExitCode } from '../errors.ts';
 import { table } from './output.ts';
+import { wrap } from '../report/wrap.ts';
 
 export interface ListOptions {
   tag?: string[];
@@ -32,11 +33,22 @@ export async function listCommand(paths: string[], options: ListOptions): Promis
     for (const i of items) counts.set(i, (counts.get(i) ?? 0) + 1);
     return [...counts].map(([k, n]) => (n > 1 ? `${k}×${n}` : k)).join(', ');
   };
-  process.stdout.write(
-    `${table(
-      rows.map((r) => [r.name, r.tags.join(','), summarise(r.resources), summarise(r.expectations)]),
-      ['NAME', 'TAGS', 'RESOURCES', 'EXPECTATIONS'],
-    )}\n${rows.length} experiment${rows.length === 1 ? '' : 's'}\n`,
+  const text = table(
+    rows.map((r) => [r.name, r.tags.join(','), summarise(r.resources), summarise(r.expectations)]),
+    ['NAME', 'TAGS', 'RESOURCES', 'EXPECTATIONS'],
   );
+  // On a terminal narrower than the table, one block per experiment, wrapped to its width.
+  const width = process.stdout.isTTY ? (process.stdout.columns || 80) : Infinity;
+  const fits = text.split('\n').every((line) => line.length <= width);
+  const blocks = rows
+    .map((r) =>
+      [
+        wrap(`${r.name}${r.tags.length ? ` [${r.tags.join(', ')}]` : ''}`, width),
+        wrap(`resources: ${summarise(r.resources) || 'none'}`, width, '    ', '      '),
+        wrap(`expectations: ${summarise(r.expectations)}`, width, '    ', '      '),
+      ].join('\n'),
+    )
+    .join('\n');
+  process.stdout.write(`${fits ? text : blocks}\n${rows.length} experiment${rows.length === 1 ? '' : 's'}\n`);
   return ExitCode.ok;
 }

@@ -95,7 +95,8 @@ export function buildProgram(): Command {
     .command('tutorial')
     .description('walk through the tutorial scenarios in order: explain each resource, run it, show what was observed')
     .argument('[name]', 'tutorial to run', 'bookinfo')
-    .option('-y, --yes', 'do not wait for Enter between steps');
+    .option('-y, --yes', 'do not wait for Enter between steps')
+    .option('--step <n>', 'start at step n (1-based); the steps before it are listed as skipped', (v: string) => Number(v));
   addTargetOptions(tutorial)
     .option('--seed <n>', 'seed for every random decision', parseSeed)
     .option('--report-dir <dir>', 'where to write the report')

@@ -11,27 +11,43 @@ import type { ExperimentResult, RunResult } from '../runner/result.ts';
 import type { Verdict } from '../assertions/verdict.ts';
 import { execute, type ExecuteOptions } from './execute.ts';
 import { paint, say } from './output.ts';
+import { wrap } from '../report/wrap.ts';
+import type { StepChoice } from '../runner/run.ts';
 import { targetRefusals } from './preflight.ts';
 
 export interface TutorialOptions extends ExecuteOptions {
   yes?: boolean;
+  /** Start at this step (1-based); the steps before it are listed as skipped. */
+  step?: number;
 }
 
-const WIDTH = 100;
+/** The tutorial's width: the terminal's (80 columns when unknown), at least 40, at most 100. */
+export function tutorialWidth(columns = process.stderr.columns): number {
+  return Math.max(40, Math.min(100, columns || 80));
+}
 
-export function wrap(text: string, width = WIDTH, indent = '  ', hanging = indent): string {
-  const words = text.replace(/\s+/g, ' ').trim().split(' ');
-  const lines: string[] = [];
-  let line = '';
-  for (const word of words) {
-    const room = width - (lines.length === 0 ? indent.length : hanging.length);
-    if (line && line.length + word.length + 1 > room) {
-      lines.push(line);
-      line = word;
-    } else line = line ? `${line} ${word}` : word;
-  }
-  if (line) lines.push(line);
-  return lines.map((l, i) => (i === 0 ? indent : hanging) + l).join('\n');
+let WIDTH = tutorialWidth();
+
+/**
+ * Lines longer than the width (a long type URL in YAML cannot be folded at a space) continue on the next line after
+ * a "↩", indented as the line was, as a pager shows them.
+ */
+export function foldLines(text: string, width: number): string {
+  return text
+    .split('\n')
+    .flatMap((line) => {
+      if (line.length <= width) return [line];
+      const indent = ' '.repeat(Math.min(line.length - line.trimStart().length + 2, width / 2));
+      const out = [line.slice(0, width - 1) + '↩'];
+      let rest = line.slice(width - 1);
+      while (indent.length + rest.length > width) {
+        out.push(indent + rest.slice(0, width - 1 - indent.length) + '↩');
+        rest = rest.slice(width - 1 - indent.length);
+      }
+      out.push(indent + rest);
+      return out;
+    })
+    .join('\n');
 }
 
 /** Short collections of scalars (`hosts: [reviews]`, `{ app: ratings }`) in flow style, as people write them. */
@@ -93,11 +109,13 @@ const COLOUR: Record<Verdict['outcome'], 'green' | 'red' | 'yellow'> = { pass: '
 
 function verdictsText(result: ExperimentResult): string {
   if (result.error?.exitCode === ExitCode.interrupted) return `    ${paint('yellow', 'interrupted')}: no verdicts for a step that was stopped`;
-  if (result.error) return `    ${paint('red', '✗ error')} ${result.error.message}`;
+  if (result.error) return `    ${paint('red', '✗ error')} ${wrap(result.error.message, WIDTH, ' '.repeat(12), '      ').slice(12)}`;
   return result.verdicts
     .map((v) => {
       const head = `${MARK[v.outcome]} ${v.outcome}`;
-      const body = wrap(`${v.title}: ${v.explanation}`, WIDTH, '', '      ');
+      // Wrapped with the head's room on the first line, then the (maybe coloured) head put in front.
+      const lead = `    ${head} `;
+      const body = wrap(`${v.title}: ${v.explanation}`, WIDTH, ' '.repeat(lead.length), '      ').slice(lead.length);
       return `    ${paint(COLOUR[v.outcome], head)} ${body}`;
     })
     .join('\n');
@@ -152,24 +170,55 @@ function interruptedText(result: RunResult): string {
 }
 
 /**
- * Waits for Enter on the terminal. Ctrl-C at the prompt interrupts the tutorial like Ctrl-C anywhere else: it throws
- * InterruptedError, which the runner takes as an interrupt before the step starts (the step and later ones are listed
- * as skipped; nothing of the step was applied).
+ * Asks at the terminal and returns the line typed. Ctrl-C at the prompt interrupts the tutorial like Ctrl-C anywhere
+ * else: it throws InterruptedError, which the runner takes as an interrupt before the step starts (the step and later
+ * ones are listed as skipped; nothing of the step was applied).
  */
-async function waitForEnter(text: string): Promise<void> {
+async function ask(text: string): Promise<string> {
   // The interface exists only while asking: outside the prompt the terminal is back in its normal mode, so Ctrl-C
   // during a step reaches the process as SIGINT (and the runner restores the mesh).
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   const abort = new AbortController();
   rl.on('SIGINT', () => abort.abort());
   try {
-    await rl.question(text, { signal: abort.signal });
+    return (await rl.question(text, { signal: abort.signal })).trim().toLowerCase();
   } catch (error) {
     if (!abort.signal.aborted) throw error;
     process.stderr.write('\n');
     throw new InterruptedError('interrupted by SIGINT at the prompt', 'SIGINT');
   } finally {
     rl.close();
+  }
+}
+
+/** Before a step: Enter runs it, s skips it, b goes back, q quits, a number goes to that step. */
+export function beforeChoice(answer: string, index: number, total: number): StepChoice | 'again' {
+  if (answer === '' || answer === 'r' || answer === 'y') return 'run';
+  if (answer === 's') return 'skip';
+  if (answer === 'b') return { goto: Math.max(0, index - 1) };
+  if (answer === 'q') return 'quit';
+  const n = Number(answer);
+  if (Number.isInteger(n) && n >= 1 && n <= total) return { goto: n - 1 };
+  return 'again';
+}
+
+/** After a step's verdicts: Enter goes on, r runs it again, b goes back, q quits, a number goes to that step. */
+export function afterChoice(answer: string, index: number, total: number): StepChoice | 'again' {
+  if (answer === '') return { goto: index + 1 };
+  if (answer === 'r') return { goto: index };
+  if (answer === 'b') return { goto: Math.max(0, index - 1) };
+  if (answer === 'q') return 'quit';
+  const n = Number(answer);
+  if (Number.isInteger(n) && n >= 1 && n <= total) return { goto: n - 1 };
+  return 'again';
+}
+
+/** Asks until the answer is one `choose` understands. */
+async function prompt(text: string, choose: (answer: string) => StepChoice | 'again'): Promise<StepChoice> {
+  for (;;) {
+    const choice = choose(await ask(text));
+    if (choice !== 'again') return choice;
+    say(paint('dim', '  Enter, s, b, q or a step number.'));
   }
 }
 
@@ -183,6 +232,7 @@ export function tutorialDir(name: string, cwd = process.cwd()): string | undefin
 }
 
 export async function tutorialCommand(name: string, options: TutorialOptions): Promise<number> {
+  const shown = new Set<number>();
   const dir = tutorialDir(name);
   if (!dir) throw new SpecError(`no tutorial "${name}": neither ./experiments/${name}/ nor meshproof's ${join(packageExperiments, name)}/ exists`);
   const steps = loadExperiments([dir]).experiments.filter((e) => e.tags.includes('tutorial'));
@@ -192,20 +242,37 @@ export async function tutorialCommand(name: string, options: TutorialOptions): P
   const refused = await targetRefusals(steps, options.target);
   if (refused.length > 0) throw new SpecErrors(refused);
   const interactive = !options.yes && process.stdin.isTTY === true;
+  WIDTH = tutorialWidth();
+  const start = options.step ?? 1;
+  if (!Number.isInteger(start) || start < 1 || start > steps.length) throw new SpecError(`--step ${options.step}: the tutorial has steps 1 to ${steps.length}`, undefined, '--step');
+  const title = `${paint('bold', `meshproof tutorial: ${name}`)} — `;
   say(
-    `${paint('bold', `meshproof tutorial: ${name}`)} — ${steps.length} steps on the ${options.target} target. Each step applies Istio ` +
-      `resources, drives load and checks what the mesh does; the mesh is put back after every step.` +
-      (interactive ? ' Press Enter to run each step; Ctrl-C stops and restores the mesh.' : '') +
-      '\n',
+    `${title}${wrap(
+      `${steps.length} steps on the ${options.target} target${start > 1 ? `, from step ${start}` : ''}. Each step applies Istio resources, drives load and ` +
+        `checks what the mesh does; the mesh is put back after every step.` +
+        (interactive ? ' At each prompt: Enter goes on, s skips a step, b goes back, r runs a step again, a number goes to that step, q quits; Ctrl-C stops and restores the mesh.' : ''),
+      WIDTH,
+      ' '.repeat(`meshproof tutorial: ${name} — `.length),
+      '',
+    ).trimStart()}\n`,
   );
   const { result, reports } = await execute(steps, {
     ...options,
     beforeExperiment: async (experiment, index, total) => {
-      say(`\n${paint('bold', `Step ${index + 1}/${total}: ${experiment.name}`)}`);
-      if (experiment.description) say(wrap(experiment.description));
-      say(`\n  What is applied:\n${resourcesText(experiment) || '    nothing (the baseline alone)'}`);
+      // --step N: the steps before it are not run, unless the learner goes back to them.
+      if (index < start - 1 && shown.size === 0) return 'skip';
+      shown.add(index);
+      say(`\n${paint('bold', wrap(`Step ${index + 1}/${total}: ${experiment.name}`, WIDTH))}`);
+      if (experiment.description) say(wrap(experiment.description, WIDTH, '  '));
+      say(`\n  What is applied:\n${foldLines(resourcesText(experiment) || '    nothing (the baseline alone)', WIDTH)}`);
       say(`\n  What must be observed:\n${experiment.expect.map((e) => wrap(expectationText(e), WIDTH, '    - ', '      ')).join('\n')}`);
-      if (interactive) await waitForEnter(paint('dim', '\n  Press Enter to run this step... '));
+      if (!interactive) return 'run';
+      return prompt(paint('dim', '\n  Enter runs this step (s skip, b back, q quit): '), (answer) => beforeChoice(answer, index, total));
+    },
+    afterExperiment: async (_experiment, _result, index, total) => {
+      if (!interactive) return undefined;
+      const next = index + 1 < total ? 'Enter for the next step' : 'Enter to finish';
+      return prompt(paint('dim', `\n  ${next} (r run it again, b back, q quit): `), (answer) => afterChoice(answer, index, total));
     },
     listener: {
       onExperimentEnd: (_experiment, result) => {
@@ -214,7 +281,7 @@ export async function tutorialCommand(name: string, options: TutorialOptions): P
       },
     },
   });
-  if (result.interrupted) say(`\n${interruptedText(result)}`);
+  if (result.interrupted) say(`\n${wrap(interruptedText(result), WIDTH)}`);
   say(`\nThe tutorial's report: ${reports.html}`);
   return result.exitCode ?? ExitCode.infrastructure;
 }

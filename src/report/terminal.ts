@@ -11,6 +11,7 @@ import { compareStatus, describeSweepPoint, describeTally, expectationFor, forma
 import { renderJson } from './json.ts';
 import { printable } from './printable.ts';
 import { renderRunSummary, summaryWidth } from './run-summary.ts';
+import { wrap } from './wrap.ts';
 
 type Colors = ReturnType<typeof pc.createColors>;
 
@@ -212,7 +213,22 @@ export class TerminalReporter implements RunListener {
     this.line(`${this.c.dim('report:')} ${paths.html}\n${this.c.dim('json:')}   ${paths.json}\n${this.c.dim('junit:')}  ${paths.junit}`);
   }
 
+  /**
+   * One line (or several); on a terminal of known width a longer line is wrapped, keeping its indent. Logs (no TTY) and
+   * --quiet keep one line per item, for grep.
+   */
   private line(text: string): void {
+    const width = this.stream.columns;
+    if (width && this.stream.isTTY && !this.quiet) {
+      text = text
+        .split('\n')
+        .map((l) => {
+          if (l.replace(/\u001b\[[0-9;]*m/g, '').length <= width) return l;
+          const indent = /^ */.exec(l)![0];
+          return wrap(l, width, indent, `${indent}  `);
+        })
+        .join('\n');
+    }
     this.stream.write(text + '\n');
   }
 

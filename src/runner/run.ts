@@ -19,6 +19,12 @@ export interface RecordingObservation extends ObservationView {
   snapshot(): ObservationSnapshot;
 }
 
+/**
+ * What to do at a step (tutorial mode): run it, skip it (listed as skipped), quit (the steps not reached are listed as
+ * skipped), or go to another step (0-based; back, or the same step again). Nothing chosen means run / go on.
+ */
+export type StepChoice = 'run' | 'skip' | 'quit' | { goto: number };
+
 /** The modules the runner drives; injected so the lifecycle can be tested with doubles. */
 export interface RunnerDeps {
   createDriver(name: string): LoadDriver;
@@ -45,7 +51,9 @@ export interface RunOptions {
    * Awaited before each experiment (tutorial mode explains the step and waits for Enter). Throwing InterruptedError
    * (Ctrl-C at a prompt) interrupts the run; the step and those after it are listed as skipped.
    */
-  beforeExperiment?: (experiment: Experiment, index: number, total: number) => Promise<void>;
+  beforeExperiment?: (experiment: Experiment, index: number, total: number) => Promise<void | StepChoice>;
+  /** Awaited after each experiment (tutorial mode: next, run it again, back, quit). */
+  afterExperiment?: (experiment: Experiment, result: ExperimentResult, index: number, total: number) => Promise<void | StepChoice>;
   /** Where a listener's own exception is told (it never stops the run); default: a warning on stderr. */
   onListenerError?: (error: unknown, hook: string) => void;
 }
@@ -98,18 +106,35 @@ export class Runner {
       throw error;
     }
     let fatal: { message: string; exitCode: number } | undefined;
+    const reached = new Set<Experiment>();
+    let quitAt: number | undefined;
     try {
       listener.onRunStart({ runId: options.runId, experiments: experiments.length, target: info });
-      for (const [index, experiment] of experiments.entries()) {
+      const total = experiments.length;
+      const clamp = (i: number) => Math.max(0, Math.min(total - 1, i));
+      let index = 0;
+      while (index < total && !this.interrupted) {
+        const experiment = experiments[index]!;
+        const before = await this.ask(() => options.beforeExperiment?.(experiment, index, total));
         if (this.interrupted) break;
-        try {
-          await options.beforeExperiment?.(experiment, index, experiments.length);
-        } catch (error) {
-          if (!(error instanceof InterruptedError)) throw error;
-          this.interrupt(error.signal);
+        if (before === 'quit') {
+          quitAt = index;
+          break;
         }
-        if (this.interrupted) break;
-        listener.onExperimentStart(experiment, index, experiments.length);
+        if (typeof before === 'object') {
+          index = clamp(before.goto);
+          continue;
+        }
+        reached.add(experiment);
+        // A step skipped earlier and now run (or skipped again) is listed once for that skip.
+        const earlierSkip = results.findIndex((r) => r.outcome === 'skipped' && r.name === experiment.name && r.file === experiment.file);
+        if (earlierSkip >= 0) results.splice(earlierSkip, 1);
+        if (before === 'skip') {
+          results.push(skippedResult(experiment, 'skipped at the prompt', Date.now()));
+          index++;
+          continue;
+        }
+        listener.onExperimentStart(experiment, index, total);
         const result = await new ExperimentRun(experiment, this.context(info)).run();
         results.push(result);
         listener.onExperimentEnd(experiment, result);
@@ -117,6 +142,13 @@ export class Runner {
           fatal = { message: `restore failed, stopping: ${result.error.message}`, exitCode: ExitCode.infrastructure };
           break;
         }
+        if (this.interrupted) break;
+        const after = await this.ask(() => options.afterExperiment?.(experiment, result, index, total));
+        if (after === 'quit') {
+          quitAt = index + 1;
+          break;
+        }
+        index = typeof after === 'object' ? clamp(after.goto) : index + 1;
       }
     } finally {
       await this.close();
@@ -127,10 +159,10 @@ export class Runner {
       ? `not run: the run was interrupted by ${this.interruptedBy}`
       : fatal
         ? `not run: the run stopped (${fatal.message})`
-        : undefined;
-    if (skipReason !== undefined) {
-      for (const experiment of experiments.slice(results.length)) results.push(skippedResult(experiment, skipReason, finished));
-    }
+        : quitAt !== undefined
+          ? `not run: the tutorial was quit at step ${quitAt + 1}`
+          : 'not run';
+    for (const experiment of experiments) if (!reached.has(experiment)) results.push(skippedResult(experiment, skipReason, finished));
     const exitCode = this.exitCode(results, fatal);
     const error = fatal?.message ?? (this.interrupted ? `interrupted by ${this.interruptedBy}; the mesh was restored` : undefined);
     const result: RunResult = {
@@ -151,6 +183,17 @@ export class Runner {
     };
     listener.onRunEnd(result);
     return result;
+  }
+
+  /** A prompt's answer; Ctrl-C at the prompt (InterruptedError) interrupts the run before the step starts. */
+  private async ask(prompt: () => Promise<void | StepChoice> | undefined): Promise<void | StepChoice> {
+    try {
+      return await prompt();
+    } catch (error) {
+      if (!(error instanceof InterruptedError)) throw error;
+      this.interrupt(error.signal);
+      return undefined;
+    }
   }
 
   private async close(): Promise<void> {

@@ -64,7 +64,7 @@ describe('meshproof tutorial bookinfo in a terminal (tmux)', () => {
     expect(exitOf(text), text.slice(-3000)).toBe('0');
 
     expect(text).toMatch(new RegExp(`^meshproof tutorial: bookinfo — ${steps.length} steps on the local target\\.`, 'm'));
-    expect(text).not.toMatch(/Press Enter/);
+    expect(text).not.toMatch(/Enter runs this step/);
     let at = 0;
     steps.forEach((name, i) => {
       const header = `Step ${i + 1}/${steps.length}: ${name}`;
@@ -125,10 +125,14 @@ describe('meshproof tutorial bookinfo in a terminal (tmux)', () => {
   it('interactive: Enter runs step 1, Ctrl-C during step 2 restores the mesh and exits 130', async () => {
     const reportDir = join(work, 'interactive');
     start('interactive', `node bin/meshproof.js tutorial bookinfo --seed 6 --report-dir ${reportDir}`);
-    await waitFor('interactive', (t) => t.includes('Press Enter to run this step'), 60_000, 'the first prompt');
+    await waitFor('interactive', (t) => t.includes('Enter runs this step'), 60_000, 'the first prompt');
     expect(screen('interactive')).not.toContain('What was observed');
     tmux('send-keys', '-t', 'interactive', 'Enter');
-    await waitFor('interactive', (t) => t.includes(`Step 2/${steps.length}:`) && (t.match(/Press Enter to run this step/g)?.length ?? 0) >= 2, 60_000, 'step 2 prompt');
+    // After step 1's verdicts the tutorial waits; Enter shows step 2 and its prompt.
+    await waitFor('interactive', (t) => t.includes('Enter for the next step'), 60_000, "the prompt after step 1's verdicts");
+    expect(screen('interactive')).not.toContain(`Step 2/${steps.length}:`);
+    tmux('send-keys', '-t', 'interactive', 'Enter');
+    await waitFor('interactive', (t) => t.includes(`Step 2/${steps.length}:`) && (t.match(/Enter runs this step/g)?.length ?? 0) >= 2, 60_000, 'step 2 prompt');
     const step1 = screen('interactive');
     expect(step1).toMatch(/^ {4}✓ pass /m);
     tmux('send-keys', '-t', 'interactive', 'Enter');
@@ -141,7 +145,8 @@ describe('meshproof tutorial bookinfo in a terminal (tmux)', () => {
     expect(text).toContain('SIGINT received: stopping load, then restoring the mesh before exiting.');
     // Step 2 stops at the verdict (`until: verdict`), sometimes within a few hundred ms: the signal lands in its load
     // (stopped, resources removed) or in its restore (it finished); either way the later steps are not run.
-    expect(text).toMatch(/^Interrupted\. The mesh was restored to how it was before the tutorial\. (Step 2 \(\S+\) was stopped and its \d+ resources? (was|were) removed|It stopped after step 2 \(\S+\))\. \d+ steps? (was|were) not run\.$/m);
+    // The paragraph is wrapped to the terminal's width: words may be separated by a line break.
+    expect(text).toMatch(/^Interrupted\.\s+The\s+mesh\s+was\s+restored\s+to\s+how\s+it\s+was\s+before\s+the\s+tutorial\.\s+(Step\s+2\s+\(\S+\)\s+was\s+stopped\s+and\s+its\s+\d+\s+resources?\s+(was|were)\s+removed|It\s+stopped\s+after\s+step\s+2\s+\(\S+\))\.\s+\d+\s+steps?\s+(was|were)\s+not\s+run\.$/m);
     expect(text).not.toMatch(/restoring left problems|local mesh process/);
     expect(text).not.toContain(`Step 3/${steps.length}`);
     const result = JSON.parse(readFileSync(join(reportDir, 'result.json'), 'utf8')) as {
@@ -161,15 +166,56 @@ describe('meshproof tutorial bookinfo in a terminal (tmux)', () => {
     expect(result.experiments[1].restore?.deleted.length).toBeGreaterThan(0);
   }, 120_000);
 
+  it('80 × 40, NO_COLOR: no line over 80 columns; s skips, b goes back, each step waits after its verdicts, q quits (exit 0)', async () => {
+    const reportDir = join(work, 'narrow');
+    tmux('new-session', '-d', '-s', 'narrow', '-x', '80', '-y', '40', '-e', 'TERM=xterm-256color', '-e', 'NO_COLOR=1', `cd ${repoRoot} && node bin/meshproof.js tutorial bookinfo --seed 8 --report-dir ${reportDir}; echo "EXIT=$?"`);
+    const prompts = (t: string) => t.match(/Enter runs this step \(s skip, b back, q quit\):/g)?.length ?? 0;
+    await waitFor('narrow', (t) => prompts(t) >= 1, 60_000, 'the first prompt');
+    tmux('send-keys', '-t', 'narrow', 's', 'Enter');
+    await waitFor('narrow', (t) => prompts(t) >= 2 && t.includes(`Step 2/${steps.length}: ${steps[1]}`), 30_000, 'step 2 after skipping step 1');
+    tmux('send-keys', '-t', 'narrow', 'b', 'Enter');
+    await waitFor('narrow', (t) => prompts(t) >= 3 && (t.match(new RegExp(`Step 1/${steps.length}: ${steps[0]}`, 'g'))?.length ?? 0) >= 2, 30_000, 'step 1 again after going back');
+    tmux('send-keys', '-t', 'narrow', 'Enter');
+    // After its verdicts the step waits: nothing of step 2 is shown until asked.
+    const after = await waitFor('narrow', (t) => /Enter for the next step \(r run it again, b back, q quit\):/.test(t), 60_000, "step 1's verdicts and the prompt after them");
+    expect(after.slice(after.lastIndexOf('Verdicts:'))).not.toContain(`Step 2/${steps.length}`);
+    expect(after).toMatch(/^ {4}✓ pass /m);
+    tmux('send-keys', '-t', 'narrow', 'q', 'Enter');
+    const text = await waitFor('narrow', (t) => exitOf(t) !== undefined, 60_000, 'the tutorial to exit');
+    expect(exitOf(text), text.slice(-3000)).toBe('0');
+    // capture-pane -J joins the pieces of a line the terminal wrapped: any line over 80 columns shows here.
+    const long = text.split('\n').filter((line) => [...line].length > 80);
+    expect(long, long.join('\n')).toEqual([]);
+    expect(text).not.toMatch(/\u001b/);
+    const result = JSON.parse(readFileSync(join(reportDir, 'result.json'), 'utf8')) as { exitCode: number; experiments: { name: string; outcome: string; skipReason?: string }[] };
+    expect(result.exitCode).toBe(0);
+    expect(result.experiments.map((e) => e.outcome)).toEqual(['pass', ...steps.slice(1).map(() => 'skipped')]);
+    expect(result.experiments[1]!.skipReason).toBe('not run: the tutorial was quit at step 2');
+  }, 120_000);
+
+  it('--step starts at that step; list fits 80 columns', async () => {
+    const reportDir = join(work, 'step');
+    start('step', `node bin/meshproof.js tutorial bookinfo --yes --step ${steps.length} --seed 9 --report-dir ${reportDir}`);
+    const text = await waitFor('step', (t) => exitOf(t) !== undefined, 90_000, 'the last step');
+    expect(exitOf(text), text.slice(-3000)).toBe('0');
+    expect(text).toContain(`, from step ${steps.length}.`);
+    expect(text).not.toContain(`Step 1/${steps.length}`);
+    expect(text).toContain(`Step ${steps.length}/${steps.length}: ${steps.at(-1)}`);
+    tmux('new-session', '-d', '-s', 'list', '-x', '80', '-y', '40', '-e', 'NO_COLOR=1', `cd ${repoRoot} && node bin/meshproof.js list experiments/bookinfo; echo "EXIT=$?"`);
+    const list = await waitFor('list', (t) => exitOf(t) !== undefined, 30_000, 'list');
+    expect(list.split('\n').filter((line) => [...line].length > 80)).toEqual([]);
+    expect(list).toMatch(/^route-all-v1 \[/m);
+  }, 120_000);
+
   it('interactive: Ctrl-C at the first prompt is an interruption (nothing applied), not an error in apply; exit 130', async () => {
     const reportDir = join(work, 'prompt');
     start('prompt', `node bin/meshproof.js tutorial bookinfo --seed 6 --report-dir ${reportDir}`);
-    await waitFor('prompt', (t) => t.includes('Press Enter to run this step'), 60_000, 'the first prompt');
+    await waitFor('prompt', (t) => t.includes('Enter runs this step'), 60_000, 'the first prompt');
     tmux('send-keys', '-t', 'prompt', 'C-c');
     const text = await waitFor('prompt', (t) => exitOf(t) !== undefined, 60_000, 'the tutorial to exit');
     expect(exitOf(text), text.slice(-3000)).toBe('130');
     expect(text).not.toMatch(/error in apply|ERROR|SIGINT received again/);
-    expect(text).toMatch(new RegExp(`^Interrupted\\. The mesh was restored to how it was before the tutorial\\. No step had started\\. ${steps.length} steps were not run\\.$`, 'm'));
+    expect(text).toMatch(new RegExp(`^Interrupted\\. The mesh was restored to how it was before the tutorial\\. No step had started\\. ${steps.length} steps were not run\\.$`.replace(/ /g, '\\s+'), 'm'));
     expect(text).toMatch(/^INTERRUPTED \d+ skipped in /m);
     const result = JSON.parse(readFileSync(join(reportDir, 'result.json'), 'utf8')) as { outcome: string; exitCode: number; experiments: { outcome: string }[] };
     expect([result.outcome, result.exitCode]).toEqual(['interrupted', 130]);
