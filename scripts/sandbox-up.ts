@@ -11,7 +11,7 @@ import { $, argv, echo, fs, path } from 'zx';
 import { etcdPath, istioCrdsPath, kubeApiserverPath, kubectlPath, pinnedIstiodPath, sandboxBinaries, KUBERNETES_VERSION } from '../src/sandbox/binaries.ts';
 import { apiGet, httpStatus } from '../src/sandbox/https.ts';
 import { DEFAULT_PORT_BASE, SANDBOX_CONTEXT, SERVICE_CIDR, portsFrom, sandboxFiles, type SandboxState } from '../src/sandbox/layout.ts';
-import { deploymentWorkloads, endpointSlices, FIELD_MANAGER, istioSystemObjects, istioWorkloads, kustomizationObjects, plannedPods, readyStatus, type KubeObject } from '../src/sandbox/objects.ts';
+import { asInjected, deploymentWorkloads, endpointSlices, FIELD_MANAGER, istioSystemObjects, istioWorkloads, kustomizationObjects, plannedPods, readyStatus, type KubeObject } from '../src/sandbox/objects.ts';
 import { ensurePki, kubeconfigYaml } from '../src/sandbox/pki.ts';
 import { runningRecord, rssMb, startDetached, waitFor, type ProcessRecord } from '../src/sandbox/processes.ts';
 
@@ -107,10 +107,11 @@ if (dryRun) {
   echo(show([...kubectl, 'wait', '--for=condition=Established', '--timeout=60s', '-f', crds]));
   echo(`# istio-system (as a List on stdin): ${istioSystemObjects().map((o) => `${o.kind}/${o.metadata.name}`).join(', ')}`);
   echo(show([...kubectl, 'apply', '--server-side', '--force-conflicts', `--field-manager=${FIELD_MANAGER}`, '-f', '-']));
+  echo(show([...kubectl, 'label', 'namespace', scenarioNamespace, 'istio-injection=enabled', '--overwrite']));
   echo(show([...kubectl, '-n', scenarioNamespace, 'apply', '-k', path.relative(process.cwd(), scenarioDir) || '.']));
   echo(show([pinnedIstiodPath(), ...istiodArgs]));
-  const pods = plannedPods([...istioWorkloads(), ...deploymentWorkloads(kustomizationObjects(scenarioDir, scenarioNamespace))]);
-  echo(`# 4. Pods (status Ready through the status subresource) and one EndpointSlice per Service:`);
+  const pods = plannedPods([...istioWorkloads(), ...deploymentWorkloads(kustomizationObjects(scenarioDir, scenarioNamespace)).map(asInjected)]);
+  echo(`# 4. Pods as the sidecar injector leaves them (status Ready through the status subresource) and one EndpointSlice per Service:`);
   for (const pod of pods) echo(`#   ${pod.object.metadata.namespace}/${pod.object.metadata.name} ${pod.ip}`);
   echo(`# 5. wait until istiod answers /ready on 127.0.0.1:${ports.istiodHttp}`);
   process.exit(0);
@@ -171,14 +172,14 @@ async function run(args: string[], input?: string): Promise<void> {
 }
 const apply = (objects: KubeObject[]) => run([...kubectl, 'apply', '--server-side', '--force-conflicts', `--field-manager=${FIELD_MANAGER}`, '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }));
 
-await run([...kubectl, 'apply', '--server-side', '--force-conflicts', `--field-manager=${FIELD_MANAGER}`, '-f', crds]);
-await apply(istioSystemObjects());
+await Promise.all([run([...kubectl, 'apply', '--server-side', '--force-conflicts', `--field-manager=${FIELD_MANAGER}`, '-f', crds]), apply(istioSystemObjects())]);
 await run([...kubectl, 'wait', '--for=condition=Established', '--timeout=60s', '-f', crds]);
 echo(`Istio CRDs and istio-system applied (${elapsed()})`);
 
 const istiod = await (async () => {
   const pending = ensureProcess('istiod', pinnedIstiodPath(), istiodArgs, async () => (await httpStatus(`http://127.0.0.1:${ports.istiodHttp}/ready`)).status === 200, istiodEnv);
   // Bookinfo is applied while istiod starts: it picks the objects up through its informers either way.
+  await run([...kubectl, 'label', 'namespace', scenarioNamespace, 'istio-injection=enabled', '--overwrite']);
   await run([...kubectl, '-n', scenarioNamespace, 'apply', '-k', scenarioDir]);
   echo(`Bookinfo applied (${elapsed()})`);
   return pending;
@@ -186,7 +187,7 @@ const istiod = await (async () => {
 
 // ---- 4. Pods and EndpointSlices -----------------------------------------------------------------------------------
 const scenarioObjects = kustomizationObjects(scenarioDir, scenarioNamespace);
-const pods = plannedPods([...istioWorkloads(), ...deploymentWorkloads(scenarioObjects)]);
+const pods = plannedPods([...istioWorkloads(), ...deploymentWorkloads(scenarioObjects).map(asInjected)]);
 const services = [...istioSystemObjects(), ...scenarioObjects].filter((o) => o.kind === 'Service');
 await apply(pods.map((pod) => pod.object));
 const kc = new KubeConfig();

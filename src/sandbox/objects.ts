@@ -93,7 +93,7 @@ export function istioWorkloads(): Workload[] {
       name: 'istio-ingressgateway',
       namespace: ISTIO_NAMESPACE,
       replicas: 1,
-      labels: { app: 'istio-ingressgateway', istio: 'ingressgateway', 'istio.io/rev': 'default' },
+      labels: { app: 'istio-ingressgateway', istio: 'ingressgateway', 'istio.io/rev': 'default', 'security.istio.io/tlsMode': 'istio', 'service.istio.io/canonical-name': 'istio-ingressgateway' },
       annotations: { 'sidecar.istio.io/inject': 'false' },
       spec: {
         serviceAccountName: 'istio-ingressgateway-service-account',
@@ -114,6 +114,31 @@ export function deploymentWorkloads(objects: KubeObject[]): Workload[] {
       annotations: d.spec?.template?.metadata?.annotations,
       spec: d.spec?.template?.spec ?? {},
     }));
+}
+
+/**
+ * A workload's pods as Istio's sidecar injector leaves them (what istiod and the kube target's preflight look at): an
+ * `istio-proxy` container with Envoy's stats port, the `sidecar.istio.io/status` annotation, and the labels the
+ * injector adds — `security.istio.io/tlsMode: istio` is what makes istiod send mTLS to the endpoint
+ * (pilot/pkg/serviceregistry/kube/controller endpoint builder) and the canonical service labels.
+ */
+export function asInjected(w: Workload): Workload {
+  const proxy = { name: 'istio-proxy', image: `meshproof.local/proxyv2:${istioctlVersion}`, ports: [{ name: 'http-envoy-prom', containerPort: 15090, protocol: 'TCP' }] };
+  return {
+    ...w,
+    labels: {
+      ...w.labels,
+      'security.istio.io/tlsMode': 'istio',
+      'service.istio.io/canonical-name': w.labels.app ?? w.name,
+      'service.istio.io/canonical-revision': w.labels.version ?? 'latest',
+    },
+    annotations: {
+      ...w.annotations,
+      'sidecar.istio.io/status': JSON.stringify({ initContainers: [], containers: ['istio-proxy'], volumes: [], imagePullSecrets: null, revision: 'default' }),
+      'kubectl.kubernetes.io/default-container': (w.spec.containers?.[0]?.name as string | undefined) ?? 'istio-proxy',
+    },
+    spec: { ...w.spec, containers: [...(w.spec.containers ?? []), proxy] },
+  };
 }
 
 export interface PlannedPod {

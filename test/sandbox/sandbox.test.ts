@@ -89,6 +89,17 @@ describe('sandbox cluster', () => {
     expect(slices[0].ports!.map((p) => p.port)).toEqual([9080]);
   });
 
+  it("istiod's registry has each Bookinfo endpoint at its pod IP, mTLS-capable (the injector's tlsMode label)", async () => {
+    const endpointz = (await (await fetch(`http://127.0.0.1:${state.ports.istiodMonitoring}/debug/endpointz`)).json()) as Record<string, Record<string, { Shards: Record<string, { Addresses: string[]; TLSMode: string; WorkloadName: string }[]> }>>;
+    const reviews = Object.values(endpointz['reviews.default.svc.cluster.local']?.default?.Shards ?? {}).flat();
+    expect(reviews.map((e) => [e.WorkloadName, e.TLSMode]).sort()).toEqual([
+      ['reviews-v1-sandbox-0', 'istio'],
+      ['reviews-v2-sandbox-0', 'istio'],
+      ['reviews-v3-sandbox-0', 'istio'],
+    ]);
+    expect(reviews.every((e) => e.Addresses.length === 1 && e.Addresses[0].startsWith(POD_CIDR_PREFIX))).toBe(true);
+  });
+
   it('refuses a loopback EndpointSlice address, which is why pod IPs are not loopback (ValidateEndpointIP)', async () => {
     const attempt = kc.makeApiClient(DiscoveryV1Api).createNamespacedEndpointSlice({
       namespace: 'default',
