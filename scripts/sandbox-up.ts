@@ -126,6 +126,15 @@ if (missing.length > 0 || !fs.existsSync(crds)) {
   process.exit(1);
 }
 
+// A sandbox that already runs with other flags (another --port-base) is not touched, nor its kubeconfig rewritten.
+for (const [name, args] of [['etcd', etcdArgs], ['kube-apiserver', apiserverArgs], ['istiod', istiodArgs]] as const) {
+  const record = runningRecord(files.pids, name);
+  if (record && JSON.stringify(record.args) !== JSON.stringify(args)) {
+    echo(`${name} already runs with other flags (pid ${record.pid}, log ${record.log}); stop the sandbox first: npx tsx scripts/sandbox-down.ts`);
+    process.exit(1);
+  }
+}
+
 // ---- 1. certificates ----------------------------------------------------------------------------------------------
 const { token } = ensurePki(files.pki, kubernetesServiceIp);
 const ca = fs.readFileSync(p.caCert);
@@ -138,10 +147,6 @@ await fs.writeFile(files.state, JSON.stringify(state, null, 2));
 const dirs = { logs: files.logs, pids: files.pids };
 async function ensureProcess(name: string, binary: string, args: string[], ready: () => Promise<boolean>, env?: NodeJS.ProcessEnv): Promise<ProcessRecord> {
   let record = runningRecord(files.pids, name);
-  if (record && JSON.stringify(record.args) !== JSON.stringify(args)) {
-    echo(`${name} runs with other flags (pid ${record.pid}); stop the sandbox first: npx tsx scripts/sandbox-down.ts`);
-    process.exit(1);
-  }
   if (record) echo(`${name} already running (pid ${record.pid})`);
   else {
     record = startDetached(name, binary, args, dirs, env);

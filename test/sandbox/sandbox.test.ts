@@ -33,6 +33,8 @@ let processes: ProcessRecord[] = [];
 let down: { code: number; output: string } | undefined;
 
 beforeAll(async () => {
+  const busy = listeningOn(Array.from({ length: 8 }, (_, i) => 26400 + i));
+  if (busy.length > 0) throw new Error(`ports ${busy.join(', ')} are already in use: the sandbox test needs 26400-26407`);
   up = await script('sandbox-up.ts');
   if (up.code !== 0) throw new Error(`sandbox-up failed (exit ${up.code}):\n${up.output}`);
   state = JSON.parse(readFileSync(files.state, 'utf8')) as SandboxState;
