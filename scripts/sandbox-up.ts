@@ -87,7 +87,8 @@ const istiodArgs = [
   `--meshConfig=${files.meshConfigMissing}`,
 ];
 const istiodEnv = { ...process.env, POD_NAMESPACE: 'istio-system', POD_NAME: 'istiod-sandbox-0', KUBECONFIG: files.kubeconfig };
-const kubectl = [kubectlPath(), '--kubeconfig', files.kubeconfig, '--context', SANDBOX_CONTEXT];
+// Its discovery cache stays in the state folder, not in ~/.kube/cache.
+const kubectl = [kubectlPath(), '--kubeconfig', files.kubeconfig, '--context', SANDBOX_CONTEXT, `--cache-dir=${path.join(files.dir, 'kubectl-cache')}`];
 const crds = istioCrdsPath();
 
 const quote = (arg: string) => (/^[\w@%+=:,./-]*$/.test(arg) && arg !== '' ? arg : `'${arg.replace(/'/g, `'\\''`)}'`);
