@@ -38,15 +38,24 @@ export function tcpSockets(): TcpSocket[] {
   return sockets;
 }
 
-/** True for 127.0.0.0/8, ::1, the IPv4-mapped loopback and the unspecified address (a socket not connected). */
-export function isLoopbackOrUnspecified(address: string): boolean {
-  if (/^127\./.test(address) || address === '0.0.0.0') return true;
+/** True for 127.0.0.0/8, ::1 and the IPv4-mapped loopback ::ffff:127.x.y.z. */
+export function isLoopback(address: string): boolean {
+  if (/^127\./.test(address)) return true;
   const words = address.split(':').map((w) => parseInt(w, 16));
   if (words.length !== 8) return false;
-  if (words.every((w) => w === 0)) return true;
   if (words.slice(0, 7).every((w) => w === 0) && words[7] === 1) return true;
-  // ::ffff:127.x.y.z
   return words.slice(0, 5).every((w) => w === 0) && words[5] === 0xffff && words[6] >> 8 === 127;
+}
+
+const isUnspecified = (address: string) => address === '0.0.0.0' || /^(0:){7}0$/.test(address);
+
+/**
+ * A socket that could reach or be reached from off this machine: a listener not bound to loopback (0.0.0.0 and :: are
+ * off-machine too), or a connection with an end that is not loopback.
+ */
+export function leavesLoopback(socket: TcpSocket): boolean {
+  if (socket.listening) return !isLoopback(socket.local.address);
+  return !isLoopback(socket.local.address) || !(isLoopback(socket.remote.address) || (isUnspecified(socket.remote.address) && socket.remote.port === 0));
 }
 
 /** Socket inodes a process holds (its /proc/<pid>/fd links `socket:[inode]`). */
