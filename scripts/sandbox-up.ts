@@ -12,7 +12,7 @@ import { etcdPath, istioCrdsPath, kubeApiserverPath, kubectlPath, pinnedIstiodPa
 import { apiGet, httpStatus } from '../src/sandbox/https.ts';
 import { DEFAULT_PORT_BASE, SANDBOX_CONTEXT, SERVICE_CIDR, portsFrom, sandboxFiles, type SandboxState } from '../src/sandbox/layout.ts';
 import { asInjected, deploymentWorkloads, endpointSlices, FIELD_MANAGER, istioSystemObjects, istioWorkloads, kustomizationObjects, plannedPods, readyStatus, type KubeObject } from '../src/sandbox/objects.ts';
-import { ensurePki, kubeconfigYaml } from '../src/sandbox/pki.ts';
+import { ensurePki, kubeconfigYaml, pkiPaths } from '../src/sandbox/pki.ts';
 import { runningRecord, rssMb, startDetached, waitFor, type ProcessRecord } from '../src/sandbox/processes.ts';
 
 const started = Date.now();
@@ -32,15 +32,7 @@ const files = sandboxFiles();
 const server = `https://127.0.0.1:${ports.apiserver}`;
 // The first address of the service range goes to the `kubernetes` Service; the serving certificate names it.
 const kubernetesServiceIp = SERVICE_CIDR.replace(/\.0\/\d+$/, '.1');
-const pki = path.join(files.pki);
-const p = {
-  caCert: path.join(pki, 'ca.crt'),
-  servingCert: path.join(pki, 'apiserver.crt'),
-  servingKey: path.join(pki, 'apiserver.key'),
-  saKey: path.join(pki, 'sa.key'),
-  saPub: path.join(pki, 'sa.pub'),
-  tokens: path.join(pki, 'tokens.csv'),
-};
+const p = pkiPaths(files.pki);
 
 const etcdArgs = [
   '--name=sandbox',
@@ -61,9 +53,9 @@ const apiserverArgs = [
   `--tls-cert-file=${p.servingCert}`,
   `--tls-private-key-file=${p.servingKey}`,
   `--client-ca-file=${p.caCert}`,
-  `--token-auth-file=${p.tokens}`,
-  `--service-account-key-file=${p.saPub}`,
-  `--service-account-signing-key-file=${p.saKey}`,
+  `--token-auth-file=${p.tokenFile}`,
+  `--service-account-key-file=${p.serviceAccountPub}`,
+  `--service-account-signing-key-file=${p.serviceAccountKey}`,
   '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
   '--authorization-mode=Node,RBAC',
   // No kubelet, so no node publishes the API server's address: the `kubernetes` Endpoints are not reconciled.
