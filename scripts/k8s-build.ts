@@ -1,0 +1,50 @@
+#!/usr/bin/env -S npx tsx
+// Build the sandbox cluster's etcd, kube-apiserver and kubectl from the Go module proxy, through the wrapper module
+// tools/k8s (it pins k8s.io/kubernetes and its staging modules), into the tools cache; each binary that is already
+// there is reused. Each is moved into place only when its build is complete.
+//   npx tsx scripts/k8s-build.ts            build what is missing (or say where the existing builds are)
+//   npx tsx scripts/k8s-build.ts --print    print the binaries' paths only
+import { $, argv, echo, fs, path, which } from 'zx';
+import { ETCD_VERSION, KUBERNETES_VERSION, etcdPath, kubeApiserverPath, kubectlPath } from '../src/sandbox/binaries.ts';
+
+const moduleDir = path.resolve(import.meta.dirname, '..', 'tools', 'k8s');
+const [major, minor] = KUBERNETES_VERSION.replace(/^v/, '').split('.');
+
+// Version ldflags as Kubernetes' own build sets them (hack/lib/version.sh, kube::version::ldflags), or /version and
+// `kubectl version` report v0.0.0-master.
+const kubeLdflags = ['k8s.io/component-base/version', 'k8s.io/client-go/pkg/version']
+  .flatMap((pkg) => [`-X ${pkg}.gitVersion=${KUBERNETES_VERSION}`, `-X ${pkg}.gitMajor=${major}`, `-X ${pkg}.gitMinor=${minor}`, `-X ${pkg}.gitTreeState=clean`])
+  .join(' ');
+
+const targets = [
+  { name: 'etcd', version: ETCD_VERSION, binary: etcdPath(), pkg: 'go.etcd.io/etcd/server/v3', ldflags: '-s -w' },
+  { name: 'kube-apiserver', version: KUBERNETES_VERSION, binary: kubeApiserverPath(), pkg: 'k8s.io/kubernetes/cmd/kube-apiserver', ldflags: `-s -w ${kubeLdflags}` },
+  { name: 'kubectl', version: KUBERNETES_VERSION, binary: kubectlPath(), pkg: 'k8s.io/kubernetes/cmd/kubectl', ldflags: `-s -w ${kubeLdflags}` },
+];
+
+if (argv.print) {
+  for (const t of targets) echo(t.binary);
+  process.exit(0);
+}
+
+const missing = targets.filter((t) => !fs.existsSync(t.binary));
+for (const t of targets.filter((t) => !missing.includes(t))) echo(`${t.name} ${t.version} present: ${t.binary}`);
+if (missing.length === 0) process.exit(0);
+
+if (!(await which('go', { nothrow: true }))) {
+  echo(`go is not installed: ${missing.map((t) => t.name).join(', ')} ${missing.length === 1 ? 'is' : 'are'} built from source with the Go toolchain (https://go.dev/doc/install).`);
+  process.exit(1);
+}
+
+for (const t of missing) {
+  const dir = path.dirname(t.binary);
+  const staging = `${dir}.partial`;
+  await fs.remove(staging);
+  await fs.mkdirp(staging);
+  echo(`building ${t.name} ${t.version} (${t.pkg}, module tools/k8s; kube-apiserver takes minutes on a cold Go cache)`);
+  const started = Date.now();
+  await $({ cwd: moduleDir, stdio: 'inherit', env: { ...process.env, CGO_ENABLED: '0', GOFLAGS: '-buildvcs=false' } })`go build -trimpath -ldflags ${t.ldflags} -o ${path.join(staging, t.name)} ${t.pkg}`;
+  await fs.remove(dir);
+  await fs.move(staging, dir);
+  echo(`${t.name} ${t.version} built in ${Math.round((Date.now() - started) / 1000)} s: ${t.binary}`);
+}

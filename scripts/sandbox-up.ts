@@ -1,0 +1,215 @@
+#!/usr/bin/env -S npx tsx
+// A Kubernetes cluster without containers, on loopback: etcd, kube-apiserver and istiod (pilot-discovery) as shipped,
+// the Istio CRDs and Bookinfo applied, and Pods and EndpointSlices written in place of a kubelet and the controllers.
+// Idempotent: processes that already run are kept, objects are re-applied, pods' status rewritten.
+//   npx tsx scripts/sandbox-up.ts             start or repair, then print the kubeconfig and the context
+//   npx tsx scripts/sandbox-up.ts --dry-run   print the processes and the steps, run nothing
+// Options: --port-base 16400 (eight loopback ports from it; or MESHPROOF_SANDBOX_PORT_BASE)
+// State (certificates, etcd data, logs, pids, kubeconfig): ${MESHPROOF_SANDBOX:-~/.cache/meshproof/sandbox}.
+import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { $, argv, echo, fs, path } from 'zx';
+import { etcdPath, istioCrdsPath, kubeApiserverPath, kubectlPath, pinnedIstiodPath, sandboxBinaries, KUBERNETES_VERSION } from '../src/sandbox/binaries.ts';
+import { apiGet, httpStatus } from '../src/sandbox/https.ts';
+import { DEFAULT_PORT_BASE, SANDBOX_CONTEXT, SERVICE_CIDR, portsFrom, sandboxFiles, type SandboxState } from '../src/sandbox/layout.ts';
+import { asInjected, deploymentWorkloads, endpointSlices, FIELD_MANAGER, istioSystemObjects, istioWorkloads, kustomizationObjects, plannedPods, readyStatus, type KubeObject } from '../src/sandbox/objects.ts';
+import { ensurePki, kubeconfigYaml, pkiPaths } from '../src/sandbox/pki.ts';
+import { runningRecord, rssMb, startDetached, waitFor, type ProcessRecord } from '../src/sandbox/processes.ts';
+
+const started = Date.now();
+const root = path.resolve(import.meta.dirname, '..');
+const scenarioDir = path.join(root, 'scenarios', 'bookinfo');
+const scenarioNamespace = 'default';
+const dryRun = Boolean(argv['dry-run']);
+const portBase = Number(argv['port-base'] ?? process.env.MESHPROOF_SANDBOX_PORT_BASE ?? DEFAULT_PORT_BASE);
+let ports;
+try {
+  ports = portsFrom(portBase);
+} catch (error) {
+  echo(`--port-base: ${(error as Error).message}`);
+  process.exit(2);
+}
+const files = sandboxFiles();
+const server = `https://127.0.0.1:${ports.apiserver}`;
+// The first address of the service range goes to the `kubernetes` Service; the serving certificate names it.
+const kubernetesServiceIp = SERVICE_CIDR.replace(/\.0\/\d+$/, '.1');
+const p = pkiPaths(files.pki);
+
+const etcdArgs = [
+  '--name=sandbox',
+  `--data-dir=${files.etcdData}`,
+  `--listen-client-urls=http://127.0.0.1:${ports.etcdClient}`,
+  `--advertise-client-urls=http://127.0.0.1:${ports.etcdClient}`,
+  `--listen-peer-urls=http://127.0.0.1:${ports.etcdPeer}`,
+  `--initial-advertise-peer-urls=http://127.0.0.1:${ports.etcdPeer}`,
+  `--initial-cluster=sandbox=http://127.0.0.1:${ports.etcdPeer}`,
+  // A throw-away test cluster: no fsync (etcd's own flag; data may be lost on a machine crash, never on a kill).
+  '--unsafe-no-fsync',
+];
+const apiserverArgs = [
+  `--etcd-servers=http://127.0.0.1:${ports.etcdClient}`,
+  '--bind-address=127.0.0.1',
+  '--advertise-address=127.0.0.1',
+  `--secure-port=${ports.apiserver}`,
+  `--tls-cert-file=${p.servingCert}`,
+  `--tls-private-key-file=${p.servingKey}`,
+  `--client-ca-file=${p.caCert}`,
+  `--token-auth-file=${p.tokenFile}`,
+  `--service-account-key-file=${p.serviceAccountPub}`,
+  `--service-account-signing-key-file=${p.serviceAccountKey}`,
+  '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
+  '--authorization-mode=Node,RBAC',
+  // No kubelet, so no node publishes the API server's address: the `kubernetes` Endpoints are not reconciled.
+  '--endpoint-reconciler-type=none',
+  `--service-cluster-ip-range=${SERVICE_CIDR}`,
+  '--allow-privileged=true',
+  '--profiling=false',
+];
+const istiodArgs = [
+  'discovery',
+  `--kubeconfig=${files.kubeconfig}`,
+  '--clusterID=Kubernetes',
+  `--grpcAddr=127.0.0.1:${ports.istiodGrpc}`,
+  `--secureGRPCAddr=127.0.0.1:${ports.istiodSecureGrpc}`,
+  `--httpAddr=127.0.0.1:${ports.istiodHttp}`,
+  `--monitoringAddr=127.0.0.1:${ports.istiodMonitoring}`,
+  '--httpsAddr=',
+  '--ctrlz_address=127.0.0.1',
+  `--ctrlz_port=${ports.istiodCtrlz}`,
+  // A path that does not exist: istiod then reads the mesh config from the `istio` ConfigMap.
+  `--meshConfig=${files.meshConfigMissing}`,
+];
+const istiodEnv = { ...process.env, POD_NAMESPACE: 'istio-system', POD_NAME: 'istiod-sandbox-0', KUBECONFIG: files.kubeconfig };
+// Its discovery cache stays in the state folder, not in ~/.kube/cache.
+const kubectl = [kubectlPath(), '--kubeconfig', files.kubeconfig, '--context', SANDBOX_CONTEXT, `--cache-dir=${path.join(files.dir, 'kubectl-cache')}`];
+const crds = istioCrdsPath();
+
+const quote = (arg: string) => (/^[\w@%+=:,./-]*$/.test(arg) && arg !== '' ? arg : `'${arg.replace(/'/g, `'\\''`)}'`);
+const show = (args: string[]) => `$ ${args.map(quote).join(' ')}`;
+const elapsed = () => `${((Date.now() - started) / 1000).toFixed(1)} s`;
+
+if (dryRun) {
+  echo(`# sandbox-up plan (dry run: nothing is run). State ${files.dir}, context ${SANDBOX_CONTEXT}, server ${server}.`);
+  for (const b of sandboxBinaries()) echo(`# ${b.name}: ${fs.existsSync(b.path) ? b.path : `missing (${b.build})`}`);
+  echo(`# Istio CRDs: ${fs.existsSync(crds) ? crds : `missing (${crds}; npx tsx scripts/istioctl-build.ts downloads the module)`}`);
+  echo(`# 1. certificates, service-account keys and a static admin token in ${files.pki} (openssl), unless present`);
+  echo(`# 2. processes (detached, logs in ${files.logs}, pids in ${files.pids}), unless already running:`);
+  echo(show([etcdPath(), ...etcdArgs]));
+  echo(show([kubeApiserverPath(), ...apiserverArgs]));
+  echo(`# 3. kubeconfig ${files.kubeconfig} (context ${SANDBOX_CONTEXT}, TLS verified against the sandbox CA)`);
+  echo(show([...kubectl, 'apply', '--server-side', '--force-conflicts', `--field-manager=${FIELD_MANAGER}`, '-f', crds]));
+  echo(show([...kubectl, 'wait', '--for=condition=Established', '--timeout=60s', '-f', crds]));
+  echo(`# istio-system (as a List on stdin): ${istioSystemObjects().map((o) => `${o.kind}/${o.metadata.name}`).join(', ')}`);
+  echo(show([...kubectl, 'apply', '--server-side', '--force-conflicts', `--field-manager=${FIELD_MANAGER}`, '-f', '-']));
+  echo(show([...kubectl, 'label', 'namespace', scenarioNamespace, 'istio-injection=enabled', '--overwrite']));
+  echo(show([...kubectl, '-n', scenarioNamespace, 'apply', '-k', path.relative(process.cwd(), scenarioDir) || '.']));
+  echo(show([pinnedIstiodPath(), ...istiodArgs]));
+  const pods = plannedPods([...istioWorkloads(), ...deploymentWorkloads(kustomizationObjects(scenarioDir, scenarioNamespace)).map(asInjected)]);
+  echo(`# 4. Pods as the sidecar injector leaves them (status Ready through the status subresource) and one EndpointSlice per Service:`);
+  for (const pod of pods) echo(`#   ${pod.object.metadata.namespace}/${pod.object.metadata.name} ${pod.ip}`);
+  echo(`# 5. wait until istiod answers /ready on 127.0.0.1:${ports.istiodHttp}`);
+  process.exit(0);
+}
+
+// ---- binaries ---------------------------------------------------------------------------------------------------
+const missing = sandboxBinaries().filter((b) => !fs.existsSync(b.path));
+if (missing.length > 0 || !fs.existsSync(crds)) {
+  echo('sandbox-up needs binaries that are not built yet:');
+  for (const b of missing) echo(`  - ${b.name} (${b.path}): ${b.build}`);
+  if (!fs.existsSync(crds)) echo(`  - the Istio CRDs (${crds}): npx tsx scripts/istioctl-build.ts downloads the istio module`);
+  process.exit(1);
+}
+
+// A sandbox that already runs with other flags (another --port-base) is not touched, nor its kubeconfig rewritten.
+for (const [name, args] of [['etcd', etcdArgs], ['kube-apiserver', apiserverArgs], ['istiod', istiodArgs]] as const) {
+  const record = runningRecord(files.pids, name);
+  if (record && JSON.stringify(record.args) !== JSON.stringify(args)) {
+    echo(`${name} already runs with other flags (pid ${record.pid}, log ${record.log}); stop the sandbox first: npx tsx scripts/sandbox-down.ts`);
+    process.exit(1);
+  }
+}
+
+// ---- 1. certificates ----------------------------------------------------------------------------------------------
+const { token } = ensurePki(files.pki, kubernetesServiceIp);
+const ca = fs.readFileSync(p.caCert);
+await fs.mkdirp(files.dir);
+await fs.writeFile(files.kubeconfig, kubeconfigYaml(server, p.caCert, token, SANDBOX_CONTEXT), { mode: 0o600 });
+const state: SandboxState = { ports, kubeconfig: files.kubeconfig, context: SANDBOX_CONTEXT, server };
+await fs.writeFile(files.state, JSON.stringify(state, null, 2));
+
+// ---- 2. etcd and kube-apiserver -----------------------------------------------------------------------------------
+const dirs = { logs: files.logs, pids: files.pids };
+async function ensureProcess(name: string, binary: string, args: string[], ready: () => Promise<boolean>, env?: NodeJS.ProcessEnv): Promise<ProcessRecord> {
+  let record = runningRecord(files.pids, name);
+  if (record) echo(`${name} already running (pid ${record.pid})`);
+  else {
+    record = startDetached(name, binary, args, dirs, env);
+    echo(`${name} started (pid ${record.pid}, log ${record.log})`);
+  }
+  const pid = record.pid;
+  try {
+    await waitFor(name, ready, 60_000, () => runningRecord(files.pids, name)?.pid === pid);
+  } catch (error) {
+    echo(`${(error as Error).message}; last lines of ${record.log}:`);
+    echo(fs.readFileSync(record.log, 'utf8').trimEnd().split('\n').slice(-15).join('\n'));
+    process.exit(1);
+  }
+  echo(`${name} ready (${elapsed()})`);
+  return record;
+}
+
+const etcd = await ensureProcess('etcd', etcdPath(), etcdArgs, async () => (await httpStatus(`http://127.0.0.1:${ports.etcdClient}/health`)).body.includes('"true"'));
+// GOGC=50: the CRD install (OpenAPI and CEL compilation) leaves a large heap behind; resident afterwards measured
+// 470-490 MB instead of 540-610 MB with Go's default (docs/sandbox.md).
+const apiserver = await ensureProcess('kube-apiserver', kubeApiserverPath(), apiserverArgs, async () => (await apiGet(server, '/readyz', ca, token)).status === 200, { ...process.env, GOGC: '50' });
+
+// ---- 3. Istio CRDs, istio-system, Bookinfo ------------------------------------------------------------------------
+async function run(args: string[], input?: string): Promise<void> {
+  const result = await $({ quiet: true, nothrow: true, input })`${args}`;
+  if (result.exitCode !== 0) {
+    echo(`${show(args)} failed (exit ${result.exitCode}):\n${result.stderr.trim() || result.stdout.trim()}`);
+    process.exit(1);
+  }
+}
+const apply = (objects: KubeObject[]) => run([...kubectl, 'apply', '--server-side', '--force-conflicts', `--field-manager=${FIELD_MANAGER}`, '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }));
+
+await Promise.all([run([...kubectl, 'apply', '--server-side', '--force-conflicts', `--field-manager=${FIELD_MANAGER}`, '-f', crds]), apply(istioSystemObjects())]);
+await run([...kubectl, 'wait', '--for=condition=Established', '--timeout=60s', '-f', crds]);
+echo(`Istio CRDs and istio-system applied (${elapsed()})`);
+
+const istiod = await (async () => {
+  const pending = ensureProcess('istiod', pinnedIstiodPath(), istiodArgs, async () => (await httpStatus(`http://127.0.0.1:${ports.istiodHttp}/ready`)).status === 200, istiodEnv);
+  // Bookinfo is applied while istiod starts: it picks the objects up through its informers either way.
+  await run([...kubectl, 'label', 'namespace', scenarioNamespace, 'istio-injection=enabled', '--overwrite']);
+  await run([...kubectl, '-n', scenarioNamespace, 'apply', '-k', scenarioDir]);
+  echo(`Bookinfo applied (${elapsed()})`);
+  return pending;
+})();
+
+// ---- 4. Pods and EndpointSlices -----------------------------------------------------------------------------------
+const scenarioObjects = kustomizationObjects(scenarioDir, scenarioNamespace);
+const pods = plannedPods([...istioWorkloads(), ...deploymentWorkloads(scenarioObjects).map(asInjected)]);
+const services = [...istioSystemObjects(), ...scenarioObjects].filter((o) => o.kind === 'Service');
+await apply(pods.map((pod) => pod.object));
+const kc = new KubeConfig();
+kc.loadFromFile(files.kubeconfig);
+kc.setCurrentContext(SANDBOX_CONTEXT);
+const core = kc.makeApiClient(CoreV1Api);
+const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+await Promise.all(
+  pods.map(async ({ object, ip }) => {
+    const name = object.metadata.name;
+    const namespace = object.metadata.namespace!;
+    const current = await core.readNamespacedPod({ name, namespace });
+    if (current.status?.podIP === ip && current.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')) return;
+    current.status = readyStatus(object, ip, now) as typeof current.status;
+    await core.replaceNamespacedPodStatus({ name, namespace, body: current, fieldManager: FIELD_MANAGER });
+  }),
+);
+await apply(endpointSlices(services, pods));
+echo(`${pods.length} Pods Ready and ${services.length} EndpointSlices written (${elapsed()})`);
+
+await istiod;
+const memory = [etcd, apiserver, await istiod].map((r) => `${r.name} ${rssMb(r.pid) ?? '?'} MB`).join(', ');
+echo(`sandbox ready in ${elapsed()}: Kubernetes ${KUBERNETES_VERSION} at ${server}; RSS ${memory}`);
+echo(`istiod: xDS 127.0.0.1:${ports.istiodGrpc} (plain), 127.0.0.1:${ports.istiodSecureGrpc} (TLS); debug http://127.0.0.1:${ports.istiodMonitoring}/debug/syncz`);
+echo(`export KUBECONFIG=${files.kubeconfig}   # context ${SANDBOX_CONTEXT}; stop with: npx tsx scripts/sandbox-down.ts`);

@@ -1,0 +1,69 @@
+// Where the sandbox cluster keeps its state and which loopback ports its processes listen on.
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+
+/** The kubeconfig context sandbox-up writes (and the kube target is pointed at). */
+export const SANDBOX_CONTEXT = 'meshproof-sandbox';
+
+/**
+ * Pod IPs come from TEST-NET-1 (RFC 5737), Service cluster IPs from TEST-NET-2: addresses that are never routed. They
+ * are not loopback because the API server refuses loopback addresses in EndpointSlices and Endpoints
+ * (k8s.io/kubernetes pkg/apis/core/validation ValidateEndpointIP: "may not be in the loopback range"), and istiod's
+ * registry needs a slice address equal to the pod IP. Nothing in the sandbox sends traffic to them; they are data.
+ */
+export const POD_CIDR_PREFIX = '192.0.2.';
+export const SERVICE_CIDR = '198.51.100.0/24';
+
+export interface SandboxPorts {
+  etcdClient: number;
+  etcdPeer: number;
+  apiserver: number;
+  istiodGrpc: number;
+  istiodSecureGrpc: number;
+  istiodHttp: number;
+  istiodMonitoring: number;
+  istiodCtrlz: number;
+}
+
+export const DEFAULT_PORT_BASE = 16400;
+
+/** Ports from a base (MESHPROOF_SANDBOX_PORT_BASE or --port-base): eight consecutive ports on 127.0.0.1. */
+export function portsFrom(base: number): SandboxPorts {
+  if (!Number.isInteger(base) || base < 1024 || base > 65535 - 8) throw new Error(`port base must be an integer from 1024 to ${65535 - 8}, got ${base}`);
+  return {
+    etcdClient: base,
+    etcdPeer: base + 1,
+    apiserver: base + 2,
+    istiodGrpc: base + 3,
+    istiodSecureGrpc: base + 4,
+    istiodHttp: base + 5,
+    istiodMonitoring: base + 6,
+    istiodCtrlz: base + 7,
+  };
+}
+
+export function sandboxDir(): string {
+  return process.env.MESHPROOF_SANDBOX || join(homedir(), '.cache', 'meshproof', 'sandbox');
+}
+
+/** Files in the state dir. */
+export function sandboxFiles(dir: string = sandboxDir()) {
+  return {
+    dir,
+    state: join(dir, 'sandbox.json'),
+    kubeconfig: join(dir, 'kubeconfig'),
+    pki: join(dir, 'pki'),
+    etcdData: join(dir, 'etcd'),
+    logs: join(dir, 'logs'),
+    pids: join(dir, 'pids'),
+    meshConfigMissing: join(dir, 'no-mesh-config-file'),
+  };
+}
+
+/** What sandbox-up records for sandbox-down and for tests. */
+export interface SandboxState {
+  ports: SandboxPorts;
+  kubeconfig: string;
+  context: string;
+  server: string;
+}

@@ -1,0 +1,51 @@
+// sandbox-up without starting anything: --dry-run, missing binaries, bad options. No cluster, no ports.
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const root = resolve(import.meta.dirname, '../..');
+const scratch = mkdtempSync(join(tmpdir(), 'meshproof-sandbox-plan-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+function sandboxUp(args: string[], env: Record<string, string>): Promise<{ code: number; output: string }> {
+  return new Promise((done) =>
+    execFile(process.execPath, ['--import', 'tsx', join(root, 'scripts', 'sandbox-up.ts'), ...args], { env: { ...process.env, ...env }, cwd: root, timeout: 60_000 }, (error, stdout, stderr) =>
+      done({ code: error ? Number((error as NodeJS.ErrnoException).code ?? 1) : 0, output: `${stdout}${stderr}` }),
+    ),
+  );
+}
+
+describe('sandbox-up plan', () => {
+  it('--dry-run prints every process with its loopback flags and the pods it would write, and creates nothing', async () => {
+    const state = join(scratch, 'dry');
+    const { code, output } = await sandboxUp(['--dry-run', '--port-base', '31000'], { MESHPROOF_SANDBOX: state });
+    expect(code).toBe(0);
+    expect(output).toContain('--listen-client-urls=http://127.0.0.1:31000');
+    expect(output).toContain('--secure-port=31002');
+    expect(output).toContain('--authorization-mode=Node,RBAC');
+    expect(output).toContain('--endpoint-reconciler-type=none');
+    expect(output).toContain('--grpcAddr=127.0.0.1:31003');
+    expect(output).toContain('--clusterID=Kubernetes');
+    expect(output).toMatch(/default\/reviews-v3-sandbox-0 192\.0\.2\.\d+/);
+    expect(existsSync(state)).toBe(false);
+  });
+
+  it('names each missing binary and the command that builds it, and creates nothing', async () => {
+    const state = join(scratch, 'missing');
+    const { code, output } = await sandboxUp([], { MESHPROOF_SANDBOX: state, MESHPROOF_TOOLS: join(scratch, 'no-tools') });
+    expect(code).toBe(1);
+    expect(output).toMatch(/- etcd \(.*no-tools\/etcd-v3\.6\.8\/etcd\): npx tsx scripts\/k8s-build\.ts/);
+    expect(output).toMatch(/- kube-apiserver \(.*\): npx tsx scripts\/k8s-build\.ts/);
+    expect(output).toMatch(/- kubectl \(.*\): npx tsx scripts\/k8s-build\.ts/);
+    expect(output).toMatch(/- pilot-discovery \(.*\): npx tsx scripts\/istiod-build\.ts/);
+    expect(existsSync(state)).toBe(false);
+  });
+
+  it('refuses a port base that leaves no room for its eight ports, exit 2', async () => {
+    const { code, output } = await sandboxUp(['--dry-run', '--port-base', '65530'], { MESHPROOF_SANDBOX: join(scratch, 'bad') });
+    expect(code).toBe(2);
+    expect(output).toContain('--port-base: port base must be an integer from 1024 to 65527, got 65530');
+  });
+});

@@ -1,0 +1,169 @@
+// sandbox-up / sandbox-down against the real binaries (built by scripts/ci.d/50-sandbox.sh): the API server is the
+// real kube-apiserver v1.36.1, the CRDs are the pinned istio module's, istiod is pilot-discovery as shipped.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { ApiextensionsV1Api, CoreV1Api, CustomObjectsApi, DiscoveryV1Api, KubeConfig, VersionApi } from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
+import { istioCrdsPath, KUBERNETES_VERSION } from '../../src/sandbox/binaries.ts';
+import { POD_CIDR_PREFIX, SANDBOX_CONTEXT, sandboxFiles, type SandboxState } from '../../src/sandbox/layout.ts';
+import { recordedNames, runningRecord, type ProcessRecord } from '../../src/sandbox/processes.ts';
+import { leavesLoopback, listeningOn, socketInodes, tcpSockets } from '../../src/sandbox/sockets.ts';
+
+const root = resolve(import.meta.dirname, '../..');
+const stateDir = mkdtempSync(join(tmpdir(), 'meshproof-sandbox-test-'));
+// Not the default base (16400), so a sandbox someone runs by hand is not touched.
+const env = { ...process.env, MESHPROOF_SANDBOX: stateDir, MESHPROOF_SANDBOX_PORT_BASE: '26400' };
+const files = sandboxFiles(stateDir);
+
+function script(name: string, args: string[] = []): Promise<{ code: number; output: string }> {
+  return new Promise((done) =>
+    execFile(process.execPath, ['--import', 'tsx', join(root, 'scripts', name), ...args], { env, cwd: root, timeout: 120_000 }, (error, stdout, stderr) =>
+      done({ code: error ? Number((error as NodeJS.ErrnoException).code ?? 1) : 0, output: `${stdout}${stderr}` }),
+    ),
+  );
+}
+
+let up: { code: number; output: string };
+let state: SandboxState;
+let kc: KubeConfig;
+let processes: ProcessRecord[] = [];
+let down: { code: number; output: string } | undefined;
+
+beforeAll(async () => {
+  const busy = listeningOn(Array.from({ length: 8 }, (_, i) => 26400 + i));
+  if (busy.length > 0) throw new Error(`ports ${busy.join(', ')} are already in use: the sandbox test needs 26400-26407`);
+  up = await script('sandbox-up.ts');
+  if (up.code !== 0) throw new Error(`sandbox-up failed (exit ${up.code}):\n${up.output}`);
+  state = JSON.parse(readFileSync(files.state, 'utf8')) as SandboxState;
+  kc = new KubeConfig();
+  kc.loadFromFile(state.kubeconfig);
+  kc.setCurrentContext(SANDBOX_CONTEXT);
+  processes = recordedNames(files.pids).map((n) => runningRecord(files.pids, n)).filter((r): r is ProcessRecord => r !== undefined);
+}, 120_000);
+
+afterAll(async () => {
+  if (!down) await script('sandbox-down.ts');
+  rmSync(stateDir, { recursive: true, force: true });
+});
+
+describe('sandbox cluster', () => {
+  it('runs etcd, kube-apiserver and istiod, and says how long it took to be ready', () => {
+    expect(processes.map((p) => p.name).sort()).toEqual(['etcd', 'istiod', 'kube-apiserver']);
+    expect(up.output).toMatch(/sandbox ready in \d+\.\d s/);
+  });
+
+  it('is the real kube-apiserver at the pinned version (/version)', async () => {
+    const version = await kc.makeApiClient(VersionApi).getCode();
+    expect(version.gitVersion).toBe(KUBERNETES_VERSION);
+  });
+
+  it('has every CRD of the pinned istio module, established', async () => {
+    const expected = parseAllDocuments(readFileSync(istioCrdsPath(), 'utf8'))
+      .map((d) => d.toJS() as { kind?: string; metadata?: { name: string } } | null)
+      .filter((o) => o?.kind === 'CustomResourceDefinition')
+      .map((o) => o!.metadata!.name)
+      .sort();
+    const crds = (await kc.makeApiClient(ApiextensionsV1Api).listCustomResourceDefinition()).items;
+    const established = crds.filter((c) => c.status?.conditions?.some((x) => x.type === 'Established' && x.status === 'True')).map((c) => c.metadata!.name!);
+    expect(expected.length).toBeGreaterThan(10);
+    expect(established.sort()).toEqual(expected);
+  });
+
+  it('has one Ready Bookinfo pod per Deployment replica, each with its own never-routed TEST-NET-1 address', async () => {
+    const pods = (await kc.makeApiClient(CoreV1Api).listNamespacedPod({ namespace: 'default' })).items;
+    expect(pods.map((p) => p.metadata!.labels!.app + '-' + p.metadata!.labels!.version).sort()).toEqual(
+      ['details-v1', 'productpage-v1', 'ratings-v1', 'reviews-v1', 'reviews-v2', 'reviews-v3'],
+    );
+    for (const pod of pods) {
+      expect(pod.status?.conditions?.find((c) => c.type === 'Ready')?.status).toBe('True');
+      expect(pod.status?.podIP?.startsWith(POD_CIDR_PREFIX)).toBe(true);
+    }
+    expect(new Set(pods.map((p) => p.status!.podIP)).size).toBe(pods.length);
+  });
+
+  it('has an EndpointSlice per Bookinfo Service naming its pods by IP', async () => {
+    const slices = (await kc.makeApiClient(DiscoveryV1Api).listNamespacedEndpointSlice({ namespace: 'default', labelSelector: 'kubernetes.io/service-name=reviews' })).items;
+    expect(slices).toHaveLength(1);
+    expect(slices[0].endpoints.map((e) => e.targetRef!.name).sort()).toEqual(['reviews-v1-sandbox-0', 'reviews-v2-sandbox-0', 'reviews-v3-sandbox-0']);
+    expect(slices[0].ports!.map((p) => p.port)).toEqual([9080]);
+  });
+
+  it("istiod's registry has each Bookinfo endpoint at its pod IP, mTLS-capable (the injector's tlsMode label)", async () => {
+    const endpointz = (await (await fetch(`http://127.0.0.1:${state.ports.istiodMonitoring}/debug/endpointz`)).json()) as Record<string, Record<string, { Shards: Record<string, { Addresses: string[]; TLSMode: string; WorkloadName: string }[]> }>>;
+    const reviews = Object.values(endpointz['reviews.default.svc.cluster.local']?.default?.Shards ?? {}).flat();
+    expect(reviews.map((e) => [e.WorkloadName, e.TLSMode]).sort()).toEqual([
+      ['reviews-v1-sandbox-0', 'istio'],
+      ['reviews-v2-sandbox-0', 'istio'],
+      ['reviews-v3-sandbox-0', 'istio'],
+    ]);
+    expect(reviews.every((e) => e.Addresses.length === 1 && e.Addresses[0].startsWith(POD_CIDR_PREFIX))).toBe(true);
+  });
+
+  it('refuses a loopback EndpointSlice address, which is why pod IPs are not loopback (ValidateEndpointIP)', async () => {
+    const attempt = kc.makeApiClient(DiscoveryV1Api).createNamespacedEndpointSlice({
+      namespace: 'default',
+      body: { metadata: { name: 'loopback-probe' }, addressType: 'IPv4', endpoints: [{ addresses: ['127.0.0.2'] }], ports: [{ port: 9080 }] },
+    });
+    await expect(attempt).rejects.toMatchObject({ code: 422, body: expect.stringContaining('may not be in the loopback range') });
+  });
+
+  // istiod registers /ready on its HTTP port only and the debug handlers on the monitoring port (and the HTTP port):
+  // pilot/pkg/bootstrap/server.go initIstiodAdminServer.
+  it('istiod answers /ready on its HTTP port and /debug/syncz on its monitoring port', async () => {
+    expect((await fetch(`http://127.0.0.1:${state.ports.istiodHttp}/ready`)).status).toBe(200);
+    const syncz = await fetch(`http://127.0.0.1:${state.ports.istiodMonitoring}/debug/syncz`);
+    expect(syncz.status).toBe(200);
+    expect(Array.isArray(await syncz.json())).toBe(true);
+  });
+
+  it('the real server prunes an unknown field on PUT with a Warning, and refuses it with fieldValidation=Strict', async () => {
+    const api = kc.makeApiClient(CustomObjectsApi);
+    const target = { group: 'networking.istio.io', version: 'v1', namespace: 'default', plural: 'virtualservices' };
+    await api.createNamespacedCustomObject({
+      ...target,
+      body: { apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: 'ratings-probe' }, spec: { hosts: ['ratings'], http: [{ route: [{ destination: { host: 'ratings' } }] }] } },
+    });
+    const current = (await api.getNamespacedCustomObject({ ...target, name: 'ratings-probe' })) as any;
+    current.spec.http[0].retries = { attemps: 3 };
+    const lax = await api.replaceNamespacedCustomObjectWithHttpInfo({ ...target, name: 'ratings-probe', body: current });
+    expect(lax.httpStatusCode).toBe(200);
+    // RFC 7234 warning: code 299, agent "-", the text quoted with its own quotes escaped.
+    expect(lax.headers.warning).toBe('299 - "unknown field \\"spec.http[0].retries.attemps\\""');
+    expect((lax.data as any).spec.http[0].retries).toEqual({});
+
+    current.metadata.resourceVersion = (lax.data as any).metadata.resourceVersion;
+    const strict = api.replaceNamespacedCustomObject({ ...target, name: 'ratings-probe', body: current, fieldValidation: 'Strict' });
+    await expect(strict).rejects.toMatchObject({ code: 400, body: expect.stringContaining('strict decoding error') });
+  });
+
+  it('every TCP socket of the sandbox processes stays on loopback: listeners on 127.0.0.1, connections between loopback ends', () => {
+    const inodes = new Set(processes.flatMap((p) => [...socketInodes(p.pid)]));
+    const ours = tcpSockets().filter((s) => inodes.has(s.inode));
+    expect(ours.filter((s) => s.listening).length).toBeGreaterThanOrEqual(8);
+    expect(ours.filter(leavesLoopback)).toEqual([]);
+  });
+
+  it('sandbox-down stops every process and leaves no listener on the sandbox ports; a second call is harmless', async () => {
+    const ports = Object.values(state.ports);
+    expect(listeningOn(ports).length).toBeGreaterThan(0);
+    down = await script('sandbox-down.ts');
+    expect(down.code).toBe(0);
+    for (const p of processes) expect(existsProcess(p.pid), `${p.name} (pid ${p.pid})`).toBe(false);
+    expect(listeningOn(ports)).toEqual([]);
+    const again = await script('sandbox-down.ts');
+    expect(again.code).toBe(0);
+    expect(again.output).toContain('sandbox is down');
+  });
+});
+
+function existsProcess(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !/\) Z /.test(stat);
+  } catch {
+    return false;
+  }
+}
