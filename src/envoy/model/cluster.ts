@@ -73,4 +73,6 @@ export interface Cluster {
   transport_socket?: UpstreamTransportSocket;
   transport_socket_matches?: TransportSocketMatch[];
   common_lb_config?: { healthy_panic_threshold?: { value?: number } };
+  /** ORIGINAL_DST clusters (PassthroughCluster, InboundPassthroughCluster). */
+  original_dst_lb_config?: { upstream_port_override?: number };
 }
