@@ -28,14 +28,14 @@ export interface TypeRegistry {
 }
 
 const LONG_TYPES = new Set(['int64', 'uint64', 'sint64', 'fixed64', 'sfixed64']);
-const WRAPPERS = new Set(
+export const WRAPPERS: ReadonlySet<string> = new Set(
   ['DoubleValue', 'FloatValue', 'Int64Value', 'UInt64Value', 'Int32Value', 'UInt32Value', 'BoolValue', 'StringValue', 'BytesValue'].map(
     (n) => `.google.protobuf.${n}`,
   ),
 );
 
 /** Well-known types whose JSON is not an object of fields: inside an Any they sit under "value". */
-const SPECIAL_JSON = new Set([
+export const SPECIAL_JSON: ReadonlySet<string> = new Set([
   ...WRAPPERS,
   ...['Any', 'Duration', 'Timestamp', 'FieldMask', 'Struct', 'Value', 'ListValue'].map((n) => `.google.protobuf.${n}`),
 ]);
@@ -69,6 +69,9 @@ export function normaliseMessage(type: ReflectedType, message: object, registry:
     if (!Object.hasOwn(m, field.name)) continue;
     const value = m[field.name];
     if (value === undefined || value === null) continue;
+    // protobufjs' constructors set every repeated and map field to an empty own [] / {}; proto3 JSON omits them.
+    if (field.repeated && (value as unknown[]).length === 0) continue;
+    if (field.map && Object.keys(value as object).length === 0) continue;
     if (field.map) {
       const entries: Record<string, JsonValue> = {};
       for (const [k, v] of Object.entries(value as Record<string, unknown>)) entries[k] = single(field, v, registry);
@@ -93,21 +96,6 @@ export function normaliseAny(typeUrl: string, value: Uint8Array, registry: TypeR
   return { '@type': typeUrl, ...(inner as Record<string, JsonValue>) };
 }
 
-/** The other way, for requests: plain JSON → google.protobuf.Struct as a protobufjs object (keepCase names). */
-export function structFromJson(json: Record<string, JsonValue>): { fields: Record<string, object> } {
-  const fields: Record<string, object> = {};
-  for (const [k, v] of Object.entries(json)) fields[k] = valueFromJson(v);
-  return { fields };
-}
-
-function valueFromJson(v: JsonValue): object {
-  if (v === null) return { null_value: 0 };
-  if (typeof v === 'number') return { number_value: v };
-  if (typeof v === 'string') return { string_value: v };
-  if (typeof v === 'boolean') return { bool_value: v };
-  if (Array.isArray(v)) return { list_value: { values: v.map(valueFromJson) } };
-  return { struct_value: structFromJson(v) };
-}
 
 function single(field: ReflectedField, value: unknown, registry: TypeRegistry): JsonValue {
   const resolved = field.resolvedType;
@@ -156,7 +144,7 @@ function formatTimestamp(secondsValue: unknown, nanosValue: unknown): string {
   return `${iso}${fraction(Number(nanosValue ?? 0))}Z`;
 }
 
-/** proto3 JSON prints 0, 3, 6 or 9 fractional digits. */
+/** proto3 JSON prints 0, 3, 6 or 9 fractional digits (Go protojson: 1.5 s is "1.500s"). */
 function fraction(nanos: number): string {
   if (nanos === 0) return '';
   const digits = String(nanos).padStart(9, '0');
@@ -173,17 +161,22 @@ function structToJson(m: Record<string, unknown>): Record<string, JsonValue> {
   return out;
 }
 
+/** google.protobuf.Value; protobufjs' bundled struct.proto names its fields in camelCase (nullValue, …) even with
+ * keepCase, a struct.proto loaded from disk with keepCase in snake_case: both are read. */
 function valueToJson(v: Record<string, unknown>): JsonValue {
-  if (Object.hasOwn(v, 'null_value')) return null;
-  if (Object.hasOwn(v, 'number_value')) return v.number_value as number;
-  if (Object.hasOwn(v, 'string_value')) return v.string_value as string;
-  if (Object.hasOwn(v, 'bool_value')) return v.bool_value as boolean;
-  if (Object.hasOwn(v, 'struct_value')) return structToJson(v.struct_value as Record<string, unknown>);
-  if (Object.hasOwn(v, 'list_value')) {
-    return (((v.list_value as Record<string, unknown>).values as object[] | undefined) ?? []).map((x) =>
-      valueToJson(x as Record<string, unknown>),
-    );
+  const field = (snake: string) => {
+    const camel = lowerCamel(snake);
+    return Object.hasOwn(v, camel) ? { value: v[camel] } : Object.hasOwn(v, snake) ? { value: v[snake] } : undefined;
+  };
+  if (field('null_value')) return null;
+  for (const name of ['number_value', 'string_value', 'bool_value']) {
+    const f = field(name);
+    if (f) return f.value as JsonValue;
   }
+  const struct = field('struct_value');
+  if (struct) return structToJson(struct.value as Record<string, unknown>);
+  const list = field('list_value');
+  if (list) return (((list.value as Record<string, unknown>).values as object[] | undefined) ?? []).map((x) => valueToJson(x as Record<string, unknown>));
   return null;
 }
 
