@@ -301,3 +301,65 @@ describe('loadEnvoyConfig refuses, with the field\'s path, what changes behaviou
     expect(() => loadEnvoyConfig(b, 'proxy.json')).toThrow(/^proxy\.json: clusters\[0\]\.lb_subset_config: /);
   });
 });
+
+describe('loadEnvoyConfig accepts the policy filters in the shapes istiod builds', () => {
+  const T2 = 'type.googleapis.com/';
+  it('jwt_authn as security/authn/policy_applier.go builds it, and RBAC trees as security/authz/builder does', () => {
+    const b = bundle();
+    const jwt = {
+      name: 'envoy.filters.http.jwt_authn',
+      typed_config: {
+        '@type': `${T2}envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication`,
+        providers: {
+          'origins-0': {
+            issuer: 'testing@secure.istio.io',
+            local_jwks: { inline_string: '{"keys":[]}' },
+            payload_in_metadata: 'payload',
+            normalize_payload_in_metadata: { space_delimited_claims: ['permission', 'scope'] },
+          },
+        },
+        rules: [{ match: { prefix: '/' }, requires: { requires_any: { requirements: [{ provider_name: 'origins-0' }, { allow_missing: {} }] } } }],
+        bypass_cors_preflight: true,
+      },
+    };
+    const rbac = {
+      name: 'envoy.filters.http.rbac',
+      typed_config: {
+        '@type': `${T2}envoy.extensions.filters.http.rbac.v3.RBAC`,
+        rules: {
+          action: 'DENY',
+          policies: {
+            'ns[default]-policy[deny-get]-rule[0]': {
+              permissions: [{ and_rules: { rules: [{ or_rules: { rules: [{ header: { name: ':method', string_match: { exact: 'GET' } } }] } }] } }],
+              principals: [
+                {
+                  and_ids: {
+                    ids: [
+                      { or_ids: { ids: [{ authenticated: { principal_name: { exact: 'spiffe://cluster.local/ns/default/sa/bookinfo-productpage' } } }] } },
+                      { metadata: { filter: 'envoy.filters.http.jwt_authn', path: [{ key: 'payload' }, { key: 'scope' }], value: { list_match: { one_of: { string_match: { exact: 'read' } } } } } },
+                    ],
+                  },
+                },
+              ],
+            },
+          },
+        },
+        shadow_rules_stat_prefix: 'istio_dry_run_allow_',
+      },
+    };
+    inboundHcm(b).http_filters.splice(1, 0, jwt, rbac);
+    const { config, ignored } = loadEnvoyConfig(b);
+    // The loaded model has dropped the no-op istio.metadata_exchange network filter before the HCM.
+    const filters = (config.listeners[2].filter_chains![0].filters[0].typed_config as Json).http_filters;
+    expect(filters.map((f: Json) => f.name)).toEqual([
+      'envoy.filters.http.jwt_authn',
+      'envoy.filters.http.rbac',
+      'envoy.filters.http.local_ratelimit',
+      'envoy.filters.http.fault',
+      'envoy.filters.http.cors',
+      'envoy.filters.http.router',
+    ]);
+    expect(filters[1].typed_config.rules.action).toBe('DENY');
+    expect(ignored.map((i) => i.path)).toContain('listeners[2].filter_chains[0].filters[1].typed_config.http_filters[2].typed_config.shadow_rules_stat_prefix');
+  });
+});

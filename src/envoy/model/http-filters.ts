@@ -51,6 +51,10 @@ export interface JwtProvider {
   from_params?: string[];
   forward_payload_header?: string;
   payload_in_metadata?: string;
+  /** Claims split on spaces into lists in the metadata (RBAC matches one scope); istiod sends scope, permission. */
+  normalize_payload_in_metadata?: { space_delimited_claims?: string[] };
+  clear_route_cache?: boolean;
+  from_cookies?: string[];
   clock_skew_seconds?: number;
 }
 export interface JwtRequirement {
