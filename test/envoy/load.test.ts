@@ -363,3 +363,14 @@ describe('loadEnvoyConfig accepts the policy filters in the shapes istiod builds
     expect(ignored.map((i) => i.path)).toContain('listeners[2].filter_chains[0].filters[1].typed_config.http_filters[2].typed_config.shadow_rules_stat_prefix');
   });
 });
+
+describe('json names (istiod\'s dumps) and proto names (Envoy\'s) are both read; the model and the paths use proto names', () => {
+  it('a refused json-named field is reported by its proto name', () => {
+    const b = bundle();
+    b.clusters[0].lbSubsetConfig = { subsetSelectors: [] };
+    b.clusters[0].outlier_detection = { consecutive5xx: 3, baseEjectionTime: '30s' };
+    expect(issuesOf(b)).toEqual(['clusters[0].lb_subset_config: Cluster.lb_subset_config is not executed by the local data plane']);
+    delete b.clusters[0].lbSubsetConfig;
+    expect(loadEnvoyConfig(b).config.clusters[0].outlier_detection).toEqual({ consecutive_5xx: 3, base_ejection_time: '30s' });
+  });
+});

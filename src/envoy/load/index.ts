@@ -4,7 +4,7 @@ import { SpecError, SpecErrors } from '../../errors.ts';
 import type { EnvoyConfig } from '../model/index.ts';
 import { ResourceType } from '../model/type-urls.ts';
 import { resolveExtension } from './extensions.ts';
-import { DROPPED, isObject, walk, type Ignored, type Issue, type Rule, type WalkContext } from './rules.ts';
+import { DROPPED, isObject, protoJsonName, walk, type Ignored, type Issue, type Rule, type WalkContext } from './rules.ts';
 import * as schema from './schema.ts';
 
 export type { Ignored, Issue } from './rules.ts';
@@ -70,7 +70,7 @@ export function loadEnvoyConfig(input: string | unknown, file?: string): LoadedE
 }
 
 function context(): WalkContext {
-  return { issues: [], ignored: [], jsonNames: false, resolveExtension };
+  return { issues: [], ignored: [], jsonNames: true, resolveExtension };
 }
 
 function walkResource(typeUrl: ResourceTypeUrl, resource: unknown, path: string, ctx: WalkContext): unknown {
@@ -116,62 +116,77 @@ function loadBundle(json: Record<string, unknown>, add: Add, ctx: WalkContext) {
 
 const ADMIN = 'type.googleapis.com/envoy.admin.v3.';
 
-/** envoy.admin.v3.ConfigDump as istiod's /debug/config_dump (pilot/pkg/xds/debug.go connectionConfigDump) and
- * Envoy's /config_dump write it. Warming, draining and errored resources are not active and are skipped. */
+/** envoy.admin.v3.ConfigDump as istiod's /debug/config_dump (pilot/pkg/xds/debug.go connectionConfigDump; json
+ * names) and Envoy's /config_dump (proto names) write it. Warming, draining and errored resources are not active and
+ * are skipped. */
 function loadConfigDump(configs: unknown[], add: Add, ctx: WalkContext) {
   configs.forEach((dump, i) => {
     const at = `configs[${i}]`;
     if (!isObject(dump)) return ctx.issues.push({ path: at, message: 'expected an object' });
-    const each = (field: string, inner: (entry: Record<string, unknown>) => unknown, type: ResourceTypeUrl) => {
-      const entries = dump[field];
+    const each = (section: string, inner: (entry: Record<string, unknown>) => [string, unknown], type: ResourceTypeUrl) => {
+      const entries = get(dump, section);
       if (entries === undefined) return;
-      if (!Array.isArray(entries)) return ctx.issues.push({ path: `${at}.${field}`, message: 'expected a list' });
+      if (!Array.isArray(entries)) return ctx.issues.push({ path: `${at}.${section}`, message: 'expected a list' });
       entries.forEach((entry, j) => {
-        const path = `${at}.${field}[${j}]`;
+        const path = `${at}.${section}[${j}]`;
         if (!isObject(entry)) return ctx.issues.push({ path, message: 'expected an object' });
-        const r = inner(entry);
-        if (r !== undefined) add(type, r, `${path}.${innerName(entry, r)}`);
+        const [name, resource] = inner(entry);
+        if (resource !== undefined) add(type, resource, `${path}.${name}`);
       });
+    };
+    const child =
+      (name: string) =>
+      (e: Record<string, unknown>): [string, unknown] => [name, get(e, name)];
+    const activeListener = (e: Record<string, unknown>): [string, unknown] => {
+      const state = get(e, 'active_state');
+      return ['active_state.listener', isObject(state) ? get(state, 'listener') : undefined];
+    };
+    const refuseNonEmpty = (sections: string[], what: string) => {
+      for (const section of sections) {
+        const entries = get(dump, section);
+        if (Array.isArray(entries) && entries.length > 0) {
+          ctx.issues.push({ path: `${at}.${section}`, message: `${what} are not executed by the local data plane` });
+        }
+      }
     };
     switch (dump['@type']) {
       case `${ADMIN}ClustersConfigDump`:
-        each('static_clusters', (e) => e.cluster, ResourceType.cluster);
-        each('dynamic_active_clusters', (e) => e.cluster, ResourceType.cluster);
+        each('static_clusters', child('cluster'), ResourceType.cluster);
+        each('dynamic_active_clusters', child('cluster'), ResourceType.cluster);
         return;
       case `${ADMIN}ListenersConfigDump`:
-        each('static_listeners', (e) => e.listener, ResourceType.listener);
-        each('dynamic_listeners', (e) => (isObject(e.active_state) ? e.active_state.listener : undefined), ResourceType.listener);
+        each('static_listeners', child('listener'), ResourceType.listener);
+        each('dynamic_listeners', activeListener, ResourceType.listener);
         return;
       case `${ADMIN}RoutesConfigDump`:
-        each('static_route_configs', (e) => e.route_config, ResourceType.routeConfiguration);
-        each('dynamic_route_configs', (e) => e.route_config, ResourceType.routeConfiguration);
+        each('static_route_configs', child('route_config'), ResourceType.routeConfiguration);
+        each('dynamic_route_configs', child('route_config'), ResourceType.routeConfiguration);
         return;
       case `${ADMIN}EndpointsConfigDump`:
-        each('static_endpoint_configs', (e) => e.endpoint_config, ResourceType.clusterLoadAssignment);
-        each('dynamic_endpoint_configs', (e) => e.endpoint_config, ResourceType.clusterLoadAssignment);
+        each('static_endpoint_configs', child('endpoint_config'), ResourceType.clusterLoadAssignment);
+        each('dynamic_endpoint_configs', child('endpoint_config'), ResourceType.clusterLoadAssignment);
         return;
       case `${ADMIN}SecretsConfigDump`:
-        ctx.ignored.push({ path: at, why: 'secrets (SDS) are not modelled: a local peer\'s identity is its workload\'s SPIFFE id' });
+        ctx.ignored.push({ path: at, why: "secrets (SDS) are not modelled: a local peer's identity is its workload's SPIFFE id" });
         return;
       case `${ADMIN}BootstrapConfigDump`:
         ctx.ignored.push({ path: at, why: 'the bootstrap only connects the proxy to its agent and istiod (xds-grpc, sds-grpc, stats)' });
         return;
-      case `${ADMIN}EcdsConfigDump`: {
-        const filters = dump.ecds_filters;
-        if (Array.isArray(filters) && filters.length > 0) {
-          ctx.issues.push({ path: `${at}.ecds_filters`, message: 'filters discovered over ECDS (WasmPlugin, …) are not executed by the local data plane' });
-        }
+      case `${ADMIN}EcdsConfigDump`:
+        refuseNonEmpty(['ecds_filters'], 'filters discovered over ECDS (WasmPlugin, …)');
         return;
-      }
+      case `${ADMIN}ScopedRoutesConfigDump`:
+        refuseNonEmpty(['inline_scoped_route_configs', 'dynamic_scoped_route_configs'], 'scoped route configurations');
+        return;
       default:
         ctx.issues.push({ path: `${at}.@type`, message: `${String(dump['@type'])} is not a config dump section the local data plane loads` });
     }
   });
 }
 
-function innerName(entry: Record<string, unknown>, resource: unknown): string {
-  if (isObject(entry.active_state) && entry.active_state.listener === resource) return 'active_state.listener';
-  return Object.keys(entry).find((k) => entry[k] === resource) ?? '';
+/** A field by its proto name or its json name (istiod's dumps use json names). */
+function get(object: Record<string, unknown>, protoName: string): unknown {
+  return object[protoName] ?? object[protoJsonName(protoName)];
 }
 
 function join(path: string, field: string): string {

@@ -43,7 +43,9 @@ export interface Ignored {
 export interface WalkContext {
   issues: Issue[];
   ignored: Ignored[];
-  /** Inside a TypedStruct Envoy parses the Struct with protobuf's JSON parser, which also takes lowerCamelCase. */
+  /** Accept protoc's lowerCamelCase json names beside the proto names, as protobuf's JSON parser does: istiod's
+   * /debug/config_dump prints json names (Go protojson defaults), Envoy's admin /config_dump proto names, and a
+   * TypedStruct written by hand either. The loaded model always has the proto (snake_case) names. */
   jsonNames: boolean;
   resolveExtension: (family: Family, typeUrl: string | undefined, name: string | undefined) => ExtensionResolution;
 }
@@ -70,9 +72,15 @@ export const any = (family: Family): Rule => ({ kind: 'any', family });
 export const message = (name: string, fields: () => Record<string, Rule>, check?: MessageCheck): Rule => ({
   kind: 'message',
   message: name,
-  fields,
+  fields: once(fields),
   check,
 });
+
+/** Field tables are built lazily (messages refer to each other) and then kept. */
+export function once<T>(build: () => T): () => T {
+  let value: T | undefined;
+  return () => (value ??= build());
+}
 export const empty = (name: string): Rule => message(name, () => ({}));
 /** A field the data plane does not need; the reason lives in ../no-ops.ts under `key`. */
 export const noop = (key: string): Rule => ({ kind: 'noop', key, why: noOpField(key) });
@@ -154,13 +162,15 @@ function walkMessage(
     return DROPPED;
   }
   const out: Record<string, unknown> = {};
+  const byJsonName = ctx.jsonNames ? jsonNames(fields) : undefined;
   for (const [rawKey, v] of Object.entries(value)) {
-    const key = ctx.jsonNames && !(rawKey in fields) ? snakeCase(rawKey) : rawKey;
+    const key = Object.hasOwn(fields, rawKey) ? rawKey : (byJsonName?.get(rawKey) ?? rawKey);
     const fieldPath = path ? `${path}.${key}` : key;
-    if (v === null) continue; // proto3 JSON: null is the field's default
+    if (v === null || v === undefined) continue; // proto3 JSON: null is the field's default
     const rule = Object.hasOwn(fields, key) ? fields[key] : undefined;
     if (!rule) {
-      ctx.issues.push({ path: fieldPath, message: `${name}.${key} is not executed by the local data plane` });
+      const protoName = key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+      ctx.issues.push({ path: path ? `${path}.${protoName}` : protoName, message: `${name}.${protoName} is not executed by the local data plane` });
       continue;
     }
     const w = walk(rule, v, fieldPath, ctx);
@@ -229,8 +239,11 @@ function walkExtension(rule: Extract<Rule, { kind: 'extension' }>, value: unknow
     return DROPPED;
   }
   const name = typeof value.name === 'string' ? value.name : undefined;
-  const typed = isObject(value.typed_config) ? unwrapTypedStruct(value.typed_config, `${path}.typed_config`, ctx) : undefined;
-  if (isObject(value.typed_config) && !typed) return DROPPED;
+  const { typed_config: snakeConfig, typedConfig: camelConfig, ...rest } = value;
+  const typedConfig = snakeConfig ?? (ctx.jsonNames ? camelConfig : undefined);
+  if (camelConfig !== undefined && !ctx.jsonNames) rest.typedConfig = camelConfig;
+  const typed = isObject(typedConfig) ? unwrapTypedStruct(typedConfig, `${path}.typed_config`, ctx) : undefined;
+  if (isObject(typedConfig) && !typed) return DROPPED;
   const typeUrl = typed?.typeUrl;
   const resolution = ctx.resolveExtension(rule.family, typeUrl, name);
   const label = `${name ?? '(unnamed)'}${typeUrl ? ` (${typeUrl})` : ''}`;
@@ -242,7 +255,6 @@ function walkExtension(rule: Extract<Rule, { kind: 'extension' }>, value: unknow
     ctx.issues.push({ path, message: `${label} ${resolution.refused}` });
     return DROPPED;
   }
-  const { typed_config: _tc, ...rest } = value;
   const out = walkMessage(rule.message, rule.fields(), undefined, rest, path, ctx) as Record<string, unknown> | typeof DROPPED;
   if (out === DROPPED) return DROPPED;
   if (typed && typeUrl) {
@@ -256,8 +268,19 @@ export function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function snakeCase(key: string): string {
-  return key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+/** protoc's json_name for each field (`consecutive_5xx` → `consecutive5xx`, `route_config` → `routeConfig`). */
+const jsonNameCache = new WeakMap<Record<string, Rule>, Map<string, string>>();
+function jsonNames(fields: Record<string, Rule>): Map<string, string> {
+  let names = jsonNameCache.get(fields);
+  if (!names) {
+    names = new Map(Object.keys(fields).map((f) => [protoJsonName(f), f]));
+    jsonNameCache.set(fields, names);
+  }
+  return names;
+}
+
+export function protoJsonName(field: string): string {
+  return field.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 }
 
 function show(value: unknown): string {

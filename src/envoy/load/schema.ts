@@ -13,6 +13,7 @@ import {
   map,
   message,
   noop,
+  once,
   str,
   struct,
   uint,
@@ -232,7 +233,7 @@ export const httpFilter: Rule = {
   kind: 'extension',
   family: 'http_filter',
   message: 'HttpFilter',
-  fields: () => ({ name: str, disabled: bool, is_optional: bool }),
+  fields: once(() => ({ name: str, disabled: bool, is_optional: bool })),
 };
 
 // ---- routes (api/envoy/config/route/v3) ----
@@ -253,7 +254,7 @@ const retryPolicy = message('RetryPolicy', () => ({
     kind: 'extension',
     family: 'retry_host_predicate',
     message: 'RetryHostPredicate',
-    fields: () => ({ name: str }),
+    fields: once(() => ({ name: str })),
   }),
   host_selection_retry_max_attempts: int,
   retry_back_off: message('RetryBackOff', () => ({ base_interval: duration, max_interval: duration })),
@@ -458,12 +459,12 @@ export const networkRbac = message('RBAC (network filter)', () => ({
   shadow_rules_stat_prefix: noop('RBAC.shadow_rules_stat_prefix'),
 }));
 
-const networkFilter: Rule = { kind: 'extension', family: 'network_filter', message: 'Filter', fields: () => ({ name: str }) };
+const networkFilter: Rule = { kind: 'extension', family: 'network_filter', message: 'Filter', fields: once(() => ({ name: str })) };
 const listenerFilter: Rule = {
   kind: 'extension',
   family: 'listener_filter',
   message: 'ListenerFilter',
-  fields: () => ({ name: str }),
+  fields: once(() => ({ name: str })),
 };
 
 const commonTlsContext = message('CommonTlsContext', () => ({
@@ -491,7 +492,7 @@ const transportSocket = (family: 'downstream_transport_socket' | 'upstream_trans
   kind: 'extension',
   family,
   message: 'TransportSocket',
-  fields: () => ({ name: str }),
+  fields: once(() => ({ name: str })),
 });
 
 const filterChain = message('FilterChain', () => ({
@@ -527,6 +528,7 @@ export const listener = message('Listener', () => ({
   stat_prefix: noop('Listener.stat_prefix'),
   per_connection_buffer_limit_bytes: noop('Listener.per_connection_buffer_limit_bytes'),
   socket_options: noop('Listener.socket_options'),
+  max_connections_to_accept_per_socket_event: noop('Listener.max_connections_to_accept_per_socket_event'),
   metadata: noop('Listener.metadata'),
 }));
 
@@ -555,7 +557,8 @@ const outlierDetection = message('OutlierDetection', () => ({
   split_external_local_origin_errors: bool,
 }));
 const http1Or2 = message('ProtocolConfig', () => ({
-  http_protocol_options: noop('HttpProtocolOptions.http_protocol_options'),
+  // Present = HTTP/1.1 upstream; its options (HTTP/1.0, header case, …) are refused, none is sent by default.
+  http_protocol_options: empty('Http1ProtocolOptions'),
   http2_protocol_options: message('Http2ProtocolOptions', () => ({
     max_concurrent_streams: uint,
     initial_stream_window_size: noop('Http2ProtocolOptions.window_sizes'),

@@ -40,6 +40,7 @@ export interface Policy {
 }
 
 export interface Rbac {
+  /** Unset = ALLOW (proto3 JSON leaves the enum's zero value out, as istiod's dumps show). */
   action?: 'ALLOW' | 'DENY' | 'LOG';
   policies?: Record<string, Policy>;
 }
