@@ -15,6 +15,8 @@ export interface ReflectedField {
   repeated: boolean;
   map: boolean;
   resolvedType: ReflectedType | ReflectedEnum | null;
+  /** The oneof (a proto3 `optional` field's is synthetic) the field belongs to: such fields have presence. */
+  partOf?: unknown;
 }
 export interface ReflectedType {
   /** With a leading dot, e.g. `.google.protobuf.Duration`. */
@@ -72,6 +74,9 @@ export function normaliseMessage(type: ReflectedType, message: object, registry:
     // protobufjs' constructors set every repeated and map field to an empty own [] / {}; proto3 JSON omits them.
     if (field.repeated && (value as unknown[]).length === 0) continue;
     if (field.map && Object.keys(value as object).length === 0) continue;
+    // proto3 JSON leaves out scalars at their zero value unless they have presence (oneof, `optional`); Go encoders
+    // never send them, protobufjs does when they were set explicitly.
+    if (!field.partOf && !field.repeated && !field.map && isZeroScalar(field, value)) continue;
     if (field.map) {
       const entries: Record<string, JsonValue> = {};
       for (const [k, v] of Object.entries(value as Record<string, unknown>)) entries[k] = single(field, v, registry);
@@ -113,6 +118,15 @@ function scalar(field: ReflectedField, value: unknown): JsonValue {
     return Number.isNaN(value) ? 'NaN' : value > 0 ? 'Infinity' : '-Infinity';
   }
   return value as JsonValue;
+}
+
+function isZeroScalar(field: ReflectedField, value: unknown): boolean {
+  const resolved = field.resolvedType;
+  if (resolved && 'fieldsArray' in resolved) return false; // messages have presence
+  if (value === false || value === 0 || value === '') return true;
+  if (value instanceof Uint8Array) return value.length === 0;
+  if (LONG_TYPES.has(field.type)) return longToString(value) === '0';
+  return false;
 }
 
 function defaultOf(field: ReflectedField): unknown {

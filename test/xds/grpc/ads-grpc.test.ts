@@ -113,7 +113,8 @@ describe('AdsClient over gRPC against an istiod-like ADS server', () => {
     istiod.dropStreams();
     await until(() => istiod.connections.length === 1 && ackedAll(istiod.connections[0], version));
     const resumed = istiod.connections[0].requests.slice(0, 4);
-    expect(resumed.map((r) => [SHORT_NAME[r.type_url as XdsTypeUrl], r.version_info, r.response_nonce, r.node !== undefined])).toEqual([
+    // proto3 JSON leaves an empty nonce out.
+    expect(resumed.map((r) => [SHORT_NAME[r.type_url as XdsTypeUrl], r.version_info, r.response_nonce ?? '', r.node !== undefined])).toEqual([
       ['CDS', version, '', true],
       ['EDS', version, '', false],
       ['LDS', version, '', false],
