@@ -1,6 +1,6 @@
 // ADS over gRPC with @grpc/grpc-js: one channel, one StreamAggregatedResources call per stream, requests and
 // responses encoded with the Envoy protos and normalised to canonical JSON here, at the edge.
-import grpc from '@grpc/grpc-js';
+import * as grpc from '@grpc/grpc-js';
 import type { Root } from 'protobufjs';
 import type { JsonValue } from '../../envoy/model/common.ts';
 import type { AdsTransport } from '../ads-client.ts';

@@ -4,7 +4,7 @@
 // named type's resource names change, requests with a stale nonce ignored, a fresh nonce per response, the push
 // version in version_info, and on a push every subscribed type in PushOrder. It holds resources; it translates
 // nothing.
-import grpc from '@grpc/grpc-js';
+import * as grpc from '@grpc/grpc-js';
 import type { ServerDuplexStream } from '@grpc/grpc-js';
 import { PUSH_ORDER, TypeUrl, type DiscoveryRequest, type DiscoveryResponse, type XdsTypeUrl } from '../../../src/xds/discovery.ts';
 import { ADS_METHOD, adsCodec } from '../../../src/xds/grpc/transport.ts';
