@@ -4,7 +4,11 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { ApiextensionsV1Api, CoreV1Api, CustomObjectsApi, DiscoveryV1Api, KubeConfig, VersionApi } from '@kubernetes/client-node';
+import { ApiextensionsV1Api, CoreV1Api, CustomObjectsApi, DiscoveryV1Api, KubeConfig, VersionApi, type V1Pod } from '@kubernetes/client-node';
+import { AdsClient } from '../../src/xds/ads-client.ts';
+import { grpcAdsTransport } from '../../src/xds/grpc/transport.ts';
+import { proxyNode } from '../../src/xds/node.ts';
+import { seededRandom } from '../../src/assertions/stats/simulate.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { istioCrdsPath, KUBERNETES_VERSION } from '../../src/sandbox/binaries.ts';
@@ -43,6 +47,51 @@ beforeAll(async () => {
   kc.setCurrentContext(SANDBOX_CONTEXT);
   processes = recordedNames(files.pids).map((n) => runningRecord(files.pids, n)).filter((r): r is ProcessRecord => r !== undefined);
 }, 120_000);
+
+/** istiod's sync status of one proxy (/debug/syncz, as `istioctl proxy-status` reads it). */
+async function syncz(pod: string): Promise<Record<string, string>> {
+  const all = (await (await fetch(`http://127.0.0.1:${state.ports.istiodMonitoring}/debug/syncz`)).json()) as Record<string, string>[];
+  const mine = all.find((s) => s.proxy === `${pod}.default`);
+  if (!mine) throw new Error(`istiod lists no proxy ${pod}.default; it has ${all.map((s) => s.proxy).join(', ')}`);
+  return mine;
+}
+
+async function until(test: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await test())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/** The pod's sidecar as pilot-agent would present it, connected to istiod's plaintext xDS port. */
+async function xdsProxy(pod: V1Pod) {
+  const labels = pod.metadata!.labels!;
+  const node = proxyNode({
+    type: 'sidecar',
+    podName: pod.metadata!.name!,
+    namespace: 'default',
+    ips: [pod.status!.podIP!],
+    labels,
+    serviceAccount: pod.spec!.serviceAccountName!,
+    istioVersion: '1.31.0',
+    proxyConfig: {},
+  });
+  const { transport, close } = grpcAdsTransport({ address: `127.0.0.1:${state.ports.istiodGrpc}` });
+  const acked = new Set<string>();
+  const rejected: string[] = [];
+  const client = new AdsClient({ node, transport, random: seededRandom(3).uniform, onConfig: (u) => acked.add(u.typeUrl), onReject: (r) => rejected.push(`${r.typeUrl}: ${r.message}`) });
+  client.start();
+  return {
+    client,
+    rejected,
+    synced: () => until(() => acked.size === 4 || rejected.length > 0, 20_000, `${pod.metadata!.name} to ACK CDS, EDS, LDS and RDS`),
+    close: () => {
+      client.close();
+      close();
+    },
+  };
+}
 
 afterAll(async () => {
   if (!down) await script('sandbox-down.ts');
@@ -137,6 +186,63 @@ describe('sandbox cluster', () => {
     current.metadata.resourceVersion = (lax.data as any).metadata.resourceVersion;
     const strict = api.replaceNamespacedCustomObject({ ...target, name: 'ratings-probe', body: current, fieldValidation: 'Strict' });
     await expect(strict).rejects.toMatchObject({ code: 400, body: expect.stringContaining('strict decoding error') });
+  });
+
+  // The meeting point of the two principal issues: a Bookinfo pod's sidecar played by meshproof's xDS client, fed by
+  // the real istiod of the real API server, loading every resource into the Envoy model (nothing refused, so ACKed),
+  // and convergence read from istiod's own sync status, as on a cluster.
+  it('a Bookinfo pod as an xDS client of istiod: CDS, EDS, LDS and RDS loaded into the Envoy model and ACKed; syncz says so', async () => {
+    const ratings = (await kc.makeApiClient(CoreV1Api).listNamespacedPod({ namespace: 'default', labelSelector: 'app=ratings' })).items[0]!;
+    const proxy = await xdsProxy(ratings);
+    try {
+      await proxy.synced();
+      expect(proxy.rejected).toEqual([]);
+      const config = proxy.client.config();
+      expect(config.listeners.length).toBeGreaterThan(5);
+      expect(config.clusters.map((c) => c.name)).toContain('outbound|9080||reviews.default.svc.cluster.local');
+      expect(config.clusters.map((c) => c.name)).toContain('inbound|9080||');
+      const status = await syncz(ratings.metadata!.name!);
+      for (const type of ['cluster', 'listener', 'route', 'endpoint'] as const) expect(status[`${type}_acked`], type).toBe(status[`${type}_sent`]);
+    } finally {
+      proxy.close();
+    }
+  });
+
+  it('a VirtualService applied through the API server reaches the caller\'s routes; istiod\'s sync status shows it ACKed', async () => {
+    const productpage = (await kc.makeApiClient(CoreV1Api).listNamespacedPod({ namespace: 'default', labelSelector: 'app=productpage' })).items[0]!;
+    const proxy = await xdsProxy(productpage);
+    const api = kc.makeApiClient(CustomObjectsApi);
+    const networking = (plural: string) => ({ group: 'networking.istio.io', version: 'v1', namespace: 'default', plural });
+    try {
+      await proxy.synced();
+      const before = (await syncz(productpage.metadata!.name!)).route_acked;
+      await api.createNamespacedCustomObject({
+        ...networking('destinationrules'),
+        body: { apiVersion: 'networking.istio.io/v1', kind: 'DestinationRule', metadata: { name: 'reviews-xds' }, spec: { host: 'reviews', subsets: [{ name: 'v2', labels: { version: 'v2' } }] } },
+      });
+      const applied = Date.now();
+      await api.createNamespacedCustomObject({
+        ...networking('virtualservices'),
+        body: { apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: 'reviews-xds' }, spec: { hosts: ['reviews'], http: [{ route: [{ destination: { host: 'reviews', subset: 'v2' } }] }] } },
+      });
+      const toV2 = () =>
+        proxy.client
+          .config()
+          .routes.flatMap((r) => r.virtual_hosts ?? [])
+          .filter((vh) => vh.domains.some((d) => d.startsWith('reviews.default.svc.cluster.local')))
+          .some((vh) => (vh.routes ?? []).some((route) => route.route?.cluster === 'outbound|9080|v2|reviews.default.svc.cluster.local'));
+      await until(toV2, 20_000, "productpage's route to reviews v2");
+      const took = Date.now() - applied;
+      expect(proxy.rejected).toEqual([]);
+      await until(async () => (await syncz(productpage.metadata!.name!)).route_acked !== before, 10_000, 'the new route version ACKed in syncz');
+      const status = await syncz(productpage.metadata!.name!);
+      expect(status.route_acked).toBe(status.route_sent);
+      console.log(`VirtualService applied -> productpage's routes changed and ACKed in ${took} ms`);
+    } finally {
+      proxy.close();
+      await api.deleteNamespacedCustomObject({ ...networking('virtualservices'), name: 'reviews-xds' }).catch(() => {});
+      await api.deleteNamespacedCustomObject({ ...networking('destinationrules'), name: 'reviews-xds' }).catch(() => {});
+    }
   });
 
   it('every TCP socket of the sandbox processes stays on loopback: listeners on 127.0.0.1, connections between loopback ends', () => {
