@@ -9,7 +9,7 @@ import { loadScenario } from './scenario.ts';
 import { schemaErrors } from './schema-check.ts';
 import { driverErrors, observabilityErrors, requestTargetErrors, subsetErrors, subsetNameErrors, weightErrors, weightWarnings } from './semantics.ts';
 import type { Experiment, ResourceRef } from './types.ts';
-import { parseYamlDocuments, positionOf, readSourceFile, type YamlDoc } from './yaml-source.ts';
+import { formatBytes, LIMITS, parseYamlDocuments, positionOf, readSourceFile, type YamlDoc } from './yaml-source.ts';
 
 function collect<T>(errors: SpecError[], work: () => T): T | undefined {
   try {
@@ -92,6 +92,8 @@ export function loadExperimentFile(path: string, options: LoadOptions = {}): Exp
 export function loadExperimentText(text: string, path: string, options: LoadOptions = {}): Experiment[] {
   const file = resolve(path);
   const shown = displayPath(file);
+  const bytes = Buffer.byteLength(text);
+  if (bytes > LIMITS.experimentBytes) throw new SpecErrors([new SpecError(`${shown} is ${formatBytes(bytes)} (${bytes} bytes); the limit for an experiment file is ${formatBytes(LIMITS.experimentBytes)}`, { file: shown, line: 1, col: 1 })]);
   if (text.trim() === '') throw new SpecErrors([new SpecError('the file is empty; expected an Experiment (apiVersion: meshproof.dev/v1alpha1)', { file: shown, line: 1, col: 1 })]);
   let docs: YamlDoc[];
   try {

@@ -1,0 +1,40 @@
+// Input safety through the command line as users run it (issue 15 item 8): hostile YAML and oversized files are bad
+// input (exit 2) with file:line:col and no stack trace, never an internal error (exit 3).
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { billionLaughs } from '../support/hostile-yaml.ts';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const bin = join(root, 'bin/meshproof.js');
+const dir = mkdtempSync(join(tmpdir(), 'meshproof-input-safety-'));
+
+function meshproof(args: string[]) {
+  const r = spawnSync(process.execPath, [bin, ...args], { cwd: root, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' }, timeout: 60_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('meshproof validate on hostile input', () => {
+  it('a YAML alias bomb of under 1000 bytes is bad input at its first alias (exit 2), not an internal error with a stack trace (exit 3)', () => {
+    const file = join(dir, 'bomb.yaml');
+    const text = `apiVersion: meshproof.dev/v1alpha1\nkind: Experiment\nmetadata:\n  name: bomb\n  description: billion laughs\n${billionLaughs('  ')}spec: {}\n`;
+    writeFileSync(file, text);
+    expect(Buffer.byteLength(text)).toBeLessThan(1000);
+    const r = meshproof(['validate', file]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`${file}:7:10: YAML aliases expand too much: more than 100 alias expansions`);
+    expect(r.stderr).not.toMatch(/internal error|\n\s+at /);
+  });
+
+  it('a 50 MB experiment is refused for its size before it is parsed (exit 2), saying how big it is and the limit', () => {
+    const file = join(dir, 'huge.yaml');
+    writeFileSync(file, 'apiVersion: meshproof.dev/v1alpha1\nkind: Experiment\n');
+    truncateSync(file, 50 * 1000 * 1000);
+    const r = meshproof(['validate', file]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`${file}:1:1: ${file} is 47.7 MiB (50000000 bytes); the limit for an experiment file is 1 MiB`);
+  });
+});
