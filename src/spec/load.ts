@@ -3,6 +3,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { SpecError, SpecErrors } from '../errors.ts';
 import { substitute, matrixPoints, pointLabel, type MatrixPoint } from './matrix.ts';
+import { headerOperationErrors } from './header-operations.ts';
 import { Normaliser, normaliseExpectation, normaliseLoad } from './normalise.ts';
 import { displayPath, inlineResource, loadResourceFile } from './resources.ts';
 import { loadScenario } from './scenario.ts';
@@ -54,6 +55,7 @@ function buildExperiment(file: string, source: YamlDoc, value: any, point: Recor
   }
   errors.push(...weightErrors(apply));
   errors.push(...subsetNameErrors(apply));
+  errors.push(...headerOperationErrors(apply));
   if (scenario) {
     errors.push(...subsetErrors(apply, scenario));
     if (load) errors.push(...observabilityErrors(expect, load.classifiers, apply, scenario, (path, at) => positionOf(source, path, at)));

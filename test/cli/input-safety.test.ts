@@ -37,4 +37,47 @@ describe('meshproof validate on hostile input', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(`${file}:1:1: ${file} is 47.7 MiB (50000000 bytes); the limit for an experiment file is 1 MiB`);
   });
+
+  it('pseudo-headers, host and CR/LF in VirtualService header operations are refused at validate time as Istio refuses them, on either target (exit 2, file:line:col at each field)', () => {
+    const file = join(dir, 'headers.yaml');
+    writeFileSync(file, `apiVersion: meshproof.dev/v1alpha1
+kind: Experiment
+metadata: { name: bad-headers }
+spec:
+  apply:
+    - file: ${root}scenarios/bookinfo/destination-rule-all.yaml
+    - inline:
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: { name: reviews }
+        spec:
+          hosts: [reviews]
+          http:
+            - headers:
+                request:
+                  set: { ":path": /admin }
+                response:
+                  set: { host: reviews }
+              route:
+                - destination: { host: reviews, subset: v1 }
+                  headers:
+                    request:
+                      add: { ":method": POST, x-note: "a\\r\\nInjected: yes" }
+                      remove: [":authority"]
+  load: { request: { path: /productpage }, rate: 10, duration: 1s }
+  expect:
+    - status: { code: 200, ratio: { min: 0.99 } }
+`);
+    for (const target of ['local', 'kube']) {
+      const r = meshproof(['validate', '--target', target, file]);
+      expect(r.code, r.stderr).toBe(2);
+      const at = (line: number, col: number, path: string) => `${file}:${line}:${col}: VirtualService reviews: ${path}: `;
+      expect(r.stderr).toContain(`${at(16, 26, 'spec.http[0].headers.request.set[":path"]')}invalid header ":path": header cannot have ":" prefix (refused by Istio's validation)`);
+      expect(r.stderr).toContain(`${at(18, 26, 'spec.http[0].headers.response.set.host')}invalid header "host": cannot set Host header`);
+      expect(r.stderr).toContain(`${at(23, 30, 'spec.http[0].route[0].headers.request.add[":method"]')}invalid header ":method"`);
+      expect(r.stderr).toContain(`${at(23, 47, 'spec.http[0].route[0].headers.request.add.x-note')}header value configuration "a\\r\\nInjected: yes" is invalid`);
+      expect(r.stderr).toContain(`${at(24, 32, 'spec.http[0].route[0].headers.request.remove[0]')}invalid header ":authority": header cannot have ":" prefix`);
+      expect(r.stderr).toMatch(/5 problems found/);
+    }
+  });
 });
