@@ -4,14 +4,14 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline/promises';
 import { Document, isCollection, isMap, isScalar, isSeq, visit } from 'yaml';
-import { ExitCode, SpecError, SpecErrors } from '../errors.ts';
+import { ExitCode, SpecError } from '../errors.ts';
 import { loadExperiments } from '../spec/load.ts';
 import type { Expectation, Experiment } from '../spec/types.ts';
 import type { ExperimentResult, RunResult } from '../runner/result.ts';
 import type { Verdict } from '../assertions/verdict.ts';
 import { execute, type ExecuteOptions } from './execute.ts';
 import { paint, say } from './output.ts';
-import { targetRefusals } from './preflight.ts';
+import { resourceCheckFor } from './preflight.ts';
 
 export interface TutorialOptions extends ExecuteOptions {
   yes?: boolean;
@@ -180,12 +180,10 @@ export function tutorialDir(name: string, cwd = process.cwd()): string | undefin
 export async function tutorialCommand(name: string, options: TutorialOptions): Promise<number> {
   const dir = tutorialDir(name);
   if (!dir) throw new SpecError(`no tutorial "${name}": neither ./experiments/${name}/ nor meshproof's ${join(packageExperiments, name)}/ exists`);
-  const steps = loadExperiments([dir]).experiments.filter((e) => e.tags.includes('tutorial'));
+  // Loaded with the checks `run` does (what the target refuses) on every step before the first is applied: a step the
+  // target would refuse must not let the earlier steps run first.
+  const steps = loadExperiments([dir], { checkResources: await resourceCheckFor(options.target) }).experiments.filter((e) => e.tags.includes('tutorial'));
   if (steps.length === 0) throw new SpecError(`${dir}/ has no experiment tagged "tutorial"`);
-  // The checks `run` does, on every step before the first is applied: a step the target would refuse must not let the
-  // earlier steps run first.
-  const refused = await targetRefusals(steps, options.target);
-  if (refused.length > 0) throw new SpecErrors(refused);
   const interactive = !options.yes && process.stdin.isTTY === true;
   say(
     `${paint('bold', `meshproof tutorial: ${name}`)} — ${steps.length} steps on the ${options.target} target. Each step applies Istio ` +

@@ -80,4 +80,46 @@ spec:
       expect(r.stderr).toMatch(/5 problems found/);
     }
   });
+
+  it('a typo in a resource (weigth) is reported with an undefined subset, a typo in the experiment and a typo in another resource, each at its position (validate and run, exit 2)', () => {
+    const file = join(dir, 'many-problems.yaml');
+    writeFileSync(file, `apiVersion: meshproof.dev/v1alpha1
+kind: Experiment
+metadata: { name: many-problems }
+spec:
+  apply:
+    - file: ${root}scenarios/bookinfo/destination-rule-all.yaml
+    - inline:
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: { name: reviews }
+        spec:
+          hosts: [reviews]
+          http:
+            - route:
+                - { destination: { host: reviews, subset: v1 }, weigth: 80 }
+                - { destination: { host: reviews, subset: v4 }, weight: 20 }
+    - inline:
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: { name: ratings }
+        spec:
+          hosts: [ratings]
+          http:
+            - route: [{ destination: { host: ratings, subset: v1 } }]
+              timeuot: 1s
+  load: { request: { path: /productpage }, rate: 10, durration: 1s }
+  expect:
+    - status: { code: 200, ratio: { min: 0.99 } }
+`);
+    for (const command of ['validate', 'run']) {
+      const r = meshproof([command, file]);
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toContain(`${file}:15:65: VirtualService reviews: spec.http[0].route[0].weigth: unknown or unsupported field; did you mean "weight"?`);
+      expect(r.stderr).toContain(`${file}:16:51: VirtualService reviews: spec.http[0].route[1].destination.subset: subset "v4" of host reviews is not defined`);
+      expect(r.stderr).toContain(`${file}:25:15: VirtualService ratings: spec.http[0].timeuot: unknown or unsupported field; did you mean "timeout"?`);
+      expect(r.stderr).toMatch(new RegExp(`${file.replace(/[.]/g, '\\.')}:26:\\d+: spec\\.load\\.durration: unknown field "durration"`));
+      expect(r.stderr).toMatch(/4 problems found/);
+    }
+  });
 });
