@@ -1,30 +1,17 @@
 // The checks `validate` and `run` share, done on every experiment before anything is applied: what the chosen target
 // would refuse, and bad input in the JSON shape `--json` prints.
 import { SpecError, SpecErrors } from '../errors.ts';
-import type { Experiment } from '../spec/types.ts';
+import type { ResourceCheck } from '../spec/load.ts';
 
 /**
- * What the local target would refuse at apply time (one error per experiment, repeated ones shown once). The kube
- * target has no such check: the API server and istiod judge there.
+ * The loader's check of what the target would refuse at apply time: for the local target its configuration parse
+ * (every refused resource, reported with the loader's own errors). The kube target has no such check: the API server
+ * and istiod judge there.
  */
-export async function targetRefusals(experiments: Experiment[], target: 'local' | 'kube' = 'local'): Promise<SpecError[]> {
-  if (target === 'kube') return [];
-  const { checkLocalResources } = await import('../targets/local/resource-errors.ts');
-  const seen = new Set<string>();
-  const out: SpecError[] = [];
-  for (const experiment of experiments) {
-    let error: SpecError | undefined;
-    try {
-      error = checkLocalResources(experiment);
-    } catch (thrown) {
-      if (!(thrown instanceof SpecError)) throw thrown;
-      error = thrown;
-    }
-    if (!error || seen.has(error.format())) continue;
-    seen.add(error.format());
-    out.push(error);
-  }
-  return out;
+export async function resourceCheckFor(target: 'local' | 'kube' = 'local'): Promise<ResourceCheck | undefined> {
+  if (target === 'kube') return undefined;
+  const { localResourceErrors } = await import('../targets/local/resource-errors.ts');
+  return localResourceErrors;
 }
 
 /** Bad input as `--json` prints it on stdout: `{ ok: false, errors: [{ file, line, col, path, message }] }`; undefined for other errors. */

@@ -1,11 +1,11 @@
 import { loadExperiments } from '../spec/load.ts';
-import { ExitCode, SpecError, SpecErrors } from '../errors.ts';
+import { ExitCode, SpecError } from '../errors.ts';
 import { printable } from '../report/printable.ts';
 import { reportError } from './report-error.ts';
 import { execute, type ExecuteOptions } from './execute.ts';
 import { filterByTags } from './list-command.ts';
 import { say } from './output.ts';
-import { badInputJson, targetRefusals } from './preflight.ts';
+import { badInputJson, resourceCheckFor } from './preflight.ts';
 
 export interface RunCommandOptions extends ExecuteOptions {
   tag?: string[];
@@ -23,16 +23,14 @@ export async function runCommand(paths: string[], options: RunCommandOptions): P
 }
 
 async function checkedRun(paths: string[], options: RunCommandOptions): Promise<number> {
-  // Checked for the driver that will run (--driver included) before anything is applied.
-  const { experiments } = loadExperiments(paths, options.driver ? { driver: options.driver } : {});
+  // Checked for the driver that will run (--driver included) and, for every experiment, for what the target refuses
+  // (as `validate` does) before anything is applied: a resource refused in a later experiment must not let earlier ones
+  // run first.
+  const { experiments } = loadExperiments(paths, { ...(options.driver ? { driver: options.driver } : {}), checkResources: await resourceCheckFor(options.target) });
   const selected = filterByTags(experiments, options.tag);
   if (selected.length === 0) {
     throw new SpecError(`no experiment has any of the tags ${options.tag!.join(', ')} (${experiments.length} experiments loaded)`, undefined, '--tag');
   }
-  // Every check `validate` does for this target, on every experiment, before the first is applied: a resource the
-  // target refuses in a later experiment must not let earlier ones run first.
-  const refused = await targetRefusals(selected, options.target);
-  if (refused.length > 0) throw new SpecErrors(refused);
   for (const e of selected) {
     for (const w of e.warnings) if (!options.quiet && !options.json) say(`warning: ${printable(`${w.source.file}:${w.source.line}:${w.source.col}: ${w.path}: ${w.message}`)}`);
   }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline/promises';
 import { Document, isCollection, isMap, isScalar, isSeq, visit } from 'yaml';
-import { ExitCode, InterruptedError, SpecError, SpecErrors } from '../errors.ts';
+import { ExitCode, InterruptedError, SpecError } from '../errors.ts';
 import { loadExperiments } from '../spec/load.ts';
 import type { Expectation, Experiment } from '../spec/types.ts';
 import type { ExperimentResult, RunResult } from '../runner/result.ts';
@@ -13,7 +13,7 @@ import { execute, type ExecuteOptions } from './execute.ts';
 import { paint, say } from './output.ts';
 import { wrap } from '../report/wrap.ts';
 import type { StepChoice } from '../runner/run.ts';
-import { targetRefusals } from './preflight.ts';
+import { resourceCheckFor } from './preflight.ts';
 
 export interface TutorialOptions extends ExecuteOptions {
   yes?: boolean;
@@ -235,12 +235,10 @@ export async function tutorialCommand(name: string, options: TutorialOptions): P
   const shown = new Set<number>();
   const dir = tutorialDir(name);
   if (!dir) throw new SpecError(`no tutorial "${name}": neither ./experiments/${name}/ nor meshproof's ${join(packageExperiments, name)}/ exists`);
-  const steps = loadExperiments([dir]).experiments.filter((e) => e.tags.includes('tutorial'));
+  // Loaded with the checks `run` does (what the target refuses) on every step before the first is applied: a step the
+  // target would refuse must not let the earlier steps run first.
+  const steps = loadExperiments([dir], { checkResources: await resourceCheckFor(options.target) }).experiments.filter((e) => e.tags.includes('tutorial'));
   if (steps.length === 0) throw new SpecError(`${dir}/ has no experiment tagged "tutorial"`);
-  // The checks `run` does, on every step before the first is applied: a step the target would refuse must not let the
-  // earlier steps run first.
-  const refused = await targetRefusals(steps, options.target);
-  if (refused.length > 0) throw new SpecErrors(refused);
   const interactive = !options.yes && process.stdin.isTTY === true;
   WIDTH = tutorialWidth();
   const start = options.step ?? 1;

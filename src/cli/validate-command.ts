@@ -1,9 +1,9 @@
 import { loadExperiments } from '../spec/load.ts';
 import { displayPath } from '../spec/resources.ts';
-import { ExitCode, SpecErrors } from '../errors.ts';
+import { ExitCode } from '../errors.ts';
 import type { Experiment } from '../spec/types.ts';
 import { printable } from '../report/printable.ts';
-import { badInputJson, targetRefusals } from './preflight.ts';
+import { badInputJson, resourceCheckFor } from './preflight.ts';
 import type { SourcedFinding } from '../targets/kube/analyze.ts';
 import { reportError } from './report-error.ts';
 import { paint, say } from './output.ts';
@@ -25,7 +25,7 @@ export interface ValidateOptions {
 export async function validateCommand(paths: string[], options: ValidateOptions): Promise<number> {
   let loaded;
   try {
-    loaded = loadExperiments(paths);
+    loaded = loadExperiments(paths, { checkResources: await resourceCheckFor(options.target) });
   } catch (error) {
     const json = options.json ? badInputJson(error) : undefined;
     if (json) {
@@ -35,15 +35,6 @@ export async function validateCommand(paths: string[], options: ValidateOptions)
     return reportError(error);
   }
   const { experiments, files } = loaded;
-  const refused = await targetRefusals(experiments, options.target);
-  if (refused.length > 0) {
-    const json = options.json ? badInputJson(new SpecErrors(refused)) : undefined;
-    if (json) {
-      process.stdout.write(json);
-      return ExitCode.badInput;
-    }
-    return reportError(new SpecErrors(refused));
-  }
   let findings: SourcedFinding[] | undefined;
   if (options.istio) {
     try {

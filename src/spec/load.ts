@@ -3,6 +3,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { SpecError, SpecErrors } from '../errors.ts';
 import { substitute, matrixPoints, pointLabel, type MatrixPoint } from './matrix.ts';
+import { headerOperationErrors } from './header-operations.ts';
 import { Normaliser, normaliseExpectation, normaliseLoad } from './normalise.ts';
 import { withUniqueTitles } from './titles.ts';
 import { pitfallWarnings } from './pitfalls.ts';
@@ -10,8 +11,9 @@ import { displayPath, inlineResource, loadResourceFile } from './resources.ts';
 import { loadScenario } from './scenario.ts';
 import { schemaErrors } from './schema-check.ts';
 import { driverErrors, observabilityErrors, requestTargetErrors, subsetErrors, subsetNameErrors, weightErrors, weightWarnings } from './semantics.ts';
-import type { Experiment, ResourceRef } from './types.ts';
-import { parseYamlDocuments, positionOf, readSourceFile, type YamlDoc } from './yaml-source.ts';
+import type { Scenario } from './scenario.ts';
+import type { Experiment, K8sObject, ResourceRef } from './types.ts';
+import { formatBytes, LIMITS, parseYamlDocuments, positionOf, readSourceFile, type YamlDoc } from './yaml-source.ts';
 
 function collect<T>(errors: SpecError[], work: () => T): T | undefined {
   try {
@@ -24,16 +26,34 @@ function collect<T>(errors: SpecError[], work: () => T): T | undefined {
   }
 }
 
-/** How experiments are loaded: `driver` is the command line's override of every experiment's load driver. */
+/**
+ * What a target refuses among an experiment's resources (the local mesh's own parse, for instance): every problem it
+ * finds, each with its position.
+ */
+export type ResourceCheck = (scenario: string, resources: K8sObject[]) => SpecError[];
+
+/** How experiments are loaded. */
 export interface LoadOptions {
+  /** The command line's override of every experiment's load driver. */
   driver?: 'autocannon' | 'k6';
+  /**
+   * The chosen target's check of the resources, run with the loader's own checks so that every problem of a file is
+   * reported together (a typo the target refuses next to an undefined subset the loader finds).
+   */
+  checkResources?: ResourceCheck;
 }
 
-function buildExperiment(file: string, source: YamlDoc, value: any, point: Record<string, string | number> | undefined, options: LoadOptions): Experiment {
+interface ResourcePart {
+  apply: ResourceRef[];
+  scenario?: Scenario;
+  errors: SpecError[];
+}
+
+/** The resources of an experiment and every problem found in them, checked apart from its load and expectations. */
+function resourcePart(file: string, source: YamlDoc, spec: any, options: LoadOptions): ResourcePart {
   const errors: SpecError[] = [];
-  const n = new Normaliser(source);
-  const spec = value.spec;
-  const scenario = collect(errors, () => loadScenario(spec.scenario ?? 'bookinfo', positionOf(source, ['spec', 'scenario'])));
+  const scenarioName = spec.scenario ?? 'bookinfo';
+  const scenario = collect(errors, () => loadScenario(scenarioName, positionOf(source, ['spec', 'scenario'])));
   const apply: ResourceRef[] = [];
   (spec.apply ?? []).forEach((entry: any, i: number) => {
     collect(errors, () => {
@@ -44,9 +64,6 @@ function buildExperiment(file: string, source: YamlDoc, value: any, point: Recor
       }
     });
   });
-  const load = collect(errors, () => normaliseLoad(n, spec.load));
-  if (load) errors.push(...driverErrors(load, (path) => positionOf(source, path), options.driver));
-  const expect = (spec.expect as any[]).map((item, i) => collect(errors, () => normaliseExpectation(n, item, i)));
   const seen = new Map<string, ResourceRef>();
   for (const ref of apply) {
     const id = `${ref.object.kind}/${ref.object.metadata.namespace ?? 'default'}/${ref.object.metadata.name}`;
@@ -56,10 +73,27 @@ function buildExperiment(file: string, source: YamlDoc, value: any, point: Recor
   }
   errors.push(...weightErrors(apply));
   errors.push(...subsetNameErrors(apply));
+  errors.push(...headerOperationErrors(apply));
   if (scenario) {
     errors.push(...subsetErrors(apply, scenario));
-    if (load) errors.push(...observabilityErrors(expect, load.classifiers, apply, scenario, (path, at) => positionOf(source, path, at)));
-    if (load) errors.push(...requestTargetErrors(load, scenario, (path) => positionOf(source, path)));
+    if (options.checkResources) {
+      const check = options.checkResources;
+      collect(errors, () => errors.push(...check(scenarioName, apply.map((r) => r.object))));
+    }
+  }
+  return { apply, scenario, errors };
+}
+
+function buildExperiment(file: string, source: YamlDoc, value: any, point: Record<string, string | number> | undefined, options: LoadOptions): Experiment {
+  const n = new Normaliser(source);
+  const spec = value.spec;
+  const { apply, scenario, errors } = resourcePart(file, source, spec, options);
+  const load = collect(errors, () => normaliseLoad(n, spec.load));
+  if (load) errors.push(...driverErrors(load, (path) => positionOf(source, path), options.driver));
+  const expect = (spec.expect as any[]).map((item, i) => collect(errors, () => normaliseExpectation(n, item, i)));
+  if (scenario && load) {
+    errors.push(...observabilityErrors(expect, load.classifiers, apply, scenario, (path, at) => positionOf(source, path, at)));
+    errors.push(...requestTargetErrors(load, scenario, (path) => positionOf(source, path)));
   }
   if (errors.length > 0) throw new SpecErrors(errors);
   const base = value.metadata.name as string;
@@ -94,6 +128,8 @@ export function loadExperimentFile(path: string, options: LoadOptions = {}): Exp
 export function loadExperimentText(text: string, path: string, options: LoadOptions = {}): Experiment[] {
   const file = resolve(path);
   const shown = displayPath(file);
+  const bytes = Buffer.byteLength(text);
+  if (bytes > LIMITS.experimentBytes) throw new SpecErrors([new SpecError(`${shown} is ${formatBytes(bytes)} (${bytes} bytes); the limit for an experiment file is ${formatBytes(LIMITS.experimentBytes)}`, { file: shown, line: 1, col: 1 })]);
   if (text.trim() === '') throw new SpecErrors([new SpecError('the file is empty; expected an Experiment (apiVersion: meshproof.dev/v1alpha1)', { file: shown, line: 1, col: 1 })]);
   let docs: YamlDoc[];
   try {
@@ -120,6 +156,7 @@ export function loadExperimentText(text: string, path: string, options: LoadOpti
     const problems: SpecError[] = [];
     const value = point ? collect(problems, () => ({ ...raw, spec: { ...raw.spec, ...(substitute({ apply: raw.spec.apply, load: raw.spec.load, expect: raw.spec.expect }, point, source, ['spec']) as object) } })) : raw;
     if (value !== undefined) problems.push(...schemaErrors(source, value));
+    if (problems.length > 0 && resourcesReadable(value, problems)) problems.push(...resourcePart(file, source, value.spec, options).errors);
     if (problems.length === 0) {
       const experiment = collect(problems, () => buildExperiment(file, source, value, point, options));
       if (experiment) experiments.push(experiment);
@@ -134,6 +171,17 @@ export function loadExperimentText(text: string, path: string, options: LoadOpti
   }
   if (errors.length > 0) throw new SpecErrors(errors);
   return experiments;
+}
+
+/**
+ * Whether an experiment with schema errors still has resources worth checking: its `spec` is an object and no schema
+ * error concerns `spec.apply` or `spec.scenario`, so a typo in a resource is reported next to a typo in the experiment.
+ */
+function resourcesReadable(value: any, schemaProblems: SpecError[]): boolean {
+  const spec = value?.spec;
+  if (!spec || typeof spec !== 'object' || Array.isArray(spec)) return false;
+  if (spec.apply !== undefined && !Array.isArray(spec.apply)) return false;
+  return schemaProblems.every((p) => p.path !== undefined && p.path !== 'spec' && !/^spec\.(apply|scenario)\b/.test(p.path));
 }
 
 function listYamlFiles(path: string): string[] {
@@ -163,6 +211,10 @@ export function loadExperiments(paths: string[], options: LoadOptions = {}): Loa
     const loaded = collect(errors, () => loadExperimentFile(file, options));
     if (loaded) experiments.push(...loaded);
   }
+  // A resource file several experiments reference is refused once, not once per experiment.
+  const shown = new Set<string>();
+  const distinct = errors.filter((e) => !shown.has(e.format()) && shown.add(e.format()));
+  errors.splice(0, errors.length, ...distinct);
   const byName = new Map<string, Experiment>();
   for (const e of experiments) {
     const other = byName.get(e.name);

@@ -105,6 +105,8 @@ export function normaliseRequests(n: Normaliser, load: Record<string, any>): Req
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries<string | number>(value.headers ?? {})) {
       if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(k)) throw n.error([...path, 'headers', k], `"${k}" is not a valid HTTP header name`, true);
+      // What an HTTP client may send (RFC 9110 field-value; Node refuses the rest): no control character but tab.
+      if (/[^\t\x20-\x7e\x80-\xff]/.test(String(v))) throw n.error([...path, 'headers', k], `the value of header "${k}" has a control character or a character beyond Latin-1, which cannot be sent: ${JSON.stringify(String(v))}`);
       headers[k.toLowerCase()] = String(v);
     }
     return {

@@ -2,7 +2,7 @@
 import { dirname, relative, resolve } from 'node:path';
 import { SpecError } from '../errors.ts';
 import type { K8sObject, ResourceRef, SourcePos } from './types.ts';
-import { formatPath, parsePath, parseYamlDocuments, positionOf, readSourceFile, type PathSegment, type YamlDoc } from './yaml-source.ts';
+import { formatPath, LIMITS, parsePath, parseYamlDocuments, positionOf, readSourceFile, type PathSegment, type YamlDoc } from './yaml-source.ts';
 
 interface Origin {
   source: YamlDoc;
@@ -54,8 +54,9 @@ export function loadResourceFile(fileRef: string, experimentFile: string, refPos
   const file = resolve(dirname(experimentFile), fileRef);
   let text: string;
   try {
-    text = readSourceFile(file, displayPath(file));
+    text = readSourceFile(file, displayPath(file), LIMITS.resourceFileBytes, 'a referenced resource file');
   } catch (error) {
+    if (error instanceof SpecError && !error.message.startsWith('cannot read ')) throw new SpecError(`referenced file ${fileRef} is refused: ${error.message}`, refPos, refPath);
     if (error instanceof SpecError) throw new SpecError(`referenced file ${fileRef} cannot be read (${displayPath(file)}: ${error.message.replace(/^cannot read [^:]+: /, '')})`, refPos, refPath);
     throw error;
   }

@@ -1,6 +1,6 @@
 // YAML with source positions: every error can point at file:line:col.
-import { readFileSync } from 'node:fs';
-import { isMap, isScalar, isSeq, LineCounter, parseAllDocuments, type Document, type Node } from 'yaml';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { isMap, isScalar, isSeq, LineCounter, parseAllDocuments, visit, type Document, type Node } from 'yaml';
 import { SpecError } from '../errors.ts';
 import type { SourcePos } from './types.ts';
 
@@ -14,14 +14,66 @@ export interface YamlDoc {
   value: unknown;
 }
 
-export function readSourceFile(file: string, displayName = file): string {
+/**
+ * Input limits, checked before parsing so that a huge or hostile file is refused at once (documented in the README,
+ * "Limits"). An experiment is a page of YAML; a referenced resource file a few manifests (Bookinfo's is 15 KB).
+ */
+export const LIMITS = {
+  /** Bytes of an experiment file. */
+  experimentBytes: 1024 * 1024,
+  /** Bytes of a resource file an experiment references (`spec.apply[].file`). */
+  resourceFileBytes: 4 * 1024 * 1024,
+  /**
+   * The `yaml` package's maxAliasCount: an alias may be expanded at most this many times, weighted by the aliases
+   * inside what it points at (its own guard against "billion laughs" documents).
+   */
+  aliasExpansions: 100,
+} as const;
+
+export function formatBytes(n: number): string {
+  if (n >= 1024 * 1024) return `${(n / (1024 * 1024)).toFixed(1).replace(/\.0$/, '')} MiB`;
+  if (n >= 1024) return `${(n / 1024).toFixed(1).replace(/\.0$/, '')} KiB`;
+  return `${n} bytes`;
+}
+
+function tooBig(displayName: string, size: number | undefined, limit: number, what: string): SpecError {
+  const found = size === undefined ? `more than ${formatBytes(limit)}` : `${formatBytes(size)} (${size} bytes)`;
+  return new SpecError(`${displayName} is ${found}; the limit for ${what} is ${formatBytes(limit)}`, { file: displayName, line: 1, col: 1 });
+}
+
+/**
+ * A YAML file's text, refused before it is read when it is larger than `limit` bytes. Files whose size the file system
+ * does not know (pipes, devices) are read up to the limit and no further.
+ */
+export function readSourceFile(file: string, displayName = file, limit: number = LIMITS.experimentBytes, what = 'an experiment file'): string {
+  let fd: number;
   try {
-    return readFileSync(file, 'utf8');
+    fd = openSync(file, 'r');
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory, expected a YAML file' : String(code ?? error);
-    throw new SpecError(`cannot read ${displayName}: ${why}`, { file: displayName, line: 1, col: 1 });
+    throw cannotRead(error, displayName);
   }
+  try {
+    const stat = fstatSync(fd);
+    if (stat.isDirectory()) throw cannotRead(Object.assign(new Error(), { code: 'EISDIR' }), displayName);
+    if (stat.isFile() && stat.size > limit) throw tooBig(displayName, stat.size, limit, what);
+    // One byte more than the limit allows: reading it proves the file too big without reading the rest.
+    const buffer = Buffer.alloc(stat.isFile() ? Math.min(stat.size, limit) + 1 : limit + 1);
+    let length = 0;
+    for (let n = -1; n !== 0 && length < buffer.length; length += n) n = readSync(fd, buffer, length, buffer.length - length, null);
+    if (length > limit) throw tooBig(displayName, undefined, limit, what);
+    return buffer.toString('utf8', 0, length);
+  } catch (error) {
+    if (error instanceof SpecError) throw error;
+    throw cannotRead(error, displayName);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function cannotRead(error: unknown, displayName: string): SpecError {
+  const code = (error as NodeJS.ErrnoException).code;
+  const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory, expected a YAML file' : String(code ?? error);
+  return new SpecError(`cannot read ${displayName}: ${why}`, { file: displayName, line: 1, col: 1 });
 }
 
 /** Parse every document of a YAML text; syntax errors become SpecErrors at their line. */
@@ -40,11 +92,35 @@ export function parseYamlDocuments(text: string, file: string): YamlDoc[] {
       const message = problem.message.split('\n')[0].replace(/ at line \d+, column \d+.*$/, '');
       throw new SpecError(`YAML syntax error: ${message}`, { file, line: pos.line, col: pos.col });
     }
-    const value = doc.toJS({ maxAliasCount: 100 });
+    const value = toPlainValue(doc, lines, file);
     if (value === null || value === undefined) continue; // an empty document between separators
     out.push({ file, doc, lines, value });
   }
   return out;
+}
+
+/**
+ * The document as plain data, refusing one whose aliases expand beyond LIMITS.aliasExpansions (the `yaml` package
+ * throws a ReferenceError without a position; the error points at the document's first alias instead).
+ */
+function toPlainValue(doc: Document.Parsed, lines: LineCounter, file: string): unknown {
+  try {
+    return doc.toJS({ maxAliasCount: LIMITS.aliasExpansions });
+  } catch (error) {
+    if (!(error instanceof ReferenceError) || !/alias count/i.test(error.message)) throw error;
+    let first: number | undefined;
+    visit(doc, {
+      Alias(_key, node) {
+        first = node.range?.[0];
+        return visit.BREAK;
+      },
+    });
+    const pos = lines.linePos(first ?? 0);
+    throw new SpecError(
+      `YAML aliases expand too much: more than ${LIMITS.aliasExpansions} alias expansions (a "billion laughs" document?); write the values out or use fewer aliases`,
+      { file, line: pos.line, col: pos.col },
+    );
+  }
 }
 
 function posAt(source: YamlDoc, offset: number | undefined): SourcePos {

@@ -194,6 +194,11 @@ describe('parseLocalRateLimit', () => {
     ['targetRefs', (f) => (f.spec.targetRefs = [{ kind: 'Gateway', name: 'gw' }]), 'spec.targetRefs', /unsupported field/],
     ['selector matchLabels on an EnvoyFilter', (f) => (f.spec.workloadSelector = { matchLabels: { app: 'x' } }), 'spec.workloadSelector.matchLabels', /only labels/],
     ['subFilter other than the router', (f) => (f.spec.configPatches[0].match.listener.filterChain.filter.subFilter = { name: 'envoy.filters.http.rbac' }), 'spec.configPatches[0].match.listener.filterChain.filter.subFilter.name', /not emulated/],
+    // Envoy refuses these (base.proto HeaderValue key/value rules; header_parser.cc isModifiableHeader).
+    ['a CR/LF header name', (f) => (patchValue(f).response_headers_to_add[0].header.key = 'x-a\r\nx-b'), 'spec.configPatches[0].patch.value.typed_config.value.response_headers_to_add[0].header.key', /cannot contain NUL, CR or LF/],
+    ['a pseudo-header name', (f) => (patchValue(f).response_headers_to_add[0].header.key = ':status'), 'spec.configPatches[0].patch.value.typed_config.value.response_headers_to_add[0].header.key', /:-prefixed or host headers may not be modified/],
+    ['a host header', (f) => (patchValue(f).response_headers_to_add[0].header.key = 'Host'), 'spec.configPatches[0].patch.value.typed_config.value.response_headers_to_add[0].header.key', /may not be modified/],
+    ['a CR/LF header value', (f) => (patchValue(f).response_headers_to_add[0].header.value = 'a\r\nSet-Cookie: x'), 'spec.configPatches[0].patch.value.typed_config.value.response_headers_to_add[0].header.value', /cannot contain NUL, CR or LF/],
     ['header formatter', (f) => (patchValue(f).response_headers_to_add[0].header.value = '%DOWNSTREAM_REMOTE_ADDRESS%'), 'spec.configPatches[0].patch.value.typed_config.value.response_headers_to_add[0].header.value', /formatters/],
   ];
   for (const [what, mutate, path, message] of refusals) {

@@ -17,6 +17,11 @@ export class FieldPath {
     return new FieldPath(this.resource, this.path ? `${this.path}.${name}` : name);
   }
 
+  /** A map entry by its key, written as src/spec/yaml-source.ts formatPath writes it: `.x-user` or `[":path"]`. */
+  entry(name: string): FieldPath {
+    return new FieldPath(this.resource, `${this.path}${/^[A-Za-z_][-A-Za-z0-9_]*$/.test(name) ? `.${name}` : `[${JSON.stringify(name)}]`}`);
+  }
+
   index(i: number): FieldPath {
     return new FieldPath(this.resource, `${this.path}[${i}]`);
   }

@@ -1,9 +1,10 @@
 // VirtualService: validation into the model, refusing what the local mesh does not implement.
 import type { K8sObject } from '../../spec/types.ts';
 import {
-  FieldPath, isObj, readArray, readBoolean, readDuration, readNumber, readObject, readOptionalString, readString, readStringMap,
+  describe, FieldPath, isObj, readArray, readBoolean, readDuration, readNumber, readObject, readOptionalString, readString, readStringMap,
 } from './fields.ts';
 import type { FaultSpec, HeaderOperations, HeadersSpec, HttpMatch, HttpRoute, RetrySpec, RouteDestination, VirtualServiceModel } from './model.ts';
+import { headerOperationProblem, isAuthorityHeader } from './header-validation.ts';
 import { parseStringMatch } from './string-match.ts';
 import { parseRetryOn } from './retry.ts';
 import { fqdn } from './routing.ts';
@@ -161,19 +162,56 @@ function parseFault(value: unknown, at: FieldPath): FaultSpec {
   return fault;
 }
 
-function parseHeaderOps(value: unknown, at: FieldPath): HeaderOperations {
+/** RFC 7230 token: the only header names Node's http module sends. */
+const TOKEN = /^[!#$%&'*+\-.^_`|~A-Za-z0-9]+$/;
+
+/**
+ * What the local proxies cannot do with a header operation Istio accepts: the authority rewrite Istio makes of a request
+ * `:authority`/`host` (pilot route.go translateAppendHeaders), Envoy's `%VAR%` formatters, names that are not tokens and
+ * values beyond Latin-1, which Node's http module refuses to send.
+ */
+function localHeaderProblem(direction: 'request' | 'response', op: 'set' | 'add' | 'remove', name: string, value?: string): string | undefined {
+  if (direction === 'request' && op !== 'remove' && isAuthorityHeader(name)) {
+    return `not supported by the local target: Istio turns a request ${op} of ${JSON.stringify(name)} into an authority rewrite, which is not emulated here; use rewrite.authority on the route`;
+  }
+  if (!TOKEN.test(name)) return `not supported by the local target: header name ${JSON.stringify(name)} is not an RFC 7230 token, which the local proxies cannot send`;
+  if (value === undefined) return undefined;
+  if (/[^\t\x20-\x7e\x80-\xff]/.test(value)) return `not supported by the local target: header value ${JSON.stringify(value)} has characters beyond Latin-1, which the local proxies cannot send`;
+  if (value.replace(/%%/g, '').includes('%')) return `not supported by the local target: Envoy's %VAR% header formatters in ${JSON.stringify(value)} are not emulated`;
+  return undefined;
+}
+
+function headerEntry(direction: 'request' | 'response', op: 'set' | 'add', name: string, value: unknown, at: FieldPath): [string, string] {
+  const text = readString(value, at);
+  const problem = headerOperationProblem(direction, op, name, text) ?? localHeaderProblem(direction, op, name, text);
+  if (problem) throw at.error(problem);
+  // Envoy's header_parser.cc writes `%%` as a literal `%`.
+  return [name.toLowerCase(), text.replace(/%%/g, '%')];
+}
+
+function parseHeaderOps(value: unknown, at: FieldPath, direction: 'request' | 'response'): HeaderOperations {
   const o = readObject(value, at, ['set', 'add', 'remove']);
+  const entries = (op: 'set' | 'add'): [string, string][] => {
+    if (o[op] === undefined) return [];
+    if (!isObj(o[op])) throw at.key(op).error(`expected a map of strings, found ${describe(o[op])}`);
+    return Object.entries(o[op] as object).map(([k, v]) => headerEntry(direction, op, k, v, at.key(op).entry(k)));
+  };
   return {
-    set: o.set === undefined ? [] : Object.entries(readStringMap(o.set, at.key('set'))).map(([k, v]) => [k.toLowerCase(), v]),
-    add: o.add === undefined ? [] : Object.entries(readStringMap(o.add, at.key('add'))).map(([k, v]) => [k.toLowerCase(), v]),
-    remove: o.remove === undefined ? [] : readArray(o.remove, at.key('remove')).map((h, i) => readString(h, at.key('remove').index(i)).toLowerCase()),
+    set: entries('set'),
+    add: entries('add'),
+    remove: o.remove === undefined ? [] : readArray(o.remove, at.key('remove')).map((h, i) => {
+      const name = readString(h, at.key('remove').index(i));
+      const problem = headerOperationProblem(direction, 'remove', name) ?? localHeaderProblem(direction, 'remove', name);
+      if (problem) throw at.key('remove').index(i).error(problem);
+      return name.toLowerCase();
+    }),
   };
 }
 
 function parseHeaders(value: unknown, at: FieldPath): HeadersSpec {
   const h = readObject(value, at, ['request', 'response']);
   return {
-    request: h.request === undefined ? undefined : parseHeaderOps(h.request, at.key('request')),
-    response: h.response === undefined ? undefined : parseHeaderOps(h.response, at.key('response')),
+    request: h.request === undefined ? undefined : parseHeaderOps(h.request, at.key('request'), 'request'),
+    response: h.response === undefined ? undefined : parseHeaderOps(h.response, at.key('response'), 'response'),
   };
 }

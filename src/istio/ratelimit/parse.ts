@@ -254,6 +254,11 @@ function parseHeaders(r: FieldReader, raw: unknown, path: string): ResponseHeade
     r.onlyKeys(h, `${p}.header`, ['key', 'value']);
     const name = r.string(h.key, `${p}.header.key`).toLowerCase();
     const value = h.value === undefined ? '' : r.string(h.value, `${p}.header.value`);
+    const nameProblem = envoyHeaderNameProblem(name);
+    if (nameProblem) throw r.error(`${p}.header.key`, nameProblem);
+    // base.proto HeaderValue.value: HTTP_HEADER_VALUE, not strict (no NUL, CR, LF); beyond that, what Node can send.
+    if (/[\0\r\n]/.test(value)) throw r.error(`${p}.header.value`, `a header value cannot contain NUL, CR or LF (Envoy refuses the filter): ${JSON.stringify(value)}`);
+    if (/[^\t\x20-\x7e\x80-\xff]/.test(value)) throw r.error(`${p}.header.value`, `control characters or characters beyond Latin-1 are not emulated: ${JSON.stringify(value)}`);
     if (/%[A-Z_]+(\(|%)/.test(value)) throw r.error(`${p}.header.value`, 'Envoy header formatters (%...%) are not emulated');
     if (o.append !== undefined && o.append_action !== undefined) throw r.error(p, 'append and append_action are mutually exclusive');
     let append = true; // HeaderValueOption.append defaults to true (deprecated), append_action to APPEND_IF_EXISTS_OR_ADD
@@ -266,4 +271,17 @@ function parseHeaders(r: FieldReader, raw: unknown, path: string): ResponseHeade
     }
     return { name, value, append };
   });
+}
+
+/**
+ * Envoy's checks of a header to add: base.proto HeaderValue.key (non-empty, no NUL, CR or LF) and header_parser.cc
+ * HeaderParser::configure (":-prefixed or host headers may not be modified", HeaderUtility::isModifiableHeader); then
+ * an RFC 7230 token, the only names the local proxies can send.
+ */
+function envoyHeaderNameProblem(name: string): string | undefined {
+  if (name === '') return 'a header name cannot be empty';
+  if (/[\0\r\n]/.test(name)) return `a header name cannot contain NUL, CR or LF (Envoy refuses the filter): ${JSON.stringify(name)}`;
+  if (name.startsWith(':') || name === 'host') return `:-prefixed or host headers may not be modified (Envoy header_parser.cc): ${JSON.stringify(name)}`;
+  if (!/^[!#$%&'*+\-.^_`|~A-Za-z0-9]+$/.test(name)) return `header name ${JSON.stringify(name)} is not an RFC 7230 token, which the local proxies cannot send`;
+  return undefined;
 }

@@ -37,25 +37,46 @@ export function locateResourceError(error: unknown, resources: readonly K8sObjec
 
 const scenarios = new Map<string, K8sObject[]>();
 
-/**
- * What `apply` on the local target would refuse: the scenario's baseline and the experiment's resources parsed by the
- * same configuration store the mesh uses, without starting it. Undefined when the local target accepts them.
- */
-export function checkLocalResources(experiment: Experiment): SpecError | undefined {
-  let baseline = scenarios.get(experiment.scenario);
+function baselineOf(scenario: string): K8sObject[] {
+  let baseline = scenarios.get(scenario);
   if (!baseline) {
-    baseline = loadScenario(experiment.scenario);
-    scenarios.set(experiment.scenario, baseline);
+    baseline = loadScenario(scenario);
+    scenarios.set(scenario, baseline);
   }
+  return baseline;
+}
+
+/** The first refusal of the local configuration store for `resources` over the scenario's baseline, located. */
+function firstRefusal(baseline: K8sObject[], resources: K8sObject[], locateAmong: readonly K8sObject[]): SpecError | undefined {
   const store = new ConfigStore();
   store.init(baseline);
-  const resources = experiment.apply.map((r) => r.object);
   try {
     store.change(resources, []);
     return undefined;
   } catch (error) {
-    const located = locateResourceError(error, resources);
+    const located = locateResourceError(error, locateAmong);
     if (located instanceof SpecError) return located;
     throw error;
   }
+}
+
+/**
+ * What `apply` on the local target would refuse: the scenario's baseline and the experiment's resources parsed by the
+ * same configuration store the mesh uses, without starting it. Undefined when the local target accepts them.
+ */
+export function checkLocalResources(experiment: Pick<Experiment, 'scenario' | 'apply'>): SpecError | undefined {
+  return firstRefusal(baselineOf(experiment.scenario), experiment.apply.map((r) => r.object), experiment.apply.map((r) => r.object));
+}
+
+/**
+ * Every resource the local target refuses, one refusal per resource (the store stops at a resource's first bad
+ * field): each resource is parsed on its own over the baseline once the whole set is refused, so a typo in one is
+ * reported next to a problem in another. A refusal that only the whole set shows (between resources) is reported as is.
+ */
+export function localResourceErrors(scenario: string, resources: K8sObject[]): SpecError[] {
+  const baseline = baselineOf(scenario);
+  const whole = firstRefusal(baseline, resources, resources);
+  if (!whole) return [];
+  const each = resources.map((r) => firstRefusal(baseline, [r], resources)).filter((e): e is SpecError => e !== undefined);
+  return each.length > 0 ? each : [whole];
 }
