@@ -1,5 +1,6 @@
 // DestinationRule: subsets and traffic policies (load balancer, connection pool, outlier detection, TLS mode).
 import type { K8sObject } from '../../spec/types.ts';
+import { readExportTo } from './export-to.ts';
 import { FieldPath, readArray, readBoolean, readDuration, readNumber, readObject, readString, readStringMap } from './fields.ts';
 import type {
   ConnectionPoolSettings, DestinationRuleModel, LoadBalancer, OutlierDetectionSettings, Subset, TlsMode, TrafficPolicy, TrafficPolicySettings,
@@ -28,14 +29,16 @@ export function parseDestinationRule(object: K8sObject, createdAt = 0): Destinat
     if (names.has(s.name)) throw at.key('spec.subsets').index(i).key('name').error(`duplicate subset ${s.name}`);
     names.add(s.name);
   });
-  if (spec.exportTo !== undefined) readArray(spec.exportTo, at.key('spec.exportTo'));
+  const namespace = object.metadata.namespace ?? 'default';
+  const exportTo = spec.exportTo === undefined ? undefined : readExportTo(spec.exportTo, namespace, at.key('spec.exportTo'));
   return {
     kind: 'DestinationRule',
     name: object.metadata.name,
-    namespace: object.metadata.namespace ?? 'default',
+    namespace,
     host,
     trafficPolicy: spec.trafficPolicy === undefined ? undefined : parseTrafficPolicy(spec.trafficPolicy, at.key('spec.trafficPolicy')),
     subsets,
+    ...(exportTo ? { exportTo } : {}),
     createdAt,
   };
 }

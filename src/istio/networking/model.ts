@@ -132,6 +132,10 @@ export interface DestinationRuleModel {
   host: string;
   trafficPolicy?: TrafficPolicy;
   subsets: Subset[];
+  /** As written (`.`, `*` or namespaces); absent or empty: exported everywhere. */
+  exportTo?: string[];
+  /** `namespace/name` of every rule merged into this one (istiod's ConsolidatedDestRule.from), first the oldest. */
+  mergedFrom?: string[];
   createdAt: number;
 }
 

@@ -121,7 +121,7 @@ export class Router {
     for (const service of snapshot.services.values()) {
       for (const port of service.ports) {
         this.cluster(service, undefined, port);
-        const rule = snapshot.destinationRules.get(service.fqdn);
+        const rule = snapshot.destinationRules.get(service.fqdn, this.identity.namespace, service.namespace);
         for (const subset of rule?.subsets ?? []) this.cluster(service, subset.name, port);
       }
     }
@@ -132,7 +132,7 @@ export class Router {
   }
 
   private cluster(service: ServiceInfo, subset: string | undefined, port: number): Cluster | undefined {
-    const rule = this.snapshot.destinationRules.get(service.fqdn);
+    const rule = this.snapshot.destinationRules.get(service.fqdn, this.identity.namespace, service.namespace);
     let subsetLabels: Record<string, string> | undefined;
     if (subset !== undefined) {
       const s = rule?.subsets.find((x) => x.name === subset);
