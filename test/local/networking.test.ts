@@ -149,11 +149,55 @@ spec:
     labels: { version: v2 }
 `)[0]);
 
-  it('subset settings override the rule, port-level settings override both, one group at a time', () => {
+  it('subset settings override the rule one group at a time (util.go MergeSubsetTrafficPolicy)', () => {
     expect(effectiveTrafficPolicy(dr, 'v2', 80)).toEqual({ loadBalancer: 'RANDOM', connectionPool: { maxConnections: 10 } });
-    expect(effectiveTrafficPolicy(dr, 'v2', 9080).connectionPool).toEqual({ http1MaxPendingRequests: 2 });
     const v1 = effectiveTrafficPolicy(dr, 'v1', 80);
     expect(v1.loadBalancer).toBe('ROUND_ROBIN');
     expect(v1.outlierDetection).toMatchObject({ consecutive5xxErrors: 2, intervalMs: 10_000, baseEjectionTimeMs: 30_000, maxEjectionPercent: 10, minHealthPercent: 0 });
+  });
+});
+
+describe('portLevelSettings replace, not inherit (util.go GetPortLevelTrafficPolicy, destination_rule.go MergeTrafficPolicy)', () => {
+  const dr = parseDestinationRule(yaml(`
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: { name: reviews }
+spec:
+  host: reviews
+  trafficPolicy:
+    loadBalancer: { simple: RANDOM }
+    connectionPool: { tcp: { maxConnections: 10 } }
+    outlierDetection: { consecutive5xxErrors: 3 }
+    portLevelSettings:
+    - port: { number: 9080 }
+      connectionPool: { http: { http1MaxPendingRequests: 2 } }
+  subsets:
+  - name: v1
+    labels: { version: v1 }
+    trafficPolicy: { loadBalancer: { simple: ROUND_ROBIN } }
+  - name: v3
+    labels: { version: v3 }
+    trafficPolicy:
+      loadBalancer: { simple: ROUND_ROBIN }
+      portLevelSettings:
+      - port: { number: 9080 }
+        outlierDetection: { consecutive5xxErrors: 7 }
+`)[0]);
+
+  it('the rule\'s settings for a port drop the groups they leave out (defaults apply, not the top-level values)', () => {
+    expect(effectiveTrafficPolicy(dr, undefined, 9080)).toEqual({ connectionPool: { http1MaxPendingRequests: 2 } });
+    expect(effectiveTrafficPolicy(dr, undefined, 80)).toMatchObject({ loadBalancer: 'RANDOM', connectionPool: { maxConnections: 10 } });
+  });
+
+  it('a subset without port settings overrides the rule\'s port-level policy group by group', () => {
+    expect(effectiveTrafficPolicy(dr, 'v1', 9080)).toEqual({ loadBalancer: 'ROUND_ROBIN', connectionPool: { http1MaxPendingRequests: 2 } });
+  });
+
+  it('a subset\'s settings for the port replace every group, its own top level included', () => {
+    const v3 = effectiveTrafficPolicy(dr, 'v3', 9080);
+    expect(v3.loadBalancer).toBeUndefined();
+    expect(v3.connectionPool).toBeUndefined();
+    expect(v3.outlierDetection?.consecutive5xxErrors).toBe(7);
+    expect(effectiveTrafficPolicy(dr, 'v3', 80)).toMatchObject({ loadBalancer: 'ROUND_ROBIN', connectionPool: { maxConnections: 10 } });
   });
 });

@@ -159,26 +159,38 @@ function parseOutlierDetection(value: unknown, at: FieldPath): OutlierDetectionS
   return settings;
 }
 
+/** The four groups a policy carries (TrafficPolicy without its port-level list). */
+function groupsOf(p: TrafficPolicySettings): TrafficPolicySettings {
+  const out: TrafficPolicySettings = {};
+  if (p.loadBalancer !== undefined) out.loadBalancer = p.loadBalancer;
+  if (p.connectionPool !== undefined) out.connectionPool = p.connectionPool;
+  if (p.outlierDetection !== undefined) out.outlierDetection = p.outlierDetection;
+  if (p.tls !== undefined) out.tls = p.tls;
+  return out;
+}
+
 /**
- * The policy in force for a subset and port: subset settings override the rule's, and port-level settings
- * override both, one settings group (loadBalancer, connectionPool, outlierDetection, tls) at a time.
+ * istio/istio pilot/pkg/networking/util/util.go GetPortLevelTrafficPolicy: settings for the port replace the policy
+ * whole; a group they leave out falls back to its default, not to the top-level value.
+ */
+function portLevelPolicy(policy: TrafficPolicy, port: number): { settings: TrafficPolicySettings; hasPortLevel: boolean } {
+  const portLevel = policy.portLevel.get(port);
+  return portLevel ? { settings: groupsOf(portLevel), hasPortLevel: true } : { settings: groupsOf(policy), hasPortLevel: false };
+}
+
+/**
+ * The policy of the cluster for a subset (or none) and port, as istiod builds it (cluster_builder.go): the rule's
+ * policy for the port (GetPortLevelTrafficPolicy), then for a subset util.go MergeSubsetTrafficPolicy — the subset's
+ * groups override the rule's one at a time, unless the subset has settings for the port, which replace every group
+ * (model/destination_rule.go MergeTrafficPolicy with hasPortLevel).
  */
 export function effectiveTrafficPolicy(rule: DestinationRuleModel | undefined, subset: string | undefined, port: number): TrafficPolicySettings {
   if (!rule) return {};
-  const layers: (TrafficPolicySettings | undefined)[] = [];
-  const add = (p: TrafficPolicy | undefined) => {
-    if (!p) return;
-    layers.push(p, p.portLevel.get(port));
-  };
-  add(rule.trafficPolicy);
-  if (subset !== undefined) add(rule.subsets.find((s) => s.name === subset)?.trafficPolicy);
-  const out: TrafficPolicySettings = {};
-  for (const layer of layers) {
-    if (!layer) continue;
-    if (layer.loadBalancer !== undefined) out.loadBalancer = layer.loadBalancer;
-    if (layer.connectionPool !== undefined) out.connectionPool = layer.connectionPool;
-    if (layer.outlierDetection !== undefined) out.outlierDetection = layer.outlierDetection;
-    if (layer.tls !== undefined) out.tls = layer.tls;
-  }
-  return out;
+  const original = rule.trafficPolicy ? portLevelPolicy(rule.trafficPolicy, port).settings : undefined;
+  const subsetPolicy = subset === undefined ? undefined : rule.subsets.find((s) => s.name === subset)?.trafficPolicy;
+  if (!subsetPolicy) return original ?? {};
+  const { settings, hasPortLevel } = portLevelPolicy(subsetPolicy, port);
+  if (!original) return settings;
+  if (hasPortLevel) return settings;
+  return { ...original, ...settings };
 }
