@@ -106,6 +106,34 @@ export function weightWarnings(resources: ResourceRef[]): SpecWarning[] {
   return warnings;
 }
 
+/**
+ * Fields Istio accepts with a warning and then ignores: `outlierDetection.consecutiveErrors` (istio/istio
+ * pkg/config/validation/validation.go validateOutlierDetection warns "outlier detection consecutive errors is
+ * deprecated, use consecutiveGatewayErrors or consecutive5xxErrors instead"; cluster_traffic_policy.go
+ * applyOutlierDetection never reads it), in a rule's policy, its port-level settings and its subsets' policies.
+ */
+export function deprecatedFieldWarnings(resources: ResourceRef[]): SpecWarning[] {
+  const warnings: SpecWarning[] = [];
+  for (const ref of resources) {
+    if (ref.object.kind !== 'DestinationRule') continue;
+    const policies: [string, any][] = [['spec.trafficPolicy', ref.object.spec?.trafficPolicy]];
+    list(ref.object.spec?.subsets).forEach((s: any, i: number) => policies.push([`spec.subsets[${i}].trafficPolicy`, s?.trafficPolicy]));
+    for (const [at, policy] of [...policies]) {
+      list(policy?.portLevelSettings).forEach((p: any, i: number) => policies.push([`${at}.portLevelSettings[${i}]`, p]));
+    }
+    for (const [at, policy] of policies) {
+      if (policy?.outlierDetection?.consecutiveErrors === undefined || policy.outlierDetection.consecutiveErrors === 0) continue;
+      const path = `${at}.outlierDetection.consecutiveErrors`;
+      warnings.push({
+        source: locateField(ref.object, path) ?? ref.source,
+        path: `DestinationRule ${ref.object.metadata.name}: ${path}`,
+        message: 'outlier detection consecutive errors is deprecated, use consecutiveGatewayErrors or consecutive5xxErrors instead (Istio ignores it: Envoy\'s default of 5 consecutive 5xx applies)',
+      });
+    }
+  }
+  return warnings;
+}
+
 function definedSubsets(resources: ResourceRef[]): Map<string, Set<string>> {
   const subsets = new Map<string, Set<string>>();
   for (const { object } of resources) {

@@ -140,7 +140,9 @@ function parseOutlierDetection(value: unknown, at: FieldPath): OutlierDetectionS
     consecutiveLocalOriginFailures: 'split local-origin error accounting is not emulated',
   });
   const int = (k: string, max?: number) => readNumber(o[k], at.key(k), { integer: true, min: 0, max });
-  // Defaults of Envoy's outlier detection as Istio configures it (istio/api destination_rule.proto).
+  // Envoy's defaults for what istiod leaves unset (outlier_detection.proto: consecutive_5xx 5 enforced at 100 %,
+  // consecutive_gateway_failure enforced at 0 %, interval 10 s, base ejection 30 s, max ejection 10 %); istiod sets the
+  // panic threshold to minHealthPercent, 0 when unset.
   const settings: OutlierDetectionSettings = {
     consecutive5xxErrors: 5,
     consecutiveGatewayErrors: 0,
@@ -149,7 +151,10 @@ function parseOutlierDetection(value: unknown, at: FieldPath): OutlierDetectionS
     maxEjectionPercent: 10,
     minHealthPercent: 0,
   };
-  if (o.consecutiveErrors !== undefined) settings.consecutive5xxErrors = int('consecutiveErrors');
+  // Deprecated and ignored: istiod's applyOutlierDetection (cluster_traffic_policy.go) reads only
+  // consecutive5xxErrors and consecutiveGatewayErrors, so Envoy's default of 5 consecutive 5xx applies; validation
+  // (validation.go validateOutlierDetection) only warns. `meshproof validate` warns too (spec/semantics.ts).
+  if (o.consecutiveErrors !== undefined) int('consecutiveErrors');
   if (o.consecutive5xxErrors !== undefined) settings.consecutive5xxErrors = int('consecutive5xxErrors');
   if (o.consecutiveGatewayErrors !== undefined) settings.consecutiveGatewayErrors = int('consecutiveGatewayErrors');
   if (o.interval !== undefined) settings.intervalMs = readDuration(o.interval, at.key('interval'), { min: 1 });
