@@ -1,6 +1,6 @@
 // The Istio networking model the local proxies evaluate: parsing, route matching, weights, retry policies.
 import { describe, expect, it } from 'vitest';
-import { effectiveTrafficPolicy, parseDestinationRule } from '../../src/istio/networking/destination-rule.ts';
+import { checkMtlsEnabled, effectiveTrafficPolicy, endpointTlsMode, parseDestinationRule } from '../../src/istio/networking/destination-rule.ts';
 import { backoffMs, effectiveRetryPolicy, isRetriable } from '../../src/istio/networking/retry.ts';
 import { firstMatchingRule, pickDestination, rulesFor, type RequestFacts } from '../../src/istio/networking/routing.ts';
 import { parseVirtualService } from '../../src/istio/networking/virtual-service.ts';
@@ -199,5 +199,37 @@ spec:
     expect(v3.connectionPool).toBeUndefined();
     expect(v3.outlierDetection?.consecutive5xxErrors).toBe(7);
     expect(effectiveTrafficPolicy(dr, 'v3', 80)).toMatchObject({ loadBalancer: 'ROUND_ROBIN', connectionPool: { maxConnections: 10 } });
+  });
+});
+
+describe('EDS tlsMode per endpoint (pilot/pkg/xds/endpoints/mtls_checker.go)', () => {
+  const dr = parseDestinationRule(yaml(`
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: { name: details }
+spec:
+  host: details
+  trafficPolicy:
+    tls: { mode: DISABLE }
+    portLevelSettings: [{ port: { number: 9080 }, connectionPool: { tcp: { maxConnections: 5 } } }]
+  subsets:
+  - { name: v1, labels: { version: v1 }, trafficPolicy: { tls: { mode: ISTIO_MUTUAL } } }
+  - { name: v2, labels: { version: v2 } }
+`)[0]);
+
+  it('tlsModeForDestinationRule: a port-level setting without tls keeps the policy\'s mode; a subset without one falls back to the rule', () => {
+    expect(endpointTlsMode(dr, undefined, 9080)).toBe('DISABLE');
+    expect(effectiveTrafficPolicy(dr, undefined, 9080).tls).toBeUndefined(); // the cluster itself is left to auto mTLS
+    expect(endpointTlsMode(dr, 'v1', 9080)).toBe('ISTIO_MUTUAL');
+    expect(endpointTlsMode(dr, 'v2', 9080)).toBe('DISABLE');
+    expect(endpointTlsMode(undefined, undefined, 9080)).toBeUndefined();
+  });
+
+  it('checkMtlsEnabled: the rule\'s mode decides; else a sidecar gets mTLS unless its PeerAuthentication is DISABLE', () => {
+    expect(checkMtlsEnabled('ISTIO_MUTUAL', true, 'DISABLE')).toBe(true);
+    expect(checkMtlsEnabled('DISABLE', true, 'STRICT')).toBe(false);
+    expect(checkMtlsEnabled(undefined, true, 'DISABLE')).toBe(false);
+    expect(checkMtlsEnabled(undefined, true, 'PERMISSIVE')).toBe(true);
+    expect(checkMtlsEnabled(undefined, false, 'STRICT')).toBe(false);
   });
 });

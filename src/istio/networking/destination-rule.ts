@@ -199,3 +199,29 @@ export function effectiveTrafficPolicy(rule: DestinationRuleModel | undefined, s
   if (hasPortLevel) return settings;
   return { ...original, ...settings };
 }
+
+/**
+ * The TLS mode the DestinationRule sets for a cluster's endpoints, as istiod's EDS reads it (pilot/pkg/xds/endpoints/
+ * mtls_checker.go tlsModeForDestinationRule): the subset's mode for the port, else the rule's; within one policy a
+ * port-level `tls` overrides the policy's own (here a port-level setting without `tls` keeps the policy's mode).
+ * Undefined: the rule leaves it to auto mTLS.
+ */
+export function endpointTlsMode(rule: DestinationRuleModel | undefined, subset: string | undefined, port: number): TlsMode | undefined {
+  if (!rule) return undefined;
+  const forPort = (p: TrafficPolicy | undefined) => (p ? p.portLevel.get(port)?.tls ?? p.tls : undefined);
+  if (subset === undefined) return forPort(rule.trafficPolicy);
+  const s = rule.subsets.find((x) => x.name === subset);
+  if (!s) return undefined;
+  return forPort(s.trafficPolicy) ?? forPort(rule.trafficPolicy);
+}
+
+/**
+ * Whether an endpoint gets mTLS from a client sidecar (mtls_checker.go checkMtlsEnabled): the DestinationRule's mode
+ * decides when it sets one (only ISTIO_MUTUAL means mTLS); otherwise auto mTLS sends mTLS to a sidecar unless the
+ * server's PeerAuthentication for that port is DISABLE.
+ */
+export function checkMtlsEnabled(drMode: TlsMode | undefined, hasSidecar: boolean, serverPeerAuthMode: string): boolean {
+  if (drMode !== undefined) return drMode === 'ISTIO_MUTUAL';
+  if (!hasSidecar) return false;
+  return serverPeerAuthMode !== 'DISABLE';
+}

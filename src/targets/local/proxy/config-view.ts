@@ -25,6 +25,8 @@ export interface MeshSnapshot {
   endpoints: EndpointInfo[];
   /** Istio behaviour that the proxies follow. */
   retry503ByDefault: boolean;
+  /** The PeerAuthentication mode of a workload's port (STRICT, PERMISSIVE, DISABLE); absent: PERMISSIVE everywhere. */
+  peerAuthMode?: (namespace: string, labels: Record<string, string>, port: number) => string;
 }
 
 export function labelsMatch(selector: Record<string, string>, labels: Record<string, string>): boolean {

@@ -2,7 +2,7 @@
 // (before the router: injected faults are never retried), then Envoy's router with retries, per-try and route
 // timeouts, load balancing, the connection-pool circuit breaker and outlier detection.
 import type http from 'node:http';
-import { effectiveTrafficPolicy } from '../../../istio/networking/destination-rule.ts';
+import { checkMtlsEnabled, effectiveTrafficPolicy, endpointTlsMode } from '../../../istio/networking/destination-rule.ts';
 import type { HeaderOperations, HttpRoute, RouteDestination } from '../../../istio/networking/model.ts';
 import { effectiveRetryPolicy, backoffMs, isRetriable, type AttemptOutcome, type RetryPolicy } from '../../../istio/networking/retry.ts';
 import { firstMatchingRule, fqdn, pickDestination, rulesFor, type RequestFacts } from '../../../istio/networking/routing.ts';
@@ -161,7 +161,14 @@ export class Router {
         entry = { cluster, config, version: '' };
         this.clusters.set(name, entry);
       }
-      entry.cluster.update(endpointsOf(this.snapshot, service, subsetLabels, port), settings);
+      // EDS marks each endpoint's tlsMode for this cluster (endpoint_builder.go with mtls_checker.go checkMtlsEnabled).
+      const drMode = endpointTlsMode(rule, subset, port);
+      const modeOf = this.snapshot.peerAuthMode;
+      const endpoints = endpointsOf(this.snapshot, service, subsetLabels, port).map((e) => {
+        const mtls = checkMtlsEnabled(drMode, true, modeOf ? modeOf(e.namespace, e.labels, e.port) : 'PERMISSIVE');
+        return mtls ? e : { ...e, mtls };
+      });
+      entry.cluster.update(endpoints, settings);
       entry.version = this.snapshot.version;
     }
     return entry.cluster;
