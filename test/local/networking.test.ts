@@ -233,3 +233,22 @@ spec:
     expect(checkMtlsEnabled(undefined, false, 'STRICT')).toBe(false);
   });
 });
+
+describe('VirtualService exportTo for sidecars (push_context.go initVirtualServices: `.` is the own namespace)', () => {
+  const vs = (ns: string, exportTo: string) => parseVirtualService(yaml(`
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: reviews-${ns}, namespace: ${ns} }
+spec:
+  hosts: [reviews.default.svc.cluster.local]
+  exportTo: ${exportTo}
+  http: [{ route: [{ destination: { host: reviews.default.svc.cluster.local, subset: v3 } }] }]
+`)[0]);
+
+  it('a VirtualService exported to `.` in istio-system does not route default\'s sidecars; one exported to default does', () => {
+    expect(rulesFor([vs('istio-system', "['.']")], 'reviews.default.svc.cluster.local', 'mesh', { proxyNamespace: 'default' })).toBeUndefined();
+    expect(rulesFor([vs('istio-system', "['.']")], 'reviews.default.svc.cluster.local', 'mesh', { proxyNamespace: 'istio-system' })).toBeDefined();
+    expect(rulesFor([vs('istio-system', '[default]')], 'reviews.default.svc.cluster.local', 'mesh', { proxyNamespace: 'default' })).toBeDefined();
+    expect(vs('default', "['.']").exportTo).toEqual(['default']);
+  });
+});

@@ -78,9 +78,11 @@ export interface VirtualServiceModel {
   name: string;
   namespace: string;
   hosts: string[];
-  /** Gateways the rules apply to; `mesh` means the sidecars. Empty in the resource means [`mesh`]. */
+  /** Gateways the rules apply to as `namespace/name` (resolveGatewayName); `mesh` means the sidecars. Empty in the resource means [`mesh`]. */
   gateways: string[];
   http: HttpRoute[];
+  /** Namespaces it is visible to (`.` already replaced by its own), or [`*`]; absent: everywhere (Istio's default). */
+  exportTo?: string[];
   /** Order of creation (older first): the oldest VirtualService for a host wins, as with Istio. */
   createdAt: number;
 }
@@ -149,7 +151,13 @@ export interface GatewayServer {
    */
   declaredPort: number;
   protocol: 'HTTP';
+  /** Hosts without their namespace part. */
   hosts: string[];
+  /**
+   * The namespace part of each host (`*` when none is written, the Gateway's own for `.`): only VirtualServices of
+   * that namespace bind to it (gateway.go pickMatchingGatewayHosts / host.NamesForNamespace).
+   */
+  hostNamespaces: string[];
 }
 
 export interface GatewayModel {

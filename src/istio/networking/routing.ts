@@ -76,16 +76,42 @@ export function ruleApplies(rule: HttpRoute, facts: RequestFacts): boolean {
   return false;
 }
 
+/** Whether a proxy of `namespace` sees `vs` (exportTo; Istio's default is every namespace). */
+export function virtualServiceVisible(vs: VirtualServiceModel, namespace: string): boolean {
+  return vs.exportTo === undefined || vs.exportTo.includes('*') || vs.exportTo.includes(namespace);
+}
+
 /**
- * The HTTP rules in force for `host` (an FQDN for sidecars, the Host header for gateways) on `gateway`: those of the
- * VirtualServices with the most specific matching host. For sidecars the oldest such VirtualService wins; for a
- * gateway, the rules of all of them are concatenated in creation order (Istio merges them into one virtual host).
+ * push_context.go VirtualServicesForGateway: for a gateway proxy, its own namespace's private VirtualServices, then
+ * those exported to its namespace by name, then the public ones (each group in creation order).
  */
-export function rulesFor(services: readonly VirtualServiceModel[], host: string, gateway: string): { rules: HttpRoute[]; services: VirtualServiceModel[] } | undefined {
+function gatewayVisibilityRank(vs: VirtualServiceModel, namespace: string): number {
+  if (vs.exportTo === undefined || vs.exportTo.includes('*')) return 2;
+  return vs.namespace === namespace ? 0 : 1;
+}
+
+export interface RouteScope {
+  /** The proxy's namespace: VirtualServices not exported to it are invisible. */
+  proxyNamespace?: string;
+  /** Gateways only: whether a server host of this gateway admits the VirtualService's namespace. */
+  admits?: (vs: VirtualServiceModel) => boolean;
+}
+
+/**
+ * The HTTP rules in force for `host` (an FQDN for sidecars, the Host header for gateways) on `gateway` (`mesh` or
+ * `namespace/name`): those of the visible VirtualServices with the most specific matching host. For sidecars the
+ * oldest such VirtualService wins; for a gateway, the rules of all of them are concatenated (Istio merges them into
+ * one virtual host) in VirtualServicesForGateway's order.
+ */
+export function rulesFor(
+  services: readonly VirtualServiceModel[], host: string, gateway: string, scope: RouteScope = {},
+): { rules: HttpRoute[]; services: VirtualServiceModel[] } | undefined {
   let best = -1;
   let chosen: VirtualServiceModel[] = [];
   for (const vs of services) {
     if (!vs.gateways.includes(gateway)) continue;
+    if (scope.proxyNamespace !== undefined && !virtualServiceVisible(vs, scope.proxyNamespace)) continue;
+    if (scope.admits && !scope.admits(vs)) continue;
     let score = -1;
     for (const h of vs.hosts) score = Math.max(score, hostMatchScore(gateway === 'mesh' ? fqdn(h, vs.namespace) : h.toLowerCase(), host));
     if (score < 0) continue;
@@ -95,7 +121,8 @@ export function rulesFor(services: readonly VirtualServiceModel[], host: string,
     } else if (score === best) chosen.push(vs);
   }
   if (chosen.length === 0) return undefined;
-  chosen.sort((a, b) => a.createdAt - b.createdAt);
+  const ns = scope.proxyNamespace;
+  chosen.sort((a, b) => (gateway !== 'mesh' && ns !== undefined ? gatewayVisibilityRank(a, ns) - gatewayVisibilityRank(b, ns) : 0) || a.createdAt - b.createdAt);
   if (gateway === 'mesh') chosen = [chosen[0]];
   return { rules: chosen.flatMap((vs) => vs.http), services: chosen };
 }

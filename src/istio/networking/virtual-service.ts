@@ -4,6 +4,7 @@ import {
   FieldPath, isObj, readArray, readBoolean, readDuration, readNumber, readObject, readOptionalString, readString, readStringMap,
 } from './fields.ts';
 import type { FaultSpec, HeaderOperations, HeadersSpec, HttpMatch, HttpRoute, RetrySpec, RouteDestination, VirtualServiceModel } from './model.ts';
+import { readExportTo } from './export-to.ts';
 import { parseStringMatch } from './string-match.ts';
 import { parseRetryOn } from './retry.ts';
 import { fqdn } from './routing.ts';
@@ -27,25 +28,40 @@ export function parseVirtualService(object: K8sObject, createdAt = 0): VirtualSe
   });
   const hosts = readArray(spec.hosts ?? [], at.key('spec.hosts')).map((h, i) => readString(h, at.key('spec.hosts').index(i)));
   if (hosts.length === 0) throw at.key('spec.hosts').error('at least one host is required');
-  const gateways = spec.gateways === undefined ? ['mesh'] : readArray(spec.gateways, at.key('spec.gateways')).map((g, i) => shortGatewayName(readString(g, at.key('spec.gateways').index(i))));
-  if (spec.exportTo !== undefined) readArray(spec.exportTo, at.key('spec.exportTo')); // one namespace: every export reaches it
   const namespace = object.metadata.namespace ?? 'default';
-  const http = readArray(spec.http ?? [], at.key('spec.http')).map((r, i) => parseRoute(r, at.key('spec.http').index(i)));
+  const gateways = spec.gateways === undefined || (Array.isArray(spec.gateways) && spec.gateways.length === 0)
+    ? ['mesh']
+    : readArray(spec.gateways, at.key('spec.gateways')).map((g, i) => resolveGatewayName(readString(g, at.key('spec.gateways').index(i)), namespace));
+  // The controller turns `.` into the namespace's name (push_context.go initVirtualServices reads it so).
+  const exportTo = spec.exportTo === undefined ? undefined
+    : readExportTo(spec.exportTo, namespace, at.key('spec.exportTo')).map((e) => (e === '.' ? namespace : e));
+  const http = readArray(spec.http ?? [], at.key('spec.http')).map((r, i) => parseRoute(r, at.key('spec.http').index(i), namespace));
   for (const rule of http) for (const d of rule.route) d.fqdn = fqdn(d.host, namespace);
-  return { kind: 'VirtualService', name: object.metadata.name, namespace, hosts, gateways, http, createdAt };
+  return { kind: 'VirtualService', name: object.metadata.name, namespace, hosts, gateways, http, ...(exportTo && exportTo.length > 0 ? { exportTo } : {}), createdAt };
 }
 
-/** `istio-system/bookinfo-gateway` and `bookinfo-gateway` name the same gateway here (one namespace). */
-export function shortGatewayName(name: string): string {
+/**
+ * istio/istio pilot/pkg/model/config.go resolveGatewayName: `mesh` stays; a short name is a Gateway of the
+ * VirtualService's namespace; `./name` likewise; `ns/name` as written; the legacy `name.ns[.svc.cluster.local]` → `ns/name`.
+ */
+export function resolveGatewayName(name: string, namespace: string): string {
+  if (name === 'mesh') return name;
   const slash = name.indexOf('/');
-  return slash >= 0 ? name.slice(slash + 1) : name;
+  if (slash < 0) {
+    const dot = name.indexOf('.');
+    if (dot < 0) return `${namespace}/${name}`;
+    const rest = name.slice(dot + 1);
+    const next = rest.indexOf('.');
+    return `${next < 0 ? rest : rest.slice(0, next)}/${name.slice(0, dot)}`;
+  }
+  return name.slice(0, slash) === '.' ? `${namespace}/${name.slice(slash + 1)}` : name;
 }
 
-function parseRoute(value: unknown, at: FieldPath): HttpRoute {
+function parseRoute(value: unknown, at: FieldPath, namespace: string): HttpRoute {
   const r = readObject(value, at, ['name', 'match', 'route', 'timeout', 'retries', 'fault', 'headers', 'rewrite'], unsupportedRoute);
   const route: HttpRoute = {
     name: readOptionalString(r.name, at.key('name')),
-    match: readArray(r.match ?? [], at.key('match')).map((m, i) => parseMatch(m, at.key('match').index(i))),
+    match: readArray(r.match ?? [], at.key('match')).map((m, i) => parseMatch(m, at.key('match').index(i), namespace)),
     route: readArray(r.route ?? [], at.key('route')).map((d, i) => parseDestination(d, at.key('route').index(i))),
   };
   if (route.route.length === 0) throw at.key('route').error('a route needs at least one destination');
@@ -66,7 +82,7 @@ function parseRoute(value: unknown, at: FieldPath): HttpRoute {
   return route;
 }
 
-function parseMatch(value: unknown, at: FieldPath): HttpMatch {
+function parseMatch(value: unknown, at: FieldPath, namespace: string): HttpMatch {
   const m = readObject(value, at, [
     'name', 'uri', 'scheme', 'method', 'authority', 'headers', 'withoutHeaders', 'queryParams', 'ignoreUriCase', 'port',
     'sourceLabels', 'sourceNamespace', 'gateways',
@@ -90,7 +106,7 @@ function parseMatch(value: unknown, at: FieldPath): HttpMatch {
   if (m.port !== undefined) match.port = readNumber(m.port, at.key('port'), { integer: true, min: 1, max: 65535 });
   if (m.sourceLabels !== undefined) match.sourceLabels = readStringMap(m.sourceLabels, at.key('sourceLabels'));
   if (m.sourceNamespace !== undefined) match.sourceNamespace = readString(m.sourceNamespace, at.key('sourceNamespace'));
-  if (m.gateways !== undefined) match.gateways = readArray(m.gateways, at.key('gateways')).map((g, i) => shortGatewayName(readString(g, at.key('gateways').index(i))));
+  if (m.gateways !== undefined) match.gateways = readArray(m.gateways, at.key('gateways')).map((g, i) => resolveGatewayName(readString(g, at.key('gateways').index(i)), namespace));
   return match;
 }
 

@@ -84,17 +84,20 @@ export class IngressGateway {
     for (const g of this.servingGateways) {
       let best = -1;
       let port: number | undefined;
+      const hostNamespaces = new Set<string>();
       for (const s of g.servers) {
         if (s.port !== gatewayPort) continue;
-        for (const h of s.hosts) {
+        s.hosts.forEach((h, i) => {
           const score = hostMatchScore(h.toLowerCase(), host);
+          if (score < 0) return;
           // The first matching server's port as written: Istio builds a Gateway's routes for a VirtualService once,
           // with the port of the first of its servers on this listener (gateway.go caches gatewayRoutes per Gateway).
-          if (score >= 0 && port === undefined) port = s.declaredPort;
+          if (port === undefined) port = s.declaredPort;
+          hostNamespaces.add(s.hostNamespaces[i]);
           best = Math.max(best, score);
-        }
+        });
       }
-      if (best >= 0 && port !== undefined) scored.push([best, { name: g.name, port }]);
+      if (best >= 0 && port !== undefined) scored.push([best, { name: `${g.namespace}/${g.name}`, port, hostNamespaces: [...hostNamespaces] }]);
     }
     return scored.sort((a, b) => b[0] - a[0]).map(([, g]) => g);
   }

@@ -33,9 +33,12 @@ export interface RouterRequest {
 
 /** A Gateway serving an ingress request: its name and the port its matching server declares (as written). */
 export interface ServingGateway {
+  /** `namespace/name`, as VirtualServices name it once resolved. */
   name: string;
   /** What `match.port` is compared with: the Gateway server's port, not the Host header's (see GatewayServer). */
   port: number;
+  /** The namespace parts of the server hosts that match the request's host: `*` admits every VirtualService. */
+  hostNamespaces: string[];
 }
 
 export interface RouterResult {
@@ -200,7 +203,7 @@ export class Router {
       // Ingress: the VirtualServices bound to the Gateways that serve this port and host.
       let rules: HttpRoute[] = [];
       for (const g of gateways) {
-        const found = this.routeTable(hostOnly, g.name);
+        const found = this.routeTable(hostOnly, g.name, g.hostNamespaces);
         if (found) {
           facts.gateway = g.name;
           facts.port = g.port;
@@ -270,8 +273,11 @@ export class Router {
     return result;
   }
 
-  private routeTable(host: string, gateway: string): RouteTable {
-    return memo(this.routeTables, `${gateway} ${host}`, () => rulesFor(this.snapshot.virtualServices, host, gateway));
+  private routeTable(host: string, gateway: string, hostNamespaces?: string[]): RouteTable {
+    return memo(this.routeTables, `${gateway} ${host}`, () => rulesFor(this.snapshot.virtualServices, host, gateway, {
+      proxyNamespace: this.identity.namespace,
+      admits: hostNamespaces ? (vs) => hostNamespaces.includes('*') || hostNamespaces.includes(vs.namespace) : undefined,
+    }));
   }
 
   /** The policy is shared by the requests of a config version: nothing below mutates it. */
