@@ -5,6 +5,7 @@ import type http from 'node:http';
 import { checkMtlsEnabled, effectiveTrafficPolicy, endpointTlsMode } from '../../../istio/networking/destination-rule.ts';
 import type { HeaderOperations, HttpRoute, RouteDestination } from '../../../istio/networking/model.ts';
 import { effectiveRetryPolicy, backoffMs, isRetriable, type AttemptOutcome, type RetryPolicy } from '../../../istio/networking/retry.ts';
+import { gatewayRoutes } from '../../../istio/networking/gateway-routes.ts';
 import { firstMatchingRule, fqdn, pickDestination, rulesFor, type RequestFacts } from '../../../istio/networking/routing.ts';
 import { chancePpm, uniform } from '../decide.ts';
 import { Cancellation } from './cancel.ts';
@@ -110,6 +111,8 @@ export class Router {
   private readonly clusters = new Map<string, { cluster: Cluster; config: string; version: string }>();
   /** rulesFor() per `gateway host` for the current snapshot. */
   private routeTables = new Map<string, RouteTable>();
+  /** gatewayRoutes() per route table (one gateway and host) for the current snapshot. */
+  private gatewayRouteLists = new Map<RouteTable, HttpRoute[]>();
   /** effectiveRetryPolicy() per route's retries block (undefined: the default policy) for the current snapshot. */
   private retryPolicies = new Map<object | undefined, RetryPolicy | undefined>();
 
@@ -119,6 +122,7 @@ export class Router {
   configure(snapshot: MeshSnapshot): void {
     this.snapshot = snapshot;
     this.routeTables = new Map();
+    this.gatewayRouteLists = new Map();
     this.retryPolicies = new Map();
     // Envoy creates every cluster (and its zero counters) when the config arrives.
     for (const service of snapshot.services.values()) {
@@ -207,7 +211,9 @@ export class Router {
         if (found) {
           facts.gateway = g.name;
           facts.port = g.port;
-          rules = found.rules;
+          rules = memo(this.gatewayRouteLists, found, () => gatewayRoutes(found.services, {
+            gateway: g.name, port: g.port, labels: this.identity.labels, namespace: this.identity.namespace,
+          }));
           break;
         }
       }
