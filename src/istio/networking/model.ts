@@ -27,6 +27,8 @@ export interface HeaderOperations {
   set: [string, string][];
   add: [string, string][];
   remove: string[];
+  /** Request only: `host` / `:authority` in set (or else add), which istiod turns into a host rewrite. */
+  authority?: string;
 }
 
 export interface HeadersSpec {

@@ -79,6 +79,11 @@ function parseRoute(value: unknown, at: FieldPath, namespace: string): HttpRoute
     const w = readObject(r.rewrite, at.key('rewrite'), ['uri', 'authority'], { uriRegexRewrite: 'regex rewrites are not emulated' });
     route.rewrite = { uri: readOptionalString(w.uri, at.key('rewrite.uri')), authority: readOptionalString(w.authority, at.key('rewrite.authority')) };
   }
+  // virtualservice.go validateAuthorityRewrite: the authority is rewritten in one place only.
+  const headerAuthority = route.headers?.request?.authority;
+  if (route.rewrite?.authority && headerAuthority !== undefined) {
+    throw at.key('headers.request').error(`authority header cannot be set multiple times: have ${JSON.stringify(route.rewrite.authority)}, attempting to set ${JSON.stringify(headerAuthority)}`);
+  }
   return route;
 }
 
@@ -177,19 +182,50 @@ function parseFault(value: unknown, at: FieldPath): FaultSpec {
   return fault;
 }
 
-function parseHeaderOps(value: unknown, at: FieldPath): HeaderOperations {
+const isAuthorityHeader = (name: string) => name === ':authority' || name === 'host';
+
+/**
+ * Header operations as istiod translates them (route.go TranslateHeadersOperations / translateAppendHeaders): a
+ * request `set` or `add` of `host` or `:authority` is not a header operation but the authority rewrite (`set` wins
+ * over `add`); other pseudo-headers, and `host` anywhere else, are refused as Istio's validation refuses them
+ * (validation.go ValidateHTTPHeaderWithAuthorityOperationName, ValidateHTTPHeaderOperationName).
+ */
+function parseHeaderOps(value: unknown, at: FieldPath, side: 'request' | 'response'): HeaderOperations {
   const o = readObject(value, at, ['set', 'add', 'remove']);
-  return {
-    set: o.set === undefined ? [] : Object.entries(readStringMap(o.set, at.key('set'))).map(([k, v]) => [k.toLowerCase(), v]),
-    add: o.add === undefined ? [] : Object.entries(readStringMap(o.add, at.key('add'))).map(([k, v]) => [k.toLowerCase(), v]),
-    remove: o.remove === undefined ? [] : readArray(o.remove, at.key('remove')).map((h, i) => readString(h, at.key('remove').index(i)).toLowerCase()),
-  };
+  const ops: HeaderOperations = { set: [], add: [], remove: [] };
+  let setAuthority: string | undefined;
+  let addAuthority: string | undefined;
+  for (const kind of ['set', 'add'] as const) {
+    if (o[kind] === undefined) continue;
+    for (const [key, v] of Object.entries(readStringMap(o[kind], at.key(kind)))) {
+      const name = key.toLowerCase();
+      if (side === 'request' && isAuthorityHeader(name)) {
+        if (kind === 'set') setAuthority = v;
+        else addAuthority = v;
+        continue;
+      }
+      if (name === 'host') throw at.key(kind).key(key).error(`invalid header "${key}": cannot set Host header`);
+      if (name.startsWith(':')) throw at.key(kind).key(key).error(`invalid header "${key}": header cannot have ":" prefix`);
+      ops[kind].push([name, v]);
+    }
+  }
+  if (o.remove !== undefined) {
+    readArray(o.remove, at.key('remove')).forEach((h, i) => {
+      const name = readString(h, at.key('remove').index(i)).toLowerCase();
+      if (name === 'host') throw at.key('remove').index(i).error(`invalid header "${name}": cannot set Host header`);
+      if (name.startsWith(':')) throw at.key('remove').index(i).error(`invalid header "${name}": header cannot have ":" prefix`);
+      ops.remove.push(name);
+    });
+  }
+  const authority = setAuthority ?? addAuthority;
+  if (authority !== undefined) ops.authority = authority;
+  return ops;
 }
 
 function parseHeaders(value: unknown, at: FieldPath): HeadersSpec {
   const h = readObject(value, at, ['request', 'response']);
   return {
-    request: h.request === undefined ? undefined : parseHeaderOps(h.request, at.key('request')),
-    response: h.response === undefined ? undefined : parseHeaderOps(h.response, at.key('response')),
+    request: h.request === undefined ? undefined : parseHeaderOps(h.request, at.key('request'), 'request'),
+    response: h.response === undefined ? undefined : parseHeaderOps(h.response, at.key('response'), 'response'),
   };
 }

@@ -265,7 +265,13 @@ export class Router {
       const prefix = rule.match.find((m) => m.uri && m.uri.kind !== 'regex' && m.uri.kind !== 'present' && facts.path.startsWith(m.uri.value))?.uri;
       path = prefix && 'value' in prefix ? rule.rewrite.uri + req.path.slice(prefix.value.length) : rule.rewrite.uri;
     }
-    if (rule?.rewrite?.authority) authority = rule.rewrite.authority;
+    // The host rewrite (route.go applyHTTPRouteDestination): rewrite.authority, else the route's headers; a single
+    // destination's headers only when neither set one, while a weighted destination's is its cluster weight's own
+    // host_rewrite_literal (processWeightedDestination), applied after the route's.
+    const destinationAuthority = destination?.headers?.request?.authority || undefined;
+    const routeAuthority = rule?.rewrite?.authority || rule?.headers?.request?.authority || undefined;
+    const rewritten = rule && rule.route.length > 1 ? destinationAuthority ?? routeAuthority : routeAuthority ?? destinationAuthority;
+    if (rewritten) authority = rewritten;
     headers.host = authority;
     headers['x-request-id'] = req.requestId;
 

@@ -1,0 +1,85 @@
+// What a route sends upstream: the authority rewrite istiod makes of `headers.request.set.host` (route.go
+// TranslateHeadersOperations, applyHTTPRouteDestination, processDestination/processWeightedDestination; validation.go
+// validateAuthorityRewrite) and the cluster a destination port names (route.go GetDestinationCluster: a port the
+// Service lacks has no cluster, so Envoy answers 503 NC).
+import http from 'node:http';
+import type net from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseVirtualService } from '../../src/istio/networking/virtual-service.ts';
+import type { K8sObject } from '../../src/spec/types.ts';
+import { Router } from '../../src/targets/local/proxy/router.ts';
+import { ProxyStats } from '../../src/targets/local/proxy/stats.ts';
+
+const block = `127.${200 + (process.pid % 40)}.${(process.pid >> 6) % 250}`;
+const host = 'echo.default.svc.cluster.local';
+let server: http.Server;
+let port = 0;
+let requests = 0;
+const hosts: (string | undefined)[] = [];
+
+beforeAll(async () => {
+  server = http.createServer((req, res) => {
+    requests++;
+    hosts.push(req.headers.host);
+    res.writeHead(200);
+    res.end();
+  });
+  await new Promise<void>((r) => server.listen(0, `${block}.40`, r));
+  port = (server.address() as net.AddressInfo).port;
+});
+afterAll(async () => {
+  server.closeAllConnections();
+  await new Promise((r) => server.close(r));
+});
+
+const virtualService = (http: unknown[]) => parseVirtualService({
+  apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: 'echo' }, spec: { hosts: ['echo'], http },
+} as K8sObject);
+
+async function send(http: unknown[]): Promise<{ status: number; flags: string[]; host?: string }> {
+  const stats = new ProxyStats({ inclusionPrefixes: [], inclusionSuffixes: [], inclusionRegexps: [] });
+  const router = new Router({ name: 'client', ip: `${block}.41`, principal: 'cluster.local/ns/default/sa/client', namespace: 'default', labels: { app: 'client' }, meshSecret: 's', seed: 1, stats });
+  router.configure({
+    version: '1',
+    virtualServices: [virtualService(http)],
+    destinationRules: new Map(),
+    services: new Map([[host, { name: 'echo', namespace: 'default', fqdn: host, ports: [port], selector: { app: 'echo' } }]]),
+    gateways: [],
+    endpoints: [{ ip: `${block}.40`, port, podName: 'echo-1', workload: 'echo', namespace: 'default', app: 'echo', version: 'v1', principal: 'cluster.local/ns/default/sa/echo', labels: { app: 'echo' } }],
+    retry503ByDefault: false,
+    peerAuthMode: () => 'DISABLE', // plaintext to the test server
+  });
+  try {
+    const before = hosts.length;
+    const result = await router.handle({ method: 'GET', path: '/', authority: `echo:${port}`, headers: {}, requestId: 'r', decisionKey: 'k' });
+    return { status: result.status, flags: result.flags, host: hosts.length > before ? hosts[hosts.length - 1] : undefined };
+  } finally {
+    router.close();
+  }
+}
+
+const to = (extra: Record<string, unknown> = {}, weight?: number) => ({ destination: { host: 'echo' }, ...(weight === undefined ? {} : { weight }), ...extra });
+
+describe('headers.request.set.host is the authority rewrite', () => {
+  it('on the route, and with add when there is no set', async () => {
+    expect((await send([{ route: [to()], headers: { request: { set: { host: 'set.example' } } } }])).host).toBe('set.example');
+    expect((await send([{ route: [to()], headers: { request: { add: { ':authority': 'added.example' } } } }])).host).toBe('added.example');
+    expect((await send([{ route: [to()], headers: { request: { add: { host: 'a.example' }, set: { Host: 's.example' } } } }])).host).toBe('s.example');
+  });
+
+  it('a single destination\'s only when the route sets none; a weighted destination\'s over the route\'s', async () => {
+    const dest = to({ headers: { request: { set: { host: 'dest.example' } } } });
+    expect((await send([{ route: [dest] }])).host).toBe('dest.example');
+    expect((await send([{ route: [dest], rewrite: { authority: 'route.example' } }])).host).toBe('route.example');
+    const weighted = [to({ headers: { request: { set: { host: 'dest.example' } } } }, 100), to({}, 0)];
+    expect((await send([{ route: weighted, rewrite: { authority: 'route.example' } }])).host).toBe('dest.example');
+  });
+
+  it('is refused twice in one route, and pseudo-headers or host elsewhere are refused (validation.go)', () => {
+    expect(() => virtualService([{ route: [to()], rewrite: { authority: 'a' }, headers: { request: { set: { host: 'b' } } } }]))
+      .toThrow(/authority header cannot be set multiple times/);
+    expect(() => virtualService([{ route: [to()], headers: { request: { set: { ':path': '/x' } } } }])).toThrow(/header cannot have ":" prefix/);
+    expect(() => virtualService([{ route: [to()], headers: { response: { set: { host: 'x' } } } }])).toThrow(/cannot set Host header/);
+    expect(() => virtualService([{ route: [to()], headers: { request: { remove: ['host'] } } }])).toThrow(/cannot set Host header/);
+  });
+});
