@@ -83,3 +83,17 @@ describe('headers.request.set.host is the authority rewrite', () => {
     expect(() => virtualService([{ route: [to()], headers: { request: { remove: ['host'] } } }])).toThrow(/cannot set Host header/);
   });
 });
+
+describe('a destination port the Service does not have (GetDestinationCluster)', () => {
+  it('answers 503 NC at once, sending nothing upstream', async () => {
+    const before = requests;
+    const result = await send([{ route: [{ destination: { host: 'echo', port: { number: port === 9 ? 10 : 9 } } }] }]);
+    expect(result.status).toBe(503);
+    expect(result.flags).toEqual(['NC']);
+    expect(requests).toBe(before);
+  });
+
+  it('the Service\'s port works', async () => {
+    expect((await send([{ route: [{ destination: { host: 'echo', port: { number: port } } }] }])).status).toBe(200);
+  });
+});

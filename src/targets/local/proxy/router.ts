@@ -248,7 +248,10 @@ export class Router {
       if (!service) return local(replies.noCluster(), undefined, undefined, flags);
     }
     if (!service) return local(replies.noRoute());
-    const port = destination?.port ?? (service.ports.includes(facts.port) ? facts.port : service.ports[0]);
+    // route.go GetDestinationCluster: the destination's port, else the Service's only port, else the listener's port.
+    // A cluster exists only for the Service's ports, so any other is Envoy's cluster-not-found (503 NC).
+    const port = destination?.port ?? (service.ports.length === 1 ? service.ports[0] : facts.port);
+    if (!service.ports.includes(port)) return local(replies.noCluster(), service, undefined, flags);
     const cluster = this.cluster(service, destination?.subset, port);
     if (!cluster) return local(replies.noCluster(), service, undefined, flags);
 
