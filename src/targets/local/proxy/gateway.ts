@@ -155,7 +155,9 @@ export class IngressGateway {
     const verdict = this.policy.filter({
       method: req.method ?? 'GET',
       path: req.url ?? '/',
-      host,
+      // RBAC's `hosts` match the :authority as received, port included (authz matcher/header.go HostMatcher; the
+      // gateway's connection manager keeps the port: istiod sets no strip_port_mode).
+      host: authority,
       headers,
       port: gatewayPort,
       sourceIp: remote,
