@@ -16,11 +16,13 @@ let server: http.Server;
 let port = 0;
 let requests = 0;
 const hosts: (string | undefined)[] = [];
+const paths: (string | undefined)[] = [];
 
 beforeAll(async () => {
   server = http.createServer((req, res) => {
     requests++;
     hosts.push(req.headers.host);
+    paths.push(req.url);
     res.writeHead(200);
     res.end();
   });
@@ -36,7 +38,7 @@ const virtualService = (http: unknown[]) => parseVirtualService({
   apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: 'echo' }, spec: { hosts: ['echo'], http },
 } as K8sObject);
 
-async function send(http: unknown[]): Promise<{ status: number; flags: string[]; host?: string }> {
+async function send(http: unknown[], path = '/'): Promise<{ status: number; flags: string[]; host?: string; path?: string }> {
   const stats = new ProxyStats({ inclusionPrefixes: [], inclusionSuffixes: [], inclusionRegexps: [] });
   const router = new Router({ name: 'client', ip: `${block}.41`, principal: 'cluster.local/ns/default/sa/client', namespace: 'default', labels: { app: 'client' }, meshSecret: 's', seed: 1, stats });
   router.configure({
@@ -51,8 +53,9 @@ async function send(http: unknown[]): Promise<{ status: number; flags: string[];
   });
   try {
     const before = hosts.length;
-    const result = await router.handle({ method: 'GET', path: '/', authority: `echo:${port}`, headers: {}, requestId: 'r', decisionKey: 'k' });
-    return { status: result.status, flags: result.flags, host: hosts.length > before ? hosts[hosts.length - 1] : undefined };
+    const result = await router.handle({ method: 'GET', path, authority: `echo:${port}`, headers: {}, requestId: 'r', decisionKey: 'k' });
+    const sent = hosts.length > before;
+    return { status: result.status, flags: result.flags, host: sent ? hosts[hosts.length - 1] : undefined, path: sent ? paths[paths.length - 1] : undefined };
   } finally {
     router.close();
   }
@@ -95,5 +98,12 @@ describe('a destination port the Service does not have (GetDestinationCluster)',
 
   it('the Service\'s port works', async () => {
     expect((await send([{ route: [{ destination: { host: 'echo', port: { number: port } } }] }])).status).toBe(200);
+  });
+});
+
+describe('rewrite.uri at the router (prefix_rewrite, see test/istio/rewrite.test.ts)', () => {
+  it('without a uri match replaces only the leading `/`; after a regex match keeps the query', async () => {
+    expect((await send([{ rewrite: { uri: '/v2/' }, route: [to()] }], '/reviews/0?a=1')).path).toBe('/v2/reviews/0?a=1');
+    expect((await send([{ match: [{ uri: { regex: '/reviews/[0-9]+' } }], rewrite: { uri: '/r' }, route: [to()] }], '/reviews/7?a=1')).path).toBe('/r?a=1');
   });
 });

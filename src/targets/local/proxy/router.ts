@@ -6,6 +6,7 @@ import { checkMtlsEnabled, effectiveTrafficPolicy, endpointTlsMode } from '../..
 import type { HeaderOperations, HttpRoute, RouteDestination } from '../../../istio/networking/model.ts';
 import { effectiveRetryPolicy, backoffMs, isRetriable, type AttemptOutcome, type RetryPolicy } from '../../../istio/networking/retry.ts';
 import { gatewayRoutes } from '../../../istio/networking/gateway-routes.ts';
+import { rewritePath } from '../../../istio/networking/rewrite.ts';
 import { firstMatchingRule, fqdn, pickDestination, rulesFor, type RequestFacts } from '../../../istio/networking/routing.ts';
 import { chancePpm, uniform } from '../decide.ts';
 import { Cancellation } from './cancel.ts';
@@ -262,12 +263,8 @@ export class Router {
     }
     applyHeaderOps(headers, rule?.headers?.request);
     applyHeaderOps(headers, destination?.headers?.request);
-    let path = req.path;
+    const path = rule ? rewritePath(rule, facts, req.path) : req.path;
     let authority = req.authority;
-    if (rule?.rewrite?.uri !== undefined) {
-      const prefix = rule.match.find((m) => m.uri && m.uri.kind !== 'regex' && m.uri.kind !== 'present' && facts.path.startsWith(m.uri.value))?.uri;
-      path = prefix && 'value' in prefix ? rule.rewrite.uri + req.path.slice(prefix.value.length) : rule.rewrite.uri;
-    }
     // The host rewrite (route.go applyHTTPRouteDestination): rewrite.authority, else the route's headers; a single
     // destination's headers only when neither set one, while a weighted destination's is its cluster weight's own
     // host_rewrite_literal (processWeightedDestination), applied after the route's.
