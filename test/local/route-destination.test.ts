@@ -17,12 +17,14 @@ let port = 0;
 let requests = 0;
 const hosts: (string | undefined)[] = [];
 const paths: (string | undefined)[] = [];
+const marks: (string | string[] | undefined)[] = [];
 
 beforeAll(async () => {
   server = http.createServer((req, res) => {
     requests++;
     hosts.push(req.headers.host);
     paths.push(req.url);
+    marks.push(req.headers['x-mark']);
     res.writeHead(200);
     res.end();
   });
@@ -38,7 +40,7 @@ const virtualService = (http: unknown[]) => parseVirtualService({
   apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: 'echo' }, spec: { hosts: ['echo'], http },
 } as K8sObject);
 
-async function send(http: unknown[], path = '/'): Promise<{ status: number; flags: string[]; host?: string; path?: string }> {
+async function send(http: unknown[], path = '/'): Promise<{ status: number; flags: string[]; host?: string; path?: string; mark?: string | string[] }> {
   const stats = new ProxyStats({ inclusionPrefixes: [], inclusionSuffixes: [], inclusionRegexps: [] });
   const router = new Router({ name: 'client', ip: `${block}.41`, principal: 'cluster.local/ns/default/sa/client', namespace: 'default', labels: { app: 'client' }, meshSecret: 's', seed: 1, stats });
   router.configure({
@@ -55,7 +57,7 @@ async function send(http: unknown[], path = '/'): Promise<{ status: number; flag
     const before = hosts.length;
     const result = await router.handle({ method: 'GET', path, authority: `echo:${port}`, headers: {}, requestId: 'r', decisionKey: 'k' });
     const sent = hosts.length > before;
-    return { status: result.status, flags: result.flags, host: sent ? hosts[hosts.length - 1] : undefined, path: sent ? paths[paths.length - 1] : undefined };
+    return { status: result.status, flags: result.flags, host: sent ? hosts[hosts.length - 1] : undefined, path: sent ? paths[paths.length - 1] : undefined, mark: sent ? marks[marks.length - 1] : undefined };
   } finally {
     router.close();
   }
@@ -105,5 +107,20 @@ describe('rewrite.uri at the router (prefix_rewrite, see test/istio/rewrite.test
   it('without a uri match replaces only the leading `/`; after a regex match keeps the query', async () => {
     expect((await send([{ rewrite: { uri: '/v2/' }, route: [to()] }], '/reviews/0?a=1')).path).toBe('/v2/reviews/0?a=1');
     expect((await send([{ match: [{ uri: { regex: '/reviews/[0-9]+' } }], rewrite: { uri: '/r' }, route: [to()] }], '/reviews/7?a=1')).path).toBe('/r?a=1');
+  });
+});
+
+describe('route- and destination-level header operations (route.go processDestination / processWeightedDestination)', () => {
+  const setMark = (v: string) => ({ request: { set: { 'x-mark': v } } });
+  it('a single destination\'s operations join the route\'s level: all removals first, then the sets in order', async () => {
+    expect((await send([{ headers: setMark('route'), route: [to({ headers: setMark('dest') })] }])).mark).toBe('dest');
+    expect((await send([{ headers: setMark('route'), route: [to({ headers: { request: { remove: ['x-mark'] } } })] }])).mark).toBe('route');
+  });
+
+  it('a weighted destination\'s are their own, more specific level, evaluated before the route\'s (which wins)', async () => {
+    const weighted = [to({ headers: setMark('dest') }, 100), to({}, 0)];
+    expect((await send([{ headers: setMark('route'), route: weighted }])).mark).toBe('route');
+    const removing = [to({ headers: setMark('dest') }, 100), to({}, 0)];
+    expect((await send([{ headers: { request: { remove: ['x-mark'] } }, route: removing }])).mark).toBeUndefined();
   });
 });

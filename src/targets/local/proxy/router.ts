@@ -95,14 +95,32 @@ function local(reply: LocalReply, service?: ServiceInfo, endpoint?: EndpointInfo
   };
 }
 
-function applyHeaderOps(headers: Record<string, string | string[]>, ops: HeaderOperations | undefined): void {
-  if (!ops) return;
-  for (const name of ops.remove) delete headers[name];
-  for (const [name, value] of ops.set) headers[name] = value;
-  for (const [name, value] of ops.add) {
-    const existing = headers[name];
-    headers[name] = existing === undefined ? value : ([] as string[]).concat(existing, value);
+/**
+ * One level of Envoy header mutations (HeaderParser::evaluateHeaders): every removal first, then the additions in
+ * order (`set` overwrites, `add` appends).
+ */
+function applyHeaderLevel(headers: Record<string, string | string[]>, level: (HeaderOperations | undefined)[]): void {
+  for (const ops of level) if (ops) for (const name of ops.remove) delete headers[name];
+  for (const ops of level) {
+    if (!ops) continue;
+    for (const [name, value] of ops.set) headers[name] = value;
+    for (const [name, value] of ops.add) {
+      const existing = headers[name];
+      headers[name] = existing === undefined ? value : ([] as string[]).concat(existing, value);
+    }
   }
+}
+
+/**
+ * The header mutation levels of a route, in the order Envoy evaluates them (most specific first, later ones override:
+ * route.proto most_specific_header_mutations_wins, which istiod leaves false). istiod puts a single destination's
+ * operations after the route's in the route's own lists (route.go processDestination), while a weighted
+ * destination's are its cluster weight's, a level of their own before the route's (processWeightedDestination).
+ */
+function headerLevels(rule: HttpRoute | undefined, destination: RouteDestination | undefined, side: 'request' | 'response'): (HeaderOperations | undefined)[][] {
+  const route = rule?.headers?.[side];
+  const own = destination?.headers?.[side];
+  return rule && rule.route.length > 1 ? [[own], [route]] : [[route, own]];
 }
 
 type RouteTable = ReturnType<typeof rulesFor>;
@@ -261,8 +279,7 @@ export class Router {
       const v = req.headers[name];
       if (v !== undefined && !hopByHop.has(name)) headers[name] = v;
     }
-    applyHeaderOps(headers, rule?.headers?.request);
-    applyHeaderOps(headers, destination?.headers?.request);
+    for (const level of headerLevels(rule, destination, 'request')) applyHeaderLevel(headers, level);
     const path = rule ? rewritePath(rule, facts, req.path) : req.path;
     let authority = req.authority;
     // The host rewrite (route.go applyHTTPRouteDestination): rewrite.authority, else the route's headers; a single
@@ -279,8 +296,7 @@ export class Router {
     const result = await this.forward(cluster, service, { method: req.method, path, headers, body: req.body }, policy, rule?.timeoutMs, req);
     result.flags = flags.concat(result.flags);
     if (result.status > 0) {
-      applyHeaderOps(result.headers, rule?.headers?.response);
-      applyHeaderOps(result.headers, destination?.headers?.response);
+      for (const level of headerLevels(rule, destination, 'response')) applyHeaderLevel(result.headers, level);
     }
     return result;
   }
