@@ -124,3 +124,21 @@ describe('route- and destination-level header operations (route.go processDestin
     expect((await send([{ headers: { request: { remove: ['x-mark'] } }, route: removing }])).mark).toBeUndefined();
   });
 });
+
+describe('header values are Envoy formats (header_value_validator.go validateHeaderValue)', () => {
+  it('`%%` is a literal %', async () => {
+    expect((await send([{ headers: { request: { set: { 'x-mark': '100%%' } } }, route: [to()] }])).mark).toBe('100%');
+  });
+
+  it('an un-escaped % is refused as Istio refuses it; a formatter the local target does not evaluate is refused, not sent as text', () => {
+    expect(() => virtualService([{ headers: { request: { set: { 'x-mark': 'abc%' } } }, route: [to()] }])).toThrow(/Un-escaped %/);
+    let error: unknown;
+    try {
+      virtualService([{ route: [to({ headers: { response: { add: { 'x-mark': 'on %HOSTNAME%' } } } })] }]);
+    } catch (e) {
+      error = e;
+    }
+    expect((error as { path?: string }).path).toBe('VirtualService echo: spec.http[0].route[0].headers.response.add.x-mark');
+    expect((error as Error).message).toMatch(/%HOSTNAME% is not evaluated by the local target/);
+  });
+});

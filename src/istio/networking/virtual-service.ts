@@ -5,6 +5,7 @@ import {
 } from './fields.ts';
 import type { FaultSpec, HeaderOperations, HeadersSpec, HttpMatch, HttpRoute, RetrySpec, RouteDestination, VirtualServiceModel } from './model.ts';
 import { readExportTo } from './export-to.ts';
+import { readHeaderValue } from './header-value.ts';
 import { parseStringMatch } from './string-match.ts';
 import { parseRetryOn } from './retry.ts';
 import { fqdn } from './routing.ts';
@@ -200,13 +201,14 @@ function parseHeaderOps(value: unknown, at: FieldPath, side: 'request' | 'respon
     for (const [key, v] of Object.entries(readStringMap(o[kind], at.key(kind)))) {
       const name = key.toLowerCase();
       if (side === 'request' && isAuthorityHeader(name)) {
+        // A host rewrite literal: not a format, so `%` is kept as written.
         if (kind === 'set') setAuthority = v;
         else addAuthority = v;
         continue;
       }
       if (name === 'host') throw at.key(kind).key(key).error(`invalid header "${key}": cannot set Host header`);
       if (name.startsWith(':')) throw at.key(kind).key(key).error(`invalid header "${key}": header cannot have ":" prefix`);
-      ops[kind].push([name, v]);
+      ops[kind].push([name, readHeaderValue(v, at.key(kind).key(key))]);
     }
   }
   if (o.remove !== undefined) {
