@@ -36,6 +36,7 @@ export function isCatchAllMatch(m: HttpMatch | undefined): boolean {
   const uri = m.uri;
   const path = uri === undefined || (uri.kind === 'prefix' && uri.value === '/') || (uri.kind === 'regex' && uri.value === '.*');
   return path && m.headers.length === 0 && m.withoutHeaders.length === 0 && m.queryParams.length === 0
+    && !m.claims?.length && !m.withoutClaims?.length
     && m.method === undefined && m.authority === undefined && m.scheme === undefined;
 }
 

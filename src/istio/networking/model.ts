@@ -15,6 +15,12 @@ export interface HttpMatch {
   /** Lower-case header names. */
   headers: [string, StringMatcher][];
   withoutHeaders: [string, StringMatcher][];
+  /**
+   * `@request.auth.claims.a.b` / `@request.auth.claims[a][b]` header keys: a match on the JWT payload at that path
+   * (pkg/jwt/routing.go ToRoutingClaim; route.go translateMetadataMatch). Paths keep the claims' case.
+   */
+  claims?: [string[], StringMatcher][];
+  withoutClaims?: [string[], StringMatcher][];
   queryParams: [string, StringMatcher][];
   ignoreUriCase: boolean;
   port?: number;

@@ -1,6 +1,6 @@
 // Route selection as Envoy does it from Istio's config: pick the VirtualService for a host, the first HTTP rule
 // whose match applies (several match blocks ORed, conditions inside one ANDed), then a weighted destination.
-import type { HttpMatch, HttpRoute, RouteDestination, VirtualServiceModel } from './model.ts';
+import type { HttpMatch, HttpRoute, RouteDestination, StringMatcher, VirtualServiceModel } from './model.ts';
 import { matchesString } from './string-match.ts';
 
 export const clusterDomain = 'svc.cluster.local';
@@ -39,6 +39,23 @@ export interface RequestFacts {
   gateway: string;
   sourceLabels: Record<string, string>;
   sourceNamespace: string;
+  /** The verified JWT payload of this request at this proxy (the gateway's jwt_authn), if any. */
+  claims?: Record<string, unknown>;
+}
+
+/**
+ * An Envoy metadata matcher on jwt_authn's payload as istiod writes it (authz/matcher/metadata.go
+ * MetadataListMatcher with the extended JWT form): a string claim matches, or any string element of a list claim.
+ */
+function claimMatches(claims: Record<string, unknown> | undefined, path: string[], matcher: StringMatcher): boolean {
+  let v: unknown = claims;
+  for (const key of path) {
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+    v = (v as Record<string, unknown>)[key];
+  }
+  if (typeof v === 'string') return matchesString(matcher, v);
+  if (Array.isArray(v)) return v.some((e) => typeof e === 'string' && matchesString(matcher, e));
+  return false;
 }
 
 function header(facts: RequestFacts, name: string): string | undefined {
@@ -67,6 +84,8 @@ export function matchApplies(m: HttpMatch, facts: RequestFacts): boolean {
   for (const [name, matcher] of m.headers) if (!matchesString(matcher, header(facts, name))) return false;
   for (const [name, matcher] of m.withoutHeaders) if (matchesString(matcher, header(facts, name))) return false;
   for (const [name, matcher] of m.queryParams) if (!matchesString(matcher, queryParam(facts, name))) return false;
+  if (m.claims) for (const [path, matcher] of m.claims) if (!claimMatches(facts.claims, path, matcher)) return false;
+  if (m.withoutClaims) for (const [path, matcher] of m.withoutClaims) if (claimMatches(facts.claims, path, matcher)) return false;
   return true;
 }
 

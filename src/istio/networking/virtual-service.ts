@@ -88,15 +88,32 @@ function parseRoute(value: unknown, at: FieldPath, namespace: string): HttpRoute
   return route;
 }
 
+/** istio/istio pkg/jwt/routing.go ToRoutingClaim: the claim path of an `@request.auth.claims` header key, if it is one. */
+export function routingClaim(key: string): string[] | undefined {
+  const prefix = '@request.auth.claims';
+  if (!key.toLowerCase().startsWith(prefix)) return undefined;
+  const name = key.slice(prefix.length);
+  if (name.startsWith('.') && name.length > 1) return name.slice(1).split('.');
+  if (name.startsWith('[') && name.endsWith(']') && name.length > 2) return name.slice(1, -1).split('][');
+  return undefined;
+}
+
 function parseMatch(value: unknown, at: FieldPath, namespace: string): HttpMatch {
   const m = readObject(value, at, [
     'name', 'uri', 'scheme', 'method', 'authority', 'headers', 'withoutHeaders', 'queryParams', 'ignoreUriCase', 'port',
     'sourceLabels', 'sourceNamespace', 'gateways',
   ], { statPrefix: 'per-route stat prefixes are not emulated' });
+  const claimLists: Record<'headers' | 'withoutHeaders', [string[], ReturnType<typeof parseStringMatch>][]> = { headers: [], withoutHeaders: [] };
   const headerList = (field: 'headers' | 'withoutHeaders'): [string, ReturnType<typeof parseStringMatch>][] => {
     if (m[field] === undefined) return [];
     if (!isObj(m[field])) throw at.key(field).error('expected a map from header name to match');
-    return Object.entries(m[field] as object).map(([k, v]) => [k.toLowerCase(), parseStringMatch(v, at.key(field).key(k))]);
+    const out: [string, ReturnType<typeof parseStringMatch>][] = [];
+    for (const [k, v] of Object.entries(m[field] as object)) {
+      const claim = routingClaim(k);
+      if (claim) claimLists[field].push([claim, parseStringMatch(v, at.key(field).key(k))]);
+      else out.push([k.toLowerCase(), parseStringMatch(v, at.key(field).key(k))]);
+    }
+    return out;
   };
   const match: HttpMatch = {
     name: readOptionalString(m.name, at.key('name')),
@@ -106,6 +123,8 @@ function parseMatch(value: unknown, at: FieldPath, namespace: string): HttpMatch
       .map(([k, v]) => [k, parseStringMatch(v, at.key('queryParams').key(k), { allowPrefix: false })]),
     ignoreUriCase: m.ignoreUriCase === undefined ? false : readBoolean(m.ignoreUriCase, at.key('ignoreUriCase')),
   };
+  if (claimLists.headers.length > 0) match.claims = claimLists.headers;
+  if (claimLists.withoutHeaders.length > 0) match.withoutClaims = claimLists.withoutHeaders;
   for (const key of ['uri', 'scheme', 'method', 'authority'] as const) {
     if (m[key] !== undefined) match[key] = parseStringMatch(m[key], at.key(key), { allowEmpty: false });
   }

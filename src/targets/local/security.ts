@@ -219,7 +219,7 @@ export function buildPolicy(
         const v = runLimiter(beforeRouter[i], request, deps.seed, first.length + i);
         if (v) return v;
       }
-      return { action: 'continue' };
+      return requestClaims ? { action: 'continue', claims: requestClaims } : { action: 'continue' };
     },
   };
 }

@@ -179,6 +179,7 @@ export class IngressGateway {
       decisionKey: requestId,
       signal: cancel,
       gateways: this.gatewaysFor(host),
+      claims: verdict.claims,
     });
     if (result.downstreamGone) {
       record(this.stats, 'source', this.self, peerOfEndpoint(result.endpoint), result.service, 0, ['DC'], undefined);

@@ -31,6 +31,8 @@ export interface RouterRequest {
   signal?: Cancellation;
   /** Ingress only: the Gateways serving this request's port and host, most specific first. */
   gateways?: ServingGateway[];
+  /** Ingress only: the JWT payload its jwt_authn filter verified, for `@request.auth.claims` matches. */
+  claims?: Record<string, unknown>;
 }
 
 /** A Gateway serving an ingress request: its name and the port its matching server declares (as written). */
@@ -214,6 +216,7 @@ export class Router {
       gateway: 'mesh',
       sourceLabels: this.identity.labels,
       sourceNamespace: this.identity.namespace,
+      claims: req.claims,
     };
     const colon = req.authority.lastIndexOf(':');
     const hostOnly = (colon > 0 ? req.authority.slice(0, colon) : req.authority).toLowerCase();
