@@ -252,3 +252,21 @@ spec:
     expect(vs('default', "['.']").exportTo).toEqual(['default']);
   });
 });
+
+describe('sourceMatchHTTP (route.go): gateways in a match decide alone', () => {
+  const rule = parseVirtualService(yaml(`
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: reviews }
+spec:
+  hosts: [reviews]
+  http:
+  - match: [{ gateways: [mesh], sourceLabels: { app: nobody }, sourceNamespace: elsewhere }]
+    route: [{ destination: { host: reviews, subset: v3 } }]
+`)[0]).http;
+
+  it('a match with gateways [mesh] applies to every sidecar whatever its sourceLabels and sourceNamespace say', () => {
+    expect(firstMatchingRule(rule, facts())).toBe(rule[0]);
+    expect(firstMatchingRule(rule, facts({ gateway: 'default/bookinfo-gateway' }))).toBeUndefined();
+  });
+});

@@ -76,10 +76,15 @@ export function matchApplies(m: HttpMatch, facts: RequestFacts): boolean {
   if (m.scheme && !matchesString(m.scheme, facts.scheme)) return false;
   if (m.authority && !matchesString(m.authority, facts.authority)) return false;
   if (m.port !== undefined && m.port !== facts.port) return false;
-  if (m.gateways && !m.gateways.includes(facts.gateway)) return false;
-  if (m.sourceNamespace !== undefined && m.sourceNamespace !== facts.sourceNamespace) return false;
-  if (m.sourceLabels) {
-    for (const [k, v] of Object.entries(m.sourceLabels)) if (facts.sourceLabels[k] !== v) return false;
+  // route.go sourceMatchHTTP: a match naming gateways is decided by them alone (its sourceLabels and
+  // sourceNamespace are not looked at); otherwise by sourceLabels and sourceNamespace.
+  if (m.gateways && m.gateways.length > 0) {
+    if (!m.gateways.includes(facts.gateway)) return false;
+  } else {
+    if (m.sourceNamespace !== undefined && m.sourceNamespace !== facts.sourceNamespace) return false;
+    if (m.sourceLabels) {
+      for (const [k, v] of Object.entries(m.sourceLabels)) if (facts.sourceLabels[k] !== v) return false;
+    }
   }
   for (const [name, matcher] of m.headers) if (!matchesString(matcher, header(facts, name))) return false;
   for (const [name, matcher] of m.withoutHeaders) if (matchesString(matcher, header(facts, name))) return false;
