@@ -134,6 +134,21 @@ export function deprecatedFieldWarnings(resources: ResourceRef[]): SpecWarning[]
   return warnings;
 }
 
+/**
+ * The subsets of the most specific wildcard DestinationRule host covering `host` (a short name is taken in the
+ * default namespace), as istiod picks a rule when no rule names the host exactly (model/config.go
+ * MostSpecificHostMatch).
+ */
+function wildcardSubsets(subsets: Map<string, Set<string>>, host: string): Set<string> | undefined {
+  const fqdn = host.includes('.') ? host : `${host}.default.svc.cluster.local`;
+  let best: string | undefined;
+  for (const h of subsets.keys()) {
+    if (!h.startsWith('*') || !fqdn.endsWith(h.slice(1))) continue;
+    if (best === undefined || h.length > best.length) best = h;
+  }
+  return best === undefined ? undefined : subsets.get(best);
+}
+
 function definedSubsets(resources: ResourceRef[]): Map<string, Set<string>> {
   const subsets = new Map<string, Set<string>>();
   for (const { object } of resources) {
@@ -209,7 +224,7 @@ export function subsetErrors(resources: ResourceRef[], scenario: Scenario): Spec
         const d = route?.destination;
         if (!d?.subset || typeof d.host !== 'string' || subsetNameProblem(d.subset)) return; // a malformed name: subsetNameErrors
         const host = shortHost(d.host);
-        const known = subsets.get(host);
+        const known = subsets.get(host) ?? wildcardSubsets(subsets, host);
         if (!known?.has(String(d.subset))) {
           const list = known && known.size ? `defined for ${host}: ${[...known].join(', ')}` : `no DestinationRule defines subsets for ${host}`;
           errors.push(fieldError(ref, `spec.http[${i}].route[${j}].destination.subset`, `subset "${d.subset}" of host ${d.host} is not defined (${list})`));
