@@ -84,3 +84,37 @@ describe('the ingress gateway in istio-system and the VirtualServices it sees', 
     expect((await page(m)).status).toBe(200);
   });
 });
+
+// gateway.go buildGatewayHTTPRouteConfig builds one route configuration per listener port from every server on it:
+// VirtualServices of different Gateways that share a host land in the same virtual host (vHostDedupMap).
+describe('two Gateways on the same port', () => {
+  let m: MeshHandle;
+  beforeAll(async () => {
+    m = await mesh({ seed: 24 });
+  });
+  afterAll(async () => m?.close());
+
+  it('their VirtualServices for the same host are merged into one virtual host, so both serve', async () => {
+    const second = yaml(`
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: { name: second-gateway }
+spec:
+  selector: { istio: ingressgateway }
+  servers: [{ port: { number: 8080, name: http, protocol: HTTP }, hosts: ["*"] }]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: ratings-direct }
+spec:
+  hosts: ["*"]
+  gateways: [second-gateway]
+  http: [{ match: [{ uri: { prefix: /ratings } }], route: [{ destination: { host: ratings, port: { number: 9080 } } }] }]
+`);
+    await applyAndWait(m, second);
+    expect((await page(m)).status).toBe(200);
+    const ratings = await fetch(`${m.gatewayUrl}/ratings/0`);
+    expect(ratings.status).toBe(200);
+    expect(await ratings.json()).toMatchObject({ id: 0 });
+  });
+});

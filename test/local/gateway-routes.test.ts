@@ -1,7 +1,8 @@
 // The routes of the gateway's virtual host as istiod builds them (pilot/pkg/networking/core/route/route.go
 // BuildHTTPRoutesForVirtualService, TranslateRoute/sourceMatchHTTP, IsCatchAllRoute, SortVHostRoutes).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { gatewayRoutes, isCatchAllMatch } from '../../src/istio/networking/gateway-routes.ts';
+import { gatewayRoutes, gatewayVirtualHosts, isCatchAllMatch, selectVirtualHost } from '../../src/istio/networking/gateway-routes.ts';
+import { parseGateway } from '../../src/istio/networking/gateway.ts';
 import { parseVirtualService } from '../../src/istio/networking/virtual-service.ts';
 import { applyAndWait, mesh, page, yaml, type MeshHandle } from './helpers.ts';
 
@@ -95,5 +96,33 @@ spec:
     // Other paths still reach the catch-all (ratings answers its own /health).
     const health = await fetch(`${m.gatewayUrl}/health`);
     expect(await health.text()).toContain('Ratings is healthy');
+  });
+});
+
+describe('virtual hosts of the gateway listener (gateway.go buildGatewayHTTPRouteConfig, host.Names Intersection)', () => {
+  const gw = parseGateway(yaml(`
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: { name: bookinfo-gateway }
+spec:
+  selector: { istio: ingressgateway }
+  servers: [{ port: { number: 8080, name: http, protocol: HTTP }, hosts: ["*.example.com", "default/exact.test"] }]
+`)[0]);
+  const bound = (name: string, hosts: string, createdAt: number) => parseVirtualService(yaml(`
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: ${name} }
+spec:
+  hosts: ${hosts}
+  gateways: [bookinfo-gateway]
+  http: [{ name: ${name}, route: [{ destination: { host: productpage } }] }]
+`)[0], createdAt);
+
+  it('a virtual host per shared host, the more specific of server and VirtualService host', () => {
+    const vhosts = gatewayVirtualHosts([gw], [bound('any', '["*"]', 1), bound('shop', '[shop.example.com]', 2)], 8080, { labels: {}, namespace: 'istio-system' });
+    expect([...vhosts.keys()].sort()).toEqual(['*.example.com', 'exact.test', 'shop.example.com']);
+    expect(names(selectVirtualHost(vhosts, 'shop.example.com:8080')!)).toEqual(['shop']);
+    expect(names(selectVirtualHost(vhosts, 'other.example.com')!)).toEqual(['any']);
+    expect(selectVirtualHost(vhosts, 'example.com')).toBeUndefined();
   });
 });

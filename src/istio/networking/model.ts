@@ -79,6 +79,8 @@ export interface HttpRoute {
   fault?: FaultSpec;
   headers?: HeadersSpec;
   rewrite?: { uri?: string; authority?: string };
+  /** Gateway routes only: the Gateway server port the route was built for (route.go listenPort). */
+  gatewayPort?: number;
 }
 
 export interface VirtualServiceModel {

@@ -105,27 +105,15 @@ export function virtualServiceVisible(vs: VirtualServiceModel, namespace: string
   return vs.exportTo === undefined || vs.exportTo.includes('*') || vs.exportTo.includes(namespace);
 }
 
-/**
- * push_context.go VirtualServicesForGateway: for a gateway proxy, its own namespace's private VirtualServices, then
- * those exported to its namespace by name, then the public ones (each group in creation order).
- */
-function gatewayVisibilityRank(vs: VirtualServiceModel, namespace: string): number {
-  if (vs.exportTo === undefined || vs.exportTo.includes('*')) return 2;
-  return vs.namespace === namespace ? 0 : 1;
-}
-
 export interface RouteScope {
   /** The proxy's namespace: VirtualServices not exported to it are invisible. */
   proxyNamespace?: string;
-  /** Gateways only: whether a server host of this gateway admits the VirtualService's namespace. */
-  admits?: (vs: VirtualServiceModel) => boolean;
 }
 
 /**
- * The HTTP rules in force for `host` (an FQDN for sidecars, the Host header for gateways) on `gateway` (`mesh` or
- * `namespace/name`): those of the visible VirtualServices with the most specific matching host. For sidecars the
- * oldest such VirtualService wins; for a gateway, the rules of all of them are concatenated (Istio merges them into
- * one virtual host) in VirtualServicesForGateway's order.
+ * The HTTP rules in force for `host` on `gateway` (`mesh` for sidecars, with `host` an FQDN): those of the visible
+ * VirtualServices with the most specific matching host, the oldest first; sidecars use the oldest alone. (The ingress
+ * builds its virtual hosts with gateway-routes.ts gatewayVirtualHosts, as gateway.go does.)
  */
 export function rulesFor(
   services: readonly VirtualServiceModel[], host: string, gateway: string, scope: RouteScope = {},
@@ -135,7 +123,6 @@ export function rulesFor(
   for (const vs of services) {
     if (!vs.gateways.includes(gateway)) continue;
     if (scope.proxyNamespace !== undefined && !virtualServiceVisible(vs, scope.proxyNamespace)) continue;
-    if (scope.admits && !scope.admits(vs)) continue;
     let score = -1;
     for (const h of vs.hosts) score = Math.max(score, hostMatchScore(gateway === 'mesh' ? fqdn(h, vs.namespace) : h.toLowerCase(), host));
     if (score < 0) continue;
@@ -145,8 +132,7 @@ export function rulesFor(
     } else if (score === best) chosen.push(vs);
   }
   if (chosen.length === 0) return undefined;
-  const ns = scope.proxyNamespace;
-  chosen.sort((a, b) => (gateway !== 'mesh' && ns !== undefined ? gatewayVisibilityRank(a, ns) - gatewayVisibilityRank(b, ns) : 0) || a.createdAt - b.createdAt);
+  chosen.sort((a, b) => a.createdAt - b.createdAt);
   if (gateway === 'mesh') chosen = [chosen[0]];
   return { rules: chosen.flatMap((vs) => vs.http), services: chosen };
 }

@@ -5,7 +5,6 @@ import type http from 'node:http';
 import { checkMtlsEnabled, effectiveTrafficPolicy, endpointTlsMode } from '../../../istio/networking/destination-rule.ts';
 import type { HeaderOperations, HttpRoute, RouteDestination } from '../../../istio/networking/model.ts';
 import { effectiveRetryPolicy, backoffMs, isRetriable, type AttemptOutcome, type RetryPolicy } from '../../../istio/networking/retry.ts';
-import { gatewayRoutes } from '../../../istio/networking/gateway-routes.ts';
 import { rewritePath } from '../../../istio/networking/rewrite.ts';
 import { firstMatchingRule, fqdn, pickDestination, rulesFor, type RequestFacts } from '../../../istio/networking/routing.ts';
 import { chancePpm, uniform } from '../decide.ts';
@@ -29,20 +28,13 @@ export interface RouterRequest {
   decisionKey: string;
   /** Aborted when the downstream gives up. */
   signal?: Cancellation;
-  /** Ingress only: the Gateways serving this request's port and host, most specific first. */
-  gateways?: ServingGateway[];
+  /**
+   * Ingress only: the routes of the virtual host Envoy picks for this request's host (gatewayVirtualHosts /
+   * selectVirtualHost); null when no virtual host matches it (404 NR).
+   */
+  gatewayRoutes?: HttpRoute[] | null;
   /** Ingress only: the JWT payload its jwt_authn filter verified, for `@request.auth.claims` matches. */
   claims?: Record<string, unknown>;
-}
-
-/** A Gateway serving an ingress request: its name and the port its matching server declares (as written). */
-export interface ServingGateway {
-  /** `namespace/name`, as VirtualServices name it once resolved. */
-  name: string;
-  /** What `match.port` is compared with: the Gateway server's port, not the Host header's (see GatewayServer). */
-  port: number;
-  /** The namespace parts of the server hosts that match the request's host: `*` admits every VirtualService. */
-  hostNamespaces: string[];
 }
 
 export interface RouterResult {
@@ -132,8 +124,6 @@ export class Router {
   private readonly clusters = new Map<string, { cluster: Cluster; config: string; version: string }>();
   /** rulesFor() per `gateway host` for the current snapshot. */
   private routeTables = new Map<string, RouteTable>();
-  /** gatewayRoutes() per route table (one gateway and host) for the current snapshot. */
-  private gatewayRouteLists = new Map<RouteTable, HttpRoute[]>();
   /** effectiveRetryPolicy() per route's retries block (undefined: the default policy) for the current snapshot. */
   private retryPolicies = new Map<object | undefined, RetryPolicy | undefined>();
 
@@ -143,7 +133,6 @@ export class Router {
   configure(snapshot: MeshSnapshot): void {
     this.snapshot = snapshot;
     this.routeTables = new Map();
-    this.gatewayRouteLists = new Map();
     this.retryPolicies = new Map();
     // Envoy creates every cluster (and its zero counters) when the config arrives.
     for (const service of snapshot.services.values()) {
@@ -224,23 +213,11 @@ export class Router {
 
     let rule: HttpRoute | undefined;
     let service: ServiceInfo | undefined;
-    const gateways = req.gateways;
-    if (gateways) {
-      // Ingress: the VirtualServices bound to the Gateways that serve this port and host.
-      let rules: HttpRoute[] = [];
-      for (const g of gateways) {
-        const found = this.routeTable(hostOnly, g.name, g.hostNamespaces);
-        if (found) {
-          facts.gateway = g.name;
-          facts.port = g.port;
-          rules = memo(this.gatewayRouteLists, found, () => gatewayRoutes(found.services, {
-            gateway: g.name, port: g.port, labels: this.identity.labels, namespace: this.identity.namespace,
-          }));
-          break;
-        }
-      }
-      rule = firstMatchingRule(rules, facts);
+    if (req.gatewayRoutes !== undefined) {
+      // Ingress: the routes were built for their Gateway and server port; only request conditions are left to match.
+      rule = firstMatchingRule(req.gatewayRoutes ?? [], facts);
       if (!rule) return local(replies.noRoute());
+      facts.port = rule.gatewayPort ?? facts.port;
     } else {
       const target = this.serviceFor(hostOnly);
       if (!target) return local(replies.noRoute());
@@ -304,11 +281,8 @@ export class Router {
     return result;
   }
 
-  private routeTable(host: string, gateway: string, hostNamespaces?: string[]): RouteTable {
-    return memo(this.routeTables, `${gateway} ${host}`, () => rulesFor(this.snapshot.virtualServices, host, gateway, {
-      proxyNamespace: this.identity.namespace,
-      admits: hostNamespaces ? (vs) => hostNamespaces.includes('*') || hostNamespaces.includes(vs.namespace) : undefined,
-    }));
+  private routeTable(host: string, gateway: string): RouteTable {
+    return memo(this.routeTables, `${gateway} ${host}`, () => rulesFor(this.snapshot.virtualServices, host, gateway, { proxyNamespace: this.identity.namespace }));
   }
 
   /** The policy is shared by the requests of a config version: nothing below mutates it. */
