@@ -72,12 +72,13 @@ describe('headers.request.set.host is the authority rewrite', () => {
     expect((await send([{ route: [to()], headers: { request: { add: { host: 'a.example' }, set: { Host: 's.example' } } } }])).host).toBe('s.example');
   });
 
-  it('a single destination\'s only when the route sets none; a weighted destination\'s over the route\'s', async () => {
+  it('a destination\'s only when the route sets none, single or weighted (Envoy applies the route\'s host rewrite after the cluster weight\'s)', async () => {
     const dest = to({ headers: { request: { set: { host: 'dest.example' } } } });
     expect((await send([{ route: [dest] }])).host).toBe('dest.example');
     expect((await send([{ route: [dest], rewrite: { authority: 'route.example' } }])).host).toBe('route.example');
     const weighted = [to({ headers: { request: { set: { host: 'dest.example' } } } }, 100), to({}, 0)];
-    expect((await send([{ route: weighted, rewrite: { authority: 'route.example' } }])).host).toBe('dest.example');
+    expect((await send([{ route: weighted, rewrite: { authority: 'route.example' } }])).host).toBe('route.example');
+    expect((await send([{ route: weighted }])).host).toBe('dest.example');
   });
 
   it('is refused twice in one route, and pseudo-headers or host elsewhere are refused (validation.go)', () => {

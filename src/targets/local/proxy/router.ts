@@ -262,12 +262,13 @@ export class Router {
     for (const level of headerLevels(rule, destination, 'request')) applyHeaderLevel(headers, level);
     const path = rule ? rewritePath(rule, facts, req.path) : req.path;
     let authority = req.authority;
-    // The host rewrite (route.go applyHTTPRouteDestination): rewrite.authority, else the route's headers; a single
-    // destination's headers only when neither set one, while a weighted destination's is its cluster weight's own
-    // host_rewrite_literal (processWeightedDestination), applied after the route's.
+    // The host rewrite (route.go applyHTTPRouteDestination): rewrite.authority, else the route's headers; a
+    // destination's only when the route sets none — a single destination's by processDestination's own rule, a
+    // weighted one's because Envoy sets the cluster weight's host_rewrite_literal first and the route's after it
+    // (config_impl.cc WeightedClusterEntry::finalizeRequestHeaders, then RouteEntryImplBase's).
     const destinationAuthority = destination?.headers?.request?.authority || undefined;
     const routeAuthority = rule?.rewrite?.authority || rule?.headers?.request?.authority || undefined;
-    const rewritten = rule && rule.route.length > 1 ? destinationAuthority ?? routeAuthority : routeAuthority ?? destinationAuthority;
+    const rewritten = routeAuthority ?? destinationAuthority;
     if (rewritten) authority = rewritten;
     headers.host = authority;
     headers['x-request-id'] = req.requestId;
