@@ -270,3 +270,21 @@ spec:
     expect(firstMatchingRule(rule, facts({ gateway: 'default/bookinfo-gateway' }))).toBeUndefined();
   });
 });
+
+describe('which VirtualService a sidecar uses for a host (VirtualServicesForGateway order, first domain wins)', () => {
+  const vs = (name: string, exportTo: string | undefined, createdAt: number) => parseVirtualService(yaml(`
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: ${name} }
+spec:
+  hosts: [reviews]
+${exportTo ? `  exportTo: ${exportTo}\n` : ''}  http: [{ route: [{ destination: { host: reviews, subset: ${name} } }] }]
+`)[0], createdAt);
+
+  it('a private VirtualService of the proxy\'s namespace comes before an older public one', () => {
+    const found = rulesFor([vs('public', undefined, 1), vs('private', "['.']", 2)], 'reviews.default.svc.cluster.local', 'mesh', { proxyNamespace: 'default' });
+    expect(found?.services.map((s) => s.name)).toEqual(['private']);
+    const publicOnly = rulesFor([vs('older', undefined, 1), vs('newer', undefined, 2)], 'reviews.default.svc.cluster.local', 'mesh', { proxyNamespace: 'default' });
+    expect(publicOnly?.services.map((s) => s.name)).toEqual(['older']);
+  });
+});

@@ -4,7 +4,7 @@
 // (BuildHTTPRoutesForVirtualService), the VirtualServices' routes concatenated and then the catch-all routes moved
 // last (SortVHostRoutes, called by gateway.go buildGatewayHTTPRouteConfig for every virtual host).
 import type { GatewayModel, HttpMatch, HttpRoute, VirtualServiceModel } from './model.ts';
-import { hostMatchScore, virtualServiceVisible } from './routing.ts';
+import { hostMatchScore, virtualServiceVisible, visibilityRank } from './routing.ts';
 
 export interface GatewayProxy {
   /** `namespace/name` of the Gateway the routes are built for. */
@@ -73,10 +73,9 @@ export function gatewayRoutes(services: readonly VirtualServiceModel[], proxy: G
 
 /** push_context.go VirtualServicesForGateway: private, then exported to the proxy's namespace, then public. */
 function virtualServicesForGateway(services: readonly VirtualServiceModel[], gateway: string, proxyNamespace: string): VirtualServiceModel[] {
-  const rank = (vs: VirtualServiceModel) => (vs.exportTo === undefined || vs.exportTo.includes('*') ? 2 : vs.namespace === proxyNamespace ? 0 : 1);
   return services
     .filter((vs) => vs.gateways.includes(gateway) && virtualServiceVisible(vs, proxyNamespace))
-    .sort((a, b) => rank(a) - rank(b) || a.createdAt - b.createdAt);
+    .sort((a, b) => visibilityRank(a, proxyNamespace) - visibilityRank(b, proxyNamespace) || a.createdAt - b.createdAt);
 }
 
 /** host.Names Intersection: for each pair where one covers the other, the more specific of the two. */

@@ -111,9 +111,19 @@ export interface RouteScope {
 }
 
 /**
+ * push_context.go VirtualServicesForGateway order, for a proxy of `namespace`: its namespace's private
+ * VirtualServices, then those exported to it by name, then the public ones.
+ */
+export function visibilityRank(vs: VirtualServiceModel, namespace: string): number {
+  if (vs.exportTo === undefined || vs.exportTo.includes('*')) return 2;
+  return vs.namespace === namespace ? 0 : 1;
+}
+
+/**
  * The HTTP rules in force for `host` on `gateway` (`mesh` for sidecars, with `host` an FQDN): those of the visible
- * VirtualServices with the most specific matching host, the oldest first; sidecars use the oldest alone. (The ingress
- * builds its virtual hosts with gateway-routes.ts gatewayVirtualHosts, as gateway.go does.)
+ * VirtualServices with the most specific matching host, in VirtualServicesForGateway's order (visibility, then age);
+ * a sidecar uses the first alone (httproute.go BuildSidecarOutboundVirtualHosts drops a later duplicate domain).
+ * (The ingress builds its virtual hosts with gateway-routes.ts gatewayVirtualHosts, as gateway.go does.)
  */
 export function rulesFor(
   services: readonly VirtualServiceModel[], host: string, gateway: string, scope: RouteScope = {},
@@ -132,7 +142,8 @@ export function rulesFor(
     } else if (score === best) chosen.push(vs);
   }
   if (chosen.length === 0) return undefined;
-  chosen.sort((a, b) => a.createdAt - b.createdAt);
+  const ns = scope.proxyNamespace;
+  chosen.sort((a, b) => (ns === undefined ? 0 : visibilityRank(a, ns) - visibilityRank(b, ns)) || a.createdAt - b.createdAt);
   if (gateway === 'mesh') chosen = [chosen[0]];
   return { rules: chosen.flatMap((vs) => vs.http), services: chosen };
 }
