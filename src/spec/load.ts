@@ -10,7 +10,7 @@ import { pitfallWarnings } from './pitfalls.ts';
 import { displayPath, inlineResource, loadResourceFile } from './resources.ts';
 import { loadScenario } from './scenario.ts';
 import { schemaErrors } from './schema-check.ts';
-import { driverErrors, observabilityErrors, requestTargetErrors, subsetErrors, subsetNameErrors, weightErrors, weightWarnings } from './semantics.ts';
+import { driverErrors, observabilityErrors, requestTargetErrors, subsetErrors, subsetNameErrors, weightErrors, weightWarnings, deprecatedFieldWarnings } from './semantics.ts';
 import type { Scenario } from './scenario.ts';
 import type { Experiment, K8sObject, ResourceRef } from './types.ts';
 import { formatBytes, LIMITS, parseYamlDocuments, positionOf, readSourceFile, type YamlDoc } from './yaml-source.ts';
@@ -107,7 +107,7 @@ function buildExperiment(file: string, source: YamlDoc, value: any, point: Recor
     load: load!,
     expect: withUniqueTitles(expect as Experiment['expect']),
     ...(point ? { sweep: { params: point, baseName: base } } : {}),
-    warnings: [...weightWarnings(apply), ...pitfallWarnings(apply, load, expect as Experiment['expect'])],
+    warnings: [...weightWarnings(apply), ...deprecatedFieldWarnings(apply), ...pitfallWarnings(apply, load, expect as Experiment['expect'])],
   };
 }
 

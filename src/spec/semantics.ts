@@ -106,6 +106,49 @@ export function weightWarnings(resources: ResourceRef[]): SpecWarning[] {
   return warnings;
 }
 
+/**
+ * Fields Istio accepts with a warning and then ignores: `outlierDetection.consecutiveErrors` (istio/istio
+ * pkg/config/validation/validation.go validateOutlierDetection warns "outlier detection consecutive errors is
+ * deprecated, use consecutiveGatewayErrors or consecutive5xxErrors instead"; cluster_traffic_policy.go
+ * applyOutlierDetection never reads it), in a rule's policy, its port-level settings and its subsets' policies.
+ */
+export function deprecatedFieldWarnings(resources: ResourceRef[]): SpecWarning[] {
+  const warnings: SpecWarning[] = [];
+  for (const ref of resources) {
+    if (ref.object.kind !== 'DestinationRule') continue;
+    const policies: [string, any][] = [['spec.trafficPolicy', ref.object.spec?.trafficPolicy]];
+    list(ref.object.spec?.subsets).forEach((s: any, i: number) => policies.push([`spec.subsets[${i}].trafficPolicy`, s?.trafficPolicy]));
+    for (const [at, policy] of [...policies]) {
+      list(policy?.portLevelSettings).forEach((p: any, i: number) => policies.push([`${at}.portLevelSettings[${i}]`, p]));
+    }
+    for (const [at, policy] of policies) {
+      if (policy?.outlierDetection?.consecutiveErrors === undefined || policy.outlierDetection.consecutiveErrors === 0) continue;
+      const path = `${at}.outlierDetection.consecutiveErrors`;
+      warnings.push({
+        source: locateField(ref.object, path) ?? ref.source,
+        path: `DestinationRule ${ref.object.metadata.name}: ${path}`,
+        message: 'outlier detection consecutive errors is deprecated, use consecutiveGatewayErrors or consecutive5xxErrors instead (Istio ignores it: Envoy\'s default of 5 consecutive 5xx applies)',
+      });
+    }
+  }
+  return warnings;
+}
+
+/**
+ * The subsets of the most specific wildcard DestinationRule host covering `host` (a short name is taken in the
+ * default namespace), as istiod picks a rule when no rule names the host exactly (model/config.go
+ * MostSpecificHostMatch).
+ */
+function wildcardSubsets(subsets: Map<string, Set<string>>, host: string): Set<string> | undefined {
+  const fqdn = host.includes('.') ? host : `${host}.default.svc.cluster.local`;
+  let best: string | undefined;
+  for (const h of subsets.keys()) {
+    if (!h.startsWith('*') || !fqdn.endsWith(h.slice(1))) continue;
+    if (best === undefined || h.length > best.length) best = h;
+  }
+  return best === undefined ? undefined : subsets.get(best);
+}
+
 function definedSubsets(resources: ResourceRef[]): Map<string, Set<string>> {
   const subsets = new Map<string, Set<string>>();
   for (const { object } of resources) {
@@ -181,7 +224,7 @@ export function subsetErrors(resources: ResourceRef[], scenario: Scenario): Spec
         const d = route?.destination;
         if (!d?.subset || typeof d.host !== 'string' || subsetNameProblem(d.subset)) return; // a malformed name: subsetNameErrors
         const host = shortHost(d.host);
-        const known = subsets.get(host);
+        const known = subsets.get(host) ?? wildcardSubsets(subsets, host);
         if (!known?.has(String(d.subset))) {
           const list = known && known.size ? `defined for ${host}: ${[...known].join(', ')}` : `no DestinationRule defines subsets for ${host}`;
           errors.push(fieldError(ref, `spec.http[${i}].route[${j}].destination.subset`, `subset "${d.subset}" of host ${d.host} is not defined (${list})`));

@@ -1,6 +1,6 @@
 // The Istio networking model the local proxies evaluate: parsing, route matching, weights, retry policies.
 import { describe, expect, it } from 'vitest';
-import { effectiveTrafficPolicy, parseDestinationRule } from '../../src/istio/networking/destination-rule.ts';
+import { checkMtlsEnabled, effectiveTrafficPolicy, endpointTlsMode, parseDestinationRule } from '../../src/istio/networking/destination-rule.ts';
 import { backoffMs, effectiveRetryPolicy, isRetriable } from '../../src/istio/networking/retry.ts';
 import { firstMatchingRule, pickDestination, rulesFor, type RequestFacts } from '../../src/istio/networking/routing.ts';
 import { parseVirtualService } from '../../src/istio/networking/virtual-service.ts';
@@ -149,11 +149,142 @@ spec:
     labels: { version: v2 }
 `)[0]);
 
-  it('subset settings override the rule, port-level settings override both, one group at a time', () => {
+  it('subset settings override the rule one group at a time (util.go MergeSubsetTrafficPolicy)', () => {
     expect(effectiveTrafficPolicy(dr, 'v2', 80)).toEqual({ loadBalancer: 'RANDOM', connectionPool: { maxConnections: 10 } });
-    expect(effectiveTrafficPolicy(dr, 'v2', 9080).connectionPool).toEqual({ http1MaxPendingRequests: 2 });
     const v1 = effectiveTrafficPolicy(dr, 'v1', 80);
     expect(v1.loadBalancer).toBe('ROUND_ROBIN');
     expect(v1.outlierDetection).toMatchObject({ consecutive5xxErrors: 2, intervalMs: 10_000, baseEjectionTimeMs: 30_000, maxEjectionPercent: 10, minHealthPercent: 0 });
+  });
+});
+
+describe('portLevelSettings replace, not inherit (util.go GetPortLevelTrafficPolicy, destination_rule.go MergeTrafficPolicy)', () => {
+  const dr = parseDestinationRule(yaml(`
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: { name: reviews }
+spec:
+  host: reviews
+  trafficPolicy:
+    loadBalancer: { simple: RANDOM }
+    connectionPool: { tcp: { maxConnections: 10 } }
+    outlierDetection: { consecutive5xxErrors: 3 }
+    portLevelSettings:
+    - port: { number: 9080 }
+      connectionPool: { http: { http1MaxPendingRequests: 2 } }
+  subsets:
+  - name: v1
+    labels: { version: v1 }
+    trafficPolicy: { loadBalancer: { simple: ROUND_ROBIN } }
+  - name: v3
+    labels: { version: v3 }
+    trafficPolicy:
+      loadBalancer: { simple: ROUND_ROBIN }
+      portLevelSettings:
+      - port: { number: 9080 }
+        outlierDetection: { consecutive5xxErrors: 7 }
+`)[0]);
+
+  it('the rule\'s settings for a port drop the groups they leave out (defaults apply, not the top-level values)', () => {
+    expect(effectiveTrafficPolicy(dr, undefined, 9080)).toEqual({ connectionPool: { http1MaxPendingRequests: 2 } });
+    expect(effectiveTrafficPolicy(dr, undefined, 80)).toMatchObject({ loadBalancer: 'RANDOM', connectionPool: { maxConnections: 10 } });
+  });
+
+  it('a subset without port settings overrides the rule\'s port-level policy group by group', () => {
+    expect(effectiveTrafficPolicy(dr, 'v1', 9080)).toEqual({ loadBalancer: 'ROUND_ROBIN', connectionPool: { http1MaxPendingRequests: 2 } });
+  });
+
+  it('a subset\'s settings for the port replace every group, its own top level included', () => {
+    const v3 = effectiveTrafficPolicy(dr, 'v3', 9080);
+    expect(v3.loadBalancer).toBeUndefined();
+    expect(v3.connectionPool).toBeUndefined();
+    expect(v3.outlierDetection?.consecutive5xxErrors).toBe(7);
+    expect(effectiveTrafficPolicy(dr, 'v3', 80)).toMatchObject({ loadBalancer: 'ROUND_ROBIN', connectionPool: { maxConnections: 10 } });
+  });
+});
+
+describe('EDS tlsMode per endpoint (pilot/pkg/xds/endpoints/mtls_checker.go)', () => {
+  const dr = parseDestinationRule(yaml(`
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: { name: details }
+spec:
+  host: details
+  trafficPolicy:
+    tls: { mode: DISABLE }
+    portLevelSettings: [{ port: { number: 9080 }, connectionPool: { tcp: { maxConnections: 5 } } }]
+  subsets:
+  - { name: v1, labels: { version: v1 }, trafficPolicy: { tls: { mode: ISTIO_MUTUAL } } }
+  - { name: v2, labels: { version: v2 } }
+`)[0]);
+
+  it('tlsModeForDestinationRule: a port-level setting without tls keeps the policy\'s mode; a subset without one falls back to the rule', () => {
+    expect(endpointTlsMode(dr, undefined, 9080)).toBe('DISABLE');
+    expect(effectiveTrafficPolicy(dr, undefined, 9080).tls).toBeUndefined(); // the cluster itself is left to auto mTLS
+    expect(endpointTlsMode(dr, 'v1', 9080)).toBe('ISTIO_MUTUAL');
+    expect(endpointTlsMode(dr, 'v2', 9080)).toBe('DISABLE');
+    expect(endpointTlsMode(undefined, undefined, 9080)).toBeUndefined();
+  });
+
+  it('checkMtlsEnabled: the rule\'s mode decides; else a sidecar gets mTLS unless its PeerAuthentication is DISABLE', () => {
+    expect(checkMtlsEnabled('ISTIO_MUTUAL', true, 'DISABLE')).toBe(true);
+    expect(checkMtlsEnabled('DISABLE', true, 'STRICT')).toBe(false);
+    expect(checkMtlsEnabled(undefined, true, 'DISABLE')).toBe(false);
+    expect(checkMtlsEnabled(undefined, true, 'PERMISSIVE')).toBe(true);
+    expect(checkMtlsEnabled(undefined, false, 'STRICT')).toBe(false);
+  });
+});
+
+describe('VirtualService exportTo for sidecars (push_context.go initVirtualServices: `.` is the own namespace)', () => {
+  const vs = (ns: string, exportTo: string) => parseVirtualService(yaml(`
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: reviews-${ns}, namespace: ${ns} }
+spec:
+  hosts: [reviews.default.svc.cluster.local]
+  exportTo: ${exportTo}
+  http: [{ route: [{ destination: { host: reviews.default.svc.cluster.local, subset: v3 } }] }]
+`)[0]);
+
+  it('a VirtualService exported to `.` in istio-system does not route default\'s sidecars; one exported to default does', () => {
+    expect(rulesFor([vs('istio-system', "['.']")], 'reviews.default.svc.cluster.local', 'mesh', { proxyNamespace: 'default' })).toBeUndefined();
+    expect(rulesFor([vs('istio-system', "['.']")], 'reviews.default.svc.cluster.local', 'mesh', { proxyNamespace: 'istio-system' })).toBeDefined();
+    expect(rulesFor([vs('istio-system', '[default]')], 'reviews.default.svc.cluster.local', 'mesh', { proxyNamespace: 'default' })).toBeDefined();
+    expect(vs('default', "['.']").exportTo).toEqual(['default']);
+  });
+});
+
+describe('sourceMatchHTTP (route.go): gateways in a match decide alone', () => {
+  const rule = parseVirtualService(yaml(`
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: reviews }
+spec:
+  hosts: [reviews]
+  http:
+  - match: [{ gateways: [mesh], sourceLabels: { app: nobody }, sourceNamespace: elsewhere }]
+    route: [{ destination: { host: reviews, subset: v3 } }]
+`)[0]).http;
+
+  it('a match with gateways [mesh] applies to every sidecar whatever its sourceLabels and sourceNamespace say', () => {
+    expect(firstMatchingRule(rule, facts())).toBe(rule[0]);
+    expect(firstMatchingRule(rule, facts({ gateway: 'default/bookinfo-gateway' }))).toBeUndefined();
+  });
+});
+
+describe('which VirtualService a sidecar uses for a host (VirtualServicesForGateway order, first domain wins)', () => {
+  const vs = (name: string, exportTo: string | undefined, createdAt: number) => parseVirtualService(yaml(`
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: ${name} }
+spec:
+  hosts: [reviews]
+${exportTo ? `  exportTo: ${exportTo}\n` : ''}  http: [{ route: [{ destination: { host: reviews, subset: ${name} } }] }]
+`)[0], createdAt);
+
+  it('a private VirtualService of the proxy\'s namespace comes before an older public one', () => {
+    const found = rulesFor([vs('public', undefined, 1), vs('private', "['.']", 2)], 'reviews.default.svc.cluster.local', 'mesh', { proxyNamespace: 'default' });
+    expect(found?.services.map((s) => s.name)).toEqual(['private']);
+    const publicOnly = rulesFor([vs('older', undefined, 1), vs('newer', undefined, 2)], 'reviews.default.svc.cluster.local', 'mesh', { proxyNamespace: 'default' });
+    expect(publicOnly?.services.map((s) => s.name)).toEqual(['older']);
   });
 });

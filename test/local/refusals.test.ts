@@ -1,6 +1,8 @@
 // Anything the local mesh does not emulate is refused with the resource and field path; a refused change changes nothing.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SpecError } from '../../src/errors.ts';
+import type { K8sObject } from '../../src/spec/types.ts';
+import { parseService, portProtocol } from '../../src/targets/local/topology.ts';
 import { mesh, yaml, type MeshHandle } from './helpers.ts';
 
 let m: MeshHandle;
@@ -121,5 +123,21 @@ spec:
     expect((error as SpecError).path).toBe('DestinationRule reviews: spec.trafficPolicy.connectionPool.tcp.maxConnections');
     expect((await m.status()).version).toBe(before);
     expect(await m.get('VirtualService', 'default', 'reviews')).toBeUndefined();
+  });
+});
+
+describe('Service port protocols (pkg/config/kube/conversion.go ConvertProtocol)', () => {
+  const service = (port: Record<string, unknown>) => ({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'reviews' }, spec: { selector: { app: 'reviews' }, ports: [{ port: 9080, ...port }] } });
+  it('HTTP and detected ports are served; a port Istio proxies as TCP, TLS, gRPC or HTTP/2 is refused, not routed as HTTP/1.1', () => {
+    expect(portProtocol(9080, 'http')).toBe('HTTP');
+    expect(portProtocol(9080, 'http-web')).toBe('HTTP');
+    expect(portProtocol(9080, 'web')).toBe('auto');
+    expect(portProtocol(3306, 'db')).toBe('TCP');
+    expect(portProtocol(9080, 'http', 'tcp')).toBe('TCP');
+    expect(portProtocol(9080, 'grpc-web-x')).toBe('GRPC-Web');
+    expect(portProtocol(9080, 'x', 'kubernetes.io/h2c')).toBe('HTTP2');
+    expect(() => parseService(service({ name: 'http' }) as K8sObject)).not.toThrow();
+    expect(() => parseService(service({ name: 'tcp-reviews' }) as K8sObject)).toThrow(/Istio serves this port as TCP \(from its name\)/);
+    expect(() => parseService(service({ name: 'http', appProtocol: 'grpc' }) as K8sObject)).toThrow(/as GRPC \(from its appProtocol\)/);
   });
 });

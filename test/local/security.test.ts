@@ -266,4 +266,37 @@ spec:
     await applyAndWait(m, scenarioFile('destination-rule-all.yaml'));
     expect((await page(m)).detailsError).toBe(false);
   });
+
+  it('auto mTLS sends plaintext to a workload whose PeerAuthentication is DISABLE, so calls work (mtls_checker.go checkMtlsEnabled); a DestinationRule asking ISTIO_MUTUAL still fails', async () => {
+    const disable = yaml(`
+apiVersion: security.istio.io/v1
+kind: PeerAuthentication
+metadata: { name: details-plaintext }
+spec:
+  selector: { matchLabels: { app: details } }
+  mtls: { mode: DISABLE }
+`);
+    await applyAndWait(m, disable);
+    const before = await counters(m);
+    const p = await page(m);
+    expect(p.status).toBe(200);
+    expect(p.detailsError).toBe(false);
+    const after = await counters(m);
+    const plain = (c: typeof after) => sum(c, 'istio_requests_total', { reporter: 'destination', connection_security_policy: 'none', source_workload: 'productpage-v1' }, 'details-v1');
+    expect(plain(after) - plain(before)).toBe(1);
+    const mutual = yaml(`
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: { name: details }
+spec:
+  host: details
+  trafficPolicy: { tls: { mode: ISTIO_MUTUAL } }
+  subsets: [{ name: v1, labels: { version: v1 } }]
+`);
+    await applyAndWait(m, mutual);
+    expect((await page(m)).detailsError).toBe(true);
+    await restoreBaseline(m, [...disable, ...mutual]);
+    await applyAndWait(m, scenarioFile('destination-rule-all.yaml'));
+    expect((await page(m)).detailsError).toBe(false);
+  });
 });

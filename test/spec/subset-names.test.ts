@@ -81,3 +81,25 @@ describe('subset names (istio/istio validateSubsetName: a DNS-1123 label)', () =
     expect(loaderErrors(experiment(apply))).toEqual([expect.stringMatching(/subsets\.yaml:15:\d+: VirtualService reviews: spec\.http\[0\]\.route\[0\]\.destination\.subset: subset name "V1" is not a DNS-1123 label/)]);
   });
 });
+
+describe('subsets of wildcard DestinationRules (model/config.go MostSpecificHostMatch)', () => {
+  const inline = (host: string, subset: string) => `    - inline:
+        apiVersion: networking.istio.io/v1
+        kind: DestinationRule
+        metadata: { name: wide }
+        spec:
+          host: "${host}"
+          subsets: [{ name: ${subset}, labels: { version: v2 } }]
+    - inline:
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: { name: ratings }
+        spec:
+          hosts: [ratings]
+          http: [{ route: [{ destination: { host: ratings, subset: wide-v2 } }] }]
+`;
+  it('a subset a wildcard rule defines for the host is defined; one of a wildcard that does not cover it is not', () => {
+    expect(loaderErrors(experiment(inline('*.default.svc.cluster.local', 'wide-v2')))).toEqual([]);
+    expect(loaderErrors(experiment(inline('*.other.svc.cluster.local', 'wide-v2'))).join('\n')).toMatch(/subset "wide-v2" of host ratings is not defined/);
+  });
+});

@@ -1,5 +1,6 @@
 // DestinationRule: subsets and traffic policies (load balancer, connection pool, outlier detection, TLS mode).
 import type { K8sObject } from '../../spec/types.ts';
+import { readExportTo } from './export-to.ts';
 import { FieldPath, readArray, readBoolean, readDuration, readNumber, readObject, readString, readStringMap } from './fields.ts';
 import type {
   ConnectionPoolSettings, DestinationRuleModel, LoadBalancer, OutlierDetectionSettings, Subset, TlsMode, TrafficPolicy, TrafficPolicySettings,
@@ -28,14 +29,16 @@ export function parseDestinationRule(object: K8sObject, createdAt = 0): Destinat
     if (names.has(s.name)) throw at.key('spec.subsets').index(i).key('name').error(`duplicate subset ${s.name}`);
     names.add(s.name);
   });
-  if (spec.exportTo !== undefined) readArray(spec.exportTo, at.key('spec.exportTo'));
+  const namespace = object.metadata.namespace ?? 'default';
+  const exportTo = spec.exportTo === undefined ? undefined : readExportTo(spec.exportTo, namespace, at.key('spec.exportTo'));
   return {
     kind: 'DestinationRule',
     name: object.metadata.name,
-    namespace: object.metadata.namespace ?? 'default',
+    namespace,
     host,
     trafficPolicy: spec.trafficPolicy === undefined ? undefined : parseTrafficPolicy(spec.trafficPolicy, at.key('spec.trafficPolicy')),
     subsets,
+    ...(exportTo ? { exportTo } : {}),
     createdAt,
   };
 }
@@ -137,7 +140,9 @@ function parseOutlierDetection(value: unknown, at: FieldPath): OutlierDetectionS
     consecutiveLocalOriginFailures: 'split local-origin error accounting is not emulated',
   });
   const int = (k: string, max?: number) => readNumber(o[k], at.key(k), { integer: true, min: 0, max });
-  // Defaults of Envoy's outlier detection as Istio configures it (istio/api destination_rule.proto).
+  // Envoy's defaults for what istiod leaves unset (outlier_detection.proto: consecutive_5xx 5 enforced at 100 %,
+  // consecutive_gateway_failure enforced at 0 %, interval 10 s, base ejection 30 s, max ejection 10 %); istiod sets the
+  // panic threshold to minHealthPercent, 0 when unset.
   const settings: OutlierDetectionSettings = {
     consecutive5xxErrors: 5,
     consecutiveGatewayErrors: 0,
@@ -146,7 +151,10 @@ function parseOutlierDetection(value: unknown, at: FieldPath): OutlierDetectionS
     maxEjectionPercent: 10,
     minHealthPercent: 0,
   };
-  if (o.consecutiveErrors !== undefined) settings.consecutive5xxErrors = int('consecutiveErrors');
+  // Deprecated and ignored: istiod's applyOutlierDetection (cluster_traffic_policy.go) reads only
+  // consecutive5xxErrors and consecutiveGatewayErrors, so Envoy's default of 5 consecutive 5xx applies; validation
+  // (validation.go validateOutlierDetection) only warns. `meshproof validate` warns too (spec/semantics.ts).
+  if (o.consecutiveErrors !== undefined) int('consecutiveErrors');
   if (o.consecutive5xxErrors !== undefined) settings.consecutive5xxErrors = int('consecutive5xxErrors');
   if (o.consecutiveGatewayErrors !== undefined) settings.consecutiveGatewayErrors = int('consecutiveGatewayErrors');
   if (o.interval !== undefined) settings.intervalMs = readDuration(o.interval, at.key('interval'), { min: 1 });
@@ -156,26 +164,64 @@ function parseOutlierDetection(value: unknown, at: FieldPath): OutlierDetectionS
   return settings;
 }
 
+/** The four groups a policy carries (TrafficPolicy without its port-level list). */
+function groupsOf(p: TrafficPolicySettings): TrafficPolicySettings {
+  const out: TrafficPolicySettings = {};
+  if (p.loadBalancer !== undefined) out.loadBalancer = p.loadBalancer;
+  if (p.connectionPool !== undefined) out.connectionPool = p.connectionPool;
+  if (p.outlierDetection !== undefined) out.outlierDetection = p.outlierDetection;
+  if (p.tls !== undefined) out.tls = p.tls;
+  return out;
+}
+
 /**
- * The policy in force for a subset and port: subset settings override the rule's, and port-level settings
- * override both, one settings group (loadBalancer, connectionPool, outlierDetection, tls) at a time.
+ * istio/istio pilot/pkg/networking/util/util.go GetPortLevelTrafficPolicy: settings for the port replace the policy
+ * whole; a group they leave out falls back to its default, not to the top-level value.
+ */
+function portLevelPolicy(policy: TrafficPolicy, port: number): { settings: TrafficPolicySettings; hasPortLevel: boolean } {
+  const portLevel = policy.portLevel.get(port);
+  return portLevel ? { settings: groupsOf(portLevel), hasPortLevel: true } : { settings: groupsOf(policy), hasPortLevel: false };
+}
+
+/**
+ * The policy of the cluster for a subset (or none) and port, as istiod builds it (cluster_builder.go): the rule's
+ * policy for the port (GetPortLevelTrafficPolicy), then for a subset util.go MergeSubsetTrafficPolicy — the subset's
+ * groups override the rule's one at a time, unless the subset has settings for the port, which replace every group
+ * (model/destination_rule.go MergeTrafficPolicy with hasPortLevel).
  */
 export function effectiveTrafficPolicy(rule: DestinationRuleModel | undefined, subset: string | undefined, port: number): TrafficPolicySettings {
   if (!rule) return {};
-  const layers: (TrafficPolicySettings | undefined)[] = [];
-  const add = (p: TrafficPolicy | undefined) => {
-    if (!p) return;
-    layers.push(p, p.portLevel.get(port));
-  };
-  add(rule.trafficPolicy);
-  if (subset !== undefined) add(rule.subsets.find((s) => s.name === subset)?.trafficPolicy);
-  const out: TrafficPolicySettings = {};
-  for (const layer of layers) {
-    if (!layer) continue;
-    if (layer.loadBalancer !== undefined) out.loadBalancer = layer.loadBalancer;
-    if (layer.connectionPool !== undefined) out.connectionPool = layer.connectionPool;
-    if (layer.outlierDetection !== undefined) out.outlierDetection = layer.outlierDetection;
-    if (layer.tls !== undefined) out.tls = layer.tls;
-  }
-  return out;
+  const original = rule.trafficPolicy ? portLevelPolicy(rule.trafficPolicy, port).settings : undefined;
+  const subsetPolicy = subset === undefined ? undefined : rule.subsets.find((s) => s.name === subset)?.trafficPolicy;
+  if (!subsetPolicy) return original ?? {};
+  const { settings, hasPortLevel } = portLevelPolicy(subsetPolicy, port);
+  if (!original) return settings;
+  if (hasPortLevel) return settings;
+  return { ...original, ...settings };
+}
+
+/**
+ * The TLS mode the DestinationRule sets for a cluster's endpoints, as istiod's EDS reads it (pilot/pkg/xds/endpoints/
+ * mtls_checker.go tlsModeForDestinationRule): the subset's mode for the port, else the rule's; within one policy a
+ * port-level `tls` overrides the policy's own (here a port-level setting without `tls` keeps the policy's mode).
+ * Undefined: the rule leaves it to auto mTLS.
+ */
+export function endpointTlsMode(rule: DestinationRuleModel | undefined, subset: string | undefined, port: number): TlsMode | undefined {
+  if (!rule) return undefined;
+  const forPort = (p: TrafficPolicy | undefined) => (p ? p.portLevel.get(port)?.tls ?? p.tls : undefined);
+  if (subset === undefined) return forPort(rule.trafficPolicy);
+  const s = rule.subsets.find((x) => x.name === subset);
+  if (!s) return undefined;
+  return forPort(s.trafficPolicy) ?? forPort(rule.trafficPolicy);
+}
+
+/**
+ * Whether an endpoint gets mTLS from a client sidecar (mtls_checker.go checkMtlsEnabled): the DestinationRule's mode
+ * decides when it sets one (only ISTIO_MUTUAL means mTLS); otherwise auto mTLS sends mTLS to a sidecar unless the
+ * server's PeerAuthentication for that port is DISABLE.
+ */
+export function checkMtlsEnabled(drMode: TlsMode | undefined, hasSidecar: boolean, serverPeerAuthMode: string): boolean {
+  if (drMode !== undefined) return drMode === 'ISTIO_MUTUAL';
+  if (!hasSidecar) return false;
+  return serverPeerAuthMode !== 'DISABLE';
 }

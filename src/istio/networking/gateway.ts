@@ -27,6 +27,7 @@ export function gatewayListenerPort(number: number): number {
 export function parseGateway(object: K8sObject): GatewayModel {
   const at = FieldPath.of('Gateway', object.metadata.name);
   const spec = readObject(object.spec, at.key('spec'), ['selector', 'servers']);
+  const namespace = object.metadata.namespace ?? 'default';
   const selector = spec.selector === undefined ? {} : readStringMap(spec.selector, at.key('spec.selector'));
   const servers = readArray(spec.servers ?? [], at.key('spec.servers')).map((s, i) => {
     const sat = at.key('spec.servers').index(i);
@@ -46,7 +47,14 @@ export function parseGateway(object: K8sObject): GatewayModel {
     if (protocol !== 'HTTP') throw sat.key('port.protocol').error(`protocol ${protocol} is not emulated (HTTP only)`);
     const hosts = readArray(o.hosts ?? [], sat.key('hosts')).map((h, j) => readString(h, sat.key('hosts').index(j)));
     if (hosts.length === 0) throw sat.key('hosts').error('at least one host is required');
-    return { port: listener, declaredPort: number, protocol: 'HTTP' as const, hosts: hosts.map((h) => (h.includes('/') ? h.slice(h.indexOf('/') + 1) : h)) };
+    const split = hosts.map((h, j) => {
+      const slash = h.indexOf('/');
+      if (slash < 0) return { namespace: '*', host: h };
+      const ns = h.slice(0, slash);
+      if (ns === '') throw sat.key('hosts').index(j).error('the namespace before "/" cannot be empty');
+      return { namespace: ns === '.' ? namespace : ns, host: h.slice(slash + 1) };
+    });
+    return { port: listener, declaredPort: number, protocol: 'HTTP' as const, hosts: split.map((h) => h.host), hostNamespaces: split.map((h) => h.namespace) };
   });
-  return { kind: 'Gateway', name: object.metadata.name, namespace: object.metadata.namespace ?? 'default', selector, servers };
+  return { kind: 'Gateway', name: object.metadata.name, namespace, selector, servers };
 }

@@ -15,6 +15,12 @@ export interface HttpMatch {
   /** Lower-case header names. */
   headers: [string, StringMatcher][];
   withoutHeaders: [string, StringMatcher][];
+  /**
+   * `@request.auth.claims.a.b` / `@request.auth.claims[a][b]` header keys: a match on the JWT payload at that path
+   * (pkg/jwt/routing.go ToRoutingClaim; route.go translateMetadataMatch). Paths keep the claims' case.
+   */
+  claims?: [string[], StringMatcher][];
+  withoutClaims?: [string[], StringMatcher][];
   queryParams: [string, StringMatcher][];
   ignoreUriCase: boolean;
   port?: number;
@@ -27,6 +33,8 @@ export interface HeaderOperations {
   set: [string, string][];
   add: [string, string][];
   remove: string[];
+  /** Request only: `host` / `:authority` in set (or else add), which istiod turns into a host rewrite. */
+  authority?: string;
 }
 
 export interface HeadersSpec {
@@ -71,6 +79,8 @@ export interface HttpRoute {
   fault?: FaultSpec;
   headers?: HeadersSpec;
   rewrite?: { uri?: string; authority?: string };
+  /** Gateway routes only: the Gateway server port the route was built for (route.go listenPort). */
+  gatewayPort?: number;
 }
 
 export interface VirtualServiceModel {
@@ -78,9 +88,11 @@ export interface VirtualServiceModel {
   name: string;
   namespace: string;
   hosts: string[];
-  /** Gateways the rules apply to; `mesh` means the sidecars. Empty in the resource means [`mesh`]. */
+  /** Gateways the rules apply to as `namespace/name` (resolveGatewayName); `mesh` means the sidecars. Empty in the resource means [`mesh`]. */
   gateways: string[];
   http: HttpRoute[];
+  /** Namespaces it is visible to (`.` already replaced by its own), or [`*`]; absent: everywhere (Istio's default). */
+  exportTo?: string[];
   /** Order of creation (older first): the oldest VirtualService for a host wins, as with Istio. */
   createdAt: number;
 }
@@ -132,6 +144,10 @@ export interface DestinationRuleModel {
   host: string;
   trafficPolicy?: TrafficPolicy;
   subsets: Subset[];
+  /** As written (`.`, `*` or namespaces); absent or empty: exported everywhere. */
+  exportTo?: string[];
+  /** `namespace/name` of every rule merged into this one (istiod's ConsolidatedDestRule.from), first the oldest. */
+  mergedFrom?: string[];
   createdAt: number;
 }
 
@@ -145,7 +161,13 @@ export interface GatewayServer {
    */
   declaredPort: number;
   protocol: 'HTTP';
+  /** Hosts without their namespace part. */
   hosts: string[];
+  /**
+   * The namespace part of each host (`*` when none is written, the Gateway's own for `.`): only VirtualServices of
+   * that namespace bind to it (gateway.go pickMatchingGatewayHosts / host.NamesForNamespace).
+   */
+  hostNamespaces: string[];
 }
 
 export interface GatewayModel {

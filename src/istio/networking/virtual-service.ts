@@ -5,6 +5,8 @@ import {
 } from './fields.ts';
 import type { FaultSpec, HeaderOperations, HeadersSpec, HttpMatch, HttpRoute, RetrySpec, RouteDestination, VirtualServiceModel } from './model.ts';
 import { headerOperationProblem, isAuthorityHeader } from './header-validation.ts';
+import { readExportTo } from './export-to.ts';
+import { readHeaderValue } from './header-value.ts';
 import { parseStringMatch } from './string-match.ts';
 import { parseRetryOn } from './retry.ts';
 import { fqdn } from './routing.ts';
@@ -28,25 +30,40 @@ export function parseVirtualService(object: K8sObject, createdAt = 0): VirtualSe
   });
   const hosts = readArray(spec.hosts ?? [], at.key('spec.hosts')).map((h, i) => readString(h, at.key('spec.hosts').index(i)));
   if (hosts.length === 0) throw at.key('spec.hosts').error('at least one host is required');
-  const gateways = spec.gateways === undefined ? ['mesh'] : readArray(spec.gateways, at.key('spec.gateways')).map((g, i) => shortGatewayName(readString(g, at.key('spec.gateways').index(i))));
-  if (spec.exportTo !== undefined) readArray(spec.exportTo, at.key('spec.exportTo')); // one namespace: every export reaches it
   const namespace = object.metadata.namespace ?? 'default';
-  const http = readArray(spec.http ?? [], at.key('spec.http')).map((r, i) => parseRoute(r, at.key('spec.http').index(i)));
+  const gateways = spec.gateways === undefined || (Array.isArray(spec.gateways) && spec.gateways.length === 0)
+    ? ['mesh']
+    : readArray(spec.gateways, at.key('spec.gateways')).map((g, i) => resolveGatewayName(readString(g, at.key('spec.gateways').index(i)), namespace));
+  // The controller turns `.` into the namespace's name (push_context.go initVirtualServices reads it so).
+  const exportTo = spec.exportTo === undefined ? undefined
+    : readExportTo(spec.exportTo, namespace, at.key('spec.exportTo')).map((e) => (e === '.' ? namespace : e));
+  const http = readArray(spec.http ?? [], at.key('spec.http')).map((r, i) => parseRoute(r, at.key('spec.http').index(i), namespace));
   for (const rule of http) for (const d of rule.route) d.fqdn = fqdn(d.host, namespace);
-  return { kind: 'VirtualService', name: object.metadata.name, namespace, hosts, gateways, http, createdAt };
+  return { kind: 'VirtualService', name: object.metadata.name, namespace, hosts, gateways, http, ...(exportTo && exportTo.length > 0 ? { exportTo } : {}), createdAt };
 }
 
-/** `istio-system/bookinfo-gateway` and `bookinfo-gateway` name the same gateway here (one namespace). */
-export function shortGatewayName(name: string): string {
+/**
+ * istio/istio pilot/pkg/model/config.go resolveGatewayName: `mesh` stays; a short name is a Gateway of the
+ * VirtualService's namespace; `./name` likewise; `ns/name` as written; the legacy `name.ns[.svc.cluster.local]` → `ns/name`.
+ */
+export function resolveGatewayName(name: string, namespace: string): string {
+  if (name === 'mesh') return name;
   const slash = name.indexOf('/');
-  return slash >= 0 ? name.slice(slash + 1) : name;
+  if (slash < 0) {
+    const dot = name.indexOf('.');
+    if (dot < 0) return `${namespace}/${name}`;
+    const rest = name.slice(dot + 1);
+    const next = rest.indexOf('.');
+    return `${next < 0 ? rest : rest.slice(0, next)}/${name.slice(0, dot)}`;
+  }
+  return name.slice(0, slash) === '.' ? `${namespace}/${name.slice(slash + 1)}` : name;
 }
 
-function parseRoute(value: unknown, at: FieldPath): HttpRoute {
+function parseRoute(value: unknown, at: FieldPath, namespace: string): HttpRoute {
   const r = readObject(value, at, ['name', 'match', 'route', 'timeout', 'retries', 'fault', 'headers', 'rewrite'], unsupportedRoute);
   const route: HttpRoute = {
     name: readOptionalString(r.name, at.key('name')),
-    match: readArray(r.match ?? [], at.key('match')).map((m, i) => parseMatch(m, at.key('match').index(i))),
+    match: readArray(r.match ?? [], at.key('match')).map((m, i) => parseMatch(m, at.key('match').index(i), namespace)),
     route: readArray(r.route ?? [], at.key('route')).map((d, i) => parseDestination(d, at.key('route').index(i))),
   };
   if (route.route.length === 0) throw at.key('route').error('a route needs at least one destination');
@@ -64,18 +81,40 @@ function parseRoute(value: unknown, at: FieldPath): HttpRoute {
     const w = readObject(r.rewrite, at.key('rewrite'), ['uri', 'authority'], { uriRegexRewrite: 'regex rewrites are not emulated' });
     route.rewrite = { uri: readOptionalString(w.uri, at.key('rewrite.uri')), authority: readOptionalString(w.authority, at.key('rewrite.authority')) };
   }
+  // virtualservice.go validateAuthorityRewrite: the authority is rewritten in one place only.
+  const headerAuthority = route.headers?.request?.authority;
+  if (route.rewrite?.authority && headerAuthority !== undefined) {
+    throw at.key('headers.request').error(`authority header cannot be set multiple times: have ${JSON.stringify(route.rewrite.authority)}, attempting to set ${JSON.stringify(headerAuthority)}`);
+  }
   return route;
 }
 
-function parseMatch(value: unknown, at: FieldPath): HttpMatch {
+/** istio/istio pkg/jwt/routing.go ToRoutingClaim: the claim path of an `@request.auth.claims` header key, if it is one. */
+export function routingClaim(key: string): string[] | undefined {
+  const prefix = '@request.auth.claims';
+  if (!key.toLowerCase().startsWith(prefix)) return undefined;
+  const name = key.slice(prefix.length);
+  if (name.startsWith('.') && name.length > 1) return name.slice(1).split('.');
+  if (name.startsWith('[') && name.endsWith(']') && name.length > 2) return name.slice(1, -1).split('][');
+  return undefined;
+}
+
+function parseMatch(value: unknown, at: FieldPath, namespace: string): HttpMatch {
   const m = readObject(value, at, [
     'name', 'uri', 'scheme', 'method', 'authority', 'headers', 'withoutHeaders', 'queryParams', 'ignoreUriCase', 'port',
     'sourceLabels', 'sourceNamespace', 'gateways',
   ], { statPrefix: 'per-route stat prefixes are not emulated' });
+  const claimLists: Record<'headers' | 'withoutHeaders', [string[], ReturnType<typeof parseStringMatch>][]> = { headers: [], withoutHeaders: [] };
   const headerList = (field: 'headers' | 'withoutHeaders'): [string, ReturnType<typeof parseStringMatch>][] => {
     if (m[field] === undefined) return [];
     if (!isObj(m[field])) throw at.key(field).error('expected a map from header name to match');
-    return Object.entries(m[field] as object).map(([k, v]) => [k.toLowerCase(), parseStringMatch(v, at.key(field).key(k))]);
+    const out: [string, ReturnType<typeof parseStringMatch>][] = [];
+    for (const [k, v] of Object.entries(m[field] as object)) {
+      const claim = routingClaim(k);
+      if (claim) claimLists[field].push([claim, parseStringMatch(v, at.key(field).key(k))]);
+      else out.push([k.toLowerCase(), parseStringMatch(v, at.key(field).key(k))]);
+    }
+    return out;
   };
   const match: HttpMatch = {
     name: readOptionalString(m.name, at.key('name')),
@@ -85,13 +124,15 @@ function parseMatch(value: unknown, at: FieldPath): HttpMatch {
       .map(([k, v]) => [k, parseStringMatch(v, at.key('queryParams').key(k), { allowPrefix: false })]),
     ignoreUriCase: m.ignoreUriCase === undefined ? false : readBoolean(m.ignoreUriCase, at.key('ignoreUriCase')),
   };
+  if (claimLists.headers.length > 0) match.claims = claimLists.headers;
+  if (claimLists.withoutHeaders.length > 0) match.withoutClaims = claimLists.withoutHeaders;
   for (const key of ['uri', 'scheme', 'method', 'authority'] as const) {
     if (m[key] !== undefined) match[key] = parseStringMatch(m[key], at.key(key), { allowEmpty: false });
   }
   if (m.port !== undefined) match.port = readNumber(m.port, at.key('port'), { integer: true, min: 1, max: 65535 });
   if (m.sourceLabels !== undefined) match.sourceLabels = readStringMap(m.sourceLabels, at.key('sourceLabels'));
   if (m.sourceNamespace !== undefined) match.sourceNamespace = readString(m.sourceNamespace, at.key('sourceNamespace'));
-  if (m.gateways !== undefined) match.gateways = readArray(m.gateways, at.key('gateways')).map((g, i) => shortGatewayName(readString(g, at.key('gateways').index(i))));
+  if (m.gateways !== undefined) match.gateways = readArray(m.gateways, at.key('gateways')).map((g, i) => resolveGatewayName(readString(g, at.key('gateways').index(i)), namespace));
   return match;
 }
 
@@ -165,47 +206,60 @@ function parseFault(value: unknown, at: FieldPath): FaultSpec {
 /** RFC 7230 token: the only header names Node's http module sends. */
 const TOKEN = /^[!#$%&'*+\-.^_`|~A-Za-z0-9]+$/;
 
-/**
- * What the local proxies cannot do with a header operation Istio accepts: the authority rewrite Istio makes of a request
- * `:authority`/`host` (pilot route.go translateAppendHeaders), Envoy's `%VAR%` formatters, names that are not tokens and
- * values beyond Latin-1, which Node's http module refuses to send.
- */
-function localHeaderProblem(direction: 'request' | 'response', op: 'set' | 'add' | 'remove', name: string, value?: string): string | undefined {
-  if (direction === 'request' && op !== 'remove' && isAuthorityHeader(name)) {
-    return `not supported by the local target: Istio turns a request ${op} of ${JSON.stringify(name)} into an authority rewrite, which is not emulated here; use rewrite.authority on the route`;
-  }
+/** What the local proxies cannot send although Istio accepts it: names that are not tokens, values beyond Latin-1. */
+function localHeaderProblem(name: string, value?: string): string | undefined {
   if (!TOKEN.test(name)) return `not supported by the local target: header name ${JSON.stringify(name)} is not an RFC 7230 token, which the local proxies cannot send`;
-  if (value === undefined) return undefined;
-  if (/[^\t\x20-\x7e\x80-\xff]/.test(value)) return `not supported by the local target: header value ${JSON.stringify(value)} has characters beyond Latin-1, which the local proxies cannot send`;
-  if (value.replace(/%%/g, '').includes('%')) return `not supported by the local target: Envoy's %VAR% header formatters in ${JSON.stringify(value)} are not emulated`;
+  if (value !== undefined && /[^\t\x20-\x7e\x80-\xff]/.test(value)) return `not supported by the local target: header value ${JSON.stringify(value)} has characters beyond Latin-1, which the local proxies cannot send`;
   return undefined;
 }
 
-function headerEntry(direction: 'request' | 'response', op: 'set' | 'add', name: string, value: unknown, at: FieldPath): [string, string] {
-  const text = readString(value, at);
-  const problem = headerOperationProblem(direction, op, name, text) ?? localHeaderProblem(direction, op, name, text);
-  if (problem) throw at.error(problem);
-  // Envoy's header_parser.cc writes `%%` as a literal `%`.
-  return [name.toLowerCase(), text.replace(/%%/g, '%')];
-}
-
-function parseHeaderOps(value: unknown, at: FieldPath, direction: 'request' | 'response'): HeaderOperations {
+/**
+ * Header operations as istiod translates them (route.go TranslateHeadersOperations / translateAppendHeaders): a
+ * request `set` or `add` of `host` or `:authority` is not a header operation but the authority rewrite (`set` wins
+ * over `add`); other pseudo-headers, and `host` anywhere else, are refused as Istio's validation refuses them
+ * (validation.go ValidateHTTPHeaderWithAuthorityOperationName, ValidateHTTPHeaderOperationName), and so are names and
+ * values Istio or Envoy refuse (CR, LF, NUL; header-validation.ts).
+ */
+function parseHeaderOps(value: unknown, at: FieldPath, side: 'request' | 'response'): HeaderOperations {
   const o = readObject(value, at, ['set', 'add', 'remove']);
-  const entries = (op: 'set' | 'add'): [string, string][] => {
-    if (o[op] === undefined) return [];
-    if (!isObj(o[op])) throw at.key(op).error(`expected a map of strings, found ${describe(o[op])}`);
-    return Object.entries(o[op] as object).map(([k, v]) => headerEntry(direction, op, k, v, at.key(op).entry(k)));
-  };
-  return {
-    set: entries('set'),
-    add: entries('add'),
-    remove: o.remove === undefined ? [] : readArray(o.remove, at.key('remove')).map((h, i) => {
-      const name = readString(h, at.key('remove').index(i));
-      const problem = headerOperationProblem(direction, 'remove', name) ?? localHeaderProblem(direction, 'remove', name);
-      if (problem) throw at.key('remove').index(i).error(problem);
-      return name.toLowerCase();
-    }),
-  };
+  const ops: HeaderOperations = { set: [], add: [], remove: [] };
+  let setAuthority: string | undefined;
+  let addAuthority: string | undefined;
+  for (const kind of ['set', 'add'] as const) {
+    if (o[kind] === undefined) continue;
+    for (const [key, v] of Object.entries(readStringMap(o[kind], at.key(kind)))) {
+      const field = at.key(kind).entry(key);
+      const problem = headerOperationProblem(side, kind, key, v);
+      if (problem) throw field.error(problem);
+      const name = key.toLowerCase();
+      if (side === 'request' && isAuthorityHeader(name)) {
+        // A host rewrite literal: not a format, so `%` is kept as written.
+        if (kind === 'set') setAuthority = v;
+        else addAuthority = v;
+        continue;
+      }
+      if (name === 'host') throw field.error(`invalid header "${key}": cannot set Host header`);
+      if (name.startsWith(':')) throw field.error(`invalid header "${key}": header cannot have ":" prefix`);
+      const local = localHeaderProblem(name, v);
+      if (local) throw field.error(local);
+      ops[kind].push([name, readHeaderValue(v, field)]);
+    }
+  }
+  if (o.remove !== undefined) {
+    readArray(o.remove, at.key('remove')).forEach((h, i) => {
+      const field = at.key('remove').index(i);
+      const raw = readString(h, field);
+      const problem = headerOperationProblem(side, 'remove', raw) ?? localHeaderProblem(raw);
+      if (problem) throw field.error(problem);
+      const name = raw.toLowerCase();
+      if (name === 'host') throw field.error(`invalid header "${name}": cannot set Host header`);
+      if (name.startsWith(':')) throw field.error(`invalid header "${name}": header cannot have ":" prefix`);
+      ops.remove.push(name);
+    });
+  }
+  const authority = setAuthority ?? addAuthority;
+  if (authority !== undefined) ops.authority = authority;
+  return ops;
 }
 
 function parseHeaders(value: unknown, at: FieldPath): HeadersSpec {

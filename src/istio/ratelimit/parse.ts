@@ -93,6 +93,7 @@ function parsePatch(
     position,
     ...limit,
     patchIndex: index,
+    priority: typeof filter.spec?.priority === 'number' ? filter.spec.priority : 0,
     source,
   };
 }

@@ -50,6 +50,8 @@ export interface LocalRateLimit {
   findings: string[];
   /** Index of the patch in spec.configPatches. */
   patchIndex: number;
+  /** The EnvoyFilter's `spec.priority` (0 when absent): lower ones are applied first. */
+  priority: number;
   source?: SourcePos;
 }
 

@@ -3,6 +3,7 @@
 import { SpecError } from '../../errors.ts';
 import type { K8sObject } from '../../spec/types.ts';
 import { parseDestinationRule } from '../../istio/networking/destination-rule.ts';
+import { DestinationRuleIndex } from '../../istio/networking/destination-rule-index.ts';
 import { parseGateway } from '../../istio/networking/gateway.ts';
 import type { DestinationRuleModel, GatewayModel, VirtualServiceModel } from '../../istio/networking/model.ts';
 import { fqdn } from '../../istio/networking/routing.ts';
@@ -40,7 +41,7 @@ interface Entry {
 export interface CompiledConfig {
   version: number;
   virtualServices: VirtualServiceModel[];
-  destinationRules: Map<string, DestinationRuleModel>;
+  destinationRules: DestinationRuleIndex;
   gateways: GatewayModel[];
   services: Map<string, ServiceInfo>;
   workloads: WorkloadSpec[];
@@ -105,7 +106,7 @@ export class ConfigStore {
 
 function compile(entries: Map<string, Entry>, version: number): CompiledConfig {
   const virtualServices: VirtualServiceModel[] = [];
-  const destinationRules = new Map<string, DestinationRuleModel>();
+  const destinationRules: DestinationRuleModel[] = [];
   const gateways: GatewayModel[] = [];
   const services = new Map<string, ServiceInfo>();
   const workloads: WorkloadSpec[] = [];
@@ -116,13 +117,9 @@ function compile(entries: Map<string, Entry>, version: number): CompiledConfig {
       case 'VirtualService':
         virtualServices.push(parseVirtualService(object, createdAt));
         break;
-      case 'DestinationRule': {
-        const rule = parseDestinationRule(object, createdAt);
-        const host = fqdn(rule.host, rule.namespace);
-        // Istio uses the oldest DestinationRule for a host (and merges only rules without subsets conflicts).
-        if (!destinationRules.has(host)) destinationRules.set(host, rule);
+      case 'DestinationRule':
+        destinationRules.push(parseDestinationRule(object, createdAt));
         break;
-      }
       case 'Gateway':
         gateways.push(parseGateway(object));
         break;
@@ -149,5 +146,5 @@ function compile(entries: Map<string, Entry>, version: number): CompiledConfig {
       }
     }));
   }
-  return { version, virtualServices, destinationRules, gateways, services, workloads, security: compileSecurity(securityObjects) };
+  return { version, virtualServices, destinationRules: new DestinationRuleIndex(destinationRules), gateways, services, workloads, security: compileSecurity(securityObjects) };
 }

@@ -3,6 +3,7 @@
 // asynchronously with a version each proxy reports (as xDS would).
 import { randomInt } from 'node:crypto';
 import type { K8sObject } from '../../spec/types.ts';
+import { effectivePeerAuthMode } from '../../istio/security/peer-authentication.ts';
 import { DEFAULT_ISTIO_VERSION, istioBehaviour, type IstioBehaviour } from '../../istio/version.ts';
 import { createDetails } from './apps/details.ts';
 import { createProductpage } from './apps/productpage.ts';
@@ -225,6 +226,7 @@ export class LocalMesh {
       gateways: compiled.gateways,
       endpoints: [...this.pods.values()].map((p) => p.endpoint),
       retry503ByDefault: this.behaviour.retry503ByDefault,
+      peerAuthMode: (namespace, labels, port) => effectivePeerAuthMode(compiled.security.peerAuthentications, namespace, labels, port),
     };
   }
 

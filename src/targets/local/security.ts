@@ -7,7 +7,7 @@ import { evaluateAuthorization, RBAC_DENIED_BODY, RBAC_DENIED_STATUS, validateAu
 import { effectivePeerAuthMode, validatePeerAuthentication } from '../../istio/security/peer-authentication.ts';
 import { inboundHcmStatPrefix, rbacCounterSeries } from '../../istio/security/stats.ts';
 import { LocalRateLimiter, localRateLimitSeries, parseLocalRateLimits, rateLimitApplies, type EnvoyFilterContext, type LocalRateLimit } from '../../istio/ratelimit.ts';
-import { scopeApplies } from '../../istio/selector.ts';
+import { ROOT_NAMESPACE, scopeApplies } from '../../istio/selector.ts';
 import type { IstioBehaviour } from '../../istio/version.ts';
 import { uniform } from './decide.ts';
 import type { FilterRequest, FilterVerdict, InboundPolicy } from './proxy/filters.ts';
@@ -145,14 +145,27 @@ function runLimiter(b: BoundLimiter, request: FilterRequest, seed: number, index
 }
 
 /** The filter chain of one proxy listener for one config version. */
+/**
+ * The order istiod applies a proxy's EnvoyFilters in (model/push_context.go PushContext.EnvoyFilters): by priority,
+ * then root-namespace filters first, then by creation (the order `limits` come in, oldest first), each filter's
+ * patches in their order.
+ */
+function envoyFilterOrder(limits: LocalRateLimit[]): LocalRateLimit[] {
+  const root = (l: LocalRateLimit) => (l.namespace === ROOT_NAMESPACE ? 0 : 1);
+  return limits.map((l, i) => ({ l, i })).sort((a, b) => a.l.priority - b.l.priority || root(a.l) - root(b.l) || a.i - b.i).map(({ l }) => l);
+}
+
 export function buildPolicy(
   config: SecurityConfig,
   scope: ProxyScope,
   deps: { behaviour: IstioBehaviour; seed: number; stats: ProxyStats; chains: FilterChainStates },
 ): InboundPolicy {
   const workload = { namespace: scope.namespace, labels: scope.labels };
-  const limits = config.rateLimits.filter((l) => rateLimitApplies(l, { ...workload, context: scope.context, port: scope.port }));
-  const chainOrder = [...limits.filter((l) => l.position === 'first'), ...limits.filter((l) => l.position !== 'first')];
+  const limits = envoyFilterOrder(config.rateLimits.filter((l) => rateLimitApplies(l, { ...workload, context: scope.context, port: scope.port })));
+  // istiod applies the patches in that order (envoyfilter/listener_patch.go patchHTTPFilters): INSERT_FIRST and
+  // INSERT_BEFORE without a subFilter prepend, so a later one runs before an earlier one; INSERT_BEFORE the router
+  // keeps them in order.
+  const chainOrder = [...limits.filter((l) => l.position === 'first').reverse(), ...limits.filter((l) => l.position !== 'first')];
   const outbound = scope.context === 'SIDECAR_OUTBOUND';
   const appliesHere = (p: K8sObject) => scopeApplies(
     { namespace: p.metadata.namespace ?? 'default', selector: (p.spec?.selector?.matchLabels as Record<string, string> | undefined) },
@@ -219,7 +232,7 @@ export function buildPolicy(
         const v = runLimiter(beforeRouter[i], request, deps.seed, first.length + i);
         if (v) return v;
       }
-      return { action: 'continue' };
+      return requestClaims ? { action: 'continue', claims: requestClaims } : { action: 'continue' };
     },
   };
 }

@@ -154,6 +154,27 @@ export function parseDeployment(object: K8sObject): WorkloadSpec {
   };
 }
 
+/**
+ * The protocol istiod gives a Service port (pkg/config/kube/conversion.go ConvertProtocol, protocol.Parse): the
+ * appProtocol, else the port name's prefix before `-`; `auto` (detected: HTTP for Bookinfo) when neither names a known
+ * protocol, except on well-known non-HTTP ports, which are TCP.
+ */
+export function portProtocol(port: number, name: string, appProtocol?: string): string {
+  let text = appProtocol ?? name;
+  if (appProtocol === 'kubernetes.io/h2c') return 'HTTP2';
+  if (appProtocol === 'kubernetes.io/ws') return 'HTTP';
+  if (appProtocol === 'kubernetes.io/wss') return 'HTTPS';
+  if (text.toLowerCase().startsWith('grpc-web')) return 'GRPC-Web';
+  const dash = text.indexOf('-');
+  if (dash >= 0) text = text.slice(0, dash);
+  const known: Record<string, string> = {
+    tcp: 'TCP', udp: 'UDP', grpc: 'GRPC', http: 'HTTP', http_proxy: 'HTTP_PROXY', http2: 'HTTP2', https: 'HTTPS', tls: 'TLS', mongo: 'Mongo', redis: 'Redis', mysql: 'MySQL',
+  };
+  const protocol = known[text.toLowerCase()];
+  if (protocol) return protocol;
+  return [25, 53, 3306, 27017].includes(port) ? 'TCP' : 'auto';
+}
+
 export function parseService(object: K8sObject): ServiceSpec {
   const at = FieldPath.of('Service', object.metadata.name);
   if (object.apiVersion !== 'v1') throw at.key('apiVersion').error(`expected v1, found ${object.apiVersion}`);
@@ -167,6 +188,13 @@ export function parseService(object: K8sObject): ServiceSpec {
       throw pat.key('targetPort').error('a targetPort different from the port is not emulated');
     }
     if (o.protocol !== undefined && o.protocol !== 'TCP') throw pat.key('protocol').error('only TCP ports are emulated');
+    const name = o.name === undefined ? '' : readString(o.name, pat.key('name'));
+    const appProtocol = o.appProtocol === undefined ? undefined : readString(o.appProtocol, pat.key('appProtocol'));
+    const protocol = portProtocol(port, name, appProtocol);
+    if (protocol !== 'HTTP' && protocol !== 'auto') {
+      const field = appProtocol !== undefined ? 'appProtocol' : 'name';
+      throw pat.key(field).error(`Istio serves this port as ${protocol} (from its ${field}), which the local target does not emulate: it routes plain HTTP/1.1 (name the port http or http-<suffix>, or leave the protocol to detection)`);
+    }
     return port;
   });
   if (ports.length === 0) throw at.key('spec.ports').error('a service needs at least one port');

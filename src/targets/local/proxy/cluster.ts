@@ -18,6 +18,11 @@ export interface EndpointInfo {
   version: string;
   principal: string;
   labels: Record<string, string>;
+  /**
+   * EDS's tlsMode for this endpoint in this cluster (mtls_checker.go checkMtlsEnabled): false means the transport
+   * socket match picks plaintext when the cluster is left to auto mTLS. Undefined: mTLS (a sidecar).
+   */
+  mtls?: boolean;
 }
 
 export interface UpstreamRequest {
@@ -44,7 +49,7 @@ class Endpoint {
   ejectedUntil = 0;
   ejections = 0;
   constructor(
-    readonly info: EndpointInfo,
+    public info: EndpointInfo,
     public pool: ConnectionPool,
   ) {}
 }
@@ -123,10 +128,13 @@ export class Cluster {
       const key = `${info.ip}:${info.port}`;
       const existing = old.get(key);
       old.delete(key);
-      if (existing && !poolChanged) return existing;
+      if (existing && !poolChanged && existing.info.mtls === info.mtls) return existing;
       if (existing) existing.pool.destroy();
       const e = existing ?? new Endpoint(info, this.newPool(info));
-      if (existing) e.pool = this.newPool(existing.info);
+      if (existing) {
+        e.info = info;
+        e.pool = this.newPool(info);
+      }
       return e;
     });
     for (const gone of old.values()) gone.pool.destroy();
@@ -141,8 +149,10 @@ export class Cluster {
 
   private newPool(endpoint: EndpointInfo): ConnectionPool {
     const tls = this.settings.tls;
-    // Auto mTLS: every endpoint here has a sidecar, so mTLS unless the DestinationRule disables it.
-    const handshake = tls === 'DISABLE' ? undefined : handshakeLine(this.options.meshSecret, this.options.sourcePrincipal);
+    // An explicit mode decides; auto mTLS (no mode) follows the endpoint's EDS tlsMode (Istio's transport socket
+    // matches: tlsMode istio → mTLS, anything else → plaintext).
+    const mtls = tls === undefined ? endpoint.mtls !== false : tls === 'ISTIO_MUTUAL';
+    const handshake = mtls ? handshakeLine(this.options.meshSecret, this.options.sourcePrincipal) : undefined;
     return new ConnectionPool({
       ip: endpoint.ip,
       port: endpoint.port,

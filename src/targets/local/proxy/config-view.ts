@@ -1,5 +1,6 @@
 // What every proxy reads from the mesh's configuration: one immutable snapshot per config version.
-import type { DestinationRuleModel, GatewayModel, VirtualServiceModel } from '../../../istio/networking/model.ts';
+import type { DestinationRuleLookup } from '../../../istio/networking/destination-rule-index.ts';
+import type { GatewayModel, VirtualServiceModel } from '../../../istio/networking/model.ts';
 import type { EndpointInfo } from './cluster.ts';
 
 export interface ServiceInfo {
@@ -14,8 +15,8 @@ export interface MeshSnapshot {
   /** Config version (monotonic, as a string). */
   version: string;
   virtualServices: VirtualServiceModel[];
-  /** By the rule's host as an FQDN. */
-  destinationRules: Map<string, DestinationRuleModel>;
+  /** The rule a proxy of a namespace uses for a service FQDN (a plain Map by FQDN serves one namespace). */
+  destinationRules: DestinationRuleLookup;
   /** By FQDN. */
   services: Map<string, ServiceInfo>;
   /** Gateway resources, for the ingress. */
@@ -24,6 +25,8 @@ export interface MeshSnapshot {
   endpoints: EndpointInfo[];
   /** Istio behaviour that the proxies follow. */
   retry503ByDefault: boolean;
+  /** The PeerAuthentication mode of a workload's port (STRICT, PERMISSIVE, DISABLE); absent: PERMISSIVE everywhere. */
+  peerAuthMode?: (namespace: string, labels: Record<string, string>, port: number) => string;
 }
 
 export function labelsMatch(selector: Record<string, string>, labels: Record<string, string>): boolean {

@@ -20,7 +20,8 @@ export interface FilterRequest {
 }
 
 export type FilterVerdict =
-  | { action: 'continue' }
+  /** `claims`: the verified JWT payload (jwt_authn's metadata), which routes may match (`@request.auth.claims`). */
+  | { action: 'continue'; claims?: Record<string, unknown> }
   | { action: 'reply'; status: number; body: string; headers: Record<string, string>; flags: string[] };
 
 /** A proxy's inbound policy for one config version. */

@@ -2,14 +2,14 @@
 // (RBAC, JWT, local rate limit with context GATEWAY), then the router over the VirtualServices bound to the Gateways
 // that select it. Like Envoy at the edge it generates a fresh x-request-id for every external request.
 import http from 'node:http';
-import type { GatewayModel } from '../../../istio/networking/model.ts';
-import { hostMatchScore } from '../../../istio/networking/routing.ts';
+import { gatewayVirtualHosts, selectVirtualHost } from '../../../istio/networking/gateway-routes.ts';
+import type { HttpRoute } from '../../../istio/networking/model.ts';
 import { seededHex } from '../decide.ts';
 import { adminHandler, closeServer, listen } from './admin.ts';
 import { Cancellation } from './cancel.ts';
 import type { MeshSnapshot } from './config-view.ts';
 import { openPolicy, type InboundPolicy } from './filters.ts';
-import { Router, type ServingGateway } from './router.ts';
+import { Router } from './router.ts';
 import { meshLogError } from '../log.ts';
 import { memo } from './memo.ts';
 import { connectionId, internalErrorBody, readBody, writeResponse, type WorkloadIdentity } from './sidecar.ts';
@@ -23,9 +23,10 @@ export class IngressGateway {
   readonly router: Router;
   private snapshot?: MeshSnapshot;
   private policy: InboundPolicy = openPolicy;
-  private servingGateways: GatewayModel[] = [];
-  /** gatewaysFor() per host for the current config. */
-  private gatewaysByHost = new Map<string, ServingGateway[]>();
+  /** The virtual hosts of the :8080 listener, by domain, for the current config. */
+  private virtualHosts = new Map<string, HttpRoute[]>();
+  /** routesFor() per host for the current config. */
+  private routesByHost = new Map<string, HttpRoute[] | null>();
   private readonly server: http.Server;
   private readonly admin: http.Server[] = [];
   private readonly self: PeerInfo;
@@ -69,34 +70,15 @@ export class IngressGateway {
   configure(snapshot: MeshSnapshot, policy: InboundPolicy): void {
     this.router.configure(snapshot);
     this.policy = policy;
-    this.servingGateways = snapshot.gateways.filter((g) => Object.entries(g.selector).every(([k, v]) => this.identity.labels[k] === v));
-    this.gatewaysByHost = new Map();
+    const serving = snapshot.gateways.filter((g) => Object.entries(g.selector).every(([k, v]) => this.identity.labels[k] === v));
+    this.virtualHosts = gatewayVirtualHosts(serving, snapshot.virtualServices, gatewayPort, { labels: this.identity.labels, namespace: this.identity.namespace });
+    this.routesByHost = new Map();
     this.snapshot = snapshot;
   }
 
-  /** The Gateways with a server on :8080 whose hosts match `host` (most specific first). */
-  private gatewaysFor(host: string): ServingGateway[] {
-    return memo(this.gatewaysByHost, host, (h) => this.scoreGateways(h));
-  }
-
-  private scoreGateways(host: string): ServingGateway[] {
-    const scored: [number, ServingGateway][] = [];
-    for (const g of this.servingGateways) {
-      let best = -1;
-      let port: number | undefined;
-      for (const s of g.servers) {
-        if (s.port !== gatewayPort) continue;
-        for (const h of s.hosts) {
-          const score = hostMatchScore(h.toLowerCase(), host);
-          // The first matching server's port as written: Istio builds a Gateway's routes for a VirtualService once,
-          // with the port of the first of its servers on this listener (gateway.go caches gatewayRoutes per Gateway).
-          if (score >= 0 && port === undefined) port = s.declaredPort;
-          best = Math.max(best, score);
-        }
-      }
-      if (best >= 0 && port !== undefined) scored.push([best, { name: g.name, port }]);
-    }
-    return scored.sort((a, b) => b[0] - a[0]).map(([, g]) => g);
+  /** The routes of the virtual host for `host` (null: none matches, 404 NR). */
+  private routesFor(host: string): HttpRoute[] | null {
+    return memo(this.routesByHost, host, (h) => selectVirtualHost(this.virtualHosts, h) ?? null);
   }
 
   async start(): Promise<void> {
@@ -152,7 +134,9 @@ export class IngressGateway {
     const verdict = this.policy.filter({
       method: req.method ?? 'GET',
       path: req.url ?? '/',
-      host,
+      // RBAC's `hosts` match the :authority as received, port included (authz matcher/header.go HostMatcher; the
+      // gateway's connection manager keeps the port: istiod sets no strip_port_mode).
+      host: authority,
       headers,
       port: gatewayPort,
       sourceIp: remote,
@@ -173,7 +157,8 @@ export class IngressGateway {
       requestId,
       decisionKey: requestId,
       signal: cancel,
-      gateways: this.gatewaysFor(host),
+      gatewayRoutes: this.routesFor(host),
+      claims: verdict.claims,
     });
     if (result.downstreamGone) {
       record(this.stats, 'source', this.self, peerOfEndpoint(result.endpoint), result.service, 0, ['DC'], undefined);

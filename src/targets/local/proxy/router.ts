@@ -2,9 +2,10 @@
 // (before the router: injected faults are never retried), then Envoy's router with retries, per-try and route
 // timeouts, load balancing, the connection-pool circuit breaker and outlier detection.
 import type http from 'node:http';
-import { effectiveTrafficPolicy } from '../../../istio/networking/destination-rule.ts';
+import { checkMtlsEnabled, effectiveTrafficPolicy, endpointTlsMode } from '../../../istio/networking/destination-rule.ts';
 import type { HeaderOperations, HttpRoute, RouteDestination } from '../../../istio/networking/model.ts';
 import { effectiveRetryPolicy, backoffMs, isRetriable, type AttemptOutcome, type RetryPolicy } from '../../../istio/networking/retry.ts';
+import { rewritePath } from '../../../istio/networking/rewrite.ts';
 import { firstMatchingRule, fqdn, pickDestination, rulesFor, type RequestFacts } from '../../../istio/networking/routing.ts';
 import { chancePpm, uniform } from '../decide.ts';
 import { Cancellation } from './cancel.ts';
@@ -27,15 +28,13 @@ export interface RouterRequest {
   decisionKey: string;
   /** Aborted when the downstream gives up. */
   signal?: Cancellation;
-  /** Ingress only: the Gateways serving this request's port and host, most specific first. */
-  gateways?: ServingGateway[];
-}
-
-/** A Gateway serving an ingress request: its name and the port its matching server declares (as written). */
-export interface ServingGateway {
-  name: string;
-  /** What `match.port` is compared with: the Gateway server's port, not the Host header's (see GatewayServer). */
-  port: number;
+  /**
+   * Ingress only: the routes of the virtual host Envoy picks for this request's host (gatewayVirtualHosts /
+   * selectVirtualHost); null when no virtual host matches it (404 NR).
+   */
+  gatewayRoutes?: HttpRoute[] | null;
+  /** Ingress only: the JWT payload its jwt_authn filter verified, for `@request.auth.claims` matches. */
+  claims?: Record<string, unknown>;
 }
 
 export interface RouterResult {
@@ -90,14 +89,32 @@ function local(reply: LocalReply, service?: ServiceInfo, endpoint?: EndpointInfo
   };
 }
 
-function applyHeaderOps(headers: Record<string, string | string[]>, ops: HeaderOperations | undefined): void {
-  if (!ops) return;
-  for (const name of ops.remove) delete headers[name];
-  for (const [name, value] of ops.set) headers[name] = value;
-  for (const [name, value] of ops.add) {
-    const existing = headers[name];
-    headers[name] = existing === undefined ? value : ([] as string[]).concat(existing, value);
+/**
+ * One level of Envoy header mutations (HeaderParser::evaluateHeaders): every removal first, then the additions in
+ * order (`set` overwrites, `add` appends).
+ */
+function applyHeaderLevel(headers: Record<string, string | string[]>, level: (HeaderOperations | undefined)[]): void {
+  for (const ops of level) if (ops) for (const name of ops.remove) delete headers[name];
+  for (const ops of level) {
+    if (!ops) continue;
+    for (const [name, value] of ops.set) headers[name] = value;
+    for (const [name, value] of ops.add) {
+      const existing = headers[name];
+      headers[name] = existing === undefined ? value : ([] as string[]).concat(existing, value);
+    }
   }
+}
+
+/**
+ * The header mutation levels of a route, in the order Envoy evaluates them (most specific first, later ones override:
+ * route.proto most_specific_header_mutations_wins, which istiod leaves false). istiod puts a single destination's
+ * operations after the route's in the route's own lists (route.go processDestination), while a weighted
+ * destination's are its cluster weight's, a level of their own before the route's (processWeightedDestination).
+ */
+function headerLevels(rule: HttpRoute | undefined, destination: RouteDestination | undefined, side: 'request' | 'response'): (HeaderOperations | undefined)[][] {
+  const route = rule?.headers?.[side];
+  const own = destination?.headers?.[side];
+  return rule && rule.route.length > 1 ? [[own], [route]] : [[route, own]];
 }
 
 type RouteTable = ReturnType<typeof rulesFor>;
@@ -121,7 +138,7 @@ export class Router {
     for (const service of snapshot.services.values()) {
       for (const port of service.ports) {
         this.cluster(service, undefined, port);
-        const rule = snapshot.destinationRules.get(service.fqdn);
+        const rule = snapshot.destinationRules.get(service.fqdn, this.identity.namespace, service.namespace);
         for (const subset of rule?.subsets ?? []) this.cluster(service, subset.name, port);
       }
     }
@@ -132,7 +149,7 @@ export class Router {
   }
 
   private cluster(service: ServiceInfo, subset: string | undefined, port: number): Cluster | undefined {
-    const rule = this.snapshot.destinationRules.get(service.fqdn);
+    const rule = this.snapshot.destinationRules.get(service.fqdn, this.identity.namespace, service.namespace);
     let subsetLabels: Record<string, string> | undefined;
     if (subset !== undefined) {
       const s = rule?.subsets.find((x) => x.name === subset);
@@ -161,7 +178,14 @@ export class Router {
         entry = { cluster, config, version: '' };
         this.clusters.set(name, entry);
       }
-      entry.cluster.update(endpointsOf(this.snapshot, service, subsetLabels, port), settings);
+      // EDS marks each endpoint's tlsMode for this cluster (endpoint_builder.go with mtls_checker.go checkMtlsEnabled).
+      const drMode = endpointTlsMode(rule, subset, port);
+      const modeOf = this.snapshot.peerAuthMode;
+      const endpoints = endpointsOf(this.snapshot, service, subsetLabels, port).map((e) => {
+        const mtls = checkMtlsEnabled(drMode, true, modeOf ? modeOf(e.namespace, e.labels, e.port) : 'PERMISSIVE');
+        return mtls ? e : { ...e, mtls };
+      });
+      entry.cluster.update(endpoints, settings);
       entry.version = this.snapshot.version;
     }
     return entry.cluster;
@@ -181,6 +205,7 @@ export class Router {
       gateway: 'mesh',
       sourceLabels: this.identity.labels,
       sourceNamespace: this.identity.namespace,
+      claims: req.claims,
     };
     const colon = req.authority.lastIndexOf(':');
     const hostOnly = (colon > 0 ? req.authority.slice(0, colon) : req.authority).toLowerCase();
@@ -188,21 +213,11 @@ export class Router {
 
     let rule: HttpRoute | undefined;
     let service: ServiceInfo | undefined;
-    const gateways = req.gateways;
-    if (gateways) {
-      // Ingress: the VirtualServices bound to the Gateways that serve this port and host.
-      let rules: HttpRoute[] = [];
-      for (const g of gateways) {
-        const found = this.routeTable(hostOnly, g.name);
-        if (found) {
-          facts.gateway = g.name;
-          facts.port = g.port;
-          rules = found.rules;
-          break;
-        }
-      }
-      rule = firstMatchingRule(rules, facts);
+    if (req.gatewayRoutes !== undefined) {
+      // Ingress: the routes were built for their Gateway and server port; only request conditions are left to match.
+      rule = firstMatchingRule(req.gatewayRoutes ?? [], facts);
       if (!rule) return local(replies.noRoute());
+      facts.port = rule.gatewayPort ?? facts.port;
     } else {
       const target = this.serviceFor(hostOnly);
       if (!target) return local(replies.noRoute());
@@ -232,7 +247,10 @@ export class Router {
       if (!service) return local(replies.noCluster(), undefined, undefined, flags);
     }
     if (!service) return local(replies.noRoute());
-    const port = destination?.port ?? (service.ports.includes(facts.port) ? facts.port : service.ports[0]);
+    // route.go GetDestinationCluster: the destination's port, else the Service's only port, else the listener's port.
+    // A cluster exists only for the Service's ports, so any other is Envoy's cluster-not-found (503 NC).
+    const port = destination?.port ?? (service.ports.length === 1 ? service.ports[0] : facts.port);
+    if (!service.ports.includes(port)) return local(replies.noCluster(), service, undefined, flags);
     const cluster = this.cluster(service, destination?.subset, port);
     if (!cluster) return local(replies.noCluster(), service, undefined, flags);
 
@@ -241,15 +259,17 @@ export class Router {
       const v = req.headers[name];
       if (v !== undefined && !hopByHop.has(name)) headers[name] = v;
     }
-    applyHeaderOps(headers, rule?.headers?.request);
-    applyHeaderOps(headers, destination?.headers?.request);
-    let path = req.path;
+    for (const level of headerLevels(rule, destination, 'request')) applyHeaderLevel(headers, level);
+    const path = rule ? rewritePath(rule, facts, req.path) : req.path;
     let authority = req.authority;
-    if (rule?.rewrite?.uri !== undefined) {
-      const prefix = rule.match.find((m) => m.uri && m.uri.kind !== 'regex' && m.uri.kind !== 'present' && facts.path.startsWith(m.uri.value))?.uri;
-      path = prefix && 'value' in prefix ? rule.rewrite.uri + req.path.slice(prefix.value.length) : rule.rewrite.uri;
-    }
-    if (rule?.rewrite?.authority) authority = rule.rewrite.authority;
+    // The host rewrite (route.go applyHTTPRouteDestination): rewrite.authority, else the route's headers; a
+    // destination's only when the route sets none — a single destination's by processDestination's own rule, a
+    // weighted one's because Envoy sets the cluster weight's host_rewrite_literal first and the route's after it
+    // (config_impl.cc WeightedClusterEntry::finalizeRequestHeaders, then RouteEntryImplBase's).
+    const destinationAuthority = destination?.headers?.request?.authority || undefined;
+    const routeAuthority = rule?.rewrite?.authority || rule?.headers?.request?.authority || undefined;
+    const rewritten = routeAuthority ?? destinationAuthority;
+    if (rewritten) authority = rewritten;
     headers.host = authority;
     headers['x-request-id'] = req.requestId;
 
@@ -257,14 +277,13 @@ export class Router {
     const result = await this.forward(cluster, service, { method: req.method, path, headers, body: req.body }, policy, rule?.timeoutMs, req);
     result.flags = flags.concat(result.flags);
     if (result.status > 0) {
-      applyHeaderOps(result.headers, rule?.headers?.response);
-      applyHeaderOps(result.headers, destination?.headers?.response);
+      for (const level of headerLevels(rule, destination, 'response')) applyHeaderLevel(result.headers, level);
     }
     return result;
   }
 
   private routeTable(host: string, gateway: string): RouteTable {
-    return memo(this.routeTables, `${gateway} ${host}`, () => rulesFor(this.snapshot.virtualServices, host, gateway));
+    return memo(this.routeTables, `${gateway} ${host}`, () => rulesFor(this.snapshot.virtualServices, host, gateway, { proxyNamespace: this.identity.namespace }));
   }
 
   /** The policy is shared by the requests of a config version: nothing below mutates it. */
