@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SpecError } from '../../src/errors.ts';
+import { seededRandom } from '../../src/assertions/stats/simulate.ts';
 import type { K8sObject } from '../../src/spec/types.ts';
 import {
   LOCAL_RATE_LIMIT_BODY,
@@ -12,6 +13,7 @@ import {
   parseLocalRateLimits,
   predictRateLimited,
   predictRateLimitedRange,
+  predictRateLimitedUnderSpread,
   rateLimitApplies,
   type LocalRateLimit,
 } from '../../src/istio/ratelimit.ts';
@@ -359,6 +361,32 @@ describe('predictRateLimitedRange (unknown phase of the chunked timer)', () => {
     const r = predictRateLimitedRange(times, task, 'chunked', { maxPhases: 64 });
     expect(r).toMatchObject({ exact: false, phasesEvaluated: 64 });
     expect(r.minLimited).toBeLessThanOrEqual(r.maxLimited);
+  });
+});
+
+describe('predictRateLimitedUnderSpread (the proxy sees each request up to a spread later, AtomicTokenBucketImpl)', () => {
+  it('brackets what the proxy decides for every delay within the spread, even when requests overtake one another', () => {
+    const fast = { ...task, bucket: { maxTokens: 10, tokensPerFill: 25, fillIntervalMs: 1000 } };
+    const rng = seededRandom(5);
+    for (let run = 0; run < 300; run++) {
+      const sends = Array.from({ length: 200 }, (_, i) => Math.floor(i / 40) * 1000 + rng.uniform() * 5);
+      const spreadMs = rng.uniform() * 200;
+      const arrivals = sends.map((s) => s + 7 + rng.uniform() * spreadMs);
+      const seen = predictRateLimited(arrivals, fast, 'continuous').limited;
+      const r = predictRateLimitedUnderSpread(sends, fast, spreadMs);
+      expect(seen).toBeGreaterThanOrEqual(r.minLimited);
+      expect(seen).toBeLessThanOrEqual(r.maxLimited);
+    }
+  });
+
+  it('is the plain replay with no spread, and widens by about fill rate × spread', () => {
+    const times = Array.from({ length: 50 }, (_, i) => Math.floor(i / 10) * 1000);
+    const exact = predictRateLimited(times, task, 'continuous').limited;
+    expect(predictRateLimitedUnderSpread(times, task, 0)).toMatchObject({ minLimited: exact, maxLimited: exact, spreadTokens: 0 });
+    const fast = { ...task, bucket: { maxTokens: 10, tokensPerFill: 10, fillIntervalMs: 1000 } };
+    const wide = predictRateLimitedUnderSpread(times, fast, 150);
+    expect(wide.spreadTokens).toBeCloseTo(1.5);
+    expect(wide.maxLimited - wide.minLimited).toBeGreaterThanOrEqual(2);
   });
 });
 

@@ -157,6 +157,46 @@ export function predictRateLimitedRange(
   return { ...base, minLimited, maxLimited, toleranceRequests: maxLimited - minLimited, phaseAtMin, phaseAtMax, phasesEvaluated: phases.length, exact };
 }
 
+export interface SpreadRange {
+  /** Fewest and most refused requests over every arrival spread up to `spreadMs`. */
+  minLimited: number;
+  maxLimited: number;
+  /** The spread bounded (ms) and what it is worth in tokens (fill rate × spread). */
+  spreadMs: number;
+  spreadTokens: number;
+}
+
+/**
+ * Continuous refill: bounds on the refused requests when the proxy saw request i at sᵢ + c + δᵢ, for an unknown clock
+ * offset c and delays δᵢ whose spread (max δ − min δ) is at most `spreadMs`, instead of at the send times sᵢ.
+ *
+ * Why it is sound: with continuous refill (token_bucket_impl.h AtomicTokenBucketImpl: tokens = min(max_tokens,
+ * elapsed × fill rate), a request takes a whole token) the bucket is a policer with burst B = max_tokens and rate r.
+ * Admitting greedily, as Envoy does, admits a largest subset S such that every time window [u, v] holds at most
+ * B + r(v − u) admitted arrivals (an exchange argument: admitting earlier never costs a later admission). A window of
+ * the proxy's times holds only requests whose send times lie in a window longer by at most the spread D, so S is also
+ * admissible on the send times for a bucket of B + rD, and a set admissible on the send times for B − rD is
+ * admissible on the proxy's times for B. Hence allowed(B − rD, sends) ≤ allowed(proxy) ≤ allowed(B + rD, sends),
+ * whatever the order in which the requests overtook one another on the way.
+ */
+export function predictRateLimitedUnderSpread(
+  sendTimesMs: ArrayLike<number>,
+  limit: LocalRateLimit,
+  spreadMs: number,
+  options: Omit<PredictOptions, 'phaseMs' | 'random'> & { random?: () => () => number } = {},
+): SpreadRange {
+  if (!(spreadMs >= 0)) throw new RangeError(`spreadMs must be ≥ 0, got ${spreadMs}`);
+  const { maxTokens, tokensPerFill, fillIntervalMs } = limit.bucket;
+  const spreadTokens = (spreadMs * tokensPerFill) / fillIntervalMs;
+  // A bucket below one token admits nothing; TokenBucket wants a positive size, so it gets a vanishing one.
+  const limitedWith = (tokens: number) =>
+    predictRateLimited(sendTimesMs, { ...limit, bucket: { ...limit.bucket, maxTokens: Math.max(tokens, 1e-9) } }, 'continuous', {
+      ...options,
+      random: options.random?.(),
+    }).limited;
+  return { minLimited: limitedWith(maxTokens + spreadTokens), maxLimited: limitedWith(maxTokens - spreadTokens), spreadMs, spreadTokens };
+}
+
 function sortedOrder(times: ArrayLike<number>): number[] {
   const order = Array.from({ length: times.length }, (_, i) => i);
   let sorted = true;
