@@ -2,6 +2,10 @@
 // v1: no ratings; v2: ratings with black stars, 10 s client timeout; v3: red stars, 2.5 s timeout. A ratings failure
 // (non-200 or timeout) still answers 200, with "Ratings service is currently unavailable" per review.
 import { header, type AppContext, type AppHandler, type AppResponse, CallScope } from './types.ts';
+import { LibertyExecutor } from './liberty-executor.ts';
+
+/** server.xml of the reviews image: <executor coreThreads="5"/>. */
+const LIBERTY_CORE_THREADS = 5;
 
 const propagated = [
   'x-request-id', 'x-ot-span-context', 'x-datadog-trace-id', 'x-datadog-parent-id', 'x-datadog-sampling-priority',
@@ -22,8 +26,9 @@ export function createReviews(ctx: AppContext): AppHandler {
   const clusterName = ctx.env.CLUSTER_NAME ?? 'null';
 
   const ok = (body: string): AppResponse => ({ status: 200, headers: { 'content-type': 'application/json' }, body });
+  const executor = new LibertyExecutor({ coreThreads: LIBERTY_CORE_THREADS });
 
-  return async (req) => {
+  const handle: AppHandler = async (req) => {
     const path = req.path.split('?')[0];
     if (path === '/health') return ok('{"status": "Reviews is healthy"}');
     const m = /^\/reviews\/(-?\d+)$/.exec(path);
@@ -70,4 +75,6 @@ export function createReviews(ctx: AppContext): AppHandler {
     body += ']}';
     return ok(body);
   };
+  // Every request runs on a thread of Liberty's default executor.
+  return (req) => executor.run(() => handle(req));
 }
