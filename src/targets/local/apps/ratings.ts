@@ -35,8 +35,9 @@ export function createRatings(ctx: AppContext): AppHandler {
         return json(200, local(id));
       }
       if (req.method !== 'GET') return notFound();
-      // v2 reads the ratings database, whose seed data holds the same two ratings (samples/bookinfo/src/mongodb).
-      if (version === 'v2') return json(200, { id, ratings: { Reviewer1: 5, Reviewer2: 4 } });
+      // v2 reads the ratings database (MongoDB unless DB_TYPE=mysql). The local mesh runs no database, so the real
+      // service's connect fails: ratings.js answers 500 {"error": "could not connect to ratings database"}.
+      if (version === 'v2') return json(500, { error: 'could not connect to ratings database' });
       if (version === 'v-faulty') {
         return uniform(ctx.seed, `${req.decisionKey}|${ctx.podName}|v-faulty`) <= 0.5 ? serviceUnavailable() : json(200, local(id));
       }
