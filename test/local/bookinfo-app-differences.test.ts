@@ -113,3 +113,31 @@ describe('ratings (ratings.js)', () => {
     expect(JSON.parse(res.body)).toEqual({ error: 'could not connect to ratings database' });
   });
 });
+
+describe('productpage B3 propagation (getForwardHeaders: OpenTelemetry B3MultiFormat extract + inject)', () => {
+  const sent = async (incoming: Record<string, string>) => {
+    const { ctx, calls } = context({}, (call) => (call.path.startsWith('/details') ? ok(detailsBody) : ok(reviewsBody)));
+    await createProductpage(ctx)({ ...request('/productpage'), headers: incoming });
+    const h = calls[0].headers;
+    return Object.fromEntries(Object.entries(h).filter(([k]) => k.startsWith('x-b3') || k === 'b3'));
+  };
+
+  it('re-encodes: parent span id and flags dropped, trace id padded to 32 hex digits, sampled 0 when missing', async () => {
+    expect(await sent({ 'x-b3-traceid': '463AC35C9F6413AD', 'x-b3-spanid': 'A2FB4A1D1A96D312', 'x-b3-parentspanid': '0020000000000001', 'x-b3-flags': '0' })).toEqual({
+      'x-b3-traceid': '0000000000000000463ac35c9f6413ad',
+      'x-b3-spanid': 'a2fb4a1d1a96d312',
+      'x-b3-sampled': '0',
+    });
+    expect((await sent({ 'x-b3-traceid': '463ac35c9f6413ad', 'x-b3-spanid': 'a2fb4a1d1a96d312', 'x-b3-flags': '1' }))['x-b3-sampled']).toBe('1');
+  });
+
+  it('a single b3 header wins over x-b3-*; ids that are not 16/32 hex digits send no B3 at all', async () => {
+    expect(await sent({ b3: '80f198ee56343ba864fe8b2a57d3eff7-e457b5a2e4d86bd1', 'x-b3-traceid': '463ac35c9f6413ad', 'x-b3-spanid': 'a2fb4a1d1a96d312' })).toEqual({
+      'x-b3-traceid': '80f198ee56343ba864fe8b2a57d3eff7',
+      'x-b3-spanid': 'e457b5a2e4d86bd1',
+      'x-b3-sampled': '1',
+    });
+    expect(await sent({ 'x-b3-traceid': 'abc', 'x-b3-spanid': 'a2fb4a1d1a96d312', 'x-b3-sampled': '1' })).toEqual({});
+    expect(await sent({})).toEqual({});
+  });
+});

@@ -3,15 +3,44 @@
 // the fault-injection task); forwards tracing headers, cookie, authorization, jwt and `end-user` from the session.
 import { renderIndexPage, renderProductPage, type PageModel } from './productpage-html.ts';
 import { sessionCookie, sessionUser } from './session.ts';
-import { CallScope, header, json, type AppContext, type AppHandler, type AppRequest, type AppResponse } from './types.ts';
+import { CallScope, header, json, type AppContext, type AppHandler, type AppRequest, type AppResponse, type HeaderMap } from './types.ts';
 import { pythonUnquote, requoteUri } from './url-quoting.ts';
 
 const forwarded = [
   'x-request-id', 'x-ot-span-context', 'x-datadog-trace-id', 'x-datadog-parent-id', 'x-datadog-sampling-priority',
   'traceparent', 'tracestate', 'x-cloud-trace-context', 'grpc-trace-bin', 'sw8', 'user-agent', 'cookie', 'authorization', 'jwt',
-  // the B3 headers the sample's OpenTracing tracer re-injects
-  'x-b3-traceid', 'x-b3-spanid', 'x-b3-parentspanid', 'x-b3-sampled', 'x-b3-flags',
 ];
+
+/**
+ * The B3 headers productpage sends on: getForwardHeaders extracts the incoming context with OpenTelemetry's
+ * B3MultiFormat and injects it again (opentelemetry-propagator-b3): a single `b3` header wins over the x-b3-* ones;
+ * trace and span ids must be 16/32 and 16 hex digits or nothing is sent; the trace id goes out as 32 lower-case hex
+ * digits; x-b3-sampled is 1 when sampled was 1/true/True/d (or x-b3-flags 1; 1 by default with a single header),
+ * else 0; x-b3-parentspanid and x-b3-flags are not sent.
+ */
+export function reencodeB3(headers: HeaderMap): Record<string, string> {
+  let traceId: string | undefined;
+  let spanId: string | undefined;
+  let sampled = '0';
+  let flags: string | undefined;
+  const single = header(headers, 'b3');
+  if (single) {
+    sampled = '1';
+    // Python's split('-', 4): five or more fields match none of the cases, and no ids are read.
+    const parts = single.split('-');
+    if (parts.length === 1) sampled = parts[0];
+    else if (parts.length === 2) [traceId, spanId] = parts;
+    else if (parts.length === 3 || parts.length === 4) [traceId, spanId, sampled] = parts;
+  } else {
+    traceId = header(headers, 'x-b3-traceid') || undefined;
+    spanId = header(headers, 'x-b3-spanid') || undefined;
+    sampled = header(headers, 'x-b3-sampled') || sampled;
+    flags = header(headers, 'x-b3-flags') || undefined;
+  }
+  if (traceId === undefined || spanId === undefined || !/^(?:[\da-fA-F]{16}|[\da-fA-F]{32})$/.test(traceId) || !/^[\da-fA-F]{16}$/.test(spanId)) return {};
+  const isSampled = ['1', 'True', 'true', 'd'].includes(sampled) || flags === '1';
+  return { 'x-b3-traceid': traceId.toLowerCase().padStart(32, '0'), 'x-b3-spanid': spanId.toLowerCase(), 'x-b3-sampled': isSampled ? '1' : '0' };
+}
 
 const products = [
   {
@@ -80,6 +109,7 @@ export function createProductpage(ctx: AppContext): AppHandler {
     const headers: Record<string, string> = {};
     const user = sessionUser(header(req.headers, 'cookie'));
     if (user !== undefined) headers['end-user'] = user;
+    Object.assign(headers, reencodeB3(req.headers));
     for (const name of forwarded) {
       const v = header(req.headers, name);
       if (v !== undefined) headers[name] = v;
