@@ -107,6 +107,22 @@ describe('details (details.rb)', () => {
 });
 
 describe('ratings (ratings.js)', () => {
+  it('never answers PUT, DELETE or HEAD: httpdispatcher 1.0.0 has listeners for get and post only, and the TypeError is caught and logged', async () => {
+    const app = createRatings(context({ SERVICE_VERSION: 'v1' }).ctx);
+    for (const method of ['PUT', 'DELETE', 'HEAD']) {
+      const pending = Symbol('pending');
+      const answer = app(request('/ratings/0', method));
+      for (let turn = 0; turn < 5; turn++) await new Promise((resolve) => setImmediate(resolve));
+      expect(await Promise.race([answer, Promise.resolve(pending)]), method).toBe(pending);
+    }
+    expect((await app(request('/ratings/0', 'GET'))).status).toBe(200);
+  });
+
+  it('an unknown path is httpdispatcher\'s errorListener: 404 with no body', async () => {
+    const res = await createRatings(context({ SERVICE_VERSION: 'v1' }).ctx)(request('/nothing'));
+    expect(res).toMatchObject({ status: 404, body: '' });
+  });
+
   it('v2 without a database answers 500 "could not connect to ratings database" (MongoClient.connect fails)', async () => {
     const res = await createRatings(context({ SERVICE_VERSION: 'v2' }).ctx)(request('/ratings/0'));
     expect(res.status).toBe(500);
