@@ -7,7 +7,9 @@
 //   burst (autocannon releases every connection's per-second budget at once) reaches the filter spread over tens of
 //   milliseconds as the proxy works through it. No request can reach the proxy after its response came back, so the
 //   slowest response bounds the spread of δ; the replay is bounded for that spread (predictRateLimitedUnderSpread:
-//   a bucket of max_tokens ± fill rate × spread over the send times brackets what the proxy can have decided, soundly);
+//   a bucket of max_tokens ± fill rate × spread over the send times brackets what the proxy can have decided, soundly),
+//   and, when the observation kept each request's response time, more sharply by each request's own bound
+//   (predictRateLimitedUnderDelays; a slow first burst then no longer widens the whole run);
 // - chunked refill: the refill timer's phase relative to the client's clock is unknown (the timer starts when the
 //   proxy builds the filter), so the prediction is the range over every phase in one fill interval
 //   (predictRateLimitedRange); its width is what one fill interval of clock skew can change. Between two timer fires
@@ -31,7 +33,9 @@ import {
   parseLocalRateLimit,
   predictRateLimited,
   predictRateLimitedRange,
+  predictRateLimitedUnderDelays,
   predictRateLimitedUnderSpread,
+  PER_REQUEST_BOUND_LIMIT,
   type LocalRateLimit,
   type SpreadRange,
 } from '../istio/ratelimit.ts';
@@ -65,7 +69,11 @@ export function judgeRateLimited(e: RateLimitedExpectation, context: JudgeContex
   const spread = continuous
     ? predictRateLimitedUnderSpread(replayed, limit, arrivalSpreadBoundMs(context, e.where), fractional ? { ...replay, random } : replay)
     : undefined;
-  const range = spread ? { ...phases, minLimited: spread.minLimited, maxLimited: spread.maxLimited } : phases;
+  const perRequest = continuous && warmup.length === 0 && !fractional && !limit.perConnection ? perRequestBounds(context, limit, e.where) : undefined;
+  const narrowed = spread && perRequest
+    ? { minLimited: Math.max(spread.minLimited, perRequest.minLimited), maxLimited: Math.min(spread.maxLimited, perRequest.maxLimited) }
+    : spread;
+  const range = narrowed ? { ...phases, minLimited: narrowed.minLimited, maxLimited: narrowed.maxLimited } : phases;
   const phaseTolerance = phases.toleranceRequests;
   const jitter = continuous ? 0 : ARRIVAL_JITTER_REQUESTS;
   const fractionAllowance = fractional ? Math.ceil(3 * Math.sqrt(Math.max(range.maxLimited, 1))) : 0;
@@ -84,7 +92,7 @@ export function judgeRateLimited(e: RateLimitedExpectation, context: JudgeContex
 
   const bucket = describeBucket(limit, mode);
   const predicted = range.minLimited === range.maxLimited ? formatCount(range.minLimited) : `${formatCount(range.minLimited)}–${formatCount(range.maxLimited)}`;
-  const toleranceText = describeTolerance(mode, phaseTolerance, limit.bucket.fillIntervalMs, e.slack, fractionAllowance, spread);
+  const toleranceText = describeTolerance(mode, phaseTolerance, limit.bucket.fillIntervalMs, e.slack, fractionAllowance, spread, range.maxLimited - range.minLimited, perRequest !== undefined);
   const allowed = `${formatCount(lowest)}–${formatCount(highest)}`;
   let explanation: string;
   if (times.length === 0) {
@@ -128,7 +136,7 @@ export function judgeRateLimited(e: RateLimitedExpectation, context: JudgeContex
       tolerance: {
         phase: phaseTolerance,
         jitter,
-        ...(spread ? { arrivalSpreadMs: spread.spreadMs, arrivalSpreadTokens: spread.spreadTokens, spread: range.maxLimited - range.minLimited } : {}),
+        ...(spread ? { arrivalSpreadMs: spread.spreadMs, arrivalSpreadTokens: spread.spreadTokens, spread: range.maxLimited - range.minLimited, perRequestDelays: perRequest !== undefined } : {}),
         fraction: fractionAllowance,
         slack: e.slack,
       },
@@ -183,17 +191,32 @@ function describeTolerance(
   slack: number,
   fraction: number,
   spread: SpreadRange | undefined,
+  width: number,
+  perRequest: boolean,
 ): string {
   const parts =
     mode === 'chunked' || !spread
       ? [`${formatCount(phase)} for one ${formatMs(fillIntervalMs)} fill interval of clock skew`, `${ARRIVAL_JITTER_REQUESTS} for arrival jitter`]
       : [
-          `${formatCount(spread.maxLimited - spread.minLimited)} for the arrival spread the proxy can have seen (up to ${formatMs(spread.spreadMs)}, ` +
-            `the slowest response, worth ${spread.spreadTokens.toFixed(2)} tokens); continuous refill has no timer to skew`,
+          `${formatCount(width)} for when each request can have reached the proxy (no later than its response came back` +
+            (perRequest ? `, each by its own response time; at most ${formatMs(spread.spreadMs)})` : `: up to ${formatMs(spread.spreadMs)}, worth ${spread.spreadTokens.toFixed(2)} tokens)`) +
+            '; continuous refill has no timer to skew',
         ];
   if (fraction > 0) parts.push(`${formatCount(fraction)} for the filter's partial enabling/enforcement`);
   if (slack > 0) parts.push(`${formatCount(slack)} slack`);
   return parts.join(' + ');
+}
+
+/**
+ * Per-request delay bounds (each request's response time) when the observation keeps them and the run is small
+ * enough (predictRateLimitedUnderDelays); undefined otherwise.
+ */
+function perRequestBounds(context: JudgeContext, limit: LocalRateLimit, where?: Record<string, string>) {
+  const pairs = context.observation.sendTimesWithLatencies?.(where);
+  if (!pairs || pairs.sendTimes.length === 0 || pairs.sendTimes.length > PER_REQUEST_BOUND_LIMIT) return undefined;
+  const bounds = Float64Array.from(pairs.latencies, (l) => (Number.isFinite(l) ? l : Infinity) + TIMESTAMP_RESOLUTION_MS);
+  if (bounds.some((b) => !Number.isFinite(b))) return undefined;
+  return predictRateLimitedUnderDelays(pairs.sendTimes, bounds, limit);
 }
 
 /**

@@ -13,6 +13,7 @@ import {
   parseLocalRateLimits,
   predictRateLimited,
   predictRateLimitedRange,
+  predictRateLimitedUnderDelays,
   predictRateLimitedUnderSpread,
   rateLimitApplies,
   type LocalRateLimit,
@@ -387,6 +388,38 @@ describe('predictRateLimitedUnderSpread (the proxy sees each request up to a spr
     const wide = predictRateLimitedUnderSpread(times, fast, 150);
     expect(wide.spreadTokens).toBeCloseTo(1.5);
     expect(wide.maxLimited - wide.minLimited).toBeGreaterThanOrEqual(2);
+  });
+});
+
+describe('predictRateLimitedUnderDelays (each request reached the proxy within its own delay bound)', () => {
+  it('brackets what the proxy decides for every draw of delays within the bounds, and is no wider than one spread for all', () => {
+    const rng = seededRandom(6);
+    for (const bucket of [
+      { maxTokens: 10, tokensPerFill: 10, fillIntervalMs: 1000 },
+      { maxTokens: 10, tokensPerFill: 25, fillIntervalMs: 1000 },
+      { maxTokens: 3, tokensPerFill: 1, fillIntervalMs: 400 },
+    ]) {
+      const limit = { ...task, bucket };
+      for (let run = 0; run < 200; run++) {
+        const sends = Array.from({ length: 150 }, (_, i) => Math.floor(i / 25) * 1000 + rng.uniform() * 5).sort((a, b) => a - b);
+        // Most requests answered within a few ms; now and then one slow (a connection being opened, a stall).
+        const bounds = sends.map(() => (rng.uniform() < 0.05 ? 50 + rng.uniform() * 300 : 1 + rng.uniform() * 10));
+        const arrivals = sends.map((t, i) => t + rng.uniform() * bounds[i]);
+        const seen = predictRateLimited(arrivals, limit, 'continuous').limited;
+        const r = predictRateLimitedUnderDelays(sends, bounds, limit);
+        expect(seen).toBeGreaterThanOrEqual(r.minLimited);
+        expect(seen).toBeLessThanOrEqual(r.maxLimited);
+        const spread = predictRateLimitedUnderSpread(sends, limit, Math.max(...bounds));
+        expect(r.maxLimited - r.minLimited).toBeLessThanOrEqual(spread.maxLimited - spread.minLimited);
+      }
+    }
+  });
+
+  it('with no delay it is the replay itself', () => {
+    const times = Array.from({ length: 60 }, (_, i) => Math.floor(i / 10) * 1000 + i);
+    const fast = { ...task, bucket: { maxTokens: 5, tokensPerFill: 5, fillIntervalMs: 1000 } };
+    const exact = predictRateLimited(times, fast, 'continuous').limited;
+    expect(predictRateLimitedUnderDelays(times, times.map(() => 0), fast)).toEqual({ minLimited: exact, maxLimited: exact });
   });
 });
 
