@@ -67,12 +67,10 @@ export function judgeRateLimited(e: RateLimitedExpectation, context: JudgeContex
   const phases = predictRateLimitedRange(replayed, limit, mode, fractional ? { ...replay, random: random() } : replay);
   const continuous = mode === 'continuous';
   const spread = continuous
-    ? predictRateLimitedUnderSpread(replayed, limit, arrivalSpreadBoundMs(context, e.where), fractional ? { ...replay, random } : replay)
+    ? continuousBounds(context, limit, e.where, times, warmup, arrivalSpreadBoundMs(context, e.where), fractional ? random : undefined)
     : undefined;
-  const perRequest = continuous && warmup.length === 0 && !fractional && !limit.perConnection ? perRequestBounds(context, limit, e.where) : undefined;
-  const narrowed = spread && perRequest
-    ? { minLimited: Math.max(spread.minLimited, perRequest.minLimited), maxLimited: Math.min(spread.maxLimited, perRequest.maxLimited) }
-    : spread;
+  const perRequest = spread?.perRequest === true ? spread : undefined;
+  const narrowed = spread;
   const range = narrowed ? { ...phases, minLimited: narrowed.minLimited, maxLimited: narrowed.maxLimited } : phases;
   const phaseTolerance = phases.toleranceRequests;
   const jitter = continuous ? 0 : ARRIVAL_JITTER_REQUESTS;
@@ -207,16 +205,56 @@ function describeTolerance(
   return parts.join(' + ');
 }
 
+interface ContinuousBounds extends SpreadRange {
+  /** Whether each request's own response time bounded its delay (predictRateLimitedUnderDelays). */
+  perRequest: boolean;
+}
+
 /**
- * Per-request delay bounds (each request's response time) when the observation keeps them and the run is small
- * enough (predictRateLimitedUnderDelays); undefined otherwise.
+ * Continuous refill: the fewest and most requests the proxy can have refused among the recorded ones. Both bounds
+ * hold for a whole sequence replayed from a full bucket, so with a warm-up before the recorded requests the recorded
+ * ones' admissions are bounded as the whole sequence's minus the warm-up's alone (assuming no recorded request
+ * overtook a warm-up one on the way to the proxy).
  */
-function perRequestBounds(context: JudgeContext, limit: LocalRateLimit, where?: Record<string, string>) {
+function continuousBounds(
+  context: JudgeContext,
+  limit: LocalRateLimit,
+  where: Record<string, string> | undefined,
+  times: Float64Array,
+  warmup: Float64Array,
+  spreadMs: number,
+  random: (() => () => number) | undefined,
+): ContinuousBounds {
   const pairs = context.observation.sendTimesWithLatencies?.(where);
-  if (!pairs || pairs.sendTimes.length === 0 || pairs.sendTimes.length > PER_REQUEST_BOUND_LIMIT) return undefined;
-  const bounds = Float64Array.from(pairs.latencies, (l) => (Number.isFinite(l) ? l : Infinity) + TIMESTAMP_RESOLUTION_MS);
-  if (bounds.some((b) => !Number.isFinite(b))) return undefined;
-  return predictRateLimitedUnderDelays(pairs.sendTimes, bounds, limit);
+  const warmPairs = warmup.length > 0 ? context.observation.warmupSendTimesWithLatencies?.(where) : undefined;
+  const delays = (latencies: Float64Array) => Float64Array.from(latencies, (l) => (Number.isFinite(l) ? l : Infinity) + TIMESTAMP_RESOLUTION_MS);
+  const usable =
+    random === undefined &&
+    !limit.perConnection &&
+    pairs !== undefined &&
+    pairs.sendTimes.length === times.length &&
+    (warmup.length === 0 || (warmPairs !== undefined && warmPairs.sendTimes.length === warmup.length));
+  const all = warmup.length > 0 ? concat(warmup, times) : times;
+  const allDelays = usable ? (warmup.length > 0 ? concat(delays(warmPairs!.latencies), delays(pairs!.latencies)) : delays(pairs!.latencies)) : undefined;
+  let perRequest = false;
+  const admitted = (sequence: Float64Array, bounds: Float64Array | undefined) => {
+    const one = predictRateLimitedUnderSpread(sequence, limit, spreadMs, random ? { random } : {});
+    let lo = sequence.length - one.maxLimited;
+    let hi = sequence.length - one.minLimited;
+    if (bounds && sequence.length <= PER_REQUEST_BOUND_LIMIT && bounds.every((b) => Number.isFinite(b))) {
+      const own = predictRateLimitedUnderDelays(sequence, bounds, limit);
+      lo = Math.max(lo, sequence.length - own.maxLimited);
+      hi = Math.min(hi, sequence.length - own.minLimited);
+      perRequest = true;
+    }
+    return { lo, hi };
+  };
+  const total = admitted(all, allDelays);
+  const before = warmup.length > 0 ? admitted(warmup, allDelays?.subarray(0, warmup.length)) : { lo: 0, hi: 0 };
+  const recordedLo = Math.max(0, total.lo - before.hi);
+  const recordedHi = Math.min(times.length, total.hi - before.lo);
+  const spreadTokens = (spreadMs * limit.bucket.tokensPerFill) / limit.bucket.fillIntervalMs;
+  return { minLimited: times.length - recordedHi, maxLimited: times.length - recordedLo, spreadMs, spreadTokens, perRequest };
 }
 
 /**

@@ -301,6 +301,10 @@ export class Observation implements ObservationView {
     return this.log.selectWithLatencies(this.selectGroups(where));
   }
 
+  warmupSendTimesWithLatencies(where?: Labels): { sendTimes: Float64Array; latencies: Float64Array } {
+    return this.warmupLog.selectWithLatencies(this.selectGroups(where));
+  }
+
   private selectGroups(where: Labels | undefined): Uint8Array {
     const selected = new Uint8Array(this.groups.length);
     for (const g of this.groups) if (matches(g.labels, where)) selected[g.id] = 1;

@@ -55,6 +55,8 @@ export interface ObservationView {
   warmupSendTimes?(where?: Labels): Float64Array;
   /** Send times and latencies (ms) of recorded requests matching `where`, both in send order; absent: not kept. */
   sendTimesWithLatencies?(where?: Labels): { sendTimes: Float64Array; latencies: Float64Array };
+  /** The same for the warm-up's requests (not recorded). */
+  warmupSendTimesWithLatencies?(where?: Labels): { sendTimes: Float64Array; latencies: Float64Array };
 }
 
 /** Per-second counts by status, for charts. */
