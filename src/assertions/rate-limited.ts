@@ -3,12 +3,17 @@
 // continuous since).
 //
 // Tolerance, in requests, shown in the sentence:
+// - continuous refill: the proxy does not see the requests at their send times but each some time δᵢ later, and a
+//   burst (autocannon releases every connection's per-second budget at once) reaches the filter spread over tens of
+//   milliseconds as the proxy works through it. No request can reach the proxy after its response came back, so the
+//   slowest response bounds the spread of δ; the replay is bounded for that spread (predictRateLimitedUnderSpread:
+//   a bucket of max_tokens ± fill rate × spread over the send times brackets what the proxy can have decided, soundly),
+//   and, when the observation kept each request's response time, more sharply by each request's own bound
+//   (predictRateLimitedUnderDelays; a slow first burst then no longer widens the whole run);
 // - chunked refill: the refill timer's phase relative to the client's clock is unknown (the timer starts when the
 //   proxy builds the filter), so the prediction is the range over every phase in one fill interval
-//   (predictRateLimitedRange); its width is what one fill interval of clock skew can change;
-// - continuous refill: no timer, nothing to skew;
-// - both: a token that becomes available just as a request arrives can go to that request or the next one,
-//   depending on arrival jitter between client and proxy: 1 request;
+//   (predictRateLimitedRange); its width is what one fill interval of clock skew can change. Between two timer fires
+//   arrival times do not matter, only on which side of a fire a request lands: 1 request for that;
 // - plus the expectation's `slack`.
 // Sequential looks (load still running): only "too few 429s" is conclusive. Requests still in flight at a look are
 // the allowed ones (a limited request gets Envoy's local reply at once; an allowed one waits for the upstream), and
@@ -28,7 +33,11 @@ import {
   parseLocalRateLimit,
   predictRateLimited,
   predictRateLimitedRange,
+  predictRateLimitedUnderDelays,
+  predictRateLimitedUnderSpread,
+  PER_REQUEST_BOUND_LIMIT,
   type LocalRateLimit,
+  type SpreadRange,
 } from '../istio/ratelimit.ts';
 import { istioBehaviour, type RateLimitRefill } from '../istio/version.ts';
 import { seededRandom } from './stats/simulate.ts';
@@ -37,8 +46,10 @@ import { localRateLimitCount } from './counters.ts';
 import { FLAG_LABEL, hasFlag } from './labels.ts';
 import { formatCount, formatMs, plural } from './stats/format.ts';
 
-/** Requests that a token appearing just as a request arrives can move (arrival jitter between client and proxy). */
+/** Chunked refill: requests that a timer fire just as a request arrives can move (arrival jitter between client and proxy). */
 export const ARRIVAL_JITTER_REQUESTS = 1;
+/** Send times and the proxy's clock may be whole milliseconds (k6 and Date.now()): added to the arrival spread bound. */
+const TIMESTAMP_RESOLUTION_MS = 2;
 /** Seed of the draws for fractional filter_enabled / filter_enforced, so a verdict is reproducible. */
 const FRACTION_SEED = 20240917;
 
@@ -53,9 +64,16 @@ export function judgeRateLimited(e: RateLimitedExpectation, context: JudgeContex
   const fractional = isFractional(limit.enabledPercent) || isFractional(limit.enforcedPercent);
   const random = () => seededRandom(FRACTION_SEED).uniform;
   const replay = { ...(warmup.length > 0 ? { countFromMs: context.experiment.load.warmupMs } : {}) };
-  const range = predictRateLimitedRange(replayed, limit, mode, fractional ? { ...replay, random: random() } : replay);
-  const phaseTolerance = range.toleranceRequests;
-  const jitter = ARRIVAL_JITTER_REQUESTS;
+  const phases = predictRateLimitedRange(replayed, limit, mode, fractional ? { ...replay, random: random() } : replay);
+  const continuous = mode === 'continuous';
+  const spread = continuous
+    ? continuousBounds(context, limit, e.where, times, warmup, arrivalSpreadBoundMs(context, e.where), fractional ? random : undefined)
+    : undefined;
+  const perRequest = spread?.perRequest === true ? spread : undefined;
+  const narrowed = spread;
+  const range = narrowed ? { ...phases, minLimited: narrowed.minLimited, maxLimited: narrowed.maxLimited } : phases;
+  const phaseTolerance = phases.toleranceRequests;
+  const jitter = continuous ? 0 : ARRIVAL_JITTER_REQUESTS;
   const fractionAllowance = fractional ? Math.ceil(3 * Math.sqrt(Math.max(range.maxLimited, 1))) : 0;
   const lowest = Math.max(0, range.minLimited - jitter - fractionAllowance - e.slack);
   const highest = range.maxLimited + jitter + fractionAllowance + e.slack;
@@ -72,7 +90,7 @@ export function judgeRateLimited(e: RateLimitedExpectation, context: JudgeContex
 
   const bucket = describeBucket(limit, mode);
   const predicted = range.minLimited === range.maxLimited ? formatCount(range.minLimited) : `${formatCount(range.minLimited)}–${formatCount(range.maxLimited)}`;
-  const toleranceText = describeTolerance(mode, phaseTolerance, limit.bucket.fillIntervalMs, e.slack, fractionAllowance);
+  const toleranceText = describeTolerance(mode, phaseTolerance, limit.bucket.fillIntervalMs, e.slack, fractionAllowance, spread, range.maxLimited - range.minLimited, perRequest !== undefined);
   const allowed = `${formatCount(lowest)}–${formatCount(highest)}`;
   let explanation: string;
   if (times.length === 0) {
@@ -113,7 +131,13 @@ export function judgeRateLimited(e: RateLimitedExpectation, context: JudgeContex
       refill: mode,
       bucket: limit.bucket,
       predicted: { min: range.minLimited, max: range.maxLimited, exact: range.exact, phasesEvaluated: range.phasesEvaluated },
-      tolerance: { phase: phaseTolerance, jitter, fraction: fractionAllowance, slack: e.slack },
+      tolerance: {
+        phase: phaseTolerance,
+        jitter,
+        ...(spread ? { arrivalSpreadMs: spread.spreadMs, arrivalSpreadTokens: spread.spreadTokens, spread: range.maxLimited - range.minLimited, perRequestDelays: perRequest !== undefined } : {}),
+        fraction: fractionAllowance,
+        slack: e.slack,
+      },
       counters: { enabled: enabledCounter, rate_limited: limitedCounter, enforced: enforcedCounter },
       neverEngaged,
       findings: limit.findings,
@@ -158,14 +182,88 @@ function describeBucket(limit: LocalRateLimit, mode: RateLimitRefill): string {
   return `${limit.name}'s bucket (${plural(maxTokens, 'token')}, ${formatCount(tokensPerFill)} per ${formatMs(fillIntervalMs)}, ${mode} refill)`;
 }
 
-function describeTolerance(mode: RateLimitRefill, phase: number, fillIntervalMs: number, slack: number, fraction: number): string {
+function describeTolerance(
+  mode: RateLimitRefill,
+  phase: number,
+  fillIntervalMs: number,
+  slack: number,
+  fraction: number,
+  spread: SpreadRange | undefined,
+  width: number,
+  perRequest: boolean,
+): string {
   const parts =
-    mode === 'chunked'
+    mode === 'chunked' || !spread
       ? [`${formatCount(phase)} for one ${formatMs(fillIntervalMs)} fill interval of clock skew`, `${ARRIVAL_JITTER_REQUESTS} for arrival jitter`]
-      : [`${ARRIVAL_JITTER_REQUESTS} for arrival jitter; continuous refill has no timer to skew`];
+      : [
+          `${formatCount(width)} for when each request can have reached the proxy (no later than its response came back` +
+            (perRequest ? `, each by its own response time; at most ${formatMs(spread.spreadMs)})` : `: up to ${formatMs(spread.spreadMs)}, worth ${spread.spreadTokens.toFixed(2)} tokens)`) +
+            '; continuous refill has no timer to skew',
+        ];
   if (fraction > 0) parts.push(`${formatCount(fraction)} for the filter's partial enabling/enforcement`);
   if (slack > 0) parts.push(`${formatCount(slack)} slack`);
   return parts.join(' + ');
+}
+
+interface ContinuousBounds extends SpreadRange {
+  /** Whether each request's own response time bounded its delay (predictRateLimitedUnderDelays). */
+  perRequest: boolean;
+}
+
+/**
+ * Continuous refill: the fewest and most requests the proxy can have refused among the recorded ones. Both bounds
+ * hold for a whole sequence replayed from a full bucket, so with a warm-up before the recorded requests the recorded
+ * ones' admissions are bounded as the whole sequence's minus the warm-up's alone (assuming no recorded request
+ * overtook a warm-up one on the way to the proxy).
+ */
+function continuousBounds(
+  context: JudgeContext,
+  limit: LocalRateLimit,
+  where: Record<string, string> | undefined,
+  times: Float64Array,
+  warmup: Float64Array,
+  spreadMs: number,
+  random: (() => () => number) | undefined,
+): ContinuousBounds {
+  const pairs = context.observation.sendTimesWithLatencies?.(where);
+  const warmPairs = warmup.length > 0 ? context.observation.warmupSendTimesWithLatencies?.(where) : undefined;
+  const delays = (latencies: Float64Array) => Float64Array.from(latencies, (l) => (Number.isFinite(l) ? l : Infinity) + TIMESTAMP_RESOLUTION_MS);
+  const usable =
+    random === undefined &&
+    !limit.perConnection &&
+    pairs !== undefined &&
+    pairs.sendTimes.length === times.length &&
+    (warmup.length === 0 || (warmPairs !== undefined && warmPairs.sendTimes.length === warmup.length));
+  const all = warmup.length > 0 ? concat(warmup, times) : times;
+  const allDelays = usable ? (warmup.length > 0 ? concat(delays(warmPairs!.latencies), delays(pairs!.latencies)) : delays(pairs!.latencies)) : undefined;
+  let perRequest = false;
+  const admitted = (sequence: Float64Array, bounds: Float64Array | undefined) => {
+    const one = predictRateLimitedUnderSpread(sequence, limit, spreadMs, random ? { random } : {});
+    let lo = sequence.length - one.maxLimited;
+    let hi = sequence.length - one.minLimited;
+    if (bounds && sequence.length <= PER_REQUEST_BOUND_LIMIT && bounds.every((b) => Number.isFinite(b))) {
+      const own = predictRateLimitedUnderDelays(sequence, bounds, limit);
+      lo = Math.max(lo, sequence.length - own.maxLimited);
+      hi = Math.min(hi, sequence.length - own.minLimited);
+      perRequest = true;
+    }
+    return { lo, hi };
+  };
+  const total = admitted(all, allDelays);
+  const before = warmup.length > 0 ? admitted(warmup, allDelays?.subarray(0, warmup.length)) : { lo: 0, hi: 0 };
+  const recordedLo = Math.max(0, total.lo - before.hi);
+  const recordedHi = Math.min(times.length, total.hi - before.lo);
+  const spreadTokens = (spreadMs * limit.bucket.tokensPerFill) / limit.bucket.fillIntervalMs;
+  return { minLimited: times.length - recordedHi, maxLimited: times.length - recordedLo, spreadMs, spreadTokens, perRequest };
+}
+
+/**
+ * An upper bound on the spread of the delays from send to the proxy's filter: no request reaches the proxy after its
+ * response is back, so the slowest recorded response bounds every delay (and the fastest delay is ≥ 0).
+ */
+function arrivalSpreadBoundMs(context: JudgeContext, where?: Record<string, string>): number {
+  const latency = context.observation.latency(where);
+  return latency.count > 0 && Number.isFinite(latency.max) ? latency.max + TIMESTAMP_RESOLUTION_MS : TIMESTAMP_RESOLUTION_MS;
 }
 
 function perSecond(times: Float64Array): Map<number, number> {

@@ -62,8 +62,12 @@ const TAILWIND_STARS = /<div[^>]*\bclass="[^"]*\btext-(black|red)-500\b/;
 const BOOTSTRAP_STARS = /<font color="(black|red)">/;
 const COLOR_VERSION: Record<string, string> = { black: 'v2', red: 'v3' };
 
+/**
+ * The product page always has its reviews section: "Book Reviews" or the reviews error (templates/productpage.html).
+ * The title "Simple Bookstore App" is no marker: the index page `/` (templates/index.html) has it too.
+ */
 function isProductPage(body: string): boolean {
-  return body.includes('Simple Bookstore App') || body.includes('Reviews served by:') || body.includes('Book Reviews');
+  return body.includes('Book Reviews') || body.includes('Error fetching product reviews') || body.includes('Reviews served by:');
 }
 
 function classifyProductPage(body: string): Labels {

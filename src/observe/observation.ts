@@ -104,25 +104,41 @@ function matches(labels: Labels, where: Labels | undefined): boolean {
   return true;
 }
 
-/** Growable typed arrays: 10 bytes per recorded request (send time + label combination id). */
+/** Growable typed arrays: 14 bytes per recorded request (send time, latency, label combination id). */
 class RequestLog {
   private times = new Float64Array(1024);
+  private latencies = new Float32Array(1024);
   private groups = new Uint16Array(1024);
   length = 0;
 
-  push(sentAtMs: number, groupId: number): void {
+  push(sentAtMs: number, latencyMs: number, groupId: number): void {
     if (this.length === this.times.length) {
       const capacity = this.times.length * 2;
       const times = new Float64Array(capacity);
       times.set(this.times);
+      const latencies = new Float32Array(capacity);
+      latencies.set(this.latencies);
       const groups = new Uint16Array(capacity);
       groups.set(this.groups);
       this.times = times;
+      this.latencies = latencies;
       this.groups = groups;
     }
     this.times[this.length] = sentAtMs;
+    this.latencies[this.length] = latencyMs;
     this.groups[this.length] = groupId;
     this.length++;
+  }
+
+  /** Send times and latencies of entries whose group is selected, in send order. */
+  selectWithLatencies(selected: Uint8Array): { sendTimes: Float64Array; latencies: Float64Array } {
+    const index: number[] = [];
+    for (let i = 0; i < this.length; i++) if (selected[this.groups[i]!]) index.push(i);
+    index.sort((a, b) => this.times[a]! - this.times[b]! || a - b);
+    return {
+      sendTimes: Float64Array.from(index, (i) => this.times[i]!),
+      latencies: Float64Array.from(index, (i) => this.latencies[i]!),
+    };
   }
 
   /** Send times of entries whose group is selected, sorted by send time. */
@@ -230,7 +246,7 @@ export class Observation implements ObservationView {
     const group = this.groupFor(response);
     const labels = group.labels;
     if (response.sentAtMs < this.warmupMs) {
-      this.warmupLog.push(response.sentAtMs, group.id);
+      this.warmupLog.push(response.sentAtMs, response.latencyMs, group.id);
       return labels;
     }
 
@@ -240,7 +256,7 @@ export class Observation implements ObservationView {
 
     group.count++;
     group.histogram.recordValue(Math.max(1, Math.round(response.latencyMs * MICROS_PER_MS)));
-    this.log.push(response.sentAtMs, group.id);
+    this.log.push(response.sentAtMs, response.latencyMs, group.id);
     this.countSecond(response, labels);
     this.keepSample(group, response);
     return labels;
@@ -279,6 +295,14 @@ export class Observation implements ObservationView {
 
   warmupSendTimes(where?: Labels): Float64Array {
     return this.warmupLog.select(this.selectGroups(where));
+  }
+
+  sendTimesWithLatencies(where?: Labels): { sendTimes: Float64Array; latencies: Float64Array } {
+    return this.log.selectWithLatencies(this.selectGroups(where));
+  }
+
+  warmupSendTimesWithLatencies(where?: Labels): { sendTimes: Float64Array; latencies: Float64Array } {
+    return this.warmupLog.selectWithLatencies(this.selectGroups(where));
   }
 
   private selectGroups(where: Labels | undefined): Uint8Array {

@@ -53,6 +53,10 @@ export interface ObservationView {
   sendTimes(where?: Labels): Float64Array;
   /** Send times of the warm-up's requests (not recorded) matching `where`, in send order; absent means none. */
   warmupSendTimes?(where?: Labels): Float64Array;
+  /** Send times and latencies (ms) of recorded requests matching `where`, both in send order; absent: not kept. */
+  sendTimesWithLatencies?(where?: Labels): { sendTimes: Float64Array; latencies: Float64Array };
+  /** The same for the warm-up's requests (not recorded). */
+  warmupSendTimesWithLatencies?(where?: Labels): { sendTimes: Float64Array; latencies: Float64Array };
 }
 
 /** Per-second counts by status, for charts. */

@@ -58,3 +58,23 @@ export function growCounts(probs: number[]) {
     return counts.map((c, i) => c + add[i]);
   };
 }
+
+/**
+ * The largest count of errors in `sims` runs that is still consistent with an error rate of `alpha`: the smallest k
+ * with P(Binomial(sims, alpha) > k) ≤ `risk` (exact binomial tail, summed in log space).
+ */
+export function binomialAllowance(sims: number, alpha: number, risk = 0.001): number {
+  const logPmf = (k: number) => logChoose(sims, k) + k * Math.log(alpha) + (sims - k) * Math.log1p(-alpha);
+  let cumulative = 0;
+  for (let k = 0; k <= sims; k++) {
+    cumulative += Math.exp(logPmf(k));
+    if (1 - cumulative <= risk) return k;
+  }
+  return sims;
+}
+
+function logChoose(n: number, k: number): number {
+  let s = 0;
+  for (let i = 1; i <= k; i++) s += Math.log(n - k + i) - Math.log(i);
+  return s;
+}

@@ -12,7 +12,7 @@ import { LocalRateLimiter, parseLocalRateLimit } from '../../src/istio/ratelimit
 import { istioBehaviour } from '../../src/istio/version.ts';
 import { FakeObservation } from './fake-observation.ts';
 import { contextOf, expectation, source } from './context.ts';
-import { rates, SIMS } from './calibration-helpers.ts';
+import { binomialAllowance, rates, SIMS } from './calibration-helpers.ts';
 
 /** experiments/bookinfo/09-ratelimit-ratings.yaml's filter: 20 tokens, 20 more per minute. */
 function ratingsFilter(maxTokens = 20, tokensPerFill = 20, fillInterval = '60s'): K8sObject {
@@ -110,26 +110,6 @@ function judgeSequentially(sim: Simulated, run: SequentialRun): { outcome: Outco
   const last = judgeFirst(recorded.length, looks + 1, true);
   if (last === 'fail') failedAtAnyLook = true;
   return { ...(stopped ?? { outcome: last, requests: recorded.length }), failedAtAnyLook };
-}
-
-/**
- * The largest count of errors in `sims` runs that is still consistent with an error rate of `alpha`: the smallest k
- * with P(Binomial(sims, alpha) > k) ≤ `risk` (exact binomial tail, summed in log space).
- */
-export function binomialAllowance(sims: number, alpha: number, risk = 0.001): number {
-  const logPmf = (k: number) => logChoose(sims, k) + k * Math.log(alpha) + (sims - k) * Math.log1p(-alpha);
-  let cumulative = 0;
-  for (let k = 0; k <= sims; k++) {
-    cumulative += Math.exp(logPmf(k));
-    if (1 - cumulative <= risk) return k;
-  }
-  return sims;
-}
-
-function logChoose(n: number, k: number): number {
-  let s = 0;
-  for (let i = 1; i <= k; i++) s += Math.log(n - k + i) - Math.log(i);
-  return s;
 }
 
 function calibrate(seed: number, run: SequentialRun) {

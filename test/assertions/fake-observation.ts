@@ -59,6 +59,16 @@ export class FakeObservation implements ObservationView {
     return Float64Array.from(times.sort((a, b) => a - b));
   }
 
+  sendTimesWithLatencies(where?: Labels): { sendTimes: Float64Array; latencies: Float64Array } {
+    const pairs: [number, number][] = [];
+    for (const g of this.matching(where)) {
+      if (!g.sendTimes) continue;
+      g.sendTimes.forEach((t, i) => pairs.push([t, g.latencies?.[i] ?? g.latencyMs ?? 1]));
+    }
+    pairs.sort((a, b) => a[0] - b[0]);
+    return { sendTimes: Float64Array.from(pairs, (p) => p[0]), latencies: Float64Array.from(pairs, (p) => p[1]) };
+  }
+
   private matching(where?: Labels): FakeGroup[] {
     if (!where) return this.groups;
     return this.groups.filter((g) => Object.entries(where).every(([k, v]) => g.labels[k] === v));

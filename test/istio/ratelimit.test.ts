@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SpecError } from '../../src/errors.ts';
+import { seededRandom } from '../../src/assertions/stats/simulate.ts';
 import type { K8sObject } from '../../src/spec/types.ts';
 import {
   LOCAL_RATE_LIMIT_BODY,
@@ -12,6 +13,8 @@ import {
   parseLocalRateLimits,
   predictRateLimited,
   predictRateLimitedRange,
+  predictRateLimitedUnderDelays,
+  predictRateLimitedUnderSpread,
   rateLimitApplies,
   type LocalRateLimit,
 } from '../../src/istio/ratelimit.ts';
@@ -364,6 +367,64 @@ describe('predictRateLimitedRange (unknown phase of the chunked timer)', () => {
     const r = predictRateLimitedRange(times, task, 'chunked', { maxPhases: 64 });
     expect(r).toMatchObject({ exact: false, phasesEvaluated: 64 });
     expect(r.minLimited).toBeLessThanOrEqual(r.maxLimited);
+  });
+});
+
+describe('predictRateLimitedUnderSpread (the proxy sees each request up to a spread later, AtomicTokenBucketImpl)', () => {
+  it('brackets what the proxy decides for every delay within the spread, even when requests overtake one another', () => {
+    const fast = { ...task, bucket: { maxTokens: 10, tokensPerFill: 25, fillIntervalMs: 1000 } };
+    const rng = seededRandom(5);
+    for (let run = 0; run < 300; run++) {
+      const sends = Array.from({ length: 200 }, (_, i) => Math.floor(i / 40) * 1000 + rng.uniform() * 5);
+      const spreadMs = rng.uniform() * 200;
+      const arrivals = sends.map((s) => s + 7 + rng.uniform() * spreadMs);
+      const seen = predictRateLimited(arrivals, fast, 'continuous').limited;
+      const r = predictRateLimitedUnderSpread(sends, fast, spreadMs);
+      expect(seen).toBeGreaterThanOrEqual(r.minLimited);
+      expect(seen).toBeLessThanOrEqual(r.maxLimited);
+    }
+  });
+
+  it('is the plain replay with no spread, and widens by about fill rate × spread', () => {
+    const times = Array.from({ length: 50 }, (_, i) => Math.floor(i / 10) * 1000);
+    const exact = predictRateLimited(times, task, 'continuous').limited;
+    expect(predictRateLimitedUnderSpread(times, task, 0)).toMatchObject({ minLimited: exact, maxLimited: exact, spreadTokens: 0 });
+    const fast = { ...task, bucket: { maxTokens: 10, tokensPerFill: 10, fillIntervalMs: 1000 } };
+    const wide = predictRateLimitedUnderSpread(times, fast, 150);
+    expect(wide.spreadTokens).toBeCloseTo(1.5);
+    expect(wide.maxLimited - wide.minLimited).toBeGreaterThanOrEqual(2);
+  });
+});
+
+describe('predictRateLimitedUnderDelays (each request reached the proxy within its own delay bound)', () => {
+  it('brackets what the proxy decides for every draw of delays within the bounds, and is no wider than one spread for all', () => {
+    const rng = seededRandom(6);
+    for (const bucket of [
+      { maxTokens: 10, tokensPerFill: 10, fillIntervalMs: 1000 },
+      { maxTokens: 10, tokensPerFill: 25, fillIntervalMs: 1000 },
+      { maxTokens: 3, tokensPerFill: 1, fillIntervalMs: 400 },
+    ]) {
+      const limit = { ...task, bucket };
+      for (let run = 0; run < 200; run++) {
+        const sends = Array.from({ length: 150 }, (_, i) => Math.floor(i / 25) * 1000 + rng.uniform() * 5).sort((a, b) => a - b);
+        // Most requests answered within a few ms; now and then one slow (a connection being opened, a stall).
+        const bounds = sends.map(() => (rng.uniform() < 0.05 ? 50 + rng.uniform() * 300 : 1 + rng.uniform() * 10));
+        const arrivals = sends.map((t, i) => t + rng.uniform() * bounds[i]);
+        const seen = predictRateLimited(arrivals, limit, 'continuous').limited;
+        const r = predictRateLimitedUnderDelays(sends, bounds, limit);
+        expect(seen).toBeGreaterThanOrEqual(r.minLimited);
+        expect(seen).toBeLessThanOrEqual(r.maxLimited);
+        const spread = predictRateLimitedUnderSpread(sends, limit, Math.max(...bounds));
+        expect(r.maxLimited - r.minLimited).toBeLessThanOrEqual(spread.maxLimited - spread.minLimited);
+      }
+    }
+  });
+
+  it('with no delay it is the replay itself', () => {
+    const times = Array.from({ length: 60 }, (_, i) => Math.floor(i / 10) * 1000 + i);
+    const fast = { ...task, bucket: { maxTokens: 5, tokensPerFill: 5, fillIntervalMs: 1000 } };
+    const exact = predictRateLimited(times, fast, 'continuous').limited;
+    expect(predictRateLimitedUnderDelays(times, times.map(() => 0), fast)).toEqual({ minLimited: exact, maxLimited: exact });
   });
 });
 

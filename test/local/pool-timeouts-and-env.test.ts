@@ -48,11 +48,13 @@ describe('Bookinfo environment the apps read', () => {
     const e = refusal(deployment('docker.io/istio/examples-bookinfo-productpage-v1:1.20.3', [{ name: 'FLOOD_FACTOR', value: 'lots' }]));
     expect(e.path).toBe('Deployment productpage-v1: spec.template.spec.containers[0].env[0].value');
     expect(parseDeployment(deployment('docker.io/istio/examples-bookinfo-productpage-v1:1.20.3', [{ name: 'FLOOD_FACTOR', value: ' 1_0 ' }])).env.FLOOD_FACTOR).toBe(' 1_0 ');
-    expect(parseDeployment(deployment('docker.io/istio/examples-bookinfo-productpage-v-flooded:1.20.3')).env.FLOOD_FACTOR).toBe('100');
+    expect(parseDeployment(deployment('docker.io/istio/examples-bookinfo-productpage-v-flooding:1.20.3')).env.FLOOD_FACTOR).toBe('100');
+    // The image is examples-bookinfo-productpage-v-flooding (samples/bookinfo/src/docker-bake.hcl); there is no v-flooded.
+    expect(refusal(deployment('docker.io/istio/examples-bookinfo-productpage-v-flooded:1.20.3')).message).toContain('unknown Bookinfo image variant');
   });
 });
 
-describe('productpage-v-flooded: FLOOD_FACTOR extra reviews calls per page (productpage.py floodReviews)', () => {
+describe('productpage-v-flooding: FLOOD_FACTOR extra reviews calls per page (productpage.py floodReviews)', () => {
   let m: MeshHandle;
   beforeAll(async () => {
     m = await mesh({ seed: 21 });
@@ -62,7 +64,7 @@ describe('productpage-v-flooded: FLOOD_FACTOR extra reviews calls per page (prod
   it('one page makes 1 + FLOOD_FACTOR calls to reviews, after details, and still answers 200', async () => {
     const productpage = scenarioFile('bookinfo.yaml').find((o) => o.kind === 'Deployment' && o.metadata.name === 'productpage-v1')!;
     const flooded = structuredClone(productpage) as K8sObject & { spec: { template: { spec: { containers: { image: string; env?: unknown[] }[] } } } };
-    flooded.spec.template.spec.containers[0].image = 'docker.io/istio/examples-bookinfo-productpage-v-flooded:1.20.3';
+    flooded.spec.template.spec.containers[0].image = 'docker.io/istio/examples-bookinfo-productpage-v-flooding:1.20.3';
     flooded.spec.template.spec.containers[0].env = [{ name: 'FLOOD_FACTOR', value: '3' }];
     await applyAndWait(m, [flooded]);
     const p = await page(m);

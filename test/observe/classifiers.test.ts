@@ -142,6 +142,15 @@ describe('bookinfo classifier', () => {
     expect(bookinfoClassifier(response(503, 'no healthy upstream'))).toEqual({});
     expect(bookinfoClassifier(response(0, '', {}, 'timeout'))).toEqual({});
   });
+
+  it('the index page / is no product page: no labels (templates/index.html); nor is a page with only the title', async () => {
+    const { renderIndexPage } = await import('../../src/targets/local/apps/productpage-html.ts');
+    const index = renderIndexPage();
+    expect(index).toContain('Hello! This is a simple bookstore application');
+    expect(index).not.toContain('<title>'); // index.html renders its own blocks, without the product page's head
+    expect(bookinfoClassifier(response(200, index))).toEqual({});
+    expect(bookinfoClassifier(response(200, `<title>Simple Bookstore App</title>${index}`))).toEqual({});
+  });
 });
 
 describe('resolveClassifiers', () => {

@@ -157,6 +157,118 @@ export function predictRateLimitedRange(
   return { ...base, minLimited, maxLimited, toleranceRequests: maxLimited - minLimited, phaseAtMin, phaseAtMax, phasesEvaluated: phases.length, exact };
 }
 
+export interface SpreadRange {
+  /** Fewest and most refused requests over every arrival spread up to `spreadMs`. */
+  minLimited: number;
+  maxLimited: number;
+  /** The spread bounded (ms) and what it is worth in tokens (fill rate × spread). */
+  spreadMs: number;
+  spreadTokens: number;
+}
+
+/**
+ * Continuous refill: bounds on the refused requests when the proxy saw request i at sᵢ + c + δᵢ, for an unknown clock
+ * offset c and delays δᵢ whose spread (max δ − min δ) is at most `spreadMs`, instead of at the send times sᵢ.
+ *
+ * Why it is sound: with continuous refill (token_bucket_impl.h AtomicTokenBucketImpl: tokens = min(max_tokens,
+ * elapsed × fill rate), a request takes a whole token) the bucket is a policer with burst B = max_tokens and rate r.
+ * Admitting greedily, as Envoy does, admits a largest subset S such that every time window [u, v] holds at most
+ * B + r(v − u) admitted arrivals (an exchange argument: admitting earlier never costs a later admission). A window of
+ * the proxy's times holds only requests whose send times lie in a window longer by at most the spread D, so S is also
+ * admissible on the send times for a bucket of B + rD, and a set admissible on the send times for B − rD is
+ * admissible on the proxy's times for B. Hence allowed(B − rD, sends) ≤ allowed(proxy) ≤ allowed(B + rD, sends),
+ * whatever the order in which the requests overtook one another on the way.
+ */
+export function predictRateLimitedUnderSpread(
+  sendTimesMs: ArrayLike<number>,
+  limit: LocalRateLimit,
+  spreadMs: number,
+  options: Omit<PredictOptions, 'phaseMs' | 'random'> & { random?: () => () => number } = {},
+): SpreadRange {
+  if (!(spreadMs >= 0)) throw new RangeError(`spreadMs must be ≥ 0, got ${spreadMs}`);
+  const { maxTokens, tokensPerFill, fillIntervalMs } = limit.bucket;
+  const spreadTokens = (spreadMs * tokensPerFill) / fillIntervalMs;
+  // A bucket below one token admits nothing; TokenBucket wants a positive size, so it gets a vanishing one.
+  const limitedWith = (tokens: number) =>
+    predictRateLimited(sendTimesMs, { ...limit, bucket: { ...limit.bucket, maxTokens: Math.max(tokens, 1e-9) } }, 'continuous', {
+      ...options,
+      random: options.random?.(),
+    }).limited;
+  return { minLimited: limitedWith(maxTokens + spreadTokens), maxLimited: limitedWith(maxTokens - spreadTokens), spreadMs, spreadTokens };
+}
+
+/** Requests above which predictRateLimitedUnderDelays is not attempted (it scans back over admitted requests). */
+export const PER_REQUEST_BOUND_LIMIT = 5000;
+
+/**
+ * Continuous refill, one shared bucket: bounds on the refused requests when request i (sent at sᵢ, in send order)
+ * reached the filter δᵢ after its send (plus one clock offset) with 0 ≤ δᵢ ≤ maxDelayMsᵢ, each request's own bound
+ * (its response time): sharper than one spread for all when only a few requests were slow (a first burst opening its
+ * connections, say).
+ *
+ * Why it is sound (the admissible sets of predictRateLimitedUnderSpread: at most B + r(v − u) admissions in every
+ * window [u, v], the greedy filter admitting a largest such set):
+ * - at most: the admitted requests whose sends lie between those of admitted x and y reached the proxy within
+ *   [s_x, E], E the latest sᵢ + maxDelayᵢ among the requests sent in between, so there are at most B + r(E − s_x) of
+ *   them. Capacities like this grow with the window, for which admitting greedily in send order is again a largest
+ *   set (exchange argument); its size bounds what the proxy admitted from above;
+ * - at least: a set in which any admitted x ≤ y (send order) hold at most B + r·max(0, s_y − s_x − maxDelay_x)
+ *   admitted requests between them is admissible whatever the delays (those reaching the proxy in a window span at
+ *   least that much proxy time), so the proxy, which admits a largest admissible set, admitted at least as many.
+ */
+export function predictRateLimitedUnderDelays(
+  sendTimesMs: ArrayLike<number>,
+  maxDelayMs: ArrayLike<number>,
+  limit: LocalRateLimit,
+): { minLimited: number; maxLimited: number } {
+  const n = sendTimesMs.length;
+  if (maxDelayMs.length !== n) throw new RangeError('one delay bound per send time');
+  const B = limit.bucket.maxTokens;
+  const r = limit.bucket.tokensPerFill / limit.bucket.fillIntervalMs;
+  const eps = 1e-9;
+  const s = Array.from(sendTimesMs);
+  for (let i = 1; i < n; i++) if (s[i]! < s[i - 1]!) throw new RangeError('send times must be in send order');
+  const reach = s.map((t, i) => t + Math.max(0, maxDelayMs[i]!));
+  let longestDelay = 0;
+  for (let i = 0; i < n; i++) longestDelay = Math.max(longestDelay, maxDelayMs[i]!);
+
+  // At most: greedy in send order; window capacity B + r(E − s_x), E the latest reach of any request sent in between.
+  const upper: number[] = [];
+  for (let i = 0; i < n; i++) {
+    let ok = true;
+    let latestReach = reach[i]!;
+    let k = upper.length - 1;
+    let count = 1;
+    // Walk back over every request (for E) and check at each admitted one.
+    for (let j = i - 1; j >= 0 && ok; j--) {
+      if (B + r * (s[i]! - s[j]!) >= upper.length + 1) break; // no window reaching further back can bind
+      latestReach = Math.max(latestReach, reach[j]!);
+      if (k >= 0 && upper[k] === j) {
+        count++;
+        k--;
+        if (count > B + r * (latestReach - s[j]!) + eps) ok = false;
+      }
+    }
+    if (ok && 1 > B + r * (reach[i]! - s[i]!) + eps) ok = false;
+    if (ok) upper.push(i);
+  }
+
+  // At least: greedy in send order with the stricter capacity B + r·max(0, s_y − s_x − maxDelay_x).
+  const lower: number[] = [];
+  for (let i = 0; i < n; i++) {
+    let ok = 1 <= B - eps;
+    let count = 1;
+    for (let k = lower.length - 1; k >= 0 && ok; k--) {
+      const x = lower[k]!;
+      if (B + r * Math.max(0, s[i]! - s[x]! - longestDelay) >= lower.length + 1) break;
+      count++;
+      if (count > B + r * Math.max(0, s[i]! - s[x]! - maxDelayMs[x]!) - eps) ok = false;
+    }
+    if (ok) lower.push(i);
+  }
+  return { minLimited: n - upper.length, maxLimited: n - lower.length };
+}
+
 function sortedOrder(times: ArrayLike<number>): number[] {
   const order = Array.from({ length: times.length }, (_, i) => i);
   let sorted = true;

@@ -79,7 +79,7 @@ export class FilterChainStates {
   limiters(listener: string, chainConfig: string, limits: LocalRateLimit[], behaviour: IstioBehaviour): LocalRateLimiter[] {
     const kept = this.chains.get(listener);
     if (kept && kept.config === chainConfig) return kept.limiters;
-    const now = Date.now();
+    const now = performance.now();
     const limiters = limits.map((l) => new LocalRateLimiter(l, behaviour.rateLimitRefill, now));
     this.chains.set(listener, { config: chainConfig, limiters });
     return limiters;
@@ -120,7 +120,8 @@ function bindLimiter(limiter: LocalRateLimiter, stats: ProxyStats): BoundLimiter
 
 function runLimiter(b: BoundLimiter, request: FilterRequest, seed: number, index: number): FilterVerdict | undefined {
   let draw = 0;
-  const decision = b.limiter.decide(Date.now(), () => uniform(seed, `${request.decisionKey}|rl${index}|${draw++}`), request.connectionId);
+  // Envoy's token buckets read the monotonic clock (TimeSource::monotonicTime), not the wall clock.
+  const decision = b.limiter.decide(performance.now(), () => uniform(seed, `${request.decisionKey}|rl${index}|${draw++}`), request.connectionId);
   switch (decision.outcome) {
     case 'disabled':
       return undefined;

@@ -51,7 +51,8 @@ function imageEnv(kind: AppKind, variant: string, at: FieldPath): Record<string,
       break;
     case 'productpage':
       if (variant === 'v1') return {};
-      if (variant === 'v-flooded') return { FLOOD_FACTOR: '100' };
+      // samples/bookinfo/src/docker-bake.hcl: examples-bookinfo-productpage-v-flooding, build arg flood_factor = 100
+      if (variant === 'v-flooding') return { FLOOD_FACTOR: '100' };
       break;
   }
   throw at.error(`unknown Bookinfo image variant ${kind}-${variant}`);

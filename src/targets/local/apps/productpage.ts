@@ -3,15 +3,44 @@
 // the fault-injection task); forwards tracing headers, cookie, authorization, jwt and `end-user` from the session.
 import { renderIndexPage, renderProductPage, type PageModel } from './productpage-html.ts';
 import { sessionCookie, sessionUser } from './session.ts';
-import { CallScope, header, json, type AppContext, type AppHandler, type AppRequest, type AppResponse } from './types.ts';
+import { CallScope, header, json, type AppContext, type AppHandler, type AppRequest, type AppResponse, type HeaderMap } from './types.ts';
 import { pythonUnquote, requoteUri } from './url-quoting.ts';
 
 const forwarded = [
   'x-request-id', 'x-ot-span-context', 'x-datadog-trace-id', 'x-datadog-parent-id', 'x-datadog-sampling-priority',
   'traceparent', 'tracestate', 'x-cloud-trace-context', 'grpc-trace-bin', 'sw8', 'user-agent', 'cookie', 'authorization', 'jwt',
-  // the B3 headers the sample's OpenTracing tracer re-injects
-  'x-b3-traceid', 'x-b3-spanid', 'x-b3-parentspanid', 'x-b3-sampled', 'x-b3-flags',
 ];
+
+/**
+ * The B3 headers productpage sends on: getForwardHeaders extracts the incoming context with OpenTelemetry's
+ * B3MultiFormat and injects it again (opentelemetry-propagator-b3): a single `b3` header wins over the x-b3-* ones;
+ * trace and span ids must be 16/32 and 16 hex digits or nothing is sent; the trace id goes out as 32 lower-case hex
+ * digits; x-b3-sampled is 1 when sampled was 1/true/True/d (or x-b3-flags 1; 1 by default with a single header),
+ * else 0; x-b3-parentspanid and x-b3-flags are not sent.
+ */
+export function reencodeB3(headers: HeaderMap): Record<string, string> {
+  let traceId: string | undefined;
+  let spanId: string | undefined;
+  let sampled = '0';
+  let flags: string | undefined;
+  const single = header(headers, 'b3');
+  if (single) {
+    sampled = '1';
+    // Python's split('-', 4): five or more fields match none of the cases, and no ids are read.
+    const parts = single.split('-');
+    if (parts.length === 1) sampled = parts[0];
+    else if (parts.length === 2) [traceId, spanId] = parts;
+    else if (parts.length === 3 || parts.length === 4) [traceId, spanId, sampled] = parts;
+  } else {
+    traceId = header(headers, 'x-b3-traceid') || undefined;
+    spanId = header(headers, 'x-b3-spanid') || undefined;
+    sampled = header(headers, 'x-b3-sampled') || sampled;
+    flags = header(headers, 'x-b3-flags') || undefined;
+  }
+  if (traceId === undefined || spanId === undefined || !/^(?:[\da-fA-F]{16}|[\da-fA-F]{32})$/.test(traceId) || !/^[\da-fA-F]{16}$/.test(spanId)) return {};
+  const isSampled = ['1', 'True', 'true', 'd'].includes(sampled) || flags === '1';
+  return { 'x-b3-traceid': traceId.toLowerCase().padStart(32, '0'), 'x-b3-spanid': spanId.toLowerCase(), 'x-b3-sampled': isSampled ? '1' : '0' };
+}
 
 const products = [
   {
@@ -56,7 +85,7 @@ function pythonInt(text: string): number | undefined {
   return m ? Number(m[1].replace(/_/g, '')) : undefined;
 }
 
-/** Most extra reviews calls per page the local productpage makes (the sample's v-flooded image uses 100). */
+/** Most extra reviews calls per page the local productpage makes (the sample's v-flooding image uses 100). */
 export const maxFloodFactor = 1000;
 
 /**
@@ -80,6 +109,7 @@ export function createProductpage(ctx: AppContext): AppHandler {
     const headers: Record<string, string> = {};
     const user = sessionUser(header(req.headers, 'cookie'));
     if (user !== undefined) headers['end-user'] = user;
+    Object.assign(headers, reencodeB3(req.headers));
     for (const name of forwarded) {
       const v = header(req.headers, name);
       if (v !== undefined) headers[name] = v;
@@ -94,7 +124,9 @@ export function createProductpage(ctx: AppContext): AppHandler {
       try {
         body = JSON.parse(res.body);
       } catch {
-        return { status: 500, body: undefined };
+        // productpage.py returns res.json() for a 200 without a try: the ValueError escapes the view (no second try
+        // for reviews) and Flask answers its 500 page.
+        throw new UnhandledViewError();
       }
     }
     return { status: res.status, body };
@@ -121,16 +153,22 @@ export function createProductpage(ctx: AppContext): AppHandler {
     return { status: r.status || 500, body: ratingsError };
   };
 
-  return async (req) => {
+  const view: AppHandler = async (req) => {
     // Routes match the decoded path, as werkzeug's router sees PATH_INFO; decoding never fails (`%ZZ` stays).
     const path = pythonUnquote(req.path.split('?')[0]);
     const scope = new CallScope(req.decisionKey);
+    // werkzeug's router: a path that matches a rule but not its methods is 405; Flask adds HEAD to GET rules and
+    // answers OPTIONS itself (provide_automatic_options).
+    const methods = routeMethods(path);
+    if (methods !== undefined && !methods.includes(req.method)) {
+      if (req.method === 'OPTIONS') return { status: 200, headers: { 'content-type': 'text/html; charset=utf-8' }, body: '' };
+      return flaskMethodNotAllowed;
+    }
     if (path === '/' || path === '/index.html') {
       return { status: 200, headers: { 'content-type': 'text/html; charset=utf-8' }, body: renderIndexPage() };
     }
     if (path === '/health') return { status: 200, headers: { 'content-type': 'text/html; charset=utf-8' }, body: 'Product page is healthy' };
     if (path === '/login') {
-      if (req.method !== 'POST') return { ...flaskNotFound, status: 405, body: '<!doctype html>\n<html lang=en>\n<title>405 Method Not Allowed</title>\n<h1>Method Not Allowed</h1>\n<p>The method is not allowed for the requested URL.</p>\n' };
       const query = req.path.includes('?') ? req.path.slice(req.path.indexOf('?') + 1) : '';
       const user = new URLSearchParams(req.body).get('username') ?? new URLSearchParams(query).get('username') ?? '';
       // Flask redirects to request.referrer; send a Referer (a request without one fails on the real sample).
@@ -143,7 +181,7 @@ export function createProductpage(ctx: AppContext): AppHandler {
       const headers = forwardHeaders(req);
       const user = sessionUser(header(req.headers, 'cookie')) ?? '';
       const details = await getDetails(scope, '0', headers);
-      // productpage-v-flooded (FLOOD_FACTOR): that many extra reviews calls, answers ignored, between details and
+      // productpage-v-flooding (FLOOD_FACTOR): that many extra reviews calls, answers ignored, between details and
       // reviews. The sample gathers them with asyncio, but each coroutine makes a blocking requests.get without
       // awaiting anything, so they run one after another, each with the usual two tries.
       for (let i = 0; i < floodFactor; i++) await getReviews(scope, '0', headers);
@@ -164,7 +202,43 @@ export function createProductpage(ctx: AppContext): AppHandler {
     if (path.startsWith('/static/')) return staticFile(path);
     return flaskNotFound;
   };
+
+  return async (req) => {
+    try {
+      return await view(req);
+    } catch (error) {
+      if (error instanceof UnhandledViewError) return flaskInternalError;
+      throw error;
+    }
+  };
 }
+
+const flaskMethodNotAllowed: AppResponse = {
+  ...flaskNotFound,
+  status: 405,
+  body: '<!doctype html>\n<html lang=en>\n<title>405 Method Not Allowed</title>\n<h1>Method Not Allowed</h1>\n<p>The method is not allowed for the requested URL.</p>\n',
+};
+
+/** The methods of the productpage.py rule matching `path` (undefined: no rule matches, 404). */
+function routeMethods(path: string): string[] | undefined {
+  if (path === '/login') return ['POST'];
+  const get = ['GET', 'HEAD'];
+  if (['/', '/index.html', '/health', '/logout', '/productpage', '/api/v1/products'].includes(path)) return get;
+  if (/^\/api\/v1\/products\/[^/]+(\/reviews|\/ratings)?$/.test(path) || path.startsWith('/static/')) return get;
+  return undefined;
+}
+
+/** An exception escaping a Flask view. */
+class UnhandledViewError extends Error {}
+
+/** Flask's (werkzeug's InternalServerError) page for an unhandled exception. */
+const flaskInternalError: AppResponse = {
+  status: 500,
+  headers: { 'content-type': 'text/html; charset=utf-8' },
+  body:
+    '<!doctype html>\n<html lang=en>\n<title>500 Internal Server Error</title>\n<h1>Internal Server Error</h1>\n' +
+    '<p>The server encountered an internal error and was unable to complete your request. Either the server is overloaded or there is an error in the application.</p>\n',
+};
 
 function staticFile(path: string): AppResponse {
   if (path === '/static/tailwind/tailwind.css') {

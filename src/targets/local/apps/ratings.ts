@@ -16,6 +16,10 @@ export function createRatings(ctx: AppContext): AppHandler {
   const serviceUnavailable = (): AppResponse => json(503, { error: 'Service unavailable' });
 
   return async (req) => {
+    // httpdispatcher 1.0.0 (package.json) keeps listeners for get and post only: any other method makes its
+    // getListener read this.listeners[method].length of undefined, ratings.js's handleRequest catches the TypeError
+    // and logs it, and the request is never answered.
+    if (req.method !== 'GET' && req.method !== 'POST') return new Promise<AppResponse>(() => {});
     const path = req.path.split('?')[0];
     if (path === '/health') {
       return healthy() ? json(200, { status: 'Ratings is healthy' }) : json(500, { status: 'Ratings is not healthy' });
@@ -34,9 +38,9 @@ export function createRatings(ctx: AppContext): AppHandler {
         userAdded.set(id, { id, ratings });
         return json(200, local(id));
       }
-      if (req.method !== 'GET') return notFound();
-      // v2 reads the ratings database, whose seed data holds the same two ratings (samples/bookinfo/src/mongodb).
-      if (version === 'v2') return json(200, { id, ratings: { Reviewer1: 5, Reviewer2: 4 } });
+      // v2 reads the ratings database (MongoDB unless DB_TYPE=mysql). The local mesh runs no database, so the real
+      // service's connect fails: ratings.js answers 500 {"error": "could not connect to ratings database"}.
+      if (version === 'v2') return json(500, { error: 'could not connect to ratings database' });
       if (version === 'v-faulty') {
         return uniform(ctx.seed, `${req.decisionKey}|${ctx.podName}|v-faulty`) <= 0.5 ? serviceUnavailable() : json(200, local(id));
       }
@@ -51,7 +55,7 @@ export function createRatings(ctx: AppContext): AppHandler {
   };
 }
 
-// httpdispatcher's reply when no route matches.
+// httpdispatcher 1.0.0's errorListener when no route matches: res.writeHead(404); res.end().
 function notFound(): AppResponse {
-  return { status: 404, headers: { 'content-type': 'text/plain' }, body: 'Page Not Found' };
+  return { status: 404, headers: {}, body: '' };
 }

@@ -2,12 +2,41 @@
 // v1: no ratings; v2: ratings with black stars, 10 s client timeout; v3: red stars, 2.5 s timeout. A ratings failure
 // (non-200 or timeout) still answers 200, with "Ratings service is currently unavailable" per review.
 import { header, type AppContext, type AppHandler, type AppResponse, CallScope } from './types.ts';
+import { LibertyExecutor } from './liberty-executor.ts';
+
+/** server.xml of the reviews image: <executor coreThreads="5"/>. */
+const LIBERTY_CORE_THREADS = 5;
 
 const propagated = [
   'x-request-id', 'x-ot-span-context', 'x-datadog-trace-id', 'x-datadog-parent-id', 'x-datadog-sampling-priority',
   'traceparent', 'tracestate', 'x-cloud-trace-context', 'grpc-trace-bin', 'x-b3-traceid', 'x-b3-spanid',
   'x-b3-parentspanid', 'x-b3-sampled', 'x-b3-flags', 'sw8', 'end-user', 'user-agent', 'cookie', 'authorization', 'jwt',
 ];
+
+/** What Liberty answers for an exception escaping the resource method (the body is not modelled byte for byte). */
+const libertyInternalError: AppResponse = { status: 500, headers: { 'content-type': 'text/plain' }, body: '' };
+
+/** bookReviewsById's reading of ratings' 200: [Reviewer1, Reviewer2] stars (-1 when absent), undefined when it throws. */
+function readRatings(body: string): [number, number] | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(body);
+  } catch {
+    return undefined; // Json.createReader(...).readObject(): JsonParsingException
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined; // readObject on a non-object
+  const ratings = (value as Record<string, unknown>).ratings;
+  if (ratings === undefined) return [-1, -1];
+  if (typeof ratings !== 'object' || ratings === null || Array.isArray(ratings)) return undefined; // getJsonObject: ClassCastException
+  const star = (name: string): number | undefined => {
+    const v = (ratings as Record<string, unknown>)[name];
+    if (v === undefined) return -1;
+    return typeof v === 'number' ? Math.trunc(v) : undefined; // getInt on a non-number: ClassCastException
+  };
+  const one = star('Reviewer1');
+  const two = star('Reviewer2');
+  return one === undefined || two === undefined ? undefined : [one, two];
+}
 
 const text1 = 'An extremely entertaining play by Shakespeare. The slapstick humour is refreshing!';
 const text2 = 'Absolutely fun and entertaining. The play lacks thematic depth when compared to other plays by Shakespeare.';
@@ -22,11 +51,13 @@ export function createReviews(ctx: AppContext): AppHandler {
   const clusterName = ctx.env.CLUSTER_NAME ?? 'null';
 
   const ok = (body: string): AppResponse => ({ status: 200, headers: { 'content-type': 'application/json' }, body });
+  const executor = new LibertyExecutor({ coreThreads: LIBERTY_CORE_THREADS });
 
-  return async (req) => {
+  const handle: AppHandler = async (req) => {
     const path = req.path.split('?')[0];
     if (path === '/health') return ok('{"status": "Reviews is healthy"}');
-    const m = /^\/reviews\/(-?\d+)$/.exec(path);
+    // JAX-RS matches a trailing slash too (@Path("/reviews/{productId}") answers /reviews/0/).
+    const m = /^\/reviews\/(-?\d+)\/?$/.exec(path);
     if (!m || req.method !== 'GET') return { status: 404, headers: { 'content-type': 'text/plain' }, body: '' };
     const productId = String(parseInt(m[1], 10));
     let stars1 = -1;
@@ -45,13 +76,12 @@ export function createReviews(ctx: AppContext): AppHandler {
         timeoutMs,
       });
       if (res.status === 200) {
-        try {
-          const ratings = (JSON.parse(res.body) as { ratings?: Record<string, number> }).ratings;
-          if (ratings?.Reviewer1 !== undefined) stars1 = ratings.Reviewer1;
-          if (ratings?.Reviewer2 !== undefined) stars2 = ratings.Reviewer2;
-        } catch {
-          // unreadable body: no stars, as the Java client would fail to parse
-        }
+        // getRatings catches only ProcessingException (no connection, timeout); a 200 whose body is not a JSON object,
+        // or whose ratings are not an object of integers, throws out of bookReviewsById (JsonParsingException,
+        // ClassCastException) and Liberty answers 500.
+        const stars = readRatings(res.body);
+        if (stars === undefined) return libertyInternalError;
+        [stars1, stars2] = stars;
       }
     }
     const rating = (stars: number) => {
@@ -70,4 +100,6 @@ export function createReviews(ctx: AppContext): AppHandler {
     body += ']}';
     return ok(body);
   };
+  // Every request runs on a thread of Liberty's default executor.
+  return (req) => executor.run(() => handle(req));
 }

@@ -6,6 +6,7 @@ import type { EnvoyStat, ProxyStats } from './stats.ts';
 import type { Cancellation } from './cancel.ts';
 import { handshakeLine } from './mtls.ts';
 import { ConnectionPool } from './upstream.ts';
+import { CircuitBreaker, type Admission } from './circuit-breaker.ts';
 
 /** A workload instance a cluster can send to. */
 export interface EndpointInfo {
@@ -40,7 +41,7 @@ export type AttemptResult =
   | { kind: 'per-try-timeout' }
   | { kind: 'cancelled' };
 
-export type Admission = 'ok' | 'overflow' | 'cancelled';
+export type { Admission, Lease } from './circuit-breaker.ts';
 
 class Endpoint {
   active = 0;
@@ -66,8 +67,7 @@ export interface ClusterOptions {
 export class Cluster {
   private endpoints: Endpoint[] = [];
   private settings: TrafficPolicySettings = {};
-  private active = 0;
-  private readonly pending: (() => void)[] = [];
+  private readonly breaker: CircuitBreaker;
   private roundRobin = 0;
   private readonly createdAt = Date.now();
   private activeRetries = 0;
@@ -93,6 +93,7 @@ export class Cluster {
       rqRetryLimitExceeded: st('upstream_rq_retry_limit_exceeded'),
       rqRetryOverflow: st('upstream_rq_retry_overflow'),
       rqPendingOverflow: st('upstream_rq_pending_overflow'),
+      cxOverflow: st('upstream_cx_overflow'),
       rqPendingTotal: st('upstream_rq_pending_total'),
       rqPendingActive: st('upstream_rq_pending_active', 'gauge'),
       cxTotal: st('upstream_cx_total'),
@@ -113,6 +114,13 @@ export class Cluster {
       ejectionsDetectedGateway: st('outlier_detection.ejections_detected_consecutive_gateway_failure'),
       ejectionsOverflow: st('outlier_detection.ejections_overflow'),
     };
+    this.breaker = new CircuitBreaker(() => this.pool, {
+      rqActive: this.s.rqActive,
+      rqPendingTotal: this.s.rqPendingTotal,
+      rqPendingActive: this.s.rqPendingActive,
+      rqPendingOverflow: this.s.rqPendingOverflow,
+      cxOverflow: this.s.cxOverflow,
+    });
   }
 
   get name(): string {
@@ -240,51 +248,12 @@ export class Cluster {
     }
   }
 
-  /** Circuit breaker admission: 'ok' when the request may go, 'overflow' (503 UO), or 'cancelled' while it waited. */
-  admit(signal?: Cancellation): Admission | Promise<Admission> {
-    const pool = this.pool;
-    const maxRequests = pool.http2MaxRequests || Infinity;
-    const maxConnections = pool.maxConnections || Infinity;
-    const maxPending = pool.http1MaxPendingRequests || Infinity;
-    if (this.active + this.pending.length >= maxRequests) return this.overflow();
-    if (this.active < maxConnections) {
-      this.active++;
-      this.s.rqActive.value++;
-      return 'ok';
-    }
-    if (this.pending.length >= maxPending) return this.overflow();
-    this.s.rqPendingTotal.value++;
-    this.s.rqPendingActive.value++;
-    return new Promise<Admission>((resolve) => {
-      const waiter = () => {
-        signal?.off(onAbort);
-        this.s.rqPendingActive.value--;
-        this.active++;
-        this.s.rqActive.value++;
-        resolve('ok');
-      };
-      const onAbort = () => {
-        const i = this.pending.indexOf(waiter);
-        if (i >= 0) this.pending.splice(i, 1);
-        this.s.rqPendingActive.value--;
-        resolve('cancelled');
-      };
-      signal?.onAbort(onAbort);
-      this.pending.push(waiter);
-    });
-  }
-
-  private overflow(): 'overflow' {
-    this.s.rqPendingOverflow.value++;
-    return 'overflow';
-  }
-
-  /** Give back the slot taken by admit(); the oldest pending request gets it. */
-  release(): void {
-    this.active--;
-    this.s.rqActive.value--;
-    const next = this.pending.shift();
-    if (next) next();
+  /**
+   * Circuit breaker admission for an attempt to `endpoint` (circuit-breaker.ts, after ConnPoolImplBase): a lease to
+   * release when the attempt ends, 'overflow' (503 UO) or 'cancelled' while it waited.
+   */
+  admit(endpoint: EndpointInfo, signal?: Cancellation): Admission | Promise<Admission> {
+    return this.breaker.admit(key(endpoint), signal);
   }
 
   /** Retry circuit breaker (connectionPool.http.maxRetries): false when the retry would overflow. */

@@ -353,7 +353,7 @@ export class Router {
           cluster.chargeUpstreamCode(503); // router.cc Filter::sendNoHealthyUpstreamResponse
           return local(replies.noHealthyUpstream(), service);
         }
-        const admission = await cluster.admit(signal);
+        const admission = await cluster.admit(endpoint, signal);
         if (admission === 'overflow') {
           cluster.chargeUpstreamCode(503); // a pool overflow is a reset (Overflow): chargeUpstreamAbort(503, dropped)
           return local(replies.overflow(), service, endpoint);
@@ -366,11 +366,12 @@ export class Router {
         // proxyHeaders.attemptCount.disabled); Envoy's router then writes the attempt number over whatever came from
         // downstream (router.cc Filter::decodeHeaders setEnvoyAttemptCount(attempt_count_), again in doRetry).
         upstream.headers['x-envoy-attempt-count'] = String(attempt + 1);
-        let result: AttemptResult;
+        let result: AttemptResult | undefined;
         try {
           result = await cluster.send(endpoint, upstream, policy?.perTryTimeoutMs ?? Infinity, signal);
         } finally {
-          cluster.release();
+          // An attempt that ended without a complete response reset its stream, and HTTP/1 closes the connection.
+          admission.release(result?.kind !== 'response');
           if (holdsRetry) {
             cluster.releaseRetry();
             holdsRetry = false;

@@ -12,6 +12,8 @@ import { openPolicy, type FilterVerdict, type InboundPolicy } from './filters.ts
 import { inboundListener, peerOf } from './mtls.ts';
 import { Router } from './router.ts';
 import { replies } from './local-reply.ts';
+import { CircuitBreaker, type PoolLimits } from './circuit-breaker.ts';
+import { effectiveTrafficPolicy } from '../../../istio/networking/destination-rule.ts';
 import { memo } from './memo.ts';
 import { ProxyStats, type StatsMatcher } from './stats.ts';
 import { decodePeer, encodePeer, peerOfEndpoint, record, unknownPeer, type PeerInfo } from './telemetry.ts';
@@ -80,6 +82,13 @@ export class Sidecar {
   readonly stats: ProxyStats;
   readonly router: Router;
   private snapshot?: MeshSnapshot;
+  /**
+   * The inbound cluster's connection pool to the app. Istio applies the DestinationRule of the workload's service
+   * there too, its top-level (port-level) connectionPool, not a subset's (cluster_builder.go buildInboundCluster:
+   * "When users specify circuit breakers, they need to be set on the receiver end (server side) as well").
+   */
+  private inboundLimits: PoolLimits = {};
+  private inboundBreaker?: CircuitBreaker;
   private policy: InboundPolicy = openPolicy;
   private outboundPolicy: InboundPolicy = openPolicy;
   private app?: AppHandler;
@@ -134,6 +143,36 @@ export class Sidecar {
     this.outboundPolicy = outbound;
     this.snapshot = snapshot;
     this.servicesByHost = new Map();
+    this.inboundLimits = this.inboundPoolLimits(snapshot);
+  }
+
+  private inboundPoolLimits(snapshot: MeshSnapshot): PoolLimits {
+    const service = [...snapshot.services.values()].find(
+      (s) => s.namespace === this.identity.namespace && Object.keys(s.selector).length > 0 && Object.entries(s.selector).every(([k, v]) => this.identity.labels[k] === v),
+    );
+    if (!service) return {};
+    const pool = effectiveTrafficPolicy(snapshot.destinationRules.get(service.fqdn), undefined, this.options.port).connectionPool ?? {};
+    return {
+      maxConnections: pool.maxConnections,
+      http1MaxPendingRequests: pool.http1MaxPendingRequests,
+      http2MaxRequests: pool.http2MaxRequests,
+      maxRequestsPerConnection: pool.maxRequestsPerConnection,
+    };
+  }
+
+  private inboundCluster(): CircuitBreaker {
+    if (!this.inboundBreaker) {
+      const name = `inbound|${this.options.port}||`;
+      const st = (n: string, type: 'counter' | 'gauge' = 'counter') => this.stats.cluster(name, n, type);
+      this.inboundBreaker = new CircuitBreaker(() => this.inboundLimits, {
+        rqActive: st('upstream_rq_active', 'gauge'),
+        rqPendingTotal: st('upstream_rq_pending_total'),
+        rqPendingActive: st('upstream_rq_pending_active', 'gauge'),
+        rqPendingOverflow: st('upstream_rq_pending_overflow'),
+        cxOverflow: st('upstream_cx_overflow'),
+      });
+    }
+    return this.inboundBreaker;
   }
 
   async start(): Promise<void> {
@@ -259,6 +298,13 @@ export class Sidecar {
       writeResponse(res, 503, { 'content-type': 'text/plain' }, 'upstream connect error or disconnect/reset before headers. reset reason: connection failure');
       return;
     }
+    const admission = await this.inboundCluster().admit('app');
+    if (typeof admission === 'string') {
+      const reply = replies.overflow();
+      finish(reply.status, reply.flags);
+      writeResponse(res, reply.status, { 'content-type': 'text/plain', ...reply.headers }, reply.body);
+      return;
+    }
     const started = Date.now();
     let response;
     try {
@@ -270,6 +316,8 @@ export class Sidecar {
       finish(reply.status, reply.flags);
       writeResponse(res, reply.status, { 'content-type': 'text/plain' }, reply.body);
       return;
+    } finally {
+      admission.release();
     }
     finish(response.status, []);
     const out = { ...response.headers, 'x-envoy-upstream-service-time': String(Date.now() - started) };
