@@ -151,7 +151,7 @@ export class Sidecar {
       (s) => s.namespace === this.identity.namespace && Object.keys(s.selector).length > 0 && Object.entries(s.selector).every(([k, v]) => this.identity.labels[k] === v),
     );
     if (!service) return {};
-    const pool = effectiveTrafficPolicy(snapshot.destinationRules.get(service.fqdn), undefined, this.options.port).connectionPool ?? {};
+    const pool = effectiveTrafficPolicy(snapshot.destinationRules.get(service.fqdn, this.identity.namespace, service.namespace), undefined, this.options.port).connectionPool ?? {};
     return {
       maxConnections: pool.maxConnections,
       http1MaxPendingRequests: pool.http1MaxPendingRequests,
