@@ -9,7 +9,7 @@
 import { execFile } from 'node:child_process';
 import { $, argv, echo, fs, os, path, which } from 'zx';
 import { pinnedIstioctlPath } from '../src/targets/kube/istioctl.ts';
-import { checkIstioctl, contextOf, defaultKindSetup, hostUrl, istioOperator, kindConfig, parseIstioctlVersion, toolHints, type KindSetup } from '../src/targets/kube/kind.ts';
+import { checkIstioctl, contextOf, istioctlCandidates, pickIstioctl, defaultKindSetup, hostUrl, istioOperator, kindConfig, parseIstioctlVersion, toolHints, type KindSetup } from '../src/targets/kube/kind.ts';
 import { hasSidecar, type Pod } from '../src/targets/kube/preflight.ts';
 import { scenarioWorkloads } from '../src/targets/kube/scenario.ts';
 
@@ -34,13 +34,25 @@ const operatorFile = path.join(workDir, 'istio-operator.yaml');
 const deployments = scenarioWorkloads('bookinfo').map((w) => w.name);
 const kubectl = ['kubectl', '--context', context];
 
-/** --istioctl, MESHPROOF_ISTIOCTL, istioctl on PATH (a release build), then the pinned source build. */
+/**
+ * --istioctl or MESHPROOF_ISTIOCTL as given; else the first istioctl of the Istio minor kind-up installs among PATH,
+ * downloadIstio's istio-<version>/bin folders (here and in the home directory) and the pinned source build; else the
+ * first one found, which the version check then refuses, saying how to get the right one.
+ */
 async function findIstioctl(): Promise<string | undefined> {
   const given = (argv.istioctl as string | undefined) ?? process.env.MESHPROOF_ISTIOCTL;
   if (given) return given;
-  const onPath = await which('istioctl', { nothrow: true });
-  if (onPath) return onPath;
-  return fs.existsSync(pinnedIstioctlPath()) ? pinnedIstioctlPath() : undefined;
+  const onPath = (await which('istioctl', { nothrow: true })) ?? undefined;
+  const candidates = istioctlCandidates({
+    ...(onPath ? { onPath } : {}),
+    cwd: process.cwd(),
+    home: os.homedir(),
+    ...(fs.existsSync(pinnedIstioctlPath()) ? { pinned: pinnedIstioctlPath() } : {}),
+    dirs: (folder) => (fs.existsSync(folder) ? fs.readdirSync(folder) : []),
+  }).filter((c) => fs.existsSync(c));
+  const versions = new Map<string, string | undefined>();
+  for (const c of candidates) versions.set(c, (await istioctlVersionOf(c)).version);
+  return pickIstioctl(candidates, versions, setup.istioTag);
 }
 
 const quote = (arg: string) => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`);

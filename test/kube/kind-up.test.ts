@@ -2,14 +2,14 @@
 // IstioOperator and commands the real run executes; the IstioOperator is checked by the real, pinned istioctl
 // (`istioctl manifest generate`, offline); missing tools are named with how to get them.
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { istioctlPath, istioctlVersion } from '../../src/targets/kube/istioctl.ts';
-import { istioRelease } from '../../src/targets/kube/kind.ts';
+import { istioctlCandidates, istioRelease, pickIstioctl } from '../../src/targets/kube/kind.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const tsx = join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs');
@@ -127,6 +127,39 @@ describe('kind-up.ts and the istioctl version', () => {
     expect(stdout).toContain(`ISTIO_VERSION=${istioRelease} sh -`);
     expect(stdout).not.toContain('$ ');
     expect(calls(tools.log)).toEqual(['istioctl version --remote=false -o json']);
+  });
+
+  it('picks an istioctl of the Istio minor it installs: a downloadIstio folder in the home directory over a 1.31 one on PATH (issue 16 item 11)', async () => {
+    const tools = fakeTools('client version: 1.31-eed52ebb66ad');
+    writeFileSync(join(tools.bin, 'istioctl'), readFileSync(tools.istioctl));
+    chmodSync(join(tools.bin, 'istioctl'), 0o755);
+    const home = mkdtempSync(join(tmpdir(), 'meshproof-home-'));
+    const downloaded = join(home, `istio-${istioRelease}`, 'bin');
+    mkdirSync(downloaded, { recursive: true });
+    writeFileSync(join(downloaded, 'istioctl'), `#!/bin/bash\necho 'client version: ${istioRelease}'\n`, { mode: 0o755 });
+    const { stdout } = await script('kind-up.ts', ['--dry-run'], { PATH: `${tools.bin}:/usr/bin:/bin`, HOME: home });
+    expect(stdout.split('\n')[1]).toBe(`# istioctl ${join(downloaded, 'istioctl')} is version ${istioRelease}`);
+  });
+
+  it('istioctl candidates: PATH, downloadIstio folders newest first (here, then home), then the pinned build; the first of the right minor wins', () => {
+    const dirs = (folder: string) => (folder === '/work' ? ['istio-1.27.1', 'istio-1.28.10', 'istio-1.28.3', 'notes'] : folder === '/home/u' ? ['istio-1.28.0'] : []);
+    const candidates = istioctlCandidates({ onPath: '/usr/local/bin/istioctl', cwd: '/work', home: '/home/u', pinned: '/cache/istioctl', dirs });
+    expect(candidates).toEqual([
+      '/usr/local/bin/istioctl',
+      '/work/istio-1.28.10/bin/istioctl',
+      '/work/istio-1.28.3/bin/istioctl',
+      '/work/istio-1.27.1/bin/istioctl',
+      '/home/u/istio-1.28.0/bin/istioctl',
+      '/cache/istioctl',
+    ]);
+    const versions = new Map<string, string | undefined>([
+      ['/usr/local/bin/istioctl', '1.31.0'],
+      ['/work/istio-1.28.10/bin/istioctl', '1.28.10'],
+      ['/cache/istioctl', '1.31-eed52ebb66ad'],
+    ]);
+    expect(pickIstioctl(candidates, versions, '1.28.3')).toBe('/work/istio-1.28.10/bin/istioctl');
+    // None of the right minor: the first that runs, which the check refuses with how to get one.
+    expect(pickIstioctl(['/a', '/b'], new Map([['/a', undefined], ['/b', '1.31.0']]), '1.28.3')).toBe('/b');
   });
 
   it('--force goes on with a warning', async () => {

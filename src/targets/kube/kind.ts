@@ -138,6 +138,31 @@ export function checkIstioctl(path: string, version: string | undefined, istioTa
   return { ok: true, note: `istioctl ${path} is version ${version}` };
 }
 
+/**
+ * Where an istioctl may be, in the order kind-up looks: on PATH, the folders Istio's downloadIstio script makes
+ * (istio-<version>/bin/istioctl) in the current directory and the home directory, newest first by name, then the
+ * pinned source build. `dirs` lists the entries of a folder (injectable for tests).
+ */
+export function istioctlCandidates(options: { onPath?: string; cwd: string; home: string; pinned?: string; dirs: (folder: string) => string[] }): string[] {
+  const downloads = [options.cwd, options.home].flatMap((folder) =>
+    options
+      .dirs(folder)
+      .filter((name) => /^istio-\d+\.\d+[\w.-]*$/.test(name))
+      .sort((a, b) => b.localeCompare(a, 'en', { numeric: true }))
+      .map((name) => `${folder.replace(/\/$/, '')}/${name}/bin/istioctl`),
+  );
+  return [...new Set([...(options.onPath ? [options.onPath] : []), ...downloads, ...(options.pinned ? [options.pinned] : [])])];
+}
+
+/**
+ * The istioctl to install Istio `istioTag` with: the first candidate of the same minor; when none is, the first one that
+ * runs (the check then refuses it and says how to get the right one). `versions` maps each candidate to its version.
+ */
+export function pickIstioctl(candidates: string[], versions: Map<string, string | undefined>, istioTag: string): string | undefined {
+  const minor = (v: string | undefined) => (v === undefined ? undefined : /^(\d+\.\d+)/.exec(v)?.[1]);
+  return candidates.find((c) => minor(versions.get(c)) === minor(istioTag)) ?? candidates.find((c) => versions.get(c) !== undefined);
+}
+
 /** Where a missing tool comes from. */
 export const toolHints: Record<string, string> = {
   docker: 'kind runs Kubernetes nodes as containers: install Docker Engine (https://docs.docker.com/engine/install/) and start it',
