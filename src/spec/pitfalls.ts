@@ -158,6 +158,44 @@ function rateLimitNotEnforced(apply: ResourceRef[]): SpecWarning[] {
   return warnings;
 }
 
-export function pitfallWarnings(apply: ResourceRef[], load: LoadSpec | undefined, expect: Expectation[]): SpecWarning[] {
-  return [...abortWithRetries(apply, expect), ...gatewayBinding(apply, load), ...splitMismatch(apply, expect), ...rateLimitNotEnforced(apply)];
+/**
+ * The Bookinfo services a request can reach (samples/bookinfo/src/productpage/productpage.py routes; reviews v2 and v3
+ * call ratings): through the gateway by path, or straight to a service (`service:`) and what that service calls.
+ */
+export function bookinfoReach(path: string, service?: string): Set<string> {
+  const p = path.split('?')[0] ?? path;
+  const from = (s: string): string[] => (s === 'reviews' ? ['reviews', 'ratings'] : [s]);
+  if (service !== undefined && service !== 'productpage') return new Set(from(service));
+  if (p === '/productpage') return new Set(['productpage', 'details', 'reviews', 'ratings']);
+  const api = /^\/api\/v1\/products\/[^/]+(\/reviews|\/ratings)?$/.exec(p);
+  if (api) return new Set(['productpage', ...(api[1] === '/reviews' ? from('reviews') : api[1] === '/ratings' ? ['ratings'] : ['details'])]);
+  return new Set(['productpage']);
+}
+
+/** (e) An expectation about a Bookinfo service that no request of the load reaches. */
+function unreachedServices(load: LoadSpec | undefined, expect: Expectation[], scenario: string): SpecWarning[] {
+  if (!load || scenario !== 'bookinfo') return [];
+  const reached = new Set(load.requests.flatMap((r) => [...bookinfoReach(r.path, r.service)]));
+  const warnings: SpecWarning[] = [];
+  for (const e of expect) {
+    const service =
+      e.kind === 'retries' || (e.kind === 'denied' && e.service !== undefined) || (e.kind === 'flags' && e.service !== undefined)
+        ? e.service
+        : e.kind === 'distribution' && e.of.endsWith('.version')
+          ? e.of.slice(0, -'.version'.length)
+          : undefined;
+    if (service === undefined) continue;
+    const name = shortHost(service);
+    if (!['productpage', 'details', 'reviews', 'ratings'].includes(name) || reached.has(name)) continue;
+    warnings.push({
+      source: e.source,
+      path: `${e.title}: service`,
+      message: `no request of the load reaches ${name} (it reaches ${[...reached].sort().join(', ')}), so this expectation sees no traffic`,
+    });
+  }
+  return warnings;
+}
+
+export function pitfallWarnings(apply: ResourceRef[], load: LoadSpec | undefined, expect: Expectation[], scenario = 'bookinfo'): SpecWarning[] {
+  return [...abortWithRetries(apply, expect), ...gatewayBinding(apply, load), ...splitMismatch(apply, expect), ...rateLimitNotEnforced(apply), ...unreachedServices(load, expect, scenario)];
 }

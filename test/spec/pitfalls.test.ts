@@ -108,3 +108,22 @@ describe('validate pitfalls', () => {
     ]);
   });
 });
+
+describe('an expectation about a service the load never reaches', () => {
+  it('warns at the expectation, naming what the load does reach (Bookinfo call graph)', () => {
+    const text = experiment(
+      '    - inline: { apiVersion: networking.istio.io/v1, kind: VirtualService, metadata: { name: ratings }, spec: { hosts: [ratings], http: [{ route: [{ destination: { host: ratings } }] }] } }',
+      '    request: { path: /api/v1/products/0 }\n    rate: 10\n    duration: 10s',
+      '    - retries: { service: ratings, max: 0 }\n    - retries: { service: details, max: 0 }',
+    );
+    expect(warnings(text)).toEqual(['12:7 retries to ratings: service: no request of the load reaches ratings (it reaches details, productpage), so this expectation sees no traffic']);
+  });
+
+  it('knows what each entry reaches', async () => {
+    const { bookinfoReach } = await import('../../src/spec/pitfalls.ts');
+    expect([...bookinfoReach('/productpage')].sort()).toEqual(['details', 'productpage', 'ratings', 'reviews']);
+    expect([...bookinfoReach('/api/v1/products/0/ratings')].sort()).toEqual(['productpage', 'ratings']);
+    expect([...bookinfoReach('/reviews/0', 'reviews')].sort()).toEqual(['ratings', 'reviews']);
+    expect([...bookinfoReach('/ratings/0', 'ratings')]).toEqual(['ratings']);
+  });
+});
