@@ -6,6 +6,10 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ApiextensionsV1Api, CoreV1Api, CustomObjectsApi, DiscoveryV1Api, KubeConfig, VersionApi, type V1Pod } from '@kubernetes/client-node';
 import { AdsClient } from '../../src/xds/ads-client.ts';
+import { KubeApi, unknownFieldError } from '../../src/targets/kube/api.ts';
+import { exitCodeOf } from '../../src/runner/run.ts';
+import { ExitCode } from '../../src/errors.ts';
+import type { K8sObject } from '../../src/spec/types.ts';
 import { grpcAdsTransport } from '../../src/xds/grpc/transport.ts';
 import { proxyNode } from '../../src/xds/node.ts';
 import { seededRandom } from '../../src/assertions/stats/simulate.ts';
@@ -243,6 +247,30 @@ describe('sandbox cluster', () => {
       await api.deleteNamespacedCustomObject({ ...networking('virtualservices'), name: 'reviews-xds' }).catch(() => {});
       await api.deleteNamespacedCustomObject({ ...networking('destinationrules'), name: 'reviews-xds' }).catch(() => {});
     }
+  });
+
+  it("the kube target's API client against the real server: unknown fields are bad input at their path (issue 14 D2, D3), warnings are told", async () => {
+    const warnings: string[] = [];
+    const api = new KubeApi(kc, (text) => warnings.push(text));
+    const typo = (name: string): K8sObject => ({ apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name, namespace: 'default' }, spec: { hosts: ['ratings'], http: [{ retries: { attemps: 3 }, route: [{ destination: { host: 'ratings' } }] }] } });
+    // D3: server-side apply of a new object with a typo: 500 "field not declared in schema", now a ResourceError (exit 2).
+    const applied = await api.apply(typo('typo-apply')).catch((e: unknown) => e);
+    expect(unknownFieldError(typo('typo-apply'), applied)).toMatchObject({ fieldPath: 'spec.http[0].retries.attemps' });
+    expect(exitCodeOf(unknownFieldError(typo('typo-apply'), applied))).toBe(ExitCode.badInput);
+    // D2: create and replace go with fieldValidation=Strict: a 400 naming the field instead of a silent prune.
+    const created = await api.create(typo('typo-create')).catch((e: unknown) => e);
+    expect(created).toMatchObject({ code: 400 });
+    expect(unknownFieldError(typo('typo-create'), created)).toMatchObject({ fieldPath: 'spec.http[0].retries.attemps' });
+    const good = await api.create({ ...typo('typo-replace'), spec: { hosts: ['ratings'], http: [{ route: [{ destination: { host: 'ratings' } }] }] } });
+    const replaced = await api.replace({ ...typo('typo-replace'), metadata: { ...typo('typo-replace').metadata, resourceVersion: good.metadata.resourceVersion } }).catch((e: unknown) => e);
+    expect(replaced).toMatchObject({ code: 400 });
+    expect(unknownFieldError(typo('typo-replace'), replaced)).toMatchObject({ fieldPath: 'spec.http[0].retries.attemps' });
+    // Without Strict the real server prunes and only warns: the client tells each Warning header.
+    await api.raw('PUT', '/apis/networking.istio.io/v1/namespaces/default/virtualservices/typo-replace', {
+      body: JSON.stringify({ ...typo('typo-replace'), metadata: { ...typo('typo-replace').metadata, resourceVersion: good.metadata.resourceVersion } }),
+    });
+    expect(warnings).toContain('unknown field "spec.http[0].retries.attemps"');
+    await api.delete({ apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', namespace: 'default', name: 'typo-replace' });
   });
 
   it('every TCP socket of the sandbox processes stays on loopback: listeners on 127.0.0.1, connections between loopback ends', () => {

@@ -2,6 +2,7 @@
 // Requests are built from the kubeconfig's TLS and auth options (client-node's applyToHTTPSOptions), so the JSON we
 // send and read is byte-for-byte ours (no model round trip that could drop fields of an object we must restore), and
 // pod-proxy paths are not URL-encoded (client-node's connectGetNamespacedPodProxyWithPath encodes `/` as %2F).
+import { ResourceError } from '../../errors.ts';
 import http from 'node:http';
 import https from 'node:https';
 import type { KubeConfig } from '@kubernetes/client-node';
@@ -54,7 +55,11 @@ export interface RequestOptions {
 export class KubeApi {
   private readonly discovery = new Map<string, Promise<ResourceInfo[] | undefined>>();
 
-  constructor(readonly config: KubeConfig) {}
+  constructor(
+    readonly config: KubeConfig,
+    /** Told each Warning header the API server sends (RFC 7234 `299 - "text"`), e.g. a deprecated API. */
+    private readonly onWarning?: (text: string) => void,
+  ) {}
 
   /** Base URL of the current cluster's API server. */
   get server(): string {
@@ -81,9 +86,11 @@ export class KubeApi {
       const req = transport.request(url, requestOptions, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () =>
-          resolve({ code: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), contentType: String(res.headers['content-type'] ?? '') }),
-        );
+        res.on('end', () => {
+          const warning = res.headers.warning;
+          for (const w of Array.isArray(warning) ? warning : warning ? [warning] : []) this.onWarning?.(warningText(w));
+          resolve({ code: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), contentType: String(res.headers['content-type'] ?? '') });
+        });
         res.on('error', reject);
       });
       req.setTimeout(options.timeoutMs ?? 30_000, () => req.destroy(new Error(`${method} ${path}: no answer in ${options.timeoutMs ?? 30_000} ms`)));
@@ -181,15 +188,18 @@ export class KubeApi {
     });
   }
 
-  /** Replace (PUT) an object; `metadata.resourceVersion` makes it conditional on the current version. */
+  /**
+   * Replace (PUT) an object; `metadata.resourceVersion` makes it conditional on the current version. Strict field
+   * validation: an unknown field is a 400, not silently pruned (the real server prunes it with only a Warning).
+   */
   async replace<T = K8sObject>(object: K8sObject): Promise<T> {
     const path = await this.objectPath(refOf(object));
-    return this.json<T>('PUT', path, { query: { fieldManager }, body: JSON.stringify(object) });
+    return this.json<T>('PUT', path, { query: { fieldManager, fieldValidation: 'Strict' }, body: JSON.stringify(object) });
   }
 
   async create<T = K8sObject>(object: K8sObject): Promise<T> {
     const path = await this.collectionPath(object.apiVersion, object.kind, object.metadata.namespace);
-    return this.json<T>('POST', path, { query: { fieldManager }, body: JSON.stringify(object) });
+    return this.json<T>('POST', path, { query: { fieldManager, fieldValidation: 'Strict' }, body: JSON.stringify(object) });
   }
 
   /** Delete; resolves false when the object was already gone. `uid` makes it conditional on that very object. */
@@ -247,4 +257,32 @@ function apiError(code: number, method: string, path: string, body: string): Kub
     status = undefined;
   }
   return new KubeApiError(code, method, path, status, body);
+}
+
+/** The text of an RFC 7234 Warning header as the API server sends it: `299 - "unknown field \"x\""` → `unknown field "x"`. */
+export function warningText(header: string): string {
+  const m = /^\d{3}\s+\S+\s+"((?:[^"\\]|\\.)*)"/.exec(header.trim());
+  return m ? m[1]!.replace(/\\(.)/g, '$1') : header.trim();
+}
+
+/**
+ * The field a schema refusal names, as a path inside the object: server-side apply's 500 "…: .spec.http[0].x: field not
+ * declared in schema", or a strict decoding error's 400 "unknown field \"spec.http[0].x\"".
+ */
+export function unknownFieldOf(message: string): string | undefined {
+  const apply = /\.([^\s:]+): field not declared in schema/.exec(message);
+  if (apply) return apply[1];
+  return /strict decoding error: unknown field "([^"]+)"/.exec(message)?.[1];
+}
+
+/**
+ * An unknown field as bad input at its path (exit 2, file:line:col through the runner): server-side apply answers 500
+ * "field not declared in schema", a strict PUT/POST 400 "strict decoding error: unknown field" (the real kube-apiserver;
+ * without Strict a PUT prunes the field and only warns).
+ */
+export function unknownFieldError(object: K8sObject, error: unknown): ResourceError | undefined {
+  if (!(error instanceof KubeApiError) || (error.code !== 500 && error.code !== 400)) return undefined;
+  const field = unknownFieldOf(error.status?.message ?? error.message);
+  if (field === undefined) return undefined;
+  return new ResourceError(`unknown field: the API server's schema of ${object.kind} has no "${field.split('.').pop()}" here`, object, field);
 }

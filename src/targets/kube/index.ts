@@ -9,7 +9,7 @@ import type { K8sObject } from '../../spec/types.ts';
 import type { ConvergenceReport, RestoreReport, Target, TargetInfo, TargetOptions } from '../target.ts';
 import { affectedProxies, type ProxyPod } from './affected.ts';
 import { hostUrlAnnotation } from './constants.ts';
-import { describeRef, KubeApi, KubeApiError, refOf, UnknownKindError } from './api.ts';
+import { describeRef, KubeApi, KubeApiError, refOf, UnknownKindError, unknownFieldError } from './api.ts';
 import {
   JournalWriter,
   mergeJournals,
@@ -120,7 +120,7 @@ export class KubeTarget implements Target {
     this.config = loadKubeConfig(options.context, this.kubeOptions.kubeconfig);
     this.contextName = this.config.getCurrentContext();
     checkContext(this.contextName, { requested: options.context, allowContext: options.allowContext });
-    this.api = new KubeApi(this.config);
+    this.api = new KubeApi(this.config, (text) => options.log?.(`API server warning: ${text}`));
     const api = this.api;
 
     const reach = await api.raw('GET', '/version').catch((error: Error) => error);
@@ -188,6 +188,8 @@ export class KubeTarget implements Target {
   private asSpecError(object: K8sObject, error: unknown): Error {
     const name = `${object.kind} ${object.metadata.name}`;
     if (error instanceof UnknownKindError) return new SpecError(error.message, undefined, name);
+    const unknown = unknownFieldError(object, error);
+    if (unknown) return unknown;
     if (error instanceof KubeApiError && (error.code === 422 || error.code === 400)) {
       const causes = (error.status?.details as { causes?: { field?: string; message?: string }[] } | undefined)?.causes ?? [];
       const text = causes.map((c) => (c.field && !(c.message ?? '').startsWith(c.field) ? `${c.field}: ${c.message ?? ''}` : (c.message ?? ''))).join('; ');
