@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import { ApiextensionsV1Api, CoreV1Api, CustomObjectsApi, DiscoveryV1Api, KubeConfig, VersionApi, type V1Pod } from '@kubernetes/client-node';
 import { AdsClient } from '../../src/xds/ads-client.ts';
 import { KubeApi, unknownFieldError } from '../../src/targets/kube/api.ts';
+import { portForwardGet } from '../../src/targets/kube/port-forward.ts';
 import { exitCodeOf } from '../../src/runner/run.ts';
 import { ExitCode } from '../../src/errors.ts';
 import type { K8sObject } from '../../src/spec/types.ts';
@@ -271,6 +272,13 @@ describe('sandbox cluster', () => {
     });
     expect(warnings).toContain('unknown field "spec.http[0].retries.attemps"');
     await api.delete({ apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', namespace: 'default', name: 'typo-replace' });
+  });
+
+  it('a port-forward the real API server refuses (no node runs the pod) is an error for the request that used it, not a crash (issue 14 D4)', async () => {
+    const ratings = (await kc.makeApiClient(CoreV1Api).listNamespacedPod({ namespace: 'default', labelSelector: 'app=ratings' })).items[0]!;
+    const got = await portForwardGet(kc, 'default', ratings.metadata!.name!, 15090, '/stats/prometheus', 10_000).catch((e: unknown) => e);
+    expect(got).toBeInstanceOf(Error);
+    expect((got as Error).message).toMatch(/port-forward to default\/ratings-v1-sandbox-0:15090/);
   });
 
   it('every TCP socket of the sandbox processes stays on loopback: listeners on 127.0.0.1, connections between loopback ends', () => {

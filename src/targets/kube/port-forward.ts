@@ -8,6 +8,8 @@ export interface Forward {
   /** http://127.0.0.1:<local port> */
   url: string;
   port: number;
+  /** Why the last forwarded connection was cut (a refused port-forward: 403 RBAC, 404 pod gone, no node), if it was. */
+  lastError(): Error | undefined;
   close(): Promise<void>;
 }
 
@@ -15,11 +17,21 @@ export interface Forward {
 export async function forwardPort(config: KubeConfig, namespace: string, pod: string, port: number): Promise<Forward> {
   const forwarder = new PortForward(config);
   const sockets = new Set<net.Socket>();
+  let lastError: Error | undefined;
+  // A refusal cuts the local connection and is kept for the request that used it: destroying the socket with the error
+  // instead would emit 'error' on a socket nobody listens to, and crash the process before restore (issue 14 D4).
+  const cut = (socket: net.Socket, error: Error) => {
+    lastError = error;
+    socket.destroy();
+  };
   const server = net.createServer((socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
+    socket.on('error', (error) => {
+      lastError ??= error;
+    });
     const errors = new PassThrough();
-    errors.on('data', (chunk: Buffer) => socket.destroy(new Error(`port-forward to ${namespace}/${pod}:${port}: ${chunk.toString('utf8')}`)));
+    errors.on('data', (chunk: Buffer) => cut(socket, new Error(`port-forward to ${namespace}/${pod}:${port}: ${chunk.toString('utf8')}`)));
     forwarder
       .portForward(namespace, pod, [port], socket, errors, socket)
       .then((ws) => {
@@ -28,7 +40,7 @@ export async function forwardPort(config: KubeConfig, namespace: string, pod: st
         socketOf?.on('close', () => socket.end());
         socket.on('close', () => socketOf?.close());
       })
-      .catch((error: Error) => socket.destroy(error));
+      .catch((error: Error) => cut(socket, new Error(`port-forward to ${namespace}/${pod}:${port} refused: ${error.message}`)));
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -38,6 +50,7 @@ export async function forwardPort(config: KubeConfig, namespace: string, pod: st
   return {
     url: `http://127.0.0.1:${local}`,
     port: local,
+    lastError: () => lastError,
     close: () =>
       new Promise<void>((resolve) => {
         for (const s of sockets) s.destroy();
@@ -62,7 +75,8 @@ export async function portForwardGet(config: KubeConfig, namespace: string, pod:
         res.on('error', reject);
       });
       req.setTimeout(timeoutMs, () => req.destroy(new Error(`GET ${path} on ${namespace}/${pod}:${port}: no answer in ${timeoutMs} ms`)));
-      req.on('error', reject);
+      // The connection was cut: say why the port-forward failed, not just "socket hang up".
+      req.on('error', (error) => reject(forward.lastError() ?? error));
     });
   } finally {
     await forward.close();
