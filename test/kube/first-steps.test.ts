@@ -38,3 +38,15 @@ describe('kube target without a kubeconfig', () => {
     expect(kubeconfigSource({}, mkdtempSync(join(tmpdir(), 'meshproof-home-')))).toBeUndefined();
   });
 });
+
+describe('the context guard checks the server, not only the name (issue 14 D7)', () => {
+  it('a kind-* or meshproof-sandbox context is allowed only when its API server is on this machine', async () => {
+    const { checkContext, isLoopbackServer } = await import('../../src/targets/kube/preflight.ts');
+    expect(() => checkContext('kind-meshproof', { server: 'https://127.0.0.1:6443' })).not.toThrow();
+    expect(() => checkContext('meshproof-sandbox', { server: 'https://127.0.0.1:16402' })).not.toThrow();
+    expect(() => checkContext('kind-prod', { server: 'https://10.20.30.40:6443' })).toThrow(/its name says it is a local cluster, but its API server https:\/\/10\.20\.30\.40:6443 is not on this machine.*--context kind-prod --allow-context/);
+    expect(() => checkContext('kind-prod', { server: 'https://10.20.30.40:6443', requested: 'kind-prod', allowContext: true })).not.toThrow();
+    expect(() => checkContext('staging', { server: 'https://127.0.0.1:6443' })).toThrow(/--context staging --allow-context/);
+    expect([isLoopbackServer('https://[::1]:6443'), isLoopbackServer('https://localhost:1'), isLoopbackServer('https://127.9.9.9'), isLoopbackServer('https://example.com'), isLoopbackServer(undefined)]).toEqual([true, true, true, false, false]);
+  });
+});

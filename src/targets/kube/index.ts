@@ -119,7 +119,7 @@ export class KubeTarget implements Target {
     this.options = options;
     this.config = loadKubeConfig(options.context, this.kubeOptions.kubeconfig);
     this.contextName = this.config.getCurrentContext();
-    checkContext(this.contextName, { requested: options.context, allowContext: options.allowContext });
+    checkContext(this.contextName, { requested: options.context, allowContext: options.allowContext, server: this.config.getCurrentCluster()?.server });
     this.api = new KubeApi(this.config, (text) => options.log?.(`API server warning: ${text}`));
     const api = this.api;
 
@@ -539,7 +539,7 @@ function processAlive(journal: Journal): boolean {
 export async function cleanup(options: { context?: string; allowContext?: boolean; kubeconfig?: string; log?: (message: string) => void }): Promise<RestoreReport[]> {
   const config = loadKubeConfig(options.context, options.kubeconfig);
   const context = config.getCurrentContext();
-  checkContext(context, { requested: options.context, allowContext: options.allowContext });
+  checkContext(context, { requested: options.context, allowContext: options.allowContext, server: config.getCurrentCluster()?.server });
   const api = new KubeApi(config);
   const log = options.log ?? (() => {});
 

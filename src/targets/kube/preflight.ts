@@ -54,13 +54,32 @@ export function loadKubeConfig(context?: string, kubeconfig?: string): KubeConfi
   return config;
 }
 
-/** kind clusters (contexts `kind-*`) are allowed; any other context needs an explicit --context X --allow-context. */
-export function checkContext(context: string, options: { requested?: string; allowContext?: boolean }): void {
-  if (context.startsWith('kind-')) return;
+/** The API server's host is this machine (kind publishes its API server on 127.0.0.1; the sandbox runs there). */
+export function isLoopbackServer(server: string | undefined): boolean {
+  if (!server) return false;
+  try {
+    const host = new URL(server).hostname.replace(/^\[|\]$/g, '');
+    return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Local clusters are allowed: a kind context (`kind-*`) or the sandbox's (`meshproof-sandbox`) whose API server is on
+ * this machine. Anything else — another name, or a kind-* name pointing at a remote server — needs an explicit
+ * --context X --allow-context: the name alone proves nothing (issue 14 D7).
+ */
+export function checkContext(context: string, options: { requested?: string; allowContext?: boolean; server?: string }): void {
   if (options.allowContext && options.requested === context) return;
+  const localName = context.startsWith('kind-') || context === 'meshproof-sandbox';
+  if (localName && isLoopbackServer(options.server)) return;
+  const why = localName
+    ? `its name says it is a local cluster, but its API server ${options.server ?? '(none)'} is not on this machine`
+    : 'meshproof applies and removes Istio resources';
   throw new TargetError(
-    `refusing to change cluster context "${context}": meshproof applies and removes Istio resources. ` +
-      `kind-* contexts are allowed by default; for this one pass --context ${context} --allow-context`,
+    `refusing to change cluster context "${context}": ${why}. kind-* and meshproof-sandbox contexts on this machine are ` +
+      `allowed by default; for this one pass --context ${context} --allow-context`,
   );
 }
 
