@@ -4,7 +4,7 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { ApiextensionsV1Api, CoreV1Api, CustomObjectsApi, DiscoveryV1Api, KubeConfig, VersionApi, type V1Pod } from '@kubernetes/client-node';
+import { ApiextensionsV1Api, AuthorizationV1Api, CoreV1Api, CustomObjectsApi, DiscoveryV1Api, KubeConfig, RbacAuthorizationV1Api, VersionApi, type V1Pod } from '@kubernetes/client-node';
 import { AdsClient } from '../../src/xds/ads-client.ts';
 import { KubeApi, unknownFieldError } from '../../src/targets/kube/api.ts';
 import { portForwardGet } from '../../src/targets/kube/port-forward.ts';
@@ -279,6 +279,55 @@ describe('sandbox cluster', () => {
     const got = await portForwardGet(kc, 'default', ratings.metadata!.name!, 15090, '/stats/prometheus', 10_000).catch((e: unknown) => e);
     expect(got).toBeInstanceOf(Error);
     expect((got as Error).message).toMatch(/port-forward to default\/ratings-v1-sandbox-0:15090/);
+  });
+
+  it('the shipped ClusterRole grants exactly what the kube target does, as the real RBAC authorizer answers (issue 14 D5)', async () => {
+    const role = parseAllDocuments(readFileSync(join(root, 'deploy', 'rbac', 'meshproof-clusterrole.yaml'), 'utf8'))[0]!.toJS();
+    const rbac = kc.makeApiClient(RbacAuthorizationV1Api);
+    const core = kc.makeApiClient(CoreV1Api);
+    await rbac.createClusterRole({ body: role });
+    await core.createNamespacedServiceAccount({ namespace: 'default', body: { metadata: { name: 'meshproof-rbac' } } });
+    await rbac.createClusterRoleBinding({
+      body: { metadata: { name: 'meshproof-rbac' }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'meshproof' }, subjects: [{ kind: 'ServiceAccount', name: 'meshproof-rbac', namespace: 'default' }] },
+    });
+    const token = (await core.createNamespacedServiceAccountToken({ namespace: 'default', name: 'meshproof-rbac', body: { spec: { audiences: [], expirationSeconds: 600 } } })).status!.token;
+    const as = new KubeConfig();
+    as.loadFromOptions({
+      clusters: [{ name: 'sandbox', server: state.server, caData: kc.getCurrentCluster()!.caData, ...(kc.getCurrentCluster()!.caFile ? { caFile: kc.getCurrentCluster()!.caFile } : {}) }],
+      users: [{ name: 'meshproof-rbac', token }],
+      contexts: [{ name: 'meshproof-rbac', cluster: 'sandbox', user: 'meshproof-rbac' }],
+      currentContext: 'meshproof-rbac',
+    });
+    const review = as.makeApiClient(AuthorizationV1Api);
+    const can = async (verb: string, resource: string, group = '', subresource?: string, namespace = 'default') =>
+      (await review.createSelfSubjectAccessReview({ body: { spec: { resourceAttributes: { verb, resource, group, namespace, ...(subresource ? { subresource } : {}) } } } })).status!.allowed;
+    // What the kube target does (src/targets/kube): apply/replace/delete Istio kinds, journal ConfigMaps, read pods and
+    // services, port-forward to istiod and the sidecars, the service proxy for outside requests.
+    const needed: [string, string, string, string?, string?][] = [
+      ...['get', 'list', 'create', 'update', 'patch', 'delete'].flatMap((verb): [string, string, string][] => [
+        [verb, 'virtualservices', 'networking.istio.io'],
+        [verb, 'envoyfilters', 'networking.istio.io'],
+        [verb, 'authorizationpolicies', 'security.istio.io'],
+        [verb, 'configmaps', ''],
+      ]),
+      ['get', 'configmaps', '', undefined, 'istio-system'],
+      ['list', 'pods', '', undefined, 'istio-system'],
+      ['get', 'services', ''],
+      ['get', 'pods', '', 'portforward'],
+      ['create', 'pods', '', 'portforward'],
+      ['get', 'services', '', 'proxy'],
+    ];
+    for (const [verb, resource, group, subresource, namespace] of needed) {
+      expect(await can(verb, resource, group, subresource, namespace), `${verb} ${group}/${resource}${subresource ? `/${subresource}` : ''}`).toBe(true);
+    }
+    // And no more than that: no secrets, no writes to pods or services, nothing cluster-scoped like nodes.
+    expect(await can('get', 'secrets')).toBe(false);
+    expect(await can('delete', 'pods')).toBe(false);
+    expect(await can('create', 'services')).toBe(false);
+    expect(await can('exec', 'pods', '', 'exec')).toBe(false);
+    // The real thing, with that token: the port-forward reaches the pod (refused only for want of a node: 400, not 403).
+    const refused = await portForwardGet(as, 'default', 'ratings-v1-sandbox-0', 15090, '/stats/prometheus', 10_000).catch((e: Error) => e);
+    expect((refused as Error).message).toMatch(/Unexpected server response: 400/);
   });
 
   it('every TCP socket of the sandbox processes stays on loopback: listeners on 127.0.0.1, connections between loopback ends', () => {
