@@ -8,6 +8,8 @@ import { ApiextensionsV1Api, AuthorizationV1Api, CoreV1Api, CustomObjectsApi, Di
 import { AdsClient } from '../../src/xds/ads-client.ts';
 import { KubeApi, unknownFieldError } from '../../src/targets/kube/api.ts';
 import { portForwardGet } from '../../src/targets/kube/port-forward.ts';
+import { replayJournal } from '../../src/targets/kube/restore.ts';
+import { comparableForm, savedForm } from '../../src/targets/kube/objects.ts';
 import { exitCodeOf } from '../../src/runner/run.ts';
 import { ExitCode } from '../../src/errors.ts';
 import type { K8sObject } from '../../src/spec/types.ts';
@@ -328,6 +330,42 @@ describe('sandbox cluster', () => {
     // The real thing, with that token: the port-forward reaches the pod (refused only for want of a node: 400, not 403).
     const refused = await portForwardGet(as, 'default', 'ratings-v1-sandbox-0', 15090, '/stats/prometheus', 10_000).catch((e: Error) => e);
     expect((refused as Error).message).toMatch(/Unexpected server response: 400/);
+  });
+
+  it('restore puts field ownership back exactly: the owner\'s next server-side apply does not conflict (issue 14 D1)', async () => {
+    const api = new KubeApi(kc);
+    const ref = { apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', namespace: 'default', name: 'owned-reviews' };
+    const path = '/apis/networking.istio.io/v1/namespaces/default/virtualservices/owned-reviews';
+    const ownerApply = (subset: string) =>
+      api.raw('PATCH', path, {
+        query: { fieldManager: 'owner' },
+        contentType: 'application/apply-patch+yaml',
+        body: JSON.stringify({ apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: ref.name, namespace: 'default' }, spec: { hosts: ['reviews'], http: [{ route: [{ destination: { host: 'reviews', subset } }] }] } }),
+      });
+    const managers = (o: K8sObject) => ((o.metadata.managedFields as { manager: string }[] | undefined) ?? []).map((m) => m.manager).sort();
+    for (const lose of ['changed', 'deleted'] as const) {
+      expect([200, 201]).toContain((await ownerApply('v1')).code);
+      const prior = savedForm((await api.get(ref))!);
+      expect(managers(prior)).toEqual(['owner']);
+      // The run: meshproof replaces the object (or it disappears), then restores it from the journal.
+      if (lose === 'changed') {
+        const live = (await api.get(ref))!;
+        await api.replace({ ...savedForm(live), metadata: { ...savedForm(live).metadata, resourceVersion: live.metadata.resourceVersion }, spec: { hosts: ['reviews'], http: [{ route: [{ destination: { host: 'reviews', subset: 'v3' } }] }] } });
+        expect(managers((await api.get(ref))!)).toContain('meshproof');
+      } else {
+        await api.delete(ref);
+      }
+      const report = await replayJournal(api, { format: 1, runId: 'mp-d1', context: SANDBOX_CONTEXT, server: state.server, namespace: 'default', pid: process.pid, host: 'test', createdAt: new Date().toISOString(), entries: [{ ref, existed: true, prior }] });
+      expect(report.errors, lose).toEqual([]);
+      const restored = (await api.get(ref))!;
+      expect(comparableForm(restored), lose).toEqual(comparableForm(prior));
+      expect(managers(restored), lose).toEqual(['owner']);
+      // The owner goes on as before: a server-side apply of a new route is not a conflict with meshproof.
+      const next = await ownerApply('v2');
+      expect(next.code, `${lose}: ${next.body}`).toBe(200);
+      if (lose === 'changed') await api.delete(ref);
+    }
+    await api.delete(ref);
   });
 
   it('every TCP socket of the sandbox processes stays on loopback: listeners on 127.0.0.1, connections between loopback ends', () => {

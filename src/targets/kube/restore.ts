@@ -27,13 +27,15 @@ async function putBack(api: KubeApi, entry: JournalEntry, report: RestoreReport)
   for (let attempt = 0; ; attempt++) {
     const live = await api.get(entry.ref);
     try {
+      let written: K8sObject;
       if (live) {
         const desired = savedForm(prior);
         desired.metadata.resourceVersion = live.metadata.resourceVersion as string;
-        await api.replace(desired);
+        written = await api.replace(desired);
       } else {
-        await api.create(savedForm(prior));
+        written = await api.create(savedForm(prior));
       }
+      await restoreOwnership(api, prior, written);
       report.restored.push(describeRef(entry.ref));
       return;
     } catch (error) {
@@ -42,6 +44,21 @@ async function putBack(api: KubeApi, entry: JournalEntry, report: RestoreReport)
       throw error;
     }
   }
+}
+
+/**
+ * Field ownership as it was (issue 14 D1). The put-back's PUT moves ownership of the fields it changes to meshproof,
+ * and a POST that re-creates an object ignores the managedFields it carries, so the owner's next
+ * `kubectl apply --server-side` would conflict on fields meshproof never meant to keep. A second PUT that changes no
+ * content but carries the journalled managedFields sets them exactly (the real kube-apiserver takes a request's
+ * managedFields as given when the request itself changes nothing).
+ */
+async function restoreOwnership(api: KubeApi, prior: K8sObject, written: K8sObject): Promise<void> {
+  const owners = savedForm(prior).metadata.managedFields;
+  if (!Array.isArray(owners) || owners.length === 0) return;
+  const desired = savedForm(prior);
+  desired.metadata.resourceVersion = written.metadata.resourceVersion as string;
+  await api.replace(desired);
 }
 
 async function deleteOurs(api: KubeApi, entry: JournalEntry, runId: string, report: RestoreReport): Promise<void> {
