@@ -1,0 +1,134 @@
+// `npm run bench:sandbox`: the sandbox cluster's numbers (issues 13, 14): start to ready once its binaries are built,
+// the memory of its processes, and how long a VirtualService applied through the real API server takes to reach a
+// Bookinfo sidecar (meshproof's xDS client) and be ACKed, as istiod's sync status reports it. Writes bench/SANDBOX.md.
+//   npm run bench:sandbox                 5 start-ups, 20 applies
+//   npm run bench:sandbox -- --no-write   print only
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
+import { AdsClient } from '../src/xds/ads-client.ts';
+import { grpcAdsTransport } from '../src/xds/grpc/transport.ts';
+import { proxyNode } from '../src/xds/node.ts';
+import { seededRandom } from '../src/assertions/stats/simulate.ts';
+import { SANDBOX_CONTEXT, sandboxFiles, type SandboxState } from '../src/sandbox/layout.ts';
+import { recordedNames, rssMb, runningRecord } from '../src/sandbox/processes.ts';
+import { describeMachine, loadAverage } from './machine.ts';
+import { repoRoot } from './process.ts';
+
+const STARTS = 5;
+const APPLIES = 20;
+const PORT_BASE = '26800';
+
+function percentile(values: number[], q: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+}
+
+function script(name: string, env: NodeJS.ProcessEnv): string {
+  return execFileSync(process.execPath, ['--import', 'tsx', join(repoRoot, 'scripts', name)], { env, cwd: repoRoot, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 180_000 });
+}
+
+async function until(test: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await test())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+async function main(): Promise<void> {
+  const write = !process.argv.includes('--no-write');
+  const starts: { readyS: number; rss: Record<string, number> }[] = [];
+  const applies: number[] = [];
+  for (let i = 0; i < STARTS; i++) {
+    const dir = mkdtempSync(join(tmpdir(), 'meshproof-bench-sandbox-'));
+    const env = { ...process.env, MESHPROOF_SANDBOX: dir, MESHPROOF_SANDBOX_PORT_BASE: PORT_BASE };
+    try {
+      const output = script('sandbox-up.ts', env);
+      const readyS = Number(/sandbox ready in (\d+(?:\.\d+)?) s/.exec(output)?.[1]);
+      const files = sandboxFiles(dir);
+      const rss = Object.fromEntries(
+        recordedNames(files.pids).flatMap((name) => {
+          const record = runningRecord(files.pids, name);
+          const mb = record ? rssMb(record.pid) : undefined;
+          return mb === undefined ? [] : [[name, mb]];
+        }),
+      );
+      starts.push({ readyS, rss });
+      console.error(`start ${i + 1}: ready in ${readyS} s, RSS ${JSON.stringify(rss)}`);
+      if (i === 0) applies.push(...(await applyToAck(JSON.parse(readFileSync(files.state, 'utf8')) as SandboxState)));
+    } finally {
+      try {
+        script('sandbox-down.ts', env);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }
+  }
+  const ready = starts.map((s) => s.readyS);
+  const total = starts.map((s) => Object.values(s.rss).reduce((a, b) => a + b, 0));
+  const names = Object.keys(starts[0]!.rss).sort();
+  const rows = [
+    ['sandbox start to ready (built binaries)', `${percentile(ready, 0.5).toFixed(1)} s`, `${Math.min(...ready).toFixed(1)}–${Math.max(...ready).toFixed(1)} s`, '< 15 s'],
+    ...names.map((n) => [`RSS ${n} after start`, `${percentile(starts.map((s) => s.rss[n]!), 0.5)} MB`, `${Math.min(...starts.map((s) => s.rss[n]!))}–${Math.max(...starts.map((s) => s.rss[n]!))} MB`, '']),
+    ['RSS of all sandbox processes', `${percentile(total, 0.5)} MB`, `${Math.min(...total)}–${Math.max(...total)} MB`, '< 1,000 MB'],
+    ['VirtualService applied → sidecar routes changed and ACKed (istiod)', `${percentile(applies, 0.5)} ms`, `p90 ${percentile(applies, 0.9)} ms, max ${Math.max(...applies)} ms (${applies.length} applies)`, 'p50 < 1,000 ms'],
+  ];
+  const table = ['| row | median | spread | aim |', '|---|---:|---|---|', ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+  const doc = `# Sandbox benchmarks\n\nMeasured by \`npm run bench:sandbox\` (${STARTS} start-ups; ${APPLIES} VirtualService applies on the first) on ${new Date().toISOString().slice(0, 16)}Z: ${machineLine()}.\n\n${table}\n\nThe apply row times a create or update of a VirtualService (reviews → subset v1/v2, alternating) through the real\nkube-apiserver until the productpage sidecar, played by meshproof's xDS client, has the new route and istiod's\n\`/debug/syncz\` shows that route version ACKed.\n`;
+  console.log(table);
+  if (write) writeFileSync(join(repoRoot, 'bench', 'SANDBOX.md'), doc);
+}
+
+function machineLine(): string {
+  const m = describeMachine();
+  return `${m.cpu}, ${m.cores} cores, ${m.memoryGb} GB, ${m.os}, Node ${m.node}, load average ${loadAverage().toFixed(2)}`;
+}
+
+/** Milliseconds from each VirtualService write to the sidecar's ACK of the changed route. */
+async function applyToAck(state: SandboxState): Promise<number[]> {
+  const kc = new KubeConfig();
+  kc.loadFromFile(state.kubeconfig);
+  kc.setCurrentContext(SANDBOX_CONTEXT);
+  const pod = (await kc.makeApiClient(CoreV1Api).listNamespacedPod({ namespace: 'default', labelSelector: 'app=productpage' })).items[0]!;
+  const node = proxyNode({ type: 'sidecar', podName: pod.metadata!.name!, namespace: 'default', ips: [pod.status!.podIP!], labels: pod.metadata!.labels!, serviceAccount: pod.spec!.serviceAccountName!, istioVersion: '1.31.0', proxyConfig: {} });
+  const { transport, close } = grpcAdsTransport({ address: `127.0.0.1:${state.ports.istiodGrpc}` });
+  const acked = new Set<string>();
+  const client = new AdsClient({ node, transport, random: seededRandom(1).uniform, onConfig: (u) => acked.add(u.typeUrl) });
+  client.start();
+  const api = kc.makeApiClient(CustomObjectsApi);
+  const target = (plural: string) => ({ group: 'networking.istio.io', version: 'v1', namespace: 'default', plural });
+  const syncz = async () => ((await (await fetch(`http://127.0.0.1:${state.ports.istiodMonitoring}/debug/syncz`)).json()) as Record<string, string>[]).find((s) => s.proxy === `${pod.metadata!.name}.default`);
+  const times: number[] = [];
+  try {
+    await until(() => acked.size === 4, 20_000, 'the first ACKs');
+    await api.createNamespacedCustomObject({ ...target('destinationrules'), body: { apiVersion: 'networking.istio.io/v1', kind: 'DestinationRule', metadata: { name: 'bench' }, spec: { host: 'reviews', subsets: ['v1', 'v2'].map((v) => ({ name: v, labels: { version: v } })) } } });
+    for (let i = 0; i < APPLIES; i++) {
+      const subset = i % 2 === 0 ? 'v2' : 'v1';
+      const routes = () =>
+        client.config().routes.flatMap((r) => r.virtual_hosts ?? []).filter((vh) => vh.domains.some((d) => d.startsWith('reviews.default.svc.cluster.local'))).some((vh) => (vh.routes ?? []).some((route) => route.route?.cluster === `outbound|9080|${subset}|reviews.default.svc.cluster.local`));
+      const body = { apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: 'bench' }, spec: { hosts: ['reviews'], http: [{ route: [{ destination: { host: 'reviews', subset } }] }] } };
+      const started = Date.now();
+      if (i === 0) await api.createNamespacedCustomObject({ ...target('virtualservices'), body });
+      else {
+        const live = (await api.getNamespacedCustomObject({ ...target('virtualservices'), name: 'bench' })) as { metadata: { resourceVersion: string } };
+        await api.replaceNamespacedCustomObject({ ...target('virtualservices'), name: 'bench', body: { ...body, metadata: { name: 'bench', resourceVersion: live.metadata.resourceVersion } } });
+      }
+      await until(routes, 20_000, `routes to ${subset}`);
+      await until(async () => {
+        const s = await syncz();
+        return s !== undefined && s.route_acked === s.route_sent;
+      }, 20_000, 'syncz ACK');
+      times.push(Date.now() - started);
+      await new Promise((r) => setTimeout(r, 200)); // let istiod's debounce settle between applies
+    }
+  } finally {
+    client.close();
+    close();
+  }
+  return times;
+}
+
+await main();
