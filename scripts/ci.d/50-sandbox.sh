@@ -6,6 +6,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
+# The sandbox's certificates are made with openssl (src/sandbox/pki.ts); Debian ships it, install it when missing.
+if ! command -v openssl >/dev/null 2>&1; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends openssl >/dev/null
+fi
+
 . scripts/go-path.sh sandbox
 npx tsx scripts/istiod-build.ts
 npx tsx scripts/k8s-build.ts
