@@ -91,6 +91,18 @@ export function buildProgram(): Command {
       process.exitCode = await listCommand(paths, options);
     });
 
+  program
+    .command('init')
+    .description('write a starting experiment for one service of a scenario (validates and runs as written)')
+    .argument('<service>', 'the service, e.g. reviews')
+    .option('--scenario <name>', 'the scenario it belongs to', 'bookinfo')
+    .option('--out <file>', 'where to write it (default <service>-baseline.yaml)')
+    .option('--force', 'overwrite the file if it exists')
+    .action(async (service: string, options) => {
+      const { initCommand } = await import('./init-command.ts');
+      process.exitCode = await initCommand(service, options);
+    });
+
   const tutorial = program
     .command('tutorial')
     .description('walk through the tutorial scenarios in order: explain each resource, run it, show what was observed')

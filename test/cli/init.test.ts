@@ -1,0 +1,52 @@
+// `meshproof init` (issue 19 item 5): a starting experiment for a service that validates without a warning (its budget
+// comes from the sample-size planner) and runs green on the local target as written.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { initExperiment } from '../../src/cli/init-command.ts';
+
+const bin = fileURLToPath(new URL('../../bin/meshproof.js', import.meta.url));
+const cli = (args: string[], cwd: string) => spawnSync(process.execPath, [bin, ...args], { cwd, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' }, timeout: 120_000 });
+
+describe('meshproof init', () => {
+  it('writes experiments for reviews and ratings that validate without warnings and pass on the local target', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'meshproof-init-'));
+    for (const service of ['reviews', 'ratings']) expect(cli(['init', service], dir).status).toBe(0);
+    const reviews = parse(readFileSync(join(dir, 'reviews-baseline.yaml'), 'utf8'));
+    // No even split is promised by the baseline (least-request balancing favours faster versions): the description says
+    // how to expect one.
+    expect(reviews.spec.expect).toEqual([{ status: { code: 200, ratio: { min: 0.99 } } }]);
+    expect(reviews.metadata.description).toContain('route it with weights under spec.apply and add a distribution of reviews.version');
+    expect(reviews.spec.load.until).toBe('verdict');
+    const validate = cli(['validate', 'reviews-baseline.yaml', 'ratings-baseline.yaml'], dir);
+    expect(validate.status, validate.stderr).toBe(0);
+    expect(validate.stderr).not.toMatch(/warning/);
+    const run = cli(['run', 'reviews-baseline.yaml', 'ratings-baseline.yaml', '--quiet', '--seed', '3', '--report-dir', join(dir, 'report')], dir);
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stderr).toMatch(/^PASS 2 passed/m);
+  }, 120_000);
+
+  it('an unknown service is bad input naming the services there are (exit 2); an existing file is not overwritten without --force', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'meshproof-init-'));
+    const unknown = cli(['init', 'payments'], dir);
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr).toContain('scenario bookinfo has no service "payments" (it has: ');
+    expect(cli(['init', 'details'], dir).status).toBe(0);
+    const again = cli(['init', 'details'], dir);
+    expect(again.status).toBe(2);
+    expect(again.stderr).toContain('details-baseline.yaml exists; pass --force');
+    expect(cli(['init', 'details', '--force'], dir).status).toBe(0);
+  });
+
+  it('plans a budget that can decide every expectation (the planner, with room)', () => {
+    const { text } = initExperiment('reviews');
+    const budget = parse(text).spec.load.budget as number;
+    // every response a 200 (min 99 %) decides at 528 (⌈ln 0.005 / ln 0.99⌉) with a single look; the anytime interval needs more.
+    expect(budget).toBeGreaterThanOrEqual(800);
+    expect(budget % 100).toBe(0);
+  });
+});
