@@ -2,49 +2,7 @@
 // Build the pinned istioctl from the Go module proxy into the tools cache; reuse it when it is already there.
 //   npx tsx scripts/istioctl-build.ts            build (or say where the existing build is)
 //   npx tsx scripts/istioctl-build.ts --print    print the binary's path only
-import { $, argv, echo, fs, path, which } from 'zx';
-import { istioctlPin, istioctlVersion, pinnedIstioctlPath } from '../src/targets/kube/istioctl.ts';
+import { pinnedIstioctlPath } from '../src/targets/kube/istioctl.ts';
+import { buildIstioCommand } from './istio-go-build.ts';
 
-const binary = pinnedIstioctlPath();
-
-if (argv.print) {
-  echo(binary);
-  process.exit(0);
-}
-
-if (fs.existsSync(binary)) {
-  echo(`istioctl ${istioctlVersion} present: ${binary}`);
-  process.exit(0);
-}
-
-if (!(await which('go', { nothrow: true }))) {
-  echo('go is not installed: istioctl is built from source with the Go toolchain (https://go.dev/doc/install).');
-  process.exit(1);
-}
-
-// Version ldflags as Istio's own build sets them (common/scripts/report_build_info.sh).
-const pkg = 'istio.io/istio/pkg/version';
-const ldflags = [
-  '-s -w',
-  `-X ${pkg}.buildVersion=${istioctlVersion}`,
-  `-X ${pkg}.buildGitRevision=${istioctlPin.commit}`,
-  `-X ${pkg}.buildStatus=Clean`,
-  `-X ${pkg}.buildTag=${istioctlPin.release}`,
-].join(' ');
-
-const dir = path.dirname(binary);
-const staging = `${dir}.partial`;
-await fs.remove(staging);
-await fs.mkdirp(staging);
-
-echo(`building istioctl ${istioctlVersion} from ${istioctlPin.module}@${istioctlPin.moduleVersion} (several minutes on a cold Go cache)`);
-const started = Date.now();
-$.env = { ...process.env, GOBIN: staging, CGO_ENABLED: '0', GOFLAGS: '-buildvcs=false' };
-await $({ stdio: 'inherit' })`go install -ldflags ${ldflags} ${istioctlPin.module}/istioctl/cmd/istioctl@${istioctlPin.moduleVersion}`;
-
-// Move into place only when complete, so an interrupted build is never mistaken for a finished one.
-await fs.remove(dir);
-await fs.move(staging, dir);
-const seconds = Math.round((Date.now() - started) / 1000);
-echo(`istioctl ${istioctlVersion} built in ${seconds} s: ${binary}`);
-echo((await $`${binary} version --remote=false`).stdout.trim());
+await buildIstioCommand({ name: 'istioctl', command: 'istioctl/cmd/istioctl', binary: pinnedIstioctlPath(), expect: 'several minutes on a cold Go cache', versionArgs: ['version', '--remote=false'] });
