@@ -3,14 +3,11 @@
 import type { Expectation, LoadSpec, ResourceRef, SpecWarning } from './types.ts';
 import type { K8sObject } from './types.ts';
 import { locateField } from './resources.ts';
+import { shortHost } from './semantics.ts';
 import { isLocalRateLimitFilter, parseLocalRateLimits } from '../istio/ratelimit/parse.ts';
 
 function list(value: unknown): any[] {
   return Array.isArray(value) ? value : [];
-}
-
-function shortHost(host: string): string {
-  return host.split('.')[0] ?? host;
 }
 
 function at(ref: ResourceRef, path: string): SpecWarning['source'] {
