@@ -8,10 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
-import { AdsClient } from '../src/xds/ads-client.ts';
-import { grpcAdsTransport } from '../src/xds/grpc/transport.ts';
-import { proxyNode } from '../src/xds/node.ts';
-import { seededRandom } from '../src/assertions/stats/simulate.ts';
+import { sandboxSidecar } from '../src/sandbox/sidecar.ts';
 import { SANDBOX_CONTEXT, sandboxFiles, type SandboxState } from '../src/sandbox/layout.ts';
 import { recordedNames, rssMb, runningRecord } from '../src/sandbox/processes.ts';
 import { describeMachine, loadAverage } from './machine.ts';
@@ -30,6 +27,7 @@ function script(name: string, env: NodeJS.ProcessEnv): string {
   return execFileSync(process.execPath, ['--import', 'tsx', join(repoRoot, 'scripts', name)], { env, cwd: repoRoot, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 180_000 });
 }
 
+/** Polls every 5 ms (src/sandbox/processes.ts waitFor polls every 100 ms, too coarse for the apply row it times). */
 async function until(test: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await test())) {
@@ -93,17 +91,14 @@ async function applyToAck(state: SandboxState): Promise<number[]> {
   kc.loadFromFile(state.kubeconfig);
   kc.setCurrentContext(SANDBOX_CONTEXT);
   const pod = (await kc.makeApiClient(CoreV1Api).listNamespacedPod({ namespace: 'default', labelSelector: 'app=productpage' })).items[0]!;
-  const node = proxyNode({ type: 'sidecar', podName: pod.metadata!.name!, namespace: 'default', ips: [pod.status!.podIP!], labels: pod.metadata!.labels!, serviceAccount: pod.spec!.serviceAccountName!, istioVersion: '1.31.0', proxyConfig: {} });
-  const { transport, close } = grpcAdsTransport({ address: `127.0.0.1:${state.ports.istiodGrpc}` });
-  const acked = new Set<string>();
-  const client = new AdsClient({ node, transport, random: seededRandom(1).uniform, onConfig: (u) => acked.add(u.typeUrl) });
-  client.start();
+  const sidecar = sandboxSidecar(pod, `127.0.0.1:${state.ports.istiodGrpc}`);
+  const client = sidecar.client;
   const api = kc.makeApiClient(CustomObjectsApi);
   const target = (plural: string) => ({ group: 'networking.istio.io', version: 'v1', namespace: 'default', plural });
   const syncz = async () => ((await (await fetch(`http://127.0.0.1:${state.ports.istiodMonitoring}/debug/syncz`)).json()) as Record<string, string>[]).find((s) => s.proxy === `${pod.metadata!.name}.default`);
   const times: number[] = [];
   try {
-    await until(() => acked.size === 4, 20_000, 'the first ACKs');
+    await sidecar.synced();
     await api.createNamespacedCustomObject({ ...target('destinationrules'), body: { apiVersion: 'networking.istio.io/v1', kind: 'DestinationRule', metadata: { name: 'bench' }, spec: { host: 'reviews', subsets: ['v1', 'v2'].map((v) => ({ name: v, labels: { version: v } })) } } });
     for (let i = 0; i < APPLIES; i++) {
       const subset = i % 2 === 0 ? 'v2' : 'v1';
@@ -125,8 +120,7 @@ async function applyToAck(state: SandboxState): Promise<number[]> {
       await new Promise((r) => setTimeout(r, 200)); // let istiod's debounce settle between applies
     }
   } finally {
-    client.close();
-    close();
+    sidecar.close();
   }
   return times;
 }

@@ -4,8 +4,7 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { ApiextensionsV1Api, AuthorizationV1Api, CoreV1Api, CustomObjectsApi, DiscoveryV1Api, KubeConfig, RbacAuthorizationV1Api, VersionApi, type V1Pod } from '@kubernetes/client-node';
-import { AdsClient } from '../../src/xds/ads-client.ts';
+import { ApiextensionsV1Api, AuthorizationV1Api, CoreV1Api, CustomObjectsApi, DiscoveryV1Api, KubeConfig, RbacAuthorizationV1Api, VersionApi } from '@kubernetes/client-node';
 import { KubeApi, unknownFieldError } from '../../src/targets/kube/api.ts';
 import { portForwardGet } from '../../src/targets/kube/port-forward.ts';
 import { replayJournal } from '../../src/targets/kube/restore.ts';
@@ -13,14 +12,12 @@ import { comparableForm, savedForm } from '../../src/targets/kube/objects.ts';
 import { exitCodeOf } from '../../src/runner/run.ts';
 import { ExitCode } from '../../src/errors.ts';
 import type { K8sObject } from '../../src/spec/types.ts';
-import { grpcAdsTransport } from '../../src/xds/grpc/transport.ts';
-import { proxyNode } from '../../src/xds/node.ts';
-import { seededRandom } from '../../src/assertions/stats/simulate.ts';
+import { sandboxSidecar } from '../../src/sandbox/sidecar.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { istioCrdsPath, KUBERNETES_VERSION } from '../../src/sandbox/binaries.ts';
 import { POD_CIDR_PREFIX, SANDBOX_CONTEXT, sandboxFiles, type SandboxState } from '../../src/sandbox/layout.ts';
-import { recordedNames, runningRecord, type ProcessRecord } from '../../src/sandbox/processes.ts';
+import { recordedNames, runningRecord, waitFor, type ProcessRecord } from '../../src/sandbox/processes.ts';
 import { leavesLoopback, listeningOn, socketInodes, tcpSockets } from '../../src/sandbox/sockets.ts';
 
 const root = resolve(import.meta.dirname, '../..');
@@ -61,43 +58,6 @@ async function syncz(pod: string): Promise<Record<string, string>> {
   const mine = all.find((s) => s.proxy === `${pod}.default`);
   if (!mine) throw new Error(`istiod lists no proxy ${pod}.default; it has ${all.map((s) => s.proxy).join(', ')}`);
   return mine;
-}
-
-async function until(test: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await test())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
-/** The pod's sidecar as pilot-agent would present it, connected to istiod's plaintext xDS port. */
-async function xdsProxy(pod: V1Pod) {
-  const labels = pod.metadata!.labels!;
-  const node = proxyNode({
-    type: 'sidecar',
-    podName: pod.metadata!.name!,
-    namespace: 'default',
-    ips: [pod.status!.podIP!],
-    labels,
-    serviceAccount: pod.spec!.serviceAccountName!,
-    istioVersion: '1.31.0',
-    proxyConfig: {},
-  });
-  const { transport, close } = grpcAdsTransport({ address: `127.0.0.1:${state.ports.istiodGrpc}` });
-  const acked = new Set<string>();
-  const rejected: string[] = [];
-  const client = new AdsClient({ node, transport, random: seededRandom(3).uniform, onConfig: (u) => acked.add(u.typeUrl), onReject: (r) => rejected.push(`${r.typeUrl}: ${r.message}`) });
-  client.start();
-  return {
-    client,
-    rejected,
-    synced: () => until(() => acked.size === 4 || rejected.length > 0, 20_000, `${pod.metadata!.name} to ACK CDS, EDS, LDS and RDS`),
-    close: () => {
-      client.close();
-      close();
-    },
-  };
 }
 
 afterAll(async () => {
@@ -200,7 +160,7 @@ describe('sandbox cluster', () => {
   // and convergence read from istiod's own sync status, as on a cluster.
   it('a Bookinfo pod as an xDS client of istiod: CDS, EDS, LDS and RDS loaded into the Envoy model and ACKed; syncz says so', async () => {
     const ratings = (await kc.makeApiClient(CoreV1Api).listNamespacedPod({ namespace: 'default', labelSelector: 'app=ratings' })).items[0]!;
-    const proxy = await xdsProxy(ratings);
+    const proxy = sandboxSidecar(ratings, `127.0.0.1:${state.ports.istiodGrpc}`);
     try {
       await proxy.synced();
       expect(proxy.rejected).toEqual([]);
@@ -217,7 +177,7 @@ describe('sandbox cluster', () => {
 
   it('a VirtualService applied through the API server reaches the caller\'s routes; istiod\'s sync status shows it ACKed', async () => {
     const productpage = (await kc.makeApiClient(CoreV1Api).listNamespacedPod({ namespace: 'default', labelSelector: 'app=productpage' })).items[0]!;
-    const proxy = await xdsProxy(productpage);
+    const proxy = sandboxSidecar(productpage, `127.0.0.1:${state.ports.istiodGrpc}`);
     const api = kc.makeApiClient(CustomObjectsApi);
     const networking = (plural: string) => ({ group: 'networking.istio.io', version: 'v1', namespace: 'default', plural });
     try {
@@ -238,10 +198,10 @@ describe('sandbox cluster', () => {
           .routes.flatMap((r) => r.virtual_hosts ?? [])
           .filter((vh) => vh.domains.some((d) => d.startsWith('reviews.default.svc.cluster.local')))
           .some((vh) => (vh.routes ?? []).some((route) => route.route?.cluster === 'outbound|9080|v2|reviews.default.svc.cluster.local'));
-      await until(toV2, 20_000, "productpage's route to reviews v2");
+      await waitFor("productpage's route to reviews v2", async () => toV2(), 20_000);
       const took = Date.now() - applied;
       expect(proxy.rejected).toEqual([]);
-      await until(async () => (await syncz(productpage.metadata!.name!)).route_acked !== before, 10_000, 'the new route version ACKed in syncz');
+      await waitFor('the new route version ACKed in syncz', async () => (await syncz(productpage.metadata!.name!)).route_acked !== before, 10_000);
       const status = await syncz(productpage.metadata!.name!);
       expect(status.route_acked).toBe(status.route_sent);
       console.log(`VirtualService applied -> productpage's routes changed and ACKed in ${took} ms`);
