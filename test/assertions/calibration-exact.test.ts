@@ -12,6 +12,7 @@ import { istioBehaviour } from '../../src/istio/version.ts';
 import { FakeObservation } from './fake-observation.ts';
 import { contextOf, expectation, source } from './context.ts';
 import { rates, SIMS } from './calibration-helpers.ts';
+import { localRateLimitFilter } from '../support/ratelimit-filter.ts';
 
 const cluster = (subset: string, service: string) => `outbound|9080|${subset}|${service}.default.svc.cluster.local`;
 const retry = (proxy: string, subset: string, service: string, value: number): CounterSample => ({
@@ -135,36 +136,7 @@ describe('reconcile', () => {
 
 /** The istio.io rate-limit task's filter, with a 10 s fill interval so a 30 s run sees three refills. */
 function rateLimitFilter(maxTokens = 4, tokensPerFill = 4, fillInterval = '10s'): K8sObject {
-  return {
-    apiVersion: 'networking.istio.io/v1alpha3',
-    kind: 'EnvoyFilter',
-    metadata: { name: 'filter-local-ratelimit-svc', namespace: 'istio-system' },
-    spec: {
-      workloadSelector: { labels: { app: 'productpage' } },
-      configPatches: [
-        {
-          applyTo: 'HTTP_FILTER',
-          match: { context: 'SIDECAR_INBOUND', listener: { filterChain: { filter: { name: 'envoy.filters.network.http_connection_manager' } } } },
-          patch: {
-            operation: 'INSERT_BEFORE',
-            value: {
-              name: 'envoy.filters.http.local_ratelimit',
-              typed_config: {
-                '@type': 'type.googleapis.com/udpa.type.v1.TypedStruct',
-                type_url: 'type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit',
-                value: {
-                  stat_prefix: 'http_local_rate_limiter',
-                  token_bucket: { max_tokens: maxTokens, tokens_per_fill: tokensPerFill, fill_interval: fillInterval },
-                  filter_enabled: { runtime_key: 'local_rate_limit_enabled', default_value: { numerator: 100, denominator: 'HUNDRED' } },
-                  filter_enforced: { runtime_key: 'local_rate_limit_enforced', default_value: { numerator: 100, denominator: 'HUNDRED' } },
-                },
-              },
-            },
-          },
-        },
-      ],
-    },
-  };
+  return localRateLimitFilter({ app: 'productpage', name: 'filter-local-ratelimit-svc', namespace: 'istio-system', maxTokens, tokensPerFill, fillInterval });
 }
 
 interface ProxyTruth {

@@ -13,39 +13,11 @@ import { istioBehaviour } from '../../src/istio/version.ts';
 import { FakeObservation } from './fake-observation.ts';
 import { contextOf, expectation, source } from './context.ts';
 import { binomialAllowance, rates, SIMS } from './calibration-helpers.ts';
+import { localRateLimitFilter } from '../support/ratelimit-filter.ts';
 
 /** experiments/bookinfo/09-ratelimit-ratings.yaml's filter: 20 tokens, 20 more per minute. */
 function ratingsFilter(maxTokens = 20, tokensPerFill = 20, fillInterval = '60s'): K8sObject {
-  return {
-    apiVersion: 'networking.istio.io/v1alpha3',
-    kind: 'EnvoyFilter',
-    metadata: { name: 'ratings-local-ratelimit', namespace: 'default' },
-    spec: {
-      workloadSelector: { labels: { app: 'ratings' } },
-      configPatches: [
-        {
-          applyTo: 'HTTP_FILTER',
-          match: { context: 'SIDECAR_INBOUND', listener: { filterChain: { filter: { name: 'envoy.filters.network.http_connection_manager' } } } },
-          patch: {
-            operation: 'INSERT_BEFORE',
-            value: {
-              name: 'envoy.filters.http.local_ratelimit',
-              typed_config: {
-                '@type': 'type.googleapis.com/udpa.type.v1.TypedStruct',
-                type_url: 'type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit',
-                value: {
-                  stat_prefix: 'http_local_rate_limiter',
-                  token_bucket: { max_tokens: maxTokens, tokens_per_fill: tokensPerFill, fill_interval: fillInterval },
-                  filter_enabled: { runtime_key: 'local_rate_limit_enabled', default_value: { numerator: 100, denominator: 'HUNDRED' } },
-                  filter_enforced: { runtime_key: 'local_rate_limit_enforced', default_value: { numerator: 100, denominator: 'HUNDRED' } },
-                },
-              },
-            },
-          },
-        },
-      ],
-    },
-  };
+  return localRateLimitFilter({ app: 'ratings', name: 'ratings-local-ratelimit', maxTokens, tokensPerFill, fillInterval });
 }
 
 interface SequentialRun {
