@@ -1,0 +1,61 @@
+// What the built-in control plane translates: the mesh's Istio resources and registry (services, workload instances),
+// as istiod's PushContext holds them, and the proxy a configuration is generated for (istiod's model.Proxy).
+import type { K8sObject } from '../../spec/types.ts';
+import type { DestinationRuleModel, GatewayModel, VirtualServiceModel } from '../networking/model.ts';
+import type { IstioBehaviour } from '../version.ts';
+
+export interface ServicePort {
+  port: number;
+  /** Port name (`http`, `grpc-…`, `tcp`…): istiod's protocol selection reads it. */
+  name: string;
+  /** `appProtocol` when set. */
+  appProtocol?: string;
+  /** The workloads' port the Service forwards to. */
+  targetPort: number;
+}
+
+/** A Kubernetes Service (istiod's model.Service). */
+export interface ServiceInput {
+  name: string;
+  namespace: string;
+  /** `<name>.<namespace>.svc.cluster.local` */
+  fqdn: string;
+  ports: ServicePort[];
+  selector: Record<string, string>;
+}
+
+/** One Pod with a sidecar (istiod's model.WorkloadInstance / an EndpointSlice entry). */
+export interface WorkloadInstanceInput {
+  podName: string;
+  namespace: string;
+  ip: string;
+  labels: Record<string, string>;
+  serviceAccount: string;
+  /** Ready pods only are healthy endpoints. */
+  ready: boolean;
+}
+
+export interface TranslationInput {
+  /** The Istio version whose istiod is mirrored (defaults that changed between releases). */
+  behaviour: IstioBehaviour;
+  services: ServiceInput[];
+  instances: WorkloadInstanceInput[];
+  virtualServices: VirtualServiceModel[];
+  /** Every DestinationRule in creation order (merging several for one host is the translator's job). */
+  destinationRules: DestinationRuleModel[];
+  gateways: GatewayModel[];
+  authorizationPolicies: K8sObject[];
+  peerAuthentications: K8sObject[];
+  requestAuthentications: K8sObject[];
+  envoyFilters: K8sObject[];
+}
+
+/** The proxy a configuration is for: a sidecar of one instance, or the ingress gateway (istiod's Router). */
+export interface ProxyDescriptor {
+  type: 'sidecar' | 'router';
+  podName: string;
+  namespace: string;
+  ip: string;
+  labels: Record<string, string>;
+  serviceAccount: string;
+}
