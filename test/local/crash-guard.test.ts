@@ -80,7 +80,7 @@ describe('proxies survive their own errors and the apps\' (one request fails, no
   afterAll(() => setMeshLogQuiet(false));
 
   it('a sidecar answers 500 for an app that throws, 503 UC for an app whose process dies, and keeps serving', async () => {
-    const sidecar = new Sidecar(identity(`${block}.10`, 'thrower'), { seed: 1, meshSecret: 's', port: 9080 });
+    const sidecar = new Sidecar(identity(`${block}.10`, 'thrower'), { seed: 1, meshSecret: 's', port: 9080, delimitedStatPrefixes: true });
     let mode: 'throw' | 'reset' | 'ok' = 'throw';
     sidecar.setApp(async (req) => {
       if (mode === 'ok') return { status: 200, headers: {}, body: 'fine' };
@@ -108,7 +108,7 @@ describe('proxies survive their own errors and the apps\' (one request fails, no
     const bug = async (): Promise<never> => {
       throw new TypeError('emulator bug');
     };
-    const gateway = new IngressGateway(identity(`${block}.1`, 'gw'), { seed: 1, meshSecret: 's' });
+    const gateway = new IngressGateway(identity(`${block}.1`, 'gw'), { seed: 1, meshSecret: 's', delimitedStatPrefixes: true });
     gateway.router.handle = bug;
     await gateway.start();
     try {
@@ -122,7 +122,7 @@ describe('proxies survive their own errors and the apps\' (one request fails, no
     } finally {
       await gateway.close();
     }
-    const sidecar = new Sidecar(identity(`${block}.11`, 'caller'), { seed: 1, meshSecret: 's', port: 9080 });
+    const sidecar = new Sidecar(identity(`${block}.11`, 'caller'), { seed: 1, meshSecret: 's', port: 9080, delimitedStatPrefixes: true });
     sidecar.router.handle = bug;
     const out = await sidecar.call(new CallScope('k'), { authority: 'details:9080', path: '/details/0', headers: {}, timeoutMs: 1000 });
     expect(out.status).toBe(500);

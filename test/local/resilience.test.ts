@@ -136,12 +136,14 @@ spec:
     for (let i = 0; i < 15; i++) await (await fetch(`${m.gatewayUrl}/api/v1/products/0/reviews`)).arrayBuffer();
     const c = await counters(m);
     const cluster = { cluster_name: 'outbound|9080|v2|reviews.default.svc.cluster.local' };
-    const at = (name: string) => sum(c, name, cluster, 'productpage-v1') - sum(before, name, cluster, 'productpage-v1');
+    const at = (name: string, labels: Record<string, string> = {}) =>
+      sum(c, name, { ...cluster, ...labels }, 'productpage-v1') - sum(before, name, { ...cluster, ...labels }, 'productpage-v1');
     expect(at('envoy_cluster_outlier_detection_ejections_enforced_consecutive_5xx')).toBe(1);
     expect(at('envoy_cluster_upstream_rq_timeout')).toBe(5);
-    expect(at('envoy_cluster_upstream_rq_504')).toBe(5);
-    expect(at('envoy_cluster_upstream_rq_503')).toBe(25);
-    expect(at('envoy_cluster_upstream_rq_5xx')).toBe(30);
+    // Per-code and per-class counters as Istio's bootstrap tags them (response_code, response_code_class).
+    expect(at('envoy_cluster_upstream_rq', { response_code: '504' })).toBe(5);
+    expect(at('envoy_cluster_upstream_rq', { response_code: '503' })).toBe(25);
+    expect(at('envoy_cluster_upstream_rq', { response_code_class: '5xx' })).toBe(30);
     expect(at('envoy_cluster_upstream_rq_completed')).toBe(30);
     const requests = (where: Record<string, string>) => {
       const labels = { reporter: 'source', destination_service_name: 'reviews', ...where };

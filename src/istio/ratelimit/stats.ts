@@ -9,6 +9,7 @@
 // {envoy_local_http_ratelimit_prefix="..."}` — envoy changelogs 1.24.0; not what an Istio sidecar exports.)
 // Visibility: Istio exports them only when the workload's proxy.istio.io/config sets proxyStatsMatcher inclusions,
 // as the rate-limit task does with inclusionRegexps: [".*http_local_rate_limit.*"].
+import { istioStatTags, prometheusMetricName, tagStat } from '../../envoy/stats/tags.ts';
 import type { LocalRateLimitCounters } from './bucket.ts';
 
 export const LOCAL_RATE_LIMIT_COUNTERS = ['enabled', 'ok', 'rate_limited', 'enforced'] as const;
@@ -24,12 +25,13 @@ export interface CounterSeries {
 
 /** Envoy's Prometheus name sanitising: `envoy_` + name with every non [a-zA-Z0-9_] character replaced by `_`. */
 export function prometheusName(stat: string): string {
-  return `envoy_${stat.replace(/[^a-zA-Z0-9_]/g, '_')}`;
+  return prometheusMetricName(stat);
 }
 
 export function localRateLimitSeries(statPrefix: string, counter: LocalRateLimitCounterName): CounterSeries {
   const stat = `${statPrefix}.http_local_rate_limit.${counter}`;
-  return { stat, name: prometheusName(stat), labels: {} };
+  // No Istio stat tag matches a local rate limiter's stats (either bootstrap), so both give the same series.
+  return { stat, ...tagStat(stat, istioStatTags(true)) };
 }
 
 /** The four series with their values, ready for a Prometheus text writer. */

@@ -11,8 +11,9 @@
 // extracted. Hence, on 1.23+: envoy_http_rbac{http_conn_manager_prefix="inbound_0.0.0.0_9080",authz_enforce_result="allowed"}
 // (the form queried as envoy_http_rbac{authz_enforce_result="denied"} in public dashboards), and before 1.23:
 // envoy_http_inbound_0_0_0_0_9080_rbac{authz_enforce_result="allowed"}.
+import { istioStatTags, statPrefix, tagStat } from '../../envoy/stats/tags.ts';
 import type { IstioBehaviour } from '../version.ts';
-import { prometheusName, type CounterSeries } from '../ratelimit/stats.ts';
+import type { CounterSeries } from '../ratelimit/stats.ts';
 
 export type RbacResult = 'allowed' | 'denied';
 
@@ -30,15 +31,8 @@ export function rbacCounterSeries(
   hcmStatPrefix: string,
   result: RbacResult,
 ): CounterSeries {
-  if (behaviour.delimitedStatPrefixes) {
-    return {
-      stat: `http.${hcmStatPrefix};.rbac.${result}`,
-      name: 'envoy_http_rbac',
-      labels: { http_conn_manager_prefix: hcmStatPrefix, authz_enforce_result: result },
-    };
-  }
-  const stat = `http.${hcmStatPrefix}.rbac.${result}`;
-  return { stat, name: prometheusName(`http.${hcmStatPrefix}.rbac`), labels: { authz_enforce_result: result } };
+  const stat = `http.${statPrefix(hcmStatPrefix, behaviour.delimitedStatPrefixes)}.rbac.${result}`;
+  return { stat, ...tagStat(stat, istioStatTags(behaviour.delimitedStatPrefixes)) };
 }
 
 /** Both series (allowed, denied) for a connection manager. */

@@ -120,7 +120,7 @@ export class LocalMesh {
         // As if the installation set meshConfig.defaultConfig.proxyStatsMatcher like the scenario's workloads.
         statsMatcher: { inclusionPrefixes: ['cluster.outbound'], inclusionSuffixes: [], inclusionRegexps: [/^(?:.*http_local_rate_limit.*)$/, /^(?:.*rbac.*)$/] },
       },
-      { seed: this.seed, meshSecret: this.secret },
+      { seed: this.seed, meshSecret: this.secret, delimitedStatPrefixes: this.behaviour.delimitedStatPrefixes },
     );
     await this.gateway.start();
     await this.reconcilePods(compiled);
@@ -198,7 +198,7 @@ export class LocalMesh {
         ip,
         statsMatcher: spec.statsMatcher,
       };
-      const sidecar = new Sidecar(identity, { seed: this.seed, meshSecret: this.secret, port: spec.port });
+      const sidecar = new Sidecar(identity, { seed: this.seed, meshSecret: this.secret, port: spec.port, delimitedStatPrefixes: this.behaviour.delimitedStatPrefixes });
       const ctx: AppContext = { podName, env: spec.env, seed: this.seed, call: (scope, call) => sidecar.call(scope, call) };
       sidecar.setApp(guardApp(spec.appKind, podName, appFactories[spec.appKind](ctx)));
       this.configureProxy(sidecar, compiled, true);

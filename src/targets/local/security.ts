@@ -112,8 +112,7 @@ interface BoundLimiter {
 
 function bindLimiter(limiter: LocalRateLimiter, stats: ProxyStats): BoundLimiter {
   const s = (c: 'enabled' | 'ok' | 'rate_limited' | 'enforced') => {
-    const series = localRateLimitSeries(limiter.limit.statPrefix, c);
-    return stats.stat(series.stat, series.name, series.labels);
+    return stats.stat(localRateLimitSeries(limiter.limit.statPrefix, c).stat);
   };
   return { limiter, stats: { enabled: s('enabled'), ok: s('ok'), rate_limited: s('rate_limited'), enforced: s('enforced') } };
 }
@@ -180,8 +179,7 @@ export function buildPolicy(
   const first = bound.slice(0, firstCount);
   const beforeRouter = bound.slice(firstCount);
   const rbacStats = (result: 'allowed' | 'denied') => {
-    const series = rbacCounterSeries(deps.behaviour, scope.hcmStatPrefix, result);
-    return deps.stats.stat(series.stat, series.name, series.labels);
+    return deps.stats.stat(rbacCounterSeries(deps.behaviour, scope.hcmStatPrefix, result).stat);
   };
   const rbacAllowed = rbacStats('allowed');
   const rbacDenied = rbacStats('denied');

@@ -36,9 +36,9 @@ export class IngressGateway {
 
   constructor(
     readonly identity: WorkloadIdentity,
-    private readonly options: { seed: number; meshSecret: string },
+    private readonly options: { seed: number; meshSecret: string; delimitedStatPrefixes: boolean },
   ) {
-    this.stats = new ProxyStats(identity.statsMatcher);
+    this.stats = new ProxyStats(identity.statsMatcher, { delimitedStatPrefixes: options.delimitedStatPrefixes });
     this.router = new Router({
       name: identity.proxyName,
       ip: identity.ip,

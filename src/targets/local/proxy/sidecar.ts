@@ -39,6 +39,8 @@ export interface ProxyOptions {
   meshSecret: string;
   /** Port of the inbound listener (the workload's container port). */
   port: number;
+  /** Istio ≥ 1.23's `;`-ended stat prefixes (IstioBehaviour.delimitedStatPrefixes). */
+  delimitedStatPrefixes: boolean;
 }
 
 const connectionIds = new WeakMap<net.Socket, number>();
@@ -107,7 +109,7 @@ export class Sidecar {
     readonly identity: WorkloadIdentity,
     private readonly options: ProxyOptions,
   ) {
-    this.stats = new ProxyStats(identity.statsMatcher);
+    this.stats = new ProxyStats(identity.statsMatcher, { delimitedStatPrefixes: options.delimitedStatPrefixes });
     this.router = new Router({
       name: identity.proxyName,
       ip: identity.ip,

@@ -1,5 +1,8 @@
 // A proxy's counters with Envoy's stat names, rendered as Prometheus text the way a sidecar's :15090 serves it:
-// Istio's standard metrics (istio_requests_total) always, Envoy stats only when the stats matcher includes them.
+// Istio's standard metrics (istio_requests_total) always, Envoy stats only when the stats matcher includes them. The
+// Prometheus name and labels of an Envoy stat come from its dotted name by Istio's bootstrap tags (src/envoy/stats),
+// never written by hand: `cluster.<name>;.upstream_rq_503` is envoy_cluster_upstream_rq{cluster_name,response_code}.
+import { istioStatTags, statPrefix, tagStat, type StatTag } from '../../../envoy/stats/tags.ts';
 
 export interface StatsMatcher {
   inclusionPrefixes: string[];
@@ -42,38 +45,54 @@ export const istioRequestLabelNames = [
 
 export type IstioRequestLabels = Record<(typeof istioRequestLabelNames)[number], string>;
 
+export interface ProxyStatsOptions {
+  /** Istio ≥ 1.23 ends stat prefixes with `;` and tags them by it (IstioBehaviour.delimitedStatPrefixes). */
+  delimitedStatPrefixes: boolean;
+}
+
 export class ProxyStats {
   private readonly envoy = new Map<string, EnvoyStat>();
   private readonly requests = new Map<string, { labels: string; value: number }>();
+  private readonly tags: StatTag[];
+  private readonly delimited: boolean;
 
-  constructor(private readonly matcher: StatsMatcher) {}
+  constructor(
+    private readonly matcher: StatsMatcher,
+    options: ProxyStatsOptions = { delimitedStatPrefixes: true },
+  ) {
+    this.delimited = options.delimitedStatPrefixes;
+    this.tags = istioStatTags(this.delimited);
+  }
 
-  /** The stat named `envoyName` (created on first use). */
-  stat(envoyName: string, promName: string, labels: Record<string, string>, type: 'counter' | 'gauge' = 'counter'): EnvoyStat {
+  /** The stat whose dotted Envoy name is `envoyName` (created on first use). */
+  stat(envoyName: string, type: 'counter' | 'gauge' = 'counter'): EnvoyStat {
     let s = this.envoy.get(envoyName);
     if (!s) {
-      s = new EnvoyStat(envoyName, promName, labels, type);
+      const tagged = tagStat(envoyName, this.tags);
+      s = new EnvoyStat(envoyName, tagged.name, tagged.labels, type);
       this.envoy.set(envoyName, s);
     }
     return s;
   }
 
   /**
-   * A cluster stat: `cluster.<cluster>.<name>` → envoy_cluster_<name>{cluster_name="<cluster>"}, dots of a nested
-   * name becoming underscores (`outlier_detection.ejections_active` → envoy_cluster_outlier_detection_ejections_active).
+   * A cluster stat, in the scope of the cluster's alt_stat_name (`cluster.<cluster>;.<name>` from 1.23):
+   * `upstream_rq_total` → envoy_cluster_upstream_rq_total{cluster_name}, `upstream_rq_503` →
+   * envoy_cluster_upstream_rq{cluster_name,response_code="503"}, `outlier_detection.ejections_active` →
+   * envoy_cluster_outlier_detection_ejections_active{cluster_name}.
    */
   cluster(cluster: string, name: string, type: 'counter' | 'gauge' = 'counter'): EnvoyStat {
-    return this.stat(`cluster.${cluster}.${name}`, `envoy_cluster_${name.replace(/\./g, '_')}`, { cluster_name: cluster }, type);
+    return this.stat(`cluster.${statPrefix(cluster, this.delimited)}.${name}`, type);
   }
 
-  /** An HTTP connection manager stat: `http.<prefix>.<name>` → envoy_http_<name>{envoy_http_conn_manager_prefix}. */
-  http(prefix: string, name: string): EnvoyStat {
-    return this.stat(`http.${prefix}.${name}`, `envoy_http_${name.replace(/\./g, '_')}`, { envoy_http_conn_manager_prefix: prefix });
+  /** An HTTP connection manager stat: `http.<stat_prefix>.<name>`. */
+  http(hcmStatPrefix: string, name: string): EnvoyStat {
+    return this.stat(`http.${statPrefix(hcmStatPrefix, this.delimited)}.${name}`);
   }
 
   /** A stat rooted at a filter's stat_prefix, e.g. `http_local_rate_limiter.http_local_rate_limit.ok`. */
   rooted(envoyName: string): EnvoyStat {
-    return this.stat(envoyName, `envoy_${envoyName.replace(/[.\-|]/g, '_')}`, {});
+    return this.stat(envoyName);
   }
 
   /** Count one request in istio_requests_total; `key` identifies the label set (built only on first use). */
