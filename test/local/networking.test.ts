@@ -48,12 +48,15 @@ describe('Istio default retry policy (pilot/pkg/networking/core/route/retry/retr
     expect(isRetriable(p, { kind: 'response', status: 503, overloaded: true })).toBe(false);
   });
 
-  it('backs off with full jitter from 25 ms, capped at 250 ms (Envoy router: x-envoy-retry-on backoff)', () => {
+  it('backs off as backoff_strategy.cc nextBackOffMs: intervals 25, 50, 100, 200 then the 250 ms maximum, wait in [0, interval)', () => {
     const p = effectiveRetryPolicy(undefined, false)!;
-    expect(backoffMs(p, 1, 0.999)).toBeLessThan(25);
-    expect(backoffMs(p, 2, 0.999)).toBeLessThan(75);
-    expect(backoffMs(p, 5, 0.999)).toBeLessThan(250);
-    expect(backoffMs(p, 5, 0.999)).toBeGreaterThan(240);
+    const ceiling = (n: number) => backoffMs(p, n, 0.99999) + 1;
+    expect([1, 2, 3, 4, 5, 6].map(ceiling)).toEqual([25, 50, 100, 200, 250, 250]);
+    expect(backoffMs(p, 3, 0)).toBe(0);
+    expect(backoffMs(p, 2, 0.5)).toBe(25);
+    // A 40 ms base (VirtualService retries with a back-off) has a 400 ms maximum: 40, 80, 160, 320, 400.
+    const slow = { ...p, backoffBaseMs: 40, backoffMaxMs: 400 };
+    expect([1, 2, 3, 4, 5].map((n) => backoffMs(slow, n, 0.99999) + 1)).toEqual([40, 80, 160, 320, 400]);
   });
 });
 

@@ -112,11 +112,14 @@ export function isRetriable(policy: RetryPolicy, outcome: AttemptOutcome): boole
 }
 
 /**
- * Envoy's jittered exponential backoff: before retry n (1-based) wait a uniform time in
- * [0, min((2^n − 1) · base, max)). `u` is a uniform draw in [0, 1).
+ * Envoy's jittered exponential back-off (source/common/common/backoff_strategy.cc JitteredExponentialBackOffStrategy::
+ * nextBackOffMs, as the router's RetryStateImpl uses it): the interval starts at the base and doubles after each
+ * retry, set to the maximum once doubling would pass it; the wait is `random() % interval`, an integer number of
+ * milliseconds in [0, interval). So before retry n (1-based) the wait is uniform over [0, min(base · 2^(n−1), max)).
+ * `u` is a uniform draw in [0, 1).
  */
 export function backoffMs(policy: RetryPolicy, retryNumber: number, u: number): number {
-  const multiplier = 2 ** retryNumber - 1;
-  const ceiling = Math.min(multiplier * policy.backoffBaseMs, policy.backoffMaxMs);
-  return Math.floor(u * ceiling);
+  let interval = policy.backoffBaseMs;
+  for (let n = 1; n < retryNumber; n++) interval = interval > policy.backoffMaxMs / 2 ? policy.backoffMaxMs : interval * 2;
+  return Math.min(Math.floor(u * interval), policy.backoffMaxMs);
 }

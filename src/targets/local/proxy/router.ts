@@ -401,7 +401,10 @@ export class Router {
         // The retry circuit breaker (maxRetries) refused the retry: Envoy's RetryStatus::NoOverflow sets UO on the
         // response it passes on (router.cc), besides upstream_rq_retry_overflow (counted by acquireRetry).
         if (mayRetry && !retryAdmitted) extra.push('UO');
-        if (retries > 0 && result.kind === 'response' && !retriable) cluster.s.rqRetrySuccess.value++;
+        // RetryStateImpl::shouldRetry: an attempt after a retry whose outcome is not retriable (a response, or a
+        // reset or per-try timeout the policy does not retry) counts as a retry success; an exhausted or refused
+        // retry does not.
+        if (retries > 0 && !retriable) cluster.s.rqRetrySuccess.value++;
         switch (result.kind) {
           case 'response': {
             const headers: Record<string, string | string[]> = {};

@@ -1,5 +1,6 @@
 // istio_requests_total as Istio's stats filter labels it: one sample per request per reporting proxy
 // (the client side reports once per downstream request, whatever the retries; the server side once per attempt).
+import { responseFlagsText } from '../../../envoy/response-flags.ts';
 import type { EndpointInfo } from './cluster.ts';
 import type { ServiceInfo } from './config-view.ts';
 import type { IstioRequestLabels, ProxyStats } from './stats.ts';
@@ -37,7 +38,7 @@ export function record(
   mtls: boolean | undefined,
 ): void {
   const d = destination ?? unknownPeer;
-  const flagText = flags.length === 0 ? '-' : flags.length === 1 ? flags[0] : flags.join(',');
+  const flagText = responseFlagsText(flags);
   const key = `${reporter}|${source.workload}|${source.principal}|${d.workload}|${d.principal}|${service?.fqdn}|${status}|${flagText}|${mtls}`;
   stats.countRequest(key, () => ({
     reporter,
