@@ -4,7 +4,8 @@
 // endpoints from EndpointSlices only).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseAllDocuments, parse } from 'yaml';
+import { parseAllDocuments, parse, stringify } from 'yaml';
+import { statsInclusions } from '../targets/kube/kind.ts';
 import { istioctlVersion } from '../targets/kube/istioctl.ts';
 import { POD_CIDR_PREFIX } from './layout.ts';
 
@@ -32,7 +33,12 @@ export function kustomizationObjects(folder: string, namespace: string): KubeObj
 
 /** Mesh config read by istiod from the `istio` ConfigMap (istiod runs with a --meshConfig path that does not exist). */
 export function istioConfigMap(): KubeObject {
-  const mesh = ['rootNamespace: istio-system', 'trustDomain: cluster.local', 'defaultConfig:', '  discoveryAddress: istiod.istio-system.svc:15012', ''].join('\n');
+  // As kind-up installs it: every proxy exports the counters meshproof's expectations read (kind.ts statsInclusions).
+  const mesh = stringify({
+    rootNamespace: ISTIO_NAMESPACE,
+    trustDomain: 'cluster.local',
+    defaultConfig: { discoveryAddress: 'istiod.istio-system.svc:15012', proxyStatsMatcher: statsInclusions() },
+  });
   return { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'istio', namespace: ISTIO_NAMESPACE, labels: { ...SANDBOX_LABEL } }, data: { mesh, meshNetworks: 'networks: {}\n' } };
 }
 
