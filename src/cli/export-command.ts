@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { isDeepStrictEqual } from 'node:util';
 import { ExitCode, SpecError } from '../errors.ts';
 import type { LoadPlan } from '../load/driver.ts';
-import { k6Script } from '../load/k6.ts';
+import { k6Script } from '../load/k6-script.ts';
 import { k6Checks } from '../load/k6-checks.ts';
 import { loadExperimentFile } from '../spec/load.ts';
 import type { Experiment } from '../spec/types.ts';

@@ -10,6 +10,7 @@ import { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';
 import autocannon from 'autocannon';
 import { SpecError } from '../errors.ts';
+import { checkPlan, sendLimit } from './plan.ts';
 import type { ResponseRecord } from '../observe/types.ts';
 import type { RequestSpec } from '../spec/types.ts';
 import type { LoadControl, LoadDriver, LoadPlan, LoadProgress, LoadSummary } from './driver.ts';
@@ -193,22 +194,14 @@ class AutocannonRun {
     private readonly onResponse: (response: ResponseRecord) => void,
     private readonly control: LoadControl,
   ) {
-    if (plan.requests.length === 0) throw new SpecError('the load plan has no request', undefined, 'spec.load.request');
-    if (plan.durationMs === undefined && plan.totalRequests === undefined) {
-      throw new SpecError('the load needs a duration or a number of requests', undefined, 'spec.load');
-    }
+    checkPlan(plan);
     const base = new URL(plan.baseUrl);
     this.writers = plan.requests.map((spec) => requestWriter(base, spec));
     this.weights = plan.requests.map((spec) => spec.weight);
     const shape = autocannonShape(plan);
-    // autocannon would release a whole second's budget at the start of the last, partial second; capping the total
-    // keeps an open model at rate x duration, as k6's constant-arrival-rate does (arrivals at i / rate < duration).
-    const openLimit =
-      shape.overallRate !== undefined && plan.durationMs !== undefined
-        ? Math.ceil((shape.overallRate * plan.durationMs) / 1000 - 1e-9)
-        : undefined;
-    this.sendLimit = Math.min(plan.totalRequests ?? Infinity, openLimit ?? Infinity);
-    if (this.sendLimit === Infinity) this.sendLimit = undefined;
+    // autocannon would release a whole second's budget at the start of the last, partial second: the shared send
+    // limit keeps an open model at rate x duration, as k6's constant-arrival-rate does.
+    this.sendLimit = sendLimit(plan) ?? undefined;
     // Every new connection sends its first request while autocannon creates them, in one synchronous loop, before
     // the drain the limit queues can run: more connections than requests would overshoot the limit.
     this.shape = this.sendLimit !== undefined && this.sendLimit < shape.connections ? { ...shape, connections: Math.max(1, this.sendLimit) } : shape;

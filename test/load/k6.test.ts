@@ -1,7 +1,9 @@
 // Runs the real k6 binary (built by scripts/k6-build.ts; CI builds it in scripts/ci.d/30-k6.sh). No skipping.
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { SpecError, TargetError } from '../../src/errors.ts';
-import { K6Driver, k6DriverScript, k6Scenario, k6Script, sendLimit } from '../../src/load/k6.ts';
+import { K6Driver } from '../../src/load/k6.ts';
+import { k6DriverScript, k6Scenario, k6Script } from '../../src/load/k6-script.ts';
+import { sendLimit } from '../../src/load/plan.ts';
 import { pickRequest } from '../../src/load/rotation.ts';
 import { closedPort, startServer, type TestServer, versionFor } from './server.ts';
 import { drive, expectClockOrigin, idsUpTo, plan, request } from './helpers.ts';

@@ -1,0 +1,287 @@
+// The k6 scripts meshproof generates from a load plan. k6 cannot hand response bodies back, so the script classifies
+// each response itself with the same classifier code (bundled in by esbuild); ./k6.ts runs it.
+//
+// Two forms of the script share everything but how a response is reported:
+// - exported (`meshproof export k6`): a "meshproof_responses" counter tagged with the labels, plus one metadata entry
+//   per request for `--out json` (metadata, unlike tags, creates no k6 time series per request);
+// - run by the driver: one compact log line per response (console.log on k6's stderr, raw log format), and k6's own
+//   counts (HTTP requests, dropped iterations) once at the end from handleSummary on stdout. k6's `--out json` writes
+//   a dozen samples per request, and encoding, piping and parsing them cost more than the request itself.
+import { fileURLToPath } from 'node:url';
+import { buildSync } from 'esbuild';
+import { SpecError } from '../errors.ts';
+import { DEFAULT_CLASSIFIERS, resolveClassifiers } from '../observe/classifiers.ts';
+import type { Labels } from '../observe/types.ts';
+import type { LoadPlan } from './driver.ts';
+import { sendLimit } from './plan.ts';
+import type { K6Check } from './k6-checks.ts';
+
+export const K6_METRIC = 'meshproof_responses';
+const K6_SCENARIO = 'meshproof';
+
+/** Starts every response line the driver's script logs; anything else on k6's stderr is k6's own logging. */
+export const RECORD_PREFIX = '@mp';
+/** Starts the line each VU logs once: the scenario's start (Unix ms), from which the responses' sentAtMs count. */
+export const ORIGIN_PREFIX = '@mo';
+/**
+ * One response as the driver's script logs it, after RECORD_PREFIX: [request index in the rotation, sent at (ms since
+ * the scenario started), latency ms, status (0 for transport errors), labels, error name when status is 0].
+ */
+export type K6Line = [number, number, number, number, Labels, string?];
+
+/** What the driver's script prints on stdout at the end (handleSummary), from k6's own metrics. */
+export interface K6Counts {
+  httpRequests: number;
+  droppedIterations: number;
+}
+
+/**
+ * Classifiers that never read the response body: when the plan uses only these, k6 discards bodies (responseType
+ * 'none') instead of converting each into a JavaScript string. A classifier missing here is assumed to read it.
+ */
+const BODYLESS_CLASSIFIERS = new Set(['status']);
+
+/** How the generated script reports responses: k6 metrics (exported scripts) or log lines (the k6 driver). */
+type ScriptOutput = 'metrics' | 'log';
+
+let runtimeBundle: string | undefined;
+
+/** The classifiers and rotation as one self-contained script block defining `meshproof`. */
+function runtimeSource(): string {
+  if (runtimeBundle === undefined) {
+    const result = buildSync({
+      entryPoints: [fileURLToPath(new URL('./k6-runtime.ts', import.meta.url))],
+      bundle: true,
+      format: 'iife',
+      globalName: 'meshproof',
+      // k6's JavaScript runtime (Sobek) is ES2015+ with gaps; keep the bundle conservative.
+      target: 'es2017',
+      platform: 'neutral',
+      write: false,
+      legalComments: 'none',
+      charset: 'utf8',
+    });
+    runtimeBundle = result.outputFiles[0]!.text;
+  }
+  return runtimeBundle;
+}
+
+function formatMs(ms: number): string {
+  return `${Math.max(1, Math.round(ms))}ms`;
+}
+
+/** k6 takes an integer rate per time unit; fractional rates become a rate per 1000 s (evenly spaced all the same). */
+function arrivalRate(rate: number): { rate: number; timeUnit: string; intervalMs: number } {
+  if (!(rate > 0)) throw new SpecError(`rate must be positive (got ${rate})`, undefined, 'spec.load.rate');
+  if (Number.isInteger(rate)) return { rate, timeUnit: '1s', intervalMs: 1000 / rate };
+  return { rate: Math.round(rate * 1000), timeUnit: '1000s', intervalMs: 1000 / rate };
+}
+
+/** The scenario for the plan's model: constant-arrival-rate (open), constant-vus or shared-iterations (closed). */
+export function k6Scenario(plan: LoadPlan): Record<string, unknown> {
+  const gracefulStop = formatMs(plan.timeoutMs + 1000);
+  if (plan.durationMs === undefined && plan.totalRequests === undefined) {
+    throw new SpecError('the load needs a duration or a number of requests', undefined, 'spec.load');
+  }
+  if (plan.model.kind === 'open') {
+    const { rate, timeUnit, intervalMs } = arrivalRate(plan.model.rate);
+    const windowMs = plan.durationMs ?? (plan.totalRequests! / plan.model.rate) * 1000;
+    // k6 starts an iteration at every multiple of the interval up to and including `duration`; ending half an
+    // interval early makes the window [0, duration) hold exactly rate x duration arrivals.
+    // k6 refuses scenarios shorter than 1 s: a shorter window runs for 1 s, and the script's send limit (rate x
+    // duration, or the request count; see sendLimit) skips the arrivals after the window, so exactly the window's
+    // arrivals are sent, at their times.
+    const durationMs = Math.max(1000, windowMs - intervalMs / 2);
+    // k6 starts VUs beyond preAllocatedVUs only while the test runs, dropping arrivals meanwhile: pre-allocate for
+    // half a second of arrivals in flight; allow up to the worst case, every request lasting the whole timeout.
+    const inFlight = Math.ceil(plan.model.rate * ((plan.timeoutMs + 1000) / 1000));
+    const preAllocatedVUs = Math.min(Math.max(5, Math.ceil(plan.model.rate / 2)), 200);
+    return {
+      executor: 'constant-arrival-rate',
+      rate,
+      timeUnit,
+      duration: `${durationMs.toFixed(3)}ms`,
+      preAllocatedVUs,
+      maxVUs: Math.min(Math.max(preAllocatedVUs, inFlight), 1000),
+      gracefulStop,
+    };
+  }
+  const vus = plan.model.connections;
+  if (plan.durationMs !== undefined) return { executor: 'constant-vus', vus, duration: formatMs(plan.durationMs), gracefulStop };
+  return { executor: 'shared-iterations', vus, iterations: plan.totalRequests, maxDuration: '1h', gracefulStop };
+}
+
+function hasHeader(headers: Record<string, string>, name: string): boolean {
+  return Object.keys(headers).some((k) => k.toLowerCase() === name);
+}
+
+export interface ExportOptions {
+  /** Per request of the plan: a base URL other than the plan's (requests sent straight to a service). */
+  requestBaseUrls?: (string | undefined)[];
+  /** Expectations as k6 metrics with thresholds (src/load/k6-checks.ts): `k6 run` exits 99 when one fails. */
+  checks?: K6Check[];
+  /** Responses sent in the first warmupMs are not counted (meshproof records none of them). */
+  warmupMs?: number;
+  /** Lines for the script's header comment (what differs from a meshproof run). */
+  notes?: string[];
+}
+
+/** A self-contained k6 script for the plan, as `meshproof export k6` writes it (responses counted in k6 metrics). */
+export function k6Script(plan: LoadPlan, options: ExportOptions = {}): string {
+  return generateScript(plan, 'metrics', options);
+}
+
+/** The script the k6 driver runs: the same requests and classification, responses reported as log lines. */
+export function k6DriverScript(plan: LoadPlan): string {
+  return generateScript(plan, 'log');
+}
+
+function generateScript(plan: LoadPlan, output: ScriptOutput, exported: ExportOptions = {}): string {
+  const classifierNames = plan.classifiers && plan.classifiers.length > 0 ? plan.classifiers : DEFAULT_CLASSIFIERS;
+  resolveClassifiers(classifierNames); // unknown names fail here, with the list of known ones
+  const data = {
+    baseUrl: plan.baseUrl.replace(/\/+$/, ''),
+    seed: plan.seed,
+    timeoutMs: plan.timeoutMs,
+    limit: sendLimit(plan),
+    ...(output === 'metrics' ? { warmupMs: exported.warmupMs ?? 0, checks: exported.checks ?? [] } : {}),
+    classifiers: classifierNames,
+    responseType: classifierNames.every((name) => BODYLESS_CLASSIFIERS.has(name)) ? 'none' : 'text',
+    requests: plan.requests.map((r, i) => ({
+      name: r.name,
+      baseUrl: exported.requestBaseUrls?.[i] ?? null,
+      method: r.method,
+      path: r.path,
+      headers: r.headers,
+      body: r.body ?? null,
+      weight: r.weight,
+      // A user without a cookie yet (exported plans) logs in during setup(), as the meshproof driver does before load.
+      login: r.user !== undefined && !hasHeader(r.headers, 'cookie') ? r.user : null,
+    })),
+  };
+  const options: Record<string, unknown> = {
+    scenarios: { [K6_SCENARIO]: k6Scenario(plan) },
+    userAgent: 'meshproof (k6)',
+    discardResponseBodies: false,
+    noCookiesReset: false,
+  };
+  // A threshold that always passes makes k6 track the scenario's own HTTP requests (not setup's logins) as a
+  // submetric, which handleSummary then reads.
+  if (output === 'log') options.thresholds = { [`http_reqs{scenario:${K6_SCENARIO}}`]: ['count>=0'] };
+  const checks = output === 'metrics' ? (exported.checks ?? []) : [];
+  if (checks.length > 0) options.thresholds = Object.fromEntries(checks.map((c) => [c.metric, c.thresholds]));
+  const header =
+    output === 'metrics'
+      ? `// Generated by meshproof from a load plan. Run it with: k6 run <this file>
+// Each response is classified here (same classifiers as meshproof) and counted in the "${K6_METRIC}" counter,
+// tagged with its labels, e.g. ${K6_METRIC}{status:503} or ${K6_METRIC}{reviews.version:v3}.
+${(exported.notes ?? []).map((note) => `// ${note}\n`).join('')}import http from 'k6/http';
+import exec from 'k6/execution';
+import { Counter, Rate, Trend } from 'k6/metrics';`
+      : `// Generated by meshproof's k6 driver from a load plan: each response is classified here (same classifiers as
+// meshproof) and logged as one line; \`meshproof export k6\` writes the form that counts responses in k6 metrics.
+import http from 'k6/http';
+import exec from 'k6/execution';`;
+  const requestTags = output === 'metrics' ? ', tags: { request: r.name }' : '';
+  const report =
+    output === 'metrics'
+      ? `  // The warm-up is sent but not counted, as meshproof records none of its responses.
+  if (sentAtMs < PLAN.warmupMs) return;
+  for (let k = 0; k < CHECKS.length; k++) {
+    const value = checkValue(CHECKS[k].check, labels, req.name, latencyMs);
+    if (value !== undefined) CHECKS[k].metric.add(value);
+  }
+  const entry = { n: n, i: index, s: sentAtMs, l: latencyMs, c: status, labels: labels };
+  if (error !== undefined) entry.e = error;
+  if (metadata === null) metadata = exec.vu.metrics.metadata;
+  metadata.meshproof = JSON.stringify(entry);
+  responses.add(1, labels);
+  delete metadata.meshproof;`
+      : `  const line = [index, sentAtMs, latencyMs, status, labels];
+  if (error !== undefined) line.push(error);
+  console.log('${RECORD_PREFIX}' + JSON.stringify(line));`;
+  const metricsPart =
+    output === 'metrics'
+      ? `const responses = new Counter('${K6_METRIC}');
+// One metric per expectation k6 can judge, with the thresholds in options (each check's title in PLAN.checks).
+const CHECKS = PLAN.checks.map((check) => ({ check: check, metric: check.type === 'rate' ? new Rate(check.metric) : new Trend(check.metric, true) }));
+// This VU's metadata object, read once (see scenarioStart).
+let metadata = null;
+`
+      : '';
+  const summaryPart =
+    output === 'log'
+      ? `
+// k6's own counts for the driver's cross-checks, once at the end on stdout (nothing else is written there).
+export function handleSummary(data) {
+  const count = (name) => (data.metrics[name] ? data.metrics[name].values.count : 0);
+  const counts = { httpRequests: count('http_reqs{scenario:${K6_SCENARIO}}'), droppedIterations: count('dropped_iterations') };
+  return { stdout: JSON.stringify(counts) + '\\n' };
+}
+`
+      : '';
+  return `${header}
+
+${runtimeSource()}
+const PLAN = ${JSON.stringify(data, null, 2)};
+const WEIGHTS = PLAN.requests.map((r) => r.weight);
+// The runtime's exports are getters: take each once.
+const { pickRequest, requestId, errorName, labelsOf, K6Record${output === 'metrics' ? ', checkValue' : ''} } = meshproof;
+${metricsPart}
+export const options = ${JSON.stringify(options, null, 2)};
+
+export function setup() {
+  const cookies = {};
+  for (const r of PLAN.requests) {
+    if (r.login === null || cookies[r.login] !== undefined) continue;
+    const res = http.post(PLAN.baseUrl + '/login', { username: r.login }, { redirects: 0, jar: new http.CookieJar() });
+    const session = res.cookies.session && res.cookies.session[0];
+    if (!session) exec.test.abort('cannot log in as "' + r.login + '": POST /login answered ' + res.status + ' without a session cookie');
+    cookies[r.login] = 'session=' + session.value;
+  }
+  return { cookies: cookies };
+}
+
+// The scenario's start, read once per VU: every read of exec.scenario or exec.vu builds a new object with all its
+// accessors in k6 (internal/js/modules/k6/execution), a tenth of k6's time per request when read four times.
+let scenarioStart = -1;
+// Per request of the rotation, reused every iteration (http.request copies what it needs). No cookie jar of our own:
+// k6 gives every iteration an empty one (noCookiesReset: false), and an iteration sends one request.
+const TARGETS = PLAN.requests.map((r) => ({
+  url: (r.baseUrl === null ? PLAN.baseUrl : r.baseUrl) + r.path,
+  params: { headers: Object.assign({}, r.headers), timeout: PLAN.timeoutMs + 'ms', redirects: 0, responseType: PLAN.responseType${requestTags} },
+}));
+
+export default function (data) {
+  const scenario = exec.scenario;
+  const n = scenario.iterationInTest;
+  if (PLAN.limit !== null && n >= PLAN.limit) return;
+  if (scenarioStart < 0) {
+    scenarioStart = scenario.startTime;
+${output === 'log' ? `    console.log('${ORIGIN_PREFIX}' + scenarioStart);
+` : ''}  }
+  const index = pickRequest(WEIGHTS, PLAN.seed, n);
+  const req = PLAN.requests[index];
+  const target = TARGETS[index];
+  target.params.headers['x-request-id'] = requestId(PLAN.seed, n);
+  if (req.login !== null) target.params.headers.cookie = data.cookies[req.login];
+  const started = Date.now();
+  const sentAtMs = started - scenarioStart;
+  const res = http.request(req.method, target.url, req.body, target.params);
+  const status = res.status;
+  let latencyMs;
+  let error;
+  if (status > 0) {
+    // From the first byte written (a new connection's set-up included) to the last byte read, as the autocannon driver.
+    const timings = res.timings;
+    latencyMs = timings.connecting + timings.tls_handshaking + timings.duration;
+  } else {
+    latencyMs = Date.now() - started;
+    error = errorName(res.error_code, res.error || '');
+  }
+  const labels = labelsOf(PLAN.classifiers, new K6Record(res, index, sentAtMs, latencyMs, status, error));
+${report}
+}
+${summaryPart}`;
+}
+
