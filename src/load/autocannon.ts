@@ -6,11 +6,11 @@
 // Open model: autocannon's `overallRate` is split into a per-connection budget of requests per second, released at the
 // start of each second (lib/httpClient.js: `reqsMadeThisSecond` reset by a 1 s interval) -- a burst then idle, not
 // a steady arrival rate. The k6 driver's constant-arrival-rate executor is the one with true arrival times.
-import { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';
 import autocannon from 'autocannon';
 import { SpecError } from '../errors.ts';
 import { checkPlan, sendLimit } from './plan.ts';
+import { forgetConnection, onBodyPieces, reconnect, stopSending, type CannonClient } from './autocannon-client.ts';
 import type { ResponseRecord } from '../observe/types.ts';
 import type { RequestSpec } from '../spec/types.ts';
 import type { LoadControl, LoadDriver, LoadPlan, LoadProgress, LoadSummary } from './driver.ts';
@@ -25,31 +25,6 @@ const AUTOCANNON_NEVER_S = 1_000_000;
 const ABORT_GRACE_MS = 2000;
 /** Bodies beyond this are cut before classification (markers sit well within it). */
 const MAX_BODY_CHARS = 256 * 1024;
-/** The parser's body callback slot, from the http-parser-js autocannon itself loads. */
-const PARSER_ON_BODY: number = (
-  createRequire(createRequire(import.meta.url).resolve('autocannon'))('http-parser-js') as { HTTPParser: { kOnBody: number } }
-).HTTPParser.kOnBody;
-
-/** The parts of autocannon's per-connection Client (lib/httpClient.js, autocannon 8.0) that the driver uses. */
-interface CannonClient {
-  on(event: 'response', listener: (status: number, bytes: number, durationMs: number) => void): void;
-  /** http-parser-js's headers-complete info: the status and the headers as a flat [name, value, ...] list. */
-  on(event: 'headers', listener: (info: { statusCode: number; headers: string[] }) => void): void;
-
-  on(event: 'connError', listener: (error: NodeJS.ErrnoException) => void): void;
-  on(event: 'done', listener: () => void): void;
-  getRequestBuffer(): Buffer;
-  destroy(): void;
-  destroyed: boolean;
-  reqsMade: number;
-  responseMax?: number;
-  /** http-parser-js parser shared by all of the client's successive connections; callbacks by index (kOnBody...). */
-  parser: { type: string; initialize(type: string): void; [callback: number]: unknown };
-  pipelinedRequests: { pendingRequests: unknown[] };
-  _destroyConnection(): void;
-  _connect(): void;
-}
-
 interface Flight {
   n: number;
   index: number;
@@ -120,16 +95,6 @@ function requestWriter(baseUrl: URL, spec: RequestSpec): (id: string) => Buffer 
     suffix.copy(out, prefix.length + id.length);
     return out;
   };
-}
-
-/**
- * After a connection died: drop autocannon's queue entries and any half-parsed response of the dead connection.
- * `keep` entries stay: getRequestBuffer runs after _doRequest queued the entry of the request being written.
- */
-function forgetConnection(client: CannonClient, keep = 0): void {
-  const queue = client.pipelinedRequests.pendingRequests;
-  queue.splice(0, Math.max(0, queue.length - keep));
-  client.parser.initialize(client.parser.type);
 }
 
 /** A flat [name, value, ...] header list as an object with lower-case names; repeated headers joined by ", ". */
@@ -292,9 +257,9 @@ class AutocannonRun {
     // (neither used here), and emits 'body' with the whole read buffer rather than the body's part of it. Set once
     // the Client constructor (which calls this setupClient hook first) has set its own; no response arrives before.
     queueMicrotask(() => {
-      client.parser[PARSER_ON_BODY] = (buffer: Buffer, start: number, length: number) => {
+      onBodyPieces(client, (buffer, start, length) => {
         connection.chunks.push(buffer.subarray(start, start + length));
-      };
+      });
     });
     client.on('response', () => {
       const flight = connection.inFlight;
@@ -341,9 +306,7 @@ class AutocannonRun {
       client.destroy();
       return;
     }
-    client._destroyConnection();
-    forgetConnection(client);
-    client._connect();
+    reconnect(client);
   }
 
   private fail(connection: Connection, error: string): void {
@@ -379,9 +342,7 @@ class AutocannonRun {
   /** Stop sending; let requests in flight finish (bounded by the timeout, or by `graceMs` after an abort). */
   private drain(graceMs = this.plan.timeoutMs + 1000): void {
     if (this.drainingSince === undefined) this.drainingSince = performance.now();
-    // autocannon destroys a client at its next send once reqsMade >= responseMax (lib/httpClient.js _doRequest).
-    // Destroying one here directly could happen inside its response handler, after which it would still send.
-    for (const connection of this.connections) connection.client.responseMax = Math.max(connection.client.reqsMade, 1);
+    for (const connection of this.connections) stopSending(connection.client);
     for (const connection of this.connections) this.stopIdle(connection);
     this.timers.push(setTimeout(() => this.cancelRemaining(), graceMs));
     this.finishIfDone();
