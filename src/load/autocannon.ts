@@ -9,6 +9,7 @@
 import { performance } from 'node:perf_hooks';
 import autocannon from 'autocannon';
 import { SpecError } from '../errors.ts';
+import { hasHeader } from './headers.ts';
 import { checkPlan, sendLimit } from './plan.ts';
 import { forgetConnection, onBodyPieces, reconnect, stopSending, type CannonClient } from './autocannon-client.ts';
 import type { ResponseRecord } from '../observe/types.ts';
@@ -69,7 +70,7 @@ class AutocannonRecord implements ResponseRecord {
 /** One request as bytes, with a slot for its x-request-id. */
 function requestWriter(baseUrl: URL, spec: RequestSpec): (id: string) => Buffer {
   const headers = Object.entries(spec.headers);
-  const has = (name: string) => headers.some(([k]) => k.toLowerCase() === name);
+  const has = (name: string) => hasHeader(spec.headers, name);
   const body = spec.body === undefined ? undefined : Buffer.from(spec.body);
   // A base URL with a path (http://host/prefix) prefixes every request path, as in the k6 script.
   const pathPrefix = baseUrl.pathname.replace(/\/+$/, '');

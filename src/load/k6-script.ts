@@ -13,6 +13,7 @@ import { SpecError } from '../errors.ts';
 import { DEFAULT_CLASSIFIERS, resolveClassifiers } from '../observe/classifiers.ts';
 import type { Labels } from '../observe/types.ts';
 import type { LoadPlan } from './driver.ts';
+import { hasHeader } from './headers.ts';
 import { sendLimit } from './plan.ts';
 import type { K6Check } from './k6-checks.ts';
 
@@ -111,9 +112,6 @@ export function k6Scenario(plan: LoadPlan): Record<string, unknown> {
   return { executor: 'shared-iterations', vus, iterations: plan.totalRequests, maxDuration: '1h', gracefulStop };
 }
 
-function hasHeader(headers: Record<string, string>, name: string): boolean {
-  return Object.keys(headers).some((k) => k.toLowerCase() === name);
-}
 
 export interface ExportOptions {
   /** Per request of the plan: a base URL other than the plan's (requests sent straight to a service). */

@@ -1,13 +1,10 @@
 // Turns `user:` requests into plain requests carrying the session cookie Bookinfo's productpage sets at login.
 import { TargetError } from '../errors.ts';
 import type { RequestSpec } from '../spec/types.ts';
+import { headerKey } from './headers.ts';
 
 const LOGIN_TIMEOUT_MS = 10_000;
 
-function hasHeader(headers: Record<string, string>, name: string): string | undefined {
-  const key = Object.keys(headers).find((k) => k.toLowerCase() === name);
-  return key;
-}
 
 /**
  * Logs in once per user (`POST /login`, form `username=<user>`; productpage keeps the user in its Flask `session`
@@ -53,7 +50,7 @@ export async function resolveRequests(baseUrl: string, requests: RequestSpec[]):
       if (!session) sessions.set(request.user, (session = login(baseUrl, request.user)));
       const cookie = await session;
       const headers = { ...request.headers };
-      const existing = hasHeader(headers, 'cookie');
+      const existing = headerKey(headers, 'cookie');
       if (existing) headers[existing] = `${headers[existing]}; ${cookie}`;
       else headers.cookie = cookie;
       return { ...request, headers };
