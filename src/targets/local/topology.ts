@@ -5,8 +5,9 @@ import type { K8sObject } from '../../spec/types.ts';
 import { FieldPath, isObj, readArray, readNumber, readObject, readString, readStringMap } from '../../istio/networking/fields.ts';
 import { floodFactorOf, maxFloodFactor } from './apps/productpage.ts';
 import { statsMatcherFrom, type StatsMatcher } from './proxy/stats.ts';
+import { defaultEchoBehaviour, echoAnnotation, parseEchoBehaviour, type EchoBehaviour } from './apps/echo-config.ts';
 
-export type AppKind = 'productpage' | 'details' | 'reviews' | 'ratings';
+export type AppKind = 'productpage' | 'details' | 'reviews' | 'ratings' | 'echo';
 
 export interface WorkloadSpec {
   deployment: string;
@@ -19,7 +20,14 @@ export interface WorkloadSpec {
   appKind: AppKind;
   env: Record<string, string>;
   replicas: number;
+  /** The port the app listens on (an echo without a containerPort takes its Service's port, see config-store.ts). */
   port: number;
+  /** Whether the container declares its port (containerPort). */
+  portDeclared: boolean;
+  /** An echo workload's behaviour (the meshproof.dev/echo annotation). */
+  echo?: EchoBehaviour;
+  /** The pod asks for a sidecar (true), refuses one (false), or leaves it to its namespace (undefined). */
+  inject?: boolean;
   statsMatcher: StatsMatcher;
   /** Identity of the pod template: a change restarts the pods (new names, like a new ReplicaSet). */
   templateHash: string;
@@ -75,6 +83,9 @@ function checkEnv(kind: AppKind, name: string, value: string | undefined, at: Fi
 /** Fields of a Deployment that change nothing the local mesh can observe. */
 const inertPodFields = ['volumes', 'securityContext', 'terminationGracePeriodSeconds', 'restartPolicy', 'dnsPolicy', 'schedulerName', 'automountServiceAccountToken'];
 const inertContainerFields = ['name', 'imagePullPolicy', 'ports', 'volumeMounts', 'resources', 'securityContext', 'readinessProbe', 'livenessProbe', 'startupProbe', 'terminationMessagePath', 'terminationMessagePolicy'];
+/** An echo stands in for the user's own image: how that image is started and configured changes nothing it does. */
+const echoContainerFields = ['image', 'env', 'envFrom', 'command', 'args', 'workingDir', 'lifecycle', 'stdin', 'tty', ...inertContainerFields];
+const echoPodFields = ['imagePullSecrets', 'nodeSelector', 'affinity', 'tolerations', 'priorityClassName', 'initContainers', 'topologySpreadConstraints', 'hostname', 'enableServiceLinks'];
 
 export function parseDeployment(object: K8sObject): WorkloadSpec {
   const at = FieldPath.of('Deployment', object.metadata.name);
@@ -93,6 +104,13 @@ export function parseDeployment(object: K8sObject): WorkloadSpec {
   }
   const annotations = meta.annotations === undefined ? {} : readStringMap(meta.annotations, at.key('spec.template.metadata.annotations'));
   let proxyConfig: unknown;
+  let inject: boolean | undefined;
+  let echoText: string | undefined;
+  const injectLabel = labels['sidecar.istio.io/inject'];
+  if (injectLabel !== undefined) {
+    if (injectLabel !== 'true' && injectLabel !== 'false') throw at.key('spec.template.metadata.labels').entry('sidecar.istio.io/inject').error(`expected "true" or "false", found ${JSON.stringify(injectLabel)}`);
+    inject = injectLabel === 'true';
+  }
   for (const [name, value] of Object.entries(annotations)) {
     if (name === 'proxy.istio.io/config') {
       try {
@@ -105,20 +123,28 @@ export function parseDeployment(object: K8sObject): WorkloadSpec {
         const m = (proxyConfig as { proxyStatsMatcher?: unknown }).proxyStatsMatcher;
         if (m !== undefined) readObject(m, at.key(`spec.template.metadata.annotations.${name}.proxyStatsMatcher`), ['inclusionPrefixes', 'inclusionSuffixes', 'inclusionRegexps']);
       }
-    } else if (name === 'sidecar.istio.io/inject' && value !== 'true') {
-      throw at.key(`spec.template.metadata.annotations.${name}`).error('workloads without a sidecar are not emulated');
+    } else if (name === 'sidecar.istio.io/inject') {
+      if (value !== 'true' && value !== 'false') throw at.key('spec.template.metadata.annotations').entry(name).error(`expected "true" or "false", found ${JSON.stringify(value)}`);
+      // The label wins over the deprecated annotation (Istio's injection webhook, inject.go injectRequired).
+      inject ??= value === 'true';
+    } else if (name === echoAnnotation) {
+      echoText = value;
+    } else if (name.startsWith('meshproof.dev/')) {
+      throw at.key('spec.template.metadata.annotations').entry(name).error(`unknown meshproof annotation (known: ${echoAnnotation})`);
     } else if (name.startsWith('sidecar.istio.io/') || name.startsWith('proxy.istio.io/')) {
       throw at.key(`spec.template.metadata.annotations.${name}`).error('this sidecar annotation is not emulated');
     }
   }
-  const pod = readObject(template.spec, at.key('spec.template.spec'), ['serviceAccountName', 'serviceAccount', 'containers', ...inertPodFields]);
+  const pod = readObject(template.spec, at.key('spec.template.spec'), ['serviceAccountName', 'serviceAccount', 'containers', ...inertPodFields, ...echoPodFields]);
   const containers = readArray(pod.containers, at.key('spec.template.spec.containers'));
-  if (containers.length !== 1) throw at.key('spec.template.spec.containers').error('the local target runs one Bookinfo container per pod');
+  if (containers.length !== 1) throw at.key('spec.template.spec.containers').error(`the local target runs one container per pod (its app behind the sidecar), found ${containers.length}`);
   const cat = at.key('spec.template.spec.containers').index(0);
-  const c = readObject(containers[0], cat, ['image', 'env', ...inertContainerFields]);
-  const image = readString(c.image, cat.key('image'));
+  const image = readString(isObj(containers[0]) ? containers[0].image : undefined, cat.key('image'));
   const m = imagePattern.exec(image);
-  if (!m) throw cat.key('image').error(`the local target runs the Bookinfo images only (docker.io/istio/examples-bookinfo-<service>-<version>), found ${image}`);
+  if (!m) return echoWorkload(object, at, { labels, annotations, pod, container: containers[0], cat, replicas, image, inject, echoText, proxyConfig });
+  for (const field of echoPodFields) if (pod[field] !== undefined) throw at.key(`spec.template.spec.${field}`).error('not emulated for Bookinfo workloads');
+  if (echoText !== undefined) throw at.key('spec.template.metadata.annotations').entry(echoAnnotation).error(`only echo workloads (an image that is not a Bookinfo image) read it; ${image} runs Bookinfo's own ${m[1]}`);
+  const c = readObject(containers[0], cat, ['image', 'env', ...inertContainerFields]);
   const appKind = m[1] as AppKind;
   const env = imageEnv(appKind, m[2], cat.key('image'));
   if (c.env !== undefined) {
@@ -150,8 +176,64 @@ export function parseDeployment(object: K8sObject): WorkloadSpec {
     env,
     replicas,
     port,
+    portDeclared: true,
+    ...(inject !== undefined ? { inject } : {}),
     statsMatcher: statsMatcherFrom(proxyConfig),
     templateHash: JSON.stringify([labels, annotations, serviceAccount, image, env]),
+  };
+}
+
+interface PodTemplateParts {
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  pod: Record<string, unknown>;
+  container: unknown;
+  cat: FieldPath;
+  replicas: number;
+  image: string;
+  inject: boolean | undefined;
+  echoText: string | undefined;
+  proxyConfig: unknown;
+}
+
+/** A Deployment of the user's own image: an echo workload (apps/echo.ts) behind the sidecar, as the annotation says. */
+function echoWorkload(object: K8sObject, at: FieldPath, parts: PodTemplateParts): WorkloadSpec {
+  const { labels, annotations, pod, cat, image } = parts;
+  const c = readObject(parts.container, cat, echoContainerFields);
+  let port = 8080;
+  let portDeclared = false;
+  if (c.ports !== undefined) {
+    const ports = readArray(c.ports, cat.key('ports'));
+    // The port the app serves: the first one named http…, else the first one.
+    const index = Math.max(0, ports.findIndex((p) => isObj(p) && typeof p.name === 'string' && p.name.startsWith('http')));
+    if (ports.length > 0) {
+      const pat = cat.key('ports').index(index);
+      const p = readObject(ports[index], pat, ['containerPort', 'name', 'protocol', 'hostPort', 'hostIP']);
+      port = readNumber(p.containerPort, pat.key('containerPort'), { integer: true, min: 1, max: 65535 });
+      if ([15000, 15001, 15006, 15020, 15021, 15090].includes(port)) throw pat.key('containerPort').error(`port ${port} is the sidecar's own`);
+      portDeclared = true;
+    }
+  }
+  const annotationAt = at.key('spec.template.metadata.annotations').entry(echoAnnotation);
+  const echo = parts.echoText === undefined ? defaultEchoBehaviour : parseEchoBehaviour(parts.echoText, annotationAt);
+  const serviceAccount = readString(pod.serviceAccountName ?? pod.serviceAccount ?? 'default', at.key('spec.template.spec.serviceAccountName'));
+  return {
+    deployment: object.metadata.name,
+    namespace: object.metadata.namespace ?? 'default',
+    labels,
+    app: labels.app ?? labels['app.kubernetes.io/name'] ?? object.metadata.name,
+    version: labels.version ?? labels['app.kubernetes.io/version'] ?? 'unknown',
+    serviceAccount,
+    image,
+    appKind: 'echo',
+    env: {},
+    replicas: parts.replicas,
+    port,
+    portDeclared,
+    echo,
+    ...(parts.inject !== undefined ? { inject: parts.inject } : {}),
+    statsMatcher: statsMatcherFrom(parts.proxyConfig),
+    templateHash: JSON.stringify([labels, annotations, serviceAccount, image, port]),
   };
 }
 
@@ -212,5 +294,77 @@ export function checkServiceAccount(object: K8sObject): void {
   if (object.apiVersion !== 'v1') throw at.key('apiVersion').error(`expected v1, found ${object.apiVersion}`);
   for (const key of Object.keys(object)) {
     if (!['apiVersion', 'kind', 'metadata'].includes(key)) throw at.key(key).error('not supported by the local target');
+  }
+}
+
+export function checkNamespace(object: K8sObject): void {
+  const at = FieldPath.of('Namespace', object.metadata.name);
+  for (const key of Object.keys(object)) {
+    if (!['apiVersion', 'kind', 'metadata', 'spec', 'status'].includes(key)) throw at.key(key).error('not supported by the local target');
+  }
+  const labels = object.metadata.labels ?? {};
+  const injection = labels['istio-injection'];
+  if (injection !== undefined && injection !== 'enabled' && injection !== 'disabled') {
+    throw at.key('metadata.labels').entry('istio-injection').error(`expected "enabled" or "disabled", found ${JSON.stringify(injection)}`);
+  }
+}
+
+/**
+ * Whether a pod gets a sidecar, as Istio's injection webhooks decide: a namespace labelled istio-injection=disabled
+ * never, one labelled enabled (or with a revision label istio.io/rev) unless the pod says sidecar.istio.io/inject:
+ * "false", an unlabelled one only when the pod asks with "true". A namespace the scenario does not declare as an
+ * object is taken as injection-enabled, as Bookinfo's `default` is in Istio's getting-started steps. The local target
+ * emulates pods with a sidecar only, so a pod without one is refused.
+ */
+export function checkInjected(w: WorkloadSpec, namespace: K8sObject | undefined): void {
+  const at = FieldPath.of('Deployment', w.deployment);
+  const labels = namespace?.metadata.labels ?? {};
+  const namespaceSays = labels['istio-injection'] === 'disabled' ? false : labels['istio-injection'] === 'enabled' || labels['istio.io/rev'] !== undefined ? true : undefined;
+  if (namespace === undefined && w.inject !== false) return;
+  if (namespaceSays === false) {
+    throw at.key('metadata.namespace').error(`namespace ${w.namespace} is labelled istio-injection=disabled: its pods run without a sidecar, which the local target does not emulate`);
+  }
+  if (w.inject === false) {
+    throw at.key('spec.template.metadata').error('the pod refuses a sidecar (sidecar.istio.io/inject: "false"); pods without a sidecar are not emulated by the local target');
+  }
+  if (namespaceSays === undefined && w.inject !== true) {
+    throw at.key('metadata.namespace').error(`namespace ${w.namespace} is not labelled istio-injection=enabled and the pod does not ask for a sidecar (sidecar.istio.io/inject: "true"): it would run without one, which the local target does not emulate`);
+  }
+}
+
+function selects(service: ServiceInfoLike, w: WorkloadSpec): boolean {
+  return service.namespace === w.namespace && Object.keys(service.selector).length > 0 && Object.entries(service.selector).every(([k, v]) => w.labels[k] === v);
+}
+
+interface ServiceInfoLike {
+  name: string;
+  namespace: string;
+  ports: number[];
+  selector: Record<string, string>;
+}
+
+/** An echo without a containerPort listens on the first port of the first Service that selects it (as a user expects). */
+export function resolveEchoPorts(workloads: WorkloadSpec[], services: Map<string, ServiceInfoLike>): void {
+  for (const w of workloads) {
+    if (w.appKind !== 'echo' || w.portDeclared) continue;
+    const service = [...services.values()].find((s) => selects(s, w));
+    if (service) w.port = service.ports[0];
+  }
+}
+
+/**
+ * Each pod listens on one port behind its sidecar, and a Service's port reaches the pod on that same port (targetPort
+ * equal to port): a Service port no selected pod listens on would only give connection failures, so it is refused.
+ */
+export function checkServicePorts(services: Map<string, ServiceInfoLike>, workloads: WorkloadSpec[]): void {
+  for (const s of services.values()) {
+    for (const w of workloads) {
+      if (!selects(s, w)) continue;
+      const i = s.ports.findIndex((p) => p !== w.port);
+      if (i < 0) continue;
+      throw FieldPath.of('Service', s.name).key('spec.ports').index(i).key('port').error(
+        `selects the pods of ${w.deployment}, which listen on ${w.port} only (${w.portDeclared ? 'its containerPort' : 'the port of the first Service selecting it'}); the local target runs one port per pod, reached on the same port number`,
+      );
+    }
   }
 }
