@@ -70,4 +70,10 @@ spec:
     expect(r.stderr).toContain('test/fixtures/scenarios/bad-echo/app.yaml:23:');
     expect(r.stderr).toContain('Deployment app-v1: spec.template.metadata.annotations["meshproof.dev/echo"].errors.share: must be at most 1, found 1.5');
   }, 60_000);
+
+  it('experiments of different scenarios in one run are refused before anything runs (one target, one baseline)', async () => {
+    const r = await runCli(['run', suite, join(repoRoot, 'experiments', 'bookinfo', '01-route-all-v1.yaml'), '--report-dir', join(work, 'mixed')], { timeoutMs: 60_000 });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/experiments of one run share a scenario: .* uses .*two-services\/scenario, .*01-route-all-v1\.yaml uses bookinfo; run them separately/);
+  }, 60_000);
 });
