@@ -67,7 +67,8 @@ spec:
 `);
     const r = await runCli(['validate', experiment], { timeoutMs: 60_000 });
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain('test/fixtures/scenarios/bad-echo/app.yaml:23:');
+    // The field's own line inside the annotation's block (line 24: `errors: { share: 1.5, … }`), at the key.
+    expect(r.stderr).toContain('test/fixtures/scenarios/bad-echo/app.yaml:24:21: ');
     expect(r.stderr).toContain('Deployment app-v1: spec.template.metadata.annotations["meshproof.dev/echo"].errors.share: must be at most 1, found 1.5');
   }, 60_000);
 
