@@ -183,4 +183,15 @@ spec: { selector: { app: extra }, ports: [{ name: http, port: 7000 }, { name: ht
     expect(e.path).toBe('Deployment extra: spec.template.metadata.annotations["meshproof.dev/echo"].calls[0].url');
     expect(e.message).toMatch(/no Service nowhere/);
   });
+
+  it('traffic.sidecar.istio.io annotations: a port that would bypass the sidecar is refused; proxy sizing annotations are inert', () => {
+    const annotated = (a: string) => deployment('shop', `, annotations: { ${a} }`);
+    expect(refusal(annotated('traffic.sidecar.istio.io/includeInboundPorts: "8000"')).path).toBe('Deployment extra: spec.template.metadata.annotations["traffic.sidecar.istio.io/includeInboundPorts"]');
+    expect(refusal(annotated('traffic.sidecar.istio.io/excludeInboundPorts: "8080"')).message).toMatch(/port 8080 is excluded/);
+    expect(refusal(annotated('traffic.sidecar.istio.io/excludeOutboundPorts: "9000", meshproof.dev/echo: "calls: [http://backend:9000/]"')).message).toMatch(/would bypass the sidecar \(port 9000 is excluded\)/);
+    expect(refusal(annotated('traffic.sidecar.istio.io/includeOutboundIPRanges: "10.0.0.0/8"')).message).toMatch(/not emulated/);
+    const store = new ConfigStore();
+    const accepted = annotated('sidecar.istio.io/proxyCPULimit: "200m", sidecar.istio.io/proxyMemoryLimit: "128Mi", traffic.sidecar.istio.io/includeInboundPorts: "8080", traffic.sidecar.istio.io/excludeOutboundPorts: "3306"');
+    expect(store.init([...baseline, ...accepted]).workloads.find((w) => w.deployment === 'extra')?.port).toBe(8080);
+  });
 });

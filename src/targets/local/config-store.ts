@@ -10,7 +10,7 @@ import { fqdn } from '../../istio/networking/routing.ts';
 import { parseVirtualService } from '../../istio/networking/virtual-service.ts';
 import type { ServiceInfo } from './proxy/config-view.ts';
 import { compileSecurity, type SecurityConfig } from './security.ts';
-import { checkInjected, checkNamespace, checkServiceAccount, checkServicePorts, parseDeployment, parseService, resolveEchoPorts, type ServiceSpec, type WorkloadSpec } from './topology.ts';
+import { checkInjected, checkInterception, checkNamespace, checkServiceAccount, checkServicePorts, parseDeployment, parseService, resolveEchoPorts, type ServiceSpec, type WorkloadSpec } from './topology.ts';
 import { checkEchoCalls } from './echo-calls.ts';
 
 const apiVersions: Record<string, string[]> = {
@@ -173,6 +173,9 @@ function compile(entries: Map<string, Entry>, version: number): CompiledConfig {
   for (const w of workloads) checkInjected(w, namespaceObjects.get(w.namespace));
   resolveEchoPorts(workloads, services);
   checkServicePorts(services, workloads);
-  for (const w of workloads) checkEchoCalls(w, services);
+  for (const w of workloads) {
+    checkEchoCalls(w, services);
+    checkInterception(w);
+  }
   return { version, virtualServices, destinationRules: new DestinationRuleIndex(destinationRules), gateways, services, workloads, security: compileSecurity(securityObjects) };
 }

@@ -28,6 +28,8 @@ export interface WorkloadSpec {
   echo?: EchoBehaviour;
   /** The pod asks for a sidecar (true), refuses one (false), or leaves it to its namespace (undefined). */
   inject?: boolean;
+  /** Ports the sidecar's iptables rules leave alone or take (traffic.sidecar.istio.io/* annotations). */
+  interception: Interception;
   statsMatcher: StatsMatcher;
   /** Identity of the pod template: a change restarts the pods (new names, like a new ReplicaSet). */
   templateHash: string;
@@ -80,6 +82,58 @@ function checkEnv(kind: AppKind, name: string, value: string | undefined, at: Fi
   }
 }
 
+/** Which ports the sidecar intercepts, from the pod's traffic.sidecar.istio.io annotations (`*` for every port). */
+export interface Interception {
+  includeInbound?: '*' | number[];
+  excludeInbound?: '*' | number[];
+  excludeOutbound?: '*' | number[];
+}
+
+const interceptionAnnotations: Record<string, keyof Interception> = {
+  'traffic.sidecar.istio.io/includeInboundPorts': 'includeInbound',
+  'traffic.sidecar.istio.io/excludeInboundPorts': 'excludeInbound',
+  'traffic.sidecar.istio.io/excludeOutboundPorts': 'excludeOutbound',
+};
+
+/** Sidecar annotations that size the proxy's container only. */
+const inertSidecarAnnotations = ['sidecar.istio.io/proxyCPU', 'sidecar.istio.io/proxyCPULimit', 'sidecar.istio.io/proxyMemory', 'sidecar.istio.io/proxyMemoryLimit'];
+
+/** `8000,8080` or `*` (istio-iptables' port lists). */
+function readPortList(value: string, at: FieldPath): '*' | number[] {
+  if (value.trim() === '*') return '*';
+  if (value.trim() === '') return [];
+  return value.split(',').map((p) => {
+    const port = Number(p.trim());
+    if (!Number.isInteger(port) || port < 1 || port > 65535) throw at.error(`expected a comma-separated list of ports or *, found ${JSON.stringify(value)}`);
+    return port;
+  });
+}
+
+const listed = (list: '*' | number[] | undefined, port: number) => list !== undefined && (list === '*' || list.includes(port));
+
+/**
+ * The app's port must reach the app through the sidecar (istio-iptables redirects the included inbound ports minus
+ * the excluded ones, all by default), and the calls it is configured to make must leave through it: anything else
+ * would bypass the proxy, which the local target does not emulate.
+ */
+export function checkInterception(w: WorkloadSpec): void {
+  const annotations = FieldPath.of('Deployment', w.deployment).key('spec.template.metadata.annotations');
+  const { includeInbound, excludeInbound, excludeOutbound } = w.interception;
+  if (includeInbound !== undefined && !listed(includeInbound, w.port)) {
+    throw annotations.entry('traffic.sidecar.istio.io/includeInboundPorts').error(`the app's port ${w.port} is not intercepted: requests would reach it without the sidecar, which the local target does not emulate`);
+  }
+  if (listed(excludeInbound, w.port)) {
+    throw annotations.entry('traffic.sidecar.istio.io/excludeInboundPorts').error(`the app's port ${w.port} is excluded: requests would reach it without the sidecar, which the local target does not emulate`);
+  }
+  const calls = w.echo ? [...w.echo.calls, ...w.echo.paths.flatMap((p) => p.behaviour.calls)] : [];
+  for (const call of calls) {
+    const port = Number(call.authority.split(':')[1] ?? 80);
+    if (listed(excludeOutbound, port)) {
+      throw annotations.entry('traffic.sidecar.istio.io/excludeOutboundPorts').error(`the echo's call to ${call.url} would bypass the sidecar (port ${port} is excluded), which the local target does not emulate`);
+    }
+  }
+}
+
 /** Fields of a Deployment that change nothing the local mesh can observe. */
 const inertPodFields = ['volumes', 'securityContext', 'terminationGracePeriodSeconds', 'restartPolicy', 'dnsPolicy', 'schedulerName', 'automountServiceAccountToken'];
 const inertContainerFields = ['name', 'imagePullPolicy', 'ports', 'volumeMounts', 'resources', 'securityContext', 'readinessProbe', 'livenessProbe', 'startupProbe', 'terminationMessagePath', 'terminationMessagePolicy'];
@@ -106,6 +160,7 @@ export function parseDeployment(object: K8sObject): WorkloadSpec {
   let proxyConfig: unknown;
   let inject: boolean | undefined;
   let echoText: string | undefined;
+  const interception: Interception = {};
   const injectLabel = labels['sidecar.istio.io/inject'];
   if (injectLabel !== undefined) {
     if (injectLabel !== 'true' && injectLabel !== 'false') throw at.key('spec.template.metadata.labels').entry('sidecar.istio.io/inject').error(`expected "true" or "false", found ${JSON.stringify(injectLabel)}`);
@@ -131,8 +186,12 @@ export function parseDeployment(object: K8sObject): WorkloadSpec {
       echoText = value;
     } else if (name.startsWith('meshproof.dev/')) {
       throw at.key('spec.template.metadata.annotations').entry(name).error(`unknown meshproof annotation (known: ${echoAnnotation})`);
-    } else if (name.startsWith('sidecar.istio.io/') || name.startsWith('proxy.istio.io/')) {
-      throw at.key(`spec.template.metadata.annotations.${name}`).error('this sidecar annotation is not emulated');
+    } else if (inertSidecarAnnotations.includes(name)) {
+      // The sidecar container's resources: nothing the local mesh observes.
+    } else if (name in interceptionAnnotations) {
+      interception[interceptionAnnotations[name]] = readPortList(value, at.key('spec.template.metadata.annotations').entry(name));
+    } else if (name.startsWith('sidecar.istio.io/') || name.startsWith('proxy.istio.io/') || name.startsWith('traffic.sidecar.istio.io/')) {
+      throw at.key('spec.template.metadata.annotations').entry(name).error('this sidecar annotation is not emulated');
     }
   }
   const pod = readObject(template.spec, at.key('spec.template.spec'), ['serviceAccountName', 'serviceAccount', 'containers', ...inertPodFields, ...echoPodFields]);
@@ -141,7 +200,7 @@ export function parseDeployment(object: K8sObject): WorkloadSpec {
   const cat = at.key('spec.template.spec.containers').index(0);
   const image = readString(isObj(containers[0]) ? containers[0].image : undefined, cat.key('image'));
   const m = imagePattern.exec(image);
-  if (!m) return echoWorkload(object, at, { labels, annotations, pod, container: containers[0], cat, replicas, image, inject, echoText, proxyConfig });
+  if (!m) return echoWorkload(object, at, { labels, annotations, pod, container: containers[0], cat, replicas, image, inject, echoText, interception, proxyConfig });
   for (const field of echoPodFields) if (pod[field] !== undefined) throw at.key(`spec.template.spec.${field}`).error('not emulated for Bookinfo workloads');
   if (echoText !== undefined) throw at.key('spec.template.metadata.annotations').entry(echoAnnotation).error(`only echo workloads (an image that is not a Bookinfo image) read it; ${image} runs Bookinfo's own ${m[1]}`);
   const c = readObject(containers[0], cat, ['image', 'env', ...inertContainerFields]);
@@ -177,6 +236,7 @@ export function parseDeployment(object: K8sObject): WorkloadSpec {
     replicas,
     port,
     portDeclared: true,
+    interception,
     ...(inject !== undefined ? { inject } : {}),
     statsMatcher: statsMatcherFrom(proxyConfig),
     templateHash: JSON.stringify([labels, annotations, serviceAccount, image, env]),
@@ -193,6 +253,7 @@ interface PodTemplateParts {
   image: string;
   inject: boolean | undefined;
   echoText: string | undefined;
+  interception: Interception;
   proxyConfig: unknown;
 }
 
@@ -230,6 +291,7 @@ function echoWorkload(object: K8sObject, at: FieldPath, parts: PodTemplateParts)
     replicas: parts.replicas,
     port,
     portDeclared,
+    interception: parts.interception,
     echo,
     ...(parts.inject !== undefined ? { inject: parts.inject } : {}),
     statsMatcher: statsMatcherFrom(parts.proxyConfig),
