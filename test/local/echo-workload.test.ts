@@ -7,7 +7,7 @@ import { echoClassifier } from '../../src/observe/classifiers.ts';
 import type { K8sObject } from '../../src/spec/types.ts';
 import { ConfigStore } from '../../src/targets/local/config-store.ts';
 import { loadScenario } from '../../src/targets/local/scenario.ts';
-import { mesh, yaml, type MeshHandle } from './helpers.ts';
+import { applyAndWait, mesh, restoreBaseline, yaml, type MeshHandle } from './helpers.ts';
 
 const scenario = fileURLToPath(new URL('../../examples/two-services/scenario', import.meta.url));
 
@@ -63,6 +63,31 @@ describe('the echo answers with its identity (istio/istio pkg/test/echo/server/e
     const res = await fetch(`${await podUrl('backend-v2')}/x`);
     expect(res.headers.get('x-echo-service')).toBe('backend');
     expect(res.headers.get('x-echo-version')).toBe('v2');
+  });
+});
+
+describe('identities in the scenario\'s namespace', () => {
+  it('an ALLOW policy on frontend\'s principal cluster.local/ns/shop/sa/frontend lets frontend call backend, and nobody else', async () => {
+    const policy = yaml(`
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: { name: backend-from-frontend, namespace: shop }
+spec:
+  selector: { matchLabels: { app: backend } }
+  action: ALLOW
+  rules:
+    - from: [ { source: { principals: [cluster.local/ns/shop/sa/frontend] } } ]
+`);
+    await applyAndWait(m, policy);
+    try {
+      const viaFrontend = await fetch(`${m.gatewayUrl}/checkout`);
+      expect(viaFrontend.status).toBe(200);
+      // A plaintext client outside the mesh has no principal: backend's sidecar denies it.
+      const direct = await fetch(`${await podUrl('backend-v1')}/items`);
+      expect([direct.status, await direct.text()]).toEqual([403, 'RBAC: access denied']);
+    } finally {
+      await restoreBaseline(m, policy);
+    }
   });
 });
 
