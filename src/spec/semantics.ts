@@ -342,7 +342,9 @@ export function serviceVersions(service: string, resources: ResourceRef[], scena
     if (o.kind !== 'Deployment') continue;
     const labels: Record<string, unknown> = o.spec?.template?.metadata?.labels ?? {};
     if (!Object.entries(selector).every(([k, v]) => labels[k] === v)) continue;
-    if (labels.version !== undefined) versions.add(String(labels.version));
+    // The echo workload reports `version`, else app.kubernetes.io/version (src/targets/local/topology.ts).
+    const version = labels.version ?? labels['app.kubernetes.io/version'];
+    if (version !== undefined) versions.add(String(version));
   }
   return versions;
 }

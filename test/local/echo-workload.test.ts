@@ -1,5 +1,6 @@
 // The echo workload the local mesh runs for a Deployment of the user's own image (src/targets/local/apps/echo.ts), on
 // the example scenario examples/two-services (namespace shop, frontend v1 calling backend v1/v2).
+import http from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SpecError } from '../../src/errors.ts';
@@ -21,6 +22,17 @@ async function podUrl(deployment: string): Promise<string> {
   const w = (await m.status()).workloads.find((x) => x.deployment === deployment);
   if (!w) throw new Error(`no pod of ${deployment}`);
   return w.url;
+}
+
+/** GET with a Host header of our choosing (fetch sets its own). */
+function getWithHost(url: string, host: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    http.get(url, { headers: { host } }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString()));
+      res.on('end', () => resolve(body));
+    }).on('error', reject);
+  });
 }
 
 function lines(body: string): string[] {
@@ -88,6 +100,62 @@ spec:
     } finally {
       await restoreBaseline(m, policy);
     }
+  });
+});
+
+describe('a Service port reaching the pods on another port (targetPort)', () => {
+  it('port 80 → targetPort 9000: callers use :80, the pods answer on 9000', async () => {
+    const objects = yaml(`
+apiVersion: v1
+kind: Service
+metadata: { name: backend-public, namespace: shop }
+spec: { selector: { app: backend }, ports: [{ name: http, port: 80, targetPort: 9000 }] }
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: shop, namespace: shop }
+spec:
+  hosts: ["*"]
+  gateways: [shop-gateway]
+  http: [ { route: [ { destination: { host: backend-public, port: { number: 80 } } } ] } ]
+`);
+    const before = loadScenario(scenario).filter((o) => o.kind === 'VirtualService' && o.metadata.name === 'shop');
+    await applyAndWait(m, objects);
+    try {
+      const res = await fetch(`${m.gatewayUrl}/items`);
+      const l = lines(await res.text());
+      expect(res.status).toBe(200);
+      expect(l).toContain('ServicePort=9000');
+      // Through the gateway the Host names no Service: the first selecting the pod answers (backend < backend-public).
+      expect(l).toContain('Service=backend');
+      const direct = lines(await getWithHost(await podUrl('backend-v1'), 'backend-public:80'));
+      expect(direct).toContain('Service=backend-public');
+    } finally {
+      await restoreBaseline(m, objects.filter((o) => o.kind === 'Service'));
+      await applyAndWait(m, before);
+    }
+  });
+
+  it('a named targetPort is looked up in the pods\' container ports; a name they lack is refused', () => {
+    const objects = (target: string) => yaml(`
+apiVersion: v1
+kind: Service
+metadata: { name: named, namespace: shop }
+spec: { selector: { app: named }, ports: [{ name: http, port: 80, targetPort: ${target} }] }
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: { name: named, namespace: shop }
+spec:
+  selector: { matchLabels: { app: named } }
+  template:
+    metadata: { labels: { app: named } }
+    spec: { containers: [{ name: app, image: example.com/named:1, ports: [{ name: web, containerPort: 3000 }] }] }
+`);
+    const compiled = new ConfigStore().init([...loadScenario(scenario), ...objects('web')]);
+    expect(compiled.services.get('named.shop.svc.cluster.local')?.targetPorts).toEqual({ 80: 3000 });
+    const store = new ConfigStore();
+    expect(() => store.init([...loadScenario(scenario), ...objects('api')])).toThrow(/the pods of named have no container port named api \(theirs is web\)/);
   });
 });
 

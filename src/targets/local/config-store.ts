@@ -10,7 +10,7 @@ import { fqdn } from '../../istio/networking/routing.ts';
 import { parseVirtualService } from '../../istio/networking/virtual-service.ts';
 import type { ServiceInfo } from './proxy/config-view.ts';
 import { compileSecurity, type SecurityConfig } from './security.ts';
-import { checkInjected, checkInterception, checkNamespace, checkServiceAccount, checkServicePorts, parseDeployment, parseService, resolveEchoPorts, type ServiceSpec, type WorkloadSpec } from './topology.ts';
+import { checkInjected, checkInterception, checkNamespace, checkServiceAccount, parseDeployment, parseService, resolveEchoPorts, resolveTargetPorts, type ServiceSpec, type WorkloadSpec } from './topology.ts';
 import { checkEchoCalls } from './echo-calls.ts';
 
 const apiVersions: Record<string, string[]> = {
@@ -131,6 +131,7 @@ function compile(entries: Map<string, Entry>, version: number): CompiledConfig {
   const workloads: WorkloadSpec[] = [];
   const securityObjects: K8sObject[] = [];
   const namespaceObjects = new Map<string, K8sObject>();
+  const serviceSpecs: ServiceSpec[] = [];
   const sorted = [...entries.values()].sort((a, b) => a.createdAt - b.createdAt);
   for (const { object, createdAt } of sorted) {
     switch (object.kind) {
@@ -143,12 +144,9 @@ function compile(entries: Map<string, Entry>, version: number): CompiledConfig {
       case 'Gateway':
         gateways.push(parseGateway(object));
         break;
-      case 'Service': {
-        const s: ServiceSpec = parseService(object);
-        const name = fqdn(s.name, s.namespace);
-        services.set(name, { name: s.name, namespace: s.namespace, fqdn: name, ports: s.ports, selector: s.selector });
+      case 'Service':
+        serviceSpecs.push(parseService(object));
         break;
-      }
       case 'Deployment':
         workloads.push(parseDeployment(object));
         break;
@@ -171,8 +169,12 @@ function compile(entries: Map<string, Entry>, version: number): CompiledConfig {
     }));
   }
   for (const w of workloads) checkInjected(w, namespaceObjects.get(w.namespace));
-  resolveEchoPorts(workloads, services);
-  checkServicePorts(services, workloads);
+  resolveEchoPorts(workloads, serviceSpecs);
+  for (const s of serviceSpecs) {
+    const name = fqdn(s.name, s.namespace);
+    const targetPorts = resolveTargetPorts(s, workloads);
+    services.set(name, { name: s.name, namespace: s.namespace, fqdn: name, ports: s.ports, selector: s.selector, ...(targetPorts ? { targetPorts } : {}) });
+  }
   for (const w of workloads) {
     checkEchoCalls(w, services);
     checkInterception(w);

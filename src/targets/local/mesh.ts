@@ -57,12 +57,20 @@ const appFactories: Record<Exclude<WorkloadSpec['appKind'], 'echo'>, (ctx: AppCo
   ratings: createRatings,
 };
 
-/** Who an echo pod answers as: the Services of its namespace that select it. */
-function echoIdentity(spec: WorkloadSpec, compiled: CompiledConfig): EchoIdentity {
-  const services = [...compiled.services.values()]
-    .filter((s) => s.namespace === spec.namespace && Object.keys(s.selector).length > 0 && Object.entries(s.selector).every(([k, v]) => spec.labels[k] === v))
-    .map((s) => s.name)
-    .sort();
+/** Who an echo pod answers as: the Services of its namespace that select it, in the configuration `current` gives. */
+function echoIdentity(spec: WorkloadSpec, current: () => CompiledConfig): EchoIdentity {
+  let cached: { version: number; names: string[] } | undefined;
+  const services = () => {
+    const compiled = current();
+    if (cached?.version !== compiled.version) {
+      const names = [...compiled.services.values()]
+        .filter((s) => s.namespace === spec.namespace && Object.keys(s.selector).length > 0 && Object.entries(s.selector).every(([k, v]) => spec.labels[k] === v))
+        .map((s) => s.name)
+        .sort();
+      cached = { version: compiled.version, names };
+    }
+    return cached.names;
+  };
   return { services, app: spec.app, version: spec.version, namespace: spec.namespace, port: spec.port };
 }
 
@@ -214,7 +222,7 @@ export class LocalMesh {
       };
       const sidecar = new Sidecar(identity, { seed: this.seed, meshSecret: this.secret, port: spec.port, delimitedStatPrefixes: this.behaviour.delimitedStatPrefixes });
       const ctx: AppContext = { podName, env: spec.env, seed: this.seed, call: (scope, call) => sidecar.call(scope, call) };
-      const app = spec.appKind === 'echo' ? createEcho(ctx, echoIdentity(spec, compiled), spec.echo ?? defaultEchoBehaviour) : appFactories[spec.appKind](ctx);
+      const app = spec.appKind === 'echo' ? createEcho(ctx, echoIdentity(spec, () => this.store.current), spec.echo ?? defaultEchoBehaviour) : appFactories[spec.appKind](ctx);
       sidecar.setApp(guardApp(spec.appKind, podName, app));
       created.push(sidecar);
       this.pods.set(podName, {

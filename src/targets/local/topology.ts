@@ -24,6 +24,8 @@ export interface WorkloadSpec {
   port: number;
   /** Whether the container declares its port (containerPort). */
   portDeclared: boolean;
+  /** The name of that container port, which a Service's targetPort may use. */
+  portName?: string;
   /** An echo workload's behaviour (the meshproof.dev/echo annotation). */
   echo?: EchoBehaviour;
   /** The pod asks for a sidecar (true), refuses one (false), or leaves it to its namespace (undefined). */
@@ -39,6 +41,8 @@ export interface ServiceSpec {
   name: string;
   namespace: string;
   ports: number[];
+  /** Each port's targetPort as written: a number, or the name of a container port (default: the port). */
+  targetPorts: (number | string)[];
   selector: Record<string, string>;
 }
 
@@ -263,6 +267,7 @@ function echoWorkload(object: K8sObject, at: FieldPath, parts: PodTemplateParts)
   const c = readObject(parts.container, cat, echoContainerFields);
   let port = 8080;
   let portDeclared = false;
+  let portName: string | undefined;
   if (c.ports !== undefined) {
     const ports = readArray(c.ports, cat.key('ports'));
     // The port the app serves: the first one named http…, else the first one.
@@ -271,6 +276,7 @@ function echoWorkload(object: K8sObject, at: FieldPath, parts: PodTemplateParts)
       const pat = cat.key('ports').index(index);
       const p = readObject(ports[index], pat, ['containerPort', 'name', 'protocol', 'hostPort', 'hostIP']);
       port = readNumber(p.containerPort, pat.key('containerPort'), { integer: true, min: 1, max: 65535 });
+      if (p.name !== undefined) portName = readString(p.name, pat.key('name'));
       if ([15000, 15001, 15006, 15020, 15021, 15090].includes(port)) throw pat.key('containerPort').error(`port ${port} is the sidecar's own`);
       portDeclared = true;
     }
@@ -291,6 +297,7 @@ function echoWorkload(object: K8sObject, at: FieldPath, parts: PodTemplateParts)
     replicas: parts.replicas,
     port,
     portDeclared,
+    ...(portName !== undefined ? { portName } : {}),
     interception: parts.interception,
     echo,
     ...(parts.inject !== undefined ? { inject: parts.inject } : {}),
@@ -325,12 +332,17 @@ export function parseService(object: K8sObject): ServiceSpec {
   if (object.apiVersion !== 'v1') throw at.key('apiVersion').error(`expected v1, found ${object.apiVersion}`);
   const spec = readObject(object.spec, at.key('spec'), ['ports', 'selector', 'type', 'sessionAffinity', 'ipFamilyPolicy', 'ipFamilies', 'clusterIP', 'clusterIPs', 'internalTrafficPolicy']);
   if (spec.type !== undefined && spec.type !== 'ClusterIP') throw at.key('spec.type').error(`only ClusterIP services are emulated (found ${String(spec.type)})`);
+  const targetPorts: (number | string)[] = [];
   const ports = readArray(spec.ports ?? [], at.key('spec.ports')).map((p, i) => {
     const pat = at.key('spec.ports').index(i);
     const o = readObject(p, pat, ['port', 'name', 'targetPort', 'protocol', 'appProtocol']);
     const port = readNumber(o.port, pat.key('port'), { integer: true, min: 1, max: 65535 });
-    if (o.targetPort !== undefined && o.targetPort !== port && o.targetPort !== 'http') {
-      throw pat.key('targetPort').error('a targetPort different from the port is not emulated');
+    if (o.targetPort !== undefined) {
+      if (typeof o.targetPort === 'number') targetPorts.push(readNumber(o.targetPort, pat.key('targetPort'), { integer: true, min: 1, max: 65535 }));
+      else if (typeof o.targetPort === 'string' && /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(o.targetPort) && o.targetPort.length <= 15) targetPorts.push(o.targetPort);
+      else throw pat.key('targetPort').error(`expected a port number or a container port's name, found ${JSON.stringify(o.targetPort)}`);
+    } else {
+      targetPorts.push(port);
     }
     if (o.protocol !== undefined && o.protocol !== 'TCP') throw pat.key('protocol').error('only TCP ports are emulated');
     const name = o.name === undefined ? '' : readString(o.name, pat.key('name'));
@@ -347,6 +359,7 @@ export function parseService(object: K8sObject): ServiceSpec {
     name: object.metadata.name,
     namespace: object.metadata.namespace ?? 'default',
     ports,
+    targetPorts,
     selector: spec.selector === undefined ? {} : readStringMap(spec.selector, at.key('spec.selector')),
   };
 }
@@ -394,39 +407,47 @@ export function checkInjected(w: WorkloadSpec, namespace: K8sObject | undefined)
   }
 }
 
-function selects(service: ServiceInfoLike, w: WorkloadSpec): boolean {
+function selects(service: ServiceSpec, w: WorkloadSpec): boolean {
   return service.namespace === w.namespace && Object.keys(service.selector).length > 0 && Object.entries(service.selector).every(([k, v]) => w.labels[k] === v);
 }
 
-interface ServiceInfoLike {
-  name: string;
-  namespace: string;
-  ports: number[];
-  selector: Record<string, string>;
-}
-
-/** An echo without a containerPort listens on the first port of the first Service that selects it (as a user expects). */
-export function resolveEchoPorts(workloads: WorkloadSpec[], services: Map<string, ServiceInfoLike>): void {
+/** An echo without a containerPort listens on the first (numeric) targetPort of the first Service that selects it. */
+export function resolveEchoPorts(workloads: WorkloadSpec[], services: ServiceSpec[]): void {
   for (const w of workloads) {
     if (w.appKind !== 'echo' || w.portDeclared) continue;
-    const service = [...services.values()].find((s) => selects(s, w));
-    if (service) w.port = service.ports[0];
+    const service = services.find((s) => selects(s, w));
+    const target = service?.targetPorts[0];
+    if (target !== undefined) w.port = typeof target === 'number' ? target : service!.ports[0];
   }
 }
 
 /**
- * Each pod listens on one port behind its sidecar, and a Service's port reaches the pod on that same port (targetPort
- * equal to port): a Service port no selected pod listens on would only give connection failures, so it is refused.
+ * The pod port each Service port reaches (Kubernetes' targetPort: a number, or a container port's name looked up in
+ * each selected pod), checked against the one port each pod listens on behind its sidecar: a Service port that
+ * reaches no listener would only give connection failures, so it is refused. Returns the ports that differ from
+ * their Service port, by Service port.
  */
-export function checkServicePorts(services: Map<string, ServiceInfoLike>, workloads: WorkloadSpec[]): void {
-  for (const s of services.values()) {
-    for (const w of workloads) {
-      if (!selects(s, w)) continue;
-      const i = s.ports.findIndex((p) => p !== w.port);
-      if (i < 0) continue;
-      throw FieldPath.of('Service', s.name).key('spec.ports').index(i).key('port').error(
-        `selects the pods of ${w.deployment}, which listen on ${w.port} only (${w.portDeclared ? 'its containerPort' : 'the port of the first Service selecting it'}); the local target runs one port per pod, reached on the same port number`,
-      );
+export function resolveTargetPorts(s: ServiceSpec, workloads: WorkloadSpec[]): Record<number, number> | undefined {
+  const out: Record<number, number> = {};
+  const selected = workloads.filter((w) => selects(s, w));
+  s.ports.forEach((port, i) => {
+    const at = FieldPath.of('Service', s.name).key('spec.ports').index(i);
+    const written = s.targetPorts[i];
+    let target: number | undefined = typeof written === 'number' ? written : undefined;
+    for (const w of selected) {
+      const reached = typeof written === 'number' ? written : w.portName === written ? w.port : undefined;
+      if (reached === undefined) {
+        throw at.key('targetPort').error(`the pods of ${w.deployment} have no container port named ${written}${w.portName ? ` (theirs is ${w.portName})` : ''}`);
+      }
+      if (reached !== w.port) {
+        throw at.key(typeof written === 'number' && written !== port ? 'targetPort' : 'port').error(
+          `reaches the pods of ${w.deployment} on ${reached}, but they listen on ${w.port} only (${w.portDeclared ? 'its containerPort' : 'from the first Service selecting it'}); the local target runs one port per pod`,
+        );
+      }
+      if (target !== undefined && target !== reached) throw at.key('targetPort').error(`${written} is ${target} in some selected pods and ${reached} in ${w.deployment}; the local target needs one port number per Service port`);
+      target = reached;
     }
-  }
+    if (target !== undefined && target !== port) out[port] = target;
+  });
+  return Object.keys(out).length > 0 ? out : undefined;
 }

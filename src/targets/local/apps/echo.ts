@@ -26,8 +26,8 @@ import { behaviourFor, type EchoBehaviour, type EchoCall, type EchoLatency } fro
 import { CallScope, header, type AppContext, type AppHandler, type AppRequest, type AppResponse, type OutboundResult } from './types.ts';
 
 export interface EchoIdentity {
-  /** Names of the Services that select the pod (sorted); the first answers when the Host names none of them. */
-  services: string[];
+  /** Names of the Services that select the pod under the current configuration (sorted); the first answers when the Host names none of them. */
+  services(): string[];
   /** The pod's `app` label (or its Deployment's name): the service name when no Service selects it. */
   app: string;
   version: string;
@@ -102,7 +102,8 @@ function forwardedLines(index: number, call: EchoCall, result: OutboundResult): 
 export function createEcho(ctx: AppContext, identity: EchoIdentity, behaviour: EchoBehaviour): AppHandler {
   const serviceFor = (host: string | undefined): string => {
     const name = (host ?? '').split(':')[0].split('.')[0].toLowerCase();
-    return identity.services.includes(name) ? name : (identity.services[0] ?? identity.app);
+    const services = identity.services();
+    return services.includes(name) ? name : (services[0] ?? identity.app);
   };
 
   return async (req: AppRequest): Promise<AppResponse> => {
