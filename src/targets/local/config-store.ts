@@ -10,7 +10,8 @@ import { fqdn } from '../../istio/networking/routing.ts';
 import { parseVirtualService } from '../../istio/networking/virtual-service.ts';
 import type { ServiceInfo } from './proxy/config-view.ts';
 import { compileSecurity, type SecurityConfig } from './security.ts';
-import { checkInjected, checkInterception, checkNamespace, checkServiceAccount, parseDeployment, parseService, resolveEchoPorts, resolveTargetPorts, type ServiceSpec, type WorkloadSpec } from './topology.ts';
+import { checkInjected, checkInterception, checkNamespace } from './sidecar-injection.ts';
+import { checkServiceAccount, parseDeployment, parseService, resolveEchoPorts, resolveTargetPorts, type ServiceSpec, type WorkloadSpec } from './topology.ts';
 import { checkEchoCalls } from './echo-calls.ts';
 
 const apiVersions: Record<string, string[]> = {
