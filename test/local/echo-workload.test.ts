@@ -197,6 +197,33 @@ describe('per workload, the meshproof.dev/echo annotation', () => {
     expect(failed).toBeLessThan(130);
   });
 
+  it('errors: { share: 1, status: reset } closes the connection unanswered: the sidecar answers 503 UC (connection termination)', async () => {
+    const objects = yaml(`
+apiVersion: v1
+kind: Service
+metadata: { name: crashy, namespace: shop }
+spec: { selector: { app: crashy }, ports: [{ name: http, port: 8080 }] }
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: { name: crashy, namespace: shop }
+spec:
+  selector: { matchLabels: { app: crashy } }
+  template:
+    metadata:
+      labels: { app: crashy, version: v1 }
+      annotations: { meshproof.dev/echo: "errors: { share: 1, status: reset }" }
+    spec: { containers: [{ name: app, image: example.com/crashy:1 }] }
+`);
+    await applyAndWait(m, objects);
+    try {
+      const res = await fetch(`${await podUrl('crashy')}/`);
+      expect([res.status, await res.text()]).toEqual([503, 'upstream connect error or disconnect/reset before headers. reset reason: connection termination']);
+    } finally {
+      await restoreBaseline(m, objects);
+    }
+  });
+
   it('latency: { p50: 300ms, p99: 400ms } on /slow: no answer comes before 200 ms', async () => {
     const url = await podUrl('backend-v2');
     const times = await Promise.all(Array.from({ length: 20 }, async () => {

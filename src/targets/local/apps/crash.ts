@@ -55,6 +55,7 @@ export function guardApp(kind: AppKind, podName: string, handler: AppHandler): A
     try {
       return await handler(req);
     } catch (error) {
+      if (error instanceof AppConnectionReset) throw error; // a reset the app stages on purpose (the echo's errors)
       meshLogError(podName, `unhandled exception in ${req.method} ${req.path}`, error);
       return crashAnswer(kind, error);
     }

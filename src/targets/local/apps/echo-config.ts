@@ -12,10 +12,10 @@ export interface EchoLatency {
   p99Ms: number;
 }
 
-/** The share of requests the app itself fails, and the status it answers them with. */
+/** The share of requests the app itself fails, and how: a status, or `reset` (it closes the connection unanswered). */
 export interface EchoErrors {
   share: number;
-  status: number;
+  status: number | 'reset';
 }
 
 /** A call the echo makes to another service through its sidecar (Istio's echo "forward"), before it answers. */
@@ -62,7 +62,7 @@ function readErrors(value: unknown, at: FieldPath): EchoErrors {
   const o = readObject(value, at, ['share', 'status']);
   if (o.share === undefined) throw at.key('share').error('the share of failed requests is required (0 to 1, e.g. 0.05)');
   const share = readNumber(o.share, at.key('share'), { min: 0, max: 1 });
-  const status = o.status === undefined ? 503 : readNumber(o.status, at.key('status'), { integer: true, min: 200, max: 599 });
+  const status = o.status === undefined ? 503 : o.status === 'reset' ? 'reset' : readNumber(o.status, at.key('status'), { integer: true, min: 200, max: 599 });
   return { share, status };
 }
 

@@ -22,6 +22,7 @@
 // `meshproof.dev/echo` annotation, echo-config.ts): a latency distribution, an error share and status, calls to other
 // services, each per path. Every random choice is seeded per request attempt (decide.ts), so a replay is identical.
 import { uniform } from '../decide.ts';
+import { AppConnectionReset } from './crash.ts';
 import { behaviourFor, type EchoBehaviour, type EchoCall, type EchoLatency } from './echo-config.ts';
 import { CallScope, header, type AppContext, type AppHandler, type AppRequest, type AppResponse, type OutboundResult } from './types.ts';
 
@@ -138,7 +139,11 @@ export function createEcho(ctx: AppContext, identity: EchoIdentity, behaviour: E
       if (picked.error) problems.push(`codes error: ${picked.error}`);
       else status = picked.code!;
     }
-    if (status === 200 && own.errors && uniform(ctx.seed, `${key}|error`) < own.errors.share) status = own.errors.status;
+    if (status === 200 && own.errors && uniform(ctx.seed, `${key}|error`) < own.errors.share) {
+      // A crash with the request: the sidecar sees the connection reset before any response (503, flag UC).
+      if (own.errors.status === 'reset') throw new AppConnectionReset('meshproof.dev/echo errors: reset');
+      status = own.errors.status;
+    }
 
     // The calls, concurrently, through the sidecar; a failed one fails the request with its status (502 without one).
     const forwarded: string[] = [];
