@@ -354,8 +354,8 @@ export function resolveTargetPorts(s: ServiceSpec, workloads: WorkloadSpec[]): R
         throw at.key('targetPort').error(`the pods of ${w.deployment} have no container port named ${written}${w.portName ? ` (theirs is ${w.portName})` : ''}`);
       }
       if (reached !== w.port) {
-        throw at.key(typeof written === 'number' && written !== port ? 'targetPort' : 'port').error(
-          `reaches the pods of ${w.deployment} on ${reached}, but they listen on ${w.port} only (${w.portDeclared ? 'its containerPort' : 'from the first Service selecting it'}); the local target runs one port per pod`,
+        throw at.key(written !== port ? 'targetPort' : 'port').error(
+          `reaches the pods of ${w.deployment} on ${reached}, but they listen on ${w.port} only (${w.portDeclared ? 'their containerPort' : 'the port of the first Service selecting them'}); the local target runs one port per pod`,
         );
       }
       if (target !== undefined && target !== reached) throw at.key('targetPort').error(`${written} is ${target} in some selected pods and ${reached} in ${w.deployment}; the local target needs one port number per Service port`);
