@@ -1,12 +1,13 @@
 // `meshproof init <service>`: a starting experiment for one service of a scenario, which validates and runs as written:
 // how to reach the service, the baseline's expectations about it (every response a 200; an even split over its
 // versions when the pages show them), and a sequential load whose budget the sample-size planner says can decide them.
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { SpecError } from '../errors.ts';
 import { planSampleSizes } from '../assertions/plan.ts';
 import { loadExperimentText } from '../spec/load.ts';
-import { loadScenario } from '../spec/scenario.ts';
+import { isScenarioPath, loadScenario } from '../spec/scenario.ts';
 import { ExitCode } from '../errors.ts';
 import { say } from './output.ts';
 
@@ -24,11 +25,19 @@ const bookinfoEntry: Record<string, string> = {
   ratings: '/api/v1/products/0/ratings',
 };
 
-/** The labels the classifiers read from responses: which `<service>.version` a client can see. */
+/** The Bookinfo services whose `<service>.version` a client can see (an echo scenario shows every service's). */
 const visibleVersions = new Set(['reviews']);
 
-export function initExperiment(service: string, scenarioName = 'bookinfo'): { name: string; text: string } {
+/** `spec.scenario` as the written file must say it: a built-in name as is, a folder relative to the file. */
+function scenarioFrom(out: string, scenarioName: string): string {
+  if (!isScenarioPath(scenarioName)) return scenarioName;
+  const rel = relative(dirname(out), resolve(scenarioName)) || '.';
+  return rel.startsWith('.') || isAbsolute(rel) ? rel : `./${rel}`;
+}
+
+export function initExperiment(service: string, scenarioName = 'bookinfo', outFile = `${service}-baseline.yaml`): { name: string; text: string } {
   const scenario = loadScenario(scenarioName);
+  const out = resolve(outFile);
   if (!scenario.services.includes(service)) {
     throw new SpecError(`scenario ${scenarioName} has no service "${service}" (it has: ${scenario.services.join(', ')})`, undefined, 'service');
   }
@@ -46,21 +55,21 @@ export function initExperiment(service: string, scenarioName = 'bookinfo'): { na
     metadata: {
       name,
       description:
-        `The baseline of ${service} in scenario ${scenarioName}: every response a 200.` +
+        `The baseline of ${service} in scenario ${scenarioFrom(out, scenarioName)}: every response a 200.` +
         (versions.length > 1
-          ? ` No VirtualService routes ${service} yet, so Envoy's least-request balancing spreads it over ${versions.join(', ')}, favouring the faster ones; to expect a split, route it with weights under spec.apply and add a distribution${visibleVersions.has(service) ? ` of ${service}.version` : ''} under spec.expect.`
+          ? ` No VirtualService routes ${service} yet, so Envoy's least-request balancing spreads it over ${versions.join(', ')}, favouring the faster ones; to expect a split, route it with weights under spec.apply and add a distribution${visibleVersions.has(service) || scenarioName !== 'bookinfo' ? ` of ${service}.version` : ''} under spec.expect.`
           : ' Add the Istio resources to try under spec.apply, and what they must change under spec.expect.'),
       tags: ['init', service],
     },
     spec: {
-      scenario: scenarioName,
+      scenario: scenarioFrom(out, scenarioName),
       apply: [],
       load: { request, rate: 200, until: 'verdict', budget },
       expect,
     },
   });
   // The budget the planner says decides every expectation if the mesh behaves as the baseline should, with room.
-  const probe = loadExperimentText(stringify(experiment(1_000_000)), `${name}.yaml`)[0]!;
+  const probe = loadExperimentText(stringify(experiment(1_000_000)), out)[0]!;
   const needed = Math.max(100, ...planSampleSizes(probe).map((p) => p.neededRequests ?? 0));
   const budget = Math.ceil((needed * 1.5) / 100) * 100;
   const text = `# yaml-language-server: $schema=../schema/experiment.schema.json\n# Written by \`meshproof init ${service}\`. Validate with \`meshproof validate\`, run with \`meshproof run\`.\n${stringify(experiment(budget))}`;
@@ -68,9 +77,10 @@ export function initExperiment(service: string, scenarioName = 'bookinfo'): { na
 }
 
 export async function initCommand(service: string, options: InitOptions): Promise<number> {
-  const { name, text } = initExperiment(service, options.scenario ?? 'bookinfo');
-  const out = options.out ?? `${name}.yaml`;
+  const out = options.out ?? `${service}-baseline.yaml`;
+  const { text } = initExperiment(service, options.scenario ?? 'bookinfo', out);
   if (existsSync(out) && !options.force) throw new SpecError(`${out} exists; pass --force to overwrite it, or --out another file`, undefined, '--out');
+  mkdirSync(dirname(resolve(out)), { recursive: true });
   writeFileSync(out, text);
   say(`wrote ${out}: a starting experiment for ${service}; next: meshproof validate ${out} && meshproof run ${out}`);
   return ExitCode.ok;

@@ -1,4 +1,6 @@
 import { loadExperiments } from '../spec/load.ts';
+import { isAbsolute } from 'node:path';
+import { displayPath } from '../spec/resources.ts';
 import { ExitCode, SpecError } from '../errors.ts';
 import { printable } from '../report/printable.ts';
 import { reportError } from './report-error.ts';
@@ -22,6 +24,11 @@ export async function runCommand(paths: string[], options: RunCommandOptions): P
   }
 }
 
+/** A built-in scenario by name, a folder by its path from here. */
+function displayScenario(scenario: string): string {
+  return isAbsolute(scenario) ? displayPath(scenario) : scenario;
+}
+
 async function checkedRun(paths: string[], options: RunCommandOptions): Promise<number> {
   // Checked for the driver that will run (--driver included) and, for every experiment, for what the target refuses
   // (as `validate` does) before anything is applied: a resource refused in a later experiment must not let earlier ones
@@ -30,6 +37,11 @@ async function checkedRun(paths: string[], options: RunCommandOptions): Promise<
   const selected = filterByTags(experiments, options.tag);
   if (selected.length === 0) {
     throw new SpecError(`no experiment has any of the tags ${options.tag!.join(', ')} (${experiments.length} experiments loaded)`, undefined, '--tag');
+  }
+  // One target is prepared per run, with one baseline: experiments on another scenario would run against the wrong one.
+  const other = selected.find((e) => e.scenario !== selected[0].scenario);
+  if (other) {
+    throw new SpecError(`experiments of one run share a scenario: ${displayPath(selected[0].file)} uses ${displayScenario(selected[0].scenario)}, ${displayPath(other.file)} uses ${displayScenario(other.scenario)}; run them separately`, { file: displayPath(other.file), line: 1, col: 1 }, 'spec.scenario');
   }
   for (const e of selected) {
     for (const w of e.warnings) if (!options.quiet && !options.json) say(`warning: ${printable(`${w.source.file}:${w.source.line}:${w.source.col}: ${w.path}: ${w.message}`)}`);

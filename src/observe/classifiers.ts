@@ -135,11 +135,66 @@ export const bookinfoClassifier: Classifier = (r): Labels => {
   return {};
 };
 
+/** `[0 body] [1 body] ` before a line of a forwarded response (istio/istio pkg/test/echo fields.go WriteBodyLine). */
+const ECHO_LINE = /^((?:\[\d+ body\] )*)(?:\[(\d+)\] )?(ServiceVersion|Service|Hostname|StatusCode|Url)=(.*)$/;
+
+/**
+ * `echo`: what an echo workload answers (src/targets/local/apps/echo.ts, in the line format of Istio's echo app):
+ * `service`, `version` and `pod` of the workload that answered, `<service>.version` of every echo along the chain
+ * of calls (the outermost wins when a service answers twice), and `<service>.status`: the status each call in the
+ * chain got (`none` without an answer), the answering service's own status for the first hop.
+ */
+export const echoClassifier: Classifier = (r): Labels => {
+  if (r.status === 0 || !r.body.includes('ServiceVersion=')) return {};
+  const labels: Labels = {};
+  const set = (key: string, value: string) => {
+    if (labels[key] === undefined) labels[key] = value;
+  };
+  // Per nesting prefix: the identity its echo wrote; per prefix and call index: the service the call went to.
+  const levels = new Map<string, { service?: string; version?: string; pod?: string; status?: string }>();
+  const calls = new Map<string, { service: string; status?: string }>();
+  for (const line of r.body.split('\n')) {
+    const m = ECHO_LINE.exec(line);
+    if (!m) continue;
+    const [, prefix, call, field, value] = m;
+    if (call !== undefined) {
+      const key = `${prefix}[${call}]`;
+      if (field === 'Url') {
+        const host = /^[a-z]+:\/\/([^/:?#]+)/i.exec(value)?.[1];
+        if (host) calls.set(key, { service: host.split('.')[0].toLowerCase() });
+      } else if (field === 'StatusCode') {
+        const c = calls.get(key);
+        if (c) c.status = value;
+      }
+      continue;
+    }
+    let level = levels.get(prefix);
+    if (!level) levels.set(prefix, (level = {}));
+    if (field === 'ServiceVersion') level.version ??= value;
+    else if (field === 'Service') level.service ??= value;
+    else if (field === 'Hostname') level.pod ??= value;
+    else if (field === 'StatusCode') level.status ??= value;
+  }
+  const top = levels.get('');
+  if (top?.service !== undefined) labels.service = top.service;
+  if (top?.version !== undefined) labels.version = top.version;
+  if (top?.pod !== undefined) labels.pod = top.pod;
+  if (top?.service !== undefined && top.status !== undefined) set(`${top.service}.status`, top.status);
+  // Outermost first: a prefix with fewer `[i body] ` parts is closer to the client.
+  const depth = (prefix: string) => prefix.split('body]').length;
+  for (const [, level] of [...levels].sort((a, b) => depth(a[0]) - depth(b[0]))) {
+    if (level.service !== undefined && level.version !== undefined) set(`${level.service}.version`, level.version);
+  }
+  for (const [, c] of [...calls].sort((a, b) => depth(a[0]) - depth(b[0]))) set(`${c.service}.status`, c.status ?? 'none');
+  return labels;
+};
+
 /** Every classifier an experiment can name. Add one here and it is available everywhere. */
 export const classifiers: Record<string, Classifier> = {
   status: statusClassifier,
   envoy: envoyClassifier,
   bookinfo: bookinfoClassifier,
+  echo: echoClassifier,
 };
 
 export const DEFAULT_CLASSIFIERS = ['status', 'envoy', 'bookinfo'];

@@ -4,11 +4,11 @@ import { join, resolve } from 'node:path';
 import { SpecError, SpecErrors } from '../errors.ts';
 import { substitute, matrixPoints, pointLabel, type MatrixPoint } from './matrix.ts';
 import { headerOperationErrors } from './header-operations.ts';
-import { Normaliser, normaliseExpectation, normaliseLoad } from './normalise.ts';
+import { DEFAULT_ECHO_CLASSIFIERS, Normaliser, normaliseExpectation, normaliseLoad } from './normalise.ts';
 import { withUniqueTitles } from './titles.ts';
 import { pitfallWarnings } from './pitfalls.ts';
 import { displayPath, inlineResource, loadResourceFile } from './resources.ts';
-import { loadScenario } from './scenario.ts';
+import { experimentDir, loadScenario, resolveScenarioRef } from './scenario.ts';
 import { schemaErrors } from './schema-check.ts';
 import { driverErrors, observabilityErrors, requestTargetErrors, subsetErrors, subsetNameErrors, weightErrors, weightWarnings, deprecatedFieldWarnings } from './semantics.ts';
 import type { Scenario } from './scenario.ts';
@@ -46,14 +46,17 @@ export interface LoadOptions {
 interface ResourcePart {
   apply: ResourceRef[];
   scenario?: Scenario;
+  /** The scenario as the experiment carries it: a built-in name, or the folder's absolute path. */
+  scenarioRef?: string;
   errors: SpecError[];
 }
 
 /** The resources of an experiment and every problem found in them, checked apart from its load and expectations. */
 function resourcePart(file: string, source: YamlDoc, spec: any, options: LoadOptions): ResourcePart {
   const errors: SpecError[] = [];
-  const scenarioName = spec.scenario ?? 'bookinfo';
-  const scenario = collect(errors, () => loadScenario(scenarioName, positionOf(source, ['spec', 'scenario'])));
+  const scenarioAt = positionOf(source, ['spec', 'scenario']);
+  const scenarioName = collect(errors, () => resolveScenarioRef(spec.scenario ?? 'bookinfo', experimentDir(file), scenarioAt));
+  const scenario = scenarioName === undefined ? undefined : collect(errors, () => loadScenario(scenarioName, scenarioAt));
   const apply: ResourceRef[] = [];
   (spec.apply ?? []).forEach((entry: any, i: number) => {
     collect(errors, () => {
@@ -78,17 +81,19 @@ function resourcePart(file: string, source: YamlDoc, spec: any, options: LoadOpt
     errors.push(...subsetErrors(apply, scenario));
     if (options.checkResources) {
       const check = options.checkResources;
-      collect(errors, () => errors.push(...check(scenarioName, apply.map((r) => r.object))));
+      collect(errors, () => errors.push(...check(scenarioName!, apply.map((r) => r.object))));
     }
   }
-  return { apply, scenario, errors };
+  return { apply, scenario, scenarioRef: scenarioName, errors };
 }
 
 function buildExperiment(file: string, source: YamlDoc, value: any, point: Record<string, string | number> | undefined, options: LoadOptions): Experiment {
   const n = new Normaliser(source);
   const spec = value.spec;
-  const { apply, scenario, errors } = resourcePart(file, source, spec, options);
+  const { apply, scenario, scenarioRef, errors } = resourcePart(file, source, spec, options);
   const load = collect(errors, () => normaliseLoad(n, spec.load));
+  // The user's own services answer as echo workloads locally: their classifier replaces Bookinfo's by default.
+  if (load && spec.load?.classifiers === undefined && scenarioRef !== undefined && scenarioRef !== 'bookinfo') load.classifiers = [...DEFAULT_ECHO_CLASSIFIERS];
   if (load) errors.push(...driverErrors(load, (path) => positionOf(source, path), options.driver));
   const expect = (spec.expect as any[]).map((item, i) => collect(errors, () => normaliseExpectation(n, item, i)));
   if (scenario && load) {
@@ -102,7 +107,7 @@ function buildExperiment(file: string, source: YamlDoc, value: any, point: Recor
     name: point ? `${base}[${pointLabel(point)}]` : base,
     description: value.metadata.description ?? '',
     tags: value.metadata.tags ?? [],
-    scenario: spec.scenario ?? 'bookinfo',
+    scenario: scenarioRef!,
     apply,
     load: load!,
     expect: withUniqueTitles(expect as Experiment['expect']),

@@ -14,6 +14,8 @@ import type {
 import { formatPath, positionOf, type PathSegment, type YamlDoc } from './yaml-source.ts';
 
 export const DEFAULT_CLASSIFIERS = ['status', 'envoy', 'bookinfo'];
+/** The default for a scenario folder of the user's own services (echo workloads on the local target). */
+export const DEFAULT_ECHO_CLASSIFIERS = ['status', 'envoy', 'echo'];
 export const DEFAULT_CONFIDENCE = 0.99;
 export const DEFAULT_TOLERANCE_POINTS = 5;
 

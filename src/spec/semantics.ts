@@ -10,7 +10,15 @@ export const CLASSIFIER_LABELS: Record<string, string[]> = {
   status: ['status', 'class', 'error'],
   envoy: ['flag', 'denied', 'reset'],
   bookinfo: ['reviews.version', 'reviews', 'ratings', 'details'],
+  // and `<service>.version`, `<service>.status` for every service of the scenario (echoLabels)
+  echo: ['service', 'version', 'pod'],
 };
+
+/** The labels the echo classifier gives for the services of a scenario and an experiment. */
+export function echoLabels(scenario: Scenario, resources: ResourceRef[]): string[] {
+  const services = new Set([...scenario.services, ...resources.filter((r) => r.object.kind === 'Service').map((r) => r.object.metadata.name)]);
+  return [...services].flatMap((s) => [`${s}.version`, `${s}.status`]);
+}
 /** Labels the load itself adds. */
 export const LOAD_LABELS = ['request'];
 
@@ -252,7 +260,7 @@ export function observabilityErrors(
   positionOf?: (path: PathSegment[], options?: { key?: boolean }) => SourcePos,
 ): SpecError[] {
   const errors: SpecError[] = [];
-  const labels = new Set([...LOAD_LABELS, ...classifiers.flatMap((c) => CLASSIFIER_LABELS[c] ?? [])]);
+  const labels = new Set([...LOAD_LABELS, ...classifiers.flatMap((c) => CLASSIFIER_LABELS[c] ?? []), ...(classifiers.includes('echo') ? echoLabels(scenario, resources) : [])]);
 
   const services = new Set(scenario.services);
   const workloads = new Set([...scenario.workloads, 'istio-ingressgateway']);
@@ -334,7 +342,9 @@ export function serviceVersions(service: string, resources: ResourceRef[], scena
     if (o.kind !== 'Deployment') continue;
     const labels: Record<string, unknown> = o.spec?.template?.metadata?.labels ?? {};
     if (!Object.entries(selector).every(([k, v]) => labels[k] === v)) continue;
-    if (labels.version !== undefined) versions.add(String(labels.version));
+    // The echo workload reports `version`, else app.kubernetes.io/version (src/targets/local/topology.ts).
+    const version = labels.version ?? labels['app.kubernetes.io/version'];
+    if (version !== undefined) versions.add(String(version));
   }
   return versions;
 }

@@ -1,6 +1,6 @@
 // YAML with source positions: every error can point at file:line:col.
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { isMap, isScalar, isSeq, LineCounter, parseAllDocuments, visit, type Document, type Node } from 'yaml';
+import { isMap, isScalar, isSeq, LineCounter, parseAllDocuments, visit, type Document, type Node, type Scalar } from 'yaml';
 import { SpecError } from '../errors.ts';
 import type { SourcePos } from './types.ts';
 
@@ -12,6 +12,8 @@ export interface YamlDoc {
   lines: LineCounter;
   /** Plain JS value of the document. */
   value: unknown;
+  /** The whole text the document was parsed from (for positions inside a block scalar that holds YAML). */
+  text?: string;
 }
 
 /**
@@ -94,7 +96,7 @@ export function parseYamlDocuments(text: string, file: string): YamlDoc[] {
     }
     const value = toPlainValue(doc, lines, file);
     if (value === null || value === undefined) continue; // an empty document between separators
-    out.push({ file, doc, lines, value });
+    out.push({ file, doc, lines, value, text });
   }
   return out;
 }
@@ -153,10 +155,27 @@ export function positionOf(source: YamlDoc, path: PathSegment[], options: { key?
       if (!node) break;
       best = node as Node;
     } else {
+      if (isScalar(node) && i > 0) return positionInBlockScalar(source, node, path.slice(i), options) ?? posAt(source, best?.range?.[0]);
       break;
     }
   }
   return posAt(source, best?.range?.[0]);
+}
+
+/**
+ * A field inside YAML held by a literal block scalar (an annotation such as `meshproof.dev/echo: |` followed by YAML
+ * lines): its own line and column in the file. Undefined when the scalar is not a block or its text is not YAML.
+ */
+function positionInBlockScalar(source: YamlDoc, scalar: Scalar, rest: PathSegment[], options: { key?: boolean }): SourcePos | undefined {
+  if (scalar.type !== 'BLOCK_LITERAL' || typeof scalar.value !== 'string' || source.text === undefined || !scalar.range) return undefined;
+  const inner = parseYamlDocuments(scalar.value, source.file);
+  if (inner.length !== 1) return undefined;
+  const at = positionOf(inner[0], rest, options);
+  // The block's content starts on the line after its indicator (`|`), each line indented alike.
+  const indicatorLine = source.lines.linePos(scalar.range[0]).line;
+  const firstContent = source.text.split('\n').slice(indicatorLine).find((l) => l.trim() !== '');
+  const indent = firstContent === undefined ? 0 : firstContent.length - firstContent.trimStart().length;
+  return { file: source.file, line: indicatorLine + at.line, col: at.col + indent };
 }
 
 /** The node at a path, for callers that need its sub-tree (e.g. a resource inside an experiment). */

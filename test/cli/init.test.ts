@@ -3,7 +3,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -49,4 +49,15 @@ describe('meshproof init', () => {
     expect(budget).toBeGreaterThanOrEqual(800);
     expect(budget % 100).toBe(0);
   });
+
+  it('for a service of a scenario folder: spec.scenario relative to the written file, the echo version named; it runs green', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'meshproof-init-'));
+    const scenario = fileURLToPath(new URL('../../examples/two-services/scenario', import.meta.url));
+    expect(cli(['init', 'backend', '--scenario', scenario, '--out', 'suite/backend.yaml'], dir).status).toBe(0);
+    const written = parse(readFileSync(join(dir, 'suite', 'backend.yaml'), 'utf8'));
+    expect(resolve(join(dir, 'suite'), written.spec.scenario)).toBe(scenario);
+    expect(written.metadata.description).toContain('add a distribution of backend.version');
+    const run = cli(['run', 'suite/backend.yaml', '--quiet', '--seed', '3', '--report-dir', join(dir, 'report')], dir);
+    expect(run.status, run.stderr).toBe(0);
+  }, 60_000);
 });

@@ -83,7 +83,7 @@ spec:
     expect(e.path).toMatch(/^EnvoyFilter lua: spec\.configPatches\[0\]/);
   });
 
-  it('a kind the local mesh does not know, and a non-Bookinfo image', async () => {
+  it('a kind the local mesh does not know, and an echo workload whose behaviour is misspelt', async () => {
     expect((await refusal(`
 apiVersion: networking.istio.io/v1
 kind: ServiceEntry
@@ -97,9 +97,12 @@ metadata: { name: sleep }
 spec:
   selector: { matchLabels: { app: sleep } }
   template:
-    metadata: { labels: { app: sleep } }
+    metadata:
+      labels: { app: sleep }
+      annotations:
+        meshproof.dev/echo: "errors: { share: 5 }"
     spec: { containers: [{ name: sleep, image: curlimages/curl }] }
-`)).path).toBe('Deployment sleep: spec.template.spec.containers[0].image');
+`)).path).toBe('Deployment sleep: spec.template.metadata.annotations["meshproof.dev/echo"].errors.share');
   });
 
   it('a bad object among good ones changes nothing', async () => {

@@ -3,6 +3,7 @@ import { SpecError } from '../../src/errors.ts';
 import {
   bookinfoClassifier,
   classifiers,
+  echoClassifier,
   envoyClassifier,
   resolveClassifiers,
   statusClassifier,
@@ -163,5 +164,48 @@ describe('resolveClassifiers', () => {
   it('rejects an unknown name with the list of known names', () => {
     expect(() => resolveClassifiers(['status', 'stars'])).toThrow(SpecError);
     expect(() => resolveClassifiers(['stars'])).toThrow(/unknown classifier "stars"; known classifiers: status, envoy, bookinfo/);
+  });
+});
+
+describe('echo classifier (the lines of Istio\'s echo app, pkg/test/echo fields.go, and its forwarder\'s "[i body]" nesting)', () => {
+  // frontend called backend (which called db) and cache; cache did not answer.
+  const chain = [
+    'ServiceVersion=v1', 'ServicePort=8080', 'Host=frontend:8080', 'URL=/checkout', 'Namespace=shop', 'Method=GET', 'Proto=HTTP/1.1',
+    'RequestHeader=X-Request-Id:abc', 'Hostname=frontend-v1-aaaa-bbbbb', 'Service=frontend', 'StatusCode=200',
+    '[0] Url=http://backend:9000/items', '[0] StatusCode=200',
+    '[0 body] ServiceVersion=v2', '[0 body] Hostname=backend-v2-cccc-ddddd', '[0 body] Service=backend', '[0 body] StatusCode=200',
+    '[0 body] [0] Url=http://db.data.svc.cluster.local:5000/q', '[0 body] [0] StatusCode=200',
+    '[0 body] [0 body] ServiceVersion=v7', '[0 body] [0 body] Service=db', '[0 body] [0 body] StatusCode=200',
+    '[1] Url=http://cache:6000/', '[1 error] no response within 100ms or the connection failed',
+  ].join('\n');
+
+  it('labels the answering workload and every echo along the chain of calls', () => {
+    expect(echoClassifier(response(200, chain))).toEqual({
+      service: 'frontend',
+      version: 'v1',
+      pod: 'frontend-v1-aaaa-bbbbb',
+      'frontend.status': '200',
+      'frontend.version': 'v1',
+      'backend.version': 'v2',
+      'db.version': 'v7',
+      'backend.status': '200',
+      'db.status': '200',
+      'cache.status': 'none',
+    });
+  });
+
+  it('labels the status a call got from its caller\'s view (an RBAC denial has no echo body)', () => {
+    const denied = ['ServiceVersion=v1', 'Service=frontend', 'StatusCode=403', '[0] Url=http://backend:9000/items', '[0] StatusCode=403', '[0 body] RBAC: access denied'].join('\n');
+    expect(echoClassifier(response(403, denied))).toEqual({ service: 'frontend', version: 'v1', 'frontend.status': '403', 'frontend.version': 'v1', 'backend.status': '403' });
+  });
+
+  it('gives nothing for other answers (a Bookinfo page, an Envoy local reply, no response)', () => {
+    expect(echoClassifier(response(200, tailwindPage({ version: 'v2' })))).toEqual({});
+    expect(echoClassifier(response(503, 'no healthy upstream'))).toEqual({});
+    expect(echoClassifier(response(0, '', {}, 'ECONNRESET'))).toEqual({});
+  });
+
+  it('is available by name', () => {
+    expect(classifiers.echo).toBe(echoClassifier);
   });
 });

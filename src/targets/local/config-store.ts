@@ -10,9 +10,12 @@ import { fqdn } from '../../istio/networking/routing.ts';
 import { parseVirtualService } from '../../istio/networking/virtual-service.ts';
 import type { ServiceInfo } from './proxy/config-view.ts';
 import { compileSecurity, type SecurityConfig } from './security.ts';
-import { checkServiceAccount, parseDeployment, parseService, type ServiceSpec, type WorkloadSpec } from './topology.ts';
+import { checkInjected, checkInterception, checkNamespace } from './sidecar-injection.ts';
+import { checkServiceAccount, parseDeployment, parseService, resolveEchoPorts, resolveTargetPorts, type ServiceSpec, type WorkloadSpec } from './topology.ts';
+import { checkEchoCalls } from './echo-calls.ts';
 
 const apiVersions: Record<string, string[]> = {
+  Namespace: ['v1'],
   Deployment: ['apps/v1'],
   Service: ['v1'],
   ServiceAccount: ['v1'],
@@ -26,7 +29,8 @@ const apiVersions: Record<string, string[]> = {
 };
 
 export const supportedKinds = Object.keys(apiVersions);
-const namespaces = ['default', 'istio-system'];
+/** The namespaces every local mesh has: the workloads' default and Istio's own (the ingress gateway, mesh-wide policy). */
+const builtInNamespaces = ['default', 'istio-system'];
 const epoch = Date.UTC(2025, 0, 1);
 
 export function objectKey(o: { kind: string; metadata: { name: string; namespace?: string } }): string {
@@ -48,7 +52,7 @@ export interface CompiledConfig {
   security: SecurityConfig;
 }
 
-function checkEnvelope(o: K8sObject): void {
+function checkEnvelope(o: K8sObject, namespaces: ReadonlySet<string>): void {
   const where = `${o?.kind ?? 'object'} ${o?.metadata?.name ?? '(unnamed)'}`;
   if (!o || typeof o !== 'object') throw new SpecError('expected a Kubernetes object', undefined, where);
   if (typeof o.kind !== 'string') throw new SpecError('kind is required', undefined, `${where}: kind`);
@@ -56,21 +60,37 @@ function checkEnvelope(o: K8sObject): void {
   if (!versions) throw new SpecError(`kind ${o.kind} is not supported by the local target (supported: ${supportedKinds.join(', ')})`, undefined, `${where}: kind`);
   if (!versions.includes(o.apiVersion)) throw new SpecError(`apiVersion ${o.apiVersion} is not one of ${versions.join(', ')}`, undefined, `${where}: apiVersion`);
   if (!o.metadata || typeof o.metadata.name !== 'string' || o.metadata.name === '') throw new SpecError('metadata.name is required', undefined, `${where}: metadata.name`);
-  const ns = o.metadata.namespace ?? 'default';
-  if (!namespaces.includes(ns)) throw new SpecError(`namespace ${ns} is not emulated (the local mesh has ${namespaces.join(' and ')})`, undefined, `${where}: metadata.namespace`);
-  if ((o.kind === 'Deployment' || o.kind === 'Service') && ns !== 'default') {
-    throw new SpecError('workloads and services live in the default namespace locally', undefined, `${where}: metadata.namespace`);
+  if (o.kind === 'Namespace') {
+    if (o.metadata.namespace !== undefined) throw new SpecError('a Namespace has no namespace', undefined, `${where}: metadata.namespace`);
+    if (!namespaces.has(o.metadata.name)) throw new SpecError(`namespace ${o.metadata.name} is not part of the scenario (the local mesh has ${[...namespaces].join(', ')}); declare it in the scenario's folder`, undefined, `${where}: metadata.name`);
+    return;
   }
+  const ns = o.metadata.namespace ?? 'default';
+  if (!namespaces.has(ns)) {
+    throw new SpecError(`namespace ${ns} is not emulated (the local mesh has ${[...namespaces].join(', ')}: the built-in ones and those the scenario declares)`, undefined, `${where}: metadata.namespace`);
+  }
+}
+
+/** The namespaces of a baseline: the built-in ones, its Namespace objects and every namespace its objects name. */
+function baselineNamespaces(objects: K8sObject[]): Set<string> {
+  const out = new Set(builtInNamespaces);
+  for (const o of objects) {
+    if (o?.kind === 'Namespace' && typeof o.metadata?.name === 'string') out.add(o.metadata.name);
+    else if (typeof o?.metadata?.namespace === 'string') out.add(o.metadata.namespace);
+  }
+  return out;
 }
 
 export class ConfigStore {
   private entries = new Map<string, Entry>();
   private clock = 0;
   private version = 0;
+  private namespaces: ReadonlySet<string> = new Set(builtInNamespaces);
   current!: CompiledConfig;
 
-  /** Load the baseline (version 1). */
+  /** Load the baseline (version 1); its namespaces are the mesh's from then on. */
   init(objects: K8sObject[]): CompiledConfig {
+    this.namespaces = baselineNamespaces(objects);
     return this.change(objects, []);
   }
 
@@ -87,7 +107,7 @@ export class ConfigStore {
     const next = new Map(this.entries);
     for (const key of deletes) next.delete(key);
     for (const object of upserts) {
-      checkEnvelope(object);
+      checkEnvelope(object, this.namespaces);
       const copy = structuredClone(object);
       const key = objectKey(copy);
       const existing = next.get(key);
@@ -111,6 +131,8 @@ function compile(entries: Map<string, Entry>, version: number): CompiledConfig {
   const services = new Map<string, ServiceInfo>();
   const workloads: WorkloadSpec[] = [];
   const securityObjects: K8sObject[] = [];
+  const namespaceObjects = new Map<string, K8sObject>();
+  const serviceSpecs: ServiceSpec[] = [];
   const sorted = [...entries.values()].sort((a, b) => a.createdAt - b.createdAt);
   for (const { object, createdAt } of sorted) {
     switch (object.kind) {
@@ -123,17 +145,18 @@ function compile(entries: Map<string, Entry>, version: number): CompiledConfig {
       case 'Gateway':
         gateways.push(parseGateway(object));
         break;
-      case 'Service': {
-        const s: ServiceSpec = parseService(object);
-        const name = fqdn(s.name, s.namespace);
-        services.set(name, { name: s.name, namespace: s.namespace, fqdn: name, ports: s.ports, selector: s.selector });
+      case 'Service':
+        serviceSpecs.push(parseService(object));
         break;
-      }
       case 'Deployment':
         workloads.push(parseDeployment(object));
         break;
       case 'ServiceAccount':
         checkServiceAccount(object);
+        break;
+      case 'Namespace':
+        checkNamespace(object);
+        namespaceObjects.set(object.metadata.name, object);
         break;
       default:
         securityObjects.push(object);
@@ -145,6 +168,17 @@ function compile(entries: Map<string, Entry>, version: number): CompiledConfig {
         throw new SpecError('a destination host cannot be a wildcard', undefined, `VirtualService ${vs.name}: spec.http[${i}].route[${j}].destination.host`);
       }
     }));
+  }
+  for (const w of workloads) checkInjected(w, namespaceObjects.get(w.namespace));
+  resolveEchoPorts(workloads, serviceSpecs);
+  for (const s of serviceSpecs) {
+    const name = fqdn(s.name, s.namespace);
+    const targetPorts = resolveTargetPorts(s, workloads);
+    services.set(name, { name: s.name, namespace: s.namespace, fqdn: name, ports: s.ports, selector: s.selector, ...(targetPorts ? { targetPorts } : {}) });
+  }
+  for (const w of workloads) {
+    checkEchoCalls(w, services);
+    checkInterception(w);
   }
   return { version, virtualServices, destinationRules: new DestinationRuleIndex(destinationRules), gateways, services, workloads, security: compileSecurity(securityObjects) };
 }

@@ -1,5 +1,7 @@
 // The local target: the embedded Bookinfo mesh (started in a child process), with the shared Target lifecycle.
+import { isAbsolute } from 'node:path';
 import { TargetError } from '../../errors.ts';
+import { displayPath } from '../../spec/resources.ts';
 import { parsePrometheusText } from '../../observe/prometheus.ts';
 import type { CounterSample } from '../../observe/types.ts';
 import type { K8sObject } from '../../spec/types.ts';
@@ -49,7 +51,8 @@ export class LocalTarget implements Target {
 
   async prepare(options: TargetOptions): Promise<TargetInfo> {
     if (this.handle) await this.close();
-    options.log?.('starting the local Bookinfo mesh');
+    const shown = isAbsolute(options.scenario) ? displayPath(options.scenario) : options.scenario;
+    options.log?.(`starting the local mesh of scenario ${shown}`);
     this.scenario = options.scenario;
     this.handle = await startLocalMesh({ ...this.startOptions, scenario: options.scenario, seed: options.seed, istioVersion: options.istioVersion });
     this.wantedVersion = (await this.handle.status()).version;
@@ -57,7 +60,7 @@ export class LocalTarget implements Target {
       kind: 'local',
       istioVersion: this.handle.istioVersion,
       context: 'local',
-      description: `embedded ${options.scenario} mesh on ${this.handle.block}.0/24 (seed ${options.seed})`,
+      description: `embedded ${shown} mesh on ${this.handle.block}.0/24 (seed ${options.seed})`,
     };
   }
 

@@ -10,6 +10,8 @@ import { createProductpage } from './apps/productpage.ts';
 import { createRatings } from './apps/ratings.ts';
 import { createReviews } from './apps/reviews.ts';
 import { guardApp } from './apps/crash.ts';
+import { createEcho, type EchoIdentity } from './apps/echo.ts';
+import { defaultEchoBehaviour } from './apps/echo-config.ts';
 import type { AppContext, AppHandler } from './apps/types.ts';
 import { ConfigStore, objectKey, type CompiledConfig } from './config-store.ts';
 import { seededHex } from './decide.ts';
@@ -48,12 +50,29 @@ export interface MeshStatus {
   workloads: { deployment: string; podName: string; ip: string; url: string }[];
 }
 
-const appFactories: Record<WorkloadSpec['appKind'], (ctx: AppContext) => AppHandler> = {
+const appFactories: Record<Exclude<WorkloadSpec['appKind'], 'echo'>, (ctx: AppContext) => AppHandler> = {
   productpage: createProductpage,
   details: createDetails,
   reviews: createReviews,
   ratings: createRatings,
 };
+
+/** Who an echo pod answers as: the Services of its namespace that select it, in the configuration `current` gives. */
+function echoIdentity(spec: WorkloadSpec, current: () => CompiledConfig): EchoIdentity {
+  let cached: { version: number; names: string[] } | undefined;
+  const services = () => {
+    const compiled = current();
+    if (cached?.version !== compiled.version) {
+      const names = [...compiled.services.values()]
+        .filter((s) => s.namespace === spec.namespace && Object.keys(s.selector).length > 0 && Object.entries(s.selector).every(([k, v]) => spec.labels[k] === v))
+        .map((s) => s.name)
+        .sort();
+      cached = { version: compiled.version, names };
+    }
+    return cached.names;
+  };
+  return { services, app: spec.app, version: spec.version, namespace: spec.namespace, port: spec.port };
+}
 
 interface Pod {
   spec: WorkloadSpec;
@@ -163,8 +182,10 @@ export class LocalMesh {
   }
 
   private podName(spec: WorkloadSpec, index: number): string {
-    const hash = seededHex(this.seed, `rs|${spec.deployment}|${spec.templateHash}`, 10);
-    return `${spec.deployment}-${hash}-${seededHex(this.seed, `pod|${spec.deployment}|${spec.templateHash}|${index}`, 5)}`;
+    // Bookinfo's pod names stay as they were; a Deployment of another namespace hashes its namespace in.
+    const id = spec.namespace === 'default' ? spec.deployment : `${spec.namespace}/${spec.deployment}`;
+    const hash = seededHex(this.seed, `rs|${id}|${spec.templateHash}`, 10);
+    return `${spec.deployment}-${hash}-${seededHex(this.seed, `pod|${id}|${spec.templateHash}|${index}`, 5)}`;
   }
 
   /** Start pods that the Deployments now ask for and stop the ones they no longer do (new template → new pods). */
@@ -181,6 +202,7 @@ export class LocalMesh {
         this.filterChains.delete(name);
       }
     }
+    const created: Sidecar[] = [];
     for (const [podName, { spec, index }] of wanted) {
       if (this.pods.has(podName)) continue;
       const ip = `${this.block}.${this.nextHost++}`;
@@ -200,9 +222,9 @@ export class LocalMesh {
       };
       const sidecar = new Sidecar(identity, { seed: this.seed, meshSecret: this.secret, port: spec.port, delimitedStatPrefixes: this.behaviour.delimitedStatPrefixes });
       const ctx: AppContext = { podName, env: spec.env, seed: this.seed, call: (scope, call) => sidecar.call(scope, call) };
-      sidecar.setApp(guardApp(spec.appKind, podName, appFactories[spec.appKind](ctx)));
-      this.configureProxy(sidecar, compiled, true);
-      await sidecar.start();
+      const app = spec.appKind === 'echo' ? createEcho(ctx, echoIdentity(spec, () => this.store.current), spec.echo ?? defaultEchoBehaviour) : appFactories[spec.appKind](ctx);
+      sidecar.setApp(guardApp(spec.appKind, podName, app));
+      created.push(sidecar);
       this.pods.set(podName, {
         spec,
         index,
@@ -212,6 +234,12 @@ export class LocalMesh {
           principal: identity.principal, labels: spec.labels,
         },
       });
+    }
+    // Configured once every new pod is known: a snapshot taken earlier would lack the endpoints of pods created after
+    // it, and a proxy keeps a cluster's endpoints for the rest of that config version.
+    for (const sidecar of created) {
+      this.configureProxy(sidecar, compiled, true);
+      await sidecar.start();
     }
     // Old pods stop after the new config (without them) has been pushed, like a rolling update.
     if (stopping.length > 0) setTimeout(() => void Promise.all(stopping.map((p) => p.sidecar.close())), 50).unref();

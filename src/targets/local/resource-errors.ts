@@ -49,7 +49,14 @@ function baselineOf(scenario: string): K8sObject[] {
 /** The first refusal of the local configuration store for `resources` over the scenario's baseline, located. */
 function firstRefusal(baseline: K8sObject[], resources: K8sObject[], locateAmong: readonly K8sObject[]): SpecError | undefined {
   const store = new ConfigStore();
-  store.init(baseline);
+  try {
+    store.init(baseline);
+  } catch (error) {
+    // The scenario's own files are refused: the error names their file and line (they remember where they were read).
+    const located = locateResourceError(error, baseline);
+    if (located instanceof SpecError) return located;
+    throw error;
+  }
   try {
     store.change(resources, []);
     return undefined;

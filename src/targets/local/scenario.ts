@@ -1,17 +1,10 @@
-// A scenario baseline: the objects of scenarios/<name>/, as listed by its kustomization.yaml (the same list
-// `kubectl apply -k` uses on a cluster), or every YAML file of the folder when there is none.
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+// A scenario baseline as the local mesh loads it: the objects of a built-in scenario (scenarios/<name>/) or of the
+// user's folder (an absolute path), read by src/spec/scenario.ts (kustomization.yaml resources, or every YAML file).
+import { readFileSync } from 'node:fs';
 import { parseAllDocuments } from 'yaml';
 import { SpecError } from '../../errors.ts';
 import type { K8sObject } from '../../spec/types.ts';
-
-export const scenariosRoot = fileURLToPath(new URL('../../../scenarios/', import.meta.url));
-
-export function scenarioDir(name: string): string {
-  return path.isAbsolute(name) ? name : path.join(scenariosRoot, name);
-}
+import { loadScenario as loadSpecScenario } from '../../spec/scenario.ts';
 
 export function readObjects(file: string): K8sObject[] {
   const text = readFileSync(file, 'utf8');
@@ -24,16 +17,7 @@ export function readObjects(file: string): K8sObject[] {
   return out;
 }
 
+/** The baseline's objects, read as src/spec/scenario.ts reads them for validation (they remember their file:line). */
 export function loadScenario(name: string): K8sObject[] {
-  const dir = scenarioDir(name);
-  if (!existsSync(dir)) throw new SpecError(`no scenario ${name} (looked in ${dir})`, undefined, 'spec.scenario');
-  const kustomization = path.join(dir, 'kustomization.yaml');
-  let files: string[];
-  if (existsSync(kustomization)) {
-    const k = readObjects(kustomization)[0] as unknown as { resources?: string[] };
-    files = (k.resources ?? []).map((r) => path.join(dir, r));
-  } else {
-    files = readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).sort().map((f) => path.join(dir, f));
-  }
-  return files.flatMap(readObjects);
+  return loadSpecScenario(name).resources.map((r) => r.object);
 }

@@ -5,8 +5,10 @@ import type { K8sObject } from '../../spec/types.ts';
 import { FieldPath, isObj, readArray, readNumber, readObject, readString, readStringMap } from '../../istio/networking/fields.ts';
 import { floodFactorOf, maxFloodFactor } from './apps/productpage.ts';
 import { statsMatcherFrom, type StatsMatcher } from './proxy/stats.ts';
+import { defaultEchoBehaviour, echoAnnotation, parseEchoBehaviour, type EchoBehaviour } from './apps/echo-config.ts';
+import { inertSidecarAnnotations, interceptionAnnotations, readPortList, type Interception } from './sidecar-injection.ts';
 
-export type AppKind = 'productpage' | 'details' | 'reviews' | 'ratings';
+export type AppKind = 'productpage' | 'details' | 'reviews' | 'ratings' | 'echo';
 
 export interface WorkloadSpec {
   deployment: string;
@@ -19,7 +21,18 @@ export interface WorkloadSpec {
   appKind: AppKind;
   env: Record<string, string>;
   replicas: number;
+  /** The port the app listens on (an echo without a containerPort takes its Service's port, see config-store.ts). */
   port: number;
+  /** Whether the container declares its port (containerPort). */
+  portDeclared: boolean;
+  /** The name of that container port, which a Service's targetPort may use. */
+  portName?: string;
+  /** An echo workload's behaviour (the meshproof.dev/echo annotation). */
+  echo?: EchoBehaviour;
+  /** The pod asks for a sidecar (true), refuses one (false), or leaves it to its namespace (undefined). */
+  inject?: boolean;
+  /** Ports the sidecar's iptables rules leave alone or take (traffic.sidecar.istio.io/* annotations). */
+  interception: Interception;
   statsMatcher: StatsMatcher;
   /** Identity of the pod template: a change restarts the pods (new names, like a new ReplicaSet). */
   templateHash: string;
@@ -29,6 +42,8 @@ export interface ServiceSpec {
   name: string;
   namespace: string;
   ports: number[];
+  /** Each port's targetPort as written: a number, or the name of a container port (default: the port). */
+  targetPorts: (number | string)[];
   selector: Record<string, string>;
 }
 
@@ -75,6 +90,9 @@ function checkEnv(kind: AppKind, name: string, value: string | undefined, at: Fi
 /** Fields of a Deployment that change nothing the local mesh can observe. */
 const inertPodFields = ['volumes', 'securityContext', 'terminationGracePeriodSeconds', 'restartPolicy', 'dnsPolicy', 'schedulerName', 'automountServiceAccountToken'];
 const inertContainerFields = ['name', 'imagePullPolicy', 'ports', 'volumeMounts', 'resources', 'securityContext', 'readinessProbe', 'livenessProbe', 'startupProbe', 'terminationMessagePath', 'terminationMessagePolicy'];
+/** An echo stands in for the user's own image: how that image is started and configured changes nothing it does. */
+const echoContainerFields = ['image', 'env', 'envFrom', 'command', 'args', 'workingDir', 'lifecycle', 'stdin', 'tty', ...inertContainerFields];
+const echoPodFields = ['imagePullSecrets', 'nodeSelector', 'affinity', 'tolerations', 'priorityClassName', 'initContainers', 'topologySpreadConstraints', 'hostname', 'enableServiceLinks'];
 
 export function parseDeployment(object: K8sObject): WorkloadSpec {
   const at = FieldPath.of('Deployment', object.metadata.name);
@@ -93,6 +111,14 @@ export function parseDeployment(object: K8sObject): WorkloadSpec {
   }
   const annotations = meta.annotations === undefined ? {} : readStringMap(meta.annotations, at.key('spec.template.metadata.annotations'));
   let proxyConfig: unknown;
+  let inject: boolean | undefined;
+  let echoText: string | undefined;
+  const interception: Interception = {};
+  const injectLabel = labels['sidecar.istio.io/inject'];
+  if (injectLabel !== undefined) {
+    if (injectLabel !== 'true' && injectLabel !== 'false') throw at.key('spec.template.metadata.labels').entry('sidecar.istio.io/inject').error(`expected "true" or "false", found ${JSON.stringify(injectLabel)}`);
+    inject = injectLabel === 'true';
+  }
   for (const [name, value] of Object.entries(annotations)) {
     if (name === 'proxy.istio.io/config') {
       try {
@@ -105,20 +131,32 @@ export function parseDeployment(object: K8sObject): WorkloadSpec {
         const m = (proxyConfig as { proxyStatsMatcher?: unknown }).proxyStatsMatcher;
         if (m !== undefined) readObject(m, at.key(`spec.template.metadata.annotations.${name}.proxyStatsMatcher`), ['inclusionPrefixes', 'inclusionSuffixes', 'inclusionRegexps']);
       }
-    } else if (name === 'sidecar.istio.io/inject' && value !== 'true') {
-      throw at.key(`spec.template.metadata.annotations.${name}`).error('workloads without a sidecar are not emulated');
-    } else if (name.startsWith('sidecar.istio.io/') || name.startsWith('proxy.istio.io/')) {
-      throw at.key(`spec.template.metadata.annotations.${name}`).error('this sidecar annotation is not emulated');
+    } else if (name === 'sidecar.istio.io/inject') {
+      if (value !== 'true' && value !== 'false') throw at.key('spec.template.metadata.annotations').entry(name).error(`expected "true" or "false", found ${JSON.stringify(value)}`);
+      // The label wins over the deprecated annotation (Istio's injection webhook, inject.go injectRequired).
+      inject ??= value === 'true';
+    } else if (name === echoAnnotation) {
+      echoText = value;
+    } else if (name.startsWith('meshproof.dev/')) {
+      throw at.key('spec.template.metadata.annotations').entry(name).error(`unknown meshproof annotation (known: ${echoAnnotation})`);
+    } else if (inertSidecarAnnotations.includes(name)) {
+      // The sidecar container's resources: nothing the local mesh observes.
+    } else if (name in interceptionAnnotations) {
+      interception[interceptionAnnotations[name]] = readPortList(value, at.key('spec.template.metadata.annotations').entry(name));
+    } else if (name.startsWith('sidecar.istio.io/') || name.startsWith('proxy.istio.io/') || name.startsWith('traffic.sidecar.istio.io/')) {
+      throw at.key('spec.template.metadata.annotations').entry(name).error('this sidecar annotation is not emulated');
     }
   }
-  const pod = readObject(template.spec, at.key('spec.template.spec'), ['serviceAccountName', 'serviceAccount', 'containers', ...inertPodFields]);
+  const pod = readObject(template.spec, at.key('spec.template.spec'), ['serviceAccountName', 'serviceAccount', 'containers', ...inertPodFields, ...echoPodFields]);
   const containers = readArray(pod.containers, at.key('spec.template.spec.containers'));
-  if (containers.length !== 1) throw at.key('spec.template.spec.containers').error('the local target runs one Bookinfo container per pod');
+  if (containers.length !== 1) throw at.key('spec.template.spec.containers').error(`the local target runs one container per pod (its app behind the sidecar), found ${containers.length}`);
   const cat = at.key('spec.template.spec.containers').index(0);
-  const c = readObject(containers[0], cat, ['image', 'env', ...inertContainerFields]);
-  const image = readString(c.image, cat.key('image'));
+  const image = readString(isObj(containers[0]) ? containers[0].image : undefined, cat.key('image'));
   const m = imagePattern.exec(image);
-  if (!m) throw cat.key('image').error(`the local target runs the Bookinfo images only (docker.io/istio/examples-bookinfo-<service>-<version>), found ${image}`);
+  if (!m) return echoWorkload(object, at, { labels, annotations, pod, container: containers[0], cat, replicas, image, inject, echoText, interception, proxyConfig });
+  for (const field of echoPodFields) if (pod[field] !== undefined) throw at.key(`spec.template.spec.${field}`).error('not emulated for Bookinfo workloads');
+  if (echoText !== undefined) throw at.key('spec.template.metadata.annotations').entry(echoAnnotation).error(`only echo workloads (an image that is not a Bookinfo image) read it; ${image} runs Bookinfo's own ${m[1]}`);
+  const c = readObject(containers[0], cat, ['image', 'env', ...inertContainerFields]);
   const appKind = m[1] as AppKind;
   const env = imageEnv(appKind, m[2], cat.key('image'));
   if (c.env !== undefined) {
@@ -150,8 +188,70 @@ export function parseDeployment(object: K8sObject): WorkloadSpec {
     env,
     replicas,
     port,
+    portDeclared: true,
+    interception,
+    ...(inject !== undefined ? { inject } : {}),
     statsMatcher: statsMatcherFrom(proxyConfig),
     templateHash: JSON.stringify([labels, annotations, serviceAccount, image, env]),
+  };
+}
+
+interface PodTemplateParts {
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  pod: Record<string, unknown>;
+  container: unknown;
+  cat: FieldPath;
+  replicas: number;
+  image: string;
+  inject: boolean | undefined;
+  echoText: string | undefined;
+  interception: Interception;
+  proxyConfig: unknown;
+}
+
+/** A Deployment of the user's own image: an echo workload (apps/echo.ts) behind the sidecar, as the annotation says. */
+function echoWorkload(object: K8sObject, at: FieldPath, parts: PodTemplateParts): WorkloadSpec {
+  const { labels, annotations, pod, cat, image } = parts;
+  const c = readObject(parts.container, cat, echoContainerFields);
+  let port = 8080;
+  let portDeclared = false;
+  let portName: string | undefined;
+  if (c.ports !== undefined) {
+    const ports = readArray(c.ports, cat.key('ports'));
+    // The port the app serves: the first one named http…, else the first one.
+    const index = Math.max(0, ports.findIndex((p) => isObj(p) && typeof p.name === 'string' && p.name.startsWith('http')));
+    if (ports.length > 0) {
+      const pat = cat.key('ports').index(index);
+      const p = readObject(ports[index], pat, ['containerPort', 'name', 'protocol', 'hostPort', 'hostIP']);
+      port = readNumber(p.containerPort, pat.key('containerPort'), { integer: true, min: 1, max: 65535 });
+      if (p.name !== undefined) portName = readString(p.name, pat.key('name'));
+      if ([15000, 15001, 15006, 15020, 15021, 15090].includes(port)) throw pat.key('containerPort').error(`port ${port} is the sidecar's own`);
+      portDeclared = true;
+    }
+  }
+  const annotationAt = at.key('spec.template.metadata.annotations').entry(echoAnnotation);
+  const echo = parts.echoText === undefined ? defaultEchoBehaviour : parseEchoBehaviour(parts.echoText, annotationAt);
+  const serviceAccount = readString(pod.serviceAccountName ?? pod.serviceAccount ?? 'default', at.key('spec.template.spec.serviceAccountName'));
+  return {
+    deployment: object.metadata.name,
+    namespace: object.metadata.namespace ?? 'default',
+    labels,
+    app: labels.app ?? labels['app.kubernetes.io/name'] ?? object.metadata.name,
+    version: labels.version ?? labels['app.kubernetes.io/version'] ?? 'unknown',
+    serviceAccount,
+    image,
+    appKind: 'echo',
+    env: {},
+    replicas: parts.replicas,
+    port,
+    portDeclared,
+    ...(portName !== undefined ? { portName } : {}),
+    interception: parts.interception,
+    echo,
+    ...(parts.inject !== undefined ? { inject: parts.inject } : {}),
+    statsMatcher: statsMatcherFrom(parts.proxyConfig),
+    templateHash: JSON.stringify([labels, annotations, serviceAccount, image, port]),
   };
 }
 
@@ -181,12 +281,17 @@ export function parseService(object: K8sObject): ServiceSpec {
   if (object.apiVersion !== 'v1') throw at.key('apiVersion').error(`expected v1, found ${object.apiVersion}`);
   const spec = readObject(object.spec, at.key('spec'), ['ports', 'selector', 'type', 'sessionAffinity', 'ipFamilyPolicy', 'ipFamilies', 'clusterIP', 'clusterIPs', 'internalTrafficPolicy']);
   if (spec.type !== undefined && spec.type !== 'ClusterIP') throw at.key('spec.type').error(`only ClusterIP services are emulated (found ${String(spec.type)})`);
+  const targetPorts: (number | string)[] = [];
   const ports = readArray(spec.ports ?? [], at.key('spec.ports')).map((p, i) => {
     const pat = at.key('spec.ports').index(i);
     const o = readObject(p, pat, ['port', 'name', 'targetPort', 'protocol', 'appProtocol']);
     const port = readNumber(o.port, pat.key('port'), { integer: true, min: 1, max: 65535 });
-    if (o.targetPort !== undefined && o.targetPort !== port && o.targetPort !== 'http') {
-      throw pat.key('targetPort').error('a targetPort different from the port is not emulated');
+    if (o.targetPort !== undefined) {
+      if (typeof o.targetPort === 'number') targetPorts.push(readNumber(o.targetPort, pat.key('targetPort'), { integer: true, min: 1, max: 65535 }));
+      else if (typeof o.targetPort === 'string' && /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(o.targetPort) && o.targetPort.length <= 15) targetPorts.push(o.targetPort);
+      else throw pat.key('targetPort').error(`expected a port number or a container port's name, found ${JSON.stringify(o.targetPort)}`);
+    } else {
+      targetPorts.push(port);
     }
     if (o.protocol !== undefined && o.protocol !== 'TCP') throw pat.key('protocol').error('only TCP ports are emulated');
     const name = o.name === undefined ? '' : readString(o.name, pat.key('name'));
@@ -203,6 +308,7 @@ export function parseService(object: K8sObject): ServiceSpec {
     name: object.metadata.name,
     namespace: object.metadata.namespace ?? 'default',
     ports,
+    targetPorts,
     selector: spec.selector === undefined ? {} : readStringMap(spec.selector, at.key('spec.selector')),
   };
 }
@@ -213,4 +319,49 @@ export function checkServiceAccount(object: K8sObject): void {
   for (const key of Object.keys(object)) {
     if (!['apiVersion', 'kind', 'metadata'].includes(key)) throw at.key(key).error('not supported by the local target');
   }
+}
+
+function selects(service: ServiceSpec, w: WorkloadSpec): boolean {
+  return service.namespace === w.namespace && Object.keys(service.selector).length > 0 && Object.entries(service.selector).every(([k, v]) => w.labels[k] === v);
+}
+
+/** An echo without a containerPort listens on the first (numeric) targetPort of the first Service that selects it. */
+export function resolveEchoPorts(workloads: WorkloadSpec[], services: ServiceSpec[]): void {
+  for (const w of workloads) {
+    if (w.appKind !== 'echo' || w.portDeclared) continue;
+    const service = services.find((s) => selects(s, w));
+    const target = service?.targetPorts[0];
+    if (target !== undefined) w.port = typeof target === 'number' ? target : service!.ports[0];
+  }
+}
+
+/**
+ * The pod port each Service port reaches (Kubernetes' targetPort: a number, or a container port's name looked up in
+ * each selected pod), checked against the one port each pod listens on behind its sidecar: a Service port that
+ * reaches no listener would only give connection failures, so it is refused. Returns the ports that differ from
+ * their Service port, by Service port.
+ */
+export function resolveTargetPorts(s: ServiceSpec, workloads: WorkloadSpec[]): Record<number, number> | undefined {
+  const out: Record<number, number> = {};
+  const selected = workloads.filter((w) => selects(s, w));
+  s.ports.forEach((port, i) => {
+    const at = FieldPath.of('Service', s.name).key('spec.ports').index(i);
+    const written = s.targetPorts[i];
+    let target: number | undefined = typeof written === 'number' ? written : undefined;
+    for (const w of selected) {
+      const reached = typeof written === 'number' ? written : w.portName === written ? w.port : undefined;
+      if (reached === undefined) {
+        throw at.key('targetPort').error(`the pods of ${w.deployment} have no container port named ${written}${w.portName ? ` (theirs is ${w.portName})` : ''}`);
+      }
+      if (reached !== w.port) {
+        throw at.key(written !== port ? 'targetPort' : 'port').error(
+          `reaches the pods of ${w.deployment} on ${reached}, but they listen on ${w.port} only (${w.portDeclared ? 'their containerPort' : 'the port of the first Service selecting them'}); the local target runs one port per pod`,
+        );
+      }
+      if (target !== undefined && target !== reached) throw at.key('targetPort').error(`${written} is ${target} in some selected pods and ${reached} in ${w.deployment}; the local target needs one port number per Service port`);
+      target = reached;
+    }
+    if (target !== undefined && target !== port) out[port] = target;
+  });
+  return Object.keys(out).length > 0 ? out : undefined;
 }

@@ -5,7 +5,8 @@
 // - reviews (Liberty, JAX-RS): an unmapped exception propagates to the web container, 500 (its error page's text is
 //   not emulated: nothing meshproof observes reads it);
 // - ratings (Node http + httpdispatcher): nothing catches it, the process dies and the connection is reset; the
-//   sidecar then answers 503 UC (connection termination). The container's restart is not emulated.
+//   sidecar then answers 503 UC (connection termination). The container's restart is not emulated;
+// - echo (Go net/http): the connection is closed without a response, so the same 503 UC.
 import { meshLogError } from '../log.ts';
 import type { AppKind } from '../topology.ts';
 import type { AppHandler, AppResponse } from './types.ts';
@@ -41,6 +42,9 @@ function crashAnswer(kind: AppKind, error: unknown): AppResponse {
     case 'reviews':
       return { status: 500, headers: { 'content-type': 'text/html;charset=ISO-8859-1' }, body: '' };
     case 'ratings':
+    // The echo stands for Istio's echo app, a Go net/http server: a panic in a handler is recovered by the server,
+    // which closes the connection without a response (net/http server.go conn.serve).
+    case 'echo':
       throw new AppConnectionReset(error instanceof Error ? error.message : String(error));
   }
 }
@@ -51,6 +55,7 @@ export function guardApp(kind: AppKind, podName: string, handler: AppHandler): A
     try {
       return await handler(req);
     } catch (error) {
+      if (error instanceof AppConnectionReset) throw error; // a reset the app stages on purpose (the echo's errors)
       meshLogError(podName, `unhandled exception in ${req.method} ${req.path}`, error);
       return crashAnswer(kind, error);
     }

@@ -9,6 +9,8 @@ export interface ServiceInfo {
   fqdn: string;
   ports: number[];
   selector: Record<string, string>;
+  /** The pod port a Service port reaches when it differs (Kubernetes' targetPort); absent: the same number. */
+  targetPorts?: Record<number, number>;
 }
 
 export interface MeshSnapshot {
@@ -41,7 +43,8 @@ export function endpointsOf(snapshot: MeshSnapshot, service: ServiceInfo, subset
     if (e.namespace !== service.namespace) continue;
     if (!labelsMatch(service.selector, e.labels)) continue;
     if (subsetLabels && !labelsMatch(subsetLabels, e.labels)) continue;
-    out.push(port === e.port ? e : { ...e, port });
+    const target = service.targetPorts?.[port] ?? port;
+    out.push(target === e.port ? e : { ...e, port: target });
   }
   return out;
 }
