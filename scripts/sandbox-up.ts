@@ -1,6 +1,8 @@
 #!/usr/bin/env -S npx tsx
 // A Kubernetes cluster without containers, on loopback: etcd, kube-apiserver and istiod (pilot-discovery) as shipped,
-// the Istio CRDs and Bookinfo applied, and Pods and EndpointSlices written in place of a kubelet and the controllers.
+// a node played by kwok (its kubelet port-forward code, so pods/portforward works), the Istio CRDs and Bookinfo
+// applied, Pods bound to the node as a scheduler would, their status and EndpointSlices written in place of a kubelet
+// and the controllers.
 // Idempotent: processes that already run are kept, objects are re-applied, pods' status rewritten.
 //   npx tsx scripts/sandbox-up.ts             start or repair, then print the kubeconfig and the context
 //   npx tsx scripts/sandbox-up.ts --dry-run   print the processes and the steps, run nothing
@@ -8,9 +10,10 @@
 // State (certificates, etcd data, logs, pids, kubeconfig): ${MESHPROOF_SANDBOX:-~/.cache/meshproof/sandbox}.
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { $, argv, echo, fs, path } from 'zx';
-import { etcdPath, istioCrdsPath, kubeApiserverPath, kubectlPath, pinnedIstiodPath, sandboxBinaries, KUBERNETES_VERSION } from '../src/sandbox/binaries.ts';
+import { etcdPath, istioCrdsPath, kubeApiserverPath, kubectlPath, kwokPath, kwokPortForwardCrdPath, pinnedIstiodPath, sandboxBinaries, KUBERNETES_VERSION } from '../src/sandbox/binaries.ts';
+import { binding, kwokArgs, kwokConfig, portForward, sandboxNode } from '../src/sandbox/kwok.ts';
 import { apiGet, httpStatus } from '../src/sandbox/https.ts';
-import { DEFAULT_PORT_BASE, SANDBOX_CONTEXT, SERVICE_CIDR, portsFrom, sandboxFiles, type SandboxState } from '../src/sandbox/layout.ts';
+import { DEFAULT_PORT_BASE, SANDBOX_CONTEXT, SANDBOX_NODE, SERVICE_CIDR, portsFrom, sandboxFiles, type SandboxState } from '../src/sandbox/layout.ts';
 import { asInjected, deploymentWorkloads, endpointSlices, FIELD_MANAGER, istioSystemObjects, istioWorkloads, kustomizationObjects, plannedPods, readyStatus, type KubeObject } from '../src/sandbox/objects.ts';
 import { ensurePki, kubeconfigYaml, pkiPaths } from '../src/sandbox/pki.ts';
 import { runningRecord, rssMb, startDetached, waitFor, type ProcessRecord } from '../src/sandbox/processes.ts';
@@ -78,6 +81,16 @@ const istiodArgs = [
   // A path that does not exist: istiod then reads the mesh config from the `istio` ConfigMap.
   `--meshConfig=${files.meshConfigMissing}`,
 ];
+const kwokProcessArgs = kwokArgs(files.kubeconfig, files.kwokConfig, ports);
+const kwokCrd = kwokPortForwardCrdPath();
+// istiod's pod ports lead to the istiod process on loopback (its Service and container ports, istio-system objects).
+const istiodForwards = portForward('istio-system', 'istiod-sandbox-0', [
+  { port: 15010, targetPort: ports.istiodGrpc },
+  { port: 15012, targetPort: ports.istiodSecureGrpc },
+  { port: 15014, targetPort: ports.istiodMonitoring },
+  { port: 8080, targetPort: ports.istiodHttp },
+  { port: 9876, targetPort: ports.istiodCtrlz },
+]);
 const istiodEnv = { ...process.env, POD_NAMESPACE: 'istio-system', POD_NAME: 'istiod-sandbox-0', KUBECONFIG: files.kubeconfig };
 // Its discovery cache stays in the state folder, not in ~/.kube/cache.
 const kubectl = [kubectlPath(), '--kubeconfig', files.kubeconfig, '--context', SANDBOX_CONTEXT, `--cache-dir=${path.join(files.dir, 'kubectl-cache')}`];
@@ -103,8 +116,11 @@ if (dryRun) {
   echo(show([...kubectl, 'label', 'namespace', scenarioNamespace, 'istio-injection=enabled', '--overwrite']));
   echo(show([...kubectl, '-n', scenarioNamespace, 'apply', '-k', path.relative(process.cwd(), scenarioDir) || '.']));
   echo(show([pinnedIstiodPath(), ...istiodArgs]));
+  echo(show([...kubectl, 'apply', '--server-side', '--force-conflicts', `--field-manager=${FIELD_MANAGER}`, '-f', kwokCrd]));
+  echo(`# node ${SANDBOX_NODE}, kwok's configuration in ${files.kwokConfig}, then:`);
+  echo(show([kwokPath(), ...kwokProcessArgs]));
   const pods = plannedPods([...istioWorkloads(), ...deploymentWorkloads(kustomizationObjects(scenarioDir, scenarioNamespace)).map(asInjected)]);
-  echo(`# 4. Pods as the sidecar injector leaves them (status Ready through the status subresource) and one EndpointSlice per Service:`);
+  echo(`# 4. Pods as the sidecar injector leaves them, bound to ${SANDBOX_NODE} (pods/binding), status Ready through the status subresource, and one EndpointSlice per Service:`);
   for (const pod of pods) echo(`#   ${pod.object.metadata.namespace}/${pod.object.metadata.name} ${pod.ip}`);
   echo(`# 5. wait until istiod answers /ready on 127.0.0.1:${ports.istiodHttp}`);
   process.exit(0);
@@ -112,15 +128,16 @@ if (dryRun) {
 
 // ---- binaries ---------------------------------------------------------------------------------------------------
 const missing = sandboxBinaries().filter((b) => !fs.existsSync(b.path));
-if (missing.length > 0 || !fs.existsSync(crds)) {
+if (missing.length > 0 || !fs.existsSync(crds) || !fs.existsSync(kwokCrd)) {
   echo('sandbox-up needs binaries that are not built yet:');
   for (const b of missing) echo(`  - ${b.name} (${b.path}): ${b.build}`);
   if (!fs.existsSync(crds)) echo(`  - the Istio CRDs (${crds}): npx tsx scripts/istioctl-build.ts downloads the istio module`);
+  if (!fs.existsSync(kwokCrd)) echo(`  - kwok's PortForward CRD (${kwokCrd}): npx tsx scripts/k8s-build.ts downloads the kwok module`);
   process.exit(1);
 }
 
 // A sandbox that already runs with other flags (another --port-base) is not touched, nor its kubeconfig rewritten.
-for (const [name, args] of [['etcd', etcdArgs], ['kube-apiserver', apiserverArgs], ['istiod', istiodArgs]] as const) {
+for (const [name, args] of [['etcd', etcdArgs], ['kube-apiserver', apiserverArgs], ['istiod', istiodArgs], ['kwok', kwokProcessArgs]] as const) {
   const record = runningRecord(files.pids, name);
   if (record && JSON.stringify(record.args) !== JSON.stringify(args)) {
     echo(`${name} already runs with other flags (pid ${record.pid}, log ${record.log}); stop the sandbox first: npx tsx scripts/sandbox-down.ts`);
@@ -172,9 +189,17 @@ async function run(args: string[], input?: string): Promise<void> {
 }
 const apply = (objects: KubeObject[]) => run([...kubectl, 'apply', '--server-side', '--force-conflicts', `--field-manager=${FIELD_MANAGER}`, '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }));
 
-await Promise.all([run([...kubectl, 'apply', '--server-side', '--force-conflicts', `--field-manager=${FIELD_MANAGER}`, '-f', crds]), apply(istioSystemObjects())]);
-await run([...kubectl, 'wait', '--for=condition=Established', '--timeout=60s', '-f', crds]);
-echo(`Istio CRDs and istio-system applied (${elapsed()})`);
+await Promise.all([
+  run([...kubectl, 'apply', '--server-side', '--force-conflicts', `--field-manager=${FIELD_MANAGER}`, '-f', crds]),
+  run([...kubectl, 'apply', '--server-side', '--force-conflicts', `--field-manager=${FIELD_MANAGER}`, '-f', kwokCrd]),
+  apply([...istioSystemObjects(), sandboxNode()]),
+]);
+await run([...kubectl, 'wait', '--for=condition=Established', '--timeout=60s', '-f', crds, '-f', kwokCrd]);
+echo(`Istio and kwok CRDs, istio-system and the node applied (${elapsed()})`);
+
+// ---- the node: kwok plays its kubelet -----------------------------------------------------------------------------
+await fs.writeFile(files.kwokConfig, kwokConfig());
+const kwok = ensureProcess('kwok', kwokPath(), kwokProcessArgs, async () => (await httpStatus(`http://127.0.0.1:${ports.kwok}/healthz`)).status === 200);
 
 const istiod = await (async () => {
   const pending = ensureProcess('istiod', pinnedIstiodPath(), istiodArgs, async () => (await httpStatus(`http://127.0.0.1:${ports.istiodHttp}/ready`)).status === 200, istiodEnv);
@@ -208,8 +233,23 @@ await Promise.all(
 await apply(endpointSlices(services, pods));
 echo(`${pods.length} Pods Ready and ${services.length} EndpointSlices written (${elapsed()})`);
 
+// Pods on the node, as the scheduler would put them (a pod's node cannot change once set), and where istiod's ports lead.
+await Promise.all(
+  pods.map(async ({ object }) => {
+    const name = object.metadata.name;
+    const namespace = object.metadata.namespace!;
+    const current = await core.readNamespacedPod({ name, namespace });
+    if (current.spec?.nodeName) return;
+    await core.createNamespacedBinding({ namespace, body: binding(namespace, name) as never });
+  }),
+);
+await apply([istiodForwards]);
+await kwok;
+await waitFor(`node ${SANDBOX_NODE} Ready`, async () => (await core.readNode({ name: SANDBOX_NODE })).status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false, 30_000);
+echo(`node ${SANDBOX_NODE} Ready (kwok), pods bound, istiod's ports forwarded (${elapsed()})`);
+
 await istiod;
-const memory = [etcd, apiserver, await istiod].map((r) => `${r.name} ${rssMb(r.pid) ?? '?'} MB`).join(', ');
+const memory = [etcd, apiserver, await istiod, await kwok].map((r) => `${r.name} ${rssMb(r.pid) ?? '?'} MB`).join(', ');
 echo(`sandbox ready in ${elapsed()}: Kubernetes ${KUBERNETES_VERSION} at ${server}; RSS ${memory}`);
 echo(`istiod: xDS 127.0.0.1:${ports.istiodGrpc} (plain), 127.0.0.1:${ports.istiodSecureGrpc} (TLS); debug http://127.0.0.1:${ports.istiodMonitoring}/debug/syncz`);
 echo(`export KUBECONFIG=${files.kubeconfig}   # context ${SANDBOX_CONTEXT}; stop with: npx tsx scripts/sandbox-down.ts`);

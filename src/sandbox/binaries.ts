@@ -11,6 +11,18 @@ export const KUBERNETES_VERSION = 'v1.36.1';
 /** The etcd release Kubernetes v1.36.1 pins (its go.mod requires go.etcd.io/etcd/server/v3 at this version). */
 export const ETCD_VERSION = 'v3.6.8';
 
+/** kwok (sigs.k8s.io/kwok): the sandbox's node, and port-forward through the kubelet streaming code it embeds. */
+export const KWOK_VERSION = 'v0.8.0';
+
+export function kwokPath(): string {
+  return toolPath('kwok', KWOK_VERSION);
+}
+
+/** kwok's CustomResourceDefinition of PortForward, from the kwok module the build downloads. */
+export function kwokPortForwardCrdPath(): string {
+  return join(goModCache(), `sigs.k8s.io/kwok@${KWOK_VERSION}`, 'kustomize', 'crd', 'bases', 'kwok.x-k8s.io_portforwards.yaml');
+}
+
 export function pinnedIstiodPath(): string {
   return toolPath('pilot-discovery', istioctlVersion);
 }
@@ -34,11 +46,16 @@ export function sandboxBinaries(): { name: string; path: string; build: string }
     { name: 'kube-apiserver', path: kubeApiserverPath(), build: 'npx tsx scripts/k8s-build.ts' },
     { name: 'kubectl', path: kubectlPath(), build: 'npx tsx scripts/k8s-build.ts' },
     { name: 'pilot-discovery', path: pinnedIstiodPath(), build: 'npx tsx scripts/istiod-build.ts' },
+    { name: 'kwok', path: kwokPath(), build: 'npx tsx scripts/k8s-build.ts' },
   ];
 }
 
 /** The Istio CRDs of the pinned istio module, from the Go module cache (istioctl's build downloads the module). */
+function goModCache(): string {
+  return process.env.GOMODCACHE || join(process.env.GOPATH?.split(':')[0] || join(homedir(), 'go'), 'pkg', 'mod');
+}
+
 export function istioCrdsPath(): string {
-  const modCache = process.env.GOMODCACHE || join(process.env.GOPATH?.split(':')[0] || join(homedir(), 'go'), 'pkg', 'mod');
+  const modCache = goModCache();
   return join(modCache, `${istioctlPin.module}@${istioctlPin.moduleVersion}`, 'manifests', 'charts', 'base', 'files', 'crd-all.gen.yaml');
 }

@@ -23,13 +23,22 @@ export interface SandboxPorts {
   istiodHttp: number;
   istiodMonitoring: number;
   istiodCtrlz: number;
+  /** kwok's kubelet server (port-forward), the node's kubeletEndpoint. */
+  kwok: number;
 }
+
+/** How many consecutive ports from the base the sandbox takes. */
+export const SANDBOX_PORT_COUNT = 9;
+
+/** The one node; kwok plays its kubelet. */
+export const SANDBOX_NODE = 'meshproof-sandbox-node';
 
 export const DEFAULT_PORT_BASE = 16400;
 
-/** Ports from a base (MESHPROOF_SANDBOX_PORT_BASE or --port-base): eight consecutive ports on 127.0.0.1. */
+/** Ports from a base (MESHPROOF_SANDBOX_PORT_BASE or --port-base): consecutive ports on 127.0.0.1. */
 export function portsFrom(base: number): SandboxPorts {
-  if (!Number.isInteger(base) || base < 1024 || base > 65535 - 8) throw new Error(`port base must be an integer from 1024 to ${65535 - 8}, got ${base}`);
+  const last = 65535 - SANDBOX_PORT_COUNT;
+  if (!Number.isInteger(base) || base < 1024 || base > last) throw new Error(`port base must be an integer from 1024 to ${last}, got ${base}`);
   return {
     etcdClient: base,
     etcdPeer: base + 1,
@@ -39,6 +48,7 @@ export function portsFrom(base: number): SandboxPorts {
     istiodHttp: base + 5,
     istiodMonitoring: base + 6,
     istiodCtrlz: base + 7,
+    kwok: base + 8,
   };
 }
 
@@ -57,6 +67,7 @@ export function sandboxFiles(dir: string = sandboxDir()) {
     logs: join(dir, 'logs'),
     pids: join(dir, 'pids'),
     meshConfigMissing: join(dir, 'no-mesh-config-file'),
+    kwokConfig: join(dir, 'kwok.yaml'),
   };
 }
 

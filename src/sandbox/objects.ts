@@ -68,6 +68,9 @@ export function istioSystemObjects(): KubeObject[] {
     istioConfigMap(),
     serviceAccount('istiod'),
     serviceAccount('istio-ingressgateway-service-account'),
+    // The controller manager's service-account controller makes a `default` ServiceAccount in every namespace;
+    // istioctl proxy-status asks for a token of istio-system's to talk xDS to istiod.
+    serviceAccount('default'),
     service('istiod', { app: 'istiod', 'istio.io/rev': 'default' }, [
       { name: 'grpc-xds', port: 15010, protocol: 'TCP' },
       { name: 'https-dns', port: 15012, protocol: 'TCP' },

@@ -43,9 +43,9 @@ describe('sandbox-up plan', () => {
     expect(existsSync(state)).toBe(false);
   });
 
-  it('refuses a port base that leaves no room for its eight ports, exit 2', async () => {
+  it('refuses a port base that leaves no room for its nine ports, exit 2', async () => {
     const { code, output } = await sandboxUp(['--dry-run', '--port-base', '65530'], { MESHPROOF_SANDBOX: join(scratch, 'bad') });
     expect(code).toBe(2);
-    expect(output).toContain('--port-base: port base must be an integer from 1024 to 65527, got 65530');
+    expect(output).toContain('--port-base: port base must be an integer from 1024 to 65526, got 65530');
   });
 });

@@ -16,7 +16,11 @@ import { sandboxSidecar } from '../../src/sandbox/sidecar.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { istioCrdsPath, KUBERNETES_VERSION } from '../../src/sandbox/binaries.ts';
-import { POD_CIDR_PREFIX, SANDBOX_CONTEXT, sandboxFiles, type SandboxState } from '../../src/sandbox/layout.ts';
+import { POD_CIDR_PREFIX, SANDBOX_CONTEXT, SANDBOX_NODE, SANDBOX_PORT_COUNT, sandboxFiles, type SandboxState } from '../../src/sandbox/layout.ts';
+import { portForward } from '../../src/sandbox/kwok.ts';
+import { pinnedIstioctlPath } from '../../src/targets/kube/istioctl.ts';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { recordedNames, runningRecord, waitFor, type ProcessRecord } from '../../src/sandbox/processes.ts';
 import { leavesLoopback, listeningOn, socketInodes, tcpSockets } from '../../src/sandbox/sockets.ts';
 
@@ -41,8 +45,8 @@ let processes: ProcessRecord[] = [];
 let down: { code: number; output: string } | undefined;
 
 beforeAll(async () => {
-  const busy = listeningOn(Array.from({ length: 8 }, (_, i) => 26400 + i));
-  if (busy.length > 0) throw new Error(`ports ${busy.join(', ')} are already in use: the sandbox test needs 26400-26407`);
+  const busy = listeningOn(Array.from({ length: SANDBOX_PORT_COUNT }, (_, i) => 26400 + i));
+  if (busy.length > 0) throw new Error(`ports ${busy.join(', ')} are already in use: the sandbox test needs 26400-${26400 + SANDBOX_PORT_COUNT - 1}`);
   up = await script('sandbox-up.ts');
   if (up.code !== 0) throw new Error(`sandbox-up failed (exit ${up.code}):\n${up.output}`);
   state = JSON.parse(readFileSync(files.state, 'utf8')) as SandboxState;
@@ -66,8 +70,8 @@ afterAll(async () => {
 });
 
 describe('sandbox cluster', () => {
-  it('runs etcd, kube-apiserver and istiod, and says how long it took to be ready', () => {
-    expect(processes.map((p) => p.name).sort()).toEqual(['etcd', 'istiod', 'kube-apiserver']);
+  it('runs etcd, kube-apiserver, istiod and kwok, and says how long it took to be ready', () => {
+    expect(processes.map((p) => p.name).sort()).toEqual(['etcd', 'istiod', 'kube-apiserver', 'kwok']);
     expect(up.output).toMatch(/sandbox ready in \d+\.\d s/);
   });
 
@@ -76,11 +80,12 @@ describe('sandbox cluster', () => {
     expect(version.gitVersion).toBe(KUBERNETES_VERSION);
   });
 
-  it('has every CRD of the pinned istio module, established', async () => {
+  it('has every CRD of the pinned istio module and kwok\'s PortForward, established', async () => {
     const expected = parseAllDocuments(readFileSync(istioCrdsPath(), 'utf8'))
       .map((d) => d.toJS() as { kind?: string; metadata?: { name: string } } | null)
       .filter((o) => o?.kind === 'CustomResourceDefinition')
       .map((o) => o!.metadata!.name)
+      .concat('portforwards.kwok.x-k8s.io')
       .sort();
     const crds = (await kc.makeApiClient(ApiextensionsV1Api).listCustomResourceDefinition()).items;
     const established = crds.filter((c) => c.status?.conditions?.some((x) => x.type === 'Established' && x.status === 'True')).map((c) => c.metadata!.name!);
@@ -236,11 +241,63 @@ describe('sandbox cluster', () => {
     await api.delete({ apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', namespace: 'default', name: 'typo-replace' });
   });
 
-  it('a port-forward the real API server refuses (no node runs the pod) is an error for the request that used it, not a crash (issue 14 D4)', async () => {
+  it('a port-forward that leads nowhere (no forward for that pod port on the node) is an error for the request that used it, not a crash (issue 14 D4)', async () => {
     const ratings = (await kc.makeApiClient(CoreV1Api).listNamespacedPod({ namespace: 'default', labelSelector: 'app=ratings' })).items[0]!;
     const got = await portForwardGet(kc, 'default', ratings.metadata!.name!, 15090, '/stats/prometheus', 10_000).catch((e: unknown) => e);
     expect(got).toBeInstanceOf(Error);
     expect((got as Error).message).toMatch(/port-forward to default\/ratings-v1-sandbox-0:15090/);
+  });
+
+  it('pods/portforward works through the real API server and the node kwok plays: istiod\'s :15014 answers, as the kube target reads it', async () => {
+    const node = await kc.makeApiClient(CoreV1Api).readNode({ name: SANDBOX_NODE });
+    expect(node.status?.addresses).toEqual([{ type: 'InternalIP', address: '127.0.0.1' }]);
+    expect(node.status?.daemonEndpoints?.kubeletEndpoint?.Port).toBe(state.ports.kwok);
+    const pod = await kc.makeApiClient(CoreV1Api).readNamespacedPod({ namespace: 'istio-system', name: 'istiod-sandbox-0' });
+    expect(pod.spec?.nodeName).toBe(SANDBOX_NODE);
+    expect(await portForwardGet(kc, 'istio-system', 'istiod-sandbox-0', 15014, '/version', 10_000)).toMatch(/^1\.31/);
+    const syncz = JSON.parse(await portForwardGet(kc, 'istio-system', 'istiod-sandbox-0', 15014, '/debug/syncz', 10_000)) as unknown[];
+    expect(Array.isArray(syncz)).toBe(true);
+  });
+
+  it('the pinned istioctl talks to the sandbox as to any cluster: version and proxy-status through port-forward to istiod', async () => {
+    const ratings = (await kc.makeApiClient(CoreV1Api).listNamespacedPod({ namespace: 'default', labelSelector: 'app=ratings' })).items[0]!;
+    const proxy = sandboxSidecar(ratings, `127.0.0.1:${state.ports.istiodGrpc}`);
+    try {
+      await proxy.synced();
+      const istioctl = (args: string[]) =>
+        new Promise<string>((done, fail) =>
+          execFile(pinnedIstioctlPath(), [...args, '--kubeconfig', state.kubeconfig, '--context', SANDBOX_CONTEXT], { timeout: 60_000 }, (error, stdout, stderr) =>
+            error ? fail(new Error(`istioctl ${args.join(' ')}: ${stderr || error.message}`)) : done(stdout),
+          ),
+        );
+      expect(await istioctl(['version'])).toMatch(/control plane version: 1\.31/);
+      // Its default path: a port-forward to istiod's 15012 and an xDS request authenticated by a service-account token.
+      const status = await istioctl(['proxy-status']);
+      expect(status).toMatch(/ratings-v1-sandbox-0\.default\s+Kubernetes\s+istiod-sandbox-0/);
+    } finally {
+      proxy.close();
+    }
+  });
+
+  it('a pod port forwarded to a local address (a kwok PortForward) reaches the process serving it there', async () => {
+    const stats = http.createServer((_req, res) => res.end('envoy_cluster_upstream_rq_total{cluster_name="x"} 7\n'));
+    await new Promise<void>((r) => stats.listen(0, '127.0.0.1', r));
+    const port = (stats.address() as AddressInfo).port;
+    try {
+      const api = new KubeApi(kc);
+      const rule = portForward('default', 'details-v1-sandbox-0', [{ port: 15090, targetPort: port }]);
+      await api.raw('PATCH', '/apis/kwok.x-k8s.io/v1alpha1/namespaces/default/portforwards/details-v1-sandbox-0', {
+        body: JSON.stringify(rule),
+        query: { fieldManager: 'meshproof-test', force: 'true' },
+        contentType: 'application/apply-patch+yaml',
+      });
+      // kwok watches PortForward objects: the rule takes effect within moments.
+      let text = '';
+      await waitFor('the forward to take effect', async () => (text = await portForwardGet(kc, 'default', 'details-v1-sandbox-0', 15090, '/stats/prometheus', 5_000).catch(() => '')) !== '', 15_000);
+      expect(text).toContain('envoy_cluster_upstream_rq_total{cluster_name="x"} 7');
+    } finally {
+      await new Promise((r) => stats.close(r));
+    }
   });
 
   it('the shipped ClusterRole grants exactly what the kube target does, as the real RBAC authorizer answers (issue 14 D5)', async () => {
@@ -287,9 +344,8 @@ describe('sandbox cluster', () => {
     expect(await can('delete', 'pods')).toBe(false);
     expect(await can('create', 'services')).toBe(false);
     expect(await can('exec', 'pods', '', 'exec')).toBe(false);
-    // The real thing, with that token: the port-forward reaches the pod (refused only for want of a node: 400, not 403).
-    const refused = await portForwardGet(as, 'default', 'ratings-v1-sandbox-0', 15090, '/stats/prometheus', 10_000).catch((e: Error) => e);
-    expect((refused as Error).message).toMatch(/Unexpected server response: 400/);
+    // The real thing, with that token: the port-forward to istiod's monitoring port goes through.
+    expect(await portForwardGet(as, 'istio-system', 'istiod-sandbox-0', 15014, '/version', 10_000)).toMatch(/^1\.31/);
   });
 
   it('restore puts field ownership back exactly: the owner\'s next server-side apply does not conflict (issue 14 D1)', async () => {
