@@ -22,6 +22,8 @@ export interface ServiceInput {
   fqdn: string;
   ports: ServicePort[];
   selector: Record<string, string>;
+  /** The cluster IP, when the registry has one (Kubernetes Services do; istiod adds it to the virtual host's domains). */
+  clusterIp?: string;
 }
 
 /** One Pod with a sidecar (istiod's model.WorkloadInstance / an EndpointSlice entry). */

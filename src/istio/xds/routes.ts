@@ -1,0 +1,334 @@
+// The built-in control plane's RouteConfigurations for a sidecar's outbound HTTP ports, as the pinned istiod builds
+// them (istio.io/istio 1.31 line): one configuration per Service port, named by the port, with a virtual host per
+// Service (the default route) or per VirtualService host bound to the mesh, and the catch-all `allow_any`.
+// Mirrors pilot/pkg/networking/core/httproute.go BuildSidecarOutboundVirtualHosts, generateVirtualHostDomains,
+// buildCatchAllVirtualHost; route/route.go BuildHTTPRoutesForVirtualService, TranslateRoute, TranslateRouteMatch,
+// applyHTTPRouteDestination, processDestination / processWeightedDestination, TranslateHeadersOperations,
+// TranslateFault, GetDestinationCluster; route/retry/retry.go ConvertPolicy.
+import type { ClusterWeight, HeaderMatcher, RetryHostPredicate, HeaderValueOption, QueryParameterMatcher, RetryPolicy, Route, RouteAction, RouteConfiguration, RouteMatch, StringMatcher as EnvoyStringMatcher, VirtualHost } from '../../envoy/model/index.ts';
+import { TypedConfigType } from '../../envoy/model/index.ts';
+import type { HeaderOperations, HttpMatch, HttpRoute, RouteDestination, StringMatcher, VirtualServiceModel } from '../networking/model.ts';
+import type { ProxyDescriptor, ServiceInput, TranslationInput } from './input.ts';
+
+const previousHosts = (): RetryHostPredicate => ({
+  name: 'envoy.retry_host_predicates.previous_hosts',
+  typed_config: { '@type': TypedConfigType.previousHostsPredicate } as RetryHostPredicate['typed_config'],
+});
+
+/** google.protobuf.Duration as protojson writes it: whole seconds, or 3/6/9 fractional digits. */
+export function protoDuration(ms: number): string {
+  const nanos = Math.round(ms * 1e6);
+  const seconds = Math.floor(nanos / 1e9);
+  const rest = nanos % 1e9;
+  if (rest === 0) return `${seconds}s`;
+  const digits = rest % 1e6 === 0 ? 3 : rest % 1e3 === 0 ? 6 : 9;
+  return `${seconds}.${String(rest).padStart(9, '0').slice(0, digits)}s`;
+}
+
+/** `outbound|<port>|<subset>|<host>` (model.BuildSubsetKey). */
+export function outboundCluster(port: number, subset: string | undefined, host: string): string {
+  return `outbound|${port}|${subset ?? ''}|${host}`;
+}
+
+/** retry.go ConvertPolicy: the mesh default when the route sets none, nothing when attempts are 0. */
+export function retryPolicy(retries: HttpRoute['retries'], input: TranslationInput): RetryPolicy | undefined {
+  const d = input.behaviour.defaultRetry;
+  const base = (): RetryPolicy => ({
+    retry_on: d.retryOn,
+    num_retries: d.attempts,
+    retry_host_predicate: [previousHosts()],
+    host_selection_retry_max_attempts: d.hostSelectionRetryMaxAttempts,
+  });
+  if (retries === undefined) {
+    const out = base();
+    if (d.retriableStatusCodes.length > 0) out.retriable_status_codes = [...d.retriableStatusCodes];
+    return out;
+  }
+  if (retries.attempts <= 0) return undefined;
+  const out = base();
+  out.num_retries = retries.attempts;
+  if (retries.retryOn !== undefined && retries.retryOn.trim() !== '') {
+    const parts = retries.retryOn.split(',').map((p) => p.trim()).filter((p) => p !== '');
+    const codes = parts.filter((p) => /^\d+$/.test(p)).map(Number);
+    let on = parts.filter((p) => !/^\d+$/.test(p)).join(',');
+    if (codes.length > 0 && !on.includes('retriable-status-codes')) on = on === '' ? 'retriable-status-codes' : `${on},retriable-status-codes`;
+    out.retry_on = on;
+    if (codes.length > 0) out.retriable_status_codes = codes;
+  }
+  if (retries.perTryTimeoutMs !== undefined) out.per_try_timeout = protoDuration(retries.perTryTimeoutMs);
+  if (retries.retryIgnorePreviousHosts === false) delete out.retry_host_predicate;
+  if (retries.backoffMs !== undefined) out.retry_back_off = { base_interval: protoDuration(retries.backoffMs) };
+  return out;
+}
+
+/** util.ConvertToEnvoyMatch. */
+function envoyString(m: StringMatcher): EnvoyStringMatcher {
+  switch (m.kind) {
+    case 'exact':
+      return { exact: m.value };
+    case 'prefix':
+      return { prefix: m.value };
+    case 'regex':
+      return { safe_regex: { regex: m.value } };
+    case 'present':
+      throw new Error('a present match has no string form');
+  }
+}
+
+/** translateHeaderMatch: `regex: "*"` (and an empty match) is present_match. */
+function headerMatcher(name: string, m: StringMatcher): HeaderMatcher {
+  return m.kind === 'present' ? { name, present_match: true } : { name, string_match: envoyString(m) };
+}
+
+/** TranslateRouteMatch. */
+function routeMatch(match: HttpMatch | undefined): RouteMatch {
+  if (!match) return { prefix: '/' };
+  if ((match.claims?.length ?? 0) > 0 || (match.withoutClaims?.length ?? 0) > 0) {
+    throw new Error('@request.auth.claims matches (route dynamic_metadata) are not in the Envoy model yet');
+  }
+  const out: RouteMatch = { prefix: '/' };
+  const headers: HeaderMatcher[] = match.headers.map(([name, m]) => headerMatcher(name, m));
+  for (const [name, m] of match.withoutHeaders) {
+    const h = headerMatcher(name, m);
+    h.invert_match = true;
+    if (m.kind !== 'present') h.treat_missing_header_as_empty = true;
+    headers.push(h);
+  }
+  headers.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  if (match.uri) {
+    delete out.prefix;
+    if (match.uri.kind === 'exact') out.path = match.uri.value;
+    else if (match.uri.kind === 'prefix') out.prefix = match.uri.value;
+    else if (match.uri.kind === 'regex') out.safe_regex = { regex: match.uri.value };
+    else out.prefix = '/';
+  }
+  out.case_sensitive = !match.ignoreUriCase;
+  if (match.method) headers.push(headerMatcher(':method', match.method));
+  if (match.authority) headers.push(headerMatcher(':authority', match.authority));
+  if (match.scheme) headers.push(headerMatcher(':scheme', match.scheme));
+  if (headers.length > 0) out.headers = headers;
+  const query: QueryParameterMatcher[] = match.queryParams.map(([name, m]) => (m.kind === 'present' ? { name, present_match: true } : { name, string_match: envoyString(m) }));
+  if (query.length > 0) out.query_parameters = query;
+  return out;
+}
+
+/** IsCatchAllRoute. */
+export function isCatchAll(route: Route): boolean {
+  const m = route.match;
+  const catchAllPath = m.prefix === '/' || m.path_separated_prefix === '/' || m.safe_regex?.regex === '.*';
+  return catchAllPath && !m.headers?.length && !m.query_parameters?.length;
+}
+
+/** translateAppendHeaders: sorted by name, `set` overwrites, `add` appends; host/:authority become a rewrite. */
+function headerOptions(pairs: [string, string][], append: boolean): { options: HeaderValueOption[]; authority?: string } {
+  let authority: string | undefined;
+  const options: HeaderValueOption[] = [];
+  for (const [key, value] of pairs) {
+    const lower = key.toLowerCase();
+    if (lower === ':authority' || lower === 'host') authority = value;
+    if (key.startsWith(':') || lower === 'host') continue;
+    options.push({ header: { key, value }, append_action: append ? 'APPEND_IF_EXISTS_OR_ADD' : 'OVERWRITE_IF_EXISTS_OR_ADD' });
+  }
+  options.sort((a, b) => (a.header.key < b.header.key ? -1 : a.header.key > b.header.key ? 1 : 0));
+  return { options, authority };
+}
+
+interface Operations {
+  request_headers_to_add?: HeaderValueOption[];
+  request_headers_to_remove?: string[];
+  response_headers_to_add?: HeaderValueOption[];
+  response_headers_to_remove?: string[];
+  authority?: string;
+}
+
+/** TranslateHeadersOperations. */
+function headerOperations(headers: RouteDestination['headers']): Operations {
+  const req: HeaderOperations | undefined = headers?.request;
+  const resp: HeaderOperations | undefined = headers?.response;
+  const reqSet = headerOptions(req?.set ?? [], false);
+  const reqAdd = headerOptions(req?.add ?? [], true);
+  const out: Operations = {};
+  const reqAll = [...reqSet.options, ...reqAdd.options];
+  if (reqAll.length > 0) out.request_headers_to_add = reqAll;
+  const respAll = [...headerOptions(resp?.set ?? [], false).options, ...headerOptions(resp?.add ?? [], true).options];
+  if (respAll.length > 0) out.response_headers_to_add = respAll;
+  const drop = (keys: string[]) => keys.filter((k) => !k.startsWith(':') && k.toLowerCase() !== 'host');
+  if (req?.remove.length) out.request_headers_to_remove = drop(req.remove);
+  if (resp?.remove.length) out.response_headers_to_remove = drop(resp.remove);
+  const authority = reqSet.authority ?? reqAdd.authority ?? req?.authority;
+  if (authority !== undefined) out.authority = authority;
+  return out;
+}
+
+function copyOperations(target: Operations, from: Operations, appendTo = false): void {
+  for (const key of ['request_headers_to_add', 'request_headers_to_remove', 'response_headers_to_add', 'response_headers_to_remove'] as const) {
+    const values = from[key];
+    if (!values || values.length === 0) continue;
+    const existing = appendTo ? target[key] : undefined;
+    (target as Record<string, unknown>)[key] = existing ? [...existing, ...values] : [...values];
+  }
+}
+
+/** GetDestinationCluster: the destination's port, else the Service's only port, else the listener's. */
+function destinationCluster(d: RouteDestination, services: Map<string, ServiceInput>, listenPort: number): string {
+  const service = services.get(d.fqdn);
+  const port = d.port ?? (service && service.ports.length === 1 ? service.ports[0]!.port : listenPort);
+  return outboundCluster(port, d.subset, d.fqdn);
+}
+
+/** TranslateRoute for one rule and one of its matches (or none). */
+function translateRoute(rule: HttpRoute, match: HttpMatch | undefined, listenPort: number, services: Map<string, ServiceInput>, input: TranslationInput): Route {
+  const name = match?.name ? `${rule.name ?? ''}.${match.name}` : rule.name;
+  const out: Route = { match: routeMatch(match) };
+  if (name) out.name = name;
+  const routeOps = rule.headers ? headerOperations(rule.headers) : {};
+  copyOperations(out, routeOps);
+  const action: RouteAction = { timeout: rule.timeoutMs === undefined ? '0s' : protoDuration(rule.timeoutMs) };
+  let authority = routeOps.authority;
+  if (rule.rewrite) {
+    if (rule.rewrite.uri !== undefined && rule.rewrite.uri !== '') action.prefix_rewrite = rule.rewrite.uri;
+    if (rule.rewrite.authority) authority = rule.rewrite.authority;
+  }
+  if (authority !== undefined) action.host_rewrite_literal = authority;
+  if (rule.route.length === 1) {
+    const d = rule.route[0]!;
+    action.cluster = destinationCluster(d, services, listenPort);
+    if (d.headers) {
+      const ops = headerOperations(d.headers);
+      copyOperations(out, ops, true);
+      if (ops.authority !== undefined && action.host_rewrite_literal === undefined) action.host_rewrite_literal = ops.authority;
+    }
+  } else {
+    const clusters: ClusterWeight[] = [];
+    for (const d of rule.route) {
+      if (d.weight === 0) continue;
+      const weight: ClusterWeight = { name: destinationCluster(d, services, listenPort), weight: d.weight };
+      if (d.headers) {
+        const ops = headerOperations(d.headers);
+        copyOperations(weight, ops);
+        if (ops.authority !== undefined) weight.host_rewrite_literal = ops.authority;
+      }
+      clusters.push(weight);
+    }
+    action.weighted_clusters = { clusters };
+  }
+  const retries = retryPolicy(rule.retries, input);
+  if (retries) action.retry_policy = retries;
+  out.route = action;
+  if (rule.fault && (rule.fault.delay || rule.fault.abort)) {
+    const fault: { delay?: object; abort?: object } = {};
+    if (rule.fault.delay) fault.delay = { fixed_delay: protoDuration(rule.fault.delay.fixedDelayMs), percentage: { numerator: rule.fault.delay.ppm, denominator: 'MILLION' } };
+    if (rule.fault.abort) fault.abort = { http_status: rule.fault.abort.httpStatus, percentage: { numerator: rule.fault.abort.ppm, denominator: 'MILLION' } };
+    out.typed_per_filter_config = { 'envoy.filters.http.fault': { '@type': TypedConfigType.fault, ...fault } as never };
+  }
+  return out;
+}
+
+/** sourceMatchHTTP for a sidecar: the mesh gateway, or source labels and namespace. */
+function appliesToSidecar(match: HttpMatch, proxy: ProxyDescriptor): boolean {
+  if (match.gateways && match.gateways.length > 0) return match.gateways.includes('mesh');
+  const labels = match.sourceLabels ?? {};
+  if (!Object.entries(labels).every(([k, v]) => proxy.labels[k] === v)) return false;
+  return match.sourceNamespace === undefined || match.sourceNamespace === proxy.namespace;
+}
+
+/** BuildHTTPRoutesForVirtualService for a sidecar on `listenPort`: routes stop after the first catch-all. */
+export function sidecarRoutes(vs: VirtualServiceModel, listenPort: number, proxy: ProxyDescriptor, services: Map<string, ServiceInput>, input: TranslationInput): Route[] {
+  const out: Route[] = [];
+  for (const rule of vs.http) {
+    let catchAll = false;
+    if (rule.match.length === 0) {
+      out.push(translateRoute(rule, undefined, listenPort, services, input));
+      catchAll = true;
+    } else {
+      for (const match of rule.match) {
+        if (match.port !== undefined && match.port !== listenPort) continue;
+        if (!appliesToSidecar(match, proxy)) continue;
+        const route = translateRoute(rule, match, listenPort, services, input);
+        out.push(route);
+        if (isCatchAll(route)) {
+          catchAll = true;
+          break;
+        }
+      }
+    }
+    if (catchAll) break;
+  }
+  return out;
+}
+
+/** generateVirtualHostDomains / generateAltVirtualHostsForKubernetesService with the port ignored (1.31 sidecars). */
+export function serviceDomains(service: ServiceInput, proxyNamespace: string): string[] {
+  const domains = [service.fqdn, `${service.fqdn}.`];
+  if (service.namespace === proxyNamespace) domains.push(service.name, `${service.name}.${service.namespace}.svc`, `${service.name}.${service.namespace}`);
+  else domains.push(`${service.name}.${service.namespace}`, `${service.name}.${service.namespace}.svc`);
+  if (service.clusterIp) domains.push(service.clusterIp);
+  return domains;
+}
+
+const visibleTo = (exportTo: string[] | undefined, owner: string, namespace: string) =>
+  exportTo === undefined || exportTo.length === 0 || exportTo.includes('*') || exportTo.includes(namespace) || (exportTo.includes('.') && owner === namespace);
+
+/** A VirtualService host as an FQDN: a short name in its own namespace, as the CRD store resolves it. */
+function vsHostFqdn(host: string, namespace: string): string {
+  if (host.includes('*')) return host;
+  const parts = host.split('.');
+  if (parts.length === 1) return `${host}.${namespace}.svc.cluster.local`;
+  if (parts.length === 2) return `${host}.svc.cluster.local`;
+  return host;
+}
+
+/** The sidecar's outbound RouteConfigurations, one per HTTP Service port it can reach. */
+export function buildSidecarOutboundRoutes(input: TranslationInput, proxy: ProxyDescriptor): RouteConfiguration[] {
+  const services = new Map(input.services.map((s) => [s.fqdn, s]));
+  const ports = [...new Set(input.services.flatMap((s) => s.ports.map((p) => p.port)))].sort((a, b) => a - b);
+  const virtualServices = input.virtualServices
+    .filter((vs) => vs.gateways.includes('mesh') && visibleTo(vs.exportTo, vs.namespace, proxy.namespace))
+    .sort((a, b) => a.createdAt - b.createdAt);
+  const configs: RouteConfiguration[] = [];
+  for (const port of ports) {
+    const onPort = [...services.values()].filter((s) => s.ports.some((p) => p.port === port));
+    const byHost = new Map<string, VirtualHost>();
+    // The oldest VirtualService for a host wins; later ones add nothing for it (duplicate domain).
+    for (const vs of virtualServices) {
+      for (const host of vs.hosts) {
+        const fqdn = vsHostFqdn(host, vs.namespace);
+        const service = services.get(fqdn);
+        if (!service || !onPort.includes(service) || byHost.has(fqdn)) continue;
+        const routes = sidecarRoutes(vs, port, proxy, services, input);
+        if (routes.length === 0) continue;
+        byHost.set(fqdn, { name: `${fqdn}:${port}`, domains: serviceDomains(service, proxy.namespace), routes, include_request_attempt_count: true });
+      }
+    }
+    for (const service of onPort) {
+      if (byHost.has(service.fqdn)) continue;
+      const retries = retryPolicy(undefined, input)!;
+      byHost.set(service.fqdn, {
+        name: `${service.fqdn}:${port}`,
+        domains: serviceDomains(service, proxy.namespace),
+        routes: [{ name: 'default', match: { prefix: '/' }, route: { cluster: outboundCluster(port, undefined, service.fqdn), timeout: '0s', retry_policy: retries } }],
+        include_request_attempt_count: true,
+      });
+    }
+    const vhosts = [...byHost.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    vhosts.push(allowAny());
+    configs.push({ name: String(port), virtual_hosts: vhosts, validate_clusters: false, ignore_port_in_host_matching: true });
+  }
+  return configs;
+}
+
+/** buildCatchAllVirtualHost with outboundTrafficPolicy ALLOW_ANY (the default). */
+function allowAny(): VirtualHost {
+  return {
+    name: 'allow_any',
+    domains: ['*'],
+    routes: [{ name: 'allow_any', match: { prefix: '/' }, route: { cluster: 'PassthroughCluster', timeout: '0s' } }],
+    include_request_attempt_count: true,
+  };
+}
+
+/** Every RouteConfiguration the proxy is sent (sidecars: the outbound ports; gateways are not built here yet). */
+export function buildRoutes(input: TranslationInput, proxy: ProxyDescriptor): RouteConfiguration[] {
+  if (proxy.type !== 'sidecar') throw new Error('gateway route configurations are not built by the built-in translator yet');
+  return buildSidecarOutboundRoutes(input, proxy);
+}
