@@ -8,7 +8,8 @@
 import type { ClusterWeight, HeaderMatcher, RetryHostPredicate, HeaderValueOption, QueryParameterMatcher, RetryPolicy, Route, RouteAction, RouteConfiguration, RouteMatch, StringMatcher as EnvoyStringMatcher, VirtualHost } from '../../envoy/model/index.ts';
 import { TypedConfigType } from '../../envoy/model/index.ts';
 import type { HeaderOperations, HttpMatch, HttpRoute, RouteDestination, StringMatcher, VirtualServiceModel } from '../networking/model.ts';
-import type { ProxyDescriptor, ServiceInput, TranslationInput } from './input.ts';
+import type { ProxyDescriptor, ServiceInput, ServicePort, TranslationInput } from './input.ts';
+import { portProtocol, servedAsHttp } from '../protocol.ts';
 
 const previousHosts = (): RetryHostPredicate => ({
   name: 'envoy.retry_host_predicates.previous_hosts',
@@ -169,7 +170,7 @@ function copyOperations(target: Operations, from: Operations, appendTo = false):
   }
 }
 
-/** GetDestinationCluster: the destination's port, else the Service's only port, else the listener's. */
+/** GetDestinationCluster: the destination's port, else the Service's only port, else the listener's (`services`: the port's). */
 function destinationCluster(d: RouteDestination, services: Map<string, ServiceInput>, listenPort: number): string {
   const service = services.get(d.fqdn);
   const port = d.port ?? (service && service.ports.length === 1 ? service.ports[0]!.port : listenPort);
@@ -278,41 +279,79 @@ function vsHostFqdn(host: string, namespace: string): string {
   return host;
 }
 
-/** The sidecar's outbound RouteConfigurations, one per HTTP Service port it can reach. */
+/**
+ * The virtual hosts of one outbound port (BuildSidecarOutboundVirtualHosts): every Service with that port (whatever
+ * its protocol), the oldest mesh VirtualService for each of them; on port 80 also the hosts of every visible mesh
+ * VirtualService that are no Service of the port (istiod skips selectVirtualServices there), as a virtual host with
+ * only that host as its domain. Destinations resolve against the port's Services only (opts.LookupService), so such a
+ * route points at `outbound|80||<host>` when the host's Service has no port 80.
+ */
+function outboundVirtualHosts(input: TranslationInput, proxy: ProxyDescriptor, port: number, virtualServices: VirtualServiceModel[]): VirtualHost[] {
+  const onPort = new Map(input.services.filter((s) => s.ports.some((p) => p.port === port)).map((s) => [s.fqdn, s]));
+  const vhosts = new Map<string, VirtualHost>();
+  for (const vs of virtualServices) {
+    const hosts = vs.hosts.map((h) => vsHostFqdn(h, vs.namespace).toLowerCase());
+    const forServices = hosts.filter((h) => onPort.has(h));
+    if (port !== 80 && forServices.length === 0) continue;
+    let routes: Route[] | undefined;
+    for (const host of hosts) {
+      const key = `${host}:${port}`;
+      if (vhosts.has(key)) continue;
+      const service = onPort.get(host);
+      if (!service && port !== 80) continue;
+      routes ??= sidecarRoutes(vs, port, proxy, onPort, input);
+      if (routes.length === 0) break;
+      vhosts.set(key, { name: key, domains: service ? serviceDomains(service, proxy.namespace) : [host], routes, include_request_attempt_count: true });
+    }
+  }
+  for (const service of onPort.values()) {
+    const key = `${service.fqdn}:${port}`;
+    if (vhosts.has(key)) continue;
+    vhosts.set(key, {
+      name: key,
+      domains: serviceDomains(service, proxy.namespace),
+      routes: [{ name: 'default', match: { prefix: '/' }, route: { cluster: outboundCluster(port, undefined, service.fqdn), timeout: '0s', retry_policy: retryPolicy(undefined, input)! } }],
+      include_request_attempt_count: true,
+    });
+  }
+  return [...vhosts.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/**
+ * The sidecar's outbound RouteConfigurations (listener.go buildSidecarOutboundHTTPListenerOpts names them): one per
+ * port, named by the port, shared by the port's Services, for ports some Service serves as HTTP — except a sniffed
+ * (`auto`) port of a Service with a cluster IP, which has a listener of its own on that IP and a route configuration
+ * `<host>:<port>` holding only its virtual host, with domain `*` and no catch-all (buildSidecarOutboundHTTPRouteConfig,
+ * getVirtualHostsForSniffedServicePort).
+ */
 export function buildSidecarOutboundRoutes(input: TranslationInput, proxy: ProxyDescriptor): RouteConfiguration[] {
-  const services = new Map(input.services.map((s) => [s.fqdn, s]));
-  const ports = [...new Set(input.services.flatMap((s) => s.ports.map((p) => p.port)))].sort((a, b) => a - b);
   const virtualServices = input.virtualServices
     .filter((vs) => vs.gateways.includes('mesh') && visibleTo(vs.exportTo, vs.namespace, proxy.namespace))
     .sort((a, b) => a.createdAt - b.createdAt);
+  const shared = new Set<number>();
+  const sniffed: { service: ServiceInput; port: number }[] = [];
+  for (const service of input.services) {
+    for (const p of service.ports) {
+      const protocol = portProtocol(p.port, p.name, p.appProtocol);
+      if (protocol === 'auto' && service.clusterIp) sniffed.push({ service, port: p.port });
+      else if (servedAsHttp(protocol)) shared.add(p.port);
+    }
+  }
+  const cache = new Map<number, VirtualHost[]>();
+  const vhostsOf = (port: number) => {
+    let v = cache.get(port);
+    if (!v) cache.set(port, (v = outboundVirtualHosts(input, proxy, port, virtualServices)));
+    return v;
+  };
   const configs: RouteConfiguration[] = [];
-  for (const port of ports) {
-    const onPort = [...services.values()].filter((s) => s.ports.some((p) => p.port === port));
-    const byHost = new Map<string, VirtualHost>();
-    // The oldest VirtualService for a host wins; later ones add nothing for it (duplicate domain).
-    for (const vs of virtualServices) {
-      for (const host of vs.hosts) {
-        const fqdn = vsHostFqdn(host, vs.namespace);
-        const service = services.get(fqdn);
-        if (!service || !onPort.includes(service) || byHost.has(fqdn)) continue;
-        const routes = sidecarRoutes(vs, port, proxy, services, input);
-        if (routes.length === 0) continue;
-        byHost.set(fqdn, { name: `${fqdn}:${port}`, domains: serviceDomains(service, proxy.namespace), routes, include_request_attempt_count: true });
-      }
-    }
-    for (const service of onPort) {
-      if (byHost.has(service.fqdn)) continue;
-      const retries = retryPolicy(undefined, input)!;
-      byHost.set(service.fqdn, {
-        name: `${service.fqdn}:${port}`,
-        domains: serviceDomains(service, proxy.namespace),
-        routes: [{ name: 'default', match: { prefix: '/' }, route: { cluster: outboundCluster(port, undefined, service.fqdn), timeout: '0s', retry_policy: retries } }],
-        include_request_attempt_count: true,
-      });
-    }
-    const vhosts = [...byHost.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    vhosts.push(allowAny());
-    configs.push({ name: String(port), virtual_hosts: vhosts, validate_clusters: false, ignore_port_in_host_matching: true });
+  for (const port of [...shared].sort((a, b) => a - b)) {
+    configs.push({ name: String(port), virtual_hosts: [...vhostsOf(port), allowAny()], validate_clusters: false, ignore_port_in_host_matching: true });
+  }
+  for (const { service, port } of sniffed) {
+    const name = `${service.fqdn}:${port}`;
+    const matching = vhostsOf(port).filter((v) => v.domains.includes(name) || v.domains.includes(service.fqdn));
+    const vhosts = matching.length === 1 ? [{ ...matching[0]!, domains: ['*'] }] : matching;
+    configs.push({ name, virtual_hosts: vhosts, validate_clusters: false, ignore_port_in_host_matching: true });
   }
   return configs;
 }

@@ -5,6 +5,9 @@ import type { K8sObject } from '../../spec/types.ts';
 import { FieldPath, isObj, readArray, readNumber, readObject, readString, readStringMap } from '../../istio/networking/fields.ts';
 import { floodFactorOf, maxFloodFactor } from './apps/productpage.ts';
 import { statsMatcherFrom, type StatsMatcher } from './proxy/stats.ts';
+import { portProtocol } from '../../istio/protocol.ts';
+
+export { portProtocol };
 import { defaultEchoBehaviour, echoAnnotation, parseEchoBehaviour, type EchoBehaviour } from './apps/echo-config.ts';
 import { inertSidecarAnnotations, interceptionAnnotations, readPortList, type Interception } from './sidecar-injection.ts';
 
@@ -253,27 +256,6 @@ function echoWorkload(object: K8sObject, at: FieldPath, parts: PodTemplateParts)
     statsMatcher: statsMatcherFrom(parts.proxyConfig),
     templateHash: JSON.stringify([labels, annotations, serviceAccount, image, port]),
   };
-}
-
-/**
- * The protocol istiod gives a Service port (pkg/config/kube/conversion.go ConvertProtocol, protocol.Parse): the
- * appProtocol, else the port name's prefix before `-`; `auto` (detected: HTTP for Bookinfo) when neither names a known
- * protocol, except on well-known non-HTTP ports, which are TCP.
- */
-export function portProtocol(port: number, name: string, appProtocol?: string): string {
-  let text = appProtocol ?? name;
-  if (appProtocol === 'kubernetes.io/h2c') return 'HTTP2';
-  if (appProtocol === 'kubernetes.io/ws') return 'HTTP';
-  if (appProtocol === 'kubernetes.io/wss') return 'HTTPS';
-  if (text.toLowerCase().startsWith('grpc-web')) return 'GRPC-Web';
-  const dash = text.indexOf('-');
-  if (dash >= 0) text = text.slice(0, dash);
-  const known: Record<string, string> = {
-    tcp: 'TCP', udp: 'UDP', grpc: 'GRPC', http: 'HTTP', http_proxy: 'HTTP_PROXY', http2: 'HTTP2', https: 'HTTPS', tls: 'TLS', mongo: 'Mongo', redis: 'Redis', mysql: 'MySQL',
-  };
-  const protocol = known[text.toLowerCase()];
-  if (protocol) return protocol;
-  return [25, 53, 3306, 27017].includes(port) ? 'TCP' : 'auto';
 }
 
 export function parseService(object: K8sObject): ServiceSpec {

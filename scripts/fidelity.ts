@@ -1,0 +1,83 @@
+#!/usr/bin/env -S npx tsx
+// npm run fidelity: the built-in control plane against the real istiod, configuration by configuration.
+// Starts its own sandbox (real kube-apiserver, etcd, istiod as shipped; scripts/sandbox-up.ts) in a temporary folder,
+// plays the Bookinfo sidecars as xDS clients, and for the empty set and every distinct resource set of the catalogue
+// (experiments/bookinfo) applies it through the API server, reads what istiod pushed, builds the same with the built-in
+// translator (src/istio/xds) and compares them per proxy, normalised to the fields the data plane executes (the Envoy
+// model's loader). Today it compares route configurations (the translator's first part). Last line:
+//   fidelity: N configurations compared, D drifted
+// Options: --port-base 27400, --keep (leave the sandbox running), --max-lines 200
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { argv, echo } from 'zx';
+import { SandboxIstiod } from '../src/fidelity/sandbox-istiod.ts';
+import { routeFidelity, type ResourceSet } from '../src/fidelity/route-fidelity.ts';
+import { istioctlVersion } from '../src/targets/kube/istioctl.ts';
+import { istioBehaviour } from '../src/istio/version.ts';
+import { sandboxFiles, type SandboxState } from '../src/sandbox/layout.ts';
+import { loadExperiments } from '../src/spec/load.ts';
+
+const root = resolve(import.meta.dirname, '..');
+const stateDir = mkdtempSync(join(tmpdir(), 'meshproof-fidelity-'));
+const env = { ...process.env, MESHPROOF_SANDBOX: stateDir, MESHPROOF_SANDBOX_PORT_BASE: String(argv['port-base'] ?? 27400) };
+const maxLines = Number(argv['max-lines'] ?? 200);
+
+function script(name: string): Promise<{ code: number; output: string }> {
+  return new Promise((done) =>
+    execFile(process.execPath, ['--import', 'tsx', join(root, 'scripts', name)], { env, cwd: root, timeout: 180_000 }, (error, stdout, stderr) =>
+      done({ code: error ? Number((error as NodeJS.ErrnoException).code ?? 1) : 0, output: `${stdout}${stderr}` }),
+    ),
+  );
+}
+
+/** The empty set (Bookinfo alone) and each distinct set of Istio resources the catalogue applies. */
+function catalogueSets(): ResourceSet[] {
+  const { experiments } = loadExperiments([join(root, 'experiments', 'bookinfo')]);
+  const sets: ResourceSet[] = [{ name: 'bookinfo alone', objects: [] }];
+  const seen = new Set<string>(['[]']);
+  for (const e of experiments) {
+    const objects = e.apply.map((r) => r.object);
+    const key = JSON.stringify(objects);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    sets.push({ name: e.name, objects });
+  }
+  return sets;
+}
+
+const started = Date.now();
+echo(`fidelity: starting a sandbox in ${stateDir} (istiod ${istioctlVersion})`);
+const up = await script('sandbox-up.ts');
+if (up.code !== 0) {
+  echo(`sandbox-up failed (exit ${up.code}):\n${up.output}`);
+  rmSync(stateDir, { recursive: true, force: true });
+  process.exit(3);
+}
+let exitCode = 0;
+try {
+  const state = JSON.parse(readFileSync(sandboxFiles(stateDir).state, 'utf8')) as SandboxState;
+  const istiod = await SandboxIstiod.connect(state);
+  try {
+    const sets = catalogueSets();
+    echo(`fidelity: ${sets.length} resource sets × ${istiod.proxies.length} sidecars`);
+    const result = await routeFidelity(istiod, sets, istioBehaviour('1.31.0'), (line) => echo(`  ${line}`));
+    for (const line of result.lines.slice(0, maxLines)) echo(line);
+    if (result.lines.length > maxLines) echo(`… ${result.lines.length - maxLines} more lines (--max-lines)`);
+    for (const s of result.skipped) echo(`not compared: ${s}`);
+    echo(`(${((Date.now() - started) / 1000).toFixed(1)} s)`);
+    echo(`fidelity: ${result.compared} configurations compared, ${result.drifted} drifted`);
+  } finally {
+    istiod.close();
+  }
+} catch (error) {
+  echo(`fidelity failed: ${(error as Error).stack ?? error}`);
+  exitCode = 3;
+} finally {
+  if (!argv.keep) {
+    await script('sandbox-down.ts');
+    rmSync(stateDir, { recursive: true, force: true });
+  } else echo(`sandbox left running: MESHPROOF_SANDBOX=${stateDir} npx tsx scripts/sandbox-down.ts`);
+}
+process.exit(exitCode);

@@ -1,0 +1,148 @@
+// The real istiod's translation of a resource set, read the way a proxy receives it: the sandbox's istiod (as
+// shipped, reading the real API server) pushes to xDS clients that play the Bookinfo sidecars; a resource set is
+// applied server-side through the API server, and once every proxy has acknowledged istiod's pushes and the sync
+// status has been still for a moment, each client's Envoy config (loaded into src/envoy's model, which keeps only the
+// fields that decide behaviour) is istiod's answer.
+import { CoreV1Api, KubeConfig, type V1Pod, type V1Service } from '@kubernetes/client-node';
+import type { EnvoyConfig } from '../envoy/model/index.ts';
+import { waitFor } from '../sandbox/processes.ts';
+import { SANDBOX_CONTEXT, type SandboxState } from '../sandbox/layout.ts';
+import { sandboxSidecar, type SandboxSidecar } from '../sandbox/sidecar.ts';
+import type { K8sObject } from '../spec/types.ts';
+import { KubeApi } from '../targets/kube/api.ts';
+import { parseSyncz, unacked, type ProxySync } from '../targets/kube/sync-status.ts';
+import type { ProxyDescriptor, ServiceInput, WorkloadInstanceInput } from '../istio/xds/input.ts';
+
+const FIELD_MANAGER = 'meshproof-fidelity';
+/** How long the sync status must stay unchanged, all acknowledged, before a push counts as complete. */
+const QUIET_MS = 400;
+
+const plural: Record<string, string> = {
+  VirtualService: 'virtualservices',
+  DestinationRule: 'destinationrules',
+  Gateway: 'gateways',
+  EnvoyFilter: 'envoyfilters',
+  AuthorizationPolicy: 'authorizationpolicies',
+  PeerAuthentication: 'peerauthentications',
+  RequestAuthentication: 'requestauthentications',
+};
+
+function objectPath(o: K8sObject): string {
+  const resource = plural[o.kind];
+  if (!resource) throw new Error(`${o.kind} is not an Istio kind the fidelity check applies`);
+  return `/apis/${o.apiVersion}/namespaces/${o.metadata.namespace ?? 'default'}/${resource}/${o.metadata.name}`;
+}
+
+export interface SandboxProxy {
+  descriptor: ProxyDescriptor;
+  sidecar: SandboxSidecar;
+}
+
+export class SandboxIstiod {
+  readonly proxies: SandboxProxy[] = [];
+  private readonly api: KubeApi;
+  private readonly core: CoreV1Api;
+
+  private constructor(private readonly state: SandboxState) {
+    const kc = new KubeConfig();
+    kc.loadFromFile(state.kubeconfig);
+    kc.setCurrentContext(SANDBOX_CONTEXT);
+    this.api = new KubeApi(kc);
+    this.core = kc.makeApiClient(CoreV1Api);
+  }
+
+  /** Connects one xDS client per sidecar pod of `namespace` and waits until each has its first config. */
+  static async connect(state: SandboxState, namespace = 'default'): Promise<SandboxIstiod> {
+    const istiod = new SandboxIstiod(state);
+    const pods = (await istiod.core.listNamespacedPod({ namespace })).items;
+    for (const pod of pods) {
+      istiod.proxies.push({ descriptor: descriptorOf(pod), sidecar: sandboxSidecar(pod, `127.0.0.1:${state.ports.istiodGrpc}`) });
+    }
+    await Promise.all(istiod.proxies.map((p) => p.sidecar.synced()));
+    return istiod;
+  }
+
+  /** The registry as istiod's Kubernetes controller sees it: Services with their ports and cluster IPs, Ready pods. */
+  async registry(): Promise<{ services: ServiceInput[]; instances: WorkloadInstanceInput[] }> {
+    const services: ServiceInput[] = [];
+    for (const ns of ['default', 'istio-system']) {
+      for (const s of (await this.core.listNamespacedService({ namespace: ns })).items) services.push(serviceInput(s));
+    }
+    const instances = (await this.core.listNamespacedPod({ namespace: 'default' })).items.map((p) => ({ ...descriptorOf(p), ready: true }));
+    return { services, instances };
+  }
+
+  /** Apply `objects` (server-side), wait for istiod's pushes to be acknowledged, and return each proxy's config. */
+  async translate(objects: K8sObject[]): Promise<Map<string, EnvoyConfig>> {
+    for (const o of objects) await this.applyObject(o);
+    await this.settled();
+    return new Map(this.proxies.map((p) => [p.descriptor.podName, p.sidecar.client.config()]));
+  }
+
+  /** Delete what `translate` applied and wait until istiod's pushes are acknowledged again. */
+  async remove(objects: K8sObject[]): Promise<void> {
+    for (const o of objects) {
+      const res = await this.api.raw('DELETE', objectPath(o));
+      if (res.code >= 300 && res.code !== 404) throw new Error(`deleting ${o.kind} ${o.metadata.name}: HTTP ${res.code} ${res.body.slice(0, 300)}`);
+    }
+    await this.settled();
+  }
+
+  close(): void {
+    for (const p of this.proxies) p.sidecar.close();
+  }
+
+  private async applyObject(o: K8sObject): Promise<void> {
+    const body = JSON.stringify({ ...o, metadata: { ...o.metadata, namespace: o.metadata.namespace ?? 'default' } });
+    const res = await this.api.raw('PATCH', objectPath(o), { body, query: { fieldManager: FIELD_MANAGER, force: 'true', fieldValidation: 'Strict' }, contentType: 'application/apply-patch+yaml' });
+    if (res.code >= 300) throw new Error(`applying ${o.kind} ${o.metadata.name}: HTTP ${res.code} ${res.body.slice(0, 300)}`);
+  }
+
+  /** Until every proxy acknowledged all istiod sent and the sync status stayed unchanged for QUIET_MS. */
+  private async settled(): Promise<void> {
+    let last = '';
+    let since = Date.now();
+    await waitFor('istiod\'s pushes to be acknowledged by every proxy', async () => {
+      const text = await (await fetch(`http://127.0.0.1:${this.state.ports.istiodMonitoring}/debug/syncz`)).text();
+      const sync: ProxySync[] = parseSyncz(text, 'istiod');
+      const ours = sync.filter((s) => this.proxies.some((p) => s.id === `${p.descriptor.podName}.${p.descriptor.namespace}`));
+      const acked = ours.length === this.proxies.length && ours.every((s) => unacked(s).length === 0);
+      if (!acked || text !== last) {
+        last = text;
+        since = Date.now();
+        return false;
+      }
+      return Date.now() - since >= QUIET_MS;
+    }, 30_000);
+  }
+}
+
+function descriptorOf(pod: V1Pod): ProxyDescriptor {
+  return {
+    type: 'sidecar',
+    podName: pod.metadata!.name!,
+    namespace: pod.metadata!.namespace ?? 'default',
+    ip: pod.status!.podIP!,
+    labels: pod.metadata!.labels ?? {},
+    serviceAccount: pod.spec!.serviceAccountName ?? 'default',
+  };
+}
+
+function serviceInput(s: V1Service): ServiceInput {
+  const name = s.metadata!.name!;
+  const namespace = s.metadata!.namespace ?? 'default';
+  const clusterIp = s.spec?.clusterIP && s.spec.clusterIP !== 'None' ? s.spec.clusterIP : undefined;
+  return {
+    name,
+    namespace,
+    fqdn: `${name}.${namespace}.svc.cluster.local`,
+    ports: (s.spec?.ports ?? []).map((p) => ({
+      port: p.port,
+      name: p.name ?? '',
+      ...(p.appProtocol ? { appProtocol: p.appProtocol } : {}),
+      targetPort: typeof p.targetPort === 'number' ? p.targetPort : p.port,
+    })),
+    selector: s.spec?.selector ?? {},
+    ...(clusterIp ? { clusterIp } : {}),
+  };
+}
