@@ -1,6 +1,7 @@
 // `npm run bench:sandbox`: the sandbox cluster's numbers (issues 13, 14): start to ready once its binaries are built,
-// the memory of its processes, and how long a VirtualService applied through the real API server takes to reach a
-// Bookinfo sidecar (meshproof's xDS client) and be ACKed, as istiod's sync status reports it. Writes bench/SANDBOX.md.
+// the memory of its processes, how long a VirtualService applied through the real API server takes to reach a
+// Bookinfo sidecar (meshproof's xDS client) and be ACKed, as istiod's sync status reports it, and the same apply on
+// the local target with its built-in control plane (every proxy runs the new config). Writes bench/SANDBOX.md.
 //   npm run bench:sandbox                 5 start-ups, 20 applies
 //   npm run bench:sandbox -- --no-write   print only
 import { execFileSync } from 'node:child_process';
@@ -12,6 +13,8 @@ import { sandboxSidecar } from '../src/sandbox/sidecar.ts';
 import { SANDBOX_CONTEXT, sandboxFiles, type SandboxState } from '../src/sandbox/layout.ts';
 import { recordedNames, rssMb, runningRecord } from '../src/sandbox/processes.ts';
 import { describeMachine, loadAverage } from './machine.ts';
+import { LocalTarget } from '../src/targets/local/index.ts';
+import type { K8sObject } from '../src/spec/types.ts';
 import { repoRoot } from './process.ts';
 
 const STARTS = 5;
@@ -65,6 +68,7 @@ async function main(): Promise<void> {
       }
     }
   }
+  const builtin = await builtinApplyToConverged();
   const ready = starts.map((s) => s.readyS);
   const total = starts.map((s) => Object.values(s.rss).reduce((a, b) => a + b, 0));
   const names = Object.keys(starts[0]!.rss).sort();
@@ -73,11 +77,37 @@ async function main(): Promise<void> {
     ...names.map((n) => [`RSS ${n} after start`, `${percentile(starts.map((s) => s.rss[n]!), 0.5)} MB`, `${Math.min(...starts.map((s) => s.rss[n]!))}–${Math.max(...starts.map((s) => s.rss[n]!))} MB`, '']),
     ['RSS of all sandbox processes', `${percentile(total, 0.5)} MB`, `${Math.min(...total)}–${Math.max(...total)} MB`, '< 1,000 MB'],
     ['VirtualService applied → sidecar routes changed and ACKed (istiod)', `${percentile(applies, 0.5)} ms`, `p90 ${percentile(applies, 0.9)} ms, max ${Math.max(...applies)} ms (${applies.length} applies)`, 'p50 < 1,000 ms'],
+    ['VirtualService applied → every local proxy runs it (built-in)', `${percentile(builtin, 0.5)} ms`, `p90 ${percentile(builtin, 0.9)} ms, max ${Math.max(...builtin)} ms (${builtin.length} applies)`, ''],
+    ['istiod / built-in, apply to converged (median)', `${(percentile(applies, 0.5) / Math.max(1, percentile(builtin, 0.5))).toFixed(1)}×`, '', ''],
   ];
   const table = ['| row | median | spread | aim |', '|---|---:|---|---|', ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
-  const doc = `# Sandbox benchmarks\n\nMeasured by \`npm run bench:sandbox\` (${STARTS} start-ups; ${APPLIES} VirtualService applies on the first) on ${new Date().toISOString().slice(0, 16)}Z: ${machineLine()}.\n\n${table}\n\nThe apply row times a create or update of a VirtualService (reviews → subset v1/v2, alternating) through the real\nkube-apiserver until the productpage sidecar, played by meshproof's xDS client, has the new route and istiod's\n\`/debug/syncz\` shows that route version ACKed.\n`;
+  const doc = `# Sandbox benchmarks\n\nMeasured by \`npm run bench:sandbox\` (${STARTS} start-ups; ${APPLIES} VirtualService applies on the first) on ${new Date().toISOString().slice(0, 16)}Z: ${machineLine()}.\n\n${table}\n\nThe apply row times a create or update of a VirtualService (reviews → subset v1/v2, alternating) through the real\nkube-apiserver until the productpage sidecar, played by meshproof's xDS client, has the new route and istiod's\n\`/debug/syncz\` shows that route version ACKed; the built-in row applies the same VirtualService to the local target\nuntil every local proxy reports the new config version (its waitConverged).\n`;
   console.log(table);
   if (write) writeFileSync(join(repoRoot, 'bench', 'SANDBOX.md'), doc);
+}
+
+/** Milliseconds from each local-target apply of the same VirtualService to every local proxy running it. */
+async function builtinApplyToConverged(): Promise<number[]> {
+  const target = new LocalTarget();
+  await target.prepare({ scenario: 'bookinfo', seed: 1 });
+  const dr: K8sObject = { apiVersion: 'networking.istio.io/v1', kind: 'DestinationRule', metadata: { name: 'bench', namespace: 'default' }, spec: { host: 'reviews', subsets: ['v1', 'v2'].map((v) => ({ name: v, labels: { version: v } })) } };
+  const times: number[] = [];
+  try {
+    await target.apply([dr], 'bench');
+    await target.waitConverged(30_000);
+    for (let i = 0; i < APPLIES; i++) {
+      const subset = i % 2 === 0 ? 'v2' : 'v1';
+      const vs: K8sObject = { apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: 'bench', namespace: 'default' }, spec: { hosts: ['reviews'], http: [{ route: [{ destination: { host: 'reviews', subset } }] }] } };
+      const started = Date.now();
+      await target.apply([vs], 'bench');
+      await target.waitConverged(30_000);
+      times.push(Date.now() - started);
+    }
+  } finally {
+    await target.restore();
+    await target.close();
+  }
+  return times;
 }
 
 function machineLine(): string {
