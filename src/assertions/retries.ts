@@ -12,6 +12,10 @@ export function judgeRetries(e: RetriesExpectation, context: JudgeContext): Verd
   const retrySamples = samples.filter((s) => s.name === UPSTREAM_RQ_RETRY);
   const retries = retrySamples.reduce((s, c) => s + c.value, 0);
   const j = judgeCount(retries, e.count, context);
+  // No cluster counter of the service moved at all: either nothing called it or the callers do not export the
+  // counters. A bound that 0 satisfies (`max: 0`) must not pass on nothing: it cannot tell.
+  const blind = samples.length === 0 && j.outcome === 'pass';
+  if (blind) j.outcome = 'inconclusive';
   const expected = describeCountBound(e.count);
   const target = e.subset ? `${e.service} (subset ${e.subset})` : e.service;
   const callers = e.from ? `${e.from}'s sidecars` : 'The sidecars';
@@ -22,6 +26,7 @@ export function judgeRetries(e: RetriesExpectation, context: JudgeContext): Verd
     samples.length === 0
       ? ` (no envoy_cluster counter for ${target} moved: if the callers do not export cluster stats through proxyStatsMatcher, retries are invisible)`
       : '';
+  const blindReason = blind ? ', but that cannot be told apart from counters that are not there' : '';
   return {
     kind: 'retries',
     title: e.title,
@@ -30,7 +35,7 @@ export function judgeRetries(e: RetriesExpectation, context: JudgeContext): Verd
     expected,
     confidence: e.confidence,
     sampleSize: context.observation.total,
-    explanation: `${callers} retried ${target} ${retries === 1 ? 'once' : `${formatCount(retries)} times`}; expected ${expected}${countReason(j)}${unseen}.`,
+    explanation: `${callers} retried ${target} ${retries === 1 ? 'once' : `${formatCount(retries)} times`}; expected ${expected}${countReason(j)}${blindReason}${unseen}.`,
     details: { byProxy, counter: UPSTREAM_RQ_RETRY, band: j.band, clusterSeries: samples.length, exact: true },
     source: e.source,
   };
