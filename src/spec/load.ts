@@ -112,7 +112,7 @@ function buildExperiment(file: string, source: YamlDoc, value: any, point: Recor
     load: load!,
     expect: withUniqueTitles(expect as Experiment['expect']),
     ...(point ? { sweep: { params: point, baseName: base } } : {}),
-    warnings: [...weightWarnings(apply), ...deprecatedFieldWarnings(apply), ...(value.metadata.tags?.includes('pitfall') ? [] : pitfallWarnings(apply, load, expect as Experiment['expect'], spec.scenario ?? 'bookinfo'))],
+    warnings: [...weightWarnings(apply), ...deprecatedFieldWarnings(apply), ...(scenario ? deprecatedFieldWarnings(scenario.resources) : []), ...(value.metadata.tags?.includes('pitfall') ? [] : pitfallWarnings(apply, load, expect as Experiment['expect'], spec.scenario ?? 'bookinfo'))],
   };
 }
 

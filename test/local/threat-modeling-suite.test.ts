@@ -1,0 +1,45 @@
+// The Threat Modeling example suite (examples/threat-modeling: the team's resources from the seed document
+// mesh-config-threat-modeling.md, echo services in namespace threat-modeling) through the CLI on the local target:
+// the deprecated consecutiveErrors is flagged as istioctl flags it, the suite is green as written, and the
+// authorization finding turns red once the policy is written as its team presumably meant it.
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { describeNonPassing, readResult, repoRoot, runCli } from '../catalogue/cli.ts';
+
+const work = mkdtempSync(join(tmpdir(), 'meshproof-threat-modeling-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+const example = join(repoRoot, 'examples', 'threat-modeling');
+
+describe('examples/threat-modeling on the local target', () => {
+  it('flags the deprecated outlierDetection.consecutiveErrors of the scenario\'s DestinationRule (validateOutlierDetection)', async () => {
+    const v = await runCli(['validate', join(example, 'experiments'), '--json'], { timeoutMs: 60_000 });
+    expect(v.code, v.stderr).toBe(0);
+    const warnings = (JSON.parse(v.stdout) as { warnings: { path: string; message: string }[] }).warnings;
+    // Once per experiment in --json (each runs on that baseline); the text output shows it once.
+    expect([...new Set(warnings.map((w) => w.path))]).toEqual(['DestinationRule threat-engine-dr: spec.trafficPolicy.outlierDetection.consecutiveErrors']);
+    expect(warnings[0]!.message).toMatch(/deprecated.*Istio ignores it/);
+  }, 60_000);
+
+  it('runs green: the 90/10 canary, header routing to v2, the ORed authorization rules, retries covering 503', async () => {
+    const reportDir = join(work, 'green');
+    const r = await runCli(['run', join(example, 'experiments'), '--seed', '20261205', '--report-dir', reportDir, '--quiet'], { timeoutMs: 120_000 });
+    const result = readResult(reportDir);
+    expect(describeNonPassing(result), 'experiments that did not pass').toBe('');
+    expect(r.code, r.stderr.slice(-3000)).toBe(0);
+    expect(result.experiments).toHaveLength(4);
+  }, 120_000);
+
+  it('with `from` and `to` in one rule, report-service can no longer read analyses: the finding\'s check fails', async () => {
+    const copy = join(work, 'one-rule');
+    cpSync(example, copy, { recursive: true });
+    const file = join(copy, 'scenario', 'istio.yaml');
+    writeFileSync(file, readFileSync(file, 'utf8').replace('        principals: ["cluster.local/ns/threat-modeling/sa/project-service"]\n  - to:', '        principals: ["cluster.local/ns/threat-modeling/sa/project-service"]\n    to:'));
+    const reportDir = join(work, 'one-rule-report');
+    const r = await runCli(['run', join(copy, 'experiments', '03-authz-rules-are-ored.yaml'), '--seed', '7', '--report-dir', reportDir, '--quiet'], { timeoutMs: 120_000 });
+    expect(r.code, r.stderr.slice(-3000)).toBe(1);
+    const verdicts = readResult(reportDir).experiments[0]!.verdicts;
+    expect(verdicts.map((v) => v.outcome)).toEqual(['fail', 'pass']);
+  }, 120_000);
+});
