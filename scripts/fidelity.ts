@@ -17,6 +17,8 @@ import { routeFidelity, type ResourceSet } from '../src/fidelity/route-fidelity.
 import { istioctlVersion } from '../src/targets/kube/istioctl.ts';
 import { istioBehaviour } from '../src/istio/version.ts';
 import { sandboxFiles, type SandboxState } from '../src/sandbox/layout.ts';
+import { kustomizationObjects } from '../src/sandbox/objects.ts';
+import type { K8sObject } from '../src/spec/types.ts';
 import { loadExperiments } from '../src/spec/load.ts';
 
 const root = resolve(import.meta.dirname, '..');
@@ -61,8 +63,9 @@ try {
   const istiod = await SandboxIstiod.connect(state);
   try {
     const sets = catalogueSets();
-    echo(`fidelity: ${sets.length} resource sets × ${istiod.proxies.length} sidecars`);
-    const result = await routeFidelity(istiod, sets, istioBehaviour('1.31.0'), (line) => echo(`  ${line}`));
+    echo(`fidelity: ${sets.length} resource sets × ${istiod.proxies.length} proxies (the sidecars and the ingress gateway)`);
+    const baseline = kustomizationObjects(join(root, 'scenarios', 'bookinfo'), 'default') as K8sObject[];
+    const result = await routeFidelity(istiod, sets, istioBehaviour('1.31.0'), (line) => echo(`  ${line}`), undefined, baseline);
     for (const line of result.lines.slice(0, maxLines)) echo(line);
     if (result.lines.length > maxLines) echo(`… ${result.lines.length - maxLines} more lines (--max-lines)`);
     for (const s of result.skipped) echo(`not compared: ${s}`);

@@ -7,7 +7,7 @@ import type { IstioBehaviour } from '../istio/version.ts';
 import type { TranslationInput } from '../istio/xds/input.ts';
 import { buildRoutes } from '../istio/xds/routes.ts';
 import type { K8sObject } from '../spec/types.ts';
-import { diffRoutes, formatDrift } from './compare.ts';
+import { diffRoutes, formatDrift } from './route-diff.ts';
 import type { SandboxIstiod } from './sandbox-istiod.ts';
 
 export interface ResourceSet {
@@ -16,7 +16,7 @@ export interface ResourceSet {
 }
 
 export interface FidelityResult {
-  /** Proxy × route configuration pairs compared. */
+  /** Proxy × route configuration pairs compared (sidecars and the ingress gateway). */
   compared: number;
   /** Of those, how many differ. */
   drifted: number;
@@ -39,6 +39,7 @@ export async function routeFidelity(
   behaviour: IstioBehaviour,
   progress: (line: string) => void = () => {},
   builtinView: (objects: K8sObject[]) => K8sObject[] = (objects) => objects,
+  baseline: K8sObject[] = [],
 ): Promise<FidelityResult> {
   const registry = await istiod.registry();
   const result: FidelityResult = { compared: 0, drifted: 0, lines: [], skipped: [] };
@@ -48,7 +49,10 @@ export async function routeFidelity(
       result.skipped.push(`${set.name}: applies ${other.map((o) => o.kind).join(', ')} (workloads change the registry; the sandbox's pods are fixed)`);
       continue;
     }
-    const objects = builtinView(set.objects);
+    // The scenario's own Istio objects (the Bookinfo gateway and its VirtualService), unless the set replaces them.
+    const key = (o: K8sObject) => `${o.kind}/${o.metadata.namespace ?? 'default'}/${o.metadata.name}`;
+    const replacing = new Set(set.objects.map(key));
+    const objects = [...baseline.filter((o) => istioKinds.has(o.kind) && !replacing.has(key(o))), ...builtinView(set.objects)];
     const input: TranslationInput = {
       behaviour,
       ...registry,

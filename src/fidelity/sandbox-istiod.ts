@@ -51,12 +51,15 @@ export class SandboxIstiod {
     this.core = kc.makeApiClient(CoreV1Api);
   }
 
-  /** Connects one xDS client per sidecar pod of `namespace` and waits until each has its first config. */
+  /** Connects one xDS client per sidecar pod of `namespace` and one for the ingress gateway, and waits until each has its first config. */
   static async connect(state: SandboxState, namespace = 'default'): Promise<SandboxIstiod> {
     const istiod = new SandboxIstiod(state);
     const pods = (await istiod.core.listNamespacedPod({ namespace })).items;
     for (const pod of pods) {
       istiod.proxies.push({ descriptor: descriptorOf(pod), sidecar: sandboxSidecar(pod, `127.0.0.1:${state.ports.istiodGrpc}`) });
+    }
+    for (const pod of (await istiod.core.listNamespacedPod({ namespace: 'istio-system', labelSelector: 'istio=ingressgateway' })).items) {
+      istiod.proxies.push({ descriptor: { ...descriptorOf(pod), type: 'router' }, sidecar: sandboxSidecar(pod, `127.0.0.1:${state.ports.istiodGrpc}`, '1.31.0', 'router') });
     }
     await Promise.all(istiod.proxies.map((p) => p.sidecar.synced()));
     return istiod;
@@ -72,19 +75,33 @@ export class SandboxIstiod {
     return { services, instances };
   }
 
-  /** Apply `objects` (server-side), wait for istiod's pushes to be acknowledged, and return each proxy's config. */
+  /** What `translate` replaced, to put back: the object's former body, or undefined when it did not exist. */
+  private replaced = new Map<string, K8sObject | undefined>();
+
+  /**
+   * Create or replace each object as written (a PUT, as the kube target writes: fields the set leaves out are gone,
+   * not kept from the baseline), wait for istiod's pushes to be acknowledged, and return each proxy's config.
+   */
   async translate(objects: K8sObject[]): Promise<Map<string, EnvoyConfig>> {
-    for (const o of objects) await this.applyObject(o);
+    for (const o of objects) await this.putObject(o);
     await this.settled();
     return new Map(this.proxies.map((p) => [p.descriptor.podName, p.sidecar.client.config()]));
   }
 
-  /** Delete what `translate` applied and wait until istiod's pushes are acknowledged again. */
+  /** Undo `translate`: delete what it created, put back what it replaced, and wait for istiod's pushes again. */
   async remove(objects: K8sObject[]): Promise<void> {
     for (const o of objects) {
-      const res = await this.api.raw('DELETE', objectPath(o));
+      const path = objectPath(o);
+      const former = this.replaced.get(path);
+      this.replaced.delete(path);
+      if (former) {
+        await this.putObject(former);
+        continue;
+      }
+      const res = await this.api.raw('DELETE', path);
       if (res.code >= 300 && res.code !== 404) throw new Error(`deleting ${o.kind} ${o.metadata.name}: HTTP ${res.code} ${res.body.slice(0, 300)}`);
     }
+    this.replaced.clear();
     await this.settled();
   }
 
@@ -92,10 +109,22 @@ export class SandboxIstiod {
     for (const p of this.proxies) p.sidecar.close();
   }
 
-  private async applyObject(o: K8sObject): Promise<void> {
-    const body = JSON.stringify({ ...o, metadata: { ...o.metadata, namespace: o.metadata.namespace ?? 'default' } });
-    const res = await this.api.raw('PATCH', objectPath(o), { body, query: { fieldManager: FIELD_MANAGER, force: 'true', fieldValidation: 'Strict' }, contentType: 'application/apply-patch+yaml' });
-    if (res.code >= 300) throw new Error(`applying ${o.kind} ${o.metadata.name}: HTTP ${res.code} ${res.body.slice(0, 300)}`);
+  private async putObject(o: K8sObject): Promise<void> {
+    const path = objectPath(o);
+    const live = await this.api.raw('GET', path);
+    const namespace = o.metadata.namespace ?? 'default';
+    const metadata: Record<string, unknown> = { name: o.metadata.name, namespace, ...(o.metadata.labels ? { labels: o.metadata.labels } : {}), ...(o.metadata.annotations ? { annotations: o.metadata.annotations } : {}) };
+    const query = { fieldManager: FIELD_MANAGER, fieldValidation: 'Strict' };
+    let res;
+    if (live.code === 200) {
+      const former = JSON.parse(live.body) as K8sObject;
+      if (!this.replaced.has(path)) this.replaced.set(path, { apiVersion: former.apiVersion, kind: former.kind, metadata: { name: former.metadata.name, namespace, ...(former.metadata.labels ? { labels: former.metadata.labels } : {}), ...(former.metadata.annotations ? { annotations: former.metadata.annotations } : {}) }, spec: former.spec } as K8sObject);
+      res = await this.api.raw('PUT', path, { body: JSON.stringify({ apiVersion: o.apiVersion, kind: o.kind, metadata: { ...metadata, resourceVersion: former.metadata.resourceVersion }, spec: o.spec }), query });
+    } else {
+      if (!this.replaced.has(path)) this.replaced.set(path, undefined);
+      res = await this.api.raw('POST', path.slice(0, path.lastIndexOf('/')), { body: JSON.stringify({ apiVersion: o.apiVersion, kind: o.kind, metadata, spec: o.spec }), query });
+    }
+    if (res.code >= 300) throw new Error(`writing ${o.kind} ${o.metadata.name}: HTTP ${res.code} ${res.body.slice(0, 300)}`);
   }
 
   /** Until every proxy acknowledged all istiod sent and the sync status stayed unchanged for QUIET_MS. */

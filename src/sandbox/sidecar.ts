@@ -16,9 +16,10 @@ export interface SandboxSidecar {
   close(): void;
 }
 
-export function sandboxSidecar(pod: V1Pod, istiodGrpcAddress: string, istioVersion = '1.31.0'): SandboxSidecar {
+/** `type` router plays an ingress gateway pod (istiod builds gateway listeners and routes for it). */
+export function sandboxSidecar(pod: V1Pod, istiodGrpcAddress: string, istioVersion = '1.31.0', type: 'sidecar' | 'router' = 'sidecar'): SandboxSidecar {
   const node = proxyNode({
-    type: 'sidecar',
+    type,
     podName: pod.metadata!.name!,
     namespace: pod.metadata!.namespace ?? 'default',
     ips: [pod.status!.podIP!],

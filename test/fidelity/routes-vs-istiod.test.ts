@@ -11,6 +11,8 @@ import { routeFidelity, type ResourceSet } from '../../src/fidelity/route-fideli
 import { SandboxIstiod } from '../../src/fidelity/sandbox-istiod.ts';
 import { istioBehaviour } from '../../src/istio/version.ts';
 import { sandboxFiles, type SandboxState } from '../../src/sandbox/layout.ts';
+import { kustomizationObjects } from '../../src/sandbox/objects.ts';
+import type { K8sObject } from '../../src/spec/types.ts';
 import { loadExperiments } from '../../src/spec/load.ts';
 
 const root = resolve(import.meta.dirname, '../..');
@@ -39,6 +41,8 @@ afterAll(async () => {
   rmSync(stateDir, { recursive: true, force: true });
 });
 
+const baseline = () => kustomizationObjects(join(root, 'scenarios', 'bookinfo'), 'default') as K8sObject[];
+
 function catalogueSets(): ResourceSet[] {
   const { experiments } = loadExperiments([join(root, 'experiments', 'bookinfo')]);
   const sets: ResourceSet[] = [{ name: 'bookinfo alone', objects: [] }];
@@ -56,10 +60,10 @@ describe('route fidelity against the real istiod', () => {
   it('the catalogue\'s resource sets: every sidecar\'s route configurations equal istiod\'s', async () => {
     const sets = catalogueSets();
     expect(sets.length).toBeGreaterThan(20);
-    const result = await routeFidelity(istiod!, sets, istioBehaviour('1.31.0'));
+    const result = await routeFidelity(istiod!, sets, istioBehaviour('1.31.0'), undefined, undefined, baseline());
     expect(result.skipped).toEqual([]);
-    // Six sidecars, several ports each (9080, 80, 15010, 15014, the sniffed status port): hundreds of configurations.
-    expect(result.compared).toBeGreaterThan(sets.length * 6 * 3);
+    // Six sidecars and the gateway, several ports each (9080, 80, 15010, 15014, the sniffed status port): hundreds of configurations.
+    expect(result.compared).toBeGreaterThan(sets.length * 7 * 3);
     expect(result.lines).toEqual([]);
     expect(result.drifted).toBe(0);
   }, 300_000);
@@ -70,7 +74,7 @@ describe('route fidelity against the real istiod', () => {
       objects: [{ apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: 'reviews', namespace: 'default' }, spec: { hosts: ['reviews'], http: [{ timeout: '0.5s', route: [{ destination: { host: 'reviews' } }] }] } }],
     };
     // The same resources, but the built-in side is given a set without the timeout: istiod's 0.500s must show.
-    const result = await routeFidelity(istiod!, [timeout], istioBehaviour('1.31.0'), undefined, (o) => o.map((x) => ({ ...x, spec: { ...x.spec, http: [{ route: x.spec.http[0].route }] } })));
+    const result = await routeFidelity(istiod!, [timeout], istioBehaviour('1.31.0'), undefined, (o) => o.map((x) => ({ ...x, spec: { ...x.spec, http: [{ route: x.spec.http[0].route }] } })), baseline());
     expect(result.drifted).toBeGreaterThan(0);
     expect(result.lines.some((l) => l.includes('.route.timeout: builtin "0s", istiod "0.500s"'))).toBe(true);
   }, 60_000);

@@ -7,6 +7,7 @@
 // TranslateFault, GetDestinationCluster; route/retry/retry.go ConvertPolicy.
 import type { ClusterWeight, HeaderMatcher, RetryHostPredicate, HeaderValueOption, QueryParameterMatcher, RetryPolicy, Route, RouteAction, RouteConfiguration, RouteMatch, StringMatcher as EnvoyStringMatcher, VirtualHost } from '../../envoy/model/index.ts';
 import { TypedConfigType } from '../../envoy/model/index.ts';
+import { gatewayVirtualHosts } from '../networking/gateway-routes.ts';
 import type { HeaderOperations, HttpMatch, HttpRoute, RouteDestination, StringMatcher, VirtualServiceModel } from '../networking/model.ts';
 import type { ProxyDescriptor, ServiceInput, ServicePort, TranslationInput } from './input.ts';
 import { portProtocol, servedAsHttp } from '../protocol.ts';
@@ -366,8 +367,34 @@ function allowAny(): VirtualHost {
   };
 }
 
-/** Every RouteConfiguration the proxy is sent (sidecars: the outbound ports; gateways are not built here yet). */
+/**
+ * A gateway's RouteConfigurations (gateway.go buildGatewayHTTPRouteConfig), one per HTTP server port as written,
+ * `http.<port>`: a virtual host per host a bound VirtualService shares with a server (domains: that host), routes as
+ * networking/gateway-routes.ts gathers them (the same code the local gateway routes with) translated as TranslateRoute
+ * does; a port where nothing binds gets istiod's `blackhole:<port>` virtual host (404 for everything).
+ */
+export function buildGatewayRoutes(input: TranslationInput, proxy: ProxyDescriptor): RouteConfiguration[] {
+  const gateways = input.gateways.filter((g) => Object.keys(g.selector).length > 0 && Object.entries(g.selector).every(([k, v]) => proxy.labels[k] === v));
+  const services = new Map(input.services.map((s) => [s.fqdn, s]));
+  const ports = new Map<number, number>();
+  for (const g of gateways) for (const server of g.servers) if (!ports.has(server.declaredPort)) ports.set(server.declaredPort, server.port);
+  const configs: RouteConfiguration[] = [];
+  for (const [declared, port] of [...ports].sort((a, b) => a[0] - b[0])) {
+    const byHost = gatewayVirtualHosts(gateways, input.virtualServices, port, { labels: proxy.labels, namespace: proxy.namespace });
+    const vhosts: VirtualHost[] = [...byHost].map(([host, rules]) => ({
+      name: `${host}:${declared}`,
+      domains: [host],
+      routes: rules.map((rule) => translateRoute(rule, rule.match[0], rule.gatewayPort ?? declared, services, input)),
+      include_request_attempt_count: true,
+    }));
+    vhosts.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    if (vhosts.length === 0) vhosts.push({ name: `blackhole:${declared}`, domains: ['*'], routes: [] });
+    configs.push({ name: `http.${declared}`, virtual_hosts: vhosts, validate_clusters: false, ignore_port_in_host_matching: true });
+  }
+  return configs;
+}
+
+/** Every RouteConfiguration the proxy is sent: a sidecar's outbound ports, a gateway's servers. */
 export function buildRoutes(input: TranslationInput, proxy: ProxyDescriptor): RouteConfiguration[] {
-  if (proxy.type !== 'sidecar') throw new Error('gateway route configurations are not built by the built-in translator yet');
-  return buildSidecarOutboundRoutes(input, proxy);
+  return proxy.type === 'router' ? buildGatewayRoutes(input, proxy) : buildSidecarOutboundRoutes(input, proxy);
 }
