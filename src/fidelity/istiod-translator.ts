@@ -1,0 +1,124 @@
+// The real istiod as a translator: resource sets go to one long-running tools/istio-translate process (JSON lines on
+// its standard input and output; protocol in its main.go) and each proxy's answer comes back as the Envoy model,
+// loaded with loadEnvoyConfig — which keeps only the fields the local data plane executes, the normalisation the
+// fidelity comparison wants.
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import type { K8sObject } from '../spec/types.ts';
+import type { ProxyDescriptor } from '../istio/xds/input.ts';
+import type { EnvoyConfig } from '../envoy/model/index.ts';
+import { loadEnvoyConfig } from '../envoy/load/index.ts';
+import { registryObjects, type Registry } from './kube-objects.ts';
+import { ISTIO_TRANSLATE_BUILD_HINT, istioTranslatePath } from './istio-translate-tool.ts';
+
+/** One resource set: the registry (made into Services, Pods, EndpointSlices), the Istio objects as applied (in order:
+ * each is created a second after the previous one), and the proxies whose configuration is wanted. */
+export interface ResourceSet {
+  registry?: Registry;
+  /** Istio objects (and any other Kubernetes objects) as they would be applied. */
+  objects: K8sObject[];
+  proxies: ProxyDescriptor[];
+}
+
+export type IstiodAnswer =
+  | {
+      ok: true;
+      /** By `<podName>.<namespace>`. */
+      proxies: Map<string, EnvoyConfig>;
+      /** The validating webhook's warnings. */
+      warnings: string[];
+      /** Time istiod spent on the set (server start, config generation for every proxy). */
+      millis: number;
+    }
+  | { ok: false; error: string; warnings: string[]; millis: number };
+
+interface RawAnswer {
+  id: number;
+  proxies?: Record<string, unknown>;
+  warnings?: string[];
+  error?: string;
+  millis: number;
+}
+
+export const proxyKey = (p: { podName: string; namespace: string }) => `${p.podName}.${p.namespace}`;
+
+export class IstiodTranslator {
+  private nextId = 0;
+  private readonly pending = new Map<number, { resolve: (a: RawAnswer) => void; reject: (e: Error) => void }>();
+  private readonly stderrTail: string[] = [];
+  private exited: Error | undefined;
+  private readonly done: Promise<void>;
+
+  private constructor(private readonly child: ChildProcessWithoutNullStreams) {
+    createInterface({ input: child.stdout }).on('line', (line) => this.answer(line));
+    createInterface({ input: child.stderr }).on('line', (line) => {
+      this.stderrTail.push(line);
+      if (this.stderrTail.length > 40) this.stderrTail.shift();
+    });
+    this.done = new Promise((resolve) => {
+      child.on('close', (code, signal) => {
+        this.exited = new Error(`istio-translate exited (${signal ?? `code ${code}`})${this.tail()}`);
+        for (const p of this.pending.values()) p.reject(this.exited);
+        this.pending.clear();
+        resolve();
+      });
+    });
+    child.on('error', (err) => {
+      this.exited = err;
+      for (const p of this.pending.values()) p.reject(err);
+      this.pending.clear();
+    });
+  }
+
+  /** Starts the built tool (tools cache, or MESHPROOF_ISTIO_TRANSLATE); a missing build says how to make it. */
+  static start(binary = istioTranslatePath()): IstiodTranslator {
+    if (!existsSync(binary)) throw new Error(`istio-translate is not built (${binary}): ${ISTIO_TRANSLATE_BUILD_HINT}`);
+    return new IstiodTranslator(spawn(binary, [], { stdio: ['pipe', 'pipe', 'pipe'] }));
+  }
+
+  /** What istiod generates for each proxy of the set, or istiod's (webhook's) error for the set. */
+  async translate(set: ResourceSet): Promise<IstiodAnswer> {
+    const raw = await this.send({ objects: [...(set.registry ? registryObjects(set.registry) : []), ...set.objects], proxies: set.proxies });
+    const warnings = raw.warnings ?? [];
+    if (raw.error !== undefined) return { ok: false, error: raw.error, warnings, millis: raw.millis };
+    const proxies = new Map<string, EnvoyConfig>();
+    for (const [key, bundle] of Object.entries(raw.proxies ?? {})) {
+      proxies.set(key, loadEnvoyConfig(bundle, `istiod answer for ${key}`).config);
+    }
+    return { ok: true, proxies, warnings, millis: raw.millis };
+  }
+
+  /** Ends the process (after the sets already sent are answered). */
+  async close(): Promise<void> {
+    this.child.stdin.end();
+    await this.done;
+  }
+
+  private send(body: { objects: unknown[]; proxies: ProxyDescriptor[] }): Promise<RawAnswer> {
+    if (this.exited) return Promise.reject(this.exited);
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.child.stdin.write(`${JSON.stringify({ id, ...body })}\n`);
+    });
+  }
+
+  private answer(line: string) {
+    let raw: RawAnswer;
+    try {
+      raw = JSON.parse(line) as RawAnswer;
+    } catch {
+      this.stderrTail.push(`(unparsable answer) ${line.slice(0, 200)}`);
+      return;
+    }
+    const waiting = this.pending.get(raw.id);
+    if (!waiting) return;
+    this.pending.delete(raw.id);
+    waiting.resolve(raw);
+  }
+
+  private tail(): string {
+    return this.stderrTail.length > 0 ? `; its last output:\n${this.stderrTail.join('\n')}` : '';
+  }
+}
