@@ -8,7 +8,7 @@ import { createInterface } from 'node:readline';
 import type { K8sObject } from '../spec/types.ts';
 import type { ProxyDescriptor } from '../istio/xds/input.ts';
 import type { EnvoyConfig } from '../envoy/model/index.ts';
-import { loadEnvoyConfig } from '../envoy/load/index.ts';
+import { EnvoyConfigError, loadEnvoyConfig } from '../envoy/load/index.ts';
 import { registryObjects, type Registry } from './kube-objects.ts';
 import { ISTIO_TRANSLATE_BUILD_HINT, istioTranslatePath } from './istio-translate-tool.ts';
 
@@ -26,6 +26,9 @@ export type IstiodAnswer =
       ok: true;
       /** By `<podName>.<namespace>`. */
       proxies: Map<string, EnvoyConfig>;
+      /** Proxies whose istiod configuration the local data plane's loader refuses (a field it does not execute), with
+       * the loader's message: a fidelity finding in itself. */
+      refused: Map<string, string>;
       /** The validating webhook's warnings. */
       warnings: string[];
       /** Time istiod spent on the set (server start, config generation for every proxy). */
@@ -83,10 +86,23 @@ export class IstiodTranslator {
     const warnings = raw.warnings ?? [];
     if (raw.error !== undefined) return { ok: false, error: raw.error, warnings, millis: raw.millis };
     const proxies = new Map<string, EnvoyConfig>();
+    const refused = new Map<string, string>();
     for (const [key, bundle] of Object.entries(raw.proxies ?? {})) {
-      proxies.set(key, loadEnvoyConfig(bundle, `istiod answer for ${key}`).config);
+      try {
+        proxies.set(key, loadEnvoyConfig(bundle, `istiod answer for ${key}`).config);
+      } catch (err) {
+        if (!(err instanceof EnvoyConfigError)) throw err;
+        refused.set(key, err.message);
+      }
     }
-    return { ok: true, proxies, warnings, millis: raw.millis };
+    return { ok: true, proxies, refused, warnings, millis: raw.millis };
+  }
+
+  /** The validating webhook's verdict on the objects alone (pkg/webhooks/validation/server Webhook.validate), without
+   * generating any configuration: an error for each object refused, and the warnings. */
+  async validate(objects: K8sObject[]): Promise<{ error?: string; warnings: string[] }> {
+    const raw = await this.send({ objects, proxies: [], validateOnly: true });
+    return { ...(raw.error !== undefined ? { error: raw.error } : {}), warnings: raw.warnings ?? [] };
   }
 
   /** Ends the process (after the sets already sent are answered). */
@@ -95,7 +111,7 @@ export class IstiodTranslator {
     await this.done;
   }
 
-  private send(body: { objects: unknown[]; proxies: ProxyDescriptor[] }): Promise<RawAnswer> {
+  private send(body: { objects: unknown[]; proxies: ProxyDescriptor[]; validateOnly?: boolean }): Promise<RawAnswer> {
     if (this.exited) return Promise.reject(this.exited);
     const id = this.nextId++;
     return new Promise((resolve, reject) => {

@@ -2,7 +2,7 @@
 // sets per process. One JSON request per line on standard input, one JSON answer per line on standard output:
 //
 //	{"id": any, "objects": [<Kubernetes object>...], "proxies": [{"type": "sidecar"|"router", "podName", "namespace",
-//	 "ip", "labels", "serviceAccount"}]}
+//	 "ip", "labels", "serviceAccount"}], "validateOnly": false}
 //	→ {"id": any, "proxies": {"<podName>.<namespace>": {"listeners": [...], "routes": [...], "clusters": [...],
 //	   "endpoints": [...]}}, "warnings": [...]}  or  {"id": any, "error": "..."}
 //
@@ -68,6 +68,8 @@ type request struct {
 	ID      json.RawMessage   `json:"id"`
 	Objects []json.RawMessage `json:"objects"`
 	Proxies []proxyRequest    `json:"proxies"`
+	// ValidateOnly answers with the webhook's verdict alone, without starting istiod.
+	ValidateOnly bool `json:"validateOnly"`
 }
 
 type proxyConfig struct {
@@ -177,6 +179,10 @@ func translate(req request) (res response) {
 	res.Warnings = warnings
 	if len(errs) > 0 {
 		res.Error = strings.Join(errs, "\n")
+		return res
+	}
+	if req.ValidateOnly {
+		res.Proxies = map[string]proxyConfig{}
 		return res
 	}
 	f := &failer{}
