@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	goruntime "runtime"
 	"sort"
 	"strings"
 	"syscall"
@@ -34,7 +35,11 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/types/known/anypb"
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+
+	networking "istio.io/api/networking/v1alpha3"
 
 	"istio.io/istio/pilot/pkg/config/kube/crd"
 	"istio.io/istio/pilot/pkg/model"
@@ -42,9 +47,11 @@ import (
 	v3 "istio.io/istio/pilot/pkg/xds/v3"
 	xdsfake "istio.io/istio/pilot/test/xds"
 	"istio.io/istio/pkg/config"
+	"istio.io/istio/pkg/config/host"
 	"istio.io/istio/pkg/config/schema/collections"
 	"istio.io/istio/pkg/config/schema/resource"
 	kubelib "istio.io/istio/pkg/kube"
+	"istio.io/istio/pkg/kube/krt"
 	istiolog "istio.io/istio/pkg/log"
 )
 
@@ -143,6 +150,9 @@ func main() {
 			res.ID = json.RawMessage("null")
 		}
 		res.Millis = time.Since(started).Milliseconds()
+		if debug {
+			fmt.Fprintf(os.Stderr, "istio-translate: set %s: %d ms, %d goroutines\n", res.ID, res.Millis, goruntime.NumGoroutine())
+		}
 		encoded, err := json.Marshal(res)
 		if err != nil {
 			encoded, _ = json.Marshal(response{ID: res.ID, Error: "encoding the answer: " + err.Error()})
@@ -156,12 +166,15 @@ func main() {
 	}
 }
 
+// debug (ISTIO_TRANSLATE_DEBUG set) logs istiod at info level and each set's time and goroutine count.
+var debug = os.Getenv("ISTIO_TRANSLATE_DEBUG") != ""
+
 func quietLogs() {
 	o := istiolog.DefaultOptions()
 	o.OutputPaths = []string{"stderr"}
 	o.ErrorOutputPaths = []string{"stderr"}
 	level := istiolog.ErrorLevel
-	if os.Getenv("ISTIO_TRANSLATE_DEBUG") != "" {
+	if debug {
 		level = istiolog.InfoLevel
 	}
 	o.SetDefaultOutputLevel(istiolog.OverrideScopeName, level)
@@ -185,6 +198,9 @@ func translate(req request) (res response) {
 		res.Proxies = map[string]proxyConfig{}
 		return res
 	}
+	// Each set's collections register with krt's process-wide debug handler; a fresh one per set lets a finished set's
+	// state be collected instead of accumulating for the life of the process.
+	krt.GlobalDebugHandler = new(krt.DebugHandler)
 	f := &failer{}
 	defer f.cleanup()
 	defer func() {
@@ -198,6 +214,10 @@ func translate(req request) (res response) {
 		}
 	}()
 	s := xdsfake.NewFakeDiscoveryServer(f, xdsfake.FakeOptions{Configs: configs, KubernetesObjects: kubeObjects})
+	if err := settle(f, s, configs, kubeObjects); err != nil {
+		res.Error = "istiod: " + err.Error()
+		return res
+	}
 	res.Proxies = map[string]proxyConfig{}
 	for _, p := range req.Proxies {
 		cfg, err := connect(s, p)
@@ -415,4 +435,92 @@ func unmarshalListeners(resources []*anypb.Any) ([]*listener.Listener, error) {
 		out = append(out, l)
 	}
 	return out, nil
+}
+
+// settle waits until istiod's registries hold every Service and ServiceEntry host of the set and every EndpointSlice
+// address, then has istiod rebuild its push context from them and waits until that is committed. The fake server
+// returns once its informers have synced, but the registries turn Kubernetes events into services and endpoints
+// asynchronously; a proxy connecting before that gets configuration for a partial mesh (a VirtualService host
+// without its Service becomes a port-80 virtual host, for one).
+func settle(f *failer, s *xdsfake.FakeDiscoveryServer, configs []config.Config, kubeObjects []runtime.Object) error {
+	hosts := []host.Name{}
+	endpoints := map[[2]string]int{}
+	for _, o := range kubeObjects {
+		switch k := o.(type) {
+		case *corev1.Service:
+			hosts = append(hosts, host.Name(fmt.Sprintf("%s.%s.svc.%s", k.Name, namespaceOr(k.Namespace), domainSuffix)))
+		case *discoveryv1.EndpointSlice:
+			service := k.Labels[discoveryv1.LabelServiceName]
+			host := fmt.Sprintf("%s.%s.svc.%s", service, namespaceOr(k.Namespace), domainSuffix)
+			for _, e := range k.Endpoints {
+				// Not-ready addresses may be left out of the index (PILOT_SEND_UNHEALTHY_ENDPOINTS), so only ready ones are
+				// waited for.
+				if e.Conditions.Ready != nil && !*e.Conditions.Ready {
+					continue
+				}
+				endpoints[[2]string{host, namespaceOr(k.Namespace)}] += len(e.Addresses) * max(1, len(k.Ports))
+			}
+		}
+	}
+	for _, c := range configs {
+		if se, ok := c.Spec.(*networking.ServiceEntry); ok {
+			for _, h := range se.Hosts {
+				hosts = append(hosts, host.Name(h))
+			}
+		}
+	}
+	missing := func() string {
+		for _, h := range hosts {
+			if s.Env().ServiceDiscovery.GetService(h) == nil {
+				return "service " + string(h)
+			}
+		}
+		for key, want := range endpoints {
+			got := 0
+			if shards, ok := s.Env().EndpointIndex.ShardsForService(key[0], key[1]); ok {
+				shards.RLock()
+				for _, eps := range shards.Shards {
+					got += len(eps)
+				}
+				shards.RUnlock()
+			}
+			if got < want {
+				return fmt.Sprintf("endpoints of %s (%d of %d)", key[0], got, want)
+			}
+		}
+		return ""
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for what := missing(); what != ""; what = missing() {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the registries did not settle within 10 s: still missing %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	s.Discovery.ConfigUpdate(&model.PushRequest{Forced: true, Reason: model.NewReasonStats(model.GlobalUpdate)})
+	// A guard: controllers that derive state from others (the VirtualService index, the ServiceEntry workload index)
+	// can answer the registries' events with updates of their own, so wait until none has come in for quietPeriod.
+	quiet := time.Now()
+	for seen := s.Discovery.InboundUpdates.Load(); time.Since(quiet) < quietPeriod; {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("istiod's updates did not settle within 10 s")
+		}
+		s.EnsureSynced(f)
+		time.Sleep(time.Millisecond)
+		if now := s.Discovery.InboundUpdates.Load(); now != seen {
+			seen, quiet = now, time.Now()
+		}
+	}
+	s.EnsureSynced(f)
+	return nil
+}
+
+// quietPeriod: how long no update may arrive before istiod's state counts as settled.
+const quietPeriod = 20 * time.Millisecond
+
+func namespaceOr(ns string) string {
+	if ns == "" {
+		return "default"
+	}
+	return ns
 }
