@@ -6,8 +6,8 @@
 //   npx tsx scripts/istio-translate-build.ts            build (or say where the existing build is)
 //   npx tsx scripts/istio-translate-build.ts --print    print the binary's path only
 import { $, argv, echo, fs, os, path, which } from 'zx';
-import { istioTranslatePath, istioTranslateSource, istioTranslateVersion } from '../src/fidelity/istio-translate-tool.ts';
-import { istioctlPin } from '../src/targets/kube/istioctl.ts';
+import { ISTIO_TRANSLATE, istioTranslatePath, istioTranslateSource, istioTranslateVersion } from '../src/fidelity/istio-translate-tool.ts';
+import { istioctlPin, istioctlVersion } from '../src/targets/kube/istioctl.ts';
 
 const binary = istioTranslatePath();
 if (argv.print) {
@@ -45,6 +45,11 @@ try {
   await $({ cwd: work, stdio: 'inherit', env: { ...process.env, CGO_ENABLED: '0', GOFLAGS: '-mod=mod -buildvcs=false', GOSUMDB: 'off' } })`go build -trimpath -ldflags ${'-s -w'} -o ${path.join(staging, 'istio-translate')} .`;
   await fs.remove(dir);
   await fs.move(staging, dir);
+  // Builds of earlier versions of main.go (about 130 MB each) are no longer run by anything in this clone.
+  const parent = path.dirname(dir);
+  for (const entry of await fs.readdir(parent)) {
+    if (entry.startsWith(`${ISTIO_TRANSLATE}-${istioctlVersion}-`) && entry !== path.basename(dir)) await fs.remove(path.join(parent, entry));
+  }
   echo(`istio-translate built in ${Math.round((Date.now() - started) / 1000)} s: ${binary}`);
 } finally {
   await fs.remove(work);
