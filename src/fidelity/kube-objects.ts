@@ -11,9 +11,14 @@ export interface Registry {
   instances: WorkloadInstanceInput[];
 }
 
-/** ClusterIPs are given in Service order from this range (the built-in translator's outbound listeners for HTTP ports
- * are `0.0.0.0_<port>` and do not depend on them). */
+/** ClusterIPs are given in Service order from this range. istiod puts them in virtual host domains and in the names of
+ * outbound listeners of non-HTTP ports (`10.96.0.104_443`), so the built-in translator must use the same ones. */
 const CLUSTER_IP_PREFIX = '10.96.0.';
+
+/** The ClusterIP the Service at `index` of `registry.services` gets. */
+export function serviceClusterIp(index: number): string {
+  return `${CLUSTER_IP_PREFIX}${100 + index}`;
+}
 
 const INJECTED_LABELS = (labels: Record<string, string>, podName: string): Record<string, string> => ({
   'security.istio.io/tlsMode': 'istio',
@@ -36,8 +41,8 @@ export function registryObjects(registry: Registry): KubeObject[] {
       metadata: { name: svc.name, namespace: svc.namespace, labels: { app: svc.name } },
       spec: {
         type: 'ClusterIP',
-        clusterIP: `${CLUSTER_IP_PREFIX}${100 + i}`,
-        clusterIPs: [`${CLUSTER_IP_PREFIX}${100 + i}`],
+        clusterIP: serviceClusterIp(i),
+        clusterIPs: [serviceClusterIp(i)],
         selector: svc.selector,
         ports: svc.ports.map((p) => ({ name: p.name, port: p.port, targetPort: p.targetPort, protocol: 'TCP', ...(p.appProtocol ? { appProtocol: p.appProtocol } : {}) })),
       },
