@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# istio-translate (tools/istio-translate): the real istiod's config generation as a batch translator for the
+# differential fidelity check (src/fidelity, test/fidelity), built against the istio module istioctl is pinned to into
+# ${MESHPROOF_TOOLS:-$HOME/.cache/meshproof/tools}, reused while its source is unchanged. It runs after 40-istioctl.sh,
+# which downloads the module and fills the Go build cache it reuses. Build times: see docs/fidelity.md.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+. scripts/go-path.sh istio-translate
+npx tsx scripts/istio-translate-build.ts

@@ -1,0 +1,314 @@
+// A seeded corpus of valid Istio resource sets on the Bookinfo hosts, for comparing the built-in translator with
+// istiod: VirtualService matches, weights, retries, timeouts, faults, header operations and rewrites; DestinationRule
+// subsets, policies, port-level settings, several rules per host and wildcard hosts; AuthorizationPolicy;
+// PeerAuthentication; local-rate-limit EnvoyFilters; exportTo; gateway bindings. Each set is what one might apply to
+// Bookinfo at once; every one passes istiod's validating webhook (test/fidelity/corpus.test.ts checks it with the real
+// validation). The same seed gives the same sets.
+import { unsafeUniformIntDistribution, xoroshiro128plus, type RandomGenerator } from 'pure-rand';
+import type { K8sObject } from '../spec/types.ts';
+import { BOOKINFO_NAMESPACE, GATEWAY_NAMESPACE } from './bookinfo.ts';
+
+export interface CorpusSet {
+  /** `set-<seed>-<index>` */
+  name: string;
+  objects: K8sObject[];
+}
+
+class Rand {
+  private readonly rng: RandomGenerator;
+  constructor(seed: number) {
+    this.rng = xoroshiro128plus(seed);
+  }
+  int(from: number, to: number): number {
+    return unsafeUniformIntDistribution(from, to, this.rng);
+  }
+  chance(percent: number): boolean {
+    return this.int(0, 99) < percent;
+  }
+  pick<T>(items: readonly T[]): T {
+    return items[this.int(0, items.length - 1)];
+  }
+  /** `n` distinct items, in the order of `items`. */
+  some<T>(items: readonly T[], n: number): T[] {
+    const chosen = new Set<number>();
+    while (chosen.size < Math.min(n, items.length)) chosen.add(this.int(0, items.length - 1));
+    return [...chosen].sort((a, b) => a - b).map((i) => items[i]);
+  }
+}
+
+const APPS = ['productpage', 'details', 'reviews', 'ratings'] as const;
+type App = (typeof APPS)[number];
+const VERSIONS: Record<App, string[]> = { productpage: ['v1'], details: ['v1'], reviews: ['v1', 'v2', 'v3'], ratings: ['v1'] };
+const PORT = 9080;
+const SERVICE_ACCOUNTS: Record<App, string> = {
+  productpage: 'bookinfo-productpage',
+  details: 'bookinfo-details',
+  reviews: 'bookinfo-reviews',
+  ratings: 'bookinfo-ratings',
+};
+
+/** The ways a host can be written: short, namespace-qualified, fully qualified. */
+const hostName = (r: Rand, app: App) => r.pick([app, app, `${app}.${BOOKINFO_NAMESPACE}`, `${app}.${BOOKINFO_NAMESPACE}.svc.cluster.local`]);
+
+const duration = (r: Rand, choices: string[]) => r.pick(choices);
+
+const meta = (name: string, namespace = BOOKINFO_NAMESPACE) => ({ name, namespace });
+
+const RETRY_ON = ['5xx', 'gateway-error', 'connect-failure', 'refused-stream', 'reset', 'retriable-4xx', 'unavailable', 'cancelled', '503', '429'];
+
+function headerMatch(r: Rand): Record<string, unknown> {
+  const value = r.pick(['jason', 'admin', 'test', 'beta']);
+  return { [r.pick(['end-user', 'x-canary', 'x-user-group'])]: r.pick([{ exact: value }, { prefix: value.slice(0, 2) }, { regex: `${value}.*` }]) };
+}
+
+function httpMatch(r: Rand): Record<string, unknown> {
+  const m: Record<string, unknown> = {};
+  if (r.chance(60)) m.headers = headerMatch(r);
+  if (r.chance(50)) m.uri = r.pick([{ exact: '/productpage' }, { prefix: '/api/v1' }, { prefix: '/reviews' }, { regex: '/ratings/[0-9]+' }, { prefix: '/' }]);
+  if (r.chance(15)) m.method = { exact: r.pick(['GET', 'POST']) };
+  if (r.chance(10)) m.queryParams = { debug: { exact: 'true' } };
+  if (Object.keys(m).length === 0) m.headers = headerMatch(r);
+  return m;
+}
+
+function headerOperations(r: Rand): Record<string, unknown> {
+  const ops: Record<string, unknown> = {};
+  if (r.chance(60)) ops.request = r.pick([{ set: { 'x-fidelity': 'on' } }, { add: { 'x-trace-tag': 'corpus' } }, { remove: ['x-debug'] }, { set: { 'x-a': '1' }, remove: ['x-b'] }]);
+  if (r.chance(50)) ops.response = r.pick([{ set: { 'x-served-by': 'mesh' } }, { add: { 'cache-control': 'no-store' } }, { remove: ['server'] }]);
+  if (Object.keys(ops).length === 0) ops.request = { set: { 'x-fidelity': 'on' } };
+  return ops;
+}
+
+/** Destinations for one route: one (optionally a subset), or several with weights that add up to 100. */
+function destinations(r: Rand, app: App, subsets: string[], hostText: string): Record<string, unknown>[] {
+  const destination = (subset?: string) => ({ host: hostText, ...(subset ? { subset } : {}), ...(r.chance(30) ? { port: { number: PORT } } : {}) });
+  if (subsets.length < 2 || r.chance(40)) return [{ destination: destination(subsets.length > 0 && r.chance(70) ? r.pick(subsets) : undefined) }];
+  const chosen = r.some(subsets, r.int(2, subsets.length));
+  let left = 100;
+  return chosen.map((subset, i) => {
+    const weight = i === chosen.length - 1 ? left : r.int(0, left);
+    left -= weight;
+    return { destination: destination(subset), weight };
+  });
+}
+
+function httpRoute(r: Rand, app: App, subsets: string[], hostText: string, last: boolean): Record<string, unknown> {
+  const route: Record<string, unknown> = {};
+  if (!last || r.chance(20)) route.match = Array.from({ length: r.int(1, 2) }, () => httpMatch(r));
+  if (r.chance(20)) route.name = r.pick(['primary', 'canary', 'fallback']) + (last ? '-last' : '');
+  route.route = destinations(r, app, subsets, hostText);
+  if (r.chance(35)) route.timeout = duration(r, ['500ms', '1s', '2s', '10s']); // istiod refuses durations under 1ms (validateDuration)
+  if (r.chance(35)) {
+    const retries: Record<string, unknown> = { attempts: r.int(0, 5) };
+    // attempts 0 disables retries, and istiod refuses any other retry field with it (validateHTTPRetry).
+    if (retries.attempts !== 0 && r.chance(60)) retries.perTryTimeout = duration(r, ['100ms', '1s', '2s']);
+    if (retries.attempts !== 0 && r.chance(60)) retries.retryOn = r.some(RETRY_ON, r.int(1, 3)).join(',');
+    if (retries.attempts !== 0 && r.chance(15)) retries.retryRemoteLocalities = r.chance(50);
+    route.retries = retries;
+  }
+  if (r.chance(25)) {
+    const fault: Record<string, unknown> = {};
+    if (r.chance(60)) fault.abort = { httpStatus: r.pick([500, 503, 429, 404]), percentage: { value: r.pick([0.1, 10, 50, 100]) } };
+    if (!fault.abort || r.chance(40)) fault.delay = { fixedDelay: duration(r, ['100ms', '2s', '7s']), percentage: { value: r.pick([5, 10, 50, 100]) } };
+    route.fault = fault;
+  }
+  if (r.chance(25)) route.headers = headerOperations(r);
+  if (r.chance(12)) route.rewrite = r.pick([{ uri: '/' }, { authority: `${app}.${BOOKINFO_NAMESPACE}.svc.cluster.local` }, { uri: '/v2' }]);
+  return route;
+}
+
+function virtualService(r: Rand, name: string, app: App, subsets: string[]): K8sObject {
+  const hostText = hostName(r, app);
+  const count = r.int(1, 3);
+  const http = Array.from({ length: count }, (_, i) => httpRoute(r, app, subsets, hostText, i === count - 1));
+  const spec: Record<string, unknown> = { hosts: [hostText], http };
+  if (r.chance(15)) spec.exportTo = [r.pick(['.', '*'])];
+  return { apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: meta(name), spec };
+}
+
+function trafficPolicy(r: Rand, depth: 'top' | 'port' | 'subset'): Record<string, unknown> {
+  const p: Record<string, unknown> = {};
+  if (r.chance(50)) {
+    const pool: Record<string, unknown> = {};
+    if (r.chance(60)) pool.tcp = { maxConnections: r.pick([1, 5, 100]), ...(r.chance(30) ? { connectTimeout: duration(r, ['1s', '5s']) } : {}) };
+    if (!pool.tcp || r.chance(60)) {
+      const http: Record<string, unknown> = {};
+      if (r.chance(60)) http.http1MaxPendingRequests = r.pick([1, 10, 1024]);
+      if (r.chance(50)) http.maxRequestsPerConnection = r.pick([1, 10]);
+      if (r.chance(40)) http.http2MaxRequests = r.pick([10, 100]);
+      if (r.chance(30)) http.maxRetries = r.pick([0, 3, 10]);
+      if (Object.keys(http).length === 0) http.http1MaxPendingRequests = 10;
+      pool.http = http;
+    }
+    p.connectionPool = pool;
+  }
+  if (r.chance(40)) {
+    const od: Record<string, unknown> = {};
+    if (r.chance(70)) od.consecutive5xxErrors = r.pick([1, 3, 5]);
+    if (r.chance(30)) od.consecutiveGatewayErrors = r.pick([1, 2]);
+    if (r.chance(60)) od.interval = duration(r, ['1s', '10s']);
+    if (r.chance(60)) od.baseEjectionTime = duration(r, ['30s', '3m']);
+    if (r.chance(50)) od.maxEjectionPercent = r.pick([10, 50, 100]);
+    if (Object.keys(od).length === 0) od.consecutive5xxErrors = 2;
+    p.outlierDetection = od;
+  }
+  if (r.chance(35)) p.loadBalancer = { simple: r.pick(['ROUND_ROBIN', 'LEAST_REQUEST', 'RANDOM']) };
+  if (depth !== 'port' && r.chance(20)) p.tls = { mode: r.pick(['ISTIO_MUTUAL', 'DISABLE']) };
+  if (depth === 'top' && r.chance(25)) p.portLevelSettings = [{ port: { number: PORT }, ...trafficPolicyOrDefault(r) }];
+  return p;
+}
+
+function trafficPolicyOrDefault(r: Rand): Record<string, unknown> {
+  const p = trafficPolicy(r, 'port');
+  return Object.keys(p).length > 0 ? p : { loadBalancer: { simple: 'LEAST_REQUEST' } };
+}
+
+function destinationRule(r: Rand, name: string, host: string, subsets: string[]): K8sObject {
+  const spec: Record<string, unknown> = { host };
+  const policy = trafficPolicy(r, 'top');
+  if (Object.keys(policy).length > 0) spec.trafficPolicy = policy;
+  if (subsets.length > 0) {
+    spec.subsets = subsets.map((v) => {
+      const subset: Record<string, unknown> = { name: v, labels: { version: v } };
+      if (r.chance(15)) subset.trafficPolicy = trafficPolicyOrDefault(r);
+      return subset;
+    });
+  }
+  if (r.chance(15)) spec.exportTo = [r.pick(['.', '*'])];
+  return { apiVersion: 'networking.istio.io/v1', kind: 'DestinationRule', metadata: meta(name), spec };
+}
+
+function authorizationPolicy(r: Rand, name: string): K8sObject {
+  const app = r.pick(APPS);
+  const spec: Record<string, unknown> = {};
+  if (r.chance(85)) spec.selector = { matchLabels: { app } };
+  const shape = r.int(0, 9);
+  if (shape === 0) return { apiVersion: 'security.istio.io/v1', kind: 'AuthorizationPolicy', metadata: meta(name), spec }; // allow nothing
+  const action = r.pick(['ALLOW', 'ALLOW', 'DENY']);
+  spec.action = action;
+  const rule: Record<string, unknown> = {};
+  if (r.chance(60)) {
+    const callers = r.some(APPS, r.int(1, 2)).map((a) => `cluster.local/ns/${BOOKINFO_NAMESPACE}/sa/${SERVICE_ACCOUNTS[a]}`);
+    rule.from = [{ source: r.chance(80) ? { principals: callers } : { namespaces: [BOOKINFO_NAMESPACE] } }];
+  }
+  if (r.chance(60) || (action === 'DENY' && !rule.from)) {
+    const operation: Record<string, unknown> = {};
+    if (r.chance(70)) operation.methods = r.some(['GET', 'POST', 'DELETE'], r.int(1, 2));
+    if (r.chance(50)) operation.paths = [r.pick(['/ratings/*', '/reviews/*', '/productpage', '/health'])];
+    if (r.chance(20)) operation.ports = [String(PORT)];
+    if (Object.keys(operation).length === 0) operation.methods = ['GET'];
+    rule.to = [{ operation }];
+  }
+  if (r.chance(15)) rule.when = [{ key: 'request.headers[x-token]', values: ['secret'] }];
+  spec.rules = [rule];
+  return { apiVersion: 'security.istio.io/v1', kind: 'AuthorizationPolicy', metadata: meta(name), spec };
+}
+
+function peerAuthentication(r: Rand, name: string): K8sObject {
+  const mode = r.pick(['STRICT', 'PERMISSIVE', 'DISABLE']);
+  const spec: Record<string, unknown> = { mtls: { mode } };
+  const scope = r.int(0, 2);
+  if (scope === 0) return { apiVersion: 'security.istio.io/v1', kind: 'PeerAuthentication', metadata: meta('default', GATEWAY_NAMESPACE), spec };
+  if (scope === 2) {
+    spec.selector = { matchLabels: { app: r.pick(APPS) } };
+    if (r.chance(40)) spec.portLevelMtls = { [String(PORT)]: { mode: r.pick(['STRICT', 'PERMISSIVE', 'DISABLE']) } };
+  }
+  return { apiVersion: 'security.istio.io/v1', kind: 'PeerAuthentication', metadata: meta(scope === 1 ? 'default' : name), spec };
+}
+
+function localRateLimit(r: Rand, name: string): K8sObject {
+  const tokens = r.pick([1, 5, 20, 100]);
+  return {
+    apiVersion: 'networking.istio.io/v1alpha3',
+    kind: 'EnvoyFilter',
+    metadata: meta(name),
+    spec: {
+      workloadSelector: { labels: { app: r.pick(APPS) } },
+      configPatches: [
+        {
+          applyTo: 'HTTP_FILTER',
+          match: { context: 'SIDECAR_INBOUND', listener: { filterChain: { filter: { name: 'envoy.filters.network.http_connection_manager' } } } },
+          patch: {
+            operation: 'INSERT_BEFORE',
+            value: {
+              name: 'envoy.filters.http.local_ratelimit',
+              typed_config: {
+                '@type': 'type.googleapis.com/udpa.type.v1.TypedStruct',
+                type_url: 'type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit',
+                value: {
+                  stat_prefix: 'http_local_rate_limiter',
+                  token_bucket: { max_tokens: tokens, tokens_per_fill: tokens, fill_interval: r.pick(['1s', '60s']) },
+                  filter_enabled: { runtime_key: 'local_rate_limit_enabled', default_value: { numerator: r.pick([50, 100]), denominator: 'HUNDRED' } },
+                  filter_enforced: { runtime_key: 'local_rate_limit_enforced', default_value: { numerator: r.pick([0, 100]), denominator: 'HUNDRED' } },
+                  ...(r.chance(50) ? { response_headers_to_add: [{ append: false, header: { key: 'x-local-rate-limit', value: 'true' } }] } : {}),
+                },
+              },
+            },
+          },
+        },
+      ],
+    },
+  };
+}
+
+/** The Bookinfo ingress (scenarios/bookinfo/bookinfo-gateway.yaml) with variations: the Gateway's namespace, its
+ * hosts in `namespace/host` form, and the binding written with or without the Gateway's namespace. */
+function gatewayBinding(r: Rand): K8sObject[] {
+  const gatewayNamespace = r.pick([BOOKINFO_NAMESPACE, GATEWAY_NAMESPACE]);
+  const serverHosts = r.pick([['*'], [`${BOOKINFO_NAMESPACE}/*`], ['*/*'], [`./*`]]).map((h) => (h === './*' && gatewayNamespace !== BOOKINFO_NAMESPACE ? '*/*' : h));
+  const gateway: K8sObject = {
+    apiVersion: 'networking.istio.io/v1',
+    kind: 'Gateway',
+    metadata: meta('bookinfo-gateway', gatewayNamespace),
+    spec: { selector: { istio: 'ingressgateway' }, servers: [{ port: { number: 8080, name: 'http', protocol: 'HTTP' }, hosts: serverHosts }] },
+  };
+  const reference = gatewayNamespace === BOOKINFO_NAMESPACE && r.chance(50) ? 'bookinfo-gateway' : `${gatewayNamespace}/bookinfo-gateway`;
+  const http: Record<string, unknown>[] = [
+    {
+      match: [{ uri: { exact: '/productpage' } }, { uri: { prefix: '/static' } }, { uri: { exact: '/login' } }, { uri: { exact: '/logout' } }, { uri: { prefix: '/api/v1/products' } }],
+      route: [{ destination: { host: 'productpage', port: { number: PORT } } }],
+    },
+  ];
+  if (r.chance(40)) http.push({ route: [{ destination: { host: 'productpage', port: { number: PORT } } }], ...(r.chance(50) ? { timeout: '5s' } : {}) });
+  const virtualService: K8sObject = {
+    apiVersion: 'networking.istio.io/v1',
+    kind: 'VirtualService',
+    metadata: meta('bookinfo'),
+    spec: { hosts: ['*'], gateways: [reference], http },
+  };
+  return [gateway, virtualService];
+}
+
+/** One resource set. */
+export function corpusSet(seed: number, index: number): CorpusSet {
+  const r = new Rand(seed * 100_003 + index);
+  const objects: K8sObject[] = [];
+  // DestinationRules first (as `kubectl apply` of a folder would often order them), then the routes that use them.
+  const subsetsOf = new Map<App, string[]>();
+  const ruleCount = r.int(0, 3);
+  for (let i = 0; i < ruleCount; i++) {
+    const kind = r.int(0, 9);
+    if (kind === 0) {
+      objects.push(destinationRule(r, `wildcard-${i}`, r.pick(['*.local', `*.${BOOKINFO_NAMESPACE}.svc.cluster.local`]), []));
+      continue;
+    }
+    const app = r.pick(APPS);
+    const known = subsetsOf.get(app) ?? [];
+    // A second rule for a host defines other subsets (istiod merges them; a repeated subset name is ignored).
+    const fresh = VERSIONS[app].filter((v) => !known.includes(v));
+    const subsets = r.chance(75) ? r.some(fresh, r.int(1, Math.max(1, fresh.length))) : [];
+    subsetsOf.set(app, [...known, ...subsets]);
+    objects.push(destinationRule(r, `${app}-${i}`, hostName(r, app), subsets));
+  }
+  for (const app of r.some(APPS, r.int(0, 3))) objects.push(virtualService(r, app, app, subsetsOf.get(app) ?? []));
+  if (r.chance(25)) objects.push(...gatewayBinding(r));
+  for (let i = 0; i < (r.chance(35) ? r.int(1, 2) : 0); i++) objects.push(authorizationPolicy(r, `authz-${i}`));
+  if (r.chance(30)) objects.push(peerAuthentication(r, 'mtls'));
+  if (r.chance(15)) objects.push(localRateLimit(r, 'local-ratelimit'));
+  if (objects.length === 0) objects.push(virtualService(r, 'reviews', 'reviews', []));
+  return { name: `set-${seed}-${index}`, objects };
+}
+
+export function corpus(seed: number, count: number): CorpusSet[] {
+  return Array.from({ length: count }, (_, i) => corpusSet(seed, i));
+}
