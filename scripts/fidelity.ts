@@ -6,7 +6,9 @@
 // translator (src/istio/xds) and compares them per proxy, normalised to the fields the data plane executes (the Envoy
 // model's loader). Today it compares route configurations (the translator's first part). Last line:
 //   fidelity: N configurations compared, D drifted
-// Options: --port-base 27400, --keep (leave the sandbox running), --max-lines 200
+// Then the same comparison over a seeded corpus of generated resource sets (src/fidelity/corpus.ts, default 500),
+// with istiod's own config generation run in-process by tools/istio-translate (docs/fidelity.md).
+// Options: --port-base 27400, --keep (leave the sandbox running), --max-lines 200, --corpus 500, --seed 1
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,6 +16,11 @@ import { join, resolve } from 'node:path';
 import { argv, echo } from 'zx';
 import { SandboxIstiod } from '../src/fidelity/sandbox-istiod.ts';
 import { routeFidelity, type ResourceSet } from '../src/fidelity/route-fidelity.ts';
+import { IstiodTranslator } from '../src/fidelity/istiod-translator.ts';
+import { bookinfoProxies, bookinfoRegistry } from '../src/fidelity/bookinfo.ts';
+import { corpus } from '../src/fidelity/corpus.ts';
+import { runFidelity } from '../src/fidelity/run.ts';
+import { buildRoutes } from '../src/istio/xds/routes.ts';
 import { istioctlVersion } from '../src/targets/kube/istioctl.ts';
 import { istioBehaviour } from '../src/istio/version.ts';
 import { sandboxFiles, type SandboxState } from '../src/sandbox/layout.ts';
@@ -69,8 +76,36 @@ try {
     for (const line of result.lines.slice(0, maxLines)) echo(line);
     if (result.lines.length > maxLines) echo(`… ${result.lines.length - maxLines} more lines (--max-lines)`);
     for (const s of result.skipped) echo(`not compared: ${s}`);
-    echo(`(${((Date.now() - started) / 1000).toFixed(1)} s)`);
-    echo(`fidelity: ${result.compared} configurations compared, ${result.drifted} drifted`);
+    echo(`catalogue on the sandbox: ${result.compared} configurations compared, ${result.drifted} drifted (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+    const corpusSize = Number(argv.corpus ?? 500);
+    let compared = result.compared;
+    let drifted = result.drifted;
+    if (corpusSize > 0) {
+      const corpusStarted = Date.now();
+      const translator = IstiodTranslator.start();
+      try {
+        const registry = bookinfoRegistry();
+        const proxies = bookinfoProxies(registry);
+        const sets = corpus(Number(argv.seed ?? 1), corpusSize).map((set) => ({ ...set, registry, proxies }));
+        let shown = 0;
+        const generated = await runFidelity({
+          sets,
+          istiod: translator,
+          parts: ['routes'],
+          log: (line) => {
+            if (shown++ < maxLines) echo(line);
+          },
+          builtin: (input, proxy) => ({ listeners: [], routes: buildRoutes(input, proxy), clusters: [], endpoints: [] }),
+        });
+        for (const i of generated.invalid) echo(`corpus set refused by istiod's validation: ${i.set}: ${i.error}`);
+        echo(`corpus (seed ${argv.seed ?? 1}, ${corpusSize} sets, istiod in-process): ${generated.compared} configurations compared, ${generated.drifted} drifted, ${generated.refused.length} not loadable, ${generated.builtinErrors.length} built-in errors (${((Date.now() - corpusStarted) / 1000).toFixed(1)} s)`);
+        compared += generated.compared;
+        drifted += generated.drifted + generated.refused.length + generated.builtinErrors.length;
+      } finally {
+        await translator.close();
+      }
+    }
+    echo(`fidelity: ${compared} configurations compared, ${drifted} drifted`);
   } finally {
     istiod.close();
   }

@@ -25,6 +25,8 @@ export const NO_OP_FIELDS: Readonly<Record<string, string>> = {
   'Router.dynamic_stats': STATS,
   'Router.upstream_log': ACCESS_LOG,
   'Router.suppress_grpc_request_failure_code_stats': STATS,
+  // istiod sets envoy.retry_priorities.previous_priorities for retries.retryRemoteLocalities (route/retry/retry.go).
+  'RetryPolicy.retry_priority': 'the local mesh has one locality, so every endpoint is priority 0: a retry priority plugin has no other priority to move a retry to',
   'RouteAction.max_grpc_timeout': 'deprecated gRPC timeout header handling; the local apps speak HTTP/1.1 without grpc-timeout',
   'RouteAction.upgrade_configs': 'WebSocket/CONNECT upgrades; no local app upgrades a connection',
   'RequestMirrorPolicy.trace_sampled': TRACING,

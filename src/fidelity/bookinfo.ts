@@ -1,6 +1,7 @@
 // The Bookinfo mesh the fidelity corpus runs on: the Services and Pods of scenarios/bookinfo (one instance per
 // Deployment replica, addressed as the sandbox addresses them) plus the ingress gateway, as a registry, and the
 // proxies compared (every sidecar and the gateway).
+import { serviceClusterIp } from './kube-objects.ts';
 import { fileURLToPath } from 'node:url';
 import type { ProxyDescriptor, ServiceInput, WorkloadInstanceInput } from '../istio/xds/input.ts';
 import { deploymentWorkloads, kustomizationObjects, plannedPods, type KubeObject } from '../sandbox/objects.ts';
@@ -59,6 +60,8 @@ export function bookinfoRegistry(): Registry {
     ],
   });
   instances.push({ ...ingressGateway, ready: true });
+  // The cluster IPs kube-objects.ts gives them, so the built-in side sees the same registry istiod does.
+  services.forEach((s, i) => (s.clusterIp = serviceClusterIp(i)));
   return { services, instances };
 }
 

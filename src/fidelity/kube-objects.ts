@@ -41,8 +41,8 @@ export function registryObjects(registry: Registry): KubeObject[] {
       metadata: { name: svc.name, namespace: svc.namespace, labels: { app: svc.name } },
       spec: {
         type: 'ClusterIP',
-        clusterIP: serviceClusterIp(i),
-        clusterIPs: [serviceClusterIp(i)],
+        clusterIP: svc.clusterIp ?? serviceClusterIp(i),
+        clusterIPs: [svc.clusterIp ?? serviceClusterIp(i)],
         selector: svc.selector,
         ports: svc.ports.map((p) => ({ name: p.name, port: p.port, targetPort: p.targetPort, protocol: 'TCP', ...(p.appProtocol ? { appProtocol: p.appProtocol } : {}) })),
       },

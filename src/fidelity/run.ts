@@ -62,7 +62,11 @@ export async function runFidelity(options: {
   istiod: IstiodTranslator;
   /** Each drift line and refusal as found (e.g. console.log). */
   log?: (line: string) => void;
+  /** Compare only these parts (the built-in translator builds them); all four when absent. */
+  parts?: (keyof EnvoyConfig)[];
 }): Promise<FidelityResult> {
+  const only = (c: EnvoyConfig): EnvoyConfig =>
+    options.parts ? { listeners: [], routes: [], clusters: [], endpoints: [], ...Object.fromEntries(options.parts.map((p) => [p, c[p]])) } : c;
   const log = options.log ?? (() => {});
   const result: FidelityResult = { compared: 0, drifted: 0, drifts: [], invalid: [], refused: [], builtinErrors: [] };
   for (const set of options.sets) {
@@ -95,7 +99,7 @@ export async function runFidelity(options: {
         log(`${set.name} ${proxyKey(proxy)}: the built-in translator failed: ${(err as Error).message}`);
         continue;
       }
-      const drifts = compareConfigs(proxyKey(proxy), ours, theirs);
+      const drifts = compareConfigs(proxyKey(proxy), only(ours), only(theirs));
       result.compared++;
       if (drifts.length > 0) result.drifted++;
       for (const d of drifts) {

@@ -193,8 +193,8 @@ const refusals: [string, (b: Json) => void, string][] = [
   ],
   [
     'retry policy',
-    (b) => (jasonRoute(b).route.retry_policy.retry_priority = { name: 'envoy.retry_priorities.previous_priorities' }),
-    'routes[0].virtual_hosts[0].routes[0].route.retry_policy.retry_priority: RetryPolicy.retry_priority is not executed by the local data plane',
+    (b) => (jasonRoute(b).route.retry_policy.rate_limited_retry_back_off = { reset_headers: [{ name: 'retry-after' }], max_interval: '10s' }),
+    'routes[0].virtual_hosts[0].routes[0].route.retry_policy.rate_limited_retry_back_off: RetryPolicy.rate_limited_retry_back_off is not executed by the local data plane',
   ],
   [
     'retry host predicate',

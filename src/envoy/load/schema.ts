@@ -260,6 +260,7 @@ const retryPolicy = message('RetryPolicy', () => ({
   retry_back_off: message('RetryBackOff', () => ({ base_interval: duration, max_interval: duration })),
   retriable_headers: list(headerMatcher),
   retriable_request_headers: list(headerMatcher),
+  retry_priority: noop('RetryPolicy.retry_priority'),
 }));
 const weightedClusters = message(
   'WeightedCluster',

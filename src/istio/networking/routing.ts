@@ -6,6 +6,20 @@ import { matchesString } from './string-match.ts';
 export const clusterDomain = 'svc.cluster.local';
 
 /** `reviews` → `reviews.default.svc.cluster.local` (the forms Kubernetes DNS resolves in one namespace). */
+/**
+ * A host as a resource names it, resolved as istiod resolves VirtualService hosts and destinations
+ * (pkg/config/model.go ResolveShortnameToFQDN with the CRD store's domain cluster.local): only a name without a dot
+ * becomes `<name>.<namespace>.svc.cluster.local`; anything with a dot (`reviews.default`, an FQDN, a wildcard) is
+ * taken as written — so `reviews.default` names no Kubernetes Service.
+ */
+export function resolveShortname(host: string, namespace = 'default'): string {
+  const h = host.toLowerCase();
+  if (h === '*' || h.includes('.')) return h;
+  return `${h}.${namespace}.${clusterDomain}`;
+}
+
+/** The Service FQDN an HTTP authority's host names, the ways Envoy's virtual host domains accept it (`reviews`,
+ * `reviews.default`, `reviews.default.svc`, the FQDN). Not for hosts written in resources: see resolveShortname. */
 export function fqdn(host: string, namespace = 'default'): string {
   const h = host.toLowerCase();
   if (h === '*' || h.startsWith('*.')) return h;
@@ -134,7 +148,7 @@ export function rulesFor(
     if (!vs.gateways.includes(gateway)) continue;
     if (scope.proxyNamespace !== undefined && !virtualServiceVisible(vs, scope.proxyNamespace)) continue;
     let score = -1;
-    for (const h of vs.hosts) score = Math.max(score, hostMatchScore(gateway === 'mesh' ? fqdn(h, vs.namespace) : h.toLowerCase(), host));
+    for (const h of vs.hosts) score = Math.max(score, hostMatchScore(gateway === 'mesh' ? resolveShortname(h, vs.namespace) : h.toLowerCase(), host));
     if (score < 0) continue;
     if (score > best) {
       best = score;

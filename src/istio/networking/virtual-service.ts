@@ -9,7 +9,7 @@ import { readExportTo } from './export-to.ts';
 import { readHeaderValue } from './header-value.ts';
 import { parseStringMatch } from './string-match.ts';
 import { parseRetryOn } from './retry.ts';
-import { fqdn } from './routing.ts';
+import { resolveShortname } from './routing.ts';
 
 const unsupportedRoute: Record<string, string> = {
   redirect: 'HTTP redirects are not emulated',
@@ -38,7 +38,7 @@ export function parseVirtualService(object: K8sObject, createdAt = 0): VirtualSe
   const exportTo = spec.exportTo === undefined ? undefined
     : readExportTo(spec.exportTo, namespace, at.key('spec.exportTo')).map((e) => (e === '.' ? namespace : e));
   const http = readArray(spec.http ?? [], at.key('spec.http')).map((r, i) => parseRoute(r, at.key('spec.http').index(i), namespace));
-  for (const rule of http) for (const d of rule.route) d.fqdn = fqdn(d.host, namespace);
+  for (const rule of http) for (const d of rule.route) d.fqdn = resolveShortname(d.host, namespace);
   return { kind: 'VirtualService', name: object.metadata.name, namespace, hosts, gateways, http, ...(exportTo && exportTo.length > 0 ? { exportTo } : {}), createdAt };
 }
 

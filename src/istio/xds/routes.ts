@@ -8,6 +8,7 @@
 import type { ClusterWeight, HeaderMatcher, RetryHostPredicate, HeaderValueOption, QueryParameterMatcher, RetryPolicy, Route, RouteAction, RouteConfiguration, RouteMatch, StringMatcher as EnvoyStringMatcher, VirtualHost } from '../../envoy/model/index.ts';
 import { TypedConfigType } from '../../envoy/model/index.ts';
 import { gatewayVirtualHosts } from '../networking/gateway-routes.ts';
+import { resolveShortname } from '../networking/routing.ts';
 import type { HeaderOperations, HttpMatch, HttpRoute, RouteDestination, StringMatcher, VirtualServiceModel } from '../networking/model.ts';
 import type { ProxyDescriptor, ServiceInput, ServicePort, TranslationInput } from './input.ts';
 import { portProtocol, servedAsHttp } from '../protocol.ts';
@@ -129,7 +130,8 @@ function headerOptions(pairs: [string, string][], append: boolean): { options: H
     const lower = key.toLowerCase();
     if (lower === ':authority' || lower === 'host') authority = value;
     if (key.startsWith(':') || lower === 'host') continue;
-    options.push({ header: { key, value }, append_action: append ? 'APPEND_IF_EXISTS_OR_ADD' : 'OVERWRITE_IF_EXISTS_OR_ADD' });
+    // APPEND_IF_EXISTS_OR_ADD is the enum's zero value: proto3 JSON leaves it out.
+    options.push(append ? { header: { key, value } } : { header: { key, value }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' });
   }
   options.sort((a, b) => (a.header.key < b.header.key ? -1 : a.header.key > b.header.key ? 1 : 0));
   return { options, authority };
@@ -271,14 +273,7 @@ export function serviceDomains(service: ServiceInput, proxyNamespace: string): s
 const visibleTo = (exportTo: string[] | undefined, owner: string, namespace: string) =>
   exportTo === undefined || exportTo.length === 0 || exportTo.includes('*') || exportTo.includes(namespace) || (exportTo.includes('.') && owner === namespace);
 
-/** A VirtualService host as an FQDN: a short name in its own namespace, as the CRD store resolves it. */
-function vsHostFqdn(host: string, namespace: string): string {
-  if (host.includes('*')) return host;
-  const parts = host.split('.');
-  if (parts.length === 1) return `${host}.${namespace}.svc.cluster.local`;
-  if (parts.length === 2) return `${host}.svc.cluster.local`;
-  return host;
-}
+const vsHostFqdn = resolveShortname;
 
 /**
  * The virtual hosts of one outbound port (BuildSidecarOutboundVirtualHosts): every Service with that port (whatever

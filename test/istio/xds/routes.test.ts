@@ -64,7 +64,7 @@ describe('route parts as istiod builds them', () => {
     const route = routes[0]!.virtual_hosts!.find((v) => v.name === 'reviews.default.svc.cluster.local:9080')!.routes![0]!;
     expect(route.request_headers_to_add).toEqual([
       { header: { key: 'x-b', value: '1' }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' },
-      { header: { key: 'x-a', value: '2' }, append_action: 'APPEND_IF_EXISTS_OR_ADD' },
+      { header: { key: 'x-a', value: '2' } },
     ]);
     expect(route.request_headers_to_remove).toEqual(['x-c']);
     expect(route.route?.host_rewrite_literal).toBe('other');
