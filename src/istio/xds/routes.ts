@@ -54,7 +54,8 @@ export function retryPolicy(retries: HttpRoute['retries'], input: TranslationInp
     const parts = retries.retryOn.split(',').map((p) => p.trim()).filter((p) => p !== '');
     const codes = parts.filter((p) => /^\d+$/.test(p)).map(Number);
     let on = parts.filter((p) => !/^\d+$/.test(p)).join(',');
-    if (codes.length > 0 && !on.includes('retriable-status-codes')) on = on === '' ? 'retriable-status-codes' : `${on},retriable-status-codes`;
+    // Appended as istiod appends it, so codes alone give ",retriable-status-codes" (Envoy skips the empty condition).
+    if (codes.length > 0 && !on.includes('retriable-status-codes')) on += ',retriable-status-codes';
     out.retry_on = on;
     if (codes.length > 0) out.retriable_status_codes = codes;
   }
