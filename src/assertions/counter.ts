@@ -4,6 +4,7 @@ import type { CounterExpectation } from '../spec/types.ts';
 import type { JudgeContext, Verdict } from './verdict.ts';
 import { countReason, describeCountBound, judgeCount } from './count.ts';
 import { formatCount } from './stats/format.ts';
+import { boundNumbers, scalarNumbers, type KindHandler } from './kind.ts';
 
 function selector(e: CounterExpectation): string {
   const labels = Object.entries(e.labels).map(([k, v]) => `${k}="${v}"`);
@@ -43,3 +44,10 @@ export function judgeCounter(e: CounterExpectation, context: JudgeContext): Verd
     source: e.source,
   };
 }
+
+export const counterKind: KindHandler<CounterExpectation> = {
+  judge: judgeCounter,
+  judgedFromClient: () => false,
+  unit: () => 'count',
+  expectedNumbers: (_verdict, e) => scalarNumbers(boundNumbers(e.count)),
+};

@@ -12,6 +12,7 @@ import { DENIED_LABEL, RBAC_DENIED } from './labels.ts';
 import { formatCount, plural, whereText } from './stats/format.ts';
 import { bandOf } from './stats/band.ts';
 import { DEFAULT_SHARE_TOLERANCE, describeShareBound, judgeShare, shareOptions, shareReason, shareText } from './share.ts';
+import { boundNumbers, scalarNumbers, type KindHandler } from './kind.ts';
 
 export function judgeDenied(e: DeniedExpectation, context: JudgeContext): Verdict {
   const { observation, counters } = context;
@@ -63,3 +64,11 @@ export function judgeDenied(e: DeniedExpectation, context: JudgeContext): Verdic
     source: e.source,
   };
 }
+
+export const deniedKind: KindHandler<DeniedExpectation> = {
+  judge: judgeDenied,
+  // With a service it is judged on the mesh's counters, read only after the load.
+  judgedFromClient: (e) => e.service === undefined,
+  unit: () => 'share',
+  expectedNumbers: (_verdict, e) => scalarNumbers(boundNumbers(e.ratio)),
+};

@@ -15,6 +15,7 @@ import { bandOf, combineOutcomes } from './stats/band.ts';
 import { formatCount, plural } from './stats/format.ts';
 import { countReason, describeCountBound, judgeCount } from './count.ts';
 import { DEFAULT_SHARE_TOLERANCE, describeShareBound, judgeShare, shareOptions, shareReason, shareText } from './share.ts';
+import { boundNumbers, scalarNumbers, type KindHandler } from './kind.ts';
 
 interface FlagCounts {
   flagged: number;
@@ -96,3 +97,10 @@ export function judgeFlags(e: FlagsExpectation, context: JudgeContext): Verdict 
 function capitalise(text: string): string {
   return text.charAt(0).toUpperCase() + text.slice(1);
 }
+
+export const flagsKind: KindHandler<FlagsExpectation> = {
+  judge: judgeFlags,
+  judgedFromClient: () => false,
+  unit: (e) => (e?.ratio ? 'share' : 'count'),
+  expectedNumbers: (_verdict, e) => scalarNumbers(boundNumbers(e.ratio ?? e.count)),
+};

@@ -13,6 +13,7 @@ import { bandOf, combineOutcomes } from './stats/band.ts';
 import { formatMs, plural, whereText } from './stats/format.ts';
 import type { Interval } from './stats/proportion.ts';
 import { DEFAULT_SHARE_TOLERANCE, describeShareBound, edgeText, judgeShare, shareOptions, shareReason, shareText, type ShareJudgement } from './share.ts';
+import { noExpectedNumbers, type KindHandler } from './kind.ts';
 
 interface Check {
   key: string;
@@ -153,3 +154,10 @@ function describeExpectation(e: LatencyExpectation): string {
   return parts.join(', ');
 }
 
+export const latencyKind: KindHandler<LatencyExpectation> = {
+  judge: judgeLatency,
+  judgedFromClient: () => true,
+  // the share of requests at or over each threshold
+  unit: () => 'share',
+  expectedNumbers: noExpectedNumbers,
+};

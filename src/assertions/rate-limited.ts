@@ -45,6 +45,7 @@ import type { JudgeContext, Verdict } from './verdict.ts';
 import { localRateLimitCount } from './counters.ts';
 import { FLAG_LABEL, hasFlag } from './labels.ts';
 import { formatCount, formatMs, plural } from './stats/format.ts';
+import { noExpectedNumbers, type KindHandler } from './kind.ts';
 
 /** Chunked refill: requests that a timer fire just as a request arrives can move (arrival jitter between client and proxy). */
 export const ARRIVAL_JITTER_REQUESTS = 1;
@@ -289,3 +290,10 @@ function concat(a: Float64Array, b: Float64Array): Float64Array {
   out.set(b, a.length);
   return out;
 }
+
+export const rateLimitedKind: KindHandler<RateLimitedExpectation> = {
+  judge: judgeRateLimited,
+  judgedFromClient: () => true,
+  unit: () => 'count',
+  expectedNumbers: noExpectedNumbers,
+};

@@ -6,6 +6,7 @@ import type { JudgeContext, Verdict } from './verdict.ts';
 import { clusterSamples, UPSTREAM_RQ_RETRY } from './counters.ts';
 import { countReason, describeCountBound, judgeCount } from './count.ts';
 import { formatCount } from './stats/format.ts';
+import { boundNumbers, scalarNumbers, type KindHandler } from './kind.ts';
 
 export function judgeRetries(e: RetriesExpectation, context: JudgeContext): Verdict {
   const samples = clusterSamples(context.counters, e.service, e.subset, e.from);
@@ -36,3 +37,9 @@ export function judgeRetries(e: RetriesExpectation, context: JudgeContext): Verd
   };
 }
 
+export const retriesKind: KindHandler<RetriesExpectation> = {
+  judge: judgeRetries,
+  judgedFromClient: () => false,
+  unit: () => 'count',
+  expectedNumbers: (_verdict, e) => scalarNumbers(boundNumbers(e.count)),
+};

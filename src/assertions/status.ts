@@ -7,6 +7,8 @@ import { bandOf } from './stats/band.ts';
 import { plural, trimmed, whereText } from './stats/format.ts';
 import { countWhere, FLAG_LABEL, hasFlag, STATUS_LABEL, statusMatches } from './labels.ts';
 import { DEFAULT_SHARE_TOLERANCE, describeShareBound, judgeShare, shareOptions, shareReason, shareText } from './share.ts';
+import { scalarNumbers, boundNumbers, type ExpectedNumbers, type KindHandler } from './kind.ts';
+import type { Bound } from '../spec/types.ts';
 
 export function judgeStatus(e: StatusExpectation, context: JudgeContext): Verdict {
   const { observation } = context;
@@ -47,4 +49,22 @@ export function judgeStatus(e: StatusExpectation, context: JudgeContext): Verdic
 /** Share of requests that still fail after `retries` retries when each attempt fails independently with `failing`. */
 export function derivedShare(failing: number, retries: number): number {
   return failing ** (retries + 1);
+}
+
+export const statusKind: KindHandler<StatusExpectation> = {
+  judge: judgeStatus,
+  judgedFromClient: () => true,
+  unit: () => 'share',
+  expectedNumbers: (verdict, e) => scalarNumbers(e.ratio.derived ? derivedNumbers(verdict, e.ratio, e.ratio.derived) : boundNumbers(e.ratio)),
+};
+
+/**
+ * A derived share (failing^(retries+1)) as the judge used it: the share from the verdict's details when it computed
+ * one, the band = share ∓ tolerance narrowed by min/max and clipped to [0, 1] as judgeShare does.
+ */
+function derivedNumbers(verdict: Verdict, ratio: Bound, derived: { failing: number; retries: number }): ExpectedNumbers {
+  const judged = (verdict.details?.derived as { share?: unknown } | undefined)?.share;
+  const share = typeof judged === 'number' && Number.isFinite(judged) ? judged : derivedShare(derived.failing, derived.retries);
+  const band = bandOf({ ...ratio, approx: share }, DEFAULT_SHARE_TOLERANCE);
+  return { value: share, min: Math.max(0, band.lower ?? 0), max: Math.min(1, band.upper ?? 1) };
 }
