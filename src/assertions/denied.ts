@@ -13,6 +13,7 @@ import { formatCount, plural, whereText } from './stats/format.ts';
 import { bandOf } from './stats/band.ts';
 import { DEFAULT_SHARE_TOLERANCE, describeShareBound, judgeShare, shareOptions, shareReason, shareText } from './share.ts';
 import { boundNumbers, scalarNumbers, type KindHandler } from './kind.ts';
+import { where, population, percentText } from '../spec/expectation-input.ts';
 
 export function judgeDenied(e: DeniedExpectation, context: JudgeContext): Verdict {
   const { observation, counters } = context;
@@ -66,6 +67,10 @@ export function judgeDenied(e: DeniedExpectation, context: JudgeContext): Verdic
 }
 
 export const deniedKind: KindHandler<DeniedExpectation> = {
+  parse({ n, raw, path, common }) {
+    const ratio = n.shareBound(raw.ratio, [...path, 'ratio']);
+    return { kind: 'denied', ...common, title: raw.title ?? `share denied by RBAC ${percentText(ratio)}${population(raw.where)}`, service: raw.service, ratio, where: where(raw.where) };
+  },
   judge: judgeDenied,
   // With a service it is judged on the mesh's counters, read only after the load.
   judgedFromClient: (e) => e.service === undefined,

@@ -13,6 +13,7 @@ import { chiSquareGoodnessOfFit } from './stats/goodness-of-fit.ts';
 import { formatCount, percentValue, plural, whereText } from './stats/format.ts';
 import { judgeShare, shareOptions, shareReason, shareText, type ShareJudgement } from './share.ts';
 import type { ExpectedNumbers, KindHandler } from './kind.ts';
+import { where, population, DEFAULT_TOLERANCE_POINTS } from '../spec/expectation-input.ts';
 
 interface CategoryResult {
   category: string;
@@ -118,6 +119,13 @@ function pickDecisive(results: CategoryResult[], outcome: Outcome): CategoryResu
 }
 
 export const distributionKind: KindHandler<DistributionExpectation> = {
+  parse({ n, raw, path, common }) {
+    const total = Object.values<number>(raw.weights).reduce((a, b) => a + b, 0);
+    if (total <= 0) throw n.error([...path, 'weights'], 'weights must not all be 0');
+    // A share like every share (0.05 or "5%"); kept in percentage points inside.
+    const tolerance = raw.tolerance === undefined ? DEFAULT_TOLERANCE_POINTS : +(n.share(raw.tolerance, [...path, 'tolerance']) * 100).toFixed(10);
+    return { kind: 'distribution', ...common, title: raw.title ?? `distribution of ${raw.of}${population(raw.where)}`, of: raw.of, weights: raw.weights, tolerance, where: where(raw.where) };
+  },
   judge: judgeDistribution,
   judgedFromClient: () => true,
   unit: () => 'share',

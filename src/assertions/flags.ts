@@ -99,6 +99,24 @@ function capitalise(text: string): string {
 }
 
 export const flagsKind: KindHandler<FlagsExpectation> = {
+  parse({ n, raw, path, common }) {
+    if ((raw.count === undefined) === (raw.ratio === undefined)) throw n.error(path, 'flags needs exactly one of count or ratio');
+    const from = raw.from ?? 'mesh';
+    if (from === 'mesh' && raw.ratio !== undefined && raw.service === undefined) {
+      // a ratio needs a denominator: all mesh requests to one service
+      throw n.error([...path, 'ratio'], 'a mesh-side flag ratio needs service (the destination whose requests are the denominator)', true);
+    }
+    return {
+      kind: 'flags',
+      ...common,
+      title: raw.title ?? `flag ${raw.flag} (${from})`,
+      flag: raw.flag,
+      from,
+      ...(raw.count !== undefined ? { count: n.countBound(raw.count, [...path, 'count']) } : {}),
+      ...(raw.ratio !== undefined ? { ratio: n.shareBound(raw.ratio, [...path, 'ratio']) } : {}),
+      service: raw.service,
+    };
+  },
   judge: judgeFlags,
   judgedFromClient: () => false,
   unit: (e) => (e?.ratio ? 'share' : 'count'),

@@ -2,6 +2,7 @@
 // reports show its values. Each kind's module exports one `KindHandler`; src/assertions/kinds.ts lists them.
 import type { Bound, Expectation } from '../spec/types.ts';
 import type { JudgeContext, Verdict } from './verdict.ts';
+import type { ParseInput } from '../spec/expectation-input.ts';
 
 /** The unit of a verdict's observed value: share 0..1, count, or ms. */
 export type ValueUnit = 'share' | 'count' | 'ms';
@@ -14,6 +15,8 @@ export interface ExpectedNumbers {
 }
 
 export interface KindHandler<E extends { kind: string }> {
+  /** From the schema-valid object under the kind's key to the typed expectation: defaults, units, cross-field rules. */
+  parse(input: ParseInput): E;
   judge(expectation: E, context: JudgeContext): Verdict;
   /** Sequential capability: judged from client data alone, so it may be looked at while load runs and stop it. */
   judgedFromClient(expectation: E): boolean;

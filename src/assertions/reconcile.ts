@@ -60,6 +60,9 @@ function signed(n: number): string {
 }
 
 export const reconcileKind: KindHandler<ReconcileExpectation> = {
+  parse({ n, raw, path, common }) {
+    return { kind: 'reconcile', ...common, title: raw.title ?? 'client and mesh counts agree', proxy: raw.proxy ?? 'istio-ingressgateway', slack: raw.slack };
+  },
   judge: judgeReconcile,
   judgedFromClient: () => false,
   unit: () => 'count',

@@ -7,6 +7,7 @@ import { clusterSamples, UPSTREAM_RQ_RETRY } from './counters.ts';
 import { countReason, describeCountBound, judgeCount } from './count.ts';
 import { formatCount } from './stats/format.ts';
 import { boundNumbers, scalarNumbers, type KindHandler } from './kind.ts';
+import { countOf } from '../spec/expectation-input.ts';
 
 export function judgeRetries(e: RetriesExpectation, context: JudgeContext): Verdict {
   const samples = clusterSamples(context.counters, e.service, e.subset, e.from);
@@ -38,6 +39,10 @@ export function judgeRetries(e: RetriesExpectation, context: JudgeContext): Verd
 }
 
 export const retriesKind: KindHandler<RetriesExpectation> = {
+  parse({ n, raw, path, common }) {
+    const count = countOf(n, raw, path, 'retries');
+    return { kind: 'retries', ...common, title: raw.title ?? `retries to ${raw.service}${raw.subset ? ` ${raw.subset}` : ''}`, service: raw.service, subset: raw.subset, from: raw.from, count };
+  },
   judge: judgeRetries,
   judgedFromClient: () => false,
   unit: () => 'count',

@@ -9,6 +9,7 @@ import { countWhere, FLAG_LABEL, hasFlag, STATUS_LABEL, statusMatches } from './
 import { DEFAULT_SHARE_TOLERANCE, describeShareBound, judgeShare, shareOptions, shareReason, shareText } from './share.ts';
 import { scalarNumbers, boundNumbers, type ExpectedNumbers, type KindHandler } from './kind.ts';
 import type { Bound } from '../spec/types.ts';
+import { where, population, percentText } from '../spec/expectation-input.ts';
 
 export function judgeStatus(e: StatusExpectation, context: JudgeContext): Verdict {
   const { observation } = context;
@@ -52,6 +53,12 @@ export function derivedShare(failing: number, retries: number): number {
 }
 
 export const statusKind: KindHandler<StatusExpectation> = {
+  parse({ n, raw, path, common }) {
+    if ((raw.code === undefined) === (raw.flag === undefined)) throw n.error(path, 'status needs exactly one of code (503, 5xx) or flag (UO, FI, ...)');
+    const ratio = n.shareBound(raw.ratio, [...path, 'ratio']);
+    const what = raw.code !== undefined ? String(raw.code) : `flag ${raw.flag}`;
+    return { kind: 'status', ...common, title: raw.title ?? `share of ${what} ${percentText(ratio)}${population(raw.where)}`, ...(raw.code !== undefined ? { code: String(raw.code) } : { flag: raw.flag }), ratio, where: where(raw.where) };
+  },
   judge: judgeStatus,
   judgedFromClient: () => true,
   unit: () => 'share',
