@@ -10,8 +10,7 @@ import type { JudgeContext, Verdict } from './verdict.ts';
 import { rbacCount, requestsTotal } from './counters.ts';
 import { DENIED_LABEL, RBAC_DENIED } from './labels.ts';
 import { formatCount, plural, whereText } from './stats/format.ts';
-import { bandOf } from './stats/band.ts';
-import { DEFAULT_SHARE_TOLERANCE, describeShareBound, judgeShare, shareOptions, shareReason, shareText } from './share.ts';
+import { judgeShareBound, shareReason, shareText } from './share.ts';
 import { boundNumbers, scalarNumbers, type KindHandler } from './kind.ts';
 import { where, population, percentText } from '../spec/expectation-input.ts';
 
@@ -36,8 +35,7 @@ export function judgeDenied(e: DeniedExpectation, context: JudgeContext): Verdic
       trials = rbacDenied + rbacCount(counters, 'allowed', e.service);
     }
   }
-  const j = judgeShare(successes, trials, bandOf(e.ratio, DEFAULT_SHARE_TOLERANCE), shareOptions(e.confidence, context));
-  const expected = describeShareBound(e.ratio);
+  const { judgement: j, expected } = judgeShareBound(successes, trials, e.ratio, e.confidence, context);
   // Judged from client data alone while load runs (sequential looks), before any counter was read.
   const countersRead = context.counters.length > 0;
   // The RBAC counters are the mesh's, over every request of the load, not only the client's population.

@@ -11,10 +11,10 @@ import type { CounterSample } from '../observe/types.ts';
 import type { JudgeContext, Outcome, Verdict } from './verdict.ts';
 import { ISTIO_REQUESTS_TOTAL } from './counters.ts';
 import { countWhere, FLAG_LABEL, hasFlag } from './labels.ts';
-import { bandOf, combineOutcomes } from './stats/band.ts';
+import { combineOutcomes } from './stats/band.ts';
 import { formatCount, plural } from './stats/format.ts';
 import { countReason, describeCountBound, judgeCount } from './count.ts';
-import { DEFAULT_SHARE_TOLERANCE, describeShareBound, judgeShare, shareOptions, shareReason, shareText } from './share.ts';
+import { judgeShareBound, shareReason, shareText } from './share.ts';
 import { boundNumbers, scalarNumbers, type KindHandler } from './kind.ts';
 
 interface FlagCounts {
@@ -64,8 +64,7 @@ export function judgeFlags(e: FlagsExpectation, context: JudgeContext): Verdict 
     parts.push({ outcome: j.outcome, text: `${formatCount(counts.flagged)} of ${population} carried flag ${e.flag}; expected ${expected}${countReason(j)}` });
   }
   if (e.ratio) {
-    const j = judgeShare(counts.flagged, counts.total, bandOf(e.ratio, DEFAULT_SHARE_TOLERANCE), shareOptions(e.confidence, context));
-    const expected = describeShareBound(e.ratio);
+    const { judgement: j, expected } = judgeShareBound(counts.flagged, counts.total, e.ratio, e.confidence, context);
     expectedParts.push(`${expected} flagged ${e.flag}`);
     interval = j.interval;
     share = j.share;

@@ -6,7 +6,7 @@ import type { JudgeContext, Verdict } from './verdict.ts';
 import { bandOf } from './stats/band.ts';
 import { plural, trimmed, whereText } from './stats/format.ts';
 import { countWhere, FLAG_LABEL, hasFlag, STATUS_LABEL, statusMatches } from './labels.ts';
-import { DEFAULT_SHARE_TOLERANCE, describeShareBound, judgeShare, shareOptions, shareReason, shareText } from './share.ts';
+import { DEFAULT_SHARE_TOLERANCE, judgeShareBound, shareReason, shareText } from './share.ts';
 import { scalarNumbers, boundNumbers, type ExpectedNumbers, type KindHandler } from './kind.ts';
 import type { Bound } from '../spec/types.ts';
 import { where, population, percentText } from '../spec/expectation-input.ts';
@@ -25,8 +25,7 @@ export function judgeStatus(e: StatusExpectation, context: JudgeContext): Verdic
   const derivation = derived
     ? `${trimmed(derived.failing, 4)}^(${derived.retries}+1) = ${trimmed(bound.approx! * 100, 3)}`
     : undefined;
-  const j = judgeShare(successes, trials, bandOf(bound, DEFAULT_SHARE_TOLERANCE), shareOptions(e.confidence, context));
-  const expected = describeShareBound(bound, derivation);
+  const { judgement: j, expected } = judgeShareBound(successes, trials, bound, e.confidence, context, derivation);
   const predicate = e.flag !== undefined ? `flagged ${e.flag}` : e.code;
 
   return {
