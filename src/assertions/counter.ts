@@ -4,6 +4,8 @@ import type { CounterExpectation } from '../spec/types.ts';
 import type { JudgeContext, Verdict } from './verdict.ts';
 import { countReason, describeCountBound, judgeCount } from './count.ts';
 import { formatCount } from './stats/format.ts';
+import { boundNumbers, scalarNumbers, type KindHandler } from './kind.ts';
+import { countOf } from '../spec/expectation-input.ts';
 
 function selector(e: CounterExpectation): string {
   const labels = Object.entries(e.labels).map(([k, v]) => `${k}="${v}"`);
@@ -43,3 +45,15 @@ export function judgeCounter(e: CounterExpectation, context: JudgeContext): Verd
     source: e.source,
   };
 }
+
+export const counterKind: KindHandler<CounterExpectation> = {
+  parse({ n, raw, path, common }) {
+    const count = countOf(n, raw, path, 'counter');
+    const labels: Record<string, string> = Object.fromEntries(Object.entries<string | number>(raw.labels ?? {}).map(([k, v]) => [k, String(v)]));
+    return { kind: 'counter', ...common, title: raw.title ?? `${raw.name}${raw.proxy ? ` at ${raw.proxy}` : ''}`, name: raw.name, ...(raw.proxy !== undefined ? { proxy: raw.proxy } : {}), labels, count };
+  },
+  judge: judgeCounter,
+  judgedFromClient: () => false,
+  unit: () => 'count',
+  expectedNumbers: (_verdict, e) => scalarNumbers(boundNumbers(e.count)),
+};

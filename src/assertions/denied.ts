@@ -10,8 +10,9 @@ import type { JudgeContext, Verdict } from './verdict.ts';
 import { rbacCount, requestsTotal } from './counters.ts';
 import { DENIED_LABEL, RBAC_DENIED } from './labels.ts';
 import { formatCount, plural, whereText } from './stats/format.ts';
-import { bandOf } from './stats/band.ts';
-import { DEFAULT_SHARE_TOLERANCE, describeShareBound, judgeShare, shareOptions, shareReason, shareText } from './share.ts';
+import { judgeShareBound, shareReason, shareText } from './share.ts';
+import { boundNumbers, scalarNumbers, type KindHandler } from './kind.ts';
+import { where, population, percentText } from '../spec/expectation-input.ts';
 
 export function judgeDenied(e: DeniedExpectation, context: JudgeContext): Verdict {
   const { observation, counters } = context;
@@ -34,8 +35,7 @@ export function judgeDenied(e: DeniedExpectation, context: JudgeContext): Verdic
       trials = rbacDenied + rbacCount(counters, 'allowed', e.service);
     }
   }
-  const j = judgeShare(successes, trials, bandOf(e.ratio, DEFAULT_SHARE_TOLERANCE), shareOptions(e.confidence, context));
-  const expected = describeShareBound(e.ratio);
+  const { judgement: j, expected } = judgeShareBound(successes, trials, e.ratio, e.confidence, context);
   // Judged from client data alone while load runs (sequential looks), before any counter was read.
   const countersRead = context.counters.length > 0;
   // The RBAC counters are the mesh's, over every request of the load, not only the client's population.
@@ -63,3 +63,15 @@ export function judgeDenied(e: DeniedExpectation, context: JudgeContext): Verdic
     source: e.source,
   };
 }
+
+export const deniedKind: KindHandler<DeniedExpectation> = {
+  parse({ n, raw, path, common }) {
+    const ratio = n.shareBound(raw.ratio, [...path, 'ratio']);
+    return { kind: 'denied', ...common, title: raw.title ?? `share denied by RBAC ${percentText(ratio)}${population(raw.where)}`, service: raw.service, ratio, where: where(raw.where) };
+  },
+  judge: judgeDenied,
+  // With a service it is judged on the mesh's counters, read only after the load.
+  judgedFromClient: (e) => e.service === undefined,
+  unit: () => 'share',
+  expectedNumbers: (_verdict, e) => scalarNumbers(boundNumbers(e.ratio)),
+};

@@ -12,6 +12,8 @@ import { combineOutcomes } from './stats/band.ts';
 import { chiSquareGoodnessOfFit } from './stats/goodness-of-fit.ts';
 import { formatCount, percentValue, plural, whereText } from './stats/format.ts';
 import { judgeShare, shareOptions, shareReason, shareText, type ShareJudgement } from './share.ts';
+import type { ExpectedNumbers, KindHandler } from './kind.ts';
+import { where, population, DEFAULT_TOLERANCE_POINTS } from '../spec/expectation-input.ts';
 
 interface CategoryResult {
   category: string;
@@ -116,3 +118,26 @@ function pickDecisive(results: CategoryResult[], outcome: Outcome): CategoryResu
   return [...results].sort((a, b) => margin(a) - margin(b) || a.weight - b.weight)[0];
 }
 
+export const distributionKind: KindHandler<DistributionExpectation> = {
+  parse({ n, raw, path, common }) {
+    const total = Object.values<number>(raw.weights).reduce((a, b) => a + b, 0);
+    if (total <= 0) throw n.error([...path, 'weights'], 'weights must not all be 0');
+    // A share like every share (0.05 or "5%"); kept in percentage points inside.
+    const tolerance = raw.tolerance === undefined ? DEFAULT_TOLERANCE_POINTS : +(n.share(raw.tolerance, [...path, 'tolerance']) * 100).toFixed(10);
+    return { kind: 'distribution', ...common, title: raw.title ?? `distribution of ${raw.of}${population(raw.where)}`, of: raw.of, weights: raw.weights, tolerance, where: where(raw.where) };
+  },
+  judge: judgeDistribution,
+  judgedFromClient: () => true,
+  unit: () => 'share',
+  expectedNumbers(_verdict, e) {
+    const result = new Map<string, ExpectedNumbers>();
+    const total = Object.values(e.weights).reduce((a, b) => a + b, 0);
+    if (total <= 0) return result;
+    const tolerance = e.tolerance / 100;
+    for (const [category, weight] of Object.entries(e.weights)) {
+      const share = weight / total;
+      result.set(category, { value: share, min: Math.max(0, share - tolerance), max: Math.min(1, share + tolerance) });
+    }
+    return result;
+  },
+};

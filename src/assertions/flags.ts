@@ -11,10 +11,11 @@ import type { CounterSample } from '../observe/types.ts';
 import type { JudgeContext, Outcome, Verdict } from './verdict.ts';
 import { ISTIO_REQUESTS_TOTAL } from './counters.ts';
 import { countWhere, FLAG_LABEL, hasFlag } from './labels.ts';
-import { bandOf, combineOutcomes } from './stats/band.ts';
+import { combineOutcomes } from './stats/band.ts';
 import { formatCount, plural } from './stats/format.ts';
 import { countReason, describeCountBound, judgeCount } from './count.ts';
-import { DEFAULT_SHARE_TOLERANCE, describeShareBound, judgeShare, shareOptions, shareReason, shareText } from './share.ts';
+import { judgeShareBound, shareReason, shareText } from './share.ts';
+import { boundNumbers, scalarNumbers, type KindHandler } from './kind.ts';
 
 interface FlagCounts {
   flagged: number;
@@ -63,8 +64,7 @@ export function judgeFlags(e: FlagsExpectation, context: JudgeContext): Verdict 
     parts.push({ outcome: j.outcome, text: `${formatCount(counts.flagged)} of ${population} carried flag ${e.flag}; expected ${expected}${countReason(j)}` });
   }
   if (e.ratio) {
-    const j = judgeShare(counts.flagged, counts.total, bandOf(e.ratio, DEFAULT_SHARE_TOLERANCE), shareOptions(e.confidence, context));
-    const expected = describeShareBound(e.ratio);
+    const { judgement: j, expected } = judgeShareBound(counts.flagged, counts.total, e.ratio, e.confidence, context);
     expectedParts.push(`${expected} flagged ${e.flag}`);
     interval = j.interval;
     share = j.share;
@@ -96,3 +96,28 @@ export function judgeFlags(e: FlagsExpectation, context: JudgeContext): Verdict 
 function capitalise(text: string): string {
   return text.charAt(0).toUpperCase() + text.slice(1);
 }
+
+export const flagsKind: KindHandler<FlagsExpectation> = {
+  parse({ n, raw, path, common }) {
+    if ((raw.count === undefined) === (raw.ratio === undefined)) throw n.error(path, 'flags needs exactly one of count or ratio');
+    const from = raw.from ?? 'mesh';
+    if (from === 'mesh' && raw.ratio !== undefined && raw.service === undefined) {
+      // a ratio needs a denominator: all mesh requests to one service
+      throw n.error([...path, 'ratio'], 'a mesh-side flag ratio needs service (the destination whose requests are the denominator)', true);
+    }
+    return {
+      kind: 'flags',
+      ...common,
+      title: raw.title ?? `flag ${raw.flag} (${from})`,
+      flag: raw.flag,
+      from,
+      ...(raw.count !== undefined ? { count: n.countBound(raw.count, [...path, 'count']) } : {}),
+      ...(raw.ratio !== undefined ? { ratio: n.shareBound(raw.ratio, [...path, 'ratio']) } : {}),
+      service: raw.service,
+    };
+  },
+  judge: judgeFlags,
+  judgedFromClient: () => false,
+  unit: (e) => (e?.ratio ? 'share' : 'count'),
+  expectedNumbers: (_verdict, e) => scalarNumbers(boundNumbers(e.ratio ?? e.count)),
+};

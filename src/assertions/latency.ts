@@ -13,6 +13,8 @@ import { bandOf, combineOutcomes } from './stats/band.ts';
 import { formatMs, plural, whereText } from './stats/format.ts';
 import type { Interval } from './stats/proportion.ts';
 import { DEFAULT_SHARE_TOLERANCE, describeShareBound, edgeText, judgeShare, shareOptions, shareReason, shareText, type ShareJudgement } from './share.ts';
+import { noExpectedNumbers, type KindHandler } from './kind.ts';
+import { where, population } from '../spec/expectation-input.ts';
 
 interface Check {
   key: string;
@@ -153,3 +155,28 @@ function describeExpectation(e: LatencyExpectation): string {
   return parts.join(', ');
 }
 
+export const latencyKind: KindHandler<LatencyExpectation> = {
+  parse({ n, raw, path, common }) {
+    const percentiles: Record<string, { below?: number; above?: number }> = {};
+    for (const [key, value] of Object.entries<any>(raw)) {
+      if (['delayed', 'where', 'confidence', 'title'].includes(key)) continue;
+      const entry: { below?: number; above?: number } = {};
+      if (value.below !== undefined) entry.below = n.duration(value.below, [...path, key, 'below'], 'ms');
+      if (value.above !== undefined) entry.above = n.duration(value.above, [...path, key, 'above'], 'ms');
+      if (entry.below !== undefined && entry.above !== undefined && entry.above >= entry.below) {
+        throw n.error([...path, key], `above (${entry.above} ms) must be less than below (${entry.below} ms)`);
+      }
+      percentiles[key] = entry;
+    }
+    const delayed = raw.delayed
+      ? { atLeastMs: n.duration(raw.delayed.atLeast, [...path, 'delayed', 'atLeast'], 'ms'), share: n.shareBound(raw.delayed.share, [...path, 'delayed', 'share']) }
+      : undefined;
+    if (!delayed && Object.keys(percentiles).length === 0) throw n.error(path, 'latency needs a percentile (p50, p99, max...) or delayed');
+    return { kind: 'latency', ...common, title: raw.title ?? `latency ${Object.keys(percentiles).join(', ') || 'delayed share'}${population(raw.where)}`, percentiles, delayed, where: where(raw.where) };
+  },
+  judge: judgeLatency,
+  judgedFromClient: () => true,
+  // the share of requests at or over each threshold
+  unit: () => 'share',
+  expectedNumbers: noExpectedNumbers,
+};

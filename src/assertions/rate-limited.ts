@@ -45,6 +45,8 @@ import type { JudgeContext, Verdict } from './verdict.ts';
 import { localRateLimitCount } from './counters.ts';
 import { FLAG_LABEL, hasFlag } from './labels.ts';
 import { formatCount, formatMs, plural } from './stats/format.ts';
+import { noExpectedNumbers, type KindHandler } from './kind.ts';
+import { where, population } from '../spec/expectation-input.ts';
 
 /** Chunked refill: requests that a timer fire just as a request arrives can move (arrival jitter between client and proxy). */
 export const ARRIVAL_JITTER_REQUESTS = 1;
@@ -289,3 +291,13 @@ function concat(a: Float64Array, b: Float64Array): Float64Array {
   out.set(b, a.length);
   return out;
 }
+
+export const rateLimitedKind: KindHandler<RateLimitedExpectation> = {
+  parse({ n, raw, path, common }) {
+    return { kind: 'rateLimited', ...common, title: raw.title ?? `429s as the token bucket predicts${raw.filter ? ` (${raw.filter})` : ''}${population(raw.where)}`, filter: raw.filter, slack: raw.slack ?? 0, where: where(raw.where) };
+  },
+  judge: judgeRateLimited,
+  judgedFromClient: () => true,
+  unit: () => 'count',
+  expectedNumbers: noExpectedNumbers,
+};

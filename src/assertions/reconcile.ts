@@ -11,6 +11,7 @@ import type { JudgeContext, Verdict } from './verdict.ts';
 import { ISTIO_REQUESTS_TOTAL, proxyBelongsTo } from './counters.ts';
 import { STATUS_LABEL, TRANSPORT_ERROR_STATUS } from './labels.ts';
 import { formatCount, plural } from './stats/format.ts';
+import { noExpectedNumbers, type KindHandler } from './kind.ts';
 
 export function judgeReconcile(e: ReconcileExpectation, context: JudgeContext): Verdict {
   const samples = context.counters.filter((s) => s.name === ISTIO_REQUESTS_TOTAL && proxyBelongsTo(s.proxy, e.proxy));
@@ -57,3 +58,13 @@ export function judgeReconcile(e: ReconcileExpectation, context: JudgeContext): 
 function signed(n: number): string {
   return n > 0 ? `+${formatCount(n)}` : formatCount(n);
 }
+
+export const reconcileKind: KindHandler<ReconcileExpectation> = {
+  parse({ n, raw, path, common }) {
+    return { kind: 'reconcile', ...common, title: raw.title ?? 'client and mesh counts agree', proxy: raw.proxy ?? 'istio-ingressgateway', slack: raw.slack };
+  },
+  judge: judgeReconcile,
+  judgedFromClient: () => false,
+  unit: () => 'count',
+  expectedNumbers: noExpectedNumbers,
+};

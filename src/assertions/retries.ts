@@ -6,6 +6,8 @@ import type { JudgeContext, Verdict } from './verdict.ts';
 import { clusterSamples, UPSTREAM_RQ_RETRY } from './counters.ts';
 import { countReason, describeCountBound, judgeCount } from './count.ts';
 import { formatCount } from './stats/format.ts';
+import { boundNumbers, scalarNumbers, type KindHandler } from './kind.ts';
+import { countOf } from '../spec/expectation-input.ts';
 
 export function judgeRetries(e: RetriesExpectation, context: JudgeContext): Verdict {
   const samples = clusterSamples(context.counters, e.service, e.subset, e.from);
@@ -41,3 +43,13 @@ export function judgeRetries(e: RetriesExpectation, context: JudgeContext): Verd
   };
 }
 
+export const retriesKind: KindHandler<RetriesExpectation> = {
+  parse({ n, raw, path, common }) {
+    const count = countOf(n, raw, path, 'retries');
+    return { kind: 'retries', ...common, title: raw.title ?? `retries to ${raw.service}${raw.subset ? ` ${raw.subset}` : ''}`, service: raw.service, subset: raw.subset, from: raw.from, count };
+  },
+  judge: judgeRetries,
+  judgedFromClient: () => false,
+  unit: () => 'count',
+  expectedNumbers: (_verdict, e) => scalarNumbers(boundNumbers(e.count)),
+};

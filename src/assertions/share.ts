@@ -2,7 +2,7 @@
 // denied, latency and flags verdicts.
 import type { Bound } from '../spec/types.ts';
 import type { JudgeContext, Outcome } from './verdict.ts';
-import { clipBand, outcomeOf, placeInterval, type Band, type Placement } from './stats/band.ts';
+import { bandOf, clipBand, outcomeOf, placeInterval, type Band, type Placement } from './stats/band.ts';
 import type { Interval } from './stats/proportion.ts';
 import { intervalLabel, shareInterval, type IntervalMethod } from './stats/share.ts';
 import { formatShareWithInterval, percentValue } from './stats/format.ts';
@@ -69,6 +69,22 @@ export function judgeShare(successes: number, trials: number, band: Band, option
 
 export function shareOptions(confidence: number, context: JudgeContext, comparisons = 1): ShareOptions {
   return { confidence, comparisons, sequential: context.sequential !== undefined, ...(context.estimateMore ? { estimateMore: true } : {}) };
+}
+
+/**
+ * The share builder of status, denied and flags: `successes` of `trials` matched the expectation's predicate,
+ * judged against a min / max / approx ± tolerance bound (approx defaults to ± 5 points), with the bound in words.
+ */
+export function judgeShareBound(
+  successes: number,
+  trials: number,
+  bound: Bound,
+  confidence: number,
+  context: JudgeContext,
+  approxText?: string,
+): { judgement: ShareJudgement; expected: string } {
+  const judgement = judgeShare(successes, trials, bandOf(bound, DEFAULT_SHARE_TOLERANCE), shareOptions(confidence, context));
+  return { judgement, expected: describeShareBound(bound, approxText) };
 }
 
 /** "19.4 % (99 % interval 17.9–21.0 %)". */

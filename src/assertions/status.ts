@@ -6,7 +6,10 @@ import type { JudgeContext, Verdict } from './verdict.ts';
 import { bandOf } from './stats/band.ts';
 import { plural, trimmed, whereText } from './stats/format.ts';
 import { countWhere, FLAG_LABEL, hasFlag, STATUS_LABEL, statusMatches } from './labels.ts';
-import { DEFAULT_SHARE_TOLERANCE, describeShareBound, judgeShare, shareOptions, shareReason, shareText } from './share.ts';
+import { DEFAULT_SHARE_TOLERANCE, judgeShareBound, shareReason, shareText } from './share.ts';
+import { scalarNumbers, boundNumbers, type ExpectedNumbers, type KindHandler } from './kind.ts';
+import type { Bound } from '../spec/types.ts';
+import { where, population, percentText } from '../spec/expectation-input.ts';
 
 export function judgeStatus(e: StatusExpectation, context: JudgeContext): Verdict {
   const { observation } = context;
@@ -22,8 +25,7 @@ export function judgeStatus(e: StatusExpectation, context: JudgeContext): Verdic
   const derivation = derived
     ? `${trimmed(derived.failing, 4)}^(${derived.retries}+1) = ${trimmed(bound.approx! * 100, 3)}`
     : undefined;
-  const j = judgeShare(successes, trials, bandOf(bound, DEFAULT_SHARE_TOLERANCE), shareOptions(e.confidence, context));
-  const expected = describeShareBound(bound, derivation);
+  const { judgement: j, expected } = judgeShareBound(successes, trials, bound, e.confidence, context, derivation);
   const predicate = e.flag !== undefined ? `flagged ${e.flag}` : e.code;
 
   return {
@@ -47,4 +49,28 @@ export function judgeStatus(e: StatusExpectation, context: JudgeContext): Verdic
 /** Share of requests that still fail after `retries` retries when each attempt fails independently with `failing`. */
 export function derivedShare(failing: number, retries: number): number {
   return failing ** (retries + 1);
+}
+
+export const statusKind: KindHandler<StatusExpectation> = {
+  parse({ n, raw, path, common }) {
+    if ((raw.code === undefined) === (raw.flag === undefined)) throw n.error(path, 'status needs exactly one of code (503, 5xx) or flag (UO, FI, ...)');
+    const ratio = n.shareBound(raw.ratio, [...path, 'ratio']);
+    const what = raw.code !== undefined ? String(raw.code) : `flag ${raw.flag}`;
+    return { kind: 'status', ...common, title: raw.title ?? `share of ${what} ${percentText(ratio)}${population(raw.where)}`, ...(raw.code !== undefined ? { code: String(raw.code) } : { flag: raw.flag }), ratio, where: where(raw.where) };
+  },
+  judge: judgeStatus,
+  judgedFromClient: () => true,
+  unit: () => 'share',
+  expectedNumbers: (verdict, e) => scalarNumbers(e.ratio.derived ? derivedNumbers(verdict, e.ratio, e.ratio.derived) : boundNumbers(e.ratio)),
+};
+
+/**
+ * A derived share (failing^(retries+1)) as the judge used it: the share from the verdict's details when it computed
+ * one, the band = share ∓ tolerance narrowed by min/max and clipped to [0, 1] as judgeShare does.
+ */
+function derivedNumbers(verdict: Verdict, ratio: Bound, derived: { failing: number; retries: number }): ExpectedNumbers {
+  const judged = (verdict.details?.derived as { share?: unknown } | undefined)?.share;
+  const share = typeof judged === 'number' && Number.isFinite(judged) ? judged : derivedShare(derived.failing, derived.retries);
+  const band = bandOf({ ...ratio, approx: share }, DEFAULT_SHARE_TOLERANCE);
+  return { value: share, min: Math.max(0, band.lower ?? 0), max: Math.min(1, band.upper ?? 1) };
 }

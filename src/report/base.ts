@@ -1,11 +1,10 @@
 // What every reporter shares: outcome tallies, number formatting, matching verdicts to expectations, sweep groups.
-import type { Bound, Expectation } from '../spec/types.ts';
+import type { Expectation } from '../spec/types.ts';
 import type { Verdict } from '../assertions/verdict.ts';
 import type { ExperimentOutcome, ExperimentResult, RunResult } from '../runner/result.ts';
 import { formatDuration } from '../spec/units.ts';
-import { derivedShare } from '../assertions/status.ts';
-import { DEFAULT_SHARE_TOLERANCE } from '../assertions/share.ts';
-import { bandOf } from '../assertions/stats/band.ts';
+import { kindHandler } from '../assertions/kinds.ts';
+import type { ExpectedNumbers, ValueUnit } from '../assertions/kind.ts';
 
 export const outcomes: readonly ExperimentOutcome[] = ['pass', 'fail', 'inconclusive', 'error', 'interrupted', 'skipped'];
 
@@ -39,26 +38,18 @@ export function formatNumber(value: number | null | undefined, digits = 3): stri
   return String(+value.toFixed(Math.max(0, digits - Math.max(0, Math.floor(Math.log10(abs))))));
 }
 
-export type ValueUnit = 'share' | 'count' | 'ms';
+export type { ValueUnit, ExpectedNumbers } from '../assertions/kind.ts';
 
 /**
- * The unit of a verdict's observed value. Assertions may say so in `details.unit`; otherwise it follows
- * from the kind (Verdict docs: share 0..1, count, or ms).
+ * The unit of a verdict's observed value. Assertions may say so in `details.unit`; otherwise the kind's handler
+ * says (src/assertions/kinds.ts); a kind nobody registered shows counts.
  */
 export function verdictUnit(verdict: Verdict, expectation?: Expectation): ValueUnit {
   const declared = verdict.details?.unit;
   if (declared === 'share' || declared === 'count' || declared === 'ms') return declared;
-  switch (verdict.kind) {
-    case 'distribution':
-    case 'status':
-    case 'denied':
-    case 'latency': // share of requests at or over each threshold (src/assertions/latency.ts)
-      return 'share';
-    case 'flags':
-      return expectation?.kind === 'flags' && expectation.ratio ? 'share' : 'count';
-    default:
-      return 'count';
-  }
+  const handler = kindHandler(verdict.kind);
+  if (!handler) return 'count';
+  return handler.unit(expectation?.kind === verdict.kind ? expectation : undefined);
 }
 
 export function formatValue(value: number | null | undefined, unit: ValueUnit): string {
@@ -110,75 +101,12 @@ export function expectationFor(experiment: ExperimentResult, verdictIndex: numbe
   return experiment.expectations.find((e) => e.kind === verdict.kind && e.title === verdict.title);
 }
 
-/** Expected value of a verdict as numbers, for charts: a point estimate and/or a [min, max] band. */
-export interface ExpectedNumbers {
-  value?: number;
-  min?: number;
-  max?: number;
-}
-
 /** Expected numbers per series key (`''` for a scalar verdict), in the verdict's unit. */
 export function expectedNumbers(verdict: Verdict, expectation?: Expectation): Map<string, ExpectedNumbers> {
-  const result = new Map<string, ExpectedNumbers>();
   const declared = verdict.details?.expectedValue;
-  if (typeof declared === 'number') {
-    result.set('', { value: declared });
-    return result;
-  }
-  if (!expectation) return result;
-  const bound = (b: { min?: number; max?: number; approx?: number; tolerance?: number } | undefined): ExpectedNumbers | undefined => {
-    if (!b) return undefined;
-    if (b.approx !== undefined) {
-      const t = b.tolerance;
-      return t === undefined ? { value: b.approx } : { value: b.approx, min: b.approx - t, max: b.approx + t };
-    }
-    if (b.min === undefined && b.max === undefined) return undefined;
-    return { min: b.min, max: b.max };
-  };
-  switch (expectation.kind) {
-    case 'distribution': {
-      const total = Object.values(expectation.weights).reduce((a, b) => a + b, 0);
-      if (total <= 0) break;
-      const tolerance = expectation.tolerance / 100;
-      for (const [category, weight] of Object.entries(expectation.weights)) {
-        const share = weight / total;
-        result.set(category, { value: share, min: Math.max(0, share - tolerance), max: Math.min(1, share + tolerance) });
-      }
-      break;
-    }
-    case 'status':
-    case 'denied': {
-      const derived = expectation.kind === 'status' ? expectation.ratio.derived : undefined;
-      const numbers = derived ? derivedNumbers(verdict, expectation.ratio, derived) : bound(expectation.ratio);
-      if (numbers) result.set('', numbers);
-      break;
-    }
-    case 'retries':
-    case 'counter': {
-      const numbers = bound(expectation.count);
-      if (numbers) result.set('', numbers);
-      break;
-    }
-    case 'flags': {
-      const numbers = bound(expectation.ratio ?? expectation.count);
-      if (numbers) result.set('', numbers);
-      break;
-    }
-    default:
-      break;
-  }
-  return result;
-}
-
-/**
- * A derived share (failing^(retries+1), src/assertions/status.ts) as the judge used it: the share from the verdict's
- * details when it computed one, the band = share ∓ tolerance narrowed by min/max and clipped to [0, 1] as judgeShare does.
- */
-function derivedNumbers(verdict: Verdict, ratio: Bound, derived: { failing: number; retries: number }): ExpectedNumbers {
-  const judged = (verdict.details?.derived as { share?: unknown } | undefined)?.share;
-  const share = typeof judged === 'number' && Number.isFinite(judged) ? judged : derivedShare(derived.failing, derived.retries);
-  const band = bandOf({ ...ratio, approx: share }, DEFAULT_SHARE_TOLERANCE);
-  return { value: share, min: Math.max(0, band.lower ?? 0), max: Math.min(1, band.upper ?? 1) };
+  if (typeof declared === 'number') return new Map([['', { value: declared }]]);
+  if (!expectation) return new Map();
+  return kindHandler(expectation.kind)?.expectedNumbers(verdict, expectation) ?? new Map();
 }
 
 /** Experiments of one sweep (same `sweep.baseName`), in run order. */

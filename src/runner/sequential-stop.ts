@@ -5,10 +5,11 @@ import type { JudgeContext, Verdict } from '../assertions/verdict.ts';
 import type { Experiment, Expectation } from '../spec/types.ts';
 import type { ObservationView } from '../observe/types.ts';
 import type { TargetInfo } from '../targets/target.ts';
+import { handlerOf } from '../assertions/kinds.ts';
 
 /** Expectations that can be judged from client data alone, while load runs. */
 export function judgedFromClient(e: Expectation): boolean {
-  return ['distribution', 'status', 'latency', 'rateLimited'].includes(e.kind) || (e.kind === 'denied' && e.service === undefined);
+  return handlerOf(e).judgedFromClient(e);
 }
 
 export interface Judges {

@@ -3,6 +3,9 @@ import { SpecError } from '../errors.ts';
 import { parseDuration } from './units.ts';
 import { CLASSIFIER_LABELS } from './semantics.ts';
 import { suggest } from './suggest.ts';
+import { kindHandler } from '../assertions/kinds.ts';
+import { DEFAULT_TOLERANCE_POINTS } from './expectation-input.ts';
+export { DEFAULT_TOLERANCE_POINTS };
 import type {
   Bound,
   Expectation,
@@ -17,7 +20,6 @@ export const DEFAULT_CLASSIFIERS = ['status', 'envoy', 'bookinfo'];
 /** The default for a scenario folder of the user's own services (echo workloads on the local target). */
 export const DEFAULT_ECHO_CLASSIFIERS = ['status', 'envoy', 'echo'];
 export const DEFAULT_CONFIDENCE = 0.99;
-export const DEFAULT_TOLERANCE_POINTS = 5;
 
 export class Normaliser {
   constructor(readonly source: YamlDoc) {}
@@ -174,110 +176,14 @@ export function normaliseLoad(n: Normaliser, load: Record<string, any>): LoadSpe
   };
 }
 
-function where(raw: Record<string, unknown> | undefined): Record<string, string> | undefined {
-  if (!raw) return undefined;
-  return Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, String(v)]));
-}
-
-/** The population a `where` selects, for default titles: two expectations that differ only by it get different names. */
-function population(raw: Record<string, unknown> | undefined): string {
-  if (!raw || Object.keys(raw).length === 0) return '';
-  return ` for ${Object.entries(raw).map(([k, v]) => `${k}=${String(v)}`).join(', ')}`;
-}
-
-function percentText(bound: Bound & { derived?: { failing: number; retries: number } }): string {
-  const pct = (x: number) => `${+(x * 100).toFixed(2)}%`;
-  const parts: string[] = [];
-  if (bound.derived) parts.push(`≈ ${pct(bound.derived.failing)}^${bound.derived.retries + 1}`);
-  if (bound.approx !== undefined) parts.push(`≈ ${pct(bound.approx)}`);
-  if (bound.min !== undefined) parts.push(`≥ ${pct(bound.min)}`);
-  if (bound.max !== undefined) parts.push(`≤ ${pct(bound.max)}`);
-  return parts.join(', ');
-}
-
-/** A count bound written inline (min, max, approx, tolerance), with at least one of min, max or approx. */
-function countOf(n: Normaliser, raw: Record<string, any>, path: PathSegment[], kind: string): Bound {
-  const count = n.countBound({ min: raw.min, max: raw.max, approx: raw.approx, tolerance: raw.tolerance }, path);
-  for (const k of Object.keys(count) as (keyof Bound)[]) if (count[k] === undefined) delete count[k];
-  if (Object.keys(count).length === 0) throw n.error(path, `${kind} needs min, max or approx`);
-  return count;
-}
-
 export function normaliseExpectation(n: Normaliser, item: Record<string, any>, index: number): Expectation {
   const kind = Object.keys(item)[0];
   const raw = item[kind] as Record<string, any>;
   const path: PathSegment[] = ['spec', 'expect', index, kind];
+  const handler = kindHandler(kind);
+  if (!handler) throw n.error(path, `unknown expectation kind "${kind}"`, true);
   const common = { source: n.at(['spec', 'expect', index]), confidence: raw.confidence ?? DEFAULT_CONFIDENCE };
-  switch (kind) {
-    case 'distribution': {
-      const total = Object.values<number>(raw.weights).reduce((a, b) => a + b, 0);
-      if (total <= 0) throw n.error([...path, 'weights'], 'weights must not all be 0');
-      // A share like every share (0.05 or "5%"); kept in percentage points inside.
-      const tolerance = raw.tolerance === undefined ? DEFAULT_TOLERANCE_POINTS : +(n.share(raw.tolerance, [...path, 'tolerance']) * 100).toFixed(10);
-      return { kind, ...common, title: raw.title ?? `distribution of ${raw.of}${population(raw.where)}`, of: raw.of, weights: raw.weights, tolerance, where: where(raw.where) };
-    }
-    case 'status': {
-      if ((raw.code === undefined) === (raw.flag === undefined)) throw n.error(path, 'status needs exactly one of code (503, 5xx) or flag (UO, FI, ...)');
-      const ratio = n.shareBound(raw.ratio, [...path, 'ratio']);
-      const what = raw.code !== undefined ? String(raw.code) : `flag ${raw.flag}`;
-      return { kind, ...common, title: raw.title ?? `share of ${what} ${percentText(ratio)}${population(raw.where)}`, ...(raw.code !== undefined ? { code: String(raw.code) } : { flag: raw.flag }), ratio, where: where(raw.where) };
-    }
-    case 'retries': {
-      const count = countOf(n, raw, path, kind);
-      return { kind, ...common, title: raw.title ?? `retries to ${raw.service}${raw.subset ? ` ${raw.subset}` : ''}`, service: raw.service, subset: raw.subset, from: raw.from, count };
-    }
-    case 'counter': {
-      const count = countOf(n, raw, path, kind);
-      const labels: Record<string, string> = Object.fromEntries(Object.entries<string | number>(raw.labels ?? {}).map(([k, v]) => [k, String(v)]));
-      return { kind, ...common, title: raw.title ?? `${raw.name}${raw.proxy ? ` at ${raw.proxy}` : ''}`, name: raw.name, ...(raw.proxy !== undefined ? { proxy: raw.proxy } : {}), labels, count };
-    }
-    case 'rateLimited':
-      return { kind, ...common, title: raw.title ?? `429s as the token bucket predicts${raw.filter ? ` (${raw.filter})` : ''}${population(raw.where)}`, filter: raw.filter, slack: raw.slack ?? 0, where: where(raw.where) };
-    case 'denied': {
-      const ratio = n.shareBound(raw.ratio, [...path, 'ratio']);
-      return { kind, ...common, title: raw.title ?? `share denied by RBAC ${percentText(ratio)}${population(raw.where)}`, service: raw.service, ratio, where: where(raw.where) };
-    }
-    case 'latency': {
-      const percentiles: Record<string, { below?: number; above?: number }> = {};
-      for (const [key, value] of Object.entries<any>(raw)) {
-        if (['delayed', 'where', 'confidence', 'title'].includes(key)) continue;
-        const entry: { below?: number; above?: number } = {};
-        if (value.below !== undefined) entry.below = n.duration(value.below, [...path, key, 'below'], 'ms');
-        if (value.above !== undefined) entry.above = n.duration(value.above, [...path, key, 'above'], 'ms');
-        if (entry.below !== undefined && entry.above !== undefined && entry.above >= entry.below) {
-          throw n.error([...path, key], `above (${entry.above} ms) must be less than below (${entry.below} ms)`);
-        }
-        percentiles[key] = entry;
-      }
-      const delayed = raw.delayed
-        ? { atLeastMs: n.duration(raw.delayed.atLeast, [...path, 'delayed', 'atLeast'], 'ms'), share: n.shareBound(raw.delayed.share, [...path, 'delayed', 'share']) }
-        : undefined;
-      if (!delayed && Object.keys(percentiles).length === 0) throw n.error(path, 'latency needs a percentile (p50, p99, max...) or delayed');
-      return { kind, ...common, title: raw.title ?? `latency ${Object.keys(percentiles).join(', ') || 'delayed share'}${population(raw.where)}`, percentiles, delayed, where: where(raw.where) };
-    }
-    case 'flags': {
-      if ((raw.count === undefined) === (raw.ratio === undefined)) throw n.error(path, 'flags needs exactly one of count or ratio');
-      const from = raw.from ?? 'mesh';
-      if (from === 'mesh' && raw.ratio !== undefined && raw.service === undefined) {
-        // a ratio needs a denominator: all mesh requests to one service
-        throw n.error([...path, 'ratio'], 'a mesh-side flag ratio needs service (the destination whose requests are the denominator)', true);
-      }
-      return {
-        kind,
-        ...common,
-        title: raw.title ?? `flag ${raw.flag} (${from})`,
-        flag: raw.flag,
-        from,
-        ...(raw.count !== undefined ? { count: n.countBound(raw.count, [...path, 'count']) } : {}),
-        ...(raw.ratio !== undefined ? { ratio: n.shareBound(raw.ratio, [...path, 'ratio']) } : {}),
-        service: raw.service,
-      };
-    }
-    case 'reconcile':
-      return { kind, ...common, title: raw.title ?? 'client and mesh counts agree', proxy: raw.proxy ?? 'istio-ingressgateway', slack: raw.slack };
-    default:
-      throw n.error(path, `unknown expectation kind "${kind}"`, true);
-  }
+  return handler.parse({ n, raw, path, common }) as Expectation;
 }
 
 export type { ResourceRef };
