@@ -40,7 +40,7 @@ export function evaluateRetryPolicy(policy: RetryPolicy | undefined): EvaluatedR
   for (const raw of (policy.retry_on ?? '').split(',')) {
     const condition = raw.trim();
     if (condition === '') continue;
-    // parseRetryOn/parseRetryGrpcOn ignore names they do not know; refusing them here keeps a typo from passing silently.
+    // parseRetryOn/parseRetryGrpcOn report a name they do not know as invalid.
     if (!(RETRY_ON as readonly string[]).includes(condition)) throw new Error(`retry_policy.retry_on: unknown condition "${condition}" (known: ${RETRY_ON.join(', ')})`);
     retryOn.add(condition as RetryOn);
   }
@@ -95,8 +95,8 @@ export function wouldRetry(policy: EvaluatedRetryPolicy | undefined, outcome: At
 
 function wouldRetryFromHeaders(policy: EvaluatedRetryPolicy, status: number, headers: Headers): boolean {
   const on = policy.retryOn;
-  // An answer rate-limited by an upstream Envoy is never retried.
-  if (headers['x-envoy-ratelimited'] !== undefined) return false;
+  // An answer rate-limited by an upstream Envoy is retried only under envoy-ratelimited.
+  if (headers['x-envoy-ratelimited'] !== undefined) return on.has('envoy-ratelimited');
   if (on.has('5xx') && status >= 500 && status < 600) return true;
   if (on.has('gateway-error') && (status === 502 || status === 503 || status === 504)) return true;
   if (on.has('retriable-4xx') && status === 409) return true;

@@ -39,9 +39,10 @@ describe('wouldRetry (retry_state_impl.cc wouldRetryFromHeaders / wouldRetryFrom
   it('gateway-error: 502/503/504 only', () => {
     expect([500, 502, 503, 504].map((s) => wouldRetry(policy('gateway-error'), response(s)))).toEqual([false, true, true, true]);
   });
-  it('overflow and x-envoy-ratelimited are never retried', () => {
+  it('overflow is never retried; x-envoy-ratelimited only under envoy-ratelimited', () => {
     expect(wouldRetry(policy('5xx,reset,connect-failure'), { kind: 'overflow' })).toBe(false);
     expect(wouldRetry(policy('5xx'), response(503, { 'x-envoy-ratelimited': 'true' }))).toBe(false);
+    expect(wouldRetry(policy('envoy-ratelimited'), response(429, { 'x-envoy-ratelimited': 'true' }))).toBe(true);
   });
   it('reset-before-request only before the request went out; refused-stream only on a refused stream', () => {
     const p = policy('reset-before-request,refused-stream');
