@@ -37,8 +37,10 @@ export function matchHeader(matcher: HeaderMatcher, headers: Headers): boolean {
       matcher.string_match === undefined);
   if (isPresentMatch) {
     // HeaderDataPresentMatch: no specifier at all means present_match: true.
+    // HeaderUtility::matchHeaders: a missing header treated as empty counts as present.
     const wanted = matcher.present_match ?? true;
-    return (wanted === (value !== undefined)) !== invert;
+    const present = value !== undefined || matcher.treat_missing_header_as_empty === true;
+    return (wanted === present) !== invert;
   }
   // HeaderDataBaseImpl::matchesHeaders: an absent header matches nothing, inverted or not, unless treated as empty.
   if (value === undefined && matcher.treat_missing_header_as_empty !== true) return false;
@@ -46,7 +48,8 @@ export function matchHeader(matcher: HeaderMatcher, headers: Headers): boolean {
 }
 
 function specificMatch(m: HeaderMatcher, value: string): boolean {
-  if (m.exact_match !== undefined) return value === m.exact_match;
+  // HeaderMatchType::Value: an empty exact_match matches any value.
+  if (m.exact_match !== undefined) return m.exact_match === '' || value === m.exact_match;
   if (m.safe_regex_match !== undefined) return fullMatch(m.safe_regex_match.regex, value);
   if (m.prefix_match !== undefined) return value.startsWith(m.prefix_match);
   if (m.suffix_match !== undefined) return value.endsWith(m.suffix_match);

@@ -120,6 +120,13 @@ describe('HeaderMatcher (header_utility.cc)', () => {
     expect(m({ present_match: true }, {})).toBe(false);
     expect(m({ present_match: false }, {})).toBe(true);
     expect(m({ present_match: true, invert_match: true }, {})).toBe(true);
+    expect(m({ present_match: false, invert_match: true }, {})).toBe(false);
+    expect(m({ present_match: false }, { 'x-h': 'v' })).toBe(false);
+    expect(m({ present_match: false, treat_missing_header_as_empty: true }, {})).toBe(false);
+  });
+  it('an empty exact_match matches any value of a present header (HeaderMatchType::Value)', () => {
+    expect(m({ exact_match: '' }, { 'x-h': 'anything' })).toBe(true);
+    expect(m({ exact_match: '' }, {})).toBe(false);
   });
   it('range_match is [start, end) on an integer value; anything else does not match', () => {
     expect(m({ range_match: { start: -10, end: 0 } }, { 'x-h': '-1' })).toBe(true);
