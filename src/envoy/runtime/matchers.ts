@@ -1,0 +1,67 @@
+// StringMatcher and HeaderMatcher as Envoy evaluates them: source/common/common/matchers.cc (StringMatcherImpl::match)
+// and source/common/http/header_utility.cc (HeaderUtility::matchHeaders, HeaderDataBaseImpl::matchesHeaders).
+import type { HeaderMatcher, StringMatcher } from '../model/index.ts';
+import { fullMatch } from './re2.ts';
+
+/** Request headers by lower-case name; a repeated header is a list. */
+export type Headers = Record<string, string | readonly string[] | undefined>;
+
+export function matchString(matcher: StringMatcher, value: string): boolean {
+  const fold = (s: string) => (matcher.ignore_case ? s.toLowerCase() : s);
+  if (matcher.exact !== undefined) return fold(value) === fold(matcher.exact);
+  if (matcher.prefix !== undefined) return fold(value).startsWith(fold(matcher.prefix));
+  if (matcher.suffix !== undefined) return fold(value).endsWith(fold(matcher.suffix));
+  if (matcher.contains !== undefined) return fold(value).includes(fold(matcher.contains));
+  // ignore_case "has no effect for the safe_regex match" (api/envoy/type/matcher/v3/string.proto).
+  if (matcher.safe_regex !== undefined) return fullMatch(matcher.safe_regex.regex, value);
+  throw new Error('StringMatcher: none of exact, prefix, suffix, contains, safe_regex is set');
+}
+
+/** HeaderUtility::getAllOfHeaderAsString: every value of the header joined with ",", or undefined when absent. */
+export function headerValue(headers: Headers, name: string): string | undefined {
+  const value = headers[name.toLowerCase()];
+  if (value === undefined) return undefined;
+  return typeof value === 'string' ? value : value.length === 0 ? undefined : value.join(',');
+}
+
+// absl::SimpleAtoi on int64: optional sign, digits, surrounding whitespace allowed.
+const INT64 = /^\s*[+-]?\d+\s*$/;
+
+export function matchHeader(matcher: HeaderMatcher, headers: Headers): boolean {
+  const value = headerValue(headers, matcher.name);
+  const invert = matcher.invert_match === true;
+  const isPresentMatch =
+    matcher.present_match !== undefined ||
+    (matcher.exact_match === undefined && matcher.safe_regex_match === undefined && matcher.range_match === undefined &&
+      matcher.prefix_match === undefined && matcher.suffix_match === undefined && matcher.contains_match === undefined &&
+      matcher.string_match === undefined);
+  if (isPresentMatch) {
+    // HeaderDataPresentMatch: no specifier at all means present_match: true.
+    // HeaderUtility::matchHeaders: a missing header treated as empty counts as present.
+    const wanted = matcher.present_match ?? true;
+    const present = value !== undefined || matcher.treat_missing_header_as_empty === true;
+    return (wanted === present) !== invert;
+  }
+  // HeaderDataBaseImpl::matchesHeaders: an absent header matches nothing, inverted or not, unless treated as empty.
+  if (value === undefined && matcher.treat_missing_header_as_empty !== true) return false;
+  return specificMatch(matcher, value ?? '') !== invert;
+}
+
+function specificMatch(m: HeaderMatcher, value: string): boolean {
+  // HeaderMatchType::Value: an empty exact_match matches any value.
+  if (m.exact_match !== undefined) return m.exact_match === '' || value === m.exact_match;
+  if (m.safe_regex_match !== undefined) return fullMatch(m.safe_regex_match.regex, value);
+  if (m.prefix_match !== undefined) return value.startsWith(m.prefix_match);
+  if (m.suffix_match !== undefined) return value.endsWith(m.suffix_match);
+  if (m.contains_match !== undefined) return value.includes(m.contains_match);
+  if (m.string_match !== undefined) return matchString(m.string_match, value);
+  const range = m.range_match!;
+  if (!INT64.test(value)) return false;
+  const n = BigInt(value.trim());
+  return n >= BigInt(range.start) && n < BigInt(range.end);
+}
+
+/** HeaderUtility::matchHeaders: every matcher must match. */
+export function matchHeaders(matchers: readonly HeaderMatcher[] | undefined, headers: Headers): boolean {
+  return (matchers ?? []).every((m) => matchHeader(m, headers));
+}
