@@ -34,3 +34,14 @@ describe('retries validation (istio/istio pkg/config/validation validateHTTPRetr
     expect(() => parseVirtualService(withRetries(retries))).not.toThrow();
   });
 });
+
+describe('retryOn status codes as istiod validates them', () => {
+  it('refuses a number Go\'s net/http does not name (599, 509), as validateHTTPRetry does; accepts 425 and 503', async () => {
+    const { parseRetryOn } = await import('../../src/istio/networking/retry.ts');
+    const { FieldPath } = await import('../../src/istio/networking/fields.ts');
+    const at = FieldPath.of('VirtualService', 'r').key('spec.http[0].retries.retryOn');
+    expect(() => parseRetryOn('5xx,599', at)).toThrow(/"599" is not a valid retryOn policy/);
+    expect(() => parseRetryOn('509', at)).toThrow(/"509" is not a valid retryOn policy/);
+    expect(parseRetryOn('gateway-error,425,503', at)).toEqual({ conditions: ['gateway-error'], codes: [425, 503] });
+  });
+});
