@@ -4,6 +4,7 @@
 // PeerAuthentication; local-rate-limit EnvoyFilters; exportTo; gateway bindings. Each set is what one might apply to
 // Bookinfo at once; every one passes istiod's validating webhook (test/fidelity/corpus.test.ts checks it with the real
 // validation). The same seed gives the same sets.
+import { localRateLimitEnvoyFilter } from '../istio/ratelimit/envoy-filter.ts';
 import { unsafeUniformIntDistribution, xoroshiro128plus, type RandomGenerator } from 'pure-rand';
 import type { K8sObject } from '../spec/types.ts';
 import { BOOKINFO_NAMESPACE, GATEWAY_NAMESPACE } from './bookinfo.ts';
@@ -217,38 +218,15 @@ function peerAuthentication(r: Rand, name: string): K8sObject {
 }
 
 function localRateLimit(r: Rand, name: string): K8sObject {
+  // Drawn in this order so that a seed gives the same corpus as before.
   const tokens = r.pick([1, 5, 20, 100]);
-  return {
-    apiVersion: 'networking.istio.io/v1alpha3',
-    kind: 'EnvoyFilter',
-    metadata: meta(name),
-    spec: {
-      workloadSelector: { labels: { app: r.pick(APPS) } },
-      configPatches: [
-        {
-          applyTo: 'HTTP_FILTER',
-          match: { context: 'SIDECAR_INBOUND', listener: { filterChain: { filter: { name: 'envoy.filters.network.http_connection_manager' } } } },
-          patch: {
-            operation: 'INSERT_BEFORE',
-            value: {
-              name: 'envoy.filters.http.local_ratelimit',
-              typed_config: {
-                '@type': 'type.googleapis.com/udpa.type.v1.TypedStruct',
-                type_url: 'type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit',
-                value: {
-                  stat_prefix: 'http_local_rate_limiter',
-                  token_bucket: { max_tokens: tokens, tokens_per_fill: tokens, fill_interval: r.pick(['1s', '60s']) },
-                  filter_enabled: { runtime_key: 'local_rate_limit_enabled', default_value: { numerator: r.pick([50, 100]), denominator: 'HUNDRED' } },
-                  filter_enforced: { runtime_key: 'local_rate_limit_enforced', default_value: { numerator: r.pick([0, 100]), denominator: 'HUNDRED' } },
-                  ...(r.chance(50) ? { response_headers_to_add: [{ append: false, header: { key: 'x-local-rate-limit', value: 'true' } }] } : {}),
-                },
-              },
-            },
-          },
-        },
-      ],
-    },
-  };
+  const app = r.pick(APPS);
+  const fillInterval = r.pick(['1s', '60s']);
+  const enabledPercent = r.pick([50, 100]);
+  const enforcedPercent = r.pick([0, 100]);
+  const extra = r.chance(50) ? { response_headers_to_add: [{ append: false, header: { key: 'x-local-rate-limit', value: 'true' } }] } : {};
+  const filter = localRateLimitEnvoyFilter({ name, app, maxTokens: tokens, tokensPerFill: tokens, fillInterval, enabledPercent, enforcedPercent, extra });
+  return { ...filter, metadata: meta(name) };
 }
 
 /** The Bookinfo ingress (scenarios/bookinfo/bookinfo-gateway.yaml) with variations: the Gateway's namespace, its

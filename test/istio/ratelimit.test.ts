@@ -18,41 +18,19 @@ import {
   rateLimitApplies,
   type LocalRateLimit,
 } from '../../src/istio/ratelimit.ts';
+import { localRateLimitEnvoyFilter } from '../../src/istio/ratelimit/envoy-filter.ts';
 
 /** The EnvoyFilter of istio.io tasks/policy-enforcement/rate-limit (local rate limit on productpage, TypedStruct form). */
 function taskFilter(value: Record<string, unknown> = {}): K8sObject {
-  return {
-    apiVersion: 'networking.istio.io/v1alpha3',
-    kind: 'EnvoyFilter',
-    metadata: { name: 'filter-local-ratelimit-svc', namespace: 'istio-system' },
-    spec: {
-      workloadSelector: { labels: { app: 'productpage' } },
-      configPatches: [
-        {
-          applyTo: 'HTTP_FILTER',
-          match: { context: 'SIDECAR_INBOUND', listener: { filterChain: { filter: { name: 'envoy.filters.network.http_connection_manager' } } } },
-          patch: {
-            operation: 'INSERT_BEFORE',
-            value: {
-              name: 'envoy.filters.http.local_ratelimit',
-              typed_config: {
-                '@type': 'type.googleapis.com/udpa.type.v1.TypedStruct',
-                type_url: 'type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit',
-                value: {
-                  stat_prefix: 'http_local_rate_limiter',
-                  token_bucket: { max_tokens: 4, tokens_per_fill: 4, fill_interval: '60s' },
-                  filter_enabled: { runtime_key: 'local_rate_limit_enabled', default_value: { numerator: 100, denominator: 'HUNDRED' } },
-                  filter_enforced: { runtime_key: 'local_rate_limit_enforced', default_value: { numerator: 100, denominator: 'HUNDRED' } },
-                  response_headers_to_add: [{ append: false, header: { key: 'x-local-rate-limit', value: 'true' } }],
-                  ...value,
-                },
-              },
-            },
-          },
-        },
-      ],
-    },
-  };
+  return localRateLimitEnvoyFilter({
+    name: 'filter-local-ratelimit-svc',
+    namespace: 'istio-system',
+    app: 'productpage',
+    maxTokens: 4,
+    tokensPerFill: 4,
+    fillInterval: '60s',
+    extra: { response_headers_to_add: [{ append: false, header: { key: 'x-local-rate-limit', value: 'true' } }], ...value },
+  });
 }
 
 /** The direct typed_config form, as in Envoy's local rate limit docs, on the gateway before the router. */
