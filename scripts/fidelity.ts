@@ -9,13 +9,14 @@
 // Then the same comparison over a seeded corpus of generated resource sets (src/fidelity/corpus.ts, default 500),
 // with istiod's own config generation run in-process by tools/istio-translate (docs/fidelity.md).
 // Options: --port-base 27400, --keep (leave the sandbox running), --max-lines 200, --corpus 500, --seed 1
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { argv, echo } from 'zx';
 import { SandboxIstiod } from '../src/fidelity/sandbox-istiod.ts';
-import { routeFidelity, type ResourceSet } from '../src/fidelity/route-fidelity.ts';
+import { routeFidelity } from '../src/fidelity/route-fidelity.ts';
+import { catalogueSets } from '../src/fidelity/catalogue.ts';
+import { runSandboxScript } from '../src/sandbox/scripts.ts';
 import { IstiodTranslator } from '../src/fidelity/istiod-translator.ts';
 import { bookinfoProxies, bookinfoRegistry } from '../src/fidelity/bookinfo.ts';
 import { corpus } from '../src/fidelity/corpus.ts';
@@ -26,39 +27,17 @@ import { istioBehaviour } from '../src/istio/version.ts';
 import { sandboxFiles, type SandboxState } from '../src/sandbox/layout.ts';
 import { kustomizationObjects } from '../src/sandbox/objects.ts';
 import type { K8sObject } from '../src/spec/types.ts';
-import { loadExperiments } from '../src/spec/load.ts';
 
 const root = resolve(import.meta.dirname, '..');
 const stateDir = mkdtempSync(join(tmpdir(), 'meshproof-fidelity-'));
 const env = { ...process.env, MESHPROOF_SANDBOX: stateDir, MESHPROOF_SANDBOX_PORT_BASE: String(argv['port-base'] ?? 27400) };
 const maxLines = Number(argv['max-lines'] ?? 200);
 
-function script(name: string): Promise<{ code: number; output: string }> {
-  return new Promise((done) =>
-    execFile(process.execPath, ['--import', 'tsx', join(root, 'scripts', name)], { env, cwd: root, timeout: 180_000 }, (error, stdout, stderr) =>
-      done({ code: error ? Number((error as NodeJS.ErrnoException).code ?? 1) : 0, output: `${stdout}${stderr}` }),
-    ),
-  );
-}
 
-/** The empty set (Bookinfo alone) and each distinct set of Istio resources the catalogue applies. */
-function catalogueSets(): ResourceSet[] {
-  const { experiments } = loadExperiments([join(root, 'experiments', 'bookinfo')]);
-  const sets: ResourceSet[] = [{ name: 'bookinfo alone', objects: [] }];
-  const seen = new Set<string>(['[]']);
-  for (const e of experiments) {
-    const objects = e.apply.map((r) => r.object);
-    const key = JSON.stringify(objects);
-    if (seen.has(key)) continue;
-    seen.add(key);
-    sets.push({ name: e.name, objects });
-  }
-  return sets;
-}
 
 const started = Date.now();
 echo(`fidelity: starting a sandbox in ${stateDir} (istiod ${istioctlVersion})`);
-const up = await script('sandbox-up.ts');
+const up = await runSandboxScript('sandbox-up.ts', env);
 if (up.code !== 0) {
   echo(`sandbox-up failed (exit ${up.code}):\n${up.output}`);
   rmSync(stateDir, { recursive: true, force: true });
@@ -69,7 +48,7 @@ try {
   const state = JSON.parse(readFileSync(sandboxFiles(stateDir).state, 'utf8')) as SandboxState;
   const istiod = await SandboxIstiod.connect(state);
   try {
-    const sets = catalogueSets();
+    const sets = catalogueSets(root);
     echo(`fidelity: ${sets.length} resource sets × ${istiod.proxies.length} proxies (the sidecars and the ingress gateway)`);
     const baseline = kustomizationObjects(join(root, 'scenarios', 'bookinfo'), 'default') as K8sObject[];
     const result = await routeFidelity(istiod, sets, istioBehaviour('1.31.0'), (line) => echo(`  ${line}`), undefined, baseline);
@@ -114,7 +93,7 @@ try {
   exitCode = 3;
 } finally {
   if (!argv.keep) {
-    await script('sandbox-down.ts');
+    await runSandboxScript('sandbox-down.ts', env);
     rmSync(stateDir, { recursive: true, force: true });
   } else echo(`sandbox left running: MESHPROOF_SANDBOX=${stateDir} npx tsx scripts/sandbox-down.ts`);
 }

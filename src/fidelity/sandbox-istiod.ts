@@ -13,25 +13,11 @@ import { KubeApi } from '../targets/kube/api.ts';
 import { parseSyncz, unacked, type ProxySync } from '../targets/kube/sync-status.ts';
 import type { ProxyDescriptor, ServiceInput, WorkloadInstanceInput } from '../istio/xds/input.ts';
 
-const FIELD_MANAGER = 'meshproof-fidelity';
 /** How long the sync status must stay unchanged, all acknowledged, before a push counts as complete. */
 const QUIET_MS = 400;
 
-const plural: Record<string, string> = {
-  VirtualService: 'virtualservices',
-  DestinationRule: 'destinationrules',
-  Gateway: 'gateways',
-  EnvoyFilter: 'envoyfilters',
-  AuthorizationPolicy: 'authorizationpolicies',
-  PeerAuthentication: 'peerauthentications',
-  RequestAuthentication: 'requestauthentications',
-};
-
-function objectPath(o: K8sObject): string {
-  const resource = plural[o.kind];
-  if (!resource) throw new Error(`${o.kind} is not an Istio kind the fidelity check applies`);
-  return `/apis/${o.apiVersion}/namespaces/${o.metadata.namespace ?? 'default'}/${resource}/${o.metadata.name}`;
-}
+const refOf = (o: K8sObject) => ({ apiVersion: o.apiVersion, kind: o.kind, namespace: o.metadata.namespace ?? 'default', name: o.metadata.name });
+const keyOf = (o: K8sObject) => `${o.kind}/${o.metadata.namespace ?? 'default'}/${o.metadata.name}`;
 
 export interface SandboxProxy {
   descriptor: ProxyDescriptor;
@@ -75,7 +61,7 @@ export class SandboxIstiod {
     return { services, instances };
   }
 
-  /** What `translate` replaced, to put back: the object's former body, or undefined when it did not exist. */
+  /** What `translate` replaced, by kind/namespace/name: the object's former form, or undefined when it did not exist. */
   private replaced = new Map<string, K8sObject | undefined>();
 
   /**
@@ -91,15 +77,9 @@ export class SandboxIstiod {
   /** Undo `translate`: delete what it created, put back what it replaced, and wait for istiod's pushes again. */
   async remove(objects: K8sObject[]): Promise<void> {
     for (const o of objects) {
-      const path = objectPath(o);
-      const former = this.replaced.get(path);
-      this.replaced.delete(path);
-      if (former) {
-        await this.putObject(former);
-        continue;
-      }
-      const res = await this.api.raw('DELETE', path);
-      if (res.code >= 300 && res.code !== 404) throw new Error(`deleting ${o.kind} ${o.metadata.name}: HTTP ${res.code} ${res.body.slice(0, 300)}`);
+      const former = this.replaced.get(keyOf(o));
+      if (former) await this.putObject(former);
+      else await this.api.delete(refOf(o));
     }
     this.replaced.clear();
     await this.settled();
@@ -109,22 +89,14 @@ export class SandboxIstiod {
     for (const p of this.proxies) p.sidecar.close();
   }
 
+  /** Replace (PUT) or create the object as written, through the kube target's API client (discovery, strict fields). */
   private async putObject(o: K8sObject): Promise<void> {
-    const path = objectPath(o);
-    const live = await this.api.raw('GET', path);
-    const namespace = o.metadata.namespace ?? 'default';
-    const metadata: Record<string, unknown> = { name: o.metadata.name, namespace, ...(o.metadata.labels ? { labels: o.metadata.labels } : {}), ...(o.metadata.annotations ? { annotations: o.metadata.annotations } : {}) };
-    const query = { fieldManager: FIELD_MANAGER, fieldValidation: 'Strict' };
-    let res;
-    if (live.code === 200) {
-      const former = JSON.parse(live.body) as K8sObject;
-      if (!this.replaced.has(path)) this.replaced.set(path, { apiVersion: former.apiVersion, kind: former.kind, metadata: { name: former.metadata.name, namespace, ...(former.metadata.labels ? { labels: former.metadata.labels } : {}), ...(former.metadata.annotations ? { annotations: former.metadata.annotations } : {}) }, spec: former.spec } as K8sObject);
-      res = await this.api.raw('PUT', path, { body: JSON.stringify({ apiVersion: o.apiVersion, kind: o.kind, metadata: { ...metadata, resourceVersion: former.metadata.resourceVersion }, spec: o.spec }), query });
-    } else {
-      if (!this.replaced.has(path)) this.replaced.set(path, undefined);
-      res = await this.api.raw('POST', path.slice(0, path.lastIndexOf('/')), { body: JSON.stringify({ apiVersion: o.apiVersion, kind: o.kind, metadata, spec: o.spec }), query });
-    }
-    if (res.code >= 300) throw new Error(`writing ${o.kind} ${o.metadata.name}: HTTP ${res.code} ${res.body.slice(0, 300)}`);
+    const { metadata } = o;
+    const written = { apiVersion: o.apiVersion, kind: o.kind, metadata: { name: metadata.name, namespace: metadata.namespace ?? 'default', ...(metadata.labels ? { labels: metadata.labels } : {}), ...(metadata.annotations ? { annotations: metadata.annotations } : {}) }, spec: o.spec } as K8sObject;
+    const live = await this.api.get(refOf(o));
+    if (!this.replaced.has(keyOf(o))) this.replaced.set(keyOf(o), live && { ...written, metadata: { ...written.metadata, labels: live.metadata.labels, annotations: live.metadata.annotations }, spec: live.spec });
+    if (live) await this.api.replace({ ...written, metadata: { ...written.metadata, resourceVersion: live.metadata.resourceVersion } });
+    else await this.api.create(written);
   }
 
   /** Until every proxy acknowledged all istiod sent and the sync status stayed unchanged for QUIET_MS. */

@@ -2,7 +2,6 @@
 // the built-in translator's route configurations for each Bookinfo sidecar equal what the REAL istiod (the pinned
 // pilot-discovery, reading the sandbox's real API server) pushed to that sidecar over xDS, normalised by the Envoy
 // model's loader to the fields the data plane executes. `npm run fidelity` runs the same and prints every drift.
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -13,23 +12,17 @@ import { istioBehaviour } from '../../src/istio/version.ts';
 import { sandboxFiles, type SandboxState } from '../../src/sandbox/layout.ts';
 import { kustomizationObjects } from '../../src/sandbox/objects.ts';
 import type { K8sObject } from '../../src/spec/types.ts';
-import { loadExperiments } from '../../src/spec/load.ts';
+import { catalogueSets } from '../../src/fidelity/catalogue.ts';
+import { runSandboxScript } from '../../src/sandbox/scripts.ts';
 
 const root = resolve(import.meta.dirname, '../..');
 const stateDir = mkdtempSync(join(tmpdir(), 'meshproof-fidelity-test-'));
 const env = { ...process.env, MESHPROOF_SANDBOX: stateDir, MESHPROOF_SANDBOX_PORT_BASE: '27800' };
 let istiod: SandboxIstiod | undefined;
 
-function script(name: string): Promise<{ code: number; output: string }> {
-  return new Promise((done) =>
-    execFile(process.execPath, ['--import', 'tsx', join(root, 'scripts', name)], { env, cwd: root, timeout: 180_000 }, (error, stdout, stderr) =>
-      done({ code: error ? Number((error as NodeJS.ErrnoException).code ?? 1) : 0, output: `${stdout}${stderr}` }),
-    ),
-  );
-}
 
 beforeAll(async () => {
-  const up = await script('sandbox-up.ts');
+  const up = await runSandboxScript('sandbox-up.ts', env);
   if (up.code !== 0) throw new Error(`sandbox-up failed (exit ${up.code}):\n${up.output}`);
   const state = JSON.parse(readFileSync(sandboxFiles(stateDir).state, 'utf8')) as SandboxState;
   istiod = await SandboxIstiod.connect(state);
@@ -37,28 +30,16 @@ beforeAll(async () => {
 
 afterAll(async () => {
   istiod?.close();
-  await script('sandbox-down.ts');
+  await runSandboxScript('sandbox-down.ts', env);
   rmSync(stateDir, { recursive: true, force: true });
 });
 
 const baseline = () => kustomizationObjects(join(root, 'scenarios', 'bookinfo'), 'default') as K8sObject[];
 
-function catalogueSets(): ResourceSet[] {
-  const { experiments } = loadExperiments([join(root, 'experiments', 'bookinfo')]);
-  const sets: ResourceSet[] = [{ name: 'bookinfo alone', objects: [] }];
-  const seen = new Set(['[]']);
-  for (const e of experiments) {
-    const objects = e.apply.map((r) => r.object);
-    if (seen.has(JSON.stringify(objects))) continue;
-    seen.add(JSON.stringify(objects));
-    sets.push({ name: e.name, objects });
-  }
-  return sets;
-}
 
 describe('route fidelity against the real istiod', () => {
   it('the catalogue\'s resource sets: every sidecar\'s route configurations equal istiod\'s', async () => {
-    const sets = catalogueSets();
+    const sets = catalogueSets(root);
     expect(sets.length).toBeGreaterThan(20);
     const result = await routeFidelity(istiod!, sets, istioBehaviour('1.31.0'), undefined, undefined, baseline());
     expect(result.skipped).toEqual([]);

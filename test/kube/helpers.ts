@@ -22,10 +22,9 @@ export async function startFixture(options: ConstructorParameters<typeof FakeApi
   return { server, kubeconfig, stateDir };
 }
 
-/** Objects a user had before meshproof ran: Bookinfo plus their own VirtualService and DestinationRule for reviews. */
-export function preexisting(): K8sObject[] {
+/** The user's own Istio objects for reviews: their VirtualService (with labels and an annotation) and DestinationRule. */
+export function userObjects(): K8sObject[] {
   return [
-    ...(bookinfoSeed() as K8sObject[]),
     {
       apiVersion: 'networking.istio.io/v1',
       kind: 'VirtualService',
@@ -39,6 +38,11 @@ export function preexisting(): K8sObject[] {
       spec: { host: 'reviews', subsets: [{ name: 'v1', labels: { version: 'v1' } }, { name: 'v2', labels: { version: 'v2' } }, { name: 'v3', labels: { version: 'v3' } }] },
     },
   ];
+}
+
+/** Objects a user had before meshproof ran: Bookinfo plus their own VirtualService and DestinationRule for reviews. */
+export function preexisting(): K8sObject[] {
+  return [...(bookinfoSeed() as K8sObject[]), ...userObjects()];
 }
 
 /** What an experiment applies: changes the user's reviews VirtualService, adds a fault on ratings and a policy. */

@@ -5,11 +5,11 @@
 // object and no journal, and every object that existed before must equal what it was: spec, labels, annotations, uid
 // and field ownership (managedFields per manager), as the real server keeps them.
 // The seven sidecars are played by xDS clients of the sandbox's istiod, so convergence is istiod's real sync status.
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { build } from 'esbuild';
@@ -22,13 +22,14 @@ import { KubeApi } from '../../src/targets/kube/api.ts';
 import { cleanup } from '../../src/targets/kube/index.ts';
 import { comparableForm, journalLabel, runLabel } from '../../src/targets/kube/objects.ts';
 import { CountingProxy } from './counting-proxy.ts';
+import { runSandboxScript } from '../../src/sandbox/scripts.ts';
+import { userObjects as userObjectsOf } from '../kube/helpers.ts';
 
 const requestTrials = 50;
 const timeTrials = 12;
 const signalTrials = 8;
 const trialsTimeoutMs = 300_000;
 
-const root = resolve(import.meta.dirname, '../..');
 const stateDir = mkdtempSync(join(tmpdir(), 'meshproof-sandbox-kill-'));
 const env = { ...process.env, MESHPROOF_SANDBOX: stateDir, MESHPROOF_SANDBOX_PORT_BASE: '27000' };
 const journalHome = join(stateDir, 'xdg-state');
@@ -40,29 +41,9 @@ let proxyKubeconfig: string;
 let childScript: string;
 const sidecars: SandboxSidecar[] = [];
 
-function script(name: string): Promise<{ code: number; output: string }> {
-  return new Promise((done) =>
-    execFile(process.execPath, ['--import', 'tsx', join(root, 'scripts', name)], { env, cwd: root, timeout: 120_000 }, (error, stdout, stderr) =>
-      done({ code: error ? Number((error as NodeJS.ErrnoException).code ?? 1) : 0, output: `${stdout}${stderr}` }),
-    ),
-  );
-}
 
-/** The user's own objects, applied server-side by their own field manager before any run. */
-const userObjects: K8sObject[] = [
-  {
-    apiVersion: 'networking.istio.io/v1',
-    kind: 'VirtualService',
-    metadata: { name: 'reviews', namespace: 'default', labels: { team: 'books' }, annotations: { 'owner.example/contact': 'books@example.com' } },
-    spec: { hosts: ['reviews'], http: [{ route: [{ destination: { host: 'reviews', subset: 'v1' } }] }] },
-  },
-  {
-    apiVersion: 'networking.istio.io/v1',
-    kind: 'DestinationRule',
-    metadata: { name: 'reviews', namespace: 'default' },
-    spec: { host: 'reviews', subsets: [{ name: 'v1', labels: { version: 'v1' } }, { name: 'v2', labels: { version: 'v2' } }, { name: 'v3', labels: { version: 'v3' } }] },
-  },
-];
+/** The user's own objects (test/kube/helpers.ts), applied server-side by their own field manager before any run. */
+const userObjects: K8sObject[] = userObjectsOf();
 const plural = (kind: string) => `${kind.toLowerCase()}s`;
 const pathOf = (o: K8sObject) => `/apis/${o.apiVersion}/namespaces/${o.metadata.namespace}/${plural(o.kind)}/${o.metadata.name}`;
 
@@ -86,7 +67,7 @@ function owners(o: K8sObject): string[] {
 }
 
 beforeAll(async () => {
-  const up = await script('sandbox-up.ts');
+  const up = await runSandboxScript('sandbox-up.ts', env);
   if (up.code !== 0) throw new Error(`sandbox-up failed (exit ${up.code}):\n${up.output}`);
   state = JSON.parse(readFileSync(sandboxFiles(stateDir).state, 'utf8')) as SandboxState;
   const kc = new KubeConfig();
@@ -132,7 +113,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const s of sidecars) s.close();
   await proxy?.stop();
-  await script('sandbox-down.ts');
+  await runSandboxScript('sandbox-down.ts', env);
   rmSync(stateDir, { recursive: true, force: true });
 });
 

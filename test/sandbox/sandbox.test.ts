@@ -13,6 +13,7 @@ import { exitCodeOf } from '../../src/runner/run.ts';
 import { ExitCode } from '../../src/errors.ts';
 import type { K8sObject } from '../../src/spec/types.ts';
 import { sandboxSidecar } from '../../src/sandbox/sidecar.ts';
+import { runSandboxScript } from '../../src/sandbox/scripts.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { istioCrdsPath, KUBERNETES_VERSION } from '../../src/sandbox/binaries.ts';
@@ -30,13 +31,6 @@ const stateDir = mkdtempSync(join(tmpdir(), 'meshproof-sandbox-test-'));
 const env = { ...process.env, MESHPROOF_SANDBOX: stateDir, MESHPROOF_SANDBOX_PORT_BASE: '26400' };
 const files = sandboxFiles(stateDir);
 
-function script(name: string, args: string[] = []): Promise<{ code: number; output: string }> {
-  return new Promise((done) =>
-    execFile(process.execPath, ['--import', 'tsx', join(root, 'scripts', name), ...args], { env, cwd: root, timeout: 120_000 }, (error, stdout, stderr) =>
-      done({ code: error ? Number((error as NodeJS.ErrnoException).code ?? 1) : 0, output: `${stdout}${stderr}` }),
-    ),
-  );
-}
 
 let up: { code: number; output: string };
 let state: SandboxState;
@@ -47,7 +41,7 @@ let down: { code: number; output: string } | undefined;
 beforeAll(async () => {
   const busy = listeningOn(Array.from({ length: SANDBOX_PORT_COUNT }, (_, i) => 26400 + i));
   if (busy.length > 0) throw new Error(`ports ${busy.join(', ')} are already in use: the sandbox test needs 26400-${26400 + SANDBOX_PORT_COUNT - 1}`);
-  up = await script('sandbox-up.ts');
+  up = await runSandboxScript('sandbox-up.ts', env);
   if (up.code !== 0) throw new Error(`sandbox-up failed (exit ${up.code}):\n${up.output}`);
   state = JSON.parse(readFileSync(files.state, 'utf8')) as SandboxState;
   kc = new KubeConfig();
@@ -65,7 +59,7 @@ async function syncz(pod: string): Promise<Record<string, string>> {
 }
 
 afterAll(async () => {
-  if (!down) await script('sandbox-down.ts');
+  if (!down) await runSandboxScript('sandbox-down.ts', env);
   rmSync(stateDir, { recursive: true, force: true });
 });
 
@@ -394,11 +388,11 @@ describe('sandbox cluster', () => {
   it('sandbox-down stops every process and leaves no listener on the sandbox ports; a second call is harmless', async () => {
     const ports = Object.values(state.ports);
     expect(listeningOn(ports).length).toBeGreaterThan(0);
-    down = await script('sandbox-down.ts');
+    down = await runSandboxScript('sandbox-down.ts', env);
     expect(down.code).toBe(0);
     for (const p of processes) expect(existsProcess(p.pid), `${p.name} (pid ${p.pid})`).toBe(false);
     expect(listeningOn(ports)).toEqual([]);
-    const again = await script('sandbox-down.ts');
+    const again = await runSandboxScript('sandbox-down.ts', env);
     expect(again.code).toBe(0);
     expect(again.output).toContain('sandbox is down');
   });
