@@ -1,13 +1,10 @@
 // Route fidelity: the built-in translator's RouteConfigurations against the real istiod's for the same resource sets,
 // per proxy (istiod read through the sandbox, see sandbox-istiod.ts).
-import { parseDestinationRule } from '../istio/networking/destination-rule.ts';
-import { parseGateway } from '../istio/networking/gateway.ts';
-import { parseVirtualService } from '../istio/networking/virtual-service.ts';
 import type { IstioBehaviour } from '../istio/version.ts';
-import type { TranslationInput } from '../istio/xds/input.ts';
 import { buildRoutes } from '../istio/xds/routes.ts';
 import type { K8sObject } from '../spec/types.ts';
-import { diffRoutes, formatDrift } from './route-diff.ts';
+import { compareConfigs, formatDrift } from './compare.ts';
+import { translationInput } from './run.ts';
 import type { SandboxIstiod } from './sandbox-istiod.ts';
 
 export interface ResourceSet {
@@ -53,28 +50,20 @@ export async function routeFidelity(
     const key = (o: K8sObject) => `${o.kind}/${o.metadata.namespace ?? 'default'}/${o.metadata.name}`;
     const replacing = new Set(set.objects.map(key));
     const objects = [...baseline.filter((o) => istioKinds.has(o.kind) && !replacing.has(key(o))), ...builtinView(set.objects)];
-    const input: TranslationInput = {
-      behaviour,
-      ...registry,
-      virtualServices: objects.filter((o) => o.kind === 'VirtualService').map((o, i) => parseVirtualService(o, i + 1)),
-      destinationRules: objects.filter((o) => o.kind === 'DestinationRule').map((o, i) => parseDestinationRule(o, i + 1)),
-      gateways: objects.filter((o) => o.kind === 'Gateway').map((o) => parseGateway(o)),
-      authorizationPolicies: objects.filter((o) => o.kind === 'AuthorizationPolicy'),
-      peerAuthentications: objects.filter((o) => o.kind === 'PeerAuthentication'),
-      requestAuthentications: objects.filter((o) => o.kind === 'RequestAuthentication'),
-      envoyFilters: objects.filter((o) => o.kind === 'EnvoyFilter'),
-    };
+    const input = { ...translationInput(registry, objects), behaviour };
     const configs = await istiod.translate(set.objects);
     try {
       let setDrifts = 0;
       for (const proxy of istiod.proxies) {
         const theirs = configs.get(proxy.descriptor.podName)!.routes.filter((r) => !builtWithListeners.has(r.name));
         const ours = buildRoutes(input, proxy.descriptor);
-        const drifts = diffRoutes(ours, theirs);
+        const only = (routes: typeof ours) => ({ listeners: [], routes, clusters: [], endpoints: [] });
+        const drifts = compareConfigs(proxy.descriptor.podName, only(ours), only(theirs));
+        const drifted = new Set(drifts.map((d) => d.name)).size;
         result.compared += new Set([...ours, ...theirs].map((r) => r.name)).size;
-        result.drifted += drifts.size;
-        setDrifts += drifts.size;
-        for (const [config, list] of drifts) for (const d of list) result.lines.push(`${set.name}: ${formatDrift(proxy.descriptor.podName, config, d)}`);
+        result.drifted += drifted;
+        setDrifts += drifted;
+        for (const d of drifts) result.lines.push(`${set.name}: ${formatDrift(d)}`);
       }
       progress(`${set.name}: ${setDrifts === 0 ? 'same' : `${setDrifts} drifted`}`);
     } finally {
