@@ -8,6 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseVirtualService } from '../../src/istio/networking/virtual-service.ts';
 import type { K8sObject } from '../../src/spec/types.ts';
 import { Router } from '../../src/targets/local/proxy/router.ts';
+import type { MeshSnapshot } from '../../src/targets/local/proxy/config-view.ts';
+import { clientRoutes } from '../support/local-routes.ts';
 import { ProxyStats } from '../../src/targets/local/proxy/stats.ts';
 
 const block = `127.${200 + (process.pid % 40)}.${(process.pid >> 6) % 250}`;
@@ -43,7 +45,7 @@ const virtualService = (http: unknown[]) => parseVirtualService({
 async function send(http: unknown[], path = '/'): Promise<{ status: number; flags: string[]; host?: string; path?: string; mark?: string | string[] }> {
   const stats = new ProxyStats({ inclusionPrefixes: [], inclusionSuffixes: [], inclusionRegexps: [] });
   const router = new Router({ name: 'client', ip: `${block}.41`, principal: 'cluster.local/ns/default/sa/client', namespace: 'default', labels: { app: 'client' }, meshSecret: 's', seed: 1, stats });
-  router.configure({
+  const snapshot: MeshSnapshot = {
     version: '1',
     virtualServices: [virtualService(http)],
     destinationRules: new Map(),
@@ -52,7 +54,8 @@ async function send(http: unknown[], path = '/'): Promise<{ status: number; flag
     endpoints: [{ ip: `${block}.40`, port, podName: 'echo-1', workload: 'echo', namespace: 'default', app: 'echo', version: 'v1', principal: 'cluster.local/ns/default/sa/echo', labels: { app: 'echo' } }],
     retry503ByDefault: false,
     peerAuthMode: () => 'DISABLE', // plaintext to the test server
-  });
+  };
+  router.configure(snapshot, clientRoutes(snapshot, [], `${block}.41`));
   try {
     const before = hosts.length;
     const result = await router.handle({ method: 'GET', path, authority: `echo:${port}`, headers: {}, requestId: 'r', decisionKey: 'k' });

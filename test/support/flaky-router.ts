@@ -4,6 +4,8 @@ import { parseDestinationRule } from '../../src/istio/networking/destination-rul
 import { parseVirtualService } from '../../src/istio/networking/virtual-service.ts';
 import type { K8sObject } from '../../src/spec/types.ts';
 import { Router } from '../../src/targets/local/proxy/router.ts';
+import type { MeshSnapshot } from '../../src/targets/local/proxy/config-view.ts';
+import { clientRoutes } from './local-routes.ts';
 import type { ProxyStats } from '../../src/targets/local/proxy/stats.ts';
 
 export const FLAKY_HOST = 'flaky.default.svc.cluster.local';
@@ -30,7 +32,7 @@ export function flakyRouter(o: FlakyRouterOptions): Router {
     apiVersion: 'networking.istio.io/v1', kind: 'DestinationRule', metadata: { name: 'flaky' },
     spec: { host: 'flaky', trafficPolicy: { tls: { mode: 'DISABLE' }, ...o.trafficPolicy } },
   } as K8sObject);
-  router.configure({
+  const snapshot: MeshSnapshot = {
     version: '1',
     virtualServices: [vs],
     destinationRules: new Map([[FLAKY_HOST, dr]]),
@@ -38,6 +40,7 @@ export function flakyRouter(o: FlakyRouterOptions): Router {
     gateways: [],
     endpoints: [{ ip: o.serverIp, port: o.port, podName: 'flaky-1', workload: 'flaky', namespace: 'default', app: 'flaky', version: 'v1', principal: 'cluster.local/ns/default/sa/flaky', labels: { app: 'flaky' } }],
     retry503ByDefault: false,
-  });
+  };
+  router.configure(snapshot, clientRoutes(snapshot, [dr], `${o.block}.31`));
   return router;
 }

@@ -327,6 +327,7 @@ const routeMatch = message(
     headers: list(headerMatcher),
     query_parameters: list(message('QueryParameterMatcher', () => ({ name: str, string_match: stringMatcher, present_match: bool }))),
     runtime_fraction: runtimeFractionalPercent,
+    dynamic_metadata: list(metadataMatcher),
   }),
   oneOf(['prefix', 'path', 'safe_regex', 'path_separated_prefix'], true),
 );

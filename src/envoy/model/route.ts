@@ -1,5 +1,5 @@
 // envoy.config.route.v3 (api/envoy/config/route/v3/route.proto, route_components.proto): what routing decides.
-import type { Duration, HeaderMatcher, HeaderValueOption, Metadata, RegexMatchAndSubstitute, RegexMatcher, RuntimeFractionalPercent, StringMatcher, TypedAny } from './common.ts';
+import type { Duration, HeaderMatcher, HeaderValueOption, Metadata, MetadataMatcher, RegexMatchAndSubstitute, RegexMatcher, RuntimeFractionalPercent, StringMatcher, TypedAny } from './common.ts';
 import type { PerFilterConfig } from './http-filters.ts';
 import type { TypedConfigType } from './type-urls.ts';
 
@@ -22,6 +22,8 @@ export interface RouteMatch {
   headers?: HeaderMatcher[];
   query_parameters?: QueryParameterMatcher[];
   runtime_fraction?: RuntimeFractionalPercent;
+  /** Matched against the stream's dynamic metadata (istiod: `@request.auth.claims` keys on jwt_authn's payload). */
+  dynamic_metadata?: MetadataMatcher[];
 }
 
 export interface ClusterWeight {

@@ -1,10 +1,13 @@
 // StringMatcher and HeaderMatcher as Envoy evaluates them: source/common/common/matchers.cc (StringMatcherImpl::match)
 // and source/common/http/header_utility.cc (HeaderUtility::matchHeaders, HeaderDataBaseImpl::matchesHeaders).
-import type { HeaderMatcher, StringMatcher } from '../model/index.ts';
+import type { HeaderMatcher, JsonValue, MetadataMatcher, StringMatcher, ValueMatcher } from '../model/index.ts';
 import { fullMatch } from './re2.ts';
 
 /** Request headers by lower-case name; a repeated header is a list. */
 export type Headers = Record<string, string | readonly string[] | undefined>;
+
+/** A stream's dynamic metadata by filter name, e.g. envoy.filters.http.jwt_authn → {payload: claims} as Istio configures it. */
+export type DynamicMetadata = Record<string, Record<string, JsonValue>>;
 
 export function matchString(matcher: StringMatcher, value: string): boolean {
   const fold = (s: string) => (matcher.ignore_case ? s.toLowerCase() : s);
@@ -64,4 +67,29 @@ function specificMatch(m: HeaderMatcher, value: string): boolean {
 /** HeaderUtility::matchHeaders: every matcher must match. */
 export function matchHeaders(matchers: readonly HeaderMatcher[] | undefined, headers: Headers): boolean {
   return (matchers ?? []).every((m) => matchHeader(m, headers));
+}
+
+/** MetadataMatcher::match: the value at filter/path, through Struct fields, matched by the ValueMatcher, then invert. */
+export function matchMetadata(matcher: MetadataMatcher, metadata: DynamicMetadata | undefined): boolean {
+  let value: JsonValue | undefined = metadata?.[matcher.filter];
+  for (const { key } of matcher.path) {
+    value = value !== null && typeof value === 'object' && !Array.isArray(value) ? value[key] : undefined;
+  }
+  return matchValue(matcher.value, value) !== (matcher.invert === true);
+}
+
+/** ValueMatcher (source/common/common/matchers.cc); undefined is a value that is not set. */
+export function matchValue(m: ValueMatcher, value: JsonValue | undefined): boolean {
+  if (m.null_match) return value === null;
+  if (m.present_match !== undefined) return m.present_match && value !== undefined;
+  if (m.string_match) return typeof value === 'string' && matchString(m.string_match, value);
+  if (m.bool_match !== undefined) return value === m.bool_match;
+  if (m.double_match) {
+    if (typeof value !== 'number') return false;
+    if (m.double_match.exact !== undefined) return value === m.double_match.exact;
+    return m.double_match.range !== undefined && value >= m.double_match.range.start && value < m.double_match.range.end;
+  }
+  if (m.list_match) return Array.isArray(value) && value.some((v) => matchValue(m.list_match!.one_of, v));
+  if (m.or_match) return m.or_match.value_matchers.some((v) => matchValue(v, value));
+  throw new Error('ValueMatcher: no match is set');
 }

@@ -3,8 +3,8 @@
 // and matchers.cc (AndMatcher, OrMatcher, NotMatcher, HeaderMatcher, PathMatcher, IPMatcher, PortMatcher,
 // AuthenticatedMatcher, MetadataMatcher, PolicyMatcher: any permission and any principal).
 import { BlockList, isIP } from 'node:net';
-import type { CidrRange, JsonValue, MetadataMatcher, Permission, Policy, Principal, Rbac, ValueMatcher } from '../model/index.ts';
-import { matchHeader, matchString, type Headers } from './matchers.ts';
+import type { CidrRange, Permission, Policy, Principal, Rbac } from '../model/index.ts';
+import { matchHeader, matchMetadata, matchString, type DynamicMetadata, type Headers } from './matchers.ts';
 import { pathWithoutQuery } from './routes.ts';
 
 /** What RBAC sees of a request and its connection. */
@@ -21,8 +21,7 @@ export interface RbacFacts {
   /** The mTLS peer's URI SAN (spiffe://…); undefined when the connection is not mutual TLS. */
   peerPrincipal?: string;
   requestedServerName?: string;
-  /** Dynamic metadata by filter name, e.g. envoy.filters.http.jwt_authn → {payload: claims} as Istio configures it. */
-  metadata?: Record<string, Record<string, JsonValue>>;
+  metadata?: DynamicMetadata;
 }
 
 export interface RbacDecision {
@@ -57,7 +56,7 @@ export function matchPermission(p: Permission, facts: RbacFacts): boolean {
     return port !== undefined && port >= p.destination_port_range.start && port < p.destination_port_range.end;
   }
   if (p.destination_ip) return inCidr(p.destination_ip, facts.destinationIp);
-  if (p.metadata) return matchMetadata(p.metadata, facts);
+  if (p.metadata) return matchMetadata(p.metadata, facts.metadata);
   if (p.requested_server_name) return matchString(p.requested_server_name, facts.requestedServerName ?? '');
   throw new Error('RBAC permission: no rule is set');
 }
@@ -76,7 +75,7 @@ export function matchPrincipal(p: Principal, facts: RbacFacts): boolean {
   if (p.remote_ip) return inCidr(p.remote_ip, facts.remoteIp ?? facts.directRemoteIp);
   if (p.header) return matchHeader(p.header, facts.headers);
   if (p.url_path) return matchUrlPath(p.url_path.path, facts);
-  if (p.metadata) return matchMetadata(p.metadata, facts);
+  if (p.metadata) return matchMetadata(p.metadata, facts.metadata);
   throw new Error('RBAC principal: no identifier is set');
 }
 
@@ -99,27 +98,3 @@ export function inCidr(range: CidrRange, address: string | undefined): boolean {
   return list.check(address, type);
 }
 
-/** MetadataMatcher::match: the value at filter/path, through Struct fields, matched by the ValueMatcher, then invert. */
-export function matchMetadata(matcher: MetadataMatcher, facts: RbacFacts): boolean {
-  let value: JsonValue | undefined = facts.metadata?.[matcher.filter];
-  for (const { key } of matcher.path) {
-    value = value !== null && typeof value === 'object' && !Array.isArray(value) ? value[key] : undefined;
-  }
-  return matchValue(matcher.value, value) !== (matcher.invert === true);
-}
-
-/** ValueMatcher (source/common/common/matchers.cc); undefined is a value that is not set. */
-export function matchValue(m: ValueMatcher, value: JsonValue | undefined): boolean {
-  if (m.null_match) return value === null;
-  if (m.present_match !== undefined) return m.present_match && value !== undefined;
-  if (m.string_match) return typeof value === 'string' && matchString(m.string_match, value);
-  if (m.bool_match !== undefined) return value === m.bool_match;
-  if (m.double_match) {
-    if (typeof value !== 'number') return false;
-    if (m.double_match.exact !== undefined) return value === m.double_match.exact;
-    return m.double_match.range !== undefined && value >= m.double_match.range.start && value < m.double_match.range.end;
-  }
-  if (m.list_match) return Array.isArray(value) && value.some((v) => matchValue(m.list_match!.one_of, v));
-  if (m.or_match) return m.or_match.value_matchers.some((v) => matchValue(v, value));
-  throw new Error('ValueMatcher: no match is set');
-}

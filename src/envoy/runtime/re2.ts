@@ -20,22 +20,34 @@ const REFUSED: [RegExp, string][] = [
 
 const cache = new Map<string, RegExp>();
 
+/** The pattern as JavaScript RegExp source (unanchored), or an UnsupportedRegexError. */
+function jsSource(pattern: string): string {
+  // Checked on the pattern with escaped backslashes removed, so `\\1` (a literal backslash then 1) is not refused.
+  const unescaped = pattern.replace(/\\\\/g, '');
+  for (const [probe, reason] of REFUSED) if (probe.test(unescaped)) throw new UnsupportedRegexError(pattern, reason);
+  return pattern.replace(/\(\?P</g, '(?<');
+}
+
+function compile(pattern: string, source: string, flags: string): RegExp {
+  try {
+    return new RegExp(source, flags);
+  } catch (error) {
+    throw new UnsupportedRegexError(pattern, `not a regular expression JavaScript runs the same way (${(error as Error).message})`);
+  }
+}
+
 /** A RegExp that matches exactly the strings RE2::FullMatch(pattern) accepts, or an UnsupportedRegexError. */
 export function compileSafeRegex(pattern: string): RegExp {
   const cached = cache.get(pattern);
   if (cached) return cached;
-  // Checked on the pattern with escaped backslashes removed, so `\\1` (a literal backslash then 1) is not refused.
-  const unescaped = pattern.replace(/\\\\/g, '');
-  for (const [probe, reason] of REFUSED) if (probe.test(unescaped)) throw new UnsupportedRegexError(pattern, reason);
-  const source = pattern.replace(/\(\?P</g, '(?<');
-  let regex: RegExp;
-  try {
-    regex = new RegExp(`^(?:${source})$`, 'u');
-  } catch (error) {
-    throw new UnsupportedRegexError(pattern, `not a regular expression JavaScript runs the same way (${(error as Error).message})`);
-  }
+  const regex = compile(pattern, `^(?:${jsSource(pattern)})$`, 'u');
   cache.set(pattern, regex);
   return regex;
+}
+
+/** A global RegExp finding every (unanchored) match of the pattern, for RE2::GlobalReplace. */
+export function compileSafeRegexGlobal(pattern: string): RegExp {
+  return compile(pattern, jsSource(pattern), 'gu');
 }
 
 export function fullMatch(pattern: string, value: string): boolean {

@@ -95,6 +95,9 @@ export function wouldRetry(policy: EvaluatedRetryPolicy | undefined, outcome: At
 
 function wouldRetryFromHeaders(policy: EvaluatedRetryPolicy, status: number, headers: Headers): boolean {
   const on = policy.retryOn;
+  // A response an upstream marked x-envoy-overloaded is never retried (retry_state_impl.cc: "We never retry if the
+  // overloaded header is set"; router docs, x-envoy-overloaded).
+  if (headers['x-envoy-overloaded'] !== undefined) return false;
   // An answer rate-limited by an upstream Envoy is retried only under envoy-ratelimited.
   if (headers['x-envoy-ratelimited'] !== undefined) return on.has('envoy-ratelimited');
   if (on.has('5xx') && status >= 500 && status < 600) return true;

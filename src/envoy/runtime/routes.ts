@@ -14,8 +14,8 @@ import type {
   RouteMatch,
   VirtualHost,
 } from '../model/index.ts';
-import { matchHeaders, matchString, type Headers } from './matchers.ts';
-import { fullMatch } from './re2.ts';
+import { matchHeaders, matchMetadata, matchString, type DynamicMetadata, type Headers } from './matchers.ts';
+import { compileSafeRegexGlobal, fullMatch } from './re2.ts';
 
 export interface RouteRequest {
   /** The :path pseudo-header, query string included. */
@@ -23,6 +23,8 @@ export interface RouteRequest {
   headers: Headers;
   /** A draw in [0, 1) for routes with runtime_fraction (Envoy's per-stream random value); required only then. */
   uniform?: () => number;
+  /** The stream's dynamic metadata so far (the filters before the router set it, e.g. jwt_authn's payload). */
+  metadata?: DynamicMetadata;
 }
 
 /** HeaderUtility::getPortStart: where ":port" begins, skipping the colons of a bracketed IPv6 literal. */
@@ -123,6 +125,33 @@ function matchPath(match: RouteMatch, path: string): boolean {
   throw new Error('RouteMatch: none of prefix, path, safe_regex, path_separated_prefix is set');
 }
 
+/** The part of the path (no query) a route's path specifier matched (each RouteEntryImpl's currentUrlPathAfterRewrite). */
+function matchedPathLength(match: RouteMatch, bare: string): number {
+  if (match.prefix !== undefined) return match.prefix.length;
+  if (match.path_separated_prefix !== undefined) return match.path_separated_prefix.length;
+  return bare.length; // path and safe_regex: the whole path
+}
+
+/**
+ * The upstream :path after the route's rewrite (RouteEntryImplBase::currentUrlPathAfterRewriteWithMatchedPath):
+ * prefix_rewrite replaces the matched part and keeps the rest and the query; regex_rewrite substitutes every match in
+ * the path without its query (RE2::GlobalReplace, `\N` groups).
+ */
+export function rewrittenPath(route: Route, path: string): string {
+  const action = route.route;
+  if (!action) return path;
+  const end = path.search(/[?#]/);
+  const bare = end < 0 ? path : path.slice(0, end);
+  const rest = end < 0 ? '' : path.slice(end);
+  if (action.prefix_rewrite) return action.prefix_rewrite + path.slice(matchedPathLength(route.match, bare));
+  if (action.regex_rewrite) {
+    const pattern = compileSafeRegexGlobal(action.regex_rewrite.pattern.regex);
+    const substitution = action.regex_rewrite.substitution.replace(/\$/g, '$$$$').replace(/\\(\d)/g, '$$$1');
+    return bare.replace(pattern, substitution) + rest;
+  }
+  return path;
+}
+
 /** Http::Utility::QueryParamsMulti: decoded name → values, in order. */
 export function parseQuery(path: string): Map<string, string[]> {
   const params = new Map<string, string[]>();
@@ -181,6 +210,7 @@ export function matchRoute(route: Route, request: RouteRequest): boolean {
     if (!fractionHit(match.runtime_fraction.default_value, request.uniform)) return false;
   }
   if (!matchHeaders(match.headers, request.headers)) return false;
+  if (match.dynamic_metadata && !match.dynamic_metadata.every((m) => matchMetadata(m, request.metadata))) return false;
   if (match.query_parameters?.length) {
     const params = parseQuery(request.path);
     if (!match.query_parameters.every((q) => matchQueryParameter(q, params))) return false;

@@ -5,7 +5,7 @@
 // buildCatchAllVirtualHost; route/route.go BuildHTTPRoutesForVirtualService, TranslateRoute, TranslateRouteMatch,
 // applyHTTPRouteDestination, processDestination / processWeightedDestination, TranslateHeadersOperations,
 // TranslateFault, GetDestinationCluster; route/retry/retry.go ConvertPolicy.
-import type { ClusterWeight, HeaderMatcher, RetryHostPredicate, HeaderValueOption, QueryParameterMatcher, RetryPolicy, Route, RouteAction, RouteConfiguration, RouteMatch, StringMatcher as EnvoyStringMatcher, VirtualHost } from '../../envoy/model/index.ts';
+import type { ClusterWeight, HeaderMatcher, RetryHostPredicate, HeaderValueOption, MetadataMatcher, QueryParameterMatcher, RetryPolicy, Route, RouteAction, RouteConfiguration, RouteMatch, StringMatcher as EnvoyStringMatcher, VirtualHost } from '../../envoy/model/index.ts';
 import { TypedConfigType } from '../../envoy/model/index.ts';
 import { gatewayVirtualHosts } from '../networking/gateway-routes.ts';
 import { resolveShortname } from '../networking/routing.ts';
@@ -84,13 +84,29 @@ function headerMatcher(name: string, m: StringMatcher): HeaderMatcher {
   return m.kind === 'present' ? { name, present_match: true } : { name, string_match: envoyString(m) };
 }
 
+/**
+ * translateMetadataMatch → MetadataMatcherForJWTClaims (authz/model/util.go, matcher/metadata.go
+ * MetadataListValueMatcher with useExtendedJwt): jwt_authn's payload at the claim's path, a string claim or any
+ * element of a list claim.
+ */
+function claimMatcher(path: string[], m: StringMatcher): MetadataMatcher {
+  const value = envoyString(m);
+  return {
+    filter: 'envoy.filters.http.jwt_authn',
+    path: ['payload', ...path].map((key) => ({ key })),
+    value: { or_match: { value_matchers: [{ list_match: { one_of: { string_match: value } } }, { string_match: value }] } },
+  };
+}
+
 /** TranslateRouteMatch. */
 function routeMatch(match: HttpMatch | undefined): RouteMatch {
   if (!match) return { prefix: '/' };
-  if ((match.claims?.length ?? 0) > 0 || (match.withoutClaims?.length ?? 0) > 0) {
-    throw new Error('@request.auth.claims matches (route dynamic_metadata) are not in the Envoy model yet');
-  }
   const out: RouteMatch = { prefix: '/' };
+  const metadata: MetadataMatcher[] = [
+    ...(match.claims ?? []).map(([path, m]) => claimMatcher(path, m)),
+    ...(match.withoutClaims ?? []).map(([path, m]) => ({ ...claimMatcher(path, m), invert: true })),
+  ];
+  if (metadata.length > 0) out.dynamic_metadata = metadata;
   const headers: HeaderMatcher[] = match.headers.map(([name, m]) => headerMatcher(name, m));
   for (const [name, m] of match.withoutHeaders) {
     const h = headerMatcher(name, m);

@@ -46,10 +46,14 @@ export interface CompiledConfig {
   version: number;
   virtualServices: VirtualServiceModel[];
   destinationRules: DestinationRuleIndex;
+  /** The same rules in creation order, as the control plane's input. */
+  destinationRuleList: DestinationRuleModel[];
   gateways: GatewayModel[];
   services: Map<string, ServiceInfo>;
   workloads: WorkloadSpec[];
   security: SecurityConfig;
+  /** The policy objects security was compiled from. */
+  securityObjects: K8sObject[];
 }
 
 function checkEnvelope(o: K8sObject, namespaces: ReadonlySet<string>): void {
@@ -174,11 +178,15 @@ function compile(entries: Map<string, Entry>, version: number): CompiledConfig {
   for (const s of serviceSpecs) {
     const name = fqdn(s.name, s.namespace);
     const targetPorts = resolveTargetPorts(s, workloads);
-    services.set(name, { name: s.name, namespace: s.namespace, fqdn: name, ports: s.ports, selector: s.selector, ...(targetPorts ? { targetPorts } : {}) });
+    const portNames = Object.fromEntries(s.ports.map((port, i) => [port, s.portNames[i]]));
+    services.set(name, { name: s.name, namespace: s.namespace, fqdn: name, ports: s.ports, selector: s.selector, portNames, ...(targetPorts ? { targetPorts } : {}) });
   }
   for (const w of workloads) {
     checkEchoCalls(w, services);
     checkInterception(w);
   }
-  return { version, virtualServices, destinationRules: new DestinationRuleIndex(destinationRules), gateways, services, workloads, security: compileSecurity(securityObjects) };
+  return {
+    version, virtualServices, destinationRules: new DestinationRuleIndex(destinationRules), destinationRuleList: destinationRules, gateways, services, workloads,
+    security: compileSecurity(securityObjects), securityObjects,
+  };
 }

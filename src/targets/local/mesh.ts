@@ -22,6 +22,9 @@ import type { MeshSnapshot } from './proxy/config-view.ts';
 import { IngressGateway, gatewayPort } from './proxy/gateway.ts';
 import { Sidecar, type WorkloadIdentity } from './proxy/sidecar.ts';
 import type { WorkloadSpec } from './topology.ts';
+import { buildRoutes } from '../../istio/xds/routes.ts';
+import type { TranslationInput } from '../../istio/xds/input.ts';
+import { proxyDescriptorOf, translationInputOf } from './builtin-control-plane.ts';
 
 export interface MeshOptions {
   /** Scenario folder name under scenarios/ (or an absolute path). Default `bookinfo`. */
@@ -87,6 +90,9 @@ export class LocalMesh {
   private readonly store = new ConfigStore();
   private readonly pods = new Map<string, Pod>();
   private gateway!: IngressGateway;
+  /** Counts pod starts and stops: the control plane's input changes with them. */
+  private podGeneration = 0;
+  private lastInput?: { compiled: CompiledConfig; generation: number; input: TranslationInput };
   private nextHost = 10;
   /** Per pod: its listeners' filter chains, whose rate-limit buckets outlive a push only when the chain is unchanged. */
   private readonly filterChains = new Map<string, FilterChainStates>();
@@ -199,6 +205,7 @@ export class LocalMesh {
       if (!wanted.has(name)) {
         stopping.push(pod);
         this.pods.delete(name);
+        this.podGeneration++;
         this.filterChains.delete(name);
       }
     }
@@ -225,6 +232,7 @@ export class LocalMesh {
       const app = spec.appKind === 'echo' ? createEcho(ctx, echoIdentity(spec, () => this.store.current), spec.echo ?? defaultEchoBehaviour) : appFactories[spec.appKind](ctx);
       sidecar.setApp(guardApp(spec.appKind, podName, app));
       created.push(sidecar);
+      this.podGeneration++;
       this.pods.set(podName, {
         spec,
         index,
@@ -238,7 +246,7 @@ export class LocalMesh {
     // Configured once every new pod is known: a snapshot taken earlier would lack the endpoints of pods created after
     // it, and a proxy keeps a cluster's endpoints for the rest of that config version.
     for (const sidecar of created) {
-      this.configureProxy(sidecar, compiled, true);
+      this.configureProxy(sidecar, compiled);
       await sidecar.start();
     }
     // Old pods stop after the new config (without them) has been pushed, like a rolling update.
@@ -267,21 +275,40 @@ export class LocalMesh {
     return c;
   }
 
-  private configureProxy(proxy: Sidecar | IngressGateway, compiled: CompiledConfig, initial = false): void {
+  /** The built-in control plane's input for a config version and the pods now running (recomputed when either changes). */
+  private translationInput(compiled: CompiledConfig, snapshot: MeshSnapshot): TranslationInput {
+    if (this.lastInput?.compiled !== compiled || this.lastInput.generation !== this.podGeneration) {
+      const input = translationInputOf({
+        behaviour: this.behaviour,
+        virtualServices: compiled.virtualServices,
+        destinationRules: compiled.destinationRuleList,
+        gateways: compiled.gateways,
+        services: compiled.services.values(),
+        endpoints: snapshot.endpoints,
+        securityObjects: compiled.securityObjects,
+      });
+      this.lastInput = { compiled, generation: this.podGeneration, input };
+    }
+    return this.lastInput.input;
+  }
+
+  private configureProxy(proxy: Sidecar | IngressGateway, compiled: CompiledConfig): void {
     const snap = this.snapshot(compiled);
     const id = proxy.identity;
     const deps = { behaviour: this.behaviour, seed: this.seed, stats: proxy.stats, chains: this.filterChainsOf(id.podName) };
+    const input = this.translationInput(compiled, snap);
     if (proxy instanceof IngressGateway) {
-      proxy.configure(snap, buildPolicy(compiled.security, { namespace: id.namespace, labels: id.labels, context: 'GATEWAY', port: gatewayPort, hcmStatPrefix: `outbound_0.0.0.0_${gatewayPort}` }, deps));
+      const routes = buildRoutes(input, proxyDescriptorOf(id, 'router'));
+      proxy.configure(snap, routes, buildPolicy(compiled.security, { namespace: id.namespace, labels: id.labels, context: 'GATEWAY', port: gatewayPort, hcmStatPrefix: `outbound_0.0.0.0_${gatewayPort}` }, deps));
     } else {
       const port = this.podPort(id.podName) ?? 9080;
       proxy.configure(
         snap,
+        buildRoutes(input, proxyDescriptorOf(id, 'sidecar')),
         buildPolicy(compiled.security, { namespace: id.namespace, labels: id.labels, context: 'SIDECAR_INBOUND', port, hcmStatPrefix: inboundHcmStatPrefix(port) }, deps),
         buildPolicy(compiled.security, { namespace: id.namespace, labels: id.labels, context: 'SIDECAR_OUTBOUND', port, hcmStatPrefix: `outbound_0.0.0.0_${port}` }, deps),
       );
     }
-    void initial;
   }
 
   private podPort(podName: string): number | undefined {

@@ -47,6 +47,8 @@ export interface ServiceSpec {
   ports: number[];
   /** Each port's targetPort as written: a number, or the name of a container port (default: the port). */
   targetPorts: (number | string)[];
+  /** Each port's name ('' when unnamed). */
+  portNames: string[];
   selector: Record<string, string>;
 }
 
@@ -264,6 +266,7 @@ export function parseService(object: K8sObject): ServiceSpec {
   const spec = readObject(object.spec, at.key('spec'), ['ports', 'selector', 'type', 'sessionAffinity', 'ipFamilyPolicy', 'ipFamilies', 'clusterIP', 'clusterIPs', 'internalTrafficPolicy']);
   if (spec.type !== undefined && spec.type !== 'ClusterIP') throw at.key('spec.type').error(`only ClusterIP services are emulated (found ${String(spec.type)})`);
   const targetPorts: (number | string)[] = [];
+  const portNames: string[] = [];
   const ports = readArray(spec.ports ?? [], at.key('spec.ports')).map((p, i) => {
     const pat = at.key('spec.ports').index(i);
     const o = readObject(p, pat, ['port', 'name', 'targetPort', 'protocol', 'appProtocol']);
@@ -278,6 +281,7 @@ export function parseService(object: K8sObject): ServiceSpec {
     if (o.protocol !== undefined && o.protocol !== 'TCP') throw pat.key('protocol').error('only TCP ports are emulated');
     const name = o.name === undefined ? '' : readString(o.name, pat.key('name'));
     const appProtocol = o.appProtocol === undefined ? undefined : readString(o.appProtocol, pat.key('appProtocol'));
+    portNames.push(name);
     const protocol = portProtocol(port, name, appProtocol);
     if (protocol !== 'HTTP' && protocol !== 'auto') {
       const field = appProtocol !== undefined ? 'appProtocol' : 'name';
@@ -291,6 +295,7 @@ export function parseService(object: K8sObject): ServiceSpec {
     namespace: object.metadata.namespace ?? 'default',
     ports,
     targetPorts,
+    portNames,
     selector: spec.selector === undefined ? {} : readStringMap(spec.selector, at.key('spec.selector')),
   };
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { HttpConnectionManager, HttpRbac, JsonValue, Rbac } from '../../../src/envoy/model/index.ts';
-import { evaluateRbac, inCidr, matchValue, type RbacFacts } from '../../../src/envoy/runtime/rbac.ts';
+import { matchValue } from '../../../src/envoy/runtime/matchers.ts';
+import { evaluateRbac, inCidr, type RbacFacts } from '../../../src/envoy/runtime/rbac.ts';
 import { loadIstiodDump } from './fixtures.ts';
 
 const facts = (over: Partial<RbacFacts> = {}): RbacFacts => ({ headers: { ':method': 'GET', ':path': '/a/b?x=1' }, destinationPort: 9080, directRemoteIp: '10.1.2.3', ...over });

@@ -11,6 +11,8 @@ export interface ServiceInfo {
   selector: Record<string, string>;
   /** The pod port a Service port reaches when it differs (Kubernetes' targetPort); absent: the same number. */
   targetPorts?: Record<number, number>;
+  /** Each port's name as written (istiod's protocol selection reads it); absent: unnamed. */
+  portNames?: Record<number, string>;
 }
 
 export interface MeshSnapshot {

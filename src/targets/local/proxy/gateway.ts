@@ -2,8 +2,7 @@
 // (RBAC, JWT, local rate limit with context GATEWAY), then the router over the VirtualServices bound to the Gateways
 // that select it. Like Envoy at the edge it generates a fresh x-request-id for every external request.
 import http from 'node:http';
-import { gatewayVirtualHosts, selectVirtualHost } from '../../../istio/networking/gateway-routes.ts';
-import type { HttpRoute } from '../../../istio/networking/model.ts';
+import type { JsonValue, RouteConfiguration } from '../../../envoy/model/index.ts';
 import { seededHex } from '../decide.ts';
 import { adminHandler, closeServer, listen } from './admin.ts';
 import { Cancellation } from './cancel.ts';
@@ -11,7 +10,6 @@ import type { MeshSnapshot } from './config-view.ts';
 import { openPolicy, type InboundPolicy } from './filters.ts';
 import { Router } from './router.ts';
 import { meshLogError } from '../log.ts';
-import { memo } from './memo.ts';
 import { connectionId, internalErrorBody, readBody, writeResponse, type WorkloadIdentity } from './sidecar.ts';
 import { ProxyStats } from './stats.ts';
 import { encodePeer, peerOfEndpoint, record, type PeerInfo } from './telemetry.ts';
@@ -23,10 +21,8 @@ export class IngressGateway {
   readonly router: Router;
   private snapshot?: MeshSnapshot;
   private policy: InboundPolicy = openPolicy;
-  /** The virtual hosts of the :8080 listener, by domain, for the current config. */
-  private virtualHosts = new Map<string, HttpRoute[]>();
-  /** routesFor() per host for the current config. */
-  private routesByHost = new Map<string, HttpRoute[] | null>();
+  /** The RouteConfiguration of the :8080 listener (`http.<server port as written>`), if a Gateway serves it. */
+  private routeConfig = '';
   private readonly server: http.Server;
   private readonly admin: http.Server[] = [];
   private readonly self: PeerInfo;
@@ -67,18 +63,17 @@ export class IngressGateway {
     return `http://${this.identity.ip}:${gatewayPort}`;
   }
 
-  configure(snapshot: MeshSnapshot, policy: InboundPolicy): void {
-    this.router.configure(snapshot);
+  configure(snapshot: MeshSnapshot, routes: readonly RouteConfiguration[], policy: InboundPolicy): void {
+    this.router.configure(snapshot, routes);
     this.policy = policy;
-    const serving = snapshot.gateways.filter((g) => Object.entries(g.selector).every(([k, v]) => this.identity.labels[k] === v));
-    this.virtualHosts = gatewayVirtualHosts(serving, snapshot.virtualServices, gatewayPort, { labels: this.identity.labels, namespace: this.identity.namespace });
-    this.routesByHost = new Map();
+    // The listener on the gateway's port serves the first server (by port as written) of a Gateway selecting it;
+    // without one, nothing routes (404 NR).
+    const declared = snapshot.gateways
+      .filter((g) => Object.keys(g.selector).length > 0 && Object.entries(g.selector).every(([k, v]) => this.identity.labels[k] === v))
+      .flatMap((g) => g.servers.filter((server) => server.port === gatewayPort).map((server) => server.declaredPort))
+      .sort((a, b) => a - b);
+    this.routeConfig = declared.length > 0 ? `http.${declared[0]}` : '';
     this.snapshot = snapshot;
-  }
-
-  /** The routes of the virtual host for `host` (null: none matches, 404 NR). */
-  private routesFor(host: string): HttpRoute[] | null {
-    return memo(this.routesByHost, host, (h) => selectVirtualHost(this.virtualHosts, h) ?? null);
   }
 
   async start(): Promise<void> {
@@ -125,7 +120,6 @@ export class IngressGateway {
     headers['x-envoy-external-address'] = remote;
     headers['x-envoy-peer-metadata'] = this.peerHeader;
     const authority = (headers.host as string | undefined) ?? `${this.identity.ip}:${gatewayPort}`;
-    const host = authority.replace(/:\d+$/, '').toLowerCase();
     const cancel = new Cancellation();
     res.on('close', () => {
       if (!res.writableFinished) cancel.abort();
@@ -157,8 +151,9 @@ export class IngressGateway {
       requestId,
       decisionKey: requestId,
       signal: cancel,
-      gatewayRoutes: this.routesFor(host),
-      claims: verdict.claims,
+      routeConfig: this.routeConfig,
+      // jwt_authn writes the verified payload into the stream's dynamic metadata (Istio: payload_in_metadata "payload").
+      metadata: verdict.claims ? { 'envoy.filters.http.jwt_authn': { payload: verdict.claims as JsonValue } } : undefined,
     });
     if (result.downstreamGone) {
       record(this.stats, 'source', this.self, peerOfEndpoint(result.endpoint), result.service, 0, ['DC'], undefined);

@@ -2,12 +2,13 @@
 // (before the router: injected faults are never retried), then Envoy's router with retries, per-try and route
 // timeouts, load balancing, the connection-pool circuit breaker and outlier detection.
 import type http from 'node:http';
+import { TypedConfigType, type ClusterWeight, type Route, type RouteConfiguration, type VirtualHost } from '../../../envoy/model/index.ts';
+import { decideFault } from '../../../envoy/runtime/fault.ts';
+import type { DynamicMetadata } from '../../../envoy/runtime/matchers.ts';
+import { backoffMs, effectiveRetryPolicy, evaluateRetryPolicy, routeTimeoutMs, wouldRetry, type AttemptOutcome, type EvaluatedRetryPolicy } from '../../../envoy/runtime/retry.ts';
+import { applyHeaderMutations, headerMutationLevels, perFilterConfig, pickCluster, rewrittenPath, selectRoute, selectVirtualHost } from '../../../envoy/runtime/routes.ts';
 import { checkMtlsEnabled, effectiveTrafficPolicy, endpointTlsMode } from '../../../istio/networking/destination-rule.ts';
-import type { HeaderOperations, HttpRoute, RouteDestination } from '../../../istio/networking/model.ts';
-import { effectiveRetryPolicy, backoffMs, isRetriable, type AttemptOutcome, type RetryPolicy } from '../../../istio/networking/retry.ts';
-import { rewritePath } from '../../../istio/networking/rewrite.ts';
-import { firstMatchingRule, fqdn, pickDestination, rulesFor, type RequestFacts } from '../../../istio/networking/routing.ts';
-import { chancePpm, uniform } from '../decide.ts';
+import { uniform } from '../decide.ts';
 import { Cancellation } from './cancel.ts';
 import { Cluster, key, type AttemptResult, type EndpointInfo } from './cluster.ts';
 import { endpointsOf, type MeshSnapshot, type ServiceInfo } from './config-view.ts';
@@ -29,12 +30,12 @@ export interface RouterRequest {
   /** Aborted when the downstream gives up. */
   signal?: Cancellation;
   /**
-   * Ingress only: the routes of the virtual host Envoy picks for this request's host (gatewayVirtualHosts /
-   * selectVirtualHost); null when no virtual host matches it (404 NR).
+   * The RouteConfiguration of the listener the request arrived on: the gateway server's (`http.80`); absent, a
+   * sidecar's outbound listener for the authority's port (its RDS name is the port).
    */
-  gatewayRoutes?: HttpRoute[] | null;
-  /** Ingress only: the JWT payload its jwt_authn filter verified, for `@request.auth.claims` matches. */
-  claims?: Record<string, unknown>;
+  routeConfig?: string;
+  /** The stream's dynamic metadata from the filters before the router (jwt_authn's verified payload). */
+  metadata?: DynamicMetadata;
 }
 
 export interface RouterResult {
@@ -78,6 +79,14 @@ function sleep(ms: number, signal?: Cancellation): Promise<boolean> {
   });
 }
 
+/**
+ * The :authority upstream: the weighted cluster entry's host_rewrite_literal, then the route's, applied in that
+ * order so the route's wins (WeightedClusterEntry::finalizeRequestHeaders, then RouteEntryImplBase's).
+ */
+function hostRewrite(action: NonNullable<Route['route']>, weight: ClusterWeight | undefined): string | undefined {
+  return action.host_rewrite_literal || weight?.host_rewrite_literal || undefined;
+}
+
 function local(reply: LocalReply, service?: ServiceInfo, endpoint?: EndpointInfo, extraFlags: string[] = []): RouterResult {
   return {
     status: reply.status,
@@ -89,50 +98,33 @@ function local(reply: LocalReply, service?: ServiceInfo, endpoint?: EndpointInfo
   };
 }
 
-/**
- * One level of Envoy header mutations (HeaderParser::evaluateHeaders): every removal first, then the additions in
- * order (`set` overwrites, `add` appends).
- */
-function applyHeaderLevel(headers: Record<string, string | string[]>, level: (HeaderOperations | undefined)[]): void {
-  for (const ops of level) if (ops) for (const name of ops.remove) delete headers[name];
-  for (const ops of level) {
-    if (!ops) continue;
-    for (const [name, value] of ops.set) headers[name] = value;
-    for (const [name, value] of ops.add) {
-      const existing = headers[name];
-      headers[name] = existing === undefined ? value : ([] as string[]).concat(existing, value);
-    }
-  }
+/** Envoy's cluster names for Istio services: `outbound|<port>|<subset>|<host>` (istio model.BuildSubsetKey). */
+function parseClusterName(name: string): { port: number; subset: string | undefined; host: string } | undefined {
+  const parts = name.split('|');
+  if (parts.length !== 4 || parts[0] !== 'outbound') return undefined;
+  return { port: Number(parts[1]), subset: parts[2] === '' ? undefined : parts[2], host: parts[3] };
 }
 
-/**
- * The header mutation levels of a route, in the order Envoy evaluates them (most specific first, later ones override:
- * route.proto most_specific_header_mutations_wins, which istiod leaves false). istiod puts a single destination's
- * operations after the route's in the route's own lists (route.go processDestination), while a weighted
- * destination's are its cluster weight's, a level of their own before the route's (processWeightedDestination).
- */
-function headerLevels(rule: HttpRoute | undefined, destination: RouteDestination | undefined, side: 'request' | 'response'): (HeaderOperations | undefined)[][] {
-  const route = rule?.headers?.[side];
-  const own = destination?.headers?.[side];
-  return rule && rule.route.length > 1 ? [[own], [route]] : [[route, own]];
+/** The Service a sidecar's outbound virtual host is for (istiod names it `<host>:<port>`). */
+function virtualHostService(vhost: VirtualHost, services: Map<string, ServiceInfo>): ServiceInfo | undefined {
+  const colon = vhost.name.lastIndexOf(':');
+  return services.get(colon > 0 ? vhost.name.slice(0, colon) : vhost.name);
 }
-
-type RouteTable = ReturnType<typeof rulesFor>;
 
 export class Router {
   private snapshot!: MeshSnapshot;
   private readonly clusters = new Map<string, { cluster: Cluster; config: string; version: string }>();
-  /** rulesFor() per `gateway host` for the current snapshot. */
-  private routeTables = new Map<string, RouteTable>();
-  /** effectiveRetryPolicy() per route's retries block (undefined: the default policy) for the current snapshot. */
-  private retryPolicies = new Map<object | undefined, RetryPolicy | undefined>();
+  /** The proxy's RouteConfigurations (RDS) by name. */
+  private routeConfigs = new Map<string, RouteConfiguration>();
+  /** evaluateRetryPolicy() per route policy object for the current configuration. */
+  private retryPolicies = new Map<object | undefined, EvaluatedRetryPolicy | undefined>();
 
   constructor(private readonly identity: RouterIdentity) {}
 
-  /** Switch to a new configuration (the proxy's xDS update). */
-  configure(snapshot: MeshSnapshot): void {
+  /** Switch to a new configuration (the proxy's xDS update): the mesh's registry and the proxy's routes. */
+  configure(snapshot: MeshSnapshot, routes: readonly RouteConfiguration[]): void {
     this.snapshot = snapshot;
-    this.routeTables = new Map();
+    this.routeConfigs = new Map(routes.map((r) => [r.name, r]));
     this.retryPolicies = new Map();
     // Envoy creates every cluster (and its zero counters) when the config arrives.
     for (const service of snapshot.services.values()) {
@@ -191,67 +183,62 @@ export class Router {
     return entry.cluster;
   }
 
-  /** Route one request through fault injection and the router. */
+  /**
+   * One request through the route configuration, the fault filter and the router, as Envoy runs them: the virtual
+   * host and route (config_impl.cc), the weighted cluster, the fault filter's per-route config (before the router, so
+   * its aborts are never retried), header mutations and rewrites, then the cluster with retries and timeouts.
+   */
   async handle(req: RouterRequest): Promise<RouterResult> {
-    const q = req.path.indexOf('?');
-    const facts: RequestFacts = {
-      path: q >= 0 ? req.path.slice(0, q) : req.path,
-      query: q >= 0 ? req.path.slice(q + 1) : '',
-      method: req.method,
-      authority: req.authority,
-      headers: req.headers,
-      port: 0,
-      scheme: 'http',
-      gateway: 'mesh',
-      sourceLabels: this.identity.labels,
-      sourceNamespace: this.identity.namespace,
-      claims: req.claims,
-    };
+    const seed = this.identity.seed;
     const colon = req.authority.lastIndexOf(':');
-    const hostOnly = (colon > 0 ? req.authority.slice(0, colon) : req.authority).toLowerCase();
-    facts.port = colon > 0 ? Number(req.authority.slice(colon + 1)) : 80;
+    const listenerPort = colon > 0 ? Number(req.authority.slice(colon + 1)) : 80;
+    const config = this.routeConfigs.get(req.routeConfig ?? String(listenerPort));
+    if (!config) return local(replies.noRoute());
+    const vhost = selectVirtualHost(config, req.authority);
+    if (!vhost) return local(replies.noRoute());
+    // The sidecar's virtual host is a Service's: telemetry names it as the destination even when no route matches.
+    const vhostService = req.routeConfig === undefined ? virtualHostService(vhost, this.snapshot.services) : undefined;
+    const matchHeaders = { ...req.headers, ':method': req.method, ':path': req.path, ':authority': req.authority, ':scheme': 'http' };
+    const route = selectRoute(vhost, {
+      path: req.path,
+      headers: matchHeaders,
+      metadata: req.metadata,
+      uniform: () => uniform(seed, `${req.decisionKey}|fraction`),
+    });
+    if (!route) return local(replies.noRoute(), vhostService);
+    const action = route.route;
+    if (!action) {
+      if (route.direct_response) return local({ status: route.direct_response.status, body: route.direct_response.body?.inline_string ?? '', flags: [] }, vhostService);
+      throw new Error(`route ${route.name ?? '(unnamed)'}: redirects are not executed by the local data plane`);
+    }
+    const picked = pickCluster(action, () => uniform(seed, `${req.decisionKey}|weight`));
+    const target = parseClusterName(picked.name);
+    // The local mesh has no network outside it: a host no Service names (PassthroughCluster) cannot be reached.
+    if (picked.name === 'PassthroughCluster') return local(replies.noRoute());
+    const service = target ? this.snapshot.services.get(target.host) : undefined;
 
-    let rule: HttpRoute | undefined;
-    let service: ServiceInfo | undefined;
-    if (req.gatewayRoutes !== undefined) {
-      // Ingress: the routes were built for their Gateway and server port; only request conditions are left to match.
-      rule = firstMatchingRule(req.gatewayRoutes ?? [], facts);
-      if (!rule) return local(replies.noRoute());
-      facts.port = rule.gatewayPort ?? facts.port;
-    } else {
-      const target = this.serviceFor(hostOnly);
-      if (!target) return local(replies.noRoute());
-      service = target;
-      const found = this.routeTable(service.fqdn, 'mesh');
-      if (found) {
-        rule = firstMatchingRule(found.rules, facts);
-        if (!rule) return local(replies.noRoute(), service);
+    // Fault filter: runs before the router, so its aborts never reach the retry logic. Its draws are keyed by what
+    // they decide, delay first, then abort (fault_filter.cc).
+    const flags: string[] = [];
+    const fault = perFilterConfig('envoy.filters.http.fault', route, picked.weight, vhost, config);
+    if (fault && fault['@type'] === TypedConfigType.fault) {
+      const draws = [fault.delay ? 'delay' : undefined, fault.abort ? 'abort' : undefined].filter((d): d is string => d !== undefined);
+      let n = 0;
+      const decision = decideFault(fault, matchHeaders, () => uniform(seed, `${req.decisionKey}|${draws[n++] ?? 'fault'}`));
+      if (decision.kind === 'injected') {
+        if (decision.delayMs !== undefined) {
+          flags.push('DI');
+          if (!(await sleep(decision.delayMs, req.signal))) return { ...local(replies.timeout(), service), downstreamGone: true, flags: ['DI', 'DC'] };
+        }
+        if (decision.abort) {
+          if (!('httpStatus' in decision.abort)) throw new Error('fault: gRPC aborts are not executed by the local data plane');
+          return local(replies.faultAbort(decision.abort.httpStatus), service, undefined, flags);
+        }
       }
     }
 
-    // Fault filter: runs before the router, so its aborts never reach the retry logic.
-    const flags: string[] = [];
-    if (rule?.fault?.delay && chancePpm(this.identity.seed, `${req.decisionKey}|delay`, rule.fault.delay.ppm)) {
-      flags.push('DI');
-      if (!(await sleep(rule.fault.delay.fixedDelayMs, req.signal))) return { ...local(replies.timeout(), service), downstreamGone: true, flags: ['DI', 'DC'] };
-    }
-    if (rule?.fault?.abort && chancePpm(this.identity.seed, `${req.decisionKey}|abort`, rule.fault.abort.ppm)) {
-      const dest = service ?? this.snapshot.services.get(rule.route[0].fqdn);
-      return local(replies.faultAbort(rule.fault.abort.httpStatus), dest, undefined, flags);
-    }
-
-    let destination: RouteDestination | undefined;
-    if (rule) {
-      destination = pickDestination(rule.route, uniform(this.identity.seed, `${req.decisionKey}|weight`));
-      service = this.snapshot.services.get(destination.fqdn);
-      if (!service) return local(replies.noCluster(), undefined, undefined, flags);
-    }
-    if (!service) return local(replies.noRoute());
-    // route.go GetDestinationCluster: the destination's port, else the Service's only port, else the listener's port.
-    // A cluster exists only for the Service's ports, so any other is Envoy's cluster-not-found (503 NC).
-    const port = destination?.port ?? (service.ports.length === 1 ? service.ports[0] : facts.port);
-    if (!service.ports.includes(port)) return local(replies.noCluster(), service, undefined, flags);
-    const cluster = this.cluster(service, destination?.subset, port);
+    if (!target || !service || !service.ports.includes(target.port)) return local(replies.noCluster(), service, undefined, flags);
+    const cluster = this.cluster(service, target.subset, target.port);
     if (!cluster) return local(replies.noCluster(), service, undefined, flags);
 
     const headers: Record<string, string | string[]> = {};
@@ -259,40 +246,23 @@ export class Router {
       const v = req.headers[name];
       if (v !== undefined && !hopByHop.has(name)) headers[name] = v;
     }
-    for (const level of headerLevels(rule, destination, 'request')) applyHeaderLevel(headers, level);
-    const path = rule ? rewritePath(rule, facts, req.path) : req.path;
-    let authority = req.authority;
-    // The host rewrite (route.go applyHTTPRouteDestination): rewrite.authority, else the route's headers; a
-    // destination's only when the route sets none — a single destination's by processDestination's own rule, a
-    // weighted one's because Envoy sets the cluster weight's host_rewrite_literal first and the route's after it
-    // (config_impl.cc WeightedClusterEntry::finalizeRequestHeaders, then RouteEntryImplBase's).
-    const destinationAuthority = destination?.headers?.request?.authority || undefined;
-    const routeAuthority = rule?.rewrite?.authority || rule?.headers?.request?.authority || undefined;
-    const rewritten = routeAuthority ?? destinationAuthority;
-    if (rewritten) authority = rewritten;
-    headers.host = authority;
+    const levels = headerMutationLevels(config, vhost, route, picked.weight);
+    applyHeaderMutations(headers, levels, 'request');
+    const path = rewrittenPath(route, req.path);
+    headers.host = hostRewrite(action, picked.weight) ?? req.authority;
     headers['x-request-id'] = req.requestId;
 
-    const policy = this.retryPolicy(rule?.retries);
-    const result = await this.forward(cluster, service, { method: req.method, path, headers, body: req.body }, policy, rule?.timeoutMs, req);
+    const policy = this.retryPolicy(route, vhost);
+    const result = await this.forward(cluster, service, { method: req.method, path, headers, body: req.body }, policy, routeTimeoutMs(action), req);
     result.flags = flags.concat(result.flags);
-    if (result.status > 0) {
-      for (const level of headerLevels(rule, destination, 'response')) applyHeaderLevel(result.headers, level);
-    }
+    if (result.status > 0) applyHeaderMutations(result.headers, levels, 'response');
     return result;
   }
 
-  private routeTable(host: string, gateway: string): RouteTable {
-    return memo(this.routeTables, `${gateway} ${host}`, () => rulesFor(this.snapshot.virtualServices, host, gateway, { proxyNamespace: this.identity.namespace }));
-  }
-
   /** The policy is shared by the requests of a config version: nothing below mutates it. */
-  private retryPolicy(spec: HttpRoute['retries']): RetryPolicy | undefined {
-    return memo(this.retryPolicies, spec, () => effectiveRetryPolicy(spec, this.snapshot.retry503ByDefault));
-  }
-
-  private serviceFor(host: string): ServiceInfo | undefined {
-    return this.snapshot.services.get(fqdn(host, this.identity.namespace));
+  private retryPolicy(route: Route, vhost: VirtualHost): EvaluatedRetryPolicy | undefined {
+    const spec = effectiveRetryPolicy(route, vhost);
+    return memo(this.retryPolicies, spec, () => evaluateRetryPolicy(spec));
   }
 
   /** Envoy's router: attempts, retries with backoff, per-try and route timeouts. */
@@ -300,7 +270,7 @@ export class Router {
     cluster: Cluster,
     service: ServiceInfo,
     upstream: { method: string; path: string; headers: Record<string, string | string[]>; body?: string },
-    policy: RetryPolicy | undefined,
+    policy: EvaluatedRetryPolicy | undefined,
     routeTimeoutMs: number | undefined,
     req: RouterRequest,
   ): Promise<RouterResult> {
@@ -347,7 +317,7 @@ export class Router {
         };
         if (signal.aborted) return ended('none');
         const draw = (i: number) => uniform(seed, `${req.decisionKey}|lb${attempt}|${i}`);
-        const endpoint = cluster.pick(draw, tried, policy?.previousHosts ? policy.hostSelectionRetryMaxAttempts : 0);
+        const endpoint = cluster.pick(draw, tried, policy?.avoidPreviousHosts ? policy.hostSelectionMaxAttempts : 0);
         if (!endpoint) {
           cluster.s.noHealthy.value++;
           cluster.chargeUpstreamCode(503); // router.cc Filter::sendNoHealthyUpstreamResponse
@@ -379,17 +349,18 @@ export class Router {
         }
         cluster.observe(endpoint, result);
         if (result.kind === 'cancelled') return ended('sent', endpoint);
+        // The local upstreams speak HTTP/1.1: a reset comes after the request was written (no refused streams).
         const outcome: AttemptOutcome = result.kind === 'response'
-          ? { kind: 'response', status: result.status, overloaded: result.headers['x-envoy-overloaded'] !== undefined }
-          : result;
-        const retriable = policy !== undefined && isRetriable(policy, outcome);
+          ? { kind: 'response', status: result.status, headers: result.headers }
+          : result.kind === 'reset' ? { kind: 'reset', requestStarted: true } : result;
+        const retriable = policy !== undefined && wouldRetry(policy, outcome);
         const mayRetry = retriable && retries < policy.numRetries;
         const retryAdmitted = mayRetry && cluster.acquireRetry();
         if (retryAdmitted) {
           holdsRetry = true;
           retries++;
           cluster.s.rqRetry.value++;
-          const wait = backoffMs(policy, retries, uniform(seed, `${req.decisionKey}|backoff${retries}`));
+          const wait = backoffMs(policy, retries, () => uniform(seed, `${req.decisionKey}|backoff${retries}`));
           if (!(await sleep(wait, signal))) return ended('none', endpoint);
           continue;
         }

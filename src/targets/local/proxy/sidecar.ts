@@ -1,6 +1,7 @@
 // A workload's sidecar: the inbound listener on the pod address (mTLS mode, filters, then the app), the outbound
 // side the app calls (router), and the admin listeners (:15000, :15090).
 import http from 'node:http';
+import type { RouteConfiguration } from '../../../envoy/model/index.ts';
 import type net from 'node:net';
 import { AppConnectionReset } from '../apps/crash.ts';
 import type { AppHandler, CallScope, OutboundCall, OutboundResult } from '../apps/types.ts';
@@ -139,8 +140,8 @@ export class Sidecar {
     this.app = app;
   }
 
-  configure(snapshot: MeshSnapshot, inbound: InboundPolicy, outbound: InboundPolicy = openPolicy): void {
-    this.router.configure(snapshot);
+  configure(snapshot: MeshSnapshot, routes: readonly RouteConfiguration[], inbound: InboundPolicy, outbound: InboundPolicy = openPolicy): void {
+    this.router.configure(snapshot, routes);
     this.policy = inbound;
     this.outboundPolicy = outbound;
     this.snapshot = snapshot;
