@@ -1,6 +1,7 @@
-// Route fidelity: the built-in translator's RouteConfigurations against the real istiod's for the same resource sets,
-// per proxy (istiod read through the sandbox, see sandbox-istiod.ts).
+// Route and cluster fidelity: the built-in translator's RouteConfigurations and Clusters against the real istiod's for
+// the same resource sets, per proxy (istiod read through the sandbox, see sandbox-istiod.ts).
 import type { IstioBehaviour } from '../istio/version.ts';
+import { buildClusters } from '../istio/xds/clusters.ts';
 import { buildRoutes } from '../istio/xds/routes.ts';
 import type { K8sObject } from '../spec/types.ts';
 import { compareConfigs, formatDrift } from './compare.ts';
@@ -13,7 +14,7 @@ export interface ResourceSet {
 }
 
 export interface FidelityResult {
-  /** Proxy × route configuration pairs compared (sidecars and the ingress gateway). */
+  /** Proxy × resource (route configuration or cluster) pairs compared (sidecars and the ingress gateway). */
   compared: number;
   /** Of those, how many differ. */
   drifted: number;
@@ -55,12 +56,13 @@ export async function routeFidelity(
     try {
       let setDrifts = 0;
       for (const proxy of istiod.proxies) {
-        const theirs = configs.get(proxy.descriptor.podName)!.routes.filter((r) => !builtWithListeners.has(r.name));
-        const ours = buildRoutes(input, proxy.descriptor);
-        const only = (routes: typeof ours) => ({ listeners: [], routes, clusters: [], endpoints: [] });
-        const drifts = compareConfigs(proxy.descriptor.podName, only(ours), only(theirs));
-        const drifted = new Set(drifts.map((d) => d.name)).size;
-        result.compared += new Set([...ours, ...theirs].map((r) => r.name)).size;
+        const istiodConfig = configs.get(proxy.descriptor.podName)!;
+        const theirs = { listeners: [], routes: istiodConfig.routes.filter((r) => !builtWithListeners.has(r.name)), clusters: istiodConfig.clusters, endpoints: [] };
+        const ours = { listeners: [], routes: buildRoutes(input, proxy.descriptor), clusters: buildClusters(input, proxy.descriptor), endpoints: [] };
+        const drifts = compareConfigs(proxy.descriptor.podName, ours, theirs);
+        const drifted = new Set(drifts.map((d) => `${d.resourceType} ${d.name}`)).size;
+        const names = (c: typeof ours) => [...c.routes.map((r) => `route ${r.name}`), ...c.clusters.map((r) => `cluster ${r.name}`)];
+        result.compared += new Set([...names(ours), ...names(theirs)]).size;
         result.drifted += drifted;
         setDrifts += drifted;
         for (const d of drifts) result.lines.push(`${set.name}: ${formatDrift(d)}`);

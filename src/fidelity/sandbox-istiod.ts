@@ -57,7 +57,12 @@ export class SandboxIstiod {
     for (const ns of ['default', 'istio-system']) {
       for (const s of (await this.core.listNamespacedService({ namespace: ns })).items) services.push(serviceInput(s));
     }
-    const instances = (await this.core.listNamespacedPod({ namespace: 'default' })).items.map((p) => ({ ...descriptorOf(p), ready: true }));
+    // Every pod is an endpoint of the Services selecting it, sidecar or not (istiod, the gateway): their service
+    // accounts are the SANs outbound clusters accept.
+    const instances: WorkloadInstanceInput[] = [];
+    for (const ns of ['default', 'istio-system']) {
+      for (const p of (await this.core.listNamespacedPod({ namespace: ns })).items) instances.push({ ...descriptorOf(p), ready: true });
+    }
     return { services, instances };
   }
 

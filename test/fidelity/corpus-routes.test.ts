@@ -6,7 +6,9 @@ import { bookinfoProxies, bookinfoRegistry } from '../../src/fidelity/bookinfo.t
 import { corpus } from '../../src/fidelity/corpus.ts';
 import { IstiodTranslator } from '../../src/fidelity/istiod-translator.ts';
 import { runFidelity } from '../../src/fidelity/run.ts';
+import { buildClusters } from '../../src/istio/xds/clusters.ts';
 import { buildRoutes } from '../../src/istio/xds/routes.ts';
+import type { K8sObject } from '../../src/spec/types.ts';
 
 const translator = IstiodTranslator.start();
 afterAll(async () => translator.close());
@@ -20,9 +22,9 @@ describe('route fidelity over the generated corpus', () => {
     const result = await runFidelity({
       sets,
       istiod: translator,
-      parts: ['routes'],
+      parts: ['routes', 'clusters'],
       log: (line) => lines.push(line),
-      builtin: (input, proxy) => ({ listeners: [], routes: buildRoutes(input, proxy), clusters: [], endpoints: [] }),
+      builtin: (input, proxy) => ({ listeners: [], routes: buildRoutes(input, proxy), clusters: buildClusters(input, proxy), endpoints: [] }),
     });
     expect(result.invalid).toEqual([]);
     expect(result.refused).toEqual([]);
@@ -31,4 +33,32 @@ describe('route fidelity over the generated corpus', () => {
     expect(lines.slice(0, 20)).toEqual([]);
     expect(result.drifted).toBe(0);
   }, 180_000);
+
+  it('VirtualServicesForGateway order: for one host, the namespace\'s private VirtualService before an older public one and one exported by name', async () => {
+    const registry = bookinfoRegistry();
+    const proxies = bookinfoProxies(registry);
+    const vs = (name: string, namespace: string, subset: string, exportTo?: string[]): K8sObject => ({
+      apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name, namespace },
+      spec: { hosts: ['reviews.default.svc.cluster.local'], ...(exportTo ? { exportTo } : {}), http: [{ route: [{ destination: { host: 'reviews.default.svc.cluster.local', subset } }] }] },
+    });
+    const objects: K8sObject[] = [
+      { apiVersion: 'networking.istio.io/v1', kind: 'DestinationRule', metadata: { name: 'reviews', namespace: 'default' },
+        spec: { host: 'reviews', subsets: ['v1', 'v2', 'v3'].map((v) => ({ name: v, labels: { version: v } })) } },
+      vs('public', 'default', 'v1'),
+      vs('exported', 'istio-system', 'v2', ['default']),
+      vs('private', 'default', 'v3', ['.']),
+    ];
+    const lines: string[] = [];
+    const result = await runFidelity({
+      sets: [{ name: 'visibility-order', registry, proxies, objects }],
+      istiod: translator,
+      parts: ['routes', 'clusters'],
+      log: (line) => lines.push(line),
+      builtin: (input, proxy) => ({ listeners: [], routes: buildRoutes(input, proxy), clusters: buildClusters(input, proxy), endpoints: [] }),
+    });
+    expect(result.invalid).toEqual([]);
+    expect(lines).toEqual([]);
+    expect(result.compared).toBe(proxies.length);
+    expect(result.drifted).toBe(0);
+  }, 60_000);
 });

@@ -1,4 +1,4 @@
-// Differential fidelity (issue 13 item 6), routes: for Bookinfo alone and every distinct resource set of the catalogue,
+// Differential fidelity (issue 13 item 6), routes and clusters: for Bookinfo alone and every distinct resource set of the catalogue,
 // the built-in translator's route configurations for each Bookinfo sidecar equal what the REAL istiod (the pinned
 // pilot-discovery, reading the sandbox's real API server) pushed to that sidecar over xDS, normalised by the Envoy
 // model's loader to the fields the data plane executes. `npm run fidelity` runs the same and prints every drift.

@@ -1,25 +1,23 @@
 // rewrite.uri as Envoy's prefix_rewrite (istiod route.go applyHTTPRouteDestination; envoy config_impl.cc
-// currentUrlPathAfterRewriteWithMatchedPath): the matched prefix, exact path or (regex) whole path is replaced; the
-// rest of the path and the query string are kept; no uri match means prefix `/` (route.go TranslateRouteMatch).
+// currentUrlPathAfterRewriteWithMatchedPath), translated by the built-in control plane and run by src/envoy/runtime:
+// the matched prefix, exact path or (regex) whole path is replaced; the rest of the path and the query string are
+// kept; no uri match means prefix `/` (route.go TranslateRouteMatch).
 import { describe, expect, it } from 'vitest';
-import type { RequestFacts } from '../../src/istio/networking/routing.ts';
-import { rewritePath } from '../../src/istio/networking/rewrite.ts';
+import { rewrittenPath } from '../../src/envoy/runtime/routes.ts';
 import { parseVirtualService } from '../../src/istio/networking/virtual-service.ts';
+import { buildRoutes } from '../../src/istio/xds/routes.ts';
 import type { K8sObject } from '../../src/spec/types.ts';
+import { bookinfoRegistryInput, productpageProxy, routeIn } from '../support/envoy-routing.ts';
 
-const rule = (match: unknown[], uri: string) => parseVirtualService({
-  apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: 'r' },
-  spec: { hosts: ['reviews'], http: [{ match, rewrite: { uri }, route: [{ destination: { host: 'reviews' } }] }] },
-} as K8sObject).http[0];
-
-const facts = (path: string, headers: Record<string, string> = {}): RequestFacts => {
-  const q = path.indexOf('?');
-  return {
-    path: q >= 0 ? path.slice(0, q) : path, query: q >= 0 ? path.slice(q + 1) : '', method: 'GET', authority: 'reviews:9080', headers,
-    port: 9080, scheme: 'http', gateway: 'mesh', sourceLabels: {}, sourceNamespace: 'default',
-  };
+const rewrite = (match: unknown[], uri: string, path: string, headers?: Record<string, string>) => {
+  const vs = parseVirtualService({
+    apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: 'r' },
+    spec: { hosts: ['reviews'], http: [{ match, rewrite: { uri }, route: [{ destination: { host: 'reviews' } }] }] },
+  } as K8sObject);
+  const route = routeIn(buildRoutes(bookinfoRegistryInput([vs]), productpageProxy), '9080', { path, headers });
+  if (!route) throw new Error(`no route matches ${path}`);
+  return rewrittenPath(route, path);
 };
-const rewrite = (match: unknown[], uri: string, path: string, headers?: Record<string, string>) => rewritePath(rule(match, uri), facts(path, headers), path);
 
 describe('rewrite.uri (prefix_rewrite)', () => {
   it('replaces the matched prefix and keeps the rest and the query', () => {
@@ -36,7 +34,7 @@ describe('rewrite.uri (prefix_rewrite)', () => {
     expect(rewrite([{ uri: { regex: '/reviews/[0-9]+' } }], '/reviews', '/reviews/42?x=y')).toBe('/reviews?x=y');
   });
 
-  it('uses the match block that matched, not the first with a uri', () => {
+  it('uses the match block that matched, not the first with a uri (one Envoy route per match block)', () => {
     const match = [{ uri: { prefix: '/a' }, headers: { x: { exact: '1' } } }, { uri: { prefix: '/ab' } }];
     expect(rewrite(match, '/z', '/abc')).toBe('/zc');
     expect(rewrite(match, '/z', '/abc', { x: '1' })).toBe('/zbc');

@@ -4,7 +4,9 @@
 // string claim, or any element of a list claim).
 import { generateKeyPairSync, sign } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { matchApplies, type RequestFacts } from '../../src/istio/networking/routing.ts';
+import type { JsonValue } from '../../src/envoy/model/index.ts';
+import { buildRoutes } from '../../src/istio/xds/routes.ts';
+import { bookinfoRegistryInput, productpageProxy, routeIn } from '../support/envoy-routing.ts';
 import { parseVirtualService, routingClaim } from '../../src/istio/networking/virtual-service.ts';
 import type { K8sObject } from '../../src/spec/types.ts';
 import { applyAndWait, mesh, yaml, type MeshHandle } from './helpers.ts';
@@ -29,19 +31,20 @@ describe('@request.auth.claims header keys (ToRoutingClaim)', () => {
   });
 
   it('matches a string claim or any element of a list; no payload (a sidecar, no token) never matches', () => {
-    const match = parseVirtualService({
+    const vs = parseVirtualService({
       apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: 'v' },
-      spec: { hosts: ['*'], http: [{ match: [{ headers: { '@request.auth.claims.groups': { exact: 'admin' } }, withoutHeaders: { '@request.auth.claims[org][id]': { prefix: 'x' } } }], route: [{ destination: { host: 'productpage' } }] }] },
-    } as K8sObject).http[0].match[0];
-    const facts = (claims?: Record<string, unknown>): RequestFacts => ({
-      path: '/', query: '', method: 'GET', authority: 'h', headers: {}, port: 8080, scheme: 'http', gateway: 'g', sourceLabels: {}, sourceNamespace: 'istio-system', claims,
-    });
-    expect(match.headers).toEqual([]);
-    expect(matchApplies(match, facts({ groups: ['dev', 'admin'] }))).toBe(true);
-    expect(matchApplies(match, facts({ groups: 'admin' }))).toBe(true);
-    expect(matchApplies(match, facts({ groups: ['dev'] }))).toBe(false);
-    expect(matchApplies(match, facts({ groups: 'admin', org: { id: 'x1' } }))).toBe(false);
-    expect(matchApplies(match, facts(undefined))).toBe(false);
+      spec: { hosts: ['reviews'], http: [{ match: [{ headers: { '@request.auth.claims.groups': { exact: 'admin' } }, withoutHeaders: { '@request.auth.claims[org][id]': { prefix: 'x' } } }], route: [{ destination: { host: 'productpage' } }] }] },
+    } as K8sObject);
+    expect(vs.http[0].match[0].headers).toEqual([]);
+    // istiod's translation: route dynamic_metadata on jwt_authn's payload; Envoy's route matching runs it.
+    const routes = buildRoutes(bookinfoRegistryInput([vs]), productpageProxy);
+    const matches = (payload?: Record<string, unknown>) =>
+      routeIn(routes, '9080', { metadata: payload ? { 'envoy.filters.http.jwt_authn': { payload: payload as JsonValue } } : undefined })?.route?.cluster === 'outbound|9080||productpage.default.svc.cluster.local';
+    expect(matches({ groups: ['dev', 'admin'] })).toBe(true);
+    expect(matches({ groups: 'admin' })).toBe(true);
+    expect(matches({ groups: ['dev'] })).toBe(false);
+    expect(matches({ groups: 'admin', org: { id: 'x1' } })).toBe(false);
+    expect(matches(undefined)).toBe(false);
   });
 });
 

@@ -1,7 +1,10 @@
 // The routes of the gateway's virtual host as istiod builds them (pilot/pkg/networking/core/route/route.go
 // BuildHTTPRoutesForVirtualService, TranslateRoute/sourceMatchHTTP, IsCatchAllRoute, SortVHostRoutes).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { gatewayRoutes, gatewayVirtualHosts, isCatchAllMatch, selectVirtualHost } from '../../src/istio/networking/gateway-routes.ts';
+import type { RouteConfiguration } from '../../src/envoy/model/index.ts';
+import { selectVirtualHost } from '../../src/envoy/runtime/routes.ts';
+import { gatewayRoutes, gatewayVirtualHosts, isCatchAllMatch } from '../../src/istio/networking/gateway-routes.ts';
+import type { HttpRoute } from '../../src/istio/networking/model.ts';
 import { parseGateway } from '../../src/istio/networking/gateway.ts';
 import { parseVirtualService } from '../../src/istio/networking/virtual-service.ts';
 import { applyAndWait, mesh, page, yaml, type MeshHandle } from './helpers.ts';
@@ -121,8 +124,17 @@ spec:
   it('a virtual host per shared host, the more specific of server and VirtualService host', () => {
     const vhosts = gatewayVirtualHosts([gw], [bound('any', '["*"]', 1), bound('shop', '[shop.example.com]', 2)], 8080, { labels: {}, namespace: 'istio-system' });
     expect([...vhosts.keys()].sort()).toEqual(['*.example.com', 'exact.test', 'shop.example.com']);
-    expect(names(selectVirtualHost(vhosts, 'shop.example.com:8080')!)).toEqual(['shop']);
-    expect(names(selectVirtualHost(vhosts, 'other.example.com')!)).toEqual(['any']);
-    expect(selectVirtualHost(vhosts, 'example.com')).toBeUndefined();
+    // Envoy picks among them as RouteMatcher::findVirtualHost does, with istiod's ignore_port_in_host_matching.
+    const config: RouteConfiguration = {
+      name: 'http.8080',
+      ignore_port_in_host_matching: true,
+      virtual_hosts: [...vhosts].map(([domain, rules]: [string, HttpRoute[]]) => ({
+        name: domain, domains: [domain], routes: rules.map((r) => ({ name: r.name, match: { prefix: '/' }, route: { cluster: 'c' } })),
+      })),
+    };
+    const routeNames = (authority: string) => selectVirtualHost(config, authority)?.routes?.map((r) => r.name);
+    expect(routeNames('shop.example.com:8080')).toEqual(['shop']);
+    expect(routeNames('other.example.com')).toEqual(['any']);
+    expect(routeNames('example.com')).toBeUndefined();
   });
 });

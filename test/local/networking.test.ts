@@ -1,66 +1,83 @@
-// The Istio networking model the local proxies evaluate: parsing, route matching, weights, retry policies.
+// The Istio networking model as the local proxies execute it: VirtualServices translated to Envoy routes by the
+// built-in control plane (src/istio/xds/routes.ts), then routed and retried by src/envoy/runtime; DestinationRule
+// traffic policies and EDS tlsMode.
 import { describe, expect, it } from 'vitest';
+import { backoffMs, evaluateRetryPolicy, wouldRetry } from '../../src/envoy/runtime/retry.ts';
+import { pickCluster } from '../../src/envoy/runtime/routes.ts';
 import { checkMtlsEnabled, effectiveTrafficPolicy, endpointTlsMode, parseDestinationRule } from '../../src/istio/networking/destination-rule.ts';
-import { backoffMs, effectiveRetryPolicy, isRetriable } from '../../src/istio/networking/retry.ts';
-import { firstMatchingRule, pickDestination, rulesFor, type RequestFacts } from '../../src/istio/networking/routing.ts';
+import { parseGateway } from '../../src/istio/networking/gateway.ts';
 import { parseVirtualService } from '../../src/istio/networking/virtual-service.ts';
+import { retryPolicy } from '../../src/istio/xds/routes.ts';
+import { buildRoutes } from '../../src/istio/xds/routes.ts';
+import { bookinfoRegistryInput, clusterUnder, ingressProxy, routeIn, sidecarCluster } from '../support/envoy-routing.ts';
 import { yaml } from './helpers.ts';
 
-const facts = (over: Partial<RequestFacts> = {}): RequestFacts => ({
-  path: '/reviews/0', query: '', method: 'GET', authority: 'reviews:9080', headers: {}, port: 9080, scheme: 'http',
-  gateway: 'mesh', sourceLabels: { app: 'productpage', version: 'v1' }, sourceNamespace: 'default', ...over,
-});
+const cluster = (subset: string, host = 'reviews') => `outbound|9080|${subset}|${host}.default.svc.cluster.local`;
 
-describe('Istio default retry policy (pilot/pkg/networking/core/route/retry/retry.go)', () => {
+/** The Envoy retry policy istiod writes for a `retries` block (undefined: none set) at an Istio version. */
+const policyFor = (retries: string | undefined, version = '1.28.0') => {
+  const spec = retries === undefined ? undefined : parseVirtualService(yaml(`
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: r }
+spec:
+  hosts: [reviews]
+  http: [{ retries: ${retries}, route: [{ destination: { host: reviews } }] }]
+`)[0]).http[0].retries;
+  return evaluateRetryPolicy(retryPolicy(spec, bookinfoRegistryInput([], { version })));
+};
+
+describe('Istio default retry policy (pilot/pkg/networking/core/route/retry/retry.go) as Envoy runs it', () => {
   it('applies 2 retries on connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes', () => {
-    const p = effectiveRetryPolicy(undefined, false)!;
+    const p = policyFor(undefined)!;
     expect(p.numRetries).toBe(2);
     expect([...p.retryOn].sort()).toEqual(['cancelled', 'connect-failure', 'refused-stream', 'retriable-status-codes', 'unavailable']);
-    expect(p.previousHosts).toBe(true);
-    expect(p.hostSelectionRetryMaxAttempts).toBe(5);
+    expect(p.avoidPreviousHosts).toBe(true);
+    expect(p.hostSelectionMaxAttempts).toBe(5);
   });
 
   it('retries a workload 503 by default up to Istio 1.23 only', () => {
-    const response503 = { kind: 'response', status: 503, overloaded: false } as const;
-    expect(isRetriable(effectiveRetryPolicy(undefined, true)!, response503)).toBe(true);
-    expect(isRetriable(effectiveRetryPolicy(undefined, false)!, response503)).toBe(false);
+    const response503 = { kind: 'response', status: 503 } as const;
+    expect(wouldRetry(policyFor(undefined, '1.23.0'), response503)).toBe(true);
+    expect(wouldRetry(policyFor(undefined, '1.24.0'), response503)).toBe(false);
   });
 
   it('attempts: 0 disables retries; integers in retryOn become retriable status codes', () => {
-    expect(effectiveRetryPolicy({ attempts: 0 }, true)).toBeUndefined();
-    const p = effectiveRetryPolicy({ attempts: 3, retryOn: 'gateway-error,429' }, false)!;
+    expect(policyFor('{ attempts: 0 }', '1.23.0')).toBeUndefined();
+    const p = policyFor("{ attempts: 3, retryOn: 'gateway-error,429' }")!;
     expect(p.numRetries).toBe(3);
     expect(p.retryOn.has('retriable-status-codes')).toBe(true);
-    expect(isRetriable(p, { kind: 'response', status: 429, overloaded: false })).toBe(true);
-    expect(isRetriable(p, { kind: 'response', status: 500, overloaded: false })).toBe(false);
-    expect(isRetriable(p, { kind: 'per-try-timeout' })).toBe(true);
+    expect(wouldRetry(p, { kind: 'response', status: 429 })).toBe(true);
+    expect(wouldRetry(p, { kind: 'response', status: 500 })).toBe(false);
+    expect(wouldRetry(p, { kind: 'per-try-timeout' })).toBe(true);
   });
 
   it('a policy without retryOn keeps the default conditions (and, up to 1.23, 503)', () => {
-    const p = effectiveRetryPolicy({ attempts: 4 }, true)!;
+    const p = policyFor('{ attempts: 4 }', '1.23.0')!;
     expect(p.numRetries).toBe(4);
-    expect(isRetriable(p, { kind: 'response', status: 503, overloaded: false })).toBe(true);
+    expect(wouldRetry(p, { kind: 'response', status: 503 })).toBe(true);
   });
 
   it('never retries an overflow or an x-envoy-overloaded response', () => {
-    const p = effectiveRetryPolicy({ attempts: 3, retryOn: '5xx' }, true)!;
-    expect(isRetriable(p, { kind: 'overflow' })).toBe(false);
-    expect(isRetriable(p, { kind: 'response', status: 503, overloaded: true })).toBe(false);
+    const p = policyFor("{ attempts: 3, retryOn: '5xx' }")!;
+    expect(wouldRetry(p, { kind: 'overflow' })).toBe(false);
+    expect(wouldRetry(p, { kind: 'response', status: 503, headers: { 'x-envoy-overloaded': 'true' } })).toBe(false);
+    expect(wouldRetry(p, { kind: 'response', status: 503 })).toBe(true);
   });
 
   it('backs off as backoff_strategy.cc nextBackOffMs: intervals 25, 50, 100, 200 then the 250 ms maximum, wait in [0, interval)', () => {
-    const p = effectiveRetryPolicy(undefined, false)!;
-    const ceiling = (n: number) => backoffMs(p, n, 0.99999) + 1;
+    const p = policyFor(undefined)!;
+    const ceiling = (n: number) => backoffMs(p, n, () => 0.99999) + 1;
     expect([1, 2, 3, 4, 5, 6].map(ceiling)).toEqual([25, 50, 100, 200, 250, 250]);
-    expect(backoffMs(p, 3, 0)).toBe(0);
-    expect(backoffMs(p, 2, 0.5)).toBe(25);
+    expect(backoffMs(p, 3, () => 0)).toBe(0);
+    expect(backoffMs(p, 2, () => 0.5)).toBe(25);
     // A 40 ms base (VirtualService retries with a back-off) has a 400 ms maximum: 40, 80, 160, 320, 400.
     const slow = { ...p, backoffBaseMs: 40, backoffMaxMs: 400 };
-    expect([1, 2, 3, 4, 5].map((n) => backoffMs(slow, n, 0.99999) + 1)).toEqual([40, 80, 160, 320, 400]);
+    expect([1, 2, 3, 4, 5].map((n) => backoffMs(slow, n, () => 0.99999) + 1)).toEqual([40, 80, 160, 320, 400]);
   });
 });
 
-describe('route matching (istio/api virtual_service.proto HTTPMatchRequest)', () => {
+describe('route matching (istio/api virtual_service.proto HTTPMatchRequest) through the translated routes', () => {
   const vs = parseVirtualService(yaml(`
 apiVersion: networking.istio.io/v1
 kind: VirtualService
@@ -79,39 +96,38 @@ spec:
   - name: rest
     route: [{ destination: { host: reviews, subset: v1 } }]
 `)[0]);
+  const input = bookinfoRegistryInput([vs]);
 
   it('takes the first rule whose match applies; match blocks are ORed; `{}` means present', () => {
-    const rules = rulesFor([vs], 'reviews.default.svc.cluster.local', 'mesh')!.rules;
-    expect(firstMatchingRule(rules, facts({ headers: { 'end-user': 'jason' } }))?.name).toBe('jason');
-    expect(firstMatchingRule(rules, facts({ headers: { 'x-canary': '' } }))?.name).toBe('jason');
-    expect(firstMatchingRule(rules, facts({ headers: { 'end-user': 'Jason' } }))?.name).toBe('regex');
+    expect(sidecarCluster(input, { headers: { 'end-user': 'jason' } })).toBe(cluster('v2'));
+    expect(sidecarCluster(input, { headers: { 'x-canary': '' } })).toBe(cluster('v2'));
+    expect(sidecarCluster(input, { headers: { 'end-user': 'Jason' } })).toBe(cluster('v3'));
   });
 
   it('matches regexes against the whole path (RE2 full match)', () => {
-    const rules = rulesFor([vs], 'reviews.default.svc.cluster.local', 'mesh')!.rules;
-    expect(firstMatchingRule(rules, facts({ path: '/reviews/12' }))?.name).toBe('rest');
-    expect(firstMatchingRule(rules, facts({ path: '/reviews/1' }))?.name).toBe('regex');
+    expect(sidecarCluster(input, { path: '/reviews/12' })).toBe(cluster('v1'));
+    expect(sidecarCluster(input, { path: '/reviews/1' })).toBe(cluster('v3'));
   });
 
-  it('finds the VirtualService by short name or FQDN, not for other hosts or gateways', () => {
-    expect(rulesFor([vs], 'reviews.default.svc.cluster.local', 'mesh')).toBeDefined();
-    expect(rulesFor([vs], 'ratings.default.svc.cluster.local', 'mesh')).toBeUndefined();
-    expect(rulesFor([vs], 'reviews.default.svc.cluster.local', 'bookinfo-gateway')).toBeUndefined();
+  it('applies the VirtualService to its host by short name or FQDN, not to other hosts', () => {
+    expect(sidecarCluster(input, { authority: 'reviews.default.svc.cluster.local:9080', path: '/' })).toBe(cluster('v1'));
+    expect(sidecarCluster(input, { authority: 'ratings:9080' })).toBe('outbound|9080||ratings.default.svc.cluster.local');
   });
 
-  it('picks weighted destinations as relative shares and never a zero weight', () => {
-    const route = parseVirtualService(yaml(`
+  it('splits weighted destinations as relative shares and never picks a zero weight', () => {
+    const split = parseVirtualService(yaml(`
 apiVersion: networking.istio.io/v1
 kind: VirtualService
 metadata: { name: r }
 spec:
   hosts: [reviews]
   http: [{ route: [{ destination: { host: reviews, subset: v1 }, weight: 1 }, { destination: { host: reviews, subset: v2 }, weight: 0 }, { destination: { host: reviews, subset: v3 }, weight: 3 }] }]
-`)[0]).http[0].route;
+`)[0]);
+    const action = routeIn(buildRoutes(bookinfoRegistryInput([split]), { type: 'sidecar', podName: 'p', namespace: 'default', ip: '10.0.0.1', labels: {}, serviceAccount: 'p' }), '9080')!.route!;
     const counts: Record<string, number> = {};
     for (let i = 0; i < 1000; i++) {
-      const d = pickDestination(route, (i + 0.5) / 1000);
-      counts[d.subset!] = (counts[d.subset!] ?? 0) + 1;
+      const subset = pickCluster(action, () => (i + 0.5) / 1000).name.split('|')[2];
+      counts[subset] = (counts[subset] ?? 0) + 1;
     }
     expect(counts).toEqual({ v1: 250, v3: 750 });
   });
@@ -156,7 +172,19 @@ spec:
     expect(effectiveTrafficPolicy(dr, 'v2', 80)).toEqual({ loadBalancer: 'RANDOM', connectionPool: { maxConnections: 10 } });
     const v1 = effectiveTrafficPolicy(dr, 'v1', 80);
     expect(v1.loadBalancer).toBe('ROUND_ROBIN');
-    expect(v1.outlierDetection).toMatchObject({ consecutive5xxErrors: 2, intervalMs: 10_000, baseEjectionTimeMs: 30_000, maxEjectionPercent: 10, minHealthPercent: 0 });
+    expect(v1.outlierDetection).toEqual({ consecutive5xxErrors: 2 });
+  });
+
+  it('what outlierDetection leaves unset takes Envoy\'s defaults in the cluster (outlier_detection.proto); the panic threshold is minHealthPercent, 0 unset (cluster_traffic_policy.go)', () => {
+    expect(clusterUnder({ outlierDetection: { consecutive5xxErrors: 2 } })).toMatchObject({
+      outlierDetection: { consecutive5xx: 2, enforcingConsecutive5xx: 100, consecutiveGatewayFailure: 5, enforcingConsecutiveGatewayFailure: 0, intervalMs: 10_000, baseEjectionTimeMs: 30_000, maxEjectionTimeMs: 300_000, maxEjectionPercent: 10 },
+      healthyPanicThresholdPercent: 0,
+    });
+    expect(clusterUnder({ outlierDetection: { consecutiveGatewayErrors: 3, minHealthPercent: 20 } })).toMatchObject({
+      outlierDetection: { consecutive5xx: 5, enforcingConsecutive5xx: 100, consecutiveGatewayFailure: 3, enforcingConsecutiveGatewayFailure: 100 },
+      healthyPanicThresholdPercent: 20,
+    });
+    expect(clusterUnder().outlierDetection).toBeUndefined();
   });
 });
 
@@ -247,30 +275,41 @@ spec:
   exportTo: ${exportTo}
   http: [{ route: [{ destination: { host: reviews.default.svc.cluster.local, subset: v3 } }] }]
 `)[0]);
+  const proxyIn = (namespace: string) => ({ type: 'sidecar' as const, podName: 'p', namespace, ip: '10.0.0.1', labels: {}, serviceAccount: 'p' });
 
   it('a VirtualService exported to `.` in istio-system does not route default\'s sidecars; one exported to default does', () => {
-    expect(rulesFor([vs('istio-system', "['.']")], 'reviews.default.svc.cluster.local', 'mesh', { proxyNamespace: 'default' })).toBeUndefined();
-    expect(rulesFor([vs('istio-system', "['.']")], 'reviews.default.svc.cluster.local', 'mesh', { proxyNamespace: 'istio-system' })).toBeDefined();
-    expect(rulesFor([vs('istio-system', '[default]')], 'reviews.default.svc.cluster.local', 'mesh', { proxyNamespace: 'default' })).toBeDefined();
+    expect(sidecarCluster(bookinfoRegistryInput([vs('istio-system', "['.']")]), {}, proxyIn('default'))).toBe('outbound|9080||reviews.default.svc.cluster.local');
+    expect(sidecarCluster(bookinfoRegistryInput([vs('istio-system', "['.']")]), { authority: 'reviews.default:9080' }, proxyIn('istio-system'))).toBe(cluster('v3'));
+    expect(sidecarCluster(bookinfoRegistryInput([vs('istio-system', '[default]')]), {}, proxyIn('default'))).toBe(cluster('v3'));
     expect(vs('default', "['.']").exportTo).toEqual(['default']);
   });
 });
 
 describe('sourceMatchHTTP (route.go): gateways in a match decide alone', () => {
-  const rule = parseVirtualService(yaml(`
+  const vs = parseVirtualService(yaml(`
 apiVersion: networking.istio.io/v1
 kind: VirtualService
 metadata: { name: reviews }
 spec:
   hosts: [reviews]
+  gateways: [mesh, bookinfo-gateway]
   http:
   - match: [{ gateways: [mesh], sourceLabels: { app: nobody }, sourceNamespace: elsewhere }]
     route: [{ destination: { host: reviews, subset: v3 } }]
-`)[0]).http;
+`)[0]);
+  const gateway = parseGateway(yaml(`
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: { name: bookinfo-gateway }
+spec:
+  selector: { istio: ingressgateway }
+  servers: [{ port: { number: 8080, name: http, protocol: HTTP }, hosts: ['*'] }]
+`)[0]);
 
-  it('a match with gateways [mesh] applies to every sidecar whatever its sourceLabels and sourceNamespace say', () => {
-    expect(firstMatchingRule(rule, facts())).toBe(rule[0]);
-    expect(firstMatchingRule(rule, facts({ gateway: 'default/bookinfo-gateway' }))).toBeUndefined();
+  it('a match with gateways [mesh] applies to every sidecar whatever its sourceLabels and sourceNamespace say, and not at the gateway', () => {
+    const input = bookinfoRegistryInput([vs], { gateways: [gateway] });
+    expect(sidecarCluster(input)).toBe(cluster('v3'));
+    expect(routeIn(buildRoutes(input, ingressProxy), 'http.8080', { authority: 'reviews' })).toBeUndefined();
   });
 });
 
@@ -285,9 +324,7 @@ ${exportTo ? `  exportTo: ${exportTo}\n` : ''}  http: [{ route: [{ destination: 
 `)[0], createdAt);
 
   it('a private VirtualService of the proxy\'s namespace comes before an older public one', () => {
-    const found = rulesFor([vs('public', undefined, 1), vs('private', "['.']", 2)], 'reviews.default.svc.cluster.local', 'mesh', { proxyNamespace: 'default' });
-    expect(found?.services.map((s) => s.name)).toEqual(['private']);
-    const publicOnly = rulesFor([vs('older', undefined, 1), vs('newer', undefined, 2)], 'reviews.default.svc.cluster.local', 'mesh', { proxyNamespace: 'default' });
-    expect(publicOnly?.services.map((s) => s.name)).toEqual(['older']);
+    expect(sidecarCluster(bookinfoRegistryInput([vs('public', undefined, 1), vs('private', "['.']", 2)]))).toBe(cluster('private'));
+    expect(sidecarCluster(bookinfoRegistryInput([vs('older', undefined, 1), vs('newer', undefined, 2)]))).toBe(cluster('older'));
   });
 });

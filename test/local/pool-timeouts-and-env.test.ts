@@ -12,6 +12,7 @@ import { Cluster, type EndpointInfo } from '../../src/targets/local/proxy/cluste
 import { ProxyStats } from '../../src/targets/local/proxy/stats.ts';
 import { parseDeployment } from '../../src/targets/local/topology.ts';
 import { applyAndWait, counters, mesh, page, scenarioFile, sum, type MeshHandle } from './helpers.ts';
+import { clusterUnder } from '../support/envoy-routing.ts';
 
 const block = `127.${200 + (process.pid % 40)}.${(process.pid >> 3) % 250}`;
 
@@ -99,7 +100,7 @@ describe('DestinationRule connection timeouts at an Envoy cluster', () => {
         spec: { host: 'x', trafficPolicy: { tls: { mode: 'DISABLE' }, connectionPool: { tcp: { idleTimeout: '1h' }, http: { idleTimeout: '300ms' } } } },
       } as K8sObject);
       expect(rule.trafficPolicy?.connectionPool?.idleTimeoutMs).toBe(300);
-      cluster.update([endpoint(`${block}.3`, port)], { tls: 'DISABLE', connectionPool: rule.trafficPolicy!.connectionPool });
+      cluster.update([endpoint(`${block}.3`, port)], clusterUnder({ tls: { mode: 'DISABLE' }, connectionPool: { tcp: { idleTimeout: '1h' }, http: { idleTimeout: '300ms' } } }));
       const first = await cluster.send(endpoint(`${block}.3`, port), get, Infinity, undefined);
       expect(first).toMatchObject({ kind: 'response', status: 200 });
       expect((await cluster.send(endpoint(`${block}.3`, port), get, Infinity, undefined)).kind).toBe('response');
@@ -112,7 +113,7 @@ describe('DestinationRule connection timeouts at an Envoy cluster', () => {
       cluster.close();
 
       const keeps = newCluster();
-      keeps.update([endpoint(`${block}.3`, port)], { tls: 'DISABLE' });
+      keeps.update([endpoint(`${block}.3`, port)], clusterUnder({ tls: { mode: 'DISABLE' } }));
       await keeps.send(endpoint(`${block}.3`, port), get, Infinity, undefined);
       await new Promise((r) => setTimeout(r, 400));
       expect(keeps.s.cxIdleTimeout.value).toBe(0);
@@ -146,7 +147,7 @@ describe('DestinationRule connection timeouts at an Envoy cluster', () => {
       }
       await new Promise((r) => setTimeout(r, 100));
       const cluster = newCluster();
-      cluster.update([endpoint(`${block}.4`, port)], { tls: 'DISABLE', connectionPool: { connectTimeoutMs: 200 } });
+      cluster.update([endpoint(`${block}.4`, port)], clusterUnder({ tls: { mode: 'DISABLE' }, connectionPool: { tcp: { connectTimeout: '200ms' } } }));
       const result = await cluster.send(endpoint(`${block}.4`, port), get, Infinity, undefined);
       expect(result.kind).toBe('connect-failure');
       expect(cluster.s.cxConnectTimeout.value).toBe(1);

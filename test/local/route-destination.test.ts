@@ -9,7 +9,7 @@ import { parseVirtualService } from '../../src/istio/networking/virtual-service.
 import type { K8sObject } from '../../src/spec/types.ts';
 import { Router } from '../../src/targets/local/proxy/router.ts';
 import type { MeshSnapshot } from '../../src/targets/local/proxy/config-view.ts';
-import { clientRoutes } from '../support/local-routes.ts';
+import { clientConfig } from '../support/local-routes.ts';
 import { ProxyStats } from '../../src/targets/local/proxy/stats.ts';
 
 const block = `127.${200 + (process.pid % 40)}.${(process.pid >> 6) % 250}`;
@@ -52,10 +52,9 @@ async function send(http: unknown[], path = '/'): Promise<{ status: number; flag
     services: new Map([[host, { name: 'echo', namespace: 'default', fqdn: host, ports: [port], selector: { app: 'echo' } }]]),
     gateways: [],
     endpoints: [{ ip: `${block}.40`, port, podName: 'echo-1', workload: 'echo', namespace: 'default', app: 'echo', version: 'v1', principal: 'cluster.local/ns/default/sa/echo', labels: { app: 'echo' } }],
-    retry503ByDefault: false,
     peerAuthMode: () => 'DISABLE', // plaintext to the test server
   };
-  router.configure(snapshot, clientRoutes(snapshot, [], `${block}.41`));
+  router.configure(snapshot, clientConfig(snapshot, [], `${block}.41`));
   try {
     const before = hosts.length;
     const result = await router.handle({ method: 'GET', path, authority: `echo:${port}`, headers: {}, requestId: 'r', decisionKey: 'k' });

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { effectiveTrafficPolicy, parseDestinationRule } from '../../src/istio/networking/destination-rule.ts';
 import { deprecatedFieldWarnings } from '../../src/spec/semantics.ts';
 import type { K8sObject, ResourceRef } from '../../src/spec/types.ts';
+import { clusterUnder } from '../support/envoy-routing.ts';
 
 const rule = (outlierDetection: Record<string, unknown>): K8sObject => ({
   apiVersion: 'networking.istio.io/v1',
@@ -20,10 +21,12 @@ const ref = (object: K8sObject): ResourceRef => ({ object, source: { file: 'e.ya
 describe('outlierDetection.consecutiveErrors (deprecated)', () => {
   it('is ignored: Envoy\'s default of 5 consecutive 5xx applies (applyOutlierDetection sends no consecutive_5xx)', () => {
     const dr = parseDestinationRule(rule({ consecutiveErrors: 1, interval: '1s' }));
-    expect(effectiveTrafficPolicy(dr, undefined, 80).outlierDetection?.consecutive5xxErrors).toBe(5);
-    expect(effectiveTrafficPolicy(dr, 'v1', 9080).outlierDetection?.consecutive5xxErrors).toBe(5);
+    expect(effectiveTrafficPolicy(dr, undefined, 80).outlierDetection).toEqual({ intervalMs: 1000 });
+    expect(effectiveTrafficPolicy(dr, 'v1', 9080).outlierDetection).toEqual({ intervalMs: 1000 });
+    expect(clusterUnder({ outlierDetection: { consecutiveErrors: 1, interval: '1s' } }).outlierDetection).toMatchObject({ consecutive5xx: 5, enforcingConsecutive5xx: 100, intervalMs: 1000 });
     const both = parseDestinationRule(rule({ consecutiveErrors: 1, consecutive5xxErrors: 2 }));
     expect(effectiveTrafficPolicy(both, undefined, 80).outlierDetection?.consecutive5xxErrors).toBe(2);
+    expect(clusterUnder({ outlierDetection: { consecutiveErrors: 1, consecutive5xxErrors: 2 } }).outlierDetection?.consecutive5xx).toBe(2);
   });
 
   it('still must be an integer', () => {

@@ -5,7 +5,7 @@ import { parseVirtualService } from '../../src/istio/networking/virtual-service.
 import type { K8sObject } from '../../src/spec/types.ts';
 import { Router } from '../../src/targets/local/proxy/router.ts';
 import type { MeshSnapshot } from '../../src/targets/local/proxy/config-view.ts';
-import { clientRoutes } from './local-routes.ts';
+import { clientConfig } from './local-routes.ts';
 import type { ProxyStats } from '../../src/targets/local/proxy/stats.ts';
 
 export const FLAKY_HOST = 'flaky.default.svc.cluster.local';
@@ -39,8 +39,7 @@ export function flakyRouter(o: FlakyRouterOptions): Router {
     services: new Map([[FLAKY_HOST, { name: 'flaky', namespace: 'default', fqdn: FLAKY_HOST, ports: [o.port], selector: { app: 'flaky' } }]]),
     gateways: [],
     endpoints: [{ ip: o.serverIp, port: o.port, podName: 'flaky-1', workload: 'flaky', namespace: 'default', app: 'flaky', version: 'v1', principal: 'cluster.local/ns/default/sa/flaky', labels: { app: 'flaky' } }],
-    retry503ByDefault: false,
   };
-  router.configure(snapshot, clientRoutes(snapshot, [dr], `${o.block}.31`));
+  router.configure(snapshot, clientConfig(snapshot, [dr], `${o.block}.31`));
   return router;
 }

@@ -48,7 +48,7 @@ export interface HttpProtocolOptions {
 
 export type UpstreamTransportSocket =
   | { name: string; typed_config: TypedAny<typeof TypedConfigType.upstreamTlsContext, UpstreamTlsContext> }
-  | { name: string; typed_config: TypedAny<typeof TypedConfigType.rawBuffer, Record<string, never>> };
+  | { name: string; typed_config: TypedAny<typeof TypedConfigType.rawBuffer, Record<never, never>> };
 
 /** istiod's auto-mTLS: `tlsMode-istio` matches endpoints whose metadata `envoy.transport_socket_match.tlsMode` is
  * "istio" (sidecar present), `tlsMode-disabled` the rest. */

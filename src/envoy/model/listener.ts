@@ -76,7 +76,7 @@ export interface NetworkFilter {
 /** Downstream transport socket: TLS (mTLS terminated by the sidecar) or raw buffer. */
 export type DownstreamTransportSocket =
   | { name: string; typed_config: TypedAny<typeof TypedConfigType.downstreamTlsContext, DownstreamTlsContext> }
-  | { name: string; typed_config: TypedAny<typeof TypedConfigType.rawBuffer, Record<string, never>> };
+  | { name: string; typed_config: TypedAny<typeof TypedConfigType.rawBuffer, Record<never, never>> };
 
 export interface FilterChain {
   name?: string;

@@ -140,17 +140,7 @@ function parseOutlierDetection(value: unknown, at: FieldPath): OutlierDetectionS
     consecutiveLocalOriginFailures: 'split local-origin error accounting is not emulated',
   });
   const int = (k: string, max?: number) => readNumber(o[k], at.key(k), { integer: true, min: 0, max });
-  // Envoy's defaults for what istiod leaves unset (outlier_detection.proto: consecutive_5xx 5 enforced at 100 %,
-  // consecutive_gateway_failure enforced at 0 %, interval 10 s, base ejection 30 s, max ejection 10 %); istiod sets the
-  // panic threshold to minHealthPercent, 0 when unset.
-  const settings: OutlierDetectionSettings = {
-    consecutive5xxErrors: 5,
-    consecutiveGatewayErrors: 0,
-    intervalMs: 10_000,
-    baseEjectionTimeMs: 30_000,
-    maxEjectionPercent: 10,
-    minHealthPercent: 0,
-  };
+  const settings: OutlierDetectionSettings = {};
   // Deprecated and ignored: istiod's applyOutlierDetection (cluster_traffic_policy.go) reads only
   // consecutive5xxErrors and consecutiveGatewayErrors, so Envoy's default of 5 consecutive 5xx applies; validation
   // (validation.go validateOutlierDetection) only warns. `meshproof validate` warns too (spec/semantics.ts).

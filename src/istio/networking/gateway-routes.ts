@@ -128,19 +128,3 @@ export function gatewayVirtualHosts(
   }
   return vhosts;
 }
-
-/**
- * Envoy's virtual host for a request's host (route config with ignore_port_in_host_matching, which istiod sets at
- * gateways): an exact domain, else the longest `*.suffix` domain, else `*`.
- */
-export function selectVirtualHost(vhosts: ReadonlyMap<string, HttpRoute[]>, authority: string): HttpRoute[] | undefined {
-  const host = authority.replace(/:\d+$/, '').toLowerCase();
-  const exact = vhosts.get(host);
-  if (exact) return exact;
-  let best: string | undefined;
-  for (const d of vhosts.keys()) {
-    if (!d.startsWith('*.') || !(host.endsWith(d.slice(1)) && host.length > d.length - 1)) continue;
-    if (best === undefined || d.length > best.length) best = d;
-  }
-  return best !== undefined ? vhosts.get(best) : vhosts.get('*');
-}

@@ -109,13 +109,14 @@ export interface ConnectionPoolSettings {
   idleTimeoutMs?: number;
 }
 
+/** As written: unset fields take Envoy's defaults where the cluster runs (src/envoy/runtime/cluster.ts). */
 export interface OutlierDetectionSettings {
-  consecutive5xxErrors: number;
-  consecutiveGatewayErrors: number;
-  intervalMs: number;
-  baseEjectionTimeMs: number;
-  maxEjectionPercent: number;
-  minHealthPercent: number;
+  consecutive5xxErrors?: number;
+  consecutiveGatewayErrors?: number;
+  intervalMs?: number;
+  baseEjectionTimeMs?: number;
+  maxEjectionPercent?: number;
+  minHealthPercent?: number;
 }
 
 export type TlsMode = 'DISABLE' | 'SIMPLE' | 'MUTUAL' | 'ISTIO_MUTUAL';

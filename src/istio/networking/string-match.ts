@@ -32,17 +32,3 @@ export function parseStringMatch(value: unknown, at: FieldPath, options: { allow
       throw at.key(key).error('unknown match type (expected exact, prefix or regex)');
   }
 }
-
-export function matchesString(matcher: StringMatcher, value: string | undefined, ignoreCase = false): boolean {
-  if (value === undefined) return false;
-  switch (matcher.kind) {
-    case 'present':
-      return true;
-    case 'exact':
-      return ignoreCase ? value.toLowerCase() === matcher.value.toLowerCase() : value === matcher.value;
-    case 'prefix':
-      return ignoreCase ? value.toLowerCase().startsWith(matcher.value.toLowerCase()) : value.startsWith(matcher.value);
-    case 'regex':
-      return matcher.regex.test(value);
-  }
-}

@@ -8,7 +8,7 @@
 import type { ClusterWeight, HeaderMatcher, RetryHostPredicate, HeaderValueOption, MetadataMatcher, QueryParameterMatcher, RetryPolicy, Route, RouteAction, RouteConfiguration, RouteMatch, StringMatcher as EnvoyStringMatcher, VirtualHost } from '../../envoy/model/index.ts';
 import { TypedConfigType } from '../../envoy/model/index.ts';
 import { gatewayVirtualHosts } from '../networking/gateway-routes.ts';
-import { resolveShortname } from '../networking/routing.ts';
+import { resolveShortname, visibilityRank } from '../networking/routing.ts';
 import type { HeaderOperations, HttpMatch, HttpRoute, RouteDestination, StringMatcher, VirtualServiceModel } from '../networking/model.ts';
 import type { ProxyDescriptor, ServiceInput, ServicePort, TranslationInput } from './input.ts';
 import { portProtocol, servedAsHttp } from '../protocol.ts';
@@ -36,17 +36,19 @@ export function outboundCluster(port: number, subset: string | undefined, host: 
 /** retry.go ConvertPolicy: the mesh default when the route sets none, nothing when attempts are 0. */
 export function retryPolicy(retries: HttpRoute['retries'], input: TranslationInput): RetryPolicy | undefined {
   const d = input.behaviour.defaultRetry;
-  const base = (): RetryPolicy => ({
-    retry_on: d.retryOn,
-    num_retries: d.attempts,
-    retry_host_predicate: [previousHosts()],
-    host_selection_retry_max_attempts: d.hostSelectionRetryMaxAttempts,
-  });
-  if (retries === undefined) {
-    const out = base();
+  // The default policy; a `retries` block overrides its fields (up to 1.23 DefaultPolicy() is copied, retriable 503
+  // included, so `attempts` alone keeps it; since then newRetryPolicy has no status codes).
+  const base = (): RetryPolicy => {
+    const out: RetryPolicy = {
+      retry_on: d.retryOn,
+      num_retries: d.attempts,
+      retry_host_predicate: [previousHosts()],
+      host_selection_retry_max_attempts: d.hostSelectionRetryMaxAttempts,
+    };
     if (d.retriableStatusCodes.length > 0) out.retriable_status_codes = [...d.retriableStatusCodes];
     return out;
-  }
+  };
+  if (retries === undefined) return base();
   if (retries.attempts <= 0) return undefined;
   const out = base();
   out.num_retries = retries.attempts;
@@ -58,6 +60,7 @@ export function retryPolicy(retries: HttpRoute['retries'], input: TranslationInp
     if (codes.length > 0 && !on.includes('retriable-status-codes')) on += ',retriable-status-codes';
     out.retry_on = on;
     if (codes.length > 0) out.retriable_status_codes = codes;
+    else delete out.retriable_status_codes;
   }
   if (retries.perTryTimeoutMs !== undefined) out.per_try_timeout = protoDuration(retries.perTryTimeoutMs);
   if (retries.retryIgnorePreviousHosts === false) delete out.retry_host_predicate;
@@ -340,7 +343,9 @@ function outboundVirtualHosts(input: TranslationInput, proxy: ProxyDescriptor, p
 export function buildSidecarOutboundRoutes(input: TranslationInput, proxy: ProxyDescriptor): RouteConfiguration[] {
   const virtualServices = input.virtualServices
     .filter((vs) => vs.gateways.includes('mesh') && visibleTo(vs.exportTo, vs.namespace, proxy.namespace))
-    .sort((a, b) => a.createdAt - b.createdAt);
+    // push_context.go VirtualServicesForGateway: the namespace's private ones, then those exported to it, then the
+    // public ones, each in creation order.
+    .sort((a, b) => visibilityRank(a, proxy.namespace) - visibilityRank(b, proxy.namespace) || a.createdAt - b.createdAt);
   const shared = new Set<number>();
   const sniffed: { service: ServiceInput; port: number }[] = [];
   for (const service of input.services) {

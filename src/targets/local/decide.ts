@@ -27,13 +27,6 @@ export function uniform(seed: number, key: string): number {
   return ((hi >>> 5) * 67108864 + (lo >>> 6)) / 9007199254740992;
 }
 
-/** True with probability ppm / 1e6 (Envoy's fractional percent in parts per million). */
-export function chancePpm(seed: number, key: string, ppm: number): boolean {
-  if (ppm <= 0) return false;
-  if (ppm >= 1_000_000) return true;
-  return uniform(seed, key) * 1_000_000 < ppm;
-}
-
 /** A deterministic stream for things that are not per request (pod names, the mTLS secret of a mesh instance). */
 export function seededHex(seed: number, key: string, length: number): string {
   let out = '';

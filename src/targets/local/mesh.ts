@@ -22,6 +22,7 @@ import type { MeshSnapshot } from './proxy/config-view.ts';
 import { IngressGateway, gatewayPort } from './proxy/gateway.ts';
 import { Sidecar, type WorkloadIdentity } from './proxy/sidecar.ts';
 import type { WorkloadSpec } from './topology.ts';
+import { buildClusters } from '../../istio/xds/clusters.ts';
 import { buildRoutes } from '../../istio/xds/routes.ts';
 import type { TranslationInput } from '../../istio/xds/input.ts';
 import { proxyDescriptorOf, translationInputOf } from './builtin-control-plane.ts';
@@ -261,7 +262,6 @@ export class LocalMesh {
       services: compiled.services,
       gateways: compiled.gateways,
       endpoints: [...this.pods.values()].map((p) => p.endpoint),
-      retry503ByDefault: this.behaviour.retry503ByDefault,
       peerAuthMode: (namespace, labels, port) => effectivePeerAuthMode(compiled.security.peerAuthentications, namespace, labels, port),
     };
   }
@@ -298,13 +298,14 @@ export class LocalMesh {
     const deps = { behaviour: this.behaviour, seed: this.seed, stats: proxy.stats, chains: this.filterChainsOf(id.podName) };
     const input = this.translationInput(compiled, snap);
     if (proxy instanceof IngressGateway) {
-      const routes = buildRoutes(input, proxyDescriptorOf(id, 'router'));
-      proxy.configure(snap, routes, buildPolicy(compiled.security, { namespace: id.namespace, labels: id.labels, context: 'GATEWAY', port: gatewayPort, hcmStatPrefix: `outbound_0.0.0.0_${gatewayPort}` }, deps));
+      const descriptor = proxyDescriptorOf(id, 'router');
+      proxy.configure(snap, { routes: buildRoutes(input, descriptor), clusters: buildClusters(input, descriptor) }, buildPolicy(compiled.security, { namespace: id.namespace, labels: id.labels, context: 'GATEWAY', port: gatewayPort, hcmStatPrefix: `outbound_0.0.0.0_${gatewayPort}` }, deps));
     } else {
       const port = this.podPort(id.podName) ?? 9080;
+      const descriptor = proxyDescriptorOf(id, 'sidecar');
       proxy.configure(
         snap,
-        buildRoutes(input, proxyDescriptorOf(id, 'sidecar')),
+        { routes: buildRoutes(input, descriptor), clusters: buildClusters(input, descriptor) },
         buildPolicy(compiled.security, { namespace: id.namespace, labels: id.labels, context: 'SIDECAR_INBOUND', port, hcmStatPrefix: inboundHcmStatPrefix(port) }, deps),
         buildPolicy(compiled.security, { namespace: id.namespace, labels: id.labels, context: 'SIDECAR_OUTBOUND', port, hcmStatPrefix: `outbound_0.0.0.0_${port}` }, deps),
       );

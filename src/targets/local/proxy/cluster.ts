@@ -1,12 +1,12 @@
 // An Envoy upstream cluster as a proxy sees it, e.g. `outbound|9080|v1|reviews.default.svc.cluster.local`:
 // endpoints, load balancing, the connection-pool circuit breaker, outlier detection and the cluster's counters.
 import type http from 'node:http';
-import type { ConnectionPoolSettings, LoadBalancer, OutlierDetectionSettings, TrafficPolicySettings } from '../../../istio/networking/model.ts';
+import type { EvaluatedCluster, EvaluatedOutlierDetection } from '../../../envoy/runtime/cluster.ts';
 import type { EnvoyStat, ProxyStats } from './stats.ts';
 import type { Cancellation } from './cancel.ts';
 import { handshakeLine } from './mtls.ts';
 import { ConnectionPool } from './upstream.ts';
-import { CircuitBreaker, type Admission } from './circuit-breaker.ts';
+import { CircuitBreaker, type Admission, type PoolLimits } from './circuit-breaker.ts';
 
 /** A workload instance a cluster can send to. */
 export interface EndpointInfo {
@@ -66,7 +66,7 @@ export interface ClusterOptions {
 
 export class Cluster {
   private endpoints: Endpoint[] = [];
-  private settings: TrafficPolicySettings = {};
+  private config?: EvaluatedCluster;
   private readonly breaker: CircuitBreaker;
   private roundRobin = 0;
   private readonly createdAt = Date.now();
@@ -127,10 +127,10 @@ export class Cluster {
     return this.options.name;
   }
 
-  /** Apply new endpoints and traffic policy; connections survive unless their TLS or per-connection limit changed. */
-  update(endpoints: EndpointInfo[], settings: TrafficPolicySettings): void {
-    const poolChanged = JSON.stringify(this.agentShape(settings)) !== JSON.stringify(this.agentShape(this.settings));
-    this.settings = settings;
+  /** Apply new endpoints and the cluster's configuration; connections survive unless their TLS or pool options changed. */
+  update(endpoints: EndpointInfo[], config: EvaluatedCluster): void {
+    const poolChanged = JSON.stringify(connectionShape(config)) !== JSON.stringify(this.config && connectionShape(this.config));
+    this.config = config;
     const old = new Map(this.endpoints.map((e) => [`${e.info.ip}:${e.info.port}`, e]));
     this.endpoints = endpoints.map((info) => {
       const key = `${info.ip}:${info.port}`;
@@ -150,25 +150,24 @@ export class Cluster {
     this.refreshGauges(Date.now());
   }
 
-  private agentShape(settings: TrafficPolicySettings): unknown {
-    const pool = settings.connectionPool;
-    return [settings.tls ?? 'AUTO', pool?.maxRequestsPerConnection ?? 0, pool?.connectTimeoutMs ?? 0, pool?.idleTimeoutMs ?? 0];
+  private get settings(): EvaluatedCluster {
+    if (!this.config) throw new Error(`cluster ${this.options.name} has no configuration yet`);
+    return this.config;
   }
 
   private newPool(endpoint: EndpointInfo): ConnectionPool {
-    const tls = this.settings.tls;
-    // An explicit mode decides; auto mTLS (no mode) follows the endpoint's EDS tlsMode (Istio's transport socket
-    // matches: tlsMode istio → mTLS, anything else → plaintext).
-    const mtls = tls === undefined ? endpoint.mtls !== false : tls === 'ISTIO_MUTUAL';
+    const config = this.settings;
+    // Auto mTLS (istiod's transport socket matches) follows the endpoint's EDS tlsMode: istio → mTLS, else plaintext.
+    const mtls = config.tls === 'by-endpoint' ? endpoint.mtls !== false : config.tls === 'mtls';
     const handshake = mtls ? handshakeLine(this.options.meshSecret, this.options.sourcePrincipal) : undefined;
     return new ConnectionPool({
       ip: endpoint.ip,
       port: endpoint.port,
       localAddress: this.options.sourceIp,
       handshake,
-      maxRequestsPerConnection: this.settings.connectionPool?.maxRequestsPerConnection ?? 0,
-      connectTimeoutMs: this.settings.connectionPool?.connectTimeoutMs ?? Infinity,
-      idleTimeoutMs: this.settings.connectionPool?.idleTimeoutMs ?? Infinity,
+      maxRequestsPerConnection: config.maxRequestsPerConnection,
+      connectTimeoutMs: config.connectTimeoutMs,
+      idleTimeoutMs: config.idleTimeoutMs ?? Infinity,
       onIdleTimeout: () => this.s.cxIdleTimeout.value++,
       onConnection: (socket) => {
         this.s.cxTotal.value++;
@@ -178,16 +177,14 @@ export class Cluster {
     });
   }
 
-  get loadBalancer(): LoadBalancer {
-    return this.settings.loadBalancer ?? 'LEAST_REQUEST';
+  /** The circuit breaker's thresholds (DEFAULT priority) and the per-connection request limit. */
+  get pool(): PoolLimits {
+    const c = this.settings;
+    return { maxConnections: c.maxConnections, http1MaxPendingRequests: c.maxPendingRequests, http2MaxRequests: c.maxRequests, maxRequestsPerConnection: c.maxRequestsPerConnection };
   }
 
-  get pool(): ConnectionPoolSettings {
-    return this.settings.connectionPool ?? {};
-  }
-
-  get outlier(): OutlierDetectionSettings | undefined {
-    return this.settings.outlierDetection;
+  get outlier(): EvaluatedOutlierDetection | undefined {
+    return this.config?.outlierDetection;
   }
 
   get size(): number {
@@ -222,8 +219,8 @@ export class Cluster {
   pick(draw: (i: number) => number, exclude?: Set<string>, reselect = 0): EndpointInfo | undefined {
     const now = Date.now();
     let candidates = this.endpoints.filter((e) => !this.isEjected(e, now));
-    const minHealthy = this.outlier?.minHealthPercent ?? 0;
-    if (this.endpoints.length > 0 && minHealthy > 0 && (candidates.length / this.endpoints.length) * 100 < minHealthy) {
+    const panicBelow = this.settings.healthyPanicThresholdPercent;
+    if (this.endpoints.length > 0 && panicBelow > 0 && (candidates.length / this.endpoints.length) * 100 < panicBelow) {
       candidates = this.endpoints; // panic mode: below the healthy threshold Envoy balances over every host
     }
     if (candidates.length === 0) return undefined;
@@ -234,7 +231,7 @@ export class Cluster {
 
   private choose(candidates: Endpoint[], draw: (i: number) => number, offset: number): Endpoint {
     if (candidates.length === 1) return candidates[0];
-    switch (this.loadBalancer) {
+    switch (this.settings.lbPolicy) {
       case 'ROUND_ROBIN':
         return candidates[this.roundRobin++ % candidates.length];
       case 'RANDOM':
@@ -258,7 +255,7 @@ export class Cluster {
 
   /** Retry circuit breaker (connectionPool.http.maxRetries): false when the retry would overflow. */
   acquireRetry(): boolean {
-    const max = this.pool.maxRetries || Infinity;
+    const max = this.settings.maxRetries;
     if (this.activeRetries >= max) {
       this.s.rqRetryOverflow.value++;
       return false;
@@ -360,7 +357,11 @@ export class Cluster {
     this.putHttpResponseCode(endpoint, 504);
   }
 
-  /** outlier_detection_impl.cc DetectorHostMonitorImpl::putHttpResponseCode: consecutive 5xx and gateway (502/503/504) errors. */
+  /**
+   * outlier_detection_impl.cc DetectorHostMonitorImpl::putHttpResponseCode: a 5xx counts towards consecutive 5xx, a
+   * 502/503/504 also towards consecutive gateway failures (anything else resets that count); a count reaching its
+   * threshold is detected (ejections_detected_*), resets, and ejects the host when enforcing (onConsecutiveErrorWorker).
+   */
   private putHttpResponseCode(endpoint: EndpointInfo, status: number): void {
     const od = this.outlier;
     // A retired cluster's detector is gone ("It's possible for the cluster/detector to go away while we still have a
@@ -373,22 +374,26 @@ export class Cluster {
       e.consecutiveGateway = 0;
       return;
     }
+    if (status === 502 || status === 503 || status === 504) {
+      e.consecutiveGateway++;
+      if (od.consecutiveGatewayFailure > 0 && e.consecutiveGateway >= od.consecutiveGatewayFailure) {
+        e.consecutiveGateway = 0;
+        this.s.ejectionsDetectedGateway.value++;
+        if (od.enforcingConsecutiveGatewayFailure > 0) this.eject(e, od, this.s.ejectionsEnforcedGateway);
+      }
+    } else {
+      e.consecutiveGateway = 0;
+    }
     e.consecutive5xx++;
-    if (status === 502 || status === 503 || status === 504) e.consecutiveGateway++;
-    else e.consecutiveGateway = 0;
-    if (od.consecutive5xxErrors > 0 && e.consecutive5xx >= od.consecutive5xxErrors) {
+    if (od.consecutive5xx > 0 && e.consecutive5xx >= od.consecutive5xx) {
+      e.consecutive5xx = 0;
       this.s.ejectionsDetected5xx.value++;
-      this.eject(e, od, this.s.ejectionsEnforced5xx);
-    } else if (od.consecutiveGatewayErrors > 0 && e.consecutiveGateway >= od.consecutiveGatewayErrors) {
-      this.s.ejectionsDetectedGateway.value++;
-      this.eject(e, od, this.s.ejectionsEnforcedGateway);
+      if (od.enforcingConsecutive5xx > 0) this.eject(e, od, this.s.ejectionsEnforced5xx);
     }
   }
 
-  private eject(e: Endpoint, od: OutlierDetectionSettings, enforced: EnvoyStat): void {
+  private eject(e: Endpoint, od: EvaluatedOutlierDetection, enforced: EnvoyStat): void {
     const now = Date.now();
-    e.consecutive5xx = 0;
-    e.consecutiveGateway = 0;
     if (this.isEjected(e, now)) return;
     const ejected = this.endpoints.filter((x) => this.isEjected(x, now)).length;
     if (((ejected + 1) / this.endpoints.length) * 100 > od.maxEjectionPercent) {
@@ -396,7 +401,7 @@ export class Cluster {
       return;
     }
     e.ejections++;
-    e.ejectedUntil = now + Math.min(od.baseEjectionTimeMs * e.ejections, Math.max(300_000, od.baseEjectionTimeMs));
+    e.ejectedUntil = now + Math.min(od.baseEjectionTimeMs * e.ejections, Math.max(od.maxEjectionTimeMs, od.baseEjectionTimeMs));
     enforced.value++;
     this.s.ejectionsEnforcedTotal.value++;
     this.refreshGauges(now);
@@ -415,6 +420,11 @@ export class Cluster {
   close(): void {
     for (const e of this.endpoints) e.pool.destroy();
   }
+}
+
+/** What upstream connections depend on: a change replaces the endpoints' connection pools. */
+function connectionShape(c: EvaluatedCluster): unknown {
+  return [c.tls, c.maxRequestsPerConnection, c.connectTimeoutMs, c.idleTimeoutMs ?? 0];
 }
 
 export function key(e: EndpointInfo): string {

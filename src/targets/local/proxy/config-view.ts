@@ -27,8 +27,6 @@ export interface MeshSnapshot {
   gateways: GatewayModel[];
   /** Every workload instance (with a sidecar). */
   endpoints: EndpointInfo[];
-  /** Istio behaviour that the proxies follow. */
-  retry503ByDefault: boolean;
   /** The PeerAuthentication mode of a workload's port (STRICT, PERMISSIVE, DISABLE); absent: PERMISSIVE everywhere. */
   peerAuthMode?: (namespace: string, labels: Record<string, string>, port: number) => string;
 }
@@ -49,15 +47,4 @@ export function endpointsOf(snapshot: MeshSnapshot, service: ServiceInfo, subset
     out.push(target === e.port ? e : { ...e, port: target });
   }
   return out;
-}
-
-/** The service an authority (`reviews`, `reviews:9080`, `reviews.default.svc.cluster.local`) names, if any. */
-export function serviceForAuthority(snapshot: MeshSnapshot, authority: string, namespace = 'default'): { service: ServiceInfo; port: number } | undefined {
-  const colon = authority.lastIndexOf(':');
-  const host = (colon > 0 ? authority.slice(0, colon) : authority).toLowerCase();
-  const port = colon > 0 ? Number(authority.slice(colon + 1)) : 80;
-  const parts = host.split('.');
-  const fqdn = parts.length === 1 ? `${host}.${namespace}.svc.cluster.local` : parts.length === 2 ? `${host}.svc.cluster.local` : parts.length === 3 ? `${host}.cluster.local` : host;
-  const service = snapshot.services.get(fqdn);
-  return service ? { service, port } : undefined;
 }

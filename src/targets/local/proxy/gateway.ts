@@ -2,13 +2,13 @@
 // (RBAC, JWT, local rate limit with context GATEWAY), then the router over the VirtualServices bound to the Gateways
 // that select it. Like Envoy at the edge it generates a fresh x-request-id for every external request.
 import http from 'node:http';
-import type { JsonValue, RouteConfiguration } from '../../../envoy/model/index.ts';
+import type { JsonValue } from '../../../envoy/model/index.ts';
 import { seededHex } from '../decide.ts';
 import { adminHandler, closeServer, listen } from './admin.ts';
 import { Cancellation } from './cancel.ts';
 import type { MeshSnapshot } from './config-view.ts';
 import { openPolicy, type InboundPolicy } from './filters.ts';
-import { Router } from './router.ts';
+import { Router, type RouterConfig } from './router.ts';
 import { meshLogError } from '../log.ts';
 import { connectionId, internalErrorBody, readBody, writeResponse, type WorkloadIdentity } from './sidecar.ts';
 import { ProxyStats } from './stats.ts';
@@ -63,8 +63,8 @@ export class IngressGateway {
     return `http://${this.identity.ip}:${gatewayPort}`;
   }
 
-  configure(snapshot: MeshSnapshot, routes: readonly RouteConfiguration[], policy: InboundPolicy): void {
-    this.router.configure(snapshot, routes);
+  configure(snapshot: MeshSnapshot, xds: RouterConfig, policy: InboundPolicy): void {
+    this.router.configure(snapshot, xds);
     this.policy = policy;
     // The listener on the gateway's port serves the first server (by port as written) of a Gateway selecting it;
     // without one, nothing routes (404 NR).

@@ -2,12 +2,13 @@
 // (before the router: injected faults are never retried), then Envoy's router with retries, per-try and route
 // timeouts, load balancing, the connection-pool circuit breaker and outlier detection.
 import type http from 'node:http';
-import { TypedConfigType, type ClusterWeight, type Route, type RouteConfiguration, type VirtualHost } from '../../../envoy/model/index.ts';
+import { TypedConfigType, type Cluster as EnvoyCluster, type ClusterWeight, type Route, type RouteConfiguration, type VirtualHost } from '../../../envoy/model/index.ts';
+import { evaluateCluster } from '../../../envoy/runtime/cluster.ts';
 import { decideFault } from '../../../envoy/runtime/fault.ts';
 import type { DynamicMetadata } from '../../../envoy/runtime/matchers.ts';
 import { backoffMs, effectiveRetryPolicy, evaluateRetryPolicy, routeTimeoutMs, wouldRetry, type AttemptOutcome, type EvaluatedRetryPolicy } from '../../../envoy/runtime/retry.ts';
 import { applyHeaderMutations, headerMutationLevels, perFilterConfig, pickCluster, rewrittenPath, selectRoute, selectVirtualHost } from '../../../envoy/runtime/routes.ts';
-import { checkMtlsEnabled, effectiveTrafficPolicy, endpointTlsMode } from '../../../istio/networking/destination-rule.ts';
+import { checkMtlsEnabled, endpointTlsMode } from '../../../istio/networking/destination-rule.ts';
 import { uniform } from '../decide.ts';
 import { Cancellation } from './cancel.ts';
 import { Cluster, key, type AttemptResult, type EndpointInfo } from './cluster.ts';
@@ -49,6 +50,12 @@ export interface RouterResult {
   endpoint?: EndpointInfo;
   /** The request reached no upstream because the downstream went away (DC). */
   downstreamGone?: boolean;
+}
+
+/** What of the proxy's xDS configuration its router runs: RDS and CDS. */
+export interface RouterConfig {
+  routes: readonly RouteConfiguration[];
+  clusters: readonly EnvoyCluster[];
 }
 
 export interface RouterIdentity {
@@ -114,6 +121,8 @@ function virtualHostService(vhost: VirtualHost, services: Map<string, ServiceInf
 export class Router {
   private snapshot!: MeshSnapshot;
   private readonly clusters = new Map<string, { cluster: Cluster; config: string; version: string }>();
+  /** The proxy's clusters (CDS) by name. */
+  private clusterConfigs = new Map<string, EnvoyCluster>();
   /** The proxy's RouteConfigurations (RDS) by name. */
   private routeConfigs = new Map<string, RouteConfiguration>();
   /** evaluateRetryPolicy() per route policy object for the current configuration. */
@@ -121,18 +130,17 @@ export class Router {
 
   constructor(private readonly identity: RouterIdentity) {}
 
-  /** Switch to a new configuration (the proxy's xDS update): the mesh's registry and the proxy's routes. */
-  configure(snapshot: MeshSnapshot, routes: readonly RouteConfiguration[]): void {
+  /** Switch to a new configuration (the proxy's xDS update): the mesh's registry, the proxy's routes and clusters. */
+  configure(snapshot: MeshSnapshot, config: RouterConfig): void {
     this.snapshot = snapshot;
-    this.routeConfigs = new Map(routes.map((r) => [r.name, r]));
+    this.routeConfigs = new Map(config.routes.map((r) => [r.name, r]));
+    this.clusterConfigs = new Map(config.clusters.map((c) => [c.name, c]));
     this.retryPolicies = new Map();
     // Envoy creates every cluster (and its zero counters) when the config arrives.
-    for (const service of snapshot.services.values()) {
-      for (const port of service.ports) {
-        this.cluster(service, undefined, port);
-        const rule = snapshot.destinationRules.get(service.fqdn, this.identity.namespace, service.namespace);
-        for (const subset of rule?.subsets ?? []) this.cluster(service, subset.name, port);
-      }
+    for (const name of this.clusterConfigs.keys()) {
+      const target = parseClusterName(name);
+      const service = target && snapshot.services.get(target.host);
+      if (target && service) this.cluster(service, target.subset, target.port);
     }
   }
 
@@ -140,24 +148,20 @@ export class Router {
     return this.snapshot.version;
   }
 
+  /** The outbound cluster `outbound|port|subset|host`; undefined when CDS has no such cluster (503 NC). */
   private cluster(service: ServiceInfo, subset: string | undefined, port: number): Cluster | undefined {
-    const rule = this.snapshot.destinationRules.get(service.fqdn, this.identity.namespace, service.namespace);
-    let subsetLabels: Record<string, string> | undefined;
-    if (subset !== undefined) {
-      const s = rule?.subsets.find((x) => x.name === subset);
-      if (!s) return undefined; // Envoy has no such cluster: 503 NC
-      subsetLabels = s.labels;
-    }
     const name = `outbound|${port}|${subset ?? ''}|${service.fqdn}`;
+    const envoyCluster = this.clusterConfigs.get(name);
+    if (!envoyCluster) return undefined;
     let entry = this.clusters.get(name);
     if (entry?.version !== this.snapshot.version) {
-      const settings = effectiveTrafficPolicy(rule, subset, port);
-      // What of the DestinationRule Istio writes into this CDS cluster: the traffic policy and the rule's name (the
-      // cluster's istio.config metadata). Envoy ignores a CDS update whose cluster hash is unchanged and otherwise
-      // builds a new cluster, with a new outlier detector and hosts (cluster_manager_impl.cc
-      // ClusterManagerImpl::addOrUpdateCluster: blockUpdate(new_hash), else loadCluster), so ejections, consecutive
-      // error counts and connections do not survive such a change. Endpoint changes come by EDS and keep the cluster.
-      const config = JSON.stringify([rule ? `${rule.namespace}/${rule.name}` : '', settings]);
+      const rule = this.snapshot.destinationRules.get(service.fqdn, this.identity.namespace, service.namespace);
+      // The CDS cluster as sent, with the rule's name (istiod writes it into the cluster's istio.config metadata).
+      // Envoy ignores a CDS update whose cluster hash is unchanged and otherwise builds a new cluster, with a new
+      // outlier detector and hosts (cluster_manager_impl.cc ClusterManagerImpl::addOrUpdateCluster: blockUpdate(new_hash),
+      // else loadCluster), so ejections, consecutive error counts and connections do not survive such a change.
+      // Endpoint changes come by EDS and keep the cluster.
+      const config = JSON.stringify([rule ? `${rule.namespace}/${rule.name}` : '', envoyCluster]);
       if (!entry || entry.config !== config) {
         entry?.cluster.retire();
         const cluster = new Cluster({
@@ -170,14 +174,15 @@ export class Router {
         entry = { cluster, config, version: '' };
         this.clusters.set(name, entry);
       }
-      // EDS marks each endpoint's tlsMode for this cluster (endpoint_builder.go with mtls_checker.go checkMtlsEnabled).
+      // EDS: the subset's endpoints, each with its tlsMode (endpoint_builder.go with mtls_checker.go checkMtlsEnabled).
+      const subsetLabels = subset === undefined ? undefined : rule?.subsets.find((x) => x.name === subset)?.labels;
       const drMode = endpointTlsMode(rule, subset, port);
       const modeOf = this.snapshot.peerAuthMode;
       const endpoints = endpointsOf(this.snapshot, service, subsetLabels, port).map((e) => {
         const mtls = checkMtlsEnabled(drMode, true, modeOf ? modeOf(e.namespace, e.labels, e.port) : 'PERMISSIVE');
         return mtls ? e : { ...e, mtls };
       });
-      entry.cluster.update(endpoints, settings);
+      entry.cluster.update(endpoints, evaluateCluster(envoyCluster));
       entry.version = this.snapshot.version;
     }
     return entry.cluster;

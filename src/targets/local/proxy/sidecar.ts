@@ -1,7 +1,6 @@
 // A workload's sidecar: the inbound listener on the pod address (mTLS mode, filters, then the app), the outbound
 // side the app calls (router), and the admin listeners (:15000, :15090).
 import http from 'node:http';
-import type { RouteConfiguration } from '../../../envoy/model/index.ts';
 import type net from 'node:net';
 import { AppConnectionReset } from '../apps/crash.ts';
 import type { AppHandler, CallScope, OutboundCall, OutboundResult } from '../apps/types.ts';
@@ -11,7 +10,7 @@ import { Cancellation } from './cancel.ts';
 import type { MeshSnapshot, ServiceInfo } from './config-view.ts';
 import { openPolicy, type FilterVerdict, type InboundPolicy } from './filters.ts';
 import { inboundListener, peerOf } from './mtls.ts';
-import { Router } from './router.ts';
+import { Router, type RouterConfig } from './router.ts';
 import { replies } from './local-reply.ts';
 import { CircuitBreaker, type PoolLimits } from './circuit-breaker.ts';
 import { effectiveTrafficPolicy } from '../../../istio/networking/destination-rule.ts';
@@ -140,8 +139,8 @@ export class Sidecar {
     this.app = app;
   }
 
-  configure(snapshot: MeshSnapshot, routes: readonly RouteConfiguration[], inbound: InboundPolicy, outbound: InboundPolicy = openPolicy): void {
-    this.router.configure(snapshot, routes);
+  configure(snapshot: MeshSnapshot, xds: RouterConfig, inbound: InboundPolicy, outbound: InboundPolicy = openPolicy): void {
+    this.router.configure(snapshot, xds);
     this.policy = inbound;
     this.outboundPolicy = outbound;
     this.snapshot = snapshot;

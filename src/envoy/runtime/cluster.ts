@@ -1,0 +1,91 @@
+// What of a Cluster the local data plane runs, with Envoy's defaults for what the configuration leaves unset:
+// api/envoy/config/cluster/v3/cluster.proto (connect_timeout 5 s, lb_policy ROUND_ROBIN, common_lb_config
+// healthy_panic_threshold 50 %), circuit_breaker.proto (1024 connections, pending and requests, 3 retries),
+// outlier_detection.proto (consecutive_5xx 5 enforced at 100 %, consecutive_gateway_failure 5 enforced at 0 %,
+// interval 10 s, base_ejection_time 30 s, max_ejection_time 300 s, max_ejection_percent 10 %) and
+// upstreams/http/v3 HttpProtocolOptions (max_requests_per_connection unlimited).
+import type { Cluster, OutlierDetection } from '../model/index.ts';
+import { durationMs } from './duration.ts';
+
+export interface EvaluatedOutlierDetection {
+  consecutive5xx: number;
+  enforcingConsecutive5xx: number;
+  consecutiveGatewayFailure: number;
+  enforcingConsecutiveGatewayFailure: number;
+  intervalMs: number;
+  baseEjectionTimeMs: number;
+  maxEjectionTimeMs: number;
+  maxEjectionPercent: number;
+}
+
+export interface EvaluatedCluster {
+  name: string;
+  connectTimeoutMs: number;
+  lbPolicy: 'ROUND_ROBIN' | 'LEAST_REQUEST' | 'RANDOM';
+  maxConnections: number;
+  maxPendingRequests: number;
+  maxRequests: number;
+  maxRetries: number;
+  /** 0: unlimited. */
+  maxRequestsPerConnection: number;
+  /** undefined: Envoy's one hour, never reached in a run. */
+  idleTimeoutMs?: number;
+  outlierDetection?: EvaluatedOutlierDetection;
+  /** Below this share of healthy hosts the load balancer uses every host (0: never). */
+  healthyPanicThresholdPercent: number;
+  /** How upstream connections are secured: always mTLS, never, or by each endpoint's tlsMode (auto mTLS). */
+  tls: 'mtls' | 'plaintext' | 'by-endpoint';
+}
+
+/** Enforcement is a percentage of detections; the local data plane runs the 0 % and 100 % istiod writes. */
+function enforcing(value: number | undefined, fallback: number, field: string): number {
+  const v = value ?? fallback;
+  if (v !== 0 && v !== 100) throw new Error(`outlier_detection.${field}: ${v} % enforcement is not executed by the local data plane (0 or 100)`);
+  return v;
+}
+
+function outlier(od: OutlierDetection): EvaluatedOutlierDetection {
+  const ms = (d: string | undefined, fallback: number, field: string) => (d === undefined ? fallback : durationMs(d, `outlier_detection.${field}`));
+  return {
+    consecutive5xx: od.consecutive_5xx ?? 5,
+    enforcingConsecutive5xx: enforcing(od.enforcing_consecutive_5xx, 100, 'enforcing_consecutive_5xx'),
+    consecutiveGatewayFailure: od.consecutive_gateway_failure ?? 5,
+    enforcingConsecutiveGatewayFailure: enforcing(od.enforcing_consecutive_gateway_failure, 0, 'enforcing_consecutive_gateway_failure'),
+    intervalMs: ms(od.interval, 10_000, 'interval'),
+    baseEjectionTimeMs: ms(od.base_ejection_time, 30_000, 'base_ejection_time'),
+    maxEjectionTimeMs: ms(od.max_ejection_time, 300_000, 'max_ejection_time'),
+    maxEjectionPercent: od.max_ejection_percent ?? 10,
+  };
+}
+
+function tlsOf(cluster: Cluster): EvaluatedCluster['tls'] {
+  if (cluster.transport_socket) return cluster.transport_socket.name === 'envoy.transport_sockets.tls' ? 'mtls' : 'plaintext';
+  const matches = cluster.transport_socket_matches ?? [];
+  if (matches.length === 0) return 'plaintext';
+  // istiod's auto-mTLS pair: tlsMode istio → TLS, anything else → raw buffer. Any other shape is refused.
+  const [istio, rest] = matches;
+  if (matches.length === 2 && istio.match?.tlsMode === 'istio' && istio.transport_socket?.name === 'envoy.transport_sockets.tls' && Object.keys(rest.match ?? {}).length === 0) return 'by-endpoint';
+  throw new Error(`cluster ${cluster.name}: transport_socket_matches other than istiod's tlsMode-istio / tlsMode-disabled pair are not executed`);
+}
+
+export function evaluateCluster(cluster: Cluster): EvaluatedCluster {
+  const thresholds = (cluster.circuit_breakers?.thresholds ?? []).find((t) => (t.priority ?? 'DEFAULT') === 'DEFAULT');
+  const options = cluster.typed_extension_protocol_options?.['envoy.extensions.upstreams.http.v3.HttpProtocolOptions']?.common_http_protocol_options;
+  const lb = cluster.lb_policy ?? 'ROUND_ROBIN';
+  if (lb !== 'ROUND_ROBIN' && lb !== 'LEAST_REQUEST' && lb !== 'RANDOM') throw new Error(`cluster ${cluster.name}: lb_policy ${lb} is not executed by the local data plane`);
+  const panic = cluster.common_lb_config?.healthy_panic_threshold;
+  return {
+    name: cluster.name,
+    connectTimeoutMs: cluster.connect_timeout === undefined ? 5_000 : durationMs(cluster.connect_timeout, 'connect_timeout'),
+    lbPolicy: lb,
+    maxConnections: thresholds?.max_connections ?? 1024,
+    maxPendingRequests: thresholds?.max_pending_requests ?? 1024,
+    maxRequests: thresholds?.max_requests ?? 1024,
+    maxRetries: thresholds?.max_retries ?? 3,
+    maxRequestsPerConnection: options?.max_requests_per_connection ?? 0,
+    ...(options?.idle_timeout !== undefined ? { idleTimeoutMs: durationMs(options.idle_timeout, 'idle_timeout') } : {}),
+    ...(cluster.outlier_detection ? { outlierDetection: outlier(cluster.outlier_detection) } : {}),
+    healthyPanicThresholdPercent: panic === undefined ? 50 : (panic.value ?? 0),
+    tls: tlsOf(cluster),
+  };
+}
