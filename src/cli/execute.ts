@@ -25,6 +25,7 @@ export interface ExecuteOptions {
   namespace?: string;
   url?: string;
   istioVersion?: string;
+  controlPlane?: 'builtin' | 'istiod';
   reportDir?: string;
   json?: boolean;
   junit?: string;
@@ -93,6 +94,7 @@ export async function execute(experiments: Experiment[], options: ExecuteOptions
         scenario: experiments[0]?.scenario ?? 'bookinfo',
         seed,
         ...(options.istioVersion ? { istioVersion: options.istioVersion } : {}),
+        ...(options.controlPlane ? { controlPlane: options.controlPlane } : {}),
         ...(options.context ? { context: options.context } : {}),
         ...(options.allowContext ? { allowContext: true } : {}),
         ...(options.url ? { url: options.url } : {}),

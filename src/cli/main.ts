@@ -36,6 +36,7 @@ function addTargetOptions(command: Command): Command {
     .addOption(namespaceOption())
     .option('--url <url>', 'entry point for load instead of the discovered ingress (kube)')
     .addOption(istioVersionOption())
+    .addOption(new Option('--control-plane <plane>', "local target: who turns the Istio resources into the proxies' routes and clusters: builtin (default, Node only) or istiod (the pinned istiod's own config generation; built by npm run tools)").choices(['builtin', 'istiod']))
     .addOption(new Option('--converge-timeout <duration>', 'how long to wait for every proxy to take new config').argParser(parseMs).default(60_000, '60s'));
 }
 

@@ -351,6 +351,7 @@ function environment(result: RunResult): SafeHtml {
 <dt>Target</dt><dd>${result.target.kind} — ${result.target.description}</dd>
 <dt>Context</dt><dd>${result.target.context}</dd>
 <dt>Istio version</dt><dd>${result.target.istioVersion || 'unknown'}</dd>
+<dt>Control plane</dt><dd>${result.target.controlPlane ?? 'not recorded'}</dd>
 <dt>meshproof version</dt><dd>${result.meshproofVersion}</dd>
 <dt>Seed</dt><dd>${result.seed}</dd>
 <dt>Command</dt><dd><code>${shellQuote(result.command)}</code></dd>

@@ -44,6 +44,7 @@ export function renderJunit(result: RunResult, options: JunitOptions = {}): stri
       ['target', result.target.kind],
       ['context', result.target.context],
       ['istioVersion', result.target.istioVersion],
+      ['controlPlane', result.target.controlPlane ?? ''],
       ['meshproofVersion', result.meshproofVersion],
       ['seed', String(result.seed)],
       ['runId', result.runId],

@@ -104,6 +104,7 @@ export class TerminalReporter implements RunListener {
   onRunStart(info: { runId: string; experiments: number; target: TargetInfo }): void {
     if (this.quiet) return;
     this.line(printable(`meshproof run ${info.runId}: ${info.experiments} experiment${info.experiments === 1 ? '' : 's'} on ${info.target.kind} (${info.target.description}, Istio ${info.target.istioVersion})`));
+    if (info.target.controlPlane) this.line(printable(`  control plane: ${info.target.controlPlane}`));
   }
 
   onExperimentStart(experiment: Experiment, index: number, total: number): void {

@@ -8,6 +8,8 @@ export interface TargetOptions {
   seed: number;
   /** Istio version whose behaviour the local target follows (kube reads it from the cluster). */
   istioVersion?: string;
+  /** local: who translates the Istio resources for the proxies (default built-in). */
+  controlPlane?: 'builtin' | 'istiod';
   /** kube: kubeconfig context, and whether a non-kind context is allowed. */
   context?: string;
   allowContext?: boolean;
@@ -24,6 +26,8 @@ export interface TargetInfo {
   /** kube context, or `local`. */
   context: string;
   description: string;
+  /** What generated the proxies' configuration. */
+  controlPlane?: string;
 }
 
 export interface ConvergenceReport {

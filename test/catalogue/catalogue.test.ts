@@ -114,4 +114,21 @@ describe('experiments/bookinfo, the catalogue (issue 8)', () => {
       for (const v of e.verdicts) expect(v.outcome, `${e.name}: ${v.title}: ${v.explanation}`).toBe('pass');
     }
   }, 180_000);
+
+  // Issue 13: the same catalogue with istiod's own config generation as the control plane (routes and clusters from
+  // the pinned istiod, built by scripts/ci.d/45-istio-translate): identical verdicts.
+  it('(d) a full run with --control-plane istiod exits 0 with every verdict pass, and names its control plane', async () => {
+    const seed = FULL_RUN_SEEDS[0];
+    const reportDir = join(work, 'istiod-report');
+    const r = await runCli(['run', 'experiments/bookinfo', '--control-plane', 'istiod', '--seed', String(seed), '--report-dir', reportDir, '--quiet'], {
+      timeoutMs: 170_000,
+    });
+    const result = readResult(reportDir);
+    expect(describeNonPassing(result), 'experiments that did not pass').toBe('');
+    expect(r.code, r.stderr.slice(-3000)).toBe(0);
+    expect(result.target.controlPlane).toMatch(/^istiod 1\.31\.0 /);
+    expect(result.target.istioVersion).toBe('1.31.0');
+    expect(new Set(result.experiments.map((e) => e.file.split('/').pop())).size).toBe(files.length);
+    for (const e of result.experiments) for (const v of e.verdicts) expect(v.outcome, `${e.name}: ${v.title}: ${v.explanation}`).toBe('pass');
+  }, 180_000);
 });

@@ -66,6 +66,7 @@ export interface ExperimentResultJson {
 
 export interface RunResultJson {
   seed: number;
+  target: { kind: string; istioVersion: string; controlPlane?: string };
   exitCode: number;
   outcome: string;
   durationMs: number;

@@ -117,6 +117,9 @@ export class KubeTarget implements Target {
 
   async prepare(options: TargetOptions): Promise<TargetInfo> {
     this.options = options;
+    if (options.controlPlane !== undefined) {
+      throw new SpecError(`--control-plane is for the local target; on --target kube the proxies take their configuration from the cluster's own istiod`);
+    }
     this.config = loadKubeConfig(options.context, this.kubeOptions.kubeconfig);
     this.contextName = this.config.getCurrentContext();
     checkContext(this.contextName, { requested: options.context, allowContext: options.allowContext, server: this.config.getCurrentCluster()?.server });
@@ -148,6 +151,7 @@ export class KubeTarget implements Target {
     return {
       kind: 'kube',
       istioVersion,
+      controlPlane: `the cluster's istiod (${istioVersion})`,
       context: this.contextName,
       description: `${this.contextName} (${api.server}), ${this.proxies.length} proxies`,
     };

@@ -22,6 +22,8 @@ export interface MeshHandle {
   readonly seed: number;
   /** Istio version whose behaviour the mesh follows (normalised, e.g. 1.28.0). */
   readonly istioVersion: string;
+  /** Who translates the Istio resources for the proxies. */
+  readonly controlPlane: 'builtin' | 'istiod';
   /** Upserts and deletions (kind/namespace/name) as one new config version; resolves with that version. */
   change(upserts: K8sObject[], deletes: ObjectRef[]): Promise<string>;
   apply(objects: K8sObject[]): Promise<string>;
@@ -45,6 +47,7 @@ function inlineHandle(mesh: LocalMesh): MeshHandle {
     block: mesh.block,
     seed: mesh.seed,
     istioVersion: mesh.behaviour.version,
+    controlPlane: mesh.controlPlane,
     change: (upserts, deletes) => mesh.change(upserts, deletes.map(keyOf)),
     apply: (objects) => mesh.apply(objects),
     remove: (refs) => mesh.remove(refs),
@@ -86,7 +89,7 @@ async function processHandle(options: StartOptions): Promise<MeshHandle> {
   const waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   let nextId = 1;
   let exited = false;
-  const started = new Promise<{ gatewayUrl: string; block: string; seed: number; istioVersion: string }>((resolve, reject) => {
+  const started = new Promise<{ gatewayUrl: string; block: string; seed: number; istioVersion: string; controlPlane: 'builtin' | 'istiod' }>((resolve, reject) => {
     child.once('message', (m: { ready?: boolean; fatal?: Reply['error'] } & Record<string, unknown>) => {
       if (m.ready) resolve(m as never);
       else reject(m.fatal ? revive(m.fatal) : new TargetError('local mesh did not start'));

@@ -54,11 +54,20 @@ export class LocalTarget implements Target {
     const shown = isAbsolute(options.scenario) ? displayPath(options.scenario) : options.scenario;
     options.log?.(`starting the local mesh of scenario ${shown}`);
     this.scenario = options.scenario;
-    this.handle = await startLocalMesh({ ...this.startOptions, scenario: options.scenario, seed: options.seed, istioVersion: options.istioVersion });
+    this.handle = await startLocalMesh({
+      ...this.startOptions,
+      scenario: options.scenario,
+      seed: options.seed,
+      istioVersion: options.istioVersion,
+      ...(options.controlPlane ? { controlPlane: options.controlPlane } : {}),
+    });
     this.wantedVersion = (await this.handle.status()).version;
     return {
       kind: 'local',
       istioVersion: this.handle.istioVersion,
+      controlPlane: this.handle.controlPlane === 'istiod'
+        ? `istiod ${this.handle.istioVersion} (the pinned pilot-discovery's config generation, in-process): routes and clusters; listeners and filters built in`
+        : `built-in (Istio ${this.handle.istioVersion} semantics)`,
       context: 'local',
       description: `embedded ${shown} mesh on ${this.handle.block}.0/24 (seed ${options.seed})`,
     };

@@ -50,7 +50,7 @@ try {
       process.send?.({ id: m.id, ok: false, error: serialize(error) });
     }
   });
-  process.send?.({ ready: true, gatewayUrl: mesh.gatewayUrl, block: mesh.block, seed: mesh.seed, istioVersion: mesh.behaviour.version });
+  process.send?.({ ready: true, gatewayUrl: mesh.gatewayUrl, block: mesh.block, seed: mesh.seed, istioVersion: mesh.behaviour.version, controlPlane: mesh.controlPlane });
 } catch (error) {
   process.send?.({ fatal: serialize(error) });
   process.exit(1);

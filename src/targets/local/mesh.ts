@@ -15,6 +15,7 @@ import { defaultEchoBehaviour } from './apps/echo-config.ts';
 import type { AppContext, AppHandler } from './apps/types.ts';
 import { ConfigStore, objectKey, type CompiledConfig } from './config-store.ts';
 import { seededHex } from './decide.ts';
+import { meshLogError } from './log.ts';
 import { loadScenario } from './scenario.ts';
 import { buildPolicy, FilterChainStates, inboundHcmStatPrefix } from './security.ts';
 import type { EndpointInfo } from './proxy/cluster.ts';
@@ -26,6 +27,9 @@ import { buildClusters } from '../../istio/xds/clusters.ts';
 import { buildRoutes } from '../../istio/xds/routes.ts';
 import type { TranslationInput } from '../../istio/xds/input.ts';
 import { proxyDescriptorOf, translationInputOf } from './builtin-control-plane.ts';
+import { IstiodControlPlane, istiodControlPlaneVersion, type ControlPlane } from './istiod-control-plane.ts';
+import { SpecError } from '../../errors.ts';
+import type { RouterConfig } from './proxy/router.ts';
 
 export interface MeshOptions {
   /** Scenario folder name under scenarios/ (or an absolute path). Default `bookinfo`. */
@@ -34,6 +38,11 @@ export interface MeshOptions {
   istioVersion?: string;
   /** Loopback block `127.A.B` to use; chosen at random (and retried) when absent. */
   block?: string;
+  /**
+   * Who translates the Istio resources into the proxies' routes and clusters: the built-in control plane (default), or
+   * istiod's own config generation (src/targets/local/istiod-control-plane.ts), which also validates what is applied.
+   */
+  controlPlane?: ControlPlane;
 }
 
 export interface ProxyInfo {
@@ -100,6 +109,8 @@ export class LocalMesh {
   private pushing: Promise<void> = Promise.resolve();
   readonly seed: number;
   readonly behaviour: IstioBehaviour;
+  readonly controlPlane: ControlPlane;
+  private istiod?: IstiodControlPlane;
   readonly secret: string;
   private closed = false;
 
@@ -108,7 +119,17 @@ export class LocalMesh {
     options: MeshOptions,
   ) {
     this.seed = options.seed ?? 1;
-    this.behaviour = istioBehaviour(options.istioVersion ?? DEFAULT_ISTIO_VERSION);
+    this.controlPlane = options.controlPlane ?? 'builtin';
+    if (this.controlPlane === 'istiod') {
+      // The built-in listeners and filters follow the version of the istiod that generates the routes and clusters.
+      const version = istioBehaviour(istiodControlPlaneVersion).version;
+      if (options.istioVersion !== undefined && istioBehaviour(options.istioVersion).version !== version) {
+        throw new SpecError(`--control-plane istiod is the pinned istiod ${version}; --istio-version ${options.istioVersion} cannot be combined with it`);
+      }
+      this.behaviour = istioBehaviour(version);
+    } else {
+      this.behaviour = istioBehaviour(options.istioVersion ?? DEFAULT_ISTIO_VERSION);
+    }
     this.secret = seededHex(this.seed, `mtls-secret-${block}-${process.pid}-${Date.now()}`, 24);
   }
 
@@ -130,6 +151,10 @@ export class LocalMesh {
   }
 
   private async boot(objects: K8sObject[]): Promise<void> {
+    if (this.controlPlane === 'istiod') {
+      this.istiod = IstiodControlPlane.start();
+      await this.istiod.validate(objects);
+    }
     const compiled = this.store.init(objects);
     this.gateway = new IngressGateway(
       {
@@ -150,7 +175,9 @@ export class LocalMesh {
     );
     await this.gateway.start();
     await this.reconcilePods(compiled);
-    this.pushNow(compiled);
+    const fromIstiod = await this.istiodConfigs(compiled);
+    this.configureProxy(this.gateway, compiled, fromIstiod);
+    for (const pod of this.pods.values()) this.configureProxy(pod.sidecar, compiled, fromIstiod);
   }
 
   get gatewayUrl(): string {
@@ -182,6 +209,8 @@ export class LocalMesh {
 
   /** Upserts and deletions in one atomic change (one new config version). */
   async change(upserts: K8sObject[], deletes: string[]): Promise<string> {
+    // istiod's validating webhook answers before anything is stored, as the API server asks it on a cluster.
+    await this.istiod?.validate(upserts);
     const compiled = this.store.change(upserts, deletes);
     await this.reconcilePods(compiled);
     this.push(compiled);
@@ -246,8 +275,9 @@ export class LocalMesh {
     }
     // Configured once every new pod is known: a snapshot taken earlier would lack the endpoints of pods created after
     // it, and a proxy keeps a cluster's endpoints for the rest of that config version.
+    const fromIstiod = created.length > 0 ? await this.istiodConfigs(compiled) : undefined;
     for (const sidecar of created) {
-      this.configureProxy(sidecar, compiled);
+      this.configureProxy(sidecar, compiled, fromIstiod);
       await sidecar.start();
     }
     // Old pods stop after the new config (without them) has been pushed, like a rolling update.
@@ -292,20 +322,36 @@ export class LocalMesh {
     return this.lastInput.input;
   }
 
-  private configureProxy(proxy: Sidecar | IngressGateway, compiled: CompiledConfig): void {
+  /** Under `--control-plane istiod`: every proxy's routes and clusters from istiod for this config and the pods now running. */
+  private async istiodConfigs(compiled: CompiledConfig): Promise<Map<string, RouterConfig> | undefined> {
+    if (!this.istiod) return undefined;
+    const input = this.translationInput(compiled, this.snapshot(compiled));
+    const proxies = [proxyDescriptorOf(this.gateway.identity, 'router'), ...[...this.pods.values()].map((p) => proxyDescriptorOf(p.sidecar.identity, 'sidecar'))];
+    return this.istiod.translate(input, this.store.list(), proxies);
+  }
+
+  /** The proxy's configuration: routes and clusters from istiod when it is the control plane, else built in; filters built in. */
+  private configureProxy(proxy: Sidecar | IngressGateway, compiled: CompiledConfig, fromIstiod?: Map<string, RouterConfig>): void {
     const snap = this.snapshot(compiled);
     const id = proxy.identity;
     const deps = { behaviour: this.behaviour, seed: this.seed, stats: proxy.stats, chains: this.filterChainsOf(id.podName) };
-    const input = this.translationInput(compiled, snap);
+    const descriptor = proxyDescriptorOf(id, proxy instanceof IngressGateway ? 'router' : 'sidecar');
+    let xds: RouterConfig;
+    if (this.istiod) {
+      const config = fromIstiod?.get(`${descriptor.podName}.${descriptor.namespace}`);
+      if (!config) throw new Error(`no configuration from istiod for ${descriptor.podName}`);
+      xds = config;
+    } else {
+      const input = this.translationInput(compiled, snap);
+      xds = { routes: buildRoutes(input, descriptor), clusters: buildClusters(input, descriptor) };
+    }
     if (proxy instanceof IngressGateway) {
-      const descriptor = proxyDescriptorOf(id, 'router');
-      proxy.configure(snap, { routes: buildRoutes(input, descriptor), clusters: buildClusters(input, descriptor) }, buildPolicy(compiled.security, { namespace: id.namespace, labels: id.labels, context: 'GATEWAY', port: gatewayPort, hcmStatPrefix: `outbound_0.0.0.0_${gatewayPort}` }, deps));
+      proxy.configure(snap, xds, buildPolicy(compiled.security, { namespace: id.namespace, labels: id.labels, context: 'GATEWAY', port: gatewayPort, hcmStatPrefix: `outbound_0.0.0.0_${gatewayPort}` }, deps));
     } else {
       const port = this.podPort(id.podName) ?? 9080;
-      const descriptor = proxyDescriptorOf(id, 'sidecar');
       proxy.configure(
         snap,
-        { routes: buildRoutes(input, descriptor), clusters: buildClusters(input, descriptor) },
+        xds,
         buildPolicy(compiled.security, { namespace: id.namespace, labels: id.labels, context: 'SIDECAR_INBOUND', port, hcmStatPrefix: inboundHcmStatPrefix(port) }, deps),
         buildPolicy(compiled.security, { namespace: id.namespace, labels: id.labels, context: 'SIDECAR_OUTBOUND', port, hcmStatPrefix: `outbound_0.0.0.0_${port}` }, deps),
       );
@@ -316,21 +362,27 @@ export class LocalMesh {
     return this.pods.get(podName)?.spec.port;
   }
 
-  /** Push synchronously (at boot). */
-  private pushNow(compiled: CompiledConfig): void {
-    this.configureProxy(this.gateway, compiled);
-    for (const pod of this.pods.values()) this.configureProxy(pod.sidecar, compiled);
-  }
-
-  /** Push to every proxy asynchronously, one at a time, like xDS; each reports its version when it has it. */
+  /**
+   * Push to every proxy asynchronously, one at a time, like xDS; each reports its version when it has it. Under istiod
+   * the configurations are generated first; a generation that fails leaves every proxy on its former version (the
+   * mesh's log says why, and convergence waits for a version that does not come).
+   */
   private push(compiled: CompiledConfig): void {
     const proxies: (Sidecar | IngressGateway)[] = [this.gateway, ...[...this.pods.values()].map((p) => p.sidecar)];
     this.pushing = this.pushing.then(async () => {
+      if (this.closed || compiled.version < Number(this.store.current.version)) return;
+      let fromIstiod: Map<string, RouterConfig> | undefined;
+      try {
+        fromIstiod = await this.istiodConfigs(compiled);
+      } catch (error) {
+        meshLogError('istiod', `config version ${compiled.version}`, error);
+        return;
+      }
       for (const proxy of proxies) {
         if (this.closed) return;
         await new Promise((r) => setImmediate(r));
         if (compiled.version < Number(this.store.current.version)) return; // a newer push follows
-        this.configureProxy(proxy, compiled);
+        this.configureProxy(proxy, compiled, fromIstiod);
       }
     });
   }
@@ -354,7 +406,7 @@ export class LocalMesh {
 
   async close(): Promise<void> {
     this.closed = true;
-    await Promise.all([this.gateway?.close(), ...[...this.pods.values()].map((p) => p.sidecar.close())]);
+    await Promise.all([this.gateway?.close(), ...[...this.pods.values()].map((p) => p.sidecar.close()), this.istiod?.close()]);
     this.pods.clear();
   }
 }

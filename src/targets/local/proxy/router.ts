@@ -9,6 +9,7 @@ import type { DynamicMetadata } from '../../../envoy/runtime/matchers.ts';
 import { backoffMs, effectiveRetryPolicy, evaluateRetryPolicy, routeTimeoutMs, wouldRetry, type AttemptOutcome, type EvaluatedRetryPolicy } from '../../../envoy/runtime/retry.ts';
 import { applyHeaderMutations, headerMutationLevels, perFilterConfig, pickCluster, rewrittenPath, selectRoute, selectVirtualHost } from '../../../envoy/runtime/routes.ts';
 import { checkMtlsEnabled, endpointTlsMode } from '../../../istio/networking/destination-rule.ts';
+import { fqdn } from '../../../istio/networking/routing.ts';
 import { uniform } from '../decide.ts';
 import { Cancellation } from './cancel.ts';
 import { Cluster, key, type AttemptResult, type EndpointInfo } from './cluster.ts';
@@ -197,7 +198,7 @@ export class Router {
     const seed = this.identity.seed;
     const colon = req.authority.lastIndexOf(':');
     const listenerPort = colon > 0 ? Number(req.authority.slice(colon + 1)) : 80;
-    const config = this.routeConfigs.get(req.routeConfig ?? String(listenerPort));
+    const config = this.routeConfigs.get(req.routeConfig ?? this.outboundRouteConfig(req.authority, listenerPort));
     if (!config) return local(replies.noRoute());
     const vhost = selectVirtualHost(config, req.authority);
     if (!vhost) return local(replies.noRoute());
@@ -262,6 +263,19 @@ export class Router {
     result.flags = flags.concat(result.flags);
     if (result.status > 0) applyHeaderMutations(result.headers, levels, 'response');
     return result;
+  }
+
+  /**
+   * The route configuration of the outbound listener the connection reaches: a sniffed Service port with a cluster IP
+   * has a listener of its own on that IP, with route configuration `<host>:<port>` (istiod's; the built-in control
+   * plane gives the local mesh no cluster IPs), which wins over the port's `0.0.0.0_<port>` listener and its `<port>`.
+   */
+  private outboundRouteConfig(authority: string, port: number): string {
+    const colon = authority.lastIndexOf(':');
+    const host = (colon > 0 ? authority.slice(0, colon) : authority).toLowerCase();
+    const service = this.snapshot.services.get(fqdn(host, this.identity.namespace));
+    const own = service && `${service.fqdn}:${port}`;
+    return own && this.routeConfigs.has(own) ? own : String(port);
   }
 
   /** The policy is shared by the requests of a config version: nothing below mutates it. */

@@ -1,0 +1,58 @@
+// The local mesh's other control plane: istiod's own config generation (pilot-discovery of the pinned istio module,
+// run in-process by tools/istio-translate: its Kubernetes registry, validating webhook, and xDS server) translating the
+// mesh's objects for each of its proxies. The proxies take their routes (RDS) and clusters (CDS) from it; listeners
+// and HTTP filters (mTLS modes, RBAC, JWT, local rate limits) still come from the built-in control plane.
+import { SpecError } from '../../errors.ts';
+import { IstiodTranslator, proxyKey } from '../../fidelity/istiod-translator.ts';
+import { ISTIOD_VERSION } from '../../fidelity/run.ts';
+import type { ProxyDescriptor, TranslationInput } from '../../istio/xds/input.ts';
+import type { K8sObject } from '../../spec/types.ts';
+import type { RouterConfig } from './proxy/router.ts';
+
+export type ControlPlane = 'builtin' | 'istiod';
+
+/** The Istio kinds istiod reads from the cluster's configuration. */
+const ISTIO_KINDS = new Set(['VirtualService', 'DestinationRule', 'Gateway', 'EnvoyFilter', 'AuthorizationPolicy', 'PeerAuthentication', 'RequestAuthentication']);
+
+export const istiodControlPlaneVersion = ISTIOD_VERSION;
+
+export class IstiodControlPlane {
+  private constructor(private readonly translator: IstiodTranslator) {}
+
+  /** Starts istiod's config generation; a missing build says how to make it. */
+  static start(): IstiodControlPlane {
+    return new IstiodControlPlane(IstiodTranslator.start(undefined, { setsPerProcess: 200 }));
+  }
+
+  /** What istiod's validating webhook says of the objects about to be applied: a SpecError naming the refusal. */
+  async validate(objects: K8sObject[]): Promise<void> {
+    const istio = objects.filter((o) => ISTIO_KINDS.has(o.kind));
+    if (istio.length === 0) return;
+    const verdict = await this.translator.validate(istio);
+    if (verdict.error !== undefined) throw new SpecError(`istiod (the --control-plane) refuses the configuration: ${verdict.error}`);
+  }
+
+  /** Each proxy's routes and clusters as istiod generates them for the mesh's registry and Istio objects. */
+  async translate(input: TranslationInput, objects: K8sObject[], proxies: ProxyDescriptor[]): Promise<Map<string, RouterConfig>> {
+    const answer = await this.translator.translate({
+      registry: { services: input.services, instances: input.instances },
+      objects: objects.filter((o) => ISTIO_KINDS.has(o.kind)),
+      proxies,
+    });
+    if (!answer.ok) throw new Error(`istiod refused the mesh's configuration: ${answer.error}`);
+    const out = new Map<string, RouterConfig>();
+    for (const proxy of proxies) {
+      const key = proxyKey(proxy);
+      const refused = answer.refused.get(key);
+      if (refused !== undefined) throw new Error(`istiod's configuration for ${key} has a field the local data plane does not execute: ${refused}`);
+      const config = answer.proxies.get(key);
+      if (!config) throw new Error(`istiod sent no configuration for ${key}`);
+      out.set(key, { routes: config.routes, clusters: config.clusters });
+    }
+    return out;
+  }
+
+  async close(): Promise<void> {
+    await this.translator.close();
+  }
+}
