@@ -22,6 +22,7 @@ import { bookinfoProxies, bookinfoRegistry } from '../src/fidelity/bookinfo.ts';
 import { corpus } from '../src/fidelity/corpus.ts';
 import { runFidelity } from '../src/fidelity/run.ts';
 import { buildClusters } from '../src/istio/xds/clusters.ts';
+import { buildEndpoints } from '../src/istio/xds/endpoints.ts';
 import { buildRoutes } from '../src/istio/xds/routes.ts';
 import { istioctlVersion } from '../src/targets/kube/istioctl.ts';
 import { istioBehaviour } from '../src/istio/version.ts';
@@ -71,11 +72,11 @@ try {
         const generated = await runFidelity({
           sets,
           istiod: translator,
-          parts: ['routes', 'clusters'],
+          parts: ['routes', 'clusters', 'endpoints'],
           log: (line) => {
             if (shown++ < maxLines) echo(line);
           },
-          builtin: (input, proxy) => ({ listeners: [], routes: buildRoutes(input, proxy), clusters: buildClusters(input, proxy), endpoints: [] }),
+          builtin: (input, proxy) => ({ listeners: [], routes: buildRoutes(input, proxy), clusters: buildClusters(input, proxy), endpoints: buildEndpoints(input, proxy) }),
         });
         for (const i of generated.invalid) echo(`corpus set refused by istiod's validation: ${i.set}: ${i.error}`);
         echo(`corpus (seed ${argv.seed ?? 1}, ${corpusSize} sets, istiod in-process): ${generated.compared} configurations compared, ${generated.drifted} drifted, ${generated.refused.length} not loadable, ${generated.builtinErrors.length} built-in errors (${((Date.now() - corpusStarted) / 1000).toFixed(1)} s)`);

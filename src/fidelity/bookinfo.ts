@@ -1,6 +1,7 @@
 // The Bookinfo mesh the fidelity corpus runs on: the Services and Pods of scenarios/bookinfo (one instance per
 // Deployment replica, addressed as the sandbox addresses them) plus the ingress gateway, as a registry, and the
 // proxies compared (every sidecar and the gateway).
+import { injectedPodLabels } from '../istio/injection.ts';
 import { serviceClusterIp } from './kube-objects.ts';
 import { fileURLToPath } from 'node:url';
 import type { ProxyDescriptor, ServiceInput, WorkloadInstanceInput } from '../istio/xds/input.ts';
@@ -45,7 +46,7 @@ export function bookinfoRegistry(): Registry {
     podName: object.metadata.name,
     namespace: object.metadata.namespace ?? BOOKINFO_NAMESPACE,
     ip,
-    labels: Object.fromEntries(Object.entries(object.metadata.labels ?? {}).filter(([k]) => !k.startsWith('meshproof.dev/'))),
+    labels: injectedPodLabels(Object.fromEntries(Object.entries(object.metadata.labels ?? {}).filter(([k]) => !k.startsWith('meshproof.dev/'))), object.metadata.name),
     serviceAccount: (object.spec.serviceAccountName as string | undefined) ?? 'default',
     ready: true,
   }));
@@ -59,7 +60,7 @@ export function bookinfoRegistry(): Registry {
       { port: 443, name: 'https', targetPort: 8443 },
     ],
   });
-  instances.push({ ...ingressGateway, ready: true });
+  instances.push({ ...ingressGateway, labels: injectedPodLabels(ingressGateway.labels, ingressGateway.podName), ready: true });
   // The cluster IPs kube-objects.ts gives them, so the built-in side sees the same registry istiod does.
   services.forEach((s, i) => (s.clusterIp = serviceClusterIp(i)));
   return { services, instances };

@@ -5,6 +5,7 @@
 // istio` is what makes istiod send mTLS to an endpoint.
 import type { ServiceInput, WorkloadInstanceInput } from '../istio/xds/input.ts';
 import type { KubeObject } from '../sandbox/objects.ts';
+import { injectedPodLabels } from '../istio/injection.ts';
 
 export interface Registry {
   services: ServiceInput[];
@@ -20,12 +21,6 @@ export function serviceClusterIp(index: number): string {
   return `${CLUSTER_IP_PREFIX}${100 + index}`;
 }
 
-const INJECTED_LABELS = (labels: Record<string, string>, podName: string): Record<string, string> => ({
-  'security.istio.io/tlsMode': 'istio',
-  'service.istio.io/canonical-name': labels.app ?? podName,
-  'service.istio.io/canonical-revision': labels.version ?? 'latest',
-  ...labels,
-});
 
 const selects = (selector: Record<string, string>, labels: Record<string, string>) =>
   Object.keys(selector).length > 0 && Object.entries(selector).every(([k, v]) => labels[k] === v);
@@ -59,7 +54,7 @@ export function registryObjects(registry: Registry): KubeObject[] {
       metadata: {
         name: inst.podName,
         namespace: inst.namespace,
-        labels: INJECTED_LABELS(inst.labels, inst.podName),
+        labels: injectedPodLabels(inst.labels, inst.podName),
         annotations: { 'sidecar.istio.io/status': JSON.stringify({ initContainers: [], containers: ['istio-proxy'], volumes: [], imagePullSecrets: null, revision: 'default' }) },
       },
       spec: {

@@ -2,6 +2,7 @@
 // the same resource sets, per proxy (istiod read through the sandbox, see sandbox-istiod.ts).
 import type { IstioBehaviour } from '../istio/version.ts';
 import { buildClusters } from '../istio/xds/clusters.ts';
+import { buildEndpoints } from '../istio/xds/endpoints.ts';
 import { buildRoutes } from '../istio/xds/routes.ts';
 import type { K8sObject } from '../spec/types.ts';
 import { compareConfigs, formatDrift } from './compare.ts';
@@ -57,11 +58,11 @@ export async function routeFidelity(
       let setDrifts = 0;
       for (const proxy of istiod.proxies) {
         const istiodConfig = configs.get(proxy.descriptor.podName)!;
-        const theirs = { listeners: [], routes: istiodConfig.routes.filter((r) => !builtWithListeners.has(r.name)), clusters: istiodConfig.clusters, endpoints: [] };
-        const ours = { listeners: [], routes: buildRoutes(input, proxy.descriptor), clusters: buildClusters(input, proxy.descriptor), endpoints: [] };
+        const theirs = { listeners: [], routes: istiodConfig.routes.filter((r) => !builtWithListeners.has(r.name)), clusters: istiodConfig.clusters, endpoints: istiodConfig.endpoints };
+        const ours = { listeners: [], routes: buildRoutes(input, proxy.descriptor), clusters: buildClusters(input, proxy.descriptor), endpoints: buildEndpoints(input, proxy.descriptor) };
         const drifts = compareConfigs(proxy.descriptor.podName, ours, theirs);
         const drifted = new Set(drifts.map((d) => `${d.resourceType} ${d.name}`)).size;
-        const names = (c: typeof ours) => [...c.routes.map((r) => `route ${r.name}`), ...c.clusters.map((r) => `cluster ${r.name}`)];
+        const names = (c: typeof ours) => [...c.routes.map((r) => `route ${r.name}`), ...c.clusters.map((r) => `cluster ${r.name}`), ...c.endpoints.map((e) => `endpoints ${e.cluster_name}`)];
         result.compared += new Set([...names(ours), ...names(theirs)]).size;
         result.drifted += drifted;
         setDrifts += drifted;

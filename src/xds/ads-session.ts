@@ -79,7 +79,10 @@ export class AdsSession {
     }
     // CDS and LDS are state of the world: what is absent is gone. EDS and RDS responses carry what was asked for.
     if (type === TypeUrl.cluster || type === TypeUrl.listener) s.resources.clear();
-    for (const [name, resource] of loaded.resources) s.resources.set(name, resource);
+    // A named subscription takes only what it asked for: a response in flight when the names changed (a cluster CDS
+    // just removed) may still carry a resource no longer watched, and Envoy's watch map delivers it to nobody.
+    const watched = isWildcard(type) ? undefined : new Set(s.names);
+    for (const [name, resource] of loaded.resources) if (!watched || watched.has(name)) s.resources.set(name, resource);
     s.acceptedVersion = version;
     const requests = [this.request(type), ...this.followUps(type)];
     return { requests, accepted: { typeUrl: type, version, config: this.config(), ignored: loaded.ignored } };

@@ -7,6 +7,7 @@ import { corpus } from '../../src/fidelity/corpus.ts';
 import { IstiodTranslator } from '../../src/fidelity/istiod-translator.ts';
 import { runFidelity } from '../../src/fidelity/run.ts';
 import { buildClusters } from '../../src/istio/xds/clusters.ts';
+import { buildEndpoints } from '../../src/istio/xds/endpoints.ts';
 import { buildRoutes } from '../../src/istio/xds/routes.ts';
 import type { K8sObject } from '../../src/spec/types.ts';
 
@@ -22,9 +23,9 @@ describe('route fidelity over the generated corpus', () => {
     const result = await runFidelity({
       sets,
       istiod: translator,
-      parts: ['routes', 'clusters'],
+      parts: ['routes', 'clusters', 'endpoints'],
       log: (line) => lines.push(line),
-      builtin: (input, proxy) => ({ listeners: [], routes: buildRoutes(input, proxy), clusters: buildClusters(input, proxy), endpoints: [] }),
+      builtin: (input, proxy) => ({ listeners: [], routes: buildRoutes(input, proxy), clusters: buildClusters(input, proxy), endpoints: buildEndpoints(input, proxy) }),
     });
     expect(result.invalid).toEqual([]);
     expect(result.refused).toEqual([]);
@@ -52,9 +53,9 @@ describe('route fidelity over the generated corpus', () => {
     const result = await runFidelity({
       sets: [{ name: 'visibility-order', registry, proxies, objects }],
       istiod: translator,
-      parts: ['routes', 'clusters'],
+      parts: ['routes', 'clusters', 'endpoints'],
       log: (line) => lines.push(line),
-      builtin: (input, proxy) => ({ listeners: [], routes: buildRoutes(input, proxy), clusters: buildClusters(input, proxy), endpoints: [] }),
+      builtin: (input, proxy) => ({ listeners: [], routes: buildRoutes(input, proxy), clusters: buildClusters(input, proxy), endpoints: buildEndpoints(input, proxy) }),
     });
     expect(result.invalid).toEqual([]);
     expect(lines).toEqual([]);

@@ -52,9 +52,10 @@ async function send(http: unknown[], path = '/'): Promise<{ status: number; flag
     services: new Map([[host, { name: 'echo', namespace: 'default', fqdn: host, ports: [port], selector: { app: 'echo' } }]]),
     gateways: [],
     endpoints: [{ ip: `${block}.40`, port, podName: 'echo-1', workload: 'echo', namespace: 'default', app: 'echo', version: 'v1', principal: 'cluster.local/ns/default/sa/echo', labels: { app: 'echo' } }],
-    peerAuthMode: () => 'DISABLE', // plaintext to the test server
   };
-  router.configure(snapshot, clientConfig(snapshot, [], `${block}.41`));
+  // The test server speaks plaintext: a mesh-wide PeerAuthentication DISABLE has EDS send its endpoint without tlsMode.
+  const plaintext = { apiVersion: 'security.istio.io/v1', kind: 'PeerAuthentication', metadata: { name: 'default', namespace: 'istio-system' }, spec: { mtls: { mode: 'DISABLE' } } } as K8sObject;
+  router.configure(snapshot, clientConfig(snapshot, [], `${block}.41`, [plaintext]));
   try {
     const before = hosts.length;
     const result = await router.handle({ method: 'GET', path, authority: `echo:${port}`, headers: {}, requestId: 'r', decisionKey: 'k' });

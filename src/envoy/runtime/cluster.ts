@@ -21,7 +21,8 @@ export interface EvaluatedOutlierDetection {
 export interface EvaluatedCluster {
   name: string;
   connectTimeoutMs: number;
-  lbPolicy: 'ROUND_ROBIN' | 'LEAST_REQUEST' | 'RANDOM';
+  /** CLUSTER_PROVIDED: an ORIGINAL_DST cluster, whose one host is where the connection was going. */
+  lbPolicy: 'ROUND_ROBIN' | 'LEAST_REQUEST' | 'RANDOM' | 'CLUSTER_PROVIDED';
   maxConnections: number;
   maxPendingRequests: number;
   maxRequests: number;
@@ -72,7 +73,8 @@ export function evaluateCluster(cluster: Cluster): EvaluatedCluster {
   const thresholds = (cluster.circuit_breakers?.thresholds ?? []).find((t) => (t.priority ?? 'DEFAULT') === 'DEFAULT');
   const options = cluster.typed_extension_protocol_options?.['envoy.extensions.upstreams.http.v3.HttpProtocolOptions']?.common_http_protocol_options;
   const lb = cluster.lb_policy ?? 'ROUND_ROBIN';
-  if (lb !== 'ROUND_ROBIN' && lb !== 'LEAST_REQUEST' && lb !== 'RANDOM') throw new Error(`cluster ${cluster.name}: lb_policy ${lb} is not executed by the local data plane`);
+  const originalDst = cluster.type === 'ORIGINAL_DST' && lb === 'CLUSTER_PROVIDED';
+  if (lb !== 'ROUND_ROBIN' && lb !== 'LEAST_REQUEST' && lb !== 'RANDOM' && !originalDst) throw new Error(`cluster ${cluster.name}: lb_policy ${lb} is not executed by the local data plane`);
   const panic = cluster.common_lb_config?.healthy_panic_threshold;
   return {
     name: cluster.name,

@@ -115,12 +115,3 @@ export function peerAuthAccepts(mode: MtlsMode, connection: { mtls: boolean }): 
   if (mode === 'DISABLE') return !connection.mtls;
   return true;
 }
-
-/**
- * Istio's auto mTLS: a client sidecar sends mTLS to a server that has a sidecar unless the server's mode is DISABLE
- * (istiod sets the client cluster's TLS from the server's PeerAuthentication; a DestinationRule `tls` overrides it —
- * the caller's concern). A client without a sidecar always sends plaintext.
- */
-export function clientUsesMtls(serverMode: MtlsMode, client: { hasSidecar: boolean }, server: { hasSidecar: boolean }): boolean {
-  return client.hasSidecar && server.hasSidecar && serverMode !== 'DISABLE';
-}

@@ -1,5 +1,6 @@
 // The local mesh's built-in control plane: its configuration and pods as istiod's PushContext holds them
 // (src/istio/xds/input.ts), and the Envoy configuration each proxy is sent, built from them by src/istio/xds.
+import { injectedPodLabels } from '../../istio/injection.ts';
 import type { DestinationRuleModel, GatewayModel, VirtualServiceModel } from '../../istio/networking/model.ts';
 import type { IstioBehaviour } from '../../istio/version.ts';
 import type { ProxyDescriptor, ServiceInput, TranslationInput, WorkloadInstanceInput } from '../../istio/xds/input.ts';
@@ -36,7 +37,8 @@ function instanceInput(endpoint: EndpointInfo): WorkloadInstanceInput {
     podName: endpoint.podName,
     namespace: endpoint.namespace,
     ip: endpoint.ip,
-    labels: endpoint.labels,
+    // Every workload of the local mesh has a sidecar: its pod carries the injector's labels.
+    labels: injectedPodLabels(endpoint.labels, endpoint.podName),
     serviceAccount: endpoint.principal.slice(endpoint.principal.lastIndexOf('/sa/') + 4),
     ready: true,
   };

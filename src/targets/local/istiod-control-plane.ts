@@ -1,6 +1,6 @@
 // The local mesh's other control plane: istiod's own config generation (pilot-discovery of the pinned istio module,
 // run in-process by tools/istio-translate: its Kubernetes registry, validating webhook, and xDS server) translating the
-// mesh's objects for each of its proxies. The proxies take their routes (RDS) and clusters (CDS) from it; listeners
+// mesh's objects for each of its proxies. The proxies take their routes (RDS), clusters (CDS) and endpoints (EDS) from it; listeners
 // and HTTP filters (mTLS modes, RBAC, JWT, local rate limits) still come from the built-in control plane.
 import { SpecError } from '../../errors.ts';
 import { IstiodTranslator, proxyKey } from '../../fidelity/istiod-translator.ts';
@@ -32,7 +32,7 @@ export class IstiodControlPlane {
     if (verdict.error !== undefined) throw new SpecError(`istiod (the --control-plane) refuses the configuration: ${verdict.error}`);
   }
 
-  /** Each proxy's routes and clusters as istiod generates them for the mesh's registry and Istio objects. */
+  /** Each proxy's routes, clusters and endpoints as istiod generates them for the mesh's registry and Istio objects. */
   async translate(input: TranslationInput, objects: K8sObject[], proxies: ProxyDescriptor[]): Promise<Map<string, RouterConfig>> {
     const answer = await this.translator.translate({
       registry: { services: input.services, instances: input.instances },
@@ -47,7 +47,7 @@ export class IstiodControlPlane {
       if (refused !== undefined) throw new Error(`istiod's configuration for ${key} has a field the local data plane does not execute: ${refused}`);
       const config = answer.proxies.get(key);
       if (!config) throw new Error(`istiod sent no configuration for ${key}`);
-      out.set(key, { routes: config.routes, clusters: config.clusters });
+      out.set(key, { routes: config.routes, clusters: config.clusters, endpoints: config.endpoints });
     }
     return out;
   }

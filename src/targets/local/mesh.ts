@@ -3,7 +3,6 @@
 // asynchronously with a version each proxy reports (as xDS would).
 import { randomInt } from 'node:crypto';
 import type { K8sObject } from '../../spec/types.ts';
-import { effectivePeerAuthMode } from '../../istio/security/peer-authentication.ts';
 import { DEFAULT_ISTIO_VERSION, istioBehaviour, type IstioBehaviour } from '../../istio/version.ts';
 import { createDetails } from './apps/details.ts';
 import { createProductpage } from './apps/productpage.ts';
@@ -24,6 +23,7 @@ import { IngressGateway, gatewayPort } from './proxy/gateway.ts';
 import { Sidecar, type WorkloadIdentity } from './proxy/sidecar.ts';
 import type { WorkloadSpec } from './topology.ts';
 import { buildClusters } from '../../istio/xds/clusters.ts';
+import { buildEndpoints } from '../../istio/xds/endpoints.ts';
 import { buildRoutes } from '../../istio/xds/routes.ts';
 import type { TranslationInput } from '../../istio/xds/input.ts';
 import { proxyDescriptorOf, translationInputOf } from './builtin-control-plane.ts';
@@ -292,7 +292,6 @@ export class LocalMesh {
       services: compiled.services,
       gateways: compiled.gateways,
       endpoints: [...this.pods.values()].map((p) => p.endpoint),
-      peerAuthMode: (namespace, labels, port) => effectivePeerAuthMode(compiled.security.peerAuthentications, namespace, labels, port),
     };
   }
 
@@ -343,7 +342,7 @@ export class LocalMesh {
       xds = config;
     } else {
       const input = this.translationInput(compiled, snap);
-      xds = { routes: buildRoutes(input, descriptor), clusters: buildClusters(input, descriptor) };
+      xds = { routes: buildRoutes(input, descriptor), clusters: buildClusters(input, descriptor), endpoints: buildEndpoints(input, descriptor) };
     }
     if (proxy instanceof IngressGateway) {
       proxy.configure(snap, xds, buildPolicy(compiled.security, { namespace: id.namespace, labels: id.labels, context: 'GATEWAY', port: gatewayPort, hcmStatPrefix: `outbound_0.0.0.0_${gatewayPort}` }, deps));

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { SpecError } from '../../../src/errors.ts';
 import type { K8sObject } from '../../../src/spec/types.ts';
-import { clientUsesMtls, effectivePeerAuthMode, peerAuthAccepts, validatePeerAuthentication } from '../../../src/istio/security/index.ts';
+import { checkMtlsEnabled } from '../../../src/istio/networking/destination-rule.ts';
+import { effectivePeerAuthMode, peerAuthAccepts, validatePeerAuthentication } from '../../../src/istio/security/index.ts';
 
 function pa(name: string, namespace: string, spec: unknown, creationTimestamp?: string): K8sObject {
   return { apiVersion: 'security.istio.io/v1', kind: 'PeerAuthentication', metadata: { name, namespace, ...(creationTimestamp ? { creationTimestamp } : {}) }, spec };
@@ -87,10 +88,13 @@ describe('connections', () => {
     expect(peerAuthAccepts('STRICT', { mtls: true })).toBe(true);
     expect(peerAuthAccepts('PERMISSIVE', { mtls: false })).toBe(true);
     expect(peerAuthAccepts('DISABLE', { mtls: false })).toBe(true);
+    expect(peerAuthAccepts('DISABLE', { mtls: true })).toBe(false);
   });
-  it('auto mTLS: sidecar to sidecar unless the server disables it; no sidecar means plaintext', () => {
-    expect(clientUsesMtls('STRICT', { hasSidecar: true }, { hasSidecar: true })).toBe(true);
-    expect(clientUsesMtls('DISABLE', { hasSidecar: true }, { hasSidecar: true })).toBe(false);
-    expect(clientUsesMtls('PERMISSIVE', { hasSidecar: false }, { hasSidecar: true })).toBe(false);
+  it('auto mTLS (EDS tlsMode, mtls_checker.go): sidecar to sidecar unless the server disables it; no sidecar means plaintext; a DestinationRule mode decides alone', () => {
+    expect(checkMtlsEnabled(undefined, true, 'STRICT')).toBe(true);
+    expect(checkMtlsEnabled(undefined, true, 'DISABLE')).toBe(false);
+    expect(checkMtlsEnabled(undefined, false, 'PERMISSIVE')).toBe(false);
+    expect(checkMtlsEnabled('ISTIO_MUTUAL', false, 'DISABLE')).toBe(true);
+    expect(checkMtlsEnabled('DISABLE', true, 'STRICT')).toBe(false);
   });
 });

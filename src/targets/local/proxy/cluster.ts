@@ -232,6 +232,8 @@ export class Cluster {
   private choose(candidates: Endpoint[], draw: (i: number) => number, offset: number): Endpoint {
     if (candidates.length === 1) return candidates[0];
     switch (this.settings.lbPolicy) {
+      case 'CLUSTER_PROVIDED':
+        return candidates[0];
       case 'ROUND_ROBIN':
         return candidates[this.roundRobin++ % candidates.length];
       case 'RANDOM':

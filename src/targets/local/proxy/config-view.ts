@@ -27,24 +27,4 @@ export interface MeshSnapshot {
   gateways: GatewayModel[];
   /** Every workload instance (with a sidecar). */
   endpoints: EndpointInfo[];
-  /** The PeerAuthentication mode of a workload's port (STRICT, PERMISSIVE, DISABLE); absent: PERMISSIVE everywhere. */
-  peerAuthMode?: (namespace: string, labels: Record<string, string>, port: number) => string;
-}
-
-export function labelsMatch(selector: Record<string, string>, labels: Record<string, string>): boolean {
-  for (const k in selector) if (labels[k] !== selector[k]) return false;
-  return true;
-}
-
-/** Endpoints of a service, narrowed to a subset's labels. */
-export function endpointsOf(snapshot: MeshSnapshot, service: ServiceInfo, subsetLabels: Record<string, string> | undefined, port: number): EndpointInfo[] {
-  const out: EndpointInfo[] = [];
-  for (const e of snapshot.endpoints) {
-    if (e.namespace !== service.namespace) continue;
-    if (!labelsMatch(service.selector, e.labels)) continue;
-    if (subsetLabels && !labelsMatch(subsetLabels, e.labels)) continue;
-    const target = service.targetPorts?.[port] ?? port;
-    out.push(target === e.port ? e : { ...e, port: target });
-  }
-  return out;
 }

@@ -4,6 +4,7 @@
 // plaintext ones, while a client outside the mesh cannot forge an identity. No encryption: what is observable
 // (who may connect, which principal a policy sees) is what the emulation keeps.
 import net from 'node:net';
+import { peerAuthAccepts } from '../../../istio/security/peer-authentication.ts';
 import type http from 'node:http';
 
 const magic = 'MESHPROOF-MTLS ';
@@ -53,7 +54,7 @@ export function inboundListener(server: http.Server, secret: string, mode: () =>
         socket.off('data', onData);
         const line = text.slice(0, newline);
         const rest = buffered.subarray(Buffer.byteLength(line, 'latin1') + 1);
-        if (!line.startsWith(expected) || mode() === 'DISABLE') {
+        if (!line.startsWith(expected) || !peerAuthAccepts(mode(), { mtls: true })) {
           socket.destroy(); // wrong mesh, or a TLS client talking to a plaintext server: the handshake fails
           return;
         }
@@ -62,7 +63,7 @@ export function inboundListener(server: http.Server, secret: string, mode: () =>
         hand(rest);
       } else {
         socket.off('data', onData);
-        if (mode() === 'STRICT') {
+        if (!peerAuthAccepts(mode(), { mtls: false })) {
           socket.destroy(); // plaintext to a STRICT workload: Envoy resets the connection
           return;
         }

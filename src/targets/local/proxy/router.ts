@@ -2,18 +2,17 @@
 // (before the router: injected faults are never retried), then Envoy's router with retries, per-try and route
 // timeouts, load balancing, the connection-pool circuit breaker and outlier detection.
 import type http from 'node:http';
-import { TypedConfigType, type Cluster as EnvoyCluster, type ClusterWeight, type Route, type RouteConfiguration, type VirtualHost } from '../../../envoy/model/index.ts';
+import { TypedConfigType, type Cluster as EnvoyCluster, type ClusterLoadAssignment, type ClusterWeight, type Route, type RouteConfiguration, type VirtualHost } from '../../../envoy/model/index.ts';
 import { evaluateCluster } from '../../../envoy/runtime/cluster.ts';
 import { decideFault } from '../../../envoy/runtime/fault.ts';
 import type { DynamicMetadata } from '../../../envoy/runtime/matchers.ts';
 import { backoffMs, effectiveRetryPolicy, evaluateRetryPolicy, routeTimeoutMs, wouldRetry, type AttemptOutcome, type EvaluatedRetryPolicy } from '../../../envoy/runtime/retry.ts';
 import { applyHeaderMutations, headerMutationLevels, perFilterConfig, pickCluster, rewrittenPath, selectRoute, selectVirtualHost } from '../../../envoy/runtime/routes.ts';
-import { checkMtlsEnabled, endpointTlsMode } from '../../../istio/networking/destination-rule.ts';
 import { fqdn } from '../../../istio/networking/routing.ts';
 import { uniform } from '../decide.ts';
 import { Cancellation } from './cancel.ts';
 import { Cluster, key, type AttemptResult, type EndpointInfo } from './cluster.ts';
-import { endpointsOf, type MeshSnapshot, type ServiceInfo } from './config-view.ts';
+import type { MeshSnapshot, ServiceInfo } from './config-view.ts';
 import { replies, type LocalReply } from './local-reply.ts';
 import { memo } from './memo.ts';
 import type { ProxyStats } from './stats.ts';
@@ -53,10 +52,33 @@ export interface RouterResult {
   downstreamGone?: boolean;
 }
 
-/** What of the proxy's xDS configuration its router runs: RDS and CDS. */
+/** What of the proxy's xDS configuration its router runs: RDS, CDS and EDS. */
 export interface RouterConfig {
   routes: readonly RouteConfiguration[];
   clusters: readonly EnvoyCluster[];
+  endpoints: readonly ClusterLoadAssignment[];
+}
+
+/**
+ * A cluster's EDS endpoints as local endpoints: each address is a pod of the local mesh (its identity for telemetry),
+ * the `tlsMode` transport socket match says whether auto mTLS speaks mTLS to it. Hosts EDS marks unhealthy, draining
+ * or timed out take no traffic (the local data plane runs no panic routing to them); an address that is no pod of the
+ * local mesh cannot be reached from it and is left out.
+ */
+function edsEndpoints(assignment: ClusterLoadAssignment | undefined, pods: ReadonlyMap<string, EndpointInfo>): EndpointInfo[] {
+  const out: EndpointInfo[] = [];
+  for (const locality of assignment?.endpoints ?? []) {
+    for (const lb of locality.lb_endpoints ?? []) {
+      const health = lb.health_status ?? 'UNKNOWN';
+      if (health !== 'HEALTHY' && health !== 'UNKNOWN' && health !== 'DEGRADED') continue;
+      const address = lb.endpoint?.address.socket_address;
+      const pod = address && pods.get(address.address);
+      if (!address || !pod) continue;
+      const mtls = lb.metadata?.filter_metadata?.['envoy.transport_socket_match']?.tlsMode === 'istio';
+      out.push({ ...pod, port: address.port_value ?? pod.port, ...(mtls ? {} : { mtls: false }) });
+    }
+  }
+  return out;
 }
 
 export interface RouterIdentity {
@@ -122,6 +144,9 @@ function virtualHostService(vhost: VirtualHost, services: Map<string, ServiceInf
 export class Router {
   private snapshot!: MeshSnapshot;
   private readonly clusters = new Map<string, { cluster: Cluster; config: string; version: string }>();
+  /** The proxy's endpoints (EDS) by cluster name, and the local mesh's pods by IP. */
+  private assignments = new Map<string, ClusterLoadAssignment>();
+  private podsByIp = new Map<string, EndpointInfo>();
   /** The proxy's clusters (CDS) by name. */
   private clusterConfigs = new Map<string, EnvoyCluster>();
   /** The proxy's RouteConfigurations (RDS) by name. */
@@ -136,6 +161,8 @@ export class Router {
     this.snapshot = snapshot;
     this.routeConfigs = new Map(config.routes.map((r) => [r.name, r]));
     this.clusterConfigs = new Map(config.clusters.map((c) => [c.name, c]));
+    this.assignments = new Map(config.endpoints.map((a) => [a.cluster_name, a]));
+    this.podsByIp = new Map(snapshot.endpoints.map((e) => [e.ip, e]));
     this.retryPolicies = new Map();
     // Envoy creates every cluster (and its zero counters) when the config arrives.
     for (const name of this.clusterConfigs.keys()) {
@@ -175,15 +202,7 @@ export class Router {
         entry = { cluster, config, version: '' };
         this.clusters.set(name, entry);
       }
-      // EDS: the subset's endpoints, each with its tlsMode (endpoint_builder.go with mtls_checker.go checkMtlsEnabled).
-      const subsetLabels = subset === undefined ? undefined : rule?.subsets.find((x) => x.name === subset)?.labels;
-      const drMode = endpointTlsMode(rule, subset, port);
-      const modeOf = this.snapshot.peerAuthMode;
-      const endpoints = endpointsOf(this.snapshot, service, subsetLabels, port).map((e) => {
-        const mtls = checkMtlsEnabled(drMode, true, modeOf ? modeOf(e.namespace, e.labels, e.port) : 'PERMISSIVE');
-        return mtls ? e : { ...e, mtls };
-      });
-      entry.cluster.update(endpoints, evaluateCluster(envoyCluster));
+      entry.cluster.update(edsEndpoints(this.assignments.get(name), this.podsByIp), evaluateCluster(envoyCluster));
       entry.version = this.snapshot.version;
     }
     return entry.cluster;

@@ -1,6 +1,8 @@
 // A workload's sidecar: the inbound listener on the pod address (mTLS mode, filters, then the app), the outbound
 // side the app calls (router), and the admin listeners (:15000, :15090).
 import http from 'node:http';
+import { evaluateCluster } from '../../../envoy/runtime/cluster.ts';
+import { peerAuthAccepts } from '../../../istio/security/peer-authentication.ts';
 import type net from 'node:net';
 import { AppConnectionReset } from '../apps/crash.ts';
 import type { AppHandler, CallScope, OutboundCall, OutboundResult } from '../apps/types.ts';
@@ -145,21 +147,15 @@ export class Sidecar {
     this.outboundPolicy = outbound;
     this.snapshot = snapshot;
     this.servicesByHost = new Map();
-    this.inboundLimits = this.inboundPoolLimits(snapshot);
+    this.inboundLimits = this.inboundPoolLimits(xds);
   }
 
-  private inboundPoolLimits(snapshot: MeshSnapshot): PoolLimits {
-    const service = [...snapshot.services.values()].find(
-      (s) => s.namespace === this.identity.namespace && Object.keys(s.selector).length > 0 && Object.entries(s.selector).every(([k, v]) => this.identity.labels[k] === v),
-    );
-    if (!service) return {};
-    const pool = effectiveTrafficPolicy(snapshot.destinationRules.get(service.fqdn, this.identity.namespace, service.namespace), undefined, this.options.port).connectionPool ?? {};
-    return {
-      maxConnections: pool.maxConnections,
-      http1MaxPendingRequests: pool.http1MaxPendingRequests,
-      http2MaxRequests: pool.http2MaxRequests,
-      maxRequestsPerConnection: pool.maxRequestsPerConnection,
-    };
+  /** The circuit breaker of the inbound cluster `inbound|<port>||` (its DestinationRule's connection pool, from CDS). */
+  private inboundPoolLimits(xds: RouterConfig): PoolLimits {
+    const cluster = xds.clusters.find((c) => c.name === `inbound|${this.options.port}||`);
+    if (!cluster) return {};
+    const c = evaluateCluster(cluster);
+    return { maxConnections: c.maxConnections, http1MaxPendingRequests: c.maxPendingRequests, http2MaxRequests: c.maxRequests, maxRequestsPerConnection: c.maxRequestsPerConnection };
   }
 
   private inboundCluster(): CircuitBreaker {
@@ -253,7 +249,7 @@ export class Sidecar {
     const socket = req.socket;
     const peer = peerOf(socket);
     const mode = this.policy.peerMode(this.options.port);
-    if (mode === 'STRICT' && !peer) {
+    if (!peerAuthAccepts(mode, { mtls: peer !== undefined })) {
       socket.destroy(); // a PeerAuthentication turned STRICT while this plaintext connection was open
       return;
     }
