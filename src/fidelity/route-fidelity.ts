@@ -4,6 +4,7 @@ import type { IstioBehaviour } from '../istio/version.ts';
 import { buildClusters } from '../istio/xds/clusters.ts';
 import { buildEndpoints } from '../istio/xds/endpoints.ts';
 import { buildRoutes } from '../istio/xds/routes.ts';
+import { resourceId } from '../spec/resources.ts';
 import type { K8sObject } from '../spec/types.ts';
 import { compareConfigs, formatDrift } from './compare.ts';
 import { translationInput } from './run.ts';
@@ -49,9 +50,8 @@ export async function routeFidelity(
       continue;
     }
     // The scenario's own Istio objects (the Bookinfo gateway and its VirtualService), unless the set replaces them.
-    const key = (o: K8sObject) => `${o.kind}/${o.metadata.namespace ?? 'default'}/${o.metadata.name}`;
-    const replacing = new Set(set.objects.map(key));
-    const objects = [...baseline.filter((o) => istioKinds.has(o.kind) && !replacing.has(key(o))), ...builtinView(set.objects)];
+    const replacing = new Set(set.objects.map(resourceId));
+    const objects = [...baseline.filter((o) => istioKinds.has(o.kind) && !replacing.has(resourceId(o))), ...builtinView(set.objects)];
     const input = { ...translationInput(registry, objects), behaviour };
     const configs = await istiod.translate(set.objects);
     try {

@@ -8,6 +8,7 @@ import type { EnvoyConfig } from '../envoy/model/index.ts';
 import { waitFor } from '../sandbox/processes.ts';
 import { SANDBOX_CONTEXT, type SandboxState } from '../sandbox/layout.ts';
 import { sandboxSidecar, type SandboxSidecar } from '../sandbox/sidecar.ts';
+import { resourceId } from '../spec/resources.ts';
 import type { K8sObject } from '../spec/types.ts';
 import { KubeApi } from '../targets/kube/api.ts';
 import { parseSyncz, unacked, type ProxySync } from '../targets/kube/sync-status.ts';
@@ -17,7 +18,7 @@ import type { ProxyDescriptor, ServiceInput, WorkloadInstanceInput } from '../is
 const QUIET_MS = 400;
 
 const refOf = (o: K8sObject) => ({ apiVersion: o.apiVersion, kind: o.kind, namespace: o.metadata.namespace ?? 'default', name: o.metadata.name });
-const keyOf = (o: K8sObject) => `${o.kind}/${o.metadata.namespace ?? 'default'}/${o.metadata.name}`;
+const keyOf = resourceId;
 
 export interface SandboxProxy {
   descriptor: ProxyDescriptor;

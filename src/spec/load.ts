@@ -7,7 +7,7 @@ import { headerOperationErrors } from './header-operations.ts';
 import { DEFAULT_ECHO_CLASSIFIERS, Normaliser, normaliseExpectation, normaliseLoad } from './normalise.ts';
 import { withUniqueTitles } from './titles.ts';
 import { pitfallWarnings } from './pitfalls.ts';
-import { displayPath, inlineResource, loadResourceFile } from './resources.ts';
+import { displayPath, inlineResource, loadResourceFile, resourceId } from './resources.ts';
 import { experimentDir, loadScenario, resolveScenarioRef } from './scenario.ts';
 import { schemaErrors } from './schema-check.ts';
 import { driverErrors, observabilityErrors, requestTargetErrors, subsetErrors, subsetNameErrors, weightErrors, weightWarnings, deprecatedFieldWarnings } from './semantics.ts';
@@ -69,7 +69,7 @@ function resourcePart(file: string, source: YamlDoc, spec: any, options: LoadOpt
   });
   const seen = new Map<string, ResourceRef>();
   for (const ref of apply) {
-    const id = `${ref.object.kind}/${ref.object.metadata.namespace ?? 'default'}/${ref.object.metadata.name}`;
+    const id = resourceId(ref.object);
     const first = seen.get(id);
     if (first) errors.push(new SpecError(`${id} is applied twice (first at ${first.source.file}:${first.source.line}); later copies would silently replace earlier ones`, ref.source, 'spec.apply'));
     seen.set(id, ref);

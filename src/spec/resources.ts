@@ -79,6 +79,7 @@ export function inlineResource(value: unknown, source: YamlDoc, path: PathSegmen
   return { object, source: positionOf(source, path), origin: 'inline' };
 }
 
-export function resourceId(object: K8sObject): string {
+/** The one identity key of an object: `<kind>/<namespace, default when unset>/<name>`. */
+export function resourceId(object: { kind: string; metadata: { name: string; namespace?: string } }): string {
   return `${object.kind}/${object.metadata.namespace ?? 'default'}/${object.metadata.name}`;
 }

@@ -1,6 +1,7 @@
 // The mesh's configuration: every object applied (scenario baseline plus experiments), validated as a whole on
 // each change, compiled into one immutable snapshot per version. A change that fails validation changes nothing.
 import { SpecError } from '../../errors.ts';
+import { resourceId } from '../../spec/resources.ts';
 import type { K8sObject } from '../../spec/types.ts';
 import { parseDestinationRule } from '../../istio/networking/destination-rule.ts';
 import { DestinationRuleIndex } from '../../istio/networking/destination-rule-index.ts';
@@ -33,9 +34,6 @@ export const supportedKinds = Object.keys(apiVersions);
 const builtInNamespaces = ['default', 'istio-system'];
 const epoch = Date.UTC(2025, 0, 1);
 
-export function objectKey(o: { kind: string; metadata: { name: string; namespace?: string } }): string {
-  return `${o.kind}/${o.metadata.namespace ?? 'default'}/${o.metadata.name}`;
-}
 
 interface Entry {
   object: K8sObject;
@@ -99,7 +97,7 @@ export class ConfigStore {
   }
 
   get(kind: string, namespace: string, name: string): K8sObject | undefined {
-    return this.entries.get(`${kind}/${namespace}/${name}`)?.object;
+    return this.entries.get(resourceId({ kind, metadata: { name, namespace } }))?.object;
   }
 
   list(): K8sObject[] {
@@ -113,7 +111,7 @@ export class ConfigStore {
     for (const object of upserts) {
       checkEnvelope(object, this.namespaces);
       const copy = structuredClone(object);
-      const key = objectKey(copy);
+      const key = resourceId(copy);
       const existing = next.get(key);
       const createdAt = existing?.createdAt ?? ++this.clock;
       // Policies resolve conflicts by age (oldest wins), as the API server's creationTimestamp orders them.

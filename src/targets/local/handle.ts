@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { SpecError, TargetError } from '../../errors.ts';
+import { resourceId } from '../../spec/resources.ts';
 import type { K8sObject } from '../../spec/types.ts';
 import { LocalMesh, type MeshOptions, type MeshStatus } from './mesh.ts';
 
@@ -33,7 +34,7 @@ export interface MeshHandle {
   close(): Promise<void>;
 }
 
-const keyOf = (r: ObjectRef) => `${r.kind}/${r.metadata.namespace ?? 'default'}/${r.metadata.name}`;
+const keyOf = resourceId;
 
 /** Start a Bookinfo mesh (or another scenario) and return its handle. */
 export async function startLocalMesh(options: StartOptions = {}): Promise<MeshHandle> {

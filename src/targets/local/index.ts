@@ -1,4 +1,5 @@
 // The local target: the embedded Bookinfo mesh (started in a child process), with the shared Target lifecycle.
+import { resourceId } from '../../spec/resources.ts';
 import { isAbsolute } from 'node:path';
 import { TargetError } from '../../errors.ts';
 import { displayPath } from '../../spec/resources.ts';
@@ -16,9 +17,7 @@ export type { MeshStatus, ProxyInfo } from './mesh.ts';
 
 export const runLabel = 'meshproof.dev/run';
 
-function keyOf(o: ObjectRef): string {
-  return `${o.kind}/${o.metadata.namespace ?? 'default'}/${o.metadata.name}`;
-}
+const keyOf = resourceId;
 
 function refOf(key: string): ObjectRef {
   const [kind, namespace, name] = key.split('/');

@@ -12,7 +12,8 @@ import { guardApp } from './apps/crash.ts';
 import { createEcho, type EchoIdentity } from './apps/echo.ts';
 import { defaultEchoBehaviour } from './apps/echo-config.ts';
 import type { AppContext, AppHandler } from './apps/types.ts';
-import { ConfigStore, objectKey, type CompiledConfig } from './config-store.ts';
+import { ConfigStore, type CompiledConfig } from './config-store.ts';
+import { resourceId } from '../../spec/resources.ts';
 import { seededHex } from './decide.ts';
 import { meshLogError } from './log.ts';
 import { loadScenario } from './scenario.ts';
@@ -195,7 +196,7 @@ export class LocalMesh {
 
   /** Delete objects by kind/namespace/name. */
   async remove(refs: { kind: string; metadata: { name: string; namespace?: string } }[]): Promise<string> {
-    return this.change([], refs.map(objectKey));
+    return this.change([], refs.map(resourceId));
   }
 
   get(kind: string, namespace: string, name: string): K8sObject | undefined {
