@@ -117,8 +117,7 @@ export class ExperimentRun {
     const { target } = this.ctx;
     this.result.convergence = await this.phases.run('converge', async () => {
       this.baseUrl = await target.entrypoint();
-      if (target.setProbe) target.setProbe(halfPushedProbe(this.baseUrl, this.experiment.load.requests));
-      return this.unlessInterrupted(target.waitConverged(this.ctx.convergeTimeoutMs));
+      return this.unlessInterrupted(target.waitConverged(this.ctx.convergeTimeoutMs, halfPushedProbe(this.baseUrl, this.experiment.load.requests)));
     });
     this.convergedAt = Date.now();
   }

@@ -44,6 +44,9 @@ export interface RestoreReport {
   errors: string[];
 }
 
+/** True (or ok) when the mesh behaves as the newest configuration says; `detail` says what was seen otherwise. */
+export type ConvergenceProbe = () => Promise<boolean | { ok: boolean; detail?: string }>;
+
 export interface Target {
   readonly kind: 'local' | 'kube';
   /** Start (local) or connect and preflight (kube). Throws TargetError on infrastructure failure. */
@@ -52,8 +55,13 @@ export interface Target {
   snapshot(resources: K8sObject[]): Promise<void>;
   /** Apply the resources, labelled `meshproof.dev/run=<runId>`. Bad resources throw SpecError naming the field. */
   apply(resources: K8sObject[], runId: string): Promise<void>;
-  /** Resolve when every proxy runs the newest config; TargetError on timeout naming what did not converge. */
-  waitConverged(timeoutMs: number): Promise<ConvergenceReport>;
+  /**
+   * Resolve when every proxy runs the newest config; TargetError on timeout naming what did not converge. `probe` is a
+   * behavioural check (the runner builds one from the experiment's requests) that a target which cannot see the
+   * version a proxy runs (kube: istiod's ACK is not the data plane's behaviour) repeats after every proxy acknowledged;
+   * the local target, whose proxies report the version they run, has no use for it.
+   */
+  waitConverged(timeoutMs: number, probe?: ConvergenceProbe): Promise<ConvergenceReport>;
   /** Base URL for load, e.g. http://127.0.0.1:8080 */
   entrypoint(): Promise<string>;
   /**
@@ -61,11 +69,6 @@ export interface Target {
    * outside the mesh (no sidecar, no client certificate), bypassing the ingress gateway. Requests with `service:` use it.
    */
   outsideEntrypoint?(service: string, port: number): Promise<string>;
-  /**
-   * Optional: a behavioural check waitConverged runs (N consecutive windows) after every proxy acknowledged the config;
-   * the runner sets one built from the experiment's requests before each convergence wait.
-   */
-  setProbe?(probe: (() => Promise<boolean | { ok: boolean; detail?: string }>) | undefined): void;
   /** Current values of the mesh-side counters of every proxy (absolute; the runner takes deltas). */
   counters(): Promise<CounterSample[]>;
   /** Delete what we applied and put back what was there. Idempotent; safe to call when nothing was applied. */

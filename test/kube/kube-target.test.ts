@@ -206,9 +206,9 @@ describe('KubeTarget.waitConverged', () => {
     await t.apply(experimentResources(), 'run-6');
     await t.waitConverged(5_000);
     expect(calls).toBe(4); // one miss, then three passes in a row
-    t.setProbe(async () => ({ ok: false, detail: 'reviews v3 share 0 of 40' }));
+    const probe = async () => ({ ok: false, detail: 'reviews v3 share 0 of 40' });
     await t.apply([experimentResources()[1]], 'run-6');
-    await expect(t.waitConverged(300)).rejects.toThrow(/behavioural probe did not see the change in 3 consecutive windows within 300 ms: reviews v3 share 0 of 40/);
+    await expect(t.waitConverged(300, probe)).rejects.toThrow(/behavioural probe did not see the change in 3 consecutive windows within 300 ms: reviews v3 share 0 of 40/);
     await t.restore();
   });
 });

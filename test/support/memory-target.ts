@@ -1,7 +1,7 @@
 // A Target double for lifecycle tests: keeps "cluster" objects in a Map and logs every call.
 import type { K8sObject } from '../../src/spec/types.ts';
 import type { CounterSample } from '../../src/observe/types.ts';
-import type { ConvergenceReport, RestoreReport, Target, TargetInfo, TargetOptions } from '../../src/targets/target.ts';
+import type { ConvergenceProbe, ConvergenceReport, RestoreReport, Target, TargetInfo, TargetOptions } from '../../src/targets/target.ts';
 
 export interface MemoryTargetOptions {
   failOn?: Partial<Record<'prepare' | 'apply' | 'converge' | 'restore' | 'counters', Error>>;
@@ -63,8 +63,12 @@ export class MemoryTarget implements Target {
     if (resources.length < 2) this.maybeFail('apply');
   }
 
-  async waitConverged(): Promise<ConvergenceReport> {
+  /** The probes waitConverged was given, in order. */
+  readonly probes: unknown[] = [];
+
+  async waitConverged(_timeoutMs: number, probe?: ConvergenceProbe): Promise<ConvergenceReport> {
     this.calls.push('converge');
+    this.probes.push(probe);
     await this.pause();
     if (this.options.convergeDelayMs) await new Promise((r) => setTimeout(r, this.options.convergeDelayMs));
     this.maybeFail('converge');

@@ -6,7 +6,7 @@ import { SpecError, TargetError } from '../../errors.ts';
 import { parsePrometheusText, sampleKey } from '../../observe/prometheus.ts';
 import type { CounterSample } from '../../observe/types.ts';
 import type { K8sObject } from '../../spec/types.ts';
-import type { ConvergenceReport, RestoreReport, Target, TargetInfo, TargetOptions } from '../target.ts';
+import type { ConvergenceProbe, ConvergenceReport, RestoreReport, Target, TargetInfo, TargetOptions } from '../target.ts';
 import { affectedProxies, type ProxyPod } from './affected.ts';
 import { hostUrlAnnotation } from './constants.ts';
 import { describeRef, KubeApi, KubeApiError, refOf, UnknownKindError, unknownFieldError } from './api.ts';
@@ -42,7 +42,6 @@ import { judgeProxy, newestSent, parseSyncz, type ProxySync, type ProxyVerdict, 
 export { analyzeOffline, istioctlPath, type Finding } from './istioctl.ts';
 
 /** A behavioural check that the applied change is visible (e.g. a request answered the way the new config says). */
-export type ConvergenceProbe = () => Promise<boolean | { ok: boolean; detail?: string }>;
 
 export interface KubeTargetOptions {
   /** kubeconfig file (default: KUBECONFIG or ~/.kube/config). */
@@ -87,16 +86,7 @@ export class KubeTarget implements Target {
   private forward?: Forward;
   /** outsideEntrypoint relays, by `service:port`. */
   private relays = new Map<string, Relay>();
-  private probe?: ConvergenceProbe;
-
-  constructor(private readonly kubeOptions: KubeTargetOptions = {}) {
-    this.probe = kubeOptions.probe;
-  }
-
-  /** Set (or clear) the behavioural probe run by waitConverged after the proxies acknowledged the config. */
-  setProbe(probe: ConvergenceProbe | undefined): void {
-    this.probe = probe;
-  }
+  constructor(private readonly kubeOptions: KubeTargetOptions = {}) {}
 
   private get namespace(): string {
     return this.kubeOptions.namespace ?? 'default';
@@ -309,11 +299,11 @@ export class KubeTarget implements Target {
     }
   }
 
-  async waitConverged(timeoutMs: number): Promise<ConvergenceReport> {
+  async waitConverged(timeoutMs: number, probe: ConvergenceProbe | undefined = this.kubeOptions.probe): Promise<ConvergenceReport> {
     const started = Date.now();
     this.convergeTimeoutMs = timeoutMs;
     const verdicts = await this.waitForProxies(this.pending, this.baseline, started + timeoutMs, timeoutMs, 'configuration');
-    await this.runProbe(started + timeoutMs, timeoutMs);
+    await this.runProbe(probe, started + timeoutMs, timeoutMs);
     this.pending = [];
     this.baseline = undefined;
     const version = verdicts.map((v) => v.version).sort().at(-1) ?? '';
@@ -362,14 +352,14 @@ export class KubeTarget implements Target {
     }
   }
 
-  private async runProbe(deadline: number, timeoutMs: number): Promise<void> {
-    if (!this.probe) return;
+  private async runProbe(probe: ConvergenceProbe | undefined, deadline: number, timeoutMs: number): Promise<void> {
+    if (!probe) return;
     const windows = this.kubeOptions.probeWindows ?? 3;
     const windowMs = this.kubeOptions.probeWindowMs ?? 500;
     let streak = 0;
     let last = '';
     while (streak < windows) {
-      const result = await this.probe().catch((error: Error) => ({ ok: false, detail: error.message }));
+      const result = await probe().catch((error: Error) => ({ ok: false, detail: error.message }));
       const ok = typeof result === 'boolean' ? result : result.ok;
       last = typeof result === 'boolean' ? '' : (result.detail ?? '');
       streak = ok ? streak + 1 : 0;
