@@ -7,6 +7,7 @@ export default defineConfig({
     include: ['test/spec/**/*.test.ts', 'test/assertions/**/*.test.ts', 'test/observe/**/*.test.ts', 'test/istio/**/*.test.ts', 'test/report/**/*.test.ts', 'test/runner/**/*.test.ts', 'test/load/k6-runtime.test.ts', 'test/load/rotation.test.ts'],
     exclude: [
       'test/report/html.browser.test.ts', // chromium
+      'test/report/coverage.browser.test.ts', // chromium
       'test/runner/drivers-agree.test.ts', // the local mesh
       'test/runner/probe.test.ts', // a loopback server
       'test/runner/warmup.test.ts', // the local mesh

@@ -10,6 +10,7 @@ import {
   statusTotals, sweepGroups, tallyOutcomes, verdictUnit, type SweepGroup, type ValueUnit,
 } from './base.ts';
 import { html, trusted, type SafeHtml } from './escape.ts';
+import { coverageSection } from './coverage-html.ts';
 import { reportCss } from './html-style.ts';
 import { renderChart } from './charts/render.ts';
 import { distributionChart, latencyCharts, rateLimitChart, sweepCharts, throughputChart } from './charts/specs.ts';
@@ -59,6 +60,7 @@ ${filter(result)}
 ${overview(result)}
 ${sweepSections.length ? html`<section class="card" id="sweeps"><h2>Sweeps</h2>${sweepSections}</section>` : ''}
 ${experimentSections}
+${coverageSection(result.coverage)}
 ${environment(result)}
 <footer>meshproof ${result.meshproofVersion} · run ${result.runId} · started ${result.startedAt}</footer>
 </main>

@@ -1,4 +1,5 @@
 // RunResult: the one structure every reporter consumes (schema/result.schema.json describes its JSON).
+import type { RunCoverage } from './coverage.ts';
 import type { Expectation, K8sObject, LoadSpec, SpecWarning, SweepPoint } from '../spec/types.ts';
 import type { CounterSample, ObservationSnapshot } from '../observe/types.ts';
 import type { LoadSummary } from '../load/driver.ts';
@@ -68,6 +69,8 @@ export interface RunResult {
   finishedAt: string;
   durationMs: number;
   experiments: ExperimentResult[];
+  /** What the run proved per service, and its service graph (src/runner/coverage.ts); absent in results of older versions. */
+  coverage?: RunCoverage;
   /** pass only when every experiment passed; `interrupted` whenever a signal stopped the run, whatever ran before. */
   outcome: ExperimentOutcome;
   exitCode: number;

@@ -1,5 +1,6 @@
 // The lifecycle of a run: prepare → for each experiment (its phases: src/runner/experiment-run.ts) → close.
 // Restore always runs: after success, failure, exceptions and interrupts (the CLI turns signals into interrupt()).
+import { runCoverage } from './coverage.ts';
 import { ExitCode, InterruptedError, ResourceError, SpecError, TargetError } from '../errors.ts';
 import type { LoadDriver } from '../load/driver.ts';
 import type { ObservationSnapshot, ObservationView, ResponseRecord } from '../observe/types.ts';
@@ -176,6 +177,7 @@ export class Runner {
       finishedAt: new Date(finished).toISOString(),
       durationMs: finished - started,
       experiments: results,
+      coverage: runCoverage(results.map((r) => ({ name: r.name, resources: r.resources, expectations: r.expectations, counters: r.counters }))),
       outcome: this.interrupted ? 'interrupted' : overallOutcome(results, fatal !== undefined, options.inconclusiveAs),
       exitCode,
       interrupted: this.interrupted,
