@@ -152,6 +152,42 @@ export function rewrittenPath(route: Route, path: string): string {
   return path;
 }
 
+const REDIRECT_CODES = { MOVED_PERMANENTLY: 301, FOUND: 302, SEE_OTHER: 303, TEMPORARY_REDIRECT: 307, PERMANENT_REDIRECT: 308 } as const;
+const DEFAULT_PORTS: Record<string, string> = { http: '80', https: '443' };
+
+/**
+ * A redirect route's answer (config_impl.cc RouteEntryImplBase::newUri, responseCode): the scheme (scheme_redirect,
+ * https_redirect, else the request's), the host (host_redirect, else the request's without a port that port_redirect
+ * replaces or that is the old scheme's default when the scheme changes), the port (port_redirect), and the path
+ * (path_redirect, whose own query wins and which keeps the request's query unless strip_query; else the request's path
+ * through prefix_rewrite / regex_rewrite, its query dropped under strip_query). 301 unless response_code says otherwise.
+ */
+export function redirectOf(route: Route, request: { scheme: string; authority: string; path: string }): { status: number; location: string } {
+  const r = route.redirect;
+  if (!r) throw new Error(`route ${route.name ?? '(unnamed)'} is not a redirect`);
+  const scheme = r.scheme_redirect || (r.https_redirect ? 'https' : request.scheme);
+  const port = r.port_redirect ? `:${r.port_redirect}` : '';
+  let host = r.host_redirect ?? request.authority;
+  if (!r.host_redirect) {
+    const at = portStart(host);
+    if (at >= 0) {
+      const own = host.slice(at + 1);
+      if (port || (scheme !== request.scheme && own === DEFAULT_PORTS[request.scheme])) host = host.slice(0, at);
+    }
+  }
+  const q = request.path.search(/[?#]/);
+  const query = q < 0 ? '' : request.path.slice(q);
+  let path: string;
+  if (r.path_redirect) {
+    path = r.path_redirect.includes('?') || r.strip_query ? r.path_redirect : r.path_redirect + query;
+  } else {
+    const rewritten = r.prefix_rewrite !== undefined || r.regex_rewrite !== undefined ? rewrittenPath({ ...route, route: { cluster: '', prefix_rewrite: r.prefix_rewrite, regex_rewrite: r.regex_rewrite } }, request.path) : request.path;
+    const rq = rewritten.search(/[?#]/);
+    path = r.strip_query && rq >= 0 ? rewritten.slice(0, rq) : rewritten;
+  }
+  return { status: REDIRECT_CODES[r.response_code ?? 'MOVED_PERMANENTLY'], location: `${scheme}://${host}${port}${path}` };
+}
+
 /** Http::Utility::QueryParamsMulti: decoded name → values, in order. */
 export function parseQuery(path: string): Map<string, string[]> {
   const params = new Map<string, string[]>();

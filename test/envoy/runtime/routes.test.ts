@@ -1,3 +1,4 @@
+import type { Route } from '../../../src/envoy/model/index.ts';
 import { describe, expect, it } from 'vitest';
 import type { HeaderMatcher, RouteConfiguration, VirtualHost } from '../../../src/envoy/model/index.ts';
 import { matchHeader } from '../../../src/envoy/runtime/matchers.ts';
@@ -9,8 +10,7 @@ import {
   pickCluster,
   selectRoute,
   selectVirtualHost,
-  type MutableHeaders,
-} from '../../../src/envoy/runtime/routes.ts';
+  type MutableHeaders, redirectOf } from '../../../src/envoy/runtime/routes.ts';
 import { seededRandom } from '../../../src/assertions/stats/simulate.ts';
 import { draws, loadIstiodDump } from './fixtures.ts';
 
@@ -202,5 +202,26 @@ describe('the productpage sidecar istiod wrote (bookinfo.yaml reviews VirtualSer
   });
   it('an unknown host falls to allow_any → PassthroughCluster', () => {
     expect(route('example.org:9080', {}, draws())).toEqual({ vhost: 'allow_any', cluster: 'PassthroughCluster' });
+  });
+});
+
+describe('redirects (config_impl.cc RouteEntryImplBase::newUri)', () => {
+  const redirect = (r: NonNullable<Route['redirect']>, match: Route['match'] = { prefix: '/' }) => ({ name: 'r', match, redirect: r }) as Route;
+  const request = { scheme: 'http', authority: 'shop.example.com:80', path: '/a/b?x=1' };
+  it('301 to the same place by default; https_redirect drops the old scheme\'s default port', () => {
+    expect(redirectOf(redirect({ host_redirect: 'new.example.com' }), request)).toEqual({ status: 301, location: 'http://new.example.com/a/b?x=1' });
+    expect(redirectOf(redirect({ https_redirect: true }), request)).toEqual({ status: 301, location: 'https://shop.example.com/a/b?x=1' });
+    expect(redirectOf(redirect({ https_redirect: true }), { ...request, authority: 'shop.example.com:8080' }).location).toBe('https://shop.example.com:8080/a/b?x=1');
+  });
+  it('port_redirect replaces the port; response_code sets the status', () => {
+    expect(redirectOf(redirect({ port_redirect: 8443, response_code: 'FOUND' }), request)).toEqual({ status: 302, location: 'http://shop.example.com:8443/a/b?x=1' });
+    expect(redirectOf(redirect({ response_code: 'PERMANENT_REDIRECT' }), request).status).toBe(308);
+  });
+  it('path_redirect keeps the query unless strip_query or a query of its own; prefix_rewrite rewrites the matched prefix', () => {
+    expect(redirectOf(redirect({ path_redirect: '/new' }), request).location).toBe('http://shop.example.com:80/new?x=1');
+    expect(redirectOf(redirect({ path_redirect: '/new', strip_query: true }), request).location).toBe('http://shop.example.com:80/new');
+    expect(redirectOf(redirect({ path_redirect: '/new?y=2' }), request).location).toBe('http://shop.example.com:80/new?y=2');
+    expect(redirectOf(redirect({ prefix_rewrite: '/v2/' }, { prefix: '/a/' }), request).location).toBe('http://shop.example.com:80/v2/b?x=1');
+    expect(redirectOf(redirect({ prefix_rewrite: '/v2/', strip_query: true }, { prefix: '/a/' }), request).location).toBe('http://shop.example.com:80/v2/b');
   });
 });

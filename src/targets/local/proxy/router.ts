@@ -7,7 +7,7 @@ import { evaluateCluster } from '../../../envoy/runtime/cluster.ts';
 import { decideFault } from '../../../envoy/runtime/fault.ts';
 import type { DynamicMetadata } from '../../../envoy/runtime/matchers.ts';
 import { backoffMs, effectiveRetryPolicy, evaluateRetryPolicy, routeTimeoutMs, wouldRetry, type AttemptOutcome, type EvaluatedRetryPolicy } from '../../../envoy/runtime/retry.ts';
-import { applyHeaderMutations, headerMutationLevels, perFilterConfig, pickCluster, rewrittenPath, selectRoute, selectVirtualHost } from '../../../envoy/runtime/routes.ts';
+import { applyHeaderMutations, headerMutationLevels, perFilterConfig, pickCluster, redirectOf, rewrittenPath, selectRoute, selectVirtualHost } from '../../../envoy/runtime/routes.ts';
 import { fqdn } from '../../../istio/networking/routing.ts';
 import { uniform } from '../decide.ts';
 import { Cancellation } from './cancel.ts';
@@ -234,7 +234,8 @@ export class Router {
     const action = route.route;
     if (!action) {
       if (route.direct_response) return local({ status: route.direct_response.status, body: route.direct_response.body?.inline_string ?? '', flags: [] }, vhostService);
-      throw new Error(`route ${route.name ?? '(unnamed)'}: redirects are not executed by the local data plane`);
+      const { status, location } = redirectOf(route, { scheme: 'http', authority: req.authority, path: req.path });
+      return local({ status, body: '', flags: [], headers: { location } }, vhostService);
     }
     const picked = pickCluster(action, () => uniform(seed, `${req.decisionKey}|weight`));
     const target = parseClusterName(picked.name);
