@@ -10,7 +10,9 @@ import {
   pickCluster,
   selectRoute,
   selectVirtualHost,
-  type MutableHeaders, redirectOf } from '../../../src/envoy/runtime/routes.ts';
+  redirectOf,
+  type MutableHeaders,
+} from '../../../src/envoy/runtime/routes.ts';
 import { seededRandom } from '../../../src/assertions/stats/simulate.ts';
 import { draws, loadIstiodDump } from './fixtures.ts';
 
