@@ -199,14 +199,43 @@ export const classifiers: Record<string, Classifier> = {
 
 export const DEFAULT_CLASSIFIERS = ['status', 'envoy', 'bookinfo'];
 
+/**
+ * Classifiers that read what the user's own services send (no echo workload needed, so they work on a real cluster):
+ * `header:<name>` labels each response with that response header's value, `json:<path>` with the string or number at
+ * that dot path of a JSON body; `=<label>` names the label (default `version`), e.g. `header:x-app-version=backend.version`.
+ */
+const PARAMETERISED = /^(header|json):([A-Za-z0-9_.-]+)(?:=([A-Za-z0-9_.-]+))?$/;
+
+/** The label a parameterised classifier name gives, or undefined when the name is not one. */
+export function parameterisedLabel(name: string): string | undefined {
+  const m = PARAMETERISED.exec(name);
+  return m ? (m[3] ?? 'version') : undefined;
+}
+
+function parameterised(name: string): Classifier | undefined {
+  const m = PARAMETERISED.exec(name);
+  if (!m) return undefined;
+  const [, source, key, label = 'version'] = m as unknown as [string, 'header' | 'json', string, string | undefined];
+  if (source === 'header') {
+    const header = key.toLowerCase();
+    return (r): Labels => (r.headers[header] !== undefined ? { [label]: r.headers[header]! } : {});
+  }
+  const path = key.split('.');
+  return (r): Labels => {
+    let value: unknown = parseJsonObject(r.body);
+    for (const k of path) value = value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>)[k] : undefined;
+    return typeof value === 'string' || typeof value === 'number' ? { [label]: String(value) } : {};
+  };
+}
+
 /** Classifiers by name, in order; an empty list means the default set. */
 export function resolveClassifiers(names: string[]): Classifier[] {
   const chosen = names.length > 0 ? names : DEFAULT_CLASSIFIERS;
   return chosen.map((name) => {
-    const classifier = classifiers[name];
+    const classifier = classifiers[name] ?? parameterised(name);
     if (!classifier) {
       throw new SpecError(
-        `unknown classifier "${name}"; known classifiers: ${Object.keys(classifiers).join(', ')}`,
+        `unknown classifier "${name}"; known classifiers: ${Object.keys(classifiers).join(', ')}, header:<name>[=<label>], json:<path>[=<label>]`,
         undefined,
         'spec.load.classifiers',
       );

@@ -2,6 +2,7 @@
 import { SpecError } from '../errors.ts';
 import { parseDuration } from './units.ts';
 import { CLASSIFIER_LABELS } from './semantics.ts';
+import { parameterisedLabel } from '../observe/classifiers.ts';
 import { suggest } from './suggest.ts';
 import { kindHandler } from '../assertions/kinds.ts';
 import { DEFAULT_TOLERANCE_POINTS } from './expectation-input.ts';
@@ -156,9 +157,9 @@ export function normaliseLoad(n: Normaliser, load: Record<string, any>): LoadSpe
     throw n.error([...base, 'warmup'], `warm-up (${warmupMs} ms) must be shorter than the duration (${durationMs} ms)`);
   }
   (load.classifiers ?? []).forEach((name: string, i: number) => {
-    if (!(name in CLASSIFIER_LABELS)) {
+    if (!(name in CLASSIFIER_LABELS) && parameterisedLabel(name) === undefined) {
       const hint = suggest(name, Object.keys(CLASSIFIER_LABELS));
-      throw n.error([...base, 'classifiers', i], `unknown classifier "${name}"${hint ? `; did you mean "${hint}"?` : ''} (known: ${Object.keys(CLASSIFIER_LABELS).join(', ')})`);
+      throw n.error([...base, 'classifiers', i], `unknown classifier "${name}"${hint ? `; did you mean "${hint}"?` : ''} (known: ${Object.keys(CLASSIFIER_LABELS).join(', ')}, header:<name>[=<label>], json:<path>[=<label>])`);
     }
   });
   const timeoutMs = load.timeout !== undefined ? n.duration(load.timeout, [...base, 'timeout']) : 30_000;

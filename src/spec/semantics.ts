@@ -1,5 +1,6 @@
 // Checks beyond the schema: things that are well-formed but cannot mean what the author wants.
 import { SpecError } from '../errors.ts';
+import { parameterisedLabel } from '../observe/classifiers.ts';
 import type { Expectation, K8sObject, LoadSpec, ResourceRef, SourcePos, SpecWarning } from './types.ts';
 import { locateField } from './resources.ts';
 import { formatPath, type PathSegment } from './yaml-source.ts';
@@ -260,7 +261,7 @@ export function observabilityErrors(
   positionOf?: (path: PathSegment[], options?: { key?: boolean }) => SourcePos,
 ): SpecError[] {
   const errors: SpecError[] = [];
-  const labels = new Set([...LOAD_LABELS, ...classifiers.flatMap((c) => CLASSIFIER_LABELS[c] ?? []), ...(classifiers.includes('echo') ? echoLabels(scenario, resources) : [])]);
+  const labels = new Set([...LOAD_LABELS, ...classifiers.flatMap((c) => CLASSIFIER_LABELS[c] ?? [parameterisedLabel(c)].filter((l): l is string => l !== undefined)), ...(classifiers.includes('echo') ? echoLabels(scenario, resources) : [])]);
 
   const services = new Set(scenario.services);
   const workloads = new Set([...scenario.workloads, 'istio-ingressgateway']);

@@ -6,8 +6,7 @@ import {
   echoClassifier,
   envoyClassifier,
   resolveClassifiers,
-  statusClassifier,
-} from '../../src/observe/classifiers.ts';
+  statusClassifier, parameterisedLabel } from '../../src/observe/classifiers.ts';
 import type { ResponseRecord } from '../../src/observe/types.ts';
 import { bootstrapPage, reviewsJson, tailwindPage } from './bookinfo-pages.ts';
 
@@ -207,5 +206,21 @@ describe('echo classifier (the lines of Istio\'s echo app, pkg/test/echo fields.
 
   it('is available by name', () => {
     expect(classifiers.echo).toBe(echoClassifier);
+  });
+});
+
+describe('classifiers reading what the user\'s own services send (header:, json:)', () => {
+  const record = (headers: Record<string, string>, body: string) => ({ requestIndex: 0, sentAtMs: 0, latencyMs: 1, status: 200, headers, body });
+  it('header:<name>[=<label>] labels with the response header, json:<path>[=<label>] with the body field', () => {
+    const [byHeader, byJson, named] = resolveClassifiers(['header:X-App-Version', 'json:meta.version=backend.version', 'header:x-pod=pod']);
+    expect(byHeader!(record({ 'x-app-version': 'v2' }, ''))).toEqual({ version: 'v2' });
+    expect(byHeader!(record({}, ''))).toEqual({});
+    expect(byJson!(record({}, '{"meta":{"version":"v3"}}'))).toEqual({ 'backend.version': 'v3' });
+    expect(byJson!(record({}, '{"meta":{"version":3}}'))).toEqual({ 'backend.version': '3' });
+    expect(byJson!(record({}, 'not json'))).toEqual({});
+    expect(named!(record({ 'x-pod': 'backend-7d9' }, ''))).toEqual({ pod: 'backend-7d9' });
+    expect(parameterisedLabel('json:a.b')).toBe('version');
+    expect(parameterisedLabel('header:')).toBeUndefined();
+    expect(() => resolveClassifiers(['header x'])).toThrow(/header:<name>\[=<label>\]/);
   });
 });
