@@ -1,6 +1,6 @@
 // result.json: the full RunResult, as published in schema/result.schema.json.
 import { readFileSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
@@ -18,11 +18,6 @@ export const resultSchemaPath = fileURLToPath(new URL('../../schema/result.schem
  */
 export function renderJson(result: RunResult): string {
   return JSON.stringify(result, null, 2) + '\n';
-}
-
-export async function writeJson(result: RunResult, path: string): Promise<string> {
-  await writeFile(path, renderJson(result), 'utf8');
-  return path;
 }
 
 let compiled: ValidateFunction | undefined;

@@ -188,8 +188,6 @@ export type Expectation =
   | CounterExpectation
   | ReconcileExpectation;
 
-export type ExpectationKind = Expectation['kind'];
-
 export interface SweepPoint {
   /** Parameter values of this point of the matrix. */
   params: Record<string, string | number>;

@@ -12,11 +12,6 @@ export function parseDuration(value: unknown): number | undefined {
   return Number(m[1]) * factor[m[2]];
 }
 
-/** Istio's protobuf Duration form (`0.5s`, `7s`, `100ms`, `1m`); undefined when malformed. */
-export function parseIstioDuration(value: unknown): number | undefined {
-  return typeof value === 'string' ? parseDuration(value) : undefined;
-}
-
 export function formatDuration(ms: number): string {
   if (ms < 1000) return `${Math.round(ms)}ms`;
   if (ms < 60_000) return `${+(ms / 1000).toFixed(2)}s`;

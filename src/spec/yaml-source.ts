@@ -178,11 +178,6 @@ function positionInBlockScalar(source: YamlDoc, scalar: Scalar, rest: PathSegmen
   return { file: source.file, line: indicatorLine + at.line, col: at.col + indent };
 }
 
-/** The node at a path, for callers that need its sub-tree (e.g. a resource inside an experiment). */
-export function nodeAt(source: YamlDoc, path: PathSegment[]): Node | undefined {
-  return source.doc.getIn(path, true) as Node | undefined;
-}
-
 /** `spec.http[0].route[1].weight` */
 export function formatPath(path: PathSegment[]): string {
   let out = '';

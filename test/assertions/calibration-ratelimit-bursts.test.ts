@@ -9,7 +9,6 @@ import { judge } from '../../src/assertions/index.ts';
 import type { K8sObject } from '../../src/spec/types.ts';
 import type { SeededRandom } from '../../src/assertions/stats/simulate.ts';
 import { LocalRateLimiter, parseLocalRateLimit } from '../../src/istio/ratelimit.ts';
-import { istioBehaviour } from '../../src/istio/version.ts';
 import { FakeObservation } from './fake-observation.ts';
 import { contextOf, expectation, source } from './context.ts';
 import { rates, SIMS } from './calibration-helpers.ts';

@@ -137,12 +137,6 @@ function fieldPaths(obj: Obj): Map<string, string> {
   return paths;
 }
 
-function getPath(obj: Obj, path: string): unknown {
-  const [a, b, ...rest] = path.split('.');
-  if (a === 'metadata') return (obj.metadata as any)[b]?.[rest.join('.')];
-  return b === undefined ? obj[a] : obj[a]?.[[b, ...rest].join('.')];
-}
-
 function setPath(obj: Obj, path: string, value: unknown): void {
   const [a, b, ...rest] = path.split('.');
   if (a === 'metadata') {

@@ -6,7 +6,7 @@ import http from 'node:http';
 import type net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProxyStats } from '../../src/targets/local/proxy/stats.ts';
-import { FLAKY_HOST as host, flakyRouter } from '../support/flaky-router.ts';
+import { flakyRouter } from '../support/flaky-router.ts';
 
 const block = `127.${200 + (process.pid % 40)}.${(process.pid >> 6) % 250}`;
 let server: http.Server;

@@ -1,7 +1,7 @@
 // Istio tasks traffic-management/request-routing and traffic-shifting on the local mesh
 // (istio.io docs tasks/traffic-management; samples/bookinfo/networking/virtual-service-*.yaml).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { applyAndWait, countBy, login, mesh, page, pages, restoreBaseline, scenarioFile, yaml, type MeshHandle } from './helpers.ts';
+import { applyAndWait, countBy, login, mesh, pages, restoreBaseline, scenarioFile, yaml, type MeshHandle } from './helpers.ts';
 
 const allV1 = yaml(`
 apiVersion: networking.istio.io/v1

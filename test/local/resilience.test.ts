@@ -2,7 +2,7 @@
 // (istio.io docs tasks/traffic-management/{request-timeouts,circuit-breaking}; Envoy router timeouts, circuit breakers,
 // outlier detection; local replies `upstream request timeout`, `... reset reason: overflow`, `no healthy upstream`).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { applyAndWait, counters, countBy, mesh, page, pages, restoreBaseline, scenarioFile, sum, yaml, type MeshHandle } from './helpers.ts';
+import { applyAndWait, counters, countBy, mesh, page, restoreBaseline, scenarioFile, sum, yaml, type MeshHandle } from './helpers.ts';
 
 let m: MeshHandle;
 beforeAll(async () => {

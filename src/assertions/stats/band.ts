@@ -81,20 +81,3 @@ export function describeBand(band: Band, fmt: (v: number) => string): string {
   return 'anything';
 }
 
-/** Why an interval or value is not conclusive / failed, naming the edge: "the interval crosses 25 %". */
-export function placementReason(placement: Placement, band: Band, fmt: (v: number) => string, subject = 'the interval'): string {
-  switch (placement) {
-    case 'inside':
-      return `${subject} lies within ${describeBand(band, fmt)}`;
-    case 'below':
-      return `${subject} lies wholly below ${fmt(band.lower!)}`;
-    case 'above':
-      return `${subject} lies wholly above ${fmt(band.upper!)}`;
-    case 'straddles-lower':
-      return `${subject} crosses ${fmt(band.lower!)}`;
-    case 'straddles-upper':
-      return `${subject} crosses ${fmt(band.upper!)}`;
-    case 'straddles-both':
-      return `${subject} is wider than ${describeBand(band, fmt)}`;
-  }
-}

@@ -26,11 +26,6 @@ export function percentNumber(share: number, decimals: number): string {
   return (share * 100).toFixed(decimals);
 }
 
-/** 0.194 → "19.4 %". */
-export function formatPercent(share: number, decimals = percentDecimals(share)): string {
-  return `${percentNumber(share, decimals)} %`;
-}
-
 /** A share with its interval: "19.4 % (99 % interval 17.9–21.0 %)". */
 export function formatShareWithInterval(share: number, interval: [number, number], label: string): string {
   const d = percentDecimals(share, interval);

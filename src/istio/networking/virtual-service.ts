@@ -1,7 +1,7 @@
 // VirtualService: validation into the model, refusing what the local mesh does not implement.
 import type { K8sObject } from '../../spec/types.ts';
 import {
-  describe, FieldPath, isObj, readArray, readBoolean, readDuration, readNumber, readObject, readOptionalString, readString, readStringMap,
+  FieldPath, isObj, readArray, readBoolean, readDuration, readNumber, readObject, readOptionalString, readString, readStringMap,
 } from './fields.ts';
 import type { FaultSpec, HeaderOperations, HeadersSpec, HttpMatch, HttpRoute, RetrySpec, RouteDestination, VirtualServiceModel } from './model.ts';
 import { headerOperationProblem, isAuthorityHeader } from './header-validation.ts';

@@ -10,7 +10,7 @@ import { TypedConfigType } from '../../envoy/model/index.ts';
 import { gatewayVirtualHosts } from '../networking/gateway-routes.ts';
 import { resolveShortname, visibilityRank } from '../networking/routing.ts';
 import type { HeaderOperations, HttpMatch, HttpRoute, RouteDestination, StringMatcher, VirtualServiceModel } from '../networking/model.ts';
-import type { ProxyDescriptor, ServiceInput, ServicePort, TranslationInput } from './input.ts';
+import type { ProxyDescriptor, ServiceInput, TranslationInput } from './input.ts';
 import { portProtocol, servedAsHttp } from '../protocol.ts';
 
 const previousHosts = (): RetryHostPredicate => ({

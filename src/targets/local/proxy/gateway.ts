@@ -32,7 +32,7 @@ export class IngressGateway {
 
   constructor(
     readonly identity: WorkloadIdentity,
-    private readonly options: { seed: number; meshSecret: string; delimitedStatPrefixes: boolean },
+    options: { seed: number; meshSecret: string; delimitedStatPrefixes: boolean },
   ) {
     this.stats = new ProxyStats(identity.statsMatcher, { delimitedStatPrefixes: options.delimitedStatPrefixes });
     this.router = new Router({

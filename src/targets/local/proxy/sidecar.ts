@@ -15,7 +15,6 @@ import { inboundListener, peerOf } from './mtls.ts';
 import { Router, type RouterConfig } from './router.ts';
 import { replies } from './local-reply.ts';
 import { CircuitBreaker, type PoolLimits } from './circuit-breaker.ts';
-import { effectiveTrafficPolicy } from '../../../istio/networking/destination-rule.ts';
 import { memo } from './memo.ts';
 import { ProxyStats, type StatsMatcher } from './stats.ts';
 import { decodePeer, encodePeer, peerOfEndpoint, record, unknownPeer, type PeerInfo } from './telemetry.ts';
