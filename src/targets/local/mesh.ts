@@ -1,6 +1,7 @@
 // The embedded Bookinfo mesh in this process: one loopback /24 per instance (ingress on .1, one address per pod),
 // a sidecar per pod in front of its TypeScript app, the ingress gateway, and the configuration pushed to every proxy
-// asynchronously with a version each proxy reports (as xDS would).
+// asynchronously with a version each proxy reports (as xDS would): routes, clusters and endpoints from the built-in
+// control plane (src/istio/xds) or from istiod (--control-plane istiod), filters built from the Istio resources.
 import { randomInt } from 'node:crypto';
 import type { K8sObject } from '../../spec/types.ts';
 import { DEFAULT_ISTIO_VERSION, istioBehaviour, type IstioBehaviour } from '../../istio/version.ts';

@@ -1,6 +1,7 @@
-// The outbound half of a proxy (sidecar outbound listener or ingress gateway): route selection, the fault filter
-// (before the router: injected faults are never retried), then Envoy's router with retries, per-try and route
-// timeouts, load balancing, the connection-pool circuit breaker and outlier detection.
+// The outbound half of a proxy (sidecar outbound listener or ingress gateway), executing the Envoy configuration its
+// control plane sent (RDS, CDS, EDS) through src/envoy/runtime: route selection, the fault filter (before the router:
+// injected faults are never retried), then Envoy's router with retries, per-try and route timeouts, load balancing,
+// the connection-pool circuit breaker and outlier detection.
 import type http from 'node:http';
 import { TypedConfigType, type Cluster as EnvoyCluster, type ClusterLoadAssignment, type ClusterWeight, type Route, type RouteConfiguration, type VirtualHost } from '../../../envoy/model/index.ts';
 import { evaluateCluster } from '../../../envoy/runtime/cluster.ts';
