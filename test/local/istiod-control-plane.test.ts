@@ -9,6 +9,11 @@ import type { K8sObject } from '../../src/spec/types.ts';
 import { IstiodControlPlane } from '../../src/targets/local/istiod-control-plane.ts';
 import { startLocalMesh } from '../../src/targets/local/handle.ts';
 import { runCli } from '../catalogue/cli.ts';
+import { bookinfoProxies, bookinfoRegistry } from '../../src/fidelity/bookinfo.ts';
+import { IstiodTranslator, proxyKey } from '../../src/fidelity/istiod-translator.ts';
+import { inboundHttpFilters, rbacRulesOf } from '../../src/envoy/runtime/listeners.ts';
+import { evaluateRbac } from '../../src/envoy/runtime/rbac.ts';
+import { applyAndWait, counters, mesh, restoreBaseline, sum } from './helpers.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'meshproof-istiod-cp-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -49,5 +54,47 @@ describe('--control-plane istiod', () => {
     const kube = await runCli(['run', 'experiments/bookinfo/01-route-all-v1.yaml', '--target', 'kube', '--context', 'kind-nowhere', '--control-plane', 'istiod', '--report-dir', join(work, 'kube'), '--quiet'], { timeoutMs: 60_000 });
     expect(kube.code, kube.stderr).toBe(2);
     expect(kube.stderr).toMatch(/--control-plane is for the local target/);
+  }, 90_000);
+
+  // An ALLOW policy on ratings for reviews' identity on GET /ratings/*: istiod's RBAC as the sidecar runs it.
+  const allowReviews: K8sObject = {
+    apiVersion: 'security.istio.io/v1', kind: 'AuthorizationPolicy', metadata: { name: 'ratings-viewer', namespace: 'default' },
+    spec: { selector: { matchLabels: { app: 'ratings' } }, action: 'ALLOW', rules: [{ from: [{ source: { principals: ['cluster.local/ns/default/sa/bookinfo-reviews'] } }], to: [{ operation: { methods: ['GET'], paths: ['/ratings/*'] } }] }] },
+  };
+
+  it('the inbound RBAC filters of istiod\'s virtualInbound chain, run by src/envoy/runtime: reviews may GET /ratings/0, productpage may not', async () => {
+    const translator = IstiodTranslator.start();
+    try {
+      const registry = bookinfoRegistry();
+      const proxies = bookinfoProxies(registry);
+      const answer = await translator.translate({ registry, objects: [allowReviews], proxies });
+      if (!answer.ok) throw new Error(answer.error);
+      const ratings = proxies.find((p) => p.podName.startsWith('ratings'))!;
+      const filters = inboundHttpFilters(answer.proxies.get(proxyKey(ratings))!.listeners, 9080, true);
+      const rules = rbacRulesOf(filters ?? []);
+      expect(rules.map((r) => r.rules.action ?? 'ALLOW')).toEqual(['ALLOW']);
+      const facts = (principal: string, path: string) => ({ headers: { ':method': 'GET', ':path': path, ':authority': 'ratings:9080' }, destinationPort: 9080, peerPrincipal: `spiffe://cluster.local/ns/default/sa/${principal}` });
+      expect(evaluateRbac(rules[0]!.rules, facts('bookinfo-reviews', '/ratings/0')).allowed).toBe(true);
+      expect(evaluateRbac(rules[0]!.rules, facts('bookinfo-productpage', '/ratings/0')).allowed).toBe(false);
+      expect(evaluateRbac(rules[0]!.rules, facts('bookinfo-reviews', '/health')).allowed).toBe(false);
+    } finally {
+      await translator.close();
+    }
+  }, 60_000);
+
+  it('a mesh under istiod enforces that policy at ratings\' sidecar: pages keep their ratings, productpage\'s own call is denied (403, rbac denied)', async () => {
+    const m = await mesh({ controlPlane: 'istiod', seed: 8 });
+    try {
+      await applyAndWait(m, [allowReviews]);
+      const pageRes = await fetch(`${m.gatewayUrl}/productpage`);
+      expect(pageRes.status).toBe(200);
+      expect(await pageRes.text()).not.toMatch(/Ratings service is currently unavailable/);
+      expect((await fetch(`${m.gatewayUrl}/api/v1/products/0/ratings`)).status).toBe(403);
+      const c = await counters(m);
+      expect(sum(c, 'envoy_http_rbac', { authz_enforce_result: 'denied' }, 'ratings-v1')).toBeGreaterThanOrEqual(1);
+      await restoreBaseline(m, [allowReviews]);
+    } finally {
+      await m.close();
+    }
   }, 90_000);
 });

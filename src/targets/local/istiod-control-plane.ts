@@ -1,15 +1,20 @@
 // The local mesh's other control plane: istiod's own config generation (pilot-discovery of the pinned istio module,
 // run in-process by tools/istio-translate: its Kubernetes registry, validating webhook, and xDS server) translating the
 // mesh's objects for each of its proxies. The proxies take their routes (RDS), clusters (CDS) and endpoints (EDS) from it; listeners
-// and HTTP filters (mTLS modes, RBAC, JWT, local rate limits) still come from the built-in control plane.
+// and HTTP filters come from the built-in control plane too, except the sidecars' inbound RBAC filters, which run as
+// istiod wrote them (src/envoy/runtime/rbac.ts over the virtualInbound chain's filters).
 import { SpecError } from '../../errors.ts';
 import { IstiodTranslator, proxyKey } from '../../fidelity/istiod-translator.ts';
 import { ISTIOD_VERSION } from '../../fidelity/run.ts';
 import type { ProxyDescriptor, TranslationInput } from '../../istio/xds/input.ts';
 import type { K8sObject } from '../../spec/types.ts';
+import type { Listener } from '../../envoy/model/index.ts';
 import type { RouterConfig } from './proxy/router.ts';
 
 export type ControlPlane = 'builtin' | 'istiod';
+
+/** What a proxy takes from istiod: its router's RDS, CDS and EDS, and the listeners whose inbound RBAC filters it runs. */
+export type IstiodProxyConfig = RouterConfig & { listeners: Listener[] };
 
 /** The Istio kinds istiod reads from the cluster's configuration. */
 const ISTIO_KINDS = new Set(['VirtualService', 'DestinationRule', 'Gateway', 'EnvoyFilter', 'AuthorizationPolicy', 'PeerAuthentication', 'RequestAuthentication']);
@@ -33,21 +38,21 @@ export class IstiodControlPlane {
   }
 
   /** Each proxy's routes, clusters and endpoints as istiod generates them for the mesh's registry and Istio objects. */
-  async translate(input: TranslationInput, objects: K8sObject[], proxies: ProxyDescriptor[]): Promise<Map<string, RouterConfig>> {
+  async translate(input: TranslationInput, objects: K8sObject[], proxies: ProxyDescriptor[]): Promise<Map<string, IstiodProxyConfig>> {
     const answer = await this.translator.translate({
       registry: { services: input.services, instances: input.instances },
       objects: objects.filter((o) => ISTIO_KINDS.has(o.kind)),
       proxies,
     });
     if (!answer.ok) throw new Error(`istiod refused the mesh's configuration: ${answer.error}`);
-    const out = new Map<string, RouterConfig>();
+    const out = new Map<string, IstiodProxyConfig>();
     for (const proxy of proxies) {
       const key = proxyKey(proxy);
       const refused = answer.refused.get(key);
       if (refused !== undefined) throw new Error(`istiod's configuration for ${key} has a field the local data plane does not execute: ${refused}`);
       const config = answer.proxies.get(key);
       if (!config) throw new Error(`istiod sent no configuration for ${key}`);
-      out.set(key, { routes: config.routes, clusters: config.clusters, endpoints: config.endpoints });
+      out.set(key, { routes: config.routes, clusters: config.clusters, endpoints: config.endpoints, listeners: config.listeners });
     }
     return out;
   }

@@ -29,7 +29,7 @@ import { buildEndpoints } from '../../istio/xds/endpoints.ts';
 import { buildRoutes } from '../../istio/xds/routes.ts';
 import type { TranslationInput } from '../../istio/xds/input.ts';
 import { proxyDescriptorOf, translationInputOf } from './builtin-control-plane.ts';
-import { IstiodControlPlane, istiodControlPlaneVersion, type ControlPlane } from './istiod-control-plane.ts';
+import { IstiodControlPlane, istiodControlPlaneVersion, type ControlPlane, type IstiodProxyConfig } from './istiod-control-plane.ts';
 import { SpecError } from '../../errors.ts';
 import type { RouterConfig } from './proxy/router.ts';
 
@@ -324,7 +324,7 @@ export class LocalMesh {
   }
 
   /** Under `--control-plane istiod`: every proxy's routes and clusters from istiod for this config and the pods now running. */
-  private async istiodConfigs(compiled: CompiledConfig): Promise<Map<string, RouterConfig> | undefined> {
+  private async istiodConfigs(compiled: CompiledConfig): Promise<Map<string, IstiodProxyConfig> | undefined> {
     if (!this.istiod) return undefined;
     const input = this.translationInput(compiled, this.snapshot(compiled));
     const proxies = [proxyDescriptorOf(this.gateway.identity, 'router'), ...[...this.pods.values()].map((p) => proxyDescriptorOf(p.sidecar.identity, 'sidecar'))];
@@ -332,20 +332,22 @@ export class LocalMesh {
   }
 
   /** The proxy's configuration: routes and clusters from istiod when it is the control plane, else built in; filters built in. */
-  private configureProxy(proxy: Sidecar | IngressGateway, compiled: CompiledConfig, fromIstiod?: Map<string, RouterConfig>): void {
+  private configureProxy(proxy: Sidecar | IngressGateway, compiled: CompiledConfig, fromIstiod?: Map<string, IstiodProxyConfig>): void {
     const snap = this.snapshot(compiled);
     const id = proxy.identity;
-    const deps = { behaviour: this.behaviour, seed: this.seed, stats: proxy.stats, chains: this.filterChainsOf(id.podName) };
     const descriptor = proxyDescriptorOf(id, proxy instanceof IngressGateway ? 'router' : 'sidecar');
     let xds: RouterConfig;
+    let listeners: IstiodProxyConfig['listeners'] | undefined;
     if (this.istiod) {
       const config = fromIstiod?.get(`${descriptor.podName}.${descriptor.namespace}`);
       if (!config) throw new Error(`no configuration from istiod for ${descriptor.podName}`);
       xds = config;
+      listeners = config.listeners;
     } else {
       const input = this.translationInput(compiled, snap);
       xds = { routes: buildRoutes(input, descriptor), clusters: buildClusters(input, descriptor), endpoints: buildEndpoints(input, descriptor) };
     }
+    const deps = { behaviour: this.behaviour, seed: this.seed, stats: proxy.stats, chains: this.filterChainsOf(id.podName), ...(listeners ? { listeners } : {}) };
     if (proxy instanceof IngressGateway) {
       proxy.configure(snap, xds, buildPolicy(compiled.security, { namespace: id.namespace, labels: id.labels, context: 'GATEWAY', port: gatewayPort, hcmStatPrefix: `outbound_0.0.0.0_${gatewayPort}` }, deps));
     } else {
@@ -372,7 +374,7 @@ export class LocalMesh {
     const proxies: (Sidecar | IngressGateway)[] = [this.gateway, ...[...this.pods.values()].map((p) => p.sidecar)];
     this.pushing = this.pushing.then(async () => {
       if (this.closed || compiled.version < Number(this.store.current.version)) return;
-      let fromIstiod: Map<string, RouterConfig> | undefined;
+      let fromIstiod: Map<string, IstiodProxyConfig> | undefined;
       try {
         fromIstiod = await this.istiodConfigs(compiled);
       } catch (error) {

@@ -1,6 +1,9 @@
 // The security side of the local proxies, built from the istio/security and istio/ratelimit modules: peer
 // authentication (mTLS mode per port), authorization (RBAC), local rate limits, in the order Istio builds the HTTP
 // filter chain: rate limits inserted first, (JWT), RBAC DENY then ALLOW, rate limits inserted before the router.
+import type { JsonValue, Listener } from '../../envoy/model/index.ts';
+import { inboundHttpFilters, rbacRulesOf } from '../../envoy/runtime/listeners.ts';
+import { evaluateRbac, type RbacFacts } from '../../envoy/runtime/rbac.ts';
 import { SpecError } from '../../errors.ts';
 import type { K8sObject } from '../../spec/types.ts';
 import { evaluateAuthorization, RBAC_DENIED_BODY, RBAC_DENIED_STATUS, validateAuthorizationPolicy } from '../../istio/security/authorization.ts';
@@ -158,7 +161,14 @@ function envoyFilterOrder(limits: LocalRateLimit[]): LocalRateLimit[] {
 export function buildPolicy(
   config: SecurityConfig,
   scope: ProxyScope,
-  deps: { behaviour: IstioBehaviour; seed: number; stats: ProxyStats; chains: FilterChainStates },
+  deps: {
+    behaviour: IstioBehaviour;
+    seed: number;
+    stats: ProxyStats;
+    chains: FilterChainStates;
+    /** Under --control-plane istiod: the proxy's listeners, whose inbound RBAC filters a sidecar runs as istiod wrote them. */
+    listeners?: Listener[];
+  },
 ): InboundPolicy {
   const workload = { namespace: scope.namespace, labels: scope.labels };
   const limits = envoyFilterOrder(config.rateLimits.filter((l) => rateLimitApplies(l, { ...workload, context: scope.context, port: scope.port })));
@@ -183,6 +193,10 @@ export function buildPolicy(
   };
   const rbacAllowed = rbacStats('allowed');
   const rbacDenied = rbacStats('denied');
+  // istiod's RBAC filters of the inbound chain a connection takes: mTLS (`tls`) or plaintext (`raw_buffer`).
+  const istiodRbac = deps.listeners && scope.context === 'SIDECAR_INBOUND'
+    ? { mtls: rbacRulesOf(inboundHttpFilters(deps.listeners, scope.port, true) ?? []), plaintext: rbacRulesOf(inboundHttpFilters(deps.listeners, scope.port, false) ?? []) }
+    : undefined;
   const modes = new Map<number, PeerAuthMode>();
 
   return {
@@ -207,7 +221,21 @@ export function buildPolicy(
         requestPrincipal = authn.principal;
         requestClaims = authn.claims;
       }
-      if (authz.length > 0) {
+      if (istiodRbac) {
+        const facts: RbacFacts = {
+          headers: { ...request.headers, ':method': request.method, ':path': request.path, ':authority': request.host },
+          destinationPort: request.port,
+          directRemoteIp: request.sourceIp,
+          remoteIp: request.sourceIp,
+          ...(request.principal ? { peerPrincipal: `spiffe://${request.principal}` } : {}),
+          ...(requestClaims ? { metadata: { 'envoy.filters.http.jwt_authn': { payload: requestClaims as JsonValue } } } : {}),
+        };
+        for (const filter of request.principal ? istiodRbac.mtls : istiodRbac.plaintext) {
+          const decision = evaluateRbac(filter.rules, facts);
+          (decision.allowed ? rbacAllowed : rbacDenied).value++;
+          if (!decision.allowed) return { action: 'reply', status: RBAC_DENIED_STATUS, body: RBAC_DENIED_BODY, headers: {}, flags: [] };
+        }
+      } else if (authz.length > 0) {
         const decision = evaluateAuthorization(authz, {
           namespace: scope.namespace,
           workloadLabels: scope.labels,

@@ -1,0 +1,23 @@
+// Which HTTP filters run for an inbound request, as Envoy selects them from a sidecar's listeners
+// (source/common/listener_manager/filter_chain_manager_impl.cc: the original destination lands on istiod's
+// `virtualInbound` listener, whose filter chain matches the destination port and the transport protocol — `tls` for an
+// mTLS connection, `raw_buffer` for plaintext — and whose HTTP connection manager lists the filters in order).
+import { TypedConfigType, type HttpFilter, type Listener, type Rbac } from '../model/index.ts';
+
+/** The HTTP filters of the inbound chain a connection to `port` takes; undefined when no chain takes it (a reset). */
+export function inboundHttpFilters(listeners: readonly Listener[], port: number, mtls: boolean): HttpFilter[] | undefined {
+  const inbound = listeners.find((l) => l.name === 'virtualInbound');
+  if (!inbound) return undefined;
+  const transport = mtls ? 'tls' : 'raw_buffer';
+  const candidates = (inbound.filter_chains ?? []).filter((c) => c.filter_chain_match?.destination_port === port);
+  // The most specific match wins: a chain naming the transport protocol before one that does not.
+  const chain = candidates.find((c) => c.filter_chain_match?.transport_protocol === transport) ?? candidates.find((c) => c.filter_chain_match?.transport_protocol === undefined);
+  const hcm = chain?.filters.find((f) => f.typed_config['@type'] === TypedConfigType.httpConnectionManager);
+  if (!hcm || hcm.typed_config['@type'] !== TypedConfigType.httpConnectionManager) return undefined;
+  return hcm.typed_config.http_filters ?? [];
+}
+
+/** The RBAC rules of those filters, in order (a filter without rules allows everything; shadow rules decide nothing). */
+export function rbacRulesOf(filters: readonly HttpFilter[]): { name: string; rules: Rbac }[] {
+  return filters.flatMap((f) => (f.typed_config?.['@type'] === TypedConfigType.rbac && f.typed_config.rules ? [{ name: f.name, rules: f.typed_config.rules }] : []));
+}
