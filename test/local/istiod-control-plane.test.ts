@@ -1,10 +1,11 @@
 // `--control-plane istiod` (issue 13 item 5): istiod's own validating webhook answers for what is applied, before
 // anything is stored (src/targets/local/istiod-control-plane.ts); the flag is for the local target only.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SpecError } from '../../src/errors.ts';
+import { echoClassifier } from '../../src/observe/classifiers.ts';
 import type { K8sObject } from '../../src/spec/types.ts';
 import { IstiodControlPlane } from '../../src/targets/local/istiod-control-plane.ts';
 import { startLocalMesh } from '../../src/targets/local/handle.ts';
@@ -97,4 +98,33 @@ describe('--control-plane istiod', () => {
       await m.close();
     }
   }, 90_000);
+
+  it('a sniffed (unnamed) Service port: istiod gives it a listener and route configuration of its own (<host>:<port>), which the sidecar takes; the VirtualService applies under both control planes', async () => {
+    // examples/two-services with backend's port unnamed: istiod (cluster IPs) routes it by `backend.shop.svc.cluster.local:9000`,
+    // the built-in control plane (no cluster IPs) by the port's `9000`.
+    const scenario = join(work, 'sniffed');
+    cpSync(new URL('../../examples/two-services/scenario', import.meta.url).pathname, scenario, { recursive: true });
+    const backend = join(scenario, 'backend.yaml');
+    writeFileSync(backend, readFileSync(backend, 'utf8').replace('    - name: http-api\n      port: 9000\n      appProtocol: http\n', '    - port: 9000\n'));
+    const toV2: K8sObject = {
+      apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: 'backend', namespace: 'shop' },
+      spec: { hosts: ['backend'], http: [{ route: [{ destination: { host: 'backend', subset: 'v2' } }] }] },
+    };
+    for (const controlPlane of ['istiod', 'builtin'] as const) {
+      const m = await mesh({ controlPlane, scenario, seed: 4 });
+      try {
+        await applyAndWait(m, [toV2]);
+        const versions = new Set<string | undefined>();
+        for (let i = 0; i < 12; i++) {
+          const res = await fetch(`${m.gatewayUrl}/checkout`);
+          expect(res.status, controlPlane).toBe(200);
+          const labels = echoClassifier({ requestIndex: 0, sentAtMs: 0, latencyMs: 0, status: res.status, headers: Object.fromEntries(res.headers), body: await res.text() });
+          versions.add(labels['backend.version']);
+        }
+        expect([...versions], controlPlane).toEqual(['v2']);
+      } finally {
+        await m.close();
+      }
+    }
+  }, 120_000);
 });
