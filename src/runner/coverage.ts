@@ -4,6 +4,7 @@
 // but never checked is unverified. And the run's service graph: the calls between workloads and services the proxies
 // counted (istio_requests_total), with request counts, error shares and response flags.
 import type { CounterSample } from '../observe/types.ts';
+import { resourceId } from '../spec/resources.ts';
 import type { Expectation, K8sObject } from '../spec/types.ts';
 
 export const BEHAVIOURS = [
@@ -66,7 +67,7 @@ interface Found {
 }
 
 const shortName = (host: string) => host.split('.')[0]!.toLowerCase();
-const idOf = (o: K8sObject) => `${o.kind}/${o.metadata.namespace ?? 'default'}/${o.metadata.name}`;
+const idOf = resourceId;
 
 /** The Services a workload selector names (its `app` label), or the namespace when it selects every workload. */
 function selected(o: K8sObject, labels: Record<string, string> | undefined): string[] {

@@ -7,11 +7,11 @@
 import type { Cluster, CircuitBreakerThresholds, HttpProtocolOptions, OutlierDetection, TransportSocketMatch, UpstreamTransportSocket } from '../../envoy/model/index.ts';
 import { TypedConfigType } from '../../envoy/model/index.ts';
 import { effectiveTrafficPolicy } from '../networking/destination-rule.ts';
-import { DestinationRuleIndex } from '../networking/destination-rule-index.ts';
+import type { DestinationRuleIndex } from '../networking/destination-rule-index.ts';
 import type { TrafficPolicySettings } from '../networking/model.ts';
 import { portProtocol } from '../protocol.ts';
 import { effectivePeerAuthMode } from '../security/peer-authentication.ts';
-import type { ProxyDescriptor, ServiceInput, ServicePort, TranslationInput } from './input.ts';
+import { destinationRuleIndex, serviceSelects, type ProxyDescriptor, type ServiceInput, type ServicePort, type TranslationInput } from './input.ts';
 import { outboundCluster, protoDuration } from './routes.ts';
 
 /** math.MaxUint32: istiod's circuit breaker thresholds when the DestinationRule sets none (getDefaultCircuitBreakerThresholds). */
@@ -154,8 +154,7 @@ function applyTls(b: Building, settings: TrafficPolicySettings, service: Service
 function serviceAccounts(service: ServiceInput, input: TranslationInput): string[] {
   const out = new Set<string>();
   for (const i of input.instances) {
-    if (i.namespace !== service.namespace || Object.keys(service.selector).length === 0) continue;
-    if (!Object.entries(service.selector).every(([k, v]) => i.labels[k] === v)) continue;
+    if (!serviceSelects(service, i.namespace, i.labels)) continue;
     out.add(`spiffe://cluster.local/ns/${i.namespace}/sa/${i.serviceAccount}`);
   }
   return [...out].sort();
@@ -220,7 +219,7 @@ function inbound(service: ServiceInput, port: ServicePort, index: DestinationRul
 
 /** Every cluster the proxy is sent: outbound ones for each Service port and subset, and a sidecar's own. */
 export function buildClusters(input: TranslationInput, proxy: ProxyDescriptor): Cluster[] {
-  const index = new DestinationRuleIndex(input.destinationRules);
+  const index = destinationRuleIndex(input);
   const out: Cluster[] = [];
   for (const service of input.services) {
     const rule = index.get(service.fqdn, proxy.namespace, service.namespace);
@@ -234,8 +233,7 @@ export function buildClusters(input: TranslationInput, proxy: ProxyDescriptor): 
     out.push(passthrough('PassthroughCluster'), passthrough('InboundPassthroughCluster'));
     const seen = new Set<number>();
     for (const service of input.services) {
-      if (service.namespace !== proxy.namespace || Object.keys(service.selector).length === 0) continue;
-      if (!Object.entries(service.selector).every(([k, v]) => proxy.labels[k] === v)) continue;
+      if (!serviceSelects(service, proxy.namespace, proxy.labels)) continue;
       for (const port of service.ports) {
         if (seen.has(port.targetPort)) continue;
         seen.add(port.targetPort);

@@ -5,12 +5,11 @@
 // label), and mtls_checker.go checkMtlsEnabled (whether an endpoint is sent as mTLS-capable).
 import type { ClusterLoadAssignment, LbEndpoint } from '../../envoy/model/index.ts';
 import { checkMtlsEnabled, endpointTlsMode } from '../networking/destination-rule.ts';
-import { DestinationRuleIndex } from '../networking/destination-rule-index.ts';
 import { effectivePeerAuthMode } from '../security/peer-authentication.ts';
-import type { ProxyDescriptor, ServicePort, TranslationInput, WorkloadInstanceInput } from './input.ts';
+import { labelsMatch } from '../selector.ts';
+import { destinationRuleIndex, serviceSelects, type ProxyDescriptor, type ServicePort, type TranslationInput, type WorkloadInstanceInput } from './input.ts';
 import { outboundCluster } from './routes.ts';
 
-const matches = (selector: Record<string, string>, labels: Record<string, string>) => Object.entries(selector).every(([k, v]) => labels[k] === v);
 
 /** kubelabels.CanonicalService: the canonical name and revision labels, else app (name) and version labels. */
 function canonical(i: WorkloadInstanceInput): [string, string] {
@@ -39,14 +38,14 @@ function lbEndpoint(i: WorkloadInstanceInput, port: ServicePort, mtls: boolean):
 
 /** The ClusterLoadAssignment of every outbound EDS cluster the proxy has (src/istio/xds/clusters.ts names them). */
 export function buildEndpoints(input: TranslationInput, proxy: ProxyDescriptor): ClusterLoadAssignment[] {
-  const index = new DestinationRuleIndex(input.destinationRules);
+  const index = destinationRuleIndex(input);
   const out: ClusterLoadAssignment[] = [];
   for (const service of input.services) {
     const rule = index.get(service.fqdn, proxy.namespace, service.namespace);
-    const selected = Object.keys(service.selector).length === 0 ? [] : input.instances.filter((i) => i.namespace === service.namespace && matches(service.selector, i.labels));
+    const selected = input.instances.filter((i) => serviceSelects(service, i.namespace, i.labels));
     for (const port of service.ports) {
       for (const subset of [undefined, ...(rule?.subsets ?? [])]) {
-        const instances = subset ? selected.filter((i) => matches(subset.labels, i.labels)) : selected;
+        const instances = subset ? selected.filter((i) => labelsMatch(subset.labels, i.labels)) : selected;
         const drMode = endpointTlsMode(rule, subset?.name, port.port);
         const lbEndpoints = instances.map((i) => {
           const mtls = checkMtlsEnabled(drMode, i.labels['security.istio.io/tlsMode'] === 'istio', effectivePeerAuthMode(input.peerAuthentications, i.namespace, i.labels, port.targetPort));

@@ -1,7 +1,9 @@
 // What the built-in control plane translates: the mesh's Istio resources and registry (services, workload instances),
 // as istiod's PushContext holds them, and the proxy a configuration is generated for (istiod's model.Proxy).
 import type { K8sObject } from '../../spec/types.ts';
+import { DestinationRuleIndex } from '../networking/destination-rule-index.ts';
 import type { DestinationRuleModel, GatewayModel, VirtualServiceModel } from '../networking/model.ts';
+import { labelsMatch } from '../selector.ts';
 import type { IstioBehaviour } from '../version.ts';
 
 export interface ServicePort {
@@ -60,4 +62,18 @@ export interface ProxyDescriptor {
   ip: string;
   labels: Record<string, string>;
   serviceAccount: string;
+}
+
+/** Whether a Service selects these pod labels (a Service without a selector selects no pod: its endpoints are managed by hand). */
+export function serviceSelects(service: ServiceInput, namespace: string, labels: Record<string, string>): boolean {
+  return service.namespace === namespace && Object.keys(service.selector).length > 0 && labelsMatch(service.selector, labels);
+}
+
+const ruleIndexes = new WeakMap<readonly DestinationRuleModel[], DestinationRuleIndex>();
+
+/** The DestinationRules of an input, indexed once for every proxy and builder (push_context.go setDestinationRules). */
+export function destinationRuleIndex(input: TranslationInput): DestinationRuleIndex {
+  let index = ruleIndexes.get(input.destinationRules);
+  if (!index) ruleIndexes.set(input.destinationRules, (index = new DestinationRuleIndex(input.destinationRules)));
+  return index;
 }
