@@ -13,6 +13,8 @@ export interface CircuitBreakerThresholds {
   max_requests?: number;
   max_retries?: number;
   track_remaining?: boolean;
+  /** Not executed by the local data plane: refused by evaluateCluster. */
+  max_connection_pools?: number;
 }
 
 export interface CircuitBreakers {

@@ -45,7 +45,13 @@ function enforcing(value: number | undefined, fallback: number, field: string): 
   return v;
 }
 
-function outlier(od: OutlierDetection): EvaluatedOutlierDetection {
+function outlier(od: OutlierDetection, cluster: string): EvaluatedOutlierDetection {
+  // Detectors the local data plane does not run are refused, not skipped: success-rate ejection (on unless
+  // enforcing_success_rate is 0, as istiod always writes it) and split local-origin errors.
+  const at = `cluster ${cluster}: outlier_detection`;
+  if (od.enforcing_success_rate !== 0) throw new Error(`${at}.enforcing_success_rate: success-rate ejection (${od.enforcing_success_rate ?? 'unset: 100'} %) is not executed by the local data plane; set it to 0`);
+  if (od.split_external_local_origin_errors) throw new Error(`${at}.split_external_local_origin_errors: split local-origin error accounting is not executed by the local data plane`);
+  if (od.consecutive_local_origin_failure !== undefined) throw new Error(`${at}.consecutive_local_origin_failure: not executed by the local data plane (it needs split_external_local_origin_errors)`);
   const ms = (d: string | undefined, fallback: number, field: string) => (d === undefined ? fallback : durationMs(d, `outlier_detection.${field}`));
   return {
     consecutive5xx: od.consecutive_5xx ?? 5,
@@ -69,7 +75,22 @@ function tlsOf(cluster: Cluster): EvaluatedCluster['tls'] {
   throw new Error(`cluster ${cluster.name}: transport_socket_matches other than istiod's tlsMode-istio / tlsMode-disabled pair are not executed`);
 }
 
+/** What would change behaviour and the local data plane does not run, refused with its path. */
+function refuseUnexecuted(cluster: Cluster): void {
+  const at = `cluster ${cluster.name}`;
+  const http = cluster.typed_extension_protocol_options?.['envoy.extensions.upstreams.http.v3.HttpProtocolOptions'];
+  // The local upstream connections are HTTP/1.1; use_downstream_protocol_config picks HTTP/1.1 for the HTTP/1.1 clients
+  // here, so only an explicit HTTP/2 upstream would differ (multiplexing, max_requests instead of pending requests).
+  if (http?.explicit_http_config?.http2_protocol_options) throw new Error(`${at}: typed_extension_protocol_options.explicit_http_config.http2_protocol_options: HTTP/2 upstreams are not executed by the local data plane`);
+  if (http?.common_http_protocol_options?.max_connection_duration) throw new Error(`${at}: typed_extension_protocol_options.common_http_protocol_options.max_connection_duration: connection lifetimes are not executed by the local data plane`);
+  for (const [i, t] of (cluster.circuit_breakers?.thresholds ?? []).entries()) {
+    if (t.max_connection_pools !== undefined) throw new Error(`${at}: circuit_breakers.thresholds[${i}].max_connection_pools: not executed by the local data plane`);
+  }
+  if (cluster.original_dst_lb_config?.upstream_port_override !== undefined) throw new Error(`${at}: original_dst_lb_config.upstream_port_override: not executed by the local data plane`);
+}
+
 export function evaluateCluster(cluster: Cluster): EvaluatedCluster {
+  refuseUnexecuted(cluster);
   const thresholds = (cluster.circuit_breakers?.thresholds ?? []).find((t) => (t.priority ?? 'DEFAULT') === 'DEFAULT');
   const options = cluster.typed_extension_protocol_options?.['envoy.extensions.upstreams.http.v3.HttpProtocolOptions']?.common_http_protocol_options;
   const lb = cluster.lb_policy ?? 'ROUND_ROBIN';
@@ -86,7 +107,7 @@ export function evaluateCluster(cluster: Cluster): EvaluatedCluster {
     maxRetries: thresholds?.max_retries ?? 3,
     maxRequestsPerConnection: options?.max_requests_per_connection ?? 0,
     ...(options?.idle_timeout !== undefined ? { idleTimeoutMs: durationMs(options.idle_timeout, 'idle_timeout') } : {}),
-    ...(cluster.outlier_detection ? { outlierDetection: outlier(cluster.outlier_detection) } : {}),
+    ...(cluster.outlier_detection ? { outlierDetection: outlier(cluster.outlier_detection, cluster.name) } : {}),
     healthyPanicThresholdPercent: panic === undefined ? 50 : (panic.value ?? 0),
     tls: tlsOf(cluster),
   };

@@ -68,8 +68,12 @@ export interface RouterConfig {
  */
 function edsEndpoints(assignment: ClusterLoadAssignment | undefined, pods: ReadonlyMap<string, EndpointInfo>): EndpointInfo[] {
   const out: EndpointInfo[] = [];
-  for (const locality of assignment?.endpoints ?? []) {
-    for (const lb of locality.lb_endpoints ?? []) {
+  const at = `endpoints ${assignment?.cluster_name}`;
+  for (const [l, locality] of (assignment?.endpoints ?? []).entries()) {
+    // One locality, one priority, equal weights: what istiod sends here; anything else would weigh the balancing.
+    if ((locality.priority ?? 0) !== 0) throw new Error(`${at}: endpoints[${l}].priority: priorities are not executed by the local data plane`);
+    for (const [e, lb] of (locality.lb_endpoints ?? []).entries()) {
+      if ((lb.load_balancing_weight ?? 1) !== 1) throw new Error(`${at}: endpoints[${l}].lb_endpoints[${e}].load_balancing_weight: weighted endpoints are not executed by the local data plane`);
       const health = lb.health_status ?? 'UNKNOWN';
       if (health !== 'HEALTHY' && health !== 'UNKNOWN' && health !== 'DEGRADED') continue;
       const address = lb.endpoint?.address.socket_address;
@@ -145,6 +149,8 @@ function virtualHostService(vhost: VirtualHost, services: Map<string, ServiceInf
 export class Router {
   private snapshot!: MeshSnapshot;
   private readonly clusters = new Map<string, { cluster: Cluster; config: string; version: string }>();
+  /** Faults in progress (delays waiting), for the fault filter's max_active_faults. */
+  private activeFaults = 0;
   /** The proxy's endpoints (EDS) by cluster name, and the local mesh's pods by IP. */
   private assignments = new Map<string, ClusterLoadAssignment>();
   private podsByIp = new Map<string, EndpointInfo>();
@@ -251,11 +257,19 @@ export class Router {
     if (fault && fault['@type'] === TypedConfigType.fault) {
       const draws = [fault.delay ? 'delay' : undefined, fault.abort ? 'abort' : undefined].filter((d): d is string => d !== undefined);
       let n = 0;
-      const decision = decideFault(fault, matchHeaders, () => uniform(seed, `${req.decisionKey}|${draws[n++] ?? 'fault'}`));
+      const decision = decideFault(fault, matchHeaders, () => uniform(seed, `${req.decisionKey}|${draws[n++] ?? 'fault'}`), this.activeFaults);
       if (decision.kind === 'injected') {
         if (decision.delayMs !== undefined) {
           flags.push('DI');
-          if (!(await sleep(decision.delayMs, req.signal))) return { ...local(replies.timeout(), service), downstreamGone: true, flags: ['DI', 'DC'] };
+          // The fault filter's active_faults gauge, read by max_active_faults: a delay is active while it waits.
+          this.activeFaults++;
+          let waited: boolean;
+          try {
+            waited = await sleep(decision.delayMs, req.signal);
+          } finally {
+            this.activeFaults--;
+          }
+          if (!waited) return { ...local(replies.timeout(), service), downstreamGone: true, flags: ['DI', 'DC'] };
         }
         if (decision.abort) {
           if (!('httpStatus' in decision.abort)) throw new Error('fault: gRPC aborts are not executed by the local data plane');
