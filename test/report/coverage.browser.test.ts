@@ -1,17 +1,13 @@
 // The per-service coverage view (issue 19 item 4) in headless Chromium: an applied retry policy without a retries
 // expectation reads as unverified; with one, verified — in the report a user opens, not only in result.json.
-import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeReports } from '../../src/report/index.ts';
 import { runCoverage } from '../../src/runner/coverage.ts';
 import type { Expectation, K8sObject } from '../../src/spec/types.ts';
+import { launchChromium, reportUrl } from '../support/report-browser.ts';
 import { buildRunResult } from './fixtures.ts';
 
-const executablePath = process.env.MESHPROOF_CHROMIUM ?? '/usr/bin/chromium';
 const source = { file: 'e.yaml', line: 1, col: 1 };
 const retriesOn = (service: string): K8sObject => ({
   apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: service },
@@ -25,16 +21,13 @@ describe('the coverage view in Chromium', () => {
   let url: string;
 
   beforeAll(async () => {
-    if (!existsSync(executablePath)) throw new Error(`${executablePath} missing: run scripts/ci.d/20-chromium.sh`);
     const run = buildRunResult();
     run.coverage = runCoverage([
       { name: 'details-retries-unchecked', resources: [retriesOn('details')], expectations: [statusOk], counters: [] },
       { name: 'ratings-retries-checked', resources: [retriesOn('ratings')], expectations: [retriesExpectation], counters: [] },
     ]);
-    const dir = resolve('test-output/report-coverage');
-    await mkdir(dir, { recursive: true });
-    url = pathToFileURL((await writeReports(run, { dir })).html).href;
-    browser = await chromium.launch({ executablePath, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'] });
+    url = await reportUrl(run, resolve('test-output/report-coverage'));
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();

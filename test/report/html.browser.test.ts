@@ -1,17 +1,13 @@
 // The HTML report in a real browser: Debian's chromium (scripts/ci.d/20-chromium.sh) driven by playwright-core.
-import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeReports } from '../../src/report/index.ts';
+import { launchChromium, reportUrl } from '../support/report-browser.ts';
 import { buildRunResult, hostileImg, hostileScript } from './fixtures.ts';
 
 // Callbacks passed to evaluate() run in the page; this program is compiled without the DOM library.
 declare const document: any;
 
-const executablePath = process.env.MESHPROOF_CHROMIUM ?? '/usr/bin/chromium';
 const outDir = resolve('test-output/report');
 
 describe('HTML report in headless Chromium', () => {
@@ -20,14 +16,8 @@ describe('HTML report in headless Chromium', () => {
   const run = buildRunResult();
 
   beforeAll(async () => {
-    if (!existsSync(executablePath)) throw new Error(`${executablePath} missing: run scripts/ci.d/20-chromium.sh`);
-    await mkdir(outDir, { recursive: true });
-    const paths = await writeReports(run, { dir: outDir });
-    url = pathToFileURL(paths.html).href;
-    browser = await chromium.launch({
-      executablePath,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    });
+    url = await reportUrl(run, outDir);
+    browser = await launchChromium(['--disable-background-networking', '--disable-component-update', '--disable-sync']);
   });
   afterAll(async () => {
     await browser?.close();
@@ -176,10 +166,8 @@ describe('the report of a failing catalogue, on a projector (issue: the user\'s 
   const problems = run.experiments.filter((e) => e.outcome !== 'pass').map((e) => e.name);
 
   beforeAll(async () => {
-    const dir = join(outDir, 'catalogue');
-    await mkdir(dir, { recursive: true });
-    url = pathToFileURL((await writeReports(run, { dir })).html).href;
-    browser = await chromium.launch({ executablePath, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'] });
+    url = await reportUrl(run, join(outDir, 'catalogue'));
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();
