@@ -39,7 +39,7 @@ const maxLines = Number(argv['max-lines'] ?? 200);
 
 const started = Date.now();
 echo(`fidelity: starting a sandbox in ${stateDir} (istiod ${istioctlVersion})`);
-const up = await runSandboxScript('sandbox-up.ts', env);
+const up = await runSandboxScript('sandbox-up.ts', env, ['--no-mesh']);
 if (up.code !== 0) {
   echo(`sandbox-up failed (exit ${up.code}):\n${up.output}`);
   rmSync(stateDir, { recursive: true, force: true });

@@ -1,12 +1,14 @@
 #!/usr/bin/env -S npx tsx
 // A Kubernetes cluster without containers, on loopback: etcd, kube-apiserver and istiod (pilot-discovery) as shipped,
 // a node played by kwok (its kubelet port-forward code, so pods/portforward works), the Istio CRDs and Bookinfo
-// applied, Pods bound to the node as a scheduler would, their status and EndpointSlices written in place of a kubelet
-// and the controllers.
+// applied, Pods bound to the node as a scheduler would, their status, EndpointSlices and Endpoints written in place of a
+// kubelet and the controllers; the local mesh plays the pods (src/sandbox/pods-main.ts: each proxy an xDS client of
+// istiod) and carries the API server's egress (port-forward, pods/proxy, services/proxy) to them on loopback.
 // Idempotent: processes that already run are kept, objects are re-applied, pods' status rewritten.
 //   npx tsx scripts/sandbox-up.ts             start or repair, then print the kubeconfig and the context
 //   npx tsx scripts/sandbox-up.ts --dry-run   print the processes and the steps, run nothing
-// Options: --port-base 16400 (eight loopback ports from it; or MESHPROOF_SANDBOX_PORT_BASE)
+// Options: --port-base 16400 (ten loopback ports from it; or MESHPROOF_SANDBOX_PORT_BASE); --no-mesh: the pods are not
+// played (for tests that play the proxies' xDS clients themselves; the egress still runs).
 // State (certificates, etcd data, logs, pids, kubeconfig): ${MESHPROOF_SANDBOX:-~/.cache/meshproof/sandbox}.
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { $, argv, echo, fs, path } from 'zx';
@@ -14,8 +16,9 @@ import { etcdPath, istioCrdsPath, kubeApiserverPath, kubectlPath, kwokPath, kwok
 import { binding, kwokArgs, kwokConfig, portForward, sandboxNode } from '../src/sandbox/kwok.ts';
 import { apiGet, httpStatus } from '../src/sandbox/https.ts';
 import { DEFAULT_PORT_BASE, SANDBOX_CONTEXT, SANDBOX_NODE, SERVICE_CIDR, portsFrom, sandboxFiles, type SandboxState } from '../src/sandbox/layout.ts';
-import { asInjected, deploymentWorkloads, endpointSlices, FIELD_MANAGER, istioSystemObjects, istioWorkloads, kustomizationObjects, plannedPods, readyStatus, type KubeObject } from '../src/sandbox/objects.ts';
+import { asInjected, deploymentWorkloads, endpointSlices, endpointsObjects, FIELD_MANAGER, istioSystemObjects, istioWorkloads, kustomizationObjects, plannedPods, readyStatus, type KubeObject } from '../src/sandbox/objects.ts';
 import { ensurePki, kubeconfigYaml, pkiPaths } from '../src/sandbox/pki.ts';
+import { egressSelectorConfig } from '../src/sandbox/egress.ts';
 import { runningRecord, rssMb, startDetached, waitFor, type ProcessRecord } from '../src/sandbox/processes.ts';
 
 const started = Date.now();
@@ -23,6 +26,7 @@ const root = path.resolve(import.meta.dirname, '..');
 const scenarioDir = path.join(root, 'scenarios', 'bookinfo');
 const scenarioNamespace = 'default';
 const dryRun = Boolean(argv['dry-run']);
+const noMesh = argv.mesh === false;
 const portBase = Number(argv['port-base'] ?? process.env.MESHPROOF_SANDBOX_PORT_BASE ?? DEFAULT_PORT_BASE);
 let ports;
 try {
@@ -66,6 +70,8 @@ const apiserverArgs = [
   `--service-cluster-ip-range=${SERVICE_CIDR}`,
   '--allow-privileged=true',
   '--profiling=false',
+  // The `cluster` egress (kubelet, pods/proxy, services/proxy) goes to the pods process on a unix socket (egress.ts).
+  `--egress-selector-config-file=${files.egressConfig}`,
 ];
 const istiodArgs = [
   'discovery',
@@ -82,6 +88,8 @@ const istiodArgs = [
   `--meshConfig=${files.meshConfigMissing}`,
 ];
 const kwokProcessArgs = kwokArgs(files.kubeconfig, files.kwokConfig, ports);
+// The pods process: tsx by its resolved URL, so it starts from any working directory.
+const podsArgs = ['--import', import.meta.resolve('tsx'), path.join(root, 'src', 'sandbox', 'pods-main.ts'), ...(noMesh ? ['--no-mesh'] : [])];
 const kwokCrd = kwokPortForwardCrdPath();
 // istiod's pod ports lead to the istiod process on loopback (its Service and container ports, istio-system objects).
 const istiodForwards = portForward('istio-system', 'istiod-sandbox-0', [
@@ -123,6 +131,8 @@ if (dryRun) {
   echo(`# 4. Pods as the sidecar injector leaves them, bound to ${SANDBOX_NODE} (pods/binding), status Ready through the status subresource, and one EndpointSlice per Service:`);
   for (const pod of pods) echo(`#   ${pod.object.metadata.namespace}/${pod.object.metadata.name} ${pod.ip}`);
   echo(`# 5. wait until istiod answers /ready on 127.0.0.1:${ports.istiodHttp}`);
+  echo(`# 6. the pods process (${noMesh ? 'the API server\'s egress only' : 'the local mesh plays the pods as xDS clients of istiod, and the API server\'s egress'}), ready on 127.0.0.1:${ports.pods}/ready:`);
+  echo(show([process.execPath, ...podsArgs]));
   process.exit(0);
 }
 
@@ -137,7 +147,7 @@ if (missing.length > 0 || !fs.existsSync(crds) || !fs.existsSync(kwokCrd)) {
 }
 
 // A sandbox that already runs with other flags (another --port-base) is not touched, nor its kubeconfig rewritten.
-for (const [name, args] of [['etcd', etcdArgs], ['kube-apiserver', apiserverArgs], ['istiod', istiodArgs], ['kwok', kwokProcessArgs]] as const) {
+for (const [name, args] of [['etcd', etcdArgs], ['kube-apiserver', apiserverArgs], ['istiod', istiodArgs], ['kwok', kwokProcessArgs], ['pods', podsArgs]] as const) {
   const record = runningRecord(files.pids, name);
   if (record && JSON.stringify(record.args) !== JSON.stringify(args)) {
     echo(`${name} already runs with other flags (pid ${record.pid}, log ${record.log}); stop the sandbox first: npx tsx scripts/sandbox-down.ts`);
@@ -152,6 +162,7 @@ await fs.mkdirp(files.dir);
 await fs.writeFile(files.kubeconfig, kubeconfigYaml(server, p.caCert, token, SANDBOX_CONTEXT), { mode: 0o600 });
 const state: SandboxState = { ports, kubeconfig: files.kubeconfig, context: SANDBOX_CONTEXT, server };
 await fs.writeFile(files.state, JSON.stringify(state, null, 2));
+await fs.writeFile(files.egressConfig, egressSelectorConfig(files.egressSocket));
 
 // ---- 2. etcd and kube-apiserver -----------------------------------------------------------------------------------
 const dirs = { logs: files.logs, pids: files.pids };
@@ -230,8 +241,9 @@ await Promise.all(
     await core.replaceNamespacedPodStatus({ name, namespace, body: current, fieldManager: FIELD_MANAGER });
   }),
 );
-await apply(endpointSlices(services, pods));
-echo(`${pods.length} Pods Ready and ${services.length} EndpointSlices written (${elapsed()})`);
+const slices = endpointSlices(services, pods);
+await apply([...slices, ...endpointsObjects(slices)]);
+echo(`${pods.length} Pods Ready, ${slices.length} EndpointSlices and Endpoints written (${elapsed()})`);
 
 // Pods on the node, as the scheduler would put them (a pod's node cannot change once set), and where istiod's ports lead.
 await Promise.all(
@@ -249,7 +261,10 @@ await waitFor(`node ${SANDBOX_NODE} Ready`, async () => (await core.readNode({ n
 echo(`node ${SANDBOX_NODE} Ready (kwok), pods bound, istiod's ports forwarded (${elapsed()})`);
 
 await istiod;
-const memory = [etcd, apiserver, await istiod, await kwok].map((r) => `${r.name} ${rssMb(r.pid) ?? '?'} MB`).join(', ');
+// The pods: the local mesh, its proxies xDS clients of istiod, and the API server's egress.
+const podsProcess = await ensureProcess('pods', process.execPath, podsArgs, async () => (await httpStatus(`http://127.0.0.1:${ports.pods}/ready`)).status === 200);
+echo(noMesh ? `pods not played (--no-mesh); the API server's egress runs (${elapsed()})` : `the local mesh plays the pods; every proxy has istiod's configuration (${elapsed()})`);
+const memory = [etcd, apiserver, await istiod, await kwok, podsProcess].map((r) => `${r.name} ${rssMb(r.pid) ?? '?'} MB`).join(', ');
 echo(`sandbox ready in ${elapsed()}: Kubernetes ${KUBERNETES_VERSION} at ${server}; RSS ${memory}`);
 echo(`istiod: xDS 127.0.0.1:${ports.istiodGrpc} (plain), 127.0.0.1:${ports.istiodSecureGrpc} (TLS); debug http://127.0.0.1:${ports.istiodMonitoring}/debug/syncz`);
 echo(`export KUBECONFIG=${files.kubeconfig}   # context ${SANDBOX_CONTEXT}; stop with: npx tsx scripts/sandbox-down.ts`);

@@ -286,7 +286,7 @@ ${summary.droppedIterations !== undefined ? html`<dt>Dropped iterations</dt><dd>
 ${observation ? html`<dt>Recorded</dt><dd>${formatNumber(observation.total)} after warm-up</dd>
 <dt>Latency</dt><dd>p50 ${formatMs(observation.latency.p50)} · p90 ${formatMs(observation.latency.p90)} · p99 ${formatMs(observation.latency.p99)} · max ${formatMs(observation.latency.max)}</dd>` : ''}
 ${totals.length ? html`<dt>Statuses</dt><dd class="chips">${totals.map(([status, n]) => html`<span class="chip">${status === '0' ? 'no response' : status} × ${formatNumber(n)}</span>`)}</dd>` : ''}
-${experiment.convergence ? html`<dt>Converged</dt><dd>config ${experiment.convergence.version} on ${experiment.convergence.proxies.filter((p) => p.synced).length}/${experiment.convergence.proxies.length} proxies after ${formatMs(experiment.convergence.waitedMs)}</dd>` : ''}
+${experiment.convergence ? html`<dt>Converged</dt><dd>config ${experiment.convergence.version} on ${experiment.convergence.proxies.filter((p) => p.synced).length}/${experiment.convergence.proxies.length} proxies after ${formatMs(experiment.convergence.waitedMs)}${experiment.convergence.probeSkipped ? html`; no probe: ${experiment.convergence.probeSkipped}` : ''}</dd>` : ''}
 ${experiment.restore ? html`<dt>Restored</dt><dd>${experiment.restore.deleted.length} deleted, ${experiment.restore.restored.length} put back${experiment.restore.errors.length ? html`, <b>${experiment.restore.errors.length} problems: ${experiment.restore.errors.join('; ')}</b>` : ''}</dd>` : ''}
 </dl>
 ${summary?.notes.length ? html`<ul>${summary.notes.map((n) => html`<li>${n}</li>`)}</ul>` : ''}`;

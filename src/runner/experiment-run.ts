@@ -11,7 +11,7 @@ import type { RunListener } from './events.ts';
 import { driveLoad, type DrivenLoad } from './drive-load.ts';
 import { groupByEntry, type EntryGroup } from './load-split.ts';
 import { PhaseFailure, PhaseRecorder } from './phases.ts';
-import { halfPushedProbe } from './probe.ts';
+import { halfPushedProbe, probeDisturbance } from './probe.ts';
 import type { ExperimentOutcome, ExperimentResult, PhaseName, PhaseTiming, RunEvent } from './result.ts';
 import type { RecordingObservation, RunnerDeps } from './run.ts';
 import { WarmupBaseline } from './warmup-baseline.ts';
@@ -117,7 +117,10 @@ export class ExperimentRun {
     const { target } = this.ctx;
     this.result.convergence = await this.phases.run('converge', async () => {
       this.baseUrl = await target.entrypoint();
-      return this.unlessInterrupted(target.waitConverged(this.ctx.convergeTimeoutMs, halfPushedProbe(this.baseUrl, this.experiment.load.requests)));
+      const disturbance = probeDisturbance(this.result.resources);
+      const probe = disturbance === undefined ? halfPushedProbe(this.baseUrl, this.experiment.load.requests) : undefined;
+      const report = await this.unlessInterrupted(target.waitConverged(this.ctx.convergeTimeoutMs, probe));
+      return disturbance === undefined ? report : { ...report, probeSkipped: disturbance };
     });
     this.convergedAt = Date.now();
   }

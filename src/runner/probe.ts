@@ -3,7 +3,7 @@
 // names a subset whose cluster a proxy has not received yet, Envoy answers 503 with no body (response flag NC, "no
 // cluster"), and a missing route gives 404 with no body (NR) — the 503s users report during propagation
 // (istio/istio#23998, #31509). Experiments' own failures carry bodies (fault aborts, "no healthy upstream", RBAC).
-import type { RequestSpec } from '../spec/types.ts';
+import type { K8sObject, RequestSpec } from '../spec/types.ts';
 
 export type ProbeResult = { ok: boolean; detail?: string };
 
@@ -38,4 +38,27 @@ export function halfPushedProbe(baseUrl: string, requests: RequestSpec[], perWin
     }
     return { ok: true };
   };
+}
+
+/**
+ * Why the probe must not run for these resources, if it must not: the probe's requests are real traffic, and with
+ * outlier detection the first failing responses eject hosts (for baseEjectionTime) before the counters' baseline is
+ * read, so the load would measure a mesh the probe already changed and the evidence of the ejection would fall outside
+ * the window (Envoy ejects on the consecutive 5xx of any traffic: outlier_detection_impl.cc).
+ */
+export function probeDisturbance(resources: K8sObject[]): string | undefined {
+  for (const r of resources) {
+    if (r.kind !== 'DestinationRule') continue;
+    const spec = (r.spec ?? {}) as { trafficPolicy?: Policy; subsets?: { trafficPolicy?: Policy }[] };
+    const policies = [spec.trafficPolicy, ...(spec.subsets ?? []).map((s) => s.trafficPolicy)];
+    if (policies.some((p) => p?.outlierDetection !== undefined || (p?.portLevelSettings ?? []).some((l) => l.outlierDetection !== undefined))) {
+      return `DestinationRule ${r.metadata.name} turns on outlier detection: the probe's requests could eject hosts before the measurement; convergence is the proxies' acknowledgement alone`;
+    }
+  }
+  return undefined;
+}
+
+interface Policy {
+  outlierDetection?: unknown;
+  portLevelSettings?: { outlierDetection?: unknown }[];
 }

@@ -71,6 +71,8 @@ export function kwokArgs(kubeconfig: string, configFile: string, ports: SandboxP
 export interface PortForwardRule {
   port: number;
   targetPort: number;
+  /** A loopback address (default 127.0.0.1): the local proxy that plays the pod. */
+  targetAddress?: string;
 }
 
 export function portForward(namespace: string, pod: string, rules: PortForwardRule[]): KubeObject {
@@ -78,7 +80,7 @@ export function portForward(namespace: string, pod: string, rules: PortForwardRu
     apiVersion: 'kwok.x-k8s.io/v1alpha1',
     kind: 'PortForward',
     metadata: { name: pod, namespace, labels: { 'meshproof.dev/sandbox': 'true' } },
-    spec: { forwards: rules.map((r) => ({ ports: [r.port], target: { address: '127.0.0.1', port: r.targetPort } })) },
+    spec: { forwards: rules.map((r) => ({ ports: [r.port], target: { address: r.targetAddress ?? '127.0.0.1', port: r.targetPort } })) },
   };
 }
 

@@ -25,10 +25,12 @@ export interface SandboxPorts {
   istiodCtrlz: number;
   /** kwok's kubelet server (port-forward), the node's kubeletEndpoint. */
   kwok: number;
+  /** The process that plays the pods (the local mesh) and carries the API server's egress: its /ready and /status. */
+  pods: number;
 }
 
 /** How many consecutive ports from the base the sandbox takes. */
-export const SANDBOX_PORT_COUNT = 9;
+export const SANDBOX_PORT_COUNT = 10;
 
 /** The one node; kwok plays its kubelet. */
 export const SANDBOX_NODE = 'meshproof-sandbox-node';
@@ -49,6 +51,7 @@ export function portsFrom(base: number): SandboxPorts {
     istiodMonitoring: base + 6,
     istiodCtrlz: base + 7,
     kwok: base + 8,
+    pods: base + 9,
   };
 }
 
@@ -68,6 +71,9 @@ export function sandboxFiles(dir: string = sandboxDir()) {
     pids: join(dir, 'pids'),
     meshConfigMissing: join(dir, 'no-mesh-config-file'),
     kwokConfig: join(dir, 'kwok.yaml'),
+    /** The API server's egress selector configuration, and the unix socket of the CONNECT proxy it names. */
+    egressConfig: join(dir, 'egress-selector.yaml'),
+    egressSocket: join(dir, 'egress.sock'),
   };
 }
 

@@ -232,3 +232,26 @@ export function endpointSlices(services: KubeObject[], pods: PlannedPod[]): Kube
   }
   return slices;
 }
+
+/**
+ * The Endpoints object of each EndpointSlice's Service, as the endpoints controller would write it: the API server's
+ * service proxy reads Endpoints, not slices (without one it answers a misleading 404 `services "x" not found`).
+ * `skip-mirror` keeps a mirroring controller from turning them into slices again.
+ */
+export function endpointsObjects(slices: KubeObject[]): KubeObject[] {
+  return slices.map((slice) => ({
+    apiVersion: 'v1',
+    kind: 'Endpoints',
+    metadata: {
+      name: slice.metadata.labels!['kubernetes.io/service-name'],
+      namespace: slice.metadata.namespace,
+      labels: { ...SANDBOX_LABEL, 'endpointslice.kubernetes.io/skip-mirror': 'true' },
+    },
+    subsets: [
+      {
+        addresses: (slice.endpoints as { addresses: string[]; targetRef: unknown }[]).map((e) => ({ ip: e.addresses[0], targetRef: e.targetRef })),
+        ports: (slice.ports as { name: string; port: number; protocol: string }[]).map((p) => ({ ...(p.name ? { name: p.name } : {}), port: p.port, protocol: p.protocol })),
+      },
+    ],
+  }));
+}

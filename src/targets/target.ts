@@ -35,6 +35,8 @@ export interface ConvergenceReport {
   version: string;
   proxies: { name: string; version: string; synced: boolean }[];
   waitedMs: number;
+  /** Why no behavioural probe confirmed the change (its requests would have changed what the experiment measures). */
+  probeSkipped?: string;
 }
 
 export interface RestoreReport {

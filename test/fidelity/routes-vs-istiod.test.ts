@@ -22,7 +22,7 @@ let istiod: SandboxIstiod | undefined;
 
 
 beforeAll(async () => {
-  const up = await runSandboxScript('sandbox-up.ts', env);
+  const up = await runSandboxScript('sandbox-up.ts', env, ['--no-mesh']);
   if (up.code !== 0) throw new Error(`sandbox-up failed (exit ${up.code}):\n${up.output}`);
   const state = JSON.parse(readFileSync(sandboxFiles(stateDir).state, 'utf8')) as SandboxState;
   istiod = await SandboxIstiod.connect(state);

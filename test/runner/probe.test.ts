@@ -1,7 +1,8 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { halfPushedProbe, halfPushedSymptom } from '../../src/runner/probe.ts';
+import { halfPushedProbe, halfPushedSymptom, probeDisturbance } from '../../src/runner/probe.ts';
+import type { K8sObject } from '../../src/spec/types.ts';
 import { Runner } from '../../src/runner/run.ts';
 import type { RequestSpec } from '../../src/spec/types.ts';
 import { MemoryTarget } from '../support/memory-target.ts';
@@ -52,5 +53,22 @@ describe('convergence probe: symptoms of a half-pushed config (Envoy NC/NR repli
     await new Runner({ runId: 'mp-p', seed: 1, command: [], meshproofVersion: '0', target, targetOptions: { scenario: 'bookinfo', seed: 1 } }, fakeDeps(new ScriptedDriver(Array(20).fill(200)))).run([makeExperiment()]);
     expect(target.calls.indexOf('converge')).toBeGreaterThan(target.calls.indexOf('apply'));
     expect(typeof target.probes[0]).toBe('function');
+  });
+
+  const rule = (spec: Record<string, unknown>): K8sObject => ({ apiVersion: 'networking.istio.io/v1', kind: 'DestinationRule', metadata: { name: 'reviews' }, spec: { host: 'reviews', ...spec } });
+
+  it('sends no probe when a DestinationRule turns on outlier detection anywhere: its requests would eject hosts before the measurement (found on the sandbox: catalogue 26)', async () => {
+    const od = { outlierDetection: { consecutive5xxErrors: 1 } };
+    expect(probeDisturbance([rule({ trafficPolicy: od })])).toMatch(/DestinationRule reviews turns on outlier detection/);
+    expect(probeDisturbance([rule({ trafficPolicy: { portLevelSettings: [{ port: { number: 9080 }, ...od }] } })])).toBeDefined();
+    expect(probeDisturbance([rule({ subsets: [{ name: 'v3', labels: { version: 'v3' }, trafficPolicy: od } ] })])).toBeDefined();
+    expect(probeDisturbance([rule({ trafficPolicy: { connectionPool: { http: { http1MaxPendingRequests: 1 } } } })])).toBeUndefined();
+
+    const target = new MemoryTarget();
+    const experiment = makeExperiment();
+    experiment.apply.push({ object: rule({ trafficPolicy: od }), source: { file: 'exp.yaml', line: 1, col: 1 }, origin: 'inline' });
+    const result = await new Runner({ runId: 'mp-q', seed: 1, command: [], meshproofVersion: '0', target, targetOptions: { scenario: 'bookinfo', seed: 1 } }, fakeDeps(new ScriptedDriver(Array(20).fill(200)))).run([experiment]);
+    expect(target.probes[0]).toBeUndefined();
+    expect(result.experiments[0].convergence?.probeSkipped).toMatch(/outlier detection/);
   });
 });

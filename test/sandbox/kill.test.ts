@@ -67,7 +67,7 @@ function owners(o: K8sObject): string[] {
 }
 
 beforeAll(async () => {
-  const up = await runSandboxScript('sandbox-up.ts', env);
+  const up = await runSandboxScript('sandbox-up.ts', env, ['--no-mesh']);
   if (up.code !== 0) throw new Error(`sandbox-up failed (exit ${up.code}):\n${up.output}`);
   state = JSON.parse(readFileSync(sandboxFiles(stateDir).state, 'utf8')) as SandboxState;
   const kc = new KubeConfig();

@@ -29,6 +29,8 @@ describe('sandbox-up plan', () => {
     expect(output).toContain('--grpcAddr=127.0.0.1:31003');
     expect(output).toContain('--clusterID=Kubernetes');
     expect(output).toMatch(/default\/reviews-v3-sandbox-0 192\.0\.2\.\d+/);
+    expect(output).toContain(`--egress-selector-config-file=${join(state, 'egress-selector.yaml')}`);
+    expect(output).toMatch(/pods-main\.ts\n/);
     expect(existsSync(state)).toBe(false);
   });
 
@@ -43,9 +45,9 @@ describe('sandbox-up plan', () => {
     expect(existsSync(state)).toBe(false);
   });
 
-  it('refuses a port base that leaves no room for its nine ports, exit 2', async () => {
+  it('refuses a port base that leaves no room for its ten ports, exit 2', async () => {
     const { code, output } = await sandboxUp(['--dry-run', '--port-base', '65530'], { MESHPROOF_SANDBOX: join(scratch, 'bad') });
     expect(code).toBe(2);
-    expect(output).toContain('--port-base: port base must be an integer from 1024 to 65526, got 65530');
+    expect(output).toContain('--port-base: port base must be an integer from 1024 to 65525, got 65530');
   });
 });

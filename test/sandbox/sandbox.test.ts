@@ -18,10 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { istioCrdsPath, KUBERNETES_VERSION } from '../../src/sandbox/binaries.ts';
 import { POD_CIDR_PREFIX, SANDBOX_CONTEXT, SANDBOX_NODE, SANDBOX_PORT_COUNT, sandboxFiles, type SandboxState } from '../../src/sandbox/layout.ts';
-import { portForward } from '../../src/sandbox/kwok.ts';
 import { pinnedIstioctlPath } from '../../src/targets/kube/istioctl.ts';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { recordedNames, runningRecord, waitFor, type ProcessRecord } from '../../src/sandbox/processes.ts';
 import { leavesLoopback, listeningOn, socketInodes, tcpSockets } from '../../src/sandbox/sockets.ts';
 
@@ -65,7 +62,7 @@ afterAll(async () => {
 
 describe('sandbox cluster', () => {
   it('runs etcd, kube-apiserver, istiod and kwok, and says how long it took to be ready', () => {
-    expect(processes.map((p) => p.name).sort()).toEqual(['etcd', 'istiod', 'kube-apiserver', 'kwok']);
+    expect(processes.map((p) => p.name).sort()).toEqual(['etcd', 'istiod', 'kube-apiserver', 'kwok', 'pods']);
     expect(up.output).toMatch(/sandbox ready in \d+\.\d s/);
   });
 
@@ -152,6 +149,9 @@ describe('sandbox cluster', () => {
     current.metadata.resourceVersion = (lax.data as any).metadata.resourceVersion;
     const strict = api.replaceNamespacedCustomObject({ ...target, name: 'ratings-probe', body: current, fieldValidation: 'Strict' });
     await expect(strict).rejects.toMatchObject({ code: 400, body: expect.stringContaining('strict decoding error') });
+    // Left in place, this older VirtualService for ratings would win over any later one for the host (istiod keeps
+    // the oldest per host for sidecars), and the experiments below would route ratings by it.
+    await api.deleteNamespacedCustomObject({ ...target, name: 'ratings-probe' });
   });
 
   // The meeting point of the two principal issues: a Bookinfo pod's sidecar played by meshproof's xDS client, fed by
@@ -237,9 +237,9 @@ describe('sandbox cluster', () => {
 
   it('a port-forward that leads nowhere (no forward for that pod port on the node) is an error for the request that used it, not a crash (issue 14 D4)', async () => {
     const ratings = (await kc.makeApiClient(CoreV1Api).listNamespacedPod({ namespace: 'default', labelSelector: 'app=ratings' })).items[0]!;
-    const got = await portForwardGet(kc, 'default', ratings.metadata!.name!, 15090, '/stats/prometheus', 10_000).catch((e: unknown) => e);
+    const got = await portForwardGet(kc, 'default', ratings.metadata!.name!, 15999, '/stats/prometheus', 10_000).catch((e: unknown) => e);
     expect(got).toBeInstanceOf(Error);
-    expect((got as Error).message).toMatch(/port-forward to default\/ratings-v1-sandbox-0:15090/);
+    expect((got as Error).message).toMatch(/port-forward to default\/ratings-v1-sandbox-0:15999/);
   });
 
   it('pods/portforward works through the real API server and the node kwok plays: istiod\'s :15014 answers, as the kube target reads it', async () => {
@@ -273,26 +273,61 @@ describe('sandbox cluster', () => {
     }
   });
 
-  it('a pod port forwarded to a local address (a kwok PortForward) reaches the process serving it there', async () => {
-    const stats = http.createServer((_req, res) => res.end('envoy_cluster_upstream_rq_total{cluster_name="x"} 7\n'));
-    await new Promise<void>((r) => stats.listen(0, '127.0.0.1', r));
-    const port = (stats.address() as AddressInfo).port;
-    try {
-      const api = new KubeApi(kc);
-      const rule = portForward('default', 'details-v1-sandbox-0', [{ port: 15090, targetPort: port }]);
-      await api.raw('PATCH', '/apis/kwok.x-k8s.io/v1alpha1/namespaces/default/portforwards/details-v1-sandbox-0', {
-        body: JSON.stringify(rule),
-        query: { fieldManager: 'meshproof-test', force: 'true' },
-        contentType: 'application/apply-patch+yaml',
-      });
-      // kwok watches PortForward objects: the rule takes effect within moments.
-      let text = '';
-      await waitFor('the forward to take effect', async () => (text = await portForwardGet(kc, 'default', 'details-v1-sandbox-0', 15090, '/stats/prometheus', 5_000).catch(() => '')) !== '', 15_000);
-      expect(text).toContain('envoy_cluster_upstream_rq_total{cluster_name="x"} 7');
-    } finally {
-      await new Promise((r) => stats.close(r));
-    }
+  it('a played pod\'s ports lead to the local proxy that plays it: port-forward (kwok PortForward), pods/proxy and services/proxy (the API server\'s egress)', async () => {
+    const status = (await (await fetch(`http://127.0.0.1:${state.ports.pods}/status`)).json()) as { ready: boolean; mesh: { proxies: { podName: string; clusterIp: string; ip: string }[] } };
+    expect(status.ready).toBe(true);
+    const details = status.mesh.proxies.find((p) => p.podName === 'details-v1-sandbox-0')!;
+    expect(details.clusterIp).toMatch(new RegExp(`^${POD_CIDR_PREFIX.replace(/\./g, '\\.')}`));
+    expect(details.ip).toMatch(/^127\./);
+    // Port-forward: API server → kwok (over the egress) → the PortForward's target, the local proxy's :15090.
+    const forwarded = await portForwardGet(kc, 'default', 'details-v1-sandbox-0', 15090, '/stats/prometheus', 10_000);
+    expect(forwarded).toContain('envoy_cluster_membership_healthy{cluster_name="outbound|9080||ratings.default.svc.cluster.local"}');
+    // pods/proxy dials the pod IP; the egress leads it to the local proxy, nothing leaves loopback.
+    const api = new KubeApi(kc);
+    const proxied = await api.podProxyGet('default', 'details-v1-sandbox-0', 15090, 'stats/prometheus');
+    expect(proxied).toContain('envoy_cluster_membership_healthy');
+    // services/proxy reads the Endpoints sandbox-up wrote and reaches ratings' sidecar inbound, as a client outside the mesh.
+    const rating = await api.raw('GET', '/api/v1/namespaces/default/services/ratings:9080/proxy/ratings/0');
+    expect(rating.code).toBe(200);
+    expect(JSON.parse(rating.body)).toEqual({ id: 0, ratings: { Reviewer1: 5, Reviewer2: 4 } });
   });
+
+  it('the API server\'s egress refuses an address no played pod has (istiod\'s pod runs no proxy): nothing is dialled outside loopback', async () => {
+    const istiod = await kc.makeApiClient(CoreV1Api).readNamespacedPod({ namespace: 'istio-system', name: 'istiod-sandbox-0' });
+    const got = await new KubeApi(kc).raw('GET', '/api/v1/namespaces/istio-system/pods/istiod-sandbox-0:15014/proxy/version');
+    expect(got.code).toBe(503);
+    expect(got.body).toContain(`while dialing ${istiod.status!.podIP}:15014, code 403`);
+    const status = (await (await fetch(`http://127.0.0.1:${state.ports.pods}/status`)).json()) as { egressRefused: string[] };
+    expect(status.egressRefused).toContain(`CONNECT ${istiod.status!.podIP}:15014: no sandbox pod or node has this address; nothing leaves loopback`);
+  });
+
+  it('the kube target runs experiments end to end on the sandbox: apply through the API server, istiod pushes to the played pods, convergence by syncz, load through the gateway\'s port-forward, counters, exact restore', async () => {
+    const experiments = ['01-route-all-v1.yaml', '05-mtls-strict.yaml', '06-deny-ratings.yaml', '09-ratelimit-ratings.yaml', '21-ratings-abort-jason.yaml', '26-outlier-ejection.yaml'];
+    const before = await new KubeApi(kc).list('networking.istio.io/v1', 'VirtualService', { namespace: 'default' });
+    const reports = mkdtempSync(join(tmpdir(), 'meshproof-sandbox-e2e-'));
+    try {
+      const run = await new Promise<{ code: number; output: string }>((done) =>
+        execFile(
+          process.execPath,
+          [join(root, 'bin', 'meshproof.js'), 'run', ...experiments.map((e) => join(root, 'experiments', 'bookinfo', e)), '--target', 'kube', '--context', SANDBOX_CONTEXT, '--report-dir', reports],
+          { env: { ...env, KUBECONFIG: state.kubeconfig }, cwd: root, timeout: 300_000 },
+          (error, stdout, stderr) => done({ code: error ? Number((error as NodeJS.ErrnoException).code ?? 1) : 0, output: `${stdout}${stderr}` }),
+        ),
+      );
+      expect(run.code, run.output).toBe(0);
+      expect(run.output).toMatch(/PASS 6 passed/);
+      const result = JSON.parse(readFileSync(join(reports, 'result.json'), 'utf8')) as {
+        target: { kind: string; controlPlane?: string };
+        experiments: { name: string; convergence?: { probeSkipped?: string } }[];
+      };
+      expect(result.target.kind).toBe('kube');
+      expect(result.experiments.find((e) => e.name === 'outlier-ejection')?.convergence?.probeSkipped).toMatch(/outlier detection/);
+    } finally {
+      rmSync(reports, { recursive: true, force: true });
+    }
+    const after = await new KubeApi(kc).list('networking.istio.io/v1', 'VirtualService', { namespace: 'default' });
+    expect(after.map((o) => o.metadata.name).sort()).toEqual(before.map((o) => o.metadata.name).sort());
+  }, 360_000);
 
   it('the shipped ClusterRole grants exactly what the kube target does, as the real RBAC authorizer answers (issue 14 D5)', async () => {
     const role = parseAllDocuments(readFileSync(join(root, 'deploy', 'rbac', 'meshproof-clusterrole.yaml'), 'utf8'))[0]!.toJS();

@@ -32,6 +32,7 @@ import { proxyDescriptorOf, translationInputOf } from './builtin-control-plane.t
 import { IstiodControlPlane, istiodControlPlaneVersion, type ControlPlane, type IstiodProxyConfig } from './istiod-control-plane.ts';
 import { SpecError } from '../../errors.ts';
 import type { RouterConfig } from './proxy/router.ts';
+import { AdsControlPlane, playedPodKey, type ClusterPod, type PlayedCluster } from './ads-control-plane.ts';
 
 export interface MeshOptions {
   /** Scenario folder name under scenarios/ (or an absolute path). Default `bookinfo`. */
@@ -45,10 +46,19 @@ export interface MeshOptions {
    * istiod's own config generation (src/targets/local/istiod-control-plane.ts), which also validates what is applied.
    */
   controlPlane?: ControlPlane;
+  /**
+   * Play a cluster's pods (the sandbox): each local pod takes the name and address of the cluster's pod it plays and
+   * its proxy is an xDS client of that cluster's istiod (src/targets/local/ads-control-plane.ts).
+   */
+  cluster?: PlayedCluster;
 }
 
 export interface ProxyInfo {
   name: string;
+  podName: string;
+  namespace: string;
+  /** The address of the cluster's pod it plays, when the mesh plays a cluster. */
+  clusterIp?: string;
   kind: 'sidecar' | 'gateway';
   ip: string;
   /** Base URL of the admin listener (`/config_version`, `/stats/prometheus`) on :15000. */
@@ -113,6 +123,10 @@ export class LocalMesh {
   readonly behaviour: IstioBehaviour;
   readonly controlPlane: ControlPlane;
   private istiod?: IstiodControlPlane;
+  private readonly cluster?: PlayedCluster;
+  private ads?: AdsControlPlane;
+  /** Each local pod's cluster address, when the mesh plays a cluster. */
+  private readonly clusterIps = new Map<string, string>();
   readonly secret: string;
   private closed = false;
 
@@ -122,7 +136,11 @@ export class LocalMesh {
   ) {
     this.seed = options.seed ?? 1;
     this.controlPlane = options.controlPlane ?? 'builtin';
-    if (this.controlPlane === 'istiod') {
+    this.cluster = options.cluster;
+    if (this.cluster) {
+      if (options.controlPlane !== undefined) throw new SpecError('a mesh that plays a cluster takes its configuration from that cluster\'s istiod; no --control-plane');
+      this.behaviour = istioBehaviour(this.cluster.istioVersion);
+    } else if (this.controlPlane === 'istiod') {
       // The built-in listeners and filters follow the version of the istiod that generates the routes and clusters.
       const version = istioBehaviour(istiodControlPlaneVersion).version;
       if (options.istioVersion !== undefined && istioBehaviour(options.istioVersion).version !== version) {
@@ -153,15 +171,18 @@ export class LocalMesh {
   }
 
   private async boot(objects: K8sObject[]): Promise<void> {
-    if (this.controlPlane === 'istiod') {
+    if (this.cluster) {
+      this.ads = new AdsControlPlane(this.cluster, (key) => this.onAdsUpdate(key), (key, message) => meshLogError('xds', `${key} refused istiod's configuration`, new Error(message)));
+    } else if (this.controlPlane === 'istiod') {
       this.istiod = IstiodControlPlane.start();
       await this.istiod.validate(objects);
     }
     const compiled = this.store.init(objects);
+    const gatewayPod = this.clusterPod('istio-system', 'istio-ingressgateway', 0);
     this.gateway = new IngressGateway(
       {
         proxyName: 'istio-ingressgateway',
-        podName: `istio-ingressgateway-${seededHex(this.seed, 'gw', 10)}-${seededHex(this.seed, 'gw-pod', 5)}`,
+        podName: gatewayPod?.name ?? `istio-ingressgateway-${seededHex(this.seed, 'gw', 10)}-${seededHex(this.seed, 'gw-pod', 5)}`,
         workload: 'istio-ingressgateway',
         namespace: 'istio-system',
         app: 'istio-ingressgateway',
@@ -175,6 +196,11 @@ export class LocalMesh {
       },
       { seed: this.seed, meshSecret: this.secret, delimitedStatPrefixes: this.behaviour.delimitedStatPrefixes },
     );
+    if (gatewayPod) {
+      this.clusterIps.set(this.gateway.identity.podName, gatewayPod.ip);
+      this.ads!.connect(gatewayPod, 'router');
+      await this.waitSynced([this.gateway.identity.podName + '.istio-system']);
+    }
     await this.gateway.start();
     await this.reconcilePods(compiled);
     const fromIstiod = await this.istiodConfigs(compiled);
@@ -219,7 +245,32 @@ export class LocalMesh {
     return String(compiled.version);
   }
 
+  /** The cluster's pod a local pod plays, when the mesh plays a cluster. */
+  private clusterPod(namespace: string, workload: string, index: number): ClusterPod | undefined {
+    if (!this.cluster) return undefined;
+    const pod = this.cluster.pods.get(playedPodKey(namespace, workload, index));
+    if (!pod) throw new Error(`the cluster has no pod ${index} of ${namespace}/${workload} for the local mesh to play`);
+    return pod;
+  }
+
+  /** Until every proxy named `<pod>.<namespace>` has ACKed its first whole configuration from the cluster's istiod. */
+  private async waitSynced(keys: string[], timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const pending = keys.filter((k) => !this.ads!.synced(k));
+      if (pending.length === 0) return;
+      if (this.closed) throw new Error('mesh closed while its proxies connected to istiod');
+      if (Date.now() > deadline) {
+        const why = pending.map((k) => `${k}${this.ads!.rejected(k).length > 0 ? ` (refused: ${this.ads!.rejected(k).join('; ')})` : ''}`);
+        throw new Error(`no whole configuration (CDS, EDS, LDS, RDS) from istiod at ${this.cluster!.xdsAddress} within ${timeoutMs / 1000} s for ${why.join(', ')}`);
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
   private podName(spec: WorkloadSpec, index: number): string {
+    const played = this.clusterPod(spec.namespace, spec.deployment, index);
+    if (played) return played.name;
     // Bookinfo's pod names stay as they were; a Deployment of another namespace hashes its namespace in.
     const id = spec.namespace === 'default' ? spec.deployment : `${spec.namespace}/${spec.deployment}`;
     const hash = seededHex(this.seed, `rs|${id}|${spec.templateHash}`, 10);
@@ -239,6 +290,8 @@ export class LocalMesh {
         this.pods.delete(name);
         this.podGeneration++;
         this.filterChains.delete(name);
+        this.ads?.disconnect(`${name}.${pod.spec.namespace}`);
+        this.clusterIps.delete(name);
       }
     }
     const created: Sidecar[] = [];
@@ -265,16 +318,20 @@ export class LocalMesh {
       sidecar.setApp(guardApp(spec.appKind, podName, app));
       created.push(sidecar);
       this.podGeneration++;
+      const played = this.clusterPod(spec.namespace, spec.deployment, index);
+      if (played) this.clusterIps.set(podName, played.ip);
       this.pods.set(podName, {
         spec,
         index,
         sidecar,
         endpoint: {
           ip, port: spec.port, podName, workload: spec.deployment, namespace: spec.namespace, app: spec.app, version: spec.version,
-          principal: identity.principal, labels: spec.labels,
+          principal: identity.principal, labels: spec.labels, ...(played ? { clusterIp: played.ip } : {}),
         },
       });
+      if (played) this.ads!.connect(played, 'sidecar');
     }
+    if (this.ads) await this.waitSynced(created.map((s) => `${s.identity.podName}.${s.identity.namespace}`));
     // Configured once every new pod is known: a snapshot taken earlier would lack the endpoints of pods created after
     // it, and a proxy keeps a cluster's endpoints for the rest of that config version.
     const fromIstiod = created.length > 0 ? await this.istiodConfigs(compiled) : undefined;
@@ -331,14 +388,29 @@ export class LocalMesh {
     return this.istiod.translate(input, this.store.list(), proxies);
   }
 
+  /** A proxy of the mesh playing a cluster ACKed istiod's response: it runs the new configuration from now on. */
+  private onAdsUpdate(key: string): void {
+    if (this.closed) return;
+    const proxy = [this.gateway, ...[...this.pods.values()].map((p) => p.sidecar)].find((p) => p && `${p.identity.podName}.${p.identity.namespace}` === key);
+    // A pod still starting is configured by reconcilePods once all of its types arrived.
+    if (proxy && proxy.configVersion !== '') this.configureProxy(proxy, this.store.current);
+  }
+
   /** The proxy's configuration: routes and clusters from istiod when it is the control plane, else built in; filters built in. */
   private configureProxy(proxy: Sidecar | IngressGateway, compiled: CompiledConfig, fromIstiod?: Map<string, IstiodProxyConfig>): void {
-    const snap = this.snapshot(compiled);
+    let snap = this.snapshot(compiled);
     const id = proxy.identity;
     const descriptor = proxyDescriptorOf(id, proxy instanceof IngressGateway ? 'router' : 'sidecar');
     let xds: RouterConfig;
     let listeners: IstiodProxyConfig['listeners'] | undefined;
-    if (this.istiod) {
+    if (this.ads) {
+      const config = this.ads.config(`${descriptor.podName}.${descriptor.namespace}`);
+      if (!config) throw new Error(`no configuration from the cluster's istiod for ${descriptor.podName}`);
+      xds = config;
+      listeners = config.listeners;
+      // Each xDS update is a configuration of its own: the routers re-read clusters and endpoints per version.
+      snap = { ...snap, version: `${compiled.version}.${config.updates}` };
+    } else if (this.istiod) {
       const config = fromIstiod?.get(`${descriptor.podName}.${descriptor.namespace}`);
       if (!config) throw new Error(`no configuration from istiod for ${descriptor.podName}`);
       xds = config;
@@ -385,6 +457,7 @@ export class LocalMesh {
         if (this.closed) return;
         await new Promise((r) => setImmediate(r));
         if (compiled.version < Number(this.store.current.version)) return; // a newer push follows
+        if (this.ads && proxy.configVersion === '') continue; // still starting: configured once istiod's answer is whole
         this.configureProxy(proxy, compiled, fromIstiod);
       }
     });
@@ -393,6 +466,9 @@ export class LocalMesh {
   status(): MeshStatus {
     const proxyInfo = (p: Sidecar | IngressGateway, kind: 'sidecar' | 'gateway'): ProxyInfo => ({
       name: p.name,
+      podName: p.identity.podName,
+      namespace: p.identity.namespace,
+      ...(this.clusterIps.has(p.identity.podName) ? { clusterIp: this.clusterIps.get(p.identity.podName) } : {}),
       kind,
       ip: p.identity.ip,
       adminUrl: `http://${p.identity.ip}:15000`,
@@ -409,6 +485,7 @@ export class LocalMesh {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.ads?.close();
     await Promise.all([this.gateway?.close(), ...[...this.pods.values()].map((p) => p.sidecar.close()), this.istiod?.close()]);
     this.pods.clear();
   }

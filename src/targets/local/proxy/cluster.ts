@@ -19,6 +19,8 @@ export interface EndpointInfo {
   version: string;
   principal: string;
   labels: Record<string, string>;
+  /** The address of the cluster's pod this one plays (what the cluster's EDS names), when the mesh plays a cluster. */
+  clusterIp?: string;
   /**
    * EDS's tlsMode for this endpoint in this cluster (mtls_checker.go checkMtlsEnabled): false means the transport
    * socket match picks plaintext when the cluster is left to auto mTLS. Undefined: mTLS (a sidecar).

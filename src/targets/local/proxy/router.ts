@@ -169,7 +169,7 @@ export class Router {
     this.routeConfigs = new Map(config.routes.map((r) => [r.name, r]));
     this.clusterConfigs = new Map(config.clusters.map((c) => [c.name, c]));
     this.assignments = new Map(config.endpoints.map((a) => [a.cluster_name, a]));
-    this.podsByIp = new Map(snapshot.endpoints.map((e) => [e.ip, e]));
+    this.podsByIp = new Map(snapshot.endpoints.flatMap((e) => (e.clusterIp ? [[e.ip, e], [e.clusterIp, e]] : [[e.ip, e]])));
     this.retryPolicies = new Map();
     // Envoy creates every cluster (and its zero counters) when the config arrives.
     for (const name of this.clusterConfigs.keys()) {

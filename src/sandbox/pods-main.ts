@@ -1,0 +1,113 @@
+// The sandbox's pods, played by the local mesh (started detached by scripts/sandbox-up.ts as the process `pods`):
+// - the API server's `cluster` egress (src/sandbox/egress.ts): port-forward to the node (kwok), pods/proxy and
+//   services/proxy reach the local proxy that plays the pod, and nothing leaves loopback;
+// - unless started with --no-mesh: the Bookinfo pods and the ingress gateway, each proxy an xDS client of the
+//   sandbox's istiod with its pod's name and address (src/targets/local/ads-control-plane.ts), the mesh's store kept
+//   equal to the API server's Istio objects (src/sandbox/istio-watch.ts), and kwok PortForward objects that lead the
+//   pods' ports (8080 on the gateway, 15000 and 15090 on every proxy) to the local proxies;
+// - 127.0.0.1:<ports.pods>: GET /ready (200 once all of that is up), GET /status (the played pods, JSON).
+import http from 'node:http';
+import { readFileSync } from 'node:fs';
+import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { KubeApi } from '../targets/kube/api.ts';
+import { LocalMesh } from '../targets/local/mesh.ts';
+import { istiodControlPlaneVersion } from '../targets/local/istiod-control-plane.ts';
+import { resourceId } from '../spec/resources.ts';
+import { isLoopback, startEgressProxy } from './egress.ts';
+import { isWatchedKind, watchIstioConfig, type IstioWatch } from './istio-watch.ts';
+import { portForward, type PortForwardRule } from './kwok.ts';
+import { sandboxFiles, type SandboxState } from './layout.ts';
+import { FIELD_MANAGER } from './objects.ts';
+import { playedPods } from './played-pods.ts';
+
+const files = sandboxFiles();
+const state = JSON.parse(readFileSync(files.state, 'utf8')) as SandboxState;
+const log = (line: string) => console.log(`${new Date().toISOString()} ${line}`);
+
+let mesh: LocalMesh | undefined;
+let watch: IstioWatch | undefined;
+let ready = false;
+let failure: string | undefined;
+/** A cluster pod address → the loopback address of the local proxy that plays it. */
+const played = new Map<string, string>();
+
+const egress = await startEgressProxy(
+  files.egressSocket,
+  (host, port) => {
+    if (isLoopback(host)) return { host, port };
+    const local = played.get(host);
+    return local ? { host: local, port } : undefined;
+  },
+  log,
+);
+log(`egress proxy for the API server on ${files.egressSocket}`);
+
+const status = http.createServer((req, res) => {
+  if (req.url === '/ready') {
+    res.writeHead(ready ? 200 : 503, { 'content-type': 'text/plain' });
+    res.end(ready ? 'ready\n' : `${failure ?? 'starting'}\n`);
+  } else if (req.url === '/status') {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ ready, failure, mesh: mesh?.status(), egressRefused: egress.refused.slice(-20) }, null, 2));
+  } else {
+    res.writeHead(404).end();
+  }
+});
+await new Promise<void>((resolve, reject) => {
+  status.once('error', reject);
+  status.listen(state.ports.pods, '127.0.0.1', () => resolve());
+});
+
+async function playPods(): Promise<void> {
+  const kc = new KubeConfig();
+  kc.loadFromFile(state.kubeconfig);
+  kc.setCurrentContext(state.context);
+  const core = kc.makeApiClient(CoreV1Api);
+  const pods = playedPods((await core.listPodForAllNamespaces({ labelSelector: 'meshproof.dev/sandbox=true' })).items);
+  mesh = await LocalMesh.start({
+    scenario: 'bookinfo',
+    cluster: { xdsAddress: `127.0.0.1:${state.ports.istiodGrpc}`, pods, istioVersion: istiodControlPlaneVersion },
+  });
+  const current = mesh;
+  for (const proxy of current.status().proxies) if (proxy.clusterIp) played.set(proxy.clusterIp, proxy.ip);
+  log(`playing ${played.size} pods: ${current.status().proxies.map((p) => `${p.namespace}/${p.podName} ${p.clusterIp} at ${p.ip}`).join(', ')}`);
+
+  // The store follows the API server: what the informers list replaces the scenario's own Istio objects.
+  watch = await watchIstioConfig(kc, async (upserts, deletes) => void (await current.change(upserts, deletes)), log);
+  const listed = new Set(watch.objects().map(resourceId));
+  const gone = current.list().filter((o) => isWatchedKind(o.kind) && !listed.has(resourceId(o))).map(resourceId);
+  if (gone.length > 0) await current.change([], gone);
+
+  const api = new KubeApi(kc);
+  for (const proxy of current.status().proxies) {
+    const rules: PortForwardRule[] = [15000, 15090].map((port) => ({ port, targetPort: port, targetAddress: proxy.ip }));
+    if (proxy.kind === 'gateway') rules.push({ port: 8080, targetPort: 8080, targetAddress: proxy.ip });
+    const object = portForward(proxy.namespace, proxy.podName, rules);
+    await api.json('PATCH', `/apis/kwok.x-k8s.io/v1alpha1/namespaces/${proxy.namespace}/portforwards/${proxy.podName}`, {
+      query: { fieldManager: FIELD_MANAGER, force: 'true' },
+      body: JSON.stringify(object),
+      contentType: 'application/apply-patch+yaml',
+    });
+  }
+}
+
+try {
+  if (process.argv.includes('--no-mesh')) log('--no-mesh: the pods are not played (the egress proxy runs)');
+  else await playPods();
+  ready = true;
+  log('ready');
+} catch (error) {
+  failure = (error as Error).message;
+  log(`cannot play the pods: ${(error as Error).stack ?? failure}`);
+}
+
+async function stop(signal: string): Promise<void> {
+  log(`${signal}: stopping`);
+  await watch?.stop().catch(() => {});
+  await mesh?.close().catch(() => {});
+  await egress.close();
+  status.close();
+  process.exit(0);
+}
+process.once('SIGTERM', () => void stop('SIGTERM'));
+process.once('SIGINT', () => void stop('SIGINT'));
