@@ -2,7 +2,7 @@
 // a cluster, instead of suggesting the fallback context client-node invents; a run whose target cannot be prepared
 // writes no report and announces no run.
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,6 +31,30 @@ describe('kube target without a kubeconfig', () => {
     expect(stderr).not.toMatch(/loaded-context|localhost:8080|Istio unknown/);
     expect(existsSync(join(reportDir, 'index.html'))).toBe(false);
     expect(existsSync(reportDir)).toBe(false);
+  });
+
+  it("finds the sandbox's context in the sandbox's own kubeconfig when the one in use lacks it (sandbox-up writes no user kubeconfig)", async () => {
+    const { loadKubeConfig } = await import('../../src/targets/kube/preflight.ts');
+    const state = mkdtempSync(join(tmpdir(), 'meshproof-sandbox-state-'));
+    const sandboxConfig = join(state, 'kubeconfig');
+    const kubeconfig = (name: string, server: string) =>
+      `apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: '${server}'}}]\nusers: [{name: u, user: {token: t}}]\ncontexts: [{name: ${name}, context: {cluster: c, user: u}}]\ncurrent-context: ${name}\n`;
+    writeFileSync(sandboxConfig, kubeconfig('meshproof-sandbox', 'https://127.0.0.1:16402'));
+    const other = join(state, 'user-config');
+    writeFileSync(other, kubeconfig('kind-x', 'https://127.0.0.1:6443'));
+    const saved = { KUBECONFIG: process.env.KUBECONFIG, MESHPROOF_SANDBOX: process.env.MESHPROOF_SANDBOX };
+    try {
+      process.env.MESHPROOF_SANDBOX = state;
+      process.env.KUBECONFIG = other;
+      expect(loadKubeConfig('meshproof-sandbox').getCurrentCluster()?.server).toBe('https://127.0.0.1:16402');
+      expect(loadKubeConfig('kind-x').getCurrentCluster()?.server).toBe('https://127.0.0.1:6443');
+      expect(() => loadKubeConfig('staging')).toThrow(/kubeconfig has no context "staging"; it has: kind-x/);
+      // An explicit --kubeconfig is used as given.
+      expect(() => loadKubeConfig('meshproof-sandbox', other)).toThrow(/no context "meshproof-sandbox"/);
+    } finally {
+      for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
   });
 
   it('finds KUBECONFIG, then ~/.kube/config', () => {

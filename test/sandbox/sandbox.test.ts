@@ -268,6 +268,9 @@ describe('sandbox cluster', () => {
       // Its default path: a port-forward to istiod's 15012 and an xDS request authenticated by a service-account token.
       const status = await istioctl(['proxy-status']);
       expect(status).toMatch(/ratings-v1-sandbox-0\.default\s+Kubernetes\s+istiod-sandbox-0/);
+      // Every pod the local mesh plays is an xDS client of this istiod, the gateway included.
+      for (const pod of ['productpage-v1', 'details-v1', 'reviews-v1', 'reviews-v2', 'reviews-v3']) expect(status).toMatch(new RegExp(`${pod}-sandbox-0\\.default\\s+Kubernetes\\s+istiod-sandbox-0\\s+1\\.31\\.0\\s+4 \\(CDS,LDS,EDS,RDS\\)`));
+      expect(status).toMatch(/istio-ingressgateway-sandbox-0\.istio-system\s+Kubernetes/);
     } finally {
       proxy.close();
     }

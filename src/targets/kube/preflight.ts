@@ -11,6 +11,7 @@ import type { KubeApi } from './api.ts';
 import type { ProxyPod } from './affected.ts';
 import type { ScenarioWorkload } from './scenario.ts';
 import { effectiveMatcher, missingStats } from './stats-matcher.ts';
+import { SANDBOX_CONTEXT, sandboxFiles } from '../../sandbox/layout.ts';
 
 export interface Pod extends K8sObject {
   spec: { containers: { name: string; image?: string }[]; initContainers?: { name: string; image?: string; restartPolicy?: string }[] };
@@ -33,6 +34,10 @@ export const noKubeconfigHelp =
 
 /** Load the kubeconfig (KUBECONFIG or ~/.kube/config, as kubectl does) and switch to `context` when given. */
 export function loadKubeConfig(context?: string, kubeconfig?: string): KubeConfig {
+  // The sandbox keeps its own kubeconfig (scripts/sandbox-up.ts does not write into the user's): its context is found
+  // there when the kubeconfig in use does not have it.
+  const sandbox = sandboxFiles().kubeconfig;
+  if (!kubeconfig && context === SANDBOX_CONTEXT && existsSync(sandbox) && !defaultHasContext(context)) kubeconfig = sandbox;
   // With no kubeconfig at all, client-node falls back to a context "loaded-context" on http://localhost:8080: naming
   // that context (or suggesting --context loaded-context) would only lead to a second, stranger failure.
   if (!kubeconfig && kubeconfigSource() === undefined) throw new TargetError(noKubeconfigHelp);
@@ -54,6 +59,17 @@ export function loadKubeConfig(context?: string, kubeconfig?: string): KubeConfi
   return config;
 }
 
+function defaultHasContext(context: string): boolean {
+  if (kubeconfigSource() === undefined) return false;
+  try {
+    const config = new KubeConfig();
+    config.loadFromDefault();
+    return config.getContextObject(context) !== null && config.getContextObject(context) !== undefined;
+  } catch {
+    return false;
+  }
+}
+
 /** The API server's host is this machine (kind publishes its API server on 127.0.0.1; the sandbox runs there). */
 export function isLoopbackServer(server: string | undefined): boolean {
   if (!server) return false;
@@ -72,7 +88,7 @@ export function isLoopbackServer(server: string | undefined): boolean {
  */
 export function checkContext(context: string, options: { requested?: string; allowContext?: boolean; server?: string }): void {
   if (options.allowContext && options.requested === context) return;
-  const localName = context.startsWith('kind-') || context === 'meshproof-sandbox';
+  const localName = context.startsWith('kind-') || context === SANDBOX_CONTEXT;
   if (localName && isLoopbackServer(options.server)) return;
   const why = localName
     ? `its name says it is a local cluster, but its API server ${options.server ?? '(none)'} is not on this machine`
