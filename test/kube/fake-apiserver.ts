@@ -850,8 +850,10 @@ export class FakeApiServer {
     const o = this.store.get(`/pods/${namespace}/${pod}`);
     const isIstiod = o?.metadata.labels?.app === 'istiod' && port === 15014;
     const isGateway = o?.metadata.labels?.istio === 'ingressgateway' && port === 8080;
-    if (!isIstiod && !isGateway) return undefined;
-    const key = isIstiod ? 'istiod' : 'gateway';
+    // Envoy's Prometheus listener of a pod with a proxy (the kube target reads counters through port-forward).
+    const isStats = port === 15090 && o !== undefined && o.metadata.labels?.app !== 'istiod';
+    if (!isIstiod && !isGateway && !isStats) return undefined;
+    const key = isIstiod ? 'istiod' : isGateway ? 'gateway' : `stats/${namespace}/${pod}`;
     const known = this.backendPorts.get(key);
     if (known) return known;
     const server = http.createServer((req, res) => {
@@ -864,6 +866,10 @@ export class FakeApiServer {
       } else if (isGateway) {
         res.writeHead(200, { 'Content-Type': 'text/plain' });
         res.end(this.gatewayBody);
+      } else if (isStats && req.url === '/stats/prometheus') {
+        res.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4' });
+        const live = this.store.get(`/pods/${namespace}/${pod}`);
+        res.end(this.stats.get(pod) ?? (live ? defaultStats(live) : ''));
       } else {
         res.writeHead(404);
         res.end();

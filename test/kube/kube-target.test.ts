@@ -336,15 +336,16 @@ describe('KubeTarget: consecutive experiments, replacing, unchanged objects', ()
 });
 
 describe('KubeTarget.counters and entrypoint', () => {
-  it("reads every sidecar's and the gateway's :15090/stats/prometheus through the pod proxy, path not encoded", async () => {
+  it("reads every sidecar's and the gateway's :15090/stats/prometheus through port-forward (as istioctl reads a proxy; the ClusterRole grants pods/portforward, not pods/proxy)", async () => {
     const t = target();
     await t.prepare(prepareOptions);
     fx.server.stats.set('reviews-v2-8b9c7d6f5-j7k8l', 'envoy_cluster_upstream_rq_retry{cluster_name="outbound|9080|v1|ratings.default.svc.cluster.local"} 7\n');
     fx.server.requests.length = 0;
     const samples = await t.counters();
-    const proxied = fx.server.requests.filter((r) => r.path.includes('/proxy/'));
-    expect(proxied).toHaveLength(7);
-    expect(proxied.every((r) => /^\/api\/v1\/namespaces\/(default|istio-system)\/pods\/[^/]+:15090\/proxy\/stats\/prometheus$/.test(r.path))).toBe(true);
+    expect(fx.server.requests.filter((r) => r.path.includes('/proxy/'))).toEqual([]);
+    const forwarded = fx.server.requests.filter((r) => r.path.endsWith('/portforward'));
+    expect(forwarded).toHaveLength(7);
+    expect(forwarded.every((r) => /^\/api\/v1\/namespaces\/(default|istio-system)\/pods\/[^/]+\/portforward$/.test(r.path) && r.query.ports === '15090')).toBe(true);
     expect(sumCounter(samples, 'envoy_cluster_upstream_rq_retry', {}, 'reviews-v2')).toBe(7);
     expect(sumCounter(samples, 'envoy_cluster_upstream_rq_retry', {}, 'reviews-v1')).toBe(3);
     expect(new Set(samples.map((s) => s.proxy))).toEqual(

@@ -287,8 +287,9 @@ describe('sandbox cluster', () => {
     expect(forwarded).toContain('envoy_cluster_membership_healthy{cluster_name="outbound|9080||ratings.default.svc.cluster.local"}');
     // pods/proxy dials the pod IP; the egress leads it to the local proxy, nothing leaves loopback.
     const api = new KubeApi(kc);
-    const proxied = await api.podProxyGet('default', 'details-v1-sandbox-0', 15090, 'stats/prometheus');
-    expect(proxied).toContain('envoy_cluster_membership_healthy');
+    const proxied = await api.raw('GET', '/api/v1/namespaces/default/pods/details-v1-sandbox-0:15090/proxy/stats/prometheus', { accept: 'text/plain' });
+    expect(proxied.code).toBe(200);
+    expect(proxied.body).toContain('envoy_cluster_membership_healthy');
     // services/proxy reads the Endpoints sandbox-up wrote and reaches ratings' sidecar inbound, as a client outside the mesh.
     const rating = await api.raw('GET', '/api/v1/namespaces/default/services/ratings:9080/proxy/ratings/0');
     expect(rating.code).toBe(200);

@@ -211,18 +211,6 @@ export class KubeApi {
     if (res.code < 200 || res.code > 299) throw apiError(res.code, 'DELETE', path, res.body);
     return true;
   }
-
-  /**
-   * GET through the API server's pod proxy: /api/v1/namespaces/{ns}/pods/{pod}:{port}/proxy/{path}, path unencoded.
-   * Returns the body text; non-2xx throws KubeApiError.
-   */
-  async podProxyGet(namespace: string, pod: string, port: number, path: string, timeoutMs = 10_000): Promise<string> {
-    const clean = path.replace(/^\/+/, '');
-    const full = `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(pod)}:${port}/proxy/${clean}`;
-    const res = await this.raw('GET', full, { accept: 'text/plain, application/json, */*', timeoutMs });
-    if (res.code < 200 || res.code > 299) throw apiError(res.code, 'GET', full, res.body);
-    return res.body;
-  }
 }
 
 export class UnknownKindError extends Error {
