@@ -333,6 +333,23 @@ describe('sandbox cluster', () => {
     expect(after.map((o) => o.metadata.name).sort()).toEqual(before.map((o) => o.metadata.name).sort());
   }, 360_000);
 
+  it("refuses an experiment whose VirtualService an older one of the namespace would shadow for the sidecars (IST0109; found when a left-over VirtualService silently voided a fault), exit 2 at the file's line, nothing applied", async () => {
+    const api = new KubeApi(kc);
+    await api.create({ apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: 'ratings-old', namespace: 'default' }, spec: { hosts: ['ratings'], http: [{ route: [{ destination: { host: 'ratings' } }] }] } });
+    try {
+      const run = await new Promise<{ code: number; output: string }>((done) =>
+        execFile(process.execPath, [join(root, 'bin', 'meshproof.js'), 'run', 'experiments/bookinfo/21-ratings-abort-jason.yaml', '--target', 'kube', '--context', SANDBOX_CONTEXT, '--report-dir', join(stateDir, 'shadowed')], { env: { ...env, KUBECONFIG: state.kubeconfig }, cwd: root, timeout: 120_000 }, (error, stdout, stderr) =>
+          done({ code: error ? Number((error as NodeJS.ErrnoException).code ?? 1) : 0, output: `${stdout}${stderr}` }),
+        ),
+      );
+      expect(run.code, run.output).toBe(2);
+      expect(run.output.replace(/\s+/g, ' ')).toMatch(/experiments\/bookinfo\/21-ratings-abort-jason\.yaml:\d+:\d+: VirtualService ratings: spec\.hosts\[0\]: host ratings\.default\.svc\.cluster\.local is already routed for the mesh by VirtualService default\/ratings-old/);
+      expect(await api.get({ apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', namespace: 'default', name: 'ratings' })).toBeUndefined();
+    } finally {
+      await api.delete({ apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', namespace: 'default', name: 'ratings-old' });
+    }
+  });
+
   it('the shipped ClusterRole grants exactly what the kube target does, as the real RBAC authorizer answers (issue 14 D5)', async () => {
     const role = parseAllDocuments(readFileSync(join(root, 'deploy', 'rbac', 'meshproof-clusterrole.yaml'), 'utf8'))[0]!.toJS();
     const rbac = kc.makeApiClient(RbacAuthorizationV1Api);

@@ -2,13 +2,14 @@
 // leaving it exactly as it was found.
 import { hostname } from 'node:os';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { SpecError, TargetError } from '../../errors.ts';
+import { ResourceError, SpecError, TargetError } from '../../errors.ts';
 import { parsePrometheusText, sampleKey } from '../../observe/prometheus.ts';
 import type { CounterSample } from '../../observe/types.ts';
 import type { K8sObject } from '../../spec/types.ts';
 import type { ConvergenceProbe, ConvergenceReport, RestoreReport, Target, TargetInfo, TargetOptions } from '../target.ts';
 import { affectedProxies, type ProxyPod } from './affected.ts';
 import { hostUrlAnnotation } from './constants.ts';
+import { shadowedHosts } from './host-conflicts.ts';
 import { describeRef, KubeApi, KubeApiError, refOf, UnknownKindError, unknownFieldError } from './api.ts';
 import {
   JournalWriter,
@@ -176,6 +177,22 @@ export class KubeTarget implements Target {
       } catch (error) {
         throw this.asSpecError(r, error);
       }
+    }
+    // istiod would ignore a VirtualService of the experiment that an older one of its namespace shadows (host-conflicts.ts).
+    const virtualServices = resources.filter((r) => r.kind === 'VirtualService');
+    const namespaces = [...new Set(virtualServices.map((r) => r.metadata.namespace ?? this.namespace))];
+    const live = (await Promise.all(namespaces.map((namespace) => api.list<K8sObject>('networking.istio.io/v1', 'VirtualService', { namespace })))).flat();
+    const shadowed = shadowedHosts(virtualServices, live, this.namespace);
+    if (shadowed.length > 0) {
+      const s = shadowed[0];
+      throw new ResourceError(
+        `host ${s.host} is already routed for the mesh by VirtualService ${s.by} (created ${s.created}); istiod keeps only the oldest ` +
+          `VirtualService per host for a namespace's sidecars (IST0109), so this one would not take effect and the experiment would measure the old routes. ` +
+          `Route in that VirtualService, delete it, or give this experiment's VirtualService its name` +
+          (shadowed.length > 1 ? ` (also: ${shadowed.slice(1).map((x) => `${x.host} by ${x.by}`).join(', ')})` : ''),
+        s.resource,
+        `spec.hosts[${s.index}]`,
+      );
     }
   }
 
