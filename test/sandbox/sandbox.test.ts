@@ -1,11 +1,13 @@
 // sandbox-up / sandbox-down against the real binaries (built by scripts/ci.d/50-sandbox.sh): the API server is the
 // real kube-apiserver v1.36.1, the CRDs are the pinned istio module's, istiod is pilot-discovery as shipped.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ApiextensionsV1Api, AuthorizationV1Api, CoreV1Api, CustomObjectsApi, DiscoveryV1Api, KubeConfig, RbacAuthorizationV1Api, VersionApi } from '@kubernetes/client-node';
 import { KubeApi, unknownFieldError } from '../../src/targets/kube/api.ts';
+import { KubeTarget } from '../../src/targets/kube/index.ts';
+import { targetContract } from '../targets/contract.ts';
 import { portForwardGet } from '../../src/targets/kube/port-forward.ts';
 import { replayJournal } from '../../src/targets/kube/restore.ts';
 import { comparableForm, savedForm } from '../../src/targets/kube/objects.ts';
@@ -58,6 +60,12 @@ async function syncz(pod: string): Promise<Record<string, string>> {
 afterAll(async () => {
   if (!down) await runSandboxScript('sandbox-down.ts', env);
   rmSync(stateDir, { recursive: true, force: true });
+});
+
+// The shared Target contract, with its behavioural checks on: the real API server and istiod, the local mesh as the pods.
+targetContract('kube on the sandbox (real kube-apiserver and istiod; the local mesh plays the pods)', () => new KubeTarget({ kubeconfig: state.kubeconfig, pollIntervalMs: 100 }), {
+  prepare: { context: SANDBOX_CONTEXT },
+  timeoutMs: 30_000,
 });
 
 describe('sandbox cluster', () => {
@@ -219,6 +227,12 @@ describe('sandbox cluster', () => {
     const applied = await api.apply(typo('typo-apply')).catch((e: unknown) => e);
     expect(unknownFieldError(typo('typo-apply'), applied)).toMatchObject({ fieldPath: 'spec.http[0].retries.attemps' });
     expect(exitCodeOf(unknownFieldError(typo('typo-apply'), applied))).toBe(ExitCode.badInput);
+    // A value of the wrong type: server-side apply's typed conversion answers 500; bad input at its path, exit 2.
+    const mistyped: K8sObject = { ...typo('typo-type'), spec: { hosts: ['ratings'], http: [{ route: [{ destination: { host: 'ratings' }, weight: 'heavy' }] }] } };
+    const typed = await api.apply(mistyped).catch((e: unknown) => e);
+    expect(typed).toMatchObject({ code: 500 });
+    expect(unknownFieldError(mistyped, typed)).toMatchObject({ fieldPath: 'spec.http[0].route[0].weight', message: expect.stringContaining('expected numeric (int or float), got string') });
+    expect(exitCodeOf(unknownFieldError(mistyped, typed))).toBe(ExitCode.badInput);
     // D2: create and replace go with fieldValidation=Strict: a 400 naming the field instead of a silent prune.
     const created = await api.create(typo('typo-create')).catch((e: unknown) => e);
     expect(created).toMatchObject({ code: 400 });
@@ -396,7 +410,40 @@ describe('sandbox cluster', () => {
     expect(await can('exec', 'pods', '', 'exec')).toBe(false);
     // The real thing, with that token: the port-forward to istiod's monitoring port goes through.
     expect(await portForwardGet(as, 'istio-system', 'istiod-sandbox-0', 15014, '/version', 10_000)).toMatch(/^1\.31/);
-  });
+
+    // And a whole run with nothing but that role: apply, convergence, counters, a client outside the mesh, restore.
+    const kubeconfigAs = (user: string, userToken: string) => {
+      const file = join(stateDir, `kubeconfig-${user}`);
+      writeFileSync(file, JSON.stringify({
+        apiVersion: 'v1', kind: 'Config', 'current-context': SANDBOX_CONTEXT,
+        clusters: [{ name: 'sandbox', cluster: { server: state.server, 'certificate-authority-data': Buffer.from(readFileSync(join(stateDir, 'pki', 'ca.crt'))).toString('base64') } }],
+        users: [{ name: user, user: { token: userToken } }],
+        contexts: [{ name: SANDBOX_CONTEXT, context: { cluster: 'sandbox', user } }],
+      }));
+      return file;
+    };
+    const runAs = (file: string, experiment: string) =>
+      new Promise<{ code: number; output: string }>((done) =>
+        execFile(process.execPath, [join(root, 'bin', 'meshproof.js'), 'run', `experiments/bookinfo/${experiment}`, '--target', 'kube', '--context', SANDBOX_CONTEXT, '--kubeconfig', file, '--report-dir', join(stateDir, `rbac-${experiment}`)], { env, cwd: root, timeout: 120_000 }, (error, stdout, stderr) =>
+          done({ code: error ? Number((error as NodeJS.ErrnoException).code ?? 1) : 0, output: `${stdout}${stderr}` }),
+        ),
+      );
+    const full = await runAs(kubeconfigAs('meshproof-rbac', token), '05-mtls-strict.yaml');
+    expect(full.code, full.output).toBe(0);
+
+    // The same role without services/proxy: the API server itself refuses the client outside the mesh (403), a target
+    // failure (exit 3), not the mesh's answer; the cluster is left as found.
+    await rbac.createClusterRole({ body: { ...role, metadata: { name: 'meshproof-no-proxy' }, rules: role.rules.filter((r: { resources: string[] }) => !r.resources.includes('services/proxy')) } });
+    await core.createNamespacedServiceAccount({ namespace: 'default', body: { metadata: { name: 'meshproof-no-proxy' } } });
+    await rbac.createClusterRoleBinding({
+      body: { metadata: { name: 'meshproof-no-proxy' }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'meshproof-no-proxy' }, subjects: [{ kind: 'ServiceAccount', name: 'meshproof-no-proxy', namespace: 'default' }] },
+    });
+    const narrow = (await core.createNamespacedServiceAccountToken({ namespace: 'default', name: 'meshproof-no-proxy', body: { spec: { audiences: [], expirationSeconds: 600 } } })).status!.token!;
+    const refused = await runAs(kubeconfigAs('meshproof-no-proxy', narrow), '05-mtls-strict.yaml');
+    expect(refused.code, refused.output).toBe(3);
+    expect(refused.output.replace(/\s+/g, ' ')).toContain('the API server itself answered the client outside the mesh for ratings:9080');
+    expect(await new KubeApi(kc).get({ apiVersion: 'security.istio.io/v1', kind: 'PeerAuthentication', namespace: 'default', name: 'default' })).toBeUndefined();
+  }, 300_000);
 
   it('restore puts field ownership back exactly: the owner\'s next server-side apply does not conflict (issue 14 D1)', async () => {
     const api = new KubeApi(kc);

@@ -264,13 +264,27 @@ export function unknownFieldOf(message: string): string | undefined {
 }
 
 /**
- * An unknown field as bad input at its path (exit 2, file:line:col through the runner): server-side apply answers 500
- * "field not declared in schema", a strict PUT/POST 400 "strict decoding error: unknown field" (the real kube-apiserver;
- * without Strict a PUT prunes the field and only warns).
+ * An unknown field or a value of the wrong type as bad input at its path (exit 2, file:line:col through the runner):
+ * server-side apply answers 500 "field not declared in schema" or "failed to create typed patch object", a strict
+ * PUT/POST 400 "strict decoding error: unknown field" (the real kube-apiserver; without Strict a PUT prunes the field
+ * and only warns).
  */
 export function unknownFieldError(object: K8sObject, error: unknown): ResourceError | undefined {
   if (!(error instanceof KubeApiError) || (error.code !== 500 && error.code !== 400)) return undefined;
-  const field = unknownFieldOf(error.status?.message ?? error.message);
-  if (field === undefined) return undefined;
-  return new ResourceError(`unknown field: the API server's schema of ${object.kind} has no "${field.split('.').pop()}" here`, object, field);
+  const message = error.status?.message ?? error.message;
+  const field = unknownFieldOf(message);
+  if (field !== undefined) return new ResourceError(`unknown field: the API server's schema of ${object.kind} has no "${field.split('.').pop()}" here`, object, field);
+  const typed = typeErrorOf(message);
+  if (typed) return new ResourceError(`the API server's schema of ${object.kind} refuses it: ${typed.message}`, object, typed.field);
+  return undefined;
+}
+
+/**
+ * A value of the wrong type in server-side apply: the real kube-apiserver answers 500 "failed to create typed patch
+ * object (<ns>/<name>; <gvk>): .spec.http[0].route[0].weight: expected numeric (int or float), got string" (seen on
+ * the sandbox; structured-merge-diff's typed conversion runs before validation).
+ */
+export function typeErrorOf(message: string): { field: string; message: string } | undefined {
+  const m = /failed to create typed patch object \([^)]*\): \.([^\s:]+): (.+)$/s.exec(message);
+  return m ? { field: m[1], message: m[2].trim() } : undefined;
 }
