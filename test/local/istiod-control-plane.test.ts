@@ -12,7 +12,7 @@ import { startLocalMesh } from '../../src/targets/local/handle.ts';
 import { runCli } from '../catalogue/cli.ts';
 import { bookinfoProxies, bookinfoRegistry } from '../../src/fidelity/bookinfo.ts';
 import { IstiodTranslator, proxyKey } from '../../src/fidelity/istiod-translator.ts';
-import { inboundHttpFilters, rbacRulesOf } from '../../src/envoy/runtime/listeners.ts';
+import { inboundHttpFilters, inboundPeerMode, rbacRulesOf } from '../../src/envoy/runtime/listeners.ts';
 import { evaluateRbac } from '../../src/envoy/runtime/rbac.ts';
 import { applyAndWait, counters, mesh, restoreBaseline, sum } from './helpers.ts';
 
@@ -78,6 +78,31 @@ describe('--control-plane istiod', () => {
       expect(evaluateRbac(rules[0]!.rules, facts('bookinfo-reviews', '/ratings/0')).allowed).toBe(true);
       expect(evaluateRbac(rules[0]!.rules, facts('bookinfo-productpage', '/ratings/0')).allowed).toBe(false);
       expect(evaluateRbac(rules[0]!.rules, facts('bookinfo-reviews', '/health')).allowed).toBe(false);
+    } finally {
+      await translator.close();
+    }
+  }, 60_000);
+
+  const peerAuth = (mode: string, portLevel?: Record<string, { mode: string }>): K8sObject => ({
+    apiVersion: 'security.istio.io/v1', kind: 'PeerAuthentication', metadata: { name: 'ratings', namespace: 'default' },
+    spec: { selector: { matchLabels: { app: 'ratings' } }, mtls: { mode }, ...(portLevel ? { portLevelMtls: portLevel } : {}) },
+  });
+
+  it('the mTLS mode a sidecar enforces is what istiod\'s inbound chains accept: STRICT only tls, DISABLE only raw_buffer, PERMISSIVE both (as seen on the sandbox), port-level modes included', async () => {
+    const translator = IstiodTranslator.start();
+    try {
+      const registry = bookinfoRegistry();
+      const proxies = bookinfoProxies(registry);
+      const ratings = proxies.find((p) => p.podName.startsWith('ratings'))!;
+      const modeUnder = async (objects: K8sObject[]) => {
+        const answer = await translator.translate({ registry, objects, proxies });
+        if (!answer.ok) throw new Error(answer.error);
+        return inboundPeerMode(answer.proxies.get(proxyKey(ratings))!.listeners, 9080);
+      };
+      expect(await modeUnder([])).toBe('PERMISSIVE');
+      expect(await modeUnder([peerAuth('STRICT')])).toBe('STRICT');
+      expect(await modeUnder([peerAuth('DISABLE')])).toBe('DISABLE');
+      expect(await modeUnder([peerAuth('STRICT', { '9080': { mode: 'PERMISSIVE' } })])).toBe('PERMISSIVE');
     } finally {
       await translator.close();
     }

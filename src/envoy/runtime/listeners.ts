@@ -21,3 +21,23 @@ export function inboundHttpFilters(listeners: readonly Listener[], port: number,
 export function rbacRulesOf(filters: readonly HttpFilter[]): { name: string; rules: Rbac }[] {
   return filters.flatMap((f) => (f.typed_config?.['@type'] === TypedConfigType.rbac && f.typed_config.rules ? [{ name: f.name, rules: f.typed_config.rules }] : []));
 }
+
+/**
+ * The mTLS mode the inbound filter chains for `port` implement, as istiod writes PeerAuthentication into them (seen on
+ * the sandbox's istiod): STRICT leaves only `tls` chains, DISABLE only `raw_buffer` ones, PERMISSIVE both. Chains that
+ * name no port (the catch-all ones) decide for a port no chain names. Undefined when no chain takes the port at all.
+ */
+export function inboundPeerMode(listeners: readonly Listener[], port: number): 'STRICT' | 'PERMISSIVE' | 'DISABLE' | undefined {
+  const inbound = listeners.find((l) => l.name === 'virtualInbound');
+  if (!inbound) return undefined;
+  const chains = inbound.filter_chains ?? [];
+  const forPort = chains.filter((c) => c.filter_chain_match?.destination_port === port);
+  const candidates = forPort.length > 0 ? forPort : chains.filter((c) => c.filter_chain_match?.destination_port === undefined);
+  const transports = new Set(candidates.map((c) => c.filter_chain_match?.transport_protocol ?? 'any'));
+  const tls = transports.has('tls') || transports.has('any');
+  const plaintext = transports.has('raw_buffer') || transports.has('any');
+  if (tls && plaintext) return 'PERMISSIVE';
+  if (tls) return 'STRICT';
+  if (plaintext) return 'DISABLE';
+  return undefined;
+}

@@ -162,7 +162,17 @@ function unwrapTypedConfig(r: FieldReader, raw: unknown, path: string): { config
   throw r.error(`${path}.@type`, `expected ${LOCAL_RATELIMIT_TYPE} or a TypedStruct wrapping it, got ${JSON.stringify(type)}`);
 }
 
-type ParsedConfig = Pick<LocalRateLimit,
+/**
+ * The filter's Envoy config as istiod sent it in a listener's HTTP filters (its TypedStruct already unwrapped by the
+ * model's loader), read with the same rules as an EnvoyFilter's patch value. `where` names the listener chain.
+ */
+export function parseLocalRateLimitConfig(config: unknown, where: string): ParsedConfig {
+  const r = new FieldReader(where);
+  const { '@type': _type, ...fields } = r.object(config, 'typed_config') as Record<string, unknown>;
+  return parseConfig(r, fields as Json, 'typed_config');
+}
+
+export type ParsedConfig = Pick<LocalRateLimit,
   'statPrefix' | 'bucket' | 'enabledPercent' | 'enforcedPercent' | 'status' | 'responseHeaders' | 'perConnection' | 'findings'>;
 
 function parseConfig(r: FieldReader, raw: Json, path: string): ParsedConfig {

@@ -393,7 +393,12 @@ export class LocalMesh {
     if (this.closed) return;
     const proxy = [this.gateway, ...[...this.pods.values()].map((p) => p.sidecar)].find((p) => p && `${p.identity.podName}.${p.identity.namespace}` === key);
     // A pod still starting is configured by reconcilePods once all of its types arrived.
-    if (proxy && proxy.configVersion !== '') this.configureProxy(proxy, this.store.current);
+    if (!proxy || proxy.configVersion === '') return;
+    try {
+      this.configureProxy(proxy, this.store.current);
+    } catch (error) {
+      meshLogError(proxy.name, `refused istiod's configuration`, error);
+    }
   }
 
   /** The proxy's configuration: routes and clusters from istiod when it is the control plane, else built in; filters built in. */
@@ -458,7 +463,13 @@ export class LocalMesh {
         await new Promise((r) => setImmediate(r));
         if (compiled.version < Number(this.store.current.version)) return; // a newer push follows
         if (this.ads && proxy.configVersion === '') continue; // still starting: configured once istiod's answer is whole
-        this.configureProxy(proxy, compiled, fromIstiod);
+        try {
+          this.configureProxy(proxy, compiled, fromIstiod);
+        } catch (error) {
+          // As a proxy that NACKs: it keeps its former configuration (convergence waits in vain and says which proxy),
+          // and the other proxies and later pushes go on.
+          meshLogError(proxy.name, `refused config version ${compiled.version}`, error);
+        }
       }
     });
   }

@@ -1,15 +1,15 @@
 // The security side of the local proxies, built from the istio/security and istio/ratelimit modules: peer
 // authentication (mTLS mode per port), authorization (RBAC), local rate limits, in the order Istio builds the HTTP
 // filter chain: rate limits inserted first, (JWT), RBAC DENY then ALLOW, rate limits inserted before the router.
-import type { JsonValue, Listener } from '../../envoy/model/index.ts';
-import { inboundHttpFilters, rbacRulesOf } from '../../envoy/runtime/listeners.ts';
+import { TypedConfigType, type HttpFilter, type JsonValue, type Listener } from '../../envoy/model/index.ts';
+import { inboundHttpFilters, inboundPeerMode, rbacRulesOf } from '../../envoy/runtime/listeners.ts';
 import { evaluateRbac, type RbacFacts } from '../../envoy/runtime/rbac.ts';
 import { SpecError } from '../../errors.ts';
 import type { K8sObject } from '../../spec/types.ts';
 import { evaluateAuthorization, RBAC_DENIED_BODY, RBAC_DENIED_STATUS, validateAuthorizationPolicy } from '../../istio/security/authorization.ts';
 import { effectivePeerAuthMode, validatePeerAuthentication } from '../../istio/security/peer-authentication.ts';
 import { inboundHcmStatPrefix, rbacCounterSeries } from '../../istio/security/stats.ts';
-import { LocalRateLimiter, localRateLimitSeries, parseLocalRateLimits, rateLimitApplies, type EnvoyFilterContext, type LocalRateLimit } from '../../istio/ratelimit.ts';
+import { LocalRateLimiter, localRateLimitSeries, parseLocalRateLimitConfig, parseLocalRateLimits, rateLimitApplies, type EnvoyFilterContext, type LocalRateLimit } from '../../istio/ratelimit.ts';
 import { ROOT_NAMESPACE, scopeApplies } from '../../istio/selector.ts';
 import type { IstioBehaviour } from '../../istio/version.ts';
 import { uniform } from './decide.ts';
@@ -158,6 +158,26 @@ function envoyFilterOrder(limits: LocalRateLimit[]): LocalRateLimit[] {
   return limits.map((l, i) => ({ l, i })).sort((a, b) => a.l.priority - b.l.priority || root(a.l) - root(b.l) || a.i - b.i).map(({ l }) => l);
 }
 
+/**
+ * The local rate limits of one of istiod's HTTP filter chains, in chain order: those before the chain's jwt_authn and
+ * RBAC filters run first (denied requests take tokens too), the others just before the router.
+ */
+function chainLimiters(
+  filters: readonly HttpFilter[],
+  key: string,
+  deps: { behaviour: IstioBehaviour; stats: ProxyStats; chains: FilterChainStates },
+): { first: BoundLimiter[]; beforeRouter: BoundLimiter[] } {
+  const authn = filters.findIndex((f) => f.name === 'envoy.filters.http.jwt_authn' || f.name === 'envoy.filters.http.rbac');
+  const limits: LocalRateLimit[] = [];
+  filters.forEach((f, index) => {
+    if (f.typed_config?.['@type'] !== TypedConfigType.localRateLimit) return;
+    const parsed = parseLocalRateLimitConfig(f.typed_config, `istiod's inbound chain ${key}: http_filters[${index}] ${f.name}`);
+    limits.push({ name: f.name, namespace: '', context: 'SIDECAR_INBOUND', position: authn >= 0 && index > authn ? 'beforeRouter' : 'first', ...parsed, patchIndex: index, priority: 0 });
+  });
+  const bound = deps.chains.limiters(key, JSON.stringify(filters), limits, deps.behaviour).map((l) => bindLimiter(l, deps.stats));
+  return { first: bound.filter((b) => b.limiter.limit.position === 'first'), beforeRouter: bound.filter((b) => b.limiter.limit.position !== 'first') };
+}
+
 export function buildPolicy(
   config: SecurityConfig,
   scope: ProxyScope,
@@ -188,6 +208,14 @@ export function buildPolicy(
   const firstCount = chainOrder.filter((l) => l.position === 'first').length;
   const first = bound.slice(0, firstCount);
   const beforeRouter = bound.slice(firstCount);
+  // Under istiod, a sidecar's inbound local rate limits are the filters of istiod's chain for the port and transport,
+  // as its EnvoyFilter patching left them there (each chain has buckets of its own, as in Envoy).
+  const istiodLimiters = deps.listeners && scope.context === 'SIDECAR_INBOUND'
+    ? {
+        mtls: chainLimiters(inboundHttpFilters(deps.listeners, scope.port, true) ?? [], `${scope.context}|${scope.port}|tls`, deps),
+        plaintext: chainLimiters(inboundHttpFilters(deps.listeners, scope.port, false) ?? [], `${scope.context}|${scope.port}|raw_buffer`, deps),
+      }
+    : undefined;
   const rbacStats = (result: 'allowed' | 'denied') => {
     return deps.stats.stat(rbacCounterSeries(deps.behaviour, scope.hcmStatPrefix, result).stat);
   };
@@ -203,14 +231,17 @@ export function buildPolicy(
     peerMode(port: number): PeerAuthMode {
       let mode = modes.get(port);
       if (mode === undefined) {
-        mode = scope.context === 'SIDECAR_INBOUND' ? effectivePeerAuthMode(config.peerAuthentications, scope.namespace, scope.labels, port) : 'PERMISSIVE';
+        // Under istiod the inbound chains say it (which transports they accept); else the built-in PeerAuthentication model.
+        const fromIstiod = deps.listeners && scope.context === 'SIDECAR_INBOUND' ? inboundPeerMode(deps.listeners, port) : undefined;
+        mode = fromIstiod ?? (scope.context === 'SIDECAR_INBOUND' ? effectivePeerAuthMode(config.peerAuthentications, scope.namespace, scope.labels, port) : 'PERMISSIVE');
         modes.set(port, mode);
       }
       return mode;
     },
     filter(request: FilterRequest): FilterVerdict {
-      for (let i = 0; i < first.length; i++) {
-        const v = runLimiter(first[i], request, deps.seed, i);
+      const limiters = istiodLimiters ? (request.principal ? istiodLimiters.mtls : istiodLimiters.plaintext) : { first, beforeRouter };
+      for (let i = 0; i < limiters.first.length; i++) {
+        const v = runLimiter(limiters.first[i], request, deps.seed, i);
         if (v) return v;
       }
       let requestPrincipal: string | undefined;
@@ -255,8 +286,8 @@ export function buildPolicy(
           return { action: 'reply', status: RBAC_DENIED_STATUS, body: RBAC_DENIED_BODY, headers: {}, flags: [] };
         }
       }
-      for (let i = 0; i < beforeRouter.length; i++) {
-        const v = runLimiter(beforeRouter[i], request, deps.seed, first.length + i);
+      for (let i = 0; i < limiters.beforeRouter.length; i++) {
+        const v = runLimiter(limiters.beforeRouter[i], request, deps.seed, limiters.first.length + i);
         if (v) return v;
       }
       return requestClaims ? { action: 'continue', claims: requestClaims } : { action: 'continue' };
