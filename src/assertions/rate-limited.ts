@@ -300,7 +300,7 @@ interface RawRateLimited extends RawCommon {
 }
 
 export const rateLimitedKind: KindHandler<RateLimitedExpectation, RawRateLimited> = {
-  parse({ n, raw, path, common }) {
+  parse({ raw, common }) {
     return { kind: 'rateLimited', ...common, title: raw.title ?? `429s as the token bucket predicts${raw.filter ? ` (${raw.filter})` : ''}${population(raw.where)}`, filter: raw.filter, slack: raw.slack ?? 0, where: where(raw.where) };
   },
   judge: judgeRateLimited,

@@ -67,7 +67,7 @@ interface RawReconcile extends RawCommon {
 }
 
 export const reconcileKind: KindHandler<ReconcileExpectation, RawReconcile> = {
-  parse({ n, raw, path, common }) {
+  parse({ raw, common }) {
     return { kind: 'reconcile', ...common, title: raw.title ?? 'client and mesh counts agree', proxy: raw.proxy ?? 'istio-ingressgateway', slack: raw.slack };
   },
   judge: judgeReconcile,

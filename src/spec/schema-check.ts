@@ -83,7 +83,7 @@ function describeSchema(schema: SchemaNode): string {
   return 'a valid value';
 }
 
-function messageFor(error: ErrorObject, source: YamlDoc): { path: PathSegment[]; key: boolean; message: string } {
+function messageFor(error: ErrorObject): { path: PathSegment[]; key: boolean; message: string } {
   const path = instancePath(error);
   const params = paramsOf(error);
   const found = error.data;
@@ -196,7 +196,7 @@ export function validationErrors(validate: ValidateFunction, source: YamlDoc, va
   const errors = selected
     .filter((e) => !(e.keyword === 'required' && explained.has(`${e.instancePath}/${String(paramsOf(e).missingProperty)}`)))
     .map((error) => {
-      const { path, key, message } = messageFor(error, source);
+      const { path, key, message } = messageFor(error);
       return new SpecError(message, positionOf(source, path, { key }), formatPath(path) || '(document)');
     });
   errors.sort((a, b) => a.source!.line - b.source!.line || a.source!.col - b.source!.col);
