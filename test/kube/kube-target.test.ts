@@ -185,7 +185,7 @@ describe('KubeTarget.waitConverged', () => {
     await t.apply(experimentResources(), 'run-4');
     const error = (await t.waitConverged(600).catch((e: Error) => e)) as Error;
     expect(error).toBeInstanceOf(TargetError);
-    expect(error.message).toMatch(/did not converge in 600 ms; 1 of 7 proxies are behind:\n  - reviews-v2-8b9c7d6f5-j7k8l\.default: has not acknowledged cds sent \S+\/\d+ acked \S+\/\d+/);
+    expect(error.message).toMatch(/did not converge in 600 ms; 1 of 7 proxies are behind:\n {2}- reviews-v2-8b9c7d6f5-j7k8l\.default: has not acknowledged cds sent \S+\/\d+ acked \S+\/\d+/);
     await t.restore();
   });
 
@@ -233,7 +233,7 @@ describe('KubeTarget: consecutive experiments, replacing, unchanged objects', ()
     await t.apply([detailsRoute], 'run-b');
     const error = (await t.waitConverged(400).catch((e: Error) => e)) as Error;
     expect(error).toBeInstanceOf(TargetError);
-    expect(error.message).toMatch(/configuration did not converge in 400 ms; 6 of 6 proxies are behind:\n  - details-v1-\S+: no push since the change/);
+    expect(error.message).toMatch(/configuration did not converge in 400 ms; 6 of 6 proxies are behind:\n {2}- details-v1-\S+: no push since the change/);
     fx.server.unpushed.clear();
     expect((await t.restore()).errors).toEqual([]);
     userObjectsUnchanged();
@@ -248,7 +248,7 @@ describe('KubeTarget: consecutive experiments, replacing, unchanged objects', ()
     const report = await t.restore();
     expect(report.restored).toEqual(['VirtualService/default/reviews']);
     expect(report.errors).toEqual([
-      expect.stringMatching(/^restored, but restored configuration did not converge in 400 ms; 1 of 7 proxies are behind:\n  - reviews-v2-8b9c7d6f5-j7k8l\.default: has not acknowledged/),
+      expect.stringMatching(/^restored, but restored configuration did not converge in 400 ms; 1 of 7 proxies are behind:\n {2}- reviews-v2-8b9c7d6f5-j7k8l\.default: has not acknowledged/),
     ]);
     userObjectsUnchanged();
   });
