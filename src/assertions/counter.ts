@@ -5,7 +5,7 @@ import type { JudgeContext, Verdict } from './verdict.ts';
 import { countReason, describeCountBound, judgeCount } from './count.ts';
 import { formatCount } from './stats/format.ts';
 import { boundNumbers, scalarNumbers, type KindHandler } from './kind.ts';
-import { countOf } from '../spec/expectation-input.ts';
+import { countOf, type RawCommon, type RawCountBound } from '../spec/expectation-input.ts';
 
 function selector(e: CounterExpectation): string {
   const labels = Object.entries(e.labels).map(([k, v]) => `${k}="${v}"`);
@@ -46,7 +46,14 @@ export function judgeCounter(e: CounterExpectation, context: JudgeContext): Verd
   };
 }
 
-export const counterKind: KindHandler<CounterExpectation> = {
+/** The schema's `counter` object: the counter and an inline count bound. */
+interface RawCounter extends RawCommon, RawCountBound {
+  name: string;
+  proxy?: string;
+  labels?: Record<string, string | number>;
+}
+
+export const counterKind: KindHandler<CounterExpectation, RawCounter> = {
   parse({ n, raw, path, common }) {
     const count = countOf(n, raw, path, 'counter');
     const labels: Record<string, string> = Object.fromEntries(Object.entries<string | number>(raw.labels ?? {}).map(([k, v]) => [k, String(v)]));

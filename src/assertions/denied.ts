@@ -12,7 +12,7 @@ import { DENIED_LABEL, RBAC_DENIED } from './labels.ts';
 import { formatCount, plural, whereText } from './stats/format.ts';
 import { judgeShareBound, shareReason, shareText } from './share.ts';
 import { boundNumbers, scalarNumbers, type KindHandler } from './kind.ts';
-import { where, population, percentText } from '../spec/expectation-input.ts';
+import { where, population, percentText, type RawCommon, type RawShareBound, type RawWhere } from '../spec/expectation-input.ts';
 
 export function judgeDenied(e: DeniedExpectation, context: JudgeContext): Verdict {
   const { observation, counters } = context;
@@ -64,7 +64,14 @@ export function judgeDenied(e: DeniedExpectation, context: JudgeContext): Verdic
   };
 }
 
-export const deniedKind: KindHandler<DeniedExpectation> = {
+/** The schema's `denied` object. */
+interface RawDenied extends RawCommon {
+  service?: string;
+  ratio: RawShareBound;
+  where?: RawWhere;
+}
+
+export const deniedKind: KindHandler<DeniedExpectation, RawDenied> = {
   parse({ n, raw, path, common }) {
     const ratio = n.shareBound(raw.ratio, [...path, 'ratio']);
     return { kind: 'denied', ...common, title: raw.title ?? `share denied by RBAC ${percentText(ratio)}${population(raw.where)}`, service: raw.service, ratio, where: where(raw.where) };

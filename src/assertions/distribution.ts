@@ -13,7 +13,7 @@ import { chiSquareGoodnessOfFit } from './stats/goodness-of-fit.ts';
 import { formatCount, percentValue, plural, whereText } from './stats/format.ts';
 import { judgeShare, shareOptions, shareReason, shareText, type ShareJudgement } from './share.ts';
 import type { ExpectedNumbers, KindHandler } from './kind.ts';
-import { where, population, DEFAULT_TOLERANCE_POINTS } from '../spec/expectation-input.ts';
+import { where, population, DEFAULT_TOLERANCE_POINTS, type RawCommon, type RawShare, type RawWhere } from '../spec/expectation-input.ts';
 
 interface CategoryResult {
   category: string;
@@ -118,7 +118,15 @@ function pickDecisive(results: CategoryResult[], outcome: Outcome): CategoryResu
   return [...results].sort((a, b) => margin(a) - margin(b) || a.weight - b.weight)[0];
 }
 
-export const distributionKind: KindHandler<DistributionExpectation> = {
+/** The schema's `distribution` object. */
+interface RawDistribution extends RawCommon {
+  of: string;
+  weights: Record<string, number>;
+  tolerance?: RawShare;
+  where?: RawWhere;
+}
+
+export const distributionKind: KindHandler<DistributionExpectation, RawDistribution> = {
   parse({ n, raw, path, common }) {
     const total = Object.values<number>(raw.weights).reduce((a, b) => a + b, 0);
     if (total <= 0) throw n.error([...path, 'weights'], 'weights must not all be 0');

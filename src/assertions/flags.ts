@@ -16,6 +16,7 @@ import { formatCount, plural } from './stats/format.ts';
 import { countReason, describeCountBound, judgeCount } from './count.ts';
 import { judgeShareBound, shareReason, shareText } from './share.ts';
 import { boundNumbers, scalarNumbers, type KindHandler } from './kind.ts';
+import type { RawCommon, RawCountBound, RawShareBound } from '../spec/expectation-input.ts';
 
 interface FlagCounts {
   flagged: number;
@@ -97,7 +98,16 @@ function capitalise(text: string): string {
   return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
-export const flagsKind: KindHandler<FlagsExpectation> = {
+/** The schema's `flags` object. */
+interface RawFlags extends RawCommon {
+  flag: string;
+  from?: 'mesh' | 'client';
+  service?: string;
+  count?: RawCountBound;
+  ratio?: RawShareBound;
+}
+
+export const flagsKind: KindHandler<FlagsExpectation, RawFlags> = {
   parse({ n, raw, path, common }) {
     if ((raw.count === undefined) === (raw.ratio === undefined)) throw n.error(path, 'flags needs exactly one of count or ratio');
     const from = raw.from ?? 'mesh';

@@ -2,7 +2,7 @@
 // reports show its values. Each kind's module exports one `KindHandler`; src/assertions/kinds.ts lists them.
 import type { Bound, Expectation } from '../spec/types.ts';
 import type { JudgeContext, Verdict } from './verdict.ts';
-import type { ParseInput } from '../spec/expectation-input.ts';
+import type { ParseInput, RawCommon } from '../spec/expectation-input.ts';
 
 /** The unit of a verdict's observed value: share 0..1, count, or ms. */
 export type ValueUnit = 'share' | 'count' | 'ms';
@@ -14,9 +14,10 @@ export interface ExpectedNumbers {
   max?: number;
 }
 
-export interface KindHandler<E extends { kind: string }> {
+/** `Raw` is the kind's object as its schema fragment admits it. */
+export interface KindHandler<E extends { kind: string }, Raw extends RawCommon = RawCommon> {
   /** From the schema-valid object under the kind's key to the typed expectation: defaults, units, cross-field rules. */
-  parse(input: ParseInput): E;
+  parse(input: ParseInput<Raw>): E;
   judge(expectation: E, context: JudgeContext): Verdict;
   /** Sequential capability: judged from client data alone, so it may be looked at while load runs and stop it. */
   judgedFromClient(expectation: E): boolean;

@@ -14,7 +14,7 @@ import { formatMs, plural, whereText } from './stats/format.ts';
 import type { Interval } from './stats/proportion.ts';
 import { DEFAULT_SHARE_TOLERANCE, describeShareBound, edgeText, judgeShare, shareOptions, shareReason, shareText, type ShareJudgement } from './share.ts';
 import { noExpectedNumbers, type KindHandler } from './kind.ts';
-import { where, population } from '../spec/expectation-input.ts';
+import { where, population, type RawCommon, type RawDuration, type RawShareBound, type RawWhere } from '../spec/expectation-input.ts';
 
 interface Check {
   key: string;
@@ -155,11 +155,23 @@ function describeExpectation(e: LatencyExpectation): string {
   return parts.join(', ');
 }
 
-export const latencyKind: KindHandler<LatencyExpectation> = {
+/** The schema's `latency` object: its own fields beside percentile keys (p50, p99.9, max...) holding bounds. */
+interface RawLatency extends RawCommon {
+  delayed?: { atLeast: RawDuration; share: RawShareBound };
+  where?: RawWhere;
+}
+/** One percentile's bounds in the schema's `latency` object. */
+interface RawPercentileBound {
+  below?: RawDuration;
+  above?: RawDuration;
+}
+
+export const latencyKind: KindHandler<LatencyExpectation, RawLatency> = {
   parse({ n, raw, path, common }) {
     const percentiles: Record<string, { below?: number; above?: number }> = {};
-    for (const [key, value] of Object.entries<any>(raw)) {
+    for (const [key, field] of Object.entries(raw as Record<string, unknown>)) {
       if (['delayed', 'where', 'confidence', 'title'].includes(key)) continue;
+      const value = field as RawPercentileBound; // the schema's patternProperties: every other key is a percentile
       const entry: { below?: number; above?: number } = {};
       if (value.below !== undefined) entry.below = n.duration(value.below, [...path, key, 'below'], 'ms');
       if (value.above !== undefined) entry.above = n.duration(value.above, [...path, key, 'above'], 'ms');

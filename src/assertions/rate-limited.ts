@@ -46,7 +46,7 @@ import { localRateLimitCount } from './counters.ts';
 import { FLAG_LABEL, hasFlag } from './labels.ts';
 import { formatCount, formatMs, plural } from './stats/format.ts';
 import { noExpectedNumbers, type KindHandler } from './kind.ts';
-import { where, population } from '../spec/expectation-input.ts';
+import { where, population, type RawCommon, type RawWhere } from '../spec/expectation-input.ts';
 
 /** Chunked refill: requests that a timer fire just as a request arrives can move (arrival jitter between client and proxy). */
 export const ARRIVAL_JITTER_REQUESTS = 1;
@@ -292,8 +292,15 @@ function concat(a: Float64Array, b: Float64Array): Float64Array {
   return out;
 }
 
-export const rateLimitedKind: KindHandler<RateLimitedExpectation> = {
-  parse({ n, raw, path, common }) {
+/** The schema's `rateLimited` object. */
+interface RawRateLimited extends RawCommon {
+  filter?: string;
+  slack?: number;
+  where?: RawWhere;
+}
+
+export const rateLimitedKind: KindHandler<RateLimitedExpectation, RawRateLimited> = {
+  parse({ raw, common }) {
     return { kind: 'rateLimited', ...common, title: raw.title ?? `429s as the token bucket predicts${raw.filter ? ` (${raw.filter})` : ''}${population(raw.where)}`, filter: raw.filter, slack: raw.slack ?? 0, where: where(raw.where) };
   },
   judge: judgeRateLimited,

@@ -12,6 +12,7 @@ import { ISTIO_REQUESTS_TOTAL, proxyBelongsTo } from './counters.ts';
 import { STATUS_LABEL, TRANSPORT_ERROR_STATUS } from './labels.ts';
 import { formatCount, plural } from './stats/format.ts';
 import { noExpectedNumbers, type KindHandler } from './kind.ts';
+import type { RawCommon } from '../spec/expectation-input.ts';
 
 export function judgeReconcile(e: ReconcileExpectation, context: JudgeContext): Verdict {
   const samples = context.counters.filter((s) => s.name === ISTIO_REQUESTS_TOTAL && proxyBelongsTo(s.proxy, e.proxy));
@@ -59,8 +60,14 @@ function signed(n: number): string {
   return n > 0 ? `+${formatCount(n)}` : formatCount(n);
 }
 
-export const reconcileKind: KindHandler<ReconcileExpectation> = {
-  parse({ n, raw, path, common }) {
+/** The schema's `reconcile` object. */
+interface RawReconcile extends RawCommon {
+  proxy?: string;
+  slack?: number;
+}
+
+export const reconcileKind: KindHandler<ReconcileExpectation, RawReconcile> = {
+  parse({ raw, common }) {
     return { kind: 'reconcile', ...common, title: raw.title ?? 'client and mesh counts agree', proxy: raw.proxy ?? 'istio-ingressgateway', slack: raw.slack };
   },
   judge: judgeReconcile,

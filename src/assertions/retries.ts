@@ -7,7 +7,7 @@ import { clusterSamples, UPSTREAM_RQ_RETRY } from './counters.ts';
 import { countReason, describeCountBound, judgeCount } from './count.ts';
 import { formatCount } from './stats/format.ts';
 import { boundNumbers, scalarNumbers, type KindHandler } from './kind.ts';
-import { countOf } from '../spec/expectation-input.ts';
+import { countOf, type RawCommon, type RawCountBound } from '../spec/expectation-input.ts';
 
 export function judgeRetries(e: RetriesExpectation, context: JudgeContext): Verdict {
   const samples = clusterSamples(context.counters, e.service, e.subset, e.from);
@@ -43,7 +43,14 @@ export function judgeRetries(e: RetriesExpectation, context: JudgeContext): Verd
   };
 }
 
-export const retriesKind: KindHandler<RetriesExpectation> = {
+/** The schema's `retries` object: the target and an inline count bound. */
+interface RawRetries extends RawCommon, RawCountBound {
+  service: string;
+  subset?: string;
+  from?: string;
+}
+
+export const retriesKind: KindHandler<RetriesExpectation, RawRetries> = {
   parse({ n, raw, path, common }) {
     const count = countOf(n, raw, path, 'retries');
     return { kind: 'retries', ...common, title: raw.title ?? `retries to ${raw.service}${raw.subset ? ` ${raw.subset}` : ''}`, service: raw.service, subset: raw.subset, from: raw.from, count };

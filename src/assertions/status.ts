@@ -9,7 +9,7 @@ import { countWhere, FLAG_LABEL, hasFlag, STATUS_LABEL, statusMatches } from './
 import { DEFAULT_SHARE_TOLERANCE, judgeShareBound, shareReason, shareText } from './share.ts';
 import { scalarNumbers, boundNumbers, type ExpectedNumbers, type KindHandler } from './kind.ts';
 import type { Bound } from '../spec/types.ts';
-import { where, population, percentText } from '../spec/expectation-input.ts';
+import { where, population, percentText, type RawCommon, type RawShareBound, type RawWhere } from '../spec/expectation-input.ts';
 
 export function judgeStatus(e: StatusExpectation, context: JudgeContext): Verdict {
   const { observation } = context;
@@ -51,7 +51,15 @@ export function derivedShare(failing: number, retries: number): number {
   return failing ** (retries + 1);
 }
 
-export const statusKind: KindHandler<StatusExpectation> = {
+/** The schema's `status` object. */
+interface RawStatus extends RawCommon {
+  code?: number | string;
+  flag?: string;
+  ratio: RawShareBound;
+  where?: RawWhere;
+}
+
+export const statusKind: KindHandler<StatusExpectation, RawStatus> = {
   parse({ n, raw, path, common }) {
     if ((raw.code === undefined) === (raw.flag === undefined)) throw n.error(path, 'status needs exactly one of code (503, 5xx) or flag (UO, FI, ...)');
     const ratio = n.shareBound(raw.ratio, [...path, 'ratio']);

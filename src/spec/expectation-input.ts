@@ -7,17 +7,50 @@ import type { PathSegment } from './yaml-source.ts';
 /** Distribution tolerance when none is given, in percentage points. */
 export const DEFAULT_TOLERANCE_POINTS = 5;
 
-export interface ParseInput {
+// The shapes below are what schema/experiment.schema.json admits ($defs): a kind's parser reads the object only after
+// the schema accepted it, so it may rely on them.
+
+/** $defs/share: 0..1 or "25%". */
+export type RawShare = number | string;
+/** $defs/duration and durationMs: "500ms", "2s", or 0. */
+export type RawDuration = number | string;
+/** $defs/where. */
+export type RawWhere = Record<string, string | number>;
+
+/** $defs/shareBound. */
+export interface RawShareBound {
+  min?: RawShare;
+  max?: RawShare;
+  approx?: RawShare;
+  tolerance?: RawShare;
+  derived?: { failing: RawShare; retries: number };
+}
+
+/** $defs/countBound, and the inline count bound of retries and counter. */
+export interface RawCountBound {
+  min?: number;
+  max?: number;
+  approx?: number;
+  tolerance?: number;
+}
+
+/** What every kind's object may hold ($defs/common). */
+export interface RawCommon {
+  confidence?: number;
+  title?: string;
+}
+
+export interface ParseInput<Raw extends RawCommon = RawCommon> {
   n: Normaliser;
   /** The schema-valid object under the kind's key (`status: {...}`). */
-  raw: Record<string, any>;
+  raw: Raw;
   /** spec.expect[i].<kind>, for errors. */
   path: PathSegment[];
   /** What every expectation has: its position and confidence. */
   common: { source: SourcePos; confidence: number };
 }
 
-export function where(raw: Record<string, unknown> | undefined): Record<string, string> | undefined {
+export function where(raw: RawWhere | undefined): Record<string, string> | undefined {
   if (!raw) return undefined;
   return Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, String(v)]));
 }
@@ -39,7 +72,7 @@ export function percentText(bound: Bound & { derived?: { failing: number; retrie
 }
 
 /** A count bound written inline (min, max, approx, tolerance), with at least one of min, max or approx. */
-export function countOf(n: Normaliser, raw: Record<string, any>, path: PathSegment[], kind: string): Bound {
+export function countOf(n: Normaliser, raw: RawCountBound, path: PathSegment[], kind: string): Bound {
   const count = n.countBound({ min: raw.min, max: raw.max, approx: raw.approx, tolerance: raw.tolerance }, path);
   for (const k of Object.keys(count) as (keyof Bound)[]) if (count[k] === undefined) delete count[k];
   if (Object.keys(count).length === 0) throw n.error(path, `${kind} needs min, max or approx`);

@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { SpecError, SpecErrors } from '../errors.ts';
 import { substitute, matrixPoints, pointLabel, type MatrixPoint } from './matrix.ts';
 import { headerOperationErrors } from './header-operations.ts';
-import { DEFAULT_ECHO_CLASSIFIERS, Normaliser, normaliseExpectation, normaliseLoad } from './normalise.ts';
+import { DEFAULT_ECHO_CLASSIFIERS, Normaliser, normaliseExpectation, normaliseLoad, type RawExpectationItem, type RawLoad } from './normalise.ts';
 import { withUniqueTitles } from './titles.ts';
 import { pitfallWarnings } from './pitfalls.ts';
 import { displayPath, inlineResource, loadResourceFile, resourceId } from './resources.ts';
@@ -14,6 +14,7 @@ import { driverErrors, observabilityErrors, requestTargetErrors, subsetErrors, s
 import type { Scenario } from './scenario.ts';
 import type { Experiment, K8sObject, ResourceRef } from './types.ts';
 import { formatBytes, LIMITS, parseYamlDocuments, positionOf, readSourceFile, type YamlDoc } from './yaml-source.ts';
+import { field, isRecord, record } from './untyped.ts';
 
 function collect<T>(errors: SpecError[], work: () => T): T | undefined {
   try {
@@ -43,6 +44,24 @@ export interface LoadOptions {
   checkResources?: ResourceCheck;
 }
 
+/** A `spec.apply` entry as the schema admits it: a file reference or an inline object. */
+interface RawApplyEntry {
+  file?: string;
+  inline?: unknown;
+}
+
+/** The parts of `spec` resourcePart reads; resourcesReadable vouches for them even when the rest of the file is invalid. */
+interface RawResourceSpec {
+  scenario?: string;
+  apply?: RawApplyEntry[];
+}
+
+/** A schema-valid experiment (schema/experiment.schema.json), as buildExperiment reads it. */
+interface RawExperiment {
+  metadata: { name: string; description?: string; tags?: string[] };
+  spec: RawResourceSpec & { load: RawLoad; expect: RawExpectationItem[] };
+}
+
 interface ResourcePart {
   apply: ResourceRef[];
   scenario?: Scenario;
@@ -52,13 +71,13 @@ interface ResourcePart {
 }
 
 /** The resources of an experiment and every problem found in them, checked apart from its load and expectations. */
-function resourcePart(file: string, source: YamlDoc, spec: any, options: LoadOptions): ResourcePart {
+function resourcePart(file: string, source: YamlDoc, spec: RawResourceSpec, options: LoadOptions): ResourcePart {
   const errors: SpecError[] = [];
   const scenarioAt = positionOf(source, ['spec', 'scenario']);
   const scenarioName = collect(errors, () => resolveScenarioRef(spec.scenario ?? 'bookinfo', experimentDir(file), scenarioAt));
   const scenario = scenarioName === undefined ? undefined : collect(errors, () => loadScenario(scenarioName, scenarioAt));
   const apply: ResourceRef[] = [];
-  (spec.apply ?? []).forEach((entry: any, i: number) => {
+  (spec.apply ?? []).forEach((entry, i) => {
     collect(errors, () => {
       if (entry.file !== undefined) {
         apply.push(...loadResourceFile(entry.file, file, positionOf(source, ['spec', 'apply', i, 'file']), `spec.apply[${i}].file`));
@@ -87,7 +106,7 @@ function resourcePart(file: string, source: YamlDoc, spec: any, options: LoadOpt
   return { apply, scenario, scenarioRef: scenarioName, errors };
 }
 
-function buildExperiment(file: string, source: YamlDoc, value: any, point: Record<string, string | number> | undefined, options: LoadOptions): Experiment {
+function buildExperiment(file: string, source: YamlDoc, value: RawExperiment, point: Record<string, string | number> | undefined, options: LoadOptions): Experiment {
   const n = new Normaliser(source);
   const spec = value.spec;
   const { apply, scenario, scenarioRef, errors } = resourcePart(file, source, spec, options);
@@ -95,13 +114,13 @@ function buildExperiment(file: string, source: YamlDoc, value: any, point: Recor
   // The user's own services answer as echo workloads locally: their classifier replaces Bookinfo's by default.
   if (load && spec.load?.classifiers === undefined && scenarioRef !== undefined && scenarioRef !== 'bookinfo') load.classifiers = [...DEFAULT_ECHO_CLASSIFIERS];
   if (load) errors.push(...driverErrors(load, (path) => positionOf(source, path), options.driver));
-  const expect = (spec.expect as any[]).map((item, i) => collect(errors, () => normaliseExpectation(n, item, i)));
+  const expect = spec.expect.map((item, i) => collect(errors, () => normaliseExpectation(n, item, i)));
   if (scenario && load) {
     errors.push(...observabilityErrors(expect, load.classifiers, apply, scenario, (path, at) => positionOf(source, path, at)));
     errors.push(...requestTargetErrors(load, scenario, (path) => positionOf(source, path)));
   }
   if (errors.length > 0) throw new SpecErrors(errors);
-  const base = value.metadata.name as string;
+  const base = value.metadata.name;
   return {
     file,
     name: point ? `${base}[${pointLabel(point)}]` : base,
@@ -149,21 +168,21 @@ export function loadExperimentText(text: string, path: string, options: LoadOpti
     throw new SpecErrors([new SpecError('one experiment per file; a second YAML document starts here', second)]);
   }
   const source = docs[0];
-  const raw = source.value as any;
-  const matrix = raw && typeof raw === 'object' ? raw.spec?.matrix : undefined;
-  const hasMatrix = matrix && typeof matrix === 'object' && !Array.isArray(matrix) && Object.keys(matrix).length > 0;
-  const points = hasMatrix && Object.values(matrix).every(Array.isArray) ? matrixPointsOrErrors(matrix, source) : [undefined];
+  const raw = source.value;
+  const matrix = field(raw, 'spec', 'matrix');
+  const points = isRecord(matrix) && Object.keys(matrix).length > 0 && Object.values(matrix).every(Array.isArray) ? matrixPointsOrErrors(matrix, source) : [undefined];
 
   const experiments: Experiment[] = [];
   const errors: SpecError[] = [];
   const seenMessages = new Set<string>();
   for (const point of points) {
     const problems: SpecError[] = [];
-    const value = point ? collect(problems, () => ({ ...raw, spec: { ...raw.spec, ...(substitute({ apply: raw.spec.apply, load: raw.spec.load, expect: raw.spec.expect }, point, source, ['spec']) as object) } })) : raw;
+    const value = point ? collect(problems, () => substitutedExperiment(raw, point, source)) : raw;
     if (value !== undefined) problems.push(...schemaErrors(source, value));
     if (problems.length > 0 && resourcesReadable(value, problems)) problems.push(...resourcePart(file, source, value.spec, options).errors);
     if (problems.length === 0) {
-      const experiment = collect(problems, () => buildExperiment(file, source, value, point, options));
+      // No schema problem: the value is what the schema describes.
+      const experiment = collect(problems, () => buildExperiment(file, source, value as RawExperiment, point, options));
       if (experiment) experiments.push(experiment);
     }
     for (const p of problems) {
@@ -178,13 +197,19 @@ export function loadExperimentText(text: string, path: string, options: LoadOpti
   return experiments;
 }
 
+/** A matrix point's experiment: the point's values substituted into spec.apply, spec.load and spec.expect. */
+function substitutedExperiment(raw: unknown, point: MatrixPoint, source: YamlDoc): Record<string, unknown> {
+  const spec = record(field(raw, 'spec'));
+  return { ...record(raw), spec: { ...spec, ...(substitute({ apply: spec.apply, load: spec.load, expect: spec.expect }, point, source, ['spec']) as object) } };
+}
+
 /**
  * Whether an experiment with schema errors still has resources worth checking: its `spec` is an object and no schema
  * error concerns `spec.apply` or `spec.scenario`, so a typo in a resource is reported next to a typo in the experiment.
  */
-function resourcesReadable(value: any, schemaProblems: SpecError[]): boolean {
-  const spec = value?.spec;
-  if (!spec || typeof spec !== 'object' || Array.isArray(spec)) return false;
+function resourcesReadable(value: unknown, schemaProblems: SpecError[]): value is { spec: RawResourceSpec } {
+  const spec = field(value, 'spec');
+  if (!isRecord(spec)) return false;
   if (spec.apply !== undefined && !Array.isArray(spec.apply)) return false;
   return schemaProblems.every((p) => p.path !== undefined && p.path !== 'spec' && !/^spec\.(apply|scenario)\b/.test(p.path));
 }

@@ -5,7 +5,7 @@ import { CLASSIFIER_LABELS } from './semantics.ts';
 import { parameterisedLabel } from '../observe/classifiers.ts';
 import { suggest } from './suggest.ts';
 import { kindHandler } from '../assertions/kinds.ts';
-import { DEFAULT_TOLERANCE_POINTS } from './expectation-input.ts';
+import { DEFAULT_TOLERANCE_POINTS, type RawCommon, type RawDuration, type RawCountBound, type RawShareBound } from './expectation-input.ts';
 export { DEFAULT_TOLERANCE_POINTS };
 import type {
   Bound,
@@ -58,7 +58,7 @@ export class Normaliser {
     return ms;
   }
 
-  shareBound(raw: Record<string, any>, path: PathSegment[]): Bound & { derived?: { failing: number; retries: number } } {
+  shareBound(raw: RawShareBound, path: PathSegment[]): Bound & { derived?: { failing: number; retries: number } } {
     const bound: Bound & { derived?: { failing: number; retries: number } } = {};
     if (raw.min !== undefined) bound.min = this.share(raw.min, [...path, 'min']);
     if (raw.max !== undefined) bound.max = this.share(raw.max, [...path, 'max']);
@@ -76,7 +76,7 @@ export class Normaliser {
     return bound;
   }
 
-  countBound(raw: Record<string, any>, path: PathSegment[]): Bound {
+  countBound(raw: RawCountBound, path: PathSegment[]): Bound {
     const bound: Bound = { ...raw };
     if (bound.tolerance !== undefined && bound.approx === undefined) {
       throw this.error([...path, 'tolerance'], 'tolerance needs approx to be a tolerance around', true);
@@ -92,12 +92,45 @@ export class Normaliser {
   }
 }
 
-export function normaliseRequests(n: Normaliser, load: Record<string, any>): RequestSpec[] {
+/** The schema's $defs/request. */
+export interface RawRequest {
+  name?: string;
+  method?: string;
+  path: string;
+  headers?: Record<string, string | number>;
+  body?: string;
+  user?: string;
+  weight?: number;
+  service?: string;
+  port?: number;
+}
+
+/** The schema's $defs/load: `requests` is a list of requests or a request count. */
+export interface RawLoad {
+  driver?: LoadSpec['driver'];
+  request?: RawRequest;
+  requests?: RawRequest[] | number;
+  total?: number;
+  rate?: number;
+  connections?: number;
+  duration?: RawDuration;
+  warmup?: RawDuration;
+  timeout?: RawDuration;
+  classifiers?: string[];
+  until?: 'verdict';
+  budget?: number;
+  checkEvery?: number;
+}
+
+/** One item of spec.expect: `{ <kind>: {...} }`, the kind's object as its schema fragment admits it. */
+export type RawExpectationItem = Record<string, RawCommon>;
+
+export function normaliseRequests(n: Normaliser, load: RawLoad): RequestSpec[] {
   const base: PathSegment[] = ['spec', 'load'];
   const list = Array.isArray(load.requests) ? load.requests : undefined;
   if (load.request && list) throw n.error([...base, 'requests'], 'give either request or a list of requests, not both', true);
-  const raw: { value: Record<string, any>; path: PathSegment[] }[] = list
-    ? list.map((value: Record<string, any>, i: number) => ({ value, path: [...base, 'requests', i] }))
+  const raw: { value: RawRequest; path: PathSegment[] }[] = list
+    ? list.map((value, i) => ({ value, path: [...base, 'requests', i] }))
     : load.request
       ? [{ value: load.request, path: [...base, 'request'] }]
       : [];
@@ -108,7 +141,7 @@ export function normaliseRequests(n: Normaliser, load: Record<string, any>): Req
     if (names.has(name)) throw n.error([...path, 'name'], `request name "${name}" is used twice; names label responses and must be unique`);
     names.add(name);
     const headers: Record<string, string> = {};
-    for (const [k, v] of Object.entries<string | number>(value.headers ?? {})) {
+    for (const [k, v] of Object.entries(value.headers ?? {})) {
       if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(k)) throw n.error([...path, 'headers', k], `"${k}" is not a valid HTTP header name`, true);
       // What an HTTP client may send (RFC 9110 field-value; Node refuses the rest): no control character but tab.
       if (/[^\t\x20-\x7e\x80-\xff]/.test(String(v))) throw n.error([...path, 'headers', k], `the value of header "${k}" has a control character or a character beyond Latin-1, which cannot be sent: ${JSON.stringify(String(v))}`);
@@ -128,16 +161,15 @@ export function normaliseRequests(n: Normaliser, load: Record<string, any>): Req
   });
 }
 
-export function normaliseLoad(n: Normaliser, load: Record<string, any>): LoadSpec {
+export function normaliseLoad(n: Normaliser, load: RawLoad): LoadSpec {
   const base: PathSegment[] = ['spec', 'load'];
   const requests = normaliseRequests(n, load);
   if (load.rate !== undefined && load.connections !== undefined) {
     throw n.error([...base, 'connections'], 'give either rate (open model: requests per second) or connections (closed model), not both', true);
   }
-  if (load.rate === undefined && load.connections === undefined) {
-    throw n.error(base, 'load needs rate (open model, requests per second) or connections (closed model)');
-  }
-  const model: LoadSpec['model'] = load.rate !== undefined ? { kind: 'open', rate: load.rate } : { kind: 'closed', connections: load.connections };
+  const model: LoadSpec['model'] | undefined =
+    load.rate !== undefined ? { kind: 'open', rate: load.rate } : load.connections !== undefined ? { kind: 'closed', connections: load.connections } : undefined;
+  if (!model) throw n.error(base, 'load needs rate (open model, requests per second) or connections (closed model)');
   const durationMs = load.duration !== undefined ? n.duration(load.duration, [...base, 'duration']) : undefined;
   if (typeof load.requests === 'number' && load.total !== undefined) {
     throw n.error([...base, 'total'], 'give the request count once: either requests: N or total: N', true);
@@ -147,7 +179,8 @@ export function normaliseLoad(n: Normaliser, load: Record<string, any>): LoadSpe
   if (!sequential && (load.budget !== undefined || load.checkEvery !== undefined)) {
     throw n.error([...base, load.budget !== undefined ? 'budget' : 'checkEvery'], 'budget and checkEvery belong to sequential mode (until: verdict)', true);
   }
-  if (sequential && load.budget === undefined) throw n.error([...base, 'until'], 'sequential mode (until: verdict) needs a request budget (budget: N)');
+  const budget = load.budget;
+  if (sequential && budget === undefined) throw n.error([...base, 'until'], 'sequential mode (until: verdict) needs a request budget (budget: N)');
   if (!sequential && durationMs === undefined && totalRequests === undefined) {
     throw n.error(base, 'load needs a stop: duration (e.g. 20s), total (a request count), or until: verdict with a budget');
   }
@@ -156,7 +189,7 @@ export function normaliseLoad(n: Normaliser, load: Record<string, any>): LoadSpe
   if (durationMs !== undefined && warmupMs >= durationMs) {
     throw n.error([...base, 'warmup'], `warm-up (${warmupMs} ms) must be shorter than the duration (${durationMs} ms)`);
   }
-  (load.classifiers ?? []).forEach((name: string, i: number) => {
+  (load.classifiers ?? []).forEach((name, i) => {
     if (!(name in CLASSIFIER_LABELS) && parameterisedLabel(name) === undefined) {
       const hint = suggest(name, Object.keys(CLASSIFIER_LABELS));
       throw n.error([...base, 'classifiers', i], `unknown classifier "${name}"${hint ? `; did you mean "${hint}"?` : ''} (known: ${Object.keys(CLASSIFIER_LABELS).join(', ')}, header:<name>[=<label>], json:<path>[=<label>])`);
@@ -173,13 +206,13 @@ export function normaliseLoad(n: Normaliser, load: Record<string, any>): LoadSpe
     warmupMs,
     timeoutMs,
     classifiers: load.classifiers ?? DEFAULT_CLASSIFIERS,
-    ...(sequential ? { sequential: { budget: load.budget, checkEvery: load.checkEvery ?? 100 } } : {}),
+    ...(sequential && budget !== undefined ? { sequential: { budget, checkEvery: load.checkEvery ?? 100 } } : {}),
   };
 }
 
-export function normaliseExpectation(n: Normaliser, item: Record<string, any>, index: number): Expectation {
+export function normaliseExpectation(n: Normaliser, item: RawExpectationItem, index: number): Expectation {
   const kind = Object.keys(item)[0];
-  const raw = item[kind] as Record<string, any>;
+  const raw = item[kind];
   const path: PathSegment[] = ['spec', 'expect', index, kind];
   const handler = kindHandler(kind);
   if (!handler) throw n.error(path, `unknown expectation kind "${kind}"`, true);

@@ -5,10 +5,7 @@ import type { K8sObject } from './types.ts';
 import { locateField } from './resources.ts';
 import { shortHost } from './semantics.ts';
 import { isLocalRateLimitFilter, parseLocalRateLimits } from '../istio/ratelimit/parse.ts';
-
-function list(value: unknown): any[] {
-  return Array.isArray(value) ? value : [];
-}
+import { field, list } from './untyped.ts';
 
 function at(ref: ResourceRef, path: string): SpecWarning['source'] {
   return locateField(ref.object, path) ?? ref.source;
@@ -28,9 +25,9 @@ function abortWithRetries(apply: ResourceRef[], expect: Expectation[]): SpecWarn
   const warnings: SpecWarning[] = [];
   for (const ref of apply) {
     if (ref.object.kind !== 'VirtualService') continue;
-    list(ref.object.spec?.http).forEach((rule, i) => {
-      if (!rule?.fault?.abort || !rule?.retries || (rule.retries.attempts ?? 0) === 0) return;
-      const hosts = list(ref.object.spec?.hosts).map((h) => shortHost(String(h)));
+    list(field(ref.object.spec, 'http')).forEach((rule, i) => {
+      if (!field(rule, 'fault', 'abort') || !field(rule, 'retries') || (field(rule, 'retries', 'attempts') ?? 0) === 0) return;
+      const hosts = list(field(ref.object.spec, 'hosts')).map((h) => shortHost(String(h)));
       const expecting = expect.filter((e) => hosts.some((h) => retriesExpected(e, h)));
       const path = `spec.http[${i}].retries`;
       warnings.push({
@@ -55,15 +52,15 @@ function gatewayBinding(apply: ResourceRef[], load: LoadSpec | undefined): SpecW
   const outside = new Set(load.requests.filter((r) => r.service !== undefined).map((r) => r.service!));
   const gatewayHosts = new Set<string>();
   for (const ref of apply) {
-    if (ref.object.kind === 'VirtualService' && list(ref.object.spec?.gateways).some((g) => g !== 'mesh')) {
-      for (const h of list(ref.object.spec?.hosts)) gatewayHosts.add(shortHost(String(h)));
+    if (ref.object.kind === 'VirtualService' && list(field(ref.object.spec, 'gateways')).some((g) => g !== 'mesh')) {
+      for (const h of list(field(ref.object.spec, 'hosts'))) gatewayHosts.add(shortHost(String(h)));
     }
   }
   const warnings: SpecWarning[] = [];
   for (const ref of apply) {
     if (ref.object.kind !== 'VirtualService') continue;
-    const gateways = list(ref.object.spec?.gateways).map(String);
-    const hosts = list(ref.object.spec?.hosts).map((h) => shortHost(String(h)));
+    const gateways = list(field(ref.object.spec, 'gateways')).map(String);
+    const hosts = list(field(ref.object.spec, 'hosts')).map((h) => shortHost(String(h)));
     const meshBound = gateways.length === 0 || gateways.includes('mesh');
     const gatewayOnly = gateways.length > 0 && !gateways.includes('mesh');
     // Requests from outside straight to a service's pods meet neither kind: no sidecar of theirs routes them.
@@ -91,10 +88,12 @@ function gatewayBinding(apply: ResourceRef[], load: LoadSpec | undefined): SpecW
 function splitMismatch(apply: ResourceRef[], expect: Expectation[]): SpecWarning[] {
   const subsetVersion = new Map<string, string>(); // "host/subset" -> version label
   for (const { object } of apply) {
-    if (object.kind !== 'DestinationRule' || typeof object.spec?.host !== 'string') continue;
-    for (const s of list(object.spec.subsets)) {
-      const version = s?.labels?.version;
-      if (s?.name && typeof version === 'string') subsetVersion.set(`${shortHost(object.spec.host)}/${s.name}`, version);
+    const host = field(object.spec, 'host');
+    if (object.kind !== 'DestinationRule' || typeof host !== 'string') continue;
+    for (const s of list(field(object.spec, 'subsets'))) {
+      const name = field(s, 'name');
+      const version = field(s, 'labels', 'version');
+      if (name && typeof version === 'string') subsetVersion.set(`${shortHost(host)}/${String(name)}`, version);
     }
   }
   const warnings: SpecWarning[] = [];
@@ -102,19 +101,23 @@ function splitMismatch(apply: ResourceRef[], expect: Expectation[]): SpecWarning
     if (e.kind !== 'distribution' || !e.of.endsWith('.version') || e.where) continue;
     const service = e.of.slice(0, -'.version'.length);
     for (const ref of apply) {
-      if (ref.object.kind !== 'VirtualService' || !list(ref.object.spec?.hosts).some((h) => shortHost(String(h)) === service)) continue;
-      const rules = list(ref.object.spec?.http);
+      if (ref.object.kind !== 'VirtualService' || !list(field(ref.object.spec, 'hosts')).some((h) => shortHost(String(h)) === service)) continue;
+      const rules = list(field(ref.object.spec, 'http'));
       // Only a VirtualService whose single rule takes every request gives a split that applies to all of them.
-      if (rules.length !== 1 || rules[0]?.match !== undefined) continue;
-      const routes = list(rules[0]?.route);
+      if (rules.length !== 1 || field(rules[0], 'match') !== undefined) continue;
+      const routes = list(field(rules[0], 'route'));
       if (routes.length === 0) continue;
-      const weights = routes.map((r) => (routes.length === 1 && r?.weight === undefined ? 100 : typeof r?.weight === 'number' ? r.weight : 0));
+      const weights = routes.map((r) => {
+        const weight = field(r, 'weight');
+        return routes.length === 1 && weight === undefined ? 100 : typeof weight === 'number' ? weight : 0;
+      });
       const total = weights.reduce((a, b) => a + b, 0);
       if (total <= 0) continue;
       const split = new Map<string, number>();
       let known = true;
       routes.forEach((r, j) => {
-        const version = r?.destination?.subset !== undefined ? subsetVersion.get(`${shortHost(String(r.destination.host ?? service))}/${r.destination.subset}`) : undefined;
+        const subset = field(r, 'destination', 'subset');
+        const version = subset !== undefined ? subsetVersion.get(`${shortHost(String(field(r, 'destination', 'host') ?? service))}/${String(subset)}`) : undefined;
         if (version === undefined) known = false;
         else split.set(version, (split.get(version) ?? 0) + (100 * weights[j]!) / total);
       });

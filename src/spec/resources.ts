@@ -3,6 +3,7 @@ import { dirname, relative, resolve } from 'node:path';
 import { SpecError } from '../errors.ts';
 import type { K8sObject, ResourceRef, SourcePos } from './types.ts';
 import { formatPath, LIMITS, parsePath, parseYamlDocuments, positionOf, readSourceFile, type PathSegment, type YamlDoc } from './yaml-source.ts';
+import { field, isRecord } from './untyped.ts';
 
 interface Origin {
   source: YamlDoc;
@@ -34,19 +35,20 @@ export function displayPath(file: string): string {
 
 function checkObject(value: unknown, source: YamlDoc, base: PathSegment[]): K8sObject {
   const where = (path: PathSegment[]) => positionOf(source, [...base, ...path], { key: false });
-  if (!value || typeof value !== 'object' || Array.isArray(value)) {
+  if (!isRecord(value)) {
     throw new SpecError('expected a Kubernetes object (apiVersion, kind, metadata.name)', where([]), formatPath(base) || '(document)');
   }
-  const object = value as Record<string, any>;
-  for (const field of ['apiVersion', 'kind'] as const) {
-    if (typeof object[field] !== 'string' || object[field] === '') {
-      throw new SpecError(`missing required field "${field}"`, where([]), formatPath([...base, field]));
+  const object = value;
+  for (const name of ['apiVersion', 'kind'] as const) {
+    if (typeof object[name] !== 'string' || object[name] === '') {
+      throw new SpecError(`missing required field "${name}"`, where([]), formatPath([...base, name]));
     }
   }
-  if (!object.metadata || typeof object.metadata !== 'object' || typeof object.metadata.name !== 'string' || !object.metadata.name) {
+  const metadataName = field(object, 'metadata', 'name');
+  if (typeof metadataName !== 'string' || !metadataName) {
     throw new SpecError('missing required field "metadata.name"', where(['metadata']), formatPath([...base, 'metadata', 'name']));
   }
-  return object as K8sObject;
+  return object as K8sObject; // apiVersion, kind and metadata.name checked above
 }
 
 /** Objects of a YAML file referenced from an experiment (several documents allowed). */
@@ -63,7 +65,8 @@ export function loadResourceFile(fileRef: string, experimentFile: string, refPos
   const docs = parseYamlDocuments(text, displayPath(file));
   if (docs.length === 0) throw new SpecError(`referenced file ${fileRef} contains no resources`, refPos, refPath);
   return docs.flatMap((doc) => {
-    const list = (doc.value as any)?.kind === 'List' && Array.isArray((doc.value as any).items) ? ((doc.value as any).items as unknown[]) : undefined;
+    const items = field(doc.value, 'items');
+    const list = field(doc.value, 'kind') === 'List' && Array.isArray(items) ? (items as unknown[]) : undefined;
     const entries = list ? list.map((item, i) => ({ item, base: ['items', i] as PathSegment[] })) : [{ item: doc.value, base: [] as PathSegment[] }];
     return entries.map(({ item, base }) => {
       const object = checkObject(item, doc, base);

@@ -10,6 +10,7 @@ import { SpecError } from '../errors.ts';
 import type { ResourceRef, SourcePos } from './types.ts';
 import { displayPath, loadResourceFile } from './resources.ts';
 import { parseYamlDocuments, positionOf, readSourceFile } from './yaml-source.ts';
+import { field } from './untyped.ts';
 
 export const scenariosDir = fileURLToPath(new URL('../../scenarios/', import.meta.url));
 
@@ -113,7 +114,7 @@ export function loadScenario(ref: string, from?: SourcePos): Scenario {
   const kinds = (kind: string) => resources.filter((r) => r.object.kind === kind).map((r) => r.object.metadata.name);
   const servicePorts: Record<string, number[]> = {};
   for (const r of resources.filter((r) => r.object.kind === 'Service')) {
-    const ports = (r.object.spec?.ports ?? []) as { port?: unknown }[];
+    const ports = (field(r.object.spec, 'ports') ?? []) as { port?: unknown }[];
     servicePorts[r.object.metadata.name] = ports.map((p) => p.port).filter((p): p is number => typeof p === 'number');
   }
   const namespaces = new Set(['default']);

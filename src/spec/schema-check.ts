@@ -5,6 +5,40 @@ import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.
 import { SpecError } from '../errors.ts';
 import { formatPath, positionOf, type PathSegment, type YamlDoc } from './yaml-source.ts';
 import { suggest } from './suggest.ts';
+import { isRecord } from './untyped.ts';
+
+/** The parts of a node of schema/experiment.schema.json that messages quote. */
+interface SchemaNode {
+  description?: string;
+  anyOf?: unknown[];
+  const?: unknown;
+  enum?: unknown[];
+  type?: string | string[];
+  properties?: Record<string, unknown>;
+}
+
+/** Ajv's `params` of the keywords messageFor explains (ajv lib/vocabularies: each keyword's error params). */
+interface ErrorParams {
+  additionalProperty?: string;
+  missingProperty?: string;
+  type?: string | string[];
+  allowedValue?: unknown;
+  allowedValues?: unknown[];
+  pattern?: string;
+  comparison?: string;
+  limit?: number;
+  i?: number;
+  j?: number;
+}
+
+/** The schema node an error was found against (Ajv's `parentSchema`, given with `verbose`). */
+function parentSchema(error: ErrorObject): SchemaNode {
+  return isRecord(error.parentSchema) ? (error.parentSchema as SchemaNode) : {};
+}
+
+function paramsOf(error: ErrorObject): ErrorParams {
+  return error.params as ErrorParams;
+}
 
 export const experimentSchemaPath = fileURLToPath(new URL('../../schema/experiment.schema.json', import.meta.url));
 
@@ -41,23 +75,22 @@ function lowerFirst(text: string): string {
   return text.charAt(0).toLowerCase() + text.slice(1);
 }
 
-function describeSchema(schema: any): string {
-  if (!schema || typeof schema !== 'object') return 'a valid value';
+function describeSchema(schema: SchemaNode): string {
   if (schema.description && schema.anyOf) return lowerFirst(schema.description.replace(/\.$/, ''));
   if (schema.const !== undefined) return JSON.stringify(schema.const);
-  if (schema.enum) return `one of ${schema.enum.map((v: unknown) => JSON.stringify(v)).join(', ')}`;
-  if (schema.type) return `a ${[].concat(schema.type).join(' or ')}`;
+  if (schema.enum) return `one of ${schema.enum.map((v) => JSON.stringify(v)).join(', ')}`;
+  if (schema.type) return `a ${[schema.type].flat().join(' or ')}`;
   return 'a valid value';
 }
 
-function messageFor(error: ErrorObject, source: YamlDoc): { path: PathSegment[]; key: boolean; message: string } {
+function messageFor(error: ErrorObject): { path: PathSegment[]; key: boolean; message: string } {
   const path = instancePath(error);
-  const params = error.params as Record<string, any>;
+  const params = paramsOf(error);
   const found = error.data;
   switch (error.keyword) {
     case 'additionalProperties': {
       const field = String(params.additionalProperty);
-      const known = Object.keys((error.parentSchema as any)?.properties ?? {});
+      const known = Object.keys(parentSchema(error).properties ?? {});
       const hint = suggest(field, known);
       const list = known.length ? ` (known fields: ${known.join(', ')})` : '';
       return {
@@ -67,27 +100,28 @@ function messageFor(error: ErrorObject, source: YamlDoc): { path: PathSegment[];
       };
     }
     case 'required':
-      return { path, key: false, message: `missing required field "${params.missingProperty}"` };
+      return { path, key: false, message: `missing required field "${String(params.missingProperty)}"` };
     case 'type':
       // Ajv gives the expected type as a string ("integer", "string,number") or, for `type: [..]`, as a list.
       return { path, key: false, message: `expected ${[params.type].flat().join(',').split(',').join(' or ')}, found ${show(found)}` };
     case 'const':
       return { path, key: false, message: `expected ${JSON.stringify(params.allowedValue)}, found ${show(found)}` };
     case 'enum': {
-      const hint = typeof found === 'string' ? suggest(found, params.allowedValues.map(String)) : undefined;
+      const allowed = params.allowedValues ?? [];
+      const hint = typeof found === 'string' ? suggest(found, allowed.map(String)) : undefined;
       return {
         path,
         key: false,
-        message: `expected one of ${params.allowedValues.map((v: unknown) => JSON.stringify(v)).join(', ')}, found ${show(found)}${hint ? `; did you mean "${hint}"?` : ''}`,
+        message: `expected one of ${allowed.map((v) => JSON.stringify(v)).join(', ')}, found ${show(found)}${hint ? `; did you mean "${hint}"?` : ''}`,
       };
     }
     case 'anyOf': {
       // A share written as a percentage number (5 for 5 %): say how to write it.
-      const percent = typeof found === 'number' && found > 1 && found <= 100 && /^A share\b|as a share\b/.test((error.parentSchema as any)?.description ?? '');
-      return { path, key: false, message: `expected ${describeSchema(error.parentSchema)}, found ${show(found)}${percent ? `; for ${found} percent write "${found}%"` : ''}` };
+      const percent = typeof found === 'number' && found > 1 && found <= 100 && /^A share\b|as a share\b/.test(parentSchema(error).description ?? '');
+      return { path, key: false, message: `expected ${describeSchema(parentSchema(error))}, found ${show(found)}${percent ? `; for ${found} percent write "${found}%"` : ''}` };
     }
     case 'pattern': {
-      const description = (error.parentSchema as any)?.description;
+      const description = parentSchema(error).description;
       return {
         path,
         key: false,
@@ -128,7 +162,7 @@ function selectErrors(errors: ErrorObject[]): ErrorObject[] {
   const kept = errors.filter((e) => e.keyword === 'anyOf' || !anyOfPaths.has(e.instancePath) || e.keyword === 'additionalProperties');
   const byPath = new Map<string, ErrorObject[]>();
   for (const e of kept) {
-    const key = e.keyword === 'additionalProperties' ? `${e.instancePath}/${(e.params as any).additionalProperty}` : e.instancePath;
+    const key = e.keyword === 'additionalProperties' ? `${e.instancePath}/${String(paramsOf(e).additionalProperty)}` : e.instancePath;
     byPath.set(key, [...(byPath.get(key) ?? []), e]);
   }
   const out: ErrorObject[] = [];
@@ -157,12 +191,12 @@ export function validationErrors(validate: ValidateFunction, source: YamlDoc, va
   const explained = new Set(
     selected
       .filter((e) => e.keyword === 'additionalProperties')
-      .map((e) => `${e.instancePath}/${suggest(String((e.params as any).additionalProperty), Object.keys((e.parentSchema as any)?.properties ?? {})) ?? ''}`),
+      .map((e) => `${e.instancePath}/${suggest(String(paramsOf(e).additionalProperty), Object.keys(parentSchema(e).properties ?? {})) ?? ''}`),
   );
   const errors = selected
-    .filter((e) => !(e.keyword === 'required' && explained.has(`${e.instancePath}/${(e.params as any).missingProperty}`)))
+    .filter((e) => !(e.keyword === 'required' && explained.has(`${e.instancePath}/${String(paramsOf(e).missingProperty)}`)))
     .map((error) => {
-      const { path, key, message } = messageFor(error, source);
+      const { path, key, message } = messageFor(error);
       return new SpecError(message, positionOf(source, path, { key }), formatPath(path) || '(document)');
     });
   errors.sort((a, b) => a.source!.line - b.source!.line || a.source!.col - b.source!.col);

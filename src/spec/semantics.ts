@@ -5,6 +5,7 @@ import type { Expectation, K8sObject, LoadSpec, ResourceRef, SourcePos, SpecWarn
 import { locateField } from './resources.ts';
 import { formatPath, type PathSegment } from './yaml-source.ts';
 import type { Scenario } from './scenario.ts';
+import { field, isRecord, list, record } from './untyped.ts';
 
 /** Labels each classifier can put on a response (kept in step with src/observe/classifiers.ts). */
 export const CLASSIFIER_LABELS: Record<string, string[]> = {
@@ -29,11 +30,6 @@ export function shortHost(host: string): string {
   return m ? m[1] : host;
 }
 
-/** Resources are untrusted input: a field that should be a list may be anything. */
-function list(value: unknown): any[] {
-  return Array.isArray(value) ? value : [];
-}
-
 function fieldError(ref: ResourceRef, path: string, message: string): SpecError {
   const o = ref.object;
   return new SpecError(message, locateField(o, path) ?? ref.source, `${o.kind} ${o.metadata.name}: ${path}`);
@@ -56,11 +52,11 @@ export function weightErrors(resources: ResourceRef[]): SpecError[] {
   for (const ref of resources) {
     if (ref.object.kind !== 'VirtualService') continue;
     for (const protocol of ['http', 'tcp', 'tls'] as const) {
-      list(ref.object.spec?.[protocol]).forEach((rule: any, i: number) => {
-        const routes = list(rule?.route);
+      list(field(ref.object.spec, protocol)).forEach((rule, i) => {
+        const routes = list(field(rule, 'route'));
         let valid = true;
-        routes.forEach((route: any, j: number) => {
-          const weight = route?.weight;
+        routes.forEach((route, j) => {
+          const weight = field(route, 'weight');
           if (validWeight(weight)) return;
           valid = false;
           const path = `spec.${protocol}[${i}].route[${j}].weight`;
@@ -71,7 +67,7 @@ export function weightErrors(resources: ResourceRef[]): SpecError[] {
             : `must be at most ${MAX_WEIGHT} (an int32), found ${weight}`;
           errors.push(fieldError(ref, path, why));
         });
-        if (valid && routes.length > 1 && routes.every((r: any) => !r?.weight)) {
+        if (valid && routes.length > 1 && routes.every((r) => !field(r, 'weight'))) {
           errors.push(fieldError(ref, `spec.${protocol}[${i}].route`, 'the weights of several destinations add up to 0; Istio refuses this (total destination weight = 0)'));
         }
       });
@@ -94,15 +90,15 @@ export function weightWarnings(resources: ResourceRef[]): SpecWarning[] {
   const warnings: SpecWarning[] = [];
   for (const ref of resources) {
     if (ref.object.kind !== 'VirtualService') continue;
-    const http = list(ref.object.spec?.http);
+    const http = list(field(ref.object.spec, 'http'));
     http.forEach((rule, i) => {
-      const routes = list(rule?.route);
-      if (routes.length < 2 || !routes.every((r) => validWeight(r?.weight))) return;
-      const weights = routes.map((r) => (r?.weight === undefined ? 0 : (r.weight as number)));
+      const routes = list(field(rule, 'route'));
+      if (routes.length < 2 || !routes.every((r) => validWeight(field(r, 'weight')))) return;
+      const weights = routes.map((r) => (field(r, 'weight') as number | undefined) ?? 0); // validWeight: undefined or a number
       const sum = weights.reduce((a, b) => a + b, 0);
       if (sum === 100 || sum === 0) return;
       const shares = routes
-        .map((r, j) => `${r?.destination?.subset ?? r?.destination?.host ?? `route[${j}]`} ${((100 * weights[j]) / sum).toFixed(1)} %`)
+        .map((r, j) => `${String(field(r, 'destination', 'subset') ?? field(r, 'destination', 'host') ?? `route[${j}]`)} ${((100 * weights[j]) / sum).toFixed(1)} %`)
         .join(', ');
       const path = `spec.http[${i}].route`;
       warnings.push({
@@ -125,13 +121,14 @@ export function deprecatedFieldWarnings(resources: ResourceRef[]): SpecWarning[]
   const warnings: SpecWarning[] = [];
   for (const ref of resources) {
     if (ref.object.kind !== 'DestinationRule') continue;
-    const policies: [string, any][] = [['spec.trafficPolicy', ref.object.spec?.trafficPolicy]];
-    list(ref.object.spec?.subsets).forEach((s: any, i: number) => policies.push([`spec.subsets[${i}].trafficPolicy`, s?.trafficPolicy]));
+    const policies: [string, unknown][] = [['spec.trafficPolicy', field(ref.object.spec, 'trafficPolicy')]];
+    list(field(ref.object.spec, 'subsets')).forEach((s, i) => policies.push([`spec.subsets[${i}].trafficPolicy`, field(s, 'trafficPolicy')]));
     for (const [at, policy] of [...policies]) {
-      list(policy?.portLevelSettings).forEach((p: any, i: number) => policies.push([`${at}.portLevelSettings[${i}]`, p]));
+      list(field(policy, 'portLevelSettings')).forEach((p, i) => policies.push([`${at}.portLevelSettings[${i}]`, p]));
     }
     for (const [at, policy] of policies) {
-      if (policy?.outlierDetection?.consecutiveErrors === undefined || policy.outlierDetection.consecutiveErrors === 0) continue;
+      const consecutiveErrors = field(policy, 'outlierDetection', 'consecutiveErrors');
+      if (consecutiveErrors === undefined || consecutiveErrors === 0) continue;
       const path = `${at}.outlierDetection.consecutiveErrors`;
       warnings.push({
         source: locateField(ref.object, path) ?? ref.source,
@@ -161,10 +158,14 @@ function wildcardSubsets(subsets: Map<string, Set<string>>, host: string): Set<s
 function definedSubsets(resources: ResourceRef[]): Map<string, Set<string>> {
   const subsets = new Map<string, Set<string>>();
   for (const { object } of resources) {
-    if (object.kind !== 'DestinationRule' || typeof object.spec?.host !== 'string') continue;
-    const host = shortHost(object.spec.host);
+    const specHost = field(object.spec, 'host');
+    if (object.kind !== 'DestinationRule' || typeof specHost !== 'string') continue;
+    const host = shortHost(specHost);
     const set = subsets.get(host) ?? new Set<string>();
-    for (const s of list(object.spec.subsets)) if (s?.name) set.add(String(s.name));
+    for (const s of list(field(object.spec, 'subsets'))) {
+      const name = field(s, 'name');
+      if (name) set.add(String(name));
+    }
     subsets.set(host, set);
   }
   return subsets;
@@ -184,12 +185,13 @@ function subsetNameProblem(name: unknown): string | undefined {
 }
 
 /** Route destinations of a VirtualService with their field paths (http, tcp and tls routes, and http mirrors). */
-function destinations(object: K8sObject): { path: string; destination: any }[] {
-  const found: { path: string; destination: any }[] = [];
+function destinations(object: K8sObject): { path: string; destination: unknown }[] {
+  const found: { path: string; destination: unknown }[] = [];
   for (const protocol of ['http', 'tcp', 'tls'] as const) {
-    list(object.spec?.[protocol]).forEach((rule: any, i: number) => {
-      list(rule?.route).forEach((route: any, j: number) => found.push({ path: `spec.${protocol}[${i}].route[${j}].destination`, destination: route?.destination }));
-      if (protocol === 'http' && rule?.mirror) found.push({ path: `spec.http[${i}].mirror`, destination: rule.mirror });
+    list(field(object.spec, protocol)).forEach((rule, i) => {
+      list(field(rule, 'route')).forEach((route, j) => found.push({ path: `spec.${protocol}[${i}].route[${j}].destination`, destination: field(route, 'destination') }));
+      const mirror = field(rule, 'mirror');
+      if (protocol === 'http' && mirror) found.push({ path: `spec.http[${i}].mirror`, destination: mirror });
     });
   }
   return found;
@@ -204,14 +206,16 @@ export function subsetNameErrors(resources: ResourceRef[]): SpecError[] {
   const errors: SpecError[] = [];
   for (const ref of resources) {
     if (ref.object.kind === 'DestinationRule') {
-      list(ref.object.spec?.subsets).forEach((subset: any, k: number) => {
-        const problem = subsetNameProblem(subset?.name);
-        if (problem) errors.push(fieldError(ref, subset?.name === undefined ? `spec.subsets[${k}]` : `spec.subsets[${k}].name`, problem));
+      list(field(ref.object.spec, 'subsets')).forEach((subset, k) => {
+        const name = field(subset, 'name');
+        const problem = subsetNameProblem(name);
+        if (problem) errors.push(fieldError(ref, name === undefined ? `spec.subsets[${k}]` : `spec.subsets[${k}].name`, problem));
       });
     } else if (ref.object.kind === 'VirtualService') {
       for (const { path, destination } of destinations(ref.object)) {
-        if (destination?.subset === undefined) continue;
-        const problem = subsetNameProblem(destination.subset);
+        const subset = field(destination, 'subset');
+        if (subset === undefined) continue;
+        const problem = subsetNameProblem(subset);
         if (problem) errors.push(fieldError(ref, `${path}.subset`, problem));
       }
     }
@@ -228,15 +232,17 @@ export function subsetErrors(resources: ResourceRef[], scenario: Scenario): Spec
   const errors: SpecError[] = [];
   for (const ref of resources) {
     if (ref.object.kind !== 'VirtualService') continue;
-    list(ref.object.spec?.http).forEach((rule: any, i: number) => {
-      [...list(rule?.route), ...(rule?.mirror ? [{ destination: rule.mirror }] : [])].forEach((route: any, j: number) => {
-        const d = route?.destination;
-        if (!d?.subset || typeof d.host !== 'string' || subsetNameProblem(d.subset)) return; // a malformed name: subsetNameErrors
-        const host = shortHost(d.host);
+    list(field(ref.object.spec, 'http')).forEach((rule, i) => {
+      const mirror = field(rule, 'mirror');
+      [...list(field(rule, 'route')), ...(mirror ? [{ destination: mirror }] : [])].forEach((route, j) => {
+        const subset = field(route, 'destination', 'subset');
+        const destinationHost = field(route, 'destination', 'host');
+        if (!subset || typeof destinationHost !== 'string' || subsetNameProblem(subset)) return; // a malformed name: subsetNameErrors
+        const host = shortHost(destinationHost);
         const known = subsets.get(host) ?? wildcardSubsets(subsets, host);
-        if (!known?.has(String(d.subset))) {
+        if (!known?.has(String(subset))) {
           const list = known && known.size ? `defined for ${host}: ${[...known].join(', ')}` : `no DestinationRule defines subsets for ${host}`;
-          errors.push(fieldError(ref, `spec.http[${i}].route[${j}].destination.subset`, `subset "${d.subset}" of host ${d.host} is not defined (${list})`));
+          errors.push(fieldError(ref, `spec.http[${i}].route[${j}].destination.subset`, `subset "${String(subset)}" of host ${destinationHost} is not defined (${list})`));
         }
       });
     });
@@ -337,12 +343,13 @@ export function observabilityErrors(
 export function serviceVersions(service: string, resources: ResourceRef[], scenario: Scenario): Set<string> {
   const all = [...scenario.resources, ...resources].map((r) => r.object);
   const definition = [...all].reverse().find((o) => o.kind === 'Service' && o.metadata.name === service);
-  const selector: Record<string, unknown> = definition?.spec?.selector ?? { app: service };
+  const selector = field(definition?.spec, 'selector');
+  const selects: Record<string, unknown> = isRecord(selector) ? selector : { app: service };
   const versions = new Set<string>();
   for (const o of all) {
     if (o.kind !== 'Deployment') continue;
-    const labels: Record<string, unknown> = o.spec?.template?.metadata?.labels ?? {};
-    if (!Object.entries(selector).every(([k, v]) => labels[k] === v)) continue;
+    const labels = record(field(o.spec, 'template', 'metadata', 'labels'));
+    if (!Object.entries(selects).every(([k, v]) => labels[k] === v)) continue;
     // The echo workload reports `version`, else app.kubernetes.io/version (src/targets/local/topology.ts).
     const version = labels.version ?? labels['app.kubernetes.io/version'];
     if (version !== undefined) versions.add(String(version));

@@ -18,7 +18,7 @@ export interface K8sObject {
     annotations?: Record<string, string>;
     [key: string]: unknown;
   };
-  spec?: any;
+  spec?: unknown;
   [key: string]: unknown;
 }
 

@@ -3,11 +3,12 @@
 // capability → report, touching nothing else.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Bound, Expectation } from '../../src/spec/types.ts';
-import { Normaliser, normaliseExpectation } from '../../src/spec/normalise.ts';
+import { Normaliser, normaliseExpectation, type RawExpectationItem } from '../../src/spec/normalise.ts';
 import { parseYamlDocuments } from '../../src/spec/yaml-source.ts';
 import { judge } from '../../src/assertions/index.ts';
 import { kinds, registerKind } from '../../src/assertions/kinds.ts';
 import { boundNumbers, scalarNumbers, type KindHandler, type KindRegistry } from '../../src/assertions/kind.ts';
+import type { RawCommon, RawShareBound } from '../../src/spec/expectation-input.ts';
 import { DEFAULT_SHARE_TOLERANCE, judgeShare, shareOptions, shareText } from '../../src/assertions/share.ts';
 import { bandOf } from '../../src/assertions/stats/band.ts';
 import { STATUS_LABEL } from '../../src/assertions/labels.ts';
@@ -26,7 +27,7 @@ interface OkShareExpectation {
   ratio: Bound;
 }
 
-const okShareKind: KindHandler<OkShareExpectation> = {
+const okShareKind: KindHandler<OkShareExpectation, RawCommon & { ratio: RawShareBound }> = {
   parse: ({ n, raw, path, common }) => ({ kind: 'okShare', ...common, title: raw.title ?? 'share answered 200', ratio: n.shareBound(raw.ratio, [...path, 'ratio']) }),
   judge(e, context) {
     const trials = context.observation.count();
@@ -41,7 +42,7 @@ const okShareKind: KindHandler<OkShareExpectation> = {
 
 function parse(yaml: string): Expectation {
   const [doc] = parseYamlDocuments(yaml, 'experiments/ok-share.yaml');
-  const item = (doc!.value as { spec: { expect: Record<string, unknown>[] } }).spec.expect[0]!;
+  const item = (doc!.value as { spec: { expect: RawExpectationItem[] } }).spec.expect[0]!;
   return normaliseExpectation(new Normaliser(doc!), item, 0);
 }
 

@@ -113,7 +113,10 @@ describe('meshproof tutorial bookinfo in a terminal (tmux)', () => {
         for (const code of (params === '' ? '0' : params).split(';')) {
           expect(['0', '1', '2', '22', '31', '32', '33', '36', '39', '49', '90'], `SGR code ${code} in ${JSON.stringify(line)}`).toContain(code);
           if (code === '0') state.clear();
-          else if (code === '22') (state.delete('1'), state.delete('2'));
+          else if (code === '22') {
+            state.delete('1');
+            state.delete('2');
+          }
           else if (code === '39') [...state].filter((c) => /^(3\d|90)$/.test(c)).forEach((c) => state.delete(c));
           else if (code !== '49') state.add(code);
         }

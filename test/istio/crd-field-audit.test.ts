@@ -71,13 +71,15 @@ function sample(s: Schema): unknown {
 }
 
 function setPath(target: Record<string, unknown>, path: Path, value: unknown): void {
-  let node: any = target;
+  // Objects and lists alike are indexed by the path's keys (a list by its numbers).
+  let node = target as Record<string | number, unknown>;
   for (let i = 0; i < path.length - 1; i++) {
     const key = path[i];
     const listNext = typeof path[i + 1] === 'number';
     node[key] ??= listNext ? [] : {};
-    if (listNext && node[key].length === 0) node[key].push({});
-    node = node[key];
+    const next = node[key];
+    if (listNext && Array.isArray(next) && next.length === 0) next.push({});
+    node = next as Record<string | number, unknown>;
   }
   node[path[path.length - 1]] = value;
 }

@@ -71,8 +71,32 @@ function directFilter(): K8sObject {
   };
 }
 
-function patchValue(f: K8sObject): Record<string, any> {
-  return f.spec.configPatches[0].patch.value.typed_config.value;
+/** The parts of the task filter's spec the tests below change (the filter as localRateLimitEnvoyFilter builds it). */
+interface TaskFilterSpec {
+  targetRefs?: unknown;
+  workloadSelector?: unknown;
+  configPatches: {
+    applyTo: string;
+    match: { context: string; proxy?: unknown; listener: { filterChain: { filter: { subFilter?: unknown } } } };
+    patch: { operation: string; filterClass?: string; value: { name: string; typed_config: { '@type': string; type_url: string; value: TaskFilterConfig } } };
+  }[];
+}
+interface TaskFilterConfig {
+  stat_prefix?: string;
+  token_bucket?: { max_tokens?: number; tokens_per_fill?: number; fill_interval?: string };
+  filter_enabled?: unknown;
+  filter_enforced?: unknown;
+  descriptors?: unknown;
+  enable_x_ratelimit_headers?: string;
+  response_headers_to_add: { header: { key: string; value: string } }[];
+}
+
+function specOf(f: K8sObject): TaskFilterSpec {
+  return f.spec as TaskFilterSpec;
+}
+
+function patchValue(f: K8sObject): TaskFilterConfig {
+  return specOf(f).configPatches[0].patch.value.typed_config.value;
 }
 
 function specErrorOf(fn: () => unknown): SpecError {
@@ -125,8 +149,8 @@ describe('parseLocalRateLimit', () => {
 
   it('accepts xds.type.v3.TypedStruct and defaults tokens_per_fill to 1 (envoy type/v3/token_bucket.proto)', () => {
     const f = taskFilter();
-    f.spec.configPatches[0].patch.value.typed_config['@type'] = 'type.googleapis.com/xds.type.v3.TypedStruct';
-    delete patchValue(f).token_bucket.tokens_per_fill;
+    specOf(f).configPatches[0].patch.value.typed_config['@type'] = 'type.googleapis.com/xds.type.v3.TypedStruct';
+    delete patchValue(f).token_bucket!.tokens_per_fill;
     expect(parseLocalRateLimit(f).bucket.tokensPerFill).toBe(1);
   });
 
@@ -152,29 +176,29 @@ describe('parseLocalRateLimit', () => {
 
   it('reads per-connection buckets and INSERT_FIRST', () => {
     const f = taskFilter({ local_rate_limit_per_downstream_connection: true });
-    f.spec.configPatches[0].patch.operation = 'INSERT_FIRST';
+    specOf(f).configPatches[0].patch.operation = 'INSERT_FIRST';
     expect(parseLocalRateLimit(f)).toMatchObject({ perConnection: true, position: 'first' });
   });
 
   const refusals: [string, (f: K8sObject) => void, string, RegExp][] = [
-    ['another applyTo', (f) => (f.spec.configPatches[0].applyTo = 'HTTP_ROUTE'), 'spec.configPatches[0].applyTo', /HTTP_ROUTE.*not emulated/],
-    ['MERGE', (f) => (f.spec.configPatches[0].patch.operation = 'MERGE'), 'spec.configPatches[0].patch.operation', /MERGE/],
-    ['ADD', (f) => (f.spec.configPatches[0].patch.operation = 'ADD'), 'spec.configPatches[0].patch.operation', /after the router/],
-    ['context ANY', (f) => (f.spec.configPatches[0].match.context = 'ANY'), 'spec.configPatches[0].match.context', /"ANY" is not emulated/],
-    ['another filter', (f) => (f.spec.configPatches[0].patch.value.name = 'envoy.filters.http.lua'), 'spec.configPatches[0].patch.value.name', /envoy\.filters\.http\.lua/],
+    ['another applyTo', (f) => (specOf(f).configPatches[0].applyTo = 'HTTP_ROUTE'), 'spec.configPatches[0].applyTo', /HTTP_ROUTE.*not emulated/],
+    ['MERGE', (f) => (specOf(f).configPatches[0].patch.operation = 'MERGE'), 'spec.configPatches[0].patch.operation', /MERGE/],
+    ['ADD', (f) => (specOf(f).configPatches[0].patch.operation = 'ADD'), 'spec.configPatches[0].patch.operation', /after the router/],
+    ['context ANY', (f) => (specOf(f).configPatches[0].match.context = 'ANY'), 'spec.configPatches[0].match.context', /"ANY" is not emulated/],
+    ['another filter', (f) => (specOf(f).configPatches[0].patch.value.name = 'envoy.filters.http.lua'), 'spec.configPatches[0].patch.value.name', /envoy\.filters\.http\.lua/],
     ['unknown proto field', (f) => (patchValue(f).descriptors = []), 'spec.configPatches[0].patch.value.typed_config.value.descriptors', /unsupported field/],
     ['enable_x_ratelimit_headers', (f) => (patchValue(f).enable_x_ratelimit_headers = 'DRAFT_VERSION_03'), 'spec.configPatches[0].patch.value.typed_config.value.enable_x_ratelimit_headers', /unsupported field/],
-    ['fill_interval below 50ms', (f) => (patchValue(f).token_bucket.fill_interval = '0.02s'), 'spec.configPatches[0].patch.value.typed_config.value.token_bucket.fill_interval', />= 50ms/],
-    ['fill_interval not a protobuf Duration', (f) => (patchValue(f).token_bucket.fill_interval = '1m'), 'spec.configPatches[0].patch.value.typed_config.value.token_bucket.fill_interval', /protobuf Duration/],
-    ['max_tokens 0', (f) => (patchValue(f).token_bucket.max_tokens = 0), 'spec.configPatches[0].patch.value.typed_config.value.token_bucket.max_tokens', /greater than 0/],
+    ['fill_interval below 50ms', (f) => (patchValue(f).token_bucket!.fill_interval = '0.02s'), 'spec.configPatches[0].patch.value.typed_config.value.token_bucket.fill_interval', />= 50ms/],
+    ['fill_interval not a protobuf Duration', (f) => (patchValue(f).token_bucket!.fill_interval = '1m'), 'spec.configPatches[0].patch.value.typed_config.value.token_bucket.fill_interval', /protobuf Duration/],
+    ['max_tokens 0', (f) => (patchValue(f).token_bucket!.max_tokens = 0), 'spec.configPatches[0].patch.value.typed_config.value.token_bucket.max_tokens', /greater than 0/],
     ['missing stat_prefix', (f) => delete patchValue(f).stat_prefix, 'spec.configPatches[0].patch.value.typed_config.value.stat_prefix', /required/],
     ['missing token_bucket', (f) => delete patchValue(f).token_bucket, 'spec.configPatches[0].patch.value.typed_config.value.token_bucket', /per-route/],
-    ['wrong type_url', (f) => (f.spec.configPatches[0].patch.value.typed_config.type_url = 'type.googleapis.com/envoy.extensions.filters.http.ratelimit.v3.RateLimit'), 'spec.configPatches[0].patch.value.typed_config.type_url', /expected/],
-    ['match.proxy', (f) => (f.spec.configPatches[0].match.proxy = { proxyVersion: '^1\\.2.*' }), 'spec.configPatches[0].match.proxy', /unsupported field/],
-    ['patch.filterClass', (f) => (f.spec.configPatches[0].patch.filterClass = 'AUTHZ'), 'spec.configPatches[0].patch.filterClass', /unsupported field/],
-    ['targetRefs', (f) => (f.spec.targetRefs = [{ kind: 'Gateway', name: 'gw' }]), 'spec.targetRefs', /unsupported field/],
-    ['selector matchLabels on an EnvoyFilter', (f) => (f.spec.workloadSelector = { matchLabels: { app: 'x' } }), 'spec.workloadSelector.matchLabels', /only labels/],
-    ['subFilter other than the router', (f) => (f.spec.configPatches[0].match.listener.filterChain.filter.subFilter = { name: 'envoy.filters.http.rbac' }), 'spec.configPatches[0].match.listener.filterChain.filter.subFilter.name', /not emulated/],
+    ['wrong type_url', (f) => (specOf(f).configPatches[0].patch.value.typed_config.type_url = 'type.googleapis.com/envoy.extensions.filters.http.ratelimit.v3.RateLimit'), 'spec.configPatches[0].patch.value.typed_config.type_url', /expected/],
+    ['match.proxy', (f) => (specOf(f).configPatches[0].match.proxy = { proxyVersion: '^1\\.2.*' }), 'spec.configPatches[0].match.proxy', /unsupported field/],
+    ['patch.filterClass', (f) => (specOf(f).configPatches[0].patch.filterClass = 'AUTHZ'), 'spec.configPatches[0].patch.filterClass', /unsupported field/],
+    ['targetRefs', (f) => (specOf(f).targetRefs = [{ kind: 'Gateway', name: 'gw' }]), 'spec.targetRefs', /unsupported field/],
+    ['selector matchLabels on an EnvoyFilter', (f) => (specOf(f).workloadSelector = { matchLabels: { app: 'x' } }), 'spec.workloadSelector.matchLabels', /only labels/],
+    ['subFilter other than the router', (f) => (specOf(f).configPatches[0].match.listener.filterChain.filter.subFilter = { name: 'envoy.filters.http.rbac' }), 'spec.configPatches[0].match.listener.filterChain.filter.subFilter.name', /not emulated/],
     // Envoy refuses these (base.proto HeaderValue key/value rules; header_parser.cc isModifiableHeader).
     ['a CR/LF header name', (f) => (patchValue(f).response_headers_to_add[0].header.key = 'x-a\r\nx-b'), 'spec.configPatches[0].patch.value.typed_config.value.response_headers_to_add[0].header.key', /cannot contain NUL, CR or LF/],
     ['a pseudo-header name', (f) => (patchValue(f).response_headers_to_add[0].header.key = ':status'), 'spec.configPatches[0].patch.value.typed_config.value.response_headers_to_add[0].header.key', /:-prefixed or host headers may not be modified/],

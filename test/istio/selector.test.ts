@@ -27,6 +27,6 @@ describe('selector', () => {
     const ef = { apiVersion: 'networking.istio.io/v1alpha3', kind: 'EnvoyFilter', metadata: { name: 'f', namespace: 'istio-system' }, spec: { workloadSelector: { labels: { app: 'y' } } } };
     expect(readSelector(ef, 'workloadSelector')).toEqual({ app: 'y' });
     expect(resourceName(ef)).toBe('EnvoyFilter istio-system/f');
-    expect(() => readSelector({ ...ap, spec: { selector: { matchLabels: { app: 1 } } } } as any, 'selector')).toThrow(SpecError);
+    expect(() => readSelector({ ...ap, spec: { selector: { matchLabels: { app: 1 } } } }, 'selector')).toThrow(SpecError);
   });
 });

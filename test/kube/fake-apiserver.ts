@@ -9,6 +9,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { parse as parseYaml } from 'yaml';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { field, list } from '../../src/spec/untyped.ts';
 
 export interface RecordedRequest {
   method: string;
@@ -24,8 +25,8 @@ export interface RecordedRequest {
 type Obj = {
   apiVersion: string;
   kind: string;
-  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string>; [k: string]: any };
-  [k: string]: any;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string>; generation?: number; [k: string]: unknown };
+  [k: string]: unknown;
 };
 
 interface Resource {
@@ -105,11 +106,12 @@ export function selectorMatches(selector: string, labels: Record<string, string>
 function schemaProblems(body: Obj): { field: string; message: string }[] {
   const problems: { field: string; message: string }[] = [];
   if (body.kind !== 'VirtualService') return problems;
-  (body.spec?.http ?? []).forEach((rule: any, i: number) =>
-    (rule?.route ?? []).forEach((route: any, j: number) => {
-      if (route?.weight !== undefined && !Number.isInteger(route.weight)) {
-        const field = `spec.http[${i}].route[${j}].weight`;
-        problems.push({ field, message: `Invalid value: "${typeof route.weight}": ${field} in body must be of type integer: "${typeof route.weight}"` });
+  list(field(body.spec, 'http')).forEach((rule, i) =>
+    list(field(rule, 'route')).forEach((route, j) => {
+      const weight = field(route, 'weight');
+      if (weight !== undefined && !Number.isInteger(weight)) {
+        const at = `spec.http[${i}].route[${j}].weight`;
+        problems.push({ field: at, message: `Invalid value: "${typeof weight}": ${at} in body must be of type integer: "${typeof weight}"` });
       }
     }),
   );
@@ -140,21 +142,21 @@ function fieldPaths(obj: Obj): Map<string, string> {
 function setPath(obj: Obj, path: string, value: unknown): void {
   const [a, b, ...rest] = path.split('.');
   if (a === 'metadata') {
-    (obj.metadata as any)[b] = { ...((obj.metadata as any)[b] ?? {}), [rest.join('.')]: value };
+    obj.metadata[b] = { ...(obj.metadata[b] as object | undefined), [rest.join('.')]: value };
     return;
   }
   if (b === undefined) obj[a] = value;
-  else obj[a] = { ...(obj[a] ?? {}), [[b, ...rest].join('.')]: value };
+  else obj[a] = { ...(obj[a] as object | undefined), [[b, ...rest].join('.')]: value };
 }
 
 function deletePath(obj: Obj, path: string): void {
   const [a, b, ...rest] = path.split('.');
-  const holder = a === 'metadata' ? (obj.metadata as any)[b] : b === undefined ? undefined : obj[a];
+  const holder = a === 'metadata' ? obj.metadata[b] : b === undefined ? undefined : obj[a];
   if (a !== 'metadata' && b === undefined) {
     delete obj[a];
     return;
   }
-  if (holder && typeof holder === 'object') delete holder[a === 'metadata' ? rest.join('.') : [b, ...rest].join('.')];
+  if (holder && typeof holder === 'object') delete (holder as Record<string, unknown>)[a === 'metadata' ? rest.join('.') : [b, ...rest].join('.')];
 }
 
 interface ManagedEntry {
@@ -167,7 +169,9 @@ interface ManagedEntry {
 }
 
 function toFieldsV1(paths: Iterable<string>): Record<string, unknown> {
-  const root: Record<string, any> = {};
+  // FieldsV1: nested objects of `f:<field>` keys, {} at the leaves.
+  type Fields = { [key: string]: Fields };
+  const root: Fields = {};
   for (const path of paths) {
     const [a, b, ...rest] = path.split('.');
     const tail = a === 'metadata' || b === undefined ? rest.join('.') : [b, ...rest].join('.');
@@ -178,13 +182,13 @@ function toFieldsV1(paths: Iterable<string>): Record<string, unknown> {
   return root;
 }
 
-function fromFieldsV1(fields: Record<string, any>): string[] {
+function fromFieldsV1(fields: Record<string, unknown>): string[] {
   const paths: string[] = [];
   for (const [a, av] of Object.entries(fields ?? {})) {
     const top = a.slice(2);
     if (top === 'metadata') {
-      for (const [b, bv] of Object.entries(av as Record<string, any>)) for (const c of Object.keys(bv)) paths.push(`metadata.${b.slice(2)}.${c.slice(2)}`);
-    } else if (av && Object.keys(av).length > 0) {
+      for (const [b, bv] of Object.entries(av as Record<string, object>)) for (const c of Object.keys(bv)) paths.push(`metadata.${b.slice(2)}.${c.slice(2)}`);
+    } else if (av && typeof av === 'object' && Object.keys(av).length > 0) {
       for (const b of Object.keys(av)) paths.push(`${top}.${b.slice(2)}`);
     } else paths.push(top);
   }
@@ -582,8 +586,8 @@ export class FakeApiServer {
       .map(([, o]) => o)
       .filter((o) => !query.labelSelector || selectorMatches(query.labelSelector, o.metadata.labels));
     if (query.fieldSelector) {
-      const [field, value] = query.fieldSelector.split('=');
-      items = items.filter((o) => (field === 'status.phase' ? o.status?.phase === value : true));
+      const [selected, value] = query.fieldSelector.split('=');
+      items = items.filter((o) => (selected === 'status.phase' ? field(o.status, 'phase') === value : true));
     }
     items.sort((a, b) => `${a.metadata.namespace}/${a.metadata.name}`.localeCompare(`${b.metadata.namespace}/${b.metadata.name}`));
     const start = Number(query.continue ?? 0);
@@ -758,16 +762,16 @@ export class FakeApiServer {
     }
     const service = this.store.get(`/services/${namespace}/${name}`);
     if (!service) return [404, status(404, 'NotFound', `services "${name}" not found`, { name, kind: 'services' })];
-    const servicePort = (service.spec?.ports ?? []).find((p: any) => String(p.port) === port || p.name === port);
+    const servicePort = (list(field(service.spec, 'ports')) as { name?: string; port: number; targetPort?: number | string }[]).find((p) => String(p.port) === port || p.name === port);
     if (!servicePort) return [503, status(503, 'ServiceUnavailable', `no endpoints available for service "${name}:${port}"`)];
-    const selector = (service.spec?.selector ?? {}) as Record<string, string>;
+    const selector = (field(service.spec, 'selector') ?? {}) as Record<string, string>;
     const pods = this.objects().filter(
-      (o) => o.kind === 'Pod' && o.metadata.namespace === namespace && Object.entries(selector).every(([k, v]) => o.metadata.labels?.[k] === v) && o.status?.conditions?.some((c: any) => c.type === 'Ready' && c.status === 'True'),
+      (o) => o.kind === 'Pod' && o.metadata.namespace === namespace && Object.entries(selector).every(([k, v]) => o.metadata.labels?.[k] === v) && list(field(o.status, 'conditions')).some((c) => field(c, 'type') === 'Ready' && field(c, 'status') === 'True'),
     );
     if (pods.length === 0) return [503, status(503, 'ServiceUnavailable', `no endpoints available for service "${name}"`)];
     const pod = pods[0];
     const targetPort = Number(servicePort.targetPort ?? servicePort.port);
-    const sidecar = pod.spec?.containers?.some((c: any) => c.name === 'istio-proxy');
+    const sidecar = list(field(pod.spec, 'containers')).some((c) => field(c, 'name') === 'istio-proxy');
     if (sidecar && this.mtlsMode(namespace, pod.metadata.labels ?? {}, targetPort) === 'STRICT') {
       return [503, status(503, 'ServiceUnavailable', `error trying to reach service: read tcp 10.244.0.1:41532->10.244.0.17:${targetPort}: read: connection reset by peer`)];
     }
@@ -786,15 +790,15 @@ export class FakeApiServer {
   private mtlsMode(namespace: string, labels: Record<string, string>, port: number): string {
     const policies = this.objects().filter((o) => o.kind === 'PeerAuthentication');
     const modeOf = (p: Obj | undefined, withPort: boolean): string | undefined => {
-      const portMode = withPort ? p?.spec?.portLevelMtls?.[String(port)]?.mode : undefined;
-      const mode = portMode ?? p?.spec?.mtls?.mode;
+      const portMode = withPort ? field(p?.spec, 'portLevelMtls', String(port), 'mode') : undefined;
+      const mode = (portMode ?? field(p?.spec, 'mtls', 'mode')) as string | undefined;
       return mode && mode !== 'UNSET' ? mode : undefined;
     };
     const workload = policies.find(
-      (p) => p.metadata.namespace === namespace && p.spec?.selector?.matchLabels && Object.entries(p.spec.selector.matchLabels as Record<string, string>).every(([k, v]) => labels[k] === v),
+      (p) => p.metadata.namespace === namespace && field(p.spec, 'selector', 'matchLabels') && Object.entries(field(p.spec, 'selector', 'matchLabels') as Record<string, string>).every(([k, v]) => labels[k] === v),
     );
-    const namespaced = policies.find((p) => p.metadata.namespace === namespace && !p.spec?.selector);
-    const mesh = policies.find((p) => p.metadata.namespace === 'istio-system' && !p.spec?.selector);
+    const namespaced = policies.find((p) => p.metadata.namespace === namespace && !field(p.spec, 'selector'));
+    const mesh = policies.find((p) => p.metadata.namespace === 'istio-system' && !field(p.spec, 'selector'));
     return modeOf(workload, true) ?? modeOf(namespaced, false) ?? modeOf(mesh, false) ?? 'PERMISSIVE';
   }
 

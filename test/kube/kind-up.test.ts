@@ -69,14 +69,16 @@ describe('kind-up.ts --dry-run', () => {
         error ? reject(new Error(`${error.message}\n${err}`)) : resolve(out),
       ),
     );
-    const objects = parseAllDocuments(manifest).map((d) => d.toJS()).filter(Boolean) as { kind: string; metadata: { name: string; annotations?: Record<string, string> }; spec?: any; data?: any }[];
+    const objects = parseAllDocuments(manifest).map((d) => d.toJS()).filter(Boolean) as { kind: string; metadata: { name: string; annotations?: Record<string, string> }; spec?: unknown; data?: Record<string, string> }[];
+    type ServiceSpec = { type: string; ports: unknown[] };
+    type DeploymentSpec = { template: { spec: { containers: { image: string }[] } } };
     const service = objects.find((o) => o.kind === 'Service' && o.metadata.name === 'istio-ingressgateway')!;
-    expect(service.spec.type).toBe('NodePort');
-    expect(service.spec.ports).toContainEqual({ name: 'http2', port: 80, targetPort: 8080, nodePort: 30080, protocol: 'TCP' });
+    expect((service.spec as ServiceSpec).type).toBe('NodePort');
+    expect((service.spec as ServiceSpec).ports).toContainEqual({ name: 'http2', port: 80, targetPort: 8080, nodePort: 30080, protocol: 'TCP' });
     expect(service.metadata.annotations).toMatchObject({ 'meshproof.dev/host-url': 'http://127.0.0.1:8080' });
-    const mesh = parse(objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'istio')!.data.mesh);
+    const mesh = parse(objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'istio')!.data!.mesh);
     expect(mesh.defaultConfig.proxyStatsMatcher).toEqual({ inclusionPrefixes: ['cluster.outbound'], inclusionRegexps: ['.*http_local_rate_limit.*', '.*rbac.*'] });
-    const images = objects.filter((o) => o.kind === 'Deployment').flatMap((o) => o.spec.template.spec.containers.map((c: { image: string }) => c.image));
+    const images = objects.filter((o) => o.kind === 'Deployment').flatMap((o) => (o.spec as DeploymentSpec).template.spec.containers.map((c) => c.image));
     expect(images.sort()).toEqual([`docker.io/istio/pilot:${istioRelease}`, `docker.io/istio/proxyv2:${istioRelease}`]);
   });
 

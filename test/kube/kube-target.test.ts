@@ -71,9 +71,10 @@ describe('KubeTarget.prepare (preflight)', () => {
   it('names workloads without a ready pod, without a sidecar, or not exporting the stats meshproof reads', async () => {
     const seed = preexisting().map((o) => {
       if (o.kind !== 'Pod') return o;
-      const pod = structuredClone(o) as any;
+      // The seed's Pods have a status, containers and annotations.
+      const pod = structuredClone(o) as K8sObject & { status: { conditions: unknown[] }; spec: { containers: { name: string }[] }; metadata: { annotations: Record<string, string> } };
       if (pod.metadata.name.startsWith('ratings-v1')) pod.status.conditions = [{ type: 'Ready', status: 'False' }];
-      if (pod.metadata.name.startsWith('details-v1')) pod.spec.containers = pod.spec.containers.filter((c: any) => c.name !== 'istio-proxy');
+      if (pod.metadata.name.startsWith('details-v1')) pod.spec.containers = pod.spec.containers.filter((c) => c.name !== 'istio-proxy');
       if (pod.metadata.name.startsWith('reviews-v2')) pod.metadata.annotations['proxy.istio.io/config'] = 'proxyStatsMatcher:\n  inclusionPrefixes: [cluster.outbound]\n';
       return pod;
     });
@@ -121,10 +122,10 @@ describe('KubeTarget.apply', () => {
 
     const reviews = fx.server.find('VirtualService', 'default', 'reviews')!;
     expect(reviews.metadata.labels).toEqual({ team: 'books', [runLabel]: 'run-1' });
-    expect(reviews.spec.http[0].route).toHaveLength(2);
+    expect((reviews.spec as { http: { route: unknown[] }[] }).http[0].route).toHaveLength(2);
     const journal = fx.server.find('ConfigMap', 'default', 'meshproof-journal-run-1')!;
-    const saved = JSON.parse(journal.data['journal.json']);
-    expect(saved.entries.map((e: any) => [e.ref.kind, e.ref.name, e.existed])).toEqual([
+    const saved = JSON.parse((journal.data as Record<string, string>)['journal.json']) as { entries: { ref: { kind: string; name: string }; existed: boolean; prior: { spec: unknown } }[] };
+    expect(saved.entries.map((e) => [e.ref.kind, e.ref.name, e.existed])).toEqual([
       ['VirtualService', 'reviews', true],
       ['VirtualService', 'ratings', false],
       ['DestinationRule', 'ratings', false],
@@ -185,7 +186,7 @@ describe('KubeTarget.waitConverged', () => {
     await t.apply(experimentResources(), 'run-4');
     const error = (await t.waitConverged(600).catch((e: Error) => e)) as Error;
     expect(error).toBeInstanceOf(TargetError);
-    expect(error.message).toMatch(/did not converge in 600 ms; 1 of 7 proxies are behind:\n  - reviews-v2-8b9c7d6f5-j7k8l\.default: has not acknowledged cds sent \S+\/\d+ acked \S+\/\d+/);
+    expect(error.message).toMatch(/did not converge in 600 ms; 1 of 7 proxies are behind:\n {2}- reviews-v2-8b9c7d6f5-j7k8l\.default: has not acknowledged cds sent \S+\/\d+ acked \S+\/\d+/);
     await t.restore();
   });
 
@@ -233,7 +234,7 @@ describe('KubeTarget: consecutive experiments, replacing, unchanged objects', ()
     await t.apply([detailsRoute], 'run-b');
     const error = (await t.waitConverged(400).catch((e: Error) => e)) as Error;
     expect(error).toBeInstanceOf(TargetError);
-    expect(error.message).toMatch(/configuration did not converge in 400 ms; 6 of 6 proxies are behind:\n  - details-v1-\S+: no push since the change/);
+    expect(error.message).toMatch(/configuration did not converge in 400 ms; 6 of 6 proxies are behind:\n {2}- details-v1-\S+: no push since the change/);
     fx.server.unpushed.clear();
     expect((await t.restore()).errors).toEqual([]);
     userObjectsUnchanged();
@@ -248,7 +249,7 @@ describe('KubeTarget: consecutive experiments, replacing, unchanged objects', ()
     const report = await t.restore();
     expect(report.restored).toEqual(['VirtualService/default/reviews']);
     expect(report.errors).toEqual([
-      expect.stringMatching(/^restored, but restored configuration did not converge in 400 ms; 1 of 7 proxies are behind:\n  - reviews-v2-8b9c7d6f5-j7k8l\.default: has not acknowledged/),
+      expect.stringMatching(/^restored, but restored configuration did not converge in 400 ms; 1 of 7 proxies are behind:\n {2}- reviews-v2-8b9c7d6f5-j7k8l\.default: has not acknowledged/),
     ]);
     userObjectsUnchanged();
   });
@@ -416,7 +417,7 @@ describe('KubeTarget.restore and cleanup', () => {
     fx.server.reset([
       ...fx.server.objects().filter((o) => !(o.kind === 'VirtualService' && o.metadata.name === 'ratings')),
       { apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: 'ratings', namespace: 'default' }, spec: { hosts: ['ratings'] } },
-    ] as any);
+    ]);
     const report = await t.restore();
     expect(report.errors).toEqual([expect.stringMatching(/VirtualService\/default\/ratings was created after this run started by someone else/)]);
     expect(fx.server.find('VirtualService', 'default', 'ratings')).toBeDefined();
@@ -440,7 +441,7 @@ describe('KubeTarget.restore and cleanup', () => {
     const t = target();
     await t.prepare(prepareOptions);
     await t.apply(experimentResources(), 'run-10');
-    fx.server.reset(fx.server.objects().filter((o) => !o.metadata.name.startsWith('meshproof-journal')) as any);
+    fx.server.reset(fx.server.objects().filter((o) => !o.metadata.name.startsWith('meshproof-journal')));
     const { rmSync } = await import('node:fs');
     rmSync(join(fx.stateDir, 'meshproof', 'journal'), { recursive: true, force: true });
     const reports = await cleanup({ kubeconfig: fx.kubeconfig });

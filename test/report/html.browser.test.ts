@@ -6,7 +6,19 @@ import { launchChromium, reportUrl } from '../support/report-browser.ts';
 import { buildRunResult, hostileImg, hostileScript } from './fixtures.ts';
 
 // Callbacks passed to evaluate() run in the page; this program is compiled without the DOM library.
-declare const document: any;
+/** The DOM as the page callbacks below use it. */
+interface PageElement {
+  textContent: string;
+  scrollHeight: number;
+  open?: boolean;
+  parentElement: PageElement;
+  classList: { contains(name: string): boolean };
+  querySelector(selector: string): PageElement;
+  querySelectorAll(selector: string): ArrayLike<PageElement> & Iterable<PageElement>;
+  getAttribute(name: string): string;
+  getBoundingClientRect(): { left: number; width: number };
+}
+declare const document: PageElement & { documentElement: PageElement };
 
 const outDir = resolve('test-output/report');
 
@@ -97,11 +109,11 @@ describe('HTML report in headless Chromium', () => {
     const charts = await page.locator('figure[data-chart="throughput"] svg').evaluateAll((svgs) =>
       svgs.map((svg) => {
         const xAxis = svg.querySelector('g[aria-label^="X-axis"]');
-        const ticks = ([...xAxis.querySelectorAll('.role-axis-label text')] as any[]).map((t) => {
+        const ticks = ([...xAxis.querySelectorAll('.role-axis-label text')] as PageElement[]).map((t) => {
           const box = t.getBoundingClientRect();
           return { second: Number(t.textContent.replace('−', '-')), x: box.left + box.width / 2, anchor: t.getAttribute('text-anchor') };
         });
-        const bars = ([...svg.querySelectorAll('path[aria-roledescription="bar"]')] as any[]).map((b) => {
+        const bars = ([...svg.querySelectorAll('path[aria-roledescription="bar"]')] as PageElement[]).map((b) => {
           const from = /seconds since load start: (-?[\d.]+) –/.exec(b.getAttribute('aria-label'));
           return { second: Number(from?.[1]), left: b.getBoundingClientRect().left };
         });
@@ -176,12 +188,12 @@ describe('the report of a failing catalogue, on a projector (issue: the user\'s 
   it('leads with what did not pass, keeps passing experiments and counters folded, and is short', async () => {
     const page = await (await browser.newContext({ viewport: { width: 1300, height: 900 } })).newPage();
     await page.goto(url, { waitUntil: 'load' });
-    const rows = await page.evaluate(() => [...document.querySelectorAll('#overview tbody tr')].map((tr: any) => tr.querySelector('a').textContent));
+    const rows = await page.evaluate(() => [...document.querySelectorAll('#overview tbody tr')].map((tr) => tr.querySelector('a').textContent));
     expect(rows.slice(0, problems.length).sort()).toEqual([...problems].sort());
-    const sections = await page.evaluate(() => [...document.querySelectorAll('section.experiment')].map((s: any) => ({ name: s.querySelector('h2').textContent, open: s.querySelector('details.experiment-body')?.open ?? false, pass: s.classList.contains('is-pass') })));
+    const sections = await page.evaluate(() => [...document.querySelectorAll('section.experiment')].map((s) => ({ name: s.querySelector('h2').textContent, open: s.querySelector('details.experiment-body')?.open ?? false, pass: s.classList.contains('is-pass') })));
     expect(sections.slice(0, problems.length).map((s) => s.name).sort()).toEqual([...problems].sort());
     for (const s of sections) expect(s.open, s.name).toBe(!s.pass);
-    const countersOpen = await page.evaluate(() => [...document.querySelectorAll('details > summary')].filter((s: any) => s.textContent.startsWith('Mesh counters') && s.parentElement.open).length);
+    const countersOpen = await page.evaluate(() => [...document.querySelectorAll('details > summary')].filter((s) => s.textContent.startsWith('Mesh counters') && s.parentElement.open).length);
     expect(countersOpen).toBe(0);
     const height = await page.evaluate(() => document.documentElement.scrollHeight);
     console.log(`report page height: ${height} px for ${run.experiments.length} experiments (${problems.length} not passing, open)`);

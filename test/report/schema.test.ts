@@ -32,13 +32,18 @@ describe('schema/result.schema.json', () => {
     expect(validate(JSON.parse(renderJson(run)))).toBe(true);
   });
 
+  /** The parts of result.json the mutations below change. */
+  interface ResultJson {
+    schemaVersion: number;
+    experiments: { outcome: string; error?: unknown; verdicts: Record<string, unknown>[]; expectations: Record<string, unknown>[] }[];
+  }
   it.each([
-    ['an unknown outcome', (r: any) => (r.experiments[0].outcome = 'maybe')],
-    ['an unknown field on a verdict', (r: any) => (r.experiments[0].verdicts[0].colour = 'red')],
-    ['a verdict without explanation', (r: any) => delete r.experiments[0].verdicts[0].explanation],
-    ['an errored experiment without its error', (r: any) => delete r.experiments.find((e: any) => e.outcome === 'error').error],
-    ['an expectation with a field of another kind', (r: any) => (r.experiments[0].expectations[0].service = 'ratings')],
-    ['a wrong schemaVersion', (r: any) => (r.schemaVersion = 2)],
+    ['an unknown outcome', (r: ResultJson) => (r.experiments[0].outcome = 'maybe')],
+    ['an unknown field on a verdict', (r: ResultJson) => (r.experiments[0].verdicts[0].colour = 'red')],
+    ['a verdict without explanation', (r: ResultJson) => delete r.experiments[0].verdicts[0].explanation],
+    ['an errored experiment without its error', (r: ResultJson) => delete r.experiments.find((e) => e.outcome === 'error')!.error],
+    ['an expectation with a field of another kind', (r: ResultJson) => (r.experiments[0].expectations[0].service = 'ratings')],
+    ['a wrong schemaVersion', (r: ResultJson) => (r.schemaVersion = 2)],
   ])('rejects %s', (_name, mutate) => {
     const json = JSON.parse(renderJson(buildRunResult()));
     mutate(json);

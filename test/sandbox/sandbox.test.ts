@@ -146,15 +146,16 @@ describe('sandbox cluster', () => {
       ...target,
       body: { apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: 'ratings-probe' }, spec: { hosts: ['ratings'], http: [{ route: [{ destination: { host: 'ratings' } }] }] } },
     });
-    const current = (await api.getNamespacedCustomObject({ ...target, name: 'ratings-probe' })) as any;
+    type Probe = { metadata: { resourceVersion?: string }; spec: { http: { retries?: unknown }[] } };
+    const current = (await api.getNamespacedCustomObject({ ...target, name: 'ratings-probe' })) as Probe;
     current.spec.http[0].retries = { attemps: 3 };
     const lax = await api.replaceNamespacedCustomObjectWithHttpInfo({ ...target, name: 'ratings-probe', body: current });
     expect(lax.httpStatusCode).toBe(200);
     // RFC 7234 warning: code 299, agent "-", the text quoted with its own quotes escaped.
     expect(lax.headers.warning).toBe('299 - "unknown field \\"spec.http[0].retries.attemps\\""');
-    expect((lax.data as any).spec.http[0].retries).toEqual({});
+    expect((lax.data as Probe).spec.http[0].retries).toEqual({});
 
-    current.metadata.resourceVersion = (lax.data as any).metadata.resourceVersion;
+    current.metadata.resourceVersion = (lax.data as Probe).metadata.resourceVersion;
     const strict = api.replaceNamespacedCustomObject({ ...target, name: 'ratings-probe', body: current, fieldValidation: 'Strict' });
     await expect(strict).rejects.toMatchObject({ code: 400, body: expect.stringContaining('strict decoding error') });
     // Left in place, this older VirtualService for ratings would win over any later one for the host (istiod keeps

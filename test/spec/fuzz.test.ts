@@ -40,9 +40,12 @@ function paths(value: unknown, prefix: (string | number)[] = []): (string | numb
   return [prefix];
 }
 
-function setAt(root: any, path: (string | number)[], fn: (parent: any, key: string | number) => void): void {
-  let node = root;
-  for (const key of path.slice(0, -1)) node = node[key];
+/** A parsed YAML object or list, indexed by a path segment. */
+type YamlNode = Record<string | number, unknown>;
+
+function setAt(root: unknown, path: (string | number)[], fn: (parent: YamlNode, key: string | number) => void): void {
+  let node = root as YamlNode;
+  for (const key of path.slice(0, -1)) node = node[key] as YamlNode; // a vanished path throws, as the caller expects
   fn(node, path[path.length - 1]);
 }
 
@@ -70,7 +73,10 @@ function mutate(r: Random, { text: seedText, value: seedValue }: Seed): string {
           if (Array.isArray(parent)) parent.splice(Number(key), 1);
           else delete parent[key];
         } else if (kind === 1) parent[key] = r.pick(weird);
-        else if (kind === 2) parent[key] = typeof parent[key] === 'number' ? parent[key] * 1e12 : r.pick(weird);
+        else if (kind === 2) {
+          const old = parent[key];
+          parent[key] = typeof old === 'number' ? old * 1e12 : r.pick(weird);
+        }
         else parent[`${String(key)}x`] = parent[key];
       });
     } catch {

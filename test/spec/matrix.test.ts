@@ -41,7 +41,7 @@ describe('matrix', () => {
   it('explicit points run exactly as listed, values keeping their types (attempts 0 without a retryOn)', () => {
     const runs = loadExperimentText(experiment('  matrix:\n    points:\n      - { attempts: 0, retryOn: "" }\n      - { attempts: 2, retryOn: 5xx }'), file);
     expect(runs.map((r) => r.sweep?.params)).toEqual([{ attempts: 0, retryOn: '' }, { attempts: 2, retryOn: '5xx' }]);
-    expect(runs.map((r) => r.apply[0].object.spec.http[0].retries)).toEqual([{ attempts: 0, retryOn: '' }, { attempts: 2, retryOn: '5xx' }]);
+    expect(runs.map((r) => (r.apply[0].object.spec as { http: { retries: unknown }[] }).http[0].retries)).toEqual([{ attempts: 0, retryOn: '' }, { attempts: 2, retryOn: '5xx' }]);
     expect(runs.map((r) => (r.expect[0] as { ratio: { derived?: { retries: number } } }).ratio.derived?.retries)).toEqual([0, 2]);
   });
 

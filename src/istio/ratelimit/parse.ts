@@ -9,6 +9,7 @@ import type { K8sObject, SourcePos } from '../../spec/types.ts';
 import { FieldReader, envoyKeys, protoDurationMs, type Json } from '../fields.ts';
 import { objectNamespace, readSelector, resourceName } from '../selector.ts';
 import type { EnvoyFilterContext, FilterPosition, LocalRateLimit, ResponseHeader } from './types.ts';
+import { field } from '../../spec/untyped.ts';
 
 const LOCAL_RATELIMIT_FILTER = 'envoy.filters.http.local_ratelimit';
 const LOCAL_RATELIMIT_TYPE = 'type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit';
@@ -30,9 +31,9 @@ const DENOMINATORS: Record<string, number> = { HUNDRED: 100, TEN_THOUSAND: 10_00
 
 /** True when the EnvoyFilter has at least one patch inserting envoy.filters.http.local_ratelimit (quick check, no validation). */
 export function isLocalRateLimitFilter(obj: K8sObject): boolean {
-  const patches = obj?.spec?.configPatches;
+  const patches = field(obj.spec, 'configPatches');
   if (!Array.isArray(patches)) return false;
-  return patches.some((p) => p?.patch?.value?.name === LOCAL_RATELIMIT_FILTER);
+  return patches.some((p) => field(p, 'patch', 'value', 'name') === LOCAL_RATELIMIT_FILTER);
 }
 
 /** Every local rate limit of an EnvoyFilter; any other patch, field or filter is a SpecError naming its path. */
@@ -84,6 +85,7 @@ function parsePatch(
   const typedKey = value.typed_config !== undefined ? 'typed_config' : 'typedConfig';
   const { config, configPath } = unwrapTypedConfig(r, value[typedKey], `${valuePath}.${typedKey}`);
   const limit = parseConfig(r, config, configPath);
+  const priority = field(filter.spec, 'priority');
   return {
     name: filter.metadata.name,
     namespace: objectNamespace(filter),
@@ -93,7 +95,7 @@ function parsePatch(
     position,
     ...limit,
     patchIndex: index,
-    priority: typeof filter.spec?.priority === 'number' ? filter.spec.priority : 0,
+    priority: typeof priority === 'number' ? priority : 0,
     source,
   };
 }

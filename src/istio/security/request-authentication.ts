@@ -166,7 +166,7 @@ function parseJwks(r: FieldReader, text: string, path: string): Key[] {
     const jwk = k as Json;
     if (jwk?.kty !== 'RSA' && jwk?.kty !== 'EC') throw r.error(`${path} keys[${i}].kty`, `key type ${JSON.stringify(jwk?.kty)} is not emulated (RSA or EC)`);
     try {
-      keys.push({ kid: jwk.kid as string | undefined, alg: jwk.alg as string | undefined, kty: jwk.kty, key: createPublicKey({ key: jwk as any, format: 'jwk' }) });
+      keys.push({ kid: jwk.kid as string | undefined, alg: jwk.alg as string | undefined, kty: jwk.kty, key: createPublicKey({ key: jwk, format: 'jwk' }) });
     } catch (e) {
       throw r.error(`${path} keys[${i}]`, `not a valid ${jwk.kty} public key: ${(e as Error).message}`);
     }

@@ -15,6 +15,12 @@
 //  - DestinationRule and ServiceEntry without selector reach every proxy (sidecars and gateways build clusters from them).
 // Other kinds (core objects) reach no proxy: nothing to wait for.
 import type { K8sObject } from '../../spec/types.ts';
+import { field, list } from '../../spec/untyped.ts';
+
+/** A label map of a resource's spec (a selector), as the resource gives it. */
+function labelsAt(spec: unknown, ...path: string[]): Record<string, string> | undefined {
+  return field(spec, ...path) as Record<string, string> | undefined;
+}
 
 export interface ProxyPod {
   /** `<pod>.<namespace>`, as istiod names proxies. */
@@ -52,17 +58,17 @@ export function affectedProxies(
   for (const r of resources) {
     if (!r.apiVersion.includes('istio.io/')) continue;
     const namespace = r.metadata.namespace ?? options.defaultNamespace;
-    const spec = (r.spec ?? {}) as Record<string, any>;
+    const spec = r.spec;
     if (r.kind === 'PeerAuthentication') {
       add(proxies);
     } else if (selectorKinds.has(r.kind)) {
-      add(scoped(proxies, namespace, root, spec.selector?.matchLabels));
+      add(scoped(proxies, namespace, root, labelsAt(spec, 'selector', 'matchLabels')));
     } else if (workloadSelectorKinds.has(r.kind)) {
-      add(scoped(proxies, namespace, root, spec.workloadSelector?.labels));
+      add(scoped(proxies, namespace, root, labelsAt(spec, 'workloadSelector', 'labels')));
     } else if (r.kind === 'Gateway') {
-      add(gateways.filter((p) => matches(p.labels, spec.selector ?? {})));
+      add(gateways.filter((p) => matches(p.labels, labelsAt(spec, 'selector') ?? {})));
     } else if (r.kind === 'VirtualService') {
-      const bound: string[] = Array.isArray(spec.gateways) ? spec.gateways : [];
+      const bound = list(field(spec, 'gateways')) as string[];
       if (bound.length === 0 || bound.includes('mesh')) add(proxies.filter((p) => !p.gateway));
       for (const ref of bound.filter((g) => g !== 'mesh')) {
         const [ns, name] = ref.includes('/') ? ref.split('/', 2) : [namespace, ref];
@@ -70,7 +76,7 @@ export function affectedProxies(
         add(selector ? gateways.filter((p) => matches(p.labels, selector)) : gateways);
       }
     } else if (r.kind === 'DestinationRule') {
-      const selector = spec.workloadSelector?.matchLabels as Record<string, string> | undefined;
+      const selector = labelsAt(spec, 'workloadSelector', 'matchLabels');
       add(selector ? scoped(proxies, namespace, root, selector) : proxies);
     } else if (r.kind === 'ServiceEntry') {
       add(proxies);

@@ -39,6 +39,7 @@ import {
 import { replayJournal } from './restore.ts';
 import { bookinfoWorkloads, scenarioWorkloads } from './scenario.ts';
 import { judgeProxy, newestSent, parseSyncz, type ProxySync, type ProxyVerdict, type PushVersion } from './sync-status.ts';
+import { field } from '../../spec/untyped.ts';
 
 export { analyzeOffline, istioctlPath, type Finding } from './istioctl.ts';
 
@@ -344,7 +345,10 @@ export class KubeTarget implements Target {
   ): Promise<ProxyVerdict[]> {
     const poll = this.kubeOptions.pollIntervalMs ?? 500;
     const gatewaySelectors = new Map<string, Record<string, string>>();
-    for (const r of changed) if (r.kind === 'Gateway' && r.spec?.selector) gatewaySelectors.set(`${r.metadata.namespace}/${r.metadata.name}`, r.spec.selector);
+    for (const r of changed) {
+      const selector = field(r.spec, 'selector') as Record<string, string> | undefined;
+      if (r.kind === 'Gateway' && selector) gatewaySelectors.set(`${r.metadata.namespace}/${r.metadata.name}`, selector);
+    }
     const affected = affectedProxies(changed, this.proxies, {
       defaultNamespace: this.namespace,
       rootNamespace: this.istioNamespace,

@@ -3,6 +3,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
+import { field } from '../../spec/untyped.ts';
 
 export interface ScenarioWorkload {
   name: string;
@@ -22,12 +23,12 @@ export function scenarioWorkloads(scenario: string, dir = scenariosDir()): Scena
   const workloads: ScenarioWorkload[] = [];
   for (const file of readdirSync(folder).filter((f) => /\.ya?ml$/.test(f)).sort()) {
     for (const doc of parseAllDocuments(readFileSync(join(folder, file), 'utf8'))) {
-      const object = doc.toJS() as { kind?: string; metadata?: { name?: string; namespace?: string }; spec?: any } | null;
+      const object = doc.toJS() as { kind?: string; metadata?: { name?: string; namespace?: string }; spec?: unknown } | null;
       if (object?.kind !== 'Deployment' || !object.metadata?.name) continue;
       workloads.push({
         name: object.metadata.name,
         namespace: object.metadata.namespace,
-        labels: (object.spec?.template?.metadata?.labels ?? {}) as Record<string, string>,
+        labels: (field(object.spec, 'template', 'metadata', 'labels') ?? {}) as Record<string, string>,
       });
     }
   }

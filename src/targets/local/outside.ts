@@ -4,6 +4,7 @@ import net from 'node:net';
 import { TargetError } from '../../errors.ts';
 import { loadScenario } from '../../spec/scenario.ts';
 import type { MeshStatus } from './mesh.ts';
+import { field } from '../../spec/untyped.ts';
 
 function matches(selector: Record<string, string>, labels: Record<string, string>): boolean {
   return Object.entries(selector).every(([k, v]) => labels[k] === v);
@@ -14,11 +15,11 @@ export function serviceBackends(scenarioName: string, service: string, port: num
   const scenario = loadScenario(scenarioName);
   const svc = scenario.resources.find((r) => r.object.kind === 'Service' && r.object.metadata.name === service)?.object;
   if (!svc) throw new TargetError(`service ${service} is not part of scenario ${scenarioName}`);
-  const selector = (svc.spec?.selector ?? {}) as Record<string, string>;
-  const portSpec = ((svc.spec?.ports ?? []) as { port?: number; targetPort?: number }[]).find((p) => p.port === port);
+  const selector = (field(svc.spec, 'selector') ?? {}) as Record<string, string>;
+  const portSpec = ((field(svc.spec, 'ports') ?? []) as { port?: number; targetPort?: number }[]).find((p) => p.port === port);
   if (!portSpec) throw new TargetError(`service ${service} has no port ${port}`);
   const deployments = scenario.resources
-    .filter((r) => r.object.kind === 'Deployment' && matches(selector, (r.object.spec?.template?.metadata?.labels ?? {}) as Record<string, string>))
+    .filter((r) => r.object.kind === 'Deployment' && matches(selector, (field(r.object.spec, 'template', 'metadata', 'labels') ?? {}) as Record<string, string>))
     .map((r) => r.object.metadata.name);
   return { deployments, targetPort: typeof portSpec.targetPort === 'number' ? portSpec.targetPort : port };
 }

@@ -17,6 +17,7 @@ import type { FilterRequest, FilterVerdict, InboundPolicy } from './proxy/filter
 import type { PeerAuthMode } from './proxy/mtls.ts';
 import type { EnvoyStat, ProxyStats } from './proxy/stats.ts';
 import { authenticateRequest, validateRequestAuthentication } from './jwt-adapter.ts';
+import { field } from '../../spec/untyped.ts';
 
 export interface SecurityConfig {
   authorizationPolicies: K8sObject[];
@@ -198,7 +199,7 @@ export function buildPolicy(
   const chainOrder = [...limits.filter((l) => l.position === 'first').reverse(), ...limits.filter((l) => l.position !== 'first')];
   const outbound = scope.context === 'SIDECAR_OUTBOUND';
   const appliesHere = (p: K8sObject) => scopeApplies(
-    { namespace: p.metadata.namespace ?? 'default', selector: (p.spec?.selector?.matchLabels as Record<string, string> | undefined) },
+    { namespace: p.metadata.namespace ?? 'default', selector: (field(p.spec, 'selector', 'matchLabels') as Record<string, string> | undefined) },
     workload,
   );
   const authz = outbound ? [] : config.authorizationPolicies.filter(appliesHere);

@@ -12,21 +12,30 @@ import type { K8sObject } from '../../../src/spec/types.ts';
 const file = new URL('../../fixtures/envoy/istiod/bookinfo.yaml', import.meta.url);
 const objects = parseAllDocuments(readFileSync(file, 'utf8')).map((d) => d.toJS() as K8sObject).filter(Boolean);
 const of = (kind: string) => objects.filter((o) => o.kind === kind);
+/** The fields of the fixture's ServiceEntries and WorkloadEntries read below. */
+interface FixtureSpec {
+  hosts: string[];
+  workloadSelector: { labels: Record<string, string> };
+  labels: Record<string, string>;
+  address: string;
+  serviceAccount: string;
+}
+const specOf = (o: K8sObject) => o.spec as FixtureSpec;
 
 export function bookinfoInput(): TranslationInput {
   return {
     behaviour: istioBehaviour('1.31.0'),
     services: of('ServiceEntry').map((se) => {
-      const fqdn = se.spec.hosts[0] as string;
+      const fqdn = specOf(se).hosts[0] as string;
       const [name, namespace] = fqdn.split('.') as [string, string];
-      return { name, namespace, fqdn, ports: [{ port: 9080, name: 'http', targetPort: 9080 }], selector: se.spec.workloadSelector.labels };
+      return { name, namespace, fqdn, ports: [{ port: 9080, name: 'http', targetPort: 9080 }], selector: specOf(se).workloadSelector.labels };
     }),
     instances: of('WorkloadEntry').map((we) => ({
-      podName: `${we.spec.labels.app}-${we.spec.labels.version}`,
+      podName: `${specOf(we).labels.app}-${specOf(we).labels.version}`,
       namespace: we.metadata.namespace ?? 'default',
-      ip: we.spec.address,
-      labels: we.spec.labels,
-      serviceAccount: we.spec.serviceAccount,
+      ip: specOf(we).address,
+      labels: specOf(we).labels,
+      serviceAccount: specOf(we).serviceAccount,
       ready: true,
     })),
     virtualServices: of('VirtualService').map((o, i) => parseVirtualService(o, i + 1)),

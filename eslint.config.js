@@ -1,0 +1,47 @@
+// ESLint flat config (#17 item 7): typescript-eslint's strict rules for the code, the recommended ones for tests.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+const unusedVars = ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none', ignoreRestSiblings: true }];
+
+export default tseslint.config(
+  { ignores: ['node_modules/**', 'reports/**', 'tools/**', 'deploy/**', 'examples/**', 'experiments/**', 'scenarios/**', 'docs/**'] },
+  js.configs.recommended,
+  {
+    files: ['src/**/*.ts', 'scripts/**/*.ts', 'bench/**/*.ts', 'bin/**/*.js', '*.config.ts', 'eslint.config.js'],
+    extends: [tseslint.configs.strict],
+    rules: {
+      '@typescript-eslint/no-explicit-any': 'error',
+      '@typescript-eslint/no-unused-vars': unusedVars,
+      // TODO(#17 item 7): about 200 `!` assertions remain in src/ and bench/ (mostly Map.get after a has/set).
+      '@typescript-eslint/no-non-null-assertion': 'off',
+      // Header maps and Kubernetes metadata are plain records keyed by name: deleting a computed key is their use.
+      '@typescript-eslint/no-dynamic-delete': 'off',
+      // Optional hooks return `Promise<void | StepChoice>`: nothing, or a choice (src/runner/run.ts).
+      '@typescript-eslint/no-invalid-void-type': 'off',
+    },
+  },
+  {
+    files: ['test/**/*.ts'],
+    extends: [tseslint.configs.recommended],
+    rules: {
+      '@typescript-eslint/no-explicit-any': 'error',
+      '@typescript-eslint/no-unused-vars': unusedVars,
+      // `let runner!: Runner` read by a callback built before the assignment cannot be const.
+      'prefer-const': ['error', { ignoreReadBeforeAssign: true }],
+    },
+  },
+  {
+    // Header validation, terminal output and XML escaping match control characters on purpose.
+    rules: { 'no-control-regex': 'off' },
+  },
+  {
+    // TODO(#17 item 7): src/sandbox is being changed by the lead; its KubeObject `any`s go with that change.
+    files: ['src/sandbox/objects.ts'],
+    rules: { '@typescript-eslint/no-explicit-any': 'off' },
+  },
+  {
+    files: ['bin/**/*.js'],
+    languageOptions: { globals: { process: 'readonly' } },
+  },
+);

@@ -1,0 +1,24 @@
+// Issue 17 item 7: no `any`, and typescript-eslint's strict rules on the code. `npm test` runs `eslint .`; this keeps
+// eslint.config.js from quietly dropping those rules for a part of the repository (a new folder, a narrowed glob).
+import { ESLint } from 'eslint';
+import { describe, expect, it } from 'vitest';
+
+const eslint = new ESLint();
+
+async function severity(file: string, rule: string): Promise<number | undefined> {
+  const config = (await eslint.calculateConfigForFile(file)) as { rules?: Record<string, [number, ...unknown[]]> };
+  return config.rules?.[rule]?.[0];
+}
+
+describe('eslint.config.js', () => {
+  it.each(['src/spec/load.ts', 'src/runner/run.ts', 'scripts/fidelity.ts', 'bench/run.ts', 'bin/meshproof.js'])('%s: no-explicit-any and the strict set are errors', async (file) => {
+    expect(await eslint.isPathIgnored(file)).toBe(false);
+    expect(await severity(file, '@typescript-eslint/no-explicit-any')).toBe(2);
+    expect(await severity(file, '@typescript-eslint/no-extraneous-class')).toBe(2); // in `strict`, not in `recommended`
+  });
+
+  it.each(['test/spec/fuzz.test.ts', 'test/kube/fake-apiserver.ts'])('%s: no-explicit-any is an error in tests too', async (file) => {
+    expect(await eslint.isPathIgnored(file)).toBe(false);
+    expect(await severity(file, '@typescript-eslint/no-explicit-any')).toBe(2);
+  });
+});
