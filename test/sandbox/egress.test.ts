@@ -15,7 +15,7 @@ const socket = join(dir, 'egress.sock');
 let backend: http.Server;
 let backendPort: number;
 let proxy: EgressProxy;
-let dialled: string[] = [];
+const dialled: string[] = [];
 
 beforeAll(async () => {
   backend = http.createServer((req, res) => res.end(`played ${req.url}`));
