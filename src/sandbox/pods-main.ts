@@ -13,6 +13,7 @@ import { KubeApi } from '../targets/kube/api.ts';
 import { LocalMesh } from '../targets/local/mesh.ts';
 import { istiodControlPlaneVersion } from '../targets/local/istiod-control-plane.ts';
 import { resourceId } from '../spec/resources.ts';
+import type { K8sObject } from '../spec/types.ts';
 import { isLoopback, startEgressProxy } from './egress.ts';
 import { isWatchedKind, watchIstioConfig, type IstioWatch } from './istio-watch.ts';
 import { portForward, type PortForwardRule } from './kwok.ts';
@@ -83,11 +84,7 @@ async function playPods(): Promise<void> {
     const rules: PortForwardRule[] = [15000, 15090].map((port) => ({ port, targetPort: port, targetAddress: proxy.ip }));
     if (proxy.kind === 'gateway') rules.push({ port: 8080, targetPort: 8080, targetAddress: proxy.ip });
     const object = portForward(proxy.namespace, proxy.podName, rules);
-    await api.json('PATCH', `/apis/kwok.x-k8s.io/v1alpha1/namespaces/${proxy.namespace}/portforwards/${proxy.podName}`, {
-      query: { fieldManager: FIELD_MANAGER, force: 'true' },
-      body: JSON.stringify(object),
-      contentType: 'application/apply-patch+yaml',
-    });
+    await api.apply(object as K8sObject, { force: true, fieldManager: FIELD_MANAGER });
   }
 }
 

@@ -178,11 +178,11 @@ export class KubeApi {
     return items;
   }
 
-  /** Server-side apply (PATCH application/apply-patch+yaml; JSON is YAML) with field manager `meshproof`. */
-  async apply<T = K8sObject>(object: K8sObject, options: { force?: boolean } = {}): Promise<T> {
+  /** Server-side apply (PATCH application/apply-patch+yaml; JSON is YAML) with field manager `meshproof` unless told. */
+  async apply<T = K8sObject>(object: K8sObject, options: { force?: boolean; fieldManager?: string } = {}): Promise<T> {
     const path = await this.objectPath(refOf(object));
     return this.json<T>('PATCH', path, {
-      query: { fieldManager, force: options.force ? 'true' : undefined },
+      query: { fieldManager: options.fieldManager ?? fieldManager, force: options.force ? 'true' : undefined },
       body: JSON.stringify(object),
       contentType: 'application/apply-patch+yaml',
     });
