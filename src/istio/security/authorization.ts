@@ -1,7 +1,8 @@
 // AuthorizationPolicy: validation (refusing what is not emulated, by path) and Envoy-RBAC-equivalent evaluation.
 //
 // Semantics from istio/api security/v1beta1/authorization_policy.proto:
-// - CUSTOM, then DENY, then ALLOW: a matching DENY denies; no ALLOW policy on the workload allows; a matching ALLOW
+// - CUSTOM, then DENY, then ALLOW: a request matching a CUSTOM policy's rules is checked by its provider (the
+//   ext_authz service, customCheck below); a matching DENY denies; no ALLOW policy on the workload allows; a matching ALLOW
 //   allows; otherwise deny. AUDIT does not affect the decision.
 // - "rules: If not set, the match will never occur" (so `spec: {}` = allow-nothing); an empty rule `{}` always matches.
 // - A rule matches when at least one `from` source, one `to` operation and all `when` conditions match; fields inside a
@@ -88,7 +89,9 @@ interface Policy {
   name: string;
   namespace: string;
   selector?: Record<string, string>;
-  action: 'ALLOW' | 'DENY' | 'AUDIT';
+  action: 'ALLOW' | 'DENY' | 'AUDIT' | 'CUSTOM';
+  /** spec.provider.name, for CUSTOM. */
+  provider?: string;
   rules: Rule[];
 }
 
@@ -116,15 +119,27 @@ function parsePolicy(obj: K8sObject, source?: SourcePos): Policy {
   const spec = r.object(obj.spec ?? {}, 'spec');
   r.onlyKeys(spec, 'spec', ['selector', 'action', 'rules', 'provider']);
   const action = spec.action ?? 'ALLOW';
-  if (action === 'CUSTOM') throw r.error('spec.action', 'CUSTOM (external authorization) is not emulated');
-  if (action !== 'ALLOW' && action !== 'DENY' && action !== 'AUDIT') throw r.error('spec.action', `must be ALLOW, DENY or AUDIT, got ${JSON.stringify(action)}`);
-  if (spec.provider !== undefined) throw r.error('spec.provider', 'only valid with action CUSTOM');
+  if (action !== 'ALLOW' && action !== 'DENY' && action !== 'AUDIT' && action !== 'CUSTOM') throw r.error('spec.action', `must be ALLOW, DENY, AUDIT or CUSTOM, got ${JSON.stringify(action)}`);
+  // Istio's validation (pkg/config/validation/validation.go, ValidateAuthorizationPolicy) refuses these at apply.
+  if (spec.provider !== undefined && action !== 'CUSTOM') throw r.error('spec.provider', `\`provider\` must not be with non CUSTOM action, found ${action}`);
+  if (action === 'CUSTOM' && spec.rules === undefined) {
+    throw r.error('spec.rules', 'CUSTOM action without `rules` is meaningless as it will never be triggered, add an empty rule `{}` if you want it be triggered for every request');
+  }
+  let provider: string | undefined;
+  if (action === 'CUSTOM') {
+    const p = r.object(spec.provider ?? {}, 'spec.provider');
+    r.onlyKeys(p, 'spec.provider', ['name']);
+    provider = typeof p.name === 'string' ? p.name : '';
+    if (provider === '') throw r.error('spec.provider.name', '`provider.name` must not be empty');
+  }
   const rules = r.array(spec.rules ?? [], 'spec.rules').map((raw, i) => parseRule(r, raw, `spec.rules[${i}]`));
+  if (action === 'CUSTOM') rules.forEach((rule, i) => checkCustomRule(r, rule, `spec.rules[${i}]`));
   const policy: Policy = {
     name: obj.metadata.name,
     namespace: objectNamespace(obj),
     selector: readSelector(obj, 'selector', source),
     action,
+    ...(provider !== undefined ? { provider } : {}),
     rules,
   };
   parsed.set(obj, policy);
@@ -199,6 +214,21 @@ function parseRule(r: FieldReader, raw: unknown, path: string): Rule {
   return rule;
 }
 
+/** validation.go: the source and condition fields a CUSTOM policy may not use (its rules are matched before authentication). */
+function checkCustomRule(r: FieldReader, rule: Rule, path: string): void {
+  const refused = ['principals', 'notPrincipals', 'requestPrincipals', 'notRequestPrincipals', 'namespaces', 'notNamespaces'] as const;
+  rule.from?.forEach((s, i) => {
+    for (const k of refused) {
+      if (s[k] !== undefined) throw r.error(`${path}.from[${i}].source.${k}`, `From.${k[0].toUpperCase()}${k.slice(1)} is currently not supported with CUSTOM action`);
+    }
+  });
+  rule.when?.forEach((c, i) => {
+    if (c.key === 'source.namespace' || c.key === 'source.principal' || c.key.startsWith('request.auth.')) {
+      throw r.error(`${path}.when[${i}].key`, `${c.key} is currently not supported with CUSTOM action`);
+    }
+  });
+}
+
 function validPort(v: string): boolean {
   return /^\d+$/.test(v) && Number(v) <= 65535;
 }
@@ -212,10 +242,7 @@ export function evaluateAuthorization(
   request: RequestAttributes,
   rootNamespace = ROOT_NAMESPACE,
 ): AuthorizationDecision {
-  const applicable = policies
-    .filter((p) => p.kind === 'AuthorizationPolicy')
-    .map((p) => parsePolicy(p))
-    .filter((p) => scopeApplies(p, { namespace: request.namespace, labels: request.workloadLabels }, rootNamespace));
+  const applicable = applicablePolicies(policies, request, rootNamespace);
   const deny = applicable.filter((p) => p.action === 'DENY');
   const allow = applicable.filter((p) => p.action === 'ALLOW');
   const attrs = new Attributes(request);
@@ -264,6 +291,66 @@ export function evaluateAuthorization(
     responseDetails: 'rbac_access_denied_matched_policy[none]',
     filters,
   };
+}
+
+function applicablePolicies(policies: K8sObject[], request: RequestAttributes, rootNamespace: string): Policy[] {
+  return policies
+    .filter((p) => p.kind === 'AuthorizationPolicy')
+    .map((p) => parsePolicy(p))
+    .filter((p) => scopeApplies(p, { namespace: request.namespace, labels: request.workloadLabels }, rootNamespace));
+}
+
+/** What the CUSTOM policies of a workload make of one request, before DENY and ALLOW run. */
+export type CustomCheck =
+  /** No CUSTOM rule matched: the ext_authz filter is not enabled for this request (ext_authz.disabled). */
+  | { kind: 'none' }
+  /** A rule of `provider`'s policies matched: its ext_authz service decides. */
+  | { kind: 'check'; provider: string; policy: string }
+  /**
+   * istiod could not build the provider (undefined or with errors, or several providers on one workload without
+   * PILOT_ENABLE_MULTIPLE_CUSTOM_AUTHZ_PROVIDERS): it writes the CUSTOM rules as a DENY RBAC filter instead
+   * (builder.go buildHTTP, getBadCustomDenyRules), so a matching request is denied by RBAC.
+   */
+  | { kind: 'deny'; policy: string; reason: string; responseDetails: string };
+
+/**
+ * The CUSTOM step of a workload's authorization (pilot/pkg/security/authz/builder/builder.go buildHTTP: per provider a
+ * shadow-rules RBAC filter marks matching requests and the provider's ext_authz filter checks only those).
+ * `providerError(name)` says why istiod could not build that provider, or undefined when it can.
+ */
+export function customCheck(
+  policies: K8sObject[],
+  request: RequestAttributes,
+  providerError: (provider: string) => string | undefined,
+  rootNamespace = ROOT_NAMESPACE,
+): CustomCheck {
+  const custom = applicablePolicies(policies, request, rootNamespace).filter((p) => p.action === 'CUSTOM');
+  if (custom.length === 0) return { kind: 'none' };
+  const providers = [...new Set(custom.map((p) => p.provider ?? ''))].sort();
+  const attrs = new Attributes(request);
+  const badDeny = (reason: string, among: Policy[]): CustomCheck => {
+    const hit = firstMatch(among, attrs);
+    if (!hit) return { kind: 'none' };
+    return {
+      kind: 'deny',
+      policy: `${hit.policy.namespace}/${hit.policy.name}`,
+      reason,
+      responseDetails: `rbac_access_denied_matched_policy[${customPolicyId(hit.policy, hit.rule)}-deny-due-to-bad-CUSTOM-action]`,
+    };
+  };
+  if (providers.length > 1) {
+    return badDeny(`multiple CUSTOM authorization providers per workload (${providers.join(', ')}) need PILOT_ENABLE_MULTIPLE_CUSTOM_AUTHZ_PROVIDERS; istiod denies what their rules match`, custom);
+  }
+  const provider = providers[0];
+  const error = providerError(provider);
+  if (error !== undefined) return badDeny(`failed to process CUSTOM action for provider ${provider}, will generate deny configs: ${error}`, custom);
+  const hit = firstMatch(custom, attrs);
+  return hit ? { kind: 'check', provider, policy: `${hit.policy.namespace}/${hit.policy.name}` } : { kind: 'none' };
+}
+
+/** builder.go policyName for the CUSTOM builder: `istio-ext-authz-<provider>-ns[..]-policy[..]-rule[i]`. */
+function customPolicyId(p: Policy, rule: number): string {
+  return `istio-ext-authz-${p.provider ?? ''}-${policyId(p, rule)}`;
 }
 
 function policyId(p: Policy, rule: number): string {

@@ -39,3 +39,18 @@ export function rbacCounterSeries(
 export function rbacCounters(behaviour: Pick<IstioBehaviour, 'delimitedStatPrefixes'>, hcmStatPrefix: string): CounterSeries[] {
   return (['allowed', 'denied'] as const).map((r) => rbacCounterSeries(behaviour, hcmStatPrefix, r));
 }
+
+export type ExtAuthzResult = 'ok' | 'denied' | 'error' | 'failure_mode_allowed';
+
+/**
+ * The ext_authz filter's counters under the connection manager's prefix (source/extensions/filters/http/ext_authz/
+ * ext_authz.h ALL_EXT_AUTHZ_FILTER_STATS, scoped `http.<stat_prefix>.ext_authz.`).
+ */
+export function extAuthzCounterSeries(
+  behaviour: Pick<IstioBehaviour, 'delimitedStatPrefixes'>,
+  hcmStatPrefix: string,
+  result: ExtAuthzResult,
+): CounterSeries {
+  const stat = `http.${statPrefix(hcmStatPrefix, behaviour.delimitedStatPrefixes)}.ext_authz.${result}`;
+  return { stat, ...tagStat(stat, istioStatTags(behaviour.delimitedStatPrefixes)) };
+}

@@ -12,11 +12,15 @@ import { parseVirtualService } from '../../istio/networking/virtual-service.ts';
 import type { ServiceInfo } from './proxy/config-view.ts';
 import { compileSecurity, type SecurityConfig } from './security.ts';
 import { checkInjected, checkInterception, checkNamespace } from './sidecar-injection.ts';
-import { checkServiceAccount, parseDeployment, parseService, resolveEchoPorts, resolveTargetPorts, type ServiceSpec, type WorkloadSpec } from './topology.ts';
+import { emptyMeshConfig, isMeshConfigMap, parseMeshConfig, type MeshConfig } from '../../istio/mesh-config.ts';
+import { FieldPath } from '../../istio/networking/fields.ts';
+import { configMapData, mountedFiles, resolveGrpcPort } from './opa/workload.ts';
+import { checkGrpcPorts, checkServiceAccount, parseDeployment, parseService, resolveEchoPorts, resolveTargetPorts, type ServiceSpec, type WorkloadSpec } from './topology.ts';
 import { checkEchoCalls } from './echo-calls.ts';
 
 const apiVersions: Record<string, string[]> = {
   Namespace: ['v1'],
+  ConfigMap: ['v1'],
   Deployment: ['apps/v1'],
   Service: ['v1'],
   ServiceAccount: ['v1'],
@@ -52,6 +56,10 @@ export interface CompiledConfig {
   security: SecurityConfig;
   /** The policy objects security was compiled from. */
   securityObjects: K8sObject[];
+  /** The `istio` ConfigMap's mesh config (extension providers). */
+  meshConfig: MeshConfig;
+  /** Per Service FQDN, its gRPC ports (an OPA pod's ext_authz service): port → the pods' port. */
+  grpcPorts: Map<string, Map<number, number>>;
 }
 
 function checkEnvelope(o: K8sObject, namespaces: ReadonlySet<string>): void {
@@ -135,6 +143,8 @@ function compile(entries: Map<string, Entry>, version: number): CompiledConfig {
   const securityObjects: K8sObject[] = [];
   const namespaceObjects = new Map<string, K8sObject>();
   const serviceSpecs: ServiceSpec[] = [];
+  let meshConfig = emptyMeshConfig;
+  const configMaps = new Map<string, Record<string, string>>();
   const sorted = [...entries.values()].sort((a, b) => a.createdAt - b.createdAt);
   for (const { object, createdAt } of sorted) {
     switch (object.kind) {
@@ -160,6 +170,10 @@ function compile(entries: Map<string, Entry>, version: number): CompiledConfig {
         checkNamespace(object);
         namespaceObjects.set(object.metadata.name, object);
         break;
+      case 'ConfigMap':
+        if (isMeshConfigMap(object)) meshConfig = parseMeshConfig(object);
+        else configMaps.set(`${object.metadata.namespace ?? 'default'}/${object.metadata.name}`, configMapData(object));
+        break;
       default:
         securityObjects.push(object);
     }
@@ -173,6 +187,17 @@ function compile(entries: Map<string, Entry>, version: number): CompiledConfig {
   }
   for (const w of workloads) checkInjected(w, namespaceObjects.get(w.namespace));
   resolveEchoPorts(workloads, serviceSpecs);
+  for (const w of workloads) {
+    if (!w.opa) continue;
+    const files = mountedFiles(w.opa, (name) => configMaps.get(`${w.namespace}/${name}`));
+    const grpcPort = resolveGrpcPort(w.opa, files, FieldPath.of('Deployment', w.deployment).key('spec.template.spec.containers[0].args'));
+    w.opa = { ...w.opa, files: Object.fromEntries(files), ...(grpcPort !== undefined ? { grpcPort } : {}) };
+  }
+  const grpcPorts = new Map<string, Map<number, number>>();
+  for (const s of serviceSpecs) {
+    checkGrpcPorts(s, workloads);
+    if (s.grpcPorts) grpcPorts.set(fqdn(s.name, s.namespace), new Map(s.grpcPorts.map((g) => [g.port, typeof g.targetPort === 'number' ? g.targetPort : 9191])));
+  }
   for (const s of serviceSpecs) {
     const name = fqdn(s.name, s.namespace);
     const targetPorts = resolveTargetPorts(s, workloads);
@@ -185,6 +210,6 @@ function compile(entries: Map<string, Entry>, version: number): CompiledConfig {
   }
   return {
     version, virtualServices, destinationRules: new DestinationRuleIndex(destinationRules), destinationRuleList: destinationRules, gateways, services, workloads,
-    security: compileSecurity(securityObjects), securityObjects,
+    security: compileSecurity(securityObjects), securityObjects, meshConfig, grpcPorts,
   };
 }

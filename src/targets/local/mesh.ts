@@ -33,6 +33,9 @@ import { IstiodControlPlane, istiodControlPlaneVersion, type ControlPlane, type 
 import { SpecError } from '../../errors.ts';
 import type { RouterConfig } from './proxy/router.ts';
 import { AdsControlPlane, playedPodKey, type ClusterPod, type PlayedCluster } from './ads-control-plane.ts';
+import { OpaProcess } from './opa/process.ts';
+import { ExtAuthzClient } from './proxy/ext-authz.ts';
+import type { ExtAuthzRuntime } from './security.ts';
 
 export interface MeshOptions {
   /** Scenario folder name under scenarios/ (or an absolute path). Default `bookinfo`. */
@@ -75,7 +78,7 @@ export interface MeshStatus {
   workloads: { deployment: string; podName: string; ip: string; url: string }[];
 }
 
-const appFactories: Record<Exclude<WorkloadSpec['appKind'], 'echo'>, (ctx: AppContext) => AppHandler> = {
+const appFactories: Record<Exclude<WorkloadSpec['appKind'], 'echo' | 'opa'>, (ctx: AppContext) => AppHandler> = {
   productpage: createProductpage,
   details: createDetails,
   reviews: createReviews,
@@ -104,6 +107,8 @@ interface Pod {
   index: number;
   sidecar: Sidecar;
   endpoint: EndpointInfo;
+  /** An OPA pod's process. */
+  opa?: OpaProcess;
 }
 
 const gatewayLabels = { app: 'istio-ingressgateway', istio: 'ingressgateway' };
@@ -314,7 +319,15 @@ export class LocalMesh {
       };
       const sidecar = new Sidecar(identity, { seed: this.seed, meshSecret: this.secret, port: spec.port, delimitedStatPrefixes: this.behaviour.delimitedStatPrefixes });
       const ctx: AppContext = { podName, env: spec.env, seed: this.seed, call: (scope, call) => sidecar.call(scope, call) };
-      const app = spec.appKind === 'echo' ? createEcho(ctx, echoIdentity(spec, () => this.store.current), spec.echo ?? defaultEchoBehaviour) : appFactories[spec.appKind](ctx);
+      let opa: OpaProcess | undefined;
+      let app: AppHandler;
+      if (spec.appKind === 'opa' && spec.opa) {
+        opa = new OpaProcess(podName, spec.opa, ip, new Map(Object.entries(spec.opa.files ?? {})), spec.opa.grpcPort);
+        await opa.start();
+        app = opa.app();
+      } else {
+        app = spec.appKind === 'echo' || spec.appKind === 'opa' ? createEcho(ctx, echoIdentity(spec, () => this.store.current), spec.echo ?? defaultEchoBehaviour) : appFactories[spec.appKind](ctx);
+      }
       sidecar.setApp(guardApp(spec.appKind, podName, app));
       created.push(sidecar);
       this.podGeneration++;
@@ -328,6 +341,7 @@ export class LocalMesh {
           ip, port: spec.port, podName, workload: spec.deployment, namespace: spec.namespace, app: spec.app, version: spec.version,
           principal: identity.principal, labels: spec.labels, ...(played ? { clusterIp: played.ip } : {}),
         },
+        ...(opa ? { opa } : {}),
       });
       if (played) this.ads!.connect(played, 'sidecar');
     }
@@ -340,7 +354,7 @@ export class LocalMesh {
       await sidecar.start();
     }
     // Old pods stop after the new config (without them) has been pushed, like a rolling update.
-    if (stopping.length > 0) setTimeout(() => void Promise.all(stopping.map((p) => p.sidecar.close())), 50).unref();
+    if (stopping.length > 0) setTimeout(() => void Promise.all(stopping.flatMap((p) => [p.sidecar.close(), p.opa?.stop()])), 50).unref();
   }
 
   private snapshot(compiled: CompiledConfig): MeshSnapshot {
@@ -424,18 +438,69 @@ export class LocalMesh {
       const input = this.translationInput(compiled, snap);
       xds = { routes: buildRoutes(input, descriptor), clusters: buildClusters(input, descriptor), endpoints: buildEndpoints(input, descriptor) };
     }
-    const deps = { behaviour: this.behaviour, seed: this.seed, stats: proxy.stats, chains: this.filterChainsOf(id.podName), ...(listeners ? { listeners } : {}) };
+    const deps = {
+      behaviour: this.behaviour, seed: this.seed, stats: proxy.stats, chains: this.filterChainsOf(id.podName), extAuthz: this.extAuthz(compiled),
+      ...(listeners ? { listeners } : {}),
+    };
     if (proxy instanceof IngressGateway) {
-      proxy.configure(snap, xds, buildPolicy(compiled.security, { namespace: id.namespace, labels: id.labels, context: 'GATEWAY', port: gatewayPort, hcmStatPrefix: `outbound_0.0.0.0_${gatewayPort}` }, deps));
+      proxy.configure(snap, xds, buildPolicy(compiled.security, { namespace: id.namespace, labels: id.labels, context: 'GATEWAY', port: gatewayPort, hcmStatPrefix: `outbound_0.0.0.0_${gatewayPort}`, address: id.ip, principal: id.principal }, deps));
     } else {
       const port = this.podPort(id.podName) ?? 9080;
       proxy.configure(
         snap,
         xds,
-        buildPolicy(compiled.security, { namespace: id.namespace, labels: id.labels, context: 'SIDECAR_INBOUND', port, hcmStatPrefix: inboundHcmStatPrefix(port) }, deps),
+        buildPolicy(compiled.security, { namespace: id.namespace, labels: id.labels, context: 'SIDECAR_INBOUND', port, hcmStatPrefix: inboundHcmStatPrefix(port), address: id.ip, principal: id.principal }, deps),
         buildPolicy(compiled.security, { namespace: id.namespace, labels: id.labels, context: 'SIDECAR_OUTBOUND', port, hcmStatPrefix: `outbound_0.0.0.0_${port}` }, deps),
       );
     }
+  }
+
+  private readonly extAuthzClients = new Map<string, ExtAuthzClient>();
+  private extAuthzTurn = 0;
+
+  /**
+   * The mesh's ext_authz services as istiod resolves them (builder/extauthz.go getExtAuthz, model.LookupCluster): the
+   * provider by name from the mesh config, its service by FQDN (or `<namespace>/<host>`), and the call to an endpoint
+   * of its port, round robin, like the provider's outbound cluster.
+   */
+  private extAuthz(compiled: CompiledConfig): ExtAuthzRuntime {
+    const providers = compiled.meshConfig.extensionProviders;
+    const lookup = (name: string) => {
+      const p = providers.get(name);
+      if (!p) return { error: `available providers are [${[...providers.keys()].join(' ')}] but found ${JSON.stringify(name)}` };
+      if ('invalid' in p) return { error: `found errors in provider ${name}: ${p.invalid}` };
+      const [namespace, host] = p.service.includes('/') ? p.service.split('/', 2) : [undefined, p.service];
+      const matches = [...compiled.services.values()].filter((svc) => svc.fqdn === host && (namespace === undefined || svc.namespace === namespace));
+      if (matches.length !== 1) return { error: `could not find service ${p.service} in Istio service registry` };
+      return { provider: p, service: matches[0] };
+    };
+    return {
+      providerError: (name) => lookup(name).error,
+      settings: (name) => {
+        const found = lookup(name).provider;
+        return { failOpen: found?.failOpen ?? false, ...(found?.statusOnError !== undefined ? { statusOnError: found.statusOnError } : {}) };
+      },
+      check: (name, request) => {
+        const { provider, service } = lookup(name);
+        if (!provider || !service) return Promise.resolve({ kind: 'error', reason: `provider ${name} has no service` });
+        const target = compiled.grpcPorts.get(service.fqdn)?.get(provider.port);
+        const endpoints = [...this.pods.values()].filter((pod) =>
+          pod.spec.namespace === service.namespace && Object.keys(service.selector).length > 0
+          && Object.entries(service.selector).every(([k, v]) => pod.spec.labels[k] === v));
+        if (endpoints.length === 0) return Promise.resolve({ kind: 'error', reason: `no healthy upstream for outbound|${provider.port}||${service.fqdn}` });
+        const pod = endpoints[this.extAuthzTurn++ % endpoints.length];
+        if (target === undefined || !pod.opa?.grpcAddress || pod.spec.opa?.grpcPort !== target) {
+          return Promise.resolve({ kind: 'error', reason: `port ${provider.port} of ${service.fqdn} is not a gRPC ext_authz service (pod ${pod.endpoint.podName})` });
+        }
+        const address = pod.opa.grpcAddress;
+        let client = this.extAuthzClients.get(address);
+        if (!client) {
+          client = new ExtAuthzClient(address);
+          this.extAuthzClients.set(address, client);
+        }
+        return client.check(request, provider.timeoutMs);
+      },
+    };
   }
 
   private podPort(podName: string): number | undefined {
@@ -497,7 +562,8 @@ export class LocalMesh {
   async close(): Promise<void> {
     this.closed = true;
     this.ads?.close();
-    await Promise.all([this.gateway?.close(), ...[...this.pods.values()].map((p) => p.sidecar.close()), this.istiod?.close()]);
+    for (const client of this.extAuthzClients.values()) client.close();
+    await Promise.all([this.gateway?.close(), ...[...this.pods.values()].flatMap((p) => [p.sidecar.close(), p.opa?.stop()]), this.istiod?.close()]);
     this.pods.clear();
   }
 }

@@ -6,9 +6,10 @@ import { inboundHttpFilters, inboundPeerMode, rbacRulesOf } from '../../envoy/ru
 import { evaluateRbac, type RbacFacts } from '../../envoy/runtime/rbac.ts';
 import { SpecError } from '../../errors.ts';
 import type { K8sObject } from '../../spec/types.ts';
-import { evaluateAuthorization, RBAC_DENIED_BODY, RBAC_DENIED_STATUS, validateAuthorizationPolicy } from '../../istio/security/authorization.ts';
+import { customCheck, evaluateAuthorization, RBAC_DENIED_BODY, RBAC_DENIED_STATUS, validateAuthorizationPolicy } from '../../istio/security/authorization.ts';
 import { effectivePeerAuthMode, validatePeerAuthentication } from '../../istio/security/peer-authentication.ts';
-import { inboundHcmStatPrefix, rbacCounterSeries } from '../../istio/security/stats.ts';
+import { extAuthzCounterSeries, inboundHcmStatPrefix, rbacCounterSeries, type ExtAuthzResult } from '../../istio/security/stats.ts';
+import type { ExtAuthzOutcome, ExtAuthzRequest } from './proxy/ext-authz.ts';
 import { LocalRateLimiter, localRateLimitSeries, parseLocalRateLimitConfig, parseLocalRateLimits, rateLimitApplies, type EnvoyFilterContext, type LocalRateLimit } from '../../istio/ratelimit.ts';
 import { ROOT_NAMESPACE, scopeApplies } from '../../istio/selector.ts';
 import type { IstioBehaviour } from '../../istio/version.ts';
@@ -53,6 +54,23 @@ export function compileSecurity(objects: K8sObject[]): SecurityConfig {
   return out;
 }
 
+/** The ext_authz services of the mesh's extension providers, as a proxy reaches them. */
+export interface ExtAuthzRuntime {
+  /** Why istiod could not build this provider's ext_authz filter (builder/extauthz.go), undefined when it can. */
+  providerError(provider: string): string | undefined;
+  /** The provider's failure_mode_allow and status_on_error. */
+  settings(provider: string): { failOpen: boolean; statusOnError?: number };
+  /** One Check call to an endpoint of the provider's service (an error outcome when none answers). */
+  check(provider: string, request: ExtAuthzRequest): Promise<ExtAuthzOutcome>;
+}
+
+/** No extension providers: every CUSTOM policy names an undefined one. */
+export const noExtAuthz: ExtAuthzRuntime = {
+  providerError: (p) => `available providers are [] but found ${JSON.stringify(p)}`,
+  settings: () => ({ failOpen: false }),
+  check: () => Promise.resolve({ kind: 'error', reason: 'no extension providers' }),
+};
+
 export interface ProxyScope {
   namespace: string;
   labels: Record<string, string>;
@@ -60,6 +78,9 @@ export interface ProxyScope {
   port: number;
   /** Stat prefix of the connection manager: inbound_0.0.0.0_9080, or the gateway's. */
   hcmStatPrefix: string;
+  /** The proxy's address and identity, as an ext_authz check request names the destination. */
+  address?: string;
+  principal?: string;
 }
 
 /**
@@ -189,8 +210,10 @@ export function buildPolicy(
     chains: FilterChainStates;
     /** Under --control-plane istiod: the proxy's listeners, whose inbound RBAC filters a sidecar runs as istiod wrote them. */
     listeners?: Listener[];
+    extAuthz?: ExtAuthzRuntime;
   },
 ): InboundPolicy {
+  const extAuthz = deps.extAuthz ?? noExtAuthz;
   const workload = { namespace: scope.namespace, labels: scope.labels };
   const limits = envoyFilterOrder(config.rateLimits.filter((l) => rateLimitApplies(l, { ...workload, context: scope.context, port: scope.port })));
   // istiod applies the patches in that order (envoyfilter/listener_patch.go patchHTTPFilters): INSERT_FIRST and
@@ -220,6 +243,7 @@ export function buildPolicy(
   const rbacStats = (result: 'allowed' | 'denied') => {
     return deps.stats.stat(rbacCounterSeries(deps.behaviour, scope.hcmStatPrefix, result).stat);
   };
+  const extAuthzStats = (r: ExtAuthzResult) => deps.stats.stat(extAuthzCounterSeries(deps.behaviour, scope.hcmStatPrefix, r).stat);
   const rbacAllowed = rbacStats('allowed');
   const rbacDenied = rbacStats('denied');
   // istiod's RBAC filters of the inbound chain a connection takes: mTLS (`tls`) or plaintext (`raw_buffer`).
@@ -239,7 +263,7 @@ export function buildPolicy(
       }
       return mode;
     },
-    filter(request: FilterRequest): FilterVerdict {
+    filter(request: FilterRequest): FilterVerdict | Promise<FilterVerdict> {
       const limiters = istiodLimiters ? (request.principal ? istiodLimiters.mtls : istiodLimiters.plaintext) : { first, beforeRouter };
       for (let i = 0; i < limiters.first.length; i++) {
         const v = runLimiter(limiters.first[i], request, deps.seed, i);
@@ -253,47 +277,112 @@ export function buildPolicy(
         requestPrincipal = authn.principal;
         requestClaims = authn.claims;
       }
-      if (istiodRbac) {
-        const facts: RbacFacts = {
-          headers: { ...request.headers, ':method': request.method, ':path': request.path, ':authority': request.host },
-          destinationPort: request.port,
-          directRemoteIp: request.sourceIp,
-          remoteIp: request.sourceIp,
-          ...(request.principal ? { peerPrincipal: `spiffe://${request.principal}` } : {}),
-          ...(requestClaims ? { metadata: { 'envoy.filters.http.jwt_authn': { payload: requestClaims as JsonValue } } } : {}),
-        };
-        for (const filter of request.principal ? istiodRbac.mtls : istiodRbac.plaintext) {
-          const decision = evaluateRbac(filter.rules, facts);
-          (decision.allowed ? rbacAllowed : rbacDenied).value++;
-          if (!decision.allowed) return { action: 'reply', status: RBAC_DENIED_STATUS, body: RBAC_DENIED_BODY, headers: {}, flags: [] };
-        }
-      } else if (authz.length > 0) {
-        const decision = evaluateAuthorization(authz, {
-          namespace: scope.namespace,
-          workloadLabels: scope.labels,
-          method: request.method,
-          path: request.path,
-          host: request.host,
-          port: request.port,
-          headers: request.headers,
-          sourcePrincipal: request.principal,
-          sourceNamespace: request.peerNamespace,
-          requestPrincipal,
-          requestClaims,
-          sourceIp: request.sourceIp,
-        });
-        for (const f of decision.filters) (f.result === 'allowed' ? rbacAllowed : rbacDenied).value++;
-        if (!decision.allowed) {
+      if (!istiodRbac && authz.length > 0) {
+        const custom = customCheck(authz, attributes(request, requestPrincipal, requestClaims), (p) => extAuthz.providerError(p));
+        if (custom.kind === 'deny') {
+          rbacDenied.value++;
           return { action: 'reply', status: RBAC_DENIED_STATUS, body: RBAC_DENIED_BODY, headers: {}, flags: [] };
         }
+        if (custom.kind === 'check') {
+          return extAuthz.check(custom.provider, extAuthzRequestOf(request, scope)).then((outcome) => {
+            const reply = applyExtAuthz(outcome, extAuthz.settings(custom.provider), request, extAuthzStats);
+            return reply ?? rest(request, requestPrincipal, requestClaims);
+          });
+        }
       }
-      for (let i = 0; i < limiters.beforeRouter.length; i++) {
-        const v = runLimiter(limiters.beforeRouter[i], request, deps.seed, limiters.first.length + i);
-        if (v) return v;
-      }
-      return requestClaims ? { action: 'continue', claims: requestClaims } : { action: 'continue' };
+      return rest(request, requestPrincipal, requestClaims);
     },
   };
+
+  /** The filters after CUSTOM: RBAC DENY and ALLOW, then the rate limits before the router. */
+  function rest(request: FilterRequest, requestPrincipal: string | undefined, requestClaims: Record<string, unknown> | undefined): FilterVerdict {
+    const limiters = istiodLimiters ? (request.principal ? istiodLimiters.mtls : istiodLimiters.plaintext) : { first, beforeRouter };
+    if (istiodRbac) {
+      const facts: RbacFacts = {
+        headers: { ...request.headers, ':method': request.method, ':path': request.path, ':authority': request.host },
+        destinationPort: request.port,
+        directRemoteIp: request.sourceIp,
+        remoteIp: request.sourceIp,
+        ...(request.principal ? { peerPrincipal: `spiffe://${request.principal}` } : {}),
+        ...(requestClaims ? { metadata: { 'envoy.filters.http.jwt_authn': { payload: requestClaims as JsonValue } } } : {}),
+      };
+      for (const filter of request.principal ? istiodRbac.mtls : istiodRbac.plaintext) {
+        const decision = evaluateRbac(filter.rules, facts);
+        (decision.allowed ? rbacAllowed : rbacDenied).value++;
+        if (!decision.allowed) return { action: 'reply', status: RBAC_DENIED_STATUS, body: RBAC_DENIED_BODY, headers: {}, flags: [] };
+      }
+    } else if (authz.length > 0) {
+      const decision = evaluateAuthorization(authz, attributes(request, requestPrincipal, requestClaims));
+      for (const f of decision.filters) (f.result === 'allowed' ? rbacAllowed : rbacDenied).value++;
+      if (!decision.allowed) {
+        return { action: 'reply', status: RBAC_DENIED_STATUS, body: RBAC_DENIED_BODY, headers: {}, flags: [] };
+      }
+    }
+    for (let i = 0; i < limiters.beforeRouter.length; i++) {
+      const v = runLimiter(limiters.beforeRouter[i], request, deps.seed, limiters.first.length + i);
+      if (v) return v;
+    }
+    return requestClaims ? { action: 'continue', claims: requestClaims } : { action: 'continue' };
+  }
+
+  function attributes(request: FilterRequest, requestPrincipal: string | undefined, requestClaims: Record<string, unknown> | undefined) {
+    return {
+      namespace: scope.namespace,
+      workloadLabels: scope.labels,
+      method: request.method,
+      path: request.path,
+      host: request.host,
+      port: request.port,
+      headers: request.headers,
+      sourcePrincipal: request.principal,
+      sourceNamespace: request.peerNamespace,
+      requestPrincipal,
+      requestClaims,
+      sourceIp: request.sourceIp,
+    };
+  }
+}
+
+function extAuthzRequestOf(request: FilterRequest, scope: ProxyScope): ExtAuthzRequest {
+  const id = request.headers['x-request-id'];
+  return {
+    method: request.method,
+    path: request.path,
+    host: request.host,
+    headers: request.headers,
+    requestId: (Array.isArray(id) ? id[0] : id) ?? '',
+    source: { address: request.sourceIp, port: 0, ...(request.principal ? { principal: request.principal } : {}) },
+    destination: { address: scope.address ?? '', port: request.port, principal: scope.principal ?? '' },
+  };
+}
+
+/**
+ * The ext_authz filter's answer to a check (ext_authz.cc onComplete): a local reply, or undefined to let the request
+ * on (with the allowed headers applied to it).
+ */
+function applyExtAuthz(
+  outcome: ExtAuthzOutcome,
+  settings: { failOpen: boolean; statusOnError?: number },
+  request: FilterRequest,
+  stats: (r: ExtAuthzResult) => EnvoyStat,
+): FilterVerdict | undefined {
+  switch (outcome.kind) {
+    case 'ok':
+      stats('ok').value++;
+      for (const name of outcome.remove) delete request.headers[name];
+      for (const [name, value] of Object.entries(outcome.set)) request.headers[name] = value;
+      return undefined;
+    case 'denied':
+      stats('denied').value++;
+      return { action: 'reply', status: outcome.status, body: outcome.body, headers: outcome.headers, flags: ['UAEX'] };
+    case 'error':
+      stats('error').value++;
+      if (settings.failOpen) {
+        stats('failure_mode_allowed').value++;
+        return undefined;
+      }
+      return { action: 'reply', status: settings.statusOnError ?? 403, body: '', headers: {}, flags: ['UAEX'] };
+  }
 }
 
 export { inboundHcmStatPrefix };

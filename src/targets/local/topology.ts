@@ -9,9 +9,10 @@ import { portProtocol } from '../../istio/protocol.ts';
 
 export { portProtocol };
 import { defaultEchoBehaviour, echoAnnotation, parseEchoBehaviour, type EchoBehaviour } from './apps/echo-config.ts';
+import { opaImagePattern, parseOpaContainer, type OpaSpec } from './opa/workload.ts';
 import { inertSidecarAnnotations, interceptionAnnotations, readPortList, type Interception } from './sidecar-injection.ts';
 
-export type AppKind = 'productpage' | 'details' | 'reviews' | 'ratings' | 'echo';
+export type AppKind = 'productpage' | 'details' | 'reviews' | 'ratings' | 'echo' | 'opa';
 
 export interface WorkloadSpec {
   deployment: string;
@@ -32,6 +33,8 @@ export interface WorkloadSpec {
   portName?: string;
   /** An echo workload's behaviour (the meshproof.dev/echo annotation). */
   echo?: EchoBehaviour;
+  /** An OPA workload's command line and mounts (opa/workload.ts). */
+  opa?: OpaSpec;
   /** The pod asks for a sidecar (true), refuses one (false), or leaves it to its namespace (undefined). */
   inject?: boolean;
   /** Ports the sidecar's iptables rules leave alone or take (traffic.sidecar.istio.io/* annotations). */
@@ -50,6 +53,8 @@ export interface ServiceSpec {
   /** Each port's name ('' when unnamed). */
   portNames: string[];
   selector: Record<string, string>;
+  /** gRPC ports (by name or appProtocol), which only an OPA pod's ext_authz service may serve here. */
+  grpcPorts?: { port: number; targetPort: number | string; at: string }[];
 }
 
 const imagePattern = /(?:^|\/)examples-bookinfo-(productpage|details|reviews|ratings)-(v[a-z0-9-]*?)(?::[\w.-]+)?$/;
@@ -158,6 +163,7 @@ export function parseDeployment(object: K8sObject): WorkloadSpec {
   const cat = at.key('spec.template.spec.containers').index(0);
   const image = readString(isObj(containers[0]) ? containers[0].image : undefined, cat.key('image'));
   const m = imagePattern.exec(image);
+  if (!m && opaImagePattern.test(image)) return opaWorkload(object, at, { labels, annotations, pod, container: containers[0], cat, replicas, image, inject, echoText, interception, proxyConfig });
   if (!m) return echoWorkload(object, at, { labels, annotations, pod, container: containers[0], cat, replicas, image, inject, echoText, interception, proxyConfig });
   for (const field of echoPodFields) if (pod[field] !== undefined) throw at.key(`spec.template.spec.${field}`).error('not emulated for Bookinfo workloads');
   if (echoText !== undefined) throw at.key('spec.template.metadata.annotations').entry(echoAnnotation).error(`only echo workloads (an image that is not a Bookinfo image) read it; ${image} runs Bookinfo's own ${m[1]}`);
@@ -260,6 +266,35 @@ function echoWorkload(object: K8sObject, at: FieldPath, parts: PodTemplateParts)
   };
 }
 
+/** A Deployment of Open Policy Agent: the real OPA (opa/workload.ts) behind the sidecar, serving its REST API. */
+function opaWorkload(object: K8sObject, at: FieldPath, parts: PodTemplateParts): WorkloadSpec {
+  const { labels, annotations, pod, cat, image } = parts;
+  if (parts.echoText !== undefined) throw at.key('spec.template.metadata.annotations').entry(echoAnnotation).error(`only echo workloads read it; ${image} runs Open Policy Agent`);
+  const c = readObject(parts.container, cat, ['image', 'args', 'command', 'env', ...inertContainerFields]);
+  if (c.env !== undefined) throw cat.key('env').error('not run for OPA here (its configuration comes from args and mounted files)');
+  const opa = parseOpaContainer(c, pod, cat, at.key('spec.template.spec'));
+  const serviceAccount = readString(pod.serviceAccountName ?? pod.serviceAccount ?? 'default', at.key('spec.template.spec.serviceAccountName'));
+  return {
+    deployment: object.metadata.name,
+    namespace: object.metadata.namespace ?? 'default',
+    labels,
+    app: labels.app ?? labels['app.kubernetes.io/name'] ?? object.metadata.name,
+    version: labels.version ?? labels['app.kubernetes.io/version'] ?? 'unknown',
+    serviceAccount,
+    image,
+    appKind: 'opa',
+    env: {},
+    replicas: parts.replicas,
+    port: opa.restPort,
+    portDeclared: true,
+    interception: parts.interception,
+    opa,
+    ...(parts.inject !== undefined ? { inject: parts.inject } : {}),
+    statsMatcher: statsMatcherFrom(parts.proxyConfig),
+    templateHash: JSON.stringify([labels, annotations, serviceAccount, image, opa]),
+  };
+}
+
 export function parseService(object: K8sObject): ServiceSpec {
   const at = FieldPath.of('Service', object.metadata.name);
   if (object.apiVersion !== 'v1') throw at.key('apiVersion').error(`expected v1, found ${object.apiVersion}`);
@@ -267,29 +302,35 @@ export function parseService(object: K8sObject): ServiceSpec {
   if (spec.type !== undefined && spec.type !== 'ClusterIP') throw at.key('spec.type').error(`only ClusterIP services are emulated (found ${String(spec.type)})`);
   const targetPorts: (number | string)[] = [];
   const portNames: string[] = [];
-  const ports = readArray(spec.ports ?? [], at.key('spec.ports')).map((p, i) => {
+  const grpcPorts: NonNullable<ServiceSpec['grpcPorts']> = [];
+  const ports = readArray(spec.ports ?? [], at.key('spec.ports')).flatMap((p, i) => {
     const pat = at.key('spec.ports').index(i);
     const o = readObject(p, pat, ['port', 'name', 'targetPort', 'protocol', 'appProtocol']);
     const port = readNumber(o.port, pat.key('port'), { integer: true, min: 1, max: 65535 });
+    let target: number | string = port;
     if (o.targetPort !== undefined) {
-      if (typeof o.targetPort === 'number') targetPorts.push(readNumber(o.targetPort, pat.key('targetPort'), { integer: true, min: 1, max: 65535 }));
-      else if (typeof o.targetPort === 'string' && /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(o.targetPort) && o.targetPort.length <= 15) targetPorts.push(o.targetPort);
+      if (typeof o.targetPort === 'number') target = readNumber(o.targetPort, pat.key('targetPort'), { integer: true, min: 1, max: 65535 });
+      else if (typeof o.targetPort === 'string' && /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(o.targetPort) && o.targetPort.length <= 15) target = o.targetPort;
       else throw pat.key('targetPort').error(`expected a port number or a container port's name, found ${JSON.stringify(o.targetPort)}`);
-    } else {
-      targetPorts.push(port);
     }
     if (o.protocol !== undefined && o.protocol !== 'TCP') throw pat.key('protocol').error('only TCP ports are emulated');
     const name = o.name === undefined ? '' : readString(o.name, pat.key('name'));
     const appProtocol = o.appProtocol === undefined ? undefined : readString(o.appProtocol, pat.key('appProtocol'));
-    portNames.push(name);
     const protocol = portProtocol(port, name, appProtocol);
+    if (protocol === 'GRPC') {
+      // Checked once the workloads are known (config-store.ts): only an OPA pod's ext_authz service may serve it.
+      grpcPorts.push({ port, targetPort: target, at: pat.key(appProtocol !== undefined ? 'appProtocol' : 'name').toString() });
+      return [];
+    }
+    targetPorts.push(target);
+    portNames.push(name);
     if (protocol !== 'HTTP' && protocol !== 'auto') {
       const field = appProtocol !== undefined ? 'appProtocol' : 'name';
       throw pat.key(field).error(`Istio serves this port as ${protocol} (from its ${field}), which the local target does not emulate: it routes plain HTTP/1.1 (name the port http or http-<suffix>, or leave the protocol to detection)`);
     }
-    return port;
+    return [port];
   });
-  if (ports.length === 0) throw at.key('spec.ports').error('a service needs at least one port');
+  if (ports.length === 0 && grpcPorts.length === 0) throw at.key('spec.ports').error('a service needs at least one port');
   return {
     name: object.metadata.name,
     namespace: object.metadata.namespace ?? 'default',
@@ -297,7 +338,28 @@ export function parseService(object: K8sObject): ServiceSpec {
     targetPorts,
     portNames,
     selector: spec.selector === undefined ? {} : readStringMap(spec.selector, at.key('spec.selector')),
+    ...(grpcPorts.length > 0 ? { grpcPorts } : {}),
   };
+}
+
+/**
+ * A Service's gRPC ports, which the local target serves only as an OPA pod's ext_authz service (its proxies speak
+ * HTTP/1.1): each must reach the ext_authz port of every pod it selects, and those pods must all be OPA's.
+ */
+export function checkGrpcPorts(s: ServiceSpec, workloads: WorkloadSpec[]): void {
+  for (const g of s.grpcPorts ?? []) {
+    const [resource, ...path] = g.at.split(': ');
+    const at = new FieldPath(resource, path.join(': '));
+    const selected = workloads.filter((w) => selects(s, w));
+    for (const w of selected) {
+      if (w.appKind !== 'opa' || w.opa?.grpcPort === undefined) {
+        throw at.error(`Istio serves port ${g.port} as GRPC, which the local target runs only as the ext_authz service of an Open Policy Agent pod (${w.deployment} is not one): it routes plain HTTP/1.1 (name the port http or http-<suffix>, or leave the protocol to detection)`);
+      }
+      if (typeof g.targetPort === 'number' ? g.targetPort !== w.opa.grpcPort : g.targetPort !== 'grpc') {
+        throw at.error(`reaches the pods of ${w.deployment} on ${g.targetPort}, but their ext_authz service listens on ${w.opa.grpcPort}`);
+      }
+    }
+  }
 }
 
 export function checkServiceAccount(object: K8sObject): void {

@@ -43,7 +43,8 @@ function crashAnswer(kind: AppKind, error: unknown): AppResponse {
       return { status: 500, headers: { 'content-type': 'text/html;charset=ISO-8859-1' }, body: '' };
     case 'ratings':
     case 'echo':
-      // The echo stands for Istio's echo app, a Go net/http server: a panic in a handler is recovered by the server,
+    case 'opa':
+      // OPA is a Go net/http server too. The echo stands for Istio's echo app, a Go net/http server: a panic in a handler is recovered by the server,
       // which closes the connection without a response (net/http server.go conn.serve).
       throw new AppConnectionReset(error instanceof Error ? error.message : String(error));
   }

@@ -28,7 +28,7 @@ export type FilterVerdict =
 export interface InboundPolicy {
   peerMode(port: number): PeerAuthMode;
   /** Runs the filters in order; the first local reply wins. */
-  filter(request: FilterRequest): FilterVerdict;
+  filter(request: FilterRequest): FilterVerdict | Promise<FilterVerdict>;
 }
 
 export const openPolicy: InboundPolicy = {

@@ -125,7 +125,7 @@ export class IngressGateway {
       if (!res.writableFinished) cancel.abort();
     });
 
-    const verdict = this.policy.filter({
+    const verdict = await this.policy.filter({
       method: req.method ?? 'GET',
       path: req.url ?? '/',
       // RBAC's `hosts` match the :authority as received, port included (authz matcher/header.go HostMatcher; the

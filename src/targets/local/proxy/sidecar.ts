@@ -197,7 +197,7 @@ export class Sidecar {
     headers['x-request-id'] = requestId;
     const decisionKey = `${scope.decisionKey}|${this.name}|c${scope.next()}`;
     try {
-      const local = this.outboundPolicy.filter({
+      const local = await this.outboundPolicy.filter({
         method: call.method ?? 'GET',
         path: call.path,
         host: call.authority,
@@ -273,7 +273,7 @@ export class Sidecar {
     });
     if (peer) headers['x-forwarded-client-cert'] = `By=spiffe://${this.identity.principal};URI=spiffe://${peer.principal}`;
 
-    const verdict: FilterVerdict = this.policy.filter({
+    const verdict: FilterVerdict = await this.policy.filter({
       method: req.method ?? 'GET',
       path: req.url ?? '/',
       host: (headers.host as string | undefined) ?? '',

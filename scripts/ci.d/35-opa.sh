@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# opa-envoy (tools/opa-envoy): the Open Policy Agent with Envoy's ext_authz gRPC service, which the local target runs
+# for a scenario's OPA Deployment (CUSTOM AuthorizationPolicies, examples/researchflow). Built from the Go module proxy
+# into ${MESHPROOF_TOOLS:-$HOME/.cache/meshproof/tools}, reused while its source is unchanged. About 1 minute cold.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+. scripts/go-path.sh opa-envoy
+npx tsx scripts/opa-build.ts

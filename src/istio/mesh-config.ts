@@ -1,0 +1,117 @@
+// The part of Istio's MeshConfig the local target reads: the `mesh` key of the `istio` ConfigMap in istio-system (what
+// istiod watches), and of it only extensionProviders of the external-authorization kinds, which CUSTOM
+// AuthorizationPolicies name. Fields follow istio/api mesh/v1alpha1/config.proto
+// (MeshConfig.ExtensionProvider.EnvoyExternalAuthorizationGrpcProvider); what istiod does with them follows
+// pilot/pkg/security/authz/builder/extauthz.go (processExtensionProvider, buildExtAuthzGRPC, timeoutOrDefault,
+// parseStatusOnError, validateProviderName).
+import { parse as parseYaml } from 'yaml';
+import type { K8sObject } from '../spec/types.ts';
+import { FieldPath, isObj, readBoolean, readDuration, readNumber, readObject, readString } from './networking/fields.ts';
+
+export const MESH_CONFIG_MAP = { namespace: 'istio-system', name: 'istio' } as const;
+
+export interface ExtAuthzGrpcProvider {
+  name: string;
+  kind: 'envoyExtAuthzGrpc';
+  /** As written: a FQDN (`opa.researchflow.svc.cluster.local`) or `<namespace>/<host>`. */
+  service: string;
+  port: number;
+  /** extauthz.go timeoutOrDefault: 600 s when unset. */
+  timeoutMs: number;
+  /** ExtAuthz.failure_mode_allow. */
+  failOpen: boolean;
+  /** ExtAuthz.status_on_error; Envoy answers 403 when it is unset. */
+  statusOnError?: number;
+}
+
+export interface MeshConfig {
+  /** Providers by name; a provider istiod would find errors in carries them (`invalid`), as processExtensionProvider does. */
+  extensionProviders: Map<string, ExtAuthzGrpcProvider | { name: string; invalid: string }>;
+}
+
+export const emptyMeshConfig: MeshConfig = { extensionProviders: new Map() };
+
+/** MeshConfig fields that change nothing the local mesh can observe (observability, install-time settings). */
+const inertMeshFields = [
+  'accessLogFile', 'accessLogEncoding', 'accessLogFormat', 'enableTracing', 'defaultProviders', 'enablePrometheusMerge',
+  'trustDomain', 'rootNamespace', 'defaultConfig', 'discoverySelectors',
+];
+
+/** HTTP statuses Envoy's StatusCode enum has (envoy/type/v3/http_status.proto), which parseStatusOnError requires. */
+const envoyStatusCodes = new Set([
+  100, 200, 201, 202, 203, 204, 205, 206, 207, 208, 226, 300, 301, 302, 303, 304, 305, 307, 308, 400, 401, 402, 403, 404,
+  405, 406, 407, 408, 409, 410, 411, 412, 413, 414, 415, 416, 417, 421, 422, 423, 424, 426, 428, 429, 431, 500, 501, 502,
+  503, 504, 505, 506, 507, 508, 510, 511,
+]);
+
+export function isMeshConfigMap(o: K8sObject): boolean {
+  return o.kind === 'ConfigMap' && o.metadata.name === MESH_CONFIG_MAP.name && (o.metadata.namespace ?? 'default') === MESH_CONFIG_MAP.namespace;
+}
+
+/** The mesh config of the `istio` ConfigMap; refuses, by field, what the local target does not run. */
+export function parseMeshConfig(configMap: K8sObject): MeshConfig {
+  const at = FieldPath.of('ConfigMap', `${MESH_CONFIG_MAP.namespace}/${MESH_CONFIG_MAP.name}`);
+  const data = readObject((configMap as { data?: unknown }).data ?? {}, at.key('data'), ['mesh', 'meshNetworks']);
+  if (data.mesh === undefined) return emptyMeshConfig;
+  const meshAt = at.key('data.mesh');
+  let mesh: unknown;
+  try {
+    mesh = parseYaml(readString(data.mesh, meshAt));
+  } catch (error) {
+    throw meshAt.error(`not valid YAML: ${(error as Error).message}`);
+  }
+  if (mesh === null || mesh === undefined) return emptyMeshConfig;
+  const m = readObject(mesh, meshAt, ['extensionProviders', ...inertMeshFields]);
+  const providers = new Map<string, ExtAuthzGrpcProvider | { name: string; invalid: string }>();
+  if (m.extensionProviders !== undefined) {
+    if (!Array.isArray(m.extensionProviders)) throw meshAt.key('extensionProviders').error('expected a list');
+    m.extensionProviders.forEach((raw, i) => {
+      const p = parseProvider(raw, meshAt.key('extensionProviders').index(i));
+      if (p === undefined) return;
+      // processExtensionProvider: an empty, duplicate or malformed name makes the provider one with errors.
+      if (providers.has(p.name)) providers.set(p.name, { name: p.name, invalid: `extension provider name must be unique, found duplicate: ${p.name}` });
+      else providers.set(p.name, p);
+    });
+  }
+  return { extensionProviders: providers };
+}
+
+/** Provider kinds that are not external authorization (telemetry, tracing, access logs): no CUSTOM policy uses them. */
+const nonAuthzProviders = ['prometheus', 'stackdriver', 'envoyFileAccessLog', 'envoyHttpAls', 'envoyTcpAls', 'envoyOtelAls', 'zipkin', 'lightstep', 'datadog', 'opencensus', 'skywalking', 'opentelemetry', 'sds'];
+
+function parseProvider(raw: unknown, at: FieldPath): ExtAuthzGrpcProvider | { name: string; invalid: string } | undefined {
+  const o = readObject(raw, at, ['name', 'envoyExtAuthzGrpc', ...nonAuthzProviders], {
+    envoyExtAuthzHttp: 'the HTTP ext_authz service is not run by the local target yet; envoyExtAuthzGrpc is',
+  });
+  const name = readString(o.name, at.key('name'));
+  if (o.envoyExtAuthzGrpc === undefined) return undefined;
+  const nameError = providerNameError(name);
+  if (nameError) return { name, invalid: `invalid provider name ${JSON.stringify(name)}: ${nameError}` };
+  const gat = at.key('envoyExtAuthzGrpc');
+  const g = readObject(o.envoyExtAuthzGrpc, gat, ['service', 'port', 'timeout', 'failOpen', 'statusOnError'], {
+    includeRequestBodyInCheck: 'the check request carries no body here',
+    clearRouteCache: 'route re-selection after the check is not run',
+  });
+  const service = readString(g.service, gat.key('service'));
+  const port = typeof g.port === 'string' && /^\d+$/.test(g.port) ? Number(g.port) : readNumber(g.port, gat.key('port'), { integer: true });
+  if (port < 1 || port > 65535) return { name, invalid: `port must be in the range [1, 65535], found: ${port}` };
+  const timeoutMs = g.timeout === undefined ? 600_000 : readDuration(g.timeout, gat.key('timeout'));
+  const failOpen = g.failOpen === undefined ? false : readBoolean(g.failOpen, gat.key('failOpen'));
+  let statusOnError: number | undefined;
+  if (g.statusOnError !== undefined) {
+    const text = isObj(g.statusOnError) ? '' : String(g.statusOnError);
+    if (!/^\d+$/.test(text)) return { name, invalid: `invalid statusOnError ${JSON.stringify(g.statusOnError)}` };
+    if (!envoyStatusCodes.has(Number(text))) return { name, invalid: `unsupported statusOnError ${text}` };
+    statusOnError = Number(text);
+  }
+  return { name, kind: 'envoyExtAuthzGrpc', service, port, timeoutMs, failOpen, ...(statusOnError !== undefined ? { statusOnError } : {}) };
+}
+
+/** extauthz.go validateProviderName: a DNS-1123 label. */
+function providerNameError(name: string): string | undefined {
+  if (name.length === 0) return 'provider name cannot be empty';
+  if (name.length > 63) return `provider name too long (max 63 characters): ${name.length}`;
+  if (!/^[a-z0-9-]+$/.test(name)) return 'only lowercase letters, digits, and hyphens allowed';
+  if (name.startsWith('-') || name.endsWith('-')) return 'provider name cannot start or end with hyphen';
+  return undefined;
+}
