@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { SpecError } from '../../../src/errors.ts';
 import type { K8sObject } from '../../../src/spec/types.ts';
 import {
+  customCheck,
   RBAC_DENIED_BODY,
   evaluateAuthorization,
   inboundHcmStatPrefix,
@@ -193,8 +194,13 @@ describe('evaluateAuthorization — matching', () => {
 
 describe('validateAuthorizationPolicy refuses what is not emulated, naming the field', () => {
   const cases: [string, K8sObject, string, RegExp][] = [
-    ['CUSTOM', policy('ext', { action: 'CUSTOM', provider: { name: 'x' }, rules: [{}] }), 'spec.action', /CUSTOM/],
-    ['unknown action', policy('x', { action: 'LOG' }), 'spec.action', /ALLOW, DENY or AUDIT/],
+    ['unknown action', policy('x', { action: 'LOG' }), 'spec.action', /ALLOW, DENY, AUDIT or CUSTOM/],
+    // pkg/config/validation/validation.go ValidateAuthorizationPolicy, CUSTOM checks
+    ['CUSTOM without rules', policy('x', { action: 'CUSTOM', provider: { name: 'opa' } }), 'spec.rules', /never be triggered/],
+    ['CUSTOM without provider', policy('x', { action: 'CUSTOM', rules: [{}] }), 'spec.provider.name', /must not be empty/],
+    ['provider without CUSTOM', policy('x', { action: 'ALLOW', provider: { name: 'opa' }, rules: [{}] }), 'spec.provider', /non CUSTOM action/],
+    ['CUSTOM with principals', policy('x', { action: 'CUSTOM', provider: { name: 'opa' }, rules: [{ from: [{ source: { principals: ['a'] } }] }] }), 'spec.rules[0].from[0].source.principals', /not supported with CUSTOM/],
+    ['CUSTOM with request.auth', policy('x', { action: 'CUSTOM', provider: { name: 'opa' }, rules: [{ when: [{ key: 'request.auth.claims[iss]', values: ['a'] }] }] }), 'spec.rules[0].when[0].key', /not supported with CUSTOM/],
     ['targetRef', policy('x', { targetRef: { kind: 'Gateway', name: 'gw' } }), 'spec.targetRef', /unsupported field/],
     ['unknown source field', policy('x', { rules: [{ from: [{ source: { principal: ['a'] } }] }] }), 'spec.rules[0].from[0].source.principal', /unsupported field/],
     ['empty source', policy('x', { rules: [{ from: [{ source: {} }] }] }), 'spec.rules[0].from[0].source', /must not be empty/],
@@ -219,6 +225,40 @@ describe('validateAuthorizationPolicy refuses what is not emulated, naming the f
       expect((error as SpecError).message).toMatch(message);
     });
   }
+});
+
+describe('customCheck: the CUSTOM step (pilot/pkg/security/authz/builder/builder.go buildHTTP)', () => {
+  const request = (path: string) => ({ namespace: 'default', workloadLabels: { app: 'ratings' }, method: 'GET', path, host: 'ratings:9080', port: 9080, headers: {} });
+  const custom = (name: string, provider: string, paths: string[]) => policy(name, { selector: { matchLabels: { app: 'ratings' } }, action: 'CUSTOM', provider: { name: provider }, rules: [{ to: [{ operation: { paths } }] }] });
+  const fine = () => undefined;
+
+  it('checks with the provider only the requests its rules match (the shadow rules enable ext_authz)', () => {
+    const policies = [custom('ext', 'opa', ['/api/*'])];
+    expect(customCheck(policies, request('/api/x'), fine)).toEqual({ kind: 'check', provider: 'opa', policy: 'default/ext' });
+    expect(customCheck(policies, request('/health'), fine)).toEqual({ kind: 'none' });
+  });
+
+  it('ignores CUSTOM policies of other workloads, and DENY/ALLOW ones', () => {
+    const other = policy('ext', { selector: { matchLabels: { app: 'reviews' } }, action: 'CUSTOM', provider: { name: 'opa' }, rules: [{}] });
+    expect(customCheck([other, policy('deny', { action: 'DENY', rules: [{}] })], request('/'), fine)).toEqual({ kind: 'none' });
+  });
+
+  it('a provider istiod cannot build turns the CUSTOM rules into a DENY (getBadCustomDenyRules)', () => {
+    const policies = [custom('ext', 'missing', ['/api/*'])];
+    const verdict = customCheck(policies, request('/api/x'), () => 'available providers are [] but found "missing"');
+    expect(verdict).toMatchObject({ kind: 'deny', policy: 'default/ext', responseDetails: 'rbac_access_denied_matched_policy[istio-ext-authz-missing-ns[default]-policy[ext]-rule[0]-deny-due-to-bad-CUSTOM-action]' });
+    expect(customCheck(policies, request('/health'), () => 'broken')).toEqual({ kind: 'none' });
+  });
+
+  it('two providers on one workload deny what their rules match (PILOT_ENABLE_MULTIPLE_CUSTOM_AUTHZ_PROVIDERS is off)', () => {
+    const verdict = customCheck([custom('a', 'opa', ['/api/*']), custom('b', 'other', ['/x'])], request('/api/x'), fine);
+    expect(verdict).toMatchObject({ kind: 'deny', reason: expect.stringMatching(/multiple CUSTOM/) });
+  });
+
+  it('CUSTOM policies never decide in evaluateAuthorization: DENY and ALLOW run after them', () => {
+    const d = evaluateAuthorization([custom('ext', 'opa', ['/*'])], request('/api/x'));
+    expect(d).toMatchObject({ allowed: true, action: 'none' });
+  });
 });
 
 describe('RBAC counter names (envoy rbac/utility.cc; Istio bootstrap stats_tags authz_enforce_result)', () => {

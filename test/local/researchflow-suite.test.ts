@@ -1,0 +1,42 @@
+// The ResearchFlow example suite (examples/researchflow: the team's mesh configuration from the seed document
+// mesh-config-researchflow.md — STRICT mTLS, pools and outlier detection, retries, and OPA external authorization
+// through a CUSTOM AuthorizationPolicy) through the CLI on the local target, with the real Open Policy Agent
+// (tools/opa-envoy, built by scripts/ci.d/35-opa.sh): green as written, and the authorization check turns red when
+// the team's Rego policy changes (it proves OPA's decision, not a constant).
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { describeNonPassing, readResult, repoRoot, runCli } from '../catalogue/cli.ts';
+
+const work = mkdtempSync(join(tmpdir(), 'meshproof-researchflow-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+describe('examples/researchflow on the local target, with the real OPA', () => {
+  it('validates without warnings and runs green: OPA decides the API, fails closed without OPA, STRICT mTLS, retries', async () => {
+    const suite = join(repoRoot, 'examples', 'researchflow', 'experiments');
+    const v = await runCli(['validate', suite, '--json'], { timeoutMs: 60_000 });
+    expect(v.code, v.stderr).toBe(0);
+    expect((JSON.parse(v.stdout) as { warnings: unknown[] }).warnings).toEqual([]);
+    const reportDir = join(work, 'green');
+    const r = await runCli(['run', suite, '--seed', '20261205', '--report-dir', reportDir, '--quiet'], { timeoutMs: 150_000 });
+    const result = readResult(reportDir);
+    expect(describeNonPassing(result), 'experiments that did not pass').toBe('');
+    expect(r.code, r.stderr.slice(-3000)).toBe(0);
+    expect(result.experiments.map((e) => e.name)).toEqual([
+      'researchflow-opa-decides-the-api', 'researchflow-opa-down-fails-closed', 'researchflow-mtls-strict', 'researchflow-worker-retries',
+    ]);
+  }, 150_000);
+
+  it('when the Rego policy lets researchers write too, their POSTs pass and the denial check fails', async () => {
+    const copy = join(work, 'writers');
+    cpSync(join(repoRoot, 'examples', 'researchflow'), copy, { recursive: true });
+    const opaFile = join(copy, 'scenario', 'opa.yaml');
+    writeFileSync(opaFile, readFileSync(opaFile, 'utf8').replace('      role == "admin"\n      method in', '      role in {"admin", "researcher"}\n      method in'));
+    const reportDir = join(work, 'writers-report');
+    const r = await runCli(['run', join(copy, 'experiments', '01-opa-decides-the-api.yaml'), '--seed', '7', '--report-dir', reportDir, '--quiet'], { timeoutMs: 120_000 });
+    expect(r.code, r.stderr.slice(-3000)).toBe(1);
+    const verdicts = readResult(reportDir).experiments[0]!.verdicts;
+    expect(verdicts.map((x) => [x.title.includes('researcher-write'), x.outcome]).filter(([write]) => write)).toEqual([[true, 'fail']]);
+  }, 120_000);
+});
