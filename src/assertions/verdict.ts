@@ -3,7 +3,6 @@
 import type { Experiment, Expectation, SourcePos } from '../spec/types.ts';
 import type { CounterSample, ObservationView } from '../observe/types.ts';
 import type { TargetInfo } from '../targets/target.ts';
-
 import type { DistributionDetails } from './distribution.ts';
 import type { StatusDetails } from './status.ts';
 import type { RetriesDetails } from './retries.ts';
