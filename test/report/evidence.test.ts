@@ -12,6 +12,7 @@ import { judge } from '../../src/assertions/index.ts';
 import type { StatusExpectation } from '../../src/spec/types.ts';
 import { FakeObservation } from '../assertions/fake-observation.ts';
 import { contextOf, expectation } from '../assertions/context.ts';
+import { localRateLimitFilter } from '../support/ratelimit-filter.ts';
 import { buildRunResult } from './fixtures.ts';
 
 function experimentNamed(name: string) {
@@ -85,6 +86,24 @@ describe('expected bands that changed, because version 1 re-derived them wrongly
 
   it('min and max narrow an approx band as they narrowed the judgement (version 1 drew 50 ± 10 points, min 45 %, from 40 %)', () => {
     expect(status({ approx: 0.5, tolerance: 0.1, min: 0.45 }).evidence.expected).toEqual({ '': { value: 0.5, min: 0.45, max: 0.5 + 0.1 } });
+  });
+
+  it('reconcile verdicts carry the mesh counts that agree with the client\'s (version 1 gave their sweep curves none)', () => {
+    const counters = [{ proxy: 'istio-ingressgateway-x', name: 'istio_requests_total', labels: { reporter: 'source' }, value: 1000 }];
+    const v = judge(expectation({ kind: 'reconcile', proxy: 'istio-ingressgateway', slack: 3 }), contextOf(observation, { counters }));
+    expect(v.evidence).toEqual({ unit: 'count', expected: { mesh: { min: 997, max: 1003 } }, population: { source: 'client', of: 'responses' } });
+  });
+
+  it('rateLimited verdicts carry the allowed 429 counts, their interval (version 1 gave their sweep curves none)', () => {
+    const filter = localRateLimitFilter({ app: 'productpage', name: 'bucket', namespace: 'istio-system', maxTokens: 4, tokensPerFill: 4, fillInterval: '10s' });
+    // 10 requests in the first second: 4 allowed, 6 limited.
+    const sent = FakeObservation.fromRequests(Array.from({ length: 10 }, (_, i) => ({ sentAtMs: i * 100, labels: i < 4 ? { status: '200', flag: '-' } : { status: '429', flag: 'RL' } })));
+    const v = judge(expectation({ kind: 'rateLimited', slack: 0 }), contextOf(sent, { apply: [{ object: filter, source: { file: 'f.yaml', line: 1, col: 1 }, origin: 'inline' }] }));
+    expect(v.interval).toEqual([expect.any(Number), expect.any(Number)]);
+    const [lowest, highest] = v.interval as [number, number];
+    expect(v.evidence).toEqual({ unit: 'count', expected: { '': { min: lowest, max: highest } }, population: { source: 'client', of: 'requests' } });
+    expect(lowest).toBeLessThanOrEqual(6);
+    expect(highest).toBeGreaterThanOrEqual(6);
   });
 
   it('latency verdicts carry the band of each check (version 1 gave their sweep curves none)', () => {
