@@ -67,7 +67,7 @@ function pairedIndex(experiment: ExperimentResultV1, verdictIndex: number): numb
 
 /** The evidence the version-1 reports derived: the unit and expected numbers from the expectation. */
 export function evidenceV1(verdict: VerdictV1, expectation: Expectation): Evidence {
-  return { unit: unitV1(verdict, expectation), expected: expectedV1(verdict, expectation), population: populationV1(expectation) };
+  return { unit: unitV1(verdict, expectation), expected: expectedV1(verdict, expectation), population: populationV1(verdict, expectation) };
 }
 
 function unitV1(verdict: VerdictV1, e: Expectation): ValueUnit {
@@ -140,8 +140,8 @@ function derivedBand(verdict: VerdictV1, ratio: Bound, derived: { failing: numbe
   return { value: share, min: Math.max(0, band.lower ?? 0), max: Math.min(1, band.upper ?? 1) };
 }
 
-/** Version 1 recorded no population: where each kind counts, and its `where`. */
-function populationV1(e: Expectation): Population {
+/** Version 1 recorded no population: where each kind counts, its `where`, and the reporter flags counted. */
+function populationV1(verdict: VerdictV1, e: Expectation): Population {
   const where = 'where' in e && e.where && Object.keys(e.where).length > 0 ? { where: e.where } : {};
   switch (e.kind) {
     case 'distribution':
@@ -153,8 +153,12 @@ function populationV1(e: Expectation): Population {
       return { source: 'client', of: 'requests', ...where };
     case 'denied':
       return e.service === undefined ? { source: 'client', of: 'responses', ...where } : { source: 'mesh', of: `requests ${e.service} received` };
-    case 'flags':
-      return e.from === 'mesh' ? { source: 'mesh', of: `requests${e.service ? ` to ${e.service}` : ''} in istio_requests_total` } : { source: 'client', of: 'responses' };
+    case 'flags': {
+      const reporter = verdict.details?.reporter;
+      return e.from === 'mesh'
+        ? { source: 'mesh', of: `requests${e.service ? ` to ${e.service}` : ''} in istio_requests_total${typeof reporter === 'string' ? ` (reporter=${reporter})` : ''}` }
+        : { source: 'client', of: 'responses' };
+    }
     case 'reconcile':
       return { source: 'client', of: 'responses' };
     case 'retries':
