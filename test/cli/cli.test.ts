@@ -217,6 +217,13 @@ describe('meshproof CLI', () => {
     expect(j.stderr).toContain('error: --junit: cannot write the JUnit file in');
   });
 
+  it('report of a result.json of schema version 1 (an earlier release\'s) renders it', () => {
+    const out = join(dir, 'v1.html');
+    const r = meshproof(['report', join(root, 'test/fixtures/report/result-v1.json'), '-o', out]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(readFileSync(out, 'utf8')).toContain('reviews-shift-80-20');
+  });
+
   it('report of a file that is not a result is bad input', () => {
     const r = meshproof(['report', passing]);
     expect(r.code).toBe(2);
