@@ -2,7 +2,8 @@
 // during this run, so the verdict has no sampling error. In sequential mode a `min` not reached yet stays
 // inconclusive until the last look, because more load could still reach it.
 import type { Bound } from '../spec/types.ts';
-import type { JudgeContext, Outcome } from './verdict.ts';
+import type { ExpectedBand, JudgeContext, Outcome } from './verdict.ts';
+import { bandEvidence } from './kind.ts';
 import { bandOf, describeBand, placeValue, type Band, type Placement } from './stats/band.ts';
 import { formatCount, trimmed } from './stats/format.ts';
 
@@ -20,6 +21,11 @@ export function judgeCount(value: number, bound: Bound, context: JudgeContext): 
   const mayStillRise = context.sequential !== undefined && !context.sequential.final && placement === 'below';
   if (mayStillRise) outcome = 'inconclusive';
   return { value, band, placement, outcome };
+}
+
+/** The band a count was judged against, as evidence (around its `approx`, if any). */
+export function countBand(j: CountJudgement, bound: Bound): ExpectedBand {
+  return bandEvidence(j.band, bound.approx);
 }
 
 /** A count bound in words: "at most 0", "200 ± 20", "at least 1". */

@@ -2,9 +2,10 @@
 // Counters count what happened, so the verdict is exact (no sampling error); see ./count.ts.
 import type { CounterExpectation } from '../spec/types.ts';
 import type { JudgeContext, Verdict } from './verdict.ts';
-import { countReason, describeCountBound, judgeCount } from './count.ts';
+import type { Band } from './stats/band.ts';
+import { countBand, countReason, describeCountBound, judgeCount } from './count.ts';
 import { formatCount } from './stats/format.ts';
-import { boundNumbers, scalarNumbers, type KindHandler } from './kind.ts';
+import { LOAD_RESPONSES, scalarBand, type KindHandler } from './kind.ts';
 import { countOf, type RawCommon, type RawCountBound } from '../spec/expectation-input.ts';
 
 function selector(e: CounterExpectation): string {
@@ -15,6 +16,15 @@ function selector(e: CounterExpectation): string {
 /** Workload of a proxy instance name: reviews-v2-7d4f9c-x2k → reviews-v2 is matched by prefix + dash, or exactly. */
 function ofWorkload(proxy: string, workload: string): boolean {
   return proxy === workload || proxy.startsWith(`${workload}-`) || proxy.startsWith(`${workload}.`);
+}
+
+export interface CounterDetails {
+  /** The rise per proxy. */
+  byProxy: Record<string, number>;
+  /** Series of the counter that moved. */
+  series: number;
+  band: Band;
+  exact: true;
 }
 
 export function judgeCounter(e: CounterExpectation, context: JudgeContext): Verdict {
@@ -41,7 +51,8 @@ export function judgeCounter(e: CounterExpectation, context: JudgeContext): Verd
     confidence: e.confidence,
     sampleSize: context.observation.total,
     explanation: `${selector(e)} rose by ${formatCount(total)}${where}${moved.length > 1 ? ` (${moved.join(', ')})` : ''}; expected ${expected}${countReason(j)}${unseen}.`,
-    details: { byProxy, series: samples.length, band: j.band, exact: true },
+    evidence: { unit: 'count', expected: scalarBand(countBand(j, e.count)), population: { source: 'mesh', of: LOAD_RESPONSES } },
+    details: { byProxy, series: samples.length, band: j.band, exact: true } satisfies CounterDetails,
     source: e.source,
   };
 }
@@ -61,6 +72,4 @@ export const counterKind: KindHandler<CounterExpectation, RawCounter> = {
   },
   judge: judgeCounter,
   judgedFromClient: () => false,
-  unit: () => 'count',
-  expectedNumbers: (_verdict, e) => scalarNumbers(boundNumbers(e.count)),
 };

@@ -7,12 +7,24 @@
 // a 403 (Bookinfo pages still load and show the section's error), so only the mesh can see it.
 import type { DeniedExpectation } from '../spec/types.ts';
 import type { JudgeContext, Verdict } from './verdict.ts';
+import type { Band } from './stats/band.ts';
+import type { IntervalMethod } from './stats/share.ts';
 import { rbacCount, requestsTotal } from './counters.ts';
 import { DENIED_LABEL, RBAC_DENIED } from './labels.ts';
 import { formatCount, plural, whereText } from './stats/format.ts';
 import { judgeShareBound, shareReason, shareText } from './share.ts';
-import { boundNumbers, scalarNumbers, type KindHandler } from './kind.ts';
+import { clientPopulation, scalarBand, type KindHandler } from './kind.ts';
 import { where, population, percentText, type RawCommon, type RawShareBound, type RawWhere } from '../spec/expectation-input.ts';
+
+export interface DeniedDetails {
+  /** Judged on what the client saw, or on the service's sidecars (istio_requests_total, reporter=destination). */
+  source: 'client' | 'mesh';
+  denied: number;
+  /** The RBAC filters' own denials over the whole load. */
+  rbacDenied: number;
+  band: Band;
+  method: IntervalMethod;
+}
 
 export function judgeDenied(e: DeniedExpectation, context: JudgeContext): Verdict {
   const { observation, counters } = context;
@@ -35,7 +47,7 @@ export function judgeDenied(e: DeniedExpectation, context: JudgeContext): Verdic
       trials = rbacDenied + rbacCount(counters, 'allowed', e.service);
     }
   }
-  const { judgement: j, expected } = judgeShareBound(successes, trials, e.ratio, e.confidence, context);
+  const { judgement: j, expected, band } = judgeShareBound(successes, trials, e.ratio, e.confidence, context);
   // Judged from client data alone while load runs (sequential looks), before any counter was read.
   const countersRead = context.counters.length > 0;
   // The RBAC counters are the mesh's, over every request of the load, not only the client's population.
@@ -59,7 +71,12 @@ export function judgeDenied(e: DeniedExpectation, context: JudgeContext): Verdic
     confidence: e.confidence,
     sampleSize: trials,
     explanation,
-    details: { source, denied: successes, rbacDenied, band: j.band, method: j.method },
+    evidence: {
+      unit: 'share',
+      expected: scalarBand(band),
+      population: source === 'client' ? clientPopulation('responses', e.where) : { source: 'mesh', of: `requests ${e.service} received` },
+    },
+    details: { source, denied: successes, rbacDenied, band: j.band, method: j.method } satisfies DeniedDetails,
     source: e.source,
   };
 }
@@ -79,6 +96,4 @@ export const deniedKind: KindHandler<DeniedExpectation, RawDenied> = {
   judge: judgeDenied,
   // With a service it is judged on the mesh's counters, read only after the load.
   judgedFromClient: (e) => e.service === undefined,
-  unit: () => 'share',
-  expectedNumbers: (_verdict, e) => scalarNumbers(boundNumbers(e.ratio)),
 };

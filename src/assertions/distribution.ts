@@ -9,10 +9,13 @@
 import type { DistributionExpectation } from '../spec/types.ts';
 import type { JudgeContext, Outcome, Verdict } from './verdict.ts';
 import { combineOutcomes } from './stats/band.ts';
-import { chiSquareGoodnessOfFit } from './stats/goodness-of-fit.ts';
+import { chiSquareGoodnessOfFit, type GoodnessOfFit } from './stats/goodness-of-fit.ts';
+import type { Band } from './stats/band.ts';
+import type { Interval } from './stats/proportion.ts';
+import type { IntervalMethod } from './stats/share.ts';
 import { formatCount, percentValue, plural, whereText } from './stats/format.ts';
-import { judgeShare, shareOptions, shareReason, shareText, type ShareJudgement } from './share.ts';
-import type { ExpectedNumbers, KindHandler } from './kind.ts';
+import { judgeShare, shareBand, shareOptions, shareReason, shareText, type ShareJudgement } from './share.ts';
+import { clientPopulation, type KindHandler } from './kind.ts';
 import { where, population, DEFAULT_TOLERANCE_POINTS, type RawCommon, type RawShare, type RawWhere } from '../spec/expectation-input.ts';
 
 interface CategoryResult {
@@ -21,6 +24,26 @@ interface CategoryResult {
   /** Expected share 0..1 (0 for unexpected categories). */
   weight: number;
   judgement: ShareJudgement;
+}
+
+export interface DistributionDetails {
+  /** Responses per value of the label. */
+  counts: Record<string, number>;
+  method: IntervalMethod | undefined;
+  comparisons: number;
+  perIntervalConfidence: number | undefined;
+  goodnessOfFit: GoodnessOfFit | undefined;
+  categories: {
+    category: string;
+    /** Among the weights (false: seen but not expected, judged against a share of 0). */
+    expected: boolean;
+    expectedShare: number;
+    count: number;
+    share: number;
+    interval: Interval;
+    band: Band;
+    outcome: Outcome;
+  }[];
 }
 
 export function judgeDistribution(e: DistributionExpectation, context: JudgeContext): Verdict {
@@ -62,6 +85,12 @@ export function judgeDistribution(e: DistributionExpectation, context: JudgeCont
     confidence: e.confidence,
     sampleSize: trials,
     explanation: explain(e, results, outcome, trials, context.observation.count(e.where)),
+    evidence: {
+      unit: 'share',
+      // The weights' bands; a category seen but not expected is judged against 0 (details.categories).
+      expected: Object.fromEntries(results.filter((r) => r.expected).map((r) => [r.category, shareBand({ lower: r.weight - tolerance, upper: r.weight + tolerance }, r.weight)])),
+      population: clientPopulation(`responses that carried ${e.of}`, e.where),
+    },
     details: {
       counts: Object.fromEntries(counts),
       method: results[0]?.judgement.method,
@@ -78,7 +107,7 @@ export function judgeDistribution(e: DistributionExpectation, context: JudgeCont
         band: r.judgement.band,
         outcome: r.judgement.outcome,
       })),
-    },
+    } satisfies DistributionDetails,
     source: e.source,
   };
 }
@@ -136,16 +165,4 @@ export const distributionKind: KindHandler<DistributionExpectation, RawDistribut
   },
   judge: judgeDistribution,
   judgedFromClient: () => true,
-  unit: () => 'share',
-  expectedNumbers(_verdict, e) {
-    const result = new Map<string, ExpectedNumbers>();
-    const total = Object.values(e.weights).reduce((a, b) => a + b, 0);
-    if (total <= 0) return result;
-    const tolerance = e.tolerance / 100;
-    for (const [category, weight] of Object.entries(e.weights)) {
-      const share = weight / total;
-      result.set(category, { value: share, min: Math.max(0, share - tolerance), max: Math.min(1, share + tolerance) });
-    }
-    return result;
-  },
 };

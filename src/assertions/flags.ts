@@ -8,14 +8,14 @@
 // A count is exact (no sampling error); a share gets an interval like every other share.
 import type { FlagsExpectation } from '../spec/types.ts';
 import type { CounterSample } from '../observe/types.ts';
-import type { JudgeContext, Outcome, Verdict } from './verdict.ts';
+import type { ExpectedBand, JudgeContext, Outcome, Verdict } from './verdict.ts';
 import { ISTIO_REQUESTS_TOTAL } from './counters.ts';
 import { countWhere, FLAG_LABEL, hasFlag } from './labels.ts';
 import { combineOutcomes } from './stats/band.ts';
 import { formatCount, plural } from './stats/format.ts';
-import { countReason, describeCountBound, judgeCount } from './count.ts';
+import { countBand, countReason, describeCountBound, judgeCount } from './count.ts';
 import { judgeShareBound, shareReason, shareText } from './share.ts';
-import { boundNumbers, scalarNumbers, type KindHandler } from './kind.ts';
+import { scalarBand, type KindHandler } from './kind.ts';
 import type { RawCommon, RawCountBound, RawShareBound } from '../spec/expectation-input.ts';
 
 interface FlagCounts {
@@ -44,6 +44,14 @@ export function meshFlagCounts(counters: CounterSample[], flag: string, service?
   return best;
 }
 
+export interface FlagsDetails {
+  from: 'mesh' | 'client';
+  flagged: number;
+  total: number;
+  /** Which istio_requests_total reporter the counts come from (mesh only). */
+  reporter?: string;
+}
+
 export function judgeFlags(e: FlagsExpectation, context: JudgeContext): Verdict {
   const counts =
     e.from === 'mesh'
@@ -57,15 +65,18 @@ export function judgeFlags(e: FlagsExpectation, context: JudgeContext): Verdict 
   const expectedParts: string[] = [];
   let interval: [number, number] | undefined;
   let share: number | undefined;
+  let band: ExpectedBand = {};
 
   if (e.count) {
     const j = judgeCount(counts.flagged, e.count, context);
+    band = countBand(j, e.count);
     const expected = describeCountBound(e.count);
     expectedParts.push(`${expected} flagged ${e.flag}`);
     parts.push({ outcome: j.outcome, text: `${formatCount(counts.flagged)} of ${population} carried flag ${e.flag}; expected ${expected}${countReason(j)}` });
   }
   if (e.ratio) {
-    const { judgement: j, expected } = judgeShareBound(counts.flagged, counts.total, e.ratio, e.confidence, context);
+    const { judgement: j, expected, band: shareBand } = judgeShareBound(counts.flagged, counts.total, e.ratio, e.confidence, context);
+    band = shareBand;
     expectedParts.push(`${expected} flagged ${e.flag}`);
     interval = j.interval;
     share = j.share;
@@ -89,7 +100,15 @@ export function judgeFlags(e: FlagsExpectation, context: JudgeContext): Verdict 
     confidence: e.confidence,
     sampleSize: counts.total,
     explanation,
-    details: { from: e.from, flagged: counts.flagged, total: counts.total, reporter: counts.reporter },
+    evidence: {
+      unit: share !== undefined ? 'share' : 'count',
+      expected: scalarBand(band),
+      population:
+        e.from === 'mesh'
+          ? { source: 'mesh', of: `requests${e.service ? ` to ${e.service}` : ''} in istio_requests_total${counts.reporter ? ` (reporter=${counts.reporter})` : ''}` }
+          : { source: 'client', of: 'responses' },
+    },
+    details: { from: e.from, flagged: counts.flagged, total: counts.total, reporter: counts.reporter } satisfies FlagsDetails,
     source: e.source,
   };
 }
@@ -128,6 +147,4 @@ export const flagsKind: KindHandler<FlagsExpectation, RawFlags> = {
   },
   judge: judgeFlags,
   judgedFromClient: () => false,
-  unit: (e) => (e?.ratio ? 'share' : 'count'),
-  expectedNumbers: (_verdict, e) => scalarNumbers(boundNumbers(e.ratio ?? e.count)),
 };

@@ -8,13 +8,35 @@
 import type { LatencyExpectation } from '../spec/types.ts';
 import type { LatencyView } from '../observe/types.ts';
 import { SpecError } from '../errors.ts';
-import type { JudgeContext, Outcome, Verdict } from './verdict.ts';
+import type { ExpectedBand, JudgeContext, Outcome, Verdict } from './verdict.ts';
 import { bandOf, combineOutcomes } from './stats/band.ts';
 import { formatMs, plural, whereText } from './stats/format.ts';
 import type { Interval } from './stats/proportion.ts';
-import { DEFAULT_SHARE_TOLERANCE, describeShareBound, edgeText, judgeShare, shareOptions, shareReason, shareText, type ShareJudgement } from './share.ts';
-import { noExpectedNumbers, type KindHandler } from './kind.ts';
+import type { IntervalMethod } from './stats/share.ts';
+import { DEFAULT_SHARE_TOLERANCE, describeShareBound, edgeText, judgeShare, shareBand, shareOptions, shareReason, shareText, type ShareJudgement } from './share.ts';
+import { clientPopulation, type KindHandler } from './kind.ts';
 import { where, population, type RawCommon, type RawDuration, type RawShareBound, type RawWhere } from '../spec/expectation-input.ts';
+
+/** A percentile's (or the maximum's) limit a check holds the latency to. */
+export interface LatencyLimit {
+  /** `p50`, `p99.9`, `max`, as the expectation wrote it. */
+  percentile: string;
+  direction: 'below' | 'above';
+  thresholdMs: number;
+}
+
+/** Latency percentiles of the verdict's population, ms. */
+export type PercentilesMs = Partial<Record<'p50' | 'p90' | 'p99' | 'p999' | 'max', number>>;
+
+export interface LatencyDetails {
+  unit: string;
+  percentilesMs: PercentilesMs;
+  comparisons: number;
+  method: IntervalMethod;
+  checks: { key: string; outcome: Outcome; share: number; interval: Interval }[];
+  /** The limits the percentiles (and the maximum) were held to, in the expectation's order, for charts. */
+  limits: LatencyLimit[];
+}
 
 interface Check {
   key: string;
@@ -22,6 +44,10 @@ interface Check {
   /** Share of requests at or over the threshold. */
   share: number;
   interval: Interval;
+  /** The band that share was judged against. */
+  band: ExpectedBand;
+  /** Absent for the delayed share. */
+  limit?: LatencyLimit;
   sentence: string;
   /** How close the interval came to deciding the other way (for picking the sentence of a pass). */
   margin: number;
@@ -46,8 +72,8 @@ export function judgeLatency(e: LatencyExpectation, context: JudgeContext): Verd
 
   for (const [key, bound] of Object.entries(e.percentiles)) {
     if (key === 'max') {
-      if (bound.below !== undefined) checks.push(maxCheck(view, bound.below, 'below'));
-      if (bound.above !== undefined) checks.push(maxCheck(view, bound.above, 'above'));
+      if (bound.below !== undefined) checks.push(maxCheck(view, key, bound.below, 'below'));
+      if (bound.above !== undefined) checks.push(maxCheck(view, key, bound.above, 'above'));
       continue;
     }
     const q = percentileOf(key);
@@ -64,6 +90,8 @@ export function judgeLatency(e: LatencyExpectation, context: JudgeContext): Verd
         outcome: j.outcome,
         share: j.share,
         interval: j.interval,
+        band: shareBand(band),
+        limit: { percentile: key, direction, thresholdMs: threshold },
         sentence:
           `${key}${observedMs} ${shareText(j)} of ${plural(n, 'request')}${whereText(e.where)} took ${formatMs(threshold)} or longer; ` +
           `expected ${key} ${direction} ${formatMs(threshold)} (${direction === 'below' ? 'at most' : 'at least'} ${edgeText(tail)})${shareReason(j)}`,
@@ -73,12 +101,14 @@ export function judgeLatency(e: LatencyExpectation, context: JudgeContext): Verd
   }
   if (e.delayed) {
     const { atLeastMs, share } = e.delayed;
-    const j = judgeShare(view.countAtLeast(atLeastMs), n, bandOf(share, DEFAULT_SHARE_TOLERANCE), options);
+    const band = bandOf(share, DEFAULT_SHARE_TOLERANCE);
+    const j = judgeShare(view.countAtLeast(atLeastMs), n, band, options);
     checks.push({
       key: `delayed ${atLeastMs}`,
       outcome: j.outcome,
       share: j.share,
       interval: j.interval,
+      band: shareBand(band, share.approx),
       sentence: `${shareText(j)} of ${plural(n, 'request')}${whereText(e.where)} took at least ${formatMs(atLeastMs)}; expected ${describeShareBound(share)}${shareReason(j)}`,
       margin: marginOf(j),
     });
@@ -95,6 +125,7 @@ export function judgeLatency(e: LatencyExpectation, context: JudgeContext): Verd
     confidence: e.confidence,
     sampleSize: n,
     explanation: n === 0 ? `No request was recorded${e.where ? ' matching the filter' : ''}, so latency cannot be judged.` : explain(checks, outcome),
+    evidence: { unit: 'share', expected: Object.fromEntries(checks.map((c) => [c.key, c.band])), population: clientPopulation('requests', e.where) },
     details: {
       unit: 'observed and interval: share of requests at or over each threshold',
       // Of this expectation's population (its `where`), so a chart of them is true to the verdict.
@@ -102,12 +133,13 @@ export function judgeLatency(e: LatencyExpectation, context: JudgeContext): Verd
       comparisons,
       method: options.sequential ? 'mixture-confidence-sequence' : 'clopper-pearson',
       checks: checks.map(({ key, outcome: o, share, interval }) => ({ key, outcome: o, share, interval })),
-    },
+      limits: checks.flatMap((c) => (c.limit ? [c.limit] : [])),
+    } satisfies LatencyDetails,
     source: e.source,
   };
 }
 
-function maxCheck(view: LatencyView, threshold: number, direction: 'below' | 'above'): Check {
+function maxCheck(view: LatencyView, key: string, threshold: number, direction: 'below' | 'above'): Check {
   const n = view.count;
   const over = view.countAtLeast(threshold);
   const holds = direction === 'below' ? over === 0 : view.max > threshold;
@@ -119,6 +151,9 @@ function maxCheck(view: LatencyView, threshold: number, direction: 'below' | 'ab
     outcome,
     share: n > 0 ? over / n : 0,
     interval: n > 0 ? [over / n, over / n] : [0, 1],
+    // Exact: none at or over the threshold (below), some above it (above).
+    band: direction === 'below' ? { max: 0 } : {},
+    limit: { percentile: key, direction, thresholdMs: threshold },
     sentence: `The slowest of ${plural(n, 'request')} took ${slowest}; expected the maximum ${direction} ${formatMs(threshold)}${why}`,
     margin: Infinity,
   };
@@ -188,7 +223,4 @@ export const latencyKind: KindHandler<LatencyExpectation, RawLatency> = {
   },
   judge: judgeLatency,
   judgedFromClient: () => true,
-  // the share of requests at or over each threshold
-  unit: () => 'share',
-  expectedNumbers: noExpectedNumbers,
 };

@@ -45,7 +45,7 @@ import type { JudgeContext, Verdict } from './verdict.ts';
 import { localRateLimitCount } from './counters.ts';
 import { FLAG_LABEL, hasFlag } from './labels.ts';
 import { formatCount, formatMs, plural } from './stats/format.ts';
-import { noExpectedNumbers, type KindHandler } from './kind.ts';
+import { clientPopulation, scalarBand, type KindHandler } from './kind.ts';
 import { where, population, type RawCommon, type RawWhere } from '../spec/expectation-input.ts';
 
 /** Chunked refill: requests that a timer fire just as a request arrives can move (arrival jitter between client and proxy). */
@@ -54,6 +54,38 @@ export const ARRIVAL_JITTER_REQUESTS = 1;
 const TIMESTAMP_RESOLUTION_MS = 2;
 /** Seed of the draws for fractional filter_enabled / filter_enforced, so a verdict is reproducible. */
 const FRACTION_SEED = 20240917;
+
+/** One second of the replay against what the client saw. */
+export interface RateLimitSecond {
+  second: number;
+  predictedLimited: number;
+  predictedAllowed: number;
+  observedLimited: number;
+}
+
+export interface RateLimitedDetails {
+  warmupRequests: number;
+  /** namespace/name of the EnvoyFilter replayed. */
+  filter: string;
+  refill: RateLimitRefill;
+  bucket: LocalRateLimit['bucket'];
+  predicted: { min: number; max: number; exact: boolean; phasesEvaluated: number };
+  /** The allowance around the prediction, in requests, by cause. */
+  tolerance: {
+    phase: number;
+    jitter: number;
+    arrivalSpreadMs?: number;
+    arrivalSpreadTokens?: number;
+    spread?: number;
+    perRequestDelays?: boolean;
+    fraction: number;
+    slack: number;
+  };
+  counters: { enabled: number; rate_limited: number; enforced: number };
+  neverEngaged: boolean;
+  findings: LocalRateLimit['findings'];
+  perSecond: RateLimitSecond[];
+}
 
 export function judgeRateLimited(e: RateLimitedExpectation, context: JudgeContext): Verdict {
   const ref = findFilter(e, context.experiment.apply);
@@ -127,6 +159,7 @@ export function judgeRateLimited(e: RateLimitedExpectation, context: JudgeContex
     confidence: e.confidence,
     sampleSize: times.length,
     explanation,
+    evidence: { unit: 'count', expected: scalarBand({ min: lowest, max: highest }), population: clientPopulation('requests', e.where) },
     details: {
       warmupRequests: warmup.length,
       filter: `${limit.namespace}/${limit.name}`,
@@ -144,7 +177,7 @@ export function judgeRateLimited(e: RateLimitedExpectation, context: JudgeContex
       neverEngaged,
       findings: limit.findings,
       perSecond: mergePerSecond(predictedSeries, observedPerSecond),
-    },
+    } satisfies RateLimitedDetails,
     source: e.source,
   };
 }
@@ -277,7 +310,7 @@ function perSecond(times: Float64Array): Map<number, number> {
   return out;
 }
 
-function mergePerSecond(predicted: { second: number; allowed: number; limited: number }[], observed: Map<number, number>) {
+function mergePerSecond(predicted: { second: number; allowed: number; limited: number }[], observed: Map<number, number>): RateLimitSecond[] {
   const rows = predicted.map((p) => ({ second: p.second, predictedLimited: p.limited, predictedAllowed: p.allowed, observedLimited: observed.get(p.second) ?? 0 }));
   for (const [second, count] of observed) {
     if (!rows.some((r) => r.second === second)) rows.push({ second, predictedLimited: 0, predictedAllowed: 0, observedLimited: count });
@@ -305,6 +338,4 @@ export const rateLimitedKind: KindHandler<RateLimitedExpectation, RawRateLimited
   },
   judge: judgeRateLimited,
   judgedFromClient: () => true,
-  unit: () => 'count',
-  expectedNumbers: noExpectedNumbers,
 };

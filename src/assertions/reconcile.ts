@@ -11,8 +11,21 @@ import type { JudgeContext, Verdict } from './verdict.ts';
 import { ISTIO_REQUESTS_TOTAL, proxyBelongsTo } from './counters.ts';
 import { STATUS_LABEL, TRANSPORT_ERROR_STATUS } from './labels.ts';
 import { formatCount, plural } from './stats/format.ts';
-import { noExpectedNumbers, type KindHandler } from './kind.ts';
+import type { KindHandler } from './kind.ts';
 import type { RawCommon } from '../spec/expectation-input.ts';
+
+export interface ReconcileDetails {
+  client: number;
+  mesh: number;
+  difference: number;
+  inFlight: number;
+  transportErrors: number;
+  /** The mesh counts that agree with the client's. */
+  allowedRange: [number, number];
+  /** The istio_requests_total reporter counted. */
+  reporter: 'source' | 'destination';
+  exact: true;
+}
 
 export function judgeReconcile(e: ReconcileExpectation, context: JudgeContext): Verdict {
   const samples = context.counters.filter((s) => s.name === ISTIO_REQUESTS_TOTAL && proxyBelongsTo(s.proxy, e.proxy));
@@ -51,7 +64,8 @@ export function judgeReconcile(e: ReconcileExpectation, context: JudgeContext): 
     confidence: e.confidence,
     sampleSize: client,
     explanation,
-    details: { client, mesh, difference, inFlight, transportErrors, allowedRange: [lowest, highest], reporter, exact: true },
+    evidence: { unit: 'count', expected: { mesh: { min: lowest, max: highest } }, population: { source: 'client', of: 'responses' } },
+    details: { client, mesh, difference, inFlight, transportErrors, allowedRange: [lowest, highest], reporter, exact: true } satisfies ReconcileDetails,
     source: e.source,
   };
 }
@@ -72,6 +86,4 @@ export const reconcileKind: KindHandler<ReconcileExpectation, RawReconcile> = {
   },
   judge: judgeReconcile,
   judgedFromClient: () => false,
-  unit: () => 'count',
-  expectedNumbers: noExpectedNumbers,
 };

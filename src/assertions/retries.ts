@@ -3,11 +3,22 @@
 // Client-side retry counts are unreliable (x-envoy-attempt-count, istio/istio#59413); the sidecar counter is not.
 import type { RetriesExpectation } from '../spec/types.ts';
 import type { JudgeContext, Verdict } from './verdict.ts';
+import type { Band } from './stats/band.ts';
 import { clusterSamples, UPSTREAM_RQ_RETRY } from './counters.ts';
-import { countReason, describeCountBound, judgeCount } from './count.ts';
+import { countBand, countReason, describeCountBound, judgeCount } from './count.ts';
 import { formatCount } from './stats/format.ts';
-import { boundNumbers, scalarNumbers, type KindHandler } from './kind.ts';
+import { LOAD_RESPONSES, scalarBand, type KindHandler } from './kind.ts';
 import { countOf, type RawCommon, type RawCountBound } from '../spec/expectation-input.ts';
+
+export interface RetriesDetails {
+  /** Retries per calling proxy. */
+  byProxy: Record<string, number>;
+  counter: string;
+  band: Band;
+  /** Cluster counter series of the service that moved (0: callers may not export them). */
+  clusterSeries: number;
+  exact: true;
+}
 
 export function judgeRetries(e: RetriesExpectation, context: JudgeContext): Verdict {
   const samples = clusterSamples(context.counters, e.service, e.subset, e.from);
@@ -38,7 +49,8 @@ export function judgeRetries(e: RetriesExpectation, context: JudgeContext): Verd
     confidence: e.confidence,
     sampleSize: context.observation.total,
     explanation: `${callers} retried ${target} ${retries === 1 ? 'once' : `${formatCount(retries)} times`}; expected ${expected}${countReason(j)}${blindReason}${unseen}.`,
-    details: { byProxy, counter: UPSTREAM_RQ_RETRY, band: j.band, clusterSeries: samples.length, exact: true },
+    evidence: { unit: 'count', expected: scalarBand(countBand(j, e.count)), population: { source: 'mesh', of: LOAD_RESPONSES } },
+    details: { byProxy, counter: UPSTREAM_RQ_RETRY, band: j.band, clusterSeries: samples.length, exact: true } satisfies RetriesDetails,
     source: e.source,
   };
 }
@@ -57,6 +69,4 @@ export const retriesKind: KindHandler<RetriesExpectation, RawRetries> = {
   },
   judge: judgeRetries,
   judgedFromClient: () => false,
-  unit: () => 'count',
-  expectedNumbers: (_verdict, e) => scalarNumbers(boundNumbers(e.count)),
 };

@@ -1,12 +1,13 @@
 // Judging one share (a proportion of requests) against a band: the building block of distribution, status,
 // denied, latency and flags verdicts.
 import type { Bound } from '../spec/types.ts';
-import type { JudgeContext, Outcome } from './verdict.ts';
+import type { ExpectedBand, JudgeContext, Outcome } from './verdict.ts';
 import { bandOf, clipBand, outcomeOf, placeInterval, type Band, type Placement } from './stats/band.ts';
 import type { Interval } from './stats/proportion.ts';
 import { intervalLabel, shareInterval, type IntervalMethod } from './stats/share.ts';
 import { formatShareWithInterval, percentValue } from './stats/format.ts';
 import { requestsFor } from './stats/sample-size.ts';
+import { bandEvidence } from './kind.ts';
 
 /** Tolerance of `approx` on a share when the expectation gives none: 5 percentage points. */
 export const DEFAULT_SHARE_TOLERANCE = 0.05;
@@ -82,9 +83,15 @@ export function judgeShareBound(
   confidence: number,
   context: JudgeContext,
   approxText?: string,
-): { judgement: ShareJudgement; expected: string } {
-  const judgement = judgeShare(successes, trials, bandOf(bound, DEFAULT_SHARE_TOLERANCE), shareOptions(confidence, context));
-  return { judgement, expected: describeShareBound(bound, approxText) };
+): { judgement: ShareJudgement; expected: string; band: ExpectedBand } {
+  const band = bandOf(bound, DEFAULT_SHARE_TOLERANCE);
+  const judgement = judgeShare(successes, trials, band, shareOptions(confidence, context));
+  return { judgement, expected: describeShareBound(bound, approxText), band: shareBand(band, bound.approx) };
+}
+
+/** A share band as evidence: its edges within [0, 1], around `value` (an approx) when it has one. */
+export function shareBand(band: Band, value?: number): ExpectedBand {
+  return bandEvidence(band, value, [0, 1]);
 }
 
 /** "19.4 % (99 % interval 17.9–21.0 %)". */

@@ -3,13 +3,22 @@
 // that retries n times is seen failing p^(n+1) of the time.
 import type { StatusExpectation } from '../spec/types.ts';
 import type { JudgeContext, Verdict } from './verdict.ts';
-import { bandOf } from './stats/band.ts';
+import type { Band } from './stats/band.ts';
+import type { IntervalMethod } from './stats/share.ts';
 import { plural, trimmed, whereText } from './stats/format.ts';
 import { countWhere, FLAG_LABEL, hasFlag, STATUS_LABEL, statusMatches } from './labels.ts';
-import { DEFAULT_SHARE_TOLERANCE, judgeShareBound, shareReason, shareText } from './share.ts';
-import { scalarNumbers, boundNumbers, type ExpectedNumbers, type KindHandler } from './kind.ts';
-import type { Bound } from '../spec/types.ts';
+import { judgeShareBound, shareReason, shareText } from './share.ts';
+import { clientPopulation, scalarBand, type KindHandler } from './kind.ts';
 import { where, population, percentText, type RawCommon, type RawShareBound, type RawWhere } from '../spec/expectation-input.ts';
+
+export interface StatusDetails {
+  /** Responses that matched the code, class or flag. */
+  count: number;
+  band: Band;
+  method: IntervalMethod;
+  /** The derived form: the share failing^(retries+1) judged against. */
+  derived?: { failing: number; retries: number; share: number };
+}
 
 export function judgeStatus(e: StatusExpectation, context: JudgeContext): Verdict {
   const { observation } = context;
@@ -25,7 +34,7 @@ export function judgeStatus(e: StatusExpectation, context: JudgeContext): Verdic
   const derivation = derived
     ? `${trimmed(derived.failing, 4)}^(${derived.retries}+1) = ${trimmed(bound.approx! * 100, 3)}`
     : undefined;
-  const { judgement: j, expected } = judgeShareBound(successes, trials, bound, e.confidence, context, derivation);
+  const { judgement: j, expected, band } = judgeShareBound(successes, trials, bound, e.confidence, context, derivation);
   const predicate = e.flag !== undefined ? `flagged ${e.flag}` : e.code;
 
   return {
@@ -41,7 +50,8 @@ export function judgeStatus(e: StatusExpectation, context: JudgeContext): Verdic
       trials === 0
         ? `No response was recorded${e.where ? ' matching the filter' : ''}, so the share of ${what} cannot be judged.`
         : `${shareText(j)} of ${plural(trials, 'response')}${whereText(e.where)} were ${predicate}; expected ${expected}${shareReason(j)}.`,
-    details: { count: successes, band: j.band, method: j.method, derived: derived ? { ...derived, share: bound.approx } : undefined },
+    evidence: { unit: 'share', expected: scalarBand(band), population: clientPopulation('responses', e.where) },
+    details: { count: successes, band: j.band, method: j.method, ...(derived ? { derived: { ...derived, share: bound.approx! } } : {}) } satisfies StatusDetails,
     source: e.source,
   };
 }
@@ -68,17 +78,4 @@ export const statusKind: KindHandler<StatusExpectation, RawStatus> = {
   },
   judge: judgeStatus,
   judgedFromClient: () => true,
-  unit: () => 'share',
-  expectedNumbers: (verdict, e) => scalarNumbers(e.ratio.derived ? derivedNumbers(verdict, e.ratio, e.ratio.derived) : boundNumbers(e.ratio)),
 };
-
-/**
- * A derived share (failing^(retries+1)) as the judge used it: the share from the verdict's details when it computed
- * one, the band = share ∓ tolerance narrowed by min/max and clipped to [0, 1] as judgeShare does.
- */
-function derivedNumbers(verdict: Verdict, ratio: Bound, derived: { failing: number; retries: number }): ExpectedNumbers {
-  const judged = (verdict.details?.derived as { share?: unknown } | undefined)?.share;
-  const share = typeof judged === 'number' && Number.isFinite(judged) ? judged : derivedShare(derived.failing, derived.retries);
-  const band = bandOf({ ...ratio, approx: share }, DEFAULT_SHARE_TOLERANCE);
-  return { value: share, min: Math.max(0, band.lower ?? 0), max: Math.min(1, band.upper ?? 1) };
-}

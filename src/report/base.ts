@@ -1,10 +1,9 @@
-// What every reporter shares: outcome tallies, number formatting, matching verdicts to expectations, sweep groups.
+// What every reporter shares: outcome tallies, number formatting, sweep groups. Reporters render a verdict from its
+// own fields and evidence (unit, expected band, population); they never re-derive them from the expectation.
 import type { Expectation } from '../spec/types.ts';
-import type { Verdict } from '../assertions/verdict.ts';
-import type { ExperimentOutcome, ExperimentResult, RunResult } from '../runner/result.ts';
+import type { ValueUnit, Verdict } from '../assertions/verdict.ts';
+import type { ExperimentOutcome, ExperimentResult, JudgedVerdict, RunResult } from '../runner/result.ts';
 import { formatDuration } from '../spec/units.ts';
-import { kindHandler } from '../assertions/kinds.ts';
-import type { ExpectedNumbers, ValueUnit } from '../assertions/kind.ts';
 
 export const outcomes: readonly ExperimentOutcome[] = ['pass', 'fail', 'inconclusive', 'error', 'interrupted', 'skipped'];
 
@@ -38,19 +37,7 @@ export function formatNumber(value: number | null | undefined, digits = 3): stri
   return String(+value.toFixed(Math.max(0, digits - Math.max(0, Math.floor(Math.log10(abs))))));
 }
 
-export type { ValueUnit, ExpectedNumbers } from '../assertions/kind.ts';
-
-/**
- * The unit of a verdict's observed value. Assertions may say so in `details.unit`; otherwise the kind's handler
- * says (src/assertions/kinds.ts); a kind nobody registered shows counts.
- */
-export function verdictUnit(verdict: Verdict, expectation?: Expectation): ValueUnit {
-  const declared = verdict.details?.unit;
-  if (declared === 'share' || declared === 'count' || declared === 'ms') return declared;
-  const handler = kindHandler(verdict.kind);
-  if (!handler) return 'count';
-  return handler.unit(expectation?.kind === verdict.kind ? expectation : undefined);
-}
+export type { ValueUnit } from '../assertions/verdict.ts';
 
 export function formatValue(value: number | null | undefined, unit: ValueUnit): string {
   if (value === null || value === undefined || !Number.isFinite(value)) return formatNumber(value);
@@ -59,8 +46,9 @@ export function formatValue(value: number | null | undefined, unit: ValueUnit): 
   return formatNumber(value);
 }
 
-/** Observed value(s) as text; per-category values keep their order. */
-export function formatObserved(verdict: Verdict, unit: ValueUnit): string {
+/** Observed value(s) as text, in the verdict's unit; per-category values keep their order. */
+export function formatObserved(verdict: Verdict): string {
+  const unit = verdict.evidence.unit;
   const observed = verdict.observed as number | Record<string, number | null> | null;
   if (observed === null || typeof observed === 'number') return formatValue(observed, unit);
   return Object.entries(observed)
@@ -70,7 +58,9 @@ export function formatObserved(verdict: Verdict, unit: ValueUnit): string {
 
 type Interval = [number | null, number | null];
 
-export function formatInterval(verdict: Verdict, unit: ValueUnit): string {
+/** The interval(s) as text, in the verdict's unit. */
+export function formatInterval(verdict: Verdict): string {
+  const unit = verdict.evidence.unit;
   const interval = verdict.interval as Interval | Record<string, Interval> | undefined;
   if (!interval) return '—';
   const one = (i: Interval) => `[${formatValue(i[0], unit)}, ${formatValue(i[1], unit)}]`;
@@ -90,23 +80,9 @@ export function formatPValue(p: number | null | undefined): string {
   return formatNumber(p, 4);
 }
 
-/**
- * The expectation a verdict judged. Runners judge expectations in order, so the same index with the same
- * kind is the match; otherwise the first unused expectation with the same title and kind.
- */
-export function expectationFor(experiment: ExperimentResult, verdictIndex: number): Expectation | undefined {
-  const verdict = experiment.verdicts[verdictIndex];
-  const sameIndex = experiment.expectations[verdictIndex];
-  if (sameIndex && sameIndex.kind === verdict.kind) return sameIndex;
-  return experiment.expectations.find((e) => e.kind === verdict.kind && e.title === verdict.title);
-}
-
-/** Expected numbers per series key (`''` for a scalar verdict), in the verdict's unit. */
-export function expectedNumbers(verdict: Verdict, expectation?: Expectation): Map<string, ExpectedNumbers> {
-  const declared = verdict.details?.expectedValue;
-  if (typeof declared === 'number') return new Map([['', { value: declared }]]);
-  if (!expectation) return new Map();
-  return kindHandler(expectation.kind)?.expectedNumbers(verdict, expectation) ?? new Map();
+/** The expectation a verdict judged (result.json pairs them by index). */
+export function expectationOf(experiment: ExperimentResult, verdict: JudgedVerdict): Expectation | undefined {
+  return experiment.expectations[verdict.expectationIndex];
 }
 
 /** Experiments of one sweep (same `sweep.baseName`), in run order. */

@@ -5,9 +5,9 @@ import type { Expectation } from '../spec/types.ts';
 import type { Verdict } from '../assertions/verdict.ts';
 import type { ExperimentResult, RunResult } from '../runner/result.ts';
 import {
-  achievedRate, describeLoadModel, describeSweepPoint, describeTally, expectationFor, experimentAnchor, formatConfidence,
+  achievedRate, describeLoadModel, describeSweepPoint, describeTally, expectationOf, experimentAnchor, formatConfidence,
   formatInterval, formatMs, formatNumber, formatObserved, formatPValue, formatSource, formatValue, outcomes, shellQuote,
-  statusTotals, sweepGroups, tallyOutcomes, verdictUnit, type SweepGroup, type ValueUnit,
+  statusTotals, sweepGroups, tallyOutcomes, type SweepGroup, type ValueUnit,
 } from './base.ts';
 import { html, trusted, type SafeHtml } from './escape.ts';
 import { coverageSection } from './coverage-html.ts';
@@ -138,7 +138,7 @@ async function sweepSection(group: SweepGroup, result: RunResult, charts: ChartR
   }
   const points = group.points.map((point) => {
     const index = result.experiments.indexOf(point);
-    return html`<tr class="is-${point.outcome}"><td>${describeSweepPoint(point.sweep?.params ?? {})}</td><td>${badge(point.outcome)}</td><td><a href="#${experimentAnchor(point, index)}">${point.name}</a></td><td>${point.verdicts.map((v, i) => formatObserved(v, verdictUnit(v, expectationFor(point, i)))).join('; ')}</td></tr>`;
+    return html`<tr class="is-${point.outcome}"><td>${describeSweepPoint(point.sweep?.params ?? {})}</td><td>${badge(point.outcome)}</td><td><a href="#${experimentAnchor(point, index)}">${point.name}</a></td><td>${point.verdicts.map((v) => formatObserved(v)).join('; ')}</td></tr>`;
   });
   return html`<h3>${group.baseName}</h3>
 <div class="charts">${figures}</div>
@@ -189,20 +189,20 @@ function verdictList(experiment: ExperimentResult): SafeHtml {
     const pending = experiment.expectations.map((e) => html`<li>${e.title} <span class="muted">(${e.kind}${formatSource(e.source) ? `, ${formatSource(e.source)}` : ''})</span></li>`);
     return html`<p class="muted">${why}</p>${pending.length ? html`<ul>${pending}</ul>` : ''}`;
   }
-  return html`<div class="verdicts">${experiment.verdicts.map((verdict, i) => verdictCard(verdict, expectationFor(experiment, i)))}</div>`;
+  return html`<div class="verdicts">${experiment.verdicts.map((verdict) => verdictCard(verdict, expectationOf(experiment, verdict)))}</div>`;
 }
 
 function verdictCard(verdict: Verdict, expectation: Expectation | undefined): SafeHtml {
-  const unit = verdictUnit(verdict, expectation);
+  const unit = verdict.evidence.unit;
   const source = formatSource(verdict.source ?? expectation?.source);
   const perCategory = typeof verdict.observed === 'object' && verdict.observed !== null;
   return html`<div class="verdict is-${verdict.outcome}">
 <div class="title">${badge(verdict.outcome)}<span>${verdict.title}</span><span class="kind">${verdict.kind}${source ? ` · ${source}` : ''}</span></div>
 <p class="why">${verdict.explanation}</p>
 <dl class="stats">
-${perCategory ? '' : html`<div><dt>Observed</dt><dd>${formatObserved(verdict, unit)}</dd></div>`}
+${perCategory ? '' : html`<div><dt>Observed</dt><dd>${formatObserved(verdict)}</dd></div>`}
 <div><dt>Expected</dt><dd>${verdict.expected}</dd></div>
-${perCategory ? '' : html`<div><dt>Interval</dt><dd>${formatInterval(verdict, unit)}</dd></div>`}
+${perCategory ? '' : html`<div><dt>Interval</dt><dd>${formatInterval(verdict)}</dd></div>`}
 <div><dt>Confidence</dt><dd>${formatConfidence(verdict.confidence)}</dd></div>
 <div><dt>Sample size</dt><dd>${formatNumber(verdict.sampleSize)}</dd></div>
 ${verdict.pValue !== undefined ? html`<div><dt>p-value</dt><dd>${formatPValue(verdict.pValue)}</dd></div>` : ''}
@@ -230,11 +230,10 @@ async function chartGrid(experiment: ExperimentResult, charts: ChartRenderer): P
       html`<b>Requests per second by status.</b> Dashed lines mark when the configuration was applied, when every proxy had it, and when it was removed.`,
     ),
   );
-  for (const [i, verdict] of experiment.verdicts.entries()) {
-    const expectation = expectationFor(experiment, i);
+  for (const verdict of experiment.verdicts) {
     figures.push(
       await charts.figure(
-        distributionChart(verdict, expectation),
+        distributionChart(verdict),
         'distribution',
         html`<b>${verdict.title}</b>: blue bar = observed share, whisker = ${formatConfidence(verdict.confidence)} interval, black tick = expected weight, pale band = tolerance.`,
       ),

@@ -1,9 +1,8 @@
 // JUnit XML: a testsuite per experiment, a testcase per expectation, the verdict's explanation as failure message.
 // Shape of the common JUnit schema as CI servers read it (Jenkins, GitLab, GitHub test reporters): testsuites >
 // testsuite > properties, testcase > failure | error | skipped, system-out.
-import type { Verdict } from '../assertions/verdict.ts';
-import type { ExperimentResult, RunResult } from '../runner/result.ts';
-import { describeSweepPoint, expectationFor, formatConfidence, formatInterval, formatObserved, formatPValue, formatSource, shellQuote, verdictUnit } from './base.ts';
+import type { ExperimentResult, JudgedVerdict, RunResult } from '../runner/result.ts';
+import { describeSweepPoint, expectationOf, formatConfidence, formatInterval, formatObserved, formatPValue, formatSource, shellQuote } from './base.ts';
 import { escapeMarkup } from './escape.ts';
 
 export interface JunitOptions {
@@ -89,13 +88,13 @@ function casesOf(experiment: ExperimentResult, inconclusiveAs: 'fail' | 'pass'):
   // a sweep point's parameters (0.5, 1.2s...) go into each test case's name instead.
   const classname = `meshproof.${(experiment.sweep?.baseName ?? experiment.name).replace(/\./g, '_')}`;
   const point = experiment.sweep ? ` [${describeSweepPoint(experiment.sweep.params)}]` : '';
-  const cases: Case[] = experiment.verdicts.map((verdict, i) => ({ ...verdictCase(experiment, verdict, i, classname, inconclusiveAs), name: `${verdict.title}${point}` }));
+  const cases: Case[] = experiment.verdicts.map((verdict) => ({ ...verdictCase(experiment, verdict, classname, inconclusiveAs), name: `${verdict.title}${point}` }));
   if (experiment.outcome === 'skipped' || experiment.outcome === 'interrupted') {
     // Never judged: listed and counted as skipped (the run's own error case fails the suite), never dropped.
     const why = experiment.outcome === 'skipped' ? (experiment.skipReason ?? 'not run') : `stopped in ${experiment.error?.phase ?? 'load'}: ${experiment.error?.message ?? 'interrupted'}`;
-    const judged = new Set(experiment.verdicts.map((_, i) => expectationFor(experiment, i)));
-    for (const expectation of experiment.expectations) {
-      if (judged.has(expectation)) continue;
+    const judged = new Set(experiment.verdicts.map((v) => v.expectationIndex));
+    for (const [index, expectation] of experiment.expectations.entries()) {
+      if (judged.has(index)) continue;
       cases.push({ name: `${expectation.title}${point}`, classname, timeSeconds: 0, result: { element: 'skipped', message: why, type: experiment.outcome, text: '' } });
     }
     return cases;
@@ -103,10 +102,10 @@ function casesOf(experiment: ExperimentResult, inconclusiveAs: 'fail' | 'pass'):
   if (experiment.outcome !== 'error') return cases;
   const error = experiment.error ?? { phase: 'prepare', message: 'the experiment errored', exitCode: 3 };
   const message = `${error.phase}: ${error.message}`;
-  const judged = new Set(experiment.verdicts.map((_, i) => expectationFor(experiment, i)));
+  const judged = new Set(experiment.verdicts.map((v) => v.expectationIndex));
   // Expectations never judged because the experiment stopped: each is an error.
-  for (const expectation of experiment.expectations) {
-    if (judged.has(expectation)) continue;
+  for (const [index, expectation] of experiment.expectations.entries()) {
+    if (judged.has(index)) continue;
     cases.push({
       name: `${expectation.title}${point}`,
       classname,
@@ -134,14 +133,13 @@ function decidedAfterSeconds(experiment: ExperimentResult): number {
   return Math.max(0, judge.startMs + judge.durationMs - load.startMs) / 1000;
 }
 
-function verdictCase(experiment: ExperimentResult, verdict: Verdict, index: number, classname: string, inconclusiveAs: 'fail' | 'pass'): Case {
-  const expectation = expectationFor(experiment, index);
-  const unit = verdictUnit(verdict, expectation);
+function verdictCase(experiment: ExperimentResult, verdict: JudgedVerdict, classname: string, inconclusiveAs: 'fail' | 'pass'): Case {
+  const expectation = expectationOf(experiment, verdict);
   const facts = [
     `outcome: ${verdict.outcome}`,
-    `observed: ${formatObserved(verdict, unit)}`,
+    `observed: ${formatObserved(verdict)}`,
     `expected: ${verdict.expected}`,
-    `interval: ${formatInterval(verdict, unit)} at ${formatConfidence(verdict.confidence)} confidence`,
+    `interval: ${formatInterval(verdict)} at ${formatConfidence(verdict.confidence)} confidence`,
     `sample size: ${verdict.sampleSize}`,
     ...(verdict.pValue !== undefined ? [`p-value: ${formatPValue(verdict.pValue)}`] : []),
     ...(formatSource(verdict.source ?? expectation?.source) ? [`source: ${formatSource(verdict.source ?? expectation?.source)}`] : []),

@@ -2,7 +2,7 @@
 // untrusted text is entity-escaped as well as made safe for table cells.
 import { appendFile } from 'node:fs/promises';
 import type { RunResult } from '../runner/result.ts';
-import { describeSweepPoint, describeTally, expectationFor, formatConfidence, formatInterval, formatMs, formatObserved, shellQuote, tallyOutcomes, verdictUnit } from './base.ts';
+import { describeSweepPoint, describeTally, formatConfidence, formatInterval, formatMs, formatObserved, shellQuote, tallyOutcomes } from './base.ts';
 
 const icons: Record<string, string> = { pass: '✅', fail: '❌', inconclusive: '❔', error: '💥', interrupted: '⏹️', skipped: '⏭️' };
 
@@ -45,11 +45,10 @@ export function renderMarkdown(result: RunResult, options: { reportPath?: string
       lines.push(`**${markdownCell(experiment.name)}** — ${experiment.outcome}`);
       lines.push('');
       if (experiment.error) lines.push(`- 💥 ${markdownCell(`${experiment.error.phase}: ${experiment.error.message}`)}`);
-      experiment.verdicts.forEach((verdict, i) => {
+      experiment.verdicts.forEach((verdict) => {
         if (verdict.outcome === 'pass') return;
-        const unit = verdictUnit(verdict, expectationFor(experiment, i));
         lines.push(
-          `- ${icons[verdict.outcome]} ${markdownCell(verdict.title)}: ${markdownCell(verdict.explanation)} (observed ${markdownCell(formatObserved(verdict, unit))}, expected ${markdownCell(verdict.expected)}, interval ${markdownCell(formatInterval(verdict, unit))} at ${formatConfidence(verdict.confidence)}, n = ${verdict.sampleSize})`,
+          `- ${icons[verdict.outcome]} ${markdownCell(verdict.title)}: ${markdownCell(verdict.explanation)} (observed ${markdownCell(formatObserved(verdict))}, expected ${markdownCell(verdict.expected)}, interval ${markdownCell(formatInterval(verdict))} at ${formatConfidence(verdict.confidence)}, n = ${verdict.sampleSize})`,
         );
       });
     }

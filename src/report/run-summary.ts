@@ -2,7 +2,7 @@
 // dotted leader, then each verdict that did not pass with its one-sentence reason, wrapped to the terminal's width.
 import pc from 'picocolors';
 import type { RunResult } from '../runner/result.ts';
-import { describeTally, formatMs, formatNumber, formatObserved, expectationFor, tallyOutcomes, verdictUnit } from './base.ts';
+import { describeTally, formatMs, formatNumber, formatObserved, tallyOutcomes } from './base.ts';
 import { printable } from './printable.ts';
 import { wrap } from './wrap.ts';
 
@@ -45,10 +45,10 @@ export function renderRunSummary(result: RunResult, width = 80, c: Colors = pc.c
   }
   const notPassing = result.experiments.flatMap((e) => [
     ...(e.error ? [{ mark: e.outcome === 'interrupted' ? c.yellow('■') : c.magenta('!'), text: `${e.name}: ${e.outcome === 'interrupted' ? 'stopped' : 'error'} in ${e.error.phase}: ${e.error.message}` }] : []),
-    ...e.verdicts.flatMap((v, i) =>
+    ...e.verdicts.flatMap((v) =>
       v.outcome === 'pass'
         ? []
-        : [{ mark: v.outcome === 'fail' ? c.red('✗') : c.yellow('?'), text: `${e.name}: ${v.title}: ${v.explanation} (observed ${formatObserved(v, verdictUnit(v, expectationFor(e, i)))}, expected ${v.expected})` }],
+        : [{ mark: v.outcome === 'fail' ? c.red('✗') : c.yellow('?'), text: `${e.name}: ${v.title}: ${v.explanation} (observed ${formatObserved(v)}, expected ${v.expected})` }],
     ),
   ]);
   if (notPassing.length) {

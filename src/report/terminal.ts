@@ -7,7 +7,7 @@ import type { LoadProgress } from '../load/driver.ts';
 import type { RunListener } from '../runner/events.ts';
 import type { ExperimentOutcome, ExperimentResult, PhaseName, RunResult } from '../runner/result.ts';
 import type { TargetInfo } from '../targets/target.ts';
-import { compareStatus, describeSweepPoint, describeTally, expectationFor, formatMs, formatNumber, formatObserved, tallyOutcomes, verdictUnit } from './base.ts';
+import { compareStatus, describeSweepPoint, describeTally, formatMs, formatNumber, formatObserved, tallyOutcomes } from './base.ts';
 import { renderJson } from './json.ts';
 import { printable } from './printable.ts';
 import { renderRunSummary, summaryWidth } from './run-summary.ts';
@@ -173,10 +173,9 @@ export class TerminalReporter implements RunListener {
     const position = state ? this.c.dim(`[${state.index + 1}/${state.total}]`) + ' ' : '';
     const verdicts = result.verdicts.length ? describeTally(tallyOutcomes(result.verdicts)) : result.error ? `${result.outcome === 'interrupted' ? 'stopped' : 'error'} in ${result.error.phase}: ${printable(result.error.message)}` : 'no verdicts';
     this.line(`${position}${this.outcomeMark(result.outcome)} ${this.c.bold(printable(result.name))}${result.sweep ? ' ' + this.c.dim(printable(describeSweepPoint(result.sweep.params))) : ''} ${this.c.dim('—')} ${verdicts} ${this.c.dim(formatMs(result.durationMs))}`);
-    result.verdicts.forEach((verdict, i) => {
+    result.verdicts.forEach((verdict) => {
       if (verdict.outcome === 'pass') return;
-      const unit = verdictUnit(verdict, expectationFor(result, i));
-      this.line(`    ${this.outcomeMark(verdict.outcome)} ${printable(verdict.title)}: ${printable(verdict.explanation)} ${this.c.dim(printable(`(observed ${formatObserved(verdict, unit)}, expected ${verdict.expected})`))}`);
+      this.line(`    ${this.outcomeMark(verdict.outcome)} ${printable(verdict.title)}: ${printable(verdict.explanation)} ${this.c.dim(printable(`(observed ${formatObserved(verdict)}, expected ${verdict.expected})`))}`);
     });
   }
 
@@ -184,10 +183,9 @@ export class TerminalReporter implements RunListener {
   private quietLines(result: ExperimentResult): void {
     const name = `${this.c.bold(printable(result.name))}${result.sweep ? ' ' + this.c.dim(printable(describeSweepPoint(result.sweep.params))) : ''}`;
     if (result.error) this.line(`${this.outcomeMark(result.outcome === 'interrupted' ? 'interrupted' : 'error')} ${name} ${this.c.dim('—')} ${result.outcome === 'interrupted' ? 'stopped' : 'error'} in ${result.error.phase}: ${printable(result.error.message)}`);
-    result.verdicts.forEach((verdict, i) => {
+    result.verdicts.forEach((verdict) => {
       if (verdict.outcome === 'pass') return;
-      const unit = verdictUnit(verdict, expectationFor(result, i));
-      this.line(`${this.outcomeMark(verdict.outcome)} ${name}: ${printable(verdict.title)}: ${printable(verdict.explanation)} ${this.c.dim(printable(`(observed ${formatObserved(verdict, unit)}, expected ${verdict.expected})`))}`);
+      this.line(`${this.outcomeMark(verdict.outcome)} ${name}: ${printable(verdict.title)}: ${printable(verdict.explanation)} ${this.c.dim(printable(`(observed ${formatObserved(verdict)}, expected ${verdict.expected})`))}`);
     });
   }
 

@@ -12,7 +12,7 @@ import { driveLoad, type DrivenLoad } from './drive-load.ts';
 import { groupByEntry, type EntryGroup } from './load-split.ts';
 import { PhaseFailure, PhaseRecorder } from './phases.ts';
 import { halfPushedProbe, probeDisturbance } from './probe.ts';
-import type { ExperimentOutcome, ExperimentResult, PhaseName, PhaseTiming, RunEvent } from './result.ts';
+import type { ExperimentOutcome, ExperimentResult, JudgedVerdict, PhaseName, PhaseTiming, RunEvent } from './result.ts';
 import type { RecordingObservation, RunnerDeps } from './run.ts';
 import { WarmupBaseline } from './warmup-baseline.ts';
 
@@ -190,7 +190,7 @@ export class ExperimentRun {
     this.result.counters = counterDelta(before, after);
   }
 
-  private async judge(observation: RecordingObservation, driven: DrivenLoad, warmupInFlight: number): Promise<Verdict[]> {
+  private async judge(observation: RecordingObservation, driven: DrivenLoad, warmupInFlight: number): Promise<JudgedVerdict[]> {
     const { experiment, ctx } = this;
     return this.phases.run('judge', async () => {
       const context: JudgeContext = {
@@ -204,14 +204,15 @@ export class ExperimentRun {
         // After a sequential run that spent its budget, the final judgement is one more look of the same sequence.
         ...(experiment.load.sequential ? { sequential: { looks: driven.looks + 1, final: true } } : {}),
       };
+      const paired = (verdicts: Verdict[]) => verdicts.map((verdict, expectationIndex) => ({ ...verdict, expectationIndex }));
       const stoppedWith = driven.stoppedWith;
-      if (!stoppedWith) return ctx.deps.judgeAll(experiment.expect, context);
+      if (!stoppedWith) return paired(ctx.deps.judgeAll(experiment.expect, context));
       // Load stopped because every client-side expectation was conclusive: those verdicts stand as judged at the
       // stopping look (a confidence sequence is valid at that stopping time). Responses still in flight then are
       // recorded but do not reopen them; they are biased towards slow outcomes (retried failures, delays).
       const meshSide = experiment.expect.filter((e) => !stoppedWith.has(e));
       const judged = ctx.deps.judgeAll(meshSide, context);
-      return experiment.expect.map((e) => stoppedWith.get(e) ?? judged[meshSide.indexOf(e)]!);
+      return paired(experiment.expect.map((e) => stoppedWith.get(e) ?? judged[meshSide.indexOf(e)]!));
     });
   }
 

@@ -29,6 +29,12 @@ export interface RunEvent {
   what: 'applied' | 'converged' | 'load-start' | 'load-end' | 'restored';
 }
 
+/** A verdict of the run, paired with the expectation it judged. */
+export interface JudgedVerdict extends Verdict {
+  /** Index of the judged expectation in the experiment's `expectations`. */
+  expectationIndex: number;
+}
+
 export interface ExperimentResult {
   name: string;
   file: string;
@@ -49,7 +55,8 @@ export interface ExperimentResult {
   /** Mesh counters over the load (after − before); zero deltas are dropped. */
   counters: CounterSample[];
   expectations: Expectation[];
-  verdicts: Verdict[];
+  /** One per judged expectation, in the expectations' order, each naming its expectation; empty when never judged. */
+  verdicts: JudgedVerdict[];
   phases: PhaseTiming[];
   events: RunEvent[];
   warnings: SpecWarning[];
@@ -57,8 +64,11 @@ export interface ExperimentResult {
   durationMs: number;
 }
 
+/** The result.json schema version this meshproof writes (src/report/json.ts reads 1 and 2). */
+export const RESULT_SCHEMA_VERSION = 2;
+
 export interface RunResult {
-  schemaVersion: 1;
+  schemaVersion: typeof RESULT_SCHEMA_VERSION;
   runId: string;
   meshproofVersion: string;
   /** The exact command line. */

@@ -12,7 +12,7 @@ import type { RunListener } from './events.ts';
 import { multiplex } from '../report/multiplexer.ts';
 import { printable } from '../report/printable.ts';
 import { ExperimentRun, type RunContext } from './experiment-run.ts';
-import type { ExperimentOutcome, ExperimentResult, RunResult } from './result.ts';
+import { RESULT_SCHEMA_VERSION, type ExperimentOutcome, type ExperimentResult, type RunResult } from './result.ts';
 
 /** An observation the runner can feed and snapshot (src/observe/observation.ts implements it). */
 export interface RecordingObservation extends ObservationView {
@@ -167,7 +167,7 @@ export class Runner {
     const exitCode = this.exitCode(results, fatal);
     const error = fatal?.message ?? (this.interrupted ? `interrupted by ${this.interruptedBy}; the mesh was restored` : undefined);
     const result: RunResult = {
-      schemaVersion: 1,
+      schemaVersion: RESULT_SCHEMA_VERSION,
       runId: options.runId,
       meshproofVersion: options.meshproofVersion,
       command: options.command,

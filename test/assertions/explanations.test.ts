@@ -1,6 +1,7 @@
 // One sentence per verdict, asserted verbatim for a few cases: the sentence is what an SRE reads first.
 import { describe, expect, it } from 'vitest';
 import { allConclusive, judge, judgeAll } from '../../src/assertions/index.ts';
+import { detailsOf } from '../../src/assertions/verdict.ts';
 import type { CounterSample } from '../../src/observe/types.ts';
 import { FakeObservation } from './fake-observation.ts';
 import { contextOf, expectation } from './context.ts';
@@ -35,7 +36,7 @@ describe('distribution sentences', () => {
     expect(sequential.explanation).toBe(
       'v1 got 77.0 % (99 % anytime interval 67.7–84.8 %) of 300 responses that carried reviews.version; expected 80 ± 5 points, but the interval crosses 75 %, so more requests are needed to tell.',
     );
-    expect(sequential.details?.method).toBe('mixture-confidence-sequence');
+    expect(detailsOf(sequential, 'distribution')?.method).toBe('mixture-confidence-sequence');
   });
 
   it('counts only the responses that carried the label, and says so', () => {
@@ -59,7 +60,7 @@ describe('distribution sentences', () => {
   it('three categories use simultaneous intervals', () => {
     const v = judge(expectation({ kind: 'distribution', of: 'reviews.version', weights: { v1: 50, v2: 30, v3: 20 }, tolerance: 5 }), contextOf(versions({ v1: 1000, v2: 600, v3: 400 })));
     expect(v.explanation).toContain('(99 % simultaneous interval ');
-    expect(v.details?.comparisons).toBe(3);
+    expect(detailsOf(v, 'distribution')?.comparisons).toBe(3);
   });
 
   it('nothing labelled', () => {

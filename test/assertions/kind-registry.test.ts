@@ -1,19 +1,18 @@
 // The registry of expectation kinds (src/assertions/kinds.ts): a kind is its handler and one registry line. This test
 // adds a kind of its own (the share of responses answered 200) and runs it through parse → judge → sequential
-// capability → report, touching nothing else.
+// capability → report, touching nothing else: the report renders the verdict from its evidence.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Bound, Expectation } from '../../src/spec/types.ts';
 import { Normaliser, normaliseExpectation, type RawExpectationItem } from '../../src/spec/normalise.ts';
 import { parseYamlDocuments } from '../../src/spec/yaml-source.ts';
 import { judge } from '../../src/assertions/index.ts';
 import { kinds, registerKind } from '../../src/assertions/kinds.ts';
-import { boundNumbers, scalarNumbers, type KindHandler, type KindRegistry } from '../../src/assertions/kind.ts';
+import { clientPopulation, scalarBand, type KindHandler, type KindRegistry } from '../../src/assertions/kind.ts';
 import type { RawCommon, RawShareBound } from '../../src/spec/expectation-input.ts';
-import { DEFAULT_SHARE_TOLERANCE, judgeShare, shareOptions, shareText } from '../../src/assertions/share.ts';
+import { DEFAULT_SHARE_TOLERANCE, judgeShare, shareBand, shareOptions, shareText } from '../../src/assertions/share.ts';
 import { bandOf } from '../../src/assertions/stats/band.ts';
 import { STATUS_LABEL } from '../../src/assertions/labels.ts';
 import { judgedFromClient } from '../../src/runner/sequential-stop.ts';
-import { expectedNumbers, verdictUnit } from '../../src/report/base.ts';
 import { renderJunit } from '../../src/report/junit.ts';
 import { buildPassingRun } from '../report/fixtures.ts';
 import { contextOf } from './context.ts';
@@ -32,12 +31,23 @@ const okShareKind: KindHandler<OkShareExpectation, RawCommon & { ratio: RawShare
   judge(e, context) {
     const trials = context.observation.count();
     const ok = context.observation.count({ [STATUS_LABEL]: '200' });
-    const j = judgeShare(ok, trials, bandOf(e.ratio, DEFAULT_SHARE_TOLERANCE), shareOptions(e.confidence, context));
-    return { kind: 'okShare' as Expectation['kind'], title: e.title, outcome: j.outcome, observed: j.share, expected: 'at least 90 %', interval: j.interval, confidence: e.confidence, sampleSize: trials, explanation: `${shareText(j)} answered 200.`, source: e.source };
+    const band = bandOf(e.ratio, DEFAULT_SHARE_TOLERANCE);
+    const j = judgeShare(ok, trials, band, shareOptions(e.confidence, context));
+    return {
+      kind: 'okShare' as Expectation['kind'],
+      title: e.title,
+      outcome: j.outcome,
+      observed: j.share,
+      expected: 'at least 90 %',
+      interval: j.interval,
+      confidence: e.confidence,
+      sampleSize: trials,
+      explanation: `${shareText(j)} answered 200.`,
+      evidence: { unit: 'share', expected: scalarBand(shareBand(band)), population: clientPopulation('responses', undefined) },
+      source: e.source,
+    };
   },
   judgedFromClient: () => true,
-  unit: () => 'share',
-  expectedNumbers: (_verdict, e) => scalarNumbers(boundNumbers(e.ratio)),
 };
 
 function parse(yaml: string): Expectation {
@@ -62,11 +72,10 @@ describe('a kind added through the registry', () => {
     expect(verdict).toMatchObject({ kind: 'okShare', outcome: 'pass', observed: 0.98, sampleSize: 1000 });
     expect(judgedFromClient(e)).toBe(true);
 
-    expect(verdictUnit(verdict, e)).toBe('share');
-    expect(expectedNumbers(verdict, e).get('')).toEqual({ min: 0.9, max: undefined });
+    expect(verdict.evidence).toEqual({ unit: 'share', expected: { '': { min: 0.9 } }, population: { source: 'client', of: 'responses' } });
     const run = buildPassingRun();
     run.experiments[0]!.expectations = [e];
-    run.experiments[0]!.verdicts = [verdict];
+    run.experiments[0]!.verdicts = [{ ...verdict, expectationIndex: 0 }];
     const junit = renderJunit(run);
     expect(junit).toContain('share answered 200');
     expect(junit).toContain('98 %');

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { parseResultJson } from '../../src/report/json.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const bin = join(root, 'bin/meshproof.js');
@@ -178,6 +179,14 @@ describe('meshproof CLI', () => {
     expect(result.experiments[0].verdicts[0]).toMatchObject({ outcome: 'pass' });
     for (const f of ['index.html', 'result.json', 'junit.xml']) expect(existsSync(join(reportDir, f))).toBe(true);
     expect(r.stderr).toContain('all-v1');
+    // A real run's result.json is valid against schema version 2 (parseResultJson validates it): each verdict names
+    // the expectation it judged and carries its evidence.
+    const written = parseResultJson(readFileSync(join(reportDir, 'result.json'), 'utf8'), 'result.json');
+    expect(written.schemaVersion).toBe(2);
+    expect(written.experiments[0]!.verdicts[0]).toMatchObject({
+      expectationIndex: 0,
+      evidence: { unit: 'share', expected: { v1: { value: 1, min: 0.95, max: 1 } }, population: { source: 'client', of: 'responses that carried reviews.version' } },
+    });
   });
 
   it('run: exit 1 when an expectation fails, with the failure in JUnit; report re-renders the HTML', () => {
@@ -206,6 +215,13 @@ describe('meshproof CLI', () => {
     const j = meshproof(['run', passing, '--report-dir', join(dir, 'ok-reports'), '--junit', join(file, 'junit.xml')]);
     expect(j.code).toBe(2);
     expect(j.stderr).toContain('error: --junit: cannot write the JUnit file in');
+  });
+
+  it('report of a result.json of schema version 1 (an earlier release\'s) renders it', () => {
+    const out = join(dir, 'v1.html');
+    const r = meshproof(['report', join(root, 'test/fixtures/report/result-v1.json'), '-o', out]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(readFileSync(out, 'utf8')).toContain('reviews-shift-80-20');
   });
 
   it('report of a file that is not a result is bad input', () => {

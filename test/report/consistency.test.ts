@@ -37,7 +37,7 @@ describe('a latency chart shows the population of its verdict', () => {
     const template = run.experiments[0]!;
     const e = expectation({ kind: 'latency', percentiles: { p50: { below: 3000 } }, where: { request: 'anonymous' } });
     const verdict = judge(e, contextOf(byRequest));
-    const experiment: ExperimentResult = { ...template, expectations: [e], verdicts: [verdict], outcome: 'pass' };
+    const experiment: ExperimentResult = { ...template, expectations: [e], verdicts: [{ ...verdict, expectationIndex: 0 }], outcome: 'pass' };
     const page = await renderHtml({ ...run, experiments: [experiment] });
     const latencyFigures = page.split('data-chart="latency"').slice(1);
     expect(latencyFigures).toHaveLength(2);

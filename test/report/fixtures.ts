@@ -1,9 +1,11 @@
 // Realistic, fabricated RunResults for the reporter tests (seeded, so every run builds the same bytes).
 import { unsafeUniformIntDistribution, xoroshiro128plus, type RandomGenerator } from 'pure-rand';
 import type { Expectation, K8sObject, LoadSpec, SourcePos } from '../../src/spec/types.ts';
-import type { Verdict } from '../../src/assertions/verdict.ts';
+import type { ExpectedBand, Verdict } from '../../src/assertions/verdict.ts';
 import type { CounterSample, ObservationSnapshot, TimeSeriesPoint } from '../../src/observe/types.ts';
 import type { ExperimentOutcome, ExperimentResult, PhaseTiming, RunEvent, RunResult } from '../../src/runner/result.ts';
+import type { LatencyDetails } from '../../src/assertions/latency.ts';
+import type { RateLimitedDetails } from '../../src/assertions/rate-limited.ts';
 
 export const hostileScript = '<script>alert(1)</script>';
 export const hostileImg = '<img src=x onerror=alert(1)>';
@@ -104,6 +106,11 @@ function counters(entries: [string, string, Record<string, string>, number][]): 
   return entries.map(([proxy, name, labels, value]) => ({ proxy, name, labels, value }));
 }
 
+/** A share's expected band as the judges build it: value ∓ tolerance within [0, 1] (same arithmetic, same floats). */
+function band(value: number, tolerance: number): ExpectedBand {
+  return { value, min: Math.max(0, value - tolerance), max: Math.min(1, value + tolerance) };
+}
+
 function outcomeOf(verdicts: Verdict[]): ExperimentOutcome {
   if (verdicts.some((v) => v.outcome === 'fail')) return 'fail';
   if (verdicts.some((v) => v.outcome === 'inconclusive')) return 'inconclusive';
@@ -117,6 +124,7 @@ interface ExperimentParts {
   resources: K8sObject[];
   load?: LoadSpec;
   expectations: Expectation[];
+  /** In the expectations' order: each judges the expectation at its index. */
   verdicts: Verdict[];
   observation?: ObservationSnapshot;
   counters?: CounterSample[];
@@ -142,7 +150,7 @@ function experiment(parts: ExperimentParts): ExperimentResult {
     observation: parts.observation,
     counters: parts.counters ?? [],
     expectations: parts.expectations,
-    verdicts: parts.verdicts,
+    verdicts: parts.verdicts.map((verdict, expectationIndex) => ({ ...verdict, expectationIndex })),
     phases: phases(loadMs),
     events: events(loadMs),
     warnings: [],
@@ -172,15 +180,30 @@ function shiftExperiment(noise: Noise): ExperimentResult {
         observed: { v1: v1 / total, v3: (total - v1) / total }, expected: 'v1 80 ± 5 %, v3 20 ± 5 %',
         interval: { v1: [0.762, 0.845], v3: [0.155, 0.238] }, pValue: 0.71, confidence: 0.99, sampleSize: total,
         explanation: `Every category's 99 % interval lies within 5 points of its weight (χ² p = 0.71, n = ${total}).`,
+        evidence: { unit: 'share', expected: { v1: band(0.8, 0.05), v3: band(0.2, 0.05) }, population: { source: 'client', of: 'responses that carried reviews.version' } },
         source: pos(file, 22),
       },
-      { kind: 'status', title: 'status 200', outcome: 'pass', observed: 1, expected: '≥ 99 %', interval: [0.9887, 1], confidence: 0.99, sampleSize: total, explanation: `All ${total} responses were 200; the lower 99 % bound 98.87 % is above 99 %… within tolerance.` },
+      { kind: 'status', title: 'status 200', outcome: 'pass', observed: 1, expected: '≥ 99 %', interval: [0.9887, 1], confidence: 0.99, sampleSize: total, explanation: `All ${total} responses were 200; the lower 99 % bound 98.87 % is above 99 %… within tolerance.`, evidence: { unit: 'share', expected: { '': { min: 0.99 } }, population: { source: 'client', of: 'responses' } } },
       {
         // As src/assertions/latency.ts judges: the share of requests at or over each threshold.
         kind: 'latency', title: 'latency', outcome: 'pass', observed: { 'p99 below 500': 0, 'p50 below 50': 0.042 }, expected: 'p99 below 500ms, p50 below 50ms',
         interval: { 'p99 below 500': [0, 0.0106], 'p50 below 50': [0.024, 0.068] }, confidence: 0.99, sampleSize: total,
         explanation: 'p99 (88.2ms): 0 % of 499 requests took 500ms or longer; p50 (12.4ms): 4.2 % took 50ms or longer, both under their tails.',
-        details: { unit: 'observed and interval: share of requests at or over each threshold', percentilesMs: { p50: 12.4, p90: 31.8, p99: 88.2, max: 212.9 } },
+        evidence: { unit: 'share', expected: { 'p99 below 500': { max: 0.01 }, 'p50 below 50': { max: 0.5 } }, population: { source: 'client', of: 'requests' } },
+        details: {
+          unit: 'observed and interval: share of requests at or over each threshold',
+          percentilesMs: { p50: 12.4, p90: 31.8, p99: 88.2, max: 212.9 },
+          comparisons: 2,
+          method: 'clopper-pearson',
+          checks: [
+            { key: 'p99 below 500', outcome: 'pass', share: 0, interval: [0, 0.0106] },
+            { key: 'p50 below 50', outcome: 'pass', share: 0.042, interval: [0.024, 0.068] },
+          ],
+          limits: [
+            { percentile: 'p99', direction: 'below', thresholdMs: 500 },
+            { percentile: 'p50', direction: 'below', thresholdMs: 50 },
+          ],
+        } satisfies LatencyDetails,
       },
     ],
     observation: observation(ts, [
@@ -222,7 +245,19 @@ function rateLimitExperiment(noise: Noise): ExperimentResult {
       kind: 'rateLimited', title: 'rate limited by filter-local-ratelimit-svc', outcome: 'pass', observed: limited, expected: `${predicted} ± 30 429s (token bucket 10/1s, burst 10)`,
       interval: [predicted - 30, predicted + 30], confidence: 0.99, sampleSize: ts.reduce((s, p) => s + (p.byStatus['200'] ?? 0) + (p.byStatus['429'] ?? 0), 0),
       explanation: `${limited} requests were rate limited; the token bucket predicts ${predicted} ± 30 (clock skew and slack).`,
-      details: { filter: 'default/filter-local-ratelimit-svc', refill: 'chunked', bucket: { maxTokens: 10, tokensPerFill: 10, fillIntervalMs: 1000 }, predicted: { min: predicted - 3, max: predicted + 3, exact: false }, perSecond },
+      evidence: { unit: 'count', expected: { '': { min: predicted - 30, max: predicted + 30 } }, population: { source: 'client', of: 'requests' } },
+      details: {
+        warmupRequests: 0,
+        filter: 'default/filter-local-ratelimit-svc',
+        refill: 'chunked',
+        bucket: { maxTokens: 10, tokensPerFill: 10, fillIntervalMs: 1000 },
+        predicted: { min: predicted - 3, max: predicted + 3, exact: false, phasesEvaluated: 64 },
+        tolerance: { phase: 3, jitter: 1, fraction: 0, slack: 2 },
+        counters: { enabled: 0, rate_limited: limited, enforced: 0 },
+        neverEngaged: false,
+        findings: [],
+        perSecond,
+      } satisfies RateLimitedDetails,
     }],
     observation: observation(ts, [], [{ labels: { status: '429', flag: 'RL' }, status: 429, body: 'local_rate_limited', headers: { 'x-local-rate-limit': 'true' } }]),
     counters: counters([['productpage-v1', 'http_local_rate_limiter_http_local_rate_limit_rate_limited', {}, limited]]),
@@ -255,6 +290,7 @@ function sweepPoint(noise: Noise, percent: number, observedShare: number): Exper
       explanation: pass
         ? `${(share * 100).toFixed(1)} % were 500; the 99 % interval contains ${percent} %.`
         : `${(share * 100).toFixed(1)} % were 500; the 99 % interval [${(lo * 100).toFixed(1)} %, ${(hi * 100).toFixed(1)} %] excludes ${percent} %.`,
+      evidence: { unit: 'share', expected: { '': band(expected, 0.05) }, population: { source: 'client', of: 'responses' } },
     }],
     observation: observation(ts, [], [{ labels: { status: '500', flag: 'FI' }, status: 500, body: 'fault filter abort', headers: { 'content-type': 'text/plain' } }]),
     counters: counters([['ratings-v1', 'istio_requests_total', { response_code: '500', response_flags: 'FI' }, failed]]),
@@ -276,8 +312,8 @@ function retriesFailExperiment(noise: Noise): ExperimentResult {
       { kind: 'status', title: 'status 503', source: pos(file, 32), confidence: 0.99, code: '503', ratio: { max: 0.05 } },
     ],
     verdicts: [
-      { kind: 'retries', title: 'retries to ratings', outcome: 'fail', observed: 12, expected: '≤ 0', confidence: 1, sampleSize: total, explanation: 'The reviews-v2 sidecar retried ratings 12 times (envoy_cluster_upstream_rq_retry), the expectation allows none.' },
-      { kind: 'status', title: 'status 503', outcome: 'fail', observed: 0.114, expected: '≤ 5 %', interval: [0.082, 0.153], confidence: 0.99, sampleSize: total, explanation: '11.4 % were 503; even the lower 99 % bound 8.2 % is above 5 %.' },
+      { kind: 'retries', title: 'retries to ratings', outcome: 'fail', observed: 12, expected: '≤ 0', confidence: 1, sampleSize: total, explanation: 'The reviews-v2 sidecar retried ratings 12 times (envoy_cluster_upstream_rq_retry), the expectation allows none.', evidence: { unit: 'count', expected: { '': { max: 0 } }, population: { source: 'mesh', of: 'responses of the load the counters were read around' } } },
+      { kind: 'status', title: 'status 503', outcome: 'fail', observed: 0.114, expected: '≤ 5 %', interval: [0.082, 0.153], confidence: 0.99, sampleSize: total, explanation: '11.4 % were 503; even the lower 99 % bound 8.2 % is above 5 %.', evidence: { unit: 'share', expected: { '': { max: 0.05 } }, population: { source: 'client', of: 'responses' } } },
     ],
     observation: observation(ts, [], [{ labels: { status: '503', flag: 'UO' }, status: 503, body: 'upstream connect error or disconnect/reset before headers. reset reason: overflow', headers: { 'x-envoy-overloaded': 'true' } }], { p50: 15, p90: 60, p99: 310, p999: 420, max: 515, mean: 28, min: 3 }),
     counters: counters([
@@ -300,7 +336,7 @@ function inconclusiveExperiment(noise: Noise): ExperimentResult {
     load,
     resources: [destinationRule],
     expectations: [{ kind: 'status', title: 'status 503', source: pos(file, 20), confidence: 0.99, code: '503', ratio: { approx: 0.02, tolerance: 0.01 } }],
-    verdicts: [{ kind: 'status', title: 'status 503', outcome: 'inconclusive', observed: 0.05, expected: '2 ± 1 %', interval: [0.006, 0.21], confidence: 0.99, sampleSize: total, explanation: `With n = ${total} the 99 % interval [0.6 %, 21 %] is wider than the whole tolerance; run longer to decide.` }],
+    verdicts: [{ kind: 'status', title: 'status 503', outcome: 'inconclusive', observed: 0.05, expected: '2 ± 1 %', interval: [0.006, 0.21], confidence: 0.99, sampleSize: total, explanation: `With n = ${total} the 99 % interval [0.6 %, 21 %] is wider than the whole tolerance; run longer to decide.`, evidence: { unit: 'share', expected: { '': band(0.02, 0.01) }, population: { source: 'client', of: 'responses' } } }],
     observation: observation(ts, [], []),
     startedAt: '2024-06-01T10:01:12.000Z',
   });
@@ -348,6 +384,7 @@ function hostileExperiment(noise: Noise): ExperimentResult {
       kind: 'distribution', title: `distribution of <reviews.version> & "friends"`, outcome: 'fail', observed: { v1: 0.5, [bad]: 0.5 }, expected: `v1 60 %, ${bad} 40 %`,
       interval: { v1: [0.41, 0.59], [bad]: [0.41, 0.59] }, pValue: 0.004, confidence: 0.99, sampleSize: total,
       explanation: `Category ${hostileScript} & ${hostileImg} was seen 50 % of the time.`,
+      evidence: { unit: 'share', expected: { v1: band(0.6, 0.05), [bad]: band(0.4, 0.05) }, population: { source: 'client', of: 'responses that carried reviews.version' } },
     }],
     observation: observation(ts, [{ labels: { status: '418', 'reviews.version': bad }, count: 20, latency: { p50: 5, p90: 9, p99: 12, max: 14, mean: 6 } }], [
       { labels: { status: '418', 'reviews.version': bad }, status: 418, body: `<html>${hostileScript}${hostileImg}</html>`, headers: { 'x-evil': hostileScript, 'set-cookie': `a="b"&c=<d>` } },
@@ -373,7 +410,7 @@ export function buildRunResult(seed = 42): RunResult {
     hostileExperiment(noise),
   ];
   return {
-    schemaVersion: 1,
+    schemaVersion: 2,
     runId: 'r7f3a9c2',
     meshproofVersion: '0.1.0',
     command: ['meshproof', 'run', 'experiments/bookinfo', '--seed', '42', '--report', `reports/"odd" & <dir>`],

@@ -43,7 +43,10 @@ describe('schema/result.schema.json', () => {
     ['a verdict without explanation', (r: ResultJson) => delete r.experiments[0].verdicts[0].explanation],
     ['an errored experiment without its error', (r: ResultJson) => delete r.experiments.find((e) => e.outcome === 'error')!.error],
     ['an expectation with a field of another kind', (r: ResultJson) => (r.experiments[0].expectations[0].service = 'ratings')],
-    ['a wrong schemaVersion', (r: ResultJson) => (r.schemaVersion = 2)],
+    ['a wrong schemaVersion (1 has its own schema)', (r: ResultJson) => (r.schemaVersion = 1)],
+    ['a verdict without its evidence', (r: ResultJson) => delete r.experiments[0].verdicts[0].evidence],
+    ['a verdict that names no expectation', (r: ResultJson) => delete r.experiments[0].verdicts[0].expectationIndex],
+    ['evidence in an unknown unit', (r: ResultJson) => ((r.experiments[0].verdicts[0].evidence as { unit: string }).unit = 'percent')],
   ])('rejects %s', (_name, mutate) => {
     const json = JSON.parse(renderJson(buildRunResult()));
     mutate(json);
@@ -107,7 +110,8 @@ describe('schema/result.schema.json', () => {
     const kinds = members.flatMap((member) => literals(interfaceMembers.get(`${member}.kind`)!));
     expect(kinds.length).toBe(members.length);
     expect(sorted(schema.$defs.Expectation.properties.kind.enum)).toEqual(sorted(kinds));
-    expect(sorted(schema.$defs.Verdict.properties.kind.enum)).toEqual(sorted(kinds));
+    expect(sorted(schema.$defs.JudgedVerdict.properties.kind.enum)).toEqual(sorted(kinds));
+    expect(sorted(schema.$defs.Evidence.properties.unit.enum)).toEqual(sorted(literals(aliases.get('ValueUnit')!)));
     for (const member of members) expect(schema.$defs[member], member).toBeDefined();
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { sweepCharts } from '../../src/report/charts/specs.ts';
-import { expectedNumbers, sweepGroups } from '../../src/report/base.ts';
+import { sweepGroups } from '../../src/report/base.ts';
 import { renderHtml } from '../../src/report/html.ts';
 import { loadExperimentFile } from '../../src/spec/load.ts';
 import { judgeStatus } from '../../src/assertions/status.ts';
@@ -55,7 +55,7 @@ describe('sweep charts of a derived ratio (experiments/bookinfo/41-sweep-retry-a
     const failed = Math.round(1300 * share);
     const observation = FakeObservation.fromCounts([[{ status: '503' }, failed], [{ status: '200' }, 1300 - failed]]);
     const verdict = judgeStatus(expectations[0] as StatusExpectation, contextOf(observation));
-    return { ...template, name: point.name, sweep: point.sweep, expectations: [expectations[0]], verdicts: [verdict] };
+    return { ...template, name: point.name, sweep: point.sweep, expectations: [expectations[0]], verdicts: [{ ...verdict, expectationIndex: 0 }] };
   });
   const run = { ...buildRunResult(), experiments: results };
 
@@ -82,11 +82,17 @@ describe('sweep charts of a derived ratio (experiments/bookinfo/41-sweep-retry-a
     expect(band?.[1].match(/[ML]/g)).toHaveLength(8);
   });
 
-  it('uses the share the judge computed (verdict details) over recomputing it', () => {
-    const verdict = { ...results[1].verdicts[0], details: { ...results[1].verdicts[0].details, derived: { failing: 0.5, retries: 1, share: 0.3 } } };
-    const numbers = expectedNumbers(verdict, results[1].expectations[0]).get('')!;
-    expect(numbers.value).toBe(0.3);
-    expect(numbers.min).toBeCloseTo(0.23, 12);
-    expect(numbers.max).toBeCloseTo(0.37, 12);
+  it('the judge puts the derived share and its band in the verdict\'s evidence', () => {
+    const { expected } = results[1]!.verdicts[0]!.evidence;
+    expect(expected['']!.value).toBe(0.25);
+    expect(expected['']!.min).toBeCloseTo(0.18, 12);
+    expect(expected['']!.max).toBeCloseTo(0.32, 12);
+  });
+
+  it('draw the expected line and band the evidence says, not what the expectation would give (0.25 ∓ 0.07)', () => {
+    const points = results.map((r, i) => (i === 1 ? { ...r, verdicts: [{ ...r.verdicts[0]!, evidence: { ...r.verdicts[0]!.evidence, expected: { '': { value: 0.3, min: 0.23, max: 0.37 } } } }] } : r));
+    const group = sweepGroups({ ...run, experiments: points }).find((g) => g.baseName === 'sweep-retry-attempts')!;
+    const rows = (sweepCharts(group)[0]!.spec as { data: { values: { expected: number; emin: number; emax: number }[] } }).data.values;
+    expect(rows[1]).toMatchObject({ expected: 0.3, emin: 0.23, emax: 0.37 });
   });
 });

@@ -57,7 +57,7 @@ describe('expectation titles', () => {
     const dir = fileURLToPath(new URL('../../experiments/bookinfo/', import.meta.url));
     const points = loadExperiments([`${dir}40-sweep-abort-percent.yaml`]).experiments;
     const result = {
-      schemaVersion: 1, runId: 'mp-t', meshproofVersion: 't', command: ['meshproof'], seed: 1,
+      schemaVersion: 2, runId: 'mp-t', meshproofVersion: 't', command: ['meshproof'], seed: 1,
       target: { kind: 'local', istioVersion: '1.28.0', context: 'local', description: '' },
       startedAt: new Date(0).toISOString(), finishedAt: new Date(0).toISOString(), durationMs: 0, outcome: 'skipped', exitCode: 0, interrupted: false,
       // Fractional parameter values, as a sweep of shares or durations has them.

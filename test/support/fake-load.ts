@@ -67,7 +67,7 @@ export function fakeDeps(driver: LoadDriver, overrides: Partial<RunnerDeps> = {}
         const share = context.observation.total ? ok / context.observation.total : 0;
         const min = e.kind === 'status' ? (e.ratio.min ?? 0) : 0;
         const outcome = context.observation.total < 10 ? 'inconclusive' : share >= min ? 'pass' : 'fail';
-        return { kind: e.kind, title: e.title, outcome, observed: share, expected: `≥ ${min}`, confidence: 0.99, sampleSize: context.observation.total, explanation: `share ${share}` };
+        return { kind: e.kind, title: e.title, outcome, observed: share, expected: `≥ ${min}`, confidence: 0.99, sampleSize: context.observation.total, explanation: `share ${share}`, evidence: { unit: 'share', expected: { '': { min } }, population: { source: 'client', of: 'responses' } } };
       }),
     allConclusive: (verdicts) => verdicts.every((v) => v.outcome !== 'inconclusive'),
     ...overrides,

@@ -1,9 +1,10 @@
 // Vega-Lite specs of the report's charts. Each builder returns undefined when there is nothing to draw.
 import type { TopLevelSpec } from 'vega-lite';
-import type { Expectation, LatencyExpectation } from '../../spec/types.ts';
-import type { Verdict } from '../../assertions/verdict.ts';
+import { detailsOf, type Verdict } from '../../assertions/verdict.ts';
+import type { LatencyLimit, PercentilesMs } from '../../assertions/latency.ts';
+import type { RateLimitSecond } from '../../assertions/rate-limited.ts';
 import type { ExperimentResult, RunEvent } from '../../runner/result.ts';
-import { compareStatus, expectationFor, expectedNumbers, verdictUnit, type SweepGroup, type ValueUnit } from '../base.ts';
+import { compareStatus, type SweepGroup, type ValueUnit } from '../base.ts';
 
 const schema = 'https://vega.github.io/schema/vega-lite/v6.json';
 
@@ -102,18 +103,18 @@ export function throughputChart(experiment: ExperimentResult): TopLevelSpec | un
 }
 
 /** Observed share per category with its confidence interval, against the expected weight (± tolerance). */
-export function distributionChart(verdict: Verdict, expectation?: Expectation): TopLevelSpec | undefined {
+export function distributionChart(verdict: Verdict): TopLevelSpec | undefined {
   if (verdict.kind !== 'distribution' || typeof verdict.observed !== 'object' || verdict.observed === null) return undefined;
   const observed = verdict.observed as Record<string, number | null>;
   const total = Object.values(observed).reduce<number>((a, b) => a + (b ?? 0), 0);
   // Shares by contract; tolerate counts by normalising.
   const scale = total > 1.000001 ? 1 / total : 1;
   const intervals = (verdict.interval && !Array.isArray(verdict.interval) ? verdict.interval : {}) as Record<string, [number | null, number | null]>;
-  const expected = expectedNumbers(verdict, expectation);
-  const categories = [...new Set([...expected.keys(), ...Object.keys(observed)])].filter((c) => c !== '');
+  const expected = verdict.evidence.expected;
+  const categories = [...new Set([...Object.keys(expected), ...Object.keys(observed)])].filter((c) => c !== '');
   if (categories.length === 0) return undefined;
   const rows = categories.map((category) => {
-    const e = expected.get(category);
+    const e = expected[category];
     const i = intervals[category];
     return {
       category,
@@ -145,32 +146,31 @@ export function distributionChart(verdict: Verdict, expectation?: Expectation): 
   });
 }
 
-/** Latency percentiles of all recorded requests, with the limits of latency expectations marked. */
 /**
- * Latency percentiles, each chart true to its population: one of every recorded request with the limits of latency
- * expectations that have no `where`, and one per latency verdict with a `where`, from that verdict's own population
- * (its details.percentilesMs) with its own limits.
+ * Latency percentiles, each chart true to its population: one of every recorded request with the limits of the latency
+ * verdicts whose population is every request, and one per latency verdict with a `where`, from that verdict's own
+ * population (its details.percentilesMs) with its own limits (details.limits).
  */
 export function latencyCharts(experiment: ExperimentResult): { spec: TopLevelSpec; population?: Record<string, string>; title?: string }[] {
   const out: { spec: TopLevelSpec; population?: Record<string, string>; title?: string }[] = [];
-  const latencyExpectations = experiment.expectations.filter((e): e is LatencyExpectation => e.kind === 'latency');
+  const latency = experiment.verdicts.flatMap((verdict) => {
+    const details = detailsOf(verdict, 'latency');
+    return details ? [{ verdict, details, where: verdict.evidence.population.where }] : [];
+  });
   const all = experiment.observation?.latency;
   if (experiment.observation && experiment.observation.total > 0 && all) {
-    const spec = latencyChart(all, latencyExpectations.filter((e) => !e.where || Object.keys(e.where).length === 0));
+    const spec = latencyChart(all, latency.filter((l) => !l.where).flatMap((l) => l.details.limits));
     if (spec) out.push({ spec });
   }
-  experiment.verdicts.forEach((verdict, i) => {
-    const expectation = expectationFor(experiment, i);
-    if (verdict.kind !== 'latency' || expectation?.kind !== 'latency' || !expectation.where || Object.keys(expectation.where).length === 0) return;
-    const percentiles = (verdict.details as { percentilesMs?: Partial<Record<'p50' | 'p90' | 'p99' | 'p999' | 'max', number>> } | undefined)?.percentilesMs;
-    if (!percentiles || percentiles.p50 === undefined) return;
-    const spec = latencyChart(percentiles, [expectation]);
-    if (spec) out.push({ spec, population: expectation.where, title: verdict.title });
-  });
+  for (const { verdict, details, where } of latency) {
+    if (!where || details.percentilesMs.p50 === undefined) continue;
+    const spec = latencyChart(details.percentilesMs, details.limits);
+    if (spec) out.push({ spec, population: where, title: verdict.title });
+  }
   return out;
 }
 
-function latencyChart(latency: Partial<Record<'p50' | 'p90' | 'p99' | 'p999' | 'max', number>>, expectations: LatencyExpectation[]): TopLevelSpec | undefined {
+function latencyChart(latency: PercentilesMs, limitsToMark: LatencyLimit[]): TopLevelSpec | undefined {
   const rows = [
     ['p50', latency.p50],
     ['p90', latency.p90],
@@ -182,11 +182,8 @@ function latencyChart(latency: Partial<Record<'p50' | 'p90' | 'p99' | 'p999' | '
     .map(([percentile, ms]) => ({ percentile, ms }));
   const order = rows.map((r) => r.percentile as string);
   if (rows.length === 0) return undefined;
-  const limits = expectations
-    .flatMap((e) => Object.entries(e.percentiles).flatMap(([p, l]) => [
-      ...(l.below !== undefined ? [{ percentile: normalisePercentile(p), ms: l.below, limit: 'must stay below' }] : []),
-      ...(l.above !== undefined ? [{ percentile: normalisePercentile(p), ms: l.above, limit: 'must stay above' }] : []),
-    ]))
+  const limits = limitsToMark
+    .map((l) => ({ percentile: normalisePercentile(l.percentile), ms: l.thresholdMs, limit: l.direction === 'below' ? 'must stay below' : 'must stay above' }))
     .filter((l) => order.includes(l.percentile));
   const x = { field: 'percentile', type: 'nominal', sort: order, title: null, axis: { labelAngle: 0 } } as const;
   const y = { field: 'ms', type: 'quantitative', title: 'latency (ms)' } as const;
@@ -216,18 +213,12 @@ function normalisePercentile(p: string): string {
 }
 
 /**
- * One second of a rateLimited verdict's `details.perSecond` (src/assertions/rate-limited.ts): requests limited as
- * seen by the client, and as the token bucket predicts when the same arrivals are replayed through it.
+ * A rateLimited verdict's `details.perSecond` (src/assertions/rate-limited.ts): requests limited as seen by the client,
+ * and as the token bucket predicts when the same arrivals are replayed through it. Rows checked, as a result file may
+ * be hand-edited.
  */
-export interface RateLimitSecond {
-  second: number;
-  observedLimited: number;
-  predictedLimited: number;
-  predictedAllowed?: number;
-}
-
 export function rateLimitSeries(verdict: Verdict): RateLimitSecond[] | undefined {
-  const perSecond = verdict.details?.perSecond;
+  const perSecond: unknown = detailsOf(verdict, 'rateLimited')?.perSecond;
   if (!Array.isArray(perSecond)) return undefined;
   const rows = perSecond.filter(
     (p): p is RateLimitSecond =>
@@ -293,10 +284,9 @@ export function sweepCharts(group: SweepGroup): SweepChart[] {
       const verdictIndex = key.index;
       if (point.verdicts[verdictIndex]?.kind !== key.kind) return;
       const verdict = point.verdicts[verdictIndex];
-      const expectation = expectationFor(point, verdictIndex);
-      unit = verdictUnit(verdict, expectation);
+      unit = verdict.evidence.unit;
       const x = numeric ? Number(values[pointIndex]) : String(values[pointIndex]);
-      const expected = expectedNumbers(verdict, expectation);
+      const expected = verdict.evidence.expected;
       const observed = verdict.observed as number | Record<string, number> | null;
       const interval = verdict.interval as [number, number] | Record<string, [number, number]> | undefined;
       const entries: [string, number | null, [number, number] | undefined][] =
@@ -304,7 +294,7 @@ export function sweepCharts(group: SweepGroup): SweepChart[] {
           ? [['', observed, Array.isArray(interval) ? interval : undefined]]
           : Object.entries(observed).map(([k, v]) => [k, v, interval && !Array.isArray(interval) ? interval[k] : undefined]);
       for (const [series, value, i] of entries) {
-        const e = expected.get(series);
+        const e = expected[series];
         rows.push({
           x,
           order: pointIndex,
