@@ -155,3 +155,11 @@ describe('without OPA: failOpen and statusOnError decide (ext_authz failure_mode
     expect(verdicts.map((v) => [v.kind, v.outcome])).toEqual([['status', 'fail'], ['status', 'pass'], ['status', 'pass'], ['status', 'fail'], ['flags', 'fail']]);
   }, 120_000);
 });
+
+describe('under --control-plane istiod', () => {
+  it('a CUSTOM policy is refused, naming it, rather than judged on istiod without the mesh config\'s providers', async () => {
+    const r = await runCli(['run', join(repoRoot, 'examples', 'researchflow', 'experiments', '01-opa-decides-the-api.yaml'), '--control-plane', 'istiod', '--quiet'], { timeoutMs: 120_000 });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/AuthorizationPolicy researchflow\/orchestrator-opa: spec\.action: CUSTOM .* --control-plane istiod/);
+  }, 120_000);
+});
