@@ -16,6 +16,8 @@ const SNIFFING =
 export const NO_OP_FIELDS: Readonly<Record<string, string>> = {
   'RuntimeFractionalPercent.runtime_key': 'there is no runtime layer here; default_value applies, as in Envoy with no runtime override',
   'RegexMatcher.google_re2': 'deprecated; RE2 is the only engine, as in Envoy',
+  // Only the network RBAC filter reads these as no-ops (on istiod's TCP chains, which carry no traffic here); the HTTP
+  // filter runs its shadow rules for the ext_authz filter that reads their metadata (CUSTOM policies).
   'RBAC.shadow_rules': 'shadow rules only count what they would have done; they never allow or deny',
   'RBAC.shadow_rules_stat_prefix': STATS,
   'RBAC.rules_stat_prefix': STATS,

@@ -19,6 +19,8 @@ export interface ResourceSet {
   /** Istio objects (and any other Kubernetes objects) as they would be applied. */
   objects: K8sObject[];
   proxies: ProxyDescriptor[];
+  /** The installation's mesh config as YAML (the istio ConfigMap's `mesh`); istiod's defaults when absent. */
+  meshConfig?: string;
 }
 
 export type IstiodAnswer =
@@ -76,7 +78,11 @@ export class IstiodTranslator {
       this.setsInProcess = 0;
     }
     this.setsInProcess++;
-    const raw = await this.process.send({ objects: [...(set.registry ? registryObjects(set.registry) : []), ...set.objects], proxies: set.proxies });
+    const raw = await this.process.send({
+      objects: [...(set.registry ? registryObjects(set.registry) : []), ...set.objects],
+      proxies: set.proxies,
+      ...(set.meshConfig !== undefined ? { meshConfig: set.meshConfig } : {}),
+    });
     const warnings = raw.warnings ?? [];
     if (raw.error !== undefined) return { ok: false, error: raw.error, warnings, millis: raw.millis };
     const proxies = new Map<string, EnvoyConfig>();
@@ -131,7 +137,7 @@ class ToolProcess {
     child.on('error', (err) => this.fail(err));
   }
 
-  send(body: { objects: unknown[]; proxies: ProxyDescriptor[]; validateOnly?: boolean }): Promise<RawAnswer> {
+  send(body: { objects: unknown[]; proxies: ProxyDescriptor[]; validateOnly?: boolean; meshConfig?: string }): Promise<RawAnswer> {
     if (this.exited) return Promise.reject(this.exited);
     const id = this.nextId++;
     return new Promise((resolve, reject) => {

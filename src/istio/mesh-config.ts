@@ -25,6 +25,8 @@ export interface ExtAuthzGrpcProvider {
 }
 
 export interface MeshConfig {
+  /** The `mesh` YAML as written, for istiod (--control-plane istiod); undefined for the defaults. */
+  yaml?: string;
   /** Providers by name; a provider istiod would find errors in carries them (`invalid`), as processExtensionProvider does. */
   extensionProviders: Map<string, ExtAuthzGrpcProvider | { name: string; invalid: string }>;
 }
@@ -73,7 +75,7 @@ export function parseMeshConfig(configMap: K8sObject): MeshConfig {
       else providers.set(p.name, p);
     });
   }
-  return { extensionProviders: providers };
+  return { yaml: data.mesh as string, extensionProviders: providers };
 }
 
 /** Provider kinds that are not external authorization (telemetry, tracing, access logs): no CUSTOM policy uses them. */

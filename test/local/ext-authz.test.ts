@@ -156,10 +156,38 @@ describe('without OPA: failOpen and statusOnError decide (ext_authz failure_mode
   }, 120_000);
 });
 
-describe('under --control-plane istiod', () => {
-  it('a CUSTOM policy is refused, naming it, rather than judged on istiod without the mesh config\'s providers', async () => {
-    const r = await runCli(['run', join(repoRoot, 'examples', 'researchflow', 'experiments', '01-opa-decides-the-api.yaml'), '--control-plane', 'istiod', '--quiet'], { timeoutMs: 120_000 });
-    expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/AuthorizationPolicy researchflow\/orchestrator-opa: spec\.action: CUSTOM .* --control-plane istiod/);
+describe('under --control-plane istiod (istiod given the scenario\'s mesh config)', () => {
+  it('istiod\'s own CUSTOM translation (shadow-rule RBAC marking requests for its ext_authz filter) gives the same verdicts', async () => {
+    const work = mkdtempSync(join(tmpdir(), 'meshproof-extauthz-istiod-'));
+    try {
+      const r = await runCli(['run', join(repoRoot, 'examples', 'researchflow', 'experiments'), '--control-plane', 'istiod', '--seed', '5', '--report-dir', work, '--quiet'], { timeoutMs: 150_000 });
+      const result = readResult(work);
+      expect(result.experiments.map((e) => [e.name, e.verdicts.map((v) => v.outcome).join(',')])).toEqual([
+        ['researchflow-opa-decides-the-api', 'pass,pass,pass,pass,pass'],
+        ['researchflow-opa-down-fails-closed', 'pass,pass,pass,pass'],
+        ['researchflow-mtls-strict', 'pass,pass'],
+        ['researchflow-worker-retries', 'pass,pass'],
+      ]);
+      expect(r.code, r.stderr.slice(-2000)).toBe(0);
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+  }, 150_000);
+
+  it('a provider the mesh config lacks: istiod writes the CUSTOM rules as a DENY, as the built-in control plane does', async () => {
+    const work = mkdtempSync(join(tmpdir(), 'meshproof-extauthz-istiod-'));
+    try {
+      const copy = join(work, 'copy');
+      cpSync(join(repoRoot, 'examples', 'researchflow'), copy, { recursive: true });
+      const policyFile = join(copy, 'scenario', 'authorization-policy.yaml');
+      writeFileSync(policyFile, readFileSync(policyFile, 'utf8').replace('name: opa-ext-authz', 'name: opa-typo'));
+      const reportDir = join(work, 'report');
+      const r = await runCli(['run', join(copy, 'experiments', '01-opa-decides-the-api.yaml'), '--control-plane', 'istiod', '--seed', '3', '--report-dir', reportDir, '--quiet'], { timeoutMs: 120_000 });
+      expect(r.code).toBe(1);
+      const verdicts = readResult(reportDir).experiments[0]!.verdicts;
+      expect(verdicts.map((v) => [v.kind, v.outcome])).toEqual([['status', 'fail'], ['status', 'pass'], ['status', 'pass'], ['status', 'fail'], ['flags', 'fail']]);
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
   }, 120_000);
 });

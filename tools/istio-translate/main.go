@@ -46,6 +46,7 @@ import (
 	networkingcore "istio.io/istio/pilot/pkg/networking/core"
 	v3 "istio.io/istio/pilot/pkg/xds/v3"
 	xdsfake "istio.io/istio/pilot/test/xds"
+	"istio.io/istio/pkg/config/mesh"
 	"istio.io/istio/pkg/config"
 	"istio.io/istio/pkg/config/host"
 	"istio.io/istio/pkg/config/schema/collections"
@@ -77,6 +78,9 @@ type request struct {
 	Proxies []proxyRequest    `json:"proxies"`
 	// ValidateOnly answers with the webhook's verdict alone, without starting istiod.
 	ValidateOnly bool `json:"validateOnly"`
+	// MeshConfig is the installation's mesh config as YAML (the `mesh` key of the istio ConfigMap), merged over
+	// istiod's defaults as istiod reads it (mesh.ApplyMeshConfigDefaults); empty for the defaults.
+	MeshConfig string `json:"meshConfig"`
 }
 
 type proxyConfig struct {
@@ -213,7 +217,16 @@ func translate(req request) (res response) {
 			res.Proxies = nil
 		}
 	}()
-	s := xdsfake.NewFakeDiscoveryServer(f, xdsfake.FakeOptions{Configs: configs, KubernetesObjects: kubeObjects})
+	options := xdsfake.FakeOptions{Configs: configs, KubernetesObjects: kubeObjects}
+	if strings.TrimSpace(req.MeshConfig) != "" {
+		m, err := mesh.ApplyMeshConfigDefaults(req.MeshConfig)
+		if err != nil {
+			res.Error = "mesh config: " + err.Error()
+			return res
+		}
+		options.MeshConfig = m
+	}
+	s := xdsfake.NewFakeDiscoveryServer(f, options)
 	if err := settle(f, s, configs, kubeObjects); err != nil {
 		res.Error = "istiod: " + err.Error()
 		return res

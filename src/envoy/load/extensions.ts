@@ -12,10 +12,12 @@ const EXECUTED: Record<Family, Record<string, Rule>> = {
     [TC.httpConnectionManager]: s.httpConnectionManager,
     [TC.tcpProxy]: s.tcpProxy,
     [TC.networkRbac]: s.networkRbac,
+    [TC.networkExtAuthz]: s.networkExtAuthz,
   },
   http_filter: {
     [TC.fault]: s.httpFault,
     [TC.rbac]: s.httpRbac,
+    [TC.extAuthz]: s.extAuthz,
     [TC.localRateLimit]: s.localRateLimit,
     [TC.jwtAuthn]: s.jwtAuthentication,
     [TC.router]: s.router,

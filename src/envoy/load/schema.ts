@@ -158,8 +158,8 @@ export const httpFault = message('HTTPFault', () => ({
 }));
 export const httpRbac = message('RBAC (HTTP filter)', () => ({
   rules: rbac,
-  shadow_rules: noop('RBAC.shadow_rules'),
-  shadow_rules_stat_prefix: noop('RBAC.shadow_rules_stat_prefix'),
+  shadow_rules: rbac,
+  shadow_rules_stat_prefix: str,
   rules_stat_prefix: noop('RBAC.rules_stat_prefix'),
 }));
 export const rbacPerRoute = message('RBACPerRoute', () => ({ rbac: httpRbac }));
@@ -215,6 +215,25 @@ export const jwtAuthentication = message('JwtAuthentication', () => ({
   ),
   requirement_map: map(jwtRequirement),
   bypass_cors_preflight: bool,
+}));
+export const grpcService = message('GrpcService', () => ({
+  envoy_grpc: message('GrpcService.EnvoyGrpc', () => ({ cluster_name: str, authority: str })),
+  timeout: duration,
+}));
+export const extAuthz = message('ExtAuthz (HTTP filter)', () => ({
+  grpc_service: grpcService,
+  failure_mode_allow: bool,
+  status_on_error: message('HttpStatus', () => ({ code: uint })),
+  filter_enabled_metadata: metadataMatcher,
+  transport_api_version: enumOf('V3'),
+}));
+/** On istiod's TCP filter chains (non-HTTP ports), which carry no traffic here: the local mesh serves HTTP ports only. */
+export const networkExtAuthz = message('ExtAuthz (network filter)', () => ({
+  stat_prefix: str,
+  grpc_service: grpcService,
+  failure_mode_allow: bool,
+  filter_enabled_metadata: metadataMatcher,
+  transport_api_version: enumOf('V3'),
 }));
 export const router = message('Router', () => ({
   suppress_envoy_headers: bool,

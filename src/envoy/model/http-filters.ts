@@ -1,6 +1,6 @@
 // The HTTP filters the local data plane executes, with the fields that decide their behaviour
 // (api/envoy/extensions/filters/http/*/v3/*.proto). No-op filters are in ../no-ops.ts.
-import type { Duration, FractionalPercent, HeaderMatcher, HeaderValueOption, RuntimeFractionalPercent, TypedAny } from './common.ts';
+import type { Duration, FractionalPercent, HeaderMatcher, HeaderValueOption, MetadataMatcher, RuntimeFractionalPercent, TypedAny } from './common.ts';
 import type { Rbac } from './rbac.ts';
 import type { TypedConfigType } from './type-urls.ts';
 
@@ -12,9 +12,30 @@ export interface HttpFault {
   max_active_faults?: number;
 }
 
-/** envoy.extensions.filters.http.rbac.v3.RBAC; `shadow_rules` only count (no-op here). */
+/**
+ * envoy.extensions.filters.http.rbac.v3.RBAC. `shadow_rules` never allow or deny; their verdict is written to the
+ * request's dynamic metadata under `envoy.filters.http.rbac`, keyed by `shadow_rules_stat_prefix`, where an ext_authz
+ * filter's filter_enabled_metadata reads it (istiod's CUSTOM policies).
+ */
 export interface HttpRbac {
   rules?: Rbac;
+  shadow_rules?: Rbac;
+  shadow_rules_stat_prefix?: string;
+}
+
+/** envoy.config.core.v3.GrpcService with an Envoy cluster (istiod's envoyExtAuthzGrpc providers). */
+export interface GrpcService {
+  envoy_grpc?: { cluster_name: string; authority?: string };
+  timeout?: Duration;
+}
+
+/** envoy.extensions.filters.http.ext_authz.v3.ExtAuthz with a gRPC service, as istiod writes it (builder/extauthz.go). */
+export interface ExtAuthz {
+  grpc_service?: GrpcService;
+  failure_mode_allow?: boolean;
+  status_on_error?: { code: number };
+  filter_enabled_metadata?: MetadataMatcher;
+  transport_api_version?: 'V3';
 }
 
 /** envoy.type.v3.TokenBucket. */
@@ -80,6 +101,7 @@ export interface Router {
 export type HttpFilterConfig =
   | TypedAny<typeof TypedConfigType.fault, HttpFault>
   | TypedAny<typeof TypedConfigType.rbac, HttpRbac>
+  | TypedAny<typeof TypedConfigType.extAuthz, ExtAuthz>
   | TypedAny<typeof TypedConfigType.localRateLimit, LocalRateLimit>
   | TypedAny<typeof TypedConfigType.jwtAuthn, JwtAuthentication>
   | TypedAny<typeof TypedConfigType.router, Router>

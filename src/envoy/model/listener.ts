@@ -1,7 +1,7 @@
 // envoy.config.listener.v3 (api/envoy/config/listener/v3/listener.proto, listener_components.proto) and the two
 // network filters that carry traffic: the HTTP connection manager and tcp_proxy.
-import type { Address, CidrRange, ConfigSource, Duration, TypedAny } from './common.ts';
-import type { HttpFilter } from './http-filters.ts';
+import type { Address, CidrRange, ConfigSource, Duration, MetadataMatcher, TypedAny } from './common.ts';
+import type { GrpcService, HttpFilter } from './http-filters.ts';
 import type { Rbac } from './rbac.ts';
 import type { RouteConfiguration } from './route.ts';
 import type { TypedConfigType } from './type-urls.ts';
@@ -63,10 +63,20 @@ export interface NetworkRbac {
   rules?: Rbac;
 }
 
+/** envoy.extensions.filters.network.ext_authz.v3.ExtAuthz, on istiod's TCP chains (which carry no traffic here). */
+export interface NetworkExtAuthz {
+  stat_prefix: string;
+  grpc_service?: GrpcService;
+  failure_mode_allow?: boolean;
+  filter_enabled_metadata?: MetadataMatcher;
+  transport_api_version?: 'V3';
+}
+
 export type NetworkFilterConfig =
   | TypedAny<typeof TypedConfigType.httpConnectionManager, HttpConnectionManager>
   | TypedAny<typeof TypedConfigType.tcpProxy, TcpProxy>
-  | TypedAny<typeof TypedConfigType.networkRbac, NetworkRbac>;
+  | TypedAny<typeof TypedConfigType.networkRbac, NetworkRbac>
+  | TypedAny<typeof TypedConfigType.networkExtAuthz, NetworkExtAuthz>;
 
 export interface NetworkFilter {
   name: string;

@@ -13,6 +13,8 @@ export const TypedConfigType = {
   httpConnectionManager: `${T}envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager`,
   tcpProxy: `${T}envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy`,
   networkRbac: `${T}envoy.extensions.filters.network.rbac.v3.RBAC`,
+  networkExtAuthz: `${T}envoy.extensions.filters.network.ext_authz.v3.ExtAuthz`,
+  extAuthz: `${T}envoy.extensions.filters.http.ext_authz.v3.ExtAuthz`,
   fault: `${T}envoy.extensions.filters.http.fault.v3.HTTPFault`,
   rbac: `${T}envoy.extensions.filters.http.rbac.v3.RBAC`,
   rbacPerRoute: `${T}envoy.extensions.filters.http.rbac.v3.RBACPerRoute`,

@@ -2,7 +2,7 @@
 // (source/common/listener_manager/filter_chain_manager_impl.cc: the original destination lands on istiod's
 // `virtualInbound` listener, whose filter chain matches the destination port and the transport protocol — `tls` for an
 // mTLS connection, `raw_buffer` for plaintext — and whose HTTP connection manager lists the filters in order).
-import { TypedConfigType, type HttpFilter, type Listener, type Rbac } from '../model/index.ts';
+import { TypedConfigType, type ExtAuthz, type HttpFilter, type Listener, type Rbac } from '../model/index.ts';
 
 /** The HTTP filters of the inbound chain a connection to `port` takes; undefined when no chain takes it (a reset). */
 export function inboundHttpFilters(listeners: readonly Listener[], port: number, mtls: boolean): HttpFilter[] | undefined {
@@ -20,6 +20,32 @@ export function inboundHttpFilters(listeners: readonly Listener[], port: number,
 /** The RBAC rules of those filters, in order (a filter without rules allows everything; shadow rules decide nothing). */
 export function rbacRulesOf(filters: readonly HttpFilter[]): { name: string; rules: Rbac }[] {
   return filters.flatMap((f) => (f.typed_config?.['@type'] === TypedConfigType.rbac && f.typed_config.rules ? [{ name: f.name, rules: f.typed_config.rules }] : []));
+}
+
+/**
+ * The authorization filters of a chain in order: RBAC (enforced rules, and shadow rules whose verdict goes to the
+ * dynamic metadata) and ext_authz (enabled by that metadata): istiod's CUSTOM, DENY and ALLOW policies
+ * (pilot/pkg/security/authz/builder/builder.go buildHTTP).
+ */
+export type AuthzStep =
+  | { kind: 'rbac'; name: string; rules?: Rbac; shadow?: { rules: Rbac; prefix: string } }
+  | { kind: 'ext_authz'; name: string; config: ExtAuthz };
+
+export function authzStepsOf(filters: readonly HttpFilter[]): AuthzStep[] {
+  return filters.flatMap((f): AuthzStep[] => {
+    const c = f.typed_config;
+    if (c?.['@type'] === TypedConfigType.rbac) {
+      if (!c.rules && !c.shadow_rules) return [];
+      return [{
+        kind: 'rbac',
+        name: f.name,
+        ...(c.rules ? { rules: c.rules } : {}),
+        ...(c.shadow_rules ? { shadow: { rules: c.shadow_rules, prefix: c.shadow_rules_stat_prefix ?? '' } } : {}),
+      }];
+    }
+    if (c?.['@type'] === TypedConfigType.extAuthz) return [{ kind: 'ext_authz', name: f.name, config: c }];
+    return [];
+  });
 }
 
 /**

@@ -40,7 +40,7 @@ export function rbacCounters(behaviour: Pick<IstioBehaviour, 'delimitedStatPrefi
   return (['allowed', 'denied'] as const).map((r) => rbacCounterSeries(behaviour, hcmStatPrefix, r));
 }
 
-export type ExtAuthzResult = 'ok' | 'denied' | 'error' | 'failure_mode_allowed';
+export type ExtAuthzResult = 'ok' | 'denied' | 'error' | 'failure_mode_allowed' | 'disabled';
 
 /**
  * The ext_authz filter's counters under the connection manager's prefix (source/extensions/filters/http/ext_authz/

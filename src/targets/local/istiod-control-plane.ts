@@ -8,7 +8,6 @@ import { IstiodTranslator, proxyKey } from '../../fidelity/istiod-translator.ts'
 import { ISTIOD_VERSION } from '../../fidelity/run.ts';
 import type { ProxyDescriptor, TranslationInput } from '../../istio/xds/input.ts';
 import type { K8sObject } from '../../spec/types.ts';
-import { field } from '../../spec/untyped.ts';
 import type { Listener } from '../../envoy/model/index.ts';
 import type { RouterConfig } from './proxy/router.ts';
 
@@ -32,29 +31,22 @@ export class IstiodControlPlane {
 
   /** What istiod's validating webhook says of the objects about to be applied: a SpecError naming the refusal. */
   async validate(objects: K8sObject[]): Promise<void> {
-    // The translator runs istiod without the installation's mesh config, so it would find no extension provider and
-    // deny every request a CUSTOM policy matches (builder.go getBadCustomDenyRules), and the local data plane does
-    // not run istiod's ext_authz filter yet: refused rather than judged on a configuration the cluster would not have.
-    const custom = objects.find((o) => o.kind === 'AuthorizationPolicy' && field(o.spec, 'action') === 'CUSTOM');
-    if (custom) {
-      throw new SpecError(
-        'CUSTOM (external authorization) is run by the built-in control plane only; under --control-plane istiod it is not run yet (use --control-plane builtin)',
-        undefined,
-        `AuthorizationPolicy ${custom.metadata.namespace ?? 'default'}/${custom.metadata.name}: spec.action`,
-      );
-    }
     const istio = objects.filter((o) => ISTIO_KINDS.has(o.kind));
     if (istio.length === 0) return;
     const verdict = await this.translator.validate(istio);
     if (verdict.error !== undefined) throw new SpecError(`istiod (the --control-plane) refuses the configuration: ${verdict.error}`);
   }
 
-  /** Each proxy's routes, clusters and endpoints as istiod generates them for the mesh's registry and Istio objects. */
-  async translate(input: TranslationInput, objects: K8sObject[], proxies: ProxyDescriptor[]): Promise<Map<string, IstiodProxyConfig>> {
+  /**
+   * Each proxy's routes, clusters, endpoints and listeners as istiod generates them for the mesh's registry, Istio
+   * objects and mesh config (the istio ConfigMap's `mesh`, e.g. the extension providers of CUSTOM policies).
+   */
+  async translate(input: TranslationInput, objects: K8sObject[], proxies: ProxyDescriptor[], meshConfig?: string): Promise<Map<string, IstiodProxyConfig>> {
     const answer = await this.translator.translate({
       registry: { services: input.services, instances: input.instances },
       objects: objects.filter((o) => ISTIO_KINDS.has(o.kind)),
       proxies,
+      ...(meshConfig !== undefined ? { meshConfig } : {}),
     });
     if (!answer.ok) throw new Error(`istiod refused the mesh's configuration: ${answer.error}`);
     const out = new Map<string, IstiodProxyConfig>();

@@ -20,7 +20,7 @@ import { meshLogError } from './log.ts';
 import { loadScenario } from './scenario.ts';
 import { buildPolicy, FilterChainStates, inboundHcmStatPrefix } from './security.ts';
 import type { EndpointInfo } from './proxy/cluster.ts';
-import type { MeshSnapshot } from './proxy/config-view.ts';
+import type { MeshSnapshot, ServiceInfo } from './proxy/config-view.ts';
 import { IngressGateway, gatewayPort } from './proxy/gateway.ts';
 import { Sidecar, type WorkloadIdentity } from './proxy/sidecar.ts';
 import type { WorkloadSpec } from './topology.ts';
@@ -34,7 +34,7 @@ import { SpecError } from '../../errors.ts';
 import type { RouterConfig } from './proxy/router.ts';
 import { AdsControlPlane, playedPodKey, type ClusterPod, type PlayedCluster } from './ads-control-plane.ts';
 import { OpaProcess } from './opa/process.ts';
-import { ExtAuthzClient } from './proxy/ext-authz.ts';
+import { ExtAuthzClient, type ExtAuthzOutcome, type ExtAuthzRequest } from './proxy/ext-authz.ts';
 import type { ExtAuthzRuntime } from './security.ts';
 
 export interface MeshOptions {
@@ -399,7 +399,7 @@ export class LocalMesh {
     if (!this.istiod) return undefined;
     const input = this.translationInput(compiled, this.snapshot(compiled));
     const proxies = [proxyDescriptorOf(this.gateway.identity, 'router'), ...[...this.pods.values()].map((p) => proxyDescriptorOf(p.sidecar.identity, 'sidecar'))];
-    return this.istiod.translate(input, this.store.list(), proxies);
+    return this.istiod.translate(input, this.store.list(), proxies, compiled.meshConfig.yaml);
   }
 
   /** A proxy of the mesh playing a cluster ACKed istiod's response: it runs the new configuration from now on. */
@@ -483,24 +483,36 @@ export class LocalMesh {
       check: (name, request) => {
         const { provider, service } = lookup(name);
         if (!provider || !service) return Promise.resolve({ kind: 'error', reason: `provider ${name} has no service` });
-        const target = compiled.grpcPorts.get(service.fqdn)?.get(provider.port);
-        const endpoints = [...this.pods.values()].filter((pod) =>
-          pod.spec.namespace === service.namespace && Object.keys(service.selector).length > 0
-          && Object.entries(service.selector).every(([k, v]) => pod.spec.labels[k] === v));
-        if (endpoints.length === 0) return Promise.resolve({ kind: 'error', reason: `no healthy upstream for outbound|${provider.port}||${service.fqdn}` });
-        const pod = endpoints[this.extAuthzTurn++ % endpoints.length];
-        if (target === undefined || !pod.opa?.grpcAddress || pod.spec.opa?.grpcPort !== target) {
-          return Promise.resolve({ kind: 'error', reason: `port ${provider.port} of ${service.fqdn} is not a gRPC ext_authz service (pod ${pod.endpoint.podName})` });
-        }
-        const address = pod.opa.grpcAddress;
-        let client = this.extAuthzClients.get(address);
-        if (!client) {
-          client = new ExtAuthzClient(address);
-          this.extAuthzClients.set(address, client);
-        }
-        return client.check(request, provider.timeoutMs);
+        return this.extAuthzCheck(compiled, service, provider.port, provider.timeoutMs, request);
+      },
+      checkCluster: (cluster, timeoutMs, request) => {
+        // outbound|<port>|<subset>|<host> (model.BuildSubsetKey), the cluster istiod's ext_authz filter names.
+        const m = /^outbound\|(\d+)\|[^|]*\|(.+)$/.exec(cluster);
+        const service = m ? [...compiled.services.values()].find((s) => s.fqdn === m[2]) : undefined;
+        if (!m || !service) return Promise.resolve({ kind: 'error', reason: `no cluster ${cluster}` });
+        return this.extAuthzCheck(compiled, service, Number(m[1]), timeoutMs, request);
       },
     };
+  }
+
+  /** One Check call to an endpoint of `service`'s `port`, round robin, like its outbound cluster. */
+  private extAuthzCheck(compiled: CompiledConfig, service: ServiceInfo, port: number, timeoutMs: number, request: ExtAuthzRequest): Promise<ExtAuthzOutcome> {
+    const target = compiled.grpcPorts.get(service.fqdn)?.get(port);
+    const endpoints = [...this.pods.values()].filter((pod) =>
+      pod.spec.namespace === service.namespace && Object.keys(service.selector).length > 0
+      && Object.entries(service.selector).every(([k, v]) => pod.spec.labels[k] === v));
+    if (endpoints.length === 0) return Promise.resolve({ kind: 'error', reason: `no healthy upstream for outbound|${port}||${service.fqdn}` });
+    const pod = endpoints[this.extAuthzTurn++ % endpoints.length];
+    if (target === undefined || !pod.opa?.grpcAddress || pod.spec.opa?.grpcPort !== target) {
+      return Promise.resolve({ kind: 'error', reason: `port ${port} of ${service.fqdn} is not a gRPC ext_authz service (pod ${pod.endpoint.podName})` });
+    }
+    const address = pod.opa.grpcAddress;
+    let client = this.extAuthzClients.get(address);
+    if (!client) {
+      client = new ExtAuthzClient(address);
+      this.extAuthzClients.set(address, client);
+    }
+    return client.check(request, timeoutMs);
   }
 
   private podPort(podName: string): number | undefined {

@@ -2,8 +2,10 @@
 // authentication (mTLS mode per port), authorization (RBAC), local rate limits, in the order Istio builds the HTTP
 // filter chain: rate limits inserted first, (JWT), RBAC DENY then ALLOW, rate limits inserted before the router.
 import { TypedConfigType, type HttpFilter, type JsonValue, type Listener } from '../../envoy/model/index.ts';
-import { inboundHttpFilters, inboundPeerMode, rbacRulesOf } from '../../envoy/runtime/listeners.ts';
+import { authzStepsOf, inboundHttpFilters, inboundPeerMode, type AuthzStep } from '../../envoy/runtime/listeners.ts';
+import { matchMetadata, type DynamicMetadata } from '../../envoy/runtime/matchers.ts';
 import { evaluateRbac, type RbacFacts } from '../../envoy/runtime/rbac.ts';
+import { durationMs } from '../../envoy/runtime/duration.ts';
 import { SpecError } from '../../errors.ts';
 import type { K8sObject } from '../../spec/types.ts';
 import { customCheck, evaluateAuthorization, RBAC_DENIED_BODY, RBAC_DENIED_STATUS, validateAuthorizationPolicy } from '../../istio/security/authorization.ts';
@@ -62,6 +64,8 @@ export interface ExtAuthzRuntime {
   settings(provider: string): { failOpen: boolean; statusOnError?: number };
   /** One Check call to an endpoint of the provider's service (an error outcome when none answers). */
   check(provider: string, request: ExtAuthzRequest): Promise<ExtAuthzOutcome>;
+  /** Under istiod: one Check call to an endpoint of the cluster its ext_authz filter names (`outbound|9191||<host>`). */
+  checkCluster(cluster: string, timeoutMs: number, request: ExtAuthzRequest): Promise<ExtAuthzOutcome>;
 }
 
 /** No extension providers: every CUSTOM policy names an undefined one. */
@@ -69,6 +73,7 @@ export const noExtAuthz: ExtAuthzRuntime = {
   providerError: (p) => `available providers are [] but found ${JSON.stringify(p)}`,
   settings: () => ({ failOpen: false }),
   check: () => Promise.resolve({ kind: 'error', reason: 'no extension providers' }),
+  checkCluster: (cluster) => Promise.resolve({ kind: 'error', reason: `no cluster ${cluster}` }),
 };
 
 export interface ProxyScope {
@@ -246,9 +251,9 @@ export function buildPolicy(
   const extAuthzStats = (r: ExtAuthzResult) => deps.stats.stat(extAuthzCounterSeries(deps.behaviour, scope.hcmStatPrefix, r).stat);
   const rbacAllowed = rbacStats('allowed');
   const rbacDenied = rbacStats('denied');
-  // istiod's RBAC filters of the inbound chain a connection takes: mTLS (`tls`) or plaintext (`raw_buffer`).
+  // istiod's authorization filters (RBAC, ext_authz) of the inbound chain a connection takes: mTLS (`tls`) or plaintext (`raw_buffer`).
   const istiodRbac = deps.listeners && scope.context === 'SIDECAR_INBOUND'
-    ? { mtls: rbacRulesOf(inboundHttpFilters(deps.listeners, scope.port, true) ?? []), plaintext: rbacRulesOf(inboundHttpFilters(deps.listeners, scope.port, false) ?? []) }
+    ? { mtls: authzStepsOf(inboundHttpFilters(deps.listeners, scope.port, true) ?? []), plaintext: authzStepsOf(inboundHttpFilters(deps.listeners, scope.port, false) ?? []) }
     : undefined;
   const modes = new Map<number, PeerAuthMode>();
 
@@ -277,7 +282,19 @@ export function buildPolicy(
         requestPrincipal = authn.principal;
         requestClaims = authn.claims;
       }
-      if (!istiodRbac && authz.length > 0) {
+      if (istiodRbac) {
+        const metadata: DynamicMetadata = requestClaims ? { 'envoy.filters.http.jwt_authn': { payload: requestClaims as JsonValue } } : {};
+        const facts: RbacFacts = {
+          headers: { ...request.headers, ':method': request.method, ':path': request.path, ':authority': request.host },
+          destinationPort: request.port,
+          directRemoteIp: request.sourceIp,
+          remoteIp: request.sourceIp,
+          ...(request.principal ? { peerPrincipal: `spiffe://${request.principal}` } : {}),
+          metadata,
+        };
+        return runIstiodSteps(request.principal ? istiodRbac.mtls : istiodRbac.plaintext, 0, request, facts, requestPrincipal, requestClaims);
+      }
+      if (authz.length > 0) {
         const custom = customCheck(authz, attributes(request, requestPrincipal, requestClaims), (p) => extAuthz.providerError(p));
         if (custom.kind === 'deny') {
           rbacDenied.value++;
@@ -294,24 +311,57 @@ export function buildPolicy(
     },
   };
 
+  /**
+   * istiod's authorization filters from `from` on, in chain order (Envoy's filter manager): an RBAC filter's shadow
+   * rules write their verdict to the dynamic metadata (rbac_filter.cc: `<shadow_rules_stat_prefix>shadow_effective_policy_id`
+   * and `...shadow_engine_result` under envoy.filters.http.rbac) and its rules allow or deny; an ext_authz filter runs
+   * when its filter_enabled_metadata matches (ext_authz.cc: else ext_authz.disabled) and checks with its cluster.
+   */
+  function runIstiodSteps(
+    steps: AuthzStep[], from: number, request: FilterRequest, facts: RbacFacts,
+    requestPrincipal: string | undefined, requestClaims: Record<string, unknown> | undefined,
+  ): FilterVerdict | Promise<FilterVerdict> {
+    for (let i = from; i < steps.length; i++) {
+      const step = steps[i];
+      if (step.kind === 'rbac') {
+        if (step.shadow) {
+          const shadow = evaluateRbac(step.shadow.rules, facts);
+          facts.metadata!['envoy.filters.http.rbac'] = {
+            ...facts.metadata!['envoy.filters.http.rbac'],
+            ...(shadow.matchedPolicy !== undefined ? { [`${step.shadow.prefix}shadow_effective_policy_id`]: shadow.matchedPolicy } : {}),
+            [`${step.shadow.prefix}shadow_engine_result`]: shadow.allowed ? 'allowed' : 'denied',
+          };
+        }
+        if (step.rules) {
+          const decision = evaluateRbac(step.rules, facts);
+          (decision.allowed ? rbacAllowed : rbacDenied).value++;
+          if (!decision.allowed) return { action: 'reply', status: RBAC_DENIED_STATUS, body: RBAC_DENIED_BODY, headers: {}, flags: [] };
+        }
+        continue;
+      }
+      const c = step.config;
+      if (c.filter_enabled_metadata && !matchMetadata(c.filter_enabled_metadata, facts.metadata)) {
+        extAuthzStats('disabled').value++;
+        continue;
+      }
+      const cluster = c.grpc_service?.envoy_grpc?.cluster_name ?? '';
+      // ext_authz config.cc: the gRPC call times out after 200 ms when the GrpcService sets no timeout (istiod always does).
+      const timeoutMs = c.grpc_service?.timeout ? durationMs(c.grpc_service.timeout) : 200;
+      const settings = { failOpen: c.failure_mode_allow === true, ...(c.status_on_error ? { statusOnError: c.status_on_error.code } : {}) };
+      return extAuthz.checkCluster(cluster, timeoutMs, extAuthzRequestOf(request, scope)).then((outcome) => {
+        const reply = applyExtAuthz(outcome, settings, request, extAuthzStats);
+        if (reply) return reply;
+        facts.headers = { ...request.headers, ':method': request.method, ':path': request.path, ':authority': request.host };
+        return runIstiodSteps(steps, i + 1, request, facts, requestPrincipal, requestClaims);
+      });
+    }
+    return rest(request, requestPrincipal, requestClaims);
+  }
+
   /** The filters after CUSTOM: RBAC DENY and ALLOW, then the rate limits before the router. */
   function rest(request: FilterRequest, requestPrincipal: string | undefined, requestClaims: Record<string, unknown> | undefined): FilterVerdict {
     const limiters = istiodLimiters ? (request.principal ? istiodLimiters.mtls : istiodLimiters.plaintext) : { first, beforeRouter };
-    if (istiodRbac) {
-      const facts: RbacFacts = {
-        headers: { ...request.headers, ':method': request.method, ':path': request.path, ':authority': request.host },
-        destinationPort: request.port,
-        directRemoteIp: request.sourceIp,
-        remoteIp: request.sourceIp,
-        ...(request.principal ? { peerPrincipal: `spiffe://${request.principal}` } : {}),
-        ...(requestClaims ? { metadata: { 'envoy.filters.http.jwt_authn': { payload: requestClaims as JsonValue } } } : {}),
-      };
-      for (const filter of request.principal ? istiodRbac.mtls : istiodRbac.plaintext) {
-        const decision = evaluateRbac(filter.rules, facts);
-        (decision.allowed ? rbacAllowed : rbacDenied).value++;
-        if (!decision.allowed) return { action: 'reply', status: RBAC_DENIED_STATUS, body: RBAC_DENIED_BODY, headers: {}, flags: [] };
-      }
-    } else if (authz.length > 0) {
+    if (authz.length > 0 && !istiodRbac) {
       const decision = evaluateAuthorization(authz, attributes(request, requestPrincipal, requestClaims));
       for (const f of decision.filters) (f.result === 'allowed' ? rbacAllowed : rbacDenied).value++;
       if (!decision.allowed) {
