@@ -141,6 +141,21 @@ describe('Service port protocols (pkg/config/kube/conversion.go ConvertProtocol)
     expect(portProtocol(9080, 'x', 'kubernetes.io/h2c')).toBe('HTTP2');
     expect(() => parseService(service({ name: 'http' }) as K8sObject)).not.toThrow();
     expect(() => parseService(service({ name: 'tcp-reviews' }) as K8sObject)).toThrow(/Istio serves this port as TCP \(from its name\)/);
-    expect(() => parseService(service({ name: 'http', appProtocol: 'grpc' }) as K8sObject)).toThrow(/as GRPC \(from its appProtocol\)/);
+    // A gRPC port is kept for later: only an Open Policy Agent pod's ext_authz service may serve one (below).
+    expect(parseService(service({ name: 'http', appProtocol: 'grpc' }) as K8sObject).grpcPorts).toEqual([
+      { port: 9080, targetPort: 9080, at: 'Service reviews: spec.ports[0].appProtocol' },
+    ]);
+  });
+
+  it('a gRPC port whose pods are not OPA\'s ext_authz service is refused at the port, and nothing changes', async () => {
+    const e = await refusal(`
+apiVersion: v1
+kind: Service
+metadata: { name: reviews }
+spec:
+  selector: { app: reviews }
+  ports: [{ port: 9080, name: http, appProtocol: grpc }]`);
+    expect(e.path).toBe('Service reviews: spec.ports[0].appProtocol');
+    expect(e.message).toMatch(/as GRPC, which the local target runs only as the ext_authz service of an Open Policy Agent pod/);
   });
 });
