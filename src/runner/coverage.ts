@@ -10,7 +10,7 @@ import type { Expectation, K8sObject } from '../spec/types.ts';
 export const BEHAVIOURS = [
   'routing', 'traffic split', 'retries', 'timeout', 'fault abort', 'fault delay', 'header operations', 'rewrite',
   'connection pool', 'outlier detection', 'load balancer', 'client TLS', 'authorization', 'peer authentication',
-  'request authentication', 'local rate limit',
+  'request authentication', 'local rate limit', 'CORS',
 ] as const;
 export type Behaviour = (typeof BEHAVIOURS)[number];
 
@@ -94,6 +94,7 @@ function virtualServiceBehaviours(o: K8sObject): Found[] {
     if (fault?.delay !== undefined) add('fault delay', 'fault.delay');
     if (rule.headers !== undefined) add('header operations', 'headers');
     if (rule.rewrite !== undefined) add('rewrite', 'rewrite');
+    if (rule.corsPolicy !== undefined) add('CORS', 'corsPolicy');
   });
   return out;
 }
@@ -147,7 +148,8 @@ const FLAG_BEHAVIOURS: Record<string, Behaviour[]> = {
 export function expectationBehaviours(e: Expectation): { behaviours: Behaviour[]; service?: string } {
   switch (e.kind) {
     case 'distribution':
-      return { behaviours: ['routing', 'traffic split', 'load balancer'] };
+      // A distribution of a CORS response header's value (a `header:access-control-...` classifier's label) checks CORS.
+      return { behaviours: /access-control|allow-(origin|methods|headers)|max-age|cors/i.test(e.of) ? ['CORS'] : ['routing', 'traffic split', 'load balancer'] };
     case 'status': {
       if (e.flag) return { behaviours: FLAG_BEHAVIOURS[e.flag] ?? [] };
       const code = e.code ?? '';

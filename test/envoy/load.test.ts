@@ -153,8 +153,8 @@ const refusals: [string, (b: Json) => void, string][] = [
   ],
   [
     'http filter given as a TypedStruct',
-    (b) => outboundHcm(b).http_filters.splice(0, 0, { name: 'ext-authz', typed_config: { '@type': `${T}udpa.type.v1.TypedStruct`, type_url: `${T}envoy.extensions.filters.http.ext_authz.v3.ExtAuthz`, value: {} } }),
-    'listeners[1].filter_chains[0].filters[0].typed_config.http_filters[0]: ext-authz (type.googleapis.com/envoy.extensions.filters.http.ext_authz.v3.ExtAuthz) is not executed by the local data plane',
+    (b) => outboundHcm(b).http_filters.splice(0, 0, { name: 'ext-authz', typed_config: { '@type': `${T}udpa.type.v1.TypedStruct`, type_url: `${T}envoy.extensions.filters.http.ext_authz.v3.ExtAuthz`, value: { http_service: {} } } }),
+    'listeners[1].filter_chains[0].filters[0].typed_config.http_filters[0].typed_config.http_service: ExtAuthz (HTTP filter).http_service is not executed by the local data plane',
   ],
   [
     'http connection manager',
@@ -208,8 +208,8 @@ const refusals: [string, (b: Json) => void, string][] = [
   ],
   [
     'per-filter config',
-    (b) => (b.routes[0].virtual_hosts[0].typed_per_filter_config = { 'envoy.filters.http.cors': { '@type': `${T}envoy.extensions.filters.http.cors.v3.CorsPolicy`, allow_origin_string_match: [{ exact: '*' }] } }),
-    'routes[0].virtual_hosts[0].typed_per_filter_config["envoy.filters.http.cors"]: type.googleapis.com/envoy.extensions.filters.http.cors.v3.CorsPolicy is not executed by the local data plane',
+    (b) => (b.routes[0].virtual_hosts[0].typed_per_filter_config = { 'envoy.filters.http.cors': { '@type': `${T}envoy.extensions.filters.http.cors.v3.CorsPolicy`, allow_origin_string_match: [{ exact: '*' }], shadow_enabled: { default_value: { numerator: 100 } } } }),
+    'routes[0].virtual_hosts[0].typed_per_filter_config["envoy.filters.http.cors"].shadow_enabled: CorsPolicy.shadow_enabled is not executed by the local data plane',
   ],
   [
     'virtual host',
@@ -360,7 +360,9 @@ describe('loadEnvoyConfig accepts the policy filters in the shapes istiod builds
       'envoy.filters.http.router',
     ]);
     expect(filters[1].typed_config.rules.action).toBe('DENY');
-    expect(ignored.map((i) => i.path)).toContain('listeners[2].filter_chains[0].filters[1].typed_config.http_filters[2].typed_config.shadow_rules_stat_prefix');
+    // Shadow rules are run now (their verdict goes to the dynamic metadata an ext_authz filter may read), not ignored.
+    expect(filters[1].typed_config.shadow_rules_stat_prefix).toBe('istio_dry_run_allow_');
+    expect(ignored.map((i) => i.path)).not.toContain('listeners[2].filter_chains[0].filters[1].typed_config.http_filters[2].typed_config.shadow_rules_stat_prefix');
   });
 });
 

@@ -49,6 +49,24 @@ describe('route fidelity against the real istiod', () => {
     expect(result.drifted).toBe(0);
   }, 300_000);
 
+  it('CORS policies (route.go TranslateCORSPolicy) on a sidecar route and on the gateway\'s: equal to istiod\'s', async () => {
+    const cors = (extra: Record<string, unknown>) => ({
+      allowOrigins: [{ exact: 'https://app.example' }, { prefix: 'http://localhost' }, { regex: 'https://.*\\.example\\.org' }],
+      allowMethods: ['GET', 'POST'], allowHeaders: ['authorization'], exposeHeaders: ['x-request-id'], maxAge: '24h', allowCredentials: true, ...extra,
+    });
+    const set: ResourceSet = {
+      name: 'cors',
+      objects: [
+        { apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: 'reviews', namespace: 'default' }, spec: { hosts: ['reviews'], http: [{ corsPolicy: cors({ unmatchedPreflights: 'IGNORE' }), route: [{ destination: { host: 'reviews' } }] }] } },
+        { apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: 'bookinfo', namespace: 'default' }, spec: { hosts: ['*'], gateways: ['bookinfo-gateway'], http: [{ corsPolicy: { allowOrigin: ['https://legacy.example'] }, route: [{ destination: { host: 'productpage', port: { number: 9080 } } }] }] } },
+      ],
+    };
+    const result = await routeFidelity(istiod!, [set], istioBehaviour('1.31.0'), undefined, undefined, baseline());
+    expect(result.lines).toEqual([]);
+    expect(result.drifted).toBe(0);
+    expect(result.compared).toBeGreaterThan(7);
+  }, 60_000);
+
   it('finds a drift when the two sides differ (a translator that forgets a route timeout)', async () => {
     const timeout: ResourceSet = {
       name: 'reviews timeout',

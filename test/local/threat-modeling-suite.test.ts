@@ -22,13 +22,26 @@ describe('examples/threat-modeling on the local target', () => {
     expect(warnings[0]!.message).toMatch(/deprecated.*Istio ignores it/);
   }, 60_000);
 
-  it('runs green: the 90/10 canary, header routing to v2, the ORed authorization rules, retries covering 503', async () => {
+  it('runs green: the 90/10 canary, header routing to v2, the ORed authorization rules, retries covering 503, CORS preflights', async () => {
     const reportDir = join(work, 'green');
     const r = await runCli(['run', join(example, 'experiments'), '--seed', '20261205', '--report-dir', reportDir, '--quiet'], { timeoutMs: 120_000 });
     const result = readResult(reportDir);
     expect(describeNonPassing(result), 'experiments that did not pass').toBe('');
     expect(r.code, r.stderr.slice(-3000)).toBe(0);
-    expect(result.experiments).toHaveLength(4);
+    expect(result.experiments).toHaveLength(5);
+  }, 120_000);
+
+  it('with an origin left out of the CORS policy, its preflights go to api-gateway and the preflight checks fail', async () => {
+    const copy = join(work, 'cors');
+    cpSync(example, copy, { recursive: true });
+    const file = join(copy, 'experiments', '05-cors-preflights.yaml');
+    writeFileSync(file, readFileSync(file, 'utf8').replace('                  - exact: https://app.threatmodel.io\n', ''));
+    const reportDir = join(work, 'cors-report');
+    const r = await runCli(['run', file, '--seed', '7', '--report-dir', reportDir, '--quiet'], { timeoutMs: 120_000 });
+    expect(r.code, r.stderr.slice(-3000)).toBe(1);
+    const verdicts = readResult(reportDir).experiments[0]!.verdicts;
+    // The preflight is forwarded: api-gateway's echo answers 200 without the allow headers (no label, so no data).
+    expect(verdicts.map((v) => v.outcome)).toEqual(['pass', 'inconclusive', 'inconclusive', 'inconclusive', 'pass', 'pass']);
   }, 120_000);
 
   it('with `from` and `to` in one rule, report-service can no longer read analyses: the finding\'s check fails', async () => {

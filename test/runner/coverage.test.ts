@@ -1,7 +1,8 @@
 // What a run proved per service (issue 19 item 4): behaviours from the applied resources' fields, verified by an
 // expectation of the same experiment that exercises them; the service graph from istio_requests_total.
 import { describe, expect, it } from 'vitest';
-import { runCoverage, type CoverageInput } from '../../src/runner/coverage.ts';
+import { readFileSync } from 'node:fs';
+import { BEHAVIOURS, expectationBehaviours, resourceBehaviours, runCoverage, type CoverageInput } from '../../src/runner/coverage.ts';
 import type { Expectation, K8sObject } from '../../src/spec/types.ts';
 
 const source = { file: 'e.yaml', line: 1, col: 1 };
@@ -46,5 +47,20 @@ describe('coverage per service', () => {
       counters: [counter('productpage-v1', 'reviews', '200', '-', 90), counter('productpage-v1', 'reviews', '503', 'UO', 10), counter('productpage-v1', 'reviews', '200', '-', 100, 'destination')],
     }]);
     expect(c.graph).toEqual([{ source: 'productpage-v1', destination: 'reviews', requests: 100, errorShare: 0.1, flags: { UO: 10 } }]);
+  });
+});
+
+describe('result.json\'s schema knows every behaviour', () => {
+  it('the coverage behaviour enum of schema/result.schema.json is BEHAVIOURS', () => {
+    const schema = readFileSync(new URL('../../schema/result.schema.json', import.meta.url), 'utf8');
+    const m = /"enum": \[\s*("routing"[^\]]*)\]/.exec(schema);
+    expect(m, 'the behaviour enum').not.toBeNull();
+    expect(JSON.parse(`[${m![1]}]`)).toEqual([...BEHAVIOURS]);
+  });
+
+  it('a VirtualService\'s corsPolicy is the CORS behaviour, checked by a distribution of a CORS response header', () => {
+    const vs = { apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: 'entry', namespace: 'shop' }, spec: { hosts: ['*'], http: [{ corsPolicy: { allowOrigins: [{ exact: 'https://a' }] }, route: [{ destination: { host: 'web' } }] }] } } as K8sObject;
+    expect(resourceBehaviours(vs).map((f) => [f.behaviour, f.field])).toEqual([['CORS', 'spec.http[0].corsPolicy']]);
+    expect(expectationBehaviours({ kind: 'distribution', of: 'allow-origin', weights: { 'https://a': 100 }, tolerance: 5, title: 't', source, confidence: 0.99 } as Expectation).behaviours).toEqual(['CORS']);
   });
 });

@@ -21,13 +21,14 @@ const EXECUTED: Record<Family, Record<string, Rule>> = {
     [TC.localRateLimit]: s.localRateLimit,
     [TC.jwtAuthn]: s.jwtAuthentication,
     [TC.router]: s.router,
-    // The filter alone does nothing; per-route CORS policies (which it would apply) are refused where they appear.
+    // The filter's behaviour is the per-route (or virtual host) CorsPolicy it reads (src/envoy/runtime/cors.ts).
     [TC.cors]: empty('Cors'),
   },
   per_filter_config: {
     [TC.fault]: s.httpFault,
     [TC.localRateLimit]: s.localRateLimit,
     [TC.rbacPerRoute]: s.rbacPerRoute,
+    [TC.corsPolicy]: s.corsPolicy,
     [TC.routeFilterConfig]: s.routeFilterConfig,
   },
   downstream_transport_socket: { [TC.downstreamTlsContext]: s.downstreamTlsContext, [TC.rawBuffer]: empty('RawBuffer') },

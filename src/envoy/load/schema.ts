@@ -235,6 +235,17 @@ export const networkExtAuthz = message('ExtAuthz (network filter)', () => ({
   filter_enabled_metadata: metadataMatcher,
   transport_api_version: enumOf('V3'),
 }));
+export const corsPolicy = message('CorsPolicy', () => ({
+  allow_origin_string_match: list(stringMatcher),
+  allow_methods: str,
+  allow_headers: str,
+  expose_headers: str,
+  max_age: str,
+  allow_credentials: bool,
+  filter_enabled: runtimeFractionalPercent,
+  forward_not_matching_preflights: bool,
+  allow_private_network_access: bool,
+}));
 export const router = message('Router', () => ({
   suppress_envoy_headers: bool,
   start_child_span: noop('Router.start_child_span'),

@@ -1,6 +1,6 @@
 // The HTTP filters the local data plane executes, with the fields that decide their behaviour
 // (api/envoy/extensions/filters/http/*/v3/*.proto). No-op filters are in ../no-ops.ts.
-import type { Duration, FractionalPercent, HeaderMatcher, HeaderValueOption, MetadataMatcher, RuntimeFractionalPercent, TypedAny } from './common.ts';
+import type { Duration, FractionalPercent, HeaderMatcher, HeaderValueOption, MetadataMatcher, RuntimeFractionalPercent, StringMatcher, TypedAny } from './common.ts';
 import type { Rbac } from './rbac.ts';
 import type { TypedConfigType } from './type-urls.ts';
 
@@ -93,6 +93,21 @@ export interface JwtAuthentication {
   bypass_cors_preflight?: boolean;
 }
 
+/** envoy.extensions.filters.http.cors.v3.CorsPolicy, per route or virtual host (istiod: route.go TranslateCORSPolicy). */
+export interface CorsPolicy {
+  allow_origin_string_match?: StringMatcher[];
+  allow_methods?: string;
+  allow_headers?: string;
+  expose_headers?: string;
+  max_age?: string;
+  allow_credentials?: boolean;
+  /** Unset: enabled for every request. */
+  filter_enabled?: RuntimeFractionalPercent;
+  /** Unset: true (forward a preflight from an origin not allowed). */
+  forward_not_matching_preflights?: boolean;
+  allow_private_network_access?: boolean;
+}
+
 /** envoy.extensions.filters.http.router.v3.Router. */
 export interface Router {
   suppress_envoy_headers?: boolean;
@@ -120,5 +135,6 @@ export interface HttpFilter {
 export type PerFilterConfig =
   | TypedAny<typeof TypedConfigType.fault, HttpFault>
   | TypedAny<typeof TypedConfigType.localRateLimit, LocalRateLimit>
+  | TypedAny<typeof TypedConfigType.corsPolicy, CorsPolicy>
   | TypedAny<typeof TypedConfigType.rbacPerRoute, { rbac?: HttpRbac }>
   | TypedAny<typeof TypedConfigType.routeFilterConfig, { config?: PerFilterConfig; is_optional?: boolean; disabled?: boolean }>;

@@ -22,6 +22,7 @@ export const TypedConfigType = {
   jwtAuthn: `${T}envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication`,
   router: `${T}envoy.extensions.filters.http.router.v3.Router`,
   cors: `${T}envoy.extensions.filters.http.cors.v3.Cors`,
+  corsPolicy: `${T}envoy.extensions.filters.http.cors.v3.CorsPolicy`,
   routeFilterConfig: `${T}envoy.config.route.v3.FilterConfig`,
   upstreamTlsContext: `${T}envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext`,
   downstreamTlsContext: `${T}envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext`,

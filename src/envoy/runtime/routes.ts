@@ -298,6 +298,23 @@ export function perFilterConfig(
 }
 
 /**
+ * Every level's config for `name`, most specific first (Http::Utility::getAllPerFilterConfig gives them least specific
+ * first; the CORS filter reverses them, initializeCorsPolicies).
+ */
+export function allPerFilterConfigs(
+  name: string,
+  route: Route | undefined,
+  clusterWeight: ClusterWeight | undefined,
+  vhost: VirtualHost | undefined,
+  routeConfig: RouteConfiguration | undefined,
+): PerFilterConfig[] {
+  return [clusterWeight, route, vhost, routeConfig].flatMap((level) => {
+    const config = level?.typed_per_filter_config?.[name];
+    return config === undefined ? [] : [config];
+  });
+}
+
+/**
  * The header mutation levels in the order Envoy applies them (finalizeRequestHeaders / finalizeResponseHeaders with
  * most_specific_header_mutations_wins unset): the weighted cluster entry, then route, virtual host, route
  * configuration — so on a conflict the least specific level, applied last, wins.

@@ -68,6 +68,18 @@ export interface RetrySpec {
   backoffMs?: number;
 }
 
+/** VirtualService corsPolicy (networking/v1alpha3 CorsPolicy), as written. */
+export interface CorsSpec {
+  allowOrigins: StringMatcher[];
+  allowMethods: string[];
+  allowHeaders: string[];
+  exposeHeaders: string[];
+  maxAgeSeconds?: number;
+  allowCredentials?: boolean;
+  /** IGNORE answers a preflight from an origin not allowed itself; FORWARD (and unset) passes it on. */
+  unmatchedPreflights?: 'FORWARD' | 'IGNORE';
+}
+
 export interface HttpRoute {
   name?: string;
   /** Empty: matches everything. Several: ORed. */
@@ -79,6 +91,7 @@ export interface HttpRoute {
   fault?: FaultSpec;
   headers?: HeadersSpec;
   rewrite?: { uri?: string; authority?: string };
+  cors?: CorsSpec;
   /** Gateway routes only: the Gateway server port the route was built for (route.go listenPort). */
   gatewayPort?: number;
 }

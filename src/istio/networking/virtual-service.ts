@@ -3,7 +3,7 @@ import type { K8sObject } from '../../spec/types.ts';
 import {
   FieldPath, isObj, readArray, readBoolean, readDuration, readNumber, readObject, readOptionalString, readString, readStringMap,
 } from './fields.ts';
-import type { FaultSpec, HeaderOperations, HeadersSpec, HttpMatch, HttpRoute, RetrySpec, RouteDestination, VirtualServiceModel } from './model.ts';
+import type { CorsSpec, FaultSpec, HeaderOperations, HeadersSpec, HttpMatch, HttpRoute, RetrySpec, RouteDestination, StringMatcher, VirtualServiceModel } from './model.ts';
 import { headerOperationProblem, isAuthorityHeader } from './header-validation.ts';
 import { readExportTo } from './export-to.ts';
 import { readHeaderValue } from './header-value.ts';
@@ -19,7 +19,6 @@ const unsupportedRoute: Record<string, string> = {
   mirrors: 'traffic mirroring is not emulated',
   mirrorPercent: 'traffic mirroring is not emulated',
   mirrorPercentage: 'traffic mirroring is not emulated',
-  corsPolicy: 'CORS is not emulated',
 };
 
 export function parseVirtualService(object: K8sObject, createdAt = 0): VirtualServiceModel {
@@ -60,7 +59,7 @@ export function resolveGatewayName(name: string, namespace: string): string {
 }
 
 function parseRoute(value: unknown, at: FieldPath, namespace: string): HttpRoute {
-  const r = readObject(value, at, ['name', 'match', 'route', 'timeout', 'retries', 'fault', 'headers', 'rewrite'], unsupportedRoute);
+  const r = readObject(value, at, ['name', 'match', 'route', 'timeout', 'retries', 'fault', 'headers', 'rewrite', 'corsPolicy'], unsupportedRoute);
   const route: HttpRoute = {
     name: readOptionalString(r.name, at.key('name')),
     match: readArray(r.match ?? [], at.key('match')).map((m, i) => parseMatch(m, at.key('match').index(i), namespace)),
@@ -76,6 +75,7 @@ function parseRoute(value: unknown, at: FieldPath, namespace: string): HttpRoute
   if (r.timeout !== undefined) route.timeoutMs = readDuration(r.timeout, at.key('timeout'));
   if (r.retries !== undefined) route.retries = parseRetries(r.retries, at.key('retries'));
   if (r.fault !== undefined) route.fault = parseFault(r.fault, at.key('fault'));
+  if (r.corsPolicy !== undefined) route.cors = parseCors(r.corsPolicy, at.key('corsPolicy'));
   if (r.headers !== undefined) route.headers = parseHeaders(r.headers, at.key('headers'));
   if (r.rewrite !== undefined) {
     const w = readObject(r.rewrite, at.key('rewrite'), ['uri', 'authority'], { uriRegexRewrite: 'regex rewrites are not emulated' });
@@ -178,6 +178,25 @@ function parsePercentage(value: unknown, at: FieldPath): number {
   const p = readObject(value, at, ['value']);
   const percent = readNumber(p.value ?? 0, at.key('value'), { min: 0, max: 100 });
   return Math.round(percent * 10_000);
+}
+
+/** networking/v1alpha3/virtual_service.proto CorsPolicy; what istiod keeps of it is route.go TranslateCORSPolicy. */
+function parseCors(value: unknown, at: FieldPath): CorsSpec {
+  const c = readObject(value, at, ['allowOrigins', 'allowOrigin', 'allowMethods', 'allowHeaders', 'exposeHeaders', 'maxAge', 'allowCredentials', 'unmatchedPreflights']);
+  const strings = (key: string) => (c[key] === undefined ? [] : readArray(c[key], at.key(key)).map((v, i) => readString(v, at.key(key).index(i))));
+  // allowOrigins wins; the deprecated allowOrigin list is taken as exact matches only without it.
+  const allowOrigins = c.allowOrigins !== undefined
+    ? readArray(c.allowOrigins, at.key('allowOrigins')).map((m, i) => parseStringMatch(m, at.key('allowOrigins').index(i), { allowPrefix: true }))
+    : strings('allowOrigin').map((value): StringMatcher => ({ kind: 'exact', value }));
+  const cors: CorsSpec = { allowOrigins, allowMethods: strings('allowMethods'), allowHeaders: strings('allowHeaders'), exposeHeaders: strings('exposeHeaders') };
+  if (c.maxAge !== undefined) cors.maxAgeSeconds = Math.floor(readDuration(c.maxAge, at.key('maxAge')) / 1000);
+  if (c.allowCredentials !== undefined) cors.allowCredentials = readBoolean(c.allowCredentials, at.key('allowCredentials'));
+  if (c.unmatchedPreflights !== undefined) {
+    const u = readString(c.unmatchedPreflights, at.key('unmatchedPreflights'));
+    if (u !== 'FORWARD' && u !== 'IGNORE' && u !== 'UNSPECIFIED') throw at.key('unmatchedPreflights').error(`expected FORWARD or IGNORE, found ${JSON.stringify(u)}`);
+    if (u !== 'UNSPECIFIED') cors.unmatchedPreflights = u;
+  }
+  return cors;
 }
 
 function parseFault(value: unknown, at: FieldPath): FaultSpec {

@@ -9,7 +9,7 @@ import type { ClusterWeight, HeaderMatcher, RetryHostPredicate, HeaderValueOptio
 import { TypedConfigType } from '../../envoy/model/index.ts';
 import { gatewayVirtualHosts } from '../networking/gateway-routes.ts';
 import { resolveShortname, visibilityRank } from '../networking/routing.ts';
-import type { HeaderOperations, HttpMatch, HttpRoute, RouteDestination, StringMatcher, VirtualServiceModel } from '../networking/model.ts';
+import type { CorsSpec, HeaderOperations, HttpMatch, HttpRoute, RouteDestination, StringMatcher, VirtualServiceModel } from '../networking/model.ts';
 import type { ProxyDescriptor, ServiceInput, TranslationInput } from './input.ts';
 import { portProtocol, servedAsHttp } from '../protocol.ts';
 
@@ -245,7 +245,23 @@ function translateRoute(rule: HttpRoute, match: HttpMatch | undefined, listenPor
     if (rule.fault.abort) fault.abort = { http_status: rule.fault.abort.httpStatus, percentage: { numerator: rule.fault.abort.ppm, denominator: 'MILLION' } };
     out.typed_per_filter_config = { 'envoy.filters.http.fault': { '@type': TypedConfigType.fault, ...fault } as never };
   }
+  if (rule.cors) out.typed_per_filter_config = { ...out.typed_per_filter_config, 'envoy.filters.http.cors': corsPolicy(rule.cors) as never };
   return out;
+}
+
+/** route.go TranslateCORSPolicy: empty lists and an unset maxAge leave their fields out; an empty origin match is dropped. */
+function corsPolicy(c: CorsSpec): object {
+  return {
+    '@type': TypedConfigType.corsPolicy,
+    forward_not_matching_preflights: c.unmatchedPreflights !== 'IGNORE',
+    ...(c.allowOrigins.length > 0 ? { allow_origin_string_match: c.allowOrigins.filter((m) => m.kind !== 'present').map(envoyString) } : {}),
+    filter_enabled: { default_value: { numerator: 100 } }, // denominator HUNDRED is the enum's zero: protojson leaves it out
+    ...(c.allowCredentials !== undefined ? { allow_credentials: c.allowCredentials } : {}),
+    ...(c.allowHeaders.length > 0 ? { allow_headers: c.allowHeaders.join(',') } : {}),
+    ...(c.allowMethods.length > 0 ? { allow_methods: c.allowMethods.join(',') } : {}),
+    ...(c.exposeHeaders.length > 0 ? { expose_headers: c.exposeHeaders.join(',') } : {}),
+    ...(c.maxAgeSeconds !== undefined ? { max_age: String(c.maxAgeSeconds) } : {}),
+  };
 }
 
 /** sourceMatchHTTP for a sidecar: the mesh gateway, or source labels and namespace. */

@@ -6,9 +6,10 @@ import type http from 'node:http';
 import { TypedConfigType, type Cluster as EnvoyCluster, type ClusterLoadAssignment, type ClusterWeight, type Route, type RouteConfiguration, type VirtualHost } from '../../../envoy/model/index.ts';
 import { evaluateCluster } from '../../../envoy/runtime/cluster.ts';
 import { decideFault } from '../../../envoy/runtime/fault.ts';
+import { corsDecision } from '../../../envoy/runtime/cors.ts';
 import type { DynamicMetadata } from '../../../envoy/runtime/matchers.ts';
 import { backoffMs, effectiveRetryPolicy, evaluateRetryPolicy, routeTimeoutMs, wouldRetry, type AttemptOutcome, type EvaluatedRetryPolicy } from '../../../envoy/runtime/retry.ts';
-import { applyHeaderMutations, headerMutationLevels, perFilterConfig, pickCluster, redirectOf, rewrittenPath, selectRoute, selectVirtualHost } from '../../../envoy/runtime/routes.ts';
+import { allPerFilterConfigs, applyHeaderMutations, headerMutationLevels, perFilterConfig, pickCluster, redirectOf, rewrittenPath, selectRoute, selectVirtualHost } from '../../../envoy/runtime/routes.ts';
 import { fqdn } from '../../../istio/networking/routing.ts';
 import { uniform } from '../decide.ts';
 import { Cancellation } from './cancel.ts';
@@ -250,54 +251,66 @@ export class Router {
     if (picked.name === 'PassthroughCluster') return local(replies.noRoute());
     const service = target ? this.snapshot.services.get(target.host) : undefined;
 
-    // Fault filter: runs before the router, so its aborts never reach the retry logic. Its draws are keyed by what
-    // they decide, delay first, then abort (fault_filter.cc).
-    const flags: string[] = [];
-    const fault = perFilterConfig('envoy.filters.http.fault', route, picked.weight, vhost, config);
-    if (fault && fault['@type'] === TypedConfigType.fault) {
-      const draws = [fault.delay ? 'delay' : undefined, fault.abort ? 'abort' : undefined].filter((d): d is string => d !== undefined);
-      let n = 0;
-      const decision = decideFault(fault, matchHeaders, () => uniform(seed, `${req.decisionKey}|${draws[n++] ?? 'fault'}`), this.activeFaults);
-      if (decision.kind === 'injected') {
-        if (decision.delayMs !== undefined) {
-          flags.push('DI');
-          // The fault filter's active_faults gauge, read by max_active_faults: a delay is active while it waits.
-          this.activeFaults++;
-          let waited: boolean;
-          try {
-            waited = await sleep(decision.delayMs, req.signal);
-          } finally {
-            this.activeFaults--;
+    // CORS filter: before the fault filter (istiod's HTTP filter order: cors, fault, router); a preflight it answers
+    // never reaches them, and it adds its headers to whatever answers the request after it.
+    const corsPolicies = allPerFilterConfigs('envoy.filters.http.cors', route, picked.weight, vhost, config)
+      .flatMap((c) => (c['@type'] === TypedConfigType.corsPolicy ? [c] : []));
+    const cors = corsPolicies.length === 0 ? undefined
+      : corsDecision(corsPolicies, req.method, (name) => { const v = req.headers[name]; return Array.isArray(v) ? v.join(',') : v; }, () => uniform(seed, `${req.decisionKey}|cors`));
+    if (cors?.kind === 'preflight') return local({ status: 200, body: '', flags: [], headers: cors.headers }, service);
+    const proceed = async (): Promise<RouterResult> => {
+      // Fault filter: runs before the router, so its aborts never reach the retry logic. Its draws are keyed by what
+      // they decide, delay first, then abort (fault_filter.cc).
+      const flags: string[] = [];
+      const fault = perFilterConfig('envoy.filters.http.fault', route, picked.weight, vhost, config);
+      if (fault && fault['@type'] === TypedConfigType.fault) {
+        const draws = [fault.delay ? 'delay' : undefined, fault.abort ? 'abort' : undefined].filter((d): d is string => d !== undefined);
+        let n = 0;
+        const decision = decideFault(fault, matchHeaders, () => uniform(seed, `${req.decisionKey}|${draws[n++] ?? 'fault'}`), this.activeFaults);
+        if (decision.kind === 'injected') {
+          if (decision.delayMs !== undefined) {
+            flags.push('DI');
+            // The fault filter's active_faults gauge, read by max_active_faults: a delay is active while it waits.
+            this.activeFaults++;
+            let waited: boolean;
+            try {
+              waited = await sleep(decision.delayMs, req.signal);
+            } finally {
+              this.activeFaults--;
+            }
+            if (!waited) return { ...local(replies.timeout(), service), downstreamGone: true, flags: ['DI', 'DC'] };
           }
-          if (!waited) return { ...local(replies.timeout(), service), downstreamGone: true, flags: ['DI', 'DC'] };
-        }
-        if (decision.abort) {
-          if (!('httpStatus' in decision.abort)) throw new Error('fault: gRPC aborts are not executed by the local data plane');
-          return local(replies.faultAbort(decision.abort.httpStatus), service, undefined, flags);
+          if (decision.abort) {
+            if (!('httpStatus' in decision.abort)) throw new Error('fault: gRPC aborts are not executed by the local data plane');
+            return local(replies.faultAbort(decision.abort.httpStatus), service, undefined, flags);
+          }
         }
       }
-    }
 
-    if (!target || !service || !service.ports.includes(target.port)) return local(replies.noCluster(), service, undefined, flags);
-    const cluster = this.cluster(service, target.subset, target.port);
-    if (!cluster) return local(replies.noCluster(), service, undefined, flags);
+      if (!target || !service || !service.ports.includes(target.port)) return local(replies.noCluster(), service, undefined, flags);
+      const cluster = this.cluster(service, target.subset, target.port);
+      if (!cluster) return local(replies.noCluster(), service, undefined, flags);
 
-    const headers: Record<string, string | string[]> = {};
-    for (const name in req.headers) {
-      const v = req.headers[name];
-      if (v !== undefined && !hopByHop.has(name)) headers[name] = v;
-    }
-    const levels = headerMutationLevels(config, vhost, route, picked.weight);
-    applyHeaderMutations(headers, levels, 'request');
-    const path = rewrittenPath(route, req.path);
-    headers.host = hostRewrite(action, picked.weight) ?? req.authority;
-    headers['x-request-id'] = req.requestId;
+      const headers: Record<string, string | string[]> = {};
+      for (const name in req.headers) {
+        const v = req.headers[name];
+        if (v !== undefined && !hopByHop.has(name)) headers[name] = v;
+      }
+      const levels = headerMutationLevels(config, vhost, route, picked.weight);
+      applyHeaderMutations(headers, levels, 'request');
+      const path = rewrittenPath(route, req.path);
+      headers.host = hostRewrite(action, picked.weight) ?? req.authority;
+      headers['x-request-id'] = req.requestId;
 
-    const policy = this.retryPolicy(route, vhost);
-    const result = await this.forward(cluster, service, { method: req.method, path, headers, body: req.body }, policy, routeTimeoutMs(action), req);
-    result.flags = flags.concat(result.flags);
-    if (result.status > 0) applyHeaderMutations(result.headers, levels, 'response');
-    return result;
+      const policy = this.retryPolicy(route, vhost);
+      const result = await this.forward(cluster, service, { method: req.method, path, headers, body: req.body }, policy, routeTimeoutMs(action), req);
+      result.flags = flags.concat(result.flags);
+      if (result.status > 0) applyHeaderMutations(result.headers, levels, 'response');
+      return result;
+    };
+    const answered = await proceed();
+    if (cors?.kind === 'continue' && answered.status > 0) Object.assign(answered.headers, cors.responseHeaders);
+    return answered;
   }
 
   /**
