@@ -167,6 +167,11 @@ const refusals: [string, (b: Json) => void, string][] = [
     'routes[0].virtual_hosts[0].routes[0].typed_per_filter_config["envoy.filters.http.fault"].response_rate_limit: HTTPFault.response_rate_limit is not executed by the local data plane',
   ],
   [
+    'gRPC fault abort (the local apps speak HTTP/1.1)',
+    (b) => (jasonRoute(b).typed_per_filter_config = { 'envoy.filters.http.fault': { '@type': `${T}envoy.extensions.filters.http.fault.v3.HTTPFault`, abort: { grpc_status: 14, percentage: { numerator: 100 } } } }),
+    'routes[0].virtual_hosts[0].routes[0].typed_per_filter_config["envoy.filters.http.fault"].abort.grpc_status: FaultAbort.grpc_status is not executed by the local data plane',
+  ],
+  [
     'local rate limit (TypedStruct value)',
     (b) => (inboundHcm(b).http_filters[2].typed_config.value.descriptors = [{ entries: [{ key: 'path', value: '/' }] }]),
     'listeners[2].filter_chains[0].filters[1].typed_config.http_filters[2].typed_config.descriptors: LocalRateLimit.descriptors is not executed by the local data plane',
