@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ApiextensionsV1Api, AuthorizationV1Api, CoreV1Api, CustomObjectsApi, DiscoveryV1Api, KubeConfig, RbacAuthorizationV1Api, VersionApi } from '@kubernetes/client-node';
 import { KubeApi, unknownFieldError } from '../../src/targets/kube/api.ts';
-import { KubeTarget } from '../../src/targets/kube/index.ts';
+import { cleanup, KubeTarget } from '../../src/targets/kube/index.ts';
 import { targetContract } from '../targets/contract.ts';
 import { portForwardGet } from '../../src/targets/kube/port-forward.ts';
 import { replayJournal } from '../../src/targets/kube/restore.ts';
@@ -480,6 +480,104 @@ describe('sandbox cluster', () => {
       if (lose === 'changed') await api.delete(ref);
     }
     await api.delete(ref);
+  });
+
+  // The kube target's lifecycle on the real API server and istiod (these ran on the hand-written stand-in before).
+  describe('the kube target\'s journal, replace, restore and cleanup on the real API server', () => {
+    const journalState = mkdtempSync(join(tmpdir(), 'meshproof-sandbox-journal-'));
+    const savedXdg = process.env.XDG_STATE_HOME;
+    beforeAll(() => {
+      process.env.XDG_STATE_HOME = journalState; // the local journal copies of these runs, apart from the user's
+    });
+    afterAll(() => {
+      if (savedXdg === undefined) delete process.env.XDG_STATE_HOME;
+      else process.env.XDG_STATE_HOME = savedXdg;
+      rmSync(journalState, { recursive: true, force: true });
+    });
+    const kubeTarget = () => new KubeTarget({ kubeconfig: state.kubeconfig, pollIntervalMs: 100 });
+    const ref = (kind: string, name: string) => ({ apiVersion: kind === 'AuthorizationPolicy' ? 'security.istio.io/v1' : 'networking.istio.io/v1', kind, namespace: 'default', name });
+    const userRule = {
+      apiVersion: 'networking.istio.io/v1', kind: 'DestinationRule', metadata: { name: 'user-details', namespace: 'default', labels: { team: 'payments' } },
+      spec: { host: 'details.default.svc.cluster.local', trafficPolicy: { outlierDetection: { consecutive5xxErrors: 1, interval: '1s', baseEjectionTime: '3m' } } },
+    } as K8sObject;
+    const runObjects = (): K8sObject[] => [
+      { apiVersion: 'networking.istio.io/v1', kind: 'DestinationRule', metadata: { name: 'user-details' }, spec: { host: 'details.default.svc.cluster.local', trafficPolicy: { connectionPool: { http: { http1MaxPendingRequests: 7 } } } } },
+      { apiVersion: 'security.istio.io/v1', kind: 'AuthorizationPolicy', metadata: { name: 'lifecycle-allow' }, spec: { selector: { matchLabels: { app: 'details' } }, action: 'ALLOW', rules: [{}] } },
+    ];
+
+    it('replaces a user\'s object whole during the run (a field the experiment leaves out is gone) and restores it exactly', async () => {
+      const api = new KubeApi(kc);
+      // The user's own tool writes it (server-side apply, field manager `payments-ci`): meshproof does not manage it.
+      const created = await api.raw('PATCH', '/apis/networking.istio.io/v1/namespaces/default/destinationrules/user-details', {
+        query: { fieldManager: 'payments-ci' }, contentType: 'application/apply-patch+yaml', body: JSON.stringify(userRule),
+      });
+      expect(created.code, created.body).toBe(201);
+      const prior = (await api.get(ref('DestinationRule', 'user-details')))!;
+      const t = kubeTarget();
+      await t.prepare({ scenario: 'bookinfo', seed: 1, context: SANDBOX_CONTEXT });
+      await t.apply(runObjects(), 'mp-lifecycle-a');
+      const during = (await api.get(ref('DestinationRule', 'user-details')))!;
+      expect(during.spec).toEqual(runObjects()[0]!.spec);
+      await t.waitConverged(30_000);
+      const report = await t.restore();
+      expect(report.errors).toEqual([]);
+      expect(report.restored).toEqual(['DestinationRule/default/user-details']);
+      expect(report.deleted).toEqual(['AuthorizationPolicy/default/lifecycle-allow']);
+      expect(comparableForm((await api.get(ref('DestinationRule', 'user-details')))!)).toEqual(comparableForm(prior));
+      expect(await api.get(ref('AuthorizationPolicy', 'lifecycle-allow'))).toBeUndefined();
+      expect(await t.restore()).toEqual({ deleted: [], restored: [], errors: [] }); // idempotent
+    }, 90_000);
+
+    it('leaves an object someone else created meanwhile under the same name in place, and says so', async () => {
+      const api = new KubeApi(kc);
+      const t = kubeTarget();
+      await t.prepare({ scenario: 'bookinfo', seed: 1, context: SANDBOX_CONTEXT });
+      await t.apply(runObjects(), 'mp-lifecycle-b');
+      // Someone deletes the run's policy and creates their own of that name.
+      await api.delete(ref('AuthorizationPolicy', 'lifecycle-allow'));
+      await api.create({ apiVersion: 'security.istio.io/v1', kind: 'AuthorizationPolicy', metadata: { name: 'lifecycle-allow', namespace: 'default' }, spec: { selector: { matchLabels: { app: 'details' } }, action: 'ALLOW', rules: [{}] } } as K8sObject);
+      const report = await t.restore();
+      expect(report.errors).toEqual([expect.stringMatching(/AuthorizationPolicy\/default\/lifecycle-allow was created after this run started by someone else/)]);
+      expect(await api.get(ref('AuthorizationPolicy', 'lifecycle-allow'))).toBeDefined();
+      await api.delete(ref('AuthorizationPolicy', 'lifecycle-allow'));
+      // The journal stays while a restore reported a problem; cleanup finishes it once the other object is gone.
+      const reports = await cleanup({ kubeconfig: state.kubeconfig, context: SANDBOX_CONTEXT });
+      expect(reports.map((r) => r.errors)).toEqual([[]]);
+      expect(await cleanup({ kubeconfig: state.kubeconfig, context: SANDBOX_CONTEXT })).toEqual([]);
+    }, 90_000);
+
+    it('cleanup replays the journal of a run that never restored, from the cluster copy alone', async () => {
+      const api = new KubeApi(kc);
+      const prior = (await api.get(ref('DestinationRule', 'user-details')))!;
+      const t = kubeTarget();
+      await t.prepare({ scenario: 'bookinfo', seed: 1, context: SANDBOX_CONTEXT });
+      await t.apply(runObjects(), 'mp-lifecycle-c');
+      rmSync(join(journalState, 'meshproof'), { recursive: true, force: true }); // the run's machine is gone
+      const reports = await cleanup({ kubeconfig: state.kubeconfig, context: SANDBOX_CONTEXT });
+      expect(reports.map((r) => r.errors)).toEqual([[]]);
+      expect(comparableForm((await api.get(ref('DestinationRule', 'user-details')))!)).toEqual(comparableForm(prior));
+      expect(await api.get(ref('AuthorizationPolicy', 'lifecycle-allow'))).toBeUndefined();
+      expect(await cleanup({ kubeconfig: state.kubeconfig, context: SANDBOX_CONTEXT })).toEqual([]);
+    }, 90_000);
+
+    it('cleanup without any journal deletes what only meshproof manages, and reports the user\'s changed object instead of guessing', async () => {
+      const api = new KubeApi(kc);
+      const prior = (await api.get(ref('DestinationRule', 'user-details')))!;
+      const t = kubeTarget();
+      await t.prepare({ scenario: 'bookinfo', seed: 1, context: SANDBOX_CONTEXT });
+      await t.apply(runObjects(), 'mp-lifecycle-d');
+      rmSync(join(journalState, 'meshproof'), { recursive: true, force: true });
+      const journals = await api.list('v1', 'ConfigMap', { namespace: 'default' });
+      for (const j of journals.filter((o) => o.metadata.name.startsWith('meshproof-journal'))) await api.delete({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'default', name: j.metadata.name });
+      const reports = await cleanup({ kubeconfig: state.kubeconfig, context: SANDBOX_CONTEXT });
+      const orphans = reports.at(-1)!;
+      expect(orphans.deleted).toEqual(['AuthorizationPolicy/default/lifecycle-allow']);
+      expect(orphans.errors.join('\n')).toMatch(/DestinationRule\/default\/user-details is labelled meshproof.dev\/run=mp-lifecycle-d but no journal/);
+      // Put the user's object back by hand, as the report asks, and leave the cluster as found.
+      const live = (await api.get(ref('DestinationRule', 'user-details')))!;
+      await api.replace({ ...savedForm(prior), metadata: { ...savedForm(prior).metadata, resourceVersion: live.metadata.resourceVersion } });
+      await api.delete(ref('DestinationRule', 'user-details'));
+    }, 90_000);
   });
 
   it('every TCP socket of the sandbox processes stays on loopback: listeners on 127.0.0.1, connections between loopback ends', () => {
