@@ -1,34 +1,22 @@
 // The kube target: the same experiments against a real cluster with Istio (kind, microk8s, a team's staging cluster),
 // leaving it exactly as it was found.
-import { hostname } from 'node:os';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { ResourceError, SpecError, TargetError } from '../../errors.ts';
 import { parsePrometheusText, sampleKey } from '../../observe/prometheus.ts';
 import type { CounterSample } from '../../observe/types.ts';
 import type { K8sObject } from '../../spec/types.ts';
 import type { ConvergenceProbe, ConvergenceReport, RestoreReport, Target, TargetInfo, TargetOptions } from '../target.ts';
-import { affectedProxies, type ProxyPod } from './affected.ts';
+import type { ProxyPod } from './affected.ts';
 import { hostUrlAnnotation } from './constants.ts';
 import { shadowedHosts } from './host-conflicts.ts';
 import { describeRef, KubeApi, KubeApiError, refOf, UnknownKindError, unknownFieldError } from './api.ts';
-import {
-  JournalWriter,
-  mergeJournals,
-  newJournal,
-  readClusterJournals,
-  readLocalJournals,
-  removeClusterJournal,
-  removeLocalJournal,
-  type Journal,
-  type JournalEntry,
-} from './journal.ts';
-import { checkRunId, labelledForRun, onlyManagedByMeshproof, pushesOnUpdate, refKey, replacementFor, runLabel, savedForm } from './objects.ts';
+import { JournalWriter, newJournal, type Journal, type JournalEntry } from './journal.ts';
+import { checkRunId, labelledForRun, pushesOnUpdate, refKey, replacementFor, runLabel, savedForm } from './objects.ts';
 import { startServiceRelay, type Relay } from './outside-relay.ts';
 import { forwardPort, portForwardGet, type Forward } from './port-forward.ts';
 import {
   checkContext,
   checkWorkloads,
-  istioKinds,
   istioVersionFromImage,
   isReady,
   loadKubeConfig,
@@ -37,11 +25,12 @@ import {
   type Pod,
 } from './preflight.ts';
 import { replayJournal } from './restore.ts';
+import { monitoringPort, SyncStatus } from './convergence.ts';
 import { bookinfoWorkloads, scenarioWorkloads } from './scenario.ts';
-import { judgeProxy, newestSent, parseSyncz, type ProxySync, type ProxyVerdict, type PushVersion } from './sync-status.ts';
-import { field } from '../../spec/untyped.ts';
+import type { PushVersion } from './sync-status.ts';
 
 export { analyzeOffline, istioctlPath, type Finding } from './istioctl.ts';
+export { cleanup } from './cleanup.ts';
 
 /** A behavioural check that the applied change is visible (e.g. a request answered the way the new config says). */
 
@@ -96,6 +85,16 @@ export class KubeTarget implements Target {
 
   private get istioNamespace(): string {
     return this.kubeOptions.istioNamespace ?? 'istio-system';
+  }
+
+  /** Convergence by istiod's sync status, for the proxies prepare() found. */
+  private sync(): SyncStatus {
+    if (!this.config || !this.api) throw new TargetError('kube target used before prepare()');
+    return new SyncStatus({
+      config: this.config, api: this.api, istioNamespace: this.istioNamespace, namespace: this.namespace, proxies: this.proxies,
+      pollIntervalMs: this.kubeOptions.pollIntervalMs, probeWindows: this.kubeOptions.probeWindows, probeWindowMs: this.kubeOptions.probeWindowMs,
+      log: (m) => this.log(m),
+    });
   }
 
   private client(): KubeApi {
@@ -223,7 +222,7 @@ export class KubeTarget implements Target {
     const journal = this.journal;
     const objects = resources.map((r) => labelledForRun(r, runId, this.namespace));
     // The push baseline of this change: read before it, once per convergence wait (several applies may share one).
-    if (!this.baseline) this.baseline = await this.recordBaseline();
+    if (!this.baseline) this.baseline = await this.sync().recordBaseline();
 
     // 1. the journal, before any change: the exact prior objects.
     const entries: JournalEntry[] = [];
@@ -297,31 +296,11 @@ export class KubeTarget implements Target {
     }
   }
 
-  private async readSyncz(): Promise<Map<string, ProxySync>> {
-    const statuses = new Map<string, ProxySync>();
-    const pods = (await this.client().list<Pod>('v1', 'Pod', { namespace: this.istioNamespace, labelSelector: 'app=istiod' })).filter(isReady);
-    if (pods.length === 0) throw new TargetError(`no ready istiod pod in ${this.istioNamespace}`);
-    for (const pod of pods) {
-      const text = await portForwardGet(this.config!, this.istioNamespace, pod.metadata.name, monitoringPort(pod), '/debug/syncz');
-      for (const proxy of parseSyncz(text, pod.metadata.name)) statuses.set(proxy.id, proxy);
-    }
-    return statuses;
-  }
-
-  private async recordBaseline(): Promise<Map<string, PushVersion | undefined>> {
-    try {
-      const statuses = await this.readSyncz();
-      return new Map(this.proxies.map((p) => [p.id, statuses.get(p.id) ? newestSent(statuses.get(p.id)!) : undefined]));
-    } catch (error) {
-      throw new TargetError(`cannot read istiod's sync status (nothing was changed): ${(error as Error).message}`);
-    }
-  }
-
   async waitConverged(timeoutMs: number, probe: ConvergenceProbe | undefined = this.kubeOptions.probe): Promise<ConvergenceReport> {
     const started = Date.now();
     this.convergeTimeoutMs = timeoutMs;
-    const verdicts = await this.waitForProxies(this.pending, this.baseline, started + timeoutMs, timeoutMs, 'configuration');
-    await this.runProbe(probe, started + timeoutMs, timeoutMs);
+    const verdicts = await this.sync().waitForProxies(this.pending, this.baseline, started + timeoutMs, timeoutMs, 'configuration');
+    await this.sync().runProbe(probe, started + timeoutMs, timeoutMs);
     this.pending = [];
     this.baseline = undefined;
     const version = verdicts.map((v) => v.version).sort().at(-1) ?? '';
@@ -330,68 +309,6 @@ export class KubeTarget implements Target {
       proxies: verdicts.map((v) => ({ name: v.id, version: v.version, synced: v.converged })),
       waitedMs: Date.now() - started,
     };
-  }
-
-  /**
-   * Poll istiod's sync status until every proxy `changed` reaches has acknowledged a push newer than `baseline`
-   * (its newest push before the change); TargetError naming the late proxies at the deadline.
-   */
-  private async waitForProxies(
-    changed: K8sObject[],
-    baseline: Map<string, PushVersion | undefined> | undefined,
-    deadline: number,
-    timeoutMs: number,
-    what: string,
-  ): Promise<ProxyVerdict[]> {
-    const poll = this.kubeOptions.pollIntervalMs ?? 500;
-    const gatewaySelectors = new Map<string, Record<string, string>>();
-    for (const r of changed) {
-      const selector = field(r.spec, 'selector') as Record<string, string> | undefined;
-      if (r.kind === 'Gateway' && selector) gatewaySelectors.set(`${r.metadata.namespace}/${r.metadata.name}`, selector);
-    }
-    const affected = affectedProxies(changed, this.proxies, {
-      defaultNamespace: this.namespace,
-      rootNamespace: this.istioNamespace,
-      gatewaySelector: (ns, name) => gatewaySelectors.get(`${ns}/${name}`),
-    });
-    if (affected.length === 0) {
-      this.log(`no proxy to wait for: the ${what} changes nothing istiod pushes`);
-      return [];
-    }
-    this.log(`waiting for ${affected.length} proxies to acknowledge the ${what}`);
-    for (;;) {
-      const statuses = await this.readSyncz().catch((error: Error) => {
-        throw new TargetError(`cannot read istiod's sync status: ${error.message}`);
-      });
-      const verdicts = affected.map((p) => judgeProxy(statuses.get(p.id), p.id, baseline?.get(p.id)));
-      if (verdicts.every((v) => v.converged)) return verdicts;
-      if (Date.now() + poll > deadline) {
-        const late = verdicts.filter((v) => !v.converged).map((v) => `${v.id}: ${v.reason}`);
-        throw new TargetError(`${what} did not converge in ${timeoutMs} ms; ${late.length} of ${affected.length} proxies are behind:\n  - ${late.join('\n  - ')}`);
-      }
-      await sleep(poll);
-    }
-  }
-
-  private async runProbe(probe: ConvergenceProbe | undefined, deadline: number, timeoutMs: number): Promise<void> {
-    if (!probe) return;
-    const windows = this.kubeOptions.probeWindows ?? 3;
-    const windowMs = this.kubeOptions.probeWindowMs ?? 500;
-    let streak = 0;
-    let last = '';
-    while (streak < windows) {
-      const result = await probe().catch((error: Error) => ({ ok: false, detail: error.message }));
-      const ok = typeof result === 'boolean' ? result : result.ok;
-      last = typeof result === 'boolean' ? '' : (result.detail ?? '');
-      streak = ok ? streak + 1 : 0;
-      if (streak >= windows) return;
-      if (Date.now() + windowMs > deadline) {
-        throw new TargetError(
-          `every proxy acknowledged the configuration, but the behavioural probe did not see the change in ${windows} consecutive windows within ${timeoutMs} ms${last ? `: ${last}` : ''}`,
-        );
-      }
-      await sleep(windowMs);
-    }
   }
 
   async entrypoint(): Promise<string> {
@@ -474,7 +391,7 @@ export class KubeTarget implements Target {
     if (!writer || !this.api) return { deleted: [], restored: [], errors: [] };
     // What putting things back changes for istiod, read before it happens, with the push baseline to wait from.
     const changes = await this.restoreChanges(writer.journal);
-    const baseline = changes.length > 0 ? await this.recordBaseline().catch((error: Error) => error) : undefined;
+    const baseline = changes.length > 0 ? await this.sync().recordBaseline().catch((error: Error) => error) : undefined;
     const report = await replayJournal(this.api, writer.journal);
     this.pending = [];
     this.baseline = undefined;
@@ -489,7 +406,7 @@ export class KubeTarget implements Target {
     } else if (baseline) {
       const timeoutMs = this.kubeOptions.restoreTimeoutMs ?? this.convergeTimeoutMs ?? defaultConvergeTimeoutMs;
       try {
-        await this.waitForProxies(changes, baseline, Date.now() + timeoutMs, timeoutMs, 'restored configuration');
+        await this.sync().waitForProxies(changes, baseline, Date.now() + timeoutMs, timeoutMs, 'restored configuration');
       } catch (error) {
         report.errors.push(`restored, but ${(error as Error).message}`);
       }
@@ -525,76 +442,4 @@ export class KubeTarget implements Target {
     await Promise.all([...this.relays.values()].map((r) => r.close()));
     this.relays.clear();
   }
-}
-
-function monitoringPort(istiod: Pod): number {
-  const ports = (istiod.spec.containers.find((c) => c.name === 'discovery') as { ports?: { name?: string; containerPort: number }[] } | undefined)?.ports;
-  return ports?.find((p) => p.name === 'http-monitoring')?.containerPort ?? 15014;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-function processAlive(journal: Journal): boolean {
-  if (journal.host !== hostname() || journal.pid === process.pid) return false;
-  try {
-    process.kill(journal.pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/**
- * `meshproof cleanup`: replay every unfinished journal of the context's cluster (local files and in-cluster
- * ConfigMaps), then delete objects still labelled by a run that has no journal and that only meshproof manages.
- * Journals of runs whose process is still alive on this host are left alone.
- */
-export async function cleanup(options: { context?: string; allowContext?: boolean; kubeconfig?: string; log?: (message: string) => void }): Promise<RestoreReport[]> {
-  const config = loadKubeConfig(options.context, options.kubeconfig);
-  const context = config.getCurrentContext();
-  checkContext(context, { requested: options.context, allowContext: options.allowContext, server: config.getCurrentCluster()?.server });
-  const api = new KubeApi(config);
-  const log = options.log ?? (() => {});
-
-  const byRun = new Map<string, Journal>();
-  const add = (j: Journal) => byRun.set(j.runId, byRun.has(j.runId) ? mergeJournals(byRun.get(j.runId)!, j) : j);
-  (await readLocalJournals()).filter((j) => j.server === api.server).forEach(add);
-  (await readClusterJournals(api).catch((error: Error) => {
-    throw new TargetError(`cannot list run journals in context ${context}: ${error.message}`);
-  })).forEach(add);
-
-  const reports: RestoreReport[] = [];
-  for (const journal of byRun.values()) {
-    if (processAlive(journal)) {
-      log(`run ${journal.runId} is still running (pid ${journal.pid}); left alone`);
-      continue;
-    }
-    log(`undoing run ${journal.runId} (${journal.entries.length} objects)`);
-    const report = await replayJournal(api, journal);
-    if (report.errors.length === 0) {
-      await removeClusterJournal(api, journal).catch((error: Error) => report.errors.push(`removing journal ConfigMap: ${error.message}`));
-      await removeLocalJournal(journal.runId);
-    }
-    reports.push(report);
-  }
-
-  const live = new Set([...byRun.values()].filter(processAlive).map((j) => j.runId));
-  const orphans: RestoreReport = { deleted: [], restored: [], errors: [] };
-  for (const { apiVersion, kind } of istioKinds) {
-    if (!(await api.resources(apiVersion))?.some((r) => r.kind === kind)) continue;
-    for (const object of await api.list(apiVersion, kind, { labelSelector: runLabel })) {
-      const run = object.metadata.labels?.[runLabel] ?? '';
-      if (live.has(run)) continue;
-      const ref = { apiVersion, kind, namespace: object.metadata.namespace, name: object.metadata.name };
-      if (onlyManagedByMeshproof(object, 'meshproof')) {
-        if (await api.delete(ref, { uid: object.metadata.uid as string })) orphans.deleted.push(describeRef(ref));
-      } else {
-        orphans.errors.push(`${describeRef(ref)} is labelled ${runLabel}=${run} but no journal of that run exists and others manage it too; left in place`);
-      }
-    }
-  }
-  if (orphans.deleted.length + orphans.errors.length > 0) reports.push(orphans);
-  return reports;
 }
