@@ -49,7 +49,7 @@ describe('route fidelity against the real istiod', () => {
     expect(result.drifted).toBe(0);
   }, 300_000);
 
-  it('CORS policies (route.go TranslateCORSPolicy) on a sidecar route and on the gateway\'s: equal to istiod\'s', async () => {
+  it('CORS policies (route.go TranslateCORSPolicy) on a sidecar route and the gateway\'s, and an ISTIO_MUTUAL rule\'s subjectAltNames (cluster_tls.go; a subset\'s tls replaces them): equal to istiod\'s', async () => {
     const cors = (extra: Record<string, unknown>) => ({
       allowOrigins: [{ exact: 'https://app.example' }, { prefix: 'http://localhost' }, { regex: 'https://.*\\.example\\.org' }],
       allowMethods: ['GET', 'POST'], allowHeaders: ['authorization'], exposeHeaders: ['x-request-id'], maxAge: '24h', allowCredentials: true, ...extra,
@@ -61,7 +61,11 @@ describe('route fidelity against the real istiod', () => {
         { apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: 'bookinfo', namespace: 'default' }, spec: { hosts: ['*'], gateways: ['bookinfo-gateway'], http: [{ corsPolicy: { allowOrigin: ['https://legacy.example'] }, route: [{ destination: { host: 'productpage', port: { number: 9080 } } }] }] } },
       ],
     };
-    const result = await routeFidelity(istiod!, [set], istioBehaviour('1.31.0'), undefined, undefined, baseline());
+    const sans: ResourceSet = {
+      name: 'subject alt names',
+      objects: [{ apiVersion: 'networking.istio.io/v1', kind: 'DestinationRule', metadata: { name: 'details', namespace: 'default' }, spec: { host: 'details', trafficPolicy: { tls: { mode: 'ISTIO_MUTUAL', subjectAltNames: ['spiffe://cluster.local/ns/default/sa/pinned'] } }, subsets: [{ name: 'v1', labels: { version: 'v1' }, trafficPolicy: { tls: { mode: 'ISTIO_MUTUAL' } } }] } }],
+    };
+    const result = await routeFidelity(istiod!, [set, sans], istioBehaviour('1.31.0'), undefined, undefined, baseline());
     expect(result.lines).toEqual([]);
     expect(result.drifted).toBe(0);
     expect(result.compared).toBeGreaterThan(7);

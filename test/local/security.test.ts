@@ -299,4 +299,31 @@ spec:
     await applyAndWait(m, scenarioFile('destination-rule-all.yaml'));
     expect((await page(m)).detailsError).toBe(false);
   });
+
+  it('an ISTIO_MUTUAL DestinationRule pins the server identity with subjectAltNames (cluster_tls.go: they replace the Service accounts): a wrong one fails every handshake: 503 UF, retried by the default policy (UF,URX), CERTIFICATE_VERIFY_FAILED', async () => {
+    const pinned = (sa: string) => yaml(`
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: { name: details }
+spec:
+  host: details
+  trafficPolicy: { tls: { mode: ISTIO_MUTUAL, subjectAltNames: ["spiffe://cluster.local/ns/default/sa/${sa}"] } }
+  subsets: [{ name: v1, labels: { version: v1 } }]
+`);
+    const connectFails = (c: Awaited<ReturnType<typeof counters>>) => sum(c, 'envoy_cluster_upstream_cx_connect_fail', { cluster_name: 'outbound|9080||details.default.svc.cluster.local' }, 'productpage-v1');
+    await applyAndWait(m, pinned('bookinfo-details'));
+    expect((await page(m)).detailsError).toBe(false);
+    await applyAndWait(m, pinned('someone-else'));
+    const before = await counters(m);
+    const p = await page(m);
+    expect(p.status).toBe(200);
+    expect(p.detailsError).toBe(true);
+    const after = await counters(m);
+    const failed = (c: typeof after) => sum(c, 'istio_requests_total', { reporter: 'source', destination_service_name: 'details', response_code: '503', response_flags: 'UF,URX' }, 'productpage-v1');
+    expect(failed(after) - failed(before)).toBeGreaterThanOrEqual(1);
+    expect(connectFails(after)).toBeGreaterThan(connectFails(before));
+    await restoreBaseline(m, pinned('someone-else'));
+    await applyAndWait(m, scenarioFile('destination-rule-all.yaml'));
+    expect((await page(m)).detailsError).toBe(false);
+  });
 });

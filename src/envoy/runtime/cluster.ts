@@ -4,7 +4,8 @@
 // outlier_detection.proto (consecutive_5xx 5 enforced at 100 %, consecutive_gateway_failure 5 enforced at 0 %,
 // interval 10 s, base_ejection_time 30 s, max_ejection_time 300 s, max_ejection_percent 10 %) and
 // upstreams/http/v3 HttpProtocolOptions (max_requests_per_connection unlimited).
-import type { Cluster, OutlierDetection } from '../model/index.ts';
+import { TypedConfigType, type Cluster, type OutlierDetection, type StringMatcher } from '../model/index.ts';
+import { matchString } from './matchers.ts';
 import { durationMs } from './duration.ts';
 
 export interface EvaluatedOutlierDetection {
@@ -36,6 +37,11 @@ export interface EvaluatedCluster {
   healthyPanicThresholdPercent: number;
   /** How upstream connections are secured: always mTLS, never, or by each endpoint's tlsMode (auto mTLS). */
   tls: 'mtls' | 'plaintext' | 'by-endpoint';
+  /**
+   * The peer identities an mTLS connection accepts (the TLS context's match_subject_alt_names); empty: any the mesh CA
+   * signed. A server whose SPIFFE id matches none fails the handshake (CERTIFICATE_VERIFY_FAILED).
+   */
+  acceptedSans: StringMatcher[];
 }
 
 /** Enforcement is a percentage of detections; the local data plane runs the 0 % and 100 % istiod writes. */
@@ -75,6 +81,17 @@ function tlsOf(cluster: Cluster): EvaluatedCluster['tls'] {
   throw new Error(`cluster ${cluster.name}: transport_socket_matches other than istiod's tlsMode-istio / tlsMode-disabled pair are not executed`);
 }
 
+function acceptedSansOf(cluster: Cluster): StringMatcher[] {
+  const socket = cluster.transport_socket ?? cluster.transport_socket_matches?.find((m) => m.match?.tlsMode === 'istio')?.transport_socket;
+  const context = socket?.typed_config['@type'] === TypedConfigType.upstreamTlsContext ? socket.typed_config : undefined;
+  return context?.common_tls_context?.combined_validation_context?.default_validation_context?.match_subject_alt_names ?? [];
+}
+
+/** Whether a server with this SPIFFE id passes the SAN check (Envoy's DefaultCertValidator: any matcher matches a URI SAN). */
+export function sanAccepted(accepted: readonly StringMatcher[], spiffeId: string): boolean {
+  return accepted.length === 0 || accepted.some((m) => matchString(m, spiffeId));
+}
+
 /** What would change behaviour and the local data plane does not run, refused with its path. */
 function refuseUnexecuted(cluster: Cluster): void {
   const at = `cluster ${cluster.name}`;
@@ -110,5 +127,6 @@ export function evaluateCluster(cluster: Cluster): EvaluatedCluster {
     ...(cluster.outlier_detection ? { outlierDetection: outlier(cluster.outlier_detection, cluster.name) } : {}),
     healthyPanicThresholdPercent: panic === undefined ? 50 : (panic.value ?? 0),
     tls: tlsOf(cluster),
+    acceptedSans: acceptedSansOf(cluster),
   };
 }

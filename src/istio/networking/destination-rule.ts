@@ -81,12 +81,11 @@ function parseSettings(o: Record<string, unknown>, at: FieldPath): TrafficPolicy
   if (o.connectionPool !== undefined) out.connectionPool = parseConnectionPool(o.connectionPool, at.key('connectionPool'));
   if (o.outlierDetection !== undefined) out.outlierDetection = parseOutlierDetection(o.outlierDetection, at.key('outlierDetection'));
   if (o.tls !== undefined) {
-    const tls = readObject(o.tls, at.key('tls'), ['mode'], {
+    const tls = readObject(o.tls, at.key('tls'), ['mode', 'subjectAltNames'], {
       clientCertificate: 'TLS origination with files is not emulated',
       privateKey: 'TLS origination with files is not emulated',
       caCertificates: 'TLS origination with files is not emulated',
       credentialName: 'TLS origination with secrets is not emulated',
-      subjectAltNames: 'certificate checks are not emulated',
       sni: 'SNI is not emulated',
       insecureSkipVerify: 'certificate checks are not emulated',
     });
@@ -94,6 +93,11 @@ function parseSettings(o: Record<string, unknown>, at: FieldPath): TrafficPolicy
     if (!tlsModes.includes(mode)) throw at.key('tls.mode').error(`unknown TLS mode ${mode} (known: ${tlsModes.join(', ')})`);
     if (mode === 'SIMPLE' || mode === 'MUTUAL') throw at.key('tls.mode').error(`${mode} TLS origination is not emulated (use ISTIO_MUTUAL or DISABLE)`);
     out.tls = mode;
+    if (tls.subjectAltNames !== undefined) {
+      const sans = readArray(tls.subjectAltNames, at.key('tls.subjectAltNames')).map((v, i) => readString(v, at.key('tls.subjectAltNames').index(i)));
+      // cluster_tls.go: only ISTIO_MUTUAL (the only origination mode run here) uses them; an empty list is none.
+      if (sans.length > 0) out.subjectAltNames = sans;
+    }
   }
   return out;
 }
@@ -161,6 +165,7 @@ function groupsOf(p: TrafficPolicySettings): TrafficPolicySettings {
   if (p.connectionPool !== undefined) out.connectionPool = p.connectionPool;
   if (p.outlierDetection !== undefined) out.outlierDetection = p.outlierDetection;
   if (p.tls !== undefined) out.tls = p.tls;
+  if (p.subjectAltNames !== undefined) out.subjectAltNames = p.subjectAltNames;
   return out;
 }
 
@@ -187,7 +192,10 @@ export function effectiveTrafficPolicy(rule: DestinationRuleModel | undefined, s
   const { settings, hasPortLevel } = portLevelPolicy(subsetPolicy, port);
   if (!original) return settings;
   if (hasPortLevel) return settings;
-  return { ...original, ...settings };
+  const merged = { ...original, ...settings };
+  // tls is one group: a subset that sets it replaces the rule's subjectAltNames too.
+  if (settings.tls !== undefined && settings.subjectAltNames === undefined) delete merged.subjectAltNames;
+  return merged;
 }
 
 /**

@@ -139,6 +139,8 @@ export interface TrafficPolicySettings {
   connectionPool?: ConnectionPoolSettings;
   outlierDetection?: OutlierDetectionSettings;
   tls?: TlsMode;
+  /** tls.subjectAltNames: the server identities ISTIO_MUTUAL accepts instead of the Service's accounts (part of the tls group). */
+  subjectAltNames?: string[];
 }
 
 export interface TrafficPolicy extends TrafficPolicySettings {

@@ -139,7 +139,8 @@ function applyTls(b: Building, settings: TrafficPolicySettings, service: Service
   const accounts = serviceAccounts(service, input);
   const h2 = b.protocolOptions?.explicit_http_config?.http2_protocol_options !== undefined;
   if (settings.tls === 'ISTIO_MUTUAL') {
-    b.cluster.transport_socket = istioMutual(accounts, sni, h2);
+    // cluster_tls.go buildUpstreamTLSSettings: the rule's subjectAltNames when it gives any, else the Service's accounts.
+    b.cluster.transport_socket = istioMutual(settings.subjectAltNames ?? accounts, sni, h2);
     return;
   }
   if (effectivePeerAuthMode(input.peerAuthentications, service.namespace, {}, -1) === 'DISABLE') return;

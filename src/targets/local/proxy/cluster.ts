@@ -5,6 +5,8 @@ import type { EvaluatedCluster, EvaluatedOutlierDetection } from '../../../envoy
 import type { EnvoyStat, ProxyStats } from './stats.ts';
 import type { Cancellation } from './cancel.ts';
 import { handshakeLine } from './mtls.ts';
+import { sanAccepted } from '../../../envoy/runtime/cluster.ts';
+import { CERTIFICATE_VERIFY_FAILED, TLS_VERIFY_FAILED } from './upstream.ts';
 import { ConnectionPool } from './upstream.ts';
 import { CircuitBreaker, type Admission, type PoolLimits } from './circuit-breaker.ts';
 
@@ -38,7 +40,8 @@ export interface UpstreamRequest {
 export type AttemptResult =
   /** The body stays in bytes: the ingress passes it on unchanged (decoding and re-encoding a page cost ~3 %). */
   | { kind: 'response'; status: number; headers: http.IncomingHttpHeaders; body: Buffer }
-  | { kind: 'connect-failure' }
+  /** `transportFailure`: why the TLS handshake failed (the server's identity is not one the cluster accepts). */
+  | { kind: 'connect-failure'; transportFailure?: string }
   | { kind: 'reset' }
   | { kind: 'per-try-timeout' }
   | { kind: 'cancelled' };
@@ -162,7 +165,10 @@ export class Cluster {
     // Auto mTLS (istiod's transport socket matches) follows the endpoint's EDS tlsMode: istio → mTLS, else plaintext.
     const mtls = config.tls === 'by-endpoint' ? endpoint.mtls !== false : config.tls === 'mtls';
     const handshake = mtls ? handshakeLine(this.options.meshSecret, this.options.sourcePrincipal) : undefined;
+    // The server presents its workload's SPIFFE id; a cluster whose TLS context accepts other SANs fails the handshake.
+    const sanRefused = mtls && !sanAccepted(config.acceptedSans, `spiffe://${endpoint.principal}`);
     return new ConnectionPool({
+      ...(sanRefused ? { tlsVerifyFailure: CERTIFICATE_VERIFY_FAILED } : {}),
       ip: endpoint.ip,
       port: endpoint.port,
       localAddress: this.options.sourceIp,
@@ -297,10 +303,10 @@ export class Cluster {
         error: (err, afterHeaders) => {
           if (settled) return;
           if (afterHeaders) finish({ kind: 'reset' }); // the response broke off
-          else if (err.code === 'ECONNREFUSED' || err.code === 'EADDRNOTAVAIL' || err.code === 'ETIMEDOUT') {
+          else if (err.code === 'ECONNREFUSED' || err.code === 'EADDRNOTAVAIL' || err.code === 'ETIMEDOUT' || err.code === TLS_VERIFY_FAILED) {
             this.s.cxConnectFail.value++;
             if ((err as { connectTimeout?: boolean }).connectTimeout) this.s.cxConnectTimeout.value++;
-            finish({ kind: 'connect-failure' });
+            finish(err.code === TLS_VERIFY_FAILED ? { kind: 'connect-failure', transportFailure: err.message } : { kind: 'connect-failure' });
           } else {
             this.s.cxDestroyRemote.value++;
             finish({ kind: 'reset' });
@@ -428,7 +434,7 @@ export class Cluster {
 
 /** What upstream connections depend on: a change replaces the endpoints' connection pools. */
 function connectionShape(c: EvaluatedCluster): unknown {
-  return [c.tls, c.maxRequestsPerConnection, c.connectTimeoutMs, c.idleTimeoutMs ?? 0];
+  return [c.tls, c.maxRequestsPerConnection, c.connectTimeoutMs, c.idleTimeoutMs ?? 0, JSON.stringify(c.acceptedSans)];
 }
 
 export function key(e: EndpointInfo): string {

@@ -18,9 +18,9 @@ export const replies = {
     headers: { 'x-envoy-overloaded': 'true' },
   }),
   timeout: (): LocalReply => ({ status: 504, body: 'upstream request timeout', flags: ['UT'] }),
-  connectFailure: (): LocalReply => ({
+  connectFailure: (transportFailure?: string): LocalReply => ({
     status: 503,
-    body: 'upstream connect error or disconnect/reset before headers. reset reason: connection failure',
+    body: `upstream connect error or disconnect/reset before headers. reset reason: connection failure${transportFailure ? `, transport failure reason: ${transportFailure}` : ''}`,
     flags: ['UF'],
   }),
   connectionTermination: (): LocalReply => ({

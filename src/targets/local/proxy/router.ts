@@ -457,7 +457,7 @@ export class Router {
           // code 504 for a per-try timeout (Filter::onPerTryTimeout).
           case 'connect-failure':
             cluster.chargeUpstreamCode(503);
-            return local(replies.connectFailure(), service, endpoint, extra);
+            return local(replies.connectFailure(result.transportFailure), service, endpoint, extra);
           case 'reset':
             cluster.chargeUpstreamCode(503);
             return local(replies.connectionTermination(), service, endpoint, extra);

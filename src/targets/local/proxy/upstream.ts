@@ -105,6 +105,7 @@ class Connection {
     handshake: string | undefined,
     connectTimeoutMs: number,
     private readonly done: (connection: Connection, reusable: boolean) => void,
+    tlsVerifyFailure?: string,
   ) {
     const parser = this.parser;
     parser.initialize(HTTPParser.RESPONSE, {}, 0, 0);
@@ -136,7 +137,12 @@ class Connection {
       this.socket.once('connect', () => clearTimeout(timer));
       this.socket.once('close', () => clearTimeout(timer));
     }
-    if (handshake) this.socket.write(handshake);
+    if (tlsVerifyFailure !== undefined) {
+      // The client checks the server's certificate during the handshake and closes before any request goes out.
+      this.socket.once('connect', () => this.fail(Object.assign(new Error(tlsVerifyFailure), { code: TLS_VERIFY_FAILED })));
+    } else if (handshake) {
+      this.socket.write(handshake);
+    }
     this.socket.on('data', (data: Buffer) => {
       const r = this.parser.execute(data);
       if (r instanceof Error) this.fail(Object.assign(new Error('Parse Error'), { code: (r as NodeJS.ErrnoException).code ?? 'HPE_INVALID' }));
@@ -204,7 +210,14 @@ class Connection {
   }
 }
 
+/** The error code of a connection whose TLS handshake the client refused (the server's certificate did not verify). */
+export const TLS_VERIFY_FAILED = 'ETLSVERIFY';
+/** BoringSSL's reason, as Envoy puts it in the transport failure reason (istio/istio#34920 shows the body). */
+export const CERTIFICATE_VERIFY_FAILED = 'TLS error: 268435581:SSL routines:OPENSSL_internal:CERTIFICATE_VERIFY_FAILED';
+
 export interface PoolOptions {
+  /** Every connection fails its TLS handshake with this reason (a SAN the cluster does not accept). */
+  tlsVerifyFailure?: string;
   ip: string;
   port: number;
   localAddress: string;
@@ -243,7 +256,7 @@ export class ConnectionPool {
 
   private connect(): Connection {
     const o = this.options;
-    const connection = new Connection({ host: o.ip, port: o.port, localAddress: o.localAddress, noDelay: true }, o.handshake, o.connectTimeoutMs, (c, reusable) => this.released(c, reusable));
+    const connection = new Connection({ host: o.ip, port: o.port, localAddress: o.localAddress, noDelay: true }, o.handshake, o.connectTimeoutMs, (c, reusable) => this.released(c, reusable), o.tlsVerifyFailure);
     this.all.add(connection);
     o.onConnection(connection.socket);
     return connection;
