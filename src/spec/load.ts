@@ -10,7 +10,7 @@ import { pitfallWarnings } from './pitfalls.ts';
 import { displayPath, inlineResource, loadResourceFile, resourceId } from './resources.ts';
 import { experimentDir, loadScenario, resolveScenarioRef } from './scenario.ts';
 import { schemaErrors } from './schema-check.ts';
-import { driverErrors, observabilityErrors, requestTargetErrors, subsetErrors, subsetNameErrors, weightErrors, weightWarnings, deprecatedFieldWarnings } from './semantics.ts';
+import { customProviderWarnings, driverErrors, observabilityErrors, requestTargetErrors, subsetErrors, subsetNameErrors, weightErrors, weightWarnings, deprecatedFieldWarnings } from './semantics.ts';
 import type { Scenario } from './scenario.ts';
 import type { Experiment, K8sObject, ResourceRef } from './types.ts';
 import { formatBytes, LIMITS, parseYamlDocuments, positionOf, readSourceFile, type YamlDoc } from './yaml-source.ts';
@@ -131,7 +131,7 @@ function buildExperiment(file: string, source: YamlDoc, value: RawExperiment, po
     load: load!,
     expect: withUniqueTitles(expect as Experiment['expect']),
     ...(point ? { sweep: { params: point, baseName: base } } : {}),
-    warnings: [...weightWarnings(apply), ...deprecatedFieldWarnings(apply), ...(scenario ? deprecatedFieldWarnings(scenario.resources) : []), ...(value.metadata.tags?.includes('pitfall') ? [] : pitfallWarnings(apply, load, expect as Experiment['expect'], spec.scenario ?? 'bookinfo'))],
+    warnings: [...weightWarnings(apply), ...deprecatedFieldWarnings(apply), ...(scenario ? deprecatedFieldWarnings(scenario.resources) : []), ...customProviderWarnings([...(scenario?.resources ?? []), ...apply]), ...(value.metadata.tags?.includes('pitfall') ? [] : pitfallWarnings(apply, load, expect as Experiment['expect'], spec.scenario ?? 'bookinfo'))],
   };
 }
 

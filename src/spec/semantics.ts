@@ -1,6 +1,7 @@
 // Checks beyond the schema: things that are well-formed but cannot mean what the author wants.
 import { SpecError } from '../errors.ts';
 import { parameterisedLabel } from '../observe/classifiers.ts';
+import { isMeshConfigMap, parseMeshConfig } from '../istio/mesh-config.ts';
 import type { Expectation, K8sObject, LoadSpec, ResourceRef, SourcePos, SpecWarning } from './types.ts';
 import { locateField } from './resources.ts';
 import { formatPath, type PathSegment } from './yaml-source.ts';
@@ -136,6 +137,35 @@ export function deprecatedFieldWarnings(resources: ResourceRef[]): SpecWarning[]
         message: 'outlier detection consecutive errors is deprecated, use consecutiveGatewayErrors or consecutive5xxErrors instead (Istio ignores it: Envoy\'s default of 5 consecutive 5xx applies)',
       });
     }
+  }
+  return warnings;
+}
+
+/**
+ * CUSTOM AuthorizationPolicies whose provider the mesh config (the scenario's `istio` ConfigMap of istio-system) does
+ * not define: istiod accepts them and writes their rules as a DENY (builder.go getBadCustomDenyRules), so every
+ * request they match is refused with `RBAC: access denied` — a typo that fails closed, silently on the cluster side.
+ */
+export function customProviderWarnings(resources: ResourceRef[]): SpecWarning[] {
+  const meshMap = resources.find((r) => isMeshConfigMap(r.object));
+  let providers: Set<string>;
+  try {
+    providers = new Set(meshMap ? parseMeshConfig(meshMap.object).extensionProviders.keys() : []);
+  } catch {
+    return []; // the mesh config's own errors are reported where it is checked
+  }
+  const warnings: SpecWarning[] = [];
+  for (const ref of resources) {
+    if (ref.object.kind !== 'AuthorizationPolicy' || field(ref.object.spec, 'action') !== 'CUSTOM') continue;
+    const name = field(ref.object.spec, 'provider', 'name');
+    if (typeof name !== 'string' || name === '' || providers.has(name)) continue;
+    const path = 'spec.provider.name';
+    const known = providers.size > 0 ? `it defines ${[...providers].join(', ')}` : 'it defines none';
+    warnings.push({
+      source: locateField(ref.object, path) ?? ref.source,
+      path: `AuthorizationPolicy ${ref.object.metadata.name}: ${path}`,
+      message: `no extension provider ${JSON.stringify(name)} in the scenario's mesh config (${known}): on the local target, and on a cluster whose installation does not define it, istiod turns this policy into a DENY of every request its rules match; define it in meshConfig.extensionProviders (the istio ConfigMap of istio-system)`,
+    });
   }
   return warnings;
 }

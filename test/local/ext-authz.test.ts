@@ -9,7 +9,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { SpecError } from '../../src/errors.ts';
 import { parseMeshConfig } from '../../src/istio/mesh-config.ts';
 import { FieldPath } from '../../src/istio/networking/fields.ts';
-import type { K8sObject } from '../../src/spec/types.ts';
+import type { K8sObject, ResourceRef } from '../../src/spec/types.ts';
+import { customProviderWarnings } from '../../src/spec/semantics.ts';
 import { relocate } from '../../src/targets/local/opa/process.ts';
 import { parseOpaContainer, resolveGrpcPort } from '../../src/targets/local/opa/workload.ts';
 import { checkRequestOf, outcomeOf } from '../../src/targets/local/proxy/ext-authz.ts';
@@ -190,4 +191,18 @@ describe('under --control-plane istiod (istiod given the scenario\'s mesh config
       rmSync(work, { recursive: true, force: true });
     }
   }, 120_000);
+});
+
+describe('validate warns about a CUSTOM provider the mesh config does not define (istiod denies what it matches)', () => {
+  const ref = (object: K8sObject): ResourceRef => ({ object, source: { file: 'p.yaml', line: 1, col: 1 }, origin: 'inline' });
+  const custom = (provider: string) => ({ apiVersion: 'security.istio.io/v1', kind: 'AuthorizationPolicy', metadata: { name: 'ext' }, spec: { action: 'CUSTOM', provider: { name: provider }, rules: [{}] } } as unknown as K8sObject);
+
+  it('names the provider and the ones defined; a defined provider gives no warning', () => {
+    const mesh = meshMap('extensionProviders:\n  - { name: opa, envoyExtAuthzGrpc: { service: opa.ns.svc.cluster.local, port: 9191 } }\n');
+    expect(customProviderWarnings([ref(mesh), ref(custom('opa'))])).toEqual([]);
+    const [w] = customProviderWarnings([ref(mesh), ref(custom('opa-typo'))]);
+    expect(w!.path).toBe('AuthorizationPolicy ext: spec.provider.name');
+    expect(w!.message).toMatch(/no extension provider "opa-typo" in the scenario's mesh config \(it defines opa\).*DENY of every request its rules match/);
+    expect(customProviderWarnings([ref(custom('opa'))])[0]!.message).toMatch(/it defines none/);
+  });
 });
