@@ -71,6 +71,43 @@ describe('route fidelity against the real istiod', () => {
     expect(result.compared).toBeGreaterThan(7);
   }, 60_000);
 
+  it('consistent hashing (ApplyRingHashLoadBalancer, HashForHTTPDestination, hashForService, retry.go without the host predicate): equal to istiod\'s', async () => {
+    const dr = (name: string, spec: Record<string, unknown>) => ({ apiVersion: 'networking.istio.io/v1', kind: 'DestinationRule', metadata: { name, namespace: 'default' }, spec });
+    const vs = (name: string, http: unknown[]) => ({ apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name, namespace: 'default' }, spec: { hosts: [name], http } });
+    const sets: ResourceSet[] = [
+      {
+        name: 'cookie hash, default routes',
+        objects: [dr('reviews', { host: 'reviews', trafficPolicy: { loadBalancer: { consistentHash: { httpCookie: { name: 'session', ttl: '3600s' } } } }, subsets: [{ name: 'v1', labels: { version: 'v1' } }, { name: 'v2', labels: { version: 'v2' } }] })],
+      },
+      {
+        name: 'header hash on routes, subset and port-level precedence, ring sizes',
+        objects: [
+          dr('reviews', {
+            host: 'reviews',
+            trafficPolicy: { loadBalancer: { consistentHash: { httpHeaderName: 'x-user', ringHash: { minimumRingSize: 2048 } } }, portLevelSettings: [{ port: { number: 9080 }, loadBalancer: { consistentHash: { httpQueryParameterName: 'u' } } }] },
+            subsets: [{ name: 'v1', labels: { version: 'v1' } }, { name: 'v2', labels: { version: 'v2' }, trafficPolicy: { loadBalancer: { consistentHash: { useSourceIp: true, minimumRingSize: 16 } } } }, { name: 'v3', labels: { version: 'v3' }, trafficPolicy: { loadBalancer: { simple: 'RANDOM' } } }],
+          }),
+          vs('reviews', [
+            { match: [{ headers: { a: { exact: '1' } } }], route: [{ destination: { host: 'reviews', subset: 'v1' } }] },
+            { match: [{ headers: { a: { exact: '2' } } }], route: [{ destination: { host: 'reviews', subset: 'v2', port: { number: 9080 } } }], retries: { attempts: 2, retryOn: '5xx' } },
+            { match: [{ headers: { a: { exact: '3' } } }], route: [{ destination: { host: 'reviews', subset: 'v1', port: { number: 9080 } } }], retries: { attempts: 2, retryIgnorePreviousHosts: true } },
+            { route: [{ destination: { host: 'reviews', subset: 'v1' }, weight: 70 }, { destination: { host: 'reviews', subset: 'v2' }, weight: 30 }, { destination: { host: 'reviews', subset: 'v3' }, weight: 0 }] },
+          ]),
+          dr('ratings', { host: 'ratings', trafficPolicy: { loadBalancer: { consistentHash: { httpCookie: { name: 'c', path: '/x' }, ringHash: { minimumRingSize: 0 } } } } }),
+        ],
+      },
+    ];
+    const result = await routeFidelity(istiod!, sets, istioBehaviour('1.31.0'), undefined, undefined, baseline());
+    expect(result.skipped).toEqual([]);
+    expect(result.lines).toEqual([]);
+    expect(result.drifted).toBe(0);
+    // And the comparison sees hashing: a built-in side without the DestinationRules' hashes drifts.
+    const unhashed = (objects: K8sObject[]) => objects.map((o) => (o.kind === 'DestinationRule' ? { ...o, spec: JSON.parse(JSON.stringify(o.spec).replace(/"consistentHash":\{[^{}]*(\{[^{}]*\}[^{}]*)*\}/g, '"simple":"LEAST_REQUEST"')) } : o));
+    const drift = await routeFidelity(istiod!, [sets[0]!], istioBehaviour('1.31.0'), undefined, unhashed, baseline());
+    expect(drift.lines.some((l) => l.includes('hash_policy'))).toBe(true);
+    expect(drift.lines.some((l) => l.includes('lb_policy'))).toBe(true);
+  }, 90_000);
+
   it('finds a drift when the two sides differ (a translator that forgets a route timeout)', async () => {
     const timeout: ResourceSet = {
       name: 'reviews timeout',

@@ -322,6 +322,13 @@ const routeAction = message(
   () => ({
     cluster: str,
     weighted_clusters: weightedClusters,
+    hash_policy: list(message('RouteAction.HashPolicy', () => ({
+      header: message('HashPolicy.Header', () => ({ header_name: str })),
+      cookie: message('HashPolicy.Cookie', () => ({ name: str, ttl: duration, path: str })),
+      connection_properties: message('HashPolicy.ConnectionProperties', () => ({ source_ip: bool })),
+      query_parameter: message('HashPolicy.QueryParameter', () => ({ name: str })),
+      terminal: bool,
+    }))),
     cluster_not_found_response_code: enumOf('SERVICE_UNAVAILABLE', 'NOT_FOUND', 'INTERNAL_SERVER_ERROR'),
     timeout: duration,
     idle_timeout: duration,
@@ -632,7 +639,8 @@ export const cluster = message('Cluster', () => ({
   type: enumOf('STATIC', 'STRICT_DNS', 'LOGICAL_DNS', 'EDS', 'ORIGINAL_DST'),
   eds_cluster_config: message('EdsClusterConfig', () => ({ eds_config: configSource, service_name: str })),
   connect_timeout: duration,
-  lb_policy: enumOf('ROUND_ROBIN', 'LEAST_REQUEST', 'RANDOM', 'CLUSTER_PROVIDED'),
+  lb_policy: enumOf('ROUND_ROBIN', 'LEAST_REQUEST', 'RANDOM', 'RING_HASH', 'CLUSTER_PROVIDED'),
+  ring_hash_lb_config: message('RingHashLbConfig', () => ({ minimum_ring_size: uint, maximum_ring_size: uint, hash_function: enumOf('XX_HASH') })),
   load_assignment: clusterLoadAssignment,
   circuit_breakers: message('CircuitBreakers', () => ({ thresholds: list(thresholds) })),
   outlier_detection: outlierDetection,

@@ -66,6 +66,8 @@ export interface Cluster {
   eds_cluster_config?: { eds_config?: ConfigSource; service_name?: string };
   connect_timeout?: Duration;
   lb_policy?: 'ROUND_ROBIN' | 'LEAST_REQUEST' | 'RING_HASH' | 'RANDOM' | 'MAGLEV' | 'CLUSTER_PROVIDED';
+  /** RING_HASH's ring: Envoy's defaults 1024 and 8M entries, xxHash. */
+  ring_hash_lb_config?: { minimum_ring_size?: number; maximum_ring_size?: number; hash_function?: 'XX_HASH' };
   load_assignment?: ClusterLoadAssignment;
   circuit_breakers?: CircuitBreakers;
   outlier_detection?: OutlierDetection;

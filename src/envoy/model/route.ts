@@ -65,9 +65,19 @@ export interface RetryPolicy {
   retriable_request_headers?: HeaderMatcher[];
 }
 
+/** RouteAction.HashPolicy: what the request's hash for a RING_HASH cluster is made of (one specifier each). */
+export interface HashPolicy {
+  header?: { header_name: string };
+  cookie?: { name: string; ttl?: Duration; path?: string };
+  connection_properties?: { source_ip?: boolean };
+  query_parameter?: { name: string };
+  terminal?: boolean;
+}
+
 export interface RouteAction {
   cluster?: string;
   weighted_clusters?: WeightedCluster;
+  hash_policy?: HashPolicy[];
   cluster_not_found_response_code?: 'SERVICE_UNAVAILABLE' | 'NOT_FOUND' | 'INTERNAL_SERVER_ERROR';
   /** 15s unless set; "0s" = no timeout (istiod always sets it). */
   timeout?: Duration;

@@ -6,6 +6,7 @@
 // upstreams/http/v3 HttpProtocolOptions (max_requests_per_connection unlimited).
 import { TypedConfigType, type Cluster, type OutlierDetection, type StringMatcher } from '../model/index.ts';
 import { matchString } from './matchers.ts';
+import { DEFAULT_MAX_RING_SIZE, DEFAULT_MIN_RING_SIZE } from './ring-hash.ts';
 import { durationMs } from './duration.ts';
 
 export interface EvaluatedOutlierDetection {
@@ -23,7 +24,9 @@ export interface EvaluatedCluster {
   name: string;
   connectTimeoutMs: number;
   /** CLUSTER_PROVIDED: an ORIGINAL_DST cluster, whose one host is where the connection was going. */
-  lbPolicy: 'ROUND_ROBIN' | 'LEAST_REQUEST' | 'RANDOM' | 'CLUSTER_PROVIDED';
+  lbPolicy: 'ROUND_ROBIN' | 'LEAST_REQUEST' | 'RANDOM' | 'RING_HASH' | 'CLUSTER_PROVIDED';
+  /** RING_HASH's ring sizes (ring_hash_lb_config; Envoy's defaults 1024 and 8M). */
+  ring?: { minSize: number; maxSize: number };
   maxConnections: number;
   maxPendingRequests: number;
   maxRequests: number;
@@ -112,12 +115,14 @@ export function evaluateCluster(cluster: Cluster): EvaluatedCluster {
   const options = cluster.typed_extension_protocol_options?.['envoy.extensions.upstreams.http.v3.HttpProtocolOptions']?.common_http_protocol_options;
   const lb = cluster.lb_policy ?? 'ROUND_ROBIN';
   const originalDst = cluster.type === 'ORIGINAL_DST' && lb === 'CLUSTER_PROVIDED';
-  if (lb !== 'ROUND_ROBIN' && lb !== 'LEAST_REQUEST' && lb !== 'RANDOM' && !originalDst) throw new Error(`cluster ${cluster.name}: lb_policy ${lb} is not executed by the local data plane`);
+  if (lb !== 'ROUND_ROBIN' && lb !== 'LEAST_REQUEST' && lb !== 'RANDOM' && lb !== 'RING_HASH' && !originalDst) throw new Error(`cluster ${cluster.name}: lb_policy ${lb} is not executed by the local data plane`);
+  const ringConfig = cluster.ring_hash_lb_config;
   const panic = cluster.common_lb_config?.healthy_panic_threshold;
   return {
     name: cluster.name,
     connectTimeoutMs: cluster.connect_timeout === undefined ? 5_000 : durationMs(cluster.connect_timeout, 'connect_timeout'),
     lbPolicy: lb,
+    ...(lb === 'RING_HASH' ? { ring: { minSize: ringConfig?.minimum_ring_size ?? DEFAULT_MIN_RING_SIZE, maxSize: ringConfig?.maximum_ring_size ?? DEFAULT_MAX_RING_SIZE } } : {}),
     maxConnections: thresholds?.max_connections ?? 1024,
     maxPendingRequests: thresholds?.max_pending_requests ?? 1024,
     maxRequests: thresholds?.max_requests ?? 1024,

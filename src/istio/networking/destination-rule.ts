@@ -3,7 +3,7 @@ import type { K8sObject } from '../../spec/types.ts';
 import { readExportTo } from './export-to.ts';
 import { FieldPath, readArray, readBoolean, readDuration, readNumber, readObject, readString, readStringMap } from './fields.ts';
 import type {
-  ConnectionPoolSettings, DestinationRuleModel, LoadBalancer, OutlierDetectionSettings, Subset, TlsMode, TrafficPolicy, TrafficPolicySettings,
+  ConnectionPoolSettings, ConsistentHashSpec, DestinationRuleModel, LoadBalancer, OutlierDetectionSettings, Subset, TlsMode, TrafficPolicy, TrafficPolicySettings,
 } from './model.ts';
 
 const loadBalancers: LoadBalancer[] = ['ROUND_ROBIN', 'LEAST_REQUEST', 'RANDOM'];
@@ -62,11 +62,41 @@ function parseTrafficPolicy(value: unknown, at: FieldPath): TrafficPolicy {
   return policy;
 }
 
+/** LoadBalancerSettings.ConsistentHashLB: one hash key, and the ring's size (MAGLEV is refused: not run here). */
+function parseConsistentHash(value: unknown, at: FieldPath): ConsistentHashSpec {
+  const c = readObject(value, at, ['httpHeaderName', 'httpCookie', 'useSourceIp', 'httpQueryParameterName', 'ringHash', 'minimumRingSize'], {
+    maglev: 'Maglev hashing is not run by the local data plane (use ringHash)',
+  });
+  const keys = ['httpHeaderName', 'httpCookie', 'useSourceIp', 'httpQueryParameterName'].filter((k) => c[k] !== undefined);
+  if (keys.length > 1) throw at.key(keys[1]!).error(`only one hash key may be set (found ${keys.join(', ')})`);
+  const out: ConsistentHashSpec = { ringHash: c.ringHash !== undefined };
+  if (c.httpHeaderName !== undefined) out.key = { kind: 'header', name: readString(c.httpHeaderName, at.key('httpHeaderName')).toLowerCase() };
+  if (c.httpQueryParameterName !== undefined) out.key = { kind: 'query', name: readString(c.httpQueryParameterName, at.key('httpQueryParameterName')) };
+  if (c.useSourceIp !== undefined && readBoolean(c.useSourceIp, at.key('useSourceIp'))) out.key = { kind: 'sourceIp' };
+  if (c.httpCookie !== undefined) {
+    const k = readObject(c.httpCookie, at.key('httpCookie'), ['name', 'path', 'ttl'], { attributes: 'cookie attributes are not run by the local data plane' });
+    const name = readString(k.name, at.key('httpCookie.name'));
+    if (name === '') throw at.key('httpCookie.name').error('a cookie name is required');
+    out.key = {
+      kind: 'cookie',
+      name,
+      ...(k.path !== undefined ? { path: readString(k.path, at.key('httpCookie.path')) } : {}),
+      ...(k.ttl !== undefined ? { ttlSeconds: Math.floor(readDuration(k.ttl, at.key('httpCookie.ttl')) / 1000) } : {}),
+    };
+  }
+  if (c.ringHash !== undefined) {
+    const r = readObject(c.ringHash, at.key('ringHash'), ['minimumRingSize']);
+    if (r.minimumRingSize !== undefined) out.minimumRingSize = readNumber(r.minimumRingSize, at.key('ringHash.minimumRingSize'), { integer: true, min: 0 });
+  } else if (c.minimumRingSize !== undefined) {
+    out.minimumRingSize = readNumber(c.minimumRingSize, at.key('minimumRingSize'), { integer: true, min: 0 });
+  }
+  return out;
+}
+
 function parseSettings(o: Record<string, unknown>, at: FieldPath): TrafficPolicySettings {
   const out: TrafficPolicySettings = {};
   if (o.loadBalancer !== undefined) {
-    const lb = readObject(o.loadBalancer, at.key('loadBalancer'), ['simple'], {
-      consistentHash: 'consistent-hash load balancing is not emulated',
+    const lb = readObject(o.loadBalancer, at.key('loadBalancer'), ['simple', 'consistentHash'], {
       localityLbSetting: 'locality load balancing is not emulated (one locality)',
       warmupDurationSecs: 'slow-start warm-up is not emulated',
       warmup: 'slow-start warm-up is not emulated',
@@ -75,7 +105,11 @@ function parseSettings(o: Record<string, unknown>, at: FieldPath): TrafficPolicy
       const simple = readString(lb.simple, at.key('loadBalancer.simple'));
       const name = simple === 'ROUND_ROBIN' || simple === 'LEAST_REQUEST' || simple === 'RANDOM' ? simple : simple === 'LEAST_CONN' ? 'LEAST_REQUEST' : undefined;
       if (!name) throw at.key('loadBalancer.simple').error(`unsupported load balancer ${simple} (supported: ${loadBalancers.join(', ')}, LEAST_CONN)`);
-      out.loadBalancer = name;
+      out.loadBalancer = { simple: name };
+    }
+    if (lb.consistentHash !== undefined) {
+      if (lb.simple !== undefined) throw at.key('loadBalancer.consistentHash').error('only one of simple and consistentHash may be set (LoadBalancerSettings.lb_policy is a oneof)');
+      out.loadBalancer = { consistentHash: parseConsistentHash(lb.consistentHash, at.key('loadBalancer.consistentHash')) };
     }
   }
   if (o.connectionPool !== undefined) out.connectionPool = parseConnectionPool(o.connectionPool, at.key('connectionPool'));

@@ -134,8 +134,29 @@ export interface OutlierDetectionSettings {
 
 export type TlsMode = 'DISABLE' | 'SIMPLE' | 'MUTUAL' | 'ISTIO_MUTUAL';
 
+/** LoadBalancerSettings.ConsistentHashLB's hash key (networking/v1alpha3/destination_rule.proto). */
+export type ConsistentHashKey =
+  | { kind: 'header'; name: string }
+  | { kind: 'cookie'; name: string; path?: string; ttlSeconds?: number }
+  | { kind: 'sourceIp' }
+  | { kind: 'query'; name: string };
+
+export interface ConsistentHashSpec {
+  key?: ConsistentHashKey;
+  /** ringHash.minimumRingSize, or the deprecated top-level minimumRingSize (0 or unset: Envoy's 1024). */
+  minimumRingSize?: number;
+  /** Whether `ringHash` was given (istiod then writes no ring config for a zero size). */
+  ringHash: boolean;
+}
+
+/** The loadBalancer group: a simple policy or consistent hashing (one of them). */
+export interface LoadBalancerSpec {
+  simple?: LoadBalancer;
+  consistentHash?: ConsistentHashSpec;
+}
+
 export interface TrafficPolicySettings {
-  loadBalancer?: LoadBalancer;
+  loadBalancer?: LoadBalancerSpec;
   connectionPool?: ConnectionPoolSettings;
   outlierDetection?: OutlierDetectionSettings;
   tls?: TlsMode;

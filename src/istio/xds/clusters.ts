@@ -96,16 +96,23 @@ function percent(value: number): { value?: number } {
 function applyLoadBalancer(b: Building, settings: TrafficPolicySettings): void {
   // PILOT_SEND_UNHEALTHY_ENDPOINTS (on by default): the panic threshold is 0 unless outlier detection set it.
   b.cluster.common_lb_config ??= { healthy_panic_threshold: {} };
-  switch (settings.loadBalancer) {
+  switch (settings.loadBalancer?.simple) {
     case 'ROUND_ROBIN':
       delete b.cluster.lb_policy;
-      return;
+      break;
     case 'RANDOM':
       b.cluster.lb_policy = 'RANDOM';
-      return;
+      break;
     default:
       b.cluster.lb_policy = 'LEAST_REQUEST';
   }
+  // cluster_traffic_policy.go ApplyRingHashLoadBalancer: consistent hashing is a ring; ringHash with size 0 writes no
+  // ring config (Envoy's 1024 applies), otherwise the size given, or 1024.
+  const hash = settings.loadBalancer?.consistentHash;
+  if (!hash) return;
+  b.cluster.lb_policy = 'RING_HASH';
+  if (hash.ringHash && !hash.minimumRingSize) return;
+  b.cluster.ring_hash_lb_config = { minimum_ring_size: hash.minimumRingSize || 1024 };
 }
 
 /**

@@ -5,12 +5,12 @@
 // buildCatchAllVirtualHost; route/route.go BuildHTTPRoutesForVirtualService, TranslateRoute, TranslateRouteMatch,
 // applyHTTPRouteDestination, processDestination / processWeightedDestination, TranslateHeadersOperations,
 // TranslateFault, GetDestinationCluster; route/retry/retry.go ConvertPolicy.
-import type { ClusterWeight, HeaderMatcher, RetryHostPredicate, HeaderValueOption, MetadataMatcher, QueryParameterMatcher, RetryPolicy, Route, RouteAction, RouteConfiguration, RouteMatch, StringMatcher as EnvoyStringMatcher, VirtualHost } from '../../envoy/model/index.ts';
+import type { ClusterWeight, HashPolicy, HeaderMatcher, RetryHostPredicate, HeaderValueOption, MetadataMatcher, QueryParameterMatcher, RetryPolicy, Route, RouteAction, RouteConfiguration, RouteMatch, StringMatcher as EnvoyStringMatcher, VirtualHost } from '../../envoy/model/index.ts';
 import { TypedConfigType } from '../../envoy/model/index.ts';
 import { gatewayVirtualHosts } from '../networking/gateway-routes.ts';
 import { resolveShortname, visibilityRank } from '../networking/routing.ts';
-import type { CorsSpec, HeaderOperations, HttpMatch, HttpRoute, RouteDestination, StringMatcher, VirtualServiceModel } from '../networking/model.ts';
-import type { ProxyDescriptor, ServiceInput, TranslationInput } from './input.ts';
+import type { ConsistentHashSpec, CorsSpec, HeaderOperations, HttpMatch, HttpRoute, RouteDestination, StringMatcher, TrafficPolicy, TrafficPolicySettings, VirtualServiceModel } from '../networking/model.ts';
+import { destinationRuleIndex, type ProxyDescriptor, type ServiceInput, type TranslationInput } from './input.ts';
 import { portProtocol, servedAsHttp } from '../protocol.ts';
 
 const previousHosts = (): RetryHostPredicate => ({
@@ -34,7 +34,7 @@ export function outboundCluster(port: number, subset: string | undefined, host: 
 }
 
 /** retry.go ConvertPolicy: the mesh default when the route sets none, nothing when attempts are 0. */
-export function retryPolicy(retries: HttpRoute['retries'], input: TranslationInput): RetryPolicy | undefined {
+export function retryPolicy(retries: HttpRoute['retries'], input: TranslationInput, consistentHash = false): RetryPolicy | undefined {
   const d = input.behaviour.defaultRetry;
   // The default policy; a `retries` block overrides its fields (up to 1.23 DefaultPolicy() is copied, retriable 503
   // included, so `attempts` alone keeps it; since then newRetryPolicy has no status codes).
@@ -42,9 +42,10 @@ export function retryPolicy(retries: HttpRoute['retries'], input: TranslationInp
     const out: RetryPolicy = {
       retry_on: d.retryOn,
       num_retries: d.attempts,
-      retry_host_predicate: [previousHosts()],
       host_selection_retry_max_attempts: d.hostSelectionRetryMaxAttempts,
     };
+    // retry.go newRetryPolicy(hashPolicy): with consistent hashing a retry stays on the host the hash picks.
+    if (!consistentHash) out.retry_host_predicate = [previousHosts()];
     if (d.retriableStatusCodes.length > 0) out.retriable_status_codes = [...d.retriableStatusCodes];
     return out;
   };
@@ -63,7 +64,9 @@ export function retryPolicy(retries: HttpRoute['retries'], input: TranslationInp
     else delete out.retriable_status_codes;
   }
   if (retries.perTryTimeoutMs !== undefined) out.per_try_timeout = protoDuration(retries.perTryTimeoutMs);
+  // retryIgnorePreviousHosts, when given, decides the predicate (hashing or not).
   if (retries.retryIgnorePreviousHosts === false) delete out.retry_host_predicate;
+  if (retries.retryIgnorePreviousHosts === true) out.retry_host_predicate = [previousHosts()];
   if (retries.backoffMs !== undefined) out.retry_back_off = { base_interval: protoDuration(retries.backoffMs) };
   return out;
 }
@@ -200,8 +203,50 @@ function destinationCluster(d: RouteDestination, services: Map<string, ServiceIn
   return outboundCluster(port, d.subset, d.fqdn);
 }
 
+/**
+ * route.go HashForHTTPDestination: the consistent hash of the destination's DestinationRule — the subset's port-level
+ * one, else the subset's, else the rule's port-level one (only for a destination naming its port), else the rule's.
+ */
+function hashForDestination(d: RouteDestination, services: Map<string, ServiceInput>, input: TranslationInput, proxyNamespace: string): ConsistentHashSpec | undefined {
+  const rule = destinationRuleIndex(input).get(d.fqdn, proxyNamespace, services.get(d.fqdn)?.namespace);
+  if (!rule) return undefined;
+  const lbHash = (p: TrafficPolicySettings | undefined) => p?.loadBalancer?.consistentHash;
+  const portHash = (p: TrafficPolicy | undefined) => (d.port !== undefined ? lbHash(p?.portLevel.get(d.port)) : undefined);
+  const subset = d.subset === undefined ? undefined : rule.subsets.find((s) => s.name === d.subset);
+  return portHash(subset?.trafficPolicy) ?? lbHash(subset?.trafficPolicy) ?? portHash(rule.trafficPolicy) ?? lbHash(rule.trafficPolicy);
+}
+
+/** route.go ConsistentHashToHashPolicy; undefined for a hash without a key (useSourceIp: false). */
+function hashPolicyOf(h: ConsistentHashSpec): HashPolicy | undefined {
+  switch (h.key?.kind) {
+    case 'header':
+      return { header: { header_name: h.key.name } };
+    case 'cookie':
+      return { cookie: { name: h.key.name, ...(h.key.ttlSeconds !== undefined ? { ttl: protoDuration(h.key.ttlSeconds * 1000) } : {}), ...(h.key.path ? { path: h.key.path } : {}) } };
+    case 'sourceIp':
+      return { connection_properties: { source_ip: true } };
+    case 'query':
+      return { query_parameter: { name: h.key.name } };
+    case undefined:
+      return undefined;
+  }
+}
+
+/**
+ * buildSidecarVirtualHostForService: a Service port's default route, with the hash of its DestinationRule
+ * (hashForService: the port-level one for this port, else the rule's); its retries keep the default host predicate.
+ */
+function defaultRouteAction(service: ServiceInput, port: number, proxy: ProxyDescriptor, input: TranslationInput): RouteAction {
+  const action: RouteAction = { cluster: outboundCluster(port, undefined, service.fqdn), timeout: '0s', retry_policy: retryPolicy(undefined, input)! };
+  const rule = destinationRuleIndex(input).get(service.fqdn, proxy.namespace, service.namespace);
+  const hash = rule?.trafficPolicy?.portLevel.get(port)?.loadBalancer?.consistentHash ?? rule?.trafficPolicy?.loadBalancer?.consistentHash;
+  const policy = hash ? hashPolicyOf(hash) : undefined;
+  if (policy) action.hash_policy = [policy];
+  return action;
+}
+
 /** TranslateRoute for one rule and one of its matches (or none). */
-function translateRoute(rule: HttpRoute, match: HttpMatch | undefined, listenPort: number, services: Map<string, ServiceInput>, input: TranslationInput): Route {
+function translateRoute(rule: HttpRoute, match: HttpMatch | undefined, listenPort: number, services: Map<string, ServiceInput>, input: TranslationInput, proxyNamespace: string): Route {
   const name = match?.name ? `${rule.name ?? ''}.${match.name}` : rule.name;
   const out: Route = { match: routeMatch(match) };
   if (name) out.name = name;
@@ -236,7 +281,11 @@ function translateRoute(rule: HttpRoute, match: HttpMatch | undefined, listenPor
     }
     action.weighted_clusters = { clusters };
   }
-  const retries = retryPolicy(rule.retries, input);
+  // applyHTTPRouteDestination: each destination's hash policy; a single hashed destination keeps retries on its host.
+  const hashes = rule.route.filter((d) => rule.route.length === 1 || d.weight !== 0).map((d) => hashForDestination(d, services, input, proxyNamespace));
+  const hashPolicies = hashes.flatMap((h) => (h ? [hashPolicyOf(h)] : [])).filter((h): h is HashPolicy => h !== undefined);
+  if (hashPolicies.length > 0) action.hash_policy = hashPolicies;
+  const retries = retryPolicy(rule.retries, input, rule.route.length === 1 && hashes[0] !== undefined);
   if (retries) action.retry_policy = retries;
   out.route = action;
   if (rule.fault && (rule.fault.delay || rule.fault.abort)) {
@@ -278,13 +327,13 @@ export function sidecarRoutes(vs: VirtualServiceModel, listenPort: number, proxy
   for (const rule of vs.http) {
     let catchAll = false;
     if (rule.match.length === 0) {
-      out.push(translateRoute(rule, undefined, listenPort, services, input));
+      out.push(translateRoute(rule, undefined, listenPort, services, input, proxy.namespace));
       catchAll = true;
     } else {
       for (const match of rule.match) {
         if (match.port !== undefined && match.port !== listenPort) continue;
         if (!appliesToSidecar(match, proxy)) continue;
-        const route = translateRoute(rule, match, listenPort, services, input);
+        const route = translateRoute(rule, match, listenPort, services, input, proxy.namespace);
         out.push(route);
         if (isCatchAll(route)) {
           catchAll = true;
@@ -342,7 +391,7 @@ function outboundVirtualHosts(input: TranslationInput, proxy: ProxyDescriptor, p
     vhosts.set(key, {
       name: key,
       domains: serviceDomains(service, proxy.namespace),
-      routes: [{ name: 'default', match: { prefix: '/' }, route: { cluster: outboundCluster(port, undefined, service.fqdn), timeout: '0s', retry_policy: retryPolicy(undefined, input)! } }],
+      routes: [{ name: 'default', match: { prefix: '/' }, route: defaultRouteAction(service, port, proxy, input) }],
       include_request_attempt_count: true,
     });
   }
@@ -417,7 +466,7 @@ export function buildGatewayRoutes(input: TranslationInput, proxy: ProxyDescript
     const vhosts: VirtualHost[] = [...byHost].map(([host, rules]) => ({
       name: `${host}:${declared}`,
       domains: [host],
-      routes: rules.map((rule) => translateRoute(rule, rule.match[0], rule.gatewayPort ?? declared, services, input)),
+      routes: rules.map((rule) => translateRoute(rule, rule.match[0], rule.gatewayPort ?? declared, services, input, proxy.namespace)),
       include_request_attempt_count: true,
     }));
     vhosts.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));

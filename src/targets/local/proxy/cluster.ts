@@ -6,6 +6,7 @@ import type { EnvoyStat, ProxyStats } from './stats.ts';
 import type { Cancellation } from './cancel.ts';
 import { handshakeLine } from './mtls.ts';
 import { sanAccepted } from '../../../envoy/runtime/cluster.ts';
+import { buildRing, chooseFromRing, DEFAULT_MAX_RING_SIZE, DEFAULT_MIN_RING_SIZE, type RingEntry } from '../../../envoy/runtime/ring-hash.ts';
 import { CERTIFICATE_VERIFY_FAILED, TLS_VERIFY_FAILED } from './upstream.ts';
 import { ConnectionPool } from './upstream.ts';
 import { CircuitBreaker, type Admission, type PoolLimits } from './circuit-breaker.ts';
@@ -224,7 +225,7 @@ export class Cluster {
    * Choose an endpoint. `draws` gives uniform numbers for random choices; `exclude` holds endpoints already tried
    * (previous_hosts predicate, up to `reselect` further picks). Undefined: no healthy upstream.
    */
-  pick(draw: (i: number) => number, exclude?: Set<string>, reselect = 0): EndpointInfo | undefined {
+  pick(draw: (i: number) => number, exclude?: Set<string>, reselect = 0, hash?: bigint): EndpointInfo | undefined {
     const now = Date.now();
     let candidates = this.endpoints.filter((e) => !this.isEjected(e, now));
     const panicBelow = this.settings.healthyPanicThresholdPercent;
@@ -232,14 +233,36 @@ export class Cluster {
       candidates = this.endpoints; // panic mode: below the healthy threshold Envoy balances over every host
     }
     if (candidates.length === 0) return undefined;
+    if (this.settings.lbPolicy === 'RING_HASH') {
+      // A request without a hash gets a random 64-bit one; a retry host predicate moves `attempt` places on the ring.
+      const h = hash ?? (BigInt(Math.floor(draw(0) * 2 ** 32)) << 32n) | BigInt(Math.floor(draw(1) * 2 ** 32));
+      const ring = this.ringOf(candidates);
+      let choice = chooseFromRing(ring, h, 0)!;
+      for (let i = 1; i <= reselect && exclude && exclude.has(key(choice.info)); i++) choice = chooseFromRing(ring, h, i)!;
+      return choice.info;
+    }
     let choice = this.choose(candidates, draw, 0);
     for (let i = 1; i <= reselect && exclude && exclude.has(key(choice.info)); i++) choice = this.choose(candidates, draw, i * 2);
     return choice.info;
   }
 
+  private ring?: { hosts: string; entries: RingEntry<Endpoint>[] };
+
+  /** The ring over these hosts (rebuilt when the healthy set changes, as Envoy rebuilds it on a host set update). */
+  private ringOf(candidates: Endpoint[]): RingEntry<Endpoint>[] {
+    const hosts = candidates.map((e) => `${e.info.ip}:${e.info.port}`).join(',');
+    if (this.ring?.hosts !== hosts) {
+      const size = this.settings.ring ?? { minSize: DEFAULT_MIN_RING_SIZE, maxSize: DEFAULT_MAX_RING_SIZE };
+      this.ring = { hosts, entries: buildRing(candidates.map((e) => ({ key: `${e.info.ip}:${e.info.port}`, host: e })), size.minSize, size.maxSize) };
+    }
+    return this.ring.entries;
+  }
+
   private choose(candidates: Endpoint[], draw: (i: number) => number, offset: number): Endpoint {
     if (candidates.length === 1) return candidates[0];
     switch (this.settings.lbPolicy) {
+      case 'RING_HASH':
+        throw new Error('ring hash hosts are chosen in pick()');
       case 'CLUSTER_PROVIDED':
         return candidates[0];
       case 'ROUND_ROBIN':

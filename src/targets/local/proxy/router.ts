@@ -7,6 +7,7 @@ import { TypedConfigType, type Cluster as EnvoyCluster, type ClusterLoadAssignme
 import { evaluateCluster } from '../../../envoy/runtime/cluster.ts';
 import { decideFault } from '../../../envoy/runtime/fault.ts';
 import { corsDecision } from '../../../envoy/runtime/cors.ts';
+import { requestHash, type RequestHash } from '../../../envoy/runtime/hash-policy.ts';
 import type { DynamicMetadata } from '../../../envoy/runtime/matchers.ts';
 import { backoffMs, effectiveRetryPolicy, evaluateRetryPolicy, routeTimeoutMs, wouldRetry, type AttemptOutcome, type EvaluatedRetryPolicy } from '../../../envoy/runtime/retry.ts';
 import { allPerFilterConfigs, applyHeaderMutations, headerMutationLevels, perFilterConfig, pickCluster, redirectOf, rewrittenPath, selectRoute, selectVirtualHost } from '../../../envoy/runtime/routes.ts';
@@ -39,6 +40,11 @@ export interface RouterRequest {
   routeConfig?: string;
   /** The stream's dynamic metadata from the filters before the router (jwt_authn's verified payload). */
   metadata?: DynamicMetadata;
+  /**
+   * The downstream connection's remote and local addresses (`ip:port`), which hash policies on the source IP and the
+   * generated hash cookie read. An app's call to its sidecar is a function call here: its pod's address, port 0.
+   */
+  downstream?: { remote: string; local: string };
 }
 
 export interface RouterResult {
@@ -121,6 +127,10 @@ function sleep(ms: number, signal?: Cancellation): Promise<boolean> {
  */
 function hostRewrite(action: NonNullable<Route['route']>, weight: ClusterWeight | undefined): string | undefined {
   return action.host_rewrite_literal || weight?.host_rewrite_literal || undefined;
+}
+
+function toList(v: string | string[] | undefined): string[] {
+  return v === undefined ? [] : Array.isArray(v) ? v : [v];
 }
 
 function local(reply: LocalReply, service?: ServiceInfo, endpoint?: EndpointInfo, extraFlags: string[] = []): RouterResult {
@@ -303,7 +313,14 @@ export class Router {
       headers['x-request-id'] = req.requestId;
 
       const policy = this.retryPolicy(route, vhost);
-      const result = await this.forward(cluster, service, { method: req.method, path, headers, body: req.body }, policy, routeTimeoutMs(action), req);
+      // The hash policies are evaluated when the router picks the upstream (after the fault filter).
+      const hashed = action.hash_policy ? requestHash(action.hash_policy, {
+        header: (name) => toList(req.headers[name]),
+        path: req.path,
+        remoteAddress: req.downstream?.remote ?? '',
+        localAddress: req.downstream?.local ?? '',
+      }) : undefined;
+      const result = await this.forward(cluster, service, { method: req.method, path, headers, body: req.body }, policy, routeTimeoutMs(action), req, hashed);
       result.flags = flags.concat(result.flags);
       if (result.status > 0) applyHeaderMutations(result.headers, levels, 'response');
       return result;
@@ -340,6 +357,7 @@ export class Router {
     policy: EvaluatedRetryPolicy | undefined,
     routeTimeoutMs: number | undefined,
     req: RouterRequest,
+    hashed?: RequestHash,
   ): Promise<RouterResult> {
     const seed = this.identity.seed;
     let timedOut = false;
@@ -384,7 +402,7 @@ export class Router {
         };
         if (signal.aborted) return ended('none');
         const draw = (i: number) => uniform(seed, `${req.decisionKey}|lb${attempt}|${i}`);
-        const endpoint = cluster.pick(draw, tried, policy?.avoidPreviousHosts ? policy.hostSelectionMaxAttempts : 0);
+        const endpoint = cluster.pick(draw, tried, policy?.avoidPreviousHosts ? policy.hostSelectionMaxAttempts : 0, hashed?.hash);
         if (!endpoint) {
           cluster.s.noHealthy.value++;
           cluster.chargeUpstreamCode(503); // router.cc Filter::sendNoHealthyUpstreamResponse
@@ -451,6 +469,8 @@ export class Router {
               if (v !== undefined && !hopByHop.has(name)) headers[name] = v;
             }
             headers['x-envoy-upstream-service-time'] = String(Date.now() - started);
+            // router.cc onUpstreamHeaders: the hash cookie the router generated goes out with the upstream's response.
+            if (hashed && hashed.setCookies.length > 0) headers['set-cookie'] = [...toList(headers['set-cookie']), ...hashed.setCookies];
             return { status: result.status, headers, body: result.body, flags: extra, service, endpoint };
           }
           // Not retried: chargeUpstreamAbort charges 503 for a reset (Filter::onUpstreamReset) and the timeout

@@ -219,6 +219,7 @@ export class Sidecar {
         requestId,
         decisionKey,
         signal: cancel,
+        downstream: { remote: `${this.identity.ip}:0`, local: `${this.identity.ip}:15001` },
       });
       if (result.downstreamGone) {
         record(this.stats, 'source', this.self, peerOfEndpoint(result.endpoint), result.service, 0, ['DC'], undefined);
