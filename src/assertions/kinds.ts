@@ -11,6 +11,7 @@ import { latencyKind } from './latency.ts';
 import { flagsKind } from './flags.ts';
 import { reconcileKind } from './reconcile.ts';
 import { counterKind } from './counter.ts';
+import { stickyKind } from './sticky.ts';
 
 export const kinds: KindRegistry = {
   distribution: distributionKind,
@@ -22,6 +23,7 @@ export const kinds: KindRegistry = {
   flags: flagsKind,
   reconcile: reconcileKind,
   counter: counterKind,
+  sticky: stickyKind,
 };
 
 type AnyHandler = KindHandler<{ kind: string }>;

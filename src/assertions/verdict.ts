@@ -12,6 +12,7 @@ import type { LatencyDetails } from './latency.ts';
 import type { FlagsDetails } from './flags.ts';
 import type { ReconcileDetails } from './reconcile.ts';
 import type { CounterDetails } from './counter.ts';
+import type { StickyDetails } from './sticky.ts';
 
 export type Outcome = 'pass' | 'fail' | 'inconclusive';
 
@@ -57,6 +58,7 @@ export interface VerdictDetailsByKind {
   flags: FlagsDetails;
   reconcile: ReconcileDetails;
   counter: CounterDetails;
+  sticky: StickyDetails;
 }
 export type VerdictDetails = VerdictDetailsByKind[keyof VerdictDetailsByKind];
 

@@ -78,6 +78,7 @@ function unitV1(verdict: VerdictV1, e: Expectation): ValueUnit {
     case 'status':
     case 'denied':
     case 'latency':
+    case 'sticky': // no version-1 file has one (the kind came later)
       return 'share';
     case 'flags':
       return e.ratio ? 'share' : 'count';
@@ -108,6 +109,7 @@ function expectedV1(verdict: VerdictV1, e: Expectation): Record<string, Expected
     case 'status':
       return scalar(e.ratio.derived ? derivedBand(verdict, e.ratio, e.ratio.derived) : boundBand(e.ratio));
     case 'denied':
+    case 'sticky':
       return scalar(boundBand(e.ratio));
     case 'flags':
       return scalar(boundBand(e.ratio ?? e.count));
@@ -160,6 +162,7 @@ function populationV1(verdict: VerdictV1, e: Expectation): Population {
         : { source: 'client', of: 'responses' };
     }
     case 'reconcile':
+    case 'sticky':
       return { source: 'client', of: 'responses' };
     case 'retries':
     case 'counter':

@@ -182,6 +182,8 @@ export function expectationBehaviours(e: Expectation): { behaviours: Behaviour[]
     }
     case 'reconcile':
       return { behaviours: [] };
+    case 'sticky':
+      return { behaviours: ['load balancer'] };
   }
 }
 

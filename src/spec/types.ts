@@ -113,6 +113,18 @@ export interface StatusExpectation extends ExpectationBase {
   where?: Record<string, string>;
 }
 
+/**
+ * Stickiness: within each group of responses (each value of `by`, e.g. each named request or user), the share that
+ * went to the group's most common value of `of` (e.g. the pod) — consistent hashing, session affinity.
+ */
+export interface StickyExpectation extends ExpectationBase {
+  kind: 'sticky';
+  of: string;
+  by: string;
+  ratio: Bound;
+  where?: Record<string, string>;
+}
+
 export interface RetriesExpectation extends ExpectationBase {
   kind: 'retries';
   service: string;
@@ -186,7 +198,8 @@ export type Expectation =
   | LatencyExpectation
   | FlagsExpectation
   | CounterExpectation
-  | ReconcileExpectation;
+  | ReconcileExpectation
+  | StickyExpectation;
 
 export interface SweepPoint {
   /** Parameter values of this point of the matrix. */

@@ -228,8 +228,8 @@ const refusals: [string, (b: Json) => void, string][] = [
   ],
   [
     'cluster lb policy',
-    (b) => (b.clusters[0].lb_policy = 'RING_HASH'),
-    'clusters[0].lb_policy: expected one of ROUND_ROBIN, LEAST_REQUEST, RANDOM, CLUSTER_PROVIDED, got "RING_HASH"',
+    (b) => (b.clusters[0].lb_policy = 'MAGLEV'),
+    'clusters[0].lb_policy: expected one of ROUND_ROBIN, LEAST_REQUEST, RANDOM, RING_HASH, CLUSTER_PROVIDED, got "MAGLEV"',
   ],
   [
     'circuit breakers',

@@ -57,16 +57,16 @@ spec:
     expect(e.path).toBe('VirtualService ratings: spec.http[0].retries.retryOn');
   });
 
-  it('DestinationRule consistent-hash load balancing', async () => {
+  it('DestinationRule Maglev hashing (ring hash is run; Maglev is not)', async () => {
     const e = await refusal(`
 apiVersion: networking.istio.io/v1
 kind: DestinationRule
 metadata: { name: reviews }
 spec:
   host: reviews
-  trafficPolicy: { loadBalancer: { consistentHash: { httpHeaderName: end-user } } }
+  trafficPolicy: { loadBalancer: { consistentHash: { httpHeaderName: end-user, maglev: { tableSize: 65537 } } } }
 `);
-    expect(e.path).toBe('DestinationRule reviews: spec.trafficPolicy.loadBalancer.consistentHash');
+    expect(e.path).toBe('DestinationRule reviews: spec.trafficPolicy.loadBalancer.consistentHash.maglev');
   });
 
   it('an EnvoyFilter patch other than the local rate limit', async () => {

@@ -22,13 +22,13 @@ describe('examples/threat-modeling on the local target', () => {
     expect(warnings[0]!.message).toMatch(/deprecated.*Istio ignores it/);
   }, 60_000);
 
-  it('runs green: the 90/10 canary, header routing to v2, the ORed authorization rules, retries covering 503, CORS preflights', async () => {
+  it('runs green: the 90/10 canary, header routing to v2, the ORed authorization rules, retries covering 503, CORS preflights, sticky sessions', async () => {
     const reportDir = join(work, 'green');
     const r = await runCli(['run', join(example, 'experiments'), '--seed', '20261205', '--report-dir', reportDir, '--quiet'], { timeoutMs: 120_000 });
     const result = readResult(reportDir);
     expect(describeNonPassing(result), 'experiments that did not pass').toBe('');
     expect(r.code, r.stderr.slice(-3000)).toBe(0);
-    expect(result.experiments).toHaveLength(5);
+    expect(result.experiments).toHaveLength(6);
   }, 120_000);
 
   it('with an origin left out of the CORS policy, its preflights go to api-gateway and the preflight checks fail', async () => {
@@ -54,5 +54,16 @@ describe('examples/threat-modeling on the local target', () => {
     expect(r.code, r.stderr.slice(-3000)).toBe(1);
     const verdicts = readResult(reportDir).experiments[0]!.verdicts;
     expect(verdicts.map((v) => v.outcome)).toEqual(['fail', 'pass']);
+  }, 120_000);
+
+  it('without the consistentHash rule, each user\'s requests spread over the three pods and the sticky check fails', async () => {
+    const copy = join(work, 'unhashed');
+    cpSync(example, copy, { recursive: true });
+    const file = join(copy, 'experiments', '06-sticky-sessions.yaml');
+    writeFileSync(file, readFileSync(file, 'utf8').replace(/            loadBalancer:\n              consistentHash:\n                httpCookie:\n                  name: "session-cookie"\n                  ttl: 3600s\n/, '            loadBalancer: { simple: ROUND_ROBIN }\n'));
+    const reportDir = join(work, 'unhashed-report');
+    const r = await runCli(['run', file, '--seed', '7', '--report-dir', reportDir, '--quiet'], { timeoutMs: 120_000 });
+    expect(r.code, r.stderr.slice(-3000)).toBe(1);
+    expect(readResult(reportDir).experiments[0]!.verdicts.map((v) => [v.kind, v.outcome])).toEqual([['status', 'pass'], ['sticky', 'fail']]);
   }, 120_000);
 });
