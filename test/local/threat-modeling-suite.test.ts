@@ -60,7 +60,10 @@ describe('examples/threat-modeling on the local target', () => {
     const copy = join(work, 'unhashed');
     cpSync(example, copy, { recursive: true });
     const file = join(copy, 'experiments', '06-sticky-sessions.yaml');
-    writeFileSync(file, readFileSync(file, 'utf8').replace(/            loadBalancer:\n              consistentHash:\n                httpCookie:\n                  name: "session-cookie"\n                  ttl: 3600s\n/, '            loadBalancer: { simple: ROUND_ROBIN }\n'));
+    const hashed = ['            loadBalancer:', '              consistentHash:', '                httpCookie:', '                  name: "session-cookie"', '                  ttl: 3600s', ''].join('\n');
+    const text = readFileSync(file, 'utf8');
+    expect(text).toContain(hashed);
+    writeFileSync(file, text.replace(hashed, '            loadBalancer: { simple: ROUND_ROBIN }\n'));
     const reportDir = join(work, 'unhashed-report');
     const r = await runCli(['run', file, '--seed', '7', '--report-dir', reportDir, '--quiet'], { timeoutMs: 120_000 });
     expect(r.code, r.stderr.slice(-3000)).toBe(1);
