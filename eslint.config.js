@@ -5,7 +5,7 @@ import tseslint from 'typescript-eslint';
 const unusedVars = ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none', ignoreRestSiblings: true }];
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'reports/**', 'tools/**', 'deploy/**', 'examples/**', 'experiments/**', 'scenarios/**', 'docs/**'] },
+  { ignores: ['node_modules/**', 'reports/**', 'tools/**', 'deploy/**', 'examples/**', 'experiments/**', 'scenarios/**', 'docs/**', 'scratch/**'] },
   js.configs.recommended,
   {
     files: ['src/**/*.ts', 'scripts/**/*.ts', 'bench/**/*.ts', 'bin/**/*.js', '*.config.ts', 'eslint.config.js'],
