@@ -165,6 +165,8 @@ function audit(kindName: string, kind: Kind): Finding[] {
     const dotted = leaf.path.join('.');
     const companions = kind.companions.filter(([pattern]) => pattern.test(dotted)).flatMap(([, sets]) => sets);
     if (dotted.includes('portLevelSettings.0.')) companions.push(...portLevelCompanion(leaf.path));
+    // A hash cookie needs its name (validation.go: "name required for HttpCookie").
+    if (/consistentHash\.httpCookie\.(path|ttl)$/.test(dotted)) companions.push([dotted.replace(/(path|ttl)$/, 'name'), 'session']);
     const spec = structuredClone(kind.base);
     for (const [path, value] of companions) setPath(spec, path.split('.').map((p) => (/^\d+$/.test(p) ? Number(p) : p)), structuredClone(value));
     let baseline: string;

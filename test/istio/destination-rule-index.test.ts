@@ -41,13 +41,13 @@ describe('mergeDestinationRule: several rules for one host (destination_rule.go)
 
   it('keeps the oldest top-level traffic policy whole (a later one does not fill its gaps)', () => {
     const merged = rules.get(reviews, 'default')!;
-    expect(merged.trafficPolicy?.loadBalancer).toBe('RANDOM');
+    expect(merged.trafficPolicy?.loadBalancer).toEqual({ simple: 'RANDOM' });
     expect(merged.trafficPolicy?.connectionPool).toBeUndefined();
   });
 
   it('a later rule gives its policy when the first has none', () => {
     const r = compile([rule('a', 'reviews', '  subsets: [{ name: v1, labels: { version: v1 } }]'), rule('b', 'reviews', '  trafficPolicy: { loadBalancer: { simple: RANDOM } }')].join('\n---\n'));
-    expect(r.get(reviews, 'default')?.trafficPolicy?.loadBalancer).toBe('RANDOM');
+    expect(r.get(reviews, 'default')?.trafficPolicy?.loadBalancer).toEqual({ simple: 'RANDOM' });
     expect(r.get(reviews, 'default')?.subsets.map((s) => s.name)).toEqual(['v1']);
   });
 

@@ -169,9 +169,9 @@ spec:
 `)[0]);
 
   it('subset settings override the rule one group at a time (util.go MergeSubsetTrafficPolicy)', () => {
-    expect(effectiveTrafficPolicy(dr, 'v2', 80)).toEqual({ loadBalancer: 'RANDOM', connectionPool: { maxConnections: 10 } });
+    expect(effectiveTrafficPolicy(dr, 'v2', 80)).toEqual({ loadBalancer: { simple: 'RANDOM' }, connectionPool: { maxConnections: 10 } });
     const v1 = effectiveTrafficPolicy(dr, 'v1', 80);
-    expect(v1.loadBalancer).toBe('ROUND_ROBIN');
+    expect(v1.loadBalancer).toEqual({ simple: 'ROUND_ROBIN' });
     expect(v1.outlierDetection).toEqual({ consecutive5xxErrors: 2 });
   });
 
@@ -217,11 +217,11 @@ spec:
 
   it('the rule\'s settings for a port drop the groups they leave out (defaults apply, not the top-level values)', () => {
     expect(effectiveTrafficPolicy(dr, undefined, 9080)).toEqual({ connectionPool: { http1MaxPendingRequests: 2 } });
-    expect(effectiveTrafficPolicy(dr, undefined, 80)).toMatchObject({ loadBalancer: 'RANDOM', connectionPool: { maxConnections: 10 } });
+    expect(effectiveTrafficPolicy(dr, undefined, 80)).toMatchObject({ loadBalancer: { simple: 'RANDOM' }, connectionPool: { maxConnections: 10 } });
   });
 
   it('a subset without port settings overrides the rule\'s port-level policy group by group', () => {
-    expect(effectiveTrafficPolicy(dr, 'v1', 9080)).toEqual({ loadBalancer: 'ROUND_ROBIN', connectionPool: { http1MaxPendingRequests: 2 } });
+    expect(effectiveTrafficPolicy(dr, 'v1', 9080)).toEqual({ loadBalancer: { simple: 'ROUND_ROBIN' }, connectionPool: { http1MaxPendingRequests: 2 } });
   });
 
   it('a subset\'s settings for the port replace every group, its own top level included', () => {
@@ -229,7 +229,7 @@ spec:
     expect(v3.loadBalancer).toBeUndefined();
     expect(v3.connectionPool).toBeUndefined();
     expect(v3.outlierDetection?.consecutive5xxErrors).toBe(7);
-    expect(effectiveTrafficPolicy(dr, 'v3', 80)).toMatchObject({ loadBalancer: 'ROUND_ROBIN', connectionPool: { maxConnections: 10 } });
+    expect(effectiveTrafficPolicy(dr, 'v3', 80)).toMatchObject({ loadBalancer: { simple: 'ROUND_ROBIN' }, connectionPool: { maxConnections: 10 } });
   });
 });
 
