@@ -167,6 +167,7 @@ describe('under --control-plane istiod (istiod given the scenario\'s mesh config
         ['researchflow-opa-decides-the-api', 'pass,pass,pass,pass,pass'],
         ['researchflow-opa-down-fails-closed', 'pass,pass,pass,pass'],
         ['researchflow-mtls-strict', 'pass,pass'],
+        ['researchflow-outlier-ejection', 'pass,pass,pass'],
         ['researchflow-worker-retries', 'pass,pass'],
       ]);
       expect(r.code, r.stderr.slice(-2000)).toBe(0);

@@ -13,7 +13,7 @@ const work = mkdtempSync(join(tmpdir(), 'meshproof-researchflow-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 describe('examples/researchflow on the local target, with the real OPA', () => {
-  it('validates without warnings and runs green: OPA decides the API, fails closed without OPA, STRICT mTLS, retries', async () => {
+  it('validates without warnings and runs green: OPA decides the API, fails closed without OPA, STRICT mTLS, outlier ejection, retries', async () => {
     const suite = join(repoRoot, 'examples', 'researchflow', 'experiments');
     const v = await runCli(['validate', suite, '--json'], { timeoutMs: 60_000 });
     expect(v.code, v.stderr).toBe(0);
@@ -24,7 +24,7 @@ describe('examples/researchflow on the local target, with the real OPA', () => {
     expect(describeNonPassing(result), 'experiments that did not pass').toBe('');
     expect(r.code, r.stderr.slice(-3000)).toBe(0);
     expect(result.experiments.map((e) => e.name)).toEqual([
-      'researchflow-opa-decides-the-api', 'researchflow-opa-down-fails-closed', 'researchflow-mtls-strict', 'researchflow-worker-retries',
+      'researchflow-opa-decides-the-api', 'researchflow-opa-down-fails-closed', 'researchflow-mtls-strict', 'researchflow-outlier-ejection', 'researchflow-worker-retries',
     ]);
   }, 150_000);
 
@@ -38,5 +38,19 @@ describe('examples/researchflow on the local target, with the real OPA', () => {
     expect(r.code, r.stderr.slice(-3000)).toBe(1);
     const verdicts = readResult(reportDir).experiments[0]!.verdicts;
     expect(verdicts.map((x) => [x.title.includes('researcher-write'), x.outcome]).filter(([write]) => write)).toEqual([[true, 'fail']]);
+  }, 120_000);
+
+  it('without the worker rule\'s outlier detection the bad canary is never ejected: the ejection and retries checks fail', async () => {
+    const copy = join(work, 'no-outlier');
+    cpSync(join(repoRoot, 'examples', 'researchflow'), copy, { recursive: true });
+    const file = join(copy, 'scenario', 'destination-rules.yaml');
+    const [orchestrator, worker] = readFileSync(file, 'utf8').split('---');
+    const detection = '    outlierDetection:\n      consecutive5xxErrors: 5\n      interval: 30s\n      baseEjectionTime: 30s\n      maxEjectionPercent: 50\n';
+    expect(worker).toContain(detection);
+    writeFileSync(file, [orchestrator, worker!.replace(detection, '')].join('---'));
+    const reportDir = join(work, 'no-outlier-report');
+    const r = await runCli(['run', join(copy, 'experiments', '04-outlier-ejection.yaml'), '--seed', '7', '--report-dir', reportDir, '--quiet'], { timeoutMs: 120_000 });
+    expect(r.code, r.stderr.slice(-3000)).toBe(1);
+    expect(readResult(reportDir).experiments[0]!.verdicts.map((v) => [v.kind, v.outcome])).toEqual([['status', 'pass'], ['counter', 'fail'], ['retries', 'fail']]);
   }, 120_000);
 });
