@@ -87,6 +87,16 @@ describe('the OPA container as the local target runs it', () => {
       .toBe('Deployment opa: spec.template.spec.containers[0].volumeMounts[0].name');
   });
 
+  it('refuses what would make OPA call out of loopback: remote bundles, discovery, status, decision-log services', () => {
+    expect(specError(() => parseOpaContainer({ args: ['run', '--server', '--set=services.acme.url=https://example.com'] }, {}, at, podAt)).message).toMatch(/^services: OPA would reach a service over the network/);
+    expect(specError(() => parseOpaContainer({ args: ['run', '--server', '--set', 'decision_logs.service=acme'] }, {}, at, podAt)).path).toBe('Deployment opa: spec.template.spec.containers[0].args[2]');
+    expect(parseOpaContainer({ args: ['run', '--server', '--set=decision_logs.console=true'] }, {}, at, podAt).args).toContain('--set=decision_logs.console=true');
+    const withConfig = parseOpaContainer({ args: ['run', '--server', '--config-file=/policy/config.yaml', '--set=plugins.envoy_ext_authz_grpc.addr=:9191'], volumeMounts: mounts }, pod, at, podAt);
+    expect(specError(() => resolveGrpcPort(withConfig, new Map([['/policy/config.yaml', 'bundles:\n  authz:\n    service: acme\n']]), at)).message).toMatch(/bundles: OPA would reach a service/);
+    expect(specError(() => resolveGrpcPort(withConfig, new Map([['/policy/config.yaml', 'decision_logs:\n  service: acme\n']]), at)).message).toMatch(/decision_logs\.service/);
+    expect(resolveGrpcPort(withConfig, new Map([['/policy/config.yaml', 'decision_logs:\n  console: true\n']]), at)).toBe(9191);
+  });
+
   it('mounted paths move under the pod\'s folder, whether an argument or a flag\'s value; others stay', () => {
     expect(relocate('/policy/p.rego', ['/policy'], '/tmp/r')).toBe('/tmp/r/policy/p.rego');
     expect(relocate('--config-file=/policy/c.yaml', ['/policy'], '/tmp/r')).toBe('--config-file=/tmp/r/policy/c.yaml');

@@ -72,8 +72,10 @@ export function parseOpaContainer(container: Record<string, unknown>, pod: Recor
       configPath = configFile;
       continue;
     }
-    const set = value('--set');
+    const set = value('--set') ?? value('--set-file');
     if (set !== undefined) {
+      const remote = remoteConfigKey(set.split('=')[0]!);
+      if (remote) throw aat.error(`${remote}: OPA would reach a service over the network; the local target keeps all traffic on loopback (give the policy and data as mounted files)`);
       if (set.includes(PLUGIN)) pluginConfigured = true;
       if (set.startsWith(`plugins.${PLUGIN}.addr=`)) {
         grpcPort = portOf(set.slice(`plugins.${PLUGIN}.addr=`.length), aat);
@@ -138,12 +140,21 @@ export function mountedFiles(spec: OpaSpec, configMaps: (name: string) => Record
   return files;
 }
 
+/** OPA configuration keys that make it call out (bundle, discovery, status and decision-log services). */
+function remoteConfigKey(key: string): string | undefined {
+  const top = key.split('.')[0]!;
+  if (['services', 'bundles', 'bundle', 'discovery', 'status', 'keys'].includes(top)) return top;
+  if (key.startsWith('decision_logs.service') || key.startsWith('decision_logs.resource')) return 'decision_logs.service';
+  return undefined;
+}
+
 /**
  * The ext_authz port once the mounted files are known: a config file (--config-file) that configures the plugin
- * without --set gives its `plugins.envoy_ext_authz_grpc.addr`, or the plugin's default :9191.
+ * without --set gives its `plugins.envoy_ext_authz_grpc.addr`, or the plugin's default :9191. A config file that
+ * points OPA at a remote service (bundles, discovery, status, decision logs) is refused: nothing leaves loopback.
  */
 export function resolveGrpcPort(spec: OpaSpec, files: Map<string, string>, at: FieldPath): number | undefined {
-  if (spec.grpcPort !== undefined || spec.configFile === undefined) return spec.grpcPort;
+  if (spec.configFile === undefined) return spec.grpcPort;
   const text = files.get(spec.configFile);
   if (text === undefined) throw at.error(`--config-file ${spec.configFile} is not a file of a mounted ConfigMap`);
   let config: unknown;
@@ -152,6 +163,13 @@ export function resolveGrpcPort(spec: OpaSpec, files: Map<string, string>, at: F
   } catch (error) {
     throw at.error(`--config-file ${spec.configFile}: not valid YAML: ${(error as Error).message}`);
   }
+  if (isObj(config)) {
+    for (const key of Object.keys(config)) {
+      const remote = remoteConfigKey(key === 'decision_logs' && isObj(config.decision_logs) && config.decision_logs.service !== undefined ? 'decision_logs.service' : key);
+      if (remote) throw at.error(`--config-file ${spec.configFile}: ${remote}: OPA would reach a service over the network; the local target keeps all traffic on loopback (give the policy and data as mounted files)`);
+    }
+  }
+  if (spec.grpcPort !== undefined) return spec.grpcPort;
   const plugin = isObj(config) && isObj(config.plugins) ? config.plugins[PLUGIN] : undefined;
   if (plugin === undefined) return undefined;
   const addr = isObj(plugin) ? plugin.addr : undefined;
