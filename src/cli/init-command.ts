@@ -7,7 +7,8 @@ import { stringify } from 'yaml';
 import { SpecError } from '../errors.ts';
 import { planSampleSizes } from '../assertions/plan.ts';
 import { loadExperimentText } from '../spec/load.ts';
-import { isScenarioPath, loadScenario } from '../spec/scenario.ts';
+import { isScenarioPath, loadScenario, type Scenario } from '../spec/scenario.ts';
+import { field, list } from '../spec/untyped.ts';
 import { ExitCode } from '../errors.ts';
 import { say } from './output.ts';
 
@@ -35,6 +36,40 @@ function scenarioFrom(out: string, scenarioName: string): string {
   return rel.startsWith('.') || isAbsolute(rel) ? rel : `./${rel}`;
 }
 
+/**
+ * How the load reaches a service of a user's scenario: through the ingress gateway when a VirtualService bound to a
+ * Gateway routes a path (or everything) to it, as the service's users would; else straight to the service — which a
+ * STRICT PeerAuthentication of its namespace (or the mesh) refuses to a client outside the mesh, so that is an error
+ * saying what to add.
+ */
+function entryOf(scenario: Scenario, service: string): { path: string; service?: string } {
+  const short = (host: string) => host.split('.')[0]!;
+  for (const { object } of scenario.resources) {
+    if (object.kind !== 'VirtualService') continue;
+    const gateways = list(field(object.spec, 'gateways')).filter((g): g is string => typeof g === 'string' && g !== 'mesh');
+    if (gateways.length === 0) continue;
+    for (const rule of list(field(object.spec, 'http'))) {
+      if (!list(field(rule, 'route')).some((d) => short(String(field(d, 'destination', 'host') ?? '')) === service)) continue;
+      const matches = list(field(rule, 'match'));
+      if (matches.length === 0) return { path: '/' };
+      const prefix = matches.map((m) => field(m, 'uri', 'prefix') ?? field(m, 'uri', 'exact')).find((p): p is string => typeof p === 'string');
+      if (prefix !== undefined) return { path: prefix };
+    }
+  }
+  const namespace = scenario.resources.find((r) => r.object.kind === 'Service' && r.object.metadata.name === service)?.object.metadata.namespace ?? 'default';
+  const strict = scenario.resources.some(({ object }) =>
+    object.kind === 'PeerAuthentication' && field(object.spec, 'mtls', 'mode') === 'STRICT' && field(object.spec, 'selector') === undefined
+    && [namespace, 'istio-system'].includes(object.metadata.namespace ?? 'default'));
+  if (strict) {
+    throw new SpecError(
+      `service "${service}" takes only mutual TLS (a STRICT PeerAuthentication of namespace ${namespace}) and no Gateway route leads to it, so a load from outside the mesh cannot reach it; route a path to it from the ingress gateway in the scenario, or start from a service the gateway reaches`,
+      undefined,
+      'service',
+    );
+  }
+  return { path: '/', service };
+}
+
 export function initExperiment(service: string, scenarioName = 'bookinfo', outFile = `${service}-baseline.yaml`): { name: string; text: string } {
   const scenario = loadScenario(scenarioName);
   const out = resolve(outFile);
@@ -44,7 +79,7 @@ export function initExperiment(service: string, scenarioName = 'bookinfo', outFi
   const versions = scenario.workloads.filter((w) => w.startsWith(`${service}-v`)).map((w) => w.slice(service.length + 1)).sort();
   const name = `${service}-baseline`;
   const path = scenarioName === 'bookinfo' ? bookinfoEntry[service] : undefined;
-  const request = path ? { path } : { path: '/', service };
+  const request = path ? { path } : entryOf(scenario, service);
   // No split is expected of the baseline: with no VirtualService, Envoy's LEAST_REQUEST balancing favours the faster
   // versions as concurrency grows (reviews v1, which calls no ratings, took 45 % at 200 req/s), so an even split is
   // not what the mesh promises. A route with weights is what makes a split an expectation.

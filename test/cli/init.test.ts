@@ -60,4 +60,14 @@ describe('meshproof init', () => {
     const run = cli(['run', 'suite/backend.yaml', '--quiet', '--seed', '3', '--report-dir', join(dir, 'report')], dir);
     expect(run.status, run.stderr).toBe(0);
   }, 60_000);
+
+  it('in a scenario with a gateway route to the service, the load goes through the ingress gateway; under STRICT mTLS without one, init says what to add (exit 2)', () => {
+    const scenario = fileURLToPath(new URL('../../examples/researchflow/scenario', import.meta.url));
+    const written = parse(initExperiment('orchestrator', scenario, join(tmpdir(), 'orchestrator.yaml')).text);
+    expect(written.spec.load.request).toEqual({ path: '/' }); // the entry VirtualService's catch-all route leads to it
+    expect(() => initExperiment('worker', scenario, join(tmpdir(), 'worker.yaml'))).toThrow(/"worker" takes only mutual TLS .* no Gateway route leads to it/);
+    const dir = mkdtempSync(join(tmpdir(), 'meshproof-init-'));
+    const r = cli(['init', 'worker', '--scenario', scenario, '--out', 'w.yaml'], dir);
+    expect(r.status).toBe(2);
+  });
 });
