@@ -33,11 +33,17 @@ export interface MeshConfig {
 
 export const emptyMeshConfig: MeshConfig = { extensionProviders: new Map() };
 
-/** MeshConfig fields that change nothing the local mesh can observe (observability, install-time settings). */
-const inertMeshFields = [
-  'accessLogFile', 'accessLogEncoding', 'accessLogFormat', 'enableTracing', 'defaultProviders', 'enablePrometheusMerge',
-  'trustDomain', 'rootNamespace', 'defaultConfig', 'discoverySelectors',
-];
+/** MeshConfig fields that change nothing the local mesh can observe: access logs, tracing, Prometheus scraping. */
+const inertMeshFields = ['accessLogFile', 'accessLogEncoding', 'accessLogFormat', 'enableTracing', 'defaultProviders', 'enablePrometheusMerge'];
+
+/** MeshConfig fields that change behaviour and that the local mesh does not take from the ConfigMap, with why. */
+const refusedMeshFields: Record<string, string> = {
+  trustDomain: 'the local mesh\'s identities are in cluster.local; another trust domain changes every principal',
+  rootNamespace: 'mesh-wide policies live in istio-system here',
+  discoverySelectors: 'every namespace of the scenario is in the mesh here',
+  defaultConfig: 'proxy settings come from each pod\'s proxy.istio.io/config annotation here',
+  outboundTrafficPolicy: 'the local mesh has no network beyond loopback',
+};
 
 /** HTTP statuses Envoy's StatusCode enum has (envoy/type/v3/http_status.proto), which parseStatusOnError requires. */
 const envoyStatusCodes = new Set([
@@ -63,7 +69,7 @@ export function parseMeshConfig(configMap: K8sObject): MeshConfig {
     throw meshAt.error(`not valid YAML: ${(error as Error).message}`);
   }
   if (mesh === null || mesh === undefined) return emptyMeshConfig;
-  const m = readObject(mesh, meshAt, ['extensionProviders', ...inertMeshFields]);
+  const m = readObject(mesh, meshAt, ['extensionProviders', ...inertMeshFields], refusedMeshFields);
   const providers = new Map<string, ExtAuthzGrpcProvider | { name: string; invalid: string }>();
   if (m.extensionProviders !== undefined) {
     if (!Array.isArray(m.extensionProviders)) throw meshAt.key('extensionProviders').error('expected a list');

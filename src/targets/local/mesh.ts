@@ -470,9 +470,9 @@ export class LocalMesh {
       if (!p) return { error: `available providers are [${[...providers.keys()].join(' ')}] but found ${JSON.stringify(name)}` };
       if ('invalid' in p) return { error: `found errors in provider ${name}: ${p.invalid}` };
       const [namespace, host] = p.service.includes('/') ? p.service.split('/', 2) : [undefined, p.service];
-      const matches = [...compiled.services.values()].filter((svc) => svc.fqdn === host && (namespace === undefined || svc.namespace === namespace));
-      if (matches.length !== 1) return { error: `could not find service ${p.service} in Istio service registry` };
-      return { provider: p, service: matches[0] };
+      const service = compiled.services.get(host!);
+      if (!service || (namespace !== undefined && service.namespace !== namespace)) return { error: `could not find service ${p.service} in Istio service registry` };
+      return { provider: p, service };
     };
     return {
       providerError: (name) => lookup(name).error,
@@ -488,7 +488,7 @@ export class LocalMesh {
       checkCluster: (cluster, timeoutMs, request) => {
         // outbound|<port>|<subset>|<host> (model.BuildSubsetKey), the cluster istiod's ext_authz filter names.
         const m = /^outbound\|(\d+)\|[^|]*\|(.+)$/.exec(cluster);
-        const service = m ? [...compiled.services.values()].find((s) => s.fqdn === m[2]) : undefined;
+        const service = m ? compiled.services.get(m[2]!) : undefined;
         if (!m || !service) return Promise.resolve({ kind: 'error', reason: `no cluster ${cluster}` });
         return this.extAuthzCheck(compiled, service, Number(m[1]), timeoutMs, request);
       },

@@ -231,6 +231,8 @@ export function buildPolicy(
     workload,
   );
   const authz = outbound ? [] : config.authorizationPolicies.filter(appliesHere);
+  // Most workloads have no CUSTOM policy: then no request pays for the CUSTOM step.
+  const hasCustom = authz.some((p) => field(p.spec, 'action') === 'CUSTOM');
   const jwtPolicies = outbound ? [] : config.requestAuthentications;
   const chainConfig = httpFilterChainConfig(chainOrder, jwtPolicies.filter(appliesHere), authz, deps.behaviour);
   const bound = deps.chains.limiters(`${scope.context}|${scope.port}`, chainConfig, chainOrder, deps.behaviour).map((l) => bindLimiter(l, deps.stats));
@@ -294,7 +296,7 @@ export function buildPolicy(
         };
         return runIstiodSteps(request.principal ? istiodRbac.mtls : istiodRbac.plaintext, 0, request, facts, requestPrincipal, requestClaims);
       }
-      if (authz.length > 0) {
+      if (hasCustom) {
         const custom = customCheck(authz, attributes(request, requestPrincipal, requestClaims), (p) => extAuthz.providerError(p));
         if (custom.kind === 'deny') {
           rbacDenied.value++;

@@ -223,7 +223,7 @@ interface PodTemplateParts {
 
 /** A Deployment of the user's own image: an echo workload (apps/echo.ts) behind the sidecar, as the annotation says. */
 function echoWorkload(object: K8sObject, at: FieldPath, parts: PodTemplateParts): WorkloadSpec {
-  const { labels, annotations, pod, cat, image } = parts;
+  const { labels, annotations, cat, image } = parts;
   const c = readObject(parts.container, cat, echoContainerFields);
   let port = 8080;
   let portDeclared = false;
@@ -243,26 +243,34 @@ function echoWorkload(object: K8sObject, at: FieldPath, parts: PodTemplateParts)
   }
   const annotationAt = at.key('spec.template.metadata.annotations').entry(echoAnnotation);
   const echo = parts.echoText === undefined ? defaultEchoBehaviour : parseEchoBehaviour(parts.echoText, annotationAt);
-  const serviceAccount = readString(pod.serviceAccountName ?? pod.serviceAccount ?? 'default', at.key('spec.template.spec.serviceAccountName'));
+  const base = ownImageWorkload(object, at, parts);
+  return {
+    ...base,
+    appKind: 'echo',
+    port,
+    portDeclared,
+    ...(portName !== undefined ? { portName } : {}),
+    echo,
+    templateHash: JSON.stringify([labels, annotations, base.serviceAccount, image, port]),
+  };
+}
+
+/** What a workload of the user's own image (an echo, OPA) takes from its Deployment, whatever runs it. */
+function ownImageWorkload(object: K8sObject, at: FieldPath, parts: PodTemplateParts) {
+  const { labels, pod, image } = parts;
   return {
     deployment: object.metadata.name,
     namespace: object.metadata.namespace ?? 'default',
     labels,
     app: labels.app ?? labels['app.kubernetes.io/name'] ?? object.metadata.name,
     version: labels.version ?? labels['app.kubernetes.io/version'] ?? 'unknown',
-    serviceAccount,
+    serviceAccount: readString(pod.serviceAccountName ?? pod.serviceAccount ?? 'default', at.key('spec.template.spec.serviceAccountName')),
     image,
-    appKind: 'echo',
     env: {},
     replicas: parts.replicas,
-    port,
-    portDeclared,
-    ...(portName !== undefined ? { portName } : {}),
     interception: parts.interception,
-    echo,
     ...(parts.inject !== undefined ? { inject: parts.inject } : {}),
     statsMatcher: statsMatcherFrom(parts.proxyConfig),
-    templateHash: JSON.stringify([labels, annotations, serviceAccount, image, port]),
   };
 }
 
@@ -273,26 +281,8 @@ function opaWorkload(object: K8sObject, at: FieldPath, parts: PodTemplateParts):
   const c = readObject(parts.container, cat, ['image', 'args', 'command', 'env', ...inertContainerFields]);
   if (c.env !== undefined) throw cat.key('env').error('not run for OPA here (its configuration comes from args and mounted files)');
   const opa = parseOpaContainer(c, pod, cat, at.key('spec.template.spec'));
-  const serviceAccount = readString(pod.serviceAccountName ?? pod.serviceAccount ?? 'default', at.key('spec.template.spec.serviceAccountName'));
-  return {
-    deployment: object.metadata.name,
-    namespace: object.metadata.namespace ?? 'default',
-    labels,
-    app: labels.app ?? labels['app.kubernetes.io/name'] ?? object.metadata.name,
-    version: labels.version ?? labels['app.kubernetes.io/version'] ?? 'unknown',
-    serviceAccount,
-    image,
-    appKind: 'opa',
-    env: {},
-    replicas: parts.replicas,
-    port: opa.restPort,
-    portDeclared: true,
-    interception: parts.interception,
-    opa,
-    ...(parts.inject !== undefined ? { inject: parts.inject } : {}),
-    statsMatcher: statsMatcherFrom(parts.proxyConfig),
-    templateHash: JSON.stringify([labels, annotations, serviceAccount, image, opa]),
-  };
+  const base = ownImageWorkload(object, at, parts);
+  return { ...base, appKind: 'opa', port: opa.restPort, portDeclared: true, opa, templateHash: JSON.stringify([labels, annotations, base.serviceAccount, image, opa]) };
 }
 
 export function parseService(object: K8sObject): ServiceSpec {

@@ -129,6 +129,18 @@ function hostRewrite(action: NonNullable<Route['route']>, weight: ClusterWeight 
   return action.host_rewrite_literal || weight?.host_rewrite_literal || undefined;
 }
 
+const corsConfigs = new WeakMap<RouteConfiguration, boolean>();
+
+/** Whether any level of a route configuration carries a CORS policy (most do not: the request pays nothing then). */
+function corsConfigured(config: RouteConfiguration): boolean {
+  let has = corsConfigs.get(config);
+  if (has === undefined) {
+    has = JSON.stringify(config).includes('"envoy.filters.http.cors"');
+    corsConfigs.set(config, has);
+  }
+  return has;
+}
+
 function toList(v: string | string[] | undefined): string[] {
   return v === undefined ? [] : Array.isArray(v) ? v : [v];
 }
@@ -263,8 +275,8 @@ export class Router {
 
     // CORS filter: before the fault filter (istiod's HTTP filter order: cors, fault, router); a preflight it answers
     // never reaches them, and it adds its headers to whatever answers the request after it.
-    const corsPolicies = allPerFilterConfigs('envoy.filters.http.cors', route, picked.weight, vhost, config)
-      .flatMap((c) => (c['@type'] === TypedConfigType.corsPolicy ? [c] : []));
+    const corsPolicies = corsConfigured(config) ? allPerFilterConfigs('envoy.filters.http.cors', route, picked.weight, vhost, config)
+      .flatMap((c) => (c['@type'] === TypedConfigType.corsPolicy ? [c] : [])) : [];
     const cors = corsPolicies.length === 0 ? undefined
       : corsDecision(corsPolicies, req.method, (name) => { const v = req.headers[name]; return Array.isArray(v) ? v.join(',') : v; }, () => uniform(seed, `${req.decisionKey}|cors`));
     if (cors?.kind === 'preflight') return local({ status: 200, body: '', flags: [], headers: cors.headers }, service);
