@@ -18,8 +18,10 @@ import { repoRoot } from './process.ts';
 import { BUDGET_SECONDS, readPrevious, resultsDocument, RUNS, table, type Results } from './results-doc.ts';
 import { ensureBenchTools } from './tools.ts';
 import { benchVerdictSpeed } from './verdict.ts';
+import { verdictCurveSvg } from './verdict-curve-svg.ts';
 
 const RESULTS_MD = join(repoRoot, 'bench', 'RESULTS.md');
+const VERDICT_CURVE_SVG = join(repoRoot, 'bench', 'verdict-curve.svg');
 /** The raw numbers of the last run, committed with RESULTS.md: the next run compares itself with them. */
 const RESULTS_JSON = join(repoRoot, 'bench', 'results.json');
 
@@ -88,6 +90,7 @@ async function main(): Promise<void> {
   const json = `${JSON.stringify(results, null, 2)}\n`;
   if (write) {
     writeFileSync(RESULTS_MD, resultsDocument(results, markdownTable, previous));
+    writeFileSync(VERDICT_CURVE_SVG, verdictCurveSvg({ ...results.verdict.curve, fixedN: results.verdict.fixed.n, band: { lower: 0.15, upper: 0.25 }, checkEvery: results.verdict.checkEvery }));
     writeFileSync(RESULTS_JSON, json);
     log(`wrote bench/RESULTS.md and bench/results.json${previous ? ` (compared with ${previous.file})` : ''}`);
   }

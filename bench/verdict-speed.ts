@@ -1,6 +1,7 @@
 // Time to verdict: requests needed to reach a conclusive verdict on an expected 80/20 split (± 5 points, 99 %)
-// when the truth is 80/20 (should pass) and 70/30 (should fail) — sequential mode (anytime-valid confidence
-// sequence, looks every `checkEvery` requests) against a fixed-sample design with the same error rates.
+// when the truth is 80/20 (should pass), 70/30 (should fail) and 15 points off (65/35 and 95/5, should fail) —
+// sequential mode (anytime-valid confidence sequence, looks every `checkEvery` requests) against a fixed-sample
+// design with the same error rates — and the curve of expected requests against the truth.
 //
 // The fixed design: one look at n requests with the same judge (Clopper–Pearson at the same confidence), n the
 // smallest sample size that reaches the right verdict with probability ≥ 1 − β at that truth, β = α = 1 − confidence
@@ -14,6 +15,7 @@ import type { JudgeContext, Outcome } from '../src/assertions/verdict.ts';
 import type { Labels, LatencyView, ObservationView } from '../src/observe/types.ts';
 import type { DistributionExpectation } from '../src/spec/types.ts';
 import { seededRandom } from '../src/assertions/stats/simulate.ts';
+import { DEFAULT_CHECK_EVERY } from '../src/spec/normalise.ts';
 
 export interface TimeToVerdictOptions {
   /** Simulated runs per truth (default 1,000). */
@@ -23,7 +25,7 @@ export interface TimeToVerdictOptions {
   confidence?: number;
   /** Percentage points (default 5). */
   tolerance?: number;
-  /** Requests between looks in sequential mode (default 100, the experiment default). */
+  /** Requests between looks in sequential mode (default: the experiment default, DEFAULT_CHECK_EVERY). */
   checkEvery?: number;
   /** Sequential request budget (default 10,000). */
   budget?: number;
@@ -46,7 +48,7 @@ export interface TimeToVerdict {
   tolerancePoints: number;
   checkEvery: number;
   budget: number;
-  sequential: { truth8020: SequentialResult; truth7030: SequentialResult };
+  sequential: { truth8020: SequentialResult; truth7030: SequentialResult; truth6535: SequentialResult; truth9505: SequentialResult };
   fixed: {
     /** Smallest n that passes a true 80/20 with probability ≥ 1 − β. */
     n8020: number;
@@ -56,8 +58,8 @@ export interface TimeToVerdict {
     n: number;
     beta: number;
   };
-  /** fixed.n / sequential mean, per truth and averaged over the two truths. */
-  ratio: { truth8020: number; truth7030: number; average: number };
+  /** fixed.n / sequential mean, per truth, and averaged over 80/20 and 70/30. */
+  ratio: { truth8020: number; truth7030: number; truth6535: number; truth9505: number; average: number };
   /** The same ratios against the fixed size tuned to each truth alone (a design that knew the truth in advance). */
   ratioPerTruth: { truth8020: number; truth7030: number };
   /**
@@ -65,58 +67,28 @@ export interface TimeToVerdict {
    * a true 80/20 the edge 25 % (and 15 %) must be rejected, to fail a true 70/30 the edge 25 %:
    * E[N] ≥ ((1 − β) ln((1 − β)/α) + β ln(β/(1 − α))) / KL(truth ‖ edge). fixed.n / bound is the best ratio possible.
    */
-  waldBound: { truth8020: number; truth7030: number; bestRatio8020: number; bestRatio7030: number };
+  waldBound: {
+    truth8020: number;
+    truth7030: number;
+    truth6535: number;
+    truth9505: number;
+    bestRatio8020: number;
+    bestRatio7030: number;
+    bestRatio6535: number;
+    bestRatio9505: number;
+  };
 }
 
 export function measureTimeToVerdict(options: TimeToVerdictOptions = {}): TimeToVerdict {
   const sims = options.sims ?? 1000;
   const confidence = options.confidence ?? 0.99;
   const tolerance = options.tolerance ?? 5;
-  const checkEvery = options.checkEvery ?? 100;
+  const checkEvery = options.checkEvery ?? DEFAULT_CHECK_EVERY;
   const budget = options.budget ?? 10_000;
   const seed = options.seed ?? 2024;
   const beta = 1 - confidence;
-  const expectation: DistributionExpectation = {
-    kind: 'distribution',
-    title: 'distribution of reviews.version',
-    source: { file: 'bench', line: 1, col: 1 },
-    confidence,
-    of: 'reviews.version',
-    weights: { v1: 80, v3: 20 },
-    tolerance,
-  };
-
-  const sequential = (truthV3: number, s: number): SequentialResult => {
-    const rng = seededRandom(s);
-    const used: number[] = [];
-    const ends = { pass: 0, fail: 0, inconclusive: 0 };
-    for (let i = 0; i < sims; i++) {
-      let v3 = 0;
-      let n = 0;
-      let looks = 0;
-      let outcome: Outcome = 'inconclusive';
-      while (n < budget) {
-        const batch = Math.min(checkEvery, budget - n);
-        v3 += rng.binomial(batch, truthV3);
-        n += batch;
-        looks++;
-        const context = contextFor(new SplitCounts(n - v3, v3), { looks, final: n >= budget });
-        outcome = judge(expectation, context).outcome;
-        if (outcome !== 'inconclusive') break;
-      }
-      used.push(n);
-      ends[outcome]++;
-    }
-    used.sort((a, b) => a - b);
-    return {
-      meanRequests: used.reduce((a, b) => a + b, 0) / sims,
-      medianRequests: used[Math.floor(sims / 2)],
-      p90Requests: used[Math.floor(sims * 0.9)],
-      pass: ends.pass / sims,
-      fail: ends.fail / sims,
-      inconclusive: ends.inconclusive / sims,
-    };
-  };
+  const sequential = (truthV3: number, s: number): SequentialResult =>
+    simulateSequential(truthV3, { sims, seed: s, confidence, tolerance, checkEvery, budget });
 
   const band = { lower: 0.2 - tolerance / 100, upper: 0.2 + tolerance / 100 };
   const n8020 = fixedSampleSize((n) => probabilityOf('pass', n, 0.2, band, confidence), 1 - beta);
@@ -124,6 +96,8 @@ export function measureTimeToVerdict(options: TimeToVerdictOptions = {}): TimeTo
   const n = Math.max(n8020, n7030);
   const truth8020 = sequential(0.2, seed);
   const truth7030 = sequential(0.3, seed + 1);
+  const truth6535 = sequential(0.35, seed + 2);
+  const truth9505 = sequential(0.05, seed + 3);
   const ratio8020 = n / truth8020.meanRequests;
   const ratio7030 = n / truth7030.meanRequests;
   return {
@@ -132,16 +106,108 @@ export function measureTimeToVerdict(options: TimeToVerdictOptions = {}): TimeTo
     tolerancePoints: tolerance,
     checkEvery,
     budget,
-    sequential: { truth8020, truth7030 },
+    sequential: { truth8020, truth7030, truth6535, truth9505 },
     fixed: { n8020, n7030, n, beta },
-    ratio: { truth8020: ratio8020, truth7030: ratio7030, average: (2 * n) / (truth8020.meanRequests + truth7030.meanRequests) },
+    ratio: {
+      truth8020: ratio8020,
+      truth7030: ratio7030,
+      truth6535: n / truth6535.meanRequests,
+      truth9505: n / truth9505.meanRequests,
+      average: (2 * n) / (truth8020.meanRequests + truth7030.meanRequests),
+    },
     ratioPerTruth: { truth8020: n8020 / truth8020.meanRequests, truth7030: n7030 / truth7030.meanRequests },
     waldBound: (() => {
       const bound8020 = Math.max(waldBound(0.2, band.upper, beta, beta), waldBound(0.2, band.lower, beta, beta));
       const bound7030 = waldBound(0.3, band.upper, beta, beta);
-      return { truth8020: bound8020, truth7030: bound7030, bestRatio8020: n / bound8020, bestRatio7030: n / bound7030 };
+      const bound6535 = waldBound(0.35, band.upper, beta, beta);
+      const bound9505 = waldBound(0.05, band.lower, beta, beta);
+      return {
+        truth8020: bound8020,
+        truth7030: bound7030,
+        truth6535: bound6535,
+        truth9505: bound9505,
+        bestRatio8020: n / bound8020,
+        bestRatio7030: n / bound7030,
+        bestRatio6535: n / bound6535,
+        bestRatio9505: n / bound9505,
+      };
     })(),
   };
+}
+
+interface SimulationOptions {
+  sims: number;
+  seed: number;
+  confidence: number;
+  tolerance: number;
+  checkEvery: number;
+  budget: number;
+}
+
+/** Seeded sequential runs of the real judge on an expected 80/20 split whose true v3 share is `truthV3`. */
+function simulateSequential(truthV3: number, o: SimulationOptions): SequentialResult {
+  const expectation: DistributionExpectation = {
+    kind: 'distribution',
+    title: 'distribution of reviews.version',
+    source: { file: 'bench', line: 1, col: 1 },
+    confidence: o.confidence,
+    of: 'reviews.version',
+    weights: { v1: 80, v3: 20 },
+    tolerance: o.tolerance,
+  };
+  const { sims, budget, checkEvery } = o;
+  const rng = seededRandom(o.seed);
+  const used: number[] = [];
+  const ends = { pass: 0, fail: 0, inconclusive: 0 };
+  for (let i = 0; i < sims; i++) {
+    let v3 = 0;
+    let n = 0;
+    let looks = 0;
+    let outcome: Outcome = 'inconclusive';
+    while (n < budget) {
+      const batch = Math.min(checkEvery, budget - n);
+      v3 += rng.binomial(batch, truthV3);
+      n += batch;
+      looks++;
+      const context = contextFor(new SplitCounts(n - v3, v3), { looks, final: n >= budget });
+      outcome = judge(expectation, context).outcome;
+      if (outcome !== 'inconclusive') break;
+    }
+    used.push(n);
+    ends[outcome]++;
+  }
+  used.sort((a, b) => a - b);
+  return {
+    meanRequests: used.reduce((a, b) => a + b, 0) / sims,
+    medianRequests: used[Math.floor(sims / 2)],
+    p90Requests: used[Math.floor(sims * 0.9)],
+    pass: ends.pass / sims,
+    fail: ends.fail / sims,
+    inconclusive: ends.inconclusive / sims,
+  };
+}
+
+export interface CurvePoint {
+  /** True v3 share. */
+  truth: number;
+  sequential: SequentialResult;
+}
+
+/**
+ * Expected requests to a conclusive verdict against the truth (the v3 share), sequential mode, for the bench's plot;
+ * the fixed design uses the same n at every truth. Truths on a band edge never decide (they run to the budget).
+ */
+export function verdictCurve(options: TimeToVerdictOptions & { truths?: number[] } = {}): { checkEvery: number; budget: number; points: CurvePoint[] } {
+  const o: SimulationOptions = {
+    sims: options.sims ?? 200,
+    seed: options.seed ?? 2024,
+    confidence: options.confidence ?? 0.99,
+    tolerance: options.tolerance ?? 5,
+    checkEvery: options.checkEvery ?? DEFAULT_CHECK_EVERY,
+    budget: options.budget ?? 10_000,
+  };
+  const truths = options.truths ?? [0.05, 0.1, 0.125, 0.175, 0.2, 0.225, 0.275, 0.3, 0.35, 0.4];
+  return { checkEvery: o.checkEvery, budget: o.budget, points: truths.map((truth, i) => ({ truth, sequential: simulateSequential(truth, { ...o, seed: o.seed + 17 * i }) })) };
 }
 
 /** Wald's lower bound on E[N] under `truth` for a sequential test rejecting `edge` with error α and power 1 − β. */

@@ -21,6 +21,12 @@ export const DEFAULT_CLASSIFIERS = ['status', 'envoy', 'bookinfo'];
 /** The default for a scenario folder of the user's own services (echo workloads on the local target). */
 export const DEFAULT_ECHO_CLASSIFIERS = ['status', 'envoy', 'echo'];
 export const DEFAULT_CONFIDENCE = 0.99;
+/**
+ * Responses between sequential looks. A look costs microseconds per share; fewer responses between looks stop the
+ * load closer to the first conclusive moment (bench/verdict-speed.ts: 80/20 at 99 % ± 5 points, truth 80/20, about
+ * 950 requests looking every 20 against 1,000 every 100).
+ */
+export const DEFAULT_CHECK_EVERY = 20;
 
 export class Normaliser {
   constructor(readonly source: YamlDoc) {}
@@ -206,7 +212,7 @@ export function normaliseLoad(n: Normaliser, load: RawLoad): LoadSpec {
     warmupMs,
     timeoutMs,
     classifiers: load.classifiers ?? DEFAULT_CLASSIFIERS,
-    ...(sequential && budget !== undefined ? { sequential: { budget, checkEvery: load.checkEvery ?? 100 } } : {}),
+    ...(sequential && budget !== undefined ? { sequential: { budget, checkEvery: load.checkEvery ?? DEFAULT_CHECK_EVERY } } : {}),
   };
 }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { clopperPearson } from '../../src/assertions/stats/proportion.ts';
-import { logMixtureRatio, mixtureConfidenceSequence, priorForBand } from '../../src/assertions/stats/confidence-sequence.ts';
+import { logMixtureRatio, mixtureConfidenceSequence, priorForBand, regionalConfidenceSequence, WEIGHTS } from '../../src/assertions/stats/confidence-sequence.ts';
 import { chiSquareGoodnessOfFit } from '../../src/assertions/stats/goodness-of-fit.ts';
 import { bandOf, placeInterval } from '../../src/assertions/stats/band.ts';
 import { formatCount, formatMs, formatPValue, formatShareWithInterval, percentDecimals } from '../../src/assertions/stats/format.ts';
@@ -35,12 +35,14 @@ describe('Clopper–Pearson interval', () => {
   });
 });
 
-describe('mixture confidence sequence', () => {
-  const prior = priorForBand({ lower: 0.15, upper: 0.25 });
+describe('regional mixture confidence sequence', () => {
+  const band = { lower: 0.15, upper: 0.25 };
+  const regional = priorForBand(band);
+  const [below, inBand, above] = regional.regions;
 
   it('contains the observed share and is wider than the single-look interval at the same level', () => {
     for (const [x, n] of [[19, 100], [388, 2000], [0, 500], [500, 500]]) {
-      const [lo, hi] = mixtureConfidenceSequence(x, n, 0.99, prior);
+      const [lo, hi] = regionalConfidenceSequence(x, n, 0.99, regional);
       const [clo, chi] = clopperPearson(x, n, 0.99);
       expect(lo).toBeLessThanOrEqual(x / n);
       expect(hi).toBeGreaterThanOrEqual(x / n);
@@ -49,34 +51,94 @@ describe('mixture confidence sequence', () => {
     }
   });
 
-  it('puts its ends where the mixture likelihood ratio reaches 1/α (Ville threshold)', () => {
-    const [lo, hi] = mixtureConfidenceSequence(388, 2000, 0.99, prior);
-    expect(logMixtureRatio(388, 2000, lo, prior)).toBeCloseTo(Math.log(100), 5);
-    expect(logMixtureRatio(388, 2000, hi, prior)).toBeCloseTo(Math.log(100), 5);
-    expect(logMixtureRatio(388, 2000, 0.194, prior)).toBeLessThan(0);
+  it('puts each end where the mixture of its own region reaches 1/α (Ville threshold)', () => {
+    // 38 of 200 (19 %): both ends lie outside the band, each tested with the mixture that bets on the band.
+    const [lo, hi] = regionalConfidenceSequence(38, 200, 0.99, regional);
+    expect(lo).toBeLessThan(0.15);
+    expect(hi).toBeGreaterThan(0.25);
+    expect(logMixtureRatio(38, 200, lo, below!.prior)).toBeCloseTo(Math.log(100), 5);
+    expect(logMixtureRatio(38, 200, hi, above!.prior)).toBeCloseTo(Math.log(100), 5);
+    expect(logMixtureRatio(38, 200, 0.19, below!.prior)).toBeLessThan(0);
+    // 60 of 200 (30 %): the lower end lies in the band, tested with the mixture that bets past the edges.
+    const [lo30] = regionalConfidenceSequence(60, 200, 0.99, regional);
+    expect(lo30).toBeGreaterThan(0.15);
+    expect(lo30).toBeLessThan(0.25);
+    expect(logMixtureRatio(60, 200, lo30, inBand!.prior)).toBeCloseTo(Math.log(100), 5);
+  });
+
+  it('tests candidates outside the band against the band and candidates inside it against what lies past its edges', () => {
+    expect(below!.prior.points.map((p) => p.q)).toEqual([0.2]);
+    expect(below!.prior.uniforms).toEqual([{ a: 0.15, b: 0.25, w: WEIGHTS.outside.uniform }]);
+    expect(above!.prior).toBe(below!.prior);
+    expect(inBand!.prior.points.map((p) => p.q)).toEqual([0.1, 0.3].map((q) => expect.closeTo(q, 12)));
+    expect(below).toMatchObject({ from: 0, to: 0.15, openTo: true });
+    expect(inBand).toMatchObject({ from: 0.15, to: 0.25, openFrom: false, openTo: false });
+    expect(above).toMatchObject({ from: 0.25, to: 1, openFrom: true });
+  });
+
+  it('places an interval that only reaches an open region boundary outside the band (a fail, not a straddle)', () => {
+    // 350 of 1000: the band's own candidates are all rejected; the region above begins just past 25 %.
+    const [lo] = regionalConfidenceSequence(350, 1000, 0.99, regional);
+    expect(lo).toBeGreaterThan(0.25);
+  });
+
+  it('rejects everything outside the band sooner than one mixture for every candidate (the point of regions)', () => {
+    // meshproof's earlier single mixture: 40 % on the middle, 20 % one half-width past each edge, 20 % Beta(1, 1).
+    const single = { points: [{ q: 0.2, w: 0.4 }, { q: 0.1, w: 0.2 }, { q: 0.3, w: 0.2 }], beta: { a: 1, b: 1, w: 0.2 } };
+    const inside = ([lo, hi]: [number, number]) => lo >= 0.15 && hi <= 0.25;
+    const firstPass = (interval: (x: number, n: number) => [number, number]) => {
+      for (let n = 50; n <= 5000; n += 10) if (inside(interval(n / 5, n))) return n;
+      return Infinity;
+    };
+    const regionalFirst = firstPass((x, n) => regionalConfidenceSequence(x, n, 0.99, regional));
+    const singleFirst = firstPass((x, n) => mixtureConfidenceSequence(x, n, 0.99, single));
+    expect(regionalFirst).toBeLessThan(singleFirst);
   });
 
   it('shrinks as data accumulate', () => {
     const widths = [100, 1000, 10000].map((n) => {
-      const [lo, hi] = mixtureConfidenceSequence(Math.round(n * 0.2), n, 0.99, prior);
+      const [lo, hi] = regionalConfidenceSequence(Math.round(n * 0.2), n, 0.99, regional);
       return hi - lo;
     });
-    expect(widths[1]).toBeLessThan(widths[0]);
-    expect(widths[2]).toBeLessThan(widths[1]);
-    expect(widths[2]).toBeLessThan(0.03);
+    expect(widths[1]).toBeLessThan(widths[0]!);
+    expect(widths[2]).toBeLessThan(widths[1]!);
+    // Inside the band the candidates are tested by mixtures that bet past its edges: it narrows there more slowly
+    // than a single-look interval (0.021 wide at 10,000), which is the price of deciding sooner.
+    expect(widths[2]).toBeLessThan(0.04);
   });
 
   it('gives [0, 1] without trials', () => {
-    expect(mixtureConfidenceSequence(0, 0, 0.99, prior)).toEqual([0, 1]);
+    expect(regionalConfidenceSequence(0, 0, 0.99, regional)).toEqual([0, 1]);
+    expect(mixtureConfidenceSequence(0, 0, 0.99, below!.prior)).toEqual([0, 1]);
   });
 
-  it('builds its mixing distribution from the band only: total weight 1, points inside (0, 1)', () => {
-    for (const band of [{ lower: 0.15, upper: 0.25 }, { upper: 0.01 }, { lower: 0.99 }, {}]) {
-      const p = priorForBand(band);
-      const total = p.points.reduce((s, x) => s + x.w, 0) + (p.beta?.w ?? 0);
-      expect(total).toBeCloseTo(1, 12);
-      for (const { q } of p.points) expect(q).toBeGreaterThanOrEqual(0);
+  it('builds its mixing distributions from the band only: regions cover [0, 1] in order, each mixture weighs 1', () => {
+    for (const b of [{ lower: 0.15, upper: 0.25 }, { upper: 0.01 }, { lower: 0.99 }, {}, { lower: 0, upper: 0.5 }]) {
+      const { regions } = priorForBand(b);
+      expect(regions[0]!.from).toBe(0);
+      expect(regions.at(-1)!.to).toBe(1);
+      for (let i = 1; i < regions.length; i++) expect(regions[i]!.from).toBe(regions[i - 1]!.to);
+      for (const { prior } of regions) {
+        const total = prior.points.reduce((s, x) => s + x.w, 0) + (prior.uniforms ?? []).reduce((s, u) => s + u.w, 0) + (prior.beta?.w ?? 0);
+        expect(total).toBeCloseTo(1, 12);
+        for (const { q } of prior.points) expect(q).toBeGreaterThanOrEqual(0);
+        for (const { a, b: end } of prior.uniforms ?? []) expect(0 <= a && a < end && end <= 1).toBe(true);
+      }
     }
+  });
+
+  it('a uniform component equals its integral computed by the midpoint rule', () => {
+    const prior = { points: [], uniforms: [{ a: 0.15, b: 0.25, w: 1 }] };
+    const x = 40;
+    const n = 200;
+    let sum = 0;
+    const steps = 20000;
+    for (let i = 0; i < steps; i++) {
+      const q = 0.15 + ((i + 0.5) / steps) * 0.1;
+      sum += Math.exp(x * Math.log(q) + (n - x) * Math.log1p(-q));
+    }
+    const numeric = Math.log(sum / steps);
+    expect(logMixtureRatio(x, n, 0.5, prior) + (x * Math.log(0.5) + (n - x) * Math.log(0.5))).toBeCloseTo(numeric, 6);
   });
 });
 

@@ -41,9 +41,10 @@ function results(scale = 1): Results {
       addedNode: { p50: s(0.25, 0.26, 0.27), p99: s(0.4, 0.41, 0.42) }, addedMesh: { p50: s(0.4, 0.41, 0.42), p99: s(0.9, 0.95, 1) },
     },
     verdict: {
-      runs: 3, sims: 1000, sequential8020: s(1150, 1170, 1200), sequential7030: s(1060, 1080, 1100), worstCorrect: 1,
+      runs: 3, sims: 1000, sequential8020: s(930, 950, 990), sequential7030: s(1060, 1080, 1100), sequential6535: s(280, 287, 290), sequential9505: s(150, 158, 160), worstCorrect: 1,
       fixed: { n8020: 1920, n7030: 1800, n: 1920, beta: 0.01 } as Results['verdict']['fixed'], ratio: s(1.6, 1.7, 1.7), confidence: 0.99, tolerancePoints: 5, checkEvery: 100,
-      waldBound: { truth8020: 300, truth7030: 280, bestRatio8020: 6, bestRatio7030: 6 },
+      waldBound: { truth8020: 643, truth7030: 703, truth6535: 182, truth9505: 90, bestRatio8020: 2.99, bestRatio7030: 2.73, bestRatio6535: 10.5, bestRatio9505: 21.3 },
+      curve: { sims: 200, budget: 10_000, points: [{ truth: 0.2, sequential: { meanRequests: 962, medianRequests: 840, p90Requests: 1400, pass: 1, fail: 0, inconclusive: 0 } }, { truth: 0.35, sequential: { meanRequests: 287, medianRequests: 260, p90Requests: 400, pass: 0, fail: 1, inconclusive: 0 } }] },
     },
     memory: { records: 1_000_000, runs: 3, peakRssMb: s(126, 130, 135), baselineRssMb: s(86, 88, 89), seconds: s(15, 16, 17) },
     driverMemory: { requests: 100_000, connections: 32, runs: 3, peakRssMb: s(110, 112, 115), beforeLoadRssMb: s(95, 96, 97), rps: s(11000, 12000, 12500), errors: 0 },
@@ -68,12 +69,15 @@ describe('bench/RESULTS.md', () => {
     expect(rowOf(table(slow), 'meshproof autocannon driver: req/s')).toContain('throughput): **not met**');
   });
 
-  it('rows 2–4 state the aims of issues 3, 4 and 5 and whether the medians meet them', () => {
+  it('rows 2–4 state the aims of issues 3, 4 and 18 and whether the medians meet them', () => {
     expect(rowOf(md, 'Bookinfo page')).toContain('≥ 1,000 pages/s (issue 3): **not met**');
     expect(rowOf(md, 'added latency per hop, p50')).toContain('≤ 2 × Node proxy (issue 3): met');
     expect(rowOf(md, 'added latency per hop, p99')).toContain('≤ 2 × Node proxy (issue 3): **not met**');
     expect(rowOf(md, 'added latency per hop, p50')).toContain("the ingress gateway's Router, not a sidecar's outbound listener");
-    expect(rowOf(md, '80/20 split, true 80/20')).toContain('≥ 3 × fewer requests than fixed (issue 5): **not met**');
+    expect(rowOf(md, '80/20 split, true 80/20')).toContain('≥ 2 × fewer requests than fixed at the expected split (issue 18): met');
+    expect(rowOf(md, '80/20 split, true 65/35')).toContain('≥ 10 × fewer requests than fixed 15 points off (issue 18): **not met**');
+    expect(rowOf(md, '80/20 split, true 65/35')).toContain("Wald's bound for any sequential test 182 requests");
+    expect(rowOf(md, '80/20 split, true 95/5')).toContain('≥ 10 × fewer requests than fixed 15 points off (issue 18): met');
     expect(rowOf(md, 'peak RSS, 1,000,000 synthetic')).toContain('< 300 MB for 1,000,000 requests (issue 4): met');
   });
 

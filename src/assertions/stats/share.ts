@@ -1,7 +1,7 @@
 // One place that decides which interval a share gets: exact Clopper–Pearson for a single look at the data, the
 // mixture confidence sequence when the data are looked at repeatedly (sequential mode), each at the Bonferroni-
 // adjusted level when several shares are judged together.
-import { mixtureConfidenceSequence, priorForBand } from './confidence-sequence.ts';
+import { priorForBand, regionalConfidenceSequence } from './confidence-sequence.ts';
 import { clopperPearson, type Interval } from './proportion.ts';
 import type { Band } from './band.ts';
 import { formatConfidence } from './format.ts';
@@ -30,7 +30,7 @@ export function shareInterval(successes: number, trials: number, options: ShareI
   const comparisons = Math.max(1, options.comparisons);
   const perIntervalConfidence = 1 - (1 - options.confidence) / comparisons;
   if (options.sequential) {
-    const interval = mixtureConfidenceSequence(successes, trials, perIntervalConfidence, priorForBand(options.band));
+    const interval = regionalConfidenceSequence(successes, trials, perIntervalConfidence, priorForBand(options.band));
     return { interval, method: 'mixture-confidence-sequence', perIntervalConfidence };
   }
   return { interval: clopperPearson(successes, trials, perIntervalConfidence), method: 'clopper-pearson', perIntervalConfidence };
