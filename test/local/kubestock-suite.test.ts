@@ -11,7 +11,9 @@ import { describeNonPassing, readResult, repoRoot, runCli } from '../catalogue/c
 const work = mkdtempSync(join(tmpdir(), 'meshproof-kubestock-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-describe('examples/kubestock on the local target', () => {
+// Concurrent: each test is a CLI run with its own directories and its own mesh on ephemeral loopback ports, and
+// mostly waits on its load (about half a core each), so running them side by side halves the file's wall time.
+describe.concurrent('examples/kubestock on the local target', () => {
   it('validates without warnings and runs green: STRICT mTLS holds, app 503s and per-try timeouts are not retried', async () => {
     const suite = join(repoRoot, 'examples', 'kubestock', 'experiments');
     const v = await runCli(['validate', suite, '--json'], { timeoutMs: 60_000 });

@@ -12,7 +12,9 @@ const work = mkdtempSync(join(tmpdir(), 'meshproof-threat-modeling-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 const example = join(repoRoot, 'examples', 'threat-modeling');
 
-describe('examples/threat-modeling on the local target', () => {
+// Concurrent: each test is a CLI run with its own directories and its own mesh on ephemeral loopback ports, and
+// mostly waits on its load (about half a core each), so running them side by side halves the file's wall time.
+describe.concurrent('examples/threat-modeling on the local target', () => {
   it('flags the deprecated outlierDetection.consecutiveErrors of the scenario\'s DestinationRule (validateOutlierDetection)', async () => {
     const v = await runCli(['validate', join(example, 'experiments'), '--json'], { timeoutMs: 60_000 });
     expect(v.code, v.stderr).toBe(0);

@@ -15,7 +15,9 @@ const suite = join(repoRoot, 'examples', 'two-services', 'experiments');
 const scenario = join(repoRoot, 'examples', 'two-services', 'scenario');
 const files = readdirSync(suite).filter((f) => f.endsWith('.yaml')).sort();
 
-describe('examples/two-services on the local target, through the CLI', () => {
+// Concurrent: each test is a CLI run with its own directories and its own mesh on ephemeral loopback ports, and
+// mostly waits on its load (about half a core each), so running them side by side halves the file's wall time.
+describe.concurrent('examples/two-services on the local target, through the CLI', () => {
   it('validates without warnings, every echo label known', async () => {
     const r = await runCli(['validate', suite, '--json'], { timeoutMs: 60_000 });
     expect(r.code, r.stderr).toBe(0);
