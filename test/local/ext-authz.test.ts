@@ -179,6 +179,7 @@ describe('under --control-plane istiod (istiod given the scenario\'s mesh config
         ['researchflow-mtls-strict', 'pass,pass'],
         ['researchflow-outlier-ejection', 'pass,pass,pass'],
         ['researchflow-worker-retries', 'pass,pass'],
+        ['researchflow-connection-pool', 'pass,pass,pass,pass'],
       ]);
       expect(r.code, r.stderr.slice(-2000)).toBe(0);
     } finally {

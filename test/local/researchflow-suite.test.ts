@@ -13,7 +13,7 @@ const work = mkdtempSync(join(tmpdir(), 'meshproof-researchflow-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 describe('examples/researchflow on the local target, with the real OPA', () => {
-  it('validates without warnings and runs green: OPA decides the API, fails closed without OPA, STRICT mTLS, outlier ejection, retries', async () => {
+  it('validates without warnings and runs green: OPA decides the API, fails closed without OPA, STRICT mTLS, outlier ejection, retries, the connection pool', async () => {
     const suite = join(repoRoot, 'examples', 'researchflow', 'experiments');
     const v = await runCli(['validate', suite, '--json'], { timeoutMs: 60_000 });
     expect(v.code, v.stderr).toBe(0);
@@ -25,6 +25,7 @@ describe('examples/researchflow on the local target, with the real OPA', () => {
     expect(r.code, r.stderr.slice(-3000)).toBe(0);
     expect(result.experiments.map((e) => e.name)).toEqual([
       'researchflow-opa-decides-the-api', 'researchflow-opa-down-fails-closed', 'researchflow-mtls-strict', 'researchflow-outlier-ejection', 'researchflow-worker-retries',
+      'researchflow-connection-pool',
     ]);
   }, 150_000);
 
@@ -52,5 +53,19 @@ describe('examples/researchflow on the local target, with the real OPA', () => {
     const r = await runCli(['run', join(copy, 'experiments', '04-outlier-ejection.yaml'), '--seed', '7', '--report-dir', reportDir, '--quiet'], { timeoutMs: 120_000 });
     expect(r.code, r.stderr.slice(-3000)).toBe(1);
     expect(readResult(reportDir).experiments[0]!.verdicts.map((v) => [v.kind, v.outcome])).toEqual([['status', 'pass'], ['counter', 'fail'], ['retries', 'fail']]);
+  }, 120_000);
+
+  it('with the orchestrator\'s pool opened wide, 200 slow connections all get through: the overflow checks fail', async () => {
+    const copy = join(work, 'wide-pool');
+    cpSync(join(repoRoot, 'examples', 'researchflow'), copy, { recursive: true });
+    const file = join(copy, 'scenario', 'destination-rules.yaml');
+    const [orchestrator, worker] = readFileSync(file, 'utf8').split('---');
+    const pool = '      tcp: { maxConnections: 100 }\n      http: { http1MaxPendingRequests: 50, http2MaxRequests: 100 }\n';
+    expect(orchestrator).toContain(pool);
+    writeFileSync(file, [orchestrator!.replace(pool, '      tcp: { maxConnections: 1000 }\n      http: { http1MaxPendingRequests: 1000, http2MaxRequests: 1000 }\n'), worker].join('---'));
+    const reportDir = join(work, 'wide-pool-report');
+    const r = await runCli(['run', join(copy, 'experiments', '06-connection-pool.yaml'), '--seed', '7', '--report-dir', reportDir, '--quiet'], { timeoutMs: 120_000 });
+    expect(r.code, r.stderr.slice(-3000)).toBe(1);
+    expect(readResult(reportDir).experiments[0]!.verdicts.map((v) => [v.kind, v.outcome])).toEqual([['status', 'fail'], ['status', 'pass'], ['flags', 'fail'], ['counter', 'fail']]);
   }, 120_000);
 });
