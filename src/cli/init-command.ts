@@ -70,6 +70,34 @@ function entryOf(scenario: Scenario, service: string): { path: string; service?:
   return { path: '/', service };
 }
 
+/** Open-model rate of a written experiment when nothing caps the service's concurrency. */
+const INIT_RATE = 200;
+/** Closed-model connections of a written experiment for a service whose DestinationRule caps its pool. */
+const INIT_CONNECTIONS = 16;
+
+/**
+ * The smallest concurrency a DestinationRule of the service allows its callers (tcp.maxConnections,
+ * http.http2MaxRequests — Envoy's max_requests for every HTTP version — and a waiting queue of
+ * http1MaxPendingRequests beyond the connections), or undefined when none caps it. An open-model load can exceed it
+ * whenever responses lag (a catch-up burst on a busy machine sends many requests at once) and the caller's sidecar
+ * then answers 503 UO: a verdict about the machine, not the mesh.
+ */
+function poolCapacity(scenario: Scenario, service: string): number | undefined {
+  const short = (host: string) => host.split('.')[0]!;
+  const caps: number[] = [];
+  for (const { object } of scenario.resources) {
+    if (object.kind !== 'DestinationRule' || short(String(field(object.spec, 'host') ?? '')) !== service) continue;
+    const pool = field(object.spec, 'trafficPolicy', 'connectionPool');
+    const number = (v: unknown) => (typeof v === 'number' && v > 0 ? v : undefined);
+    const connections = number(field(pool, 'tcp', 'maxConnections'));
+    const pending = number(field(pool, 'http', 'http1MaxPendingRequests'));
+    const requests = number(field(pool, 'http', 'http2MaxRequests'));
+    if (connections !== undefined) caps.push(connections + (pending ?? 0));
+    if (requests !== undefined) caps.push(requests);
+  }
+  return caps.length > 0 ? Math.min(...caps) : undefined;
+}
+
 export function initExperiment(service: string, scenarioName = 'bookinfo', outFile = `${service}-baseline.yaml`): { name: string; text: string } {
   const scenario = loadScenario(scenarioName);
   const out = resolve(outFile);
@@ -80,6 +108,8 @@ export function initExperiment(service: string, scenarioName = 'bookinfo', outFi
   const name = `${service}-baseline`;
   const path = scenarioName === 'bookinfo' ? bookinfoEntry[service] : undefined;
   const request = path ? { path } : entryOf(scenario, service);
+  const capacity = poolCapacity(scenario, service);
+  const model = capacity === undefined ? { rate: INIT_RATE } : { connections: Math.min(INIT_CONNECTIONS, capacity) };
   // No split is expected of the baseline: with no VirtualService, Envoy's LEAST_REQUEST balancing favours the faster
   // versions as concurrency grows (reviews v1, which calls no ratings, took 45 % at 200 req/s), so an even split is
   // not what the mesh promises. A route with weights is what makes a split an expectation.
@@ -93,13 +123,16 @@ export function initExperiment(service: string, scenarioName = 'bookinfo', outFi
         `The baseline of ${service} in scenario ${scenarioFrom(out, scenarioName)}: every response a 200.` +
         (versions.length > 1
           ? ` No VirtualService routes ${service} yet, so Envoy's least-request balancing spreads it over ${versions.join(', ')}, favouring the faster ones; to expect a split, route it with weights under spec.apply and add a distribution${visibleVersions.has(service) || scenarioName !== 'bookinfo' ? ` of ${service}.version` : ''} under spec.expect.`
-          : ' Add the Istio resources to try under spec.apply, and what they must change under spec.expect.'),
+          : ' Add the Istio resources to try under spec.apply, and what they must change under spec.expect.') +
+        (capacity === undefined
+          ? ''
+          : ` A DestinationRule caps ${service}'s pool at ${capacity} requests at once, so the load is ${model.connections} connections each sending when its last answer is back (closed model), which the pool always takes; an open-model rate can burst past it and be refused with 503 UO.`),
       tags: ['init', service],
     },
     spec: {
       scenario: scenarioFrom(out, scenarioName),
       apply: [],
-      load: { request, rate: 200, until: 'verdict', budget },
+      load: { request, ...model, until: 'verdict', budget },
       expect,
     },
   });

@@ -70,4 +70,15 @@ describe('meshproof init', () => {
     const r = cli(['init', 'worker', '--scenario', scenario, '--out', 'w.yaml'], dir);
     expect(r.status).toBe(2);
   });
+
+  it('for a service whose DestinationRule caps its pool, the load is a closed model the pool always takes (an open rate can burst past it into 503 UO)', () => {
+    const scenario = fileURLToPath(new URL('../../examples/researchflow/scenario', import.meta.url));
+    // orchestrator: maxConnections 100 + http1MaxPendingRequests 50, http2MaxRequests 100 → 100 at once.
+    const written = parse(initExperiment('orchestrator', scenario, join(tmpdir(), 'orchestrator.yaml')).text);
+    expect(written.spec.load.connections).toBe(16);
+    expect(written.spec.load.rate).toBeUndefined();
+    expect(written.metadata.description).toContain("caps orchestrator's pool at 100 requests at once");
+    // Bookinfo's services have no pool limits: the open model at 200 requests per second.
+    expect(parse(initExperiment('reviews').text).spec.load.rate).toBe(200);
+  });
 });
