@@ -23,7 +23,7 @@ import type { EndpointInfo } from './proxy/cluster.ts';
 import type { MeshSnapshot, ServiceInfo } from './proxy/config-view.ts';
 import { IngressGateway, gatewayPort } from './proxy/gateway.ts';
 import { Sidecar, type WorkloadIdentity } from './proxy/sidecar.ts';
-import type { WorkloadSpec } from './topology.ts';
+import { selectsPod, type WorkloadSpec } from './topology.ts';
 import { buildClusters } from '../../istio/xds/clusters.ts';
 import { buildEndpoints } from '../../istio/xds/endpoints.ts';
 import { buildRoutes } from '../../istio/xds/routes.ts';
@@ -92,7 +92,7 @@ function echoIdentity(spec: WorkloadSpec, current: () => CompiledConfig): EchoId
     const compiled = current();
     if (cached?.version !== compiled.version) {
       const names = [...compiled.services.values()]
-        .filter((s) => s.namespace === spec.namespace && Object.keys(s.selector).length > 0 && Object.entries(s.selector).every(([k, v]) => spec.labels[k] === v))
+        .filter((s) => selectsPod(s, spec))
         .map((s) => s.name)
         .sort();
       cached = { version: compiled.version, names };
@@ -498,9 +498,7 @@ export class LocalMesh {
   /** One Check call to an endpoint of `service`'s `port`, round robin, like its outbound cluster. */
   private extAuthzCheck(compiled: CompiledConfig, service: ServiceInfo, port: number, timeoutMs: number, request: ExtAuthzRequest): Promise<ExtAuthzOutcome> {
     const target = compiled.grpcPorts.get(service.fqdn)?.get(port);
-    const endpoints = [...this.pods.values()].filter((pod) =>
-      pod.spec.namespace === service.namespace && Object.keys(service.selector).length > 0
-      && Object.entries(service.selector).every(([k, v]) => pod.spec.labels[k] === v));
+    const endpoints = [...this.pods.values()].filter((pod) => selectsPod(service, pod.spec));
     if (endpoints.length === 0) return Promise.resolve({ kind: 'error', reason: `no healthy upstream for outbound|${port}||${service.fqdn}` });
     const pod = endpoints[this.extAuthzTurn++ % endpoints.length];
     if (target === undefined || !pod.opa?.grpcAddress || pod.spec.opa?.grpcPort !== target) {

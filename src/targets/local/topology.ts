@@ -360,8 +360,13 @@ export function checkServiceAccount(object: K8sObject): void {
   }
 }
 
+/** A Service selects a pod when they share a namespace and the pod carries every label of its (non-empty) selector. */
+export function selectsPod(service: { namespace: string; selector: Record<string, string> }, pod: { namespace: string; labels: Record<string, string> }): boolean {
+  return service.namespace === pod.namespace && Object.keys(service.selector).length > 0 && Object.entries(service.selector).every(([k, v]) => pod.labels[k] === v);
+}
+
 function selects(service: ServiceSpec, w: WorkloadSpec): boolean {
-  return service.namespace === w.namespace && Object.keys(service.selector).length > 0 && Object.entries(service.selector).every(([k, v]) => w.labels[k] === v);
+  return selectsPod(service, w);
 }
 
 /** An echo without a containerPort listens on the first (numeric) targetPort of the first Service that selects it. */

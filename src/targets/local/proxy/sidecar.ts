@@ -1,5 +1,6 @@
 // A workload's sidecar: the inbound listener on the pod address (mTLS mode, filters, then the app), the outbound
 // side the app calls (router), and the admin listeners (:15000, :15090).
+import { selectsPod } from '../topology.ts';
 import http from 'node:http';
 import { evaluateCluster } from '../../../envoy/runtime/cluster.ts';
 import { peerAuthAccepts } from '../../../istio/security/peer-authentication.ts';
@@ -344,7 +345,7 @@ export class Sidecar {
     }
     // Addressed by IP: the service that selects this workload.
     for (const s of this.snapshot.services.values()) {
-      if (s.namespace === this.identity.namespace && Object.entries(s.selector).every(([k, v]) => this.identity.labels[k] === v)) return s;
+      if (selectsPod(s, this.identity)) return s;
     }
     return undefined;
   }
