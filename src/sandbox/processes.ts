@@ -1,5 +1,7 @@
 // The sandbox's long-running processes: started detached with their output in logs/<name>.log, recorded in
-// pids/<name>.json, and stopped only when the recorded pid still runs the recorded binary (a reused pid is left alone).
+// pids/<name>.json, and stopped only when the recorded pid is still the process that was started: the same binary
+// and the same start time (pids wrap at 32,768 here, and every sandbox of the test suite runs the same etcd binary, so
+// a binary alone cannot tell a reused pid from ours).
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,6 +12,8 @@ export interface ProcessRecord {
   binary: string;
   args: string[];
   log: string;
+  /** When the process started, in clock ticks after boot (/proc/<pid>/stat field 22); absent in older records. */
+  startTicks?: number;
 }
 
 export function startDetached(name: string, binary: string, args: string[], dirs: { logs: string; pids: string }, env: NodeJS.ProcessEnv = process.env): ProcessRecord {
@@ -21,7 +25,8 @@ export function startDetached(name: string, binary: string, args: string[], dirs
   closeSync(fd);
   child.unref();
   if (child.pid === undefined) throw new Error(`${name} did not start (${binary})`);
-  const record: ProcessRecord = { name, pid: child.pid, binary, args, log };
+  const startTicks = startTicksOf(child.pid);
+  const record: ProcessRecord = { name, pid: child.pid, binary, args, log, ...(startTicks !== undefined ? { startTicks } : {}) };
   writeFileSync(join(dirs.pids, `${name}.json`), JSON.stringify(record, null, 2));
   return record;
 }
@@ -31,7 +36,25 @@ export function runningRecord(pidsDir: string, name: string): ProcessRecord | un
   const file = join(pidsDir, `${name}.json`);
   if (!existsSync(file)) return undefined;
   const record = JSON.parse(readFileSync(file, 'utf8')) as ProcessRecord;
-  return runsBinary(record.pid, record.binary) ? record : undefined;
+  return isRecorded(record) ? record : undefined;
+}
+
+/** The recorded process itself: its pid runs its binary and, when the record has it, started at its start time. */
+export function isRecorded(record: ProcessRecord): boolean {
+  if (!runsBinary(record.pid, record.binary)) return false;
+  return record.startTicks === undefined || startTicksOf(record.pid) === record.startTicks;
+}
+
+/** Field 22 of /proc/<pid>/stat (after the parenthesised command name, which may hold spaces). */
+export function startTicksOf(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[19]);
+    return Number.isFinite(ticks) ? ticks : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export function recordedNames(pidsDir: string): string[] {
@@ -56,14 +79,14 @@ export async function stopRecorded(pidsDir: string, name: string, graceMs = 10_0
   const file = join(pidsDir, `${name}.json`);
   const record = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as ProcessRecord) : undefined;
   let result: 'stopped' | 'not running' = 'not running';
-  if (record && runsBinary(record.pid, record.binary)) {
+  if (record && isRecorded(record)) {
     result = 'stopped';
     process.kill(record.pid, 'SIGTERM');
     const deadline = Date.now() + graceMs;
-    while (runsBinary(record.pid, record.binary) && Date.now() < deadline) await sleep(100);
-    if (runsBinary(record.pid, record.binary)) {
+    while (isRecorded(record) && Date.now() < deadline) await sleep(100);
+    if (isRecorded(record)) {
       process.kill(record.pid, 'SIGKILL');
-      while (runsBinary(record.pid, record.binary)) await sleep(50);
+      while (isRecorded(record)) await sleep(50);
     }
   }
   rmSync(file, { force: true });
