@@ -68,10 +68,13 @@ describe('k6 script generation', () => {
     expect(script).toContain("new Counter('meshproof_responses')");
   });
 
-  it("the driver's form logs one line per response and prints k6's counts at the end; the exported form counts in metrics", () => {
+  it("the driver's form hands each response to the extension and prints k6's counts at the end; the exported form counts in metrics", () => {
     const p = plan('http://127.0.0.1:8080/', {});
     const driverScript = k6DriverScript(p);
-    expect(driverScript).toContain("console.log('@mp' + JSON.stringify(line))");
+    expect(driverScript).toMatch(/^import \{ intern, origin, response, flush \} from 'k6\/x\/meshproof';$/m);
+    expect(driverScript).toContain('response(index, sentAtMs, latencyMs, status, labelsId, error === undefined ? 0 : intern(error));');
+    expect(driverScript).toMatch(/flush\(\);\n {2}return \{ stdout:/);
+    expect(driverScript).not.toContain('console.log');
     expect(driverScript).toMatch(/^export function handleSummary\(data\)/m);
     expect(driverScript).toContain('"http_reqs{scenario:meshproof}": [');
     expect(driverScript).not.toContain('new Counter(');
@@ -81,6 +84,7 @@ describe('k6 script generation', () => {
     expect(exported).toContain('tags: { request: r.name }');
     expect(exported).not.toContain('handleSummary');
     expect(exported).not.toContain('console.log');
+    expect(exported).not.toContain('k6/x/'); // runs on any k6
   });
 
   it('k6 discards response bodies only when no chosen classifier reads them', () => {
