@@ -61,8 +61,8 @@ export class K6RecordDecoder {
 
   end(): void {
     if (this.pending.length === 0) return;
-    const size = this.recordSize(this.pending, 0);
-    const expected = size === undefined ? 'its header' : `${size} bytes`;
+    const headerOnly = this.pending[0] === TAG_STRING && this.pending.length < STRING_HEAD_SIZE;
+    const expected = headerOnly ? `its ${STRING_HEAD_SIZE}-byte header` : `${this.recordSize(this.pending, 0)} bytes`;
     throw new K6RecordError(
       `the k6 extension's record stream ended inside a record at byte ${this.consumed}: ${this.pending.length} byte(s) of ${expected}`,
     );
