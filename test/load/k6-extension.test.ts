@@ -1,13 +1,14 @@
 // meshproof's k6 extension (tools/xk6-meshproof) in the real k6 built by scripts/k6-build.ts (CI: scripts/ci.d/30-k6.sh),
-// read back by the driver's decoder. No network: the script only writes records. No skipping.
+// read back by the driver's decoder, with requests to a loopback test server. No skipping.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { K6RecordDecoder, type K6Response } from '../../src/load/k6-records.ts';
 import { k6Path } from '../../src/load/tools.ts';
+import { closedPort, startServer, type TestServer } from './server.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'meshproof-k6-extension-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -42,46 +43,54 @@ async function runScript(source: string, fd: string | null = '3') {
   return { code, stderr, origins, responses };
 }
 
-const ITERATIONS = 20_000;
+const ITERATIONS = 4000;
 
 describe('k6 extension k6/x/meshproof in the real k6', () => {
-  it('every record of four VUs reaches the reader, values intact, strings interned once across VUs (flush in handleSummary)', async () => {
-    // 20,000 records of 31 bytes: several times the extension's 64 KiB buffer, and the last ones only leave it at
-    // the flush from handleSummary.
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startServer();
+  });
+  afterAll(() => server.close());
+
+  it('every record of four VUs reaches the reader, status and latency read from k6 in Go, strings interned once across VUs (flush in handleSummary)', async () => {
+    // 4,000 records of 31 bytes: about twice the extension's 64 KiB buffer, and the last ones only leave it at the
+    // flush from handleSummary. Every 7th request answers 500, every 11th is refused (status 0, latency from the script).
+    const refused = `http://127.0.0.1:${await closedPort()}/`;
     const { code, stderr, origins, responses } = await runScript(`
+import http from 'k6/http';
 import exec from 'k6/execution';
-import { intern, origin, response, flush } from 'k6/x/meshproof';
+import { intern, origin, iteration, response, flush } from 'k6/x/meshproof';
 export const options = { scenarios: { s: { executor: 'shared-iterations', vus: 4, iterations: ${ITERATIONS}, maxDuration: '2m' } } };
 let labels = 0;
 export default function () {
-  const n = exec.scenario.iterationInTest;
+  const n = iteration();
+  if (n !== exec.scenario.iterationInTest) throw new Error('iteration() ' + n + ' is not iterationInTest ' + exec.scenario.iterationInTest);
   if (labels === 0) {
     labels = intern(JSON.stringify({ status: '200', 'reviews.version': 'v2' }));
     origin(1764950000000 + exec.vu.idInTest);
   }
-  response(n, n * 0.5, n / 1024, n % 7 === 0 ? 0 : 200 + (n % 3), labels, n % 7 === 0 ? intern('E' + (n % 2)) : 0);
+  const url = n % 11 === 0 ? ${JSON.stringify(refused)} : ${JSON.stringify(server.url.replace(/\/+$/, ''))} + (n % 7 === 0 ? '/fault' : '/ok');
+  const res = http.get(url);
+  response(res, n, n * 0.5, labels, n % 11 === 0 ? intern('E' + (n % 2)) : 0, n / 1024);
 }
 export function handleSummary() {
   flush();
   return {};
 }
 `);
-    expect(stderr).toBe('');
+    expect(stderr).not.toMatch(/level=error/);
     expect(code).toBe(0);
     expect(origins.sort()).toEqual([1764950000001, 1764950000002, 1764950000003, 1764950000004]);
     expect(responses).toHaveLength(ITERATIONS);
     const byIndex = [...responses].sort((a, b) => a.requestIndex - b.requestIndex);
     byIndex.forEach((r, n) => {
-      const expected: K6Response = {
-        requestIndex: n,
-        sentAtMs: n * 0.5,
-        latencyMs: n / 1024,
-        status: n % 7 === 0 ? 0 : 200 + (n % 3),
-        labels: { status: '200', 'reviews.version': 'v2' },
-      };
-      if (n % 7 === 0) expected.error = `E${n % 2}`;
-      if (n % 1000 === 0 || n % 7 === 0) expect(r).toEqual(expected);
-      else expect(r.requestIndex === n && r.sentAtMs === n * 0.5 && r.status === expected.status, `record ${n}`).toBe(true);
+      const refusedOne = n % 11 === 0;
+      expect(r.requestIndex, `record ${n}`).toBe(n);
+      expect(r.sentAtMs, `record ${n}`).toBe(n * 0.5);
+      expect(r.status, `record ${n}`).toBe(refusedOne ? 0 : n % 7 === 0 ? 500 : 200);
+      if (refusedOne) expect(r, `record ${n}`).toMatchObject({ latencyMs: n / 1024, error: `E${n % 2}` });
+      else expect(r.latencyMs > 0 && r.error === undefined, `record ${n}: latency ${r.latencyMs}, error ${r.error}`).toBe(true);
+      expect(r.labels, `record ${n}`).toEqual({ status: '200', 'reviews.version': 'v2' });
     });
     // One labels object for all four VUs: the string went out once.
     expect(new Set(responses.map((r) => r.labels)).size).toBe(1);

@@ -71,12 +71,14 @@ describe('k6 script generation', () => {
   it("the driver's form hands each response to the extension and prints k6's counts at the end; the exported form counts in metrics", () => {
     const p = plan('http://127.0.0.1:8080/', {});
     const driverScript = k6DriverScript(p);
-    expect(driverScript).toMatch(/^import \{ intern, origin, response, flush \} from 'k6\/x\/meshproof';$/m);
-    expect(driverScript).toContain('response(index, sentAtMs, latencyMs, status, labelsId, error === undefined ? 0 : intern(error));');
+    expect(driverScript).toMatch(/^import \{ intern, origin, iteration, response, flush \} from 'k6\/x\/meshproof';$/m);
+    expect(driverScript).toContain('response(res, index, sentAtMs, labelsId, error === undefined ? 0 : intern(error), erroredLatencyMs);');
+    expect(driverScript).not.toContain('exec.scenario.iterationInTest');
     expect(driverScript).toMatch(/flush\(\);\n {2}return \{ stdout:/);
     expect(driverScript).not.toContain('console.log');
     expect(driverScript).toMatch(/^export function handleSummary\(data\)/m);
-    expect(driverScript).toContain('"http_reqs{scenario:meshproof}": [');
+    expect(driverScript).not.toContain('"thresholds"'); // a threshold costs k6 per request; setup's logins are subtracted
+    expect(driverScript).toContain("httpRequests: count('http_reqs') - logins");
     expect(driverScript).not.toContain('new Counter(');
     const exported = k6Script(p);
     expect(exported).toContain('metadata.meshproof = JSON.stringify(entry)');

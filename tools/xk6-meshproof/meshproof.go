@@ -1,5 +1,6 @@
 // Package meshproof is the k6 extension behind meshproof's k6 driver: the generated script hands it one response at
-// a time (request index, send time, latency, status, interned labels and error), and it writes them as fixed-size
+// a time (the k6 response, whose status and latency it reads in Go, with request index, send time, interned labels
+// and error), and it writes them as fixed-size
 // little-endian binary records to the file descriptor named by MESHPROOF_RECORDS_FD, which the driver (Node) reads
 // until EOF. It replaces one console.log line per response, whose formatting in k6 and parsing in Node cost more
 // than the request itself. The format is decoded by src/load/k6-records.ts; keep the two in step.
@@ -24,6 +25,7 @@ import (
 
 	"github.com/grafana/sobek"
 	"go.k6.io/k6/js/modules"
+	k6http "go.k6.io/k6/js/modules/k6/http"
 )
 
 const (
@@ -148,10 +150,11 @@ func (*rootModule) NewModuleInstance(vu modules.VU) modules.Instance {
 
 func (m *instance) Exports() modules.Exports {
 	return modules.Exports{Named: map[string]any{
-		"intern":   m.intern,
-		"origin":   m.origin,
-		"response": m.response,
-		"flush":    m.flush,
+		"intern":    m.intern,
+		"origin":    m.origin,
+		"iteration": m.iteration,
+		"response":  m.response,
+		"flush":     m.flush,
 	}}
 }
 
@@ -182,15 +185,39 @@ func (m *instance) origin(call sobek.FunctionCall) sobek.Value {
 	return sobek.Undefined()
 }
 
-// response(request index, sent at ms, latency ms, status, labels id, error id)
+// iteration() -> the iteration's number in the test, as exec.scenario.iterationInTest, without building the
+// scenario object (all its accessors) that every read of exec.scenario builds.
+func (m *instance) iteration(sobek.FunctionCall) sobek.Value {
+	state := m.vu.State()
+	if state == nil || state.GetScenarioGlobalVUIter == nil {
+		panic(m.vu.Runtime().NewGoError(fmt.Errorf("k6/x/meshproof: iteration() is only available in an iteration")))
+	}
+	return m.vu.Runtime().ToValue(state.GetScenarioGlobalVUIter())
+}
+
+// response(http response, request index, sent at ms, labels id, error id, latency ms when the response has no status)
+//
+// Status and latency are read from the k6 response in Go: reading res.timings from JavaScript converts the whole
+// timings struct into a new object per response. The latency is from the first byte written (a new connection's
+// set-up included) to the last byte read, as the autocannon driver measures it.
 func (m *instance) response(call sobek.FunctionCall) sobek.Value {
+	res, ok := call.Argument(0).Export().(*k6http.Response)
+	if !ok || res.Response == nil {
+		panic(m.vu.Runtime().NewGoError(fmt.Errorf("k6/x/meshproof: response() takes a k6/http response first (got %v)", call.Argument(0))))
+	}
+	status := res.Status
+	latency := call.Argument(5).ToFloat()
+	if status > 0 {
+		t := res.Timings
+		latency = t.Connecting + t.TLSHandshaking + t.Duration
+	}
 	m.check(m.sink().response(
-		uint32(call.Argument(0).ToInteger()),
-		call.Argument(1).ToFloat(),
+		uint32(call.Argument(1).ToInteger()),
 		call.Argument(2).ToFloat(),
-		uint16(call.Argument(3).ToInteger()),
+		latency,
+		uint16(status),
+		uint32(call.Argument(3).ToInteger()),
 		uint32(call.Argument(4).ToInteger()),
-		uint32(call.Argument(5).ToInteger()),
 	))
 	return sobek.Undefined()
 }
