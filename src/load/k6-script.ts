@@ -175,6 +175,8 @@ const RECORDS_ITERATION_START = `export default function (data) {
   const started = Date.now();
   const sentAtMs = started - scenarioStart;
   const res = http.request(req.method, target.url, req.body, target.params);
+  // An answer with the status and body of one classified before is reported by the extension alone.
+  if (reported(res, index, sentAtMs)) return;
   const status = res.status;
   // The extension reads the latency of an answered request from k6's timings (in Go, without converting them).
   let latencyMs;
@@ -230,7 +232,7 @@ import { Counter, Rate, Trend } from 'k6/metrics';`
 // that counts responses in k6 metrics and runs on any k6.
 import http from 'k6/http';
 import exec from 'k6/execution';
-import { intern, origin, iteration, response, flush } from '${K6_EXTENSION_IMPORT}';`;
+import { intern, origin, iteration, reported, response, flush } from '${K6_EXTENSION_IMPORT}';`;
   const requestTags = output === 'metrics' ? ', tags: { request: r.name }' : '';
   const report =
     output === 'metrics'
@@ -251,7 +253,7 @@ import { intern, origin, iteration, response, flush } from '${K6_EXTENSION_IMPOR
     labelsId = intern(JSON.stringify(labels));
     if (LABEL_IDS.size < LABEL_IDS_MAX) LABEL_IDS.set(labels, labelsId);
   }
-  response(res, index, sentAtMs, labelsId, error === undefined ? 0 : intern(error), erroredLatencyMs);`;
+  response(res, index, sentAtMs, labelsId, error === undefined ? 0 : intern(error), erroredLatencyMs, !record.readBeyondKey);`;
   const metricsPart =
     output === 'metrics'
       ? `const responses = new Counter('${K6_METRIC}');
@@ -313,7 +315,8 @@ const TARGETS = PLAN.requests.map((r) => ({
   params: { headers: Object.assign({}, r.headers), timeout: PLAN.timeoutMs + 'ms', redirects: 0, responseType: PLAN.responseType${requestTags} },
 }));
 
-${output === 'metrics' ? METRICS_ITERATION_START : RECORDS_ITERATION_START}  const labels = labelsOf(PLAN.classifiers, new K6Record(res, index, sentAtMs, latencyMs, status, error));
+${output === 'metrics' ? METRICS_ITERATION_START : RECORDS_ITERATION_START}  const record = new K6Record(res, index, sentAtMs, latencyMs, status, error);
+  const labels = labelsOf(PLAN.classifiers, record);
 ${report}
 }
 ${summaryPart}`;

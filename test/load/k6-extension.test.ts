@@ -25,7 +25,9 @@ async function runScript(source: string, fd: string | null = '3') {
   const responses: K6Response[] = [];
   const decoder = new K6RecordDecoder({ onOrigin: (ms) => origins.push(ms), onResponse: (r) => responses.push(r) });
   let stderr = '';
+  let stdout = '';
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
   const records = child.stdio[3] as Readable;
   const ended = new Promise<void>((resolve, reject) => {
     records.on('data', (chunk: Buffer) => decoder.push(chunk));
@@ -40,7 +42,7 @@ async function runScript(source: string, fd: string | null = '3') {
   });
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
   await ended;
-  return { code, stderr, origins, responses };
+  return { code, stdout, stderr, origins, responses };
 }
 
 const ITERATIONS = 4000;
@@ -52,30 +54,36 @@ describe('k6 extension k6/x/meshproof in the real k6', () => {
   });
   afterAll(() => server.close());
 
-  it('every record of four VUs reaches the reader, status and latency read from k6 in Go, strings interned once across VUs (flush in handleSummary)', async () => {
+  it('every record of four VUs reaches the reader, status and latency read from k6 in Go, strings interned once across VUs, answers seen before reported by the extension alone (flush in handleSummary)', async () => {
     // 4,000 records of 31 bytes: about twice the extension's 64 KiB buffer, and the last ones only leave it at the
     // flush from handleSummary. Every 7th request answers 500, every 11th is refused (status 0, latency from the script).
     const refused = `http://127.0.0.1:${await closedPort()}/`;
-    const { code, stderr, origins, responses } = await runScript(`
+    const { code, stdout, stderr, origins, responses } = await runScript(`
 import http from 'k6/http';
 import exec from 'k6/execution';
-import { intern, origin, iteration, response, flush } from 'k6/x/meshproof';
+import { Counter } from 'k6/metrics';
+import { intern, origin, iteration, reported, response, flush } from 'k6/x/meshproof';
 export const options = { scenarios: { s: { executor: 'shared-iterations', vus: 4, iterations: ${ITERATIONS}, maxDuration: '2m' } } };
-let labels = 0;
+const classified = new Counter('classified');
+let started = false;
 export default function () {
   const n = iteration();
   if (n !== exec.scenario.iterationInTest) throw new Error('iteration() ' + n + ' is not iterationInTest ' + exec.scenario.iterationInTest);
-  if (labels === 0) {
-    labels = intern(JSON.stringify({ status: '200', 'reviews.version': 'v2' }));
+  if (!started) {
+    started = true;
     origin(1764950000000 + exec.vu.idInTest);
   }
   const url = n % 11 === 0 ? ${JSON.stringify(refused)} : ${JSON.stringify(server.url.replace(/\/+$/, ''))} + (n % 7 === 0 ? '/fault' : '/ok');
   const res = http.get(url);
-  response(res, n, n * 0.5, labels, n % 11 === 0 ? intern('E' + (n % 2)) : 0, n / 1024);
+  if (reported(res, n, n * 0.5)) return;
+  classified.add(1);
+  const status = res.status;
+  const labels = intern(JSON.stringify({ status: String(status), 'reviews.version': 'v2' }));
+  response(res, n, n * 0.5, labels, status === 0 ? intern('E' + (n % 2)) : 0, n / 1024, true);
 }
-export function handleSummary() {
+export function handleSummary(data) {
   flush();
-  return {};
+  return { stdout: JSON.stringify({ classified: data.metrics.classified.values.count }) };
 }
 `);
     expect(stderr).not.toMatch(/level=error/);
@@ -90,10 +98,16 @@ export function handleSummary() {
       expect(r.status, `record ${n}`).toBe(refusedOne ? 0 : n % 7 === 0 ? 500 : 200);
       if (refusedOne) expect(r, `record ${n}`).toMatchObject({ latencyMs: n / 1024, error: `E${n % 2}` });
       else expect(r.latencyMs > 0 && r.error === undefined, `record ${n}: latency ${r.latencyMs}, error ${r.error}`).toBe(true);
-      expect(r.labels, `record ${n}`).toEqual({ status: '200', 'reviews.version': 'v2' });
+      expect(r.labels, `record ${n}`).toEqual({ status: String(r.status), 'reviews.version': 'v2' });
     });
-    // One labels object for all four VUs: the string went out once.
-    expect(new Set(responses.map((r) => r.labels)).size).toBe(1);
+    // One labels object per status for all four VUs: each string went out once.
+    expect(new Set(responses.map((r) => r.labels)).size).toBe(3);
+    // Refused requests are classified every time (never remembered: no status); a 200 or a 500 at most once per VU
+    // (four VUs may classify the first of each at once), then the extension reports them alone.
+    const refusedCount = Math.ceil(ITERATIONS / 11);
+    const { classified } = JSON.parse(stdout) as { classified: number };
+    expect(classified).toBeGreaterThanOrEqual(refusedCount + 2);
+    expect(classified).toBeLessThanOrEqual(refusedCount + 2 * 4);
   });
 
   it('without MESHPROOF_RECORDS_FD the module says what it needs (the script is meant for the driver)', async () => {

@@ -71,8 +71,8 @@ describe('k6 script generation', () => {
   it("the driver's form hands each response to the extension and prints k6's counts at the end; the exported form counts in metrics", () => {
     const p = plan('http://127.0.0.1:8080/', {});
     const driverScript = k6DriverScript(p);
-    expect(driverScript).toMatch(/^import \{ intern, origin, iteration, response, flush \} from 'k6\/x\/meshproof';$/m);
-    expect(driverScript).toContain('response(res, index, sentAtMs, labelsId, error === undefined ? 0 : intern(error), erroredLatencyMs);');
+    expect(driverScript).toMatch(/^import \{ intern, origin, iteration, reported, response, flush \} from 'k6\/x\/meshproof';$/m);
+    expect(driverScript).toContain('response(res, index, sentAtMs, labelsId, error === undefined ? 0 : intern(error), erroredLatencyMs, !record.readBeyondKey);');
     expect(driverScript).not.toContain('exec.scenario.iterationInTest');
     expect(driverScript).toMatch(/flush\(\);\n {2}return \{ stdout:/);
     expect(driverScript).not.toContain('console.log');

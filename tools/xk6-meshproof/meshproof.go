@@ -26,6 +26,7 @@ import (
 	"github.com/grafana/sobek"
 	"go.k6.io/k6/js/modules"
 	k6http "go.k6.io/k6/js/modules/k6/http"
+	"go.k6.io/k6/lib/netext/httpext"
 )
 
 const (
@@ -34,6 +35,9 @@ const (
 	tagResponse = 3
 
 	responseSize = 1 + 4 + 8 + 8 + 2 + 4 + 4
+	// Bounds the labels remembered by status and body (see reportKnown): a load mostly repeats a few answers.
+	knownMax     = 256
+	knownMaxBody = 1024
 	// Records reach the driver at least this often while the test runs (its progress display reads them).
 	flushInterval = 50 * time.Millisecond
 )
@@ -44,12 +48,15 @@ func init() {
 
 // sink is shared by every VU of the process: one buffered writer on the records descriptor, one string table.
 type sink struct {
-	mu      sync.Mutex
-	out     *bufio.Writer
-	file    *os.File
-	ids     map[string]uint32
-	err     error
-	scratch [responseSize]byte
+	mu   sync.Mutex
+	out  *bufio.Writer
+	file *os.File
+	ids  map[string]uint32
+	// Labels id by status and body, for answered responses whose classification read nothing else.
+	known      map[int]map[string]uint32
+	knownCount int
+	err        error
+	scratch    [responseSize]byte
 }
 
 var (
@@ -67,7 +74,7 @@ func openSink() (*sink, error) {
 			return
 		}
 		file := os.NewFile(uintptr(fd), "meshproof-records")
-		shared = &sink{out: bufio.NewWriterSize(file, 64<<10), file: file, ids: map[string]uint32{}}
+		shared = &sink{out: bufio.NewWriterSize(file, 64<<10), file: file, ids: map[string]uint32{}, known: map[int]map[string]uint32{}}
 		go shared.flushEvery(flushInterval)
 	})
 	return shared, sharedErr
@@ -131,6 +138,30 @@ func (s *sink) response(index uint32, sentAt, latency float64, status uint16, la
 	return s.err
 }
 
+// knownLabels is the labels id remembered for this status and body, or 0.
+func (s *sink) knownLabels(status int, body string) uint32 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.known[status][body]
+}
+
+func (s *sink) remember(status int, body string, labels uint32) {
+	if len(body) > knownMaxBody {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	byBody := s.known[status]
+	if byBody == nil {
+		byBody = map[string]uint32{}
+		s.known[status] = byBody
+	}
+	if _, ok := byBody[body]; !ok && s.knownCount < knownMax {
+		byBody[body] = labels
+		s.knownCount++
+	}
+}
+
 // write keeps the first error: after it nothing more is written, and every call reports it.
 func (s *sink) write(b []byte) {
 	if s.err == nil {
@@ -154,6 +185,7 @@ func (m *instance) Exports() modules.Exports {
 		"origin":    m.origin,
 		"iteration": m.iteration,
 		"response":  m.response,
+		"reported":  m.reported,
 		"flush":     m.flush,
 	}}
 }
@@ -195,31 +227,65 @@ func (m *instance) iteration(sobek.FunctionCall) sobek.Value {
 	return m.vu.Runtime().ToValue(state.GetScenarioGlobalVUIter())
 }
 
-// response(http response, request index, sent at ms, labels id, error id, latency ms when the response has no status)
+// reported(http response, request index, sent at ms) -> whether the response was reported: it is when an answered
+// response with the same status and body was classified before (response() with remember), the classifiers being
+// pure functions of status, error and body unless they read more (src/load/k6-runtime.ts labelsOf). Then the script
+// skips classifying it: no body converted into JavaScript, no labels looked up there.
+func (m *instance) reported(call sobek.FunctionCall) sobek.Value {
+	res := m.httpResponse(call.Argument(0))
+	if res.Status <= 0 {
+		return m.vu.Runtime().ToValue(false)
+	}
+	s := m.sink()
+	labels := s.knownLabels(res.Status, bodyText(res))
+	if labels == 0 {
+		return m.vu.Runtime().ToValue(false)
+	}
+	m.check(s.response(uint32(call.Argument(1).ToInteger()), call.Argument(2).ToFloat(), latencyOf(res), uint16(res.Status), labels, 0))
+	return m.vu.Runtime().ToValue(true)
+}
+
+// response(http response, request index, sent at ms, labels id, error id, latency ms when the response has no status,
+// remember) reports a response the script classified; remember: its labels depend on its status and body only.
 //
 // Status and latency are read from the k6 response in Go: reading res.timings from JavaScript converts the whole
-// timings struct into a new object per response. The latency is from the first byte written (a new connection's
-// set-up included) to the last byte read, as the autocannon driver measures it.
+// timings struct into a new object per response.
 func (m *instance) response(call sobek.FunctionCall) sobek.Value {
-	res, ok := call.Argument(0).Export().(*k6http.Response)
-	if !ok || res.Response == nil {
-		panic(m.vu.Runtime().NewGoError(fmt.Errorf("k6/x/meshproof: response() takes a k6/http response first (got %v)", call.Argument(0))))
-	}
-	status := res.Status
+	res := m.httpResponse(call.Argument(0))
+	labels := uint32(call.Argument(3).ToInteger())
 	latency := call.Argument(5).ToFloat()
-	if status > 0 {
-		t := res.Timings
-		latency = t.Connecting + t.TLSHandshaking + t.Duration
+	if res.Status > 0 {
+		latency = latencyOf(res)
 	}
-	m.check(m.sink().response(
-		uint32(call.Argument(1).ToInteger()),
-		call.Argument(2).ToFloat(),
-		latency,
-		uint16(status),
-		uint32(call.Argument(3).ToInteger()),
-		uint32(call.Argument(4).ToInteger()),
-	))
+	s := m.sink()
+	if res.Status > 0 && call.Argument(6).ToBoolean() {
+		s.remember(res.Status, bodyText(res), labels)
+	}
+	m.check(s.response(uint32(call.Argument(1).ToInteger()), call.Argument(2).ToFloat(), latency, uint16(res.Status), labels, uint32(call.Argument(4).ToInteger())))
 	return sobek.Undefined()
+}
+
+func (m *instance) httpResponse(value sobek.Value) *httpext.Response {
+	res, ok := value.Export().(*k6http.Response)
+	if !ok || res.Response == nil {
+		panic(m.vu.Runtime().NewGoError(fmt.Errorf("k6/x/meshproof: expected a k6/http response (got %v)", value)))
+	}
+	return res.Response
+}
+
+// latencyOf is from the first byte written (a new connection's set-up included) to the last byte read, as the
+// autocannon driver measures it.
+func latencyOf(res *httpext.Response) float64 {
+	t := res.Timings
+	return t.Connecting + t.TLSHandshaking + t.Duration
+}
+
+// bodyText is the body as the classifiers see it (K6Record.body): the text, or "" when k6 discarded it.
+func bodyText(res *httpext.Response) string {
+	if text, ok := res.Body.(string); ok {
+		return text
+	}
+	return ""
 }
 
 // flush() writes what is buffered; the script calls it from handleSummary, after the last response.
