@@ -174,7 +174,7 @@ const RECORDS_ITERATION_START = `export default function (data) {
   if (req.login !== null) target.params.headers.cookie = data.cookies[req.login];
   const started = Date.now();
   const sentAtMs = started - scenarioStart;
-  const res = http.request(req.method, target.url, req.body, target.params);
+  const res = httpRequest(req.method, target.url, req.body, target.params);
   // An answer with the status and body of one classified before is reported by the extension alone.
   if (reported(res, index, sentAtMs)) return;
   const status = res.status;
@@ -214,7 +214,10 @@ function generateScript(plan: LoadPlan, output: ScriptOutput, exported: ExportOp
   const options: Record<string, unknown> = {
     scenarios: { [K6_SCENARIO]: k6Scenario(plan) },
     userAgent: 'meshproof (k6)',
-    discardResponseBodies: false,
+    // The driver's script sets these for all requests here rather than per request: k6 reads every request's
+    // parameters one by one (js/modules/k6/http parseRequest), a tenth of its time per request with four of them.
+    discardResponseBodies: output === 'records' && data.responseType === 'none',
+    ...(output === 'records' ? { maxRedirects: 0 } : {}),
     noCookiesReset: false,
   };
   const checks = output === 'metrics' ? (exported.checks ?? []) : [];
@@ -232,7 +235,7 @@ import { Counter, Rate, Trend } from 'k6/metrics';`
 // that counts responses in k6 metrics and runs on any k6.
 import http from 'k6/http';
 import exec from 'k6/execution';
-import { intern, origin, iteration, reported, response, flush } from '${K6_EXTENSION_IMPORT}';`;
+import * as extension from '${K6_EXTENSION_IMPORT}';`;
   const requestTags = output === 'metrics' ? ', tags: { request: r.name }' : '';
   const report =
     output === 'metrics'
@@ -262,7 +265,10 @@ const CHECKS = PLAN.checks.map((check) => ({ check: check, metric: check.type ==
 // This VU's metadata object, read once (see scenarioStart).
 let metadata = null;
 `
-      : `// The extension's id per labels object: labelsOf hands back the same object for responses alike, so a VU interns
+      : `// Every use of a Go module's imported binding looks it up and wraps its function anew: take each once.
+const { intern, origin, iteration, reported, response, flush } = extension;
+const httpRequest = http.request;
+// The extension's id per labels object: labelsOf hands back the same object for responses alike, so a VU interns
 // each once (bounded: objects not remembered there are new every response).
 const LABEL_IDS = new Map();
 const LABEL_IDS_MAX = 64;
@@ -312,7 +318,7 @@ let scenarioStart = -1;
 // k6 gives every iteration an empty one (noCookiesReset: false), and an iteration sends one request.
 const TARGETS = PLAN.requests.map((r) => ({
   url: (r.baseUrl === null ? PLAN.baseUrl : r.baseUrl) + r.path,
-  params: { headers: Object.assign({}, r.headers), timeout: PLAN.timeoutMs + 'ms', redirects: 0, responseType: PLAN.responseType${requestTags} },
+  params: { headers: Object.assign({}, r.headers), ${output === 'records' ? 'timeout: PLAN.timeoutMs' : `timeout: PLAN.timeoutMs + 'ms', redirects: 0, responseType: PLAN.responseType${requestTags}`} },
 }));
 
 ${output === 'metrics' ? METRICS_ITERATION_START : RECORDS_ITERATION_START}  const record = new K6Record(res, index, sentAtMs, latencyMs, status, error);

@@ -71,9 +71,13 @@ describe('k6 script generation', () => {
   it("the driver's form hands each response to the extension and prints k6's counts at the end; the exported form counts in metrics", () => {
     const p = plan('http://127.0.0.1:8080/', {});
     const driverScript = k6DriverScript(p);
-    expect(driverScript).toMatch(/^import \{ intern, origin, iteration, reported, response, flush \} from 'k6\/x\/meshproof';$/m);
+    expect(driverScript).toMatch(/^import \* as extension from 'k6\/x\/meshproof';$/m);
+    expect(driverScript).toContain('const { intern, origin, iteration, reported, response, flush } = extension;');
     expect(driverScript).toContain('response(res, index, sentAtMs, labelsId, error === undefined ? 0 : intern(error), erroredLatencyMs, !record.readBeyondKey);');
     expect(driverScript).not.toContain('exec.scenario.iterationInTest');
+    // Redirects and bodies set once in options, not per request (k6 parses every request's parameters).
+    expect(driverScript).toContain('"maxRedirects": 0');
+    expect(driverScript).toContain('params: { headers: Object.assign({}, r.headers), timeout: PLAN.timeoutMs },');
     expect(driverScript).toMatch(/flush\(\);\n {2}return \{ stdout:/);
     expect(driverScript).not.toContain('console.log');
     expect(driverScript).toMatch(/^export function handleSummary\(data\)/m);
@@ -92,6 +96,8 @@ describe('k6 script generation', () => {
   it('k6 discards response bodies only when no chosen classifier reads them', () => {
     expect(k6DriverScript(plan('http://x', { classifiers: ['status'] }))).toContain('"responseType": "none"');
     expect(k6Script(plan('http://x', { classifiers: ['status'] }))).toContain('"responseType": "none"');
+    expect(k6DriverScript(plan('http://x', { classifiers: ['status'] }))).toContain('"discardResponseBodies": true');
+    expect(k6DriverScript(plan('http://x', {}))).toContain('"discardResponseBodies": false');
     for (const classifiers of [undefined, ['status', 'envoy'], ['bookinfo']]) {
       expect(k6DriverScript(plan('http://x', { classifiers })), String(classifiers)).toContain('"responseType": "text"');
     }
