@@ -90,7 +90,7 @@ export function handleSummary(data) { return { ${JSON.stringify(k6Summary)}: JSO
     { tool: 'autocannon (raw)', how: `autocannon ${autocannonVersion()} API, no hooks, own Node process`, measure: nodeChild('autocannon') },
     {
       tool: 'meshproof k6 driver',
-      how: "src/load/k6.ts: generated script classifying in k6, one log line per response on k6's stderr into an Observation in Node, k6's own counts from handleSummary (k6 GOMAXPROCS=1)",
+      how: "src/load/k6.ts: generated script classifying in k6, one binary record per response through meshproof's k6 extension (tools/xk6-meshproof) into an Observation in Node, k6's own counts from handleSummary (k6 GOMAXPROCS=1)",
       // No number in the issues for k6; the ratio says what the script's classification and reporting cost.
       overhead: { reference: 'k6 (plain script)' },
       measure: nodeChild('meshproof-k6'),

@@ -50,9 +50,9 @@ function ratioSummary(top: Summary, bottom: Summary): Summary {
   return summarize(top.values.map((v, i) => v / bottom.values[i]!));
 }
 
-export function table(r: Results): string {
+/** Row 1's lines of the table (also printed alone by `npm run bench -- --only load-tools`). */
+export function loadToolRows(lt: LoadToolsResult): string[][] {
   const rows: string[][] = [];
-  const lt = r.loadTools;
   for (const t of lt.rows) {
     const toWrk = t.tool === 'wrk' ? '1 (reference)' : `${formatSummary(t.ratioToWrk, '', 2)} × wrk`;
     const o = t.overhead;
@@ -69,6 +69,22 @@ export function table(r: Results): string {
       `server ${formatNumber(t.serverCore.median, 2)} core; ${t.errors} errors`,
     ]);
   }
+  return rows;
+}
+
+export function table(r: Results): string {
+  return markdownTable([...loadToolRows(r.loadTools), ...otherRows(r)]);
+}
+
+/** A Markdown table of result rows under the bench's column headers. */
+export function markdownTable(rows: string[][]): string {
+  const header = ['Row', 'Measurement', `Median (min–max), ${RUNS} runs unless noted`, 'Ratio', 'Aim (median)', 'Notes'];
+  const line = (cells: string[]) => `| ${cells.map((x) => x.replace(/\|/g, '\\|')).join(' | ')} |`;
+  return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
+}
+
+function otherRows(r: Results): string[][] {
+  const rows: string[][] = [];
   const p = r.page;
   rows.push([
     '2 local mesh',
@@ -140,9 +156,7 @@ export function table(r: Results): string {
     '',
     `${c.runs} run${c.runs === 1 ? '' : 's'}, exit codes ${[...new Set(c.exitCodes)].join('/')}${c.note ? `; ${c.note}` : ''}`,
   ]);
-  const header = ['Row', 'Measurement', `Median (min–max), ${RUNS} runs unless noted`, 'Ratio', 'Aim (median)', 'Notes'];
-  const line = (cells: string[]) => `| ${cells.map((x) => x.replace(/\|/g, '\\|')).join(' | ')} |`;
-  return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
+  return rows;
 }
 
 export interface Previous {

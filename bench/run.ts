@@ -8,6 +8,8 @@
 //   npm run bench -- --no-write        print only (leave bench/RESULTS.md and bench/results.json alone)
 //   npm run bench -- --catalogue-runs 5   exactly 5 catalogue runs, even past the 10-minute budget
 //   npm run bench -- --driver-memory-requests 200000   requests per run of the real-path memory row (default 100,000)
+//   npm run bench -- --only load-tools   row 1 alone, printed with the machine's load (writes no RESULTS.md/results.json;
+//                                        --json still writes its numbers)
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { autocannonVersion, benchLoadTools } from './load-tools.ts';
@@ -15,7 +17,7 @@ import { describeMachine, loadAverage } from './machine.ts';
 import { benchCatalogue, benchDriverMemory, benchMemory } from './memory.ts';
 import { benchHopLatency, benchPageThroughput } from './mesh.ts';
 import { repoRoot } from './process.ts';
-import { BUDGET_SECONDS, readPrevious, resultsDocument, RUNS, table, type Results } from './results-doc.ts';
+import { BUDGET_SECONDS, loadToolRows, markdownTable, readPrevious, resultsDocument, RUNS, table, type Results } from './results-doc.ts';
 import { ensureBenchTools } from './tools.ts';
 import { benchVerdictSpeed } from './verdict.ts';
 import { verdictCurveSvg } from './verdict-curve-svg.ts';
@@ -32,6 +34,8 @@ const log = (m: string) => console.error(`[bench ${elapsed().toFixed(0).padStart
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   const jsonOut = argv.includes('--json') ? argv[argv.indexOf('--json') + 1] : undefined;
+  const only = argv.includes('--only') ? argv[argv.indexOf('--only') + 1] : undefined;
+  if (only !== undefined && only !== 'load-tools') throw new Error(`--only ${only}: the only row that runs alone is load-tools`);
   const write = !argv.includes('--no-write');
   const catalogueRuns = argv.includes('--catalogue-runs') ? Number(argv[argv.indexOf('--catalogue-runs') + 1]) : undefined;
   const driverMemoryRequests = argv.includes('--driver-memory-requests') ? Number(argv[argv.indexOf('--driver-memory-requests') + 1]) : undefined;
@@ -48,6 +52,14 @@ async function main(): Promise<void> {
   log('row 1: load drivers');
   const loadTools = await benchLoadTools(tools, { rounds: RUNS, log });
   load();
+  if (only === 'load-tools') {
+    const loadAverages = { start: loads[0]!, end: loads.at(-1)!, max: Math.max(...loads) };
+    console.log(markdownTable(loadToolRows(loadTools)));
+    console.log(`\n${machine.cores} core(s); load average (1 min) ${loadAverages.start} at the start, ${loadAverages.end} at the end`);
+    if (jsonOut) writeFileSync(jsonOut, `${JSON.stringify({ date: new Date().toISOString(), machine, tools, loadAverage: loadAverages, loadTools }, null, 2)}\n`);
+    log(`done in ${elapsed().toFixed(0)} s`);
+    return;
+  }
   log('row 2: per-hop latency');
   const hops = await benchHopLatency({ runs: RUNS, log });
   load();
@@ -85,11 +97,11 @@ async function main(): Promise<void> {
     driverMemory,
     catalogue,
   };
-  const markdownTable = table(results);
-  console.log(markdownTable);
+  const resultsTable = table(results);
+  console.log(resultsTable);
   const json = `${JSON.stringify(results, null, 2)}\n`;
   if (write) {
-    writeFileSync(RESULTS_MD, resultsDocument(results, markdownTable, previous));
+    writeFileSync(RESULTS_MD, resultsDocument(results, resultsTable, previous));
     writeFileSync(VERDICT_CURVE_SVG, verdictCurveSvg({ ...results.verdict.curve, fixedN: results.verdict.fixed.n, band: { lower: 0.15, upper: 0.25 }, checkEvery: results.verdict.checkEvery }));
     writeFileSync(RESULTS_JSON, json);
     log(`wrote bench/RESULTS.md and bench/results.json${previous ? ` (compared with ${previous.file})` : ''}`);

@@ -1,20 +1,22 @@
 #!/usr/bin/env -S npx tsx
-// Build the pinned k6 with xk6 (so extensions can be added with --with) from the Go module proxy, into the tools
-// cache; reuse it when it is already there.
+// Build the pinned k6 with xk6 and meshproof's extension (tools/xk6-meshproof, the k6 driver's binary records) from
+// the Go module proxy, into the tools cache under a key holding the extension's source hash; reuse it when it is
+// already there. After a new build, older k6-* builds are removed.
 //   npx tsx scripts/k6-build.ts            build (or say where the existing build is)
 //   npx tsx scripts/k6-build.ts --print    print the binary's path only
+//   npx tsx scripts/k6-build.ts --keep-old keep older k6 builds (another checkout sharing the tools cache uses them)
 //
 // Why xk6 is built from its module source rather than `go install go.k6.io/xk6/cmd/xk6@v…`: the module proxy here
 // answers 403 for xk6's version *list*, which `go install pkg@version` reads to check for deprecation, and building
 // it inside a fresh module needs checksum-database look-ups that fail for one of its dependencies. `go mod download`
 // of the exact version works, and building inside that module uses xk6's own go.sum (hashes pinned by xk6).
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { K6_VERSION, XK6_VERSION, toolPath } from '../src/load/tools.ts';
+import { basename, dirname, join } from 'node:path';
+import { K6_EXTENSION_DIR, K6_EXTENSION_MODULE, K6_VERSION, XK6_VERSION, k6BuildPath, toolPath, toolsDir } from '../src/load/tools.ts';
 
-const k6 = toolPath('k6');
+const k6 = k6BuildPath();
 const xk6 = toolPath('xk6');
 
 function say(message: string): void {
@@ -70,13 +72,25 @@ function buildK6(env: NodeJS.ProcessEnv): void {
   try {
     rmSync(staging, { recursive: true, force: true });
     mkdirSync(staging, { recursive: true });
-    say(`building k6 v${K6_VERSION} with xk6 (several minutes on 2 cores with a cold Go cache)`);
-    run(xk6, ['build', `v${K6_VERSION}`, '--output', join(staging, 'k6')], { cwd: work, env });
+    say(`building k6 v${K6_VERSION} with xk6 and ${K6_EXTENSION_DIR} (several minutes on 2 cores with a cold Go cache)`);
+    const extension = `${K6_EXTENSION_MODULE}=${K6_EXTENSION_DIR}`;
+    run(xk6, ['build', `v${K6_VERSION}`, '--with', extension, '--output', join(staging, 'k6')], { cwd: work, env });
     const version = versionOf(join(staging, 'k6'));
     if (!version?.includes(`v${K6_VERSION}`)) throw new Error(`the built k6 reports "${version}", expected v${K6_VERSION}`);
     install(staging, k6);
   } finally {
     rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/** Removes k6 builds other than this one (older versions or extension sources), once this one is in place. */
+function pruneOldBuilds(): void {
+  const keep = basename(dirname(k6));
+  for (const entry of readdirSync(toolsDir())) {
+    if (entry.startsWith('k6-') && entry !== keep && !entry.endsWith('.partial')) {
+      say(`removing the older build ${entry}`);
+      rmSync(join(toolsDir(), entry), { recursive: true, force: true });
+    }
   }
 }
 
@@ -101,6 +115,7 @@ const env: NodeJS.ProcessEnv = { ...process.env, CGO_ENABLED: '0', GOFLAGS: '-bu
 try {
   buildXk6(env);
   buildK6(env);
+  if (!process.argv.includes('--keep-old')) pruneOldBuilds();
 } catch (err) {
   console.error(`[k6-build] failed: ${(err as Error).message}`);
   process.exit(1);

@@ -65,6 +65,7 @@ export function labelsOf(names: string[], record: K6Record): Labels {
 export interface K6Response {
   headers: Record<string, string>;
   body: unknown;
+  timings?: { connecting: number; tls_handshaking: number; duration: number };
 }
 
 /**
@@ -80,11 +81,12 @@ export class K6Record implements ResponseRecord {
   private declare readonly response: K6Response;
   private declare readonly index: number;
   private declare readonly sentAt: number;
-  private declare readonly latency: number;
+  private declare latency: number | undefined;
   private declare lowerCaseHeaders: Record<string, string> | undefined;
   private declare text: string | undefined;
 
-  constructor(response: K6Response, requestIndex: number, sentAtMs: number, latencyMs: number, status: number, error?: string) {
+  /** latencyMs undefined: read from the response's timings if a classifier asks (the k6 driver's extension reads it). */
+  constructor(response: K6Response, requestIndex: number, sentAtMs: number, latencyMs: number | undefined, status: number, error?: string) {
     this.response = response;
     this.index = requestIndex;
     this.sentAt = sentAtMs;
@@ -108,6 +110,11 @@ export class K6Record implements ResponseRecord {
 
   get latencyMs(): number {
     this.readBeyondKey = true;
+    if (this.latency === undefined) {
+      // As the extension (and the exported script) measure it: a new connection's set-up included.
+      const t = this.response.timings!;
+      this.latency = t.connecting + t.tls_handshaking + t.duration;
+    }
     return this.latency;
   }
 

@@ -4,14 +4,14 @@
 // Two forms of the script share everything but how a response is reported:
 // - exported (`meshproof export k6`): a "meshproof_responses" counter tagged with the labels, plus one metadata entry
 //   per request for `--out json` (metadata, unlike tags, creates no k6 time series per request);
-// - run by the driver: one compact log line per response (console.log on k6's stderr, raw log format), and k6's own
-//   counts (HTTP requests, dropped iterations) once at the end from handleSummary on stdout. k6's `--out json` writes
-//   a dozen samples per request, and encoding, piping and parsing them cost more than the request itself.
+// - run by the driver: one binary record per response through meshproof's k6 extension (k6/x/meshproof, built into
+//   meshproof's k6 from tools/xk6-meshproof; decoded by ./k6-records.ts), and k6's own counts (HTTP requests, dropped
+//   iterations) once at the end from handleSummary on stdout. k6's `--out json` writes a dozen samples per request,
+//   and a log line per response cost k6 and Node more than the request itself.
 import { fileURLToPath } from 'node:url';
 import { buildSync } from 'esbuild';
 import { SpecError } from '../errors.ts';
 import { DEFAULT_CLASSIFIERS, resolveClassifiers } from '../observe/classifiers.ts';
-import type { Labels } from '../observe/types.ts';
 import type { LoadPlan } from './driver.ts';
 import { hasHeader } from './headers.ts';
 import { sendLimit } from './plan.ts';
@@ -20,15 +20,10 @@ import type { K6Check } from './k6-checks.ts';
 export const K6_METRIC = 'meshproof_responses';
 const K6_SCENARIO = 'meshproof';
 
-/** Starts every response line the driver's script logs; anything else on k6's stderr is k6's own logging. */
-export const RECORD_PREFIX = '@mp';
-/** Starts the line each VU logs once: the scenario's start (Unix ms), from which the responses' sentAtMs count. */
-export const ORIGIN_PREFIX = '@mo';
-/**
- * One response as the driver's script logs it, after RECORD_PREFIX: [request index in the rotation, sent at (ms since
- * the scenario started), latency ms, status (0 for transport errors), labels, error name when status is 0].
- */
-export type K6Line = [number, number, number, number, Labels, string?];
+/** The extension's JavaScript module (tools/xk6-meshproof/meshproof.go). */
+export const K6_EXTENSION_IMPORT = 'k6/x/meshproof';
+/** The environment variable naming the file descriptor the extension writes its records to. */
+export const RECORDS_FD_ENV = 'MESHPROOF_RECORDS_FD';
 
 /** What the driver's script prints on stdout at the end (handleSummary), from k6's own metrics. */
 export interface K6Counts {
@@ -42,8 +37,8 @@ export interface K6Counts {
  */
 const BODYLESS_CLASSIFIERS = new Set(['status']);
 
-/** How the generated script reports responses: k6 metrics (exported scripts) or log lines (the k6 driver). */
-type ScriptOutput = 'metrics' | 'log';
+/** How the generated script reports responses: k6 metrics (exported scripts) or the extension's records (the driver). */
+type ScriptOutput = 'metrics' | 'records';
 
 let runtimeBundle: string | undefined;
 
@@ -129,10 +124,69 @@ export function k6Script(plan: LoadPlan, options: ExportOptions = {}): string {
   return generateScript(plan, 'metrics', options);
 }
 
-/** The script the k6 driver runs: the same requests and classification, responses reported as log lines. */
+/** The script the k6 driver runs: the same requests and classification, responses reported as binary records. */
 export function k6DriverScript(plan: LoadPlan): string {
-  return generateScript(plan, 'log');
+  return generateScript(plan, 'records');
 }
+
+/** The default function up to the classification, for exported scripts (exec.scenario per iteration: runs on any k6). */
+const METRICS_ITERATION_START = `export default function (data) {
+  const scenario = exec.scenario;
+  const n = scenario.iterationInTest;
+  if (PLAN.limit !== null && n >= PLAN.limit) return;
+  if (scenarioStart < 0) {
+    scenarioStart = scenario.startTime;
+  }
+  const index = pickRequest(WEIGHTS, PLAN.seed, n);
+  const req = PLAN.requests[index];
+  const target = TARGETS[index];
+  target.params.headers['x-request-id'] = requestId(PLAN.seed, n);
+  if (req.login !== null) target.params.headers.cookie = data.cookies[req.login];
+  const started = Date.now();
+  const sentAtMs = started - scenarioStart;
+  const res = http.request(req.method, target.url, req.body, target.params);
+  const status = res.status;
+  let latencyMs;
+  let error;
+  if (status > 0) {
+    // From the first byte written (a new connection's set-up included) to the last byte read, as the autocannon driver.
+    const timings = res.timings;
+    latencyMs = timings.connecting + timings.tls_handshaking + timings.duration;
+  } else {
+    latencyMs = Date.now() - started;
+    error = errorName(res.error_code, res.error || '');
+  }
+`;
+
+/** The same for the driver's script, with the extension. */
+const RECORDS_ITERATION_START = `export default function (data) {
+  // exec.scenario builds the scenario object anew: read once per VU; the iteration's number comes from the extension.
+  const n = iteration();
+  if (PLAN.limit !== null && n >= PLAN.limit) return;
+  if (scenarioStart < 0) {
+    scenarioStart = exec.scenario.startTime;
+    origin(scenarioStart);
+  }
+  const index = pickRequest(WEIGHTS, PLAN.seed, n);
+  const req = PLAN.requests[index];
+  const target = TARGETS[index];
+  target.params.headers['x-request-id'] = requestId(PLAN.seed, n);
+  if (req.login !== null) target.params.headers.cookie = data.cookies[req.login];
+  const started = Date.now();
+  const sentAtMs = started - scenarioStart;
+  const res = httpRequest(req.method, target.url, req.body, target.params);
+  // An answer with the status and body of one classified before is reported by the extension alone.
+  if (reported(res, index, sentAtMs)) return;
+  const status = res.status;
+  // The extension reads the latency of an answered request from k6's timings (in Go, without converting them).
+  let latencyMs;
+  let erroredLatencyMs = 0;
+  let error;
+  if (status === 0) {
+    latencyMs = erroredLatencyMs = Date.now() - started;
+    error = errorName(res.error_code, res.error || '');
+  }
+`;
 
 function generateScript(plan: LoadPlan, output: ScriptOutput, exported: ExportOptions = {}): string {
   const classifierNames = plan.classifiers && plan.classifiers.length > 0 ? plan.classifiers : DEFAULT_CLASSIFIERS;
@@ -160,12 +214,12 @@ function generateScript(plan: LoadPlan, output: ScriptOutput, exported: ExportOp
   const options: Record<string, unknown> = {
     scenarios: { [K6_SCENARIO]: k6Scenario(plan) },
     userAgent: 'meshproof (k6)',
-    discardResponseBodies: false,
+    // The driver's script sets these for all requests here rather than per request: k6 reads every request's
+    // parameters one by one (js/modules/k6/http parseRequest), a tenth of its time per request with four of them.
+    discardResponseBodies: output === 'records' && data.responseType === 'none',
+    ...(output === 'records' ? { maxRedirects: 0 } : {}),
     noCookiesReset: false,
   };
-  // A threshold that always passes makes k6 track the scenario's own HTTP requests (not setup's logins) as a
-  // submetric, which handleSummary then reads.
-  if (output === 'log') options.thresholds = { [`http_reqs{scenario:${K6_SCENARIO}}`]: ['count>=0'] };
   const checks = output === 'metrics' ? (exported.checks ?? []) : [];
   if (checks.length > 0) options.thresholds = Object.fromEntries(checks.map((c) => [c.metric, c.thresholds]));
   const header =
@@ -177,9 +231,11 @@ ${(exported.notes ?? []).map((note) => `// ${note}\n`).join('')}import http from
 import exec from 'k6/execution';
 import { Counter, Rate, Trend } from 'k6/metrics';`
       : `// Generated by meshproof's k6 driver from a load plan: each response is classified here (same classifiers as
-// meshproof) and logged as one line; \`meshproof export k6\` writes the form that counts responses in k6 metrics.
+// meshproof) and handed to meshproof's k6 extension as one binary record; \`meshproof export k6\` writes the form
+// that counts responses in k6 metrics and runs on any k6.
 import http from 'k6/http';
-import exec from 'k6/execution';`;
+import exec from 'k6/execution';
+import * as extension from '${K6_EXTENSION_IMPORT}';`;
   const requestTags = output === 'metrics' ? ', tags: { request: r.name }' : '';
   const report =
     output === 'metrics'
@@ -195,9 +251,12 @@ import exec from 'k6/execution';`;
   metadata.meshproof = JSON.stringify(entry);
   responses.add(1, labels);
   delete metadata.meshproof;`
-      : `  const line = [index, sentAtMs, latencyMs, status, labels];
-  if (error !== undefined) line.push(error);
-  console.log('${RECORD_PREFIX}' + JSON.stringify(line));`;
+      : `  let labelsId = LABEL_IDS.get(labels);
+  if (labelsId === undefined) {
+    labelsId = intern(JSON.stringify(labels));
+    if (LABEL_IDS.size < LABEL_IDS_MAX) LABEL_IDS.set(labels, labelsId);
+  }
+  response(res, index, sentAtMs, labelsId, error === undefined ? 0 : intern(error), erroredLatencyMs, !record.readBeyondKey);`;
   const metricsPart =
     output === 'metrics'
       ? `const responses = new Counter('${K6_METRIC}');
@@ -206,14 +265,26 @@ const CHECKS = PLAN.checks.map((check) => ({ check: check, metric: check.type ==
 // This VU's metadata object, read once (see scenarioStart).
 let metadata = null;
 `
-      : '';
+      : `// Every use of a Go module's imported binding looks it up and wraps its function anew: take each once.
+const { intern, origin, iteration, reported, response, flush } = extension;
+const httpRequest = http.request;
+// The extension's id per labels object: labelsOf hands back the same object for responses alike, so a VU interns
+// each once (bounded: objects not remembered there are new every response).
+const LABEL_IDS = new Map();
+const LABEL_IDS_MAX = 64;
+`;
   const summaryPart =
-    output === 'log'
+    output === 'records'
       ? `
 // k6's own counts for the driver's cross-checks, once at the end on stdout (nothing else is written there).
 export function handleSummary(data) {
   const count = (name) => (data.metrics[name] ? data.metrics[name].values.count : 0);
-  const counts = { httpRequests: count('http_reqs{scenario:${K6_SCENARIO}}'), droppedIterations: count('dropped_iterations') };
+  // The scenario's requests: all of k6's but setup's logins, one request each (no redirects). Not a submetric
+  // (http_reqs{scenario:...}): the threshold that would make k6 track it costs a tenth of k6's time per request.
+  const logins = new Set(PLAN.requests.filter((r) => r.login !== null).map((r) => r.login)).size;
+  const counts = { httpRequests: count('http_reqs') - logins, droppedIterations: count('dropped_iterations') };
+  // Every iteration has ended: the last records reach the driver before k6 exits.
+  flush();
   return { stdout: JSON.stringify(counts) + '\\n' };
 }
 `
@@ -247,37 +318,11 @@ let scenarioStart = -1;
 // k6 gives every iteration an empty one (noCookiesReset: false), and an iteration sends one request.
 const TARGETS = PLAN.requests.map((r) => ({
   url: (r.baseUrl === null ? PLAN.baseUrl : r.baseUrl) + r.path,
-  params: { headers: Object.assign({}, r.headers), timeout: PLAN.timeoutMs + 'ms', redirects: 0, responseType: PLAN.responseType${requestTags} },
+  params: { headers: Object.assign({}, r.headers), ${output === 'records' ? 'timeout: PLAN.timeoutMs' : `timeout: PLAN.timeoutMs + 'ms', redirects: 0, responseType: PLAN.responseType${requestTags}`} },
 }));
 
-export default function (data) {
-  const scenario = exec.scenario;
-  const n = scenario.iterationInTest;
-  if (PLAN.limit !== null && n >= PLAN.limit) return;
-  if (scenarioStart < 0) {
-    scenarioStart = scenario.startTime;
-${output === 'log' ? `    console.log('${ORIGIN_PREFIX}' + scenarioStart);
-` : ''}  }
-  const index = pickRequest(WEIGHTS, PLAN.seed, n);
-  const req = PLAN.requests[index];
-  const target = TARGETS[index];
-  target.params.headers['x-request-id'] = requestId(PLAN.seed, n);
-  if (req.login !== null) target.params.headers.cookie = data.cookies[req.login];
-  const started = Date.now();
-  const sentAtMs = started - scenarioStart;
-  const res = http.request(req.method, target.url, req.body, target.params);
-  const status = res.status;
-  let latencyMs;
-  let error;
-  if (status > 0) {
-    // From the first byte written (a new connection's set-up included) to the last byte read, as the autocannon driver.
-    const timings = res.timings;
-    latencyMs = timings.connecting + timings.tls_handshaking + timings.duration;
-  } else {
-    latencyMs = Date.now() - started;
-    error = errorName(res.error_code, res.error || '');
-  }
-  const labels = labelsOf(PLAN.classifiers, new K6Record(res, index, sentAtMs, latencyMs, status, error));
+${output === 'metrics' ? METRICS_ITERATION_START : RECORDS_ITERATION_START}  const record = new K6Record(res, index, sentAtMs, latencyMs, status, error);
+  const labels = labelsOf(PLAN.classifiers, record);
 ${report}
 }
 ${summaryPart}`;

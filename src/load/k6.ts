@@ -1,20 +1,25 @@
-// The k6 driver: runs the real k6 binary on the script ./k6-script.ts generates and streams one line per response
-// into the same ResponseRecord path as the in-process driver.
+// The k6 driver: runs meshproof's k6 (built with the extension tools/xk6-meshproof) on the script ./k6-script.ts
+// generates, and streams the extension's binary records, one per response, into the same ResponseRecord path as the
+// in-process driver.
 import { spawn } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
 import { TargetError } from '../errors.ts';
 import type { ResponseRecord } from '../observe/types.ts';
 import type { LoadControl, LoadDriver, LoadPlan, LoadProgress, LoadSummary } from './driver.ts';
-import { k6DriverScript, ORIGIN_PREFIX, RECORD_PREFIX, type K6Counts, type K6Line } from './k6-script.ts';
+import { K6RecordDecoder, type K6Response } from './k6-records.ts';
+import { k6DriverScript, RECORDS_FD_ENV, type K6Counts } from './k6-script.ts';
 import { checkPlan } from './plan.ts';
 import { K6_BUILD_HINT, k6Path } from './tools.ts';
 
 const PROGRESS_INTERVAL_MS = 250;
 const STDERR_LINES_KEPT = 40;
+/** The child's descriptor for the extension's records: the first after stdin, stdout and stderr. */
+const RECORDS_FD = 3;
 
 function findK6(): string {
   const path = k6Path();
@@ -50,11 +55,12 @@ async function runK6(
   control: LoadControl,
 ): Promise<LoadSummary> {
   const started = performance.now();
-  // Raw log format: the script's console.log lines reach stderr as written (k6's own messages as bare text too).
+  // Raw log format: k6's own messages as bare text on stderr.
   const args = ['run', '--quiet', '--no-color', '--log-format=raw', '--no-usage-report', scriptPath];
   // Never report usage to the internet; no web dashboard.
-  const env = { ...process.env, K6_NO_USAGE_REPORT: 'true', K6_WEB_DASHBOARD: 'false' };
-  const child = spawn(binary, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const env = { ...process.env, K6_NO_USAGE_REPORT: 'true', K6_WEB_DASHBOARD: 'false', [RECORDS_FD_ENV]: String(RECORDS_FD) };
+  const child = spawn(binary, args, { env, stdio: ['ignore', 'pipe', 'pipe', 'pipe'] });
+  const records = child.stdio[RECORDS_FD] as Readable;
 
   const counts = { sent: 0, answered: 0, errored: 0 };
   const byStatus: Record<string, number> = {};
@@ -62,8 +68,7 @@ async function runK6(
   let stdout = '';
   let failure: unknown;
 
-  const onResponseLine = (line: K6Line) => {
-    const [requestIndex, sentAtMs, latencyMs, status, labels, error] = line;
+  const onK6Response = ({ requestIndex, sentAtMs, latencyMs, status, labels, error }: K6Response) => {
     counts.sent++;
     if (status > 0) counts.answered++;
     else counts.errored++;
@@ -79,21 +84,41 @@ async function runK6(
       child.kill('SIGINT');
     }
   };
+  // Every VU reports the scenario's start, from which the responses' sentAtMs count; the first is the origin.
   let origin: number | undefined;
-  const onStderrLine = (line: string) => {
-    if (line.startsWith(RECORD_PREFIX)) return onResponseLine(JSON.parse(line.slice(RECORD_PREFIX.length)) as K6Line);
-    if (line.startsWith(ORIGIN_PREFIX)) {
-      if (origin === undefined) control.onClockOrigin?.((origin = Number(line.slice(ORIGIN_PREFIX.length))));
-      return;
+  const onOrigin = (unixMs: number) => {
+    if (origin === undefined) control.onClockOrigin?.((origin = unixMs));
+  };
+  const decoder = new K6RecordDecoder({ onOrigin, onResponse: onK6Response });
+  const decode = (apply: () => void) => {
+    if (failure) return;
+    try {
+      apply();
+    } catch (err) {
+      failure = err;
+      child.kill('SIGINT');
     }
+  };
+  // k6 closes the descriptor when it exits: the end of the stream is the end of the records, none left behind.
+  const recordsDone = new Promise<void>((resolve) => {
+    records.on('data', (chunk: Buffer) => decode(() => decoder.push(chunk)));
+    records.on('end', () => {
+      decode(() => decoder.end());
+      resolve();
+    });
+    records.on('error', (err) => {
+      failure ??= err;
+      resolve();
+    });
+  });
+  const onStderrLine = (line: string) => {
     k6Output.push(line);
     if (k6Output.length > STDERR_LINES_KEPT) k6Output.shift();
   };
-
   const stderrDone = new Promise<void>((resolve) => {
-    createInterface({ input: child.stderr, crlfDelay: Infinity }).on('line', onStderrLine).on('close', resolve);
+    createInterface({ input: child.stderr!, crlfDelay: Infinity }).on('line', onStderrLine).on('close', resolve);
   });
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; spawnError?: Error }>((resolve) => {
     child.on('error', (spawnError) => resolve({ code: null, signal: null, spawnError }));
     child.on('close', (code, signal) => resolve({ code, signal }));
@@ -108,6 +133,7 @@ async function runK6(
 
   const result = await exited;
   await stderrDone;
+  await recordsDone;
   clearInterval(ticker);
   control.signal.removeEventListener('abort', onAbort);
   control.onProgress?.(progress());

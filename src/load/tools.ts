@@ -1,9 +1,16 @@
 // Where tools built from source live: "${MESHPROOF_TOOLS:-$HOME/.cache/meshproof/tools}/<name>-<version>/<name>".
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 /** k6 release built by scripts/k6-build.ts (from the Go module proxy, with xk6). */
 export const K6_VERSION = '1.8.1';
+/** The xk6 extension the k6 driver's scripts import (k6/x/meshproof), built into meshproof's k6. */
+export const K6_EXTENSION_DIR = fileURLToPath(new URL('../../tools/xk6-meshproof', import.meta.url));
+/** Its Go module path (tools/xk6-meshproof/go.mod). */
+export const K6_EXTENSION_MODULE = 'meshproof.local/xk6-meshproof';
 /** xk6 release used to build k6 (the newest one the module proxy serves here). */
 export const XK6_VERSION = '0.20.1';
 
@@ -20,9 +27,30 @@ export function toolPath(name: string, version: string | undefined = TOOL_VERSIO
   return join(toolsDir(), `${name}-${version}`, name);
 }
 
-/** The k6 binary the k6 driver runs; MESHPROOF_K6 overrides it (e.g. a team's own xk6 build). */
-export function k6Path(): string {
-  return process.env.MESHPROOF_K6 || toolPath('k6', K6_VERSION);
+let extensionHash: string | undefined;
+
+/** Hash of the extension's sources: an edited extension gets a k6 build of its own. */
+export function k6ExtensionHash(): string {
+  if (extensionHash === undefined) {
+    const hash = createHash('sha256');
+    for (const name of readdirSync(K6_EXTENSION_DIR).sort()) {
+      if (!/\.(go|mod|sum)$/.test(name)) continue;
+      hash.update(`${name}\0`).update(readFileSync(join(K6_EXTENSION_DIR, name))).update('\0');
+    }
+    extensionHash = hash.digest('hex').slice(0, 12);
+  }
+  return extensionHash;
 }
 
-export const K6_BUILD_HINT = 'build it with `npx tsx scripts/k6-build.ts` (or set MESHPROOF_K6 to a k6 binary)';
+/** Where scripts/k6-build.ts puts k6 built with the extension: "k6-<version>-<extension hash>/k6" in the tools cache. */
+export function k6BuildPath(): string {
+  return toolPath('k6', `${K6_VERSION}-${k6ExtensionHash()}`);
+}
+
+/** The k6 binary the k6 driver runs; MESHPROOF_K6 overrides it (a k6 built with tools/xk6-meshproof). */
+export function k6Path(): string {
+  return process.env.MESHPROOF_K6 || k6BuildPath();
+}
+
+export const K6_BUILD_HINT =
+  'build it with `npx tsx scripts/k6-build.ts` (or set MESHPROOF_K6 to a k6 built with the extension tools/xk6-meshproof)';

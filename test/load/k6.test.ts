@@ -68,12 +68,21 @@ describe('k6 script generation', () => {
     expect(script).toContain("new Counter('meshproof_responses')");
   });
 
-  it("the driver's form logs one line per response and prints k6's counts at the end; the exported form counts in metrics", () => {
+  it("the driver's form hands each response to the extension and prints k6's counts at the end; the exported form counts in metrics", () => {
     const p = plan('http://127.0.0.1:8080/', {});
     const driverScript = k6DriverScript(p);
-    expect(driverScript).toContain("console.log('@mp' + JSON.stringify(line))");
+    expect(driverScript).toMatch(/^import \* as extension from 'k6\/x\/meshproof';$/m);
+    expect(driverScript).toContain('const { intern, origin, iteration, reported, response, flush } = extension;');
+    expect(driverScript).toContain('response(res, index, sentAtMs, labelsId, error === undefined ? 0 : intern(error), erroredLatencyMs, !record.readBeyondKey);');
+    expect(driverScript).not.toContain('exec.scenario.iterationInTest');
+    // Redirects and bodies set once in options, not per request (k6 parses every request's parameters).
+    expect(driverScript).toContain('"maxRedirects": 0');
+    expect(driverScript).toContain('params: { headers: Object.assign({}, r.headers), timeout: PLAN.timeoutMs },');
+    expect(driverScript).toMatch(/flush\(\);\n {2}return \{ stdout:/);
+    expect(driverScript).not.toContain('console.log');
     expect(driverScript).toMatch(/^export function handleSummary\(data\)/m);
-    expect(driverScript).toContain('"http_reqs{scenario:meshproof}": [');
+    expect(driverScript).not.toContain('"thresholds"'); // a threshold costs k6 per request; setup's logins are subtracted
+    expect(driverScript).toContain("httpRequests: count('http_reqs') - logins");
     expect(driverScript).not.toContain('new Counter(');
     const exported = k6Script(p);
     expect(exported).toContain('metadata.meshproof = JSON.stringify(entry)');
@@ -81,11 +90,14 @@ describe('k6 script generation', () => {
     expect(exported).toContain('tags: { request: r.name }');
     expect(exported).not.toContain('handleSummary');
     expect(exported).not.toContain('console.log');
+    expect(exported).not.toContain('k6/x/'); // runs on any k6
   });
 
   it('k6 discards response bodies only when no chosen classifier reads them', () => {
     expect(k6DriverScript(plan('http://x', { classifiers: ['status'] }))).toContain('"responseType": "none"');
     expect(k6Script(plan('http://x', { classifiers: ['status'] }))).toContain('"responseType": "none"');
+    expect(k6DriverScript(plan('http://x', { classifiers: ['status'] }))).toContain('"discardResponseBodies": true');
+    expect(k6DriverScript(plan('http://x', {}))).toContain('"discardResponseBodies": false');
     for (const classifiers of [undefined, ['status', 'envoy'], ['bookinfo']]) {
       expect(k6DriverScript(plan('http://x', { classifiers })), String(classifiers)).toContain('"responseType": "text"');
     }

@@ -1,0 +1,125 @@
+// meshproof's k6 extension (tools/xk6-meshproof) in the real k6 built by scripts/k6-build.ts (CI: scripts/ci.d/30-k6.sh),
+// read back by the driver's decoder, with requests to a loopback test server. No skipping.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { K6RecordDecoder, type K6Response } from '../../src/load/k6-records.ts';
+import { k6Path } from '../../src/load/tools.ts';
+import { closedPort, startServer, type TestServer } from './server.ts';
+
+const work = mkdtempSync(join(tmpdir(), 'meshproof-k6-extension-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+/** Runs a script with the records pipe on fd 3 (as the driver does; `fd` null: no MESHPROOF_RECORDS_FD) and decodes it. */
+async function runScript(source: string, fd: string | null = '3') {
+  const script = join(work, `script-${Math.random().toString(36).slice(2)}.js`);
+  writeFileSync(script, source);
+  const env: NodeJS.ProcessEnv = { ...process.env, K6_NO_USAGE_REPORT: 'true', K6_WEB_DASHBOARD: 'false' };
+  if (fd === null) delete env.MESHPROOF_RECORDS_FD;
+  else env.MESHPROOF_RECORDS_FD = fd;
+  const child = spawn(k6Path(), ['run', '--quiet', '--no-color', '--no-usage-report', script], { env, stdio: ['ignore', 'pipe', 'pipe', 'pipe'] });
+  const origins: number[] = [];
+  const responses: K6Response[] = [];
+  const decoder = new K6RecordDecoder({ onOrigin: (ms) => origins.push(ms), onResponse: (r) => responses.push(r) });
+  let stderr = '';
+  let stdout = '';
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  const records = child.stdio[3] as Readable;
+  const ended = new Promise<void>((resolve, reject) => {
+    records.on('data', (chunk: Buffer) => decoder.push(chunk));
+    records.on('end', () => {
+      try {
+        decoder.end();
+        resolve();
+      } catch (err) {
+        reject(err as Error);
+      }
+    });
+  });
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  await ended;
+  return { code, stdout, stderr, origins, responses };
+}
+
+const ITERATIONS = 4000;
+
+describe('k6 extension k6/x/meshproof in the real k6', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startServer();
+  });
+  afterAll(() => server.close());
+
+  it('every record of four VUs reaches the reader, status and latency read from k6 in Go, strings interned once across VUs, answers seen before reported by the extension alone (flush in handleSummary)', async () => {
+    // 4,000 records of 31 bytes: about twice the extension's 64 KiB buffer, and the last ones only leave it at the
+    // flush from handleSummary. Every 7th request answers 500, every 11th is refused (status 0, latency from the script).
+    const refused = `http://127.0.0.1:${await closedPort()}/`;
+    const { code, stdout, stderr, origins, responses } = await runScript(`
+import http from 'k6/http';
+import exec from 'k6/execution';
+import { Counter } from 'k6/metrics';
+import { intern, origin, iteration, reported, response, flush } from 'k6/x/meshproof';
+export const options = { scenarios: { s: { executor: 'shared-iterations', vus: 4, iterations: ${ITERATIONS}, maxDuration: '2m' } } };
+const classified = new Counter('classified');
+let started = false;
+export default function () {
+  const n = iteration();
+  if (n !== exec.scenario.iterationInTest) throw new Error('iteration() ' + n + ' is not iterationInTest ' + exec.scenario.iterationInTest);
+  if (!started) {
+    started = true;
+    origin(1764950000000 + exec.vu.idInTest);
+  }
+  const url = n % 11 === 0 ? ${JSON.stringify(refused)} : ${JSON.stringify(server.url.replace(/\/+$/, ''))} + (n % 7 === 0 ? '/fault' : '/ok');
+  const res = http.get(url);
+  if (reported(res, n, n * 0.5)) return;
+  classified.add(1);
+  const status = res.status;
+  const labels = intern(JSON.stringify({ status: String(status), 'reviews.version': 'v2' }));
+  response(res, n, n * 0.5, labels, status === 0 ? intern('E' + (n % 2)) : 0, n / 1024, true);
+}
+export function handleSummary(data) {
+  flush();
+  return { stdout: JSON.stringify({ classified: data.metrics.classified.values.count }) };
+}
+`);
+    expect(stderr).not.toMatch(/level=error/);
+    expect(code).toBe(0);
+    expect(origins.sort()).toEqual([1764950000001, 1764950000002, 1764950000003, 1764950000004]);
+    expect(responses).toHaveLength(ITERATIONS);
+    const byIndex = [...responses].sort((a, b) => a.requestIndex - b.requestIndex);
+    byIndex.forEach((r, n) => {
+      const refusedOne = n % 11 === 0;
+      expect(r.requestIndex, `record ${n}`).toBe(n);
+      expect(r.sentAtMs, `record ${n}`).toBe(n * 0.5);
+      expect(r.status, `record ${n}`).toBe(refusedOne ? 0 : n % 7 === 0 ? 500 : 200);
+      if (refusedOne) expect(r, `record ${n}`).toMatchObject({ latencyMs: n / 1024, error: `E${n % 2}` });
+      else expect(r.latencyMs > 0 && r.error === undefined, `record ${n}: latency ${r.latencyMs}, error ${r.error}`).toBe(true);
+      expect(r.labels, `record ${n}`).toEqual({ status: String(r.status), 'reviews.version': 'v2' });
+    });
+    // One labels object per status for all four VUs: each string went out once.
+    expect(new Set(responses.map((r) => r.labels)).size).toBe(3);
+    // Refused requests are classified every time (never remembered: no status); a 200 or a 500 at most once per VU
+    // (four VUs may classify the first of each at once), then the extension reports them alone.
+    const refusedCount = Math.ceil(ITERATIONS / 11);
+    const { classified } = JSON.parse(stdout) as { classified: number };
+    expect(classified).toBeGreaterThanOrEqual(refusedCount + 2);
+    expect(classified).toBeLessThanOrEqual(refusedCount + 2 * 4);
+  });
+
+  it('without MESHPROOF_RECORDS_FD the module says what it needs (the script is meant for the driver)', async () => {
+    const { stderr, responses } = await runScript(
+      `
+import { intern } from 'k6/x/meshproof';
+export const options = { iterations: 1 };
+export default function () { intern('x'); }
+`,
+      null,
+    );
+    expect(stderr).toContain('k6/x/meshproof: MESHPROOF_RECORDS_FD must name an open file descriptor >= 3');
+    expect(responses).toEqual([]);
+  });
+});
