@@ -11,6 +11,7 @@ import { cpuSeconds } from './machine.ts';
 import { jsonResult, runBenchScript, runCommand, startServer } from './process.ts';
 import { summarize, type Summary } from './stats.ts';
 import type { BenchTools } from './tools.ts';
+import { K6_OFFLINE_ENV } from '../src/load/tools.ts';
 
 /** A meshproof driver against the raw tool it drives, per round: what meshproof's work per response costs. */
 export interface DriverOverhead {
@@ -101,7 +102,7 @@ export function handleSummary(data) { return { ${JSON.stringify(k6Summary)}: JSO
       measure: async (url) => {
         rmSync(k6Summary, { force: true });
         const done = await runCommand(tools.k6.path, ['run', '--quiet', '--no-color', '--no-usage-report', '-e', `URL=${url}`, k6Script], {
-          env: { ...oneCore, K6_NO_USAGE_REPORT: 'true', K6_WEB_DASHBOARD: 'false' },
+          env: { ...oneCore, ...K6_OFFLINE_ENV },
         });
         if (done.code !== 0) throw new Error(`k6 failed: ${done.stderr.slice(-500)}`);
         const summary = JSON.parse(readFileSync(k6Summary, 'utf8')) as {

@@ -12,9 +12,9 @@ import { TargetError } from '../errors.ts';
 import type { ResponseRecord } from '../observe/types.ts';
 import type { LoadControl, LoadDriver, LoadPlan, LoadProgress, LoadSummary } from './driver.ts';
 import { K6RecordDecoder, type K6Response } from './k6-records.ts';
-import { k6DriverScript, RECORDS_FD_ENV, type K6Counts } from './k6-script.ts';
+import { K6_EXTENSION_IMPORT, k6DriverScript, RECORDS_FD_ENV, type K6Counts } from './k6-script.ts';
 import { checkPlan } from './plan.ts';
-import { K6_BUILD_HINT, k6Path } from './tools.ts';
+import { K6_BUILD_HINT, K6_OFFLINE_ENV, k6Path } from './tools.ts';
 
 const PROGRESS_INTERVAL_MS = 250;
 const STDERR_LINES_KEPT = 40;
@@ -57,8 +57,9 @@ async function runK6(
   const started = performance.now();
   // Raw log format: k6's own messages as bare text on stderr.
   const args = ['run', '--quiet', '--no-color', '--log-format=raw', '--no-usage-report', scriptPath];
-  // Never report usage to the internet; no web dashboard.
-  const env = { ...process.env, K6_NO_USAGE_REPORT: 'true', K6_WEB_DASHBOARD: 'false', [RECORDS_FD_ENV]: String(RECORDS_FD) };
+  // Never report usage to the internet; no web dashboard; and never let k6 build a binary for a missing extension
+  // (k6 ≥ 1.0's automatic extension resolution posts the script's imports to ingest.k6.io: cmd/state/state.go).
+  const env = { ...process.env, ...K6_OFFLINE_ENV, [RECORDS_FD_ENV]: String(RECORDS_FD) };
   const child = spawn(binary, args, { env, stdio: ['ignore', 'pipe', 'pipe', 'pipe'] });
   const records = child.stdio[RECORDS_FD] as Readable;
 
@@ -143,7 +144,11 @@ async function runK6(
   const exitCode = result.code ?? 128;
   const aborted = control.signal.aborted;
   if (exitCode !== 0 && counts.sent === 0 && !aborted) {
-    throw new TargetError(`k6 exited with code ${exitCode} before any response:\n${k6Output.join('\n')}`);
+    const output = k6Output.join('\n');
+    const noExtension = output.includes(K6_EXTENSION_IMPORT)
+      ? `\n${binary} has no meshproof extension (${K6_EXTENSION_IMPORT}): ${K6_BUILD_HINT}`
+      : '';
+    throw new TargetError(`k6 exited with code ${exitCode} before any response:\n${output}${noExtension}`);
   }
   const k6Counts = parseCounts(stdout);
   const notes: string[] = [];

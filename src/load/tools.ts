@@ -52,5 +52,11 @@ export function k6Path(): string {
   return process.env.MESHPROOF_K6 || k6BuildPath();
 }
 
+/**
+ * Environment for every k6 meshproof runs: no usage report, no web dashboard, and no automatic extension resolution
+ * (k6 ≥ 1.0 would otherwise send a script's unknown imports to its build service on the internet and download a binary).
+ */
+export const K6_OFFLINE_ENV = { K6_NO_USAGE_REPORT: 'true', K6_WEB_DASHBOARD: 'false', K6_AUTO_EXTENSION_RESOLUTION: 'false' } as const;
+
 export const K6_BUILD_HINT =
   'build it with `npx tsx scripts/k6-build.ts` (or set MESHPROOF_K6 to a k6 built with the extension tools/xk6-meshproof)';

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { exportK6Command } from '../../src/cli/export-command.ts';
 import { k6Checks } from '../../src/load/k6-checks.ts';
-import { k6Path } from '../../src/load/tools.ts';
+import { K6_OFFLINE_ENV, k6Path } from '../../src/load/tools.ts';
 import { loadExperimentText } from '../../src/spec/load.ts';
 import { startServer, type TestServer } from './server.ts';
 
@@ -41,7 +41,7 @@ describe('exported k6 scripts judge what k6 can see', () => {
     const out = join(dir, `${name}.js`);
     expect(await exportK6Command(file, { baseUrl: server.url, seed: 5, out })).toBe(0);
     // Not spawnSync: the server answering k6 runs in this process.
-    const child = spawn(k6Path(), ['run', '--quiet', '--no-color', '--no-usage-report', out], { env: { ...process.env, K6_NO_USAGE_REPORT: 'true' } });
+    const child = spawn(k6Path(), ['run', '--quiet', '--no-color', '--no-usage-report', out], { env: { ...process.env, ...K6_OFFLINE_ENV } });
     let output = '';
     child.stdout.on('data', (c: Buffer) => (output += c.toString()));
     child.stderr.on('data', (c: Buffer) => (output += c.toString()));

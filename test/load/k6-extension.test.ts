@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { K6RecordDecoder, type K6Response } from '../../src/load/k6-records.ts';
-import { k6Path } from '../../src/load/tools.ts';
+import { K6_OFFLINE_ENV, k6Path } from '../../src/load/tools.ts';
 import { closedPort, startServer, type TestServer } from './server.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'meshproof-k6-extension-'));
@@ -17,7 +17,7 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 async function runScript(source: string, fd: string | null = '3') {
   const script = join(work, `script-${Math.random().toString(36).slice(2)}.js`);
   writeFileSync(script, source);
-  const env: NodeJS.ProcessEnv = { ...process.env, K6_NO_USAGE_REPORT: 'true', K6_WEB_DASHBOARD: 'false' };
+  const env: NodeJS.ProcessEnv = { ...process.env, ...K6_OFFLINE_ENV };
   if (fd === null) delete env.MESHPROOF_RECORDS_FD;
   else env.MESHPROOF_RECORDS_FD = fd;
   const child = spawn(k6Path(), ['run', '--quiet', '--no-color', '--no-usage-report', script], { env, stdio: ['ignore', 'pipe', 'pipe', 'pipe'] });

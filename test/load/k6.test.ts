@@ -1,4 +1,7 @@
 // Runs the real k6 binary (built by scripts/k6-build.ts; CI builds it in scripts/ci.d/30-k6.sh). No skipping.
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { SpecError, TargetError } from '../../src/errors.ts';
 import { K6Driver } from '../../src/load/k6.ts';
@@ -267,6 +270,26 @@ describe('K6Driver (real k6 binary)', () => {
       process.env.MESHPROOF_K6 = '/nonexistent/k6';
       await expect(drive(driver, plan(server.url, {}))).rejects.toThrow(TargetError);
       await expect(drive(driver, plan(server.url, {}))).rejects.toThrow(/npx tsx scripts\/k6-build\.ts/);
+    });
+
+    it('a k6 without meshproof\'s extension: k6 is told not to fetch one from the internet, and the error says what to build', async () => {
+      // A stand-in for a plain k6 (building one costs minutes): it answers as k6 1.8.1 does for a script importing an
+      // extension it lacks (exit 107, "unknown modules"), after writing down what the driver set in its environment.
+      const dir = mkdtempSync(join(tmpdir(), 'meshproof-plain-k6-'));
+      const fake = join(dir, 'k6');
+      writeFileSync(
+        fake,
+        `#!/bin/sh\necho "$K6_AUTO_EXTENSION_RESOLUTION" > ${join(dir, 'resolution')}\n` +
+          `echo 'could not initialize: unknown modules ["k6/x/meshproof"] were tried to be loaded, but couldn'"'"'t' >&2\nexit 107\n`,
+      );
+      chmodSync(fake, 0o755);
+      process.env.MESHPROOF_K6 = fake;
+      try {
+        await expect(drive(driver, plan(server.url, {}))).rejects.toThrow(/has no meshproof extension \(k6\/x\/meshproof\): build it with `npx tsx scripts\/k6-build\.ts`/);
+        expect(readFileSync(join(dir, 'resolution'), 'utf8').trim()).toBe('false');
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     });
   });
 });
