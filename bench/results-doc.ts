@@ -225,7 +225,6 @@ ${agreement(r, previous)}`;
 
 /** Row 3's curve: a table of the points and the plot (bench/verdict-curve.svg, written with this document). */
 function verdictCurveSection(v: VerdictSpeed): string {
-  if (!v.curve) return '';
   const lines = v.curve.points.map(
     (p) => `| ${(p.truth * 100).toFixed(1)} % | ${formatNumber(p.sequential.meanRequests)} | ${formatNumber(v.fixed.n / p.sequential.meanRequests, 2)} × | ${(p.sequential.pass * 100).toFixed(1)} % / ${(p.sequential.fail * 100).toFixed(1)} % / ${(p.sequential.inconclusive * 100).toFixed(1)} % |`,
   );

@@ -102,7 +102,10 @@ async function main(): Promise<void> {
   const json = `${JSON.stringify(results, null, 2)}\n`;
   if (write) {
     writeFileSync(RESULTS_MD, resultsDocument(results, resultsTable, previous));
-    writeFileSync(VERDICT_CURVE_SVG, verdictCurveSvg({ ...results.verdict.curve, fixedN: results.verdict.fixed.n, band: { lower: 0.15, upper: 0.25 }, checkEvery: results.verdict.checkEvery }));
+    const v = results.verdict;
+    // The expected 80/20 split's v3 share, ± the tolerance the row judged with.
+    const band = { lower: 0.2 - v.tolerancePoints / 100, upper: 0.2 + v.tolerancePoints / 100 };
+    writeFileSync(VERDICT_CURVE_SVG, verdictCurveSvg({ ...v.curve, fixedN: v.fixed.n, band, checkEvery: v.checkEvery }));
     writeFileSync(RESULTS_JSON, json);
     log(`wrote bench/RESULTS.md and bench/results.json${previous ? ` (compared with ${previous.file})` : ''}`);
   }

@@ -36,6 +36,9 @@ function scenarioFrom(out: string, scenarioName: string): string {
   return rel.startsWith('.') || isAbsolute(rel) ? rel : `./${rel}`;
 }
 
+/** A host's service name: `reviews` of `reviews.default.svc.cluster.local`. */
+const shortName = (host: string) => host.split('.')[0]!;
+
 /**
  * How the load reaches a service of a user's scenario: through the ingress gateway when a VirtualService bound to a
  * Gateway routes a path (or everything) to it, as the service's users would; else straight to the service — which a
@@ -43,13 +46,12 @@ function scenarioFrom(out: string, scenarioName: string): string {
  * saying what to add.
  */
 function entryOf(scenario: Scenario, service: string): { path: string; service?: string } {
-  const short = (host: string) => host.split('.')[0]!;
   for (const { object } of scenario.resources) {
     if (object.kind !== 'VirtualService') continue;
     const gateways = list(field(object.spec, 'gateways')).filter((g): g is string => typeof g === 'string' && g !== 'mesh');
     if (gateways.length === 0) continue;
     for (const rule of list(field(object.spec, 'http'))) {
-      if (!list(field(rule, 'route')).some((d) => short(String(field(d, 'destination', 'host') ?? '')) === service)) continue;
+      if (!list(field(rule, 'route')).some((d) => shortName(String(field(d, 'destination', 'host') ?? '')) === service)) continue;
       const matches = list(field(rule, 'match'));
       if (matches.length === 0) return { path: '/' };
       const prefix = matches.map((m) => field(m, 'uri', 'prefix') ?? field(m, 'uri', 'exact')).find((p): p is string => typeof p === 'string');
@@ -76,24 +78,28 @@ const INIT_RATE = 200;
 const INIT_CONNECTIONS = 16;
 
 /**
- * The smallest concurrency a DestinationRule of the service allows its callers (tcp.maxConnections,
+ * The smallest concurrency a DestinationRule of the service (its traffic policy, a subset's, or a port's) allows its
+ * callers (tcp.maxConnections,
  * http.http2MaxRequests — Envoy's max_requests for every HTTP version — and a waiting queue of
  * http1MaxPendingRequests beyond the connections), or undefined when none caps it. An open-model load can exceed it
  * whenever responses lag (a catch-up burst on a busy machine sends many requests at once) and the caller's sidecar
  * then answers 503 UO: a verdict about the machine, not the mesh.
  */
 function poolCapacity(scenario: Scenario, service: string): number | undefined {
-  const short = (host: string) => host.split('.')[0]!;
   const caps: number[] = [];
   for (const { object } of scenario.resources) {
-    if (object.kind !== 'DestinationRule' || short(String(field(object.spec, 'host') ?? '')) !== service) continue;
-    const pool = field(object.spec, 'trafficPolicy', 'connectionPool');
-    const number = (v: unknown) => (typeof v === 'number' && v > 0 ? v : undefined);
-    const connections = number(field(pool, 'tcp', 'maxConnections'));
-    const pending = number(field(pool, 'http', 'http1MaxPendingRequests'));
-    const requests = number(field(pool, 'http', 'http2MaxRequests'));
-    if (connections !== undefined) caps.push(connections + (pending ?? 0));
-    if (requests !== undefined) caps.push(requests);
+    if (object.kind !== 'DestinationRule' || shortName(String(field(object.spec, 'host') ?? '')) !== service) continue;
+    // The rule's own policy, its subsets', and the port-level settings of each (any of them can cap a pool).
+    const policies = [field(object.spec, 'trafficPolicy'), ...list(field(object.spec, 'subsets')).map((subset) => field(subset, 'trafficPolicy'))];
+    const pools = policies.flatMap((policy) => [field(policy, 'connectionPool'), ...list(field(policy, 'portLevelSettings')).map((port) => field(port, 'connectionPool'))]);
+    for (const pool of pools) {
+      const number = (v: unknown) => (typeof v === 'number' && v > 0 ? v : undefined);
+      const connections = number(field(pool, 'tcp', 'maxConnections'));
+      const pending = number(field(pool, 'http', 'http1MaxPendingRequests'));
+      const requests = number(field(pool, 'http', 'http2MaxRequests'));
+      if (connections !== undefined) caps.push(connections + (pending ?? 0));
+      if (requests !== undefined) caps.push(requests);
+    }
   }
   return caps.length > 0 ? Math.min(...caps) : undefined;
 }

@@ -129,6 +129,16 @@ export function k6DriverScript(plan: LoadPlan): string {
   return generateScript(plan, 'records');
 }
 
+/** Both scripts' iteration: pick the iteration's request, set its id (and session), note when it is sent. */
+const PICK_AND_TIME = `  const index = pickRequest(WEIGHTS, PLAN.seed, n);
+  const req = PLAN.requests[index];
+  const target = TARGETS[index];
+  target.params.headers['x-request-id'] = requestId(PLAN.seed, n);
+  if (req.login !== null) target.params.headers.cookie = data.cookies[req.login];
+  const started = Date.now();
+  const sentAtMs = started - scenarioStart;
+`;
+
 /** The default function up to the classification, for exported scripts (exec.scenario per iteration: runs on any k6). */
 const METRICS_ITERATION_START = `export default function (data) {
   const scenario = exec.scenario;
@@ -137,14 +147,7 @@ const METRICS_ITERATION_START = `export default function (data) {
   if (scenarioStart < 0) {
     scenarioStart = scenario.startTime;
   }
-  const index = pickRequest(WEIGHTS, PLAN.seed, n);
-  const req = PLAN.requests[index];
-  const target = TARGETS[index];
-  target.params.headers['x-request-id'] = requestId(PLAN.seed, n);
-  if (req.login !== null) target.params.headers.cookie = data.cookies[req.login];
-  const started = Date.now();
-  const sentAtMs = started - scenarioStart;
-  const res = http.request(req.method, target.url, req.body, target.params);
+${PICK_AND_TIME}  const res = http.request(req.method, target.url, req.body, target.params);
   const status = res.status;
   let latencyMs;
   let error;
@@ -167,14 +170,7 @@ const RECORDS_ITERATION_START = `export default function (data) {
     scenarioStart = exec.scenario.startTime;
     origin(scenarioStart);
   }
-  const index = pickRequest(WEIGHTS, PLAN.seed, n);
-  const req = PLAN.requests[index];
-  const target = TARGETS[index];
-  target.params.headers['x-request-id'] = requestId(PLAN.seed, n);
-  if (req.login !== null) target.params.headers.cookie = data.cookies[req.login];
-  const started = Date.now();
-  const sentAtMs = started - scenarioStart;
-  const res = httpRequest(req.method, target.url, req.body, target.params);
+${PICK_AND_TIME}  const res = httpRequest(req.method, target.url, req.body, target.params);
   // An answer with the status and body of one classified before is reported by the extension alone.
   if (reported(res, index, sentAtMs)) return;
   const status = res.status;

@@ -27,19 +27,23 @@ export function toolPath(name: string, version: string | undefined = TOOL_VERSIO
   return join(toolsDir(), `${name}-${version}`, name);
 }
 
+/**
+ * First 12 hex digits of sha256 over a Go tool's .go, go.mod and go.sum files (names and contents): the part of a
+ * tools-cache key that gives an edited tool a build of its own instead of a stale binary.
+ */
+export function goSourceHash(dir: string): string {
+  const hash = createHash('sha256');
+  for (const file of readdirSync(dir).filter((f) => /\.go$|^go\.(mod|sum)$/.test(f)).sort()) {
+    hash.update(file).update('\0').update(readFileSync(join(dir, file)));
+  }
+  return hash.digest('hex').slice(0, 12);
+}
+
 let extensionHash: string | undefined;
 
 /** Hash of the extension's sources: an edited extension gets a k6 build of its own. */
 export function k6ExtensionHash(): string {
-  if (extensionHash === undefined) {
-    const hash = createHash('sha256');
-    for (const name of readdirSync(K6_EXTENSION_DIR).sort()) {
-      if (!/\.(go|mod|sum)$/.test(name)) continue;
-      hash.update(`${name}\0`).update(readFileSync(join(K6_EXTENSION_DIR, name))).update('\0');
-    }
-    extensionHash = hash.digest('hex').slice(0, 12);
-  }
-  return extensionHash;
+  return (extensionHash ??= goSourceHash(K6_EXTENSION_DIR));
 }
 
 /** Where scripts/k6-build.ts puts k6 built with the extension: "k6-<version>-<extension hash>/k6" in the tools cache. */

@@ -1,7 +1,7 @@
 // `meshproof init` (issue 19 item 5): a starting experiment for a service that validates without a warning (its budget
 // comes from the sample-size planner) and runs green on the local target as written.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -80,5 +80,21 @@ describe('meshproof init', () => {
     expect(written.metadata.description).toContain("caps orchestrator's pool at 100 requests at once");
     // Bookinfo's services have no pool limits: the open model at 200 requests per second.
     expect(parse(initExperiment('reviews').text).spec.load.rate).toBe(200);
+  });
+
+  it("a pool capped only on a subset's or a port's traffic policy counts too", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'meshproof-init-pool-'));
+    cpSync(fileURLToPath(new URL('../../examples/researchflow/scenario', import.meta.url)), dir, { recursive: true });
+    const rules = join(dir, 'destination-rules.yaml');
+    const text = readFileSync(rules, 'utf8');
+    const pool = '    connectionPool:\n      tcp: { maxConnections: 100 }\n      http: { http1MaxPendingRequests: 50, http2MaxRequests: 100 }\n';
+    expect(text.split(pool)).toHaveLength(3);
+    // The orchestrator's pool moves to a port's settings (8 at once), the worker's is dropped.
+    const [orchestrator, worker] = text.split('---');
+    const portLevel = '    portLevelSettings:\n      - port: { number: 8000 }\n        connectionPool:\n          tcp: { maxConnections: 4 }\n          http: { http1MaxPendingRequests: 4 }\n';
+    writeFileSync(rules, [orchestrator!.replace(pool, portLevel), worker!.replace(pool, '')].join('---'));
+    const written = parse(initExperiment('orchestrator', dir, join(dir, 'o.yaml')).text);
+    expect(written.spec.load).toMatchObject({ connections: 8 });
+    expect(written.metadata.description).toContain("caps orchestrator's pool at 8 requests at once");
   });
 });

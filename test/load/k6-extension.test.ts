@@ -122,4 +122,17 @@ export default function () { intern('x'); }
     expect(stderr).toContain('k6/x/meshproof: MESHPROOF_RECORDS_FD must name an open file descriptor >= 3');
     expect(responses).toEqual([]);
   });
+
+  it('with K6_OFFLINE_ENV a script importing an extension this k6 lacks fails at once, without asking k6\'s build service (cmd/state/state.go K6_AUTO_EXTENSION_RESOLUTION)', async () => {
+    const { code, stderr, responses } = await runScript(`
+import { nothing } from 'k6/x/not-built-in';
+export const options = { iterations: 1 };
+export default function () { nothing(); }
+`);
+    expect(code).not.toBe(0);
+    expect(stderr).toMatch(/unknown modules \[\\?"k6\/x\/not-built-in\\?"\]/); // quotes escaped in k6's logfmt
+    // With resolution on, k6 1.8.1 says "Automatic extension resolution is enabled" and posts to ingest.k6.io.
+    expect(stderr).not.toMatch(/extension resolution is enabled|provision|ingest\.k6\.io/);
+    expect(responses).toEqual([]);
+  });
 });

@@ -12,6 +12,25 @@ import { describeNonPassing, readResult, repoRoot, runCli } from '../catalogue/c
 const work = mkdtempSync(join(tmpdir(), 'meshproof-researchflow-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
+/**
+ * A copy of examples/researchflow under `name` whose destination-rules.yaml is edited: `edit` gets the orchestrator's
+ * and the worker's DestinationRule texts and returns them changed (each edit checks its text was there).
+ */
+function withDestinationRules(name: string, edit: (orchestrator: string, worker: string) => [string, string]): string {
+  const copy = join(work, name);
+  cpSync(join(repoRoot, 'examples', 'researchflow'), copy, { recursive: true });
+  const file = join(copy, 'scenario', 'destination-rules.yaml');
+  const [orchestrator, worker] = readFileSync(file, 'utf8').split('---');
+  writeFileSync(file, edit(orchestrator!, worker!).join('---'));
+  return copy;
+}
+
+/** `text` with `from` replaced, failing the test when `from` is not there. */
+function replaced(text: string, from: string, to: string): string {
+  expect(text).toContain(from);
+  return text.replace(from, to);
+}
+
 describe('examples/researchflow on the local target, with the real OPA', () => {
   it('validates without warnings and runs green: OPA decides the API, fails closed without OPA, STRICT mTLS, outlier ejection, retries, the connection pool', async () => {
     const suite = join(repoRoot, 'examples', 'researchflow', 'experiments');
@@ -42,13 +61,8 @@ describe('examples/researchflow on the local target, with the real OPA', () => {
   }, 120_000);
 
   it('without the worker rule\'s outlier detection the bad canary is never ejected: the ejection and retries checks fail', async () => {
-    const copy = join(work, 'no-outlier');
-    cpSync(join(repoRoot, 'examples', 'researchflow'), copy, { recursive: true });
-    const file = join(copy, 'scenario', 'destination-rules.yaml');
-    const [orchestrator, worker] = readFileSync(file, 'utf8').split('---');
     const detection = '    outlierDetection:\n      consecutive5xxErrors: 5\n      interval: 30s\n      baseEjectionTime: 30s\n      maxEjectionPercent: 50\n';
-    expect(worker).toContain(detection);
-    writeFileSync(file, [orchestrator, worker!.replace(detection, '')].join('---'));
+    const copy = withDestinationRules('no-outlier', (orchestrator, worker) => [orchestrator, replaced(worker, detection, '')]);
     const reportDir = join(work, 'no-outlier-report');
     const r = await runCli(['run', join(copy, 'experiments', '04-outlier-ejection.yaml'), '--seed', '7', '--report-dir', reportDir, '--quiet'], { timeoutMs: 120_000 });
     expect(r.code, r.stderr.slice(-3000)).toBe(1);
@@ -56,13 +70,9 @@ describe('examples/researchflow on the local target, with the real OPA', () => {
   }, 120_000);
 
   it('with the orchestrator\'s pool opened wide, 200 slow connections all get through: the overflow checks fail', async () => {
-    const copy = join(work, 'wide-pool');
-    cpSync(join(repoRoot, 'examples', 'researchflow'), copy, { recursive: true });
-    const file = join(copy, 'scenario', 'destination-rules.yaml');
-    const [orchestrator, worker] = readFileSync(file, 'utf8').split('---');
     const pool = '      tcp: { maxConnections: 100 }\n      http: { http1MaxPendingRequests: 50, http2MaxRequests: 100 }\n';
-    expect(orchestrator).toContain(pool);
-    writeFileSync(file, [orchestrator!.replace(pool, '      tcp: { maxConnections: 1000 }\n      http: { http1MaxPendingRequests: 1000, http2MaxRequests: 1000 }\n'), worker].join('---'));
+    const wide = '      tcp: { maxConnections: 1000 }\n      http: { http1MaxPendingRequests: 1000, http2MaxRequests: 1000 }\n';
+    const copy = withDestinationRules('wide-pool', (orchestrator, worker) => [replaced(orchestrator, pool, wide), worker]);
     const reportDir = join(work, 'wide-pool-report');
     const r = await runCli(['run', join(copy, 'experiments', '06-connection-pool.yaml'), '--seed', '7', '--report-dir', reportDir, '--quiet'], { timeoutMs: 120_000 });
     expect(r.code, r.stderr.slice(-3000)).toBe(1);
