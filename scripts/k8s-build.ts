@@ -1,5 +1,5 @@
 #!/usr/bin/env -S npx tsx
-// Build the sandbox cluster's etcd, kube-apiserver and kubectl from the Go module proxy, through the wrapper module
+// Build the sandbox cluster's etcd, kube-apiserver, kube-controller-manager and kubectl from the Go module proxy, through the wrapper module
 // tools/k8s (it pins k8s.io/kubernetes and its staging modules), and kwok (its node and the kubelet's port-forward)
 // with its own go.mod (`go install sigs.k8s.io/kwok/cmd/kwok@<pin>`, so its dependencies never change the others'),
 // into the tools cache; each binary that is already there is reused. Each is moved into place only when its build is
@@ -7,7 +7,7 @@
 //   npx tsx scripts/k8s-build.ts            build what is missing (or say where the existing builds are)
 //   npx tsx scripts/k8s-build.ts --print    print the binaries' paths only
 import { $, argv, echo, fs, path, which } from 'zx';
-import { ETCD_VERSION, KUBERNETES_VERSION, KWOK_VERSION, etcdPath, kubeApiserverPath, kubectlPath, kwokPath } from '../src/sandbox/binaries.ts';
+import { ETCD_VERSION, KUBERNETES_VERSION, KWOK_VERSION, etcdPath, kubeApiserverPath, kubeControllerManagerPath, kubectlPath, kwokPath } from '../src/sandbox/binaries.ts';
 
 const moduleDir = path.resolve(import.meta.dirname, '..', 'tools', 'k8s');
 const [major, minor] = KUBERNETES_VERSION.replace(/^v/, '').split('.');
@@ -21,6 +21,7 @@ const kubeLdflags = ['k8s.io/component-base/version', 'k8s.io/client-go/pkg/vers
 const targets: { name: string; version: string; binary: string; pkg: string; ldflags: string; install?: boolean }[] = [
   { name: 'etcd', version: ETCD_VERSION, binary: etcdPath(), pkg: 'go.etcd.io/etcd/server/v3', ldflags: '-s -w' },
   { name: 'kube-apiserver', version: KUBERNETES_VERSION, binary: kubeApiserverPath(), pkg: 'k8s.io/kubernetes/cmd/kube-apiserver', ldflags: `-s -w ${kubeLdflags}` },
+  { name: 'kube-controller-manager', version: KUBERNETES_VERSION, binary: kubeControllerManagerPath(), pkg: 'k8s.io/kubernetes/cmd/kube-controller-manager', ldflags: `-s -w ${kubeLdflags}` },
   { name: 'kubectl', version: KUBERNETES_VERSION, binary: kubectlPath(), pkg: 'k8s.io/kubernetes/cmd/kubectl', ldflags: `-s -w ${kubeLdflags}` },
   { name: 'kwok', version: KWOK_VERSION, binary: kwokPath(), pkg: `sigs.k8s.io/kwok/cmd/kwok@${KWOK_VERSION}`, ldflags: '-s -w', install: true },
 ];

@@ -1,5 +1,5 @@
 #!/usr/bin/env -S npx tsx
-// Stop every process sandbox-up started (pods, kwok, istiod, kube-apiserver, etcd, in that order), by the pids it recorded; safe
+// Stop every process sandbox-up started (pods, kwok, istiod, kube-controller-manager, kube-apiserver, etcd, in that order), by the pids it recorded; safe
 // when nothing runs. The state (certificates, etcd data, kubeconfig) stays for the next sandbox-up unless --purge.
 //   npx tsx scripts/sandbox-down.ts [--purge] [--dry-run]
 import { argv, echo, fs } from 'zx';
@@ -7,7 +7,7 @@ import { sandboxFiles } from '../src/sandbox/layout.ts';
 import { recordedNames, runningRecord, stopRecorded } from '../src/sandbox/processes.ts';
 
 const files = sandboxFiles();
-const order = ['pods', 'kwok', 'istiod', 'kube-apiserver', 'etcd'];
+const order = ['pods', 'kwok', 'istiod', 'kube-controller-manager', 'kube-apiserver', 'etcd'];
 const names = [...order, ...recordedNames(files.pids).filter((n) => !order.includes(n))];
 
 if (argv['dry-run']) {

@@ -1,23 +1,24 @@
 #!/usr/bin/env -S npx tsx
-// A Kubernetes cluster without containers, on loopback: etcd, kube-apiserver and istiod (pilot-discovery) as shipped,
-// a node played by kwok (its kubelet port-forward code, so pods/portforward works), the Istio CRDs and Bookinfo
-// applied, Pods bound to the node as a scheduler would, their status, EndpointSlices and Endpoints written in place of a
-// kubelet and the controllers; the local mesh plays the pods (src/sandbox/pods-main.ts: each proxy an xDS client of
+// A Kubernetes cluster without containers, on loopback: etcd, kube-apiserver, kube-controller-manager (EndpointSlices,
+// Endpoints, ServiceAccounts, kube-root-ca.crt, namespace deletion) and istiod (pilot-discovery) as shipped, a node
+// played by kwok (its kubelet port-forward code, so pods/portforward works), the Istio CRDs and Bookinfo applied, Pods
+// bound to the node as a scheduler would and their status written in place of a kubelet; the local mesh plays the pods (src/sandbox/pods-main.ts: each proxy an xDS client of
 // istiod) and carries the API server's egress (port-forward, pods/proxy, services/proxy) to them on loopback.
 // Idempotent: processes that already run are kept, objects are re-applied, pods' status rewritten.
 //   npx tsx scripts/sandbox-up.ts             start or repair, then print the kubeconfig and the context
 //   npx tsx scripts/sandbox-up.ts --dry-run   print the processes and the steps, run nothing
-// Options: --port-base 16400 (ten loopback ports from it; or MESHPROOF_SANDBOX_PORT_BASE); --no-mesh: the pods are not
+// Options: --port-base 16400 (eleven loopback ports from it; or MESHPROOF_SANDBOX_PORT_BASE); --no-mesh: the pods are not
 // played (for tests that play the proxies' xDS clients themselves; the egress still runs).
 // State (certificates, etcd data, logs, pids, kubeconfig): ${MESHPROOF_SANDBOX:-~/.cache/meshproof/sandbox}.
-import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, DiscoveryV1Api, KubeConfig } from '@kubernetes/client-node';
 import { $, argv, echo, fs, path } from 'zx';
-import { etcdPath, istioCrdsPath, kubeApiserverPath, kubectlPath, kwokPath, kwokPortForwardCrdPath, pinnedIstiodPath, sandboxBinaries, KUBERNETES_VERSION } from '../src/sandbox/binaries.ts';
+import { etcdPath, istioCrdsPath, kubeApiserverPath, kubeControllerManagerPath, kubectlPath, kwokPath, kwokPortForwardCrdPath, pinnedIstiodPath, sandboxBinaries, KUBERNETES_VERSION } from '../src/sandbox/binaries.ts';
 import { binding, kwokArgs, kwokConfig, portForward, sandboxNode } from '../src/sandbox/kwok.ts';
 import { apiGet, httpStatus } from '../src/sandbox/https.ts';
 import { DEFAULT_PORT_BASE, SANDBOX_CONTEXT, SANDBOX_NODE, SERVICE_CIDR, portsFrom, sandboxFiles, type SandboxState } from '../src/sandbox/layout.ts';
-import { asInjected, deploymentWorkloads, endpointSlices, endpointsObjects, FIELD_MANAGER, istioSystemObjects, istioWorkloads, kustomizationObjects, plannedPods, readyStatus, type KubeObject } from '../src/sandbox/objects.ts';
+import { asInjected, deploymentWorkloads, endpointSlices, FIELD_MANAGER, istioSystemObjects, istioWorkloads, kustomizationObjects, plannedPods, readyStatus, type KubeObject } from '../src/sandbox/objects.ts';
 import { ensurePki, kubeconfigYaml, pkiPaths } from '../src/sandbox/pki.ts';
+import { CONTROLLER_MANAGER_CONTEXT, controllerManagerArgs, endpointSlicesPending } from '../src/sandbox/controller-manager.ts';
 import { egressSelectorConfig } from '../src/sandbox/egress.ts';
 import { runningRecord, rssMb, startDetached, waitFor, type ProcessRecord } from '../src/sandbox/processes.ts';
 
@@ -73,6 +74,7 @@ const apiserverArgs = [
   // The `cluster` egress (kubelet, pods/proxy, services/proxy) goes to the pods process on a unix socket (egress.ts).
   `--egress-selector-config-file=${files.egressConfig}`,
 ];
+const kcmArgs = controllerManagerArgs({ kubeconfig: files.controllerManagerKubeconfig, port: ports.controllerManager, cert: p.controllerManagerCert, key: p.controllerManagerKey, rootCa: p.caCert });
 const istiodArgs = [
   'discovery',
   `--kubeconfig=${files.kubeconfig}`,
@@ -116,6 +118,7 @@ if (dryRun) {
   echo(`# 2. processes (detached, logs in ${files.logs}, pids in ${files.pids}), unless already running:`);
   echo(show([etcdPath(), ...etcdArgs]));
   echo(show([kubeApiserverPath(), ...apiserverArgs]));
+  echo(show([kubeControllerManagerPath(), ...kcmArgs]));
   echo(`# 3. kubeconfig ${files.kubeconfig} (context ${SANDBOX_CONTEXT}, TLS verified against the sandbox CA)`);
   echo(show([...kubectl, 'apply', '--server-side', '--force-conflicts', `--field-manager=${FIELD_MANAGER}`, '-f', crds]));
   echo(show([...kubectl, 'wait', '--for=condition=Established', '--timeout=60s', '-f', crds]));
@@ -128,7 +131,7 @@ if (dryRun) {
   echo(`# node ${SANDBOX_NODE}, kwok's configuration in ${files.kwokConfig}, then:`);
   echo(show([kwokPath(), ...kwokProcessArgs]));
   const pods = plannedPods([...istioWorkloads(), ...deploymentWorkloads(kustomizationObjects(scenarioDir, scenarioNamespace)).map(asInjected)]);
-  echo(`# 4. Pods as the sidecar injector leaves them, bound to ${SANDBOX_NODE} (pods/binding), status Ready through the status subresource, and one EndpointSlice per Service:`);
+  echo(`# 4. Pods as the sidecar injector leaves them, bound to ${SANDBOX_NODE} (pods/binding), status Ready through the status subresource; then wait until kube-controller-manager has written each Service's EndpointSlice:`);
   for (const pod of pods) echo(`#   ${pod.object.metadata.namespace}/${pod.object.metadata.name} ${pod.ip}`);
   echo(`# 5. wait until istiod answers /ready on 127.0.0.1:${ports.istiodHttp}`);
   echo(`# 6. the pods process (${noMesh ? 'the API server\'s egress only' : 'the local mesh plays the pods as xDS clients of istiod, and the API server\'s egress'}), ready on 127.0.0.1:${ports.pods}/ready:`);
@@ -147,7 +150,7 @@ if (missing.length > 0 || !fs.existsSync(crds) || !fs.existsSync(kwokCrd)) {
 }
 
 // A sandbox that already runs with other flags (another --port-base) is not touched, nor its kubeconfig rewritten.
-for (const [name, args] of [['etcd', etcdArgs], ['kube-apiserver', apiserverArgs], ['istiod', istiodArgs], ['kwok', kwokProcessArgs], ['pods', podsArgs]] as const) {
+for (const [name, args] of [['etcd', etcdArgs], ['kube-apiserver', apiserverArgs], ['kube-controller-manager', kcmArgs], ['istiod', istiodArgs], ['kwok', kwokProcessArgs], ['pods', podsArgs]] as const) {
   const record = runningRecord(files.pids, name);
   if (record && JSON.stringify(record.args) !== JSON.stringify(args)) {
     echo(`${name} already runs with other flags (pid ${record.pid}, log ${record.log}); stop the sandbox first: npx tsx scripts/sandbox-down.ts`);
@@ -156,15 +159,16 @@ for (const [name, args] of [['etcd', etcdArgs], ['kube-apiserver', apiserverArgs
 }
 
 // ---- 1. certificates ----------------------------------------------------------------------------------------------
-const { token } = ensurePki(files.pki, kubernetesServiceIp);
+const { token, controllerManagerToken } = ensurePki(files.pki, kubernetesServiceIp);
 const ca = fs.readFileSync(p.caCert);
 await fs.mkdirp(files.dir);
 await fs.writeFile(files.kubeconfig, kubeconfigYaml(server, p.caCert, token, SANDBOX_CONTEXT), { mode: 0o600 });
+await fs.writeFile(files.controllerManagerKubeconfig, kubeconfigYaml(server, p.caCert, controllerManagerToken, CONTROLLER_MANAGER_CONTEXT), { mode: 0o600 });
 const state: SandboxState = { ports, kubeconfig: files.kubeconfig, context: SANDBOX_CONTEXT, server };
 await fs.writeFile(files.state, JSON.stringify(state, null, 2));
 await fs.writeFile(files.egressConfig, egressSelectorConfig(files.egressSocket));
 
-// ---- 2. etcd and kube-apiserver -----------------------------------------------------------------------------------
+// ---- 2. etcd, kube-apiserver and kube-controller-manager -----------------------------------------------------------------------------------
 const dirs = { logs: files.logs, pids: files.pids };
 async function ensureProcess(name: string, binary: string, args: string[], ready: () => Promise<boolean>, env?: NodeJS.ProcessEnv): Promise<ProcessRecord> {
   let record = runningRecord(files.pids, name);
@@ -189,6 +193,8 @@ const etcd = await ensureProcess('etcd', etcdPath(), etcdArgs, async () => (awai
 // GOGC=50: the CRD install (OpenAPI and CEL compilation) leaves a large heap behind; resident afterwards measured
 // 470-490 MB instead of 540-610 MB with Go's default (docs/sandbox.md).
 const apiserver = await ensureProcess('kube-apiserver', kubeApiserverPath(), apiserverArgs, async () => (await apiGet(server, '/readyz', ca, token)).status === 200, { ...process.env, GOGC: '50' });
+// It starts while the CRDs are applied; its /healthz needs no credentials (--authorization-always-allow-paths).
+const controllerManager = ensureProcess('kube-controller-manager', kubeControllerManagerPath(), kcmArgs, async () => (await apiGet(`https://127.0.0.1:${ports.controllerManager}`, '/healthz', ca, '')).status === 200);
 
 // ---- 3. Istio CRDs, istio-system, Bookinfo ------------------------------------------------------------------------
 async function run(args: string[], input?: string): Promise<void> {
@@ -241,9 +247,7 @@ await Promise.all(
     await core.replaceNamespacedPodStatus({ name, namespace, body: current, fieldManager: FIELD_MANAGER });
   }),
 );
-const slices = endpointSlices(services, pods);
-await apply([...slices, ...endpointsObjects(slices)]);
-echo(`${pods.length} Pods Ready, ${slices.length} EndpointSlices and Endpoints written (${elapsed()})`);
+echo(`${pods.length} Pods Ready (${elapsed()})`);
 
 // Pods on the node, as the scheduler would put them (a pod's node cannot change once set), and where istiod's ports lead.
 await Promise.all(
@@ -260,11 +264,35 @@ await kwok;
 await waitFor(`node ${SANDBOX_NODE} Ready`, async () => (await core.readNode({ name: SANDBOX_NODE })).status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false, 30_000);
 echo(`node ${SANDBOX_NODE} Ready (kwok), pods bound, istiod's ports forwarded (${elapsed()})`);
 
+// The EndpointSlices (and Endpoints) are kube-controller-manager's: wait until each Service's lists its ready pods.
+await controllerManager;
+// Sandboxes made before the controller manager ran had hand-written slices; the controller ignores slices it does
+// not manage, so they would stay beside its own.
+await run([...kubectl, 'delete', 'endpointslices', '--all-namespaces', '--ignore-not-found', '-l', 'endpointslice.kubernetes.io/managed-by=sandbox.meshproof.dev']);
+const discovery = kc.makeApiClient(DiscoveryV1Api);
+const expectedSlices = endpointSlices(services, pods);
+let pending: string[] = [];
+try {
+  await waitFor(
+    `kube-controller-manager's EndpointSlices for ${expectedSlices.length} Services`,
+    async () => {
+      pending = endpointSlicesPending(expectedSlices, (await discovery.listEndpointSliceForAllNamespaces()).items);
+      return pending.length === 0;
+    },
+    60_000,
+  );
+} catch (error) {
+  echo(`${(error as Error).message}; still missing:\n  ${pending.join('\n  ')}`);
+  process.exit(1);
+}
+await waitFor('the default ServiceAccounts', async () => (await Promise.all(['istio-system', scenarioNamespace].map((namespace) => core.listNamespacedServiceAccount({ namespace, fieldSelector: 'metadata.name=default' })))).every((l) => l.items.length === 1), 30_000);
+echo(`EndpointSlices and ServiceAccounts written by kube-controller-manager (${elapsed()})`);
+
 await istiod;
 // The pods: the local mesh, its proxies xDS clients of istiod, and the API server's egress.
 const podsProcess = await ensureProcess('pods', process.execPath, podsArgs, async () => (await httpStatus(`http://127.0.0.1:${ports.pods}/ready`)).status === 200);
 echo(noMesh ? `pods not played (--no-mesh); the API server's egress runs (${elapsed()})` : `the local mesh plays the pods; every proxy has istiod's configuration (${elapsed()})`);
-const memory = [etcd, apiserver, await istiod, await kwok, podsProcess].map((r) => `${r.name} ${rssMb(r.pid) ?? '?'} MB`).join(', ');
+const memory = [etcd, apiserver, await controllerManager, await istiod, await kwok, podsProcess].map((r) => `${r.name} ${rssMb(r.pid) ?? '?'} MB`).join(', ');
 echo(`sandbox ready in ${elapsed()}: Kubernetes ${KUBERNETES_VERSION} at ${server}; RSS ${memory}`);
 echo(`istiod: xDS 127.0.0.1:${ports.istiodGrpc} (plain), 127.0.0.1:${ports.istiodSecureGrpc} (TLS); debug http://127.0.0.1:${ports.istiodMonitoring}/debug/syncz`);
 echo(`export KUBECONFIG=${files.kubeconfig}   # context ${SANDBOX_CONTEXT}; stop with: npx tsx scripts/sandbox-down.ts`);

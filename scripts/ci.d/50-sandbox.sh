@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The sandbox cluster's binaries (test/sandbox): istiod (pilot-discovery of the istio module istioctl is pinned to;
-# it reuses istioctl's Go build cache, so it runs after 40-istioctl.sh) and etcd, kube-apiserver and kubectl through
+# it reuses istioctl's Go build cache, so it runs after 40-istioctl.sh) and etcd, kube-apiserver, kube-controller-manager and kubectl through
 # the wrapper module tools/k8s, into ${MESHPROOF_TOOLS:-$HOME/.cache/meshproof/tools}; each is reused when present.
 # Cold build times measured on the 2-core machine: see docs/sandbox.md.
 set -euo pipefail

@@ -1,5 +1,5 @@
 // The binaries the sandbox cluster runs, all built from the Go module proxy into the tools cache (src/load/tools.ts):
-// kube-apiserver and kubectl (scripts/k8s-build.ts, wrapper module tools/k8s), etcd (same script) and istiod
+// kube-apiserver, kube-controller-manager and kubectl (scripts/k8s-build.ts, wrapper module tools/k8s), etcd (same script) and istiod
 // (scripts/istiod-build.ts, the istio.io/istio version istioctl is pinned to).
 import { toolPath } from '../load/tools.ts';
 import { homedir } from 'node:os';
@@ -31,6 +31,10 @@ export function kubeApiserverPath(): string {
   return toolPath('kube-apiserver', KUBERNETES_VERSION);
 }
 
+export function kubeControllerManagerPath(): string {
+  return toolPath('kube-controller-manager', KUBERNETES_VERSION);
+}
+
 export function kubectlPath(): string {
   return toolPath('kubectl', KUBERNETES_VERSION);
 }
@@ -44,6 +48,7 @@ export function sandboxBinaries(): { name: string; path: string; build: string }
   return [
     { name: 'etcd', path: etcdPath(), build: 'npx tsx scripts/k8s-build.ts' },
     { name: 'kube-apiserver', path: kubeApiserverPath(), build: 'npx tsx scripts/k8s-build.ts' },
+    { name: 'kube-controller-manager', path: kubeControllerManagerPath(), build: 'npx tsx scripts/k8s-build.ts' },
     { name: 'kubectl', path: kubectlPath(), build: 'npx tsx scripts/k8s-build.ts' },
     { name: 'pilot-discovery', path: pinnedIstiodPath(), build: 'npx tsx scripts/istiod-build.ts' },
     { name: 'kwok', path: kwokPath(), build: 'npx tsx scripts/k8s-build.ts' },

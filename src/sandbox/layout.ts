@@ -27,10 +27,12 @@ export interface SandboxPorts {
   kwok: number;
   /** The process that plays the pods (the local mesh) and carries the API server's egress: its /ready and /status. */
   pods: number;
+  /** kube-controller-manager's /healthz (HTTPS). */
+  controllerManager: number;
 }
 
 /** How many consecutive ports from the base the sandbox takes. */
-export const SANDBOX_PORT_COUNT = 10;
+export const SANDBOX_PORT_COUNT = 11;
 
 /** The one node; kwok plays its kubelet. */
 export const SANDBOX_NODE = 'meshproof-sandbox-node';
@@ -52,6 +54,7 @@ export function portsFrom(base: number): SandboxPorts {
     istiodCtrlz: base + 7,
     kwok: base + 8,
     pods: base + 9,
+    controllerManager: base + 10,
   };
 }
 
@@ -71,6 +74,8 @@ export function sandboxFiles(dir: string = sandboxDir()) {
     pids: join(dir, 'pids'),
     meshConfigMissing: join(dir, 'no-mesh-config-file'),
     kwokConfig: join(dir, 'kwok.yaml'),
+    /** kube-controller-manager's kubeconfig: the user system:kube-controller-manager (a token of its own). */
+    controllerManagerKubeconfig: join(dir, 'controller-manager.kubeconfig'),
     /** The API server's egress selector configuration, and the unix socket of the CONNECT proxy it names. */
     egressConfig: join(dir, 'egress-selector.yaml'),
     egressSocket: join(dir, 'egress.sock'),

@@ -1,7 +1,6 @@
-// The objects that stand in for what a kubelet and the controllers would make, since the sandbox runs neither: istiod's
-// configuration and its own Pod and Service, an ingress gateway Pod and Service, one Pod per Deployment replica (status
-// written later through the status subresource) and one EndpointSlice per Service (istiod's Kubernetes registry reads
-// endpoints from EndpointSlices only).
+// The objects sandbox-up writes where a cluster's installer, scheduler and kubelet would: istiod's configuration and
+// its own Pod and Service, an ingress gateway Pod and Service, one Pod per Deployment replica (status written later
+// through the status subresource); and the EndpointSlices kube-controller-manager is expected to write for them.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments, parse, stringify } from 'yaml';
@@ -68,9 +67,6 @@ export function istioSystemObjects(): KubeObject[] {
     istioConfigMap(),
     serviceAccount('istiod'),
     serviceAccount('istio-ingressgateway-service-account'),
-    // The controller manager's service-account controller makes a `default` ServiceAccount in every namespace;
-    // istioctl proxy-status asks for a token of istio-system's to talk xDS to istiod.
-    serviceAccount('default'),
     service('istiod', { app: 'istiod', 'istio.io/rev': 'default' }, [
       { name: 'grpc-xds', port: 15010, protocol: 'TCP' },
       { name: 'https-dns', port: 15012, protocol: 'TCP' },
@@ -195,7 +191,11 @@ export function readyStatus(pod: KubeObject, ip: string, now: string): Record<st
 
 const matches = (labels: Record<string, string> | undefined, selector: Record<string, string>) => Object.entries(selector).every(([k, v]) => labels?.[k] === v);
 
-/** One EndpointSlice per Service with a selector: its ports (target ports resolved) and the matching pods, ready. */
+/**
+ * One EndpointSlice per Service with a selector, as kube-controller-manager's EndpointSlice controller will write it:
+ * its ports (target ports resolved) and the matching pods, ready. sandbox-up waits until the controller's slices
+ * list these addresses (controller-manager.ts endpointSlicesPending).
+ */
 export function endpointSlices(services: KubeObject[], pods: PlannedPod[]): KubeObject[] {
   const slices: KubeObject[] = [];
   for (const svc of services) {
@@ -231,27 +231,4 @@ export function endpointSlices(services: KubeObject[], pods: PlannedPod[]): Kube
     });
   }
   return slices;
-}
-
-/**
- * The Endpoints object of each EndpointSlice's Service, as the endpoints controller would write it: the API server's
- * service proxy reads Endpoints, not slices (without one it answers a misleading 404 `services "x" not found`).
- * `skip-mirror` keeps a mirroring controller from turning them into slices again.
- */
-export function endpointsObjects(slices: KubeObject[]): KubeObject[] {
-  return slices.map((slice) => ({
-    apiVersion: 'v1',
-    kind: 'Endpoints',
-    metadata: {
-      name: slice.metadata.labels!['kubernetes.io/service-name'],
-      namespace: slice.metadata.namespace,
-      labels: { ...SANDBOX_LABEL, 'endpointslice.kubernetes.io/skip-mirror': 'true' },
-    },
-    subsets: [
-      {
-        addresses: (slice.endpoints as { addresses: string[]; targetRef: unknown }[]).map((e) => ({ ip: e.addresses[0], targetRef: e.targetRef })),
-        ports: (slice.ports as { name: string; port: number; protocol: string }[]).map((p) => ({ ...(p.name ? { name: p.name } : {}), port: p.port, protocol: p.protocol })),
-      },
-    ],
-  }));
 }

@@ -45,9 +45,9 @@ describe('sandbox-up plan', () => {
     expect(existsSync(state)).toBe(false);
   });
 
-  it('refuses a port base that leaves no room for its ten ports, exit 2', async () => {
+  it('refuses a port base that leaves no room for its eleven ports, exit 2', async () => {
     const { code, output } = await sandboxUp(['--dry-run', '--port-base', '65530'], { MESHPROOF_SANDBOX: join(scratch, 'bad') });
     expect(code).toBe(2);
-    expect(output).toContain('--port-base: port base must be an integer from 1024 to 65525, got 65530');
+    expect(output).toContain('--port-base: port base must be an integer from 1024 to 65524, got 65530');
   });
 });

@@ -69,8 +69,8 @@ targetContract('kube on the sandbox (real kube-apiserver and istiod; the local m
 });
 
 describe('sandbox cluster', () => {
-  it('runs etcd, kube-apiserver, istiod and kwok, and says how long it took to be ready', () => {
-    expect(processes.map((p) => p.name).sort()).toEqual(['etcd', 'istiod', 'kube-apiserver', 'kwok', 'pods']);
+  it('runs etcd, kube-apiserver, kube-controller-manager, istiod and kwok, and says how long it took to be ready', () => {
+    expect(processes.map((p) => p.name).sort()).toEqual(['etcd', 'istiod', 'kube-apiserver', 'kube-controller-manager', 'kwok', 'pods']);
     expect(up.output).toMatch(/sandbox ready in \d+\.\d s/);
   });
 
@@ -104,11 +104,42 @@ describe('sandbox cluster', () => {
     expect(new Set(pods.map((p) => p.status!.podIP)).size).toBe(pods.length);
   });
 
-  it('has an EndpointSlice per Bookinfo Service naming its pods by IP', async () => {
+  it("has an EndpointSlice per Bookinfo Service naming its pods by IP, written by kube-controller-manager's EndpointSlice controller", async () => {
     const slices = (await kc.makeApiClient(DiscoveryV1Api).listNamespacedEndpointSlice({ namespace: 'default', labelSelector: 'kubernetes.io/service-name=reviews' })).items;
     expect(slices).toHaveLength(1);
+    expect(slices[0].metadata?.labels?.['endpointslice.kubernetes.io/managed-by']).toBe('endpointslice-controller.k8s.io');
     expect(slices[0].endpoints.map((e) => e.targetRef!.name).sort()).toEqual(['reviews-v1-sandbox-0', 'reviews-v2-sandbox-0', 'reviews-v3-sandbox-0']);
     expect(slices[0].ports!.map((p) => p.port)).toEqual([9080]);
+  });
+
+  it("kube-controller-manager follows changes: a new Service's EndpointSlice and Endpoints, a new namespace's default ServiceAccount and kube-root-ca.crt, and a deleted namespace emptied and removed", async () => {
+    const core = kc.makeApiClient(CoreV1Api);
+    const discovery = kc.makeApiClient(DiscoveryV1Api);
+    await core.createNamespacedService({ namespace: 'default', body: { metadata: { name: 'kcm-reviews-v2' }, spec: { selector: { app: 'reviews', version: 'v2' }, ports: [{ name: 'http', port: 80, targetPort: 9080 }] } } });
+    try {
+      const v2 = (await core.listNamespacedPod({ namespace: 'default', labelSelector: 'app=reviews,version=v2' })).items.map((p) => p.status?.podIP);
+      let addresses: string[] = [];
+      await waitFor('the EndpointSlice controller', async () => {
+        const slices = (await discovery.listNamespacedEndpointSlice({ namespace: 'default', labelSelector: 'kubernetes.io/service-name=kcm-reviews-v2' })).items;
+        addresses = slices.flatMap((s) => (s.endpoints ?? []).filter((e) => e.conditions?.ready).flatMap((e) => e.addresses));
+        return addresses.length > 0;
+      }, 20_000);
+      expect(addresses).toEqual(v2);
+      await waitFor('the Endpoints controller', async () => (await core.readNamespacedEndpoints({ namespace: 'default', name: 'kcm-reviews-v2' }).catch(() => undefined))?.subsets?.[0]?.ports?.[0]?.port === 9080, 20_000);
+    } finally {
+      await core.deleteNamespacedService({ namespace: 'default', name: 'kcm-reviews-v2' });
+    }
+    await waitFor('the slice removed with its Service', async () => (await discovery.listNamespacedEndpointSlice({ namespace: 'default', labelSelector: 'kubernetes.io/service-name=kcm-reviews-v2' })).items.length === 0, 20_000);
+
+    await core.createNamespace({ body: { metadata: { name: 'kcm-check' } } });
+    await waitFor('default ServiceAccount and kube-root-ca.crt in a new namespace', async () => {
+      const accounts = (await core.listNamespacedServiceAccount({ namespace: 'kcm-check' })).items.map((a) => a.metadata?.name);
+      const maps = (await core.listNamespacedConfigMap({ namespace: 'kcm-check' })).items.map((m) => m.metadata?.name);
+      return accounts.includes('default') && maps.includes('kube-root-ca.crt');
+    }, 20_000);
+    await core.createNamespacedConfigMap({ namespace: 'kcm-check', body: { metadata: { name: 'left-behind' }, data: { a: 'b' } } });
+    await core.deleteNamespace({ name: 'kcm-check' });
+    await waitFor('the namespace controller', async () => !(await core.listNamespace()).items.some((n) => n.metadata?.name === 'kcm-check'), 30_000);
   });
 
   it("istiod's registry has each Bookinfo endpoint at its pod IP, mTLS-capable (the injector's tlsMode label)", async () => {
