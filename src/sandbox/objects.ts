@@ -54,7 +54,9 @@ export interface Workload {
 const service = (name: string, selector: Record<string, string>, ports: object[]): KubeObject => ({
   apiVersion: 'v1',
   kind: 'Service',
-  metadata: { name, namespace: ISTIO_NAMESPACE, labels: { ...SANDBOX_LABEL, app: name } },
+  // Labelled with its selector as Istio's charts label them (the gateway Service carries istio=ingressgateway: the kube
+  // target finds it by that label).
+  metadata: { name, namespace: ISTIO_NAMESPACE, labels: { ...SANDBOX_LABEL, app: name, ...selector } },
   spec: { selector, ports },
 });
 

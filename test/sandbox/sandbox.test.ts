@@ -1,7 +1,9 @@
 // sandbox-up / sandbox-down against the real binaries (built by scripts/ci.d/50-sandbox.sh): the API server is the
 // real kube-apiserver v1.36.1, the CRDs are the pinned istio module's, istiod is pilot-discovery as shipped.
-import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { createServer, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ApiextensionsV1Api, AuthorizationV1Api, CoreV1Api, CustomObjectsApi, DiscoveryV1Api, KubeConfig, RbacAuthorizationV1Api, VersionApi } from '@kubernetes/client-node';
@@ -10,9 +12,9 @@ import { cleanup, KubeTarget } from '../../src/targets/kube/index.ts';
 import { targetContract } from '../targets/contract.ts';
 import { portForwardGet } from '../../src/targets/kube/port-forward.ts';
 import { replayJournal } from '../../src/targets/kube/restore.ts';
-import { comparableForm, savedForm } from '../../src/targets/kube/objects.ts';
+import { comparableForm, runLabel, savedForm } from '../../src/targets/kube/objects.ts';
 import { exitCodeOf } from '../../src/runner/run.ts';
-import { ExitCode } from '../../src/errors.ts';
+import { ExitCode, SpecError } from '../../src/errors.ts';
 import type { K8sObject } from '../../src/spec/types.ts';
 import { sandboxSidecar } from '../../src/sandbox/sidecar.ts';
 import { runSandboxScript } from '../../src/sandbox/scripts.ts';
@@ -20,7 +22,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { istioCrdsPath, KUBERNETES_VERSION } from '../../src/sandbox/binaries.ts';
 import { POD_CIDR_PREFIX, SANDBOX_CONTEXT, SANDBOX_NODE, SANDBOX_PORT_COUNT, sandboxFiles, type SandboxState } from '../../src/sandbox/layout.ts';
-import { pinnedIstioctlPath } from '../../src/targets/kube/istioctl.ts';
+import { istioctlVersion, pinnedIstioctlPath } from '../../src/targets/kube/istioctl.ts';
+import { experimentResources as experimentObjects } from '../kube/helpers.ts';
 import { recordedNames, runningRecord, waitFor, type ProcessRecord } from '../../src/sandbox/processes.ts';
 import { leavesLoopback, listeningOn, socketInodes, tcpSockets } from '../../src/sandbox/sockets.ts';
 
@@ -577,6 +580,135 @@ describe('sandbox cluster', () => {
       expect(await cleanup({ kubeconfig: state.kubeconfig, context: SANDBOX_CONTEXT })).toEqual([]);
     }, 90_000);
 
+    // Moved from the hand-written stand-in (test/kube/kube-target.test.ts): what the real API server and istiod answer.
+    it('prepare: the sandbox context, the pinned Istio version from istiod\'s image, every proxy found', async () => {
+      const t = kubeTarget();
+      const info = await t.prepare({ scenario: 'bookinfo', seed: 1, context: SANDBOX_CONTEXT });
+      expect(info).toMatchObject({ kind: 'kube', context: SANDBOX_CONTEXT, istioVersion: istioctlVersion });
+      expect(info.description).toContain('7 proxies');
+      await t.close();
+    });
+
+    it('apply: server-side apply for new objects and a whole replace of the user\'s, labelled with the run id, the journal first; waitConverged: every proxy the DestinationRule reaches has ACKed a push after it; restore deletes what the run made and puts the rest back exactly', async () => {
+      const api = new KubeApi(kc);
+      const userRoute = { apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: 'reviews', namespace: 'default', labels: { team: 'books' }, annotations: { owner: 'books-team' } }, spec: { hosts: ['reviews'], http: [{ route: [{ destination: { host: 'reviews', subset: 'v1' } }] }] } };
+      const created = await api.raw('PATCH', '/apis/networking.istio.io/v1/namespaces/default/virtualservices/reviews', { query: { fieldManager: 'books-ci' }, contentType: 'application/apply-patch+yaml', body: JSON.stringify(userRoute) });
+      expect(created.code, created.body).toBe(201);
+      const prior = (await api.get(ref('VirtualService', 'reviews')))!;
+      const t = kubeTarget();
+      await t.prepare({ scenario: 'bookinfo', seed: 1, context: SANDBOX_CONTEXT });
+      await t.apply(experimentObjects(), 'mp-apply-1');
+      const journal = (await api.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'default', name: 'meshproof-journal-mp-apply-1' }))!;
+      const saved = JSON.parse((journal.data as Record<string, string>)['journal.json']!) as { entries: { ref: { kind: string; name: string }; existed: boolean; prior: { spec: unknown } }[] };
+      expect(saved.entries.map((e) => [e.ref.kind, e.ref.name, e.existed])).toEqual([
+        ['VirtualService', 'reviews', true],
+        ['VirtualService', 'ratings', false],
+        ['DestinationRule', 'ratings', false],
+        ['AuthorizationPolicy', 'ratings-viewer', false],
+      ]);
+      expect(saved.entries[0]!.prior.spec).toEqual(userRoute.spec);
+      expect(existsSync(join(journalState, 'meshproof', 'journal', 'mp-apply-1.json'))).toBe(true);
+      const objects = await Promise.all(experimentObjects().map((o) => api.get(ref(o.kind, o.metadata.name))));
+      // etcd's revisions order the writes: the journal went in before any Istio object changed.
+      for (const o of objects) expect(Number(o!.metadata.resourceVersion)).toBeGreaterThan(Number(journal.metadata.resourceVersion));
+      for (const o of objects) expect(o!.metadata.labels?.[runLabel], o!.metadata.name).toBe('mp-apply-1');
+      const operations = (o: K8sObject) => ((o.metadata.managedFields as { manager: string; operation: string }[] | undefined) ?? []).filter((m) => m.manager === 'meshproof').map((m) => m.operation);
+      expect(operations(objects[0]!)).toEqual(['Update']); // the user's object: replaced whole (PUT)
+      for (const o of objects.slice(1)) expect(operations(o!), o!.metadata.name).toEqual(['Apply']); // new: server-side apply
+      expect(objects[0]!.metadata.labels).toEqual({ team: 'books', [runLabel]: 'mp-apply-1' });
+      expect(objects[0]!.metadata.annotations).toEqual(prior.metadata.annotations);
+
+      const converged = await t.waitConverged(30_000);
+      expect(converged.proxies).toHaveLength(7); // the DestinationRule reaches every proxy, the gateway too
+      expect(converged.proxies.every((p) => p.synced)).toBe(true);
+      expect(converged.version).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\/\d+$/);
+
+      const report = await t.restore();
+      expect(report.errors).toEqual([]);
+      expect(report.restored).toEqual(['VirtualService/default/reviews']);
+      expect(report.deleted.sort()).toEqual(['AuthorizationPolicy/default/ratings-viewer', 'DestinationRule/default/ratings', 'VirtualService/default/ratings']);
+      expect(comparableForm((await api.get(ref('VirtualService', 'reviews')))!)).toEqual(comparableForm(prior));
+      for (const o of experimentObjects().slice(1)) expect(await api.get(ref(o.kind, o.metadata.name))).toBeUndefined();
+      expect(await api.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'default', name: 'meshproof-journal-mp-apply-1' })).toBeUndefined();
+      expect(existsSync(join(journalState, 'meshproof', 'journal', 'mp-apply-1.json'))).toBe(false);
+      expect(await t.restore()).toEqual({ deleted: [], restored: [], errors: [] }); // idempotent
+
+      // An object equal to the cluster's is not pushed by istiod (needsPush): nothing to wait for, and none expected.
+      const same = await kubeTarget();
+      await same.prepare({ scenario: 'bookinfo', seed: 1, context: SANDBOX_CONTEXT });
+      await same.apply([{ apiVersion: userRoute.apiVersion, kind: userRoute.kind, metadata: { name: 'reviews' }, spec: structuredClone(userRoute.spec) }], 'mp-apply-2');
+      expect((await same.waitConverged(5_000)).proxies).toEqual([]);
+      expect(await same.restore()).toEqual({ deleted: [], restored: ['VirtualService/default/reviews'], errors: [] });
+      expect(comparableForm((await api.get(ref('VirtualService', 'reviews')))!)).toEqual(comparableForm(prior));
+      await api.delete(ref('VirtualService', 'reviews'));
+    }, 120_000);
+
+    it('the API server\'s refusals are bad input before anything changes: an invalid label value (the real message, at its field), a kind the cluster does not serve', async () => {
+      const api = new KubeApi(kc);
+      const t = kubeTarget();
+      await t.prepare({ scenario: 'bookinfo', seed: 1, context: SANDBOX_CONTEXT });
+      const bad = { apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: 'bad', labels: { 'not valid!': 'x' } }, spec: { hosts: ['reviews'] } } as K8sObject;
+      const error = await t.apply([bad], 'mp-bad-1').catch((e: Error) => e);
+      expect(error).toBeInstanceOf(SpecError);
+      expect((error as SpecError).format()).toMatch(/^VirtualService bad: metadata.labels: the API server rejected it: .*metadata.labels: Invalid value: "not valid!"/s);
+      expect((await t.restore()).errors).toEqual([]);
+      expect(await api.get(ref('VirtualService', 'bad'))).toBeUndefined();
+      const unserved = { apiVersion: 'networking.istio.io/v1', kind: 'Telemetry', metadata: { name: 'x' }, spec: {} } as K8sObject;
+      await expect(t.snapshot([unserved])).rejects.toThrow(SpecError);
+      const journals = (await api.list('v1', 'ConfigMap', { namespace: 'default' })).filter((o) => o.metadata.name.startsWith('meshproof-journal'));
+      expect(journals).toEqual([]);
+      await t.close();
+    });
+
+    it('a PeerAuthentication selecting one workload is waited for on every proxy, as istiod pushes it to callers too', async () => {
+      const t = kubeTarget();
+      await t.prepare({ scenario: 'bookinfo', seed: 1, context: SANDBOX_CONTEXT });
+      await t.apply([{ apiVersion: 'security.istio.io/v1', kind: 'PeerAuthentication', metadata: { name: 'ratings-strict' }, spec: { selector: { matchLabels: { app: 'ratings' } }, mtls: { mode: 'STRICT' } } } as K8sObject], 'mp-pa-1');
+      const report = await t.waitConverged(30_000);
+      expect(report.proxies).toHaveLength(7);
+      expect(report.proxies.map((p) => p.name)).toContain('istio-ingressgateway-sandbox-0.istio-system');
+      expect((await t.restore()).errors).toEqual([]);
+    }, 60_000);
+
+    it("counters: every sidecar's and the gateway's :15090/stats/prometheus through port-forward, one series set per workload", async () => {
+      const t = kubeTarget();
+      await t.prepare({ scenario: 'bookinfo', seed: 1, context: SANDBOX_CONTEXT });
+      const samples = await t.counters();
+      expect(new Set(samples.map((s) => s.proxy))).toEqual(new Set(['details-v1', 'ratings-v1', 'reviews-v1', 'reviews-v2', 'reviews-v3', 'productpage-v1', 'istio-ingressgateway']));
+      expect(samples.some((s) => s.name === 'envoy_cluster_membership_healthy' && s.proxy === 'productpage-v1')).toBe(true);
+      await t.close();
+    });
+
+    it('entrypoint: the URL the user gives, else the gateway Service annotation kind-up sets, else a port-forward to the gateway pod', async () => {
+      const given = kubeTarget();
+      await given.prepare({ scenario: 'bookinfo', seed: 1, context: SANDBOX_CONTEXT, url: 'http://127.0.0.1:9999/' });
+      expect(await given.entrypoint()).toBe('http://127.0.0.1:9999');
+      await given.close();
+
+      const forwarded = kubeTarget();
+      await forwarded.prepare({ scenario: 'bookinfo', seed: 1, context: SANDBOX_CONTEXT });
+      const url = await forwarded.entrypoint();
+      expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      const page = await fetch(`${url}/productpage`);
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain('Book Details');
+      await forwarded.close();
+
+      const core = kc.makeApiClient(CoreV1Api);
+      const annotate = (value: string | null) =>
+        new KubeApi(kc).raw('PATCH', '/api/v1/namespaces/istio-system/services/istio-ingressgateway', { contentType: 'application/merge-patch+json', body: JSON.stringify({ metadata: { annotations: { 'meshproof.dev/host-url': value } } }) });
+      expect((await annotate('http://127.0.0.1:8080')).code).toBe(200);
+      try {
+        const annotated = kubeTarget();
+        await annotated.prepare({ scenario: 'bookinfo', seed: 1, context: SANDBOX_CONTEXT });
+        expect(await annotated.entrypoint()).toBe('http://127.0.0.1:8080');
+        await annotated.close();
+      } finally {
+        await annotate(null);
+      }
+      expect((await core.readNamespacedService({ namespace: 'istio-system', name: 'istio-ingressgateway' })).metadata?.annotations?.['meshproof.dev/host-url']).toBeUndefined();
+    }, 60_000);
+
     it('cleanup replays the journal of a run that never restored, from the cluster copy alone', async () => {
       const api = new KubeApi(kc);
       const prior = (await api.get(ref('DestinationRule', 'user-details')))!;
@@ -609,6 +741,169 @@ describe('sandbox cluster', () => {
       await api.replace({ ...savedForm(prior), metadata: { ...savedForm(prior).metadata, resourceVersion: live.metadata.resourceVersion } });
       await api.delete(ref('DestinationRule', 'user-details'));
     }, 90_000);
+  });
+
+  // A client outside the mesh through the real API server's service proxy (moved from the stand-in,
+  // test/kube/outside-entrypoint.test.ts): the played sidecars enforce the mTLS istiod pushes them.
+  describe('KubeTarget.outsideEntrypoint on the sandbox (services/proxy, a client without a sidecar)', () => {
+    /** A plain HTTP GET; resolves with the status or rejects with the socket error (e.g. ECONNRESET). */
+    const get = (url: string) =>
+      new Promise<number>((resolve, reject) => {
+        const req = httpRequest(url, { agent: false }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+          res.on('error', reject);
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    const peerAuthentication = (name: string, namespace: string, spec: Record<string, unknown>) => ({ apiVersion: 'security.istio.io/v1', kind: 'PeerAuthentication', metadata: { name, namespace }, spec }) as K8sObject;
+    const prepared = async () => {
+      const t = new KubeTarget({ kubeconfig: state.kubeconfig, pollIntervalMs: 100 });
+      await t.prepare({ scenario: 'bookinfo', seed: 1, context: SANDBOX_CONTEXT });
+      return t;
+    };
+
+    it('is reset under STRICT mTLS (namespace policy) and answered again after restore', async () => {
+      const t = await prepared();
+      try {
+        const base = await t.outsideEntrypoint('ratings', 9080);
+        expect(await get(`${base}/ratings/0`)).toBe(200);
+        await t.apply([peerAuthentication('default', 'default', { mtls: { mode: 'STRICT' } })], 'mp-outside-1');
+        await t.waitConverged(30_000);
+        await expect(get(`${base}/ratings/0`)).rejects.toMatchObject({ code: 'ECONNRESET' });
+        expect((await t.restore()).errors).toEqual([]);
+        expect(await get(`${base}/ratings/0`)).toBe(200);
+      } finally {
+        await t.close();
+      }
+    }, 60_000);
+
+    it('follows PeerAuthentication precedence: a workload policy over the mesh one, port-level over workload-level, UNSET inherits', async () => {
+      const t = await prepared();
+      try {
+        const ratings = await t.outsideEntrypoint('ratings', 9080);
+        const details = await t.outsideEntrypoint('details', 9080);
+        await t.apply(
+          [
+            peerAuthentication('mesh', 'istio-system', { mtls: { mode: 'STRICT' } }),
+            peerAuthentication('ratings-permissive', 'default', { selector: { matchLabels: { app: 'ratings' } }, mtls: { mode: 'PERMISSIVE' } }),
+            peerAuthentication('details-unset', 'default', { selector: { matchLabels: { app: 'details' } }, mtls: { mode: 'UNSET' } }),
+          ],
+          'mp-outside-2',
+        );
+        await t.waitConverged(30_000);
+        expect(await get(`${ratings}/ratings/0`)).toBe(200);
+        await expect(get(`${details}/details/0`)).rejects.toMatchObject({ code: 'ECONNRESET' });
+        await t.apply([peerAuthentication('ratings-permissive', 'default', { selector: { matchLabels: { app: 'ratings' } }, mtls: { mode: 'PERMISSIVE' }, portLevelMtls: { 9080: { mode: 'STRICT' } } })], 'mp-outside-2');
+        await t.waitConverged(30_000);
+        await expect(get(`${ratings}/ratings/0`)).rejects.toMatchObject({ code: 'ECONNRESET' });
+        expect((await t.restore()).errors).toEqual([]);
+      } finally {
+        await t.close();
+      }
+    }, 90_000);
+
+    it('resets the client when the Service has no ready endpoint (the controller\'s empty EndpointSlice), as a connection to it would fail', async () => {
+      const core = kc.makeApiClient(CoreV1Api);
+      await core.createNamespacedService({ namespace: 'default', body: { metadata: { name: 'nobody' }, spec: { selector: { app: 'nobody' }, ports: [{ name: 'http', port: 9080 }] } } });
+      const t = await prepared();
+      try {
+        await expect(get(`${await t.outsideEntrypoint('nobody', 9080)}/`)).rejects.toMatchObject({ code: 'ECONNRESET' });
+      } finally {
+        await t.close();
+        await core.deleteNamespacedService({ namespace: 'default', name: 'nobody' });
+      }
+    });
+
+    it('names a Service or port that does not exist, and stops its relays on close()', async () => {
+      const t = await prepared();
+      await expect(t.outsideEntrypoint('nope', 9080)).rejects.toThrow(`no Service nope in namespace default of context ${SANDBOX_CONTEXT}`);
+      await expect(t.outsideEntrypoint('ratings', 8080)).rejects.toThrow('Service default/ratings has no port 8080 (it has 9080)');
+      const base = await t.outsideEntrypoint('ratings', 9080);
+      expect(await get(`${base}/ratings/0`)).toBe(200);
+      await t.close();
+      await expect(get(`${base}/ratings/0`)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+    });
+  });
+
+  // The CLI against the real API server (moved from the stand-in: test/kube/cli-run.test.ts, tutorial-cli.test.ts).
+  describe('meshproof run and tutorial on the sandbox: refusals and interrupts leave the cluster as found', () => {
+    const kinds = [
+      ['networking.istio.io/v1', 'VirtualService'],
+      ['networking.istio.io/v1', 'DestinationRule'],
+      ['networking.istio.io/v1', 'Gateway'],
+      ['security.istio.io/v1', 'AuthorizationPolicy'],
+      ['security.istio.io/v1', 'PeerAuthentication'],
+      ['networking.istio.io/v1alpha3', 'EnvoyFilter'],
+    ] as const;
+    /** Every Istio object of the sandbox in its comparable form, and every journal ConfigMap. */
+    const clusterState = async () => {
+      const api = new KubeApi(kc);
+      const objects: unknown[] = [];
+      for (const namespace of ['default', 'istio-system']) {
+        for (const [apiVersion, kind] of kinds) objects.push(...(await api.list(apiVersion, kind, { namespace })).map((o) => comparableForm(o)));
+        objects.push(...(await api.list('v1', 'ConfigMap', { namespace })).filter((o) => o.metadata.name.startsWith('meshproof-journal')).map((o) => o.metadata.name));
+      }
+      return objects;
+    };
+    const cli = (args: string[], extraEnv: Record<string, string> = {}) =>
+      new Promise<{ code: number; stderr: string }>((done) =>
+        execFile(process.execPath, [join(root, 'bin', 'meshproof.js'), ...args], { env: { ...env, NO_COLOR: '1', KUBECONFIG: state.kubeconfig, ...extraEnv }, cwd: root, timeout: 120_000 }, (error, _stdout, stderr) =>
+          done({ code: error ? Number((error as NodeJS.ErrnoException).code ?? 1) : 0, stderr }),
+        ),
+      );
+
+    it('refuses a context that is not kind-* or the sandbox without --allow-context (exit 3): no report, no run line, nothing changed (issue 14 D8)', async () => {
+      const before = await clusterState();
+      const kubeconfig = join(stateDir, 'staging.kubeconfig');
+      writeFileSync(kubeconfig, readFileSync(state.kubeconfig, 'utf8').replaceAll(SANDBOX_CONTEXT, 'staging'));
+      const reportDir = mkdtempSync(join(tmpdir(), 'meshproof-kube-run-'));
+      const { code, stderr } = await cli(['run', 'experiments/bookinfo/05-mtls-strict.yaml', '--target', 'kube', '--context', 'staging', '--kubeconfig', kubeconfig, '--report-dir', reportDir]);
+      expect(stderr).toContain('--context staging --allow-context');
+      expect(code, stderr).toBe(3);
+      expect(existsSync(join(reportDir, 'index.html'))).toBe(false);
+      expect(stderr).not.toMatch(/Istio unknown|meshproof run mp-/);
+      expect(await clusterState()).toEqual(before);
+    });
+
+    it('tutorial --converge-timeout reaches the kube target: a 1 ms wait fails the first step (exit 3) and the cluster is left as found', async () => {
+      const before = await clusterState();
+      const reportDir = mkdtempSync(join(tmpdir(), 'meshproof-tutorial-'));
+      const { code, stderr } = await cli(['tutorial', '--yes', '--target', 'kube', '--context', SANDBOX_CONTEXT, '--converge-timeout', '1ms', '--report-dir', reportDir]);
+      expect(stderr).toMatch(/meshproof tutorial: bookinfo — \d+ steps on the kube target/);
+      expect(stderr).toMatch(/Step 1\/\d+: route-all-v1/);
+      expect(stderr).toContain('configuration did not converge in 1 ms');
+      expect(code, stderr).toBe(3);
+      expect(await clusterState()).toEqual(before);
+    }, 60_000);
+
+    it('tutorial --url is where the load goes; Ctrl-C during the first step restores the cluster (exit 130)', async () => {
+      const before = await clusterState();
+      const reportDir = mkdtempSync(join(tmpdir(), 'meshproof-tutorial-'));
+      let child: ReturnType<typeof spawn> | undefined;
+      const seen: string[] = [];
+      const ingress = createServer((req, res) => {
+        seen.push(req.url ?? '');
+        res.end('ok');
+        if (seen.length === 1) child?.kill('SIGINT');
+      });
+      await new Promise<void>((listening) => ingress.listen(0, '127.0.0.1', listening));
+      const url = `http://127.0.0.1:${(ingress.address() as AddressInfo).port}`;
+      try {
+        child = spawn(process.execPath, [join(root, 'bin', 'meshproof.js'), 'tutorial', '--yes', '--target', 'kube', '--context', SANDBOX_CONTEXT, '--url', url, '--converge-timeout', '20s', '--report-dir', reportDir], { cwd: root, env: { ...env, NO_COLOR: '1', KUBECONFIG: state.kubeconfig } });
+        let stderr = '';
+        child.stderr?.on('data', (d) => (stderr += d));
+        const code = await new Promise<number | null>((exited) => child!.on('exit', (c) => exited(c)));
+        expect(seen[0]).toBe('/productpage');
+        expect(stderr).toContain('Interrupted.');
+        expect(code, stderr).toBe(130);
+        expect(await clusterState()).toEqual(before);
+      } finally {
+        ingress.closeAllConnections();
+        await new Promise<void>((closed) => ingress.close(() => closed()));
+      }
+    }, 60_000);
   });
 
   it('every TCP socket of the sandbox processes stays on loopback: listeners on 127.0.0.1, connections between loopback ends', () => {
