@@ -109,85 +109,88 @@ data:
 const work = mkdtempSync(join(tmpdir(), 'meshproof-service-entry-'));
 writeFileSync(join(work, 'scenario.yaml'), scenarioYaml);
 
-let m: MeshHandle;
-beforeAll(async () => {
-  m = await mesh({ scenario: work, seed: 5 });
-});
-afterAll(async () => {
-  await m?.close();
-  rmSync(work, { recursive: true, force: true });
-});
+afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-async function get(path: string): Promise<{ status: number; body: string; labels: Record<string, string> }> {
-  const res = await fetch(`${m.gatewayUrl}${path}`);
-  const body = await res.text();
-  return { status: res.status, body, labels: echoClassifier({ status: res.status, body, headers: {}, ms: 0 } as never) };
-}
+// The same behaviour whether the built-in control plane or the pinned istiod translates the ServiceEntries (under
+// istiod the sidecars run istiod's own clusters, routes and outbound listeners).
+describe.each(['builtin', 'istiod'] as const)('control plane %s', (controlPlane) => {
+  let m: MeshHandle;
+  beforeAll(async () => {
+    m = await mesh({ scenario: work, seed: 5, controlPlane });
+  }, 60_000);
+  afterAll(async () => m?.close());
 
-describe('without a ServiceEntry (outboundTrafficPolicy ALLOW_ANY): the PassthroughCluster reaches nothing outside the local mesh', () => {
-  it('an https call is closed by its sidecar (tcp_proxy to PassthroughCluster), so the echo answers 502; an http call gets 404 NR', async () => {
-    const tls = await get('/openai');
-    expect(tls.status).toBe(502);
-    expect(tls.body).toContain('[0] Url=https://api.openai.com/v1/chat/completions');
-    expect(tls.body).toMatch(/\[0 error\] no response/);
-    expect(tls.labels['api.openai.com.status']).toBe('none');
-    const plain = await get('/plain');
-    expect(plain.status).toBe(404);
-    expect(plain.labels['api.example.com.status']).toBe('404');
-  });
-});
+  async function get(path: string): Promise<{ status: number; body: string; labels: Record<string, string> }> {
+    const res = await fetch(`${m.gatewayUrl}${path}`);
+    const body = await res.text();
+    return { status: res.status, body, labels: echoClassifier({ status: res.status, body, headers: {}, ms: 0 } as never) };
+  }
 
-describe('with the ServiceEntries (serviceentry/conversion.go convertServices; cluster.go convertResolution DNSLB → STRICT_DNS)', () => {
-  beforeAll(async () => applyAndWait(m, serviceEntries));
-  afterAll(async () => restoreBaseline(m, serviceEntries));
-
-  it('HTTPS: the app\'s TLS passes through the sidecar by SNI to outbound|443||api.openai.com, and the stand-in answers over TLS for its host', async () => {
-    const before = sum(await counters(m), 'envoy_cluster_upstream_cx_total', { cluster_name: 'outbound|443||api.openai.com' }, 'client-v1');
-    const r = await get('/openai');
-    expect(r.status, r.body).toBe(200);
-    expect(r.body).toContain('[0] StatusCode=200');
-    expect(r.body).toContain('[0 body] Proto=HTTP/1.1 (TLS)');
-    expect(r.body).toContain('[0 body] Host=api.openai.com');
-    expect(r.body).toContain('[0 body] Method=POST');
-    expect(r.labels).toMatchObject({ 'api.openai.com.version': 'external', 'api.openai.com.status': '200', 'client.status': '200' });
-    const after = sum(await counters(m), 'envoy_cluster_upstream_cx_total', { cluster_name: 'outbound|443||api.openai.com' }, 'client-v1');
-    expect(after - before).toBe(1);
+  describe('without a ServiceEntry (outboundTrafficPolicy ALLOW_ANY): the PassthroughCluster reaches nothing outside the local mesh', () => {
+    it('an https call is closed by its sidecar (tcp_proxy to PassthroughCluster), so the echo answers 502; an http call gets 404 NR', async () => {
+      const tls = await get('/openai');
+      expect(tls.status).toBe(502);
+      expect(tls.body).toContain('[0] Url=https://api.openai.com/v1/chat/completions');
+      expect(tls.body).toMatch(/\[0 error\] no response/);
+      expect(tls.labels['api.openai.com.status']).toBe('none');
+      const plain = await get('/plain');
+      expect(plain.status).toBe(404);
+      expect(plain.labels['api.example.com.status']).toBe('404');
+    });
   });
 
-  it('HTTP: the route of port 80 names api.example.com\'s virtual host (generateVirtualHostDomains) and its DNS cluster sends to the stand-in', async () => {
-    const r = await get('/plain');
-    expect(r.status, r.body).toBe(200);
-    expect(r.body).toContain('[0 body] Proto=HTTP/1.1');
-    expect(r.labels).toMatchObject({ 'api.example.com.version': 'external', 'api.example.com.status': '200' });
-    expect(sum(await counters(m), 'envoy_cluster_upstream_rq_total', { cluster_name: 'outbound|80||api.example.com' }, 'client-v1')).toBeGreaterThan(0);
+  describe('with the ServiceEntries (serviceentry/conversion.go convertServices; cluster.go convertResolution DNSLB → STRICT_DNS)', () => {
+    beforeAll(async () => applyAndWait(m, serviceEntries));
+    afterAll(async () => restoreBaseline(m, serviceEntries));
+
+    it('HTTPS: the app\'s TLS passes through the sidecar by SNI to outbound|443||api.openai.com, and the stand-in answers over TLS for its host', async () => {
+      const before = sum(await counters(m), 'envoy_cluster_upstream_cx_total', { cluster_name: 'outbound|443||api.openai.com' }, 'client-v1');
+      const r = await get('/openai');
+      expect(r.status, r.body).toBe(200);
+      expect(r.body).toContain('[0] StatusCode=200');
+      expect(r.body).toContain('[0 body] Proto=HTTP/1.1 (TLS)');
+      expect(r.body).toContain('[0 body] Host=api.openai.com');
+      expect(r.body).toContain('[0 body] Method=POST');
+      expect(r.labels).toMatchObject({ 'api.openai.com.version': 'external', 'api.openai.com.status': '200', 'client.status': '200' });
+      const after = sum(await counters(m), 'envoy_cluster_upstream_cx_total', { cluster_name: 'outbound|443||api.openai.com' }, 'client-v1');
+      expect(after - before).toBe(1);
+    });
+
+    it('HTTP: the route of port 80 names api.example.com\'s virtual host (generateVirtualHostDomains) and its DNS cluster sends to the stand-in', async () => {
+      const r = await get('/plain');
+      expect(r.status, r.body).toBe(200);
+      expect(r.body).toContain('[0 body] Proto=HTTP/1.1');
+      expect(r.labels).toMatchObject({ 'api.example.com.version': 'external', 'api.example.com.status': '200' });
+      expect(sum(await counters(m), 'envoy_cluster_upstream_rq_total', { cluster_name: 'outbound|80||api.example.com' }, 'client-v1')).toBeGreaterThan(0);
+    });
+
+    it('a host with a stand-in but no entry stays unreachable under ALLOW_ANY', async () => {
+      expect((await get('/anthropic')).status).toBe(502);
+      expect((await get('/anthropic-http')).status).toBe(404);
+    });
   });
 
-  it('a host with a stand-in but no entry stays unreachable under ALLOW_ANY', async () => {
-    expect((await get('/anthropic')).status).toBe(502);
-    expect((await get('/anthropic-http')).status).toBe(404);
-  });
-});
+  describe('outboundTrafficPolicy REGISTRY_ONLY (listener_builder.go buildOutboundCatchAllNetworkFiltersOnly, httproute.go buildCatchAllVirtualHost)', () => {
+    beforeAll(async () => applyAndWait(m, [registryOnly, ...serviceEntries]));
+    afterAll(async () => restoreBaseline(m, [registryOnly, ...serviceEntries]));
 
-describe('outboundTrafficPolicy REGISTRY_ONLY (listener_builder.go buildOutboundCatchAllNetworkFiltersOnly, httproute.go buildCatchAllVirtualHost)', () => {
-  beforeAll(async () => applyAndWait(m, [registryOnly, ...serviceEntries]));
-  afterAll(async () => restoreBaseline(m, [registryOnly, ...serviceEntries]));
+    it('a registered host is still reached', async () => {
+      expect((await get('/openai')).status).toBe(200);
+      expect((await get('/plain')).status).toBe(200);
+    });
 
-  it('a registered host is still reached', async () => {
-    expect((await get('/openai')).status).toBe(200);
-    expect((await get('/plain')).status).toBe(200);
-  });
+    it('TLS to a host outside the registry: the PassthroughFilterChain\'s tcp_proxy to the BlackHoleCluster closes it (upstream_cx_none_healthy)', async () => {
+      const before = sum(await counters(m), 'envoy_cluster_upstream_cx_none_healthy', { cluster_name: 'BlackHoleCluster' }, 'client-v1');
+      const r = await get('/anthropic');
+      expect(r.status).toBe(502);
+      expect(r.labels['api.anthropic.com.status']).toBe('none');
+      expect(sum(await counters(m), 'envoy_cluster_upstream_cx_none_healthy', { cluster_name: 'BlackHoleCluster' }, 'client-v1') - before).toBe(1);
+    });
 
-  it('TLS to a host outside the registry: the PassthroughFilterChain\'s tcp_proxy to the BlackHoleCluster closes it (upstream_cx_none_healthy)', async () => {
-    const before = sum(await counters(m), 'envoy_cluster_upstream_cx_none_healthy', { cluster_name: 'BlackHoleCluster' }, 'client-v1');
-    const r = await get('/anthropic');
-    expect(r.status).toBe(502);
-    expect(r.labels['api.anthropic.com.status']).toBe('none');
-    expect(sum(await counters(m), 'envoy_cluster_upstream_cx_none_healthy', { cluster_name: 'BlackHoleCluster' }, 'client-v1') - before).toBe(1);
-  });
-
-  it('HTTP to a host outside the registry: the block_all virtual host answers 502 itself (a direct response, no response flag)', async () => {
-    const r = await get('/anthropic-http');
-    expect(r.status).toBe(502);
-    expect(r.labels['api.anthropic.com.status']).toBe('502');
+    it('HTTP to a host outside the registry: the block_all virtual host answers 502 itself (a direct response, no response flag)', async () => {
+      const r = await get('/anthropic-http');
+      expect(r.status).toBe(502);
+      expect(r.labels['api.anthropic.com.status']).toBe('502');
+    });
   });
 });

@@ -188,7 +188,13 @@ function finish(b: Building): Cluster {
 function discovery(service: ServiceInput, port: ServicePort, name: string, proxy: ProxyDescriptor): Cluster {
   const resolution = service.external?.resolution;
   if (resolution === 'DNS') {
-    const endpoint = { endpoint: { address: { socket_address: { address: service.fqdn, port_value: port.port } } }, load_balancing_weight: 1 };
+    // The instance's telemetry metadata (AppendLbEndpointMetadata): the entry is its workload and canonical service.
+    const entry = service.external!.entry;
+    const endpoint = {
+      endpoint: { address: { socket_address: { address: service.fqdn, port_value: port.port } } },
+      metadata: { filter_metadata: { istio: { workload: `${entry};${service.namespace};${entry};;Kubernetes` } } },
+      load_balancing_weight: 1,
+    };
     return { name, type: 'STRICT_DNS', load_assignment: { cluster_name: name, endpoints: [{ locality: {}, lb_endpoints: [endpoint], load_balancing_weight: 1 }] } };
   }
   if (resolution === 'NONE' && proxy.type === 'sidecar') return { name, type: 'ORIGINAL_DST', lb_policy: 'CLUSTER_PROVIDED' };

@@ -30,7 +30,7 @@ export interface ServiceInput {
    * A ServiceEntry host (serviceentry/conversion.go convertServices): MeshExternal, its resolution (DNS: DNSLB, NONE:
    * Passthrough) and the namespaces it is exported to (absent: all). Its ports carry the entry's protocol as appProtocol.
    */
-  external?: { resolution: 'DNS' | 'NONE'; exportTo?: string[] };
+  external?: { resolution: 'DNS' | 'NONE'; exportTo?: string[]; /** The ServiceEntry's name. */ entry: string };
 }
 
 /** One Pod with a sidecar (istiod's model.WorkloadInstance / an EndpointSlice entry). */

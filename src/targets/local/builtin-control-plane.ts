@@ -36,7 +36,9 @@ function serviceInput(service: ServiceInfo): ServiceInput {
       targetPort: service.targetPorts?.[port] ?? port,
       ...(service.external ? { appProtocol: service.external.protocols[port] } : {}),
     })),
-    ...(service.external ? { external: { resolution: service.external.resolution, ...(service.external.exportTo ? { exportTo: service.external.exportTo } : {}) } } : {}),
+    ...(service.external ? {
+      external: { resolution: service.external.resolution, entry: service.external.entry.split('/')[1]!, ...(service.external.exportTo ? { exportTo: service.external.exportTo } : {}) },
+    } : {}),
   };
 }
 
