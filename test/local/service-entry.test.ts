@@ -42,6 +42,7 @@ spec:
             /plain: { calls: [ { url: "http://api.example.com/status", timeout: 5s } ] }
             /anthropic: { calls: [ { url: "https://api.anthropic.com/v1/messages", timeout: 5s } ] }
             /anthropic-http: { calls: [ { url: "http://api.anthropic.com/v1/messages", timeout: 5s } ] }
+            /passthrough: { calls: [ { url: "https://api.none.example.com:9443/q", timeout: 5s } ] }
     spec:
       containers: [ { name: client, image: example.com/client:1, ports: [ { containerPort: 8080 } ] } ]
 ---
@@ -72,6 +73,12 @@ spec:
 ---
 apiVersion: meshproof.dev/v1alpha1
 kind: ExternalHost
+metadata: { name: api.none.example.com }
+spec:
+  ports: [ { number: 9443, protocol: HTTPS } ]
+---
+apiVersion: meshproof.dev/v1alpha1
+kind: ExternalHost
 metadata: { name: api.example.com }
 spec:
   ports: [ { number: 80, protocol: HTTP } ]
@@ -95,6 +102,14 @@ spec:
   ports: [ { number: 80, name: http, protocol: HTTP } ]
   location: MESH_EXTERNAL
   resolution: DNS
+---
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: { name: passthrough-tls, namespace: ai }
+spec:
+  hosts: [api.none.example.com]
+  ports: [ { number: 9443, name: tls, protocol: TLS } ]
+  resolution: NONE
 `);
 
 const registryOnly: K8sObject = yaml(`
@@ -128,6 +143,7 @@ describe.each(['builtin', 'istiod'] as const)('control plane %s', (controlPlane)
 
   describe('without a ServiceEntry (outboundTrafficPolicy ALLOW_ANY): the PassthroughCluster reaches nothing outside the local mesh', () => {
     it('an https call is closed by its sidecar (tcp_proxy to PassthroughCluster), so the echo answers 502; an http call gets 404 NR', async () => {
+      expect((await get('/passthrough')).status).toBe(502);
       const tls = await get('/openai');
       expect(tls.status).toBe(502);
       expect(tls.body).toContain('[0] Url=https://api.openai.com/v1/chat/completions');
@@ -162,6 +178,13 @@ describe.each(['builtin', 'istiod'] as const)('control plane %s', (controlPlane)
       expect(r.body).toContain('[0 body] Proto=HTTP/1.1');
       expect(r.labels).toMatchObject({ 'api.example.com.version': 'external', 'api.example.com.status': '200' });
       expect(sum(await counters(m), 'envoy_cluster_upstream_rq_total', { cluster_name: 'outbound|80||api.example.com' }, 'client-v1')).toBeGreaterThan(0);
+    });
+
+    it('resolution NONE: the ORIGINAL_DST cluster outbound|9443||api.none.example.com connects where the app\'s name resolution pointed (its stand-in)', async () => {
+      const r = await get('/passthrough');
+      expect(r.status, r.body).toBe(200);
+      expect(r.labels).toMatchObject({ 'api.none.example.com.version': 'external' });
+      expect(sum(await counters(m), 'envoy_cluster_upstream_cx_total', { cluster_name: 'outbound|9443||api.none.example.com' }, 'client-v1')).toBeGreaterThan(0);
     });
 
     it('a host with a stand-in but no entry stays unreachable under ALLOW_ANY', async () => {

@@ -27,6 +27,10 @@ const entries: K8sObject[] = [
     apiVersion: 'networking.istio.io/v1', kind: 'ServiceEntry', metadata: { name: 'example-http', namespace: 'ai' },
     spec: { hosts: ['api.example.com'], ports: [{ number: 80, name: 'http', protocol: 'HTTP' }], location: 'MESH_EXTERNAL', resolution: 'DNS' },
   },
+  {
+    apiVersion: 'networking.istio.io/v1', kind: 'ServiceEntry', metadata: { name: 'passthrough-tls', namespace: 'ai' },
+    spec: { hosts: ['api.none.example.com'], ports: [{ number: 9443, name: 'tls', protocol: 'TLS' }], location: 'MESH_EXTERNAL', resolution: 'NONE' },
+  },
 ];
 
 const client: ServiceInput = { name: 'client', namespace: 'ai', fqdn: 'client.ai.svc.cluster.local', ports: [{ port: 8080, name: 'http', targetPort: 8080 }], selector: { app: 'client' } };
@@ -85,6 +89,23 @@ describe('a MESH_EXTERNAL ServiceEntry with resolution DNS, as istiod translates
     });
   }
 
+  it('cluster.go convertResolution (Passthrough → ORIGINAL_DST): a resolution NONE entry\'s cluster equals istiod\'s', () => {
+    const name = 'outbound|9443||api.none.example.com';
+    const theirs = istiod.get('ALLOW_ANY')!.clusters.find((c) => c.name === name);
+    expect(theirs?.type).toBe('ORIGINAL_DST');
+    expect(buildClusters(input(), proxy).find((c) => c.name === name)).toEqual(theirs);
+    expect(pick9443(buildSidecarOutboundTcpListeners(input(), proxy))).toBe(pick9443(istiod.get('ALLOW_ANY')!.listeners));
+  });
+
+  it('exportTo: an entry exported to another namespace is not in this proxy\'s registry (no cluster, no virtual host, no SNI chain)', () => {
+    const hidden = input();
+    hidden.services = hidden.services.map((svc) => (svc.external ? { ...svc, external: { ...svc.external, exportTo: ['shop'] } } : svc));
+    expect(buildClusters(hidden, proxy).map((c) => c.name).filter((n) => n.includes('api.'))).toEqual([]);
+    expect(buildRoutes(hidden, proxy).find((r) => r.name === '80')).toBeUndefined();
+    expect(pick443(buildSidecarOutboundTcpListeners(hidden, proxy), 'api.openai.com')).toBe('PassthroughCluster');
+    expect(buildClusters(hidden, { ...proxy, namespace: 'shop' }).map((c) => c.name)).toContain('outbound|443||api.openai.com');
+  });
+
   it('no EDS assignment for a DNS cluster (its endpoints travel in CDS)', () => {
     expect(buildEndpoints(input(), proxy).map((a) => a.cluster_name)).not.toContain('outbound|443||api.openai.com');
   });
@@ -111,6 +132,11 @@ describe('a MESH_EXTERNAL ServiceEntry with resolution DNS, as istiod translates
     });
   }
 });
+
+function pick9443(listeners: readonly Listener[]): string {
+  const t = outboundTcpTarget(listeners, { port: 9443, tls: true, serverName: 'api.none.example.com' });
+  return t.kind === 'cluster' ? t.cluster : t.kind;
+}
 
 function pick443(listeners: readonly Listener[], serverName: string): string {
   const t = outboundTcpTarget(listeners, { port: 443, tls: true, serverName });
