@@ -43,6 +43,7 @@ spec:
             /anthropic: { calls: [ { url: "https://api.anthropic.com/v1/messages", timeout: 5s } ] }
             /anthropic-http: { calls: [ { url: "http://api.anthropic.com/v1/messages", timeout: 5s } ] }
             /passthrough: { calls: [ { url: "https://api.none.example.com:9443/q", timeout: 5s } ] }
+            /anthropic-http-8081: { calls: [ { url: "http://api.anthropic.com:8081/v1/messages", timeout: 5s } ] }
     spec:
       containers: [ { name: client, image: example.com/client:1, ports: [ { containerPort: 8080 } ] } ]
 ---
@@ -144,6 +145,7 @@ describe.each(['builtin', 'istiod'] as const)('control plane %s', (controlPlane)
   describe('without a ServiceEntry (outboundTrafficPolicy ALLOW_ANY): the PassthroughCluster reaches nothing outside the local mesh', () => {
     it('an https call is closed by its sidecar (tcp_proxy to PassthroughCluster), so the echo answers 502; an http call gets 404 NR', async () => {
       expect((await get('/passthrough')).status).toBe(502);
+      expect((await get('/anthropic-http-8081')).status).toBe(404);
       const tls = await get('/openai');
       expect(tls.status).toBe(502);
       expect(tls.body).toContain('[0] Url=https://api.openai.com/v1/chat/completions');
@@ -205,6 +207,14 @@ describe.each(['builtin', 'istiod'] as const)('control plane %s', (controlPlane)
     it('TLS to a host outside the registry: the PassthroughFilterChain\'s tcp_proxy to the BlackHoleCluster closes it (upstream_cx_none_healthy)', async () => {
       const before = sum(await counters(m), 'envoy_cluster_upstream_cx_none_healthy', { cluster_name: 'BlackHoleCluster' }, 'client-v1');
       const r = await get('/anthropic');
+      expect(r.status).toBe(502);
+      expect(r.labels['api.anthropic.com.status']).toBe('none');
+      expect(sum(await counters(m), 'envoy_cluster_upstream_cx_none_healthy', { cluster_name: 'BlackHoleCluster' }, 'client-v1') - before).toBe(1);
+    });
+
+    it('HTTP on a port no Service serves as HTTP: no HTTP listener, so virtualOutbound\'s tcp_proxy to the BlackHoleCluster closes the connection', async () => {
+      const before = sum(await counters(m), 'envoy_cluster_upstream_cx_none_healthy', { cluster_name: 'BlackHoleCluster' }, 'client-v1');
+      const r = await get('/anthropic-http-8081');
       expect(r.status).toBe(502);
       expect(r.labels['api.anthropic.com.status']).toBe('none');
       expect(sum(await counters(m), 'envoy_cluster_upstream_cx_none_healthy', { cluster_name: 'BlackHoleCluster' }, 'client-v1') - before).toBe(1);

@@ -407,6 +407,12 @@ export class Router {
     return own && this.routeConfigs.has(own) ? own : String(port);
   }
 
+  /** Whether a sidecar's outbound HTTP listener takes a connection to this authority (a route configuration for its port). */
+  routesFor(authority: string): boolean {
+    const colon = authority.lastIndexOf(':');
+    return this.routeConfigs.has(this.outboundRouteConfig(authority, colon > 0 ? Number(authority.slice(colon + 1)) : 80));
+  }
+
   /** The policy is shared by the requests of a config version: nothing below mutates it. */
   private retryPolicy(route: Route, vhost: VirtualHost): EvaluatedRetryPolicy | undefined {
     const spec = effectiveRetryPolicy(route, vhost);
