@@ -277,7 +277,7 @@ export class Router {
 
   /**
    * The upstream a tcp_proxy to `clusterName` connects to (round robin over its hosts), or why there is none: no such
-   * cluster in CDS, or no host (a name nothing resolves). `host`: the name the app connected to (original destination).
+   * cluster in CDS, or no host (a name nothing resolves).
    */
   tcpUpstream(clusterName: string): { endpoint: EndpointInfo } | { none: 'no-cluster' | 'no-host' } {
     const envoyCluster = this.clusterConfigs.get(clusterName);
