@@ -203,6 +203,16 @@ export class Sidecar {
     headers['x-request-id'] = requestId;
     const decisionKey = `${scope.decisionKey}|${this.name}|c${scope.next()}`;
     try {
+      // A port no Service serves as HTTP has no HTTP listener: the connection takes virtualOutbound's catch-all, and
+      // under REGISTRY_ONLY its tcp_proxy to the BlackHoleCluster closes it before any HTTP is read.
+      if (!this.router.routesFor(call.authority)) {
+        const port = Number(call.authority.split(':')[1] ?? 80);
+        const target = outboundTcpTarget(this.outboundListeners, { port, tls: false });
+        if (target.kind === 'cluster' && target.cluster === 'BlackHoleCluster') {
+          this.stats.cluster(target.cluster, 'upstream_cx_none_healthy').value++;
+          return { status: 0, headers: {}, body: '' };
+        }
+      }
       const local = await this.outboundPolicy.filter({
         method: call.method ?? 'GET',
         path: call.path,
@@ -216,16 +226,6 @@ export class Sidecar {
       if (local.action === 'reply') {
         record(this.stats, 'source', this.self, undefined, undefined, local.status, local.flags, undefined);
         return { status: local.status, headers: local.headers, body: local.body };
-      }
-      // A port no Service serves as HTTP has no HTTP listener: the connection takes virtualOutbound's catch-all, and
-      // under REGISTRY_ONLY its tcp_proxy to the BlackHoleCluster closes it before any HTTP is read.
-      if (!this.router.routesFor(call.authority)) {
-        const port = Number(call.authority.split(':')[1] ?? 80);
-        const target = outboundTcpTarget(this.outboundListeners, { port, tls: false });
-        if (target.kind === 'cluster' && target.cluster === 'BlackHoleCluster') {
-          this.stats.cluster(target.cluster, 'upstream_cx_none_healthy').value++;
-          return { status: 0, headers: {}, body: '' };
-        }
       }
       const result = await this.router.handle({
         method: call.method ?? 'GET',
