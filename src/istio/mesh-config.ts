@@ -29,6 +29,8 @@ export interface MeshConfig {
   yaml?: string;
   /** Providers by name; a provider istiod would find errors in carries them (`invalid`), as processExtensionProvider does. */
   extensionProviders: Map<string, ExtAuthzGrpcProvider | { name: string; invalid: string }>;
+  /** outboundTrafficPolicy.mode; absent: ALLOW_ANY. */
+  outboundTrafficPolicy?: 'ALLOW_ANY' | 'REGISTRY_ONLY';
 }
 
 export const emptyMeshConfig: MeshConfig = { extensionProviders: new Map() };
@@ -42,7 +44,6 @@ const refusedMeshFields: Record<string, string> = {
   rootNamespace: 'mesh-wide policies live in istio-system here',
   discoverySelectors: 'every namespace of the scenario is in the mesh here',
   defaultConfig: 'proxy settings come from each pod\'s proxy.istio.io/config annotation here',
-  outboundTrafficPolicy: 'the local mesh has no network beyond loopback',
 };
 
 /** HTTP statuses Envoy's StatusCode enum has (envoy/type/v3/http_status.proto), which parseStatusOnError requires. */
@@ -69,7 +70,8 @@ export function parseMeshConfig(configMap: K8sObject): MeshConfig {
     throw meshAt.error(`not valid YAML: ${(error as Error).message}`);
   }
   if (mesh === null || mesh === undefined) return emptyMeshConfig;
-  const m = readObject(mesh, meshAt, ['extensionProviders', ...inertMeshFields], refusedMeshFields);
+  const m = readObject(mesh, meshAt, ['extensionProviders', 'outboundTrafficPolicy', ...inertMeshFields], refusedMeshFields);
+  const outboundTrafficPolicy = m.outboundTrafficPolicy === undefined ? undefined : parseOutboundTrafficPolicy(m.outboundTrafficPolicy, meshAt.key('outboundTrafficPolicy'));
   const providers = new Map<string, ExtAuthzGrpcProvider | { name: string; invalid: string }>();
   if (m.extensionProviders !== undefined) {
     if (!Array.isArray(m.extensionProviders)) throw meshAt.key('extensionProviders').error('expected a list');
@@ -81,7 +83,18 @@ export function parseMeshConfig(configMap: K8sObject): MeshConfig {
       else providers.set(p.name, p);
     });
   }
-  return { yaml: data.mesh as string, extensionProviders: providers };
+  return { yaml: data.mesh as string, extensionProviders: providers, ...(outboundTrafficPolicy ? { outboundTrafficPolicy } : {}) };
+}
+
+/**
+ * MeshConfig.OutboundTrafficPolicy: ALLOW_ANY (the default) sends a host outside the registry to the
+ * PassthroughCluster (which reaches nothing outside the local mesh), REGISTRY_ONLY to the BlackHoleCluster.
+ */
+function parseOutboundTrafficPolicy(value: unknown, at: FieldPath): 'ALLOW_ANY' | 'REGISTRY_ONLY' {
+  const o = readObject(value, at, ['mode'], { egressProxy: 'an egress proxy for unknown hosts is not emulated' });
+  const mode = o.mode === undefined ? 'ALLOW_ANY' : readString(o.mode, at.key('mode'));
+  if (mode !== 'ALLOW_ANY' && mode !== 'REGISTRY_ONLY') throw at.key('mode').error(`${mode} is not emulated (supported here: ALLOW_ANY, REGISTRY_ONLY)`);
+  return mode;
 }
 
 /** Provider kinds that are not external authorization (telemetry, tracing, access logs): no CUSTOM policy uses them. */

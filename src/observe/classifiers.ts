@@ -135,6 +135,17 @@ export const bookinfoClassifier: Classifier = (r): Labels => {
   return {};
 };
 
+/**
+ * The service a call's host names: a Kubernetes name (`backend`, `backend.shop`, `backend.shop.svc[.cluster.local]`)
+ * gives its first label; any other host (an external one, `api.openai.com`) is kept whole, as its stand-in answers.
+ */
+function callService(host: string): string {
+  const h = host.toLowerCase();
+  const parts = h.split('.');
+  const kubernetes = parts.length <= 2 || parts[2] === 'svc';
+  return kubernetes ? parts[0]! : h;
+}
+
 /** `[0 body] [1 body] ` before a line of a forwarded response (istio/istio pkg/test/echo fields.go WriteBodyLine). */
 const ECHO_LINE = /^((?:\[\d+ body\] )*)(?:\[(\d+)\] )?(ServiceVersion|Service|Hostname|StatusCode|Url)=(.*)$/;
 
@@ -161,7 +172,7 @@ export const echoClassifier: Classifier = (r): Labels => {
       const key = `${prefix}[${call}]`;
       if (field === 'Url') {
         const host = /^[a-z]+:\/\/([^/:?#]+)/i.exec(value)?.[1];
-        if (host) calls.set(key, { service: host.split('.')[0].toLowerCase() });
+        if (host) calls.set(key, { service: callService(host) });
       } else if (field === 'StatusCode') {
         const c = calls.get(key);
         if (c) c.status = value;

@@ -17,9 +17,13 @@ export const CLASSIFIER_LABELS: Record<string, string[]> = {
   echo: ['service', 'version', 'pod'],
 };
 
-/** The labels the echo classifier gives for the services of a scenario and an experiment. */
+/**
+ * The labels the echo classifier gives for the services of a scenario and an experiment, and for the external hosts
+ * whose stand-ins answer as echoes (ExternalHost: `api.openai.com.version` is `external`).
+ */
 export function echoLabels(scenario: Scenario, resources: ResourceRef[]): string[] {
-  const services = new Set([...scenario.services, ...resources.filter((r) => r.object.kind === 'Service').map((r) => r.object.metadata.name)]);
+  const external = [...scenario.resources, ...resources].filter((r) => r.object.kind === 'ExternalHost').map((r) => r.object.metadata.name.toLowerCase());
+  const services = new Set([...scenario.services, ...resources.filter((r) => r.object.kind === 'Service').map((r) => r.object.metadata.name), ...external]);
   return [...services].flatMap((s) => [`${s}.version`, `${s}.status`]);
 }
 /** Labels the load itself adds. */

@@ -10,6 +10,7 @@ import { SpecError, SpecErrors } from '../../src/errors.ts';
 import { parseDestinationRule } from '../../src/istio/networking/destination-rule.ts';
 import { parseGateway } from '../../src/istio/networking/gateway.ts';
 import { parseVirtualService } from '../../src/istio/networking/virtual-service.ts';
+import { parseServiceEntry } from '../../src/istio/networking/service-entry.ts';
 import { istioCrdsPath } from '../../src/sandbox/binaries.ts';
 import type { K8sObject } from '../../src/spec/types.ts';
 
@@ -133,6 +134,16 @@ const kinds: Record<string, Kind> = {
       'servers[0].port.name': 'a port name is a label; the protocol field decides how the port is served',
       // Port.target_port: "Applicable only when used with ServiceEntries" (gateway.proto); a Gateway ignores it.
       'servers[0].port.targetPort': 'applies to ServiceEntries only; a Gateway listens on port.number',
+    },
+  },
+  ServiceEntry: {
+    base: { hosts: ['api.example.com'], ports: [{ number: 443, name: 'https', protocol: 'HTTPS' }], resolution: 'DNS' },
+    parse: (o) => parseServiceEntry(o),
+    companions: [],
+    inert: {
+      // The audit's sample is the enum's first value, MESH_EXTERNAL: the default (ServiceEntry.Location zero value) and
+      // the only location accepted; MESH_INTERNAL is refused at spec.location (test/istio/xds/service-entry.test.ts).
+      location: 'MESH_EXTERNAL is the default and the only location accepted; MESH_INTERNAL is refused',
     },
   },
 };

@@ -54,7 +54,8 @@ describe('mesh config extension providers (extauthz.go processExtensionProvider)
       .toBe('ConfigMap istio-system/istio: data.mesh.extensionProviders[0].envoyExtAuthzHttp');
     expect(specError(() => parseMeshConfig(meshMap('extensionProviders:\n  - name: g\n    envoyExtAuthzGrpc: { service: a, port: 1, includeRequestBodyInCheck: {} }\n'))).path)
       .toBe('ConfigMap istio-system/istio: data.mesh.extensionProviders[0].envoyExtAuthzGrpc.includeRequestBodyInCheck');
-    expect(specError(() => parseMeshConfig(meshMap('outboundTrafficPolicy: { mode: REGISTRY_ONLY }\n'))).path).toBe('ConfigMap istio-system/istio: data.mesh.outboundTrafficPolicy');
+    expect(specError(() => parseMeshConfig(meshMap('outboundTrafficPolicy: { mode: ALLOW_ANY_DYNAMIC_DNS }\n'))).path).toBe('ConfigMap istio-system/istio: data.mesh.outboundTrafficPolicy.mode');
+    expect(specError(() => parseMeshConfig(meshMap('outboundTrafficPolicy: { egressProxy: { host: egress } }\n'))).path).toBe('ConfigMap istio-system/istio: data.mesh.outboundTrafficPolicy.egressProxy');
   });
 });
 

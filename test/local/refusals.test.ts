@@ -86,10 +86,16 @@ spec:
   it('a kind the local mesh does not know, and an echo workload whose behaviour is misspelt', async () => {
     expect((await refusal(`
 apiVersion: networking.istio.io/v1
+kind: WorkloadEntry
+metadata: { name: vm }
+spec: { address: 10.0.0.1 }
+`)).path).toBe('WorkloadEntry vm: kind');
+    expect((await refusal(`
+apiVersion: networking.istio.io/v1
 kind: ServiceEntry
 metadata: { name: google }
-spec: { hosts: [www.google.com] }
-`)).path).toBe('ServiceEntry google: kind');
+spec: { hosts: [www.google.com], ports: [{ number: 443, name: https, protocol: HTTPS }], resolution: STATIC, endpoints: [{ address: 142.250.0.1 }] }
+`)).path).toBe('ServiceEntry google: spec.endpoints');
     expect((await refusal(`
 apiVersion: apps/v1
 kind: Deployment

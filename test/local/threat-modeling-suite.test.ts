@@ -24,13 +24,13 @@ describe.concurrent('examples/threat-modeling on the local target', () => {
     expect(warnings[0]!.message).toMatch(/deprecated.*Istio ignores it/);
   }, 60_000);
 
-  it('runs green: the 90/10 canary, header routing to v2, the ORed authorization rules, retries covering 503, CORS preflights, sticky sessions', async () => {
+  it('runs green: the 90/10 canary, header routing to v2, the ORed authorization rules, retries covering 503, CORS preflights, sticky sessions, the external AI API under REGISTRY_ONLY', async () => {
     const reportDir = join(work, 'green');
     const r = await runCli(['run', join(example, 'experiments'), '--seed', '20261205', '--report-dir', reportDir, '--quiet'], { timeoutMs: 120_000 });
     const result = readResult(reportDir);
     expect(describeNonPassing(result), 'experiments that did not pass').toBe('');
     expect(r.code, r.stderr.slice(-3000)).toBe(0);
-    expect(result.experiments).toHaveLength(6);
+    expect(result.experiments).toHaveLength(7);
   }, 120_000);
 
   it('with an origin left out of the CORS policy, its preflights go to api-gateway and the preflight checks fail', async () => {
@@ -70,5 +70,23 @@ describe.concurrent('examples/threat-modeling on the local target', () => {
     const r = await runCli(['run', file, '--seed', '7', '--report-dir', reportDir, '--quiet'], { timeoutMs: 120_000 });
     expect(r.code, r.stderr.slice(-3000)).toBe(1);
     expect(readResult(reportDir).experiments[0]!.verdicts.map((v) => [v.kind, v.outcome])).toEqual([['status', 'pass'], ['sticky', 'fail']]);
+  }, 120_000);
+
+  it('without the ServiceEntry external-ai-api, REGISTRY_ONLY sends ai-service\'s calls to api.openai.com to the BlackHoleCluster: the registered checks fail', async () => {
+    const copy = join(work, 'no-service-entry');
+    cpSync(example, copy, { recursive: true });
+    const file = join(copy, 'scenario', 'istio.yaml');
+    const text = readFileSync(file, 'utf8');
+    const entry = text.indexOf('---\n# The team\'s "Service Entry for External Services"');
+    expect(entry).toBeGreaterThan(0);
+    writeFileSync(file, text.slice(0, entry));
+    const reportDir = join(work, 'no-service-entry-report');
+    const r = await runCli(['run', join(copy, 'experiments', '07-external-ai-api.yaml'), '--seed', '7', '--report-dir', reportDir, '--quiet'], { timeoutMs: 120_000 });
+    expect(r.code, r.stderr.slice(-3000)).toBe(1);
+    // 200 from api.openai.com: none; its version: no answer carried it; the unregistered host: still 502; the cluster
+    // outbound|443||api.openai.com: never used; the BlackHoleCluster: took both.
+    expect(readResult(reportDir).experiments[0]!.verdicts.map((v) => [v.kind, v.outcome])).toEqual([
+      ['status', 'fail'], ['distribution', 'inconclusive'], ['status', 'pass'], ['counter', 'fail'], ['counter', 'pass'],
+    ]);
   }, 120_000);
 });

@@ -11,7 +11,7 @@ import type { DestinationRuleIndex } from '../networking/destination-rule-index.
 import type { TrafficPolicySettings } from '../networking/model.ts';
 import { portProtocol } from '../protocol.ts';
 import { effectivePeerAuthMode } from '../security/peer-authentication.ts';
-import { destinationRuleIndex, serviceSelects, type ProxyDescriptor, type ServiceInput, type ServicePort, type TranslationInput } from './input.ts';
+import { destinationRuleIndex, serviceSelects, visibleServices, type ProxyDescriptor, type ServiceInput, type ServicePort, type TranslationInput } from './input.ts';
 import { outboundCluster, protoDuration } from './routes.ts';
 
 /** math.MaxUint32: istiod's circuit breaker thresholds when the DestinationRule sets none (getDefaultCircuitBreakerThresholds). */
@@ -179,14 +179,40 @@ function finish(b: Building): Cluster {
   return b.cluster;
 }
 
+/**
+ * cluster.go convertResolution: a Kubernetes Service's cluster is EDS; a ServiceEntry host resolved by DNS is
+ * STRICT_DNS with the host itself as its one endpoint (conversion.go convertServiceEntryToInstances: a DNS entry
+ * without endpoints resolves its host; cluster_builder.go buildCluster writes the load assignment), one with
+ * resolution NONE is ORIGINAL_DST (the address the app connected to), except on a gateway, which cannot pass through.
+ */
+function discovery(service: ServiceInput, port: ServicePort, name: string, proxy: ProxyDescriptor): Cluster {
+  const resolution = service.external?.resolution;
+  if (resolution === 'DNS') {
+    // The instance's telemetry metadata (AppendLbEndpointMetadata): the entry is its workload and canonical service.
+    const entry = service.external!.entry;
+    const endpoint = {
+      endpoint: { address: { socket_address: { address: service.fqdn, port_value: port.port } } },
+      metadata: { filter_metadata: { istio: { workload: `${entry};${service.namespace};${entry};;Kubernetes` } } },
+      load_balancing_weight: 1,
+    };
+    return { name, type: 'STRICT_DNS', load_assignment: { cluster_name: name, endpoints: [{ locality: {}, lb_endpoints: [endpoint], load_balancing_weight: 1 }] } };
+  }
+  if (resolution === 'NONE' && proxy.type === 'sidecar') return { name, type: 'ORIGINAL_DST', lb_policy: 'CLUSTER_PROVIDED' };
+  return { name, type: 'EDS', eds_cluster_config: { ...ADS_EDS, service_name: name } };
+}
+
 function outbound(service: ServiceInput, port: ServicePort, subset: string | undefined, settings: TrafficPolicySettings, proxy: ProxyDescriptor, input: TranslationInput): Cluster {
   const name = outboundCluster(port.port, subset, service.fqdn);
-  const b: Building = { cluster: { name, type: 'EDS', eds_cluster_config: { ...ADS_EDS, service_name: name } } };
+  const b: Building = { cluster: discovery(service, port, name, proxy) };
   setUpstreamProtocol(b, port, proxy);
   applyConnectionPool(b, settings);
   applyOutlierDetection(b, settings);
+  const originalDst = b.cluster.type === 'ORIGINAL_DST';
   applyLoadBalancer(b, settings);
-  applyTls(b, settings, service, port.port, subset, input);
+  // cluster_traffic_policy.go applyLoadBalancer: an original-destination cluster keeps CLUSTER_PROVIDED.
+  if (originalDst) b.cluster.lb_policy = 'CLUSTER_PROVIDED';
+  // cluster_tls.go buildUpstreamTLSSettings: no auto mTLS to a MeshExternal service (the app's own TLS passes through).
+  if (!service.external || settings.tls !== undefined) applyTls(b, settings, service, port.port, subset, input);
   return finish(b);
 }
 
@@ -229,7 +255,7 @@ function inbound(service: ServiceInput, port: ServicePort, index: DestinationRul
 export function buildClusters(input: TranslationInput, proxy: ProxyDescriptor): Cluster[] {
   const index = destinationRuleIndex(input);
   const out: Cluster[] = [];
-  for (const service of input.services) {
+  for (const service of visibleServices(input, proxy.namespace)) {
     const rule = index.get(service.fqdn, proxy.namespace, service.namespace);
     for (const port of service.ports) {
       out.push(outbound(service, port, undefined, effectiveTrafficPolicy(rule, undefined, port.port), proxy, input));

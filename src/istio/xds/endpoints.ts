@@ -7,7 +7,7 @@ import type { ClusterLoadAssignment, LbEndpoint } from '../../envoy/model/index.
 import { checkMtlsEnabled, endpointTlsMode } from '../networking/destination-rule.ts';
 import { effectivePeerAuthMode } from '../security/peer-authentication.ts';
 import { labelsMatch } from '../selector.ts';
-import { destinationRuleIndex, serviceSelects, type ProxyDescriptor, type ServicePort, type TranslationInput, type WorkloadInstanceInput } from './input.ts';
+import { destinationRuleIndex, serviceSelects, visibleServices, type ProxyDescriptor, type ServicePort, type TranslationInput, type WorkloadInstanceInput } from './input.ts';
 import { outboundCluster } from './routes.ts';
 
 
@@ -40,7 +40,9 @@ function lbEndpoint(i: WorkloadInstanceInput, port: ServicePort, mtls: boolean):
 export function buildEndpoints(input: TranslationInput, proxy: ProxyDescriptor): ClusterLoadAssignment[] {
   const index = destinationRuleIndex(input);
   const out: ClusterLoadAssignment[] = [];
-  for (const service of input.services) {
+  for (const service of visibleServices(input, proxy.namespace)) {
+    // A ServiceEntry host's DNS cluster carries its endpoint itself, an original-destination one has none (clusters.ts).
+    if (service.external && (service.external.resolution === 'DNS' || proxy.type === 'sidecar')) continue;
     const rule = index.get(service.fqdn, proxy.namespace, service.namespace);
     const selected = input.instances.filter((i) => serviceSelects(service, i.namespace, i.labels));
     for (const port of service.ports) {

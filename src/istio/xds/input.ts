@@ -26,6 +26,11 @@ export interface ServiceInput {
   selector: Record<string, string>;
   /** The cluster IP, when the registry has one (Kubernetes Services do; istiod adds it to the virtual host's domains). */
   clusterIp?: string;
+  /**
+   * A ServiceEntry host (serviceentry/conversion.go convertServices): MeshExternal, its resolution (DNS: DNSLB, NONE:
+   * Passthrough) and the namespaces it is exported to (absent: all). Its ports carry the entry's protocol as appProtocol.
+   */
+  external?: { resolution: 'DNS' | 'NONE'; exportTo?: string[]; /** The ServiceEntry's name. */ entry: string };
 }
 
 /** One Pod with a sidecar (istiod's model.WorkloadInstance / an EndpointSlice entry). */
@@ -52,6 +57,8 @@ export interface TranslationInput {
   peerAuthentications: K8sObject[];
   requestAuthentications: K8sObject[];
   envoyFilters: K8sObject[];
+  /** meshConfig.outboundTrafficPolicy.mode; absent: ALLOW_ANY. */
+  outboundTrafficPolicy?: 'ALLOW_ANY' | 'REGISTRY_ONLY';
 }
 
 /** The proxy a configuration is for: a sidecar of one instance, or the ingress gateway (istiod's Router). */
@@ -62,6 +69,14 @@ export interface ProxyDescriptor {
   ip: string;
   labels: Record<string, string>;
   serviceAccount: string;
+}
+
+/** The registry as a proxy of `namespace` sees it: Kubernetes Services, and the ServiceEntry hosts exported to it. */
+export function visibleServices(input: TranslationInput, namespace: string): ServiceInput[] {
+  return input.services.filter((s) => {
+    const to = s.external?.exportTo;
+    return to === undefined || to.length === 0 || to.includes('*') || to.includes(namespace);
+  });
 }
 
 /** Whether a Service selects these pod labels (a Service without a selector selects no pod: its endpoints are managed by hand). */

@@ -10,7 +10,7 @@ import { TypedConfigType } from '../../envoy/model/index.ts';
 import { gatewayVirtualHosts } from '../networking/gateway-routes.ts';
 import { resolveShortname, visibilityRank } from '../networking/routing.ts';
 import type { ConsistentHashSpec, CorsSpec, HeaderOperations, HttpMatch, HttpRoute, RouteDestination, StringMatcher, TrafficPolicy, TrafficPolicySettings, VirtualServiceModel } from '../networking/model.ts';
-import { destinationRuleIndex, type ProxyDescriptor, type ServiceInput, type TranslationInput } from './input.ts';
+import { destinationRuleIndex, visibleServices, type ProxyDescriptor, type ServiceInput, type TranslationInput } from './input.ts';
 import { portProtocol, servedAsHttp } from '../protocol.ts';
 
 const previousHosts = (): RetryHostPredicate => ({
@@ -349,6 +349,8 @@ export function sidecarRoutes(vs: VirtualServiceModel, listenPort: number, proxy
 /** generateVirtualHostDomains / generateAltVirtualHostsForKubernetesService with the port ignored (1.31 sidecars). */
 export function serviceDomains(service: ServiceInput, proxyNamespace: string): string[] {
   const domains = [service.fqdn, `${service.fqdn}.`];
+  // GenerateAltVirtualHosts expands only hosts under the proxy's DNS domain (<ns>.svc.cluster.local).
+  if (service.external) return domains;
   if (service.namespace === proxyNamespace) domains.push(service.name, `${service.name}.${service.namespace}.svc`, `${service.name}.${service.namespace}`);
   else domains.push(`${service.name}.${service.namespace}`, `${service.name}.${service.namespace}.svc`);
   if (service.clusterIp) domains.push(service.clusterIp);
@@ -368,7 +370,7 @@ const vsHostFqdn = resolveShortname;
  * route points at `outbound|80||<host>` when the host's Service has no port 80.
  */
 function outboundVirtualHosts(input: TranslationInput, proxy: ProxyDescriptor, port: number, virtualServices: VirtualServiceModel[]): VirtualHost[] {
-  const onPort = new Map(input.services.filter((s) => s.ports.some((p) => p.port === port)).map((s) => [s.fqdn, s]));
+  const onPort = new Map(visibleServices(input, proxy.namespace).filter((s) => s.ports.some((p) => p.port === port)).map((s) => [s.fqdn, s]));
   const vhosts = new Map<string, VirtualHost>();
   for (const vs of virtualServices) {
     const hosts = vs.hosts.map((h) => vsHostFqdn(h, vs.namespace).toLowerCase());
@@ -413,7 +415,7 @@ export function buildSidecarOutboundRoutes(input: TranslationInput, proxy: Proxy
     .sort((a, b) => visibilityRank(a, proxy.namespace) - visibilityRank(b, proxy.namespace) || a.createdAt - b.createdAt);
   const shared = new Set<number>();
   const sniffed: { service: ServiceInput; port: number }[] = [];
-  for (const service of input.services) {
+  for (const service of visibleServices(input, proxy.namespace)) {
     for (const p of service.ports) {
       const protocol = portProtocol(p.port, p.name, p.appProtocol);
       if (protocol === 'auto' && service.clusterIp) sniffed.push({ service, port: p.port });
@@ -428,7 +430,7 @@ export function buildSidecarOutboundRoutes(input: TranslationInput, proxy: Proxy
   };
   const configs: RouteConfiguration[] = [];
   for (const port of [...shared].sort((a, b) => a - b)) {
-    configs.push({ name: String(port), virtual_hosts: [...vhostsOf(port), allowAny()], validate_clusters: false, ignore_port_in_host_matching: true });
+    configs.push({ name: String(port), virtual_hosts: [...vhostsOf(port), catchAll(input)], validate_clusters: false, ignore_port_in_host_matching: true });
   }
   for (const { service, port } of sniffed) {
     const name = `${service.fqdn}:${port}`;
@@ -439,8 +441,14 @@ export function buildSidecarOutboundRoutes(input: TranslationInput, proxy: Proxy
   return configs;
 }
 
-/** buildCatchAllVirtualHost with outboundTrafficPolicy ALLOW_ANY (the default). */
-function allowAny(): VirtualHost {
+/**
+ * httproute.go buildCatchAllVirtualHost: under outboundTrafficPolicy ALLOW_ANY (the default) `allow_any` to the
+ * PassthroughCluster; under REGISTRY_ONLY `block_all`, a direct response 502 (a host outside the registry).
+ */
+function catchAll(input: TranslationInput): VirtualHost {
+  if (input.outboundTrafficPolicy === 'REGISTRY_ONLY') {
+    return { name: 'block_all', domains: ['*'], routes: [{ name: 'block_all', match: { prefix: '/' }, direct_response: { status: 502 } }], include_request_attempt_count: true };
+  }
   return {
     name: 'allow_any',
     domains: ['*'],

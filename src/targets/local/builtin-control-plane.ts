@@ -19,6 +19,8 @@ export interface LocalMeshConfig {
   endpoints: EndpointInfo[];
   /** AuthorizationPolicy, PeerAuthentication, RequestAuthentication and EnvoyFilter objects. */
   securityObjects: K8sObject[];
+  /** The mesh config's outboundTrafficPolicy.mode. */
+  outboundTrafficPolicy?: 'ALLOW_ANY' | 'REGISTRY_ONLY';
 }
 
 /** A Service of the local mesh as istiod's registry has it; the local mesh has no cluster IPs. */
@@ -28,7 +30,15 @@ function serviceInput(service: ServiceInfo): ServiceInput {
     namespace: service.namespace,
     fqdn: service.fqdn,
     selector: service.selector,
-    ports: service.ports.map((port) => ({ port, name: service.portNames?.[port] ?? '', targetPort: service.targetPorts?.[port] ?? port })),
+    ports: service.ports.map((port) => ({
+      port,
+      name: service.portNames?.[port] ?? '',
+      targetPort: service.targetPorts?.[port] ?? port,
+      ...(service.external ? { appProtocol: service.external.protocols[port] } : {}),
+    })),
+    ...(service.external ? {
+      external: { resolution: service.external.resolution, entry: service.external.entry.split('/')[1]!, ...(service.external.exportTo ? { exportTo: service.external.exportTo } : {}) },
+    } : {}),
   };
 }
 
@@ -57,6 +67,7 @@ export function translationInputOf(config: LocalMeshConfig): TranslationInput {
     peerAuthentications: of('PeerAuthentication'),
     requestAuthentications: of('RequestAuthentication'),
     envoyFilters: of('EnvoyFilter'),
+    ...(config.outboundTrafficPolicy ? { outboundTrafficPolicy: config.outboundTrafficPolicy } : {}),
   };
 }
 

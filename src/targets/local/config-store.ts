@@ -17,6 +17,8 @@ import { FieldPath } from '../../istio/networking/fields.ts';
 import { configMapData, mountedFiles, resolveGrpcPort } from './opa/workload.ts';
 import { checkGrpcPorts, checkServiceAccount, parseDeployment, parseService, resolveEchoPorts, resolveTargetPorts, type ServiceSpec, type WorkloadSpec } from './topology.ts';
 import { checkEchoCalls } from './echo-calls.ts';
+import { parseServiceEntry, type ServiceEntryModel } from '../../istio/networking/service-entry.ts';
+import { EXTERNAL_HOST_API_VERSION, parseExternalHost, type ExternalHostSpec } from './external-host.ts';
 
 const apiVersions: Record<string, string[]> = {
   Namespace: ['v1'],
@@ -31,6 +33,8 @@ const apiVersions: Record<string, string[]> = {
   AuthorizationPolicy: ['security.istio.io/v1', 'security.istio.io/v1beta1'],
   PeerAuthentication: ['security.istio.io/v1', 'security.istio.io/v1beta1'],
   RequestAuthentication: ['security.istio.io/v1', 'security.istio.io/v1beta1'],
+  ServiceEntry: ['networking.istio.io/v1', 'networking.istio.io/v1beta1', 'networking.istio.io/v1alpha3'],
+  ExternalHost: [EXTERNAL_HOST_API_VERSION],
 };
 
 export const supportedKinds = Object.keys(apiVersions);
@@ -60,6 +64,8 @@ export interface CompiledConfig {
   meshConfig: MeshConfig;
   /** Per Service FQDN, its gRPC ports (an OPA pod's ext_authz service): port → the pods' port. */
   grpcPorts: Map<string, Map<number, number>>;
+  /** The external hosts the scenario gives a local stand-in (ExternalHost objects), by host. */
+  externalHosts: Map<string, ExternalHostSpec>;
 }
 
 function checkEnvelope(o: K8sObject, namespaces: ReadonlySet<string>): void {
@@ -145,6 +151,8 @@ function compile(entries: Map<string, Entry>, version: number): CompiledConfig {
   const serviceSpecs: ServiceSpec[] = [];
   let meshConfig = emptyMeshConfig;
   const configMaps = new Map<string, Record<string, string>>();
+  const serviceEntries: ServiceEntryModel[] = [];
+  const externalHosts = new Map<string, ExternalHostSpec>();
   const sorted = [...entries.values()].sort((a, b) => a.createdAt - b.createdAt);
   for (const { object, createdAt } of sorted) {
     switch (object.kind) {
@@ -170,6 +178,15 @@ function compile(entries: Map<string, Entry>, version: number): CompiledConfig {
         checkNamespace(object);
         namespaceObjects.set(object.metadata.name, object);
         break;
+      case 'ServiceEntry':
+        serviceEntries.push(parseServiceEntry(object));
+        break;
+      case 'ExternalHost': {
+        const spec = parseExternalHost(object);
+        if (externalHosts.has(spec.host)) throw new SpecError(`the stand-in of ${spec.host} is declared twice`, undefined, `ExternalHost ${object.metadata.name}: metadata.name`);
+        externalHosts.set(spec.host, spec);
+        break;
+      }
       case 'ConfigMap':
         if (isMeshConfigMap(object)) meshConfig = parseMeshConfig(object);
         else configMaps.set(`${object.metadata.namespace ?? 'default'}/${object.metadata.name}`, configMapData(object));
@@ -204,12 +221,38 @@ function compile(entries: Map<string, Entry>, version: number): CompiledConfig {
     const portNames = Object.fromEntries(s.ports.map((port, i) => [port, s.portNames[i]]));
     services.set(name, { name: s.name, namespace: s.namespace, fqdn: name, ports: s.ports, selector: s.selector, portNames, ...(targetPorts ? { targetPorts } : {}) });
   }
+  for (const entry of serviceEntries) addServiceEntry(services, entry);
   for (const w of workloads) {
-    checkEchoCalls(w, services);
+    checkEchoCalls(w, services, externalHosts);
     checkInterception(w);
   }
   return {
     version, virtualServices, destinationRules: new DestinationRuleIndex(destinationRules), destinationRuleList: destinationRules, gateways, services, workloads,
-    security: compileSecurity(securityObjects), securityObjects, meshConfig, grpcPorts,
+    security: compileSecurity(securityObjects), securityObjects, meshConfig, grpcPorts, externalHosts,
   };
+}
+
+/** A ServiceEntry's hosts into the registry, one service per host (serviceentry/conversion.go convertServices). */
+function addServiceEntry(services: Map<string, ServiceInfo>, entry: ServiceEntryModel): void {
+  entry.hosts.forEach((host, i) => {
+    const taken = services.get(host);
+    if (taken) {
+      const by = taken.external ? `ServiceEntry ${taken.external.entry}` : `Service ${taken.namespace}/${taken.name}`;
+      throw new SpecError(`host ${host} is already in the registry (${by}); the local target does not merge entries for one host`, undefined, `ServiceEntry ${entry.name}: spec.hosts[${i}]`);
+    }
+    services.set(host, {
+      name: host,
+      namespace: entry.namespace,
+      fqdn: host,
+      ports: entry.ports.map((p) => p.number),
+      selector: {},
+      portNames: Object.fromEntries(entry.ports.map((p) => [p.number, p.name])),
+      external: {
+        entry: `${entry.namespace}/${entry.name}`,
+        resolution: entry.resolution,
+        protocols: Object.fromEntries(entry.ports.map((p) => [p.number, p.protocol])),
+        ...(entry.exportTo ? { exportTo: entry.exportTo } : {}),
+      },
+    });
+  });
 }

@@ -17,7 +17,7 @@ export type ControlPlane = 'builtin' | 'istiod';
 export type IstiodProxyConfig = RouterConfig & { listeners: Listener[] };
 
 /** The Istio kinds istiod reads from the cluster's configuration. */
-const ISTIO_KINDS = new Set(['VirtualService', 'DestinationRule', 'Gateway', 'EnvoyFilter', 'AuthorizationPolicy', 'PeerAuthentication', 'RequestAuthentication']);
+const ISTIO_KINDS = new Set(['VirtualService', 'DestinationRule', 'Gateway', 'EnvoyFilter', 'AuthorizationPolicy', 'PeerAuthentication', 'RequestAuthentication', 'ServiceEntry']);
 
 export const istiodControlPlaneVersion = ISTIOD_VERSION;
 
@@ -43,7 +43,8 @@ export class IstiodControlPlane {
    */
   async translate(input: TranslationInput, objects: K8sObject[], proxies: ProxyDescriptor[], meshConfig?: string): Promise<Map<string, IstiodProxyConfig>> {
     const answer = await this.translator.translate({
-      registry: { services: input.services, instances: input.instances },
+      // ServiceEntry hosts reach istiod as the ServiceEntries themselves (its serviceentry registry converts them).
+      registry: { services: input.services.filter((s) => !s.external), instances: input.instances },
       objects: objects.filter((o) => ISTIO_KINDS.has(o.kind)),
       proxies,
       ...(meshConfig !== undefined ? { meshConfig } : {}),

@@ -36,6 +36,8 @@ import { AdsControlPlane, playedPodKey, type ClusterPod, type PlayedCluster } fr
 import { OpaProcess } from './opa/process.ts';
 import { ExtAuthzClient, type ExtAuthzOutcome, type ExtAuthzRequest } from './proxy/ext-authz.ts';
 import type { ExtAuthzRuntime } from './security.ts';
+import { StandIn } from './stand-in.ts';
+import { buildSidecarOutboundTcpListeners } from '../../istio/xds/outbound-listeners.ts';
 
 export interface MeshOptions {
   /** Scenario folder name under scenarios/ (or an absolute path). Default `bookinfo`. */
@@ -134,6 +136,8 @@ export class LocalMesh {
   private readonly clusterIps = new Map<string, string>();
   readonly secret: string;
   private closed = false;
+  /** The external hosts' stand-ins by host, each on its own address of the block (.2 to .9). */
+  private readonly standIns = new Map<string, StandIn>();
 
   private constructor(
     readonly block: string,
@@ -183,6 +187,7 @@ export class LocalMesh {
       await this.istiod.validate(objects);
     }
     const compiled = this.store.init(objects);
+    await this.reconcileStandIns(compiled);
     const gatewayPod = this.clusterPod('istio-system', 'istio-ingressgateway', 0);
     this.gateway = new IngressGateway(
       {
@@ -245,9 +250,36 @@ export class LocalMesh {
     // istiod's validating webhook answers before anything is stored, as the API server asks it on a cluster.
     await this.istiod?.validate(upserts);
     const compiled = this.store.change(upserts, deletes);
+    await this.reconcileStandIns(compiled);
     await this.reconcilePods(compiled);
     this.push(compiled);
     return String(compiled.version);
+  }
+
+  /**
+   * Start the stand-ins of external hosts the configuration declares (ExternalHost), stop those it no longer does.
+   * Nothing leaves loopback: the mesh's name resolution maps each host to its stand-in's address.
+   */
+  private async reconcileStandIns(compiled: CompiledConfig): Promise<void> {
+    for (const [host, standIn] of this.standIns) {
+      if (JSON.stringify(compiled.externalHosts.get(host)) === JSON.stringify(standIn.spec)) continue;
+      this.standIns.delete(host);
+      await standIn.close();
+    }
+    for (const [host, spec] of compiled.externalHosts) {
+      if (this.standIns.has(host)) continue;
+      const used = new Set([...this.standIns.values()].map((s) => s.ip));
+      const free = [2, 3, 4, 5, 6, 7, 8, 9].map((n) => `${this.block}.${n}`).find((ip) => !used.has(ip));
+      if (!free) throw new SpecError(`at most 8 external hosts have a stand-in in one local mesh (${host} is one more)`);
+      const standIn = new StandIn(spec, free);
+      await standIn.start();
+      this.standIns.set(host, standIn);
+    }
+  }
+
+  /** The certificates of the stand-ins: what the pods' TLS clients trust (as a real image trusts the public CAs). */
+  private trustedCertificates(): string[] {
+    return [...this.standIns.values()].map((s) => s.certificate);
   }
 
   /** The cluster's pod a local pod plays, when the mesh plays a cluster. */
@@ -318,7 +350,12 @@ export class LocalMesh {
         statsMatcher: spec.statsMatcher,
       };
       const sidecar = new Sidecar(identity, { seed: this.seed, meshSecret: this.secret, port: spec.port, delimitedStatPrefixes: this.behaviour.delimitedStatPrefixes });
-      const ctx: AppContext = { podName, env: spec.env, seed: this.seed, call: (scope, call) => sidecar.call(scope, call) };
+      const ctx: AppContext = {
+        podName, env: spec.env, seed: this.seed,
+        call: (scope, call) => sidecar.call(scope, call),
+        connect: (scope, c) => sidecar.connect(scope, c),
+        trustedCertificates: () => this.trustedCertificates(),
+      };
       let opa: OpaProcess | undefined;
       let app: AppHandler;
       if (spec.appKind === 'opa' && spec.opa) {
@@ -365,6 +402,7 @@ export class LocalMesh {
       services: compiled.services,
       gateways: compiled.gateways,
       endpoints: [...this.pods.values()].map((p) => p.endpoint),
+      resolveExternal: (host) => this.standIns.get(host)?.ip,
     };
   }
 
@@ -388,6 +426,7 @@ export class LocalMesh {
         services: compiled.services.values(),
         endpoints: snapshot.endpoints,
         securityObjects: compiled.securityObjects,
+        outboundTrafficPolicy: compiled.meshConfig.outboundTrafficPolicy,
       });
       this.lastInput = { compiled, generation: this.podGeneration, input };
     }
@@ -422,11 +461,13 @@ export class LocalMesh {
     const descriptor = proxyDescriptorOf(id, proxy instanceof IngressGateway ? 'router' : 'sidecar');
     let xds: RouterConfig;
     let listeners: IstiodProxyConfig['listeners'] | undefined;
+    let outboundListeners: IstiodProxyConfig['listeners'];
     if (this.ads) {
       const config = this.ads.config(`${descriptor.podName}.${descriptor.namespace}`);
       if (!config) throw new Error(`no configuration from the cluster's istiod for ${descriptor.podName}`);
       xds = config;
       listeners = config.listeners;
+      outboundListeners = config.listeners;
       // Each xDS update is a configuration of its own: the routers re-read clusters and endpoints per version.
       snap = { ...snap, version: `${compiled.version}.${config.updates}` };
     } else if (this.istiod) {
@@ -434,9 +475,11 @@ export class LocalMesh {
       if (!config) throw new Error(`no configuration from istiod for ${descriptor.podName}`);
       xds = config;
       listeners = config.listeners;
+      outboundListeners = config.listeners;
     } else {
       const input = this.translationInput(compiled, snap);
       xds = { routes: buildRoutes(input, descriptor), clusters: buildClusters(input, descriptor), endpoints: buildEndpoints(input, descriptor) };
+      outboundListeners = buildSidecarOutboundTcpListeners(input, descriptor);
     }
     const deps = {
       behaviour: this.behaviour, seed: this.seed, stats: proxy.stats, chains: this.filterChainsOf(id.podName), extAuthz: this.extAuthz(compiled),
@@ -451,6 +494,7 @@ export class LocalMesh {
         xds,
         buildPolicy(compiled.security, { namespace: id.namespace, labels: id.labels, context: 'SIDECAR_INBOUND', port, hcmStatPrefix: inboundHcmStatPrefix(port), address: id.ip, principal: id.principal }, deps),
         buildPolicy(compiled.security, { namespace: id.namespace, labels: id.labels, context: 'SIDECAR_OUTBOUND', port, hcmStatPrefix: `outbound_0.0.0.0_${port}` }, deps),
+        outboundListeners,
       );
     }
   }
@@ -573,7 +617,11 @@ export class LocalMesh {
     this.closed = true;
     this.ads?.close();
     for (const client of this.extAuthzClients.values()) client.close();
-    await Promise.all([this.gateway?.close(), ...[...this.pods.values()].flatMap((p) => [p.sidecar.close(), p.opa?.stop()]), this.istiod?.close()]);
+    await Promise.all([
+      this.gateway?.close(), ...[...this.pods.values()].flatMap((p) => [p.sidecar.close(), p.opa?.stop()]), this.istiod?.close(),
+      ...[...this.standIns.values()].map((s) => s.close()),
+    ]);
+    this.standIns.clear();
     this.pods.clear();
   }
 }

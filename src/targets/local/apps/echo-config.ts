@@ -21,8 +21,10 @@ export interface EchoErrors {
 /** A call the echo makes to another service through its sidecar (Istio's echo "forward"), before it answers. */
 export interface EchoCall {
   url: string;
-  /** `backend:8080`, as the app writes it. */
+  /** `backend:8080`, as the app writes it; an https URL's always names its port (`api.openai.com:443`). */
   authority: string;
+  /** An https URL: the app originates TLS itself (to an external host), through its sidecar's TCP proxying. */
+  tls?: true;
   /** Path with query. */
   path: string;
   method: string;
@@ -76,7 +78,10 @@ function readCall(value: unknown, at: FieldPath): EchoCall {
   } catch {
     throw urlAt.error(`not a URL: ${JSON.stringify(url)} (write http://<service>:<port>/<path>)`);
   }
-  if (parsed.protocol !== 'http:') throw urlAt.error(`only http:// calls are made (the sidecar originates mTLS), found ${parsed.protocol}//`);
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    throw urlAt.error(`only http:// calls (the sidecar originates mTLS) and https:// calls to external hosts are made, found ${parsed.protocol}//`);
+  }
+  const tls = parsed.protocol === 'https:';
   if (parsed.username || parsed.password) throw urlAt.error('credentials in the URL are not sent');
   if (parsed.hash) throw urlAt.error('a URL fragment is never sent');
   const method = o.method === undefined ? 'GET' : readString(o.method, at.key('method'));
@@ -90,7 +95,8 @@ function readCall(value: unknown, at: FieldPath): EchoCall {
       headers[name.toLowerCase()] = readString(v, at.key('headers').entry(name));
     }
   }
-  return { url, authority: parsed.port ? `${parsed.hostname}:${parsed.port}` : parsed.hostname, path: `${parsed.pathname}${parsed.search}`, method, timeoutMs, headers };
+  const authority = tls ? `${parsed.hostname}:${parsed.port || 443}` : parsed.port ? `${parsed.hostname}:${parsed.port}` : parsed.hostname;
+  return { url, authority, path: `${parsed.pathname}${parsed.search}`, method, timeoutMs, headers, ...(tls ? { tls: true as const } : {}) };
 }
 
 function readPathBehaviour(o: Obj, at: FieldPath): EchoPathBehaviour {

@@ -24,6 +24,7 @@
 import { uniform } from '../decide.ts';
 import { AppConnectionReset } from './crash.ts';
 import { behaviourFor, type EchoBehaviour, type EchoCall, type EchoLatency } from './echo-config.ts';
+import { httpsCall } from './echo-https.ts';
 import { CallScope, header, type AppContext, type AppHandler, type AppRequest, type AppResponse, type OutboundResult } from './types.ts';
 
 export interface EchoIdentity {
@@ -154,8 +155,9 @@ export function createEcho(ctx: AppContext, identity: EchoIdentity, behaviour: E
         const value = header(req.headers, name);
         if (value !== undefined) passOn[name] = value;
       }
-      const results = await Promise.all(own.calls.map((call) =>
-        ctx.call(scope, { authority: call.authority, method: call.method, path: call.path, headers: { ...passOn, ...call.headers }, timeoutMs: call.timeoutMs })));
+      const results = await Promise.all(own.calls.map((call) => (call.tls
+        ? httpsCall(ctx, scope, call, { ...passOn, ...call.headers })
+        : ctx.call(scope, { authority: call.authority, method: call.method, path: call.path, headers: { ...passOn, ...call.headers }, timeoutMs: call.timeoutMs }))));
       results.forEach((result, i) => forwarded.push(...forwardedLines(i, own.calls[i], result)));
       const failed = results.find((r) => r.status === 0 || r.status >= 400);
       if (failed) status = failed.status === 0 ? 502 : failed.status;

@@ -37,6 +37,18 @@ export interface OutboundResult {
   body: string;
 }
 
+/** A TCP connection the app opens through its sidecar (to originate TLS itself, as to an external HTTPS host). */
+export interface OutboundConnect {
+  /** `api.openai.com:443`. */
+  authority: string;
+  /** The SNI of the ClientHello the app will send (what the sidecar's tls_inspector would read). */
+  serverName?: string;
+  tls: boolean;
+}
+
+/** The connection, or why the sidecar closed it (the app sees a reset). */
+export type OutboundConnection = { socket: import('node:net').Socket } | { closed: string };
+
 /** One incoming request's outbound calls, numbered so each call's decisions are seeded independently. */
 export class CallScope {
   private seq = 0;
@@ -52,6 +64,10 @@ export interface AppContext {
   env: Record<string, string>;
   seed: number;
   call(scope: CallScope, call: OutboundCall): Promise<OutboundResult>;
+  /** Open a TCP connection through the sidecar's outbound listeners (absent: the app makes HTTP calls only). */
+  connect?(scope: CallScope, connect: OutboundConnect): Promise<OutboundConnection>;
+  /** The certificates the pod's TLS clients trust (the public CAs a real image carries; here the stand-ins'). */
+  trustedCertificates?(): string[];
 }
 
 export type AppHandler = (req: AppRequest) => Promise<AppResponse>;

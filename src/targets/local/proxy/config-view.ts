@@ -13,6 +13,17 @@ export interface ServiceInfo {
   targetPorts?: Record<number, number>;
   /** Each port's name as written (istiod's protocol selection reads it); absent: unnamed. */
   portNames?: Record<number, string>;
+  /** A ServiceEntry host outside the mesh (MESH_EXTERNAL): no pods select it; its ports' protocols as the entry names them. */
+  external?: ExternalServiceInfo;
+}
+
+export interface ExternalServiceInfo {
+  /** The ServiceEntry (`namespace/name`) that declared the host. */
+  entry: string;
+  resolution: 'DNS' | 'NONE';
+  /** Per port: HTTP, HTTPS, TLS or TCP. */
+  protocols: Record<number, string>;
+  exportTo?: string[];
 }
 
 export interface MeshSnapshot {
@@ -27,4 +38,9 @@ export interface MeshSnapshot {
   gateways: GatewayModel[];
   /** Every workload instance (with a sidecar). */
   endpoints: EndpointInfo[];
+  /**
+   * The mesh's own name resolution for hosts outside it: the loopback address of an external host's stand-in
+   * (src/targets/local/stand-in.ts); undefined for a host without one (it cannot be resolved).
+   */
+  resolveExternal?: (host: string) => string | undefined;
 }

@@ -183,6 +183,8 @@ export class Router {
   private routeConfigs = new Map<string, RouteConfiguration>();
   /** evaluateRetryPolicy() per route policy object for the current configuration. */
   private retryPolicies = new Map<object | undefined, EvaluatedRetryPolicy | undefined>();
+  /** Round-robin turns of tcp_proxy connections per cluster. */
+  private readonly tcpTurns = new Map<string, number>();
 
   constructor(private readonly identity: RouterIdentity) {}
 
@@ -232,10 +234,60 @@ export class Router {
         entry = { cluster, config, version: '' };
         this.clusters.set(name, entry);
       }
-      entry.cluster.update(edsEndpoints(this.assignments.get(name), this.podsByIp), evaluateCluster(envoyCluster));
+      entry.cluster.update(this.endpointsOf(envoyCluster, service), evaluateCluster(envoyCluster));
       entry.version = this.snapshot.version;
     }
     return entry.cluster;
+  }
+
+  /**
+   * A cluster's hosts: EDS's; a DNS cluster's load assignment, each name resolved by the mesh's name resolution (an
+   * external host's stand-in) or an address of a pod; an original-destination cluster's one host, where the app's
+   * connection was going: the service's host as the mesh resolves it.
+   */
+  private endpointsOf(envoyCluster: EnvoyCluster, service: ServiceInfo | undefined): EndpointInfo[] {
+    if (envoyCluster.type === 'STRICT_DNS' || envoyCluster.type === 'LOGICAL_DNS' || envoyCluster.type === 'STATIC') {
+      const out: EndpointInfo[] = [];
+      for (const locality of envoyCluster.load_assignment?.endpoints ?? []) {
+        for (const lb of locality.lb_endpoints ?? []) {
+          const address = lb.endpoint?.address.socket_address;
+          if (!address) continue;
+          const found = this.resolve(address.address, address.port_value ?? 0);
+          if (found) out.push(found);
+        }
+      }
+      return out;
+    }
+    if (envoyCluster.type === 'ORIGINAL_DST') {
+      const target = parseClusterName(envoyCluster.name);
+      const found = target && service?.external ? this.resolve(service.fqdn, target.port) : undefined;
+      return found ? [found] : [];
+    }
+    return edsEndpoints(this.assignments.get(envoyCluster.name), this.podsByIp);
+  }
+
+  /** An address or host name as the local mesh resolves it: a pod, or an external host's stand-in (plaintext: no sidecar). */
+  private resolve(address: string, port: number): EndpointInfo | undefined {
+    const pod = this.podsByIp.get(address);
+    if (pod) return { ...pod, port };
+    const ip = this.snapshot.resolveExternal?.(address.toLowerCase());
+    if (ip === undefined) return undefined;
+    return { ip, port, podName: address, workload: address, namespace: '', app: address, version: 'external', principal: '', labels: {}, mtls: false };
+  }
+
+  /**
+   * The upstream a tcp_proxy to `clusterName` connects to (round robin over its hosts), or why there is none: no such
+   * cluster in CDS, or no host (a name nothing resolves).
+   */
+  tcpUpstream(clusterName: string): { endpoint: EndpointInfo } | { none: 'no-cluster' | 'no-host' } {
+    const envoyCluster = this.clusterConfigs.get(clusterName);
+    if (!envoyCluster) return { none: 'no-cluster' };
+    const target = parseClusterName(clusterName);
+    const endpoints = this.endpointsOf(envoyCluster, target ? this.snapshot.services.get(target.host) : undefined);
+    if (endpoints.length === 0) return { none: 'no-host' };
+    const turn = this.tcpTurns.get(clusterName) ?? 0;
+    this.tcpTurns.set(clusterName, turn + 1);
+    return { endpoint: endpoints[turn % endpoints.length]! };
   }
 
   /**
@@ -353,6 +405,12 @@ export class Router {
     const service = this.snapshot.services.get(fqdn(host, this.identity.namespace));
     const own = service && `${service.fqdn}:${port}`;
     return own && this.routeConfigs.has(own) ? own : String(port);
+  }
+
+  /** Whether a sidecar's outbound HTTP listener takes a connection to this authority (a route configuration for its port). */
+  routesFor(authority: string): boolean {
+    const colon = authority.lastIndexOf(':');
+    return this.routeConfigs.has(this.outboundRouteConfig(authority, colon > 0 ? Number(authority.slice(colon + 1)) : 80));
   }
 
   /** The policy is shared by the requests of a config version: nothing below mutates it. */

@@ -2,11 +2,13 @@
 // side the app calls (router), and the admin listeners (:15000, :15090).
 import { selectsPod } from '../topology.ts';
 import http from 'node:http';
+import net from 'node:net';
+import type { Listener } from '../../../envoy/model/index.ts';
+import { outboundTcpTarget } from '../../../envoy/runtime/outbound-tcp.ts';
 import { evaluateCluster } from '../../../envoy/runtime/cluster.ts';
 import { peerAuthAccepts } from '../../../istio/security/peer-authentication.ts';
-import type net from 'node:net';
 import { AppConnectionReset } from '../apps/crash.ts';
-import type { AppHandler, CallScope, OutboundCall, OutboundResult } from '../apps/types.ts';
+import type { AppHandler, CallScope, OutboundCall, OutboundConnect, OutboundConnection, OutboundResult } from '../apps/types.ts';
 import { meshLogError } from '../log.ts';
 import { adminHandler, closeServer, listen } from './admin.ts';
 import { Cancellation } from './cancel.ts';
@@ -95,6 +97,8 @@ export class Sidecar {
   private inboundBreaker?: CircuitBreaker;
   private policy: InboundPolicy = openPolicy;
   private outboundPolicy: InboundPolicy = openPolicy;
+  /** The outbound listeners TCP connections are matched against (`0.0.0.0_<port>`, `virtualOutbound`). */
+  private outboundListeners: readonly Listener[] = [];
   private app?: AppHandler;
   private readonly inbound: http.Server;
   private readonly listener: net.Server;
@@ -141,8 +145,9 @@ export class Sidecar {
     this.app = app;
   }
 
-  configure(snapshot: MeshSnapshot, xds: RouterConfig, inbound: InboundPolicy, outbound: InboundPolicy = openPolicy): void {
+  configure(snapshot: MeshSnapshot, xds: RouterConfig, inbound: InboundPolicy, outbound: InboundPolicy = openPolicy, outboundListeners: readonly Listener[] = []): void {
     this.router.configure(snapshot, xds);
+    this.outboundListeners = outboundListeners;
     this.policy = inbound;
     this.outboundPolicy = outbound;
     this.snapshot = snapshot;
@@ -198,6 +203,16 @@ export class Sidecar {
     headers['x-request-id'] = requestId;
     const decisionKey = `${scope.decisionKey}|${this.name}|c${scope.next()}`;
     try {
+      // A port no Service serves as HTTP has no HTTP listener: the connection takes virtualOutbound's catch-all, and
+      // under REGISTRY_ONLY its tcp_proxy to the BlackHoleCluster closes it before any HTTP is read.
+      if (!this.router.routesFor(call.authority)) {
+        const port = Number(call.authority.split(':')[1] ?? 80);
+        const target = outboundTcpTarget(this.outboundListeners, { port, tls: false });
+        if (target.kind === 'cluster' && target.cluster === 'BlackHoleCluster') {
+          this.stats.cluster(target.cluster, 'upstream_cx_none_healthy').value++;
+          return { status: 0, headers: {}, body: '' };
+        }
+      }
       const local = await this.outboundPolicy.filter({
         method: call.method ?? 'GET',
         path: call.path,
@@ -235,6 +250,46 @@ export class Sidecar {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /**
+   * The app's TCP connection through the sidecar's outbound listeners (iptables sends it to 15001, the original
+   * destination's port listener takes it): the filter chain matched by SNI (or the default one), and its tcp_proxy's
+   * cluster. The sidecar passes the bytes through; the app speaks TLS to the upstream itself. Envoy's tcp_proxy
+   * (tcp_proxy.cc) closes the downstream when the cluster has no host (upstream_cx_none_healthy: the BlackHoleCluster
+   * has none) or the connection fails (upstream_cx_connect_fail). The PassthroughCluster would connect to the original
+   * destination outside the mesh, which the local mesh cannot reach: closed too.
+   */
+  async connect(_scope: CallScope, c: OutboundConnect): Promise<OutboundConnection> {
+    const colon = c.authority.lastIndexOf(':');
+    const port = Number(c.authority.slice(colon + 1));
+    const target = outboundTcpTarget(this.outboundListeners, { port, tls: c.tls, ...(c.serverName ? { serverName: c.serverName.toLowerCase() } : {}) });
+    if (target.kind === 'closed') return { closed: target.reason };
+    const st = (name: string) => this.stats.cluster(target.cluster, name);
+    if (target.cluster === 'BlackHoleCluster') {
+      st('upstream_cx_none_healthy').value++;
+      return { closed: 'BlackHoleCluster (outboundTrafficPolicy REGISTRY_ONLY: the host is not in the registry)' };
+    }
+    if (target.cluster === 'PassthroughCluster') return { closed: 'PassthroughCluster: the local mesh has no network outside it' };
+    const upstream = this.router.tcpUpstream(target.cluster);
+    if ('none' in upstream) {
+      if (upstream.none === 'no-host') st('upstream_cx_none_healthy').value++;
+      return { closed: upstream.none === 'no-cluster' ? `no cluster ${target.cluster}` : `no healthy upstream in ${target.cluster}` };
+    }
+    st('upstream_cx_total').value++;
+    return new Promise((resolve) => {
+      const socket = net.connect(upstream.endpoint.port, upstream.endpoint.ip);
+      socket.once('connect', () => {
+        socket.removeAllListeners('error');
+        // A reset after this is the app's to see (its TLS client fails the request); it must not crash the mesh.
+        socket.on('error', () => undefined);
+        resolve({ socket });
+      });
+      socket.once('error', (error) => {
+        st('upstream_cx_connect_fail').value++;
+        resolve({ closed: `connection to ${target.cluster} failed: ${error.message}` });
+      });
+    });
   }
 
   private async onInbound(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
