@@ -47,6 +47,11 @@ export class MemoryTarget implements Target {
   async snapshot(resources: K8sObject[]): Promise<void> {
     this.calls.push('snapshot');
     await this.pause();
+    this.journal(resources);
+  }
+
+  /** What each object was before the run first touched it (as the real targets journal in apply too). */
+  private journal(resources: K8sObject[]): void {
     for (const r of resources) {
       const existing = this.objects.get(key(r));
       if (!this.saved.has(key(r))) this.saved.set(key(r), existing ? structuredClone(existing) : undefined);
@@ -58,6 +63,7 @@ export class MemoryTarget implements Target {
     await this.pause();
     for (const [i, r] of resources.entries()) {
       if (i === 1) this.maybeFail('apply'); // fail half-way: the first object is already applied
+      this.journal([r]);
       this.objects.set(key(r), { ...structuredClone(r), metadata: { ...r.metadata, labels: { ...r.metadata.labels, 'meshproof.dev/run': runId } } });
     }
     if (resources.length < 2) this.maybeFail('apply');
