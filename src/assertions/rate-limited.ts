@@ -192,7 +192,8 @@ function findFilter(e: RateLimitedExpectation, apply: ResourceRef[]): ResourceRe
     }
     return named;
   }
-  if (candidates.length === 1) return candidates[0];
+  const [only, ...others] = candidates;
+  if (only !== undefined && others.length === 0) return only;
   throw new SpecError(
     candidates.length === 0
       ? 'no local-rate-limit EnvoyFilter is applied by this experiment, so there is no bucket to predict with'

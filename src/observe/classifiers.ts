@@ -156,12 +156,13 @@ export const echoClassifier: Classifier = (r): Labels => {
   for (const line of r.body.split('\n')) {
     const m = ECHO_LINE.exec(line);
     if (!m) continue;
-    const [, prefix, call, field, value] = m;
+    // Groups 1, 3 and 4 always take part in a match.
+    const [, prefix = '', call, field, value = ''] = m;
     if (call !== undefined) {
       const key = `${prefix}[${call}]`;
       if (field === 'Url') {
         const host = /^[a-z]+:\/\/([^/:?#]+)/i.exec(value)?.[1];
-        if (host) calls.set(key, { service: host.split('.')[0].toLowerCase() });
+        if (host) calls.set(key, { service: (host.split('.')[0] ?? host).toLowerCase() });
       } else if (field === 'StatusCode') {
         const c = calls.get(key);
         if (c) c.status = value;

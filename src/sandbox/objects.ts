@@ -8,6 +8,7 @@ import { parseAllDocuments, parse, stringify } from 'yaml';
 import { statsInclusions } from '../targets/kube/kind.ts';
 import { istioctlVersion } from '../targets/kube/istioctl.ts';
 import { POD_CIDR_PREFIX } from './layout.ts';
+import { must } from '../must.ts';
 
 /** A Kubernetes object as JSON. */
 export type KubeObject = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> }; [key: string]: any };
@@ -243,7 +244,7 @@ export function endpointsObjects(slices: KubeObject[]): KubeObject[] {
     apiVersion: 'v1',
     kind: 'Endpoints',
     metadata: {
-      name: slice.metadata.labels!['kubernetes.io/service-name'],
+      name: must(slice.metadata.labels?.['kubernetes.io/service-name'], `EndpointSlice ${slice.metadata.name}'s kubernetes.io/service-name label`),
       namespace: slice.metadata.namespace,
       labels: { ...SANDBOX_LABEL, 'endpointslice.kubernetes.io/skip-mirror': 'true' },
     },

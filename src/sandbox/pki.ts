@@ -53,7 +53,7 @@ export function ensurePki(dir: string, serviceIp: string): Pki {
     // token,user,uid,"groups" (kube-apiserver --token-auth-file): the admin is in system:masters.
     writeFileSync(p.tokenFile, `${randomBytes(24).toString('hex')},meshproof-admin,meshproof-admin,"system:masters"\n`, { mode: 0o600 });
   }
-  const token = readFileSync(p.tokenFile, 'utf8').split(',')[0];
+  const [token = ''] = readFileSync(p.tokenFile, 'utf8').split(',');
   return { ...p, token };
 }
 

@@ -162,12 +162,11 @@ export function loadExperimentText(text: string, path: string, options: LoadOpti
     if (error instanceof SpecError) throw new SpecErrors([error]);
     throw error;
   }
-  if (docs.length === 0) throw new SpecErrors([new SpecError('the file holds no document; expected an Experiment', { file: shown, line: 1, col: 1 })]);
-  if (docs.length > 1) {
-    const second = positionOf(docs[1], []);
-    throw new SpecErrors([new SpecError('one experiment per file; a second YAML document starts here', second)]);
+  const [source, second] = docs;
+  if (source === undefined) throw new SpecErrors([new SpecError('the file holds no document; expected an Experiment', { file: shown, line: 1, col: 1 })]);
+  if (second !== undefined) {
+    throw new SpecErrors([new SpecError('one experiment per file; a second YAML document starts here', positionOf(second, []))]);
   }
-  const source = docs[0];
   const raw = source.value;
   const matrix = field(raw, 'spec', 'matrix');
   const points = isRecord(matrix) && Object.keys(matrix).length > 0 && Object.values(matrix).every(Array.isArray) ? matrixPointsOrErrors(matrix, source) : [undefined];

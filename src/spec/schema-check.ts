@@ -167,8 +167,8 @@ function selectErrors(errors: ErrorObject[]): ErrorObject[] {
   }
   const out: ErrorObject[] = [];
   for (const group of byPath.values()) {
-    group.sort((a, b) => rank(a) - rank(b));
-    out.push(group[0]);
+    const [first] = group.sort((a, b) => rank(a) - rank(b));
+    if (first) out.push(first);
   }
   return out;
 }

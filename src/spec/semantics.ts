@@ -27,8 +27,7 @@ export const LOAD_LABELS = ['request'];
 
 /** Short service name of an Istio host: reviews, reviews.default, reviews.default.svc.cluster.local → reviews. */
 export function shortHost(host: string): string {
-  const m = /^([^.]+)(\.default(\.svc(\.cluster\.local)?)?)?$/.exec(host);
-  return m ? m[1] : host;
+  return /^([^.]+)(\.default(\.svc(\.cluster\.local)?)?)?$/.exec(host)?.[1] ?? host;
 }
 
 function fieldError(ref: ResourceRef, path: string, message: string): SpecError {
@@ -99,7 +98,7 @@ export function weightWarnings(resources: ResourceRef[]): SpecWarning[] {
       const sum = weights.reduce((a, b) => a + b, 0);
       if (sum === 100 || sum === 0) return;
       const shares = routes
-        .map((r, j) => `${String(field(r, 'destination', 'subset') ?? field(r, 'destination', 'host') ?? `route[${j}]`)} ${((100 * weights[j]) / sum).toFixed(1)} %`)
+        .map((r, j) => `${String(field(r, 'destination', 'subset') ?? field(r, 'destination', 'host') ?? `route[${j}]`)} ${((100 * (weights[j] ?? 0)) / sum).toFixed(1)} %`)
         .join(', ');
       const path = `spec.http[${i}].route`;
       warnings.push({

@@ -204,7 +204,7 @@ function parseJson(text: string, file?: string): unknown {
     throw new SpecError(`not valid JSON: ${message}`, {
       file: file ?? '<input>',
       line: before.length,
-      col: before[before.length - 1].length + 1,
+      col: (before.at(-1) ?? '').length + 1,
     });
   }
 }

@@ -16,6 +16,7 @@ import type {
 } from '../model/index.ts';
 import { matchHeaders, matchMetadata, matchString, type DynamicMetadata, type Headers } from './matchers.ts';
 import { compileSafeRegexGlobal, fullMatch } from './re2.ts';
+import { must } from '../../must.ts';
 
 export interface RouteRequest {
   /** The :path pseudo-header, query string included. */
@@ -278,7 +279,7 @@ export function pickCluster(action: RouteAction, uniform: () => number): PickedC
     end += weight.weight;
     if (selected < end) return { name: weight.name, weight };
   }
-  const last = clusters[clusters.length - 1];
+  const last = must(clusters.at(-1), 'the last weighted cluster');
   return { name: last.name, weight: last };
 }
 

@@ -6,6 +6,7 @@
 import type { RateLimitRefill } from '../version.ts';
 import { LocalRateLimiter, type LocalRateLimitCounters } from './bucket.ts';
 import type { LocalRateLimit } from './types.ts';
+import { must } from '../../must.ts';
 
 export interface RateLimitPrediction {
   /** Requests the filter let through. */
@@ -48,8 +49,9 @@ export function predictRateLimited(
     throw new Error(`EnvoyFilter ${limit.namespace}/${limit.name} limits per downstream connection: pass the connection of every request`);
   }
   const perSecond: RateLimitPrediction['perSecond'] = [];
-  if (n === 0) return { allowed: 0, limited: 0, counters: { enabled: 0, ok: 0, rate_limited: 0, enforced: 0 }, perSecond };
-  const first = sendTimesMs[order[0]];
+  const [firstIndex] = order;
+  if (firstIndex === undefined) return { allowed: 0, limited: 0, counters: { enabled: 0, ok: 0, rate_limited: 0, enforced: 0 }, perSecond };
+  const first = sendTime(sendTimesMs, firstIndex);
   const phase = options.phaseMs ?? 0;
   if (!(phase >= 0 && phase < limit.bucket.fillIntervalMs)) {
     throw new RangeError(`phaseMs must be in [0, ${limit.bucket.fillIntervalMs}), got ${phase}`);
@@ -61,19 +63,19 @@ export function predictRateLimited(
   let allowed = 0;
   let limited = 0;
   for (const i of order) {
-    const t = sendTimesMs[i];
+    const t = sendTime(sendTimesMs, i);
     if (t < countFrom) {
-      limiter.decide(t, random, limit.perConnection ? options.connections![i] : undefined);
+      limiter.decide(t, random, limit.perConnection ? options.connections?.[i] : undefined);
       continue;
     }
     if (firstSecond === undefined) {
       firstSecond = Math.floor(t / 1000);
       uncounted = { ...limiter.counters };
     }
-    const d = limiter.decide(t, random, limit.perConnection ? options.connections![i] : undefined);
+    const d = limiter.decide(t, random, limit.perConnection ? options.connections?.[i] : undefined);
     const second = Math.floor(t / 1000);
     while (perSecond.length <= second - firstSecond) perSecond.push({ second: firstSecond + perSecond.length, allowed: 0, limited: 0 });
-    const row = perSecond[second - firstSecond];
+    const row = must(perSecond[second - firstSecond], `the row of second ${second}`);
     if (d.action === 'reply') {
       limited++;
       row.limited++;
@@ -123,10 +125,10 @@ export function predictRateLimitedRange(
     return { ...base, minLimited: v, maxLimited: v, toleranceRequests: 0, phaseAtMin: 0, phaseAtMax: 0, phasesEvaluated: 1, exact: true };
   }
   const order = sortedOrder(sendTimesMs);
-  const first = sendTimesMs[order[0]];
+  const first = sendTime(sendTimesMs, must(order[0], 'the first send'));
   const critical = new Set<number>([0]);
   for (const i of order) {
-    const offset = (sendTimesMs[i] - first) % I;
+    const offset = (sendTime(sendTimesMs, i) - first) % I;
     critical.add(offset === 0 ? 0 : I - offset);
   }
   const maxPhases = options.maxPhases ?? 256;
@@ -135,9 +137,9 @@ export function predictRateLimitedRange(
   if (critical.size <= maxPhases) {
     const sorted = [...critical].sort((a, b) => a - b);
     phases = [];
-    for (let k = 0; k < sorted.length; k++) {
-      const next = k + 1 < sorted.length ? sorted[k + 1] : I;
-      phases.push(sorted[k], (sorted[k] + next) / 2);
+    for (const [k, phase] of sorted.entries()) {
+      const next = sorted[k + 1] ?? I;
+      phases.push(phase, (phase + next) / 2);
     }
     exact = true;
   } else {
@@ -269,16 +271,22 @@ export function predictRateLimitedUnderDelays(
   return { minLimited: n - upper.length, maxLimited: n - lower.length };
 }
 
+function sendTime(times: ArrayLike<number>, i: number): number {
+  const t = times[i];
+  if (t === undefined) throw new RangeError(`no send time ${i} (of ${times.length})`);
+  return t;
+}
+
 function sortedOrder(times: ArrayLike<number>): number[] {
   const order = Array.from({ length: times.length }, (_, i) => i);
   let sorted = true;
   for (let i = 1; i < times.length; i++) {
-    if (!Number.isFinite(times[i]) || times[i] < times[i - 1]) sorted = false;
+    if (!Number.isFinite(times[i]) || sendTime(times, i) < sendTime(times, i - 1)) sorted = false;
   }
   if (times.length > 0 && !Number.isFinite(times[0])) sorted = false;
   if (sorted) return order;
   for (let i = 0; i < times.length; i++) if (!Number.isFinite(times[i])) throw new RangeError(`send time ${i} is not a number`);
-  return order.sort((a, b) => times[a] - times[b] || a - b);
+  return order.sort((a, b) => sendTime(times, a) - sendTime(times, b) || a - b);
 }
 
 function noRandom(limit: LocalRateLimit): () => number {

@@ -285,6 +285,6 @@ export function unknownFieldError(object: K8sObject, error: unknown): ResourceEr
  * the sandbox; structured-merge-diff's typed conversion runs before validation).
  */
 export function typeErrorOf(message: string): { field: string; message: string } | undefined {
-  const m = /failed to create typed patch object \([^)]*\): \.([^\s:]+): (.+)$/s.exec(message);
-  return m ? { field: m[1], message: m[2].trim() } : undefined;
+  const [, field, detail] = /failed to create typed patch object \([^)]*\): \.([^\s:]+): (.+)$/s.exec(message) ?? [];
+  return field !== undefined && detail !== undefined ? { field, message: detail.trim() } : undefined;
 }

@@ -125,8 +125,9 @@ export class KubeTarget implements Target {
     if (missing.length > 0) throw new TargetError(`Istio is not installed in context ${this.contextName}: the API server does not serve ${missing.join(', ')}`);
 
     this.istiodPods = (await api.list<Pod>('v1', 'Pod', { namespace: this.istioNamespace, labelSelector: 'app=istiod' })).filter(isReady);
-    if (this.istiodPods.length === 0) throw new TargetError(`no ready istiod pod (label app=istiod) in namespace ${this.istioNamespace}`);
-    const istioVersion = await this.readIstioVersion(this.istiodPods[0]);
+    const [istiod] = this.istiodPods;
+    if (!istiod) throw new TargetError(`no ready istiod pod (label app=istiod) in namespace ${this.istioNamespace}`);
+    const istioVersion = await this.readIstioVersion(istiod);
 
     const workloads = scenarioWorkloads(options.scenario, this.kubeOptions.scenariosDir);
     const expected = workloads.length > 0 ? workloads : options.scenario === 'bookinfo' ? bookinfoWorkloads : [];
@@ -183,13 +184,13 @@ export class KubeTarget implements Target {
     const namespaces = [...new Set(virtualServices.map((r) => r.metadata.namespace ?? this.namespace))];
     const live = (await Promise.all(namespaces.map((namespace) => api.list<K8sObject>('networking.istio.io/v1', 'VirtualService', { namespace })))).flat();
     const shadowed = shadowedHosts(virtualServices, live, this.namespace);
-    if (shadowed.length > 0) {
-      const s = shadowed[0];
+    const [s, ...alsoShadowed] = shadowed;
+    if (s) {
       throw new ResourceError(
         `host ${s.host} is already routed for the mesh by VirtualService ${s.by} (created ${s.created}); istiod keeps only the oldest ` +
           `VirtualService per host for a namespace's sidecars (IST0109), so this one would not take effect and the experiment would measure the old routes. ` +
           `Route in that VirtualService, delete it, or give this experiment's VirtualService its name` +
-          (shadowed.length > 1 ? ` (also: ${shadowed.slice(1).map((x) => `${x.host} by ${x.by}`).join(', ')})` : ''),
+          (alsoShadowed.length > 0 ? ` (also: ${alsoShadowed.map((x) => `${x.host} by ${x.by}`).join(', ')})` : ''),
         s.resource,
         `spec.hosts[${s.index}]`,
       );
@@ -362,21 +363,24 @@ export class KubeTarget implements Target {
       }
     }
     const pods = this.proxies.map((p) => {
-      const [name] = p.id.split('.', 1);
+      const [name = p.id] = p.id.split('.', 1);
       return { name, namespace: p.namespace };
     });
     // Through port-forward, as istioctl reads a proxy (pods/proxy refuses some pod addresses and needs another permission).
     const texts = await Promise.all(
       pods.map((p) =>
-        portForwardGet(this.config!, p.namespace, p.name, 15090, '/stats/prometheus').catch((error: Error) => {
-          throw new TargetError(`cannot read counters of ${p.namespace}/${p.name} (:15090/stats/prometheus through port-forward): ${error.message}`);
-        }),
+        portForwardGet(this.config!, p.namespace, p.name, 15090, '/stats/prometheus').then(
+          (text) => ({ pod: p, text }),
+          (error: Error) => {
+            throw new TargetError(`cannot read counters of ${p.namespace}/${p.name} (:15090/stats/prometheus through port-forward): ${error.message}`);
+          },
+        ),
       ),
     );
     // One series per workload: replicas of a workload add up, as the local target has one proxy per workload.
     const sums = new Map<string, CounterSample>();
-    pods.forEach((p, i) => {
-      for (const sample of parsePrometheusText(texts[i], this.workloadOf.get(p.name) ?? p.name)) {
+    texts.forEach(({ pod: p, text }) => {
+      for (const sample of parsePrometheusText(text, this.workloadOf.get(p.name) ?? p.name)) {
         const key = sampleKey(sample);
         const seen = sums.get(key);
         if (seen) seen.value += sample.value;

@@ -17,6 +17,7 @@ import { FieldPath } from '../../istio/networking/fields.ts';
 import { configMapData, mountedFiles, resolveGrpcPort } from './opa/workload.ts';
 import { checkGrpcPorts, checkServiceAccount, parseDeployment, parseService, resolveEchoPorts, resolveTargetPorts, type ServiceSpec, type WorkloadSpec } from './topology.ts';
 import { checkEchoCalls } from './echo-calls.ts';
+import { must } from '../../must.ts';
 
 const apiVersions: Record<string, string[]> = {
   Namespace: ['v1'],
@@ -201,7 +202,7 @@ function compile(entries: Map<string, Entry>, version: number): CompiledConfig {
   for (const s of serviceSpecs) {
     const name = fqdn(s.name, s.namespace);
     const targetPorts = resolveTargetPorts(s, workloads);
-    const portNames = Object.fromEntries(s.ports.map((port, i) => [port, s.portNames[i]]));
+    const portNames = Object.fromEntries(s.ports.map((port, i) => [port, must(s.portNames[i], `the name of port ${port} of service ${name}`)]));
     services.set(name, { name: s.name, namespace: s.namespace, fqdn: name, ports: s.ports, selector: s.selector, portNames, ...(targetPorts ? { targetPorts } : {}) });
   }
   for (const w of workloads) {

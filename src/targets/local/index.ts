@@ -21,6 +21,7 @@ const keyOf = resourceId;
 
 function refOf(key: string): ObjectRef {
   const [kind, namespace, name] = key.split('/');
+  if (kind === undefined || namespace === undefined || name === undefined) throw new Error(`not a resource id (kind/namespace/name): ${key}`);
   return { kind, metadata: { name, namespace } };
 }
 

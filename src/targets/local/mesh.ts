@@ -36,6 +36,7 @@ import { AdsControlPlane, playedPodKey, type ClusterPod, type PlayedCluster } fr
 import { OpaProcess } from './opa/process.ts';
 import { ExtAuthzClient, type ExtAuthzOutcome, type ExtAuthzRequest } from './proxy/ext-authz.ts';
 import type { ExtAuthzRuntime } from './security.ts';
+import { must } from '../../must.ts';
 
 export interface MeshOptions {
   /** Scenario folder name under scenarios/ (or an absolute path). Default `bookinfo`. */
@@ -500,7 +501,7 @@ export class LocalMesh {
     const target = compiled.grpcPorts.get(service.fqdn)?.get(port);
     const endpoints = [...this.pods.values()].filter((pod) => selectsPod(service, pod.spec));
     if (endpoints.length === 0) return Promise.resolve({ kind: 'error', reason: `no healthy upstream for outbound|${port}||${service.fqdn}` });
-    const pod = endpoints[this.extAuthzTurn++ % endpoints.length];
+    const pod = must(endpoints[this.extAuthzTurn++ % endpoints.length], `an endpoint of ${service.fqdn}`);
     if (target === undefined || !pod.opa?.grpcAddress || pod.spec.opa?.grpcPort !== target) {
       return Promise.resolve({ kind: 'error', reason: `port ${port} of ${service.fqdn} is not a gRPC ext_authz service (pod ${pod.endpoint.podName})` });
     }

@@ -5,6 +5,7 @@ import { TargetError } from '../../errors.ts';
 import { loadScenario } from '../../spec/scenario.ts';
 import type { MeshStatus } from './mesh.ts';
 import { field } from '../../spec/untyped.ts';
+import { must } from '../../must.ts';
 
 function matches(selector: Record<string, string>, labels: Record<string, string>): boolean {
   return Object.entries(selector).every(([k, v]) => labels[k] === v);
@@ -42,7 +43,7 @@ export class ServiceRelay {
   }
 
   private relay(client: net.Socket): void {
-    const pod = this.pods[this.next++ % this.pods.length];
+    const pod = must(this.pods[this.next++ % this.pods.length], 'a pod to relay to');
     const upstream = net.connect(pod.port, pod.host);
     for (const s of [client, upstream]) {
       this.sockets.add(s);

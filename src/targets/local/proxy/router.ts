@@ -158,9 +158,9 @@ function local(reply: LocalReply, service?: ServiceInfo, endpoint?: EndpointInfo
 
 /** Envoy's cluster names for Istio services: `outbound|<port>|<subset>|<host>` (istio model.BuildSubsetKey). */
 function parseClusterName(name: string): { port: number; subset: string | undefined; host: string } | undefined {
-  const parts = name.split('|');
-  if (parts.length !== 4 || parts[0] !== 'outbound') return undefined;
-  return { port: Number(parts[1]), subset: parts[2] === '' ? undefined : parts[2], host: parts[3] };
+  const [direction, port, subset, host, ...rest] = name.split('|');
+  if (direction !== 'outbound' || port === undefined || subset === undefined || host === undefined || rest.length > 0) return undefined;
+  return { port: Number(port), subset: subset === '' ? undefined : subset, host };
 }
 
 /** The Service a sidecar's outbound virtual host is for (istiod names it `<host>:<port>`). */

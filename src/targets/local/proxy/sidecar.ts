@@ -339,7 +339,7 @@ export class Sidecar {
 
   private findService(host: string): ServiceInfo | undefined {
     if (!this.snapshot) return undefined;
-    const name = host.split(':')[0].split('.')[0];
+    const [name = ''] = host.split(/[:.]/, 1);
     for (const s of this.snapshot.services.values()) {
       if (s.namespace === this.identity.namespace && s.name === name) return s;
     }
