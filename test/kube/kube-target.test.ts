@@ -14,6 +14,7 @@ import type { K8sObject } from '../../src/spec/types.ts';
 import { cleanup, KubeTarget } from '../../src/targets/kube/index.ts';
 import { comparableForm, runLabel } from '../../src/targets/kube/objects.ts';
 import { experimentResources, preexisting, startFixture, type KubeFixture } from './helpers.ts';
+import { must } from '../../src/must.ts';
 
 let fx: KubeFixture;
 beforeAll(async () => {
@@ -108,7 +109,7 @@ describe('KubeTarget.apply', () => {
       expect(p.query.fieldManager).toBe('meshproof');
     }
     // the journal ConfigMap is written before the first change to an Istio object
-    expect(writes[0].path).toBe('/api/v1/namespaces/default/configmaps/meshproof-journal-run-1');
+    expect(writes[0]?.path).toBe('/api/v1/namespaces/default/configmaps/meshproof-journal-run-1');
     const istioWrites = writes.filter((p) => p.path.includes('istio.io'));
     expect(istioWrites.map((p) => `${p.method} ${p.path}`)).toEqual([
       'PUT /apis/networking.istio.io/v1/namespaces/default/virtualservices/reviews', // the user's object: replaced whole
@@ -118,7 +119,7 @@ describe('KubeTarget.apply', () => {
     ]);
     expect(istioWrites.map((p) => p.query.force)).toEqual([undefined, undefined, undefined, undefined]);
     for (const p of istioWrites) expect(JSON.parse(p.body).metadata.labels[runLabel]).toBe('run-1');
-    const put = istioWrites[0];
+    const put = must(istioWrites[0], 'put');
     expect(put).toMatchObject({ contentType: 'application/json', query: { fieldManager: 'meshproof' } });
     // conditional on the version that was journalled
     const journalled = preexisting().find((o) => o.kind === 'VirtualService')!;
@@ -127,16 +128,16 @@ describe('KubeTarget.apply', () => {
 
     const reviews = fx.server.find('VirtualService', 'default', 'reviews')!;
     expect(reviews.metadata.labels).toEqual({ team: 'books', [runLabel]: 'run-1' });
-    expect((reviews.spec as { http: { route: unknown[] }[] }).http[0].route).toHaveLength(2);
+    expect((reviews.spec as { http: { route: unknown[] }[] }).http[0]?.route).toHaveLength(2);
     const journal = fx.server.find('ConfigMap', 'default', 'meshproof-journal-run-1')!;
-    const saved = JSON.parse((journal.data as Record<string, string>)['journal.json']) as { entries: { ref: { kind: string; name: string }; existed: boolean; prior: { spec: unknown } }[] };
+    const saved = JSON.parse(must((journal.data as Record<string, string>)['journal.json'], '(journal.data as Record<string, string>)[\'journal.json\']')) as { entries: { ref: { kind: string; name: string }; existed: boolean; prior: { spec: unknown } }[] };
     expect(saved.entries.map((e) => [e.ref.kind, e.ref.name, e.existed])).toEqual([
       ['VirtualService', 'reviews', true],
       ['VirtualService', 'ratings', false],
       ['DestinationRule', 'ratings', false],
       ['AuthorizationPolicy', 'ratings-viewer', false],
     ]);
-    expect(saved.entries[0].prior.spec).toEqual(preexisting().find((o) => o.kind === 'VirtualService')!.spec);
+    expect(saved.entries[0]?.prior.spec).toEqual(preexisting().find((o) => o.kind === 'VirtualService')!.spec);
     expect(existsSync(join(fx.stateDir, 'meshproof', 'journal', 'run-1.json'))).toBe(true);
     await t.restore();
     await t.close();
@@ -213,7 +214,7 @@ describe('KubeTarget.waitConverged', () => {
     await t.waitConverged(5_000);
     expect(calls).toBe(4); // one miss, then three passes in a row
     const probe = async () => ({ ok: false, detail: 'reviews v3 share 0 of 40' });
-    await t.apply([experimentResources()[1]], 'run-6');
+    await t.apply([must(experimentResources()[1], 'experimentResources()[1]')], 'run-6');
     await expect(t.waitConverged(300, probe)).rejects.toThrow(/behavioural probe did not see the change in 3 consecutive windows within 300 ms: reviews v3 share 0 of 40/);
     await t.restore();
   });
@@ -271,7 +272,7 @@ describe('KubeTarget: consecutive experiments, replacing, unchanged objects', ()
       fx.server.update({ ...vs, metadata: { ...vs.metadata, labels: { ...vs.metadata.labels, team: 'other' } } });
     };
     try {
-      await t.apply([experimentResources()[0]], 'run-c');
+      await t.apply([must(experimentResources()[0], 'experimentResources()[0]')], 'run-c');
     } finally {
       fx.server.onRequest = undefined;
       fx.server.onProcessed = undefined;
