@@ -264,14 +264,15 @@ function continuousBounds(
   const pairs = context.observation.sendTimesWithLatencies?.(where);
   const warmPairs = warmup.length > 0 ? context.observation.warmupSendTimesWithLatencies?.(where) : undefined;
   const delays = (latencies: Float64Array) => Float64Array.from(latencies, (l) => (Number.isFinite(l) ? l : Infinity) + TIMESTAMP_RESOLUTION_MS);
-  const usable =
-    random === undefined &&
-    !limit.perConnection &&
-    pairs !== undefined &&
-    pairs.sendTimes.length === times.length &&
-    (warmup.length === 0 || (warmPairs !== undefined && warmPairs.sendTimes.length === warmup.length));
+  const usable = random === undefined && !limit.perConnection && pairs !== undefined && pairs.sendTimes.length === times.length;
   const all = warmup.length > 0 ? concat(warmup, times) : times;
-  const allDelays = usable ? (warmup.length > 0 ? concat(delays(warmPairs!.latencies), delays(pairs!.latencies)) : delays(pairs!.latencies)) : undefined;
+  const allDelays = !usable
+    ? undefined
+    : warmup.length === 0
+      ? delays(pairs.latencies)
+      : warmPairs !== undefined && warmPairs.sendTimes.length === warmup.length
+        ? concat(delays(warmPairs.latencies), delays(pairs.latencies))
+        : undefined;
   let perRequest = false;
   const admitted = (sequence: Float64Array, bounds: Float64Array | undefined) => {
     const one = predictRateLimitedUnderSpread(sequence, limit, spreadMs, random ? { random } : {});

@@ -36,7 +36,7 @@ async function checkedRun(paths: string[], options: RunCommandOptions): Promise<
   const { experiments } = loadExperiments(paths, { ...(options.driver ? { driver: options.driver } : {}), checkResources: await resourceCheckFor(options.target) });
   const selected = filterByTags(experiments, options.tag);
   if (selected.length === 0) {
-    throw new SpecError(`no experiment has any of the tags ${options.tag!.join(', ')} (${experiments.length} experiments loaded)`, undefined, '--tag');
+    throw new SpecError(`no experiment has any of the tags ${(options.tag ?? []).join(', ')} (${experiments.length} experiments loaded)`, undefined, '--tag');
   }
   // One target is prepared per run, with one baseline: experiments on another scenario would run against the wrong one.
   const [first] = selected;

@@ -14,7 +14,10 @@ export function responseFlagsText(flags: readonly string[]): string {
   const [only, ...more] = flags;
   if (only === undefined) return '-';
   if (more.length === 0) return only;
-  const unique = [...new Set(flags)];
-  for (const flag of unique) if (!rank.has(flag)) throw new Error(`not an Envoy response flag: ${flag}`);
-  return unique.sort((a, b) => rank.get(a)! - rank.get(b)!).join(',');
+  const ranked = [...new Set(flags)].map((flag) => {
+    const order = rank.get(flag);
+    if (order === undefined) throw new Error(`not an Envoy response flag: ${flag}`);
+    return { flag, order };
+  });
+  return ranked.sort((a, b) => a.order - b.order).map((r) => r.flag).join(',');
 }

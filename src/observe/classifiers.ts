@@ -219,7 +219,10 @@ function parameterised(name: string): Classifier | undefined {
   const [, source, key, label = 'version'] = m as unknown as [string, 'header' | 'json', string, string | undefined];
   if (source === 'header') {
     const header = key.toLowerCase();
-    return (r): Labels => (r.headers[header] !== undefined ? { [label]: r.headers[header]! } : {});
+    return (r): Labels => {
+      const value = r.headers[header];
+      return value !== undefined ? { [label]: value } : {};
+    };
   }
   const path = key.split('.');
   return (r): Labels => {

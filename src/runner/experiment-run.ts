@@ -15,6 +15,7 @@ import { halfPushedProbe, probeDisturbance } from './probe.ts';
 import type { ExperimentOutcome, ExperimentResult, JudgedVerdict, PhaseName, PhaseTiming, RunEvent } from './result.ts';
 import type { RecordingObservation, RunnerDeps } from './run.ts';
 import { WarmupBaseline } from './warmup-baseline.ts';
+import { must } from '../must.ts';
 
 /** What an experiment run needs from the Runner. */
 export interface RunContext {
@@ -212,7 +213,7 @@ export class ExperimentRun {
       // recorded but do not reopen them; they are biased towards slow outcomes (retried failures, delays).
       const meshSide = experiment.expect.filter((e) => !stoppedWith.has(e));
       const judged = ctx.deps.judgeAll(meshSide, context);
-      return paired(experiment.expect.map((e) => stoppedWith.get(e) ?? judged[meshSide.indexOf(e)]!));
+      return paired(experiment.expect.map((e) => stoppedWith.get(e) ?? must(judged[meshSide.indexOf(e)], 'the verdict of a mesh-side expectation')));
     });
   }
 

@@ -5,6 +5,7 @@
 import { CustomObjectsApi, makeInformer, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import { resourceId } from '../spec/resources.ts';
 import type { K8sObject } from '../spec/types.ts';
+import { must } from '../must.ts';
 
 export interface WatchedKind {
   kind: string;
@@ -32,9 +33,9 @@ export function asWritten(object: KubernetesObject & { spec?: unknown }): K8sObj
   const { name, namespace, labels, annotations } = object.metadata ?? {};
   const kept = Object.fromEntries(Object.entries(annotations ?? {}).filter(([k]) => k !== 'kubectl.kubernetes.io/last-applied-configuration'));
   return {
-    apiVersion: object.apiVersion!,
-    kind: object.kind!,
-    metadata: { name: name!, ...(namespace ? { namespace } : {}), ...(labels && Object.keys(labels).length > 0 ? { labels } : {}), ...(Object.keys(kept).length > 0 ? { annotations: kept } : {}) },
+    apiVersion: must(object.apiVersion, "a watched object's apiVersion"),
+    kind: must(object.kind, "a watched object's kind"),
+    metadata: { name: must(name, "a watched object's name"), ...(namespace ? { namespace } : {}), ...(labels && Object.keys(labels).length > 0 ? { labels } : {}), ...(Object.keys(kept).length > 0 ? { annotations: kept } : {}) },
     spec: (object.spec ?? {}) as K8sObject['spec'],
   };
 }

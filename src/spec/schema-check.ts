@@ -199,6 +199,7 @@ export function validationErrors(validate: ValidateFunction, source: YamlDoc, va
       const { path, key, message } = messageFor(error);
       return new SpecError(message, positionOf(source, path, { key }), formatPath(path) || '(document)');
     });
-  errors.sort((a, b) => a.source!.line - b.source!.line || a.source!.col - b.source!.col);
+  // Every error here has a position (positionOf above).
+  errors.sort((a, b) => (a.source?.line ?? 0) - (b.source?.line ?? 0) || (a.source?.col ?? 0) - (b.source?.col ?? 0));
   return errors;
 }

@@ -7,6 +7,7 @@ import { locateField } from './resources.ts';
 import { formatPath, type PathSegment } from './yaml-source.ts';
 import type { Scenario } from './scenario.ts';
 import { field, isRecord, list, record } from './untyped.ts';
+import { must } from '../must.ts';
 
 /** Labels each classifier can put on a response (kept in step with src/observe/classifiers.ts). */
 export const CLASSIFIER_LABELS: Record<string, string[]> = {
@@ -305,7 +306,7 @@ export function observabilityErrors(
   // `where.<label>` errors point at the label (a key); other fields at their value.
   const fail = (e: Expectation, field: string | PathSegment[], message: string, key = false) => {
     const inner = Array.isArray(field) ? field : field.startsWith('where.') ? ['where', field.slice('where.'.length)] : field.split('.');
-    const path: PathSegment[] = ['spec', 'expect', index.get(e)!, e.kind, ...inner];
+    const path: PathSegment[] = ['spec', 'expect', must(index.get(e), `the position of expectation ${e.kind}`), e.kind, ...inner];
     const source = positionOf?.(path, { key: key || (!Array.isArray(field) && field.startsWith('where.')) }) ?? e.source;
     errors.push(new SpecError(message, source, formatPath(path)));
   };

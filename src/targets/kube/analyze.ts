@@ -82,10 +82,11 @@ function mapLines(node: Node, path: PathSegment[], lines: LineCounter, out: Map<
 
 /** Where the user wrote what istioctl points at: by line when it gives one, else by the resource it names. */
 function locate(finding: Finding, composed: Composed, namespace: string): SourcePos | undefined {
-  if (finding.line !== undefined) {
-    const doc = [...composed.docs].reverse().find((d) => d.startLine <= finding.line!);
+  const line = finding.line;
+  if (line !== undefined) {
+    const doc = [...composed.docs].reverse().find((d) => d.startLine <= line);
     if (doc) {
-      const path = doc.lineToPath.get(finding.line);
+      const path = doc.lineToPath.get(line);
       return (path && locateField(doc.object, path)) ?? doc.ref.source;
     }
   }

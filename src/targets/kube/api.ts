@@ -249,8 +249,8 @@ function apiError(code: number, method: string, path: string, body: string): Kub
 
 /** The text of an RFC 7234 Warning header as the API server sends it: `299 - "unknown field \"x\""` → `unknown field "x"`. */
 export function warningText(header: string): string {
-  const m = /^\d{3}\s+\S+\s+"((?:[^"\\]|\\.)*)"/.exec(header.trim());
-  return m ? m[1]!.replace(/\\(.)/g, '$1') : header.trim();
+  const quoted = /^\d{3}\s+\S+\s+"((?:[^"\\]|\\.)*)"/.exec(header.trim())?.[1];
+  return quoted !== undefined ? quoted.replace(/\\(.)/g, '$1') : header.trim();
 }
 
 /**

@@ -33,7 +33,10 @@ export async function cleanup(options: { context?: string; allowContext?: boolea
   const log = options.log ?? (() => {});
 
   const byRun = new Map<string, Journal>();
-  const add = (j: Journal) => byRun.set(j.runId, byRun.has(j.runId) ? mergeJournals(byRun.get(j.runId)!, j) : j);
+  const add = (j: Journal) => {
+    const known = byRun.get(j.runId);
+    byRun.set(j.runId, known ? mergeJournals(known, j) : j);
+  };
   (await readLocalJournals()).filter((j) => j.server === api.server).forEach(add);
   (await readClusterJournals(api).catch((error: Error) => {
     throw new TargetError(`cannot list run journals in context ${context}: ${error.message}`);

@@ -44,7 +44,10 @@ export class SyncStatus {
   async recordBaseline(): Promise<Map<string, PushVersion | undefined>> {
     try {
       const statuses = await this.readSyncz();
-      return new Map(this.deps.proxies.map((p) => [p.id, statuses.get(p.id) ? newestSent(statuses.get(p.id)!) : undefined]));
+      return new Map(this.deps.proxies.map((p) => {
+        const status = statuses.get(p.id);
+        return [p.id, status ? newestSent(status) : undefined];
+      }));
     } catch (error) {
       throw new TargetError(`cannot read istiod's sync status (nothing was changed): ${(error as Error).message}`);
     }

@@ -28,6 +28,7 @@ import { replayJournal } from './restore.ts';
 import { monitoringPort, SyncStatus } from './convergence.ts';
 import { bookinfoWorkloads, scenarioWorkloads } from './scenario.ts';
 import type { PushVersion } from './sync-status.ts';
+import { must } from '../../must.ts';
 
 export { analyzeOffline, istioctlPath, type Finding } from './istioctl.ts';
 export { cleanup } from './cleanup.ts';
@@ -102,6 +103,11 @@ export class KubeTarget implements Target {
     return this.api;
   }
 
+  private kubeConfig(): KubeConfig {
+    if (!this.config) throw new TargetError('kube target used before prepare()');
+    return this.config;
+  }
+
   private log(message: string): void {
     this.options?.log?.(message);
   }
@@ -159,7 +165,7 @@ export class KubeTarget implements Target {
     const fromImage = istioVersionFromImage(container?.image);
     if (fromImage) return fromImage;
     // :15014/version answers e.g. `1.28.0-<sha>-Clean` (pkg/kube/client.go notes the form); not behind debug auth.
-    const text = await portForwardGet(this.config!, this.istioNamespace, istiod.metadata.name, monitoringPort(istiod), '/version').catch(() => '');
+    const text = await portForwardGet(this.kubeConfig(), this.istioNamespace, istiod.metadata.name, monitoringPort(istiod), '/version').catch(() => '');
     const version = /^(\d+\.\d+[.\w-]*?)(?:-[0-9a-f]{40})?(?:-Clean|-Modified)?\s*$/.exec(text.trim())?.[1];
     if (!version) throw new TargetError(`cannot tell the Istio version: istiod image ${container?.image ?? '?'} has no version tag and :15014/version said "${text.trim().slice(0, 80)}"`);
     return version;
@@ -291,7 +297,7 @@ export class KubeTarget implements Target {
         if (!(error instanceof KubeApiError && error.code === 409 && attempt < 3)) throw this.asSpecError(object, error);
         const fresh = await api.get(ref);
         if (!fresh) throw new TargetError(`${describeRef(ref)} was deleted by someone else while meshproof was replacing it`);
-        if (journalledNow) await this.journal!.update({ ref, existed: true, prior: savedForm(fresh) });
+        if (journalledNow) await must(this.journal, 'the journal of this apply').update({ ref, existed: true, prior: savedForm(fresh) });
         live = fresh;
       }
     }
@@ -327,7 +333,7 @@ export class KubeTarget implements Target {
     const ports = (services[0]?.spec.ports ?? []) as { port: number; targetPort?: number | string }[];
     const http = ports.find((p) => p.port === 80);
     const targetPort = typeof http?.targetPort === 'number' ? http.targetPort : 8080;
-    this.forward = await forwardPort(this.config!, pod.metadata.namespace ?? this.istioNamespace, pod.metadata.name, targetPort);
+    this.forward = await forwardPort(this.kubeConfig(), pod.metadata.namespace ?? this.istioNamespace, pod.metadata.name, targetPort);
     this.log(`port-forwarding ${this.forward.url} to ${pod.metadata.name}:${targetPort}`);
     return this.forward.url;
   }
@@ -369,7 +375,7 @@ export class KubeTarget implements Target {
     // Through port-forward, as istioctl reads a proxy (pods/proxy refuses some pod addresses and needs another permission).
     const texts = await Promise.all(
       pods.map((p) =>
-        portForwardGet(this.config!, p.namespace, p.name, 15090, '/stats/prometheus').then(
+        portForwardGet(this.kubeConfig(), p.namespace, p.name, 15090, '/stats/prometheus').then(
           (text) => ({ pod: p, text }),
           (error: Error) => {
             throw new TargetError(`cannot read counters of ${p.namespace}/${p.name} (:15090/stats/prometheus through port-forward): ${error.message}`);

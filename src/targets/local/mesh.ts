@@ -204,7 +204,7 @@ export class LocalMesh {
     );
     if (gatewayPod) {
       this.clusterIps.set(this.gateway.identity.podName, gatewayPod.ip);
-      this.ads!.connect(gatewayPod, 'router');
+      this.istiodConnection().connect(gatewayPod, 'router');
       await this.waitSynced([this.gateway.identity.podName + '.istio-system']);
     }
     await this.gateway.start();
@@ -252,6 +252,12 @@ export class LocalMesh {
   }
 
   /** The cluster's pod a local pod plays, when the mesh plays a cluster. */
+  /** The connection to the played cluster's istiod: there when the mesh plays a cluster's pods. */
+  private istiodConnection(): AdsControlPlane {
+    if (!this.ads) throw new Error('internal error: no ADS control plane (the mesh plays no cluster)');
+    return this.ads;
+  }
+
   private clusterPod(namespace: string, workload: string, index: number): ClusterPod | undefined {
     if (!this.cluster) return undefined;
     const pod = this.cluster.pods.get(playedPodKey(namespace, workload, index));
@@ -262,13 +268,14 @@ export class LocalMesh {
   /** Until every proxy named `<pod>.<namespace>` has ACKed its first whole configuration from the cluster's istiod. */
   private async waitSynced(keys: string[], timeoutMs = 30_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
+    const ads = this.istiodConnection();
     for (;;) {
-      const pending = keys.filter((k) => !this.ads!.synced(k));
+      const pending = keys.filter((k) => !ads.synced(k));
       if (pending.length === 0) return;
       if (this.closed) throw new Error('mesh closed while its proxies connected to istiod');
       if (Date.now() > deadline) {
-        const why = pending.map((k) => `${k}${this.ads!.rejected(k).length > 0 ? ` (refused: ${this.ads!.rejected(k).join('; ')})` : ''}`);
-        throw new Error(`no whole configuration (CDS, EDS, LDS, RDS) from istiod at ${this.cluster!.xdsAddress} within ${timeoutMs / 1000} s for ${why.join(', ')}`);
+        const why = pending.map((k) => `${k}${ads.rejected(k).length > 0 ? ` (refused: ${ads.rejected(k).join('; ')})` : ''}`);
+        throw new Error(`no whole configuration (CDS, EDS, LDS, RDS) from istiod at ${this.cluster?.xdsAddress ?? '(no cluster)'} within ${timeoutMs / 1000} s for ${why.join(', ')}`);
       }
       await new Promise((r) => setTimeout(r, 20));
     }
@@ -344,7 +351,7 @@ export class LocalMesh {
         },
         ...(opa ? { opa } : {}),
       });
-      if (played) this.ads!.connect(played, 'sidecar');
+      if (played) this.istiodConnection().connect(played, 'sidecar');
     }
     if (this.ads) await this.waitSynced(created.map((s) => `${s.identity.podName}.${s.identity.namespace}`));
     // Configured once every new pod is known: a snapshot taken earlier would lack the endpoints of pods created after
@@ -470,8 +477,8 @@ export class LocalMesh {
       const p = providers.get(name);
       if (!p) return { error: `available providers are [${[...providers.keys()].join(' ')}] but found ${JSON.stringify(name)}` };
       if ('invalid' in p) return { error: `found errors in provider ${name}: ${p.invalid}` };
-      const [namespace, host] = p.service.includes('/') ? p.service.split('/', 2) : [undefined, p.service];
-      const service = compiled.services.get(host!);
+      const [namespace, host = ''] = p.service.includes('/') ? p.service.split('/', 2) : [undefined, p.service];
+      const service = compiled.services.get(host);
       if (!service || (namespace !== undefined && service.namespace !== namespace)) return { error: `could not find service ${p.service} in Istio service registry` };
       return { provider: p, service };
     };
@@ -488,10 +495,10 @@ export class LocalMesh {
       },
       checkCluster: (cluster, timeoutMs, request) => {
         // outbound|<port>|<subset>|<host> (model.BuildSubsetKey), the cluster istiod's ext_authz filter names.
-        const m = /^outbound\|(\d+)\|[^|]*\|(.+)$/.exec(cluster);
-        const service = m ? compiled.services.get(m[2]!) : undefined;
-        if (!m || !service) return Promise.resolve({ kind: 'error', reason: `no cluster ${cluster}` });
-        return this.extAuthzCheck(compiled, service, Number(m[1]), timeoutMs, request);
+        const [, port, host] = /^outbound\|(\d+)\|[^|]*\|(.+)$/.exec(cluster) ?? [];
+        const service = host !== undefined ? compiled.services.get(host) : undefined;
+        if (!service) return Promise.resolve({ kind: 'error', reason: `no cluster ${cluster}` });
+        return this.extAuthzCheck(compiled, service, Number(port), timeoutMs, request);
       },
     };
   }

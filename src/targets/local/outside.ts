@@ -37,9 +37,10 @@ export class ServiceRelay {
   constructor(private readonly pods: { host: string; port: number }[]) {}
 
   async start(): Promise<string> {
-    this.server = net.createServer((client) => this.relay(client));
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    return `http://127.0.0.1:${(this.server.address() as net.AddressInfo).port}`;
+    const server = net.createServer((client) => this.relay(client));
+    this.server = server;
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
   }
 
   private relay(client: net.Socket): void {

@@ -286,7 +286,7 @@ export function buildPolicy(
       }
       if (istiodRbac) {
         const metadata: DynamicMetadata = requestClaims ? { 'envoy.filters.http.jwt_authn': { payload: requestClaims as JsonValue } } : {};
-        const facts: RbacFacts = {
+        const facts: RbacFacts & { metadata: DynamicMetadata } = {
           headers: { ...request.headers, ':method': request.method, ':path': request.path, ':authority': request.host },
           destinationPort: request.port,
           directRemoteIp: request.sourceIp,
@@ -320,7 +320,7 @@ export function buildPolicy(
    * when its filter_enabled_metadata matches (ext_authz.cc: else ext_authz.disabled) and checks with its cluster.
    */
   function runIstiodSteps(
-    steps: AuthzStep[], from: number, request: FilterRequest, facts: RbacFacts,
+    steps: AuthzStep[], from: number, request: FilterRequest, facts: RbacFacts & { metadata: DynamicMetadata },
     requestPrincipal: string | undefined, requestClaims: Record<string, unknown> | undefined,
   ): FilterVerdict | Promise<FilterVerdict> {
     for (const [k, step] of steps.slice(from).entries()) {
@@ -328,8 +328,8 @@ export function buildPolicy(
       if (step.kind === 'rbac') {
         if (step.shadow) {
           const shadow = evaluateRbac(step.shadow.rules, facts);
-          facts.metadata!['envoy.filters.http.rbac'] = {
-            ...facts.metadata!['envoy.filters.http.rbac'],
+          facts.metadata['envoy.filters.http.rbac'] = {
+            ...facts.metadata['envoy.filters.http.rbac'],
             ...(shadow.matchedPolicy !== undefined ? { [`${step.shadow.prefix}shadow_effective_policy_id`]: shadow.matchedPolicy } : {}),
             [`${step.shadow.prefix}shadow_engine_result`]: shadow.allowed ? 'allowed' : 'denied',
           };

@@ -69,7 +69,7 @@ function sampleLatency(latency: EchoLatency, u1: number, u2: number): number {
 }
 
 /** Istio's echo `?codes=500:1,200:1`: one code, each with a chance of slices / total. */
-function pickCode(spec: string, u: number): { code?: number; error?: string } {
+function pickCode(spec: string, u: number): { code: number } | { error: string } {
   const flavours: { code: number; slices: number }[] = [];
   for (const part of spec.split(',')) {
     const [code, slices = '1'] = part.split(':');
@@ -138,8 +138,8 @@ export function createEcho(ctx: AppContext, identity: EchoIdentity, behaviour: E
     const codes = query.get('codes');
     if (codes) {
       const picked = pickCode(codes, uniform(ctx.seed, `${key}|codes`));
-      if (picked.error) problems.push(`codes error: ${picked.error}`);
-      else status = picked.code!;
+      if ('error' in picked) problems.push(`codes error: ${picked.error}`);
+      else status = picked.code;
     }
     if (status === 200 && own.errors && uniform(ctx.seed, `${key}|error`) < own.errors.share) {
       // A crash with the request: the sidecar sees the connection reset before any response (503, flag UC).

@@ -75,7 +75,7 @@ export function parseOpaContainer(container: Record<string, unknown>, pod: Recor
     }
     const set = value('--set') ?? value('--set-file');
     if (set !== undefined) {
-      const remote = remoteConfigKey(set.split('=')[0]!);
+      const remote = remoteConfigKey(set.split('=', 1)[0] ?? set);
       if (remote) throw aat.error(`${remote}: OPA would reach a service over the network; the local target keeps all traffic on loopback (give the policy and data as mounted files)`);
       if (set.includes(PLUGIN)) pluginConfigured = true;
       if (set.startsWith(`plugins.${PLUGIN}.addr=`)) {
@@ -149,7 +149,7 @@ export function mountedFiles(spec: OpaSpec, configMaps: (name: string) => Record
 
 /** OPA configuration keys that make it call out (bundle, discovery, status and decision-log services). */
 function remoteConfigKey(key: string): string | undefined {
-  const top = key.split('.')[0]!;
+  const top = key.split('.', 1)[0] ?? key;
   if (['services', 'bundles', 'bundle', 'discovery', 'status', 'keys'].includes(top)) return top;
   if (key.startsWith('decision_logs.service') || key.startsWith('decision_logs.resource')) return 'decision_logs.service';
   return undefined;

@@ -243,8 +243,9 @@ export class Cluster {
       // A request without a hash gets a random 64-bit one; a retry host predicate moves `attempt` places on the ring.
       const h = hash ?? (BigInt(Math.floor(draw(0) * 2 ** 32)) << 32n) | BigInt(Math.floor(draw(1) * 2 ** 32));
       const ring = this.ringOf(candidates);
-      let choice = chooseFromRing(ring, h, 0)!;
-      for (let i = 1; i <= reselect && exclude && exclude.has(key(choice.info)); i++) choice = chooseFromRing(ring, h, i)!;
+      const onRing = (attempt: number) => must(chooseFromRing(ring, h, attempt), 'a host on the ring');
+      let choice = onRing(0);
+      for (let i = 1; i <= reselect && exclude && exclude.has(key(choice.info)); i++) choice = onRing(i);
       return choice.info;
     }
     let choice = this.choose(candidates, draw, 0);
@@ -266,7 +267,7 @@ export class Cluster {
 
   /** `candidates` is not empty (pick() returns before). */
   private choose(candidates: Endpoint[], draw: (i: number) => number, offset: number): Endpoint {
-    const at = (i: number) => must(candidates[i], `candidate ${i} of ${candidates.length}`);
+    const at = (i: number) => must(candidates[i], 'the chosen candidate');
     if (candidates.length === 1) return at(0);
     switch (this.settings.lbPolicy) {
       case 'RING_HASH':

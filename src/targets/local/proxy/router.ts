@@ -375,8 +375,8 @@ export class Router {
     let timedOut = false;
     // Without a route timeout the downstream's own signal is the only reason to cancel (saves a controller per request).
     const hasTimeout = routeTimeoutMs !== undefined && routeTimeoutMs > 0;
-    const controller = hasTimeout || !req.signal ? new Cancellation() : undefined;
-    const signal = controller ?? req.signal!;
+    const signal = hasTimeout || !req.signal ? new Cancellation() : req.signal;
+    const controller = signal === req.signal ? undefined : signal;
     const onDownstreamAbort = () => controller?.abort();
     if (controller && req.signal) {
       if (req.signal.aborted) onDownstreamAbort();
@@ -385,7 +385,7 @@ export class Router {
     const timer = hasTimeout
       ? setTimeout(() => {
           timedOut = true;
-          controller!.abort();
+          signal.abort(); // with a timeout the signal is this request's own controller
         }, routeTimeoutMs)
       : undefined;
     const started = Date.now();
