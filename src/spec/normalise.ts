@@ -12,7 +12,6 @@ import type {
   Expectation,
   LoadSpec,
   RequestSpec,
-  ResourceRef,
   SourcePos,
 } from './types.ts';
 import { formatPath, positionOf, type PathSegment, type YamlDoc } from './yaml-source.ts';
@@ -226,4 +225,3 @@ export function normaliseExpectation(n: Normaliser, item: RawExpectationItem, in
   return handler.parse({ n, raw, path, common }) as Expectation;
 }
 
-export type { ResourceRef };

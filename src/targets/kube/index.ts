@@ -30,7 +30,6 @@ import { bookinfoWorkloads, scenarioWorkloads } from './scenario.ts';
 import type { PushVersion } from './sync-status.ts';
 import { must } from '../../must.ts';
 
-export { analyzeOffline, istioctlPath, type Finding } from './istioctl.ts';
 export { cleanup } from './cleanup.ts';
 
 /** A behavioural check that the applied change is visible (e.g. a request answered the way the new config says). */

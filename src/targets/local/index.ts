@@ -13,9 +13,8 @@ import { ServiceRelay, podAddresses, serviceBackends } from './outside.ts';
 import { locateResourceError } from './resource-errors.ts';
 
 export { startLocalMesh, type MeshHandle, type StartOptions } from './handle.ts';
-export type { MeshStatus, ProxyInfo } from './mesh.ts';
 
-export const runLabel = 'meshproof.dev/run';
+const runLabel = 'meshproof.dev/run';
 
 const keyOf = resourceId;
 

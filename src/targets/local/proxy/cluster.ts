@@ -48,7 +48,7 @@ export type AttemptResult =
   | { kind: 'per-try-timeout' }
   | { kind: 'cancelled' };
 
-export type { Admission, Lease } from './circuit-breaker.ts';
+export type { Admission } from './circuit-breaker.ts';
 
 class Endpoint {
   active = 0;

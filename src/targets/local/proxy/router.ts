@@ -2,7 +2,6 @@
 // control plane sent (RDS, CDS, EDS) through src/envoy/runtime: route selection, the fault filter (before the router:
 // injected faults are never retried), then Envoy's router with retries, per-try and route timeouts, load balancing,
 // the connection-pool circuit breaker and outlier detection.
-import type http from 'node:http';
 import { TypedConfigType, type Cluster as EnvoyCluster, type ClusterLoadAssignment, type ClusterWeight, type Route, type RouteConfiguration, type VirtualHost } from '../../../envoy/model/index.ts';
 import { evaluateCluster } from '../../../envoy/runtime/cluster.ts';
 import { decideFault } from '../../../envoy/runtime/fault.ts';
@@ -510,4 +509,3 @@ export class Router {
   }
 }
 
-export type { http };
