@@ -25,7 +25,7 @@
 // The verdict is exact given the arrivals (no sampling error), so it is pass or fail; "the filter never engaged"
 // (nothing limited and no counter movement although the replay limits requests) is called out, since an
 // EnvoyFilter that is accepted but matches no listener is the classic rate-limit mistake (istio/istio#43953).
-import type { K8sObject, RateLimitedExpectation, ResourceRef } from '../spec/types.ts';
+import type { RateLimitedExpectation, ResourceRef } from '../spec/types.ts';
 import { SpecError } from '../errors.ts';
 import {
   isLocalRateLimitFilter,
@@ -183,7 +183,7 @@ export function judgeRateLimited(e: RateLimitedExpectation, context: JudgeContex
 }
 
 function findFilter(e: RateLimitedExpectation, apply: ResourceRef[]): ResourceRef {
-  const candidates = apply.filter((r) => r.object.kind === 'EnvoyFilter' && isLocalRateLimitFilter(r.object as K8sObject));
+  const candidates = apply.filter((r) => r.object.kind === 'EnvoyFilter' && isLocalRateLimitFilter(r.object));
   if (e.filter !== undefined) {
     const named = candidates.find((r) => r.object.metadata.name === e.filter);
     if (!named) {

@@ -2,7 +2,7 @@
 import { formatWithOptions } from 'node:util';
 
 export function useColor(stream: NodeJS.WriteStream = process.stderr): boolean {
-  return !process.env.NO_COLOR && Boolean(stream.isTTY);
+  return !process.env.NO_COLOR && isTerminal(stream);
 }
 
 const codes = { red: 31, green: 32, yellow: 33, dim: 2, bold: 1 } as const;
@@ -21,4 +21,9 @@ export function table(rows: string[][], header: string[]): string {
 
 export function say(...args: unknown[]): void {
   process.stderr.write(`${formatWithOptions({ colors: false }, ...args)}\n`);
+}
+
+/** A stream's isTTY is undefined when it is not a terminal (Node's types say boolean). */
+export function isTerminal(stream: { isTTY?: boolean }): boolean {
+  return stream.isTTY === true;
 }

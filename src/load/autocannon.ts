@@ -155,7 +155,8 @@ class AutocannonRun {
   private errored = 0;
   private readonly byStatus: Record<string, number> = {};
   private drainingSince: number | undefined;
-  private failure: unknown;
+  /** What a callback threw, rethrown as it was (a holder: the thrown value itself may be anything). */
+  private failure: { thrown: unknown } | undefined;
   private finish: (() => void) | undefined;
   private readonly timers: NodeJS.Timeout[] = [];
 
@@ -189,7 +190,7 @@ class AutocannonRun {
       ended = (error) => {
         // autocannon reports invalid options through this callback, before any client exists.
         if (error) {
-          this.failure ??= new SpecError(`autocannon refused the load: ${(error as Error).message}`, undefined, 'spec.load');
+          this.failure ??= { thrown: new SpecError(`autocannon refused the load: ${(error as Error).message}`, undefined, 'spec.load') };
           this.finish?.();
         }
         resolve();
@@ -226,7 +227,7 @@ class AutocannonRun {
     (instance as { stop?: () => void }).stop?.(); // absent when autocannon refused the options
     await finished;
     this.control.onProgress?.(this.progress());
-    if (this.failure) throw this.failure;
+    if (this.failure) throw this.failure.thrown;
     return this.summary(durationMs);
   }
 
@@ -339,7 +340,7 @@ class AutocannonRun {
       if (error !== undefined) record.error = error;
       this.onResponse(record);
     } catch (err) {
-      this.failure = err;
+      this.failure = { thrown: err };
       this.drain(0);
     }
   }

@@ -68,7 +68,7 @@ async function runK6(
   const byStatus: Record<string, number> = {};
   const k6Output: string[] = [];
   let stdout = '';
-  let failure: unknown;
+  let failure: { thrown: unknown } | undefined; // a holder: the thrown value itself may be anything
 
   const onK6Response = ({ requestIndex, sentAtMs, latencyMs, status, labels, error }: K6Response) => {
     counts.sent++;
@@ -82,7 +82,7 @@ async function runK6(
     try {
       onResponse(record);
     } catch (err) {
-      failure = err;
+      failure = { thrown: err };
       child.kill('SIGINT');
     }
   };
@@ -97,7 +97,7 @@ async function runK6(
     try {
       apply();
     } catch (err) {
-      failure = err;
+      failure = { thrown: err };
       child.kill('SIGINT');
     }
   };
@@ -109,7 +109,7 @@ async function runK6(
       resolve();
     });
     records.on('error', (err) => {
-      failure ??= err;
+      failure ??= { thrown: err };
       resolve();
     });
   });
@@ -139,7 +139,7 @@ async function runK6(
   clearInterval(ticker);
   control.signal.removeEventListener('abort', onAbort);
   control.onProgress?.(progress());
-  if (failure) throw failure;
+  if (failure) throw failure.thrown;
   if (result.spawnError) throw new TargetError(`cannot run k6 (${binary}): ${result.spawnError.message}; ${K6_BUILD_HINT}`);
 
   const exitCode = result.code ?? 128;

@@ -269,9 +269,14 @@ export class ExperimentRun {
   /** Await the interrupt as a rejection, so long waits (convergence) give way to restore. */
   private unlessInterrupted<T>(work: Promise<T>): Promise<T> {
     const signal = this.ctx.interrupt;
+    // The runner aborts with an InterruptedError (run.ts); anything else is wrapped so the rejection is an Error.
+    const reason = (): Error => (signal.reason instanceof Error ? signal.reason : new Error(String(signal.reason)));
     return new Promise<T>((resolve, reject) => {
-      if (signal.aborted) return reject(signal.reason);
-      const onAbort = () => reject(signal.reason);
+      if (signal.aborted) {
+        reject(reason());
+        return;
+      }
+      const onAbort = () => reject(reason());
       signal.addEventListener('abort', onAbort, { once: true });
       work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
     });

@@ -6,6 +6,7 @@ import { CustomObjectsApi, makeInformer, type KubeConfig, type KubernetesObject 
 import { resourceId } from '../spec/resources.ts';
 import type { K8sObject } from '../spec/types.ts';
 import { must } from '../must.ts';
+import { asError } from '../errors.ts';
 
 export interface WatchedKind {
   kind: string;
@@ -59,7 +60,7 @@ export async function watchIstioConfig(
   let queue = Promise.resolve();
   let stopped = false;
   const enqueue = (upserts: K8sObject[], deletes: string[]) => {
-    queue = queue.then(() => onChange(upserts, deletes)).catch((error: Error) => log(`config change not taken: ${error.message}`));
+    queue = queue.then(() => onChange(upserts, deletes)).catch((error: unknown) => log(`config change not taken: ${asError(error).message}`));
   };
   const informers = WATCHED_KINDS.map((k) => {
     const informer = makeInformer<KubernetesObject & { spec?: unknown }>(
@@ -74,7 +75,7 @@ export async function watchIstioConfig(
       if (stopped) return;
       log(`watch of ${k.plural} failed (${(error as Error | undefined)?.message ?? 'closed'}); again in 1 s`);
       setTimeout(() => {
-        if (!stopped) informer.start().catch((e: Error) => log(`watch of ${k.plural} not restarted: ${e.message}`));
+        if (!stopped) informer.start().catch((e: unknown) => log(`watch of ${k.plural} not restarted: ${asError(e).message}`));
       }, 1000).unref();
     });
     return informer;

@@ -92,7 +92,7 @@ function folderResources(dir: string, seen: Set<string>): ResourceRef[] {
   if (value.namespace !== undefined && (typeof value.namespace !== 'string' || !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(value.namespace))) {
     throw new SpecError('namespace must be a Kubernetes namespace name', at(['namespace']), 'namespace');
   }
-  const resources = (value.resources as string[]).flatMap((entry, i) => {
+  const resources = value.resources.flatMap((entry, i) => {
     if (/^[a-z]+:\/\//.test(entry)) throw new SpecError(`remote resources are not read (${entry}); meshproof works offline`, at(['resources', i]), `resources[${i}]`);
     const path = resolve(dir, entry);
     if (existsSync(path) && statSync(path).isDirectory()) return folderResources(path, seen);

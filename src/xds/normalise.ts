@@ -139,7 +139,7 @@ function defaultOf(field: ReflectedField): unknown {
 
 /** int64 arrives as a number or a Long (protobufjs with the `long` package); both print their decimal value. */
 function longToString(value: unknown): string {
-  return typeof value === 'object' && value !== null ? String(value.toString()) : String(value ?? 0);
+  return typeof value === 'object' && value !== null ? value.toString() : String(value ?? 0);
 }
 
 function toBigInt(value: unknown): bigint {

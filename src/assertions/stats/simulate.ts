@@ -3,8 +3,8 @@ import prand from 'pure-rand';
 import gammaln from '@stdlib/math-base-special-gammaln';
 
 export interface SeededRandom {
-  /** Uniform in (0, 1). */
-  uniform(): number;
+  /** Uniform in (0, 1); a plain function (no `this`), passed around as a source of draws. */
+  uniform: () => number;
   /** Successes in `trials` independent Bernoulli(p) trials (exact). */
   binomial(trials: number, p: number): number;
   /** Category counts of `trials` draws with probabilities `probs` (summing to 1). */

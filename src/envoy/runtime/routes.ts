@@ -74,7 +74,7 @@ function indexVirtualHosts(config: RouteConfiguration): VirtualHostIndex {
 
 function addWildcard(by: Map<number, Map<string, VirtualHost>>, part: string, vhost: VirtualHost): void {
   let m = by.get(part.length);
-  if (!m) by.set(part.length, (m = new Map()));
+  if (!m) by.set(part.length, (m = new Map<string, VirtualHost>()));
   m.set(part, vhost);
 }
 

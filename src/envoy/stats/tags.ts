@@ -92,7 +92,7 @@ export function tagStat(statName: string, tags: StatTag[]): TaggedStat {
     remove.push(must(match.indices?.[1], "the span of the tag's value (tag regexes carry the d flag)"));
   }
   let extracted = '';
-  for (let i = 0; i < statName.length; i++) if (!remove.some(([a, b]) => i >= a && i < b)) extracted += statName[i];
+  for (let i = 0; i < statName.length; i++) if (!remove.some(([a, b]) => i >= a && i < b)) extracted += statName.charAt(i);
   return { name: prometheusMetricName(extracted), labels };
 }
 

@@ -1,10 +1,10 @@
 // Istio StringMatch (exact / prefix / regex, `{}` meaning "present") and its evaluation.
-import { FieldPath, isObj, readString, type Obj } from './fields.ts';
+import { FieldPath, isObj, readString } from './fields.ts';
 import type { StringMatcher } from './model.ts';
 
 export function parseStringMatch(value: unknown, at: FieldPath, options: { allowPrefix?: boolean; allowEmpty?: boolean } = {}): StringMatcher {
   if (!isObj(value)) throw at.error('expected a string match such as {exact: ...}, {prefix: ...} or {regex: ...}');
-  const entries = Object.entries(value as Obj);
+  const entries = Object.entries(value);
   const [entry, ...more] = entries;
   if (entry === undefined) {
     if (options.allowEmpty === false) throw at.error('an empty match is not allowed here');

@@ -306,7 +306,7 @@ function decode(token: string): Decoded {
 
 function parseJson(part: string): Json | undefined {
   try {
-    const v = JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
+    const v: unknown = JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
     return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Json) : undefined;
   } catch {
     return undefined;

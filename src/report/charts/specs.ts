@@ -222,8 +222,10 @@ export function rateLimitSeries(verdict: Verdict): RateLimitSecond[] | undefined
   const perSecond: unknown = detailsOf(verdict, 'rateLimited')?.perSecond;
   if (!Array.isArray(perSecond)) return undefined;
   const rows = perSecond.filter(
-    (p): p is RateLimitSecond =>
-      typeof p === 'object' && p !== null && typeof p.second === 'number' && typeof p.observedLimited === 'number' && typeof p.predictedLimited === 'number',
+    (p: unknown): p is RateLimitSecond => {
+      const row = typeof p === 'object' && p !== null ? (p as Record<string, unknown>) : {};
+      return typeof row.second === 'number' && typeof row.observedLimited === 'number' && typeof row.predictedLimited === 'number';
+    },
   );
   return rows.length > 0 ? rows : undefined;
 }
@@ -289,7 +291,7 @@ export function sweepCharts(group: SweepGroup): SweepChart[] {
       const x = numeric ? Number(values[pointIndex]) : String(values[pointIndex]);
       const expected = verdict.evidence.expected;
       const observed = verdict.observed as number | Record<string, number> | null;
-      const interval = verdict.interval as [number, number] | Record<string, [number, number]> | undefined;
+      const interval = verdict.interval;
       const entries: [string, number | null, [number, number] | undefined][] =
         typeof observed === 'number' || observed === null
           ? [['', observed, Array.isArray(interval) ? interval : undefined]]

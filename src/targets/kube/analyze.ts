@@ -95,7 +95,7 @@ function locate(finding: Finding, composed: Composed, namespace: string): Source
 }
 
 async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length);
+  const results = new Array<R>(items.length);
   const queue = items.entries(); // shared by the workers: each takes the next item
   const worker = async () => {
     for (const [i, item] of queue) results[i] = await fn(item);

@@ -88,8 +88,8 @@ export class KubeApi {
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {
           const warning = res.headers.warning;
-          for (const w of Array.isArray(warning) ? warning : warning ? [warning] : []) this.onWarning?.(warningText(w));
-          resolve({ code: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), contentType: String(res.headers['content-type'] ?? '') });
+          for (const w of typeof warning === 'string' ? (warning ? [warning] : []) : (warning ?? [])) this.onWarning?.(warningText(w));
+          resolve({ code: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), contentType: res.headers['content-type'] ?? '' });
         });
         res.on('error', reject);
       });

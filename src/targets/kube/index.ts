@@ -1,7 +1,7 @@
 // The kube target: the same experiments against a real cluster with Istio (kind, microk8s, a team's staging cluster),
 // leaving it exactly as it was found.
 import type { KubeConfig } from '@kubernetes/client-node';
-import { ResourceError, SpecError, TargetError } from '../../errors.ts';
+import { asError, ResourceError, SpecError, TargetError } from '../../errors.ts';
 import { parsePrometheusText, sampleKey } from '../../observe/prometheus.ts';
 import type { CounterSample } from '../../observe/types.ts';
 import type { K8sObject } from '../../spec/types.ts';
@@ -122,7 +122,7 @@ export class KubeTarget implements Target {
     this.api = new KubeApi(this.config, (text) => options.log?.(`API server warning: ${text}`));
     const api = this.api;
 
-    const reach = await api.raw('GET', '/version').catch((error: Error) => error);
+    const reach = await api.raw('GET', '/version').catch(asError);
     if (reach instanceof Error || reach.code !== 200) {
       throw new TargetError(`cannot reach the API server of context ${this.contextName} (${api.server}): ${reach instanceof Error ? reach.message : `HTTP ${reach.code}`}`);
     }
@@ -187,7 +187,7 @@ export class KubeTarget implements Target {
     // istiod would ignore a VirtualService of the experiment that an older one of its namespace shadows (host-conflicts.ts).
     const virtualServices = resources.filter((r) => r.kind === 'VirtualService');
     const namespaces = [...new Set(virtualServices.map((r) => r.metadata.namespace ?? this.namespace))];
-    const live = (await Promise.all(namespaces.map((namespace) => api.list<K8sObject>('networking.istio.io/v1', 'VirtualService', { namespace })))).flat();
+    const live = (await Promise.all(namespaces.map((namespace) => api.list('networking.istio.io/v1', 'VirtualService', { namespace })))).flat();
     const shadowed = shadowedHosts(virtualServices, live, this.namespace);
     const [s, ...alsoShadowed] = shadowed;
     if (s) {
@@ -376,8 +376,8 @@ export class KubeTarget implements Target {
       pods.map((p) =>
         portForwardGet(this.kubeConfig(), p.namespace, p.name, 15090, '/stats/prometheus').then(
           (text) => ({ pod: p, text }),
-          (error: Error) => {
-            throw new TargetError(`cannot read counters of ${p.namespace}/${p.name} (:15090/stats/prometheus through port-forward): ${error.message}`);
+          (error: unknown) => {
+            throw new TargetError(`cannot read counters of ${p.namespace}/${p.name} (:15090/stats/prometheus through port-forward): ${asError(error).message}`);
           },
         ),
       ),
@@ -400,12 +400,12 @@ export class KubeTarget implements Target {
     if (!writer || !this.api) return { deleted: [], restored: [], errors: [] };
     // What putting things back changes for istiod, read before it happens, with the push baseline to wait from.
     const changes = await this.restoreChanges(writer.journal);
-    const baseline = changes.length > 0 ? await this.sync().recordBaseline().catch((error: Error) => error) : undefined;
+    const baseline = changes.length > 0 ? await this.sync().recordBaseline().catch(asError) : undefined;
     const report = await replayJournal(this.api, writer.journal);
     this.pending = [];
     this.baseline = undefined;
     if (report.errors.length === 0) {
-      await writer.remove().catch((error: Error) => report.errors.push(`removing the run journal: ${error.message}`));
+      await writer.remove().catch((error: unknown) => report.errors.push(`removing the run journal: ${asError(error).message}`));
       this.journal = undefined;
     }
     // The next experiment starts only once every proxy dropped this run's config: otherwise its convergence wait

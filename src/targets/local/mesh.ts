@@ -362,7 +362,7 @@ export class LocalMesh {
       await sidecar.start();
     }
     // Old pods stop after the new config (without them) has been pushed, like a rolling update.
-    if (stopping.length > 0) setTimeout(() => void Promise.all(stopping.flatMap((p) => [p.sidecar.close(), p.opa?.stop()])), 50).unref();
+    if (stopping.length > 0) setTimeout(() => void Promise.all(stopping.flatMap((p) => (p.opa ? [p.sidecar.close(), p.opa.stop()] : [p.sidecar.close()]))), 50).unref();
   }
 
   private snapshot(compiled: CompiledConfig): MeshSnapshot {
@@ -533,7 +533,7 @@ export class LocalMesh {
   private push(compiled: CompiledConfig): void {
     const proxies: (Sidecar | IngressGateway)[] = [this.gateway, ...[...this.pods.values()].map((p) => p.sidecar)];
     this.pushing = this.pushing.then(async () => {
-      if (this.closed || compiled.version < Number(this.store.current.version)) return;
+      if (this.closed || compiled.version < this.store.current.version) return;
       let fromIstiod: Map<string, IstiodProxyConfig> | undefined;
       try {
         fromIstiod = await this.istiodConfigs(compiled);
@@ -544,7 +544,7 @@ export class LocalMesh {
       for (const proxy of proxies) {
         if (this.closed) return;
         await new Promise((r) => setImmediate(r));
-        if (compiled.version < Number(this.store.current.version)) return; // a newer push follows
+        if (compiled.version < this.store.current.version) return; // a newer push follows
         if (this.ads && proxy.configVersion === '') continue; // still starting: configured once istiod's answer is whole
         try {
           this.configureProxy(proxy, compiled, fromIstiod);

@@ -21,7 +21,7 @@ export function pythonUnquote(text: string): string {
       i += 2;
     } else {
       flush();
-      out += text[i];
+      out += text.charAt(i);
     }
   }
   flush();
@@ -37,7 +37,7 @@ function unquoteUnreserved(uri: string): string | undefined {
   const [head = '', ...escaped] = uri.split('%');
   const parts = [head];
   for (const part of escaped) {
-    const h = [...part].slice(0, 2).join('');
+    const h = Array.from(part).slice(0, 2).join(''); // two characters (code points), as Python indexes a str
     if (alphanumericPair.test(h)) {
       if (!hexPair.test(h)) return undefined;
       const c = String.fromCharCode(parseInt(h, 16));

@@ -350,7 +350,10 @@ export class Cluster {
         abandon();
       };
       if (signal) {
-        if (signal.aborted) return onAbort();
+        if (signal.aborted) {
+          onAbort();
+          return;
+        }
         signal.onAbort(onAbort);
       }
       if (Number.isFinite(timeoutMs)) {

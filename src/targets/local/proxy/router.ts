@@ -107,7 +107,10 @@ const hopByHop = new Set(['connection', 'keep-alive', 'proxy-connection', 'trans
 
 function sleep(ms: number, signal?: Cancellation): Promise<boolean> {
   return new Promise((resolve) => {
-    if (signal?.aborted) return resolve(false);
+    if (signal?.aborted) {
+      resolve(false);
+      return;
+    }
     const t = setTimeout(() => {
       signal?.off(onAbort);
       resolve(true);

@@ -278,7 +278,7 @@ export class Sidecar {
     const verdict: FilterVerdict = await this.policy.filter({
       method: req.method ?? 'GET',
       path: req.url ?? '/',
-      host: (headers.host as string | undefined) ?? '',
+      host: headers.host ?? '',
       headers,
       port: this.options.port,
       principal: peer?.principal,
