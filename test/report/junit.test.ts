@@ -60,11 +60,11 @@ describe('JUnit XML', () => {
     const index = run.experiments.findIndex((e) => e.outcome === 'inconclusive');
     const asFail = must((await parse(xml)).testsuite![index], 'asFail');
     expect(asFail.failures).toBe(1);
-    expect(asFail.testcase![0]?.failure![0]?.type).toBe('inconclusive');
+    expect(asFail.testcase?.[0]?.failure?.[0]?.type).toBe('inconclusive');
     const asPass = must((await parse(renderJunit(run, { inconclusiveAs: 'pass' }))).testsuite![index], 'asPass');
     expect(asPass.failures).toBe(0);
     expect(must(asPass.testcase![0], 'asPass.testcase![0]').failure).toBeUndefined();
-    expect(asPass.testcase![0]?.['system-out']![0]).toContain('outcome: inconclusive');
+    expect(asPass.testcase?.[0]?.['system-out']?.[0]).toContain('outcome: inconclusive');
   });
 
   it('an errored experiment reports <error> for each expectation it never judged', async () => {
@@ -96,7 +96,7 @@ describe('JUnit XML', () => {
     expect((await validate(junit)).valid).toBe(true);
     const parsed = (await parse(junit));
     expect(parsed.errors).toBe(1);
-    expect(parsed.testsuite![0]?.testcase![0]?.error![0]?.message).toBe(stopped.error);
+    expect(parsed.testsuite?.[0]?.testcase?.[0]?.error?.[0]?.message).toBe(stopped.error);
   });
 
   it('times: the suite carries the experiment duration, a verdict case the time from load start until judged', async () => {
@@ -104,11 +104,11 @@ describe('JUnit XML', () => {
     const shift = must(run.experiments[0], 'shift');
     // fixtures: load starts 902 ms into the experiment and lasts 10 s; counters 25 ms, judge 6 ms → judged 10.031 s in.
     expect(suites[0]?.time).toBe(shift.durationMs / 1000);
-    expect(suites[0]?.testcase!.map((c) => c.time)).toEqual(shift.verdicts.map(() => 10.031));
+    expect(suites[0]?.testcase?.map((c) => c.time)).toEqual(shift.verdicts.map(() => 10.031));
     for (const [i, experiment] of run.experiments.entries()) {
       if (experiment.outcome === 'error') {
         // never judged: no decision time
-        expect(suites[i]?.testcase!.every((c) => c.time === 0)).toBe(true);
+        expect(suites[i]?.testcase?.every((c) => c.time === 0)).toBe(true);
         continue;
       }
       const load = experiment.phases.find((p) => p.phase === 'load')!;
@@ -132,8 +132,8 @@ describe('JUnit XML', () => {
     const suite = must((await parse(xml)).testsuite![index], 'suite');
     const experiment = must(run.experiments[index], 'the experiment with quotes');
     expect(suite.name).toBe(experiment.name);
-    expect(suite.testcase![0]?.failure![0]?.message).toBe(must(experiment.verdicts[0], 'its first verdict').explanation);
-    expect(suite.testcase![0]?.failure![0]?.message).toContain(hostileScript);
+    expect(suite.testcase?.[0]?.failure?.[0]?.message).toBe(must(experiment.verdicts[0], 'its first verdict').explanation);
+    expect(suite.testcase?.[0]?.failure?.[0]?.message).toContain(hostileScript);
     expect(xml).not.toContain(hostileImg);
     expect(xml).not.toMatch(/[\u0000-\u0008\u000B\u000C\u000E-\u001F]/);
   });

@@ -108,8 +108,8 @@ describe('sandbox cluster', () => {
   it('has an EndpointSlice per Bookinfo Service naming its pods by IP', async () => {
     const slices = (await kc.makeApiClient(DiscoveryV1Api).listNamespacedEndpointSlice({ namespace: 'default', labelSelector: 'kubernetes.io/service-name=reviews' })).items;
     expect(slices).toHaveLength(1);
-    expect(slices[0]?.endpoints.map((e) => e.targetRef!.name).sort()).toEqual(['reviews-v1-sandbox-0', 'reviews-v2-sandbox-0', 'reviews-v3-sandbox-0']);
-    expect(slices[0]?.ports!.map((p) => p.port)).toEqual([9080]);
+    expect(slices[0]?.endpoints.map((e) => e.targetRef?.name).sort()).toEqual(['reviews-v1-sandbox-0', 'reviews-v2-sandbox-0', 'reviews-v3-sandbox-0']);
+    expect(slices[0]?.ports?.map((p) => p.port)).toEqual([9080]);
   });
 
   it("istiod's registry has each Bookinfo endpoint at its pod IP, mTLS-capable (the injector's tlsMode label)", async () => {
