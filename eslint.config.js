@@ -13,12 +13,36 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-explicit-any': 'error',
       '@typescript-eslint/no-unused-vars': unusedVars,
-      // TODO(#17 item 7): about 200 `!` assertions remain in src/ and bench/ (mostly Map.get after a has/set).
+      // Off here for scripts/ (sandbox-up.ts is being reworked); on for src/ and bench/ below.
       '@typescript-eslint/no-non-null-assertion': 'off',
       // Header maps and Kubernetes metadata are plain records keyed by name: deleting a computed key is their use.
       '@typescript-eslint/no-dynamic-delete': 'off',
       // Optional hooks return `Promise<void | StepChoice>`: nothing, or a choice (src/runner/run.ts).
       '@typescript-eslint/no-invalid-void-type': 'off',
+    },
+  },
+  {
+    // A value that must exist is narrowed (destructuring, a check) or read with must() (src/must.ts), which names it.
+    files: ['src/**/*.ts', 'bench/**/*.ts'],
+    rules: { '@typescript-eslint/no-non-null-assertion': 'error' },
+  },
+  {
+    // The type-aware rules (floating and misused promises, unsafe any, conditions the types make unnecessary...).
+    files: ['src/**/*.ts'],
+    extends: [tseslint.configs.strictTypeCheckedOnly],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      // Counts and durations read naturally in messages; objects, unions and nullish values still need a decision.
+      '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true }],
+      // `(x) => resolve(x)` style callbacks.
+      '@typescript-eslint/no-confusing-void-expression': ['error', { ignoreArrowShorthand: true }],
+      // Commands, app handlers and phase bodies are async by contract; some have nothing to wait for.
+      '@typescript-eslint/require-await': 'off',
+      // TODO(#17 item 7): not yet clean — no-base-to-string (28: String() of unchecked YAML values, which schema checks
+      // made strings or numbers) and no-unnecessary-condition (52: mostly checks of unchecked input typed as if checked,
+      // e.g. config-store's K8sObject guards; the fix is `unknown` types, not deleting the checks).
+      '@typescript-eslint/no-base-to-string': 'off',
+      '@typescript-eslint/no-unnecessary-condition': 'off',
     },
   },
   {
@@ -36,9 +60,17 @@ export default tseslint.config(
     rules: { 'no-control-regex': 'off' },
   },
   {
-    // TODO(#17 item 7): src/sandbox is being changed by the lead; its KubeObject `any`s go with that change.
-    files: ['src/sandbox/objects.ts'],
-    rules: { '@typescript-eslint/no-explicit-any': 'off' },
+    // TODO(#17 item 7): src/sandbox is being changed by the lead; its KubeObject `any`s go with that change, and with
+    // them the unsafe reads of KubeObject fields here and in src/fidelity/bookinfo.ts.
+    files: ['src/sandbox/objects.ts', 'src/fidelity/bookinfo.ts'],
+    rules: {
+      '@typescript-eslint/no-explicit-any': 'off',
+      '@typescript-eslint/no-unsafe-argument': 'off',
+      '@typescript-eslint/no-unsafe-assignment': 'off',
+      '@typescript-eslint/no-unsafe-call': 'off',
+      '@typescript-eslint/no-unsafe-member-access': 'off',
+      '@typescript-eslint/no-unsafe-return': 'off',
+    },
   },
   {
     files: ['bin/**/*.js'],

@@ -52,12 +52,12 @@ async function rawAutocannon(url: string, connections: number, seconds: number):
   return { completed, ok: completed - result.non2xx, errors, seconds: result.duration, rps: completed / result.duration };
 }
 
-const [tool, url, connections, seconds] = process.argv.slice(2);
+const [tool, url = '', connections, seconds] = process.argv.slice(2);
 const c = Number(connections);
 const s = Number(seconds);
 let result: LoadChildResult;
-if (tool === 'meshproof-autocannon') result = await meshproofDriver(new AutocannonDriver(), url!, c, s);
-else if (tool === 'meshproof-k6') result = await meshproofDriver(new K6Driver(), url!, c, s);
-else if (tool === 'autocannon') result = await rawAutocannon(url!, c, s);
+if (tool === 'meshproof-autocannon') result = await meshproofDriver(new AutocannonDriver(), url, c, s);
+else if (tool === 'meshproof-k6') result = await meshproofDriver(new K6Driver(), url, c, s);
+else if (tool === 'autocannon') result = await rawAutocannon(url, c, s);
 else throw new Error(`unknown tool ${tool}`);
 console.log(JSON.stringify(result));

@@ -12,6 +12,7 @@ import { jsonResult, runBenchScript, runCommand, startServer } from './process.t
 import { summarize, type Summary } from './stats.ts';
 import type { BenchTools } from './tools.ts';
 import { K6_OFFLINE_ENV } from '../src/load/tools.ts';
+import { must } from '../src/must.ts';
 
 /** A meshproof driver against the raw tool it drives, per round: what meshproof's work per response costs. */
 export interface DriverOverhead {
@@ -157,33 +158,36 @@ export async function benchLoadTools(
     const runs = toolRuns(tools, connections, seconds, work);
     // Warm the server (Go's scheduler, the kernel's socket buffers) before anything counts.
     await runCommand(tools.wrk.path, ['-t1', `-c${connections}`, '-d1s', url]);
-    const results = new Map<string, { rps: number[]; server: number[]; errors: number }>(runs.map((r) => [r.tool, { rps: [], server: [], errors: 0 }]));
-    const ratios = new Map<string, number[]>(runs.map((r) => [r.tool, []]));
-    const overheads = new Map<string, number[]>(runs.map((r) => [r.tool, []]));
+    const tallies = new Map(runs.map((r) => [r.tool, { rps: [] as number[], server: [] as number[], errors: 0, ratios: [] as number[], overheads: [] as number[] }]));
+    const tallyOf = (tool: string) => must(tallies.get(tool), `the tally of ${tool}`);
     for (const run of runs) {
-      if (run.overhead && !runs.some((r) => r.tool === run.overhead!.reference)) throw new Error(`${run.tool}: no row ${run.overhead.reference} to compare with`);
+      const reference = run.overhead?.reference;
+      if (reference !== undefined && !runs.some((r) => r.tool === reference)) throw new Error(`${run.tool}: no row ${reference} to compare with`);
     }
+    const serverPid = must(server.child.pid, "the server's pid");
     for (let round = 0; round < rounds; round++) {
-      const order = runs.map((_, i) => runs[(i + round) % runs.length]!);
+      const turn = round % runs.length;
+      const order = [...runs.slice(turn), ...runs.slice(0, turn)];
       const thisRound = new Map<string, number>();
       for (const run of order) {
-        const cpuBefore = cpuSeconds(server.child.pid!);
+        const cpuBefore = cpuSeconds(serverPid);
         const started = performance.now();
         const m = await run.measure(url);
         const wall = (performance.now() - started) / 1000;
-        const r = results.get(run.tool)!;
+        const r = tallyOf(run.tool);
         r.rps.push(m.rps);
         // CPU over the whole child run (start-up included) divided by the load time: an upper bound on the share
         // of its core the server used while it was loaded.
-        r.server.push((cpuSeconds(server.child.pid!) - cpuBefore) / Math.min(wall, seconds));
+        r.server.push((cpuSeconds(serverPid) - cpuBefore) / Math.min(wall, seconds));
         r.errors += m.errors;
         thisRound.set(run.tool, m.rps);
         log(`round ${round + 1}/${rounds} ${run.tool}: ${Math.round(m.rps)} req/s`);
       }
-      const wrk = thisRound.get('wrk')!;
-      for (const [tool, rps] of thisRound) ratios.get(tool)!.push(rps / wrk);
+      const rateOf = (tool: string) => must(thisRound.get(tool), `the rate of ${tool} in round ${round + 1}`);
+      const wrk = rateOf('wrk');
+      for (const [tool, rps] of thisRound) tallyOf(tool).ratios.push(rps / wrk);
       for (const run of runs) {
-        if (run.overhead) overheads.get(run.tool)!.push(thisRound.get(run.tool)! / thisRound.get(run.overhead.reference)!);
+        if (run.overhead) tallyOf(run.tool).overheads.push(rateOf(run.tool) / rateOf(run.overhead.reference));
       }
     }
     return {
@@ -191,9 +195,9 @@ export async function benchLoadTools(
       seconds,
       rounds,
       rows: runs.map((run) => {
-        const r = results.get(run.tool)!;
-        const overhead = run.overhead ? { overhead: { ...run.overhead, ratio: summarize(overheads.get(run.tool)!) } } : {};
-        return { tool: run.tool, how: run.how, rps: summarize(r.rps), ratioToWrk: summarize(ratios.get(run.tool)!), ...overhead, serverCore: summarize(r.server), errors: r.errors };
+        const r = tallyOf(run.tool);
+        const overhead = run.overhead ? { overhead: { ...run.overhead, ratio: summarize(r.overheads) } } : {};
+        return { tool: run.tool, how: run.how, rps: summarize(r.rps), ratioToWrk: summarize(r.ratios), ...overhead, serverCore: summarize(r.server), errors: r.errors };
       }),
     };
   } finally {

@@ -33,7 +33,8 @@ export function describeMachine(): Machine {
 
 /** 1-minute load average: above the core count, other work competed with the benchmark. */
 export function loadAverage(): number {
-  return os.loadavg()[0]!;
+  const [oneMinute = 0] = os.loadavg();
+  return oneMinute;
 }
 
 /** CPU seconds (user + system) a live process has used, from /proc/<pid>/stat. */

@@ -9,12 +9,13 @@ import { readFileSync } from 'node:fs';
 import { resolveClassifiers } from '../src/observe/classifiers.ts';
 import { Observation } from '../src/observe/observation.ts';
 import type { ResponseRecord } from '../src/observe/types.ts';
+import { must } from '../src/must.ts';
 
 const records = Number(process.argv[2]);
 // Each response body is a new string, as the driver decodes every body: the garbage a run makes is part of its peak.
 // Copied as latin1 (a byte copy) rather than decoded as UTF-8 (twice the feed time): the page's only non-ASCII
 // character is an arrow in the footer, far from every marker the classifiers look for, so the labels are the same.
-const page = readFileSync(process.argv[3]!);
+const page = readFileSync(must(process.argv[3], 'the page file (argument 2)'));
 const overflow = 'upstream connect error or disconnect/reset before headers. reset reason: overflow';
 const noHealthy = 'no healthy upstream';
 

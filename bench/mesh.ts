@@ -17,6 +17,7 @@ import { LocalTarget } from '../src/targets/local/index.ts';
 import type { HopFixture } from './hop-fixture.ts';
 import { repoRoot, startBenchServer } from './process.ts';
 import { summarize, type Summary } from './stats.ts';
+import { elementAt } from '../src/must.ts';
 
 export interface PageThroughput {
   connections: number;
@@ -104,7 +105,7 @@ export async function benchPageThroughput(options: { connections?: number; secon
       p99.push(latency.percentile(99));
       pages += observation.total;
       full += observation.count({ status: '200', 'reviews.version': 'v3', ratings: 'ok', details: 'ok' });
-      log(`page run ${run + 1}/${runs}: ${Math.round(rps.at(-1)!)} pages/s`);
+      log(`page run ${run + 1}/${runs}: ${Math.round(rps.at(-1) ?? 0)} pages/s`);
     }
     return { connections, seconds, rps: summarize(rps), p50Ms: summarize(p50), p99Ms: summarize(p99), fullChainShare: full / pages, sampleBody };
   } finally {
@@ -153,16 +154,14 @@ async function interleavedLatencies<P extends string>(clients: Record<P, Sequent
   const names = Object.keys(clients) as P[];
   const out = Object.fromEntries(names.map((n) => [n, new Float64Array(count)])) as Record<P, Float64Array>;
   for (let i = 0; i < count; i++) {
-    for (let k = 0; k < names.length; k++) {
-      const name = names[(i + k) % names.length]!;
-      out[name][i] = await clients[name].once();
-    }
+    const turn = i % names.length;
+    for (const name of [...names.slice(turn), ...names.slice(0, turn)]) out[name][i] = await clients[name].once();
   }
   return out;
 }
 
 function percentile(sorted: Float64Array, p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+  return elementAt(sorted, Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1));
 }
 
 export async function benchHopLatency(options: { requests?: number; runs?: number; log?: (m: string) => void } = {}): Promise<HopLatency> {

@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { must } from '../src/must.ts';
 
 export interface Finished {
   code: number | null;
@@ -67,14 +68,15 @@ export interface Server {
 /** Starts a long-lived process that prints one line when it is ready. */
 export function startServer(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<Server> {
   const child = spawn(command, args, { env, cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] });
+  const stdout = must(child.stdout, "the child's stdout pipe");
   return new Promise((resolve, reject) => {
     let buffered = '';
     const onData = (d: string) => {
       buffered += d;
       const newline = buffered.indexOf('\n');
       if (newline < 0) return;
-      child.stdout!.off('data', onData);
-      child.stdout!.resume(); // keep draining anything else it prints
+      stdout.off('data', onData);
+      stdout.resume(); // keep draining anything else it prints
       resolve({
         child,
         firstLine: buffered.slice(0, newline).trim(),
@@ -87,7 +89,7 @@ export function startServer(command: string, args: string[], env: NodeJS.Process
           }),
       });
     };
-    child.stdout!.setEncoding('utf8').on('data', onData);
+    stdout.setEncoding('utf8').on('data', onData);
     child.once('error', reject);
     child.once('exit', (code) => reject(new Error(`${command} exited (${code}) before it was ready`)));
   });

@@ -11,6 +11,7 @@ import { repoRoot } from './process.ts';
 import { formatNumber, formatSummary, summarize, type Summary } from './stats.ts';
 import type { BenchTools } from './tools.ts';
 import type { VerdictSpeed } from './verdict.ts';
+import { must } from '../src/must.ts';
 
 /** Whole-benchmark budget (issue 9: within 10 minutes on this machine). The catalogue row gets what is left. */
 export const BUDGET_SECONDS = 600;
@@ -47,7 +48,7 @@ function aim(text: string, met: boolean): string {
 }
 
 function ratioSummary(top: Summary, bottom: Summary): Summary {
-  return summarize(top.values.map((v, i) => v / bottom.values[i]!));
+  return summarize(top.values.map((v, i) => v / must(bottom.values[i], `run ${i + 1} of the bottom row`)));
 }
 
 /** Row 1's lines of the table (also printed alone by `npm run bench -- --only load-tools`). */

@@ -42,8 +42,10 @@ async function main(): Promise<void> {
   const compareWith = argv.includes('--compare') ? argv[argv.indexOf('--compare') + 1] : existsSync(RESULTS_JSON) ? RESULTS_JSON : undefined;
   // Read before anything runs: this run overwrites bench/results.json.
   const previous = compareWith ? readPrevious(compareWith) : undefined;
-  const loads: number[] = [loadAverage()];
+  const first = loadAverage();
+  const loads: number[] = [first];
   const load = () => loads.push(loadAverage());
+  const loadSpan = () => ({ start: first, end: loads.at(-1) ?? first, max: Math.max(...loads) });
 
   log('tools');
   const tools = ensureBenchTools();
@@ -53,7 +55,7 @@ async function main(): Promise<void> {
   const loadTools = await benchLoadTools(tools, { rounds: RUNS, log });
   load();
   if (only === 'load-tools') {
-    const loadAverages = { start: loads[0]!, end: loads.at(-1)!, max: Math.max(...loads) };
+    const loadAverages = loadSpan();
     console.log(markdownTable(loadToolRows(loadTools)));
     console.log(`\n${machine.cores} core(s); load average (1 min) ${loadAverages.start} at the start, ${loadAverages.end} at the end`);
     if (jsonOut) writeFileSync(jsonOut, `${JSON.stringify({ date: new Date().toISOString(), machine, tools, loadAverage: loadAverages, loadTools }, null, 2)}\n`);
@@ -87,7 +89,7 @@ async function main(): Promise<void> {
     machine,
     tools,
     autocannon: autocannonVersion(),
-    loadAverage: { start: loads[0]!, end: loads.at(-1)!, max: Math.max(...loads) },
+    loadAverage: loadSpan(),
     wallSeconds: elapsed(),
     loadTools,
     page: { ...page, sampleBody: `(${page.sampleBody.length} characters)` },

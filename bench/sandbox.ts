@@ -18,6 +18,7 @@ import { describeMachine, loadAverage } from './machine.ts';
 import { LocalTarget } from '../src/targets/local/index.ts';
 import type { K8sObject } from '../src/spec/types.ts';
 import { repoRoot } from './process.ts';
+import { elementAt, must } from '../src/must.ts';
 
 const STARTS = 5;
 const APPLIES = 20;
@@ -25,7 +26,7 @@ const PORT_BASE = '26800';
 
 function percentile(values: number[], q: number): number {
   const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+  return elementAt(sorted, Math.min(sorted.length - 1, Math.floor(q * sorted.length)));
 }
 
 function script(name: string, env: NodeJS.ProcessEnv): string {
@@ -79,10 +80,11 @@ async function main(): Promise<void> {
   const localIstiod = await localApplyToConverged('istiod');
   const ready = starts.map((s) => s.readyS);
   const total = starts.map((s) => Object.values(s.rss).reduce((a, b) => a + b, 0));
-  const names = Object.keys(starts[0]!.rss).sort();
+  const names = Object.keys(must(starts[0], 'a sandbox start').rss).sort();
+  const rssOf = (n: string) => starts.map((s) => must(s.rss[n], `the RSS of ${n}`));
   const rows = [
     ['sandbox start to ready (built binaries)', `${percentile(ready, 0.5).toFixed(1)} s`, `${Math.min(...ready).toFixed(1)}–${Math.max(...ready).toFixed(1)} s`, '< 15 s'],
-    ...names.map((n) => [`RSS ${n} after start`, `${percentile(starts.map((s) => s.rss[n]!), 0.5)} MB`, `${Math.min(...starts.map((s) => s.rss[n]!))}–${Math.max(...starts.map((s) => s.rss[n]!))} MB`, '']),
+    ...names.map((n) => [`RSS ${n} after start`, `${percentile(rssOf(n), 0.5)} MB`, `${Math.min(...rssOf(n))}–${Math.max(...rssOf(n))} MB`, '']),
     ['RSS of all sandbox processes', `${percentile(total, 0.5)} MB`, `${Math.min(...total)}–${Math.max(...total)} MB`, '< 1,000 MB'],
     ['VirtualService applied → sidecar routes changed and ACKed (istiod)', `${percentile(applies, 0.5)} ms`, `p90 ${percentile(applies, 0.9)} ms, max ${Math.max(...applies)} ms (${applies.length} applies)`, 'p50 < 1,000 ms'],
     ['VirtualService applied → every local proxy runs it (built-in)', `${percentile(builtin, 0.5)} ms`, `p90 ${percentile(builtin, 0.9)} ms, max ${Math.max(...builtin)} ms (${builtin.length} applies)`, ''],
@@ -143,12 +145,14 @@ async function applyToAck(state: SandboxState): Promise<number[]> {
   const kc = new KubeConfig();
   kc.loadFromFile(state.kubeconfig);
   kc.setCurrentContext(SANDBOX_CONTEXT);
-  const pod = (await kc.makeApiClient(CoreV1Api).listNamespacedPod({ namespace: 'default', labelSelector: 'app=productpage' })).items[0]!;
+  const pod = (await kc.makeApiClient(CoreV1Api).listNamespacedPod({ namespace: 'default', labelSelector: 'app=productpage' })).items[0];
+  if (!pod) throw new Error('the sandbox has no productpage pod');
+  const podName = must(pod.metadata?.name, "the productpage pod's name");
   const sidecar = sandboxSidecar(pod, `127.0.0.1:${state.ports.istiodGrpc}`);
   const client = sidecar.client;
   const api = kc.makeApiClient(CustomObjectsApi);
   const target = (plural: string) => ({ group: 'networking.istio.io', version: 'v1', namespace: 'default', plural });
-  const syncz = async () => ((await (await fetch(`http://127.0.0.1:${state.ports.istiodMonitoring}/debug/syncz`)).json()) as Record<string, string>[]).find((s) => s.proxy === `${pod.metadata!.name}.default`);
+  const syncz = async () => ((await (await fetch(`http://127.0.0.1:${state.ports.istiodMonitoring}/debug/syncz`)).json()) as Record<string, string>[]).find((s) => s.proxy === `${podName}.default`);
   const times: number[] = [];
   try {
     await sidecar.synced();

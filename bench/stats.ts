@@ -1,4 +1,5 @@
 // Summaries of repeated measurements: median with min–max, and the formatting the results table uses.
+import { elementAt } from '../src/must.ts';
 
 export interface Summary {
   runs: number;
@@ -9,11 +10,13 @@ export interface Summary {
 }
 
 export function summarize(values: number[]): Summary {
-  if (values.length === 0) throw new Error('no measurements to summarize');
   const sorted = [...values].sort((a, b) => a - b);
+  const [min] = sorted;
+  const max = sorted.at(-1);
+  if (min === undefined || max === undefined) throw new Error('no measurements to summarize');
   const mid = sorted.length >> 1;
-  const median = sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-  return { runs: values.length, median, min: sorted[0]!, max: sorted[sorted.length - 1]!, values };
+  const median = sorted.length % 2 === 1 ? elementAt(sorted, mid) : (elementAt(sorted, mid - 1) + elementAt(sorted, mid)) / 2;
+  return { runs: values.length, median, min, max, values };
 }
 
 /** Relative spread (max − min) / median, to say whether two runs agree within noise. */

@@ -105,7 +105,7 @@ export function ensureK6(): Tool {
     say('building k6 (scripts/k6-build.ts; several minutes with a cold Go cache)');
     run(process.execPath, ['--import', 'tsx', join(repoRoot, 'scripts', 'k6-build.ts')], goEnv(), repoRoot);
   }
-  const version = execFileSync(binary, ['version'], { encoding: 'utf8' }).trim().split('\n')[0]!;
+  const [version = ''] = execFileSync(binary, ['version'], { encoding: 'utf8' }).trim().split('\n');
   if (!version.includes(`v${K6_VERSION}`) && !process.env.MESHPROOF_K6) throw new Error(`${binary} reports "${version}", expected v${K6_VERSION}`);
   return { path: binary, version };
 }

@@ -16,6 +16,7 @@ import type { Labels, LatencyView, ObservationView } from '../src/observe/types.
 import type { DistributionExpectation } from '../src/spec/types.ts';
 import { seededRandom } from '../src/assertions/stats/simulate.ts';
 import { DEFAULT_CHECK_EVERY } from '../src/spec/normalise.ts';
+import { must } from '../src/must.ts';
 
 export interface TimeToVerdictOptions {
   /** Simulated runs per truth (default 1,000). */
@@ -179,8 +180,8 @@ function simulateSequential(truthV3: number, o: SimulationOptions): SequentialRe
   used.sort((a, b) => a - b);
   return {
     meanRequests: used.reduce((a, b) => a + b, 0) / sims,
-    medianRequests: used[Math.floor(sims / 2)],
-    p90Requests: used[Math.floor(sims * 0.9)],
+    medianRequests: must(used[Math.floor(sims / 2)], 'the median run'),
+    p90Requests: must(used[Math.floor(sims * 0.9)], 'the 90th percentile run'),
     pass: ends.pass / sims,
     fail: ends.fail / sims,
     inconclusive: ends.inconclusive / sims,

@@ -2,6 +2,7 @@
 // simulates `sims` experiments per truth with the real judge; the fixed-sample size is exact and the same every run.
 import { summarize, type Summary } from './stats.ts';
 import { measureTimeToVerdict, verdictCurve, type CurvePoint, type TimeToVerdict } from './verdict-speed.ts';
+import { must } from '../src/must.ts';
 
 export interface VerdictSpeed {
   runs: number;
@@ -30,10 +31,11 @@ export function benchVerdictSpeed(options: { runs?: number; sims?: number; curve
   const sims = options.sims ?? 1000;
   const results: TimeToVerdict[] = [];
   for (let run = 0; run < runs; run++) {
-    results.push(measureTimeToVerdict({ sims, seed: 1000 + 7919 * run }));
-    options.log?.(`verdict run ${run + 1}/${runs}: ratio ${results.at(-1)!.ratio.average.toFixed(2)}`);
+    const result = measureTimeToVerdict({ sims, seed: 1000 + 7919 * run });
+    results.push(result);
+    options.log?.(`verdict run ${run + 1}/${runs}: ratio ${result.ratio.average.toFixed(2)}`);
   }
-  const first = results[0]!;
+  const first = must(results[0], 'a verdict run');
   return {
     runs,
     sims,

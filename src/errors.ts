@@ -70,3 +70,8 @@ export class ResourceError extends SpecError {
     super(message, source, `${resource.kind} ${resource.metadata.name}: ${fieldPath}`);
   }
 }
+
+/** What was thrown, as an Error (a thrown non-Error becomes one with its text). */
+export function asError(thrown: unknown): Error {
+  return thrown instanceof Error ? thrown : new Error(String(thrown));
+}

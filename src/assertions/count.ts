@@ -6,6 +6,7 @@ import type { ExpectedBand, JudgeContext, Outcome } from './verdict.ts';
 import { bandEvidence } from './kind.ts';
 import { bandOf, describeBand, placeValue, type Band, type Placement } from './stats/band.ts';
 import { formatCount, trimmed } from './stats/format.ts';
+import { must } from '../must.ts';
 
 export interface CountJudgement {
   value: number;
@@ -33,7 +34,8 @@ export function describeCountBound(bound: Bound): string {
   if (bound.approx !== undefined) {
     const base = `${formatCount(bound.approx)} ± ${trimmed(bound.tolerance ?? 0)}`;
     const band = bandOf(bound, 0);
-    const narrowed = (bound.min !== undefined && bound.min > band.lower!) || (bound.max !== undefined && bound.max < band.upper!);
+    // A band around `approx` has both edges.
+    const narrowed = (bound.min !== undefined && bound.min > (band.lower ?? Infinity)) || (bound.max !== undefined && bound.max < (band.upper ?? -Infinity));
     return narrowed ? `${base} (${describeBand(band, formatCount)})` : base;
   }
   return describeBand(bandOf(bound, 0), formatCount);
@@ -47,9 +49,9 @@ export function countReason(j: CountJudgement): string {
     case 'below':
       return j.outcome === 'inconclusive'
         ? `, not reached yet (more load may reach it)`
-        : `, but ${formatCount(j.value)} is below ${formatCount(j.band.lower!)}`;
+        : `, but ${formatCount(j.value)} is below ${formatCount(must(j.band.lower, 'the lower edge of the band'))}`;
     case 'above':
-      return `, but ${formatCount(j.value)} is above ${formatCount(j.band.upper!)}`;
+      return `, but ${formatCount(j.value)} is above ${formatCount(must(j.band.upper, 'the upper edge of the band'))}`;
     default:
       return '';
   }

@@ -13,10 +13,9 @@ export function proxyBelongsTo(proxy: string, who: string): boolean {
 
 /** `outbound|9080|v1|ratings.default.svc.cluster.local` → { direction, port, subset, host, service }. */
 export function parseClusterName(name: string): { direction: string; port: string; subset: string; host: string; service: string } | undefined {
-  const parts = name.split('|');
-  if (parts.length !== 4) return undefined;
-  const [direction, port, subset, host] = parts;
-  return { direction, port, subset, host, service: host.split('.')[0] };
+  const [direction, port, subset, host, ...rest] = name.split('|');
+  if (direction === undefined || port === undefined || subset === undefined || host === undefined || rest.length > 0) return undefined;
+  return { direction, port, subset, host, service: host.split('.')[0] ?? host };
 }
 
 /** Samples of Envoy cluster counters (any name) for outbound calls to `service` (and `subset`), from proxies of `from`. */

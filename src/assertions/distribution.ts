@@ -17,6 +17,7 @@ import { formatCount, percentValue, plural, whereText } from './stats/format.ts'
 import { judgeShare, shareBand, shareOptions, shareReason, shareText, type ShareJudgement } from './share.ts';
 import { clientPopulation, type KindHandler } from './kind.ts';
 import { where, population, DEFAULT_TOLERANCE_POINTS, type RawCommon, type RawShare, type RawWhere } from '../spec/expectation-input.ts';
+import { must } from '../must.ts';
 
 interface CategoryResult {
   category: string;
@@ -56,7 +57,7 @@ export function judgeDistribution(e: DistributionExpectation, context: JudgeCont
   const options = shareOptions(e.confidence, context, comparisons);
 
   const results: CategoryResult[] = expectedNames.map((category) => {
-    const weight = weightSum > 0 ? e.weights[category] / weightSum : 0;
+    const weight = weightSum > 0 ? (e.weights[category] ?? 0) / weightSum : 0;
     const band = { lower: weight - tolerance, upper: weight + tolerance };
     return { category, expected: true, weight, judgement: judgeShare(counts.get(category) ?? 0, trials, band, options) };
   });
@@ -71,7 +72,7 @@ export function judgeDistribution(e: DistributionExpectation, context: JudgeCont
   const outcome: Outcome = trials === 0 ? 'inconclusive' : combineOutcomes(results.map((r) => r.judgement.outcome));
   const fit = chiSquareGoodnessOfFit(counts, e.weights);
   const expectedText = expectedNames
-    .map((c) => `${c} ${percentValue(weightSum > 0 ? e.weights[c] / weightSum : 0)} ± ${percentValue(tolerance)} %`)
+    .map((c) => `${c} ${percentValue(weightSum > 0 ? (e.weights[c] ?? 0) / weightSum : 0)} ± ${percentValue(tolerance)} %`)
     .join(', ');
 
   return {
@@ -138,13 +139,13 @@ function explain(e: DistributionExpectation, results: CategoryResult[], outcome:
 /** The category the sentence is about: the first failure, else the first undecided, else the closest call. */
 function pickDecisive(results: CategoryResult[], outcome: Outcome): CategoryResult {
   const byOutcome = results.filter((r) => r.judgement.outcome === outcome);
-  if (outcome !== 'pass') return byOutcome[0];
+  if (outcome !== 'pass') return must(byOutcome[0], `a category with outcome ${outcome}`);
   const margin = (r: CategoryResult) => {
     const [lo, hi] = r.judgement.interval;
     return Math.min(lo - (r.judgement.band.lower ?? -Infinity), (r.judgement.band.upper ?? Infinity) - hi);
   };
   // Among passing categories, the one whose interval comes closest to its band's edge; ties: the smaller share.
-  return [...results].sort((a, b) => margin(a) - margin(b) || a.weight - b.weight)[0];
+  return must([...results].sort((a, b) => margin(a) - margin(b) || a.weight - b.weight)[0], 'a judged category');
 }
 
 /** The schema's `distribution` object. */

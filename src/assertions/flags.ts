@@ -85,7 +85,7 @@ export function judgeFlags(e: FlagsExpectation, context: JudgeContext): Verdict 
   const outcome = counts.total === 0 && e.ratio ? 'inconclusive' : combineOutcomes(parts.map((p) => p.outcome));
   const first = parts.find((p) => p.outcome === outcome) ?? parts[0];
   const explanation =
-    parts.length === 0
+    first === undefined
       ? `Nothing to judge: the flags expectation gives neither a count nor a ratio.`
       : counts.total === 0 && e.from === 'mesh'
         ? `No istio_requests_total${e.service ? ` for ${e.service}` : ''} moved during the load, so flag ${e.flag} cannot be counted from the mesh.`

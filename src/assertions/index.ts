@@ -3,7 +3,7 @@ import type { Expectation } from '../spec/types.ts';
 import type { JudgeContext, Verdict } from './verdict.ts';
 import { handlerOf } from './kinds.ts';
 
-export type { JudgeContext, Verdict, Outcome, Judge } from './verdict.ts';
+export type { JudgeContext, Verdict } from './verdict.ts';
 
 export function judge(expectation: Expectation, context: JudgeContext): Verdict {
   return handlerOf(expectation).judge(expectation, context);

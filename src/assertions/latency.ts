@@ -16,6 +16,7 @@ import type { IntervalMethod } from './stats/share.ts';
 import { DEFAULT_SHARE_TOLERANCE, describeShareBound, edgeText, judgeShare, shareBand, shareOptions, shareReason, shareText, type ShareJudgement } from './share.ts';
 import { clientPopulation, type KindHandler } from './kind.ts';
 import { where, population, type RawCommon, type RawDuration, type RawShareBound, type RawWhere } from '../spec/expectation-input.ts';
+import { must } from '../must.ts';
 
 /** A percentile's (or the maximum's) limit a check holds the latency to. */
 export interface LatencyLimit {
@@ -55,10 +56,10 @@ interface Check {
 
 /** `p50` → 50, `p99.9` → 99.9, `p999` → 99.9 (HDR/k6 shorthand); undefined for anything else. */
 export function percentileOf(key: string): number | undefined {
-  const m = /^p(\d+(?:\.\d+)?)$/.exec(key);
-  if (!m) return undefined;
-  let q = Number(m[1]);
-  if (!m[1].includes('.') && q > 100 && m[1].startsWith('99')) q = Number(`${m[1].slice(0, 2)}.${m[1].slice(2)}`);
+  const digits = /^p(\d+(?:\.\d+)?)$/.exec(key)?.[1];
+  if (digits === undefined) return undefined;
+  let q = Number(digits);
+  if (!digits.includes('.') && q > 100 && digits.startsWith('99')) q = Number(`${digits.slice(0, 2)}.${digits.slice(2)}`);
   return q > 0 && q < 100 ? q : undefined;
 }
 
@@ -165,7 +166,7 @@ function marginOf(j: ShareJudgement): number {
 }
 
 function explain(checks: Check[], outcome: Outcome): string {
-  const decisive = outcome === 'pass' ? [...checks].sort((a, b) => a.margin - b.margin)[0] : checks.find((c) => c.outcome === outcome)!;
+  const decisive = must(outcome === 'pass' ? [...checks].sort((a, b) => a.margin - b.margin)[0] : checks.find((c) => c.outcome === outcome), `a latency check with outcome ${outcome}`);
   const others = checks.length - 1;
   const tail = others > 0 ? ` (${others} more check${others === 1 ? '' : 's'}: ${summary(checks.filter((c) => c !== decisive))})` : '';
   return `${decisive.sentence}${tail}.`;

@@ -70,12 +70,12 @@ function shareChecks(e: Expectation): ShareCheck[] {
       return [{ ...hoped(e.ratio, responses(`flagged ${e.flag}`)), band: bandOf(e.ratio, DEFAULT_SHARE_TOLERANCE), comparisons: 1 }];
     }
     case 'distribution': {
-      const names = Object.keys(e.weights);
-      const sum = names.reduce((s, c) => s + e.weights[c]!, 0);
+      const weights = Object.values(e.weights);
+      const sum = weights.reduce((s, w) => s + w, 0);
       const tolerance = e.tolerance / 100;
-      const comparisons = names.length <= 2 ? 1 : names.length;
-      return names.map((c) => {
-        const weight = sum > 0 ? e.weights[c]! / sum : 0;
+      const comparisons = weights.length <= 2 ? 1 : weights.length;
+      return weights.map((w) => {
+        const weight = sum > 0 ? w / sum : 0;
         return { truth: weight, band: { lower: weight - tolerance, upper: weight + tolerance }, comparisons, assumed: `the split is as expected` };
       });
     }
@@ -125,7 +125,8 @@ export function planSampleSizes(experiment: Experiment): SamplePlan[] {
   const plans: SamplePlan[] = [];
   for (const expectation of experiment.expect) {
     const checks = shareChecks(expectation);
-    if (checks.length === 0) continue;
+    const [first] = checks;
+    if (first === undefined) continue;
     let needed: number | null = 0;
     for (const check of checks) {
       const n = requestsFor(check.truth, check.band, { confidence: expectation.confidence, comparisons: check.comparisons, sequential }, PLANNING_CHANCE);
@@ -139,7 +140,7 @@ export function planSampleSizes(experiment: Experiment): SamplePlan[] {
       expectation,
       ...(planned !== undefined ? { planned } : {}),
       needed,
-      assumed: checks[0]!.assumed,
+      assumed: first.assumed,
       neededRequests,
       ...(planned !== undefined ? { enough: needed !== null && planned >= needed } : {}),
       ...(population.note ? { note: population.note } : {}),

@@ -25,7 +25,7 @@
 // The verdict is exact given the arrivals (no sampling error), so it is pass or fail; "the filter never engaged"
 // (nothing limited and no counter movement although the replay limits requests) is called out, since an
 // EnvoyFilter that is accepted but matches no listener is the classic rate-limit mistake (istio/istio#43953).
-import type { K8sObject, RateLimitedExpectation, ResourceRef } from '../spec/types.ts';
+import type { RateLimitedExpectation, ResourceRef } from '../spec/types.ts';
 import { SpecError } from '../errors.ts';
 import {
   isLocalRateLimitFilter,
@@ -183,7 +183,7 @@ export function judgeRateLimited(e: RateLimitedExpectation, context: JudgeContex
 }
 
 function findFilter(e: RateLimitedExpectation, apply: ResourceRef[]): ResourceRef {
-  const candidates = apply.filter((r) => r.object.kind === 'EnvoyFilter' && isLocalRateLimitFilter(r.object as K8sObject));
+  const candidates = apply.filter((r) => r.object.kind === 'EnvoyFilter' && isLocalRateLimitFilter(r.object));
   if (e.filter !== undefined) {
     const named = candidates.find((r) => r.object.metadata.name === e.filter);
     if (!named) {
@@ -192,7 +192,8 @@ function findFilter(e: RateLimitedExpectation, apply: ResourceRef[]): ResourceRe
     }
     return named;
   }
-  if (candidates.length === 1) return candidates[0];
+  const [only, ...others] = candidates;
+  if (only !== undefined && others.length === 0) return only;
   throw new SpecError(
     candidates.length === 0
       ? 'no local-rate-limit EnvoyFilter is applied by this experiment, so there is no bucket to predict with'
@@ -263,14 +264,15 @@ function continuousBounds(
   const pairs = context.observation.sendTimesWithLatencies?.(where);
   const warmPairs = warmup.length > 0 ? context.observation.warmupSendTimesWithLatencies?.(where) : undefined;
   const delays = (latencies: Float64Array) => Float64Array.from(latencies, (l) => (Number.isFinite(l) ? l : Infinity) + TIMESTAMP_RESOLUTION_MS);
-  const usable =
-    random === undefined &&
-    !limit.perConnection &&
-    pairs !== undefined &&
-    pairs.sendTimes.length === times.length &&
-    (warmup.length === 0 || (warmPairs !== undefined && warmPairs.sendTimes.length === warmup.length));
+  const usable = random === undefined && !limit.perConnection && pairs !== undefined && pairs.sendTimes.length === times.length;
   const all = warmup.length > 0 ? concat(warmup, times) : times;
-  const allDelays = usable ? (warmup.length > 0 ? concat(delays(warmPairs!.latencies), delays(pairs!.latencies)) : delays(pairs!.latencies)) : undefined;
+  const allDelays = !usable
+    ? undefined
+    : warmup.length === 0
+      ? delays(pairs.latencies)
+      : warmPairs !== undefined && warmPairs.sendTimes.length === warmup.length
+        ? concat(delays(warmPairs.latencies), delays(pairs.latencies))
+        : undefined;
   let perRequest = false;
   const admitted = (sequence: Float64Array, bounds: Float64Array | undefined) => {
     const one = predictRateLimitedUnderSpread(sequence, limit, spreadMs, random ? { random } : {});

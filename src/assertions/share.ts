@@ -8,6 +8,7 @@ import { intervalLabel, shareInterval, type IntervalMethod } from './stats/share
 import { formatShareWithInterval, percentValue } from './stats/format.ts';
 import { requestsFor } from './stats/sample-size.ts';
 import { bandEvidence } from './kind.ts';
+import { must } from '../must.ts';
 
 /** Tolerance of `approx` on a share when the expectation gives none: 5 percentage points. */
 export const DEFAULT_SHARE_TOLERANCE = 0.05;
@@ -133,19 +134,23 @@ function moreText(j: ShareJudgement): string {
 }
 
 /** What follows the expectation in a sentence: nothing for a pass, ", but …" otherwise. */
+/** The edge a placement below / above / straddling it names: the band has it. */
+const lowerEdge = (j: ShareJudgement) => must(j.band.lower, 'the lower edge of the band');
+const upperEdge = (j: ShareJudgement) => must(j.band.upper, 'the upper edge of the band');
+
 export function shareReason(j: ShareJudgement): string {
   if (j.trials === 0) return ', but nothing was observed, so nothing can be said';
   switch (j.placement) {
     case 'inside':
       return '';
     case 'below':
-      return `, but the whole interval is below ${edgeText(j.band.lower!)}`;
+      return `, but the whole interval is below ${edgeText(lowerEdge(j))}`;
     case 'above':
-      return `, but the whole interval is above ${edgeText(j.band.upper!)}`;
+      return `, but the whole interval is above ${edgeText(upperEdge(j))}`;
     case 'straddles-lower':
-      return `, but the interval crosses ${edgeText(j.band.lower!)}, so more requests are needed to tell${moreText(j)}`;
+      return `, but the interval crosses ${edgeText(lowerEdge(j))}, so more requests are needed to tell${moreText(j)}`;
     case 'straddles-upper':
-      return `, but the interval crosses ${edgeText(j.band.upper!)}, so more requests are needed to tell${moreText(j)}`;
+      return `, but the interval crosses ${edgeText(upperEdge(j))}, so more requests are needed to tell${moreText(j)}`;
     case 'straddles-both':
       return `, but the interval is wider than the accepted band, so more requests are needed to tell${moreText(j)}`;
   }

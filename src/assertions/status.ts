@@ -24,15 +24,16 @@ export function judgeStatus(e: StatusExpectation, context: JudgeContext): Verdic
   const { observation } = context;
   const trials = observation.count(e.where);
   const what = e.flag !== undefined ? `flag ${e.flag}` : (e.code ?? '?');
+  const flag = e.flag;
   const successes =
-    e.flag !== undefined
-      ? countWhere(observation, FLAG_LABEL, (v) => hasFlag(v, e.flag!), e.where)
+    flag !== undefined
+      ? countWhere(observation, FLAG_LABEL, (v) => hasFlag(v, flag), e.where)
       : countWhere(observation, STATUS_LABEL, (v) => statusMatches(e.code ?? '', v), e.where);
 
-  const derived = e.ratio.derived;
-  const bound = derived ? { ...e.ratio, approx: derivedShare(derived.failing, derived.retries) } : e.ratio;
+  const derived = e.ratio.derived && { ...e.ratio.derived, share: derivedShare(e.ratio.derived.failing, e.ratio.derived.retries) };
+  const bound = derived ? { ...e.ratio, approx: derived.share } : e.ratio;
   const derivation = derived
-    ? `${trimmed(derived.failing, 4)}^(${derived.retries}+1) = ${trimmed(bound.approx! * 100, 3)}`
+    ? `${trimmed(derived.failing, 4)}^(${derived.retries}+1) = ${trimmed(derived.share * 100, 3)}`
     : undefined;
   const { judgement: j, expected, band } = judgeShareBound(successes, trials, bound, e.confidence, context, derivation);
   const predicate = e.flag !== undefined ? `flagged ${e.flag}` : e.code;
@@ -51,7 +52,7 @@ export function judgeStatus(e: StatusExpectation, context: JudgeContext): Verdic
         ? `No response was recorded${e.where ? ' matching the filter' : ''}, so the share of ${what} cannot be judged.`
         : `${shareText(j)} of ${plural(trials, 'response')}${whereText(e.where)} were ${predicate}; expected ${expected}${shareReason(j)}.`,
     evidence: { unit: 'share', expected: scalarBand(band), population: clientPopulation('responses', e.where) },
-    details: { count: successes, band: j.band, method: j.method, ...(derived ? { derived: { ...derived, share: bound.approx! } } : {}) } satisfies StatusDetails,
+    details: { count: successes, band: j.band, method: j.method, ...(derived ? { derived } : {}) } satisfies StatusDetails,
     source: e.source,
   };
 }

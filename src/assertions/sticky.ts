@@ -12,6 +12,7 @@ import { judgeShare, shareOptions } from './share.ts';
 import { bandOf } from './stats/band.ts';
 import { bandEvidence, clientPopulation, scalarBand, type KindHandler } from './kind.ts';
 import { where, population, percentText, type RawCommon, type RawShareBound, type RawWhere } from '../spec/expectation-input.ts';
+import { must } from '../must.ts';
 
 export interface StickyGroup {
   group: string;
@@ -69,7 +70,7 @@ export function judgeSticky(e: StickyExpectation, context: JudgeContext): Verdic
     explanation:
       judged.length === 0
         ? `No response${whereText(e.where)} carried both ${e.by} and ${e.of}, so stickiness cannot be judged.`
-        : `${judged.map(groupText).join('; ')}${whereText(e.where)}; expected ${expected} (each group's most common ${e.of}, judged over ${comparisons} value${comparisons === 1 ? '' : 's'} seen): ${outcome === 'pass' ? 'every group clears the bound' : outcome === 'fail' ? `${decisive!.group} does not` : 'some group cannot tell yet'}.`,
+        : `${judged.map(groupText).join('; ')}${whereText(e.where)}; expected ${expected} (each group's most common ${e.of}, judged over ${comparisons} value${comparisons === 1 ? '' : 's'} seen): ${outcome === 'pass' ? 'every group clears the bound' : outcome === 'fail' ? `${must(decisive, 'the failing group').group} does not` : 'some group cannot tell yet'}.`,
     evidence: { unit: 'share', expected: scalarBand(bandEvidence(band, undefined, [0, 1])), population: clientPopulation(`responses with ${e.by} and ${e.of}`, e.where) },
     details: {
       groups: judged.map((g) => ({ group: g.group, value: g.value, count: g.count, responses: g.responses, values: g.values, outcome: g.j.outcome })),

@@ -117,4 +117,3 @@ export interface JudgeContext {
   };
 }
 
-export type Judge<E extends Expectation = Expectation> = (expectation: E, context: JudgeContext) => Verdict;

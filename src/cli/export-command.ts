@@ -7,6 +7,7 @@ import { k6Checks } from '../load/k6-checks.ts';
 import { loadExperimentFile } from '../spec/load.ts';
 import type { Experiment } from '../spec/types.ts';
 import { say } from './output.ts';
+import { must } from '../must.ts';
 
 export interface ExportK6Options {
   out?: string;
@@ -58,9 +59,9 @@ export function exportPlan(experiment: Experiment, options: ExportK6Options): { 
 function serviceUrls(pairs: string[]): Map<string, string> {
   const urls = new Map<string, string>();
   for (const pair of pairs) {
-    const m = /^([a-z0-9][a-z0-9.-]*)=(https?:\/\/\S+)$/.exec(pair);
-    if (!m) throw new SpecError(`expected SERVICE=URL such as ratings=http://127.0.0.1:9080 (got "${pair}")`, undefined, '--service-url');
-    urls.set(m[1]!, m[2]!.replace(/\/$/, ''));
+    const [, service, url] = /^([a-z0-9][a-z0-9.-]*)=(https?:\/\/\S+)$/.exec(pair) ?? [];
+    if (service === undefined || url === undefined) throw new SpecError(`expected SERVICE=URL such as ratings=http://127.0.0.1:9080 (got "${pair}")`, undefined, '--service-url');
+    urls.set(service, url.replace(/\/$/, ''));
   }
   return urls;
 }
@@ -69,19 +70,21 @@ function serviceUrls(pairs: string[]): Map<string, string> {
 export async function exportK6Command(file: string, options: ExportK6Options): Promise<number> {
   const experiments = loadExperimentFile(file, { driver: 'k6' });
   // A sweep changes what is applied to the mesh from point to point; the load is usually the same for every point.
+  const firstExperiment = must(experiments[0], 'the first experiment of the file');
   const exports = experiments.map((e) => exportPlan(e, options));
-  const first = exports[0]!;
+  const first = must(exports[0], 'the plan of the first experiment');
   if (exports.some((x) => !isDeepStrictEqual(x.plan, first.plan))) {
     throw new SpecError(`${file} is a sweep of ${experiments.length} runs whose load differs from point to point; export one point by removing spec.matrix`);
   }
   const notes = [...first.notes];
   if (experiments.length > 1) {
-    notes.push(`${experiments[0]!.sweep?.baseName ?? experiments[0]!.name} is a sweep of ${experiments.length} points that differ only in what is applied to the mesh; the load, and so this script, is the same for each.`);
+    notes.push(`${firstExperiment.sweep?.baseName ?? firstExperiment.name} is a sweep of ${experiments.length} points that differ only in what is applied to the mesh; the load, and so this script, is the same for each.`);
   }
   // Thresholds from the expectations k6 can judge; a sweep whose expectations differ by point carries none.
   const perPoint = experiments.map((e) => k6Checks(e.expect, e.load.requests));
-  const same = perPoint.every((c) => isDeepStrictEqual(c, perPoint[0]));
-  const { checks, notCarried } = same ? perPoint[0]! : { checks: [], notCarried: [] };
+  const [firstChecks] = perPoint;
+  const same = perPoint.every((c) => isDeepStrictEqual(c, firstChecks));
+  const { checks, notCarried } = same && firstChecks ? firstChecks : { checks: [], notCarried: [] };
   if (!same) notes.push('The expectations differ from point to point of the sweep, so this script carries no thresholds: export one point (remove spec.matrix) to have them.');
   if (checks.length > 0) {
     notes.push(
@@ -90,7 +93,7 @@ export async function exportK6Command(file: string, options: ExportK6Options): P
     );
   }
   for (const { title, why } of notCarried) notes.push(`Not judged here: "${title}": ${why}.`);
-  const warmupMs = experiments[0]!.load.warmupMs;
+  const warmupMs = firstExperiment.load.warmupMs;
   if (warmupMs > 0) notes.push(`Warm-up: responses sent in the first ${warmupMs} ms are sent but not counted, as meshproof records none of them.`);
   const script = k6Script(first.plan, { requestBaseUrls: first.requestBaseUrls, notes, checks, warmupMs });
   if (options.out) {

@@ -11,6 +11,7 @@ import { isScenarioPath, loadScenario, type Scenario } from '../spec/scenario.ts
 import { field, list } from '../spec/untyped.ts';
 import { ExitCode } from '../errors.ts';
 import { say } from './output.ts';
+import { must } from '../must.ts';
 
 export interface InitOptions {
   scenario?: string;
@@ -37,7 +38,7 @@ function scenarioFrom(out: string, scenarioName: string): string {
 }
 
 /** A host's service name: `reviews` of `reviews.default.svc.cluster.local`. */
-const shortName = (host: string) => host.split('.')[0]!;
+const shortName = (host: string) => host.split('.', 1)[0] ?? host;
 
 /**
  * How the load reaches a service of a user's scenario: through the ingress gateway when a VirtualService bound to a
@@ -143,7 +144,7 @@ export function initExperiment(service: string, scenarioName = 'bookinfo', outFi
     },
   });
   // The budget the planner says decides every expectation if the mesh behaves as the baseline should, with room.
-  const probe = loadExperimentText(stringify(experiment(1_000_000)), out)[0]!;
+  const probe = must(loadExperimentText(stringify(experiment(1_000_000)), out)[0], 'the probe experiment');
   const needed = Math.max(100, ...planSampleSizes(probe).map((p) => p.neededRequests ?? 0));
   const budget = Math.ceil((needed * 1.5) / 100) * 100;
   const text = `# yaml-language-server: $schema=../schema/experiment.schema.json\n# Written by \`meshproof init ${service}\`. Validate with \`meshproof validate\`, run with \`meshproof run\`.\n${stringify(experiment(budget))}`;

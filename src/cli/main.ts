@@ -3,6 +3,13 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { ExitCode } from '../errors.ts';
 import { reportError } from './report-error.ts';
 import { meshproofVersion } from './version.ts';
+import type { CleanupOptions } from './cleanup-command.ts';
+import type { ExportK6Options } from './export-command.ts';
+import type { InitOptions } from './init-command.ts';
+import type { ListOptions } from './list-command.ts';
+import type { RunCommandOptions } from './run-command.ts';
+import type { TutorialOptions } from './tutorial-command.ts';
+import type { ValidateOptions } from './validate-command.ts';
 
 function parseSeed(value: string): number {
   if (!/^\d+$/.test(value) || Number(value) > 2 ** 32 - 1) throw new InvalidArgumentError('expected a whole number from 0 to 4294967295');
@@ -64,7 +71,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--inconclusive <as>', 'how inconclusive verdicts count for the exit code and JUnit').choices(['fail', 'pass']).default('fail'))
     .option('-q, --quiet', 'no progress output; only the summary and errors')
     .addHelpText('after', '\nExit codes: 0 all expectations met, 1 an expectation failed (or was inconclusive), 2 bad input, 3 target or infrastructure failure, 130 interrupted (after restoring the mesh).')
-    .action(async (paths: string[], options) => {
+    .action(async (paths: string[], options: RunCommandOptions) => {
       const { runCommand } = await import('./run-command.ts');
       process.exitCode = await runCommand(paths, options);
     });
@@ -76,7 +83,7 @@ export function buildProgram(): Command {
     .option('--json', 'print findings as JSON on stdout')
     .option('--istio', "also run Istio's analyzers (pinned istioctl, offline) over the scenario plus each experiment's resources; an Error finding exits 2")
     .addOption(new Option('--target <target>', 'the target the experiments are for; local (default) also checks every resource field the embedded mesh would refuse').choices(['local', 'kube']).default('local'))
-    .action(async (paths: string[], options) => {
+    .action(async (paths: string[], options: ValidateOptions) => {
       const { validateCommand } = await import('./validate-command.ts');
       process.exitCode = await validateCommand(paths, options);
     });
@@ -87,7 +94,7 @@ export function buildProgram(): Command {
     .argument('[paths...]', 'experiment files or folders', ['experiments'])
     .option('--tag <tag>', 'only experiments with this tag (repeatable)', collect)
     .option('--json', 'print the list as JSON on stdout')
-    .action(async (paths: string[], options) => {
+    .action(async (paths: string[], options: ListOptions) => {
       const { listCommand } = await import('./list-command.ts');
       process.exitCode = await listCommand(paths, options);
     });
@@ -99,7 +106,7 @@ export function buildProgram(): Command {
     .option('--scenario <name>', 'the scenario it belongs to', 'bookinfo')
     .option('--out <file>', 'where to write it (default <service>-baseline.yaml)')
     .option('--force', 'overwrite the file if it exists')
-    .action(async (service: string, options) => {
+    .action(async (service: string, options: InitOptions) => {
       const { initCommand } = await import('./init-command.ts');
       process.exitCode = await initCommand(service, options);
     });
@@ -113,7 +120,7 @@ export function buildProgram(): Command {
   addTargetOptions(tutorial)
     .option('--seed <n>', 'seed for every random decision', parseSeed)
     .option('--report-dir <dir>', 'where to write the report')
-    .action(async (name: string, options) => {
+    .action(async (name: string, options: TutorialOptions) => {
       const { tutorialCommand } = await import('./tutorial-command.ts');
       process.exitCode = await tutorialCommand(name, options);
     });
@@ -124,7 +131,7 @@ export function buildProgram(): Command {
     .addOption(contextOption())
     .addOption(allowContextOption())
     .addOption(kubeconfigOption())
-    .action(async (options) => {
+    .action(async (options: CleanupOptions) => {
       const { cleanupCommand } = await import('./cleanup-command.ts');
       process.exitCode = await cleanupCommand(options);
     });
@@ -134,7 +141,7 @@ export function buildProgram(): Command {
     .description('re-render the HTML report from a result.json')
     .argument('<result>', 'path of a result.json written by `meshproof run`')
     .option('-o, --out <file>', 'where to write the HTML (default: index.html beside the result)')
-    .action(async (resultPath: string, options) => {
+    .action(async (resultPath: string, options: { out?: string }) => {
       const { reportCommand } = await import('./report-command.ts');
       process.exitCode = await reportCommand(resultPath, options);
     });
@@ -148,7 +155,7 @@ export function buildProgram(): Command {
     .option('--base-url <url>', 'entry point the script targets', 'http://127.0.0.1:8080')
     .option('--seed <n>', 'seed for the request rotation', parseSeed, 1)
     .option('--service-url <service=url...>', 'where requests with `service:` go, e.g. ratings=http://10.0.0.5:9080 (repeatable)')
-    .action(async (file: string, options) => {
+    .action(async (file: string, options: ExportK6Options) => {
       const { exportK6Command } = await import('./export-command.ts');
       process.exitCode = await exportK6Command(file, options);
     });

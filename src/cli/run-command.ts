@@ -36,12 +36,13 @@ async function checkedRun(paths: string[], options: RunCommandOptions): Promise<
   const { experiments } = loadExperiments(paths, { ...(options.driver ? { driver: options.driver } : {}), checkResources: await resourceCheckFor(options.target) });
   const selected = filterByTags(experiments, options.tag);
   if (selected.length === 0) {
-    throw new SpecError(`no experiment has any of the tags ${options.tag!.join(', ')} (${experiments.length} experiments loaded)`, undefined, '--tag');
+    throw new SpecError(`no experiment has any of the tags ${(options.tag ?? []).join(', ')} (${experiments.length} experiments loaded)`, undefined, '--tag');
   }
   // One target is prepared per run, with one baseline: experiments on another scenario would run against the wrong one.
-  const other = selected.find((e) => e.scenario !== selected[0].scenario);
-  if (other) {
-    throw new SpecError(`experiments of one run share a scenario: ${displayPath(selected[0].file)} uses ${displayScenario(selected[0].scenario)}, ${displayPath(other.file)} uses ${displayScenario(other.scenario)}; run them separately`, { file: displayPath(other.file), line: 1, col: 1 }, 'spec.scenario');
+  const [first] = selected;
+  const other = selected.find((e) => e.scenario !== first?.scenario);
+  if (first && other) {
+    throw new SpecError(`experiments of one run share a scenario: ${displayPath(first.file)} uses ${displayScenario(first.scenario)}, ${displayPath(other.file)} uses ${displayScenario(other.scenario)}; run them separately`, { file: displayPath(other.file), line: 1, col: 1 }, 'spec.scenario');
   }
   for (const e of selected) {
     for (const w of e.warnings) if (!options.quiet && !options.json) say(`warning: ${printable(`${w.source.file}:${w.source.line}:${w.source.col}: ${w.path}: ${w.message}`)}`);

@@ -10,7 +10,7 @@ import type { Expectation, Experiment } from '../spec/types.ts';
 import type { ExperimentResult, RunResult } from '../runner/result.ts';
 import type { Verdict } from '../assertions/verdict.ts';
 import { execute, type ExecuteOptions } from './execute.ts';
-import { paint, say } from './output.ts';
+import { isTerminal, paint, say } from './output.ts';
 import { wrap } from '../report/wrap.ts';
 import type { StepChoice } from '../runner/run.ts';
 import { resourceCheckFor } from './preflight.ts';
@@ -239,7 +239,7 @@ export async function tutorialCommand(name: string, options: TutorialOptions): P
   // target would refuse must not let the earlier steps run first.
   const steps = loadExperiments([dir], { checkResources: await resourceCheckFor(options.target) }).experiments.filter((e) => e.tags.includes('tutorial'));
   if (steps.length === 0) throw new SpecError(`${dir}/ has no experiment tagged "tutorial"`);
-  const interactive = !options.yes && process.stdin.isTTY === true;
+  const interactive = !options.yes && isTerminal(process.stdin);
   WIDTH = tutorialWidth();
   const start = options.step ?? 1;
   if (!Number.isInteger(start) || start < 1 || start > steps.length) throw new SpecError(`--step ${options.step}: the tutorial has steps 1 to ${steps.length}`, undefined, '--step');

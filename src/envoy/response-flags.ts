@@ -11,9 +11,13 @@ const rank = new Map<string, number>(RESPONSE_FLAG_ORDER.map((flag, i) => [flag,
 
 /** `-`, one flag, or several in Envoy's order without repeats (`DI,FI`, `UF,URX`). */
 export function responseFlagsText(flags: readonly string[]): string {
-  if (flags.length === 0) return '-';
-  if (flags.length === 1) return flags[0];
-  const unique = [...new Set(flags)];
-  for (const flag of unique) if (!rank.has(flag)) throw new Error(`not an Envoy response flag: ${flag}`);
-  return unique.sort((a, b) => rank.get(a)! - rank.get(b)!).join(',');
+  const [only, ...more] = flags;
+  if (only === undefined) return '-';
+  if (more.length === 0) return only;
+  const ranked = [...new Set(flags)].map((flag) => {
+    const order = rank.get(flag);
+    if (order === undefined) throw new Error(`not an Envoy response flag: ${flag}`);
+    return { flag, order };
+  });
+  return ranked.sort((a, b) => a.order - b.order).map((r) => r.flag).join(',');
 }

@@ -79,13 +79,19 @@ export function formatDrift(d: Drift): string {
 }
 
 function diff(a: unknown, b: unknown, path: string, push: (path: string, a: unknown, b: unknown) => void, fieldName = ''): void {
-  if (a === ABSENT || b === ABSENT) return push(path, a, b);
+  if (a === ABSENT || b === ABSENT) {
+    push(path, a, b);
+    return;
+  }
   if (COMMA_SETS.has(fieldName) && typeof a === 'string' && typeof b === 'string') {
     const set = (s: string) => s.split(',').map((x) => x.trim()).filter(Boolean).sort().join(',');
     if (set(a) !== set(b)) push(path, a, b);
     return;
   }
-  if (Array.isArray(a) && Array.isArray(b)) return diffList(a, b, path, push, LIST_RULES[fieldName] ?? { kind: 'ordered' });
+  if (Array.isArray(a) && Array.isArray(b)) {
+    diffList(a, b, path, push, LIST_RULES[fieldName] ?? { kind: 'ordered' });
+    return;
+  }
   if (isObject(a) && isObject(b)) {
     for (const k of [...new Set([...Object.keys(a), ...Object.keys(b)])].sort()) {
       diff(k in a ? a[k] : ABSENT, k in b ? b[k] : ABSENT, path ? `${path}.${k}` : k, push, k);

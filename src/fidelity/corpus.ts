@@ -8,6 +8,7 @@ import { localRateLimitEnvoyFilter } from '../istio/ratelimit/envoy-filter.ts';
 import { unsafeUniformIntDistribution, xoroshiro128plus, type RandomGenerator } from 'pure-rand';
 import type { K8sObject } from '../spec/types.ts';
 import { BOOKINFO_NAMESPACE, GATEWAY_NAMESPACE } from './bookinfo.ts';
+import { must } from '../must.ts';
 
 export interface CorpusSet {
   /** `set-<seed>-<index>` */
@@ -27,13 +28,13 @@ class Rand {
     return this.int(0, 99) < percent;
   }
   pick<T>(items: readonly T[]): T {
-    return items[this.int(0, items.length - 1)];
+    return must(items[this.int(0, items.length - 1)], 'the picked item (of an empty list?)');
   }
   /** `n` distinct items, in the order of `items`. */
   some<T>(items: readonly T[], n: number): T[] {
     const chosen = new Set<number>();
     while (chosen.size < Math.min(n, items.length)) chosen.add(this.int(0, items.length - 1));
-    return [...chosen].sort((a, b) => a - b).map((i) => items[i]);
+    return [...chosen].sort((a, b) => a - b).map((i) => must(items[i], `item ${i} of ${items.length}`));
   }
 }
 

@@ -9,6 +9,7 @@ import type { K8sObject } from '../spec/types.ts';
 import { compareConfigs, formatDrift } from './compare.ts';
 import { translationInput } from './run.ts';
 import type { SandboxIstiod } from './sandbox-istiod.ts';
+import { must } from '../must.ts';
 
 export interface ResourceSet {
   name: string;
@@ -57,7 +58,7 @@ export async function routeFidelity(
     try {
       let setDrifts = 0;
       for (const proxy of istiod.proxies) {
-        const istiodConfig = configs.get(proxy.descriptor.podName)!;
+        const istiodConfig = must(configs.get(proxy.descriptor.podName), `istiod's configuration of ${proxy.descriptor.podName}`);
         const theirs = { listeners: [], routes: istiodConfig.routes.filter((r) => !builtWithListeners.has(r.name)), clusters: istiodConfig.clusters, endpoints: istiodConfig.endpoints };
         const ours = { listeners: [], routes: buildRoutes(input, proxy.descriptor), clusters: buildClusters(input, proxy.descriptor), endpoints: buildEndpoints(input, proxy.descriptor) };
         const drifts = compareConfigs(proxy.descriptor.podName, ours, theirs);

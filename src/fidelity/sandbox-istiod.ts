@@ -13,6 +13,7 @@ import type { K8sObject } from '../spec/types.ts';
 import { KubeApi } from '../targets/kube/api.ts';
 import { parseSyncz, unacked, type ProxySync } from '../targets/kube/sync-status.ts';
 import type { ProxyDescriptor, ServiceInput, WorkloadInstanceInput } from '../istio/xds/input.ts';
+import { must } from '../must.ts';
 
 /** How long the sync status must stay unchanged, all acknowledged, before a push counts as complete. */
 const QUIET_MS = 400;
@@ -129,17 +130,17 @@ export class SandboxIstiod {
 function descriptorOf(pod: V1Pod): ProxyDescriptor {
   return {
     type: 'sidecar',
-    podName: pod.metadata!.name!,
-    namespace: pod.metadata!.namespace ?? 'default',
-    ip: pod.status!.podIP!,
-    labels: pod.metadata!.labels ?? {},
-    serviceAccount: pod.spec!.serviceAccountName ?? 'default',
+    podName: must(pod.metadata?.name, "a pod's name"),
+    namespace: pod.metadata?.namespace ?? 'default',
+    ip: must(pod.status?.podIP, `the address of pod ${pod.metadata?.name}`),
+    labels: pod.metadata?.labels ?? {},
+    serviceAccount: pod.spec?.serviceAccountName ?? 'default',
   };
 }
 
 function serviceInput(s: V1Service): ServiceInput {
-  const name = s.metadata!.name!;
-  const namespace = s.metadata!.namespace ?? 'default';
+  const name = must(s.metadata?.name, "a service's name");
+  const namespace = s.metadata?.namespace ?? 'default';
   const clusterIp = s.spec?.clusterIP && s.spec.clusterIP !== 'None' ? s.spec.clusterIP : undefined;
   return {
     name,

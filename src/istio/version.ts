@@ -51,7 +51,7 @@ const versionPattern = /^v?(\d+)\.(\d+)(?:\.(\d+))?(?:-[0-9A-Za-z.-]+)?$/;
 
 /** Parses `1.28`, `1.28.0`, `v1.23.4`, `1.24.0-beta.1`; anything else (or Istio 0.x / 2.x) is a SpecError. */
 export function parseIstioVersion(version: string, path = '--istio-version'): { major: number; minor: number; patch: number } {
-  const m = versionPattern.exec(String(version).trim());
+  const m = versionPattern.exec(version.trim());
   if (!m) throw new SpecError(`not an Istio version: ${JSON.stringify(version)} (expected e.g. ${DEFAULT_ISTIO_VERSION})`, undefined, path);
   const major = Number(m[1]);
   const minor = Number(m[2]);

@@ -16,6 +16,7 @@ import type { ResponseRecord } from '../observe/types.ts';
 import type { RequestSpec } from '../spec/types.ts';
 import type { LoadControl, LoadDriver, LoadPlan, LoadProgress, LoadSummary } from './driver.ts';
 import { pickRequest, requestId } from './rotation.ts';
+import { must } from '../must.ts';
 
 const PROGRESS_INTERVAL_MS = 250;
 /** Connections used for the open model: each gets rate / connections requests per second. */
@@ -102,16 +103,19 @@ function requestWriter(baseUrl: URL, spec: RequestSpec): (id: string) => Buffer 
 function lowerCaseHeaders(raw: string[]): Record<string, string> {
   const headers: Record<string, string> = {};
   for (let i = 0; i + 1 < raw.length; i += 2) {
-    const name = raw[i]!.toLowerCase();
+    const [rawName, value] = [raw[i], raw[i + 1]];
+    if (rawName === undefined || value === undefined) break; // the loop's bound keeps both in range
+    const name = rawName.toLowerCase();
     const known = headers[name];
-    headers[name] = known === undefined ? raw[i + 1]! : `${known}, ${raw[i + 1]}`;
+    headers[name] = known === undefined ? value : `${known}, ${value}`;
   }
   return headers;
 }
 
 /** The body of a response from its pieces, decoded once (a UTF-8 character may span two pieces), cut at MAX_BODY_CHARS. */
 function bodyText(chunks: Buffer[]): string {
-  const text = chunks.length === 0 ? '' : chunks.length === 1 ? chunks[0]!.toString() : Buffer.concat(chunks).toString();
+  const [only, ...more] = chunks;
+  const text = only === undefined ? '' : more.length === 0 ? only.toString() : Buffer.concat(chunks).toString();
   return text.length > MAX_BODY_CHARS ? text.slice(0, MAX_BODY_CHARS) : text;
 }
 
@@ -151,7 +155,8 @@ class AutocannonRun {
   private errored = 0;
   private readonly byStatus: Record<string, number> = {};
   private drainingSince: number | undefined;
-  private failure: unknown;
+  /** What a callback threw, rethrown as it was (a holder: the thrown value itself may be anything). */
+  private failure: { thrown: unknown } | undefined;
   private finish: (() => void) | undefined;
   private readonly timers: NodeJS.Timeout[] = [];
 
@@ -185,7 +190,7 @@ class AutocannonRun {
       ended = (error) => {
         // autocannon reports invalid options through this callback, before any client exists.
         if (error) {
-          this.failure ??= new SpecError(`autocannon refused the load: ${(error as Error).message}`, undefined, 'spec.load');
+          this.failure ??= { thrown: new SpecError(`autocannon refused the load: ${(error as Error).message}`, undefined, 'spec.load') };
           this.finish?.();
         }
         resolve();
@@ -222,7 +227,7 @@ class AutocannonRun {
     (instance as { stop?: () => void }).stop?.(); // absent when autocannon refused the options
     await finished;
     this.control.onProgress?.(this.progress());
-    if (this.failure) throw this.failure;
+    if (this.failure) throw this.failure.thrown;
     return this.summary(durationMs);
   }
 
@@ -244,7 +249,7 @@ class AutocannonRun {
       connection.inFlight = flight;
       connection.timer ??= setTimeout(() => this.checkTimeout(connection), this.plan.timeoutMs);
       if (this.sendLimit !== undefined && this.sent >= this.sendLimit) queueMicrotask(() => this.drain());
-      return this.writers[index]!(requestId(this.plan.seed, n));
+      return must(this.writers[index], 'the writer of the picked request')(requestId(this.plan.seed, n));
     };
 
     // A response starts with its headers: what was read of an earlier one on a dead connection is dropped here.
@@ -311,7 +316,7 @@ class AutocannonRun {
   }
 
   private fail(connection: Connection, error: string): void {
-    const flight = connection.inFlight!;
+    const flight = must(connection.inFlight, 'the request in flight on a failing connection');
     this.settle(connection, flight, 0, undefined, '', error);
   }
 
@@ -335,7 +340,7 @@ class AutocannonRun {
       if (error !== undefined) record.error = error;
       this.onResponse(record);
     } catch (err) {
-      this.failure = err;
+      this.failure = { thrown: err };
       this.drain(0);
     }
   }

@@ -49,6 +49,7 @@ export interface LoadSummary {
 }
 
 export interface LoadDriver {
-  readonly name: 'autocannon' | 'k6' | string;
+  /** `autocannon`, `k6`, or a test driver's name. */
+  readonly name: string;
   run(plan: LoadPlan, onResponse: (response: ResponseRecord) => void, control: LoadControl): Promise<LoadSummary>;
 }

@@ -18,8 +18,3 @@ export function createDriver(name: DriverName): LoadDriver {
   }
 }
 
-export { AutocannonDriver } from './autocannon.ts';
-export { K6Driver } from './k6.ts';
-export { k6Script } from './k6-script.ts';
-export { resolveRequests } from './requests.ts';
-export { k6Path, toolPath } from './tools.ts';

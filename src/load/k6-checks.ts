@@ -81,10 +81,10 @@ export function k6Checks(expectations: Expectation[], requests: RequestSpec[]): 
         push({ metric, type: 'rate', test: { kind: 'flag', flag: e.flag }, thresholds: rateThresholds(shareBand(e.ratio)) });
         return;
       case 'distribution': {
-        const categories = Object.keys(e.weights);
-        const sum = categories.reduce((s, c) => s + e.weights[c]!, 0);
-        categories.forEach((category, j) => {
-          const weight = sum > 0 ? e.weights[category]! / sum : 0;
+        const categories = Object.entries(e.weights);
+        const sum = categories.reduce((s, [, w]) => s + w, 0);
+        categories.forEach(([category, w], j) => {
+          const weight = sum > 0 ? w / sum : 0;
           const band = { lower: weight - e.tolerance / 100, upper: weight + e.tolerance / 100 };
           push({ metric: `${metric}_${j}`, type: 'rate', carries: e.of, test: { kind: 'label', label: e.of, value: category }, thresholds: rateThresholds(band) });
         });

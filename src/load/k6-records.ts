@@ -71,7 +71,7 @@ export class K6RecordDecoder {
   /** The size of the record at `at`, or undefined when not enough of it is there to tell. */
   private recordSize(buffer: Buffer, at: number): number | undefined {
     if (at >= buffer.length) return undefined;
-    const tag = buffer[at]!;
+    const tag = buffer.readUInt8(at);
     switch (tag) {
       case TAG_RESPONSE:
         return RESPONSE_RECORD_SIZE;
@@ -85,7 +85,7 @@ export class K6RecordDecoder {
   }
 
   private decode(buffer: Buffer, at: number): void {
-    const tag = buffer[at]!;
+    const tag = buffer.readUInt8(at);
     if (tag === TAG_RESPONSE) {
       const labelsId = buffer.readUInt32LE(at + 23);
       const errorId = buffer.readUInt32LE(at + 27);

@@ -4,6 +4,7 @@ import { resolveClassifiers } from '../observe/classifiers.ts';
 import type { Classifier, Labels, ResponseRecord } from '../observe/types.ts';
 import { FLAG_LABEL, STATUS_LABEL, hasFlag, statusMatches } from '../assertions/labels.ts';
 import type { K6Check } from './k6-checks.ts';
+import { must } from '../must.ts';
 
 export { pickRequest, requestId } from './rotation.ts';
 
@@ -56,7 +57,10 @@ export function labelsOf(names: string[], record: K6Record): Labels {
   // An indexed loop, not classify()'s for-of: k6's runtime (Sobek) runs a for-of loop over a short array about ten
   // times slower (an iterator object per step).
   const labels: Labels = {};
-  for (let i = 0; i < chosen.length; i++) Object.assign(labels, chosen[i]!(record));
+  for (let i = 0; i < chosen.length; i++) {
+    const classify = chosen[i];
+    if (classify) Object.assign(labels, classify(record));
+  }
   if (key !== undefined && !record.readBeyondKey && remembered.size < REMEMBER_MAX_ENTRIES) remembered.set(key, labels);
   return labels;
 }
@@ -112,7 +116,7 @@ export class K6Record implements ResponseRecord {
     this.readBeyondKey = true;
     if (this.latency === undefined) {
       // As the extension (and the exported script) measure it: a new connection's set-up included.
-      const t = this.response.timings!;
+      const t = must(this.response.timings, "the response's timings");
       this.latency = t.connecting + t.tls_handshaking + t.duration;
     }
     return this.latency;

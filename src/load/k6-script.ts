@@ -16,6 +16,7 @@ import type { LoadPlan } from './driver.ts';
 import { hasHeader } from './headers.ts';
 import { sendLimit } from './plan.ts';
 import type { K6Check } from './k6-checks.ts';
+import { must } from '../must.ts';
 
 export const K6_METRIC = 'meshproof_responses';
 const K6_SCENARIO = 'meshproof';
@@ -57,7 +58,7 @@ function runtimeSource(): string {
       legalComments: 'none',
       charset: 'utf8',
     });
-    runtimeBundle = result.outputFiles[0]!.text;
+    runtimeBundle = must(result.outputFiles[0], "esbuild's bundle of the k6 runtime").text;
   }
   return runtimeBundle;
 }
@@ -81,7 +82,7 @@ export function k6Scenario(plan: LoadPlan): Record<string, unknown> {
   }
   if (plan.model.kind === 'open') {
     const { rate, timeUnit, intervalMs } = arrivalRate(plan.model.rate);
-    const windowMs = plan.durationMs ?? (plan.totalRequests! / plan.model.rate) * 1000;
+    const windowMs = plan.durationMs ?? (must(plan.totalRequests, 'the request count of a plan without a duration') / plan.model.rate) * 1000;
     // k6 starts an iteration at every multiple of the interval up to and including `duration`; ending half an
     // interval early makes the window [0, duration) hold exactly rate x duration arrivals.
     // k6 refuses scenarios shorter than 1 s: a shorter window runs for 1 s, and the script's send limit (rate x

@@ -15,6 +15,7 @@ import { K6RecordDecoder, type K6Response } from './k6-records.ts';
 import { K6_EXTENSION_IMPORT, k6DriverScript, RECORDS_FD_ENV, type K6Counts } from './k6-script.ts';
 import { checkPlan } from './plan.ts';
 import { K6_BUILD_HINT, K6_OFFLINE_ENV, k6Path } from './tools.ts';
+import { must } from '../must.ts';
 
 const PROGRESS_INTERVAL_MS = 250;
 const STDERR_LINES_KEPT = 40;
@@ -67,7 +68,7 @@ async function runK6(
   const byStatus: Record<string, number> = {};
   const k6Output: string[] = [];
   let stdout = '';
-  let failure: unknown;
+  let failure: { thrown: unknown } | undefined; // a holder: the thrown value itself may be anything
 
   const onK6Response = ({ requestIndex, sentAtMs, latencyMs, status, labels, error }: K6Response) => {
     counts.sent++;
@@ -81,7 +82,7 @@ async function runK6(
     try {
       onResponse(record);
     } catch (err) {
-      failure = err;
+      failure = { thrown: err };
       child.kill('SIGINT');
     }
   };
@@ -96,7 +97,7 @@ async function runK6(
     try {
       apply();
     } catch (err) {
-      failure = err;
+      failure = { thrown: err };
       child.kill('SIGINT');
     }
   };
@@ -108,7 +109,7 @@ async function runK6(
       resolve();
     });
     records.on('error', (err) => {
-      failure ??= err;
+      failure ??= { thrown: err };
       resolve();
     });
   });
@@ -117,9 +118,9 @@ async function runK6(
     if (k6Output.length > STDERR_LINES_KEPT) k6Output.shift();
   };
   const stderrDone = new Promise<void>((resolve) => {
-    createInterface({ input: child.stderr!, crlfDelay: Infinity }).on('line', onStderrLine).on('close', resolve);
+    createInterface({ input: must(child.stderr, "k6's stderr pipe"), crlfDelay: Infinity }).on('line', onStderrLine).on('close', resolve);
   });
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  must(child.stdout, "k6's stdout pipe").setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; spawnError?: Error }>((resolve) => {
     child.on('error', (spawnError) => resolve({ code: null, signal: null, spawnError }));
     child.on('close', (code, signal) => resolve({ code, signal }));
@@ -138,7 +139,7 @@ async function runK6(
   clearInterval(ticker);
   control.signal.removeEventListener('abort', onAbort);
   control.onProgress?.(progress());
-  if (failure) throw failure;
+  if (failure) throw failure.thrown;
   if (result.spawnError) throw new TargetError(`cannot run k6 (${binary}): ${result.spawnError.message}; ${K6_BUILD_HINT}`);
 
   const exitCode = result.code ?? 128;

@@ -29,7 +29,7 @@ async function login(baseUrl: string, user: string): Promise<string> {
   await response.arrayBuffer().catch(() => undefined);
   const cookies = response.headers
     .getSetCookie()
-    .map((line) => line.split(';', 1)[0]!.trim())
+    .map((line) => (line.split(';', 1)[0] ?? '').trim())
     .filter((pair) => pair.includes('='));
   if (!cookies.some((pair) => pair.startsWith('session='))) {
     throw new TargetError(

@@ -23,8 +23,11 @@ export function pickRequest(weights: readonly number[], seed: number, n: number)
   let total = 0;
   for (const w of weights) total += w;
   let x = uniformAt(seed, n) * total;
+  // An indexed loop: this runs in k6's runtime (Sobek) too, where a for-of loop makes an iterator object per step.
   for (let i = 0; i < weights.length; i++) {
-    x -= weights[i]!;
+    const w = weights[i];
+    if (w === undefined) break;
+    x -= w;
     if (x < 0) return i;
   }
   return weights.length - 1;

@@ -143,7 +143,7 @@ function callService(host: string): string {
   const h = host.toLowerCase();
   const parts = h.split('.');
   const kubernetes = parts.length <= 2 || parts[2] === 'svc';
-  return kubernetes ? parts[0]! : h;
+  return kubernetes ? (parts[0] ?? h) : h;
 }
 
 /** `[0 body] [1 body] ` before a line of a forwarded response (istio/istio pkg/test/echo fields.go WriteBodyLine). */
@@ -167,7 +167,8 @@ export const echoClassifier: Classifier = (r): Labels => {
   for (const line of r.body.split('\n')) {
     const m = ECHO_LINE.exec(line);
     if (!m) continue;
-    const [, prefix, call, field, value] = m;
+    // Groups 1, 3 and 4 always take part in a match.
+    const [, prefix = '', call, field, value = ''] = m;
     if (call !== undefined) {
       const key = `${prefix}[${call}]`;
       if (field === 'Url') {
@@ -229,7 +230,10 @@ function parameterised(name: string): Classifier | undefined {
   const [, source, key, label = 'version'] = m as unknown as [string, 'header' | 'json', string, string | undefined];
   if (source === 'header') {
     const header = key.toLowerCase();
-    return (r): Labels => (r.headers[header] !== undefined ? { [label]: r.headers[header]! } : {});
+    return (r): Labels => {
+      const value = r.headers[header];
+      return value !== undefined ? { [label]: value } : {};
+    };
   }
   const path = key.split('.');
   return (r): Labels => {

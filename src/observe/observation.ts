@@ -11,6 +11,7 @@ import type {
   ResponseRecord,
   TimeSeriesPoint,
 } from './types.ts';
+import { elementAt, must } from '../must.ts';
 
 export interface ObservationOptions {
   /** Classifiers of the response; skipped for a response a driver labelled already (it classified where the body was). */
@@ -133,25 +134,28 @@ class RequestLog {
   /** Send times and latencies of entries whose group is selected, in send order. */
   selectWithLatencies(selected: Uint8Array): { sendTimes: Float64Array; latencies: Float64Array } {
     const index: number[] = [];
-    for (let i = 0; i < this.length; i++) if (selected[this.groups[i]!]) index.push(i);
-    index.sort((a, b) => this.times[a]! - this.times[b]! || a - b);
+    for (let i = 0; i < this.length; i++) if (selected[elementAt(this.groups, i)]) index.push(i);
+    index.sort((a, b) => elementAt(this.times, a) - elementAt(this.times, b) || a - b);
     return {
-      sendTimes: Float64Array.from(index, (i) => this.times[i]!),
-      latencies: Float64Array.from(index, (i) => this.latencies[i]!),
+      sendTimes: Float64Array.from(index, (i) => elementAt(this.times, i)),
+      latencies: Float64Array.from(index, (i) => elementAt(this.latencies, i)),
     };
   }
 
   /** Send times of entries whose group is selected, sorted by send time. */
   select(selected: Uint8Array): Float64Array {
     let n = 0;
-    for (let i = 0; i < this.length; i++) if (selected[this.groups[i]!]) n++;
+    for (let i = 0; i < this.length; i++) if (selected[elementAt(this.groups, i)]) n++;
     const out = new Float64Array(n);
     let j = 0;
     let sorted = true;
+    let previous = -Infinity;
     for (let i = 0; i < this.length; i++) {
-      if (!selected[this.groups[i]!]) continue;
-      out[j] = this.times[i]!;
-      if (j > 0 && out[j]! < out[j - 1]!) sorted = false;
+      if (!selected[elementAt(this.groups, i)]) continue;
+      const t = elementAt(this.times, i);
+      out[j] = t;
+      if (t < previous) sorted = false;
+      previous = t;
       j++;
     }
     // Responses are recorded in completion order; send order differs when latencies differ.
@@ -412,7 +416,7 @@ export class Observation implements ObservationView {
     const second = Math.floor(response.sentAtMs / 1000);
     for (let s = this.perSecond.length; s <= second; s++) this.perSecond[s] = new Map();
     const status = labels.status ?? (response.status > 0 ? String(response.status) : 'error');
-    const bucket = this.perSecond[second]!;
+    const bucket = must(this.perSecond[second], "this second's counts");
     bucket.set(status, (bucket.get(status) ?? 0) + 1);
   }
 

@@ -13,7 +13,8 @@ function parseLabels(text: string, line: string): Labels {
   labelPair.lastIndex = 0;
   let match: RegExpExecArray | null;
   while (labelPair.lastIndex < text.length && (match = labelPair.exec(text))) {
-    labels[match[1]] = unescapeLabel(match[2]);
+    const [, name = '', value = ''] = match; // both groups always take part in a match
+    labels[name] = unescapeLabel(value);
   }
   if (labelPair.lastIndex !== text.length && text.trim() !== '') {
     throw new Error(`malformed labels in Prometheus line: ${line}`);
@@ -27,10 +28,10 @@ export function parsePrometheusText(text: string, proxy: string): CounterSample[
   for (const raw of text.split('\n')) {
     const line = raw.trim();
     if (line === '' || line.startsWith('#')) continue;
-    const m = sampleLine.exec(line);
-    if (!m) throw new Error(`malformed Prometheus line: ${line}`);
-    const value = Number(m[4] === '+Inf' ? Infinity : m[4] === '-Inf' ? -Infinity : m[4]);
-    samples.push({ proxy, name: m[1], labels: m[3] ? parseLabels(m[3], line) : {}, value });
+    const [matched, name, , labelText, valueText] = sampleLine.exec(line) ?? [];
+    if (matched === undefined || name === undefined) throw new Error(`malformed Prometheus line: ${line}`);
+    const value = Number(valueText === '+Inf' ? Infinity : valueText === '-Inf' ? -Infinity : valueText);
+    samples.push({ proxy, name, labels: labelText ? parseLabels(labelText, line) : {}, value });
   }
   return samples;
 }

@@ -12,7 +12,7 @@ const entities: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;
 
 /** Safe in element text and in quoted attribute values, for both HTML and XML. */
 export function escapeMarkup(text: string): string {
-  return stripInvalidChars(text).replace(/[&<>"']/g, (c) => entities[c]);
+  return stripInvalidChars(text).replace(/[&<>"']/g, (c) => entities[c] ?? c);
 }
 
 /** Markup that is already safe: built by `html` below or produced by the SVG sanitizer. */
@@ -39,7 +39,6 @@ function interpolate(value: Interpolation): string {
 
 /** Tagged template: interpolated values are escaped unless they are SafeHtml. */
 export function html(strings: TemplateStringsArray, ...values: Interpolation[]): SafeHtml {
-  let out = strings[0];
-  for (let i = 0; i < values.length; i++) out += interpolate(values[i]) + strings[i + 1];
+  const out = values.reduce<string>((text, value, i) => text + interpolate(value) + (strings[i + 1] ?? ''), strings[0] ?? '');
   return new SafeHtml(out);
 }

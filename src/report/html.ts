@@ -40,7 +40,7 @@ export async function renderHtml(result: RunResult): Promise<string> {
   const sweepSections: SafeHtml[] = [];
   for (const group of sweeps) sweepSections.push(await sweepSection(group, result, charts));
   const experimentSections: SafeHtml[] = [];
-  for (const index of problemsFirst(result)) experimentSections.push(await experimentSection(result.experiments[index]!, index, charts));
+  for (const [index, experiment] of problemsFirst(result)) experimentSections.push(await experimentSection(experiment, index, charts));
 
   const page = html`<!DOCTYPE html>
 <html lang="en">
@@ -88,9 +88,9 @@ ${result.error ? html`<div class="alert is-error"><b>The run stopped:</b> ${resu
 /** How much an outcome needs a reader's eyes: the order of the overview and of the experiment sections. */
 const attention: Record<string, number> = { error: 0, fail: 1, interrupted: 2, inconclusive: 3, pass: 4, skipped: 5 };
 
-/** Experiment indices, the ones that did not pass first (run order within each outcome). */
-function problemsFirst(result: RunResult): number[] {
-  return result.experiments.map((_, i) => i).sort((a, b) => (attention[result.experiments[a]!.outcome] ?? 9) - (attention[result.experiments[b]!.outcome] ?? 9) || a - b);
+/** The experiments with their indices, the ones that did not pass first (run order within each outcome). */
+function problemsFirst(result: RunResult): [number, ExperimentResult][] {
+  return [...result.experiments.entries()].sort(([a, x], [b, y]) => (attention[x.outcome] ?? 9) - (attention[y.outcome] ?? 9) || a - b);
 }
 
 /**
@@ -107,8 +107,7 @@ function filter(result: RunResult): SafeHtml {
 }
 
 function overview(result: RunResult): SafeHtml {
-  const rows = problemsFirst(result).map((index) => {
-    const experiment = result.experiments[index]!;
+  const rows = problemsFirst(result).map(([index, experiment]) => {
     const verdicts = tallyOutcomes(experiment.verdicts);
     const requests = experiment.observation?.total ?? experiment.loadSummary?.sent;
     const rate = achievedRate(experiment);
@@ -320,13 +319,14 @@ function countersBlock(experiment: ExperimentResult): SafeHtml {
     groups.set(key, [...(groups.get(key) ?? []), c]);
   }
   const rows: SafeHtml[] = [];
-  for (const key of [...groups.keys()].sort(cmp)) {
-    const members = groups.get(key)!;
+  for (const [, members] of [...groups.entries()].sort(([a], [b]) => cmp(a, b))) {
     const [first] = members;
-    const shared = Object.keys(first!.labels).filter((k) => members.every((m) => m.labels[k] === first!.labels[k]));
-    const sharedText = members.length > 1 ? labelsText(Object.fromEntries(shared.map((k) => [k, first!.labels[k]!]))) : '';
+    if (!first) continue;
+    const sharedLabels = Object.entries(first.labels).filter(([k, v]) => members.every((m) => m.labels[k] === v));
+    const shared = sharedLabels.map(([k]) => k);
+    const sharedText = members.length > 1 ? labelsText(Object.fromEntries(sharedLabels)) : '';
     const own = (labels: Record<string, string>) => labelsText(Object.fromEntries(Object.entries(labels).filter(([k]) => members.length === 1 || !shared.includes(k))));
-    if (members.length > 1) rows.push(html`<tr class="group"><td>${first!.proxy}</td><td class="mono">${first!.name}</td><td class="mono muted">${sharedText ? `all: ${sharedText}` : ''}</td><td class="num">${formatNumber(members.reduce((s, m) => s + m.value, 0))}</td></tr>`);
+    if (members.length > 1) rows.push(html`<tr class="group"><td>${first.proxy}</td><td class="mono">${first.name}</td><td class="mono muted">${sharedText ? `all: ${sharedText}` : ''}</td><td class="num">${formatNumber(members.reduce((s, m) => s + m.value, 0))}</td></tr>`);
     for (const c of [...members].sort((a, b) => cmp(own(a.labels), own(b.labels)))) {
       rows.push(html`<tr><td>${members.length > 1 ? '' : c.proxy}</td><td class="mono">${members.length > 1 ? '' : c.name}</td><td class="mono">${own(c.labels) || '—'}</td><td class="num">${formatNumber(c.value)}</td></tr>`);
     }

@@ -6,12 +6,9 @@ import { renderHtml } from './html.ts';
 import { readResultJson, renderJson } from './json.ts';
 import { renderJunit } from './junit.ts';
 
-export { renderHtml, contentSecurityPolicy } from './html.ts';
-export { renderJson, readResultJson } from './json.ts';
-export { renderJunit, type JunitOptions } from './junit.ts';
+export { renderHtml } from './html.ts';
 export { renderMarkdown, appendStepSummary } from './markdown.ts';
-export { TerminalReporter, colorsWanted, summaryLine, type OutputStream, type TerminalOptions } from './terminal.ts';
-export { printable } from './printable.ts';
+export { TerminalReporter, colorsWanted, summaryLine, type OutputStream } from './terminal.ts';
 export { multiplex } from './multiplexer.ts';
 
 export interface ReportOptions {

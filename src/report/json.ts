@@ -10,6 +10,7 @@ import type { SourcePos } from '../spec/types.ts';
 import { validationErrors } from '../spec/schema-check.ts';
 import { parseYamlDocuments, positionOf } from '../spec/yaml-source.ts';
 import { upgradeV1, type RunResultV1 } from './result-v1.ts';
+import { must } from '../must.ts';
 
 export const resultSchemaPath = fileURLToPath(new URL('../../schema/result.schema.json', import.meta.url));
 /** Version 1, frozen: what meshproof wrote before verdicts carried their evidence. */
@@ -31,7 +32,7 @@ function resultValidator(version: number): ValidateFunction {
   if (!validate) {
     const ajv = new Ajv2020({ allErrors: true, verbose: true, strict: false });
     (addFormats as unknown as (a: Ajv2020) => void)(ajv);
-    validate = ajv.compile(JSON.parse(readFileSync(schemaPaths[version]!, 'utf8')) as object);
+    validate = ajv.compile(JSON.parse(readFileSync(must(schemaPaths[version], `the schema of result.json version ${version}`), 'utf8')) as object);
     compiled.set(version, validate);
   }
   return validate;
@@ -70,13 +71,13 @@ export function parseResultJson(text: string, file: string): RunResult {
   }
   const validate = resultValidator(version);
   if (!validate(parsed)) {
-    const [source] = parseYamlDocuments(text, file);
-    const errors = validationErrors(validate, source!, parsed);
+    const source = must(parseYamlDocuments(text, file)[0], `the document of ${file}`);
+    const errors = validationErrors(validate, source, parsed);
     const shown = errors.slice(0, 10);
     if (errors.length > shown.length) shown.push(new SpecError(`... and ${errors.length - shown.length} more problems`, { file, line: 1, col: 1 }));
     throw new SpecErrors(shown);
   }
-  return version === 1 ? upgradeV1(parsed as RunResultV1, (path) => positionOf(parseYamlDocuments(text, file)[0]!, path)) : (parsed as RunResult);
+  return version === 1 ? upgradeV1(parsed as RunResultV1, (path) => positionOf(must(parseYamlDocuments(text, file)[0], `the document of ${file}`), path)) : (parsed as RunResult);
 }
 
 /**
@@ -86,5 +87,5 @@ export function parseResultJson(text: string, file: string): RunResult {
 function positionInText(text: string, file: string, message: string): SourcePos {
   const offset = Number(/at position (\d+)/.exec(message)?.[1] ?? (/end of JSON input/.test(message) ? text.length : 0));
   const before = text.slice(0, offset).split('\n');
-  return { file, line: before.length, col: before[before.length - 1]!.length + 1 };
+  return { file, line: before.length, col: (before.at(-1) ?? '').length + 1 };
 }

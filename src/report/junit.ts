@@ -23,9 +23,10 @@ export function renderJunit(result: RunResult, options: JunitOptions = {}): stri
   const suites = result.experiments.map((experiment) => ({ experiment, cases: casesOf(experiment, inconclusiveAs) }));
   // A run that stopped outside any experiment (target never prepared, restore failed) must not look green in CI.
   // An interrupted run is an error too, even when every experiment that ran had passed.
-  const runError: Case | undefined = result.error
-    ? { name: 'run', classname: 'meshproof', timeSeconds: result.durationMs / 1000, result: { element: 'error', message: result.error, type: result.interrupted ? 'interrupted' : 'run', text: `${result.error}\nexit code ${result.exitCode}` } }
+  const runFailure = result.error
+    ? { element: 'error' as const, message: result.error, type: result.interrupted ? 'interrupted' : 'run', text: `${result.error}\nexit code ${result.exitCode}` }
     : undefined;
+  const runError: Case | undefined = runFailure && { name: 'run', classname: 'meshproof', timeSeconds: result.durationMs / 1000, result: runFailure };
   const count = (cases: Case[], element: 'failure' | 'error' | 'skipped') => cases.filter((c) => c.result?.element === element).length;
   const allCases = [...suites.flatMap((s) => s.cases), ...(runError ? [runError] : [])];
   const lines: string[] = ['<?xml version="1.0" encoding="UTF-8"?>'];
@@ -70,12 +71,12 @@ export function renderJunit(result: RunResult, options: JunitOptions = {}): stri
     if (experiment.description) lines.push(`    <system-out>${text(experiment.description)}</system-out>`);
     lines.push('  </testsuite>');
   });
-  if (runError) {
+  if (runFailure) {
     lines.push(
       `  <testsuite name="meshproof run" id="${suites.length}" package="meshproof" tests="1" failures="0" errors="1" skipped="0" time="${seconds(result.durationMs)}" timestamp="${attr(timestamp(result.startedAt))}" hostname="${attr(result.target.context)}">`,
     );
     lines.push(`    <testcase name="run" classname="meshproof" time="${seconds(result.durationMs)}">`);
-    lines.push(`      <error message="${attr(runError.result!.message)}" type="${attr(runError.result!.type)}">${text(runError.result!.text)}</error>`);
+    lines.push(`      <error message="${attr(runFailure.message)}" type="${attr(runFailure.type)}">${text(runFailure.text)}</error>`);
     lines.push('    </testcase>');
     lines.push('  </testsuite>');
   }

@@ -53,9 +53,10 @@ export function renderMarkdown(result: RunResult, options: { reportPath?: string
       });
     }
   }
-  if (skipped.length) {
+  const [firstSkipped] = skipped;
+  if (firstSkipped) {
     lines.push('');
-    lines.push(`**Not run** (${skipped.length}): ${skipped.map((e) => markdownCell(e.name)).join(', ')} — ${markdownCell(skipped[0]!.skipReason ?? 'skipped')}`);
+    lines.push(`**Not run** (${skipped.length}): ${skipped.map((e) => markdownCell(e.name)).join(', ')} — ${markdownCell(firstSkipped.skipReason ?? 'skipped')}`);
   }
   lines.push('');
   lines.push(`<sub>${markdownCell(shellQuote(result.command))} · meshproof ${markdownCell(result.meshproofVersion)}${options.reportPath ? ` · report: ${markdownCell(options.reportPath)}` : ''}</sub>`);

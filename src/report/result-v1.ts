@@ -24,15 +24,14 @@ export function upgradeV1(result: RunResultV1, locate: (path: PathSegment[]) => 
     experiments: result.experiments.map((experiment, e) => ({
       ...experiment,
       verdicts: experiment.verdicts.map((verdict, v): JudgedVerdict => {
-        const expectationIndex = pairedIndex(experiment, v);
-        if (expectationIndex === undefined) {
+        const [expectationIndex, expectation] = paired(experiment, verdict, v) ?? [];
+        if (expectationIndex === undefined || expectation === undefined) {
           throw new SpecError(
             `verdict "${verdict.title}" (${verdict.kind}) judged none of the experiment's expectations: no expectation of that kind at its position or with its title`,
             locate(['experiments', e, 'verdicts', v]),
             `experiments[${e}].verdicts[${v}]`,
           );
         }
-        const expectation = experiment.expectations[expectationIndex]!;
         const { details, ...rest } = verdict;
         const upgraded = detailsV1(details, expectation);
         return { ...rest, evidence: evidenceV1(verdict, expectation), ...(upgraded ? { details: upgraded } : {}), expectationIndex };
@@ -58,11 +57,12 @@ function detailsV1(details: Record<string, unknown> | undefined, e: Expectation)
  * The expectation a version-1 verdict judged: runners judged expectations in order, so the same index with the same
  * kind; otherwise the first expectation with the same kind and title.
  */
-function pairedIndex(experiment: ExperimentResultV1, verdictIndex: number): number | undefined {
-  const verdict = experiment.verdicts[verdictIndex]!;
-  if (experiment.expectations[verdictIndex]?.kind === verdict.kind) return verdictIndex;
+function paired(experiment: ExperimentResultV1, verdict: VerdictV1, verdictIndex: number): [number, Expectation] | undefined {
+  const atSamePosition = experiment.expectations[verdictIndex];
+  if (atSamePosition?.kind === verdict.kind) return [verdictIndex, atSamePosition];
   const found = experiment.expectations.findIndex((e) => e.kind === verdict.kind && e.title === verdict.title);
-  return found >= 0 ? found : undefined;
+  const expectation = experiment.expectations[found];
+  return expectation ? [found, expectation] : undefined;
 }
 
 /** The evidence the version-1 reports derived: the unit and expected numbers from the expectation. */

@@ -32,7 +32,7 @@ export function renderRunSummary(result: RunResult, width = 80, c: Colors = pc.c
     row('throughput', `${formatNumber(sent / (loadMs / 1000), 1)} req/s over ${formatMs(loadMs)} of load`);
   }
   // Percentiles cannot be merged across experiments from their summaries: say the range and where the worst was.
-  const latencies = ran.filter((e) => (e.observation?.total ?? 0) > 0).map((e) => ({ name: e.name, ...e.observation!.latency }));
+  const latencies = ran.flatMap((e) => (e.observation && e.observation.total > 0 ? [{ name: e.name, ...e.observation.latency }] : []));
   if (latencies.length) {
     const range = (key: 'p50' | 'p90' | 'p99') => {
       const values = latencies.map((l) => l[key]);

@@ -144,9 +144,11 @@ export class TerminalReporter implements RunListener {
     if (!state || this.quiet) return;
     // Over a window of about two seconds: an open model's sends come in per-second bursts (autocannon), so a 250 ms
     // window said "0 req/s" between bursts at rate 100. In the first two seconds, the rate since the start.
-    state.recent.push({ elapsedMs: progress.elapsedMs, sent: progress.sent });
-    while (state.recent.length > 2 && progress.elapsedMs - state.recent[1]!.elapsedMs >= RATE_WINDOW_MS) state.recent.shift();
-    const oldest = state.recent[0]!;
+    const latest = { elapsedMs: progress.elapsedMs, sent: progress.sent };
+    state.recent.push(latest);
+    const outOfWindow = (second: { elapsedMs: number } | undefined) => second !== undefined && progress.elapsedMs - second.elapsedMs >= RATE_WINDOW_MS;
+    while (state.recent.length > 2 && outOfWindow(state.recent[1])) state.recent.shift();
+    const oldest = state.recent[0] ?? latest;
     const span = progress.elapsedMs - oldest.elapsedMs;
     if (span >= RATE_WINDOW_MS / 2) state.rate = ((progress.sent - oldest.sent) * 1000) / span;
     else if (progress.elapsedMs > 0) state.rate = (progress.sent * 1000) / progress.elapsedMs;
@@ -223,7 +225,7 @@ export class TerminalReporter implements RunListener {
         .split('\n')
         .map((l) => {
           if (l.replace(/\u001b\[[0-9;]*m/g, '').length <= width) return l;
-          const indent = /^ */.exec(l)![0];
+          const indent = /^ */.exec(l)?.[0] ?? '';
           return wrap(l, width, indent, `${indent}  `);
         })
         .join('\n');

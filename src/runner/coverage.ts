@@ -66,7 +66,7 @@ interface Found {
   field: string;
 }
 
-const shortName = (host: string) => host.split('.')[0]!.toLowerCase();
+const shortName = (host: string) => (host.split('.', 1)[0] ?? host).toLowerCase();
 const idOf = resourceId;
 
 /** The Services a workload selector names (its `app` label), or the namespace when it selects every workload. */

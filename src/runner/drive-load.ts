@@ -10,6 +10,7 @@ import type { RunListener } from './events.ts';
 import { mergeProgress, mergeSummaries, splitPlan, type EntryGroup } from './load-split.ts';
 import { SequentialStop, type Judges } from './sequential-stop.ts';
 import type { WarmupBaseline } from './warmup-baseline.ts';
+import { must } from '../must.ts';
 
 export interface LoadRecorder {
   record(response: ResponseRecord): unknown;
@@ -64,7 +65,7 @@ export async function driveLoad(args: DriveLoad): Promise<DrivenLoad> {
     observation.record(response);
     if (!stop.signal.aborted) looks.onResponse();
   };
-  const parts = splitPlan(loadPlan(experiment, args.groups[0]!.baseUrl, args.requests, args.seed), args.groups);
+  const parts = splitPlan(loadPlan(experiment, must(args.groups[0], 'an entry group').baseUrl, args.requests, args.seed), args.groups);
   const progress: (LoadProgress | undefined)[] = parts.map(() => undefined);
   try {
     const settled = await Promise.allSettled(
@@ -75,7 +76,7 @@ export async function driveLoad(args: DriveLoad): Promise<DrivenLoad> {
             part.plan,
             (response) => {
               warmup?.onResponse(p, response);
-              onResponse(parts.length === 1 ? response : new InRotation(response, part.indices[response.requestIndex]!));
+              onResponse(parts.length === 1 ? response : new InRotation(response, must(part.indices[response.requestIndex], "the request's index in the rotation")));
             },
             {
               signal: stop.signal,

@@ -15,6 +15,7 @@ import { halfPushedProbe, probeDisturbance } from './probe.ts';
 import type { ExperimentOutcome, ExperimentResult, JudgedVerdict, PhaseName, PhaseTiming, RunEvent } from './result.ts';
 import type { RecordingObservation, RunnerDeps } from './run.ts';
 import { WarmupBaseline } from './warmup-baseline.ts';
+import { must } from '../must.ts';
 
 /** What an experiment run needs from the Runner. */
 export interface RunContext {
@@ -212,7 +213,7 @@ export class ExperimentRun {
       // recorded but do not reopen them; they are biased towards slow outcomes (retried failures, delays).
       const meshSide = experiment.expect.filter((e) => !stoppedWith.has(e));
       const judged = ctx.deps.judgeAll(meshSide, context);
-      return paired(experiment.expect.map((e) => stoppedWith.get(e) ?? judged[meshSide.indexOf(e)]!));
+      return paired(experiment.expect.map((e) => stoppedWith.get(e) ?? must(judged[meshSide.indexOf(e)], 'the verdict of a mesh-side expectation')));
     });
   }
 
@@ -268,9 +269,14 @@ export class ExperimentRun {
   /** Await the interrupt as a rejection, so long waits (convergence) give way to restore. */
   private unlessInterrupted<T>(work: Promise<T>): Promise<T> {
     const signal = this.ctx.interrupt;
+    // The runner aborts with an InterruptedError (run.ts); anything else is wrapped so the rejection is an Error.
+    const reason = (): Error => (signal.reason instanceof Error ? signal.reason : new Error(String(signal.reason)));
     return new Promise<T>((resolve, reject) => {
-      if (signal.aborted) return reject(signal.reason);
-      const onAbort = () => reject(signal.reason);
+      if (signal.aborted) {
+        reject(reason());
+        return;
+      }
+      const onAbort = () => reject(reason());
       signal.addEventListener('abort', onAbort, { once: true });
       work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
     });

@@ -3,6 +3,7 @@
 // getting the share of rate / connections / requests that its requests' weights give it.
 import type { LoadPlan, LoadProgress, LoadSummary } from '../load/driver.ts';
 import type { RequestSpec } from '../spec/types.ts';
+import { must } from '../must.ts';
 
 export interface EntryGroup {
   baseUrl: string;
@@ -40,7 +41,7 @@ export function apportion(amount: number, shares: number[], floor = 0): number[]
   const order = exact.map((x, i) => ({ i, r: x - Math.floor(x) })).sort((a, b) => b.r - a.r || a.i - b.i);
   for (const { i } of order) {
     if (left <= 0) break;
-    parts[i]++;
+    parts[i] = (parts[i] ?? 0) + 1;
     left--;
   }
   return parts.map((p) => Math.max(p, floor));
@@ -48,34 +49,38 @@ export function apportion(amount: number, shares: number[], floor = 0): number[]
 
 /** One plan per entry group; a single group gives the plan unchanged. */
 export function splitPlan(plan: LoadPlan, groups: EntryGroup[]): LoadPart[] {
-  if (groups.length === 1) return [{ plan: { ...plan, baseUrl: groups[0].baseUrl }, indices: groups[0].indices }];
-  const shares = groups.map((g) => g.indices.reduce((sum, i) => sum + plan.requests[i].weight, 0));
+  const [only] = groups;
+  if (only && groups.length === 1) return [{ plan: { ...plan, baseUrl: only.baseUrl }, indices: only.indices }];
+  const requestAt = (i: number) => must(plan.requests[i], `request ${i} of the plan`);
+  const shares = groups.map((g) => g.indices.reduce((sum, i) => sum + requestAt(i).weight, 0));
   const total = shares.reduce((a, b) => a + b, 0);
   const connections = plan.model.kind === 'closed' ? apportion(plan.model.connections, shares, 1) : [];
   // A request count is never exceeded: a part whose share rounds to no request is left out.
   const counts = plan.totalRequests !== undefined && Number.isFinite(plan.totalRequests) ? apportion(plan.totalRequests, shares) : undefined;
+  const ofPart = <T>(values: T[], g: number, what: string): T => must(values[g], `the ${what} of load part ${g}`);
   const parts: LoadPart[] = groups.map((group, g) => ({
     indices: group.indices,
     plan: {
       ...plan,
       baseUrl: group.baseUrl,
-      requests: group.indices.map((i) => plan.requests[i]),
-      model: plan.model.kind === 'open' ? { kind: 'open', rate: (plan.model.rate * shares[g]) / total } : { kind: 'closed', connections: connections[g] },
-      ...(counts ? { totalRequests: counts[g] } : {}),
+      requests: group.indices.map(requestAt),
+      model: plan.model.kind === 'open' ? { kind: 'open', rate: (plan.model.rate * ofPart(shares, g, 'share')) / total } : { kind: 'closed', connections: ofPart(connections, g, 'connections') },
+      ...(counts ? { totalRequests: ofPart(counts, g, 'request count') } : {}),
       seed: plan.seed + g,
     },
   }));
-  return counts ? parts.filter((_, g) => counts[g]! > 0) : parts;
+  return counts ? parts.filter((_, g) => ofPart(counts, g, 'request count') > 0) : parts;
 }
 
 /** `parts` names each part (its requests and entry point), so the note lists exactly the parts that ran. */
 export function mergeSummaries(summaries: LoadSummary[], parts?: string[]): LoadSummary {
-  if (summaries.length === 1) return summaries[0];
+  const first = must(summaries[0], 'a load summary to merge');
+  if (summaries.length === 1) return first;
   const sum = (pick: (s: LoadSummary) => number | undefined) => summaries.reduce((a, s) => a + (pick(s) ?? 0), 0);
   const dropped = summaries.some((s) => s.droppedIterations !== undefined) ? { droppedIterations: sum((s) => s.droppedIterations) } : {};
   const failedExit = summaries.find((s) => s.exitCode !== undefined && s.exitCode !== 0)?.exitCode ?? summaries.find((s) => s.exitCode !== undefined)?.exitCode;
   return {
-    driver: summaries[0].driver,
+    driver: first.driver,
     sent: sum((s) => s.sent),
     answered: sum((s) => s.answered),
     errored: sum((s) => s.errored),

@@ -4,6 +4,7 @@
 // cluster"), and a missing route gives 404 with no body (NR) — the 503s users report during propagation
 // (istio/istio#23998, #31509). Experiments' own failures carry bodies (fault aborts, "no healthy upstream", RBAC).
 import type { K8sObject, RequestSpec } from '../spec/types.ts';
+import { must } from '../must.ts';
 
 export type ProbeResult = { ok: boolean; detail?: string };
 
@@ -20,7 +21,7 @@ export function halfPushedProbe(baseUrl: string, requests: RequestSpec[], perWin
   return async () => {
     if (viaGateway.length === 0) return { ok: true };
     for (let i = 0; i < perWindow; i++) {
-      const request = viaGateway[i % viaGateway.length];
+      const request = must(viaGateway[i % viaGateway.length], `gateway request ${i % viaGateway.length}`);
       let symptom: string | undefined;
       try {
         const response = await fetch(`${baseUrl}${request.path}`, {

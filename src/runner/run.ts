@@ -13,6 +13,7 @@ import { multiplex } from '../report/multiplexer.ts';
 import { printable } from '../report/printable.ts';
 import { ExperimentRun, type RunContext } from './experiment-run.ts';
 import { RESULT_SCHEMA_VERSION, type ExperimentOutcome, type ExperimentResult, type RunResult } from './result.ts';
+import { must } from '../must.ts';
 
 /** An observation the runner can feed and snapshot (src/observe/observation.ts implements it). */
 export interface RecordingObservation extends ObservationView {
@@ -115,7 +116,7 @@ export class Runner {
       const clamp = (i: number) => Math.max(0, Math.min(total - 1, i));
       let index = 0;
       while (index < total && !this.interrupted) {
-        const experiment = experiments[index]!;
+        const experiment = must(experiments[index], `experiment ${index} of ${total}`);
         const before = await this.ask(() => options.beforeExperiment?.(experiment, index, total));
         if (this.interrupted) break;
         if (before === 'quit') {

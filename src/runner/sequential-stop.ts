@@ -6,6 +6,7 @@ import type { Experiment, Expectation } from '../spec/types.ts';
 import type { ObservationView } from '../observe/types.ts';
 import type { TargetInfo } from '../targets/target.ts';
 import { handlerOf } from '../assertions/kinds.ts';
+import { must } from '../must.ts';
 
 /** Expectations that can be judged from client data alone, while load runs. */
 export function judgedFromClient(e: Expectation): boolean {
@@ -45,7 +46,7 @@ export class SequentialStop {
     const context: JudgeContext = { experiment: this.experiment, observation: this.observation, counters: [], target: this.target, inFlightAllowance: 0, sequential: { looks: this.looks } };
     const verdicts = this.judges.judgeAll(this.early, context);
     if (this.judges.allConclusive(verdicts)) {
-      this.stoppedWith = new Map(this.early.map((e, i) => [e, verdicts[i]!]));
+      this.stoppedWith = new Map(this.early.map((e, i) => [e, must(verdicts[i], 'the verdict of an early expectation')]));
       this.stop('every expectation is conclusive');
     }
   }

@@ -27,10 +27,10 @@ export const isLoopback = (host: string) => /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.t
 
 /** Splits `host:port` / `[v6]:port` of a CONNECT request line. */
 function target(authority: string): { host: string; port: number } | undefined {
-  const m = /^\[?([^\]]+?)\]?:(\d{1,5})$/.exec(authority);
-  if (!m) return undefined;
-  const port = Number(m[2]);
-  return port > 0 && port < 65536 ? { host: m[1], port } : undefined;
+  const [, host, digits] = /^\[?([^\]]+?)\]?:(\d{1,5})$/.exec(authority) ?? [];
+  if (host === undefined || digits === undefined) return undefined;
+  const port = Number(digits);
+  return port > 0 && port < 65536 ? { host, port } : undefined;
 }
 
 export interface EgressProxy {
@@ -61,7 +61,8 @@ export async function startEgressProxy(socketPath: string, route: EgressRoute, l
       }
       client.off('data', onData);
       const rest = head.subarray(end + 4);
-      const [method, authority] = head.subarray(0, end).toString('latin1').split('\r\n')[0].split(' ');
+      const [requestLine = ''] = head.subarray(0, end).toString('latin1').split('\r\n');
+      const [method, authority] = requestLine.split(' ');
       const wanted = method === 'CONNECT' ? target(authority ?? '') : undefined;
       const to = wanted && route(wanted.host, wanted.port);
       if (!wanted || !to || !isLoopback(to.host)) {

@@ -6,7 +6,7 @@ export function apiGet(server: string, path: string, ca: Buffer, token: string, 
     const req = request(new URL(path, server), { ca, headers: { authorization: `Bearer ${token}` }, timeout: timeoutMs }, (res) => {
       let body = '';
       res.setEncoding('utf8');
-      res.on('data', (chunk) => (body += chunk));
+      res.on('data', (chunk: string) => (body += chunk));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
     });
     req.on('timeout', () => req.destroy(new Error(`GET ${path}: timed out`)));

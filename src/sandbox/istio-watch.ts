@@ -5,6 +5,8 @@
 import { CustomObjectsApi, makeInformer, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import { resourceId } from '../spec/resources.ts';
 import type { K8sObject } from '../spec/types.ts';
+import { must } from '../must.ts';
+import { asError } from '../errors.ts';
 
 export interface WatchedKind {
   kind: string;
@@ -32,9 +34,9 @@ export function asWritten(object: KubernetesObject & { spec?: unknown }): K8sObj
   const { name, namespace, labels, annotations } = object.metadata ?? {};
   const kept = Object.fromEntries(Object.entries(annotations ?? {}).filter(([k]) => k !== 'kubectl.kubernetes.io/last-applied-configuration'));
   return {
-    apiVersion: object.apiVersion!,
-    kind: object.kind!,
-    metadata: { name: name!, ...(namespace ? { namespace } : {}), ...(labels && Object.keys(labels).length > 0 ? { labels } : {}), ...(Object.keys(kept).length > 0 ? { annotations: kept } : {}) },
+    apiVersion: must(object.apiVersion, "a watched object's apiVersion"),
+    kind: must(object.kind, "a watched object's kind"),
+    metadata: { name: must(name, "a watched object's name"), ...(namespace ? { namespace } : {}), ...(labels && Object.keys(labels).length > 0 ? { labels } : {}), ...(Object.keys(kept).length > 0 ? { annotations: kept } : {}) },
     spec: (object.spec ?? {}) as K8sObject['spec'],
   };
 }
@@ -58,7 +60,7 @@ export async function watchIstioConfig(
   let queue = Promise.resolve();
   let stopped = false;
   const enqueue = (upserts: K8sObject[], deletes: string[]) => {
-    queue = queue.then(() => onChange(upserts, deletes)).catch((error: Error) => log(`config change not taken: ${error.message}`));
+    queue = queue.then(() => onChange(upserts, deletes)).catch((error: unknown) => log(`config change not taken: ${asError(error).message}`));
   };
   const informers = WATCHED_KINDS.map((k) => {
     const informer = makeInformer<KubernetesObject & { spec?: unknown }>(
@@ -73,7 +75,7 @@ export async function watchIstioConfig(
       if (stopped) return;
       log(`watch of ${k.plural} failed (${(error as Error | undefined)?.message ?? 'closed'}); again in 1 s`);
       setTimeout(() => {
-        if (!stopped) informer.start().catch((e: Error) => log(`watch of ${k.plural} not restarted: ${e.message}`));
+        if (!stopped) informer.start().catch((e: unknown) => log(`watch of ${k.plural} not restarted: ${asError(e).message}`));
       }, 1000).unref();
     });
     return informer;

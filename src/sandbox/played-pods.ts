@@ -8,11 +8,11 @@ export function playedPods(pods: V1Pod[]): Map<string, ClusterPod> {
   const out = new Map<string, ClusterPod>();
   for (const pod of pods) {
     const name = pod.metadata?.name ?? '';
-    const m = /^(.+)-sandbox-(\d+)$/.exec(name);
+    const [, workload, index] = /^(.+)-sandbox-(\d+)$/.exec(name) ?? [];
     const ip = pod.status?.podIP;
-    if (!m || !ip) continue;
+    if (workload === undefined || index === undefined || !ip) continue;
     const namespace = pod.metadata?.namespace ?? 'default';
-    out.set(playedPodKey(namespace, m[1], Number(m[2])), {
+    out.set(playedPodKey(namespace, workload, Number(index)), {
       name,
       namespace,
       ip,

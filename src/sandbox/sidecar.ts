@@ -6,6 +6,7 @@ import { AdsClient } from '../xds/ads-client.ts';
 import { grpcAdsTransport } from '../xds/grpc/transport.ts';
 import { proxyNode } from '../xds/node.ts';
 import { waitFor } from './processes.ts';
+import { must } from '../must.ts';
 
 export interface SandboxSidecar {
   client: AdsClient;
@@ -18,13 +19,14 @@ export interface SandboxSidecar {
 
 /** `type` router plays an ingress gateway pod (istiod builds gateway listeners and routes for it). */
 export function sandboxSidecar(pod: V1Pod, istiodGrpcAddress: string, istioVersion = '1.31.0', type: 'sidecar' | 'router' = 'sidecar'): SandboxSidecar {
+  const podName = must(pod.metadata?.name, "a played pod's name");
   const node = proxyNode({
     type,
-    podName: pod.metadata!.name!,
-    namespace: pod.metadata!.namespace ?? 'default',
-    ips: [pod.status!.podIP!],
-    labels: pod.metadata!.labels ?? {},
-    serviceAccount: pod.spec!.serviceAccountName!,
+    podName,
+    namespace: pod.metadata?.namespace ?? 'default',
+    ips: [must(pod.status?.podIP, `the address of pod ${podName}`)],
+    labels: pod.metadata?.labels ?? {},
+    serviceAccount: must(pod.spec?.serviceAccountName, `the service account of pod ${podName}`),
     istioVersion,
     proxyConfig: {},
   });
@@ -37,7 +39,7 @@ export function sandboxSidecar(pod: V1Pod, istiodGrpcAddress: string, istioVersi
     client,
     rejected,
     synced: (timeoutMs = 20_000) =>
-      waitFor(`${pod.metadata!.name} to ACK CDS, EDS, LDS and RDS`, async () => {
+      waitFor(`${podName} to ACK CDS, EDS, LDS and RDS`, async () => {
         if (rejected.length > 0) throw new Error(`NACKed: ${rejected.join('; ')}`);
         return acked.size === 4;
       }, timeoutMs),

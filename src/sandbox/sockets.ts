@@ -11,13 +11,14 @@ export interface TcpSocket {
 
 /** /proc/net/tcp's address: little-endian hex IPv4, or four little-endian 32-bit words of IPv6. */
 function decodeAddress(hex: string): { address: string; port: number } {
-  const [ip, port] = hex.split(':');
+  const [ip = '', port = ''] = hex.split(':');
   const words = ip.match(/.{8}/g) ?? [];
   const bytes = words.flatMap((w) => (w.match(/../g) ?? []).reverse().map((b) => parseInt(b, 16)));
+  const byte = (i: number) => bytes[i] ?? Number.NaN;
   const address =
     bytes.length === 4
       ? bytes.join('.')
-      : Array.from({ length: 8 }, (_, i) => ((bytes[2 * i] << 8) | bytes[2 * i + 1]).toString(16)).join(':');
+      : Array.from({ length: 8 }, (_, i) => ((byte(2 * i) << 8) | byte(2 * i + 1)).toString(16)).join(':');
   return { address, port: parseInt(port, 16) };
 }
 
@@ -31,8 +32,9 @@ export function tcpSockets(): TcpSocket[] {
       continue;
     }
     for (const line of text.trim().split('\n').slice(1)) {
-      const f = line.trim().split(/\s+/);
-      sockets.push({ local: decodeAddress(f[1]), remote: decodeAddress(f[2]), listening: f[3] === '0A', inode: Number(f[9]) });
+      // sl local_address rem_address st tx_queue:rx_queue tr:tm->when retrnsmt uid timeout inode
+      const [, local = '', remote = '', state, , , , , , inode] = line.trim().split(/\s+/);
+      sockets.push({ local: decodeAddress(local), remote: decodeAddress(remote), listening: state === '0A', inode: Number(inode) });
     }
   }
   return sockets;
@@ -44,7 +46,7 @@ export function isLoopback(address: string): boolean {
   const words = address.split(':').map((w) => parseInt(w, 16));
   if (words.length !== 8) return false;
   if (words.slice(0, 7).every((w) => w === 0) && words[7] === 1) return true;
-  return words.slice(0, 5).every((w) => w === 0) && words[5] === 0xffff && words[6] >> 8 === 127;
+  return words.slice(0, 5).every((w) => w === 0) && words[5] === 0xffff && (words[6] ?? 0) >> 8 === 127;
 }
 
 const isUnspecified = (address: string) => address === '0.0.0.0' || /^(0:){7}0$/.test(address);

@@ -15,6 +15,7 @@ import type { Scenario } from './scenario.ts';
 import type { Experiment, K8sObject, ResourceRef } from './types.ts';
 import { formatBytes, LIMITS, parseYamlDocuments, positionOf, readSourceFile, type YamlDoc } from './yaml-source.ts';
 import { field, isRecord, record } from './untyped.ts';
+import { must } from '../must.ts';
 
 function collect<T>(errors: SpecError[], work: () => T): T | undefined {
   try {
@@ -96,11 +97,11 @@ function resourcePart(file: string, source: YamlDoc, spec: RawResourceSpec, opti
   errors.push(...weightErrors(apply));
   errors.push(...subsetNameErrors(apply));
   errors.push(...headerOperationErrors(apply));
-  if (scenario) {
+  if (scenario && scenarioName !== undefined) {
     errors.push(...subsetErrors(apply, scenario));
     if (options.checkResources) {
       const check = options.checkResources;
-      collect(errors, () => errors.push(...check(scenarioName!, apply.map((r) => r.object))));
+      collect(errors, () => errors.push(...check(scenarioName, apply.map((r) => r.object))));
     }
   }
   return { apply, scenario, scenarioRef: scenarioName, errors };
@@ -126,9 +127,10 @@ function buildExperiment(file: string, source: YamlDoc, value: RawExperiment, po
     name: point ? `${base}[${pointLabel(point)}]` : base,
     description: value.metadata.description ?? '',
     tags: value.metadata.tags ?? [],
-    scenario: scenarioRef!,
+    // collect() recorded an error for each of these it left undefined, and errors were thrown above.
+    scenario: must(scenarioRef, 'the scenario'),
     apply,
-    load: load!,
+    load: must(load, 'the load'),
     expect: withUniqueTitles(expect as Experiment['expect']),
     ...(point ? { sweep: { params: point, baseName: base } } : {}),
     warnings: [...weightWarnings(apply), ...deprecatedFieldWarnings(apply), ...(scenario ? deprecatedFieldWarnings(scenario.resources) : []), ...customProviderWarnings([...(scenario?.resources ?? []), ...apply]), ...(value.metadata.tags?.includes('pitfall') ? [] : pitfallWarnings(apply, load, expect as Experiment['expect'], spec.scenario ?? 'bookinfo'))],
@@ -162,12 +164,11 @@ export function loadExperimentText(text: string, path: string, options: LoadOpti
     if (error instanceof SpecError) throw new SpecErrors([error]);
     throw error;
   }
-  if (docs.length === 0) throw new SpecErrors([new SpecError('the file holds no document; expected an Experiment', { file: shown, line: 1, col: 1 })]);
-  if (docs.length > 1) {
-    const second = positionOf(docs[1], []);
-    throw new SpecErrors([new SpecError('one experiment per file; a second YAML document starts here', second)]);
+  const [source, second] = docs;
+  if (source === undefined) throw new SpecErrors([new SpecError('the file holds no document; expected an Experiment', { file: shown, line: 1, col: 1 })]);
+  if (second !== undefined) {
+    throw new SpecErrors([new SpecError('one experiment per file; a second YAML document starts here', positionOf(second, []))]);
   }
-  const source = docs[0];
   const raw = source.value;
   const matrix = field(raw, 'spec', 'matrix');
   const points = isRecord(matrix) && Object.keys(matrix).length > 0 && Object.values(matrix).every(Array.isArray) ? matrixPointsOrErrors(matrix, source) : [undefined];

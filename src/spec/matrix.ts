@@ -22,7 +22,9 @@ export function matrixPoints(matrix: Record<string, unknown> | undefined, source
   let points: MatrixPoint[] = [{}];
   if (isPointList(matrix)) {
     points = matrix.points;
-    const keys = Object.keys(points[0]).sort().join(', ');
+    const [first] = points;
+    if (first === undefined) throw new SpecError('spec.matrix.points lists no point; give at least one', where, 'spec.matrix.points');
+    const keys = Object.keys(first).sort().join(', ');
     points.forEach((point, i) => {
       if (Object.keys(point).sort().join(', ') !== keys) {
         throw new SpecError(`every point must set the same parameters (${keys}); this one sets ${Object.keys(point).sort().join(', ') || 'none'}`, source ? positionOf(source, ['spec', 'matrix', 'points', i]) : where, `spec.matrix.points[${i}]`);
@@ -46,8 +48,8 @@ export function substitute(value: unknown, point: MatrixPoint, source: YamlDoc, 
       }
       return point[name];
     };
-    const whole = wholePlaceholder.exec(value);
-    if (whole) return lookup(whole[1]);
+    const whole = wholePlaceholder.exec(value)?.[1];
+    if (whole !== undefined) return lookup(whole);
     return value.replace(placeholder, (_, name: string) => String(lookup(name)));
   }
   if (Array.isArray(value)) return value.map((v, i) => substitute(v, point, source, [...path, i]));

@@ -12,7 +12,6 @@ import type {
   Expectation,
   LoadSpec,
   RequestSpec,
-  ResourceRef,
   SourcePos,
 } from './types.ts';
 import { formatPath, positionOf, type PathSegment, type YamlDoc } from './yaml-source.ts';
@@ -217,13 +216,12 @@ export function normaliseLoad(n: Normaliser, load: RawLoad): LoadSpec {
 }
 
 export function normaliseExpectation(n: Normaliser, item: RawExpectationItem, index: number): Expectation {
-  const kind = Object.keys(item)[0];
-  const raw = item[kind];
+  // The schema allows exactly one key per item: the kind.
+  const [kind = '', raw] = Object.entries(item)[0] ?? [];
   const path: PathSegment[] = ['spec', 'expect', index, kind];
   const handler = kindHandler(kind);
-  if (!handler) throw n.error(path, `unknown expectation kind "${kind}"`, true);
+  if (!handler || raw === undefined) throw n.error(path, `unknown expectation kind "${kind}"`, true);
   const common = { source: n.at(['spec', 'expect', index]), confidence: raw.confidence ?? DEFAULT_CONFIDENCE };
   return handler.parse({ n, raw, path, common }) as Expectation;
 }
 
-export type { ResourceRef };

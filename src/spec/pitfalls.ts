@@ -49,7 +49,7 @@ function abortWithRetries(apply: ResourceRef[], expect: Expectation[]): SpecWarn
 function gatewayBinding(apply: ResourceRef[], load: LoadSpec | undefined): SpecWarning[] {
   if (!load) return [];
   const throughGateway = load.requests.some((r) => r.service === undefined);
-  const outside = new Set(load.requests.filter((r) => r.service !== undefined).map((r) => r.service!));
+  const outside = new Set(load.requests.flatMap((r) => (r.service !== undefined ? [r.service] : [])));
   const gatewayHosts = new Set<string>();
   for (const ref of apply) {
     if (ref.object.kind === 'VirtualService' && list(field(ref.object.spec, 'gateways')).some((g) => g !== 'mesh')) {
@@ -107,19 +107,19 @@ function splitMismatch(apply: ResourceRef[], expect: Expectation[]): SpecWarning
       if (rules.length !== 1 || field(rules[0], 'match') !== undefined) continue;
       const routes = list(field(rules[0], 'route'));
       if (routes.length === 0) continue;
-      const weights = routes.map((r) => {
+      const weighted = routes.map((r) => {
         const weight = field(r, 'weight');
-        return routes.length === 1 && weight === undefined ? 100 : typeof weight === 'number' ? weight : 0;
+        return { r, weight: routes.length === 1 && weight === undefined ? 100 : typeof weight === 'number' ? weight : 0 };
       });
-      const total = weights.reduce((a, b) => a + b, 0);
+      const total = weighted.reduce((a, { weight }) => a + weight, 0);
       if (total <= 0) continue;
       const split = new Map<string, number>();
       let known = true;
-      routes.forEach((r, j) => {
+      weighted.forEach(({ r, weight }) => {
         const subset = field(r, 'destination', 'subset');
         const version = subset !== undefined ? subsetVersion.get(`${shortHost(String(field(r, 'destination', 'host') ?? service))}/${String(subset)}`) : undefined;
         if (version === undefined) known = false;
-        else split.set(version, (split.get(version) ?? 0) + (100 * weights[j]!) / total);
+        else split.set(version, (split.get(version) ?? 0) + (100 * weight) / total);
       });
       if (!known) continue;
       const expectedTotal = Object.values(e.weights).reduce((a, b) => a + b, 0);

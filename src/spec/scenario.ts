@@ -80,19 +80,19 @@ function folderResources(dir: string, seen: Set<string>): ResourceRef[] {
   const shown = displayPath(kustomization);
   const [doc] = parseYamlDocuments(readSourceFile(kustomization, shown), shown);
   const value = doc?.value as Record<string, unknown> | null | undefined;
-  const at = (path: (string | number)[]) => (doc ? positionOf(doc, path) : { file: shown, line: 1, col: 1 });
+  const at = (path: (string | number)[], options?: { key?: boolean }) => (doc ? positionOf(doc, path, options) : { file: shown, line: 1, col: 1 });
   if (!value || typeof value !== 'object' || !Array.isArray(value.resources) || !value.resources.every((r) => typeof r === 'string')) {
     throw new SpecError('kustomization.yaml needs a list of resources (files or folders)', at(['resources']), 'resources');
   }
   for (const key of Object.keys(value)) {
     if (!kustomizationFields.includes(key)) {
-      throw new SpecError(`kustomization field "${key}" is not supported: meshproof reads ${kustomizationFields.join(', ')} (render the kustomization with \`kubectl kustomize\` into a folder of plain YAML instead)`, positionOf(doc, [key], { key: true }), key);
+      throw new SpecError(`kustomization field "${key}" is not supported: meshproof reads ${kustomizationFields.join(', ')} (render the kustomization with \`kubectl kustomize\` into a folder of plain YAML instead)`, at([key], { key: true }), key);
     }
   }
   if (value.namespace !== undefined && (typeof value.namespace !== 'string' || !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(value.namespace))) {
     throw new SpecError('namespace must be a Kubernetes namespace name', at(['namespace']), 'namespace');
   }
-  const resources = (value.resources as string[]).flatMap((entry, i) => {
+  const resources = value.resources.flatMap((entry, i) => {
     if (/^[a-z]+:\/\//.test(entry)) throw new SpecError(`remote resources are not read (${entry}); meshproof works offline`, at(['resources', i]), `resources[${i}]`);
     const path = resolve(dir, entry);
     if (existsSync(path) && statSync(path).isDirectory()) return folderResources(path, seen);

@@ -167,8 +167,8 @@ function selectErrors(errors: ErrorObject[]): ErrorObject[] {
   }
   const out: ErrorObject[] = [];
   for (const group of byPath.values()) {
-    group.sort((a, b) => rank(a) - rank(b));
-    out.push(group[0]);
+    const [first] = group.sort((a, b) => rank(a) - rank(b));
+    if (first) out.push(first);
   }
   return out;
 }
@@ -199,6 +199,7 @@ export function validationErrors(validate: ValidateFunction, source: YamlDoc, va
       const { path, key, message } = messageFor(error);
       return new SpecError(message, positionOf(source, path, { key }), formatPath(path) || '(document)');
     });
-  errors.sort((a, b) => a.source!.line - b.source!.line || a.source!.col - b.source!.col);
+  // Every error here has a position (positionOf above).
+  errors.sort((a, b) => (a.source?.line ?? 0) - (b.source?.line ?? 0) || (a.source?.col ?? 0) - (b.source?.col ?? 0));
   return errors;
 }

@@ -7,6 +7,7 @@ import { locateField } from './resources.ts';
 import { formatPath, type PathSegment } from './yaml-source.ts';
 import type { Scenario } from './scenario.ts';
 import { field, isRecord, list, record } from './untyped.ts';
+import { must } from '../must.ts';
 
 /** Labels each classifier can put on a response (kept in step with src/observe/classifiers.ts). */
 export const CLASSIFIER_LABELS: Record<string, string[]> = {
@@ -31,8 +32,7 @@ export const LOAD_LABELS = ['request'];
 
 /** Short service name of an Istio host: reviews, reviews.default, reviews.default.svc.cluster.local → reviews. */
 export function shortHost(host: string): string {
-  const m = /^([^.]+)(\.default(\.svc(\.cluster\.local)?)?)?$/.exec(host);
-  return m ? m[1] : host;
+  return /^([^.]+)(\.default(\.svc(\.cluster\.local)?)?)?$/.exec(host)?.[1] ?? host;
 }
 
 function fieldError(ref: ResourceRef, path: string, message: string): SpecError {
@@ -103,7 +103,7 @@ export function weightWarnings(resources: ResourceRef[]): SpecWarning[] {
       const sum = weights.reduce((a, b) => a + b, 0);
       if (sum === 100 || sum === 0) return;
       const shares = routes
-        .map((r, j) => `${String(field(r, 'destination', 'subset') ?? field(r, 'destination', 'host') ?? `route[${j}]`)} ${((100 * weights[j]) / sum).toFixed(1)} %`)
+        .map((r, j) => `${String(field(r, 'destination', 'subset') ?? field(r, 'destination', 'host') ?? `route[${j}]`)} ${((100 * (weights[j] ?? 0)) / sum).toFixed(1)} %`)
         .join(', ');
       const path = `spec.http[${i}].route`;
       warnings.push({
@@ -310,7 +310,7 @@ export function observabilityErrors(
   // `where.<label>` errors point at the label (a key); other fields at their value.
   const fail = (e: Expectation, field: string | PathSegment[], message: string, key = false) => {
     const inner = Array.isArray(field) ? field : field.startsWith('where.') ? ['where', field.slice('where.'.length)] : field.split('.');
-    const path: PathSegment[] = ['spec', 'expect', index.get(e)!, e.kind, ...inner];
+    const path: PathSegment[] = ['spec', 'expect', must(index.get(e), `the position of expectation ${e.kind}`), e.kind, ...inner];
     const source = positionOf?.(path, { key: key || (!Array.isArray(field) && field.startsWith('where.')) }) ?? e.source;
     errors.push(new SpecError(message, source, formatPath(path)));
   };

@@ -91,7 +91,8 @@ export function parseYamlDocuments(text: string, file: string): YamlDoc[] {
     const problem = doc.errors[0];
     if (problem) {
       const pos = lines.linePos(problem.pos[0]);
-      const message = problem.message.split('\n')[0].replace(/ at line \d+, column \d+.*$/, '');
+      const [firstLine = ''] = problem.message.split('\n');
+      const message = firstLine.replace(/ at line \d+, column \d+.*$/, '');
       throw new SpecError(`YAML syntax error: ${message}`, { file, line: pos.line, col: pos.col });
     }
     const value = toPlainValue(doc, lines, file);
@@ -168,9 +169,9 @@ export function positionOf(source: YamlDoc, path: PathSegment[], options: { key?
  */
 function positionInBlockScalar(source: YamlDoc, scalar: Scalar, rest: PathSegment[], options: { key?: boolean }): SourcePos | undefined {
   if (scalar.type !== 'BLOCK_LITERAL' || typeof scalar.value !== 'string' || source.text === undefined || !scalar.range) return undefined;
-  const inner = parseYamlDocuments(scalar.value, source.file);
-  if (inner.length !== 1) return undefined;
-  const at = positionOf(inner[0], rest, options);
+  const [only, ...more] = parseYamlDocuments(scalar.value, source.file);
+  if (only === undefined || more.length > 0) return undefined;
+  const at = positionOf(only, rest, options);
   // The block's content starts on the line after its indicator (`|`), each line indented alike.
   const indicatorLine = source.lines.linePos(scalar.range[0]).line;
   const firstContent = source.text.split('\n').slice(indicatorLine).find((l) => l.trim() !== '');

@@ -6,6 +6,7 @@ import { loadEnvoyResource, type Ignored, type ResourceTypeUrl } from '../envoy/
 import type { Cluster, ClusterLoadAssignment, EnvoyConfig, Listener, RouteConfiguration } from '../envoy/model/index.ts';
 import { PUSH_ORDER, SHORT_NAME, TypeUrl, type DiscoveryRequest, type DiscoveryResponse, type XdsTypeUrl } from './discovery.ts';
 import type { XdsNode } from './node.ts';
+import { must } from '../must.ts';
 
 /** google.rpc.Code INVALID_ARGUMENT, which Envoy puts in a NACK's error_detail. */
 const INVALID_ARGUMENT = 3;
@@ -170,7 +171,7 @@ export class AdsSession {
   }
 
   private typeState(type: XdsTypeUrl): TypeState {
-    return this.state.get(type)!;
+    return must(this.state.get(type), `the state of ${type} (the constructor makes one per type)`);
   }
 }
 

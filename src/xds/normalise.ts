@@ -4,6 +4,7 @@
 // Envoy's config_dump and istiod's /debug/config_dump print them. Written against the reflection protobufjs
 // exposes (Type.fieldsArray, Field.resolvedType, Enum.valuesById, Root.lookup), described structurally below.
 import type { JsonValue } from '../envoy/model/common.ts';
+import { must } from '../must.ts';
 
 export interface ReflectedEnum {
   valuesById: Record<number, string>;
@@ -63,7 +64,7 @@ export function normaliseMessage(type: ReflectedType, message: object, registry:
       return {};
   }
   if (WRAPPERS.has(type.fullName)) {
-    const field = type.fieldsArray[0];
+    const field = must(type.fieldsArray[0], `the value field of ${type.fullName}`);
     return scalar(field, Object.hasOwn(m, 'value') ? m.value : defaultOf(field));
   }
   const out: Record<string, JsonValue> = {};
@@ -138,7 +139,7 @@ function defaultOf(field: ReflectedField): unknown {
 
 /** int64 arrives as a number or a Long (protobufjs with the `long` package); both print their decimal value. */
 function longToString(value: unknown): string {
-  return typeof value === 'object' && value !== null ? String(value.toString()) : String(value ?? 0);
+  return typeof value === 'object' && value !== null ? value.toString() : String(value ?? 0);
 }
 
 function toBigInt(value: unknown): bigint {

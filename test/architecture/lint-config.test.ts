@@ -17,6 +17,16 @@ describe('eslint.config.js', () => {
     expect(await severity(file, '@typescript-eslint/no-extraneous-class')).toBe(2); // in `strict`, not in `recommended`
   });
 
+  it.each(['src/spec/load.ts', 'src/targets/local/mesh.ts', 'bench/run.ts'])('%s: no-non-null-assertion is an error (a value that must exist is narrowed or read with must())', async (file) => {
+    expect(await severity(file, '@typescript-eslint/no-non-null-assertion')).toBe(2);
+  });
+
+  it.each(['src/runner/run.ts', 'src/targets/local/mesh.ts'])('%s: the type-aware rules are errors (floating and misused promises, unsafe any)', async (file) => {
+    for (const rule of ['no-floating-promises', 'no-misused-promises', 'await-thenable', 'no-unsafe-argument', 'no-unsafe-member-access']) {
+      expect(await severity(file, `@typescript-eslint/${rule}`), rule).toBe(2);
+    }
+  });
+
   it.each(['test/spec/fuzz.test.ts', 'test/kube/fake-apiserver.ts'])('%s: no-explicit-any is an error in tests too', async (file) => {
     expect(await eslint.isPathIgnored(file)).toBe(false);
     expect(await severity(file, '@typescript-eslint/no-explicit-any')).toBe(2);

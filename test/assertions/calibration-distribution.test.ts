@@ -11,7 +11,7 @@ import { growCounts, rates, sequentially, SIMS } from './calibration-helpers.ts'
 const LABEL = 'reviews.version';
 
 function observe(names: string[], counts: number[]): FakeObservation {
-  return FakeObservation.fromCounts(names.map((name, i) => [{ [LABEL]: name }, counts[i]]));
+  return FakeObservation.fromCounts(names.map((name, i) => [{ [LABEL]: name }, counts[i] ?? 0]));
 }
 
 function distribution(weights: Record<string, number>, confidence = 0.99, tolerance = 5) {

@@ -13,6 +13,7 @@ import { FakeObservation } from './fake-observation.ts';
 import { contextOf, expectation, source } from './context.ts';
 import { rates, SIMS } from './calibration-helpers.ts';
 import { localRateLimitFilter } from '../support/ratelimit-filter.ts';
+import { must } from '../../src/must.ts';
 
 const cluster = (subset: string, service: string) => `outbound|9080|${subset}|${service}.default.svc.cluster.local`;
 const retry = (proxy: string, subset: string, service: string, value: number): CounterSample => ({
@@ -161,10 +162,10 @@ function simulateRateLimit(rng: SeededRandom, istioVersion: string, ratePerSecon
   const arrivals = sends.map((t) => t + 0.2 + rng.uniform() * 2.8);
   const phase = rng.uniform() * limit.bucket.fillIntervalMs;
   const limiter = new LocalRateLimiter(limit, mode, (arrivals[0] ?? 0) - phase);
-  const order = arrivals.map((_, i) => i).sort((a, b) => arrivals[a] - arrivals[b]);
+  const order = [...arrivals.entries()].sort(([, a], [, b]) => a - b).map(([i]) => i);
   const limited = new Set<number>();
   for (const i of order) {
-    if (!truth.disengaged && limiter.decide(arrivals[i], () => 0).action === 'reply') limited.add(i);
+    if (!truth.disengaged && limiter.decide(must(arrivals[i], 'arrivals[i]'), () => 0).action === 'reply') limited.add(i);
   }
   const observation = FakeObservation.fromRequests(
     sends.map((t, i) => ({ sentAtMs: t, labels: limited.has(i) ? { status: '429', flag: 'RL' } : { status: '200', flag: '-' } })),

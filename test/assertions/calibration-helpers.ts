@@ -1,6 +1,7 @@
 // Seeded simulations with a known truth: how often does a judge pass, fail or stay inconclusive?
 import type { Outcome, Verdict } from '../../src/assertions/verdict.ts';
 import { seededRandom, type SeededRandom } from '../../src/assertions/stats/simulate.ts';
+import { must } from '../../src/must.ts';
 
 export interface Rates {
   pass: number;
@@ -55,7 +56,7 @@ export function sequentially<S>(
 export function growCounts(probs: number[]) {
   return (counts: number[], batch: number, rng: SeededRandom) => {
     const add = rng.multinomial(batch, probs);
-    return counts.map((c, i) => c + add[i]);
+    return counts.map((c, i) => c + must(add[i], 'add[i]'));
   };
 }
 

@@ -13,6 +13,7 @@ import { FakeObservation } from './fake-observation.ts';
 import { contextOf, expectation, source } from './context.ts';
 import { rates, SIMS } from './calibration-helpers.ts';
 import { localRateLimitFilter } from '../support/ratelimit-filter.ts';
+import { must } from '../../src/must.ts';
 
 type Bucket = [maxTokens: number, tokensPerFill: number, fillInterval: string];
 
@@ -45,7 +46,7 @@ function simulate(rng: SeededRandom, load: Load) {
     for (let k = 0; k < load.rate; k++) {
       sends.push(
         load.arrivals === 'bursts'
-          ? second * 1000 + connectionOffset[k % connections] + rng.uniform() * 0.5
+          ? second * 1000 + must(connectionOffset[k % connections], 'connectionOffset[k % connections]') + rng.uniform() * 0.5
           : second * 1000 + (k * 1000) / load.rate + rng.uniform() * 4,
       );
     }
@@ -67,10 +68,10 @@ function simulate(rng: SeededRandom, load: Load) {
   const offset = 1e6 * rng.uniform();
   const limiter = new LocalRateLimiter(limit, 'continuous', offset - 60_000);
   return sends.map((sentAtMs, i) => {
-    const limited = limiter.decide(arrivals[i] + offset, () => 0).action === 'reply';
+    const limited = limiter.decide(must(arrivals[i], 'arrivals[i]') + offset, () => 0).action === 'reply';
     // A limited request is answered by the sidecar at once; an allowed one waits for the app (1–8 ms).
     const service = limited ? 0.2 + rng.uniform() * 0.8 : 1 + rng.uniform() * 7;
-    return { sentAtMs, limited, latencyMs: arrivals[i] - sentAtMs + service + 0.2 + rng.uniform() * 0.5 };
+    return { sentAtMs, limited, latencyMs: must(arrivals[i], 'arrivals[i]') - sentAtMs + service + 0.2 + rng.uniform() * 0.5 };
   });
 }
 

@@ -14,6 +14,7 @@ import { FakeObservation } from './fake-observation.ts';
 import { contextOf, expectation, source } from './context.ts';
 import { binomialAllowance, rates, SIMS } from './calibration-helpers.ts';
 import { localRateLimitFilter } from '../support/ratelimit-filter.ts';
+import { must } from '../../src/must.ts';
 
 /** experiments/bookinfo/09-ratelimit-ratings.yaml's filter: 20 tokens, 20 more per minute. */
 function ratingsFilter(maxTokens = 20, tokensPerFill = 20, fillInterval = '60s'): K8sObject {
@@ -46,15 +47,15 @@ function simulateRun(rng: SeededRandom, run: SequentialRun): Simulated {
   const sends: number[] = [];
   for (let t = 0; sends.length < run.budget; t += -Math.log(rng.uniform()) * (1000 / run.rate)) sends.push(t);
   const arrivals = sends.map((t) => t + 0.2 + rng.uniform() * 2.8);
-  const limiter = new LocalRateLimiter(limit, mode, arrivals[0] - rng.uniform() * limit.bucket.fillIntervalMs);
-  const order = arrivals.map((_, i) => i).sort((a, b) => arrivals[a] - arrivals[b]);
+  const limiter = new LocalRateLimiter(limit, mode, must(arrivals[0], 'arrivals[0]') - rng.uniform() * limit.bucket.fillIntervalMs);
+  const order = [...arrivals.entries()].sort(([, a], [, b]) => a - b).map(([i]) => i);
   const limited = new Array<boolean>(sends.length);
-  for (const i of order) limited[i] = limiter.decide(arrivals[i], () => 0).action === 'reply';
+  for (const i of order) limited[i] = limiter.decide(must(arrivals[i], 'arrivals[i]'), () => 0).action === 'reply';
   return {
     request: sends.map((sentAtMs, i) => {
       // A limited request is answered by the sidecar itself; an allowed one waits for ratings (a few ms, some slow).
       const service = limited[i] ? 0.1 + rng.uniform() * 0.4 : rng.uniform() < run.slowShare ? run.slowMs[0] + rng.uniform() * (run.slowMs[1] - run.slowMs[0]) : 1 + rng.uniform() * 4;
-      return { sentAtMs, limited: limited[i], doneAtMs: arrivals[i] + service + 0.2 + rng.uniform() * 2.8 };
+      return { sentAtMs, limited: limited[i] ?? false, doneAtMs: must(arrivals[i], 'arrivals[i]') + service + 0.2 + rng.uniform() * 2.8 };
     }),
   };
 }

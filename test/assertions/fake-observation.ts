@@ -1,5 +1,6 @@
 // A small ObservationView for assertion tests, built from label sets (with counts, latencies and send times).
 import type { Labels, LatencyView, ObservationView } from '../../src/observe/types.ts';
+import { must } from '../../src/must.ts';
 
 export interface FakeGroup {
   labels: Labels;
@@ -94,10 +95,10 @@ export class SortedLatencies implements LatencyView {
     return this.max;
   }
   get max(): number {
-    return this.count ? this.values[this.values.length - 1][0] : Number.NaN;
+    return this.count ? must(this.values[this.values.length - 1], 'this.values[this.values.length - 1]')[0] : Number.NaN;
   }
   get min(): number {
-    return this.count ? this.values[0][0] : Number.NaN;
+    return this.count ? must(this.values[0], 'this.values[0]')[0] : Number.NaN;
   }
   get mean(): number {
     return this.count ? this.values.reduce((s, [v, c]) => s + v * c, 0) / this.count : Number.NaN;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { seededRandom } from '../../src/assertions/stats/simulate.ts';
+import { must } from '../../src/must.ts';
 
 describe('seeded simulation draws', () => {
   it('are reproducible for a seed', () => {
@@ -9,7 +10,7 @@ describe('seeded simulation draws', () => {
   });
 
   it('binomial draws have the right mean and variance (n = 2,000, p = 0.2 and p = 0.9; n = 20)', () => {
-    for (const [n, p] of [[2000, 0.2], [2000, 0.9], [20, 0.3], [100000, 0.001]]) {
+    for (const [n, p] of [[2000, 0.2], [2000, 0.9], [20, 0.3], [100000, 0.001]] as const) {
       const rng = seededRandom(n);
       const draws = Array.from({ length: 20000 }, () => rng.binomial(n, p));
       const mean = draws.reduce((s, x) => s + x, 0) / draws.length;
@@ -36,11 +37,12 @@ describe('seeded simulation draws', () => {
     const totals = [0, 0, 0];
     for (let i = 0; i < 1000; i++) {
       const c = rng.multinomial(1000, [0.5, 0.3, 0.2]);
-      expect(c[0] + c[1] + c[2]).toBe(1000);
-      c.forEach((x, j) => (totals[j] += x));
+      expect(c).toHaveLength(3);
+      expect(c.reduce((s, x) => s + x, 0)).toBe(1000);
+      c.forEach((x, j) => (totals[j] = (totals[j] ?? 0) + x));
     }
-    expect(totals[0] / 1e6).toBeCloseTo(0.5, 2);
-    expect(totals[1] / 1e6).toBeCloseTo(0.3, 2);
-    expect(totals[2] / 1e6).toBeCloseTo(0.2, 2);
+    expect(must(totals[0], 'totals[0]') / 1e6).toBeCloseTo(0.5, 2);
+    expect(must(totals[1], 'totals[1]') / 1e6).toBeCloseTo(0.3, 2);
+    expect(must(totals[2], 'totals[2]') / 1e6).toBeCloseTo(0.2, 2);
   });
 });

@@ -41,7 +41,7 @@ describe('regional mixture confidence sequence', () => {
   const [below, inBand, above] = regional.regions;
 
   it('contains the observed share and is wider than the single-look interval at the same level', () => {
-    for (const [x, n] of [[19, 100], [388, 2000], [0, 500], [500, 500]]) {
+    for (const [x, n] of [[19, 100], [388, 2000], [0, 500], [500, 500]] as const) {
       const [lo, hi] = regionalConfidenceSequence(x, n, 0.99, regional);
       const [clo, chi] = clopperPearson(x, n, 0.99);
       expect(lo).toBeLessThanOrEqual(x / n);

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseDocument } from 'yaml';
 import { catalogueDir, catalogueFiles, describeNonPassing, FULL_RUN_SEEDS, readResult, runCli } from './cli.ts';
+import { must } from '../../src/must.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'meshproof-catalogue-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -26,12 +27,12 @@ const NEEDS_APPLIED_RESOURCES = new Set(['rateLimited']);
 /** The experiment as YAML text with `spec.apply` removed (and the expectations that need applied resources). */
 function withoutApply(text: string, file: string): { yaml: string; dropped: string[] } {
   const doc = parseDocument(text);
-  if (doc.errors.length > 0) throw new Error(`${file}: ${doc.errors[0].message}`);
+  if (doc.errors.length > 0) throw new Error(`${file}: ${must(doc.errors[0], 'doc.errors[0]').message}`);
   const experiment = doc.toJS() as { spec: { apply?: unknown; expect: Record<string, unknown>[] } };
   delete experiment.spec.apply;
   const dropped: string[] = [];
   experiment.spec.expect = experiment.spec.expect.filter((e) => {
-    const kind = Object.keys(e)[0];
+    const kind = must(Object.keys(e)[0], 'kind');
     if (!NEEDS_APPLIED_RESOURCES.has(kind)) return true;
     dropped.push(kind);
     return false;

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { catalogueDir, catalogueFiles, repoRoot } from './cli.ts';
 import { parse } from 'yaml';
+import { must } from '../../src/must.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'meshproof-tmux-'));
 const socket = `meshproof-test-${process.pid}`;
@@ -109,7 +110,7 @@ describe('meshproof tutorial bookinfo in a terminal (tmux)', () => {
         expect(line.startsWith('\u001b[0m') || state.size === 0, `description in plain text: ${JSON.stringify(line)}`).toBe(true);
       }
       afterHeader = /^Step \d+\/\d+: /.test(plainText);
-      for (const [, params] of line.matchAll(/\u001b\[([0-9;]*)m/g)) {
+      for (const [, params = ''] of line.matchAll(/\u001b\[([0-9;]*)m/g)) {
         for (const code of (params === '' ? '0' : params).split(';')) {
           expect(['0', '1', '2', '22', '31', '32', '33', '36', '39', '49', '90'], `SGR code ${code} in ${JSON.stringify(line)}`).toContain(code);
           if (code === '0') state.clear();
@@ -163,10 +164,10 @@ describe('meshproof tutorial bookinfo in a terminal (tmux)', () => {
     expect(result.exitCode).toBe(130);
     // Every step is listed: the two that ran, then the rest as skipped (never dropped).
     expect(result.experiments.map((e) => e.name)).toEqual(steps);
-    expect(result.experiments.map((e) => e.outcome)).toEqual(['pass', result.experiments[1].outcome, ...steps.slice(2).map(() => 'skipped')]);
-    expect(['interrupted', 'pass']).toContain(result.experiments[1].outcome);
+    expect(result.experiments.map((e) => e.outcome)).toEqual(['pass', must(result.experiments[1], 'result.experiments[1]').outcome, ...steps.slice(2).map(() => 'skipped')]);
+    expect(['interrupted', 'pass']).toContain(must(result.experiments[1], 'result.experiments[1]').outcome);
     for (const e of result.experiments.slice(0, 2)) expect(e.restore?.errors).toEqual([]);
-    expect(result.experiments[1].restore?.deleted.length).toBeGreaterThan(0);
+    expect(result.experiments[1]?.restore?.deleted.length).toBeGreaterThan(0);
   }, 120_000);
 
   it('80 × 40, NO_COLOR: no line over 80 columns; s skips, b goes back, each step waits after its verdicts, q quits (exit 0)', async () => {

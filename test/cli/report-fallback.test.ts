@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { must } from '../../src/must.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const bin = join(root, 'bin/meshproof.js');
@@ -33,7 +34,7 @@ spec:
     expect(r.status, r.stderr).toBe(0);
     const warning = /warning: could not write the reports to \S*report \(.*\); writing them to (\S*meshproof-report-\S+) instead/.exec(r.stderr);
     expect(warning, r.stderr).not.toBeNull();
-    expect(existsSync(join(warning![1], 'result.json'))).toBe(true);
+    expect(existsSync(join(must(warning![1], 'warning![1]'), 'result.json'))).toBe(true);
     expect(() => JSON.parse(r.stdout)).not.toThrow(); // --json's stdout stays the result alone
   });
 

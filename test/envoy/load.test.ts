@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { EnvoyConfigError, loadEnvoyConfig } from '../../src/envoy/load/index.ts';
+import type { EnvoyConfig } from '../../src/envoy/model/index.ts';
 import { SpecError } from '../../src/errors.ts';
+import { must } from '../../src/must.ts';
 
 const T = 'type.googleapis.com/';
 const dumpText = readFileSync(new URL('../fixtures/envoy/sidecar-config-dump.json', import.meta.url), 'utf8');
@@ -35,6 +37,8 @@ function issuesOf(input: Json): string[] {
 const outboundHcm = (b: Json) => b.listeners[1].filter_chains[0].filters[0].typed_config;
 const inboundHcm = (b: Json) => b.listeners[2].filter_chains[0].filters[1].typed_config;
 const jasonRoute = (b: Json) => b.routes[0].virtual_hosts[0].routes[0];
+/** The first network filter of the first chain of the loaded model's `index`-th listener. */
+const firstFilter = (config: EnvoyConfig, index: number) => must(config.listeners[index]?.filter_chains?.[0]?.filters[0], `the first filter of listener ${index}`);
 
 describe('loadEnvoyConfig: an istiod-shaped sidecar config_dump loads as is', () => {
   it('loads listeners, routes, clusters and endpoints from the dump sections (pilot/pkg/xds/debug.go connectionConfigDump)', () => {
@@ -47,12 +51,12 @@ describe('loadEnvoyConfig: an istiod-shaped sidecar config_dump loads as is', ()
       'BlackHoleCluster',
       'InboundPassthroughCluster',
     ]);
-    expect(config.endpoints[0].endpoints?.[0].lb_endpoints?.map((e) => e.health_status)).toEqual(['HEALTHY', 'UNHEALTHY']);
+    expect(config.endpoints[0]?.endpoints?.[0]?.lb_endpoints?.map((e) => e.health_status)).toEqual(['HEALTHY', 'UNHEALTHY']);
   });
 
   it('keeps the executed HTTP filters in order and drops the no-op ones', () => {
     const { config } = loadEnvoyConfig(dumpText);
-    const hcm = config.listeners[1].filter_chains![0].filters[0].typed_config as Json;
+    const hcm = firstFilter(config, 1).typed_config as Json;
     expect(hcm.http_filters.map((f: Json) => f.name)).toEqual(['envoy.filters.http.fault', 'envoy.filters.http.cors', 'envoy.filters.http.router']);
     expect(hcm.rds).toEqual({ route_config_name: '9080', config_source: { ads: {}, initial_fetch_timeout: '0s', resource_api_version: 'V3' } });
     expect(hcm.tracing).toBeUndefined();
@@ -60,7 +64,7 @@ describe('loadEnvoyConfig: an istiod-shaped sidecar config_dump loads as is', ()
 
   it('resolves a local_ratelimit TypedStruct into the LocalRateLimit message, camelCase names included (as Envoy converts a TypedStruct)', () => {
     const { config } = loadEnvoyConfig(dumpText);
-    const hcm = config.listeners[2].filter_chains![0].filters[0].typed_config as Json;
+    const hcm = firstFilter(config, 2).typed_config as Json;
     expect(hcm.http_filters[0]).toEqual({
       name: 'envoy.filters.http.local_ratelimit',
       typed_config: {
@@ -76,18 +80,18 @@ describe('loadEnvoyConfig: an istiod-shaped sidecar config_dump loads as is', ()
 
   it('keeps route behaviour: header match, weighted clusters, retry policy (int64 as number), per-route fault', () => {
     const { config } = loadEnvoyConfig(dumpText);
-    const [jason, split] = config.routes[0].virtual_hosts![0].routes!;
-    expect(jason.match.headers).toEqual([{ name: 'end-user', string_match: { exact: 'jason' } }]);
-    expect(jason.route?.retry_policy?.host_selection_retry_max_attempts).toBe(5);
-    expect(jason.route?.retry_policy?.retry_host_predicate?.[0].name).toBe('envoy.retry_host_predicates.previous_hosts');
-    expect(split.route?.weighted_clusters?.clusters.map((c) => c.weight)).toEqual([80, 20]);
-    expect(split.typed_per_filter_config?.['envoy.filters.http.fault']).toMatchObject({ abort: { http_status: 503 } });
+    const [jason, split] = must(config.routes[0]?.virtual_hosts?.[0], 'the first virtual host').routes!;
+    expect(jason?.match.headers).toEqual([{ name: 'end-user', string_match: { exact: 'jason' } }]);
+    expect(jason?.route?.retry_policy?.host_selection_retry_max_attempts).toBe(5);
+    expect(jason?.route?.retry_policy?.retry_host_predicate?.[0]?.name).toBe('envoy.retry_host_predicates.previous_hosts');
+    expect(split?.route?.weighted_clusters?.clusters.map((c) => c.weight)).toEqual([80, 20]);
+    expect(split?.typed_per_filter_config?.['envoy.filters.http.fault']).toMatchObject({ abort: { http_status: 503 } });
     expect(jason).not.toHaveProperty('decorator');
   });
 
   it('keeps cluster behaviour: circuit breakers, outlier detection, max requests per connection, tlsMode socket matches', () => {
     const { config } = loadEnvoyConfig(dumpText);
-    const reviews = config.clusters[0];
+    const reviews = must(config.clusters[0], 'reviews');
     expect(reviews.circuit_breakers?.thresholds?.[0]).toEqual({
       max_connections: 4294967295,
       max_pending_requests: 4294967295,
@@ -355,7 +359,7 @@ describe('loadEnvoyConfig accepts the policy filters in the shapes istiod builds
     inboundHcm(b).http_filters.splice(1, 0, jwt, rbac);
     const { config, ignored } = loadEnvoyConfig(b);
     // The loaded model has dropped the no-op istio.metadata_exchange network filter before the HCM.
-    const filters = (config.listeners[2].filter_chains![0].filters[0].typed_config as Json).http_filters;
+    const filters = (firstFilter(config, 2).typed_config as Json).http_filters;
     expect(filters.map((f: Json) => f.name)).toEqual([
       'envoy.filters.http.jwt_authn',
       'envoy.filters.http.rbac',
@@ -378,6 +382,6 @@ describe('json names (istiod\'s dumps) and proto names (Envoy\'s) are both read;
     b.clusters[0].outlier_detection = { consecutive5xx: 3, baseEjectionTime: '30s' };
     expect(issuesOf(b)).toEqual(['clusters[0].lb_subset_config: Cluster.lb_subset_config is not executed by the local data plane']);
     delete b.clusters[0].lbSubsetConfig;
-    expect(loadEnvoyConfig(b).config.clusters[0].outlier_detection).toEqual({ consecutive_5xx: 3, base_ejection_time: '30s' });
+    expect(loadEnvoyConfig(b).config.clusters[0]?.outlier_detection).toEqual({ consecutive_5xx: 3, base_ejection_time: '30s' });
   });
 });

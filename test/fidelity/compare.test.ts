@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { loadEnvoyConfig } from '../../src/envoy/load/index.ts';
 import type { EnvoyConfig } from '../../src/envoy/model/index.ts';
 import { compareConfigs, formatDrift } from '../../src/fidelity/compare.ts';
+import { must } from '../../src/must.ts';
 
 const load = (name: string): EnvoyConfig => loadEnvoyConfig(readFileSync(new URL(`../fixtures/envoy/istiod/${name}-config-dump.json`, import.meta.url), 'utf8')).config;
 const copy = (c: EnvoyConfig): EnvoyConfig => structuredClone(c);
@@ -24,7 +25,7 @@ describe('compareConfigs', () => {
 
   it('finds a planted difference and names the proxy, resource type, resource, path and both values', () => {
     const planted = copy(productpage);
-    reviewsHost(planted).routes![1].route!.timeout = '5s';
+    must(reviewsHost(planted).routes![1], 'reviewsHost(planted).routes![1]').route!.timeout = '5s';
     expect(drifts(productpage, planted)).toEqual([
       'productpage-v1.default route 9080 virtual_hosts[reviews.default.svc.cluster.local:9080].routes[1].route.timeout: builtin "10s", istiod "5s"',
     ]);
@@ -46,7 +47,7 @@ describe('compareConfigs', () => {
     outbound(shuffled).virtual_hosts!.reverse();
     inbound(shuffled).filter_chains!.reverse();
     reviewsHost(shuffled).domains!.reverse();
-    const details = (c: EnvoyConfig) => outbound(c).virtual_hosts!.find((v) => v.name === 'details.default.svc.cluster.local:9080')!.routes![0].route!.retry_policy!;
+    const details = (c: EnvoyConfig) => must(outbound(c).virtual_hosts!.find((v) => v.name === 'details.default.svc.cluster.local:9080')!.routes![0], 'the first route of details:9080').route!.retry_policy!;
     details(shuffled).retry_on = details(shuffled).retry_on!.split(',').reverse().join(',');
     expect(details(shuffled).retry_on).not.toBe(details(productpage).retry_on);
     expect(drifts(productpage, shuffled)).toEqual([]);
@@ -61,7 +62,7 @@ describe('compareConfigs', () => {
     const ratings = load('ratings');
     const reordered = copy(ratings);
     const chain = inbound(reordered).filter_chains!.find((c) => JSON.stringify(c).includes('local_ratelimit'))!;
-    const hcm = chain.filters[0].typed_config as unknown as { http_filters: unknown[] };
+    const hcm = must(chain.filters[0], 'chain.filters[0]').typed_config as unknown as { http_filters: unknown[] };
     [hcm.http_filters[0], hcm.http_filters[1]] = [hcm.http_filters[1], hcm.http_filters[0]];
     expect(compareConfigs('ratings-v1.default', ratings, reordered).map(formatDrift).some((d) => /http_filters\[0\]\.name: builtin "[^"]+", istiod "[^"]+"/.test(d))).toBe(true);
   });

@@ -11,6 +11,7 @@ import { compareConfigs, formatDrift } from '../../src/fidelity/compare.ts';
 import { corpus } from '../../src/fidelity/corpus.ts';
 import { IstiodTranslator, type IstiodAnswer } from '../../src/fidelity/istiod-translator.ts';
 import type { K8sObject } from '../../src/spec/types.ts';
+import { must } from '../../src/must.ts';
 
 const fixture = (name: string) => new URL(`../fixtures/envoy/istiod/${name}`, import.meta.url);
 const fixtureObjects = parseAllDocuments(readFileSync(fixture('bookinfo.yaml'), 'utf8'))
@@ -86,7 +87,7 @@ describe('istio-translate: the pinned istiod generating each proxy configuration
     expect([...answer.proxies.keys()].sort()).toEqual(bookinfoProxies(registry).map((p) => `${p.podName}.${p.namespace}`).sort());
     const productpage = answer.proxies.get('productpage-v1-sandbox-0.default')!;
     const reviews = productpage.routes.find((r) => r.name === '9080')!.virtual_hosts!.find((v) => v.name === 'reviews.default.svc.cluster.local:9080')!;
-    expect(reviews.routes![0].route).toMatchObject({ cluster: 'outbound|9080|v2|reviews.default.svc.cluster.local', timeout: '3s' });
+    expect(reviews.routes![0]?.route).toMatchObject({ cluster: 'outbound|9080|v2|reviews.default.svc.cluster.local', timeout: '3s' });
     const v2 = productpage.endpoints.find((e) => e.cluster_name === 'outbound|9080|v2|reviews.default.svc.cluster.local')!;
     const v2Pod = registry.instances.find((i) => i.podName.startsWith('reviews-v2'))!;
     expect(v2.endpoints!.flatMap((l) => l.lb_endpoints!.map((e) => e.endpoint!.address!.socket_address!.address))).toEqual([v2Pod.ip]);
@@ -94,7 +95,7 @@ describe('istio-translate: the pinned istiod generating each proxy configuration
 
   it("refuses an invalid resource with istiod's validation error, as the API server's webhook would (pkg/config/validation)", async () => {
     const invalid: K8sObject = { apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: 'reviews', namespace: 'default' }, spec: { hosts: ['reviews'], http: [{ timeout: '2s' }] } };
-    const answer = await istiod.translate({ objects: [fixtureObjects[0], invalid], proxies: [] });
+    const answer = await istiod.translate({ objects: [must(fixtureObjects[0], 'fixtureObjects[0]'), invalid], proxies: [] });
     expect(answer).toMatchObject({ ok: false, error: 'objects[1] VirtualService default/reviews: configuration is invalid: HTTP route, redirect or direct_response is required' });
     expect(await istiod.validate([{ ...invalid, spec: { hosts: ['reviews'], http: [{ route: [{ destination: { host: 'reviews' } }], timeout: 'soon' }] } }])).toEqual({
       error: 'objects[0] VirtualService default/reviews: error decoding configuration: bad Duration: time: invalid duration "soon"',
@@ -117,14 +118,14 @@ describe('istio-translate: the pinned istiod generating each proxy configuration
 
   it('replaces its process every setsPerProcess sets (bounded memory) and answers the same across processes', async () => {
     const registry = bookinfoRegistry();
-    const set = { registry, objects: corpus(11, 1)[0].objects, proxies: bookinfoProxies(registry).slice(0, 2) };
+    const set = { registry, objects: must(corpus(11, 1)[0], 'corpus(11, 1)[0]').objects, proxies: bookinfoProxies(registry).slice(0, 2) };
     const recycling = IstiodTranslator.start(undefined, { setsPerProcess: 1 });
     try {
       const answers = [ok(await recycling.translate(set)), ok(await recycling.translate(set)), ok(await recycling.translate(set))];
-      expect(answers[0].proxies.size).toBe(2);
+      expect(answers[0]?.proxies.size).toBe(2);
       // istiod lists resources in map order, which varies between runs; compare them as Envoy reads them.
       for (const a of answers.slice(1)) {
-        for (const [proxy, config] of answers[0].proxies) expect(compareConfigs(proxy, a.proxies.get(proxy)!, config).map(formatDrift)).toEqual([]);
+        for (const [proxy, config] of must(answers[0], 'answers[0]').proxies) expect(compareConfigs(proxy, a.proxies.get(proxy)!, config).map(formatDrift)).toEqual([]);
       }
     } finally {
       await recycling.close();

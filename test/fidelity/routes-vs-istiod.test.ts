@@ -14,6 +14,7 @@ import { kustomizationObjects } from '../../src/sandbox/objects.ts';
 import type { K8sObject } from '../../src/spec/types.ts';
 import { catalogueSets } from '../../src/fidelity/catalogue.ts';
 import { runSandboxScript } from '../../src/sandbox/scripts.ts';
+import { must } from '../../src/must.ts';
 
 const root = resolve(import.meta.dirname, '../..');
 const stateDir = mkdtempSync(join(tmpdir(), 'meshproof-fidelity-test-'));
@@ -114,7 +115,7 @@ describe('route fidelity against the real istiod', () => {
       objects: [{ apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: 'reviews', namespace: 'default' }, spec: { hosts: ['reviews'], http: [{ timeout: '0.5s', route: [{ destination: { host: 'reviews' } }] }] } }],
     };
     // The same resources, but the built-in side is given a set without the timeout: istiod's 0.500s must show.
-    const result = await routeFidelity(istiod!, [timeout], istioBehaviour('1.31.0'), undefined, (o) => o.map((x) => { const spec = x.spec as { http: { route: unknown }[] }; return { ...x, spec: { ...spec, http: [{ route: spec.http[0].route }] } }; }), baseline());
+    const result = await routeFidelity(istiod!, [timeout], istioBehaviour('1.31.0'), undefined, (o) => o.map((x) => { const spec = x.spec as { http: { route: unknown }[] }; return { ...x, spec: { ...spec, http: [{ route: must(spec.http[0], 'spec.http[0]').route }] } }; }), baseline());
     expect(result.drifted).toBeGreaterThan(0);
     expect(result.lines.some((l) => l.includes('.route.timeout: builtin "0s", istiod "0.500s"'))).toBe(true);
   }, 60_000);

@@ -7,6 +7,7 @@ import { corpus } from '../../src/fidelity/corpus.ts';
 import { IstiodTranslator, proxyKey } from '../../src/fidelity/istiod-translator.ts';
 import { fidelitySummary, runFidelity, type FidelitySet } from '../../src/fidelity/run.ts';
 import type { ProxyDescriptor, TranslationInput } from '../../src/istio/xds/input.ts';
+import { must } from '../../src/must.ts';
 
 let istiod: IstiodTranslator;
 beforeAll(() => {
@@ -32,8 +33,8 @@ describe('runFidelity', () => {
     let index = -1;
     const bySetOrder = (planted: boolean) => (_input: TranslationInput, proxy: ProxyDescriptor) => {
       if (proxy === proxies[0]) index++;
-      const config = structuredClone(truth.get(`${sets[index].name}/${proxyKey(proxy)}`)!);
-      if (planted && proxy.podName.startsWith('productpage')) config.clusters[0].connect_timeout = '1s';
+      const config = structuredClone(truth.get(`${must(sets[index], 'sets[index]').name}/${proxyKey(proxy)}`)!);
+      if (planted && proxy.podName.startsWith('productpage')) must(config.clusters[0], 'config.clusters[0]').connect_timeout = '1s';
       return config;
     };
     const clean = await runFidelity({ sets, builtin: bySetOrder(false), istiod });

@@ -13,6 +13,7 @@ import { parseVirtualService } from '../../src/istio/networking/virtual-service.
 import { parseServiceEntry } from '../../src/istio/networking/service-entry.ts';
 import { istioCrdsPath } from '../../src/sandbox/binaries.ts';
 import type { K8sObject } from '../../src/spec/types.ts';
+import { must } from '../../src/must.ts';
 
 type Schema = {
   type?: string;
@@ -74,15 +75,15 @@ function sample(s: Schema): unknown {
 function setPath(target: Record<string, unknown>, path: Path, value: unknown): void {
   // Objects and lists alike are indexed by the path's keys (a list by its numbers).
   let node = target as Record<string | number, unknown>;
-  for (let i = 0; i < path.length - 1; i++) {
-    const key = path[i];
+  const last = must(path.at(-1), 'the last key of the path');
+  for (const [i, key] of path.slice(0, -1).entries()) {
     const listNext = typeof path[i + 1] === 'number';
     node[key] ??= listNext ? [] : {};
     const next = node[key];
     if (listNext && Array.isArray(next) && next.length === 0) next.push({});
     node = next as Record<string | number, unknown>;
   }
-  node[path[path.length - 1]] = value;
+  node[last] = value;
 }
 
 const text = (path: Path) => path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${p}`)).join('').slice(1);
@@ -211,7 +212,7 @@ describe('every field of the pinned Istio CRDs is read or refused by the local t
   }
 
   it('reads the fields the catalogue relies on (a sanity check of the audit itself)', () => {
-    const read = audit('VirtualService', kinds.VirtualService).filter((f) => f.outcome === 'read').map((f) => f.field);
+    const read = audit('VirtualService', must(kinds.VirtualService, 'the VirtualService kind')).filter((f) => f.outcome === 'read').map((f) => f.field);
     expect(read).toEqual(expect.arrayContaining(['http[0].route[0].weight', 'http[0].timeout', 'http[0].retries.perTryTimeout', 'http[0].fault.abort.percentage.value']));
   });
 });

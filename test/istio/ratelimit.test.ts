@@ -19,6 +19,7 @@ import {
   type LocalRateLimit,
 } from '../../src/istio/ratelimit.ts';
 import { localRateLimitEnvoyFilter } from '../../src/istio/ratelimit/envoy-filter.ts';
+import { must } from '../../src/must.ts';
 
 /** The EnvoyFilter of istio.io tasks/policy-enforcement/rate-limit (local rate limit on productpage, TypedStruct form). */
 function taskFilter(value: Record<string, unknown> = {}): K8sObject {
@@ -95,8 +96,12 @@ function specOf(f: K8sObject): TaskFilterSpec {
   return f.spec as TaskFilterSpec;
 }
 
+function firstHeaderToAdd(f: K8sObject) {
+  return must(patchValue(f).response_headers_to_add[0], 'the first response header to add');
+}
+
 function patchValue(f: K8sObject): TaskFilterConfig {
-  return specOf(f).configPatches[0].patch.value.typed_config.value;
+  return must(specOf(f).configPatches[0], 'specOf(f).configPatches[0]').patch.value.typed_config.value;
 }
 
 function specErrorOf(fn: () => unknown): SpecError {
@@ -149,7 +154,7 @@ describe('parseLocalRateLimit', () => {
 
   it('accepts xds.type.v3.TypedStruct and defaults tokens_per_fill to 1 (envoy type/v3/token_bucket.proto)', () => {
     const f = taskFilter();
-    specOf(f).configPatches[0].patch.value.typed_config['@type'] = 'type.googleapis.com/xds.type.v3.TypedStruct';
+    must(specOf(f).configPatches[0], 'specOf(f).configPatches[0]').patch.value.typed_config['@type'] = 'type.googleapis.com/xds.type.v3.TypedStruct';
     delete patchValue(f).token_bucket!.tokens_per_fill;
     expect(parseLocalRateLimit(f).bucket.tokensPerFill).toBe(1);
   });
@@ -176,16 +181,16 @@ describe('parseLocalRateLimit', () => {
 
   it('reads per-connection buckets and INSERT_FIRST', () => {
     const f = taskFilter({ local_rate_limit_per_downstream_connection: true });
-    specOf(f).configPatches[0].patch.operation = 'INSERT_FIRST';
+    must(specOf(f).configPatches[0], 'specOf(f).configPatches[0]').patch.operation = 'INSERT_FIRST';
     expect(parseLocalRateLimit(f)).toMatchObject({ perConnection: true, position: 'first' });
   });
 
   const refusals: [string, (f: K8sObject) => void, string, RegExp][] = [
-    ['another applyTo', (f) => (specOf(f).configPatches[0].applyTo = 'HTTP_ROUTE'), 'spec.configPatches[0].applyTo', /HTTP_ROUTE.*not emulated/],
-    ['MERGE', (f) => (specOf(f).configPatches[0].patch.operation = 'MERGE'), 'spec.configPatches[0].patch.operation', /MERGE/],
-    ['ADD', (f) => (specOf(f).configPatches[0].patch.operation = 'ADD'), 'spec.configPatches[0].patch.operation', /after the router/],
-    ['context ANY', (f) => (specOf(f).configPatches[0].match.context = 'ANY'), 'spec.configPatches[0].match.context', /"ANY" is not emulated/],
-    ['another filter', (f) => (specOf(f).configPatches[0].patch.value.name = 'envoy.filters.http.lua'), 'spec.configPatches[0].patch.value.name', /envoy\.filters\.http\.lua/],
+    ['another applyTo', (f) => (must(specOf(f).configPatches[0], 'specOf(f).configPatches[0]').applyTo = 'HTTP_ROUTE'), 'spec.configPatches[0].applyTo', /HTTP_ROUTE.*not emulated/],
+    ['MERGE', (f) => (must(specOf(f).configPatches[0], 'specOf(f).configPatches[0]').patch.operation = 'MERGE'), 'spec.configPatches[0].patch.operation', /MERGE/],
+    ['ADD', (f) => (must(specOf(f).configPatches[0], 'specOf(f).configPatches[0]').patch.operation = 'ADD'), 'spec.configPatches[0].patch.operation', /after the router/],
+    ['context ANY', (f) => (must(specOf(f).configPatches[0], 'specOf(f).configPatches[0]').match.context = 'ANY'), 'spec.configPatches[0].match.context', /"ANY" is not emulated/],
+    ['another filter', (f) => (must(specOf(f).configPatches[0], 'specOf(f).configPatches[0]').patch.value.name = 'envoy.filters.http.lua'), 'spec.configPatches[0].patch.value.name', /envoy\.filters\.http\.lua/],
     ['unknown proto field', (f) => (patchValue(f).descriptors = []), 'spec.configPatches[0].patch.value.typed_config.value.descriptors', /unsupported field/],
     ['enable_x_ratelimit_headers', (f) => (patchValue(f).enable_x_ratelimit_headers = 'DRAFT_VERSION_03'), 'spec.configPatches[0].patch.value.typed_config.value.enable_x_ratelimit_headers', /unsupported field/],
     ['fill_interval below 50ms', (f) => (patchValue(f).token_bucket!.fill_interval = '0.02s'), 'spec.configPatches[0].patch.value.typed_config.value.token_bucket.fill_interval', />= 50ms/],
@@ -193,18 +198,18 @@ describe('parseLocalRateLimit', () => {
     ['max_tokens 0', (f) => (patchValue(f).token_bucket!.max_tokens = 0), 'spec.configPatches[0].patch.value.typed_config.value.token_bucket.max_tokens', /greater than 0/],
     ['missing stat_prefix', (f) => delete patchValue(f).stat_prefix, 'spec.configPatches[0].patch.value.typed_config.value.stat_prefix', /required/],
     ['missing token_bucket', (f) => delete patchValue(f).token_bucket, 'spec.configPatches[0].patch.value.typed_config.value.token_bucket', /per-route/],
-    ['wrong type_url', (f) => (specOf(f).configPatches[0].patch.value.typed_config.type_url = 'type.googleapis.com/envoy.extensions.filters.http.ratelimit.v3.RateLimit'), 'spec.configPatches[0].patch.value.typed_config.type_url', /expected/],
-    ['match.proxy', (f) => (specOf(f).configPatches[0].match.proxy = { proxyVersion: '^1\\.2.*' }), 'spec.configPatches[0].match.proxy', /unsupported field/],
-    ['patch.filterClass', (f) => (specOf(f).configPatches[0].patch.filterClass = 'AUTHZ'), 'spec.configPatches[0].patch.filterClass', /unsupported field/],
+    ['wrong type_url', (f) => (must(specOf(f).configPatches[0], 'specOf(f).configPatches[0]').patch.value.typed_config.type_url = 'type.googleapis.com/envoy.extensions.filters.http.ratelimit.v3.RateLimit'), 'spec.configPatches[0].patch.value.typed_config.type_url', /expected/],
+    ['match.proxy', (f) => (must(specOf(f).configPatches[0], 'specOf(f).configPatches[0]').match.proxy = { proxyVersion: '^1\\.2.*' }), 'spec.configPatches[0].match.proxy', /unsupported field/],
+    ['patch.filterClass', (f) => (must(specOf(f).configPatches[0], 'specOf(f).configPatches[0]').patch.filterClass = 'AUTHZ'), 'spec.configPatches[0].patch.filterClass', /unsupported field/],
     ['targetRefs', (f) => (specOf(f).targetRefs = [{ kind: 'Gateway', name: 'gw' }]), 'spec.targetRefs', /unsupported field/],
     ['selector matchLabels on an EnvoyFilter', (f) => (specOf(f).workloadSelector = { matchLabels: { app: 'x' } }), 'spec.workloadSelector.matchLabels', /only labels/],
-    ['subFilter other than the router', (f) => (specOf(f).configPatches[0].match.listener.filterChain.filter.subFilter = { name: 'envoy.filters.http.rbac' }), 'spec.configPatches[0].match.listener.filterChain.filter.subFilter.name', /not emulated/],
+    ['subFilter other than the router', (f) => (must(specOf(f).configPatches[0], 'specOf(f).configPatches[0]').match.listener.filterChain.filter.subFilter = { name: 'envoy.filters.http.rbac' }), 'spec.configPatches[0].match.listener.filterChain.filter.subFilter.name', /not emulated/],
     // Envoy refuses these (base.proto HeaderValue key/value rules; header_parser.cc isModifiableHeader).
-    ['a CR/LF header name', (f) => (patchValue(f).response_headers_to_add[0].header.key = 'x-a\r\nx-b'), 'spec.configPatches[0].patch.value.typed_config.value.response_headers_to_add[0].header.key', /cannot contain NUL, CR or LF/],
-    ['a pseudo-header name', (f) => (patchValue(f).response_headers_to_add[0].header.key = ':status'), 'spec.configPatches[0].patch.value.typed_config.value.response_headers_to_add[0].header.key', /:-prefixed or host headers may not be modified/],
-    ['a host header', (f) => (patchValue(f).response_headers_to_add[0].header.key = 'Host'), 'spec.configPatches[0].patch.value.typed_config.value.response_headers_to_add[0].header.key', /may not be modified/],
-    ['a CR/LF header value', (f) => (patchValue(f).response_headers_to_add[0].header.value = 'a\r\nSet-Cookie: x'), 'spec.configPatches[0].patch.value.typed_config.value.response_headers_to_add[0].header.value', /cannot contain NUL, CR or LF/],
-    ['header formatter', (f) => (patchValue(f).response_headers_to_add[0].header.value = '%DOWNSTREAM_REMOTE_ADDRESS%'), 'spec.configPatches[0].patch.value.typed_config.value.response_headers_to_add[0].header.value', /formatters/],
+    ['a CR/LF header name', (f) => (firstHeaderToAdd(f).header.key = 'x-a\r\nx-b'), 'spec.configPatches[0].patch.value.typed_config.value.response_headers_to_add[0].header.key', /cannot contain NUL, CR or LF/],
+    ['a pseudo-header name', (f) => (firstHeaderToAdd(f).header.key = ':status'), 'spec.configPatches[0].patch.value.typed_config.value.response_headers_to_add[0].header.key', /:-prefixed or host headers may not be modified/],
+    ['a host header', (f) => (firstHeaderToAdd(f).header.key = 'Host'), 'spec.configPatches[0].patch.value.typed_config.value.response_headers_to_add[0].header.key', /may not be modified/],
+    ['a CR/LF header value', (f) => (firstHeaderToAdd(f).header.value = 'a\r\nSet-Cookie: x'), 'spec.configPatches[0].patch.value.typed_config.value.response_headers_to_add[0].header.value', /cannot contain NUL, CR or LF/],
+    ['header formatter', (f) => (firstHeaderToAdd(f).header.value = '%DOWNSTREAM_REMOTE_ADDRESS%'), 'spec.configPatches[0].patch.value.typed_config.value.response_headers_to_add[0].header.value', /formatters/],
   ];
   for (const [what, mutate, path, message] of refusals) {
     it(`refuses ${what} naming the resource and ${path}`, () => {
@@ -313,7 +318,7 @@ describe('predictRateLimited', () => {
     // A draw below 0.5 hits 50 %: enabled on every request; the 5th is limited; enforcement draw 0.9 → not enforced.
     const draws = [0.1, 0.1, 0.1, 0.1, 0.1, 0.9];
     let k = 0;
-    const p = predictRateLimited(fiveRequestsOneSecondApart, limit, 'chunked', { random: () => draws[k++] });
+    const p = predictRateLimited(fiveRequestsOneSecondApart, limit, 'chunked', { random: () => must(draws[k++], `draw ${k}`) });
     expect(p.counters).toEqual({ enabled: 5, ok: 4, rate_limited: 1, enforced: 0 });
     // Over many requests the shares approach the percentages.
     let s = 1;
@@ -411,7 +416,7 @@ describe('predictRateLimitedUnderDelays (each request reached the proxy within i
         const sends = Array.from({ length: 150 }, (_, i) => Math.floor(i / 25) * 1000 + rng.uniform() * 5).sort((a, b) => a - b);
         // Most requests answered within a few ms; now and then one slow (a connection being opened, a stall).
         const bounds = sends.map(() => (rng.uniform() < 0.05 ? 50 + rng.uniform() * 300 : 1 + rng.uniform() * 10));
-        const arrivals = sends.map((t, i) => t + rng.uniform() * bounds[i]);
+        const arrivals = sends.map((t, i) => t + rng.uniform() * must(bounds[i], 'bounds[i]'));
         const seen = predictRateLimited(arrivals, limit, 'continuous').limited;
         const r = predictRateLimitedUnderDelays(sends, bounds, limit);
         expect(seen).toBeGreaterThanOrEqual(r.minLimited);

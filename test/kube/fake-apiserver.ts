@@ -10,6 +10,7 @@ import net from 'node:net';
 import { parse as parseYaml } from 'yaml';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { field, list } from '../../src/spec/untyped.ts';
+import { must } from '../../src/must.ts';
 
 export interface RecordedRequest {
   method: string;
@@ -89,15 +90,20 @@ export function selectorMatches(selector: string, labels: Record<string, string>
   return terms.every((raw) => {
     const term = raw.trim();
     if (term === '') return true;
-    let m: RegExpExecArray | null;
-    if ((m = /^([^\s!=]+)\s+(in|notin)\s+\(([^)]*)\)$/.exec(term))) {
-      const values = m[3].split(',').map((v) => v.trim());
-      const has = m[1] in labels && values.includes(labels[m[1]]);
-      return m[2] === 'in' ? has : !has;
+    // Every group of these patterns takes part in a match.
+    const [, setKey = '', operator, list = ''] = /^([^\s!=]+)\s+(in|notin)\s+\(([^)]*)\)$/.exec(term) ?? [];
+    if (operator !== undefined) {
+      const values = list.split(',').map((v) => v.trim());
+      const value = labels[setKey];
+      const has = value !== undefined && values.includes(value);
+      return operator === 'in' ? has : !has;
     }
-    if ((m = /^([^\s!=]+)\s*!=\s*(.*)$/.exec(term))) return labels[m[1]] !== m[2];
-    if ((m = /^([^\s!=]+)\s*==?\s*(.*)$/.exec(term))) return labels[m[1]] === m[2];
-    if ((m = /^!([^\s!=]+)$/.exec(term))) return !(m[1] in labels);
+    const [, unequalKey = '', unequalValue] = /^([^\s!=]+)\s*!=\s*(.*)$/.exec(term) ?? [];
+    if (unequalValue !== undefined) return labels[unequalKey] !== unequalValue;
+    const [, equalKey = '', equalValue] = /^([^\s!=]+)\s*==?\s*(.*)$/.exec(term) ?? [];
+    if (equalValue !== undefined) return labels[equalKey] === equalValue;
+    const absentKey = /^!([^\s!=]+)$/.exec(term)?.[1];
+    if (absentKey !== undefined) return !(absentKey in labels);
     return term in labels;
   });
 }
@@ -140,19 +146,20 @@ function fieldPaths(obj: Obj): Map<string, string> {
 }
 
 function setPath(obj: Obj, path: string, value: unknown): void {
-  const [a, b, ...rest] = path.split('.');
+  const [a = '', b = '', ...rest] = path.split('.');
   if (a === 'metadata') {
     obj.metadata[b] = { ...(obj.metadata[b] as object | undefined), [rest.join('.')]: value };
     return;
   }
-  if (b === undefined) obj[a] = value;
+  if (!path.includes('.')) obj[a] = value;
   else obj[a] = { ...(obj[a] as object | undefined), [[b, ...rest].join('.')]: value };
 }
 
 function deletePath(obj: Obj, path: string): void {
-  const [a, b, ...rest] = path.split('.');
-  const holder = a === 'metadata' ? obj.metadata[b] : b === undefined ? undefined : obj[a];
-  if (a !== 'metadata' && b === undefined) {
+  const [a = '', b = '', ...rest] = path.split('.');
+  const nested = path.includes('.');
+  const holder = a === 'metadata' ? obj.metadata[b] : !nested ? undefined : obj[a];
+  if (a !== 'metadata' && !nested) {
     delete obj[a];
     return;
   }
@@ -516,14 +523,14 @@ export class FakeApiServer {
   private route(r: RecordedRequest, url: URL): [number, unknown, string?] {
     const p = r.path;
     if (p === '/version') return [200, { major: '1', minor: '33', gitVersion: 'v1.33.1' }];
-    const proxy = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/:]+):(\d+)\/proxy\/(.*)$/.exec(url.pathname);
-    if (proxy) return this.podProxy(proxy[1], proxy[2], Number(proxy[3]), proxy[4]);
-    const serviceProxy = /^\/api\/v1\/namespaces\/([^/]+)\/services\/([^/:]+):([^/]+)\/proxy(\/.*)?$/.exec(url.pathname);
-    if (serviceProxy) return this.serviceProxy(serviceProxy[1], serviceProxy[2], serviceProxy[3], `${serviceProxy[4] ?? '/'}${url.search}`, r);
+    const [pod, podNamespace = '', podName = '', podPort, podPath = ''] = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/:]+):(\d+)\/proxy\/(.*)$/.exec(url.pathname) ?? [];
+    if (pod !== undefined) return this.podProxy(podNamespace, podName, Number(podPort), podPath);
+    const [service, serviceNamespace = '', serviceName = '', servicePort = '', servicePath = '/'] = /^\/api\/v1\/namespaces\/([^/]+)\/services\/([^/:]+):([^/]+)\/proxy(\/.*)?$/.exec(url.pathname) ?? [];
+    if (service !== undefined) return this.serviceProxy(serviceNamespace, serviceName, servicePort, `${servicePath}${url.search}`, r);
     if (p === '/api/v1') return [200, this.discovery('', 'v1')];
-    const groupVersion = /^\/apis\/([^/]+)\/([^/]+)$/.exec(p);
-    if (groupVersion) {
-      const list = this.discovery(groupVersion[1], groupVersion[2]);
+    const [apis, apiGroup = '', apiVersion = ''] = /^\/apis\/([^/]+)\/([^/]+)$/.exec(p) ?? [];
+    if (apis !== undefined) {
+      const list = this.discovery(apiGroup, apiVersion);
       return list.resources.length > 0 ? [200, list] : [404, status(404, 'NotFound', 'the server could not find the requested resource')];
     }
     const m = /^\/(?:api\/(v1)|apis\/([^/]+)\/([^/]+))(?:\/namespaces\/([^/]+))?\/([^/]+)(?:\/([^/]+))?$/.exec(p);
@@ -769,7 +776,7 @@ export class FakeApiServer {
       (o) => o.kind === 'Pod' && o.metadata.namespace === namespace && Object.entries(selector).every(([k, v]) => o.metadata.labels?.[k] === v) && list(field(o.status, 'conditions')).some((c) => field(c, 'type') === 'Ready' && field(c, 'status') === 'True'),
     );
     if (pods.length === 0) return [503, status(503, 'ServiceUnavailable', `no endpoints available for service "${name}"`)];
-    const pod = pods[0];
+    const pod = must(pods[0], 'pod');
     const targetPort = Number(servicePort.targetPort ?? servicePort.port);
     const sidecar = list(field(pod.spec, 'containers')).some((c) => field(c, 'name') === 'istio-proxy');
     if (sidecar && this.mtlsMode(namespace, pod.metadata.labels ?? {}, targetPort) === 'STRICT') {
@@ -806,18 +813,18 @@ export class FakeApiServer {
 
   private upgrade(req: http.IncomingMessage, socket: net.Socket, head: Buffer): void {
     const url = new URL(req.url ?? '/', 'http://fake');
-    const m = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/portforward$/.exec(url.pathname);
+    const [, namespace, name] = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/portforward$/.exec(url.pathname) ?? [];
     const record: RecordedRequest = { method: 'GET', path: url.pathname, query: Object.fromEntries(url.searchParams), contentType: '', body: '', authorization: String(req.headers.authorization ?? '') };
     const index = this.requests.push(record) - 1;
     const hook = this.onRequest?.(record, index);
     if (hook === 'drop') return;
     if (hook === 'after') this.onProcessed?.(record, index);
-    if (!m || record.authorization !== `Bearer ${fakeToken}` || !this.store.has(`/pods/${m[1]}/${m[2]}`)) {
+    if (namespace === undefined || name === undefined || record.authorization !== `Bearer ${fakeToken}` || !this.store.has(`/pods/${namespace}/${name}`)) {
       socket.end('HTTP/1.1 404 Not Found\r\n\r\n');
       return;
     }
     const port = Number(url.searchParams.get('ports'));
-    this.wss.handleUpgrade(req, socket, head, (ws) => void this.bridge(ws, m[1], m[2], port));
+    this.wss.handleUpgrade(req, socket, head, (ws) => void this.bridge(ws, namespace, name, port));
   }
 
   private async bridge(ws: WebSocket, namespace: string, pod: string, port: number): Promise<void> {

@@ -76,7 +76,7 @@ describe('kind-up.ts --dry-run', () => {
     expect((service.spec as ServiceSpec).type).toBe('NodePort');
     expect((service.spec as ServiceSpec).ports).toContainEqual({ name: 'http2', port: 80, targetPort: 8080, nodePort: 30080, protocol: 'TCP' });
     expect(service.metadata.annotations).toMatchObject({ 'meshproof.dev/host-url': 'http://127.0.0.1:8080' });
-    const mesh = parse(objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'istio')!.data!.mesh);
+    const mesh = parse(objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'istio')?.data?.mesh ?? '');
     expect(mesh.defaultConfig.proxyStatsMatcher).toEqual({ inclusionPrefixes: ['cluster.outbound'], inclusionRegexps: ['.*http_local_rate_limit.*', '.*rbac.*'] });
     const images = objects.filter((o) => o.kind === 'Deployment').flatMap((o) => (o.spec as DeploymentSpec).template.spec.containers.map((c) => c.image));
     expect(images.sort()).toEqual([`docker.io/istio/pilot:${istioRelease}`, `docker.io/istio/proxyv2:${istioRelease}`]);

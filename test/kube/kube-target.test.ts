@@ -12,6 +12,7 @@ import type { K8sObject } from '../../src/spec/types.ts';
 import { cleanup, KubeTarget } from '../../src/targets/kube/index.ts';
 import { comparableForm, runLabel } from '../../src/targets/kube/objects.ts';
 import { experimentResources, preexisting, startFixture, type KubeFixture } from './helpers.ts';
+import { must } from '../../src/must.ts';
 
 let fx: KubeFixture;
 beforeAll(async () => {
@@ -120,7 +121,7 @@ describe('KubeTarget.waitConverged', () => {
     await t.waitConverged(5_000);
     expect(calls).toBe(4); // one miss, then three passes in a row
     const probe = async () => ({ ok: false, detail: 'reviews v3 share 0 of 40' });
-    await t.apply([experimentResources()[1]], 'run-6');
+    await t.apply([must(experimentResources()[1], 'experimentResources()[1]')], 'run-6');
     await expect(t.waitConverged(300, probe)).rejects.toThrow(/behavioural probe did not see the change in 3 consecutive windows within 300 ms: reviews v3 share 0 of 40/);
     await t.restore();
   });
@@ -178,7 +179,7 @@ describe('KubeTarget: consecutive experiments, replacing, unchanged objects', ()
       fx.server.update({ ...vs, metadata: { ...vs.metadata, labels: { ...vs.metadata.labels, team: 'other' } } });
     };
     try {
-      await t.apply([experimentResources()[0]], 'run-c');
+      await t.apply([must(experimentResources()[0], 'experimentResources()[0]')], 'run-c');
     } finally {
       fx.server.onRequest = undefined;
       fx.server.onProcessed = undefined;

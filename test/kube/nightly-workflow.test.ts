@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { buildProgram } from '../../src/cli/main.ts';
 import { istioRelease, kindRelease } from '../../src/targets/kube/kind.ts';
+import { must } from '../../src/must.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -27,7 +28,7 @@ const workflow = parse(readFileSync(join(root, '.github', 'workflows', 'mesh-nig
   env: Record<string, string>;
   jobs: Record<string, { 'runs-on': string; steps: Step[]; 'timeout-minutes'?: number }>;
 };
-const job = Object.values(workflow.jobs)[0];
+const job = must(Object.values(workflow.jobs)[0], 'job');
 const steps = job.steps;
 const index = (predicate: (s: Step) => boolean, what: string) => {
   const i = steps.findIndex(predicate);
@@ -35,6 +36,7 @@ const index = (predicate: (s: Step) => boolean, what: string) => {
   return i;
 };
 const runs = (text: string) => (s: Step) => (s.run ?? '').includes(text);
+const step = (predicate: (s: Step) => boolean, what: string) => must(steps[index(predicate, what)], what);
 
 /** Arguments of `node bin/meshproof.js <...>` in a step's script. */
 function meshproofArgs(step: Step): string[] {
@@ -44,16 +46,16 @@ function meshproofArgs(step: Step): string[] {
 
 describe('mesh-nightly workflow', () => {
   it('runs on a schedule and on demand', () => {
-    expect(workflow.on.schedule?.[0].cron).toMatch(/^(\S+\s+){4}\S+$/);
+    expect(workflow.on.schedule?.[0]?.cron).toMatch(/^(\S+\s+){4}\S+$/);
     expect(workflow.on).toHaveProperty('workflow_dispatch');
   });
 
   it("pins the Istio and kind releases kind-up installs (src/targets/kube/kind.ts)", () => {
     expect(workflow.env.ISTIO_VERSION).toBe(istioRelease);
     expect(workflow.env.KIND_VERSION).toBe(kindRelease);
-    const kind = steps[index(runs('kind-linux-amd64'), 'kind install')].run!;
+    const kind = step(runs('kind-linux-amd64'), 'kind install').run!;
     expect(kind).toContain('https://kind.sigs.k8s.io/dl/${KIND_VERSION}/kind-linux-amd64');
-    const istioctl = steps[index(runs('istioctl-${ISTIO_VERSION}-linux-amd64.tar.gz'), 'istioctl install')].run!;
+    const istioctl = step(runs('istioctl-${ISTIO_VERSION}-linux-amd64.tar.gz'), 'istioctl install').run!;
     expect(istioctl).toContain('https://github.com/istio/istio/releases/download/${ISTIO_VERSION}/istioctl-${ISTIO_VERSION}-linux-amd64.tar.gz');
     // kind-up and validate --istio use this release istioctl
     expect(istioctl).toContain('MESHPROOF_ISTIOCTL=$HOME/.local/bin/istioctl" >> "$GITHUB_ENV"');
@@ -79,7 +81,7 @@ describe('mesh-nightly workflow', () => {
   });
 
   it('runs on the kube target against the kind context, and its exit code fails the job', () => {
-    const run = steps[index(runs('node bin/meshproof.js run experiments/bookinfo'), 'run')];
+    const run = step(runs('node bin/meshproof.js run experiments/bookinfo'), 'run');
     const args = meshproofArgs(run);
     expect(args.slice(0, 2)).toEqual(['run', 'experiments/bookinfo']);
     const flag = (name: string) => args[args.indexOf(name) + 1];

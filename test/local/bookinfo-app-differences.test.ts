@@ -7,6 +7,7 @@ import { createProductpage } from '../../src/targets/local/apps/productpage.ts';
 import { createRatings } from '../../src/targets/local/apps/ratings.ts';
 import { createReviews } from '../../src/targets/local/apps/reviews.ts';
 import type { AppContext, AppRequest, OutboundCall, OutboundResult } from '../../src/targets/local/apps/types.ts';
+import { must } from '../../src/must.ts';
 
 type Answer = (call: OutboundCall) => OutboundResult;
 
@@ -134,7 +135,7 @@ describe('productpage B3 propagation (getForwardHeaders: OpenTelemetry B3MultiFo
   const sent = async (incoming: Record<string, string>) => {
     const { ctx, calls } = context({}, (call) => (call.path.startsWith('/details') ? ok(detailsBody) : ok(reviewsBody)));
     await createProductpage(ctx)({ ...request('/productpage'), headers: incoming });
-    const h = calls[0].headers;
+    const h = must(calls[0], 'calls[0]').headers;
     return Object.fromEntries(Object.entries(h).filter(([k]) => k.startsWith('x-b3') || k === 'b3'));
   };
 

@@ -28,7 +28,7 @@ describe('Bookinfo apps behind the ingress gateway', () => {
 
   it('answers the API routes with the sample payloads (productpage.py, details.rb, ratings.js)', async () => {
     const products = (await (await fetch(`${m.gatewayUrl}/api/v1/products`)).json()) as { title: string }[];
-    expect(products[0].title).toBe('The Comedy of Errors');
+    expect(products[0]?.title).toBe('The Comedy of Errors');
     const details = await (await fetch(`${m.gatewayUrl}/api/v1/products/0`)).json();
     expect(details).toEqual({
       id: 0, author: 'William Shakespeare', year: 1595, type: 'paperback', pages: 200, publisher: 'PublisherA',

@@ -35,7 +35,7 @@ describe('@request.auth.claims header keys (ToRoutingClaim)', () => {
       apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: 'v' },
       spec: { hosts: ['reviews'], http: [{ match: [{ headers: { '@request.auth.claims.groups': { exact: 'admin' } }, withoutHeaders: { '@request.auth.claims[org][id]': { prefix: 'x' } } }], route: [{ destination: { host: 'productpage' } }] }] },
     } as K8sObject);
-    expect(vs.http[0].match[0].headers).toEqual([]);
+    expect(vs.http[0]?.match[0]?.headers).toEqual([]);
     // istiod's translation: route dynamic_metadata on jwt_authn's payload; Envoy's route matching runs it.
     const routes = buildRoutes(bookinfoRegistryInput([vs]), productpageProxy);
     const matches = (payload?: Record<string, unknown>) =>

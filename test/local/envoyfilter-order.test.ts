@@ -3,9 +3,10 @@
 // INSERT_FIRST (and INSERT_BEFORE without a subFilter) prepends (networking/core/envoyfilter/listener_patch.go
 // patchHTTPFilters), so the last one applied runs first and is the one that refuses once both buckets are empty.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { applyAndWait, mesh, restoreBaseline, yaml, type MeshHandle } from './helpers.ts';
+import { applyAndWait, mesh, restoreBaseline, yamlObject, type MeshHandle } from './helpers.ts';
+import { must } from '../../src/must.ts';
 
-const limitFilter = (name: string, status: number, priority?: number) => yaml(`
+const limitFilter = (name: string, status: number, priority?: number) => yamlObject(`
 apiVersion: networking.istio.io/v1alpha3
 kind: EnvoyFilter
 metadata: { name: ${name} }
@@ -27,7 +28,7 @@ ${priority === undefined ? '' : `  priority: ${priority}\n`}  configPatches:
             token_bucket: { max_tokens: 1, tokens_per_fill: 1, fill_interval: 3600s }
             filter_enabled: { runtime_key: e, default_value: { numerator: 100, denominator: HUNDRED } }
             filter_enforced: { runtime_key: f, default_value: { numerator: 100, denominator: HUNDRED } }
-`)[0];
+`);
 
 let m: MeshHandle;
 beforeAll(async () => {
@@ -42,8 +43,9 @@ async function secondStatus(): Promise<number> {
     await r.arrayBuffer();
     statuses.push(r.status);
   }
-  expect(statuses[0]).toBe(200);
-  return statuses[1];
+  const [first, second] = statuses;
+  expect(first).toBe(200);
+  return must(second, 'the second status');
 }
 
 describe('several INSERT_FIRST rate limits on one chain', () => {

@@ -4,9 +4,9 @@
 // hosts (networking/core/gateway.go: host.NamesForNamespace / pickMatchingGatewayHosts).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveGatewayName } from '../../src/istio/networking/virtual-service.ts';
-import { applyAndWait, mesh, page, restoreBaseline, yaml, type MeshHandle } from './helpers.ts';
+import { applyAndWait, mesh, page, restoreBaseline, yaml, yamlObject, type MeshHandle } from './helpers.ts';
 
-const bookinfoVs = (extra: string, namespace = 'default', name = 'bookinfo') => yaml(`
+const bookinfoVs = (extra: string, namespace = 'default', name = 'bookinfo') => yamlObject(`
 apiVersion: networking.istio.io/v1
 kind: VirtualService
 metadata: { name: ${name}, namespace: ${namespace} }
@@ -16,9 +16,9 @@ ${extra}
   http:
   - match: [{ uri: { exact: /productpage } }, { uri: { prefix: /static } }]
     route: [{ destination: { host: productpage.default.svc.cluster.local, port: { number: 9080 } } }]
-`)[0];
+`);
 
-const gateway = (hosts: string, namespace = 'default') => yaml(`
+const gateway = (hosts: string, namespace = 'default') => yamlObject(`
 apiVersion: networking.istio.io/v1
 kind: Gateway
 metadata: { name: bookinfo-gateway, namespace: ${namespace} }
@@ -27,7 +27,7 @@ spec:
   servers:
   - port: { number: 8080, name: http, protocol: HTTP }
     hosts: [${hosts}]
-`)[0];
+`);
 
 describe('resolveGatewayName (model/config.go)', () => {
   it('short names and ./name are the VirtualService namespace\'s; ns/name as written; legacy FQDNs give ns/name', () => {

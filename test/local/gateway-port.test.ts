@@ -4,10 +4,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SpecError } from '../../src/errors.ts';
 import { gatewayListenerPort, parseGateway } from '../../src/istio/networking/gateway.ts';
-import { applyAndWait, mesh, page, yaml, type MeshHandle } from './helpers.ts';
+import { applyAndWait, mesh, page, yamlObject, type MeshHandle } from './helpers.ts';
 
 const productpageOnPort = (matchPort: number) =>
-  yaml(`
+  yamlObject(`
 apiVersion: networking.istio.io/v1
 kind: VirtualService
 metadata: { name: bookinfo }
@@ -17,10 +17,10 @@ spec:
   http:
     - match: [{ uri: { exact: /productpage }, port: ${matchPort} }]
       route: [{ destination: { host: productpage, port: { number: 9080 } } }]
-`)[0];
+`);
 
 const gateway = (number: number, host = '"*"') =>
-  yaml(`
+  yamlObject(`
 apiVersion: networking.istio.io/v1
 kind: Gateway
 metadata: { name: bookinfo-gateway }
@@ -29,7 +29,7 @@ spec:
   servers:
     - port: { number: ${number}, name: http, protocol: HTTP }
       hosts: [${host}]
-`)[0];
+`);
 
 describe('Gateway server ports (resolvePorts: a Service port is listened on at its targetPort)', () => {
   it('80 and 8080 are both the 8080 listener; a port that is not a Service port is used as written', () => {
@@ -37,7 +37,7 @@ describe('Gateway server ports (resolvePorts: a Service port is listened on at i
     expect(gatewayListenerPort(8080)).toBe(8080);
     expect(gatewayListenerPort(443)).toBe(8443);
     expect(gatewayListenerPort(9090)).toBe(9090);
-    expect(parseGateway(gateway(80)).servers[0].port).toBe(8080);
+    expect(parseGateway(gateway(80)).servers[0]?.port).toBe(8080);
   });
 
   it('a port the local gateway does not listen on is refused, saying what to use', () => {

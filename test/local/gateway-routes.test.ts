@@ -7,9 +7,10 @@ import { gatewayRoutes, gatewayVirtualHosts, isCatchAllMatch } from '../../src/i
 import type { HttpRoute } from '../../src/istio/networking/model.ts';
 import { parseGateway } from '../../src/istio/networking/gateway.ts';
 import { parseVirtualService } from '../../src/istio/networking/virtual-service.ts';
-import { applyAndWait, mesh, page, yaml, type MeshHandle } from './helpers.ts';
+import { applyAndWait, mesh, page, yaml, yamlObject, type MeshHandle } from './helpers.ts';
+import { must } from '../../src/must.ts';
 
-const vs = (name: string, http: string, createdAt: number) => parseVirtualService(yaml(`
+const vs = (name: string, http: string, createdAt: number) => parseVirtualService(yamlObject(`
 apiVersion: networking.istio.io/v1
 kind: VirtualService
 metadata: { name: ${name} }
@@ -17,14 +18,14 @@ spec:
   hosts: ["*"]
   gateways: [bookinfo-gateway, mesh]
   http: ${http}
-`)[0], createdAt);
+`), createdAt);
 
 const proxy = { gateway: 'default/bookinfo-gateway', port: 8080, labels: { istio: 'ingressgateway' }, namespace: 'istio-system' };
 const names = (routes: ReturnType<typeof gatewayRoutes>) => routes.map((r) => r.name);
 
 describe('SortVHostRoutes and the routes of merged gateway VirtualServices', () => {
   it('IsCatchAllRoute: prefix / (or no uri) or regex .*, with no header, method, authority or query condition', () => {
-    const m = (text: string) => vs('x', `[{ match: [${text}], route: [{ destination: { host: productpage } }] }]`, 0).http[0].match[0];
+    const m = (text: string) => must(vs('x', `[{ match: [${text}], route: [{ destination: { host: productpage } }] }]`, 0).http[0], 'vs(\'x\', `[{ match: [${text}], route: [{ destination: { host: productpage } }] }]`, 0).http[0]').match[0];
     expect(isCatchAllMatch(undefined)).toBe(true);
     expect(isCatchAllMatch(m('{ uri: { prefix: / } }'))).toBe(true);
     expect(isCatchAllMatch(m('{ uri: { regex: ".*" } }'))).toBe(true);
@@ -61,7 +62,7 @@ describe('SortVHostRoutes and the routes of merged gateway VirtualServices', () 
     const routes = gatewayRoutes([bound], proxy);
     expect(names(routes)).toEqual(['gateway-wins', 'rest']);
     // sourceMatchHTTP: a match naming gateways is not checked against sourceLabels.
-    expect(routes[0].match[0].sourceLabels).toBeUndefined();
+    expect(must(routes[0]?.match[0], 'the first match of the first route').sourceLabels).toBeUndefined();
   });
 });
 
@@ -103,15 +104,15 @@ spec:
 });
 
 describe('virtual hosts of the gateway listener (gateway.go buildGatewayHTTPRouteConfig, host.Names Intersection)', () => {
-  const gw = parseGateway(yaml(`
+  const gw = parseGateway(yamlObject(`
 apiVersion: networking.istio.io/v1
 kind: Gateway
 metadata: { name: bookinfo-gateway }
 spec:
   selector: { istio: ingressgateway }
   servers: [{ port: { number: 8080, name: http, protocol: HTTP }, hosts: ["*.example.com", "default/exact.test"] }]
-`)[0]);
-  const bound = (name: string, hosts: string, createdAt: number) => parseVirtualService(yaml(`
+`));
+  const bound = (name: string, hosts: string, createdAt: number) => parseVirtualService(yamlObject(`
 apiVersion: networking.istio.io/v1
 kind: VirtualService
 metadata: { name: ${name} }
@@ -119,7 +120,7 @@ spec:
   hosts: ${hosts}
   gateways: [bookinfo-gateway]
   http: [{ name: ${name}, route: [{ destination: { host: productpage } }] }]
-`)[0], createdAt);
+`), createdAt);
 
   it('a virtual host per shared host, the more specific of server and VirtualService host', () => {
     const vhosts = gatewayVirtualHosts([gw], [bound('any', '["*"]', 1), bound('shop', '[shop.example.com]', 2)], 8080, { labels: {}, namespace: 'istio-system' });

@@ -22,6 +22,13 @@ export function yaml(text: string): K8sObject[] {
   return text.split(/^---$/m).map((d) => parse(d) as K8sObject).filter(Boolean);
 }
 
+/** YAML text holding exactly one object. */
+export function yamlObject(text: string): K8sObject {
+  const [object, ...more] = yaml(text);
+  if (object === undefined || more.length > 0) throw new Error(`expected one object, found ${more.length + (object ? 1 : 0)}`);
+  return object;
+}
+
 /** Log in through productpage (POST /login) and return the session cookie. */
 export async function login(m: MeshHandle, user: string): Promise<string> {
   const res = await fetch(`${m.gatewayUrl}/login`, {
@@ -32,7 +39,8 @@ export async function login(m: MeshHandle, user: string): Promise<string> {
   });
   const cookie = res.headers.get('set-cookie');
   if (res.status !== 302 || !cookie) throw new Error(`login failed: ${res.status}`);
-  return cookie.split(';')[0];
+  const [session = ''] = cookie.split(';');
+  return session;
 }
 
 export interface Page {
@@ -52,7 +60,7 @@ export function readPage(status: number, body: string, ms: number): Page {
     status,
     body,
     ms,
-    reviews: body.includes('Error fetching product reviews') ? 'reviews-error' : served ? served[1] : 'unknown',
+    reviews: body.includes('Error fetching product reviews') ? 'reviews-error' : (served?.[1] ?? 'unknown'),
     ratingsUnavailable: body.includes('Ratings service is currently unavailable'),
     detailsError: body.includes('Error fetching product details'),
     stars: body.includes('flex gap-x-1 text-black-500') ? 'black' : body.includes('flex gap-x-1 text-red-500') ? 'red' : 'none',

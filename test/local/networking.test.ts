@@ -10,20 +10,21 @@ import { parseVirtualService } from '../../src/istio/networking/virtual-service.
 import { retryPolicy } from '../../src/istio/xds/routes.ts';
 import { buildRoutes } from '../../src/istio/xds/routes.ts';
 import { bookinfoRegistryInput, clusterUnder, ingressProxy, routeIn, sidecarCluster } from '../support/envoy-routing.ts';
-import { yaml } from './helpers.ts';
+import { yaml, yamlObject } from './helpers.ts';
+import { must } from '../../src/must.ts';
 
 const cluster = (subset: string, host = 'reviews') => `outbound|9080|${subset}|${host}.default.svc.cluster.local`;
 
 /** The Envoy retry policy istiod writes for a `retries` block (undefined: none set) at an Istio version. */
 const policyFor = (retries: string | undefined, version = '1.28.0') => {
-  const spec = retries === undefined ? undefined : parseVirtualService(yaml(`
+  const spec = retries === undefined ? undefined : must(parseVirtualService(yamlObject(`
 apiVersion: networking.istio.io/v1
 kind: VirtualService
 metadata: { name: r }
 spec:
   hosts: [reviews]
   http: [{ retries: ${retries}, route: [{ destination: { host: reviews } }] }]
-`)[0]).http[0].retries;
+`)).http[0], 'the first HTTP route').retries;
   return evaluateRetryPolicy(retryPolicy(spec, bookinfoRegistryInput([], { version })));
 };
 
@@ -78,7 +79,7 @@ describe('Istio default retry policy (pilot/pkg/networking/core/route/retry/retr
 });
 
 describe('route matching (istio/api virtual_service.proto HTTPMatchRequest) through the translated routes', () => {
-  const vs = parseVirtualService(yaml(`
+  const vs = parseVirtualService(yamlObject(`
 apiVersion: networking.istio.io/v1
 kind: VirtualService
 metadata: { name: reviews }
@@ -95,7 +96,7 @@ spec:
     route: [{ destination: { host: reviews, subset: v3 } }]
   - name: rest
     route: [{ destination: { host: reviews, subset: v1 } }]
-`)[0]);
+`));
   const input = bookinfoRegistryInput([vs]);
 
   it('takes the first rule whose match applies; match blocks are ORed; `{}` means present', () => {
@@ -115,32 +116,32 @@ spec:
   });
 
   it('splits weighted destinations as relative shares and never picks a zero weight', () => {
-    const split = parseVirtualService(yaml(`
+    const split = parseVirtualService(yamlObject(`
 apiVersion: networking.istio.io/v1
 kind: VirtualService
 metadata: { name: r }
 spec:
   hosts: [reviews]
   http: [{ route: [{ destination: { host: reviews, subset: v1 }, weight: 1 }, { destination: { host: reviews, subset: v2 }, weight: 0 }, { destination: { host: reviews, subset: v3 }, weight: 3 }] }]
-`)[0]);
+`));
     const action = routeIn(buildRoutes(bookinfoRegistryInput([split]), { type: 'sidecar', podName: 'p', namespace: 'default', ip: '10.0.0.1', labels: {}, serviceAccount: 'p' }), '9080')!.route!;
     const counts: Record<string, number> = {};
     for (let i = 0; i < 1000; i++) {
-      const subset = pickCluster(action, () => (i + 0.5) / 1000).name.split('|')[2];
+      const [, , subset = ''] = pickCluster(action, () => (i + 0.5) / 1000).name.split('|');
       counts[subset] = (counts[subset] ?? 0) + 1;
     }
     expect(counts).toEqual({ v1: 250, v3: 750 });
   });
 
   it('reads fault percentages as parts per million; no percentage injects nothing', () => {
-    const fault = (f: string) => parseVirtualService(yaml(`
+    const fault = (f: string) => must(parseVirtualService(yamlObject(`
 apiVersion: networking.istio.io/v1
 kind: VirtualService
 metadata: { name: r }
 spec:
   hosts: [ratings]
   http: [{ fault: ${f}, route: [{ destination: { host: ratings } }] }]
-`)[0]).http[0].fault!;
+`)).http[0], 'the first HTTP route').fault!;
     expect(fault('{ abort: { httpStatus: 500, percentage: { value: 0.25 } } }').abort).toEqual({ httpStatus: 500, ppm: 2500 });
     expect(fault('{ abort: { httpStatus: 500 } }').abort!.ppm).toBe(0);
     expect(fault('{ delay: { fixedDelay: 7s, percent: 50 } }').delay).toEqual({ fixedDelayMs: 7000, ppm: 500_000 });
@@ -148,7 +149,7 @@ spec:
 });
 
 describe('DestinationRule traffic policies (istio/api destination_rule.proto)', () => {
-  const dr = parseDestinationRule(yaml(`
+  const dr = parseDestinationRule(yamlObject(`
 apiVersion: networking.istio.io/v1
 kind: DestinationRule
 metadata: { name: reviews }
@@ -166,7 +167,7 @@ spec:
     trafficPolicy: { loadBalancer: { simple: ROUND_ROBIN }, outlierDetection: { consecutive5xxErrors: 2 } }
   - name: v2
     labels: { version: v2 }
-`)[0]);
+`));
 
   it('subset settings override the rule one group at a time (util.go MergeSubsetTrafficPolicy)', () => {
     expect(effectiveTrafficPolicy(dr, 'v2', 80)).toEqual({ loadBalancer: { simple: 'RANDOM' }, connectionPool: { maxConnections: 10 } });
@@ -189,7 +190,7 @@ spec:
 });
 
 describe('portLevelSettings replace, not inherit (util.go GetPortLevelTrafficPolicy, destination_rule.go MergeTrafficPolicy)', () => {
-  const dr = parseDestinationRule(yaml(`
+  const dr = parseDestinationRule(yamlObject(`
 apiVersion: networking.istio.io/v1
 kind: DestinationRule
 metadata: { name: reviews }
@@ -213,7 +214,7 @@ spec:
       portLevelSettings:
       - port: { number: 9080 }
         outlierDetection: { consecutive5xxErrors: 7 }
-`)[0]);
+`));
 
   it('the rule\'s settings for a port drop the groups they leave out (defaults apply, not the top-level values)', () => {
     expect(effectiveTrafficPolicy(dr, undefined, 9080)).toEqual({ connectionPool: { http1MaxPendingRequests: 2 } });
@@ -234,7 +235,7 @@ spec:
 });
 
 describe('EDS tlsMode per endpoint (pilot/pkg/xds/endpoints/mtls_checker.go)', () => {
-  const dr = parseDestinationRule(yaml(`
+  const dr = parseDestinationRule(yamlObject(`
 apiVersion: networking.istio.io/v1
 kind: DestinationRule
 metadata: { name: details }
@@ -246,7 +247,7 @@ spec:
   subsets:
   - { name: v1, labels: { version: v1 }, trafficPolicy: { tls: { mode: ISTIO_MUTUAL } } }
   - { name: v2, labels: { version: v2 } }
-`)[0]);
+`));
 
   it('tlsModeForDestinationRule: a port-level setting without tls keeps the policy\'s mode; a subset without one falls back to the rule', () => {
     expect(endpointTlsMode(dr, undefined, 9080)).toBe('DISABLE');
@@ -266,7 +267,7 @@ spec:
 });
 
 describe('VirtualService exportTo for sidecars (push_context.go initVirtualServices: `.` is the own namespace)', () => {
-  const vs = (ns: string, exportTo: string) => parseVirtualService(yaml(`
+  const vs = (ns: string, exportTo: string) => parseVirtualService(yamlObject(`
 apiVersion: networking.istio.io/v1
 kind: VirtualService
 metadata: { name: reviews-${ns}, namespace: ${ns} }
@@ -274,7 +275,7 @@ spec:
   hosts: [reviews.default.svc.cluster.local]
   exportTo: ${exportTo}
   http: [{ route: [{ destination: { host: reviews.default.svc.cluster.local, subset: v3 } }] }]
-`)[0]);
+`));
   const proxyIn = (namespace: string) => ({ type: 'sidecar' as const, podName: 'p', namespace, ip: '10.0.0.1', labels: {}, serviceAccount: 'p' });
 
   it('a VirtualService exported to `.` in istio-system does not route default\'s sidecars; one exported to default does', () => {
@@ -286,7 +287,7 @@ spec:
 });
 
 describe('sourceMatchHTTP (route.go): gateways in a match decide alone', () => {
-  const vs = parseVirtualService(yaml(`
+  const vs = parseVirtualService(yamlObject(`
 apiVersion: networking.istio.io/v1
 kind: VirtualService
 metadata: { name: reviews }
@@ -296,15 +297,15 @@ spec:
   http:
   - match: [{ gateways: [mesh], sourceLabels: { app: nobody }, sourceNamespace: elsewhere }]
     route: [{ destination: { host: reviews, subset: v3 } }]
-`)[0]);
-  const gateway = parseGateway(yaml(`
+`));
+  const gateway = parseGateway(yamlObject(`
 apiVersion: networking.istio.io/v1
 kind: Gateway
 metadata: { name: bookinfo-gateway }
 spec:
   selector: { istio: ingressgateway }
   servers: [{ port: { number: 8080, name: http, protocol: HTTP }, hosts: ['*'] }]
-`)[0]);
+`));
 
   it('a match with gateways [mesh] applies to every sidecar whatever its sourceLabels and sourceNamespace say, and not at the gateway', () => {
     const input = bookinfoRegistryInput([vs], { gateways: [gateway] });
@@ -314,14 +315,14 @@ spec:
 });
 
 describe('which VirtualService a sidecar uses for a host (VirtualServicesForGateway order, first domain wins)', () => {
-  const vs = (name: string, exportTo: string | undefined, createdAt: number) => parseVirtualService(yaml(`
+  const vs = (name: string, exportTo: string | undefined, createdAt: number) => parseVirtualService(must(yaml(`
 apiVersion: networking.istio.io/v1
 kind: VirtualService
 metadata: { name: ${name} }
 spec:
   hosts: [reviews]
 ${exportTo ? `  exportTo: ${exportTo}\n` : ''}  http: [{ route: [{ destination: { host: reviews, subset: ${name} } }] }]
-`)[0], createdAt);
+`)[0], 'yaml(` apiVersion: networking.istio.io/v1 kind: VirtualService metadata: { name: ${name} } spec:   hosts: [reviews] ${exportTo ? `  exportTo: ${exportTo}\\n` : \'\'}  http: [{ route: [{ destination: { host: reviews, subset: ${name} } }] }] `)[0]'), createdAt);
 
   it('a private VirtualService of the proxy\'s namespace comes before an older public one', () => {
     expect(sidecarCluster(bookinfoRegistryInput([vs('public', undefined, 1), vs('private', "['.']", 2)]))).toBe(cluster('private'));

@@ -13,6 +13,7 @@ import { ProxyStats } from '../../src/targets/local/proxy/stats.ts';
 import { parseDeployment } from '../../src/targets/local/topology.ts';
 import { applyAndWait, counters, mesh, page, scenarioFile, sum, type MeshHandle } from './helpers.ts';
 import { clusterUnder } from '../support/envoy-routing.ts';
+import { must } from '../../src/must.ts';
 
 const block = `127.${200 + (process.pid % 40)}.${(process.pid >> 3) % 250}`;
 
@@ -65,8 +66,9 @@ describe('productpage-v-flooding: FLOOD_FACTOR extra reviews calls per page (pro
   it('one page makes 1 + FLOOD_FACTOR calls to reviews, after details, and still answers 200', async () => {
     const productpage = scenarioFile('bookinfo.yaml').find((o) => o.kind === 'Deployment' && o.metadata.name === 'productpage-v1')!;
     const flooded = structuredClone(productpage) as K8sObject & { spec: { template: { spec: { containers: { image: string; env?: unknown[] }[] } } } };
-    flooded.spec.template.spec.containers[0].image = 'docker.io/istio/examples-bookinfo-productpage-v-flooding:1.20.3';
-    flooded.spec.template.spec.containers[0].env = [{ name: 'FLOOD_FACTOR', value: '3' }];
+    const container = must(flooded.spec.template.spec.containers[0], 'the productpage container');
+    container.image = 'docker.io/istio/examples-bookinfo-productpage-v-flooding:1.20.3';
+    container.env = [{ name: 'FLOOD_FACTOR', value: '3' }];
     await applyAndWait(m, [flooded]);
     const p = await page(m);
     expect(p.status).toBe(200);

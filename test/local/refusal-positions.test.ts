@@ -11,6 +11,7 @@ import { ResourceError, SpecError } from '../../src/errors.ts';
 import { loadExperiments } from '../../src/spec/load.ts';
 import { LocalTarget } from '../../src/targets/local/index.ts';
 import { checkLocalResources, locateResourceError, parseResourcePath } from '../../src/targets/local/resource-errors.ts';
+import { must } from '../../src/must.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'meshproof-refusals-'));
@@ -72,7 +73,7 @@ const descriptors = experimentFile('ratelimit-descriptors', `        apiVersion:
 function only(file: string) {
   const { experiments } = loadExperiments([file]);
   expect(experiments).toHaveLength(1);
-  return experiments[0];
+  return must(experiments[0], `the experiment of ${file}`);
 }
 
 describe('where a refused field is written', () => {

@@ -2,10 +2,10 @@
 // "http retry policy configured when attempts are set to 0 (disabled)"); the local target refuses it the same way.
 import { describe, expect, it } from 'vitest';
 import { parseVirtualService } from '../../src/istio/networking/virtual-service.ts';
-import { yaml } from './helpers.ts';
+import { yamlObject } from './helpers.ts';
 
 const withRetries = (retries: string) =>
-  yaml(`
+  yamlObject(`
 apiVersion: networking.istio.io/v1
 kind: VirtualService
 metadata: { name: ratings }
@@ -14,7 +14,7 @@ spec:
   http:
   - route: [{ destination: { host: ratings } }]
     retries: ${retries}
-`)[0];
+`);
 
 describe('retries validation (istio/istio pkg/config/validation validateHTTPRetry)', () => {
   it.each([

@@ -69,8 +69,8 @@ describe('local rate limiting (istio.io tasks/policy-enforcement/rate-limit)', (
       responses.push({ status: r.status, body: await r.text(), header: r.headers.get('x-local-rate-limit') });
     }
     expect(responses.map((r) => r.status)).toEqual([200, 200, 200, 200, 429]);
-    expect(responses[4].body).toBe('local_rate_limited');
-    expect(responses[4].header).toBe('true');
+    expect(responses[4]?.body).toBe('local_rate_limited');
+    expect(responses[4]?.header).toBe('true');
     const c = await counters(m);
     expect(sum(c, 'envoy_http_local_rate_limiter_http_local_rate_limit_rate_limited', {}, 'productpage-v1')).toBe(1);
     expect(sum(c, 'envoy_http_local_rate_limiter_http_local_rate_limit_ok', {}, 'productpage-v1')).toBe(4);

@@ -19,8 +19,8 @@ describe('Prometheus text parsing (the format of a sidecar :15090/stats/promethe
       labels: { reporter: 'source', destination_service_name: 'reviews', response_code: '503', response_flags: 'UO' },
       value: 3,
     });
-    expect(samples[2].labels.cluster_name).toBe('outbound|9080|v1|reviews.default.svc.cluster.local');
-    expect(samples[4].labels.path).toBe('a"b\\c');
+    expect(samples[2]?.labels.cluster_name).toBe('outbound|9080|v1|reviews.default.svc.cluster.local');
+    expect(samples[4]?.labels.path).toBe('a"b\\c');
   });
 
   it('rejects a malformed line rather than guessing', () => {

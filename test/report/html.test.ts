@@ -8,6 +8,7 @@ import { renderChart } from '../../src/report/charts/render.ts';
 import { throughputChart } from '../../src/report/charts/specs.ts';
 import type { RunResult } from '../../src/runner/result.ts';
 import { buildRunResult, hostileImg, hostileScript } from './fixtures.ts';
+import { must } from '../../src/must.ts';
 
 describe('HTML report (text level)', () => {
   let run: RunResult;
@@ -133,7 +134,7 @@ describe('SVG sanitiser', () => {
   });
 
   it('drops nothing a real chart needs', async () => {
-    const spec = throughputChart(buildRunResult().experiments[1])!;
+    const spec = throughputChart(must(buildRunResult().experiments[1], 'buildRunResult().experiments[1]'))!;
     const { compile } = await import('vega-lite');
     const vega = await import('vega');
     const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
@@ -144,7 +145,7 @@ describe('SVG sanitiser', () => {
   });
 
   it('gives the same chart the same bytes however many charts were rendered before (stable ids)', async () => {
-    const spec = throughputChart(buildRunResult().experiments[1])!;
+    const spec = throughputChart(must(buildRunResult().experiments[1], 'buildRunResult().experiments[1]'))!;
     const first = await renderChart(spec, 'c1');
     await renderChart(spec, 'c2');
     expect(await renderChart(spec, 'c1')).toBe(first);

@@ -5,6 +5,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { renderJson } from '../../src/report/json.ts';
 import { buildRunResult } from './fixtures.ts';
+import { must } from '../../src/must.ts';
 
 const schema = JSON.parse(readFileSync(new URL('../../schema/result.schema.json', import.meta.url), 'utf8'));
 
@@ -26,7 +27,7 @@ describe('schema/result.schema.json', () => {
 
   it('accepts non-finite statistics as null (what JSON.stringify makes of Infinity and NaN)', () => {
     const run = buildRunResult();
-    const verdict = run.experiments[0].verdicts[1];
+    const verdict = must(run.experiments[0]?.verdicts[1], 'the second verdict');
     verdict.interval = [0.98, Infinity];
     verdict.pValue = NaN;
     expect(validate(JSON.parse(renderJson(run)))).toBe(true);
@@ -37,16 +38,17 @@ describe('schema/result.schema.json', () => {
     schemaVersion: number;
     experiments: { outcome: string; error?: unknown; verdicts: Record<string, unknown>[]; expectations: Record<string, unknown>[] }[];
   }
+  const firstVerdict = (r: ResultJson) => must(r.experiments[0]?.verdicts[0], 'the first verdict');
   it.each([
-    ['an unknown outcome', (r: ResultJson) => (r.experiments[0].outcome = 'maybe')],
-    ['an unknown field on a verdict', (r: ResultJson) => (r.experiments[0].verdicts[0].colour = 'red')],
-    ['a verdict without explanation', (r: ResultJson) => delete r.experiments[0].verdicts[0].explanation],
+    ['an unknown outcome', (r: ResultJson) => (must(r.experiments[0], 'the first experiment').outcome = 'maybe')],
+    ['an unknown field on a verdict', (r: ResultJson) => (firstVerdict(r).colour = 'red')],
+    ['a verdict without explanation', (r: ResultJson) => delete firstVerdict(r).explanation],
     ['an errored experiment without its error', (r: ResultJson) => delete r.experiments.find((e) => e.outcome === 'error')!.error],
-    ['an expectation with a field of another kind', (r: ResultJson) => (r.experiments[0].expectations[0].service = 'ratings')],
+    ['an expectation with a field of another kind', (r: ResultJson) => (must(r.experiments[0]?.expectations[0], 'the first expectation').service = 'ratings')],
     ['a wrong schemaVersion (1 has its own schema)', (r: ResultJson) => (r.schemaVersion = 1)],
-    ['a verdict without its evidence', (r: ResultJson) => delete r.experiments[0].verdicts[0].evidence],
-    ['a verdict that names no expectation', (r: ResultJson) => delete r.experiments[0].verdicts[0].expectationIndex],
-    ['evidence in an unknown unit', (r: ResultJson) => ((r.experiments[0].verdicts[0].evidence as { unit: string }).unit = 'percent')],
+    ['a verdict without its evidence', (r: ResultJson) => delete firstVerdict(r).evidence],
+    ['a verdict that names no expectation', (r: ResultJson) => delete firstVerdict(r).expectationIndex],
+    ['evidence in an unknown unit', (r: ResultJson) => ((firstVerdict(r).evidence as { unit: string }).unit = 'percent')],
   ])('rejects %s', (_name, mutate) => {
     const json = JSON.parse(renderJson(buildRunResult()));
     mutate(json);

@@ -9,6 +9,7 @@ import type { ExperimentResult } from '../../src/runner/result.ts';
 import { FakeObservation } from '../assertions/fake-observation.ts';
 import { contextOf } from '../assertions/context.ts';
 import { buildRunResult } from './fixtures.ts';
+import { must } from '../../src/must.ts';
 
 describe('sweep charts', () => {
   it('plot the i-th expectation of every point together even when its title names the swept value', () => {
@@ -21,8 +22,8 @@ describe('sweep charts', () => {
     const group = sweepGroups(result).find((g) => g.points.length === 5)!;
     const charts = sweepCharts(group);
     expect(charts).toHaveLength(1);
-    expect(charts[0].title).toBe('status (expectation 1)');
-    const rows = (charts[0].spec as { data: { values: { x: number }[] } }).data.values;
+    expect(charts[0]?.title).toBe('status (expectation 1)');
+    const rows = (must(charts[0], 'charts[0]').spec as { data: { values: { x: number }[] } }).data.values;
     expect(rows.map((r) => r.x)).toEqual([10, 20, 30, 40, 50]);
   });
 });
@@ -54,19 +55,20 @@ describe('sweep charts of a derived ratio (experiments/bookinfo/41-sweep-retry-a
     const share = 0.5 ** (i + 1);
     const failed = Math.round(1300 * share);
     const observation = FakeObservation.fromCounts([[{ status: '503' }, failed], [{ status: '200' }, 1300 - failed]]);
-    const verdict = judgeStatus(expectations[0] as StatusExpectation, contextOf(observation));
-    return { ...template, name: point.name, sweep: point.sweep, expectations: [expectations[0]], verdicts: [{ ...verdict, expectationIndex: 0 }] };
+    const expectation = must(expectations[0], `the expectation of ${point.name}`);
+    const verdict = judgeStatus(expectation as StatusExpectation, contextOf(observation));
+    return { ...template, name: point.name, sweep: point.sweep, expectations: [expectation], verdicts: [{ ...verdict, expectationIndex: 0 }] };
   });
   const run = { ...buildRunResult(), experiments: results };
 
   it('carry the derived share as the dashed expected line and share ∓ tolerance (clipped to [0, 1]) as the band', () => {
     const group = sweepGroups(run).find((g) => g.baseName === 'sweep-retry-attempts')!;
     expect(group.points).toHaveLength(4);
-    const [chart] = sweepCharts(group);
+    const chart = must(sweepCharts(group)[0], 'the chart of the sweep');
     const rows = (chart.spec as { data: { values: { x: number; expected: number; emin: number; emax: number }[] } }).data.values;
     expect(rows.map((r) => r.x)).toEqual([0, 1, 2, 3]);
     expect(rows.map((r) => r.expected)).toEqual([0.5, 0.25, 0.125, 0.0625]);
-    expect(rows[3].emin).toBe(0);
+    expect(rows[3]?.emin).toBe(0);
     for (const r of rows) {
       expect(r.emin).toBeCloseTo(Math.max(0, r.expected - 0.07), 12);
       expect(r.emax).toBeCloseTo(r.expected + 0.07, 12);
@@ -77,9 +79,9 @@ describe('sweep charts of a derived ratio (experiments/bookinfo/41-sweep-retry-a
     const page = await renderHtml(run);
     const figure = page.slice(page.indexOf('data-chart="sweep"'), page.indexOf('</figure>', page.indexOf('data-chart="sweep"')));
     const dashed = figure.match(/<path aria-label="attempts: 0; expected: 0\.5"[^>]*\sd="([^"]*)"[^>]*stroke-dasharray="6,4"/);
-    expect(dashed?.[1].match(/[ML]/g)).toHaveLength(4);
+    expect(dashed?.[1]?.match(/[ML]/g)).toHaveLength(4);
     const band = figure.match(/<path aria-label="attempts: 0; emin: 0\.43; emax: 0\.57"[^>]*\sd="([^"]*)"[^>]*opacity="0\.3"/);
-    expect(band?.[1].match(/[ML]/g)).toHaveLength(8);
+    expect(band?.[1]?.match(/[ML]/g)).toHaveLength(8);
   });
 
   it('the judge puts the derived share and its band in the verdict\'s evidence', () => {

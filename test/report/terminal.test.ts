@@ -5,6 +5,7 @@ import { colorsWanted, multiplex, summaryLine, TerminalReporter, type OutputStre
 import { renderRunSummary } from '../../src/report/run-summary.ts';
 import { formatNumber } from '../../src/report/base.ts';
 import { buildRunResult } from './fixtures.ts';
+import { must } from '../../src/must.ts';
 
 class Capture implements OutputStream {
   text = '';
@@ -18,7 +19,7 @@ class Capture implements OutputStream {
 const ansi = /\u001b\[[0-9;?]*[A-Za-z]/;
 
 function experimentOf(run: RunResult, index: number): Experiment {
-  const r = run.experiments[index];
+  const r = must(run.experiments[index], 'r');
   return { file: r.file, name: r.name, description: r.description, tags: r.tags, scenario: 'bookinfo', apply: [], load: r.load, expect: r.expectations, sweep: r.sweep, warnings: r.warnings };
 }
 
@@ -83,7 +84,7 @@ describe('terminal reporter', () => {
     reporter.onPhase(experiment, 'load', 'start');
     // 600 requests sent in the first 9.5 s; the last windows only collect the last responses.
     const progress = (elapsedMs: number, sent: number) => ({ elapsedMs, sent, answered: sent, errored: 0, byStatus: { '200': sent } });
-    for (const [elapsedMs, sent] of [[5000, 300], [9500, 600], [9750, 600], [10_000, 600]]) reporter.onLoadProgress(experiment, progress(elapsedMs, sent));
+    for (const [elapsedMs, sent] of [[5000, 300], [9500, 600], [9750, 600], [10_000, 600]] as const) reporter.onLoadProgress(experiment, progress(elapsedMs, sent));
     reporter.onPhase(experiment, 'load', 'end');
     expect(stderr.text).toContain('✓ load 10s · 600 sent · 60 req/s · 200×600');
   });
@@ -109,7 +110,7 @@ describe('terminal reporter', () => {
     expect(tty.text).toContain('[1/3] reviews-shift-80-20');
     expect(tty.text).toContain('load 2s · 110 sent · 60 req/s · 200×100 503×8');
     expect(tty.text).toMatch(/\u001b\[2K/); // erase-line: the block is redrawn in place
-    reporter.onExperimentEnd(experiment, run.experiments[0]);
+    reporter.onExperimentEnd(experiment, must(run.experiments[0], 'run.experiments[0]'));
     expect(tty.text).toContain('✓ PASS reviews-shift-80-20 — 3 passed');
   });
 
@@ -149,8 +150,9 @@ describe('terminal reporter', () => {
   it('untrusted names cannot send terminal control sequences', () => {
     const stderr = new Capture();
     const evil = buildRunResult();
-    evil.experiments[0].name = 'x\u001b]0;pwned\u0007\u001b[2Jy';
-    evil.experiments[0].verdicts[0].explanation = 'because\u001b[31m red';
+    const experiment = must(evil.experiments[0], 'the first experiment');
+    experiment.name = 'x\u001b]0;pwned\u0007\u001b[2Jy';
+    must(experiment.verdicts[0], 'its first verdict').explanation = 'because\u001b[31m red';
     replay(new TerminalReporter({ stream: stderr, stdout: new Capture(), env: {}, now }), evil);
     expect(stderr.text).not.toMatch(/[\u0000-\u0009\u000B-\u001F]/);
     expect(stderr.text).toContain('x\uFFFD]0;pwned\uFFFD\uFFFD[2Jy');

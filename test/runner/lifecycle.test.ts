@@ -7,6 +7,7 @@ import type { LoadDriver } from '../../src/load/driver.ts';
 import { MemoryTarget } from '../support/memory-target.ts';
 import { ScriptedDriver, fakeDeps } from '../support/fake-load.ts';
 import { makeExperiment, vs } from '../support/experiments.ts';
+import { must } from '../../src/must.ts';
 
 function options(target: MemoryTarget, extra: Partial<RunOptions> = {}): RunOptions {
   return { runId: 'mp-test-0001', seed: 7, command: ['meshproof', 'run'], meshproofVersion: '0.0.0-test', target, targetOptions: { scenario: 'bookinfo', seed: 7 }, ...extra };
@@ -24,10 +25,10 @@ describe('runner lifecycle against an in-memory target', () => {
     expect(result.exitCode).toBe(ExitCode.ok);
     expect(result.outcome).toBe('pass');
     const [experiment] = result.experiments;
-    expect(experiment.restore).toEqual({ deleted: ['VirtualService/default/ratings'], restored: ['VirtualService/default/reviews'], errors: [] });
-    expect(experiment.phases.map((p) => p.phase)).toEqual(['snapshot', 'apply', 'converge', 'login', 'counters', 'load', 'counters', 'judge', 'restore']);
-    expect(experiment.events.map((e) => e.what)).toEqual(['applied', 'converged', 'load-start', 'load-end', 'restored']);
-    expect(experiment.loadSummary?.sent).toBe(50);
+    expect(experiment?.restore).toEqual({ deleted: ['VirtualService/default/ratings'], restored: ['VirtualService/default/reviews'], errors: [] });
+    expect(experiment?.phases.map((p) => p.phase)).toEqual(['snapshot', 'apply', 'converge', 'login', 'counters', 'load', 'counters', 'judge', 'restore']);
+    expect(experiment?.events.map((e) => e.what)).toEqual(['applied', 'converged', 'load-start', 'load-end', 'restored']);
+    expect(experiment?.loadSummary?.sent).toBe(50);
   });
 
   it('labels applied objects with the run id', async () => {
@@ -42,7 +43,7 @@ describe('runner lifecycle against an in-memory target', () => {
     const target = new MemoryTarget();
     const result = await new Runner(options(target), fakeDeps(new ScriptedDriver(Array(50).fill(503)))).run([makeExperiment()]);
     expect(result.exitCode).toBe(ExitCode.failed);
-    expect(result.experiments[0].outcome).toBe('fail');
+    expect(result.experiments[0]?.outcome).toBe('fail');
     expect(target.objects.size).toBe(0);
   });
 
@@ -60,15 +61,15 @@ describe('runner lifecycle against an in-memory target', () => {
     expect(target.calls).toContain('restore');
     expect(target.objects.size).toBe(0);
     expect(result.exitCode).toBe(ExitCode.infrastructure);
-    expect(result.experiments[0].error).toMatchObject({ phase: 'apply', message: 'API server went away' });
+    expect(result.experiments[0]?.error).toMatchObject({ phase: 'apply', message: 'API server went away' });
   });
 
   it('maps a refused resource field to the experiment file position (exit 2)', async () => {
     const experiment = makeExperiment();
-    const target = new MemoryTarget({ failOn: { apply: new ResourceError('field not supported by the local target', experiment.apply[1].object, 'spec.http[0].mirror') } });
+    const target = new MemoryTarget({ failOn: { apply: new ResourceError('field not supported by the local target', must(experiment.apply[1], 'experiment.apply[1]').object, 'spec.http[0].mirror') } });
     const result = await new Runner(options(target), fakeDeps(new ScriptedDriver([200]))).run([experiment]);
     expect(result.exitCode).toBe(ExitCode.badInput);
-    expect(result.experiments[0].error?.message).toContain('VirtualService ratings: spec.http[0].mirror: field not supported');
+    expect(result.experiments[0]?.error?.message).toContain('VirtualService ratings: spec.http[0].mirror: field not supported');
   });
 
   it('a target that cannot be prepared is the run\'s error (rejected after closing the target), running and announcing nothing (issue 14 D8)', async () => {
@@ -85,7 +86,7 @@ describe('runner lifecycle against an in-memory target', () => {
     const broken = { name: 'broken', run: async () => { throw new Error('driver crashed'); } };
     const result = await new Runner(options(target), fakeDeps(broken)).run([makeExperiment()]);
     expect(target.calls.at(-2)).toBe('restore');
-    expect(result.experiments[0].error).toMatchObject({ phase: 'load', message: 'driver crashed', exitCode: ExitCode.infrastructure });
+    expect(result.experiments[0]?.error).toMatchObject({ phase: 'load', message: 'driver crashed', exitCode: ExitCode.infrastructure });
   });
 
   it('restore problems after an earlier failure still show: the restore phase fails, exit 3, the run stops (issue 14 D6)', async () => {
@@ -130,11 +131,11 @@ describe('runner lifecycle against an in-memory target', () => {
     expect(result.outcome).toBe('interrupted');
     // The experiment not run is listed as skipped, never dropped.
     expect(result.experiments.map((e) => [e.name, e.outcome])).toEqual([['test-experiment', 'interrupted'], ['second', 'skipped']]);
-    expect(result.experiments[1].skipReason).toBe('not run: the run was interrupted by SIGINT');
+    expect(result.experiments[1]?.skipReason).toBe('not run: the run was interrupted by SIGINT');
     // What was observed before the interrupt is kept (no data loss), but nothing is judged on it.
-    expect(result.experiments[0].loadSummary?.sent).toBe(20);
-    expect(result.experiments[0].verdicts).toEqual([]);
-    expect(result.experiments[0].error).toMatchObject({ phase: 'load', exitCode: ExitCode.interrupted });
+    expect(result.experiments[0]?.loadSummary?.sent).toBe(20);
+    expect(result.experiments[0]?.verdicts).toEqual([]);
+    expect(result.experiments[0]?.error).toMatchObject({ phase: 'load', exitCode: ExitCode.interrupted });
     expect(target.calls.filter((c) => c === 'restore')).toHaveLength(1);
     expect(target.objects.size).toBe(0);
     expect(messages[0]).toMatch(/SIGINT received: stopping load, then restoring/);
@@ -156,7 +157,7 @@ describe('runner lifecycle against an in-memory target', () => {
     const experiment = makeExperiment();
     experiment.load = { ...experiment.load, totalRequests: undefined, sequential: { budget: 10_000, checkEvery: 10 } };
     const result = await new Runner(options(target), fakeDeps(new ScriptedDriver(Array(10_000).fill(200)))).run([experiment]);
-    expect(result.experiments[0].loadSummary?.sent).toBe(10);
+    expect(result.experiments[0]?.loadSummary?.sent).toBe(10);
     expect(result.exitCode).toBe(ExitCode.ok);
   });
 
@@ -196,10 +197,10 @@ describe('runner lifecycle against an in-memory target', () => {
     experiment.expect = [...experiment.expect, retries];
     experiment.load = { ...experiment.load, totalRequests: undefined, sequential: { budget: 1000, checkEvery: 10 } };
     const result = await new Runner(options(new MemoryTarget()), deps).run([experiment]);
-    const [status, mesh] = result.experiments[0].verdicts;
+    const [status, mesh] = must(result.experiments[0], 'result.experiments[0]').verdicts;
     expect(status).toMatchObject({ kind: 'status', outcome: 'pass', sampleSize: 10 });
-    expect(mesh.kind).toBe('retries');
-    expect(result.experiments[0].loadSummary?.sent).toBe(15);
+    expect(mesh?.kind).toBe('retries');
+    expect(result.experiments[0]?.loadSummary?.sent).toBe(15);
     // look 1 judged the client-side expectation; the final judgement covered only the mesh-side one, as the last look
     expect(contexts).toEqual([{ kinds: ['status'], sequential: { looks: 1 } }, { kinds: ['retries'], sequential: { looks: 2, final: true } }]);
   });
@@ -209,6 +210,6 @@ describe('runner lifecycle against an in-memory target', () => {
     const experiment = makeExperiment();
     experiment.load = { ...experiment.load, classifiers: ['status', 'bookinfo'] };
     await new Runner(options(new MemoryTarget()), fakeDeps(driver)).run([experiment]);
-    expect(driver.plans[0].classifiers).toEqual(['status', 'bookinfo']);
+    expect(driver.plans[0]?.classifiers).toEqual(['status', 'bookinfo']);
   });
 });

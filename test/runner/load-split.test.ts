@@ -79,7 +79,7 @@ describe('runner: requests straight to a service from outside the mesh', () => {
     experiment.load = { ...experiment.load, requests: [request('page'), request('outside', 1, 'ratings')] };
     const result = await new Runner({ runId: 'mp-x', seed: 1, command: [], meshproofVersion: '0', target, targetOptions: { scenario: 'bookinfo', seed: 1 } }, fakeDeps(new ScriptedDriver([200]))).run([experiment]);
     expect(result.exitCode).toBe(ExitCode.infrastructure);
-    expect(result.experiments[0].error?.message).toMatch(/request "outside" goes straight to service ratings from outside the mesh, which the local target cannot do/);
+    expect(result.experiments[0]?.error?.message).toMatch(/request "outside" goes straight to service ratings from outside the mesh, which the local target cannot do/);
     expect(target.calls).toContain('restore');
   });
 
@@ -106,12 +106,12 @@ describe('runner: requests straight to a service from outside the mesh', () => {
     };
     const result = await new Runner({ runId: 'mp-x', seed: 1, command: [], meshproofVersion: '0', target: withOutside, targetOptions: { scenario: 'bookinfo', seed: 1 } }, deps).run([experiment]);
     expect(result.exitCode).toBe(ExitCode.ok);
-    expect(drivers.map((d) => [d.plans[0].baseUrl, d.plans[0].totalRequests])).toEqual([
+    expect(drivers.map((d) => [d.plans[0]?.baseUrl, d.plans[0]?.totalRequests])).toEqual([
       [await target.entrypoint(), 10],
       ['http://outside/ratings:9080', 10],
     ]);
     expect(seen.filter((i) => i === 0)).toHaveLength(10);
     expect(seen.filter((i) => i === 1)).toHaveLength(10);
-    expect(result.experiments[0].loadSummary?.sent).toBe(20);
+    expect(result.experiments[0]?.loadSummary?.sent).toBe(20);
   });
 });

@@ -69,6 +69,6 @@ describe('convergence probe: symptoms of a half-pushed config (Envoy NC/NR repli
     experiment.apply.push({ object: rule({ trafficPolicy: od }), source: { file: 'exp.yaml', line: 1, col: 1 }, origin: 'inline' });
     const result = await new Runner({ runId: 'mp-q', seed: 1, command: [], meshproofVersion: '0', target, targetOptions: { scenario: 'bookinfo', seed: 1 } }, fakeDeps(new ScriptedDriver(Array(20).fill(200)))).run([experiment]);
     expect(target.probes[0]).toBeUndefined();
-    expect(result.experiments[0].convergence?.probeSkipped).toMatch(/outlier detection/);
+    expect(result.experiments[0]?.convergence?.probeSkipped).toMatch(/outlier detection/);
   });
 });

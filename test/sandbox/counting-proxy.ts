@@ -10,6 +10,7 @@ import type net from 'node:net';
 import tls from 'node:tls';
 import { KubeConfig } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
+import { must } from '../../src/must.ts';
 
 export interface ProxiedRequest {
   method: string;
@@ -114,7 +115,7 @@ export class CountingProxy {
     const upstream = tls.connect({ host: this.upstream.hostname, port: Number(this.upstream.port), ca: this.ca }, () => {
       const lines = [`${req.method} ${req.url} HTTP/1.1`];
       for (let i = 0; i < req.rawHeaders.length; i += 2) {
-        const name = req.rawHeaders[i];
+        const name = must(req.rawHeaders[i], 'name');
         lines.push(`${name}: ${name.toLowerCase() === 'host' ? this.upstream.host : req.rawHeaders[i + 1]}`);
       }
       upstream.write(`${lines.join('\r\n')}\r\n\r\n`);

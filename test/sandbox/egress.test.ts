@@ -45,7 +45,7 @@ function through(authority: string, path = '/stats'): Promise<{ connect: string;
     conn.on('data', (chunk) => {
       data += chunk.toString();
       if (!tunnelled && data.includes('\r\n\r\n')) {
-        const [head, ...rest] = data.split('\r\n\r\n');
+        const [head = '', ...rest] = data.split('\r\n\r\n');
         if (!head.startsWith('HTTP/1.1 200')) {
           conn.destroy();
           return resolve({ connect: data });

@@ -2,6 +2,7 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { asInjected, deploymentWorkloads, endpointSlices, istioSystemObjects, istioWorkloads, kustomizationObjects, plannedPods, readyStatus, type KubeObject, type Workload } from '../../src/sandbox/objects.ts';
+import { must } from '../../src/must.ts';
 
 const bookinfo = kustomizationObjects(join(import.meta.dirname, '../../scenarios/bookinfo'), 'default');
 
@@ -42,13 +43,13 @@ describe('sandbox objects', () => {
 
   it('marks pods as the sidecar injector does: istio-proxy container, status annotation, tlsMode and canonical labels', () => {
     const [pod] = plannedPods([asInjected(workload('reviews-v2', { app: 'reviews', version: 'v2' }))]);
-    expect(pod.object.spec.containers.map((c: { name: string }) => c.name)).toEqual(['app', 'istio-proxy']);
-    expect(pod.object.metadata.labels).toMatchObject({ 'security.istio.io/tlsMode': 'istio', 'service.istio.io/canonical-name': 'reviews', 'service.istio.io/canonical-revision': 'v2' });
-    expect(JSON.parse(pod.object.metadata.annotations!['sidecar.istio.io/status']).containers).toEqual(['istio-proxy']);
+    expect(pod?.object.spec.containers.map((c: { name: string }) => c.name)).toEqual(['app', 'istio-proxy']);
+    expect(pod?.object.metadata.labels).toMatchObject({ 'security.istio.io/tlsMode': 'istio', 'service.istio.io/canonical-name': 'reviews', 'service.istio.io/canonical-revision': 'v2' });
+    expect(JSON.parse(pod?.object.metadata.annotations?.['sidecar.istio.io/status'] ?? '{}').containers).toEqual(['istio-proxy']);
   });
 
   it('writes a Ready, Running status with the pod IP and one ready status per container', () => {
-    const [pod] = plannedPods([asInjected(workload('details-v1', { app: 'details' }))]);
+    const pod = must(plannedPods([asInjected(workload('details-v1', { app: 'details' }))])[0], 'the planned pod');
     const status = readyStatus(pod.object, pod.ip, '2026-01-01T00:00:00Z');
     expect(status).toMatchObject({ phase: 'Running', podIP: '192.0.2.10', podIPs: [{ ip: '192.0.2.10' }] });
     expect(status.conditions.find((c: { type: string }) => c.type === 'Ready').status).toBe('True');
@@ -73,16 +74,16 @@ describe('sandbox objects', () => {
       pods,
     );
     expect(slices.map((s) => s.metadata.name)).toEqual(['web-sandbox', 'db-sandbox']);
-    expect(slices[0].metadata.labels!['kubernetes.io/service-name']).toBe('web');
-    expect(slices[0].ports).toEqual([
+    expect(slices[0]?.metadata.labels!['kubernetes.io/service-name']).toBe('web');
+    expect(slices[0]?.ports).toEqual([
       { name: 'http', port: 8000, protocol: 'TCP' },
       { name: 'admin', port: 9001, protocol: 'TCP' },
     ]);
-    expect(slices[0].endpoints.map((e: { addresses: string[]; targetRef: { name: string } }) => [e.targetRef.name, e.addresses[0]])).toEqual([
+    expect(slices[0]?.endpoints.map((e: { addresses: string[]; targetRef: { name: string } }) => [e.targetRef.name, e.addresses[0]])).toEqual([
       ['web-v1-sandbox-0', '192.0.2.10'],
       ['web-v2-sandbox-0', '192.0.2.11'],
     ]);
-    expect(slices[1].ports).toEqual([{ name: '', port: 5432, protocol: 'TCP' }]);
+    expect(slices[1]?.ports).toEqual([{ name: '', port: 5432, protocol: 'TCP' }]);
   });
 
   it('names the Service and port when a named target port matches no container port', () => {
@@ -95,7 +96,7 @@ describe('sandbox objects', () => {
   it('gives istiod a pod labelled istio.io/rev=default behind the istiod Service (istioctl looks for it)', () => {
     const pods = plannedPods(istioWorkloads());
     const slices = endpointSlices(istioSystemObjects().filter((o) => o.kind === 'Service'), pods);
-    expect(pods[0].object.metadata.labels).toMatchObject({ app: 'istiod', 'istio.io/rev': 'default' });
+    expect(pods[0]?.object.metadata.labels).toMatchObject({ app: 'istiod', 'istio.io/rev': 'default' });
     expect(slices.find((s) => s.metadata.name === 'istiod-sandbox')!.endpoints[0].targetRef.name).toBe('istiod-sandbox-0');
     expect(slices.find((s) => s.metadata.name === 'istio-ingressgateway-sandbox')!.ports.map((p: { port: number }) => p.port)).toEqual([15021, 8080, 8443]);
   });

@@ -26,6 +26,7 @@ import { istioctlVersion, pinnedIstioctlPath } from '../../src/targets/kube/isti
 import { experimentResources as experimentObjects } from '../kube/helpers.ts';
 import { recordedNames, runningRecord, waitFor, type ProcessRecord } from '../../src/sandbox/processes.ts';
 import { leavesLoopback, listeningOn, socketInodes, tcpSockets } from '../../src/sandbox/sockets.ts';
+import { must } from '../../src/must.ts';
 
 const root = resolve(import.meta.dirname, '../..');
 const stateDir = mkdtempSync(join(tmpdir(), 'meshproof-sandbox-test-'));
@@ -110,9 +111,9 @@ describe('sandbox cluster', () => {
   it("has an EndpointSlice per Bookinfo Service naming its pods by IP, written by kube-controller-manager's EndpointSlice controller", async () => {
     const slices = (await kc.makeApiClient(DiscoveryV1Api).listNamespacedEndpointSlice({ namespace: 'default', labelSelector: 'kubernetes.io/service-name=reviews' })).items;
     expect(slices).toHaveLength(1);
-    expect(slices[0].metadata?.labels?.['endpointslice.kubernetes.io/managed-by']).toBe('endpointslice-controller.k8s.io');
-    expect(slices[0].endpoints.map((e) => e.targetRef!.name).sort()).toEqual(['reviews-v1-sandbox-0', 'reviews-v2-sandbox-0', 'reviews-v3-sandbox-0']);
-    expect(slices[0].ports!.map((p) => p.port)).toEqual([9080]);
+    expect(slices[0]?.metadata?.labels?.['endpointslice.kubernetes.io/managed-by']).toBe('endpointslice-controller.k8s.io');
+    expect(slices[0]?.endpoints.map((e) => e.targetRef?.name).sort()).toEqual(['reviews-v1-sandbox-0', 'reviews-v2-sandbox-0', 'reviews-v3-sandbox-0']);
+    expect(slices[0]?.ports?.map((p) => p.port)).toEqual([9080]);
   });
 
   it("kube-controller-manager follows changes: a new Service's EndpointSlice and Endpoints, a new namespace's default ServiceAccount and kube-root-ca.crt, and a deleted namespace emptied and removed", async () => {
@@ -153,7 +154,7 @@ describe('sandbox cluster', () => {
       ['reviews-v2-sandbox-0', 'istio'],
       ['reviews-v3-sandbox-0', 'istio'],
     ]);
-    expect(reviews.every((e) => e.Addresses.length === 1 && e.Addresses[0].startsWith(POD_CIDR_PREFIX))).toBe(true);
+    expect(reviews.every((e) => e.Addresses.length === 1 && must(e.Addresses[0], 'e.Addresses[0]').startsWith(POD_CIDR_PREFIX))).toBe(true);
   });
 
   it('refuses a loopback EndpointSlice address, which is why pod IPs are not loopback (ValidateEndpointIP)', async () => {
@@ -182,12 +183,12 @@ describe('sandbox cluster', () => {
     });
     type Probe = { metadata: { resourceVersion?: string }; spec: { http: { retries?: unknown }[] } };
     const current = (await api.getNamespacedCustomObject({ ...target, name: 'ratings-probe' })) as Probe;
-    current.spec.http[0].retries = { attemps: 3 };
+    must(current.spec.http[0], 'current.spec.http[0]').retries = { attemps: 3 };
     const lax = await api.replaceNamespacedCustomObjectWithHttpInfo({ ...target, name: 'ratings-probe', body: current });
     expect(lax.httpStatusCode).toBe(200);
     // RFC 7234 warning: code 299, agent "-", the text quoted with its own quotes escaped.
     expect(lax.headers.warning).toBe('299 - "unknown field \\"spec.http[0].retries.attemps\\""');
-    expect((lax.data as Probe).spec.http[0].retries).toEqual({});
+    expect((lax.data as Probe).spec.http[0]?.retries).toEqual({});
 
     current.metadata.resourceVersion = (lax.data as Probe).metadata.resourceVersion;
     const strict = api.replaceNamespacedCustomObject({ ...target, name: 'ratings-probe', body: current, fieldValidation: 'Strict' });

@@ -46,7 +46,7 @@ describe('outlierDetection.consecutiveErrors (deprecated)', () => {
       'DestinationRule ratings: spec.subsets[0].trafficPolicy.outlierDetection.consecutiveErrors',
       'DestinationRule ratings: spec.trafficPolicy.portLevelSettings[0].outlierDetection.consecutiveErrors',
     ]);
-    expect(warnings[0].message).toMatch(/^outlier detection consecutive errors is deprecated, use consecutiveGatewayErrors or consecutive5xxErrors instead/);
+    expect(warnings[0]?.message).toMatch(/^outlier detection consecutive errors is deprecated, use consecutiveGatewayErrors or consecutive5xxErrors instead/);
     expect(deprecatedFieldWarnings([ref(rule({ consecutiveErrors: 0 }))])).toEqual([]);
   });
 });

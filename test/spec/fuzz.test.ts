@@ -6,6 +6,7 @@ import { parse, stringify } from 'yaml';
 import prand from 'pure-rand';
 import { loadExperimentText } from '../../src/spec/load.ts';
 import { SpecErrors } from '../../src/errors.ts';
+import { must } from '../../src/must.ts';
 
 interface Seed {
   file: string;
@@ -30,7 +31,7 @@ class Random {
     return n;
   }
   pick<T>(list: T[]): T {
-    return list[this.int(list.length)];
+    return must(list[this.int(list.length)], 'the picked item');
   }
 }
 
@@ -46,7 +47,7 @@ type YamlNode = Record<string | number, unknown>;
 function setAt(root: unknown, path: (string | number)[], fn: (parent: YamlNode, key: string | number) => void): void {
   let node = root as YamlNode;
   for (const key of path.slice(0, -1)) node = node[key] as YamlNode; // a vanished path throws, as the caller expects
-  fn(node, path[path.length - 1]);
+  fn(node, must(path[path.length - 1], 'path[path.length - 1]'));
 }
 
 const weird: unknown[] = [null, true, -1, 0, 1e308, -1e308, Number.MAX_SAFE_INTEGER * 1000, '', 'x'.repeat(5000), [], {}, [[[]]], { a: { b: { c: 1 } } }, '${matrix.nope}', '💥\u0000', 3.14159, '12%', '-5s'];

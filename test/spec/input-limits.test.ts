@@ -38,9 +38,9 @@ describe('input limits', () => {
     writeFileSync(file, `${header.replace('metadata: { name: limits }\n', 'metadata:\n  name: limits\n')}${billionLaughs('  ')}${body}`);
     const { errors } = errorsOf(() => loadExperimentFile(file));
     expect(errors).toHaveLength(1);
-    expect(errors[0].message).toMatch(new RegExp(`more than ${LIMITS.aliasExpansions} alias expansions`));
+    expect(errors[0]?.message).toMatch(new RegExp(`more than ${LIMITS.aliasExpansions} alias expansions`));
     // `b: &b [*a,...`: line 6 (after apiVersion, kind, metadata, name, a), the first `*a` at column 10.
-    expect(errors[0].source).toEqual({ file: displayPath(file), line: 6, col: 10 });
+    expect(errors[0]?.source).toEqual({ file: displayPath(file), line: 6, col: 10 });
   });
 
   it('an alias bomb in a referenced resource file is refused at its position in that file', () => {
@@ -59,7 +59,7 @@ describe('input limits', () => {
     - status: &ok { code: 200, ratio: { min: 0.9 } }
     - status: *ok
 `;
-    expect(loadExperimentText(text, join(dir, 'anchors.yaml'))[0].expect).toHaveLength(2);
+    expect(loadExperimentText(text, join(dir, 'anchors.yaml'))[0]?.expect).toHaveLength(2);
   });
 
   it('an experiment file above the size limit is refused before it is parsed, naming its size and the limit', () => {
@@ -72,7 +72,7 @@ describe('input limits', () => {
 
   it('a file whose size the file system does not know is read up to the limit and no further (/dev/zero is endless)', () => {
     const { errors } = errorsOf(() => loadExperimentFile('/dev/zero'));
-    expect(errors[0].message).toBe('/dev/zero is more than 1 MiB; the limit for an experiment file is 1 MiB');
+    expect(errors[0]?.message).toBe('/dev/zero is more than 1 MiB; the limit for an experiment file is 1 MiB');
   });
 
   it('an experiment of exactly the limit loads; one byte more does not', () => {
@@ -82,8 +82,8 @@ describe('input limits', () => {
     writeFileSync(file, padded(LIMITS.experimentBytes));
     expect(loadExperimentFile(file)).toHaveLength(1);
     writeFileSync(file, padded(LIMITS.experimentBytes + 1));
-    expect(errorsOf(() => loadExperimentFile(file)).errors[0].message).toMatch(/is 1 MiB \(1048577 bytes\); the limit for an experiment file is 1 MiB/);
-    expect(errorsOf(() => loadExperimentText(padded(LIMITS.experimentBytes + 1), file)).errors[0].message).toMatch(/1048577 bytes/);
+    expect(errorsOf(() => loadExperimentFile(file)).errors[0]?.message).toMatch(/is 1 MiB \(1048577 bytes\); the limit for an experiment file is 1 MiB/);
+    expect(errorsOf(() => loadExperimentText(padded(LIMITS.experimentBytes + 1), file)).errors[0]?.message).toMatch(/1048577 bytes/);
   });
 
   it('a referenced resource file above its limit is refused at the reference', () => {

@@ -63,12 +63,12 @@ describe('route weights', () => {
     expect(weightWarnings([ref(virtualService([to('v1', -80), to('v3', 20)]))])).toEqual([]);
     expect(weightWarnings([ref(virtualService([to('v1', '80'), to('v3', 20)]))])).toEqual([]);
     const [warning] = weightWarnings([ref(virtualService([to('v1', 30), to('v3')]))]);
-    expect(warning.message).toContain('traffic goes v1 100.0 %, v3 0.0 %');
+    expect(warning?.message).toContain('traffic goes v1 100.0 %, v3 0.0 %');
   });
 
   it('the local mesh reads a left-out weight as 0 (pilot route.go skips 0-weight clusters when there are others)', () => {
     const model = parseVirtualService(virtualService([to('v1', 30), to('v3')]));
-    expect(model.http[0].route.map((d) => d.weight)).toEqual([30, 0]);
+    expect(model.http[0]?.route.map((d) => d.weight)).toEqual([30, 0]);
     expect(() => parseVirtualService(virtualService([to('v1'), to('v3')]))).toThrow(/total destination weight = 0/);
   });
 

@@ -60,10 +60,10 @@ describe('spec.scenario names a folder', () => {
     write('shop/namespace.yaml', 'apiVersion: v1\nkind: Namespace\nmetadata: { name: team, labels: { istio-injection: enabled } }\n');
     const file = write('suite/e.yaml', experiment('../shop'));
     const [e] = loadExperimentFile(file);
-    expect(e.scenario).toBe(join(work, 'shop'));
+    expect(e?.scenario).toBe(join(work, 'shop'));
     // The user's services answer as echo workloads: the echo classifier is the default, `api.version` a known label.
-    expect(e.load.classifiers).toEqual(['status', 'envoy', 'echo']);
-    expect(e.load.requests[0].port).toBe(8080);
+    expect(e?.load.classifiers).toEqual(['status', 'envoy', 'echo']);
+    expect(e?.load.requests[0]?.port).toBe(8080);
   });
 
   it('plain YAML files without a kustomization are all read', () => {

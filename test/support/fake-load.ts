@@ -18,10 +18,12 @@ export class ScriptedDriver implements LoadDriver {
     const limit = Math.min(plan.totalRequests ?? Infinity, this.statuses.length);
     let sent = 0;
     const started = Date.now();
-    for (; sent < limit && !control.signal.aborted; sent++) {
+    for (const status of this.statuses.slice(0, limit)) {
+      if (control.signal.aborted) break;
       if (this.options.delayMs) await new Promise((r) => setTimeout(r, this.options.delayMs));
-      onResponse({ requestIndex: 0, sentAtMs: Date.now() - started, latencyMs: 1, status: this.statuses[sent], headers: {}, body: '' });
-      this.options.onSent?.(sent + 1);
+      onResponse({ requestIndex: 0, sentAtMs: Date.now() - started, latencyMs: 1, status, headers: {}, body: '' });
+      sent++;
+      this.options.onSent?.(sent);
     }
     return { driver: this.name, sent, answered: sent, errored: 0, durationMs: Date.now() - started, notes: [] };
   }

@@ -49,8 +49,8 @@ async function reviewsVersions(base: string, n: number): Promise<Set<string>> {
   const seen = new Set<string>();
   for (let i = 0; i < n; i++) {
     const body = await (await fetch(`${base}/productpage`)).text();
-    const m = /Reviews served by:\s*\n?\s*reviews-(v\d+)-/.exec(body);
-    seen.add(m ? m[1] : body.includes('Error fetching product reviews') ? 'error' : 'unknown');
+    const version = /Reviews served by:\s*\n?\s*reviews-(v\d+)-/.exec(body)?.[1];
+    seen.add(version ?? (body.includes('Error fetching product reviews') ? 'error' : 'unknown'));
   }
   return seen;
 }

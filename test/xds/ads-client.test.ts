@@ -4,6 +4,7 @@ import { AdsClient, type AdsStreamHandlers, type AdsTransport } from '../../src/
 import { TypeUrl, type DiscoveryRequest } from '../../src/xds/discovery.ts';
 import { proxyNode } from '../../src/xds/node.ts';
 import { fixtureResources } from './fixture.ts';
+import { must } from '../../src/must.ts';
 
 const node = proxyNode({
   type: 'sidecar',
@@ -53,26 +54,26 @@ describe('AdsClient: stream, ACK and reconnect with back-off', () => {
     });
     client.start();
     const r = fixtureResources();
-    expect(h.streams[0].sent[0].type_url).toBe(TypeUrl.cluster);
-    h.streams[0].handlers.onResponse({ type_url: TypeUrl.cluster, version_info: '1', nonce: 'a', resources: r.clusters });
+    expect(h.streams[0]?.sent[0]?.type_url).toBe(TypeUrl.cluster);
+    must(h.streams[0], 'h.streams[0]').handlers.onResponse({ type_url: TypeUrl.cluster, version_info: '1', nonce: 'a', resources: r.clusters });
     expect(versions).toEqual(['Cluster@1']);
 
-    h.streams[0].handlers.onClose(new Error('14 UNAVAILABLE: connection reset'));
-    h.streams[0].handlers.onClose(new Error('reported twice'));
+    must(h.streams[0], 'h.streams[0]').handlers.onClose(new Error('14 UNAVAILABLE: connection reset'));
+    must(h.streams[0], 'h.streams[0]').handlers.onClose(new Error('reported twice'));
     expect(disconnects).toHaveLength(1);
     expect(disconnects[0]).toBeGreaterThanOrEqual(0);
     expect(disconnects[0]).toBeLessThan(500);
     expect(h.timers).toHaveLength(1);
 
-    h.timers[0].fn();
+    must(h.timers[0], 'h.timers[0]').fn();
     expect(h.streams).toHaveLength(2);
-    expect(h.streams[1].sent.map((q) => [q.type_url, q.version_info, q.response_nonce])).toEqual([
+    expect(h.streams[1]?.sent.map((q) => [q.type_url, q.version_info, q.response_nonce])).toEqual([
       [TypeUrl.cluster, '1', ''],
       [TypeUrl.endpoint, '', ''],
     ]);
-    expect(h.streams[1].sent[0].node).toEqual(node);
+    expect(h.streams[1]?.sent[0]?.node).toEqual(node);
     client.close();
-    expect(h.streams[1].closed).toBe(true);
+    expect(h.streams[1]?.closed).toBe(true);
   });
 
   it('the back-off ceiling grows while streams fail without a response and starts again after one', () => {
@@ -88,11 +89,11 @@ describe('AdsClient: stream, ACK and reconnect with back-off', () => {
     });
     client.start();
     for (let i = 0; i < 3; i++) {
-      h.streams[i].handlers.onClose(new Error('refused'));
-      h.timers[i].fn();
+      must(h.streams[i], 'h.streams[i]').handlers.onClose(new Error('refused'));
+      must(h.timers[i], 'h.timers[i]').fn();
     }
-    h.streams[3].handlers.onResponse({ type_url: TypeUrl.cluster, version_info: '1', nonce: 'a', resources: [] });
-    h.streams[3].handlers.onClose();
+    must(h.streams[3], 'h.streams[3]').handlers.onResponse({ type_url: TypeUrl.cluster, version_info: '1', nonce: 'a', resources: [] });
+    must(h.streams[3], 'h.streams[3]').handlers.onClose();
     expect(waits).toEqual([99, 199, 399, 99]);
     client.close();
   });
@@ -101,8 +102,8 @@ describe('AdsClient: stream, ACK and reconnect with back-off', () => {
     const h = harness();
     const client = new AdsClient({ node, transport: h.transport, random: () => 0.5, schedule: h.schedule });
     client.start();
-    h.streams[0].handlers.onClose(new Error('x'));
+    must(h.streams[0], 'h.streams[0]').handlers.onClose(new Error('x'));
     client.close();
-    expect(h.timers[0].cancelled).toBe(true);
+    expect(h.timers[0]?.cancelled).toBe(true);
   });
 });

@@ -116,6 +116,6 @@ describe('AdsSession: subscriptions in istiod\'s order (pilot/pkg/xds/ads.go Pus
     const session = new AdsSession(node);
     session.openStream();
     const update = session.onResponse(response('type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret', 'v1', 's1', []));
-    expect(update.requests[0].error_detail?.message).toMatch(/Secret is not a resource type the local data plane subscribes to/);
+    expect(update.requests[0]?.error_detail?.message).toMatch(/Secret is not a resource type the local data plane subscribes to/);
   });
 });

@@ -3,7 +3,7 @@
 /** 2000 → "2,000" (no locale data involved, so output is the same on every machine). */
 export function formatCount(n: number): string {
   const sign = n < 0 ? '-' : '';
-  const [int, frac] = String(Math.abs(n)).split('.');
+  const [int = '', frac] = String(Math.abs(n)).split('.');
   return sign + int.replace(/\B(?=(\d{3})+(?!\d))/g, ',') + (frac ? `.${frac}` : '');
 }
 

@@ -22,7 +22,7 @@ export function chiSquareGoodnessOfFit(observed: Map<string, number>, weights: R
   if (total === 0 || weighted.length < 2 || weightSum <= 0) return undefined;
   const degreesOfFreedom = weighted.length - 1;
   for (const [category, count] of observed) {
-    if (count > 0 && !(weights[category] > 0)) return { statistic: Infinity, degreesOfFreedom, pValue: 0 };
+    if (count > 0 && !((weights[category] ?? 0) > 0)) return { statistic: Infinity, degreesOfFreedom, pValue: 0 };
   }
   let statistic = 0;
   for (const [category, w] of weighted) {

@@ -3,8 +3,8 @@ import prand from 'pure-rand';
 import gammaln from '@stdlib/math-base-special-gammaln';
 
 export interface SeededRandom {
-  /** Uniform in (0, 1). */
-  uniform(): number;
+  /** Uniform in (0, 1); a plain function (no `this`), passed around as a source of draws. */
+  uniform: () => number;
   /** Successes in `trials` independent Bernoulli(p) trials (exact). */
   binomial(trials: number, p: number): number;
   /** Category counts of `trials` draws with probabilities `probs` (summing to 1). */
@@ -29,12 +29,14 @@ export function seededRandom(seed: number): SeededRandom {
     const counts = probs.map(() => 0);
     let left = trials;
     let mass = 1;
-    for (let j = 0; j < probs.length - 1 && left > 0; j++) {
-      counts[j] = binomial(left, Math.min(1, probs[j] / mass));
-      left -= counts[j];
-      mass -= probs[j];
+    for (const [j, p] of probs.slice(0, -1).entries()) {
+      if (left <= 0) break;
+      const count = binomial(left, Math.min(1, p / mass));
+      counts[j] = count;
+      left -= count;
+      mass -= p;
     }
-    counts[probs.length - 1] += left;
+    if (counts.length > 0) counts[counts.length - 1] = (counts.at(-1) ?? 0) + left;
     return counts;
   };
   return { uniform, binomial, multinomial };

@@ -46,7 +46,8 @@ export function loadEnvoyResource(
   return { resource: value === DROPPED ? undefined : value, issues: ctx.issues, ignored: ctx.ignored };
 }
 
-export function loadEnvoyConfig(input: string | unknown, file?: string): LoadedEnvoyConfig {
+/** `input`: the dump's JSON text, or the value it parses to. */
+export function loadEnvoyConfig(input: unknown, file?: string): LoadedEnvoyConfig {
   const json = typeof input === 'string' ? parseJson(input, file) : input;
   const ctx = context();
   const config: EnvoyConfig = { listeners: [], routes: [], clusters: [], endpoints: [] };
@@ -204,7 +205,7 @@ function parseJson(text: string, file?: string): unknown {
     throw new SpecError(`not valid JSON: ${message}`, {
       file: file ?? '<input>',
       line: before.length,
-      col: before[before.length - 1].length + 1,
+      col: (before.at(-1) ?? '').length + 1,
     });
   }
 }

@@ -312,7 +312,7 @@ const weightedClusters = message(
     const clusters = (v.clusters ?? []) as { weight?: number }[];
     const sum = clusters.reduce((s, c) => s + (c.weight ?? 0), 0);
     if (v.total_weight !== undefined && v.total_weight !== sum) {
-      return [['total_weight', `total_weight ${v.total_weight} is not the sum of the clusters' weights (${sum})`]];
+      return [['total_weight', `total_weight ${JSON.stringify(v.total_weight)} is not the sum of the clusters' weights (${sum})`]];
     }
     return sum === 0 ? [['clusters', 'the clusters\' weights add up to 0']] : [];
   },

@@ -14,11 +14,6 @@ export interface FractionalPercent {
   denominator?: 'HUNDRED' | 'TEN_THOUSAND' | 'MILLION';
 }
 
-/** envoy.type.v3.Percent: `value` in 0–100. */
-export interface Percent {
-  value?: number;
-}
-
 /** envoy.config.core.v3.RuntimeFractionalPercent; the runtime key is a no-op here (no runtime layer). */
 export interface RuntimeFractionalPercent {
   default_value?: FractionalPercent;

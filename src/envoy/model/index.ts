@@ -19,4 +19,4 @@ export type * from './listener.ts';
 export type * from './rbac.ts';
 export type * from './route.ts';
 export type * from './tls.ts';
-export { ResourceType, TypedConfigType, TypedStructType } from './type-urls.ts';
+export { TypedConfigType } from './type-urls.ts';

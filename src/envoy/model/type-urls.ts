@@ -32,6 +32,3 @@ export const TypedConfigType = {
   originalDst: `${T}envoy.extensions.filters.listener.original_dst.v3.OriginalDst`,
 } as const;
 
-/** The two TypedStruct forms (udpa and xds); Envoy converts `value` to the message `type_url` names. */
-export const TypedStructType = [`${T}udpa.type.v1.TypedStruct`, `${T}xds.type.v3.TypedStruct`] as const;
-

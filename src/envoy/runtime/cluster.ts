@@ -80,7 +80,7 @@ function tlsOf(cluster: Cluster): EvaluatedCluster['tls'] {
   if (matches.length === 0) return 'plaintext';
   // istiod's auto-mTLS pair: tlsMode istio → TLS, anything else → raw buffer. Any other shape is refused.
   const [istio, rest] = matches;
-  if (matches.length === 2 && istio.match?.tlsMode === 'istio' && istio.transport_socket?.name === 'envoy.transport_sockets.tls' && Object.keys(rest.match ?? {}).length === 0) return 'by-endpoint';
+  if (matches.length === 2 && istio && rest && istio.match?.tlsMode === 'istio' && istio.transport_socket?.name === 'envoy.transport_sockets.tls' && Object.keys(rest.match ?? {}).length === 0) return 'by-endpoint';
   throw new Error(`cluster ${cluster.name}: transport_socket_matches other than istiod's tlsMode-istio / tlsMode-disabled pair are not executed`);
 }
 

@@ -31,8 +31,9 @@ const nonEmpty = (s: string) => s !== '';
  * @param enabledDraw a uniform draw in [0, 1) for filter_enabled's runtime fraction
  */
 export function corsDecision(policies: CorsPolicy[], method: string, header: (name: string) => string | undefined, enabledDraw: () => number): CorsDecision {
-  if (policies.length === 0) return { kind: 'none' };
-  const enabled = policies[0].filter_enabled;
+  const [primary] = policies;
+  if (primary === undefined) return { kind: 'none' };
+  const enabled = primary.filter_enabled;
   if (enabled?.default_value) {
     const { numerator = 0, denominator = 'HUNDRED' } = enabled.default_value;
     const d = { HUNDRED: 100, TEN_THOUSAND: 10_000, MILLION: 1_000_000 }[denominator];

@@ -2,6 +2,7 @@
 // and source/common/http/header_utility.cc (HeaderUtility::matchHeaders, HeaderDataBaseImpl::matchesHeaders).
 import type { HeaderMatcher, JsonValue, MetadataMatcher, StringMatcher, ValueMatcher } from '../model/index.ts';
 import { fullMatch } from './re2.ts';
+import { must } from '../../must.ts';
 
 /** Request headers by lower-case name; a repeated header is a list. */
 export type Headers = Record<string, string | readonly string[] | undefined>;
@@ -58,7 +59,7 @@ function specificMatch(m: HeaderMatcher, value: string): boolean {
   if (m.suffix_match !== undefined) return value.endsWith(m.suffix_match);
   if (m.contains_match !== undefined) return value.includes(m.contains_match);
   if (m.string_match !== undefined) return matchString(m.string_match, value);
-  const range = m.range_match!;
+  const range = must(m.range_match, 'range_match (the one specifier left once the present match is ruled out)');
   if (!INT64.test(value)) return false;
   const n = BigInt(value.trim());
   return n >= BigInt(range.start) && n < BigInt(range.end);
@@ -89,7 +90,8 @@ export function matchValue(m: ValueMatcher, value: JsonValue | undefined): boole
     if (m.double_match.exact !== undefined) return value === m.double_match.exact;
     return m.double_match.range !== undefined && value >= m.double_match.range.start && value < m.double_match.range.end;
   }
-  if (m.list_match) return Array.isArray(value) && value.some((v) => matchValue(m.list_match!.one_of, v));
+  const list = m.list_match;
+  if (list) return Array.isArray(value) && value.some((v) => matchValue(list.one_of, v));
   if (m.or_match) return m.or_match.value_matchers.some((v) => matchValue(v, value));
   throw new Error('ValueMatcher: no match is set');
 }

@@ -21,9 +21,10 @@ export type OutboundTcpTarget =
   | { kind: 'closed'; listener?: string; reason: string };
 
 function ipv4(ip: string): number | undefined {
-  const parts = ip.split('.').map(Number);
-  if (parts.length !== 4 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 255)) return undefined;
-  return ((parts[0]! << 24) >>> 0) + (parts[1]! << 16) + (parts[2]! << 8) + parts[3]!;
+  const [a, b, c, d, ...rest] = ip.split('.').map(Number);
+  if (a === undefined || b === undefined || c === undefined || d === undefined || rest.length > 0) return undefined;
+  if ([a, b, c, d].some((p) => !Number.isInteger(p) || p < 0 || p > 255)) return undefined;
+  return ((a << 24) >>> 0) + (b << 16) + (c << 8) + d;
 }
 
 /** The prefix length of the narrowest range holding `ip`; -1 when none does (or the chain names no range: 0 then). */

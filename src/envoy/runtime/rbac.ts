@@ -32,8 +32,9 @@ export interface RbacDecision {
 
 /** RoleBasedAccessControlEngineImpl::handleAction: ALLOW needs a matching policy, DENY refuses on one, LOG allows. */
 export function evaluateRbac(rbac: Rbac, facts: RbacFacts): RbacDecision {
-  const names = Object.keys(rbac.policies ?? {}).sort();
-  const matchedPolicy = names.find((name) => matchPolicy(rbac.policies![name], facts));
+  // In name order, as Object.keys(...).sort() orders them (UTF-16 code units).
+  const policies = Object.entries(rbac.policies ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const matchedPolicy = policies.find(([, policy]) => matchPolicy(policy, facts))?.[0];
   const action = rbac.action ?? 'ALLOW';
   const allowed = action === 'ALLOW' ? matchedPolicy !== undefined : action === 'DENY' ? matchedPolicy === undefined : true;
   return matchedPolicy === undefined ? { allowed } : { allowed, matchedPolicy };

@@ -3,6 +3,7 @@
 // maximum_ring_size 8M by default), and a request goes to the first ring entry at or after its hash (ketama's
 // search, wrapping to the start). A request without a hash gets a random one (ThreadAwareLoadBalancerBase).
 import { xxHash64 } from './xxhash.ts';
+import { must } from '../../must.ts';
 
 export const DEFAULT_MIN_RING_SIZE = 1024;
 export const DEFAULT_MAX_RING_SIZE = 8 * 1024 * 1024;
@@ -34,14 +35,15 @@ export function chooseFromRing<H>(ring: readonly RingEntry<H>[], h: bigint, atte
   let low = 0;
   let high = ring.length;
   let mid = 0;
+  const entry = (i: number) => must(ring[i], 'a ring entry');
   for (;;) {
     mid = Math.floor((low + high) / 2);
     if (mid === ring.length) {
       mid = 0;
       break;
     }
-    const midval = ring[mid]!.hash;
-    const midval1 = mid === 0 ? 0n : ring[mid - 1]!.hash;
+    const midval = entry(mid).hash;
+    const midval1 = mid === 0 ? 0n : entry(mid - 1).hash;
     if (h <= midval && h > midval1) break;
     if (midval < h) low = mid + 1;
     else high = mid - 1;
@@ -51,5 +53,5 @@ export function chooseFromRing<H>(ring: readonly RingEntry<H>[], h: bigint, atte
     }
   }
   if (attempt > 0) mid = (mid + attempt) % ring.length;
-  return ring[mid]!.host;
+  return entry(mid).host;
 }

@@ -16,6 +16,7 @@ import type {
 } from '../model/index.ts';
 import { matchHeaders, matchMetadata, matchString, type DynamicMetadata, type Headers } from './matchers.ts';
 import { compileSafeRegexGlobal, fullMatch } from './re2.ts';
+import { must } from '../../must.ts';
 
 export interface RouteRequest {
   /** The :path pseudo-header, query string included. */
@@ -73,7 +74,7 @@ function indexVirtualHosts(config: RouteConfiguration): VirtualHostIndex {
 
 function addWildcard(by: Map<number, Map<string, VirtualHost>>, part: string, vhost: VirtualHost): void {
   let m = by.get(part.length);
-  if (!m) by.set(part.length, (m = new Map()));
+  if (!m) by.set(part.length, (m = new Map<string, VirtualHost>()));
   m.set(part, vhost);
 }
 
@@ -278,7 +279,7 @@ export function pickCluster(action: RouteAction, uniform: () => number): PickedC
     end += weight.weight;
     if (selected < end) return { name: weight.name, weight };
   }
-  const last = clusters[clusters.length - 1];
+  const last = must(clusters.at(-1), 'the last weighted cluster');
   return { name: last.name, weight: last };
 }
 

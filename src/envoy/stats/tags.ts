@@ -13,6 +13,7 @@
 // `inbound_0.0.0.0_9080;`) and the cluster_name / http_conn_manager_prefix regexes end on that `;`. The earlier list
 // (≤ 1.22 bootstraps) matched cluster names up to `.svc.cluster.local` and connection-manager prefixes of digits only.
 // Tags for stats the local mesh never produces (mongo, wasm, dry-run, thread names) are left out.
+import { must } from '../../must.ts';
 
 export interface StatTag {
   name: string;
@@ -88,10 +89,10 @@ export function tagStat(statName: string, tags: StatTag[]): TaggedStat {
     const match = tag.regex.exec(statName);
     if (!match || match[1] === undefined) continue;
     labels[tag.name] = match[2] ?? match[1];
-    remove.push(match.indices![1]!);
+    remove.push(must(match.indices?.[1], "the span of the tag's value (tag regexes carry the d flag)"));
   }
   let extracted = '';
-  for (let i = 0; i < statName.length; i++) if (!remove.some(([a, b]) => i >= a && i < b)) extracted += statName[i];
+  for (let i = 0; i < statName.length; i++) if (!remove.some(([a, b]) => i >= a && i < b)) extracted += statName.charAt(i);
   return { name: prometheusMetricName(extracted), labels };
 }
 

@@ -121,7 +121,7 @@ export class DestinationRuleIndex implements DestinationRuleLookup {
     if (this.cache.has(key)) return this.cache.get(key);
     // sidecar.go SidecarScope.DestinationRule: the last rule without a workload selector in the list.
     const list = this.lookup(fqdn, proxyNamespace, serviceNamespace);
-    const rule = list && list.length > 0 ? list[list.length - 1].rule : undefined;
+    const rule = list?.at(-1)?.rule;
     this.cache.set(key, rule);
     return rule;
   }
@@ -156,6 +156,5 @@ function getOrAdd(map: Map<string, ConsolidatedRules>, ns: string): Consolidated
 }
 
 function namespaceOfFqdn(fqdn: string): string {
-  const m = /^[^.]+\.([^.]+)\.svc\./.exec(fqdn);
-  return m ? m[1] : '';
+  return /^[^.]+\.([^.]+)\.svc\./.exec(fqdn)?.[1] ?? '';
 }

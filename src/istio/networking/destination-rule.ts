@@ -68,7 +68,8 @@ function parseConsistentHash(value: unknown, at: FieldPath): ConsistentHashSpec 
     maglev: 'Maglev hashing is not run by the local data plane (use ringHash)',
   });
   const keys = ['httpHeaderName', 'httpCookie', 'useSourceIp', 'httpQueryParameterName'].filter((k) => c[k] !== undefined);
-  if (keys.length > 1) throw at.key(keys[1]!).error(`only one hash key may be set (found ${keys.join(', ')})`);
+  const [, second] = keys;
+  if (second !== undefined) throw at.key(second).error(`only one hash key may be set (found ${keys.join(', ')})`);
   const out: ConsistentHashSpec = { ringHash: c.ringHash !== undefined };
   if (c.httpHeaderName !== undefined) out.key = { kind: 'header', name: readString(c.httpHeaderName, at.key('httpHeaderName')).toLowerCase() };
   if (c.httpQueryParameterName !== undefined) out.key = { kind: 'query', name: readString(c.httpQueryParameterName, at.key('httpQueryParameterName')) };

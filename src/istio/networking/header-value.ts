@@ -11,7 +11,7 @@ export function readHeaderValue(value: string, at: FieldPath): string {
   if (/[\u0000-\u0008\u000A-\u001F\u007F]/.test(value)) throw at.error(`header value configuration ${JSON.stringify(value)} is invalid (control characters)`);
   let out = '';
   for (let i = 0; i < value.length; i++) {
-    const ch = value[i];
+    const ch = value.charAt(i);
     if (ch !== '%') {
       out += ch;
       continue;

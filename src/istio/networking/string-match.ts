@@ -1,17 +1,18 @@
 // Istio StringMatch (exact / prefix / regex, `{}` meaning "present") and its evaluation.
-import { FieldPath, isObj, readString, type Obj } from './fields.ts';
+import { FieldPath, isObj, readString } from './fields.ts';
 import type { StringMatcher } from './model.ts';
 
 export function parseStringMatch(value: unknown, at: FieldPath, options: { allowPrefix?: boolean; allowEmpty?: boolean } = {}): StringMatcher {
   if (!isObj(value)) throw at.error('expected a string match such as {exact: ...}, {prefix: ...} or {regex: ...}');
-  const keys = Object.keys(value);
-  if (keys.length === 0) {
+  const entries = Object.entries(value);
+  const [entry, ...more] = entries;
+  if (entry === undefined) {
     if (options.allowEmpty === false) throw at.error('an empty match is not allowed here');
     return { kind: 'present' };
   }
-  if (keys.length > 1) throw at.error(`exactly one of exact, prefix, regex is allowed, found ${keys.join(', ')}`);
-  const key = keys[0];
-  const text = readString((value as Obj)[key], at.key(key));
+  if (more.length > 0) throw at.error(`exactly one of exact, prefix, regex is allowed, found ${entries.map(([k]) => k).join(', ')}`);
+  const [key, raw] = entry;
+  const text = readString(raw, at.key(key));
   switch (key) {
     case 'exact':
       return { kind: 'exact', value: text };

@@ -66,7 +66,8 @@ function parseRoute(value: unknown, at: FieldPath, namespace: string): HttpRoute
     route: readArray(r.route ?? [], at.key('route')).map((d, i) => parseDestination(d, at.key('route').index(i))),
   };
   if (route.route.length === 0) throw at.key('route').error('a route needs at least one destination');
-  if (route.route.length === 1) route.route[0].weight = 100;
+  const [only, ...others] = route.route;
+  if (only && others.length === 0) only.weight = 100;
   else {
     // istio/istio pkg/config/validation validateHTTPRouteDestinations: "total destination weight = 0".
     const total = route.route.reduce((s, d) => s + d.weight, 0);

@@ -55,10 +55,11 @@ export function parseLocalRateLimits(filter: K8sObject, source?: SourcePos): Loc
 /** The local rate limit of an EnvoyFilter with exactly one patch (use parseLocalRateLimits for several). */
 export function parseLocalRateLimit(filter: K8sObject, source?: SourcePos): LocalRateLimit {
   const all = parseLocalRateLimits(filter, source);
-  if (all.length !== 1) {
+  const [only] = all;
+  if (only === undefined || all.length !== 1) {
     throw new FieldReader(resourceName(filter), source).error('spec.configPatches', `expected one patch, found ${all.length} (use parseLocalRateLimits)`);
   }
-  return all[0];
+  return only;
 }
 
 function parsePatch(

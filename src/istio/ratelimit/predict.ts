@@ -6,6 +6,7 @@
 import type { RateLimitRefill } from '../version.ts';
 import { LocalRateLimiter, type LocalRateLimitCounters } from './bucket.ts';
 import type { LocalRateLimit } from './types.ts';
+import { elementAt, must } from '../../must.ts';
 
 export interface RateLimitPrediction {
   /** Requests the filter let through. */
@@ -48,8 +49,9 @@ export function predictRateLimited(
     throw new Error(`EnvoyFilter ${limit.namespace}/${limit.name} limits per downstream connection: pass the connection of every request`);
   }
   const perSecond: RateLimitPrediction['perSecond'] = [];
-  if (n === 0) return { allowed: 0, limited: 0, counters: { enabled: 0, ok: 0, rate_limited: 0, enforced: 0 }, perSecond };
-  const first = sendTimesMs[order[0]];
+  const [firstIndex] = order;
+  if (firstIndex === undefined) return { allowed: 0, limited: 0, counters: { enabled: 0, ok: 0, rate_limited: 0, enforced: 0 }, perSecond };
+  const first = elementAt(sendTimesMs, firstIndex);
   const phase = options.phaseMs ?? 0;
   if (!(phase >= 0 && phase < limit.bucket.fillIntervalMs)) {
     throw new RangeError(`phaseMs must be in [0, ${limit.bucket.fillIntervalMs}), got ${phase}`);
@@ -61,19 +63,19 @@ export function predictRateLimited(
   let allowed = 0;
   let limited = 0;
   for (const i of order) {
-    const t = sendTimesMs[i];
+    const t = elementAt(sendTimesMs, i);
     if (t < countFrom) {
-      limiter.decide(t, random, limit.perConnection ? options.connections![i] : undefined);
+      limiter.decide(t, random, limit.perConnection ? options.connections?.[i] : undefined);
       continue;
     }
     if (firstSecond === undefined) {
       firstSecond = Math.floor(t / 1000);
       uncounted = { ...limiter.counters };
     }
-    const d = limiter.decide(t, random, limit.perConnection ? options.connections![i] : undefined);
+    const d = limiter.decide(t, random, limit.perConnection ? options.connections?.[i] : undefined);
     const second = Math.floor(t / 1000);
     while (perSecond.length <= second - firstSecond) perSecond.push({ second: firstSecond + perSecond.length, allowed: 0, limited: 0 });
-    const row = perSecond[second - firstSecond];
+    const row = must(perSecond[second - firstSecond], "this second's row"); // a constant: this runs per request
     if (d.action === 'reply') {
       limited++;
       row.limited++;
@@ -123,10 +125,10 @@ export function predictRateLimitedRange(
     return { ...base, minLimited: v, maxLimited: v, toleranceRequests: 0, phaseAtMin: 0, phaseAtMax: 0, phasesEvaluated: 1, exact: true };
   }
   const order = sortedOrder(sendTimesMs);
-  const first = sendTimesMs[order[0]];
+  const first = elementAt(sendTimesMs, must(order[0], 'the first send'));
   const critical = new Set<number>([0]);
   for (const i of order) {
-    const offset = (sendTimesMs[i] - first) % I;
+    const offset = (elementAt(sendTimesMs, i) - first) % I;
     critical.add(offset === 0 ? 0 : I - offset);
   }
   const maxPhases = options.maxPhases ?? 256;
@@ -135,9 +137,9 @@ export function predictRateLimitedRange(
   if (critical.size <= maxPhases) {
     const sorted = [...critical].sort((a, b) => a - b);
     phases = [];
-    for (let k = 0; k < sorted.length; k++) {
-      const next = k + 1 < sorted.length ? sorted[k + 1] : I;
-      phases.push(sorted[k], (sorted[k] + next) / 2);
+    for (const [k, phase] of sorted.entries()) {
+      const next = sorted[k + 1] ?? I;
+      phases.push(phase, (phase + next) / 2);
     }
     exact = true;
   } else {
@@ -227,29 +229,29 @@ export function predictRateLimitedUnderDelays(
   const r = limit.bucket.tokensPerFill / limit.bucket.fillIntervalMs;
   const eps = 1e-9;
   const s = Array.from(sendTimesMs);
-  for (let i = 1; i < n; i++) if (s[i]! < s[i - 1]!) throw new RangeError('send times must be in send order');
-  const reach = s.map((t, i) => t + Math.max(0, maxDelayMs[i]!));
+  for (let i = 1; i < n; i++) if (elementAt(s, i) < elementAt(s, i - 1)) throw new RangeError('send times must be in send order');
+  const reach = s.map((t, i) => t + Math.max(0, elementAt(maxDelayMs, i)));
   let longestDelay = 0;
-  for (let i = 0; i < n; i++) longestDelay = Math.max(longestDelay, maxDelayMs[i]!);
+  for (let i = 0; i < n; i++) longestDelay = Math.max(longestDelay, elementAt(maxDelayMs, i));
 
   // At most: greedy in send order; window capacity B + r(E − s_x), E the latest reach of any request sent in between.
   const upper: number[] = [];
   for (let i = 0; i < n; i++) {
     let ok = true;
-    let latestReach = reach[i]!;
+    let latestReach = elementAt(reach, i);
     let k = upper.length - 1;
     let count = 1;
     // Walk back over every request (for E) and check at each admitted one.
     for (let j = i - 1; j >= 0 && ok; j--) {
-      if (B + r * (s[i]! - s[j]!) >= upper.length + 1) break; // no window reaching further back can bind
-      latestReach = Math.max(latestReach, reach[j]!);
+      if (B + r * (elementAt(s, i) - elementAt(s, j)) >= upper.length + 1) break; // no window reaching further back can bind
+      latestReach = Math.max(latestReach, elementAt(reach, j));
       if (k >= 0 && upper[k] === j) {
         count++;
         k--;
-        if (count > B + r * (latestReach - s[j]!) + eps) ok = false;
+        if (count > B + r * (latestReach - elementAt(s, j)) + eps) ok = false;
       }
     }
-    if (ok && 1 > B + r * (reach[i]! - s[i]!) + eps) ok = false;
+    if (ok && 1 > B + r * (elementAt(reach, i) - elementAt(s, i)) + eps) ok = false;
     if (ok) upper.push(i);
   }
 
@@ -259,10 +261,10 @@ export function predictRateLimitedUnderDelays(
     let ok = 1 <= B - eps;
     let count = 1;
     for (let k = lower.length - 1; k >= 0 && ok; k--) {
-      const x = lower[k]!;
-      if (B + r * Math.max(0, s[i]! - s[x]! - longestDelay) >= lower.length + 1) break;
+      const x = elementAt(lower, k);
+      if (B + r * Math.max(0, elementAt(s, i) - elementAt(s, x) - longestDelay) >= lower.length + 1) break;
       count++;
-      if (count > B + r * Math.max(0, s[i]! - s[x]! - maxDelayMs[x]!) - eps) ok = false;
+      if (count > B + r * Math.max(0, elementAt(s, i) - elementAt(s, x) - elementAt(maxDelayMs, x)) - eps) ok = false;
     }
     if (ok) lower.push(i);
   }
@@ -273,12 +275,12 @@ function sortedOrder(times: ArrayLike<number>): number[] {
   const order = Array.from({ length: times.length }, (_, i) => i);
   let sorted = true;
   for (let i = 1; i < times.length; i++) {
-    if (!Number.isFinite(times[i]) || times[i] < times[i - 1]) sorted = false;
+    if (!Number.isFinite(times[i]) || elementAt(times, i) < elementAt(times, i - 1)) sorted = false;
   }
   if (times.length > 0 && !Number.isFinite(times[0])) sorted = false;
   if (sorted) return order;
   for (let i = 0; i < times.length; i++) if (!Number.isFinite(times[i])) throw new RangeError(`send time ${i} is not a number`);
-  return order.sort((a, b) => times[a] - times[b] || a - b);
+  return order.sort((a, b) => elementAt(times, a) - elementAt(times, b) || a - b);
 }
 
 function noRandom(limit: LocalRateLimit): () => number {

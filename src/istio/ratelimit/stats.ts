@@ -9,7 +9,7 @@
 // {envoy_local_http_ratelimit_prefix="..."}` — envoy changelogs 1.24.0; not what an Istio sidecar exports.)
 // Visibility: Istio exports them only when the workload's proxy.istio.io/config sets proxyStatsMatcher inclusions,
 // as the rate-limit task does with inclusionRegexps: [".*http_local_rate_limit.*"].
-import { istioStatTags, prometheusMetricName, tagStat } from '../../envoy/stats/tags.ts';
+import { istioStatTags, tagStat } from '../../envoy/stats/tags.ts';
 import type { LocalRateLimitCounters } from './bucket.ts';
 
 export const LOCAL_RATE_LIMIT_COUNTERS = ['enabled', 'ok', 'rate_limited', 'enforced'] as const;
@@ -21,11 +21,6 @@ export interface CounterSeries {
   /** Prometheus metric name as an Istio sidecar exports it. */
   name: string;
   labels: Record<string, string>;
-}
-
-/** Envoy's Prometheus name sanitising: `envoy_` + name with every non [a-zA-Z0-9_] character replaced by `_`. */
-export function prometheusName(stat: string): string {
-  return prometheusMetricName(stat);
 }
 
 export function localRateLimitSeries(statPrefix: string, counter: LocalRateLimitCounterName): CounterSeries {

@@ -17,6 +17,7 @@ import { FieldReader, type Json } from '../fields.ts';
 import { ROOT_NAMESPACE, objectNamespace, readSelector, resourceName, scopeApplies } from '../selector.ts';
 import { headerMatch, ipInBlock, istioStringMatch, isValidBlock } from './match.ts';
 import type { RbacResult } from './stats.ts';
+import { must } from '../../must.ts';
 
 export const RBAC_DENIED_BODY = 'RBAC: access denied';
 export const RBAC_DENIED_STATUS = 403;
@@ -219,7 +220,7 @@ function checkCustomRule(r: FieldReader, rule: Rule, path: string): void {
   const refused = ['principals', 'notPrincipals', 'requestPrincipals', 'notRequestPrincipals', 'namespaces', 'notNamespaces'] as const;
   rule.from?.forEach((s, i) => {
     for (const k of refused) {
-      if (s[k] !== undefined) throw r.error(`${path}.from[${i}].source.${k}`, `From.${k[0].toUpperCase()}${k.slice(1)} is currently not supported with CUSTOM action`);
+      if (s[k] !== undefined) throw r.error(`${path}.from[${i}].source.${k}`, `From.${k.charAt(0).toUpperCase()}${k.slice(1)} is currently not supported with CUSTOM action`);
     }
   });
   rule.when?.forEach((c, i) => {
@@ -341,7 +342,7 @@ export function customCheck(
   if (providers.length > 1) {
     return badDeny(`multiple CUSTOM authorization providers per workload (${providers.join(', ')}) need PILOT_ENABLE_MULTIPLE_CUSTOM_AUTHZ_PROVIDERS; istiod denies what their rules match`, custom);
   }
-  const provider = providers[0];
+  const provider = must(providers[0], 'the CUSTOM provider');
   const error = providerError(provider);
   if (error !== undefined) return badDeny(`failed to process CUSTOM action for provider ${provider}, will generate deny configs: ${error}`, custom);
   const hit = firstMatch(custom, attrs);
@@ -359,7 +360,8 @@ function policyId(p: Policy, rule: number): string {
 
 function firstMatch(policies: Policy[], attrs: Attributes): { policy: Policy; rule: number } | undefined {
   for (const policy of policies) {
-    for (let i = 0; i < policy.rules.length; i++) if (ruleMatches(policy.rules[i], attrs)) return { policy, rule: i };
+    const rule = policy.rules.findIndex((r) => ruleMatches(r, attrs));
+    if (rule >= 0) return { policy, rule };
   }
   return undefined;
 }
@@ -398,8 +400,8 @@ function operationMatches(o: Operation, a: Attributes): boolean {
 
 function conditionMatches(c: Condition, a: Attributes): boolean {
   const key = c.key;
-  const header = /^request\.headers\[(.+)\]$/.exec(key);
-  if (header) return field(c.values, c.notValues, (v) => headerMatch(v, a.header(header[1])));
+  const header = /^request\.headers\[(.+)\]$/.exec(key)?.[1];
+  if (header !== undefined) return field(c.values, c.notValues, (v) => headerMatch(v, a.header(header)));
   if (key === 'source.ip') return field(c.values, c.notValues, (b) => ipInBlock(a.sourceIp, b));
   if (key === 'remote.ip') return field(c.values, c.notValues, (b) => ipInBlock(a.remoteIp, b));
   if (key === 'destination.ip') return field(c.values, c.notValues, (b) => ipInBlock(a.destinationIp, b));
@@ -409,9 +411,9 @@ function conditionMatches(c: Condition, a: Attributes): boolean {
   if (key === 'request.auth.principal') return field(c.values, c.notValues, (v) => istioStringMatch(v, a.requestPrincipal));
   if (key === 'request.auth.audiences') return field(c.values, c.notValues, (v) => a.claimStrings(['aud']).some((s) => istioStringMatch(v, s)));
   if (key === 'request.auth.presenter') return field(c.values, c.notValues, (v) => a.claimStrings(['azp']).some((s) => istioStringMatch(v, s)));
-  const claim = /^request\.auth\.claims((?:\[[^\]]+\])+)$/.exec(key);
-  if (claim) {
-    const names = [...claim[1].matchAll(/\[([^\]]+)\]/g)].map((m) => m[1]);
+  const claim = /^request\.auth\.claims((?:\[[^\]]+\])+)$/.exec(key)?.[1];
+  if (claim !== undefined) {
+    const names = [...claim.matchAll(/\[([^\]]+)\]/g)].map(([, name = '']) => name);
     return field(c.values, c.notValues, (v) => a.claimStrings(names).some((s) => istioStringMatch(v, s)));
   }
   throw new Error(`unhandled condition key ${key}`); // validation refuses other keys

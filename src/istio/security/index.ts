@@ -3,4 +3,3 @@ export * from './authorization.ts';
 export * from './peer-authentication.ts';
 export * from './request-authentication.ts';
 export * from './stats.ts';
-export { headerMatch, ipInBlock, istioStringMatch } from './match.ts';

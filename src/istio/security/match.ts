@@ -35,7 +35,7 @@ export function ipInBlock(ip: string | undefined, block: string): boolean {
 
 /** Parses `203.0.113.4` or `203.0.113.0/24` (or IPv6) into the list; throws Error for anything else. */
 export function addBlock(list: BlockList, block: string): void {
-  const [addr, bits, extra] = block.split('/');
+  const [addr = '', bits, extra] = block.split('/');
   const family = isIP(addr);
   if (family === 0 || extra !== undefined) throw new Error(`not an IP address or CIDR block: ${block}`);
   const type = family === 6 ? 'ipv6' : 'ipv4';

@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import type { K8sObject, SourcePos } from '../../spec/types.ts';
 import { FieldReader, type Json } from '../fields.ts';
 import { ROOT_NAMESPACE, objectNamespace, readSelector, resourceName, scopeApplies, type WorkloadRef } from '../selector.ts';
+import { must } from '../../must.ts';
 
 export const JWT_MESSAGES = {
   badFormat: 'Jwt is not in the form of Header.Payload.Signature with two dots and 3 sections',
@@ -34,7 +35,13 @@ export const JWT_MESSAGES = {
 } as const;
 
 const CLOCK_SKEW_S = 60;
-const ALGS: Record<string, { hash: string; kty: 'RSA' | 'EC'; pss?: boolean; ec?: boolean }> = {
+interface Alg {
+  hash: string;
+  kty: 'RSA' | 'EC';
+  pss?: boolean;
+  ec?: boolean;
+}
+const ALGS: Record<string, Alg> = {
   RS256: { hash: 'sha256', kty: 'RSA' }, RS384: { hash: 'sha384', kty: 'RSA' }, RS512: { hash: 'sha512', kty: 'RSA' },
   PS256: { hash: 'sha256', kty: 'RSA', pss: true }, PS384: { hash: 'sha384', kty: 'RSA', pss: true }, PS512: { hash: 'sha512', kty: 'RSA', pss: true },
   ES256: { hash: 'sha256', kty: 'EC', ec: true }, ES384: { hash: 'sha384', kty: 'EC', ec: true },
@@ -225,12 +232,12 @@ export function authenticateRequest(
   });
   const tokens = [...new Set([...found.values()].map((f) => f.token))];
   if (tokens.length > 1) return refuse(JWT_MESSAGES.multiple);
-  const token = tokens[0];
+  const token = must(tokens[0], 'the token found');
   const locations = [...found.values()].map((f) => f.location);
 
   const decoded = decode(token);
   if ('error' in decoded) return refuse(decoded.error);
-  const { header, payload, signingInput, signature } = decoded;
+  const { header, payload, alg, encodedPayload, signingInput, signature } = decoded;
   const iss = typeof payload.iss === 'string' ? payload.iss : undefined;
   const rule = rules.find((r) => r.issuer === iss && r.locations.some((l) => locations.some((x) => x.kind === l.kind && x.name === l.name)));
   if (!rule) return refuse(JWT_MESSAGES.unknownIssuer);
@@ -242,7 +249,6 @@ export function authenticateRequest(
     const aud = typeof payload.aud === 'string' ? [payload.aud] : Array.isArray(payload.aud) ? payload.aud : [];
     if (!aud.some((a) => rule.audiences.includes(a as string))) return refuse(JWT_MESSAGES.audience);
   }
-  const alg = ALGS[header.alg as string];
   const candidates = rule.keys.filter(
     (k) => k.kty === alg.kty && (k.alg === undefined || k.alg === header.alg) && (header.kid === undefined || k.kid === undefined || k.kid === header.kid),
   );
@@ -262,7 +268,7 @@ export function authenticateRequest(
   if (!rule.forwardOriginalToken) {
     for (const l of locations) if (l.kind === 'header' && rule.locations.some((x) => x.kind === 'header' && x.name === l.name)) result.removeHeaders.push(l.name);
   }
-  if (rule.outputPayloadToHeader) result.addHeaders[rule.outputPayloadToHeader] = token.split('.')[1];
+  if (rule.outputPayloadToHeader) result.addHeaders[rule.outputPayloadToHeader] = encodedPayload;
   return result;
 }
 
@@ -279,27 +285,28 @@ function extract(loc: Location, headers: Record<string, string | string[] | unde
   return value.startsWith(loc.prefix) ? value.slice(loc.prefix.length).trim() : undefined;
 }
 
-type Decoded = { header: Json; payload: Json; signingInput: Buffer; signature: Buffer } | { error: string };
+type Decoded = { header: Json; payload: Json; alg: Alg; encodedPayload: string; signingInput: Buffer; signature: Buffer } | { error: string };
 
 function decode(token: string): Decoded {
-  const parts = token.split('.');
-  if (parts.length !== 3) return { error: JWT_MESSAGES.badFormat };
+  const [encodedHeader, encodedPayload, encodedSignature, ...extra] = token.split('.');
+  if (encodedHeader === undefined || encodedPayload === undefined || encodedSignature === undefined || extra.length > 0) return { error: JWT_MESSAGES.badFormat };
   const b64 = /^[A-Za-z0-9_-]*$/;
-  if (!b64.test(parts[0])) return { error: JWT_MESSAGES.headerBase64 };
-  const header = parseJson(parts[0]);
+  if (!b64.test(encodedHeader)) return { error: JWT_MESSAGES.headerBase64 };
+  const header = parseJson(encodedHeader);
   if (!header) return { error: JWT_MESSAGES.headerJson };
   if (typeof header.alg !== 'string') return { error: JWT_MESSAGES.badAlg };
-  if (!ALGS[header.alg]) return { error: JWT_MESSAGES.unsupportedAlg }; // jwt_verify_lib refuses it while parsing
-  if (!b64.test(parts[1])) return { error: JWT_MESSAGES.payloadBase64 };
-  const payload = parseJson(parts[1]);
+  const alg = ALGS[header.alg];
+  if (!alg) return { error: JWT_MESSAGES.unsupportedAlg }; // jwt_verify_lib refuses it while parsing
+  if (!b64.test(encodedPayload)) return { error: JWT_MESSAGES.payloadBase64 };
+  const payload = parseJson(encodedPayload);
   if (!payload) return { error: JWT_MESSAGES.payloadJson };
-  if (!b64.test(parts[2])) return { error: 'Jwt signature is an invalid Base64url encoded' };
-  return { header, payload, signingInput: Buffer.from(`${parts[0]}.${parts[1]}`), signature: Buffer.from(parts[2], 'base64url') };
+  if (!b64.test(encodedSignature)) return { error: 'Jwt signature is an invalid Base64url encoded' };
+  return { header, payload, alg, encodedPayload, signingInput: Buffer.from(`${encodedHeader}.${encodedPayload}`), signature: Buffer.from(encodedSignature, 'base64url') };
 }
 
 function parseJson(part: string): Json | undefined {
   try {
-    const v = JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
+    const v: unknown = JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
     return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Json) : undefined;
   } catch {
     return undefined;

@@ -186,10 +186,11 @@ function finish(b: Building): Cluster {
  * resolution NONE is ORIGINAL_DST (the address the app connected to), except on a gateway, which cannot pass through.
  */
 function discovery(service: ServiceInput, port: ServicePort, name: string, proxy: ProxyDescriptor): Cluster {
-  const resolution = service.external?.resolution;
-  if (resolution === 'DNS') {
+  const external = service.external;
+  const resolution = external?.resolution;
+  if (external && resolution === 'DNS') {
     // The instance's telemetry metadata (AppendLbEndpointMetadata): the entry is its workload and canonical service.
-    const entry = service.external!.entry;
+    const entry = external.entry;
     const endpoint = {
       endpoint: { address: { socket_address: { address: service.fqdn, port_value: port.port } } },
       metadata: { filter_metadata: { istio: { workload: `${entry};${service.namespace};${entry};;Kubernetes` } } },

@@ -34,24 +34,27 @@ export function outboundCluster(port: number, subset: string | undefined, host: 
 }
 
 /** retry.go ConvertPolicy: the mesh default when the route sets none, nothing when attempts are 0. */
-export function retryPolicy(retries: HttpRoute['retries'], input: TranslationInput, consistentHash = false): RetryPolicy | undefined {
+/**
+ * The default policy; a `retries` block overrides its fields (up to 1.23 DefaultPolicy() is copied, retriable 503
+ * included, so `attempts` alone keeps it; since then newRetryPolicy has no status codes).
+ */
+function defaultRetryPolicy(input: TranslationInput, consistentHash = false): RetryPolicy {
   const d = input.behaviour.defaultRetry;
-  // The default policy; a `retries` block overrides its fields (up to 1.23 DefaultPolicy() is copied, retriable 503
-  // included, so `attempts` alone keeps it; since then newRetryPolicy has no status codes).
-  const base = (): RetryPolicy => {
-    const out: RetryPolicy = {
-      retry_on: d.retryOn,
-      num_retries: d.attempts,
-      host_selection_retry_max_attempts: d.hostSelectionRetryMaxAttempts,
-    };
-    // retry.go newRetryPolicy(hashPolicy): with consistent hashing a retry stays on the host the hash picks.
-    if (!consistentHash) out.retry_host_predicate = [previousHosts()];
-    if (d.retriableStatusCodes.length > 0) out.retriable_status_codes = [...d.retriableStatusCodes];
-    return out;
+  const out: RetryPolicy = {
+    retry_on: d.retryOn,
+    num_retries: d.attempts,
+    host_selection_retry_max_attempts: d.hostSelectionRetryMaxAttempts,
   };
-  if (retries === undefined) return base();
+  // retry.go newRetryPolicy(hashPolicy): with consistent hashing a retry stays on the host the hash picks.
+  if (!consistentHash) out.retry_host_predicate = [previousHosts()];
+  if (d.retriableStatusCodes.length > 0) out.retriable_status_codes = [...d.retriableStatusCodes];
+  return out;
+}
+
+export function retryPolicy(retries: HttpRoute['retries'], input: TranslationInput, consistentHash = false): RetryPolicy | undefined {
+  if (retries === undefined) return defaultRetryPolicy(input, consistentHash);
   if (retries.attempts <= 0) return undefined;
-  const out = base();
+  const out = defaultRetryPolicy(input, consistentHash);
   out.num_retries = retries.attempts;
   if (retries.retryOn !== undefined && retries.retryOn.trim() !== '') {
     const parts = retries.retryOn.split(',').map((p) => p.trim()).filter((p) => p !== '');
@@ -199,7 +202,8 @@ function copyOperations(target: Operations, from: Operations, appendTo = false):
 /** GetDestinationCluster: the destination's port, else the Service's only port, else the listener's (`services`: the port's). */
 function destinationCluster(d: RouteDestination, services: Map<string, ServiceInput>, listenPort: number): string {
   const service = services.get(d.fqdn);
-  const port = d.port ?? (service && service.ports.length === 1 ? service.ports[0]!.port : listenPort);
+  const [only, ...others] = service?.ports ?? [];
+  const port = d.port ?? (only && others.length === 0 ? only.port : listenPort);
   return outboundCluster(port, d.subset, d.fqdn);
 }
 
@@ -237,7 +241,7 @@ function hashPolicyOf(h: ConsistentHashSpec): HashPolicy | undefined {
  * (hashForService: the port-level one for this port, else the rule's); its retries keep the default host predicate.
  */
 function defaultRouteAction(service: ServiceInput, port: number, proxy: ProxyDescriptor, input: TranslationInput): RouteAction {
-  const action: RouteAction = { cluster: outboundCluster(port, undefined, service.fqdn), timeout: '0s', retry_policy: retryPolicy(undefined, input)! };
+  const action: RouteAction = { cluster: outboundCluster(port, undefined, service.fqdn), timeout: '0s', retry_policy: defaultRetryPolicy(input) };
   const rule = destinationRuleIndex(input).get(service.fqdn, proxy.namespace, service.namespace);
   const hash = rule?.trafficPolicy?.portLevel.get(port)?.loadBalancer?.consistentHash ?? rule?.trafficPolicy?.loadBalancer?.consistentHash;
   const policy = hash ? hashPolicyOf(hash) : undefined;
@@ -259,8 +263,9 @@ function translateRoute(rule: HttpRoute, match: HttpMatch | undefined, listenPor
     if (rule.rewrite.authority) authority = rule.rewrite.authority;
   }
   if (authority !== undefined) action.host_rewrite_literal = authority;
-  if (rule.route.length === 1) {
-    const d = rule.route[0]!;
+  const [single, ...others] = rule.route;
+  if (single && others.length === 0) {
+    const d = single;
     action.cluster = destinationCluster(d, services, listenPort);
     if (d.headers) {
       const ops = headerOperations(d.headers);
@@ -435,7 +440,8 @@ export function buildSidecarOutboundRoutes(input: TranslationInput, proxy: Proxy
   for (const { service, port } of sniffed) {
     const name = `${service.fqdn}:${port}`;
     const matching = vhostsOf(port).filter((v) => v.domains.includes(name) || v.domains.includes(service.fqdn));
-    const vhosts = matching.length === 1 ? [{ ...matching[0]!, domains: ['*'] }] : matching;
+    const [only, ...others] = matching;
+    const vhosts = only && others.length === 0 ? [{ ...only, domains: ['*'] }] : matching;
     configs.push({ name, virtual_hosts: vhosts, validate_clusters: false, ignore_port_in_host_matching: true });
   }
   return configs;

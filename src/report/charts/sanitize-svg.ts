@@ -95,8 +95,8 @@ function cleanAttribute(element: string, name: string, value: string, rename: (i
   if (name === 'id') return rename(value);
   if (/url\s*\(/i.test(value)) {
     if (!referenceAttributes.has(name)) return undefined;
-    const local = /^\s*url\(\s*#([A-Za-z0-9_.:-]+)\s*\)\s*$/.exec(value);
-    return local ? `url(#${rename(local[1])})` : undefined;
+    const local = /^\s*url\(\s*#([A-Za-z0-9_.:-]+)\s*\)\s*$/.exec(value)?.[1];
+    return local !== undefined ? `url(#${rename(local)})` : undefined;
   }
   if (element === 'svg' && (name === 'width' || name === 'height') && !/^[0-9.]+(px)?$/.test(value)) return undefined;
   return value;

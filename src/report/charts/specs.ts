@@ -5,6 +5,7 @@ import type { LatencyLimit, PercentilesMs } from '../../assertions/latency.ts';
 import type { RateLimitSecond } from '../../assertions/rate-limited.ts';
 import type { ExperimentResult, RunEvent } from '../../runner/result.ts';
 import { compareStatus, type SweepGroup, type ValueUnit } from '../base.ts';
+import { must } from '../../must.ts';
 
 const schema = 'https://vega.github.io/schema/vega-lite/v6.json';
 
@@ -32,8 +33,8 @@ export function statusColor(status: string, indexInClass: number): string {
     '5': ['#d62728', '#ff7f7f', '#8c1c1c', '#e15759'],
   };
   if (status === '429') return '#f28e2b';
-  const palette = palettes[status[0]] ?? ['#7f7f7f', '#b0b0b0'];
-  return palette[indexInClass % palette.length];
+  const palette = palettes[status.charAt(0)] ?? ['#7f7f7f', '#b0b0b0'];
+  return must(palette[indexInClass % palette.length], `colour ${indexInClass} of status class ${status.charAt(0)}`);
 }
 
 function statusName(status: string): string {
@@ -43,7 +44,7 @@ function statusName(status: string): string {
 function colorScale(statuses: string[]): { domain: string[]; range: string[] } {
   const perClass = new Map<string, number>();
   const range = statuses.map((s) => {
-    const cls = s === '429' ? '429' : s[0];
+    const cls = s === '429' ? '429' : s.charAt(0);
     const i = perClass.get(cls) ?? 0;
     perClass.set(cls, i + 1);
     return statusColor(s, s === '429' ? 0 : i + (cls === '4' ? 1 : 0));
@@ -221,8 +222,10 @@ export function rateLimitSeries(verdict: Verdict): RateLimitSecond[] | undefined
   const perSecond: unknown = detailsOf(verdict, 'rateLimited')?.perSecond;
   if (!Array.isArray(perSecond)) return undefined;
   const rows = perSecond.filter(
-    (p): p is RateLimitSecond =>
-      typeof p === 'object' && p !== null && typeof p.second === 'number' && typeof p.observedLimited === 'number' && typeof p.predictedLimited === 'number',
+    (p: unknown): p is RateLimitSecond => {
+      const row = typeof p === 'object' && p !== null ? (p as Record<string, unknown>) : {};
+      return typeof row.second === 'number' && typeof row.observedLimited === 'number' && typeof row.predictedLimited === 'number';
+    },
   );
   return rows.length > 0 ? rows : undefined;
 }
@@ -264,8 +267,8 @@ export interface SweepChart {
  * as a dashed line and a band. Verdicts are matched across points by kind and title.
  */
 export function sweepCharts(group: SweepGroup): SweepChart[] {
-  if (group.points.length < 2 || group.params.length === 0) return [];
-  const param = group.params[0];
+  const [param] = group.params;
+  if (group.points.length < 2 || param === undefined) return [];
   const values = group.points.map((p) => p.sweep?.params[param]);
   const numeric = values.every((v) => v !== undefined && v !== '' && Number.isFinite(Number(v)));
   // The points are one experiment file, so the i-th verdict of every point judges the same expectation, even when its
@@ -288,7 +291,7 @@ export function sweepCharts(group: SweepGroup): SweepChart[] {
       const x = numeric ? Number(values[pointIndex]) : String(values[pointIndex]);
       const expected = verdict.evidence.expected;
       const observed = verdict.observed as number | Record<string, number> | null;
-      const interval = verdict.interval as [number, number] | Record<string, [number, number]> | undefined;
+      const interval = verdict.interval;
       const entries: [string, number | null, [number, number] | undefined][] =
         typeof observed === 'number' || observed === null
           ? [['', observed, Array.isArray(interval) ? interval : undefined]]

@@ -71,7 +71,7 @@ export function affectedProxies(
       const bound = list(field(spec, 'gateways')) as string[];
       if (bound.length === 0 || bound.includes('mesh')) add(proxies.filter((p) => !p.gateway));
       for (const ref of bound.filter((g) => g !== 'mesh')) {
-        const [ns, name] = ref.includes('/') ? ref.split('/', 2) : [namespace, ref];
+        const [ns = namespace, name = ref] = ref.includes('/') ? ref.split('/', 2) : [namespace, ref];
         const selector = options.gatewaySelector?.(ns, name);
         add(selector ? gateways.filter((p) => matches(p.labels, selector)) : gateways);
       }

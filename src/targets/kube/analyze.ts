@@ -82,10 +82,11 @@ function mapLines(node: Node, path: PathSegment[], lines: LineCounter, out: Map<
 
 /** Where the user wrote what istioctl points at: by line when it gives one, else by the resource it names. */
 function locate(finding: Finding, composed: Composed, namespace: string): SourcePos | undefined {
-  if (finding.line !== undefined) {
-    const doc = [...composed.docs].reverse().find((d) => d.startLine <= finding.line!);
+  const line = finding.line;
+  if (line !== undefined) {
+    const doc = [...composed.docs].reverse().find((d) => d.startLine <= line);
     if (doc) {
-      const path = doc.lineToPath.get(finding.line);
+      const path = doc.lineToPath.get(line);
       return (path && locateField(doc.object, path)) ?? doc.ref.source;
     }
   }
@@ -94,13 +95,10 @@ function locate(finding: Finding, composed: Composed, namespace: string): Source
 }
 
 async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
+  const results = new Array<R>(items.length);
+  const queue = items.entries(); // shared by the workers: each takes the next item
   const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i]);
-    }
+    for (const [i, item] of queue) results[i] = await fn(item);
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   return results;

@@ -88,8 +88,8 @@ export class KubeApi {
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {
           const warning = res.headers.warning;
-          for (const w of Array.isArray(warning) ? warning : warning ? [warning] : []) this.onWarning?.(warningText(w));
-          resolve({ code: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), contentType: String(res.headers['content-type'] ?? '') });
+          for (const w of typeof warning === 'string' ? (warning ? [warning] : []) : (warning ?? [])) this.onWarning?.(warningText(w));
+          resolve({ code: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), contentType: res.headers['content-type'] ?? '' });
         });
         res.on('error', reject);
       });
@@ -249,8 +249,8 @@ function apiError(code: number, method: string, path: string, body: string): Kub
 
 /** The text of an RFC 7234 Warning header as the API server sends it: `299 - "unknown field \"x\""` → `unknown field "x"`. */
 export function warningText(header: string): string {
-  const m = /^\d{3}\s+\S+\s+"((?:[^"\\]|\\.)*)"/.exec(header.trim());
-  return m ? m[1]!.replace(/\\(.)/g, '$1') : header.trim();
+  const quoted = /^\d{3}\s+\S+\s+"((?:[^"\\]|\\.)*)"/.exec(header.trim())?.[1];
+  return quoted !== undefined ? quoted.replace(/\\(.)/g, '$1') : header.trim();
 }
 
 /**
@@ -285,6 +285,6 @@ export function unknownFieldError(object: K8sObject, error: unknown): ResourceEr
  * the sandbox; structured-merge-diff's typed conversion runs before validation).
  */
 export function typeErrorOf(message: string): { field: string; message: string } | undefined {
-  const m = /failed to create typed patch object \([^)]*\): \.([^\s:]+): (.+)$/s.exec(message);
-  return m ? { field: m[1], message: m[2].trim() } : undefined;
+  const [, field, detail] = /failed to create typed patch object \([^)]*\): \.([^\s:]+): (.+)$/s.exec(message) ?? [];
+  return field !== undefined && detail !== undefined ? { field, message: detail.trim() } : undefined;
 }

@@ -1,7 +1,7 @@
 // `meshproof cleanup`: undo what runs left behind in a cluster, from their journals (local files and in-cluster
 // ConfigMaps), and remove objects a run labelled without a journal when meshproof alone manages them.
 import { hostname } from 'node:os';
-import { TargetError } from '../../errors.ts';
+import { asError, TargetError } from '../../errors.ts';
 import type { RestoreReport } from '../target.ts';
 import { describeRef, KubeApi } from './api.ts';
 import { mergeJournals, readClusterJournals, readLocalJournals, removeClusterJournal, removeLocalJournal, type Journal } from './journal.ts';
@@ -33,10 +33,13 @@ export async function cleanup(options: { context?: string; allowContext?: boolea
   const log = options.log ?? (() => {});
 
   const byRun = new Map<string, Journal>();
-  const add = (j: Journal) => byRun.set(j.runId, byRun.has(j.runId) ? mergeJournals(byRun.get(j.runId)!, j) : j);
+  const add = (j: Journal) => {
+    const known = byRun.get(j.runId);
+    byRun.set(j.runId, known ? mergeJournals(known, j) : j);
+  };
   (await readLocalJournals()).filter((j) => j.server === api.server).forEach(add);
-  (await readClusterJournals(api).catch((error: Error) => {
-    throw new TargetError(`cannot list run journals in context ${context}: ${error.message}`);
+  (await readClusterJournals(api).catch((error: unknown) => {
+    throw new TargetError(`cannot list run journals in context ${context}: ${asError(error).message}`);
   })).forEach(add);
 
   const reports: RestoreReport[] = [];
@@ -48,7 +51,7 @@ export async function cleanup(options: { context?: string; allowContext?: boolea
     log(`undoing run ${journal.runId} (${journal.entries.length} objects)`);
     const report = await replayJournal(api, journal);
     if (report.errors.length === 0) {
-      await removeClusterJournal(api, journal).catch((error: Error) => report.errors.push(`removing journal ConfigMap: ${error.message}`));
+      await removeClusterJournal(api, journal).catch((error: unknown) => report.errors.push(`removing journal ConfigMap: ${asError(error).message}`));
       await removeLocalJournal(journal.runId);
     }
     reports.push(report);

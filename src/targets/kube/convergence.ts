@@ -2,7 +2,7 @@
 // port, read through port-forward) for every proxy a change reaches, until each has acknowledged a push made after
 // the change; then, optionally, a behavioural probe for consecutive windows.
 import type { KubeConfig } from '@kubernetes/client-node';
-import { TargetError } from '../../errors.ts';
+import { asError, TargetError } from '../../errors.ts';
 import type { K8sObject } from '../../spec/types.ts';
 import { field } from '../../spec/untyped.ts';
 import type { ConvergenceProbe } from '../target.ts';
@@ -44,7 +44,10 @@ export class SyncStatus {
   async recordBaseline(): Promise<Map<string, PushVersion | undefined>> {
     try {
       const statuses = await this.readSyncz();
-      return new Map(this.deps.proxies.map((p) => [p.id, statuses.get(p.id) ? newestSent(statuses.get(p.id)!) : undefined]));
+      return new Map(this.deps.proxies.map((p) => {
+        const status = statuses.get(p.id);
+        return [p.id, status ? newestSent(status) : undefined];
+      }));
     } catch (error) {
       throw new TargetError(`cannot read istiod's sync status (nothing was changed): ${(error as Error).message}`);
     }
@@ -78,8 +81,8 @@ export class SyncStatus {
     }
     this.deps.log(`waiting for ${affected.length} proxies to acknowledge the ${what}`);
     for (;;) {
-      const statuses = await this.readSyncz().catch((error: Error) => {
-        throw new TargetError(`cannot read istiod's sync status: ${error.message}`);
+      const statuses = await this.readSyncz().catch((error: unknown) => {
+        throw new TargetError(`cannot read istiod's sync status: ${asError(error).message}`);
       });
       const verdicts = affected.map((p) => judgeProxy(statuses.get(p.id), p.id, baseline?.get(p.id)));
       if (verdicts.every((v) => v.converged)) return verdicts;
@@ -98,7 +101,7 @@ export class SyncStatus {
     let streak = 0;
     let last = '';
     while (streak < windows) {
-      const result = await probe().catch((error: Error) => ({ ok: false, detail: error.message }));
+      const result = await probe().catch((error: unknown) => ({ ok: false, detail: asError(error).message }));
       const ok = typeof result === 'boolean' ? result : result.ok;
       last = typeof result === 'boolean' ? '' : (result.detail ?? '');
       streak = ok ? streak + 1 : 0;

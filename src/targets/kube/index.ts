@@ -1,7 +1,7 @@
 // The kube target: the same experiments against a real cluster with Istio (kind, microk8s, a team's staging cluster),
 // leaving it exactly as it was found.
 import type { KubeConfig } from '@kubernetes/client-node';
-import { ResourceError, SpecError, TargetError } from '../../errors.ts';
+import { asError, ResourceError, SpecError, TargetError } from '../../errors.ts';
 import { parsePrometheusText, sampleKey } from '../../observe/prometheus.ts';
 import type { CounterSample } from '../../observe/types.ts';
 import type { K8sObject } from '../../spec/types.ts';
@@ -28,8 +28,8 @@ import { replayJournal } from './restore.ts';
 import { monitoringPort, SyncStatus } from './convergence.ts';
 import { bookinfoWorkloads, scenarioWorkloads } from './scenario.ts';
 import type { PushVersion } from './sync-status.ts';
+import { must } from '../../must.ts';
 
-export { analyzeOffline, istioctlPath, type Finding } from './istioctl.ts';
 export { cleanup } from './cleanup.ts';
 
 /** A behavioural check that the applied change is visible (e.g. a request answered the way the new config says). */
@@ -102,6 +102,11 @@ export class KubeTarget implements Target {
     return this.api;
   }
 
+  private kubeConfig(): KubeConfig {
+    if (!this.config) throw new TargetError('kube target used before prepare()');
+    return this.config;
+  }
+
   private log(message: string): void {
     this.options?.log?.(message);
   }
@@ -117,7 +122,7 @@ export class KubeTarget implements Target {
     this.api = new KubeApi(this.config, (text) => options.log?.(`API server warning: ${text}`));
     const api = this.api;
 
-    const reach = await api.raw('GET', '/version').catch((error: Error) => error);
+    const reach = await api.raw('GET', '/version').catch(asError);
     if (reach instanceof Error || reach.code !== 200) {
       throw new TargetError(`cannot reach the API server of context ${this.contextName} (${api.server}): ${reach instanceof Error ? reach.message : `HTTP ${reach.code}`}`);
     }
@@ -125,8 +130,9 @@ export class KubeTarget implements Target {
     if (missing.length > 0) throw new TargetError(`Istio is not installed in context ${this.contextName}: the API server does not serve ${missing.join(', ')}`);
 
     this.istiodPods = (await api.list<Pod>('v1', 'Pod', { namespace: this.istioNamespace, labelSelector: 'app=istiod' })).filter(isReady);
-    if (this.istiodPods.length === 0) throw new TargetError(`no ready istiod pod (label app=istiod) in namespace ${this.istioNamespace}`);
-    const istioVersion = await this.readIstioVersion(this.istiodPods[0]);
+    const [istiod] = this.istiodPods;
+    if (!istiod) throw new TargetError(`no ready istiod pod (label app=istiod) in namespace ${this.istioNamespace}`);
+    const istioVersion = await this.readIstioVersion(istiod);
 
     const workloads = scenarioWorkloads(options.scenario, this.kubeOptions.scenariosDir);
     const expected = workloads.length > 0 ? workloads : options.scenario === 'bookinfo' ? bookinfoWorkloads : [];
@@ -158,7 +164,7 @@ export class KubeTarget implements Target {
     const fromImage = istioVersionFromImage(container?.image);
     if (fromImage) return fromImage;
     // :15014/version answers e.g. `1.28.0-<sha>-Clean` (pkg/kube/client.go notes the form); not behind debug auth.
-    const text = await portForwardGet(this.config!, this.istioNamespace, istiod.metadata.name, monitoringPort(istiod), '/version').catch(() => '');
+    const text = await portForwardGet(this.kubeConfig(), this.istioNamespace, istiod.metadata.name, monitoringPort(istiod), '/version').catch(() => '');
     const version = /^(\d+\.\d+[.\w-]*?)(?:-[0-9a-f]{40})?(?:-Clean|-Modified)?\s*$/.exec(text.trim())?.[1];
     if (!version) throw new TargetError(`cannot tell the Istio version: istiod image ${container?.image ?? '?'} has no version tag and :15014/version said "${text.trim().slice(0, 80)}"`);
     return version;
@@ -181,15 +187,15 @@ export class KubeTarget implements Target {
     // istiod would ignore a VirtualService of the experiment that an older one of its namespace shadows (host-conflicts.ts).
     const virtualServices = resources.filter((r) => r.kind === 'VirtualService');
     const namespaces = [...new Set(virtualServices.map((r) => r.metadata.namespace ?? this.namespace))];
-    const live = (await Promise.all(namespaces.map((namespace) => api.list<K8sObject>('networking.istio.io/v1', 'VirtualService', { namespace })))).flat();
+    const live = (await Promise.all(namespaces.map((namespace) => api.list('networking.istio.io/v1', 'VirtualService', { namespace })))).flat();
     const shadowed = shadowedHosts(virtualServices, live, this.namespace);
-    if (shadowed.length > 0) {
-      const s = shadowed[0];
+    const [s, ...alsoShadowed] = shadowed;
+    if (s) {
       throw new ResourceError(
         `host ${s.host} is already routed for the mesh by VirtualService ${s.by} (created ${s.created}); istiod keeps only the oldest ` +
           `VirtualService per host for a namespace's sidecars (IST0109), so this one would not take effect and the experiment would measure the old routes. ` +
           `Route in that VirtualService, delete it, or give this experiment's VirtualService its name` +
-          (shadowed.length > 1 ? ` (also: ${shadowed.slice(1).map((x) => `${x.host} by ${x.by}`).join(', ')})` : ''),
+          (alsoShadowed.length > 0 ? ` (also: ${alsoShadowed.map((x) => `${x.host} by ${x.by}`).join(', ')})` : ''),
         s.resource,
         `spec.hosts[${s.index}]`,
       );
@@ -290,7 +296,7 @@ export class KubeTarget implements Target {
         if (!(error instanceof KubeApiError && error.code === 409 && attempt < 3)) throw this.asSpecError(object, error);
         const fresh = await api.get(ref);
         if (!fresh) throw new TargetError(`${describeRef(ref)} was deleted by someone else while meshproof was replacing it`);
-        if (journalledNow) await this.journal!.update({ ref, existed: true, prior: savedForm(fresh) });
+        if (journalledNow) await must(this.journal, 'the journal of this apply').update({ ref, existed: true, prior: savedForm(fresh) });
         live = fresh;
       }
     }
@@ -326,7 +332,7 @@ export class KubeTarget implements Target {
     const ports = (services[0]?.spec.ports ?? []) as { port: number; targetPort?: number | string }[];
     const http = ports.find((p) => p.port === 80);
     const targetPort = typeof http?.targetPort === 'number' ? http.targetPort : 8080;
-    this.forward = await forwardPort(this.config!, pod.metadata.namespace ?? this.istioNamespace, pod.metadata.name, targetPort);
+    this.forward = await forwardPort(this.kubeConfig(), pod.metadata.namespace ?? this.istioNamespace, pod.metadata.name, targetPort);
     this.log(`port-forwarding ${this.forward.url} to ${pod.metadata.name}:${targetPort}`);
     return this.forward.url;
   }
@@ -362,21 +368,24 @@ export class KubeTarget implements Target {
       }
     }
     const pods = this.proxies.map((p) => {
-      const [name] = p.id.split('.', 1);
+      const [name = p.id] = p.id.split('.', 1);
       return { name, namespace: p.namespace };
     });
     // Through port-forward, as istioctl reads a proxy (pods/proxy refuses some pod addresses and needs another permission).
     const texts = await Promise.all(
       pods.map((p) =>
-        portForwardGet(this.config!, p.namespace, p.name, 15090, '/stats/prometheus').catch((error: Error) => {
-          throw new TargetError(`cannot read counters of ${p.namespace}/${p.name} (:15090/stats/prometheus through port-forward): ${error.message}`);
-        }),
+        portForwardGet(this.kubeConfig(), p.namespace, p.name, 15090, '/stats/prometheus').then(
+          (text) => ({ pod: p, text }),
+          (error: unknown) => {
+            throw new TargetError(`cannot read counters of ${p.namespace}/${p.name} (:15090/stats/prometheus through port-forward): ${asError(error).message}`);
+          },
+        ),
       ),
     );
     // One series per workload: replicas of a workload add up, as the local target has one proxy per workload.
     const sums = new Map<string, CounterSample>();
-    pods.forEach((p, i) => {
-      for (const sample of parsePrometheusText(texts[i], this.workloadOf.get(p.name) ?? p.name)) {
+    texts.forEach(({ pod: p, text }) => {
+      for (const sample of parsePrometheusText(text, this.workloadOf.get(p.name) ?? p.name)) {
         const key = sampleKey(sample);
         const seen = sums.get(key);
         if (seen) seen.value += sample.value;
@@ -391,12 +400,12 @@ export class KubeTarget implements Target {
     if (!writer || !this.api) return { deleted: [], restored: [], errors: [] };
     // What putting things back changes for istiod, read before it happens, with the push baseline to wait from.
     const changes = await this.restoreChanges(writer.journal);
-    const baseline = changes.length > 0 ? await this.sync().recordBaseline().catch((error: Error) => error) : undefined;
+    const baseline = changes.length > 0 ? await this.sync().recordBaseline().catch(asError) : undefined;
     const report = await replayJournal(this.api, writer.journal);
     this.pending = [];
     this.baseline = undefined;
     if (report.errors.length === 0) {
-      await writer.remove().catch((error: Error) => report.errors.push(`removing the run journal: ${error.message}`));
+      await writer.remove().catch((error: unknown) => report.errors.push(`removing the run journal: ${asError(error).message}`));
       this.journal = undefined;
     }
     // The next experiment starts only once every proxy dropped this run's config: otherwise its convergence wait

@@ -104,7 +104,8 @@ export function replacementFor(desired: K8sObject, live: K8sObject): K8sObject {
  * old push — a timeout, never a verdict on the old config.
  */
 export function pushesOnUpdate(prev: K8sObject, next: K8sObject): boolean {
-  const group = next.apiVersion.includes('/') ? next.apiVersion.split('/')[0] : '';
+  const slash = next.apiVersion.indexOf('/');
+  const group = slash < 0 ? '' : next.apiVersion.slice(0, slash);
   if (!group.endsWith('istio.io')) return true;
   for (const o of [prev, next]) {
     for (const key of [...Object.keys(o.metadata.labels ?? {}), ...Object.keys(o.metadata.annotations ?? {})]) if (key.includes('istio.io')) return true;

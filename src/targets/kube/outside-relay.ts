@@ -68,7 +68,7 @@ export async function startServiceRelay(api: KubeApi, namespace: string, service
       .then((upstream) => {
         upstream.on('error', reset);
         upstream.on('response', (answer) => {
-          const contentType = String(answer.headers['content-type'] ?? '');
+          const contentType = answer.headers['content-type'] ?? '';
           const code = answer.statusCode ?? 502;
           if (code >= 400 && contentType.startsWith('application/json')) {
             // Error answers in JSON are read whole to tell the API server's own (Status objects) from the backend's.

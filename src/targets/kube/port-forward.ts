@@ -3,6 +3,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { PassThrough } from 'node:stream';
 import { PortForward, type KubeConfig } from '@kubernetes/client-node';
+import { asError } from '../../errors.ts';
 
 export interface Forward {
   /** http://127.0.0.1:<local port> */
@@ -40,7 +41,7 @@ export async function forwardPort(config: KubeConfig, namespace: string, pod: st
         socketOf?.on('close', () => socket.end());
         socket.on('close', () => socketOf?.close());
       })
-      .catch((error: Error) => cut(socket, new Error(`port-forward to ${namespace}/${pod}:${port} refused: ${error.message}`)));
+      .catch((error: unknown) => cut(socket, new Error(`port-forward to ${namespace}/${pod}:${port} refused: ${asError(error).message}`)));
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -134,7 +134,7 @@ export function hasSidecar(pod: Pod): boolean {
 /** Istio version of an istiod pod from its image tag (`.../pilot:1.28.0`, `...:1.28.0-distroless`). */
 export function istioVersionFromImage(image: string | undefined): string | undefined {
   if (!image) return undefined;
-  const withoutDigest = image.split('@')[0];
+  const [withoutDigest = ''] = image.split('@');
   const colon = withoutDigest.lastIndexOf(':');
   if (colon < 0 || withoutDigest.slice(colon).includes('/')) return undefined;
   const tag = withoutDigest.slice(colon + 1).replace(/-distroless$|-debug$/, '');

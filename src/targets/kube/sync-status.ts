@@ -88,9 +88,9 @@ export function pushVersionOf(nonce: string | undefined): PushVersion | undefine
   if (!nonce || nonce.length <= 36) return undefined;
   const uuid = nonce.slice(-36);
   if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(uuid)) return undefined;
-  const m = /^(\d{4}-\d\d-\d\dT[0-9:.]+(?:Z|[+-]\d\d:\d\d))\/(\d+)$/.exec(nonce.slice(0, -36));
-  if (!m) return undefined;
-  return { time: m[1], counter: Number(m[2]), text: `${m[1]}/${m[2]}` };
+  const [, time, counter] = /^(\d{4}-\d\d-\d\dT[0-9:.]+(?:Z|[+-]\d\d:\d\d))\/(\d+)$/.exec(nonce.slice(0, -36)) ?? [];
+  if (time === undefined || counter === undefined) return undefined;
+  return { time, counter: Number(counter), text: `${time}/${counter}` };
 }
 
 /** Push order: by time, then by istiod's counter (which only grows within one istiod process). */
@@ -142,7 +142,10 @@ export function judgeProxy(now: ProxySync | undefined, id: string, before: PushV
   const pending = unacked(now);
   const version = acked?.text ?? '';
   if (pending.length > 0) {
-    const detail = pending.map((t) => `${t} sent ${pushVersionOf(now.xds[t].sent)?.text ?? now.xds[t].sent ?? '-'} acked ${pushVersionOf(now.xds[t].acked)?.text ?? now.xds[t].acked ?? 'never'}`);
+    const detail = pending.map((t) => {
+      const { sent, acked: ackedNonce } = now.xds[t] ?? {};
+      return `${t} sent ${pushVersionOf(sent)?.text ?? sent ?? '-'} acked ${pushVersionOf(ackedNonce)?.text ?? ackedNonce ?? 'never'}`;
+    });
     return { id, converged: false, version, reason: `has not acknowledged ${detail.join('; ')}` };
   }
   if (before && comparePush(newestSent(now), before) <= 0) {

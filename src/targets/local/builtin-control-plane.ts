@@ -37,7 +37,7 @@ function serviceInput(service: ServiceInfo): ServiceInput {
       ...(service.external ? { appProtocol: service.external.protocols[port] } : {}),
     })),
     ...(service.external ? {
-      external: { resolution: service.external.resolution, entry: service.external.entry.split('/')[1]!, ...(service.external.exportTo ? { exportTo: service.external.exportTo } : {}) },
+      external: { resolution: service.external.resolution, entry: service.external.entry.split('/')[1] ?? service.external.entry, ...(service.external.exportTo ? { exportTo: service.external.exportTo } : {}) },
     } : {}),
   };
 }

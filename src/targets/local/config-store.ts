@@ -19,6 +19,7 @@ import { checkGrpcPorts, checkServiceAccount, parseDeployment, parseService, res
 import { checkEchoCalls } from './echo-calls.ts';
 import { parseServiceEntry, type ServiceEntryModel } from '../../istio/networking/service-entry.ts';
 import { EXTERNAL_HOST_API_VERSION, parseExternalHost, type ExternalHostSpec } from './external-host.ts';
+import { must } from '../../must.ts';
 
 const apiVersions: Record<string, string[]> = {
   Namespace: ['v1'],
@@ -218,7 +219,7 @@ function compile(entries: Map<string, Entry>, version: number): CompiledConfig {
   for (const s of serviceSpecs) {
     const name = fqdn(s.name, s.namespace);
     const targetPorts = resolveTargetPorts(s, workloads);
-    const portNames = Object.fromEntries(s.ports.map((port, i) => [port, s.portNames[i]]));
+    const portNames = Object.fromEntries(s.ports.map((port, i) => [port, must(s.portNames[i], `the name of port ${port} of service ${name}`)]));
     services.set(name, { name: s.name, namespace: s.namespace, fqdn: name, ports: s.ports, selector: s.selector, portNames, ...(targetPorts ? { targetPorts } : {}) });
   }
   for (const entry of serviceEntries) addServiceEntry(services, entry);

@@ -60,12 +60,12 @@ function inlineHandle(mesh: LocalMesh): MeshHandle {
 
 // ---- child process --------------------------------------------------------------------------------------------
 
-interface Reply {
-  id: number;
-  ok: boolean;
-  result?: unknown;
-  error?: { name: string; message: string; path?: string };
+interface ChildError {
+  name: string;
+  message: string;
+  path?: string;
 }
+type Reply = { id: number; ok: true; result?: unknown } | { id: number; ok: false; error: ChildError };
 
 const entry = fileURLToPath(new URL('./mesh-process.ts', import.meta.url));
 
@@ -75,7 +75,7 @@ function tsxLoader(): string {
   return pathToFileURL(path.join(dir, 'dist', 'loader.mjs')).href;
 }
 
-function revive(error: NonNullable<Reply['error']>): Error {
+function revive(error: ChildError): Error {
   if (error.name === 'SpecError') return new SpecError(error.message, undefined, error.path);
   return new TargetError(`local mesh: ${error.message}`);
 }
@@ -91,7 +91,7 @@ async function processHandle(options: StartOptions): Promise<MeshHandle> {
   let nextId = 1;
   let exited = false;
   const started = new Promise<{ gatewayUrl: string; block: string; seed: number; istioVersion: string; controlPlane: 'builtin' | 'istiod' }>((resolve, reject) => {
-    child.once('message', (m: { ready?: boolean; fatal?: Reply['error'] } & Record<string, unknown>) => {
+    child.once('message', (m: { ready?: boolean; fatal?: ChildError } & Record<string, unknown>) => {
       if (m.ready) resolve(m as never);
       else reject(m.fatal ? revive(m.fatal) : new TargetError('local mesh did not start'));
     });
@@ -109,7 +109,7 @@ async function processHandle(options: StartOptions): Promise<MeshHandle> {
     if (!w) return;
     waiting.delete(m.id);
     if (m.ok) w.resolve(m.result);
-    else w.reject(revive(m.error!));
+    else w.reject(revive(m.error));
   });
   const call = <T>(op: string, ...args: unknown[]): Promise<T> => {
     if (exited) return Promise.reject(new TargetError('local mesh process is not running'));

@@ -13,14 +13,14 @@ import { ServiceRelay, podAddresses, serviceBackends } from './outside.ts';
 import { locateResourceError } from './resource-errors.ts';
 
 export { startLocalMesh, type MeshHandle, type StartOptions } from './handle.ts';
-export type { MeshStatus, ProxyInfo } from './mesh.ts';
 
-export const runLabel = 'meshproof.dev/run';
+const runLabel = 'meshproof.dev/run';
 
 const keyOf = resourceId;
 
 function refOf(key: string): ObjectRef {
   const [kind, namespace, name] = key.split('/');
+  if (kind === undefined || namespace === undefined || name === undefined) throw new Error(`not a resource id (kind/namespace/name): ${key}`);
   return { kind, metadata: { name, namespace } };
 }
 

@@ -6,8 +6,8 @@ import { LocalMesh, type MeshOptions } from './mesh.ts';
 const options = JSON.parse(process.argv[2] ?? '{}') as MeshOptions;
 
 function serialize(error: unknown): { name: string; message: string; path?: string } {
-  const e = error as { name?: string; message?: string; path?: string };
-  return { name: e?.name ?? 'Error', message: e?.message ?? String(error), path: e?.path };
+  const e = (typeof error === 'object' && error !== null ? error : {}) as { name?: string; message?: string; path?: string };
+  return { name: e.name ?? 'Error', message: e.message ?? String(error), path: e.path };
 }
 
 // Every request path catches its own errors (one request fails, not the mesh); this is the last resort for a promise
@@ -25,7 +25,8 @@ try {
   // lifecycle: it stops the load, restores the mesh through this process, then closes it (or, if the parent dies,
   // the IPC channel disconnects and the mesh stops above). Dying here on SIGINT would make that restore impossible.
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => undefined);
-  process.on('message', async (m: { id: number; op: string; args: unknown[] }) => {
+  // Each request answers itself, its errors included (the handler never rejects).
+  const handle = async (m: { id: number; op: string; args: unknown[] }) => {
     try {
       let result: unknown;
       switch (m.op) {
@@ -49,7 +50,8 @@ try {
     } catch (error) {
       process.send?.({ id: m.id, ok: false, error: serialize(error) });
     }
-  });
+  };
+  process.on('message', (m: { id: number; op: string; args: unknown[] }) => void handle(m));
   process.send?.({ ready: true, gatewayUrl: mesh.gatewayUrl, block: mesh.block, seed: mesh.seed, istioVersion: mesh.behaviour.version, controlPlane: mesh.controlPlane });
 } catch (error) {
   process.send?.({ fatal: serialize(error) });

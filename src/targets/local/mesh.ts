@@ -38,6 +38,7 @@ import { ExtAuthzClient, type ExtAuthzOutcome, type ExtAuthzRequest } from './pr
 import type { ExtAuthzRuntime } from './security.ts';
 import { StandIn } from './stand-in.ts';
 import { buildSidecarOutboundTcpListeners } from '../../istio/xds/outbound-listeners.ts';
+import { must } from '../../must.ts';
 
 export interface MeshOptions {
   /** Scenario folder name under scenarios/ (or an absolute path). Default `bookinfo`. */
@@ -208,7 +209,7 @@ export class LocalMesh {
     );
     if (gatewayPod) {
       this.clusterIps.set(this.gateway.identity.podName, gatewayPod.ip);
-      this.ads!.connect(gatewayPod, 'router');
+      this.istiodConnection().connect(gatewayPod, 'router');
       await this.waitSynced([this.gateway.identity.podName + '.istio-system']);
     }
     await this.gateway.start();
@@ -283,6 +284,12 @@ export class LocalMesh {
   }
 
   /** The cluster's pod a local pod plays, when the mesh plays a cluster. */
+  /** The connection to the played cluster's istiod: there when the mesh plays a cluster's pods. */
+  private istiodConnection(): AdsControlPlane {
+    if (!this.ads) throw new Error('internal error: no ADS control plane (the mesh plays no cluster)');
+    return this.ads;
+  }
+
   private clusterPod(namespace: string, workload: string, index: number): ClusterPod | undefined {
     if (!this.cluster) return undefined;
     const pod = this.cluster.pods.get(playedPodKey(namespace, workload, index));
@@ -293,13 +300,14 @@ export class LocalMesh {
   /** Until every proxy named `<pod>.<namespace>` has ACKed its first whole configuration from the cluster's istiod. */
   private async waitSynced(keys: string[], timeoutMs = 30_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
+    const ads = this.istiodConnection();
     for (;;) {
-      const pending = keys.filter((k) => !this.ads!.synced(k));
+      const pending = keys.filter((k) => !ads.synced(k));
       if (pending.length === 0) return;
       if (this.closed) throw new Error('mesh closed while its proxies connected to istiod');
       if (Date.now() > deadline) {
-        const why = pending.map((k) => `${k}${this.ads!.rejected(k).length > 0 ? ` (refused: ${this.ads!.rejected(k).join('; ')})` : ''}`);
-        throw new Error(`no whole configuration (CDS, EDS, LDS, RDS) from istiod at ${this.cluster!.xdsAddress} within ${timeoutMs / 1000} s for ${why.join(', ')}`);
+        const why = pending.map((k) => `${k}${ads.rejected(k).length > 0 ? ` (refused: ${ads.rejected(k).join('; ')})` : ''}`);
+        throw new Error(`no whole configuration (CDS, EDS, LDS, RDS) from istiod at ${this.cluster?.xdsAddress ?? '(no cluster)'} within ${timeoutMs / 1000} s for ${why.join(', ')}`);
       }
       await new Promise((r) => setTimeout(r, 20));
     }
@@ -380,7 +388,7 @@ export class LocalMesh {
         },
         ...(opa ? { opa } : {}),
       });
-      if (played) this.ads!.connect(played, 'sidecar');
+      if (played) this.istiodConnection().connect(played, 'sidecar');
     }
     if (this.ads) await this.waitSynced(created.map((s) => `${s.identity.podName}.${s.identity.namespace}`));
     // Configured once every new pod is known: a snapshot taken earlier would lack the endpoints of pods created after
@@ -391,7 +399,7 @@ export class LocalMesh {
       await sidecar.start();
     }
     // Old pods stop after the new config (without them) has been pushed, like a rolling update.
-    if (stopping.length > 0) setTimeout(() => void Promise.all(stopping.flatMap((p) => [p.sidecar.close(), p.opa?.stop()])), 50).unref();
+    if (stopping.length > 0) setTimeout(() => void Promise.all(stopping.flatMap((p) => (p.opa ? [p.sidecar.close(), p.opa.stop()] : [p.sidecar.close()]))), 50).unref();
   }
 
   private snapshot(compiled: CompiledConfig): MeshSnapshot {
@@ -513,8 +521,8 @@ export class LocalMesh {
       const p = providers.get(name);
       if (!p) return { error: `available providers are [${[...providers.keys()].join(' ')}] but found ${JSON.stringify(name)}` };
       if ('invalid' in p) return { error: `found errors in provider ${name}: ${p.invalid}` };
-      const [namespace, host] = p.service.includes('/') ? p.service.split('/', 2) : [undefined, p.service];
-      const service = compiled.services.get(host!);
+      const [namespace, host = ''] = p.service.includes('/') ? p.service.split('/', 2) : [undefined, p.service];
+      const service = compiled.services.get(host);
       if (!service || (namespace !== undefined && service.namespace !== namespace)) return { error: `could not find service ${p.service} in Istio service registry` };
       return { provider: p, service };
     };
@@ -531,10 +539,10 @@ export class LocalMesh {
       },
       checkCluster: (cluster, timeoutMs, request) => {
         // outbound|<port>|<subset>|<host> (model.BuildSubsetKey), the cluster istiod's ext_authz filter names.
-        const m = /^outbound\|(\d+)\|[^|]*\|(.+)$/.exec(cluster);
-        const service = m ? compiled.services.get(m[2]!) : undefined;
-        if (!m || !service) return Promise.resolve({ kind: 'error', reason: `no cluster ${cluster}` });
-        return this.extAuthzCheck(compiled, service, Number(m[1]), timeoutMs, request);
+        const [, port, host] = /^outbound\|(\d+)\|[^|]*\|(.+)$/.exec(cluster) ?? [];
+        const service = host !== undefined ? compiled.services.get(host) : undefined;
+        if (!service) return Promise.resolve({ kind: 'error', reason: `no cluster ${cluster}` });
+        return this.extAuthzCheck(compiled, service, Number(port), timeoutMs, request);
       },
     };
   }
@@ -544,7 +552,7 @@ export class LocalMesh {
     const target = compiled.grpcPorts.get(service.fqdn)?.get(port);
     const endpoints = [...this.pods.values()].filter((pod) => selectsPod(service, pod.spec));
     if (endpoints.length === 0) return Promise.resolve({ kind: 'error', reason: `no healthy upstream for outbound|${port}||${service.fqdn}` });
-    const pod = endpoints[this.extAuthzTurn++ % endpoints.length];
+    const pod = must(endpoints[this.extAuthzTurn++ % endpoints.length], `an endpoint of ${service.fqdn}`);
     if (target === undefined || !pod.opa?.grpcAddress || pod.spec.opa?.grpcPort !== target) {
       return Promise.resolve({ kind: 'error', reason: `port ${port} of ${service.fqdn} is not a gRPC ext_authz service (pod ${pod.endpoint.podName})` });
     }
@@ -569,7 +577,7 @@ export class LocalMesh {
   private push(compiled: CompiledConfig): void {
     const proxies: (Sidecar | IngressGateway)[] = [this.gateway, ...[...this.pods.values()].map((p) => p.sidecar)];
     this.pushing = this.pushing.then(async () => {
-      if (this.closed || compiled.version < Number(this.store.current.version)) return;
+      if (this.closed || compiled.version < this.store.current.version) return;
       let fromIstiod: Map<string, IstiodProxyConfig> | undefined;
       try {
         fromIstiod = await this.istiodConfigs(compiled);
@@ -580,7 +588,7 @@ export class LocalMesh {
       for (const proxy of proxies) {
         if (this.closed) return;
         await new Promise((r) => setImmediate(r));
-        if (compiled.version < Number(this.store.current.version)) return; // a newer push follows
+        if (compiled.version < this.store.current.version) return; // a newer push follows
         if (this.ads && proxy.configVersion === '') continue; // still starting: configured once istiod's answer is whole
         try {
           this.configureProxy(proxy, compiled, fromIstiod);

@@ -5,6 +5,7 @@ import { TargetError } from '../../errors.ts';
 import { loadScenario } from '../../spec/scenario.ts';
 import type { MeshStatus } from './mesh.ts';
 import { field } from '../../spec/untyped.ts';
+import { must } from '../../must.ts';
 
 function matches(selector: Record<string, string>, labels: Record<string, string>): boolean {
   return Object.entries(selector).every(([k, v]) => labels[k] === v);
@@ -36,13 +37,14 @@ export class ServiceRelay {
   constructor(private readonly pods: { host: string; port: number }[]) {}
 
   async start(): Promise<string> {
-    this.server = net.createServer((client) => this.relay(client));
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    return `http://127.0.0.1:${(this.server.address() as net.AddressInfo).port}`;
+    const server = net.createServer((client) => this.relay(client));
+    this.server = server;
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
   }
 
   private relay(client: net.Socket): void {
-    const pod = this.pods[this.next++ % this.pods.length];
+    const pod = must(this.pods[this.next++ % this.pods.length], 'a pod to relay to');
     const upstream = net.connect(pod.port, pod.host);
     for (const s of [client, upstream]) {
       this.sockets.add(s);

@@ -16,9 +16,9 @@ interface NamedField {
 
 /** `Kind [namespace/]name: field.path` → its parts; undefined for any other path. */
 export function parseResourcePath(path: string | undefined): NamedField | undefined {
-  const m = /^([A-Z][A-Za-z]*) (?:([a-z0-9-]+)\/)?([^\s:/]+): (.+)$/.exec(path ?? '');
-  if (!m) return undefined;
-  return { kind: m[1], ...(m[2] !== undefined ? { namespace: m[2] } : {}), name: m[3], fieldPath: m[4] };
+  const [, kind, namespace, name, fieldPath] = /^([A-Z][A-Za-z]*) (?:([a-z0-9-]+)\/)?([^\s:/]+): (.+)$/.exec(path ?? '') ?? [];
+  if (kind === undefined || name === undefined || fieldPath === undefined) return undefined;
+  return { kind, ...(namespace !== undefined ? { namespace } : {}), name, fieldPath };
 }
 
 /**

@@ -10,7 +10,8 @@ export function readObjects(file: string): K8sObject[] {
   const text = readFileSync(file, 'utf8');
   const out: K8sObject[] = [];
   for (const doc of parseAllDocuments(text)) {
-    if (doc.errors.length > 0) throw new SpecError(`YAML error: ${doc.errors[0].message}`, { file, line: 1, col: 1 });
+    const [error] = doc.errors;
+    if (error) throw new SpecError(`YAML error: ${error.message}`, { file, line: 1, col: 1 });
     const value = doc.toJS() as K8sObject | null;
     if (value) out.push(value);
   }

@@ -272,8 +272,8 @@ export function buildPolicy(
     },
     filter(request: FilterRequest): FilterVerdict | Promise<FilterVerdict> {
       const limiters = istiodLimiters ? (request.principal ? istiodLimiters.mtls : istiodLimiters.plaintext) : { first, beforeRouter };
-      for (let i = 0; i < limiters.first.length; i++) {
-        const v = runLimiter(limiters.first[i], request, deps.seed, i);
+      for (const [i, limiter] of limiters.first.entries()) {
+        const v = runLimiter(limiter, request, deps.seed, i);
         if (v) return v;
       }
       let requestPrincipal: string | undefined;
@@ -286,7 +286,7 @@ export function buildPolicy(
       }
       if (istiodRbac) {
         const metadata: DynamicMetadata = requestClaims ? { 'envoy.filters.http.jwt_authn': { payload: requestClaims as JsonValue } } : {};
-        const facts: RbacFacts = {
+        const facts: RbacFacts & { metadata: DynamicMetadata } = {
           headers: { ...request.headers, ':method': request.method, ':path': request.path, ':authority': request.host },
           destinationPort: request.port,
           directRemoteIp: request.sourceIp,
@@ -320,16 +320,16 @@ export function buildPolicy(
    * when its filter_enabled_metadata matches (ext_authz.cc: else ext_authz.disabled) and checks with its cluster.
    */
   function runIstiodSteps(
-    steps: AuthzStep[], from: number, request: FilterRequest, facts: RbacFacts,
+    steps: AuthzStep[], from: number, request: FilterRequest, facts: RbacFacts & { metadata: DynamicMetadata },
     requestPrincipal: string | undefined, requestClaims: Record<string, unknown> | undefined,
   ): FilterVerdict | Promise<FilterVerdict> {
-    for (let i = from; i < steps.length; i++) {
-      const step = steps[i];
+    for (const [k, step] of steps.slice(from).entries()) {
+      const i = from + k;
       if (step.kind === 'rbac') {
         if (step.shadow) {
           const shadow = evaluateRbac(step.shadow.rules, facts);
-          facts.metadata!['envoy.filters.http.rbac'] = {
-            ...facts.metadata!['envoy.filters.http.rbac'],
+          facts.metadata['envoy.filters.http.rbac'] = {
+            ...facts.metadata['envoy.filters.http.rbac'],
             ...(shadow.matchedPolicy !== undefined ? { [`${step.shadow.prefix}shadow_effective_policy_id`]: shadow.matchedPolicy } : {}),
             [`${step.shadow.prefix}shadow_engine_result`]: shadow.allowed ? 'allowed' : 'denied',
           };
@@ -370,8 +370,8 @@ export function buildPolicy(
         return { action: 'reply', status: RBAC_DENIED_STATUS, body: RBAC_DENIED_BODY, headers: {}, flags: [] };
       }
     }
-    for (let i = 0; i < limiters.beforeRouter.length; i++) {
-      const v = runLimiter(limiters.beforeRouter[i], request, deps.seed, limiters.first.length + i);
+    for (const [i, limiter] of limiters.beforeRouter.entries()) {
+      const v = runLimiter(limiter, request, deps.seed, limiters.first.length + i);
       if (v) return v;
     }
     return requestClaims ? { action: 'continue', claims: requestClaims } : { action: 'continue' };

@@ -6,6 +6,7 @@ import { FieldPath, isObj, readArray, readNumber, readObject, readString, readSt
 import { floodFactorOf, maxFloodFactor } from './apps/productpage.ts';
 import { statsMatcherFrom, type StatsMatcher } from './proxy/stats.ts';
 import { portProtocol } from '../../istio/protocol.ts';
+import { must } from '../../must.ts';
 
 export { portProtocol };
 import { defaultEchoBehaviour, echoAnnotation, parseEchoBehaviour, type EchoBehaviour } from './apps/echo-config.ts';
@@ -152,24 +153,25 @@ export function parseDeployment(object: K8sObject): WorkloadSpec {
     } else if (inertSidecarAnnotations.includes(name)) {
       // The sidecar container's resources: nothing the local mesh observes.
     } else if (name in interceptionAnnotations) {
-      interception[interceptionAnnotations[name]] = readPortList(value, at.key('spec.template.metadata.annotations').entry(name));
+      interception[must(interceptionAnnotations[name], `the interception field of ${name}`)] = readPortList(value, at.key('spec.template.metadata.annotations').entry(name));
     } else if (name.startsWith('sidecar.istio.io/') || name.startsWith('proxy.istio.io/') || name.startsWith('traffic.sidecar.istio.io/')) {
       throw at.key('spec.template.metadata.annotations').entry(name).error('this sidecar annotation is not emulated');
     }
   }
   const pod = readObject(template.spec, at.key('spec.template.spec'), ['serviceAccountName', 'serviceAccount', 'containers', ...inertPodFields, ...echoPodFields]);
   const containers = readArray(pod.containers, at.key('spec.template.spec.containers'));
-  if (containers.length !== 1) throw at.key('spec.template.spec.containers').error(`the local target runs one container per pod (its app behind the sidecar), found ${containers.length}`);
+  const [container, ...moreContainers] = containers;
+  if (container === undefined || moreContainers.length > 0) throw at.key('spec.template.spec.containers').error(`the local target runs one container per pod (its app behind the sidecar), found ${containers.length}`);
   const cat = at.key('spec.template.spec.containers').index(0);
-  const image = readString(isObj(containers[0]) ? containers[0].image : undefined, cat.key('image'));
-  const m = imagePattern.exec(image);
-  if (!m && opaImagePattern.test(image)) return opaWorkload(object, at, { labels, annotations, pod, container: containers[0], cat, replicas, image, inject, echoText, interception, proxyConfig });
-  if (!m) return echoWorkload(object, at, { labels, annotations, pod, container: containers[0], cat, replicas, image, inject, echoText, interception, proxyConfig });
+  const image = readString(isObj(container) ? container.image : undefined, cat.key('image'));
+  const [, bookinfoApp, bookinfoVersion = ''] = imagePattern.exec(image) ?? [];
+  if (bookinfoApp === undefined && opaImagePattern.test(image)) return opaWorkload(object, at, { labels, annotations, pod, container, cat, replicas, image, inject, echoText, interception, proxyConfig });
+  if (bookinfoApp === undefined) return echoWorkload(object, at, { labels, annotations, pod, container, cat, replicas, image, inject, echoText, interception, proxyConfig });
   for (const field of echoPodFields) if (pod[field] !== undefined) throw at.key(`spec.template.spec.${field}`).error('not emulated for Bookinfo workloads');
-  if (echoText !== undefined) throw at.key('spec.template.metadata.annotations').entry(echoAnnotation).error(`only echo workloads (an image that is not a Bookinfo image) read it; ${image} runs Bookinfo's own ${m[1]}`);
-  const c = readObject(containers[0], cat, ['image', 'env', ...inertContainerFields]);
-  const appKind = m[1] as AppKind;
-  const env = imageEnv(appKind, m[2], cat.key('image'));
+  if (echoText !== undefined) throw at.key('spec.template.metadata.annotations').entry(echoAnnotation).error(`only echo workloads (an image that is not a Bookinfo image) read it; ${image} runs Bookinfo's own ${bookinfoApp}`);
+  const c = readObject(container, cat, ['image', 'env', ...inertContainerFields]);
+  const appKind = bookinfoApp as AppKind;
+  const env = imageEnv(appKind, bookinfoVersion, cat.key('image'));
   if (c.env !== undefined) {
     readArray(c.env, cat.key('env')).forEach((e, i) => {
       const eat = cat.key('env').index(i);
@@ -338,7 +340,7 @@ export function parseService(object: K8sObject): ServiceSpec {
  */
 export function checkGrpcPorts(s: ServiceSpec, workloads: WorkloadSpec[]): void {
   for (const g of s.grpcPorts ?? []) {
-    const [resource, ...path] = g.at.split(': ');
+    const [resource = '', ...path] = g.at.split(': ');
     const at = new FieldPath(resource, path.join(': '));
     const selected = workloads.filter((w) => selects(s, w));
     for (const w of selected) {
@@ -375,7 +377,8 @@ export function resolveEchoPorts(workloads: WorkloadSpec[], services: ServiceSpe
     if (w.appKind !== 'echo' || w.portDeclared) continue;
     const service = services.find((s) => selects(s, w));
     const target = service?.targetPorts[0];
-    if (target !== undefined) w.port = typeof target === 'number' ? target : service!.ports[0];
+    const servicePort = service?.ports[0]; // targetPorts run parallel to ports
+    if (target !== undefined && servicePort !== undefined) w.port = typeof target === 'number' ? target : servicePort;
   }
 }
 

@@ -34,7 +34,7 @@ export interface GrpcAdsOptions {
 }
 
 /** A transport for AdsClient, and close() for its channel. */
-export function grpcAdsTransport(options: GrpcAdsOptions): { transport: AdsTransport; close(): void } {
+export function grpcAdsTransport(options: GrpcAdsOptions): { transport: AdsTransport; close: () => void } {
   assertLoopback(options.address);
   const codec = adsCodec(options.root);
   const client = new grpc.Client(options.address, grpc.credentials.createInsecure());

@@ -9,7 +9,8 @@ export const loadIstiodDump = (name: 'productpage' | 'ratings') =>
 export const draws = (...values: number[]) => {
   let i = 0;
   return () => {
-    if (i >= values.length) throw new Error('ran out of draws');
-    return values[i++];
+    const value = values[i++];
+    if (value === undefined) throw new Error('ran out of draws');
+    return value;
   };
 };

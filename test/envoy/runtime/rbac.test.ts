@@ -3,6 +3,7 @@ import type { HttpConnectionManager, HttpRbac, JsonValue, Rbac } from '../../../
 import { matchValue } from '../../../src/envoy/runtime/matchers.ts';
 import { evaluateRbac, inCidr, type RbacFacts } from '../../../src/envoy/runtime/rbac.ts';
 import { loadIstiodDump } from './fixtures.ts';
+import { must } from '../../../src/must.ts';
 
 const facts = (over: Partial<RbacFacts> = {}): RbacFacts => ({ headers: { ':method': 'GET', ':path': '/a/b?x=1' }, destinationPort: 9080, directRemoteIp: '10.1.2.3', ...over });
 
@@ -53,9 +54,9 @@ describe('evaluateRbac (rbac engine_impl.cc handleAction)', () => {
 describe("the ratings sidecar's RBAC filters istiod wrote (bookinfo.yaml deny-delete and ratings-viewer)", () => {
   const inbound = loadIstiodDump('ratings').listeners.find((l) => l.name === 'virtualInbound')!;
   const chain = inbound.filter_chains!.find((c) => c.name === 'virtualInbound-catchall-http')!;
-  const hcm = chain.filters[0].typed_config as unknown as HttpConnectionManager;
+  const hcm = must(chain.filters[0], 'chain.filters[0]').typed_config as unknown as HttpConnectionManager;
   const rbacFilters = hcm.http_filters!.filter((f) => f.name === 'envoy.filters.http.rbac').map((f) => (f.typed_config as unknown as HttpRbac).rules!);
-  const [deny, allow] = rbacFilters;
+  const [deny = {}, allow = {}] = rbacFilters;
   const reviews = 'spiffe://cluster.local/ns/default/sa/bookinfo-reviews';
   const request = (method: string, peerPrincipal: string, claims?: Record<string, JsonValue>): RbacFacts => ({
     headers: { ':method': method, ':path': '/ratings/0' },
@@ -64,6 +65,7 @@ describe("the ratings sidecar's RBAC filters istiod wrote (bookinfo.yaml deny-de
     metadata: claims ? { 'envoy.filters.http.jwt_authn': { payload: claims } } : undefined,
   });
   it('DENY first, then ALLOW, as istiod orders them', () => {
+    expect(rbacFilters).toHaveLength(2);
     expect(deny.action).toBe('DENY');
     expect(allow.action ?? 'ALLOW').toBe('ALLOW');
   });

@@ -85,14 +85,14 @@ describe('the local target refuses header operations it cannot perform, and neve
 
   it('an authority rewrite through headers (pilot route.go translateAppendHeaders) is the route\'s authority, not a dropped header', () => {
     const parsed = parseVirtualService(vs({ request: { set: { host: 'ratings' } } }));
-    expect(parsed.http[0].headers?.request?.authority).toBe('ratings');
-    expect(parsed.http[0].headers?.request?.set).toEqual([]);
+    expect(parsed.http[0]?.headers?.request?.authority).toBe('ratings');
+    expect(parsed.http[0]?.headers?.request?.set).toEqual([]);
   });
 
   it('%VAR% formatters are refused; %% is Envoy\'s literal %', () => {
     expect(refusal({ response: { set: { 'x-host': '%HOSTNAME%' } } })).toMatch(/the Envoy formatter %HOSTNAME% is not evaluated by the local target/);
     const parsed = parseVirtualService(vs({ response: { set: { 'x-share': '100%%' } } }));
-    expect(parsed.http[0].headers?.response?.set).toEqual([['x-share', '100%']]);
+    expect(parsed.http[0]?.headers?.response?.set).toEqual([['x-share', '100%']]);
   });
 
   it('names that are not tokens and values beyond Latin-1 are refused (Node cannot send them)', () => {

@@ -7,6 +7,7 @@ import { grpcAdsTransport } from '../../../src/xds/grpc/transport.ts';
 import { proxyNode } from '../../../src/xds/node.ts';
 import { fixtureResources, wasmFilter } from '../fixture.ts';
 import { FakeIstiodAds, type Connection } from './fake-istiod.ts';
+import { must } from '../../../src/must.ts';
 
 const node = proxyNode({
   type: 'sidecar',
@@ -63,10 +64,10 @@ describe('AdsClient over gRPC against an istiod-like ADS server', () => {
   it('subscribes CDS, EDS, LDS, RDS in order, ACKs each with the version and nonce sent, and sends pilot-agent\'s node', async () => {
     const { istiod, client } = await setup();
     await until(() => ackedAll(istiod.connections[0], istiod.pushVersion));
-    const conn = istiod.connections[0];
+    const conn = must(istiod.connections[0], 'conn');
     expect(describeRequests(conn)).toEqual(['CDS initial', 'CDS ack', 'EDS initial', 'EDS ack', 'LDS initial', 'LDS ack', 'RDS initial', 'RDS ack']);
     expect(conn.nodeId).toBe('sidecar~127.0.0.10~productpage-v1-6b746f74dc-9stvs.default~default.svc.cluster.local');
-    expect(conn.requests[0].node?.metadata).toMatchObject({ CLUSTER_ID: 'Kubernetes', LABELS: { app: 'productpage' }, ENVOY_STATUS_PORT: 15021 });
+    expect(conn.requests[0]?.node?.metadata).toMatchObject({ CLUSTER_ID: 'Kubernetes', LABELS: { app: 'productpage' }, ENVOY_STATUS_PORT: 15021 });
     expect(conn.requests.filter((r) => r.node)).toHaveLength(1);
     expect(conn.requests.find((r) => r.type_url === TypeUrl.route)?.resource_names).toEqual(['9080']);
     expect(client.config().listeners.map((l) => l.name)).toEqual(['virtualOutbound', '0.0.0.0_9080', 'virtualInbound']);
@@ -76,14 +77,14 @@ describe('AdsClient over gRPC against an istiod-like ADS server', () => {
   it('NACKs a pushed listener it does not execute with the loader\'s text, keeps its listeners, and ACKs the next good push', async () => {
     const { istiod, client, rejected } = await setup();
     await until(() => ackedAll(istiod.connections[0], istiod.pushVersion));
-    const conn = istiod.connections[0];
+    const conn = must(istiod.connections[0], 'conn');
     const first = istiod.pushVersion;
     const listeners = structuredClone(fixtureResources().listeners);
     listeners[1].filter_chains[0].filters[0].typed_config.http_filters.splice(3, 0, wasmFilter);
     istiod.push({ listeners });
     // istiod pushes CDS, EDS, LDS, RDS in order on one stream, so the RDS ACK comes after the LDS NACK.
     await until(() => conn.nacks.length === 1 && conn.acked.get(TypeUrl.route)?.version === istiod.pushVersion);
-    const nack = conn.nacks[0];
+    const nack = must(conn.nacks[0], 'nack');
     expect(nack.version_info).toBe(first);
     expect(nack.error_detail?.code).toBe(3);
     expect(nack.error_detail?.message).toBe(
@@ -103,7 +104,7 @@ describe('AdsClient over gRPC against an istiod-like ADS server', () => {
     };
     istiod.push({ listeners: fixtureResources().listeners, routes });
     await until(() => ackedAll(conn, istiod.pushVersion));
-    expect(client.config().routes[0].virtual_hosts?.[0].routes?.[1].route?.weighted_clusters?.clusters.map((c) => c.weight)).toEqual([50, 50]);
+    expect(client.config().routes[0]?.virtual_hosts?.[0]?.routes?.[1]?.route?.weighted_clusters?.clusters.map((c) => c.weight)).toEqual([50, 50]);
   });
 
   it('reconnects after the stream ends, re-sending the node, the accepted versions and the names, without a nonce', async () => {
@@ -112,7 +113,7 @@ describe('AdsClient over gRPC against an istiod-like ADS server', () => {
     const version = istiod.pushVersion;
     istiod.dropStreams();
     await until(() => istiod.connections.length === 1 && ackedAll(istiod.connections[0], version));
-    const resumed = istiod.connections[0].requests.slice(0, 4);
+    const resumed = must(istiod.connections[0], 'istiod.connections[0]').requests.slice(0, 4);
     // proto3 JSON leaves an empty nonce out.
     expect(resumed.map((r) => [SHORT_NAME[r.type_url as XdsTypeUrl], r.version_info, r.response_nonce ?? '', r.node !== undefined])).toEqual([
       ['CDS', version, '', true],

@@ -25,7 +25,7 @@ const flaskInternalServerError: AppResponse = {
 const htmlEscapes: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' };
 
 function webrickInternalServerError(error: unknown): AppResponse {
-  const message = (error instanceof Error ? error.message : String(error)).replace(/[&<>"]/g, (c) => htmlEscapes[c]);
+  const message = (error instanceof Error ? error.message : String(error)).replace(/[&<>"]/g, (c) => htmlEscapes[c] ?? c);
   return {
     status: 500,
     headers: { 'content-type': 'text/html; charset=ISO-8859-1' },

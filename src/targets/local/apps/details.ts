@@ -23,8 +23,9 @@ const servedMethods = new Set(['GET', 'HEAD', 'POST', 'PUT']);
  */
 export function rubyInteger(text: string): number | undefined {
   const m = /^\s*([+-]?)(0[xX][0-9a-fA-F]+(?:_[0-9a-fA-F]+)*|0[bB][01]+(?:_[01]+)*|0[oO]?[0-7]+(?:_[0-7]+)*|0[dD]\d+(?:_\d+)*|[1-9]\d*(?:_\d+)*|0)\s*$/.exec(text);
-  if (!m) return undefined;
-  const digits = m[2].replace(/_/g, '');
+  const [, sign, number] = m ?? [];
+  if (number === undefined) return undefined;
+  const digits = number.replace(/_/g, '');
   let value: number;
   if (/^0[xX]/.test(digits)) value = parseInt(digits.slice(2), 16);
   else if (/^0[bB]/.test(digits)) value = parseInt(digits.slice(2), 2);
@@ -32,12 +33,12 @@ export function rubyInteger(text: string): number | undefined {
   else if (/^0[oO]/.test(digits)) value = parseInt(digits.slice(2), 8);
   else if (digits.length > 1 && digits.startsWith('0')) value = parseInt(digits.slice(1), 8);
   else value = parseInt(digits, 10);
-  return m[1] === '-' ? -value : value;
+  return sign === '-' ? -value : value;
 }
 
 export function createDetails(_ctx: AppContext): AppHandler {
   return async (req) => {
-    const path = req.path.split('?')[0];
+    const [path = ''] = req.path.split('?');
     const mounted = path === '/health' || path.startsWith('/health/') || path === '/details' || path.startsWith('/details/');
     if (mounted && !servedMethods.has(req.method)) return methodNotAllowed(req.method);
     if (path === '/health' || path.startsWith('/health/')) return json(200, { status: 'Details is healthy' });

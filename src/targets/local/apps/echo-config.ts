@@ -138,6 +138,6 @@ export function parseEchoBehaviour(text: string, at: FieldPath): EchoBehaviour {
 
 /** What the echo does for a path: the longest matching prefix's behaviour, else the workload's. */
 export function behaviourFor(behaviour: EchoBehaviour, path: string): EchoPathBehaviour {
-  const bare = path.split('?')[0];
+  const [bare = ''] = path.split('?');
   return behaviour.paths.find((p) => bare.startsWith(p.prefix))?.behaviour ?? behaviour;
 }

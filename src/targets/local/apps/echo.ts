@@ -26,6 +26,7 @@ import { AppConnectionReset } from './crash.ts';
 import { behaviourFor, type EchoBehaviour, type EchoCall, type EchoLatency } from './echo-config.ts';
 import { httpsCall } from './echo-https.ts';
 import { CallScope, header, type AppContext, type AppHandler, type AppRequest, type AppResponse, type OutboundResult } from './types.ts';
+import { must } from '../../../must.ts';
 
 export interface EchoIdentity {
   /** Names of the Services that select the pod under the current configuration (sorted); the first answers when the Host names none of them. */
@@ -42,13 +43,14 @@ const propagated = ['x-request-id', 'x-b3-traceid', 'x-b3-spanid', 'x-b3-parents
 
 /** Go's time.ParseDuration for the forms tests use (`10ms`, `1.5s`, `1m30s`); undefined when malformed. */
 export function parseGoDuration(text: string): number | undefined {
-  const units: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+  const units = new Map([['ns', 1e-6], ['us', 1e-3], ['µs', 1e-3], ['ms', 1], ['s', 1000], ['m', 60_000], ['h', 3_600_000]]);
   if (text === '0') return 0;
   const re = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)/gy;
   let total = 0;
   let consumed = 0;
   for (let m = re.exec(text); m; m = re.exec(text)) {
-    total += Number(m[1]) * units[m[2]];
+    const [, amount, unit = ''] = m;
+    total += Number(amount) * (units.get(unit) ?? Number.NaN);
     consumed = re.lastIndex;
   }
   return consumed === text.length && consumed > 0 ? total : undefined;
@@ -56,7 +58,7 @@ export function parseGoDuration(text: string): number | undefined {
 
 /** Go's http.CanonicalHeaderKey: `x-request-id` → `X-Request-Id`. */
 function canonicalHeader(name: string): string {
-  return name.split('-').map((part) => (part ? part[0].toUpperCase() + part.slice(1).toLowerCase() : part)).join('-');
+  return name.split('-').map((part) => part.charAt(0).toUpperCase() + part.slice(1).toLowerCase()).join('-');
 }
 
 /** A log-normal draw with the given median and 99th percentile, cut at the 99.99th percentile. */
@@ -68,7 +70,7 @@ function sampleLatency(latency: EchoLatency, u1: number, u2: number): number {
 }
 
 /** Istio's echo `?codes=500:1,200:1`: one code, each with a chance of slices / total. */
-function pickCode(spec: string, u: number): { code?: number; error?: string } {
+function pickCode(spec: string, u: number): { code: number } | { error: string } {
   const flavours: { code: number; slices: number }[] = [];
   for (const part of spec.split(',')) {
     const [code, slices = '1'] = part.split(':');
@@ -83,7 +85,7 @@ function pickCode(spec: string, u: number): { code?: number; error?: string } {
     if (slice < f.slices) return { code: f.code };
     slice -= f.slices;
   }
-  return { code: flavours[flavours.length - 1].code };
+  return { code: must(flavours.at(-1), 'the last response flavour').code };
 }
 
 function sleep(ms: number): Promise<void> {
@@ -103,7 +105,7 @@ function forwardedLines(index: number, call: EchoCall, result: OutboundResult): 
 
 export function createEcho(ctx: AppContext, identity: EchoIdentity, behaviour: EchoBehaviour): AppHandler {
   const serviceFor = (host: string | undefined): string => {
-    const name = (host ?? '').split(':')[0].split('.')[0].toLowerCase();
+    const name = (host ?? '').split(/[:.]/, 1)[0]?.toLowerCase() ?? '';
     const services = identity.services();
     return services.includes(name) ? name : (services[0] ?? identity.app);
   };
@@ -127,9 +129,9 @@ export function createEcho(ctx: AppContext, identity: EchoIdentity, behaviour: E
     const headerSpec = query.get('headers');
     if (headerSpec) {
       for (const item of headerSpec.split(',')) {
-        const parts = item.split(':');
-        if (parts.length !== 2) problems.push(`response headers error: invalid ${JSON.stringify(item)} (want name:value)`);
-        else responseHeaders[parts[0].toLowerCase()] = parts[1];
+        const [name, value, ...extra] = item.split(':');
+        if (name === undefined || value === undefined || extra.length > 0) problems.push(`response headers error: invalid ${JSON.stringify(item)} (want name:value)`);
+        else responseHeaders[name.toLowerCase()] = value;
       }
     }
 
@@ -137,8 +139,8 @@ export function createEcho(ctx: AppContext, identity: EchoIdentity, behaviour: E
     const codes = query.get('codes');
     if (codes) {
       const picked = pickCode(codes, uniform(ctx.seed, `${key}|codes`));
-      if (picked.error) problems.push(`codes error: ${picked.error}`);
-      else status = picked.code!;
+      if ('error' in picked) problems.push(`codes error: ${picked.error}`);
+      else status = picked.code;
     }
     if (status === 200 && own.errors && uniform(ctx.seed, `${key}|error`) < own.errors.share) {
       // A crash with the request: the sidecar sees the connection reset before any response (503, flag UC).
@@ -155,11 +157,14 @@ export function createEcho(ctx: AppContext, identity: EchoIdentity, behaviour: E
         const value = header(req.headers, name);
         if (value !== undefined) passOn[name] = value;
       }
-      const results = await Promise.all(own.calls.map((call) => (call.tls
-        ? httpsCall(ctx, scope, call, { ...passOn, ...call.headers })
-        : ctx.call(scope, { authority: call.authority, method: call.method, path: call.path, headers: { ...passOn, ...call.headers }, timeoutMs: call.timeoutMs }))));
-      results.forEach((result, i) => forwarded.push(...forwardedLines(i, own.calls[i], result)));
-      const failed = results.find((r) => r.status === 0 || r.status >= 400);
+      const results = await Promise.all(own.calls.map(async (call) => ({
+        call,
+        result: await (call.tls
+          ? httpsCall(ctx, scope, call, { ...passOn, ...call.headers })
+          : ctx.call(scope, { authority: call.authority, method: call.method, path: call.path, headers: { ...passOn, ...call.headers }, timeoutMs: call.timeoutMs })),
+      })));
+      results.forEach(({ call, result }, i) => forwarded.push(...forwardedLines(i, call, result)));
+      const failed = results.map(({ result }) => result).find((r) => r.status === 0 || r.status >= 400);
       if (failed) status = failed.status === 0 ? 502 : failed.status;
     }
 

@@ -72,6 +72,9 @@ export class LibertyExecutor {
   }
 
   private drain(): void {
-    while (this.busy < this.threads && this.queue.length > 0) this.queue.shift()!();
+    for (let next = this.queue[0]; this.busy < this.threads && next; next = this.queue[0]) {
+      this.queue.shift();
+      next();
+    }
   }
 }

@@ -27,10 +27,10 @@ export function reencodeB3(headers: HeaderMap): Record<string, string> {
   if (single) {
     sampled = '1';
     // Python's split('-', 4): five or more fields match none of the cases, and no ids are read.
-    const parts = single.split('-');
-    if (parts.length === 1) sampled = parts[0];
-    else if (parts.length === 2) [traceId, spanId] = parts;
-    else if (parts.length === 3 || parts.length === 4) [traceId, spanId, sampled] = parts;
+    const [first = '', second, third, , ...more] = single.split('-');
+    if (second === undefined) sampled = first;
+    else if (third === undefined) [traceId, spanId] = [first, second];
+    else if (more.length === 0) [traceId, spanId, sampled] = [first, second, third];
   } else {
     traceId = header(headers, 'x-b3-traceid') || undefined;
     spanId = header(headers, 'x-b3-spanid') || undefined;
@@ -64,7 +64,7 @@ const ratingsError = { error: 'Sorry, product ratings are currently unavailable 
 /** markupsafe.escape, which werkzeug's redirect() applies to the location it writes into the page. */
 const markupEscapes: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&#34;', "'": '&#39;' };
 export function markupEscape(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => markupEscapes[c]);
+  return text.replace(/[&<>"']/g, (c) => markupEscapes[c] ?? c);
 }
 
 /** werkzeug.utils.redirect: the Location header as given, the page with the location escaped. */
@@ -81,8 +81,8 @@ function redirect(location: string, setCookie?: string): AppResponse {
 
 /** Python's int() of an environment value (surrounding whitespace, a sign and digit underscores allowed). */
 function pythonInt(text: string): number | undefined {
-  const m = /^\s*([+-]?\d+(?:_\d+)*)\s*$/.exec(text);
-  return m ? Number(m[1].replace(/_/g, '')) : undefined;
+  const digits = /^\s*([+-]?\d+(?:_\d+)*)\s*$/.exec(text)?.[1];
+  return digits !== undefined ? Number(digits.replace(/_/g, '')) : undefined;
 }
 
 /** Most extra reviews calls per page the local productpage makes (the sample's v-flooding image uses 100). */
@@ -155,7 +155,8 @@ export function createProductpage(ctx: AppContext): AppHandler {
 
   const view: AppHandler = async (req) => {
     // Routes match the decoded path, as werkzeug's router sees PATH_INFO; decoding never fails (`%ZZ` stays).
-    const path = pythonUnquote(req.path.split('?')[0]);
+    const [rawPath = ''] = req.path.split('?');
+    const path = pythonUnquote(rawPath);
     const scope = new CallScope(req.decisionKey);
     // werkzeug's router: a path that matches a rule but not its methods is 405; Flask adds HEAD to GET rules and
     // answers OPTIONS itself (provide_automatic_options).
@@ -190,13 +191,13 @@ export function createProductpage(ctx: AppContext): AppHandler {
       return { status: 200, headers: { 'content-type': 'text/html; charset=utf-8' }, body };
     }
     if (path === '/api/v1/products') return json(200, products);
-    const m = /^\/api\/v1\/products\/([^/]+)(\/reviews|\/ratings)?$/.exec(path);
-    if (m) {
+    const [, rawId, part] = /^\/api\/v1\/products\/([^/]+)(\/reviews|\/ratings)?$/.exec(path) ?? [];
+    if (rawId !== undefined) {
       const headers = forwardHeaders(req);
       // productpage puts the id into the URL as it is and requests re-quotes it: `%ZZ` reaches details as `%25ZZ`
       // and details answers 400 (not numeric), which productpage passes on.
-      const id = requoteUri(m[1]);
-      const r = m[2] === '/reviews' ? await getReviews(scope, id, headers) : m[2] === '/ratings' ? await getRatings(scope, id, headers) : await getDetails(scope, id, headers);
+      const id = requoteUri(rawId);
+      const r = part === '/reviews' ? await getReviews(scope, id, headers) : part === '/ratings' ? await getRatings(scope, id, headers) : await getDetails(scope, id, headers);
       return json(r.status, r.body);
     }
     if (path.startsWith('/static/')) return staticFile(path);

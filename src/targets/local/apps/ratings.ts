@@ -20,7 +20,7 @@ export function createRatings(ctx: AppContext): AppHandler {
     // getListener read this.listeners[method].length of undefined, ratings.js's handleRequest catches the TypeError
     // and logs it, and the request is never answered.
     if (req.method !== 'GET' && req.method !== 'POST') return new Promise<AppResponse>(() => {});
-    const path = req.path.split('?')[0];
+    const [path = ''] = req.path.split('?');
     if (path === '/health') {
       return healthy() ? json(200, { status: 'Ratings is healthy' }) : json(500, { status: 'Ratings is not healthy' });
     }

@@ -54,12 +54,12 @@ export function createReviews(ctx: AppContext): AppHandler {
   const executor = new LibertyExecutor({ coreThreads: LIBERTY_CORE_THREADS });
 
   const handle: AppHandler = async (req) => {
-    const path = req.path.split('?')[0];
+    const [path = ''] = req.path.split('?');
     if (path === '/health') return ok('{"status": "Reviews is healthy"}');
     // JAX-RS matches a trailing slash too (@Path("/reviews/{productId}") answers /reviews/0/).
-    const m = /^\/reviews\/(-?\d+)\/?$/.exec(path);
-    if (!m || req.method !== 'GET') return { status: 404, headers: { 'content-type': 'text/plain' }, body: '' };
-    const productId = String(parseInt(m[1], 10));
+    const id = /^\/reviews\/(-?\d+)\/?$/.exec(path)?.[1];
+    if (id === undefined || req.method !== 'GET') return { status: 404, headers: { 'content-type': 'text/plain' }, body: '' };
+    const productId = String(parseInt(id, 10));
     let stars1 = -1;
     let stars2 = -1;
     if (ratingsEnabled) {

@@ -17,9 +17,8 @@ export function sessionCookie(user: string): string {
 /** The logged-in user from a Cookie header, if its session cookie is valid. */
 export function sessionUser(cookieHeader: string | undefined): string | undefined {
   if (!cookieHeader) return undefined;
-  const m = /(?:^|;\s*)session=([^;]*)/.exec(cookieHeader);
-  if (!m) return undefined;
-  const value = m[1];
+  const value = /(?:^|;\s*)session=([^;]*)/.exec(cookieHeader)?.[1];
+  if (value === undefined) return undefined;
   if (cache.has(value)) return cache.get(value);
   let user: string | undefined;
   const dot = value.lastIndexOf('.');

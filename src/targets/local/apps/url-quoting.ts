@@ -21,7 +21,7 @@ export function pythonUnquote(text: string): string {
       i += 2;
     } else {
       flush();
-      out += text[i];
+      out += text.charAt(i);
     }
   }
   flush();
@@ -34,15 +34,16 @@ const alwaysSafe = /[A-Za-z0-9_.\-~]/;
 
 /** requests.utils.unquote_unreserved; undefined where requests raises InvalidURL. */
 function unquoteUnreserved(uri: string): string | undefined {
-  const parts = uri.split('%');
-  for (let i = 1; i < parts.length; i++) {
-    const h = [...parts[i]].slice(0, 2).join('');
+  const [head = '', ...escaped] = uri.split('%');
+  const parts = [head];
+  for (const part of escaped) {
+    const h = Array.from(part).slice(0, 2).join(''); // two characters (code points), as Python indexes a str
     if (alphanumericPair.test(h)) {
       if (!hexPair.test(h)) return undefined;
       const c = String.fromCharCode(parseInt(h, 16));
-      parts[i] = unreserved.test(c) ? c + parts[i].slice(2) : `%${parts[i]}`;
+      parts.push(unreserved.test(c) ? c + part.slice(2) : `%${part}`);
     } else {
-      parts[i] = `%${parts[i]}`;
+      parts.push(`%${part}`);
     }
   }
   return parts.join('');

@@ -5,6 +5,7 @@
 // address, and mounted paths to a folder holding the ConfigMaps' files. Everything else is refused by field.
 import { parse as parseYaml } from 'yaml';
 import { FieldPath, isObj, readArray, readObject, readString, readNumber } from '../../../istio/networking/fields.ts';
+import { must } from '../../../must.ts';
 
 export const opaImagePattern = /(?:^|\/)openpolicyagent\/opa(?::[\w.-]+)?(?:@sha256:[0-9a-f]+)?$/;
 const PLUGIN = 'envoy_ext_authz_grpc';
@@ -50,7 +51,7 @@ export function parseOpaContainer(container: Record<string, unknown>, pod: Recor
   let pluginConfigured = false;
   let configPath: string | undefined;
   for (let i = 0; i < args.length; i++) {
-    const a = args[i];
+    const a = must(args[i], `argument ${i}`);
     const aat = cat.key('args').index(i);
     const value = (flag: string) => {
       if (a.startsWith(`${flag}=`)) return a.slice(flag.length + 1);
@@ -74,7 +75,7 @@ export function parseOpaContainer(container: Record<string, unknown>, pod: Recor
     }
     const set = value('--set') ?? value('--set-file');
     if (set !== undefined) {
-      const remote = remoteConfigKey(set.split('=')[0]!);
+      const remote = remoteConfigKey(set.split('=', 1)[0] ?? set);
       if (remote) throw aat.error(`${remote}: OPA would reach a service over the network; the local target keeps all traffic on loopback (give the policy and data as mounted files)`);
       if (set.includes(PLUGIN)) pluginConfigured = true;
       if (set.startsWith(`plugins.${PLUGIN}.addr=`)) {
@@ -125,15 +126,21 @@ function readMounts(container: Record<string, unknown>, pod: Record<string, unkn
   });
 }
 
+/** A mount's `at` (`<resource>: <field path>`) as the FieldPath its errors name. */
+function mountField(at: string): FieldPath {
+  const [resource = '', ...path] = at.split(': ');
+  return new FieldPath(resource, path.join(': '));
+}
+
 /** The files of the mounts, as kubelet writes them: `<mountPath>/<key or item path>` → content. */
 export function mountedFiles(spec: OpaSpec, configMaps: (name: string) => Record<string, string> | undefined): Map<string, string> {
   const files = new Map<string, string>();
   for (const m of spec.mounts) {
     const data = configMaps(m.configMap);
-    if (!data) throw new FieldPath(m.at.split(': ')[0], m.at.split(': ').slice(1).join(': ')).error(`ConfigMap ${m.configMap} does not exist in the pod's namespace (the pod would not start)`);
+    if (!data) throw mountField(m.at).error(`ConfigMap ${m.configMap} does not exist in the pod's namespace (the pod would not start)`);
     const entries = m.items ? m.items.map((it) => [it.path, data[it.key]] as const) : Object.entries(data);
     for (const [file, content] of entries) {
-      if (content === undefined) throw new FieldPath(m.at.split(': ')[0], m.at.split(': ').slice(1).join(': ')).error(`ConfigMap ${m.configMap} has no key for ${file}`);
+      if (content === undefined) throw mountField(m.at).error(`ConfigMap ${m.configMap} has no key for ${file}`);
       files.set(`${m.mountPath.replace(/\/$/, '')}/${file}`, content);
     }
   }
@@ -142,7 +149,7 @@ export function mountedFiles(spec: OpaSpec, configMaps: (name: string) => Record
 
 /** OPA configuration keys that make it call out (bundle, discovery, status and decision-log services). */
 function remoteConfigKey(key: string): string | undefined {
-  const top = key.split('.')[0]!;
+  const top = key.split('.', 1)[0] ?? key;
   if (['services', 'bundles', 'bundle', 'discovery', 'status', 'keys'].includes(top)) return top;
   if (key.startsWith('decision_logs.service') || key.startsWith('decision_logs.resource')) return 'decision_logs.service';
   return undefined;

@@ -176,9 +176,10 @@ export class CircuitBreaker {
 
   /** Ready connections take the oldest pending requests. */
   private drain(pool: HostPool): void {
-    while (pool.ready.length > 0 && pool.pending.length > 0) {
-      const waiter = pool.pending[0];
-      waiter.admit(pool.ready.pop()!);
+    for (let waiter = pool.pending[0]; waiter; waiter = pool.pending[0]) {
+      const connection = pool.ready.pop();
+      if (!connection) return;
+      waiter.admit(connection);
     }
   }
 }

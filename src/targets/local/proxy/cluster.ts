@@ -10,6 +10,7 @@ import { buildRing, chooseFromRing, DEFAULT_MAX_RING_SIZE, DEFAULT_MIN_RING_SIZE
 import { CERTIFICATE_VERIFY_FAILED, TLS_VERIFY_FAILED } from './upstream.ts';
 import { ConnectionPool } from './upstream.ts';
 import { CircuitBreaker, type Admission, type PoolLimits } from './circuit-breaker.ts';
+import { must } from '../../../must.ts';
 
 /** A workload instance a cluster can send to. */
 export interface EndpointInfo {
@@ -47,7 +48,7 @@ export type AttemptResult =
   | { kind: 'per-try-timeout' }
   | { kind: 'cancelled' };
 
-export type { Admission, Lease } from './circuit-breaker.ts';
+export type { Admission } from './circuit-breaker.ts';
 
 class Endpoint {
   active = 0;
@@ -70,6 +71,45 @@ export interface ClusterOptions {
   stats: ProxyStats;
 }
 
+/** The cluster's stats by short name (Envoy's names are `cluster.<name>.<stat>`). */
+function clusterStats(st: (name: string, type?: 'counter' | 'gauge') => EnvoyStat) {
+  return {
+    rqTotal: st('upstream_rq_total'),
+    rqCompleted: st('upstream_rq_completed'),
+    rqActive: st('upstream_rq_active', 'gauge'),
+    rq2xx: st('upstream_rq_2xx'),
+    rq4xx: st('upstream_rq_4xx'),
+    rq5xx: st('upstream_rq_5xx'),
+    rqTimeout: st('upstream_rq_timeout'),
+    rqPerTryTimeout: st('upstream_rq_per_try_timeout'),
+    rqRetry: st('upstream_rq_retry'),
+    rqRetrySuccess: st('upstream_rq_retry_success'),
+    rqRetryLimitExceeded: st('upstream_rq_retry_limit_exceeded'),
+    rqRetryOverflow: st('upstream_rq_retry_overflow'),
+    rqPendingOverflow: st('upstream_rq_pending_overflow'),
+    cxOverflow: st('upstream_cx_overflow'),
+    rqPendingTotal: st('upstream_rq_pending_total'),
+    rqPendingActive: st('upstream_rq_pending_active', 'gauge'),
+    cxTotal: st('upstream_cx_total'),
+    cxActive: st('upstream_cx_active', 'gauge'),
+    cxConnectFail: st('upstream_cx_connect_fail'),
+    cxConnectTimeout: st('upstream_cx_connect_timeout'),
+    cxIdleTimeout: st('upstream_cx_idle_timeout'),
+    cxDestroyRemote: st('upstream_cx_destroy_remote_with_active_rq'),
+    noHealthy: st('upstream_cx_none_healthy'),
+    membershipTotal: st('membership_total', 'gauge'),
+    membershipHealthy: st('membership_healthy', 'gauge'),
+    // Envoy names them under the outlier detector's own scope: cluster.<name>.outlier_detection.ejections_*
+    ejectionsActive: st('outlier_detection.ejections_active', 'gauge'),
+    ejectionsEnforcedTotal: st('outlier_detection.ejections_enforced_total'),
+    ejectionsEnforced5xx: st('outlier_detection.ejections_enforced_consecutive_5xx'),
+    ejectionsDetected5xx: st('outlier_detection.ejections_detected_consecutive_5xx'),
+    ejectionsEnforcedGateway: st('outlier_detection.ejections_enforced_consecutive_gateway_failure'),
+    ejectionsDetectedGateway: st('outlier_detection.ejections_detected_consecutive_gateway_failure'),
+    ejectionsOverflow: st('outlier_detection.ejections_overflow'),
+  };
+}
+
 export class Cluster {
   private endpoints: Endpoint[] = [];
   private config?: EvaluatedCluster;
@@ -79,47 +119,13 @@ export class Cluster {
   private activeRetries = 0;
   /** Replaced by a new cluster: requests in flight finish, nothing more is charged to its outlier detector. */
   private retired = false;
-  readonly s: Record<string, EnvoyStat>;
+  readonly s: ReturnType<typeof clusterStats>;
   /** upstream_rq_<code> by status code. */
   private readonly byStatus = new Map<number, EnvoyStat>();
 
   constructor(private readonly options: ClusterOptions) {
     const st = (n: string, type: 'counter' | 'gauge' = 'counter') => options.stats.cluster(options.name, n, type);
-    this.s = {
-      rqTotal: st('upstream_rq_total'),
-      rqCompleted: st('upstream_rq_completed'),
-      rqActive: st('upstream_rq_active', 'gauge'),
-      rq2xx: st('upstream_rq_2xx'),
-      rq4xx: st('upstream_rq_4xx'),
-      rq5xx: st('upstream_rq_5xx'),
-      rqTimeout: st('upstream_rq_timeout'),
-      rqPerTryTimeout: st('upstream_rq_per_try_timeout'),
-      rqRetry: st('upstream_rq_retry'),
-      rqRetrySuccess: st('upstream_rq_retry_success'),
-      rqRetryLimitExceeded: st('upstream_rq_retry_limit_exceeded'),
-      rqRetryOverflow: st('upstream_rq_retry_overflow'),
-      rqPendingOverflow: st('upstream_rq_pending_overflow'),
-      cxOverflow: st('upstream_cx_overflow'),
-      rqPendingTotal: st('upstream_rq_pending_total'),
-      rqPendingActive: st('upstream_rq_pending_active', 'gauge'),
-      cxTotal: st('upstream_cx_total'),
-      cxActive: st('upstream_cx_active', 'gauge'),
-      cxConnectFail: st('upstream_cx_connect_fail'),
-      cxConnectTimeout: st('upstream_cx_connect_timeout'),
-      cxIdleTimeout: st('upstream_cx_idle_timeout'),
-      cxDestroyRemote: st('upstream_cx_destroy_remote_with_active_rq'),
-      noHealthy: st('upstream_cx_none_healthy'),
-      membershipTotal: st('membership_total', 'gauge'),
-      membershipHealthy: st('membership_healthy', 'gauge'),
-      // Envoy names them under the outlier detector's own scope: cluster.<name>.outlier_detection.ejections_*
-      ejectionsActive: st('outlier_detection.ejections_active', 'gauge'),
-      ejectionsEnforcedTotal: st('outlier_detection.ejections_enforced_total'),
-      ejectionsEnforced5xx: st('outlier_detection.ejections_enforced_consecutive_5xx'),
-      ejectionsDetected5xx: st('outlier_detection.ejections_detected_consecutive_5xx'),
-      ejectionsEnforcedGateway: st('outlier_detection.ejections_enforced_consecutive_gateway_failure'),
-      ejectionsDetectedGateway: st('outlier_detection.ejections_detected_consecutive_gateway_failure'),
-      ejectionsOverflow: st('outlier_detection.ejections_overflow'),
-    };
+    this.s = clusterStats(st);
     this.breaker = new CircuitBreaker(() => this.pool, {
       rqActive: this.s.rqActive,
       rqPendingTotal: this.s.rqPendingTotal,
@@ -237,8 +243,9 @@ export class Cluster {
       // A request without a hash gets a random 64-bit one; a retry host predicate moves `attempt` places on the ring.
       const h = hash ?? (BigInt(Math.floor(draw(0) * 2 ** 32)) << 32n) | BigInt(Math.floor(draw(1) * 2 ** 32));
       const ring = this.ringOf(candidates);
-      let choice = chooseFromRing(ring, h, 0)!;
-      for (let i = 1; i <= reselect && exclude && exclude.has(key(choice.info)); i++) choice = chooseFromRing(ring, h, i)!;
+      const onRing = (attempt: number) => must(chooseFromRing(ring, h, attempt), 'a host on the ring');
+      let choice = onRing(0);
+      for (let i = 1; i <= reselect && exclude && exclude.has(key(choice.info)); i++) choice = onRing(i);
       return choice.info;
     }
     let choice = this.choose(candidates, draw, 0);
@@ -258,21 +265,23 @@ export class Cluster {
     return this.ring.entries;
   }
 
+  /** `candidates` is not empty (pick() returns before). */
   private choose(candidates: Endpoint[], draw: (i: number) => number, offset: number): Endpoint {
-    if (candidates.length === 1) return candidates[0];
+    const at = (i: number) => must(candidates[i], 'the chosen candidate');
+    if (candidates.length === 1) return at(0);
     switch (this.settings.lbPolicy) {
       case 'RING_HASH':
         throw new Error('ring hash hosts are chosen in pick()');
       case 'CLUSTER_PROVIDED':
-        return candidates[0];
+        return at(0);
       case 'ROUND_ROBIN':
-        return candidates[this.roundRobin++ % candidates.length];
+        return at(this.roundRobin++ % candidates.length);
       case 'RANDOM':
-        return candidates[Math.floor(draw(offset) * candidates.length)];
+        return at(Math.floor(draw(offset) * candidates.length));
       case 'LEAST_REQUEST': {
         // Envoy's least request with equal weights: power of two random choices, fewer active requests wins.
-        const a = candidates[Math.floor(draw(offset) * candidates.length)];
-        const b = candidates[Math.floor(draw(offset + 1) * candidates.length)];
+        const a = at(Math.floor(draw(offset) * candidates.length));
+        const b = at(Math.floor(draw(offset + 1) * candidates.length));
         return b.active < a.active ? b : a;
       }
     }
@@ -341,7 +350,10 @@ export class Cluster {
         abandon();
       };
       if (signal) {
-        if (signal.aborted) return onAbort();
+        if (signal.aborted) {
+          onAbort();
+          return;
+        }
         signal.onAbort(onAbort);
       }
       if (Number.isFinite(timeoutMs)) {

@@ -115,11 +115,12 @@ export class IngressGateway {
     delete headers['x-meshproof-key'];
     delete headers['x-envoy-peer-metadata'];
     const remote = req.socket.remoteAddress ?? '';
-    headers['x-forwarded-for'] = headers['x-forwarded-for'] ? `${headers['x-forwarded-for']}, ${remote}` : remote;
+    const forwardedFor = headers['x-forwarded-for'];
+    headers['x-forwarded-for'] = forwardedFor ? `${String(forwardedFor)}, ${remote}` : remote;
     headers['x-forwarded-proto'] = 'http';
     headers['x-envoy-external-address'] = remote;
     headers['x-envoy-peer-metadata'] = this.peerHeader;
-    const authority = (headers.host as string | undefined) ?? `${this.identity.ip}:${gatewayPort}`;
+    const authority = headers.host ?? `${this.identity.ip}:${gatewayPort}`;
     const cancel = new Cancellation();
     res.on('close', () => {
       if (!res.writableFinished) cancel.abort();

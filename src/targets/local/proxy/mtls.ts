@@ -29,8 +29,7 @@ export function peerOf(socket: net.Socket): Peer | undefined {
 }
 
 function namespaceOf(principal: string): string {
-  const m = /\/ns\/([^/]+)\//.exec(principal);
-  return m ? m[1] : '';
+  return /\/ns\/([^/]+)\//.exec(principal)?.[1] ?? '';
 }
 
 /**

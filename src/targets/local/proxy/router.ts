@@ -2,7 +2,6 @@
 // control plane sent (RDS, CDS, EDS) through src/envoy/runtime: route selection, the fault filter (before the router:
 // injected faults are never retried), then Envoy's router with retries, per-try and route timeouts, load balancing,
 // the connection-pool circuit breaker and outlier detection.
-import type http from 'node:http';
 import { TypedConfigType, type Cluster as EnvoyCluster, type ClusterLoadAssignment, type ClusterWeight, type Route, type RouteConfiguration, type VirtualHost } from '../../../envoy/model/index.ts';
 import { evaluateCluster } from '../../../envoy/runtime/cluster.ts';
 import { decideFault } from '../../../envoy/runtime/fault.ts';
@@ -19,6 +18,7 @@ import type { MeshSnapshot, ServiceInfo } from './config-view.ts';
 import { replies, type LocalReply } from './local-reply.ts';
 import { memo } from './memo.ts';
 import type { ProxyStats } from './stats.ts';
+import { elementAt } from '../../../must.ts';
 
 export interface RouterRequest {
   method: string;
@@ -108,7 +108,10 @@ const hopByHop = new Set(['connection', 'keep-alive', 'proxy-connection', 'trans
 
 function sleep(ms: number, signal?: Cancellation): Promise<boolean> {
   return new Promise((resolve) => {
-    if (signal?.aborted) return resolve(false);
+    if (signal?.aborted) {
+      resolve(false);
+      return;
+    }
     const t = setTimeout(() => {
       signal?.off(onAbort);
       resolve(true);
@@ -158,9 +161,9 @@ function local(reply: LocalReply, service?: ServiceInfo, endpoint?: EndpointInfo
 
 /** Envoy's cluster names for Istio services: `outbound|<port>|<subset>|<host>` (istio model.BuildSubsetKey). */
 function parseClusterName(name: string): { port: number; subset: string | undefined; host: string } | undefined {
-  const parts = name.split('|');
-  if (parts.length !== 4 || parts[0] !== 'outbound') return undefined;
-  return { port: Number(parts[1]), subset: parts[2] === '' ? undefined : parts[2], host: parts[3] };
+  const [direction, port, subset, host, ...rest] = name.split('|');
+  if (direction !== 'outbound' || port === undefined || subset === undefined || host === undefined || rest.length > 0) return undefined;
+  return { port: Number(port), subset: subset === '' ? undefined : subset, host };
 }
 
 /** The Service a sidecar's outbound virtual host is for (istiod names it `<host>:<port>`). */
@@ -287,7 +290,7 @@ export class Router {
     if (endpoints.length === 0) return { none: 'no-host' };
     const turn = this.tcpTurns.get(clusterName) ?? 0;
     this.tcpTurns.set(clusterName, turn + 1);
-    return { endpoint: endpoints[turn % endpoints.length]! };
+    return { endpoint: elementAt(endpoints, turn % endpoints.length) };
   }
 
   /**
@@ -433,8 +436,8 @@ export class Router {
     let timedOut = false;
     // Without a route timeout the downstream's own signal is the only reason to cancel (saves a controller per request).
     const hasTimeout = routeTimeoutMs !== undefined && routeTimeoutMs > 0;
-    const controller = hasTimeout || !req.signal ? new Cancellation() : undefined;
-    const signal = controller ?? req.signal!;
+    const signal = hasTimeout || !req.signal ? new Cancellation() : req.signal;
+    const controller = signal === req.signal ? undefined : signal;
     const onDownstreamAbort = () => controller?.abort();
     if (controller && req.signal) {
       if (req.signal.aborted) onDownstreamAbort();
@@ -443,7 +446,7 @@ export class Router {
     const timer = hasTimeout
       ? setTimeout(() => {
           timedOut = true;
-          controller!.abort();
+          signal.abort(); // with a timeout the signal is this request's own controller
         }, routeTimeoutMs)
       : undefined;
     const started = Date.now();
@@ -568,4 +571,3 @@ export class Router {
   }
 }
 
-export type { http };

@@ -333,7 +333,7 @@ export class Sidecar {
     const verdict: FilterVerdict = await this.policy.filter({
       method: req.method ?? 'GET',
       path: req.url ?? '/',
-      host: (headers.host as string | undefined) ?? '',
+      host: headers.host ?? '',
       headers,
       port: this.options.port,
       principal: peer?.principal,
@@ -394,7 +394,7 @@ export class Sidecar {
 
   private findService(host: string): ServiceInfo | undefined {
     if (!this.snapshot) return undefined;
-    const name = host.split(':')[0].split('.')[0];
+    const [name = ''] = host.split(/[:.]/, 1);
     for (const s of this.snapshot.services.values()) {
       if (s.namespace === this.identity.namespace && s.name === name) return s;
     }

@@ -3,6 +3,7 @@
 // Prometheus name and labels of an Envoy stat come from its dotted name by Istio's bootstrap tags (src/envoy/stats),
 // never written by hand: `cluster.<name>;.upstream_rq_503` is envoy_cluster_upstream_rq{cluster_name,response_code}.
 import { istioStatTags, statPrefix, tagStat, type StatTag } from '../../../envoy/stats/tags.ts';
+import { must } from '../../../must.ts';
 
 export interface StatsMatcher {
   inclusionPrefixes: string[];
@@ -20,7 +21,7 @@ function escapeLabel(v: string): string {
 /** `{k="v",...}`, or nothing for a stat without labels (Envoy prints `name 4`, never `name{} 4`). */
 function renderLabels(labels: Record<string, string>): string {
   const parts: string[] = [];
-  for (const k in labels) parts.push(`${k}="${escapeLabel(labels[k])}"`);
+  for (const [k, v] of Object.entries(labels)) parts.push(`${k}="${escapeLabel(v)}"`);
   return parts.length === 0 ? '' : `{${parts.join(',')}}`;
 }
 
@@ -132,7 +133,7 @@ export class ProxyStats {
       else byName.set(s.promName, [s]);
     }
     for (const [name, stats] of [...byName].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-      lines.push(`# TYPE ${name} ${stats[0].type}`);
+      lines.push(`# TYPE ${name} ${must(stats[0], `a stat named ${name}`).type}`);
       for (const s of stats) lines.push(`${name}${renderLabels(s.labels)} ${s.value}`);
     }
     return `${lines.join('\n')}\n`;

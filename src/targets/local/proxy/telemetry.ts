@@ -23,7 +23,7 @@ export function encodePeer(peer: PeerInfo): string {
 export function decodePeer(text: string | undefined): PeerInfo | undefined {
   if (!text) return undefined;
   const [workload, namespace, app, version, principal] = text.split(';');
-  if (principal === undefined) return undefined;
+  if (workload === undefined || namespace === undefined || app === undefined || version === undefined || principal === undefined) return undefined;
   return { workload, namespace, app, version, principal };
 }
 

@@ -41,8 +41,9 @@ const singleValued = new Set([
 function headerObject(raw: string[]): http.IncomingHttpHeaders {
   const out: Record<string, string | string[]> = {};
   for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i].toLowerCase();
-    const value = raw[i + 1];
+    // Node's rawHeaders: name, value, name, value, ...
+    const name = (raw[i] ?? '').toLowerCase();
+    const value = raw[i + 1] ?? '';
     const existing = out[name];
     if (existing === undefined) out[name] = name === 'set-cookie' ? [value] : value;
     else if (name === 'set-cookie') (existing as string[]).push(value);
@@ -60,8 +61,7 @@ const unescapedPath = /[\u0000-\u0020]/;
 function requestHead(method: string, path: string, headers: Record<string, string | string[]>, body: string | undefined): string {
   if (unescapedPath.test(path)) throw new TypeError('Request path contains unescaped characters');
   let head = `${method} ${path} HTTP/1.1\r\n`;
-  for (const name in headers) {
-    const value = headers[name];
+  for (const [name, value] of Object.entries(headers)) {
     if (typeof value === 'string') {
       if (invalidHeaderText.test(value)) throw new TypeError(`Invalid character in header content ["${name}"]`);
       head += `${name}: ${value}\r\n`;
@@ -189,7 +189,8 @@ class Connection {
     this.exchange = undefined;
     const reusable = this.keepAlive && !this.closed;
     this.done(this, reusable);
-    exchange.handlers.response({ status, headers: this.headers, body: chunks.length === 1 ? chunks[0] : Buffer.concat(chunks) });
+    const [only, ...more] = chunks;
+    exchange.handlers.response({ status, headers: this.headers, body: only && more.length === 0 ? only : Buffer.concat(chunks) });
   }
 
   private fail(err: NodeJS.ErrnoException): void {
