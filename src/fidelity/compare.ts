@@ -9,6 +9,7 @@
 // - as sets where order and repetition mean nothing: domains, endpoints, header matchers (all must match), SAN
 //   matchers, retriable status codes, and the comma-separated `retry_on` conditions.
 import type { EnvoyConfig } from '../envoy/model/index.ts';
+import { jsonText } from '../spec/untyped.ts';
 
 export interface Drift {
   proxy: string;
@@ -137,7 +138,7 @@ export function canonical(x: unknown, fieldName = ''): string {
       .map((k) => `${JSON.stringify(k)}:${canonical(x[k], k)}`)
       .join(',')}}`;
   }
-  return JSON.stringify(x) ?? 'undefined';
+  return jsonText(x) ?? 'undefined';
 }
 
 function short(text: string): string {

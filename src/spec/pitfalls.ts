@@ -115,12 +115,12 @@ function splitMismatch(apply: ResourceRef[], expect: Expectation[]): SpecWarning
       if (total <= 0) continue;
       const split = new Map<string, number>();
       let known = true;
-      weighted.forEach(({ r, weight }) => {
+      for (const { r, weight } of weighted) {
         const subset = field(r, 'destination', 'subset');
         const version = subset !== undefined ? subsetVersion.get(`${shortHost(String(field(r, 'destination', 'host') ?? service))}/${String(subset)}`) : undefined;
         if (version === undefined) known = false;
         else split.set(version, (split.get(version) ?? 0) + (100 * weight) / total);
-      });
+      }
       if (!known) continue;
       const expectedTotal = Object.values(e.weights).reduce((a, b) => a + b, 0);
       const versions = new Set([...split.keys(), ...Object.keys(e.weights)]);

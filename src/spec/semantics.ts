@@ -56,9 +56,9 @@ export function weightErrors(resources: ResourceRef[]): SpecError[] {
       list(field(ref.object.spec, protocol)).forEach((rule, i) => {
         const routes = list(field(rule, 'route'));
         let valid = true;
-        routes.forEach((route, j) => {
+        for (const [j, route] of routes.entries()) {
           const weight = field(route, 'weight');
-          if (validWeight(weight)) return;
+          if (validWeight(weight)) continue;
           valid = false;
           const path = `spec.${protocol}[${i}].route[${j}].weight`;
           const why =
@@ -67,7 +67,7 @@ export function weightErrors(resources: ResourceRef[]): SpecError[] {
             : weight < 0 ? `must be 0 or more, found ${weight} (Istio refuses it: weight ${weight} < 0)`
             : `must be at most ${MAX_WEIGHT} (an int32), found ${weight}`;
           errors.push(fieldError(ref, path, why));
-        });
+        }
         if (valid && routes.length > 1 && routes.every((r) => !field(r, 'weight'))) {
           errors.push(fieldError(ref, `spec.${protocol}[${i}].route`, 'the weights of several destinations add up to 0; Istio refuses this (total destination weight = 0)'));
         }

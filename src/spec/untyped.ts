@@ -26,3 +26,14 @@ export function field(value: unknown, ...path: string[]): unknown {
   }
   return at;
 }
+
+/** The field at `path` when it is a string. */
+export function stringField(value: unknown, ...path: string[]): string | undefined {
+  const at = field(value, ...path);
+  return typeof at === 'string' ? at : undefined;
+}
+
+/** JSON.stringify's text, or undefined for undefined, a function or a symbol (which lib.d.ts types as a string). */
+export function jsonText(value: unknown): string | undefined {
+  return JSON.stringify(value) as string | undefined;
+}

@@ -170,8 +170,8 @@ function detailsSection(status: number, details: Record<string, unknown>): strin
             </div>
           </div>`
     : `
-          <p class="text-2xl text-red-500">Error fetching product details</p>${details ? `
-          <p class="text-lg text-gray-600">${escapeHtml(details.error)}</p>` : ''}`;
+          <p class="text-2xl text-red-500">Error fetching product details</p>
+          <p class="text-lg text-gray-600">${escapeHtml(details.error)}</p>`;
   return `
 <!-- Book details table -->
 <div class="container mt-8 mx-auto px-4 sm:px-6 lg:px-8">
@@ -226,8 +226,8 @@ function reviewsSection(status: number, reviews: PageModel['reviews']): string {
       <div class="flex flex-col md:flex-row">${(reviews.reviews ?? []).map((r) => reviewBlock(r, reviews.podname ?? '', reviews.clustername ?? 'null')).join('')}
       </div>`
     : `
-      <p class="text-2xl text-red-500">Error fetching product reviews</p>${reviews ? `
-      <p class="text-lg text-gray-600">${escapeHtml(reviews.error)}</p>` : ''}`;
+      <p class="text-2xl text-red-500">Error fetching product reviews</p>
+      <p class="text-lg text-gray-600">${escapeHtml(reviews.error)}</p>`;
   return `
 <!-- Book reviews section -->
 <div class="bg-blue-600/5 py-12 mx-auto" >
