@@ -38,9 +38,7 @@ export default tseslint.config(
       '@typescript-eslint/no-confusing-void-expression': ['error', { ignoreArrowShorthand: true }],
       // Commands, app handlers and phase bodies are async by contract; some have nothing to wait for.
       '@typescript-eslint/require-await': 'off',
-      // TODO(#17 item 7): not yet clean — no-base-to-string (28: String() of unchecked YAML values; what an object
-      // should print as, '[object Object]' today, is a decision per message).
-      '@typescript-eslint/no-base-to-string': 'off',
+
     },
   },
   {

@@ -9,7 +9,7 @@
 // - as sets where order and repetition mean nothing: domains, endpoints, header matchers (all must match), SAN
 //   matchers, retriable status codes, and the comma-separated `retry_on` conditions.
 import type { EnvoyConfig } from '../envoy/model/index.ts';
-import { jsonText } from '../spec/untyped.ts';
+import { field as fieldOf, jsonText, valueText } from '../spec/untyped.ts';
 
 export interface Drift {
   proxy: string;
@@ -26,7 +26,7 @@ const ABSENT = Symbol('absent');
 
 type Rule = { kind: 'ordered' } | { kind: 'set' } | { kind: 'keyed'; key: (item: unknown) => string };
 
-const field = (name: string) => (item: unknown) => String((item as Record<string, unknown> | null)?.[name] ?? canonical(item));
+const field = (name: string) => (item: unknown) => valueText(fieldOf(item, name) ?? canonical(item));
 
 /** How each list field is compared; lists not named here are compared in order. */
 const LIST_RULES: Record<string, Rule> = {

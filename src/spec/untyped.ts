@@ -37,3 +37,29 @@ export function stringField(value: unknown, ...path: string[]): string | undefin
 export function jsonText(value: unknown): string | undefined {
   return JSON.stringify(value) as string | undefined;
 }
+
+/**
+ * A value as text for a message or a key: a scalar as String() writes it, a list or an object as its JSON (String()
+ * would write `a,b` or `[object Object]`).
+ */
+export function valueText(value: unknown): string {
+  switch (typeof value) {
+    case 'string':
+      return value;
+    case 'number':
+    case 'boolean':
+    case 'bigint':
+    case 'undefined':
+      return String(value);
+    case 'symbol':
+      return value.toString();
+    case 'function':
+      return '[function]';
+    default:
+      try {
+        return jsonText(value) ?? '[object]';
+      } catch {
+        return '[object]'; // a cycle
+      }
+  }
+}

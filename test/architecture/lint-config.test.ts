@@ -22,7 +22,7 @@ describe('eslint.config.js', () => {
   });
 
   it.each(['src/runner/run.ts', 'src/targets/local/mesh.ts'])('%s: the type-aware rules are errors (floating and misused promises, unsafe any, conditions the types make unnecessary)', async (file) => {
-    for (const rule of ['no-floating-promises', 'no-misused-promises', 'await-thenable', 'no-unsafe-argument', 'no-unsafe-member-access', 'no-unnecessary-condition']) {
+    for (const rule of ['no-floating-promises', 'no-misused-promises', 'await-thenable', 'no-unsafe-argument', 'no-unsafe-member-access', 'no-unnecessary-condition', 'no-base-to-string']) {
       expect(await severity(file, `@typescript-eslint/${rule}`), rule).toBe(2);
     }
   });

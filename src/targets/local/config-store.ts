@@ -3,7 +3,7 @@
 import { SpecError } from '../../errors.ts';
 import { resourceId } from '../../spec/resources.ts';
 import type { K8sObject } from '../../spec/types.ts';
-import { field } from '../../spec/untyped.ts';
+import { field, valueText } from '../../spec/untyped.ts';
 import { parseDestinationRule } from '../../istio/networking/destination-rule.ts';
 import { DestinationRuleIndex } from '../../istio/networking/destination-rule-index.ts';
 import { parseGateway } from '../../istio/networking/gateway.ts';
@@ -66,14 +66,14 @@ export interface CompiledConfig {
 
 /** An object as the user wrote it (nothing has checked it yet): kind, apiVersion, name and namespace. */
 function checkEnvelope(o: unknown, namespaces: ReadonlySet<string>): void {
-  const where = `${String(field(o, 'kind') ?? 'object')} ${String(field(o, 'metadata', 'name') ?? '(unnamed)')}`;
+  const where = `${valueText(field(o, 'kind') ?? 'object')} ${valueText(field(o, 'metadata', 'name') ?? '(unnamed)')}`;
   if (typeof o !== 'object' || o === null) throw new SpecError('expected a Kubernetes object', undefined, where);
   const kind = field(o, 'kind');
   if (typeof kind !== 'string') throw new SpecError('kind is required', undefined, `${where}: kind`);
   const versions = apiVersions[kind];
   if (!versions) throw new SpecError(`kind ${kind} is not supported by the local target (supported: ${supportedKinds.join(', ')})`, undefined, `${where}: kind`);
   const apiVersion = field(o, 'apiVersion');
-  if (typeof apiVersion !== 'string' || !versions.includes(apiVersion)) throw new SpecError(`apiVersion ${String(apiVersion)} is not one of ${versions.join(', ')}`, undefined, `${where}: apiVersion`);
+  if (typeof apiVersion !== 'string' || !versions.includes(apiVersion)) throw new SpecError(`apiVersion ${valueText(apiVersion)} is not one of ${versions.join(', ')}`, undefined, `${where}: apiVersion`);
   const name = field(o, 'metadata', 'name');
   if (typeof name !== 'string' || name === '') throw new SpecError('metadata.name is required', undefined, `${where}: metadata.name`);
   const namespace = field(o, 'metadata', 'namespace');
@@ -84,7 +84,7 @@ function checkEnvelope(o: unknown, namespaces: ReadonlySet<string>): void {
   }
   const ns = namespace ?? 'default';
   if (typeof ns !== 'string' || !namespaces.has(ns)) {
-    throw new SpecError(`namespace ${String(ns)} is not emulated (the local mesh has ${[...namespaces].join(', ')}: the built-in ones and those the scenario declares)`, undefined, `${where}: metadata.namespace`);
+    throw new SpecError(`namespace ${valueText(ns)} is not emulated (the local mesh has ${[...namespaces].join(', ')}: the built-in ones and those the scenario declares)`, undefined, `${where}: metadata.namespace`);
   }
 }
 

@@ -1,6 +1,7 @@
 // The product page as the Tailwind template of Bookinfo images 1.20.x renders it
 // (istio/istio samples/bookinfo/src/productpage/templates/productpage.html): same structure and markers —
 // "Reviews served by:" + pod name per review, star SVGs in `flex gap-x-1 text-<color>-500`, and the error texts.
+import { valueText } from '../../../spec/untyped.ts';
 
 export interface Review {
   reviewer: string;
@@ -17,7 +18,7 @@ export interface PageModel {
 }
 
 export function escapeHtml(value: unknown): string {
-  return String(value ?? '')
+  return valueText(value ?? '')
     .replace(/&/g, '&amp;')
     .replace(/</g, '&lt;')
     .replace(/>/g, '&gt;')
