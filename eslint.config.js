@@ -38,11 +38,7 @@ export default tseslint.config(
       '@typescript-eslint/no-confusing-void-expression': ['error', { ignoreArrowShorthand: true }],
       // Commands, app handlers and phase bodies are async by contract; some have nothing to wait for.
       '@typescript-eslint/require-await': 'off',
-      // TODO(#17 item 7): not yet clean — no-base-to-string (28: String() of unchecked YAML values, which schema checks
-      // made strings or numbers) and no-unnecessary-condition (52: mostly checks of unchecked input typed as if checked,
-      // e.g. config-store's K8sObject guards; the fix is `unknown` types, not deleting the checks).
-      '@typescript-eslint/no-base-to-string': 'off',
-      '@typescript-eslint/no-unnecessary-condition': 'off',
+
     },
   },
   {

@@ -8,7 +8,7 @@ import { SpecError } from '../errors.ts';
 import { planSampleSizes } from '../assertions/plan.ts';
 import { loadExperimentText } from '../spec/load.ts';
 import { isScenarioPath, loadScenario, type Scenario } from '../spec/scenario.ts';
-import { field, list } from '../spec/untyped.ts';
+import { field, list, valueText } from '../spec/untyped.ts';
 import { ExitCode } from '../errors.ts';
 import { say } from './output.ts';
 import { must } from '../must.ts';
@@ -52,7 +52,7 @@ function entryOf(scenario: Scenario, service: string): { path: string; service?:
     const gateways = list(field(object.spec, 'gateways')).filter((g): g is string => typeof g === 'string' && g !== 'mesh');
     if (gateways.length === 0) continue;
     for (const rule of list(field(object.spec, 'http'))) {
-      if (!list(field(rule, 'route')).some((d) => shortName(String(field(d, 'destination', 'host') ?? '')) === service)) continue;
+      if (!list(field(rule, 'route')).some((d) => shortName(valueText(field(d, 'destination', 'host') ?? '')) === service)) continue;
       const matches = list(field(rule, 'match'));
       if (matches.length === 0) return { path: '/' };
       const prefix = matches.map((m) => field(m, 'uri', 'prefix') ?? field(m, 'uri', 'exact')).find((p): p is string => typeof p === 'string');
@@ -89,7 +89,7 @@ const INIT_CONNECTIONS = 16;
 function poolCapacity(scenario: Scenario, service: string): number | undefined {
   const caps: number[] = [];
   for (const { object } of scenario.resources) {
-    if (object.kind !== 'DestinationRule' || shortName(String(field(object.spec, 'host') ?? '')) !== service) continue;
+    if (object.kind !== 'DestinationRule' || shortName(valueText(field(object.spec, 'host') ?? '')) !== service) continue;
     // The rule's own policy, its subsets', and the port-level settings of each (any of them can cap a pool).
     const policies = [field(object.spec, 'trafficPolicy'), ...list(field(object.spec, 'subsets')).map((subset) => field(subset, 'trafficPolicy'))];
     const pools = policies.flatMap((policy) => [field(policy, 'connectionPool'), ...list(field(policy, 'portLevelSettings')).map((port) => field(port, 'connectionPool'))]);

@@ -1,7 +1,7 @@
 import { loadExperiments } from '../spec/load.ts';
 import { isAbsolute } from 'node:path';
 import { displayPath } from '../spec/resources.ts';
-import { ExitCode, SpecError } from '../errors.ts';
+import { SpecError } from '../errors.ts';
 import { printable } from '../report/printable.ts';
 import { reportError } from './report-error.ts';
 import { execute, type ExecuteOptions } from './execute.ts';
@@ -48,5 +48,5 @@ async function checkedRun(paths: string[], options: RunCommandOptions): Promise<
     for (const w of e.warnings) if (!options.quiet && !options.json) say(`warning: ${printable(`${w.source.file}:${w.source.line}:${w.source.col}: ${w.path}: ${w.message}`)}`);
   }
   const { result } = await execute(selected, options);
-  return result.exitCode ?? ExitCode.infrastructure;
+  return result.exitCode;
 }

@@ -281,5 +281,5 @@ export async function tutorialCommand(name: string, options: TutorialOptions): P
   });
   if (result.interrupted) say(`\n${wrap(interruptedText(result), WIDTH)}`);
   say(`\nThe tutorial's report: ${reports.html}`);
-  return result.exitCode ?? ExitCode.infrastructure;
+  return result.exitCode;
 }

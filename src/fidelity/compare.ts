@@ -9,6 +9,7 @@
 // - as sets where order and repetition mean nothing: domains, endpoints, header matchers (all must match), SAN
 //   matchers, retriable status codes, and the comma-separated `retry_on` conditions.
 import type { EnvoyConfig } from '../envoy/model/index.ts';
+import { field as fieldOf, jsonText, valueText } from '../spec/untyped.ts';
 
 export interface Drift {
   proxy: string;
@@ -25,7 +26,7 @@ const ABSENT = Symbol('absent');
 
 type Rule = { kind: 'ordered' } | { kind: 'set' } | { kind: 'keyed'; key: (item: unknown) => string };
 
-const field = (name: string) => (item: unknown) => String((item as Record<string, unknown> | null)?.[name] ?? canonical(item));
+const field = (name: string) => (item: unknown) => valueText(fieldOf(item, name) ?? canonical(item));
 
 /** How each list field is compared; lists not named here are compared in order. */
 const LIST_RULES: Record<string, Rule> = {
@@ -137,7 +138,7 @@ export function canonical(x: unknown, fieldName = ''): string {
       .map((k) => `${JSON.stringify(k)}:${canonical(x[k], k)}`)
       .join(',')}}`;
   }
-  return JSON.stringify(x) ?? 'undefined';
+  return jsonText(x) ?? 'undefined';
 }
 
 function short(text: string): string {

@@ -116,7 +116,7 @@ export class SandboxIstiod {
       const ours = sync.filter((s) => this.proxies.some((p) => s.id === `${p.descriptor.podName}.${p.descriptor.namespace}`));
       const acked = ours.length === this.proxies.length && ours.every((s) => unacked(s).length === 0);
       // istiod lists the proxies in map order, which changes between reads: compare them sorted.
-      const state = JSON.stringify(ours.map((s) => [s.id, s.xds]).sort((a, b) => (String(a[0]) < String(b[0]) ? -1 : 1)));
+      const state = JSON.stringify(ours.map((s) => [s.id, s.xds] as const).sort((a, b) => (a[0] < b[0] ? -1 : 1)));
       if (!acked || state !== last) {
         last = state;
         since = Date.now();

@@ -7,6 +7,7 @@
 import { parse as parseYaml } from 'yaml';
 import type { K8sObject } from '../spec/types.ts';
 import { FieldPath, isObj, readBoolean, readDuration, readNumber, readObject, readString } from './networking/fields.ts';
+import { valueText } from '../spec/untyped.ts';
 
 export const MESH_CONFIG_MAP = { namespace: 'istio-system', name: 'istio' } as const;
 
@@ -120,7 +121,7 @@ function parseProvider(raw: unknown, at: FieldPath): ExtAuthzGrpcProvider | { na
   const failOpen = g.failOpen === undefined ? false : readBoolean(g.failOpen, gat.key('failOpen'));
   let statusOnError: number | undefined;
   if (g.statusOnError !== undefined) {
-    const text = isObj(g.statusOnError) ? '' : String(g.statusOnError);
+    const text = isObj(g.statusOnError) ? '' : valueText(g.statusOnError);
     if (!/^\d+$/.test(text)) return { name, invalid: `invalid statusOnError ${JSON.stringify(g.statusOnError)}` };
     if (!envoyStatusCodes.has(Number(text))) return { name, invalid: `unsupported statusOnError ${text}` };
     statusOnError = Number(text);

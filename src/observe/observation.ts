@@ -318,7 +318,7 @@ export class Observation implements ObservationView {
   timeSeries(): TimeSeriesPoint[] {
     const points: TimeSeriesPoint[] = [];
     this.perSecond.forEach((byStatus, second) => {
-      if (byStatus) points.push({ second, byStatus: Object.fromEntries(byStatus) });
+      points.push({ second, byStatus: Object.fromEntries(byStatus) });
     });
     return points;
   }

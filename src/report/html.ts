@@ -194,6 +194,8 @@ function verdictList(experiment: ExperimentResult): SafeHtml {
 function verdictCard(verdict: Verdict, expectation: Expectation | undefined): SafeHtml {
   const unit = verdict.evidence.unit;
   const source = formatSource(verdict.source ?? expectation?.source);
+  // A statistic that was NaN or infinite reads back from result.json as null, whatever the type says.
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition
   const perCategory = typeof verdict.observed === 'object' && verdict.observed !== null;
   return html`<div class="verdict is-${verdict.outcome}">
 <div class="title">${badge(verdict.outcome)}<span>${verdict.title}</span><span class="kind">${verdict.kind}${source ? ` · ${source}` : ''}</span></div>

@@ -118,6 +118,7 @@ export class Runner {
       while (index < total && !this.interrupted) {
         const experiment = must(experiments[index], `experiment ${index} of ${total}`);
         const before = await this.ask(() => options.beforeExperiment?.(experiment, index, total));
+        // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- a signal handler sets it during the await
         if (this.interrupted) break;
         if (before === 'quit') {
           quitAt = index;
@@ -144,6 +145,7 @@ export class Runner {
           fatal = { message: `restore failed, stopping: ${result.error.message}`, exitCode: ExitCode.infrastructure };
           break;
         }
+        // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- a signal handler sets it while the experiment runs
         if (this.interrupted) break;
         const after = await this.ask(() => options.afterExperiment?.(experiment, result, index, total));
         if (after === 'quit') {

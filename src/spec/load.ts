@@ -113,7 +113,7 @@ function buildExperiment(file: string, source: YamlDoc, value: RawExperiment, po
   const { apply, scenario, scenarioRef, errors } = resourcePart(file, source, spec, options);
   const load = collect(errors, () => normaliseLoad(n, spec.load));
   // The user's own services answer as echo workloads locally: their classifier replaces Bookinfo's by default.
-  if (load && spec.load?.classifiers === undefined && scenarioRef !== undefined && scenarioRef !== 'bookinfo') load.classifiers = [...DEFAULT_ECHO_CLASSIFIERS];
+  if (load && spec.load.classifiers === undefined && scenarioRef !== undefined && scenarioRef !== 'bookinfo') load.classifiers = [...DEFAULT_ECHO_CLASSIFIERS];
   if (load) errors.push(...driverErrors(load, (path) => positionOf(source, path), options.driver));
   const expect = spec.expect.map((item, i) => collect(errors, () => normaliseExpectation(n, item, i)));
   if (scenario && load) {
@@ -244,7 +244,12 @@ export function loadExperiments(paths: string[], options: LoadOptions = {}): Loa
   }
   // A resource file several experiments reference is refused once, not once per experiment.
   const shown = new Set<string>();
-  const distinct = errors.filter((e) => !shown.has(e.format()) && shown.add(e.format()));
+  const distinct = errors.filter((e) => {
+    const text = e.format();
+    if (shown.has(text)) return false;
+    shown.add(text);
+    return true;
+  });
   errors.splice(0, errors.length, ...distinct);
   const byName = new Map<string, Experiment>();
   for (const e of experiments) {

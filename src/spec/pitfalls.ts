@@ -5,7 +5,7 @@ import type { K8sObject } from './types.ts';
 import { locateField } from './resources.ts';
 import { shortHost } from './semantics.ts';
 import { isLocalRateLimitFilter, parseLocalRateLimits } from '../istio/ratelimit/parse.ts';
-import { field, list } from './untyped.ts';
+import { field, list, valueText } from './untyped.ts';
 
 function at(ref: ResourceRef, path: string): SpecWarning['source'] {
   return locateField(ref.object, path) ?? ref.source;
@@ -93,7 +93,7 @@ function splitMismatch(apply: ResourceRef[], expect: Expectation[]): SpecWarning
     for (const s of list(field(object.spec, 'subsets'))) {
       const name = field(s, 'name');
       const version = field(s, 'labels', 'version');
-      if (name && typeof version === 'string') subsetVersion.set(`${shortHost(host)}/${String(name)}`, version);
+      if (name && typeof version === 'string') subsetVersion.set(`${shortHost(host)}/${valueText(name)}`, version);
     }
   }
   const warnings: SpecWarning[] = [];
@@ -115,12 +115,12 @@ function splitMismatch(apply: ResourceRef[], expect: Expectation[]): SpecWarning
       if (total <= 0) continue;
       const split = new Map<string, number>();
       let known = true;
-      weighted.forEach(({ r, weight }) => {
+      for (const { r, weight } of weighted) {
         const subset = field(r, 'destination', 'subset');
-        const version = subset !== undefined ? subsetVersion.get(`${shortHost(String(field(r, 'destination', 'host') ?? service))}/${String(subset)}`) : undefined;
+        const version = subset !== undefined ? subsetVersion.get(`${shortHost(valueText(field(r, 'destination', 'host') ?? service))}/${valueText(subset)}`) : undefined;
         if (version === undefined) known = false;
         else split.set(version, (split.get(version) ?? 0) + (100 * weight) / total);
-      });
+      }
       if (!known) continue;
       const expectedTotal = Object.values(e.weights).reduce((a, b) => a + b, 0);
       const versions = new Set([...split.keys(), ...Object.keys(e.weights)]);

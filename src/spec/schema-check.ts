@@ -5,7 +5,7 @@ import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.
 import { SpecError } from '../errors.ts';
 import { formatPath, positionOf, type PathSegment, type YamlDoc } from './yaml-source.ts';
 import { suggest } from './suggest.ts';
-import { isRecord } from './untyped.ts';
+import { isRecord, valueText } from './untyped.ts';
 
 /** The parts of a node of schema/experiment.schema.json that messages quote. */
 interface SchemaNode {
@@ -59,7 +59,7 @@ export function show(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
   if (Array.isArray(value)) return `a list of ${value.length}`;
   if (typeof value === 'object') return `an object with ${Object.keys(value).length ? `keys ${Object.keys(value).slice(0, 5).join(', ')}` : 'no keys'}`;
-  return String(value);
+  return valueText(value);
 }
 
 function instancePath(error: ErrorObject): PathSegment[] {

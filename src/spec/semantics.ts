@@ -6,7 +6,7 @@ import type { Expectation, K8sObject, LoadSpec, ResourceRef, SourcePos, SpecWarn
 import { locateField } from './resources.ts';
 import { formatPath, type PathSegment } from './yaml-source.ts';
 import type { Scenario } from './scenario.ts';
-import { field, isRecord, list, record } from './untyped.ts';
+import { field, isRecord, list, record, valueText } from './untyped.ts';
 import { must } from '../must.ts';
 
 /** Labels each classifier can put on a response (kept in step with src/observe/classifiers.ts). */
@@ -60,9 +60,9 @@ export function weightErrors(resources: ResourceRef[]): SpecError[] {
       list(field(ref.object.spec, protocol)).forEach((rule, i) => {
         const routes = list(field(rule, 'route'));
         let valid = true;
-        routes.forEach((route, j) => {
+        for (const [j, route] of routes.entries()) {
           const weight = field(route, 'weight');
-          if (validWeight(weight)) return;
+          if (validWeight(weight)) continue;
           valid = false;
           const path = `spec.${protocol}[${i}].route[${j}].weight`;
           const why =
@@ -71,7 +71,7 @@ export function weightErrors(resources: ResourceRef[]): SpecError[] {
             : weight < 0 ? `must be 0 or more, found ${weight} (Istio refuses it: weight ${weight} < 0)`
             : `must be at most ${MAX_WEIGHT} (an int32), found ${weight}`;
           errors.push(fieldError(ref, path, why));
-        });
+        }
         if (valid && routes.length > 1 && routes.every((r) => !field(r, 'weight'))) {
           errors.push(fieldError(ref, `spec.${protocol}[${i}].route`, 'the weights of several destinations add up to 0; Istio refuses this (total destination weight = 0)'));
         }
@@ -84,7 +84,7 @@ export function weightErrors(resources: ResourceRef[]): SpecError[] {
 function describeValue(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'a list';
-  return typeof value === 'object' ? 'an object' : String(value);
+  return typeof value === 'object' ? 'an object' : valueText(value);
 }
 
 /**
@@ -103,7 +103,7 @@ export function weightWarnings(resources: ResourceRef[]): SpecWarning[] {
       const sum = weights.reduce((a, b) => a + b, 0);
       if (sum === 100 || sum === 0) return;
       const shares = routes
-        .map((r, j) => `${String(field(r, 'destination', 'subset') ?? field(r, 'destination', 'host') ?? `route[${j}]`)} ${((100 * (weights[j] ?? 0)) / sum).toFixed(1)} %`)
+        .map((r, j) => `${valueText(field(r, 'destination', 'subset') ?? field(r, 'destination', 'host') ?? `route[${j}]`)} ${((100 * (weights[j] ?? 0)) / sum).toFixed(1)} %`)
         .join(', ');
       const path = `spec.http[${i}].route`;
       warnings.push({
@@ -198,7 +198,7 @@ function definedSubsets(resources: ResourceRef[]): Map<string, Set<string>> {
     const set = subsets.get(host) ?? new Set<string>();
     for (const s of list(field(object.spec, 'subsets'))) {
       const name = field(s, 'name');
-      if (name) set.add(String(name));
+      if (name) set.add(valueText(name));
     }
     subsets.set(host, set);
   }
@@ -274,9 +274,9 @@ export function subsetErrors(resources: ResourceRef[], scenario: Scenario): Spec
         if (!subset || typeof destinationHost !== 'string' || subsetNameProblem(subset)) return; // a malformed name: subsetNameErrors
         const host = shortHost(destinationHost);
         const known = subsets.get(host) ?? wildcardSubsets(subsets, host);
-        if (!known?.has(String(subset))) {
+        if (!known?.has(valueText(subset))) {
           const list = known && known.size ? `defined for ${host}: ${[...known].join(', ')}` : `no DestinationRule defines subsets for ${host}`;
-          errors.push(fieldError(ref, `spec.http[${i}].route[${j}].destination.subset`, `subset "${String(subset)}" of host ${destinationHost} is not defined (${list})`));
+          errors.push(fieldError(ref, `spec.http[${i}].route[${j}].destination.subset`, `subset "${valueText(subset)}" of host ${destinationHost} is not defined (${list})`));
         }
       });
     });
@@ -386,7 +386,7 @@ export function serviceVersions(service: string, resources: ResourceRef[], scena
     if (!Object.entries(selects).every(([k, v]) => labels[k] === v)) continue;
     // The echo workload reports `version`, else app.kubernetes.io/version (src/targets/local/topology.ts).
     const version = labels.version ?? labels['app.kubernetes.io/version'];
-    if (version !== undefined) versions.add(String(version));
+    if (version !== undefined) versions.add(valueText(version));
   }
   return versions;
 }

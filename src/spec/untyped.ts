@@ -26,3 +26,40 @@ export function field(value: unknown, ...path: string[]): unknown {
   }
   return at;
 }
+
+/** The field at `path` when it is a string. */
+export function stringField(value: unknown, ...path: string[]): string | undefined {
+  const at = field(value, ...path);
+  return typeof at === 'string' ? at : undefined;
+}
+
+/** JSON.stringify's text, or undefined for undefined, a function or a symbol (which lib.d.ts types as a string). */
+export function jsonText(value: unknown): string | undefined {
+  return JSON.stringify(value) as string | undefined;
+}
+
+/**
+ * A value as text for a message or a key: a scalar as String() writes it, a list or an object as its JSON (String()
+ * would write `a,b` or `[object Object]`).
+ */
+export function valueText(value: unknown): string {
+  switch (typeof value) {
+    case 'string':
+      return value;
+    case 'number':
+    case 'boolean':
+    case 'bigint':
+    case 'undefined':
+      return String(value);
+    case 'symbol':
+      return value.toString();
+    case 'function':
+      return '[function]';
+    default:
+      try {
+        return jsonText(value) ?? '[object]';
+      } catch {
+        return '[object]'; // a cycle
+      }
+  }
+}

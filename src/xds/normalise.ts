@@ -5,6 +5,7 @@
 // exposes (Type.fieldsArray, Field.resolvedType, Enum.valuesById, Root.lookup), described structurally below.
 import type { JsonValue } from '../envoy/model/common.ts';
 import { must } from '../must.ts';
+import { valueText } from '../spec/untyped.ts';
 
 export interface ReflectedEnum {
   valuesById: Record<number, string>;
@@ -47,7 +48,7 @@ export function normaliseMessage(type: ReflectedType, message: object, registry:
   const m = message as Record<string, unknown>;
   switch (type.fullName) {
     case '.google.protobuf.Any':
-      return normaliseAny(String(m.type_url ?? ''), asBytes(m.value), registry);
+      return normaliseAny(valueText(m.type_url ?? ''), asBytes(m.value), registry);
     case '.google.protobuf.Duration':
       return formatDuration(m.seconds, m.nanos);
     case '.google.protobuf.Timestamp':
@@ -139,7 +140,8 @@ function defaultOf(field: ReflectedField): unknown {
 
 /** int64 arrives as a number or a Long (protobufjs with the `long` package); both print their decimal value. */
 function longToString(value: unknown): string {
-  return typeof value === 'object' && value !== null ? value.toString() : String(value ?? 0);
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- the object is a Long, whose toString() is its decimal value
+  return typeof value === 'object' && value !== null ? value.toString() : valueText(value ?? 0);
 }
 
 function toBigInt(value: unknown): bigint {

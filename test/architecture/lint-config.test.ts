@@ -21,8 +21,8 @@ describe('eslint.config.js', () => {
     expect(await severity(file, '@typescript-eslint/no-non-null-assertion')).toBe(2);
   });
 
-  it.each(['src/runner/run.ts', 'src/targets/local/mesh.ts'])('%s: the type-aware rules are errors (floating and misused promises, unsafe any)', async (file) => {
-    for (const rule of ['no-floating-promises', 'no-misused-promises', 'await-thenable', 'no-unsafe-argument', 'no-unsafe-member-access']) {
+  it.each(['src/runner/run.ts', 'src/targets/local/mesh.ts'])('%s: the type-aware rules are errors (floating and misused promises, unsafe any, conditions the types make unnecessary)', async (file) => {
+    for (const rule of ['no-floating-promises', 'no-misused-promises', 'await-thenable', 'no-unsafe-argument', 'no-unsafe-member-access', 'no-unnecessary-condition', 'no-base-to-string']) {
       expect(await severity(file, `@typescript-eslint/${rule}`), rule).toBe(2);
     }
   });

@@ -6,6 +6,7 @@ import { ResourceType } from '../model/type-urls.ts';
 import { resolveExtension } from './extensions.ts';
 import { DROPPED, isObject, protoJsonName, walk, type Ignored, type Issue, type Rule, type WalkContext } from './rules.ts';
 import * as schema from './schema.ts';
+import { valueText } from '../../spec/untyped.ts';
 
 export type { Ignored, Issue } from './rules.ts';
 
@@ -81,7 +82,7 @@ function walkResource(typeUrl: ResourceTypeUrl, resource: unknown, path: string,
   }
   const { '@type': type, ...body } = resource;
   if (type !== undefined && type !== typeUrl) {
-    ctx.issues.push({ path: join(path, '@type'), message: `expected ${typeUrl}, got ${String(type)}` });
+    ctx.issues.push({ path: join(path, '@type'), message: `expected ${typeUrl}, got ${valueText(type)}` });
     return DROPPED;
   }
   return walk(RESOURCES[typeUrl].rule, body, path, ctx);

@@ -2,6 +2,7 @@
 // and the fields that are accepted no-ops (named in ../no-ops.ts). Anything else is refused with its path. The walk
 // returns the value normalised (uint64 strings to numbers, TypedStructs resolved, no-ops dropped).
 import { noOpField } from '../no-ops.ts';
+import { jsonText } from '../../spec/untyped.ts';
 
 export type Family =
   | 'listener_filter'
@@ -284,6 +285,6 @@ export function protoJsonName(field: string): string {
 }
 
 function show(value: unknown): string {
-  const text = JSON.stringify(value);
+  const text = jsonText(value);
   return text === undefined ? String(value) : text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }

@@ -1,6 +1,7 @@
 // Strict reading of Istio resource fields: every field is either understood or refused with its path.
 import { SpecError } from '../../errors.ts';
 import { suggest } from '../../spec/suggest.ts';
+import { valueText } from '../../spec/untyped.ts';
 
 /** Where we are inside a resource, for error messages: `VirtualService reviews: spec.http[0].route`. */
 export class FieldPath {
@@ -104,5 +105,5 @@ export function describe(value: unknown): string {
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object') return 'an object';
   if (typeof value === 'string') return JSON.stringify(value);
-  return String(value);
+  return valueText(value);
 }

@@ -9,7 +9,7 @@ import type { K8sObject, SourcePos } from '../../spec/types.ts';
 import { FieldReader, envoyKeys, protoDurationMs, type Json } from '../fields.ts';
 import { objectNamespace, readSelector, resourceName } from '../selector.ts';
 import type { EnvoyFilterContext, FilterPosition, LocalRateLimit, ResponseHeader } from './types.ts';
-import { field } from '../../spec/untyped.ts';
+import { field, valueText } from '../../spec/untyped.ts';
 
 const LOCAL_RATELIMIT_FILTER = 'envoy.filters.http.local_ratelimit';
 const LOCAL_RATELIMIT_TYPE = 'type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit';
@@ -236,7 +236,7 @@ function runtimePercent(r: FieldReader, raw: unknown, path: string): number {
   const d = envoyKeys(r.object(o.default_value, `${path}.default_value`), r, `${path}.default_value`);
   r.onlyKeys(d, `${path}.default_value`, ['numerator', 'denominator']);
   const numerator = d.numerator === undefined ? 0 : r.uint(d.numerator, `${path}.default_value.numerator`);
-  const denomKey = d.denominator === undefined ? 'HUNDRED' : String(d.denominator);
+  const denomKey = d.denominator === undefined ? 'HUNDRED' : valueText(d.denominator);
   const denominator = DENOMINATORS[denomKey];
   if (denominator === undefined) throw r.error(`${path}.default_value.denominator`, `must be HUNDRED, TEN_THOUSAND or MILLION, got ${JSON.stringify(d.denominator)}`);
   // Envoy draws random % denominator < numerator, so a numerator above the denominator means always.

@@ -391,7 +391,7 @@ function sourceMatches(s: Source, a: Attributes): boolean {
 
 function operationMatches(o: Operation, a: Attributes): boolean {
   return (
-    field(o.hosts, o.notHosts, (h) => (h === '*' ? a.host !== undefined : istioStringMatch(h, a.host, true))) &&
+    field(o.hosts, o.notHosts, (h) => h === '*' || istioStringMatch(h, a.host, true)) &&
     field(o.ports, o.notPorts, (p) => Number(p) === a.port) &&
     field(o.methods, o.notMethods, (m) => istioStringMatch(m, a.method)) &&
     field(o.paths, o.notPaths, (p) => istioStringMatch(p, a.urlPath))

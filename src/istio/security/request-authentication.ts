@@ -16,6 +16,7 @@ import type { K8sObject, SourcePos } from '../../spec/types.ts';
 import { FieldReader, type Json } from '../fields.ts';
 import { ROOT_NAMESPACE, objectNamespace, readSelector, resourceName, scopeApplies, type WorkloadRef } from '../selector.ts';
 import { must } from '../../must.ts';
+import { field, record } from '../../spec/untyped.ts';
 
 export const JWT_MESSAGES = {
   badFormat: 'Jwt is not in the form of Header.Payload.Signature with two dots and 3 sections',
@@ -166,12 +167,12 @@ function parseJwks(r: FieldReader, text: string, path: string): Key[] {
   } catch {
     throw r.error(path, 'Jwks is an invalid JSON');
   }
-  const keysRaw = (doc as Json)?.keys;
+  const keysRaw = field(doc, 'keys');
   if (!Array.isArray(keysRaw)) throw r.error(path, 'Jwks does not have [keys] field');
   const keys: Key[] = [];
   keysRaw.forEach((k, i) => {
-    const jwk = k as Json;
-    if (jwk?.kty !== 'RSA' && jwk?.kty !== 'EC') throw r.error(`${path} keys[${i}].kty`, `key type ${JSON.stringify(jwk?.kty)} is not emulated (RSA or EC)`);
+    const jwk = record(k);
+    if (jwk.kty !== 'RSA' && jwk.kty !== 'EC') throw r.error(`${path} keys[${i}].kty`, `key type ${JSON.stringify(jwk.kty)} is not emulated (RSA or EC)`);
     try {
       keys.push({ kid: jwk.kid as string | undefined, alg: jwk.alg as string | undefined, kty: jwk.kty, key: createPublicKey({ key: jwk, format: 'jwk' }) });
     } catch (e) {

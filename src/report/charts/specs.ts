@@ -67,7 +67,7 @@ export function throughputChart(experiment: ExperimentResult): TopLevelSpec | un
   const maxSecond = Math.ceil(Math.max(...series.map((p) => p.second + 1), ...marked.map((e) => e.atMs / 1000)));
   const minSecond = Math.floor(Math.min(0, ...marked.map((e) => e.atMs / 1000)));
   const middle = (minSecond + maxSecond) / 2;
-  const events = marked.map((e, i) => ({ t: e.atMs / 1000, label: eventLabels[e.what] ?? e.what, row: i % 3, right: e.atMs / 1000 > middle ? 1 : 0 }));
+  const events = marked.map((e, i) => ({ t: e.atMs / 1000, label: eventLabels[e.what], row: i % 3, right: e.atMs / 1000 > middle ? 1 : 0 }));
   const x = { field: 't', type: 'quantitative', title: 'seconds since load start', scale: { domain: [minSecond, maxSecond], nice: false }, axis: { tickMinStep: 1 } } as const;
   return asSpec({
     $schema: schema,
@@ -105,6 +105,8 @@ export function throughputChart(experiment: ExperimentResult): TopLevelSpec | un
 
 /** Observed share per category with its confidence interval, against the expected weight (± tolerance). */
 export function distributionChart(verdict: Verdict): TopLevelSpec | undefined {
+  // A statistic that was NaN or infinite reads back from result.json as null, whatever the type says.
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition
   if (verdict.kind !== 'distribution' || typeof verdict.observed !== 'object' || verdict.observed === null) return undefined;
   const observed = verdict.observed as Record<string, number | null>;
   const total = Object.values(observed).reduce<number>((a, b) => a + (b ?? 0), 0);

@@ -53,7 +53,7 @@ function compose(scenario: ResourceRef[], applied: ResourceRef[], namespace: str
   const documents = Array.isArray(parsed) ? parsed : [];
   const docs = refs.map((ref, i) => {
     const doc = documents[i];
-    const start = doc?.contents?.range?.[0] ?? 0;
+    const start = doc?.contents?.range[0] ?? 0;
     const lineToPath = new Map<number, PathSegment[]>();
     if (doc?.contents) mapLines(doc.contents as Node, [], lines, lineToPath);
     return { startLine: lines.linePos(start).line, ref, object: ref.object, lineToPath };

@@ -7,6 +7,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { K8sObject } from '../../spec/types.ts';
+import { field } from '../../spec/untyped.ts';
 
 export const fieldManager = 'meshproof';
 
@@ -88,7 +89,7 @@ export class KubeApi {
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {
           const warning = res.headers.warning;
-          for (const w of typeof warning === 'string' ? (warning ? [warning] : []) : (warning ?? [])) this.onWarning?.(warningText(w));
+          for (const w of warning ? [warning] : []) this.onWarning?.(warningText(w));
           resolve({ code: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), contentType: res.headers['content-type'] ?? '' });
         });
         res.on('error', reject);
@@ -239,8 +240,8 @@ export function describeRef(ref: ObjectRef): string {
 function apiError(code: number, method: string, path: string, body: string): KubeApiError {
   let status: KubeApiError['status'];
   try {
-    const parsed = JSON.parse(body) as { kind?: string; reason?: string; message?: string; details?: unknown };
-    if (parsed && parsed.kind === 'Status') status = parsed;
+    const parsed: unknown = JSON.parse(body);
+    if (field(parsed, 'kind') === 'Status') status = parsed as KubeApiError['status'];
   } catch {
     status = undefined;
   }

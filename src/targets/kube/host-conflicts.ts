@@ -5,6 +5,7 @@
 // ConflictingMeshGatewayVirtualServiceHosts). On a cluster that already has such an object, the experiment would
 // measure the old routes and its verdicts would be about something else: meshproof refuses to start it.
 import type { K8sObject } from '../../spec/types.ts';
+import { valueText } from '../../spec/untyped.ts';
 
 interface VirtualServiceSpec {
   hosts?: string[];
@@ -25,8 +26,8 @@ const overlaps = (a: string, b: string) => a === b;
 /** istiod's order: creation time, then name. A VirtualService not created yet comes after every existing one. */
 function before(a: K8sObject, b: K8sObject | undefined): boolean {
   if (!b) return true;
-  const ta = Date.parse(String(a.metadata.creationTimestamp ?? ''));
-  const tb = Date.parse(String(b.metadata.creationTimestamp ?? ''));
+  const ta = Date.parse(valueText(a.metadata.creationTimestamp ?? ''));
+  const tb = Date.parse(valueText(b.metadata.creationTimestamp ?? ''));
   if (ta !== tb) return ta < tb;
   return a.metadata.name < b.metadata.name;
 }
@@ -60,7 +61,7 @@ export function shadowedHosts(applied: K8sObject[], live: K8sObject[], namespace
       if (!before(other, mine)) continue;
       for (const [index, host] of meshHosts(vs, ns).entries()) {
         const theirs = meshHosts(other, ns).find((h) => overlaps(h, host));
-        if (theirs) out.push({ resource: vs, host, index, by: `${ns}/${other.metadata.name}`, created: String(other.metadata.creationTimestamp ?? 'unknown') });
+        if (theirs) out.push({ resource: vs, host, index, by: `${ns}/${other.metadata.name}`, created: valueText(other.metadata.creationTimestamp ?? 'unknown') });
       }
     }
   }

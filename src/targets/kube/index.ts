@@ -64,7 +64,8 @@ export class KubeTarget implements Target {
   private config?: KubeConfig;
   private api?: KubeApi;
   private contextName = '';
-  private options!: TargetOptions;
+  /** Set by prepare(). */
+  private options?: TargetOptions;
   private proxies: ProxyPod[] = [];
   private workloadOf = new Map<string, string>();
   private gatewayPods: Pod[] = [];

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { K8sObject } from '../../spec/types.ts';
 import type { KubeApi, ObjectRef } from './api.ts';
 import { journalConfigMapName, journalLabel, refKey } from './objects.ts';
+import { field } from '../../spec/untyped.ts';
 
 export interface JournalEntry {
   ref: ObjectRef;
@@ -71,8 +72,8 @@ export async function readLocalJournals(): Promise<Journal[]> {
     await removeIfStaleTemp(dir, name);
     if (!name.endsWith('.json')) continue;
     try {
-      const parsed = JSON.parse(await readFile(join(dir, name), 'utf8')) as Journal;
-      if (parsed.format === 1 && Array.isArray(parsed.entries)) journals.push(parsed);
+      const parsed: unknown = JSON.parse(await readFile(join(dir, name), 'utf8'));
+      if (field(parsed, 'format') === 1 && Array.isArray(field(parsed, 'entries'))) journals.push(parsed as Journal);
     } catch {
       // A journal that cannot be read is left for a person to look at; it is never half-written (see writeLocalJournal).
     }

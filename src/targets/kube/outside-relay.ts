@@ -15,6 +15,7 @@
 import http from 'node:http';
 import type net from 'node:net';
 import type { KubeApi } from './api.ts';
+import { field, stringField } from '../../spec/untyped.ts';
 
 export interface Relay {
   /** http://127.0.0.1:<port> */
@@ -31,9 +32,9 @@ const dropped = new Set(['host', 'connection', 'keep-alive', 'proxy-connection',
 export function isUnreachable(status: number, contentType: string, body: string): boolean {
   if (status !== 503 || !contentType.startsWith('application/json')) return false;
   try {
-    const parsed = JSON.parse(body) as { kind?: string; reason?: string; message?: string };
-    if (parsed?.kind !== 'Status' || parsed.reason !== 'ServiceUnavailable') return false;
-    const message = parsed.message ?? '';
+    const parsed: unknown = JSON.parse(body);
+    if (field(parsed, 'kind') !== 'Status' || field(parsed, 'reason') !== 'ServiceUnavailable') return false;
+    const message = stringField(parsed, 'message') ?? '';
     return message.startsWith('error trying to reach service:') || message.startsWith('no endpoints available for service');
   } catch {
     return false;
@@ -47,9 +48,9 @@ export function isUnreachable(status: number, contentType: string, body: string)
 export function apiServerStatus(status: number, contentType: string, body: string): string | undefined {
   if (status < 400 || !contentType.startsWith('application/json')) return undefined;
   try {
-    const parsed = JSON.parse(body) as { apiVersion?: string; kind?: string; reason?: string; message?: string; code?: number };
-    if (parsed?.kind !== 'Status' || parsed.apiVersion !== 'v1') return undefined;
-    return `${status} ${parsed.reason ?? ''}: ${parsed.message ?? ''}`.replace(/\s+:/, ':');
+    const parsed: unknown = JSON.parse(body);
+    if (field(parsed, 'kind') !== 'Status' || field(parsed, 'apiVersion') !== 'v1') return undefined;
+    return `${status} ${stringField(parsed, 'reason') ?? ''}: ${stringField(parsed, 'message') ?? ''}`.replace(/\s+:/, ':');
   } catch {
     return undefined;
   }

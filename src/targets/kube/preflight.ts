@@ -64,7 +64,7 @@ function defaultHasContext(context: string): boolean {
   try {
     const config = new KubeConfig();
     config.loadFromDefault();
-    return config.getContextObject(context) !== null && config.getContextObject(context) !== undefined;
+    return config.getContextObject(context) !== null;
   } catch {
     return false;
   }

@@ -3,6 +3,7 @@
 import { SpecError } from '../../errors.ts';
 import { resourceId } from '../../spec/resources.ts';
 import type { K8sObject } from '../../spec/types.ts';
+import { field, valueText } from '../../spec/untyped.ts';
 import { parseDestinationRule } from '../../istio/networking/destination-rule.ts';
 import { DestinationRuleIndex } from '../../istio/networking/destination-rule-index.ts';
 import { parseGateway } from '../../istio/networking/gateway.ts';
@@ -69,31 +70,38 @@ export interface CompiledConfig {
   externalHosts: Map<string, ExternalHostSpec>;
 }
 
-function checkEnvelope(o: K8sObject, namespaces: ReadonlySet<string>): void {
-  const where = `${o?.kind ?? 'object'} ${o?.metadata?.name ?? '(unnamed)'}`;
-  if (!o || typeof o !== 'object') throw new SpecError('expected a Kubernetes object', undefined, where);
-  if (typeof o.kind !== 'string') throw new SpecError('kind is required', undefined, `${where}: kind`);
-  const versions = apiVersions[o.kind];
-  if (!versions) throw new SpecError(`kind ${o.kind} is not supported by the local target (supported: ${supportedKinds.join(', ')})`, undefined, `${where}: kind`);
-  if (!versions.includes(o.apiVersion)) throw new SpecError(`apiVersion ${o.apiVersion} is not one of ${versions.join(', ')}`, undefined, `${where}: apiVersion`);
-  if (!o.metadata || typeof o.metadata.name !== 'string' || o.metadata.name === '') throw new SpecError('metadata.name is required', undefined, `${where}: metadata.name`);
-  if (o.kind === 'Namespace') {
-    if (o.metadata.namespace !== undefined) throw new SpecError('a Namespace has no namespace', undefined, `${where}: metadata.namespace`);
-    if (!namespaces.has(o.metadata.name)) throw new SpecError(`namespace ${o.metadata.name} is not part of the scenario (the local mesh has ${[...namespaces].join(', ')}); declare it in the scenario's folder`, undefined, `${where}: metadata.name`);
+/** An object as the user wrote it (nothing has checked it yet): kind, apiVersion, name and namespace. */
+function checkEnvelope(o: unknown, namespaces: ReadonlySet<string>): void {
+  const where = `${valueText(field(o, 'kind') ?? 'object')} ${valueText(field(o, 'metadata', 'name') ?? '(unnamed)')}`;
+  if (typeof o !== 'object' || o === null) throw new SpecError('expected a Kubernetes object', undefined, where);
+  const kind = field(o, 'kind');
+  if (typeof kind !== 'string') throw new SpecError('kind is required', undefined, `${where}: kind`);
+  const versions = apiVersions[kind];
+  if (!versions) throw new SpecError(`kind ${kind} is not supported by the local target (supported: ${supportedKinds.join(', ')})`, undefined, `${where}: kind`);
+  const apiVersion = field(o, 'apiVersion');
+  if (typeof apiVersion !== 'string' || !versions.includes(apiVersion)) throw new SpecError(`apiVersion ${valueText(apiVersion)} is not one of ${versions.join(', ')}`, undefined, `${where}: apiVersion`);
+  const name = field(o, 'metadata', 'name');
+  if (typeof name !== 'string' || name === '') throw new SpecError('metadata.name is required', undefined, `${where}: metadata.name`);
+  const namespace = field(o, 'metadata', 'namespace');
+  if (kind === 'Namespace') {
+    if (namespace !== undefined) throw new SpecError('a Namespace has no namespace', undefined, `${where}: metadata.namespace`);
+    if (!namespaces.has(name)) throw new SpecError(`namespace ${name} is not part of the scenario (the local mesh has ${[...namespaces].join(', ')}); declare it in the scenario's folder`, undefined, `${where}: metadata.name`);
     return;
   }
-  const ns = o.metadata.namespace ?? 'default';
-  if (!namespaces.has(ns)) {
-    throw new SpecError(`namespace ${ns} is not emulated (the local mesh has ${[...namespaces].join(', ')}: the built-in ones and those the scenario declares)`, undefined, `${where}: metadata.namespace`);
+  const ns = namespace ?? 'default';
+  if (typeof ns !== 'string' || !namespaces.has(ns)) {
+    throw new SpecError(`namespace ${valueText(ns)} is not emulated (the local mesh has ${[...namespaces].join(', ')}: the built-in ones and those the scenario declares)`, undefined, `${where}: metadata.namespace`);
   }
 }
 
 /** The namespaces of a baseline: the built-in ones, its Namespace objects and every namespace its objects name. */
-function baselineNamespaces(objects: K8sObject[]): Set<string> {
+function baselineNamespaces(objects: readonly unknown[]): Set<string> {
   const out = new Set(builtInNamespaces);
   for (const o of objects) {
-    if (o?.kind === 'Namespace' && typeof o.metadata?.name === 'string') out.add(o.metadata.name);
-    else if (typeof o?.metadata?.namespace === 'string') out.add(o.metadata.namespace);
+    const name = field(o, 'metadata', 'name');
+    const namespace = field(o, 'metadata', 'namespace');
+    if (field(o, 'kind') === 'Namespace' && typeof name === 'string') out.add(name);
+    else if (typeof namespace === 'string') out.add(namespace);
   }
   return out;
 }

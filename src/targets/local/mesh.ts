@@ -452,6 +452,8 @@ export class LocalMesh {
   /** A proxy of the mesh playing a cluster ACKed istiod's response: it runs the new configuration from now on. */
   private onAdsUpdate(key: string): void {
     if (this.closed) return;
+    // The gateway is set in start(); an ADS update can come before.
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition
     const proxy = [this.gateway, ...[...this.pods.values()].map((p) => p.sidecar)].find((p) => p && `${p.identity.podName}.${p.identity.namespace}` === key);
     // A pod still starting is configured by reconcilePods once all of its types arrived.
     if (!proxy || proxy.configVersion === '') return;
@@ -534,7 +536,7 @@ export class LocalMesh {
       },
       check: (name, request) => {
         const { provider, service } = lookup(name);
-        if (!provider || !service) return Promise.resolve({ kind: 'error', reason: `provider ${name} has no service` });
+        if (!provider) return Promise.resolve({ kind: 'error', reason: `provider ${name} has no service` });
         return this.extAuthzCheck(compiled, service, provider.port, provider.timeoutMs, request);
       },
       checkCluster: (cluster, timeoutMs, request) => {
@@ -586,6 +588,7 @@ export class LocalMesh {
         return;
       }
       for (const proxy of proxies) {
+        // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- close() may run during the awaits below
         if (this.closed) return;
         await new Promise((r) => setImmediate(r));
         if (compiled.version < this.store.current.version) return; // a newer push follows
@@ -626,6 +629,8 @@ export class LocalMesh {
     this.ads?.close();
     for (const client of this.extAuthzClients.values()) client.close();
     await Promise.all([
+      // The gateway is set in start(), which may have failed before it.
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition
       this.gateway?.close(), ...[...this.pods.values()].flatMap((p) => [p.sidecar.close(), p.opa?.stop()]), this.istiod?.close(),
       ...[...this.standIns.values()].map((s) => s.close()),
     ]);

@@ -166,7 +166,6 @@ function runLimiter(b: BoundLimiter, request: FilterRequest, seed: number, index
       b.stats.enabled.value++;
       b.stats.rate_limited.value++;
       b.stats.enforced.value++;
-      if (decision.action !== 'reply') return undefined;
       const headers: Record<string, string> = {};
       for (const h of decision.headers) headers[h.name] = h.append && headers[h.name] ? `${headers[h.name]},${h.value}` : h.value;
       return { action: 'reply', status: decision.status, body: decision.body, headers, flags: [decision.flag] };

@@ -95,7 +95,7 @@ export class StandIn {
 
   async close(): Promise<void> {
     await Promise.all(this.servers.map((s) => new Promise<void>((resolve) => {
-      (s as http.Server).closeAllConnections?.();
+      (s as http.Server).closeAllConnections();
       s.close(() => resolve());
     })));
     this.servers.length = 0;

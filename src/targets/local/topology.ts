@@ -12,6 +12,7 @@ export { portProtocol };
 import { defaultEchoBehaviour, echoAnnotation, parseEchoBehaviour, type EchoBehaviour } from './apps/echo-config.ts';
 import { opaImagePattern, parseOpaContainer, type OpaSpec } from './opa/workload.ts';
 import { inertSidecarAnnotations, interceptionAnnotations, readPortList, type Interception } from './sidecar-injection.ts';
+import { valueText } from '../../spec/untyped.ts';
 
 export type AppKind = 'productpage' | 'details' | 'reviews' | 'ratings' | 'echo' | 'opa';
 
@@ -177,7 +178,7 @@ export function parseDeployment(object: K8sObject): WorkloadSpec {
       const eat = cat.key('env').index(i);
       const o = readObject(e, eat, ['name', 'value'], { valueFrom: 'values from secrets or fields are not emulated' });
       const name = readString(o.name, eat.key('name'));
-      const value = o.value === undefined ? '' : String(o.value);
+      const value = o.value === undefined ? '' : valueText(o.value);
       checkEnv(appKind, name, value, eat.key('value'));
       env[name] = value;
     });
@@ -291,7 +292,7 @@ export function parseService(object: K8sObject): ServiceSpec {
   const at = FieldPath.of('Service', object.metadata.name);
   if (object.apiVersion !== 'v1') throw at.key('apiVersion').error(`expected v1, found ${object.apiVersion}`);
   const spec = readObject(object.spec, at.key('spec'), ['ports', 'selector', 'type', 'sessionAffinity', 'ipFamilyPolicy', 'ipFamilies', 'clusterIP', 'clusterIPs', 'internalTrafficPolicy']);
-  if (spec.type !== undefined && spec.type !== 'ClusterIP') throw at.key('spec.type').error(`only ClusterIP services are emulated (found ${String(spec.type)})`);
+  if (spec.type !== undefined && spec.type !== 'ClusterIP') throw at.key('spec.type').error(`only ClusterIP services are emulated (found ${valueText(spec.type)})`);
   const targetPorts: (number | string)[] = [];
   const portNames: string[] = [];
   const grpcPorts: NonNullable<ServiceSpec['grpcPorts']> = [];

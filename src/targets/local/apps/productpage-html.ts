@@ -1,6 +1,7 @@
 // The product page as the Tailwind template of Bookinfo images 1.20.x renders it
 // (istio/istio samples/bookinfo/src/productpage/templates/productpage.html): same structure and markers —
 // "Reviews served by:" + pod name per review, star SVGs in `flex gap-x-1 text-<color>-500`, and the error texts.
+import { valueText } from '../../../spec/untyped.ts';
 
 export interface Review {
   reviewer: string;
@@ -17,7 +18,7 @@ export interface PageModel {
 }
 
 export function escapeHtml(value: unknown): string {
-  return String(value ?? '')
+  return valueText(value ?? '')
     .replace(/&/g, '&amp;')
     .replace(/</g, '&lt;')
     .replace(/>/g, '&gt;')
@@ -170,8 +171,8 @@ function detailsSection(status: number, details: Record<string, unknown>): strin
             </div>
           </div>`
     : `
-          <p class="text-2xl text-red-500">Error fetching product details</p>${details ? `
-          <p class="text-lg text-gray-600">${escapeHtml(details.error)}</p>` : ''}`;
+          <p class="text-2xl text-red-500">Error fetching product details</p>
+          <p class="text-lg text-gray-600">${escapeHtml(details.error)}</p>`;
   return `
 <!-- Book details table -->
 <div class="container mt-8 mx-auto px-4 sm:px-6 lg:px-8">
@@ -226,8 +227,8 @@ function reviewsSection(status: number, reviews: PageModel['reviews']): string {
       <div class="flex flex-col md:flex-row">${(reviews.reviews ?? []).map((r) => reviewBlock(r, reviews.podname ?? '', reviews.clustername ?? 'null')).join('')}
       </div>`
     : `
-      <p class="text-2xl text-red-500">Error fetching product reviews</p>${reviews ? `
-      <p class="text-lg text-gray-600">${escapeHtml(reviews.error)}</p>` : ''}`;
+      <p class="text-2xl text-red-500">Error fetching product reviews</p>
+      <p class="text-lg text-gray-600">${escapeHtml(reviews.error)}</p>`;
   return `
 <!-- Book reviews section -->
 <div class="bg-blue-600/5 py-12 mx-auto" >

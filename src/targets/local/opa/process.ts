@@ -68,8 +68,8 @@ export class OpaProcess {
     if (this.grpcAddress) args.push(`--set=plugins.envoy_ext_authz_grpc.addr=${this.grpcAddress}`);
     const child = spawn(binary, args, { stdio: ['pipe', 'ignore', 'pipe'], env: { ...process.env, MESHPROOF_EXIT_WITH_STDIN: '1' } });
     this.child = child;
-    child.stderr?.setEncoding('utf8');
-    child.stderr?.on('data', (d: string) => {
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (d: string) => {
       this.stderr = (this.stderr + d).slice(-4000);
     });
     // 'close' comes after the child's stderr is read to its end, so the reason it gave is in this.stderr.

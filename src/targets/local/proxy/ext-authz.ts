@@ -115,7 +115,7 @@ export class ExtAuthzClient {
         new grpc.Metadata(),
         { deadline: Date.now() + timeoutMs },
         (error, response) => {
-          if (error) resolve({ kind: 'error', reason: `${grpc.status[error.code] ?? error.code}: ${error.details || error.message}` });
+          if (error) resolve({ kind: 'error', reason: `${grpcStatusName(error.code) ?? error.code}: ${error.details || error.message}` });
           else if (!response) resolve({ kind: 'error', reason: 'empty response' });
           else resolve(outcomeOf(response));
         },
@@ -126,4 +126,9 @@ export class ExtAuthzClient {
   close(): void {
     this.client.close();
   }
+}
+
+/** The name of a gRPC status code; undefined for a code grpc-js does not know (the enum's index type says string). */
+function grpcStatusName(code: number): string | undefined {
+  return (grpc.status as Record<number, string | undefined>)[code];
 }

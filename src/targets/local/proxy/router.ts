@@ -523,13 +523,13 @@ export class Router {
           continue;
         }
         const extra: string[] = [];
-        if (retriable && policy !== undefined && retries >= policy.numRetries) {
+        if (retriable && retries >= policy.numRetries) {
           cluster.s.rqRetryLimitExceeded.value++;
           extra.push('URX');
         }
         // The retry circuit breaker (maxRetries) refused the retry: Envoy's RetryStatus::NoOverflow sets UO on the
         // response it passes on (router.cc), besides upstream_rq_retry_overflow (counted by acquireRetry).
-        if (mayRetry && !retryAdmitted) extra.push('UO');
+        if (mayRetry) extra.push('UO'); // and not admitted: an admitted retry continued above
         // RetryStateImpl::shouldRetry: an attempt after a retry whose outcome is not retriable (a response, or a
         // reset or per-try timeout the policy does not retry) counts as a retry success; an exhausted or refused
         // retry does not.
