@@ -5,7 +5,7 @@ import { injectedPodLabels } from '../istio/injection.ts';
 import { serviceClusterIp } from './kube-objects.ts';
 import { fileURLToPath } from 'node:url';
 import type { ProxyDescriptor, ServiceInput, WorkloadInstanceInput } from '../istio/xds/input.ts';
-import { deploymentWorkloads, kustomizationObjects, plannedPods, type KubeObject } from '../sandbox/objects.ts';
+import { deploymentWorkloads, kustomizationObjects, plannedPods, podSpec, serviceSpec, type KubeObject } from '../sandbox/objects.ts';
 import type { Registry } from './kube-objects.ts';
 
 const BOOKINFO = fileURLToPath(new URL('../../scenarios/bookinfo', import.meta.url));
@@ -18,8 +18,8 @@ function serviceInput(o: KubeObject): ServiceInput {
     name: o.metadata.name,
     namespace,
     fqdn: `${o.metadata.name}.${namespace}.svc.cluster.local`,
-    selector: o.spec?.selector ?? {},
-    ports: (o.spec?.ports ?? []).map((p: { name?: string; port: number; targetPort?: number; appProtocol?: string }) => ({
+    selector: serviceSpec(o).selector ?? {},
+    ports: (serviceSpec(o).ports ?? []).map((p) => ({
       port: p.port,
       name: p.name ?? '',
       targetPort: typeof p.targetPort === 'number' ? p.targetPort : p.port,
@@ -47,7 +47,7 @@ export function bookinfoRegistry(): Registry {
     namespace: object.metadata.namespace ?? BOOKINFO_NAMESPACE,
     ip,
     labels: injectedPodLabels(Object.fromEntries(Object.entries(object.metadata.labels ?? {}).filter(([k]) => !k.startsWith('meshproof.dev/'))), object.metadata.name),
-    serviceAccount: (object.spec.serviceAccountName as string | undefined) ?? 'default',
+    serviceAccount: podSpec(object).serviceAccountName ?? 'default',
     ready: true,
   }));
   services.push({

@@ -1,6 +1,6 @@
 // kube-controller-manager in the sandbox: which of its controllers run, its flags, and how sandbox-up knows the
 // EndpointSlice controller has caught up with the pods it wrote.
-import type { KubeObject } from './objects.ts';
+import type { EndpointSliceObject } from './objects.ts';
 
 /** Its kubeconfig's context (the user system:kube-controller-manager, a static token of its own). */
 export const CONTROLLER_MANAGER_CONTEXT = 'kube-controller-manager';
@@ -64,7 +64,7 @@ const CONTROLLER_NAME = 'endpointslice-controller.k8s.io';
  * imply (objects.ts endpointSlices), `listed` what the API server holds. A Service is done when the controller's
  * slices list exactly its expected addresses, all ready, with the expected ports.
  */
-export function endpointSlicesPending(expected: KubeObject[], listed: ListedSlice[]): string[] {
+export function endpointSlicesPending(expected: EndpointSliceObject[], listed: ListedSlice[]): string[] {
   const pending: string[] = [];
   for (const want of expected) {
     const service = want.metadata.labels?.['kubernetes.io/service-name'] ?? want.metadata.name;
@@ -75,9 +75,9 @@ export function endpointSlicesPending(expected: KubeObject[], listed: ListedSlic
         s.metadata.labels?.['kubernetes.io/service-name'] === service &&
         s.metadata.labels['endpointslice.kubernetes.io/managed-by'] === CONTROLLER_NAME,
     );
-    const wantAddresses = (want.endpoints as { addresses: string[] }[]).flatMap((e) => e.addresses).sort();
+    const wantAddresses = want.endpoints.flatMap((e) => e.addresses).sort();
     const ready = mine.flatMap((s) => (s.endpoints ?? []).filter((e) => e.conditions?.ready === true).flatMap((e) => e.addresses ?? [])).sort();
-    const wantPorts = (want.ports as { name: string; port: number }[]).map((p) => `${p.name}:${p.port}`).sort();
+    const wantPorts = want.ports.map((p) => `${p.name}:${p.port}`).sort();
     // An empty slice of a Service without ready pods has `ports: null`; compare ports only where pods are listed.
     const ports = [...new Set(mine.filter((s) => (s.endpoints ?? []).length > 0).flatMap((s) => (s.ports ?? []).map((p) => `${p.name ?? ''}:${p.port ?? ''}`)))].sort();
     const label = `${namespace}/${service}`;

@@ -9,7 +9,45 @@ import { istioctlVersion } from '../targets/kube/istioctl.ts';
 import { POD_CIDR_PREFIX } from './layout.ts';
 
 /** A Kubernetes object as JSON. */
-export type KubeObject = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> }; [key: string]: any };
+export type KubeObject = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> }; [key: string]: unknown };
+
+// The parts of the scenario's manifests the sandbox reads (the scenario's own Kubernetes YAML, which kubectl has
+// accepted when it applied them); typed views, not validation.
+export interface ContainerPort {
+  name?: string;
+  containerPort: number;
+  protocol?: string;
+}
+export interface Container {
+  name: string;
+  image?: string;
+  ports?: ContainerPort[];
+  [key: string]: unknown;
+}
+export interface PodSpec {
+  containers?: Container[];
+  serviceAccountName?: string;
+  [key: string]: unknown;
+}
+export interface ServicePortSpec {
+  name?: string;
+  port: number;
+  targetPort?: number | string;
+  protocol?: string;
+  appProtocol?: string;
+}
+export interface ServiceSpec {
+  selector?: Record<string, string>;
+  ports?: ServicePortSpec[];
+}
+interface DeploymentSpec {
+  replicas?: number;
+  template?: { metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> }; spec?: PodSpec };
+}
+
+export const serviceSpec = (o: KubeObject): ServiceSpec => (o.spec ?? {}) as ServiceSpec;
+export const podSpec = (o: KubeObject): PodSpec => (o.spec ?? {}) as PodSpec;
+const deploymentSpec = (o: KubeObject): DeploymentSpec => (o.spec ?? {}) as DeploymentSpec;
 
 export const ISTIO_NAMESPACE = 'istio-system';
 export const FIELD_MANAGER = 'meshproof-sandbox';
@@ -48,7 +86,7 @@ export interface Workload {
   replicas: number;
   labels: Record<string, string>;
   annotations?: Record<string, string>;
-  spec: Record<string, any>;
+  spec: PodSpec;
 }
 
 const service = (name: string, selector: Record<string, string>, ports: object[]): KubeObject => ({
@@ -113,14 +151,17 @@ export function istioWorkloads(): Workload[] {
 export function deploymentWorkloads(objects: KubeObject[]): Workload[] {
   return objects
     .filter((o) => o.kind === 'Deployment')
-    .map((d) => ({
-      name: d.metadata.name,
-      namespace: d.metadata.namespace ?? 'default',
-      replicas: d.spec?.replicas ?? 1,
-      labels: d.spec?.template?.metadata?.labels ?? {},
-      annotations: d.spec?.template?.metadata?.annotations,
-      spec: d.spec?.template?.spec ?? {},
-    }));
+    .map((d) => {
+      const spec = deploymentSpec(d);
+      return {
+        name: d.metadata.name,
+        namespace: d.metadata.namespace ?? 'default',
+        replicas: spec.replicas ?? 1,
+        labels: spec.template?.metadata?.labels ?? {},
+        annotations: spec.template?.metadata?.annotations,
+        spec: spec.template?.spec ?? {},
+      };
+    });
 }
 
 /**
@@ -142,7 +183,7 @@ export function asInjected(w: Workload): Workload {
     annotations: {
       ...w.annotations,
       'sidecar.istio.io/status': JSON.stringify({ initContainers: [], containers: ['istio-proxy'], volumes: [], imagePullSecrets: null, revision: 'default' }),
-      'kubectl.kubernetes.io/default-container': (w.spec.containers?.[0]?.name as string | undefined) ?? 'istio-proxy',
+      'kubectl.kubernetes.io/default-container': w.spec.containers?.[0]?.name ?? 'istio-proxy',
     },
     spec: { ...w.spec, containers: [...(w.spec.containers ?? []), proxy] },
   };
@@ -169,7 +210,7 @@ export function plannedPods(workloads: Workload[]): PlannedPod[] {
 }
 
 /** What a kubelet would report for a started, ready pod at `ip`. */
-export function readyStatus(pod: KubeObject, ip: string, now: string): Record<string, any> {
+export function readyStatus(pod: KubeObject, ip: string, now: string): Record<string, unknown> {
   const condition = (type: string) => ({ type, status: 'True', lastTransitionTime: now });
   return {
     phase: 'Running',
@@ -179,9 +220,9 @@ export function readyStatus(pod: KubeObject, ip: string, now: string): Record<st
     podIPs: [{ ip }],
     startTime: now,
     conditions: ['PodReadyToStartContainers', 'Initialized', 'ContainersReady', 'Ready', 'PodScheduled'].map(condition),
-    containerStatuses: (pod.spec.containers as { name: string; image: string }[]).map((c) => ({
+    containerStatuses: (podSpec(pod).containers ?? []).map((c) => ({
       name: c.name,
-      image: c.image,
+      image: c.image ?? '',
       imageID: '',
       ready: true,
       started: true,
@@ -198,18 +239,25 @@ const matches = (labels: Record<string, string> | undefined, selector: Record<st
  * its ports (target ports resolved) and the matching pods, ready. sandbox-up waits until the controller's slices
  * list these addresses (controller-manager.ts endpointSlicesPending).
  */
-export function endpointSlices(services: KubeObject[], pods: PlannedPod[]): KubeObject[] {
-  const slices: KubeObject[] = [];
+export interface EndpointSliceObject extends KubeObject {
+  addressType: 'IPv4';
+  ports: { name: string; port: number; protocol: string; appProtocol?: string }[];
+  endpoints: { addresses: string[]; conditions: { ready: boolean; serving: boolean; terminating: boolean }; targetRef: { kind: 'Pod'; namespace: string; name: string } }[];
+}
+
+export function endpointSlices(services: KubeObject[], pods: PlannedPod[]): EndpointSliceObject[] {
+  const slices: EndpointSliceObject[] = [];
   for (const svc of services) {
-    const selector = svc.spec?.selector as Record<string, string> | undefined;
+    const spec = serviceSpec(svc);
+    const selector = spec.selector;
     if (!selector || Object.keys(selector).length === 0) continue;
     const namespace = svc.metadata.namespace ?? 'default';
     const members = pods.filter((p) => p.object.metadata.namespace === namespace && matches(p.object.metadata.labels, selector));
-    const ports = (svc.spec.ports as { name?: string; port: number; targetPort?: number | string; protocol?: string; appProtocol?: string }[]).map((p) => {
+    const ports = (spec.ports ?? []).map((p) => {
       let port = p.port;
       if (typeof p.targetPort === 'number') port = p.targetPort;
       else if (typeof p.targetPort === 'string') {
-        const named = members.flatMap((m) => m.object.spec.containers.flatMap((c: any) => c.ports ?? [])).find((cp: any) => cp.name === p.targetPort);
+        const named = members.flatMap((m) => (podSpec(m.object).containers ?? []).flatMap((c) => c.ports ?? [])).find((cp) => cp.name === p.targetPort);
         if (!named) throw new Error(`Service ${namespace}/${svc.metadata.name}: no pod has a container port named ${p.targetPort}`);
         port = named.containerPort;
       }

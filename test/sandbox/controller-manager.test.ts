@@ -2,14 +2,15 @@
 // EndpointSlice controller has written what the pods imply. The running controller is checked in sandbox.test.ts.
 import { describe, expect, it } from 'vitest';
 import { controllerManagerArgs, endpointSlicesPending, SANDBOX_CONTROLLERS, type ListedSlice } from '../../src/sandbox/controller-manager.ts';
-import type { KubeObject } from '../../src/sandbox/objects.ts';
+import type { EndpointSliceObject } from '../../src/sandbox/objects.ts';
 
-const expected = (service: string, addresses: string[], ports = [{ name: 'http', port: 9080 }]): KubeObject => ({
+const expected = (service: string, addresses: string[]): EndpointSliceObject => ({
   apiVersion: 'discovery.k8s.io/v1',
   kind: 'EndpointSlice',
   metadata: { name: `${service}-sandbox`, namespace: 'default', labels: { 'kubernetes.io/service-name': service } },
-  ports,
-  endpoints: addresses.map((a) => ({ addresses: [a], conditions: { ready: true } })),
+  addressType: 'IPv4',
+  ports: [{ name: 'http', port: 9080, protocol: 'TCP' }],
+  endpoints: addresses.map((a, i) => ({ addresses: [a], conditions: { ready: true, serving: true, terminating: false }, targetRef: { kind: 'Pod', namespace: 'default', name: `${service}-sandbox-${i}` } })),
 });
 
 const listed = (service: string, endpoints: { address: string; ready: boolean }[], managedBy = 'endpointslice-controller.k8s.io', ports: ListedSlice['ports'] = [{ name: 'http', port: 9080 }]): ListedSlice => ({

@@ -1,12 +1,12 @@
-// The objects sandbox-up writes in place of the kubelet and the controllers (src/sandbox/objects.ts), without a cluster.
+// The objects sandbox-up writes in place of the scheduler and the kubelet, and the EndpointSlices it expects kube-controller-manager to write (src/sandbox/objects.ts), without a cluster.
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { asInjected, deploymentWorkloads, endpointSlices, istioSystemObjects, istioWorkloads, kustomizationObjects, plannedPods, readyStatus, type KubeObject, type Workload } from '../../src/sandbox/objects.ts';
+import { asInjected, deploymentWorkloads, endpointSlices, istioSystemObjects, istioWorkloads, kustomizationObjects, plannedPods, podSpec, readyStatus, type ContainerPort, type KubeObject, type Workload } from '../../src/sandbox/objects.ts';
 import { must } from '../../src/must.ts';
 
 const bookinfo = kustomizationObjects(join(import.meta.dirname, '../../scenarios/bookinfo'), 'default');
 
-const workload = (name: string, labels: Record<string, string>, replicas = 1, ports: object[] = [{ containerPort: 9080 }]): Workload => ({
+const workload = (name: string, labels: Record<string, string>, replicas = 1, ports: ContainerPort[] = [{ containerPort: 9080 }]): Workload => ({
   name,
   namespace: 'default',
   replicas,
@@ -43,7 +43,7 @@ describe('sandbox objects', () => {
 
   it('marks pods as the sidecar injector does: istio-proxy container, status annotation, tlsMode and canonical labels', () => {
     const [pod] = plannedPods([asInjected(workload('reviews-v2', { app: 'reviews', version: 'v2' }))]);
-    expect(pod?.object.spec.containers.map((c: { name: string }) => c.name)).toEqual(['app', 'istio-proxy']);
+    expect(podSpec(must(pod, 'the pod').object).containers?.map((c) => c.name)).toEqual(['app', 'istio-proxy']);
     expect(pod?.object.metadata.labels).toMatchObject({ 'security.istio.io/tlsMode': 'istio', 'service.istio.io/canonical-name': 'reviews', 'service.istio.io/canonical-revision': 'v2' });
     expect(JSON.parse(pod?.object.metadata.annotations?.['sidecar.istio.io/status'] ?? '{}').containers).toEqual(['istio-proxy']);
   });
@@ -52,8 +52,8 @@ describe('sandbox objects', () => {
     const pod = must(plannedPods([asInjected(workload('details-v1', { app: 'details' }))])[0], 'the planned pod');
     const status = readyStatus(pod.object, pod.ip, '2026-01-01T00:00:00Z');
     expect(status).toMatchObject({ phase: 'Running', podIP: '192.0.2.10', podIPs: [{ ip: '192.0.2.10' }] });
-    expect(status.conditions.find((c: { type: string }) => c.type === 'Ready').status).toBe('True');
-    expect(status.containerStatuses.map((c: { name: string; ready: boolean }) => [c.name, c.ready])).toEqual([
+    expect((status.conditions as { type: string; status: string }[]).find((c) => c.type === 'Ready')?.status).toBe('True');
+    expect((status.containerStatuses as { name: string; ready: boolean }[]).map((c) => [c.name, c.ready])).toEqual([
       ['app', true],
       ['istio-proxy', true],
     ]);
@@ -79,7 +79,7 @@ describe('sandbox objects', () => {
       { name: 'http', port: 8000, protocol: 'TCP' },
       { name: 'admin', port: 9001, protocol: 'TCP' },
     ]);
-    expect(slices[0]?.endpoints.map((e: { addresses: string[]; targetRef: { name: string } }) => [e.targetRef.name, e.addresses[0]])).toEqual([
+    expect(slices[0]?.endpoints.map((e) => [e.targetRef.name, e.addresses[0]])).toEqual([
       ['web-v1-sandbox-0', '192.0.2.10'],
       ['web-v2-sandbox-0', '192.0.2.11'],
     ]);
@@ -97,7 +97,7 @@ describe('sandbox objects', () => {
     const pods = plannedPods(istioWorkloads());
     const slices = endpointSlices(istioSystemObjects().filter((o) => o.kind === 'Service'), pods);
     expect(pods[0]?.object.metadata.labels).toMatchObject({ app: 'istiod', 'istio.io/rev': 'default' });
-    expect(slices.find((s) => s.metadata.name === 'istiod-sandbox')!.endpoints[0].targetRef.name).toBe('istiod-sandbox-0');
-    expect(slices.find((s) => s.metadata.name === 'istio-ingressgateway-sandbox')!.ports.map((p: { port: number }) => p.port)).toEqual([15021, 8080, 8443]);
+    expect(slices.find((s) => s.metadata.name === 'istiod-sandbox')?.endpoints[0]?.targetRef.name).toBe('istiod-sandbox-0');
+    expect(slices.find((s) => s.metadata.name === 'istio-ingressgateway-sandbox')?.ports.map((p) => p.port)).toEqual([15021, 8080, 8443]);
   });
 });
