@@ -242,7 +242,7 @@ const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 await Promise.all(
   pods.map(async ({ object, ip }) => {
     const name = object.metadata.name;
-    const namespace = object.metadata.namespace!;
+    const namespace = object.metadata.namespace ?? 'default';
     const current = await core.readNamespacedPod({ name, namespace });
     if (current.status?.podIP === ip && current.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')) return;
     current.status = readyStatus(object, ip, now) as typeof current.status;
@@ -255,7 +255,7 @@ echo(`${pods.length} Pods Ready (${elapsed()})`);
 await Promise.all(
   pods.map(async ({ object }) => {
     const name = object.metadata.name;
-    const namespace = object.metadata.namespace!;
+    const namespace = object.metadata.namespace ?? 'default';
     const current = await core.readNamespacedPod({ name, namespace });
     if (current.spec?.nodeName) return;
     await core.createNamespacedBinding({ namespace, body: binding(namespace, name) as never });
