@@ -6,6 +6,7 @@ import { locateField } from './resources.ts';
 import { shortHost } from './semantics.ts';
 import { isLocalRateLimitFilter, parseLocalRateLimits } from '../istio/ratelimit/parse.ts';
 import { field, list, valueText } from './untyped.ts';
+import { weightShares } from '../istio/networking/weights.ts';
 
 function at(ref: ResourceRef, path: string): SpecWarning['source'] {
   return locateField(ref.object, path) ?? ref.source;
@@ -107,19 +108,18 @@ function splitMismatch(apply: ResourceRef[], expect: Expectation[]): SpecWarning
       if (rules.length !== 1 || field(rules[0], 'match') !== undefined) continue;
       const routes = list(field(rules[0], 'route'));
       if (routes.length === 0) continue;
-      const weighted = routes.map((r) => {
+      const shares = weightShares(routes.map((r) => {
         const weight = field(r, 'weight');
-        return { r, weight: routes.length === 1 && weight === undefined ? 100 : typeof weight === 'number' ? weight : 0 };
-      });
-      const total = weighted.reduce((a, { weight }) => a + weight, 0);
-      if (total <= 0) continue;
+        return typeof weight === 'number' ? weight : undefined;
+      }));
+      if (!shares) continue;
       const split = new Map<string, number>();
       let known = true;
-      for (const { r, weight } of weighted) {
+      for (const [j, r] of routes.entries()) {
         const subset = field(r, 'destination', 'subset');
         const version = subset !== undefined ? subsetVersion.get(`${shortHost(valueText(field(r, 'destination', 'host') ?? service))}/${valueText(subset)}`) : undefined;
         if (version === undefined) known = false;
-        else split.set(version, (split.get(version) ?? 0) + (100 * weight) / total);
+        else split.set(version, (split.get(version) ?? 0) + (shares[j] ?? 0));
       }
       if (!known) continue;
       const expectedTotal = Object.values(e.weights).reduce((a, b) => a + b, 0);

@@ -8,6 +8,7 @@ import { formatPath, type PathSegment } from './yaml-source.ts';
 import type { Scenario } from './scenario.ts';
 import { field, isRecord, list, record, valueText } from './untyped.ts';
 import { must } from '../must.ts';
+import { isValidWeight, MAX_WEIGHT, weightShares } from '../istio/networking/weights.ts';
 
 /** Labels each classifier can put on a response (kept in step with src/observe/classifiers.ts). */
 export const CLASSIFIER_LABELS: Record<string, string[]> = {
@@ -40,12 +41,6 @@ function fieldError(ref: ResourceRef, path: string, message: string): SpecError 
   return new SpecError(message, locateField(o, path) ?? ref.source, `${o.kind} ${o.metadata.name}: ${path}`);
 }
 
-const MAX_WEIGHT = 2 ** 31 - 1; // route weights are int32 in Istio's API
-
-/** Whether a route weight is one Istio accepts: left out (0), or an int32 >= 0. */
-function validWeight(weight: unknown): boolean {
-  return weight === undefined || (typeof weight === 'number' && Number.isInteger(weight) && weight >= 0 && weight <= MAX_WEIGHT);
-}
 
 /**
  * Route weights Istio refuses, for every target: not an integer (the CRD's int32: a string or 80.5 is refused by the
@@ -62,7 +57,7 @@ export function weightErrors(resources: ResourceRef[]): SpecError[] {
         let valid = true;
         for (const [j, route] of routes.entries()) {
           const weight = field(route, 'weight');
-          if (validWeight(weight)) continue;
+          if (isValidWeight(weight)) continue;
           valid = false;
           const path = `spec.${protocol}[${i}].route[${j}].weight`;
           const why =
@@ -98,12 +93,13 @@ export function weightWarnings(resources: ResourceRef[]): SpecWarning[] {
     const http = list(field(ref.object.spec, 'http'));
     http.forEach((rule, i) => {
       const routes = list(field(rule, 'route'));
-      if (routes.length < 2 || !routes.every((r) => validWeight(field(r, 'weight')))) return;
-      const weights = routes.map((r) => (field(r, 'weight') as number | undefined) ?? 0); // validWeight: undefined or a number
-      const sum = weights.reduce((a, b) => a + b, 0);
-      if (sum === 100 || sum === 0) return;
+      if (routes.length < 2 || !routes.every((r) => isValidWeight(field(r, 'weight')))) return;
+      const weights = routes.map((r) => field(r, 'weight') as number | undefined); // isValidWeight: undefined or a number
+      const sum = weights.reduce<number>((a, b) => a + (b ?? 0), 0);
+      const percent = weightShares(weights);
+      if (sum === 100 || !percent) return;
       const shares = routes
-        .map((r, j) => `${valueText(field(r, 'destination', 'subset') ?? field(r, 'destination', 'host') ?? `route[${j}]`)} ${((100 * (weights[j] ?? 0)) / sum).toFixed(1)} %`)
+        .map((r, j) => `${valueText(field(r, 'destination', 'subset') ?? field(r, 'destination', 'host') ?? `route[${j}]`)} ${(percent[j] ?? 0).toFixed(1)} %`)
         .join(', ');
       const path = `spec.http[${i}].route`;
       warnings.push({

@@ -10,6 +10,7 @@ import { readHeaderValue } from './header-value.ts';
 import { parseStringMatch } from './string-match.ts';
 import { parseRetryOn } from './retry.ts';
 import { resolveShortname } from './routing.ts';
+import { MAX_WEIGHT, routedWeights, weightShares } from './weights.ts';
 
 const unsupportedRoute: Record<string, string> = {
   redirect: 'HTTP redirects are not emulated',
@@ -66,13 +67,9 @@ function parseRoute(value: unknown, at: FieldPath, namespace: string): HttpRoute
     route: readArray(r.route ?? [], at.key('route')).map((d, i) => parseDestination(d, at.key('route').index(i))),
   };
   if (route.route.length === 0) throw at.key('route').error('a route needs at least one destination');
-  const [only, ...others] = route.route;
-  if (only && others.length === 0) only.weight = 100;
-  else {
-    // istio/istio pkg/config/validation validateHTTPRouteDestinations: "total destination weight = 0".
-    const total = route.route.reduce((s, d) => s + d.weight, 0);
-    if (total <= 0) throw at.key('route').error('the weights must add up to more than 0 (Istio: total destination weight = 0)');
-  }
+  if (weightShares(route.route.map((d) => d.weight)) === undefined) throw at.key('route').error('the weights must add up to more than 0 (Istio: total destination weight = 0)');
+  const routed = routedWeights(route.route.map((d) => d.weight));
+  route.route.forEach((d, i) => (d.weight = routed[i] ?? 0));
   if (r.timeout !== undefined) route.timeoutMs = readDuration(r.timeout, at.key('timeout'));
   if (r.retries !== undefined) route.retries = parseRetries(r.retries, at.key('retries'));
   if (r.fault !== undefined) route.fault = parseFault(r.fault, at.key('fault'));
@@ -144,9 +141,8 @@ function parseDestination(value: unknown, at: FieldPath): RouteDestination {
     host: readString(dest.host, at.key('destination.host')),
     fqdn: '',
     subset: readOptionalString(dest.subset, at.key('destination.subset')),
-    // An int32 >= 0 (Istio's CRD and validateWeight in pkg/config/validation: "weight %d < 0"); left out it is 0, as
-    // proto3 reads it, and a 0-weight destination gets no traffic (pilot's route.go skips it) unless it is the only one.
-    weight: d.weight === undefined ? 0 : readNumber(d.weight, at.key('weight'), { integer: true, min: 0, max: 2 ** 31 - 1 }),
+    // Istio's weight rules: ./weights.ts.
+    weight: d.weight === undefined ? 0 : readNumber(d.weight, at.key('weight'), { integer: true, min: 0, max: MAX_WEIGHT }),
   };
   if (dest.port !== undefined) {
     const p = readObject(dest.port, at.key('destination.port'), ['number']);
