@@ -18,6 +18,7 @@ import { ROOT_NAMESPACE, objectNamespace, readSelector, resourceName, scopeAppli
 import { headerMatch, ipInBlock, istioStringMatch, isValidBlock } from './match.ts';
 import type { RbacResult } from './stats.ts';
 import { must } from '../../must.ts';
+import { headerValue } from '../../envoy/runtime/matchers.ts';
 
 export const RBAC_DENIED_BODY = 'RBAC: access denied';
 export const RBAC_DENIED_STATUS = 403;
@@ -449,8 +450,7 @@ class Attributes {
   }
 
   header(name: string): string | undefined {
-    const v = this.req.headers[name.toLowerCase()];
-    return Array.isArray(v) ? v.join(',') : v;
+    return headerValue(this.req.headers, name);
   }
 
   /** String claims at a nested path; a list claim yields its string elements; other types yield nothing. */

@@ -72,6 +72,11 @@ export interface AppContext {
 
 export type AppHandler = (req: AppRequest) => Promise<AppResponse>;
 
+/**
+ * A request header as an application reads it: its first value (the apps' frameworks hand over one value per name;
+ * the proxies' matchers join every value instead, Envoy's getAllOfHeaderAsString: src/envoy/runtime/matchers.ts
+ * headerValue). Names arrive lower-cased.
+ */
 export function header(headers: HeaderMap, name: string): string | undefined {
   const v = headers[name];
   return Array.isArray(v) ? v[0] : v;
