@@ -53,7 +53,12 @@ export interface Target {
   readonly kind: 'local' | 'kube';
   /** Start (local) or connect and preflight (kube). Throws TargetError on infrastructure failure. */
   prepare(options: TargetOptions): Promise<TargetInfo>;
-  /** Remember the current state of every object `resources` would touch, so restore() can put it back. */
+  /**
+   * Before anything changes: refuse with a SpecError what this target cannot apply (kube: a kind the cluster does not
+   * serve, a VirtualService an older one would shadow), and remember what exists where the target keeps its own
+   * copy (local). Changes nothing. apply() journals each object again right before changing it, so a target is
+   * restorable whether or not snapshot ran; the runner calls it so that a refusal comes before the first change.
+   */
   snapshot(resources: K8sObject[]): Promise<void>;
   /** Apply the resources, labelled `meshproof.dev/run=<runId>`. Bad resources throw SpecError naming the field. */
   apply(resources: K8sObject[], runId: string): Promise<void>;
