@@ -33,7 +33,6 @@ export default tseslint.config(
       '@typescript-eslint/no-confusing-void-expression': ['error', { ignoreArrowShorthand: true }],
       // Commands, app handlers and phase bodies are async by contract; some have nothing to wait for.
       '@typescript-eslint/require-await': 'off',
-
     },
   },
   {

@@ -4,7 +4,18 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['test/spec/**/*.test.ts', 'test/assertions/**/*.test.ts', 'test/observe/**/*.test.ts', 'test/istio/**/*.test.ts', 'test/report/**/*.test.ts', 'test/runner/**/*.test.ts', 'test/load/k6-runtime.test.ts', 'test/load/rotation.test.ts', 'test/targets/memory-contract.test.ts', 'test/architecture/**/*.test.ts'],
+    include: [
+      'test/spec/**/*.test.ts',
+      'test/assertions/**/*.test.ts',
+      'test/observe/**/*.test.ts',
+      'test/istio/**/*.test.ts',
+      'test/report/**/*.test.ts',
+      'test/runner/**/*.test.ts',
+      'test/load/k6-runtime.test.ts',
+      'test/load/rotation.test.ts',
+      'test/targets/memory-contract.test.ts',
+      'test/architecture/**/*.test.ts',
+    ],
     exclude: [
       'test/report/html.browser.test.ts', // chromium
       'test/report/coverage.browser.test.ts', // chromium

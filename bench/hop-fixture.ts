@@ -53,13 +53,10 @@ const upstream = new URL(details.url);
 // The minimal proxy: keep-alive upstream connections, headers passed through, bodies streamed.
 const agent = new http.Agent({ keepAlive: true });
 const proxy = http.createServer({ keepAliveTimeout: 60_000 }, (req, res) => {
-  const out = http.request(
-    { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers, agent },
-    (answer) => {
-      res.writeHead(answer.statusCode ?? 502, answer.headers);
-      answer.pipe(res);
-    },
-  );
+  const out = http.request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers, agent }, (answer) => {
+    res.writeHead(answer.statusCode ?? 502, answer.headers);
+    answer.pipe(res);
+  });
   out.on('error', () => {
     res.writeHead(502);
     res.end();

@@ -64,10 +64,7 @@ const oneCore = { ...process.env, GOMAXPROCS: '1' };
 
 function toolRuns(tools: BenchTools, connections: number, seconds: number, work: string): ToolRun[] {
   const nodeChild = (tool: string) => async (url: string) => {
-    const r = jsonResult<LoadChildResult>(
-      await runBenchScript('load-child.ts', [tool, url, String(connections), String(seconds)], { env: oneCore }),
-      tool,
-    );
+    const r = jsonResult<LoadChildResult>(await runBenchScript('load-child.ts', [tool, url, String(connections), String(seconds)], { env: oneCore }), tool);
     return { rps: r.rps, errors: r.errors };
   };
   const k6Script = join(work, 'k6-plain.js');
@@ -118,11 +115,19 @@ export function handleSummary(data) { return { ${JSON.stringify(k6Summary)}: JSO
       tool: 'fortio',
       how: `${tools.fortio.version} load -qps 0 (max), its fast HTTP client, GOMAXPROCS=1`,
       measure: async (url) => {
-        const done = await runCommand(tools.fortio.path, ['load', '-quiet', '-c', String(connections), '-qps', '0', '-t', `${seconds}s`, '-json', fortioJson, url], {
-          env: oneCore,
-        });
+        const done = await runCommand(
+          tools.fortio.path,
+          ['load', '-quiet', '-c', String(connections), '-qps', '0', '-t', `${seconds}s`, '-json', fortioJson, url],
+          {
+            env: oneCore,
+          },
+        );
         if (done.code !== 0) throw new Error(`fortio failed: ${done.stderr.slice(-500)}`);
-        const result = JSON.parse(readFileSync(fortioJson, 'utf8')) as { ActualQPS: number; RetCodes: Record<string, number>; DurationHistogram: { Count: number } };
+        const result = JSON.parse(readFileSync(fortioJson, 'utf8')) as {
+          ActualQPS: number;
+          RetCodes: Record<string, number>;
+          DurationHistogram: { Count: number };
+        };
         const ok = result.RetCodes['200'] ?? 0;
         return { rps: result.ActualQPS, errors: result.DurationHistogram.Count - ok };
       },
@@ -158,7 +163,9 @@ export async function benchLoadTools(
     const runs = toolRuns(tools, connections, seconds, work);
     // Warm the server (Go's scheduler, the kernel's socket buffers) before anything counts.
     await runCommand(tools.wrk.path, ['-t1', `-c${connections}`, '-d1s', url]);
-    const tallies = new Map(runs.map((r) => [r.tool, { rps: [] as number[], server: [] as number[], errors: 0, ratios: [] as number[], overheads: [] as number[] }]));
+    const tallies = new Map(
+      runs.map((r) => [r.tool, { rps: [] as number[], server: [] as number[], errors: 0, ratios: [] as number[], overheads: [] as number[] }]),
+    );
     const tallyOf = (tool: string) => must(tallies.get(tool), `the tally of ${tool}`);
     for (const run of runs) {
       const reference = run.overhead?.reference;
@@ -197,7 +204,15 @@ export async function benchLoadTools(
       rows: runs.map((run) => {
         const r = tallyOf(run.tool);
         const overhead = run.overhead ? { overhead: { ...run.overhead, ratio: summarize(r.overheads) } } : {};
-        return { tool: run.tool, how: run.how, rps: summarize(r.rps), ratioToWrk: summarize(r.ratios), ...overhead, serverCore: summarize(r.server), errors: r.errors };
+        return {
+          tool: run.tool,
+          how: run.how,
+          rps: summarize(r.rps),
+          ratioToWrk: summarize(r.ratios),
+          ...overhead,
+          serverCore: summarize(r.server),
+          errors: r.errors,
+        };
       }),
     };
   } finally {

@@ -25,8 +25,22 @@ for (let i = 0; i < records; i++) {
   const k = i % 10;
   const record: ResponseRecord =
     k === 9
-      ? { requestIndex: 0, sentAtMs: i / 10, latencyMs: 0.3 + (i % 7) / 10, status: 503, headers: { server: 'istio-envoy' }, body: i % 20 === 9 ? overflow : noHealthy }
-      : { requestIndex: 0, sentAtMs: i / 10, latencyMs: 1 + (i % 9901) / 100, status: 200, headers: { 'content-type': 'text/html; charset=utf-8' }, body: page.toString('latin1') };
+      ? {
+          requestIndex: 0,
+          sentAtMs: i / 10,
+          latencyMs: 0.3 + (i % 7) / 10,
+          status: 503,
+          headers: { server: 'istio-envoy' },
+          body: i % 20 === 9 ? overflow : noHealthy,
+        }
+      : {
+          requestIndex: 0,
+          sentAtMs: i / 10,
+          latencyMs: 1 + (i % 9901) / 100,
+          status: 200,
+          headers: { 'content-type': 'text/html; charset=utf-8' },
+          body: page.toString('latin1'),
+        };
   observation.record(record);
 }
 const seconds = (performance.now() - started) / 1000;

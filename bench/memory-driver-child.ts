@@ -33,5 +33,12 @@ const seconds = (performance.now() - started) / 1000;
 observation.snapshot();
 if (observation.total !== summary.sent) throw new Error(`recorded ${observation.total} of ${summary.sent} sent`);
 console.log(
-  JSON.stringify({ requests: observation.total, answered: summary.answered, errored: summary.errored, peakRssMb: process.resourceUsage().maxRSS / 1024, beforeLoadRssMb, seconds }),
+  JSON.stringify({
+    requests: observation.total,
+    answered: summary.answered,
+    errored: summary.errored,
+    peakRssMb: process.resourceUsage().maxRSS / 1024,
+    beforeLoadRssMb,
+    seconds,
+  }),
 );

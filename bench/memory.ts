@@ -62,7 +62,9 @@ export async function benchMemory(pageBody: string, options: { records?: number;
       baseline.push(base.peakRssMb);
       peak.push(full.peakRssMb);
       seconds.push(full.seconds);
-      options.log?.(`memory run ${run + 1}/${runs}: peak RSS ${full.peakRssMb.toFixed(0)} MB (baseline ${base.peakRssMb.toFixed(0)} MB) in ${full.seconds.toFixed(1)} s`);
+      options.log?.(
+        `memory run ${run + 1}/${runs}: peak RSS ${full.peakRssMb.toFixed(0)} MB (baseline ${base.peakRssMb.toFixed(0)} MB) in ${full.seconds.toFixed(1)} s`,
+      );
     }
     return { records, runs, peakRssMb: summarize(peak), baselineRssMb: summarize(baseline), seconds: summarize(seconds) };
   } finally {
@@ -91,7 +93,10 @@ export async function benchDriverMemory(
     let errors = 0;
     for (let run = 0; run < runs; run++) {
       const r = jsonResult<{ requests: number; errored: number; peakRssMb: number; beforeLoadRssMb: number; seconds: number }>(
-        await runBenchScript('memory-driver-child.ts', [`http://${server.firstLine}/`, String(requests), String(connections)], { timeoutMs: 300_000, env: oneCore }),
+        await runBenchScript('memory-driver-child.ts', [`http://${server.firstLine}/`, String(requests), String(connections)], {
+          timeoutMs: 300_000,
+          env: oneCore,
+        }),
         'driver memory run',
       );
       if (r.requests !== requests) throw new Error(`driver memory run recorded ${r.requests} of ${requests} requests`);
@@ -99,7 +104,9 @@ export async function benchDriverMemory(
       before.push(r.beforeLoadRssMb);
       rps.push(r.requests / r.seconds);
       errors += r.errored;
-      options.log?.(`driver memory run ${run + 1}/${runs}: peak RSS ${r.peakRssMb.toFixed(0)} MB (before load ${r.beforeLoadRssMb.toFixed(0)} MB), ${requests} requests in ${r.seconds.toFixed(1)} s`);
+      options.log?.(
+        `driver memory run ${run + 1}/${runs}: peak RSS ${r.peakRssMb.toFixed(0)} MB (before load ${r.beforeLoadRssMb.toFixed(0)} MB), ${requests} requests in ${r.seconds.toFixed(1)} s`,
+      );
     }
     return { requests, connections, runs, peakRssMb: summarize(peak), beforeLoadRssMb: summarize(before), rps: summarize(rps), errors };
   } finally {

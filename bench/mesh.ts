@@ -59,7 +59,9 @@ const reviewsV3: K8sObject = {
 
 const WARM_UP_MS = 3000;
 
-export async function benchPageThroughput(options: { connections?: number; seconds?: number; runs?: number; log?: (m: string) => void } = {}): Promise<PageThroughput> {
+export async function benchPageThroughput(
+  options: { connections?: number; seconds?: number; runs?: number; log?: (m: string) => void } = {},
+): Promise<PageThroughput> {
   const connections = options.connections ?? 16;
   const seconds = options.seconds ?? 3;
   const runs = options.runs ?? 5;
@@ -195,7 +197,9 @@ export async function benchHopLatency(options: { requests?: number; runs?: numbe
           added[hop].p50.push(thisRun[hop].p50 - thisRun.direct.p50);
           added[hop].p99.push(thisRun[hop].p99 - thisRun.direct.p99);
         }
-        log(`hop run ${run + 1}/${runs}: p50 direct ${thisRun.direct.p50.toFixed(3)} node ${thisRun.node.p50.toFixed(3)} mesh ${thisRun.mesh.p50.toFixed(3)} ms`);
+        log(
+          `hop run ${run + 1}/${runs}: p50 direct ${thisRun.direct.p50.toFixed(3)} node ${thisRun.node.p50.toFixed(3)} mesh ${thisRun.mesh.p50.toFixed(3)} ms`,
+        );
       }
     } finally {
       for (const client of Object.values(clients)) client.close();

@@ -15,11 +15,7 @@ export interface Finished {
 export const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 
 /** Runs a command to completion (killed after `timeoutMs`); never throws for a non-zero exit. */
-export function runCommand(
-  command: string,
-  args: string[],
-  options: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {},
-): Promise<Finished> {
+export function runCommand(command: string, args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {}): Promise<Finished> {
   const started = performance.now();
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { env: options.env ?? process.env, cwd: options.cwd ?? repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });

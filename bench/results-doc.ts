@@ -123,13 +123,40 @@ function otherRows(r: Results): string[][] {
       aimText,
       note,
     ]);
-  const wald = (bound: number, best: number) => `Wald's bound for any sequential test ${formatNumber(bound)} requests (at most ${formatNumber(best, 2)} × fewer)`;
-  verdictRow('80/20', 'pass', v.sequential8020, fewer8020, fewerAim(fewer8020, AIM_FEWER_AT_EXPECTED, 'at the expected split'),
-    `${v.sims} simulated runs per truth per run; ${(v.confidence * 100).toFixed(0)} %, ±${v.tolerancePoints} points, look every ${v.checkEvery}; ${wald(v.waldBound.truth8020, v.waldBound.bestRatio8020)}`);
-  verdictRow('70/30', 'fail', v.sequential7030, fewer7030, 'no number in the issues',
-    `fixed-sample n exact (β = α = ${formatNumber(v.fixed.beta, 2)}); worst right-verdict share ${(v.worstCorrect * 100).toFixed(1)} %; ${wald(v.waldBound.truth7030, v.waldBound.bestRatio7030)}`);
-  verdictRow('65/35', 'fail', v.sequential6535, fewer6535, fewerAim(fewer6535, AIM_FEWER_15_POINTS_OFF, '15 points off'), wald(v.waldBound.truth6535, v.waldBound.bestRatio6535));
-  verdictRow('95/5', 'fail', v.sequential9505, fewer9505, fewerAim(fewer9505, AIM_FEWER_15_POINTS_OFF, '15 points off'), wald(v.waldBound.truth9505, v.waldBound.bestRatio9505));
+  const wald = (bound: number, best: number) =>
+    `Wald's bound for any sequential test ${formatNumber(bound)} requests (at most ${formatNumber(best, 2)} × fewer)`;
+  verdictRow(
+    '80/20',
+    'pass',
+    v.sequential8020,
+    fewer8020,
+    fewerAim(fewer8020, AIM_FEWER_AT_EXPECTED, 'at the expected split'),
+    `${v.sims} simulated runs per truth per run; ${(v.confidence * 100).toFixed(0)} %, ±${v.tolerancePoints} points, look every ${v.checkEvery}; ${wald(v.waldBound.truth8020, v.waldBound.bestRatio8020)}`,
+  );
+  verdictRow(
+    '70/30',
+    'fail',
+    v.sequential7030,
+    fewer7030,
+    'no number in the issues',
+    `fixed-sample n exact (β = α = ${formatNumber(v.fixed.beta, 2)}); worst right-verdict share ${(v.worstCorrect * 100).toFixed(1)} %; ${wald(v.waldBound.truth7030, v.waldBound.bestRatio7030)}`,
+  );
+  verdictRow(
+    '65/35',
+    'fail',
+    v.sequential6535,
+    fewer6535,
+    fewerAim(fewer6535, AIM_FEWER_15_POINTS_OFF, '15 points off'),
+    wald(v.waldBound.truth6535, v.waldBound.bestRatio6535),
+  );
+  verdictRow(
+    '95/5',
+    'fail',
+    v.sequential9505,
+    fewer9505,
+    fewerAim(fewer9505, AIM_FEWER_15_POINTS_OFF, '15 points off'),
+    wald(v.waldBound.truth9505, v.waldBound.bestRatio9505),
+  );
   const m = r.memory;
   rows.push([
     '4 memory',
@@ -177,12 +204,16 @@ No previous run to compare with (no bench/results.json when this run started, an
   }
   const c = compareResults(previous.results, r);
   const p = previous.results;
-  const when = p.date ? ` (written ${p.date}${p.wallSeconds ? `, ${Math.round(p.wallSeconds)} s` : ''}${p.loadAverage ? `, load average ${formatNumber(p.loadAverage.start, 2)}–${formatNumber(p.loadAverage.max, 2)}` : ''})` : '';
+  const when = p.date
+    ? ` (written ${p.date}${p.wallSeconds ? `, ${Math.round(p.wallSeconds)} s` : ''}${p.loadAverage ? `, load average ${formatNumber(p.loadAverage.start, 2)}–${formatNumber(p.loadAverage.max, 2)}` : ''})`
+    : '';
   const verdict =
     c.disjoint.length === 0
       ? `All ${c.compared} summarized numbers have overlapping min–max ranges.`
       : `${c.compared - c.disjoint.length} of ${c.compared} summarized numbers have overlapping min–max ranges; disjoint: ${c.disjoint.map((x) => `\`${x}\``).join(', ')}.`;
-  const unmatched = c.unmatched.length ? `\n\nIn only one of the two runs (rows added or removed between them): ${c.unmatched.map((x) => `\`${x}\``).join(', ')}.` : '';
+  const unmatched = c.unmatched.length
+    ? `\n\nIn only one of the two runs (rows added or removed between them): ${c.unmatched.map((x) => `\`${x}\``).join(', ')}.`
+    : '';
   return `## Re-run agreement
 
 Written by \`npm run bench\`: this run ("second") compared with the previous one ("first"), ${previous.file}${when}, by
@@ -227,7 +258,8 @@ ${agreement(r, previous)}`;
 /** Row 3's curve: a table of the points and the plot (bench/verdict-curve.svg, written with this document). */
 function verdictCurveSection(v: VerdictSpeed): string {
   const lines = v.curve.points.map(
-    (p) => `| ${(p.truth * 100).toFixed(1)} % | ${formatNumber(p.sequential.meanRequests)} | ${formatNumber(v.fixed.n / p.sequential.meanRequests, 2)} × | ${(p.sequential.pass * 100).toFixed(1)} % / ${(p.sequential.fail * 100).toFixed(1)} % / ${(p.sequential.inconclusive * 100).toFixed(1)} % |`,
+    (p) =>
+      `| ${(p.truth * 100).toFixed(1)} % | ${formatNumber(p.sequential.meanRequests)} | ${formatNumber(v.fixed.n / p.sequential.meanRequests, 2)} × | ${(p.sequential.pass * 100).toFixed(1)} % / ${(p.sequential.fail * 100).toFixed(1)} % / ${(p.sequential.inconclusive * 100).toFixed(1)} % |`,
   );
   return `Row 3, expected requests against the truth (${v.curve.sims} seeded runs per truth, looks every ${v.checkEvery}, budget ${v.curve.budget.toLocaleString('en-US')}; the fixed design needs ${v.fixed.n.toLocaleString('en-US')} at every truth). A truth on a band edge (15 %, 25 %) can never be decided; near an edge the sequential test needs more than the fixed design, which there gives a verdict that is often wrong or inconclusive instead.
 

@@ -58,7 +58,8 @@ async function main(): Promise<void> {
     const loadAverages = loadSpan();
     console.log(markdownTable(loadToolRows(loadTools)));
     console.log(`\n${machine.cores} core(s); load average (1 min) ${loadAverages.start} at the start, ${loadAverages.end} at the end`);
-    if (jsonOut) writeFileSync(jsonOut, `${JSON.stringify({ date: new Date().toISOString(), machine, tools, loadAverage: loadAverages, loadTools }, null, 2)}\n`);
+    if (jsonOut)
+      writeFileSync(jsonOut, `${JSON.stringify({ date: new Date().toISOString(), machine, tools, loadAverage: loadAverages, loadTools }, null, 2)}\n`);
     log(`done in ${elapsed().toFixed(0)} s`);
     return;
   }
@@ -75,7 +76,11 @@ async function main(): Promise<void> {
   const memory = await benchMemory(page.sampleBody, { runs: RUNS, log });
   load();
   log('row 4: memory of real requests through the autocannon driver');
-  const driverMemory = await benchDriverMemory(tools.trivialServer.path, { runs: RUNS, log, ...(driverMemoryRequests ? { requests: driverMemoryRequests } : {}) });
+  const driverMemory = await benchDriverMemory(tools.trivialServer.path, {
+    runs: RUNS,
+    log,
+    ...(driverMemoryRequests ? { requests: driverMemoryRequests } : {}),
+  });
   load();
   log('row 4: the Bookinfo catalogue');
   // The catalogue grows as experiments are added: it gets what is left of the budget, unless runs are asked for.

@@ -30,7 +30,13 @@ function percentile(values: number[], q: number): number {
 }
 
 function script(name: string, env: NodeJS.ProcessEnv): string {
-  return execFileSync(process.execPath, ['--import', 'tsx', join(repoRoot, 'scripts', name)], { env, cwd: repoRoot, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 180_000 });
+  return execFileSync(process.execPath, ['--import', 'tsx', join(repoRoot, 'scripts', name)], {
+    env,
+    cwd: repoRoot,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    timeout: 180_000,
+  });
 }
 
 /** Polls every 5 ms (src/sandbox/processes.ts waitFor polls every 100 ms, too coarse for the apply row it times). */
@@ -83,14 +89,39 @@ async function main(): Promise<void> {
   const names = Object.keys(must(starts[0], 'a sandbox start').rss).sort();
   const rssOf = (n: string) => starts.map((s) => must(s.rss[n], `the RSS of ${n}`));
   const rows = [
-    ['sandbox start to ready (built binaries)', `${percentile(ready, 0.5).toFixed(1)} s`, `${Math.min(...ready).toFixed(1)}–${Math.max(...ready).toFixed(1)} s`, '< 15 s'],
+    [
+      'sandbox start to ready (built binaries)',
+      `${percentile(ready, 0.5).toFixed(1)} s`,
+      `${Math.min(...ready).toFixed(1)}–${Math.max(...ready).toFixed(1)} s`,
+      '< 15 s',
+    ],
     ...names.map((n) => [`RSS ${n} after start`, `${percentile(rssOf(n), 0.5)} MB`, `${Math.min(...rssOf(n))}–${Math.max(...rssOf(n))} MB`, '']),
     ['RSS of all sandbox processes', `${percentile(total, 0.5)} MB`, `${Math.min(...total)}–${Math.max(...total)} MB`, '< 1,000 MB'],
-    ['VirtualService applied → sidecar routes changed and ACKed (istiod)', `${percentile(applies, 0.5)} ms`, `p90 ${percentile(applies, 0.9)} ms, max ${Math.max(...applies)} ms (${applies.length} applies)`, 'p50 < 1,000 ms'],
-    ['VirtualService applied → every local proxy runs it (built-in)', `${percentile(builtin, 0.5)} ms`, `p90 ${percentile(builtin, 0.9)} ms, max ${Math.max(...builtin)} ms (${builtin.length} applies)`, ''],
-    ['VirtualService applied → every local proxy runs it (--control-plane istiod: validation and generation by the pinned istiod)', `${percentile(localIstiod, 0.5)} ms`, `p90 ${percentile(localIstiod, 0.9)} ms, max ${Math.max(...localIstiod)} ms (${localIstiod.length} applies)`, 'p50 < 1,000 ms'],
+    [
+      'VirtualService applied → sidecar routes changed and ACKed (istiod)',
+      `${percentile(applies, 0.5)} ms`,
+      `p90 ${percentile(applies, 0.9)} ms, max ${Math.max(...applies)} ms (${applies.length} applies)`,
+      'p50 < 1,000 ms',
+    ],
+    [
+      'VirtualService applied → every local proxy runs it (built-in)',
+      `${percentile(builtin, 0.5)} ms`,
+      `p90 ${percentile(builtin, 0.9)} ms, max ${Math.max(...builtin)} ms (${builtin.length} applies)`,
+      '',
+    ],
+    [
+      'VirtualService applied → every local proxy runs it (--control-plane istiod: validation and generation by the pinned istiod)',
+      `${percentile(localIstiod, 0.5)} ms`,
+      `p90 ${percentile(localIstiod, 0.9)} ms, max ${Math.max(...localIstiod)} ms (${localIstiod.length} applies)`,
+      'p50 < 1,000 ms',
+    ],
     ['the catalogue (30 experiments), kube target on the sandbox: wall time', `${catalogue.sandboxS.toFixed(1)} s`, '', ''],
-    ['the catalogue, local target (built-in control plane), same run: wall time', `${catalogue.localS.toFixed(1)} s`, `sandbox / local ${(catalogue.sandboxS / catalogue.localS).toFixed(1)}×`, ''],
+    [
+      'the catalogue, local target (built-in control plane), same run: wall time',
+      `${catalogue.localS.toFixed(1)} s`,
+      `sandbox / local ${(catalogue.sandboxS / catalogue.localS).toFixed(1)}×`,
+      '',
+    ],
     ['istiod / built-in, apply to converged (median)', `${(percentile(applies, 0.5) / Math.max(1, percentile(builtin, 0.5))).toFixed(1)}×`, '', ''],
   ];
   const table = ['| row | median | spread | aim |', '|---|---:|---|---|', ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
@@ -104,7 +135,12 @@ function catalogueWallS(args: string[], env: NodeJS.ProcessEnv): number {
   const reports = mkdtempSync(join(tmpdir(), 'meshproof-bench-catalogue-'));
   const started = Date.now();
   try {
-    execFileSync(process.execPath, [join(repoRoot, 'bin', 'meshproof.js'), 'run', 'experiments/bookinfo', ...args, '--quiet', '--report-dir', reports], { env, cwd: repoRoot, stdio: ['ignore', 'ignore', 'pipe'], timeout: 900_000 });
+    execFileSync(process.execPath, [join(repoRoot, 'bin', 'meshproof.js'), 'run', 'experiments/bookinfo', ...args, '--quiet', '--report-dir', reports], {
+      env,
+      cwd: repoRoot,
+      stdio: ['ignore', 'ignore', 'pipe'],
+      timeout: 900_000,
+    });
     return (Date.now() - started) / 1000;
   } finally {
     rmSync(reports, { recursive: true, force: true });
@@ -115,14 +151,24 @@ function catalogueWallS(args: string[], env: NodeJS.ProcessEnv): number {
 async function localApplyToConverged(controlPlane: 'builtin' | 'istiod'): Promise<number[]> {
   const target = new LocalTarget();
   await target.prepare({ scenario: 'bookinfo', seed: 1, controlPlane });
-  const dr: K8sObject = { apiVersion: 'networking.istio.io/v1', kind: 'DestinationRule', metadata: { name: 'bench', namespace: 'default' }, spec: { host: 'reviews', subsets: ['v1', 'v2'].map((v) => ({ name: v, labels: { version: v } })) } };
+  const dr: K8sObject = {
+    apiVersion: 'networking.istio.io/v1',
+    kind: 'DestinationRule',
+    metadata: { name: 'bench', namespace: 'default' },
+    spec: { host: 'reviews', subsets: ['v1', 'v2'].map((v) => ({ name: v, labels: { version: v } })) },
+  };
   const times: number[] = [];
   try {
     await target.apply([dr], 'bench');
     await target.waitConverged(30_000);
     for (let i = 0; i < APPLIES; i++) {
       const subset = i % 2 === 0 ? 'v2' : 'v1';
-      const vs: K8sObject = { apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: 'bench', namespace: 'default' }, spec: { hosts: ['reviews'], http: [{ route: [{ destination: { host: 'reviews', subset } }] }] } };
+      const vs: K8sObject = {
+        apiVersion: 'networking.istio.io/v1',
+        kind: 'VirtualService',
+        metadata: { name: 'bench', namespace: 'default' },
+        spec: { hosts: ['reviews'], http: [{ route: [{ destination: { host: 'reviews', subset } }] }] },
+      };
       const started = Date.now();
       await target.apply([vs], 'bench');
       await target.waitConverged(30_000);
@@ -152,27 +198,55 @@ async function applyToAck(state: SandboxState): Promise<number[]> {
   const client = sidecar.client;
   const api = kc.makeApiClient(CustomObjectsApi);
   const target = (plural: string) => ({ group: 'networking.istio.io', version: 'v1', namespace: 'default', plural });
-  const syncz = async () => ((await (await fetch(`http://127.0.0.1:${state.ports.istiodMonitoring}/debug/syncz`)).json()) as Record<string, string>[]).find((s) => s.proxy === `${podName}.default`);
+  const syncz = async () =>
+    ((await (await fetch(`http://127.0.0.1:${state.ports.istiodMonitoring}/debug/syncz`)).json()) as Record<string, string>[]).find(
+      (s) => s.proxy === `${podName}.default`,
+    );
   const times: number[] = [];
   try {
     await sidecar.synced();
-    await api.createNamespacedCustomObject({ ...target('destinationrules'), body: { apiVersion: 'networking.istio.io/v1', kind: 'DestinationRule', metadata: { name: 'bench' }, spec: { host: 'reviews', subsets: ['v1', 'v2'].map((v) => ({ name: v, labels: { version: v } })) } } });
+    await api.createNamespacedCustomObject({
+      ...target('destinationrules'),
+      body: {
+        apiVersion: 'networking.istio.io/v1',
+        kind: 'DestinationRule',
+        metadata: { name: 'bench' },
+        spec: { host: 'reviews', subsets: ['v1', 'v2'].map((v) => ({ name: v, labels: { version: v } })) },
+      },
+    });
     for (let i = 0; i < APPLIES; i++) {
       const subset = i % 2 === 0 ? 'v2' : 'v1';
       const routes = () =>
-        client.config().routes.flatMap((r) => r.virtual_hosts ?? []).filter((vh) => vh.domains.some((d) => d.startsWith('reviews.default.svc.cluster.local'))).some((vh) => (vh.routes ?? []).some((route) => route.route?.cluster === `outbound|9080|${subset}|reviews.default.svc.cluster.local`));
-      const body = { apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: 'bench' }, spec: { hosts: ['reviews'], http: [{ route: [{ destination: { host: 'reviews', subset } }] }] } };
+        client
+          .config()
+          .routes.flatMap((r) => r.virtual_hosts ?? [])
+          .filter((vh) => vh.domains.some((d) => d.startsWith('reviews.default.svc.cluster.local')))
+          .some((vh) => (vh.routes ?? []).some((route) => route.route?.cluster === `outbound|9080|${subset}|reviews.default.svc.cluster.local`));
+      const body = {
+        apiVersion: 'networking.istio.io/v1',
+        kind: 'VirtualService',
+        metadata: { name: 'bench' },
+        spec: { hosts: ['reviews'], http: [{ route: [{ destination: { host: 'reviews', subset } }] }] },
+      };
       const started = Date.now();
       if (i === 0) await api.createNamespacedCustomObject({ ...target('virtualservices'), body });
       else {
         const live = (await api.getNamespacedCustomObject({ ...target('virtualservices'), name: 'bench' })) as { metadata: { resourceVersion: string } };
-        await api.replaceNamespacedCustomObject({ ...target('virtualservices'), name: 'bench', body: { ...body, metadata: { name: 'bench', resourceVersion: live.metadata.resourceVersion } } });
+        await api.replaceNamespacedCustomObject({
+          ...target('virtualservices'),
+          name: 'bench',
+          body: { ...body, metadata: { name: 'bench', resourceVersion: live.metadata.resourceVersion } },
+        });
       }
       await until(routes, 20_000, `routes to ${subset}`);
-      await until(async () => {
-        const s = await syncz();
-        return s !== undefined && s.route_acked === s.route_sent;
-      }, 20_000, 'syncz ACK');
+      await until(
+        async () => {
+          const s = await syncz();
+          return s !== undefined && s.route_acked === s.route_sent;
+        },
+        20_000,
+        'syncz ACK',
+      );
       times.push(Date.now() - started);
       await new Promise((r) => setTimeout(r, 200)); // let istiod's debounce settle between applies
     }

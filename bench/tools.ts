@@ -119,9 +119,7 @@ export function ensureTrivialServer(): Tool {
   const go = goVersion(env);
   if (!existsSync(binary)) {
     say('building the trivial server (bench/trivial-server/main.go)');
-    buildInto(binary, (staging) =>
-      run('go', ['build', '-trimpath', '-o', join(staging, 'trivial-server'), 'main.go'], env, dirname(source)),
-    );
+    buildInto(binary, (staging) => run('go', ['build', '-trimpath', '-o', join(staging, 'trivial-server'), 'main.go'], env, dirname(source)));
   }
   return { path: binary, version: `Go net/http (${go.replace(/^go version /, '')})` };
 }

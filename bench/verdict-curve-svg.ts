@@ -22,7 +22,8 @@ export function verdictCurveSvg(plot: CurvePlot): string {
   const yMax = Math.max(plot.budget, plot.fixedN) * 1.2;
   const x = (share: number) => MARGIN.left + (share / xMax) * (WIDTH - MARGIN.left - MARGIN.right);
   const y = (requests: number) =>
-    MARGIN.top + (1 - (Math.log10(Math.max(requests, yMin)) - Math.log10(yMin)) / (Math.log10(yMax) - Math.log10(yMin))) * (HEIGHT - MARGIN.top - MARGIN.bottom);
+    MARGIN.top +
+    (1 - (Math.log10(Math.max(requests, yMin)) - Math.log10(yMin)) / (Math.log10(yMax) - Math.log10(yMin))) * (HEIGHT - MARGIN.top - MARGIN.bottom);
   const bottom = HEIGHT - MARGIN.bottom;
   const yTicks = [10, 100, 1000, 10000].filter((t) => t <= yMax);
   const xTicks = [0, 0.1, 0.2, 0.3, 0.4].filter((t) => t <= xMax);

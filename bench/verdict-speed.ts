@@ -208,7 +208,11 @@ export function verdictCurve(options: TimeToVerdictOptions & { truths?: number[]
     budget: options.budget ?? 10_000,
   };
   const truths = options.truths ?? [0.05, 0.1, 0.125, 0.175, 0.2, 0.225, 0.275, 0.3, 0.35, 0.4];
-  return { checkEvery: o.checkEvery, budget: o.budget, points: truths.map((truth, i) => ({ truth, sequential: simulateSequential(truth, { ...o, seed: o.seed + 17 * i }) })) };
+  return {
+    checkEvery: o.checkEvery,
+    budget: o.budget,
+    points: truths.map((truth, i) => ({ truth, sequential: simulateSequential(truth, { ...o, seed: o.seed + 17 * i }) })),
+  };
 }
 
 /** Wald's lower bound on E[N] under `truth` for a sequential test rejecting `edge` with error α and power 1 − β. */
@@ -269,7 +273,12 @@ class SplitCounts implements ObservationView {
   }
   countBy(label: string, _where?: Labels): Map<string, number> {
     if (label !== 'reviews.version') return new Map();
-    return new Map([['v1', this.v1], ['v3', this.v3]].filter(([, c]) => (c as number) > 0) as [string, number][]);
+    return new Map(
+      [
+        ['v1', this.v1],
+        ['v3', this.v3],
+      ].filter(([, c]) => (c as number) > 0) as [string, number][],
+    );
   }
   latency(): LatencyView {
     throw new Error('not used by the distribution judge');
@@ -281,7 +290,17 @@ class SplitCounts implements ObservationView {
 
 function contextFor(observation: ObservationView, sequential: { looks: number; final: boolean }): JudgeContext {
   return {
-    experiment: { file: 'bench', name: 'time-to-verdict', description: '', tags: [], scenario: 'bookinfo', apply: [], load: {} as JudgeContext['experiment']['load'], expect: [], warnings: [] },
+    experiment: {
+      file: 'bench',
+      name: 'time-to-verdict',
+      description: '',
+      tags: [],
+      scenario: 'bookinfo',
+      apply: [],
+      load: {} as JudgeContext['experiment']['load'],
+      expect: [],
+      warnings: [],
+    },
     observation,
     counters: [],
     target: { kind: 'local', istioVersion: '1.28.0', context: 'local', description: 'simulation' },

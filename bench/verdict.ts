@@ -43,7 +43,9 @@ export function benchVerdictSpeed(options: { runs?: number; sims?: number; curve
     sequential7030: summarize(results.map((r) => r.sequential.truth7030.meanRequests)),
     sequential6535: summarize(results.map((r) => r.sequential.truth6535.meanRequests)),
     sequential9505: summarize(results.map((r) => r.sequential.truth9505.meanRequests)),
-    worstCorrect: Math.min(...results.flatMap((r) => [r.sequential.truth8020.pass, r.sequential.truth7030.fail, r.sequential.truth6535.fail, r.sequential.truth9505.fail])),
+    worstCorrect: Math.min(
+      ...results.flatMap((r) => [r.sequential.truth8020.pass, r.sequential.truth7030.fail, r.sequential.truth6535.fail, r.sequential.truth9505.fail]),
+    ),
     fixed: first.fixed,
     ratio: summarize(results.map((r) => r.ratio.average)),
     confidence: first.confidence,

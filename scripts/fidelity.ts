@@ -35,8 +35,6 @@ const stateDir = mkdtempSync(join(tmpdir(), 'meshproof-fidelity-'));
 const env = { ...process.env, MESHPROOF_SANDBOX: stateDir, MESHPROOF_SANDBOX_PORT_BASE: String(argv['port-base'] ?? 27400) };
 const maxLines = Number(argv['max-lines'] ?? 200);
 
-
-
 const started = Date.now();
 echo(`fidelity: starting a sandbox in ${stateDir} (istiod ${istioctlVersion})`);
 const up = await runSandboxScript('sandbox-up.ts', env, ['--no-mesh']);
@@ -76,10 +74,17 @@ try {
           log: (line) => {
             if (shown++ < maxLines) echo(line);
           },
-          builtin: (input, proxy) => ({ listeners: [], routes: buildRoutes(input, proxy), clusters: buildClusters(input, proxy), endpoints: buildEndpoints(input, proxy) }),
+          builtin: (input, proxy) => ({
+            listeners: [],
+            routes: buildRoutes(input, proxy),
+            clusters: buildClusters(input, proxy),
+            endpoints: buildEndpoints(input, proxy),
+          }),
         });
         for (const i of generated.invalid) echo(`corpus set refused by istiod's validation: ${i.set}: ${i.error}`);
-        echo(`corpus (seed ${argv.seed ?? 1}, ${corpusSize} sets, istiod in-process): ${generated.compared} configurations compared, ${generated.drifted} drifted, ${generated.refused.length} not loadable, ${generated.builtinErrors.length} built-in errors (${((Date.now() - corpusStarted) / 1000).toFixed(1)} s)`);
+        echo(
+          `corpus (seed ${argv.seed ?? 1}, ${corpusSize} sets, istiod in-process): ${generated.compared} configurations compared, ${generated.drifted} drifted, ${generated.refused.length} not loadable, ${generated.builtinErrors.length} built-in errors (${((Date.now() - corpusStarted) / 1000).toFixed(1)} s)`,
+        );
         compared += generated.compared;
         drifted += generated.drifted + generated.refused.length + generated.builtinErrors.length;
       } finally {

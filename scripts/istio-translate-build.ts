@@ -42,7 +42,11 @@ try {
   echo(`building istio-translate ${istioTranslateVersion()} against ${pin} (seconds when istiod's build is in the Go cache; about 10 minutes cold on 2 cores)`);
   const started = Date.now();
   // GOSUMDB=off: the pin itself is not in istio's go.sum; it comes from the module cache istioctl's build filled.
-  await $({ cwd: work, stdio: 'inherit', env: { ...process.env, CGO_ENABLED: '0', GOFLAGS: '-mod=mod -buildvcs=false', GOSUMDB: 'off' } })`go build -trimpath -ldflags ${'-s -w'} -o ${path.join(staging, 'istio-translate')} .`;
+  await $({
+    cwd: work,
+    stdio: 'inherit',
+    env: { ...process.env, CGO_ENABLED: '0', GOFLAGS: '-mod=mod -buildvcs=false', GOSUMDB: 'off' },
+  })`go build -trimpath -ldflags ${'-s -w'} -o ${path.join(staging, 'istio-translate')} .`;
   await fs.remove(dir);
   await fs.move(staging, dir);
   // Builds of earlier versions of main.go (about 130 MB each) are no longer run by anything in this clone.

@@ -5,4 +5,10 @@
 import { pinnedIstioctlPath } from '../src/targets/kube/istioctl.ts';
 import { buildIstioCommand } from './istio-go-build.ts';
 
-await buildIstioCommand({ name: 'istioctl', command: 'istioctl/cmd/istioctl', binary: pinnedIstioctlPath(), expect: 'several minutes on a cold Go cache', versionArgs: ['version', '--remote=false'] });
+await buildIstioCommand({
+  name: 'istioctl',
+  command: 'istioctl/cmd/istioctl',
+  binary: pinnedIstioctlPath(),
+  expect: 'several minutes on a cold Go cache',
+  versionArgs: ['version', '--remote=false'],
+});

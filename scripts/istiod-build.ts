@@ -6,4 +6,10 @@
 import { pinnedIstiodPath } from '../src/sandbox/binaries.ts';
 import { buildIstioCommand } from './istio-go-build.ts';
 
-await buildIstioCommand({ name: 'pilot-discovery', command: 'pilot/cmd/pilot-discovery', binary: pinnedIstiodPath(), expect: 'minutes; about 10 on a cold Go cache', versionArgs: ['version', '--short'] });
+await buildIstioCommand({
+  name: 'pilot-discovery',
+  command: 'pilot/cmd/pilot-discovery',
+  binary: pinnedIstiodPath(),
+  expect: 'minutes; about 10 on a cold Go cache',
+  versionArgs: ['version', '--short'],
+});

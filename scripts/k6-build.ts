@@ -48,9 +48,10 @@ function buildXk6(env: NodeJS.ProcessEnv): void {
     return;
   }
   say(`building xk6 ${XK6_VERSION} from go.k6.io/xk6@v${XK6_VERSION} (module proxy)`);
-  const info = JSON.parse(
-    execFileSync('go', ['mod', 'download', '-json', `go.k6.io/xk6@v${XK6_VERSION}`], { encoding: 'utf8', env }),
-  ) as { Dir?: string; Error?: string };
+  const info = JSON.parse(execFileSync('go', ['mod', 'download', '-json', `go.k6.io/xk6@v${XK6_VERSION}`], { encoding: 'utf8', env })) as {
+    Dir?: string;
+    Error?: string;
+  };
   if (!info.Dir) throw new Error(`go mod download go.k6.io/xk6@v${XK6_VERSION} failed: ${info.Error ?? 'no directory'}`);
   const work = mkdtempSync(join(tmpdir(), 'xk6-src-'));
   const staging = `${dirname(xk6)}.partial`;

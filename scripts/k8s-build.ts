@@ -7,7 +7,16 @@
 //   npx tsx scripts/k8s-build.ts            build what is missing (or say where the existing builds are)
 //   npx tsx scripts/k8s-build.ts --print    print the binaries' paths only
 import { $, argv, echo, fs, path, which } from 'zx';
-import { ETCD_VERSION, KUBERNETES_VERSION, KWOK_VERSION, etcdPath, kubeApiserverPath, kubeControllerManagerPath, kubectlPath, kwokPath } from '../src/sandbox/binaries.ts';
+import {
+  ETCD_VERSION,
+  KUBERNETES_VERSION,
+  KWOK_VERSION,
+  etcdPath,
+  kubeApiserverPath,
+  kubeControllerManagerPath,
+  kubectlPath,
+  kwokPath,
+} from '../src/sandbox/binaries.ts';
 
 const moduleDir = path.resolve(import.meta.dirname, '..', 'tools', 'k8s');
 const [major, minor] = KUBERNETES_VERSION.replace(/^v/, '').split('.');
@@ -15,13 +24,30 @@ const [major, minor] = KUBERNETES_VERSION.replace(/^v/, '').split('.');
 // Version ldflags as Kubernetes' own build sets them (hack/lib/version.sh, kube::version::ldflags), or /version and
 // `kubectl version` report v0.0.0-master.
 const kubeLdflags = ['k8s.io/component-base/version', 'k8s.io/client-go/pkg/version']
-  .flatMap((pkg) => [`-X ${pkg}.gitVersion=${KUBERNETES_VERSION}`, `-X ${pkg}.gitMajor=${major}`, `-X ${pkg}.gitMinor=${minor}`, `-X ${pkg}.gitTreeState=clean`])
+  .flatMap((pkg) => [
+    `-X ${pkg}.gitVersion=${KUBERNETES_VERSION}`,
+    `-X ${pkg}.gitMajor=${major}`,
+    `-X ${pkg}.gitMinor=${minor}`,
+    `-X ${pkg}.gitTreeState=clean`,
+  ])
   .join(' ');
 
 const targets: { name: string; version: string; binary: string; pkg: string; ldflags: string; install?: boolean }[] = [
   { name: 'etcd', version: ETCD_VERSION, binary: etcdPath(), pkg: 'go.etcd.io/etcd/server/v3', ldflags: '-s -w' },
-  { name: 'kube-apiserver', version: KUBERNETES_VERSION, binary: kubeApiserverPath(), pkg: 'k8s.io/kubernetes/cmd/kube-apiserver', ldflags: `-s -w ${kubeLdflags}` },
-  { name: 'kube-controller-manager', version: KUBERNETES_VERSION, binary: kubeControllerManagerPath(), pkg: 'k8s.io/kubernetes/cmd/kube-controller-manager', ldflags: `-s -w ${kubeLdflags}` },
+  {
+    name: 'kube-apiserver',
+    version: KUBERNETES_VERSION,
+    binary: kubeApiserverPath(),
+    pkg: 'k8s.io/kubernetes/cmd/kube-apiserver',
+    ldflags: `-s -w ${kubeLdflags}`,
+  },
+  {
+    name: 'kube-controller-manager',
+    version: KUBERNETES_VERSION,
+    binary: kubeControllerManagerPath(),
+    pkg: 'k8s.io/kubernetes/cmd/kube-controller-manager',
+    ldflags: `-s -w ${kubeLdflags}`,
+  },
   { name: 'kubectl', version: KUBERNETES_VERSION, binary: kubectlPath(), pkg: 'k8s.io/kubernetes/cmd/kubectl', ldflags: `-s -w ${kubeLdflags}` },
   { name: 'kwok', version: KWOK_VERSION, binary: kwokPath(), pkg: `sigs.k8s.io/kwok/cmd/kwok@${KWOK_VERSION}`, ldflags: '-s -w', install: true },
 ];
@@ -36,7 +62,9 @@ for (const t of targets.filter((t) => !missing.includes(t))) echo(`${t.name} ${t
 if (missing.length === 0) process.exit(0);
 
 if (!(await which('go', { nothrow: true }))) {
-  echo(`go is not installed: ${missing.map((t) => t.name).join(', ')} ${missing.length === 1 ? 'is' : 'are'} built from source with the Go toolchain (https://go.dev/doc/install).`);
+  echo(
+    `go is not installed: ${missing.map((t) => t.name).join(', ')} ${missing.length === 1 ? 'is' : 'are'} built from source with the Go toolchain (https://go.dev/doc/install).`,
+  );
   process.exit(1);
 }
 

@@ -9,7 +9,19 @@
 import { execFile } from 'node:child_process';
 import { $, argv, echo, fs, os, path, which } from 'zx';
 import { pinnedIstioctlPath } from '../src/targets/kube/istioctl.ts';
-import { checkIstioctl, contextOf, istioctlCandidates, pickIstioctl, defaultKindSetup, hostUrl, istioOperator, kindConfig, parseIstioctlVersion, toolHints, type KindSetup } from '../src/targets/kube/kind.ts';
+import {
+  checkIstioctl,
+  contextOf,
+  istioctlCandidates,
+  pickIstioctl,
+  defaultKindSetup,
+  hostUrl,
+  istioOperator,
+  kindConfig,
+  parseIstioctlVersion,
+  toolHints,
+  type KindSetup,
+} from '../src/targets/kube/kind.ts';
 import { hasSidecar, type Pod } from '../src/targets/kube/preflight.ts';
 import { scenarioWorkloads } from '../src/targets/kube/scenario.ts';
 
@@ -73,7 +85,13 @@ function istioctlVersionOf(binary: string): Promise<{ version?: string; problem?
     execFile(binary, ['version', '--remote=false', '-o', 'json'], { timeout: 30_000 }, (error, stdout, stderr) => {
       const version = parseIstioctlVersion(String(stdout));
       if (version) return resolve({ version });
-      resolve({ problem: error ? (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'not found' : String(stderr).trim().split('\n')[0] || error.message : 'no version in its output' });
+      resolve({
+        problem: error
+          ? (error as NodeJS.ErrnoException).code === 'ENOENT'
+            ? 'not found'
+            : String(stderr).trim().split('\n')[0] || error.message
+          : 'no version in its output',
+      });
     }),
   );
 }
@@ -124,7 +142,9 @@ if (missing.length > 0) {
 }
 const dockerInfo = await $({ quiet: true, nothrow: true })`docker info --format {{.ServerVersion}}`;
 if (dockerInfo.exitCode !== 0) {
-  echo(`docker is installed but its daemon does not answer (\`docker info\`: ${dockerInfo.stderr.trim().split('\n')[0]}). Start it (e.g. \`sudo systemctl start docker\`) and re-run.`);
+  echo(
+    `docker is installed but its daemon does not answer (\`docker info\`: ${dockerInfo.stderr.trim().split('\n')[0]}). Start it (e.g. \`sudo systemctl start docker\`) and re-run.`,
+  );
   process.exit(1);
 }
 
@@ -135,7 +155,9 @@ if (clusters.includes(setup.name)) {
   if ((await output(['docker', 'inspect', '-f', '{{.State.Running}}', node])) !== 'true') await step(['docker', 'start', node]);
   const mapped = /:(\d+)\s*$/.exec((await output(['docker', 'port', node, `${setup.nodePort}/tcp`])).split('\n')[0] ?? '')?.[1];
   if (!mapped) {
-    echo(`cluster ${setup.name} was not created by kind-up (no host port for NodePort ${setup.nodePort}); delete it with \`npx tsx scripts/kind-down.ts --name ${setup.name}\` and re-run.`);
+    echo(
+      `cluster ${setup.name} was not created by kind-up (no host port for NodePort ${setup.nodePort}); delete it with \`npx tsx scripts/kind-down.ts --name ${setup.name}\` and re-run.`,
+    );
     process.exit(1);
   }
   if (Number(mapped) !== setup.hostPort) {
@@ -170,7 +192,9 @@ for (const d of await deploymentsWithoutSidecar()) await step([...kubectl, '-n',
 for (const d of deployments) await step([...kubectl, '-n', setup.namespace, 'rollout', 'status', `deployment/${d}`, '--timeout=300s']);
 const bare = await deploymentsWithoutSidecar();
 if (bare.length > 0) {
-  echo(`still without an istio-proxy sidecar after the rollout: ${bare.join(', ')}. Is the injector running (\`kubectl --context ${context} -n istio-system get pods\`)?`);
+  echo(
+    `still without an istio-proxy sidecar after the rollout: ${bare.join(', ')}. Is the injector running (\`kubectl --context ${context} -n istio-system get pods\`)?`,
+  );
   process.exit(1);
 }
 

@@ -26,7 +26,11 @@ await fs.remove(staging);
 await fs.mkdirp(staging);
 echo(`building opa-envoy ${opaEnvoyVersion()} (OPA ${OPA_VERSION}; about 1 minute on 2 cores once the modules are downloaded)`);
 const started = Date.now();
-await $({ cwd: opaEnvoySourceDir, stdio: 'inherit', env: { ...process.env, CGO_ENABLED: '0', GOFLAGS: '-mod=readonly -buildvcs=false' } })`go build -trimpath -ldflags ${'-s -w'} -o ${path.join(staging, OPA_ENVOY)} .`;
+await $({
+  cwd: opaEnvoySourceDir,
+  stdio: 'inherit',
+  env: { ...process.env, CGO_ENABLED: '0', GOFLAGS: '-mod=readonly -buildvcs=false' },
+})`go build -trimpath -ldflags ${'-s -w'} -o ${path.join(staging, OPA_ENVOY)} .`;
 await fs.remove(dir);
 await fs.move(staging, dir);
 // Builds of earlier versions of the source (about 60 MB each) are no longer run by anything in this clone.

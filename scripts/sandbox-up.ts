@@ -12,11 +12,33 @@
 // State (certificates, etcd data, logs, pids, kubeconfig): ${MESHPROOF_SANDBOX:-~/.cache/meshproof/sandbox}.
 import { CoreV1Api, DiscoveryV1Api, KubeConfig } from '@kubernetes/client-node';
 import { $, argv, echo, fs, path } from 'zx';
-import { etcdPath, istioCrdsPath, kubeApiserverPath, kubeControllerManagerPath, kubectlPath, kwokPath, kwokPortForwardCrdPath, pinnedIstiodPath, sandboxBinaries, KUBERNETES_VERSION } from '../src/sandbox/binaries.ts';
+import {
+  etcdPath,
+  istioCrdsPath,
+  kubeApiserverPath,
+  kubeControllerManagerPath,
+  kubectlPath,
+  kwokPath,
+  kwokPortForwardCrdPath,
+  pinnedIstiodPath,
+  sandboxBinaries,
+  KUBERNETES_VERSION,
+} from '../src/sandbox/binaries.ts';
 import { binding, kwokArgs, kwokConfig, portForward, sandboxNode } from '../src/sandbox/kwok.ts';
 import { apiGet, httpStatus } from '../src/sandbox/https.ts';
 import { DEFAULT_PORT_BASE, SANDBOX_CONTEXT, SANDBOX_NODE, SERVICE_CIDR, portsFrom, sandboxFiles, type SandboxState } from '../src/sandbox/layout.ts';
-import { asInjected, deploymentWorkloads, endpointSlices, FIELD_MANAGER, istioSystemObjects, istioWorkloads, kustomizationObjects, plannedPods, readyStatus, type KubeObject } from '../src/sandbox/objects.ts';
+import {
+  asInjected,
+  deploymentWorkloads,
+  endpointSlices,
+  FIELD_MANAGER,
+  istioSystemObjects,
+  istioWorkloads,
+  kustomizationObjects,
+  plannedPods,
+  readyStatus,
+  type KubeObject,
+} from '../src/sandbox/objects.ts';
 import { ensurePki, kubeconfigYaml, pkiPaths } from '../src/sandbox/pki.ts';
 import { CONTROLLER_MANAGER_CONTEXT, controllerManagerArgs, endpointSlicesPending } from '../src/sandbox/controller-manager.ts';
 import { egressSelectorConfig } from '../src/sandbox/egress.ts';
@@ -74,7 +96,13 @@ const apiserverArgs = [
   // The `cluster` egress (kubelet, pods/proxy, services/proxy) goes to the pods process on a unix socket (egress.ts).
   `--egress-selector-config-file=${files.egressConfig}`,
 ];
-const kcmArgs = controllerManagerArgs({ kubeconfig: files.controllerManagerKubeconfig, port: ports.controllerManager, cert: p.controllerManagerCert, key: p.controllerManagerKey, rootCa: p.caCert });
+const kcmArgs = controllerManagerArgs({
+  kubeconfig: files.controllerManagerKubeconfig,
+  port: ports.controllerManager,
+  cert: p.controllerManagerCert,
+  key: p.controllerManagerKey,
+  rootCa: p.caCert,
+});
 const istiodArgs = [
   'discovery',
   `--kubeconfig=${files.kubeconfig}`,
@@ -122,7 +150,11 @@ if (dryRun) {
   echo(`# 3. kubeconfig ${files.kubeconfig} (context ${SANDBOX_CONTEXT}, TLS verified against the sandbox CA)`);
   echo(show([...kubectl, 'apply', '--server-side', '--force-conflicts', `--field-manager=${FIELD_MANAGER}`, '-f', crds]));
   echo(show([...kubectl, 'wait', '--for=condition=Established', '--timeout=60s', '-f', crds]));
-  echo(`# istio-system (as a List on stdin): ${istioSystemObjects().map((o) => `${o.kind}/${o.metadata.name}`).join(', ')}`);
+  echo(
+    `# istio-system (as a List on stdin): ${istioSystemObjects()
+      .map((o) => `${o.kind}/${o.metadata.name}`)
+      .join(', ')}`,
+  );
   echo(show([...kubectl, 'apply', '--server-side', '--force-conflicts', `--field-manager=${FIELD_MANAGER}`, '-f', '-']));
   echo(show([...kubectl, 'label', 'namespace', scenarioNamespace, 'istio-injection=enabled', '--overwrite']));
   echo(show([...kubectl, '-n', scenarioNamespace, 'apply', '-k', path.relative(process.cwd(), scenarioDir) || '.']));
@@ -131,10 +163,14 @@ if (dryRun) {
   echo(`# node ${SANDBOX_NODE}, kwok's configuration in ${files.kwokConfig}, then:`);
   echo(show([kwokPath(), ...kwokProcessArgs]));
   const pods = plannedPods([...istioWorkloads(), ...deploymentWorkloads(kustomizationObjects(scenarioDir, scenarioNamespace)).map(asInjected)]);
-  echo(`# 4. Pods as the sidecar injector leaves them, bound to ${SANDBOX_NODE} (pods/binding), status Ready through the status subresource; then wait until kube-controller-manager has written each Service's EndpointSlice:`);
+  echo(
+    `# 4. Pods as the sidecar injector leaves them, bound to ${SANDBOX_NODE} (pods/binding), status Ready through the status subresource; then wait until kube-controller-manager has written each Service's EndpointSlice:`,
+  );
   for (const pod of pods) echo(`#   ${pod.object.metadata.namespace}/${pod.object.metadata.name} ${pod.ip}`);
   echo(`# 5. wait until istiod answers /ready on 127.0.0.1:${ports.istiodHttp}`);
-  echo(`# 6. the pods process (${noMesh ? 'the API server\'s egress only' : 'the local mesh plays the pods as xDS clients of istiod, and the API server\'s egress'}), ready on 127.0.0.1:${ports.pods}/ready:`);
+  echo(
+    `# 6. the pods process (${noMesh ? "the API server's egress only" : "the local mesh plays the pods as xDS clients of istiod, and the API server's egress"}), ready on 127.0.0.1:${ports.pods}/ready:`,
+  );
   echo(show([process.execPath, ...podsArgs]));
   process.exit(0);
 }
@@ -150,7 +186,14 @@ if (missing.length > 0 || !fs.existsSync(crds) || !fs.existsSync(kwokCrd)) {
 }
 
 // A sandbox that already runs with other flags (another --port-base) is not touched, nor its kubeconfig rewritten.
-for (const [name, args] of [['etcd', etcdArgs], ['kube-apiserver', apiserverArgs], ['kube-controller-manager', kcmArgs], ['istiod', istiodArgs], ['kwok', kwokProcessArgs], ['pods', podsArgs]] as const) {
+for (const [name, args] of [
+  ['etcd', etcdArgs],
+  ['kube-apiserver', apiserverArgs],
+  ['kube-controller-manager', kcmArgs],
+  ['istiod', istiodArgs],
+  ['kwok', kwokProcessArgs],
+  ['pods', podsArgs],
+] as const) {
   const record = runningRecord(files.pids, name);
   if (record && JSON.stringify(record.args) !== JSON.stringify(args)) {
     echo(`${name} already runs with other flags (pid ${record.pid}, log ${record.log}); stop the sandbox first: npx tsx scripts/sandbox-down.ts`);
@@ -189,14 +232,27 @@ async function ensureProcess(name: string, binary: string, args: string[], ready
   return record;
 }
 
-const etcd = await ensureProcess('etcd', etcdPath(), etcdArgs, async () => (await httpStatus(`http://127.0.0.1:${ports.etcdClient}/health`)).body.includes('"true"'));
+const etcd = await ensureProcess('etcd', etcdPath(), etcdArgs, async () =>
+  (await httpStatus(`http://127.0.0.1:${ports.etcdClient}/health`)).body.includes('"true"'),
+);
 // GOGC=50: the CRD install (OpenAPI and CEL compilation) leaves a large heap behind; resident afterwards measured
 // 470-490 MB instead of 540-610 MB with Go's default. GOMEMLIMIT=300MiB (a soft limit: past it Go collects more
 // often, never fails an allocation) returns the rest to the system: 357-378 MB, about 0.3-1.3 s later to ready
 // (docs/sandbox.md).
-const apiserver = await ensureProcess('kube-apiserver', kubeApiserverPath(), apiserverArgs, async () => (await apiGet(server, '/readyz', ca, token)).status === 200, { ...process.env, GOGC: '50', GOMEMLIMIT: '300MiB' });
+const apiserver = await ensureProcess(
+  'kube-apiserver',
+  kubeApiserverPath(),
+  apiserverArgs,
+  async () => (await apiGet(server, '/readyz', ca, token)).status === 200,
+  { ...process.env, GOGC: '50', GOMEMLIMIT: '300MiB' },
+);
 // It starts while the CRDs are applied; its /healthz needs no credentials (--authorization-always-allow-paths).
-const controllerManager = ensureProcess('kube-controller-manager', kubeControllerManagerPath(), kcmArgs, async () => (await apiGet(`https://127.0.0.1:${ports.controllerManager}`, '/healthz', ca, '')).status === 200);
+const controllerManager = ensureProcess(
+  'kube-controller-manager',
+  kubeControllerManagerPath(),
+  kcmArgs,
+  async () => (await apiGet(`https://127.0.0.1:${ports.controllerManager}`, '/healthz', ca, '')).status === 200,
+);
 
 // ---- 3. Istio CRDs, istio-system, Bookinfo ------------------------------------------------------------------------
 async function run(args: string[], input?: string): Promise<void> {
@@ -206,7 +262,11 @@ async function run(args: string[], input?: string): Promise<void> {
     process.exit(1);
   }
 }
-const apply = (objects: KubeObject[]) => run([...kubectl, 'apply', '--server-side', '--force-conflicts', `--field-manager=${FIELD_MANAGER}`, '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }));
+const apply = (objects: KubeObject[]) =>
+  run(
+    [...kubectl, 'apply', '--server-side', '--force-conflicts', `--field-manager=${FIELD_MANAGER}`, '-f', '-'],
+    JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }),
+  );
 
 await Promise.all([
   run([...kubectl, 'apply', '--server-side', '--force-conflicts', `--field-manager=${FIELD_MANAGER}`, '-f', crds]),
@@ -221,7 +281,13 @@ await fs.writeFile(files.kwokConfig, kwokConfig());
 const kwok = ensureProcess('kwok', kwokPath(), kwokProcessArgs, async () => (await httpStatus(`http://127.0.0.1:${ports.kwok}/healthz`)).status === 200);
 
 const istiod = await (async () => {
-  const pending = ensureProcess('istiod', pinnedIstiodPath(), istiodArgs, async () => (await httpStatus(`http://127.0.0.1:${ports.istiodHttp}/ready`)).status === 200, istiodEnv);
+  const pending = ensureProcess(
+    'istiod',
+    pinnedIstiodPath(),
+    istiodArgs,
+    async () => (await httpStatus(`http://127.0.0.1:${ports.istiodHttp}/ready`)).status === 200,
+    istiodEnv,
+  );
   // Bookinfo is applied while istiod starts: it picks the objects up through its informers either way.
   await run([...kubectl, 'label', 'namespace', scenarioNamespace, 'istio-injection=enabled', '--overwrite']);
   await run([...kubectl, '-n', scenarioNamespace, 'apply', '-k', scenarioDir]);
@@ -263,14 +329,26 @@ await Promise.all(
 );
 await apply([istiodForwards]);
 await kwok;
-await waitFor(`node ${SANDBOX_NODE} Ready`, async () => (await core.readNode({ name: SANDBOX_NODE })).status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false, 30_000);
+await waitFor(
+  `node ${SANDBOX_NODE} Ready`,
+  async () => (await core.readNode({ name: SANDBOX_NODE })).status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false,
+  30_000,
+);
 echo(`node ${SANDBOX_NODE} Ready (kwok), pods bound, istiod's ports forwarded (${elapsed()})`);
 
 // The EndpointSlices (and Endpoints) are kube-controller-manager's: wait until each Service's lists its ready pods.
 await controllerManager;
 // Sandboxes made before the controller manager ran had hand-written slices; the controller ignores slices it does
 // not manage, so they would stay beside its own.
-await run([...kubectl, 'delete', 'endpointslices', '--all-namespaces', '--ignore-not-found', '-l', 'endpointslice.kubernetes.io/managed-by=sandbox.meshproof.dev']);
+await run([
+  ...kubectl,
+  'delete',
+  'endpointslices',
+  '--all-namespaces',
+  '--ignore-not-found',
+  '-l',
+  'endpointslice.kubernetes.io/managed-by=sandbox.meshproof.dev',
+]);
 const discovery = kc.makeApiClient(DiscoveryV1Api);
 const expectedSlices = endpointSlices(services, pods);
 let pending: string[] = [];
@@ -287,14 +365,34 @@ try {
   echo(`${(error as Error).message}; still missing:\n  ${pending.join('\n  ')}`);
   process.exit(1);
 }
-await waitFor('the default ServiceAccounts', async () => (await Promise.all(['istio-system', scenarioNamespace].map((namespace) => core.listNamespacedServiceAccount({ namespace, fieldSelector: 'metadata.name=default' })))).every((l) => l.items.length === 1), 30_000);
+await waitFor(
+  'the default ServiceAccounts',
+  async () =>
+    (
+      await Promise.all(
+        ['istio-system', scenarioNamespace].map((namespace) => core.listNamespacedServiceAccount({ namespace, fieldSelector: 'metadata.name=default' })),
+      )
+    ).every((l) => l.items.length === 1),
+  30_000,
+);
 echo(`EndpointSlices and ServiceAccounts written by kube-controller-manager (${elapsed()})`);
 
 await istiod;
 // The pods: the local mesh, its proxies xDS clients of istiod, and the API server's egress.
-const podsProcess = await ensureProcess('pods', process.execPath, podsArgs, async () => (await httpStatus(`http://127.0.0.1:${ports.pods}/ready`)).status === 200);
-echo(noMesh ? `pods not played (--no-mesh); the API server's egress runs (${elapsed()})` : `the local mesh plays the pods; every proxy has istiod's configuration (${elapsed()})`);
+const podsProcess = await ensureProcess(
+  'pods',
+  process.execPath,
+  podsArgs,
+  async () => (await httpStatus(`http://127.0.0.1:${ports.pods}/ready`)).status === 200,
+);
+echo(
+  noMesh
+    ? `pods not played (--no-mesh); the API server's egress runs (${elapsed()})`
+    : `the local mesh plays the pods; every proxy has istiod's configuration (${elapsed()})`,
+);
 const memory = [etcd, apiserver, await controllerManager, await istiod, await kwok, podsProcess].map((r) => `${r.name} ${rssMb(r.pid) ?? '?'} MB`).join(', ');
 echo(`sandbox ready in ${elapsed()}: Kubernetes ${KUBERNETES_VERSION} at ${server}; RSS ${memory}`);
-echo(`istiod: xDS 127.0.0.1:${ports.istiodGrpc} (plain), 127.0.0.1:${ports.istiodSecureGrpc} (TLS); debug http://127.0.0.1:${ports.istiodMonitoring}/debug/syncz`);
+echo(
+  `istiod: xDS 127.0.0.1:${ports.istiodGrpc} (plain), 127.0.0.1:${ports.istiodSecureGrpc} (TLS); debug http://127.0.0.1:${ports.istiodMonitoring}/debug/syncz`,
+);
 echo(`export KUBECONFIG=${files.kubeconfig}   # context ${SANDBOX_CONTEXT}; stop with: npx tsx scripts/sandbox-down.ts`);

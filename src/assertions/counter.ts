@@ -68,7 +68,15 @@ export const counterKind: KindHandler<CounterExpectation, RawCounter> = {
   parse({ n, raw, path, common }) {
     const count = countOf(n, raw, path, 'counter');
     const labels: Record<string, string> = Object.fromEntries(Object.entries<string | number>(raw.labels ?? {}).map(([k, v]) => [k, String(v)]));
-    return { kind: 'counter', ...common, title: raw.title ?? `${raw.name}${raw.proxy ? ` at ${raw.proxy}` : ''}`, name: raw.name, ...(raw.proxy !== undefined ? { proxy: raw.proxy } : {}), labels, count };
+    return {
+      kind: 'counter',
+      ...common,
+      title: raw.title ?? `${raw.name}${raw.proxy ? ` at ${raw.proxy}` : ''}`,
+      name: raw.name,
+      ...(raw.proxy !== undefined ? { proxy: raw.proxy } : {}),
+      labels,
+      count,
+    };
   },
   judge: judgeCounter,
   judgedFromClient: () => false,

@@ -48,7 +48,12 @@ export function rbacCount(counters: CounterSample[], result: 'allowed' | 'denied
  * Local-rate-limit filter counters `<stat_prefix>.http_local_rate_limit.<stat>` in Prometheus form, e.g.
  * `envoy_http_local_rate_limiter_http_local_rate_limit_rate_limited`. `statPrefix` narrows to one filter.
  */
-export function localRateLimitCount(counters: CounterSample[], stat: 'enabled' | 'ok' | 'rate_limited' | 'enforced', statPrefix?: string, proxyOf?: string): number {
+export function localRateLimitCount(
+  counters: CounterSample[],
+  stat: 'enabled' | 'ok' | 'rate_limited' | 'enforced',
+  statPrefix?: string,
+  proxyOf?: string,
+): number {
   let total = 0;
   const suffix = `http_local_rate_limit_${stat}`;
   for (const s of counters) {
@@ -63,5 +68,9 @@ export function localRateLimitCount(counters: CounterSample[], stat: 'enabled' |
 /** Sum of istio_requests_total over samples matching `where`, restricted to proxies of `proxyOf` when given. */
 export function requestsTotal(counters: CounterSample[], where: Record<string, string>, proxyOf?: string): number {
   if (proxyOf === undefined) return sumCounter(counters, ISTIO_REQUESTS_TOTAL, where);
-  return sumCounter(counters.filter((s) => proxyBelongsTo(s.proxy, proxyOf)), ISTIO_REQUESTS_TOTAL, where);
+  return sumCounter(
+    counters.filter((s) => proxyBelongsTo(s.proxy, proxyOf)),
+    ISTIO_REQUESTS_TOTAL,
+    where,
+  );
 }

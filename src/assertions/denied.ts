@@ -91,7 +91,14 @@ interface RawDenied extends RawCommon {
 export const deniedKind: KindHandler<DeniedExpectation, RawDenied> = {
   parse({ n, raw, path, common }) {
     const ratio = n.shareBound(raw.ratio, [...path, 'ratio']);
-    return { kind: 'denied', ...common, title: raw.title ?? `share denied by RBAC ${percentText(ratio)}${population(raw.where)}`, service: raw.service, ratio, where: where(raw.where) };
+    return {
+      kind: 'denied',
+      ...common,
+      title: raw.title ?? `share denied by RBAC ${percentText(ratio)}${population(raw.where)}`,
+      service: raw.service,
+      ratio,
+      where: where(raw.where),
+    };
   },
   judge: judgeDenied,
   // With a service it is judged on the mesh's counters, read only after the load.

@@ -89,7 +89,9 @@ export function judgeDistribution(e: DistributionExpectation, context: JudgeCont
     evidence: {
       unit: 'share',
       // The weights' bands; a category seen but not expected is judged against 0 (details.categories).
-      expected: Object.fromEntries(results.filter((r) => r.expected).map((r) => [r.category, shareBand({ lower: r.weight - tolerance, upper: r.weight + tolerance }, r.weight)])),
+      expected: Object.fromEntries(
+        results.filter((r) => r.expected).map((r) => [r.category, shareBand({ lower: r.weight - tolerance, upper: r.weight + tolerance }, r.weight)]),
+      ),
       population: clientPopulation(`responses that carried ${e.of}`, e.where),
     },
     details: {
@@ -162,7 +164,15 @@ export const distributionKind: KindHandler<DistributionExpectation, RawDistribut
     if (total <= 0) throw n.error([...path, 'weights'], 'weights must not all be 0');
     // A share like every share (0.05 or "5%"); kept in percentage points inside.
     const tolerance = raw.tolerance === undefined ? DEFAULT_TOLERANCE_POINTS : +(n.share(raw.tolerance, [...path, 'tolerance']) * 100).toFixed(10);
-    return { kind: 'distribution', ...common, title: raw.title ?? `distribution of ${raw.of}${population(raw.where)}`, of: raw.of, weights: raw.weights, tolerance, where: where(raw.where) };
+    return {
+      kind: 'distribution',
+      ...common,
+      title: raw.title ?? `distribution of ${raw.of}${population(raw.where)}`,
+      of: raw.of,
+      weights: raw.weights,
+      tolerance,
+      where: where(raw.where),
+    };
   },
   judge: judgeDistribution,
   judgedFromClient: () => true,

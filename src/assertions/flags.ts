@@ -105,7 +105,10 @@ export function judgeFlags(e: FlagsExpectation, context: JudgeContext): Verdict 
       expected: scalarBand(band),
       population:
         e.from === 'mesh'
-          ? { source: 'mesh', of: `requests${e.service ? ` to ${e.service}` : ''} in istio_requests_total${counts.reporter ? ` (reporter=${counts.reporter})` : ''}` }
+          ? {
+              source: 'mesh',
+              of: `requests${e.service ? ` to ${e.service}` : ''} in istio_requests_total${counts.reporter ? ` (reporter=${counts.reporter})` : ''}`,
+            }
           : { source: 'client', of: 'responses' },
     },
     details: { from: e.from, flagged: counts.flagged, total: counts.total, reporter: counts.reporter } satisfies FlagsDetails,

@@ -13,7 +13,17 @@ import { bandOf, combineOutcomes } from './stats/band.ts';
 import { formatMs, plural, whereText } from './stats/format.ts';
 import type { Interval } from './stats/proportion.ts';
 import type { IntervalMethod } from './stats/share.ts';
-import { DEFAULT_SHARE_TOLERANCE, describeShareBound, edgeText, judgeShare, shareBand, shareOptions, shareReason, shareText, type ShareJudgement } from './share.ts';
+import {
+  DEFAULT_SHARE_TOLERANCE,
+  describeShareBound,
+  edgeText,
+  judgeShare,
+  shareBand,
+  shareOptions,
+  shareReason,
+  shareText,
+  type ShareJudgement,
+} from './share.ts';
 import { clientPopulation, type KindHandler } from './kind.ts';
 import { where, population, type RawCommon, type RawDuration, type RawShareBound, type RawWhere } from '../spec/expectation-input.ts';
 import { must } from '../must.ts';
@@ -66,7 +76,10 @@ export function percentileOf(key: string): number | undefined {
 export function judgeLatency(e: LatencyExpectation, context: JudgeContext): Verdict {
   const view = context.observation.latency(e.where);
   const n = view.count;
-  const statistical = Object.entries(e.percentiles).reduce((s, [key, b]) => s + (key === 'max' ? 0 : (b.below !== undefined ? 1 : 0) + (b.above !== undefined ? 1 : 0)), 0);
+  const statistical = Object.entries(e.percentiles).reduce(
+    (s, [key, b]) => s + (key === 'max' ? 0 : (b.below !== undefined ? 1 : 0) + (b.above !== undefined ? 1 : 0)),
+    0,
+  );
   const comparisons = statistical + (e.delayed ? 1 : 0);
   const options = shareOptions(e.confidence, context, comparisons);
   const checks: Check[] = [];
@@ -166,7 +179,10 @@ function marginOf(j: ShareJudgement): number {
 }
 
 function explain(checks: Check[], outcome: Outcome): string {
-  const decisive = must(outcome === 'pass' ? [...checks].sort((a, b) => a.margin - b.margin)[0] : checks.find((c) => c.outcome === outcome), `a latency check with outcome ${outcome}`);
+  const decisive = must(
+    outcome === 'pass' ? [...checks].sort((a, b) => a.margin - b.margin)[0] : checks.find((c) => c.outcome === outcome),
+    `a latency check with outcome ${outcome}`,
+  );
   const others = checks.length - 1;
   const tail = others > 0 ? ` (${others} more check${others === 1 ? '' : 's'}: ${summary(checks.filter((c) => c !== decisive))})` : '';
   return `${decisive.sentence}${tail}.`;
@@ -217,10 +233,20 @@ export const latencyKind: KindHandler<LatencyExpectation, RawLatency> = {
       percentiles[key] = entry;
     }
     const delayed = raw.delayed
-      ? { atLeastMs: n.duration(raw.delayed.atLeast, [...path, 'delayed', 'atLeast'], 'ms'), share: n.shareBound(raw.delayed.share, [...path, 'delayed', 'share']) }
+      ? {
+          atLeastMs: n.duration(raw.delayed.atLeast, [...path, 'delayed', 'atLeast'], 'ms'),
+          share: n.shareBound(raw.delayed.share, [...path, 'delayed', 'share']),
+        }
       : undefined;
     if (!delayed && Object.keys(percentiles).length === 0) throw n.error(path, 'latency needs a percentile (p50, p99, max...) or delayed');
-    return { kind: 'latency', ...common, title: raw.title ?? `latency ${Object.keys(percentiles).join(', ') || 'delayed share'}${population(raw.where)}`, percentiles, delayed, where: where(raw.where) };
+    return {
+      kind: 'latency',
+      ...common,
+      title: raw.title ?? `latency ${Object.keys(percentiles).join(', ') || 'delayed share'}${population(raw.where)}`,
+      percentiles,
+      delayed,
+      where: where(raw.where),
+    };
   },
   judge: judgeLatency,
   judgedFromClient: () => true,

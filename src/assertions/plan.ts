@@ -85,10 +85,21 @@ function shareChecks(e: Expectation): ShareCheck[] {
         const q = percentileOf(key);
         if (q === undefined) continue; // max is exact, not a share
         const tail = 1 - q / 100;
-        if (bound.below !== undefined) checks.push({ truth: 0, band: { upper: tail }, comparisons: 0, assumed: `no request takes ${bound.below} ms or longer` });
-        if (bound.above !== undefined) checks.push({ truth: 1, band: { lower: tail }, comparisons: 0, assumed: `every request takes ${bound.above} ms or longer` });
+        if (bound.below !== undefined)
+          checks.push({ truth: 0, band: { upper: tail }, comparisons: 0, assumed: `no request takes ${bound.below} ms or longer` });
+        if (bound.above !== undefined)
+          checks.push({ truth: 1, band: { lower: tail }, comparisons: 0, assumed: `every request takes ${bound.above} ms or longer` });
       }
-      if (e.delayed) checks.push({ ...hoped(e.delayed.share, { share: 'the share delayed', every: `every request is delayed ${e.delayed.atLeastMs} ms or more`, none: 'no request is delayed' }), band: bandOf(e.delayed.share, DEFAULT_SHARE_TOLERANCE), comparisons: 0 });
+      if (e.delayed)
+        checks.push({
+          ...hoped(e.delayed.share, {
+            share: 'the share delayed',
+            every: `every request is delayed ${e.delayed.atLeastMs} ms or more`,
+            none: 'no request is delayed',
+          }),
+          band: bandOf(e.delayed.share, DEFAULT_SHARE_TOLERANCE),
+          comparisons: 0,
+        });
       return checks.map((c) => ({ ...c, comparisons: checks.length }));
     }
     default:
@@ -165,7 +176,8 @@ export function describeShortPlan(plan: SamplePlan, experiment: Experiment): str
         : load.model.kind === 'open' && load.durationMs !== undefined
           ? `the load plans ${fmt(Math.floor((load.model.rate * (load.durationMs - load.warmupMs)) / 1000))} (rate ${load.model.rate}/s for ${(load.durationMs - load.warmupMs) / 1000} s after the warm-up)`
           : 'the load sets no count';
-  const share = plan.planned !== undefined && plan.neededRequests !== null && plan.neededRequests !== plan.needed ? `, ${fmt(plan.planned)} of them in its population` : '';
+  const share =
+    plan.planned !== undefined && plan.neededRequests !== null && plan.neededRequests !== plan.needed ? `, ${fmt(plan.planned)} of them in its population` : '';
   const fix =
     load.sequential !== undefined
       ? `raise budget to at least ${fmt(plan.neededRequests ?? plan.needed)}`

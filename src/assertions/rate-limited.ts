@@ -124,7 +124,16 @@ export function judgeRateLimited(e: RateLimitedExpectation, context: JudgeContex
 
   const bucket = describeBucket(limit, mode);
   const predicted = range.minLimited === range.maxLimited ? formatCount(range.minLimited) : `${formatCount(range.minLimited)}–${formatCount(range.maxLimited)}`;
-  const toleranceText = describeTolerance(mode, phaseTolerance, limit.bucket.fillIntervalMs, e.slack, fractionAllowance, spread, range.maxLimited - range.minLimited, perRequest !== undefined);
+  const toleranceText = describeTolerance(
+    mode,
+    phaseTolerance,
+    limit.bucket.fillIntervalMs,
+    e.slack,
+    fractionAllowance,
+    spread,
+    range.maxLimited - range.minLimited,
+    perRequest !== undefined,
+  );
   const allowed = `${formatCount(lowest)}–${formatCount(highest)}`;
   let explanation: string;
   if (times.length === 0) {
@@ -147,7 +156,11 @@ export function judgeRateLimited(e: RateLimitedExpectation, context: JudgeContex
       `through ${bucket} predicts ${predicted} (tolerance ${toleranceText})${verdictWord}.${waiting}`;
   }
 
-  const predictedSeries = predictRateLimited(replayed, limit, mode, { ...replay, phaseMs: range.phaseAtMin, ...(fractional ? { random: random() } : {}) }).perSecond;
+  const predictedSeries = predictRateLimited(replayed, limit, mode, {
+    ...replay,
+    phaseMs: range.phaseAtMin,
+    ...(fractional ? { random: random() } : {}),
+  }).perSecond;
   const observedPerSecond = perSecond(context.observation.sendTimes({ ...e.where, [FLAG_LABEL]: LOCAL_RATE_LIMIT_FLAG }));
   return {
     kind: 'rateLimited',
@@ -169,7 +182,14 @@ export function judgeRateLimited(e: RateLimitedExpectation, context: JudgeContex
       tolerance: {
         phase: phaseTolerance,
         jitter,
-        ...(spread ? { arrivalSpreadMs: spread.spreadMs, arrivalSpreadTokens: spread.spreadTokens, spread: range.maxLimited - range.minLimited, perRequestDelays: perRequest !== undefined } : {}),
+        ...(spread
+          ? {
+              arrivalSpreadMs: spread.spreadMs,
+              arrivalSpreadTokens: spread.spreadTokens,
+              spread: range.maxLimited - range.minLimited,
+              perRequestDelays: perRequest !== undefined,
+            }
+          : {}),
         fraction: fractionAllowance,
         slack: e.slack,
       },
@@ -233,7 +253,9 @@ function describeTolerance(
       ? [`${formatCount(phase)} for one ${formatMs(fillIntervalMs)} fill interval of clock skew`, `${ARRIVAL_JITTER_REQUESTS} for arrival jitter`]
       : [
           `${formatCount(width)} for when each request can have reached the proxy (no later than its response came back` +
-            (perRequest ? `, each by its own response time; at most ${formatMs(spread.spreadMs)})` : `: up to ${formatMs(spread.spreadMs)}, worth ${spread.spreadTokens.toFixed(2)} tokens)`) +
+            (perRequest
+              ? `, each by its own response time; at most ${formatMs(spread.spreadMs)})`
+              : `: up to ${formatMs(spread.spreadMs)}, worth ${spread.spreadTokens.toFixed(2)} tokens)`) +
             '; continuous refill has no timer to skew',
         ];
   if (fraction > 0) parts.push(`${formatCount(fraction)} for the filter's partial enabling/enforcement`);
@@ -313,7 +335,12 @@ function perSecond(times: Float64Array): Map<number, number> {
 }
 
 function mergePerSecond(predicted: { second: number; allowed: number; limited: number }[], observed: Map<number, number>): RateLimitSecond[] {
-  const rows = predicted.map((p) => ({ second: p.second, predictedLimited: p.limited, predictedAllowed: p.allowed, observedLimited: observed.get(p.second) ?? 0 }));
+  const rows = predicted.map((p) => ({
+    second: p.second,
+    predictedLimited: p.limited,
+    predictedAllowed: p.allowed,
+    observedLimited: observed.get(p.second) ?? 0,
+  }));
   for (const [second, count] of observed) {
     if (!rows.some((r) => r.second === second)) rows.push({ second, predictedLimited: 0, predictedAllowed: 0, observedLimited: count });
   }
@@ -336,7 +363,14 @@ interface RawRateLimited extends RawCommon {
 
 export const rateLimitedKind: KindHandler<RateLimitedExpectation, RawRateLimited> = {
   parse({ raw, common }) {
-    return { kind: 'rateLimited', ...common, title: raw.title ?? `429s as the token bucket predicts${raw.filter ? ` (${raw.filter})` : ''}${population(raw.where)}`, filter: raw.filter, slack: raw.slack ?? 0, where: where(raw.where) };
+    return {
+      kind: 'rateLimited',
+      ...common,
+      title: raw.title ?? `429s as the token bucket predicts${raw.filter ? ` (${raw.filter})` : ''}${population(raw.where)}`,
+      filter: raw.filter,
+      slack: raw.slack ?? 0,
+      where: where(raw.where),
+    };
   },
   judge: judgeRateLimited,
   judgedFromClient: () => true,

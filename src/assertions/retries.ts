@@ -65,7 +65,15 @@ interface RawRetries extends RawCommon, RawCountBound {
 export const retriesKind: KindHandler<RetriesExpectation, RawRetries> = {
   parse({ n, raw, path, common }) {
     const count = countOf(n, raw, path, 'retries');
-    return { kind: 'retries', ...common, title: raw.title ?? `retries to ${raw.service}${raw.subset ? ` ${raw.subset}` : ''}`, service: raw.service, subset: raw.subset, from: raw.from, count };
+    return {
+      kind: 'retries',
+      ...common,
+      title: raw.title ?? `retries to ${raw.service}${raw.subset ? ` ${raw.subset}` : ''}`,
+      service: raw.service,
+      subset: raw.subset,
+      from: raw.from,
+      count,
+    };
   },
   judge: judgeRetries,
   judgedFromClient: () => false,

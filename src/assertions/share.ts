@@ -52,7 +52,15 @@ export function judgeShare(successes: number, trials: number, band: Band, option
   const outcome = trials === 0 ? 'inconclusive' : outcomeOf(placement);
   const estimate =
     options.estimateMore && outcome === 'inconclusive' && trials > 0
-      ? { decidesAt: requestsFor(successes / trials, clipped, { confidence: options.confidence, comparisons: options.comparisons, sequential: options.sequential }, PLANNING_CHANCE) ?? null }
+      ? {
+          decidesAt:
+            requestsFor(
+              successes / trials,
+              clipped,
+              { confidence: options.confidence, comparisons: options.comparisons, sequential: options.sequential },
+              PLANNING_CHANCE,
+            ) ?? null,
+        }
       : {};
   return {
     successes,

@@ -32,9 +32,7 @@ export function judgeStatus(e: StatusExpectation, context: JudgeContext): Verdic
 
   const derived = e.ratio.derived && { ...e.ratio.derived, share: derivedShare(e.ratio.derived.failing, e.ratio.derived.retries) };
   const bound = derived ? { ...e.ratio, approx: derived.share } : e.ratio;
-  const derivation = derived
-    ? `${trimmed(derived.failing, 4)}^(${derived.retries}+1) = ${trimmed(derived.share * 100, 3)}`
-    : undefined;
+  const derivation = derived ? `${trimmed(derived.failing, 4)}^(${derived.retries}+1) = ${trimmed(derived.share * 100, 3)}` : undefined;
   const { judgement: j, expected, band } = judgeShareBound(successes, trials, bound, e.confidence, context, derivation);
   const predicate = e.flag !== undefined ? `flagged ${e.flag}` : e.code;
 
@@ -75,7 +73,14 @@ export const statusKind: KindHandler<StatusExpectation, RawStatus> = {
     if ((raw.code === undefined) === (raw.flag === undefined)) throw n.error(path, 'status needs exactly one of code (503, 5xx) or flag (UO, FI, ...)');
     const ratio = n.shareBound(raw.ratio, [...path, 'ratio']);
     const what = raw.code !== undefined ? String(raw.code) : `flag ${raw.flag}`;
-    return { kind: 'status', ...common, title: raw.title ?? `share of ${what} ${percentText(ratio)}${population(raw.where)}`, ...(raw.code !== undefined ? { code: String(raw.code) } : { flag: raw.flag }), ratio, where: where(raw.where) };
+    return {
+      kind: 'status',
+      ...common,
+      title: raw.title ?? `share of ${what} ${percentText(ratio)}${population(raw.where)}`,
+      ...(raw.code !== undefined ? { code: String(raw.code) } : { flag: raw.flag }),
+      ratio,
+      where: where(raw.where),
+    };
   },
   judge: judgeStatus,
   judgedFromClient: () => true,

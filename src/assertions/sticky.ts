@@ -36,28 +36,39 @@ export function judgeSticky(e: StickyExpectation, context: JudgeContext): Verdic
   const { observation } = context;
   const band = bandOf(e.ratio, 0);
   const groups = [...observation.countBy(e.by, e.where).keys()].sort();
-  const tallies = groups.map((group) => {
-    const counts = observation.countBy(e.of, { ...(e.where ?? {}), [e.by]: group });
-    let value = '';
-    let count = 0;
-    let responses = 0;
-    for (const [v, n] of [...counts].sort(([a], [b]) => a.localeCompare(b))) {
-      responses += n;
-      if (n > count) [value, count] = [v, n];
-    }
-    return { group, value, count, responses, values: counts.size };
-  }).filter((t) => t.responses > 0);
-  const comparisons = Math.max(1, tallies.reduce((s, t) => s + t.values, 0));
+  const tallies = groups
+    .map((group) => {
+      const counts = observation.countBy(e.of, { ...(e.where ?? {}), [e.by]: group });
+      let value = '';
+      let count = 0;
+      let responses = 0;
+      for (const [v, n] of [...counts].sort(([a], [b]) => a.localeCompare(b))) {
+        responses += n;
+        if (n > count) [value, count] = [v, n];
+      }
+      return { group, value, count, responses, values: counts.size };
+    })
+    .filter((t) => t.responses > 0);
+  const comparisons = Math.max(
+    1,
+    tallies.reduce((s, t) => s + t.values, 0),
+  );
   const judged = tallies.map((t) => ({ ...t, j: judgeShare(t.count, t.responses, band, shareOptions(e.confidence, context, comparisons)) }));
-  const outcome: Outcome = judged.length === 0 ? 'inconclusive'
-    : judged.some((g) => g.j.outcome === 'fail') ? 'fail'
-      : judged.every((g) => g.j.outcome === 'pass') ? 'pass' : 'inconclusive';
+  const outcome: Outcome =
+    judged.length === 0
+      ? 'inconclusive'
+      : judged.some((g) => g.j.outcome === 'fail')
+        ? 'fail'
+        : judged.every((g) => g.j.outcome === 'pass')
+          ? 'pass'
+          : 'inconclusive';
   const count = judged.reduce((s, g) => s + g.count, 0);
   const trials = judged.reduce((s, g) => s + g.responses, 0);
   // The verdict's interval is the group that decides it: the failing one, else the least certain one.
   const decisive = judged.find((g) => g.j.outcome === 'fail') ?? [...judged].sort((a, b) => a.j.interval[0] - b.j.interval[0])[0];
   const expected = `at least ${percentText(e.ratio)} of each group's responses to one ${e.of}`.replace('≥ ', '');
-  const groupText = (g: typeof judged[number]) => `${g.group}: ${formatShareWithInterval(g.j.share, g.j.interval, g.j.label)} of ${plural(g.responses, 'response')} to ${e.of} ${g.value}`;
+  const groupText = (g: (typeof judged)[number]) =>
+    `${g.group}: ${formatShareWithInterval(g.j.share, g.j.interval, g.j.label)} of ${plural(g.responses, 'response')} to ${e.of} ${g.value}`;
   return {
     kind: 'sticky',
     title: e.title,
@@ -71,7 +82,11 @@ export function judgeSticky(e: StickyExpectation, context: JudgeContext): Verdic
       judged.length === 0
         ? `No response${whereText(e.where)} carried both ${e.by} and ${e.of}, so stickiness cannot be judged.`
         : `${judged.map(groupText).join('; ')}${whereText(e.where)}; expected ${expected} (each group's most common ${e.of}, judged over ${comparisons} value${comparisons === 1 ? '' : 's'} seen): ${outcome === 'pass' ? 'every group clears the bound' : outcome === 'fail' ? `${must(decisive, 'the failing group').group} does not` : 'some group cannot tell yet'}.`,
-    evidence: { unit: 'share', expected: scalarBand(bandEvidence(band, undefined, [0, 1])), population: clientPopulation(`responses with ${e.by} and ${e.of}`, e.where) },
+    evidence: {
+      unit: 'share',
+      expected: scalarBand(bandEvidence(band, undefined, [0, 1])),
+      population: clientPopulation(`responses with ${e.by} and ${e.of}`, e.where),
+    },
     details: {
       groups: judged.map((g) => ({ group: g.group, value: g.value, count: g.count, responses: g.responses, values: g.values, outcome: g.j.outcome })),
       band,
@@ -93,8 +108,17 @@ interface RawSticky extends RawCommon {
 export const stickyKind: KindHandler<StickyExpectation, RawSticky> = {
   parse({ n, raw, path, common }) {
     const ratio = n.shareBound(raw.ratio, [...path, 'ratio']);
-    if (ratio.min === undefined || ratio.max !== undefined || ratio.approx !== undefined) throw n.error([...path, 'ratio'], 'sticky takes a lower bound only: ratio: { min: 0.99 }');
-    return { kind: 'sticky', ...common, title: raw.title ?? `${raw.of} sticky per ${raw.by} ${percentText(ratio)}${population(raw.where)}`, of: raw.of, by: raw.by, ratio, where: where(raw.where) };
+    if (ratio.min === undefined || ratio.max !== undefined || ratio.approx !== undefined)
+      throw n.error([...path, 'ratio'], 'sticky takes a lower bound only: ratio: { min: 0.99 }');
+    return {
+      kind: 'sticky',
+      ...common,
+      title: raw.title ?? `${raw.of} sticky per ${raw.by} ${percentText(ratio)}${population(raw.where)}`,
+      of: raw.of,
+      by: raw.by,
+      ratio,
+      where: where(raw.where),
+    };
   },
   judge: judgeSticky,
   // Judged once, after the load: each group's most common value must be settled first.

@@ -116,4 +116,3 @@ export interface JudgeContext {
     final?: boolean;
   };
 }
-

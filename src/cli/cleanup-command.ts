@@ -9,7 +9,12 @@ export interface CleanupOptions {
 }
 
 export async function cleanupCommand(options: CleanupOptions): Promise<number> {
-  const reports = await cleanup({ context: options.context, allowContext: options.allowContext, ...(options.kubeconfig ? { kubeconfig: options.kubeconfig } : {}), log: (m) => say(m) });
+  const reports = await cleanup({
+    context: options.context,
+    allowContext: options.allowContext,
+    ...(options.kubeconfig ? { kubeconfig: options.kubeconfig } : {}),
+    log: (m) => say(m),
+  });
   const deleted = reports.flatMap((r) => r.deleted);
   const restored = reports.flatMap((r) => r.restored);
   const errors = reports.flatMap((r) => r.errors);

@@ -80,7 +80,9 @@ export async function execute(experiments: Experiment[], options: ExecuteOptions
   const terminal = new TerminalReporter({ quiet: options.quiet, json: options.json });
   // One multiplexer for every output: a reporter that throws is told on stderr and never stops the run or its restore.
   const listener = multiplex([terminal, ...(options.listener ? [options.listener] : [])], (error, hook) => {
-    process.stderr.write(`warning: ${printable(`a reporter failed in ${hook} (the run goes on): ${error instanceof Error ? error.message : String(error)}`)}\n`);
+    process.stderr.write(
+      `warning: ${printable(`a reporter failed in ${hook} (the run goes on): ${error instanceof Error ? error.message : String(error)}`)}\n`,
+    );
   });
   const target = options.inject?.target ?? (await createTarget(options.target, options));
   const runner = new Runner(
@@ -128,7 +130,9 @@ export async function execute(experiments: Experiment[], options: ExecuteOptions
     // The place was writable at the start (disk full since, removed...): keep the run's results somewhere.
     const fallback = await mkdtemp(join(tmpdir(), 'meshproof-report-'));
     // A warning about the user's data, so straight to stderr: shown under --quiet too, and never on --json's stdout.
-    process.stderr.write(`warning: ${printable(`could not write the reports to ${reportDir} (${(error as Error).message}); writing them to ${fallback} instead`)}\n`);
+    process.stderr.write(
+      `warning: ${printable(`could not write the reports to ${reportDir} (${(error as Error).message}); writing them to ${fallback} instead`)}\n`,
+    );
     reports = await writeReports(result, { dir: fallback, inconclusiveAs: reportOptions.inconclusiveAs });
   }
   terminal.onReportsWritten(reports);
@@ -142,7 +146,14 @@ async function ensureWritableDir(dir: string, flag: string, what: string): Promi
     await access(dir, constants.W_OK);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    const why = code === 'ENOTDIR' || code === 'EEXIST' ? 'it or a folder above it is a file, not a folder' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : code === 'EROFS' ? 'read-only file system' : String(code ?? error);
+    const why =
+      code === 'ENOTDIR' || code === 'EEXIST'
+        ? 'it or a folder above it is a file, not a folder'
+        : code === 'EACCES' || code === 'EPERM'
+          ? 'permission denied'
+          : code === 'EROFS'
+            ? 'read-only file system'
+            : String(code ?? error);
     throw new SpecError(`cannot write ${what} in ${dir}: ${why}`, undefined, flag);
   }
 }

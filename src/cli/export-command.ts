@@ -60,7 +60,8 @@ function serviceUrls(pairs: string[]): Map<string, string> {
   const urls = new Map<string, string>();
   for (const pair of pairs) {
     const [, service, url] = /^([a-z0-9][a-z0-9.-]*)=(https?:\/\/\S+)$/.exec(pair) ?? [];
-    if (service === undefined || url === undefined) throw new SpecError(`expected SERVICE=URL such as ratings=http://127.0.0.1:9080 (got "${pair}")`, undefined, '--service-url');
+    if (service === undefined || url === undefined)
+      throw new SpecError(`expected SERVICE=URL such as ratings=http://127.0.0.1:9080 (got "${pair}")`, undefined, '--service-url');
     urls.set(service, url.replace(/\/$/, ''));
   }
   return urls;
@@ -78,14 +79,19 @@ export async function exportK6Command(file: string, options: ExportK6Options): P
   }
   const notes = [...first.notes];
   if (experiments.length > 1) {
-    notes.push(`${firstExperiment.sweep?.baseName ?? firstExperiment.name} is a sweep of ${experiments.length} points that differ only in what is applied to the mesh; the load, and so this script, is the same for each.`);
+    notes.push(
+      `${firstExperiment.sweep?.baseName ?? firstExperiment.name} is a sweep of ${experiments.length} points that differ only in what is applied to the mesh; the load, and so this script, is the same for each.`,
+    );
   }
   // Thresholds from the expectations k6 can judge; a sweep whose expectations differ by point carries none.
   const perPoint = experiments.map((e) => k6Checks(e.expect, e.load.requests));
   const [firstChecks] = perPoint;
   const same = perPoint.every((c) => isDeepStrictEqual(c, firstChecks));
   const { checks, notCarried } = same && firstChecks ? firstChecks : { checks: [], notCarried: [] };
-  if (!same) notes.push('The expectations differ from point to point of the sweep, so this script carries no thresholds: export one point (remove spec.matrix) to have them.');
+  if (!same)
+    notes.push(
+      'The expectations differ from point to point of the sweep, so this script carries no thresholds: export one point (remove spec.matrix) to have them.',
+    );
   if (checks.length > 0) {
     notes.push(
       `Thresholds: ${new Set(checks.map((c) => c.title)).size} expectation(s) as k6 metrics meshproof_check_*, so k6 run exits 99 when one fails. ` +

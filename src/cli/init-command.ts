@@ -60,9 +60,13 @@ function entryOf(scenario: Scenario, service: string): { path: string; service?:
     }
   }
   const namespace = scenario.resources.find((r) => r.object.kind === 'Service' && r.object.metadata.name === service)?.object.metadata.namespace ?? 'default';
-  const strict = scenario.resources.some(({ object }) =>
-    object.kind === 'PeerAuthentication' && field(object.spec, 'mtls', 'mode') === 'STRICT' && field(object.spec, 'selector') === undefined
-    && [namespace, 'istio-system'].includes(object.metadata.namespace ?? 'default'));
+  const strict = scenario.resources.some(
+    ({ object }) =>
+      object.kind === 'PeerAuthentication' &&
+      field(object.spec, 'mtls', 'mode') === 'STRICT' &&
+      field(object.spec, 'selector') === undefined &&
+      [namespace, 'istio-system'].includes(object.metadata.namespace ?? 'default'),
+  );
   if (strict) {
     throw new SpecError(
       `service "${service}" takes only mutual TLS (a STRICT PeerAuthentication of namespace ${namespace}) and no Gateway route leads to it, so a load from outside the mesh cannot reach it; route a path to it from the ingress gateway in the scenario, or start from a service the gateway reaches`,
@@ -92,7 +96,10 @@ function poolCapacity(scenario: Scenario, service: string): number | undefined {
     if (object.kind !== 'DestinationRule' || shortName(valueText(field(object.spec, 'host') ?? '')) !== service) continue;
     // The rule's own policy, its subsets', and the port-level settings of each (any of them can cap a pool).
     const policies = [field(object.spec, 'trafficPolicy'), ...list(field(object.spec, 'subsets')).map((subset) => field(subset, 'trafficPolicy'))];
-    const pools = policies.flatMap((policy) => [field(policy, 'connectionPool'), ...list(field(policy, 'portLevelSettings')).map((port) => field(port, 'connectionPool'))]);
+    const pools = policies.flatMap((policy) => [
+      field(policy, 'connectionPool'),
+      ...list(field(policy, 'portLevelSettings')).map((port) => field(port, 'connectionPool')),
+    ]);
     for (const pool of pools) {
       const number = (v: unknown) => (typeof v === 'number' && v > 0 ? v : undefined);
       const connections = number(field(pool, 'tcp', 'maxConnections'));
@@ -111,7 +118,10 @@ export function initExperiment(service: string, scenarioName = 'bookinfo', outFi
   if (!scenario.services.includes(service)) {
     throw new SpecError(`scenario ${scenarioName} has no service "${service}" (it has: ${scenario.services.join(', ')})`, undefined, 'service');
   }
-  const versions = scenario.workloads.filter((w) => w.startsWith(`${service}-v`)).map((w) => w.slice(service.length + 1)).sort();
+  const versions = scenario.workloads
+    .filter((w) => w.startsWith(`${service}-v`))
+    .map((w) => w.slice(service.length + 1))
+    .sort();
   const name = `${service}-baseline`;
   const path = scenarioName === 'bookinfo' ? bookinfoEntry[service] : undefined;
   const request = path ? { path } : entryOf(scenario, service);

@@ -38,7 +38,7 @@ export async function listCommand(paths: string[], options: ListOptions): Promis
     ['NAME', 'TAGS', 'RESOURCES', 'EXPECTATIONS'],
   );
   // On a terminal narrower than the table, one block per experiment, wrapped to its width.
-  const width = process.stdout.isTTY ? (process.stdout.columns || 80) : Infinity;
+  const width = process.stdout.isTTY ? process.stdout.columns || 80 : Infinity;
   const fits = text.split('\n').every((line) => line.length <= width);
   const blocks = rows
     .map((r) =>

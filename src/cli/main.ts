@@ -26,12 +26,14 @@ function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
 
-const targetOption = () => new Option('--target <target>', 'where to run: the embedded mesh (local) or a cluster (kube)').choices(['local', 'kube']).default('local');
+const targetOption = () =>
+  new Option('--target <target>', 'where to run: the embedded mesh (local) or a cluster (kube)').choices(['local', 'kube']).default('local');
 const contextOption = () => new Option('--context <name>', 'kubeconfig context (kube target); kind-* contexts are allowed by default');
 const allowContextOption = () => new Option('--allow-context', 'allow a kube context that is not kind-* (e.g. a shared cluster)');
 const kubeconfigOption = () => new Option('--kubeconfig <file>', 'kubeconfig file (kube target; default $KUBECONFIG or ~/.kube/config)');
 const namespaceOption = () => new Option('--namespace <ns>', "namespace of the scenario's workloads (kube target)").default('default');
-const istioVersionOption = () => new Option('--istio-version <version>', 'Istio release whose behaviour the local target follows (kube reads it from the cluster)');
+const istioVersionOption = () =>
+  new Option('--istio-version <version>', 'Istio release whose behaviour the local target follows (kube reads it from the cluster)');
 
 /** Where and how `run` and `tutorial` reach the mesh: the same options for both. */
 function addTargetOptions(command: Command): Command {
@@ -43,7 +45,12 @@ function addTargetOptions(command: Command): Command {
     .addOption(namespaceOption())
     .option('--url <url>', 'entry point for load instead of the discovered ingress (kube)')
     .addOption(istioVersionOption())
-    .addOption(new Option('--control-plane <plane>', "local target: who turns the Istio resources into the proxies' routes and clusters: builtin (default, Node only) or istiod (the pinned istiod's own config generation; built by npm run tools)").choices(['builtin', 'istiod']))
+    .addOption(
+      new Option(
+        '--control-plane <plane>',
+        "local target: who turns the Istio resources into the proxies' routes and clusters: builtin (default, Node only) or istiod (the pinned istiod's own config generation; built by npm run tools)",
+      ).choices(['builtin', 'istiod']),
+    )
     .addOption(new Option('--converge-timeout <duration>', 'how long to wait for every proxy to take new config').argParser(parseMs).default(60_000, '60s'));
 }
 
@@ -51,7 +58,9 @@ export function buildProgram(): Command {
   const program = new Command();
   program
     .name('meshproof')
-    .description('Prove what an Istio service mesh really does under faults and load.\nExperiments (YAML) apply Istio resources, drive load, and judge expectations with sound statistics.')
+    .description(
+      'Prove what an Istio service mesh really does under faults and load.\nExperiments (YAML) apply Istio resources, drive load, and judge expectations with sound statistics.',
+    )
     .version(meshproofVersion(), '-V, --version', 'print the meshproof version')
     .showHelpAfterError('(run with --help for usage)')
     .configureHelp({ sortSubcommands: false, showGlobalOptions: true })
@@ -67,10 +76,13 @@ export function buildProgram(): Command {
     .option('--junit <file>', 'also write JUnit XML to this file')
     .option('--seed <n>', 'seed for every random decision (printed and recorded; default random)', parseSeed)
     .option('--tag <tag>', 'only experiments with this tag (repeatable: any of them)', collect)
-    .addOption(new Option('--driver <driver>', 'override every experiment\'s load driver').choices(['autocannon', 'k6']))
+    .addOption(new Option('--driver <driver>', "override every experiment's load driver").choices(['autocannon', 'k6']))
     .addOption(new Option('--inconclusive <as>', 'how inconclusive verdicts count for the exit code and JUnit').choices(['fail', 'pass']).default('fail'))
     .option('-q, --quiet', 'no progress output; only the summary and errors')
-    .addHelpText('after', '\nExit codes: 0 all expectations met, 1 an expectation failed (or was inconclusive), 2 bad input, 3 target or infrastructure failure, 130 interrupted (after restoring the mesh).')
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 all expectations met, 1 an expectation failed (or was inconclusive), 2 bad input, 3 target or infrastructure failure, 130 interrupted (after restoring the mesh).',
+    )
     .action(async (paths: string[], options: RunCommandOptions) => {
       const { runCommand } = await import('./run-command.ts');
       process.exitCode = await runCommand(paths, options);
@@ -82,7 +94,11 @@ export function buildProgram(): Command {
     .argument('[paths...]', 'experiment files or folders', ['experiments'])
     .option('--json', 'print findings as JSON on stdout')
     .option('--istio', "also run Istio's analyzers (pinned istioctl, offline) over the scenario plus each experiment's resources; an Error finding exits 2")
-    .addOption(new Option('--target <target>', 'the target the experiments are for; local (default) also checks every resource field the embedded mesh would refuse').choices(['local', 'kube']).default('local'))
+    .addOption(
+      new Option('--target <target>', 'the target the experiments are for; local (default) also checks every resource field the embedded mesh would refuse')
+        .choices(['local', 'kube'])
+        .default('local'),
+    )
     .action(async (paths: string[], options: ValidateOptions) => {
       const { validateCommand } = await import('./validate-command.ts');
       process.exitCode = await validateCommand(paths, options);

@@ -33,7 +33,10 @@ async function checkedRun(paths: string[], options: RunCommandOptions): Promise<
   // Checked for the driver that will run (--driver included) and, for every experiment, for what the target refuses
   // (as `validate` does) before anything is applied: a resource refused in a later experiment must not let earlier ones
   // run first.
-  const { experiments } = loadExperiments(paths, { ...(options.driver ? { driver: options.driver } : {}), checkResources: await resourceCheckFor(options.target) });
+  const { experiments } = loadExperiments(paths, {
+    ...(options.driver ? { driver: options.driver } : {}),
+    checkResources: await resourceCheckFor(options.target),
+  });
   const selected = filterByTags(experiments, options.tag);
   if (selected.length === 0) {
     throw new SpecError(`no experiment has any of the tags ${(options.tag ?? []).join(', ')} (${experiments.length} experiments loaded)`, undefined, '--tag');
@@ -42,10 +45,15 @@ async function checkedRun(paths: string[], options: RunCommandOptions): Promise<
   const [first] = selected;
   const other = selected.find((e) => e.scenario !== first?.scenario);
   if (first && other) {
-    throw new SpecError(`experiments of one run share a scenario: ${displayPath(first.file)} uses ${displayScenario(first.scenario)}, ${displayPath(other.file)} uses ${displayScenario(other.scenario)}; run them separately`, { file: displayPath(other.file), line: 1, col: 1 }, 'spec.scenario');
+    throw new SpecError(
+      `experiments of one run share a scenario: ${displayPath(first.file)} uses ${displayScenario(first.scenario)}, ${displayPath(other.file)} uses ${displayScenario(other.scenario)}; run them separately`,
+      { file: displayPath(other.file), line: 1, col: 1 },
+      'spec.scenario',
+    );
   }
   for (const e of selected) {
-    for (const w of e.warnings) if (!options.quiet && !options.json) say(`warning: ${printable(`${w.source.file}:${w.source.line}:${w.source.col}: ${w.path}: ${w.message}`)}`);
+    for (const w of e.warnings)
+      if (!options.quiet && !options.json) say(`warning: ${printable(`${w.source.file}:${w.source.line}:${w.source.col}: ${w.path}: ${w.message}`)}`);
   }
   const { result } = await execute(selected, options);
   return result.exitCode;

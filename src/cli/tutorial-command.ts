@@ -82,7 +82,9 @@ export function resourcesText(experiment: Experiment): string {
 
 function whereText(where: Record<string, string> | undefined): string {
   if (!where || Object.keys(where).length === 0) return '';
-  return ` (${Object.entries(where).map(([k, v]) => `${k} = ${v}`).join(', ')})`;
+  return ` (${Object.entries(where)
+    .map(([k, v]) => `${k} = ${v}`)
+    .join(', ')})`;
 }
 
 /** One line per expectation: what it checks, in the experiment's own terms. */
@@ -90,7 +92,9 @@ export function expectationText(e: Expectation): string {
   switch (e.kind) {
     case 'distribution': {
       const sum = Object.values(e.weights).reduce((a, b) => a + b, 0);
-      const shares = Object.entries(e.weights).map(([k, w]) => `${k} ${Math.round((1000 * w) / sum) / 10} %`).join(', ');
+      const shares = Object.entries(e.weights)
+        .map(([k, w]) => `${k} ${Math.round((1000 * w) / sum) / 10} %`)
+        .join(', ');
       return `${e.of} split ${shares}, each ± ${e.tolerance} points${whereText(e.where)}`;
     }
     case 'status':
@@ -130,7 +134,10 @@ function tally(groups: Group[], label: string): string {
     const value = g.labels[label];
     if (value !== undefined && value !== '-' && value !== '') counts.set(value, (counts.get(value) ?? 0) + g.count);
   }
-  return [...counts].sort().map(([k, n]) => `${k} ×${n}`).join(', ');
+  return [...counts]
+    .sort()
+    .map(([k, n]) => `${k} ×${n}`)
+    .join(', ');
 }
 
 const OBSERVED_LABELS = ['error', 'reviews.version', 'details', 'reviews', 'ratings', 'denied', 'flag'];
@@ -242,13 +249,16 @@ export async function tutorialCommand(name: string, options: TutorialOptions): P
   const interactive = !options.yes && isTerminal(process.stdin);
   WIDTH = tutorialWidth();
   const start = options.step ?? 1;
-  if (!Number.isInteger(start) || start < 1 || start > steps.length) throw new SpecError(`--step ${options.step}: the tutorial has steps 1 to ${steps.length}`, undefined, '--step');
+  if (!Number.isInteger(start) || start < 1 || start > steps.length)
+    throw new SpecError(`--step ${options.step}: the tutorial has steps 1 to ${steps.length}`, undefined, '--step');
   const title = `${paint('bold', `meshproof tutorial: ${name}`)} — `;
   say(
     `${title}${wrap(
       `${steps.length} steps on the ${options.target} target${start > 1 ? `, from step ${start}` : ''}. Each step applies Istio resources, drives load and ` +
         `checks what the mesh does; the mesh is put back after every step.` +
-        (interactive ? ' At each prompt: Enter goes on, s skips a step, b goes back, r runs a step again, a number goes to that step, q quits; Ctrl-C stops and restores the mesh.' : ''),
+        (interactive
+          ? ' At each prompt: Enter goes on, s skips a step, b goes back, r runs a step again, a number goes to that step, q quits; Ctrl-C stops and restores the mesh.'
+          : ''),
       WIDTH,
       ' '.repeat(`meshproof tutorial: ${name} — `.length),
       '',

@@ -54,7 +54,13 @@ export async function validateCommand(paths: string[], options: ValidateOptions)
         {
           ok: exitCode === ExitCode.ok,
           files: files.map(displayPath),
-          experiments: plans.map(({ experiment: e, plans: mine }) => ({ name: e.name, file: displayPath(e.file), expectations: e.expect.length, resources: e.apply.length, sampleSizes: mine.map(planJson) })),
+          experiments: plans.map(({ experiment: e, plans: mine }) => ({
+            name: e.name,
+            file: displayPath(e.file),
+            expectations: e.expect.length,
+            resources: e.apply.length,
+            sampleSizes: mine.map(planJson),
+          })),
           warnings,
           ...(findings ? { istio: findings } : {}),
         },
@@ -80,10 +86,14 @@ export async function validateCommand(paths: string[], options: ValidateOptions)
   }
   if (findings) printFindings(findings);
   if (exitCode !== ExitCode.ok) {
-    say(`${paint('red', 'error:')} istioctl analyze found ${istioErrors} error${istioErrors === 1 ? '' : 's'} in the resources of ${experiments.length} experiment${experiments.length === 1 ? '' : 's'}.`);
+    say(
+      `${paint('red', 'error:')} istioctl analyze found ${istioErrors} error${istioErrors === 1 ? '' : 's'} in the resources of ${experiments.length} experiment${experiments.length === 1 ? '' : 's'}.`,
+    );
     return exitCode;
   }
-  const istioNote = findings ? `; istioctl analyze: no errors${findings.length ? `, ${findings.length} other finding${findings.length === 1 ? '' : 's'}` : ''}` : '';
+  const istioNote = findings
+    ? `; istioctl analyze: no errors${findings.length ? `, ${findings.length} other finding${findings.length === 1 ? '' : 's'}` : ''}`
+    : '';
   say(
     `${paint('green', 'ok:')} ${experiments.length} experiment${experiments.length === 1 ? ' is' : 's are'} valid (${files.length} file${files.length === 1 ? '' : 's'})${seen.size ? ` (${seen.size} warning${seen.size === 1 ? '' : 's'})` : ''}${istioNote}.`,
   );
@@ -110,7 +120,9 @@ async function istioFindings(experiments: Experiment[]): Promise<SourcedFinding[
 
 function printFindings(findings: SourcedFinding[]): void {
   const order = { Error: 0, Warning: 1, Info: 2 } as const;
-  const sorted = [...findings].sort((a, b) => order[a.level] - order[b.level] || (a.where?.file ?? '').localeCompare(b.where?.file ?? '') || (a.where?.line ?? 0) - (b.where?.line ?? 0));
+  const sorted = [...findings].sort(
+    (a, b) => order[a.level] - order[b.level] || (a.where?.file ?? '').localeCompare(b.where?.file ?? '') || (a.where?.line ?? 0) - (b.where?.line ?? 0),
+  );
   for (const f of sorted) {
     const label = f.level === 'Error' ? paint('red', 'istio error:') : f.level === 'Warning' ? paint('yellow', 'istio warning:') : 'istio info:';
     const where = f.where ? `${f.where.file}:${f.where.line}:${f.where.col}: ` : '';

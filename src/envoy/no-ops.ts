@@ -4,12 +4,12 @@
 import type { Family } from './load/rules.ts';
 
 const ACCESS_LOG = 'access logs are output only; they change no request or response';
-const SDS = 'certificates arrive over SDS and are not modelled: a local peer\'s identity is its workload\'s SPIFFE id';
-const STATS = 'stats configuration names and tags counters; the local proxies keep Envoy\'s counter names themselves';
-const METADATA = 'Istio bookkeeping read by Istio\'s stats and telemetry filters only, none of which change traffic';
+const SDS = "certificates arrive over SDS and are not modelled: a local peer's identity is its workload's SPIFFE id";
+const STATS = "stats configuration names and tags counters; the local proxies keep Envoy's counter names themselves";
+const METADATA = "Istio bookkeeping read by Istio's stats and telemetry filters only, none of which change traffic";
 const TRACING = 'tracing (spans, sampling, decorators) observes requests and changes no routing or response';
 const SNIFFING =
-  'the local proxies know each connection\'s transport (tls/raw_buffer) and application protocol directly, so sniffing ' +
+  "the local proxies know each connection's transport (tls/raw_buffer) and application protocol directly, so sniffing " +
   'is not needed; filter_chain_match on transport_protocol and application_protocols is still executed';
 
 /** Fields, as `Message.field` (api/envoy/**.proto names). */
@@ -28,7 +28,8 @@ export const NO_OP_FIELDS: Readonly<Record<string, string>> = {
   'Router.upstream_log': ACCESS_LOG,
   'Router.suppress_grpc_request_failure_code_stats': STATS,
   // istiod sets envoy.retry_priorities.previous_priorities for retries.retryRemoteLocalities (route/retry/retry.go).
-  'RetryPolicy.retry_priority': 'the local mesh has one locality, so every endpoint is priority 0: a retry priority plugin has no other priority to move a retry to',
+  'RetryPolicy.retry_priority':
+    'the local mesh has one locality, so every endpoint is priority 0: a retry priority plugin has no other priority to move a retry to',
   'RouteAction.max_grpc_timeout': 'deprecated gRPC timeout header handling; the local apps speak HTTP/1.1 without grpc-timeout',
   'RouteAction.upgrade_configs': 'WebSocket/CONNECT upgrades; no local app upgrades a connection',
   'RequestMirrorPolicy.trace_sampled': TRACING,
@@ -65,7 +66,7 @@ export const NO_OP_FIELDS: Readonly<Record<string, string>> = {
   'Listener.listener_filters_timeout': SNIFFING,
   'Listener.access_log': ACCESS_LOG,
   'Listener.stat_prefix': STATS,
-  'Listener.per_connection_buffer_limit_bytes': 'buffer sizes; local requests and responses are far below Envoy\'s limits',
+  'Listener.per_connection_buffer_limit_bytes': "buffer sizes; local requests and responses are far below Envoy's limits",
   'Listener.socket_options': 'kernel socket options (keepalive, marks); the local mesh does not use iptables or marks',
   'Listener.metadata': METADATA,
   'Listener.max_connections_to_accept_per_socket_event': 'how many connections are accepted per event-loop wake-up; a throughput knob',
@@ -77,7 +78,7 @@ export const NO_OP_FIELDS: Readonly<Record<string, string>> = {
   'Cluster.filters': 'istiod puts only istio.metadata_exchange here (peer metadata for telemetry)',
   'Cluster.dns': 'DNS resolution settings; local clusters are EDS, static or original-destination',
   'Cluster.cleanup_interval': 'how often unused original-destination hosts are forgotten',
-  'Cluster.per_connection_buffer_limit_bytes': 'buffer sizes; local requests and responses are far below Envoy\'s limits',
+  'Cluster.per_connection_buffer_limit_bytes': "buffer sizes; local requests and responses are far below Envoy's limits",
   'Cluster.upstream_bind_config': 'the source address of passthrough connections (127.0.0.6) only matters to iptables, which the local mesh does not use',
   'Cluster.upstream_connection_options': 'TCP keepalive on upstream connections',
 };

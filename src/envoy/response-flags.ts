@@ -3,8 +3,36 @@
 // utility.cc ResponseFlagUtils::toShortString walks the flags in that order; envoy/stream_info/stream_info.h).
 
 export const RESPONSE_FLAG_ORDER = [
-  'LH', 'UH', 'UT', 'LR', 'UR', 'UF', 'UC', 'UO', 'NR', 'DI', 'FI', 'RL', 'UAEX', 'RLSE', 'DC', 'URX', 'SI', 'IH', 'DPE',
-  'UMSDR', 'RFCF', 'NFCF', 'DT', 'UPE', 'NC', 'OM', 'DF', 'DO', 'DR', 'UDO',
+  'LH',
+  'UH',
+  'UT',
+  'LR',
+  'UR',
+  'UF',
+  'UC',
+  'UO',
+  'NR',
+  'DI',
+  'FI',
+  'RL',
+  'UAEX',
+  'RLSE',
+  'DC',
+  'URX',
+  'SI',
+  'IH',
+  'DPE',
+  'UMSDR',
+  'RFCF',
+  'NFCF',
+  'DT',
+  'UPE',
+  'NC',
+  'OM',
+  'DF',
+  'DO',
+  'DR',
+  'UDO',
 ] as const;
 
 const rank = new Map<string, number>(RESPONSE_FLAG_ORDER.map((flag, i) => [flag, i]));
@@ -19,5 +47,8 @@ export function responseFlagsText(flags: readonly string[]): string {
     if (order === undefined) throw new Error(`not an Envoy response flag: ${flag}`);
     return { flag, order };
   });
-  return ranked.sort((a, b) => a.order - b.order).map((r) => r.flag).join(',');
+  return ranked
+    .sort((a, b) => a.order - b.order)
+    .map((r) => r.flag)
+    .join(',');
 }

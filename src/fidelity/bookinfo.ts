@@ -46,7 +46,10 @@ export function bookinfoRegistry(): Registry {
     podName: object.metadata.name,
     namespace: object.metadata.namespace ?? BOOKINFO_NAMESPACE,
     ip,
-    labels: injectedPodLabels(Object.fromEntries(Object.entries(object.metadata.labels ?? {}).filter(([k]) => !k.startsWith('meshproof.dev/'))), object.metadata.name),
+    labels: injectedPodLabels(
+      Object.fromEntries(Object.entries(object.metadata.labels ?? {}).filter(([k]) => !k.startsWith('meshproof.dev/'))),
+      object.metadata.name,
+    ),
     serviceAccount: podSpec(object).serviceAccountName ?? 'default',
     ready: true,
   }));
@@ -69,6 +72,8 @@ export function bookinfoRegistry(): Registry {
 /** Every sidecar of the registry and the ingress gateway. */
 export function bookinfoProxies(registry: Registry): ProxyDescriptor[] {
   return registry.instances.map((i) =>
-    i.podName === ingressGateway.podName ? ingressGateway : { type: 'sidecar', podName: i.podName, namespace: i.namespace, ip: i.ip, labels: i.labels, serviceAccount: i.serviceAccount },
+    i.podName === ingressGateway.podName
+      ? ingressGateway
+      : { type: 'sidecar', podName: i.podName, namespace: i.namespace, ip: i.ip, labels: i.labels, serviceAccount: i.serviceAccount },
   );
 }

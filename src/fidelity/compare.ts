@@ -85,7 +85,13 @@ function diff(a: unknown, b: unknown, path: string, push: (path: string, a: unkn
     return;
   }
   if (COMMA_SETS.has(fieldName) && typeof a === 'string' && typeof b === 'string') {
-    const set = (s: string) => s.split(',').map((x) => x.trim()).filter(Boolean).sort().join(',');
+    const set = (s: string) =>
+      s
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean)
+        .sort()
+        .join(',');
     if (set(a) !== set(b)) push(path, a, b);
     return;
   }

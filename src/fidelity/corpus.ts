@@ -75,7 +75,13 @@ function httpMatch(r: Rand): Record<string, unknown> {
 
 function headerOperations(r: Rand): Record<string, unknown> {
   const ops: Record<string, unknown> = {};
-  if (r.chance(60)) ops.request = r.pick([{ set: { 'x-fidelity': 'on' } }, { add: { 'x-trace-tag': 'corpus' } }, { remove: ['x-debug'] }, { set: { 'x-a': '1' }, remove: ['x-b'] }]);
+  if (r.chance(60))
+    ops.request = r.pick([
+      { set: { 'x-fidelity': 'on' } },
+      { add: { 'x-trace-tag': 'corpus' } },
+      { remove: ['x-debug'] },
+      { set: { 'x-a': '1' }, remove: ['x-b'] },
+    ]);
   if (r.chance(50)) ops.response = r.pick([{ set: { 'x-served-by': 'mesh' } }, { add: { 'cache-control': 'no-store' } }, { remove: ['server'] }]);
   if (Object.keys(ops).length === 0) ops.request = { set: { 'x-fidelity': 'on' } };
   return ops;
@@ -234,7 +240,9 @@ function localRateLimit(r: Rand, name: string): K8sObject {
  * hosts in `namespace/host` form, and the binding written with or without the Gateway's namespace. */
 function gatewayBinding(r: Rand): K8sObject[] {
   const gatewayNamespace = r.pick([BOOKINFO_NAMESPACE, GATEWAY_NAMESPACE]);
-  const serverHosts = r.pick([['*'], [`${BOOKINFO_NAMESPACE}/*`], ['*/*'], [`./*`]]).map((h) => (h === './*' && gatewayNamespace !== BOOKINFO_NAMESPACE ? '*/*' : h));
+  const serverHosts = r
+    .pick([['*'], [`${BOOKINFO_NAMESPACE}/*`], ['*/*'], [`./*`]])
+    .map((h) => (h === './*' && gatewayNamespace !== BOOKINFO_NAMESPACE ? '*/*' : h));
   const gateway: K8sObject = {
     apiVersion: 'networking.istio.io/v1',
     kind: 'Gateway',
@@ -244,7 +252,13 @@ function gatewayBinding(r: Rand): K8sObject[] {
   const reference = gatewayNamespace === BOOKINFO_NAMESPACE && r.chance(50) ? 'bookinfo-gateway' : `${gatewayNamespace}/bookinfo-gateway`;
   const http: Record<string, unknown>[] = [
     {
-      match: [{ uri: { exact: '/productpage' } }, { uri: { prefix: '/static' } }, { uri: { exact: '/login' } }, { uri: { exact: '/logout' } }, { uri: { prefix: '/api/v1/products' } }],
+      match: [
+        { uri: { exact: '/productpage' } },
+        { uri: { prefix: '/static' } },
+        { uri: { exact: '/login' } },
+        { uri: { exact: '/logout' } },
+        { uri: { prefix: '/api/v1/products' } },
+      ],
       route: [{ destination: { host: 'productpage', port: { number: PORT } } }],
     },
   ];

@@ -21,7 +21,6 @@ export function serviceClusterIp(index: number): string {
   return `${CLUSTER_IP_PREFIX}${100 + index}`;
 }
 
-
 const selects = (selector: Record<string, string>, labels: Record<string, string>) =>
   Object.keys(selector).length > 0 && Object.entries(selector).every(([k, v]) => labels[k] === v);
 
@@ -39,13 +38,21 @@ export function registryObjects(registry: Registry): KubeObject[] {
         clusterIP: svc.clusterIp ?? serviceClusterIp(i),
         clusterIPs: [svc.clusterIp ?? serviceClusterIp(i)],
         selector: svc.selector,
-        ports: svc.ports.map((p) => ({ name: p.name, port: p.port, targetPort: p.targetPort, protocol: 'TCP', ...(p.appProtocol ? { appProtocol: p.appProtocol } : {}) })),
+        ports: svc.ports.map((p) => ({
+          name: p.name,
+          port: p.port,
+          targetPort: p.targetPort,
+          protocol: 'TCP',
+          ...(p.appProtocol ? { appProtocol: p.appProtocol } : {}),
+        })),
       },
     });
   });
   for (const inst of registry.instances) {
     const containerPorts = [
-      ...new Set(registry.services.filter((s) => s.namespace === inst.namespace && selects(s.selector, inst.labels)).flatMap((s) => s.ports.map((p) => p.targetPort))),
+      ...new Set(
+        registry.services.filter((s) => s.namespace === inst.namespace && selects(s.selector, inst.labels)).flatMap((s) => s.ports.map((p) => p.targetPort)),
+      ),
     ];
     const condition = (type: string, ready: boolean) => ({ type, status: ready ? 'True' : 'False', lastTransitionTime: '2026-01-01T00:00:00Z' });
     objects.push({
@@ -55,7 +62,15 @@ export function registryObjects(registry: Registry): KubeObject[] {
         name: inst.podName,
         namespace: inst.namespace,
         labels: injectedPodLabels(inst.labels, inst.podName),
-        annotations: { 'sidecar.istio.io/status': JSON.stringify({ initContainers: [], containers: ['istio-proxy'], volumes: [], imagePullSecrets: null, revision: 'default' }) },
+        annotations: {
+          'sidecar.istio.io/status': JSON.stringify({
+            initContainers: [],
+            containers: ['istio-proxy'],
+            volumes: [],
+            imagePullSecrets: null,
+            revision: 'default',
+          }),
+        },
       },
       spec: {
         serviceAccountName: inst.serviceAccount,
@@ -80,7 +95,11 @@ export function registryObjects(registry: Registry): KubeObject[] {
     objects.push({
       apiVersion: 'discovery.k8s.io/v1',
       kind: 'EndpointSlice',
-      metadata: { name: `${svc.name}-fidelity`, namespace: svc.namespace, labels: { 'kubernetes.io/service-name': svc.name, 'endpointslice.kubernetes.io/managed-by': 'endpointslice-controller.k8s.io' } },
+      metadata: {
+        name: `${svc.name}-fidelity`,
+        namespace: svc.namespace,
+        labels: { 'kubernetes.io/service-name': svc.name, 'endpointslice.kubernetes.io/managed-by': 'endpointslice-controller.k8s.io' },
+      },
       addressType: 'IPv4',
       ports: svc.ports.map((p) => ({ name: p.name, port: p.targetPort, protocol: 'TCP', ...(p.appProtocol ? { appProtocol: p.appProtocol } : {}) })),
       endpoints: members.map((m) => ({

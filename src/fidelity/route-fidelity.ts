@@ -27,7 +27,15 @@ export interface FidelityResult {
   skipped: string[];
 }
 
-const istioKinds = new Set(['VirtualService', 'DestinationRule', 'Gateway', 'EnvoyFilter', 'AuthorizationPolicy', 'PeerAuthentication', 'RequestAuthentication']);
+const istioKinds = new Set([
+  'VirtualService',
+  'DestinationRule',
+  'Gateway',
+  'EnvoyFilter',
+  'AuthorizationPolicy',
+  'PeerAuthentication',
+  'RequestAuthentication',
+]);
 /** The inbound passthrough chain's route configuration is built with the listeners, not with the outbound routes. */
 const builtWithListeners = new Set(['15006']);
 
@@ -59,11 +67,25 @@ export async function routeFidelity(
       let setDrifts = 0;
       for (const proxy of istiod.proxies) {
         const istiodConfig = must(configs.get(proxy.descriptor.podName), `istiod's configuration of ${proxy.descriptor.podName}`);
-        const theirs = { listeners: [], routes: istiodConfig.routes.filter((r) => !builtWithListeners.has(r.name)), clusters: istiodConfig.clusters, endpoints: istiodConfig.endpoints };
-        const ours = { listeners: [], routes: buildRoutes(input, proxy.descriptor), clusters: buildClusters(input, proxy.descriptor), endpoints: buildEndpoints(input, proxy.descriptor) };
+        const theirs = {
+          listeners: [],
+          routes: istiodConfig.routes.filter((r) => !builtWithListeners.has(r.name)),
+          clusters: istiodConfig.clusters,
+          endpoints: istiodConfig.endpoints,
+        };
+        const ours = {
+          listeners: [],
+          routes: buildRoutes(input, proxy.descriptor),
+          clusters: buildClusters(input, proxy.descriptor),
+          endpoints: buildEndpoints(input, proxy.descriptor),
+        };
         const drifts = compareConfigs(proxy.descriptor.podName, ours, theirs);
         const drifted = new Set(drifts.map((d) => `${d.resourceType} ${d.name}`)).size;
-        const names = (c: typeof ours) => [...c.routes.map((r) => `route ${r.name}`), ...c.clusters.map((r) => `cluster ${r.name}`), ...c.endpoints.map((e) => `endpoints ${e.cluster_name}`)];
+        const names = (c: typeof ours) => [
+          ...c.routes.map((r) => `route ${r.name}`),
+          ...c.clusters.map((r) => `cluster ${r.name}`),
+          ...c.endpoints.map((e) => `endpoints ${e.cluster_name}`),
+        ];
         result.compared += new Set([...names(ours), ...names(theirs)]).size;
         result.drifted += drifted;
         setDrifts += drifted;

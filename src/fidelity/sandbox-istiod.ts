@@ -47,7 +47,10 @@ export class SandboxIstiod {
       istiod.proxies.push({ descriptor: descriptorOf(pod), sidecar: sandboxSidecar(pod, `127.0.0.1:${state.ports.istiodGrpc}`) });
     }
     for (const pod of (await istiod.core.listNamespacedPod({ namespace: 'istio-system', labelSelector: 'istio=ingressgateway' })).items) {
-      istiod.proxies.push({ descriptor: { ...descriptorOf(pod), type: 'router' }, sidecar: sandboxSidecar(pod, `127.0.0.1:${state.ports.istiodGrpc}`, '1.31.0', 'router') });
+      istiod.proxies.push({
+        descriptor: { ...descriptorOf(pod), type: 'router' },
+        sidecar: sandboxSidecar(pod, `127.0.0.1:${state.ports.istiodGrpc}`, '1.31.0', 'router'),
+      });
     }
     await Promise.all(istiod.proxies.map((p) => p.sidecar.synced()));
     return istiod;
@@ -99,9 +102,23 @@ export class SandboxIstiod {
   /** Replace (PUT) or create the object as written, through the kube target's API client (discovery, strict fields). */
   private async putObject(o: K8sObject): Promise<void> {
     const { metadata } = o;
-    const written = { apiVersion: o.apiVersion, kind: o.kind, metadata: { name: metadata.name, namespace: metadata.namespace ?? 'default', ...(metadata.labels ? { labels: metadata.labels } : {}), ...(metadata.annotations ? { annotations: metadata.annotations } : {}) }, spec: o.spec } as K8sObject;
+    const written = {
+      apiVersion: o.apiVersion,
+      kind: o.kind,
+      metadata: {
+        name: metadata.name,
+        namespace: metadata.namespace ?? 'default',
+        ...(metadata.labels ? { labels: metadata.labels } : {}),
+        ...(metadata.annotations ? { annotations: metadata.annotations } : {}),
+      },
+      spec: o.spec,
+    } as K8sObject;
     const live = await this.api.get(refOf(o));
-    if (!this.replaced.has(keyOf(o))) this.replaced.set(keyOf(o), live && { ...written, metadata: { ...written.metadata, labels: live.metadata.labels, annotations: live.metadata.annotations }, spec: live.spec });
+    if (!this.replaced.has(keyOf(o)))
+      this.replaced.set(
+        keyOf(o),
+        live && { ...written, metadata: { ...written.metadata, labels: live.metadata.labels, annotations: live.metadata.annotations }, spec: live.spec },
+      );
     if (live) await this.api.replace({ ...written, metadata: { ...written.metadata, resourceVersion: live.metadata.resourceVersion } });
     else await this.api.create(written);
   }
@@ -110,20 +127,24 @@ export class SandboxIstiod {
   private async settled(): Promise<void> {
     let last = '';
     let since = Date.now();
-    await waitFor('istiod\'s pushes to be acknowledged by every proxy', async () => {
-      const text = await (await fetch(`http://127.0.0.1:${this.state.ports.istiodMonitoring}/debug/syncz`)).text();
-      const sync: ProxySync[] = parseSyncz(text, 'istiod');
-      const ours = sync.filter((s) => this.proxies.some((p) => s.id === `${p.descriptor.podName}.${p.descriptor.namespace}`));
-      const acked = ours.length === this.proxies.length && ours.every((s) => unacked(s).length === 0);
-      // istiod lists the proxies in map order, which changes between reads: compare them sorted.
-      const state = JSON.stringify(ours.map((s) => [s.id, s.xds] as const).sort((a, b) => (a[0] < b[0] ? -1 : 1)));
-      if (!acked || state !== last) {
-        last = state;
-        since = Date.now();
-        return false;
-      }
-      return Date.now() - since >= QUIET_MS;
-    }, 30_000);
+    await waitFor(
+      "istiod's pushes to be acknowledged by every proxy",
+      async () => {
+        const text = await (await fetch(`http://127.0.0.1:${this.state.ports.istiodMonitoring}/debug/syncz`)).text();
+        const sync: ProxySync[] = parseSyncz(text, 'istiod');
+        const ours = sync.filter((s) => this.proxies.some((p) => s.id === `${p.descriptor.podName}.${p.descriptor.namespace}`));
+        const acked = ours.length === this.proxies.length && ours.every((s) => unacked(s).length === 0);
+        // istiod lists the proxies in map order, which changes between reads: compare them sorted.
+        const state = JSON.stringify(ours.map((s) => [s.id, s.xds] as const).sort((a, b) => (a[0] < b[0] ? -1 : 1)));
+        if (!acked || state !== last) {
+          last = state;
+          since = Date.now();
+          return false;
+        }
+        return Date.now() - since >= QUIET_MS;
+      },
+      30_000,
+    );
   }
 }
 

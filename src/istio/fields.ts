@@ -90,7 +90,8 @@ export function envoyKeys(obj: Json, reader: FieldReader, path: string): Json {
 export function protoDurationMs(value: unknown, reader: FieldReader, path: string): number {
   if (typeof value === 'string') {
     const [, seconds, fraction] = /^(-?\d+)(?:\.(\d{1,9}))?s$/.exec(value.trim()) ?? [];
-    if (seconds === undefined) throw reader.error(path, `not a protobuf Duration: ${JSON.stringify(value)} (write seconds with an "s" suffix, e.g. "60s" or "0.5s")`);
+    if (seconds === undefined)
+      throw reader.error(path, `not a protobuf Duration: ${JSON.stringify(value)} (write seconds with an "s" suffix, e.g. "60s" or "0.5s")`);
     const frac = fraction ? Number(`0.${fraction}`) : 0;
     return (Number(seconds) + (seconds.startsWith('-') ? -frac : frac)) * 1000;
   }

@@ -41,17 +41,16 @@ const inertMeshFields = ['accessLogFile', 'accessLogEncoding', 'accessLogFormat'
 
 /** MeshConfig fields that change behaviour and that the local mesh does not take from the ConfigMap, with why. */
 const refusedMeshFields: Record<string, string> = {
-  trustDomain: 'the local mesh\'s identities are in cluster.local; another trust domain changes every principal',
+  trustDomain: "the local mesh's identities are in cluster.local; another trust domain changes every principal",
   rootNamespace: 'mesh-wide policies live in istio-system here',
   discoverySelectors: 'every namespace of the scenario is in the mesh here',
-  defaultConfig: 'proxy settings come from each pod\'s proxy.istio.io/config annotation here',
+  defaultConfig: "proxy settings come from each pod's proxy.istio.io/config annotation here",
 };
 
 /** HTTP statuses Envoy's StatusCode enum has (envoy/type/v3/http_status.proto), which parseStatusOnError requires. */
 const envoyStatusCodes = new Set([
-  100, 200, 201, 202, 203, 204, 205, 206, 207, 208, 226, 300, 301, 302, 303, 304, 305, 307, 308, 400, 401, 402, 403, 404,
-  405, 406, 407, 408, 409, 410, 411, 412, 413, 414, 415, 416, 417, 421, 422, 423, 424, 426, 428, 429, 431, 500, 501, 502,
-  503, 504, 505, 506, 507, 508, 510, 511,
+  100, 200, 201, 202, 203, 204, 205, 206, 207, 208, 226, 300, 301, 302, 303, 304, 305, 307, 308, 400, 401, 402, 403, 404, 405, 406, 407, 408, 409, 410, 411,
+  412, 413, 414, 415, 416, 417, 421, 422, 423, 424, 426, 428, 429, 431, 500, 501, 502, 503, 504, 505, 506, 507, 508, 510, 511,
 ]);
 
 export function isMeshConfigMap(o: K8sObject): boolean {
@@ -72,7 +71,8 @@ export function parseMeshConfig(configMap: K8sObject): MeshConfig {
   }
   if (mesh === null || mesh === undefined) return emptyMeshConfig;
   const m = readObject(mesh, meshAt, ['extensionProviders', 'outboundTrafficPolicy', ...inertMeshFields], refusedMeshFields);
-  const outboundTrafficPolicy = m.outboundTrafficPolicy === undefined ? undefined : parseOutboundTrafficPolicy(m.outboundTrafficPolicy, meshAt.key('outboundTrafficPolicy'));
+  const outboundTrafficPolicy =
+    m.outboundTrafficPolicy === undefined ? undefined : parseOutboundTrafficPolicy(m.outboundTrafficPolicy, meshAt.key('outboundTrafficPolicy'));
   const providers = new Map<string, ExtAuthzGrpcProvider | { name: string; invalid: string }>();
   if (m.extensionProviders !== undefined) {
     if (!Array.isArray(m.extensionProviders)) throw meshAt.key('extensionProviders').error('expected a list');
@@ -99,7 +99,21 @@ function parseOutboundTrafficPolicy(value: unknown, at: FieldPath): 'ALLOW_ANY' 
 }
 
 /** Provider kinds that are not external authorization (telemetry, tracing, access logs): no CUSTOM policy uses them. */
-const nonAuthzProviders = ['prometheus', 'stackdriver', 'envoyFileAccessLog', 'envoyHttpAls', 'envoyTcpAls', 'envoyOtelAls', 'zipkin', 'lightstep', 'datadog', 'opencensus', 'skywalking', 'opentelemetry', 'sds'];
+const nonAuthzProviders = [
+  'prometheus',
+  'stackdriver',
+  'envoyFileAccessLog',
+  'envoyHttpAls',
+  'envoyTcpAls',
+  'envoyOtelAls',
+  'zipkin',
+  'lightstep',
+  'datadog',
+  'opencensus',
+  'skywalking',
+  'opentelemetry',
+  'sds',
+];
 
 function parseProvider(raw: unknown, at: FieldPath): ExtAuthzGrpcProvider | { name: string; invalid: string } | undefined {
   const o = readObject(raw, at, ['name', 'envoyExtAuthzGrpc', ...nonAuthzProviders], {

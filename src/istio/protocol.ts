@@ -14,7 +14,17 @@ export function portProtocol(port: number, name: string, appProtocol?: string): 
   const dash = text.indexOf('-');
   if (dash >= 0) text = text.slice(0, dash);
   const known: Record<string, string> = {
-    tcp: 'TCP', udp: 'UDP', grpc: 'GRPC', http: 'HTTP', http_proxy: 'HTTP_PROXY', http2: 'HTTP2', https: 'HTTPS', tls: 'TLS', mongo: 'Mongo', redis: 'Redis', mysql: 'MySQL',
+    tcp: 'TCP',
+    udp: 'UDP',
+    grpc: 'GRPC',
+    http: 'HTTP',
+    http_proxy: 'HTTP_PROXY',
+    http2: 'HTTP2',
+    https: 'HTTPS',
+    tls: 'TLS',
+    mongo: 'Mongo',
+    redis: 'Redis',
+    mysql: 'MySQL',
   };
   const protocol = known[text.toLowerCase()];
   if (protocol) return protocol;

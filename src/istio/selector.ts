@@ -59,11 +59,7 @@ export function scopeApplies(scope: PolicyScope, workload: WorkloadRef, rootName
  * Reads `spec.selector.matchLabels` (security policies) or `spec.workloadSelector.labels` (EnvoyFilter).
  * Unknown keys inside the selector are refused with their path. An empty label map means "no selector".
  */
-export function readSelector(
-  obj: K8sObject,
-  form: 'selector' | 'workloadSelector',
-  source?: SourcePos,
-): Record<string, string> | undefined {
+export function readSelector(obj: K8sObject, form: 'selector' | 'workloadSelector', source?: SourcePos): Record<string, string> | undefined {
   const spec = (obj.spec ?? {}) as Record<string, unknown>;
   const raw = spec[form];
   if (raw === undefined || raw === null) return undefined;

@@ -84,10 +84,7 @@ function requestWriter(baseUrl: URL, spec: RequestSpec): (id: string) => Buffer 
     head += `${k}: ${v}\r\n`;
   }
   const prefix = Buffer.from(`${head}x-request-id: `, 'latin1');
-  const suffix = Buffer.concat([
-    Buffer.from(body ? `\r\ncontent-length: ${body.length}\r\n\r\n` : '\r\n\r\n', 'latin1'),
-    body ?? Buffer.alloc(0),
-  ]);
+  const suffix = Buffer.concat([Buffer.from(body ? `\r\ncontent-length: ${body.length}\r\n\r\n` : '\r\n\r\n', 'latin1'), body ?? Buffer.alloc(0)]);
   // One allocation per request: the id (ASCII) is written between the fixed parts.
   return (id) => {
     const out = Buffer.allocUnsafe(prefix.length + id.length + suffix.length);
@@ -320,14 +317,7 @@ class AutocannonRun {
     this.settle(connection, flight, 0, undefined, '', error);
   }
 
-  private settle(
-    connection: Connection,
-    flight: Flight,
-    status: number,
-    headers: string[] | undefined,
-    body: string,
-    error?: string,
-  ): void {
+  private settle(connection: Connection, flight: Flight, status: number, headers: string[] | undefined, body: string, error?: string): void {
     connection.inFlight = undefined;
     const latencyMs = performance.now() - this.t0 - flight.sentAtMs;
     if (status > 0) this.answered++;

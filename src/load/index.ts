@@ -17,4 +17,3 @@ export function createDriver(name: DriverName): LoadDriver {
       throw new SpecError(`unknown load driver "${String(name)}"; known drivers: ${DRIVER_NAMES.join(', ')}`, undefined, 'spec.load.driver');
   }
 }
-

@@ -86,7 +86,13 @@ export function k6Checks(expectations: Expectation[], requests: RequestSpec[]): 
         categories.forEach(([category, w], j) => {
           const weight = sum > 0 ? w / sum : 0;
           const band = { lower: weight - e.tolerance / 100, upper: weight + e.tolerance / 100 };
-          push({ metric: `${metric}_${j}`, type: 'rate', carries: e.of, test: { kind: 'label', label: e.of, value: category }, thresholds: rateThresholds(band) });
+          push({
+            metric: `${metric}_${j}`,
+            type: 'rate',
+            carries: e.of,
+            test: { kind: 'label', label: e.of, value: category },
+            thresholds: rateThresholds(band),
+          });
         });
         return;
       }
@@ -99,7 +105,13 @@ export function k6Checks(expectations: Expectation[], requests: RequestSpec[]): 
           if (bound.above !== undefined) thresholds.push(`${stat}>${number(bound.above)}`);
         }
         push({ metric, type: 'trend', test: { kind: 'latency' }, thresholds });
-        if (e.delayed) push({ metric: `${metric}_delayed`, type: 'rate', test: { kind: 'slower', atLeastMs: e.delayed.atLeastMs }, thresholds: rateThresholds(shareBand(e.delayed.share)) });
+        if (e.delayed)
+          push({
+            metric: `${metric}_delayed`,
+            type: 'rate',
+            test: { kind: 'slower', atLeastMs: e.delayed.atLeastMs },
+            thresholds: rateThresholds(shareBand(e.delayed.share)),
+          });
         return;
       }
       default:

@@ -63,9 +63,7 @@ export class K6RecordDecoder {
     if (this.pending.length === 0) return;
     const headerOnly = this.pending[0] === TAG_STRING && this.pending.length < STRING_HEAD_SIZE;
     const expected = headerOnly ? `its ${STRING_HEAD_SIZE}-byte header` : `${this.recordSize(this.pending, 0)} bytes`;
-    throw new K6RecordError(
-      `the k6 extension's record stream ended inside a record at byte ${this.consumed}: ${this.pending.length} byte(s) of ${expected}`,
-    );
+    throw new K6RecordError(`the k6 extension's record stream ended inside a record at byte ${this.consumed}: ${this.pending.length} byte(s) of ${expected}`);
   }
 
   /** The size of the record at `at`, or undefined when not enough of it is there to tell. */
@@ -103,7 +101,9 @@ export class K6RecordDecoder {
     } else {
       const id = buffer.readUInt32LE(at + 1);
       if (id !== this.strings.length) {
-        throw new K6RecordError(`string id ${id} at byte ${this.consumed + at} of the k6 extension's record stream, expected ${this.strings.length} (ids are sequential)`);
+        throw new K6RecordError(
+          `string id ${id} at byte ${this.consumed + at} of the k6 extension's record stream, expected ${this.strings.length} (ids are sequential)`,
+        );
       }
       this.strings.push(buffer.toString('utf8', at + STRING_HEAD_SIZE, at + STRING_HEAD_SIZE + buffer.readUInt32LE(at + 5)));
     }
@@ -112,7 +112,9 @@ export class K6RecordDecoder {
   private string(id: number, at: number, field: string): string {
     const value = this.strings[id];
     if (value === undefined) {
-      throw new K6RecordError(`unknown ${field} id ${id} in the response record at byte ${this.consumed + at} of the k6 extension's record stream (${this.strings.length - 1} string(s) defined)`);
+      throw new K6RecordError(
+        `unknown ${field} id ${id} in the response record at byte ${this.consumed + at} of the k6 extension's record stream (${this.strings.length - 1} string(s) defined)`,
+      );
     }
     return value;
   }

@@ -82,12 +82,12 @@ export class K6Record implements ResponseRecord {
   declare readonly status: number;
   declare error?: string;
   declare readBeyondKey: boolean;
-  private declare readonly response: K6Response;
-  private declare readonly index: number;
-  private declare readonly sentAt: number;
-  private declare latency: number | undefined;
-  private declare lowerCaseHeaders: Record<string, string> | undefined;
-  private declare text: string | undefined;
+  declare private readonly response: K6Response;
+  declare private readonly index: number;
+  declare private readonly sentAt: number;
+  declare private latency: number | undefined;
+  declare private lowerCaseHeaders: Record<string, string> | undefined;
+  declare private text: string | undefined;
 
   /** latencyMs undefined: read from the response's timings if a classifier asks (the k6 driver's extension reads it). */
   constructor(response: K6Response, requestIndex: number, sentAtMs: number, latencyMs: number | undefined, status: number, error?: string) {

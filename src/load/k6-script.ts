@@ -108,7 +108,6 @@ export function k6Scenario(plan: LoadPlan): Record<string, unknown> {
   return { executor: 'shared-iterations', vus, iterations: plan.totalRequests, maxDuration: '1h', gracefulStop };
 }
 
-
 export interface ExportOptions {
   /** Per request of the plan: a base URL other than the plan's (requests sent straight to a service). */
   requestBaseUrls?: (string | undefined)[];
@@ -324,4 +323,3 @@ ${report}
 }
 ${summaryPart}`;
 }
-

@@ -49,12 +49,7 @@ export class K6Driver implements LoadDriver {
   }
 }
 
-async function runK6(
-  binary: string,
-  scriptPath: string,
-  onResponse: (response: ResponseRecord) => void,
-  control: LoadControl,
-): Promise<LoadSummary> {
+async function runK6(binary: string, scriptPath: string, onResponse: (response: ResponseRecord) => void, control: LoadControl): Promise<LoadSummary> {
   const started = performance.now();
   // Raw log format: k6's own messages as bare text on stderr.
   const args = ['run', '--quiet', '--no-color', '--log-format=raw', '--no-usage-report', scriptPath];
@@ -118,9 +113,13 @@ async function runK6(
     if (k6Output.length > STDERR_LINES_KEPT) k6Output.shift();
   };
   const stderrDone = new Promise<void>((resolve) => {
-    createInterface({ input: must(child.stderr, "k6's stderr pipe"), crlfDelay: Infinity }).on('line', onStderrLine).on('close', resolve);
+    createInterface({ input: must(child.stderr, "k6's stderr pipe"), crlfDelay: Infinity })
+      .on('line', onStderrLine)
+      .on('close', resolve);
   });
-  must(child.stdout, "k6's stdout pipe").setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  must(child.stdout, "k6's stdout pipe")
+    .setEncoding('utf8')
+    .on('data', (chunk: string) => (stdout += chunk));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; spawnError?: Error }>((resolve) => {
     child.on('error', (spawnError) => resolve({ code: null, signal: null, spawnError }));
     child.on('close', (code, signal) => resolve({ code, signal }));
@@ -146,9 +145,7 @@ async function runK6(
   const aborted = control.signal.aborted;
   if (exitCode !== 0 && counts.sent === 0 && !aborted) {
     const output = k6Output.join('\n');
-    const noExtension = output.includes(K6_EXTENSION_IMPORT)
-      ? `\n${binary} has no meshproof extension (${K6_EXTENSION_IMPORT}): ${K6_BUILD_HINT}`
-      : '';
+    const noExtension = output.includes(K6_EXTENSION_IMPORT) ? `\n${binary} has no meshproof extension (${K6_EXTENSION_IMPORT}): ${K6_BUILD_HINT}` : '';
     throw new TargetError(`k6 exited with code ${exitCode} before any response:\n${output}${noExtension}`);
   }
   const k6Counts = parseCounts(stdout);

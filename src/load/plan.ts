@@ -17,10 +17,7 @@ export function checkPlan(plan: LoadPlan): void {
 
 /** How many requests may be sent in all; null when only the duration ends the load (closed model). */
 export function sendLimit(plan: LoadPlan): number | null {
-  const openLimit =
-    plan.model.kind === 'open' && plan.durationMs !== undefined
-      ? Math.ceil((plan.model.rate * plan.durationMs) / 1000 - 1e-9)
-      : Infinity;
+  const openLimit = plan.model.kind === 'open' && plan.durationMs !== undefined ? Math.ceil((plan.model.rate * plan.durationMs) / 1000 - 1e-9) : Infinity;
   const limit = Math.min(plan.totalRequests ?? Infinity, openLimit);
   return limit === Infinity ? null : limit;
 }

@@ -5,7 +5,6 @@ import { headerKey } from './headers.ts';
 
 const LOGIN_TIMEOUT_MS = 10_000;
 
-
 /**
  * Logs in once per user (`POST /login`, form `username=<user>`; productpage keeps the user in its Flask `session`
  * cookie, which it then forwards as `end-user`) and returns the cookies as one Cookie header value.

@@ -33,8 +33,13 @@ export function toolPath(name: string, version: string | undefined = TOOL_VERSIO
  */
 export function goSourceHash(dir: string): string {
   const hash = createHash('sha256');
-  for (const file of readdirSync(dir).filter((f) => /\.go$|^go\.(mod|sum)$/.test(f)).sort()) {
-    hash.update(file).update('\0').update(readFileSync(join(dir, file)));
+  for (const file of readdirSync(dir)
+    .filter((f) => /\.go$|^go\.(mod|sum)$/.test(f))
+    .sort()) {
+    hash
+      .update(file)
+      .update('\0')
+      .update(readFileSync(join(dir, file)));
   }
   return hash.digest('hex').slice(0, 12);
 }
@@ -62,5 +67,4 @@ export function k6Path(): string {
  */
 export const K6_OFFLINE_ENV = { K6_NO_USAGE_REPORT: 'true', K6_WEB_DASHBOARD: 'false', K6_AUTO_EXTENSION_RESOLUTION: 'false' } as const;
 
-export const K6_BUILD_HINT =
-  'build it with `npx tsx scripts/k6-build.ts` (or set MESHPROOF_K6 to a k6 built with the extension tools/xk6-meshproof)';
+export const K6_BUILD_HINT = 'build it with `npx tsx scripts/k6-build.ts` (or set MESHPROOF_K6 to a k6 built with the extension tools/xk6-meshproof)';

@@ -27,5 +27,10 @@ export function bodyExcerpt(body: string): Excerpt | undefined {
     .replace(/<\/(body|html)>\s*$/gi, '')
     .replace(/^\s*\n/gm, '')
     .trim();
-  return { text, what: marker ? `the page from its reviews section on (${body.length} characters in all)` : `the page without its head, scripts and styles (${body.length} characters in all)` };
+  return {
+    text,
+    what: marker
+      ? `the page from its reviews section on (${body.length} characters in all)`
+      : `the page without its head, scripts and styles (${body.length} characters in all)`,
+  };
 }

@@ -2,15 +2,7 @@
 import * as hdr from 'hdr-histogram-js';
 import { SpecError } from '../errors.ts';
 import { bodyExcerpt } from './excerpt.ts';
-import type {
-  Classifier,
-  Labels,
-  LatencyView,
-  ObservationSnapshot,
-  ObservationView,
-  ResponseRecord,
-  TimeSeriesPoint,
-} from './types.ts';
+import type { Classifier, Labels, LatencyView, ObservationSnapshot, ObservationView, ResponseRecord, TimeSeriesPoint } from './types.ts';
 import { elementAt, must } from '../must.ts';
 
 export interface ObservationOptions {

@@ -15,7 +15,14 @@ export function tallyOutcomes(items: readonly { outcome: ExperimentOutcome }[]):
 
 /** "3 passed, 1 failed" — only the non-zero parts, in a fixed order. */
 export function describeTally(tally: Record<ExperimentOutcome, number>): string {
-  const words: Record<ExperimentOutcome, string> = { pass: 'passed', fail: 'failed', inconclusive: 'inconclusive', error: 'errored', interrupted: 'interrupted', skipped: 'skipped' };
+  const words: Record<ExperimentOutcome, string> = {
+    pass: 'passed',
+    fail: 'failed',
+    inconclusive: 'inconclusive',
+    error: 'errored',
+    interrupted: 'interrupted',
+    skipped: 'skipped',
+  };
   const parts = outcomes.filter((o) => tally[o] > 0).map((o) => `${tally[o]} ${words[o]}`);
   return parts.length ? parts.join(', ') : 'nothing run';
 }
@@ -144,13 +151,18 @@ export function achievedRate(experiment: ExperimentResult): number | undefined {
 export function describeLoadModel(experiment: ExperimentResult): string {
   const load = experiment.load;
   const model = load.model.kind === 'open' ? `open model, ${load.model.rate} req/s` : `closed model, ${load.model.connections} connections`;
-  const stop = load.durationMs !== undefined ? `for ${formatDuration(load.durationMs)}` : load.totalRequests !== undefined ? `for ${load.totalRequests} requests` : '';
+  const stop =
+    load.durationMs !== undefined ? `for ${formatDuration(load.durationMs)}` : load.totalRequests !== undefined ? `for ${load.totalRequests} requests` : '';
   return [model, stop].filter(Boolean).join(' ');
 }
 
 /** Stable, URL-safe anchor for an experiment (names are untrusted and need not be unique). */
 export function experimentAnchor(experiment: ExperimentResult, index: number): string {
-  const slug = experiment.name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 60);
+  const slug = experiment.name
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '')
+    .slice(0, 60);
   return `exp-${index + 1}${slug ? '-' + slug : ''}`;
 }
 

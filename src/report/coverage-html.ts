@@ -4,7 +4,8 @@ import { html, trusted, type SafeHtml } from './escape.ts';
 
 function serviceBlock(s: ServiceCoverage): SafeHtml {
   const rows = s.behaviours.map(
-    (b) => html`<tr class="is-${b.status}"><td>${b.behaviour}</td><td><code>${b.resource}</code> <code>${b.field}</code></td><td><span class="badge is-${b.status === 'verified' ? 'pass' : 'inconclusive'}">${b.status}</span></td><td>${b.verifiedBy.length > 0 ? b.verifiedBy.join('; ') : html`applied in ${b.experiments.join(', ')}; no expectation exercised it`}</td></tr>`,
+    (b) =>
+      html`<tr class="is-${b.status}"><td>${b.behaviour}</td><td><code>${b.resource}</code> <code>${b.field}</code></td><td><span class="badge is-${b.status === 'verified' ? 'pass' : 'inconclusive'}">${b.status}</span></td><td>${b.verifiedBy.length > 0 ? b.verifiedBy.join('; ') : html`applied in ${b.experiments.join(', ')}; no expectation exercised it`}</td></tr>`,
   );
   const open = s.verified < s.total;
   return html`<details class="coverage-service" data-service="${s.service}"${open ? trusted(' open') : ''}><summary><b>${s.service}</b> · ${s.verified} of ${s.total} behaviour${s.total === 1 ? '' : 's'} verified</summary>
@@ -14,7 +15,10 @@ function serviceBlock(s: ServiceCoverage): SafeHtml {
 export function coverageSection(coverage: RunCoverage | undefined): SafeHtml {
   if (!coverage || (coverage.services.length === 0 && coverage.graph.length === 0)) return html``;
   const edges = coverage.graph.map((e) => {
-    const flags = Object.entries(e.flags).sort((a, b) => b[1] - a[1]).map(([f, n]) => `${f} ${n}`).join(', ');
+    const flags = Object.entries(e.flags)
+      .sort((a, b) => b[1] - a[1])
+      .map(([f, n]) => `${f} ${n}`)
+      .join(', ');
     return html`<tr><td>${e.source}</td><td>→ ${e.destination}</td><td class="num">${e.requests.toLocaleString('en')}</td><td class="num">${(e.errorShare * 100).toFixed(1)} %</td><td>${flags || '—'}</td></tr>`;
   });
   return html`<section class="card" id="coverage"><h2>What is proven, per service</h2>

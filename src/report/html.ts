@@ -5,9 +5,27 @@ import type { Expectation } from '../spec/types.ts';
 import type { Verdict } from '../assertions/verdict.ts';
 import type { ExperimentResult, RunResult } from '../runner/result.ts';
 import {
-  achievedRate, describeLoadModel, describeSweepPoint, describeTally, expectationOf, experimentAnchor, formatConfidence,
-  formatInterval, formatMs, formatNumber, formatObserved, formatPValue, formatSource, formatValue, outcomes, shellQuote,
-  statusTotals, sweepGroups, tallyOutcomes, type SweepGroup, type ValueUnit,
+  achievedRate,
+  describeLoadModel,
+  describeSweepPoint,
+  describeTally,
+  expectationOf,
+  experimentAnchor,
+  formatConfidence,
+  formatInterval,
+  formatMs,
+  formatNumber,
+  formatObserved,
+  formatPValue,
+  formatSource,
+  formatValue,
+  outcomes,
+  shellQuote,
+  statusTotals,
+  sweepGroups,
+  tallyOutcomes,
+  type SweepGroup,
+  type ValueUnit,
 } from './base.ts';
 import { html, trusted, type SafeHtml } from './escape.ts';
 import { coverageSection } from './coverage-html.ts';
@@ -76,7 +94,14 @@ function badge(outcome: string): SafeHtml {
 
 function header(result: RunResult): SafeHtml {
   const tally = tallyOutcomes(result.experiments);
-  const labels: Record<string, string> = { pass: 'passed', fail: 'failed', inconclusive: 'inconclusive', error: 'errored', interrupted: 'interrupted', skipped: 'skipped' };
+  const labels: Record<string, string> = {
+    pass: 'passed',
+    fail: 'failed',
+    inconclusive: 'inconclusive',
+    error: 'errored',
+    interrupted: 'interrupted',
+    skipped: 'skipped',
+  };
   return html`<header class="card">
 <div class="run-head"><h1>meshproof run ${result.runId}</h1>${badge(result.outcome)}</div>
 <div class="sub">${result.experiments.length} experiments on <b>${result.target.kind}</b> (${result.target.description}) · Istio ${result.target.istioVersion} · ${formatMs(result.durationMs)} · exit code ${result.exitCode}</div>
@@ -130,7 +155,9 @@ function overview(result: RunResult): SafeHtml {
 async function sweepSection(group: SweepGroup, result: RunResult, charts: ChartRenderer): Promise<SafeHtml> {
   const figures: SafeHtml[] = [];
   for (const chart of sweepCharts(group)) {
-    const ringText = chart.rings.length ? `, ${chart.rings.map((o) => (o === 'fail' ? 'red ring = that point failed' : 'amber ring = that point was inconclusive')).join(', ')}` : '';
+    const ringText = chart.rings.length
+      ? `, ${chart.rings.map((o) => (o === 'fail' ? 'red ring = that point failed' : 'amber ring = that point was inconclusive')).join(', ')}`
+      : '';
     const caption = html`<b>${chart.title}</b> against ${group.params[0]}: solid line and points = observed, whiskers = confidence interval, dashed = expected, shaded = expected range${ringText}.`;
     const figure = await charts.figure(chart.spec, 'sweep', caption);
     if (figure) figures.push(figure);
@@ -184,8 +211,14 @@ ${verdictList(experiment)}
 
 function verdictList(experiment: ExperimentResult): SafeHtml {
   if (experiment.verdicts.length === 0) {
-    const why = experiment.error ? `The experiment stopped in phase ${experiment.error.phase} before judging.` : experiment.outcome === 'skipped' ? 'The experiment was not run.' : 'No expectations were judged.';
-    const pending = experiment.expectations.map((e) => html`<li>${e.title} <span class="muted">(${e.kind}${formatSource(e.source) ? `, ${formatSource(e.source)}` : ''})</span></li>`);
+    const why = experiment.error
+      ? `The experiment stopped in phase ${experiment.error.phase} before judging.`
+      : experiment.outcome === 'skipped'
+        ? 'The experiment was not run.'
+        : 'No expectations were judged.';
+    const pending = experiment.expectations.map(
+      (e) => html`<li>${e.title} <span class="muted">(${e.kind}${formatSource(e.source) ? `, ${formatSource(e.source)}` : ''})</span></li>`,
+    );
     return html`<p class="muted">${why}</p>${pending.length ? html`<ul>${pending}</ul>` : ''}`;
   }
   return html`<div class="verdicts">${experiment.verdicts.map((verdict) => verdictCard(verdict, expectationOf(experiment, verdict)))}</div>`;
@@ -249,7 +282,9 @@ async function chartGrid(experiment: ExperimentResult, charts: ChartRenderer): P
   }
   for (const chart of latencyCharts(experiment)) {
     const caption = chart.population
-      ? html`<b>Latency percentiles</b> of the requests with ${Object.entries(chart.population).map(([k, v]) => `${k}=${v}`).join(', ')} (the population of “${chart.title ?? ''}”); ticks mark its limits.`
+      ? html`<b>Latency percentiles</b> of the requests with ${Object.entries(chart.population)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(', ')} (the population of “${chart.title ?? ''}”); ticks mark its limits.`
       : html`<b>Latency percentiles</b> of every recorded request; ticks mark the limits of latency expectations about all requests.`;
     figures.push(await charts.figure(chart.spec, 'latency', caption));
   }
@@ -260,7 +295,12 @@ async function chartGrid(experiment: ExperimentResult, charts: ChartRenderer): P
 function loadPlan(experiment: ExperimentResult): SafeHtml {
   const load = experiment.load;
   const requests = load.requests.map(
-    (r) => html`<tr><td class="mono">${r.name}</td><td class="mono">${r.method} ${r.path}</td><td>${r.user ?? '—'}</td><td class="num">${formatNumber(r.weight)}</td><td class="mono">${Object.entries(r.headers).map(([k, v]) => `${k}: ${v}`).join('\n') || '—'}</td></tr>`,
+    (r) =>
+      html`<tr><td class="mono">${r.name}</td><td class="mono">${r.method} ${r.path}</td><td>${r.user ?? '—'}</td><td class="num">${formatNumber(r.weight)}</td><td class="mono">${
+        Object.entries(r.headers)
+          .map(([k, v]) => `${k}: ${v}`)
+          .join('\n') || '—'
+      }</td></tr>`,
   );
   return html`<dl class="facts">
 <dt>Driver</dt><dd>${load.driver}</dd>
@@ -280,11 +320,19 @@ function loadOutcome(experiment: ExperimentResult): SafeHtml {
   const rate = achievedRate(experiment);
   const totals = statusTotals(experiment);
   return html`<dl class="facts">
-${summary ? html`<dt>Sent</dt><dd>${formatNumber(summary.sent)} in ${formatMs(summary.durationMs)}${rate !== undefined ? ` (${formatNumber(rate, 1)} req/s)` : ''}</dd>
+${
+  summary
+    ? html`<dt>Sent</dt><dd>${formatNumber(summary.sent)} in ${formatMs(summary.durationMs)}${rate !== undefined ? ` (${formatNumber(rate, 1)} req/s)` : ''}</dd>
 <dt>Answered</dt><dd>${formatNumber(summary.answered)}, ${formatNumber(summary.errored)} without a response</dd>
-${summary.droppedIterations !== undefined ? html`<dt>Dropped iterations</dt><dd>${formatNumber(summary.droppedIterations)}</dd>` : ''}` : ''}
-${observation ? html`<dt>Recorded</dt><dd>${formatNumber(observation.total)} after warm-up</dd>
-<dt>Latency</dt><dd>p50 ${formatMs(observation.latency.p50)} · p90 ${formatMs(observation.latency.p90)} · p99 ${formatMs(observation.latency.p99)} · max ${formatMs(observation.latency.max)}</dd>` : ''}
+${summary.droppedIterations !== undefined ? html`<dt>Dropped iterations</dt><dd>${formatNumber(summary.droppedIterations)}</dd>` : ''}`
+    : ''
+}
+${
+  observation
+    ? html`<dt>Recorded</dt><dd>${formatNumber(observation.total)} after warm-up</dd>
+<dt>Latency</dt><dd>p50 ${formatMs(observation.latency.p50)} · p90 ${formatMs(observation.latency.p90)} · p99 ${formatMs(observation.latency.p99)} · max ${formatMs(observation.latency.max)}</dd>`
+    : ''
+}
 ${totals.length ? html`<dt>Statuses</dt><dd class="chips">${totals.map(([status, n]) => html`<span class="chip">${status === '0' ? 'no response' : status} × ${formatNumber(n)}</span>`)}</dd>` : ''}
 ${experiment.convergence ? html`<dt>Converged</dt><dd>config ${experiment.convergence.version} on ${experiment.convergence.proxies.filter((p) => p.synced).length}/${experiment.convergence.proxies.length} proxies after ${formatMs(experiment.convergence.waitedMs)}${experiment.convergence.probeSkipped ? html`; no probe: ${experiment.convergence.probeSkipped}` : ''}</dd>` : ''}
 ${experiment.restore ? html`<dt>Restored</dt><dd>${experiment.restore.deleted.length} deleted, ${experiment.restore.restored.length} put back${experiment.restore.errors.length ? html`, <b>${experiment.restore.errors.length} problems: ${experiment.restore.errors.join('; ')}</b>` : ''}</dd>` : ''}
@@ -295,7 +343,8 @@ ${summary?.notes.length ? html`<ul>${summary.notes.map((n) => html`<li>${n}</li>
 function phaseTable(experiment: ExperimentResult): SafeHtml {
   if (experiment.phases.length === 0) return html``;
   const rows = experiment.phases.map(
-    (p) => html`<tr class="is-${p.ok ? 'pass' : 'error'}"><td>${p.phase}</td><td class="num">${formatMs(p.startMs)}</td><td class="num">${formatMs(p.durationMs)}</td><td>${p.ok ? 'ok' : p.error ?? 'failed'}</td></tr>`,
+    (p) =>
+      html`<tr class="is-${p.ok ? 'pass' : 'error'}"><td>${p.phase}</td><td class="num">${formatMs(p.startMs)}</td><td class="num">${formatMs(p.durationMs)}</td><td>${p.ok ? 'ok' : (p.error ?? 'failed')}</td></tr>`,
   );
   return html`<details${experiment.phases.some((p) => !p.ok) ? trusted(' open') : ''}><summary>Phases (${experiment.phases.length})</summary><table class="grid"><thead><tr><th>Phase</th><th class="num">Started at</th><th class="num">Took</th><th>Result</th></tr></thead><tbody>${rows}</tbody></table></details>`;
 }
@@ -308,7 +357,8 @@ function resourcesBlock(experiment: ExperimentResult): SafeHtml {
 }
 
 function countersBlock(experiment: ExperimentResult): SafeHtml {
-  if (experiment.counters.length === 0) return html`<details><summary>Mesh counters (delta over the load)</summary><p class="muted">No counter changed.</p></details>`;
+  if (experiment.counters.length === 0)
+    return html`<details><summary>Mesh counters (delta over the load)</summary><p class="muted">No counter changed.</p></details>`;
   const labelsText = (labels: Record<string, string>) =>
     Object.keys(labels)
       .sort()
@@ -327,10 +377,16 @@ function countersBlock(experiment: ExperimentResult): SafeHtml {
     const sharedLabels = Object.entries(first.labels).filter(([k, v]) => members.every((m) => m.labels[k] === v));
     const shared = sharedLabels.map(([k]) => k);
     const sharedText = members.length > 1 ? labelsText(Object.fromEntries(sharedLabels)) : '';
-    const own = (labels: Record<string, string>) => labelsText(Object.fromEntries(Object.entries(labels).filter(([k]) => members.length === 1 || !shared.includes(k))));
-    if (members.length > 1) rows.push(html`<tr class="group"><td>${first.proxy}</td><td class="mono">${first.name}</td><td class="mono muted">${sharedText ? `all: ${sharedText}` : ''}</td><td class="num">${formatNumber(members.reduce((s, m) => s + m.value, 0))}</td></tr>`);
+    const own = (labels: Record<string, string>) =>
+      labelsText(Object.fromEntries(Object.entries(labels).filter(([k]) => members.length === 1 || !shared.includes(k))));
+    if (members.length > 1)
+      rows.push(
+        html`<tr class="group"><td>${first.proxy}</td><td class="mono">${first.name}</td><td class="mono muted">${sharedText ? `all: ${sharedText}` : ''}</td><td class="num">${formatNumber(members.reduce((s, m) => s + m.value, 0))}</td></tr>`,
+      );
     for (const c of [...members].sort((a, b) => cmp(own(a.labels), own(b.labels)))) {
-      rows.push(html`<tr><td>${members.length > 1 ? '' : c.proxy}</td><td class="mono">${members.length > 1 ? '' : c.name}</td><td class="mono">${own(c.labels) || '—'}</td><td class="num">${formatNumber(c.value)}</td></tr>`);
+      rows.push(
+        html`<tr><td>${members.length > 1 ? '' : c.proxy}</td><td class="mono">${members.length > 1 ? '' : c.name}</td><td class="mono">${own(c.labels) || '—'}</td><td class="num">${formatNumber(c.value)}</td></tr>`,
+      );
     }
   }
   return html`<details><summary>Mesh counters that changed over the load (${experiment.counters.length} series, ${groups.size} counters)</summary><table class="grid counters"><thead><tr><th>Proxy</th><th>Counter</th><th>Labels</th><th class="num">Δ</th></tr></thead><tbody>${rows}</tbody></table></details>`;
@@ -341,7 +397,9 @@ function samplesBlock(experiment: ExperimentResult): SafeHtml {
   if (samples.length === 0) return html``;
   const items = samples.map((s) => {
     const body = s.body.length > maxBodyChars ? `${s.body.slice(0, maxBodyChars)}\n… (${s.body.length - maxBodyChars} more characters)` : s.body;
-    const headers = Object.entries(s.headers).map(([k, v]) => `${k}: ${v}`).join('\n');
+    const headers = Object.entries(s.headers)
+      .map(([k, v]) => `${k}: ${v}`)
+      .join('\n');
     return html`<div class="sample"><div class="chips"><span class="chip">status ${s.status}</span>${Object.entries(s.labels).map(([k, v]) => html`<span class="chip">${k}=${v}</span>`)}</div>
 ${headers ? html`<pre class="headers">${headers}</pre>` : ''}${s.bodyNote ? html`<p class="muted">Body: ${s.bodyNote}.</p>` : ''}<pre class="body">${body || '(empty body)'}</pre></div>`;
   });

@@ -77,7 +77,9 @@ export function parseResultJson(text: string, file: string): RunResult {
     if (errors.length > shown.length) shown.push(new SpecError(`... and ${errors.length - shown.length} more problems`, { file, line: 1, col: 1 }));
     throw new SpecErrors(shown);
   }
-  return version === 1 ? upgradeV1(parsed as RunResultV1, (path) => positionOf(must(parseYamlDocuments(text, file)[0], `the document of ${file}`), path)) : (parsed as RunResult);
+  return version === 1
+    ? upgradeV1(parsed as RunResultV1, (path) => positionOf(must(parseYamlDocuments(text, file)[0], `the document of ${file}`), path))
+    : (parsed as RunResult);
 }
 
 /**

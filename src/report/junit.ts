@@ -24,7 +24,12 @@ export function renderJunit(result: RunResult, options: JunitOptions = {}): stri
   // A run that stopped outside any experiment (target never prepared, restore failed) must not look green in CI.
   // An interrupted run is an error too, even when every experiment that ran had passed.
   const runFailure = result.error
-    ? { element: 'error' as const, message: result.error, type: result.interrupted ? 'interrupted' : 'run', text: `${result.error}\nexit code ${result.exitCode}` }
+    ? {
+        element: 'error' as const,
+        message: result.error,
+        type: result.interrupted ? 'interrupted' : 'run',
+        text: `${result.error}\nexit code ${result.exitCode}`,
+      }
     : undefined;
   const runError: Case | undefined = runFailure && { name: 'run', classname: 'meshproof', timeSeconds: result.durationMs / 1000, result: runFailure };
   const count = (cases: Case[], element: 'failure' | 'error' | 'skipped') => cases.filter((c) => c.result?.element === element).length;
@@ -89,14 +94,25 @@ function casesOf(experiment: ExperimentResult, inconclusiveAs: 'fail' | 'pass'):
   // a sweep point's parameters (0.5, 1.2s...) go into each test case's name instead.
   const classname = `meshproof.${(experiment.sweep?.baseName ?? experiment.name).replace(/\./g, '_')}`;
   const point = experiment.sweep ? ` [${describeSweepPoint(experiment.sweep.params)}]` : '';
-  const cases: Case[] = experiment.verdicts.map((verdict) => ({ ...verdictCase(experiment, verdict, classname, inconclusiveAs), name: `${verdict.title}${point}` }));
+  const cases: Case[] = experiment.verdicts.map((verdict) => ({
+    ...verdictCase(experiment, verdict, classname, inconclusiveAs),
+    name: `${verdict.title}${point}`,
+  }));
   if (experiment.outcome === 'skipped' || experiment.outcome === 'interrupted') {
     // Never judged: listed and counted as skipped (the run's own error case fails the suite), never dropped.
-    const why = experiment.outcome === 'skipped' ? (experiment.skipReason ?? 'not run') : `stopped in ${experiment.error?.phase ?? 'load'}: ${experiment.error?.message ?? 'interrupted'}`;
+    const why =
+      experiment.outcome === 'skipped'
+        ? (experiment.skipReason ?? 'not run')
+        : `stopped in ${experiment.error?.phase ?? 'load'}: ${experiment.error?.message ?? 'interrupted'}`;
     const judged = new Set(experiment.verdicts.map((v) => v.expectationIndex));
     for (const [index, expectation] of experiment.expectations.entries()) {
       if (judged.has(index)) continue;
-      cases.push({ name: `${expectation.title}${point}`, classname, timeSeconds: 0, result: { element: 'skipped', message: why, type: experiment.outcome, text: '' } });
+      cases.push({
+        name: `${expectation.title}${point}`,
+        classname,
+        timeSeconds: 0,
+        result: { element: 'skipped', message: why, type: experiment.outcome, text: '' },
+      });
     }
     return cases;
   }
@@ -111,12 +127,22 @@ function casesOf(experiment: ExperimentResult, inconclusiveAs: 'fail' | 'pass'):
       name: `${expectation.title}${point}`,
       classname,
       timeSeconds: 0,
-      result: { element: 'error', message, type: error.phase, text: `${message}\nnot judged: ${expectation.kind} at ${formatSource(expectation.source) ?? 'unknown position'}\nexit code ${error.exitCode}` },
+      result: {
+        element: 'error',
+        message,
+        type: error.phase,
+        text: `${message}\nnot judged: ${expectation.kind} at ${formatSource(expectation.source) ?? 'unknown position'}\nexit code ${error.exitCode}`,
+      },
     });
   }
   // An error after judging (e.g. restore) still fails the suite: report it as its own case.
   if (cases.every((c) => c.result?.element !== 'error')) {
-    cases.push({ name: `${error.phase} phase${point}`, classname, timeSeconds: 0, result: { element: 'error', message, type: error.phase, text: `${message}\nexit code ${error.exitCode}` } });
+    cases.push({
+      name: `${error.phase} phase${point}`,
+      classname,
+      timeSeconds: 0,
+      result: { element: 'error', message, type: error.phase, text: `${message}\nexit code ${error.exitCode}` },
+    });
   }
   return cases;
 }

@@ -31,9 +31,17 @@ export function renderMarkdown(result: RunResult, options: { reportPath?: string
   lines.push('|---|---|---|---|---:|---:|');
   for (const experiment of result.experiments) {
     const sweep = experiment.sweep ? ` (${markdownCell(describeSweepPoint(experiment.sweep.params))})` : '';
-    const verdicts = experiment.verdicts.length ? describeTally(tallyOutcomes(experiment.verdicts)) : experiment.error ? `${experiment.outcome === 'interrupted' ? 'stopped' : 'error'} in ${experiment.error.phase}` : experiment.outcome === 'skipped' ? 'not run' : '—';
+    const verdicts = experiment.verdicts.length
+      ? describeTally(tallyOutcomes(experiment.verdicts))
+      : experiment.error
+        ? `${experiment.outcome === 'interrupted' ? 'stopped' : 'error'} in ${experiment.error.phase}`
+        : experiment.outcome === 'skipped'
+          ? 'not run'
+          : '—';
     const requests = experiment.observation?.total ?? experiment.loadSummary?.sent;
-    lines.push(`| ${icons[experiment.outcome]} | ${markdownCell(experiment.name)}${sweep} | ${experiment.outcome} | ${verdicts} | ${requests ?? '—'} | ${formatMs(experiment.durationMs)} |`);
+    lines.push(
+      `| ${icons[experiment.outcome]} | ${markdownCell(experiment.name)}${sweep} | ${experiment.outcome} | ${verdicts} | ${requests ?? '—'} | ${formatMs(experiment.durationMs)} |`,
+    );
   }
   const notPassed = result.experiments.filter((e) => e.outcome !== 'pass' && e.outcome !== 'skipped');
   const skipped = result.experiments.filter((e) => e.outcome === 'skipped');
@@ -56,15 +64,23 @@ export function renderMarkdown(result: RunResult, options: { reportPath?: string
   const [firstSkipped] = skipped;
   if (firstSkipped) {
     lines.push('');
-    lines.push(`**Not run** (${skipped.length}): ${skipped.map((e) => markdownCell(e.name)).join(', ')} — ${markdownCell(firstSkipped.skipReason ?? 'skipped')}`);
+    lines.push(
+      `**Not run** (${skipped.length}): ${skipped.map((e) => markdownCell(e.name)).join(', ')} — ${markdownCell(firstSkipped.skipReason ?? 'skipped')}`,
+    );
   }
   lines.push('');
-  lines.push(`<sub>${markdownCell(shellQuote(result.command))} · meshproof ${markdownCell(result.meshproofVersion)}${options.reportPath ? ` · report: ${markdownCell(options.reportPath)}` : ''}</sub>`);
+  lines.push(
+    `<sub>${markdownCell(shellQuote(result.command))} · meshproof ${markdownCell(result.meshproofVersion)}${options.reportPath ? ` · report: ${markdownCell(options.reportPath)}` : ''}</sub>`,
+  );
   return lines.join('\n') + '\n';
 }
 
 /** Append the summary to `$GITHUB_STEP_SUMMARY` when set; returns the file written, if any. */
-export async function appendStepSummary(result: RunResult, env: NodeJS.ProcessEnv = process.env, options: { reportPath?: string } = {}): Promise<string | undefined> {
+export async function appendStepSummary(
+  result: RunResult,
+  env: NodeJS.ProcessEnv = process.env,
+  options: { reportPath?: string } = {},
+): Promise<string | undefined> {
   const file = env.GITHUB_STEP_SUMMARY;
   if (!file) return undefined;
   await appendFile(file, renderMarkdown(result, options), 'utf8');

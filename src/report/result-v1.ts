@@ -158,7 +158,10 @@ function populationV1(verdict: VerdictV1, e: Expectation): Population {
     case 'flags': {
       const reporter = verdict.details?.reporter;
       return e.from === 'mesh'
-        ? { source: 'mesh', of: `requests${e.service ? ` to ${e.service}` : ''} in istio_requests_total${typeof reporter === 'string' ? ` (reporter=${reporter})` : ''}` }
+        ? {
+            source: 'mesh',
+            of: `requests${e.service ? ` to ${e.service}` : ''} in istio_requests_total${typeof reporter === 'string' ? ` (reporter=${reporter})` : ''}`,
+          }
         : { source: 'client', of: 'responses' };
     }
     case 'reconcile':

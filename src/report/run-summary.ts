@@ -44,11 +44,23 @@ export function renderRunSummary(result: RunResult, width = 80, c: Colors = pc.c
     row('latency', `${range('p50')}, ${range('p90')}, ${range('p99')} across experiments; slowest ${formatMs(worst.max)} in ${printable(worst.name)}`);
   }
   const notPassing = result.experiments.flatMap((e) => [
-    ...(e.error ? [{ mark: e.outcome === 'interrupted' ? c.yellow('■') : c.magenta('!'), text: `${e.name}: ${e.outcome === 'interrupted' ? 'stopped' : 'error'} in ${e.error.phase}: ${e.error.message}` }] : []),
+    ...(e.error
+      ? [
+          {
+            mark: e.outcome === 'interrupted' ? c.yellow('■') : c.magenta('!'),
+            text: `${e.name}: ${e.outcome === 'interrupted' ? 'stopped' : 'error'} in ${e.error.phase}: ${e.error.message}`,
+          },
+        ]
+      : []),
     ...e.verdicts.flatMap((v) =>
       v.outcome === 'pass'
         ? []
-        : [{ mark: v.outcome === 'fail' ? c.red('✗') : c.yellow('?'), text: `${e.name}: ${v.title}: ${v.explanation} (observed ${formatObserved(v)}, expected ${v.expected})` }],
+        : [
+            {
+              mark: v.outcome === 'fail' ? c.red('✗') : c.yellow('?'),
+              text: `${e.name}: ${v.title}: ${v.explanation} (observed ${formatObserved(v)}, expected ${v.expected})`,
+            },
+          ],
     ),
   ]);
   if (notPassing.length) {

@@ -48,8 +48,15 @@ export function colorsWanted(stream: OutputStream, env: NodeJS.ProcessEnv = proc
 }
 
 const phaseWords: Partial<Record<PhaseName, string>> = {
-  prepare: 'preparing', snapshot: 'snapshotting', apply: 'applying', converge: 'converging', login: 'logging in', load: 'load',
-  counters: 'reading counters', judge: 'judging', restore: 'restoring',
+  prepare: 'preparing',
+  snapshot: 'snapshotting',
+  apply: 'applying',
+  converge: 'converging',
+  login: 'logging in',
+  load: 'load',
+  counters: 'reading counters',
+  judge: 'judging',
+  restore: 'restoring',
 };
 
 /** The live load rate's window. */
@@ -103,7 +110,11 @@ export class TerminalReporter implements RunListener {
 
   onRunStart(info: { runId: string; experiments: number; target: TargetInfo }): void {
     if (this.quiet) return;
-    this.line(printable(`meshproof run ${info.runId}: ${info.experiments} experiment${info.experiments === 1 ? '' : 's'} on ${info.target.kind} (${info.target.description}, Istio ${info.target.istioVersion})`));
+    this.line(
+      printable(
+        `meshproof run ${info.runId}: ${info.experiments} experiment${info.experiments === 1 ? '' : 's'} on ${info.target.kind} (${info.target.description}, Istio ${info.target.istioVersion})`,
+      ),
+    );
     if (info.target.controlPlane) this.line(printable(`  control plane: ${info.target.controlPlane}`));
   }
 
@@ -173,21 +184,34 @@ export class TerminalReporter implements RunListener {
       return;
     }
     const position = state ? this.c.dim(`[${state.index + 1}/${state.total}]`) + ' ' : '';
-    const verdicts = result.verdicts.length ? describeTally(tallyOutcomes(result.verdicts)) : result.error ? `${result.outcome === 'interrupted' ? 'stopped' : 'error'} in ${result.error.phase}: ${printable(result.error.message)}` : 'no verdicts';
-    this.line(`${position}${this.outcomeMark(result.outcome)} ${this.c.bold(printable(result.name))}${result.sweep ? ' ' + this.c.dim(printable(describeSweepPoint(result.sweep.params))) : ''} ${this.c.dim('—')} ${verdicts} ${this.c.dim(formatMs(result.durationMs))}`);
+    const verdicts = result.verdicts.length
+      ? describeTally(tallyOutcomes(result.verdicts))
+      : result.error
+        ? `${result.outcome === 'interrupted' ? 'stopped' : 'error'} in ${result.error.phase}: ${printable(result.error.message)}`
+        : 'no verdicts';
+    this.line(
+      `${position}${this.outcomeMark(result.outcome)} ${this.c.bold(printable(result.name))}${result.sweep ? ' ' + this.c.dim(printable(describeSweepPoint(result.sweep.params))) : ''} ${this.c.dim('—')} ${verdicts} ${this.c.dim(formatMs(result.durationMs))}`,
+    );
     result.verdicts.forEach((verdict) => {
       if (verdict.outcome === 'pass') return;
-      this.line(`    ${this.outcomeMark(verdict.outcome)} ${printable(verdict.title)}: ${printable(verdict.explanation)} ${this.c.dim(printable(`(observed ${formatObserved(verdict)}, expected ${verdict.expected})`))}`);
+      this.line(
+        `    ${this.outcomeMark(verdict.outcome)} ${printable(verdict.title)}: ${printable(verdict.explanation)} ${this.c.dim(printable(`(observed ${formatObserved(verdict)}, expected ${verdict.expected})`))}`,
+      );
     });
   }
 
   /** Quiet mode still says why a run did not pass: an errored experiment's error, each failing or inconclusive verdict. */
   private quietLines(result: ExperimentResult): void {
     const name = `${this.c.bold(printable(result.name))}${result.sweep ? ' ' + this.c.dim(printable(describeSweepPoint(result.sweep.params))) : ''}`;
-    if (result.error) this.line(`${this.outcomeMark(result.outcome === 'interrupted' ? 'interrupted' : 'error')} ${name} ${this.c.dim('—')} ${result.outcome === 'interrupted' ? 'stopped' : 'error'} in ${result.error.phase}: ${printable(result.error.message)}`);
+    if (result.error)
+      this.line(
+        `${this.outcomeMark(result.outcome === 'interrupted' ? 'interrupted' : 'error')} ${name} ${this.c.dim('—')} ${result.outcome === 'interrupted' ? 'stopped' : 'error'} in ${result.error.phase}: ${printable(result.error.message)}`,
+      );
     result.verdicts.forEach((verdict) => {
       if (verdict.outcome === 'pass') return;
-      this.line(`${this.outcomeMark(verdict.outcome)} ${name}: ${printable(verdict.title)}: ${printable(verdict.explanation)} ${this.c.dim(printable(`(observed ${formatObserved(verdict)}, expected ${verdict.expected})`))}`);
+      this.line(
+        `${this.outcomeMark(verdict.outcome)} ${name}: ${printable(verdict.title)}: ${printable(verdict.explanation)} ${this.c.dim(printable(`(observed ${formatObserved(verdict)}, expected ${verdict.expected})`))}`,
+      );
     });
   }
 
@@ -284,7 +308,14 @@ export class TerminalReporter implements RunListener {
 }
 
 export function summaryLine(result: RunResult, c: Colors = pc.createColors(false)): string {
-  const paint: Record<ExperimentOutcome, (s: string) => string> = { pass: c.green, fail: c.red, inconclusive: c.yellow, error: c.magenta, interrupted: c.yellow, skipped: c.dim };
+  const paint: Record<ExperimentOutcome, (s: string) => string> = {
+    pass: c.green,
+    fail: c.red,
+    inconclusive: c.yellow,
+    error: c.magenta,
+    interrupted: c.yellow,
+    skipped: c.dim,
+  };
   const line = `${paint[result.outcome](c.bold(result.outcome.toUpperCase()))} ${describeTally(tallyOutcomes(result.experiments))} in ${formatMs(result.durationMs)} ${c.dim(`(run ${result.runId}, exit code ${result.exitCode}${result.interrupted ? ', interrupted' : ''})`)}`;
   return result.error ? `${line}\n${c.magenta('the run stopped:')} ${printable(result.error)}` : line;
 }

@@ -3,7 +3,12 @@
 
 export function wrap(text: string, width: number, indent = '', hanging = indent): string {
   // A unit stays with its number ("40 %", "2 s"): the space before it does not break.
-  const words = text.replace(/\s+/g, ' ').trim().replace(/ (%|ms\b)/g, '\u00a0$1').split(' ').filter(Boolean);
+  const words = text
+    .replace(/\s+/g, ' ')
+    .trim()
+    .replace(/ (%|ms\b)/g, '\u00a0$1')
+    .split(' ')
+    .filter(Boolean);
   const lines: string[] = [];
   let line = '';
   const room = () => Math.max(10, width - (lines.length === 0 ? indent.length : hanging.length));

@@ -8,9 +8,23 @@ import { resourceId } from '../spec/resources.ts';
 import type { Expectation, K8sObject } from '../spec/types.ts';
 
 export const BEHAVIOURS = [
-  'routing', 'traffic split', 'retries', 'timeout', 'fault abort', 'fault delay', 'header operations', 'rewrite',
-  'connection pool', 'outlier detection', 'load balancer', 'client TLS', 'authorization', 'peer authentication',
-  'request authentication', 'local rate limit', 'CORS',
+  'routing',
+  'traffic split',
+  'retries',
+  'timeout',
+  'fault abort',
+  'fault delay',
+  'header operations',
+  'rewrite',
+  'connection pool',
+  'outlier detection',
+  'load balancer',
+  'client TLS',
+  'authorization',
+  'peer authentication',
+  'request authentication',
+  'local rate limit',
+  'CORS',
 ] as const;
 export type Behaviour = (typeof BEHAVIOURS)[number];
 
@@ -81,11 +95,19 @@ function virtualServiceBehaviours(o: K8sObject): Found[] {
   const id = idOf(o);
   (spec.http ?? []).forEach((rule, i) => {
     const routes = (rule.route as { destination?: { host?: string }; weight?: number }[] | undefined) ?? [];
-    const destinations = [...new Set(routes.map((r) => r.destination?.host).filter((h): h is string => !!h).map(shortName))];
+    const destinations = [
+      ...new Set(
+        routes
+          .map((r) => r.destination?.host)
+          .filter((h): h is string => !!h)
+          .map(shortName),
+      ),
+    ];
     const services = destinations.length > 0 ? destinations : (spec.hosts ?? []).filter((h) => h !== '*').map(shortName);
     const at = `spec.http[${i}]`;
     const add = (behaviour: Behaviour, field: string) => out.push({ behaviour, services, resource: id, field: `${at}.${field}` });
-    if (rule.match !== undefined || (spec.http ?? []).length > 1 || routes.some((r) => (r.destination as { subset?: string } | undefined)?.subset)) add('routing', rule.match !== undefined ? 'match' : 'route');
+    if (rule.match !== undefined || (spec.http ?? []).length > 1 || routes.some((r) => (r.destination as { subset?: string } | undefined)?.subset))
+      add('routing', rule.match !== undefined ? 'match' : 'route');
     if (routes.length > 1) add('traffic split', 'route[].weight');
     if (rule.retries !== undefined) add('retries', 'retries');
     if (rule.timeout !== undefined) add('timeout', 'timeout');
@@ -103,7 +125,10 @@ function destinationRuleBehaviours(o: K8sObject): Found[] {
   const spec = (o.spec ?? {}) as { host?: string; trafficPolicy?: Record<string, unknown>; subsets?: { trafficPolicy?: Record<string, unknown> }[] };
   const services = spec.host ? [shortName(spec.host)] : [];
   const out: Found[] = [];
-  const policies: [string, Record<string, unknown> | undefined][] = [['spec.trafficPolicy', spec.trafficPolicy], ...(spec.subsets ?? []).map((s, i): [string, Record<string, unknown> | undefined] => [`spec.subsets[${i}].trafficPolicy`, s.trafficPolicy])];
+  const policies: [string, Record<string, unknown> | undefined][] = [
+    ['spec.trafficPolicy', spec.trafficPolicy],
+    ...(spec.subsets ?? []).map((s, i): [string, Record<string, unknown> | undefined] => [`spec.subsets[${i}].trafficPolicy`, s.trafficPolicy]),
+  ];
   for (const [at, policy] of policies) {
     if (!policy) continue;
     const add = (behaviour: Behaviour, field: string) => out.push({ behaviour, services, resource: idOf(o), field: `${at}.${field}` });
@@ -118,14 +143,22 @@ function destinationRuleBehaviours(o: K8sObject): Found[] {
 /** The behaviours each resource's fields decide, with the services they apply to. */
 export function resourceBehaviours(o: K8sObject): Found[] {
   const spec = (o.spec ?? {}) as Record<string, unknown>;
-  const selectorOf = (key: 'selector' | 'workloadSelector') => ((spec[key] as { matchLabels?: Record<string, string>; labels?: Record<string, string> } | undefined) ?? {});
+  const selectorOf = (key: 'selector' | 'workloadSelector') =>
+    (spec[key] as { matchLabels?: Record<string, string>; labels?: Record<string, string> } | undefined) ?? {};
   switch (o.kind) {
     case 'VirtualService':
       return virtualServiceBehaviours(o);
     case 'DestinationRule':
       return destinationRuleBehaviours(o);
     case 'AuthorizationPolicy':
-      return [{ behaviour: 'authorization', services: selected(o, selectorOf('selector').matchLabels), resource: idOf(o), field: spec.action ? 'spec.action' : 'spec.rules' }];
+      return [
+        {
+          behaviour: 'authorization',
+          services: selected(o, selectorOf('selector').matchLabels),
+          resource: idOf(o),
+          field: spec.action ? 'spec.action' : 'spec.rules',
+        },
+      ];
     case 'PeerAuthentication':
       return [{ behaviour: 'peer authentication', services: selected(o, selectorOf('selector').matchLabels), resource: idOf(o), field: 'spec.mtls' }];
     case 'RequestAuthentication':
@@ -140,8 +173,16 @@ export function resourceBehaviours(o: K8sObject): Found[] {
 }
 
 const FLAG_BEHAVIOURS: Record<string, Behaviour[]> = {
-  FI: ['fault abort'], DI: ['fault delay'], UO: ['connection pool'], URX: ['retries'], UT: ['timeout'], RL: ['local rate limit'],
-  UH: ['outlier detection'], NR: ['routing'], NC: ['routing'], UAEX: ['authorization'],
+  FI: ['fault abort'],
+  DI: ['fault delay'],
+  UO: ['connection pool'],
+  URX: ['retries'],
+  UT: ['timeout'],
+  RL: ['local rate limit'],
+  UH: ['outlier detection'],
+  NR: ['routing'],
+  NC: ['routing'],
+  UAEX: ['authorization'],
 };
 
 /** The behaviours an expectation exercises, and the service it is about when it names one. */
@@ -149,7 +190,9 @@ export function expectationBehaviours(e: Expectation): { behaviours: Behaviour[]
   switch (e.kind) {
     case 'distribution':
       // A distribution of a CORS response header's value (a `header:access-control-...` classifier's label) checks CORS.
-      return { behaviours: /access-control|allow-(origin|methods|headers)|max-age|cors/i.test(e.of) ? ['CORS'] : ['routing', 'traffic split', 'load balancer'] };
+      return {
+        behaviours: /access-control|allow-(origin|methods|headers)|max-age|cors/i.test(e.of) ? ['CORS'] : ['routing', 'traffic split', 'load balancer'],
+      };
     case 'status': {
       if (e.flag) return { behaviours: FLAG_BEHAVIOURS[e.flag] ?? [] };
       const code = e.code ?? '';
@@ -220,7 +263,19 @@ export function runCoverage(experiments: CoverageInput[]): RunCoverage {
         for (const service of found.services) {
           const key = `${service}\u0000${found.resource}\u0000${found.field}\u0000${found.behaviour}`;
           let entry = byKey.get(key);
-          if (!entry) byKey.set(key, (entry = { service, behaviour: found.behaviour, resource: found.resource, field: found.field, experiments: [], verifiedBy: [], status: 'unverified' }));
+          if (!entry)
+            byKey.set(
+              key,
+              (entry = {
+                service,
+                behaviour: found.behaviour,
+                resource: found.resource,
+                field: found.field,
+                experiments: [],
+                verifiedBy: [],
+                status: 'unverified',
+              }),
+            );
           if (!entry.experiments.includes(experiment.name)) entry.experiments.push(experiment.name);
           for (const e of exercised) {
             if (!e.behaviours.includes(found.behaviour)) continue;

@@ -47,7 +47,11 @@ export function loadPlan(experiment: Experiment, baseUrl: string, requests: Requ
     requests,
     model: load.model,
     ...(load.durationMs !== undefined ? { durationMs: load.durationMs } : {}),
-    ...(sequential ? { totalRequests: Math.min(sequential.budget, load.totalRequests ?? Infinity) } : load.totalRequests !== undefined ? { totalRequests: load.totalRequests } : {}),
+    ...(sequential
+      ? { totalRequests: Math.min(sequential.budget, load.totalRequests ?? Infinity) }
+      : load.totalRequests !== undefined
+        ? { totalRequests: load.totalRequests }
+        : {}),
     timeoutMs: load.timeoutMs,
     seed,
     ...(load.classifiers.length > 0 ? { classifiers: load.classifiers } : {}),
@@ -76,7 +80,9 @@ export async function driveLoad(args: DriveLoad): Promise<DrivenLoad> {
             part.plan,
             (response) => {
               warmup?.onResponse(p, response);
-              onResponse(parts.length === 1 ? response : new InRotation(response, must(part.indices[response.requestIndex], "the request's index in the rotation")));
+              onResponse(
+                parts.length === 1 ? response : new InRotation(response, must(part.indices[response.requestIndex], "the request's index in the rotation")),
+              );
             },
             {
               signal: stop.signal,

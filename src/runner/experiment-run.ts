@@ -149,7 +149,11 @@ export class ExperimentRun {
 
   private async load(observation: RecordingObservation, warmup: WarmupBaseline | undefined): Promise<DrivenLoad> {
     this.loadStart = Date.now();
-    this.result.events.push({ atMs: this.appliedAt - this.loadStart, what: 'applied' }, { atMs: this.convergedAt - this.loadStart, what: 'converged' }, { atMs: 0, what: 'load-start' });
+    this.result.events.push(
+      { atMs: this.appliedAt - this.loadStart, what: 'applied' },
+      { atMs: this.convergedAt - this.loadStart, what: 'converged' },
+      { atMs: 0, what: 'load-start' },
+    );
     const { ctx, experiment } = this;
     const driven = await this.phases.run('load', () =>
       driveLoad({
@@ -178,7 +182,12 @@ export class ExperimentRun {
     if (!warmup) return undefined;
     const baseline = await warmup.settle();
     if (baseline.startedAt !== undefined) {
-      const timing: PhaseTiming = { phase: 'counters', startMs: baseline.startedAt - this.t0, durationMs: (baseline.endedAt ?? baseline.startedAt) - baseline.startedAt, ok: baseline.error === undefined };
+      const timing: PhaseTiming = {
+        phase: 'counters',
+        startMs: baseline.startedAt - this.t0,
+        durationMs: (baseline.endedAt ?? baseline.startedAt) - baseline.startedAt,
+        ok: baseline.error === undefined,
+      };
       if (baseline.error !== undefined) timing.error = this.ctx.describe(baseline.error);
       this.phases.insertBeforeLast(timing);
     }
@@ -249,7 +258,9 @@ export class ExperimentRun {
     for (const request of requests) {
       if (request.service === undefined) continue;
       if (!target.outsideEntrypoint) {
-        throw new TargetError(`request "${request.name}" goes straight to service ${request.service} from outside the mesh, which the ${target.kind} target cannot do`);
+        throw new TargetError(
+          `request "${request.name}" goes straight to service ${request.service} from outside the mesh, which the ${target.kind} target cannot do`,
+        );
       }
       urls.set(request, await target.outsideEntrypoint(request.service, request.port ?? 9080));
     }

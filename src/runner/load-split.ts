@@ -64,7 +64,10 @@ export function splitPlan(plan: LoadPlan, groups: EntryGroup[]): LoadPart[] {
       ...plan,
       baseUrl: group.baseUrl,
       requests: group.indices.map(requestAt),
-      model: plan.model.kind === 'open' ? { kind: 'open', rate: (plan.model.rate * ofPart(shares, g, 'share')) / total } : { kind: 'closed', connections: ofPart(connections, g, 'connections') },
+      model:
+        plan.model.kind === 'open'
+          ? { kind: 'open', rate: (plan.model.rate * ofPart(shares, g, 'share')) / total }
+          : { kind: 'closed', connections: ofPart(connections, g, 'connections') },
       ...(counts ? { totalRequests: ofPart(counts, g, 'request count') } : {}),
       seed: plan.seed + g,
     },
@@ -87,7 +90,10 @@ export function mergeSummaries(summaries: LoadSummary[], parts?: string[]): Load
     durationMs: Math.max(...summaries.map((s) => s.durationMs)),
     ...dropped,
     ...(failedExit !== undefined ? { exitCode: failedExit } : {}),
-    notes: [`the load ran as ${summaries.length} parallel parts, one per entry point${parts?.length === summaries.length ? `: ${parts.join('; ')}` : ''}`, ...new Set(summaries.flatMap((s) => s.notes))],
+    notes: [
+      `the load ran as ${summaries.length} parallel parts, one per entry point${parts?.length === summaries.length ? `: ${parts.join('; ')}` : ''}`,
+      ...new Set(summaries.flatMap((s) => s.notes)),
+    ],
   };
 }
 

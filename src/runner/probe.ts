@@ -11,7 +11,8 @@ export type ProbeResult = { ok: boolean; detail?: string };
 /** What one probe response says about the config having arrived everywhere. */
 export function halfPushedSymptom(status: number, body: string, error?: string): string | undefined {
   if (status === 0) return `no response (${error ?? 'connection failed'})`;
-  if ((status === 503 || status === 404) && body.trim() === '') return `${status} with an empty body (Envoy ${status === 503 ? 'NC: no cluster for the route yet' : 'NR: no route yet'})`;
+  if ((status === 503 || status === 404) && body.trim() === '')
+    return `${status} with an empty body (Envoy ${status === 503 ? 'NC: no cluster for the route yet' : 'NR: no route yet'})`;
   return undefined;
 }
 

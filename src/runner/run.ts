@@ -80,9 +80,7 @@ export class Runner {
     this.interruptedBy ??= signal;
     this.interruptController.abort(new InterruptedError(`interrupted by ${signal}`, signal));
     if (this.restoring || repeated) {
-      this.listener.onMessage(
-        `${signal} received again: still restoring the mesh to how it was; this cannot be skipped (it finishes by itself).`,
-      );
+      this.listener.onMessage(`${signal} received again: still restoring the mesh to how it was; this cannot be skipped (it finishes by itself).`);
     } else {
       this.listener.onMessage(`${signal} received: stopping load, then restoring the mesh before exiting.`);
     }

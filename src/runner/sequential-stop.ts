@@ -43,7 +43,14 @@ export class SequentialStop {
     this.recorded++;
     if (this.recorded % sequential.checkEvery !== 0) return;
     this.looks++;
-    const context: JudgeContext = { experiment: this.experiment, observation: this.observation, counters: [], target: this.target, inFlightAllowance: 0, sequential: { looks: this.looks } };
+    const context: JudgeContext = {
+      experiment: this.experiment,
+      observation: this.observation,
+      counters: [],
+      target: this.target,
+      inFlightAllowance: 0,
+      sequential: { looks: this.looks },
+    };
     const verdicts = this.judges.judgeAll(this.early, context);
     if (this.judges.allConclusive(verdicts)) {
       this.stoppedWith = new Map(this.early.map((e, i) => [e, must(verdicts[i], 'the verdict of an early expectation')]));

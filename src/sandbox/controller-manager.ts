@@ -79,11 +79,14 @@ export function endpointSlicesPending(expected: EndpointSliceObject[], listed: L
     const ready = mine.flatMap((s) => (s.endpoints ?? []).filter((e) => e.conditions?.ready === true).flatMap((e) => e.addresses ?? [])).sort();
     const wantPorts = want.ports.map((p) => `${p.name}:${p.port}`).sort();
     // An empty slice of a Service without ready pods has `ports: null`; compare ports only where pods are listed.
-    const ports = [...new Set(mine.filter((s) => (s.endpoints ?? []).length > 0).flatMap((s) => (s.ports ?? []).map((p) => `${p.name ?? ''}:${p.port ?? ''}`)))].sort();
+    const ports = [
+      ...new Set(mine.filter((s) => (s.endpoints ?? []).length > 0).flatMap((s) => (s.ports ?? []).map((p) => `${p.name ?? ''}:${p.port ?? ''}`))),
+    ].sort();
     const label = `${namespace}/${service}`;
     if (mine.length === 0) pending.push(`${label}: no EndpointSlice from the controller yet`);
     else if (ready.join() !== wantAddresses.join()) pending.push(`${label}: ready addresses [${ready.join(', ')}], expected [${wantAddresses.join(', ')}]`);
-    else if (wantAddresses.length > 0 && ports.join() !== wantPorts.join()) pending.push(`${label}: ports [${ports.join(', ')}], expected [${wantPorts.join(', ')}]`);
+    else if (wantAddresses.length > 0 && ports.join() !== wantPorts.join())
+      pending.push(`${label}: ports [${ports.join(', ')}], expected [${wantPorts.join(', ')}]`);
   }
   return pending;
 }

@@ -36,7 +36,12 @@ export function asWritten(object: KubernetesObject & { spec?: unknown }): K8sObj
   return {
     apiVersion: must(object.apiVersion, "a watched object's apiVersion"),
     kind: must(object.kind, "a watched object's kind"),
-    metadata: { name: must(name, "a watched object's name"), ...(namespace ? { namespace } : {}), ...(labels && Object.keys(labels).length > 0 ? { labels } : {}), ...(Object.keys(kept).length > 0 ? { annotations: kept } : {}) },
+    metadata: {
+      name: must(name, "a watched object's name"),
+      ...(namespace ? { namespace } : {}),
+      ...(labels && Object.keys(labels).length > 0 ? { labels } : {}),
+      ...(Object.keys(kept).length > 0 ? { annotations: kept } : {}),
+    },
     spec: (object.spec ?? {}) as K8sObject['spec'],
   };
 }
@@ -63,10 +68,8 @@ export async function watchIstioConfig(
     queue = queue.then(() => onChange(upserts, deletes)).catch((error: unknown) => log(`config change not taken: ${asError(error).message}`));
   };
   const informers = WATCHED_KINDS.map((k) => {
-    const informer = makeInformer<KubernetesObject & { spec?: unknown }>(
-      kc,
-      `/apis/${k.group}/${k.version}/${k.plural}`,
-      () => custom.listClusterCustomObject({ group: k.group, version: k.version, plural: k.plural }),
+    const informer = makeInformer<KubernetesObject & { spec?: unknown }>(kc, `/apis/${k.group}/${k.version}/${k.plural}`, () =>
+      custom.listClusterCustomObject({ group: k.group, version: k.version, plural: k.plural }),
     );
     informer.on('add', (o) => enqueue([asWritten(o)], []));
     informer.on('update', (o) => enqueue([asWritten(o)], []));

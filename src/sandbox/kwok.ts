@@ -10,7 +10,11 @@ export function sandboxNode(): KubeObject {
   return {
     apiVersion: 'v1',
     kind: 'Node',
-    metadata: { name: SANDBOX_NODE, labels: { type: 'kwok', 'kubernetes.io/hostname': SANDBOX_NODE, 'meshproof.dev/sandbox': 'true' }, annotations: { 'kwok.x-k8s.io/node': 'fake' } },
+    metadata: {
+      name: SANDBOX_NODE,
+      labels: { type: 'kwok', 'kubernetes.io/hostname': SANDBOX_NODE, 'meshproof.dev/sandbox': 'true' },
+      annotations: { 'kwok.x-k8s.io/node': 'fake' },
+    },
     spec: {},
   };
 }

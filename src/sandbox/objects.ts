@@ -9,7 +9,12 @@ import { istioctlVersion } from '../targets/kube/istioctl.ts';
 import { POD_CIDR_PREFIX } from './layout.ts';
 
 /** A Kubernetes object as JSON. */
-export type KubeObject = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> }; [key: string]: unknown };
+export type KubeObject = {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  [key: string]: unknown;
+};
 
 // The parts of the scenario's manifests the sandbox reads (the scenario's own Kubernetes YAML, which kubectl has
 // accepted when it applied them); typed views, not validation.
@@ -76,7 +81,12 @@ export function istioConfigMap(): KubeObject {
     trustDomain: 'cluster.local',
     defaultConfig: { discoveryAddress: 'istiod.istio-system.svc:15012', proxyStatsMatcher: statsInclusions() },
   });
-  return { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'istio', namespace: ISTIO_NAMESPACE, labels: { ...SANDBOX_LABEL } }, data: { mesh, meshNetworks: 'networks: {}\n' } };
+  return {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: 'istio', namespace: ISTIO_NAMESPACE, labels: { ...SANDBOX_LABEL } },
+    data: { mesh, meshNetworks: 'networks: {}\n' },
+  };
 }
 
 /** A workload the sandbox makes Pods for: a scenario Deployment, or istiod and the ingress gateway. */
@@ -98,7 +108,11 @@ const service = (name: string, selector: Record<string, string>, ports: object[]
   spec: { selector, ports },
 });
 
-const serviceAccount = (name: string): KubeObject => ({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name, namespace: ISTIO_NAMESPACE, labels: { ...SANDBOX_LABEL } } });
+const serviceAccount = (name: string): KubeObject => ({
+  apiVersion: 'v1',
+  kind: 'ServiceAccount',
+  metadata: { name, namespace: ISTIO_NAMESPACE, labels: { ...SANDBOX_LABEL } },
+});
 
 /** istio-system: namespace, mesh config, istiod's and the ingress gateway's ServiceAccounts and Services. */
 export function istioSystemObjects(): KubeObject[] {
@@ -131,18 +145,36 @@ export function istioWorkloads(): Workload[] {
       labels: { app: 'istiod', istio: 'pilot', 'istio.io/rev': 'default' },
       spec: {
         serviceAccountName: 'istiod',
-        containers: [{ name: 'discovery', image: `meshproof.local/pilot-discovery:${istioctlVersion}`, ports: [15010, 15012, 15014, 15017].map((containerPort) => ({ containerPort, protocol: 'TCP' })) }],
+        containers: [
+          {
+            name: 'discovery',
+            image: `meshproof.local/pilot-discovery:${istioctlVersion}`,
+            ports: [15010, 15012, 15014, 15017].map((containerPort) => ({ containerPort, protocol: 'TCP' })),
+          },
+        ],
       },
     },
     {
       name: 'istio-ingressgateway',
       namespace: ISTIO_NAMESPACE,
       replicas: 1,
-      labels: { app: 'istio-ingressgateway', istio: 'ingressgateway', 'istio.io/rev': 'default', 'security.istio.io/tlsMode': 'istio', 'service.istio.io/canonical-name': 'istio-ingressgateway' },
+      labels: {
+        app: 'istio-ingressgateway',
+        istio: 'ingressgateway',
+        'istio.io/rev': 'default',
+        'security.istio.io/tlsMode': 'istio',
+        'service.istio.io/canonical-name': 'istio-ingressgateway',
+      },
       annotations: { 'sidecar.istio.io/inject': 'false' },
       spec: {
         serviceAccountName: 'istio-ingressgateway-service-account',
-        containers: [{ name: 'istio-proxy', image: `meshproof.local/proxyv2:${istioctlVersion}`, ports: [8080, 8443, 15021, 15090].map((containerPort) => ({ containerPort, protocol: 'TCP' })) }],
+        containers: [
+          {
+            name: 'istio-proxy',
+            image: `meshproof.local/proxyv2:${istioctlVersion}`,
+            ports: [8080, 8443, 15021, 15090].map((containerPort) => ({ containerPort, protocol: 'TCP' })),
+          },
+        ],
       },
     },
   ];
@@ -171,7 +203,11 @@ export function deploymentWorkloads(objects: KubeObject[]): Workload[] {
  * (pilot/pkg/serviceregistry/kube/controller endpoint builder) and the canonical service labels.
  */
 export function asInjected(w: Workload): Workload {
-  const proxy = { name: 'istio-proxy', image: `meshproof.local/proxyv2:${istioctlVersion}`, ports: [{ name: 'http-envoy-prom', containerPort: 15090, protocol: 'TCP' }] };
+  const proxy = {
+    name: 'istio-proxy',
+    image: `meshproof.local/proxyv2:${istioctlVersion}`,
+    ports: [{ name: 'http-envoy-prom', containerPort: 15090, protocol: 'TCP' }],
+  };
   return {
     ...w,
     labels: {
@@ -242,7 +278,11 @@ const matches = (labels: Record<string, string> | undefined, selector: Record<st
 export interface EndpointSliceObject extends KubeObject {
   addressType: 'IPv4';
   ports: { name: string; port: number; protocol: string; appProtocol?: string }[];
-  endpoints: { addresses: string[]; conditions: { ready: boolean; serving: boolean; terminating: boolean }; targetRef: { kind: 'Pod'; namespace: string; name: string } }[];
+  endpoints: {
+    addresses: string[];
+    conditions: { ready: boolean; serving: boolean; terminating: boolean };
+    targetRef: { kind: 'Pod'; namespace: string; name: string };
+  }[];
 }
 
 export function endpointSlices(services: KubeObject[], pods: PlannedPod[]): EndpointSliceObject[] {

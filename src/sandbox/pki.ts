@@ -64,7 +64,8 @@ export function ensurePki(dir: string, serviceIp: string): Pki {
   // older sandbox gets the missing line (the API server reads the file when it starts).
   const lines = existsSync(p.tokenFile) ? readFileSync(p.tokenFile, 'utf8').split('\n').filter(Boolean) : [];
   if (lines.length === 0) lines.push(`${randomBytes(24).toString('hex')},meshproof-admin,meshproof-admin,"system:masters"`);
-  if (!lines.some((l) => l.split(',')[1] === CONTROLLER_MANAGER_USER)) lines.push(`${randomBytes(24).toString('hex')},${CONTROLLER_MANAGER_USER},${CONTROLLER_MANAGER_USER}`);
+  if (!lines.some((l) => l.split(',')[1] === CONTROLLER_MANAGER_USER))
+    lines.push(`${randomBytes(24).toString('hex')},${CONTROLLER_MANAGER_USER},${CONTROLLER_MANAGER_USER}`);
   writeFileSync(p.tokenFile, `${lines.join('\n')}\n`, { mode: 0o600 });
   const tokenOf = (user: string) => {
     const line = lines.find((l) => l.split(',')[1] === user);

@@ -71,12 +71,20 @@ async function playPods(): Promise<void> {
   });
   const current = mesh;
   for (const proxy of current.status().proxies) if (proxy.clusterIp) played.set(proxy.clusterIp, proxy.ip);
-  log(`playing ${played.size} pods: ${current.status().proxies.map((p) => `${p.namespace}/${p.podName} ${p.clusterIp} at ${p.ip}`).join(', ')}`);
+  log(
+    `playing ${played.size} pods: ${current
+      .status()
+      .proxies.map((p) => `${p.namespace}/${p.podName} ${p.clusterIp} at ${p.ip}`)
+      .join(', ')}`,
+  );
 
   // The store follows the API server: what the informers list replaces the scenario's own Istio objects.
   watch = await watchIstioConfig(kc, async (upserts, deletes) => void (await current.change(upserts, deletes)), log);
   const listed = new Set(watch.objects().map(resourceId));
-  const gone = current.list().filter((o) => isWatchedKind(o.kind) && !listed.has(resourceId(o))).map(resourceId);
+  const gone = current
+    .list()
+    .filter((o) => isWatchedKind(o.kind) && !listed.has(resourceId(o)))
+    .map(resourceId);
   if (gone.length > 0) await current.change([], gone);
 
   const api = new KubeApi(kc);

@@ -16,7 +16,13 @@ export interface ProcessRecord {
   startTicks?: number;
 }
 
-export function startDetached(name: string, binary: string, args: string[], dirs: { logs: string; pids: string }, env: NodeJS.ProcessEnv = process.env): ProcessRecord {
+export function startDetached(
+  name: string,
+  binary: string,
+  args: string[],
+  dirs: { logs: string; pids: string },
+  env: NodeJS.ProcessEnv = process.env,
+): ProcessRecord {
   mkdirSync(dirs.logs, { recursive: true });
   mkdirSync(dirs.pids, { recursive: true });
   const log = join(dirs.logs, `${name}.log`);
@@ -59,7 +65,9 @@ export function startTicksOf(pid: number): number | undefined {
 
 export function recordedNames(pidsDir: string): string[] {
   if (!existsSync(pidsDir)) return [];
-  return readdirSync(pidsDir).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -'.json'.length));
+  return readdirSync(pidsDir)
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => f.slice(0, -'.json'.length));
 }
 
 /** True when pid is alive and its executable is `binary` (via /proc: a zombie or a reused pid is not ours). */

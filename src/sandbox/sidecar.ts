@@ -33,16 +33,26 @@ export function sandboxSidecar(pod: V1Pod, istiodGrpcAddress: string, istioVersi
   const { transport, close } = grpcAdsTransport({ address: istiodGrpcAddress });
   const acked = new Set<string>();
   const rejected: string[] = [];
-  const client = new AdsClient({ node, transport, random: seededRandom(1).uniform, onConfig: (u) => acked.add(u.typeUrl), onReject: (r) => rejected.push(`${r.typeUrl}: ${r.message}`) });
+  const client = new AdsClient({
+    node,
+    transport,
+    random: seededRandom(1).uniform,
+    onConfig: (u) => acked.add(u.typeUrl),
+    onReject: (r) => rejected.push(`${r.typeUrl}: ${r.message}`),
+  });
   client.start();
   return {
     client,
     rejected,
     synced: (timeoutMs = 20_000) =>
-      waitFor(`${podName} to ACK CDS, EDS, LDS and RDS`, async () => {
-        if (rejected.length > 0) throw new Error(`NACKed: ${rejected.join('; ')}`);
-        return acked.size === 4;
-      }, timeoutMs),
+      waitFor(
+        `${podName} to ACK CDS, EDS, LDS and RDS`,
+        async () => {
+          if (rejected.length > 0) throw new Error(`NACKed: ${rejected.join('; ')}`);
+          return acked.size === 4;
+        },
+        timeoutMs,
+      ),
     close: () => {
       client.close();
       close();

@@ -15,10 +15,7 @@ function decodeAddress(hex: string): { address: string; port: number } {
   const words = ip.match(/.{8}/g) ?? [];
   const bytes = words.flatMap((w) => (w.match(/../g) ?? []).reverse().map((b) => parseInt(b, 16)));
   const byte = (i: number) => bytes[i] ?? Number.NaN;
-  const address =
-    bytes.length === 4
-      ? bytes.join('.')
-      : Array.from({ length: 8 }, (_, i) => ((byte(2 * i) << 8) | byte(2 * i + 1)).toString(16)).join(':');
+  const address = bytes.length === 4 ? bytes.join('.') : Array.from({ length: 8 }, (_, i) => ((byte(2 * i) << 8) | byte(2 * i + 1)).toString(16)).join(':');
   return { address, port: parseInt(port, 16) };
 }
 
@@ -82,6 +79,10 @@ export function socketInodes(pid: number): Set<number> {
 
 /** Ports from `ports` on which some socket of this machine listens. */
 export function listeningOn(ports: number[]): number[] {
-  const listening = new Set(tcpSockets().filter((s) => s.listening).map((s) => s.local.port));
+  const listening = new Set(
+    tcpSockets()
+      .filter((s) => s.listening)
+      .map((s) => s.local.port),
+  );
   return ports.filter((p) => listening.has(p));
 }

@@ -58,7 +58,9 @@ export function where(raw: RawWhere | undefined): Record<string, string> | undef
 /** The population a `where` selects, for default titles: two expectations that differ only by it get different names. */
 export function population(raw: Record<string, unknown> | undefined): string {
   if (!raw || Object.keys(raw).length === 0) return '';
-  return ` for ${Object.entries(raw).map(([k, v]) => `${k}=${String(v)}`).join(', ')}`;
+  return ` for ${Object.entries(raw)
+    .map(([k, v]) => `${k}=${String(v)}`)
+    .join(', ')}`;
 }
 
 export function percentText(bound: Bound & { derived?: { failing: number; retries: number } }): string {

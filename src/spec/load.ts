@@ -10,7 +10,17 @@ import { pitfallWarnings } from './pitfalls.ts';
 import { displayPath, inlineResource, loadResourceFile, resourceId } from './resources.ts';
 import { experimentDir, loadScenario, resolveScenarioRef } from './scenario.ts';
 import { schemaErrors } from './schema-check.ts';
-import { customProviderWarnings, driverErrors, observabilityErrors, requestTargetErrors, subsetErrors, subsetNameErrors, weightErrors, weightWarnings, deprecatedFieldWarnings } from './semantics.ts';
+import {
+  customProviderWarnings,
+  driverErrors,
+  observabilityErrors,
+  requestTargetErrors,
+  subsetErrors,
+  subsetNameErrors,
+  weightErrors,
+  weightWarnings,
+  deprecatedFieldWarnings,
+} from './semantics.ts';
 import type { Scenario } from './scenario.ts';
 import type { Experiment, K8sObject, ResourceRef } from './types.ts';
 import { formatBytes, LIMITS, parseYamlDocuments, positionOf, readSourceFile, type YamlDoc } from './yaml-source.ts';
@@ -91,7 +101,14 @@ function resourcePart(file: string, source: YamlDoc, spec: RawResourceSpec, opti
   for (const ref of apply) {
     const id = resourceId(ref.object);
     const first = seen.get(id);
-    if (first) errors.push(new SpecError(`${id} is applied twice (first at ${first.source.file}:${first.source.line}); later copies would silently replace earlier ones`, ref.source, 'spec.apply'));
+    if (first)
+      errors.push(
+        new SpecError(
+          `${id} is applied twice (first at ${first.source.file}:${first.source.line}); later copies would silently replace earlier ones`,
+          ref.source,
+          'spec.apply',
+        ),
+      );
     seen.set(id, ref);
   }
   errors.push(...weightErrors(apply));
@@ -101,13 +118,26 @@ function resourcePart(file: string, source: YamlDoc, spec: RawResourceSpec, opti
     errors.push(...subsetErrors(apply, scenario));
     if (options.checkResources) {
       const check = options.checkResources;
-      collect(errors, () => errors.push(...check(scenarioName, apply.map((r) => r.object))));
+      collect(errors, () =>
+        errors.push(
+          ...check(
+            scenarioName,
+            apply.map((r) => r.object),
+          ),
+        ),
+      );
     }
   }
   return { apply, scenario, scenarioRef: scenarioName, errors };
 }
 
-function buildExperiment(file: string, source: YamlDoc, value: RawExperiment, point: Record<string, string | number> | undefined, options: LoadOptions): Experiment {
+function buildExperiment(
+  file: string,
+  source: YamlDoc,
+  value: RawExperiment,
+  point: Record<string, string | number> | undefined,
+  options: LoadOptions,
+): Experiment {
   const n = new Normaliser(source);
   const spec = value.spec;
   const { apply, scenario, scenarioRef, errors } = resourcePart(file, source, spec, options);
@@ -133,7 +163,13 @@ function buildExperiment(file: string, source: YamlDoc, value: RawExperiment, po
     load: must(load, 'the load'),
     expect: withUniqueTitles(expect as Experiment['expect']),
     ...(point ? { sweep: { params: point, baseName: base } } : {}),
-    warnings: [...weightWarnings(apply), ...deprecatedFieldWarnings(apply), ...(scenario ? deprecatedFieldWarnings(scenario.resources) : []), ...customProviderWarnings([...(scenario?.resources ?? []), ...apply]), ...(value.metadata.tags?.includes('pitfall') ? [] : pitfallWarnings(apply, load, expect as Experiment['expect'], spec.scenario ?? 'bookinfo'))],
+    warnings: [
+      ...weightWarnings(apply),
+      ...deprecatedFieldWarnings(apply),
+      ...(scenario ? deprecatedFieldWarnings(scenario.resources) : []),
+      ...customProviderWarnings([...(scenario?.resources ?? []), ...apply]),
+      ...(value.metadata.tags?.includes('pitfall') ? [] : pitfallWarnings(apply, load, expect as Experiment['expect'], spec.scenario ?? 'bookinfo')),
+    ],
   };
 }
 
@@ -155,8 +191,16 @@ export function loadExperimentText(text: string, path: string, options: LoadOpti
   const file = resolve(path);
   const shown = displayPath(file);
   const bytes = Buffer.byteLength(text);
-  if (bytes > LIMITS.experimentBytes) throw new SpecErrors([new SpecError(`${shown} is ${formatBytes(bytes)} (${bytes} bytes); the limit for an experiment file is ${formatBytes(LIMITS.experimentBytes)}`, { file: shown, line: 1, col: 1 })]);
-  if (text.trim() === '') throw new SpecErrors([new SpecError('the file is empty; expected an Experiment (apiVersion: meshproof.dev/v1alpha1)', { file: shown, line: 1, col: 1 })]);
+  if (bytes > LIMITS.experimentBytes)
+    throw new SpecErrors([
+      new SpecError(`${shown} is ${formatBytes(bytes)} (${bytes} bytes); the limit for an experiment file is ${formatBytes(LIMITS.experimentBytes)}`, {
+        file: shown,
+        line: 1,
+        col: 1,
+      }),
+    ]);
+  if (text.trim() === '')
+    throw new SpecErrors([new SpecError('the file is empty; expected an Experiment (apiVersion: meshproof.dev/v1alpha1)', { file: shown, line: 1, col: 1 })]);
   let docs: YamlDoc[];
   try {
     docs = parseYamlDocuments(text, shown);
@@ -171,7 +215,8 @@ export function loadExperimentText(text: string, path: string, options: LoadOpti
   }
   const raw = source.value;
   const matrix = field(raw, 'spec', 'matrix');
-  const points = isRecord(matrix) && Object.keys(matrix).length > 0 && Object.values(matrix).every(Array.isArray) ? matrixPointsOrErrors(matrix, source) : [undefined];
+  const points =
+    isRecord(matrix) && Object.keys(matrix).length > 0 && Object.values(matrix).every(Array.isArray) ? matrixPointsOrErrors(matrix, source) : [undefined];
 
   const experiments: Experiment[] = [];
   const errors: SpecError[] = [];
@@ -254,7 +299,14 @@ export function loadExperiments(paths: string[], options: LoadOptions = {}): Loa
   const byName = new Map<string, Experiment>();
   for (const e of experiments) {
     const other = byName.get(e.name);
-    if (other) errors.push(new SpecError(`experiment name "${e.name}" is also used by ${displayPath(other.file)}; names must be unique`, { file: displayPath(e.file), line: 1, col: 1 }, 'metadata.name'));
+    if (other)
+      errors.push(
+        new SpecError(
+          `experiment name "${e.name}" is also used by ${displayPath(other.file)}; names must be unique`,
+          { file: displayPath(e.file), line: 1, col: 1 },
+          'metadata.name',
+        ),
+      );
     byName.set(e.name, e);
   }
   if (errors.length > 0) throw new SpecErrors(errors);

@@ -9,7 +9,9 @@ const wholePlaceholder = /^\$\{\s*matrix\.([A-Za-z_][A-Za-z0-9_]*)\s*\}$/;
 
 /** A matrix written as explicit points: `matrix: { points: [{ attempts: 0, retryOn: "" }, ...] }`. */
 function isPointList(matrix: Record<string, unknown>): matrix is { points: MatrixPoint[] } {
-  return Object.keys(matrix).length === 1 && Array.isArray(matrix.points) && matrix.points.every((p) => p !== null && typeof p === 'object' && !Array.isArray(p));
+  return (
+    Object.keys(matrix).length === 1 && Array.isArray(matrix.points) && matrix.points.every((p) => p !== null && typeof p === 'object' && !Array.isArray(p))
+  );
 }
 
 /**
@@ -27,7 +29,11 @@ export function matrixPoints(matrix: Record<string, unknown> | undefined, source
     const keys = Object.keys(first).sort().join(', ');
     points.forEach((point, i) => {
       if (Object.keys(point).sort().join(', ') !== keys) {
-        throw new SpecError(`every point must set the same parameters (${keys}); this one sets ${Object.keys(point).sort().join(', ') || 'none'}`, source ? positionOf(source, ['spec', 'matrix', 'points', i]) : where, `spec.matrix.points[${i}]`);
+        throw new SpecError(
+          `every point must set the same parameters (${keys}); this one sets ${Object.keys(point).sort().join(', ') || 'none'}`,
+          source ? positionOf(source, ['spec', 'matrix', 'points', i]) : where,
+          `spec.matrix.points[${i}]`,
+        );
       }
     });
   } else {
@@ -44,7 +50,11 @@ export function substitute(value: unknown, point: MatrixPoint, source: YamlDoc, 
   if (typeof value === 'string') {
     const lookup = (name: string) => {
       if (!(name in point)) {
-        throw new SpecError(`\${matrix.${name}} is not defined in spec.matrix (defined: ${Object.keys(point).join(', ') || 'none'})`, positionOf(source, path), formatPath(path));
+        throw new SpecError(
+          `\${matrix.${name}} is not defined in spec.matrix (defined: ${Object.keys(point).join(', ') || 'none'})`,
+          positionOf(source, path),
+          formatPath(path),
+        );
       }
       return point[name];
     };

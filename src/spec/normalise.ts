@@ -7,13 +7,7 @@ import { suggest } from './suggest.ts';
 import { kindHandler } from '../assertions/kinds.ts';
 import { DEFAULT_TOLERANCE_POINTS, type RawCommon, type RawDuration, type RawCountBound, type RawShareBound } from './expectation-input.ts';
 export { DEFAULT_TOLERANCE_POINTS };
-import type {
-  Bound,
-  Expectation,
-  LoadSpec,
-  RequestSpec,
-  SourcePos,
-} from './types.ts';
+import type { Bound, Expectation, LoadSpec, RequestSpec, SourcePos } from './types.ts';
 import { formatPath, positionOf, type PathSegment, type YamlDoc } from './yaml-source.ts';
 
 export const DEFAULT_CLASSIFIERS = ['status', 'envoy', 'bookinfo'];
@@ -149,7 +143,11 @@ export function normaliseRequests(n: Normaliser, load: RawLoad): RequestSpec[] {
     for (const [k, v] of Object.entries(value.headers ?? {})) {
       if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(k)) throw n.error([...path, 'headers', k], `"${k}" is not a valid HTTP header name`, true);
       // What an HTTP client may send (RFC 9110 field-value; Node refuses the rest): no control character but tab.
-      if (/[^\t\x20-\x7e\x80-\xff]/.test(String(v))) throw n.error([...path, 'headers', k], `the value of header "${k}" has a control character or a character beyond Latin-1, which cannot be sent: ${JSON.stringify(String(v))}`);
+      if (/[^\t\x20-\x7e\x80-\xff]/.test(String(v)))
+        throw n.error(
+          [...path, 'headers', k],
+          `the value of header "${k}" has a control character or a character beyond Latin-1, which cannot be sent: ${JSON.stringify(String(v))}`,
+        );
       headers[k.toLowerCase()] = String(v);
     }
     return {
@@ -173,7 +171,11 @@ export function normaliseLoad(n: Normaliser, load: RawLoad): LoadSpec {
     throw n.error([...base, 'connections'], 'give either rate (open model: requests per second) or connections (closed model), not both', true);
   }
   const model: LoadSpec['model'] | undefined =
-    load.rate !== undefined ? { kind: 'open', rate: load.rate } : load.connections !== undefined ? { kind: 'closed', connections: load.connections } : undefined;
+    load.rate !== undefined
+      ? { kind: 'open', rate: load.rate }
+      : load.connections !== undefined
+        ? { kind: 'closed', connections: load.connections }
+        : undefined;
   if (!model) throw n.error(base, 'load needs rate (open model, requests per second) or connections (closed model)');
   const durationMs = load.duration !== undefined ? n.duration(load.duration, [...base, 'duration']) : undefined;
   if (typeof load.requests === 'number' && load.total !== undefined) {
@@ -197,7 +199,10 @@ export function normaliseLoad(n: Normaliser, load: RawLoad): LoadSpec {
   (load.classifiers ?? []).forEach((name, i) => {
     if (!(name in CLASSIFIER_LABELS) && parameterisedLabel(name) === undefined) {
       const hint = suggest(name, Object.keys(CLASSIFIER_LABELS));
-      throw n.error([...base, 'classifiers', i], `unknown classifier "${name}"${hint ? `; did you mean "${hint}"?` : ''} (known: ${Object.keys(CLASSIFIER_LABELS).join(', ')}, header:<name>[=<label>], json:<path>[=<label>])`);
+      throw n.error(
+        [...base, 'classifiers', i],
+        `unknown classifier "${name}"${hint ? `; did you mean "${hint}"?` : ''} (known: ${Object.keys(CLASSIFIER_LABELS).join(', ')}, header:<name>[=<label>], json:<path>[=<label>])`,
+      );
     }
   });
   const timeoutMs = load.timeout !== undefined ? n.duration(load.timeout, [...base, 'timeout']) : 30_000;
@@ -224,4 +229,3 @@ export function normaliseExpectation(n: Normaliser, item: RawExpectationItem, in
   const common = { source: n.at(['spec', 'expect', index]), confidence: raw.confidence ?? DEFAULT_CONFIDENCE };
   return handler.parse({ n, raw, path, common }) as Expectation;
 }
-

@@ -35,7 +35,7 @@ function abortWithRetries(apply: ResourceRef[], expect: Expectation[]): SpecWarn
         source: at(ref, path),
         path: `${name(ref.object)}: ${path}`,
         message:
-          'the rule also injects an abort: Envoy\'s fault filter answers before the router, so injected aborts are never retried (istio/istio#13705)' +
+          "the rule also injects an abort: Envoy's fault filter answers before the router, so injected aborts are never retried (istio/istio#13705)" +
           (expecting.length ? `; ${expecting.map((e) => `"${e.title}"`).join(', ')} expects retries that will not happen` : ''),
       });
     });
@@ -78,7 +78,8 @@ function gatewayBinding(apply: ResourceRef[], load: LoadSpec | undefined): SpecW
       warnings.push({
         source: at(ref, 'spec.hosts'),
         path: `${name(ref.object)}: spec.hosts`,
-        message: 'hosts "*" without gateways binds only to the sidecars ("mesh"): the load enters through the ingress gateway, which routes by the VirtualServices bound to it',
+        message:
+          'hosts "*" without gateways binds only to the sidecars ("mesh"): the load enters through the ingress gateway, which routes by the VirtualServices bound to it',
       });
     }
   }
@@ -108,16 +109,19 @@ function splitMismatch(apply: ResourceRef[], expect: Expectation[]): SpecWarning
       if (rules.length !== 1 || field(rules[0], 'match') !== undefined) continue;
       const routes = list(field(rules[0], 'route'));
       if (routes.length === 0) continue;
-      const shares = weightShares(routes.map((r) => {
-        const weight = field(r, 'weight');
-        return typeof weight === 'number' ? weight : undefined;
-      }));
+      const shares = weightShares(
+        routes.map((r) => {
+          const weight = field(r, 'weight');
+          return typeof weight === 'number' ? weight : undefined;
+        }),
+      );
       if (!shares) continue;
       const split = new Map<string, number>();
       let known = true;
       for (const [j, r] of routes.entries()) {
         const subset = field(r, 'destination', 'subset');
-        const version = subset !== undefined ? subsetVersion.get(`${shortHost(valueText(field(r, 'destination', 'host') ?? service))}/${valueText(subset)}`) : undefined;
+        const version =
+          subset !== undefined ? subsetVersion.get(`${shortHost(valueText(field(r, 'destination', 'host') ?? service))}/${valueText(subset)}`) : undefined;
         if (version === undefined) known = false;
         else split.set(version, (split.get(version) ?? 0) + (shares[j] ?? 0));
       }
@@ -197,5 +201,11 @@ function unreachedServices(load: LoadSpec | undefined, expect: Expectation[], sc
 }
 
 export function pitfallWarnings(apply: ResourceRef[], load: LoadSpec | undefined, expect: Expectation[], scenario = 'bookinfo'): SpecWarning[] {
-  return [...abortWithRetries(apply, expect), ...gatewayBinding(apply, load), ...splitMismatch(apply, expect), ...rateLimitNotEnforced(apply), ...unreachedServices(load, expect, scenario)];
+  return [
+    ...abortWithRetries(apply, expect),
+    ...gatewayBinding(apply, load),
+    ...splitMismatch(apply, expect),
+    ...rateLimitNotEnforced(apply),
+    ...unreachedServices(load, expect, scenario),
+  ];
 }

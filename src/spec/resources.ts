@@ -58,8 +58,14 @@ export function loadResourceFile(fileRef: string, experimentFile: string, refPos
   try {
     text = readSourceFile(file, displayPath(file), LIMITS.resourceFileBytes, 'a referenced resource file');
   } catch (error) {
-    if (error instanceof SpecError && !error.message.startsWith('cannot read ')) throw new SpecError(`referenced file ${fileRef} is refused: ${error.message}`, refPos, refPath);
-    if (error instanceof SpecError) throw new SpecError(`referenced file ${fileRef} cannot be read (${displayPath(file)}: ${error.message.replace(/^cannot read [^:]+: /, '')})`, refPos, refPath);
+    if (error instanceof SpecError && !error.message.startsWith('cannot read '))
+      throw new SpecError(`referenced file ${fileRef} is refused: ${error.message}`, refPos, refPath);
+    if (error instanceof SpecError)
+      throw new SpecError(
+        `referenced file ${fileRef} cannot be read (${displayPath(file)}: ${error.message.replace(/^cannot read [^:]+: /, '')})`,
+        refPos,
+        refPath,
+      );
     throw error;
   }
   const docs = parseYamlDocuments(text, displayPath(file));

@@ -32,7 +32,14 @@ export interface Scenario {
 const cache = new Map<string, Scenario>();
 
 /** Kinds without a namespace: a kustomization's `namespace` leaves them alone. */
-const clusterScoped = new Set(['Namespace', 'ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition', 'MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration']);
+const clusterScoped = new Set([
+  'Namespace',
+  'ClusterRole',
+  'ClusterRoleBinding',
+  'CustomResourceDefinition',
+  'MutatingWebhookConfiguration',
+  'ValidatingWebhookConfiguration',
+]);
 
 /** The fields of a kustomization.yaml meshproof reads; any other is refused rather than silently not applied. */
 const kustomizationFields = ['apiVersion', 'kind', 'resources', 'namespace'];
@@ -58,23 +65,32 @@ export function resolveScenarioRef(ref: string, baseDir: string, from?: SourcePo
   if (!isScenarioPath(ref)) {
     if (!/^[a-z0-9][-a-z0-9]*$/.test(ref) || !existsSync(join(scenariosDir, ref))) {
       const known = availableScenarios();
-      throw new SpecError(`unknown scenario "${ref}" (built-in: ${known.join(', ') || 'none'}; a folder of your own manifests is written as a path, e.g. ./${ref})`, from, 'spec.scenario');
+      throw new SpecError(
+        `unknown scenario "${ref}" (built-in: ${known.join(', ') || 'none'}; a folder of your own manifests is written as a path, e.g. ./${ref})`,
+        from,
+        'spec.scenario',
+      );
     }
     return ref;
   }
   const dir = resolve(baseDir, ref);
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new SpecError(`scenario folder ${ref} does not exist (looked for ${displayPath(dir)})`, from, 'spec.scenario');
+  if (!existsSync(dir) || !statSync(dir).isDirectory())
+    throw new SpecError(`scenario folder ${ref} does not exist (looked for ${displayPath(dir)})`, from, 'spec.scenario');
   return dir;
 }
 
 /** The objects of a folder as `kubectl apply -k` (or `kubectl apply -f <folder>`) would create them. */
 function folderResources(dir: string, seen: Set<string>): ResourceRef[] {
-  if (seen.has(dir)) throw new SpecError(`kustomization cycle: ${displayPath(dir)} includes itself`, { file: displayPath(join(dir, 'kustomization.yaml')), line: 1, col: 1 });
+  if (seen.has(dir))
+    throw new SpecError(`kustomization cycle: ${displayPath(dir)} includes itself`, { file: displayPath(join(dir, 'kustomization.yaml')), line: 1, col: 1 });
   seen.add(dir);
   const kustomization = ['kustomization.yaml', 'kustomization.yml', 'Kustomization'].map((f) => join(dir, f)).find((f) => existsSync(f));
   if (!kustomization) {
-    const files = readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).sort();
-    if (files.length === 0) throw new SpecError(`scenario folder ${displayPath(dir)} holds no YAML file`, { file: displayPath(dir), line: 1, col: 1 }, 'spec.scenario');
+    const files = readdirSync(dir)
+      .filter((f) => /\.ya?ml$/.test(f))
+      .sort();
+    if (files.length === 0)
+      throw new SpecError(`scenario folder ${displayPath(dir)} holds no YAML file`, { file: displayPath(dir), line: 1, col: 1 }, 'spec.scenario');
     return files.flatMap((f) => loadResourceFile(f, join(dir, 'experiment.yaml'), { file: displayPath(join(dir, f)), line: 1, col: 1 }, f));
   }
   const shown = displayPath(kustomization);
@@ -86,14 +102,19 @@ function folderResources(dir: string, seen: Set<string>): ResourceRef[] {
   }
   for (const key of Object.keys(value)) {
     if (!kustomizationFields.includes(key)) {
-      throw new SpecError(`kustomization field "${key}" is not supported: meshproof reads ${kustomizationFields.join(', ')} (render the kustomization with \`kubectl kustomize\` into a folder of plain YAML instead)`, at([key], { key: true }), key);
+      throw new SpecError(
+        `kustomization field "${key}" is not supported: meshproof reads ${kustomizationFields.join(', ')} (render the kustomization with \`kubectl kustomize\` into a folder of plain YAML instead)`,
+        at([key], { key: true }),
+        key,
+      );
     }
   }
   if (value.namespace !== undefined && (typeof value.namespace !== 'string' || !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(value.namespace))) {
     throw new SpecError('namespace must be a Kubernetes namespace name', at(['namespace']), 'namespace');
   }
   const resources = value.resources.flatMap((entry, i) => {
-    if (/^[a-z]+:\/\//.test(entry)) throw new SpecError(`remote resources are not read (${entry}); meshproof works offline`, at(['resources', i]), `resources[${i}]`);
+    if (/^[a-z]+:\/\//.test(entry))
+      throw new SpecError(`remote resources are not read (${entry}); meshproof works offline`, at(['resources', i]), `resources[${i}]`);
     const path = resolve(dir, entry);
     if (existsSync(path) && statSync(path).isDirectory()) return folderResources(path, seen);
     return loadResourceFile(entry, join(dir, 'kustomization.yaml'), at(['resources', i]), `resources[${i}]`);

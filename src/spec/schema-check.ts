@@ -118,7 +118,11 @@ function messageFor(error: ErrorObject): { path: PathSegment[]; key: boolean; me
     case 'anyOf': {
       // A share written as a percentage number (5 for 5 %): say how to write it.
       const percent = typeof found === 'number' && found > 1 && found <= 100 && /^A share\b|as a share\b/.test(parentSchema(error).description ?? '');
-      return { path, key: false, message: `expected ${describeSchema(parentSchema(error))}, found ${show(found)}${percent ? `; for ${found} percent write "${found}%"` : ''}` };
+      return {
+        path,
+        key: false,
+        message: `expected ${describeSchema(parentSchema(error))}, found ${show(found)}${percent ? `; for ${found} percent write "${found}%"` : ''}`,
+      };
     }
     case 'pattern': {
       const description = parentSchema(error).description;

@@ -41,7 +41,6 @@ function fieldError(ref: ResourceRef, path: string, message: string): SpecError 
   return new SpecError(message, locateField(o, path) ?? ref.source, `${o.kind} ${o.metadata.name}: ${path}`);
 }
 
-
 /**
  * Route weights Istio refuses, for every target: not an integer (the CRD's int32: a string or 80.5 is refused by the
  * API server), negative (istio/istio pkg/config/validation validateWeight: "weight %d < 0"), or several destinations
@@ -61,14 +60,23 @@ export function weightErrors(resources: ResourceRef[]): SpecError[] {
           valid = false;
           const path = `spec.${protocol}[${i}].route[${j}].weight`;
           const why =
-            typeof weight !== 'number' ? `expected an integer, found ${typeof weight === 'string' ? JSON.stringify(weight) : describeValue(weight)} (Istio's weight is an int32)`
-            : !Number.isInteger(weight) ? `expected an integer, found ${weight} (Istio's weight is an int32)`
-            : weight < 0 ? `must be 0 or more, found ${weight} (Istio refuses it: weight ${weight} < 0)`
-            : `must be at most ${MAX_WEIGHT} (an int32), found ${weight}`;
+            typeof weight !== 'number'
+              ? `expected an integer, found ${typeof weight === 'string' ? JSON.stringify(weight) : describeValue(weight)} (Istio's weight is an int32)`
+              : !Number.isInteger(weight)
+                ? `expected an integer, found ${weight} (Istio's weight is an int32)`
+                : weight < 0
+                  ? `must be 0 or more, found ${weight} (Istio refuses it: weight ${weight} < 0)`
+                  : `must be at most ${MAX_WEIGHT} (an int32), found ${weight}`;
           errors.push(fieldError(ref, path, why));
         }
         if (valid && routes.length > 1 && routes.every((r) => !field(r, 'weight'))) {
-          errors.push(fieldError(ref, `spec.${protocol}[${i}].route`, 'the weights of several destinations add up to 0; Istio refuses this (total destination weight = 0)'));
+          errors.push(
+            fieldError(
+              ref,
+              `spec.${protocol}[${i}].route`,
+              'the weights of several destinations add up to 0; Istio refuses this (total destination weight = 0)',
+            ),
+          );
         }
       });
     }
@@ -134,7 +142,8 @@ export function deprecatedFieldWarnings(resources: ResourceRef[]): SpecWarning[]
       warnings.push({
         source: locateField(ref.object, path) ?? ref.source,
         path: `DestinationRule ${ref.object.metadata.name}: ${path}`,
-        message: 'outlier detection consecutive errors is deprecated, use consecutiveGatewayErrors or consecutive5xxErrors instead (Istio ignores it: Envoy\'s default of 5 consecutive 5xx applies)',
+        message:
+          "outlier detection consecutive errors is deprecated, use consecutiveGatewayErrors or consecutive5xxErrors instead (Istio ignores it: Envoy's default of 5 consecutive 5xx applies)",
       });
     }
   }
@@ -219,7 +228,9 @@ function destinations(object: K8sObject): { path: string; destination: unknown }
   const found: { path: string; destination: unknown }[] = [];
   for (const protocol of ['http', 'tcp', 'tls'] as const) {
     list(field(object.spec, protocol)).forEach((rule, i) => {
-      list(field(rule, 'route')).forEach((route, j) => found.push({ path: `spec.${protocol}[${i}].route[${j}].destination`, destination: field(route, 'destination') }));
+      list(field(rule, 'route')).forEach((route, j) =>
+        found.push({ path: `spec.${protocol}[${i}].route[${j}].destination`, destination: field(route, 'destination') }),
+      );
       const mirror = field(rule, 'mirror');
       if (protocol === 'http' && mirror) found.push({ path: `spec.http[${i}].mirror`, destination: mirror });
     });
@@ -272,7 +283,13 @@ export function subsetErrors(resources: ResourceRef[], scenario: Scenario): Spec
         const known = subsets.get(host) ?? wildcardSubsets(subsets, host);
         if (!known?.has(valueText(subset))) {
           const list = known && known.size ? `defined for ${host}: ${[...known].join(', ')}` : `no DestinationRule defines subsets for ${host}`;
-          errors.push(fieldError(ref, `spec.http[${i}].route[${j}].destination.subset`, `subset "${valueText(subset)}" of host ${destinationHost} is not defined (${list})`));
+          errors.push(
+            fieldError(
+              ref,
+              `spec.http[${i}].route[${j}].destination.subset`,
+              `subset "${valueText(subset)}" of host ${destinationHost} is not defined (${list})`,
+            ),
+          );
         }
       });
     });
@@ -297,7 +314,11 @@ export function observabilityErrors(
   positionOf?: (path: PathSegment[], options?: { key?: boolean }) => SourcePos,
 ): SpecError[] {
   const errors: SpecError[] = [];
-  const labels = new Set([...LOAD_LABELS, ...classifiers.flatMap((c) => CLASSIFIER_LABELS[c] ?? [parameterisedLabel(c)].filter((l): l is string => l !== undefined)), ...(classifiers.includes('echo') ? echoLabels(scenario, resources) : [])]);
+  const labels = new Set([
+    ...LOAD_LABELS,
+    ...classifiers.flatMap((c) => CLASSIFIER_LABELS[c] ?? [parameterisedLabel(c)].filter((l): l is string => l !== undefined)),
+    ...(classifiers.includes('echo') ? echoLabels(scenario, resources) : []),
+  ]);
 
   const services = new Set(scenario.services);
   const workloads = new Set([...scenario.workloads, 'istio-ingressgateway']);
@@ -312,7 +333,11 @@ export function observabilityErrors(
   };
   const checkLabel = (e: Expectation, field: string, label: string) => {
     if (!labels.has(label)) {
-      fail(e, field, `label "${label}" is not produced by the classifiers of this experiment (${classifiers.join(', ')}); known labels: ${[...labels].sort().join(', ')}`);
+      fail(
+        e,
+        field,
+        `label "${label}" is not produced by the classifiers of this experiment (${classifiers.join(', ')}); known labels: ${[...labels].sort().join(', ')}`,
+      );
     }
   };
   const checkService = (e: Expectation, field: string, service: string | undefined) => {
@@ -332,7 +357,12 @@ export function observabilityErrors(
         if (versions && versions.size > 0) {
           for (const category of Object.keys(e.weights)) {
             if (!versions.has(category)) {
-              fail(e, ['weights', category], `${e.of} "${category}" cannot be observed: the workloads of ${service} in scenario ${scenario.name} and this experiment have version ${[...versions].join(', ')}`, true);
+              fail(
+                e,
+                ['weights', category],
+                `${e.of} "${category}" cannot be observed: the workloads of ${service} in scenario ${scenario.name} and this experiment have version ${[...versions].join(', ')}`,
+                true,
+              );
             }
           }
         }
@@ -340,22 +370,32 @@ export function observabilityErrors(
       }
       case 'retries':
         checkService(e, 'service', e.service);
-        if (e.from !== undefined && !workloads.has(e.from)) fail(e, 'from', `workload "${e.from}" is not part of scenario ${scenario.name} (workloads: ${[...workloads].join(', ')})`);
+        if (e.from !== undefined && !workloads.has(e.from))
+          fail(e, 'from', `workload "${e.from}" is not part of scenario ${scenario.name} (workloads: ${[...workloads].join(', ')})`);
         break;
       case 'denied':
       case 'flags':
         checkService(e, 'service', e.service);
         break;
       case 'counter':
-        if (e.proxy !== undefined && !workloads.has(e.proxy)) fail(e, 'proxy', `workload "${e.proxy}" is not part of scenario ${scenario.name} (workloads: ${[...workloads].join(', ')})`);
+        if (e.proxy !== undefined && !workloads.has(e.proxy))
+          fail(e, 'proxy', `workload "${e.proxy}" is not part of scenario ${scenario.name} (workloads: ${[...workloads].join(', ')})`);
         break;
       case 'rateLimited': {
         const filters = resources.filter((r) => isLocalRateLimitFilter(r.object));
         if (filters.length === 0) fail(e, 'filter', 'rateLimited needs a local-rate-limit EnvoyFilter in apply; there is none to predict from');
         else if (e.filter !== undefined && !filters.some((r) => r.object.metadata.name === e.filter)) {
-          fail(e, 'filter', `no local-rate-limit EnvoyFilter named "${e.filter}" is applied (applied: ${filters.map((r) => r.object.metadata.name).join(', ')})`);
+          fail(
+            e,
+            'filter',
+            `no local-rate-limit EnvoyFilter named "${e.filter}" is applied (applied: ${filters.map((r) => r.object.metadata.name).join(', ')})`,
+          );
         } else if (e.filter === undefined && filters.length > 1) {
-          fail(e, 'filter', `several local-rate-limit EnvoyFilters are applied (${filters.map((r) => r.object.metadata.name).join(', ')}); name one with filter:`);
+          fail(
+            e,
+            'filter',
+            `several local-rate-limit EnvoyFilters are applied (${filters.map((r) => r.object.metadata.name).join(', ')}); name one with filter:`,
+          );
         }
         break;
       }
@@ -400,14 +440,27 @@ export function requestTargetErrors(load: LoadSpec, scenario: Scenario, position
     const field = (name: string) => `${base.join('.').replace(/\.(\d+)/g, '[$1]')}.${name}`;
     const ports = scenario.servicePorts[request.service];
     if (ports === undefined) {
-      errors.push(new SpecError(`service "${request.service}" is not part of scenario ${scenario.name} (services: ${scenario.services.join(', ')})`, positionOf([...base, 'service']), field('service')));
+      errors.push(
+        new SpecError(
+          `service "${request.service}" is not part of scenario ${scenario.name} (services: ${scenario.services.join(', ')})`,
+          positionOf([...base, 'service']),
+          field('service'),
+        ),
+      );
       return;
     }
     if (request.port === undefined) {
-      if (ports.length === 0) errors.push(new SpecError(`service "${request.service}" declares no port; give port:`, positionOf([...base, 'service']), field('port')));
+      if (ports.length === 0)
+        errors.push(new SpecError(`service "${request.service}" declares no port; give port:`, positionOf([...base, 'service']), field('port')));
       else request.port = ports[0];
     } else if (!ports.includes(request.port)) {
-      errors.push(new SpecError(`service "${request.service}" has no port ${request.port} (its ports: ${ports.join(', ')})`, positionOf([...base, 'port']), field('port')));
+      errors.push(
+        new SpecError(
+          `service "${request.service}" has no port ${request.port} (its ports: ${ports.join(', ')})`,
+          positionOf([...base, 'port']),
+          field('port'),
+        ),
+      );
     }
   });
   return errors;

@@ -174,7 +174,10 @@ function positionInBlockScalar(source: YamlDoc, scalar: Scalar, rest: PathSegmen
   const at = positionOf(only, rest, options);
   // The block's content starts on the line after its indicator (`|`), each line indented alike.
   const indicatorLine = source.lines.linePos(scalar.range[0]).line;
-  const firstContent = source.text.split('\n').slice(indicatorLine).find((l) => l.trim() !== '');
+  const firstContent = source.text
+    .split('\n')
+    .slice(indicatorLine)
+    .find((l) => l.trim() !== '');
   const indent = firstContent === undefined ? 0 : firstContent.length - firstContent.trimStart().length;
   return { file: source.file, line: indicatorLine + at.line, col: at.col + indent };
 }

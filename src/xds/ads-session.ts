@@ -106,10 +106,7 @@ export class AdsSession {
     return out;
   }
 
-  private load(
-    type: XdsTypeUrl,
-    resources: Record<string, unknown>[],
-  ): { problems: string[] } | { resources: Map<string, unknown>; ignored: Ignored[] } {
+  private load(type: XdsTypeUrl, resources: Record<string, unknown>[]): { problems: string[] } | { resources: Map<string, unknown>; ignored: Ignored[] } {
     const out = new Map<string, unknown>();
     const problems: string[] = [];
     const ignored: Ignored[] = [];

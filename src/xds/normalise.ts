@@ -103,7 +103,6 @@ export function normaliseAny(typeUrl: string, value: Uint8Array, registry: TypeR
   return { '@type': typeUrl, ...(inner as Record<string, JsonValue>) };
 }
 
-
 function single(field: ReflectedField, value: unknown, registry: TypeRegistry): JsonValue {
   const resolved = field.resolvedType;
   if (resolved && 'fieldsArray' in resolved) return normaliseMessage(resolved, value as object, registry);

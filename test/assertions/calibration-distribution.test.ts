@@ -34,8 +34,12 @@ function sequentialRuns(
   const e = distribution(weights, options.confidence ?? 0.99);
   const anytime = options.anytime ?? true;
   return rates(options.seed ?? 7, SIMS, (rng) =>
-    sequentially(rng, options, names.map(() => 0), growCounts(truth), (counts, looks, final): Verdict =>
-      judge(e, contextOf(observe(names, counts), anytime ? { sequential: { looks, final } } : {})),
+    sequentially(
+      rng,
+      options,
+      names.map(() => 0),
+      growCounts(truth),
+      (counts, looks, final): Verdict => judge(e, contextOf(observe(names, counts), anytime ? { sequential: { looks, final } } : {})),
     ),
   );
 }

@@ -82,10 +82,30 @@ describe('flags counted from the mesh', () => {
       const uo = rng.binomial(1000, 0.05);
       const both = rng.binomial(uo, 0.3);
       const counters: CounterSample[] = [
-        { proxy: 'productpage-v1', name: 'istio_requests_total', labels: { reporter: 'source', destination_service_name: 'reviews', response_flags: 'UO' }, value: uo - both },
-        { proxy: 'productpage-v1', name: 'istio_requests_total', labels: { reporter: 'source', destination_service_name: 'reviews', response_flags: 'UO,URX' }, value: both },
-        { proxy: 'productpage-v1', name: 'istio_requests_total', labels: { reporter: 'source', destination_service_name: 'reviews', response_flags: '-' }, value: 1000 - uo },
-        { proxy: 'productpage-v1', name: 'istio_requests_total', labels: { reporter: 'source', destination_service_name: 'details', response_flags: 'UO' }, value: 17 },
+        {
+          proxy: 'productpage-v1',
+          name: 'istio_requests_total',
+          labels: { reporter: 'source', destination_service_name: 'reviews', response_flags: 'UO' },
+          value: uo - both,
+        },
+        {
+          proxy: 'productpage-v1',
+          name: 'istio_requests_total',
+          labels: { reporter: 'source', destination_service_name: 'reviews', response_flags: 'UO,URX' },
+          value: both,
+        },
+        {
+          proxy: 'productpage-v1',
+          name: 'istio_requests_total',
+          labels: { reporter: 'source', destination_service_name: 'reviews', response_flags: '-' },
+          value: 1000 - uo,
+        },
+        {
+          proxy: 'productpage-v1',
+          name: 'istio_requests_total',
+          labels: { reporter: 'source', destination_service_name: 'details', response_flags: 'UO' },
+          value: 17,
+        },
       ].filter((s) => s.value > 0);
       const v = judge(e, contextOf(FakeObservation.fromCounts([[{}, 1]]), { counters }));
       if (v.observed !== uo || v.outcome !== (uo <= 50 ? 'pass' : 'fail')) wrong++;
@@ -111,7 +131,10 @@ describe('reconcile', () => {
       const inFlight = Math.floor(rng.uniform() * (allowance + 1)) * (rng.uniform() < 0.5 ? -1 : 1);
       const reachedErrors = rng.binomial(errors, 0.5);
       const mesh = answered + reachedErrors + inFlight;
-      const obs = FakeObservation.fromCounts([[{ status: '200' }, answered], [{ status: 'error' }, errors]]);
+      const obs = FakeObservation.fromCounts([
+        [{ status: '200' }, answered],
+        [{ status: 'error' }, errors],
+      ]);
       return { outcome: judge(e, contextOf(obs, { counters: gateway(mesh), inFlightAllowance: allowance })).outcome, requests: answered };
     });
     expect(r.fail).toBe(0);
@@ -172,7 +195,9 @@ function simulateRateLimit(rng: SeededRandom, istioVersion: string, ratePerSecon
   );
   const counters: CounterSample[] = [
     { proxy: 'istio-ingressgateway', name: 'istio_requests_total', labels: { reporter: 'source' }, value: sends.length },
-    ...(truth.disengaged ? [] : localRateLimitSamples(limit.statPrefix, limiter.counters).map((s) => ({ proxy: 'productpage-v1', name: s.name, labels: s.labels, value: s.value }))),
+    ...(truth.disengaged
+      ? []
+      : localRateLimitSamples(limit.statPrefix, limiter.counters).map((s) => ({ proxy: 'productpage-v1', name: s.name, labels: s.labels, value: s.value }))),
   ].filter((s) => s.value > 0);
   const apply = [{ object: applied, source, origin: 'inline' }];
   return { context: contextOf(observation, { counters, apply, istioVersion }), requests: sends.length, limited: limited.size };

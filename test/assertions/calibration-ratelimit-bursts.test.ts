@@ -111,7 +111,7 @@ describe('rateLimited at bursty and smooth arrivals: the allowance covers the ar
     expect(calibrate(seed, load).pass).toBeGreaterThanOrEqual(0.99);
   });
 
-  it('50 req/s in bursts, busy machine: two tokens more (12 instead of 10) fail at least 95 % of runs, since each request\'s own response time bounds its delay (predictRateLimitedUnderDelays)', () => {
+  it("50 req/s in bursts, busy machine: two tokens more (12 instead of 10) fail at least 95 % of runs, since each request's own response time bounds its delay (predictRateLimitedUnderDelays)", () => {
     expect(calibrate(99, { ...fifty, ...busy, truth: [12, 10, '1s'] }).fail).toBeGreaterThanOrEqual(0.95);
   });
 

@@ -54,7 +54,11 @@ function simulateRun(rng: SeededRandom, run: SequentialRun): Simulated {
   return {
     request: sends.map((sentAtMs, i) => {
       // A limited request is answered by the sidecar itself; an allowed one waits for ratings (a few ms, some slow).
-      const service = limited[i] ? 0.1 + rng.uniform() * 0.4 : rng.uniform() < run.slowShare ? run.slowMs[0] + rng.uniform() * (run.slowMs[1] - run.slowMs[0]) : 1 + rng.uniform() * 4;
+      const service = limited[i]
+        ? 0.1 + rng.uniform() * 0.4
+        : rng.uniform() < run.slowShare
+          ? run.slowMs[0] + rng.uniform() * (run.slowMs[1] - run.slowMs[0])
+          : 1 + rng.uniform() * 4;
       return { sentAtMs, limited: limited[i] ?? false, doneAtMs: must(arrivals[i], 'arrivals[i]') + service + 0.2 + rng.uniform() * 2.8 };
     }),
   };
@@ -112,27 +116,27 @@ describe('rateLimited under sequential looks (in-flight slow 200s missing from t
   // every 20: several refills, so a bucket twice as large is distinguishable whatever the timer's phase.
   const task: Omit<SequentialRun, 'istioVersion'> = { rate: 2, budget: 60, checkEvery: 20, slowShare: 0.1, slowMs: [200, 1500], filter: [4, 4, '10s'] };
 
-  it('continuous refill, experiment 09\'s load: the right filter is failed at most α, at the stopping look and at any look', () => {
+  it("continuous refill, experiment 09's load: the right filter is failed at most α, at the stopping look and at any look", () => {
     const r = calibrate(51, { ...burst, istioVersion: '1.28.0' });
     expect(Math.round(r.fail * SIMS)).toBeLessThanOrEqual(allowance);
     expect(Math.round(r.failedAtAnyLook * SIMS)).toBeLessThanOrEqual(allowance);
     expect(r.pass).toBeGreaterThan(0.9);
   });
 
-  it('continuous refill, experiment 09\'s load: a proxy running a bucket twice as large is failed in most runs, passed at most α', () => {
+  it("continuous refill, experiment 09's load: a proxy running a bucket twice as large is failed in most runs, passed at most α", () => {
     const r = calibrate(52, { ...burst, istioVersion: '1.28.0', truth: [40, 40, '60s'] });
     expect(r.fail).toBeGreaterThan(0.9);
     expect(Math.round(r.pass * SIMS)).toBeLessThanOrEqual(allowance);
   });
 
-  it('chunked refill (Istio 1.22 / Envoy 1.30), the task\'s bucket: the right filter is failed at most α, at the stopping look and at any look', () => {
+  it("chunked refill (Istio 1.22 / Envoy 1.30), the task's bucket: the right filter is failed at most α, at the stopping look and at any look", () => {
     const r = calibrate(53, { ...task, istioVersion: '1.22.0' });
     expect(Math.round(r.fail * SIMS)).toBeLessThanOrEqual(allowance);
     expect(Math.round(r.failedAtAnyLook * SIMS)).toBeLessThanOrEqual(allowance);
     expect(r.pass).toBeGreaterThan(0.9);
   });
 
-  it('chunked refill, the task\'s bucket: a proxy running a bucket twice as large is failed in most runs, passed at most α', () => {
+  it("chunked refill, the task's bucket: a proxy running a bucket twice as large is failed in most runs, passed at most α", () => {
     const r = calibrate(54, { ...task, istioVersion: '1.22.0', truth: [8, 8, '10s'] });
     expect(r.fail).toBeGreaterThan(0.9);
     expect(Math.round(r.pass * SIMS)).toBeLessThanOrEqual(allowance);

@@ -21,10 +21,16 @@ function oneLook(e: Expectation, scenario: Scenario, truth: number, n: number, s
 /** Client-side kinds under sequential looks: judged at every look, load stops at the first conclusive verdict. */
 function sequential(e: Expectation, scenario: Scenario, truth: number, every: number, budget: number, seed = 13): Rates {
   return rates(seed, SIMS, (rng: SeededRandom) =>
-    sequentially(rng, { every, budget }, { hits: 0, n: 0 }, (s, batch, r) => ({ hits: s.hits + r.binomial(batch, truth), n: s.n + batch }), (s, looks, final) => {
-      const { observation, ...rest } = scenario(s.hits, s.n);
-      return judge(e, contextOf(observation, { ...rest, sequential: { looks, final } }));
-    }),
+    sequentially(
+      rng,
+      { every, budget },
+      { hits: 0, n: 0 },
+      (s, batch, r) => ({ hits: s.hits + r.binomial(batch, truth), n: s.n + batch }),
+      (s, looks, final) => {
+        const { observation, ...rest } = scenario(s.hits, s.n);
+        return judge(e, contextOf(observation, { ...rest, sequential: { looks, final } }));
+      },
+    ),
   );
 }
 
@@ -36,7 +42,15 @@ function sequential(e: Expectation, scenario: Scenario, truth: number, every: nu
  * expectations all become conclusive first: `stopLook` draws the look at which they stopped it (independent of the mesh
  * counters, which the client never sees), or returns the number of looks in the budget.
  */
-function judgedOnceAfterLoad(e: Expectation, scenario: Scenario, truth: number, every: number, budget: number, stopLook: (rng: SeededRandom) => number, seed = 13): Rates {
+function judgedOnceAfterLoad(
+  e: Expectation,
+  scenario: Scenario,
+  truth: number,
+  every: number,
+  budget: number,
+  stopLook: (rng: SeededRandom) => number,
+  seed = 13,
+): Rates {
   return rates(seed, SIMS, (rng) => {
     const looks = stopLook(rng);
     const n = Math.min(looks * every, budget);
@@ -125,12 +139,14 @@ describe('denied calibration', () => {
 
 describe('latency calibration', () => {
   /** `hits` slow requests (at `slowMs`), the rest fast; the judge only sees latencies. */
-  const latencies = (slowMs: number, fastMs = 40): Scenario => (hits, n) => ({
-    observation: new FakeObservation([
-      { labels: {}, count: hits, latencyMs: slowMs },
-      { labels: {}, count: n - hits, latencyMs: fastMs },
-    ]),
-  });
+  const latencies =
+    (slowMs: number, fastMs = 40): Scenario =>
+    (hits, n) => ({
+      observation: new FakeObservation([
+        { labels: {}, count: hits, latencyMs: slowMs },
+        { labels: {}, count: n - hits, latencyMs: fastMs },
+      ]),
+    });
 
   it('p99 below 500 ms: a true p99 exactly at the threshold (1 % at ≥ 500 ms) is failed ≤ 1 %; 1.2 % slow is passed ≤ 1 %', () => {
     const e = expectation({ kind: 'latency', percentiles: { p99: { below: 500 } } });

@@ -28,7 +28,13 @@ export function experiment(apply: ResourceRef[] = []): Experiment {
 
 export function contextOf(
   observation: ObservationView,
-  options: { counters?: CounterSample[]; sequential?: JudgeContext['sequential']; apply?: ResourceRef[]; istioVersion?: string; inFlightAllowance?: number } = {},
+  options: {
+    counters?: CounterSample[];
+    sequential?: JudgeContext['sequential'];
+    apply?: ResourceRef[];
+    istioVersion?: string;
+    inFlightAllowance?: number;
+  } = {},
 ): JudgeContext {
   return {
     experiment: experiment(options.apply),

@@ -19,13 +19,18 @@ const overflow = (count: CounterExpectation['count'], extra: Partial<CounterExpe
 const counters = [
   { proxy: 'istio-ingressgateway-5d9f8-abcde', name: 'envoy_cluster_upstream_rq_pending_overflow', labels: { cluster_name: cluster }, value: 40 },
   { proxy: 'istio-ingressgateway-5d9f8-fghij', name: 'envoy_cluster_upstream_rq_pending_overflow', labels: { cluster_name: cluster }, value: 2 },
-  { proxy: 'productpage-v1', name: 'envoy_cluster_upstream_rq_pending_overflow', labels: { cluster_name: 'outbound|9080||details.default.svc.cluster.local' }, value: 7 },
+  {
+    proxy: 'productpage-v1',
+    name: 'envoy_cluster_upstream_rq_pending_overflow',
+    labels: { cluster_name: 'outbound|9080||details.default.svc.cluster.local' },
+    value: 7,
+  },
   { proxy: 'productpage-v1', name: 'envoy_cluster_upstream_rq_retry', labels: { cluster_name: cluster }, value: 99 },
 ];
 const observation = FakeObservation.fromCounts([[{ status: '200' }, 100]]);
 
 describe('counter expectations (Envoy cluster statistics, e.g. upstream_rq_pending_overflow)', () => {
-  it('sums the matching series of the named workload\'s proxies (pod names start with the workload name)', () => {
+  it("sums the matching series of the named workload's proxies (pod names start with the workload name)", () => {
     const v = judge(overflow({ min: 1 }, { proxy: 'istio-ingressgateway' }), contextOf(observation, { counters }));
     expect(v.outcome).toBe('pass');
     expect(v.observed).toBe(42);
@@ -38,7 +43,9 @@ describe('counter expectations (Envoy cluster statistics, e.g. upstream_rq_pendi
     const v = judge(overflow({ max: 0 }, { labels: {} }), contextOf(observation, { counters }));
     expect(v.outcome).toBe('fail');
     expect(v.observed).toBe(49);
-    expect(v.explanation).toBe('envoy_cluster_upstream_rq_pending_overflow rose by 49 (istio-ingressgateway-5d9f8-abcde 40, istio-ingressgateway-5d9f8-fghij 2, productpage-v1 7); expected at most 0, but 49 is above 0.');
+    expect(v.explanation).toBe(
+      'envoy_cluster_upstream_rq_pending_overflow rose by 49 (istio-ingressgateway-5d9f8-abcde 40, istio-ingressgateway-5d9f8-fghij 2, productpage-v1 7); expected at most 0, but 49 is above 0.',
+    );
   });
 
   it('says when no series moved, which is also what a proxy that does not export it looks like', () => {

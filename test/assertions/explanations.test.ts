@@ -13,7 +13,9 @@ describe('distribution sentences', () => {
   it('pass', () => {
     const v = judge(split, contextOf(versions({ v1: 1612, v3: 388 })));
     expect(v.outcome).toBe('pass');
-    expect(v.explanation).toBe('v3 got 19.4 % (99 % interval 17.2–21.8 %) of 2,000 responses that carried reviews.version; expected 20 ± 5 points (every category within its band).');
+    expect(v.explanation).toBe(
+      'v3 got 19.4 % (99 % interval 17.2–21.8 %) of 2,000 responses that carried reviews.version; expected 20 ± 5 points (every category within its band).',
+    );
     expect(v.expected).toBe('v1 80 ± 5 %, v3 20 ± 5 %');
     expect(v.sampleSize).toBe(2000);
     expect(v.confidence).toBe(0.99);
@@ -24,7 +26,9 @@ describe('distribution sentences', () => {
   it('fail', () => {
     const v = judge(split, contextOf(versions({ v1: 1376, v3: 624 })));
     expect(v.outcome).toBe('fail');
-    expect(v.explanation).toBe('v1 got 68.8 % (99 % interval 66.1–71.4 %) of 2,000 responses that carried reviews.version; expected 80 ± 5 points, but the whole interval is below 75 %.');
+    expect(v.explanation).toBe(
+      'v1 got 68.8 % (99 % interval 66.1–71.4 %) of 2,000 responses that carried reviews.version; expected 80 ± 5 points, but the whole interval is below 75 %.',
+    );
   });
 
   it('inconclusive, single look and sequential (anytime interval, wider)', () => {
@@ -48,17 +52,24 @@ describe('distribution sentences', () => {
     ]);
     const v = judge(split, contextOf(observation));
     expect(v.sampleSize).toBe(2000);
-    expect(v.explanation).toBe('v3 got 19.4 % (99 % interval 17.2–21.8 %) of 2,000 responses that carried reviews.version; expected 20 ± 5 points (every category within its band).');
+    expect(v.explanation).toBe(
+      'v3 got 19.4 % (99 % interval 17.2–21.8 %) of 2,000 responses that carried reviews.version; expected 20 ± 5 points (every category within its band).',
+    );
   });
 
   it('a category that was not expected', () => {
     const v = judge(split, contextOf(versions({ v1: 1600, v3: 386, v2: 14 })));
     expect(v.outcome).toBe('fail');
-    expect(v.explanation).toBe('v2 appeared in 14 of 2,000 responses that carried reviews.version, 0.7 % (99 % interval 0.3–1.3 %), but it is not among the expected v1, v3.');
+    expect(v.explanation).toBe(
+      'v2 appeared in 14 of 2,000 responses that carried reviews.version, 0.7 % (99 % interval 0.3–1.3 %), but it is not among the expected v1, v3.',
+    );
   });
 
   it('three categories use simultaneous intervals', () => {
-    const v = judge(expectation({ kind: 'distribution', of: 'reviews.version', weights: { v1: 50, v2: 30, v3: 20 }, tolerance: 5 }), contextOf(versions({ v1: 1000, v2: 600, v3: 400 })));
+    const v = judge(
+      expectation({ kind: 'distribution', of: 'reviews.version', weights: { v1: 50, v2: 30, v3: 20 }, tolerance: 5 }),
+      contextOf(versions({ v1: 1000, v2: 600, v3: 400 })),
+    );
     expect(v.explanation).toContain('(99 % simultaneous interval ');
     expect(detailsOf(v, 'distribution')?.comparisons).toBe(3);
   });
@@ -73,21 +84,45 @@ describe('distribution sentences', () => {
 describe('other kinds', () => {
   it('status, derived from p^(n+1): the computation is shown', () => {
     const e = expectation({ kind: 'status', code: '503', ratio: { approx: 0, tolerance: 0.03, derived: { failing: 0.5, retries: 2 } } });
-    const v = judge(e, contextOf(FakeObservation.fromCounts([[{ status: '503' }, 258], [{ status: '200' }, 1742]])));
+    const v = judge(
+      e,
+      contextOf(
+        FakeObservation.fromCounts([
+          [{ status: '503' }, 258],
+          [{ status: '200' }, 1742],
+        ]),
+      ),
+    );
     expect(v.outcome).toBe('pass');
     expect(v.explanation).toBe('12.9 % (99 % interval 11.0–14.9 %) of 2,000 responses were 503; expected 0.5^(2+1) = 12.5 ± 3 points.');
   });
 
   it('status class with a maximum', () => {
     const e = expectation({ kind: 'status', code: '5xx', ratio: { max: 0.01 } });
-    const v = judge(e, contextOf(FakeObservation.fromCounts([[{ status: '503' }, 2], [{ status: '504' }, 1], [{ status: '200' }, 1997]])));
+    const v = judge(
+      e,
+      contextOf(
+        FakeObservation.fromCounts([
+          [{ status: '503' }, 2],
+          [{ status: '504' }, 1],
+          [{ status: '200' }, 1997],
+        ]),
+      ),
+    );
     // Upper end: Beta(0.995; 4, 1997) ≈ χ²(0.995; 8) / 2 / 2,000 = 10.98 / 2,000 = 0.55 %.
     expect(v.explanation).toBe('0.1 % (99 % interval 0.0–0.5 %) of 2,000 responses were 5xx; expected at most 1 %.');
   });
 
   it('retries over the bound', () => {
     const e = expectation({ kind: 'retries', service: 'ratings', from: 'reviews-v2', count: { max: 0 } });
-    const counters: CounterSample[] = [{ proxy: 'reviews-v2', name: 'envoy_cluster_upstream_rq_retry', labels: { cluster_name: 'outbound|9080|v1|ratings.default.svc.cluster.local' }, value: 243 }];
+    const counters: CounterSample[] = [
+      {
+        proxy: 'reviews-v2',
+        name: 'envoy_cluster_upstream_rq_retry',
+        labels: { cluster_name: 'outbound|9080|v1|ratings.default.svc.cluster.local' },
+        value: 243,
+      },
+    ];
     const v = judge(e, contextOf(FakeObservation.fromCounts([[{}, 100]]), { counters }));
     expect(v.outcome).toBe('fail');
     expect(v.explanation).toBe("reviews-v2's sidecars retried ratings 243 times; expected at most 0, but 243 is above 0.");
@@ -101,7 +136,9 @@ describe('other kinds', () => {
     ]);
     const v = judge(e, contextOf(obs));
     expect(v.outcome).toBe('pass');
-    expect(v.explanation).toBe('p99 is 120 ms: 0.2 % (99 % interval 0.0–0.6 %) of 2,000 requests took 500 ms or longer; expected p99 below 500 ms (at most 1 %).');
+    expect(v.explanation).toBe(
+      'p99 is 120 ms: 0.2 % (99 % interval 0.0–0.6 %) of 2,000 requests took 500 ms or longer; expected p99 below 500 ms (at most 1 %).',
+    );
   });
 
   it('reconcile mismatch', () => {

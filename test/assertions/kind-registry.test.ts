@@ -27,7 +27,12 @@ interface OkShareExpectation {
 }
 
 const okShareKind: KindHandler<OkShareExpectation, RawCommon & { ratio: RawShareBound }> = {
-  parse: ({ n, raw, path, common }) => ({ kind: 'okShare', ...common, title: raw.title ?? 'share answered 200', ratio: n.shareBound(raw.ratio, [...path, 'ratio']) }),
+  parse: ({ n, raw, path, common }) => ({
+    kind: 'okShare',
+    ...common,
+    title: raw.title ?? 'share answered 200',
+    ratio: n.shareBound(raw.ratio, [...path, 'ratio']),
+  }),
   judge(e, context) {
     const trials = context.observation.count();
     const ok = context.observation.count({ [STATUS_LABEL]: '200' });
@@ -67,7 +72,10 @@ describe('a kind added through the registry', () => {
     const e = parse('spec:\n  expect:\n    - okShare: { ratio: { min: 0.9 } }\n');
     expect(e).toMatchObject({ kind: 'okShare', title: 'share answered 200', confidence: 0.99, ratio: { min: 0.9 }, source: { line: 3 } });
 
-    const observation = FakeObservation.fromCounts([[{ [STATUS_LABEL]: '200' }, 980], [{ [STATUS_LABEL]: '503' }, 20]]);
+    const observation = FakeObservation.fromCounts([
+      [{ [STATUS_LABEL]: '200' }, 980],
+      [{ [STATUS_LABEL]: '503' }, 20],
+    ]);
     const verdict = judge(e, contextOf(observation));
     expect(verdict).toMatchObject({ kind: 'okShare', outcome: 'pass', observed: 0.98, sampleSize: 1000 });
     expect(judgedFromClient(e)).toBe(true);

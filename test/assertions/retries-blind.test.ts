@@ -11,8 +11,11 @@ const context = (counters: CounterSample[]) => ({ counters, observation: { total
 const cluster = 'outbound|3001||inventory.shop.svc.cluster.local';
 
 describe('retries max 0', () => {
-  it('passes when the service\'s cluster counters moved and no retry did', () => {
-    const v = judgeRetries(expectation, context([{ proxy: 'frontend-v1-x', name: 'envoy_cluster_upstream_rq_total', labels: { cluster_name: cluster }, value: 100 }]));
+  it("passes when the service's cluster counters moved and no retry did", () => {
+    const v = judgeRetries(
+      expectation,
+      context([{ proxy: 'frontend-v1-x', name: 'envoy_cluster_upstream_rq_total', labels: { cluster_name: cluster }, value: 100 }]),
+    );
     expect(v.outcome).toBe('pass');
   });
 
@@ -23,7 +26,10 @@ describe('retries max 0', () => {
   });
 
   it('fails when the counters show retries', () => {
-    const v = judgeRetries(expectation, context([{ proxy: 'frontend-v1-x', name: 'envoy_cluster_upstream_rq_retry', labels: { cluster_name: cluster }, value: 3 }]));
+    const v = judgeRetries(
+      expectation,
+      context([{ proxy: 'frontend-v1-x', name: 'envoy_cluster_upstream_rq_retry', labels: { cluster_name: cluster }, value: 3 }]),
+    );
     expect(v.outcome).toBe('fail');
   });
 });

@@ -32,7 +32,11 @@ describe('chance of a conclusive verdict', () => {
     expect(n).toBeLessThan(1400);
     const rng = seededRandom(42);
     const sims = 2000;
-    for (const [truth, size] of [[0.8, n], [0.77, 600], [0.86, 900]] as const) {
+    for (const [truth, size] of [
+      [0.8, n],
+      [0.77, 600],
+      [0.86, 900],
+    ] as const) {
       const chance = chanceConclusive(truth, size, split, fixed);
       let conclusive = 0;
       for (let s = 0; s < sims; s++) {
@@ -105,7 +109,13 @@ describe('validate: is the planned load big enough?', () => {
 
 describe('an inconclusive verdict says about how many requests would decide it', () => {
   it('at the final judgement (estimateMore), not at each look', () => {
-    const e = loadExperimentText(fixture('    - distribution: { of: reviews.version, weights: { v1: 80, v3: 20 } }', '    request: { path: /productpage }\n    rate: 10\n    duration: 30s'), '/tmp/plan.yaml')[0]!.expect[0]!;
+    const e = loadExperimentText(
+      fixture(
+        '    - distribution: { of: reviews.version, weights: { v1: 80, v3: 20 } }',
+        '    request: { path: /productpage }\n    rate: 10\n    duration: 30s',
+      ),
+      '/tmp/plan.yaml',
+    )[0]!.expect[0]!;
     const observation = new FakeObservation([
       { labels: { 'reviews.version': 'v1' }, count: 231 },
       { labels: { 'reviews.version': 'v3' }, count: 69 },

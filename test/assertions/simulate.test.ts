@@ -6,11 +6,20 @@ describe('seeded simulation draws', () => {
   it('are reproducible for a seed', () => {
     const a = seededRandom(5);
     const b = seededRandom(5);
-    expect([a.binomial(2000, 0.2), a.uniform(), a.multinomial(100, [0.5, 0.3, 0.2])]).toEqual([b.binomial(2000, 0.2), b.uniform(), b.multinomial(100, [0.5, 0.3, 0.2])]);
+    expect([a.binomial(2000, 0.2), a.uniform(), a.multinomial(100, [0.5, 0.3, 0.2])]).toEqual([
+      b.binomial(2000, 0.2),
+      b.uniform(),
+      b.multinomial(100, [0.5, 0.3, 0.2]),
+    ]);
   });
 
   it('binomial draws have the right mean and variance (n = 2,000, p = 0.2 and p = 0.9; n = 20)', () => {
-    for (const [n, p] of [[2000, 0.2], [2000, 0.9], [20, 0.3], [100000, 0.001]] as const) {
+    for (const [n, p] of [
+      [2000, 0.2],
+      [2000, 0.9],
+      [20, 0.3],
+      [100000, 0.001],
+    ] as const) {
       const rng = seededRandom(n);
       const draws = Array.from({ length: 20000 }, () => rng.binomial(n, p));
       const mean = draws.reduce((s, x) => s + x, 0) / draws.length;

@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { clopperPearson } from '../../src/assertions/stats/proportion.ts';
-import { logMixtureRatio, mixtureConfidenceSequence, priorForBand, regionalConfidenceSequence, WEIGHTS } from '../../src/assertions/stats/confidence-sequence.ts';
+import {
+  logMixtureRatio,
+  mixtureConfidenceSequence,
+  priorForBand,
+  regionalConfidenceSequence,
+  WEIGHTS,
+} from '../../src/assertions/stats/confidence-sequence.ts';
 import { chiSquareGoodnessOfFit } from '../../src/assertions/stats/goodness-of-fit.ts';
 import { bandOf, placeInterval } from '../../src/assertions/stats/band.ts';
 import { formatCount, formatMs, formatPValue, formatShareWithInterval, percentDecimals } from '../../src/assertions/stats/format.ts';
@@ -41,7 +47,12 @@ describe('regional mixture confidence sequence', () => {
   const [below, inBand, above] = regional.regions;
 
   it('contains the observed share and is wider than the single-look interval at the same level', () => {
-    for (const [x, n] of [[19, 100], [388, 2000], [0, 500], [500, 500]] as const) {
+    for (const [x, n] of [
+      [19, 100],
+      [388, 2000],
+      [0, 500],
+      [500, 500],
+    ] as const) {
       const [lo, hi] = regionalConfidenceSequence(x, n, 0.99, regional);
       const [clo, chi] = clopperPearson(x, n, 0.99);
       expect(lo).toBeLessThanOrEqual(x / n);
@@ -84,7 +95,14 @@ describe('regional mixture confidence sequence', () => {
 
   it('rejects everything outside the band sooner than one mixture for every candidate (the point of regions)', () => {
     // meshproof's earlier single mixture: 40 % on the middle, 20 % one half-width past each edge, 20 % Beta(1, 1).
-    const single = { points: [{ q: 0.2, w: 0.4 }, { q: 0.1, w: 0.2 }, { q: 0.3, w: 0.2 }], beta: { a: 1, b: 1, w: 0.2 } };
+    const single = {
+      points: [
+        { q: 0.2, w: 0.4 },
+        { q: 0.1, w: 0.2 },
+        { q: 0.3, w: 0.2 },
+      ],
+      beta: { a: 1, b: 1, w: 0.2 },
+    };
     const inside = ([lo, hi]: [number, number]) => lo >= 0.15 && hi <= 0.25;
     const firstPass = (interval: (x: number, n: number) => [number, number]) => {
       for (let n = 50; n <= 5000; n += 10) if (inside(interval(n / 5, n))) return n;
@@ -145,14 +163,28 @@ describe('regional mixture confidence sequence', () => {
 describe('goodness of fit', () => {
   it('computes Pearson chi-square and its p-value', () => {
     // (1612 − 1600)²/1600 + (388 − 400)²/400 = 0.09 + 0.36 = 0.45, 1 df → p = 0.5023
-    const fit = chiSquareGoodnessOfFit(new Map([['v1', 1612], ['v3', 388]]), { v1: 80, v3: 20 })!;
+    const fit = chiSquareGoodnessOfFit(
+      new Map([
+        ['v1', 1612],
+        ['v3', 388],
+      ]),
+      { v1: 80, v3: 20 },
+    )!;
     expect(fit.statistic).toBeCloseTo(0.45, 10);
     expect(fit.degreesOfFreedom).toBe(1);
     expect(fit.pValue).toBeCloseTo(0.50233, 4);
   });
 
   it('gives p = 0 when a category with no weight was observed, and nothing to test without data', () => {
-    expect(chiSquareGoodnessOfFit(new Map([['v1', 10], ['v2', 1]]), { v1: 50, v3: 50 })!.pValue).toBe(0);
+    expect(
+      chiSquareGoodnessOfFit(
+        new Map([
+          ['v1', 10],
+          ['v2', 1],
+        ]),
+        { v1: 50, v3: 50 },
+      )!.pValue,
+    ).toBe(0);
     expect(chiSquareGoodnessOfFit(new Map(), { v1: 50, v3: 50 })).toBeUndefined();
     expect(chiSquareGoodnessOfFit(new Map([['v3', 5]]), { v3: 100 })).toBeUndefined();
   });

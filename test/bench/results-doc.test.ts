@@ -15,19 +15,38 @@ const s = (...values: number[]) => summarize(values);
 
 function results(scale = 1): Results {
   const tool = (name: string, rps: number[], ratioToWrk: number[], overhead?: Results['loadTools']['rows'][number]['overhead']) => ({
-    tool: name, how: name, rps: s(...rps.map((x) => x * scale)), ratioToWrk: s(...ratioToWrk), ...(overhead ? { overhead } : {}), serverCore: s(0.5, 0.6, 0.7), errors: 0,
+    tool: name,
+    how: name,
+    rps: s(...rps.map((x) => x * scale)),
+    ratioToWrk: s(...ratioToWrk),
+    ...(overhead ? { overhead } : {}),
+    serverCore: s(0.5, 0.6, 0.7),
+    errors: 0,
   });
   return {
     date: '2026-11-23T12:00:00Z',
     machine: { cpu: 'AMD EPYC', cores: 2, memoryGb: 24, os: 'Debian', kernel: 'Linux', node: 'v20.20.2' },
-    tools: { wrk: { path: 'wrk', version: 'wrk 4.1.0' }, fortio: { path: 'fortio', version: 'fortio 1.68.2' }, k6: { path: 'k6', version: 'k6 v1.8.1' }, trivialServer: { path: 's', version: 'Go' }, go: 'go1.26' },
+    tools: {
+      wrk: { path: 'wrk', version: 'wrk 4.1.0' },
+      fortio: { path: 'fortio', version: 'fortio 1.68.2' },
+      k6: { path: 'k6', version: 'k6 v1.8.1' },
+      trivialServer: { path: 's', version: 'Go' },
+      go: 'go1.26',
+    },
     autocannon: '8.0.0',
     loadAverage: { start: 1, end: 1, max: 1.5 },
     wallSeconds: 480,
     loadTools: {
-      connections: 32, seconds: 3, rounds: 3,
+      connections: 32,
+      seconds: 3,
+      rounds: 3,
       rows: [
-        tool('meshproof autocannon driver', [9000, 9500, 9900], [0.45, 0.47, 0.5], { reference: 'autocannon (raw)', ratio: s(0.92, 0.93, 0.95), aimAtLeast: 0.9, aimSource: 'issue 4: classification costs under 10 % of raw autocannon throughput' }),
+        tool('meshproof autocannon driver', [9000, 9500, 9900], [0.45, 0.47, 0.5], {
+          reference: 'autocannon (raw)',
+          ratio: s(0.92, 0.93, 0.95),
+          aimAtLeast: 0.9,
+          aimSource: 'issue 4: classification costs under 10 % of raw autocannon throughput',
+        }),
         tool('autocannon (raw)', [10000, 10200, 10400], [0.5, 0.51, 0.53]),
         tool('meshproof k6 driver', [3000, 3100, 3200], [0.15, 0.16, 0.17], { reference: 'k6 (plain script)', ratio: s(0.55, 0.6, 0.62) }),
         tool('k6 (plain script)', [5000, 5200, 5300], [0.25, 0.26, 0.27]),
@@ -36,18 +55,56 @@ function results(scale = 1): Results {
     },
     page: { connections: 16, seconds: 3, rps: s(800, 850, 900), p50Ms: s(18, 19, 20), p99Ms: s(30, 35, 40), fullChainShare: 1, sampleBody: '(10 characters)' },
     hops: {
-      requestsPerRun: 3000, runs: 3,
-      direct: { p50: s(0.3, 0.31, 0.32), p99: s(0.8, 0.81, 0.82) }, node: { p50: s(0.6), p99: s(1.2) }, mesh: { p50: s(0.7), p99: s(1.9) },
-      addedNode: { p50: s(0.25, 0.26, 0.27), p99: s(0.4, 0.41, 0.42) }, addedMesh: { p50: s(0.4, 0.41, 0.42), p99: s(0.9, 0.95, 1) },
+      requestsPerRun: 3000,
+      runs: 3,
+      direct: { p50: s(0.3, 0.31, 0.32), p99: s(0.8, 0.81, 0.82) },
+      node: { p50: s(0.6), p99: s(1.2) },
+      mesh: { p50: s(0.7), p99: s(1.9) },
+      addedNode: { p50: s(0.25, 0.26, 0.27), p99: s(0.4, 0.41, 0.42) },
+      addedMesh: { p50: s(0.4, 0.41, 0.42), p99: s(0.9, 0.95, 1) },
     },
     verdict: {
-      runs: 3, sims: 1000, sequential8020: s(930, 950, 990), sequential7030: s(1060, 1080, 1100), sequential6535: s(280, 287, 290), sequential9505: s(150, 158, 160), worstCorrect: 1,
-      fixed: { n8020: 1920, n7030: 1800, n: 1920, beta: 0.01 } as Results['verdict']['fixed'], ratio: s(1.6, 1.7, 1.7), confidence: 0.99, tolerancePoints: 5, checkEvery: 100,
-      waldBound: { truth8020: 643, truth7030: 703, truth6535: 182, truth9505: 90, bestRatio8020: 2.99, bestRatio7030: 2.73, bestRatio6535: 10.5, bestRatio9505: 21.3 },
-      curve: { sims: 200, budget: 10_000, points: [{ truth: 0.2, sequential: { meanRequests: 962, medianRequests: 840, p90Requests: 1400, pass: 1, fail: 0, inconclusive: 0 } }, { truth: 0.35, sequential: { meanRequests: 287, medianRequests: 260, p90Requests: 400, pass: 0, fail: 1, inconclusive: 0 } }] },
+      runs: 3,
+      sims: 1000,
+      sequential8020: s(930, 950, 990),
+      sequential7030: s(1060, 1080, 1100),
+      sequential6535: s(280, 287, 290),
+      sequential9505: s(150, 158, 160),
+      worstCorrect: 1,
+      fixed: { n8020: 1920, n7030: 1800, n: 1920, beta: 0.01 } as Results['verdict']['fixed'],
+      ratio: s(1.6, 1.7, 1.7),
+      confidence: 0.99,
+      tolerancePoints: 5,
+      checkEvery: 100,
+      waldBound: {
+        truth8020: 643,
+        truth7030: 703,
+        truth6535: 182,
+        truth9505: 90,
+        bestRatio8020: 2.99,
+        bestRatio7030: 2.73,
+        bestRatio6535: 10.5,
+        bestRatio9505: 21.3,
+      },
+      curve: {
+        sims: 200,
+        budget: 10_000,
+        points: [
+          { truth: 0.2, sequential: { meanRequests: 962, medianRequests: 840, p90Requests: 1400, pass: 1, fail: 0, inconclusive: 0 } },
+          { truth: 0.35, sequential: { meanRequests: 287, medianRequests: 260, p90Requests: 400, pass: 0, fail: 1, inconclusive: 0 } },
+        ],
+      },
     },
     memory: { records: 1_000_000, runs: 3, peakRssMb: s(126, 130, 135), baselineRssMb: s(86, 88, 89), seconds: s(15, 16, 17) },
-    driverMemory: { requests: 100_000, connections: 32, runs: 3, peakRssMb: s(110, 112, 115), beforeLoadRssMb: s(95, 96, 97), rps: s(11000, 12000, 12500), errors: 0 },
+    driverMemory: {
+      requests: 100_000,
+      connections: 32,
+      runs: 3,
+      peakRssMb: s(110, 112, 115),
+      beforeLoadRssMb: s(95, 96, 97),
+      rps: s(11000, 12000, 12500),
+      errors: 0,
+    },
     catalogue: { experiments: 30, files: 23, runs: 3, wallSeconds: s(50, 52, 55), exitCodes: [0, 0, 0] },
   };
 }
@@ -107,8 +164,16 @@ describe('bench/RESULTS.md', () => {
       const section = doc.slice(doc.indexOf('## Re-run agreement'));
       expect(section).toContain(`compared with the previous one ("first"), ${file} (written 2026-11-23T11:00:00Z, 480 s, load average 1.0–1.5)`);
       const c = compareResults(first, second);
-      expect(c.disjoint).toEqual(['loadTools.rows.meshproof autocannon driver.rps', 'loadTools.rows.autocannon (raw).rps', 'loadTools.rows.meshproof k6 driver.rps', 'loadTools.rows.k6 (plain script).rps', 'loadTools.rows.wrk.rps']);
-      expect(section).toContain(`${c.compared - 5} of ${c.compared} summarized numbers have overlapping min–max ranges; disjoint: \`loadTools.rows.meshproof autocannon driver.rps\``);
+      expect(c.disjoint).toEqual([
+        'loadTools.rows.meshproof autocannon driver.rps',
+        'loadTools.rows.autocannon (raw).rps',
+        'loadTools.rows.meshproof k6 driver.rps',
+        'loadTools.rows.k6 (plain script).rps',
+        'loadTools.rows.wrk.rps',
+      ]);
+      expect(section).toContain(
+        `${c.compared - 5} of ${c.compared} summarized numbers have overlapping min–max ranges; disjoint: \`loadTools.rows.meshproof autocannon driver.rps\``,
+      );
       expect(section).toContain('| loadTools.rows.wrk.rps | 2.05e+4 (2.00e+4–2.10e+4) | 2.67e+4 (2.60e+4–2.73e+4) | 30 % | **no** |');
       expect(section).toContain('| memory.peakRssMb | 130 (126–135) | 130 (126–135) | 0 % | yes |');
       // A row added since the previous run is named, not silently dropped.

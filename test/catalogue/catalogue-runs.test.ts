@@ -15,21 +15,24 @@ describe.concurrent('experiments/bookinfo, full runs (issue 8)', () => {
   const files = catalogueFiles();
 
   // The issue's acceptance: the whole catalogue exits 0 twice, with different seeds.
-  it.each(FULL_RUN_SEEDS)('(c) a full run (seed %i) exits 0 with every verdict pass', async (seed) => {
-    const reportDir = join(work, `full-report-${seed}`);
-    const r = await runCli(['run', 'experiments/bookinfo', '--seed', String(seed), '--report-dir', reportDir, '--quiet'], {
-      timeoutMs: 170_000,
-    });
-    const result = readResult(reportDir);
-    expect(describeNonPassing(result), 'experiments that did not pass').toBe('');
-    expect(r.code, r.stderr.slice(-3000)).toBe(0);
-    expect(result.seed).toBe(seed);
-    const runFiles = new Set(result.experiments.map((e) => e.file.split('/').pop()));
-    expect([...runFiles].sort()).toEqual(files);
-    for (const e of result.experiments) {
-      expect(e.verdicts.length, e.name).toBeGreaterThan(0);
-      for (const v of e.verdicts) expect(v.outcome, `${e.name}: ${v.title}: ${v.explanation}`).toBe('pass');
-    }
-  }, 180_000);
-
+  it.each(FULL_RUN_SEEDS)(
+    '(c) a full run (seed %i) exits 0 with every verdict pass',
+    async (seed) => {
+      const reportDir = join(work, `full-report-${seed}`);
+      const r = await runCli(['run', 'experiments/bookinfo', '--seed', String(seed), '--report-dir', reportDir, '--quiet'], {
+        timeoutMs: 170_000,
+      });
+      const result = readResult(reportDir);
+      expect(describeNonPassing(result), 'experiments that did not pass').toBe('');
+      expect(r.code, r.stderr.slice(-3000)).toBe(0);
+      expect(result.seed).toBe(seed);
+      const runFiles = new Set(result.experiments.map((e) => e.file.split('/').pop()));
+      expect([...runFiles].sort()).toEqual(files);
+      for (const e of result.experiments) {
+        expect(e.verdicts.length, e.name).toBeGreaterThan(0);
+        for (const v of e.verdicts) expect(v.outcome, `${e.name}: ${v.title}: ${v.explanation}`).toBe('pass');
+      }
+    },
+    180_000,
+  );
 });

@@ -54,10 +54,17 @@ describe.concurrent('experiments/bookinfo, the catalogue (issue 8)', () => {
     const tutorial = files.filter((f) => tagsOf(f).includes('tutorial'));
     expect(tutorial.length).toBeGreaterThanOrEqual(17);
     for (const tag of ['traffic-shifting', 'fault-injection', 'timeouts', 'retries', 'circuit-breaking']) {
-      expect(tutorial.some((f) => tagsOf(f).includes(tag)), tag).toBe(true);
+      expect(
+        tutorial.some((f) => tagsOf(f).includes(tag)),
+        tag,
+      ).toBe(true);
     }
     // Sweeps and the pitfall demonstrations are not tutorial steps.
-    for (const f of tutorial) expect(tagsOf(f).some((t) => t === 'pitfall' || t === 'sweep'), f).toBe(false);
+    for (const f of tutorial)
+      expect(
+        tagsOf(f).some((t) => t === 'pitfall' || t === 'sweep'),
+        f,
+      ).toBe(false);
   });
 
   it('(a) every experiment validates, with no warnings', async () => {

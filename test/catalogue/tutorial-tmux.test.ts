@@ -19,7 +19,21 @@ function tmux(...args: string[]): string {
 
 /** Starts `command` in a detached 120×40 terminal; the pane stays after the command exits so it can be read. */
 function start(session: string, command: string): void {
-  tmux('new-session', '-d', '-s', session, '-x', '120', '-y', '40', '-e', 'TERM=xterm-256color', '-e', 'NO_COLOR=', `cd ${repoRoot} && ${command}; echo "EXIT=$?"`);
+  tmux(
+    'new-session',
+    '-d',
+    '-s',
+    session,
+    '-x',
+    '120',
+    '-y',
+    '40',
+    '-e',
+    'TERM=xterm-256color',
+    '-e',
+    'NO_COLOR=',
+    `cd ${repoRoot} && ${command}; echo "EXIT=$?"`,
+  );
 }
 
 /** The whole scroll-back, wrapped lines joined; with `escapes`, the colour sequences as the terminal received them. */
@@ -117,8 +131,7 @@ describe('meshproof tutorial bookinfo in a terminal (tmux)', () => {
           else if (code === '22') {
             state.delete('1');
             state.delete('2');
-          }
-          else if (code === '39') [...state].filter((c) => /^(3\d|90)$/.test(c)).forEach((c) => state.delete(c));
+          } else if (code === '39') [...state].filter((c) => /^(3\d|90)$/.test(c)).forEach((c) => state.delete(c));
           else if (code !== '49') state.add(code);
         }
       }
@@ -150,7 +163,9 @@ describe('meshproof tutorial bookinfo in a terminal (tmux)', () => {
     // Step 2 stops at the verdict (`until: verdict`), sometimes within a few hundred ms: the signal lands in its load
     // (stopped, resources removed) or in its restore (it finished); either way the later steps are not run.
     // The paragraph is wrapped to the terminal's width: words may be separated by a line break.
-    expect(text).toMatch(/^Interrupted\.\s+The\s+mesh\s+was\s+restored\s+to\s+how\s+it\s+was\s+before\s+the\s+tutorial\.\s+(Step\s+2\s+\(\S+\)\s+was\s+stopped\s+and\s+its\s+\d+\s+resources?\s+(was|were)\s+removed|It\s+stopped\s+after\s+step\s+2\s+\(\S+\))\.\s+\d+\s+steps?\s+(was|were)\s+not\s+run\.$/m);
+    expect(text).toMatch(
+      /^Interrupted\.\s+The\s+mesh\s+was\s+restored\s+to\s+how\s+it\s+was\s+before\s+the\s+tutorial\.\s+(Step\s+2\s+\(\S+\)\s+was\s+stopped\s+and\s+its\s+\d+\s+resources?\s+(was|were)\s+removed|It\s+stopped\s+after\s+step\s+2\s+\(\S+\))\.\s+\d+\s+steps?\s+(was|were)\s+not\s+run\.$/m,
+    );
     expect(text).not.toMatch(/restoring left problems|local mesh process/);
     expect(text).not.toContain(`Step 3/${steps.length}`);
     const result = JSON.parse(readFileSync(join(reportDir, 'result.json'), 'utf8')) as {
@@ -164,7 +179,11 @@ describe('meshproof tutorial bookinfo in a terminal (tmux)', () => {
     expect(result.exitCode).toBe(130);
     // Every step is listed: the two that ran, then the rest as skipped (never dropped).
     expect(result.experiments.map((e) => e.name)).toEqual(steps);
-    expect(result.experiments.map((e) => e.outcome)).toEqual(['pass', must(result.experiments[1], 'result.experiments[1]').outcome, ...steps.slice(2).map(() => 'skipped')]);
+    expect(result.experiments.map((e) => e.outcome)).toEqual([
+      'pass',
+      must(result.experiments[1], 'result.experiments[1]').outcome,
+      ...steps.slice(2).map(() => 'skipped'),
+    ]);
     expect(['interrupted', 'pass']).toContain(must(result.experiments[1], 'result.experiments[1]').outcome);
     for (const e of result.experiments.slice(0, 2)) expect(e.restore?.errors).toEqual([]);
     expect(result.experiments[1]?.restore?.deleted.length).toBeGreaterThan(0);
@@ -172,16 +191,40 @@ describe('meshproof tutorial bookinfo in a terminal (tmux)', () => {
 
   it('80 × 40, NO_COLOR: no line over 80 columns; s skips, b goes back, each step waits after its verdicts, q quits (exit 0)', async () => {
     const reportDir = join(work, 'narrow');
-    tmux('new-session', '-d', '-s', 'narrow', '-x', '80', '-y', '40', '-e', 'TERM=xterm-256color', '-e', 'NO_COLOR=1', `cd ${repoRoot} && node bin/meshproof.js tutorial bookinfo --seed 8 --report-dir ${reportDir}; echo "EXIT=$?"`);
+    tmux(
+      'new-session',
+      '-d',
+      '-s',
+      'narrow',
+      '-x',
+      '80',
+      '-y',
+      '40',
+      '-e',
+      'TERM=xterm-256color',
+      '-e',
+      'NO_COLOR=1',
+      `cd ${repoRoot} && node bin/meshproof.js tutorial bookinfo --seed 8 --report-dir ${reportDir}; echo "EXIT=$?"`,
+    );
     const prompts = (t: string) => t.match(/Enter runs this step \(s skip, b back, q quit\):/g)?.length ?? 0;
     await waitFor('narrow', (t) => prompts(t) >= 1, 60_000, 'the first prompt');
     tmux('send-keys', '-t', 'narrow', 's', 'Enter');
     await waitFor('narrow', (t) => prompts(t) >= 2 && t.includes(`Step 2/${steps.length}: ${steps[1]}`), 30_000, 'step 2 after skipping step 1');
     tmux('send-keys', '-t', 'narrow', 'b', 'Enter');
-    await waitFor('narrow', (t) => prompts(t) >= 3 && (t.match(new RegExp(`Step 1/${steps.length}: ${steps[0]}`, 'g'))?.length ?? 0) >= 2, 30_000, 'step 1 again after going back');
+    await waitFor(
+      'narrow',
+      (t) => prompts(t) >= 3 && (t.match(new RegExp(`Step 1/${steps.length}: ${steps[0]}`, 'g'))?.length ?? 0) >= 2,
+      30_000,
+      'step 1 again after going back',
+    );
     tmux('send-keys', '-t', 'narrow', 'Enter');
     // After its verdicts the step waits: nothing of step 2 is shown until asked.
-    const after = await waitFor('narrow', (t) => /Enter for the next step \(r run it again, b back, q quit\):/.test(t), 60_000, "step 1's verdicts and the prompt after them");
+    const after = await waitFor(
+      'narrow',
+      (t) => /Enter for the next step \(r run it again, b back, q quit\):/.test(t),
+      60_000,
+      "step 1's verdicts and the prompt after them",
+    );
     expect(after.slice(after.lastIndexOf('Verdicts:'))).not.toContain(`Step 2/${steps.length}`);
     expect(after).toMatch(/^ {4}✓ pass /m);
     tmux('send-keys', '-t', 'narrow', 'q', 'Enter');
@@ -191,7 +234,10 @@ describe('meshproof tutorial bookinfo in a terminal (tmux)', () => {
     const long = text.split('\n').filter((line) => [...line].length > 80);
     expect(long, long.join('\n')).toEqual([]);
     expect(text).not.toMatch(/\u001b/);
-    const result = JSON.parse(readFileSync(join(reportDir, 'result.json'), 'utf8')) as { exitCode: number; experiments: { name: string; outcome: string; skipReason?: string }[] };
+    const result = JSON.parse(readFileSync(join(reportDir, 'result.json'), 'utf8')) as {
+      exitCode: number;
+      experiments: { name: string; outcome: string; skipReason?: string }[];
+    };
     expect(result.exitCode).toBe(0);
     expect(result.experiments.map((e) => e.outcome)).toEqual(['pass', ...steps.slice(1).map(() => 'skipped')]);
     expect(result.experiments[1]!.skipReason).toBe('not run: the tutorial was quit at step 2');
@@ -205,7 +251,19 @@ describe('meshproof tutorial bookinfo in a terminal (tmux)', () => {
     expect(text).toContain(`, from step ${steps.length}.`);
     expect(text).not.toContain(`Step 1/${steps.length}`);
     expect(text).toContain(`Step ${steps.length}/${steps.length}: ${steps.at(-1)}`);
-    tmux('new-session', '-d', '-s', 'list', '-x', '80', '-y', '40', '-e', 'NO_COLOR=1', `cd ${repoRoot} && node bin/meshproof.js list experiments/bookinfo; echo "EXIT=$?"`);
+    tmux(
+      'new-session',
+      '-d',
+      '-s',
+      'list',
+      '-x',
+      '80',
+      '-y',
+      '40',
+      '-e',
+      'NO_COLOR=1',
+      `cd ${repoRoot} && node bin/meshproof.js list experiments/bookinfo; echo "EXIT=$?"`,
+    );
     const list = await waitFor('list', (t) => exitOf(t) !== undefined, 30_000, 'list');
     expect(list.split('\n').filter((line) => [...line].length > 80)).toEqual([]);
     expect(list).toMatch(/^route-all-v1 \[/m);
@@ -219,9 +277,21 @@ describe('meshproof tutorial bookinfo in a terminal (tmux)', () => {
     const text = await waitFor('prompt', (t) => exitOf(t) !== undefined, 60_000, 'the tutorial to exit');
     expect(exitOf(text), text.slice(-3000)).toBe('130');
     expect(text).not.toMatch(/error in apply|ERROR|SIGINT received again/);
-    expect(text).toMatch(new RegExp(`^Interrupted\\. The mesh was restored to how it was before the tutorial\\. No step had started\\. ${steps.length} steps were not run\\.$`.replace(/ /g, '\\s+'), 'm'));
+    expect(text).toMatch(
+      new RegExp(
+        `^Interrupted\\. The mesh was restored to how it was before the tutorial\\. No step had started\\. ${steps.length} steps were not run\\.$`.replace(
+          / /g,
+          '\\s+',
+        ),
+        'm',
+      ),
+    );
     expect(text).toMatch(/^INTERRUPTED \d+ skipped in /m);
-    const result = JSON.parse(readFileSync(join(reportDir, 'result.json'), 'utf8')) as { outcome: string; exitCode: number; experiments: { outcome: string }[] };
+    const result = JSON.parse(readFileSync(join(reportDir, 'result.json'), 'utf8')) as {
+      outcome: string;
+      exitCode: number;
+      experiments: { outcome: string }[];
+    };
     expect([result.outcome, result.exitCode]).toEqual(['interrupted', 130]);
     expect(result.experiments.map((e) => e.outcome)).toEqual(steps.map(() => 'skipped'));
   }, 90_000);

@@ -108,7 +108,11 @@ describe('meshproof CLI', () => {
     expect(meshproof(['validate', passing]).code).toBe(0);
     const list = meshproof(['list', '--json', passing, failing]);
     expect(list.code).toBe(0);
-    expect(JSON.parse(list.stdout).map((e: { name: string }) => e.name).sort()).toEqual(['all-v1', 'expects-v3']);
+    expect(
+      JSON.parse(list.stdout)
+        .map((e: { name: string }) => e.name)
+        .sort(),
+    ).toEqual(['all-v1', 'expects-v3']);
   });
 
   it('a path that does not exist is bad input naming it', () => {
@@ -126,7 +130,9 @@ describe('meshproof CLI', () => {
 
   it('run checks every experiment as validate does before the first is applied: a resource the local target refuses in the last one stops the run (exit 2, file:line:col, nothing applied)', () => {
     // `retryOn: "5xx,bogus"` is refused by the local mesh at apply; `validate` finds it before a run, so must `run`.
-    const refused = experiment('refused-later', `  apply:
+    const refused = experiment(
+      'refused-later',
+      `  apply:
     - file: ${scenario}/destination-rule-all.yaml
     - inline:
         apiVersion: networking.istio.io/v1
@@ -143,7 +149,8 @@ describe('meshproof CLI', () => {
     total: 10
   expect:
     - status: { code: 200, ratio: { min: 0.9 } }
-`);
+`,
+    );
     const validate = meshproof(['validate', passing, refused]);
     expect(validate.code).toBe(2);
     const reportDir = join(dir, 'never-refused');
@@ -185,7 +192,11 @@ describe('meshproof CLI', () => {
     expect(written.schemaVersion).toBe(2);
     expect(written.experiments[0]!.verdicts[0]).toMatchObject({
       expectationIndex: 0,
-      evidence: { unit: 'share', expected: { v1: { value: 1, min: 0.95, max: 1 } }, population: { source: 'client', of: 'responses that carried reviews.version' } },
+      evidence: {
+        unit: 'share',
+        expected: { v1: { value: 1, min: 0.95, max: 1 } },
+        population: { source: 'client', of: 'responses that carried reviews.version' },
+      },
     });
   });
 
@@ -217,7 +228,7 @@ describe('meshproof CLI', () => {
     expect(j.stderr).toContain('error: --junit: cannot write the JUnit file in');
   });
 
-  it('report of a result.json of schema version 1 (an earlier release\'s) renders it', () => {
+  it("report of a result.json of schema version 1 (an earlier release's) renders it", () => {
     const out = join(dir, 'v1.html');
     const r = meshproof(['report', join(root, 'test/fixtures/report/result-v1.json'), '-o', out]);
     expect(r.code, r.stderr).toBe(0);
@@ -248,7 +259,10 @@ describe('meshproof CLI', () => {
 
   it('the kube target refuses a context that is not kind-* without --allow-context, before touching anything', () => {
     const kubeconfig = join(dir, 'kubeconfig');
-    writeFileSync(kubeconfig, 'apiVersion: v1\nkind: Config\nclusters: [{name: prod, cluster: {server: "http://127.0.0.1:1"}}]\nusers: [{name: u, user: {token: t}}]\ncontexts: [{name: prod, context: {cluster: prod, user: u}}]\ncurrent-context: prod\n');
+    writeFileSync(
+      kubeconfig,
+      'apiVersion: v1\nkind: Config\nclusters: [{name: prod, cluster: {server: "http://127.0.0.1:1"}}]\nusers: [{name: u, user: {token: t}}]\ncontexts: [{name: prod, context: {cluster: prod, user: u}}]\ncurrent-context: prod\n',
+    );
     const r = meshproof(['run', passing, '--target', 'kube', '--context', 'prod', '--report-dir', join(dir, 'kube')], { KUBECONFIG: kubeconfig });
     expect([2, 3]).toContain(r.code);
     expect(r.stderr).toMatch(/--allow-context/);

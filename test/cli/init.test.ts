@@ -10,7 +10,8 @@ import { parse } from 'yaml';
 import { initExperiment } from '../../src/cli/init-command.ts';
 
 const bin = fileURLToPath(new URL('../../bin/meshproof.js', import.meta.url));
-const cli = (args: string[], cwd: string) => spawnSync(process.execPath, [bin, ...args], { cwd, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' }, timeout: 120_000 });
+const cli = (args: string[], cwd: string) =>
+  spawnSync(process.execPath, [bin, ...args], { cwd, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' }, timeout: 120_000 });
 
 describe('meshproof init', () => {
   it('writes experiments for reviews and ratings that validate without warnings and pass on the local target', () => {
@@ -91,7 +92,8 @@ describe('meshproof init', () => {
     expect(text.split(pool)).toHaveLength(3);
     // The orchestrator's pool moves to a port's settings (8 at once), the worker's is dropped.
     const [orchestrator, worker] = text.split('---');
-    const portLevel = '    portLevelSettings:\n      - port: { number: 8000 }\n        connectionPool:\n          tcp: { maxConnections: 4 }\n          http: { http1MaxPendingRequests: 4 }\n';
+    const portLevel =
+      '    portLevelSettings:\n      - port: { number: 8000 }\n        connectionPool:\n          tcp: { maxConnections: 4 }\n          http: { http1MaxPendingRequests: 4 }\n';
     writeFileSync(rules, [orchestrator!.replace(pool, portLevel), worker!.replace(pool, '')].join('---'));
     const written = parse(initExperiment('orchestrator', dir, join(dir, 'o.yaml')).text);
     expect(written.spec.load).toMatchObject({ connections: 8 });

@@ -40,7 +40,9 @@ describe('meshproof validate on hostile input', () => {
 
   it('pseudo-headers, host and CR/LF in VirtualService header operations are refused at validate time as Istio refuses them, on either target (exit 2, file:line:col at each field)', () => {
     const file = join(dir, 'headers.yaml');
-    writeFileSync(file, `apiVersion: meshproof.dev/v1alpha1
+    writeFileSync(
+      file,
+      `apiVersion: meshproof.dev/v1alpha1
 kind: Experiment
 metadata: { name: bad-headers }
 spec:
@@ -67,15 +69,20 @@ spec:
   load: { request: { path: /productpage }, rate: 10, duration: 1s }
   expect:
     - status: { code: 200, ratio: { min: 0.99 } }
-`);
+`,
+    );
     for (const target of ['local', 'kube']) {
       const r = meshproof(['validate', '--target', target, file]);
       expect(r.code, r.stderr).toBe(2);
       const at = (line: number, col: number, path: string) => `${file}:${line}:${col}: VirtualService reviews: ${path}: `;
-      expect(r.stderr).toContain(`${at(16, 26, 'spec.http[0].headers.request.set[":path"]')}invalid header ":path": header cannot have ":" prefix (refused by Istio's validation)`);
+      expect(r.stderr).toContain(
+        `${at(16, 26, 'spec.http[0].headers.request.set[":path"]')}invalid header ":path": header cannot have ":" prefix (refused by Istio's validation)`,
+      );
       expect(r.stderr).toContain(`${at(18, 26, 'spec.http[0].headers.response.set.host')}invalid header "host": cannot set Host header`);
       expect(r.stderr).toContain(`${at(23, 30, 'spec.http[0].route[0].headers.request.add[":method"]')}invalid header ":method"`);
-      expect(r.stderr).toContain(`${at(23, 47, 'spec.http[0].route[0].headers.request.add.x-note')}header value configuration "a\\r\\nInjected: yes" is invalid`);
+      expect(r.stderr).toContain(
+        `${at(23, 47, 'spec.http[0].route[0].headers.request.add.x-note')}header value configuration "a\\r\\nInjected: yes" is invalid`,
+      );
       expect(r.stderr).toContain(`${at(24, 32, 'spec.http[0].route[0].headers.request.remove[0]')}invalid header ":authority": header cannot have ":" prefix`);
       expect(r.stderr).toMatch(/5 problems found/);
     }
@@ -83,7 +90,9 @@ spec:
 
   it('a typo in a resource (weigth) is reported with an undefined subset, a typo in the experiment and a typo in another resource, each at its position (validate and run, exit 2)', () => {
     const file = join(dir, 'many-problems.yaml');
-    writeFileSync(file, `apiVersion: meshproof.dev/v1alpha1
+    writeFileSync(
+      file,
+      `apiVersion: meshproof.dev/v1alpha1
 kind: Experiment
 metadata: { name: many-problems }
 spec:
@@ -111,7 +120,8 @@ spec:
   load: { request: { path: /productpage }, rate: 10, durration: 1s }
   expect:
     - status: { code: 200, ratio: { min: 0.99 } }
-`);
+`,
+    );
     for (const command of ['validate', 'run']) {
       const r = meshproof([command, file]);
       expect(r.code, r.stderr).toBe(2);

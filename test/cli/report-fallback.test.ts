@@ -15,7 +15,9 @@ describe('reports that cannot be written', () => {
   it('--quiet still shows "could not write the reports to X; writing them to <tmp> instead" on stderr, and the reports are there', () => {
     const dir = mkdtempSync(join(tmpdir(), 'meshproof-fallback-'));
     const file = join(dir, 'small.yaml');
-    writeFileSync(file, `apiVersion: meshproof.dev/v1alpha1
+    writeFileSync(
+      file,
+      `apiVersion: meshproof.dev/v1alpha1
 kind: Experiment
 metadata: { name: small }
 spec:
@@ -25,12 +27,18 @@ spec:
     total: 100
   expect:
     - status: { code: 200, ratio: { min: 0.9 } }
-`);
+`,
+    );
     // The report folder is writable (checked before the run), but a folder sits where index.html goes: writing fails
     // afterwards (permissions cannot do this here: tests may run as root).
     const reportDir = join(dir, 'report');
     mkdirSync(join(reportDir, 'index.html'), { recursive: true });
-    const r = spawnSync(process.execPath, [bin, 'run', file, '--quiet', '--json', '--report-dir', reportDir], { cwd: root, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' }, timeout: 60_000 });
+    const r = spawnSync(process.execPath, [bin, 'run', file, '--quiet', '--json', '--report-dir', reportDir], {
+      cwd: root,
+      encoding: 'utf8',
+      env: { ...process.env, NO_COLOR: '1' },
+      timeout: 60_000,
+    });
     expect(r.status, r.stderr).toBe(0);
     const warning = /warning: could not write the reports to \S*report \(.*\); writing them to (\S*meshproof-report-\S+) instead/.exec(r.stderr);
     expect(warning, r.stderr).not.toBeNull();
@@ -42,7 +50,11 @@ spec:
     const dir = mkdtempSync(join(tmpdir(), 'meshproof-junit-'));
     const junit = join(dir, 'junit-is-a-folder');
     mkdirSync(junit);
-    const r = spawnSync(process.execPath, [bin, 'run', join(root, 'experiments/bookinfo/01-route-all-v1.yaml'), '--junit', junit, '--report-dir', join(dir, 'r')], { cwd: root, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' }, timeout: 60_000 });
+    const r = spawnSync(
+      process.execPath,
+      [bin, 'run', join(root, 'experiments/bookinfo/01-route-all-v1.yaml'), '--junit', junit, '--report-dir', join(dir, 'r')],
+      { cwd: root, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' }, timeout: 60_000 },
+    );
     expect(r.status, r.stderr).toBe(2);
     expect(r.stderr).toContain(`error: --junit: ${junit} is a folder; give the JUnit file's name, e.g. ${join(junit, 'junit.xml')}`);
     expect(r.stderr).not.toMatch(/applying/);

@@ -45,7 +45,12 @@ describe('meshproof tutorial', () => {
     // `retryOn: "5xx,bogus"` is refused by the local mesh at apply, as in `run`'s test in cli.test.ts.
     writeFileSync(join(tutorial, '2-refused.yaml'), step('refused', '5xx,bogus'));
     const reportDir = join(cwd, 'report');
-    const r = spawnSync(process.execPath, [bin, 'tutorial', 'checked', '--yes', '--report-dir', reportDir], { cwd, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' }, timeout: 60_000 });
+    const r = spawnSync(process.execPath, [bin, 'tutorial', 'checked', '--yes', '--report-dir', reportDir], {
+      cwd,
+      encoding: 'utf8',
+      env: { ...process.env, NO_COLOR: '1' },
+      timeout: 60_000,
+    });
     expect(r.status, r.stderr).toBe(2);
     expect(r.stderr).toMatch(/2-refused\.yaml:15:\d+: VirtualService reviews: spec\.http\[0\]\.retries\.retryOn: /);
     expect(r.stderr).not.toMatch(/Step 1\/2|What was observed/);

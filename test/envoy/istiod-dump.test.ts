@@ -12,8 +12,10 @@ const productpage = load('productpage');
 const ratings = load('ratings');
 
 const hcmOf = (listener: Listener, destinationPort: number) =>
-  must(listener.filter_chains!.find((c) => c.filter_chain_match?.destination_port === destinationPort)!.filters[0], `the first filter of port ${destinationPort}'s chain`)
-    .typed_config as unknown as HttpConnectionManager;
+  must(
+    listener.filter_chains!.find((c) => c.filter_chain_match?.destination_port === destinationPort)!.filters[0],
+    `the first filter of port ${destinationPort}'s chain`,
+  ).typed_config as unknown as HttpConnectionManager;
 
 describe('istiod 1.31 config dumps load as they are', () => {
   it('every listener, route, cluster and endpoint of both sidecars, with proto (snake_case) names in the model', () => {
@@ -27,9 +29,7 @@ describe('istiod 1.31 config dumps load as they are', () => {
   });
 
   it('the default route retry policy istiod sends (1.31 line): 2 retries, previous_hosts, 5 host selection attempts', () => {
-    const details = productpage.config.routes
-      .find((r) => r.name === '9080')!
-      .virtual_hosts!.find((v) => v.name === 'details.default.svc.cluster.local:9080')!;
+    const details = productpage.config.routes.find((r) => r.name === '9080')!.virtual_hosts!.find((v) => v.name === 'details.default.svc.cluster.local:9080')!;
     expect(details.routes![0]?.route).toEqual({
       cluster: 'outbound|9080||details.default.svc.cluster.local',
       timeout: '0s',
@@ -37,7 +37,10 @@ describe('istiod 1.31 config dumps load as they are', () => {
         retry_on: 'connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes',
         num_retries: 2,
         retry_host_predicate: [
-          { name: 'envoy.retry_host_predicates.previous_hosts', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate' } },
+          {
+            name: 'envoy.retry_host_predicates.previous_hosts',
+            typed_config: { '@type': 'type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate' },
+          },
         ],
         host_selection_retry_max_attempts: 5,
       },
@@ -45,9 +48,7 @@ describe('istiod 1.31 config dumps load as they are', () => {
   });
 
   it('the reviews VirtualService: header match first, then 80/20 without total_weight, retries and timeout', () => {
-    const reviews = productpage.config.routes
-      .find((r) => r.name === '9080')!
-      .virtual_hosts!.find((v) => v.name === 'reviews.default.svc.cluster.local:9080')!;
+    const reviews = productpage.config.routes.find((r) => r.name === '9080')!.virtual_hosts!.find((v) => v.name === 'reviews.default.svc.cluster.local:9080')!;
     const [jason, split] = reviews.routes!;
     expect(jason?.match).toEqual({ prefix: '/', case_sensitive: true, headers: [{ name: 'end-user', string_match: { exact: 'jason' } }] });
     expect(jason?.route?.cluster).toBe('outbound|9080|v2|reviews.default.svc.cluster.local');
@@ -61,9 +62,7 @@ describe('istiod 1.31 config dumps load as they are', () => {
   });
 
   it('the ratings faults as a per-route HTTPFault with percentages per MILLION', () => {
-    const vhost = productpage.config.routes
-      .find((r) => r.name === '9080')!
-      .virtual_hosts!.find((v) => v.name === 'ratings.default.svc.cluster.local:9080')!;
+    const vhost = productpage.config.routes.find((r) => r.name === '9080')!.virtual_hosts!.find((v) => v.name === 'ratings.default.svc.cluster.local:9080')!;
     expect(vhost.routes![0]?.typed_per_filter_config?.['envoy.filters.http.fault']).toEqual({
       '@type': 'type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault',
       delay: { fixed_delay: '7s', percentage: { numerator: 100000, denominator: 'MILLION' } },
@@ -83,7 +82,7 @@ describe('istiod 1.31 config dumps load as they are', () => {
     expect(v1.transport_socket_matches?.map((m) => m.name)).toEqual(['tlsMode-istio', 'tlsMode-disabled']);
   });
 
-  it('the ratings inbound HTTP chain in istiod\'s order: EnvoyFilter\'s local_ratelimit, jwt_authn, RBAC DENY before ALLOW, fault, cors, router', () => {
+  it("the ratings inbound HTTP chain in istiod's order: EnvoyFilter's local_ratelimit, jwt_authn, RBAC DENY before ALLOW, fault, cors, router", () => {
     const inbound = ratings.config.listeners.find((l) => l.name === 'virtualInbound')!;
     const hcm = hcmOf(inbound, 9080);
     expect(hcm.http_filters!.map((f) => f.name)).toEqual([
@@ -95,7 +94,9 @@ describe('istiod 1.31 config dumps load as they are', () => {
       'envoy.filters.http.cors',
       'envoy.filters.http.router',
     ]);
-    const actions = hcm.http_filters!.filter((f) => f.name === 'envoy.filters.http.rbac').map((f) => (f.typed_config as { rules?: { action?: string } }).rules?.action ?? 'ALLOW');
+    const actions = hcm
+      .http_filters!.filter((f) => f.name === 'envoy.filters.http.rbac')
+      .map((f) => (f.typed_config as { rules?: { action?: string } }).rules?.action ?? 'ALLOW');
     expect(actions).toEqual(['DENY', 'ALLOW']);
     expect(hcm.http_filters![0]?.typed_config).toMatchObject({ token_bucket: { max_tokens: 20, tokens_per_fill: 20, fill_interval: '60s' } });
   });

@@ -38,7 +38,8 @@ const outboundHcm = (b: Json) => b.listeners[1].filter_chains[0].filters[0].type
 const inboundHcm = (b: Json) => b.listeners[2].filter_chains[0].filters[1].typed_config;
 const jasonRoute = (b: Json) => b.routes[0].virtual_hosts[0].routes[0];
 /** The first network filter of the first chain of the loaded model's `index`-th listener. */
-const firstFilter = (config: EnvoyConfig, index: number) => must(config.listeners[index]?.filter_chains?.[0]?.filters[0], `the first filter of listener ${index}`);
+const firstFilter = (config: EnvoyConfig, index: number) =>
+  must(config.listeners[index]?.filter_chains?.[0]?.filters[0], `the first filter of listener ${index}`);
 
 describe('loadEnvoyConfig: an istiod-shaped sidecar config_dump loads as is', () => {
   it('loads listeners, routes, clusters and endpoints from the dump sections (pilot/pkg/xds/debug.go connectionConfigDump)', () => {
@@ -130,14 +131,14 @@ describe('loadEnvoyConfig: an istiod-shaped sidecar config_dump loads as is', ()
 
 /** One refusal per field family: [family, change to the bundle, expected `path: message`]. */
 const refusals: [string, (b: Json) => void, string][] = [
-  [
-    'listener field',
-    (b) => (b.listeners[0].transparent = true),
-    'listeners[0].transparent: Listener.transparent is not executed by the local data plane',
-  ],
+  ['listener field', (b) => (b.listeners[0].transparent = true), 'listeners[0].transparent: Listener.transparent is not executed by the local data plane'],
   [
     'listener filter',
-    (b) => b.listeners[2].listener_filters.push({ name: 'envoy.filters.listener.proxy_protocol', typed_config: { '@type': `${T}envoy.extensions.filters.listener.proxy_protocol.v3.ProxyProtocol` } }),
+    (b) =>
+      b.listeners[2].listener_filters.push({
+        name: 'envoy.filters.listener.proxy_protocol',
+        typed_config: { '@type': `${T}envoy.extensions.filters.listener.proxy_protocol.v3.ProxyProtocol` },
+      }),
     'listeners[2].listener_filters[3]: envoy.filters.listener.proxy_protocol (type.googleapis.com/envoy.extensions.filters.listener.proxy_protocol.v3.ProxyProtocol) is not executed by the local data plane',
   ],
   [
@@ -147,17 +148,33 @@ const refusals: [string, (b: Json) => void, string][] = [
   ],
   [
     'network filter',
-    (b) => b.listeners[0].filter_chains[0].filters.unshift({ name: 'envoy.filters.network.local_ratelimit', typed_config: { '@type': `${T}envoy.extensions.filters.network.local_ratelimit.v3.LocalRateLimit`, stat_prefix: 'x' } }),
+    (b) =>
+      b.listeners[0].filter_chains[0].filters.unshift({
+        name: 'envoy.filters.network.local_ratelimit',
+        typed_config: { '@type': `${T}envoy.extensions.filters.network.local_ratelimit.v3.LocalRateLimit`, stat_prefix: 'x' },
+      }),
     'listeners[0].filter_chains[0].filters[0]: envoy.filters.network.local_ratelimit (type.googleapis.com/envoy.extensions.filters.network.local_ratelimit.v3.LocalRateLimit) is not executed by the local data plane',
   ],
   [
     'http filter',
-    (b) => outboundHcm(b).http_filters.splice(3, 0, { name: 'envoy.filters.http.wasm', typed_config: { '@type': `${T}envoy.extensions.filters.http.wasm.v3.Wasm`, config: {} } }),
+    (b) =>
+      outboundHcm(b).http_filters.splice(3, 0, {
+        name: 'envoy.filters.http.wasm',
+        typed_config: { '@type': `${T}envoy.extensions.filters.http.wasm.v3.Wasm`, config: {} },
+      }),
     'listeners[1].filter_chains[0].filters[0].typed_config.http_filters[3]: envoy.filters.http.wasm (type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm) is not executed by the local data plane',
   ],
   [
     'http filter given as a TypedStruct',
-    (b) => outboundHcm(b).http_filters.splice(0, 0, { name: 'ext-authz', typed_config: { '@type': `${T}udpa.type.v1.TypedStruct`, type_url: `${T}envoy.extensions.filters.http.ext_authz.v3.ExtAuthz`, value: { http_service: {} } } }),
+    (b) =>
+      outboundHcm(b).http_filters.splice(0, 0, {
+        name: 'ext-authz',
+        typed_config: {
+          '@type': `${T}udpa.type.v1.TypedStruct`,
+          type_url: `${T}envoy.extensions.filters.http.ext_authz.v3.ExtAuthz`,
+          value: { http_service: {} },
+        },
+      }),
     'listeners[1].filter_chains[0].filters[0].typed_config.http_filters[0].typed_config.http_service: ExtAuthz (HTTP filter).http_service is not executed by the local data plane',
   ],
   [
@@ -167,12 +184,24 @@ const refusals: [string, (b: Json) => void, string][] = [
   ],
   [
     'fault filter',
-    (b) => (jasonRoute(b).typed_per_filter_config = { 'envoy.filters.http.fault': { '@type': `${T}envoy.extensions.filters.http.fault.v3.HTTPFault`, response_rate_limit: { fixed_limit: { limit_kbps: 1 } } } }),
+    (b) =>
+      (jasonRoute(b).typed_per_filter_config = {
+        'envoy.filters.http.fault': {
+          '@type': `${T}envoy.extensions.filters.http.fault.v3.HTTPFault`,
+          response_rate_limit: { fixed_limit: { limit_kbps: 1 } },
+        },
+      }),
     'routes[0].virtual_hosts[0].routes[0].typed_per_filter_config["envoy.filters.http.fault"].response_rate_limit: HTTPFault.response_rate_limit is not executed by the local data plane',
   ],
   [
     'gRPC fault abort (the local apps speak HTTP/1.1)',
-    (b) => (jasonRoute(b).typed_per_filter_config = { 'envoy.filters.http.fault': { '@type': `${T}envoy.extensions.filters.http.fault.v3.HTTPFault`, abort: { grpc_status: 14, percentage: { numerator: 100 } } } }),
+    (b) =>
+      (jasonRoute(b).typed_per_filter_config = {
+        'envoy.filters.http.fault': {
+          '@type': `${T}envoy.extensions.filters.http.fault.v3.HTTPFault`,
+          abort: { grpc_status: 14, percentage: { numerator: 100 } },
+        },
+      }),
     'routes[0].virtual_hosts[0].routes[0].typed_per_filter_config["envoy.filters.http.fault"].abort.grpc_status: FaultAbort.grpc_status is not executed by the local data plane',
   ],
   [
@@ -182,12 +211,26 @@ const refusals: [string, (b: Json) => void, string][] = [
   ],
   [
     'rbac policy',
-    (b) => outboundHcm(b).http_filters.splice(3, 0, { name: 'envoy.filters.http.rbac', typed_config: { '@type': `${T}envoy.extensions.filters.http.rbac.v3.RBAC`, rules: { policies: { p: { permissions: [{ any: true }], principals: [{ any: true }], condition: { call_expr: {} } } } } } }),
+    (b) =>
+      outboundHcm(b).http_filters.splice(3, 0, {
+        name: 'envoy.filters.http.rbac',
+        typed_config: {
+          '@type': `${T}envoy.extensions.filters.http.rbac.v3.RBAC`,
+          rules: { policies: { p: { permissions: [{ any: true }], principals: [{ any: true }], condition: { call_expr: {} } } } },
+        },
+      }),
     'listeners[1].filter_chains[0].filters[0].typed_config.http_filters[3].typed_config.rules.policies["p"].condition: Policy.condition is not executed by the local data plane',
   ],
   [
     'jwt_authn',
-    (b) => outboundHcm(b).http_filters.splice(3, 0, { name: 'envoy.filters.http.jwt_authn', typed_config: { '@type': `${T}envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication`, providers: { p: { issuer: 'i', claim_to_headers: [{ header_name: 'x', claim_name: 'sub' }] } } } }),
+    (b) =>
+      outboundHcm(b).http_filters.splice(3, 0, {
+        name: 'envoy.filters.http.jwt_authn',
+        typed_config: {
+          '@type': `${T}envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication`,
+          providers: { p: { issuer: 'i', claim_to_headers: [{ header_name: 'x', claim_name: 'sub' }] } },
+        },
+      }),
     'listeners[1].filter_chains[0].filters[0].typed_config.http_filters[3].typed_config.providers["p"].claim_to_headers: JwtProvider.claim_to_headers is not executed by the local data plane',
   ],
   [
@@ -207,17 +250,28 @@ const refusals: [string, (b: Json) => void, string][] = [
   ],
   [
     'retry host predicate',
-    (b) => jasonRoute(b).route.retry_policy.retry_host_predicate.push({ name: 'envoy.retry_host_predicates.omit_canary_hosts', typed_config: { '@type': `${T}envoy.extensions.retry.host.omit_canary_hosts.v3.OmitCanaryHostsPredicate` } }),
+    (b) =>
+      jasonRoute(b).route.retry_policy.retry_host_predicate.push({
+        name: 'envoy.retry_host_predicates.omit_canary_hosts',
+        typed_config: { '@type': `${T}envoy.extensions.retry.host.omit_canary_hosts.v3.OmitCanaryHostsPredicate` },
+      }),
     'routes[0].virtual_hosts[0].routes[0].route.retry_policy.retry_host_predicate[1]: envoy.retry_host_predicates.omit_canary_hosts (type.googleapis.com/envoy.extensions.retry.host.omit_canary_hosts.v3.OmitCanaryHostsPredicate) is not executed by the local data plane',
   ],
   [
     'weighted clusters (total_weight must be the sum, as Envoy checks)',
     (b) => (b.routes[0].virtual_hosts[0].routes[1].route.weighted_clusters.total_weight = 90),
-    'routes[0].virtual_hosts[0].routes[1].route.weighted_clusters.total_weight: total_weight 90 is not the sum of the clusters\' weights (100)',
+    "routes[0].virtual_hosts[0].routes[1].route.weighted_clusters.total_weight: total_weight 90 is not the sum of the clusters' weights (100)",
   ],
   [
     'per-filter config',
-    (b) => (b.routes[0].virtual_hosts[0].typed_per_filter_config = { 'envoy.filters.http.cors': { '@type': `${T}envoy.extensions.filters.http.cors.v3.CorsPolicy`, allow_origin_string_match: [{ exact: '*' }], shadow_enabled: { default_value: { numerator: 100 } } } }),
+    (b) =>
+      (b.routes[0].virtual_hosts[0].typed_per_filter_config = {
+        'envoy.filters.http.cors': {
+          '@type': `${T}envoy.extensions.filters.http.cors.v3.CorsPolicy`,
+          allow_origin_string_match: [{ exact: '*' }],
+          shadow_enabled: { default_value: { numerator: 100 } },
+        },
+      }),
     'routes[0].virtual_hosts[0].typed_per_filter_config["envoy.filters.http.cors"].shadow_enabled: CorsPolicy.shadow_enabled is not executed by the local data plane',
   ],
   [
@@ -252,7 +306,11 @@ const refusals: [string, (b: Json) => void, string][] = [
   ],
   [
     'transport socket',
-    (b) => (b.clusters[0].transport_socket_matches[0].transport_socket = { name: 'envoy.transport_sockets.alts', typed_config: { '@type': `${T}envoy.extensions.transport_sockets.alts.v3.Alts` } }),
+    (b) =>
+      (b.clusters[0].transport_socket_matches[0].transport_socket = {
+        name: 'envoy.transport_sockets.alts',
+        typed_config: { '@type': `${T}envoy.extensions.transport_sockets.alts.v3.Alts` },
+      }),
     'clusters[0].transport_socket_matches[0].transport_socket: envoy.transport_sockets.alts (type.googleapis.com/envoy.extensions.transport_sockets.alts.v3.Alts) is not executed by the local data plane',
   ],
   [
@@ -267,7 +325,7 @@ const refusals: [string, (b: Json) => void, string][] = [
   ],
 ];
 
-describe('loadEnvoyConfig refuses, with the field\'s path, what changes behaviour and is not executed', () => {
+describe("loadEnvoyConfig refuses, with the field's path, what changes behaviour and is not executed", () => {
   it.each(refusals)('%s', (_family, change, expected) => {
     const b = bundle();
     expect(issuesOf(b)).toEqual([]);
@@ -345,7 +403,13 @@ describe('loadEnvoyConfig accepts the policy filters in the shapes istiod builds
                   and_ids: {
                     ids: [
                       { or_ids: { ids: [{ authenticated: { principal_name: { exact: 'spiffe://cluster.local/ns/default/sa/bookinfo-productpage' } } }] } },
-                      { metadata: { filter: 'envoy.filters.http.jwt_authn', path: [{ key: 'payload' }, { key: 'scope' }], value: { list_match: { one_of: { string_match: { exact: 'read' } } } } } },
+                      {
+                        metadata: {
+                          filter: 'envoy.filters.http.jwt_authn',
+                          path: [{ key: 'payload' }, { key: 'scope' }],
+                          value: { list_match: { one_of: { string_match: { exact: 'read' } } } },
+                        },
+                      },
                     ],
                   },
                 },
@@ -371,11 +435,13 @@ describe('loadEnvoyConfig accepts the policy filters in the shapes istiod builds
     expect(filters[1].typed_config.rules.action).toBe('DENY');
     // Shadow rules are run now (their verdict goes to the dynamic metadata an ext_authz filter may read), not ignored.
     expect(filters[1].typed_config.shadow_rules_stat_prefix).toBe('istio_dry_run_allow_');
-    expect(ignored.map((i) => i.path)).not.toContain('listeners[2].filter_chains[0].filters[1].typed_config.http_filters[2].typed_config.shadow_rules_stat_prefix');
+    expect(ignored.map((i) => i.path)).not.toContain(
+      'listeners[2].filter_chains[0].filters[1].typed_config.http_filters[2].typed_config.shadow_rules_stat_prefix',
+    );
   });
 });
 
-describe('json names (istiod\'s dumps) and proto names (Envoy\'s) are both read; the model and the paths use proto names', () => {
+describe("json names (istiod's dumps) and proto names (Envoy's) are both read; the model and the paths use proto names", () => {
   it('a refused json-named field is reported by its proto name', () => {
     const b = bundle();
     b.clusters[0].lbSubsetConfig = { subsetSelectors: [] };

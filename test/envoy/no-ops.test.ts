@@ -16,9 +16,19 @@ function usedNoOpKeys(): Set<string> {
     if (rule.kind === 'message' || rule.kind === 'extension') Object.values(rule.fields()).forEach(visit);
   };
   const typedRules = [
-    schema.httpConnectionManager, schema.tcpProxy, schema.networkRbac, schema.httpFault, schema.httpRbac, schema.rbacPerRoute,
-    schema.localRateLimit, schema.jwtAuthentication, schema.router, schema.routeFilterConfig, schema.downstreamTlsContext,
-    schema.upstreamTlsContext, schema.httpProtocolOptions,
+    schema.httpConnectionManager,
+    schema.tcpProxy,
+    schema.networkRbac,
+    schema.httpFault,
+    schema.httpRbac,
+    schema.rbacPerRoute,
+    schema.localRateLimit,
+    schema.jwtAuthentication,
+    schema.router,
+    schema.routeFilterConfig,
+    schema.downstreamTlsContext,
+    schema.upstreamTlsContext,
+    schema.httpProtocolOptions,
   ];
   [schema.listener, schema.routeConfiguration, schema.cluster, schema.clusterLoadAssignment, ...typedRules].forEach(visit);
   return used;

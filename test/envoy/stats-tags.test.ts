@@ -10,11 +10,17 @@ const cluster = 'outbound|9080|v2|reviews.default.svc.cluster.local';
 
 describe('Istio stat tags (1.23+, `;`-delimited prefixes)', () => {
   it('a per-code counter is envoy_cluster_upstream_rq{cluster_name, response_code} (response_code regex _rq(_(\\d{3}))$)', () => {
-    expect(tagStat(`cluster.${cluster};.upstream_rq_503`, delimited)).toEqual({ name: 'envoy_cluster_upstream_rq', labels: { cluster_name: cluster, response_code: '503' } });
+    expect(tagStat(`cluster.${cluster};.upstream_rq_503`, delimited)).toEqual({
+      name: 'envoy_cluster_upstream_rq',
+      labels: { cluster_name: cluster, response_code: '503' },
+    });
   });
 
   it('a per-class counter is envoy_cluster_upstream_rq{cluster_name, response_code_class} (_rq(_(\\dxx))$)', () => {
-    expect(tagStat(`cluster.${cluster};.upstream_rq_5xx`, delimited)).toEqual({ name: 'envoy_cluster_upstream_rq', labels: { cluster_name: cluster, response_code_class: '5xx' } });
+    expect(tagStat(`cluster.${cluster};.upstream_rq_5xx`, delimited)).toEqual({
+      name: 'envoy_cluster_upstream_rq',
+      labels: { cluster_name: cluster, response_code_class: '5xx' },
+    });
   });
 
   it('other cluster counters keep their name; nested scopes become underscores', () => {
@@ -43,7 +49,10 @@ describe('Istio stat tags (1.23+, `;`-delimited prefixes)', () => {
 
 describe('Istio stat tags (≤ 1.22 bootstrap)', () => {
   it('cluster names end at .svc.cluster.local, and codes are tagged the same way', () => {
-    expect(tagStat(`cluster.${cluster}.upstream_rq_504`, legacy)).toEqual({ name: 'envoy_cluster_upstream_rq', labels: { cluster_name: cluster, response_code: '504' } });
+    expect(tagStat(`cluster.${cluster}.upstream_rq_504`, legacy)).toEqual({
+      name: 'envoy_cluster_upstream_rq',
+      labels: { cluster_name: cluster, response_code: '504' },
+    });
   });
 
   it('a connection-manager prefix with letters is not a tag: it stays in the metric name', () => {
@@ -67,7 +76,11 @@ describe('ProxyStats names every stat by those tags', () => {
   });
 
   it('the stats matcher sees the dotted name with the delimiter, as Envoy does', () => {
-    const stats = new ProxyStats({ inclusionPrefixes: [], inclusionSuffixes: [], inclusionRegexps: [/^(?:cluster\.outbound\|9080\|v2\|reviews\.default\.svc\.cluster\.local;\..*)$/] });
+    const stats = new ProxyStats({
+      inclusionPrefixes: [],
+      inclusionSuffixes: [],
+      inclusionRegexps: [/^(?:cluster\.outbound\|9080\|v2\|reviews\.default\.svc\.cluster\.local;\..*)$/],
+    });
     stats.cluster(cluster, 'upstream_rq_total').value = 1;
     expect(stats.render()).toContain(`envoy_cluster_upstream_rq_total{cluster_name="${cluster}"} 1`);
     expect(statPrefix('x', true)).toBe('x;');

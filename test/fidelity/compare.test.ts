@@ -7,7 +7,8 @@ import type { EnvoyConfig } from '../../src/envoy/model/index.ts';
 import { compareConfigs, formatDrift } from '../../src/fidelity/compare.ts';
 import { must } from '../../src/must.ts';
 
-const load = (name: string): EnvoyConfig => loadEnvoyConfig(readFileSync(new URL(`../fixtures/envoy/istiod/${name}-config-dump.json`, import.meta.url), 'utf8')).config;
+const load = (name: string): EnvoyConfig =>
+  loadEnvoyConfig(readFileSync(new URL(`../fixtures/envoy/istiod/${name}-config-dump.json`, import.meta.url), 'utf8')).config;
 const copy = (c: EnvoyConfig): EnvoyConfig => structuredClone(c);
 const drifts = (a: EnvoyConfig, b: EnvoyConfig) => compareConfigs('productpage-v1.default', a, b).map(formatDrift);
 
@@ -47,7 +48,9 @@ describe('compareConfigs', () => {
     outbound(shuffled).virtual_hosts!.reverse();
     inbound(shuffled).filter_chains!.reverse();
     reviewsHost(shuffled).domains!.reverse();
-    const details = (c: EnvoyConfig) => must(outbound(c).virtual_hosts!.find((v) => v.name === 'details.default.svc.cluster.local:9080')!.routes![0], 'the first route of details:9080').route!.retry_policy!;
+    const details = (c: EnvoyConfig) =>
+      must(outbound(c).virtual_hosts!.find((v) => v.name === 'details.default.svc.cluster.local:9080')!.routes![0], 'the first route of details:9080').route!
+        .retry_policy!;
     details(shuffled).retry_on = details(shuffled).retry_on!.split(',').reverse().join(',');
     expect(details(shuffled).retry_on).not.toBe(details(productpage).retry_on);
     expect(drifts(productpage, shuffled)).toEqual([]);
@@ -64,6 +67,10 @@ describe('compareConfigs', () => {
     const chain = inbound(reordered).filter_chains!.find((c) => JSON.stringify(c).includes('local_ratelimit'))!;
     const hcm = must(chain.filters[0], 'chain.filters[0]').typed_config as unknown as { http_filters: unknown[] };
     [hcm.http_filters[0], hcm.http_filters[1]] = [hcm.http_filters[1], hcm.http_filters[0]];
-    expect(compareConfigs('ratings-v1.default', ratings, reordered).map(formatDrift).some((d) => /http_filters\[0\]\.name: builtin "[^"]+", istiod "[^"]+"/.test(d))).toBe(true);
+    expect(
+      compareConfigs('ratings-v1.default', ratings, reordered)
+        .map(formatDrift)
+        .some((d) => /http_filters\[0\]\.name: builtin "[^"]+", istiod "[^"]+"/.test(d)),
+    ).toBe(true);
   });
 });

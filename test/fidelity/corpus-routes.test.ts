@@ -15,7 +15,7 @@ const translator = IstiodTranslator.start();
 afterAll(async () => translator.close());
 
 describe('route fidelity over the generated corpus', () => {
-  it('60 seeded sets: every proxy\'s route configurations equal istiod\'s, none refused', async () => {
+  it("60 seeded sets: every proxy's route configurations equal istiod's, none refused", async () => {
     const registry = bookinfoRegistry();
     const proxies = bookinfoProxies(registry);
     const sets = corpus(1, 60).map((set) => ({ ...set, registry, proxies }));
@@ -25,7 +25,12 @@ describe('route fidelity over the generated corpus', () => {
       istiod: translator,
       parts: ['routes', 'clusters', 'endpoints'],
       log: (line) => lines.push(line),
-      builtin: (input, proxy) => ({ listeners: [], routes: buildRoutes(input, proxy), clusters: buildClusters(input, proxy), endpoints: buildEndpoints(input, proxy) }),
+      builtin: (input, proxy) => ({
+        listeners: [],
+        routes: buildRoutes(input, proxy),
+        clusters: buildClusters(input, proxy),
+        endpoints: buildEndpoints(input, proxy),
+      }),
     });
     expect(result.invalid).toEqual([]);
     expect(result.refused).toEqual([]);
@@ -35,16 +40,26 @@ describe('route fidelity over the generated corpus', () => {
     expect(result.drifted).toBe(0);
   }, 180_000);
 
-  it('VirtualServicesForGateway order: for one host, the namespace\'s private VirtualService before an older public one and one exported by name', async () => {
+  it("VirtualServicesForGateway order: for one host, the namespace's private VirtualService before an older public one and one exported by name", async () => {
     const registry = bookinfoRegistry();
     const proxies = bookinfoProxies(registry);
     const vs = (name: string, namespace: string, subset: string, exportTo?: string[]): K8sObject => ({
-      apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name, namespace },
-      spec: { hosts: ['reviews.default.svc.cluster.local'], ...(exportTo ? { exportTo } : {}), http: [{ route: [{ destination: { host: 'reviews.default.svc.cluster.local', subset } }] }] },
+      apiVersion: 'networking.istio.io/v1',
+      kind: 'VirtualService',
+      metadata: { name, namespace },
+      spec: {
+        hosts: ['reviews.default.svc.cluster.local'],
+        ...(exportTo ? { exportTo } : {}),
+        http: [{ route: [{ destination: { host: 'reviews.default.svc.cluster.local', subset } }] }],
+      },
     });
     const objects: K8sObject[] = [
-      { apiVersion: 'networking.istio.io/v1', kind: 'DestinationRule', metadata: { name: 'reviews', namespace: 'default' },
-        spec: { host: 'reviews', subsets: ['v1', 'v2', 'v3'].map((v) => ({ name: v, labels: { version: v } })) } },
+      {
+        apiVersion: 'networking.istio.io/v1',
+        kind: 'DestinationRule',
+        metadata: { name: 'reviews', namespace: 'default' },
+        spec: { host: 'reviews', subsets: ['v1', 'v2', 'v3'].map((v) => ({ name: v, labels: { version: v } })) },
+      },
       vs('public', 'default', 'v1'),
       vs('exported', 'istio-system', 'v2', ['default']),
       vs('private', 'default', 'v3', ['.']),
@@ -55,7 +70,12 @@ describe('route fidelity over the generated corpus', () => {
       istiod: translator,
       parts: ['routes', 'clusters', 'endpoints'],
       log: (line) => lines.push(line),
-      builtin: (input, proxy) => ({ listeners: [], routes: buildRoutes(input, proxy), clusters: buildClusters(input, proxy), endpoints: buildEndpoints(input, proxy) }),
+      builtin: (input, proxy) => ({
+        listeners: [],
+        routes: buildRoutes(input, proxy),
+        clusters: buildClusters(input, proxy),
+        endpoints: buildEndpoints(input, proxy),
+      }),
     });
     expect(result.invalid).toEqual([]);
     expect(lines).toEqual([]);

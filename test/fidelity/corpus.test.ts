@@ -36,7 +36,13 @@ describe('fidelity corpus', () => {
   });
 
   it('covers each feature in many sets', () => {
-    const count = (test: (objectsText: string, kinds: string[]) => boolean) => sets.filter((s) => test(text(s.objects), s.objects.map((o) => o.kind))).length;
+    const count = (test: (objectsText: string, kinds: string[]) => boolean) =>
+      sets.filter((s) =>
+        test(
+          text(s.objects),
+          s.objects.map((o) => o.kind),
+        ),
+      ).length;
     const features: Record<string, number> = {
       'header match': count((t) => t.includes('"headers":{"end-user"') || t.includes('"headers":{"x-')),
       'uri match': count((t) => t.includes('"uri":{')),

@@ -55,7 +55,14 @@ describe('istio-translate: the pinned istiod generating each proxy configuration
         objects: fixtureObjects,
         proxies: [
           { type: 'sidecar', podName: 'ratings-v1', namespace: 'default', ip: '10.0.0.30', labels: { app: 'ratings', version: 'v1' }, serviceAccount: '' },
-          { type: 'sidecar', podName: 'productpage-v1', namespace: 'default', ip: '10.0.0.10', labels: { app: 'productpage', version: 'v1' }, serviceAccount: '' },
+          {
+            type: 'sidecar',
+            podName: 'productpage-v1',
+            namespace: 'default',
+            ip: '10.0.0.10',
+            labels: { app: 'productpage', version: 'v1' },
+            serviceAccount: '',
+          },
         ],
       }),
     );
@@ -78,13 +85,27 @@ describe('istio-translate: the pinned istiod generating each proxy configuration
       await istiod.translate({
         registry,
         objects: [
-          { apiVersion: 'networking.istio.io/v1', kind: 'DestinationRule', metadata: { name: 'reviews', namespace: 'default' }, spec: { host: 'reviews', subsets: [{ name: 'v2', labels: { version: 'v2' } }] } },
-          { apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: 'reviews', namespace: 'default' }, spec: { hosts: ['reviews'], http: [{ route: [{ destination: { host: 'reviews', subset: 'v2' } }], timeout: '3s' }] } },
+          {
+            apiVersion: 'networking.istio.io/v1',
+            kind: 'DestinationRule',
+            metadata: { name: 'reviews', namespace: 'default' },
+            spec: { host: 'reviews', subsets: [{ name: 'v2', labels: { version: 'v2' } }] },
+          },
+          {
+            apiVersion: 'networking.istio.io/v1',
+            kind: 'VirtualService',
+            metadata: { name: 'reviews', namespace: 'default' },
+            spec: { hosts: ['reviews'], http: [{ route: [{ destination: { host: 'reviews', subset: 'v2' } }], timeout: '3s' }] },
+          },
         ],
         proxies: bookinfoProxies(registry),
       }),
     );
-    expect([...answer.proxies.keys()].sort()).toEqual(bookinfoProxies(registry).map((p) => `${p.podName}.${p.namespace}`).sort());
+    expect([...answer.proxies.keys()].sort()).toEqual(
+      bookinfoProxies(registry)
+        .map((p) => `${p.podName}.${p.namespace}`)
+        .sort(),
+    );
     const productpage = answer.proxies.get('productpage-v1-sandbox-0.default')!;
     const reviews = productpage.routes.find((r) => r.name === '9080')!.virtual_hosts!.find((v) => v.name === 'reviews.default.svc.cluster.local:9080')!;
     expect(reviews.routes![0]?.route).toMatchObject({ cluster: 'outbound|9080|v2|reviews.default.svc.cluster.local', timeout: '3s' });
@@ -94,10 +115,20 @@ describe('istio-translate: the pinned istiod generating each proxy configuration
   });
 
   it("refuses an invalid resource with istiod's validation error, as the API server's webhook would (pkg/config/validation)", async () => {
-    const invalid: K8sObject = { apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: 'reviews', namespace: 'default' }, spec: { hosts: ['reviews'], http: [{ timeout: '2s' }] } };
+    const invalid: K8sObject = {
+      apiVersion: 'networking.istio.io/v1',
+      kind: 'VirtualService',
+      metadata: { name: 'reviews', namespace: 'default' },
+      spec: { hosts: ['reviews'], http: [{ timeout: '2s' }] },
+    };
     const answer = await istiod.translate({ objects: [must(fixtureObjects[0], 'fixtureObjects[0]'), invalid], proxies: [] });
-    expect(answer).toMatchObject({ ok: false, error: 'objects[1] VirtualService default/reviews: configuration is invalid: HTTP route, redirect or direct_response is required' });
-    expect(await istiod.validate([{ ...invalid, spec: { hosts: ['reviews'], http: [{ route: [{ destination: { host: 'reviews' } }], timeout: 'soon' }] } }])).toEqual({
+    expect(answer).toMatchObject({
+      ok: false,
+      error: 'objects[1] VirtualService default/reviews: configuration is invalid: HTTP route, redirect or direct_response is required',
+    });
+    expect(
+      await istiod.validate([{ ...invalid, spec: { hosts: ['reviews'], http: [{ route: [{ destination: { host: 'reviews' } }], timeout: 'soon' }] } }]),
+    ).toEqual({
       error: 'objects[0] VirtualService default/reviews: error decoding configuration: bad Duration: time: invalid duration "soon"',
       warnings: [],
     });
@@ -125,7 +156,8 @@ describe('istio-translate: the pinned istiod generating each proxy configuration
       expect(answers[0]?.proxies.size).toBe(2);
       // istiod lists resources in map order, which varies between runs; compare them as Envoy reads them.
       for (const a of answers.slice(1)) {
-        for (const [proxy, config] of must(answers[0], 'answers[0]').proxies) expect(compareConfigs(proxy, a.proxies.get(proxy)!, config).map(formatDrift)).toEqual([]);
+        for (const [proxy, config] of must(answers[0], 'answers[0]').proxies)
+          expect(compareConfigs(proxy, a.proxies.get(proxy)!, config).map(formatDrift)).toEqual([]);
       }
     } finally {
       await recycling.close();
@@ -133,6 +165,8 @@ describe('istio-translate: the pinned istiod generating each proxy configuration
   });
 
   it('says how to build the tool when it is missing', () => {
-    expect(() => IstiodTranslator.start('/nonexistent/istio-translate')).toThrow(/istio-translate is not built \(\/nonexistent\/istio-translate\): run `npm run tools`/);
+    expect(() => IstiodTranslator.start('/nonexistent/istio-translate')).toThrow(
+      /istio-translate is not built \(\/nonexistent\/istio-translate\): run `npm run tools`/,
+    );
   });
 });

@@ -21,7 +21,6 @@ const stateDir = mkdtempSync(join(tmpdir(), 'meshproof-fidelity-test-'));
 const env = { ...process.env, MESHPROOF_SANDBOX: stateDir, MESHPROOF_SANDBOX_PORT_BASE: '27800' };
 let istiod: SandboxIstiod | undefined;
 
-
 beforeAll(async () => {
   const up = await runSandboxScript('sandbox-up.ts', env, ['--no-mesh']);
   if (up.code !== 0) throw new Error(`sandbox-up failed (exit ${up.code}):\n${up.output}`);
@@ -37,9 +36,8 @@ afterAll(async () => {
 
 const baseline = () => kustomizationObjects(join(root, 'scenarios', 'bookinfo'), 'default') as K8sObject[];
 
-
 describe('route fidelity against the real istiod', () => {
-  it('the catalogue\'s resource sets: every sidecar\'s route configurations equal istiod\'s', async () => {
+  it("the catalogue's resource sets: every sidecar's route configurations equal istiod's", async () => {
     const sets = catalogueSets(root);
     expect(sets.length).toBeGreaterThan(20);
     const result = await routeFidelity(istiod!, sets, istioBehaviour('1.31.0'), undefined, undefined, baseline());
@@ -50,21 +48,51 @@ describe('route fidelity against the real istiod', () => {
     expect(result.drifted).toBe(0);
   }, 300_000);
 
-  it('CORS policies (route.go TranslateCORSPolicy) on a sidecar route and the gateway\'s, and an ISTIO_MUTUAL rule\'s subjectAltNames (cluster_tls.go; a subset\'s tls replaces them): equal to istiod\'s', async () => {
+  it("CORS policies (route.go TranslateCORSPolicy) on a sidecar route and the gateway's, and an ISTIO_MUTUAL rule's subjectAltNames (cluster_tls.go; a subset's tls replaces them): equal to istiod's", async () => {
     const cors = (extra: Record<string, unknown>) => ({
       allowOrigins: [{ exact: 'https://app.example' }, { prefix: 'http://localhost' }, { regex: 'https://.*\\.example\\.org' }],
-      allowMethods: ['GET', 'POST'], allowHeaders: ['authorization'], exposeHeaders: ['x-request-id'], maxAge: '24h', allowCredentials: true, ...extra,
+      allowMethods: ['GET', 'POST'],
+      allowHeaders: ['authorization'],
+      exposeHeaders: ['x-request-id'],
+      maxAge: '24h',
+      allowCredentials: true,
+      ...extra,
     });
     const set: ResourceSet = {
       name: 'cors',
       objects: [
-        { apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: 'reviews', namespace: 'default' }, spec: { hosts: ['reviews'], http: [{ corsPolicy: cors({ unmatchedPreflights: 'IGNORE' }), route: [{ destination: { host: 'reviews' } }] }] } },
-        { apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: 'bookinfo', namespace: 'default' }, spec: { hosts: ['*'], gateways: ['bookinfo-gateway'], http: [{ corsPolicy: { allowOrigin: ['https://legacy.example'] }, route: [{ destination: { host: 'productpage', port: { number: 9080 } } }] }] } },
+        {
+          apiVersion: 'networking.istio.io/v1',
+          kind: 'VirtualService',
+          metadata: { name: 'reviews', namespace: 'default' },
+          spec: { hosts: ['reviews'], http: [{ corsPolicy: cors({ unmatchedPreflights: 'IGNORE' }), route: [{ destination: { host: 'reviews' } }] }] },
+        },
+        {
+          apiVersion: 'networking.istio.io/v1',
+          kind: 'VirtualService',
+          metadata: { name: 'bookinfo', namespace: 'default' },
+          spec: {
+            hosts: ['*'],
+            gateways: ['bookinfo-gateway'],
+            http: [{ corsPolicy: { allowOrigin: ['https://legacy.example'] }, route: [{ destination: { host: 'productpage', port: { number: 9080 } } }] }],
+          },
+        },
       ],
     };
     const sans: ResourceSet = {
       name: 'subject alt names',
-      objects: [{ apiVersion: 'networking.istio.io/v1', kind: 'DestinationRule', metadata: { name: 'details', namespace: 'default' }, spec: { host: 'details', trafficPolicy: { tls: { mode: 'ISTIO_MUTUAL', subjectAltNames: ['spiffe://cluster.local/ns/default/sa/pinned'] } }, subsets: [{ name: 'v1', labels: { version: 'v1' }, trafficPolicy: { tls: { mode: 'ISTIO_MUTUAL' } } }] } }],
+      objects: [
+        {
+          apiVersion: 'networking.istio.io/v1',
+          kind: 'DestinationRule',
+          metadata: { name: 'details', namespace: 'default' },
+          spec: {
+            host: 'details',
+            trafficPolicy: { tls: { mode: 'ISTIO_MUTUAL', subjectAltNames: ['spiffe://cluster.local/ns/default/sa/pinned'] } },
+            subsets: [{ name: 'v1', labels: { version: 'v1' }, trafficPolicy: { tls: { mode: 'ISTIO_MUTUAL' } } }],
+          },
+        },
+      ],
     };
     const result = await routeFidelity(istiod!, [set, sans], istioBehaviour('1.31.0'), undefined, undefined, baseline());
     expect(result.lines).toEqual([]);
@@ -72,29 +100,72 @@ describe('route fidelity against the real istiod', () => {
     expect(result.compared).toBeGreaterThan(7);
   }, 60_000);
 
-  it('consistent hashing (ApplyRingHashLoadBalancer, HashForHTTPDestination, hashForService, retry.go without the host predicate): equal to istiod\'s', async () => {
-    const dr = (name: string, spec: Record<string, unknown>) => ({ apiVersion: 'networking.istio.io/v1', kind: 'DestinationRule', metadata: { name, namespace: 'default' }, spec });
-    const vs = (name: string, http: unknown[]) => ({ apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name, namespace: 'default' }, spec: { hosts: [name], http } });
+  it("consistent hashing (ApplyRingHashLoadBalancer, HashForHTTPDestination, hashForService, retry.go without the host predicate): equal to istiod's", async () => {
+    const dr = (name: string, spec: Record<string, unknown>) => ({
+      apiVersion: 'networking.istio.io/v1',
+      kind: 'DestinationRule',
+      metadata: { name, namespace: 'default' },
+      spec,
+    });
+    const vs = (name: string, http: unknown[]) => ({
+      apiVersion: 'networking.istio.io/v1',
+      kind: 'VirtualService',
+      metadata: { name, namespace: 'default' },
+      spec: { hosts: [name], http },
+    });
     const sets: ResourceSet[] = [
       {
         name: 'cookie hash, default routes',
-        objects: [dr('reviews', { host: 'reviews', trafficPolicy: { loadBalancer: { consistentHash: { httpCookie: { name: 'session', ttl: '3600s' } } } }, subsets: [{ name: 'v1', labels: { version: 'v1' } }, { name: 'v2', labels: { version: 'v2' } }] })],
+        objects: [
+          dr('reviews', {
+            host: 'reviews',
+            trafficPolicy: { loadBalancer: { consistentHash: { httpCookie: { name: 'session', ttl: '3600s' } } } },
+            subsets: [
+              { name: 'v1', labels: { version: 'v1' } },
+              { name: 'v2', labels: { version: 'v2' } },
+            ],
+          }),
+        ],
       },
       {
         name: 'header hash on routes, subset and port-level precedence, ring sizes',
         objects: [
           dr('reviews', {
             host: 'reviews',
-            trafficPolicy: { loadBalancer: { consistentHash: { httpHeaderName: 'x-user', ringHash: { minimumRingSize: 2048 } } }, portLevelSettings: [{ port: { number: 9080 }, loadBalancer: { consistentHash: { httpQueryParameterName: 'u' } } }] },
-            subsets: [{ name: 'v1', labels: { version: 'v1' } }, { name: 'v2', labels: { version: 'v2' }, trafficPolicy: { loadBalancer: { consistentHash: { useSourceIp: true, minimumRingSize: 16 } } } }, { name: 'v3', labels: { version: 'v3' }, trafficPolicy: { loadBalancer: { simple: 'RANDOM' } } }],
+            trafficPolicy: {
+              loadBalancer: { consistentHash: { httpHeaderName: 'x-user', ringHash: { minimumRingSize: 2048 } } },
+              portLevelSettings: [{ port: { number: 9080 }, loadBalancer: { consistentHash: { httpQueryParameterName: 'u' } } }],
+            },
+            subsets: [
+              { name: 'v1', labels: { version: 'v1' } },
+              { name: 'v2', labels: { version: 'v2' }, trafficPolicy: { loadBalancer: { consistentHash: { useSourceIp: true, minimumRingSize: 16 } } } },
+              { name: 'v3', labels: { version: 'v3' }, trafficPolicy: { loadBalancer: { simple: 'RANDOM' } } },
+            ],
           }),
           vs('reviews', [
             { match: [{ headers: { a: { exact: '1' } } }], route: [{ destination: { host: 'reviews', subset: 'v1' } }] },
-            { match: [{ headers: { a: { exact: '2' } } }], route: [{ destination: { host: 'reviews', subset: 'v2', port: { number: 9080 } } }], retries: { attempts: 2, retryOn: '5xx' } },
-            { match: [{ headers: { a: { exact: '3' } } }], route: [{ destination: { host: 'reviews', subset: 'v1', port: { number: 9080 } } }], retries: { attempts: 2, retryIgnorePreviousHosts: true } },
-            { route: [{ destination: { host: 'reviews', subset: 'v1' }, weight: 70 }, { destination: { host: 'reviews', subset: 'v2' }, weight: 30 }, { destination: { host: 'reviews', subset: 'v3' }, weight: 0 }] },
+            {
+              match: [{ headers: { a: { exact: '2' } } }],
+              route: [{ destination: { host: 'reviews', subset: 'v2', port: { number: 9080 } } }],
+              retries: { attempts: 2, retryOn: '5xx' },
+            },
+            {
+              match: [{ headers: { a: { exact: '3' } } }],
+              route: [{ destination: { host: 'reviews', subset: 'v1', port: { number: 9080 } } }],
+              retries: { attempts: 2, retryIgnorePreviousHosts: true },
+            },
+            {
+              route: [
+                { destination: { host: 'reviews', subset: 'v1' }, weight: 70 },
+                { destination: { host: 'reviews', subset: 'v2' }, weight: 30 },
+                { destination: { host: 'reviews', subset: 'v3' }, weight: 0 },
+              ],
+            },
           ]),
-          dr('ratings', { host: 'ratings', trafficPolicy: { loadBalancer: { consistentHash: { httpCookie: { name: 'c', path: '/x' }, ringHash: { minimumRingSize: 0 } } } } }),
+          dr('ratings', {
+            host: 'ratings',
+            trafficPolicy: { loadBalancer: { consistentHash: { httpCookie: { name: 'c', path: '/x' }, ringHash: { minimumRingSize: 0 } } } },
+          }),
         ],
       },
     ];
@@ -103,7 +174,12 @@ describe('route fidelity against the real istiod', () => {
     expect(result.lines).toEqual([]);
     expect(result.drifted).toBe(0);
     // And the comparison sees hashing: a built-in side without the DestinationRules' hashes drifts.
-    const unhashed = (objects: K8sObject[]) => objects.map((o) => (o.kind === 'DestinationRule' ? { ...o, spec: JSON.parse(JSON.stringify(o.spec).replace(/"consistentHash":\{[^{}]*(\{[^{}]*\}[^{}]*)*\}/g, '"simple":"LEAST_REQUEST"')) } : o));
+    const unhashed = (objects: K8sObject[]) =>
+      objects.map((o) =>
+        o.kind === 'DestinationRule'
+          ? { ...o, spec: JSON.parse(JSON.stringify(o.spec).replace(/"consistentHash":\{[^{}]*(\{[^{}]*\}[^{}]*)*\}/g, '"simple":"LEAST_REQUEST"')) }
+          : o,
+      );
     const drift = await routeFidelity(istiod!, [sets[0]!], istioBehaviour('1.31.0'), undefined, unhashed, baseline());
     expect(drift.lines.some((l) => l.includes('hash_policy'))).toBe(true);
     expect(drift.lines.some((l) => l.includes('lb_policy'))).toBe(true);
@@ -112,10 +188,28 @@ describe('route fidelity against the real istiod', () => {
   it('finds a drift when the two sides differ (a translator that forgets a route timeout)', async () => {
     const timeout: ResourceSet = {
       name: 'reviews timeout',
-      objects: [{ apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: 'reviews', namespace: 'default' }, spec: { hosts: ['reviews'], http: [{ timeout: '0.5s', route: [{ destination: { host: 'reviews' } }] }] } }],
+      objects: [
+        {
+          apiVersion: 'networking.istio.io/v1',
+          kind: 'VirtualService',
+          metadata: { name: 'reviews', namespace: 'default' },
+          spec: { hosts: ['reviews'], http: [{ timeout: '0.5s', route: [{ destination: { host: 'reviews' } }] }] },
+        },
+      ],
     };
     // The same resources, but the built-in side is given a set without the timeout: istiod's 0.500s must show.
-    const result = await routeFidelity(istiod!, [timeout], istioBehaviour('1.31.0'), undefined, (o) => o.map((x) => { const spec = x.spec as { http: { route: unknown }[] }; return { ...x, spec: { ...spec, http: [{ route: must(spec.http[0], 'spec.http[0]').route }] } }; }), baseline());
+    const result = await routeFidelity(
+      istiod!,
+      [timeout],
+      istioBehaviour('1.31.0'),
+      undefined,
+      (o) =>
+        o.map((x) => {
+          const spec = x.spec as { http: { route: unknown }[] };
+          return { ...x, spec: { ...spec, http: [{ route: must(spec.http[0], 'spec.http[0]').route }] } };
+        }),
+      baseline(),
+    );
     expect(result.drifted).toBeGreaterThan(0);
     expect(result.lines.some((l) => l.includes('.route.timeout: builtin "0s", istiod "0.500s"'))).toBe(true);
   }, 60_000);

@@ -43,6 +43,10 @@ describe('runFidelity', () => {
     const lines: string[] = [];
     const planted = await runFidelity({ sets, builtin: bySetOrder(true), istiod, log: (l) => lines.push(l) });
     expect(planted.drifted).toBe(sets.length);
-    expect(lines.filter((l) => !l.includes('not loadable'))).toEqual(sets.map((s) => expect.stringMatching(new RegExp(`^${s.name} productpage-v1-sandbox-0\\.default cluster \\S+ connect_timeout: builtin "1s", istiod "10s"$`))));
+    expect(lines.filter((l) => !l.includes('not loadable'))).toEqual(
+      sets.map((s) =>
+        expect.stringMatching(new RegExp(`^${s.name} productpage-v1-sandbox-0\\.default cluster \\S+ connect_timeout: builtin "1s", istiod "10s"$`)),
+      ),
+    );
   });
 });

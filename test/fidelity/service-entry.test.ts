@@ -50,7 +50,7 @@ describe('a MESH_EXTERNAL ServiceEntry with resolution DNS, as istiod translates
     });
   }
 
-  it('cluster.go convertResolution (Passthrough → ORIGINAL_DST): a resolution NONE entry\'s cluster equals istiod\'s', () => {
+  it("cluster.go convertResolution (Passthrough → ORIGINAL_DST): a resolution NONE entry's cluster equals istiod's", () => {
     const name = 'outbound|9443||api.none.example.com';
     const theirs = istiod.get('ALLOW_ANY')!.clusters.find((c) => c.name === name);
     expect(theirs?.type).toBe('ORIGINAL_DST');
@@ -63,8 +63,15 @@ describe('a MESH_EXTERNAL ServiceEntry with resolution DNS, as istiod translates
       const ours = buildSidecarOutboundTcpListeners(input(mode === 'REGISTRY_ONLY' ? 'REGISTRY_ONLY' : undefined), proxy);
       const theirs = istiod.get(mode)!.listeners;
       expect(chains(ours.find((l) => l.name === '0.0.0.0_443'))).toEqual(chains(theirs.find((l) => l.name === '0.0.0.0_443')));
-      for (const c of [{ port: 443, tls: true, serverName: 'api.openai.com' }, { port: 443, tls: true, serverName: 'api.anthropic.com' }, { port: 5432, tls: false }]) {
-        const pick = (ls: readonly Listener[]) => { const t = outboundTcpTarget(ls, c); return t.kind === 'cluster' ? t.cluster : t.kind; };
+      for (const c of [
+        { port: 443, tls: true, serverName: 'api.openai.com' },
+        { port: 443, tls: true, serverName: 'api.anthropic.com' },
+        { port: 5432, tls: false },
+      ]) {
+        const pick = (ls: readonly Listener[]) => {
+          const t = outboundTcpTarget(ls, c);
+          return t.kind === 'cluster' ? t.cluster : t.kind;
+        };
         expect(pick(ours), JSON.stringify(c)).toBe(pick(theirs));
       }
       const blocked = pick443(ours, 'api.anthropic.com');

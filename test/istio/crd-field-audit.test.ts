@@ -26,7 +26,9 @@ type Schema = {
 };
 type Path = (string | number)[];
 
-const crds = parseAllDocuments(readFileSync(istioCrdsPath(), 'utf8')).map((d) => d.toJS()).filter(Boolean) as {
+const crds = parseAllDocuments(readFileSync(istioCrdsPath(), 'utf8'))
+  .map((d) => d.toJS())
+  .filter(Boolean) as {
   spec: { names: { kind: string }; versions: { name: string; schema: { openAPIV3Schema: { properties: { spec: Schema } } } }[] };
 }[];
 
@@ -86,7 +88,11 @@ function setPath(target: Record<string, unknown>, path: Path, value: unknown): v
   node[last] = value;
 }
 
-const text = (path: Path) => path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${p}`)).join('').slice(1);
+const text = (path: Path) =>
+  path
+    .map((p) => (typeof p === 'number' ? `[${p}]` : `.${p}`))
+    .join('')
+    .slice(1);
 
 /**
  * Siblings a field needs to be valid at all (so that a refusal is about the field, not about what is missing):
@@ -100,7 +106,10 @@ interface Kind {
   inert: Record<string, string>;
 }
 
-const route = [{ destination: { host: 'reviews', subset: 'v1' }, weight: 50 }, { destination: { host: 'reviews', subset: 'v2' }, weight: 50 }];
+const route = [
+  { destination: { host: 'reviews', subset: 'v1' }, weight: 50 },
+  { destination: { host: 'reviews', subset: 'v2' }, weight: 50 },
+];
 const kinds: Record<string, Kind> = {
   VirtualService: {
     base: { hosts: ['reviews'], http: [{ route: [{ destination: { host: 'reviews' } }] }] },
@@ -166,7 +175,8 @@ function errorPaths(error: unknown): string[] {
 type Finding = { field: string; outcome: 'read' | 'refused' | 'inert' | 'ignored' | 'refused elsewhere'; detail?: string };
 
 function audit(kindName: string, kind: Kind): Finding[] {
-  const object = (spec: Record<string, unknown>) => ({ apiVersion: 'networking.istio.io/v1', kind: kindName, metadata: { name: 'audit', namespace: 'default' }, spec }) as K8sObject;
+  const object = (spec: Record<string, unknown>) =>
+    ({ apiVersion: 'networking.istio.io/v1', kind: kindName, metadata: { name: 'audit', namespace: 'default' }, spec }) as K8sObject;
   const findings: Finding[] = [];
   for (const leaf of leaves(specSchema(kindName))) {
     const field = text(leaf.path);
@@ -180,7 +190,12 @@ function audit(kindName: string, kind: Kind): Finding[] {
     // A hash cookie needs its name (validation.go: "name required for HttpCookie").
     if (/consistentHash\.httpCookie\.(path|ttl)$/.test(dotted)) companions.push([dotted.replace(/(path|ttl)$/, 'name'), 'session']);
     const spec = structuredClone(kind.base);
-    for (const [path, value] of companions) setPath(spec, path.split('.').map((p) => (/^\d+$/.test(p) ? Number(p) : p)), structuredClone(value));
+    for (const [path, value] of companions)
+      setPath(
+        spec,
+        path.split('.').map((p) => (/^\d+$/.test(p) ? Number(p) : p)),
+        structuredClone(value),
+      );
     let baseline: string;
     try {
       baseline = modelText(kind.parse(object(structuredClone(spec))));
@@ -207,12 +222,20 @@ describe('every field of the pinned Istio CRDs is read or refused by the local t
       expect(findings.length).toBeGreaterThan(10);
       expect(findings.filter((f) => f.outcome === 'ignored').map((f) => f.field)).toEqual([]);
       expect(findings.filter((f) => f.outcome === 'refused elsewhere').map((f) => `${f.field} → ${f.detail}`)).toEqual([]);
-      for (const field of Object.keys(kind.inert)) expect(findings.map((f) => f.field), `inert field ${field} is in the schema`).toContain(field);
+      for (const field of Object.keys(kind.inert))
+        expect(
+          findings.map((f) => f.field),
+          `inert field ${field} is in the schema`,
+        ).toContain(field);
     });
   }
 
   it('reads the fields the catalogue relies on (a sanity check of the audit itself)', () => {
-    const read = audit('VirtualService', must(kinds.VirtualService, 'the VirtualService kind')).filter((f) => f.outcome === 'read').map((f) => f.field);
-    expect(read).toEqual(expect.arrayContaining(['http[0].route[0].weight', 'http[0].timeout', 'http[0].retries.perTryTimeout', 'http[0].fault.abort.percentage.value']));
+    const read = audit('VirtualService', must(kinds.VirtualService, 'the VirtualService kind'))
+      .filter((f) => f.outcome === 'read')
+      .map((f) => f.field);
+    expect(read).toEqual(
+      expect.arrayContaining(['http[0].route[0].weight', 'http[0].timeout', 'http[0].retries.perTryTimeout', 'http[0].fault.abort.percentage.value']),
+    );
   });
 });

@@ -25,17 +25,30 @@ spec:
 ${extra}`;
 
 describe('mergeDestinationRule: several rules for one host (destination_rule.go)', () => {
-  const rules = compile([
-    rule('reviews-a', 'reviews', `  trafficPolicy: { loadBalancer: { simple: RANDOM } }
-  subsets: [{ name: v1, labels: { version: v1 } }]`),
-    rule('reviews-b', 'reviews.default.svc.cluster.local', `  trafficPolicy: { loadBalancer: { simple: ROUND_ROBIN } }
-  subsets: [{ name: v1, labels: { version: v3 } }, { name: v2, labels: { version: v2 } }]`),
-    rule('reviews-c', 'reviews', `  trafficPolicy: { connectionPool: { tcp: { maxConnections: 1 } } }`),
-  ].join('\n---\n'));
+  const rules = compile(
+    [
+      rule(
+        'reviews-a',
+        'reviews',
+        `  trafficPolicy: { loadBalancer: { simple: RANDOM } }
+  subsets: [{ name: v1, labels: { version: v1 } }]`,
+      ),
+      rule(
+        'reviews-b',
+        'reviews.default.svc.cluster.local',
+        `  trafficPolicy: { loadBalancer: { simple: ROUND_ROBIN } }
+  subsets: [{ name: v1, labels: { version: v3 } }, { name: v2, labels: { version: v2 } }]`,
+      ),
+      rule('reviews-c', 'reviews', `  trafficPolicy: { connectionPool: { tcp: { maxConnections: 1 } } }`),
+    ].join('\n---\n'),
+  );
 
   it('appends the subsets of later rules that are new by name (a duplicate name keeps the first)', () => {
     const merged = rules.get(reviews, 'default')!;
-    expect(merged.subsets.map((s) => [s.name, s.labels.version])).toEqual([['v1', 'v1'], ['v2', 'v2']]);
+    expect(merged.subsets.map((s) => [s.name, s.labels.version])).toEqual([
+      ['v1', 'v1'],
+      ['v2', 'v2'],
+    ]);
     expect(merged.mergedFrom).toEqual(['default/reviews-a', 'default/reviews-b', 'default/reviews-c']);
   });
 
@@ -46,18 +59,33 @@ describe('mergeDestinationRule: several rules for one host (destination_rule.go)
   });
 
   it('a later rule gives its policy when the first has none', () => {
-    const r = compile([rule('a', 'reviews', '  subsets: [{ name: v1, labels: { version: v1 } }]'), rule('b', 'reviews', '  trafficPolicy: { loadBalancer: { simple: RANDOM } }')].join('\n---\n'));
+    const r = compile(
+      [
+        rule('a', 'reviews', '  subsets: [{ name: v1, labels: { version: v1 } }]'),
+        rule('b', 'reviews', '  trafficPolicy: { loadBalancer: { simple: RANDOM } }'),
+      ].join('\n---\n'),
+    );
     expect(r.get(reviews, 'default')?.trafficPolicy?.loadBalancer).toEqual({ simple: 'RANDOM' });
     expect(r.get(reviews, 'default')?.subsets.map((s) => s.name)).toEqual(['v1']);
   });
 
   it('rules with different exportTo stay separate and the last one applies (ENABLE_ENHANCED_DESTINATIONRULE_MERGE, SidecarScope.DestinationRule)', () => {
-    const r = compile([
-      rule('a', 'reviews', `  exportTo: ['*']
-  subsets: [{ name: v1, labels: { version: v1 } }]`),
-      rule('b', 'reviews', `  exportTo: ['.']
-  subsets: [{ name: v2, labels: { version: v2 } }]`),
-    ].join('\n---\n'));
+    const r = compile(
+      [
+        rule(
+          'a',
+          'reviews',
+          `  exportTo: ['*']
+  subsets: [{ name: v1, labels: { version: v1 } }]`,
+        ),
+        rule(
+          'b',
+          'reviews',
+          `  exportTo: ['.']
+  subsets: [{ name: v2, labels: { version: v2 } }]`,
+        ),
+      ].join('\n---\n'),
+    );
     expect(r.get(reviews, 'default')?.subsets.map((s) => s.name)).toEqual(['v2']);
     // The ingress gateway (istio-system) sees only the exported rule.
     expect(r.get(reviews, 'istio-system')?.subsets.map((s) => s.name)).toEqual(['v1']);
@@ -66,23 +94,36 @@ describe('mergeDestinationRule: several rules for one host (destination_rule.go)
 
 describe('exportTo and namespaces of DestinationRules (push_context.go destinationRule)', () => {
   it('a rule exported only to its namespace does not reach the ingress gateway in istio-system', () => {
-    const r = compile(rule('reviews', 'reviews', `  exportTo: ['.']
-  subsets: [{ name: v1, labels: { version: v1 } }]`));
+    const r = compile(
+      rule(
+        'reviews',
+        'reviews',
+        `  exportTo: ['.']
+  subsets: [{ name: v1, labels: { version: v1 } }]`,
+      ),
+    );
     expect(r.get(reviews, 'default')?.name).toBe('reviews');
     expect(r.get(reviews, 'istio-system')).toBeUndefined();
   });
 
   it('a rule in the proxy namespace wins over the service namespace; the root namespace applies last', () => {
-    const r = compile([
-      rule('in-default', 'reviews.default.svc.cluster.local', ''),
-      rule('in-root', 'reviews.default.svc.cluster.local', '', 'istio-system'),
-      rule('root-ratings', 'ratings.default.svc.cluster.local', '', 'istio-system'),
-    ].join('\n---\n'));
+    const r = compile(
+      [
+        rule('in-default', 'reviews.default.svc.cluster.local', ''),
+        rule('in-root', 'reviews.default.svc.cluster.local', '', 'istio-system'),
+        rule('root-ratings', 'ratings.default.svc.cluster.local', '', 'istio-system'),
+      ].join('\n---\n'),
+    );
     expect(r.get(reviews, 'default')?.name).toBe('in-default');
     // A proxy in the root namespace looks first at the root's private rules only, then at the service's namespace.
     expect(r.get(reviews, 'istio-system')?.name).toBe('in-default');
     expect(r.get(ratings, 'default')?.name).toBe('root-ratings');
-    const own = compile([rule('in-default', 'reviews.default.svc.cluster.local', ''), rule('root-private', 'reviews.default.svc.cluster.local', "  exportTo: ['.']", 'istio-system')].join('\n---\n'));
+    const own = compile(
+      [
+        rule('in-default', 'reviews.default.svc.cluster.local', ''),
+        rule('root-private', 'reviews.default.svc.cluster.local', "  exportTo: ['.']", 'istio-system'),
+      ].join('\n---\n'),
+    );
     expect(own.get(reviews, 'istio-system')?.name).toBe('root-private');
     expect(own.get(reviews, 'default')?.name).toBe('in-default');
   });
@@ -94,17 +135,19 @@ describe('exportTo and namespaces of DestinationRules (push_context.go destinati
 
   it('refuses exportTo entries istiod refuses (validateExportTo)', () => {
     expect(() => compile(rule('r', 'reviews', "  exportTo: [default, '.']"))).toThrow(/duplicate entries in exportTo: \. and current namespace default/);
-    expect(() => compile(rule('r', 'reviews', "  exportTo: [Default]"))).toThrow(/not "\.", "\*" or a namespace name/);
+    expect(() => compile(rule('r', 'reviews', '  exportTo: [Default]'))).toThrow(/not "\.", "\*" or a namespace name/);
     expect(() => compile(rule('r', 'reviews', "  exportTo: ['*', default]"))).toThrow(/both public/);
   });
 });
 
 describe('wildcard DestinationRule hosts (config.go MostSpecificHostMatch)', () => {
-  const rules = compile([
-    rule('all-local', '"*.local"', '  trafficPolicy: { loadBalancer: { simple: RANDOM } }'),
-    rule('default-ns', '"*.default.svc.cluster.local"', '  trafficPolicy: { loadBalancer: { simple: ROUND_ROBIN } }'),
-    rule('ratings', 'ratings', '  trafficPolicy: { loadBalancer: { simple: LEAST_REQUEST } }'),
-  ].join('\n---\n'));
+  const rules = compile(
+    [
+      rule('all-local', '"*.local"', '  trafficPolicy: { loadBalancer: { simple: RANDOM } }'),
+      rule('default-ns', '"*.default.svc.cluster.local"', '  trafficPolicy: { loadBalancer: { simple: ROUND_ROBIN } }'),
+      rule('ratings', 'ratings', '  trafficPolicy: { loadBalancer: { simple: LEAST_REQUEST } }'),
+    ].join('\n---\n'),
+  );
 
   it('an exact host wins over wildcards, the longer wildcard over the shorter', () => {
     expect(rules.get(ratings, 'default')?.name).toBe('ratings');

@@ -186,30 +186,127 @@ describe('parseLocalRateLimit', () => {
   });
 
   const refusals: [string, (f: K8sObject) => void, string, RegExp][] = [
-    ['another applyTo', (f) => (must(specOf(f).configPatches[0], 'specOf(f).configPatches[0]').applyTo = 'HTTP_ROUTE'), 'spec.configPatches[0].applyTo', /HTTP_ROUTE.*not emulated/],
-    ['MERGE', (f) => (must(specOf(f).configPatches[0], 'specOf(f).configPatches[0]').patch.operation = 'MERGE'), 'spec.configPatches[0].patch.operation', /MERGE/],
-    ['ADD', (f) => (must(specOf(f).configPatches[0], 'specOf(f).configPatches[0]').patch.operation = 'ADD'), 'spec.configPatches[0].patch.operation', /after the router/],
-    ['context ANY', (f) => (must(specOf(f).configPatches[0], 'specOf(f).configPatches[0]').match.context = 'ANY'), 'spec.configPatches[0].match.context', /"ANY" is not emulated/],
-    ['another filter', (f) => (must(specOf(f).configPatches[0], 'specOf(f).configPatches[0]').patch.value.name = 'envoy.filters.http.lua'), 'spec.configPatches[0].patch.value.name', /envoy\.filters\.http\.lua/],
+    [
+      'another applyTo',
+      (f) => (must(specOf(f).configPatches[0], 'specOf(f).configPatches[0]').applyTo = 'HTTP_ROUTE'),
+      'spec.configPatches[0].applyTo',
+      /HTTP_ROUTE.*not emulated/,
+    ],
+    [
+      'MERGE',
+      (f) => (must(specOf(f).configPatches[0], 'specOf(f).configPatches[0]').patch.operation = 'MERGE'),
+      'spec.configPatches[0].patch.operation',
+      /MERGE/,
+    ],
+    [
+      'ADD',
+      (f) => (must(specOf(f).configPatches[0], 'specOf(f).configPatches[0]').patch.operation = 'ADD'),
+      'spec.configPatches[0].patch.operation',
+      /after the router/,
+    ],
+    [
+      'context ANY',
+      (f) => (must(specOf(f).configPatches[0], 'specOf(f).configPatches[0]').match.context = 'ANY'),
+      'spec.configPatches[0].match.context',
+      /"ANY" is not emulated/,
+    ],
+    [
+      'another filter',
+      (f) => (must(specOf(f).configPatches[0], 'specOf(f).configPatches[0]').patch.value.name = 'envoy.filters.http.lua'),
+      'spec.configPatches[0].patch.value.name',
+      /envoy\.filters\.http\.lua/,
+    ],
     ['unknown proto field', (f) => (patchValue(f).descriptors = []), 'spec.configPatches[0].patch.value.typed_config.value.descriptors', /unsupported field/],
-    ['enable_x_ratelimit_headers', (f) => (patchValue(f).enable_x_ratelimit_headers = 'DRAFT_VERSION_03'), 'spec.configPatches[0].patch.value.typed_config.value.enable_x_ratelimit_headers', /unsupported field/],
-    ['fill_interval below 50ms', (f) => (patchValue(f).token_bucket!.fill_interval = '0.02s'), 'spec.configPatches[0].patch.value.typed_config.value.token_bucket.fill_interval', />= 50ms/],
-    ['fill_interval not a protobuf Duration', (f) => (patchValue(f).token_bucket!.fill_interval = '1m'), 'spec.configPatches[0].patch.value.typed_config.value.token_bucket.fill_interval', /protobuf Duration/],
-    ['max_tokens 0', (f) => (patchValue(f).token_bucket!.max_tokens = 0), 'spec.configPatches[0].patch.value.typed_config.value.token_bucket.max_tokens', /greater than 0/],
+    [
+      'enable_x_ratelimit_headers',
+      (f) => (patchValue(f).enable_x_ratelimit_headers = 'DRAFT_VERSION_03'),
+      'spec.configPatches[0].patch.value.typed_config.value.enable_x_ratelimit_headers',
+      /unsupported field/,
+    ],
+    [
+      'fill_interval below 50ms',
+      (f) => (patchValue(f).token_bucket!.fill_interval = '0.02s'),
+      'spec.configPatches[0].patch.value.typed_config.value.token_bucket.fill_interval',
+      />= 50ms/,
+    ],
+    [
+      'fill_interval not a protobuf Duration',
+      (f) => (patchValue(f).token_bucket!.fill_interval = '1m'),
+      'spec.configPatches[0].patch.value.typed_config.value.token_bucket.fill_interval',
+      /protobuf Duration/,
+    ],
+    [
+      'max_tokens 0',
+      (f) => (patchValue(f).token_bucket!.max_tokens = 0),
+      'spec.configPatches[0].patch.value.typed_config.value.token_bucket.max_tokens',
+      /greater than 0/,
+    ],
     ['missing stat_prefix', (f) => delete patchValue(f).stat_prefix, 'spec.configPatches[0].patch.value.typed_config.value.stat_prefix', /required/],
     ['missing token_bucket', (f) => delete patchValue(f).token_bucket, 'spec.configPatches[0].patch.value.typed_config.value.token_bucket', /per-route/],
-    ['wrong type_url', (f) => (must(specOf(f).configPatches[0], 'specOf(f).configPatches[0]').patch.value.typed_config.type_url = 'type.googleapis.com/envoy.extensions.filters.http.ratelimit.v3.RateLimit'), 'spec.configPatches[0].patch.value.typed_config.type_url', /expected/],
-    ['match.proxy', (f) => (must(specOf(f).configPatches[0], 'specOf(f).configPatches[0]').match.proxy = { proxyVersion: '^1\\.2.*' }), 'spec.configPatches[0].match.proxy', /unsupported field/],
-    ['patch.filterClass', (f) => (must(specOf(f).configPatches[0], 'specOf(f).configPatches[0]').patch.filterClass = 'AUTHZ'), 'spec.configPatches[0].patch.filterClass', /unsupported field/],
+    [
+      'wrong type_url',
+      (f) =>
+        (must(specOf(f).configPatches[0], 'specOf(f).configPatches[0]').patch.value.typed_config.type_url =
+          'type.googleapis.com/envoy.extensions.filters.http.ratelimit.v3.RateLimit'),
+      'spec.configPatches[0].patch.value.typed_config.type_url',
+      /expected/,
+    ],
+    [
+      'match.proxy',
+      (f) => (must(specOf(f).configPatches[0], 'specOf(f).configPatches[0]').match.proxy = { proxyVersion: '^1\\.2.*' }),
+      'spec.configPatches[0].match.proxy',
+      /unsupported field/,
+    ],
+    [
+      'patch.filterClass',
+      (f) => (must(specOf(f).configPatches[0], 'specOf(f).configPatches[0]').patch.filterClass = 'AUTHZ'),
+      'spec.configPatches[0].patch.filterClass',
+      /unsupported field/,
+    ],
     ['targetRefs', (f) => (specOf(f).targetRefs = [{ kind: 'Gateway', name: 'gw' }]), 'spec.targetRefs', /unsupported field/],
-    ['selector matchLabels on an EnvoyFilter', (f) => (specOf(f).workloadSelector = { matchLabels: { app: 'x' } }), 'spec.workloadSelector.matchLabels', /only labels/],
-    ['subFilter other than the router', (f) => (must(specOf(f).configPatches[0], 'specOf(f).configPatches[0]').match.listener.filterChain.filter.subFilter = { name: 'envoy.filters.http.rbac' }), 'spec.configPatches[0].match.listener.filterChain.filter.subFilter.name', /not emulated/],
+    [
+      'selector matchLabels on an EnvoyFilter',
+      (f) => (specOf(f).workloadSelector = { matchLabels: { app: 'x' } }),
+      'spec.workloadSelector.matchLabels',
+      /only labels/,
+    ],
+    [
+      'subFilter other than the router',
+      (f) => (must(specOf(f).configPatches[0], 'specOf(f).configPatches[0]').match.listener.filterChain.filter.subFilter = { name: 'envoy.filters.http.rbac' }),
+      'spec.configPatches[0].match.listener.filterChain.filter.subFilter.name',
+      /not emulated/,
+    ],
     // Envoy refuses these (base.proto HeaderValue key/value rules; header_parser.cc isModifiableHeader).
-    ['a CR/LF header name', (f) => (firstHeaderToAdd(f).header.key = 'x-a\r\nx-b'), 'spec.configPatches[0].patch.value.typed_config.value.response_headers_to_add[0].header.key', /cannot contain NUL, CR or LF/],
-    ['a pseudo-header name', (f) => (firstHeaderToAdd(f).header.key = ':status'), 'spec.configPatches[0].patch.value.typed_config.value.response_headers_to_add[0].header.key', /:-prefixed or host headers may not be modified/],
-    ['a host header', (f) => (firstHeaderToAdd(f).header.key = 'Host'), 'spec.configPatches[0].patch.value.typed_config.value.response_headers_to_add[0].header.key', /may not be modified/],
-    ['a CR/LF header value', (f) => (firstHeaderToAdd(f).header.value = 'a\r\nSet-Cookie: x'), 'spec.configPatches[0].patch.value.typed_config.value.response_headers_to_add[0].header.value', /cannot contain NUL, CR or LF/],
-    ['header formatter', (f) => (firstHeaderToAdd(f).header.value = '%DOWNSTREAM_REMOTE_ADDRESS%'), 'spec.configPatches[0].patch.value.typed_config.value.response_headers_to_add[0].header.value', /formatters/],
+    [
+      'a CR/LF header name',
+      (f) => (firstHeaderToAdd(f).header.key = 'x-a\r\nx-b'),
+      'spec.configPatches[0].patch.value.typed_config.value.response_headers_to_add[0].header.key',
+      /cannot contain NUL, CR or LF/,
+    ],
+    [
+      'a pseudo-header name',
+      (f) => (firstHeaderToAdd(f).header.key = ':status'),
+      'spec.configPatches[0].patch.value.typed_config.value.response_headers_to_add[0].header.key',
+      /:-prefixed or host headers may not be modified/,
+    ],
+    [
+      'a host header',
+      (f) => (firstHeaderToAdd(f).header.key = 'Host'),
+      'spec.configPatches[0].patch.value.typed_config.value.response_headers_to_add[0].header.key',
+      /may not be modified/,
+    ],
+    [
+      'a CR/LF header value',
+      (f) => (firstHeaderToAdd(f).header.value = 'a\r\nSet-Cookie: x'),
+      'spec.configPatches[0].patch.value.typed_config.value.response_headers_to_add[0].header.value',
+      /cannot contain NUL, CR or LF/,
+    ],
+    [
+      'header formatter',
+      (f) => (firstHeaderToAdd(f).header.value = '%DOWNSTREAM_REMOTE_ADDRESS%'),
+      'spec.configPatches[0].patch.value.typed_config.value.response_headers_to_add[0].header.value',
+      /formatters/,
+    ],
   ];
   for (const [what, mutate, path, message] of refusals) {
     it(`refuses ${what} naming the resource and ${path}`, () => {
@@ -322,7 +419,7 @@ describe('predictRateLimited', () => {
     expect(p.counters).toEqual({ enabled: 5, ok: 4, rate_limited: 1, enforced: 0 });
     // Over many requests the shares approach the percentages.
     let s = 1;
-    const lcg = () => ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const lcg = () => (s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     const burst = new Float64Array(20_000); // all at t=0: after 4 tokens, every enabled request is limited
     const q = predictRateLimited(burst, limit, 'chunked', { random: lcg });
     expect(q.counters.enabled / 20_000).toBeCloseTo(0.5, 1);
@@ -431,7 +528,13 @@ describe('predictRateLimitedUnderDelays (each request reached the proxy within i
     const times = Array.from({ length: 60 }, (_, i) => Math.floor(i / 10) * 1000 + i);
     const fast = { ...task, bucket: { maxTokens: 5, tokensPerFill: 5, fillIntervalMs: 1000 } };
     const exact = predictRateLimited(times, fast, 'continuous').limited;
-    expect(predictRateLimitedUnderDelays(times, times.map(() => 0), fast)).toEqual({ minLimited: exact, maxLimited: exact });
+    expect(
+      predictRateLimitedUnderDelays(
+        times,
+        times.map(() => 0),
+        fast,
+      ),
+    ).toEqual({ minLimited: exact, maxLimited: exact });
   });
 });
 

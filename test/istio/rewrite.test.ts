@@ -11,7 +11,9 @@ import { bookinfoRegistryInput, productpageProxy, routeIn } from '../support/env
 
 const rewrite = (match: unknown[], uri: string, path: string, headers?: Record<string, string>) => {
   const vs = parseVirtualService({
-    apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: 'r' },
+    apiVersion: 'networking.istio.io/v1',
+    kind: 'VirtualService',
+    metadata: { name: 'r' },
     spec: { hosts: ['reviews'], http: [{ match, rewrite: { uri }, route: [{ destination: { host: 'reviews' } }] }] },
   } as K8sObject);
   const route = routeIn(buildRoutes(bookinfoRegistryInput([vs]), productpageProxy), '9080', { path, headers });

@@ -24,7 +24,12 @@ describe('selector', () => {
     const ap = { apiVersion: 'security.istio.io/v1', kind: 'AuthorizationPolicy', metadata: { name: 'a' }, spec: { selector: { matchLabels: { app: 'x' } } } };
     expect(readSelector(ap, 'selector')).toEqual({ app: 'x' });
     expect(readSelector({ ...ap, spec: { selector: { matchLabels: {} } } }, 'selector')).toBeUndefined();
-    const ef = { apiVersion: 'networking.istio.io/v1alpha3', kind: 'EnvoyFilter', metadata: { name: 'f', namespace: 'istio-system' }, spec: { workloadSelector: { labels: { app: 'y' } } } };
+    const ef = {
+      apiVersion: 'networking.istio.io/v1alpha3',
+      kind: 'EnvoyFilter',
+      metadata: { name: 'f', namespace: 'istio-system' },
+      spec: { workloadSelector: { labels: { app: 'y' } } },
+    };
     expect(readSelector(ef, 'workloadSelector')).toEqual({ app: 'y' });
     expect(resourceName(ef)).toBe('EnvoyFilter istio-system/f');
     expect(() => readSelector({ ...ap, spec: { selector: { matchLabels: { app: 1 } } } }, 'selector')).toThrow(SpecError);

@@ -29,7 +29,12 @@ function meshproof(args: string[]): Promise<{ code: number; stdout: string; stde
     execFile(
       process.execPath,
       [join(root, 'bin', 'meshproof.js'), ...args],
-      { cwd: root, env: { ...process.env, NO_COLOR: '1', KUBECONFIG: fx.kubeconfig, XDG_STATE_HOME: fx.stateDir }, timeout: 120_000, maxBuffer: 64 * 1024 * 1024 },
+      {
+        cwd: root,
+        env: { ...process.env, NO_COLOR: '1', KUBECONFIG: fx.kubeconfig, XDG_STATE_HOME: fx.stateDir },
+        timeout: 120_000,
+        maxBuffer: 64 * 1024 * 1024,
+      },
       (error, stdout, stderr) => resolve({ code: error ? ((error as { code?: number }).code ?? -1) : 0, stdout, stderr }),
     );
   });
@@ -41,7 +46,12 @@ function clusterAsFound(): void {
     expect(now, `${before.kind} ${before.metadata.name}`).toBeDefined();
     expect(comparableForm(now as K8sObject)).toEqual(comparableForm(before));
   }
-  expect(fx.server.objects().filter((o) => o.metadata.labels?.[runLabel] || o.metadata.labels?.['meshproof.dev/journal']).map((o) => `${o.kind}/${o.metadata.name}`)).toEqual([]);
+  expect(
+    fx.server
+      .objects()
+      .filter((o) => o.metadata.labels?.[runLabel] || o.metadata.labels?.['meshproof.dev/journal'])
+      .map((o) => `${o.kind}/${o.metadata.name}`),
+  ).toEqual([]);
 }
 
 describe('meshproof run --target kube (CLI, a hand-written API server for faults the real one does not show here)', () => {

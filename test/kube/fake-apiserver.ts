@@ -26,7 +26,14 @@ export interface RecordedRequest {
 type Obj = {
   apiVersion: string;
   kind: string;
-  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string>; generation?: number; [k: string]: unknown };
+  metadata: {
+    name: string;
+    namespace?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    generation?: number;
+    [k: string]: unknown;
+  };
   [k: string]: unknown;
 };
 
@@ -78,7 +85,8 @@ function labelProblems(labels: Record<string, string> | undefined): string[] {
     const slash = key.lastIndexOf('/');
     const prefix = slash >= 0 ? key.slice(0, slash) : '';
     const name = slash >= 0 ? key.slice(slash + 1) : key;
-    if ((prefix && (!dnsSubdomain.test(prefix) || prefix.length > 253)) || !labelName.test(name) || name.length > 63) problems.push(`metadata.labels: Invalid value: "${key}"`);
+    if ((prefix && (!dnsSubdomain.test(prefix) || prefix.length > 253)) || !labelName.test(name) || name.length > 63)
+      problems.push(`metadata.labels: Invalid value: "${key}"`);
     if (typeof value !== 'string' || value.length > 63 || !labelValue.test(value)) problems.push(`metadata.labels: Invalid value: "${value}"`);
   }
   return problems;
@@ -228,7 +236,12 @@ export function bookinfoSeed(): Obj[] {
       labels: { app, version, 'security.istio.io/tlsMode': 'istio' },
       annotations: { 'sidecar.istio.io/status': '{"containers":["istio-proxy"]}', 'proxy.istio.io/config': proxyConfig },
     },
-    spec: { containers: [{ name: app, image: `docker.io/istio/examples-bookinfo-${app}-${version}:1.20.3` }, { name: 'istio-proxy', image: 'docker.io/istio/proxyv2:1.28.0' }] },
+    spec: {
+      containers: [
+        { name: app, image: `docker.io/istio/examples-bookinfo-${app}-${version}:1.20.3` },
+        { name: 'istio-proxy', image: 'docker.io/istio/proxyv2:1.28.0' },
+      ],
+    },
     status: { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }] },
   });
   const service = (app: string): Obj => ({
@@ -385,7 +398,14 @@ export class FakeApiServer {
       copy.metadata.resourceVersion = String(++this.rv);
       copy.metadata.creationTimestamp = '2026-01-01T00:00:00Z';
       copy.metadata.managedFields ??= [
-        { manager: 'kubectl-client-side-apply', operation: 'Update', apiVersion: o.apiVersion, time: '2026-01-01T00:00:00Z', fieldsType: 'FieldsV1', fieldsV1: toFieldsV1(fieldPaths(copy).keys()) },
+        {
+          manager: 'kubectl-client-side-apply',
+          operation: 'Update',
+          apiVersion: o.apiVersion,
+          time: '2026-01-01T00:00:00Z',
+          fieldsType: 'FieldsV1',
+          fieldsV1: toFieldsV1(fieldPaths(copy).keys()),
+        },
       ];
       this.store.set(this.keyOf(r, o.metadata.namespace, o.metadata.name), copy);
     }
@@ -500,7 +520,11 @@ export class FakeApiServer {
       contentType: String(req.headers['content-type'] ?? ''),
       body: Buffer.concat(chunks).toString('utf8'),
       authorization: String(req.headers.authorization ?? ''),
-      headers: Object.fromEntries(Object.entries(req.headers).filter(([k]) => k !== 'authorization').map(([k, v]) => [k, String(v)])),
+      headers: Object.fromEntries(
+        Object.entries(req.headers)
+          .filter(([k]) => k !== 'authorization')
+          .map(([k, v]) => [k, String(v)]),
+      ),
     };
     const index = this.requests.push(record) - 1;
     const hook = this.onRequest?.(record, index);
@@ -523,9 +547,11 @@ export class FakeApiServer {
   private route(r: RecordedRequest, url: URL): [number, unknown, string?] {
     const p = r.path;
     if (p === '/version') return [200, { major: '1', minor: '33', gitVersion: 'v1.33.1' }];
-    const [pod, podNamespace = '', podName = '', podPort, podPath = ''] = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/:]+):(\d+)\/proxy\/(.*)$/.exec(url.pathname) ?? [];
+    const [pod, podNamespace = '', podName = '', podPort, podPath = ''] =
+      /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/:]+):(\d+)\/proxy\/(.*)$/.exec(url.pathname) ?? [];
     if (pod !== undefined) return this.podProxy(podNamespace, podName, Number(podPort), podPath);
-    const [service, serviceNamespace = '', serviceName = '', servicePort = '', servicePath = '/'] = /^\/api\/v1\/namespaces\/([^/]+)\/services\/([^/:]+):([^/]+)\/proxy(\/.*)?$/.exec(url.pathname) ?? [];
+    const [service, serviceNamespace = '', serviceName = '', servicePort = '', servicePath = '/'] =
+      /^\/api\/v1\/namespaces\/([^/]+)\/services\/([^/:]+):([^/]+)\/proxy(\/.*)?$/.exec(url.pathname) ?? [];
     if (service !== undefined) return this.serviceProxy(serviceNamespace, serviceName, servicePort, `${servicePath}${url.search}`, r);
     if (p === '/api/v1') return [200, this.discovery('', 'v1')];
     const [apis, apiGroup = '', apiVersion = ''] = /^\/apis\/([^/]+)\/([^/]+)$/.exec(p) ?? [];
@@ -568,7 +594,13 @@ export class FakeApiServer {
       groupVersion: group ? `${group}/${version}` : version,
       resources: this.resourcesServed()
         .filter((r) => r.group === group && r.version === version)
-        .map((r) => ({ name: r.plural, singularName: r.kind.toLowerCase(), namespaced: r.namespaced, kind: r.kind, verbs: ['create', 'delete', 'get', 'list', 'patch', 'update'] })),
+        .map((r) => ({
+          name: r.plural,
+          singularName: r.kind.toLowerCase(),
+          namespaced: r.namespaced,
+          kind: r.kind,
+          verbs: ['create', 'delete', 'get', 'list', 'patch', 'update'],
+        })),
     };
   }
 
@@ -601,7 +633,15 @@ export class FakeApiServer {
     const limit = Number(query.limit ?? 0) || items.length;
     const page = items.slice(start, start + limit);
     const next = start + limit < items.length ? String(start + limit) : undefined;
-    return [200, { apiVersion: r.group ? `${r.group}/${r.version}` : 'v1', kind: `${r.kind}List`, metadata: { resourceVersion: String(this.rv), ...(next ? { continue: next } : {}) }, items: page.map((o) => this.view(o, r)) }];
+    return [
+      200,
+      {
+        apiVersion: r.group ? `${r.group}/${r.version}` : 'v1',
+        kind: `${r.kind}List`,
+        metadata: { resourceVersion: String(this.rv), ...(next ? { continue: next } : {}) },
+        items: page.map((o) => this.view(o, r)),
+      },
+    ];
   }
 
   private parseBody(r: RecordedRequest): Obj {
@@ -612,17 +652,29 @@ export class FakeApiServer {
 
   private checkBody(res: Resource, namespace: string | undefined, name: string | undefined, body: Obj): [number, unknown] | undefined {
     const expected = res.group ? `${res.group}/${res.version}` : res.version;
-    if (body.apiVersion !== expected || body.kind !== res.kind) return [400, status(400, 'BadRequest', `the API version in the data (${body.apiVersion}) does not match the expected API version (${expected})`)];
+    if (body.apiVersion !== expected || body.kind !== res.kind)
+      return [400, status(400, 'BadRequest', `the API version in the data (${body.apiVersion}) does not match the expected API version (${expected})`)];
     if (name !== undefined && body.metadata.name !== name) return [400, status(400, 'BadRequest', 'the name of the object does not match the name on the URL')];
     if (res.namespaced && body.metadata.namespace !== undefined && body.metadata.namespace !== namespace) {
       return [400, status(400, 'BadRequest', 'the namespace of the provided object does not match the namespace sent on the request')];
     }
     const typeErrors = schemaProblems(body);
     if (typeErrors.length > 0) {
-      return [422, status(422, 'Invalid', `${res.kind}.${res.group} "${body.metadata.name}" is invalid: ${typeErrors.map((e) => `${e.field}: ${e.message}`).join(', ')}`, { causes: typeErrors.map((e) => ({ reason: 'FieldValueTypeInvalid', ...e })) })];
+      return [
+        422,
+        status(422, 'Invalid', `${res.kind}.${res.group} "${body.metadata.name}" is invalid: ${typeErrors.map((e) => `${e.field}: ${e.message}`).join(', ')}`, {
+          causes: typeErrors.map((e) => ({ reason: 'FieldValueTypeInvalid', ...e })),
+        }),
+      ];
     }
     const problems = labelProblems(body.metadata.labels);
-    if (problems.length > 0) return [422, status(422, 'Invalid', `${res.kind} "${body.metadata.name}" is invalid`, { causes: problems.map((m) => ({ reason: 'FieldValueInvalid', message: m, field: 'metadata.labels' })) })];
+    if (problems.length > 0)
+      return [
+        422,
+        status(422, 'Invalid', `${res.kind} "${body.metadata.name}" is invalid`, {
+          causes: problems.map((m) => ({ reason: 'FieldValueInvalid', message: m, field: 'metadata.labels' })),
+        }),
+      ];
     return undefined;
   }
 
@@ -636,7 +688,14 @@ export class FakeApiServer {
   /** Server-side apply: fields in the applied config become meshproof's; conflicts with other managers are 409s unless forced. */
   private apply(res: Resource, namespace: string | undefined, name: string, r: RecordedRequest): [number, unknown] {
     if (!r.contentType.startsWith('application/apply-patch+yaml')) {
-      return [415, status(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml`)];
+      return [
+        415,
+        status(
+          415,
+          'UnsupportedMediaType',
+          `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml`,
+        ),
+      ];
     }
     const manager = r.query.fieldManager;
     if (!manager) return [422, status(422, 'Invalid', 'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch')];
@@ -649,7 +708,16 @@ export class FakeApiServer {
     if (!live) {
       const created: Obj = { ...structuredClone(body), metadata: { ...structuredClone(body.metadata), namespace } };
       if (!res.namespaced) delete created.metadata.namespace;
-      created.metadata.managedFields = [{ manager, operation: 'Apply', apiVersion: body.apiVersion, time: new Date().toISOString(), fieldsType: 'FieldsV1', fieldsV1: toFieldsV1(applied.keys()) }];
+      created.metadata.managedFields = [
+        {
+          manager,
+          operation: 'Apply',
+          apiVersion: body.apiVersion,
+          time: new Date().toISOString(),
+          fieldsType: 'FieldsV1',
+          fieldsV1: toFieldsV1(applied.keys()),
+        },
+      ];
       this.stamp(created);
       this.store.set(key, created);
       this.configChanged(res);
@@ -665,7 +733,15 @@ export class FakeApiServer {
       }
     }
     if (conflicts.length > 0 && r.query.force !== 'true') {
-      return [409, status(409, 'Conflict', `Apply failed with ${conflicts.length} conflict(s): ${conflicts.map((c) => `conflict with "${c.manager}": .${c.field}`).join(', ')}`, { causes: conflicts.map((c) => ({ reason: 'FieldManagerConflict', message: `conflict with "${c.manager}"`, field: `.${c.field}` })) })];
+      return [
+        409,
+        status(
+          409,
+          'Conflict',
+          `Apply failed with ${conflicts.length} conflict(s): ${conflicts.map((c) => `conflict with "${c.manager}": .${c.field}`).join(', ')}`,
+          { causes: conflicts.map((c) => ({ reason: 'FieldManagerConflict', message: `conflict with "${c.manager}"`, field: `.${c.field}` })) },
+        ),
+      ];
     }
     const next = structuredClone(live);
     const previouslyMine = new Set(entries.filter((e) => e.manager === manager && e.operation === 'Apply').flatMap((e) => fromFieldsV1(e.fieldsV1)));
@@ -676,7 +752,17 @@ export class FakeApiServer {
       .filter((e) => e.manager !== manager || e.operation !== 'Apply')
       .map((e) => ({ ...e, fieldsV1: toFieldsV1(fromFieldsV1(e.fieldsV1).filter((f) => !applied.has(f))) }))
       .filter((e) => Object.keys(e.fieldsV1).length > 0);
-    next.metadata.managedFields = [...others, { manager, operation: 'Apply', apiVersion: body.apiVersion, time: new Date().toISOString(), fieldsType: 'FieldsV1', fieldsV1: toFieldsV1(applied.keys()) }];
+    next.metadata.managedFields = [
+      ...others,
+      {
+        manager,
+        operation: 'Apply',
+        apiVersion: body.apiVersion,
+        time: new Date().toISOString(),
+        fieldsType: 'FieldsV1',
+        fieldsV1: toFieldsV1(applied.keys()),
+      },
+    ];
     this.stamp(next, live);
     this.store.set(key, next);
     this.configChanged(res, live, next);
@@ -692,9 +778,17 @@ export class FakeApiServer {
     const live = this.store.get(key);
     if (!live) return this.notFound(res, name);
     if (body.metadata.resourceVersion !== undefined && body.metadata.resourceVersion !== live.metadata.resourceVersion) {
-      return [409, status(409, 'Conflict', `Operation cannot be fulfilled on ${res.plural} "${name}": the object has been modified; please apply your changes to the latest version and try again`)];
+      return [
+        409,
+        status(
+          409,
+          'Conflict',
+          `Operation cannot be fulfilled on ${res.plural} "${name}": the object has been modified; please apply your changes to the latest version and try again`,
+        ),
+      ];
     }
-    if (body.metadata.uid !== undefined && body.metadata.uid !== live.metadata.uid) return [409, status(409, 'Conflict', 'Precondition failed: UID in precondition does not match')];
+    if (body.metadata.uid !== undefined && body.metadata.uid !== live.metadata.uid)
+      return [409, status(409, 'Conflict', 'Precondition failed: UID in precondition does not match')];
     const next: Obj = structuredClone(body);
     next.metadata.namespace = namespace;
     if (!res.namespaced) delete next.metadata.namespace;
@@ -717,7 +811,16 @@ export class FakeApiServer {
     const created: Obj = structuredClone(body);
     created.metadata.namespace = namespace;
     if (!res.namespaced) delete created.metadata.namespace;
-    created.metadata.managedFields ??= [{ manager: r.query.fieldManager ?? 'unknown', operation: 'Update', apiVersion: body.apiVersion, time: new Date().toISOString(), fieldsType: 'FieldsV1', fieldsV1: toFieldsV1(fieldPaths(created).keys()) }];
+    created.metadata.managedFields ??= [
+      {
+        manager: r.query.fieldManager ?? 'unknown',
+        operation: 'Update',
+        apiVersion: body.apiVersion,
+        time: new Date().toISOString(),
+        fieldsType: 'FieldsV1',
+        fieldsV1: toFieldsV1(fieldPaths(created).keys()),
+      },
+    ];
     this.stamp(created);
     this.store.set(key, created);
     this.configChanged(res);
@@ -732,7 +835,10 @@ export class FakeApiServer {
       if (!r.contentType.startsWith('application/json')) return [415, status(415, 'UnsupportedMediaType', r.contentType)];
       const options = JSON.parse(r.body) as { preconditions?: { uid?: string; resourceVersion?: string } };
       if (options.preconditions?.uid && options.preconditions.uid !== live.metadata.uid) {
-        return [409, status(409, 'Conflict', `Precondition failed: UID in precondition: ${options.preconditions.uid}, UID in object meta: ${live.metadata.uid}`)];
+        return [
+          409,
+          status(409, 'Conflict', `Precondition failed: UID in precondition: ${options.preconditions.uid}, UID in object meta: ${live.metadata.uid}`),
+        ];
       }
     }
     this.store.delete(key);
@@ -769,18 +875,31 @@ export class FakeApiServer {
     }
     const service = this.store.get(`/services/${namespace}/${name}`);
     if (!service) return [404, status(404, 'NotFound', `services "${name}" not found`, { name, kind: 'services' })];
-    const servicePort = (list(field(service.spec, 'ports')) as { name?: string; port: number; targetPort?: number | string }[]).find((p) => String(p.port) === port || p.name === port);
+    const servicePort = (list(field(service.spec, 'ports')) as { name?: string; port: number; targetPort?: number | string }[]).find(
+      (p) => String(p.port) === port || p.name === port,
+    );
     if (!servicePort) return [503, status(503, 'ServiceUnavailable', `no endpoints available for service "${name}:${port}"`)];
     const selector = (field(service.spec, 'selector') ?? {}) as Record<string, string>;
     const pods = this.objects().filter(
-      (o) => o.kind === 'Pod' && o.metadata.namespace === namespace && Object.entries(selector).every(([k, v]) => o.metadata.labels?.[k] === v) && list(field(o.status, 'conditions')).some((c) => field(c, 'type') === 'Ready' && field(c, 'status') === 'True'),
+      (o) =>
+        o.kind === 'Pod' &&
+        o.metadata.namespace === namespace &&
+        Object.entries(selector).every(([k, v]) => o.metadata.labels?.[k] === v) &&
+        list(field(o.status, 'conditions')).some((c) => field(c, 'type') === 'Ready' && field(c, 'status') === 'True'),
     );
     if (pods.length === 0) return [503, status(503, 'ServiceUnavailable', `no endpoints available for service "${name}"`)];
     const pod = must(pods[0], 'pod');
     const targetPort = Number(servicePort.targetPort ?? servicePort.port);
     const sidecar = list(field(pod.spec, 'containers')).some((c) => field(c, 'name') === 'istio-proxy');
     if (sidecar && this.mtlsMode(namespace, pod.metadata.labels ?? {}, targetPort) === 'STRICT') {
-      return [503, status(503, 'ServiceUnavailable', `error trying to reach service: read tcp 10.244.0.1:41532->10.244.0.17:${targetPort}: read: connection reset by peer`)];
+      return [
+        503,
+        status(
+          503,
+          'ServiceUnavailable',
+          `error trying to reach service: read tcp 10.244.0.1:41532->10.244.0.17:${targetPort}: read: connection reset by peer`,
+        ),
+      ];
     }
     const code = /^\/status\/(\d{3})/.exec(pathAndQuery)?.[1];
     if (code) return [Number(code), `status ${code} from ${pod.metadata.name}`, 'text/plain'];
@@ -802,7 +921,10 @@ export class FakeApiServer {
       return mode && mode !== 'UNSET' ? mode : undefined;
     };
     const workload = policies.find(
-      (p) => p.metadata.namespace === namespace && field(p.spec, 'selector', 'matchLabels') && Object.entries(field(p.spec, 'selector', 'matchLabels') as Record<string, string>).every(([k, v]) => labels[k] === v),
+      (p) =>
+        p.metadata.namespace === namespace &&
+        field(p.spec, 'selector', 'matchLabels') &&
+        Object.entries(field(p.spec, 'selector', 'matchLabels') as Record<string, string>).every(([k, v]) => labels[k] === v),
     );
     const namespaced = policies.find((p) => p.metadata.namespace === namespace && !field(p.spec, 'selector'));
     const mesh = policies.find((p) => p.metadata.namespace === 'istio-system' && !field(p.spec, 'selector'));
@@ -814,7 +936,14 @@ export class FakeApiServer {
   private upgrade(req: http.IncomingMessage, socket: net.Socket, head: Buffer): void {
     const url = new URL(req.url ?? '/', 'http://fake');
     const [, namespace, name] = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/portforward$/.exec(url.pathname) ?? [];
-    const record: RecordedRequest = { method: 'GET', path: url.pathname, query: Object.fromEntries(url.searchParams), contentType: '', body: '', authorization: String(req.headers.authorization ?? '') };
+    const record: RecordedRequest = {
+      method: 'GET',
+      path: url.pathname,
+      query: Object.fromEntries(url.searchParams),
+      contentType: '',
+      body: '',
+      authorization: String(req.headers.authorization ?? ''),
+    };
     const index = this.requests.push(record) - 1;
     const hook = this.onRequest?.(record, index);
     if (hook === 'drop') return;
@@ -897,7 +1026,12 @@ export class FakeApiServer {
 /** A JSON value with object keys in order, so that two equal specs print alike. */
 function sortedKeys(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(sortedKeys);
-  if (value && typeof value === 'object') return Object.fromEntries(Object.keys(value).sort().map((k) => [k, sortedKeys((value as Record<string, unknown>)[k])]));
+  if (value && typeof value === 'object')
+    return Object.fromEntries(
+      Object.keys(value)
+        .sort()
+        .map((k) => [k, sortedKeys((value as Record<string, unknown>)[k])]),
+    );
   return value ?? null;
 }
 

@@ -24,7 +24,11 @@ describe('kube target without a kubeconfig', () => {
     const home = mkdtempSync(join(tmpdir(), 'meshproof-home-'));
     const { KUBECONFIG: _unset, ...env } = process.env;
     const reportDir = join(home, 'reports', 'run');
-    const { code, stderr } = await meshproof(['run', 'experiments/bookinfo/01-route-all-v1.yaml', '--target', 'kube', '--report-dir', reportDir], { ...env, HOME: home, NO_COLOR: '1' });
+    const { code, stderr } = await meshproof(['run', 'experiments/bookinfo/01-route-all-v1.yaml', '--target', 'kube', '--report-dir', reportDir], {
+      ...env,
+      HOME: home,
+      NO_COLOR: '1',
+    });
     expect(code, stderr).toBe(3);
     expect(stderr).toContain('there is no kubeconfig: KUBECONFIG is not set and ~/.kube/config does not exist');
     expect(stderr).toContain('npx tsx scripts/kind-up.ts');
@@ -52,8 +56,9 @@ describe('kube target without a kubeconfig', () => {
       // An explicit --kubeconfig is used as given.
       expect(() => loadKubeConfig('meshproof-sandbox', other)).toThrow(/no context "meshproof-sandbox"/);
     } finally {
-      for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
+      for (const [k, v] of Object.entries(saved))
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
     }
   });
 
@@ -68,9 +73,17 @@ describe('the context guard checks the server, not only the name (issue 14 D7)',
     const { checkContext, isLoopbackServer } = await import('../../src/targets/kube/preflight.ts');
     expect(() => checkContext('kind-meshproof', { server: 'https://127.0.0.1:6443' })).not.toThrow();
     expect(() => checkContext('meshproof-sandbox', { server: 'https://127.0.0.1:16402' })).not.toThrow();
-    expect(() => checkContext('kind-prod', { server: 'https://10.20.30.40:6443' })).toThrow(/its name says it is a local cluster, but its API server https:\/\/10\.20\.30\.40:6443 is not on this machine.*--context kind-prod --allow-context/);
+    expect(() => checkContext('kind-prod', { server: 'https://10.20.30.40:6443' })).toThrow(
+      /its name says it is a local cluster, but its API server https:\/\/10\.20\.30\.40:6443 is not on this machine.*--context kind-prod --allow-context/,
+    );
     expect(() => checkContext('kind-prod', { server: 'https://10.20.30.40:6443', requested: 'kind-prod', allowContext: true })).not.toThrow();
     expect(() => checkContext('staging', { server: 'https://127.0.0.1:6443' })).toThrow(/--context staging --allow-context/);
-    expect([isLoopbackServer('https://[::1]:6443'), isLoopbackServer('https://localhost:1'), isLoopbackServer('https://127.9.9.9'), isLoopbackServer('https://example.com'), isLoopbackServer(undefined)]).toEqual([true, true, true, false, false]);
+    expect([
+      isLoopbackServer('https://[::1]:6443'),
+      isLoopbackServer('https://localhost:1'),
+      isLoopbackServer('https://127.9.9.9'),
+      isLoopbackServer('https://example.com'),
+      isLoopbackServer(undefined),
+    ]).toEqual([true, true, true, false, false]);
   });
 });

@@ -35,7 +35,14 @@ export function userObjects(): K8sObject[] {
       apiVersion: 'networking.istio.io/v1',
       kind: 'DestinationRule',
       metadata: { name: 'reviews', namespace: 'default' },
-      spec: { host: 'reviews', subsets: [{ name: 'v1', labels: { version: 'v1' } }, { name: 'v2', labels: { version: 'v2' } }, { name: 'v3', labels: { version: 'v3' } }] },
+      spec: {
+        host: 'reviews',
+        subsets: [
+          { name: 'v1', labels: { version: 'v1' } },
+          { name: 'v2', labels: { version: 'v2' } },
+          { name: 'v3', labels: { version: 'v3' } },
+        ],
+      },
     },
   ];
 }
@@ -54,14 +61,24 @@ export function experimentResources(): K8sObject[] {
       metadata: { name: 'reviews' },
       spec: {
         hosts: ['reviews'],
-        http: [{ route: [{ destination: { host: 'reviews', subset: 'v1' }, weight: 80 }, { destination: { host: 'reviews', subset: 'v3' }, weight: 20 }] }],
+        http: [
+          {
+            route: [
+              { destination: { host: 'reviews', subset: 'v1' }, weight: 80 },
+              { destination: { host: 'reviews', subset: 'v3' }, weight: 20 },
+            ],
+          },
+        ],
       },
     },
     {
       apiVersion: 'networking.istio.io/v1',
       kind: 'VirtualService',
       metadata: { name: 'ratings' },
-      spec: { hosts: ['ratings'], http: [{ fault: { abort: { percentage: { value: 50 }, httpStatus: 503 } }, route: [{ destination: { host: 'ratings', subset: 'v1' } }] }] },
+      spec: {
+        hosts: ['ratings'],
+        http: [{ fault: { abort: { percentage: { value: 50 }, httpStatus: 503 } }, route: [{ destination: { host: 'ratings', subset: 'v1' } }] }],
+      },
     },
     {
       apiVersion: 'networking.istio.io/v1',
@@ -73,7 +90,11 @@ export function experimentResources(): K8sObject[] {
       apiVersion: 'security.istio.io/v1',
       kind: 'AuthorizationPolicy',
       metadata: { name: 'ratings-viewer' },
-      spec: { selector: { matchLabels: { app: 'ratings' } }, action: 'ALLOW', rules: [{ from: [{ source: { principals: ['cluster.local/ns/default/sa/bookinfo-reviews'] } }] }] },
+      spec: {
+        selector: { matchLabels: { app: 'ratings' } },
+        action: 'ALLOW',
+        rules: [{ from: [{ source: { principals: ['cluster.local/ns/default/sa/bookinfo-reviews'] } }] }],
+      },
     },
   ];
 }

@@ -15,7 +15,9 @@ describe('VirtualServices istiod would ignore for the sidecars', () => {
   it('an older VirtualService of the namespace for the same host (short name or FQDN) shadows the new one', () => {
     const live = [vs('ratings-old', ['ratings'], { namespace: 'default', created: '2026-01-01T00:00:00Z' })];
     const found = shadowedHosts([vs('ratings', ['ratings.default.svc.cluster.local'])], live, 'default');
-    expect(found.map((f) => [f.resource.metadata.name, f.host, f.index, f.by])).toEqual([['ratings', 'ratings.default.svc.cluster.local', 0, 'default/ratings-old']]);
+    expect(found.map((f) => [f.resource.metadata.name, f.host, f.index, f.by])).toEqual([
+      ['ratings', 'ratings.default.svc.cluster.local', 0, 'default/ratings-old'],
+    ]);
   });
 
   it('replacing the older one itself, or an older copy of the same object, is no conflict', () => {
@@ -32,7 +34,7 @@ describe('VirtualServices istiod would ignore for the sidecars', () => {
     expect(shadowedHosts([vs('b-ratings', ['ratings'])], live, 'default').map((f) => f.by)).toEqual(['default/a-ratings']);
   });
 
-  it('other namespaces, other hosts, gateway-only VirtualServices and the experiment\'s own set do not count', () => {
+  it("other namespaces, other hosts, gateway-only VirtualServices and the experiment's own set do not count", () => {
     const live = [
       vs('elsewhere', ['ratings.default.svc.cluster.local'], { namespace: 'team', created: '2026-01-01T00:00:00Z' }),
       vs('reviews', ['reviews'], { namespace: 'default', created: '2026-01-01T00:00:00Z' }),

@@ -11,14 +11,36 @@ import { analyzeOffline, istioctlPath, istioctlPresent, parseAnalyzeJson } from 
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const scenario = join(root, 'scenarios', 'bookinfo');
-const scenarioFiles = () => readdirSync(scenario).filter((f) => /\.ya?ml$/.test(f)).map((f) => join(scenario, f));
+const scenarioFiles = () =>
+  readdirSync(scenario)
+    .filter((f) => /\.ya?ml$/.test(f))
+    .map((f) => join(scenario, f));
 
 describe('parseAnalyzeJson', () => {
   it('reads istioctl analyze -o json messages (diag.Message.Unstructured) with file:line references', () => {
     const findings = parseAnalyzeJson(
-      JSON.stringify([{ code: 'IST0101', level: 'Error', message: 'Referenced gateway not found: "x"', origin: 'VirtualService default/reviews', reference: 'vs.yaml:8', documentationUrl: 'u' }]),
+      JSON.stringify([
+        {
+          code: 'IST0101',
+          level: 'Error',
+          message: 'Referenced gateway not found: "x"',
+          origin: 'VirtualService default/reviews',
+          reference: 'vs.yaml:8',
+          documentationUrl: 'u',
+        },
+      ]),
     );
-    expect(findings).toEqual([{ code: 'IST0101', level: 'Error', message: 'Referenced gateway not found: "x"', origin: 'VirtualService default/reviews', file: 'vs.yaml', line: 8, documentationUrl: 'u' }]);
+    expect(findings).toEqual([
+      {
+        code: 'IST0101',
+        level: 'Error',
+        message: 'Referenced gateway not found: "x"',
+        origin: 'VirtualService default/reviews',
+        file: 'vs.yaml',
+        line: 8,
+        documentationUrl: 'u',
+      },
+    ]);
     expect(parseAnalyzeJson('[]')).toEqual([]);
     expect(parseAnalyzeJson('')).toEqual([]);
   });
@@ -42,7 +64,10 @@ describe('istioctl analyze --use-kube=false (real binary)', () => {
     for (const file of files) {
       for (const experiment of loadExperimentFile(join(experimentsDir, file))) {
         const resources = join(dir, `${experiment.name}.yaml`);
-        writeFileSync(resources, experiment.apply.map((r) => stringify({ ...r.object, metadata: { namespace: 'default', ...r.object.metadata } })).join('---\n'));
+        writeFileSync(
+          resources,
+          experiment.apply.map((r) => stringify({ ...r.object, metadata: { namespace: 'default', ...r.object.metadata } })).join('---\n'),
+        );
         const errors = (await analyzeOffline([...scenarioFiles(), resources])).filter((f) => f.level === 'Error');
         expect(errors, `${file} (${experiment.name})`).toEqual([]);
       }
@@ -79,8 +104,18 @@ describe('istioctl analyze --use-kube=false (real binary)', () => {
     expect(errors).toEqual(
       expect.arrayContaining([
         { code: 'IST0101', origin: 'VirtualService default/reviews', file: broken, message: 'Referenced gateway not found: "no-such-gateway"' },
-        { code: 'IST0101', origin: 'VirtualService default/reviews', file: broken, message: 'Referenced host+subset in destinationrule not found: "reviews+v9"' },
-        { code: 'IST0106', origin: 'DestinationRule default/ratings', file: broken, message: 'Schema validation error: http1 max pending requests must be non-negative' },
+        {
+          code: 'IST0101',
+          origin: 'VirtualService default/reviews',
+          file: broken,
+          message: 'Referenced host+subset in destinationrule not found: "reviews+v9"',
+        },
+        {
+          code: 'IST0106',
+          origin: 'DestinationRule default/ratings',
+          file: broken,
+          message: 'Schema validation error: http1 max pending requests must be non-negative',
+        },
       ]),
     );
     expect(findings.find((f) => f.message.includes('no-such-gateway') && f.code === 'IST0101')?.line).toBe(6);

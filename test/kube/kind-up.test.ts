@@ -16,8 +16,11 @@ const tsx = join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs');
 
 function script(name: string, args: string[], env: Record<string, string | undefined> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [tsx, join(root, 'scripts', name), ...args], { cwd: root, env: { ...process.env, ...env } as NodeJS.ProcessEnv, timeout: 60_000 }, (error, stdout, stderr) =>
-      resolve({ code: error ? ((error as { code?: number }).code ?? -1) : 0, stdout, stderr }),
+    execFile(
+      process.execPath,
+      [tsx, join(root, 'scripts', name), ...args],
+      { cwd: root, env: { ...process.env, ...env } as NodeJS.ProcessEnv, timeout: 60_000 },
+      (error, stdout, stderr) => resolve({ code: error ? ((error as { code?: number }).code ?? -1) : 0, stdout, stderr }),
     );
   });
 }
@@ -54,7 +57,9 @@ describe('kind-up.ts --dry-run', () => {
       `$ ${ctx} label namespace default istio-injection=enabled --overwrite`,
       `$ ${ctx} -n default apply -k scenarios/bookinfo`,
       `$ ${ctx} -n default rollout restart 'deployment/<name>'`,
-      ...['details-v1', 'ratings-v1', 'reviews-v1', 'reviews-v2', 'reviews-v3', 'productpage-v1'].map((d) => `$ ${ctx} -n default rollout status deployment/${d} --timeout=300s`),
+      ...['details-v1', 'ratings-v1', 'reviews-v1', 'reviews-v2', 'reviews-v3', 'productpage-v1'].map(
+        (d) => `$ ${ctx} -n default rollout status deployment/${d} --timeout=300s`,
+      ),
     ]);
     expect(lines.at(-1)).toBe('# 4. wait until http://127.0.0.1:8080/productpage answers 200, then print the URL');
   });
@@ -65,11 +70,16 @@ describe('kind-up.ts --dry-run', () => {
     const file = join(tmp, 'operator.yaml');
     writeFileSync(file, operator);
     const manifest = await new Promise<string>((resolve, reject) =>
-      execFile(istioctlPath(), ['manifest', 'generate', '-f', file], { maxBuffer: 64 * 1024 * 1024, env: { ...process.env, KUBECONFIG: '/dev/null' } }, (error, out, err) =>
-        error ? reject(new Error(`${error.message}\n${err}`)) : resolve(out),
+      execFile(
+        istioctlPath(),
+        ['manifest', 'generate', '-f', file],
+        { maxBuffer: 64 * 1024 * 1024, env: { ...process.env, KUBECONFIG: '/dev/null' } },
+        (error, out, err) => (error ? reject(new Error(`${error.message}\n${err}`)) : resolve(out)),
       ),
     );
-    const objects = parseAllDocuments(manifest).map((d) => d.toJS()).filter(Boolean) as { kind: string; metadata: { name: string; annotations?: Record<string, string> }; spec?: unknown; data?: Record<string, string> }[];
+    const objects = parseAllDocuments(manifest)
+      .map((d) => d.toJS())
+      .filter(Boolean) as { kind: string; metadata: { name: string; annotations?: Record<string, string> }; spec?: unknown; data?: Record<string, string> }[];
     type ServiceSpec = { type: string; ports: unknown[] };
     type DeploymentSpec = { template: { spec: { containers: { image: string }[] } } };
     const service = objects.find((o) => o.kind === 'Service' && o.metadata.name === 'istio-ingressgateway')!;
@@ -77,13 +87,19 @@ describe('kind-up.ts --dry-run', () => {
     expect((service.spec as ServiceSpec).ports).toContainEqual({ name: 'http2', port: 80, targetPort: 8080, nodePort: 30080, protocol: 'TCP' });
     expect(service.metadata.annotations).toMatchObject({ 'meshproof.dev/host-url': 'http://127.0.0.1:8080' });
     const mesh = parse(objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'istio')?.data?.mesh ?? '');
-    expect(mesh.defaultConfig.proxyStatsMatcher).toEqual({ inclusionPrefixes: ['cluster.outbound'], inclusionRegexps: ['.*http_local_rate_limit.*', '.*rbac.*'] });
+    expect(mesh.defaultConfig.proxyStatsMatcher).toEqual({
+      inclusionPrefixes: ['cluster.outbound'],
+      inclusionRegexps: ['.*http_local_rate_limit.*', '.*rbac.*'],
+    });
     const images = objects.filter((o) => o.kind === 'Deployment').flatMap((o) => (o.spec as DeploymentSpec).template.spec.containers.map((c) => c.image));
     expect(images.sort()).toEqual([`docker.io/istio/pilot:${istioRelease}`, `docker.io/istio/proxyv2:${istioRelease}`]);
   });
 
   it('follows --name and --port', async () => {
-    const { stdout } = await script('kind-up.ts', ['--dry-run', '--name', 'demo', '--port', '9090', '--istioctl', 'istioctl'], { TMPDIR: tmp, PATH: '/nonexistent' });
+    const { stdout } = await script('kind-up.ts', ['--dry-run', '--name', 'demo', '--port', '9090', '--istioctl', 'istioctl'], {
+      TMPDIR: tmp,
+      PATH: '/nonexistent',
+    });
     expect(stdout).toContain('hostPort: 9090');
     expect(stdout).toContain('meshproof.dev/host-url: http://127.0.0.1:9090');
     expect(stdout).toContain(`$ kind create cluster --name demo --config ${tmp}/meshproof-kind-up-demo/kind-config.yaml --wait 120s`);
@@ -118,7 +134,9 @@ describe('kind-up.ts and the istioctl version', () => {
 
   it('the dry run says when it cannot tell the version', async () => {
     const { stdout } = await script('kind-up.ts', ['--dry-run', '--istioctl', '/opt/istio/bin/istioctl'], { PATH: '/nonexistent' });
-    expect(stdout.split('\n')[1]).toMatch(/^# istioctl \/opt\/istio\/bin\/istioctl: cannot tell its version \(not found\); kind-up installs Istio 1\.28\.3 only with istioctl 1\.28\.x unless --force/);
+    expect(stdout.split('\n')[1]).toMatch(
+      /^# istioctl \/opt\/istio\/bin\/istioctl: cannot tell its version \(not found\); kind-up installs Istio 1\.28\.3 only with istioctl 1\.28\.x unless --force/,
+    );
   });
 
   it('a real run refuses an istioctl of another minor before running anything', async () => {
@@ -144,7 +162,8 @@ describe('kind-up.ts and the istioctl version', () => {
   });
 
   it('istioctl candidates: PATH, downloadIstio folders newest first (here, then home), then the pinned build; the first of the right minor wins', () => {
-    const dirs = (folder: string) => (folder === '/work' ? ['istio-1.27.1', 'istio-1.28.10', 'istio-1.28.3', 'notes'] : folder === '/home/u' ? ['istio-1.28.0'] : []);
+    const dirs = (folder: string) =>
+      folder === '/work' ? ['istio-1.27.1', 'istio-1.28.10', 'istio-1.28.3', 'notes'] : folder === '/home/u' ? ['istio-1.28.0'] : [];
     const candidates = istioctlCandidates({ onPath: '/usr/local/bin/istioctl', cwd: '/work', home: '/home/u', pinned: '/cache/istioctl', dirs });
     expect(candidates).toEqual([
       '/usr/local/bin/istioctl',
@@ -161,7 +180,16 @@ describe('kind-up.ts and the istioctl version', () => {
     ]);
     expect(pickIstioctl(candidates, versions, '1.28.3')).toBe('/work/istio-1.28.10/bin/istioctl');
     // None of the right minor: the first that runs, which the check refuses with how to get one.
-    expect(pickIstioctl(['/a', '/b'], new Map([['/a', undefined], ['/b', '1.31.0']]), '1.28.3')).toBe('/b');
+    expect(
+      pickIstioctl(
+        ['/a', '/b'],
+        new Map([
+          ['/a', undefined],
+          ['/b', '1.31.0'],
+        ]),
+        '1.28.3',
+      ),
+    ).toBe('/b');
   });
 
   it('--force goes on with a warning', async () => {
@@ -191,8 +219,12 @@ describe('kind-up.ts without its tools', () => {
     const { code, stdout } = await script('kind-up.ts', [], { PATH: bin, MESHPROOF_ISTIOCTL: '/opt/istio/bin/istioctl' });
     expect(code).toBe(1);
     expect(stdout).toContain('kind-up needs docker, kind, kubectl, which are not installed:');
-    expect(stdout).toContain('  - docker: kind runs Kubernetes nodes as containers: install Docker Engine (https://docs.docker.com/engine/install/) and start it');
-    expect(stdout).toContain('  - kind: install kind v0.29.0: `go install sigs.k8s.io/kind@v0.29.0` or https://kind.sigs.k8s.io/docs/user/quick-start/#installation');
+    expect(stdout).toContain(
+      '  - docker: kind runs Kubernetes nodes as containers: install Docker Engine (https://docs.docker.com/engine/install/) and start it',
+    );
+    expect(stdout).toContain(
+      '  - kind: install kind v0.29.0: `go install sigs.k8s.io/kind@v0.29.0` or https://kind.sigs.k8s.io/docs/user/quick-start/#installation',
+    );
     expect(stdout).not.toContain('$ ');
   });
 
@@ -202,7 +234,9 @@ describe('kind-up.ts without its tools', () => {
     const { code, stdout } = await script('kind-up.ts', [], { PATH: bin, MESHPROOF_TOOLS: join(bin, 'no-tools') });
     expect(code).toBe(1);
     expect(stdout).toContain('kind-up needs docker, kind, kubectl, istioctl');
-    expect(stdout).toContain(`  - istioctl: download Istio ${istioRelease}'s istioctl (\`curl -L https://istio.io/downloadIstio | ISTIO_VERSION=${istioRelease} sh -\``);
+    expect(stdout).toContain(
+      `  - istioctl: download Istio ${istioRelease}'s istioctl (\`curl -L https://istio.io/downloadIstio | ISTIO_VERSION=${istioRelease} sh -\``,
+    );
   });
 });
 

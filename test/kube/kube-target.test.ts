@@ -43,7 +43,9 @@ function userObjectsUnchanged(): void {
 
 describe('KubeTarget.prepare (preflight)', () => {
   it('refuses a context that is not kind-* unless --context X --allow-context', async () => {
-    await expect(target().prepare({ ...prepareOptions, context: 'staging' })).rejects.toThrow(/refusing to change cluster context "staging".*--context staging --allow-context/s);
+    await expect(target().prepare({ ...prepareOptions, context: 'staging' })).rejects.toThrow(
+      /refusing to change cluster context "staging".*--context staging --allow-context/s,
+    );
     await expect(target().prepare({ ...prepareOptions, context: 'staging', allowContext: true })).resolves.toMatchObject({ context: 'staging' });
     expect(fx.server.requests.filter((r) => r.method !== 'GET')).toEqual([]);
   });
@@ -55,9 +57,13 @@ describe('KubeTarget.prepare (preflight)', () => {
   it('says which Istio kinds are missing when Istio is not installed', async () => {
     fx.server.istioInstalled = false;
     try {
-      const error = await target().prepare(prepareOptions).catch((e: Error) => e);
+      const error = await target()
+        .prepare(prepareOptions)
+        .catch((e: Error) => e);
       expect(error).toBeInstanceOf(TargetError);
-      expect((error as Error).message).toMatch(/Istio is not installed.*VirtualService \(networking.istio.io\/v1\).*EnvoyFilter \(networking.istio.io\/v1alpha3\).*AuthorizationPolicy/);
+      expect((error as Error).message).toMatch(
+        /Istio is not installed.*VirtualService \(networking.istio.io\/v1\).*EnvoyFilter \(networking.istio.io\/v1alpha3\).*AuthorizationPolicy/,
+      );
     } finally {
       fx.server.istioInstalled = true;
     }
@@ -67,18 +73,29 @@ describe('KubeTarget.prepare (preflight)', () => {
     const seed = preexisting().map((o) => {
       if (o.kind !== 'Pod') return o;
       // The seed's Pods have a status, containers and annotations.
-      const pod = structuredClone(o) as K8sObject & { status: { conditions: unknown[] }; spec: { containers: { name: string }[] }; metadata: { annotations: Record<string, string> } };
+      const pod = structuredClone(o) as K8sObject & {
+        status: { conditions: unknown[] };
+        spec: { containers: { name: string }[] };
+        metadata: { annotations: Record<string, string> };
+      };
       if (pod.metadata.name.startsWith('ratings-v1')) pod.status.conditions = [{ type: 'Ready', status: 'False' }];
       if (pod.metadata.name.startsWith('details-v1')) pod.spec.containers = pod.spec.containers.filter((c) => c.name !== 'istio-proxy');
-      if (pod.metadata.name.startsWith('reviews-v2')) pod.metadata.annotations['proxy.istio.io/config'] = 'proxyStatsMatcher:\n  inclusionPrefixes: [cluster.outbound]\n';
+      if (pod.metadata.name.startsWith('reviews-v2'))
+        pod.metadata.annotations['proxy.istio.io/config'] = 'proxyStatsMatcher:\n  inclusionPrefixes: [cluster.outbound]\n';
       return pod;
     });
     fx.server.reset(seed.filter((o) => !(o.kind === 'Pod' && o.metadata.name.startsWith('reviews-v3'))));
-    const message = ((await target().prepare(prepareOptions).catch((e: Error) => e)) as Error).message;
+    const message = (
+      (await target()
+        .prepare(prepareOptions)
+        .catch((e: Error) => e)) as Error
+    ).message;
     expect(message).toContain('ratings-v1: none of its 1 pod(s) is ready');
     expect(message).toContain('details-v1: its pods have no istio-proxy sidecar');
     expect(message).toContain('reviews-v3: no pod in namespace default with labels {"app":"reviews","version":"v3"}');
-    expect(message).toMatch(/reviews-v2 \(pod default\/reviews-v2-[^)]+\) does not export local rate limit counters \(e\.g\. http_local_rate_limiter\.http_local_rate_limit\.rate_limited\).*\{"proxyStatsMatcher":\{"inclusionRegexps":\["\.\*http_local_rate_limit\.\*"\]\}\}/);
+    expect(message).toMatch(
+      /reviews-v2 \(pod default\/reviews-v2-[^)]+\) does not export local rate limit counters \(e\.g\. http_local_rate_limiter\.http_local_rate_limit\.rate_limited\).*\{"proxyStatsMatcher":\{"inclusionRegexps":\["\.\*http_local_rate_limit\.\*"\]\}\}/,
+    );
     expect(message).not.toContain('productpage');
   });
 });
@@ -99,7 +116,9 @@ describe('KubeTarget.waitConverged', () => {
     await t.apply(experimentResources(), 'run-4');
     const error = (await t.waitConverged(600).catch((e: Error) => e)) as Error;
     expect(error).toBeInstanceOf(TargetError);
-    expect(error.message).toMatch(/did not converge in 600 ms; 1 of 7 proxies are behind:\n {2}- reviews-v2-8b9c7d6f5-j7k8l\.default: has not acknowledged cds sent \S+\/\d+ acked \S+\/\d+/);
+    expect(error.message).toMatch(
+      /did not converge in 600 ms; 1 of 7 proxies are behind:\n {2}- reviews-v2-8b9c7d6f5-j7k8l\.default: has not acknowledged cds sent \S+\/\d+ acked \S+\/\d+/,
+    );
     await t.restore();
   });
 
@@ -122,7 +141,9 @@ describe('KubeTarget.waitConverged', () => {
     expect(calls).toBe(4); // one miss, then three passes in a row
     const probe = async () => ({ ok: false, detail: 'reviews v3 share 0 of 40' });
     await t.apply([must(experimentResources()[1], 'experimentResources()[1]')], 'run-6');
-    await expect(t.waitConverged(300, probe)).rejects.toThrow(/behavioural probe did not see the change in 3 consecutive windows within 300 ms: reviews v3 share 0 of 40/);
+    await expect(t.waitConverged(300, probe)).rejects.toThrow(
+      /behavioural probe did not see the change in 3 consecutive windows within 300 ms: reviews v3 share 0 of 40/,
+    );
     await t.restore();
   });
 });
@@ -135,7 +156,7 @@ describe('KubeTarget: consecutive experiments, replacing, unchanged objects', ()
     spec: { hosts: ['details'], http: [{ route: [{ destination: { host: 'details' } }] }] },
   };
 
-  it('a second experiment is not converged by the first one\'s restore: never pushed, it times out (TargetError)', async () => {
+  it("a second experiment is not converged by the first one's restore: never pushed, it times out (TargetError)", async () => {
     const t = target();
     await t.prepare(prepareOptions);
     await t.apply(experimentResources(), 'run-a');
@@ -162,7 +183,9 @@ describe('KubeTarget: consecutive experiments, replacing, unchanged objects', ()
     const report = await t.restore();
     expect(report.restored).toEqual(['VirtualService/default/reviews']);
     expect(report.errors).toEqual([
-      expect.stringMatching(/^restored, but restored configuration did not converge in 400 ms; 1 of 7 proxies are behind:\n {2}- reviews-v2-8b9c7d6f5-j7k8l\.default: has not acknowledged/),
+      expect.stringMatching(
+        /^restored, but restored configuration did not converge in 400 ms; 1 of 7 proxies are behind:\n {2}- reviews-v2-8b9c7d6f5-j7k8l\.default: has not acknowledged/,
+      ),
     ]);
     userObjectsUnchanged();
   });
@@ -191,7 +214,6 @@ describe('KubeTarget: consecutive experiments, replacing, unchanged objects', ()
     expect((await t.restore()).errors).toEqual([]);
     expect(fx.server.find('VirtualService', 'default', 'reviews')!.metadata.labels).toEqual({ team: 'other' });
   });
-
 });
 
 describe('KubeTarget.counters and entrypoint', () => {
@@ -206,7 +228,6 @@ describe('KubeTarget.counters and entrypoint', () => {
     expect(sumCounter(samples, 'envoy_cluster_upstream_rq_retry', {}, 'reviews-v1')).toBe(6);
     expect(samples.filter((s) => s.proxy === 'reviews-v1' && s.name === 'envoy_cluster_upstream_rq_retry')).toHaveLength(1);
   });
-
 });
 
 describe('KubeTarget.restore and cleanup', () => {

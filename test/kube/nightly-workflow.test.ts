@@ -41,7 +41,11 @@ const step = (predicate: (s: Step) => boolean, what: string) => must(steps[index
 /** Arguments of `node bin/meshproof.js <...>` in a step's script. */
 function meshproofArgs(step: Step): string[] {
   const line = (step.run ?? '').split('\n').find((l) => l.includes('node bin/meshproof.js'))!;
-  return line.replace(/\|\|.*$/, '').trim().split(/\s+/).slice(2);
+  return line
+    .replace(/\|\|.*$/, '')
+    .trim()
+    .split(/\s+/)
+    .slice(2);
 }
 
 describe('mesh-nightly workflow', () => {
@@ -50,7 +54,7 @@ describe('mesh-nightly workflow', () => {
     expect(workflow.on).toHaveProperty('workflow_dispatch');
   });
 
-  it("pins the Istio and kind releases kind-up installs (src/targets/kube/kind.ts)", () => {
+  it('pins the Istio and kind releases kind-up installs (src/targets/kube/kind.ts)', () => {
     expect(workflow.env.ISTIO_VERSION).toBe(istioRelease);
     expect(workflow.env.KIND_VERSION).toBe(kindRelease);
     const kind = step(runs('kind-linux-amd64'), 'kind install').run!;
@@ -102,7 +106,7 @@ describe('mesh-nightly workflow', () => {
     expect(steps.find(runs('scripts/kind-down.ts'))?.if).toBe('always()');
   });
 
-  it("uses only flags the meshproof CLI defines", () => {
+  it('uses only flags the meshproof CLI defines', () => {
     const program = buildProgram();
     for (const step of steps.filter(runs('node bin/meshproof.js'))) {
       const [command, ...rest] = meshproofArgs(step);

@@ -57,10 +57,27 @@ describe('KubeTarget.outsideEntrypoint (service-proxy relay)', () => {
       const base = await target.outsideEntrypoint('ratings', 9080);
       expect(base).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
       expect(await target.outsideEntrypoint('ratings', 9080)).toBe(base); // one relay per service port
-      const answer = await request(`${base}/ratings/0?x=1`, { method: 'POST', body: '{"stars":5}', headers: { 'content-type': 'application/json', 'x-user': 'jason', authorization: 'Bearer from-the-client' } });
+      const answer = await request(`${base}/ratings/0?x=1`, {
+        method: 'POST',
+        body: '{"stars":5}',
+        headers: { 'content-type': 'application/json', 'x-user': 'jason', authorization: 'Bearer from-the-client' },
+      });
       expect(answer.status).toBe(200);
-      const echoed = JSON.parse(answer.body) as { pod: string; method: string; path: string; body: string; contentType: string; headers: Record<string, string> };
-      expect(echoed).toMatchObject({ pod: 'ratings-v1-7d8f9c6b5-d3e4f', method: 'POST', path: '/ratings/0?x=1', body: '{"stars":5}', contentType: 'application/json' });
+      const echoed = JSON.parse(answer.body) as {
+        pod: string;
+        method: string;
+        path: string;
+        body: string;
+        contentType: string;
+        headers: Record<string, string>;
+      };
+      expect(echoed).toMatchObject({
+        pod: 'ratings-v1-7d8f9c6b5-d3e4f',
+        method: 'POST',
+        path: '/ratings/0?x=1',
+        body: '{"stars":5}',
+        contentType: 'application/json',
+      });
       expect(echoed.headers['x-user']).toBe('jason');
       const proxied = fx.server.requests.find((r) => r.path.includes('/proxy/'))!;
       expect(proxied.path).toBe('/api/v1/namespaces/default/services/ratings:9080/proxy/ratings/0');
@@ -97,7 +114,11 @@ describe('KubeTarget.outsideEntrypoint (service-proxy relay)', () => {
   });
 
   for (const refusal of [
-    { code: 403, reason: 'Forbidden', message: 'services "ratings" is forbidden: User "ci" cannot get resource "services/proxy" in API group "" in the namespace "default"' },
+    {
+      code: 403,
+      reason: 'Forbidden',
+      message: 'services "ratings" is forbidden: User "ci" cannot get resource "services/proxy" in API group "" in the namespace "default"',
+    },
     { code: 429, reason: 'TooManyRequests', message: 'Too many requests, please try again later.' },
     { code: 401, reason: 'Unauthorized', message: 'Unauthorized' },
   ]) {
@@ -113,19 +134,23 @@ describe('KubeTarget.outsideEntrypoint (service-proxy relay)', () => {
         expect(error?.code).toBe('ECONNRESET');
         const failure = (await target.counters().catch((e: Error) => e)) as Error;
         expect(failure).toBeInstanceOf(TargetError);
-        expect(failure.message).toContain(`the API server itself answered the client outside the mesh for ratings:9080 (its service proxy, not the workload): ${refusal.code} ${refusal.reason}: ${refusal.message}`);
+        expect(failure.message).toContain(
+          `the API server itself answered the client outside the mesh for ratings:9080 (its service proxy, not the workload): ${refusal.code} ${refusal.reason}: ${refusal.message}`,
+        );
       } finally {
         await target.close();
       }
     });
   }
-
 });
 
 describe('isUnreachable (the API server could not reach the backend)', () => {
-  const statusBody = (message: string) => JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'ServiceUnavailable', code: 503, message });
+  const statusBody = (message: string) =>
+    JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'ServiceUnavailable', code: 503, message });
   it('recognises the API server proxy Status, not a backend 503', () => {
-    expect(isUnreachable(503, 'application/json', statusBody('error trying to reach service: dial tcp 10.244.0.9:9080: connect: connection refused'))).toBe(true);
+    expect(isUnreachable(503, 'application/json', statusBody('error trying to reach service: dial tcp 10.244.0.9:9080: connect: connection refused'))).toBe(
+      true,
+    );
     expect(isUnreachable(503, 'application/json', statusBody('no endpoints available for service "details"'))).toBe(true);
     expect(isUnreachable(503, 'application/json', JSON.stringify({ error: 'unavailable' }))).toBe(false);
     expect(isUnreachable(503, 'text/plain', 'upstream connect error or disconnect/reset before headers. reset reason: overflow')).toBe(false);

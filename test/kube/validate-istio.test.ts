@@ -11,8 +11,11 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
 
 function meshproof(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [join(root, 'bin', 'meshproof.js'), ...args], { cwd: root, env: { ...process.env, NO_COLOR: '1', ...env }, timeout: 120_000 }, (error, stdout, stderr) =>
-      resolve({ code: error ? ((error as { code?: number }).code ?? -1) : 0, stdout, stderr }),
+    execFile(
+      process.execPath,
+      [join(root, 'bin', 'meshproof.js'), ...args],
+      { cwd: root, env: { ...process.env, NO_COLOR: '1', ...env }, timeout: 120_000 },
+      (error, stdout, stderr) => resolve({ code: error ? ((error as { code?: number }).code ?? -1) : 0, stdout, stderr }),
     );
   });
 }
@@ -57,29 +60,61 @@ describe('meshproof validate --istio (real istioctl, offline)', () => {
     // line 15 of the experiment file is `gateways: [no-such-gateway]`; col 22 is the list item
     const file = experimentDir(
       'broken-routing',
-      ['apiVersion: networking.istio.io/v1', 'kind: VirtualService', 'metadata: { name: reviews }', 'spec:', '  hosts: [reviews]', '  gateways: [no-such-gateway]', '  http:', '    - route:', '        - destination: { host: reviews }'].join('\n'),
+      [
+        'apiVersion: networking.istio.io/v1',
+        'kind: VirtualService',
+        'metadata: { name: reviews }',
+        'spec:',
+        '  hosts: [reviews]',
+        '  gateways: [no-such-gateway]',
+        '  http:',
+        '    - route:',
+        '        - destination: { host: reviews }',
+      ].join('\n'),
     );
     const { code, stderr } = await meshproof(['validate', '--istio', file]);
-    expect(stderr).toContain(`istio error: ${file}:15:22: IST0101 (VirtualService default/reviews): Referenced gateway not found: "no-such-gateway" [experiment broken-routing]`);
+    expect(stderr).toContain(
+      `istio error: ${file}:15:22: IST0101 (VirtualService default/reviews): Referenced gateway not found: "no-such-gateway" [experiment broken-routing]`,
+    );
     expect(stderr).toContain('error: istioctl analyze found 1 error in the resources of 1 experiment.');
     expect(code).toBe(2);
 
     const json = await meshproof(['validate', '--istio', '--json', file]);
     expect(json.code).toBe(2);
-    const parsed = JSON.parse(json.stdout) as { ok: boolean; istio: { code: string; level: string; where: { file: string; line: number }; experiments: string[] }[] };
+    const parsed = JSON.parse(json.stdout) as {
+      ok: boolean;
+      istio: { code: string; level: string; where: { file: string; line: number }; experiments: string[] }[];
+    };
     expect(parsed.ok).toBe(false);
     expect(parsed.istio).toEqual(
-      expect.arrayContaining([expect.objectContaining({ code: 'IST0101', level: 'Error', where: { file, line: 15, col: 22 }, experiments: ['broken-routing'] })]),
+      expect.arrayContaining([
+        expect.objectContaining({ code: 'IST0101', level: 'Error', where: { file, line: 15, col: 22 }, experiments: ['broken-routing'] }),
+      ]),
     );
   });
 
   it('shows warnings and still exits 0', async () => {
     const file = experimentDir(
       'unreachable-rule',
-      ['apiVersion: networking.istio.io/v1', 'kind: VirtualService', 'metadata: { name: ratings }', 'spec:', '  hosts: [ratings]', '  http:', '    - route:', '        - destination: { host: ratings }', '    - route:', '        - destination: { host: ratings }'].join('\n'),
+      [
+        'apiVersion: networking.istio.io/v1',
+        'kind: VirtualService',
+        'metadata: { name: ratings }',
+        'spec:',
+        '  hosts: [ratings]',
+        '  http:',
+        '    - route:',
+        '        - destination: { host: ratings }',
+        '    - route:',
+        '        - destination: { host: ratings }',
+      ].join('\n'),
     );
     const { code, stderr } = await meshproof(['validate', '--istio', file]);
-    expect(stderr).toMatch(new RegExp(`istio warning: ${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:10:9: IST0130 \\(VirtualService default/ratings\\): VirtualService rule #1 not used`));
+    expect(stderr).toMatch(
+      new RegExp(
+        `istio warning: ${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:10:9: IST0130 \\(VirtualService default/ratings\\): VirtualService rule #1 not used`,
+      ),
+    );
     expect(stderr).toContain('istioctl analyze: no errors, 1 other finding.');
     expect(code).toBe(0);
   });

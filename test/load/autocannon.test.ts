@@ -22,7 +22,14 @@ describe('AutocannonDriver', () => {
     // A request count, not a duration: how many sends fit in a duration depends on how fast the machine answers.
     const { summary, observation, progress } = await drive(
       driver,
-      plan(server.url, { requests: [request('/productpage')], model: { kind: 'open', rate: 100 }, durationMs: undefined, totalRequests: 150, timeoutMs: 5000, seed: 11 }),
+      plan(server.url, {
+        requests: [request('/productpage')],
+        model: { kind: 'open', rate: 100 },
+        durationMs: undefined,
+        totalRequests: 150,
+        timeoutMs: 5000,
+        seed: 11,
+      }),
     );
     expect(summary).toMatchObject({ driver: 'autocannon', sent: 150, answered: 150, errored: 0 });
     expect(summary.notes.join(' ')).toMatch(/per-second budget over 100 connection/);
@@ -79,7 +86,10 @@ describe('AutocannonDriver', () => {
   });
 
   it('stops at exactly totalRequests when it is below the connections (each new connection sends at once)', async () => {
-    for (const model of [{ kind: 'open', rate: 50 }, { kind: 'closed', connections: 16 }] as const) {
+    for (const model of [
+      { kind: 'open', rate: 50 },
+      { kind: 'closed', connections: 16 },
+    ] as const) {
       server.ids.length = 0;
       const { summary } = await drive(driver, plan(server.url, { model, durationMs: undefined, totalRequests: 5, timeoutMs: 5000 }));
       expect(summary, model.kind).toMatchObject({ sent: 5, answered: 5, errored: 0 });
@@ -151,7 +161,7 @@ describe('AutocannonDriver', () => {
     expect(seen).toEqual(['mp-7-0', 'mp-7-1', 'mp-7-2']);
   });
 
-  it('prefixes request paths with the base URL\'s path', async () => {
+  it("prefixes request paths with the base URL's path", async () => {
     const { summary } = await drive(
       driver,
       plan(`${server.url}/prefix/`, { requests: [request('/ok')], totalRequests: 2, durationMs: undefined, model: { kind: 'closed', connections: 1 } }),

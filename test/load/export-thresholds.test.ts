@@ -61,7 +61,13 @@ describe('exported k6 scripts judge what k6 can see', () => {
 
   it('a share of 503s and a latency bound: met passes, missed fails; mesh-side expectations are listed as not judged', async () => {
     const load = '    request: { path: /flaky }\n    connections: 4\n    total: 400';
-    const met = await runK6('met', experiment(load, '    - status: { code: 503, ratio: { approx: 0.2, tolerance: 0.1 } }\n    - latency: { p99: { below: 5s } }\n    - retries: { service: ratings, max: 0 }'));
+    const met = await runK6(
+      'met',
+      experiment(
+        load,
+        '    - status: { code: 503, ratio: { approx: 0.2, tolerance: 0.1 } }\n    - latency: { p99: { below: 5s } }\n    - retries: { service: ratings, max: 0 }',
+      ),
+    );
     expect(met.code, met.out).toBe(0);
     expect(met.script).toContain('// Not judged here: "retries to ratings": it reads the proxies\' own counters, which k6 cannot see.');
     const missed = await runK6('missed', experiment(load, '    - status: { code: 5xx, ratio: { max: 0.05 } }'));
@@ -71,7 +77,11 @@ describe('exported k6 scripts judge what k6 can see', () => {
   it('the warm-up is sent but not counted: 503s only in the warm-up do not fail a max-0 share', async () => {
     // /early-fail answers 503 for 300 ms after its first request, then 200: the failures are at the start. A 1.5 s
     // warm-up leaves them out (unless the first request were held back by more than 1.2 s); without it they count.
-    const text = (key: string, warmup: string) => experiment(`    request: { path: "/early-fail?key=${key}&ms=300" }\n    rate: 20\n    duration: 3s${warmup}`, '    - status: { code: 503, ratio: { max: 0 } }');
+    const text = (key: string, warmup: string) =>
+      experiment(
+        `    request: { path: "/early-fail?key=${key}&ms=300" }\n    rate: 20\n    duration: 3s${warmup}`,
+        '    - status: { code: 503, ratio: { max: 0 } }',
+      );
     const run = await runK6('warmup', text('with', '\n    warmup: 1500ms'));
     expect(run.script).toContain('Warm-up: responses sent in the first 1500 ms are sent but not counted');
     expect(run.code, run.out).toBe(0);
@@ -79,7 +89,7 @@ describe('exported k6 scripts judge what k6 can see', () => {
     expect(noWarmup.code, noWarmup.out).toBe(99);
   }, 60_000);
 
-  it('the thresholds are the bands\' edges, per category, with where by request name', () => {
+  it("the thresholds are the bands' edges, per category, with where by request name", () => {
     const [e] = loadExperimentText(
       experiment(
         '    requests:\n      - { name: jason, path: /productpage }\n      - { name: anonymous, path: /productpage }\n    rate: 10\n    duration: 10s',

@@ -13,7 +13,9 @@ import { k6Path } from '../../src/load/tools.ts';
 import { loadExperimentFile } from '../../src/spec/load.ts';
 
 const catalogue = fileURLToPath(new URL('../../experiments/bookinfo/', import.meta.url));
-const files = readdirSync(catalogue).filter((f) => f.endsWith('.yaml')).sort();
+const files = readdirSync(catalogue)
+  .filter((f) => f.endsWith('.yaml'))
+  .sort();
 const options = { baseUrl: 'http://127.0.0.1:8080', seed: 1, serviceUrl: ['ratings=http://127.0.0.1:9080'] };
 
 interface Inspected {

@@ -52,7 +52,14 @@ export function idsUpTo(seed: number, n: number): string[] {
  * Runs a short load and checks the clock origin the driver reports (LoadControl.onClockOrigin): once, in Date.now()'s
  * clock, such that every request's origin + sentAtMs lies between the run's start and end.
  */
-export async function expectClockOrigin(driver: LoadDriver, p: LoadPlan, expect: (actual: unknown, message?: string) => { toBe(v: unknown): void; toBeGreaterThanOrEqual(v: number): void; toBeLessThanOrEqual(v: number): void; toHaveLength(n: number): void }): Promise<void> {
+export async function expectClockOrigin(
+  driver: LoadDriver,
+  p: LoadPlan,
+  expect: (
+    actual: unknown,
+    message?: string,
+  ) => { toBe(v: unknown): void; toBeGreaterThanOrEqual(v: number): void; toBeLessThanOrEqual(v: number): void; toHaveLength(n: number): void },
+): Promise<void> {
   const origins: number[] = [];
   const records: ResponseRecord[] = [];
   const started = Date.now();

@@ -123,7 +123,7 @@ export default function () { intern('x'); }
     expect(responses).toEqual([]);
   });
 
-  it('with K6_OFFLINE_ENV a script importing an extension this k6 lacks fails at once, without asking k6\'s build service (cmd/state/state.go K6_AUTO_EXTENSION_RESOLUTION)', async () => {
+  it("with K6_OFFLINE_ENV a script importing an extension this k6 lacks fails at once, without asking k6's build service (cmd/state/state.go K6_AUTO_EXTENSION_RESOLUTION)", async () => {
     const { code, stderr, responses } = await runScript(`
 import { nothing } from 'k6/x/not-built-in';
 export const options = { iterations: 1 };

@@ -79,7 +79,9 @@ describe('k6 extension record decoder', () => {
     const decoder = new K6RecordDecoder({ onOrigin: () => undefined, onResponse: () => undefined });
     decoder.push(truncated);
     expect(() => decoder.end()).toThrow(K6RecordError);
-    expect(() => decoder.end()).toThrow(`ended inside a record at byte ${stream.length - RESPONSE_RECORD_SIZE}: ${RESPONSE_RECORD_SIZE - 5} byte(s) of ${RESPONSE_RECORD_SIZE} bytes`);
+    expect(() => decoder.end()).toThrow(
+      `ended inside a record at byte ${stream.length - RESPONSE_RECORD_SIZE}: ${RESPONSE_RECORD_SIZE - 5} byte(s) of ${RESPONSE_RECORD_SIZE} bytes`,
+    );
     const headless = new K6RecordDecoder({ onOrigin: () => undefined, onResponse: () => undefined });
     headless.push(stringRecord(1, 'abc').subarray(0, 4));
     expect(() => headless.end()).toThrow('ended inside a record at byte 0: 4 byte(s) of its 9-byte header');
@@ -88,7 +90,9 @@ describe('k6 extension record decoder', () => {
   it('a response with a labels or error id never defined is an error naming the id and the byte', () => {
     const unknownLabels = Buffer.concat([stringRecord(1, '{}'), responseRecord({ index: 0, sentAt: 0, latency: 1, status: 200, labels: 7 })]);
     expect(() => decodeAll([unknownLabels])).toThrow(K6RecordError);
-    expect(() => decodeAll([unknownLabels])).toThrow('unknown labels id 7 in the response record at byte 11 of the k6 extension\'s record stream (1 string(s) defined)');
+    expect(() => decodeAll([unknownLabels])).toThrow(
+      "unknown labels id 7 in the response record at byte 11 of the k6 extension's record stream (1 string(s) defined)",
+    );
     const noLabels = responseRecord({ index: 0, sentAt: 0, latency: 1, status: 200, labels: 0 });
     expect(() => decodeAll([noLabels])).toThrow('unknown labels id 0 in the response record at byte 0');
     const unknownError = Buffer.concat([stringRecord(1, '{}'), responseRecord({ index: 0, sentAt: 0, latency: 1, status: 0, labels: 1, error: 2 })]);
@@ -98,7 +102,7 @@ describe('k6 extension record decoder', () => {
   it('labels that are not a JSON object, a string id out of sequence and an unknown tag are errors', () => {
     const notObject = Buffer.concat([stringRecord(1, '["a"]'), responseRecord({ index: 0, sentAt: 0, latency: 1, status: 200, labels: 1 })]);
     expect(() => decodeAll([notObject])).toThrow('labels id 1 in the response record at byte 14 is not a JSON object: ["a"]');
-    expect(() => decodeAll([stringRecord(2, 'x')])).toThrow('string id 2 at byte 0 of the k6 extension\'s record stream, expected 1');
+    expect(() => decodeAll([stringRecord(2, 'x')])).toThrow("string id 2 at byte 0 of the k6 extension's record stream, expected 1");
     expect(() => decodeAll([Buffer.concat([originRecord(1), Buffer.from([9, 0, 0])])])).toThrow('unknown record tag 9 at byte 9');
   });
 });

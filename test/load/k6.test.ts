@@ -76,7 +76,9 @@ describe('k6 script generation', () => {
     const driverScript = k6DriverScript(p);
     expect(driverScript).toMatch(/^import \* as extension from 'k6\/x\/meshproof';$/m);
     expect(driverScript).toContain('const { intern, origin, iteration, reported, response, flush } = extension;');
-    expect(driverScript).toContain('response(res, index, sentAtMs, labelsId, error === undefined ? 0 : intern(error), erroredLatencyMs, !record.readBeyondKey);');
+    expect(driverScript).toContain(
+      'response(res, index, sentAtMs, labelsId, error === undefined ? 0 : intern(error), erroredLatencyMs, !record.readBeyondKey);',
+    );
     expect(driverScript).not.toContain('exec.scenario.iterationInTest');
     // Redirects and bodies set once in options, not per request (k6 parses every request's parameters).
     expect(driverScript).toContain('"maxRedirects": 0');
@@ -272,7 +274,7 @@ describe('K6Driver (real k6 binary)', () => {
       await expect(drive(driver, plan(server.url, {}))).rejects.toThrow(/npx tsx scripts\/k6-build\.ts/);
     });
 
-    it('a k6 without meshproof\'s extension: k6 is told not to fetch one from the internet, and the error says what to build', async () => {
+    it("a k6 without meshproof's extension: k6 is told not to fetch one from the internet, and the error says what to build", async () => {
       // A stand-in for a plain k6 (building one costs minutes): it answers as k6 1.8.1 does for a script importing an
       // extension it lacks (exit 107, "unknown modules"), after writing down what the driver set in its environment.
       const dir = mkdtempSync(join(tmpdir(), 'meshproof-plain-k6-'));
@@ -285,7 +287,9 @@ describe('K6Driver (real k6 binary)', () => {
       chmodSync(fake, 0o755);
       process.env.MESHPROOF_K6 = fake;
       try {
-        await expect(drive(driver, plan(server.url, {}))).rejects.toThrow(/has no meshproof extension \(k6\/x\/meshproof\): build it with `npx tsx scripts\/k6-build\.ts`/);
+        await expect(drive(driver, plan(server.url, {}))).rejects.toThrow(
+          /has no meshproof extension \(k6\/x\/meshproof\): build it with `npx tsx scripts\/k6-build\.ts`/,
+        );
         expect(readFileSync(join(dir, 'resolution'), 'utf8').trim()).toBe('false');
       } finally {
         rmSync(dir, { recursive: true, force: true });

@@ -35,10 +35,7 @@ export function versionFor(id: string | undefined): 'v1' | 'v2' | 'v3' {
 }
 
 export function productPage(version: 'v1' | 'v2' | 'v3'): string {
-  const stars =
-    version === 'v1'
-      ? ''
-      : `<div class="flex gap-x-1 text-${version === 'v2' ? 'black' : 'red'}-500"><svg class="h-5 w-5"></svg></div>`;
+  const stars = version === 'v1' ? '' : `<div class="flex gap-x-1 text-${version === 'v2' ? 'black' : 'red'}-500"><svg class="h-5 w-5"></svg></div>`;
   return `<title>Simple Bookstore App</title><h4 class="text-3xl font-semibold">Book Details</h4>
 <h4 class="text-3xl font-semibold">Book Reviews</h4><section>${stars}<blockquote><p>"fun"</p></blockquote>
 <div class="mt-0.5 text-gray-600 font-mono">Reviews served by:
@@ -60,9 +57,7 @@ function handle(req: IncomingMessage, res: ServerResponse, server: TestServer): 
     case '/ok':
       return text(200, 'ok');
     case '/flaky':
-      return idUniform(id) < FLAKY_SHARE
-        ? text(503, 'upstream connect error or disconnect/reset before headers. reset reason: overflow')
-        : text(200, 'ok');
+      return idUniform(id) < FLAKY_SHARE ? text(503, 'upstream connect error or disconnect/reset before headers. reset reason: overflow') : text(200, 'ok');
     case '/fault':
       return text(500, 'fault filter abort');
     case '/slow':

@@ -33,7 +33,14 @@ describe('x-envoy-attempt-count', () => {
     const stats = new ProxyStats({ inclusionPrefixes: [], inclusionSuffixes: [], inclusionRegexps: [] });
     const router = flakyRouter({ block, serverIp: `${block}.30`, port, stats, retries: { attempts: 2, retryOn: '5xx' } });
     try {
-      const result = await router.handle({ method: 'GET', path: '/', authority: `flaky:${port}`, headers: { 'x-envoy-attempt-count': '7' }, requestId: 'r1', decisionKey: 'k1' });
+      const result = await router.handle({
+        method: 'GET',
+        path: '/',
+        authority: `flaky:${port}`,
+        headers: { 'x-envoy-attempt-count': '7' },
+        requestId: 'r1',
+        decisionKey: 'k1',
+      });
       expect(result.status).toBe(200);
       expect(seen).toEqual(['1', '2']);
     } finally {

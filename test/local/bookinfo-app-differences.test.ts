@@ -28,7 +28,8 @@ function context(env: Record<string, string>, answer: Answer = () => ({ status: 
 const request = (path: string, method = 'GET'): AppRequest => ({ method, path, headers: {}, body: '', decisionKey: 'k' });
 const ok = (body: string): OutboundResult => ({ status: 200, headers: { 'content-type': 'application/json' }, body });
 const detailsBody = '{"id":0,"author":"William Shakespeare"}';
-const reviewsBody = '{"id":"0","podname":"reviews-v1-x","clustername":"null","reviews":[{"reviewer":"Reviewer1","text":"t"},{"reviewer":"Reviewer2","text":"t"}]}';
+const reviewsBody =
+  '{"id":"0","podname":"reviews-v1-x","clustername":"null","reviews":[{"reviewer":"Reviewer1","text":"t"},{"reviewer":"Reviewer2","text":"t"}]}';
 
 describe('reviews (LibertyRestEndpoint.java)', () => {
   const v2 = { ENABLE_RATINGS: 'true', STAR_COLOR: 'black' };
@@ -55,7 +56,7 @@ describe('reviews (LibertyRestEndpoint.java)', () => {
 });
 
 describe('productpage (productpage.py)', () => {
-  it('details answering 200 with a body that is not JSON: Flask\'s 500 page (res.json() raises out of the view), reviews never called', async () => {
+  it("details answering 200 with a body that is not JSON: Flask's 500 page (res.json() raises out of the view), reviews never called", async () => {
     const { ctx, calls } = context({}, (call) => (call.path.startsWith('/details') ? ok('<html>oops</html>') : ok(reviewsBody)));
     const res = await createProductpage(ctx)(request('/productpage'));
     expect(res.status).toBe(500);
@@ -63,7 +64,7 @@ describe('productpage (productpage.py)', () => {
     expect(calls.map((c) => c.path)).toEqual(['/details/0']);
   });
 
-  it('reviews answering 200 with a body that is not JSON: Flask\'s 500 page after one try, not the second', async () => {
+  it("reviews answering 200 with a body that is not JSON: Flask's 500 page after one try, not the second", async () => {
     const { ctx, calls } = context({}, (call) => (call.path.startsWith('/details') ? ok(detailsBody) : ok('garbage')));
     const res = await createProductpage(ctx)(request('/productpage'));
     expect(res.status).toBe(500);
@@ -85,8 +86,16 @@ describe('productpage (productpage.py)', () => {
 });
 
 describe('details (details.rb)', () => {
-  it('reads the id with Ruby\'s Integer(): hex, binary, octal and underscores are ids; what Integer() refuses is 400', async () => {
-    expect([rubyInteger('0x1A'), rubyInteger('0b101'), rubyInteger('017'), rubyInteger('0o17'), rubyInteger('1_000'), rubyInteger('-3'), rubyInteger('0')]).toEqual([26, 5, 15, 15, 1000, -3, 0]);
+  it("reads the id with Ruby's Integer(): hex, binary, octal and underscores are ids; what Integer() refuses is 400", async () => {
+    expect([
+      rubyInteger('0x1A'),
+      rubyInteger('0b101'),
+      rubyInteger('017'),
+      rubyInteger('0o17'),
+      rubyInteger('1_000'),
+      rubyInteger('-3'),
+      rubyInteger('0'),
+    ]).toEqual([26, 5, 15, 15, 1000, -3, 0]);
     for (const bad of ['08', '1.5', '1__0', '_1', 'abc', '']) expect(rubyInteger(bad), bad).toBeUndefined();
     const app = createDetails(context({}).ctx);
     const res = await app(request('/details/0x1A'));
@@ -119,7 +128,7 @@ describe('ratings (ratings.js)', () => {
     expect((await app(request('/ratings/0', 'GET'))).status).toBe(200);
   });
 
-  it('an unknown path is httpdispatcher\'s errorListener: 404 with no body', async () => {
+  it("an unknown path is httpdispatcher's errorListener: 404 with no body", async () => {
     const res = await createRatings(context({ SERVICE_VERSION: 'v1' }).ctx)(request('/nothing'));
     expect(res).toMatchObject({ status: 404, body: '' });
   });
@@ -140,7 +149,9 @@ describe('productpage B3 propagation (getForwardHeaders: OpenTelemetry B3MultiFo
   };
 
   it('re-encodes: parent span id and flags dropped, trace id padded to 32 hex digits, sampled 0 when missing', async () => {
-    expect(await sent({ 'x-b3-traceid': '463AC35C9F6413AD', 'x-b3-spanid': 'A2FB4A1D1A96D312', 'x-b3-parentspanid': '0020000000000001', 'x-b3-flags': '0' })).toEqual({
+    expect(
+      await sent({ 'x-b3-traceid': '463AC35C9F6413AD', 'x-b3-spanid': 'A2FB4A1D1A96D312', 'x-b3-parentspanid': '0020000000000001', 'x-b3-flags': '0' }),
+    ).toEqual({
       'x-b3-traceid': '0000000000000000463ac35c9f6413ad',
       'x-b3-spanid': 'a2fb4a1d1a96d312',
       'x-b3-sampled': '0',
@@ -149,7 +160,9 @@ describe('productpage B3 propagation (getForwardHeaders: OpenTelemetry B3MultiFo
   });
 
   it('a single b3 header wins over x-b3-*; ids that are not 16/32 hex digits send no B3 at all', async () => {
-    expect(await sent({ b3: '80f198ee56343ba864fe8b2a57d3eff7-e457b5a2e4d86bd1', 'x-b3-traceid': '463ac35c9f6413ad', 'x-b3-spanid': 'a2fb4a1d1a96d312' })).toEqual({
+    expect(
+      await sent({ b3: '80f198ee56343ba864fe8b2a57d3eff7-e457b5a2e4d86bd1', 'x-b3-traceid': '463ac35c9f6413ad', 'x-b3-spanid': 'a2fb4a1d1a96d312' }),
+    ).toEqual({
       'x-b3-traceid': '80f198ee56343ba864fe8b2a57d3eff7',
       'x-b3-spanid': 'e457b5a2e4d86bd1',
       'x-b3-sampled': '1',

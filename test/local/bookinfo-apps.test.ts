@@ -31,12 +31,23 @@ describe('Bookinfo apps behind the ingress gateway', () => {
     expect(products[0]?.title).toBe('The Comedy of Errors');
     const details = await (await fetch(`${m.gatewayUrl}/api/v1/products/0`)).json();
     expect(details).toEqual({
-      id: 0, author: 'William Shakespeare', year: 1595, type: 'paperback', pages: 200, publisher: 'PublisherA',
-      language: 'English', 'ISBN-10': '1234567890', 'ISBN-13': '123-1234567890',
+      id: 0,
+      author: 'William Shakespeare',
+      year: 1595,
+      type: 'paperback',
+      pages: 200,
+      publisher: 'PublisherA',
+      language: 'English',
+      'ISBN-10': '1234567890',
+      'ISBN-13': '123-1234567890',
     });
     const ratings = await (await fetch(`${m.gatewayUrl}/api/v1/products/0/ratings`)).json();
     expect(ratings).toEqual({ id: 0, ratings: { Reviewer1: 5, Reviewer2: 4 } });
-    const reviews = (await (await fetch(`${m.gatewayUrl}/api/v1/products/0/reviews`)).json()) as { podname: string; clustername: string; reviews: { reviewer: string }[] };
+    const reviews = (await (await fetch(`${m.gatewayUrl}/api/v1/products/0/reviews`)).json()) as {
+      podname: string;
+      clustername: string;
+      reviews: { reviewer: string }[];
+    };
     expect(reviews.podname).toMatch(/^reviews-v[123]-/);
     expect(reviews.clustername).toBe('null');
     expect(reviews.reviews.map((r: { reviewer: string }) => r.reviewer)).toEqual(['Reviewer1', 'Reviewer2']);
@@ -51,7 +62,10 @@ describe('Bookinfo apps behind the ingress gateway', () => {
 
   it('escapes the Referer in the redirect page as werkzeug.utils.redirect does (markupsafe.escape), not in Location', async () => {
     const hostile = `http://x/"><script>alert('hi')</script>&`;
-    for (const [method, path] of [['GET', '/logout'], ['POST', '/login']] as const) {
+    for (const [method, path] of [
+      ['GET', '/logout'],
+      ['POST', '/login'],
+    ] as const) {
       const res = await fetch(`${m.gatewayUrl}${path}`, {
         method,
         headers: { referer: hostile, 'content-type': 'application/x-www-form-urlencoded' },

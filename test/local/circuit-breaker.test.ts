@@ -9,7 +9,11 @@ function breaker(limits: PoolLimits) {
   const stat = () => ({ value: 0 }) as EnvoyStat;
   const stats = { rqActive: stat(), rqPendingTotal: stat(), rqPendingActive: stat(), rqPendingOverflow: stat(), cxOverflow: stat() };
   const connecting: (() => void)[] = [];
-  const b = new CircuitBreaker(() => limits, stats, (ready) => connecting.push(ready));
+  const b = new CircuitBreaker(
+    () => limits,
+    stats,
+    (ready) => connecting.push(ready),
+  );
   const connectAll = async () => {
     while (connecting.length > 0) connecting.shift()!();
     await Promise.resolve();
@@ -33,7 +37,7 @@ describe('circuit breaker accounting (Envoy ConnPoolImplBase)', () => {
     expect(b.state).toEqual({ connections: 1, pending: 0, active: 1 });
   });
 
-  it('at max_connections a pending request waits for its host\'s connection; max_requests_per_connection closes it and a new one is made for the waiter', async () => {
+  it("at max_connections a pending request waits for its host's connection; max_requests_per_connection closes it and a new one is made for the waiter", async () => {
     const { b, connecting, connectAll } = breaker({ maxConnections: 1, http1MaxPendingRequests: 1, maxRequestsPerConnection: 1 });
     const first = b.admit('h1');
     await connectAll();

@@ -32,14 +32,25 @@ describe('@request.auth.claims header keys (ToRoutingClaim)', () => {
 
   it('matches a string claim or any element of a list; no payload (a sidecar, no token) never matches', () => {
     const vs = parseVirtualService({
-      apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: 'v' },
-      spec: { hosts: ['reviews'], http: [{ match: [{ headers: { '@request.auth.claims.groups': { exact: 'admin' } }, withoutHeaders: { '@request.auth.claims[org][id]': { prefix: 'x' } } }], route: [{ destination: { host: 'productpage' } }] }] },
+      apiVersion: 'networking.istio.io/v1',
+      kind: 'VirtualService',
+      metadata: { name: 'v' },
+      spec: {
+        hosts: ['reviews'],
+        http: [
+          {
+            match: [{ headers: { '@request.auth.claims.groups': { exact: 'admin' } }, withoutHeaders: { '@request.auth.claims[org][id]': { prefix: 'x' } } }],
+            route: [{ destination: { host: 'productpage' } }],
+          },
+        ],
+      },
     } as K8sObject);
     expect(vs.http[0]?.match[0]?.headers).toEqual([]);
     // istiod's translation: route dynamic_metadata on jwt_authn's payload; Envoy's route matching runs it.
     const routes = buildRoutes(bookinfoRegistryInput([vs]), productpageProxy);
     const matches = (payload?: Record<string, unknown>) =>
-      routeIn(routes, '9080', { metadata: payload ? { 'envoy.filters.http.jwt_authn': { payload: payload as JsonValue } } : undefined })?.route?.cluster === 'outbound|9080||productpage.default.svc.cluster.local';
+      routeIn(routes, '9080', { metadata: payload ? { 'envoy.filters.http.jwt_authn': { payload: payload as JsonValue } } : undefined })?.route?.cluster ===
+      'outbound|9080||productpage.default.svc.cluster.local';
     expect(matches({ groups: ['dev', 'admin'] })).toBe(true);
     expect(matches({ groups: 'admin' })).toBe(true);
     expect(matches({ groups: ['dev'] })).toBe(false);
@@ -56,7 +67,9 @@ describe('on the local ingress gateway', () => {
   afterAll(async () => m?.close());
 
   it('a request whose verified token has the claim takes the claim route; others fall through', async () => {
-    await applyAndWait(m, yaml(`
+    await applyAndWait(
+      m,
+      yaml(`
 apiVersion: security.istio.io/v1
 kind: RequestAuthentication
 metadata: { name: ingress-jwt, namespace: istio-system }
@@ -74,7 +87,8 @@ spec:
   - match: [{ uri: { exact: /productpage }, headers: { "@request.auth.claims.groups": { exact: group1 } } }]
     route: [{ destination: { host: productpage, port: { number: 9080 } } }]
   - route: [{ destination: { host: ratings, port: { number: 9080 } } }]
-`));
+`),
+    );
     const get = async (auth?: string) => {
       const res = await fetch(`${m.gatewayUrl}/productpage`, { headers: auth ? { authorization: `Bearer ${auth}` } : {} });
       return (await res.text()).includes('The Comedy of Errors');

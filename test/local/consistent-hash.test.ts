@@ -17,7 +17,11 @@ describe('ring hash and hash policies (units)', () => {
   });
 
   it('a ring of equal hosts: 1024 entries split evenly, the first entry at or after the hash, wrapping', () => {
-    const ring = buildRing([{ key: '10.0.0.1:80', host: 'a' }, { key: '10.0.0.2:80', host: 'b' }, { key: '10.0.0.3:80', host: 'c' }]);
+    const ring = buildRing([
+      { key: '10.0.0.1:80', host: 'a' },
+      { key: '10.0.0.2:80', host: 'b' },
+      { key: '10.0.0.3:80', host: 'c' },
+    ]);
     expect(ring.length).toBe(1026); // ceil(1024 / 3) = 342 each
     expect(ring.every((e, i) => i === 0 || ring[i - 1]!.hash <= e.hash)).toBe(true);
     expect(chooseFromRing(ring, ring[5]!.hash)).toBe(ring[5]!.host);
@@ -30,20 +34,32 @@ describe('ring hash and hash policies (units)', () => {
   });
 
   it('hash policies: header, cookie (set when missing with a ttl), source ip, query; values folded by rotate-and-xor', () => {
-    const inputs = (headers: Record<string, string[]>, path = '/') => ({ header: (n: string) => headers[n] ?? [], path, remoteAddress: '10.1.1.1:5555', localAddress: '10.2.2.2:80' });
+    const inputs = (headers: Record<string, string[]>, path = '/') => ({
+      header: (n: string) => headers[n] ?? [],
+      path,
+      remoteAddress: '10.1.1.1:5555',
+      localAddress: '10.2.2.2:80',
+    });
     expect(requestHash([{ header: { header_name: 'x-user' } }], inputs({ 'x-user': ['alice'] })).hash).toBe(xxHash64('alice'));
     expect(requestHash([{ header: { header_name: 'x-user' } }], inputs({})).hash).toBeUndefined();
     const generated = requestHash([{ cookie: { name: 'session', ttl: '3600s', path: '/' } }], inputs({}));
     const value = xxHash64('10.1.1.1:555510.2.2.2:80').toString(16).padStart(16, '0');
     expect(generated).toEqual({ hash: xxHash64(value), setCookies: [`session="${value}"; Max-Age=3600; Path=/; HttpOnly`] });
     expect(requestHash([{ cookie: { name: 'session' } }], inputs({})).hash).toBeUndefined(); // no ttl: nothing generated
-    expect(requestHash([{ cookie: { name: 'session', ttl: '60s' } }], inputs({ cookie: ['a=1; session="abc"'] }))).toEqual({ hash: xxHash64('abc'), setCookies: [] });
+    expect(requestHash([{ cookie: { name: 'session', ttl: '60s' } }], inputs({ cookie: ['a=1; session="abc"'] }))).toEqual({
+      hash: xxHash64('abc'),
+      setCookies: [],
+    });
     expect(requestHash([{ connection_properties: { source_ip: true } }], inputs({})).hash).toBe(xxHash64('10.1.1.1'));
     expect(requestHash([{ query_parameter: { name: 'u' } }], inputs({}, '/x?u=bob')).hash).toBe(xxHash64('bob'));
     const a = xxHash64('alice');
     const rotated = ((a << 1n) | (a >> 63n)) & ((1n << 64n) - 1n);
-    expect(requestHash([{ header: { header_name: 'x-user' } }, { query_parameter: { name: 'u' } }], inputs({ 'x-user': ['alice'] }, '/?u=bob')).hash).toBe(rotated ^ xxHash64('bob'));
-    expect(requestHash([{ header: { header_name: 'x-user' }, terminal: true }, { query_parameter: { name: 'u' } }], inputs({ 'x-user': ['alice'] }, '/?u=bob')).hash).toBe(a);
+    expect(requestHash([{ header: { header_name: 'x-user' } }, { query_parameter: { name: 'u' } }], inputs({ 'x-user': ['alice'] }, '/?u=bob')).hash).toBe(
+      rotated ^ xxHash64('bob'),
+    );
+    expect(
+      requestHash([{ header: { header_name: 'x-user' }, terminal: true }, { query_parameter: { name: 'u' } }], inputs({ 'x-user': ['alice'] }, '/?u=bob')).hash,
+    ).toBe(a);
     expect(cookieValue(['x=1; session=plain'], 'session')).toBe('plain');
   });
 });
@@ -62,7 +78,9 @@ describe('consistent hashing on the local mesh', () => {
   }
 
   it('a header hash sends each user to one backend pod; another user may land elsewhere; without the hash, both pods answer', async () => {
-    await applyAndWait(m, yaml(`
+    await applyAndWait(
+      m,
+      yaml(`
 apiVersion: networking.istio.io/v1
 kind: VirtualService
 metadata: { name: shop, namespace: shop }
@@ -78,7 +96,8 @@ spec:
   host: backend
   trafficPolicy: { loadBalancer: { consistentHash: { httpHeaderName: x-user } } }
   subsets: [{ name: v1, labels: { version: v1 } }, { name: v2, labels: { version: v2 } }]
-`));
+`),
+    );
     const pods = new Map<string, Set<string>>();
     for (let u = 0; u < 12; u++) {
       for (let i = 0; i < 6; i++) {
@@ -96,7 +115,9 @@ spec:
   });
 
   it('a cookie hash with a ttl: the first answer sets the cookie, and requests that send it back stay on one pod', async () => {
-    await applyAndWait(m, yaml(`
+    await applyAndWait(
+      m,
+      yaml(`
 apiVersion: networking.istio.io/v1
 kind: DestinationRule
 metadata: { name: backend, namespace: shop }
@@ -104,7 +125,8 @@ spec:
   host: backend
   trafficPolicy: { loadBalancer: { consistentHash: { httpCookie: { name: session, ttl: 3600s, path: / } } } }
   subsets: [{ name: v1, labels: { version: v1 } }, { name: v2, labels: { version: v2 } }]
-`));
+`),
+    );
     const first = await get({});
     expect(first.setCookie).toMatch(/^session="[0-9a-f]{16}"; Max-Age=3600; Path=\/; HttpOnly$/);
     const cookie = first.setCookie!.split(';')[0]!;

@@ -36,7 +36,7 @@ describe('an app that throws answers like its server (werkzeug InternalServerErr
   beforeAll(() => setMeshLogQuiet(true));
   afterAll(() => setMeshLogQuiet(false));
 
-  it('productpage (Flask) answers werkzeug\'s 500 page and the traceback goes to the log', async () => {
+  it("productpage (Flask) answers werkzeug's 500 page and the traceback goes to the log", async () => {
     const res = await guardApp('productpage', 'productpage-v1-test', boom)(request);
     expect(res.status).toBe(500);
     expect(res.body).toContain('<title>500 Internal Server Error</title>');
@@ -58,23 +58,33 @@ describe('an app that throws answers like its server (werkzeug InternalServerErr
 
 function identity(ip: string, name: string): WorkloadIdentity {
   return {
-    proxyName: name, podName: `${name}-pod`, workload: name, namespace: 'default', app: name, version: 'v1', labels: { app: name },
-    serviceAccount: name, principal: `cluster.local/ns/default/sa/${name}`, ip,
+    proxyName: name,
+    podName: `${name}-pod`,
+    workload: name,
+    namespace: 'default',
+    app: name,
+    version: 'v1',
+    labels: { app: name },
+    serviceAccount: name,
+    principal: `cluster.local/ns/default/sa/${name}`,
+    ip,
     statsMatcher: { inclusionPrefixes: [], inclusionSuffixes: [], inclusionRegexps: [] },
   };
 }
 
 function get(url: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    http.get(url, { agent: false }, (res) => {
-      let body = '';
-      res.on('data', (c) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    }).on('error', reject);
+    http
+      .get(url, { agent: false }, (res) => {
+        let body = '';
+        res.on('data', (c) => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      })
+      .on('error', reject);
   });
 }
 
-describe('proxies survive their own errors and the apps\' (one request fails, not the mesh)', () => {
+describe("proxies survive their own errors and the apps' (one request fails, not the mesh)", () => {
   const block = `127.${200 + (process.pid % 40)}.${process.pid % 250}`;
   beforeAll(() => setMeshLogQuiet(true));
   afterAll(() => setMeshLogQuiet(false));
@@ -104,7 +114,7 @@ describe('proxies survive their own errors and the apps\' (one request fails, no
     }
   });
 
-  it('an error inside a router is a 500 at the gateway and at an app\'s outbound call, logged', async () => {
+  it("an error inside a router is a 500 at the gateway and at an app's outbound call, logged", async () => {
     const bug = async (): Promise<never> => {
       throw new TypeError('emulator bug');
     };
@@ -138,7 +148,7 @@ describe('the mesh process lives through a malformed path (audit: /api/v1/produc
   });
   afterAll(async () => m?.close());
 
-  it('answers details\' 400 as productpage passes it on, then the next /productpage is 200', async () => {
+  it("answers details' 400 as productpage passes it on, then the next /productpage is 200", async () => {
     const res = await fetch(`${m.gatewayUrl}/api/v1/products/%ZZ`);
     expect(res.status).toBe(400);
     expect(await res.json()).toEqual({ error: 'Sorry, product details are currently unavailable for this book.' });

@@ -27,11 +27,13 @@ async function podUrl(deployment: string): Promise<string> {
 /** GET with a Host header of our choosing (fetch sets its own). */
 function getWithHost(url: string, host: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    http.get(url, { headers: { host } }, (res) => {
-      let body = '';
-      res.on('data', (d: Buffer) => (body += d.toString()));
-      res.on('end', () => resolve(body));
-    }).on('error', reject);
+    http
+      .get(url, { headers: { host } }, (res) => {
+        let body = '';
+        res.on('data', (d: Buffer) => (body += d.toString()));
+        res.on('end', () => resolve(body));
+      })
+      .on('error', reject);
   });
 }
 
@@ -40,7 +42,7 @@ function lines(body: string): string[] {
 }
 
 describe('the echo answers with its identity (istio/istio pkg/test/echo/server/endpoint/http.go addResponsePayload)', () => {
-  it('in Istio\'s Field=value lines and in x-echo-* headers, request headers echoed in Go\'s canonical form', async () => {
+  it("in Istio's Field=value lines and in x-echo-* headers, request headers echoed in Go's canonical form", async () => {
     const res = await fetch(`${m.gatewayUrl}/hello?x=1`, { headers: { 'x-custom-thing': 'yes' } });
     const body = await res.text();
     expect(res.status).toBe(200);
@@ -57,7 +59,7 @@ describe('the echo answers with its identity (istio/istio pkg/test/echo/server/e
     expect(l.slice(-2)).toEqual(['Service=frontend', 'StatusCode=200']);
   });
 
-  it('shows each call it makes through its sidecar as Istio\'s forwarder does ([0] Url=, [0] StatusCode=, [0 body] …)', async () => {
+  it("shows each call it makes through its sidecar as Istio's forwarder does ([0] Url=, [0] StatusCode=, [0 body] …)", async () => {
     const res = await fetch(`${m.gatewayUrl}/checkout`);
     const l = lines(await res.text());
     expect(res.status).toBe(200);
@@ -78,8 +80,8 @@ describe('the echo answers with its identity (istio/istio pkg/test/echo/server/e
   });
 });
 
-describe('identities in the scenario\'s namespace', () => {
-  it('an ALLOW policy on frontend\'s principal cluster.local/ns/shop/sa/frontend lets frontend call backend, and nobody else', async () => {
+describe("identities in the scenario's namespace", () => {
+  it("an ALLOW policy on frontend's principal cluster.local/ns/shop/sa/frontend lets frontend call backend, and nobody else", async () => {
     const policy = yaml(`
 apiVersion: security.istio.io/v1
 kind: AuthorizationPolicy
@@ -131,13 +133,17 @@ spec:
       const direct = lines(await getWithHost(await podUrl('backend-v1'), 'backend-public:80'));
       expect(direct).toContain('Service=backend-public');
     } finally {
-      await restoreBaseline(m, objects.filter((o) => o.kind === 'Service'));
+      await restoreBaseline(
+        m,
+        objects.filter((o) => o.kind === 'Service'),
+      );
       await applyAndWait(m, before);
     }
   });
 
-  it('a named targetPort is looked up in the pods\' container ports; a name they lack is refused', () => {
-    const objects = (target: string) => yaml(`
+  it("a named targetPort is looked up in the pods' container ports; a name they lack is refused", () => {
+    const objects = (target: string) =>
+      yaml(`
 apiVersion: v1
 kind: Service
 metadata: { name: named, namespace: shop }
@@ -159,12 +165,15 @@ spec:
   });
 });
 
-describe('per request, as Istio\'s echo: ?delay=, ?codes=, ?headers=', () => {
+describe("per request, as Istio's echo: ?delay=, ?codes=, ?headers=", () => {
   it('?codes=418 answers 418 with the identity still in the body; ?headers=name:value sets response headers', async () => {
     const res = await fetch(`${m.gatewayUrl}/x?codes=418&headers=x-a:1,x-b:2`);
     expect(res.status).toBe(418);
     expect([res.headers.get('x-a'), res.headers.get('x-b')]).toEqual(['1', '2']);
-    expect(echoClassifier({ requestIndex: 0, sentAtMs: 0, latencyMs: 1, status: 418, headers: {}, body: await res.text() })).toMatchObject({ service: 'frontend', 'frontend.status': '418' });
+    expect(echoClassifier({ requestIndex: 0, sentAtMs: 0, latencyMs: 1, status: 418, headers: {}, body: await res.text() })).toMatchObject({
+      service: 'frontend',
+      'frontend.status': '418',
+    });
   });
 
   it('?delay=150ms waits at least that long; a malformed one is reported in the body (http.go delayResponse)', async () => {
@@ -226,11 +235,13 @@ spec:
 
   it('latency: { p50: 300ms, p99: 400ms } on /slow: no answer comes before 200 ms', async () => {
     const url = await podUrl('backend-v2');
-    const times = await Promise.all(Array.from({ length: 20 }, async () => {
-      const started = Date.now();
-      await (await fetch(`${url}/slow`)).text();
-      return Date.now() - started;
-    }));
+    const times = await Promise.all(
+      Array.from({ length: 20 }, async () => {
+        const started = Date.now();
+        await (await fetch(`${url}/slow`)).text();
+        return Date.now() - started;
+      }),
+    );
     times.sort((a, b) => a - b);
     // Log-normal with sigma = ln(400/300)/2.326 = 0.12: below 200 ms is 3.3 sigma out.
     expect(times[0]).toBeGreaterThanOrEqual(200);
@@ -249,7 +260,8 @@ describe('namespaces and injection of a scenario, refused clearly when the local
     }
     throw new Error('accepted');
   };
-  const deployment = (namespace: string, extra = '') => yaml(`
+  const deployment = (namespace: string, extra = '') =>
+    yaml(`
 apiVersion: apps/v1
 kind: Deployment
 metadata: { name: extra, namespace: ${namespace} }
@@ -260,10 +272,14 @@ spec:
     spec: { containers: [{ name: extra, image: example.com/extra:1 }] }
 `);
 
-  it('the scenario\'s own namespace (declared by a Namespace labelled istio-injection=enabled) runs its workloads', () => {
+  it("the scenario's own namespace (declared by a Namespace labelled istio-injection=enabled) runs its workloads", () => {
     const store = new ConfigStore();
     const compiled = store.init(baseline);
-    expect(compiled.workloads.map((w) => `${w.namespace}/${w.deployment}:${w.port}:${w.appKind}`).sort()).toEqual(['shop/backend-v1:9000:echo', 'shop/backend-v2:9000:echo', 'shop/frontend-v1:8080:echo']);
+    expect(compiled.workloads.map((w) => `${w.namespace}/${w.deployment}:${w.port}:${w.appKind}`).sort()).toEqual([
+      'shop/backend-v1:9000:echo',
+      'shop/backend-v2:9000:echo',
+      'shop/frontend-v1:8080:echo',
+    ]);
     // Objects applied later may only use the namespaces the baseline declares.
     expect(() => store.change(deployment('elsewhere'), [])).toThrow(/namespace elsewhere is not emulated/);
   });
@@ -281,8 +297,9 @@ spec:
     expect(refusal([...disabled, ...deployment('off', ', annotations: { sidecar.istio.io/inject: "true" }')]).message).toMatch(/istio-injection=disabled/);
   });
 
-  it('an echo without a containerPort listens on its Service\'s port; a Service port no pod listens on is refused', () => {
-    const service = (port: number) => yaml(`
+  it("an echo without a containerPort listens on its Service's port; a Service port no pod listens on is refused", () => {
+    const service = (port: number) =>
+      yaml(`
 apiVersion: v1
 kind: Service
 metadata: { name: extra, namespace: shop }
@@ -306,12 +323,18 @@ spec: { selector: { app: extra }, ports: [{ name: http, port: 7000 }, { name: ht
 
   it('traffic.sidecar.istio.io annotations: a port that would bypass the sidecar is refused; proxy sizing annotations are inert', () => {
     const annotated = (a: string) => deployment('shop', `, annotations: { ${a} }`);
-    expect(refusal(annotated('traffic.sidecar.istio.io/includeInboundPorts: "8000"')).path).toBe('Deployment extra: spec.template.metadata.annotations["traffic.sidecar.istio.io/includeInboundPorts"]');
+    expect(refusal(annotated('traffic.sidecar.istio.io/includeInboundPorts: "8000"')).path).toBe(
+      'Deployment extra: spec.template.metadata.annotations["traffic.sidecar.istio.io/includeInboundPorts"]',
+    );
     expect(refusal(annotated('traffic.sidecar.istio.io/excludeInboundPorts: "8080"')).message).toMatch(/port 8080 is excluded/);
-    expect(refusal(annotated('traffic.sidecar.istio.io/excludeOutboundPorts: "9000", meshproof.dev/echo: "calls: [http://backend:9000/]"')).message).toMatch(/would bypass the sidecar \(port 9000 is excluded\)/);
+    expect(refusal(annotated('traffic.sidecar.istio.io/excludeOutboundPorts: "9000", meshproof.dev/echo: "calls: [http://backend:9000/]"')).message).toMatch(
+      /would bypass the sidecar \(port 9000 is excluded\)/,
+    );
     expect(refusal(annotated('traffic.sidecar.istio.io/includeOutboundIPRanges: "10.0.0.0/8"')).message).toMatch(/not emulated/);
     const store = new ConfigStore();
-    const accepted = annotated('sidecar.istio.io/proxyCPULimit: "200m", sidecar.istio.io/proxyMemoryLimit: "128Mi", traffic.sidecar.istio.io/includeInboundPorts: "8080", traffic.sidecar.istio.io/excludeOutboundPorts: "3306"');
+    const accepted = annotated(
+      'sidecar.istio.io/proxyCPULimit: "200m", sidecar.istio.io/proxyMemoryLimit: "128Mi", traffic.sidecar.istio.io/includeInboundPorts: "8080", traffic.sidecar.istio.io/excludeOutboundPorts: "3306"',
+    );
     expect(store.init([...baseline, ...accepted]).workloads.find((w) => w.deployment === 'extra')?.port).toBe(8080);
   });
 });

@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyAndWait, mesh, restoreBaseline, yamlObject, type MeshHandle } from './helpers.ts';
 import { must } from '../../src/must.ts';
 
-const limitFilter = (name: string, status: number, priority?: number) => yamlObject(`
+const limitFilter = (name: string, status: number, priority?: number) =>
+  yamlObject(`
 apiVersion: networking.istio.io/v1alpha3
 kind: EnvoyFilter
 metadata: { name: ${name} }

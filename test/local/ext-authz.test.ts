@@ -16,7 +16,8 @@ import { parseOpaContainer, resolveGrpcPort } from '../../src/targets/local/opa/
 import { checkRequestOf, outcomeOf } from '../../src/targets/local/proxy/ext-authz.ts';
 import { readResult, repoRoot, runCli } from '../catalogue/cli.ts';
 
-const meshMap = (mesh: string): K8sObject => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'istio', namespace: 'istio-system' }, data: { mesh } } as unknown as K8sObject);
+const meshMap = (mesh: string): K8sObject =>
+  ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'istio', namespace: 'istio-system' }, data: { mesh } }) as unknown as K8sObject;
 
 function specError(f: () => unknown): SpecError {
   try {
@@ -29,20 +30,31 @@ function specError(f: () => unknown): SpecError {
 }
 
 describe('mesh config extension providers (extauthz.go processExtensionProvider)', () => {
-  it('reads an envoyExtAuthzGrpc provider with istiod\'s defaults (timeout 600 s, failOpen false, 403 on error)', () => {
+  it("reads an envoyExtAuthzGrpc provider with istiod's defaults (timeout 600 s, failOpen false, 403 on error)", () => {
     const c = parseMeshConfig(meshMap('extensionProviders:\n  - name: opa\n    envoyExtAuthzGrpc: { service: opa.ns.svc.cluster.local, port: 9191 }\n'));
-    expect(c.extensionProviders.get('opa')).toEqual({ name: 'opa', kind: 'envoyExtAuthzGrpc', service: 'opa.ns.svc.cluster.local', port: 9191, timeoutMs: 600_000, failOpen: false });
+    expect(c.extensionProviders.get('opa')).toEqual({
+      name: 'opa',
+      kind: 'envoyExtAuthzGrpc',
+      service: 'opa.ns.svc.cluster.local',
+      port: 9191,
+      timeoutMs: 600_000,
+      failOpen: false,
+    });
   });
 
   it('a provider istiod finds errors in is kept with them (CUSTOM policies naming it deny)', () => {
-    const c = parseMeshConfig(meshMap([
-      'extensionProviders:',
-      '  - { name: Bad_Name, envoyExtAuthzGrpc: { service: a, port: 1 } }',
-      '  - { name: status, envoyExtAuthzGrpc: { service: a, port: 1, statusOnError: "299" } }',
-      '  - { name: dup, envoyExtAuthzGrpc: { service: a, port: 1 } }',
-      '  - { name: dup, envoyExtAuthzGrpc: { service: b, port: 2 } }',
-      '  - { name: prom, prometheus: {} }',
-    ].join('\n')));
+    const c = parseMeshConfig(
+      meshMap(
+        [
+          'extensionProviders:',
+          '  - { name: Bad_Name, envoyExtAuthzGrpc: { service: a, port: 1 } }',
+          '  - { name: status, envoyExtAuthzGrpc: { service: a, port: 1, statusOnError: "299" } }',
+          '  - { name: dup, envoyExtAuthzGrpc: { service: a, port: 1 } }',
+          '  - { name: dup, envoyExtAuthzGrpc: { service: b, port: 2 } }',
+          '  - { name: prom, prometheus: {} }',
+        ].join('\n'),
+      ),
+    );
     expect(c.extensionProviders.get('Bad_Name')).toMatchObject({ invalid: expect.stringMatching(/lowercase/) });
     expect(c.extensionProviders.get('status')).toMatchObject({ invalid: 'unsupported statusOnError 299' });
     expect(c.extensionProviders.get('dup')).toMatchObject({ invalid: expect.stringMatching(/unique/) });
@@ -50,12 +62,20 @@ describe('mesh config extension providers (extauthz.go processExtensionProvider)
   });
 
   it('refuses what the local target does not run, naming the field', () => {
-    expect(specError(() => parseMeshConfig(meshMap('extensionProviders:\n  - name: h\n    envoyExtAuthzHttp: { service: a, port: 1 }\n'))).path)
-      .toBe('ConfigMap istio-system/istio: data.mesh.extensionProviders[0].envoyExtAuthzHttp');
-    expect(specError(() => parseMeshConfig(meshMap('extensionProviders:\n  - name: g\n    envoyExtAuthzGrpc: { service: a, port: 1, includeRequestBodyInCheck: {} }\n'))).path)
-      .toBe('ConfigMap istio-system/istio: data.mesh.extensionProviders[0].envoyExtAuthzGrpc.includeRequestBodyInCheck');
-    expect(specError(() => parseMeshConfig(meshMap('outboundTrafficPolicy: { mode: ALLOW_ANY_DYNAMIC_DNS }\n'))).path).toBe('ConfigMap istio-system/istio: data.mesh.outboundTrafficPolicy.mode');
-    expect(specError(() => parseMeshConfig(meshMap('outboundTrafficPolicy: { egressProxy: { host: egress } }\n'))).path).toBe('ConfigMap istio-system/istio: data.mesh.outboundTrafficPolicy.egressProxy');
+    expect(specError(() => parseMeshConfig(meshMap('extensionProviders:\n  - name: h\n    envoyExtAuthzHttp: { service: a, port: 1 }\n'))).path).toBe(
+      'ConfigMap istio-system/istio: data.mesh.extensionProviders[0].envoyExtAuthzHttp',
+    );
+    expect(
+      specError(() =>
+        parseMeshConfig(meshMap('extensionProviders:\n  - name: g\n    envoyExtAuthzGrpc: { service: a, port: 1, includeRequestBodyInCheck: {} }\n')),
+      ).path,
+    ).toBe('ConfigMap istio-system/istio: data.mesh.extensionProviders[0].envoyExtAuthzGrpc.includeRequestBodyInCheck');
+    expect(specError(() => parseMeshConfig(meshMap('outboundTrafficPolicy: { mode: ALLOW_ANY_DYNAMIC_DNS }\n'))).path).toBe(
+      'ConfigMap istio-system/istio: data.mesh.outboundTrafficPolicy.mode',
+    );
+    expect(specError(() => parseMeshConfig(meshMap('outboundTrafficPolicy: { egressProxy: { host: egress } }\n'))).path).toBe(
+      'ConfigMap istio-system/istio: data.mesh.outboundTrafficPolicy.egressProxy',
+    );
   });
 });
 
@@ -66,12 +86,20 @@ describe('the OPA container as the local target runs it', () => {
   const mounts = [{ name: 'policy', mountPath: '/policy' }];
 
   it('takes the REST and ext_authz ports from the arguments and leaves the rest as written', () => {
-    const spec = parseOpaContainer({ args: ['run', '--server', '--addr', '0.0.0.0:8282', '--set=plugins.envoy_ext_authz_grpc.addr=:9292', '--log-level=debug', '/policy/p.rego'], volumeMounts: mounts }, pod, at, podAt);
+    const spec = parseOpaContainer(
+      {
+        args: ['run', '--server', '--addr', '0.0.0.0:8282', '--set=plugins.envoy_ext_authz_grpc.addr=:9292', '--log-level=debug', '/policy/p.rego'],
+        volumeMounts: mounts,
+      },
+      pod,
+      at,
+      podAt,
+    );
     expect(spec).toMatchObject({ args: ['run', '--server', '--log-level=debug', '/policy/p.rego'], restPort: 8282, grpcPort: 9292 });
     expect(spec.mounts).toEqual([{ mountPath: '/policy', configMap: 'opa-policy', at: 'Deployment opa: spec.template.spec.volumes[0].configMap.name' }]);
   });
 
-  it('a plugin configured without an address listens on opa-envoy-plugin\'s default :9191; without the plugin there is no ext_authz port', () => {
+  it("a plugin configured without an address listens on opa-envoy-plugin's default :9191; without the plugin there is no ext_authz port", () => {
     expect(parseOpaContainer({ args: ['run', '--server', '--set=plugins.envoy_ext_authz_grpc.path=a/b'] }, {}, at, podAt).grpcPort).toBe(9191);
     expect(parseOpaContainer({ args: ['run', '--server'] }, {}, at, podAt).grpcPort).toBeUndefined();
     const fromFile = parseOpaContainer({ args: ['run', '--server', '--config-file=/policy/config.yaml'], volumeMounts: mounts }, pod, at, podAt);
@@ -80,51 +108,93 @@ describe('the OPA container as the local target runs it', () => {
   });
 
   it('refuses what would not run here, by field', () => {
-    expect(specError(() => parseOpaContainer({ command: ['opa'], args: ['run', '--server'] }, {}, at, podAt)).path).toBe('Deployment opa: spec.template.spec.containers[0].command');
+    expect(specError(() => parseOpaContainer({ command: ['opa'], args: ['run', '--server'] }, {}, at, podAt)).path).toBe(
+      'Deployment opa: spec.template.spec.containers[0].command',
+    );
     expect(specError(() => parseOpaContainer({ args: ['eval', 'data'] }, {}, at, podAt)).path).toBe('Deployment opa: spec.template.spec.containers[0].args[0]');
     expect(specError(() => parseOpaContainer({ args: ['run'] }, {}, at, podAt)).message).toMatch(/--server/);
-    expect(specError(() => parseOpaContainer({ args: ['run', '--server', '--tls-cert-file=/x'] }, {}, at, podAt)).path).toBe('Deployment opa: spec.template.spec.containers[0].args[2]');
-    expect(specError(() => parseOpaContainer({ args: ['run', '--server'], volumeMounts: [{ name: 'nope', mountPath: '/p' }] }, pod, at, podAt)).path)
-      .toBe('Deployment opa: spec.template.spec.containers[0].volumeMounts[0].name');
+    expect(specError(() => parseOpaContainer({ args: ['run', '--server', '--tls-cert-file=/x'] }, {}, at, podAt)).path).toBe(
+      'Deployment opa: spec.template.spec.containers[0].args[2]',
+    );
+    expect(specError(() => parseOpaContainer({ args: ['run', '--server'], volumeMounts: [{ name: 'nope', mountPath: '/p' }] }, pod, at, podAt)).path).toBe(
+      'Deployment opa: spec.template.spec.containers[0].volumeMounts[0].name',
+    );
   });
 
   it('refuses what would make OPA call out of loopback: remote bundles, discovery, status, decision-log services', () => {
-    expect(specError(() => parseOpaContainer({ args: ['run', '--server', '--set=services.acme.url=https://example.com'] }, {}, at, podAt)).message).toMatch(/^services: OPA would reach a service over the network/);
-    expect(specError(() => parseOpaContainer({ args: ['run', '--server', '--set', 'decision_logs.service=acme'] }, {}, at, podAt)).path).toBe('Deployment opa: spec.template.spec.containers[0].args[2]');
-    expect(parseOpaContainer({ args: ['run', '--server', '--set=decision_logs.console=true'] }, {}, at, podAt).args).toContain('--set=decision_logs.console=true');
-    const withConfig = parseOpaContainer({ args: ['run', '--server', '--config-file=/policy/config.yaml', '--set=plugins.envoy_ext_authz_grpc.addr=:9191'], volumeMounts: mounts }, pod, at, podAt);
-    expect(specError(() => resolveGrpcPort(withConfig, new Map([['/policy/config.yaml', 'bundles:\n  authz:\n    service: acme\n']]), at)).message).toMatch(/bundles: OPA would reach a service/);
-    expect(specError(() => resolveGrpcPort(withConfig, new Map([['/policy/config.yaml', 'decision_logs:\n  service: acme\n']]), at)).message).toMatch(/decision_logs\.service/);
+    expect(specError(() => parseOpaContainer({ args: ['run', '--server', '--set=services.acme.url=https://example.com'] }, {}, at, podAt)).message).toMatch(
+      /^services: OPA would reach a service over the network/,
+    );
+    expect(specError(() => parseOpaContainer({ args: ['run', '--server', '--set', 'decision_logs.service=acme'] }, {}, at, podAt)).path).toBe(
+      'Deployment opa: spec.template.spec.containers[0].args[2]',
+    );
+    expect(parseOpaContainer({ args: ['run', '--server', '--set=decision_logs.console=true'] }, {}, at, podAt).args).toContain(
+      '--set=decision_logs.console=true',
+    );
+    const withConfig = parseOpaContainer(
+      { args: ['run', '--server', '--config-file=/policy/config.yaml', '--set=plugins.envoy_ext_authz_grpc.addr=:9191'], volumeMounts: mounts },
+      pod,
+      at,
+      podAt,
+    );
+    expect(specError(() => resolveGrpcPort(withConfig, new Map([['/policy/config.yaml', 'bundles:\n  authz:\n    service: acme\n']]), at)).message).toMatch(
+      /bundles: OPA would reach a service/,
+    );
+    expect(specError(() => resolveGrpcPort(withConfig, new Map([['/policy/config.yaml', 'decision_logs:\n  service: acme\n']]), at)).message).toMatch(
+      /decision_logs\.service/,
+    );
     expect(resolveGrpcPort(withConfig, new Map([['/policy/config.yaml', 'decision_logs:\n  console: true\n']]), at)).toBe(9191);
   });
 
-  it('mounted paths move under the pod\'s folder, whether an argument or a flag\'s value; others stay', () => {
+  it("mounted paths move under the pod's folder, whether an argument or a flag's value; others stay", () => {
     expect(relocate('/policy/p.rego', ['/policy'], '/tmp/r')).toBe('/tmp/r/policy/p.rego');
     expect(relocate('--config-file=/policy/c.yaml', ['/policy'], '/tmp/r')).toBe('--config-file=/tmp/r/policy/c.yaml');
     expect(relocate('/policyx/p.rego', ['/policy'], '/tmp/r')).toBe('/policyx/p.rego');
-    expect(relocate('--set=plugins.envoy_ext_authz_grpc.path=envoy/authz/allow', ['/policy'], '/tmp/r')).toBe('--set=plugins.envoy_ext_authz_grpc.path=envoy/authz/allow');
+    expect(relocate('--set=plugins.envoy_ext_authz_grpc.path=envoy/authz/allow', ['/policy'], '/tmp/r')).toBe(
+      '--set=plugins.envoy_ext_authz_grpc.path=envoy/authz/allow',
+    );
   });
 });
 
-describe('the ext_authz filter\'s reading of a CheckResponse (ext_authz_grpc_impl.cc onSuccess)', () => {
+describe("the ext_authz filter's reading of a CheckResponse (ext_authz_grpc_impl.cc onSuccess)", () => {
   it('OK allows, with the ok_response headers to set and remove', () => {
-    expect(outcomeOf({ status: { code: 0 }, ok_response: { headers: [{ header: { key: 'X-User', value: 'ann' } }], headers_to_remove: ['Cookie'] } }))
-      .toEqual({ kind: 'ok', set: { 'x-user': 'ann' }, remove: ['cookie'] });
+    expect(outcomeOf({ status: { code: 0 }, ok_response: { headers: [{ header: { key: 'X-User', value: 'ann' } }], headers_to_remove: ['Cookie'] } })).toEqual({
+      kind: 'ok',
+      set: { 'x-user': 'ann' },
+      remove: ['cookie'],
+    });
     expect(outcomeOf({})).toEqual({ kind: 'ok', set: {}, remove: [] });
   });
 
-  it('any other status denies: the denied response\'s status (403 when unset), body and headers', () => {
+  it("any other status denies: the denied response's status (403 when unset), body and headers", () => {
     expect(outcomeOf({ status: { code: 7 } })).toEqual({ kind: 'denied', status: 403, body: '', headers: {} });
-    expect(outcomeOf({ status: { code: 16 }, denied_response: { status: { code: 401 }, body: 'who?', headers: [{ header: { key: 'WWW-Authenticate', value: 'Bearer' } }] } }))
-      .toEqual({ kind: 'denied', status: 401, body: 'who?', headers: { 'www-authenticate': 'Bearer' } });
+    expect(
+      outcomeOf({
+        status: { code: 16 },
+        denied_response: { status: { code: 401 }, body: 'who?', headers: [{ header: { key: 'WWW-Authenticate', value: 'Bearer' } }] },
+      }),
+    ).toEqual({ kind: 'denied', status: 401, body: 'who?', headers: { 'www-authenticate': 'Bearer' } });
   });
 
-  it('the check request carries the pseudo-headers and the peers\' SPIFFE identities (attribute_context.proto)', () => {
-    const req = checkRequestOf({ method: 'POST', path: '/api/jobs?x=1', host: 'orchestrator:8000', headers: { 'x-role': 'a' }, requestId: 'r', source: { address: '127.0.0.9', port: 0, principal: 'cluster.local/ns/a/sa/b' }, destination: { address: '127.0.0.8', port: 8000, principal: 'cluster.local/ns/a/sa/c' } }) as {
+  it("the check request carries the pseudo-headers and the peers' SPIFFE identities (attribute_context.proto)", () => {
+    const req = checkRequestOf({
+      method: 'POST',
+      path: '/api/jobs?x=1',
+      host: 'orchestrator:8000',
+      headers: { 'x-role': 'a' },
+      requestId: 'r',
+      source: { address: '127.0.0.9', port: 0, principal: 'cluster.local/ns/a/sa/b' },
+      destination: { address: '127.0.0.8', port: 8000, principal: 'cluster.local/ns/a/sa/c' },
+    }) as {
       attributes: { source: { principal: string }; request: { http: { headers: Record<string, string>; path: string } } };
     };
     expect(req.attributes.source.principal).toBe('spiffe://cluster.local/ns/a/sa/b');
-    expect(req.attributes.request.http.headers).toMatchObject({ ':method': 'POST', ':path': '/api/jobs?x=1', ':authority': 'orchestrator:8000', 'x-role': 'a' });
+    expect(req.attributes.request.http.headers).toMatchObject({
+      ':method': 'POST',
+      ':path': '/api/jobs?x=1',
+      ':authority': 'orchestrator:8000',
+      'x-role': 'a',
+    });
   });
 });
 
@@ -138,20 +208,32 @@ describe('without OPA: failOpen and statusOnError decide (ext_authz failure_mode
     const meshFile = join(copy, 'scenario', 'mesh-config.yaml');
     writeFileSync(meshFile, readFileSync(meshFile, 'utf8').replace('          timeout: 2s', `          timeout: 2s\n${providerExtra}`));
     const reportDir = join(work, `${name}-report`);
-    const r = await runCli(['run', join(copy, 'experiments', '02-opa-down-fails-closed.yaml'), '--seed', '3', '--report-dir', reportDir, '--quiet'], { timeoutMs: 120_000 });
+    const r = await runCli(['run', join(copy, 'experiments', '02-opa-down-fails-closed.yaml'), '--seed', '3', '--report-dir', reportDir, '--quiet'], {
+      timeoutMs: 120_000,
+    });
     return { code: r.code, verdicts: readResult(reportDir).experiments[0]!.verdicts };
   }
 
   it('failOpen: true lets every request through when OPA is down, so the fail-closed checks fail', async () => {
     const { code, verdicts } = await runDown('          failOpen: true', 'open');
     expect(code).toBe(1);
-    expect(verdicts.map((v) => [v.kind, v.outcome])).toEqual([['status', 'fail'], ['status', 'fail'], ['status', 'pass'], ['flags', 'fail']]);
+    expect(verdicts.map((v) => [v.kind, v.outcome])).toEqual([
+      ['status', 'fail'],
+      ['status', 'fail'],
+      ['status', 'pass'],
+      ['flags', 'fail'],
+    ]);
   }, 120_000);
 
   it('statusOnError: "503" answers 503 instead of 403', async () => {
     const { code, verdicts } = await runDown('          statusOnError: "503"', 'status');
     expect(code).toBe(1);
-    expect(verdicts.map((v) => [v.kind, v.outcome])).toEqual([['status', 'fail'], ['status', 'fail'], ['status', 'pass'], ['flags', 'pass']]);
+    expect(verdicts.map((v) => [v.kind, v.outcome])).toEqual([
+      ['status', 'fail'],
+      ['status', 'fail'],
+      ['status', 'pass'],
+      ['flags', 'pass'],
+    ]);
   }, 120_000);
 
   it('a CUSTOM policy naming a provider the mesh config lacks denies what it matches by RBAC (403, no UAEX), OPA or not', async () => {
@@ -160,19 +242,30 @@ describe('without OPA: failOpen and statusOnError decide (ext_authz failure_mode
     const policyFile = join(copy, 'scenario', 'authorization-policy.yaml');
     writeFileSync(policyFile, readFileSync(policyFile, 'utf8').replace('name: opa-ext-authz', 'name: opa-typo'));
     const reportDir = join(work, 'undefined-provider-report');
-    const r = await runCli(['run', join(copy, 'experiments', '01-opa-decides-the-api.yaml'), '--seed', '3', '--report-dir', reportDir, '--quiet'], { timeoutMs: 120_000 });
+    const r = await runCli(['run', join(copy, 'experiments', '01-opa-decides-the-api.yaml'), '--seed', '3', '--report-dir', reportDir, '--quiet'], {
+      timeoutMs: 120_000,
+    });
     expect(r.code).toBe(1);
     const verdicts = readResult(reportDir).experiments[0]!.verdicts;
     // researcher-read and health are denied too; the two denials pass; no UAEX: RBAC denied them, not ext_authz.
-    expect(verdicts.map((v) => [v.kind, v.outcome])).toEqual([['status', 'fail'], ['status', 'pass'], ['status', 'pass'], ['status', 'fail'], ['flags', 'fail']]);
+    expect(verdicts.map((v) => [v.kind, v.outcome])).toEqual([
+      ['status', 'fail'],
+      ['status', 'pass'],
+      ['status', 'pass'],
+      ['status', 'fail'],
+      ['flags', 'fail'],
+    ]);
   }, 120_000);
 });
 
-describe('under --control-plane istiod (istiod given the scenario\'s mesh config)', () => {
-  it('istiod\'s own CUSTOM translation (shadow-rule RBAC marking requests for its ext_authz filter) gives the same verdicts', async () => {
+describe("under --control-plane istiod (istiod given the scenario's mesh config)", () => {
+  it("istiod's own CUSTOM translation (shadow-rule RBAC marking requests for its ext_authz filter) gives the same verdicts", async () => {
     const work = mkdtempSync(join(tmpdir(), 'meshproof-extauthz-istiod-'));
     try {
-      const r = await runCli(['run', join(repoRoot, 'examples', 'researchflow', 'experiments'), '--control-plane', 'istiod', '--seed', '5', '--report-dir', work, '--quiet'], { timeoutMs: 150_000 });
+      const r = await runCli(
+        ['run', join(repoRoot, 'examples', 'researchflow', 'experiments'), '--control-plane', 'istiod', '--seed', '5', '--report-dir', work, '--quiet'],
+        { timeoutMs: 150_000 },
+      );
       const result = readResult(work);
       expect(result.experiments.map((e) => [e.name, e.verdicts.map((v) => v.outcome).join(',')])).toEqual([
         ['researchflow-opa-decides-the-api', 'pass,pass,pass,pass,pass'],
@@ -196,10 +289,19 @@ describe('under --control-plane istiod (istiod given the scenario\'s mesh config
       const policyFile = join(copy, 'scenario', 'authorization-policy.yaml');
       writeFileSync(policyFile, readFileSync(policyFile, 'utf8').replace('name: opa-ext-authz', 'name: opa-typo'));
       const reportDir = join(work, 'report');
-      const r = await runCli(['run', join(copy, 'experiments', '01-opa-decides-the-api.yaml'), '--control-plane', 'istiod', '--seed', '3', '--report-dir', reportDir, '--quiet'], { timeoutMs: 120_000 });
+      const r = await runCli(
+        ['run', join(copy, 'experiments', '01-opa-decides-the-api.yaml'), '--control-plane', 'istiod', '--seed', '3', '--report-dir', reportDir, '--quiet'],
+        { timeoutMs: 120_000 },
+      );
       expect(r.code).toBe(1);
       const verdicts = readResult(reportDir).experiments[0]!.verdicts;
-      expect(verdicts.map((v) => [v.kind, v.outcome])).toEqual([['status', 'fail'], ['status', 'pass'], ['status', 'pass'], ['status', 'fail'], ['flags', 'fail']]);
+      expect(verdicts.map((v) => [v.kind, v.outcome])).toEqual([
+        ['status', 'fail'],
+        ['status', 'pass'],
+        ['status', 'pass'],
+        ['status', 'fail'],
+        ['flags', 'fail'],
+      ]);
     } finally {
       rmSync(work, { recursive: true, force: true });
     }
@@ -208,7 +310,13 @@ describe('under --control-plane istiod (istiod given the scenario\'s mesh config
 
 describe('validate warns about a CUSTOM provider the mesh config does not define (istiod denies what it matches)', () => {
   const ref = (object: K8sObject): ResourceRef => ({ object, source: { file: 'p.yaml', line: 1, col: 1 }, origin: 'inline' });
-  const custom = (provider: string) => ({ apiVersion: 'security.istio.io/v1', kind: 'AuthorizationPolicy', metadata: { name: 'ext' }, spec: { action: 'CUSTOM', provider: { name: provider }, rules: [{}] } } as unknown as K8sObject);
+  const custom = (provider: string) =>
+    ({
+      apiVersion: 'security.istio.io/v1',
+      kind: 'AuthorizationPolicy',
+      metadata: { name: 'ext' },
+      spec: { action: 'CUSTOM', provider: { name: provider }, rules: [{}] },
+    }) as unknown as K8sObject;
 
   it('names the provider and the ones defined; a defined provider gives no warning', () => {
     const mesh = meshMap('extensionProviders:\n  - { name: opa, envoyExtAuthzGrpc: { service: opa.ns.svc.cluster.local, port: 9191 } }\n');

@@ -16,7 +16,8 @@ spec:
   - route: [{ destination: { host: reviews, subset: v1 } }]
 `);
 
-const ratingsFault = (fault: string) => yaml(`
+const ratingsFault = (fault: string) =>
+  yaml(`
 apiVersion: networking.istio.io/v1
 kind: VirtualService
 metadata: { name: ratings }
@@ -50,7 +51,9 @@ describe('fault injection (istio.io tasks/traffic-management/fault-injection)', 
     // 7 s delay is what the two DC (client hung up) below show, not a clock.
     expect(p.ms).toBeGreaterThan(5900);
     const c = await counters(m);
-    expect(sum(c, 'istio_requests_total', { reporter: 'source', destination_service_name: 'reviews', response_code: '0', response_flags: 'DC' }, 'productpage-v1')).toBe(2);
+    expect(
+      sum(c, 'istio_requests_total', { reporter: 'source', destination_service_name: 'reviews', response_code: '0', response_flags: 'DC' }, 'productpage-v1'),
+    ).toBe(2);
     // everyone else is not delayed: v1 for the page; and ratings called for another user answers through the route
     // without the fault (no DI), in time for productpage's 3 s timeout (a 200, not its 500)
     const other = await page(m);
@@ -59,8 +62,10 @@ describe('fault injection (istio.io tasks/traffic-management/fault-injection)', 
     expect(ratings.status).toBe(200);
     const after = await counters(m);
     const fromProductpage = { reporter: 'source', destination_service_name: 'ratings' };
-    expect(sum(after, 'istio_requests_total', { ...fromProductpage, response_code: '200', response_flags: '-' }, 'productpage-v1')
-      - sum(c, 'istio_requests_total', { ...fromProductpage, response_code: '200', response_flags: '-' }, 'productpage-v1')).toBe(1);
+    expect(
+      sum(after, 'istio_requests_total', { ...fromProductpage, response_code: '200', response_flags: '-' }, 'productpage-v1') -
+        sum(c, 'istio_requests_total', { ...fromProductpage, response_code: '200', response_flags: '-' }, 'productpage-v1'),
+    ).toBe(1);
     await restoreBaseline(m, fault);
   }, 20_000);
 
@@ -74,7 +79,8 @@ describe('fault injection (istio.io tasks/traffic-management/fault-injection)', 
     expect(p.body).toContain('<p class="text-red-500">Ratings service is currently unavailable</p>');
     // "at once": the abort answered reviews, which answered productpage's first try; nobody timed out or hung up
     const c = await counters(m);
-    const delta = (labels: Record<string, string>, proxy: string) => sum(c, 'istio_requests_total', labels, proxy) - sum(before, 'istio_requests_total', labels, proxy);
+    const delta = (labels: Record<string, string>, proxy: string) =>
+      sum(c, 'istio_requests_total', labels, proxy) - sum(before, 'istio_requests_total', labels, proxy);
     expect(delta({ reporter: 'source', destination_service_name: 'ratings', response_code: '500', response_flags: 'FI' }, 'reviews-v2')).toBe(1);
     expect(delta({ reporter: 'source', destination_service_name: 'ratings' }, 'reviews-v2')).toBe(1);
     expect(delta({ reporter: 'source', destination_service_name: 'reviews', response_code: '200', response_flags: '-' }, 'productpage-v1')).toBe(1);
@@ -112,11 +118,13 @@ spec:
     // binomial(300, 0.5): 150 ± 8.7; 0.5^4 would give about 19
     expect(unavailable).toBeGreaterThan(110);
     expect(unavailable).toBeLessThan(190);
-    const retries = sum(after, 'envoy_cluster_upstream_rq_retry', { cluster_name: 'outbound|9080|v1|ratings.default.svc.cluster.local' }, 'reviews-v2')
-      - sum(before, 'envoy_cluster_upstream_rq_retry', { cluster_name: 'outbound|9080|v1|ratings.default.svc.cluster.local' }, 'reviews-v2');
+    const retries =
+      sum(after, 'envoy_cluster_upstream_rq_retry', { cluster_name: 'outbound|9080|v1|ratings.default.svc.cluster.local' }, 'reviews-v2') -
+      sum(before, 'envoy_cluster_upstream_rq_retry', { cluster_name: 'outbound|9080|v1|ratings.default.svc.cluster.local' }, 'reviews-v2');
     expect(retries).toBe(0);
-    const aborted = sum(after, 'istio_requests_total', { reporter: 'source', response_flags: 'FI' }, 'reviews-v2')
-      - sum(before, 'istio_requests_total', { reporter: 'source', response_flags: 'FI' }, 'reviews-v2');
+    const aborted =
+      sum(after, 'istio_requests_total', { reporter: 'source', response_flags: 'FI' }, 'reviews-v2') -
+      sum(before, 'istio_requests_total', { reporter: 'source', response_flags: 'FI' }, 'reviews-v2');
     expect(aborted).toBe(unavailable);
     await restoreBaseline(m, vs);
   });
@@ -163,7 +171,7 @@ spec:
     }
   }
 
-  it('Istio 1.23 retries the workload\'s 503 twice: about 12.5 % of pages lose their ratings', async () => {
+  it("Istio 1.23 retries the workload's 503 twice: about 12.5 % of pages lose their ratings", async () => {
     const { share, retries } = await failureShare('1.23.0');
     // binomial(400, 0.125): 50 ± 6.6 → share within 0.06..0.2
     expect(share).toBeGreaterThan(0.06);

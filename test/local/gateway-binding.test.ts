@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveGatewayName } from '../../src/istio/networking/virtual-service.ts';
 import { applyAndWait, mesh, page, restoreBaseline, yaml, yamlObject, type MeshHandle } from './helpers.ts';
 
-const bookinfoVs = (extra: string, namespace = 'default', name = 'bookinfo') => yamlObject(`
+const bookinfoVs = (extra: string, namespace = 'default', name = 'bookinfo') =>
+  yamlObject(`
 apiVersion: networking.istio.io/v1
 kind: VirtualService
 metadata: { name: ${name}, namespace: ${namespace} }
@@ -18,7 +19,8 @@ ${extra}
     route: [{ destination: { host: productpage.default.svc.cluster.local, port: { number: 9080 } } }]
 `);
 
-const gateway = (hosts: string, namespace = 'default') => yamlObject(`
+const gateway = (hosts: string, namespace = 'default') =>
+  yamlObject(`
 apiVersion: networking.istio.io/v1
 kind: Gateway
 metadata: { name: bookinfo-gateway, namespace: ${namespace} }
@@ -30,7 +32,7 @@ spec:
 `);
 
 describe('resolveGatewayName (model/config.go)', () => {
-  it('short names and ./name are the VirtualService namespace\'s; ns/name as written; legacy FQDNs give ns/name', () => {
+  it("short names and ./name are the VirtualService namespace's; ns/name as written; legacy FQDNs give ns/name", () => {
     expect(resolveGatewayName('bookinfo-gateway', 'default')).toBe('default/bookinfo-gateway');
     expect(resolveGatewayName('./bookinfo-gateway', 'istio-system')).toBe('istio-system/bookinfo-gateway');
     expect(resolveGatewayName('istio-system/bookinfo-gateway', 'default')).toBe('istio-system/bookinfo-gateway');
@@ -64,7 +66,7 @@ describe('the ingress gateway in istio-system and the VirtualServices it sees', 
     await restoreBaseline(m, [systemGateway]);
   });
 
-  it('a short gateway name is resolved in the VirtualService\'s namespace', async () => {
+  it("a short gateway name is resolved in the VirtualService's namespace", async () => {
     const inSystem = bookinfoVs('  gateways: [bookinfo-gateway]', 'istio-system', 'bookinfo-system');
     await applyAndWait(m, [bookinfoVs('  gateways: [other-gateway]'), inSystem]);
     expect((await page(m)).status).toBe(404); // istio-system/bookinfo-gateway does not exist
@@ -73,7 +75,7 @@ describe('the ingress gateway in istio-system and the VirtualServices it sees', 
     await restoreBaseline(m, [inSystem]);
   });
 
-  it('a Gateway server host `ns/host` binds only VirtualServices of that namespace (`.` is the Gateway\'s)', async () => {
+  it("a Gateway server host `ns/host` binds only VirtualServices of that namespace (`.` is the Gateway's)", async () => {
     await applyAndWait(m, [bookinfoVs('  gateways: [bookinfo-gateway]'), gateway('"istio-system/*"')]);
     expect((await page(m)).status).toBe(404);
     await applyAndWait(m, [gateway('"default/*"')]);

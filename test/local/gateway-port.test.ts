@@ -41,7 +41,10 @@ describe('Gateway server ports (resolvePorts: a Service port is listened on at i
   });
 
   it('a port the local gateway does not listen on is refused, saying what to use', () => {
-    for (const [number, shown] of [[9090, 'found 9090)'], [443, 'found 443, which the istio-ingressgateway Service maps to 8443)']] as const) {
+    for (const [number, shown] of [
+      [9090, 'found 9090)'],
+      [443, 'found 443, which the istio-ingressgateway Service maps to 8443)'],
+    ] as const) {
       let error: unknown;
       try {
         parseGateway(gateway(number));

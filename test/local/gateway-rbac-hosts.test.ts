@@ -23,7 +23,8 @@ function get(hostHeader: string): Promise<number> {
   });
 }
 
-const allowHosts = (hosts: string) => yaml(`
+const allowHosts = (hosts: string) =>
+  yaml(`
 apiVersion: security.istio.io/v1
 kind: AuthorizationPolicy
 metadata: { name: ingress-hosts, namespace: istio-system }

@@ -19,7 +19,10 @@ export function scenarioFile(name: string): K8sObject[] {
 
 /** YAML text (one or more documents) to objects. */
 export function yaml(text: string): K8sObject[] {
-  return text.split(/^---$/m).map((d) => parse(d) as K8sObject).filter(Boolean);
+  return text
+    .split(/^---$/m)
+    .map((d) => parse(d) as K8sObject)
+    .filter(Boolean);
 }
 
 /** YAML text holding exactly one object. */
@@ -77,12 +80,14 @@ export async function page(m: MeshHandle, cookie?: string, path = '/productpage'
 export async function pages(m: MeshHandle, n: number, cookie?: string, concurrency = 8): Promise<Page[]> {
   const out: Page[] = new Array(n);
   let next = 0;
-  await Promise.all(Array.from({ length: Math.min(concurrency, n) }, async () => {
-    while (next < n) {
-      const i = next++;
-      out[i] = await page(m, cookie);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, n) }, async () => {
+      while (next < n) {
+        const i = next++;
+        out[i] = await page(m, cookie);
+      }
+    }),
+  );
   return out;
 }
 

@@ -20,12 +20,14 @@ const work = mkdtempSync(join(tmpdir(), 'meshproof-istiod-cp-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 const retryOn = (value: string): K8sObject => ({
-  apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: 'reviews', namespace: 'default' },
+  apiVersion: 'networking.istio.io/v1',
+  kind: 'VirtualService',
+  metadata: { name: 'reviews', namespace: 'default' },
   spec: { hosts: ['reviews'], http: [{ route: [{ destination: { host: 'reviews' } }], retries: { attempts: 2, retryOn: value } }] },
 });
 
 describe('--control-plane istiod', () => {
-  it('istiod\'s webhook refuses an invalid object with its own message (a SpecError: exit 2) and accepts a valid one', async () => {
+  it("istiod's webhook refuses an invalid object with its own message (a SpecError: exit 2) and accepts a valid one", async () => {
     const cp = IstiodControlPlane.start();
     try {
       await expect(cp.validate([retryOn('5xx,gateway-error')])).resolves.toBeUndefined();
@@ -51,19 +53,47 @@ describe('--control-plane istiod', () => {
   }, 60_000);
 
   it('cannot be combined with another --istio-version, and the kube target refuses it (exit 2)', async () => {
-    await expect(startLocalMesh({ mode: 'inline', controlPlane: 'istiod', istioVersion: '1.24' })).rejects.toThrow(/pinned istiod 1\.31\.0; --istio-version 1\.24/);
-    const kube = await runCli(['run', 'experiments/bookinfo/01-route-all-v1.yaml', '--target', 'kube', '--context', 'kind-nowhere', '--control-plane', 'istiod', '--report-dir', join(work, 'kube'), '--quiet'], { timeoutMs: 60_000 });
+    await expect(startLocalMesh({ mode: 'inline', controlPlane: 'istiod', istioVersion: '1.24' })).rejects.toThrow(
+      /pinned istiod 1\.31\.0; --istio-version 1\.24/,
+    );
+    const kube = await runCli(
+      [
+        'run',
+        'experiments/bookinfo/01-route-all-v1.yaml',
+        '--target',
+        'kube',
+        '--context',
+        'kind-nowhere',
+        '--control-plane',
+        'istiod',
+        '--report-dir',
+        join(work, 'kube'),
+        '--quiet',
+      ],
+      { timeoutMs: 60_000 },
+    );
     expect(kube.code, kube.stderr).toBe(2);
     expect(kube.stderr).toMatch(/--control-plane is for the local target/);
   }, 90_000);
 
   // An ALLOW policy on ratings for reviews' identity on GET /ratings/*: istiod's RBAC as the sidecar runs it.
   const allowReviews: K8sObject = {
-    apiVersion: 'security.istio.io/v1', kind: 'AuthorizationPolicy', metadata: { name: 'ratings-viewer', namespace: 'default' },
-    spec: { selector: { matchLabels: { app: 'ratings' } }, action: 'ALLOW', rules: [{ from: [{ source: { principals: ['cluster.local/ns/default/sa/bookinfo-reviews'] } }], to: [{ operation: { methods: ['GET'], paths: ['/ratings/*'] } }] }] },
+    apiVersion: 'security.istio.io/v1',
+    kind: 'AuthorizationPolicy',
+    metadata: { name: 'ratings-viewer', namespace: 'default' },
+    spec: {
+      selector: { matchLabels: { app: 'ratings' } },
+      action: 'ALLOW',
+      rules: [
+        {
+          from: [{ source: { principals: ['cluster.local/ns/default/sa/bookinfo-reviews'] } }],
+          to: [{ operation: { methods: ['GET'], paths: ['/ratings/*'] } }],
+        },
+      ],
+    },
   };
 
-  it('the inbound RBAC filters of istiod\'s virtualInbound chain, run by src/envoy/runtime: reviews may GET /ratings/0, productpage may not', async () => {
+  it("the inbound RBAC filters of istiod's virtualInbound chain, run by src/envoy/runtime: reviews may GET /ratings/0, productpage may not", async () => {
     const translator = IstiodTranslator.start();
     try {
       const registry = bookinfoRegistry();
@@ -74,7 +104,11 @@ describe('--control-plane istiod', () => {
       const filters = inboundHttpFilters(answer.proxies.get(proxyKey(ratings))!.listeners, 9080, true);
       const rules = rbacRulesOf(filters ?? []);
       expect(rules.map((r) => r.rules.action ?? 'ALLOW')).toEqual(['ALLOW']);
-      const facts = (principal: string, path: string) => ({ headers: { ':method': 'GET', ':path': path, ':authority': 'ratings:9080' }, destinationPort: 9080, peerPrincipal: `spiffe://cluster.local/ns/default/sa/${principal}` });
+      const facts = (principal: string, path: string) => ({
+        headers: { ':method': 'GET', ':path': path, ':authority': 'ratings:9080' },
+        destinationPort: 9080,
+        peerPrincipal: `spiffe://cluster.local/ns/default/sa/${principal}`,
+      });
       expect(evaluateRbac(rules[0]!.rules, facts('bookinfo-reviews', '/ratings/0')).allowed).toBe(true);
       expect(evaluateRbac(rules[0]!.rules, facts('bookinfo-productpage', '/ratings/0')).allowed).toBe(false);
       expect(evaluateRbac(rules[0]!.rules, facts('bookinfo-reviews', '/health')).allowed).toBe(false);
@@ -84,11 +118,13 @@ describe('--control-plane istiod', () => {
   }, 60_000);
 
   const peerAuth = (mode: string, portLevel?: Record<string, { mode: string }>): K8sObject => ({
-    apiVersion: 'security.istio.io/v1', kind: 'PeerAuthentication', metadata: { name: 'ratings', namespace: 'default' },
+    apiVersion: 'security.istio.io/v1',
+    kind: 'PeerAuthentication',
+    metadata: { name: 'ratings', namespace: 'default' },
     spec: { selector: { matchLabels: { app: 'ratings' } }, mtls: { mode }, ...(portLevel ? { portLevelMtls: portLevel } : {}) },
   });
 
-  it('the mTLS mode a sidecar enforces is what istiod\'s inbound chains accept: STRICT only tls, DISABLE only raw_buffer, PERMISSIVE both (as seen on the sandbox), port-level modes included', async () => {
+  it("the mTLS mode a sidecar enforces is what istiod's inbound chains accept: STRICT only tls, DISABLE only raw_buffer, PERMISSIVE both (as seen on the sandbox), port-level modes included", async () => {
     const translator = IstiodTranslator.start();
     try {
       const registry = bookinfoRegistry();
@@ -108,7 +144,7 @@ describe('--control-plane istiod', () => {
     }
   }, 60_000);
 
-  it('a mesh under istiod enforces that policy at ratings\' sidecar: pages keep their ratings, productpage\'s own call is denied (403, rbac denied)', async () => {
+  it("a mesh under istiod enforces that policy at ratings' sidecar: pages keep their ratings, productpage's own call is denied (403, rbac denied)", async () => {
     const m = await mesh({ controlPlane: 'istiod', seed: 8 });
     try {
       await applyAndWait(m, [allowReviews]);
@@ -132,7 +168,9 @@ describe('--control-plane istiod', () => {
     const backend = join(scenario, 'backend.yaml');
     writeFileSync(backend, readFileSync(backend, 'utf8').replace('    - name: http-api\n      port: 9000\n      appProtocol: http\n', '    - port: 9000\n'));
     const toV2: K8sObject = {
-      apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: 'backend', namespace: 'shop' },
+      apiVersion: 'networking.istio.io/v1',
+      kind: 'VirtualService',
+      metadata: { name: 'backend', namespace: 'shop' },
       spec: { hosts: ['backend'], http: [{ route: [{ destination: { host: 'backend', subset: 'v2' } }] }] },
     };
     for (const controlPlane of ['istiod', 'builtin'] as const) {
@@ -143,7 +181,14 @@ describe('--control-plane istiod', () => {
         for (let i = 0; i < 12; i++) {
           const res = await fetch(`${m.gatewayUrl}/checkout`);
           expect(res.status, controlPlane).toBe(200);
-          const labels = echoClassifier({ requestIndex: 0, sentAtMs: 0, latencyMs: 0, status: res.status, headers: Object.fromEntries(res.headers), body: await res.text() });
+          const labels = echoClassifier({
+            requestIndex: 0,
+            sentAtMs: 0,
+            latencyMs: 0,
+            status: res.status,
+            headers: Object.fromEntries(res.headers),
+            body: await res.text(),
+          });
           versions.add(labels['backend.version']);
         }
         expect([...versions], controlPlane).toEqual(['v2']);

@@ -24,19 +24,28 @@ describe.concurrent('examples/kubestock on the local target', () => {
     const result = readResult(reportDir);
     expect(describeNonPassing(result), 'experiments that did not pass').toBe('');
     expect(r.code, r.stderr.slice(-3000)).toBe(0);
-    expect(result.experiments.map((e) => e.name)).toEqual(['kubestock-mtls-strict', 'kubestock-retries-not-for-app-503', 'kubestock-per-try-timeout-ends-the-request']);
+    expect(result.experiments.map((e) => e.name)).toEqual([
+      'kubestock-mtls-strict',
+      'kubestock-retries-not-for-app-503',
+      'kubestock-per-try-timeout-ends-the-request',
+    ]);
   }, 120_000);
 
-  it('with retryOn: 5xx on ms-inventory\'s VirtualService, the 503s are retried and the retries check fails', async () => {
+  it("with retryOn: 5xx on ms-inventory's VirtualService, the 503s are retried and the retries check fails", async () => {
     const copy = join(work, 'fixed');
     cpSync(join(repoRoot, 'examples', 'kubestock'), copy, { recursive: true });
     const vsFile = join(copy, 'scenario', 'ms-inventory-istio.yaml');
     writeFileSync(vsFile, readFileSync(vsFile, 'utf8').replace('        perTryTimeout: 10s', '        perTryTimeout: 10s\n        retryOn: 5xx'));
     const reportDir = join(work, 'fixed-report');
-    const r = await runCli(['run', join(copy, 'experiments', '02-retries-not-for-app-503.yaml'), '--seed', '7', '--report-dir', reportDir, '--quiet'], { timeoutMs: 120_000 });
+    const r = await runCli(['run', join(copy, 'experiments', '02-retries-not-for-app-503.yaml'), '--seed', '7', '--report-dir', reportDir, '--quiet'], {
+      timeoutMs: 120_000,
+    });
     expect(r.code, r.stderr.slice(-3000)).toBe(1);
     const verdicts = readResult(reportDir).experiments[0]!.verdicts;
     // Four tries at 50 % each: about 6 % of 503s, and the sidecar counts retries.
-    expect(verdicts.map((x) => [x.kind, x.outcome])).toEqual([['status', 'fail'], ['retries', 'fail']]);
+    expect(verdicts.map((x) => [x.kind, x.outcome])).toEqual([
+      ['status', 'fail'],
+      ['retries', 'fail'],
+    ]);
   }, 120_000);
 });

@@ -17,14 +17,22 @@ const cluster = (subset: string, host = 'reviews') => `outbound|9080|${subset}|$
 
 /** The Envoy retry policy istiod writes for a `retries` block (undefined: none set) at an Istio version. */
 const policyFor = (retries: string | undefined, version = '1.28.0') => {
-  const spec = retries === undefined ? undefined : must(parseVirtualService(yamlObject(`
+  const spec =
+    retries === undefined
+      ? undefined
+      : must(
+          parseVirtualService(
+            yamlObject(`
 apiVersion: networking.istio.io/v1
 kind: VirtualService
 metadata: { name: r }
 spec:
   hosts: [reviews]
   http: [{ retries: ${retries}, route: [{ destination: { host: reviews } }] }]
-`)).http[0], 'the first HTTP route').retries;
+`),
+          ).http[0],
+          'the first HTTP route',
+        ).retries;
   return evaluateRetryPolicy(retryPolicy(spec, bookinfoRegistryInput([], { version })));
 };
 
@@ -79,7 +87,8 @@ describe('Istio default retry policy (pilot/pkg/networking/core/route/retry/retr
 });
 
 describe('route matching (istio/api virtual_service.proto HTTPMatchRequest) through the translated routes', () => {
-  const vs = parseVirtualService(yamlObject(`
+  const vs = parseVirtualService(
+    yamlObject(`
 apiVersion: networking.istio.io/v1
 kind: VirtualService
 metadata: { name: reviews }
@@ -96,7 +105,8 @@ spec:
     route: [{ destination: { host: reviews, subset: v3 } }]
   - name: rest
     route: [{ destination: { host: reviews, subset: v1 } }]
-`));
+`),
+  );
   const input = bookinfoRegistryInput([vs]);
 
   it('takes the first rule whose match applies; match blocks are ORed; `{}` means present', () => {
@@ -116,15 +126,20 @@ spec:
   });
 
   it('splits weighted destinations as relative shares and never picks a zero weight', () => {
-    const split = parseVirtualService(yamlObject(`
+    const split = parseVirtualService(
+      yamlObject(`
 apiVersion: networking.istio.io/v1
 kind: VirtualService
 metadata: { name: r }
 spec:
   hosts: [reviews]
   http: [{ route: [{ destination: { host: reviews, subset: v1 }, weight: 1 }, { destination: { host: reviews, subset: v2 }, weight: 0 }, { destination: { host: reviews, subset: v3 }, weight: 3 }] }]
-`));
-    const action = routeIn(buildRoutes(bookinfoRegistryInput([split]), { type: 'sidecar', podName: 'p', namespace: 'default', ip: '10.0.0.1', labels: {}, serviceAccount: 'p' }), '9080')!.route!;
+`),
+    );
+    const action = routeIn(
+      buildRoutes(bookinfoRegistryInput([split]), { type: 'sidecar', podName: 'p', namespace: 'default', ip: '10.0.0.1', labels: {}, serviceAccount: 'p' }),
+      '9080',
+    )!.route!;
     const counts: Record<string, number> = {};
     for (let i = 0; i < 1000; i++) {
       const [, , subset = ''] = pickCluster(action, () => (i + 0.5) / 1000).name.split('|');
@@ -134,14 +149,20 @@ spec:
   });
 
   it('reads fault percentages as parts per million; no percentage injects nothing', () => {
-    const fault = (f: string) => must(parseVirtualService(yamlObject(`
+    const fault = (f: string) =>
+      must(
+        parseVirtualService(
+          yamlObject(`
 apiVersion: networking.istio.io/v1
 kind: VirtualService
 metadata: { name: r }
 spec:
   hosts: [ratings]
   http: [{ fault: ${f}, route: [{ destination: { host: ratings } }] }]
-`)).http[0], 'the first HTTP route').fault!;
+`),
+        ).http[0],
+        'the first HTTP route',
+      ).fault!;
     expect(fault('{ abort: { httpStatus: 500, percentage: { value: 0.25 } } }').abort).toEqual({ httpStatus: 500, ppm: 2500 });
     expect(fault('{ abort: { httpStatus: 500 } }').abort!.ppm).toBe(0);
     expect(fault('{ delay: { fixedDelay: 7s, percent: 50 } }').delay).toEqual({ fixedDelayMs: 7000, ppm: 500_000 });
@@ -149,7 +170,8 @@ spec:
 });
 
 describe('DestinationRule traffic policies (istio/api destination_rule.proto)', () => {
-  const dr = parseDestinationRule(yamlObject(`
+  const dr = parseDestinationRule(
+    yamlObject(`
 apiVersion: networking.istio.io/v1
 kind: DestinationRule
 metadata: { name: reviews }
@@ -167,7 +189,8 @@ spec:
     trafficPolicy: { loadBalancer: { simple: ROUND_ROBIN }, outlierDetection: { consecutive5xxErrors: 2 } }
   - name: v2
     labels: { version: v2 }
-`));
+`),
+  );
 
   it('subset settings override the rule one group at a time (util.go MergeSubsetTrafficPolicy)', () => {
     expect(effectiveTrafficPolicy(dr, 'v2', 80)).toEqual({ loadBalancer: { simple: 'RANDOM' }, connectionPool: { maxConnections: 10 } });
@@ -176,9 +199,18 @@ spec:
     expect(v1.outlierDetection).toEqual({ consecutive5xxErrors: 2 });
   });
 
-  it('what outlierDetection leaves unset takes Envoy\'s defaults in the cluster (outlier_detection.proto); the panic threshold is minHealthPercent, 0 unset (cluster_traffic_policy.go)', () => {
+  it("what outlierDetection leaves unset takes Envoy's defaults in the cluster (outlier_detection.proto); the panic threshold is minHealthPercent, 0 unset (cluster_traffic_policy.go)", () => {
     expect(clusterUnder({ outlierDetection: { consecutive5xxErrors: 2 } })).toMatchObject({
-      outlierDetection: { consecutive5xx: 2, enforcingConsecutive5xx: 100, consecutiveGatewayFailure: 5, enforcingConsecutiveGatewayFailure: 0, intervalMs: 10_000, baseEjectionTimeMs: 30_000, maxEjectionTimeMs: 300_000, maxEjectionPercent: 10 },
+      outlierDetection: {
+        consecutive5xx: 2,
+        enforcingConsecutive5xx: 100,
+        consecutiveGatewayFailure: 5,
+        enforcingConsecutiveGatewayFailure: 0,
+        intervalMs: 10_000,
+        baseEjectionTimeMs: 30_000,
+        maxEjectionTimeMs: 300_000,
+        maxEjectionPercent: 10,
+      },
       healthyPanicThresholdPercent: 0,
     });
     expect(clusterUnder({ outlierDetection: { consecutiveGatewayErrors: 3, minHealthPercent: 20 } })).toMatchObject({
@@ -190,7 +222,8 @@ spec:
 });
 
 describe('portLevelSettings replace, not inherit (util.go GetPortLevelTrafficPolicy, destination_rule.go MergeTrafficPolicy)', () => {
-  const dr = parseDestinationRule(yamlObject(`
+  const dr = parseDestinationRule(
+    yamlObject(`
 apiVersion: networking.istio.io/v1
 kind: DestinationRule
 metadata: { name: reviews }
@@ -214,18 +247,19 @@ spec:
       portLevelSettings:
       - port: { number: 9080 }
         outlierDetection: { consecutive5xxErrors: 7 }
-`));
+`),
+  );
 
-  it('the rule\'s settings for a port drop the groups they leave out (defaults apply, not the top-level values)', () => {
+  it("the rule's settings for a port drop the groups they leave out (defaults apply, not the top-level values)", () => {
     expect(effectiveTrafficPolicy(dr, undefined, 9080)).toEqual({ connectionPool: { http1MaxPendingRequests: 2 } });
     expect(effectiveTrafficPolicy(dr, undefined, 80)).toMatchObject({ loadBalancer: { simple: 'RANDOM' }, connectionPool: { maxConnections: 10 } });
   });
 
-  it('a subset without port settings overrides the rule\'s port-level policy group by group', () => {
+  it("a subset without port settings overrides the rule's port-level policy group by group", () => {
     expect(effectiveTrafficPolicy(dr, 'v1', 9080)).toEqual({ loadBalancer: { simple: 'ROUND_ROBIN' }, connectionPool: { http1MaxPendingRequests: 2 } });
   });
 
-  it('a subset\'s settings for the port replace every group, its own top level included', () => {
+  it("a subset's settings for the port replace every group, its own top level included", () => {
     const v3 = effectiveTrafficPolicy(dr, 'v3', 9080);
     expect(v3.loadBalancer).toBeUndefined();
     expect(v3.connectionPool).toBeUndefined();
@@ -235,7 +269,8 @@ spec:
 });
 
 describe('EDS tlsMode per endpoint (pilot/pkg/xds/endpoints/mtls_checker.go)', () => {
-  const dr = parseDestinationRule(yamlObject(`
+  const dr = parseDestinationRule(
+    yamlObject(`
 apiVersion: networking.istio.io/v1
 kind: DestinationRule
 metadata: { name: details }
@@ -247,9 +282,10 @@ spec:
   subsets:
   - { name: v1, labels: { version: v1 }, trafficPolicy: { tls: { mode: ISTIO_MUTUAL } } }
   - { name: v2, labels: { version: v2 } }
-`));
+`),
+  );
 
-  it('tlsModeForDestinationRule: a port-level setting without tls keeps the policy\'s mode; a subset without one falls back to the rule', () => {
+  it("tlsModeForDestinationRule: a port-level setting without tls keeps the policy's mode; a subset without one falls back to the rule", () => {
     expect(endpointTlsMode(dr, undefined, 9080)).toBe('DISABLE');
     expect(effectiveTrafficPolicy(dr, undefined, 9080).tls).toBeUndefined(); // the cluster itself is left to auto mTLS
     expect(endpointTlsMode(dr, 'v1', 9080)).toBe('ISTIO_MUTUAL');
@@ -257,7 +293,7 @@ spec:
     expect(endpointTlsMode(undefined, undefined, 9080)).toBeUndefined();
   });
 
-  it('checkMtlsEnabled: the rule\'s mode decides; else a sidecar gets mTLS unless its PeerAuthentication is DISABLE', () => {
+  it("checkMtlsEnabled: the rule's mode decides; else a sidecar gets mTLS unless its PeerAuthentication is DISABLE", () => {
     expect(checkMtlsEnabled('ISTIO_MUTUAL', true, 'DISABLE')).toBe(true);
     expect(checkMtlsEnabled('DISABLE', true, 'STRICT')).toBe(false);
     expect(checkMtlsEnabled(undefined, true, 'DISABLE')).toBe(false);
@@ -267,7 +303,9 @@ spec:
 });
 
 describe('VirtualService exportTo for sidecars (push_context.go initVirtualServices: `.` is the own namespace)', () => {
-  const vs = (ns: string, exportTo: string) => parseVirtualService(yamlObject(`
+  const vs = (ns: string, exportTo: string) =>
+    parseVirtualService(
+      yamlObject(`
 apiVersion: networking.istio.io/v1
 kind: VirtualService
 metadata: { name: reviews-${ns}, namespace: ${ns} }
@@ -275,19 +313,25 @@ spec:
   hosts: [reviews.default.svc.cluster.local]
   exportTo: ${exportTo}
   http: [{ route: [{ destination: { host: reviews.default.svc.cluster.local, subset: v3 } }] }]
-`));
+`),
+    );
   const proxyIn = (namespace: string) => ({ type: 'sidecar' as const, podName: 'p', namespace, ip: '10.0.0.1', labels: {}, serviceAccount: 'p' });
 
-  it('a VirtualService exported to `.` in istio-system does not route default\'s sidecars; one exported to default does', () => {
-    expect(sidecarCluster(bookinfoRegistryInput([vs('istio-system', "['.']")]), {}, proxyIn('default'))).toBe('outbound|9080||reviews.default.svc.cluster.local');
-    expect(sidecarCluster(bookinfoRegistryInput([vs('istio-system', "['.']")]), { authority: 'reviews.default:9080' }, proxyIn('istio-system'))).toBe(cluster('v3'));
+  it("a VirtualService exported to `.` in istio-system does not route default's sidecars; one exported to default does", () => {
+    expect(sidecarCluster(bookinfoRegistryInput([vs('istio-system', "['.']")]), {}, proxyIn('default'))).toBe(
+      'outbound|9080||reviews.default.svc.cluster.local',
+    );
+    expect(sidecarCluster(bookinfoRegistryInput([vs('istio-system', "['.']")]), { authority: 'reviews.default:9080' }, proxyIn('istio-system'))).toBe(
+      cluster('v3'),
+    );
     expect(sidecarCluster(bookinfoRegistryInput([vs('istio-system', '[default]')]), {}, proxyIn('default'))).toBe(cluster('v3'));
     expect(vs('default', "['.']").exportTo).toEqual(['default']);
   });
 });
 
 describe('sourceMatchHTTP (route.go): gateways in a match decide alone', () => {
-  const vs = parseVirtualService(yamlObject(`
+  const vs = parseVirtualService(
+    yamlObject(`
 apiVersion: networking.istio.io/v1
 kind: VirtualService
 metadata: { name: reviews }
@@ -297,15 +341,18 @@ spec:
   http:
   - match: [{ gateways: [mesh], sourceLabels: { app: nobody }, sourceNamespace: elsewhere }]
     route: [{ destination: { host: reviews, subset: v3 } }]
-`));
-  const gateway = parseGateway(yamlObject(`
+`),
+  );
+  const gateway = parseGateway(
+    yamlObject(`
 apiVersion: networking.istio.io/v1
 kind: Gateway
 metadata: { name: bookinfo-gateway }
 spec:
   selector: { istio: ingressgateway }
   servers: [{ port: { number: 8080, name: http, protocol: HTTP }, hosts: ['*'] }]
-`));
+`),
+  );
 
   it('a match with gateways [mesh] applies to every sidecar whatever its sourceLabels and sourceNamespace say, and not at the gateway', () => {
     const input = bookinfoRegistryInput([vs], { gateways: [gateway] });
@@ -315,16 +362,23 @@ spec:
 });
 
 describe('which VirtualService a sidecar uses for a host (VirtualServicesForGateway order, first domain wins)', () => {
-  const vs = (name: string, exportTo: string | undefined, createdAt: number) => parseVirtualService(must(yaml(`
+  const vs = (name: string, exportTo: string | undefined, createdAt: number) =>
+    parseVirtualService(
+      must(
+        yaml(`
 apiVersion: networking.istio.io/v1
 kind: VirtualService
 metadata: { name: ${name} }
 spec:
   hosts: [reviews]
 ${exportTo ? `  exportTo: ${exportTo}\n` : ''}  http: [{ route: [{ destination: { host: reviews, subset: ${name} } }] }]
-`)[0], 'yaml(` apiVersion: networking.istio.io/v1 kind: VirtualService metadata: { name: ${name} } spec:   hosts: [reviews] ${exportTo ? `  exportTo: ${exportTo}\\n` : \'\'}  http: [{ route: [{ destination: { host: reviews, subset: ${name} } }] }] `)[0]'), createdAt);
+`)[0],
+        "yaml(` apiVersion: networking.istio.io/v1 kind: VirtualService metadata: { name: ${name} } spec:   hosts: [reviews] ${exportTo ? `  exportTo: ${exportTo}\\n` : ''}  http: [{ route: [{ destination: { host: reviews, subset: ${name} } }] }] `)[0]",
+      ),
+      createdAt,
+    );
 
-  it('a private VirtualService of the proxy\'s namespace comes before an older public one', () => {
+  it("a private VirtualService of the proxy's namespace comes before an older public one", () => {
     expect(sidecarCluster(bookinfoRegistryInput([vs('public', undefined, 1), vs('private', "['.']", 2)]))).toBe(cluster('private'));
     expect(sidecarCluster(bookinfoRegistryInput([vs('older', undefined, 1), vs('newer', undefined, 2)]))).toBe(cluster('older'));
   });

@@ -27,7 +27,12 @@ function get(url: string): Promise<{ status: number; body: string } | { error: s
   });
 }
 
-const strict: K8sObject = { apiVersion: 'security.istio.io/v1', kind: 'PeerAuthentication', metadata: { name: 'default', namespace: 'default' }, spec: { mtls: { mode: 'STRICT' } } };
+const strict: K8sObject = {
+  apiVersion: 'security.istio.io/v1',
+  kind: 'PeerAuthentication',
+  metadata: { name: 'default', namespace: 'default' },
+  spec: { mtls: { mode: 'STRICT' } },
+};
 
 describe('outsideEntrypoint: a plain client outside the mesh', () => {
   it('reaches ratings under PERMISSIVE and is reset under STRICT; restore lets it in again', async () => {

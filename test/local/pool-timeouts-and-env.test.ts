@@ -43,13 +43,18 @@ describe('Bookinfo environment the apps read', () => {
     expect(e.path).toBe('Deployment details-v1: spec.template.spec.containers[0].env[0].value');
     expect(e.message).toContain('external book service');
     // details.rb compares with === 'true': anything else keeps the built-in book
-    expect(parseDeployment(deployment('docker.io/istio/examples-bookinfo-details-v1:1.20.3', [{ name: 'ENABLE_EXTERNAL_BOOK_SERVICE', value: 'True' }])).env.ENABLE_EXTERNAL_BOOK_SERVICE).toBe('True');
+    expect(
+      parseDeployment(deployment('docker.io/istio/examples-bookinfo-details-v1:1.20.3', [{ name: 'ENABLE_EXTERNAL_BOOK_SERVICE', value: 'True' }])).env
+        .ENABLE_EXTERNAL_BOOK_SERVICE,
+    ).toBe('True');
   });
 
-  it('a FLOOD_FACTOR Python\'s int() cannot read is refused (the real container exits at start)', () => {
+  it("a FLOOD_FACTOR Python's int() cannot read is refused (the real container exits at start)", () => {
     const e = refusal(deployment('docker.io/istio/examples-bookinfo-productpage-v1:1.20.3', [{ name: 'FLOOD_FACTOR', value: 'lots' }]));
     expect(e.path).toBe('Deployment productpage-v1: spec.template.spec.containers[0].env[0].value');
-    expect(parseDeployment(deployment('docker.io/istio/examples-bookinfo-productpage-v1:1.20.3', [{ name: 'FLOOD_FACTOR', value: ' 1_0 ' }])).env.FLOOD_FACTOR).toBe(' 1_0 ');
+    expect(
+      parseDeployment(deployment('docker.io/istio/examples-bookinfo-productpage-v1:1.20.3', [{ name: 'FLOOD_FACTOR', value: ' 1_0 ' }])).env.FLOOD_FACTOR,
+    ).toBe(' 1_0 ');
     expect(parseDeployment(deployment('docker.io/istio/examples-bookinfo-productpage-v-flooding:1.20.3')).env.FLOOD_FACTOR).toBe('100');
     // The image is examples-bookinfo-productpage-v-flooding (samples/bookinfo/src/docker-bake.hcl); there is no v-flooded.
     expect(refusal(deployment('docker.io/istio/examples-bookinfo-productpage-v-flooded:1.20.3')).message).toContain('unknown Bookinfo image variant');
@@ -82,7 +87,15 @@ describe('productpage-v-flooding: FLOOD_FACTOR extra reviews calls per page (pro
 
 describe('DestinationRule connection timeouts at an Envoy cluster', () => {
   const endpoint = (ip: string, port: number): EndpointInfo => ({
-    ip, port, podName: 'p', workload: 'w', namespace: 'default', app: 'a', version: 'v1', principal: 'cluster.local/ns/default/sa/a', labels: {},
+    ip,
+    port,
+    podName: 'p',
+    workload: 'w',
+    namespace: 'default',
+    app: 'a',
+    version: 'v1',
+    principal: 'cluster.local/ns/default/sa/a',
+    labels: {},
   });
   const newCluster = () => {
     const stats = new ProxyStats({ inclusionPrefixes: ['cluster.'], inclusionSuffixes: [], inclusionRegexps: [] });
@@ -98,11 +111,16 @@ describe('DestinationRule connection timeouts at an Envoy cluster', () => {
       const cluster = newCluster();
       // http.idleTimeout wins over tcp.idleTimeout, as Istio's applyConnectionPool sets it
       const rule = parseDestinationRule({
-        apiVersion: 'networking.istio.io/v1', kind: 'DestinationRule', metadata: { name: 'x' },
+        apiVersion: 'networking.istio.io/v1',
+        kind: 'DestinationRule',
+        metadata: { name: 'x' },
         spec: { host: 'x', trafficPolicy: { tls: { mode: 'DISABLE' }, connectionPool: { tcp: { idleTimeout: '1h' }, http: { idleTimeout: '300ms' } } } },
       } as K8sObject);
       expect(rule.trafficPolicy?.connectionPool?.idleTimeoutMs).toBe(300);
-      cluster.update([endpoint(`${block}.3`, port)], clusterUnder({ tls: { mode: 'DISABLE' }, connectionPool: { tcp: { idleTimeout: '1h' }, http: { idleTimeout: '300ms' } } }));
+      cluster.update(
+        [endpoint(`${block}.3`, port)],
+        clusterUnder({ tls: { mode: 'DISABLE' }, connectionPool: { tcp: { idleTimeout: '1h' }, http: { idleTimeout: '300ms' } } }),
+      );
       const first = await cluster.send(endpoint(`${block}.3`, port), get, Infinity, undefined);
       expect(first).toMatchObject({ kind: 'response', status: 200 });
       expect((await cluster.send(endpoint(`${block}.3`, port), get, Infinity, undefined)).kind).toBe('response');
@@ -131,14 +149,17 @@ describe('DestinationRule connection timeouts at an Envoy cluster', () => {
     // A listener whose accept queue is full: Linux drops further SYNs, so a connect hangs (no accept() ever runs:
     // the worker's event loop is blocked right after listen).
     const shared = new SharedArrayBuffer(4);
-    const worker = new Worker(`
+    const worker = new Worker(
+      `
       const { parentPort, workerData } = require('node:worker_threads');
       const server = require('node:net').createServer();
       server.listen({ host: workerData.host, port: 0, backlog: 1 }, () => {
         parentPort.postMessage(server.address().port);
         Atomics.wait(new Int32Array(workerData.flag), 0, 0);
         server.close();
-      });`, { eval: true, workerData: { host: `${block}.4`, flag: shared } });
+      });`,
+      { eval: true, workerData: { host: `${block}.4`, flag: shared } },
+    );
     const port = await new Promise<number>((r) => worker.once('message', r));
     const fillers: net.Socket[] = [];
     try {

@@ -19,7 +19,9 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function experimentFile(name: string, resource: string): string {
   const file = join(dir, `${name}.yaml`);
-  writeFileSync(file, `apiVersion: meshproof.dev/v1alpha1
+  writeFileSync(
+    file,
+    `apiVersion: meshproof.dev/v1alpha1
 kind: Experiment
 metadata: { name: ${name} }
 spec:
@@ -33,12 +35,15 @@ ${resource}
     total: 10
   expect:
     - status: { code: 200, ratio: { min: 0.9 } }
-`);
+`,
+  );
   return file;
 }
 
 // line 17 of the file: `retryOn: "5xx,bogus"` (the key at column 17)
-const bogusRetryOn = experimentFile('bogus-retry-on', `        apiVersion: networking.istio.io/v1
+const bogusRetryOn = experimentFile(
+  'bogus-retry-on',
+  `        apiVersion: networking.istio.io/v1
         kind: VirtualService
         metadata: { name: reviews }
         spec:
@@ -47,10 +52,13 @@ const bogusRetryOn = experimentFile('bogus-retry-on', `        apiVersion: netwo
             - route: [{ destination: { host: reviews, subset: v1 } }]
               retries:
                 attempts: 2
-                retryOn: "5xx,bogus"`);
+                retryOn: "5xx,bogus"`,
+);
 
 // line 24: `descriptors:` (column 21) inside the local rate limit's typed_config value
-const descriptors = experimentFile('ratelimit-descriptors', `        apiVersion: networking.istio.io/v1alpha3
+const descriptors = experimentFile(
+  'ratelimit-descriptors',
+  `        apiVersion: networking.istio.io/v1alpha3
         kind: EnvoyFilter
         metadata: { name: ratings-ratelimit }
         spec:
@@ -68,7 +76,8 @@ const descriptors = experimentFile('ratelimit-descriptors', `        apiVersion:
                     token_bucket: { max_tokens: 10, tokens_per_fill: 10, fill_interval: 60s }
                     descriptors:
                       - entries: [{ key: path, value: /ratings/0 }]
-                        token_bucket: { max_tokens: 1, fill_interval: 60s }`);
+                        token_bucket: { max_tokens: 1, fill_interval: 60s }`,
+);
 
 function only(file: string) {
   const { experiments } = loadExperiments([file]);
@@ -77,9 +86,18 @@ function only(file: string) {
 }
 
 describe('where a refused field is written', () => {
-  it('reads the resource and field out of the local parsers\' paths', () => {
-    expect(parseResourcePath('VirtualService reviews: spec.http[0].retries.retryOn')).toEqual({ kind: 'VirtualService', name: 'reviews', fieldPath: 'spec.http[0].retries.retryOn' });
-    expect(parseResourcePath('EnvoyFilter istio-system/rl: spec.configPatches[0]')).toEqual({ kind: 'EnvoyFilter', namespace: 'istio-system', name: 'rl', fieldPath: 'spec.configPatches[0]' });
+  it("reads the resource and field out of the local parsers' paths", () => {
+    expect(parseResourcePath('VirtualService reviews: spec.http[0].retries.retryOn')).toEqual({
+      kind: 'VirtualService',
+      name: 'reviews',
+      fieldPath: 'spec.http[0].retries.retryOn',
+    });
+    expect(parseResourcePath('EnvoyFilter istio-system/rl: spec.configPatches[0]')).toEqual({
+      kind: 'EnvoyFilter',
+      namespace: 'istio-system',
+      name: 'rl',
+      fieldPath: 'spec.configPatches[0]',
+    });
     expect(parseResourcePath('spec.load.rate')).toBeUndefined();
   });
 
@@ -92,7 +110,7 @@ describe('where a refused field is written', () => {
     expect(locateResourceError(placed, resources)).toBe(placed);
   });
 
-  it('validate\'s local check finds an unknown retry condition at its line and column', () => {
+  it("validate's local check finds an unknown retry condition at its line and column", () => {
     const error = checkLocalResources(only(bogusRetryOn));
     expect(error).toBeInstanceOf(ResourceError);
     expect(error?.source).toEqual({ file: expect.stringContaining('bogus-retry-on.yaml'), line: 17, col: 17 });
@@ -107,18 +125,26 @@ describe('where a refused field is written', () => {
 });
 
 describe('meshproof validate (local target, the default)', () => {
-  const meshproof = (args: string[]) => spawnSync(process.execPath, [join(root, 'bin/meshproof.js'), ...args], { cwd: root, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' }, timeout: 60_000 });
+  const meshproof = (args: string[]) =>
+    spawnSync(process.execPath, [join(root, 'bin/meshproof.js'), ...args], {
+      cwd: root,
+      encoding: 'utf8',
+      env: { ...process.env, NO_COLOR: '1' },
+      timeout: 60_000,
+    });
 
   it('exits 2 naming file:line:col and the field of each refused resource', () => {
     const r = meshproof(['validate', bogusRetryOn, descriptors]);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/error: .*bogus-retry-on\.yaml:17:17: VirtualService reviews: spec\.http\[0\]\.retries\.retryOn: /);
-    expect(r.stderr).toMatch(/error: .*ratelimit-descriptors\.yaml:24:21: EnvoyFilter ratings-ratelimit: spec\.configPatches\[0\]\.patch\.value\.typed_config\.descriptors: /);
+    expect(r.stderr).toMatch(
+      /error: .*ratelimit-descriptors\.yaml:24:21: EnvoyFilter ratings-ratelimit: spec\.configPatches\[0\]\.patch\.value\.typed_config\.descriptors: /,
+    );
     expect(r.stderr).toContain('2 problems found.');
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 
-  it('--target kube leaves the local target\'s refusals out', () => {
+  it("--target kube leaves the local target's refusals out", () => {
     expect(meshproof(['validate', '--target', 'kube', bogusRetryOn]).status).toBe(0);
   });
 
@@ -135,10 +161,18 @@ describe('at run time the local target reports the position too (the mesh runs i
   const target = new LocalTarget();
   afterAll(async () => target.close());
 
-  it('apply rejects with the field\'s file:line:col, and the mesh keeps its previous configuration', async () => {
+  it("apply rejects with the field's file:line:col, and the mesh keeps its previous configuration", async () => {
     await target.prepare({ scenario: 'bookinfo', seed: 1, istioVersion: '1.28' } as never);
     const e = only(bogusRetryOn);
-    const error = await target.apply(e.apply.map((r) => r.object), 'run-1').then(() => undefined, (err: unknown) => err);
+    const error = await target
+      .apply(
+        e.apply.map((r) => r.object),
+        'run-1',
+      )
+      .then(
+        () => undefined,
+        (err: unknown) => err,
+      );
     expect(error).toBeInstanceOf(ResourceError);
     expect((error as SpecError).format()).toMatch(/bogus-retry-on\.yaml:17:17: VirtualService reviews: spec\.http\[0\]\.retries\.retryOn: /);
     expect(await target.mesh.get('VirtualService', 'default', 'reviews')).toBeUndefined();

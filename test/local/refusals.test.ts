@@ -13,7 +13,10 @@ afterAll(async () => m?.close());
 
 async function refusal(text: string): Promise<SpecError> {
   const before = (await m.status()).version;
-  const error = await m.apply(yaml(text)).then(() => undefined, (e: unknown) => e);
+  const error = await m.apply(yaml(text)).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(error).toBeInstanceOf(SpecError);
   expect((await m.status()).version).toBe(before);
   return error as SpecError;
@@ -84,19 +87,29 @@ spec:
   });
 
   it('a kind the local mesh does not know, and an echo workload whose behaviour is misspelt', async () => {
-    expect((await refusal(`
+    expect(
+      (
+        await refusal(`
 apiVersion: networking.istio.io/v1
 kind: WorkloadEntry
 metadata: { name: vm }
 spec: { address: 10.0.0.1 }
-`)).path).toBe('WorkloadEntry vm: kind');
-    expect((await refusal(`
+`)
+      ).path,
+    ).toBe('WorkloadEntry vm: kind');
+    expect(
+      (
+        await refusal(`
 apiVersion: networking.istio.io/v1
 kind: ServiceEntry
 metadata: { name: google }
 spec: { hosts: [www.google.com], ports: [{ number: 443, name: https, protocol: HTTPS }], resolution: STATIC, endpoints: [{ address: 142.250.0.1 }] }
-`)).path).toBe('ServiceEntry google: spec.endpoints');
-    expect((await refusal(`
+`)
+      ).path,
+    ).toBe('ServiceEntry google: spec.endpoints');
+    expect(
+      (
+        await refusal(`
 apiVersion: apps/v1
 kind: Deployment
 metadata: { name: sleep }
@@ -108,12 +121,16 @@ spec:
       annotations:
         meshproof.dev/echo: "errors: { share: 5 }"
     spec: { containers: [{ name: sleep, image: curlimages/curl }] }
-`)).path).toBe('Deployment sleep: spec.template.metadata.annotations["meshproof.dev/echo"].errors.share');
+`)
+      ).path,
+    ).toBe('Deployment sleep: spec.template.metadata.annotations["meshproof.dev/echo"].errors.share');
   });
 
   it('a bad object among good ones changes nothing', async () => {
     const before = (await m.status()).version;
-    const error = await m.apply(yaml(`
+    const error = await m
+      .apply(
+        yaml(`
 apiVersion: networking.istio.io/v1
 kind: VirtualService
 metadata: { name: reviews }
@@ -127,7 +144,9 @@ metadata: { name: reviews }
 spec:
   host: reviews
   trafficPolicy: { connectionPool: { tcp: { maxConnections: -1 } } }
-`)).catch((e: unknown) => e);
+`),
+      )
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(SpecError);
     expect((error as SpecError).path).toBe('DestinationRule reviews: spec.trafficPolicy.connectionPool.tcp.maxConnections');
     expect((await m.status()).version).toBe(before);
@@ -136,7 +155,12 @@ spec:
 });
 
 describe('Service port protocols (pkg/config/kube/conversion.go ConvertProtocol)', () => {
-  const service = (port: Record<string, unknown>) => ({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'reviews' }, spec: { selector: { app: 'reviews' }, ports: [{ port: 9080, ...port }] } });
+  const service = (port: Record<string, unknown>) => ({
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: 'reviews' },
+    spec: { selector: { app: 'reviews' }, ports: [{ port: 9080, ...port }] },
+  });
   it('HTTP and detected ports are served; a port Istio proxies as TCP, TLS, gRPC or HTTP/2 is refused, not routed as HTTP/1.1', () => {
     expect(portProtocol(9080, 'http')).toBe('HTTP');
     expect(portProtocol(9080, 'http-web')).toBe('HTTP');
@@ -153,7 +177,7 @@ describe('Service port protocols (pkg/config/kube/conversion.go ConvertProtocol)
     ]);
   });
 
-  it('a gRPC port whose pods are not OPA\'s ext_authz service is refused at the port, and nothing changes', async () => {
+  it("a gRPC port whose pods are not OPA's ext_authz service is refused at the port, and nothing changes", async () => {
     const e = await refusal(`
 apiVersion: v1
 kind: Service

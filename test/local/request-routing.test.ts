@@ -45,7 +45,8 @@ spec:
   - route: [{ destination: { host: reviews, subset: v1 } }]
 `);
 
-const split = (a: string, wa: number, b: string, wb: number) => yaml(`
+const split = (a: string, wa: number, b: string, wb: number) =>
+  yaml(`
 apiVersion: networking.istio.io/v1
 kind: VirtualService
 metadata: { name: reviews }

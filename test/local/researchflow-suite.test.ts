@@ -43,7 +43,11 @@ describe('examples/researchflow on the local target, with the real OPA', () => {
     expect(describeNonPassing(result), 'experiments that did not pass').toBe('');
     expect(r.code, r.stderr.slice(-3000)).toBe(0);
     expect(result.experiments.map((e) => e.name)).toEqual([
-      'researchflow-opa-decides-the-api', 'researchflow-opa-down-fails-closed', 'researchflow-mtls-strict', 'researchflow-outlier-ejection', 'researchflow-worker-retries',
+      'researchflow-opa-decides-the-api',
+      'researchflow-opa-down-fails-closed',
+      'researchflow-mtls-strict',
+      'researchflow-outlier-ejection',
+      'researchflow-worker-retries',
       'researchflow-connection-pool',
     ]);
   }, 150_000);
@@ -52,30 +56,48 @@ describe('examples/researchflow on the local target, with the real OPA', () => {
     const copy = join(work, 'writers');
     cpSync(join(repoRoot, 'examples', 'researchflow'), copy, { recursive: true });
     const opaFile = join(copy, 'scenario', 'opa.yaml');
-    writeFileSync(opaFile, readFileSync(opaFile, 'utf8').replace('      role == "admin"\n      method in', '      role in {"admin", "researcher"}\n      method in'));
+    writeFileSync(
+      opaFile,
+      readFileSync(opaFile, 'utf8').replace('      role == "admin"\n      method in', '      role in {"admin", "researcher"}\n      method in'),
+    );
     const reportDir = join(work, 'writers-report');
-    const r = await runCli(['run', join(copy, 'experiments', '01-opa-decides-the-api.yaml'), '--seed', '7', '--report-dir', reportDir, '--quiet'], { timeoutMs: 120_000 });
+    const r = await runCli(['run', join(copy, 'experiments', '01-opa-decides-the-api.yaml'), '--seed', '7', '--report-dir', reportDir, '--quiet'], {
+      timeoutMs: 120_000,
+    });
     expect(r.code, r.stderr.slice(-3000)).toBe(1);
     const verdicts = readResult(reportDir).experiments[0]!.verdicts;
     expect(verdicts.map((x) => [x.title.includes('researcher-write'), x.outcome]).filter(([write]) => write)).toEqual([[true, 'fail']]);
   }, 120_000);
 
-  it('without the worker rule\'s outlier detection the bad canary is never ejected: the ejection and retries checks fail', async () => {
+  it("without the worker rule's outlier detection the bad canary is never ejected: the ejection and retries checks fail", async () => {
     const detection = '    outlierDetection:\n      consecutive5xxErrors: 5\n      interval: 30s\n      baseEjectionTime: 30s\n      maxEjectionPercent: 50\n';
     const copy = withDestinationRules('no-outlier', (orchestrator, worker) => [orchestrator, replaced(worker, detection, '')]);
     const reportDir = join(work, 'no-outlier-report');
-    const r = await runCli(['run', join(copy, 'experiments', '04-outlier-ejection.yaml'), '--seed', '7', '--report-dir', reportDir, '--quiet'], { timeoutMs: 120_000 });
+    const r = await runCli(['run', join(copy, 'experiments', '04-outlier-ejection.yaml'), '--seed', '7', '--report-dir', reportDir, '--quiet'], {
+      timeoutMs: 120_000,
+    });
     expect(r.code, r.stderr.slice(-3000)).toBe(1);
-    expect(readResult(reportDir).experiments[0]!.verdicts.map((v) => [v.kind, v.outcome])).toEqual([['status', 'pass'], ['counter', 'fail'], ['retries', 'fail']]);
+    expect(readResult(reportDir).experiments[0]!.verdicts.map((v) => [v.kind, v.outcome])).toEqual([
+      ['status', 'pass'],
+      ['counter', 'fail'],
+      ['retries', 'fail'],
+    ]);
   }, 120_000);
 
-  it('with the orchestrator\'s pool opened wide, 200 slow connections all get through: the overflow checks fail', async () => {
+  it("with the orchestrator's pool opened wide, 200 slow connections all get through: the overflow checks fail", async () => {
     const pool = '      tcp: { maxConnections: 100 }\n      http: { http1MaxPendingRequests: 50, http2MaxRequests: 100 }\n';
     const wide = '      tcp: { maxConnections: 1000 }\n      http: { http1MaxPendingRequests: 1000, http2MaxRequests: 1000 }\n';
     const copy = withDestinationRules('wide-pool', (orchestrator, worker) => [replaced(orchestrator, pool, wide), worker]);
     const reportDir = join(work, 'wide-pool-report');
-    const r = await runCli(['run', join(copy, 'experiments', '06-connection-pool.yaml'), '--seed', '7', '--report-dir', reportDir, '--quiet'], { timeoutMs: 120_000 });
+    const r = await runCli(['run', join(copy, 'experiments', '06-connection-pool.yaml'), '--seed', '7', '--report-dir', reportDir, '--quiet'], {
+      timeoutMs: 120_000,
+    });
     expect(r.code, r.stderr.slice(-3000)).toBe(1);
-    expect(readResult(reportDir).experiments[0]!.verdicts.map((v) => [v.kind, v.outcome])).toEqual([['status', 'fail'], ['status', 'pass'], ['flags', 'fail'], ['counter', 'fail']]);
+    expect(readResult(reportDir).experiments[0]!.verdicts.map((v) => [v.kind, v.outcome])).toEqual([
+      ['status', 'fail'],
+      ['status', 'pass'],
+      ['flags', 'fail'],
+      ['counter', 'fail'],
+    ]);
   }, 120_000);
 });

@@ -44,7 +44,9 @@ spec:
     // the route timeout covers the retries and is never retried: one timeout per productpage try
     expect(sum(c, 'envoy_cluster_upstream_rq_timeout', { cluster_name: 'outbound|9080|v2|reviews.default.svc.cluster.local' }, 'productpage-v1')).toBe(4);
     expect(sum(c, 'envoy_cluster_upstream_rq_retry', { cluster_name: 'outbound|9080|v2|reviews.default.svc.cluster.local' }, 'productpage-v1')).toBe(0);
-    expect(sum(c, 'istio_requests_total', { reporter: 'source', destination_service_name: 'reviews', response_code: '504', response_flags: 'UT' }, 'productpage-v1')).toBe(4);
+    expect(
+      sum(c, 'istio_requests_total', { reporter: 'source', destination_service_name: 'reviews', response_code: '504', response_flags: 'UT' }, 'productpage-v1'),
+    ).toBe(4);
     await restoreBaseline(m, objects);
   });
 
@@ -75,8 +77,9 @@ spec:
     await applyAndWait(m, objects);
     const res = await fetch(`${m.gatewayUrl}/api/v1/products/0/ratings`);
     const after = await counters(m);
-    const delta = (name: string) => sum(after, name, { cluster_name: 'outbound|9080|v1|ratings.default.svc.cluster.local' }, 'productpage-v1')
-      - sum(before, name, { cluster_name: 'outbound|9080|v1|ratings.default.svc.cluster.local' }, 'productpage-v1');
+    const delta = (name: string) =>
+      sum(after, name, { cluster_name: 'outbound|9080|v1|ratings.default.svc.cluster.local' }, 'productpage-v1') -
+      sum(before, name, { cluster_name: 'outbound|9080|v1|ratings.default.svc.cluster.local' }, 'productpage-v1');
     // v-delayed delays half of the attempts by 7 s: each attempt either answers at once or times out after 100 ms
     const tries = delta('envoy_cluster_upstream_rq_total');
     const retried = delta('envoy_cluster_upstream_rq_retry');
@@ -89,7 +92,10 @@ spec:
       expect(tries).toBe(3);
     }
     await m.apply(scenarioFile('bookinfo.yaml').filter((o) => o.kind === 'Deployment' && o.metadata.name === 'ratings-v1'));
-    await restoreBaseline(m, objects.filter((o) => o.kind === 'VirtualService'));
+    await restoreBaseline(
+      m,
+      objects.filter((o) => o.kind === 'VirtualService'),
+    );
   });
   // router.cc Filter::onResponseTimeout reports each timed-out attempt to the host's outlier detector as
   // LocalOriginTimeout with the timeout code 504, which a detector without split_external_local_origin_errors
@@ -151,7 +157,10 @@ spec:
     };
     expect(requests({ response_code: '504', response_flags: 'UT' })).toBe(5);
     expect(requests({ response_code: '503', response_flags: 'UH' })).toBe(25);
-    await restoreBaseline(m, objects.filter((o) => o.kind === 'VirtualService'));
+    await restoreBaseline(
+      m,
+      objects.filter((o) => o.kind === 'VirtualService'),
+    );
     await applyAndWait(m, scenarioFile('destination-rule-all.yaml'));
   });
 });
@@ -172,7 +181,11 @@ spec:
 `);
     await applyAndWait(m, dr);
     const before = await counters(m);
-    const results = await Promise.all(Array.from({ length: 60 }, () => fetch(`${m.gatewayUrl}/productpage`).then(async (r) => ({ status: r.status, body: await r.text(), overloaded: r.headers.get('x-envoy-overloaded') }))));
+    const results = await Promise.all(
+      Array.from({ length: 60 }, () =>
+        fetch(`${m.gatewayUrl}/productpage`).then(async (r) => ({ status: r.status, body: await r.text(), overloaded: r.headers.get('x-envoy-overloaded') })),
+      ),
+    );
     const after = await counters(m);
     const byStatus = countBy(results, (r) => String(r.status));
     expect(byStatus['200']).toBeGreaterThan(0);
@@ -183,14 +196,18 @@ spec:
       expect(r.overloaded).toBe('true');
     }
     const cluster = { cluster_name: 'outbound|9080||productpage.default.svc.cluster.local' };
-    const counted = sum(after, 'envoy_cluster_upstream_rq_pending_overflow', cluster, 'istio-ingressgateway') - sum(before, 'envoy_cluster_upstream_rq_pending_overflow', cluster, 'istio-ingressgateway');
+    const counted =
+      sum(after, 'envoy_cluster_upstream_rq_pending_overflow', cluster, 'istio-ingressgateway') -
+      sum(before, 'envoy_cluster_upstream_rq_pending_overflow', cluster, 'istio-ingressgateway');
     expect(counted).toBe(overflow.length);
-    const flagged = sum(after, 'istio_requests_total', { response_flags: 'UO' }, 'istio-ingressgateway') - sum(before, 'istio_requests_total', { response_flags: 'UO' }, 'istio-ingressgateway');
+    const flagged =
+      sum(after, 'istio_requests_total', { response_flags: 'UO' }, 'istio-ingressgateway') -
+      sum(before, 'istio_requests_total', { response_flags: 'UO' }, 'istio-ingressgateway');
     expect(flagged).toBe(overflow.length);
     await applyAndWait(m, scenarioFile('destination-rule-all.yaml'));
   });
 
-  it('the task\'s fortio -c 2: two clients one after another per connection still overflow now and then, because a request waiting for its new connection is pending (ConnPoolImplBase::newStreamImpl)', async () => {
+  it("the task's fortio -c 2: two clients one after another per connection still overflow now and then, because a request waiting for its new connection is pending (ConnPoolImplBase::newStreamImpl)", async () => {
     // istio.io's task: fortio -c 2 -n 20 gave 17 × 200 and 3 × 503. Each of the two clients sends 10 requests back to
     // back: with maxRequestsPerConnection 1 every request needs a new connection, and while the waiting request's
     // connection is set up it holds the one pending slot, so the other client's next request overflows. Before this
@@ -263,7 +280,9 @@ spec:
     for (let i = 0; i < 20; i++) results.push(await status());
     expect(results.every((s) => s === 200)).toBe(true);
     // take v1 away: the faulty instance fails once more, is ejected, and nothing healthy is left
-    await applyAndWait(m, yaml(`
+    await applyAndWait(
+      m,
+      yaml(`
 apiVersion: apps/v1
 kind: Deployment
 metadata: { name: ratings-v1, labels: { app: ratings, version: v1 } }
@@ -275,7 +294,8 @@ spec:
     spec:
       serviceAccountName: bookinfo-ratings
       containers: [{ name: ratings, image: docker.io/istio/examples-bookinfo-ratings-v1:1.20.3 }]
-`));
+`),
+    );
     const tail: { status: number; body: string }[] = [];
     for (let i = 0; i < 10; i++) {
       const r = await fetch(`${m.gatewayUrl}/api/v1/products/0/ratings`);
@@ -283,9 +303,14 @@ spec:
     }
     expect(tail.at(-1)!.status).toBe(503);
     const after = await counters(m);
-    expect(sum(after, 'istio_requests_total', { reporter: 'source', destination_service_name: 'ratings', response_flags: 'UH' }, 'productpage-v1')).toBeGreaterThan(0);
+    expect(
+      sum(after, 'istio_requests_total', { reporter: 'source', destination_service_name: 'ratings', response_flags: 'UH' }, 'productpage-v1'),
+    ).toBeGreaterThan(0);
     await m.apply(scenarioFile('bookinfo.yaml').filter((o) => o.kind === 'Deployment' && o.metadata.name === 'ratings-v1'));
-    await restoreBaseline(m, objects.filter((o) => o.kind === 'Deployment'));
+    await restoreBaseline(
+      m,
+      objects.filter((o) => o.kind === 'Deployment'),
+    );
     await applyAndWait(m, scenarioFile('destination-rule-all.yaml'));
   });
   // Envoy ignores a CDS update whose cluster hash is unchanged and otherwise builds a new cluster with a new outlier
@@ -306,7 +331,8 @@ spec:
       containers:
       - { name: ratings, image: docker.io/istio/examples-bookinfo-ratings-v-faulty:1.20.3 }
 `);
-    const rule = (baseEjectionTime: string) => yaml(`
+    const rule = (baseEjectionTime: string) =>
+      yaml(`
 apiVersion: networking.istio.io/v1
 kind: DestinationRule
 metadata: { name: ratings }

@@ -13,10 +13,12 @@ let port = 0;
 
 beforeAll(async () => {
   // Every answer is a 503 after 300 ms: a retry holds the breaker's only slot for at least that long.
-  server = http.createServer((_req, res) => setTimeout(() => {
-    res.writeHead(503);
-    res.end('down');
-  }, 300));
+  server = http.createServer((_req, res) =>
+    setTimeout(() => {
+      res.writeHead(503);
+      res.end('down');
+    }, 300),
+  );
   await new Promise<void>((r) => server.listen(0, `${block}.20`, r));
   port = (server.address() as net.AddressInfo).port;
 });
@@ -28,7 +30,14 @@ afterAll(async () => {
 describe('retry overflow (connectionPool.http.maxRetries)', () => {
   it('two requests retrying at once against maxRetries 1: one is retried, the other passes the 503 on with UO', async () => {
     const stats = new ProxyStats({ inclusionPrefixes: ['cluster.'], inclusionSuffixes: [], inclusionRegexps: [] });
-    const router = flakyRouter({ block, serverIp: `${block}.20`, port, stats, retries: { attempts: 2, retryOn: '5xx' }, trafficPolicy: { connectionPool: { http: { maxRetries: 1 } } } });
+    const router = flakyRouter({
+      block,
+      serverIp: `${block}.20`,
+      port,
+      stats,
+      retries: { attempts: 2, retryOn: '5xx' },
+      trafficPolicy: { connectionPool: { http: { maxRetries: 1 } } },
+    });
     const send = (n: number) => router.handle({ method: 'GET', path: '/', authority: `flaky:${port}`, headers: {}, requestId: `r${n}`, decisionKey: `k${n}` });
     try {
       const results = await Promise.all([send(1), send(2)]);

@@ -36,7 +36,7 @@ describe('retries validation (istio/istio pkg/config/validation validateHTTPRetr
 });
 
 describe('retryOn status codes as istiod validates them', () => {
-  it('refuses a number Go\'s net/http does not name (599, 509), as validateHTTPRetry does; accepts 425 and 503', async () => {
+  it("refuses a number Go's net/http does not name (599, 509), as validateHTTPRetry does; accepts 425 and 503", async () => {
     const { parseRetryOn } = await import('../../src/istio/networking/retry.ts');
     const { FieldPath } = await import('../../src/istio/networking/fields.ts');
     const at = FieldPath.of('VirtualService', 'r').key('spec.http[0].retries.retryOn');

@@ -56,7 +56,7 @@ describe('reviews under a slow ratings: the pool makes productpage give up (issu
   });
   afterAll(async () => m?.close());
 
-  it('ratings delayed 2 s, 30 parallel pages on reviews v2: pages wait for a thread, and those that waited too long show the reviews error after productpage\'s two 3 s tries', async () => {
+  it("ratings delayed 2 s, 30 parallel pages on reviews v2: pages wait for a thread, and those that waited too long show the reviews error after productpage's two 3 s tries", async () => {
     // The real chain: 15 of 30 pages "Error fetching product reviews" at 6.3 s. Without the pool the emulation served
     // all 30 at 2.1 s. How many fail here depends on where the controller's 1.5 s cycle falls (10, 15 or 25).
     const objects = yaml(`

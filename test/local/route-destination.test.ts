@@ -38,29 +38,65 @@ afterAll(async () => {
   await new Promise((r) => server.close(r));
 });
 
-const virtualService = (http: unknown[]) => parseVirtualService({
-  apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: 'echo' }, spec: { hosts: ['echo'], http },
-} as K8sObject);
+const virtualService = (http: unknown[]) =>
+  parseVirtualService({
+    apiVersion: 'networking.istio.io/v1',
+    kind: 'VirtualService',
+    metadata: { name: 'echo' },
+    spec: { hosts: ['echo'], http },
+  } as K8sObject);
 
 async function send(http: unknown[], path = '/'): Promise<{ status: number; flags: string[]; host?: string; path?: string; mark?: string | string[] }> {
   const stats = new ProxyStats({ inclusionPrefixes: [], inclusionSuffixes: [], inclusionRegexps: [] });
-  const router = new Router({ name: 'client', ip: `${block}.41`, principal: 'cluster.local/ns/default/sa/client', namespace: 'default', labels: { app: 'client' }, meshSecret: 's', seed: 1, stats });
+  const router = new Router({
+    name: 'client',
+    ip: `${block}.41`,
+    principal: 'cluster.local/ns/default/sa/client',
+    namespace: 'default',
+    labels: { app: 'client' },
+    meshSecret: 's',
+    seed: 1,
+    stats,
+  });
   const snapshot: MeshSnapshot = {
     version: '1',
     virtualServices: [virtualService(http)],
     destinationRules: new Map(),
     services: new Map([[host, { name: 'echo', namespace: 'default', fqdn: host, ports: [port], selector: { app: 'echo' } }]]),
     gateways: [],
-    endpoints: [{ ip: `${block}.40`, port, podName: 'echo-1', workload: 'echo', namespace: 'default', app: 'echo', version: 'v1', principal: 'cluster.local/ns/default/sa/echo', labels: { app: 'echo' } }],
+    endpoints: [
+      {
+        ip: `${block}.40`,
+        port,
+        podName: 'echo-1',
+        workload: 'echo',
+        namespace: 'default',
+        app: 'echo',
+        version: 'v1',
+        principal: 'cluster.local/ns/default/sa/echo',
+        labels: { app: 'echo' },
+      },
+    ],
   };
   // The test server speaks plaintext: a mesh-wide PeerAuthentication DISABLE has EDS send its endpoint without tlsMode.
-  const plaintext = { apiVersion: 'security.istio.io/v1', kind: 'PeerAuthentication', metadata: { name: 'default', namespace: 'istio-system' }, spec: { mtls: { mode: 'DISABLE' } } } as K8sObject;
+  const plaintext = {
+    apiVersion: 'security.istio.io/v1',
+    kind: 'PeerAuthentication',
+    metadata: { name: 'default', namespace: 'istio-system' },
+    spec: { mtls: { mode: 'DISABLE' } },
+  } as K8sObject;
   router.configure(snapshot, clientConfig(snapshot, [], `${block}.41`, [plaintext]));
   try {
     const before = hosts.length;
     const result = await router.handle({ method: 'GET', path, authority: `echo:${port}`, headers: {}, requestId: 'r', decisionKey: 'k' });
     const sent = hosts.length > before;
-    return { status: result.status, flags: result.flags, host: sent ? hosts[hosts.length - 1] : undefined, path: sent ? paths[paths.length - 1] : undefined, mark: sent ? marks[marks.length - 1] : undefined };
+    return {
+      status: result.status,
+      flags: result.flags,
+      host: sent ? hosts[hosts.length - 1] : undefined,
+      path: sent ? paths[paths.length - 1] : undefined,
+      mark: sent ? marks[marks.length - 1] : undefined,
+    };
   } finally {
     router.close();
   }
@@ -75,7 +111,7 @@ describe('headers.request.set.host is the authority rewrite', () => {
     expect((await send([{ route: [to()], headers: { request: { add: { host: 'a.example' }, set: { Host: 's.example' } } } }])).host).toBe('s.example');
   });
 
-  it('a destination\'s only when the route sets none, single or weighted (Envoy applies the route\'s host rewrite after the cluster weight\'s)', async () => {
+  it("a destination's only when the route sets none, single or weighted (Envoy applies the route's host rewrite after the cluster weight's)", async () => {
     const dest = to({ headers: { request: { set: { host: 'dest.example' } } } });
     expect((await send([{ route: [dest] }])).host).toBe('dest.example');
     expect((await send([{ route: [dest], rewrite: { authority: 'route.example' } }])).host).toBe('route.example');
@@ -85,8 +121,9 @@ describe('headers.request.set.host is the authority rewrite', () => {
   });
 
   it('is refused twice in one route, and pseudo-headers or host elsewhere are refused (validation.go)', () => {
-    expect(() => virtualService([{ route: [to()], rewrite: { authority: 'a' }, headers: { request: { set: { host: 'b' } } } }]))
-      .toThrow(/authority header cannot be set multiple times/);
+    expect(() => virtualService([{ route: [to()], rewrite: { authority: 'a' }, headers: { request: { set: { host: 'b' } } } }])).toThrow(
+      /authority header cannot be set multiple times/,
+    );
     expect(() => virtualService([{ route: [to()], headers: { request: { set: { ':path': '/x' } } } }])).toThrow(/header cannot have ":" prefix/);
     expect(() => virtualService([{ route: [to()], headers: { response: { set: { host: 'x' } } } }])).toThrow(/cannot set Host header/);
     expect(() => virtualService([{ route: [to()], headers: { request: { remove: ['host'] } } }])).toThrow(/cannot set Host header/);
@@ -102,7 +139,7 @@ describe('a destination port the Service does not have (GetDestinationCluster)',
     expect(requests).toBe(before);
   });
 
-  it('the Service\'s port works', async () => {
+  it("the Service's port works", async () => {
     expect((await send([{ route: [{ destination: { host: 'echo', port: { number: port } } }] }])).status).toBe(200);
   });
 });
@@ -116,12 +153,12 @@ describe('rewrite.uri at the router (prefix_rewrite, see test/istio/rewrite.test
 
 describe('route- and destination-level header operations (route.go processDestination / processWeightedDestination)', () => {
   const setMark = (v: string) => ({ request: { set: { 'x-mark': v } } });
-  it('a single destination\'s operations join the route\'s level: all removals first, then the sets in order', async () => {
+  it("a single destination's operations join the route's level: all removals first, then the sets in order", async () => {
     expect((await send([{ headers: setMark('route'), route: [to({ headers: setMark('dest') })] }])).mark).toBe('dest');
     expect((await send([{ headers: setMark('route'), route: [to({ headers: { request: { remove: ['x-mark'] } } })] }])).mark).toBe('route');
   });
 
-  it('a weighted destination\'s are their own, more specific level, evaluated before the route\'s (which wins)', async () => {
+  it("a weighted destination's are their own, more specific level, evaluated before the route's (which wins)", async () => {
     const weighted = [to({ headers: setMark('dest') }, 100), to({}, 0)];
     expect((await send([{ headers: setMark('route'), route: weighted }])).mark).toBe('route');
     const removing = [to({ headers: setMark('dest') }, 100), to({}, 0)];

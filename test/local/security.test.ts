@@ -20,7 +20,8 @@ spec:
 `);
 
 /** The istio.io rate-limit task's filter on productpage's inbound listener (4 tokens per 60 s); `headerValue` varies its config. */
-const rateLimitFilter = (headerValue = 'true') => yaml(`
+const rateLimitFilter = (headerValue = 'true') =>
+  yaml(`
 apiVersion: networking.istio.io/v1alpha3
 kind: EnvoyFilter
 metadata: { name: filter-local-ratelimit-svc }
@@ -153,7 +154,8 @@ kind: AuthorizationPolicy
 metadata: { name: allow-nothing, namespace: default }
 spec: {}
 `);
-    const viewer = (name: string, app: string, principal?: string) => yaml(`
+    const viewer = (name: string, app: string, principal?: string) =>
+      yaml(`
 apiVersion: security.istio.io/v1
 kind: AuthorizationPolicy
 metadata: { name: ${name}, namespace: default }
@@ -188,12 +190,16 @@ spec:
     expect(p.stars).toBe('black');
     expect(p.ratingsUnavailable).toBe(false);
     await restoreBaseline(m, [
-      ...reviewsV2, ...allowNothing, ...viewer('productpage-viewer', 'productpage'), ...viewer('details-viewer', 'details'),
-      ...viewer('reviews-viewer', 'reviews'), ...viewer('ratings-viewer', 'ratings'),
+      ...reviewsV2,
+      ...allowNothing,
+      ...viewer('productpage-viewer', 'productpage'),
+      ...viewer('details-viewer', 'details'),
+      ...viewer('reviews-viewer', 'reviews'),
+      ...viewer('ratings-viewer', 'ratings'),
     ]);
   });
 
-  it('allowing only requests carrying jason\'s header to ratings', async () => {
+  it("allowing only requests carrying jason's header to ratings", async () => {
     const policy = yaml(`
 apiVersion: security.istio.io/v1
 kind: AuthorizationPolicy
@@ -238,7 +244,14 @@ spec:
     expect(p.status).toBe(200);
     expect(['v1', 'v2', 'v3']).toContain(p.reviews);
     const c = await counters(m);
-    expect(sum(c, 'istio_requests_total', { reporter: 'destination', connection_security_policy: 'mutual_tls', source_workload: 'istio-ingressgateway' }, 'productpage-v1')).toBeGreaterThan(0);
+    expect(
+      sum(
+        c,
+        'istio_requests_total',
+        { reporter: 'destination', connection_security_policy: 'mutual_tls', source_workload: 'istio-ingressgateway' },
+        'productpage-v1',
+      ),
+    ).toBeGreaterThan(0);
     await restoreBaseline(m, strict);
     expect(await direct()).toBe('200');
   });
@@ -282,7 +295,8 @@ spec:
     expect(p.status).toBe(200);
     expect(p.detailsError).toBe(false);
     const after = await counters(m);
-    const plain = (c: typeof after) => sum(c, 'istio_requests_total', { reporter: 'destination', connection_security_policy: 'none', source_workload: 'productpage-v1' }, 'details-v1');
+    const plain = (c: typeof after) =>
+      sum(c, 'istio_requests_total', { reporter: 'destination', connection_security_policy: 'none', source_workload: 'productpage-v1' }, 'details-v1');
     expect(plain(after) - plain(before)).toBe(1);
     const mutual = yaml(`
 apiVersion: networking.istio.io/v1
@@ -301,7 +315,8 @@ spec:
   });
 
   it('an ISTIO_MUTUAL DestinationRule pins the server identity with subjectAltNames (cluster_tls.go: they replace the Service accounts): a wrong one fails every handshake: 503 UF, retried by the default policy (UF,URX), CERTIFICATE_VERIFY_FAILED', async () => {
-    const pinned = (sa: string) => yaml(`
+    const pinned = (sa: string) =>
+      yaml(`
 apiVersion: networking.istio.io/v1
 kind: DestinationRule
 metadata: { name: details }
@@ -310,7 +325,8 @@ spec:
   trafficPolicy: { tls: { mode: ISTIO_MUTUAL, subjectAltNames: ["spiffe://cluster.local/ns/default/sa/${sa}"] } }
   subsets: [{ name: v1, labels: { version: v1 } }]
 `);
-    const connectFails = (c: Awaited<ReturnType<typeof counters>>) => sum(c, 'envoy_cluster_upstream_cx_connect_fail', { cluster_name: 'outbound|9080||details.default.svc.cluster.local' }, 'productpage-v1');
+    const connectFails = (c: Awaited<ReturnType<typeof counters>>) =>
+      sum(c, 'envoy_cluster_upstream_cx_connect_fail', { cluster_name: 'outbound|9080||details.default.svc.cluster.local' }, 'productpage-v1');
     await applyAndWait(m, pinned('bookinfo-details'));
     expect((await page(m)).detailsError).toBe(false);
     await applyAndWait(m, pinned('someone-else'));
@@ -319,7 +335,13 @@ spec:
     expect(p.status).toBe(200);
     expect(p.detailsError).toBe(true);
     const after = await counters(m);
-    const failed = (c: typeof after) => sum(c, 'istio_requests_total', { reporter: 'source', destination_service_name: 'details', response_code: '503', response_flags: 'UF,URX' }, 'productpage-v1');
+    const failed = (c: typeof after) =>
+      sum(
+        c,
+        'istio_requests_total',
+        { reporter: 'source', destination_service_name: 'details', response_code: '503', response_flags: 'UF,URX' },
+        'productpage-v1',
+      );
     expect(failed(after) - failed(before)).toBeGreaterThanOrEqual(1);
     expect(connectFails(after)).toBeGreaterThan(connectFails(before));
     await restoreBaseline(m, pinned('someone-else'));

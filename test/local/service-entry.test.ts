@@ -161,7 +161,7 @@ describe.each(['builtin', 'istiod'] as const)('control plane %s', (controlPlane)
     beforeAll(async () => applyAndWait(m, serviceEntries));
     afterAll(async () => restoreBaseline(m, serviceEntries));
 
-    it('HTTPS: the app\'s TLS passes through the sidecar by SNI to outbound|443||api.openai.com, and the stand-in answers over TLS for its host', async () => {
+    it("HTTPS: the app's TLS passes through the sidecar by SNI to outbound|443||api.openai.com, and the stand-in answers over TLS for its host", async () => {
       const before = sum(await counters(m), 'envoy_cluster_upstream_cx_total', { cluster_name: 'outbound|443||api.openai.com' }, 'client-v1');
       const r = await get('/openai');
       expect(r.status, r.body).toBe(200);
@@ -174,7 +174,7 @@ describe.each(['builtin', 'istiod'] as const)('control plane %s', (controlPlane)
       expect(after - before).toBe(1);
     });
 
-    it('HTTP: the route of port 80 names api.example.com\'s virtual host (generateVirtualHostDomains) and its DNS cluster sends to the stand-in', async () => {
+    it("HTTP: the route of port 80 names api.example.com's virtual host (generateVirtualHostDomains) and its DNS cluster sends to the stand-in", async () => {
       const r = await get('/plain');
       expect(r.status, r.body).toBe(200);
       expect(r.body).toContain('[0 body] Proto=HTTP/1.1');
@@ -182,11 +182,13 @@ describe.each(['builtin', 'istiod'] as const)('control plane %s', (controlPlane)
       expect(sum(await counters(m), 'envoy_cluster_upstream_rq_total', { cluster_name: 'outbound|80||api.example.com' }, 'client-v1')).toBeGreaterThan(0);
     });
 
-    it('resolution NONE: the ORIGINAL_DST cluster outbound|9443||api.none.example.com connects where the app\'s name resolution pointed (its stand-in)', async () => {
+    it("resolution NONE: the ORIGINAL_DST cluster outbound|9443||api.none.example.com connects where the app's name resolution pointed (its stand-in)", async () => {
       const r = await get('/passthrough');
       expect(r.status, r.body).toBe(200);
       expect(r.labels).toMatchObject({ 'api.none.example.com.version': 'external' });
-      expect(sum(await counters(m), 'envoy_cluster_upstream_cx_total', { cluster_name: 'outbound|9443||api.none.example.com' }, 'client-v1')).toBeGreaterThan(0);
+      expect(sum(await counters(m), 'envoy_cluster_upstream_cx_total', { cluster_name: 'outbound|9443||api.none.example.com' }, 'client-v1')).toBeGreaterThan(
+        0,
+      );
     });
 
     it('a host with a stand-in but no entry stays unreachable under ALLOW_ANY', async () => {
@@ -204,7 +206,7 @@ describe.each(['builtin', 'istiod'] as const)('control plane %s', (controlPlane)
       expect((await get('/plain')).status).toBe(200);
     });
 
-    it('TLS to a host outside the registry: the PassthroughFilterChain\'s tcp_proxy to the BlackHoleCluster closes it (upstream_cx_none_healthy)', async () => {
+    it("TLS to a host outside the registry: the PassthroughFilterChain's tcp_proxy to the BlackHoleCluster closes it (upstream_cx_none_healthy)", async () => {
       const before = sum(await counters(m), 'envoy_cluster_upstream_cx_none_healthy', { cluster_name: 'BlackHoleCluster' }, 'client-v1');
       const r = await get('/anthropic');
       expect(r.status).toBe(502);
@@ -212,7 +214,7 @@ describe.each(['builtin', 'istiod'] as const)('control plane %s', (controlPlane)
       expect(sum(await counters(m), 'envoy_cluster_upstream_cx_none_healthy', { cluster_name: 'BlackHoleCluster' }, 'client-v1') - before).toBe(1);
     });
 
-    it('HTTP on a port no Service serves as HTTP: no HTTP listener, so virtualOutbound\'s tcp_proxy to the BlackHoleCluster closes the connection', async () => {
+    it("HTTP on a port no Service serves as HTTP: no HTTP listener, so virtualOutbound's tcp_proxy to the BlackHoleCluster closes the connection", async () => {
       const before = sum(await counters(m), 'envoy_cluster_upstream_cx_none_healthy', { cluster_name: 'BlackHoleCluster' }, 'client-v1');
       const r = await get('/anthropic-http-8081');
       expect(r.status).toBe(502);

@@ -35,17 +35,22 @@ afterAll(async () => standIn?.close());
 /** An app context whose sidecar connects straight to the stand-in, trusting `trusted`. */
 function ctx(trusted: string[]): AppContext {
   return {
-    podName: 'client-v1-0', env: {}, seed: 1,
+    podName: 'client-v1-0',
+    env: {},
+    seed: 1,
     call: () => Promise.reject(new Error('no HTTP calls here')),
-    connect: () => new Promise((resolve) => {
-      const socket = net.connect(port, '127.0.0.1', () => resolve({ socket }));
-      socket.once('error', (e) => resolve({ closed: e.message }));
-    }),
+    connect: () =>
+      new Promise((resolve) => {
+        const socket = net.connect(port, '127.0.0.1', () => resolve({ socket }));
+        socket.once('error', (e) => resolve({ closed: e.message }));
+      }),
     trustedCertificates: () => trusted,
   };
 }
 
-const call = (host: string) => parseEchoBehaviour(`calls: [ { url: "https://${host}:${port}/v1/chat/completions", method: POST, timeout: 5s } ]`, FieldPath.of('Deployment', 'client')).calls[0]!;
+const call = (host: string) =>
+  parseEchoBehaviour(`calls: [ { url: "https://${host}:${port}/v1/chat/completions", method: POST, timeout: 5s } ]`, FieldPath.of('Deployment', 'client'))
+    .calls[0]!;
 
 describe('the stand-in of an external host', () => {
   it('has a self-signed certificate whose subject and SAN are the host', () => {
@@ -55,11 +60,21 @@ describe('the stand-in of an external host', () => {
     expect(cert.verify(cert.publicKey)).toBe(true);
   });
 
-  it('answers the app\'s TLS request as an echo naming the host (Service=, ServiceVersion=external)', async () => {
+  it("answers the app's TLS request as an echo naming the host (Service=, ServiceVersion=external)", async () => {
     const r = await httpsCall(ctx([standIn.certificate]), new CallScope('k'), call('api.openai.com'), { 'x-request-id': 'r1' });
     expect(r.status).toBe(200);
     const lines = r.body.split('\n');
-    expect(lines).toEqual(expect.arrayContaining(['ServiceVersion=external', 'Service=api.openai.com', `Host=api.openai.com:${port}`, 'Method=POST', 'Proto=HTTP/1.1 (TLS)', 'RequestHeader=x-request-id:r1', 'URL=/v1/chat/completions']));
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        'ServiceVersion=external',
+        'Service=api.openai.com',
+        `Host=api.openai.com:${port}`,
+        'Method=POST',
+        'Proto=HTTP/1.1 (TLS)',
+        'RequestHeader=x-request-id:r1',
+        'URL=/v1/chat/completions',
+      ]),
+    );
     expect(r.headers['x-echo-service']).toBe('api.openai.com');
   });
 
@@ -68,7 +83,7 @@ describe('the stand-in of an external host', () => {
     expect(r.status).toBe(0);
   });
 
-  it('a certificate for another host is refused by the app\'s host name check', async () => {
+  it("a certificate for another host is refused by the app's host name check", async () => {
     const r = await httpsCall(ctx([standIn.certificate]), new CallScope('k'), call('api.anthropic.com'), {});
     expect(r.status).toBe(0);
   });
@@ -80,7 +95,8 @@ describe('the stand-in of an external host', () => {
 });
 
 describe('the ExternalHost declaration', () => {
-  const object = (name: string, spec?: object): K8sObject => ({ apiVersion: 'meshproof.dev/v1alpha1', kind: 'ExternalHost', metadata: { name }, ...(spec ? { spec } : {}) }) as K8sObject;
+  const object = (name: string, spec?: object): K8sObject =>
+    ({ apiVersion: 'meshproof.dev/v1alpha1', kind: 'ExternalHost', metadata: { name }, ...(spec ? { spec } : {}) }) as K8sObject;
   const path = (f: () => unknown) => {
     try {
       f();
@@ -92,14 +108,17 @@ describe('the ExternalHost declaration', () => {
   };
   it('defaults to HTTPS on 443; names the field of a mistake', () => {
     expect(parseExternalHost(object('api.openai.com'))).toEqual({ host: 'api.openai.com', ports: [{ number: 443, protocol: 'HTTPS' }] });
-    expect(path(() => parseExternalHost(object('api.openai.com', { ports: [{ number: 443, protocol: 'TLS' }] })))).toBe('ExternalHost api.openai.com: spec.ports[0].protocol');
+    expect(path(() => parseExternalHost(object('api.openai.com', { ports: [{ number: 443, protocol: 'TLS' }] })))).toBe(
+      'ExternalHost api.openai.com: spec.ports[0].protocol',
+    );
     expect(path(() => parseExternalHost(object('backend.shop.svc.cluster.local')))).toBe('ExternalHost backend.shop.svc.cluster.local: metadata.name');
     expect(path(() => parseExternalHost(object('api.openai.com', { port: 443 })))).toBe('ExternalHost api.openai.com: spec.port');
   });
 });
 
-describe('an echo\'s https:// call names an external host (echo-calls.ts checkEchoCalls)', () => {
-  const objects = (url: string, extra = ''): K8sObject[] => yaml(`
+describe("an echo's https:// call names an external host (echo-calls.ts checkEchoCalls)", () => {
+  const objects = (url: string, extra = ''): K8sObject[] =>
+    yaml(`
 apiVersion: v1
 kind: Service
 metadata: { name: backend, namespace: default }
@@ -133,7 +152,7 @@ ${extra}`);
     expect(refusal(objects('https://backend:9000/x'))).toMatch(/calls\[0\]\.url: backend is a Service of the mesh: call it with http:\/\//);
     expect(refusal(objects('https://api.openai.com:8443/v1', standIn))).toMatch(/calls\[0\]\.url: api.openai.com has no port 8443/);
   });
-  it('accepts a host the scenario gives a stand-in (reachable or not: that is the mesh\'s to decide)', () => {
+  it("accepts a host the scenario gives a stand-in (reachable or not: that is the mesh's to decide)", () => {
     expect(refusal(objects('https://api.openai.com/v1', standIn))).toBe('accepted');
   });
 });

@@ -21,6 +21,8 @@ describe('stat names and text', () => {
     // Only Envoy's dotted name matches this suffix.
     const stats = new ProxyStats({ inclusionPrefixes: [], inclusionSuffixes: ['outlier_detection.ejections_enforced_total'], inclusionRegexps: [] });
     new Cluster({ name, sourceIp: '127.0.0.1', sourcePrincipal: 'p', meshSecret: 's', stats }).s.ejectionsEnforcedTotal.value = 2;
-    expect(stats.render()).toBe(`# TYPE envoy_cluster_outlier_detection_ejections_enforced_total counter\nenvoy_cluster_outlier_detection_ejections_enforced_total{cluster_name="${name}"} 2\n`);
+    expect(stats.render()).toBe(
+      `# TYPE envoy_cluster_outlier_detection_ejections_enforced_total counter\nenvoy_cluster_outlier_detection_ejections_enforced_total{cluster_name="${name}"} 2\n`,
+    );
   });
 });

@@ -15,7 +15,7 @@ const example = join(repoRoot, 'examples', 'threat-modeling');
 // Concurrent: each test is a CLI run with its own directories and its own mesh on ephemeral loopback ports, and
 // mostly waits on its load (about half a core each), so running them side by side halves the file's wall time.
 describe.concurrent('examples/threat-modeling on the local target', () => {
-  it('flags the deprecated outlierDetection.consecutiveErrors of the scenario\'s DestinationRule (validateOutlierDetection)', async () => {
+  it("flags the deprecated outlierDetection.consecutiveErrors of the scenario's DestinationRule (validateOutlierDetection)", async () => {
     const v = await runCli(['validate', join(example, 'experiments'), '--json'], { timeoutMs: 60_000 });
     expect(v.code, v.stderr).toBe(0);
     const warnings = (JSON.parse(v.stdout) as { warnings: { path: string; message: string }[] }).warnings;
@@ -46,33 +46,51 @@ describe.concurrent('examples/threat-modeling on the local target', () => {
     expect(verdicts.map((v) => v.outcome)).toEqual(['pass', 'inconclusive', 'inconclusive', 'inconclusive', 'pass', 'pass']);
   }, 120_000);
 
-  it('with `from` and `to` in one rule, report-service can no longer read analyses: the finding\'s check fails', async () => {
+  it("with `from` and `to` in one rule, report-service can no longer read analyses: the finding's check fails", async () => {
     const copy = join(work, 'one-rule');
     cpSync(example, copy, { recursive: true });
     const file = join(copy, 'scenario', 'istio.yaml');
-    writeFileSync(file, readFileSync(file, 'utf8').replace('        principals: ["cluster.local/ns/threat-modeling/sa/project-service"]\n  - to:', '        principals: ["cluster.local/ns/threat-modeling/sa/project-service"]\n    to:'));
+    writeFileSync(
+      file,
+      readFileSync(file, 'utf8').replace(
+        '        principals: ["cluster.local/ns/threat-modeling/sa/project-service"]\n  - to:',
+        '        principals: ["cluster.local/ns/threat-modeling/sa/project-service"]\n    to:',
+      ),
+    );
     const reportDir = join(work, 'one-rule-report');
-    const r = await runCli(['run', join(copy, 'experiments', '03-authz-rules-are-ored.yaml'), '--seed', '7', '--report-dir', reportDir, '--quiet'], { timeoutMs: 120_000 });
+    const r = await runCli(['run', join(copy, 'experiments', '03-authz-rules-are-ored.yaml'), '--seed', '7', '--report-dir', reportDir, '--quiet'], {
+      timeoutMs: 120_000,
+    });
     expect(r.code, r.stderr.slice(-3000)).toBe(1);
     const verdicts = readResult(reportDir).experiments[0]!.verdicts;
     expect(verdicts.map((v) => v.outcome)).toEqual(['fail', 'pass']);
   }, 120_000);
 
-  it('without the consistentHash rule, each user\'s requests spread over the three pods and the sticky check fails', async () => {
+  it("without the consistentHash rule, each user's requests spread over the three pods and the sticky check fails", async () => {
     const copy = join(work, 'unhashed');
     cpSync(example, copy, { recursive: true });
     const file = join(copy, 'experiments', '06-sticky-sessions.yaml');
-    const hashed = ['            loadBalancer:', '              consistentHash:', '                httpCookie:', '                  name: "session-cookie"', '                  ttl: 3600s', ''].join('\n');
+    const hashed = [
+      '            loadBalancer:',
+      '              consistentHash:',
+      '                httpCookie:',
+      '                  name: "session-cookie"',
+      '                  ttl: 3600s',
+      '',
+    ].join('\n');
     const text = readFileSync(file, 'utf8');
     expect(text).toContain(hashed);
     writeFileSync(file, text.replace(hashed, '            loadBalancer: { simple: ROUND_ROBIN }\n'));
     const reportDir = join(work, 'unhashed-report');
     const r = await runCli(['run', file, '--seed', '7', '--report-dir', reportDir, '--quiet'], { timeoutMs: 120_000 });
     expect(r.code, r.stderr.slice(-3000)).toBe(1);
-    expect(readResult(reportDir).experiments[0]!.verdicts.map((v) => [v.kind, v.outcome])).toEqual([['status', 'pass'], ['sticky', 'fail']]);
+    expect(readResult(reportDir).experiments[0]!.verdicts.map((v) => [v.kind, v.outcome])).toEqual([
+      ['status', 'pass'],
+      ['sticky', 'fail'],
+    ]);
   }, 120_000);
 
-  it('without the ServiceEntry external-ai-api, REGISTRY_ONLY sends ai-service\'s calls to api.openai.com to the BlackHoleCluster: the registered checks fail', async () => {
+  it("without the ServiceEntry external-ai-api, REGISTRY_ONLY sends ai-service's calls to api.openai.com to the BlackHoleCluster: the registered checks fail", async () => {
     const copy = join(work, 'no-service-entry');
     cpSync(example, copy, { recursive: true });
     const file = join(copy, 'scenario', 'istio.yaml');
@@ -81,12 +99,18 @@ describe.concurrent('examples/threat-modeling on the local target', () => {
     expect(entry).toBeGreaterThan(0);
     writeFileSync(file, text.slice(0, entry));
     const reportDir = join(work, 'no-service-entry-report');
-    const r = await runCli(['run', join(copy, 'experiments', '07-external-ai-api.yaml'), '--seed', '7', '--report-dir', reportDir, '--quiet'], { timeoutMs: 120_000 });
+    const r = await runCli(['run', join(copy, 'experiments', '07-external-ai-api.yaml'), '--seed', '7', '--report-dir', reportDir, '--quiet'], {
+      timeoutMs: 120_000,
+    });
     expect(r.code, r.stderr.slice(-3000)).toBe(1);
     // 200 from api.openai.com: none; its version: no answer carried it; the unregistered host: still 502; the cluster
     // outbound|443||api.openai.com: never used; the BlackHoleCluster: took both.
     expect(readResult(reportDir).experiments[0]!.verdicts.map((v) => [v.kind, v.outcome])).toEqual([
-      ['status', 'fail'], ['distribution', 'inconclusive'], ['status', 'pass'], ['counter', 'fail'], ['counter', 'pass'],
+      ['status', 'fail'],
+      ['distribution', 'inconclusive'],
+      ['status', 'pass'],
+      ['counter', 'fail'],
+      ['counter', 'pass'],
     ]);
   }, 120_000);
 });

@@ -13,7 +13,9 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 const suite = join(repoRoot, 'examples', 'two-services', 'experiments');
 const scenario = join(repoRoot, 'examples', 'two-services', 'scenario');
-const files = readdirSync(suite).filter((f) => f.endsWith('.yaml')).sort();
+const files = readdirSync(suite)
+  .filter((f) => f.endsWith('.yaml'))
+  .sort();
 
 // Concurrent: each test is a CLI run with its own directories and its own mesh on ephemeral loopback ports, and
 // mostly waits on its load (about half a core each), so running them side by side halves the file's wall time.
@@ -32,7 +34,13 @@ describe.concurrent('examples/two-services on the local target, through the CLI'
     const result = readResult(reportDir);
     expect(describeNonPassing(result), 'experiments that did not pass').toBe('');
     expect(r.code, r.stderr.slice(-3000)).toBe(0);
-    expect(result.experiments.map((e) => e.name)).toEqual(['backend-split-80-20', 'retries-flaky-backend', 'backend-timeout', 'deny-backend', 'ratelimit-frontend']);
+    expect(result.experiments.map((e) => e.name)).toEqual([
+      'backend-split-80-20',
+      'retries-flaky-backend',
+      'backend-timeout',
+      'deny-backend',
+      'ratelimit-frontend',
+    ]);
     for (const e of result.experiments) for (const v of e.verdicts) expect(v.outcome, `${e.name}: ${v.title}`).toBe('pass');
   }, 120_000);
 
@@ -40,7 +48,9 @@ describe.concurrent('examples/two-services on the local target, through the CLI'
     const dir = join(work, 'no-apply');
     mkdirSync(dir, { recursive: true });
     for (const f of files) {
-      const experiment = parseDocument(readFileSync(join(suite, f), 'utf8')).toJS() as { spec: { scenario: string; apply?: unknown; expect: Record<string, unknown>[] } };
+      const experiment = parseDocument(readFileSync(join(suite, f), 'utf8')).toJS() as {
+        spec: { scenario: string; apply?: unknown; expect: Record<string, unknown>[] };
+      };
       delete experiment.spec.apply;
       experiment.spec.scenario = scenario;
       // rateLimited replays the applied filter's bucket: without one the experiment is invalid input, not failing.
@@ -58,7 +68,9 @@ describe.concurrent('examples/two-services on the local target, through the CLI'
 
   it('a bad echo annotation in a scenario file is bad input naming that file, its line and the field (exit 2)', async () => {
     const experiment = join(work, 'bad-echo.yaml');
-    writeFileSync(experiment, `apiVersion: meshproof.dev/v1alpha1
+    writeFileSync(
+      experiment,
+      `apiVersion: meshproof.dev/v1alpha1
 kind: Experiment
 metadata: { name: bad-echo }
 spec:
@@ -66,7 +78,8 @@ spec:
   load: { request: { path: / }, requests: 10 }
   expect:
     - status: { code: 200, ratio: { min: 0.9 } }
-`);
+`,
+    );
     const r = await runCli(['validate', experiment], { timeoutMs: 60_000 });
     expect(r.code).toBe(2);
     // The field's own line inside the annotation's block (line 24: `errors: { share: 1.5, … }`), at the key.
@@ -75,8 +88,12 @@ spec:
   }, 60_000);
 
   it('experiments of different scenarios in one run are refused before anything runs (one target, one baseline)', async () => {
-    const r = await runCli(['run', suite, join(repoRoot, 'experiments', 'bookinfo', '01-route-all-v1.yaml'), '--report-dir', join(work, 'mixed')], { timeoutMs: 60_000 });
+    const r = await runCli(['run', suite, join(repoRoot, 'experiments', 'bookinfo', '01-route-all-v1.yaml'), '--report-dir', join(work, 'mixed')], {
+      timeoutMs: 60_000,
+    });
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/experiments of one run share a scenario: .* uses .*two-services\/scenario, .*01-route-all-v1\.yaml uses bookinfo; run them separately/);
+    expect(r.stderr).toMatch(
+      /experiments of one run share a scenario: .* uses .*two-services\/scenario, .*01-route-all-v1\.yaml uses bookinfo; run them separately/,
+    );
   }, 60_000);
 });

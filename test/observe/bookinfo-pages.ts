@@ -15,8 +15,10 @@ const POD = { v1: 'reviews-v1-598b896c9d-mmgrl', v2: 'reviews-v2-556d6457d-qslmz
 const COLOR = { v1: undefined, v2: 'black', v3: 'red' } as const;
 
 function tailwindStars(color: string, stars: number): string {
-  const full = '<svg class="h-5 w-5 flex-none" viewBox="0 0 20 20" fill="currentColor" aria-hidden="true"><path fill-rule="evenodd" d="M10.8 2.8z" clip-rule="evenodd" /></svg>\n';
-  const empty = '<svg xmlns="http://www.w3.org/2000/svg" fill="none" viewBox="0 0 24 24" stroke-width="1.5" stroke="currentColor" class="h-5 w-5 flex-none"><path d="M11.4 3.4Z" /></svg>\n';
+  const full =
+    '<svg class="h-5 w-5 flex-none" viewBox="0 0 20 20" fill="currentColor" aria-hidden="true"><path fill-rule="evenodd" d="M10.8 2.8z" clip-rule="evenodd" /></svg>\n';
+  const empty =
+    '<svg xmlns="http://www.w3.org/2000/svg" fill="none" viewBox="0 0 24 24" stroke-width="1.5" stroke="currentColor" class="h-5 w-5 flex-none"><path d="M11.4 3.4Z" /></svg>\n';
   return `<div class="flex gap-x-1 text-${color}-500">\n${full.repeat(stars)}${empty.repeat(5 - stars)}</div>`;
 }
 
@@ -26,8 +28,11 @@ export function tailwindPage(o: PageOptions): string {
     : '<h4 class="text-3xl font-semibold">Book Details</h4><table class="min-w-full divide-y divide-gray-300"><tr><td>1234567890</td><td>PublisherA</td><td>200</td><td>paperback</td><td>English</td></tr></table>';
   const color = COLOR[o.version];
   const review = (reviewer: string, text: string, stars: number) => {
-    const rating = color === undefined ? '' : o.ratingsError ? '<p class="text-red-500">Ratings service is currently unavailable</p>' : tailwindStars(color, stars);
-    const servedBy = o.noPodName ? '' : `<div class="mt-0.5 text-gray-600 font-mono">Reviews served by: \n                  ${POD[o.version]}\n                  \n                </div>`;
+    const rating =
+      color === undefined ? '' : o.ratingsError ? '<p class="text-red-500">Ratings service is currently unavailable</p>' : tailwindStars(color, stars);
+    const servedBy = o.noPodName
+      ? ''
+      : `<div class="mt-0.5 text-gray-600 font-mono">Reviews served by: \n                  ${POD[o.version]}\n                  \n                </div>`;
     return `<section class="px-6 py-12 sm:py-8 lg:px-8">\n<div class="mx-auto max-w-2xl">\n${rating}\n<blockquote class="mt-10 text-xl font-semibold"><p>"${text}"</p></blockquote>\n<div class="mt-4 flex items-center gap-x-6"><img class="h-16 w-16 rounded-full bg-gray-50" src="/static/img/izzy.png" alt="Izzy">\n<div class="text-sm leading-6"><div class="font-semibold text-gray-900">${reviewer}</div>\n${servedBy}</div></div></section>`;
   };
   const reviews = o.reviewsError

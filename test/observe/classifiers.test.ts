@@ -6,7 +6,9 @@ import {
   echoClassifier,
   envoyClassifier,
   resolveClassifiers,
-  statusClassifier, parameterisedLabel } from '../../src/observe/classifiers.ts';
+  statusClassifier,
+  parameterisedLabel,
+} from '../../src/observe/classifiers.ts';
 import type { ResponseRecord } from '../../src/observe/types.ts';
 import { bootstrapPage, reviewsJson, tailwindPage } from './bookinfo-pages.ts';
 
@@ -169,13 +171,30 @@ describe('resolveClassifiers', () => {
 describe('echo classifier (the lines of Istio\'s echo app, pkg/test/echo fields.go, and its forwarder\'s "[i body]" nesting)', () => {
   // frontend called backend (which called db) and cache; cache did not answer.
   const chain = [
-    'ServiceVersion=v1', 'ServicePort=8080', 'Host=frontend:8080', 'URL=/checkout', 'Namespace=shop', 'Method=GET', 'Proto=HTTP/1.1',
-    'RequestHeader=X-Request-Id:abc', 'Hostname=frontend-v1-aaaa-bbbbb', 'Service=frontend', 'StatusCode=200',
-    '[0] Url=http://backend:9000/items', '[0] StatusCode=200',
-    '[0 body] ServiceVersion=v2', '[0 body] Hostname=backend-v2-cccc-ddddd', '[0 body] Service=backend', '[0 body] StatusCode=200',
-    '[0 body] [0] Url=http://db.data.svc.cluster.local:5000/q', '[0 body] [0] StatusCode=200',
-    '[0 body] [0 body] ServiceVersion=v7', '[0 body] [0 body] Service=db', '[0 body] [0 body] StatusCode=200',
-    '[1] Url=http://cache:6000/', '[1 error] no response within 100ms or the connection failed',
+    'ServiceVersion=v1',
+    'ServicePort=8080',
+    'Host=frontend:8080',
+    'URL=/checkout',
+    'Namespace=shop',
+    'Method=GET',
+    'Proto=HTTP/1.1',
+    'RequestHeader=X-Request-Id:abc',
+    'Hostname=frontend-v1-aaaa-bbbbb',
+    'Service=frontend',
+    'StatusCode=200',
+    '[0] Url=http://backend:9000/items',
+    '[0] StatusCode=200',
+    '[0 body] ServiceVersion=v2',
+    '[0 body] Hostname=backend-v2-cccc-ddddd',
+    '[0 body] Service=backend',
+    '[0 body] StatusCode=200',
+    '[0 body] [0] Url=http://db.data.svc.cluster.local:5000/q',
+    '[0 body] [0] StatusCode=200',
+    '[0 body] [0 body] ServiceVersion=v7',
+    '[0 body] [0 body] Service=db',
+    '[0 body] [0 body] StatusCode=200',
+    '[1] Url=http://cache:6000/',
+    '[1 error] no response within 100ms or the connection failed',
   ].join('\n');
 
   it('labels the answering workload and every echo along the chain of calls', () => {
@@ -193,9 +212,22 @@ describe('echo classifier (the lines of Istio\'s echo app, pkg/test/echo fields.
     });
   });
 
-  it('labels the status a call got from its caller\'s view (an RBAC denial has no echo body)', () => {
-    const denied = ['ServiceVersion=v1', 'Service=frontend', 'StatusCode=403', '[0] Url=http://backend:9000/items', '[0] StatusCode=403', '[0 body] RBAC: access denied'].join('\n');
-    expect(echoClassifier(response(403, denied))).toEqual({ service: 'frontend', version: 'v1', 'frontend.status': '403', 'frontend.version': 'v1', 'backend.status': '403' });
+  it("labels the status a call got from its caller's view (an RBAC denial has no echo body)", () => {
+    const denied = [
+      'ServiceVersion=v1',
+      'Service=frontend',
+      'StatusCode=403',
+      '[0] Url=http://backend:9000/items',
+      '[0] StatusCode=403',
+      '[0 body] RBAC: access denied',
+    ].join('\n');
+    expect(echoClassifier(response(403, denied))).toEqual({
+      service: 'frontend',
+      version: 'v1',
+      'frontend.status': '403',
+      'frontend.version': 'v1',
+      'backend.status': '403',
+    });
   });
 
   it('gives nothing for other answers (a Bookinfo page, an Envoy local reply, no response)', () => {
@@ -209,7 +241,7 @@ describe('echo classifier (the lines of Istio\'s echo app, pkg/test/echo fields.
   });
 });
 
-describe('classifiers reading what the user\'s own services send (header:, json:)', () => {
+describe("classifiers reading what the user's own services send (header:, json:)", () => {
   const record = (headers: Record<string, string>, body: string) => ({ requestIndex: 0, sentAtMs: 0, latencyMs: 1, status: 200, headers, body });
   it('header:<name>[=<label>] labels with the response header, json:<path>[=<label>] with the body field', () => {
     const [byHeader, byJson, named] = resolveClassifiers(['header:X-App-Version', 'json:meta.version=backend.version', 'header:x-pod=pod']);

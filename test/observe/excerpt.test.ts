@@ -9,9 +9,23 @@ import { renderProductPage } from '../../src/targets/local/apps/productpage-html
 const page = renderProductPage({
   user: 'jason',
   detailsStatus: 200,
-  details: { id: 0, author: 'William Shakespeare', year: 1595, type: 'paperback', pages: 200, publisher: 'PublisherA', language: 'English', 'ISBN-10': '1234567890', 'ISBN-13': '123-1234567890' },
+  details: {
+    id: 0,
+    author: 'William Shakespeare',
+    year: 1595,
+    type: 'paperback',
+    pages: 200,
+    publisher: 'PublisherA',
+    language: 'English',
+    'ISBN-10': '1234567890',
+    'ISBN-13': '123-1234567890',
+  },
   reviewsStatus: 200,
-  reviews: { podname: 'reviews-v3-7d4f', clustername: 'null', reviews: [{ reviewer: 'Reviewer1', text: 'An extremely entertaining play by Shakespeare.', rating: { stars: 5, color: 'red' } }] },
+  reviews: {
+    podname: 'reviews-v3-7d4f',
+    clustername: 'null',
+    reviews: [{ reviewer: 'Reviewer1', text: 'An extremely entertaining play by Shakespeare.', rating: { stars: 5, color: 'red' } }],
+  },
 });
 
 describe('sample bodies', () => {

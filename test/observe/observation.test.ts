@@ -23,8 +23,19 @@ describe('Observation', () => {
     expect(obs.count({ status: '503' })).toBe(20);
     expect(obs.count({ class: '5xx', flag: 'UO' })).toBe(20);
     expect(obs.count({ status: '503', flag: '-' })).toBe(0);
-    expect(obs.countBy('status')).toEqual(new Map([['200', 70], ['503', 20], ['error', 10]]));
-    expect(obs.countBy('flag')).toEqual(new Map([['-', 70], ['UO', 20]])); // transport errors carry no flag
+    expect(obs.countBy('status')).toEqual(
+      new Map([
+        ['200', 70],
+        ['503', 20],
+        ['error', 10],
+      ]),
+    );
+    expect(obs.countBy('flag')).toEqual(
+      new Map([
+        ['-', 70],
+        ['UO', 20],
+      ]),
+    ); // transport errors carry no flag
     expect(obs.countBy('error', { status: 'error' })).toEqual(new Map([['timeout', 10]]));
   });
 
@@ -148,7 +159,12 @@ describe('Observation', () => {
     obs.record({ ...rec(2, 200, 1, 'ok'), requestIndex: 1 });
     expect(obs.count({ request: 'jason', status: '503', flag: 'FI' })).toBe(1);
     expect(obs.count({ request: 'anonymous', status: '200' })).toBe(1);
-    expect(obs.countBy('request')).toEqual(new Map([['jason', 1], ['anonymous', 1]]));
+    expect(obs.countBy('request')).toEqual(
+      new Map([
+        ['jason', 1],
+        ['anonymous', 1],
+      ]),
+    );
   });
 
   it('reuses the labels of a repeated short answer only when classifying it read no more than index, status, error and body', () => {
@@ -173,7 +189,12 @@ describe('Observation', () => {
     plain.record(rec(62, 0, 1, '', 'ECONNRESET'));
     // one classification per distinct (request index, status, error, body)
     expect(calls).toBe(5);
-    expect(plain.countBy('request')).toEqual(new Map([['r0', 28], ['r1', 25]]));
+    expect(plain.countBy('request')).toEqual(
+      new Map([
+        ['r0', 28],
+        ['r1', 25],
+      ]),
+    );
     expect(plain.count({ status: '200', size: '2' })).toBe(50);
     expect(plain.count({ size: '3' })).toBe(1);
     expect(plain.total).toBe(53);
@@ -197,7 +218,7 @@ describe('Observation', () => {
       message = (error as SpecError).format();
     }
     expect(message).toBe(
-      'spec.load.classifiers: the responses carry more than 1024 distinct label combinations (the observation\'s limit; each ' +
+      "spec.load.classifiers: the responses carry more than 1024 distinct label combinations (the observation's limit; each " +
         'keeps its own latency histogram): label "id" alone took 1025 distinct values, e.g. "1024". A label must take a few ' +
         'values, not one per request: leave out the classifier that sets it (spec.load.classifiers)',
     );

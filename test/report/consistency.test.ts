@@ -24,10 +24,12 @@ describe('a verdict says its population', () => {
     expect((latency.details as { percentilesMs: { p50: number } }).percentilesMs.p50).toBeLessThan(200);
   });
 
-  it('denied: the RBAC filters\' count is said to be the whole load\'s, apart from the client\'s population', () => {
+  it("denied: the RBAC filters' count is said to be the whole load's, apart from the client's population", () => {
     const counters = [{ proxy: 'ratings-v1', name: 'envoy_http_rbac_denied', labels: {}, value: 57 }];
     const v = judge(expectation({ kind: 'denied', ratio: { max: 0.01 }, where: { request: 'jason' } }), contextOf(byRequest, { counters }));
-    expect(v.explanation).toMatch(/of 200 responses with request=jason were RBAC denials \(403 RBAC: access denied\); expected at most 1 %.*; over the whole load, the RBAC filters counted \d+ denials in the mesh\.$/);
+    expect(v.explanation).toMatch(
+      /of 200 responses with request=jason were RBAC denials \(403 RBAC: access denied\); expected at most 1 %.*; over the whole load, the RBAC filters counted \d+ denials in the mesh\.$/,
+    );
   });
 });
 
@@ -48,7 +50,13 @@ describe('a latency chart shows the population of its verdict', () => {
 
 describe('the live load rate', () => {
   it('bursts once a second at 100 req/s read as about 100 req/s, never 0 between bursts', () => {
-    const stream = { text: '', isTTY: false, write(s: string) { this.text += s; } };
+    const stream = {
+      text: '',
+      isTTY: false,
+      write(s: string) {
+        this.text += s;
+      },
+    };
     const reporter = new TerminalReporter({ stream, stdout: { write: () => true }, env: { NO_COLOR: '1' }, live: false, now: () => 0 });
     const experiment = { name: 'burst', sweep: undefined } as never;
     reporter.onExperimentStart(experiment, 0, 1);

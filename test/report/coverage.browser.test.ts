@@ -10,7 +10,9 @@ import { buildRunResult } from './fixtures.ts';
 
 const source = { file: 'e.yaml', line: 1, col: 1 };
 const retriesOn = (service: string): K8sObject => ({
-  apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: service },
+  apiVersion: 'networking.istio.io/v1',
+  kind: 'VirtualService',
+  metadata: { name: service },
   spec: { hosts: [service], http: [{ route: [{ destination: { host: service } }], retries: { attempts: 3 } }] },
 });
 const retriesExpectation: Expectation = { kind: 'retries', title: 'retries to ratings', source, confidence: 0.99, service: 'ratings', count: { min: 1 } };
@@ -37,7 +39,9 @@ describe('the coverage view in Chromium', () => {
     const page = await browser.newPage();
     await page.goto(url, { waitUntil: 'load' });
     const row = (service: string) => page.locator(`#coverage details[data-service="${service}"] tr`, { hasText: 'retries' });
-    await expect(row('details').textContent()).resolves.toMatch(/retries.*VirtualService\/default\/details.*spec\.http\[0\]\.retries.*unverified.*no expectation exercised it/s);
+    await expect(row('details').textContent()).resolves.toMatch(
+      /retries.*VirtualService\/default\/details.*spec\.http\[0\]\.retries.*unverified.*no expectation exercised it/s,
+    );
     await expect(row('ratings').textContent()).resolves.toMatch(/retries.*verified.*ratings-retries-checked: retries to ratings/s);
     // A service with something unverified is open; one fully verified is folded to its summary.
     expect(await page.locator('#coverage details[data-service="details"]').getAttribute('open')).not.toBeNull();

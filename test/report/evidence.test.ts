@@ -47,7 +47,7 @@ describe('reporters render the unit the evidence says', () => {
 });
 
 describe('charts draw the band the evidence says', () => {
-  it('distribution: the evidence\'s expected share and band, not the weights (v1 80 ± 5 %)', () => {
+  it("distribution: the evidence's expected share and band, not the weights (v1 80 ± 5 %)", () => {
     const { experiment } = experimentNamed('reviews-shift-80-20');
     const verdict = experiment.verdicts[0]!;
     verdict.evidence = { ...verdict.evidence, expected: { v1: { value: 0.7, min: 0.6, max: 0.8 }, v3: { value: 0.3, min: 0.2, max: 0.4 } } };
@@ -56,7 +56,7 @@ describe('charts draw the band the evidence says', () => {
     expect(rows.find((r) => r.category === 'v3')).toMatchObject({ expected: 0.3, emin: 0.2, emax: 0.4 });
   });
 
-  it('latency: the limits in the verdict\'s details and the population in its evidence, not the expectation\'s', () => {
+  it("latency: the limits in the verdict's details and the population in its evidence, not the expectation's", () => {
     const { experiment } = experimentNamed('reviews-shift-80-20');
     const verdict = experiment.verdicts[2]! as JudgedVerdict;
     const details = detailsOf(verdict, 'latency')!;
@@ -77,10 +77,13 @@ describe('charts draw the band the evidence says', () => {
 // Bands that version 1 re-derived wrongly from the expectation, and that the judges' evidence now gives right. The
 // catalogue's sweeps (experiments/bookinfo/40-*, 41-*) have none of these: their charts are unchanged.
 describe('expected bands that changed, because version 1 re-derived them wrongly', () => {
-  const observation = FakeObservation.fromCounts([[{ status: '503' }, 30], [{ status: '200' }, 970]]);
+  const observation = FakeObservation.fromCounts([
+    [{ status: '503' }, 30],
+    [{ status: '200' }, 970],
+  ]);
   const status = (ratio: StatusExpectation['ratio']) => judge(expectation({ kind: 'status', code: '503', ratio }), contextOf(observation));
 
-  it('a share band stops at 0 % as the judge\'s does (version 1 drew 2 ± 5 points from −3 %)', () => {
+  it("a share band stops at 0 % as the judge's does (version 1 drew 2 ± 5 points from −3 %)", () => {
     expect(status({ approx: 0.02 }).evidence.expected).toEqual({ '': { value: 0.02, min: 0, max: 0.02 + 0.05 } });
   });
 
@@ -88,7 +91,7 @@ describe('expected bands that changed, because version 1 re-derived them wrongly
     expect(status({ approx: 0.5, tolerance: 0.1, min: 0.45 }).evidence.expected).toEqual({ '': { value: 0.5, min: 0.45, max: 0.5 + 0.1 } });
   });
 
-  it('reconcile verdicts carry the mesh counts that agree with the client\'s (version 1 gave their sweep curves none)', () => {
+  it("reconcile verdicts carry the mesh counts that agree with the client's (version 1 gave their sweep curves none)", () => {
     const counters = [{ proxy: 'istio-ingressgateway-x', name: 'istio_requests_total', labels: { reporter: 'source' }, value: 1000 }];
     const v = judge(expectation({ kind: 'reconcile', proxy: 'istio-ingressgateway', slack: 3 }), contextOf(observation, { counters }));
     expect(v.evidence).toEqual({ unit: 'count', expected: { mesh: { min: 997, max: 1003 } }, population: { source: 'client', of: 'responses' } });
@@ -97,8 +100,13 @@ describe('expected bands that changed, because version 1 re-derived them wrongly
   it('rateLimited verdicts carry the allowed 429 counts, their interval (version 1 gave their sweep curves none)', () => {
     const filter = localRateLimitFilter({ app: 'productpage', name: 'bucket', namespace: 'istio-system', maxTokens: 4, tokensPerFill: 4, fillInterval: '10s' });
     // 10 requests in the first second: 4 allowed, 6 limited.
-    const sent = FakeObservation.fromRequests(Array.from({ length: 10 }, (_, i) => ({ sentAtMs: i * 100, labels: i < 4 ? { status: '200', flag: '-' } : { status: '429', flag: 'RL' } })));
-    const v = judge(expectation({ kind: 'rateLimited', slack: 0 }), contextOf(sent, { apply: [{ object: filter, source: { file: 'f.yaml', line: 1, col: 1 }, origin: 'inline' }] }));
+    const sent = FakeObservation.fromRequests(
+      Array.from({ length: 10 }, (_, i) => ({ sentAtMs: i * 100, labels: i < 4 ? { status: '200', flag: '-' } : { status: '429', flag: 'RL' } })),
+    );
+    const v = judge(
+      expectation({ kind: 'rateLimited', slack: 0 }),
+      contextOf(sent, { apply: [{ object: filter, source: { file: 'f.yaml', line: 1, col: 1 }, origin: 'inline' }] }),
+    );
     expect(v.interval).toEqual([expect.any(Number), expect.any(Number)]);
     const [lowest, highest] = v.interval as [number, number];
     expect(v.evidence).toEqual({ unit: 'count', expected: { '': { min: lowest, max: highest } }, population: { source: 'client', of: 'requests' } });
@@ -108,6 +116,10 @@ describe('expected bands that changed, because version 1 re-derived them wrongly
 
   it('latency verdicts carry the band of each check (version 1 gave their sweep curves none)', () => {
     const v = judge(expectation({ kind: 'latency', percentiles: { p99: { below: 500 }, max: { below: 900 } } }), contextOf(observation));
-    expect(v.evidence).toEqual({ unit: 'share', expected: { 'p99 below 500': { max: 1 - 0.99 }, 'max below 900': { max: 0 } }, population: { source: 'client', of: 'requests' } });
+    expect(v.evidence).toEqual({
+      unit: 'share',
+      expected: { 'p99 below 500': { max: 1 - 0.99 }, 'max below 900': { max: 0 } },
+      population: { source: 'client', of: 'requests' },
+    });
   });
 });

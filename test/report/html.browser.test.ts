@@ -65,7 +65,9 @@ describe('HTML report in headless Chromium', () => {
       scripts: document.querySelectorAll('script').length,
       images: document.querySelectorAll('img, image, iframe, object, embed, foreignObject').length,
       bold: document.querySelectorAll('b[onmouseover]').length,
-      handlers: ([...document.querySelectorAll('*')] as unknown[]).filter((el) => [...(el as { attributes: Iterable<{ name: string }> }).attributes].some((a) => a.name.startsWith('on'))).length,
+      handlers: ([...document.querySelectorAll('*')] as unknown[]).filter((el) =>
+        [...(el as { attributes: Iterable<{ name: string }> }).attributes].some((a) => a.name.startsWith('on')),
+      ).length,
     }));
     expect(counts).toEqual({ scripts: 0, images: 0, bold: 0, handlers: 0 });
     const bodies = await page.locator('pre.body').allTextContents();
@@ -78,7 +80,12 @@ describe('HTML report in headless Chromium', () => {
       figures.map((f) => {
         const svg = f.querySelector('svg');
         const box = svg?.getBoundingClientRect();
-        return { kind: f.getAttribute('data-chart'), marks: svg?.querySelectorAll('path, line, rect, text').length ?? 0, width: box?.width ?? 0, height: box?.height ?? 0 };
+        return {
+          kind: f.getAttribute('data-chart'),
+          marks: svg?.querySelectorAll('path, line, rect, text').length ?? 0,
+          width: box?.width ?? 0,
+          height: box?.height ?? 0,
+        };
       }),
     );
     const withLoad = run.experiments.filter((e) => (e.observation?.timeSeries.length ?? 0) > 0).length;
@@ -164,7 +171,7 @@ describe('HTML report in headless Chromium', () => {
   });
 });
 
-describe('the report of a failing catalogue, on a projector (issue: the user\'s journey, item 8)', () => {
+describe("the report of a failing catalogue, on a projector (issue: the user's journey, item 8)", () => {
   let browser: Browser;
   let url: string;
   // Catalogue-sized: the fixture's shapes repeated to 30 experiments, most passing, a few failing or errored.
@@ -190,10 +197,23 @@ describe('the report of a failing catalogue, on a projector (issue: the user\'s 
     await page.goto(url, { waitUntil: 'load' });
     const rows = await page.evaluate(() => [...document.querySelectorAll('#overview tbody tr')].map((tr) => tr.querySelector('a').textContent));
     expect(rows.slice(0, problems.length).sort()).toEqual([...problems].sort());
-    const sections = await page.evaluate(() => [...document.querySelectorAll('section.experiment')].map((s) => ({ name: s.querySelector('h2').textContent, open: s.querySelector('details.experiment-body')?.open ?? false, pass: s.classList.contains('is-pass') })));
-    expect(sections.slice(0, problems.length).map((s) => s.name).sort()).toEqual([...problems].sort());
+    const sections = await page.evaluate(() =>
+      [...document.querySelectorAll('section.experiment')].map((s) => ({
+        name: s.querySelector('h2').textContent,
+        open: s.querySelector('details.experiment-body')?.open ?? false,
+        pass: s.classList.contains('is-pass'),
+      })),
+    );
+    expect(
+      sections
+        .slice(0, problems.length)
+        .map((s) => s.name)
+        .sort(),
+    ).toEqual([...problems].sort());
     for (const s of sections) expect(s.open, s.name).toBe(!s.pass);
-    const countersOpen = await page.evaluate(() => [...document.querySelectorAll('details > summary')].filter((s) => s.textContent.startsWith('Mesh counters') && s.parentElement.open).length);
+    const countersOpen = await page.evaluate(
+      () => [...document.querySelectorAll('details > summary')].filter((s) => s.textContent.startsWith('Mesh counters') && s.parentElement.open).length,
+    );
     expect(countersOpen).toBe(0);
     const height = await page.evaluate(() => document.documentElement.scrollHeight);
     console.log(`report page height: ${height} px for ${run.experiments.length} experiments (${problems.length} not passing, open)`);
@@ -210,7 +230,12 @@ describe('the report of a failing catalogue, on a projector (issue: the user\'s 
     await page.click('label[for="show-problems"]');
     expect(await visible()).toEqual([...problems].sort());
     await page.click('label[for="show-fail"]');
-    expect(await visible()).toEqual(run.experiments.filter((e) => e.outcome === 'fail').map((e) => e.name).sort());
+    expect(await visible()).toEqual(
+      run.experiments
+        .filter((e) => e.outcome === 'fail')
+        .map((e) => e.name)
+        .sort(),
+    );
     await page.click('label[for="show-all"]');
     expect(await visible()).toHaveLength(30);
   });

@@ -126,7 +126,9 @@ describe('SVG sanitiser', () => {
     expect(svg).toContain('<rect id="c7-1"');
     expect(svg).toContain('clip-path="url(#c7-2)"');
     expect(svg).toContain('<clipPath id="c7-2">');
-    expect(dropped).toEqual(expect.arrayContaining(['svg@onload', 'script', 'foreignObject', 'a', 'image', 'use', 'rect@fill', 'rect@style', 'animate', 'set']));
+    expect(dropped).toEqual(
+      expect.arrayContaining(['svg@onload', 'script', 'foreignObject', 'a', 'image', 'use', 'rect@fill', 'rect@style', 'animate', 'set']),
+    );
   });
 
   it('fails closed on input that is not well-formed XML', () => {

@@ -42,7 +42,11 @@ describe('JUnit XML', () => {
       const cases = suite.testcase ?? [];
       if (experiment.outcome !== 'error') {
         // A sweep point's parameters are part of each case's name (not of its classname, which CI tools split at dots).
-        const point = experiment.sweep ? ` [${Object.entries(experiment.sweep.params).map(([k, v]) => `${k}=${v}`).join(', ')}]` : '';
+        const point = experiment.sweep
+          ? ` [${Object.entries(experiment.sweep.params)
+              .map(([k, v]) => `${k}=${v}`)
+              .join(', ')}]`
+          : '';
         expect(cases.map((c) => c.name)).toEqual(experiment.verdicts.map((v) => `${v.title}${point}`));
         experiment.verdicts.forEach((verdict, j) => {
           const failure = must(cases[j], 'cases[j]').failure?.[0];
@@ -94,7 +98,7 @@ describe('JUnit XML', () => {
     stopped.error = 'target local failed to prepare: port 8080 in use';
     const junit = renderJunit(stopped);
     expect((await validate(junit)).valid).toBe(true);
-    const parsed = (await parse(junit));
+    const parsed = await parse(junit);
     expect(parsed.errors).toBe(1);
     expect(parsed.testsuite?.[0]?.testcase?.[0]?.error?.[0]?.message).toBe(stopped.error);
   });
@@ -120,7 +124,7 @@ describe('JUnit XML', () => {
   });
 
   it('totals on <testsuites> add up', async () => {
-    const parsed = (await parse(xml));
+    const parsed = await parse(xml);
     const suites = parsed.testsuite!;
     expect(parsed.tests).toBe(suites.reduce((n, s) => n + (s.tests ?? 0), 0));
     expect(parsed.failures).toBe(suites.reduce((n, s) => n + (s.failures ?? 0), 0));

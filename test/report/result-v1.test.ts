@@ -35,13 +35,17 @@ describe('a result.json of schema version 1', () => {
       { percentile: 'p50', direction: 'below', thresholdMs: 50 },
     ]);
     const retries = result.experiments.find((e) => e.name === 'ratings-no-retries')!;
-    expect(retries.verdicts[0]!.evidence).toEqual({ unit: 'count', expected: { '': { min: undefined, max: 0 } }, population: { source: 'mesh', of: 'responses of the load the counters were read around' } });
+    expect(retries.verdicts[0]!.evidence).toEqual({
+      unit: 'count',
+      expected: { '': { min: undefined, max: 0 } },
+      population: { source: 'mesh', of: 'responses of the load the counters were read around' },
+    });
   });
 
   it('renders exactly as the same run of version 2 does (which renders as version 1 did)', async () => {
     const v1 = await readResultJson(v1File);
     const v2 = JSON.parse(JSON.stringify(buildRunResult())) as typeof v1;
-    expect(await renderHtml(v1) === (await renderHtml(v2))).toBe(true);
+    expect((await renderHtml(v1)) === (await renderHtml(v2))).toBe(true);
     expect(renderJunit(v1)).toBe(renderJunit(v2));
     expect(renderMarkdown(v1)).toBe(renderMarkdown(v2));
     expect(renderRunSummary(v1, 100)).toBe(renderRunSummary(v2, 100));
@@ -78,11 +82,17 @@ describe('a result.json of schema version 1', () => {
     // the line of the first verdict's opening brace
     const line = text.split('\n').findIndex((l) => l.includes('"verdicts": [')) + 2;
     expect(() => parseResultJson(text, 'old/result.json')).toThrow(
-      expect.objectContaining({ path: 'experiments[0].verdicts[0]', source: expect.objectContaining({ file: 'old/result.json', line }), message: expect.stringMatching(/judged none of the experiment's expectations/) }),
+      expect.objectContaining({
+        path: 'experiments[0].verdicts[0]',
+        source: expect.objectContaining({ file: 'old/result.json', line }),
+        message: expect.stringMatching(/judged none of the experiment's expectations/),
+      }),
     );
   });
 
   it('an unknown version is refused, naming the versions read', () => {
-    expect(() => parseResultJson(v1Text.replace('"schemaVersion": 1', '"schemaVersion": 3'), 'new/result.json')).toThrow(/not a meshproof result\.json of schema version 1 or 2 \(found schemaVersion 3\)/);
+    expect(() => parseResultJson(v1Text.replace('"schemaVersion": 1', '"schemaVersion": 3'), 'new/result.json')).toThrow(
+      /not a meshproof result\.json of schema version 1 or 2 \(found schemaVersion 3\)/,
+    );
   });
 });

@@ -57,7 +57,14 @@ describe('schema/result.schema.json', () => {
 
   // The schema must follow the TypeScript contracts: every property of these interfaces, and nothing else.
   it('lists exactly the properties of the TypeScript interfaces it describes', () => {
-    const files = ['src/runner/result.ts', 'src/spec/types.ts', 'src/assertions/verdict.ts', 'src/observe/types.ts', 'src/load/driver.ts', 'src/targets/target.ts'];
+    const files = [
+      'src/runner/result.ts',
+      'src/spec/types.ts',
+      'src/assertions/verdict.ts',
+      'src/observe/types.ts',
+      'src/load/driver.ts',
+      'src/targets/target.ts',
+    ];
     const interfaces = new Map<string, ts.InterfaceDeclaration>();
     for (const file of files) {
       const source = ts.createSourceFile(file, readFileSync(new URL(`../../${file}`, import.meta.url), 'utf8'), ts.ScriptTarget.ES2022, true);
@@ -86,7 +93,8 @@ describe('schema/result.schema.json', () => {
       const source = ts.createSourceFile(file, readFileSync(new URL(`../../${file}`, import.meta.url), 'utf8'), ts.ScriptTarget.ES2022, true);
       source.forEachChild((node) => {
         if (ts.isTypeAliasDeclaration(node)) aliases.set(node.name.text, node.type);
-        if (ts.isInterfaceDeclaration(node)) for (const m of node.members) if (ts.isPropertySignature(m) && m.type) interfaceMembers.set(`${node.name.text}.${m.name.getText()}`, m.type);
+        if (ts.isInterfaceDeclaration(node))
+          for (const m of node.members) if (ts.isPropertySignature(m) && m.type) interfaceMembers.set(`${node.name.text}.${m.name.getText()}`, m.type);
       });
     }
     const literals = (type: ts.TypeNode): string[] => {

@@ -28,7 +28,7 @@ describe('sweep charts', () => {
   });
 });
 
-describe('sweep charts ring the points that did not pass (issue: the user\'s journey, item 8)', () => {
+describe("sweep charts ring the points that did not pass (issue: the user's journey, item 8)", () => {
   it('a failing point gets a red ring and the caption says so; an all-pass sweep has none', async () => {
     const result = buildRunResult();
     const group = sweepGroups(result).find((g) => g.points.length === 5)!;
@@ -54,7 +54,10 @@ describe('sweep charts of a derived ratio (experiments/bookinfo/41-sweep-retry-a
     const expectations = point.expect;
     const share = 0.5 ** (i + 1);
     const failed = Math.round(1300 * share);
-    const observation = FakeObservation.fromCounts([[{ status: '503' }, failed], [{ status: '200' }, 1300 - failed]]);
+    const observation = FakeObservation.fromCounts([
+      [{ status: '503' }, failed],
+      [{ status: '200' }, 1300 - failed],
+    ]);
     const expectation = must(expectations[0], `the expectation of ${point.name}`);
     const verdict = judgeStatus(expectation as StatusExpectation, contextOf(observation));
     return { ...template, name: point.name, sweep: point.sweep, expectations: [expectation], verdicts: [{ ...verdict, expectationIndex: 0 }] };
@@ -84,7 +87,7 @@ describe('sweep charts of a derived ratio (experiments/bookinfo/41-sweep-retry-a
     expect(band?.[1]?.match(/[ML]/g)).toHaveLength(8);
   });
 
-  it('the judge puts the derived share and its band in the verdict\'s evidence', () => {
+  it("the judge puts the derived share and its band in the verdict's evidence", () => {
     const { expected } = results[1]!.verdicts[0]!.evidence;
     expect(expected['']!.value).toBe(0.25);
     expect(expected['']!.min).toBeCloseTo(0.18, 12);
@@ -92,7 +95,11 @@ describe('sweep charts of a derived ratio (experiments/bookinfo/41-sweep-retry-a
   });
 
   it('draw the expected line and band the evidence says, not what the expectation would give (0.25 ∓ 0.07)', () => {
-    const points = results.map((r, i) => (i === 1 ? { ...r, verdicts: [{ ...r.verdicts[0]!, evidence: { ...r.verdicts[0]!.evidence, expected: { '': { value: 0.3, min: 0.23, max: 0.37 } } } }] } : r));
+    const points = results.map((r, i) =>
+      i === 1
+        ? { ...r, verdicts: [{ ...r.verdicts[0]!, evidence: { ...r.verdicts[0]!.evidence, expected: { '': { value: 0.3, min: 0.23, max: 0.37 } } } }] }
+        : r,
+    );
     const group = sweepGroups({ ...run, experiments: points }).find((g) => g.baseName === 'sweep-retry-attempts')!;
     const rows = (sweepCharts(group)[0]!.spec as { data: { values: { expected: number; emin: number; emax: number }[] } }).data.values;
     expect(rows[1]).toMatchObject({ expected: 0.3, emin: 0.23, emax: 0.37 });

@@ -6,14 +6,26 @@ import type { Experiment } from '../../src/spec/types.ts';
 
 class Capture implements OutputStream {
   text = '';
-  constructor(readonly isTTY = false, readonly columns = 120) {}
+  constructor(
+    readonly isTTY = false,
+    readonly columns = 120,
+  ) {}
   write(chunk: string) {
     this.text += chunk;
     return true;
   }
 }
 
-const experiment = { file: '/x/e.yaml', name: 'bogus-retry-on', description: '', tags: [], scenario: 'bookinfo', apply: [], expect: [], warnings: [] } as unknown as Experiment;
+const experiment = {
+  file: '/x/e.yaml',
+  name: 'bogus-retry-on',
+  description: '',
+  tags: [],
+  scenario: 'bookinfo',
+  apply: [],
+  expect: [],
+  warnings: [],
+} as unknown as Experiment;
 const refused = 'e.yaml:17:17: VirtualService reviews: spec.http[0].retries.retryOn: unknown retry condition "bogus"';
 
 describe('terminal phase marks', () => {

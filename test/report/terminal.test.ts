@@ -9,7 +9,10 @@ import { must } from '../../src/must.ts';
 
 class Capture implements OutputStream {
   text = '';
-  constructor(readonly isTTY = false, readonly columns = 120) {}
+  constructor(
+    readonly isTTY = false,
+    readonly columns = 120,
+  ) {}
   write(chunk: string) {
     this.text += chunk;
     return true;
@@ -20,7 +23,18 @@ const ansi = /\u001b\[[0-9;?]*[A-Za-z]/;
 
 function experimentOf(run: RunResult, index: number): Experiment {
   const r = must(run.experiments[index], 'r');
-  return { file: r.file, name: r.name, description: r.description, tags: r.tags, scenario: 'bookinfo', apply: [], load: r.load, expect: r.expectations, sweep: r.sweep, warnings: r.warnings };
+  return {
+    file: r.file,
+    name: r.name,
+    description: r.description,
+    tags: r.tags,
+    scenario: 'bookinfo',
+    apply: [],
+    load: r.load,
+    expect: r.expectations,
+    sweep: r.sweep,
+    warnings: r.warnings,
+  };
 }
 
 /** Replays a run through a listener the way the runner calls it. */
@@ -36,7 +50,13 @@ function replay(listener: ReturnType<typeof multiplex> | TerminalReporter, run: 
     if (result.observation) {
       listener.onPhase?.(experiment, 'load', 'start');
       for (const elapsedMs of [1000, 5000, 10_000]) {
-        listener.onLoadProgress?.(experiment, { elapsedMs, sent: elapsedMs / 20, answered: elapsedMs / 20, errored: 0, byStatus: { '200': elapsedMs / 25, '503': elapsedMs / 100 } });
+        listener.onLoadProgress?.(experiment, {
+          elapsedMs,
+          sent: elapsedMs / 20,
+          answered: elapsedMs / 20,
+          errored: 0,
+          byStatus: { '200': elapsedMs / 25, '503': elapsedMs / 100 },
+        });
       }
       listener.onPhase?.(experiment, 'load', 'end');
       listener.onPhase?.(experiment, 'judge', 'start');
@@ -84,7 +104,13 @@ describe('terminal reporter', () => {
     reporter.onPhase(experiment, 'load', 'start');
     // 600 requests sent in the first 9.5 s; the last windows only collect the last responses.
     const progress = (elapsedMs: number, sent: number) => ({ elapsedMs, sent, answered: sent, errored: 0, byStatus: { '200': sent } });
-    for (const [elapsedMs, sent] of [[5000, 300], [9500, 600], [9750, 600], [10_000, 600]] as const) reporter.onLoadProgress(experiment, progress(elapsedMs, sent));
+    for (const [elapsedMs, sent] of [
+      [5000, 300],
+      [9500, 600],
+      [9750, 600],
+      [10_000, 600],
+    ] as const)
+      reporter.onLoadProgress(experiment, progress(elapsedMs, sent));
     reporter.onPhase(experiment, 'load', 'end');
     expect(stderr.text).toContain('✓ load 10s · 600 sent · 60 req/s · 200×600');
   });
@@ -132,7 +158,9 @@ describe('terminal reporter', () => {
     expect(lines).toHaveLength(notPassing.length + 2);
     expect(lines.slice(-2)).toEqual([summaryLine(run), 'report: reports/x/index.html']);
     expect(stderr.text).toContain('! ERROR details-timeout — error in converge: proxies did not converge within 30s');
-    expect(stderr.text).toMatch(/^✗ FAIL ratings-no-retries: retries to ratings: The reviews-v2 sidecar retried ratings 12 times.* \(observed 12, expected ≤ 0\)$/m);
+    expect(stderr.text).toMatch(
+      /^✗ FAIL ratings-no-retries: retries to ratings: The reviews-v2 sidecar retried ratings 12 times.* \(observed 12, expected ≤ 0\)$/m,
+    );
     expect(stderr.text).toMatch(/^\? INCONCLUSIVE reviews-v3-rare: status 503: With n = /m);
     expect(stderr.text).not.toMatch(/PASS|applying|load \d|┌/);
   });
@@ -158,7 +186,7 @@ describe('terminal reporter', () => {
     expect(stderr.text).toContain('x\uFFFD]0;pwned\uFFFD\uFFFD[2Jy');
   });
 
-  it('the closing summary, like k6\'s: figures with dotted leaders, every verdict that did not pass with its reason, within 80 columns', () => {
+  it("the closing summary, like k6's: figures with dotted leaders, every verdict that did not pass with its reason, within 80 columns", () => {
     const text = renderRunSummary(run, 80);
     const lines = text.split('\n');
     for (const line of lines) expect(line.length, line).toBeLessThanOrEqual(80);
@@ -176,13 +204,20 @@ describe('terminal reporter', () => {
     for (const line of renderRunSummary(run, 200).split('\n')) expect(line.length).toBeLessThanOrEqual(200);
   });
 
-
   it('the multiplexer fans out to every listener and survives one that throws', () => {
     const stderr = new Capture();
     const errors: string[] = [];
     const seen: string[] = [];
     const listener = multiplex(
-      [{ onRunStart: () => { throw new Error('boom'); } }, new TerminalReporter({ stream: stderr, stdout: new Capture(), env: {}, now }), { onRunEnd: (r) => seen.push(r.runId) }],
+      [
+        {
+          onRunStart: () => {
+            throw new Error('boom');
+          },
+        },
+        new TerminalReporter({ stream: stderr, stdout: new Capture(), env: {}, now }),
+        { onRunEnd: (r) => seen.push(r.runId) },
+      ],
       (error, method) => errors.push(`${method}: ${(error as Error).message}`),
     );
     replay(listener, run);

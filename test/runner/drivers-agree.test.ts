@@ -16,7 +16,15 @@ async function runWith(driver: 'autocannon' | 'k6'): Promise<ExperimentResult> {
   const experiments = loadExperimentFile(abortJason);
   const target = new LocalTarget();
   const runner = new Runner(
-    { runId: `mp-drivers-${driver}`, seed: 7, command: ['meshproof', 'run'], meshproofVersion: '0.0.0-test', target, targetOptions: { scenario: 'bookinfo', seed: 7 }, driver },
+    {
+      runId: `mp-drivers-${driver}`,
+      seed: 7,
+      command: ['meshproof', 'run'],
+      meshproofVersion: '0.0.0-test',
+      target,
+      targetOptions: { scenario: 'bookinfo', seed: 7 },
+      driver,
+    },
     defaultDeps,
   );
   const result = await runner.run(experiments);
@@ -35,7 +43,10 @@ describe('autocannon and k6 through the runner (experiment 21: where: { request:
       const unnamed = groups.filter((g) => g.labels.request !== 'jason' && g.labels.request !== 'anonymous');
       expect(unnamed, driver).toEqual([]);
       // and the body-derived labels are still there (k6 classified them inside k6)
-      expect(groups.some((g) => g.labels.request === 'jason' && g.labels.ratings === 'unavailable'), driver).toBe(true);
+      expect(
+        groups.some((g) => g.labels.request === 'jason' && g.labels.ratings === 'unavailable'),
+        driver,
+      ).toBe(true);
     }
   });
 

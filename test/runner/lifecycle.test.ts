@@ -10,7 +10,15 @@ import { makeExperiment, vs } from '../support/experiments.ts';
 import { must } from '../../src/must.ts';
 
 function options(target: MemoryTarget, extra: Partial<RunOptions> = {}): RunOptions {
-  return { runId: 'mp-test-0001', seed: 7, command: ['meshproof', 'run'], meshproofVersion: '0.0.0-test', target, targetOptions: { scenario: 'bookinfo', seed: 7 }, ...extra };
+  return {
+    runId: 'mp-test-0001',
+    seed: 7,
+    command: ['meshproof', 'run'],
+    meshproofVersion: '0.0.0-test',
+    target,
+    targetOptions: { scenario: 'bookinfo', seed: 7 },
+    ...extra,
+  };
 }
 
 const pre = { ...vs('reviews'), spec: { hosts: ['reviews'], http: [{ route: [{ destination: { host: 'reviews', subset: 'v1' } }] }] } };
@@ -34,7 +42,9 @@ describe('runner lifecycle against an in-memory target', () => {
   it('labels applied objects with the run id', async () => {
     const target = new MemoryTarget();
     let seen: string | undefined;
-    const driver = new ScriptedDriver([200], { onStart: () => (seen = target.objects.get('VirtualService/default/reviews')?.metadata.labels?.['meshproof.dev/run']) });
+    const driver = new ScriptedDriver([200], {
+      onStart: () => (seen = target.objects.get('VirtualService/default/reviews')?.metadata.labels?.['meshproof.dev/run']),
+    });
     await new Runner(options(target), fakeDeps(driver)).run([makeExperiment()]);
     expect(seen).toBe('mp-test-0001');
   });
@@ -66,13 +76,17 @@ describe('runner lifecycle against an in-memory target', () => {
 
   it('maps a refused resource field to the experiment file position (exit 2)', async () => {
     const experiment = makeExperiment();
-    const target = new MemoryTarget({ failOn: { apply: new ResourceError('field not supported by the local target', must(experiment.apply[1], 'experiment.apply[1]').object, 'spec.http[0].mirror') } });
+    const target = new MemoryTarget({
+      failOn: {
+        apply: new ResourceError('field not supported by the local target', must(experiment.apply[1], 'experiment.apply[1]').object, 'spec.http[0].mirror'),
+      },
+    });
     const result = await new Runner(options(target), fakeDeps(new ScriptedDriver([200]))).run([experiment]);
     expect(result.exitCode).toBe(ExitCode.badInput);
     expect(result.experiments[0]?.error?.message).toContain('VirtualService ratings: spec.http[0].mirror: field not supported');
   });
 
-  it('a target that cannot be prepared is the run\'s error (rejected after closing the target), running and announcing nothing (issue 14 D8)', async () => {
+  it("a target that cannot be prepared is the run's error (rejected after closing the target), running and announcing nothing (issue 14 D8)", async () => {
     const target = new MemoryTarget({ failOn: { prepare: new TargetError('no cluster') } });
     const started: unknown[] = [];
     const runner = new Runner(options(target, { listener: { onRunStart: (info) => started.push(info) } }), fakeDeps(new ScriptedDriver([200])));
@@ -83,18 +97,28 @@ describe('runner lifecycle against an in-memory target', () => {
 
   it('restores after an unexpected exception in the driver', async () => {
     const target = new MemoryTarget();
-    const broken = { name: 'broken', run: async () => { throw new Error('driver crashed'); } };
+    const broken = {
+      name: 'broken',
+      run: async () => {
+        throw new Error('driver crashed');
+      },
+    };
     const result = await new Runner(options(target), fakeDeps(broken)).run([makeExperiment()]);
     expect(target.calls.at(-2)).toBe('restore');
     expect(result.experiments[0]?.error).toMatchObject({ phase: 'load', message: 'driver crashed', exitCode: ExitCode.infrastructure });
   });
 
   it('restore problems after an earlier failure still show: the restore phase fails, exit 3, the run stops (issue 14 D6)', async () => {
-    const target = new MemoryTarget({ failOn: { converge: new TargetError('proxies did not converge') }, restoreProblems: ['VirtualService/default/reviews: 409 conflict'] });
+    const target = new MemoryTarget({
+      failOn: { converge: new TargetError('proxies did not converge') },
+      restoreProblems: ['VirtualService/default/reviews: 409 conflict'],
+    });
     const result = await new Runner(options(target), fakeDeps(new ScriptedDriver([200]))).run([makeExperiment(), makeExperiment({ name: 'second' })]);
     const [first, second] = result.experiments;
     expect(first!.error).toMatchObject({ phase: 'restore', exitCode: ExitCode.infrastructure });
-    expect(first!.error!.message).toBe('restore left problems: VirtualService/default/reviews: 409 conflict (after an earlier error in converge: proxies did not converge)');
+    expect(first!.error!.message).toBe(
+      'restore left problems: VirtualService/default/reviews: 409 conflict (after an earlier error in converge: proxies did not converge)',
+    );
     expect(first!.phases.find((p) => p.phase === 'restore')).toMatchObject({ ok: false });
     expect(first!.restore?.errors).toEqual(['VirtualService/default/reviews: 409 conflict']);
     expect(second!.outcome).toBe('skipped');
@@ -103,7 +127,10 @@ describe('runner lifecycle against an in-memory target', () => {
   });
 
   it('a restore that reports problems after a bad-input error is exit 3, not 2 (the mesh is left changed)', async () => {
-    const target = new MemoryTarget({ failOn: { apply: new ResourceError('bad field', vs('reviews'), 'spec.http') }, restoreProblems: ['VirtualService/default/reviews: not restored'] });
+    const target = new MemoryTarget({
+      failOn: { apply: new ResourceError('bad field', vs('reviews'), 'spec.http') },
+      restoreProblems: ['VirtualService/default/reviews: not restored'],
+    });
     const result = await new Runner(options(target), fakeDeps(new ScriptedDriver([200]))).run([makeExperiment()]);
     expect(result.experiments[0]!.error).toMatchObject({ phase: 'restore', exitCode: ExitCode.infrastructure });
     expect(result.exitCode).toBe(ExitCode.infrastructure);
@@ -116,7 +143,12 @@ describe('runner lifecycle against an in-memory target', () => {
     };
     const result = await new Runner(options(target), fakeDeps(new ScriptedDriver([200]))).run([makeExperiment()]);
     expect(result.experiments[0]!.error).toMatchObject({ phase: 'converge', message: 'no ingress gateway address', exitCode: ExitCode.infrastructure });
-    expect(result.experiments[0]!.phases.map((p) => [p.phase, p.ok])).toEqual([['snapshot', true], ['apply', true], ['converge', false], ['restore', true]]);
+    expect(result.experiments[0]!.phases.map((p) => [p.phase, p.ok])).toEqual([
+      ['snapshot', true],
+      ['apply', true],
+      ['converge', false],
+      ['restore', true],
+    ]);
   });
 
   it('interrupt during load stops the load, restores, skips the remaining experiments, exit 130', async () => {
@@ -130,7 +162,10 @@ describe('runner lifecycle against an in-memory target', () => {
     expect(result.interrupted).toBe(true);
     expect(result.outcome).toBe('interrupted');
     // The experiment not run is listed as skipped, never dropped.
-    expect(result.experiments.map((e) => [e.name, e.outcome])).toEqual([['test-experiment', 'interrupted'], ['second', 'skipped']]);
+    expect(result.experiments.map((e) => [e.name, e.outcome])).toEqual([
+      ['test-experiment', 'interrupted'],
+      ['second', 'skipped'],
+    ]);
     expect(result.experiments[1]?.skipReason).toBe('not run: the run was interrupted by SIGINT');
     // What was observed before the interrupt is kept (no data loss), but nothing is judged on it.
     expect(result.experiments[0]?.loadSummary?.sent).toBe(20);
@@ -193,7 +228,14 @@ describe('runner lifecycle against an in-memory target', () => {
     const judgeAll = deps.judgeAll;
     deps.judgeAll = (e, c) => (contexts.push({ kinds: e.map((x) => x.kind), sequential: c.sequential }), judgeAll(e, c));
     const experiment = makeExperiment();
-    const retries: Expectation = { kind: 'retries', title: 'retries', source: { file: 'exp.yaml', line: 12, col: 5 }, confidence: 0.99, service: 'ratings', count: { max: 0 } };
+    const retries: Expectation = {
+      kind: 'retries',
+      title: 'retries',
+      source: { file: 'exp.yaml', line: 12, col: 5 },
+      confidence: 0.99,
+      service: 'ratings',
+      count: { max: 0 },
+    };
     experiment.expect = [...experiment.expect, retries];
     experiment.load = { ...experiment.load, totalRequests: undefined, sequential: { budget: 1000, checkEvery: 10 } };
     const result = await new Runner(options(new MemoryTarget()), deps).run([experiment]);
@@ -202,10 +244,13 @@ describe('runner lifecycle against an in-memory target', () => {
     expect(mesh?.kind).toBe('retries');
     expect(result.experiments[0]?.loadSummary?.sent).toBe(15);
     // look 1 judged the client-side expectation; the final judgement covered only the mesh-side one, as the last look
-    expect(contexts).toEqual([{ kinds: ['status'], sequential: { looks: 1 } }, { kinds: ['retries'], sequential: { looks: 2, final: true } }]);
+    expect(contexts).toEqual([
+      { kinds: ['status'], sequential: { looks: 1 } },
+      { kinds: ['retries'], sequential: { looks: 2, final: true } },
+    ]);
   });
 
-  it('passes the experiment\'s classifiers to the load plan (k6 classifies out of process)', async () => {
+  it("passes the experiment's classifiers to the load plan (k6 classifies out of process)", async () => {
     const driver = new ScriptedDriver([200]);
     const experiment = makeExperiment();
     experiment.load = { ...experiment.load, classifiers: ['status', 'bookinfo'] };

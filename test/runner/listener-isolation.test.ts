@@ -40,7 +40,16 @@ describe('a throwing listener never skips restore', () => {
     const errors: string[] = [];
     // onMessage is only called for interrupts and close failures: make one happen so that hook is exercised too.
     const runner = new Runner(
-      { runId: 'mp-test-iso1', seed: 7, command: ['meshproof', 'run'], meshproofVersion: '0.0.0-test', target, targetOptions: { scenario: 'bookinfo', seed: 7 }, listener, onListenerError: (_e, hook) => errors.push(hook) },
+      {
+        runId: 'mp-test-iso1',
+        seed: 7,
+        command: ['meshproof', 'run'],
+        meshproofVersion: '0.0.0-test',
+        target,
+        targetOptions: { scenario: 'bookinfo', seed: 7 },
+        listener,
+        onListenerError: (_e, hook) => errors.push(hook),
+      },
       fakeDeps(new ScriptedDriver(Array(50).fill(200))),
     );
     const result = await runner.run([makeExperiment(), makeExperiment({ name: 'second' })]);
@@ -57,7 +66,21 @@ describe('a throwing listener never skips restore', () => {
   it('onMessage throwing during an interrupt does not skip restore', async () => {
     const target = new MemoryTarget({ convergeDelayMs: 200 });
     const runner = new Runner(
-      { runId: 'mp-test-iso2', seed: 7, command: ['meshproof', 'run'], meshproofVersion: '0.0.0-test', target, targetOptions: { scenario: 'bookinfo', seed: 7 }, listener: { onMessage: () => { throw new Error('broken terminal'); }, onPhase: (_e, p, s) => p === 'converge' && s === 'start' && runner.interrupt('SIGINT') }, onListenerError: () => {} },
+      {
+        runId: 'mp-test-iso2',
+        seed: 7,
+        command: ['meshproof', 'run'],
+        meshproofVersion: '0.0.0-test',
+        target,
+        targetOptions: { scenario: 'bookinfo', seed: 7 },
+        listener: {
+          onMessage: () => {
+            throw new Error('broken terminal');
+          },
+          onPhase: (_e, p, s) => p === 'converge' && s === 'start' && runner.interrupt('SIGINT'),
+        },
+        onListenerError: () => {},
+      },
       fakeDeps(new ScriptedDriver(Array(50).fill(200))),
     );
     const result = await runner.run([makeExperiment()]);

@@ -8,8 +8,22 @@ import { MemoryTarget } from '../support/memory-target.ts';
 import { ScriptedDriver, fakeDeps } from '../support/fake-load.ts';
 import { makeExperiment } from '../support/experiments.ts';
 
-const request = (name: string, weight = 1, service?: string): RequestSpec => ({ name, method: 'GET', path: '/', headers: {}, weight, ...(service ? { service, port: 9080 } : {}) });
-const plan = (requests: RequestSpec[], extra: Partial<LoadPlan> = {}): LoadPlan => ({ baseUrl: 'http://gw', requests, model: { kind: 'open', rate: 300 }, timeoutMs: 1000, seed: 5, ...extra });
+const request = (name: string, weight = 1, service?: string): RequestSpec => ({
+  name,
+  method: 'GET',
+  path: '/',
+  headers: {},
+  weight,
+  ...(service ? { service, port: 9080 } : {}),
+});
+const plan = (requests: RequestSpec[], extra: Partial<LoadPlan> = {}): LoadPlan => ({
+  baseUrl: 'http://gw',
+  requests,
+  model: { kind: 'open', rate: 300 },
+  timeoutMs: 1000,
+  seed: 5,
+  ...extra,
+});
 
 describe('splitting load by entry point', () => {
   it('apportions integers that sum to the whole, by largest remainder, with a floor', () => {
@@ -28,7 +42,10 @@ describe('splitting load by entry point', () => {
 
   it('gives each part its weight share of the rate, connections and request count, and its own seed', () => {
     const requests = [request('page', 3), request('outside', 1, 'ratings')];
-    const groups = [{ baseUrl: 'http://gw', indices: [0] }, { baseUrl: 'http://ratings', indices: [1] }];
+    const groups = [
+      { baseUrl: 'http://gw', indices: [0] },
+      { baseUrl: 'http://ratings', indices: [1] },
+    ];
     const open = splitPlan(plan(requests, { totalRequests: 400 }), groups);
     expect(open.map((p) => [p.plan.baseUrl, p.plan.model, p.plan.totalRequests, p.plan.seed, p.plan.requests.map((r) => r.name)])).toEqual([
       ['http://gw', { kind: 'open', rate: 225 }, 300, 5, ['page']],
@@ -38,7 +55,10 @@ describe('splitting load by entry point', () => {
     const one = splitPlan(plan(requests, { totalRequests: 1 }), groups);
     expect(one.map((p) => [p.plan.baseUrl, p.plan.totalRequests, p.indices])).toEqual([['http://gw', 1, [0]]]);
     const closed = splitPlan(plan(requests, { model: { kind: 'closed', connections: 2 } }), groups);
-    expect(closed.map((p) => p.plan.model)).toEqual([{ kind: 'closed', connections: 2 }, { kind: 'closed', connections: 1 }]);
+    expect(closed.map((p) => p.plan.model)).toEqual([
+      { kind: 'closed', connections: 2 },
+      { kind: 'closed', connections: 1 },
+    ]);
   });
 
   it('leaves a single-entry plan as it is', () => {
@@ -61,8 +81,16 @@ describe('splitting load by entry point', () => {
       ],
       ['jason, anonymous → http://127.0.0.1:8080', 'ratings-direct → http://127.0.0.9:9080'],
     );
-    expect(named.notes[0]).toBe('the load ran as 2 parallel parts, one per entry point: jason, anonymous → http://127.0.0.1:8080; ratings-direct → http://127.0.0.9:9080');
-    expect(mergeProgress([{ elapsedMs: 5, sent: 1, answered: 1, errored: 0, byStatus: { '200': 1 } }, undefined, { elapsedMs: 7, sent: 2, answered: 1, errored: 1, byStatus: { '200': 1, error: 1 } }])).toEqual({
+    expect(named.notes[0]).toBe(
+      'the load ran as 2 parallel parts, one per entry point: jason, anonymous → http://127.0.0.1:8080; ratings-direct → http://127.0.0.9:9080',
+    );
+    expect(
+      mergeProgress([
+        { elapsedMs: 5, sent: 1, answered: 1, errored: 0, byStatus: { '200': 1 } },
+        undefined,
+        { elapsedMs: 7, sent: 2, answered: 1, errored: 1, byStatus: { '200': 1, error: 1 } },
+      ]),
+    ).toEqual({
       elapsedMs: 7,
       sent: 3,
       answered: 2,
@@ -77,9 +105,14 @@ describe('runner: requests straight to a service from outside the mesh', () => {
     const target = new MemoryTarget();
     const experiment = makeExperiment();
     experiment.load = { ...experiment.load, requests: [request('page'), request('outside', 1, 'ratings')] };
-    const result = await new Runner({ runId: 'mp-x', seed: 1, command: [], meshproofVersion: '0', target, targetOptions: { scenario: 'bookinfo', seed: 1 } }, fakeDeps(new ScriptedDriver([200]))).run([experiment]);
+    const result = await new Runner(
+      { runId: 'mp-x', seed: 1, command: [], meshproofVersion: '0', target, targetOptions: { scenario: 'bookinfo', seed: 1 } },
+      fakeDeps(new ScriptedDriver([200])),
+    ).run([experiment]);
     expect(result.exitCode).toBe(ExitCode.infrastructure);
-    expect(result.experiments[0]?.error?.message).toMatch(/request "outside" goes straight to service ratings from outside the mesh, which the local target cannot do/);
+    expect(result.experiments[0]?.error?.message).toMatch(
+      /request "outside" goes straight to service ratings from outside the mesh, which the local target cannot do/,
+    );
     expect(target.calls).toContain('restore');
   });
 
@@ -104,7 +137,10 @@ describe('runner: requests straight to a service from outside the mesh', () => {
       o.record = (r) => (seen.push(r.requestIndex), record(r));
       return o;
     };
-    const result = await new Runner({ runId: 'mp-x', seed: 1, command: [], meshproofVersion: '0', target: withOutside, targetOptions: { scenario: 'bookinfo', seed: 1 } }, deps).run([experiment]);
+    const result = await new Runner(
+      { runId: 'mp-x', seed: 1, command: [], meshproofVersion: '0', target: withOutside, targetOptions: { scenario: 'bookinfo', seed: 1 } },
+      deps,
+    ).run([experiment]);
     expect(result.exitCode).toBe(ExitCode.ok);
     expect(drivers.map((d) => [d.plans[0]?.baseUrl, d.plans[0]?.totalRequests])).toEqual([
       [await target.entrypoint(), 10],

@@ -38,9 +38,12 @@ describe('convergence probe: symptoms of a half-pushed config (Envoy NC/NR repli
     expect(halfPushedSymptom(200, '<html>')).toBeUndefined();
   });
 
-  it('passes a window served normally or with the experiment\'s own failures, fails one with NC, and skips requests that bypass the gateway', async () => {
+  it("passes a window served normally or with the experiment's own failures, fails one with NC, and skips requests that bypass the gateway", async () => {
     expect(await halfPushedProbe(base, [request('/productpage'), request('/abort')])()).toEqual({ ok: true });
-    expect(await halfPushedProbe(base, [request('/productpage'), request('/nc')])()).toEqual({ ok: false, detail: 'GET /nc: 503 with an empty body (Envoy NC: no cluster for the route yet)' });
+    expect(await halfPushedProbe(base, [request('/productpage'), request('/nc')])()).toEqual({
+      ok: false,
+      detail: 'GET /nc: 503 with an empty body (Envoy NC: no cluster for the route yet)',
+    });
     expect(await halfPushedProbe(base, [request('/nc', { service: 'ratings', port: 9080 })])()).toEqual({ ok: true });
     const probe = halfPushedProbe(base, [request('/flaky')], 1);
     expect((await probe()).ok).toBe(false);
@@ -50,24 +53,35 @@ describe('convergence probe: symptoms of a half-pushed config (Envoy NC/NR repli
 
   it('the runner gives waitConverged a probe built from the experiment, after apply', async () => {
     const target = new MemoryTarget();
-    await new Runner({ runId: 'mp-p', seed: 1, command: [], meshproofVersion: '0', target, targetOptions: { scenario: 'bookinfo', seed: 1 } }, fakeDeps(new ScriptedDriver(Array(20).fill(200)))).run([makeExperiment()]);
+    await new Runner(
+      { runId: 'mp-p', seed: 1, command: [], meshproofVersion: '0', target, targetOptions: { scenario: 'bookinfo', seed: 1 } },
+      fakeDeps(new ScriptedDriver(Array(20).fill(200))),
+    ).run([makeExperiment()]);
     expect(target.calls.indexOf('converge')).toBeGreaterThan(target.calls.indexOf('apply'));
     expect(typeof target.probes[0]).toBe('function');
   });
 
-  const rule = (spec: Record<string, unknown>): K8sObject => ({ apiVersion: 'networking.istio.io/v1', kind: 'DestinationRule', metadata: { name: 'reviews' }, spec: { host: 'reviews', ...spec } });
+  const rule = (spec: Record<string, unknown>): K8sObject => ({
+    apiVersion: 'networking.istio.io/v1',
+    kind: 'DestinationRule',
+    metadata: { name: 'reviews' },
+    spec: { host: 'reviews', ...spec },
+  });
 
   it('sends no probe when a DestinationRule turns on outlier detection anywhere: its requests would eject hosts before the measurement (found on the sandbox: catalogue 26)', async () => {
     const od = { outlierDetection: { consecutive5xxErrors: 1 } };
     expect(probeDisturbance([rule({ trafficPolicy: od })])).toMatch(/DestinationRule reviews turns on outlier detection/);
     expect(probeDisturbance([rule({ trafficPolicy: { portLevelSettings: [{ port: { number: 9080 }, ...od }] } })])).toBeDefined();
-    expect(probeDisturbance([rule({ subsets: [{ name: 'v3', labels: { version: 'v3' }, trafficPolicy: od } ] })])).toBeDefined();
+    expect(probeDisturbance([rule({ subsets: [{ name: 'v3', labels: { version: 'v3' }, trafficPolicy: od }] })])).toBeDefined();
     expect(probeDisturbance([rule({ trafficPolicy: { connectionPool: { http: { http1MaxPendingRequests: 1 } } } })])).toBeUndefined();
 
     const target = new MemoryTarget();
     const experiment = makeExperiment();
     experiment.apply.push({ object: rule({ trafficPolicy: od }), source: { file: 'exp.yaml', line: 1, col: 1 }, origin: 'inline' });
-    const result = await new Runner({ runId: 'mp-q', seed: 1, command: [], meshproofVersion: '0', target, targetOptions: { scenario: 'bookinfo', seed: 1 } }, fakeDeps(new ScriptedDriver(Array(20).fill(200)))).run([experiment]);
+    const result = await new Runner(
+      { runId: 'mp-q', seed: 1, command: [], meshproofVersion: '0', target, targetOptions: { scenario: 'bookinfo', seed: 1 } },
+      fakeDeps(new ScriptedDriver(Array(20).fill(200))),
+    ).run([experiment]);
     expect(target.probes[0]).toBeUndefined();
     expect(result.experiments[0]?.convergence?.probeSkipped).toMatch(/outlier detection/);
   });

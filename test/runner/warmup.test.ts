@@ -89,7 +89,14 @@ describe('warm-up on the local target (autocannon)', () => {
   beforeAll(async () => {
     const experiments = [...loadExperimentText(allV1, here), ...loadExperimentText(rateLimited, here)];
     const runner = new Runner(
-      { runId: 'mp-warmup-0001', seed: 11, command: ['meshproof', 'run'], meshproofVersion: '0.0.0-test', target, targetOptions: { scenario: 'bookinfo', seed: 11 } },
+      {
+        runId: 'mp-warmup-0001',
+        seed: 11,
+        command: ['meshproof', 'run'],
+        meshproofVersion: '0.0.0-test',
+        target,
+        targetOptions: { scenario: 'bookinfo', seed: 11 },
+      },
       defaultDeps,
     );
     results = (await runner.run(experiments)).experiments;

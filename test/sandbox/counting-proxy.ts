@@ -30,7 +30,10 @@ export class CountingProxy {
   private readonly ca: string;
   private readonly token: string;
 
-  constructor(realKubeconfig: string, private readonly context: string) {
+  constructor(
+    realKubeconfig: string,
+    private readonly context: string,
+  ) {
     const kc = new KubeConfig();
     kc.loadFromFile(realKubeconfig);
     kc.setCurrentContext(context);
@@ -84,7 +87,14 @@ export class CountingProxy {
       return; // the client is being killed: the request never reaches the API server
     }
     const out = https.request(
-      { host: this.upstream.hostname, port: this.upstream.port, method: req.method, path: req.url, headers: { ...req.headers, host: this.upstream.host }, ca: this.ca },
+      {
+        host: this.upstream.hostname,
+        port: this.upstream.port,
+        method: req.method,
+        path: req.url,
+        headers: { ...req.headers, host: this.upstream.host },
+        ca: this.ca,
+      },
       (answer) => {
         const chunks: Buffer[] = [];
         answer.on('data', (c: Buffer) => chunks.push(c));

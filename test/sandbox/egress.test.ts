@@ -61,7 +61,7 @@ function through(authority: string, path = '/stats'): Promise<{ connect: string;
   });
 }
 
-describe('the sandbox API server\'s egress', () => {
+describe("the sandbox API server's egress", () => {
   it('is the `cluster` egress over HTTP CONNECT on a unix socket (EgressSelectorConfiguration)', () => {
     expect(parse(egressSelectorConfig(socket))).toEqual({
       apiVersion: 'apiserver.k8s.io/v1beta1',

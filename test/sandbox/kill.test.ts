@@ -41,7 +41,6 @@ let proxyKubeconfig: string;
 let childScript: string;
 const sidecars: SandboxSidecar[] = [];
 
-
 /** The user's own objects (test/kube/helpers.ts), applied server-side by their own field manager before any run. */
 const userObjects: K8sObject[] = userObjectsOf();
 const plural = (kind: string) => `${kind.toLowerCase()}s`;
@@ -75,7 +74,11 @@ beforeAll(async () => {
   kc.setCurrentContext(SANDBOX_CONTEXT);
   api = new KubeApi(kc);
   for (const o of userObjects) {
-    const res = await api.raw('PATCH', pathOf(o), { body: JSON.stringify(o), query: { fieldManager: 'books-team', force: 'true' }, contentType: 'application/apply-patch+yaml' });
+    const res = await api.raw('PATCH', pathOf(o), {
+      body: JSON.stringify(o),
+      query: { fieldManager: 'books-team', force: 'true' },
+      contentType: 'application/apply-patch+yaml',
+    });
     if (res.code >= 300) throw new Error(`applying the user's ${o.kind}: ${res.code} ${res.body}`);
   }
   baseline = await Promise.all(
@@ -149,7 +152,11 @@ function runChild(runId: string): { done: Promise<ChildRun>; ready: Promise<void
 async function istioObjects(): Promise<{ names: string[]; labelled: string[] }> {
   const names: string[] = [];
   const labelled: string[] = [];
-  for (const [group, kind] of [['networking.istio.io', 'virtualservices'], ['networking.istio.io', 'destinationrules'], ['security.istio.io', 'authorizationpolicies']]) {
+  for (const [group, kind] of [
+    ['networking.istio.io', 'virtualservices'],
+    ['networking.istio.io', 'destinationrules'],
+    ['security.istio.io', 'authorizationpolicies'],
+  ]) {
     const list = JSON.parse((await api.raw('GET', `/apis/${group}/v1/${kind}`)).body) as { items: K8sObject[] };
     for (const o of list.items) {
       const name = `${o.kind}/${o.metadata.namespace}/${o.metadata.name}`;
@@ -207,81 +214,95 @@ describe('kill tests against the real API server', () => {
     await expectCleanState();
   });
 
-  it(`SIGKILL at the k-th API request, before or after the server carried it out (${requestTrials} seeded trials)`, async () => {
-    let rng = prand.xoroshiro128plus(20261205);
-    const next = (max: number) => {
-      const [v, r] = prand.uniformIntDistribution(0, max - 1, rng);
-      rng = r;
-      return v;
-    };
-    const outcomes: string[] = [];
-    for (let trial = 0; trial < requestTrials; trial++) {
-      const k = next(requestsPerRun);
-      const stored = next(2) === 1;
-      const first = proxy.requests.length;
-      const child = runChild(`kill-r${trial}`);
-      proxy.onRequest = (_req, index) => {
-        if (index - first !== k) return undefined;
-        if (!stored) {
-          child.kill();
-          return 'drop';
-        }
-        return 'after';
+  it(
+    `SIGKILL at the k-th API request, before or after the server carried it out (${requestTrials} seeded trials)`,
+    async () => {
+      let rng = prand.xoroshiro128plus(20261205);
+      const next = (max: number) => {
+        const [v, r] = prand.uniformIntDistribution(0, max - 1, rng);
+        rng = r;
+        return v;
       };
-      proxy.onProcessed = (_req, index) => {
-        if (index - first === k) child.kill();
-      };
-      const run = await child.done;
-      proxy.onRequest = undefined;
-      proxy.onProcessed = undefined;
-      outcomes.push(`${trial}:k=${k}${stored ? '+stored' : ''}:${run.signal ?? `exit ${run.code}`}:${proxy.requests[first + k]?.method} ${proxy.requests[first + k]?.path}`);
-      if (run.signal === null) expect(run.code, run.stderr).toBe(0);
-      await expectCleanState();
-    }
-    expect(outcomes.filter((o) => o.includes(':SIGKILL:')).length).toBeGreaterThanOrEqual(requestTrials * 0.8);
-  }, trialsTimeoutMs);
-
-  it(`SIGKILL at a seeded time (${timeTrials} trials)`, async () => {
-    let rng = prand.xoroshiro128plus(5);
-    for (let trial = 0; trial < timeTrials; trial++) {
-      const [ms, r] = prand.uniformIntDistribution(0, Math.max(1, msPerRun), rng);
-      rng = r;
-      const child = runChild(`kill-t${trial}`);
-      const timer = setTimeout(() => child.kill(), ms);
-      const run = await child.done;
-      clearTimeout(timer);
-      if (run.signal === null) expect(run.code, run.stderr).toBe(0);
-      await expectCleanState();
-    }
-  }, trialsTimeoutMs);
-
-  it(`SIGINT and SIGTERM at a seeded time restore before exiting 130 (${signalTrials} trials)`, async () => {
-    let rng = prand.xoroshiro128plus(11);
-    let interrupted = 0;
-    for (let trial = 0; trial < signalTrials; trial++) {
-      // Within the first 80 % of the interruptible window the baseline run had (timed from `ready`, not from the
-      // process start, so a loaded machine does not push every signal past the end of the run).
-      const [ms, r] = prand.uniformIntDistribution(0, Math.max(1, Math.floor(msAfterReady * 0.8)), rng);
-      rng = r;
-      const signal: NodeJS.Signals = trial % 2 === 0 ? 'SIGINT' : 'SIGTERM';
-      const child = runChild(`kill-s${trial}`);
-      // From when the child has its handlers (a signal before that ends Node by default, as for any program).
-      await child.ready;
-      const timer = setTimeout(() => child.kill(signal), ms);
-      const run = await child.done;
-      clearTimeout(timer);
-      // Either the signal came in time (restore ran, exit 130) or the run had already finished (exit 0).
-      expect([0, 130], run.stderr).toContain(run.code);
-      if (run.code === 130) {
-        interrupted++;
-        const report = JSON.parse(run.stdout);
-        expect(report.interrupted).toBe(signal);
-        expect(report.errors).toEqual([]);
+      const outcomes: string[] = [];
+      for (let trial = 0; trial < requestTrials; trial++) {
+        const k = next(requestsPerRun);
+        const stored = next(2) === 1;
+        const first = proxy.requests.length;
+        const child = runChild(`kill-r${trial}`);
+        proxy.onRequest = (_req, index) => {
+          if (index - first !== k) return undefined;
+          if (!stored) {
+            child.kill();
+            return 'drop';
+          }
+          return 'after';
+        };
+        proxy.onProcessed = (_req, index) => {
+          if (index - first === k) child.kill();
+        };
+        const run = await child.done;
+        proxy.onRequest = undefined;
+        proxy.onProcessed = undefined;
+        outcomes.push(
+          `${trial}:k=${k}${stored ? '+stored' : ''}:${run.signal ?? `exit ${run.code}`}:${proxy.requests[first + k]?.method} ${proxy.requests[first + k]?.path}`,
+        );
+        if (run.signal === null) expect(run.code, run.stderr).toBe(0);
+        await expectCleanState();
       }
-      // Nothing left for cleanup: the interrupted run restored everything itself.
-      expect(await cleanup({ kubeconfig: proxyKubeconfig })).toEqual([]);
-      await expectCleanState();
-    }
-    expect(interrupted).toBeGreaterThan(0);
-  }, trialsTimeoutMs);
+      expect(outcomes.filter((o) => o.includes(':SIGKILL:')).length).toBeGreaterThanOrEqual(requestTrials * 0.8);
+    },
+    trialsTimeoutMs,
+  );
+
+  it(
+    `SIGKILL at a seeded time (${timeTrials} trials)`,
+    async () => {
+      let rng = prand.xoroshiro128plus(5);
+      for (let trial = 0; trial < timeTrials; trial++) {
+        const [ms, r] = prand.uniformIntDistribution(0, Math.max(1, msPerRun), rng);
+        rng = r;
+        const child = runChild(`kill-t${trial}`);
+        const timer = setTimeout(() => child.kill(), ms);
+        const run = await child.done;
+        clearTimeout(timer);
+        if (run.signal === null) expect(run.code, run.stderr).toBe(0);
+        await expectCleanState();
+      }
+    },
+    trialsTimeoutMs,
+  );
+
+  it(
+    `SIGINT and SIGTERM at a seeded time restore before exiting 130 (${signalTrials} trials)`,
+    async () => {
+      let rng = prand.xoroshiro128plus(11);
+      let interrupted = 0;
+      for (let trial = 0; trial < signalTrials; trial++) {
+        // Within the first 80 % of the interruptible window the baseline run had (timed from `ready`, not from the
+        // process start, so a loaded machine does not push every signal past the end of the run).
+        const [ms, r] = prand.uniformIntDistribution(0, Math.max(1, Math.floor(msAfterReady * 0.8)), rng);
+        rng = r;
+        const signal: NodeJS.Signals = trial % 2 === 0 ? 'SIGINT' : 'SIGTERM';
+        const child = runChild(`kill-s${trial}`);
+        // From when the child has its handlers (a signal before that ends Node by default, as for any program).
+        await child.ready;
+        const timer = setTimeout(() => child.kill(signal), ms);
+        const run = await child.done;
+        clearTimeout(timer);
+        // Either the signal came in time (restore ran, exit 130) or the run had already finished (exit 0).
+        expect([0, 130], run.stderr).toContain(run.code);
+        if (run.code === 130) {
+          interrupted++;
+          const report = JSON.parse(run.stdout);
+          expect(report.interrupted).toBe(signal);
+          expect(report.errors).toEqual([]);
+        }
+        // Nothing left for cleanup: the interrupted run restored everything itself.
+        expect(await cleanup({ kubeconfig: proxyKubeconfig })).toEqual([]);
+        await expectCleanState();
+      }
+      expect(interrupted).toBeGreaterThan(0);
+    },
+    trialsTimeoutMs,
+  );
 });

@@ -1,7 +1,20 @@
 // The objects sandbox-up writes in place of the scheduler and the kubelet, and the EndpointSlices it expects kube-controller-manager to write (src/sandbox/objects.ts), without a cluster.
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { asInjected, deploymentWorkloads, endpointSlices, istioSystemObjects, istioWorkloads, kustomizationObjects, plannedPods, podSpec, readyStatus, type ContainerPort, type KubeObject, type Workload } from '../../src/sandbox/objects.ts';
+import {
+  asInjected,
+  deploymentWorkloads,
+  endpointSlices,
+  istioSystemObjects,
+  istioWorkloads,
+  kustomizationObjects,
+  plannedPods,
+  podSpec,
+  readyStatus,
+  type ContainerPort,
+  type KubeObject,
+  type Workload,
+} from '../../src/sandbox/objects.ts';
 import { must } from '../../src/must.ts';
 
 const bookinfo = kustomizationObjects(join(import.meta.dirname, '../../scenarios/bookinfo'), 'default');
@@ -44,7 +57,11 @@ describe('sandbox objects', () => {
   it('marks pods as the sidecar injector does: istio-proxy container, status annotation, tlsMode and canonical labels', () => {
     const [pod] = plannedPods([asInjected(workload('reviews-v2', { app: 'reviews', version: 'v2' }))]);
     expect(podSpec(must(pod, 'the pod').object).containers?.map((c) => c.name)).toEqual(['app', 'istio-proxy']);
-    expect(pod?.object.metadata.labels).toMatchObject({ 'security.istio.io/tlsMode': 'istio', 'service.istio.io/canonical-name': 'reviews', 'service.istio.io/canonical-revision': 'v2' });
+    expect(pod?.object.metadata.labels).toMatchObject({
+      'security.istio.io/tlsMode': 'istio',
+      'service.istio.io/canonical-name': 'reviews',
+      'service.istio.io/canonical-revision': 'v2',
+    });
     expect(JSON.parse(pod?.object.metadata.annotations?.['sidecar.istio.io/status'] ?? '{}').containers).toEqual(['istio-proxy']);
   });
 
@@ -67,7 +84,10 @@ describe('sandbox objects', () => {
     ]);
     const slices = endpointSlices(
       [
-        service('web', { app: 'web' }, [{ name: 'http', port: 80, targetPort: 'http-web' }, { name: 'admin', port: 9000, targetPort: 9001 }]),
+        service('web', { app: 'web' }, [
+          { name: 'http', port: 80, targetPort: 'http-web' },
+          { name: 'admin', port: 9000, targetPort: 9001 },
+        ]),
         service('db', { app: 'db' }, [{ port: 5432 }]),
         service('external', undefined, [{ port: 443 }]),
       ],
@@ -95,7 +115,10 @@ describe('sandbox objects', () => {
 
   it('gives istiod a pod labelled istio.io/rev=default behind the istiod Service (istioctl looks for it)', () => {
     const pods = plannedPods(istioWorkloads());
-    const slices = endpointSlices(istioSystemObjects().filter((o) => o.kind === 'Service'), pods);
+    const slices = endpointSlices(
+      istioSystemObjects().filter((o) => o.kind === 'Service'),
+      pods,
+    );
     expect(pods[0]?.object.metadata.labels).toMatchObject({ app: 'istiod', 'istio.io/rev': 'default' });
     expect(slices.find((s) => s.metadata.name === 'istiod-sandbox')?.endpoints[0]?.targetRef.name).toBe('istiod-sandbox-0');
     expect(slices.find((s) => s.metadata.name === 'istio-ingressgateway-sandbox')?.ports.map((p) => p.port)).toEqual([15021, 8080, 8443]);

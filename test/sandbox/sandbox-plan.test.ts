@@ -11,8 +11,11 @@ afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 function sandboxUp(args: string[], env: Record<string, string>): Promise<{ code: number; output: string }> {
   return new Promise((done) =>
-    execFile(process.execPath, ['--import', 'tsx', join(root, 'scripts', 'sandbox-up.ts'), ...args], { env: { ...process.env, ...env }, cwd: root, timeout: 60_000 }, (error, stdout, stderr) =>
-      done({ code: error ? Number((error as NodeJS.ErrnoException).code ?? 1) : 0, output: `${stdout}${stderr}` }),
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', join(root, 'scripts', 'sandbox-up.ts'), ...args],
+      { env: { ...process.env, ...env }, cwd: root, timeout: 60_000 },
+      (error, stdout, stderr) => done({ code: error ? Number((error as NodeJS.ErrnoException).code ?? 1) : 0, output: `${stdout}${stderr}` }),
     ),
   );
 }

@@ -6,7 +6,16 @@ import type { AddressInfo } from 'node:net';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { ApiextensionsV1Api, AuthorizationV1Api, CoreV1Api, CustomObjectsApi, DiscoveryV1Api, KubeConfig, RbacAuthorizationV1Api, VersionApi } from '@kubernetes/client-node';
+import {
+  ApiextensionsV1Api,
+  AuthorizationV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  DiscoveryV1Api,
+  KubeConfig,
+  RbacAuthorizationV1Api,
+  VersionApi,
+} from '@kubernetes/client-node';
 import { KubeApi, unknownFieldError } from '../../src/targets/kube/api.ts';
 import { cleanup, KubeTarget } from '../../src/targets/kube/index.ts';
 import { targetContract } from '../targets/contract.ts';
@@ -34,7 +43,6 @@ const stateDir = mkdtempSync(join(tmpdir(), 'meshproof-sandbox-test-'));
 const env = { ...process.env, MESHPROOF_SANDBOX: stateDir, MESHPROOF_SANDBOX_PORT_BASE: '26400' };
 const files = sandboxFiles(stateDir);
 
-
 let up: { code: number; output: string };
 let state: SandboxState;
 let kc: KubeConfig;
@@ -50,7 +58,9 @@ beforeAll(async () => {
   kc = new KubeConfig();
   kc.loadFromFile(state.kubeconfig);
   kc.setCurrentContext(SANDBOX_CONTEXT);
-  processes = recordedNames(files.pids).map((n) => runningRecord(files.pids, n)).filter((r): r is ProcessRecord => r !== undefined);
+  processes = recordedNames(files.pids)
+    .map((n) => runningRecord(files.pids, n))
+    .filter((r): r is ProcessRecord => r !== undefined);
 }, 120_000);
 
 /** istiod's sync status of one proxy (/debug/syncz, as `istioctl proxy-status` reads it). */
@@ -67,10 +77,14 @@ afterAll(async () => {
 });
 
 // The shared Target contract, with its behavioural checks on: the real API server and istiod, the local mesh as the pods.
-targetContract('kube on the sandbox (real kube-apiserver and istiod; the local mesh plays the pods)', () => new KubeTarget({ kubeconfig: state.kubeconfig, pollIntervalMs: 100 }), {
-  prepare: { context: SANDBOX_CONTEXT },
-  timeoutMs: 30_000,
-});
+targetContract(
+  'kube on the sandbox (real kube-apiserver and istiod; the local mesh plays the pods)',
+  () => new KubeTarget({ kubeconfig: state.kubeconfig, pollIntervalMs: 100 }),
+  {
+    prepare: { context: SANDBOX_CONTEXT },
+    timeoutMs: 30_000,
+  },
+);
 
 describe('sandbox cluster', () => {
   it('runs etcd, kube-apiserver, kube-controller-manager, istiod and kwok, and says how long it took to be ready', () => {
@@ -83,7 +97,7 @@ describe('sandbox cluster', () => {
     expect(version.gitVersion).toBe(KUBERNETES_VERSION);
   });
 
-  it('has every CRD of the pinned istio module and kwok\'s PortForward, established', async () => {
+  it("has every CRD of the pinned istio module and kwok's PortForward, established", async () => {
     const expected = parseAllDocuments(readFileSync(istioCrdsPath(), 'utf8'))
       .map((d) => d.toJS() as { kind?: string; metadata?: { name: string } } | null)
       .filter((o) => o?.kind === 'CustomResourceDefinition')
@@ -98,9 +112,14 @@ describe('sandbox cluster', () => {
 
   it('has one Ready Bookinfo pod per Deployment replica, each with its own never-routed TEST-NET-1 address', async () => {
     const pods = (await kc.makeApiClient(CoreV1Api).listNamespacedPod({ namespace: 'default' })).items;
-    expect(pods.map((p) => p.metadata!.labels!.app + '-' + p.metadata!.labels!.version).sort()).toEqual(
-      ['details-v1', 'productpage-v1', 'ratings-v1', 'reviews-v1', 'reviews-v2', 'reviews-v3'],
-    );
+    expect(pods.map((p) => p.metadata!.labels!.app + '-' + p.metadata!.labels!.version).sort()).toEqual([
+      'details-v1',
+      'productpage-v1',
+      'ratings-v1',
+      'reviews-v1',
+      'reviews-v2',
+      'reviews-v3',
+    ]);
     for (const pod of pods) {
       expect(pod.status?.conditions?.find((c) => c.type === 'Ready')?.status).toBe('True');
       expect(pod.status?.podIP?.startsWith(POD_CIDR_PREFIX)).toBe(true);
@@ -109,7 +128,9 @@ describe('sandbox cluster', () => {
   });
 
   it("has an EndpointSlice per Bookinfo Service naming its pods by IP, written by kube-controller-manager's EndpointSlice controller", async () => {
-    const slices = (await kc.makeApiClient(DiscoveryV1Api).listNamespacedEndpointSlice({ namespace: 'default', labelSelector: 'kubernetes.io/service-name=reviews' })).items;
+    const slices = (
+      await kc.makeApiClient(DiscoveryV1Api).listNamespacedEndpointSlice({ namespace: 'default', labelSelector: 'kubernetes.io/service-name=reviews' })
+    ).items;
     expect(slices).toHaveLength(1);
     expect(slices[0]?.metadata?.labels?.['endpointslice.kubernetes.io/managed-by']).toBe('endpointslice-controller.k8s.io');
     expect(slices[0]?.endpoints.map((e) => e.targetRef?.name).sort()).toEqual(['reviews-v1-sandbox-0', 'reviews-v2-sandbox-0', 'reviews-v3-sandbox-0']);
@@ -119,35 +140,64 @@ describe('sandbox cluster', () => {
   it("kube-controller-manager follows changes: a new Service's EndpointSlice and Endpoints, a new namespace's default ServiceAccount and kube-root-ca.crt, and a deleted namespace emptied and removed", async () => {
     const core = kc.makeApiClient(CoreV1Api);
     const discovery = kc.makeApiClient(DiscoveryV1Api);
-    await core.createNamespacedService({ namespace: 'default', body: { metadata: { name: 'kcm-reviews-v2' }, spec: { selector: { app: 'reviews', version: 'v2' }, ports: [{ name: 'http', port: 80, targetPort: 9080 }] } } });
+    await core.createNamespacedService({
+      namespace: 'default',
+      body: {
+        metadata: { name: 'kcm-reviews-v2' },
+        spec: { selector: { app: 'reviews', version: 'v2' }, ports: [{ name: 'http', port: 80, targetPort: 9080 }] },
+      },
+    });
     try {
       const v2 = (await core.listNamespacedPod({ namespace: 'default', labelSelector: 'app=reviews,version=v2' })).items.map((p) => p.status?.podIP);
       let addresses: string[] = [];
-      await waitFor('the EndpointSlice controller', async () => {
-        const slices = (await discovery.listNamespacedEndpointSlice({ namespace: 'default', labelSelector: 'kubernetes.io/service-name=kcm-reviews-v2' })).items;
-        addresses = slices.flatMap((s) => (s.endpoints ?? []).filter((e) => e.conditions?.ready).flatMap((e) => e.addresses));
-        return addresses.length > 0;
-      }, 20_000);
+      await waitFor(
+        'the EndpointSlice controller',
+        async () => {
+          const slices = (await discovery.listNamespacedEndpointSlice({ namespace: 'default', labelSelector: 'kubernetes.io/service-name=kcm-reviews-v2' }))
+            .items;
+          addresses = slices.flatMap((s) => (s.endpoints ?? []).filter((e) => e.conditions?.ready).flatMap((e) => e.addresses));
+          return addresses.length > 0;
+        },
+        20_000,
+      );
       expect(addresses).toEqual(v2);
-      await waitFor('the Endpoints controller', async () => (await core.readNamespacedEndpoints({ namespace: 'default', name: 'kcm-reviews-v2' }).catch(() => undefined))?.subsets?.[0]?.ports?.[0]?.port === 9080, 20_000);
+      await waitFor(
+        'the Endpoints controller',
+        async () =>
+          (await core.readNamespacedEndpoints({ namespace: 'default', name: 'kcm-reviews-v2' }).catch(() => undefined))?.subsets?.[0]?.ports?.[0]?.port ===
+          9080,
+        20_000,
+      );
     } finally {
       await core.deleteNamespacedService({ namespace: 'default', name: 'kcm-reviews-v2' });
     }
-    await waitFor('the slice removed with its Service', async () => (await discovery.listNamespacedEndpointSlice({ namespace: 'default', labelSelector: 'kubernetes.io/service-name=kcm-reviews-v2' })).items.length === 0, 20_000);
+    await waitFor(
+      'the slice removed with its Service',
+      async () =>
+        (await discovery.listNamespacedEndpointSlice({ namespace: 'default', labelSelector: 'kubernetes.io/service-name=kcm-reviews-v2' })).items.length === 0,
+      20_000,
+    );
 
     await core.createNamespace({ body: { metadata: { name: 'kcm-check' } } });
-    await waitFor('default ServiceAccount and kube-root-ca.crt in a new namespace', async () => {
-      const accounts = (await core.listNamespacedServiceAccount({ namespace: 'kcm-check' })).items.map((a) => a.metadata?.name);
-      const maps = (await core.listNamespacedConfigMap({ namespace: 'kcm-check' })).items.map((m) => m.metadata?.name);
-      return accounts.includes('default') && maps.includes('kube-root-ca.crt');
-    }, 20_000);
+    await waitFor(
+      'default ServiceAccount and kube-root-ca.crt in a new namespace',
+      async () => {
+        const accounts = (await core.listNamespacedServiceAccount({ namespace: 'kcm-check' })).items.map((a) => a.metadata?.name);
+        const maps = (await core.listNamespacedConfigMap({ namespace: 'kcm-check' })).items.map((m) => m.metadata?.name);
+        return accounts.includes('default') && maps.includes('kube-root-ca.crt');
+      },
+      20_000,
+    );
     await core.createNamespacedConfigMap({ namespace: 'kcm-check', body: { metadata: { name: 'left-behind' }, data: { a: 'b' } } });
     await core.deleteNamespace({ name: 'kcm-check' });
     await waitFor('the namespace controller', async () => !(await core.listNamespace()).items.some((n) => n.metadata?.name === 'kcm-check'), 30_000);
   });
 
   it("istiod's registry has each Bookinfo endpoint at its pod IP, mTLS-capable (the injector's tlsMode label)", async () => {
-    const endpointz = (await (await fetch(`http://127.0.0.1:${state.ports.istiodMonitoring}/debug/endpointz`)).json()) as Record<string, Record<string, { Shards: Record<string, { Addresses: string[]; TLSMode: string; WorkloadName: string }[]> }>>;
+    const endpointz = (await (await fetch(`http://127.0.0.1:${state.ports.istiodMonitoring}/debug/endpointz`)).json()) as Record<
+      string,
+      Record<string, { Shards: Record<string, { Addresses: string[]; TLSMode: string; WorkloadName: string }[]> }>
+    >;
     const reviews = Object.values(endpointz['reviews.default.svc.cluster.local']?.default?.Shards ?? {}).flat();
     expect(reviews.map((e) => [e.WorkloadName, e.TLSMode]).sort()).toEqual([
       ['reviews-v1-sandbox-0', 'istio'],
@@ -179,7 +229,12 @@ describe('sandbox cluster', () => {
     const target = { group: 'networking.istio.io', version: 'v1', namespace: 'default', plural: 'virtualservices' };
     await api.createNamespacedCustomObject({
       ...target,
-      body: { apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: 'ratings-probe' }, spec: { hosts: ['ratings'], http: [{ route: [{ destination: { host: 'ratings' } }] }] } },
+      body: {
+        apiVersion: 'networking.istio.io/v1',
+        kind: 'VirtualService',
+        metadata: { name: 'ratings-probe' },
+        spec: { hosts: ['ratings'], http: [{ route: [{ destination: { host: 'ratings' } }] }] },
+      },
     });
     type Probe = { metadata: { resourceVersion?: string }; spec: { http: { retries?: unknown }[] } };
     const current = (await api.getNamespacedCustomObject({ ...target, name: 'ratings-probe' })) as Probe;
@@ -218,7 +273,7 @@ describe('sandbox cluster', () => {
     }
   });
 
-  it('a VirtualService applied through the API server reaches the caller\'s routes; istiod\'s sync status shows it ACKed', async () => {
+  it("a VirtualService applied through the API server reaches the caller's routes; istiod's sync status shows it ACKed", async () => {
     const productpage = (await kc.makeApiClient(CoreV1Api).listNamespacedPod({ namespace: 'default', labelSelector: 'app=productpage' })).items[0]!;
     const proxy = sandboxSidecar(productpage, `127.0.0.1:${state.ports.istiodGrpc}`);
     const api = kc.makeApiClient(CustomObjectsApi);
@@ -228,12 +283,22 @@ describe('sandbox cluster', () => {
       const before = (await syncz(productpage.metadata!.name!)).route_acked;
       await api.createNamespacedCustomObject({
         ...networking('destinationrules'),
-        body: { apiVersion: 'networking.istio.io/v1', kind: 'DestinationRule', metadata: { name: 'reviews-xds' }, spec: { host: 'reviews', subsets: [{ name: 'v2', labels: { version: 'v2' } }] } },
+        body: {
+          apiVersion: 'networking.istio.io/v1',
+          kind: 'DestinationRule',
+          metadata: { name: 'reviews-xds' },
+          spec: { host: 'reviews', subsets: [{ name: 'v2', labels: { version: 'v2' } }] },
+        },
       });
       const applied = Date.now();
       await api.createNamespacedCustomObject({
         ...networking('virtualservices'),
-        body: { apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: 'reviews-xds' }, spec: { hosts: ['reviews'], http: [{ route: [{ destination: { host: 'reviews', subset: 'v2' } }] }] } },
+        body: {
+          apiVersion: 'networking.istio.io/v1',
+          kind: 'VirtualService',
+          metadata: { name: 'reviews-xds' },
+          spec: { hosts: ['reviews'], http: [{ route: [{ destination: { host: 'reviews', subset: 'v2' } }] }] },
+        },
       });
       const toV2 = () =>
         proxy.client
@@ -258,23 +323,36 @@ describe('sandbox cluster', () => {
   it("the kube target's API client against the real server: unknown fields are bad input at their path (issue 14 D2, D3), warnings are told", async () => {
     const warnings: string[] = [];
     const api = new KubeApi(kc, (text) => warnings.push(text));
-    const typo = (name: string): K8sObject => ({ apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name, namespace: 'default' }, spec: { hosts: ['ratings'], http: [{ retries: { attemps: 3 }, route: [{ destination: { host: 'ratings' } }] }] } });
+    const typo = (name: string): K8sObject => ({
+      apiVersion: 'networking.istio.io/v1',
+      kind: 'VirtualService',
+      metadata: { name, namespace: 'default' },
+      spec: { hosts: ['ratings'], http: [{ retries: { attemps: 3 }, route: [{ destination: { host: 'ratings' } }] }] },
+    });
     // D3: server-side apply of a new object with a typo: 500 "field not declared in schema", now a ResourceError (exit 2).
     const applied = await api.apply(typo('typo-apply')).catch((e: unknown) => e);
     expect(unknownFieldError(typo('typo-apply'), applied)).toMatchObject({ fieldPath: 'spec.http[0].retries.attemps' });
     expect(exitCodeOf(unknownFieldError(typo('typo-apply'), applied))).toBe(ExitCode.badInput);
     // A value of the wrong type: server-side apply's typed conversion answers 500; bad input at its path, exit 2.
-    const mistyped: K8sObject = { ...typo('typo-type'), spec: { hosts: ['ratings'], http: [{ route: [{ destination: { host: 'ratings' }, weight: 'heavy' }] }] } };
+    const mistyped: K8sObject = {
+      ...typo('typo-type'),
+      spec: { hosts: ['ratings'], http: [{ route: [{ destination: { host: 'ratings' }, weight: 'heavy' }] }] },
+    };
     const typed = await api.apply(mistyped).catch((e: unknown) => e);
     expect(typed).toMatchObject({ code: 500 });
-    expect(unknownFieldError(mistyped, typed)).toMatchObject({ fieldPath: 'spec.http[0].route[0].weight', message: expect.stringContaining('expected numeric (int or float), got string') });
+    expect(unknownFieldError(mistyped, typed)).toMatchObject({
+      fieldPath: 'spec.http[0].route[0].weight',
+      message: expect.stringContaining('expected numeric (int or float), got string'),
+    });
     expect(exitCodeOf(unknownFieldError(mistyped, typed))).toBe(ExitCode.badInput);
     // D2: create and replace go with fieldValidation=Strict: a 400 naming the field instead of a silent prune.
     const created = await api.create(typo('typo-create')).catch((e: unknown) => e);
     expect(created).toMatchObject({ code: 400 });
     expect(unknownFieldError(typo('typo-create'), created)).toMatchObject({ fieldPath: 'spec.http[0].retries.attemps' });
     const good = await api.create({ ...typo('typo-replace'), spec: { hosts: ['ratings'], http: [{ route: [{ destination: { host: 'ratings' } }] }] } });
-    const replaced = await api.replace({ ...typo('typo-replace'), metadata: { ...typo('typo-replace').metadata, resourceVersion: good.metadata.resourceVersion } }).catch((e: unknown) => e);
+    const replaced = await api
+      .replace({ ...typo('typo-replace'), metadata: { ...typo('typo-replace').metadata, resourceVersion: good.metadata.resourceVersion } })
+      .catch((e: unknown) => e);
     expect(replaced).toMatchObject({ code: 400 });
     expect(unknownFieldError(typo('typo-replace'), replaced)).toMatchObject({ fieldPath: 'spec.http[0].retries.attemps' });
     // Without Strict the real server prunes and only warns: the client tells each Warning header.
@@ -292,7 +370,7 @@ describe('sandbox cluster', () => {
     expect((got as Error).message).toMatch(/port-forward to default\/ratings-v1-sandbox-0:15999/);
   });
 
-  it('pods/portforward works through the real API server and the node kwok plays: istiod\'s :15014 answers, as the kube target reads it', async () => {
+  it("pods/portforward works through the real API server and the node kwok plays: istiod's :15014 answers, as the kube target reads it", async () => {
     const node = await kc.makeApiClient(CoreV1Api).readNode({ name: SANDBOX_NODE });
     expect(node.status?.addresses).toEqual([{ type: 'InternalIP', address: '127.0.0.1' }]);
     expect(node.status?.daemonEndpoints?.kubeletEndpoint?.Port).toBe(state.ports.kwok);
@@ -310,8 +388,11 @@ describe('sandbox cluster', () => {
       await proxy.synced();
       const istioctl = (args: string[]) =>
         new Promise<string>((done, fail) =>
-          execFile(pinnedIstioctlPath(), [...args, '--kubeconfig', state.kubeconfig, '--context', SANDBOX_CONTEXT], { timeout: 60_000 }, (error, stdout, stderr) =>
-            error ? fail(new Error(`istioctl ${args.join(' ')}: ${stderr || error.message}`)) : done(stdout),
+          execFile(
+            pinnedIstioctlPath(),
+            [...args, '--kubeconfig', state.kubeconfig, '--context', SANDBOX_CONTEXT],
+            { timeout: 60_000 },
+            (error, stdout, stderr) => (error ? fail(new Error(`istioctl ${args.join(' ')}: ${stderr || error.message}`)) : done(stdout)),
           ),
         );
       expect(await istioctl(['version'])).toMatch(/control plane version: 1\.31/);
@@ -319,15 +400,19 @@ describe('sandbox cluster', () => {
       const status = await istioctl(['proxy-status']);
       expect(status).toMatch(/ratings-v1-sandbox-0\.default\s+Kubernetes\s+istiod-sandbox-0/);
       // Every pod the local mesh plays is an xDS client of this istiod, the gateway included.
-      for (const pod of ['productpage-v1', 'details-v1', 'reviews-v1', 'reviews-v2', 'reviews-v3']) expect(status).toMatch(new RegExp(`${pod}-sandbox-0\\.default\\s+Kubernetes\\s+istiod-sandbox-0\\s+1\\.31\\.0\\s+4 \\(CDS,LDS,EDS,RDS\\)`));
+      for (const pod of ['productpage-v1', 'details-v1', 'reviews-v1', 'reviews-v2', 'reviews-v3'])
+        expect(status).toMatch(new RegExp(`${pod}-sandbox-0\\.default\\s+Kubernetes\\s+istiod-sandbox-0\\s+1\\.31\\.0\\s+4 \\(CDS,LDS,EDS,RDS\\)`));
       expect(status).toMatch(/istio-ingressgateway-sandbox-0\.istio-system\s+Kubernetes/);
     } finally {
       proxy.close();
     }
   });
 
-  it('a played pod\'s ports lead to the local proxy that plays it: port-forward (kwok PortForward), pods/proxy and services/proxy (the API server\'s egress)', async () => {
-    const status = (await (await fetch(`http://127.0.0.1:${state.ports.pods}/status`)).json()) as { ready: boolean; mesh: { proxies: { podName: string; clusterIp: string; ip: string }[] } };
+  it("a played pod's ports lead to the local proxy that plays it: port-forward (kwok PortForward), pods/proxy and services/proxy (the API server's egress)", async () => {
+    const status = (await (await fetch(`http://127.0.0.1:${state.ports.pods}/status`)).json()) as {
+      ready: boolean;
+      mesh: { proxies: { podName: string; clusterIp: string; ip: string }[] };
+    };
     expect(status.ready).toBe(true);
     const details = status.mesh.proxies.find((p) => p.podName === 'details-v1-sandbox-0')!;
     expect(details.clusterIp).toMatch(new RegExp(`^${POD_CIDR_PREFIX.replace(/\./g, '\\.')}`));
@@ -346,7 +431,7 @@ describe('sandbox cluster', () => {
     expect(JSON.parse(rating.body)).toEqual({ id: 0, ratings: { Reviewer1: 5, Reviewer2: 4 } });
   });
 
-  it('the API server\'s egress refuses an address no played pod has (istiod\'s pod runs no proxy): nothing is dialled outside loopback', async () => {
+  it("the API server's egress refuses an address no played pod has (istiod's pod runs no proxy): nothing is dialled outside loopback", async () => {
     const istiod = await kc.makeApiClient(CoreV1Api).readNamespacedPod({ namespace: 'istio-system', name: 'istiod-sandbox-0' });
     const got = await new KubeApi(kc).raw('GET', '/api/v1/namespaces/istio-system/pods/istiod-sandbox-0:15014/proxy/version');
     expect(got.code).toBe(503);
@@ -355,15 +440,32 @@ describe('sandbox cluster', () => {
     expect(status.egressRefused).toContain(`CONNECT ${istiod.status!.podIP}:15014: no sandbox pod or node has this address; nothing leaves loopback`);
   });
 
-  it('the kube target runs experiments end to end on the sandbox: apply through the API server, istiod pushes to the played pods, convergence by syncz, load through the gateway\'s port-forward, counters, exact restore', async () => {
-    const experiments = ['01-route-all-v1.yaml', '05-mtls-strict.yaml', '06-deny-ratings.yaml', '09-ratelimit-ratings.yaml', '21-ratings-abort-jason.yaml', '26-outlier-ejection.yaml'];
+  it("the kube target runs experiments end to end on the sandbox: apply through the API server, istiod pushes to the played pods, convergence by syncz, load through the gateway's port-forward, counters, exact restore", async () => {
+    const experiments = [
+      '01-route-all-v1.yaml',
+      '05-mtls-strict.yaml',
+      '06-deny-ratings.yaml',
+      '09-ratelimit-ratings.yaml',
+      '21-ratings-abort-jason.yaml',
+      '26-outlier-ejection.yaml',
+    ];
     const before = await new KubeApi(kc).list('networking.istio.io/v1', 'VirtualService', { namespace: 'default' });
     const reports = mkdtempSync(join(tmpdir(), 'meshproof-sandbox-e2e-'));
     try {
       const run = await new Promise<{ code: number; output: string }>((done) =>
         execFile(
           process.execPath,
-          [join(root, 'bin', 'meshproof.js'), 'run', ...experiments.map((e) => join(root, 'experiments', 'bookinfo', e)), '--target', 'kube', '--context', SANDBOX_CONTEXT, '--report-dir', reports],
+          [
+            join(root, 'bin', 'meshproof.js'),
+            'run',
+            ...experiments.map((e) => join(root, 'experiments', 'bookinfo', e)),
+            '--target',
+            'kube',
+            '--context',
+            SANDBOX_CONTEXT,
+            '--report-dir',
+            reports,
+          ],
           { env: { ...env, KUBECONFIG: state.kubeconfig }, cwd: root, timeout: 300_000 },
           (error, stdout, stderr) => done({ code: error ? Number((error as NodeJS.ErrnoException).code ?? 1) : 0, output: `${stdout}${stderr}` }),
         ),
@@ -385,15 +487,35 @@ describe('sandbox cluster', () => {
 
   it("refuses an experiment whose VirtualService an older one of the namespace would shadow for the sidecars (IST0109; found when a left-over VirtualService silently voided a fault), exit 2 at the file's line, nothing applied", async () => {
     const api = new KubeApi(kc);
-    await api.create({ apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: 'ratings-old', namespace: 'default' }, spec: { hosts: ['ratings'], http: [{ route: [{ destination: { host: 'ratings' } }] }] } });
+    await api.create({
+      apiVersion: 'networking.istio.io/v1',
+      kind: 'VirtualService',
+      metadata: { name: 'ratings-old', namespace: 'default' },
+      spec: { hosts: ['ratings'], http: [{ route: [{ destination: { host: 'ratings' } }] }] },
+    });
     try {
       const run = await new Promise<{ code: number; output: string }>((done) =>
-        execFile(process.execPath, [join(root, 'bin', 'meshproof.js'), 'run', 'experiments/bookinfo/21-ratings-abort-jason.yaml', '--target', 'kube', '--context', SANDBOX_CONTEXT, '--report-dir', join(stateDir, 'shadowed')], { env: { ...env, KUBECONFIG: state.kubeconfig }, cwd: root, timeout: 120_000 }, (error, stdout, stderr) =>
-          done({ code: error ? Number((error as NodeJS.ErrnoException).code ?? 1) : 0, output: `${stdout}${stderr}` }),
+        execFile(
+          process.execPath,
+          [
+            join(root, 'bin', 'meshproof.js'),
+            'run',
+            'experiments/bookinfo/21-ratings-abort-jason.yaml',
+            '--target',
+            'kube',
+            '--context',
+            SANDBOX_CONTEXT,
+            '--report-dir',
+            join(stateDir, 'shadowed'),
+          ],
+          { env: { ...env, KUBECONFIG: state.kubeconfig }, cwd: root, timeout: 120_000 },
+          (error, stdout, stderr) => done({ code: error ? Number((error as NodeJS.ErrnoException).code ?? 1) : 0, output: `${stdout}${stderr}` }),
         ),
       );
       expect(run.code, run.output).toBe(2);
-      expect(run.output.replace(/\s+/g, ' ')).toMatch(/experiments\/bookinfo\/21-ratings-abort-jason\.yaml:\d+:\d+: VirtualService ratings: spec\.hosts\[0\]: host ratings\.default\.svc\.cluster\.local is already routed for the mesh by VirtualService default\/ratings-old/);
+      expect(run.output.replace(/\s+/g, ' ')).toMatch(
+        /experiments\/bookinfo\/21-ratings-abort-jason\.yaml:\d+:\d+: VirtualService ratings: spec\.hosts\[0\]: host ratings\.default\.svc\.cluster\.local is already routed for the mesh by VirtualService default\/ratings-old/,
+      );
       expect(await api.get({ apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', namespace: 'default', name: 'ratings' })).toBeUndefined();
     } finally {
       await api.delete({ apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', namespace: 'default', name: 'ratings-old' });
@@ -407,19 +529,40 @@ describe('sandbox cluster', () => {
     await rbac.createClusterRole({ body: role });
     await core.createNamespacedServiceAccount({ namespace: 'default', body: { metadata: { name: 'meshproof-rbac' } } });
     await rbac.createClusterRoleBinding({
-      body: { metadata: { name: 'meshproof-rbac' }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'meshproof' }, subjects: [{ kind: 'ServiceAccount', name: 'meshproof-rbac', namespace: 'default' }] },
+      body: {
+        metadata: { name: 'meshproof-rbac' },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'meshproof' },
+        subjects: [{ kind: 'ServiceAccount', name: 'meshproof-rbac', namespace: 'default' }],
+      },
     });
-    const token = (await core.createNamespacedServiceAccountToken({ namespace: 'default', name: 'meshproof-rbac', body: { spec: { audiences: [], expirationSeconds: 600 } } })).status!.token;
+    const token = (
+      await core.createNamespacedServiceAccountToken({
+        namespace: 'default',
+        name: 'meshproof-rbac',
+        body: { spec: { audiences: [], expirationSeconds: 600 } },
+      })
+    ).status!.token;
     const as = new KubeConfig();
     as.loadFromOptions({
-      clusters: [{ name: 'sandbox', server: state.server, caData: kc.getCurrentCluster()!.caData, ...(kc.getCurrentCluster()!.caFile ? { caFile: kc.getCurrentCluster()!.caFile } : {}) }],
+      clusters: [
+        {
+          name: 'sandbox',
+          server: state.server,
+          caData: kc.getCurrentCluster()!.caData,
+          ...(kc.getCurrentCluster()!.caFile ? { caFile: kc.getCurrentCluster()!.caFile } : {}),
+        },
+      ],
       users: [{ name: 'meshproof-rbac', token }],
       contexts: [{ name: 'meshproof-rbac', cluster: 'sandbox', user: 'meshproof-rbac' }],
       currentContext: 'meshproof-rbac',
     });
     const review = as.makeApiClient(AuthorizationV1Api);
     const can = async (verb: string, resource: string, group = '', subresource?: string, namespace = 'default') =>
-      (await review.createSelfSubjectAccessReview({ body: { spec: { resourceAttributes: { verb, resource, group, namespace, ...(subresource ? { subresource } : {}) } } } })).status!.allowed;
+      (
+        await review.createSelfSubjectAccessReview({
+          body: { spec: { resourceAttributes: { verb, resource, group, namespace, ...(subresource ? { subresource } : {}) } } },
+        })
+      ).status!.allowed;
     // What the kube target does (src/targets/kube): apply/replace/delete Istio kinds, journal ConfigMaps, read pods and
     // services, port-forward to istiod and the sidecars, the service proxy for outside requests.
     const needed: [string, string, string, string?, string?][] = [
@@ -450,18 +593,43 @@ describe('sandbox cluster', () => {
     // And a whole run with nothing but that role: apply, convergence, counters, a client outside the mesh, restore.
     const kubeconfigAs = (user: string, userToken: string) => {
       const file = join(stateDir, `kubeconfig-${user}`);
-      writeFileSync(file, JSON.stringify({
-        apiVersion: 'v1', kind: 'Config', 'current-context': SANDBOX_CONTEXT,
-        clusters: [{ name: 'sandbox', cluster: { server: state.server, 'certificate-authority-data': Buffer.from(readFileSync(join(stateDir, 'pki', 'ca.crt'))).toString('base64') } }],
-        users: [{ name: user, user: { token: userToken } }],
-        contexts: [{ name: SANDBOX_CONTEXT, context: { cluster: 'sandbox', user } }],
-      }));
+      writeFileSync(
+        file,
+        JSON.stringify({
+          apiVersion: 'v1',
+          kind: 'Config',
+          'current-context': SANDBOX_CONTEXT,
+          clusters: [
+            {
+              name: 'sandbox',
+              cluster: { server: state.server, 'certificate-authority-data': Buffer.from(readFileSync(join(stateDir, 'pki', 'ca.crt'))).toString('base64') },
+            },
+          ],
+          users: [{ name: user, user: { token: userToken } }],
+          contexts: [{ name: SANDBOX_CONTEXT, context: { cluster: 'sandbox', user } }],
+        }),
+      );
       return file;
     };
     const runAs = (file: string, experiment: string) =>
       new Promise<{ code: number; output: string }>((done) =>
-        execFile(process.execPath, [join(root, 'bin', 'meshproof.js'), 'run', `experiments/bookinfo/${experiment}`, '--target', 'kube', '--context', SANDBOX_CONTEXT, '--kubeconfig', file, '--report-dir', join(stateDir, `rbac-${experiment}`)], { env, cwd: root, timeout: 120_000 }, (error, stdout, stderr) =>
-          done({ code: error ? Number((error as NodeJS.ErrnoException).code ?? 1) : 0, output: `${stdout}${stderr}` }),
+        execFile(
+          process.execPath,
+          [
+            join(root, 'bin', 'meshproof.js'),
+            'run',
+            `experiments/bookinfo/${experiment}`,
+            '--target',
+            'kube',
+            '--context',
+            SANDBOX_CONTEXT,
+            '--kubeconfig',
+            file,
+            '--report-dir',
+            join(stateDir, `rbac-${experiment}`),
+          ],
+          { env, cwd: root, timeout: 120_000 },
+          (error, stdout, stderr) => done({ code: error ? Number((error as NodeJS.ErrnoException).code ?? 1) : 0, output: `${stdout}${stderr}` }),
         ),
       );
     const full = await runAs(kubeconfigAs('meshproof-rbac', token), '05-mtls-strict.yaml');
@@ -469,19 +637,37 @@ describe('sandbox cluster', () => {
 
     // The same role without services/proxy: the API server itself refuses the client outside the mesh (403), a target
     // failure (exit 3), not the mesh's answer; the cluster is left as found.
-    await rbac.createClusterRole({ body: { ...role, metadata: { name: 'meshproof-no-proxy' }, rules: role.rules.filter((r: { resources: string[] }) => !r.resources.includes('services/proxy')) } });
+    await rbac.createClusterRole({
+      body: {
+        ...role,
+        metadata: { name: 'meshproof-no-proxy' },
+        rules: role.rules.filter((r: { resources: string[] }) => !r.resources.includes('services/proxy')),
+      },
+    });
     await core.createNamespacedServiceAccount({ namespace: 'default', body: { metadata: { name: 'meshproof-no-proxy' } } });
     await rbac.createClusterRoleBinding({
-      body: { metadata: { name: 'meshproof-no-proxy' }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'meshproof-no-proxy' }, subjects: [{ kind: 'ServiceAccount', name: 'meshproof-no-proxy', namespace: 'default' }] },
+      body: {
+        metadata: { name: 'meshproof-no-proxy' },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'meshproof-no-proxy' },
+        subjects: [{ kind: 'ServiceAccount', name: 'meshproof-no-proxy', namespace: 'default' }],
+      },
     });
-    const narrow = (await core.createNamespacedServiceAccountToken({ namespace: 'default', name: 'meshproof-no-proxy', body: { spec: { audiences: [], expirationSeconds: 600 } } })).status!.token!;
+    const narrow = (
+      await core.createNamespacedServiceAccountToken({
+        namespace: 'default',
+        name: 'meshproof-no-proxy',
+        body: { spec: { audiences: [], expirationSeconds: 600 } },
+      })
+    ).status!.token!;
     const refused = await runAs(kubeconfigAs('meshproof-no-proxy', narrow), '05-mtls-strict.yaml');
     expect(refused.code, refused.output).toBe(3);
     expect(refused.output.replace(/\s+/g, ' ')).toContain('the API server itself answered the client outside the mesh for ratings:9080');
-    expect(await new KubeApi(kc).get({ apiVersion: 'security.istio.io/v1', kind: 'PeerAuthentication', namespace: 'default', name: 'default' })).toBeUndefined();
+    expect(
+      await new KubeApi(kc).get({ apiVersion: 'security.istio.io/v1', kind: 'PeerAuthentication', namespace: 'default', name: 'default' }),
+    ).toBeUndefined();
   }, 300_000);
 
-  it('restore puts field ownership back exactly: the owner\'s next server-side apply does not conflict (issue 14 D1)', async () => {
+  it("restore puts field ownership back exactly: the owner's next server-side apply does not conflict (issue 14 D1)", async () => {
     const api = new KubeApi(kc);
     const ref = { apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', namespace: 'default', name: 'owned-reviews' };
     const path = '/apis/networking.istio.io/v1/namespaces/default/virtualservices/owned-reviews';
@@ -489,7 +675,12 @@ describe('sandbox cluster', () => {
       api.raw('PATCH', path, {
         query: { fieldManager: 'owner' },
         contentType: 'application/apply-patch+yaml',
-        body: JSON.stringify({ apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: ref.name, namespace: 'default' }, spec: { hosts: ['reviews'], http: [{ route: [{ destination: { host: 'reviews', subset } }] }] } }),
+        body: JSON.stringify({
+          apiVersion: ref.apiVersion,
+          kind: ref.kind,
+          metadata: { name: ref.name, namespace: 'default' },
+          spec: { hosts: ['reviews'], http: [{ route: [{ destination: { host: 'reviews', subset } }] }] },
+        }),
       });
     const managers = (o: K8sObject) => ((o.metadata.managedFields as { manager: string }[] | undefined) ?? []).map((m) => m.manager).sort();
     for (const lose of ['changed', 'deleted'] as const) {
@@ -499,12 +690,26 @@ describe('sandbox cluster', () => {
       // The run: meshproof replaces the object (or it disappears), then restores it from the journal.
       if (lose === 'changed') {
         const live = (await api.get(ref))!;
-        await api.replace({ ...savedForm(live), metadata: { ...savedForm(live).metadata, resourceVersion: live.metadata.resourceVersion }, spec: { hosts: ['reviews'], http: [{ route: [{ destination: { host: 'reviews', subset: 'v3' } }] }] } });
+        await api.replace({
+          ...savedForm(live),
+          metadata: { ...savedForm(live).metadata, resourceVersion: live.metadata.resourceVersion },
+          spec: { hosts: ['reviews'], http: [{ route: [{ destination: { host: 'reviews', subset: 'v3' } }] }] },
+        });
         expect(managers((await api.get(ref))!)).toContain('meshproof');
       } else {
         await api.delete(ref);
       }
-      const report = await replayJournal(api, { format: 1, runId: 'mp-d1', context: SANDBOX_CONTEXT, server: state.server, namespace: 'default', pid: process.pid, host: 'test', createdAt: new Date().toISOString(), entries: [{ ref, existed: true, prior }] });
+      const report = await replayJournal(api, {
+        format: 1,
+        runId: 'mp-d1',
+        context: SANDBOX_CONTEXT,
+        server: state.server,
+        namespace: 'default',
+        pid: process.pid,
+        host: 'test',
+        createdAt: new Date().toISOString(),
+        entries: [{ ref, existed: true, prior }],
+      });
       expect(report.errors, lose).toEqual([]);
       const restored = (await api.get(ref))!;
       expect(comparableForm(restored), lose).toEqual(comparableForm(prior));
@@ -518,7 +723,7 @@ describe('sandbox cluster', () => {
   });
 
   // The kube target's lifecycle on the real API server and istiod (these ran on the hand-written stand-in before).
-  describe('the kube target\'s journal, replace, restore and cleanup on the real API server', () => {
+  describe("the kube target's journal, replace, restore and cleanup on the real API server", () => {
     const journalState = mkdtempSync(join(tmpdir(), 'meshproof-sandbox-journal-'));
     const savedXdg = process.env.XDG_STATE_HOME;
     beforeAll(() => {
@@ -530,21 +735,43 @@ describe('sandbox cluster', () => {
       rmSync(journalState, { recursive: true, force: true });
     });
     const kubeTarget = () => new KubeTarget({ kubeconfig: state.kubeconfig, pollIntervalMs: 100 });
-    const ref = (kind: string, name: string) => ({ apiVersion: kind === 'AuthorizationPolicy' ? 'security.istio.io/v1' : 'networking.istio.io/v1', kind, namespace: 'default', name });
+    const ref = (kind: string, name: string) => ({
+      apiVersion: kind === 'AuthorizationPolicy' ? 'security.istio.io/v1' : 'networking.istio.io/v1',
+      kind,
+      namespace: 'default',
+      name,
+    });
     const userRule = {
-      apiVersion: 'networking.istio.io/v1', kind: 'DestinationRule', metadata: { name: 'user-details', namespace: 'default', labels: { team: 'payments' } },
-      spec: { host: 'details.default.svc.cluster.local', trafficPolicy: { outlierDetection: { consecutive5xxErrors: 1, interval: '1s', baseEjectionTime: '3m' } } },
+      apiVersion: 'networking.istio.io/v1',
+      kind: 'DestinationRule',
+      metadata: { name: 'user-details', namespace: 'default', labels: { team: 'payments' } },
+      spec: {
+        host: 'details.default.svc.cluster.local',
+        trafficPolicy: { outlierDetection: { consecutive5xxErrors: 1, interval: '1s', baseEjectionTime: '3m' } },
+      },
     } as K8sObject;
     const runObjects = (): K8sObject[] => [
-      { apiVersion: 'networking.istio.io/v1', kind: 'DestinationRule', metadata: { name: 'user-details' }, spec: { host: 'details.default.svc.cluster.local', trafficPolicy: { connectionPool: { http: { http1MaxPendingRequests: 7 } } } } },
-      { apiVersion: 'security.istio.io/v1', kind: 'AuthorizationPolicy', metadata: { name: 'lifecycle-allow' }, spec: { selector: { matchLabels: { app: 'details' } }, action: 'ALLOW', rules: [{}] } },
+      {
+        apiVersion: 'networking.istio.io/v1',
+        kind: 'DestinationRule',
+        metadata: { name: 'user-details' },
+        spec: { host: 'details.default.svc.cluster.local', trafficPolicy: { connectionPool: { http: { http1MaxPendingRequests: 7 } } } },
+      },
+      {
+        apiVersion: 'security.istio.io/v1',
+        kind: 'AuthorizationPolicy',
+        metadata: { name: 'lifecycle-allow' },
+        spec: { selector: { matchLabels: { app: 'details' } }, action: 'ALLOW', rules: [{}] },
+      },
     ];
 
-    it('replaces a user\'s object whole during the run (a field the experiment leaves out is gone) and restores it exactly', async () => {
+    it("replaces a user's object whole during the run (a field the experiment leaves out is gone) and restores it exactly", async () => {
       const api = new KubeApi(kc);
       // The user's own tool writes it (server-side apply, field manager `payments-ci`): meshproof does not manage it.
       const created = await api.raw('PATCH', '/apis/networking.istio.io/v1/namespaces/default/destinationrules/user-details', {
-        query: { fieldManager: 'payments-ci' }, contentType: 'application/apply-patch+yaml', body: JSON.stringify(userRule),
+        query: { fieldManager: 'payments-ci' },
+        contentType: 'application/apply-patch+yaml',
+        body: JSON.stringify(userRule),
       });
       expect(created.code, created.body).toBe(201);
       const prior = (await api.get(ref('DestinationRule', 'user-details')))!;
@@ -570,9 +797,16 @@ describe('sandbox cluster', () => {
       await t.apply(runObjects(), 'mp-lifecycle-b');
       // Someone deletes the run's policy and creates their own of that name.
       await api.delete(ref('AuthorizationPolicy', 'lifecycle-allow'));
-      await api.create({ apiVersion: 'security.istio.io/v1', kind: 'AuthorizationPolicy', metadata: { name: 'lifecycle-allow', namespace: 'default' }, spec: { selector: { matchLabels: { app: 'details' } }, action: 'ALLOW', rules: [{}] } } as K8sObject);
+      await api.create({
+        apiVersion: 'security.istio.io/v1',
+        kind: 'AuthorizationPolicy',
+        metadata: { name: 'lifecycle-allow', namespace: 'default' },
+        spec: { selector: { matchLabels: { app: 'details' } }, action: 'ALLOW', rules: [{}] },
+      } as K8sObject);
       const report = await t.restore();
-      expect(report.errors).toEqual([expect.stringMatching(/AuthorizationPolicy\/default\/lifecycle-allow was created after this run started by someone else/)]);
+      expect(report.errors).toEqual([
+        expect.stringMatching(/AuthorizationPolicy\/default\/lifecycle-allow was created after this run started by someone else/),
+      ]);
       expect(await api.get(ref('AuthorizationPolicy', 'lifecycle-allow'))).toBeDefined();
       await api.delete(ref('AuthorizationPolicy', 'lifecycle-allow'));
       // The journal stays while a restore reported a problem; cleanup finishes it once the other object is gone.
@@ -582,7 +816,7 @@ describe('sandbox cluster', () => {
     }, 90_000);
 
     // Moved from the hand-written stand-in (test/kube/kube-target.test.ts): what the real API server and istiod answer.
-    it('prepare: the sandbox context, the pinned Istio version from istiod\'s image, every proxy found', async () => {
+    it("prepare: the sandbox context, the pinned Istio version from istiod's image, every proxy found", async () => {
       const t = kubeTarget();
       const info = await t.prepare({ scenario: 'bookinfo', seed: 1, context: SANDBOX_CONTEXT });
       expect(info).toMatchObject({ kind: 'kube', context: SANDBOX_CONTEXT, istioVersion: istioctlVersion });
@@ -590,17 +824,28 @@ describe('sandbox cluster', () => {
       await t.close();
     });
 
-    it('apply: server-side apply for new objects and a whole replace of the user\'s, labelled with the run id, the journal first; waitConverged: every proxy the DestinationRule reaches has ACKed a push after it; restore deletes what the run made and puts the rest back exactly', async () => {
+    it("apply: server-side apply for new objects and a whole replace of the user's, labelled with the run id, the journal first; waitConverged: every proxy the DestinationRule reaches has ACKed a push after it; restore deletes what the run made and puts the rest back exactly", async () => {
       const api = new KubeApi(kc);
-      const userRoute = { apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: 'reviews', namespace: 'default', labels: { team: 'books' }, annotations: { owner: 'books-team' } }, spec: { hosts: ['reviews'], http: [{ route: [{ destination: { host: 'reviews', subset: 'v1' } }] }] } };
-      const created = await api.raw('PATCH', '/apis/networking.istio.io/v1/namespaces/default/virtualservices/reviews', { query: { fieldManager: 'books-ci' }, contentType: 'application/apply-patch+yaml', body: JSON.stringify(userRoute) });
+      const userRoute = {
+        apiVersion: 'networking.istio.io/v1',
+        kind: 'VirtualService',
+        metadata: { name: 'reviews', namespace: 'default', labels: { team: 'books' }, annotations: { owner: 'books-team' } },
+        spec: { hosts: ['reviews'], http: [{ route: [{ destination: { host: 'reviews', subset: 'v1' } }] }] },
+      };
+      const created = await api.raw('PATCH', '/apis/networking.istio.io/v1/namespaces/default/virtualservices/reviews', {
+        query: { fieldManager: 'books-ci' },
+        contentType: 'application/apply-patch+yaml',
+        body: JSON.stringify(userRoute),
+      });
       expect(created.code, created.body).toBe(201);
       const prior = (await api.get(ref('VirtualService', 'reviews')))!;
       const t = kubeTarget();
       await t.prepare({ scenario: 'bookinfo', seed: 1, context: SANDBOX_CONTEXT });
       await t.apply(experimentObjects(), 'mp-apply-1');
       const journal = (await api.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'default', name: 'meshproof-journal-mp-apply-1' }))!;
-      const saved = JSON.parse((journal.data as Record<string, string>)['journal.json']!) as { entries: { ref: { kind: string; name: string }; existed: boolean; prior: { spec: unknown } }[] };
+      const saved = JSON.parse((journal.data as Record<string, string>)['journal.json']!) as {
+        entries: { ref: { kind: string; name: string }; existed: boolean; prior: { spec: unknown } }[];
+      };
       expect(saved.entries.map((e) => [e.ref.kind, e.ref.name, e.existed])).toEqual([
         ['VirtualService', 'reviews', true],
         ['VirtualService', 'ratings', false],
@@ -613,7 +858,10 @@ describe('sandbox cluster', () => {
       // etcd's revisions order the writes: the journal went in before any Istio object changed.
       for (const o of objects) expect(Number(o!.metadata.resourceVersion)).toBeGreaterThan(Number(journal.metadata.resourceVersion));
       for (const o of objects) expect(o!.metadata.labels?.[runLabel], o!.metadata.name).toBe('mp-apply-1');
-      const operations = (o: K8sObject) => ((o.metadata.managedFields as { manager: string; operation: string }[] | undefined) ?? []).filter((m) => m.manager === 'meshproof').map((m) => m.operation);
+      const operations = (o: K8sObject) =>
+        ((o.metadata.managedFields as { manager: string; operation: string }[] | undefined) ?? [])
+          .filter((m) => m.manager === 'meshproof')
+          .map((m) => m.operation);
       expect(operations(objects[0]!)).toEqual(['Update']); // the user's object: replaced whole (PUT)
       for (const o of objects.slice(1)) expect(operations(o!), o!.metadata.name).toEqual(['Apply']); // new: server-side apply
       expect(objects[0]!.metadata.labels).toEqual({ team: 'books', [runLabel]: 'mp-apply-1' });
@@ -627,7 +875,11 @@ describe('sandbox cluster', () => {
       const report = await t.restore();
       expect(report.errors).toEqual([]);
       expect(report.restored).toEqual(['VirtualService/default/reviews']);
-      expect(report.deleted.sort()).toEqual(['AuthorizationPolicy/default/ratings-viewer', 'DestinationRule/default/ratings', 'VirtualService/default/ratings']);
+      expect(report.deleted.sort()).toEqual([
+        'AuthorizationPolicy/default/ratings-viewer',
+        'DestinationRule/default/ratings',
+        'VirtualService/default/ratings',
+      ]);
       expect(comparableForm((await api.get(ref('VirtualService', 'reviews')))!)).toEqual(comparableForm(prior));
       for (const o of experimentObjects().slice(1)) expect(await api.get(ref(o.kind, o.metadata.name))).toBeUndefined();
       expect(await api.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'default', name: 'meshproof-journal-mp-apply-1' })).toBeUndefined();
@@ -637,21 +889,31 @@ describe('sandbox cluster', () => {
       // An object equal to the cluster's is not pushed by istiod (needsPush): nothing to wait for, and none expected.
       const same = await kubeTarget();
       await same.prepare({ scenario: 'bookinfo', seed: 1, context: SANDBOX_CONTEXT });
-      await same.apply([{ apiVersion: userRoute.apiVersion, kind: userRoute.kind, metadata: { name: 'reviews' }, spec: structuredClone(userRoute.spec) }], 'mp-apply-2');
+      await same.apply(
+        [{ apiVersion: userRoute.apiVersion, kind: userRoute.kind, metadata: { name: 'reviews' }, spec: structuredClone(userRoute.spec) }],
+        'mp-apply-2',
+      );
       expect((await same.waitConverged(5_000)).proxies).toEqual([]);
       expect(await same.restore()).toEqual({ deleted: [], restored: ['VirtualService/default/reviews'], errors: [] });
       expect(comparableForm((await api.get(ref('VirtualService', 'reviews')))!)).toEqual(comparableForm(prior));
       await api.delete(ref('VirtualService', 'reviews'));
     }, 120_000);
 
-    it('the API server\'s refusals are bad input before anything changes: an invalid label value (the real message, at its field), a kind the cluster does not serve', async () => {
+    it("the API server's refusals are bad input before anything changes: an invalid label value (the real message, at its field), a kind the cluster does not serve", async () => {
       const api = new KubeApi(kc);
       const t = kubeTarget();
       await t.prepare({ scenario: 'bookinfo', seed: 1, context: SANDBOX_CONTEXT });
-      const bad = { apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: 'bad', labels: { 'not valid!': 'x' } }, spec: { hosts: ['reviews'] } } as K8sObject;
+      const bad = {
+        apiVersion: 'networking.istio.io/v1',
+        kind: 'VirtualService',
+        metadata: { name: 'bad', labels: { 'not valid!': 'x' } },
+        spec: { hosts: ['reviews'] },
+      } as K8sObject;
       const error = await t.apply([bad], 'mp-bad-1').catch((e: Error) => e);
       expect(error).toBeInstanceOf(SpecError);
-      expect((error as SpecError).format()).toMatch(/^VirtualService bad: metadata.labels: the API server rejected it: .*metadata.labels: Invalid value: "not valid!"/s);
+      expect((error as SpecError).format()).toMatch(
+        /^VirtualService bad: metadata.labels: the API server rejected it: .*metadata.labels: Invalid value: "not valid!"/s,
+      );
       expect((await t.restore()).errors).toEqual([]);
       expect(await api.get(ref('VirtualService', 'bad'))).toBeUndefined();
       const unserved = { apiVersion: 'networking.istio.io/v1', kind: 'Telemetry', metadata: { name: 'x' }, spec: {} } as K8sObject;
@@ -664,7 +926,17 @@ describe('sandbox cluster', () => {
     it('a PeerAuthentication selecting one workload is waited for on every proxy, as istiod pushes it to callers too', async () => {
       const t = kubeTarget();
       await t.prepare({ scenario: 'bookinfo', seed: 1, context: SANDBOX_CONTEXT });
-      await t.apply([{ apiVersion: 'security.istio.io/v1', kind: 'PeerAuthentication', metadata: { name: 'ratings-strict' }, spec: { selector: { matchLabels: { app: 'ratings' } }, mtls: { mode: 'STRICT' } } } as K8sObject], 'mp-pa-1');
+      await t.apply(
+        [
+          {
+            apiVersion: 'security.istio.io/v1',
+            kind: 'PeerAuthentication',
+            metadata: { name: 'ratings-strict' },
+            spec: { selector: { matchLabels: { app: 'ratings' } }, mtls: { mode: 'STRICT' } },
+          } as K8sObject,
+        ],
+        'mp-pa-1',
+      );
       const report = await t.waitConverged(30_000);
       expect(report.proxies).toHaveLength(7);
       expect(report.proxies.map((p) => p.name)).toContain('istio-ingressgateway-sandbox-0.istio-system');
@@ -675,7 +947,9 @@ describe('sandbox cluster', () => {
       const t = kubeTarget();
       await t.prepare({ scenario: 'bookinfo', seed: 1, context: SANDBOX_CONTEXT });
       const samples = await t.counters();
-      expect(new Set(samples.map((s) => s.proxy))).toEqual(new Set(['details-v1', 'ratings-v1', 'reviews-v1', 'reviews-v2', 'reviews-v3', 'productpage-v1', 'istio-ingressgateway']));
+      expect(new Set(samples.map((s) => s.proxy))).toEqual(
+        new Set(['details-v1', 'ratings-v1', 'reviews-v1', 'reviews-v2', 'reviews-v3', 'productpage-v1', 'istio-ingressgateway']),
+      );
       expect(samples.some((s) => s.name === 'envoy_cluster_membership_healthy' && s.proxy === 'productpage-v1')).toBe(true);
       await t.close();
     });
@@ -697,7 +971,10 @@ describe('sandbox cluster', () => {
 
       const core = kc.makeApiClient(CoreV1Api);
       const annotate = (value: string | null) =>
-        new KubeApi(kc).raw('PATCH', '/api/v1/namespaces/istio-system/services/istio-ingressgateway', { contentType: 'application/merge-patch+json', body: JSON.stringify({ metadata: { annotations: { 'meshproof.dev/host-url': value } } }) });
+        new KubeApi(kc).raw('PATCH', '/api/v1/namespaces/istio-system/services/istio-ingressgateway', {
+          contentType: 'application/merge-patch+json',
+          body: JSON.stringify({ metadata: { annotations: { 'meshproof.dev/host-url': value } } }),
+        });
       expect((await annotate('http://127.0.0.1:8080')).code).toBe(200);
       try {
         const annotated = kubeTarget();
@@ -707,7 +984,9 @@ describe('sandbox cluster', () => {
       } finally {
         await annotate(null);
       }
-      expect((await core.readNamespacedService({ namespace: 'istio-system', name: 'istio-ingressgateway' })).metadata?.annotations?.['meshproof.dev/host-url']).toBeUndefined();
+      expect(
+        (await core.readNamespacedService({ namespace: 'istio-system', name: 'istio-ingressgateway' })).metadata?.annotations?.['meshproof.dev/host-url'],
+      ).toBeUndefined();
     }, 60_000);
 
     it('cleanup replays the journal of a run that never restored, from the cluster copy alone', async () => {
@@ -724,7 +1003,7 @@ describe('sandbox cluster', () => {
       expect(await cleanup({ kubeconfig: state.kubeconfig, context: SANDBOX_CONTEXT })).toEqual([]);
     }, 90_000);
 
-    it('cleanup without any journal deletes what only meshproof manages, and reports the user\'s changed object instead of guessing', async () => {
+    it("cleanup without any journal deletes what only meshproof manages, and reports the user's changed object instead of guessing", async () => {
       const api = new KubeApi(kc);
       const prior = (await api.get(ref('DestinationRule', 'user-details')))!;
       const t = kubeTarget();
@@ -732,7 +1011,8 @@ describe('sandbox cluster', () => {
       await t.apply(runObjects(), 'mp-lifecycle-d');
       rmSync(join(journalState, 'meshproof'), { recursive: true, force: true });
       const journals = await api.list('v1', 'ConfigMap', { namespace: 'default' });
-      for (const j of journals.filter((o) => o.metadata.name.startsWith('meshproof-journal'))) await api.delete({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'default', name: j.metadata.name });
+      for (const j of journals.filter((o) => o.metadata.name.startsWith('meshproof-journal')))
+        await api.delete({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'default', name: j.metadata.name });
       const reports = await cleanup({ kubeconfig: state.kubeconfig, context: SANDBOX_CONTEXT });
       const orphans = reports.at(-1)!;
       expect(orphans.deleted).toEqual(['AuthorizationPolicy/default/lifecycle-allow']);
@@ -758,7 +1038,8 @@ describe('sandbox cluster', () => {
         req.on('error', reject);
         req.end();
       });
-    const peerAuthentication = (name: string, namespace: string, spec: Record<string, unknown>) => ({ apiVersion: 'security.istio.io/v1', kind: 'PeerAuthentication', metadata: { name, namespace }, spec }) as K8sObject;
+    const peerAuthentication = (name: string, namespace: string, spec: Record<string, unknown>) =>
+      ({ apiVersion: 'security.istio.io/v1', kind: 'PeerAuthentication', metadata: { name, namespace }, spec }) as K8sObject;
     /**
      * Until istiod's sync status stands still (the same for two reads 500 ms apart, past its 100 ms debounce): a push
      * the previous test triggered (its objects deleted without waiting) must not land after the next apply read its
@@ -768,13 +1049,17 @@ describe('sandbox cluster', () => {
     const istiodSettled = async () => {
       const read = async () => JSON.stringify(await (await fetch(`http://127.0.0.1:${state.ports.istiodMonitoring}/debug/syncz`)).json());
       let before = await read();
-      await waitFor('istiod quiet', async () => {
-        await new Promise((r) => setTimeout(r, 500));
-        const now = await read();
-        const quiet = now === before;
-        before = now;
-        return quiet;
-      }, 20_000);
+      await waitFor(
+        'istiod quiet',
+        async () => {
+          await new Promise((r) => setTimeout(r, 500));
+          const now = await read();
+          const quiet = now === before;
+          before = now;
+          return quiet;
+        },
+        20_000,
+      );
     };
     const prepared = async () => {
       await istiodSettled();
@@ -815,7 +1100,16 @@ describe('sandbox cluster', () => {
         await t.waitConverged(30_000);
         expect(await get(`${ratings}/ratings/0`)).toBe(200);
         await expect(get(`${details}/details/0`)).rejects.toMatchObject({ code: 'ECONNRESET' });
-        await t.apply([peerAuthentication('ratings-permissive', 'default', { selector: { matchLabels: { app: 'ratings' } }, mtls: { mode: 'PERMISSIVE' }, portLevelMtls: { 9080: { mode: 'STRICT' } } })], 'mp-outside-2');
+        await t.apply(
+          [
+            peerAuthentication('ratings-permissive', 'default', {
+              selector: { matchLabels: { app: 'ratings' } },
+              mtls: { mode: 'PERMISSIVE' },
+              portLevelMtls: { 9080: { mode: 'STRICT' } },
+            }),
+          ],
+          'mp-outside-2',
+        );
         await t.waitConverged(30_000);
         await expect(get(`${ratings}/ratings/0`)).rejects.toMatchObject({ code: 'ECONNRESET' });
         expect((await t.restore()).errors).toEqual([]);
@@ -825,9 +1119,12 @@ describe('sandbox cluster', () => {
       }
     }, 90_000);
 
-    it('resets the client when the Service has no ready endpoint (the controller\'s empty EndpointSlice), as a connection to it would fail', async () => {
+    it("resets the client when the Service has no ready endpoint (the controller's empty EndpointSlice), as a connection to it would fail", async () => {
       const core = kc.makeApiClient(CoreV1Api);
-      await core.createNamespacedService({ namespace: 'default', body: { metadata: { name: 'nobody' }, spec: { selector: { app: 'nobody' }, ports: [{ name: 'http', port: 9080 }] } } });
+      await core.createNamespacedService({
+        namespace: 'default',
+        body: { metadata: { name: 'nobody' }, spec: { selector: { app: 'nobody' }, ports: [{ name: 'http', port: 9080 }] } },
+      });
       const t = await prepared();
       try {
         await expect(get(`${await t.outsideEntrypoint('nobody', 9080)}/`)).rejects.toMatchObject({ code: 'ECONNRESET' });
@@ -864,14 +1161,19 @@ describe('sandbox cluster', () => {
       const objects: unknown[] = [];
       for (const namespace of ['default', 'istio-system']) {
         for (const [apiVersion, kind] of kinds) objects.push(...(await api.list(apiVersion, kind, { namespace })).map((o) => comparableForm(o)));
-        objects.push(...(await api.list('v1', 'ConfigMap', { namespace })).filter((o) => o.metadata.name.startsWith('meshproof-journal')).map((o) => o.metadata.name));
+        objects.push(
+          ...(await api.list('v1', 'ConfigMap', { namespace })).filter((o) => o.metadata.name.startsWith('meshproof-journal')).map((o) => o.metadata.name),
+        );
       }
       return objects;
     };
     const cli = (args: string[], extraEnv: Record<string, string> = {}) =>
       new Promise<{ code: number; stderr: string }>((done) =>
-        execFile(process.execPath, [join(root, 'bin', 'meshproof.js'), ...args], { env: { ...env, NO_COLOR: '1', KUBECONFIG: state.kubeconfig, ...extraEnv }, cwd: root, timeout: 120_000 }, (error, _stdout, stderr) =>
-          done({ code: error ? Number((error as NodeJS.ErrnoException).code ?? 1) : 0, stderr }),
+        execFile(
+          process.execPath,
+          [join(root, 'bin', 'meshproof.js'), ...args],
+          { env: { ...env, NO_COLOR: '1', KUBECONFIG: state.kubeconfig, ...extraEnv }, cwd: root, timeout: 120_000 },
+          (error, _stdout, stderr) => done({ code: error ? Number((error as NodeJS.ErrnoException).code ?? 1) : 0, stderr }),
         ),
       );
 
@@ -880,7 +1182,18 @@ describe('sandbox cluster', () => {
       const kubeconfig = join(stateDir, 'staging.kubeconfig');
       writeFileSync(kubeconfig, readFileSync(state.kubeconfig, 'utf8').replaceAll(SANDBOX_CONTEXT, 'staging'));
       const reportDir = mkdtempSync(join(tmpdir(), 'meshproof-kube-run-'));
-      const { code, stderr } = await cli(['run', 'experiments/bookinfo/05-mtls-strict.yaml', '--target', 'kube', '--context', 'staging', '--kubeconfig', kubeconfig, '--report-dir', reportDir]);
+      const { code, stderr } = await cli([
+        'run',
+        'experiments/bookinfo/05-mtls-strict.yaml',
+        '--target',
+        'kube',
+        '--context',
+        'staging',
+        '--kubeconfig',
+        kubeconfig,
+        '--report-dir',
+        reportDir,
+      ]);
       expect(stderr).toContain('--context staging --allow-context');
       expect(code, stderr).toBe(3);
       expect(existsSync(join(reportDir, 'index.html'))).toBe(false);
@@ -891,7 +1204,18 @@ describe('sandbox cluster', () => {
     it('tutorial --converge-timeout reaches the kube target: a 1 ms wait fails the first step (exit 3) and the cluster is left as found', async () => {
       const before = await clusterState();
       const reportDir = mkdtempSync(join(tmpdir(), 'meshproof-tutorial-'));
-      const { code, stderr } = await cli(['tutorial', '--yes', '--target', 'kube', '--context', SANDBOX_CONTEXT, '--converge-timeout', '1ms', '--report-dir', reportDir]);
+      const { code, stderr } = await cli([
+        'tutorial',
+        '--yes',
+        '--target',
+        'kube',
+        '--context',
+        SANDBOX_CONTEXT,
+        '--converge-timeout',
+        '1ms',
+        '--report-dir',
+        reportDir,
+      ]);
       expect(stderr).toMatch(/meshproof tutorial: bookinfo — \d+ steps on the kube target/);
       expect(stderr).toMatch(/Step 1\/\d+: route-all-v1/);
       expect(stderr).toContain('configuration did not converge in 1 ms');
@@ -912,7 +1236,25 @@ describe('sandbox cluster', () => {
       await new Promise<void>((listening) => ingress.listen(0, '127.0.0.1', listening));
       const url = `http://127.0.0.1:${(ingress.address() as AddressInfo).port}`;
       try {
-        child = spawn(process.execPath, [join(root, 'bin', 'meshproof.js'), 'tutorial', '--yes', '--target', 'kube', '--context', SANDBOX_CONTEXT, '--url', url, '--converge-timeout', '20s', '--report-dir', reportDir], { cwd: root, env: { ...env, NO_COLOR: '1', KUBECONFIG: state.kubeconfig } });
+        child = spawn(
+          process.execPath,
+          [
+            join(root, 'bin', 'meshproof.js'),
+            'tutorial',
+            '--yes',
+            '--target',
+            'kube',
+            '--context',
+            SANDBOX_CONTEXT,
+            '--url',
+            url,
+            '--converge-timeout',
+            '20s',
+            '--report-dir',
+            reportDir,
+          ],
+          { cwd: root, env: { ...env, NO_COLOR: '1', KUBECONFIG: state.kubeconfig } },
+        );
         let stderr = '';
         child.stderr?.on('data', (d) => (stderr += d));
         const code = await new Promise<number | null>((exited) => child!.on('exit', (c) => exited(c)));

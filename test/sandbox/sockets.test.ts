@@ -6,7 +6,8 @@ import { isLoopback, leavesLoopback, listeningOn, socketInodes, tcpSockets } fro
 describe('sandbox sockets', () => {
   it('tells loopback addresses from every other one, IPv4 and IPv6', () => {
     for (const a of ['127.0.0.1', '127.3.2.1', '0:0:0:0:0:0:0:1', '0:0:0:0:0:ffff:7f00:1']) expect(isLoopback(a), a).toBe(true);
-    for (const a of ['0.0.0.0', '0:0:0:0:0:0:0:0', '192.0.2.10', '10.0.0.1', '128.0.0.1', '0:0:0:0:0:ffff:c000:20a', 'fe80:0:0:0:0:0:0:1']) expect(isLoopback(a), a).toBe(false);
+    for (const a of ['0.0.0.0', '0:0:0:0:0:0:0:0', '192.0.2.10', '10.0.0.1', '128.0.0.1', '0:0:0:0:0:ffff:c000:20a', 'fe80:0:0:0:0:0:0:1'])
+      expect(isLoopback(a), a).toBe(false);
   });
 
   it('counts a wildcard listener and a connection with a non-loopback end as leaving loopback', () => {

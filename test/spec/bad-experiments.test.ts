@@ -9,7 +9,10 @@ import { SpecErrors } from '../../src/errors.ts';
 import { checkLocalResources } from '../../src/targets/local/resource-errors.ts';
 
 const dir = fileURLToPath(new URL('../fixtures/bad/', import.meta.url));
-const expected = JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8')) as Record<string, { line: number | null; col?: number; path: string | null; message: string }>;
+const expected = JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8')) as Record<
+  string,
+  { line: number | null; col?: number; path: string | null; message: string }
+>;
 
 /** What `meshproof validate` refuses for the default (local) target: the loader's errors, then the local mesh's parse. */
 function errorsOf(file: string): SpecErrors {
@@ -27,7 +30,9 @@ function errorsOf(file: string): SpecErrors {
 
 describe('bad experiments are refused with file:line:col, field and reason', () => {
   it('has a case for every fixture and at least 25 of them', () => {
-    const files = readdirSync(dir).filter((f) => f.endsWith('.yaml')).map((f) => f.replace(/\.yaml$/, ''));
+    const files = readdirSync(dir)
+      .filter((f) => f.endsWith('.yaml'))
+      .map((f) => f.replace(/\.yaml$/, ''));
     expect(files.sort()).toEqual(Object.keys(expected).sort());
     expect(files.length).toBeGreaterThanOrEqual(25);
   });

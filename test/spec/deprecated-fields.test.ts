@@ -19,11 +19,15 @@ const rule = (outlierDetection: Record<string, unknown>): K8sObject => ({
 const ref = (object: K8sObject): ResourceRef => ({ object, source: { file: 'e.yaml', line: 1, col: 1 }, origin: 'inline' });
 
 describe('outlierDetection.consecutiveErrors (deprecated)', () => {
-  it('is ignored: Envoy\'s default of 5 consecutive 5xx applies (applyOutlierDetection sends no consecutive_5xx)', () => {
+  it("is ignored: Envoy's default of 5 consecutive 5xx applies (applyOutlierDetection sends no consecutive_5xx)", () => {
     const dr = parseDestinationRule(rule({ consecutiveErrors: 1, interval: '1s' }));
     expect(effectiveTrafficPolicy(dr, undefined, 80).outlierDetection).toEqual({ intervalMs: 1000 });
     expect(effectiveTrafficPolicy(dr, 'v1', 9080).outlierDetection).toEqual({ intervalMs: 1000 });
-    expect(clusterUnder({ outlierDetection: { consecutiveErrors: 1, interval: '1s' } }).outlierDetection).toMatchObject({ consecutive5xx: 5, enforcingConsecutive5xx: 100, intervalMs: 1000 });
+    expect(clusterUnder({ outlierDetection: { consecutiveErrors: 1, interval: '1s' } }).outlierDetection).toMatchObject({
+      consecutive5xx: 5,
+      enforcingConsecutive5xx: 100,
+      intervalMs: 1000,
+    });
     const both = parseDestinationRule(rule({ consecutiveErrors: 1, consecutive5xxErrors: 2 }));
     expect(effectiveTrafficPolicy(both, undefined, 80).outlierDetection?.consecutive5xxErrors).toBe(2);
     expect(clusterUnder({ outlierDetection: { consecutiveErrors: 1, consecutive5xxErrors: 2 } }).outlierDetection?.consecutive5xx).toBe(2);
@@ -39,7 +43,7 @@ describe('outlierDetection.consecutiveErrors (deprecated)', () => {
     expect((error as { path?: string }).path).toBe('DestinationRule ratings: spec.subsets[0].trafficPolicy.outlierDetection.consecutiveErrors');
   });
 
-  it('gets Istio\'s deprecation warning wherever it is written (validateOutlierDetection), and none when 0', () => {
+  it("gets Istio's deprecation warning wherever it is written (validateOutlierDetection), and none when 0", () => {
     const warnings = deprecatedFieldWarnings([ref(rule({ consecutiveErrors: 1 }))]);
     expect(warnings.map((w) => w.path)).toEqual([
       'DestinationRule ratings: spec.trafficPolicy.outlierDetection.consecutiveErrors',

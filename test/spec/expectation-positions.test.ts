@@ -50,15 +50,21 @@ describe('expectation errors name the field and its position', () => {
   it('a value of the wrong type where the schema allows several types is refused at the field (found by the loader fuzz: it crashed)', () => {
     const errors = errorsOf(`${head}    - status: { code: 200, ratio: { min: 0.5 }, where: { request: [a, b] } }
 `);
-    expect(errors.map((e) => e.format())).toEqual([expect.stringMatching(/positions\.yaml:10:\d+: spec\.expect\[0\]\.status\.where\.request: expected string or number, found /)]);
+    expect(errors.map((e) => e.format())).toEqual([
+      expect.stringMatching(/positions\.yaml:10:\d+: spec\.expect\[0\]\.status\.where\.request: expected string or number, found /),
+    ]);
   });
 
   it('a version no workload of the service carries cannot be expected; a Deployment the experiment applies adds its version', () => {
     const expectV4 = `    - distribution: { of: reviews.version, weights: { v1: 50, v4: 50 } }\n`;
     expect(errorsOf(`${head}${expectV4}`).map((e) => e.format())).toEqual([
-      expect.stringMatching(/positions\.yaml:10:\d+: spec\.expect\[0\]\.distribution\.weights\.v4: reviews\.version "v4" cannot be observed: .* version v1, v2, v3$/),
+      expect.stringMatching(
+        /positions\.yaml:10:\d+: spec\.expect\[0\]\.distribution\.weights\.v4: reviews\.version "v4" cannot be observed: .* version v1, v2, v3$/,
+      ),
     ]);
-    const withV4 = head.replace('spec:\n', `spec:
+    const withV4 = head.replace(
+      'spec:\n',
+      `spec:
   apply:
     - inline:
         apiVersion: apps/v1
@@ -69,7 +75,8 @@ describe('expectation errors name the field and its position', () => {
           template:
             metadata: { labels: { app: reviews, version: v4 } }
             spec: { containers: [{ name: reviews, image: reviews-v3 }] }
-`);
+`,
+    );
     expect(() => loadExperimentText(`${withV4}${expectV4}`, 'positions.yaml')).not.toThrow();
   });
 });

@@ -50,7 +50,26 @@ function setAt(root: unknown, path: (string | number)[], fn: (parent: YamlNode, 
   fn(node, must(path[path.length - 1], 'path[path.length - 1]'));
 }
 
-const weird: unknown[] = [null, true, -1, 0, 1e308, -1e308, Number.MAX_SAFE_INTEGER * 1000, '', 'x'.repeat(5000), [], {}, [[[]]], { a: { b: { c: 1 } } }, '${matrix.nope}', '💥\u0000', 3.14159, '12%', '-5s'];
+const weird: unknown[] = [
+  null,
+  true,
+  -1,
+  0,
+  1e308,
+  -1e308,
+  Number.MAX_SAFE_INTEGER * 1000,
+  '',
+  'x'.repeat(5000),
+  [],
+  {},
+  [[[]]],
+  { a: { b: { c: 1 } } },
+  '${matrix.nope}',
+  '💥\u0000',
+  3.14159,
+  '12%',
+  '-5s',
+];
 
 function mutate(r: Random, { text: seedText, value: seedValue }: Seed): string {
   const kind = r.int(6);
@@ -77,8 +96,7 @@ function mutate(r: Random, { text: seedText, value: seedValue }: Seed): string {
         else if (kind === 2) {
           const old = parent[key];
           parent[key] = typeof old === 'number' ? old * 1e12 : r.pick(weird);
-        }
-        else parent[`${String(key)}x`] = parent[key];
+        } else parent[`${String(key)}x`] = parent[key];
       });
     } catch {
       // the path vanished through an earlier mutation; fine

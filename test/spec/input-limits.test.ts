@@ -46,7 +46,9 @@ describe('input limits', () => {
   it('an alias bomb in a referenced resource file is refused at its position in that file', () => {
     const resources = join(dir, 'bomb-resources.yaml');
     writeFileSync(resources, `apiVersion: v1\nkind: ConfigMap\nmetadata: { name: bomb }\ndata:\n${billionLaughs('  ')}`);
-    const { errors } = errorsOf(() => loadExperimentText(`${header}${body.replace(`${scenario}/destination-rule-all.yaml`, resources)}`, join(dir, 'uses-bomb.yaml')));
+    const { errors } = errorsOf(() =>
+      loadExperimentText(`${header}${body.replace(`${scenario}/destination-rule-all.yaml`, resources)}`, join(dir, 'uses-bomb.yaml')),
+    );
     expect(errors.map((e) => e.format())).toEqual([expect.stringMatching(/bomb-resources\.yaml:6:10: YAML aliases expand too much/)]);
   });
 
@@ -67,7 +69,9 @@ describe('input limits', () => {
     writeFileSync(file, `${header}${body}`);
     truncateSync(file, 50 * 1024 * 1024); // 50 MiB, the rest NUL bytes: parsing it would be a YAML error, not this one
     const { errors } = errorsOf(() => loadExperimentFile(file));
-    expect(errors.map((e) => e.format())).toEqual([`${displayPath(file)}:1:1: ${displayPath(file)} is 50 MiB (52428800 bytes); the limit for an experiment file is 1 MiB`]);
+    expect(errors.map((e) => e.format())).toEqual([
+      `${displayPath(file)}:1:1: ${displayPath(file)} is 50 MiB (52428800 bytes); the limit for an experiment file is 1 MiB`,
+    ]);
   });
 
   it('a file whose size the file system does not know is read up to the limit and no further (/dev/zero is endless)', () => {
@@ -90,9 +94,13 @@ describe('input limits', () => {
     const resources = join(dir, 'huge-resources.yaml');
     writeFileSync(resources, 'apiVersion: v1\n');
     truncateSync(resources, LIMITS.resourceFileBytes + 1);
-    const { errors } = errorsOf(() => loadExperimentText(`${header}${body.replace(`${scenario}/destination-rule-all.yaml`, resources)}`, join(dir, 'uses-huge.yaml')));
+    const { errors } = errorsOf(() =>
+      loadExperimentText(`${header}${body.replace(`${scenario}/destination-rule-all.yaml`, resources)}`, join(dir, 'uses-huge.yaml')),
+    );
     expect(errors.map((e) => e.format())).toEqual([
-      expect.stringMatching(/uses-huge\.yaml:6:13: spec\.apply\[0\]\.file: referenced file .*huge-resources\.yaml is refused: .*huge-resources\.yaml is 4 MiB \(4194305 bytes\); the limit for a referenced resource file is 4 MiB$/),
+      expect.stringMatching(
+        /uses-huge\.yaml:6:13: spec\.apply\[0\]\.file: referenced file .*huge-resources\.yaml is refused: .*huge-resources\.yaml is 4 MiB \(4194305 bytes\); the limit for a referenced resource file is 4 MiB$/,
+      ),
     ]);
   });
 });

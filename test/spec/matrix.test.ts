@@ -40,8 +40,14 @@ describe('matrix', () => {
 
   it('explicit points run exactly as listed, values keeping their types (attempts 0 without a retryOn)', () => {
     const runs = loadExperimentText(experiment('  matrix:\n    points:\n      - { attempts: 0, retryOn: "" }\n      - { attempts: 2, retryOn: 5xx }'), file);
-    expect(runs.map((r) => r.sweep?.params)).toEqual([{ attempts: 0, retryOn: '' }, { attempts: 2, retryOn: '5xx' }]);
-    expect(runs.map((r) => (r.apply[0]?.object.spec as { http: { retries: unknown }[] } | undefined)?.http[0]?.retries)).toEqual([{ attempts: 0, retryOn: '' }, { attempts: 2, retryOn: '5xx' }]);
+    expect(runs.map((r) => r.sweep?.params)).toEqual([
+      { attempts: 0, retryOn: '' },
+      { attempts: 2, retryOn: '5xx' },
+    ]);
+    expect(runs.map((r) => (r.apply[0]?.object.spec as { http: { retries: unknown }[] } | undefined)?.http[0]?.retries)).toEqual([
+      { attempts: 0, retryOn: '' },
+      { attempts: 2, retryOn: '5xx' },
+    ]);
     expect(runs.map((r) => (r.expect[0] as { ratio: { derived?: { retries: number } } }).ratio.derived?.retries)).toEqual([0, 2]);
   });
 
@@ -52,7 +58,9 @@ describe('matrix', () => {
     } catch (error) {
       expect(error).toBeInstanceOf(SpecErrors);
       const [e] = (error as SpecErrors).errors;
-      expect(e?.format()).toMatch(/sweep\.yaml:8:\d+: spec\.matrix\.points\[1\]: every point must set the same parameters \(attempts, retryOn\); this one sets attempts/);
+      expect(e?.format()).toMatch(
+        /sweep\.yaml:8:\d+: spec\.matrix\.points\[1\]: every point must set the same parameters \(attempts, retryOn\); this one sets attempts/,
+      );
     }
   });
 });

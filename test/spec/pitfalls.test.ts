@@ -86,7 +86,9 @@ describe('validate pitfalls', () => {
       gatewayLoad,
       '    - status: { code: 200, ratio: { min: 0.5 } }',
     );
-    expect(warnings(text).join('\n')).toContain('EnvoyFilter ratelimit: local rate limit http_local_rate_limiter: filter_enabled is not set: Envoy treats the filter as disabled (0 %)');
+    expect(warnings(text).join('\n')).toContain(
+      'EnvoyFilter ratelimit: local rate limit http_local_rate_limiter: filter_enabled is not set: Envoy treats the filter as disabled (0 %)',
+    );
   });
 
   it('a VirtualService bound only to a gateway while every request goes straight to a service', () => {
@@ -116,7 +118,9 @@ describe('an expectation about a service the load never reaches', () => {
       '    request: { path: /api/v1/products/0 }\n    rate: 10\n    duration: 10s',
       '    - retries: { service: ratings, max: 0 }\n    - retries: { service: details, max: 0 }',
     );
-    expect(warnings(text)).toEqual(['12:7 retries to ratings: service: no request of the load reaches ratings (it reaches details, productpage), so this expectation sees no traffic']);
+    expect(warnings(text)).toEqual([
+      '12:7 retries to ratings: service: no request of the load reaches ratings (it reaches details, productpage), so this expectation sees no traffic',
+    ]);
   });
 
   it('knows what each entry reaches', async () => {

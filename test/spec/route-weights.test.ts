@@ -51,7 +51,9 @@ function loaderErrors(weights: string[]): string[] {
 
 describe('route weights', () => {
   it('a negative, fractional, string or all-zero weight is bad input at the field, whatever the target', () => {
-    expect(loaderErrors(['weight: -80', 'weight: 20'])).toEqual([expect.stringMatching(/weights\.yaml:15:\d+: VirtualService reviews: spec\.http\[0\]\.route\[0\]\.weight: must be 0 or more, found -80/)]);
+    expect(loaderErrors(['weight: -80', 'weight: 20'])).toEqual([
+      expect.stringMatching(/weights\.yaml:15:\d+: VirtualService reviews: spec\.http\[0\]\.route\[0\]\.weight: must be 0 or more, found -80/),
+    ]);
     expect(loaderErrors(['weight: 80.5', 'weight: 20'])).toEqual([expect.stringMatching(/:15:\d+: .*route\[0\]\.weight: expected an integer, found 80\.5/)]);
     expect(loaderErrors(['weight: "80"', 'weight: 20'])).toEqual([expect.stringMatching(/:15:\d+: .*route\[0\]\.weight: expected an integer, found "80"/)]);
     expect(loaderErrors(['weight: 0', ''])).toEqual([expect.stringMatching(/:14:\d+: .*spec\.http\[0\]\.route: .*total destination weight = 0/)]);
@@ -81,8 +83,12 @@ describe('route weights', () => {
       }
       return 'accepted';
     };
-    expect(refusal([{ destination: { hostz: 'reviews' }, weight: 100 }])).toMatch(/spec\.http\[0\]\.route\[0\]\.destination\.hostz: unknown or unsupported field; did you mean "host"\?/);
+    expect(refusal([{ destination: { hostz: 'reviews' }, weight: 100 }])).toMatch(
+      /spec\.http\[0\]\.route\[0\]\.destination\.hostz: unknown or unsupported field; did you mean "host"\?/,
+    );
     expect(refusal([{ ...to('v1'), weigth: 100 }])).toMatch(/route\[0\]\.weigth: .*did you mean "weight"\?/);
-    expect(refusal([{ ...to('v1'), colour: 'red' }])).toMatch(/route\[0\]\.colour: unknown or unsupported field \(supported here: destination, weight, headers\)$/);
+    expect(refusal([{ ...to('v1'), colour: 'red' }])).toMatch(
+      /route\[0\]\.colour: unknown or unsupported field \(supported here: destination, weight, headers\)$/,
+    );
   });
 });

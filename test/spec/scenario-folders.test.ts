@@ -53,10 +53,13 @@ function errorsOf(file: string): string[] {
 }
 
 describe('spec.scenario names a folder', () => {
-  it('relative to the experiment file; a kustomization\'s folders and namespace are read as kubectl apply -k does', () => {
+  it("relative to the experiment file; a kustomization's folders and namespace are read as kubectl apply -k does", () => {
     write('shop/base/api/kustomization.yaml', 'resources: [api.yaml]\n');
     write('shop/base/api/api.yaml', echoApp('api', 'v1'));
-    write('shop/kustomization.yaml', 'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: team\nresources:\n  - namespace.yaml\n  - base/api\n');
+    write(
+      'shop/kustomization.yaml',
+      'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: team\nresources:\n  - namespace.yaml\n  - base/api\n',
+    );
     write('shop/namespace.yaml', 'apiVersion: v1\nkind: Namespace\nmetadata: { name: team, labels: { istio-injection: enabled } }\n');
     const file = write('suite/e.yaml', experiment('../shop'));
     const [e] = loadExperimentFile(file);
@@ -73,14 +76,22 @@ describe('spec.scenario names a folder', () => {
 
   it('a version no workload has, a folder that does not exist, and an unknown built-in name are bad input at spec.scenario', () => {
     write('plain2/a.yaml', echoApp('api', 'v1'));
-    expect(errorsOf(write('s2/e.yaml', experiment('../plain2', '- distribution: { of: api.version, weights: { v9: 100 } }'))).join('\n')).toMatch(/api\.version "v9" cannot be observed/);
-    expect(errorsOf(write('s3/e.yaml', experiment('./nowhere'))).join('\n')).toMatch(/s3\/e\.yaml:5:\d+: spec\.scenario: scenario folder \.\/nowhere does not exist/);
-    expect(errorsOf(write('s4/e.yaml', experiment('shop'))).join('\n')).toMatch(/unknown scenario "shop" \(built-in: bookinfo.*written as a path, e\.g\. \.\/shop\)/);
+    expect(errorsOf(write('s2/e.yaml', experiment('../plain2', '- distribution: { of: api.version, weights: { v9: 100 } }'))).join('\n')).toMatch(
+      /api\.version "v9" cannot be observed/,
+    );
+    expect(errorsOf(write('s3/e.yaml', experiment('./nowhere'))).join('\n')).toMatch(
+      /s3\/e\.yaml:5:\d+: spec\.scenario: scenario folder \.\/nowhere does not exist/,
+    );
+    expect(errorsOf(write('s4/e.yaml', experiment('shop'))).join('\n')).toMatch(
+      /unknown scenario "shop" \(built-in: bookinfo.*written as a path, e\.g\. \.\/shop\)/,
+    );
   });
 
   it('a kustomization field meshproof does not apply is refused at its line, not ignored', () => {
     write('patched/kustomization.yaml', 'resources: [a.yaml]\npatches:\n  - path: p.yaml\n');
     write('patched/a.yaml', echoApp('api', 'v1'));
-    expect(errorsOf(write('s5/e.yaml', experiment('../patched'))).join('\n')).toMatch(/patched\/kustomization\.yaml:2:1: patches: kustomization field "patches" is not supported/);
+    expect(errorsOf(write('s5/e.yaml', experiment('../patched'))).join('\n')).toMatch(
+      /patched\/kustomization\.yaml:2:1: patches: kustomization field "patches" is not supported/,
+    );
   });
 });

@@ -51,7 +51,9 @@ describe('subset names (istio/istio validateSubsetName: a DNS-1123 label)', () =
     for (const bad of ['V3', 'v_3', 'v3.1', '"v3\\e[2J"', '-v3', 'v3-', `a${'b'.repeat(63)}`, '""']) {
       writeFileSync(join(dir, 'dr.yaml'), destinationRule(bad));
       const errors = loaderErrors(experiment('    - file: dr.yaml'), join(dir, 'experiment.yaml'));
-      expect(errors, bad).toEqual([expect.stringMatching(/dr\.yaml:9:7: DestinationRule reviews: spec\.subsets\[1\]\.name: subset name (cannot be empty|.* is not a DNS-1123 label)/)]);
+      expect(errors, bad).toEqual([
+        expect.stringMatching(/dr\.yaml:9:7: DestinationRule reviews: spec\.subsets\[1\]\.name: subset name (cannot be empty|.* is not a DNS-1123 label)/),
+      ]);
     }
     for (const good of ['v3', 'v-3', '"3"', `a${'b'.repeat(62)}`]) {
       writeFileSync(join(dir, 'dr.yaml'), destinationRule(good));
@@ -78,7 +80,11 @@ describe('subset names (istio/istio validateSubsetName: a DNS-1123 label)', () =
           http:
             - route:
                 - { destination: { host: reviews, subset: V1 } }`;
-    expect(loaderErrors(experiment(apply))).toEqual([expect.stringMatching(/subsets\.yaml:15:\d+: VirtualService reviews: spec\.http\[0\]\.route\[0\]\.destination\.subset: subset name "V1" is not a DNS-1123 label/)]);
+    expect(loaderErrors(experiment(apply))).toEqual([
+      expect.stringMatching(
+        /subsets\.yaml:15:\d+: VirtualService reviews: spec\.http\[0\]\.route\[0\]\.destination\.subset: subset name "V1" is not a DNS-1123 label/,
+      ),
+    ]);
   });
 });
 

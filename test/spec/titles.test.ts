@@ -45,7 +45,11 @@ describe('expectation titles', () => {
 
   it('every catalogue experiment has unique expectation titles', () => {
     const dir = fileURLToPath(new URL('../../experiments/bookinfo/', import.meta.url));
-    const { experiments } = loadExperiments(readdirSync(dir).filter((f) => f.endsWith('.yaml')).map((f) => `${dir}${f}`));
+    const { experiments } = loadExperiments(
+      readdirSync(dir)
+        .filter((f) => f.endsWith('.yaml'))
+        .map((f) => `${dir}${f}`),
+    );
     expect(experiments.length).toBeGreaterThan(20);
     for (const e of experiments) {
       const titles = e.expect.map((x) => x.title);
@@ -57,11 +61,38 @@ describe('expectation titles', () => {
     const dir = fileURLToPath(new URL('../../experiments/bookinfo/', import.meta.url));
     const points = loadExperiments([`${dir}40-sweep-abort-percent.yaml`]).experiments;
     const result = {
-      schemaVersion: 2, runId: 'mp-t', meshproofVersion: 't', command: ['meshproof'], seed: 1,
+      schemaVersion: 2,
+      runId: 'mp-t',
+      meshproofVersion: 't',
+      command: ['meshproof'],
+      seed: 1,
       target: { kind: 'local', istioVersion: '1.28.0', context: 'local', description: '' },
-      startedAt: new Date(0).toISOString(), finishedAt: new Date(0).toISOString(), durationMs: 0, outcome: 'skipped', exitCode: 0, interrupted: false,
+      startedAt: new Date(0).toISOString(),
+      finishedAt: new Date(0).toISOString(),
+      durationMs: 0,
+      outcome: 'skipped',
+      exitCode: 0,
+      interrupted: false,
       // Fractional parameter values, as a sweep of shares or durations has them.
-      experiments: points.map((p, i) => ({ name: `${p.sweep!.baseName}[abortPercent=${i}.5]`, file: p.file, description: '', tags: [], sweep: { ...p.sweep!, params: { abortPercent: i + 0.5 } }, outcome: 'skipped', skipReason: 'not run', resources: [], load: p.load, counters: [], expectations: p.expect, verdicts: [], phases: [], events: [], warnings: [], startedAt: new Date(0).toISOString(), durationMs: 0 })),
+      experiments: points.map((p, i) => ({
+        name: `${p.sweep!.baseName}[abortPercent=${i}.5]`,
+        file: p.file,
+        description: '',
+        tags: [],
+        sweep: { ...p.sweep!, params: { abortPercent: i + 0.5 } },
+        outcome: 'skipped',
+        skipReason: 'not run',
+        resources: [],
+        load: p.load,
+        counters: [],
+        expectations: p.expect,
+        verdicts: [],
+        phases: [],
+        events: [],
+        warnings: [],
+        startedAt: new Date(0).toISOString(),
+        durationMs: 0,
+      })),
     } as unknown as RunResult;
     const xml = renderJunit(result);
     const classnames = [...xml.matchAll(/classname="([^"]*)"/g)].map((m) => m[1]!);

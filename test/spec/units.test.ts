@@ -24,7 +24,7 @@ describe('durations', () => {
   });
 });
 
-describe('one convention for units in experiments (issue: the user\'s journey, item 3)', () => {
+describe("one convention for units in experiments (issue: the user's journey, item 3)", () => {
   const file = '/tmp/units.yaml';
   const experiment = (load: string, expect: string) => `apiVersion: meshproof.dev/v1alpha1
 kind: Experiment
@@ -58,13 +58,18 @@ ${expect}
   });
 
   it('a distribution tolerance is a share like every share: 0.05 and "5%" are 5 points; 5 is refused saying to write "5%"', () => {
-    const tolerance = (t: string) => experiment('    duration: 10s', `    - distribution: { of: reviews.version, weights: { v1: 80, v3: 20 }, tolerance: ${t} }`);
+    const tolerance = (t: string) =>
+      experiment('    duration: 10s', `    - distribution: { of: reviews.version, weights: { v1: 80, v3: 20 }, tolerance: ${t} }`);
     const points = (t: string) => (loadExperimentText(tolerance(t), file)[0]!.expect[0] as { tolerance: number }).tolerance;
     expect(points('0.05')).toBe(5);
     expect(points('"5%"')).toBe(5);
     expect(points('"12.5%"')).toBe(12.5);
-    expect(refusal(tolerance('5'))).toMatch(/spec\.expect\[0\]\.distribution\.tolerance: expected a share like every share, .*found 5; for 5 percent write "5%"/);
+    expect(refusal(tolerance('5'))).toMatch(
+      /spec\.expect\[0\]\.distribution\.tolerance: expected a share like every share, .*found 5; for 5 percent write "5%"/,
+    );
     // The same hint for any share written as a percentage number.
-    expect(refusal(experiment('    duration: 10s', '    - status: { code: 200, ratio: { min: 99 } }'))).toMatch(/ratio\.min: expected a share: .*found 99; for 99 percent write "99%"/);
+    expect(refusal(experiment('    duration: 10s', '    - status: { code: 200, ratio: { min: 99 } }'))).toMatch(
+      /ratio\.min: expected a share: .*found 99; for 99 percent write "99%"/,
+    );
   });
 });

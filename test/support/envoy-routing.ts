@@ -17,7 +17,11 @@ export function bookinfoRegistryInput(virtualServices: VirtualServiceModel[], op
   return {
     behaviour: istioBehaviour(options.version ?? '1.28.0'),
     services: ['productpage', 'reviews', 'ratings', 'details'].map((name) => ({
-      name, namespace: 'default', fqdn: `${name}.default.svc.cluster.local`, ports: [{ port: 9080, name: 'http', targetPort: 9080 }], selector: { app: name },
+      name,
+      namespace: 'default',
+      fqdn: `${name}.default.svc.cluster.local`,
+      ports: [{ port: 9080, name: 'http', targetPort: 9080 }],
+      selector: { app: name },
     })),
     instances: [],
     virtualServices,
@@ -31,11 +35,21 @@ export function bookinfoRegistryInput(virtualServices: VirtualServiceModel[], op
 }
 
 export const productpageProxy: ProxyDescriptor = {
-  type: 'sidecar', podName: 'productpage-v1-1', namespace: 'default', ip: '10.0.0.1', labels: { app: 'productpage', version: 'v1' }, serviceAccount: 'bookinfo-productpage',
+  type: 'sidecar',
+  podName: 'productpage-v1-1',
+  namespace: 'default',
+  ip: '10.0.0.1',
+  labels: { app: 'productpage', version: 'v1' },
+  serviceAccount: 'bookinfo-productpage',
 };
 
 export const ingressProxy: ProxyDescriptor = {
-  type: 'router', podName: 'istio-ingressgateway-1', namespace: 'istio-system', ip: '10.0.0.9', labels: { app: 'istio-ingressgateway', istio: 'ingressgateway' }, serviceAccount: 'istio-ingressgateway-service-account',
+  type: 'router',
+  podName: 'istio-ingressgateway-1',
+  namespace: 'istio-system',
+  ip: '10.0.0.9',
+  labels: { app: 'istio-ingressgateway', istio: 'ingressgateway' },
+  serviceAccount: 'istio-ingressgateway-service-account',
 };
 
 export interface TestRequest {
@@ -72,12 +86,22 @@ export function sidecarCluster(input: TranslationInput, request: TestRequest = {
  * under a DestinationRule with this trafficPolicy (none: no rule).
  */
 export function clusterUnder(trafficPolicy?: Record<string, unknown>): EvaluatedCluster {
-  const rules = trafficPolicy === undefined ? [] : [parseDestinationRule({
-    apiVersion: 'networking.istio.io/v1', kind: 'DestinationRule', metadata: { name: 'x' }, spec: { host: 'x', trafficPolicy },
-  } as K8sObject)];
+  const rules =
+    trafficPolicy === undefined
+      ? []
+      : [
+          parseDestinationRule({
+            apiVersion: 'networking.istio.io/v1',
+            kind: 'DestinationRule',
+            metadata: { name: 'x' },
+            spec: { host: 'x', trafficPolicy },
+          } as K8sObject),
+        ];
   const input: TranslationInput = {
     ...bookinfoRegistryInput([]),
-    services: [{ name: 'x', namespace: 'default', fqdn: 'x.default.svc.cluster.local', ports: [{ port: 80, name: 'http', targetPort: 80 }], selector: { app: 'x' } }],
+    services: [
+      { name: 'x', namespace: 'default', fqdn: 'x.default.svc.cluster.local', ports: [{ port: 80, name: 'http', targetPort: 80 }], selector: { app: 'x' } },
+    ],
     destinationRules: rules,
   };
   const cluster = buildClusters(input, productpageProxy).find((c) => c.name === 'outbound|80||x.default.svc.cluster.local');

@@ -53,7 +53,16 @@ export class CountingObservation implements RecordingObservation {
     return new Float64Array(this.total);
   }
   snapshot(): ObservationSnapshot {
-    return { total: this.total, sent: this.total, answered: this.total, errored: 0, groups: [], latency: { p50: 1, p90: 1, p99: 1, p999: 1, max: 1, min: 1, mean: 1 }, timeSeries: [], samples: [] };
+    return {
+      total: this.total,
+      sent: this.total,
+      answered: this.total,
+      errored: 0,
+      groups: [],
+      latency: { p50: 1, p90: 1, p99: 1, p999: 1, max: 1, min: 1, mean: 1 },
+      timeSeries: [],
+      samples: [],
+    };
   }
 }
 
@@ -69,7 +78,17 @@ export function fakeDeps(driver: LoadDriver, overrides: Partial<RunnerDeps> = {}
         const share = context.observation.total ? ok / context.observation.total : 0;
         const min = e.kind === 'status' ? (e.ratio.min ?? 0) : 0;
         const outcome = context.observation.total < 10 ? 'inconclusive' : share >= min ? 'pass' : 'fail';
-        return { kind: e.kind, title: e.title, outcome, observed: share, expected: `≥ ${min}`, confidence: 0.99, sampleSize: context.observation.total, explanation: `share ${share}`, evidence: { unit: 'share', expected: { '': { min } }, population: { source: 'client', of: 'responses' } } };
+        return {
+          kind: e.kind,
+          title: e.title,
+          outcome,
+          observed: share,
+          expected: `≥ ${min}`,
+          confidence: 0.99,
+          sampleSize: context.observation.total,
+          explanation: `share ${share}`,
+          evidence: { unit: 'share', expected: { '': { min } }, population: { source: 'client', of: 'responses' } },
+        };
       }),
     allConclusive: (verdicts) => verdicts.every((v) => v.outcome !== 'inconclusive'),
     ...overrides,

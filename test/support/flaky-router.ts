@@ -23,13 +23,26 @@ export interface FlakyRouterOptions {
 }
 
 export function flakyRouter(o: FlakyRouterOptions): Router {
-  const router = new Router({ name: 'client', ip: `${o.block}.31`, principal: 'cluster.local/ns/default/sa/client', namespace: 'default', labels: { app: 'client' }, meshSecret: 's', seed: 1, stats: o.stats });
+  const router = new Router({
+    name: 'client',
+    ip: `${o.block}.31`,
+    principal: 'cluster.local/ns/default/sa/client',
+    namespace: 'default',
+    labels: { app: 'client' },
+    meshSecret: 's',
+    seed: 1,
+    stats: o.stats,
+  });
   const vs = parseVirtualService({
-    apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: 'flaky' },
+    apiVersion: 'networking.istio.io/v1',
+    kind: 'VirtualService',
+    metadata: { name: 'flaky' },
     spec: { hosts: ['flaky'], http: [{ route: [{ destination: { host: 'flaky' } }], retries: o.retries }] },
   } as K8sObject);
   const dr = parseDestinationRule({
-    apiVersion: 'networking.istio.io/v1', kind: 'DestinationRule', metadata: { name: 'flaky' },
+    apiVersion: 'networking.istio.io/v1',
+    kind: 'DestinationRule',
+    metadata: { name: 'flaky' },
     spec: { host: 'flaky', trafficPolicy: { tls: { mode: 'DISABLE' }, ...o.trafficPolicy } },
   } as K8sObject);
   const snapshot: MeshSnapshot = {
@@ -38,7 +51,19 @@ export function flakyRouter(o: FlakyRouterOptions): Router {
     destinationRules: new Map([[FLAKY_HOST, dr]]),
     services: new Map([[FLAKY_HOST, { name: 'flaky', namespace: 'default', fqdn: FLAKY_HOST, ports: [o.port], selector: { app: 'flaky' } }]]),
     gateways: [],
-    endpoints: [{ ip: o.serverIp, port: o.port, podName: 'flaky-1', workload: 'flaky', namespace: 'default', app: 'flaky', version: 'v1', principal: 'cluster.local/ns/default/sa/flaky', labels: { app: 'flaky' } }],
+    endpoints: [
+      {
+        ip: o.serverIp,
+        port: o.port,
+        podName: 'flaky-1',
+        workload: 'flaky',
+        namespace: 'default',
+        app: 'flaky',
+        version: 'v1',
+        principal: 'cluster.local/ns/default/sa/flaky',
+        labels: { app: 'flaky' },
+      },
+    ],
   };
   router.configure(snapshot, clientConfig(snapshot, [dr], `${o.block}.31`));
   return router;

@@ -13,4 +13,4 @@ const bookinfoGatewayRoute: K8sObject = {
   spec: { hosts: ['*'], gateways: ['bookinfo-gateway'], http: [{ route: [{ destination: { host: 'productpage', port: { number: 9080 } } }] }] },
 };
 
-targetContract('memory (the runner tests\' double)', () => new MemoryTarget({ initial: [bookinfoGatewayRoute] }), { traffic: false, refusesInvalid: false });
+targetContract("memory (the runner tests' double)", () => new MemoryTarget({ initial: [bookinfoGatewayRoute] }), { traffic: false, refusesInvalid: false });

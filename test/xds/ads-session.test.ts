@@ -33,12 +33,10 @@ function converged() {
   return { session, r };
 }
 
-describe('AdsSession: subscriptions in istiod\'s order (pilot/pkg/xds/ads.go PushOrder), ACKs and NACKs', () => {
+describe("AdsSession: subscriptions in istiod's order (pilot/pkg/xds/ads.go PushOrder), ACKs and NACKs", () => {
   it('starts with a wildcard CDS request that carries the node', () => {
     const session = new AdsSession(node);
-    expect(session.openStream()).toEqual([
-      { type_url: TypeUrl.cluster, version_info: '', resource_names: [], response_nonce: '', node },
-    ]);
+    expect(session.openStream()).toEqual([{ type_url: TypeUrl.cluster, version_info: '', resource_names: [], response_nonce: '', node }]);
   });
 
   it('CDS → ACK, then EDS for the EDS clusters; EDS → ACK, then LDS; LDS → ACK, then RDS for the route names', () => {
@@ -66,7 +64,7 @@ describe('AdsSession: subscriptions in istiod\'s order (pilot/pkg/xds/ads.go Pus
     expect(session.acceptedVersions()).toEqual({ CDS: '2026-12-04T23:00:00Z/12', EDS: 'e-v', LDS: 'l-v', RDS: 'r-v' });
   });
 
-  it('NACKs a listener the data plane does not execute: previous version, the response\'s nonce, the loader\'s text; keeps the old listeners', () => {
+  it("NACKs a listener the data plane does not execute: previous version, the response's nonce, the loader's text; keeps the old listeners", () => {
     const { session, r } = converged();
     const listeners = structuredClone(r.listeners);
     listeners[1].filter_chains[0].filters[0].typed_config.http_filters.splice(3, 0, wasmFilter);

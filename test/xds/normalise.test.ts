@@ -21,14 +21,23 @@ function type(fullName: string, specs: FieldSpec[]): ReflectedType {
   return t;
 }
 
-const Duration = type('.google.protobuf.Duration', [['seconds', 'int64'], ['nanos', 'int32']]);
+const Duration = type('.google.protobuf.Duration', [
+  ['seconds', 'int64'],
+  ['nanos', 'int32'],
+]);
 const UInt32Value = type('.google.protobuf.UInt32Value', [['value', 'uint32']]);
 const BoolValue = type('.google.protobuf.BoolValue', [['value', 'bool']]);
 const Value: ReflectedType = type('.google.protobuf.Value', []);
 const Struct = type('.google.protobuf.Struct', [['fields', 'Value', { map: true, ref: () => Value }]]);
-const Any = type('.google.protobuf.Any', [['type_url', 'string'], ['value', 'bytes']]);
+const Any = type('.google.protobuf.Any', [
+  ['type_url', 'string'],
+  ['value', 'bytes'],
+]);
 const Denominator = { valuesById: { 0: 'HUNDRED', 1: 'TEN_THOUSAND', 2: 'MILLION' } };
-const Percent = type('.envoy.type.v3.FractionalPercent', [['numerator', 'uint32'], ['denominator', 'DenominatorType', { ref: () => Denominator }]]);
+const Percent = type('.envoy.type.v3.FractionalPercent', [
+  ['numerator', 'uint32'],
+  ['denominator', 'DenominatorType', { ref: () => Denominator }],
+]);
 const Retry = type('.envoy.config.route.v3.RetryPolicy', [
   ['num_retries', 'UInt32Value', { ref: () => UInt32Value }],
   ['per_try_timeout', 'Duration', { ref: () => Duration }],
@@ -52,7 +61,12 @@ const long = (n: string) => ({ low: 0, high: 0, toString: () => n });
 
 describe('normaliseMessage: proto3 JSON mapping', () => {
   it('durations, wrappers, int64 (Long) and enums; empty repeated and map fields left out', () => {
-    const retry = { num_retries: { value: 2 }, per_try_timeout: { seconds: long('1'), nanos: 500_000_000 }, host_selection_retry_max_attempts: long('5'), retriable_status_codes: [] };
+    const retry = {
+      num_retries: { value: 2 },
+      per_try_timeout: { seconds: long('1'), nanos: 500_000_000 },
+      host_selection_retry_max_attempts: long('5'),
+      retriable_status_codes: [],
+    };
     expect(normaliseMessage(Retry, retry, registry)).toEqual({ num_retries: 2, per_try_timeout: '1.500s', host_selection_retry_max_attempts: '5' });
     expect(normaliseMessage(Route, { percent: { numerator: 5, denominator: 2 }, flag: {}, typed_per_filter_config: {} }, registry)).toEqual({
       percent: { numerator: 5, denominator: 'MILLION' },
@@ -62,7 +76,14 @@ describe('normaliseMessage: proto3 JSON mapping', () => {
 
   it('durations print 0, 3, 6 or 9 fractional digits and carry the sign', () => {
     const d = (seconds: number, nanos: number) => normaliseMessage(Duration, { seconds, nanos }, registry);
-    expect([d(0, 0), d(15, 0), d(0, 250_000_000), d(0, 250_000), d(1, 1), d(-1, -500_000_000)]).toEqual(['0s', '15s', '0.250s', '0.000250s', '1.000000001s', '-1.500s']);
+    expect([d(0, 0), d(15, 0), d(0, 250_000_000), d(0, 250_000), d(1, 1), d(-1, -500_000_000)]).toEqual([
+      '0s',
+      '15s',
+      '0.250s',
+      '0.000250s',
+      '1.000000001s',
+      '-1.500s',
+    ]);
   });
 
   it('Struct (camelCase Value fields as protobufjs bundles them) to plain JSON', () => {

@@ -80,4 +80,3 @@ export function describeBand(band: Band, fmt: (v: number) => string): string {
   if (band.lower !== undefined) return `at least ${fmt(band.lower)}`;
   return 'anything';
 }
-

@@ -111,12 +111,7 @@ function logSumExp(terms: number[]): number {
  * log-likelihood that is concave in p) and at most 1 at the observed share, so the set is an interval around the
  * observed share and each end is found by bisection.
  */
-export function mixtureConfidenceSequence(
-  successes: number,
-  trials: number,
-  confidence: number,
-  prior: MixturePrior,
-): Interval {
+export function mixtureConfidenceSequence(successes: number, trials: number, confidence: number, prior: MixturePrior): Interval {
   checkCounts(successes, trials);
   if (trials === 0) return [0, 1];
   const failures = trials - successes;
@@ -135,12 +130,7 @@ export function mixtureConfidenceSequence(
  * at an open region boundary sits a hair inside the region, so an interval that only touches the band from outside
  * is still placed outside it.
  */
-export function regionalConfidenceSequence(
-  successes: number,
-  trials: number,
-  confidence: number,
-  regional: RegionalPrior,
-): Interval {
+export function regionalConfidenceSequence(successes: number, trials: number, confidence: number, regional: RegionalPrior): Interval {
   checkCounts(successes, trials);
   if (trials === 0) return [0, 1];
   let lower = Infinity;

@@ -64,7 +64,9 @@ export function formatPValue(p: number): string {
 /** The population a `where` selects, after a count: " with request=jason" (nothing without a filter). */
 export function whereText(where: Record<string, string> | undefined): string {
   if (!where || Object.keys(where).length === 0) return '';
-  return ` with ${Object.entries(where).map(([k, v]) => `${k}=${v}`).join(', ')}`;
+  return ` with ${Object.entries(where)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(', ')}`;
 }
 
 export function plural(n: number, noun: string, nouns = `${noun}s`): string {

@@ -18,7 +18,10 @@ export interface LoadedEnvoyConfig {
 
 /** Refused or invalid fields; `format()` gives one `file: path: message` line each. */
 export class EnvoyConfigError extends SpecErrors {
-  constructor(readonly issues: Issue[], file?: string) {
+  constructor(
+    readonly issues: Issue[],
+    file?: string,
+  ) {
     super(issues.map((i) => new SpecError(i.message, undefined, file ? `${file}: ${i.path}` : i.path)));
   }
 }
@@ -37,11 +40,7 @@ export function isModelledResourceType(typeUrl: string): typeUrl is ResourceType
 }
 
 /** One xDS resource (canonical JSON, with or without "@type"): its model form, or the problems found. */
-export function loadEnvoyResource(
-  typeUrl: ResourceTypeUrl,
-  resource: unknown,
-  path = '',
-): { resource?: unknown; issues: Issue[]; ignored: Ignored[] } {
+export function loadEnvoyResource(typeUrl: ResourceTypeUrl, resource: unknown, path = ''): { resource?: unknown; issues: Issue[]; ignored: Ignored[] } {
   const ctx = context();
   const value = walkResource(typeUrl, resource, path, ctx);
   return { resource: value === DROPPED ? undefined : value, issues: ctx.issues, ignored: ctx.ignored };

@@ -51,10 +51,7 @@ export interface WalkContext {
   resolveExtension: (family: Family, typeUrl: string | undefined, name: string | undefined) => ExtensionResolution;
 }
 
-export type ExtensionResolution =
-  | { executed: true; rule: Rule | undefined }
-  | { executed: false; noOp: string }
-  | { executed: false; refused: string };
+export type ExtensionResolution = { executed: true; rule: Rule | undefined } | { executed: false; noOp: string } | { executed: false; refused: string };
 
 /** Marks a list element or field that was a no-op and is left out of the loaded model. */
 export const DROPPED = Symbol('dropped');
@@ -111,13 +108,9 @@ export function walk(rule: Rule, value: unknown, path: string, ctx: WalkContext)
     case 'double':
       return typeof value === 'number' && Number.isFinite(value) ? value : fail(`expected a number, got ${show(value)}`);
     case 'duration':
-      return typeof value === 'string' && DURATION.test(value)
-        ? value
-        : fail(`expected a duration such as "1.5s" (proto3 JSON), got ${show(value)}`);
+      return typeof value === 'string' && DURATION.test(value) ? value : fail(`expected a duration such as "1.5s" (proto3 JSON), got ${show(value)}`);
     case 'enum':
-      return typeof value === 'string' && rule.values.includes(value)
-        ? value
-        : fail(`expected one of ${rule.values.join(', ')}, got ${show(value)}`);
+      return typeof value === 'string' && rule.values.includes(value) ? value : fail(`expected one of ${rule.values.join(', ')}, got ${show(value)}`);
     case 'struct':
       return isObject(value) ? value : fail(`expected an object, got ${show(value)}`);
     case 'list': {
@@ -150,14 +143,7 @@ export function walk(rule: Rule, value: unknown, path: string, ctx: WalkContext)
   }
 }
 
-function walkMessage(
-  name: string,
-  fields: Record<string, Rule>,
-  check: MessageCheck | undefined,
-  value: unknown,
-  path: string,
-  ctx: WalkContext,
-): unknown {
+function walkMessage(name: string, fields: Record<string, Rule>, check: MessageCheck | undefined, value: unknown, path: string, ctx: WalkContext): unknown {
   if (!isObject(value)) {
     ctx.issues.push({ path, message: `expected a ${name} object, got ${show(value)}` });
     return DROPPED;

@@ -1,25 +1,7 @@
 // Which fields of each Envoy message the local data plane executes (typed) or ignores (no-op, see ../no-ops.ts).
 // Field names follow api/envoy/**.proto; the model's TypeScript types are in ../model. Any field not listed here is
 // refused when a config is loaded.
-import {
-  any,
-  bool,
-  double,
-  duration,
-  empty,
-  enumOf,
-  int,
-  list,
-  map,
-  message,
-  noop,
-  once,
-  str,
-  struct,
-  uint,
-  type MessageCheck,
-  type Rule,
-} from './rules.ts';
+import { any, bool, double, duration, empty, enumOf, int, list, map, message, noop, once, str, struct, uint, type MessageCheck, type Rule } from './rules.ts';
 
 /** At most one of `fields` set; with `required`, exactly one. */
 function oneOf(fields: string[], required: boolean): MessageCheck {
@@ -30,7 +12,10 @@ function oneOf(fields: string[], required: boolean): MessageCheck {
     return [];
   };
 }
-const checks = (...all: MessageCheck[]): MessageCheck => (v) => all.flatMap((c) => c(v));
+const checks =
+  (...all: MessageCheck[]): MessageCheck =>
+  (v) =>
+    all.flatMap((c) => c(v));
 
 // ---- common (api/envoy/type, api/envoy/config/core/v3) ----
 export const fractionalPercent = message('FractionalPercent', () => ({
@@ -118,7 +103,22 @@ const permission: Rule = message(
     not_rule: permission,
     requested_server_name: stringMatcher,
   }),
-  oneOf(['and_rules', 'or_rules', 'any', 'header', 'url_path', 'destination_ip', 'destination_port', 'destination_port_range', 'metadata', 'not_rule', 'requested_server_name'], true),
+  oneOf(
+    [
+      'and_rules',
+      'or_rules',
+      'any',
+      'header',
+      'url_path',
+      'destination_ip',
+      'destination_port',
+      'destination_port_range',
+      'metadata',
+      'not_rule',
+      'requested_server_name',
+    ],
+    true,
+  ),
 );
 const principal: Rule = message(
   'Principal',
@@ -314,7 +314,7 @@ const weightedClusters = message(
     if (v.total_weight !== undefined && v.total_weight !== sum) {
       return [['total_weight', `total_weight ${JSON.stringify(v.total_weight)} is not the sum of the clusters' weights (${sum})`]];
     }
-    return sum === 0 ? [['clusters', 'the clusters\' weights add up to 0']] : [];
+    return sum === 0 ? [['clusters', "the clusters' weights add up to 0"]] : [];
   },
 );
 const routeAction = message(
@@ -322,13 +322,15 @@ const routeAction = message(
   () => ({
     cluster: str,
     weighted_clusters: weightedClusters,
-    hash_policy: list(message('RouteAction.HashPolicy', () => ({
-      header: message('HashPolicy.Header', () => ({ header_name: str })),
-      cookie: message('HashPolicy.Cookie', () => ({ name: str, ttl: duration, path: str })),
-      connection_properties: message('HashPolicy.ConnectionProperties', () => ({ source_ip: bool })),
-      query_parameter: message('HashPolicy.QueryParameter', () => ({ name: str })),
-      terminal: bool,
-    }))),
+    hash_policy: list(
+      message('RouteAction.HashPolicy', () => ({
+        header: message('HashPolicy.Header', () => ({ header_name: str })),
+        cookie: message('HashPolicy.Cookie', () => ({ name: str, ttl: duration, path: str })),
+        connection_properties: message('HashPolicy.ConnectionProperties', () => ({ source_ip: bool })),
+        query_parameter: message('HashPolicy.QueryParameter', () => ({ name: str })),
+        terminal: bool,
+      })),
+    ),
     cluster_not_found_response_code: enumOf('SERVICE_UNAVAILABLE', 'NOT_FOUND', 'INTERNAL_SERVER_ERROR'),
     timeout: duration,
     idle_timeout: duration,

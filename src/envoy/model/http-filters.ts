@@ -1,6 +1,15 @@
 // The HTTP filters the local data plane executes, with the fields that decide their behaviour
 // (api/envoy/extensions/filters/http/*/v3/*.proto). No-op filters are in ../no-ops.ts.
-import type { Duration, FractionalPercent, HeaderMatcher, HeaderValueOption, MetadataMatcher, RuntimeFractionalPercent, StringMatcher, TypedAny } from './common.ts';
+import type {
+  Duration,
+  FractionalPercent,
+  HeaderMatcher,
+  HeaderValueOption,
+  MetadataMatcher,
+  RuntimeFractionalPercent,
+  StringMatcher,
+  TypedAny,
+} from './common.ts';
 import type { Rbac } from './rbac.ts';
 import type { TypedConfigType } from './type-urls.ts';
 

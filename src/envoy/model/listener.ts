@@ -35,19 +35,19 @@ export interface HttpConnectionManager {
   skip_xff_append?: boolean;
   normalize_path?: boolean;
   merge_slashes?: boolean;
-  path_with_escaped_slashes_action?:
-    | 'IMPLEMENTATION_SPECIFIC_DEFAULT'
-    | 'KEEP_UNCHANGED'
-    | 'REJECT_REQUEST'
-    | 'UNESCAPE_AND_REDIRECT'
-    | 'UNESCAPE_AND_FORWARD';
+  path_with_escaped_slashes_action?: 'IMPLEMENTATION_SPECIFIC_DEFAULT' | 'KEEP_UNCHANGED' | 'REJECT_REQUEST' | 'UNESCAPE_AND_REDIRECT' | 'UNESCAPE_AND_FORWARD';
   stream_idle_timeout?: Duration;
   request_timeout?: Duration;
   request_headers_timeout?: Duration;
   max_request_headers_kb?: number;
   strip_any_host_port?: boolean;
   forward_client_cert_details?: 'SANITIZE' | 'FORWARD_ONLY' | 'APPEND_FORWARD' | 'SANITIZE_SET' | 'ALWAYS_FORWARD_ONLY';
-  common_http_protocol_options?: { idle_timeout?: Duration; max_connection_duration?: Duration; max_stream_duration?: Duration; max_requests_per_connection?: number };
+  common_http_protocol_options?: {
+    idle_timeout?: Duration;
+    max_connection_duration?: Duration;
+    max_stream_duration?: Duration;
+    max_requests_per_connection?: number;
+  };
 }
 
 export interface TcpProxy {
@@ -113,4 +113,3 @@ export interface Listener {
   bind_to_port?: boolean;
   traffic_direction?: 'UNSPECIFIED' | 'INBOUND' | 'OUTBOUND';
 }
-

@@ -1,5 +1,16 @@
 // envoy.config.route.v3 (api/envoy/config/route/v3/route.proto, route_components.proto): what routing decides.
-import type { Duration, HeaderMatcher, HeaderValueOption, Metadata, MetadataMatcher, RegexMatchAndSubstitute, RegexMatcher, RuntimeFractionalPercent, StringMatcher, TypedAny } from './common.ts';
+import type {
+  Duration,
+  HeaderMatcher,
+  HeaderValueOption,
+  Metadata,
+  MetadataMatcher,
+  RegexMatchAndSubstitute,
+  RegexMatcher,
+  RuntimeFractionalPercent,
+  StringMatcher,
+  TypedAny,
+} from './common.ts';
 import type { PerFilterConfig } from './http-filters.ts';
 import type { TypedConfigType } from './type-urls.ts';
 

@@ -31,4 +31,3 @@ export const TypedConfigType = {
   previousHostsPredicate: `${T}envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate`,
   originalDst: `${T}envoy.extensions.filters.listener.original_dst.v3.OriginalDst`,
 } as const;
-

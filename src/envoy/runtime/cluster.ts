@@ -58,9 +58,14 @@ function outlier(od: OutlierDetection, cluster: string): EvaluatedOutlierDetecti
   // Detectors the local data plane does not run are refused, not skipped: success-rate ejection (on unless
   // enforcing_success_rate is 0, as istiod always writes it) and split local-origin errors.
   const at = `cluster ${cluster}: outlier_detection`;
-  if (od.enforcing_success_rate !== 0) throw new Error(`${at}.enforcing_success_rate: success-rate ejection (${od.enforcing_success_rate ?? 'unset: 100'} %) is not executed by the local data plane; set it to 0`);
-  if (od.split_external_local_origin_errors) throw new Error(`${at}.split_external_local_origin_errors: split local-origin error accounting is not executed by the local data plane`);
-  if (od.consecutive_local_origin_failure !== undefined) throw new Error(`${at}.consecutive_local_origin_failure: not executed by the local data plane (it needs split_external_local_origin_errors)`);
+  if (od.enforcing_success_rate !== 0)
+    throw new Error(
+      `${at}.enforcing_success_rate: success-rate ejection (${od.enforcing_success_rate ?? 'unset: 100'} %) is not executed by the local data plane; set it to 0`,
+    );
+  if (od.split_external_local_origin_errors)
+    throw new Error(`${at}.split_external_local_origin_errors: split local-origin error accounting is not executed by the local data plane`);
+  if (od.consecutive_local_origin_failure !== undefined)
+    throw new Error(`${at}.consecutive_local_origin_failure: not executed by the local data plane (it needs split_external_local_origin_errors)`);
   const ms = (d: string | undefined, fallback: number, field: string) => (d === undefined ? fallback : durationMs(d, `outlier_detection.${field}`));
   return {
     consecutive5xx: od.consecutive_5xx ?? 5,
@@ -80,7 +85,15 @@ function tlsOf(cluster: Cluster): EvaluatedCluster['tls'] {
   if (matches.length === 0) return 'plaintext';
   // istiod's auto-mTLS pair: tlsMode istio → TLS, anything else → raw buffer. Any other shape is refused.
   const [istio, rest] = matches;
-  if (matches.length === 2 && istio && rest && istio.match?.tlsMode === 'istio' && istio.transport_socket?.name === 'envoy.transport_sockets.tls' && Object.keys(rest.match ?? {}).length === 0) return 'by-endpoint';
+  if (
+    matches.length === 2 &&
+    istio &&
+    rest &&
+    istio.match?.tlsMode === 'istio' &&
+    istio.transport_socket?.name === 'envoy.transport_sockets.tls' &&
+    Object.keys(rest.match ?? {}).length === 0
+  )
+    return 'by-endpoint';
   throw new Error(`cluster ${cluster.name}: transport_socket_matches other than istiod's tlsMode-istio / tlsMode-disabled pair are not executed`);
 }
 
@@ -101,12 +114,20 @@ function refuseUnexecuted(cluster: Cluster): void {
   const http = cluster.typed_extension_protocol_options?.['envoy.extensions.upstreams.http.v3.HttpProtocolOptions'];
   // The local upstream connections are HTTP/1.1; use_downstream_protocol_config picks HTTP/1.1 for the HTTP/1.1 clients
   // here, so only an explicit HTTP/2 upstream would differ (multiplexing, max_requests instead of pending requests).
-  if (http?.explicit_http_config?.http2_protocol_options) throw new Error(`${at}: typed_extension_protocol_options.explicit_http_config.http2_protocol_options: HTTP/2 upstreams are not executed by the local data plane`);
-  if (http?.common_http_protocol_options?.max_connection_duration) throw new Error(`${at}: typed_extension_protocol_options.common_http_protocol_options.max_connection_duration: connection lifetimes are not executed by the local data plane`);
+  if (http?.explicit_http_config?.http2_protocol_options)
+    throw new Error(
+      `${at}: typed_extension_protocol_options.explicit_http_config.http2_protocol_options: HTTP/2 upstreams are not executed by the local data plane`,
+    );
+  if (http?.common_http_protocol_options?.max_connection_duration)
+    throw new Error(
+      `${at}: typed_extension_protocol_options.common_http_protocol_options.max_connection_duration: connection lifetimes are not executed by the local data plane`,
+    );
   for (const [i, t] of (cluster.circuit_breakers?.thresholds ?? []).entries()) {
-    if (t.max_connection_pools !== undefined) throw new Error(`${at}: circuit_breakers.thresholds[${i}].max_connection_pools: not executed by the local data plane`);
+    if (t.max_connection_pools !== undefined)
+      throw new Error(`${at}: circuit_breakers.thresholds[${i}].max_connection_pools: not executed by the local data plane`);
   }
-  if (cluster.original_dst_lb_config?.upstream_port_override !== undefined) throw new Error(`${at}: original_dst_lb_config.upstream_port_override: not executed by the local data plane`);
+  if (cluster.original_dst_lb_config?.upstream_port_override !== undefined)
+    throw new Error(`${at}: original_dst_lb_config.upstream_port_override: not executed by the local data plane`);
 }
 
 export function evaluateCluster(cluster: Cluster): EvaluatedCluster {
@@ -115,14 +136,17 @@ export function evaluateCluster(cluster: Cluster): EvaluatedCluster {
   const options = cluster.typed_extension_protocol_options?.['envoy.extensions.upstreams.http.v3.HttpProtocolOptions']?.common_http_protocol_options;
   const lb = cluster.lb_policy ?? 'ROUND_ROBIN';
   const originalDst = cluster.type === 'ORIGINAL_DST' && lb === 'CLUSTER_PROVIDED';
-  if (lb !== 'ROUND_ROBIN' && lb !== 'LEAST_REQUEST' && lb !== 'RANDOM' && lb !== 'RING_HASH' && !originalDst) throw new Error(`cluster ${cluster.name}: lb_policy ${lb} is not executed by the local data plane`);
+  if (lb !== 'ROUND_ROBIN' && lb !== 'LEAST_REQUEST' && lb !== 'RANDOM' && lb !== 'RING_HASH' && !originalDst)
+    throw new Error(`cluster ${cluster.name}: lb_policy ${lb} is not executed by the local data plane`);
   const ringConfig = cluster.ring_hash_lb_config;
   const panic = cluster.common_lb_config?.healthy_panic_threshold;
   return {
     name: cluster.name,
     connectTimeoutMs: cluster.connect_timeout === undefined ? 5_000 : durationMs(cluster.connect_timeout, 'connect_timeout'),
     lbPolicy: lb,
-    ...(lb === 'RING_HASH' ? { ring: { minSize: ringConfig?.minimum_ring_size ?? DEFAULT_MIN_RING_SIZE, maxSize: ringConfig?.maximum_ring_size ?? DEFAULT_MAX_RING_SIZE } } : {}),
+    ...(lb === 'RING_HASH'
+      ? { ring: { minSize: ringConfig?.minimum_ring_size ?? DEFAULT_MIN_RING_SIZE, maxSize: ringConfig?.maximum_ring_size ?? DEFAULT_MAX_RING_SIZE } }
+      : {}),
     maxConnections: thresholds?.max_connections ?? 1024,
     maxPendingRequests: thresholds?.max_pending_requests ?? 1024,
     maxRequests: thresholds?.max_requests ?? 1024,

@@ -41,7 +41,12 @@ export function corsDecision(policies: CorsPolicy[], method: string, header: (na
   }
   const origin = header('origin');
   if (!origin) return { kind: 'none' };
-  const origins = first(policies, (p) => p.allow_origin_string_match, (l) => l.length > 0) ?? [];
+  const origins =
+    first(
+      policies,
+      (p) => p.allow_origin_string_match,
+      (l) => l.length > 0,
+    ) ?? [];
   const allowed = origins.some((m) => matchString(m, '*') || matchString(m, origin));
   const credentials = first(policies, (p) => p.allow_credentials) === true;
   const requestMethod = header('access-control-request-method');
@@ -53,7 +58,7 @@ export function corsDecision(policies: CorsPolicy[], method: string, header: (na
     const methods = first(policies, (p) => p.allow_methods, nonEmpty);
     if (methods) headers['access-control-allow-methods'] = methods === '*' ? requestMethod : methods;
     const allowHeaders = first(policies, (p) => p.allow_headers, nonEmpty);
-    if (allowHeaders) headers['access-control-allow-headers'] = allowHeaders === '*' ? header('access-control-request-headers') ?? '' : allowHeaders;
+    if (allowHeaders) headers['access-control-allow-headers'] = allowHeaders === '*' ? (header('access-control-request-headers') ?? '') : allowHeaders;
     const maxAge = first(policies, (p) => p.max_age, nonEmpty);
     if (maxAge) headers['access-control-max-age'] = maxAge;
     if (first(policies, (p) => p.allow_private_network_access) === true && header('access-control-request-private-network') === 'true') {

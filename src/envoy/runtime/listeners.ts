@@ -11,7 +11,9 @@ export function inboundHttpFilters(listeners: readonly Listener[], port: number,
   const transport = mtls ? 'tls' : 'raw_buffer';
   const candidates = (inbound.filter_chains ?? []).filter((c) => c.filter_chain_match?.destination_port === port);
   // The most specific match wins: a chain naming the transport protocol before one that does not.
-  const chain = candidates.find((c) => c.filter_chain_match?.transport_protocol === transport) ?? candidates.find((c) => c.filter_chain_match?.transport_protocol === undefined);
+  const chain =
+    candidates.find((c) => c.filter_chain_match?.transport_protocol === transport) ??
+    candidates.find((c) => c.filter_chain_match?.transport_protocol === undefined);
   const hcm = chain?.filters.find((f) => f.typed_config['@type'] === TypedConfigType.httpConnectionManager);
   if (!hcm || hcm.typed_config['@type'] !== TypedConfigType.httpConnectionManager) return undefined;
   return hcm.typed_config.http_filters ?? [];
@@ -19,7 +21,9 @@ export function inboundHttpFilters(listeners: readonly Listener[], port: number,
 
 /** The RBAC rules of those filters, in order (a filter without rules allows everything; shadow rules decide nothing). */
 export function rbacRulesOf(filters: readonly HttpFilter[]): { name: string; rules: Rbac }[] {
-  return filters.flatMap((f) => (f.typed_config?.['@type'] === TypedConfigType.rbac && f.typed_config.rules ? [{ name: f.name, rules: f.typed_config.rules }] : []));
+  return filters.flatMap((f) =>
+    f.typed_config?.['@type'] === TypedConfigType.rbac && f.typed_config.rules ? [{ name: f.name, rules: f.typed_config.rules }] : [],
+  );
 }
 
 /**
@@ -28,20 +32,21 @@ export function rbacRulesOf(filters: readonly HttpFilter[]): { name: string; rul
  * (pilot/pkg/security/authz/builder/builder.go buildHTTP).
  */
 export type AuthzStep =
-  | { kind: 'rbac'; name: string; rules?: Rbac; shadow?: { rules: Rbac; prefix: string } }
-  | { kind: 'ext_authz'; name: string; config: ExtAuthz };
+  { kind: 'rbac'; name: string; rules?: Rbac; shadow?: { rules: Rbac; prefix: string } } | { kind: 'ext_authz'; name: string; config: ExtAuthz };
 
 export function authzStepsOf(filters: readonly HttpFilter[]): AuthzStep[] {
   return filters.flatMap((f): AuthzStep[] => {
     const c = f.typed_config;
     if (c?.['@type'] === TypedConfigType.rbac) {
       if (!c.rules && !c.shadow_rules) return [];
-      return [{
-        kind: 'rbac',
-        name: f.name,
-        ...(c.rules ? { rules: c.rules } : {}),
-        ...(c.shadow_rules ? { shadow: { rules: c.shadow_rules, prefix: c.shadow_rules_stat_prefix ?? '' } } : {}),
-      }];
+      return [
+        {
+          kind: 'rbac',
+          name: f.name,
+          ...(c.rules ? { rules: c.rules } : {}),
+          ...(c.shadow_rules ? { shadow: { rules: c.shadow_rules, prefix: c.shadow_rules_stat_prefix ?? '' } } : {}),
+        },
+      ];
     }
     if (c?.['@type'] === TypedConfigType.extAuthz) return [{ kind: 'ext_authz', name: f.name, config: c }];
     return [];

@@ -36,8 +36,12 @@ export function matchHeader(matcher: HeaderMatcher, headers: Headers): boolean {
   const invert = matcher.invert_match === true;
   const isPresentMatch =
     matcher.present_match !== undefined ||
-    (matcher.exact_match === undefined && matcher.safe_regex_match === undefined && matcher.range_match === undefined &&
-      matcher.prefix_match === undefined && matcher.suffix_match === undefined && matcher.contains_match === undefined &&
+    (matcher.exact_match === undefined &&
+      matcher.safe_regex_match === undefined &&
+      matcher.range_match === undefined &&
+      matcher.prefix_match === undefined &&
+      matcher.suffix_match === undefined &&
+      matcher.contains_match === undefined &&
       matcher.string_match === undefined);
   if (isPresentMatch) {
     // HeaderDataPresentMatch: no specifier at all means present_match: true.

@@ -38,7 +38,7 @@ function rangeScore(ranges: CidrRange[] | undefined, ip: string | undefined): nu
     const len = r.prefix_len ?? 32;
     if (base === undefined) continue;
     const mask = len === 0 ? 0 : (~0 << (32 - len)) >>> 0;
-    if (((address & mask) >>> 0) === ((base & mask) >>> 0)) best = Math.max(best, len + 1);
+    if ((address & mask) >>> 0 === (base & mask) >>> 0) best = Math.max(best, len + 1);
   }
   return best;
 }
@@ -86,7 +86,8 @@ export function outboundTcpTarget(listeners: readonly Listener[], c: OutboundCon
   const chain = selectChain(listener.filter_chains ?? [], c) ?? listener.default_filter_chain;
   if (!chain) return { kind: 'closed', listener: listener.name, reason: 'no filter chain matches' };
   const proxy = chain.filters.find((f) => f.typed_config['@type'] === TypedConfigType.tcpProxy);
-  if (!proxy || proxy.typed_config['@type'] !== TypedConfigType.tcpProxy) return { kind: 'closed', listener: listener.name, reason: 'the chain does not proxy TCP' };
+  if (!proxy || proxy.typed_config['@type'] !== TypedConfigType.tcpProxy)
+    return { kind: 'closed', listener: listener.name, reason: 'the chain does not proxy TCP' };
   const cluster = proxy.typed_config.cluster;
   if (cluster === undefined) throw new Error(`listener ${listener.name}: weighted tcp_proxy clusters are not executed by the local data plane`);
   return { kind: 'cluster', cluster, listener: listener.name, ...(chain.name ? { chain: chain.name } : {}) };

@@ -98,4 +98,3 @@ export function inCidr(range: CidrRange, address: string | undefined): boolean {
   list.addSubnet(range.address_prefix, range.prefix_len ?? 0, type);
   return list.check(address, type);
 }
-

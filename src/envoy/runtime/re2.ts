@@ -3,7 +3,10 @@
 // RE2 syntax JS would read differently, or not at all, is refused rather than approximated.
 
 export class UnsupportedRegexError extends Error {
-  constructor(readonly pattern: string, reason: string) {
+  constructor(
+    readonly pattern: string,
+    reason: string,
+  ) {
     super(`safe_regex "${pattern}": ${reason}`);
     this.name = 'UnsupportedRegexError';
   }

@@ -6,10 +6,23 @@ import { durationMs } from './duration.ts';
 import { matchHeaders, type Headers } from './matchers.ts';
 
 export const RETRY_ON = [
-  '5xx', 'gateway-error', 'reset', 'reset-before-request', 'connect-failure', 'retriable-4xx', 'refused-stream',
-  'retriable-status-codes', 'retriable-headers', 'envoy-ratelimited', 'http3-post-connect-failure',
+  '5xx',
+  'gateway-error',
+  'reset',
+  'reset-before-request',
+  'connect-failure',
+  'retriable-4xx',
+  'refused-stream',
+  'retriable-status-codes',
+  'retriable-headers',
+  'envoy-ratelimited',
+  'http3-post-connect-failure',
   // gRPC: the grpc-status of the response (retry_state_impl.cc parseRetryGrpcOn).
-  'cancelled', 'deadline-exceeded', 'internal', 'resource-exhausted', 'unavailable',
+  'cancelled',
+  'deadline-exceeded',
+  'internal',
+  'resource-exhausted',
+  'unavailable',
 ] as const;
 export type RetryOn = (typeof RETRY_ON)[number];
 
@@ -41,7 +54,8 @@ export function evaluateRetryPolicy(policy: RetryPolicy | undefined): EvaluatedR
     const condition = raw.trim();
     if (condition === '') continue;
     // parseRetryOn/parseRetryGrpcOn report a name they do not know as invalid.
-    if (!(RETRY_ON as readonly string[]).includes(condition)) throw new Error(`retry_policy.retry_on: unknown condition "${condition}" (known: ${RETRY_ON.join(', ')})`);
+    if (!(RETRY_ON as readonly string[]).includes(condition))
+      throw new Error(`retry_policy.retry_on: unknown condition "${condition}" (known: ${RETRY_ON.join(', ')})`);
     retryOn.add(condition as RetryOn);
   }
   const baseMs = policy.retry_back_off ? durationMs(policy.retry_back_off.base_interval, 'retry_policy.retry_back_off.base_interval') : 25;

@@ -57,7 +57,8 @@ function indexVirtualHosts(config: RouteConfiguration): VirtualHostIndex {
     for (const raw of vhost.domains) {
       const domain = raw.toLowerCase();
       // RouteMatcher's constructor rejects a domain twice in one route configuration.
-      if (seen.has(domain)) throw new Error(`route configuration ${config.name}: domain "${raw}" is in more than one virtual host (virtual_hosts[${vhost.name}].domains)`);
+      if (seen.has(domain))
+        throw new Error(`route configuration ${config.name}: domain "${raw}" is in more than one virtual host (virtual_hosts[${vhost.name}].domains)`);
       seen.add(domain);
       if (domain === '*') index.fallback = vhost;
       else if (domain.startsWith('*')) addWildcard(suffixes, domain.slice(1), vhost);
@@ -182,7 +183,10 @@ export function redirectOf(route: Route, request: { scheme: string; authority: s
   if (r.path_redirect) {
     path = r.path_redirect.includes('?') || r.strip_query ? r.path_redirect : r.path_redirect + query;
   } else {
-    const rewritten = r.prefix_rewrite !== undefined || r.regex_rewrite !== undefined ? rewrittenPath({ ...route, route: { cluster: '', prefix_rewrite: r.prefix_rewrite, regex_rewrite: r.regex_rewrite } }, request.path) : request.path;
+    const rewritten =
+      r.prefix_rewrite !== undefined || r.regex_rewrite !== undefined
+        ? rewrittenPath({ ...route, route: { cluster: '', prefix_rewrite: r.prefix_rewrite, regex_rewrite: r.regex_rewrite } }, request.path)
+        : request.path;
     const rq = rewritten.search(/[?#]/);
     path = r.strip_query && rq >= 0 ? rewritten.slice(0, rq) : rewritten;
   }
@@ -320,12 +324,7 @@ export function allPerFilterConfigs(
  * most_specific_header_mutations_wins unset): the weighted cluster entry, then route, virtual host, route
  * configuration — so on a conflict the least specific level, applied last, wins.
  */
-export function headerMutationLevels(
-  routeConfig: RouteConfiguration,
-  vhost: VirtualHost,
-  route: Route,
-  clusterWeight?: ClusterWeight,
-): HeaderOperations[] {
+export function headerMutationLevels(routeConfig: RouteConfiguration, vhost: VirtualHost, route: Route, clusterWeight?: ClusterWeight): HeaderOperations[] {
   const levels: (HeaderOperations | undefined)[] = [clusterWeight, route, vhost, routeConfig];
   return levels.filter((level): level is HeaderOperations => level !== undefined);
 }

@@ -3,7 +3,15 @@ import type { K8sObject } from '../../spec/types.ts';
 import { readExportTo } from './export-to.ts';
 import { FieldPath, readArray, readBoolean, readDuration, readNumber, readObject, readString, readStringMap } from './fields.ts';
 import type {
-  ConnectionPoolSettings, ConsistentHashSpec, DestinationRuleModel, LoadBalancer, OutlierDetectionSettings, Subset, TlsMode, TrafficPolicy, TrafficPolicySettings,
+  ConnectionPoolSettings,
+  ConsistentHashSpec,
+  DestinationRuleModel,
+  LoadBalancer,
+  OutlierDetectionSettings,
+  Subset,
+  TlsMode,
+  TrafficPolicy,
+  TrafficPolicySettings,
 } from './model.ts';
 
 const loadBalancers: LoadBalancer[] = ['ROUND_ROBIN', 'LEAST_REQUEST', 'RANDOM'];
@@ -104,12 +112,14 @@ function parseSettings(o: Record<string, unknown>, at: FieldPath): TrafficPolicy
     });
     if (lb.simple !== undefined) {
       const simple = readString(lb.simple, at.key('loadBalancer.simple'));
-      const name = simple === 'ROUND_ROBIN' || simple === 'LEAST_REQUEST' || simple === 'RANDOM' ? simple : simple === 'LEAST_CONN' ? 'LEAST_REQUEST' : undefined;
+      const name =
+        simple === 'ROUND_ROBIN' || simple === 'LEAST_REQUEST' || simple === 'RANDOM' ? simple : simple === 'LEAST_CONN' ? 'LEAST_REQUEST' : undefined;
       if (!name) throw at.key('loadBalancer.simple').error(`unsupported load balancer ${simple} (supported: ${loadBalancers.join(', ')}, LEAST_CONN)`);
       out.loadBalancer = { simple: name };
     }
     if (lb.consistentHash !== undefined) {
-      if (lb.simple !== undefined) throw at.key('loadBalancer.consistentHash').error('only one of simple and consistentHash may be set (LoadBalancerSettings.lb_policy is a oneof)');
+      if (lb.simple !== undefined)
+        throw at.key('loadBalancer.consistentHash').error('only one of simple and consistentHash may be set (LoadBalancerSettings.lb_policy is a oneof)');
       out.loadBalancer = { consistentHash: parseConsistentHash(lb.consistentHash, at.key('loadBalancer.consistentHash')) };
     }
   }
@@ -145,14 +155,22 @@ function parseConnectionPool(value: unknown, at: FieldPath): ConnectionPoolSetti
     if (tcp.maxConnections !== undefined) pool.maxConnections = readNumber(tcp.maxConnections, at.key('tcp.maxConnections'), { integer: true, min: 1 });
     if (tcp.connectTimeout !== undefined) pool.connectTimeoutMs = readDuration(tcp.connectTimeout, at.key('tcp.connectTimeout'), { min: 1 });
     if (tcp.tcpKeepalive !== undefined) readObject(tcp.tcpKeepalive, at.key('tcp.tcpKeepalive'), ['probes', 'time', 'interval']); // loopback never drops idle connections
-    if (tcp.maxConnectionDuration !== undefined) throw at.key('tcp.maxConnectionDuration').error('not supported by the local target: connection lifetimes are not emulated');
+    if (tcp.maxConnectionDuration !== undefined)
+      throw at.key('tcp.maxConnectionDuration').error('not supported by the local target: connection lifetimes are not emulated');
     // Istio sets the upstream HTTP idle timeout from http.idleTimeout, or else tcp.idleTimeout
     // (pilot/pkg/networking/core/cluster_traffic_policy.go applyConnectionPool).
     if (tcp.idleTimeout !== undefined) pool.idleTimeoutMs = readDuration(tcp.idleTimeout, at.key('tcp.idleTimeout'), { min: 1 });
   }
   if (o.http !== undefined) {
     const http = readObject(o.http, at.key('http'), [
-      'http1MaxPendingRequests', 'http2MaxRequests', 'maxRequestsPerConnection', 'maxRetries', 'idleTimeout', 'h2UpgradePolicy', 'useClientProtocol', 'maxConcurrentStreams',
+      'http1MaxPendingRequests',
+      'http2MaxRequests',
+      'maxRequestsPerConnection',
+      'maxRetries',
+      'idleTimeout',
+      'h2UpgradePolicy',
+      'useClientProtocol',
+      'maxConcurrentStreams',
     ]);
     const int = (k: string) => readNumber(http[k], at.key(`http.${k}`), { integer: true, min: 0 });
     if (http.http1MaxPendingRequests !== undefined) pool.http1MaxPendingRequests = int('http1MaxPendingRequests');
@@ -172,12 +190,15 @@ function parseConnectionPool(value: unknown, at: FieldPath): ConnectionPoolSetti
 }
 
 function parseOutlierDetection(value: unknown, at: FieldPath): OutlierDetectionSettings {
-  const o = readObject(value, at, [
-    'consecutive5xxErrors', 'consecutiveGatewayErrors', 'consecutiveErrors', 'interval', 'baseEjectionTime', 'maxEjectionPercent', 'minHealthPercent',
-  ], {
-    splitExternalLocalOriginErrors: 'split local-origin error accounting is not emulated',
-    consecutiveLocalOriginFailures: 'split local-origin error accounting is not emulated',
-  });
+  const o = readObject(
+    value,
+    at,
+    ['consecutive5xxErrors', 'consecutiveGatewayErrors', 'consecutiveErrors', 'interval', 'baseEjectionTime', 'maxEjectionPercent', 'minHealthPercent'],
+    {
+      splitExternalLocalOriginErrors: 'split local-origin error accounting is not emulated',
+      consecutiveLocalOriginFailures: 'split local-origin error accounting is not emulated',
+    },
+  );
   const int = (k: string, max?: number) => readNumber(o[k], at.key(k), { integer: true, min: 0, max });
   const settings: OutlierDetectionSettings = {};
   // Deprecated and ignored: istiod's applyOutlierDetection (cluster_traffic_policy.go) reads only
@@ -241,7 +262,7 @@ export function effectiveTrafficPolicy(rule: DestinationRuleModel | undefined, s
  */
 export function endpointTlsMode(rule: DestinationRuleModel | undefined, subset: string | undefined, port: number): TlsMode | undefined {
   if (!rule) return undefined;
-  const forPort = (p: TrafficPolicy | undefined) => (p ? p.portLevel.get(port)?.tls ?? p.tls : undefined);
+  const forPort = (p: TrafficPolicy | undefined) => (p ? (p.portLevel.get(port)?.tls ?? p.tls) : undefined);
   if (subset === undefined) return forPort(rule.trafficPolicy);
   const s = rule.subsets.find((x) => x.name === subset);
   if (!s) return undefined;

@@ -10,8 +10,12 @@ export function readExportTo(value: unknown, namespace: string, at: FieldPath): 
   const seen = new Set<string>();
   list.forEach((e, i) => {
     const key = e === '.' ? namespace : e;
-    if (seen.has(key)) throw at.index(i).error(e === key ? `duplicate entries in exportTo for entry ${e}` : `duplicate entries in exportTo: . and current namespace ${namespace}`);
-    if (e !== '*' && e !== '.' && (e.length > 63 || !namespaceName.test(e))) throw at.index(i).error(`${JSON.stringify(e)} is not ".", "*" or a namespace name`);
+    if (seen.has(key))
+      throw at
+        .index(i)
+        .error(e === key ? `duplicate entries in exportTo for entry ${e}` : `duplicate entries in exportTo: . and current namespace ${namespace}`);
+    if (e !== '*' && e !== '.' && (e.length > 63 || !namespaceName.test(e)))
+      throw at.index(i).error(`${JSON.stringify(e)} is not ".", "*" or a namespace name`);
     seen.add(key);
   });
   if (seen.has('*') && list.length > 1) throw at.error('cannot have both public (*) and non-public exportTo values for a resource');

@@ -36,9 +36,17 @@ export function isCatchAllMatch(m: HttpMatch | undefined): boolean {
   if (!m) return true;
   const uri = m.uri;
   const path = uri === undefined || (uri.kind === 'prefix' && uri.value === '/') || (uri.kind === 'regex' && uri.value === '.*');
-  return path && m.headers.length === 0 && m.withoutHeaders.length === 0 && m.queryParams.length === 0
-    && !m.claims?.length && !m.withoutClaims?.length
-    && m.method === undefined && m.authority === undefined && m.scheme === undefined;
+  return (
+    path &&
+    m.headers.length === 0 &&
+    m.withoutHeaders.length === 0 &&
+    m.queryParams.length === 0 &&
+    !m.claims?.length &&
+    !m.withoutClaims?.length &&
+    m.method === undefined &&
+    m.authority === undefined &&
+    m.scheme === undefined
+  );
 }
 
 /** route.go BuildHTTPRoutesForVirtualService for one VirtualService: single-match routes in order. */
@@ -100,7 +108,10 @@ function intersectHosts(serverHosts: string[], vsHosts: string[]): string[] {
  * first such server (gatewayRoutes cache); each virtual host's catch-alls then go last (SortVHostRoutes).
  */
 export function gatewayVirtualHosts(
-  gateways: readonly GatewayModel[], services: readonly VirtualServiceModel[], listenerPort: number, proxy: { labels: Record<string, string>; namespace: string },
+  gateways: readonly GatewayModel[],
+  services: readonly VirtualServiceModel[],
+  listenerPort: number,
+  proxy: { labels: Record<string, string>; namespace: string },
 ): Map<string, HttpRoute[]> {
   const vhosts = new Map<string, HttpRoute[]>();
   const built = new Map<string, HttpRoute[]>();

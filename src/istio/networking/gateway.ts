@@ -41,7 +41,11 @@ export function parseGateway(object: K8sObject): GatewayModel {
     const listener = gatewayListenerPort(number);
     if (!supportedGatewayPorts.includes(listener)) {
       const via = listener === number ? '' : `, which the istio-ingressgateway Service maps to ${listener}`;
-      throw sat.key('port.number').error(`the local ingress gateway listens on ${supportedGatewayPorts.join(', ')} only: use 8080, or 80 (the gateway Service's port for it) (found ${number}${via})`);
+      throw sat
+        .key('port.number')
+        .error(
+          `the local ingress gateway listens on ${supportedGatewayPorts.join(', ')} only: use 8080, or 80 (the gateway Service's port for it) (found ${number}${via})`,
+        );
     }
     const protocol = readString(port.protocol ?? 'HTTP', sat.key('port.protocol')).toUpperCase();
     if (protocol !== 'HTTP') throw sat.key('port.protocol').error(`protocol ${protocol} is not emulated (HTTP only)`);

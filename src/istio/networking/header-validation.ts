@@ -136,7 +136,7 @@ export function matchHeaderNameProblem(name: string): string | undefined {
   return undefined;
 }
 
-const BY_ISTIO = ' (refused by Istio\'s validation)';
+const BY_ISTIO = " (refused by Istio's validation)";
 
 /**
  * What Istio (or Envoy) refuses in one entry of a header operation: `name` (and `value` for set/add) of

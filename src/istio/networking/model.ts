@@ -1,10 +1,7 @@
 // The Istio traffic resources as the local mesh uses them: validated, defaults resolved, ready to evaluate.
 
 export type StringMatcher =
-  | { kind: 'exact'; value: string }
-  | { kind: 'prefix'; value: string }
-  | { kind: 'regex'; value: string; regex: RegExp }
-  | { kind: 'present' };
+  { kind: 'exact'; value: string } | { kind: 'prefix'; value: string } | { kind: 'regex'; value: string; regex: RegExp } | { kind: 'present' };
 
 export interface HttpMatch {
   name?: string;

@@ -33,7 +33,7 @@ export function parseServiceEntry(object: K8sObject): ServiceEntryModel {
   const namespace = object.metadata.namespace ?? 'default';
   const spec = readObject(object.spec, at.key('spec'), ['hosts', 'ports', 'location', 'resolution', 'exportTo'], {
     addresses: 'virtual IPs are not emulated (the local mesh reaches an external host by name: its SNI or Host header)',
-    endpoints: 'explicit endpoints are addresses outside the local mesh; a scenario\'s external stand-in answers for a host name instead (resolution: DNS)',
+    endpoints: "explicit endpoints are addresses outside the local mesh; a scenario's external stand-in answers for a host name instead (resolution: DNS)",
     workloadSelector: 'WorkloadEntries are not emulated',
     subjectAltNames: 'the SANs are checked only when a sidecar originates Istio mTLS to the entry, which the local mesh does not do for external hosts',
   });
@@ -67,19 +67,24 @@ export function parseServiceEntry(object: K8sObject): ServiceEntryModel {
   if (ports.length === 0) throw portsAt.error('at least one port is required');
   const location = readString(spec.location ?? 'MESH_EXTERNAL', at.key('spec.location'));
   if (location !== 'MESH_EXTERNAL') {
-    throw at.key('spec.location').error(`${location} is not emulated: only MESH_EXTERNAL entries (hosts outside the mesh, answered by a scenario's external stand-in)`);
+    throw at
+      .key('spec.location')
+      .error(`${location} is not emulated: only MESH_EXTERNAL entries (hosts outside the mesh, answered by a scenario's external stand-in)`);
   }
   const resolution = readString(spec.resolution ?? 'NONE', at.key('spec.resolution'));
   if (resolution !== 'DNS' && resolution !== 'NONE') {
-    const why = resolution === 'STATIC'
-      ? 'STATIC sends to the entry\'s endpoint addresses, which are outside the local mesh; use DNS (the host name resolves to its stand-in)'
-      : `${resolution} is not emulated (supported here: DNS, NONE)`;
+    const why =
+      resolution === 'STATIC'
+        ? "STATIC sends to the entry's endpoint addresses, which are outside the local mesh; use DNS (the host name resolves to its stand-in)"
+        : `${resolution} is not emulated (supported here: DNS, NONE)`;
     throw at.key('spec.resolution').error(why);
   }
-  const exportTo = spec.exportTo === undefined ? undefined
-    : readArray(spec.exportTo, at.key('spec.exportTo')).map((e, i) => {
-      const value = readString(e, at.key('spec.exportTo').index(i));
-      return value === '.' ? namespace : value;
-    });
+  const exportTo =
+    spec.exportTo === undefined
+      ? undefined
+      : readArray(spec.exportTo, at.key('spec.exportTo')).map((e, i) => {
+          const value = readString(e, at.key('spec.exportTo').index(i));
+          return value === '.' ? namespace : value;
+        });
   return { name: object.metadata.name, namespace, hosts, ports, resolution, ...(exportTo ? { exportTo } : {}) };
 }

@@ -1,9 +1,18 @@
 // VirtualService: validation into the model, refusing what the local mesh does not implement.
 import type { K8sObject } from '../../spec/types.ts';
-import {
-  FieldPath, isObj, readArray, readBoolean, readDuration, readNumber, readObject, readOptionalString, readString, readStringMap,
-} from './fields.ts';
-import type { CorsSpec, FaultSpec, HeaderOperations, HeadersSpec, HttpMatch, HttpRoute, RetrySpec, RouteDestination, StringMatcher, VirtualServiceModel } from './model.ts';
+import { FieldPath, isObj, readArray, readBoolean, readDuration, readNumber, readObject, readOptionalString, readString, readStringMap } from './fields.ts';
+import type {
+  CorsSpec,
+  FaultSpec,
+  HeaderOperations,
+  HeadersSpec,
+  HttpMatch,
+  HttpRoute,
+  RetrySpec,
+  RouteDestination,
+  StringMatcher,
+  VirtualServiceModel,
+} from './model.ts';
 import { headerOperationProblem, isAuthorityHeader } from './header-validation.ts';
 import { readExportTo } from './export-to.ts';
 import { readHeaderValue } from './header-value.ts';
@@ -31,15 +40,25 @@ export function parseVirtualService(object: K8sObject, createdAt = 0): VirtualSe
   const hosts = readArray(spec.hosts ?? [], at.key('spec.hosts')).map((h, i) => readString(h, at.key('spec.hosts').index(i)));
   if (hosts.length === 0) throw at.key('spec.hosts').error('at least one host is required');
   const namespace = object.metadata.namespace ?? 'default';
-  const gateways = spec.gateways === undefined || (Array.isArray(spec.gateways) && spec.gateways.length === 0)
-    ? ['mesh']
-    : readArray(spec.gateways, at.key('spec.gateways')).map((g, i) => resolveGatewayName(readString(g, at.key('spec.gateways').index(i)), namespace));
+  const gateways =
+    spec.gateways === undefined || (Array.isArray(spec.gateways) && spec.gateways.length === 0)
+      ? ['mesh']
+      : readArray(spec.gateways, at.key('spec.gateways')).map((g, i) => resolveGatewayName(readString(g, at.key('spec.gateways').index(i)), namespace));
   // The controller turns `.` into the namespace's name (push_context.go initVirtualServices reads it so).
-  const exportTo = spec.exportTo === undefined ? undefined
-    : readExportTo(spec.exportTo, namespace, at.key('spec.exportTo')).map((e) => (e === '.' ? namespace : e));
+  const exportTo =
+    spec.exportTo === undefined ? undefined : readExportTo(spec.exportTo, namespace, at.key('spec.exportTo')).map((e) => (e === '.' ? namespace : e));
   const http = readArray(spec.http ?? [], at.key('spec.http')).map((r, i) => parseRoute(r, at.key('spec.http').index(i), namespace));
   for (const rule of http) for (const d of rule.route) d.fqdn = resolveShortname(d.host, namespace);
-  return { kind: 'VirtualService', name: object.metadata.name, namespace, hosts, gateways, http, ...(exportTo && exportTo.length > 0 ? { exportTo } : {}), createdAt };
+  return {
+    kind: 'VirtualService',
+    name: object.metadata.name,
+    namespace,
+    hosts,
+    gateways,
+    http,
+    ...(exportTo && exportTo.length > 0 ? { exportTo } : {}),
+    createdAt,
+  };
 }
 
 /**
@@ -67,7 +86,8 @@ function parseRoute(value: unknown, at: FieldPath, namespace: string): HttpRoute
     route: readArray(r.route ?? [], at.key('route')).map((d, i) => parseDestination(d, at.key('route').index(i))),
   };
   if (route.route.length === 0) throw at.key('route').error('a route needs at least one destination');
-  if (weightShares(route.route.map((d) => d.weight)) === undefined) throw at.key('route').error('the weights must add up to more than 0 (Istio: total destination weight = 0)');
+  if (weightShares(route.route.map((d) => d.weight)) === undefined)
+    throw at.key('route').error('the weights must add up to more than 0 (Istio: total destination weight = 0)');
   const routed = routedWeights(route.route.map((d) => d.weight));
   route.route.forEach((d, i) => (d.weight = routed[i] ?? 0));
   if (r.timeout !== undefined) route.timeoutMs = readDuration(r.timeout, at.key('timeout'));
@@ -82,7 +102,11 @@ function parseRoute(value: unknown, at: FieldPath, namespace: string): HttpRoute
   // virtualservice.go validateAuthorityRewrite: the authority is rewritten in one place only.
   const headerAuthority = route.headers?.request?.authority;
   if (route.rewrite?.authority && headerAuthority !== undefined) {
-    throw at.key('headers.request').error(`authority header cannot be set multiple times: have ${JSON.stringify(route.rewrite.authority)}, attempting to set ${JSON.stringify(headerAuthority)}`);
+    throw at
+      .key('headers.request')
+      .error(
+        `authority header cannot be set multiple times: have ${JSON.stringify(route.rewrite.authority)}, attempting to set ${JSON.stringify(headerAuthority)}`,
+      );
   }
   return route;
 }
@@ -98,10 +122,26 @@ export function routingClaim(key: string): string[] | undefined {
 }
 
 function parseMatch(value: unknown, at: FieldPath, namespace: string): HttpMatch {
-  const m = readObject(value, at, [
-    'name', 'uri', 'scheme', 'method', 'authority', 'headers', 'withoutHeaders', 'queryParams', 'ignoreUriCase', 'port',
-    'sourceLabels', 'sourceNamespace', 'gateways',
-  ], { statPrefix: 'per-route stat prefixes are not emulated' });
+  const m = readObject(
+    value,
+    at,
+    [
+      'name',
+      'uri',
+      'scheme',
+      'method',
+      'authority',
+      'headers',
+      'withoutHeaders',
+      'queryParams',
+      'ignoreUriCase',
+      'port',
+      'sourceLabels',
+      'sourceNamespace',
+      'gateways',
+    ],
+    { statPrefix: 'per-route stat prefixes are not emulated' },
+  );
   const claimLists: Record<'headers' | 'withoutHeaders', [string[], ReturnType<typeof parseStringMatch>][]> = { headers: [], withoutHeaders: [] };
   const headerList = (field: 'headers' | 'withoutHeaders'): [string, ReturnType<typeof parseStringMatch>][] => {
     if (m[field] === undefined) return [];
@@ -118,8 +158,13 @@ function parseMatch(value: unknown, at: FieldPath, namespace: string): HttpMatch
     name: readOptionalString(m.name, at.key('name')),
     headers: headerList('headers'),
     withoutHeaders: headerList('withoutHeaders'),
-    queryParams: m.queryParams === undefined ? [] : Object.entries(readObject(m.queryParams, at.key('queryParams'), Object.keys(isObj(m.queryParams) ? m.queryParams : {})))
-      .map(([k, v]) => [k, parseStringMatch(v, at.key('queryParams').key(k), { allowPrefix: false })]),
+    queryParams:
+      m.queryParams === undefined
+        ? []
+        : Object.entries(readObject(m.queryParams, at.key('queryParams'), Object.keys(isObj(m.queryParams) ? m.queryParams : {}))).map(([k, v]) => [
+            k,
+            parseStringMatch(v, at.key('queryParams').key(k), { allowPrefix: false }),
+          ]),
     ignoreUriCase: m.ignoreUriCase === undefined ? false : readBoolean(m.ignoreUriCase, at.key('ignoreUriCase')),
   };
   if (claimLists.headers.length > 0) match.claims = claimLists.headers;
@@ -130,7 +175,8 @@ function parseMatch(value: unknown, at: FieldPath, namespace: string): HttpMatch
   if (m.port !== undefined) match.port = readNumber(m.port, at.key('port'), { integer: true, min: 1, max: 65535 });
   if (m.sourceLabels !== undefined) match.sourceLabels = readStringMap(m.sourceLabels, at.key('sourceLabels'));
   if (m.sourceNamespace !== undefined) match.sourceNamespace = readString(m.sourceNamespace, at.key('sourceNamespace'));
-  if (m.gateways !== undefined) match.gateways = readArray(m.gateways, at.key('gateways')).map((g, i) => resolveGatewayName(readString(g, at.key('gateways').index(i)), namespace));
+  if (m.gateways !== undefined)
+    match.gateways = readArray(m.gateways, at.key('gateways')).map((g, i) => resolveGatewayName(readString(g, at.key('gateways').index(i)), namespace));
   return match;
 }
 
@@ -179,18 +225,34 @@ function parsePercentage(value: unknown, at: FieldPath): number {
 
 /** networking/v1alpha3/virtual_service.proto CorsPolicy; what istiod keeps of it is route.go TranslateCORSPolicy. */
 function parseCors(value: unknown, at: FieldPath): CorsSpec {
-  const c = readObject(value, at, ['allowOrigins', 'allowOrigin', 'allowMethods', 'allowHeaders', 'exposeHeaders', 'maxAge', 'allowCredentials', 'unmatchedPreflights']);
+  const c = readObject(value, at, [
+    'allowOrigins',
+    'allowOrigin',
+    'allowMethods',
+    'allowHeaders',
+    'exposeHeaders',
+    'maxAge',
+    'allowCredentials',
+    'unmatchedPreflights',
+  ]);
   const strings = (key: string) => (c[key] === undefined ? [] : readArray(c[key], at.key(key)).map((v, i) => readString(v, at.key(key).index(i))));
   // allowOrigins wins; the deprecated allowOrigin list is taken as exact matches only without it.
-  const allowOrigins = c.allowOrigins !== undefined
-    ? readArray(c.allowOrigins, at.key('allowOrigins')).map((m, i) => parseStringMatch(m, at.key('allowOrigins').index(i), { allowPrefix: true }))
-    : strings('allowOrigin').map((value): StringMatcher => ({ kind: 'exact', value }));
-  const cors: CorsSpec = { allowOrigins, allowMethods: strings('allowMethods'), allowHeaders: strings('allowHeaders'), exposeHeaders: strings('exposeHeaders') };
+  const allowOrigins =
+    c.allowOrigins !== undefined
+      ? readArray(c.allowOrigins, at.key('allowOrigins')).map((m, i) => parseStringMatch(m, at.key('allowOrigins').index(i), { allowPrefix: true }))
+      : strings('allowOrigin').map((value): StringMatcher => ({ kind: 'exact', value }));
+  const cors: CorsSpec = {
+    allowOrigins,
+    allowMethods: strings('allowMethods'),
+    allowHeaders: strings('allowHeaders'),
+    exposeHeaders: strings('exposeHeaders'),
+  };
   if (c.maxAge !== undefined) cors.maxAgeSeconds = Math.floor(readDuration(c.maxAge, at.key('maxAge')) / 1000);
   if (c.allowCredentials !== undefined) cors.allowCredentials = readBoolean(c.allowCredentials, at.key('allowCredentials'));
   if (c.unmatchedPreflights !== undefined) {
     const u = readString(c.unmatchedPreflights, at.key('unmatchedPreflights'));
-    if (u !== 'FORWARD' && u !== 'IGNORE' && u !== 'UNSPECIFIED') throw at.key('unmatchedPreflights').error(`expected FORWARD or IGNORE, found ${JSON.stringify(u)}`);
+    if (u !== 'FORWARD' && u !== 'IGNORE' && u !== 'UNSPECIFIED')
+      throw at.key('unmatchedPreflights').error(`expected FORWARD or IGNORE, found ${JSON.stringify(u)}`);
     if (u !== 'UNSPECIFIED') cors.unmatchedPreflights = u;
   }
   return cors;
@@ -204,12 +266,19 @@ function parseFault(value: unknown, at: FieldPath): FaultSpec {
     if (d.fixedDelay === undefined) throw at.key('delay.fixedDelay').error('a delay needs fixedDelay');
     fault.delay = {
       fixedDelayMs: readDuration(d.fixedDelay, at.key('delay.fixedDelay'), { min: 1 }),
-      ppm: d.percentage !== undefined ? parsePercentage(d.percentage, at.key('delay.percentage'))
-        : d.percent !== undefined ? readNumber(d.percent, at.key('delay.percent'), { integer: true, min: 0, max: 100 }) * 10_000 : 0,
+      ppm:
+        d.percentage !== undefined
+          ? parsePercentage(d.percentage, at.key('delay.percentage'))
+          : d.percent !== undefined
+            ? readNumber(d.percent, at.key('delay.percent'), { integer: true, min: 0, max: 100 }) * 10_000
+            : 0,
     };
   }
   if (f.abort !== undefined) {
-    const a = readObject(f.abort, at.key('abort'), ['httpStatus', 'percentage'], { grpcStatus: 'gRPC aborts are not emulated (HTTP only)', http2Error: 'HTTP/2 errors are not emulated' });
+    const a = readObject(f.abort, at.key('abort'), ['httpStatus', 'percentage'], {
+      grpcStatus: 'gRPC aborts are not emulated (HTTP only)',
+      http2Error: 'HTTP/2 errors are not emulated',
+    });
     if (a.httpStatus === undefined) throw at.key('abort.httpStatus').error('an abort needs httpStatus');
     fault.abort = {
       httpStatus: readNumber(a.httpStatus, at.key('abort.httpStatus'), { integer: true, min: 200, max: 599 }),
@@ -224,8 +293,10 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~A-Za-z0-9]+$/;
 
 /** What the local proxies cannot send although Istio accepts it: names that are not tokens, values beyond Latin-1. */
 function localHeaderProblem(name: string, value?: string): string | undefined {
-  if (!TOKEN.test(name)) return `not supported by the local target: header name ${JSON.stringify(name)} is not an RFC 7230 token, which the local proxies cannot send`;
-  if (value !== undefined && /[^\t\x20-\x7e\x80-\xff]/.test(value)) return `not supported by the local target: header value ${JSON.stringify(value)} has characters beyond Latin-1, which the local proxies cannot send`;
+  if (!TOKEN.test(name))
+    return `not supported by the local target: header name ${JSON.stringify(name)} is not an RFC 7230 token, which the local proxies cannot send`;
+  if (value !== undefined && /[^\t\x20-\x7e\x80-\xff]/.test(value))
+    return `not supported by the local target: header value ${JSON.stringify(value)} has characters beyond Latin-1, which the local proxies cannot send`;
   return undefined;
 }
 

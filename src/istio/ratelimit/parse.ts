@@ -20,11 +20,30 @@ const CONTEXTS: EnvoyFilterContext[] = ['SIDECAR_INBOUND', 'SIDECAR_OUTBOUND', '
 
 /** envoy type/v3/http_status.proto StatusCode names for the 4xx/5xx codes a rate limiter would use. */
 const STATUS_NAMES: Record<string, number> = {
-  OK: 200, BadRequest: 400, Unauthorized: 401, PaymentRequired: 402, Forbidden: 403, NotFound: 404,
-  MethodNotAllowed: 405, NotAcceptable: 406, RequestTimeout: 408, Conflict: 409, Gone: 410, PreconditionFailed: 412,
-  PayloadTooLarge: 413, UnprocessableEntity: 422, Locked: 423, TooEarly: 425, PreconditionRequired: 428,
-  TooManyRequests: 429, InternalServerError: 500, NotImplemented: 501, BadGateway: 502, ServiceUnavailable: 503,
-  GatewayTimeout: 504, InsufficientStorage: 507,
+  OK: 200,
+  BadRequest: 400,
+  Unauthorized: 401,
+  PaymentRequired: 402,
+  Forbidden: 403,
+  NotFound: 404,
+  MethodNotAllowed: 405,
+  NotAcceptable: 406,
+  RequestTimeout: 408,
+  Conflict: 409,
+  Gone: 410,
+  PreconditionFailed: 412,
+  PayloadTooLarge: 413,
+  UnprocessableEntity: 422,
+  Locked: 423,
+  TooEarly: 425,
+  PreconditionRequired: 428,
+  TooManyRequests: 429,
+  InternalServerError: 500,
+  NotImplemented: 501,
+  BadGateway: 502,
+  ServiceUnavailable: 503,
+  GatewayTimeout: 504,
+  InsufficientStorage: 507,
 };
 
 const DENOMINATORS: Record<string, number> = { HUNDRED: 100, TEN_THOUSAND: 10_000, MILLION: 1_000_000, '0': 100, '1': 10_000, '2': 1_000_000 };
@@ -74,7 +93,10 @@ function parsePatch(
   const patch = r.object(raw, base);
   r.onlyKeys(patch, base, ['applyTo', 'match', 'patch']);
   if (patch.applyTo !== 'HTTP_FILTER') {
-    throw r.error(`${base}.applyTo`, `${JSON.stringify(patch.applyTo)} is not emulated: meshproof supports only HTTP_FILTER patches inserting ${LOCAL_RATELIMIT_FILTER}`);
+    throw r.error(
+      `${base}.applyTo`,
+      `${JSON.stringify(patch.applyTo)} is not emulated: meshproof supports only HTTP_FILTER patches inserting ${LOCAL_RATELIMIT_FILTER}`,
+    );
   }
   const { context, portNumber, subFilter } = parseMatch(r, patch.match, `${base}.match`);
   const { position, value } = parseOperation(r, patch.patch, `${base}.patch`, subFilter);
@@ -138,11 +160,16 @@ function parseOperation(r: FieldReader, raw: unknown, path: string, subFilter: s
     if (subFilter === undefined) position = 'first';
     else if (subFilter === ROUTER) position = 'beforeRouter';
     else {
-      throw r.error(`${path.replace(/\.patch$/, '')}.match.listener.filterChain.filter.subFilter.name`,
-        `inserting before ${JSON.stringify(subFilter)} is not emulated (omit subFilter, or use ${ROUTER})`);
+      throw r.error(
+        `${path.replace(/\.patch$/, '')}.match.listener.filterChain.filter.subFilter.name`,
+        `inserting before ${JSON.stringify(subFilter)} is not emulated (omit subFilter, or use ${ROUTER})`,
+      );
     }
   } else {
-    throw r.error(`${path}.operation`, `${JSON.stringify(op)} is not emulated (use INSERT_BEFORE or INSERT_FIRST; ADD/INSERT_AFTER would put the filter after the router, where it never runs)`);
+    throw r.error(
+      `${path}.operation`,
+      `${JSON.stringify(op)} is not emulated (use INSERT_BEFORE or INSERT_FIRST; ADD/INSERT_AFTER would put the filter after the router, where it never runs)`,
+    );
   }
   return { position, value: r.object(patch.value, `${path}.value`) };
 }
@@ -175,13 +202,20 @@ export function parseLocalRateLimitConfig(config: unknown, where: string): Parse
   return parseConfig(r, fields as Json, 'typed_config');
 }
 
-export type ParsedConfig = Pick<LocalRateLimit,
-  'statPrefix' | 'bucket' | 'enabledPercent' | 'enforcedPercent' | 'status' | 'responseHeaders' | 'perConnection' | 'findings'>;
+export type ParsedConfig = Pick<
+  LocalRateLimit,
+  'statPrefix' | 'bucket' | 'enabledPercent' | 'enforcedPercent' | 'status' | 'responseHeaders' | 'perConnection' | 'findings'
+>;
 
 function parseConfig(r: FieldReader, raw: Json, path: string): ParsedConfig {
   const c = envoyKeys(raw, r, path);
   r.onlyKeys(c, path, [
-    'stat_prefix', 'token_bucket', 'filter_enabled', 'filter_enforced', 'status', 'response_headers_to_add',
+    'stat_prefix',
+    'token_bucket',
+    'filter_enabled',
+    'filter_enforced',
+    'status',
+    'response_headers_to_add',
     'local_rate_limit_per_downstream_connection',
   ]);
   const findings: string[] = [];
@@ -193,19 +227,22 @@ function parseConfig(r: FieldReader, raw: Json, path: string): ParsedConfig {
   const bucket = parseBucket(r, c.token_bucket, `${path}.token_bucket`);
   const enabledPercent = c.filter_enabled === undefined ? 0 : runtimePercent(r, c.filter_enabled, `${path}.filter_enabled`);
   const enforcedPercent = c.filter_enforced === undefined ? 0 : runtimePercent(r, c.filter_enforced, `${path}.filter_enforced`);
-  if (c.filter_enabled === undefined) findings.push('filter_enabled is not set: Envoy treats the filter as disabled (0 %), so it never counts or limits a request');
+  if (c.filter_enabled === undefined)
+    findings.push('filter_enabled is not set: Envoy treats the filter as disabled (0 %), so it never counts or limits a request');
   else if (enabledPercent === 0) findings.push('filter_enabled is 0 %: the filter never engages');
   else if (enabledPercent < 100) findings.push(`filter_enabled is ${enabledPercent} %: only that share of requests is checked against the bucket`);
   if (enabledPercent > 0) {
-    if (c.filter_enforced === undefined) findings.push('filter_enforced is not set (0 %): requests over the limit are counted in rate_limited but never refused');
+    if (c.filter_enforced === undefined)
+      findings.push('filter_enforced is not set (0 %): requests over the limit are counted in rate_limited but never refused');
     else if (enforcedPercent === 0) findings.push('filter_enforced is 0 %: requests over the limit are counted but never refused');
     else if (enforcedPercent < 100) findings.push(`filter_enforced is ${enforcedPercent} %: only that share of over-limit requests is refused`);
   }
   const status = c.status === undefined ? 429 : parseStatus(r, c.status, `${path}.status`, findings);
   const responseHeaders = c.response_headers_to_add === undefined ? [] : parseHeaders(r, c.response_headers_to_add, `${path}.response_headers_to_add`);
-  const perConnection = c.local_rate_limit_per_downstream_connection === undefined
-    ? false
-    : r.bool(c.local_rate_limit_per_downstream_connection, `${path}.local_rate_limit_per_downstream_connection`);
+  const perConnection =
+    c.local_rate_limit_per_downstream_connection === undefined
+      ? false
+      : r.bool(c.local_rate_limit_per_downstream_connection, `${path}.local_rate_limit_per_downstream_connection`);
   return { statPrefix, bucket, enabledPercent, enforcedPercent, status, responseHeaders, perConnection, findings };
 }
 
@@ -219,7 +256,8 @@ function parseBucket(r: FieldReader, raw: unknown, path: string) {
   if (tokensPerFill === 0) throw r.error(`${path}.tokens_per_fill`, 'must be greater than 0');
   if (b.fill_interval === undefined) throw r.error(`${path}.fill_interval`, 'required');
   const fillIntervalMs = protoDurationMs(b.fill_interval, r, `${path}.fill_interval`);
-  if (!(fillIntervalMs >= 50)) throw r.error(`${path}.fill_interval`, 'Envoy refuses fill intervals below 50ms ("local rate limit token bucket fill timer must be >= 50ms")');
+  if (!(fillIntervalMs >= 50))
+    throw r.error(`${path}.fill_interval`, 'Envoy refuses fill intervals below 50ms ("local rate limit token bucket fill timer must be >= 50ms")');
   return { maxTokens, tokensPerFill, fillIntervalMs };
 }
 
@@ -238,7 +276,8 @@ function runtimePercent(r: FieldReader, raw: unknown, path: string): number {
   const numerator = d.numerator === undefined ? 0 : r.uint(d.numerator, `${path}.default_value.numerator`);
   const denomKey = d.denominator === undefined ? 'HUNDRED' : valueText(d.denominator);
   const denominator = DENOMINATORS[denomKey];
-  if (denominator === undefined) throw r.error(`${path}.default_value.denominator`, `must be HUNDRED, TEN_THOUSAND or MILLION, got ${JSON.stringify(d.denominator)}`);
+  if (denominator === undefined)
+    throw r.error(`${path}.default_value.denominator`, `must be HUNDRED, TEN_THOUSAND or MILLION, got ${JSON.stringify(d.denominator)}`);
   // Envoy draws random % denominator < numerator, so a numerator above the denominator means always.
   return (Math.min(numerator, denominator) / denominator) * 100;
 }
@@ -271,8 +310,10 @@ function parseHeaders(r: FieldReader, raw: unknown, path: string): ResponseHeade
     const nameProblem = envoyHeaderNameProblem(name);
     if (nameProblem) throw r.error(`${p}.header.key`, nameProblem);
     // base.proto HeaderValue.value: HTTP_HEADER_VALUE, not strict (no NUL, CR, LF); beyond that, what Node can send.
-    if (/[\0\r\n]/.test(value)) throw r.error(`${p}.header.value`, `a header value cannot contain NUL, CR or LF (Envoy refuses the filter): ${JSON.stringify(value)}`);
-    if (/[^\t\x20-\x7e\x80-\xff]/.test(value)) throw r.error(`${p}.header.value`, `control characters or characters beyond Latin-1 are not emulated: ${JSON.stringify(value)}`);
+    if (/[\0\r\n]/.test(value))
+      throw r.error(`${p}.header.value`, `a header value cannot contain NUL, CR or LF (Envoy refuses the filter): ${JSON.stringify(value)}`);
+    if (/[^\t\x20-\x7e\x80-\xff]/.test(value))
+      throw r.error(`${p}.header.value`, `control characters or characters beyond Latin-1 are not emulated: ${JSON.stringify(value)}`);
     if (/%[A-Z_]+(\(|%)/.test(value)) throw r.error(`${p}.header.value`, 'Envoy header formatters (%...%) are not emulated');
     if (o.append !== undefined && o.append_action !== undefined) throw r.error(p, 'append and append_action are mutually exclusive');
     let append = true; // HeaderValueOption.append defaults to true (deprecated), append_action to APPEND_IF_EXISTS_OR_ADD

@@ -70,17 +70,26 @@ interface Condition {
   notValues?: string[];
 }
 interface Source {
-  principals?: string[]; notPrincipals?: string[];
-  requestPrincipals?: string[]; notRequestPrincipals?: string[];
-  namespaces?: string[]; notNamespaces?: string[];
-  ipBlocks?: string[]; notIpBlocks?: string[];
-  remoteIpBlocks?: string[]; notRemoteIpBlocks?: string[];
+  principals?: string[];
+  notPrincipals?: string[];
+  requestPrincipals?: string[];
+  notRequestPrincipals?: string[];
+  namespaces?: string[];
+  notNamespaces?: string[];
+  ipBlocks?: string[];
+  notIpBlocks?: string[];
+  remoteIpBlocks?: string[];
+  notRemoteIpBlocks?: string[];
 }
 interface Operation {
-  hosts?: string[]; notHosts?: string[];
-  ports?: string[]; notPorts?: string[];
-  methods?: string[]; notMethods?: string[];
-  paths?: string[]; notPaths?: string[];
+  hosts?: string[];
+  notHosts?: string[];
+  ports?: string[];
+  notPorts?: string[];
+  methods?: string[];
+  notMethods?: string[];
+  paths?: string[];
+  notPaths?: string[];
 }
 interface Rule {
   from?: Source[];
@@ -97,10 +106,21 @@ interface Policy {
   rules: Rule[];
 }
 
-const SOURCE_FIELDS = ['principals', 'notPrincipals', 'requestPrincipals', 'notRequestPrincipals', 'namespaces', 'notNamespaces',
-  'ipBlocks', 'notIpBlocks', 'remoteIpBlocks', 'notRemoteIpBlocks'] as const;
+const SOURCE_FIELDS = [
+  'principals',
+  'notPrincipals',
+  'requestPrincipals',
+  'notRequestPrincipals',
+  'namespaces',
+  'notNamespaces',
+  'ipBlocks',
+  'notIpBlocks',
+  'remoteIpBlocks',
+  'notRemoteIpBlocks',
+] as const;
 const OPERATION_FIELDS = ['hosts', 'notHosts', 'ports', 'notPorts', 'methods', 'notMethods', 'paths', 'notPaths'] as const;
-const CONDITION_KEYS = /^(request\.headers\[[^\]]+\]|source\.ip|remote\.ip|source\.namespace|source\.principal|request\.auth\.principal|request\.auth\.audiences|request\.auth\.presenter|request\.auth\.claims(\[[^\]]+\])+|destination\.ip|destination\.port)$/;
+const CONDITION_KEYS =
+  /^(request\.headers\[[^\]]+\]|source\.ip|remote\.ip|source\.namespace|source\.principal|request\.auth\.principal|request\.auth\.audiences|request\.auth\.presenter|request\.auth\.claims(\[[^\]]+\])+|destination\.ip|destination\.port)$/;
 
 const parsed = new WeakMap<K8sObject, Policy>();
 
@@ -121,11 +141,15 @@ function parsePolicy(obj: K8sObject, source?: SourcePos): Policy {
   const spec = r.object(obj.spec ?? {}, 'spec');
   r.onlyKeys(spec, 'spec', ['selector', 'action', 'rules', 'provider']);
   const action = spec.action ?? 'ALLOW';
-  if (action !== 'ALLOW' && action !== 'DENY' && action !== 'AUDIT' && action !== 'CUSTOM') throw r.error('spec.action', `must be ALLOW, DENY, AUDIT or CUSTOM, got ${JSON.stringify(action)}`);
+  if (action !== 'ALLOW' && action !== 'DENY' && action !== 'AUDIT' && action !== 'CUSTOM')
+    throw r.error('spec.action', `must be ALLOW, DENY, AUDIT or CUSTOM, got ${JSON.stringify(action)}`);
   // Istio's validation (pkg/config/validation/validation.go, ValidateAuthorizationPolicy) refuses these at apply.
   if (spec.provider !== undefined && action !== 'CUSTOM') throw r.error('spec.provider', `\`provider\` must not be with non CUSTOM action, found ${action}`);
   if (action === 'CUSTOM' && spec.rules === undefined) {
-    throw r.error('spec.rules', 'CUSTOM action without `rules` is meaningless as it will never be triggered, add an empty rule `{}` if you want it be triggered for every request');
+    throw r.error(
+      'spec.rules',
+      'CUSTOM action without `rules` is meaningless as it will never be triggered, add an empty rule `{}` if you want it be triggered for every request',
+    );
   }
   let provider: string | undefined;
   if (action === 'CUSTOM') {
@@ -164,9 +188,10 @@ function parseRule(r: FieldReader, raw: unknown, path: string): Rule {
       for (const k of SOURCE_FIELDS) {
         const list = r.optionalStringList(src[k], `${p}.source.${k}`);
         if (!list) continue;
-        if (/[Ii]pBlocks$/.test(k)) list.forEach((b, j) => {
-          if (!isValidBlock(b)) throw r.error(`${p}.source.${k}[${j}]`, `not an IP address or CIDR block: ${JSON.stringify(b)}`);
-        });
+        if (/[Ii]pBlocks$/.test(k))
+          list.forEach((b, j) => {
+            if (!isValidBlock(b)) throw r.error(`${p}.source.${k}[${j}]`, `not an IP address or CIDR block: ${JSON.stringify(b)}`);
+          });
         out[k] = list;
       }
       return out;
@@ -204,7 +229,10 @@ function parseRule(r: FieldReader, raw: unknown, path: string): Rule {
       const values = r.optionalStringList(co.values, `${p}.values`);
       const notValues = r.optionalStringList(co.notValues, `${p}.notValues`);
       if (!values?.length && !notValues?.length) throw r.error(p, 'at least one of values or notValues must be set');
-      for (const [field, list] of [['values', values], ['notValues', notValues]] as const) {
+      for (const [field, list] of [
+        ['values', values],
+        ['notValues', notValues],
+      ] as const) {
         list?.forEach((v, j) => {
           if (key === 'destination.port' && !validPort(v)) throw r.error(`${p}.${field}[${j}]`, `not a port number: ${JSON.stringify(v)}`);
           if (/\.ip$/.test(key) && !isValidBlock(v)) throw r.error(`${p}.${field}[${j}]`, `not an IP address or CIDR block: ${JSON.stringify(v)}`);
@@ -221,7 +249,8 @@ function checkCustomRule(r: FieldReader, rule: Rule, path: string): void {
   const refused = ['principals', 'notPrincipals', 'requestPrincipals', 'notRequestPrincipals', 'namespaces', 'notNamespaces'] as const;
   rule.from?.forEach((s, i) => {
     for (const k of refused) {
-      if (s[k] !== undefined) throw r.error(`${path}.from[${i}].source.${k}`, `From.${k.charAt(0).toUpperCase()}${k.slice(1)} is currently not supported with CUSTOM action`);
+      if (s[k] !== undefined)
+        throw r.error(`${path}.from[${i}].source.${k}`, `From.${k.charAt(0).toUpperCase()}${k.slice(1)} is currently not supported with CUSTOM action`);
     }
   });
   rule.when?.forEach((c, i) => {
@@ -239,11 +268,7 @@ function validPort(v: string): boolean {
  * The decision of the workload's sidecar for one request. `policies` may hold any objects: AuthorizationPolicies
  * that do not apply to the request's workload are skipped; other kinds are ignored.
  */
-export function evaluateAuthorization(
-  policies: K8sObject[],
-  request: RequestAttributes,
-  rootNamespace = ROOT_NAMESPACE,
-): AuthorizationDecision {
+export function evaluateAuthorization(policies: K8sObject[], request: RequestAttributes, rootNamespace = ROOT_NAMESPACE): AuthorizationDecision {
   const applicable = applicablePolicies(policies, request, rootNamespace);
   const deny = applicable.filter((p) => p.action === 'DENY');
   const allow = applicable.filter((p) => p.action === 'ALLOW');
@@ -341,7 +366,10 @@ export function customCheck(
     };
   };
   if (providers.length > 1) {
-    return badDeny(`multiple CUSTOM authorization providers per workload (${providers.join(', ')}) need PILOT_ENABLE_MULTIPLE_CUSTOM_AUTHZ_PROVIDERS; istiod denies what their rules match`, custom);
+    return badDeny(
+      `multiple CUSTOM authorization providers per workload (${providers.join(', ')}) need PILOT_ENABLE_MULTIPLE_CUSTOM_AUTHZ_PROVIDERS; istiod denies what their rules match`,
+      custom,
+    );
   }
   const provider = must(providers[0], 'the CUSTOM provider');
   const error = providerError(provider);

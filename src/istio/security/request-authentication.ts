@@ -43,9 +43,14 @@ interface Alg {
   ec?: boolean;
 }
 const ALGS: Record<string, Alg> = {
-  RS256: { hash: 'sha256', kty: 'RSA' }, RS384: { hash: 'sha384', kty: 'RSA' }, RS512: { hash: 'sha512', kty: 'RSA' },
-  PS256: { hash: 'sha256', kty: 'RSA', pss: true }, PS384: { hash: 'sha384', kty: 'RSA', pss: true }, PS512: { hash: 'sha512', kty: 'RSA', pss: true },
-  ES256: { hash: 'sha256', kty: 'EC', ec: true }, ES384: { hash: 'sha384', kty: 'EC', ec: true },
+  RS256: { hash: 'sha256', kty: 'RSA' },
+  RS384: { hash: 'sha384', kty: 'RSA' },
+  RS512: { hash: 'sha512', kty: 'RSA' },
+  PS256: { hash: 'sha256', kty: 'RSA', pss: true },
+  PS384: { hash: 'sha384', kty: 'RSA', pss: true },
+  PS512: { hash: 'sha512', kty: 'RSA', pss: true },
+  ES256: { hash: 'sha256', kty: 'EC', ec: true },
+  ES384: { hash: 'sha384', kty: 'EC', ec: true },
 };
 
 interface Location {
@@ -146,7 +151,11 @@ function parseRule(r: FieldReader, raw: unknown, path: string): JwtRule {
       const p = `${path}.fromHeaders[${i}]`;
       const ho = r.object(h, p);
       r.onlyKeys(ho, p, ['name', 'prefix']);
-      locations.push({ kind: 'header', name: r.string(ho.name, `${p}.name`).toLowerCase(), prefix: ho.prefix === undefined ? '' : r.string(ho.prefix, `${p}.prefix`) });
+      locations.push({
+        kind: 'header',
+        name: r.string(ho.name, `${p}.name`).toLowerCase(),
+        prefix: ho.prefix === undefined ? '' : r.string(ho.prefix, `${p}.prefix`),
+      });
     });
   }
   if (o.fromParams !== undefined) {
@@ -156,7 +165,8 @@ function parseRule(r: FieldReader, raw: unknown, path: string): JwtRule {
     locations.push({ kind: 'header', name: 'authorization', prefix: 'Bearer ' }, { kind: 'param', name: 'access_token', prefix: '' });
   }
   const forwardOriginalToken = o.forwardOriginalToken === undefined ? false : r.bool(o.forwardOriginalToken, `${path}.forwardOriginalToken`);
-  const outputPayloadToHeader = o.outputPayloadToHeader === undefined ? undefined : r.string(o.outputPayloadToHeader, `${path}.outputPayloadToHeader`).toLowerCase();
+  const outputPayloadToHeader =
+    o.outputPayloadToHeader === undefined ? undefined : r.string(o.outputPayloadToHeader, `${path}.outputPayloadToHeader`).toLowerCase();
   return { issuer, audiences, keys, locations, forwardOriginalToken, outputPayloadToHeader };
 }
 
@@ -223,7 +233,11 @@ export function authenticateRequest(
     }
   }
   if (found.size === 0) return none;
-  const realm = `${options.scheme ?? 'http'}://${options.host ?? firstValue(headers[':authority']) ?? firstValue(headers.host) ?? ''}${(options.path ?? '').split('?')[0]}`.slice(0, 256);
+  const realm =
+    `${options.scheme ?? 'http'}://${options.host ?? firstValue(headers[':authority']) ?? firstValue(headers.host) ?? ''}${(options.path ?? '').split('?')[0]}`.slice(
+      0,
+      256,
+    );
   const refuse = (error: string): AuthenticationResult => ({
     error,
     status: error === JWT_MESSAGES.audience ? 403 : 401,
@@ -267,7 +281,8 @@ export function authenticateRequest(
   const sub = typeof payload.sub === 'string' ? payload.sub : '';
   const result: AuthenticationResult = { requestPrincipal: `${iss}/${sub}`, claims: payload, removeHeaders: [], addHeaders: {} };
   if (!rule.forwardOriginalToken) {
-    for (const l of locations) if (l.kind === 'header' && rule.locations.some((x) => x.kind === 'header' && x.name === l.name)) result.removeHeaders.push(l.name);
+    for (const l of locations)
+      if (l.kind === 'header' && rule.locations.some((x) => x.kind === 'header' && x.name === l.name)) result.removeHeaders.push(l.name);
   }
   if (rule.outputPayloadToHeader) result.addHeaders[rule.outputPayloadToHeader] = encodedPayload;
   return result;
@@ -290,7 +305,8 @@ type Decoded = { header: Json; payload: Json; alg: Alg; encodedPayload: string; 
 
 function decode(token: string): Decoded {
   const [encodedHeader, encodedPayload, encodedSignature, ...extra] = token.split('.');
-  if (encodedHeader === undefined || encodedPayload === undefined || encodedSignature === undefined || extra.length > 0) return { error: JWT_MESSAGES.badFormat };
+  if (encodedHeader === undefined || encodedPayload === undefined || encodedSignature === undefined || extra.length > 0)
+    return { error: JWT_MESSAGES.badFormat };
   const b64 = /^[A-Za-z0-9_-]*$/;
   if (!b64.test(encodedHeader)) return { error: JWT_MESSAGES.headerBase64 };
   const header = parseJson(encodedHeader);
@@ -302,7 +318,14 @@ function decode(token: string): Decoded {
   const payload = parseJson(encodedPayload);
   if (!payload) return { error: JWT_MESSAGES.payloadJson };
   if (!b64.test(encodedSignature)) return { error: 'Jwt signature is an invalid Base64url encoded' };
-  return { header, payload, alg, encodedPayload, signingInput: Buffer.from(`${encodedHeader}.${encodedPayload}`), signature: Buffer.from(encodedSignature, 'base64url') };
+  return {
+    header,
+    payload,
+    alg,
+    encodedPayload,
+    signingInput: Buffer.from(`${encodedHeader}.${encodedPayload}`),
+    signature: Buffer.from(encodedSignature, 'base64url'),
+  };
 }
 
 function parseJson(part: string): Json | undefined {

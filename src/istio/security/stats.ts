@@ -26,11 +26,7 @@ export function inboundHcmStatPrefix(port: number): string {
  * The RBAC counter series for one result.
  * @param hcmStatPrefix e.g. inboundHcmStatPrefix(9080); for a gateway pass its connection manager's stat prefix.
  */
-export function rbacCounterSeries(
-  behaviour: Pick<IstioBehaviour, 'delimitedStatPrefixes'>,
-  hcmStatPrefix: string,
-  result: RbacResult,
-): CounterSeries {
+export function rbacCounterSeries(behaviour: Pick<IstioBehaviour, 'delimitedStatPrefixes'>, hcmStatPrefix: string, result: RbacResult): CounterSeries {
   const stat = `http.${statPrefix(hcmStatPrefix, behaviour.delimitedStatPrefixes)}.rbac.${result}`;
   return { stat, ...tagStat(stat, istioStatTags(behaviour.delimitedStatPrefixes)) };
 }
@@ -46,11 +42,7 @@ export type ExtAuthzResult = 'ok' | 'denied' | 'error' | 'failure_mode_allowed' 
  * The ext_authz filter's counters under the connection manager's prefix (source/extensions/filters/http/ext_authz/
  * ext_authz.h ALL_EXT_AUTHZ_FILTER_STATS, scoped `http.<stat_prefix>.ext_authz.`).
  */
-export function extAuthzCounterSeries(
-  behaviour: Pick<IstioBehaviour, 'delimitedStatPrefixes'>,
-  hcmStatPrefix: string,
-  result: ExtAuthzResult,
-): CounterSeries {
+export function extAuthzCounterSeries(behaviour: Pick<IstioBehaviour, 'delimitedStatPrefixes'>, hcmStatPrefix: string, result: ExtAuthzResult): CounterSeries {
   const stat = `http.${statPrefix(hcmStatPrefix, behaviour.delimitedStatPrefixes)}.ext_authz.${result}`;
   return { stat, ...tagStat(stat, istioStatTags(behaviour.delimitedStatPrefixes)) };
 }

@@ -4,14 +4,29 @@
 // buildInboundCluster; cluster_traffic_policy.go applyTrafficPolicy (connection pool → circuit breakers and HTTP
 // protocol options, outlier detection, load balancer); cluster_tls.go buildUpstreamTLSSettings and
 // applyUpstreamTLSSettings (auto mTLS transport socket matches, ISTIO_MUTUAL).
-import type { Cluster, CircuitBreakerThresholds, HttpProtocolOptions, OutlierDetection, TransportSocketMatch, UpstreamTransportSocket } from '../../envoy/model/index.ts';
+import type {
+  Cluster,
+  CircuitBreakerThresholds,
+  HttpProtocolOptions,
+  OutlierDetection,
+  TransportSocketMatch,
+  UpstreamTransportSocket,
+} from '../../envoy/model/index.ts';
 import { TypedConfigType } from '../../envoy/model/index.ts';
 import { effectiveTrafficPolicy } from '../networking/destination-rule.ts';
 import type { DestinationRuleIndex } from '../networking/destination-rule-index.ts';
 import type { TrafficPolicySettings } from '../networking/model.ts';
 import { portProtocol } from '../protocol.ts';
 import { effectivePeerAuthMode } from '../security/peer-authentication.ts';
-import { destinationRuleIndex, serviceSelects, visibleServices, type ProxyDescriptor, type ServiceInput, type ServicePort, type TranslationInput } from './input.ts';
+import {
+  destinationRuleIndex,
+  serviceSelects,
+  visibleServices,
+  type ProxyDescriptor,
+  type ServiceInput,
+  type ServicePort,
+  type TranslationInput,
+} from './input.ts';
 import { outboundCluster, protoDuration } from './routes.ts';
 
 /** math.MaxUint32: istiod's circuit breaker thresholds when the DestinationRule sets none (getDefaultCircuitBreakerThresholds). */
@@ -125,7 +140,9 @@ function istioMutual(serviceAccounts: string[], sni: string, h2: boolean): Upstr
     typed_config: {
       '@type': TypedConfigType.upstreamTlsContext,
       common_tls_context: {
-        combined_validation_context: { default_validation_context: serviceAccounts.length > 0 ? { match_subject_alt_names: serviceAccounts.map((exact) => ({ exact })) } : {} },
+        combined_validation_context: {
+          default_validation_context: serviceAccounts.length > 0 ? { match_subject_alt_names: serviceAccounts.map((exact) => ({ exact })) } : {},
+        },
         alpn_protocols: h2 ? ['istio-peer-exchange', 'istio', 'h2'] : ['istio-peer-exchange', 'istio'],
       },
       sni,
@@ -140,7 +157,14 @@ const rawBuffer = (): UpstreamTransportSocket => ({ name: 'envoy.transport_socke
  * means auto mTLS — mTLS to endpoints labelled tlsMode istio, plaintext to the rest — unless the Service's namespace
  * (or the mesh) PeerAuthentication is DISABLE (BestEffortInferServiceMTLSMode).
  */
-function applyTls(b: Building, settings: TrafficPolicySettings, service: ServiceInput, port: number, subset: string | undefined, input: TranslationInput): void {
+function applyTls(
+  b: Building,
+  settings: TrafficPolicySettings,
+  service: ServiceInput,
+  port: number,
+  subset: string | undefined,
+  input: TranslationInput,
+): void {
   if (settings.tls === 'DISABLE') return;
   const sni = `outbound_.${port}_.${subset ?? ''}_.${service.fqdn}`;
   const accounts = serviceAccounts(service, input);
@@ -171,7 +195,8 @@ function serviceAccounts(service: ServiceInput, input: TranslationInput): string
 /** clusterWrapper.build: protocol options default to explicit HTTP/1.1 once any is set. */
 function finish(b: Building): Cluster {
   if (b.protocolOptions) {
-    if (!b.protocolOptions.explicit_http_config && !b.protocolOptions.use_downstream_protocol_config) b.protocolOptions.explicit_http_config = { http_protocol_options: {} };
+    if (!b.protocolOptions.explicit_http_config && !b.protocolOptions.use_downstream_protocol_config)
+      b.protocolOptions.explicit_http_config = { http_protocol_options: {} };
     b.cluster.typed_extension_protocol_options = {
       'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': { '@type': TypedConfigType.httpProtocolOptions, ...b.protocolOptions },
     };
@@ -196,13 +221,24 @@ function discovery(service: ServiceInput, port: ServicePort, name: string, proxy
       metadata: { filter_metadata: { istio: { workload: `${entry};${service.namespace};${entry};;Kubernetes` } } },
       load_balancing_weight: 1,
     };
-    return { name, type: 'STRICT_DNS', load_assignment: { cluster_name: name, endpoints: [{ locality: {}, lb_endpoints: [endpoint], load_balancing_weight: 1 }] } };
+    return {
+      name,
+      type: 'STRICT_DNS',
+      load_assignment: { cluster_name: name, endpoints: [{ locality: {}, lb_endpoints: [endpoint], load_balancing_weight: 1 }] },
+    };
   }
   if (resolution === 'NONE' && proxy.type === 'sidecar') return { name, type: 'ORIGINAL_DST', lb_policy: 'CLUSTER_PROVIDED' };
   return { name, type: 'EDS', eds_cluster_config: { ...ADS_EDS, service_name: name } };
 }
 
-function outbound(service: ServiceInput, port: ServicePort, subset: string | undefined, settings: TrafficPolicySettings, proxy: ProxyDescriptor, input: TranslationInput): Cluster {
+function outbound(
+  service: ServiceInput,
+  port: ServicePort,
+  subset: string | undefined,
+  settings: TrafficPolicySettings,
+  proxy: ProxyDescriptor,
+  input: TranslationInput,
+): Cluster {
   const name = outboundCluster(port.port, subset, service.fqdn);
   const b: Building = { cluster: discovery(service, port, name, proxy) };
   setUpstreamProtocol(b, port, proxy);
@@ -260,7 +296,8 @@ export function buildClusters(input: TranslationInput, proxy: ProxyDescriptor): 
     const rule = index.get(service.fqdn, proxy.namespace, service.namespace);
     for (const port of service.ports) {
       out.push(outbound(service, port, undefined, effectiveTrafficPolicy(rule, undefined, port.port), proxy, input));
-      for (const subset of rule?.subsets ?? []) out.push(outbound(service, port, subset.name, effectiveTrafficPolicy(rule, subset.name, port.port), proxy, input));
+      for (const subset of rule?.subsets ?? [])
+        out.push(outbound(service, port, subset.name, effectiveTrafficPolicy(rule, subset.name, port.port), proxy, input));
     }
   }
   out.push(blackHole());

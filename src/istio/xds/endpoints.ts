@@ -7,9 +7,16 @@ import type { ClusterLoadAssignment, LbEndpoint } from '../../envoy/model/index.
 import { checkMtlsEnabled, endpointTlsMode } from '../networking/destination-rule.ts';
 import { effectivePeerAuthMode } from '../security/peer-authentication.ts';
 import { labelsMatch } from '../selector.ts';
-import { destinationRuleIndex, serviceSelects, visibleServices, type ProxyDescriptor, type ServicePort, type TranslationInput, type WorkloadInstanceInput } from './input.ts';
+import {
+  destinationRuleIndex,
+  serviceSelects,
+  visibleServices,
+  type ProxyDescriptor,
+  type ServicePort,
+  type TranslationInput,
+  type WorkloadInstanceInput,
+} from './input.ts';
 import { outboundCluster } from './routes.ts';
-
 
 /** kubelabels.CanonicalService: the canonical name and revision labels, else app (name) and version labels. */
 function canonical(i: WorkloadInstanceInput): [string, string] {
@@ -50,12 +57,20 @@ export function buildEndpoints(input: TranslationInput, proxy: ProxyDescriptor):
         const instances = subset ? selected.filter((i) => labelsMatch(subset.labels, i.labels)) : selected;
         const drMode = endpointTlsMode(rule, subset?.name, port.port);
         const lbEndpoints = instances.map((i) => {
-          const mtls = checkMtlsEnabled(drMode, i.labels['security.istio.io/tlsMode'] === 'istio', effectivePeerAuthMode(input.peerAuthentications, i.namespace, i.labels, port.targetPort));
+          const mtls = checkMtlsEnabled(
+            drMode,
+            i.labels['security.istio.io/tlsMode'] === 'istio',
+            effectivePeerAuthMode(input.peerAuthentications, i.namespace, i.labels, port.targetPort),
+          );
           return lbEndpoint(i, port, mtls);
         });
         const cluster_name = outboundCluster(port.port, subset?.name, service.fqdn);
         // A cluster without endpoints gets an assignment with none (proto3 JSON leaves the empty list out).
-        out.push(lbEndpoints.length === 0 ? { cluster_name } : { cluster_name, endpoints: [{ locality: {}, lb_endpoints: lbEndpoints, load_balancing_weight: lbEndpoints.length }] });
+        out.push(
+          lbEndpoints.length === 0
+            ? { cluster_name }
+            : { cluster_name, endpoints: [{ locality: {}, lb_endpoints: lbEndpoints, load_balancing_weight: lbEndpoints.length }] },
+        );
       }
     }
   }

@@ -5,11 +5,37 @@
 // buildCatchAllVirtualHost; route/route.go BuildHTTPRoutesForVirtualService, TranslateRoute, TranslateRouteMatch,
 // applyHTTPRouteDestination, processDestination / processWeightedDestination, TranslateHeadersOperations,
 // TranslateFault, GetDestinationCluster; route/retry/retry.go ConvertPolicy.
-import type { ClusterWeight, HashPolicy, HeaderMatcher, RetryHostPredicate, HeaderValueOption, MetadataMatcher, QueryParameterMatcher, RetryPolicy, Route, RouteAction, RouteConfiguration, RouteMatch, StringMatcher as EnvoyStringMatcher, VirtualHost } from '../../envoy/model/index.ts';
+import type {
+  ClusterWeight,
+  HashPolicy,
+  HeaderMatcher,
+  RetryHostPredicate,
+  HeaderValueOption,
+  MetadataMatcher,
+  QueryParameterMatcher,
+  RetryPolicy,
+  Route,
+  RouteAction,
+  RouteConfiguration,
+  RouteMatch,
+  StringMatcher as EnvoyStringMatcher,
+  VirtualHost,
+} from '../../envoy/model/index.ts';
 import { TypedConfigType } from '../../envoy/model/index.ts';
 import { gatewayVirtualHosts } from '../networking/gateway-routes.ts';
 import { resolveShortname, visibilityRank } from '../networking/routing.ts';
-import type { ConsistentHashSpec, CorsSpec, HeaderOperations, HttpMatch, HttpRoute, RouteDestination, StringMatcher, TrafficPolicy, TrafficPolicySettings, VirtualServiceModel } from '../networking/model.ts';
+import type {
+  ConsistentHashSpec,
+  CorsSpec,
+  HeaderOperations,
+  HttpMatch,
+  HttpRoute,
+  RouteDestination,
+  StringMatcher,
+  TrafficPolicy,
+  TrafficPolicySettings,
+  VirtualServiceModel,
+} from '../networking/model.ts';
 import { destinationRuleIndex, visibleServices, type ProxyDescriptor, type ServiceInput, type TranslationInput } from './input.ts';
 import { portProtocol, servedAsHttp } from '../protocol.ts';
 
@@ -57,7 +83,10 @@ export function retryPolicy(retries: HttpRoute['retries'], input: TranslationInp
   const out = defaultRetryPolicy(input, consistentHash);
   out.num_retries = retries.attempts;
   if (retries.retryOn !== undefined && retries.retryOn.trim() !== '') {
-    const parts = retries.retryOn.split(',').map((p) => p.trim()).filter((p) => p !== '');
+    const parts = retries.retryOn
+      .split(',')
+      .map((p) => p.trim())
+      .filter((p) => p !== '');
     const codes = parts.filter((p) => /^\d+$/.test(p)).map(Number);
     let on = parts.filter((p) => !/^\d+$/.test(p)).join(',');
     // Appended as istiod appends it, so codes alone give ",retriable-status-codes" (Envoy skips the empty condition).
@@ -136,7 +165,9 @@ function routeMatch(match: HttpMatch | undefined): RouteMatch {
   if (match.authority) headers.push(headerMatcher(':authority', match.authority));
   if (match.scheme) headers.push(headerMatcher(':scheme', match.scheme));
   if (headers.length > 0) out.headers = headers;
-  const query: QueryParameterMatcher[] = match.queryParams.map(([name, m]) => (m.kind === 'present' ? { name, present_match: true } : { name, string_match: envoyString(m) }));
+  const query: QueryParameterMatcher[] = match.queryParams.map(([name, m]) =>
+    m.kind === 'present' ? { name, present_match: true } : { name, string_match: envoyString(m) },
+  );
   if (query.length > 0) out.query_parameters = query;
   return out;
 }
@@ -211,7 +242,12 @@ function destinationCluster(d: RouteDestination, services: Map<string, ServiceIn
  * route.go HashForHTTPDestination: the consistent hash of the destination's DestinationRule — the subset's port-level
  * one, else the subset's, else the rule's port-level one (only for a destination naming its port), else the rule's.
  */
-function hashForDestination(d: RouteDestination, services: Map<string, ServiceInput>, input: TranslationInput, proxyNamespace: string): ConsistentHashSpec | undefined {
+function hashForDestination(
+  d: RouteDestination,
+  services: Map<string, ServiceInput>,
+  input: TranslationInput,
+  proxyNamespace: string,
+): ConsistentHashSpec | undefined {
   const rule = destinationRuleIndex(input).get(d.fqdn, proxyNamespace, services.get(d.fqdn)?.namespace);
   if (!rule) return undefined;
   const lbHash = (p: TrafficPolicySettings | undefined) => p?.loadBalancer?.consistentHash;
@@ -226,7 +262,13 @@ function hashPolicyOf(h: ConsistentHashSpec): HashPolicy | undefined {
     case 'header':
       return { header: { header_name: h.key.name } };
     case 'cookie':
-      return { cookie: { name: h.key.name, ...(h.key.ttlSeconds !== undefined ? { ttl: protoDuration(h.key.ttlSeconds * 1000) } : {}), ...(h.key.path ? { path: h.key.path } : {}) } };
+      return {
+        cookie: {
+          name: h.key.name,
+          ...(h.key.ttlSeconds !== undefined ? { ttl: protoDuration(h.key.ttlSeconds * 1000) } : {}),
+          ...(h.key.path ? { path: h.key.path } : {}),
+        },
+      };
     case 'sourceIp':
       return { connection_properties: { source_ip: true } };
     case 'query':
@@ -250,7 +292,14 @@ function defaultRouteAction(service: ServiceInput, port: number, proxy: ProxyDes
 }
 
 /** TranslateRoute for one rule and one of its matches (or none). */
-function translateRoute(rule: HttpRoute, match: HttpMatch | undefined, listenPort: number, services: Map<string, ServiceInput>, input: TranslationInput, proxyNamespace: string): Route {
+function translateRoute(
+  rule: HttpRoute,
+  match: HttpMatch | undefined,
+  listenPort: number,
+  services: Map<string, ServiceInput>,
+  input: TranslationInput,
+  proxyNamespace: string,
+): Route {
   const name = match?.name ? `${rule.name ?? ''}.${match.name}` : rule.name;
   const out: Route = { match: routeMatch(match) };
   if (name) out.name = name;
@@ -295,7 +344,8 @@ function translateRoute(rule: HttpRoute, match: HttpMatch | undefined, listenPor
   out.route = action;
   if (rule.fault && (rule.fault.delay || rule.fault.abort)) {
     const fault: { delay?: object; abort?: object } = {};
-    if (rule.fault.delay) fault.delay = { fixed_delay: protoDuration(rule.fault.delay.fixedDelayMs), percentage: { numerator: rule.fault.delay.ppm, denominator: 'MILLION' } };
+    if (rule.fault.delay)
+      fault.delay = { fixed_delay: protoDuration(rule.fault.delay.fixedDelayMs), percentage: { numerator: rule.fault.delay.ppm, denominator: 'MILLION' } };
     if (rule.fault.abort) fault.abort = { http_status: rule.fault.abort.httpStatus, percentage: { numerator: rule.fault.abort.ppm, denominator: 'MILLION' } };
     out.typed_per_filter_config = { 'envoy.filters.http.fault': { '@type': TypedConfigType.fault, ...fault } as never };
   }
@@ -327,7 +377,13 @@ function appliesToSidecar(match: HttpMatch, proxy: ProxyDescriptor): boolean {
 }
 
 /** BuildHTTPRoutesForVirtualService for a sidecar on `listenPort`: routes stop after the first catch-all. */
-export function sidecarRoutes(vs: VirtualServiceModel, listenPort: number, proxy: ProxyDescriptor, services: Map<string, ServiceInput>, input: TranslationInput): Route[] {
+export function sidecarRoutes(
+  vs: VirtualServiceModel,
+  listenPort: number,
+  proxy: ProxyDescriptor,
+  services: Map<string, ServiceInput>,
+  input: TranslationInput,
+): Route[] {
   const out: Route[] = [];
   for (const rule of vs.http) {
     let catchAll = false;
@@ -375,7 +431,11 @@ const vsHostFqdn = resolveShortname;
  * route points at `outbound|80||<host>` when the host's Service has no port 80.
  */
 function outboundVirtualHosts(input: TranslationInput, proxy: ProxyDescriptor, port: number, virtualServices: VirtualServiceModel[]): VirtualHost[] {
-  const onPort = new Map(visibleServices(input, proxy.namespace).filter((s) => s.ports.some((p) => p.port === port)).map((s) => [s.fqdn, s]));
+  const onPort = new Map(
+    visibleServices(input, proxy.namespace)
+      .filter((s) => s.ports.some((p) => p.port === port))
+      .map((s) => [s.fqdn, s]),
+  );
   const vhosts = new Map<string, VirtualHost>();
   for (const vs of virtualServices) {
     const hosts = vs.hosts.map((h) => vsHostFqdn(h, vs.namespace).toLowerCase());
@@ -453,7 +513,12 @@ export function buildSidecarOutboundRoutes(input: TranslationInput, proxy: Proxy
  */
 function catchAll(input: TranslationInput): VirtualHost {
   if (input.outboundTrafficPolicy === 'REGISTRY_ONLY') {
-    return { name: 'block_all', domains: ['*'], routes: [{ name: 'block_all', match: { prefix: '/' }, direct_response: { status: 502 } }], include_request_attempt_count: true };
+    return {
+      name: 'block_all',
+      domains: ['*'],
+      routes: [{ name: 'block_all', match: { prefix: '/' }, direct_response: { status: 502 } }],
+      include_request_attempt_count: true,
+    };
   }
   return {
     name: 'allow_any',

@@ -8,7 +8,16 @@ export const chartConfig = {
   font: 'system-ui, -apple-system, "Segoe UI", "DejaVu Sans", Arial, sans-serif',
   background: '#ffffff',
   view: { stroke: '#e3e6ea' },
-  axis: { labelColor: '#4a5360', titleColor: '#2b313a', gridColor: '#eef0f3', domainColor: '#9aa3ad', tickColor: '#9aa3ad', labelFontSize: 11, titleFontSize: 12, titleFontWeight: 600 },
+  axis: {
+    labelColor: '#4a5360',
+    titleColor: '#2b313a',
+    gridColor: '#eef0f3',
+    domainColor: '#9aa3ad',
+    tickColor: '#9aa3ad',
+    labelFontSize: 11,
+    titleFontSize: 12,
+    titleFontWeight: 600,
+  },
   legend: { labelColor: '#2b313a', titleColor: '#2b313a', labelFontSize: 11, titleFontSize: 12, labelLimit: 220 },
   title: { fontSize: 13, color: '#1d232b', anchor: 'start', fontWeight: 600 },
 } as const;

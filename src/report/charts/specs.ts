@@ -68,7 +68,13 @@ export function throughputChart(experiment: ExperimentResult): TopLevelSpec | un
   const minSecond = Math.floor(Math.min(0, ...marked.map((e) => e.atMs / 1000)));
   const middle = (minSecond + maxSecond) / 2;
   const events = marked.map((e, i) => ({ t: e.atMs / 1000, label: eventLabels[e.what], row: i % 3, right: e.atMs / 1000 > middle ? 1 : 0 }));
-  const x = { field: 't', type: 'quantitative', title: 'seconds since load start', scale: { domain: [minSecond, maxSecond], nice: false }, axis: { tickMinStep: 1 } } as const;
+  const x = {
+    field: 't',
+    type: 'quantitative',
+    title: 'seconds since load start',
+    scale: { domain: [minSecond, maxSecond], nice: false },
+    axis: { tickMinStep: 1 },
+  } as const;
   return asSpec({
     $schema: schema,
     width: wide,
@@ -95,7 +101,16 @@ export function throughputChart(experiment: ExperimentResult): TopLevelSpec | un
         [0, 1].map((right) => ({
           data: { values: events },
           transform: [{ filter: `datum.row == ${row} && datum.right == ${right}` }],
-          mark: { type: 'text', align: right ? 'right' : 'left', dx: right ? -4 : 4, dy: 3 + row * 12, baseline: 'top', fontSize: 10, color: '#1d232b', fontWeight: 600 },
+          mark: {
+            type: 'text',
+            align: right ? 'right' : 'left',
+            dx: right ? -4 : 4,
+            dy: 3 + row * 12,
+            baseline: 'top',
+            fontSize: 10,
+            color: '#1d232b',
+            fontWeight: 600,
+          },
           encoding: { x, y: { value: 0 }, text: { field: 'label' } },
         })),
       ),
@@ -137,7 +152,10 @@ export function distributionChart(verdict: Verdict): TopLevelSpec | undefined {
     height: 220,
     data: { values: rows },
     layer: [
-      { mark: { type: 'bar', color: '#cfe0f5', width: { band: 0.8 } }, encoding: { x, y: { ...y, field: 'emax', title: 'share of responses' }, y2: { field: 'emin' } } },
+      {
+        mark: { type: 'bar', color: '#cfe0f5', width: { band: 0.8 } },
+        encoding: { x, y: { ...y, field: 'emax', title: 'share of responses' }, y2: { field: 'emin' } },
+      },
       { mark: { type: 'bar', color: '#3b7dd8', width: { band: 0.42 } }, encoding: { x, y: { ...y, field: 'observed' } } },
       { mark: { type: 'rule', color: '#1d232b', strokeWidth: 1.6 }, encoding: { x, y: { ...y, field: 'lo' }, y2: { field: 'hi' } } },
       { mark: { type: 'tick', color: '#1d232b', thickness: 2.5, size: 46 }, encoding: { x, y: { ...y, field: 'expected' } } },
@@ -162,7 +180,10 @@ export function latencyCharts(experiment: ExperimentResult): { spec: TopLevelSpe
   });
   const all = experiment.observation?.latency;
   if (experiment.observation && experiment.observation.total > 0 && all) {
-    const spec = latencyChart(all, latency.filter((l) => !l.where).flatMap((l) => l.details.limits));
+    const spec = latencyChart(
+      all,
+      latency.filter((l) => !l.where).flatMap((l) => l.details.limits),
+    );
     if (spec) out.push({ spec });
   }
   for (const { verdict, details, where } of latency) {
@@ -192,7 +213,11 @@ function latencyChart(latency: PercentilesMs, limitsToMark: LatencyLimit[]): Top
   const y = { field: 'ms', type: 'quantitative', title: 'latency (ms)' } as const;
   const layers: unknown[] = [
     { data: { values: rows }, mark: { type: 'bar', color: '#7a6fd0', width: { band: 0.6 } }, encoding: { x, y } },
-    { data: { values: rows }, mark: { type: 'text', dy: -7, fontSize: 11, color: '#1d232b' }, encoding: { x, y, text: { field: 'ms', type: 'quantitative', format: '.1f' } } },
+    {
+      data: { values: rows },
+      mark: { type: 'text', dy: -7, fontSize: 11, color: '#1d232b' },
+      encoding: { x, y, text: { field: 'ms', type: 'quantitative', format: '.1f' } },
+    },
   ];
   if (limits.length > 0) {
     layers.push({
@@ -205,7 +230,10 @@ function latencyChart(latency: PercentilesMs, limitsToMark: LatencyLimit[]): Top
 }
 
 function limitScale(present: string[]): { domain: string[]; range: string[] } {
-  const all: [string, string][] = [['must stay below', '#d62728'], ['must stay above', '#2e9e5b']];
+  const all: [string, string][] = [
+    ['must stay below', '#d62728'],
+    ['must stay above', '#2e9e5b'],
+  ];
   const used = all.filter(([name]) => present.includes(name));
   return { domain: used.map(([name]) => name), range: used.map(([, colour]) => colour) };
 }
@@ -223,12 +251,10 @@ function normalisePercentile(p: string): string {
 export function rateLimitSeries(verdict: Verdict): RateLimitSecond[] | undefined {
   const perSecond: unknown = detailsOf(verdict, 'rateLimited')?.perSecond;
   if (!Array.isArray(perSecond)) return undefined;
-  const rows = perSecond.filter(
-    (p: unknown): p is RateLimitSecond => {
-      const row = typeof p === 'object' && p !== null ? (p as Record<string, unknown>) : {};
-      return typeof row.second === 'number' && typeof row.observedLimited === 'number' && typeof row.predictedLimited === 'number';
-    },
-  );
+  const rows = perSecond.filter((p: unknown): p is RateLimitSecond => {
+    const row = typeof p === 'object' && p !== null ? (p as Record<string, unknown>) : {};
+    return typeof row.second === 'number' && typeof row.observedLimited === 'number' && typeof row.predictedLimited === 'number';
+  });
   return rows.length > 0 ? rows : undefined;
 }
 
@@ -245,12 +271,21 @@ export function rateLimitChart(verdict: Verdict): TopLevelSpec | undefined {
     {
       transform: [{ calculate: "'observed 429s'", as: 'series' }],
       mark: { type: 'bar', binSpacing: 2, opacity: 0.9 },
-      encoding: { x, x2: { field: 't2' }, y: { field: 'observed', type: 'quantitative', title: '429 responses / s' }, color: { field: 'series', type: 'nominal', title: null, scale: series } },
+      encoding: {
+        x,
+        x2: { field: 't2' },
+        y: { field: 'observed', type: 'quantitative', title: '429 responses / s' },
+        color: { field: 'series', type: 'nominal', title: null, scale: series },
+      },
     },
     {
       transform: [{ calculate: "'token-bucket prediction'", as: 'series' }],
       mark: { type: 'line', point: { filled: true, size: 28 }, strokeWidth: 2 },
-      encoding: { x: { field: 'mid', type: 'quantitative' }, y: { field: 'predicted', type: 'quantitative' }, color: { field: 'series', type: 'nominal', title: null, scale: series } },
+      encoding: {
+        x: { field: 'mid', type: 'quantitative' },
+        y: { field: 'predicted', type: 'quantitative' },
+        color: { field: 'series', type: 'nominal', title: null, scale: series },
+      },
     },
   );
   return asSpec({ $schema: schema, width: wide, height: 200, data: { values: data }, layer: layers });
@@ -327,8 +362,14 @@ export function sweepCharts(group: SweepGroup): SweepChart[] {
     const bandColor = perCategory ? color : { value: '#9aa3ad' };
     const rings = (['fail', 'inconclusive'] as const).filter((outcome) => rows.some((r) => r.outcome === outcome));
     const layers: unknown[] = [
-      { mark: { type: 'area', opacity: perCategory ? 0.12 : 0.3 }, encoding: { x: xEnc, y: { field: 'emin', type: 'quantitative' }, y2: { field: 'emax' }, color: bandColor } },
-      { mark: { type: 'line', strokeDash: [6, 4], strokeWidth: 1.5 }, encoding: { x: xEnc, y: { field: 'expected', type: 'quantitative' }, color: expectedColor } },
+      {
+        mark: { type: 'area', opacity: perCategory ? 0.12 : 0.3 },
+        encoding: { x: xEnc, y: { field: 'emin', type: 'quantitative' }, y2: { field: 'emax' }, color: bandColor },
+      },
+      {
+        mark: { type: 'line', strokeDash: [6, 4], strokeWidth: 1.5 },
+        encoding: { x: xEnc, y: { field: 'expected', type: 'quantitative' }, color: expectedColor },
+      },
       { mark: { type: 'rule', strokeWidth: 1.5 }, encoding: { x: xEnc, y: { field: 'lo', type: 'quantitative' }, y2: { field: 'hi' }, color } },
       {
         mark: { type: 'line', point: { filled: true, size: 45 }, strokeWidth: 2.2 },
@@ -337,13 +378,18 @@ export function sweepCharts(group: SweepGroup): SweepChart[] {
       // A ring around each point whose verdict did not pass: red failed, amber inconclusive (fixed colours, so no
       // second colour scale competes with the categories').
       ...rings.map((outcome) => ({
-          transform: [{ filter: `datum.outcome === '${outcome}'` }],
-          mark: { type: 'point', filled: false, size: 190, strokeWidth: 2.5, color: outcome === 'fail' ? '#cf222e' : '#9a6700' },
-          encoding: { x: xEnc, y: { field: 'observed', type: 'quantitative' } },
-        })),
+        transform: [{ filter: `datum.outcome === '${outcome}'` }],
+        mark: { type: 'point', filled: false, size: 190, strokeWidth: 2.5, color: outcome === 'fail' ? '#cf222e' : '#9a6700' },
+        encoding: { x: xEnc, y: { field: 'observed', type: 'quantitative' } },
+      })),
     ];
     const titles = new Set(group.points.map((p) => p.verdicts[key.index]?.title).filter(Boolean));
-    charts.push({ title: titles.size > 1 ? `${key.kind} (expectation ${key.index + 1})` : key.title, unit, rings, spec: asSpec({ $schema: schema, width: narrow, height: 220, data: { values: rows }, layer: layers }) });
+    charts.push({
+      title: titles.size > 1 ? `${key.kind} (expectation ${key.index + 1})` : key.title,
+      unit,
+      rings,
+      spec: asSpec({ $schema: schema, width: narrow, height: 220, data: { values: rows }, layer: layers }),
+    });
   }
   return charts;
 }

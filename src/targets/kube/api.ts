@@ -165,7 +165,11 @@ export class KubeApi {
   }
 
   /** Every object of a kind matching a label selector, following `continue` tokens. */
-  async list<T = K8sObject>(apiVersion: string, kind: string, options: { namespace?: string; labelSelector?: string; fieldSelector?: string } = {}): Promise<T[]> {
+  async list<T = K8sObject>(
+    apiVersion: string,
+    kind: string,
+    options: { namespace?: string; labelSelector?: string; fieldSelector?: string } = {},
+  ): Promise<T[]> {
     const path = await this.collectionPath(apiVersion, kind, options.namespace);
     const items: T[] = [];
     let token: string | undefined;
@@ -274,7 +278,8 @@ export function unknownFieldError(object: K8sObject, error: unknown): ResourceEr
   if (!(error instanceof KubeApiError) || (error.code !== 500 && error.code !== 400)) return undefined;
   const message = error.status?.message ?? error.message;
   const field = unknownFieldOf(message);
-  if (field !== undefined) return new ResourceError(`unknown field: the API server's schema of ${object.kind} has no "${field.split('.').pop()}" here`, object, field);
+  if (field !== undefined)
+    return new ResourceError(`unknown field: the API server's schema of ${object.kind} has no "${field.split('.').pop()}" here`, object, field);
   const typed = typeErrorOf(message);
   if (typed) return new ResourceError(`the API server's schema of ${object.kind} refuses it: ${typed.message}`, object, typed.field);
   return undefined;

@@ -25,7 +25,12 @@ function processAlive(journal: Journal): boolean {
  * ConfigMaps), then delete objects still labelled by a run that has no journal and that only meshproof manages.
  * Journals of runs whose process is still alive on this host are left alone.
  */
-export async function cleanup(options: { context?: string; allowContext?: boolean; kubeconfig?: string; log?: (message: string) => void }): Promise<RestoreReport[]> {
+export async function cleanup(options: {
+  context?: string;
+  allowContext?: boolean;
+  kubeconfig?: string;
+  log?: (message: string) => void;
+}): Promise<RestoreReport[]> {
   const config = loadKubeConfig(options.context, options.kubeconfig);
   const context = config.getCurrentContext();
   checkContext(context, { requested: options.context, allowContext: options.allowContext, server: config.getCurrentCluster()?.server });
@@ -38,9 +43,11 @@ export async function cleanup(options: { context?: string; allowContext?: boolea
     byRun.set(j.runId, known ? mergeJournals(known, j) : j);
   };
   (await readLocalJournals()).filter((j) => j.server === api.server).forEach(add);
-  (await readClusterJournals(api).catch((error: unknown) => {
-    throw new TargetError(`cannot list run journals in context ${context}: ${asError(error).message}`);
-  })).forEach(add);
+  (
+    await readClusterJournals(api).catch((error: unknown) => {
+      throw new TargetError(`cannot list run journals in context ${context}: ${asError(error).message}`);
+    })
+  ).forEach(add);
 
   const reports: RestoreReport[] = [];
   for (const journal of byRun.values()) {

@@ -44,10 +44,12 @@ export class SyncStatus {
   async recordBaseline(): Promise<Map<string, PushVersion | undefined>> {
     try {
       const statuses = await this.readSyncz();
-      return new Map(this.deps.proxies.map((p) => {
-        const status = statuses.get(p.id);
-        return [p.id, status ? newestSent(status) : undefined];
-      }));
+      return new Map(
+        this.deps.proxies.map((p) => {
+          const status = statuses.get(p.id);
+          return [p.id, status ? newestSent(status) : undefined];
+        }),
+      );
     } catch (error) {
       throw new TargetError(`cannot read istiod's sync status (nothing was changed): ${(error as Error).message}`);
     }
@@ -88,7 +90,9 @@ export class SyncStatus {
       if (verdicts.every((v) => v.converged)) return verdicts;
       if (Date.now() + poll > deadline) {
         const late = verdicts.filter((v) => !v.converged).map((v) => `${v.id}: ${v.reason}`);
-        throw new TargetError(`${what} did not converge in ${timeoutMs} ms; ${late.length} of ${affected.length} proxies are behind:\n  - ${late.join('\n  - ')}`);
+        throw new TargetError(
+          `${what} did not converge in ${timeoutMs} ms; ${late.length} of ${affected.length} proxies are behind:\n  - ${late.join('\n  - ')}`,
+        );
       }
       await sleep(poll);
     }

@@ -61,7 +61,8 @@ export function shadowedHosts(applied: K8sObject[], live: K8sObject[], namespace
       if (!before(other, mine)) continue;
       for (const [index, host] of meshHosts(vs, ns).entries()) {
         const theirs = meshHosts(other, ns).find((h) => overlaps(h, host));
-        if (theirs) out.push({ resource: vs, host, index, by: `${ns}/${other.metadata.name}`, created: valueText(other.metadata.creationTimestamp ?? 'unknown') });
+        if (theirs)
+          out.push({ resource: vs, host, index, by: `${ns}/${other.metadata.name}`, created: valueText(other.metadata.creationTimestamp ?? 'unknown') });
       }
     }
   }

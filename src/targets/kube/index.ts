@@ -14,16 +14,7 @@ import { JournalWriter, newJournal, type Journal, type JournalEntry } from './jo
 import { checkRunId, labelledForRun, pushesOnUpdate, refKey, replacementFor, runLabel, savedForm } from './objects.ts';
 import { startServiceRelay, type Relay } from './outside-relay.ts';
 import { forwardPort, portForwardGet, type Forward } from './port-forward.ts';
-import {
-  checkContext,
-  checkWorkloads,
-  istioVersionFromImage,
-  isReady,
-  loadKubeConfig,
-  meshDefaultConfig,
-  missingIstioKinds,
-  type Pod,
-} from './preflight.ts';
+import { checkContext, checkWorkloads, istioVersionFromImage, isReady, loadKubeConfig, meshDefaultConfig, missingIstioKinds, type Pod } from './preflight.ts';
 import { replayJournal } from './restore.ts';
 import { monitoringPort, SyncStatus } from './convergence.ts';
 import { bookinfoWorkloads, scenarioWorkloads } from './scenario.ts';
@@ -92,8 +83,14 @@ export class KubeTarget implements Target {
   private sync(): SyncStatus {
     if (!this.config || !this.api) throw new TargetError('kube target used before prepare()');
     return new SyncStatus({
-      config: this.config, api: this.api, istioNamespace: this.istioNamespace, namespace: this.namespace, proxies: this.proxies,
-      pollIntervalMs: this.kubeOptions.pollIntervalMs, probeWindows: this.kubeOptions.probeWindows, probeWindowMs: this.kubeOptions.probeWindowMs,
+      config: this.config,
+      api: this.api,
+      istioNamespace: this.istioNamespace,
+      namespace: this.namespace,
+      proxies: this.proxies,
+      pollIntervalMs: this.kubeOptions.pollIntervalMs,
+      probeWindows: this.kubeOptions.probeWindows,
+      probeWindowMs: this.kubeOptions.probeWindowMs,
       log: (m) => this.log(m),
     });
   }
@@ -125,7 +122,9 @@ export class KubeTarget implements Target {
 
     const reach = await api.raw('GET', '/version').catch(asError);
     if (reach instanceof Error || reach.code !== 200) {
-      throw new TargetError(`cannot reach the API server of context ${this.contextName} (${api.server}): ${reach instanceof Error ? reach.message : `HTTP ${reach.code}`}`);
+      throw new TargetError(
+        `cannot reach the API server of context ${this.contextName} (${api.server}): ${reach instanceof Error ? reach.message : `HTTP ${reach.code}`}`,
+      );
     }
     const missing = await missingIstioKinds(api);
     if (missing.length > 0) throw new TargetError(`Istio is not installed in context ${this.contextName}: the API server does not serve ${missing.join(', ')}`);
@@ -139,7 +138,12 @@ export class KubeTarget implements Target {
     const expected = workloads.length > 0 ? workloads : options.scenario === 'bookinfo' ? bookinfoWorkloads : [];
     const pods = await api.list<Pod>('v1', 'Pod', { namespace: this.namespace });
     this.gatewayPods = await api.list<Pod>('v1', 'Pod', { namespace: this.istioNamespace, labelSelector: this.gatewaySelector() });
-    const mesh = await api.get<K8sObject & { data?: Record<string, string> }>({ apiVersion: 'v1', kind: 'ConfigMap', namespace: this.istioNamespace, name: 'istio' });
+    const mesh = await api.get<K8sObject & { data?: Record<string, string> }>({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      namespace: this.istioNamespace,
+      name: 'istio',
+    });
     const check = checkWorkloads(pods, this.gatewayPods, expected, this.namespace, meshDefaultConfig(mesh));
     if (check.problems.length > 0) {
       throw new TargetError(`the cluster of context ${this.contextName} is not ready for scenario ${options.scenario}:\n  - ${check.problems.join('\n  - ')}`);
@@ -157,7 +161,9 @@ export class KubeTarget implements Target {
 
   private gatewaySelector(): string {
     const labels = this.kubeOptions.gatewayLabels ?? { istio: 'ingressgateway' };
-    return Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(',');
+    return Object.entries(labels)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(',');
   }
 
   private async readIstioVersion(istiod: Pod): Promise<string> {
@@ -167,7 +173,10 @@ export class KubeTarget implements Target {
     // :15014/version answers e.g. `1.28.0-<sha>-Clean` (pkg/kube/client.go notes the form); not behind debug auth.
     const text = await portForwardGet(this.kubeConfig(), this.istioNamespace, istiod.metadata.name, monitoringPort(istiod), '/version').catch(() => '');
     const version = /^(\d+\.\d+[.\w-]*?)(?:-[0-9a-f]{40})?(?:-Clean|-Modified)?\s*$/.exec(text.trim())?.[1];
-    if (!version) throw new TargetError(`cannot tell the Istio version: istiod image ${container?.image ?? '?'} has no version tag and :15014/version said "${text.trim().slice(0, 80)}"`);
+    if (!version)
+      throw new TargetError(
+        `cannot tell the Istio version: istiod image ${container?.image ?? '?'} has no version tag and :15014/version said "${text.trim().slice(0, 80)}"`,
+      );
     return version;
   }
 
@@ -310,7 +319,11 @@ export class KubeTarget implements Target {
     await this.sync().runProbe(probe, started + timeoutMs, timeoutMs);
     this.pending = [];
     this.baseline = undefined;
-    const version = verdicts.map((v) => v.version).sort().at(-1) ?? '';
+    const version =
+      verdicts
+        .map((v) => v.version)
+        .sort()
+        .at(-1) ?? '';
     return {
       version,
       proxies: verdicts.map((v) => ({ name: v.id, version: v.version, synced: v.converged })),
@@ -347,7 +360,12 @@ export class KubeTarget implements Target {
     const existing = this.relays.get(key);
     if (existing) return existing.url;
     const api = this.client();
-    const found = await api.get<K8sObject & { spec?: { ports?: { port: number }[] } }>({ apiVersion: 'v1', kind: 'Service', namespace: this.namespace, name: service });
+    const found = await api.get<K8sObject & { spec?: { ports?: { port: number }[] } }>({
+      apiVersion: 'v1',
+      kind: 'Service',
+      namespace: this.namespace,
+      name: service,
+    });
     if (!found) throw new TargetError(`no Service ${service} in namespace ${this.namespace} of context ${this.contextName}`);
     const ports = ((found.spec?.ports ?? []) as { port: number }[]).map((p) => p.port);
     if (!ports.includes(port)) throw new TargetError(`Service ${this.namespace}/${service} has no port ${port} (it has ${ports.join(', ') || 'none'})`);

@@ -124,7 +124,10 @@ export function checkIstioctl(path: string, version: string | undefined, istioTa
   const minor = (v: string) => /^(\d+\.\d+)/.exec(v)?.[1];
   const get = `Get istioctl ${istioTag}: \`curl -L https://istio.io/downloadIstio | ISTIO_VERSION=${istioTag} sh -\`, then pass --istioctl istio-${istioTag}/bin/istioctl (or put it first on PATH)`;
   if (!version) {
-    return { ok: false, note: `istioctl ${path}: cannot tell its version${problem ? ` (${problem})` : ''}; kind-up installs Istio ${istioTag} only with istioctl ${minor(istioTag)}.x unless --force. ${get}` };
+    return {
+      ok: false,
+      note: `istioctl ${path}: cannot tell its version${problem ? ` (${problem})` : ''}; kind-up installs Istio ${istioTag} only with istioctl ${minor(istioTag)}.x unless --force. ${get}`,
+    };
   }
   if (minor(version) !== minor(istioTag)) {
     return {
@@ -134,7 +137,8 @@ export function checkIstioctl(path: string, version: string | undefined, istioTa
         `so kind-up refuses it unless --force. ${get}. (The pinned source build is for \`meshproof validate --istio\`, not for installing.)`,
     };
   }
-  if (version !== istioTag) return { ok: true, note: `istioctl ${path} is version ${version}; it installs Istio ${istioTag} images with its ${version} charts` };
+  if (version !== istioTag)
+    return { ok: true, note: `istioctl ${path} is version ${version}; it installs Istio ${istioTag} images with its ${version} charts` };
   return { ok: true, note: `istioctl ${path} is version ${version}` };
 }
 

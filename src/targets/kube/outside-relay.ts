@@ -26,7 +26,18 @@ export interface Relay {
 }
 
 /** Headers that belong to one connection, or that the API server would take as ours (RFC 9110 §7.6.1; Authorization). */
-const dropped = new Set(['host', 'connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'authorization']);
+const dropped = new Set([
+  'host',
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'authorization',
+]);
 
 /** The API server's own answer that it could not reach (or lost) the backend, as opposed to the backend's answer. */
 export function isUnreachable(status: number, contentType: string, body: string): boolean {

@@ -171,7 +171,9 @@ export function checkWorkloads(
     if (missing.length === 0) return;
     const prefixes = missing.flatMap((m) => m.suggest.inclusionPrefixes ?? []);
     const regexps = missing.flatMap((m) => m.suggest.inclusionRegexps ?? []);
-    const suggestion = JSON.stringify({ proxyStatsMatcher: { ...(prefixes.length ? { inclusionPrefixes: prefixes } : {}), ...(regexps.length ? { inclusionRegexps: regexps } : {}) } });
+    const suggestion = JSON.stringify({
+      proxyStatsMatcher: { ...(prefixes.length ? { inclusionPrefixes: prefixes } : {}), ...(regexps.length ? { inclusionRegexps: regexps } : {}) },
+    });
     problems.push(
       `${workload} (pod ${pod.metadata.namespace}/${pod.metadata.name}) does not export ${missing.map((m) => `${m.what} (e.g. ${m.example})`).join(', ')}; ` +
         `add to its proxy.istio.io/config annotation (or the mesh's defaultConfig): ${suggestion}`,
@@ -201,7 +203,12 @@ export function checkWorkloads(
   for (const pod of readyGateways) {
     const name = pod.metadata.labels?.app ?? 'istio-ingressgateway';
     workloadOf.set(pod.metadata.name, name);
-    proxies.push({ id: `${pod.metadata.name}.${pod.metadata.namespace}`, namespace: pod.metadata.namespace ?? 'istio-system', labels: pod.metadata.labels ?? {}, gateway: true });
+    proxies.push({
+      id: `${pod.metadata.name}.${pod.metadata.namespace}`,
+      namespace: pod.metadata.namespace ?? 'istio-system',
+      labels: pod.metadata.labels ?? {},
+      gateway: true,
+    });
     statsProblems(pod, name);
   }
   return { proxies, workloadOf, problems };

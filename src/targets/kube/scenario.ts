@@ -21,7 +21,9 @@ export function scenarioWorkloads(scenario: string, dir = scenariosDir()): Scena
   const folder = join(dir, scenario);
   if (!existsSync(folder)) return [];
   const workloads: ScenarioWorkload[] = [];
-  for (const file of readdirSync(folder).filter((f) => /\.ya?ml$/.test(f)).sort()) {
+  for (const file of readdirSync(folder)
+    .filter((f) => /\.ya?ml$/.test(f))
+    .sort()) {
     for (const doc of parseAllDocuments(readFileSync(join(folder, file), 'utf8'))) {
       const object = doc.toJS() as { kind?: string; metadata?: { name?: string; namespace?: string }; spec?: unknown } | null;
       if (object?.kind !== 'Deployment' || !object.metadata?.name) continue;

@@ -36,9 +36,15 @@ function serviceInput(service: ServiceInfo): ServiceInput {
       targetPort: service.targetPorts?.[port] ?? port,
       ...(service.external ? { appProtocol: service.external.protocols[port] } : {}),
     })),
-    ...(service.external ? {
-      external: { resolution: service.external.resolution, entry: service.external.entry.split('/')[1] ?? service.external.entry, ...(service.external.exportTo ? { exportTo: service.external.exportTo } : {}) },
-    } : {}),
+    ...(service.external
+      ? {
+          external: {
+            resolution: service.external.resolution,
+            entry: service.external.entry.split('/')[1] ?? service.external.entry,
+            ...(service.external.exportTo ? { exportTo: service.external.exportTo } : {}),
+          },
+        }
+      : {}),
   };
 }
 

@@ -16,7 +16,16 @@ import { checkInjected, checkInterception, checkNamespace } from './sidecar-inje
 import { emptyMeshConfig, isMeshConfigMap, parseMeshConfig, type MeshConfig } from '../../istio/mesh-config.ts';
 import { FieldPath } from '../../istio/networking/fields.ts';
 import { configMapData, mountedFiles, resolveGrpcPort } from './opa/workload.ts';
-import { checkGrpcPorts, checkServiceAccount, parseDeployment, parseService, resolveEchoPorts, resolveTargetPorts, type ServiceSpec, type WorkloadSpec } from './topology.ts';
+import {
+  checkGrpcPorts,
+  checkServiceAccount,
+  parseDeployment,
+  parseService,
+  resolveEchoPorts,
+  resolveTargetPorts,
+  type ServiceSpec,
+  type WorkloadSpec,
+} from './topology.ts';
 import { checkEchoCalls } from './echo-calls.ts';
 import { parseServiceEntry, type ServiceEntryModel } from '../../istio/networking/service-entry.ts';
 import { EXTERNAL_HOST_API_VERSION, parseExternalHost, type ExternalHostSpec } from './external-host.ts';
@@ -43,7 +52,6 @@ export const supportedKinds = Object.keys(apiVersions);
 /** The namespaces every local mesh has: the workloads' default and Istio's own (the ingress gateway, mesh-wide policy). */
 const builtInNamespaces = ['default', 'istio-system'];
 const epoch = Date.UTC(2025, 0, 1);
-
 
 interface Entry {
   object: K8sObject;
@@ -77,20 +85,31 @@ function checkEnvelope(o: unknown, namespaces: ReadonlySet<string>): void {
   const kind = field(o, 'kind');
   if (typeof kind !== 'string') throw new SpecError('kind is required', undefined, `${where}: kind`);
   const versions = apiVersions[kind];
-  if (!versions) throw new SpecError(`kind ${kind} is not supported by the local target (supported: ${supportedKinds.join(', ')})`, undefined, `${where}: kind`);
+  if (!versions)
+    throw new SpecError(`kind ${kind} is not supported by the local target (supported: ${supportedKinds.join(', ')})`, undefined, `${where}: kind`);
   const apiVersion = field(o, 'apiVersion');
-  if (typeof apiVersion !== 'string' || !versions.includes(apiVersion)) throw new SpecError(`apiVersion ${valueText(apiVersion)} is not one of ${versions.join(', ')}`, undefined, `${where}: apiVersion`);
+  if (typeof apiVersion !== 'string' || !versions.includes(apiVersion))
+    throw new SpecError(`apiVersion ${valueText(apiVersion)} is not one of ${versions.join(', ')}`, undefined, `${where}: apiVersion`);
   const name = field(o, 'metadata', 'name');
   if (typeof name !== 'string' || name === '') throw new SpecError('metadata.name is required', undefined, `${where}: metadata.name`);
   const namespace = field(o, 'metadata', 'namespace');
   if (kind === 'Namespace') {
     if (namespace !== undefined) throw new SpecError('a Namespace has no namespace', undefined, `${where}: metadata.namespace`);
-    if (!namespaces.has(name)) throw new SpecError(`namespace ${name} is not part of the scenario (the local mesh has ${[...namespaces].join(', ')}); declare it in the scenario's folder`, undefined, `${where}: metadata.name`);
+    if (!namespaces.has(name))
+      throw new SpecError(
+        `namespace ${name} is not part of the scenario (the local mesh has ${[...namespaces].join(', ')}); declare it in the scenario's folder`,
+        undefined,
+        `${where}: metadata.name`,
+      );
     return;
   }
   const ns = namespace ?? 'default';
   if (typeof ns !== 'string' || !namespaces.has(ns)) {
-    throw new SpecError(`namespace ${valueText(ns)} is not emulated (the local mesh has ${[...namespaces].join(', ')}: the built-in ones and those the scenario declares)`, undefined, `${where}: metadata.namespace`);
+    throw new SpecError(
+      `namespace ${valueText(ns)} is not emulated (the local mesh has ${[...namespaces].join(', ')}: the built-in ones and those the scenario declares)`,
+      undefined,
+      `${where}: metadata.namespace`,
+    );
   }
 }
 
@@ -192,7 +211,8 @@ function compile(entries: Map<string, Entry>, version: number): CompiledConfig {
         break;
       case 'ExternalHost': {
         const spec = parseExternalHost(object);
-        if (externalHosts.has(spec.host)) throw new SpecError(`the stand-in of ${spec.host} is declared twice`, undefined, `ExternalHost ${object.metadata.name}: metadata.name`);
+        if (externalHosts.has(spec.host))
+          throw new SpecError(`the stand-in of ${spec.host} is declared twice`, undefined, `ExternalHost ${object.metadata.name}: metadata.name`);
         externalHosts.set(spec.host, spec);
         break;
       }
@@ -205,11 +225,13 @@ function compile(entries: Map<string, Entry>, version: number): CompiledConfig {
     }
   }
   for (const vs of virtualServices) {
-    vs.http.forEach((rule, i) => rule.route.forEach((d, j) => {
-      if (d.host.includes('*')) {
-        throw new SpecError('a destination host cannot be a wildcard', undefined, `VirtualService ${vs.name}: spec.http[${i}].route[${j}].destination.host`);
-      }
-    }));
+    vs.http.forEach((rule, i) =>
+      rule.route.forEach((d, j) => {
+        if (d.host.includes('*')) {
+          throw new SpecError('a destination host cannot be a wildcard', undefined, `VirtualService ${vs.name}: spec.http[${i}].route[${j}].destination.host`);
+        }
+      }),
+    );
   }
   for (const w of workloads) checkInjected(w, namespaceObjects.get(w.namespace));
   resolveEchoPorts(workloads, serviceSpecs);
@@ -222,13 +244,22 @@ function compile(entries: Map<string, Entry>, version: number): CompiledConfig {
   const grpcPorts = new Map<string, Map<number, number>>();
   for (const s of serviceSpecs) {
     checkGrpcPorts(s, workloads);
-    if (s.grpcPorts) grpcPorts.set(fqdn(s.name, s.namespace), new Map(s.grpcPorts.map((g) => [g.port, typeof g.targetPort === 'number' ? g.targetPort : 9191])));
+    if (s.grpcPorts)
+      grpcPorts.set(fqdn(s.name, s.namespace), new Map(s.grpcPorts.map((g) => [g.port, typeof g.targetPort === 'number' ? g.targetPort : 9191])));
   }
   for (const s of serviceSpecs) {
     const name = fqdn(s.name, s.namespace);
     const targetPorts = resolveTargetPorts(s, workloads);
     const portNames = Object.fromEntries(s.ports.map((port, i) => [port, must(s.portNames[i], `the name of port ${port} of service ${name}`)]));
-    services.set(name, { name: s.name, namespace: s.namespace, fqdn: name, ports: s.ports, selector: s.selector, portNames, ...(targetPorts ? { targetPorts } : {}) });
+    services.set(name, {
+      name: s.name,
+      namespace: s.namespace,
+      fqdn: name,
+      ports: s.ports,
+      selector: s.selector,
+      portNames,
+      ...(targetPorts ? { targetPorts } : {}),
+    });
   }
   for (const entry of serviceEntries) addServiceEntry(services, entry);
   for (const w of workloads) {
@@ -236,8 +267,18 @@ function compile(entries: Map<string, Entry>, version: number): CompiledConfig {
     checkInterception(w);
   }
   return {
-    version, virtualServices, destinationRules: new DestinationRuleIndex(destinationRules), destinationRuleList: destinationRules, gateways, services, workloads,
-    security: compileSecurity(securityObjects), securityObjects, meshConfig, grpcPorts, externalHosts,
+    version,
+    virtualServices,
+    destinationRules: new DestinationRuleIndex(destinationRules),
+    destinationRuleList: destinationRules,
+    gateways,
+    services,
+    workloads,
+    security: compileSecurity(securityObjects),
+    securityObjects,
+    meshConfig,
+    grpcPorts,
+    externalHosts,
   };
 }
 
@@ -247,7 +288,11 @@ function addServiceEntry(services: Map<string, ServiceInfo>, entry: ServiceEntry
     const taken = services.get(host);
     if (taken) {
       const by = taken.external ? `ServiceEntry ${taken.external.entry}` : `Service ${taken.namespace}/${taken.name}`;
-      throw new SpecError(`host ${host} is already in the registry (${by}); the local target does not merge entries for one host`, undefined, `ServiceEntry ${entry.name}: spec.hosts[${i}]`);
+      throw new SpecError(
+        `host ${host} is already in the registry (${by}); the local target does not merge entries for one host`,
+        undefined,
+        `ServiceEntry ${entry.name}: spec.hosts[${i}]`,
+      );
     }
     services.set(host, {
       name: host,

@@ -30,6 +30,9 @@ export function uniform(seed: number, key: string): number {
 /** A deterministic stream for things that are not per request (pod names, the mTLS secret of a mesh instance). */
 export function seededHex(seed: number, key: string, length: number): string {
   let out = '';
-  for (let i = 0; out.length < length; i++) out += fmix32(fnv1a(`${key}#${i}`, fmix32(seed))).toString(16).padStart(8, '0');
+  for (let i = 0; out.length < length; i++)
+    out += fmix32(fnv1a(`${key}#${i}`, fmix32(seed)))
+      .toString(16)
+      .padStart(8, '0');
   return out.slice(0, length);
 }

@@ -15,26 +15,28 @@ import type { WorkloadSpec } from './topology.ts';
 export function checkEchoCalls(w: WorkloadSpec, services: Map<string, ServiceInfo>, externalHosts: ReadonlyMap<string, ExternalHostSpec> = new Map()): void {
   if (!w.echo) return;
   const annotation = FieldPath.of('Deployment', w.deployment).key('spec.template.metadata.annotations').entry(echoAnnotation);
-  const check = (calls: EchoCall[], at: FieldPath) => calls.forEach((call, i) => {
-    const colon = call.authority.lastIndexOf(':');
-    const host = colon > 0 ? call.authority.slice(0, colon) : call.authority;
-    const port = colon > 0 ? Number(call.authority.slice(colon + 1)) : 80;
-    const service = services.get(fqdn(host, w.namespace));
-    const field = at.key('calls').index(i).key('url');
-    if (call.tls) {
-      if (service && !service.external) throw field.error(`${host} is a Service of the mesh: call it with http:// (its sidecar originates mTLS); https:// is for external hosts`);
-      const standIn = externalHosts.get(host);
-      if (!service && !standIn) throw field.error(`no ServiceEntry or ExternalHost (stand-in) for ${host}: the local mesh reaches no host outside it`);
-      if (!service?.ports.includes(port) && !standIn?.ports.some((p) => p.number === port)) throw field.error(`${host} has no port ${port}`);
-      return;
-    }
-    if (!service && externalHosts.has(host)) return;
-    if (!service) {
-      const known = [...services.values()].map((s) => (s.namespace === w.namespace ? s.name : `${s.name}.${s.namespace}`)).sort();
-      throw field.error(`no Service ${host} (from namespace ${w.namespace}); the mesh has ${known.join(', ')}`);
-    }
-    if (!service.ports.includes(port)) throw field.error(`Service ${host} has no port ${port} (its ports: ${service.ports.join(', ')})`);
-  });
+  const check = (calls: EchoCall[], at: FieldPath) =>
+    calls.forEach((call, i) => {
+      const colon = call.authority.lastIndexOf(':');
+      const host = colon > 0 ? call.authority.slice(0, colon) : call.authority;
+      const port = colon > 0 ? Number(call.authority.slice(colon + 1)) : 80;
+      const service = services.get(fqdn(host, w.namespace));
+      const field = at.key('calls').index(i).key('url');
+      if (call.tls) {
+        if (service && !service.external)
+          throw field.error(`${host} is a Service of the mesh: call it with http:// (its sidecar originates mTLS); https:// is for external hosts`);
+        const standIn = externalHosts.get(host);
+        if (!service && !standIn) throw field.error(`no ServiceEntry or ExternalHost (stand-in) for ${host}: the local mesh reaches no host outside it`);
+        if (!service?.ports.includes(port) && !standIn?.ports.some((p) => p.number === port)) throw field.error(`${host} has no port ${port}`);
+        return;
+      }
+      if (!service && externalHosts.has(host)) return;
+      if (!service) {
+        const known = [...services.values()].map((s) => (s.namespace === w.namespace ? s.name : `${s.name}.${s.namespace}`)).sort();
+        throw field.error(`no Service ${host} (from namespace ${w.namespace}); the mesh has ${known.join(', ')}`);
+      }
+      if (!service.ports.includes(port)) throw field.error(`Service ${host} has no port ${port} (its ports: ${service.ports.join(', ')})`);
+    });
   check(w.echo.calls, annotation);
   for (const p of w.echo.paths) check(p.behaviour.calls, annotation.key('paths').entry(p.prefix));
 }

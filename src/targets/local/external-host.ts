@@ -23,17 +23,22 @@ const HOST = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$/
 export function parseExternalHost(object: K8sObject): ExternalHostSpec {
   const at = FieldPath.of('ExternalHost', object.metadata.name);
   const host = object.metadata.name.toLowerCase();
-  if (!HOST.test(host)) throw at.key('metadata.name').error(`the name is the external host's DNS name (e.g. api.openai.com), found ${JSON.stringify(object.metadata.name)}`);
-  if (host.endsWith('.cluster.local') || host.endsWith('.svc')) throw at.key('metadata.name').error('a host inside the cluster\'s domain is a Service, not an external host');
+  if (!HOST.test(host))
+    throw at.key('metadata.name').error(`the name is the external host's DNS name (e.g. api.openai.com), found ${JSON.stringify(object.metadata.name)}`);
+  if (host.endsWith('.cluster.local') || host.endsWith('.svc'))
+    throw at.key('metadata.name').error("a host inside the cluster's domain is a Service, not an external host");
   const spec = readObject(object.spec ?? {}, at.key('spec'), ['ports']);
   const portsAt = at.key('spec.ports');
-  const ports = spec.ports === undefined ? [{ number: 443, protocol: 'HTTPS' as const }] : readArray(spec.ports, portsAt).map((p, i): ExternalHostSpec['ports'][number] => {
-    const o = readObject(p, portsAt.index(i), ['number', 'protocol']);
-    const number = readNumber(o.number, portsAt.index(i).key('number'), { integer: true, min: 1, max: 65535 });
-    const protocol = readString(o.protocol ?? 'HTTPS', portsAt.index(i).key('protocol')).toUpperCase();
-    if (protocol !== 'HTTPS' && protocol !== 'HTTP') throw portsAt.index(i).key('protocol').error(`a stand-in answers HTTPS or HTTP, found ${protocol}`);
-    return { number, protocol };
-  });
+  const ports =
+    spec.ports === undefined
+      ? [{ number: 443, protocol: 'HTTPS' as const }]
+      : readArray(spec.ports, portsAt).map((p, i): ExternalHostSpec['ports'][number] => {
+          const o = readObject(p, portsAt.index(i), ['number', 'protocol']);
+          const number = readNumber(o.number, portsAt.index(i).key('number'), { integer: true, min: 1, max: 65535 });
+          const protocol = readString(o.protocol ?? 'HTTPS', portsAt.index(i).key('protocol')).toUpperCase();
+          if (protocol !== 'HTTPS' && protocol !== 'HTTP') throw portsAt.index(i).key('protocol').error(`a stand-in answers HTTPS or HTTP, found ${protocol}`);
+          return { number, protocol };
+        });
   if (ports.length === 0) throw portsAt.error('at least one port is required');
   if (new Set(ports.map((p) => p.number)).size !== ports.length) throw portsAt.error('a port is listed twice');
   return { host, ports };

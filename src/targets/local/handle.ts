@@ -90,14 +90,16 @@ async function processHandle(options: StartOptions): Promise<MeshHandle> {
   const waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   let nextId = 1;
   let exited = false;
-  const started = new Promise<{ gatewayUrl: string; block: string; seed: number; istioVersion: string; controlPlane: 'builtin' | 'istiod' }>((resolve, reject) => {
-    child.once('message', (m: { ready?: boolean; fatal?: ChildError } & Record<string, unknown>) => {
-      if (m.ready) resolve(m as never);
-      else reject(m.fatal ? revive(m.fatal) : new TargetError('local mesh did not start'));
-    });
-    child.once('exit', (code) => reject(new TargetError(`local mesh process exited during start (code ${code})`)));
-    child.once('error', (e) => reject(new TargetError(`local mesh process failed: ${e.message}`)));
-  });
+  const started = new Promise<{ gatewayUrl: string; block: string; seed: number; istioVersion: string; controlPlane: 'builtin' | 'istiod' }>(
+    (resolve, reject) => {
+      child.once('message', (m: { ready?: boolean; fatal?: ChildError } & Record<string, unknown>) => {
+        if (m.ready) resolve(m as never);
+        else reject(m.fatal ? revive(m.fatal) : new TargetError('local mesh did not start'));
+      });
+      child.once('exit', (code) => reject(new TargetError(`local mesh process exited during start (code ${code})`)));
+      child.once('error', (e) => reject(new TargetError(`local mesh process failed: ${e.message}`)));
+    },
+  );
   child.on('exit', () => {
     exited = true;
     for (const w of waiting.values()) w.reject(new TargetError('local mesh process exited'));

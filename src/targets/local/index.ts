@@ -64,9 +64,10 @@ export class LocalTarget implements Target {
     return {
       kind: 'local',
       istioVersion: this.handle.istioVersion,
-      controlPlane: this.handle.controlPlane === 'istiod'
-        ? `istiod ${this.handle.istioVersion} (the pinned pilot-discovery's config generation, in-process): routes, clusters, endpoints and the sidecars' inbound mTLS mode, RBAC and local rate limits; JWT and the gateway's filters built in`
-        : `built-in (Istio ${this.handle.istioVersion} semantics)`,
+      controlPlane:
+        this.handle.controlPlane === 'istiod'
+          ? `istiod ${this.handle.istioVersion} (the pinned pilot-discovery's config generation, in-process): routes, clusters, endpoints and the sidecars' inbound mTLS mode, RBAC and local rate limits; JWT and the gateway's filters built in`
+          : `built-in (Istio ${this.handle.istioVersion} semantics)`,
       context: 'local',
       description: `embedded ${shown} mesh on ${this.handle.block}.0/24 (seed ${options.seed})`,
     };
@@ -100,13 +101,18 @@ export class LocalTarget implements Target {
     const wanted = Number(this.wantedVersion);
     let status: MeshStatus = await this.mesh.status();
     for (;;) {
-      const proxies = await Promise.all(status.proxies.map(async (p) => {
-        const info = JSON.parse(await getText(`${p.adminUrl}/config_version`)) as { configVersion: string };
-        return { name: p.name, version: info.configVersion, synced: Number(info.configVersion) >= wanted };
-      }));
+      const proxies = await Promise.all(
+        status.proxies.map(async (p) => {
+          const info = JSON.parse(await getText(`${p.adminUrl}/config_version`)) as { configVersion: string };
+          return { name: p.name, version: info.configVersion, synced: Number(info.configVersion) >= wanted };
+        }),
+      );
       if (proxies.every((p) => p.synced)) return { version: this.wantedVersion, proxies, waitedMs: Date.now() - started };
       if (Date.now() - started > timeoutMs) {
-        const behind = proxies.filter((p) => !p.synced).map((p) => `${p.name} (at ${p.version})`).join(', ');
+        const behind = proxies
+          .filter((p) => !p.synced)
+          .map((p) => `${p.name} (at ${p.version})`)
+          .join(', ');
         throw new TargetError(`proxies did not reach config version ${this.wantedVersion} within ${timeoutMs} ms: ${behind}`);
       }
       await new Promise((r) => setTimeout(r, 5));

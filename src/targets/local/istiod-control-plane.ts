@@ -17,7 +17,16 @@ export type ControlPlane = 'builtin' | 'istiod';
 export type IstiodProxyConfig = RouterConfig & { listeners: Listener[] };
 
 /** The Istio kinds istiod reads from the cluster's configuration. */
-const ISTIO_KINDS = new Set(['VirtualService', 'DestinationRule', 'Gateway', 'EnvoyFilter', 'AuthorizationPolicy', 'PeerAuthentication', 'RequestAuthentication', 'ServiceEntry']);
+const ISTIO_KINDS = new Set([
+  'VirtualService',
+  'DestinationRule',
+  'Gateway',
+  'EnvoyFilter',
+  'AuthorizationPolicy',
+  'PeerAuthentication',
+  'RequestAuthentication',
+  'ServiceEntry',
+]);
 
 export const istiodControlPlaneVersion = ISTIOD_VERSION;
 

@@ -3,16 +3,18 @@ import type { K8sObject } from '../../spec/types.ts';
 import { authenticateRequest as verify, validateRequestAuthentication as validate } from '../../istio/security/request-authentication.ts';
 import type { FilterRequest, FilterVerdict } from './proxy/filters.ts';
 
-export type AuthnOutcome =
-  | { kind: 'continue'; principal?: string; claims?: Record<string, unknown> }
-  | { kind: 'reply'; verdict: FilterVerdict };
+export type AuthnOutcome = { kind: 'continue'; principal?: string; claims?: Record<string, unknown> } | { kind: 'reply'; verdict: FilterVerdict };
 
 export function validateRequestAuthentication(o: K8sObject): void {
   validate(o);
 }
 
 /** Verify the request's token; a refused token is a local reply, a valid one gives the request principal. */
-export function authenticateRequest(policies: K8sObject[], workload: { namespace: string; labels: Record<string, string> }, request: FilterRequest): AuthnOutcome {
+export function authenticateRequest(
+  policies: K8sObject[],
+  workload: { namespace: string; labels: Record<string, string> },
+  request: FilterRequest,
+): AuthnOutcome {
   const result = verify(policies, request.headers, { workload, path: request.path, scheme: 'http', host: request.host });
   if (result.error !== undefined) {
     return { kind: 'reply', verdict: { action: 'reply', status: result.status ?? 401, body: result.error, headers: result.responseHeaders ?? {}, flags: [] } };

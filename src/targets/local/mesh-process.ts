@@ -52,7 +52,14 @@ try {
     }
   };
   process.on('message', (m: { id: number; op: string; args: unknown[] }) => void handle(m));
-  process.send?.({ ready: true, gatewayUrl: mesh.gatewayUrl, block: mesh.block, seed: mesh.seed, istioVersion: mesh.behaviour.version, controlPlane: mesh.controlPlane });
+  process.send?.({
+    ready: true,
+    gatewayUrl: mesh.gatewayUrl,
+    block: mesh.block,
+    seed: mesh.seed,
+    istioVersion: mesh.behaviour.version,
+    controlPlane: mesh.controlPlane,
+  });
 } catch (error) {
   process.send?.({ fatal: serialize(error) });
   process.exit(1);

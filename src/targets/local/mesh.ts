@@ -148,7 +148,8 @@ export class LocalMesh {
     this.controlPlane = options.controlPlane ?? 'builtin';
     this.cluster = options.cluster;
     if (this.cluster) {
-      if (options.controlPlane !== undefined) throw new SpecError('a mesh that plays a cluster takes its configuration from that cluster\'s istiod; no --control-plane');
+      if (options.controlPlane !== undefined)
+        throw new SpecError("a mesh that plays a cluster takes its configuration from that cluster's istiod; no --control-plane");
       this.behaviour = istioBehaviour(this.cluster.istioVersion);
     } else if (this.controlPlane === 'istiod') {
       // The built-in listeners and filters follow the version of the istiod that generates the routes and clusters.
@@ -182,7 +183,11 @@ export class LocalMesh {
 
   private async boot(objects: K8sObject[]): Promise<void> {
     if (this.cluster) {
-      this.ads = new AdsControlPlane(this.cluster, (key) => this.onAdsUpdate(key), (key, message) => meshLogError('xds', `${key} refused istiod's configuration`, new Error(message)));
+      this.ads = new AdsControlPlane(
+        this.cluster,
+        (key) => this.onAdsUpdate(key),
+        (key, message) => meshLogError('xds', `${key} refused istiod's configuration`, new Error(message)),
+      );
     } else if (this.controlPlane === 'istiod') {
       this.istiod = IstiodControlPlane.start();
       await this.istiod.validate(objects);
@@ -203,7 +208,11 @@ export class LocalMesh {
         principal: 'cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account',
         ip: `${this.block}.1`,
         // As if the installation set meshConfig.defaultConfig.proxyStatsMatcher like the scenario's workloads.
-        statsMatcher: { inclusionPrefixes: ['cluster.outbound'], inclusionSuffixes: [], inclusionRegexps: [/^(?:.*http_local_rate_limit.*)$/, /^(?:.*rbac.*)$/] },
+        statsMatcher: {
+          inclusionPrefixes: ['cluster.outbound'],
+          inclusionSuffixes: [],
+          inclusionRegexps: [/^(?:.*http_local_rate_limit.*)$/, /^(?:.*rbac.*)$/],
+        },
       },
       { seed: this.seed, meshSecret: this.secret, delimitedStatPrefixes: this.behaviour.delimitedStatPrefixes },
     );
@@ -307,7 +316,9 @@ export class LocalMesh {
       if (this.closed) throw new Error('mesh closed while its proxies connected to istiod');
       if (Date.now() > deadline) {
         const why = pending.map((k) => `${k}${ads.rejected(k).length > 0 ? ` (refused: ${ads.rejected(k).join('; ')})` : ''}`);
-        throw new Error(`no whole configuration (CDS, EDS, LDS, RDS) from istiod at ${this.cluster?.xdsAddress ?? '(no cluster)'} within ${timeoutMs / 1000} s for ${why.join(', ')}`);
+        throw new Error(
+          `no whole configuration (CDS, EDS, LDS, RDS) from istiod at ${this.cluster?.xdsAddress ?? '(no cluster)'} within ${timeoutMs / 1000} s for ${why.join(', ')}`,
+        );
       }
       await new Promise((r) => setTimeout(r, 20));
     }
@@ -357,9 +368,16 @@ export class LocalMesh {
         ip,
         statsMatcher: spec.statsMatcher,
       };
-      const sidecar = new Sidecar(identity, { seed: this.seed, meshSecret: this.secret, port: spec.port, delimitedStatPrefixes: this.behaviour.delimitedStatPrefixes });
+      const sidecar = new Sidecar(identity, {
+        seed: this.seed,
+        meshSecret: this.secret,
+        port: spec.port,
+        delimitedStatPrefixes: this.behaviour.delimitedStatPrefixes,
+      });
       const ctx: AppContext = {
-        podName, env: spec.env, seed: this.seed,
+        podName,
+        env: spec.env,
+        seed: this.seed,
         call: (scope, call) => sidecar.call(scope, call),
         connect: (scope, c) => sidecar.connect(scope, c),
         trustedCertificates: () => this.trustedCertificates(),
@@ -371,7 +389,14 @@ export class LocalMesh {
         await opa.start();
         app = opa.app();
       } else {
-        app = spec.appKind === 'echo' || spec.appKind === 'opa' ? createEcho(ctx, echoIdentity(spec, () => this.store.current), spec.echo ?? defaultEchoBehaviour) : appFactories[spec.appKind](ctx);
+        app =
+          spec.appKind === 'echo' || spec.appKind === 'opa'
+            ? createEcho(
+                ctx,
+                echoIdentity(spec, () => this.store.current),
+                spec.echo ?? defaultEchoBehaviour,
+              )
+            : appFactories[spec.appKind](ctx);
       }
       sidecar.setApp(guardApp(spec.appKind, podName, app));
       created.push(sidecar);
@@ -383,8 +408,16 @@ export class LocalMesh {
         index,
         sidecar,
         endpoint: {
-          ip, port: spec.port, podName, workload: spec.deployment, namespace: spec.namespace, app: spec.app, version: spec.version,
-          principal: identity.principal, labels: spec.labels, ...(played ? { clusterIp: played.ip } : {}),
+          ip,
+          port: spec.port,
+          podName,
+          workload: spec.deployment,
+          namespace: spec.namespace,
+          app: spec.app,
+          version: spec.version,
+          principal: identity.principal,
+          labels: spec.labels,
+          ...(played ? { clusterIp: played.ip } : {}),
         },
         ...(opa ? { opa } : {}),
       });
@@ -399,7 +432,8 @@ export class LocalMesh {
       await sidecar.start();
     }
     // Old pods stop after the new config (without them) has been pushed, like a rolling update.
-    if (stopping.length > 0) setTimeout(() => void Promise.all(stopping.flatMap((p) => (p.opa ? [p.sidecar.close(), p.opa.stop()] : [p.sidecar.close()]))), 50).unref();
+    if (stopping.length > 0)
+      setTimeout(() => void Promise.all(stopping.flatMap((p) => (p.opa ? [p.sidecar.close(), p.opa.stop()] : [p.sidecar.close()]))), 50).unref();
   }
 
   private snapshot(compiled: CompiledConfig): MeshSnapshot {
@@ -445,7 +479,10 @@ export class LocalMesh {
   private async istiodConfigs(compiled: CompiledConfig): Promise<Map<string, IstiodProxyConfig> | undefined> {
     if (!this.istiod) return undefined;
     const input = this.translationInput(compiled, this.snapshot(compiled));
-    const proxies = [proxyDescriptorOf(this.gateway.identity, 'router'), ...[...this.pods.values()].map((p) => proxyDescriptorOf(p.sidecar.identity, 'sidecar'))];
+    const proxies = [
+      proxyDescriptorOf(this.gateway.identity, 'router'),
+      ...[...this.pods.values()].map((p) => proxyDescriptorOf(p.sidecar.identity, 'sidecar')),
+    ];
     return this.istiod.translate(input, this.store.list(), proxies, compiled.meshConfig.yaml);
   }
 
@@ -492,18 +529,54 @@ export class LocalMesh {
       outboundListeners = buildSidecarOutboundTcpListeners(input, descriptor);
     }
     const deps = {
-      behaviour: this.behaviour, seed: this.seed, stats: proxy.stats, chains: this.filterChainsOf(id.podName), extAuthz: this.extAuthz(compiled),
+      behaviour: this.behaviour,
+      seed: this.seed,
+      stats: proxy.stats,
+      chains: this.filterChainsOf(id.podName),
+      extAuthz: this.extAuthz(compiled),
       ...(listeners ? { listeners } : {}),
     };
     if (proxy instanceof IngressGateway) {
-      proxy.configure(snap, xds, buildPolicy(compiled.security, { namespace: id.namespace, labels: id.labels, context: 'GATEWAY', port: gatewayPort, hcmStatPrefix: `outbound_0.0.0.0_${gatewayPort}`, address: id.ip, principal: id.principal }, deps));
+      proxy.configure(
+        snap,
+        xds,
+        buildPolicy(
+          compiled.security,
+          {
+            namespace: id.namespace,
+            labels: id.labels,
+            context: 'GATEWAY',
+            port: gatewayPort,
+            hcmStatPrefix: `outbound_0.0.0.0_${gatewayPort}`,
+            address: id.ip,
+            principal: id.principal,
+          },
+          deps,
+        ),
+      );
     } else {
       const port = this.podPort(id.podName) ?? 9080;
       proxy.configure(
         snap,
         xds,
-        buildPolicy(compiled.security, { namespace: id.namespace, labels: id.labels, context: 'SIDECAR_INBOUND', port, hcmStatPrefix: inboundHcmStatPrefix(port), address: id.ip, principal: id.principal }, deps),
-        buildPolicy(compiled.security, { namespace: id.namespace, labels: id.labels, context: 'SIDECAR_OUTBOUND', port, hcmStatPrefix: `outbound_0.0.0.0_${port}` }, deps),
+        buildPolicy(
+          compiled.security,
+          {
+            namespace: id.namespace,
+            labels: id.labels,
+            context: 'SIDECAR_INBOUND',
+            port,
+            hcmStatPrefix: inboundHcmStatPrefix(port),
+            address: id.ip,
+            principal: id.principal,
+          },
+          deps,
+        ),
+        buildPolicy(
+          compiled.security,
+          { namespace: id.namespace, labels: id.labels, context: 'SIDECAR_OUTBOUND', port, hcmStatPrefix: `outbound_0.0.0.0_${port}` },
+          deps,
+        ),
         outboundListeners,
       );
     }
@@ -525,7 +598,8 @@ export class LocalMesh {
       if ('invalid' in p) return { error: `found errors in provider ${name}: ${p.invalid}` };
       const [namespace, host = ''] = p.service.includes('/') ? p.service.split('/', 2) : [undefined, p.service];
       const service = compiled.services.get(host);
-      if (!service || (namespace !== undefined && service.namespace !== namespace)) return { error: `could not find service ${p.service} in Istio service registry` };
+      if (!service || (namespace !== undefined && service.namespace !== namespace))
+        return { error: `could not find service ${p.service} in Istio service registry` };
       return { provider: p, service };
     };
     return {
@@ -620,7 +694,12 @@ export class LocalMesh {
       version: this.version,
       gatewayUrl: this.gatewayUrl,
       proxies: [proxyInfo(this.gateway, 'gateway'), ...[...this.pods.values()].map((p) => proxyInfo(p.sidecar, 'sidecar'))],
-      workloads: [...this.pods.values()].map((p) => ({ deployment: p.spec.deployment, podName: p.endpoint.podName, ip: p.endpoint.ip, url: `http://${p.endpoint.ip}:${p.spec.port}` })),
+      workloads: [...this.pods.values()].map((p) => ({
+        deployment: p.spec.deployment,
+        podName: p.endpoint.podName,
+        ip: p.endpoint.ip,
+        url: `http://${p.endpoint.ip}:${p.spec.port}`,
+      })),
     };
   }
 
@@ -631,7 +710,9 @@ export class LocalMesh {
     await Promise.all([
       // The gateway is set in start(), which may have failed before it.
       // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition
-      this.gateway?.close(), ...[...this.pods.values()].flatMap((p) => [p.sidecar.close(), p.opa?.stop()]), this.istiod?.close(),
+      this.gateway?.close(),
+      ...[...this.pods.values()].flatMap((p) => [p.sidecar.close(), p.opa?.stop()]),
+      this.istiod?.close(),
       ...[...this.standIns.values()].map((s) => s.close()),
     ]);
     this.standIns.clear();

@@ -20,7 +20,9 @@ export function serviceBackends(scenarioName: string, service: string, port: num
   const portSpec = ((field(svc.spec, 'ports') ?? []) as { port?: number; targetPort?: number }[]).find((p) => p.port === port);
   if (!portSpec) throw new TargetError(`service ${service} has no port ${port}`);
   const deployments = scenario.resources
-    .filter((r) => r.object.kind === 'Deployment' && matches(selector, (field(r.object.spec, 'template', 'metadata', 'labels') ?? {}) as Record<string, string>))
+    .filter(
+      (r) => r.object.kind === 'Deployment' && matches(selector, (field(r.object.spec, 'template', 'metadata', 'labels') ?? {}) as Record<string, string>),
+    )
     .map((r) => r.object.metadata.name);
   return { deployments, targetPort: typeof portSpec.targetPort === 'number' ? portSpec.targetPort : port };
 }

@@ -29,8 +29,10 @@ export function locateResourceError(error: unknown, resources: readonly K8sObjec
   if (!(error instanceof SpecError) || error.source) return error;
   const named = parseResourcePath(error.path);
   if (!named) return error;
-  const object = resources.find((r) =>
-    r.kind === named.kind && r.metadata.name === named.name && (named.namespace === undefined || (r.metadata.namespace ?? 'default') === named.namespace));
+  const object = resources.find(
+    (r) =>
+      r.kind === named.kind && r.metadata.name === named.name && (named.namespace === undefined || (r.metadata.namespace ?? 'default') === named.namespace),
+  );
   if (!object) return error;
   return new ResourceError(error.message, object, named.fieldPath, locateField(object, named.fieldPath));
 }
@@ -72,7 +74,11 @@ function firstRefusal(baseline: K8sObject[], resources: K8sObject[], locateAmong
  * same configuration store the mesh uses, without starting it. Undefined when the local target accepts them.
  */
 export function checkLocalResources(experiment: Pick<Experiment, 'scenario' | 'apply'>): SpecError | undefined {
-  return firstRefusal(baselineOf(experiment.scenario), experiment.apply.map((r) => r.object), experiment.apply.map((r) => r.object));
+  return firstRefusal(
+    baselineOf(experiment.scenario),
+    experiment.apply.map((r) => r.object),
+    experiment.apply.map((r) => r.object),
+  );
 }
 
 /**

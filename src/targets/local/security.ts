@@ -12,7 +12,15 @@ import { customCheck, evaluateAuthorization, RBAC_DENIED_BODY, RBAC_DENIED_STATU
 import { effectivePeerAuthMode, validatePeerAuthentication } from '../../istio/security/peer-authentication.ts';
 import { extAuthzCounterSeries, inboundHcmStatPrefix, rbacCounterSeries, type ExtAuthzResult } from '../../istio/security/stats.ts';
 import type { ExtAuthzOutcome, ExtAuthzRequest } from './proxy/ext-authz.ts';
-import { LocalRateLimiter, localRateLimitSeries, parseLocalRateLimitConfig, parseLocalRateLimits, rateLimitApplies, type EnvoyFilterContext, type LocalRateLimit } from '../../istio/ratelimit.ts';
+import {
+  LocalRateLimiter,
+  localRateLimitSeries,
+  parseLocalRateLimitConfig,
+  parseLocalRateLimits,
+  rateLimitApplies,
+  type EnvoyFilterContext,
+  type LocalRateLimit,
+} from '../../istio/ratelimit.ts';
 import { ROOT_NAMESPACE, scopeApplies } from '../../istio/selector.ts';
 import type { IstioBehaviour } from '../../istio/version.ts';
 import { uniform } from './decide.ts';
@@ -181,7 +189,10 @@ function runLimiter(b: BoundLimiter, request: FilterRequest, seed: number, index
  */
 function envoyFilterOrder(limits: LocalRateLimit[]): LocalRateLimit[] {
   const root = (l: LocalRateLimit) => (l.namespace === ROOT_NAMESPACE ? 0 : 1);
-  return limits.map((l, i) => ({ l, i })).sort((a, b) => a.l.priority - b.l.priority || root(a.l) - root(b.l) || a.i - b.i).map(({ l }) => l);
+  return limits
+    .map((l, i) => ({ l, i }))
+    .sort((a, b) => a.l.priority - b.l.priority || root(a.l) - root(b.l) || a.i - b.i)
+    .map(({ l }) => l);
 }
 
 /**
@@ -198,7 +209,15 @@ function chainLimiters(
   filters.forEach((f, index) => {
     if (f.typed_config?.['@type'] !== TypedConfigType.localRateLimit) return;
     const parsed = parseLocalRateLimitConfig(f.typed_config, `istiod's inbound chain ${key}: http_filters[${index}] ${f.name}`);
-    limits.push({ name: f.name, namespace: '', context: 'SIDECAR_INBOUND', position: authn >= 0 && index > authn ? 'beforeRouter' : 'first', ...parsed, patchIndex: index, priority: 0 });
+    limits.push({
+      name: f.name,
+      namespace: '',
+      context: 'SIDECAR_INBOUND',
+      position: authn >= 0 && index > authn ? 'beforeRouter' : 'first',
+      ...parsed,
+      patchIndex: index,
+      priority: 0,
+    });
   });
   const bound = deps.chains.limiters(key, JSON.stringify(filters), limits, deps.behaviour).map((l) => bindLimiter(l, deps.stats));
   return { first: bound.filter((b) => b.limiter.limit.position === 'first'), beforeRouter: bound.filter((b) => b.limiter.limit.position !== 'first') };
@@ -225,10 +244,11 @@ export function buildPolicy(
   // keeps them in order.
   const chainOrder = [...limits.filter((l) => l.position === 'first').reverse(), ...limits.filter((l) => l.position !== 'first')];
   const outbound = scope.context === 'SIDECAR_OUTBOUND';
-  const appliesHere = (p: K8sObject) => scopeApplies(
-    { namespace: p.metadata.namespace ?? 'default', selector: (field(p.spec, 'selector', 'matchLabels') as Record<string, string> | undefined) },
-    workload,
-  );
+  const appliesHere = (p: K8sObject) =>
+    scopeApplies(
+      { namespace: p.metadata.namespace ?? 'default', selector: field(p.spec, 'selector', 'matchLabels') as Record<string, string> | undefined },
+      workload,
+    );
   const authz = outbound ? [] : config.authorizationPolicies.filter(appliesHere);
   // Most workloads have no CUSTOM policy: then no request pays for the CUSTOM step.
   const hasCustom = authz.some((p) => field(p.spec, 'action') === 'CUSTOM');
@@ -240,12 +260,13 @@ export function buildPolicy(
   const beforeRouter = bound.slice(firstCount);
   // Under istiod, a sidecar's inbound local rate limits are the filters of istiod's chain for the port and transport,
   // as its EnvoyFilter patching left them there (each chain has buckets of its own, as in Envoy).
-  const istiodLimiters = deps.listeners && scope.context === 'SIDECAR_INBOUND'
-    ? {
-        mtls: chainLimiters(inboundHttpFilters(deps.listeners, scope.port, true) ?? [], `${scope.context}|${scope.port}|tls`, deps),
-        plaintext: chainLimiters(inboundHttpFilters(deps.listeners, scope.port, false) ?? [], `${scope.context}|${scope.port}|raw_buffer`, deps),
-      }
-    : undefined;
+  const istiodLimiters =
+    deps.listeners && scope.context === 'SIDECAR_INBOUND'
+      ? {
+          mtls: chainLimiters(inboundHttpFilters(deps.listeners, scope.port, true) ?? [], `${scope.context}|${scope.port}|tls`, deps),
+          plaintext: chainLimiters(inboundHttpFilters(deps.listeners, scope.port, false) ?? [], `${scope.context}|${scope.port}|raw_buffer`, deps),
+        }
+      : undefined;
   const rbacStats = (result: 'allowed' | 'denied') => {
     return deps.stats.stat(rbacCounterSeries(deps.behaviour, scope.hcmStatPrefix, result).stat);
   };
@@ -253,9 +274,13 @@ export function buildPolicy(
   const rbacAllowed = rbacStats('allowed');
   const rbacDenied = rbacStats('denied');
   // istiod's authorization filters (RBAC, ext_authz) of the inbound chain a connection takes: mTLS (`tls`) or plaintext (`raw_buffer`).
-  const istiodRbac = deps.listeners && scope.context === 'SIDECAR_INBOUND'
-    ? { mtls: authzStepsOf(inboundHttpFilters(deps.listeners, scope.port, true) ?? []), plaintext: authzStepsOf(inboundHttpFilters(deps.listeners, scope.port, false) ?? []) }
-    : undefined;
+  const istiodRbac =
+    deps.listeners && scope.context === 'SIDECAR_INBOUND'
+      ? {
+          mtls: authzStepsOf(inboundHttpFilters(deps.listeners, scope.port, true) ?? []),
+          plaintext: authzStepsOf(inboundHttpFilters(deps.listeners, scope.port, false) ?? []),
+        }
+      : undefined;
   const modes = new Map<number, PeerAuthMode>();
 
   return {
@@ -264,7 +289,9 @@ export function buildPolicy(
       if (mode === undefined) {
         // Under istiod the inbound chains say it (which transports they accept); else the built-in PeerAuthentication model.
         const fromIstiod = deps.listeners && scope.context === 'SIDECAR_INBOUND' ? inboundPeerMode(deps.listeners, port) : undefined;
-        mode = fromIstiod ?? (scope.context === 'SIDECAR_INBOUND' ? effectivePeerAuthMode(config.peerAuthentications, scope.namespace, scope.labels, port) : 'PERMISSIVE');
+        mode =
+          fromIstiod ??
+          (scope.context === 'SIDECAR_INBOUND' ? effectivePeerAuthMode(config.peerAuthentications, scope.namespace, scope.labels, port) : 'PERMISSIVE');
         modes.set(port, mode);
       }
       return mode;
@@ -319,8 +346,12 @@ export function buildPolicy(
    * when its filter_enabled_metadata matches (ext_authz.cc: else ext_authz.disabled) and checks with its cluster.
    */
   function runIstiodSteps(
-    steps: AuthzStep[], from: number, request: FilterRequest, facts: RbacFacts & { metadata: DynamicMetadata },
-    requestPrincipal: string | undefined, requestClaims: Record<string, unknown> | undefined,
+    steps: AuthzStep[],
+    from: number,
+    request: FilterRequest,
+    facts: RbacFacts & { metadata: DynamicMetadata },
+    requestPrincipal: string | undefined,
+    requestClaims: Record<string, unknown> | undefined,
   ): FilterVerdict | Promise<FilterVerdict> {
     for (const [k, step] of steps.slice(from).entries()) {
       const i = from + k;

@@ -19,7 +19,12 @@ export const interceptionAnnotations: Record<string, keyof Interception> = {
 };
 
 /** Sidecar annotations that size the proxy's container only. */
-export const inertSidecarAnnotations = ['sidecar.istio.io/proxyCPU', 'sidecar.istio.io/proxyCPULimit', 'sidecar.istio.io/proxyMemory', 'sidecar.istio.io/proxyMemoryLimit'];
+export const inertSidecarAnnotations = [
+  'sidecar.istio.io/proxyCPU',
+  'sidecar.istio.io/proxyCPULimit',
+  'sidecar.istio.io/proxyMemory',
+  'sidecar.istio.io/proxyMemoryLimit',
+];
 
 /** `8000,8080` or `*` (istio-iptables' port lists). */
 export function readPortList(value: string, at: FieldPath): '*' | number[] {
@@ -43,20 +48,25 @@ export function checkInterception(w: WorkloadSpec): void {
   const annotations = FieldPath.of('Deployment', w.deployment).key('spec.template.metadata.annotations');
   const { includeInbound, excludeInbound, excludeOutbound } = w.interception;
   if (includeInbound !== undefined && !listed(includeInbound, w.port)) {
-    throw annotations.entry('traffic.sidecar.istio.io/includeInboundPorts').error(`the app's port ${w.port} is not intercepted: requests would reach it without the sidecar, which the local target does not emulate`);
+    throw annotations
+      .entry('traffic.sidecar.istio.io/includeInboundPorts')
+      .error(`the app's port ${w.port} is not intercepted: requests would reach it without the sidecar, which the local target does not emulate`);
   }
   if (listed(excludeInbound, w.port)) {
-    throw annotations.entry('traffic.sidecar.istio.io/excludeInboundPorts').error(`the app's port ${w.port} is excluded: requests would reach it without the sidecar, which the local target does not emulate`);
+    throw annotations
+      .entry('traffic.sidecar.istio.io/excludeInboundPorts')
+      .error(`the app's port ${w.port} is excluded: requests would reach it without the sidecar, which the local target does not emulate`);
   }
   const calls = w.echo ? [...w.echo.calls, ...w.echo.paths.flatMap((p) => p.behaviour.calls)] : [];
   for (const call of calls) {
     const port = Number(call.authority.split(':')[1] ?? 80);
     if (listed(excludeOutbound, port)) {
-      throw annotations.entry('traffic.sidecar.istio.io/excludeOutboundPorts').error(`the echo's call to ${call.url} would bypass the sidecar (port ${port} is excluded), which the local target does not emulate`);
+      throw annotations
+        .entry('traffic.sidecar.istio.io/excludeOutboundPorts')
+        .error(`the echo's call to ${call.url} would bypass the sidecar (port ${port} is excluded), which the local target does not emulate`);
     }
   }
 }
-
 
 export function checkNamespace(object: K8sObject): void {
   const at = FieldPath.of('Namespace', object.metadata.name);
@@ -66,7 +76,10 @@ export function checkNamespace(object: K8sObject): void {
   const labels = object.metadata.labels ?? {};
   const injection = labels['istio-injection'];
   if (injection !== undefined && injection !== 'enabled' && injection !== 'disabled') {
-    throw at.key('metadata.labels').entry('istio-injection').error(`expected "enabled" or "disabled", found ${JSON.stringify(injection)}`);
+    throw at
+      .key('metadata.labels')
+      .entry('istio-injection')
+      .error(`expected "enabled" or "disabled", found ${JSON.stringify(injection)}`);
   }
 }
 
@@ -80,16 +93,24 @@ export function checkNamespace(object: K8sObject): void {
 export function checkInjected(w: WorkloadSpec, namespace: K8sObject | undefined): void {
   const at = FieldPath.of('Deployment', w.deployment);
   const labels = namespace?.metadata.labels ?? {};
-  const namespaceSays = labels['istio-injection'] === 'disabled' ? false : labels['istio-injection'] === 'enabled' || labels['istio.io/rev'] !== undefined ? true : undefined;
+  const namespaceSays =
+    labels['istio-injection'] === 'disabled' ? false : labels['istio-injection'] === 'enabled' || labels['istio.io/rev'] !== undefined ? true : undefined;
   if (namespace === undefined && w.inject !== false) return;
   if (namespaceSays === false) {
-    throw at.key('metadata.namespace').error(`namespace ${w.namespace} is labelled istio-injection=disabled: its pods run without a sidecar, which the local target does not emulate`);
+    throw at
+      .key('metadata.namespace')
+      .error(`namespace ${w.namespace} is labelled istio-injection=disabled: its pods run without a sidecar, which the local target does not emulate`);
   }
   if (w.inject === false) {
-    throw at.key('spec.template.metadata').error('the pod refuses a sidecar (sidecar.istio.io/inject: "false"); pods without a sidecar are not emulated by the local target');
+    throw at
+      .key('spec.template.metadata')
+      .error('the pod refuses a sidecar (sidecar.istio.io/inject: "false"); pods without a sidecar are not emulated by the local target');
   }
   if (namespaceSays === undefined && w.inject !== true) {
-    throw at.key('metadata.namespace').error(`namespace ${w.namespace} is not labelled istio-injection=enabled and the pod does not ask for a sidecar (sidecar.istio.io/inject: "true"): it would run without one, which the local target does not emulate`);
+    throw at
+      .key('metadata.namespace')
+      .error(
+        `namespace ${w.namespace} is not labelled istio-injection=enabled and the pod does not ask for a sidecar (sidecar.istio.io/inject: "true"): it would run without one, which the local target does not emulate`,
+      );
   }
 }
-

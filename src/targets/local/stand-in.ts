@@ -24,10 +24,29 @@ export function standInCertificate(host: string): StandInCertificate {
   if (!made) {
     const dir = mkdtempSync(join(tmpdir(), 'meshproof-stand-in-'));
     try {
-      execFileSync('openssl', [
-        'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '30',
-        '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-subj', `/CN=${host}`, '-addext', `subjectAltName=DNS:${host}`,
-      ], { stdio: ['ignore', 'ignore', 'pipe'] });
+      execFileSync(
+        'openssl',
+        [
+          'req',
+          '-x509',
+          '-newkey',
+          'ec',
+          '-pkeyopt',
+          'ec_paramgen_curve:prime256v1',
+          '-nodes',
+          '-days',
+          '30',
+          '-keyout',
+          join(dir, 'key.pem'),
+          '-out',
+          join(dir, 'cert.pem'),
+          '-subj',
+          `/CN=${host}`,
+          '-addext',
+          `subjectAltName=DNS:${host}`,
+        ],
+        { stdio: ['ignore', 'ignore', 'pipe'] },
+      );
       made = { cert: readFileSync(join(dir, 'cert.pem'), 'utf8'), key: readFileSync(join(dir, 'key.pem'), 'utf8') };
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -75,13 +94,19 @@ export class StandIn {
         req.resume();
         req.on('end', () => {
           const body = echoBody(this.spec.host, port.number, req, port.protocol === 'HTTPS' ? 'HTTP/1.1 (TLS)' : 'HTTP/1.1');
-          res.writeHead(200, { 'content-type': 'application/text', 'x-echo-service': this.spec.host, 'x-echo-version': 'external', 'content-length': Buffer.byteLength(body) });
+          res.writeHead(200, {
+            'content-type': 'application/text',
+            'x-echo-service': this.spec.host,
+            'x-echo-version': 'external',
+            'content-length': Buffer.byteLength(body),
+          });
           res.end(body);
         });
       };
-      const server = port.protocol === 'HTTPS'
-        ? https.createServer({ ...standInCertificate(this.spec.host), keepAliveTimeout: 60_000 }, handler)
-        : http.createServer({ keepAliveTimeout: 60_000 }, handler);
+      const server =
+        port.protocol === 'HTTPS'
+          ? https.createServer({ ...standInCertificate(this.spec.host), keepAliveTimeout: 60_000 }, handler)
+          : http.createServer({ keepAliveTimeout: 60_000 }, handler);
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen(port.number, this.ip, () => {
@@ -94,10 +119,15 @@ export class StandIn {
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.servers.map((s) => new Promise<void>((resolve) => {
-      (s as http.Server).closeAllConnections();
-      s.close(() => resolve());
-    })));
+    await Promise.all(
+      this.servers.map(
+        (s) =>
+          new Promise<void>((resolve) => {
+            (s as http.Server).closeAllConnections();
+            s.close(() => resolve());
+          }),
+      ),
+    );
     this.servers.length = 0;
   }
 }

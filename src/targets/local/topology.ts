@@ -90,26 +90,67 @@ function checkEnv(kind: AppKind, name: string, value: string | undefined, at: Fi
   if (value === undefined) return;
   // details.rb: ENV['ENABLE_EXTERNAL_BOOK_SERVICE'] === 'true' fetches the book from www.googleapis.com
   if (kind === 'details' && name === 'ENABLE_EXTERNAL_BOOK_SERVICE' && value === 'true') {
-    throw at.error('details with ENABLE_EXTERNAL_BOOK_SERVICE=true calls an external book service (googleapis.com); the local target has no network beyond loopback');
+    throw at.error(
+      'details with ENABLE_EXTERNAL_BOOK_SERVICE=true calls an external book service (googleapis.com); the local target has no network beyond loopback',
+    );
   }
   if (kind === 'productpage' && name === 'FLOOD_FACTOR') {
     const flood = floodFactorOf({ FLOOD_FACTOR: value });
-    if (flood === undefined) throw at.error(`FLOOD_FACTOR=${JSON.stringify(value)} is not an integer: productpage.py's int() fails and the container exits at start`);
+    if (flood === undefined)
+      throw at.error(`FLOOD_FACTOR=${JSON.stringify(value)} is not an integer: productpage.py's int() fails and the container exits at start`);
     if (flood > maxFloodFactor) throw at.error(`FLOOD_FACTOR ${flood} is above the ${maxFloodFactor} extra reviews calls per page the local target makes`);
   }
 }
 
 /** Fields of a Deployment that change nothing the local mesh can observe. */
-const inertPodFields = ['volumes', 'securityContext', 'terminationGracePeriodSeconds', 'restartPolicy', 'dnsPolicy', 'schedulerName', 'automountServiceAccountToken'];
-const inertContainerFields = ['name', 'imagePullPolicy', 'ports', 'volumeMounts', 'resources', 'securityContext', 'readinessProbe', 'livenessProbe', 'startupProbe', 'terminationMessagePath', 'terminationMessagePolicy'];
+const inertPodFields = [
+  'volumes',
+  'securityContext',
+  'terminationGracePeriodSeconds',
+  'restartPolicy',
+  'dnsPolicy',
+  'schedulerName',
+  'automountServiceAccountToken',
+];
+const inertContainerFields = [
+  'name',
+  'imagePullPolicy',
+  'ports',
+  'volumeMounts',
+  'resources',
+  'securityContext',
+  'readinessProbe',
+  'livenessProbe',
+  'startupProbe',
+  'terminationMessagePath',
+  'terminationMessagePolicy',
+];
 /** An echo stands in for the user's own image: how that image is started and configured changes nothing it does. */
 const echoContainerFields = ['image', 'env', 'envFrom', 'command', 'args', 'workingDir', 'lifecycle', 'stdin', 'tty', ...inertContainerFields];
-const echoPodFields = ['imagePullSecrets', 'nodeSelector', 'affinity', 'tolerations', 'priorityClassName', 'initContainers', 'topologySpreadConstraints', 'hostname', 'enableServiceLinks'];
+const echoPodFields = [
+  'imagePullSecrets',
+  'nodeSelector',
+  'affinity',
+  'tolerations',
+  'priorityClassName',
+  'initContainers',
+  'topologySpreadConstraints',
+  'hostname',
+  'enableServiceLinks',
+];
 
 export function parseDeployment(object: K8sObject): WorkloadSpec {
   const at = FieldPath.of('Deployment', object.metadata.name);
   if (object.apiVersion !== 'apps/v1') throw at.key('apiVersion').error(`expected apps/v1, found ${object.apiVersion}`);
-  const spec = readObject(object.spec, at.key('spec'), ['replicas', 'selector', 'template', 'strategy', 'revisionHistoryLimit', 'progressDeadlineSeconds', 'minReadySeconds']);
+  const spec = readObject(object.spec, at.key('spec'), [
+    'replicas',
+    'selector',
+    'template',
+    'strategy',
+    'revisionHistoryLimit',
+    'progressDeadlineSeconds',
+    'minReadySeconds',
+  ]);
   const replicas = spec.replicas === undefined ? 1 : readNumber(spec.replicas, at.key('spec.replicas'), { integer: true, min: 0, max: 20 });
   const template = readObject(spec.template, at.key('spec.template'), ['metadata', 'spec']);
   const meta = readObject(template.metadata ?? {}, at.key('spec.template.metadata'), ['labels', 'annotations']);
@@ -128,7 +169,11 @@ export function parseDeployment(object: K8sObject): WorkloadSpec {
   const interception: Interception = {};
   const injectLabel = labels['sidecar.istio.io/inject'];
   if (injectLabel !== undefined) {
-    if (injectLabel !== 'true' && injectLabel !== 'false') throw at.key('spec.template.metadata.labels').entry('sidecar.istio.io/inject').error(`expected "true" or "false", found ${JSON.stringify(injectLabel)}`);
+    if (injectLabel !== 'true' && injectLabel !== 'false')
+      throw at
+        .key('spec.template.metadata.labels')
+        .entry('sidecar.istio.io/inject')
+        .error(`expected "true" or "false", found ${JSON.stringify(injectLabel)}`);
     inject = injectLabel === 'true';
   }
   for (const [name, value] of Object.entries(annotations)) {
@@ -141,10 +186,15 @@ export function parseDeployment(object: K8sObject): WorkloadSpec {
       if (proxyConfig !== null && proxyConfig !== undefined) {
         readObject(proxyConfig, at.key(`spec.template.metadata.annotations.${name}`), ['proxyStatsMatcher']);
         const m = (proxyConfig as { proxyStatsMatcher?: unknown }).proxyStatsMatcher;
-        if (m !== undefined) readObject(m, at.key(`spec.template.metadata.annotations.${name}.proxyStatsMatcher`), ['inclusionPrefixes', 'inclusionSuffixes', 'inclusionRegexps']);
+        if (m !== undefined)
+          readObject(m, at.key(`spec.template.metadata.annotations.${name}.proxyStatsMatcher`), ['inclusionPrefixes', 'inclusionSuffixes', 'inclusionRegexps']);
       }
     } else if (name === 'sidecar.istio.io/inject') {
-      if (value !== 'true' && value !== 'false') throw at.key('spec.template.metadata.annotations').entry(name).error(`expected "true" or "false", found ${JSON.stringify(value)}`);
+      if (value !== 'true' && value !== 'false')
+        throw at
+          .key('spec.template.metadata.annotations')
+          .entry(name)
+          .error(`expected "true" or "false", found ${JSON.stringify(value)}`);
       // The label wins over the deprecated annotation (Istio's injection webhook, inject.go injectRequired).
       inject ??= value === 'true';
     } else if (name === echoAnnotation) {
@@ -154,22 +204,38 @@ export function parseDeployment(object: K8sObject): WorkloadSpec {
     } else if (inertSidecarAnnotations.includes(name)) {
       // The sidecar container's resources: nothing the local mesh observes.
     } else if (name in interceptionAnnotations) {
-      interception[must(interceptionAnnotations[name], `the interception field of ${name}`)] = readPortList(value, at.key('spec.template.metadata.annotations').entry(name));
+      interception[must(interceptionAnnotations[name], `the interception field of ${name}`)] = readPortList(
+        value,
+        at.key('spec.template.metadata.annotations').entry(name),
+      );
     } else if (name.startsWith('sidecar.istio.io/') || name.startsWith('proxy.istio.io/') || name.startsWith('traffic.sidecar.istio.io/')) {
       throw at.key('spec.template.metadata.annotations').entry(name).error('this sidecar annotation is not emulated');
     }
   }
-  const pod = readObject(template.spec, at.key('spec.template.spec'), ['serviceAccountName', 'serviceAccount', 'containers', ...inertPodFields, ...echoPodFields]);
+  const pod = readObject(template.spec, at.key('spec.template.spec'), [
+    'serviceAccountName',
+    'serviceAccount',
+    'containers',
+    ...inertPodFields,
+    ...echoPodFields,
+  ]);
   const containers = readArray(pod.containers, at.key('spec.template.spec.containers'));
   const [container, ...moreContainers] = containers;
-  if (container === undefined || moreContainers.length > 0) throw at.key('spec.template.spec.containers').error(`the local target runs one container per pod (its app behind the sidecar), found ${containers.length}`);
+  if (container === undefined || moreContainers.length > 0)
+    throw at.key('spec.template.spec.containers').error(`the local target runs one container per pod (its app behind the sidecar), found ${containers.length}`);
   const cat = at.key('spec.template.spec.containers').index(0);
   const image = readString(isObj(container) ? container.image : undefined, cat.key('image'));
   const [, bookinfoApp, bookinfoVersion = ''] = imagePattern.exec(image) ?? [];
-  if (bookinfoApp === undefined && opaImagePattern.test(image)) return opaWorkload(object, at, { labels, annotations, pod, container, cat, replicas, image, inject, echoText, interception, proxyConfig });
-  if (bookinfoApp === undefined) return echoWorkload(object, at, { labels, annotations, pod, container, cat, replicas, image, inject, echoText, interception, proxyConfig });
+  if (bookinfoApp === undefined && opaImagePattern.test(image))
+    return opaWorkload(object, at, { labels, annotations, pod, container, cat, replicas, image, inject, echoText, interception, proxyConfig });
+  if (bookinfoApp === undefined)
+    return echoWorkload(object, at, { labels, annotations, pod, container, cat, replicas, image, inject, echoText, interception, proxyConfig });
   for (const field of echoPodFields) if (pod[field] !== undefined) throw at.key(`spec.template.spec.${field}`).error('not emulated for Bookinfo workloads');
-  if (echoText !== undefined) throw at.key('spec.template.metadata.annotations').entry(echoAnnotation).error(`only echo workloads (an image that is not a Bookinfo image) read it; ${image} runs Bookinfo's own ${bookinfoApp}`);
+  if (echoText !== undefined)
+    throw at
+      .key('spec.template.metadata.annotations')
+      .entry(echoAnnotation)
+      .error(`only echo workloads (an image that is not a Bookinfo image) read it; ${image} runs Bookinfo's own ${bookinfoApp}`);
   const c = readObject(container, cat, ['image', 'env', ...inertContainerFields]);
   const appKind = bookinfoApp as AppKind;
   const env = imageEnv(appKind, bookinfoVersion, cat.key('image'));
@@ -234,7 +300,10 @@ function echoWorkload(object: K8sObject, at: FieldPath, parts: PodTemplateParts)
   if (c.ports !== undefined) {
     const ports = readArray(c.ports, cat.key('ports'));
     // The port the app serves: the first one named http…, else the first one.
-    const index = Math.max(0, ports.findIndex((p) => isObj(p) && typeof p.name === 'string' && p.name.startsWith('http')));
+    const index = Math.max(
+      0,
+      ports.findIndex((p) => isObj(p) && typeof p.name === 'string' && p.name.startsWith('http')),
+    );
     if (ports.length > 0) {
       const pat = cat.key('ports').index(index);
       const p = readObject(ports[index], pat, ['containerPort', 'name', 'protocol', 'hostPort', 'hostIP']);
@@ -280,19 +349,38 @@ function ownImageWorkload(object: K8sObject, at: FieldPath, parts: PodTemplatePa
 /** A Deployment of Open Policy Agent: the real OPA (opa/workload.ts) behind the sidecar, serving its REST API. */
 function opaWorkload(object: K8sObject, at: FieldPath, parts: PodTemplateParts): WorkloadSpec {
   const { labels, annotations, pod, cat, image } = parts;
-  if (parts.echoText !== undefined) throw at.key('spec.template.metadata.annotations').entry(echoAnnotation).error(`only echo workloads read it; ${image} runs Open Policy Agent`);
+  if (parts.echoText !== undefined)
+    throw at.key('spec.template.metadata.annotations').entry(echoAnnotation).error(`only echo workloads read it; ${image} runs Open Policy Agent`);
   const c = readObject(parts.container, cat, ['image', 'args', 'command', 'env', ...inertContainerFields]);
   if (c.env !== undefined) throw cat.key('env').error('not run for OPA here (its configuration comes from args and mounted files)');
   const opa = parseOpaContainer(c, pod, cat, at.key('spec.template.spec'));
   const base = ownImageWorkload(object, at, parts);
-  return { ...base, appKind: 'opa', port: opa.restPort, portDeclared: true, opa, templateHash: JSON.stringify([labels, annotations, base.serviceAccount, image, opa]) };
+  return {
+    ...base,
+    appKind: 'opa',
+    port: opa.restPort,
+    portDeclared: true,
+    opa,
+    templateHash: JSON.stringify([labels, annotations, base.serviceAccount, image, opa]),
+  };
 }
 
 export function parseService(object: K8sObject): ServiceSpec {
   const at = FieldPath.of('Service', object.metadata.name);
   if (object.apiVersion !== 'v1') throw at.key('apiVersion').error(`expected v1, found ${object.apiVersion}`);
-  const spec = readObject(object.spec, at.key('spec'), ['ports', 'selector', 'type', 'sessionAffinity', 'ipFamilyPolicy', 'ipFamilies', 'clusterIP', 'clusterIPs', 'internalTrafficPolicy']);
-  if (spec.type !== undefined && spec.type !== 'ClusterIP') throw at.key('spec.type').error(`only ClusterIP services are emulated (found ${valueText(spec.type)})`);
+  const spec = readObject(object.spec, at.key('spec'), [
+    'ports',
+    'selector',
+    'type',
+    'sessionAffinity',
+    'ipFamilyPolicy',
+    'ipFamilies',
+    'clusterIP',
+    'clusterIPs',
+    'internalTrafficPolicy',
+  ]);
+  if (spec.type !== undefined && spec.type !== 'ClusterIP')
+    throw at.key('spec.type').error(`only ClusterIP services are emulated (found ${valueText(spec.type)})`);
   const targetPorts: (number | string)[] = [];
   const portNames: string[] = [];
   const grpcPorts: NonNullable<ServiceSpec['grpcPorts']> = [];
@@ -319,7 +407,11 @@ export function parseService(object: K8sObject): ServiceSpec {
     portNames.push(name);
     if (protocol !== 'HTTP' && protocol !== 'auto') {
       const field = appProtocol !== undefined ? 'appProtocol' : 'name';
-      throw pat.key(field).error(`Istio serves this port as ${protocol} (from its ${field}), which the local target does not emulate: it routes plain HTTP/1.1 (name the port http or http-<suffix>, or leave the protocol to detection)`);
+      throw pat
+        .key(field)
+        .error(
+          `Istio serves this port as ${protocol} (from its ${field}), which the local target does not emulate: it routes plain HTTP/1.1 (name the port http or http-<suffix>, or leave the protocol to detection)`,
+        );
     }
     return [port];
   });
@@ -346,7 +438,9 @@ export function checkGrpcPorts(s: ServiceSpec, workloads: WorkloadSpec[]): void 
     const selected = workloads.filter((w) => selects(s, w));
     for (const w of selected) {
       if (w.appKind !== 'opa' || w.opa?.grpcPort === undefined) {
-        throw at.error(`Istio serves port ${g.port} as GRPC, which the local target runs only as the ext_authz service of an Open Policy Agent pod (${w.deployment} is not one): it routes plain HTTP/1.1 (name the port http or http-<suffix>, or leave the protocol to detection)`);
+        throw at.error(
+          `Istio serves port ${g.port} as GRPC, which the local target runs only as the ext_authz service of an Open Policy Agent pod (${w.deployment} is not one): it routes plain HTTP/1.1 (name the port http or http-<suffix>, or leave the protocol to detection)`,
+        );
       }
       if (typeof g.targetPort === 'number' ? g.targetPort !== w.opa.grpcPort : g.targetPort !== 'grpc') {
         throw at.error(`reaches the pods of ${w.deployment} on ${g.targetPort}, but their ext_authz service listens on ${w.opa.grpcPort}`);
@@ -364,8 +458,13 @@ export function checkServiceAccount(object: K8sObject): void {
 }
 
 /** A Service selects a pod when they share a namespace and the pod carries every label of its (non-empty) selector. */
-export function selectsPod(service: { namespace: string; selector: Record<string, string> }, pod: { namespace: string; labels: Record<string, string> }): boolean {
-  return service.namespace === pod.namespace && Object.keys(service.selector).length > 0 && Object.entries(service.selector).every(([k, v]) => pod.labels[k] === v);
+export function selectsPod(
+  service: { namespace: string; selector: Record<string, string> },
+  pod: { namespace: string; labels: Record<string, string> },
+): boolean {
+  return (
+    service.namespace === pod.namespace && Object.keys(service.selector).length > 0 && Object.entries(service.selector).every(([k, v]) => pod.labels[k] === v)
+  );
 }
 
 function selects(service: ServiceSpec, w: WorkloadSpec): boolean {
@@ -399,14 +498,21 @@ export function resolveTargetPorts(s: ServiceSpec, workloads: WorkloadSpec[]): R
     for (const w of selected) {
       const reached = typeof written === 'number' ? written : w.portName === written ? w.port : undefined;
       if (reached === undefined) {
-        throw at.key('targetPort').error(`the pods of ${w.deployment} have no container port named ${written}${w.portName ? ` (theirs is ${w.portName})` : ''}`);
+        throw at
+          .key('targetPort')
+          .error(`the pods of ${w.deployment} have no container port named ${written}${w.portName ? ` (theirs is ${w.portName})` : ''}`);
       }
       if (reached !== w.port) {
-        throw at.key(written !== port ? 'targetPort' : 'port').error(
-          `reaches the pods of ${w.deployment} on ${reached}, but they listen on ${w.port} only (${w.portDeclared ? 'their containerPort' : 'the port of the first Service selecting them'}); the local target runs one port per pod`,
-        );
+        throw at
+          .key(written !== port ? 'targetPort' : 'port')
+          .error(
+            `reaches the pods of ${w.deployment} on ${reached}, but they listen on ${w.port} only (${w.portDeclared ? 'their containerPort' : 'the port of the first Service selecting them'}); the local target runs one port per pod`,
+          );
       }
-      if (target !== undefined && target !== reached) throw at.key('targetPort').error(`${written} is ${target} in some selected pods and ${reached} in ${w.deployment}; the local target needs one port number per Service port`);
+      if (target !== undefined && target !== reached)
+        throw at
+          .key('targetPort')
+          .error(`${written} is ${target} in some selected pods and ${reached} in ${w.deployment}; the local target needs one port number per Service port`);
       target = reached;
     }
     if (target !== undefined && target !== port) out[port] = target;

@@ -41,12 +41,7 @@ export function grpcAdsTransport(options: GrpcAdsOptions): { transport: AdsTrans
   const transport: AdsTransport = (handlers) => {
     const metadata = new grpc.Metadata();
     for (const [k, v] of Object.entries(options.metadata ?? {})) metadata.set(k, v);
-    const call = client.makeBidiStreamRequest<DiscoveryRequest, DiscoveryResponse>(
-      ADS_METHOD,
-      codec.encodeRequest,
-      codec.decodeResponse,
-      metadata,
-    );
+    const call = client.makeBidiStreamRequest<DiscoveryRequest, DiscoveryResponse>(ADS_METHOD, codec.encodeRequest, codec.decodeResponse, metadata);
     let done = false;
     const finish = (error?: Error) => {
       if (done) return;

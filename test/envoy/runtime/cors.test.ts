@@ -44,7 +44,11 @@ describe('CORS filter', () => {
   it('an OPTIONS without Access-Control-Request-Method is no preflight; any request from an allowed origin gets the origin back', () => {
     expect(corsDecision([policy], 'OPTIONS', headers({ origin: 'https://app.example' }), always)).toEqual({
       kind: 'continue',
-      responseHeaders: { 'access-control-allow-origin': 'https://app.example', 'access-control-allow-credentials': 'true', 'access-control-expose-headers': 'x-request-id' },
+      responseHeaders: {
+        'access-control-allow-origin': 'https://app.example',
+        'access-control-allow-credentials': 'true',
+        'access-control-expose-headers': 'x-request-id',
+      },
     });
     expect(corsDecision([policy], 'GET', headers({ origin: 'https://evil.example' }), always)).toEqual({ kind: 'continue', responseHeaders: {} });
   });
@@ -57,13 +61,23 @@ describe('CORS filter', () => {
     expect(corsDecision([half], 'GET', headers({ origin: 'https://app.example' }), () => 0.49).kind).toBe('continue');
   });
 
-  it('"*" methods and headers echo the request\'s; each setting is the route\'s, else the virtual host\'s', () => {
+  it("\"*\" methods and headers echo the request's; each setting is the route's, else the virtual host's", () => {
     const route: CorsPolicy = { allow_origin_string_match: [{ exact: 'https://app.example' }], allow_methods: '*' };
     const vhost: CorsPolicy = { allow_origin_string_match: [{ exact: 'https://other.example' }], allow_headers: '*', max_age: '60' };
-    const d = corsDecision([route, vhost], 'OPTIONS', headers({ origin: 'https://app.example', 'access-control-request-method': 'PUT', 'access-control-request-headers': 'x-a' }), always);
+    const d = corsDecision(
+      [route, vhost],
+      'OPTIONS',
+      headers({ origin: 'https://app.example', 'access-control-request-method': 'PUT', 'access-control-request-headers': 'x-a' }),
+      always,
+    );
     expect(d).toEqual({
       kind: 'preflight',
-      headers: { 'access-control-allow-origin': 'https://app.example', 'access-control-allow-methods': 'PUT', 'access-control-allow-headers': 'x-a', 'access-control-max-age': '60' },
+      headers: {
+        'access-control-allow-origin': 'https://app.example',
+        'access-control-allow-methods': 'PUT',
+        'access-control-allow-headers': 'x-a',
+        'access-control-max-age': '60',
+      },
     });
   });
 });

@@ -40,7 +40,7 @@ describe('decideFault (fault_filter.cc FaultFilter::decodeHeaders)', () => {
   });
 });
 
-describe("the ratings fault istiod wrote (bookinfo.yaml: abort 503 50 %, delay 7 s 10 %)", () => {
+describe('the ratings fault istiod wrote (bookinfo.yaml: abort 503 50 %, delay 7 s 10 %)', () => {
   for (const sidecar of ['productpage', 'ratings'] as const) {
     it(`on the ${sidecar} sidecar's outbound ratings route, over 20 000 seeded requests`, () => {
       const routeConfig = loadIstiodDump(sidecar).routes.find((r) => r.name === '9080')!;

@@ -39,7 +39,7 @@ describe('outboundTcpTarget', () => {
     expect(pick({})).toBe('default');
   });
 
-  it('a destination IP in a chain\'s range decides before the server name', () => {
+  it("a destination IP in a chain's range decides before the server name", () => {
     expect(pick({ destinationIp: '10.1.2.3', serverName: 'api.example.com' })).toBe('range');
   });
 

@@ -5,7 +5,12 @@ import { evaluateRbac, inCidr, type RbacFacts } from '../../../src/envoy/runtime
 import { loadIstiodDump } from './fixtures.ts';
 import { must } from '../../../src/must.ts';
 
-const facts = (over: Partial<RbacFacts> = {}): RbacFacts => ({ headers: { ':method': 'GET', ':path': '/a/b?x=1' }, destinationPort: 9080, directRemoteIp: '10.1.2.3', ...over });
+const facts = (over: Partial<RbacFacts> = {}): RbacFacts => ({
+  headers: { ':method': 'GET', ':path': '/a/b?x=1' },
+  destinationPort: 9080,
+  directRemoteIp: '10.1.2.3',
+  ...over,
+});
 
 describe('evaluateRbac (rbac engine_impl.cc handleAction)', () => {
   const policies: Rbac['policies'] = {
@@ -22,19 +27,31 @@ describe('evaluateRbac (rbac engine_impl.cc handleAction)', () => {
     expect(evaluateRbac({ action: 'LOG', policies }, facts())).toMatchObject({ allowed: true });
   });
   it('a policy needs a matching permission AND a matching principal', () => {
-    const rbac: Rbac = { policies: { p: { permissions: [{ any: true }], principals: [{ authenticated: { principal_name: { prefix: 'spiffe://cluster.local/' } } }] } } };
+    const rbac: Rbac = {
+      policies: { p: { permissions: [{ any: true }], principals: [{ authenticated: { principal_name: { prefix: 'spiffe://cluster.local/' } } }] } },
+    };
     expect(evaluateRbac(rbac, facts()).allowed).toBe(false);
     expect(evaluateRbac(rbac, facts({ peerPrincipal: 'spiffe://cluster.local/ns/a/sa/b' })).allowed).toBe(true);
-    expect(evaluateRbac({ policies: { p: { permissions: [{ any: true }], principals: [{ authenticated: {} }] } } }, facts({ peerPrincipal: 'x' })).allowed).toBe(true);
+    expect(
+      evaluateRbac({ policies: { p: { permissions: [{ any: true }], principals: [{ authenticated: {} }] } } }, facts({ peerPrincipal: 'x' })).allowed,
+    ).toBe(true);
   });
   it('and/or/not rules, url_path without the query, destination_port_range, remote_ip', () => {
-    const rbac = (permission: NonNullable<Rbac['policies']>[string]['permissions'][number], principal = { any: true }) => ({ policies: { p: { permissions: [permission], principals: [principal] } } });
+    const rbac = (permission: NonNullable<Rbac['policies']>[string]['permissions'][number], principal = { any: true }) => ({
+      policies: { p: { permissions: [permission], principals: [principal] } },
+    });
     expect(evaluateRbac(rbac({ url_path: { path: { exact: '/a/b' } } }), facts()).allowed).toBe(true);
     expect(evaluateRbac(rbac({ not_rule: { url_path: { path: { prefix: '/a' } } } }), facts()).allowed).toBe(false);
     expect(evaluateRbac(rbac({ and_rules: { rules: [{ any: true }, { destination_port_range: { start: 9000, end: 9080 } }] } }), facts()).allowed).toBe(false);
-    expect(evaluateRbac(rbac({ or_rules: { rules: [{ destination_port: 1 }, { destination_port_range: { start: 9000, end: 9081 } }] } }), facts()).allowed).toBe(true);
-    expect(evaluateRbac(rbac({ any: true }, { remote_ip: { address_prefix: '192.168.0.0', prefix_len: 16 } } as never), facts({ remoteIp: '192.168.4.4' })).allowed).toBe(true);
-    expect(evaluateRbac(rbac({ any: true }, { not_id: { direct_remote_ip: { address_prefix: '10.1.2.3', prefix_len: 32 } } } as never), facts()).allowed).toBe(false);
+    expect(
+      evaluateRbac(rbac({ or_rules: { rules: [{ destination_port: 1 }, { destination_port_range: { start: 9000, end: 9081 } }] } }), facts()).allowed,
+    ).toBe(true);
+    expect(
+      evaluateRbac(rbac({ any: true }, { remote_ip: { address_prefix: '192.168.0.0', prefix_len: 16 } } as never), facts({ remoteIp: '192.168.4.4' })).allowed,
+    ).toBe(true);
+    expect(evaluateRbac(rbac({ any: true }, { not_id: { direct_remote_ip: { address_prefix: '10.1.2.3', prefix_len: 32 } } } as never), facts()).allowed).toBe(
+      false,
+    );
   });
   it('CIDR ranges match within one address family only', () => {
     expect(inCidr({ address_prefix: '::', prefix_len: 0 }, '10.0.0.1')).toBe(false);
@@ -70,7 +87,10 @@ describe("the ratings sidecar's RBAC filters istiod wrote (bookinfo.yaml deny-de
     expect(allow.action ?? 'ALLOW').toBe('ALLOW');
   });
   it('deny-delete: DELETE with request.auth.claims[scope] admin is denied, as a list (space_delimited_claims) or a string', () => {
-    expect(evaluateRbac(deny, request('DELETE', reviews, { scope: ['read', 'admin'] }))).toEqual({ allowed: false, matchedPolicy: 'ns[default]-policy[deny-delete]-rule[0]' });
+    expect(evaluateRbac(deny, request('DELETE', reviews, { scope: ['read', 'admin'] }))).toEqual({
+      allowed: false,
+      matchedPolicy: 'ns[default]-policy[deny-delete]-rule[0]',
+    });
     expect(evaluateRbac(deny, request('DELETE', reviews, { scope: 'admin' })).allowed).toBe(false);
     expect(evaluateRbac(deny, request('DELETE', reviews, { scope: ['read'] })).allowed).toBe(true);
     expect(evaluateRbac(deny, request('DELETE', reviews)).allowed).toBe(true);

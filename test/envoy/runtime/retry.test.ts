@@ -61,7 +61,9 @@ describe('wouldRetry (retry_state_impl.cc wouldRetryFromHeaders / wouldRetryFrom
     expect(wouldRetry(policy('retriable-4xx'), response(409))).toBe(true);
     expect(wouldRetry(policy('retriable-4xx'), response(429))).toBe(false);
     expect(wouldRetry(policy('retriable-status-codes', { retriable_status_codes: [429] }), response(429))).toBe(true);
-    expect(wouldRetry(policy('retriable-headers', { retriable_headers: [{ name: 'x-retry', exact_match: 'yes' }] }), response(200, { 'x-retry': 'yes' }))).toBe(true);
+    expect(wouldRetry(policy('retriable-headers', { retriable_headers: [{ name: 'x-retry', exact_match: 'yes' }] }), response(200, { 'x-retry': 'yes' }))).toBe(
+      true,
+    );
   });
   it('gRPC conditions read grpc-status', () => {
     expect(wouldRetry(policy('unavailable'), response(200, { 'grpc-status': '14' }))).toBe(true);
@@ -94,7 +96,7 @@ describe('routeTimeoutMs (RouteEntryImplBase timeout_)', () => {
   });
 });
 
-describe("the retry policies istiod wrote for productpage (reference real-control-plane.md)", () => {
+describe('the retry policies istiod wrote for productpage (reference real-control-plane.md)', () => {
   const outbound = loadIstiodDump('productpage').routes.find((r) => r.name === '9080')!;
   const policyFor = (authority: string, headers: Record<string, string>) => {
     const vhost = selectVirtualHost(outbound, authority)!;

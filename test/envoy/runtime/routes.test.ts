@@ -20,7 +20,14 @@ const vh = (name: string, ...domains: string[]): VirtualHost => ({ name, domains
 const config = (ignorePort = false): RouteConfiguration => ({
   name: 'rc',
   ignore_port_in_host_matching: ignorePort,
-  virtual_hosts: [vh('exact', 'www.example.com', 'Api.Example.com:8080'), vh('suffix-short', '*.com'), vh('suffix-long', '*.example.com'), vh('prefix', 'www.*'), vh('prefix-long', 'www.exa*'), vh('any', '*')],
+  virtual_hosts: [
+    vh('exact', 'www.example.com', 'Api.Example.com:8080'),
+    vh('suffix-short', '*.com'),
+    vh('suffix-long', '*.example.com'),
+    vh('prefix', 'www.*'),
+    vh('prefix-long', 'www.exa*'),
+    vh('any', '*'),
+  ],
 });
 
 describe('selectVirtualHost (config_impl.cc RouteMatcher::findVirtualHost)', () => {
@@ -61,7 +68,16 @@ describe('selectRoute (RouteEntryImplBase::matchRoute)', () => {
       { name: 'exact-ci', match: { path: '/ci', case_sensitive: false } },
       { name: 'regex', match: { safe_regex: { regex: '/r/[0-9]+' } } },
       { name: 'sep', match: { path_separated_prefix: '/api' } },
-      { name: 'query', match: { prefix: '/q', query_parameters: [{ name: 'debug', string_match: { exact: 'on' } }, { name: 'x', present_match: true }] } },
+      {
+        name: 'query',
+        match: {
+          prefix: '/q',
+          query_parameters: [
+            { name: 'debug', string_match: { exact: 'on' } },
+            { name: 'x', present_match: true },
+          ],
+        },
+      },
       { name: 'prefix', match: { prefix: '/P' } },
     ],
   };
@@ -91,7 +107,14 @@ describe('selectRoute (RouteEntryImplBase::matchRoute)', () => {
     expect(route('/pa')).toBeUndefined();
   });
   it('runtime_fraction uses the injected draw (featureEnabled: draw % denominator < numerator)', () => {
-    const split: VirtualHost = { name: 's', domains: ['*'], routes: [{ name: 'tenth', match: { prefix: '/', runtime_fraction: { default_value: { numerator: 10 } } } }, { name: 'rest', match: { prefix: '/' } }] };
+    const split: VirtualHost = {
+      name: 's',
+      domains: ['*'],
+      routes: [
+        { name: 'tenth', match: { prefix: '/', runtime_fraction: { default_value: { numerator: 10 } } } },
+        { name: 'rest', match: { prefix: '/' } },
+      ],
+    };
     expect(selectRoute(split, { path: '/', headers: {}, uniform: draws(0.099) })?.name).toBe('tenth');
     expect(selectRoute(split, { path: '/', headers: {}, uniform: draws(0.1) })?.name).toBe('rest');
     expect(() => selectRoute(split, { path: '/', headers: {} })).toThrow(/runtime_fraction needs a uniform draw/);
@@ -143,24 +166,37 @@ describe('RE2 as a JS RegExp (regex.cc CompiledGoogleReMatcher)', () => {
     expect(compileSafeRegex('a|b').test('ab')).toBe(false);
     expect(compileSafeRegex('(?P<v>v[0-9])').test('v1')).toBe(true);
   });
-  it.each([['(?i)abc', /inline flags/], ['a(?=b)', /look-around/], ['(a)\\1', /back-references/], ['\\Aabc\\z', /RE2-only/], ['[[:alpha:]]', /POSIX/], ['\\pL', /one-letter/], ['a{', /JavaScript runs/]])(
-    'refuses %s with a clear error',
-    (pattern, reason) => {
-      expect(() => compileSafeRegex(pattern)).toThrow(UnsupportedRegexError);
-      expect(() => compileSafeRegex(pattern)).toThrow(reason);
-    },
-  );
+  it.each([
+    ['(?i)abc', /inline flags/],
+    ['a(?=b)', /look-around/],
+    ['(a)\\1', /back-references/],
+    ['\\Aabc\\z', /RE2-only/],
+    ['[[:alpha:]]', /POSIX/],
+    ['\\pL', /one-letter/],
+    ['a{', /JavaScript runs/],
+  ])('refuses %s with a clear error', (pattern, reason) => {
+    expect(() => compileSafeRegex(pattern)).toThrow(UnsupportedRegexError);
+    expect(() => compileSafeRegex(pattern)).toThrow(reason);
+  });
 });
 
 describe('pickCluster (pickWeightedCluster), perFilterConfig and header mutations', () => {
-  const action = { weighted_clusters: { clusters: [{ name: 'a', weight: 1 }, { name: 'zero', weight: 0 }, { name: 'b', weight: 3 }] } };
+  const action = {
+    weighted_clusters: {
+      clusters: [
+        { name: 'a', weight: 1 },
+        { name: 'zero', weight: 0 },
+        { name: 'b', weight: 3 },
+      ],
+    },
+  };
   it('a draw in [0, total) falls into the cluster ranges in order; weight 0 is never picked', () => {
     expect(pickCluster(action, draws(0.2499)).name).toBe('a');
     expect(pickCluster(action, draws(0.25)).name).toBe('b');
     expect(pickCluster({ cluster: 'c' }, draws()).name).toBe('c');
   });
   it('the most specific typed_per_filter_config wins: weighted cluster > route > virtual host > route configuration', () => {
-    const cfg = (v: string) => ({ 'f': { '@type': v } }) as never;
+    const cfg = (v: string) => ({ f: { '@type': v } }) as never;
     const rc: RouteConfiguration = { name: 'rc', typed_per_filter_config: cfg('rc') };
     const v: VirtualHost = { name: 'v', domains: ['*'], typed_per_filter_config: cfg('vh') };
     const r = { match: { prefix: '/' }, typed_per_filter_config: cfg('route') };
@@ -172,7 +208,12 @@ describe('pickCluster (pickWeightedCluster), perFilterConfig and header mutation
   });
   it('levels apply weighted cluster, route, virtual host, route configuration; removals before additions; append actions', () => {
     const rc: RouteConfiguration = { name: 'rc', request_headers_to_add: [{ header: { key: 'x-level', value: 'rc' }, append: false }] };
-    const v: VirtualHost = { name: 'v', domains: ['*'], request_headers_to_remove: ['x-gone'], request_headers_to_add: [{ header: { key: 'x-gone', value: 'vh' }, append_action: 'ADD_IF_ABSENT' }] };
+    const v: VirtualHost = {
+      name: 'v',
+      domains: ['*'],
+      request_headers_to_remove: ['x-gone'],
+      request_headers_to_add: [{ header: { key: 'x-gone', value: 'vh' }, append_action: 'ADD_IF_ABSENT' }],
+    };
     const r = { match: { prefix: '/' }, request_headers_to_add: [{ header: { key: 'x-level', value: 'route' } }, { header: { key: 'x-empty', value: '' } }] };
     const w = { name: 'w', weight: 1, request_headers_to_add: [{ header: { key: 'x-only', value: 'w' }, append_action: 'OVERWRITE_IF_EXISTS' as const }] };
     const headers: MutableHeaders = { 'x-gone': 'old', 'x-level': 'client' };
@@ -189,7 +230,10 @@ describe('the productpage sidecar istiod wrote (bookinfo.yaml reviews VirtualSer
     return { vhost: vhost.name, cluster: pickCluster(chosen.route!, uniform).name };
   };
   it('reviews:9080 with end-user: jason goes to subset v2', () => {
-    expect(route('reviews:9080', { 'end-user': 'jason' }, draws())).toEqual({ vhost: 'reviews.default.svc.cluster.local:9080', cluster: 'outbound|9080|v2|reviews.default.svc.cluster.local' });
+    expect(route('reviews:9080', { 'end-user': 'jason' }, draws())).toEqual({
+      vhost: 'reviews.default.svc.cluster.local:9080',
+      cluster: 'outbound|9080|v2|reviews.default.svc.cluster.local',
+    });
   });
   it('other requests split 80/20 between v1 and v3 over 10 000 seeded draws', () => {
     const random = seededRandom(13);
@@ -210,13 +254,18 @@ describe('the productpage sidecar istiod wrote (bookinfo.yaml reviews VirtualSer
 describe('redirects (config_impl.cc RouteEntryImplBase::newUri)', () => {
   const redirect = (r: NonNullable<Route['redirect']>, match: Route['match'] = { prefix: '/' }) => ({ name: 'r', match, redirect: r }) as Route;
   const request = { scheme: 'http', authority: 'shop.example.com:80', path: '/a/b?x=1' };
-  it('301 to the same place by default; https_redirect drops the old scheme\'s default port', () => {
+  it("301 to the same place by default; https_redirect drops the old scheme's default port", () => {
     expect(redirectOf(redirect({ host_redirect: 'new.example.com' }), request)).toEqual({ status: 301, location: 'http://new.example.com/a/b?x=1' });
     expect(redirectOf(redirect({ https_redirect: true }), request)).toEqual({ status: 301, location: 'https://shop.example.com/a/b?x=1' });
-    expect(redirectOf(redirect({ https_redirect: true }), { ...request, authority: 'shop.example.com:8080' }).location).toBe('https://shop.example.com:8080/a/b?x=1');
+    expect(redirectOf(redirect({ https_redirect: true }), { ...request, authority: 'shop.example.com:8080' }).location).toBe(
+      'https://shop.example.com:8080/a/b?x=1',
+    );
   });
   it('port_redirect replaces the port; response_code sets the status', () => {
-    expect(redirectOf(redirect({ port_redirect: 8443, response_code: 'FOUND' }), request)).toEqual({ status: 302, location: 'http://shop.example.com:8443/a/b?x=1' });
+    expect(redirectOf(redirect({ port_redirect: 8443, response_code: 'FOUND' }), request)).toEqual({
+      status: 302,
+      location: 'http://shop.example.com:8443/a/b?x=1',
+    });
     expect(redirectOf(redirect({ response_code: 'PERMANENT_REDIRECT' }), request).status).toBe(308);
   });
   it('path_redirect keeps the query unless strip_query or a query of its own; prefix_rewrite rewrites the matched prefix', () => {

@@ -37,7 +37,11 @@ function req(overrides: Partial<RequestAttributes> = {}): RequestAttributes {
 
 // istio.io tasks/security/authorization/authz-http, step by step.
 const allowNothing = policy('allow-nothing', {});
-const productpageViewer = policy('productpage-viewer', { selector: { matchLabels: { app: 'productpage' } }, action: 'ALLOW', rules: [{ to: [{ operation: { methods: ['GET'] } }] }] });
+const productpageViewer = policy('productpage-viewer', {
+  selector: { matchLabels: { app: 'productpage' } },
+  action: 'ALLOW',
+  rules: [{ to: [{ operation: { methods: ['GET'] } }] }],
+});
 const detailsViewer = policy('details-viewer', {
   selector: { matchLabels: { app: 'details' } },
   action: 'ALLOW',
@@ -184,11 +188,26 @@ describe('evaluateAuthorization — matching', () => {
     expect(ok(allowWhen([{ key: 'request.auth.claims[groups]', values: ['group2'] }]), { requestClaims: claims })).toBe(true);
     expect(ok(allowWhen([{ key: 'request.auth.claims[nested][role]', values: ['adm*'] }]), { requestClaims: claims })).toBe(true);
     expect(ok(allowWhen([{ key: 'request.auth.claims[admin]', values: ['true'] }]), { requestClaims: claims })).toBe(false);
-    expect(ok(allowWhen([{ key: 'request.auth.audiences', values: ['bookinfo'] }, { key: 'request.auth.presenter', values: ['web'] }]), { requestClaims: claims })).toBe(true);
+    expect(
+      ok(
+        allowWhen([
+          { key: 'request.auth.audiences', values: ['bookinfo'] },
+          { key: 'request.auth.presenter', values: ['web'] },
+        ]),
+        { requestClaims: claims },
+      ),
+    ).toBe(true);
     expect(ok(allowWhen([{ key: 'source.namespace', values: ['default'] }]), { sourcePrincipal: PRODUCTPAGE_SA })).toBe(true);
     expect(ok(allowWhen([{ key: 'source.principal', values: [PRODUCTPAGE_SA] }]), { sourcePrincipal: PRODUCTPAGE_SA })).toBe(true);
     expect(ok(allowWhen([{ key: 'destination.port', values: ['9080'] }]))).toBe(true);
-    expect(ok(allowWhen([{ key: 'source.ip', values: ['10.0.0.0/8'] }, { key: 'request.auth.principal', values: ['*'] }]))).toBe(false);
+    expect(
+      ok(
+        allowWhen([
+          { key: 'source.ip', values: ['10.0.0.0/8'] },
+          { key: 'request.auth.principal', values: ['*'] },
+        ]),
+      ),
+    ).toBe(false);
   });
 });
 
@@ -199,10 +218,25 @@ describe('validateAuthorizationPolicy refuses what is not emulated, naming the f
     ['CUSTOM without rules', policy('x', { action: 'CUSTOM', provider: { name: 'opa' } }), 'spec.rules', /never be triggered/],
     ['CUSTOM without provider', policy('x', { action: 'CUSTOM', rules: [{}] }), 'spec.provider.name', /must not be empty/],
     ['provider without CUSTOM', policy('x', { action: 'ALLOW', provider: { name: 'opa' }, rules: [{}] }), 'spec.provider', /non CUSTOM action/],
-    ['CUSTOM with principals', policy('x', { action: 'CUSTOM', provider: { name: 'opa' }, rules: [{ from: [{ source: { principals: ['a'] } }] }] }), 'spec.rules[0].from[0].source.principals', /not supported with CUSTOM/],
-    ['CUSTOM with request.auth', policy('x', { action: 'CUSTOM', provider: { name: 'opa' }, rules: [{ when: [{ key: 'request.auth.claims[iss]', values: ['a'] }] }] }), 'spec.rules[0].when[0].key', /not supported with CUSTOM/],
+    [
+      'CUSTOM with principals',
+      policy('x', { action: 'CUSTOM', provider: { name: 'opa' }, rules: [{ from: [{ source: { principals: ['a'] } }] }] }),
+      'spec.rules[0].from[0].source.principals',
+      /not supported with CUSTOM/,
+    ],
+    [
+      'CUSTOM with request.auth',
+      policy('x', { action: 'CUSTOM', provider: { name: 'opa' }, rules: [{ when: [{ key: 'request.auth.claims[iss]', values: ['a'] }] }] }),
+      'spec.rules[0].when[0].key',
+      /not supported with CUSTOM/,
+    ],
     ['targetRef', policy('x', { targetRef: { kind: 'Gateway', name: 'gw' } }), 'spec.targetRef', /unsupported field/],
-    ['unknown source field', policy('x', { rules: [{ from: [{ source: { principal: ['a'] } }] }] }), 'spec.rules[0].from[0].source.principal', /unsupported field/],
+    [
+      'unknown source field',
+      policy('x', { rules: [{ from: [{ source: { principal: ['a'] } }] }] }),
+      'spec.rules[0].from[0].source.principal',
+      /unsupported field/,
+    ],
     ['empty source', policy('x', { rules: [{ from: [{ source: {} }] }] }), 'spec.rules[0].from[0].source', /must not be empty/],
     ['path template', policy('x', { rules: [{ to: [{ operation: { paths: ['/api/{*}/x'] } }] }] }), 'spec.rules[0].to[0].operation.paths[0]', /templates/],
     ['bad port', policy('x', { rules: [{ to: [{ operation: { ports: ['http'] } }] }] }), 'spec.rules[0].to[0].operation.ports[0]', /port/],
@@ -228,8 +262,22 @@ describe('validateAuthorizationPolicy refuses what is not emulated, naming the f
 });
 
 describe('customCheck: the CUSTOM step (pilot/pkg/security/authz/builder/builder.go buildHTTP)', () => {
-  const request = (path: string) => ({ namespace: 'default', workloadLabels: { app: 'ratings' }, method: 'GET', path, host: 'ratings:9080', port: 9080, headers: {} });
-  const custom = (name: string, provider: string, paths: string[]) => policy(name, { selector: { matchLabels: { app: 'ratings' } }, action: 'CUSTOM', provider: { name: provider }, rules: [{ to: [{ operation: { paths } }] }] });
+  const request = (path: string) => ({
+    namespace: 'default',
+    workloadLabels: { app: 'ratings' },
+    method: 'GET',
+    path,
+    host: 'ratings:9080',
+    port: 9080,
+    headers: {},
+  });
+  const custom = (name: string, provider: string, paths: string[]) =>
+    policy(name, {
+      selector: { matchLabels: { app: 'ratings' } },
+      action: 'CUSTOM',
+      provider: { name: provider },
+      rules: [{ to: [{ operation: { paths } }] }],
+    });
   const fine = () => undefined;
 
   it('checks with the provider only the requests its rules match (the shadow rules enable ext_authz)', () => {
@@ -246,7 +294,11 @@ describe('customCheck: the CUSTOM step (pilot/pkg/security/authz/builder/builder
   it('a provider istiod cannot build turns the CUSTOM rules into a DENY (getBadCustomDenyRules)', () => {
     const policies = [custom('ext', 'missing', ['/api/*'])];
     const verdict = customCheck(policies, request('/api/x'), () => 'available providers are [] but found "missing"');
-    expect(verdict).toMatchObject({ kind: 'deny', policy: 'default/ext', responseDetails: 'rbac_access_denied_matched_policy[istio-ext-authz-missing-ns[default]-policy[ext]-rule[0]-deny-due-to-bad-CUSTOM-action]' });
+    expect(verdict).toMatchObject({
+      kind: 'deny',
+      policy: 'default/ext',
+      responseDetails: 'rbac_access_denied_matched_policy[istio-ext-authz-missing-ns[default]-policy[ext]-rule[0]-deny-due-to-bad-CUSTOM-action]',
+    });
     expect(customCheck(policies, request('/health'), () => 'broken')).toEqual({ kind: 'none' });
   });
 

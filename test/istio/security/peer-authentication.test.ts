@@ -5,11 +5,17 @@ import { checkMtlsEnabled } from '../../../src/istio/networking/destination-rule
 import { effectivePeerAuthMode, peerAuthAccepts, validatePeerAuthentication } from '../../../src/istio/security/index.ts';
 
 function pa(name: string, namespace: string, spec: unknown, creationTimestamp?: string): K8sObject {
-  return { apiVersion: 'security.istio.io/v1', kind: 'PeerAuthentication', metadata: { name, namespace, ...(creationTimestamp ? { creationTimestamp } : {}) }, spec };
+  return {
+    apiVersion: 'security.istio.io/v1',
+    kind: 'PeerAuthentication',
+    metadata: { name, namespace, ...(creationTimestamp ? { creationTimestamp } : {}) },
+    spec,
+  };
 }
 
 const reviews = { app: 'reviews', version: 'v2' };
-const mode = (policies: K8sObject[], port = 9080, ns = 'default', labels: Record<string, string> = reviews) => effectivePeerAuthMode(policies, ns, labels, port);
+const mode = (policies: K8sObject[], port = 9080, ns = 'default', labels: Record<string, string> = reviews) =>
+  effectivePeerAuthMode(policies, ns, labels, port);
 
 // Precedence rules: istio/istio pilot/pkg/security/authn ComposePeerAuthentication; modes: peer_authentication.proto.
 describe('effectivePeerAuthMode', () => {
@@ -72,7 +78,9 @@ describe('validatePeerAuthentication', () => {
       error = e;
     }
     expect(error).toBeInstanceOf(SpecError);
-    expect((error as SpecError).path).toBe(`PeerAuthentication ${obj.metadata.namespace === 'default' ? '' : `${obj.metadata.namespace}/`}${obj.metadata.name}: ${path}`);
+    expect((error as SpecError).path).toBe(
+      `PeerAuthentication ${obj.metadata.namespace === 'default' ? '' : `${obj.metadata.namespace}/`}${obj.metadata.name}: ${path}`,
+    );
     expect((error as SpecError).message).toMatch(message);
   };
   it('refuses portLevelMtls without a selector, unknown modes and fields', () => {

@@ -77,7 +77,10 @@ describe('authenticateRequest (Envoy jwt_authn as Istio configures it)', () => {
   it('audiences: 403 "Audiences in Jwt are not allowed" on a mismatch', () => {
     const withAud = ra({ audiences: ['bookinfo'] });
     expect(authenticateRequest([withAud], bearer(token({ ...claims, aud: ['other', 'bookinfo'] })), at).error).toBeUndefined();
-    expect(authenticateRequest([withAud], bearer(token({ ...claims, aud: 'other' })), at)).toMatchObject({ error: 'Audiences in Jwt are not allowed', status: 403 });
+    expect(authenticateRequest([withAud], bearer(token({ ...claims, aud: 'other' })), at)).toMatchObject({
+      error: 'Audiences in Jwt are not allowed',
+      status: 403,
+    });
   });
 
   it('an unknown issuer, a malformed token, an unknown kid', () => {
@@ -109,7 +112,10 @@ describe('authenticateRequest (Envoy jwt_authn as Istio configures it)', () => {
 
   it('applies only to the selected workload when one is given', () => {
     const forged = bearer(token(claims, { key: other.privateKey }));
-    expect(authenticateRequest([ra()], forged, { ...at, workload: { namespace: 'default', labels: { app: 'reviews' } } })).toEqual({ removeHeaders: [], addHeaders: {} });
+    expect(authenticateRequest([ra()], forged, { ...at, workload: { namespace: 'default', labels: { app: 'reviews' } } })).toEqual({
+      removeHeaders: [],
+      addHeaders: {},
+    });
     expect(authenticateRequest([ra()], forged, { ...at, workload: { namespace: 'default', labels: { app: 'productpage' } } }).status).toBe(401);
   });
 
@@ -141,7 +147,11 @@ describe('validateRequestAuthentication', () => {
     expect((error as SpecError).message).toMatch(message);
   };
   it('refuses network JWKS, unknown fields and bad keys', () => {
-    fails(ra({ jwks: undefined, jwksUri: 'https://raw.githubusercontent.com/istio/istio/master/security/tools/jwt/samples/jwks.json' }), 'spec.jwtRules[0].jwksUri', /no network/);
+    fails(
+      ra({ jwks: undefined, jwksUri: 'https://raw.githubusercontent.com/istio/istio/master/security/tools/jwt/samples/jwks.json' }),
+      'spec.jwtRules[0].jwksUri',
+      /no network/,
+    );
     fails(ra({ jwks: undefined }), 'spec.jwtRules[0]', /jwks or jwksUri is required/);
     fails(ra({ outputClaimToHeaders: [{ header: 'x', claim: 'sub' }] }), 'spec.jwtRules[0].outputClaimToHeaders', /unsupported field/);
     fails(ra({ jwks: '{"keys": [{"kty": "oct", "k": "c2VjcmV0"}]}' }), 'spec.jwtRules[0].jwks keys[0].kty', /not emulated/);

@@ -10,7 +10,9 @@ import type { ProxyDescriptor, TranslationInput } from '../../../src/istio/xds/i
 import type { K8sObject } from '../../../src/spec/types.ts';
 
 const file = new URL('../../fixtures/envoy/istiod/bookinfo.yaml', import.meta.url);
-const objects = parseAllDocuments(readFileSync(file, 'utf8')).map((d) => d.toJS() as K8sObject).filter(Boolean);
+const objects = parseAllDocuments(readFileSync(file, 'utf8'))
+  .map((d) => d.toJS() as K8sObject)
+  .filter(Boolean);
 const of = (kind: string) => objects.filter((o) => o.kind === kind);
 /** The fields of the fixture's ServiceEntries and WorkloadEntries read below. */
 interface FixtureSpec {

@@ -19,7 +19,7 @@ function istiodRoutes(app: string): RouteConfiguration[] {
 const byVhost = (configs: RouteConfiguration[]) =>
   Object.fromEntries(configs.map((c) => [c.name, { ...c, virtual_hosts: Object.fromEntries((c.virtual_hosts ?? []).map((v) => [v.name, v])) }]));
 
-describe('built-in routes equal istiod\'s for the fixture input', () => {
+describe("built-in routes equal istiod's for the fixture input", () => {
   for (const app of ['productpage', 'ratings'] as const) {
     it(`${app}: the outbound route configuration 9080, virtual host by virtual host`, () => {
       const ours = byVhost(buildRoutes(bookinfoInput(), bookinfoProxy(app)));
@@ -35,7 +35,8 @@ describe('built-in routes equal istiod\'s for the fixture input', () => {
 
 describe('route parts as istiod builds them', () => {
   const input = bookinfoInput();
-  const vs = (spec: object) => parseVirtualService({ apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: 'r', namespace: 'default' }, spec } as K8sObject, 9);
+  const vs = (spec: object) =>
+    parseVirtualService({ apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: 'r', namespace: 'default' }, spec } as K8sObject, 9);
 
   it('retry.go ConvertPolicy: the default on 1.31 retries no status code; on 1.23 it retries 503', () => {
     expect(retryPolicy(undefined, input)?.retriable_status_codes).toBeUndefined();
@@ -43,22 +44,28 @@ describe('route parts as istiod builds them', () => {
   });
 
   it('retry.go ConvertPolicy: codes in retryOn become retriable_status_codes (adding retriable-status-codes), attempts 0 is no policy', () => {
-    expect(retryPolicy({ attempts: 3, retryOn: 'gateway-error,503' }, input)).toMatchObject({ retry_on: 'gateway-error,retriable-status-codes', retriable_status_codes: [503], num_retries: 3 });
+    expect(retryPolicy({ attempts: 3, retryOn: 'gateway-error,503' }, input)).toMatchObject({
+      retry_on: 'gateway-error,retriable-status-codes',
+      retriable_status_codes: [503],
+      num_retries: 3,
+    });
     expect(retryPolicy({ attempts: 0 }, input)).toBeUndefined();
     expect(retryPolicy({ attempts: 2, retryIgnorePreviousHosts: false }, input)?.retry_host_predicate).toBeUndefined();
     expect(retryPolicy({ attempts: 2, backoffMs: 40 }, input)?.retry_back_off).toEqual({ base_interval: '0.040s' });
   });
 
-  it('TranslateHeadersOperations: set overwrites, add appends, host becomes host_rewrite_literal; a weighted destination\'s go on its cluster weight', () => {
+  it("TranslateHeadersOperations: set overwrites, add appends, host becomes host_rewrite_literal; a weighted destination's go on its cluster weight", () => {
     const model = vs({
       hosts: ['reviews'],
-      http: [{
-        headers: { request: { set: { 'x-b': '1', host: 'other' }, add: { 'x-a': '2' }, remove: ['x-c'] } },
-        route: [
-          { destination: { host: 'reviews', subset: 'v1' }, weight: 60, headers: { response: { set: { 'x-v': 'one' } } } },
-          { destination: { host: 'reviews', subset: 'v3' }, weight: 40 },
-        ],
-      }],
+      http: [
+        {
+          headers: { request: { set: { 'x-b': '1', host: 'other' }, add: { 'x-a': '2' }, remove: ['x-c'] } },
+          route: [
+            { destination: { host: 'reviews', subset: 'v1' }, weight: 60, headers: { response: { set: { 'x-v': 'one' } } } },
+            { destination: { host: 'reviews', subset: 'v3' }, weight: 40 },
+          ],
+        },
+      ],
     });
     const routes = buildRoutes({ ...input, virtualServices: [model], destinationRules: [] }, bookinfoProxy('productpage'));
     const route = routes[0]!.virtual_hosts!.find((v) => v.name === 'reviews.default.svc.cluster.local:9080')!.routes![0]!;
@@ -79,7 +86,10 @@ describe('route parts as istiod builds them', () => {
     const model = vs({
       hosts: ['reviews'],
       http: [
-        { match: [{ port: 9999, uri: { prefix: '/a' } }, { sourceLabels: { app: 'nobody' } }, { uri: { prefix: '/' } }], route: [{ destination: { host: 'reviews' } }] },
+        {
+          match: [{ port: 9999, uri: { prefix: '/a' } }, { sourceLabels: { app: 'nobody' } }, { uri: { prefix: '/' } }],
+          route: [{ destination: { host: 'reviews' } }],
+        },
         { route: [{ destination: { host: 'reviews', subset: 'v2' } }] },
       ],
     });
@@ -89,7 +99,13 @@ describe('route parts as istiod builds them', () => {
   });
 
   it('exportTo: a VirtualService exported only to its own namespace does not reach a proxy of another', () => {
-    const model = { ...vs({ hosts: ['reviews.default.svc.cluster.local'], http: [{ route: [{ destination: { host: 'reviews.default.svc.cluster.local', subset: 'v2' } }] }] }), exportTo: ['default'] };
+    const model = {
+      ...vs({
+        hosts: ['reviews.default.svc.cluster.local'],
+        http: [{ route: [{ destination: { host: 'reviews.default.svc.cluster.local', subset: 'v2' } }] }],
+      }),
+      exportTo: ['default'],
+    };
     const other = { ...bookinfoProxy('productpage'), namespace: 'shop' };
     const routes = buildRoutes({ ...input, virtualServices: [model], destinationRules: [] }, other);
     const vhost = routes[0]!.virtual_hosts!.find((v) => v.name === 'reviews.default.svc.cluster.local:9080')!;

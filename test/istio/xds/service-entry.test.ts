@@ -18,10 +18,14 @@ function pick443(listeners: readonly Listener[], serverName: string): string {
 }
 
 describe('ServiceEntry hosts in the registry', () => {
-  it('exportTo: an entry exported to another namespace is not in this proxy\'s registry (no cluster, no virtual host, no SNI chain)', () => {
+  it("exportTo: an entry exported to another namespace is not in this proxy's registry (no cluster, no virtual host, no SNI chain)", () => {
     const hidden = input();
     hidden.services = hidden.services.map((svc) => (svc.external ? { ...svc, external: { ...svc.external, exportTo: ['shop'] } } : svc));
-    expect(buildClusters(hidden, proxy).map((c) => c.name).filter((n) => n.includes('api.'))).toEqual([]);
+    expect(
+      buildClusters(hidden, proxy)
+        .map((c) => c.name)
+        .filter((n) => n.includes('api.')),
+    ).toEqual([]);
     expect(buildRoutes(hidden, proxy).find((r) => r.name === '80')).toBeUndefined();
     expect(pick443(buildSidecarOutboundTcpListeners(hidden, proxy), 'api.openai.com')).toBe('PassthroughCluster');
     expect(buildClusters(hidden, { ...proxy, namespace: 'shop' }).map((c) => c.name)).toContain('outbound|443||api.openai.com');
@@ -57,7 +61,13 @@ describe('ServiceEntry fields the local target refuses, by path', () => {
   });
 
   it('accepts the team\'s entry as written, and exportTo with "." as its own namespace', () => {
-    expect(parseServiceEntry(entries[0]!)).toEqual({ name: 'external-ai-api', namespace: 'ai', hosts: ['api.openai.com'], ports: [{ number: 443, name: 'https', protocol: 'HTTPS' }], resolution: 'DNS' });
+    expect(parseServiceEntry(entries[0]!)).toEqual({
+      name: 'external-ai-api',
+      namespace: 'ai',
+      hosts: ['api.openai.com'],
+      ports: [{ number: 443, name: 'https', protocol: 'HTTPS' }],
+      resolution: 'DNS',
+    });
     expect(refused({ hosts: ['a.example.com'], ports: https, exportTo: ['.', 'shop'] })).toBe('accepted');
   });
 });

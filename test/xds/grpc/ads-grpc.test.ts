@@ -30,8 +30,7 @@ async function until(check: () => boolean): Promise<void> {
 }
 
 const ALL: XdsTypeUrl[] = [TypeUrl.cluster, TypeUrl.endpoint, TypeUrl.listener, TypeUrl.route];
-const ackedAll = (conn: Connection | undefined, version: string) =>
-  conn !== undefined && ALL.every((t) => conn.acked.get(t)?.version === version);
+const ackedAll = (conn: Connection | undefined, version: string) => conn !== undefined && ALL.every((t) => conn.acked.get(t)?.version === version);
 
 /** Each request as `<xDS> <initial|ack|nack>`, to compare with what a sidecar sends. */
 const describeRequests = (conn: Connection) =>
@@ -55,13 +54,17 @@ async function setup() {
     backOff: { baseMs: 20, maxMs: 200 },
     onReject: (r) => rejected.push(r.message),
   });
-  cleanup.push(() => istiod.close(), close, () => client.close());
+  cleanup.push(
+    () => istiod.close(),
+    close,
+    () => client.close(),
+  );
   client.start();
   return { istiod, client, rejected };
 }
 
 describe('AdsClient over gRPC against an istiod-like ADS server', () => {
-  it('subscribes CDS, EDS, LDS, RDS in order, ACKs each with the version and nonce sent, and sends pilot-agent\'s node', async () => {
+  it("subscribes CDS, EDS, LDS, RDS in order, ACKs each with the version and nonce sent, and sends pilot-agent's node", async () => {
     const { istiod, client } = await setup();
     await until(() => ackedAll(istiod.connections[0], istiod.pushVersion));
     const conn = must(istiod.connections[0], 'conn');
@@ -74,7 +77,7 @@ describe('AdsClient over gRPC against an istiod-like ADS server', () => {
     expect(client.acceptedVersions()).toEqual({ CDS: istiod.pushVersion, EDS: istiod.pushVersion, LDS: istiod.pushVersion, RDS: istiod.pushVersion });
   });
 
-  it('NACKs a pushed listener it does not execute with the loader\'s text, keeps its listeners, and ACKs the next good push', async () => {
+  it("NACKs a pushed listener it does not execute with the loader's text, keeps its listeners, and ACKs the next good push", async () => {
     const { istiod, client, rejected } = await setup();
     await until(() => ackedAll(istiod.connections[0], istiod.pushVersion));
     const conn = must(istiod.connections[0], 'conn');

@@ -89,7 +89,10 @@ describe('normaliseMessage: protobufjs messages → canonical proto3 JSON', () =
 
   it('a TypedStruct arrives with its Struct as JSON (what the loader converts, as Envoy does)', () => {
     const ts = type('udpa.type.v1.TypedStruct');
-    const value = { type_url: `${T}envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit`, value: { stat_prefix: 'rl', token_bucket: { max_tokens: 10, fill_interval: '60s' } } };
+    const value = {
+      type_url: `${T}envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit`,
+      value: { stat_prefix: 'rl', token_bucket: { max_tokens: 10, fill_interval: '60s' } },
+    };
     const bytes = encodeJson(ts, value, root);
     expect(normaliseAny(`${T}udpa.type.v1.TypedStruct`, bytes, root)).toEqual({ '@type': `${T}udpa.type.v1.TypedStruct`, ...value });
   });

@@ -26,7 +26,7 @@ describe('the Envoy protos shipped by @grpc/grpc-js-xds', () => {
     expect(missing).toEqual([]);
   });
 
-  it('hold the Envoy no-op filters too (Istio\'s own, such as istio.alpn and stats, are matched by type URL alone)', () => {
+  it("hold the Envoy no-op filters too (Istio's own, such as istio.alpn and stats, are matched by type URL alone)", () => {
     const root = envoyProtos();
     const envoyNoOps = NO_OP_EXTENSIONS.filter((e) => e.typeUrl?.includes('/envoy.extensions.')).map((e) => e.typeUrl!);
     expect(envoyNoOps.filter((t) => root.lookup(messageName(t)) === null)).toEqual([]);

@@ -22,7 +22,9 @@ const servedMethods = new Set(['GET', 'HEAD', 'POST', 'PUT']);
  * a leading 0 for octal, single underscores between digits, surrounding whitespace. undefined where Ruby raises.
  */
 export function rubyInteger(text: string): number | undefined {
-  const m = /^\s*([+-]?)(0[xX][0-9a-fA-F]+(?:_[0-9a-fA-F]+)*|0[bB][01]+(?:_[01]+)*|0[oO]?[0-7]+(?:_[0-7]+)*|0[dD]\d+(?:_\d+)*|[1-9]\d*(?:_\d+)*|0)\s*$/.exec(text);
+  const m = /^\s*([+-]?)(0[xX][0-9a-fA-F]+(?:_[0-9a-fA-F]+)*|0[bB][01]+(?:_[01]+)*|0[oO]?[0-7]+(?:_[0-7]+)*|0[dD]\d+(?:_\d+)*|[1-9]\d*(?:_\d+)*|0)\s*$/.exec(
+    text,
+  );
   const [, sign, number] = m ?? [];
   if (number === undefined) return undefined;
   const digits = number.replace(/_/g, '');
@@ -43,7 +45,11 @@ export function createDetails(_ctx: AppContext): AppHandler {
     if (mounted && !servedMethods.has(req.method)) return methodNotAllowed(req.method);
     if (path === '/health' || path.startsWith('/health/')) return json(200, { status: 'Details is healthy' });
     if (path === '/details' || path.startsWith('/details/')) {
-      const last = path.split('/').filter((p) => p !== '').pop() ?? '';
+      const last =
+        path
+          .split('/')
+          .filter((p) => p !== '')
+          .pop() ?? '';
       const id = rubyInteger(last);
       if (id === undefined) return json(400, { error: 'please provide numeric product id' });
       return json(200, {

@@ -26,29 +26,35 @@ export async function httpsCall(ctx: AppContext, scope: CallScope, call: EchoCal
       clearTimeout(timer);
       resolve(result);
     };
-    const timer = setTimeout(() => {
-      request.destroy();
-      socket.destroy();
-      done(noResponse);
-    }, Math.max(0, deadline - Date.now()));
-    const request = https.request({
-      method: call.method,
-      path: call.path,
-      // Node writes Host with the port only when it is not the scheme's default, as Go's client does.
-      headers: { host: port === '443' ? host : call.authority, ...headers },
-      // No agent: ClientRequest then takes the connection from createConnection (agent: false would make a new Agent).
-      createConnection: () => tls.connect({ socket, servername: host, ca: ctx.trustedCertificates?.() ?? [], ALPNProtocols: ['http/1.1'] }),
-    }, (response) => {
-      const chunks: Buffer[] = [];
-      response.on('data', (c: Buffer) => chunks.push(c));
-      response.on('end', () => {
-        const out: Record<string, string | string[]> = {};
-        for (const [name, value] of Object.entries(response.headers)) if (value !== undefined) out[name] = value;
-        done({ status: response.statusCode ?? 0, headers: out, body: Buffer.concat(chunks).toString() });
+    const timer = setTimeout(
+      () => {
+        request.destroy();
         socket.destroy();
-      });
-      response.on('error', () => done(noResponse));
-    });
+        done(noResponse);
+      },
+      Math.max(0, deadline - Date.now()),
+    );
+    const request = https.request(
+      {
+        method: call.method,
+        path: call.path,
+        // Node writes Host with the port only when it is not the scheme's default, as Go's client does.
+        headers: { host: port === '443' ? host : call.authority, ...headers },
+        // No agent: ClientRequest then takes the connection from createConnection (agent: false would make a new Agent).
+        createConnection: () => tls.connect({ socket, servername: host, ca: ctx.trustedCertificates?.() ?? [], ALPNProtocols: ['http/1.1'] }),
+      },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (c: Buffer) => chunks.push(c));
+        response.on('end', () => {
+          const out: Record<string, string | string[]> = {};
+          for (const [name, value] of Object.entries(response.headers)) if (value !== undefined) out[name] = value;
+          done({ status: response.statusCode ?? 0, headers: out, body: Buffer.concat(chunks).toString() });
+          socket.destroy();
+        });
+        response.on('error', () => done(noResponse));
+      },
+    );
     request.on('error', () => {
       socket.destroy();
       done(noResponse);

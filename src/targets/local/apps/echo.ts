@@ -43,7 +43,15 @@ const propagated = ['x-request-id', 'x-b3-traceid', 'x-b3-spanid', 'x-b3-parents
 
 /** Go's time.ParseDuration for the forms tests use (`10ms`, `1.5s`, `1m30s`); undefined when malformed. */
 export function parseGoDuration(text: string): number | undefined {
-  const units = new Map([['ns', 1e-6], ['us', 1e-3], ['µs', 1e-3], ['ms', 1], ['s', 1000], ['m', 60_000], ['h', 3_600_000]]);
+  const units = new Map([
+    ['ns', 1e-6],
+    ['us', 1e-3],
+    ['µs', 1e-3],
+    ['ms', 1],
+    ['s', 1000],
+    ['m', 60_000],
+    ['h', 3_600_000],
+  ]);
   if (text === '0') return 0;
   const re = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)/gy;
   let total = 0;
@@ -58,7 +66,10 @@ export function parseGoDuration(text: string): number | undefined {
 
 /** Go's http.CanonicalHeaderKey: `x-request-id` → `X-Request-Id`. */
 function canonicalHeader(name: string): string {
-  return name.split('-').map((part) => part.charAt(0).toUpperCase() + part.slice(1).toLowerCase()).join('-');
+  return name
+    .split('-')
+    .map((part) => part.charAt(0).toUpperCase() + part.slice(1).toLowerCase())
+    .join('-');
 }
 
 /** A log-normal draw with the given median and 99th percentile, cut at the 99.99th percentile. */
@@ -76,7 +87,8 @@ function pickCode(spec: string, u: number): { code: number } | { error: string }
     const [code, slices = '1'] = part.split(':');
     const c = Number(code);
     const s = Number(slices);
-    if (!Number.isInteger(c) || c < 100 || c > 599 || !Number.isInteger(s) || s < 1) return { error: `invalid code ${JSON.stringify(part)} (want code[:slices])` };
+    if (!Number.isInteger(c) || c < 100 || c > 599 || !Number.isInteger(s) || s < 1)
+      return { error: `invalid code ${JSON.stringify(part)} (want code[:slices])` };
     flavours.push({ code: c, slices: s });
   }
   const total = flavours.reduce((a, f) => a + f.slices, 0);
@@ -130,7 +142,8 @@ export function createEcho(ctx: AppContext, identity: EchoIdentity, behaviour: E
     if (headerSpec) {
       for (const item of headerSpec.split(',')) {
         const [name, value, ...extra] = item.split(':');
-        if (name === undefined || value === undefined || extra.length > 0) problems.push(`response headers error: invalid ${JSON.stringify(item)} (want name:value)`);
+        if (name === undefined || value === undefined || extra.length > 0)
+          problems.push(`response headers error: invalid ${JSON.stringify(item)} (want name:value)`);
         else responseHeaders[name.toLowerCase()] = value;
       }
     }
@@ -157,12 +170,20 @@ export function createEcho(ctx: AppContext, identity: EchoIdentity, behaviour: E
         const value = header(req.headers, name);
         if (value !== undefined) passOn[name] = value;
       }
-      const results = await Promise.all(own.calls.map(async (call) => ({
-        call,
-        result: await (call.tls
-          ? httpsCall(ctx, scope, call, { ...passOn, ...call.headers })
-          : ctx.call(scope, { authority: call.authority, method: call.method, path: call.path, headers: { ...passOn, ...call.headers }, timeoutMs: call.timeoutMs })),
-      })));
+      const results = await Promise.all(
+        own.calls.map(async (call) => ({
+          call,
+          result: await (call.tls
+            ? httpsCall(ctx, scope, call, { ...passOn, ...call.headers })
+            : ctx.call(scope, {
+                authority: call.authority,
+                method: call.method,
+                path: call.path,
+                headers: { ...passOn, ...call.headers },
+                timeoutMs: call.timeoutMs,
+              })),
+        })),
+      );
       results.forEach(({ call, result }, i) => forwarded.push(...forwardedLines(i, call, result)));
       const failed = results.map(({ result }) => result).find((r) => r.status === 0 || r.status >= 400);
       if (failed) status = failed.status === 0 ? 502 : failed.status;

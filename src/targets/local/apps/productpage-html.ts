@@ -143,8 +143,9 @@ const bookSection = `
 `;
 
 function detailsSection(status: number, details: Record<string, unknown>): string {
-  const inner = status === 200
-    ? `
+  const inner =
+    status === 200
+      ? `
           <h4 class="text-3xl font-semibold">Book Details</h4>
           <div class="-mx-4 -my-2 overflow-x-auto sm:-mx-6 lg:-mx-8">
             <div class="inline-block min-w-full py-2 align-middle sm:px-6 lg:px-8">
@@ -170,7 +171,7 @@ function detailsSection(status: number, details: Record<string, unknown>): strin
               </table>
             </div>
           </div>`
-    : `
+      : `
           <p class="text-2xl text-red-500">Error fetching product details</p>
           <p class="text-lg text-gray-600">${escapeHtml(details.error)}</p>`;
   return `
@@ -199,8 +200,11 @@ function reviewBlock(review: Review, podname: string, clustername: string): stri
             <p class="text-red-500">${escapeHtml(review.rating.error)}</p>`;
     }
   }
-  const cluster = clustername !== 'null' ? `
-                  on cluster <div>${escapeHtml(clustername)}</div>` : '';
+  const cluster =
+    clustername !== 'null'
+      ? `
+                  on cluster <div>${escapeHtml(clustername)}</div>`
+      : '';
   return `
         <section class="px-6 py-12 sm:py-8 lg:px-8">
           <div class="mx-auto max-w-2xl">${rating}
@@ -221,12 +225,13 @@ function reviewBlock(review: Review, podname: string, clustername: string): stri
 }
 
 function reviewsSection(status: number, reviews: PageModel['reviews']): string {
-  const inner = status === 200
-    ? `
+  const inner =
+    status === 200
+      ? `
       <h4 class="text-3xl font-semibold">Book Reviews</h4>
       <div class="flex flex-col md:flex-row">${(reviews.reviews ?? []).map((r) => reviewBlock(r, reviews.podname ?? '', reviews.clustername ?? 'null')).join('')}
       </div>`
-    : `
+      : `
       <p class="text-2xl text-red-500">Error fetching product reviews</p>
       <p class="text-lg text-gray-600">${escapeHtml(reviews.error)}</p>`;
   return `

@@ -7,8 +7,20 @@ import { CallScope, header, json, type AppContext, type AppHandler, type AppRequ
 import { pythonUnquote, requoteUri } from './url-quoting.ts';
 
 const forwarded = [
-  'x-request-id', 'x-ot-span-context', 'x-datadog-trace-id', 'x-datadog-parent-id', 'x-datadog-sampling-priority',
-  'traceparent', 'tracestate', 'x-cloud-trace-context', 'grpc-trace-bin', 'sw8', 'user-agent', 'cookie', 'authorization', 'jwt',
+  'x-request-id',
+  'x-ot-span-context',
+  'x-datadog-trace-id',
+  'x-datadog-parent-id',
+  'x-datadog-sampling-priority',
+  'traceparent',
+  'tracestate',
+  'x-cloud-trace-context',
+  'grpc-trace-bin',
+  'sw8',
+  'user-agent',
+  'cookie',
+  'authorization',
+  'jwt',
 ];
 
 /**
@@ -197,7 +209,12 @@ export function createProductpage(ctx: AppContext): AppHandler {
       // productpage puts the id into the URL as it is and requests re-quotes it: `%ZZ` reaches details as `%25ZZ`
       // and details answers 400 (not numeric), which productpage passes on.
       const id = requoteUri(rawId);
-      const r = part === '/reviews' ? await getReviews(scope, id, headers) : part === '/ratings' ? await getRatings(scope, id, headers) : await getDetails(scope, id, headers);
+      const r =
+        part === '/reviews'
+          ? await getReviews(scope, id, headers)
+          : part === '/ratings'
+            ? await getRatings(scope, id, headers)
+            : await getDetails(scope, id, headers);
       return json(r.status, r.body);
     }
     if (path.startsWith('/static/')) return staticFile(path);

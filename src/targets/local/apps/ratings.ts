@@ -9,8 +9,7 @@ export function createRatings(ctx: AppContext): AppHandler {
   const userAdded = new Map<number, unknown>();
   const started = Date.now();
   const flipped = (periodMs: number) => Math.floor((Date.now() - started) / periodMs) % 2 === 1;
-  const unavailable = () =>
-    (version === 'v-unavailable' && flipped(60_000)) || (version === 'v-unhealthy' && flipped(900_000));
+  const unavailable = () => (version === 'v-unavailable' && flipped(60_000)) || (version === 'v-unhealthy' && flipped(900_000));
   const healthy = () => !(version === 'v-unhealthy' && flipped(900_000));
   const local = (id: number) => userAdded.get(id) ?? { id, ratings: { Reviewer1: 5, Reviewer2: 4 } };
   const serviceUnavailable = (): AppResponse => json(503, { error: 'Service unavailable' });

@@ -8,9 +8,26 @@ import { LibertyExecutor } from './liberty-executor.ts';
 const LIBERTY_CORE_THREADS = 5;
 
 const propagated = [
-  'x-request-id', 'x-ot-span-context', 'x-datadog-trace-id', 'x-datadog-parent-id', 'x-datadog-sampling-priority',
-  'traceparent', 'tracestate', 'x-cloud-trace-context', 'grpc-trace-bin', 'x-b3-traceid', 'x-b3-spanid',
-  'x-b3-parentspanid', 'x-b3-sampled', 'x-b3-flags', 'sw8', 'end-user', 'user-agent', 'cookie', 'authorization', 'jwt',
+  'x-request-id',
+  'x-ot-span-context',
+  'x-datadog-trace-id',
+  'x-datadog-parent-id',
+  'x-datadog-sampling-priority',
+  'traceparent',
+  'tracestate',
+  'x-cloud-trace-context',
+  'grpc-trace-bin',
+  'x-b3-traceid',
+  'x-b3-spanid',
+  'x-b3-parentspanid',
+  'x-b3-sampled',
+  'x-b3-flags',
+  'sw8',
+  'end-user',
+  'user-agent',
+  'cookie',
+  'authorization',
+  'jwt',
 ];
 
 /** What Liberty answers for an exception escaping the resource method (the body is not modelled byte for byte). */
@@ -86,9 +103,7 @@ export function createReviews(ctx: AppContext): AppHandler {
     }
     const rating = (stars: number) => {
       if (!ratingsEnabled) return '';
-      return stars !== -1
-        ? `, "rating": {"stars": ${stars}, "color": "${starColor}"}`
-        : ', "rating": {"error": "Ratings service is currently unavailable"}';
+      return stars !== -1 ? `, "rating": {"stars": ${stars}, "color": "${starColor}"}` : ', "rating": {"error": "Ratings service is currently unavailable"}';
     };
     let body = '{';
     body += `"id": "${productId}",`;

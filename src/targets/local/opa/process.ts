@@ -88,7 +88,9 @@ export class OpaProcess {
       }
       if (Date.now() > deadline) {
         await this.stop();
-        throw new Error(`OPA of pod ${this.podName} did not become healthy within ${timeoutMs / 1000} s: ${this.stderr.trim().split('\n').slice(-5).join(' | ')}`);
+        throw new Error(
+          `OPA of pod ${this.podName} did not become healthy within ${timeoutMs / 1000} s: ${this.stderr.trim().split('\n').slice(-5).join(' | ')}`,
+        );
       }
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -110,7 +112,8 @@ export class OpaProcess {
   app(): AppHandler {
     return async (req) => {
       const headers: Record<string, string> = {};
-      for (const [k, v] of Object.entries(req.headers)) if (v !== undefined && k !== 'host' && k !== 'content-length') headers[k] = Array.isArray(v) ? v.join(',') : v;
+      for (const [k, v] of Object.entries(req.headers))
+        if (v !== undefined && k !== 'host' && k !== 'content-length') headers[k] = Array.isArray(v) ? v.join(',') : v;
       const res = await fetch(`http://${this.restAddress}${req.path}`, {
         method: req.method,
         headers,

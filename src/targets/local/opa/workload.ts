@@ -41,7 +41,7 @@ function portOf(addr: string, at: FieldPath): number {
 
 /** The OPA container of a pod template; `pod` is the pod spec (for its volumes). */
 export function parseOpaContainer(container: Record<string, unknown>, pod: Record<string, unknown>, cat: FieldPath, podAt: FieldPath): OpaSpec {
-  if (container.command !== undefined) throw cat.key('command').error('the image\'s own entrypoint (opa) runs; give its arguments in args');
+  if (container.command !== undefined) throw cat.key('command').error("the image's own entrypoint (opa) runs; give its arguments in args");
   const args = readArray(container.args ?? [], cat.key('args')).map((a, i) => readString(a, cat.key('args').index(i)));
   if (args[0] !== 'run') throw cat.key('args').index(0).error('the local target runs OPA as `opa run --server ...`; args must start with run');
   if (!args.includes('--server') && !args.includes('-s')) throw cat.key('args').error('OPA must run as a server (--server)');
@@ -76,7 +76,10 @@ export function parseOpaContainer(container: Record<string, unknown>, pod: Recor
     const set = value('--set') ?? value('--set-file');
     if (set !== undefined) {
       const remote = remoteConfigKey(set.split('=', 1)[0] ?? set);
-      if (remote) throw aat.error(`${remote}: OPA would reach a service over the network; the local target keeps all traffic on loopback (give the policy and data as mounted files)`);
+      if (remote)
+        throw aat.error(
+          `${remote}: OPA would reach a service over the network; the local target keeps all traffic on loopback (give the policy and data as mounted files)`,
+        );
       if (set.includes(PLUGIN)) pluginConfigured = true;
       if (set.startsWith(`plugins.${PLUGIN}.addr=`)) {
         grpcPort = portOf(set.slice(`plugins.${PLUGIN}.addr=`.length), aat);
@@ -117,12 +120,20 @@ function readMounts(container: Record<string, unknown>, pod: Record<string, unkn
     if (!volume) throw mat.key('name').error(`no volume named ${name} in the pod`);
     if (volume.value.configMap === undefined) throw volume.at.error('only ConfigMap volumes are mounted for OPA here');
     const cm = readObject(volume.value.configMap, volume.at.key('configMap'), ['name', 'items', 'defaultMode', 'optional']);
-    const items = cm.items === undefined ? undefined : readArray(cm.items, volume.at.key('configMap.items')).map((it, j) => {
-      const iat = volume.at.key('configMap.items').index(j);
-      const io = readObject(it, iat, ['key', 'path', 'mode']);
-      return { key: readString(io.key, iat.key('key')), path: readString(io.path, iat.key('path')) };
-    });
-    return { mountPath, configMap: readString(cm.name, volume.at.key('configMap.name')), ...(items ? { items } : {}), at: volume.at.key('configMap.name').toString() };
+    const items =
+      cm.items === undefined
+        ? undefined
+        : readArray(cm.items, volume.at.key('configMap.items')).map((it, j) => {
+            const iat = volume.at.key('configMap.items').index(j);
+            const io = readObject(it, iat, ['key', 'path', 'mode']);
+            return { key: readString(io.key, iat.key('key')), path: readString(io.path, iat.key('path')) };
+          });
+    return {
+      mountPath,
+      configMap: readString(cm.name, volume.at.key('configMap.name')),
+      ...(items ? { items } : {}),
+      at: volume.at.key('configMap.name').toString(),
+    };
   });
 }
 
@@ -172,8 +183,13 @@ export function resolveGrpcPort(spec: OpaSpec, files: Map<string, string>, at: F
   }
   if (isObj(config)) {
     for (const key of Object.keys(config)) {
-      const remote = remoteConfigKey(key === 'decision_logs' && isObj(config.decision_logs) && config.decision_logs.service !== undefined ? 'decision_logs.service' : key);
-      if (remote) throw at.error(`--config-file ${spec.configFile}: ${remote}: OPA would reach a service over the network; the local target keeps all traffic on loopback (give the policy and data as mounted files)`);
+      const remote = remoteConfigKey(
+        key === 'decision_logs' && isObj(config.decision_logs) && config.decision_logs.service !== undefined ? 'decision_logs.service' : key,
+      );
+      if (remote)
+        throw at.error(
+          `--config-file ${spec.configFile}: ${remote}: OPA would reach a service over the network; the local target keeps all traffic on loopback (give the policy and data as mounted files)`,
+        );
     }
   }
   if (spec.grpcPort !== undefined) return spec.grpcPort;

@@ -195,7 +195,12 @@ export class Cluster {
   /** The circuit breaker's thresholds (DEFAULT priority) and the per-connection request limit. */
   get pool(): PoolLimits {
     const c = this.settings;
-    return { maxConnections: c.maxConnections, http1MaxPendingRequests: c.maxPendingRequests, http2MaxRequests: c.maxRequests, maxRequestsPerConnection: c.maxRequestsPerConnection };
+    return {
+      maxConnections: c.maxConnections,
+      http1MaxPendingRequests: c.maxPendingRequests,
+      http2MaxRequests: c.maxRequests,
+      maxRequestsPerConnection: c.maxRequestsPerConnection,
+    };
   }
 
   get outlier(): EvaluatedOutlierDetection | undefined {
@@ -260,7 +265,14 @@ export class Cluster {
     const hosts = candidates.map((e) => `${e.info.ip}:${e.info.port}`).join(',');
     if (this.ring?.hosts !== hosts) {
       const size = this.settings.ring ?? { minSize: DEFAULT_MIN_RING_SIZE, maxSize: DEFAULT_MAX_RING_SIZE };
-      this.ring = { hosts, entries: buildRing(candidates.map((e) => ({ key: `${e.info.ip}:${e.info.port}`, host: e })), size.minSize, size.maxSize) };
+      this.ring = {
+        hosts,
+        entries: buildRing(
+          candidates.map((e) => ({ key: `${e.info.ip}:${e.info.port}`, host: e })),
+          size.minSize,
+          size.maxSize,
+        ),
+      };
     }
     return this.ring.entries;
   }
@@ -334,7 +346,8 @@ export class Cluster {
         },
         error: (err, afterHeaders) => {
           if (settled) return;
-          if (afterHeaders) finish({ kind: 'reset' }); // the response broke off
+          if (afterHeaders)
+            finish({ kind: 'reset' }); // the response broke off
           else if (err.code === 'ECONNREFUSED' || err.code === 'EADDRNOTAVAIL' || err.code === 'ETIMEDOUT' || err.code === TLS_VERIFY_FAILED) {
             this.s.cxConnectFail.value++;
             if ((err as { connectTimeout?: boolean }).connectTimeout) this.s.cxConnectTimeout.value++;

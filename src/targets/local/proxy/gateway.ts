@@ -153,7 +153,10 @@ export class IngressGateway {
       decisionKey: requestId,
       signal: cancel,
       routeConfig: this.routeConfig,
-      downstream: { remote: `${req.socket.remoteAddress ?? ''}:${req.socket.remotePort ?? 0}`, local: `${req.socket.localAddress ?? ''}:${req.socket.localPort ?? 0}` },
+      downstream: {
+        remote: `${req.socket.remoteAddress ?? ''}:${req.socket.remotePort ?? 0}`,
+        local: `${req.socket.localAddress ?? ''}:${req.socket.localPort ?? 0}`,
+      },
       // jwt_authn writes the verified payload into the stream's dynamic metadata (Istio: payload_in_metadata "payload").
       metadata: verdict.claims ? { 'envoy.filters.http.jwt_authn': { payload: verdict.claims as JsonValue } } : undefined,
     });

@@ -2,14 +2,40 @@
 // control plane sent (RDS, CDS, EDS) through src/envoy/runtime: route selection, the fault filter (before the router:
 // injected faults are never retried), then Envoy's router with retries, per-try and route timeouts, load balancing,
 // the connection-pool circuit breaker and outlier detection.
-import { TypedConfigType, type Cluster as EnvoyCluster, type ClusterLoadAssignment, type ClusterWeight, type Route, type RouteConfiguration, type VirtualHost } from '../../../envoy/model/index.ts';
+import {
+  TypedConfigType,
+  type Cluster as EnvoyCluster,
+  type ClusterLoadAssignment,
+  type ClusterWeight,
+  type Route,
+  type RouteConfiguration,
+  type VirtualHost,
+} from '../../../envoy/model/index.ts';
 import { evaluateCluster } from '../../../envoy/runtime/cluster.ts';
 import { decideFault } from '../../../envoy/runtime/fault.ts';
 import { corsDecision } from '../../../envoy/runtime/cors.ts';
 import { requestHash, type RequestHash } from '../../../envoy/runtime/hash-policy.ts';
 import type { DynamicMetadata } from '../../../envoy/runtime/matchers.ts';
-import { backoffMs, effectiveRetryPolicy, evaluateRetryPolicy, routeTimeoutMs, wouldRetry, type AttemptOutcome, type EvaluatedRetryPolicy } from '../../../envoy/runtime/retry.ts';
-import { allPerFilterConfigs, applyHeaderMutations, headerMutationLevels, perFilterConfig, pickCluster, redirectOf, rewrittenPath, selectRoute, selectVirtualHost } from '../../../envoy/runtime/routes.ts';
+import {
+  backoffMs,
+  effectiveRetryPolicy,
+  evaluateRetryPolicy,
+  routeTimeoutMs,
+  wouldRetry,
+  type AttemptOutcome,
+  type EvaluatedRetryPolicy,
+} from '../../../envoy/runtime/retry.ts';
+import {
+  allPerFilterConfigs,
+  applyHeaderMutations,
+  headerMutationLevels,
+  perFilterConfig,
+  pickCluster,
+  redirectOf,
+  rewrittenPath,
+  selectRoute,
+  selectVirtualHost,
+} from '../../../envoy/runtime/routes.ts';
 import { fqdn } from '../../../istio/networking/routing.ts';
 import { uniform } from '../decide.ts';
 import { Cancellation } from './cancel.ts';
@@ -80,7 +106,8 @@ function edsEndpoints(assignment: ClusterLoadAssignment | undefined, pods: Reado
     // One locality, one priority, equal weights: what istiod sends here; anything else would weigh the balancing.
     if ((locality.priority ?? 0) !== 0) throw new Error(`${at}: endpoints[${l}].priority: priorities are not executed by the local data plane`);
     for (const [e, lb] of (locality.lb_endpoints ?? []).entries()) {
-      if ((lb.load_balancing_weight ?? 1) !== 1) throw new Error(`${at}: endpoints[${l}].lb_endpoints[${e}].load_balancing_weight: weighted endpoints are not executed by the local data plane`);
+      if ((lb.load_balancing_weight ?? 1) !== 1)
+        throw new Error(`${at}: endpoints[${l}].lb_endpoints[${e}].load_balancing_weight: weighted endpoints are not executed by the local data plane`);
       const health = lb.health_status ?? 'UNKNOWN';
       if (health !== 'HEALTHY' && health !== 'UNKNOWN' && health !== 'DEGRADED') continue;
       const address = lb.endpoint?.address.socket_address;
@@ -104,7 +131,18 @@ export interface RouterIdentity {
   stats: ProxyStats;
 }
 
-const hopByHop = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer', 'host', 'content-length', 'x-meshproof-key']);
+const hopByHop = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'upgrade',
+  'te',
+  'trailer',
+  'host',
+  'content-length',
+  'x-meshproof-key',
+]);
 
 function sleep(ms: number, signal?: Cancellation): Promise<boolean> {
   return new Promise((resolve) => {
@@ -197,7 +235,16 @@ export class Router {
     this.routeConfigs = new Map(config.routes.map((r) => [r.name, r]));
     this.clusterConfigs = new Map(config.clusters.map((c) => [c.name, c]));
     this.assignments = new Map(config.endpoints.map((a) => [a.cluster_name, a]));
-    this.podsByIp = new Map(snapshot.endpoints.flatMap((e) => (e.clusterIp ? [[e.ip, e], [e.clusterIp, e]] : [[e.ip, e]])));
+    this.podsByIp = new Map(
+      snapshot.endpoints.flatMap((e) =>
+        e.clusterIp
+          ? [
+              [e.ip, e],
+              [e.clusterIp, e],
+            ]
+          : [[e.ip, e]],
+      ),
+    );
     this.retryPolicies = new Map();
     // Envoy creates every cluster (and its zero counters) when the config arrives.
     for (const name of this.clusterConfigs.keys()) {
@@ -318,7 +365,8 @@ export class Router {
     if (!route) return local(replies.noRoute(), vhostService);
     const action = route.route;
     if (!action) {
-      if (route.direct_response) return local({ status: route.direct_response.status, body: route.direct_response.body?.inline_string ?? '', flags: [] }, vhostService);
+      if (route.direct_response)
+        return local({ status: route.direct_response.status, body: route.direct_response.body?.inline_string ?? '', flags: [] }, vhostService);
       const { status, location } = redirectOf(route, { scheme: 'http', authority: req.authority, path: req.path });
       return local({ status, body: '', flags: [], headers: { location } }, vhostService);
     }
@@ -330,10 +378,23 @@ export class Router {
 
     // CORS filter: before the fault filter (istiod's HTTP filter order: cors, fault, router); a preflight it answers
     // never reaches them, and it adds its headers to whatever answers the request after it.
-    const corsPolicies = corsConfigured(config) ? allPerFilterConfigs('envoy.filters.http.cors', route, picked.weight, vhost, config)
-      .flatMap((c) => (c['@type'] === TypedConfigType.corsPolicy ? [c] : [])) : [];
-    const cors = corsPolicies.length === 0 ? undefined
-      : corsDecision(corsPolicies, req.method, (name) => { const v = req.headers[name]; return Array.isArray(v) ? v.join(',') : v; }, () => uniform(seed, `${req.decisionKey}|cors`));
+    const corsPolicies = corsConfigured(config)
+      ? allPerFilterConfigs('envoy.filters.http.cors', route, picked.weight, vhost, config).flatMap((c) =>
+          c['@type'] === TypedConfigType.corsPolicy ? [c] : [],
+        )
+      : [];
+    const cors =
+      corsPolicies.length === 0
+        ? undefined
+        : corsDecision(
+            corsPolicies,
+            req.method,
+            (name) => {
+              const v = req.headers[name];
+              return Array.isArray(v) ? v.join(',') : v;
+            },
+            () => uniform(seed, `${req.decisionKey}|cors`),
+          );
     if (cors?.kind === 'preflight') return local({ status: 200, body: '', flags: [], headers: cors.headers }, service);
     const proceed = async (): Promise<RouterResult> => {
       // Fault filter: runs before the router, so its aborts never reach the retry logic. Its draws are keyed by what
@@ -381,12 +442,14 @@ export class Router {
 
       const policy = this.retryPolicy(route, vhost);
       // The hash policies are evaluated when the router picks the upstream (after the fault filter).
-      const hashed = action.hash_policy ? requestHash(action.hash_policy, {
-        header: (name) => toList(req.headers[name]),
-        path: req.path,
-        remoteAddress: req.downstream?.remote ?? '',
-        localAddress: req.downstream?.local ?? '',
-      }) : undefined;
+      const hashed = action.hash_policy
+        ? requestHash(action.hash_policy, {
+            header: (name) => toList(req.headers[name]),
+            path: req.path,
+            remoteAddress: req.downstream?.remote ?? '',
+            localAddress: req.downstream?.local ?? '',
+          })
+        : undefined;
       const result = await this.forward(cluster, service, { method: req.method, path, headers, body: req.body }, policy, routeTimeoutMs(action), req, hashed);
       result.flags = flags.concat(result.flags);
       if (result.status > 0) applyHeaderMutations(result.headers, levels, 'response');
@@ -508,9 +571,12 @@ export class Router {
         cluster.observe(endpoint, result);
         if (result.kind === 'cancelled') return ended('sent', endpoint);
         // The local upstreams speak HTTP/1.1: a reset comes after the request was written (no refused streams).
-        const outcome: AttemptOutcome = result.kind === 'response'
-          ? { kind: 'response', status: result.status, headers: result.headers }
-          : result.kind === 'reset' ? { kind: 'reset', requestStarted: true } : result;
+        const outcome: AttemptOutcome =
+          result.kind === 'response'
+            ? { kind: 'response', status: result.status, headers: result.headers }
+            : result.kind === 'reset'
+              ? { kind: 'reset', requestStarted: true }
+              : result;
         const retriable = policy !== undefined && wouldRetry(policy, outcome);
         const mayRetry = retriable && retries < policy.numRetries;
         const retryAdmitted = mayRetry && cluster.acquireRetry();
@@ -570,4 +636,3 @@ export class Router {
     for (const { cluster } of this.clusters.values()) cluster.close();
   }
 }
-

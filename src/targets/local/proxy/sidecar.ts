@@ -145,7 +145,13 @@ export class Sidecar {
     this.app = app;
   }
 
-  configure(snapshot: MeshSnapshot, xds: RouterConfig, inbound: InboundPolicy, outbound: InboundPolicy = openPolicy, outboundListeners: readonly Listener[] = []): void {
+  configure(
+    snapshot: MeshSnapshot,
+    xds: RouterConfig,
+    inbound: InboundPolicy,
+    outbound: InboundPolicy = openPolicy,
+    outboundListeners: readonly Listener[] = [],
+  ): void {
     this.router.configure(snapshot, xds);
     this.outboundListeners = outboundListeners;
     this.policy = inbound;
@@ -160,7 +166,12 @@ export class Sidecar {
     const cluster = xds.clusters.find((c) => c.name === `inbound|${this.options.port}||`);
     if (!cluster) return {};
     const c = evaluateCluster(cluster);
-    return { maxConnections: c.maxConnections, http1MaxPendingRequests: c.maxPendingRequests, http2MaxRequests: c.maxRequests, maxRequestsPerConnection: c.maxRequestsPerConnection };
+    return {
+      maxConnections: c.maxConnections,
+      http1MaxPendingRequests: c.maxPendingRequests,
+      http2MaxRequests: c.maxRequests,
+      maxRequestsPerConnection: c.maxRequestsPerConnection,
+    };
   }
 
   private inboundCluster(): CircuitBreaker {

@@ -37,11 +37,31 @@ export class EnvoyStat {
 }
 
 export const istioRequestLabelNames = [
-  'reporter', 'source_workload', 'source_workload_namespace', 'source_principal', 'source_app', 'source_version', 'source_cluster',
-  'destination_workload', 'destination_workload_namespace', 'destination_principal', 'destination_app', 'destination_version',
-  'destination_service', 'destination_service_name', 'destination_service_namespace', 'destination_cluster',
-  'request_protocol', 'response_code', 'grpc_response_status', 'response_flags', 'connection_security_policy',
-  'source_canonical_service', 'destination_canonical_service', 'source_canonical_revision', 'destination_canonical_revision',
+  'reporter',
+  'source_workload',
+  'source_workload_namespace',
+  'source_principal',
+  'source_app',
+  'source_version',
+  'source_cluster',
+  'destination_workload',
+  'destination_workload_namespace',
+  'destination_principal',
+  'destination_app',
+  'destination_version',
+  'destination_service',
+  'destination_service_name',
+  'destination_service_namespace',
+  'destination_cluster',
+  'request_protocol',
+  'response_code',
+  'grpc_response_status',
+  'response_flags',
+  'connection_security_policy',
+  'source_canonical_service',
+  'destination_canonical_service',
+  'source_canonical_revision',
+  'destination_canonical_revision',
 ] as const;
 
 export type IstioRequestLabels = Record<(typeof istioRequestLabelNames)[number], string>;

@@ -40,33 +40,37 @@ export function record(
   const d = destination ?? unknownPeer;
   const flagText = responseFlagsText(flags);
   const key = `${reporter}|${source.workload}|${source.principal}|${d.workload}|${d.principal}|${service?.fqdn}|${status}|${flagText}|${mtls}`;
-  stats.countRequest(key, () => ({
-    reporter,
-    source_workload: source.workload,
-    source_workload_namespace: source.namespace,
-    source_principal: source.principal === 'unknown' ? 'unknown' : `spiffe://${source.principal}`,
-    source_app: source.app,
-    source_version: source.version,
-    source_cluster: source.workload === 'unknown' ? 'unknown' : 'Kubernetes',
-    destination_workload: d.workload,
-    destination_workload_namespace: d.namespace,
-    destination_principal: d.principal === 'unknown' ? 'unknown' : `spiffe://${d.principal}`,
-    destination_app: d.app,
-    destination_version: d.version,
-    destination_service: service?.fqdn ?? 'unknown',
-    destination_service_name: service?.name ?? 'unknown',
-    destination_service_namespace: service?.namespace ?? 'unknown',
-    destination_cluster: destination ? 'Kubernetes' : 'unknown',
-    request_protocol: 'http',
-    response_code: String(status),
-    grpc_response_status: '',
-    response_flags: flagText,
-    connection_security_policy: reporter === 'source' ? 'unknown' : mtls ? 'mutual_tls' : 'none',
-    source_canonical_service: source.app,
-    destination_canonical_service: d.app,
-    source_canonical_revision: source.version === 'unknown' ? 'latest' : source.version,
-    destination_canonical_revision: d.version === 'unknown' ? 'latest' : d.version,
-  }) satisfies IstioRequestLabels);
+  stats.countRequest(
+    key,
+    () =>
+      ({
+        reporter,
+        source_workload: source.workload,
+        source_workload_namespace: source.namespace,
+        source_principal: source.principal === 'unknown' ? 'unknown' : `spiffe://${source.principal}`,
+        source_app: source.app,
+        source_version: source.version,
+        source_cluster: source.workload === 'unknown' ? 'unknown' : 'Kubernetes',
+        destination_workload: d.workload,
+        destination_workload_namespace: d.namespace,
+        destination_principal: d.principal === 'unknown' ? 'unknown' : `spiffe://${d.principal}`,
+        destination_app: d.app,
+        destination_version: d.version,
+        destination_service: service?.fqdn ?? 'unknown',
+        destination_service_name: service?.name ?? 'unknown',
+        destination_service_namespace: service?.namespace ?? 'unknown',
+        destination_cluster: destination ? 'Kubernetes' : 'unknown',
+        request_protocol: 'http',
+        response_code: String(status),
+        grpc_response_status: '',
+        response_flags: flagText,
+        connection_security_policy: reporter === 'source' ? 'unknown' : mtls ? 'mutual_tls' : 'none',
+        source_canonical_service: source.app,
+        destination_canonical_service: d.app,
+        source_canonical_revision: source.version === 'unknown' ? 'latest' : source.version,
+        destination_canonical_revision: d.version === 'unknown' ? 'latest' : d.version,
+      }) satisfies IstioRequestLabels,
+  );
 }
 
 export function peerOfEndpoint(e: EndpointInfo | undefined): PeerInfo | undefined {

@@ -33,9 +33,24 @@ export interface ExchangeHandlers {
 
 /** Header names whose duplicates are dropped (first wins), as Node's IncomingMessage.headers documents. */
 const singleValued = new Set([
-  'age', 'authorization', 'content-length', 'content-type', 'etag', 'expires', 'from', 'host', 'if-modified-since',
-  'if-unmodified-since', 'last-modified', 'location', 'max-forwards', 'proxy-authorization', 'referer', 'retry-after',
-  'server', 'user-agent',
+  'age',
+  'authorization',
+  'content-length',
+  'content-type',
+  'etag',
+  'expires',
+  'from',
+  'host',
+  'if-modified-since',
+  'if-unmodified-since',
+  'last-modified',
+  'location',
+  'max-forwards',
+  'proxy-authorization',
+  'referer',
+  'retry-after',
+  'server',
+  'user-agent',
 ]);
 
 function headerObject(raw: string[]): http.IncomingHttpHeaders {
@@ -113,7 +128,15 @@ class Connection {
       for (const x of raw) this.rawHeaders.push(x);
     };
     parser[HTTPParser.kOnHeadersComplete] = (
-      _major: number, _minor: number, raw: string[] | undefined, _method: unknown, _url: unknown, status: number, _message: string, _upgrade: boolean, keepAlive: boolean,
+      _major: number,
+      _minor: number,
+      raw: string[] | undefined,
+      _method: unknown,
+      _url: unknown,
+      status: number,
+      _message: string,
+      _upgrade: boolean,
+      keepAlive: boolean,
     ) => {
       const all = raw === undefined ? this.rawHeaders : this.rawHeaders.length > 0 ? this.rawHeaders.concat(raw) : raw;
       this.rawHeaders = [];
@@ -257,7 +280,13 @@ export class ConnectionPool {
 
   private connect(): Connection {
     const o = this.options;
-    const connection = new Connection({ host: o.ip, port: o.port, localAddress: o.localAddress, noDelay: true }, o.handshake, o.connectTimeoutMs, (c, reusable) => this.released(c, reusable), o.tlsVerifyFailure);
+    const connection = new Connection(
+      { host: o.ip, port: o.port, localAddress: o.localAddress, noDelay: true },
+      o.handshake,
+      o.connectTimeoutMs,
+      (c, reusable) => this.released(c, reusable),
+      o.tlsVerifyFailure,
+    );
     this.all.add(connection);
     o.onConnection(connection.socket);
     return connection;
