@@ -56,7 +56,7 @@ export type LoadModel = { kind: 'open'; rate: number } | { kind: 'closed'; conne
 export interface SequentialSpec {
   /** Keep going until every expectation is conclusive, at most `budget` requests. */
   budget: number;
-  /** How many requests between looks (default 20, DEFAULT_CHECK_EVERY). */
+  /** How many requests between looks (default 10, DEFAULT_CHECK_EVERY). */
   checkEvery: number;
 }
 
