@@ -6,6 +6,7 @@ import { echoAnnotation, type EchoCall } from './apps/echo-config.ts';
 import type { ServiceInfo } from './proxy/config-view.ts';
 import type { ExternalHostSpec } from './external-host.ts';
 import type { WorkloadSpec } from './topology.ts';
+import { splitAuthority } from './authority.ts';
 
 /**
  * A call names a Service (or ServiceEntry host) and one of its ports; an https call names an external host: a
@@ -17,9 +18,7 @@ export function checkEchoCalls(w: WorkloadSpec, services: Map<string, ServiceInf
   const annotation = FieldPath.of('Deployment', w.deployment).key('spec.template.metadata.annotations').entry(echoAnnotation);
   const check = (calls: EchoCall[], at: FieldPath) =>
     calls.forEach((call, i) => {
-      const colon = call.authority.lastIndexOf(':');
-      const host = colon > 0 ? call.authority.slice(0, colon) : call.authority;
-      const port = colon > 0 ? Number(call.authority.slice(colon + 1)) : 80;
+      const { host, port } = splitAuthority(call.authority);
       const service = services.get(fqdn(host, w.namespace));
       const field = at.key('calls').index(i).key('url');
       if (call.tls) {

@@ -4,6 +4,7 @@
 import { FieldPath } from '../../istio/networking/fields.ts';
 import type { K8sObject } from '../../spec/types.ts';
 import type { WorkloadSpec } from './topology.ts';
+import { splitAuthority } from './authority.ts';
 
 /** Which ports the sidecar intercepts, from the pod's traffic.sidecar.istio.io annotations (`*` for every port). */
 export interface Interception {
@@ -59,7 +60,7 @@ export function checkInterception(w: WorkloadSpec): void {
   }
   const calls = w.echo ? [...w.echo.calls, ...w.echo.paths.flatMap((p) => p.behaviour.calls)] : [];
   for (const call of calls) {
-    const port = Number(call.authority.split(':')[1] ?? 80);
+    const { port } = splitAuthority(call.authority);
     if (listed(excludeOutbound, port)) {
       throw annotations
         .entry('traffic.sidecar.istio.io/excludeOutboundPorts')

@@ -6,14 +6,13 @@ import https from 'node:https';
 import tls from 'node:tls';
 import type { EchoCall } from './echo-config.ts';
 import type { AppContext, CallScope, OutboundResult } from './types.ts';
+import { splitAuthority } from '../authority.ts';
 
 const noResponse: OutboundResult = { status: 0, headers: {}, body: '' };
 
 export async function httpsCall(ctx: AppContext, scope: CallScope, call: EchoCall, headers: Record<string, string>): Promise<OutboundResult> {
   if (!ctx.connect) return noResponse;
-  const colon = call.authority.lastIndexOf(':');
-  const host = call.authority.slice(0, colon);
-  const port = call.authority.slice(colon + 1);
+  const { host, port } = splitAuthority(call.authority, 443);
   const deadline = Date.now() + call.timeoutMs;
   const connection = await ctx.connect(scope, { authority: call.authority, serverName: host, tls: true });
   if ('closed' in connection) return noResponse;
@@ -39,7 +38,7 @@ export async function httpsCall(ctx: AppContext, scope: CallScope, call: EchoCal
         method: call.method,
         path: call.path,
         // Node writes Host with the port only when it is not the scheme's default, as Go's client does.
-        headers: { host: port === '443' ? host : call.authority, ...headers },
+        headers: { host: port === 443 ? host : call.authority, ...headers },
         // No agent: ClientRequest then takes the connection from createConnection (agent: false would make a new Agent).
         createConnection: () => tls.connect({ socket, servername: host, ca: ctx.trustedCertificates?.() ?? [], ALPNProtocols: ['http/1.1'] }),
       },

@@ -45,6 +45,7 @@ import { replies, type LocalReply } from './local-reply.ts';
 import { memo } from './memo.ts';
 import type { ProxyStats } from './stats.ts';
 import { elementAt } from '../../../must.ts';
+import { splitAuthority, type Authority } from '../authority.ts';
 
 export interface RouterRequest {
   method: string;
@@ -347,9 +348,8 @@ export class Router {
    */
   async handle(req: RouterRequest): Promise<RouterResult> {
     const seed = this.identity.seed;
-    const colon = req.authority.lastIndexOf(':');
-    const listenerPort = colon > 0 ? Number(req.authority.slice(colon + 1)) : 80;
-    const config = this.routeConfigs.get(req.routeConfig ?? this.outboundRouteConfig(req.authority, listenerPort));
+    const authority = splitAuthority(req.authority);
+    const config = this.routeConfigs.get(req.routeConfig ?? this.outboundRouteConfig(authority));
     if (!config) return local(replies.noRoute());
     const vhost = selectVirtualHost(config, req.authority);
     if (!vhost) return local(replies.noRoute());
@@ -465,18 +465,15 @@ export class Router {
    * has a listener of its own on that IP, with route configuration `<host>:<port>` (istiod's; the built-in control
    * plane gives the local mesh no cluster IPs), which wins over the port's `0.0.0.0_<port>` listener and its `<port>`.
    */
-  private outboundRouteConfig(authority: string, port: number): string {
-    const colon = authority.lastIndexOf(':');
-    const host = (colon > 0 ? authority.slice(0, colon) : authority).toLowerCase();
-    const service = this.snapshot.services.get(fqdn(host, this.identity.namespace));
+  private outboundRouteConfig({ host, port }: Authority): string {
+    const service = this.snapshot.services.get(fqdn(host.toLowerCase(), this.identity.namespace));
     const own = service && `${service.fqdn}:${port}`;
     return own && this.routeConfigs.has(own) ? own : String(port);
   }
 
   /** Whether a sidecar's outbound HTTP listener takes a connection to this authority (a route configuration for its port). */
-  routesFor(authority: string): boolean {
-    const colon = authority.lastIndexOf(':');
-    return this.routeConfigs.has(this.outboundRouteConfig(authority, colon > 0 ? Number(authority.slice(colon + 1)) : 80));
+  routesFor(authority: Authority): boolean {
+    return this.routeConfigs.has(this.outboundRouteConfig(authority));
   }
 
   /** The policy is shared by the requests of a config version: nothing below mutates it. */

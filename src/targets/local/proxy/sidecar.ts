@@ -21,6 +21,7 @@ import { CircuitBreaker, type PoolLimits } from './circuit-breaker.ts';
 import { memo } from './memo.ts';
 import { ProxyStats, type StatsMatcher } from './stats.ts';
 import { decodePeer, encodePeer, peerOfEndpoint, record, unknownPeer, type PeerInfo } from './telemetry.ts';
+import { splitAuthority } from '../authority.ts';
 
 export interface WorkloadIdentity {
   /** Name of the proxy in counters (the Deployment name, or `<deployment>-<n>` for further replicas). */
@@ -216,9 +217,9 @@ export class Sidecar {
     try {
       // A port no Service serves as HTTP has no HTTP listener: the connection takes virtualOutbound's catch-all, and
       // under REGISTRY_ONLY its tcp_proxy to the BlackHoleCluster closes it before any HTTP is read.
-      if (!this.router.routesFor(call.authority)) {
-        const port = Number(call.authority.split(':')[1] ?? 80);
-        const target = outboundTcpTarget(this.outboundListeners, { port, tls: false });
+      const authority = splitAuthority(call.authority);
+      if (!this.router.routesFor(authority)) {
+        const target = outboundTcpTarget(this.outboundListeners, { port: authority.port, tls: false });
         if (target.kind === 'cluster' && target.cluster === 'BlackHoleCluster') {
           this.stats.cluster(target.cluster, 'upstream_cx_none_healthy').value++;
           return { status: 0, headers: {}, body: '' };
@@ -229,7 +230,7 @@ export class Sidecar {
         path: call.path,
         host: call.authority,
         headers,
-        port: Number(call.authority.split(':')[1] ?? 80),
+        port: authority.port,
         sourceIp: this.identity.ip,
         connectionId: 0,
         decisionKey,
@@ -272,8 +273,7 @@ export class Sidecar {
    * destination outside the mesh, which the local mesh cannot reach: closed too.
    */
   async connect(_scope: CallScope, c: OutboundConnect): Promise<OutboundConnection> {
-    const colon = c.authority.lastIndexOf(':');
-    const port = Number(c.authority.slice(colon + 1));
+    const { port } = splitAuthority(c.authority);
     const target = outboundTcpTarget(this.outboundListeners, { port, tls: c.tls, ...(c.serverName ? { serverName: c.serverName.toLowerCase() } : {}) });
     if (target.kind === 'closed') return { closed: target.reason };
     const st = (name: string) => this.stats.cluster(target.cluster, name);
