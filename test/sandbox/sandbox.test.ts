@@ -1040,29 +1040,9 @@ describe('sandbox cluster', () => {
       });
     const peerAuthentication = (name: string, namespace: string, spec: Record<string, unknown>) =>
       ({ apiVersion: 'security.istio.io/v1', kind: 'PeerAuthentication', metadata: { name, namespace }, spec }) as K8sObject;
-    /**
-     * Until istiod's sync status stands still (the same for two reads 500 ms apart, past its 100 ms debounce): a push
-     * the previous test triggered (its objects deleted without waiting) must not land after the next apply read its
-     * baseline, or waitConverged would take it for the new configuration's push. The runner never meets this: restore
-     * waits for its own push to be acknowledged before the next experiment applies.
-     */
-    const istiodSettled = async () => {
-      const read = async () => JSON.stringify(await (await fetch(`http://127.0.0.1:${state.ports.istiodMonitoring}/debug/syncz`)).json());
-      let before = await read();
-      await waitFor(
-        'istiod quiet',
-        async () => {
-          await new Promise((r) => setTimeout(r, 500));
-          const now = await read();
-          const quiet = now === before;
-          before = now;
-          return quiet;
-        },
-        20_000,
-      );
-    };
+    // The previous tests delete objects without waiting for istiod's push: the kube target's push baseline waits for
+    // the sync status to stand still (convergence.ts recordBaseline), or STRICT "converged" on that push here.
     const prepared = async () => {
-      await istiodSettled();
       const t = new KubeTarget({ kubeconfig: state.kubeconfig, pollIntervalMs: 100 });
       await t.prepare({ scenario: 'bookinfo', seed: 1, context: SANDBOX_CONTEXT });
       return t;

@@ -24,8 +24,17 @@ export interface SyncStatusDeps {
   /** The probe must pass this many consecutive windows (default 3) of probeWindowMs (default 500) each. */
   probeWindows?: number;
   probeWindowMs?: number;
+  /**
+   * How long istiod's sync status must stand still before a push baseline is taken (default 300 ms: past istiod's
+   * push debounce, PILOT_DEBOUNCE_AFTER 100 ms). A push something else triggered just before the change would
+   * otherwise land after the baseline and pass for the change's own push.
+   */
+  baselineSettleMs?: number;
   log: (message: string) => void;
 }
+
+/** At most this many settle rounds: on a cluster whose pushes never stop, the newest baseline seen is taken. */
+const maxSettleRounds = 10;
 
 export class SyncStatus {
   constructor(private readonly deps: SyncStatusDeps) {}
@@ -41,18 +50,32 @@ export class SyncStatus {
     return statuses;
   }
 
+  /** Every proxy's newest push, once istiod's sync status has stood still for baselineSettleMs. */
   async recordBaseline(): Promise<Map<string, PushVersion | undefined>> {
+    const settleMs = this.deps.baselineSettleMs ?? 300;
     try {
-      const statuses = await this.readSyncz();
-      return new Map(
-        this.deps.proxies.map((p) => {
-          const status = statuses.get(p.id);
-          return [p.id, status ? newestSent(status) : undefined];
-        }),
-      );
+      let baseline = await this.readBaseline();
+      for (let round = 0; settleMs > 0 && round < maxSettleRounds; round++) {
+        await sleep(settleMs);
+        const again = await this.readBaseline();
+        const still = [...again].every(([id, push]) => push?.text === baseline.get(id)?.text);
+        baseline = again;
+        if (still) break;
+      }
+      return baseline;
     } catch (error) {
       throw new TargetError(`cannot read istiod's sync status (nothing was changed): ${(error as Error).message}`);
     }
+  }
+
+  private async readBaseline(): Promise<Map<string, PushVersion | undefined>> {
+    const statuses = await this.readSyncz();
+    return new Map(
+      this.deps.proxies.map((p) => {
+        const status = statuses.get(p.id);
+        return [p.id, status ? newestSent(status) : undefined];
+      }),
+    );
   }
 
   /**

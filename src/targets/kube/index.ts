@@ -44,6 +44,8 @@ export interface KubeTargetOptions {
   probeWindowMs?: number;
   /** How often istiod's sync status is read while waiting (default 500 ms). */
   pollIntervalMs?: number;
+  /** How long istiod's sync status must stand still before a change's push baseline is taken (default 300 ms). */
+  baselineSettleMs?: number;
   /** How long restore() waits for the proxies to drop the run's config (default: the last waitConverged timeout, else 60 s). */
   restoreTimeoutMs?: number;
 }
@@ -89,6 +91,7 @@ export class KubeTarget implements Target {
       namespace: this.namespace,
       proxies: this.proxies,
       pollIntervalMs: this.kubeOptions.pollIntervalMs,
+      baselineSettleMs: this.kubeOptions.baselineSettleMs,
       probeWindows: this.kubeOptions.probeWindows,
       probeWindowMs: this.kubeOptions.probeWindowMs,
       log: (m) => this.log(m),
