@@ -1,8 +1,8 @@
 // Building a command of the pinned istio.io/istio module (istioctl, pilot-discovery) into the tools cache, shared by
-// istioctl-build.ts and istiod-build.ts: `--print` prints the path, a present build is reused, a build goes to a
-// staging folder and moves into place only when complete (an interrupted build is never taken for a finished one).
-import { $, argv, echo, fs, path, which } from 'zx';
+// istioctl-build.ts and istiod-build.ts (the rest of a Go tool build is go-tool.ts).
+import { $, echo } from 'zx';
 import { istioctlPin, istioctlVersion } from '../src/targets/kube/istioctl.ts';
+import { buildStaged, missingOrExit, requireGo } from './go-tool.ts';
 
 export async function buildIstioCommand(options: {
   /** The command's name in messages, e.g. pilot-discovery. */
@@ -16,18 +16,8 @@ export async function buildIstioCommand(options: {
   versionArgs: string[];
 }): Promise<void> {
   const { name, binary } = options;
-  if (argv.print) {
-    echo(binary);
-    process.exit(0);
-  }
-  if (fs.existsSync(binary)) {
-    echo(`${name} ${istioctlVersion} present: ${binary}`);
-    process.exit(0);
-  }
-  if (!(await which('go', { nothrow: true }))) {
-    echo(`go is not installed: ${name} is built from source with the Go toolchain (https://go.dev/doc/install).`);
-    process.exit(1);
-  }
+  const missing = missingOrExit([{ label: `${name} ${istioctlVersion}`, binary }]);
+  await requireGo(missing);
   // Version ldflags as Istio's own build sets them (common/scripts/report_build_info.sh).
   const pkg = 'istio.io/istio/pkg/version';
   const ldflags = [
@@ -37,16 +27,11 @@ export async function buildIstioCommand(options: {
     `-X ${pkg}.buildStatus=Clean`,
     `-X ${pkg}.buildTag=${istioctlPin.release}`,
   ].join(' ');
-  const dir = path.dirname(binary);
-  const staging = `${dir}.partial`;
-  await fs.remove(staging);
-  await fs.mkdirp(staging);
   echo(`building ${name} ${istioctlVersion} from ${istioctlPin.module}@${istioctlPin.moduleVersion} (${options.expect})`);
-  const started = Date.now();
-  $.env = { ...process.env, GOBIN: staging, CGO_ENABLED: '0', GOFLAGS: '-buildvcs=false' };
-  await $({ stdio: 'inherit' })`go install -ldflags ${ldflags} ${istioctlPin.module}/${options.command}@${istioctlPin.moduleVersion}`;
-  await fs.remove(dir);
-  await fs.move(staging, dir);
-  echo(`${name} ${istioctlVersion} built in ${Math.round((Date.now() - started) / 1000)} s: ${binary}`);
+  const seconds = await buildStaged(binary, async (staging) => {
+    const env = { ...process.env, GOBIN: staging, CGO_ENABLED: '0', GOFLAGS: '-buildvcs=false' };
+    await $({ stdio: 'inherit', env })`go install -ldflags ${ldflags} ${istioctlPin.module}/${options.command}@${istioctlPin.moduleVersion}`;
+  });
+  echo(`${name} ${istioctlVersion} built in ${seconds} s: ${binary}`);
   echo((await $`${binary} ${options.versionArgs}`).stdout.trim());
 }

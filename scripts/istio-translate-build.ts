@@ -5,23 +5,14 @@
 // dependency versions are exactly istiod's and the repository holds no Go module for it.
 //   npx tsx scripts/istio-translate-build.ts            build (or say where the existing build is)
 //   npx tsx scripts/istio-translate-build.ts --print    print the binary's path only
-import { $, argv, echo, fs, os, path, which } from 'zx';
+import { $, echo, fs, os, path } from 'zx';
 import { ISTIO_TRANSLATE, istioTranslatePath, istioTranslateSource, istioTranslateVersion } from '../src/fidelity/istio-translate-tool.ts';
 import { istioctlPin, istioctlVersion } from '../src/targets/kube/istioctl.ts';
+import { buildStaged, missingOrExit, pruneOlderBuilds, requireGo } from './go-tool.ts';
 
 const binary = istioTranslatePath();
-if (argv.print) {
-  echo(binary);
-  process.exit(0);
-}
-if (fs.existsSync(binary)) {
-  echo(`istio-translate ${istioTranslateVersion()} present: ${binary}`);
-  process.exit(0);
-}
-if (!(await which('go', { nothrow: true }))) {
-  echo('go is not installed: istio-translate is built from source with the Go toolchain (https://go.dev/doc/install).');
-  process.exit(1);
-}
+const missing = missingOrExit([{ label: `istio-translate ${istioTranslateVersion()}`, binary }]);
+await requireGo(missing);
 
 const pin = `${istioctlPin.module}@${istioctlPin.moduleVersion}`;
 const modCache = (await $`go env GOMODCACHE`).stdout.trim();
@@ -29,32 +20,23 @@ const moduleDir = path.join(modCache, pin);
 if (!fs.existsSync(moduleDir)) await $({ stdio: 'inherit', env: { ...process.env, GOFLAGS: '-mod=mod' } })`go mod download ${pin}`;
 
 const work = await fs.mkdtemp(path.join(os.tmpdir(), 'istio-translate-'));
-const dir = path.dirname(binary);
-const staging = `${dir}.partial`;
 try {
   const goMod = (await fs.readFile(path.join(moduleDir, 'go.mod'), 'utf8')).replace(/^module istio\.io\/istio$/m, 'module meshproof.dev/istio-translate');
   await fs.writeFile(path.join(work, 'go.mod'), `${goMod}\nrequire ${istioctlPin.module} ${istioctlPin.moduleVersion}\n`);
   await fs.copyFile(path.join(moduleDir, 'go.sum'), path.join(work, 'go.sum'));
   await fs.chmod(path.join(work, 'go.sum'), 0o644);
   await fs.copyFile(istioTranslateSource, path.join(work, 'main.go'));
-  await fs.remove(staging);
-  await fs.mkdirp(staging);
   echo(`building istio-translate ${istioTranslateVersion()} against ${pin} (seconds when istiod's build is in the Go cache; about 10 minutes cold on 2 cores)`);
-  const started = Date.now();
   // GOSUMDB=off: the pin itself is not in istio's go.sum; it comes from the module cache istioctl's build filled.
-  await $({
-    cwd: work,
-    stdio: 'inherit',
-    env: { ...process.env, CGO_ENABLED: '0', GOFLAGS: '-mod=mod -buildvcs=false', GOSUMDB: 'off' },
-  })`go build -trimpath -ldflags ${'-s -w'} -o ${path.join(staging, 'istio-translate')} .`;
-  await fs.remove(dir);
-  await fs.move(staging, dir);
-  // Builds of earlier versions of main.go (about 130 MB each) are no longer run by anything in this clone.
-  const parent = path.dirname(dir);
-  for (const entry of await fs.readdir(parent)) {
-    if (entry.startsWith(`${ISTIO_TRANSLATE}-${istioctlVersion}-`) && entry !== path.basename(dir)) await fs.remove(path.join(parent, entry));
-  }
-  echo(`istio-translate built in ${Math.round((Date.now() - started) / 1000)} s: ${binary}`);
+  const seconds = await buildStaged(binary, async (staging) => {
+    await $({
+      cwd: work,
+      stdio: 'inherit',
+      env: { ...process.env, CGO_ENABLED: '0', GOFLAGS: '-mod=mod -buildvcs=false', GOSUMDB: 'off' },
+    })`go build -trimpath -ldflags ${'-s -w'} -o ${path.join(staging, 'istio-translate')} .`;
+  });
+  await pruneOlderBuilds(binary, `${ISTIO_TRANSLATE}-${istioctlVersion}-`);
+  echo(`istio-translate built in ${seconds} s: ${binary}`);
 } finally {
   await fs.remove(work);
 }

@@ -6,7 +6,7 @@
 // complete.
 //   npx tsx scripts/k8s-build.ts            build what is missing (or say where the existing builds are)
 //   npx tsx scripts/k8s-build.ts --print    print the binaries' paths only
-import { $, argv, echo, fs, path, which } from 'zx';
+import { $, echo, path } from 'zx';
 import {
   ETCD_VERSION,
   KUBERNETES_VERSION,
@@ -17,6 +17,7 @@ import {
   kubectlPath,
   kwokPath,
 } from '../src/sandbox/binaries.ts';
+import { buildStaged, missingOrExit, requireGo } from './go-tool.ts';
 
 const moduleDir = path.resolve(import.meta.dirname, '..', 'tools', 'k8s');
 const [major, minor] = KUBERNETES_VERSION.replace(/^v/, '').split('.');
@@ -52,33 +53,15 @@ const targets: { name: string; version: string; binary: string; pkg: string; ldf
   { name: 'kwok', version: KWOK_VERSION, binary: kwokPath(), pkg: `sigs.k8s.io/kwok/cmd/kwok@${KWOK_VERSION}`, ldflags: '-s -w', install: true },
 ];
 
-if (argv.print) {
-  for (const t of targets) echo(t.binary);
-  process.exit(0);
-}
+const missing = missingOrExit(targets.map((t) => ({ label: `${t.name} ${t.version}`, binary: t.binary })));
+await requireGo(missing);
 
-const missing = targets.filter((t) => !fs.existsSync(t.binary));
-for (const t of targets.filter((t) => !missing.includes(t))) echo(`${t.name} ${t.version} present: ${t.binary}`);
-if (missing.length === 0) process.exit(0);
-
-if (!(await which('go', { nothrow: true }))) {
-  echo(
-    `go is not installed: ${missing.map((t) => t.name).join(', ')} ${missing.length === 1 ? 'is' : 'are'} built from source with the Go toolchain (https://go.dev/doc/install).`,
-  );
-  process.exit(1);
-}
-
-for (const t of missing) {
-  const dir = path.dirname(t.binary);
-  const staging = `${dir}.partial`;
-  await fs.remove(staging);
-  await fs.mkdirp(staging);
+for (const t of targets.filter((t) => missing.some((m) => m.binary === t.binary))) {
   echo(`building ${t.name} ${t.version} (${t.pkg}, ${t.install ? 'its own go.mod' : 'module tools/k8s'}; kube-apiserver takes minutes on a cold Go cache)`);
-  const started = Date.now();
   const env = { ...process.env, CGO_ENABLED: '0', GOFLAGS: '-buildvcs=false' };
-  if (t.install) await $({ cwd: staging, stdio: 'inherit', env: { ...env, GOBIN: staging } })`go install -trimpath -ldflags ${t.ldflags} ${t.pkg}`;
-  else await $({ cwd: moduleDir, stdio: 'inherit', env })`go build -trimpath -ldflags ${t.ldflags} -o ${path.join(staging, t.name)} ${t.pkg}`;
-  await fs.remove(dir);
-  await fs.move(staging, dir);
-  echo(`${t.name} ${t.version} built in ${Math.round((Date.now() - started) / 1000)} s: ${t.binary}`);
+  const seconds = await buildStaged(t.binary, async (staging) => {
+    if (t.install) await $({ cwd: staging, stdio: 'inherit', env: { ...env, GOBIN: staging } })`go install -trimpath -ldflags ${t.ldflags} ${t.pkg}`;
+    else await $({ cwd: moduleDir, stdio: 'inherit', env })`go build -trimpath -ldflags ${t.ldflags} -o ${path.join(staging, t.name)} ${t.pkg}`;
+  });
+  echo(`${t.name} ${t.version} built in ${seconds} s: ${t.binary}`);
 }
