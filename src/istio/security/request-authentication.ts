@@ -36,7 +36,7 @@ export const JWT_MESSAGES = {
 } as const;
 
 const CLOCK_SKEW_S = 60;
-interface Alg {
+export interface Alg {
   hash: string;
   kty: 'RSA' | 'EC';
   pss?: boolean;
@@ -250,7 +250,7 @@ export function authenticateRequest(
   const token = must(tokens[0], 'the token found');
   const locations = [...found.values()].map((f) => f.location);
 
-  const decoded = decode(token);
+  const decoded = decodeJwt(token);
   if ('error' in decoded) return refuse(decoded.error);
   const { header, payload, alg, encodedPayload, signingInput, signature } = decoded;
   const iss = typeof payload.iss === 'string' ? payload.iss : undefined;
@@ -279,13 +279,27 @@ export function authenticateRequest(
   if (!ok) return refuse(JWT_MESSAGES.verification);
 
   const sub = typeof payload.sub === 'string' ? payload.sub : '';
-  const result: AuthenticationResult = { requestPrincipal: `${iss}/${sub}`, claims: payload, removeHeaders: [], addHeaders: {} };
+  const result: AuthenticationResult = { requestPrincipal: `${iss}/${sub}`, claims: spaceDelimited(payload), removeHeaders: [], addHeaders: {} };
   if (!rule.forwardOriginalToken) {
     for (const l of locations)
       if (l.kind === 'header' && rule.locations.some((x) => x.kind === 'header' && x.name === l.name)) result.removeHeaders.push(l.name);
   }
   if (rule.outputPayloadToHeader) result.addHeaders[rule.outputPayloadToHeader] = encodedPayload;
   return result;
+}
+
+/**
+ * The payload as jwt_authn puts it in the metadata AuthorizationPolicies and routes match: istiod asks for `scope` and
+ * `permission` to be split on spaces into lists (policy_applier.go buildSpaceDelimitedClaims; Envoy's
+ * authenticator.cc setPayloadMetadata), so a policy on one scope matches a token granting several.
+ */
+function spaceDelimited(payload: Json): Json {
+  const out: Json = { ...payload };
+  for (const claim of ['permission', 'scope']) {
+    const v = out[claim];
+    if (typeof v === 'string') out[claim] = v.split(' ').filter((s) => s !== '');
+  }
+  return out;
 }
 
 function firstValue(v: string | string[] | undefined): string | undefined {
@@ -301,9 +315,18 @@ function extract(loc: Location, headers: Record<string, string | string[] | unde
   return value.startsWith(loc.prefix) ? value.slice(loc.prefix.length).trim() : undefined;
 }
 
-type Decoded = { header: Json; payload: Json; alg: Alg; encodedPayload: string; signingInput: Buffer; signature: Buffer } | { error: string };
+/** A JWT split and parsed as jwt_verify_lib's Jwt::parseFromString does, before any key or time check. */
+export interface DecodedJwt {
+  header: Json;
+  payload: Json;
+  alg: Alg;
+  encodedPayload: string;
+  signingInput: Buffer;
+  signature: Buffer;
+}
+type Decoded = DecodedJwt | { error: string };
 
-function decode(token: string): Decoded {
+export function decodeJwt(token: string): Decoded {
   const [encodedHeader, encodedPayload, encodedSignature, ...extra] = token.split('.');
   if (encodedHeader === undefined || encodedPayload === undefined || encodedSignature === undefined || extra.length > 0)
     return { error: JWT_MESSAGES.badFormat };

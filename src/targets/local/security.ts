@@ -6,6 +6,7 @@ import { authzStepsOf, inboundHttpFilters, inboundPeerMode, type AuthzStep } fro
 import { matchMetadata, type DynamicMetadata } from '../../envoy/runtime/matchers.ts';
 import { evaluateRbac, type RbacFacts } from '../../envoy/runtime/rbac.ts';
 import { durationMs } from '../../envoy/runtime/duration.ts';
+import { JwtAuthnFilter } from '../../envoy/runtime/jwt-authn.ts';
 import { SpecError } from '../../errors.ts';
 import type { K8sObject } from '../../spec/types.ts';
 import { customCheck, evaluateAuthorization, RBAC_DENIED_BODY, RBAC_DENIED_STATUS, validateAuthorizationPolicy } from '../../istio/security/authorization.ts';
@@ -281,6 +282,14 @@ export function buildPolicy(
           plaintext: authzStepsOf(inboundHttpFilters(deps.listeners, scope.port, false) ?? []),
         }
       : undefined;
+  // istiod's jwt_authn filter of each inbound chain, run as Envoy runs it (src/envoy/runtime/jwt-authn.ts).
+  const istiodJwt =
+    deps.listeners && scope.context === 'SIDECAR_INBOUND'
+      ? {
+          mtls: jwtFilterOf(inboundHttpFilters(deps.listeners, scope.port, true) ?? [], `istiod's inbound chain ${scope.port}/tls`),
+          plaintext: jwtFilterOf(inboundHttpFilters(deps.listeners, scope.port, false) ?? [], `istiod's inbound chain ${scope.port}/raw_buffer`),
+        }
+      : undefined;
   const modes = new Map<number, PeerAuthMode>();
 
   return {
@@ -304,14 +313,27 @@ export function buildPolicy(
       }
       let requestPrincipal: string | undefined;
       let requestClaims: Record<string, unknown> | undefined;
-      if (jwtPolicies.length > 0) {
+      let jwtMetadata: Record<string, JsonValue> | undefined;
+      if (istiodJwt) {
+        const jwt = request.principal ? istiodJwt.mtls : istiodJwt.plaintext;
+        if (jwt) {
+          const outcome = jwt.run({ method: request.method, path: request.path, host: request.host, headers: request.headers, scheme: 'http' });
+          if (outcome.kind === 'reply') return { action: 'reply', status: outcome.status, body: outcome.body, headers: outcome.headers, flags: [] };
+          jwtMetadata = outcome.metadata;
+          const payload = outcome.metadata.payload;
+          if (payload !== null && typeof payload === 'object' && !Array.isArray(payload)) {
+            requestClaims = payload;
+            requestPrincipal = `${typeof payload.iss === 'string' ? payload.iss : ''}/${typeof payload.sub === 'string' ? payload.sub : ''}`;
+          }
+        }
+      } else if (jwtPolicies.length > 0) {
         const authn = authenticateRequest(jwtPolicies, workload, request);
         if (authn.kind === 'reply') return authn.verdict;
         requestPrincipal = authn.principal;
         requestClaims = authn.claims;
       }
       if (istiodRbac) {
-        const metadata: DynamicMetadata = requestClaims ? { 'envoy.filters.http.jwt_authn': { payload: requestClaims as JsonValue } } : {};
+        const metadata: DynamicMetadata = jwtMetadata && Object.keys(jwtMetadata).length > 0 ? { 'envoy.filters.http.jwt_authn': jwtMetadata } : {};
         const facts: RbacFacts & { metadata: DynamicMetadata } = {
           headers: { ...request.headers, ':method': request.method, ':path': request.path, ':authority': request.host },
           destinationPort: request.port,
@@ -423,6 +445,17 @@ export function buildPolicy(
       sourceIp: request.sourceIp,
     };
   }
+}
+
+const jwtFilters = new WeakMap<object, JwtAuthnFilter>();
+
+/** The chain's jwt_authn filter, built once per config (a config it cannot run throws, naming the field). */
+function jwtFilterOf(filters: readonly HttpFilter[], where: string): JwtAuthnFilter | undefined {
+  const config = filters.find((f) => f.typed_config?.['@type'] === TypedConfigType.jwtAuthn)?.typed_config;
+  if (config?.['@type'] !== TypedConfigType.jwtAuthn) return undefined;
+  let filter = jwtFilters.get(config);
+  if (!filter) jwtFilters.set(config, (filter = new JwtAuthnFilter(config, `${where}: envoy.filters.http.jwt_authn`)));
+  return filter;
 }
 
 function extAuthzRequestOf(request: FilterRequest, scope: ProxyScope): ExtAuthzRequest {
