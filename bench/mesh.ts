@@ -66,8 +66,8 @@ export async function benchPageThroughput(
   const seconds = options.seconds ?? 3;
   const runs = options.runs ?? 5;
   const log = options.log ?? (() => undefined);
-  const target = new LocalTarget();
-  await target.prepare({ scenario: 'bookinfo', seed: 1 });
+  const target = new LocalTarget({ scenario: 'bookinfo', seed: 1 });
+  await target.prepare();
   try {
     await target.apply([...bookinfoDestinationRules(), reviewsV3], 'bench');
     await target.waitConverged(30_000);

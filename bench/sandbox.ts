@@ -149,8 +149,8 @@ function catalogueWallS(args: string[], env: NodeJS.ProcessEnv): number {
 
 /** Milliseconds from each local-target apply of the same VirtualService to every local proxy running it. */
 async function localApplyToConverged(controlPlane: 'builtin' | 'istiod'): Promise<number[]> {
-  const target = new LocalTarget();
-  await target.prepare({ scenario: 'bookinfo', seed: 1, controlPlane });
+  const target = new LocalTarget({ scenario: 'bookinfo', seed: 1, controlPlane });
+  await target.prepare();
   const dr: K8sObject = {
     apiVersion: 'networking.istio.io/v1',
     kind: 'DestinationRule',

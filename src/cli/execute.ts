@@ -42,16 +42,29 @@ export interface ExecuteOptions {
   inject?: { target?: Target; deps?: RunnerDeps };
 }
 
-async function createTarget(kind: 'local' | 'kube', options: ExecuteOptions): Promise<Target> {
+/** The target with all its options; `log` carries its progress messages to the run's listeners. */
+async function createTarget(kind: 'local' | 'kube', options: ExecuteOptions, scenario: string, seed: number, log: (message: string) => void): Promise<Target> {
   if (kind === 'kube') {
     const { KubeTarget } = await import('../targets/kube/index.ts');
     return new KubeTarget({
+      scenario,
+      ...(options.context ? { context: options.context } : {}),
+      ...(options.allowContext ? { allowContext: true } : {}),
+      ...(options.url ? { url: options.url } : {}),
+      ...(options.controlPlane ? { controlPlane: options.controlPlane } : {}),
       ...(options.kubeconfig ? { kubeconfig: options.kubeconfig } : {}),
       ...(options.namespace ? { namespace: options.namespace } : {}),
+      log,
     });
   }
   const { LocalTarget } = await import('../targets/local/index.ts');
-  return new LocalTarget();
+  return new LocalTarget({
+    scenario,
+    seed,
+    ...(options.istioVersion ? { istioVersion: options.istioVersion } : {}),
+    ...(options.controlPlane ? { controlPlane: options.controlPlane } : {}),
+    log,
+  });
 }
 
 export function defaultReportDir(runId: string, now = new Date()): string {
@@ -84,7 +97,8 @@ export async function execute(experiments: Experiment[], options: ExecuteOptions
       `warning: ${printable(`a reporter failed in ${hook} (the run goes on): ${error instanceof Error ? error.message : String(error)}`)}\n`,
     );
   });
-  const target = options.inject?.target ?? (await createTarget(options.target, options));
+  const log = (message: string) => listener.onMessage(message);
+  const target = options.inject?.target ?? (await createTarget(options.target, options, experiments[0]?.scenario ?? 'bookinfo', seed, log));
   const runner = new Runner(
     {
       runId,
@@ -92,16 +106,6 @@ export async function execute(experiments: Experiment[], options: ExecuteOptions
       command: ['meshproof', ...process.argv.slice(2)],
       meshproofVersion: meshproofVersion(),
       target,
-      targetOptions: {
-        scenario: experiments[0]?.scenario ?? 'bookinfo',
-        seed,
-        ...(options.istioVersion ? { istioVersion: options.istioVersion } : {}),
-        ...(options.controlPlane ? { controlPlane: options.controlPlane } : {}),
-        ...(options.context ? { context: options.context } : {}),
-        ...(options.allowContext ? { allowContext: true } : {}),
-        ...(options.url ? { url: options.url } : {}),
-        log: (message) => listener.onMessage(message),
-      },
       ...(options.driver ? { driver: options.driver } : {}),
       convergeTimeoutMs: options.convergeTimeout ?? 60_000,
       inconclusiveAs: options.inconclusive ?? 'fail',

@@ -7,7 +7,7 @@ import type { ObservationSnapshot, ObservationView, ResponseRecord } from '../ob
 import type { JudgeContext, Verdict } from '../assertions/verdict.ts';
 import type { Experiment, Expectation, RequestSpec } from '../spec/types.ts';
 import { locateField } from '../spec/resources.ts';
-import type { Target, TargetInfo, TargetOptions } from '../targets/target.ts';
+import type { Target, TargetInfo } from '../targets/target.ts';
 import type { RunListener } from './events.ts';
 import { multiplex } from '../report/multiplexer.ts';
 import { printable } from '../report/printable.ts';
@@ -41,8 +41,8 @@ export interface RunOptions {
   seed: number;
   command: string[];
   meshproofVersion: string;
+  /** Constructed with all its options (scenario, seed, context, log...); the runner prepares, uses and closes it. */
   target: Target;
-  targetOptions: TargetOptions;
   /** Overrides every experiment's driver (--driver). */
   driver?: 'autocannon' | 'k6';
   convergeTimeoutMs?: number;
@@ -100,7 +100,7 @@ export class Runner {
     const results: ExperimentResult[] = [];
     let info: TargetInfo;
     try {
-      info = await options.target.prepare(options.targetOptions);
+      info = await options.target.prepare();
     } catch (error) {
       await this.close();
       throw error;

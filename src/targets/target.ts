@@ -2,19 +2,13 @@
 import type { K8sObject } from '../spec/types.ts';
 import type { CounterSample } from '../observe/types.ts';
 
+/**
+ * What every target is constructed with; each target's own options (LocalTargetOptions, KubeTargetOptions) add theirs.
+ * A target takes all its options when constructed, so prepare() and the runner pass none through.
+ */
 export interface TargetOptions {
   /** Scenario baseline name (a folder of scenarios/). */
   scenario: string;
-  seed: number;
-  /** Istio version whose behaviour the local target follows (kube reads it from the cluster). */
-  istioVersion?: string;
-  /** local: who translates the Istio resources for the proxies (default built-in). */
-  controlPlane?: 'builtin' | 'istiod';
-  /** kube: kubeconfig context, and whether a non-kind context is allowed. */
-  context?: string;
-  allowContext?: boolean;
-  /** kube: base URL of the ingress to use instead of discovering one. */
-  url?: string;
   /** Progress messages for long work (e.g. "waiting for 7 proxies to sync"). */
   log?: (message: string) => void;
 }
@@ -51,8 +45,8 @@ export type ConvergenceProbe = () => Promise<boolean | { ok: boolean; detail?: s
 
 export interface Target {
   readonly kind: 'local' | 'kube';
-  /** Start (local) or connect and preflight (kube). Throws TargetError on infrastructure failure. */
-  prepare(options: TargetOptions): Promise<TargetInfo>;
+  /** Start (local) or connect and preflight (kube), with the options it was constructed with. Throws TargetError on infrastructure failure. */
+  prepare(): Promise<TargetInfo>;
   /**
    * Before anything changes: refuse with a SpecError what this target cannot apply (kube: a kind the cluster does not
    * serve, a VirtualService an older one would shadow), and remember what exists where the target keeps its own

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { TargetError } from '../../src/errors.ts';
 import { sumCounter } from '../../src/observe/prometheus.ts';
 import type { K8sObject } from '../../src/spec/types.ts';
-import { cleanup, KubeTarget } from '../../src/targets/kube/index.ts';
+import { cleanup, KubeTarget, type KubeTargetOptions } from '../../src/targets/kube/index.ts';
 import { comparableForm, runLabel } from '../../src/targets/kube/objects.ts';
 import { experimentResources, preexisting, startFixture, type KubeFixture } from './helpers.ts';
 import { must } from '../../src/must.ts';
@@ -25,11 +25,9 @@ beforeEach(() => {
   fx.server.reset(preexisting());
 });
 
-function target(extra: ConstructorParameters<typeof KubeTarget>[0] = {}): KubeTarget {
-  return new KubeTarget({ kubeconfig: fx.kubeconfig, pollIntervalMs: 20, ...extra });
+function target(extra: Partial<KubeTargetOptions> = {}): KubeTarget {
+  return new KubeTarget({ scenario: 'bookinfo', kubeconfig: fx.kubeconfig, pollIntervalMs: 20, ...extra });
 }
-
-const prepareOptions = { scenario: 'bookinfo', seed: 1 };
 
 function userObjectsUnchanged(): void {
   for (const before of preexisting()) {
@@ -43,22 +41,20 @@ function userObjectsUnchanged(): void {
 
 describe('KubeTarget.prepare (preflight)', () => {
   it('refuses a context that is not kind-* unless --context X --allow-context', async () => {
-    await expect(target().prepare({ ...prepareOptions, context: 'staging' })).rejects.toThrow(
-      /refusing to change cluster context "staging".*--context staging --allow-context/s,
-    );
-    await expect(target().prepare({ ...prepareOptions, context: 'staging', allowContext: true })).resolves.toMatchObject({ context: 'staging' });
+    await expect(target({ context: 'staging' }).prepare()).rejects.toThrow(/refusing to change cluster context "staging".*--context staging --allow-context/s);
+    await expect(target({ context: 'staging', allowContext: true }).prepare()).resolves.toMatchObject({ context: 'staging' });
     expect(fx.server.requests.filter((r) => r.method !== 'GET')).toEqual([]);
   });
 
   it('names a context the kubeconfig does not have', async () => {
-    await expect(target().prepare({ ...prepareOptions, context: 'kind-other' })).rejects.toThrow(/no context "kind-other".*kind-meshproof, staging/);
+    await expect(target({ context: 'kind-other' }).prepare()).rejects.toThrow(/no context "kind-other".*kind-meshproof, staging/);
   });
 
   it('says which Istio kinds are missing when Istio is not installed', async () => {
     fx.server.istioInstalled = false;
     try {
       const error = await target()
-        .prepare(prepareOptions)
+        .prepare()
         .catch((e: Error) => e);
       expect(error).toBeInstanceOf(TargetError);
       expect((error as Error).message).toMatch(
@@ -87,7 +83,7 @@ describe('KubeTarget.prepare (preflight)', () => {
     fx.server.reset(seed.filter((o) => !(o.kind === 'Pod' && o.metadata.name.startsWith('reviews-v3'))));
     const message = (
       (await target()
-        .prepare(prepareOptions)
+        .prepare()
         .catch((e: Error) => e)) as Error
     ).message;
     expect(message).toContain('ratings-v1: none of its 1 pod(s) is ready');
@@ -103,7 +99,7 @@ describe('KubeTarget.prepare (preflight)', () => {
 describe('KubeTarget.apply', () => {
   it('refuses a run id that cannot be a label value', async () => {
     const t = target();
-    await t.prepare(prepareOptions);
+    await t.prepare();
     await expect(t.apply(experimentResources(), 'run id with spaces')).rejects.toThrow(/cannot label Kubernetes objects/);
   });
 });
@@ -111,7 +107,7 @@ describe('KubeTarget.apply', () => {
 describe('KubeTarget.waitConverged', () => {
   it('times out with a TargetError naming the proxy that did not acknowledge', async () => {
     const t = target();
-    await t.prepare(prepareOptions);
+    await t.prepare();
     fx.server.stuck.add('reviews-v2-8b9c7d6f5-j7k8l.default');
     await t.apply(experimentResources(), 'run-4');
     const error = (await t.waitConverged(600).catch((e: Error) => e)) as Error;
@@ -124,7 +120,7 @@ describe('KubeTarget.waitConverged', () => {
 
   it('does not take an old acknowledgement for the new config: a proxy istiod has not pushed to is named', async () => {
     const t = target();
-    await t.prepare(prepareOptions);
+    await t.prepare();
     fx.server.unpushed.add('ratings-v1-7d8f9c6b5-d3e4f.default');
     await t.apply(experimentResources(), 'run-5');
     const error = (await t.waitConverged(600).catch((e: Error) => e)) as Error;
@@ -135,7 +131,7 @@ describe('KubeTarget.waitConverged', () => {
   it('confirms with the behavioural probe for N consecutive windows, and fails naming what the probe saw', async () => {
     let calls = 0;
     const t = target({ probeWindows: 3, probeWindowMs: 10, probe: async () => ++calls >= 2 });
-    await t.prepare(prepareOptions);
+    await t.prepare();
     await t.apply(experimentResources(), 'run-6');
     await t.waitConverged(5_000);
     expect(calls).toBe(4); // one miss, then three passes in a row
@@ -158,7 +154,7 @@ describe('KubeTarget: consecutive experiments, replacing, unchanged objects', ()
 
   it("a second experiment is not converged by the first one's restore: never pushed, it times out (TargetError)", async () => {
     const t = target();
-    await t.prepare(prepareOptions);
+    await t.prepare();
     await t.apply(experimentResources(), 'run-a');
     await t.waitConverged(5_000);
     const restored = await t.restore();
@@ -176,7 +172,7 @@ describe('KubeTarget: consecutive experiments, replacing, unchanged objects', ()
 
   it('restore waits for the proxies to acknowledge its own push, and reports a proxy that does not', async () => {
     const t = target({ restoreTimeoutMs: 400 });
-    await t.prepare(prepareOptions);
+    await t.prepare();
     await t.apply(experimentResources(), 'run-r');
     await t.waitConverged(5_000);
     fx.server.stuck.add('reviews-v2-8b9c7d6f5-j7k8l.default');
@@ -192,7 +188,7 @@ describe('KubeTarget: consecutive experiments, replacing, unchanged objects', ()
 
   it('journals the newer version when someone changes the object between the journal and the replace', async () => {
     const t = target();
-    await t.prepare(prepareOptions);
+    await t.prepare();
     // after the journal ConfigMap is written, another tool updates the user's VirtualService
     let changed = false;
     fx.server.onRequest = (r) => (!changed && r.method === 'PATCH' && r.path.endsWith('/configmaps/meshproof-journal-run-c') ? 'after' : undefined);
@@ -223,7 +219,7 @@ describe('KubeTarget.counters and entrypoint', () => {
     extra.metadata.name = 'reviews-v1-6c8d9f7b4-zzzzz';
     fx.server.reset([...seed, extra]);
     const t = target();
-    await t.prepare(prepareOptions);
+    await t.prepare();
     const samples = await t.counters();
     expect(sumCounter(samples, 'envoy_cluster_upstream_rq_retry', {}, 'reviews-v1')).toBe(6);
     expect(samples.filter((s) => s.proxy === 'reviews-v1' && s.name === 'envoy_cluster_upstream_rq_retry')).toHaveLength(1);

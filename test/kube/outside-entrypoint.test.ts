@@ -45,8 +45,8 @@ function request(url: string, options: { method?: string; body?: string; headers
 }
 
 async function prepared(): Promise<KubeTarget> {
-  const target = new KubeTarget({ kubeconfig: fx.kubeconfig, pollIntervalMs: 20 });
-  await target.prepare({ scenario: 'bookinfo', seed: 1 });
+  const target = new KubeTarget({ scenario: 'bookinfo', kubeconfig: fx.kubeconfig, pollIntervalMs: 20 });
+  await target.prepare();
   return target;
 }
 

@@ -7,9 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalTarget } from '../../src/targets/local/index.ts';
 import type { K8sObject } from '../../src/spec/types.ts';
 
-const target = new LocalTarget();
+const target = new LocalTarget({ scenario: 'bookinfo', seed: 3 });
 beforeAll(async () => {
-  await target.prepare({ scenario: 'bookinfo', seed: 3 });
+  await target.prepare();
 }, 30_000);
 afterAll(async () => {
   await target.close();

@@ -158,11 +158,11 @@ describe('meshproof validate (local target, the default)', () => {
 });
 
 describe('at run time the local target reports the position too (the mesh runs in another process)', () => {
-  const target = new LocalTarget();
+  const target = new LocalTarget({ scenario: 'bookinfo', seed: 1, istioVersion: '1.28' });
   afterAll(async () => target.close());
 
   it("apply rejects with the field's file:line:col, and the mesh keeps its previous configuration", async () => {
-    await target.prepare({ scenario: 'bookinfo', seed: 1, istioVersion: '1.28' } as never);
+    await target.prepare();
     const e = only(bogusRetryOn);
     const error = await target
       .apply(

@@ -2,4 +2,4 @@
 import { LocalTarget } from '../../src/targets/local/index.ts';
 import { targetContract } from '../targets/contract.ts';
 
-targetContract('local', () => new LocalTarget());
+targetContract('local', () => new LocalTarget({ scenario: 'bookinfo', seed: 1 }));

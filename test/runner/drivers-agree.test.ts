@@ -14,7 +14,7 @@ const abortJason = fileURLToPath(new URL('../../experiments/bookinfo/21-ratings-
 
 async function runWith(driver: 'autocannon' | 'k6'): Promise<ExperimentResult> {
   const experiments = loadExperimentFile(abortJason);
-  const target = new LocalTarget();
+  const target = new LocalTarget({ scenario: 'bookinfo', seed: 7 });
   const runner = new Runner(
     {
       runId: `mp-drivers-${driver}`,
@@ -22,7 +22,6 @@ async function runWith(driver: 'autocannon' | 'k6'): Promise<ExperimentResult> {
       command: ['meshproof', 'run'],
       meshproofVersion: '0.0.0-test',
       target,
-      targetOptions: { scenario: 'bookinfo', seed: 7 },
       driver,
     },
     defaultDeps,

@@ -16,7 +16,6 @@ function options(target: MemoryTarget, extra: Partial<RunOptions> = {}): RunOpti
     command: ['meshproof', 'run'],
     meshproofVersion: '0.0.0-test',
     target,
-    targetOptions: { scenario: 'bookinfo', seed: 7 },
     ...extra,
   };
 }

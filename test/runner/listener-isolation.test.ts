@@ -46,7 +46,6 @@ describe('a throwing listener never skips restore', () => {
         command: ['meshproof', 'run'],
         meshproofVersion: '0.0.0-test',
         target,
-        targetOptions: { scenario: 'bookinfo', seed: 7 },
         listener,
         onListenerError: (_e, hook) => errors.push(hook),
       },
@@ -72,7 +71,6 @@ describe('a throwing listener never skips restore', () => {
         command: ['meshproof', 'run'],
         meshproofVersion: '0.0.0-test',
         target,
-        targetOptions: { scenario: 'bookinfo', seed: 7 },
         listener: {
           onMessage: () => {
             throw new Error('broken terminal');

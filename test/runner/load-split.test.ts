@@ -105,10 +105,9 @@ describe('runner: requests straight to a service from outside the mesh', () => {
     const target = new MemoryTarget();
     const experiment = makeExperiment();
     experiment.load = { ...experiment.load, requests: [request('page'), request('outside', 1, 'ratings')] };
-    const result = await new Runner(
-      { runId: 'mp-x', seed: 1, command: [], meshproofVersion: '0', target, targetOptions: { scenario: 'bookinfo', seed: 1 } },
-      fakeDeps(new ScriptedDriver([200])),
-    ).run([experiment]);
+    const result = await new Runner({ runId: 'mp-x', seed: 1, command: [], meshproofVersion: '0', target }, fakeDeps(new ScriptedDriver([200]))).run([
+      experiment,
+    ]);
     expect(result.exitCode).toBe(ExitCode.infrastructure);
     expect(result.experiments[0]?.error?.message).toMatch(
       /request "outside" goes straight to service ratings from outside the mesh, which the local target cannot do/,
@@ -137,10 +136,7 @@ describe('runner: requests straight to a service from outside the mesh', () => {
       o.record = (r) => (seen.push(r.requestIndex), record(r));
       return o;
     };
-    const result = await new Runner(
-      { runId: 'mp-x', seed: 1, command: [], meshproofVersion: '0', target: withOutside, targetOptions: { scenario: 'bookinfo', seed: 1 } },
-      deps,
-    ).run([experiment]);
+    const result = await new Runner({ runId: 'mp-x', seed: 1, command: [], meshproofVersion: '0', target: withOutside }, deps).run([experiment]);
     expect(result.exitCode).toBe(ExitCode.ok);
     expect(drivers.map((d) => [d.plans[0]?.baseUrl, d.plans[0]?.totalRequests])).toEqual([
       [await target.entrypoint(), 10],

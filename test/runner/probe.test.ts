@@ -53,10 +53,9 @@ describe('convergence probe: symptoms of a half-pushed config (Envoy NC/NR repli
 
   it('the runner gives waitConverged a probe built from the experiment, after apply', async () => {
     const target = new MemoryTarget();
-    await new Runner(
-      { runId: 'mp-p', seed: 1, command: [], meshproofVersion: '0', target, targetOptions: { scenario: 'bookinfo', seed: 1 } },
-      fakeDeps(new ScriptedDriver(Array(20).fill(200))),
-    ).run([makeExperiment()]);
+    await new Runner({ runId: 'mp-p', seed: 1, command: [], meshproofVersion: '0', target }, fakeDeps(new ScriptedDriver(Array(20).fill(200)))).run([
+      makeExperiment(),
+    ]);
     expect(target.calls.indexOf('converge')).toBeGreaterThan(target.calls.indexOf('apply'));
     expect(typeof target.probes[0]).toBe('function');
   });
@@ -79,7 +78,7 @@ describe('convergence probe: symptoms of a half-pushed config (Envoy NC/NR repli
     const experiment = makeExperiment();
     experiment.apply.push({ object: rule({ trafficPolicy: od }), source: { file: 'exp.yaml', line: 1, col: 1 }, origin: 'inline' });
     const result = await new Runner(
-      { runId: 'mp-q', seed: 1, command: [], meshproofVersion: '0', target, targetOptions: { scenario: 'bookinfo', seed: 1 } },
+      { runId: 'mp-q', seed: 1, command: [], meshproofVersion: '0', target },
       fakeDeps(new ScriptedDriver(Array(20).fill(200))),
     ).run([experiment]);
     expect(target.probes[0]).toBeUndefined();

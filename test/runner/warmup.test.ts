@@ -84,7 +84,7 @@ spec:
 `;
 
 describe('warm-up on the local target (autocannon)', () => {
-  const target = new LocalTarget();
+  const target = new LocalTarget({ scenario: 'bookinfo', seed: 11 });
   let results: ExperimentResult[];
   beforeAll(async () => {
     const experiments = [...loadExperimentText(allV1, here), ...loadExperimentText(rateLimited, here)];
@@ -95,7 +95,6 @@ describe('warm-up on the local target (autocannon)', () => {
         command: ['meshproof', 'run'],
         meshproofVersion: '0.0.0-test',
         target,
-        targetOptions: { scenario: 'bookinfo', seed: 11 },
       },
       defaultDeps,
     );

@@ -5,14 +5,19 @@
 import { KubeTarget } from '../../src/targets/kube/index.ts';
 import { experimentResources } from '../kube/helpers.ts';
 
-const target = new KubeTarget({ kubeconfig: process.env.MESHPROOF_TEST_KUBECONFIG, pollIntervalMs: 10 });
+const target = new KubeTarget({
+  scenario: 'bookinfo',
+  context: 'meshproof-sandbox',
+  kubeconfig: process.env.MESHPROOF_TEST_KUBECONFIG,
+  pollIntervalMs: 10,
+});
 let interrupted: NodeJS.Signals | undefined;
 process.on('SIGINT', (s) => (interrupted ??= s));
 process.on('SIGTERM', (s) => (interrupted ??= s));
 process.stderr.write('ready\n');
 
 const phases = [
-  () => target.prepare({ scenario: 'bookinfo', seed: 1, context: 'meshproof-sandbox' }),
+  () => target.prepare(),
   () => target.snapshot(experimentResources()),
   () => target.apply(experimentResources(), process.env.MESHPROOF_TEST_RUN_ID ?? 'kill-run'),
   () => target.waitConverged(20_000),

@@ -17,7 +17,7 @@ import {
   VersionApi,
 } from '@kubernetes/client-node';
 import { KubeApi, unknownFieldError } from '../../src/targets/kube/api.ts';
-import { cleanup, KubeTarget } from '../../src/targets/kube/index.ts';
+import { cleanup, KubeTarget, type KubeTargetOptions } from '../../src/targets/kube/index.ts';
 import { targetContract } from '../targets/contract.ts';
 import { portForwardGet } from '../../src/targets/kube/port-forward.ts';
 import { replayJournal } from '../../src/targets/kube/restore.ts';
@@ -79,11 +79,8 @@ afterAll(async () => {
 // The shared Target contract, with its behavioural checks on: the real API server and istiod, the local mesh as the pods.
 targetContract(
   'kube on the sandbox (real kube-apiserver and istiod; the local mesh plays the pods)',
-  () => new KubeTarget({ kubeconfig: state.kubeconfig, pollIntervalMs: 100 }),
-  {
-    prepare: { context: SANDBOX_CONTEXT },
-    timeoutMs: 30_000,
-  },
+  () => new KubeTarget({ scenario: 'bookinfo', context: SANDBOX_CONTEXT, kubeconfig: state.kubeconfig, pollIntervalMs: 100 }),
+  { timeoutMs: 30_000 },
 );
 
 describe('sandbox cluster', () => {
@@ -734,7 +731,8 @@ describe('sandbox cluster', () => {
       else process.env.XDG_STATE_HOME = savedXdg;
       rmSync(journalState, { recursive: true, force: true });
     });
-    const kubeTarget = () => new KubeTarget({ kubeconfig: state.kubeconfig, pollIntervalMs: 100 });
+    const kubeTarget = (extra: Partial<KubeTargetOptions> = {}) =>
+      new KubeTarget({ scenario: 'bookinfo', context: SANDBOX_CONTEXT, kubeconfig: state.kubeconfig, pollIntervalMs: 100, ...extra });
     const ref = (kind: string, name: string) => ({
       apiVersion: kind === 'AuthorizationPolicy' ? 'security.istio.io/v1' : 'networking.istio.io/v1',
       kind,
@@ -776,7 +774,7 @@ describe('sandbox cluster', () => {
       expect(created.code, created.body).toBe(201);
       const prior = (await api.get(ref('DestinationRule', 'user-details')))!;
       const t = kubeTarget();
-      await t.prepare({ scenario: 'bookinfo', seed: 1, context: SANDBOX_CONTEXT });
+      await t.prepare();
       await t.apply(runObjects(), 'mp-lifecycle-a');
       const during = (await api.get(ref('DestinationRule', 'user-details')))!;
       expect(during.spec).toEqual(runObjects()[0]!.spec);
@@ -793,7 +791,7 @@ describe('sandbox cluster', () => {
     it('leaves an object someone else created meanwhile under the same name in place, and says so', async () => {
       const api = new KubeApi(kc);
       const t = kubeTarget();
-      await t.prepare({ scenario: 'bookinfo', seed: 1, context: SANDBOX_CONTEXT });
+      await t.prepare();
       await t.apply(runObjects(), 'mp-lifecycle-b');
       // Someone deletes the run's policy and creates their own of that name.
       await api.delete(ref('AuthorizationPolicy', 'lifecycle-allow'));
@@ -818,7 +816,7 @@ describe('sandbox cluster', () => {
     // Moved from the hand-written stand-in (test/kube/kube-target.test.ts): what the real API server and istiod answer.
     it("prepare: the sandbox context, the pinned Istio version from istiod's image, every proxy found", async () => {
       const t = kubeTarget();
-      const info = await t.prepare({ scenario: 'bookinfo', seed: 1, context: SANDBOX_CONTEXT });
+      const info = await t.prepare();
       expect(info).toMatchObject({ kind: 'kube', context: SANDBOX_CONTEXT, istioVersion: istioctlVersion });
       expect(info.description).toContain('7 proxies');
       await t.close();
@@ -840,7 +838,7 @@ describe('sandbox cluster', () => {
       expect(created.code, created.body).toBe(201);
       const prior = (await api.get(ref('VirtualService', 'reviews')))!;
       const t = kubeTarget();
-      await t.prepare({ scenario: 'bookinfo', seed: 1, context: SANDBOX_CONTEXT });
+      await t.prepare();
       await t.apply(experimentObjects(), 'mp-apply-1');
       const journal = (await api.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'default', name: 'meshproof-journal-mp-apply-1' }))!;
       const saved = JSON.parse((journal.data as Record<string, string>)['journal.json']!) as {
@@ -888,7 +886,7 @@ describe('sandbox cluster', () => {
 
       // An object equal to the cluster's is not pushed by istiod (needsPush): nothing to wait for, and none expected.
       const same = await kubeTarget();
-      await same.prepare({ scenario: 'bookinfo', seed: 1, context: SANDBOX_CONTEXT });
+      await same.prepare();
       await same.apply(
         [{ apiVersion: userRoute.apiVersion, kind: userRoute.kind, metadata: { name: 'reviews' }, spec: structuredClone(userRoute.spec) }],
         'mp-apply-2',
@@ -902,7 +900,7 @@ describe('sandbox cluster', () => {
     it("the API server's refusals are bad input before anything changes: an invalid label value (the real message, at its field), a kind the cluster does not serve", async () => {
       const api = new KubeApi(kc);
       const t = kubeTarget();
-      await t.prepare({ scenario: 'bookinfo', seed: 1, context: SANDBOX_CONTEXT });
+      await t.prepare();
       const bad = {
         apiVersion: 'networking.istio.io/v1',
         kind: 'VirtualService',
@@ -925,7 +923,7 @@ describe('sandbox cluster', () => {
 
     it('a PeerAuthentication selecting one workload is waited for on every proxy, as istiod pushes it to callers too', async () => {
       const t = kubeTarget();
-      await t.prepare({ scenario: 'bookinfo', seed: 1, context: SANDBOX_CONTEXT });
+      await t.prepare();
       await t.apply(
         [
           {
@@ -945,7 +943,7 @@ describe('sandbox cluster', () => {
 
     it("counters: every sidecar's and the gateway's :15090/stats/prometheus through port-forward, one series set per workload", async () => {
       const t = kubeTarget();
-      await t.prepare({ scenario: 'bookinfo', seed: 1, context: SANDBOX_CONTEXT });
+      await t.prepare();
       const samples = await t.counters();
       expect(new Set(samples.map((s) => s.proxy))).toEqual(
         new Set(['details-v1', 'ratings-v1', 'reviews-v1', 'reviews-v2', 'reviews-v3', 'productpage-v1', 'istio-ingressgateway']),
@@ -955,13 +953,13 @@ describe('sandbox cluster', () => {
     });
 
     it('entrypoint: the URL the user gives, else the gateway Service annotation kind-up sets, else a port-forward to the gateway pod', async () => {
-      const given = kubeTarget();
-      await given.prepare({ scenario: 'bookinfo', seed: 1, context: SANDBOX_CONTEXT, url: 'http://127.0.0.1:9999/' });
+      const given = kubeTarget({ url: 'http://127.0.0.1:9999/' });
+      await given.prepare();
       expect(await given.entrypoint()).toBe('http://127.0.0.1:9999');
       await given.close();
 
       const forwarded = kubeTarget();
-      await forwarded.prepare({ scenario: 'bookinfo', seed: 1, context: SANDBOX_CONTEXT });
+      await forwarded.prepare();
       const url = await forwarded.entrypoint();
       expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
       const page = await fetch(`${url}/productpage`);
@@ -978,7 +976,7 @@ describe('sandbox cluster', () => {
       expect((await annotate('http://127.0.0.1:8080')).code).toBe(200);
       try {
         const annotated = kubeTarget();
-        await annotated.prepare({ scenario: 'bookinfo', seed: 1, context: SANDBOX_CONTEXT });
+        await annotated.prepare();
         expect(await annotated.entrypoint()).toBe('http://127.0.0.1:8080');
         await annotated.close();
       } finally {
@@ -993,7 +991,7 @@ describe('sandbox cluster', () => {
       const api = new KubeApi(kc);
       const prior = (await api.get(ref('DestinationRule', 'user-details')))!;
       const t = kubeTarget();
-      await t.prepare({ scenario: 'bookinfo', seed: 1, context: SANDBOX_CONTEXT });
+      await t.prepare();
       await t.apply(runObjects(), 'mp-lifecycle-c');
       rmSync(join(journalState, 'meshproof'), { recursive: true, force: true }); // the run's machine is gone
       const reports = await cleanup({ kubeconfig: state.kubeconfig, context: SANDBOX_CONTEXT });
@@ -1007,7 +1005,7 @@ describe('sandbox cluster', () => {
       const api = new KubeApi(kc);
       const prior = (await api.get(ref('DestinationRule', 'user-details')))!;
       const t = kubeTarget();
-      await t.prepare({ scenario: 'bookinfo', seed: 1, context: SANDBOX_CONTEXT });
+      await t.prepare();
       await t.apply(runObjects(), 'mp-lifecycle-d');
       rmSync(join(journalState, 'meshproof'), { recursive: true, force: true });
       const journals = await api.list('v1', 'ConfigMap', { namespace: 'default' });
@@ -1043,8 +1041,8 @@ describe('sandbox cluster', () => {
     // The previous tests delete objects without waiting for istiod's push: the kube target's push baseline waits for
     // the sync status to stand still (convergence.ts recordBaseline), or STRICT "converged" on that push here.
     const prepared = async () => {
-      const t = new KubeTarget({ kubeconfig: state.kubeconfig, pollIntervalMs: 100 });
-      await t.prepare({ scenario: 'bookinfo', seed: 1, context: SANDBOX_CONTEXT });
+      const t = new KubeTarget({ scenario: 'bookinfo', context: SANDBOX_CONTEXT, kubeconfig: state.kubeconfig, pollIntervalMs: 100 });
+      await t.prepare();
       return t;
     };
 

@@ -1,7 +1,7 @@
 // A Target double for lifecycle tests: keeps "cluster" objects in a Map and logs every call.
 import type { K8sObject } from '../../src/spec/types.ts';
 import type { CounterSample } from '../../src/observe/types.ts';
-import type { ConvergenceProbe, ConvergenceReport, RestoreReport, Target, TargetInfo, TargetOptions } from '../../src/targets/target.ts';
+import type { ConvergenceProbe, ConvergenceReport, RestoreReport, Target, TargetInfo } from '../../src/targets/target.ts';
 
 export interface MemoryTargetOptions {
   failOn?: Partial<Record<'prepare' | 'apply' | 'converge' | 'restore' | 'counters', Error>>;
@@ -37,11 +37,11 @@ export class MemoryTarget implements Target {
     if (error) throw error;
   }
 
-  async prepare(options: TargetOptions): Promise<TargetInfo> {
+  async prepare(): Promise<TargetInfo> {
     this.calls.push('prepare');
     await this.pause();
     this.maybeFail('prepare');
-    return { kind: 'local', istioVersion: options.istioVersion ?? '1.28.0', context: 'memory', description: 'in-memory test target' };
+    return { kind: 'local', istioVersion: '1.28.0', context: 'memory', description: 'in-memory test target' };
   }
 
   async snapshot(resources: K8sObject[]): Promise<void> {

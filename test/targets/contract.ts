@@ -1,17 +1,16 @@
 // The shared Target contract: every target (local, kube) must pass these tests.
-//   targetContract('local', () => new LocalTarget());
-//   targetContract('kube', () => new KubeTarget(...), { prepare: { context: 'kind-test' }, traffic: false });
+//   targetContract('local', () => new LocalTarget({ scenario: 'bookinfo', seed: 1 }));
+//   targetContract('kube', () => new KubeTarget({ scenario: 'bookinfo', context: 'kind-test', ... }), { traffic: false });
+// makeTarget builds the target with all its options, for scenario bookinfo; the contract calls prepare() with none.
 // With `traffic: false` (a test API server that carries no HTTP traffic) the behavioural checks are skipped and only
 // the lifecycle is checked.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SpecError } from '../../src/errors.ts';
 import { sumCounter } from '../../src/observe/prometheus.ts';
 import type { K8sObject } from '../../src/spec/types.ts';
-import type { Target, TargetOptions } from '../../src/targets/target.ts';
+import type { Target } from '../../src/targets/target.ts';
 
 export interface ContractOptions {
-  /** Extra prepare() options (context, url...). */
-  prepare?: Partial<TargetOptions>;
   /** Whether the entrypoint carries real Bookinfo traffic (default true). */
   traffic?: boolean;
   /** Whether apply() itself refuses an invalid resource with a SpecError (default true). */
@@ -58,13 +57,12 @@ async function reviewsVersions(base: string, n: number): Promise<Set<string>> {
 export function targetContract(name: string, makeTarget: () => Target, options: ContractOptions = {}): void {
   const traffic = options.traffic ?? true;
   const timeoutMs = options.timeoutMs ?? 10_000;
-  const prepareOptions: TargetOptions = { scenario: 'bookinfo', seed: 1, ...options.prepare };
 
   describe(`Target contract: ${name}`, () => {
     let target: Target;
     beforeAll(async () => {
       target = makeTarget();
-      await target.prepare(prepareOptions);
+      await target.prepare();
     }, 60_000);
     afterAll(async () => {
       await target?.restore();
@@ -73,7 +71,7 @@ export function targetContract(name: string, makeTarget: () => Target, options: 
 
     it('prepare() describes the target and the Istio version it behaves as', async () => {
       const again = makeTarget();
-      const info = await again.prepare(prepareOptions);
+      const info = await again.prepare();
       await again.close();
       expect(info.kind).toBe(again.kind);
       expect(info.istioVersion).toMatch(/^\d+\.\d+/);

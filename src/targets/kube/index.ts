@@ -25,7 +25,18 @@ export { cleanup } from './cleanup.ts';
 
 /** A behavioural check that the applied change is visible (e.g. a request answered the way the new config says). */
 
-export interface KubeTargetOptions {
+/** The kube target's options: where the cluster is, what to expect in it, and how to wait for its proxies. */
+export interface KubeTargetOptions extends TargetOptions {
+  /** kubeconfig context (default: the current one), and whether a non-kind context is allowed. */
+  context?: string;
+  allowContext?: boolean;
+  /** Base URL of the ingress to use instead of discovering one. */
+  url?: string;
+  /**
+   * Refused when given: the proxies take their configuration from the cluster's own istiod (the CLI's --control-plane
+   * is for the local target).
+   */
+  controlPlane?: string;
   /** kubeconfig file (default: KUBECONFIG or ~/.kube/config). */
   kubeconfig?: string;
   /** Namespace of the scenario's workloads and of resources that name none (default `default`). */
@@ -57,8 +68,6 @@ export class KubeTarget implements Target {
   private config?: KubeConfig;
   private api?: KubeApi;
   private contextName = '';
-  /** Set by prepare(). */
-  private options?: TargetOptions;
   private proxies: ProxyPod[] = [];
   private workloadOf = new Map<string, string>();
   private gatewayPods: Pod[] = [];
@@ -71,14 +80,14 @@ export class KubeTarget implements Target {
   private forward?: Forward;
   /** outsideEntrypoint relays, by `service:port`. */
   private relays = new Map<string, Relay>();
-  constructor(private readonly kubeOptions: KubeTargetOptions = {}) {}
+  constructor(private readonly options: KubeTargetOptions) {}
 
   private get namespace(): string {
-    return this.kubeOptions.namespace ?? 'default';
+    return this.options.namespace ?? 'default';
   }
 
   private get istioNamespace(): string {
-    return this.kubeOptions.istioNamespace ?? 'istio-system';
+    return this.options.istioNamespace ?? 'istio-system';
   }
 
   /** Convergence by istiod's sync status, for the proxies prepare() found. */
@@ -90,10 +99,10 @@ export class KubeTarget implements Target {
       istioNamespace: this.istioNamespace,
       namespace: this.namespace,
       proxies: this.proxies,
-      pollIntervalMs: this.kubeOptions.pollIntervalMs,
-      baselineSettleMs: this.kubeOptions.baselineSettleMs,
-      probeWindows: this.kubeOptions.probeWindows,
-      probeWindowMs: this.kubeOptions.probeWindowMs,
+      pollIntervalMs: this.options.pollIntervalMs,
+      baselineSettleMs: this.options.baselineSettleMs,
+      probeWindows: this.options.probeWindows,
+      probeWindowMs: this.options.probeWindowMs,
       log: (m) => this.log(m),
     });
   }
@@ -109,15 +118,15 @@ export class KubeTarget implements Target {
   }
 
   private log(message: string): void {
-    this.options?.log?.(message);
+    this.options.log?.(message);
   }
 
-  async prepare(options: TargetOptions): Promise<TargetInfo> {
-    this.options = options;
+  async prepare(): Promise<TargetInfo> {
+    const { options } = this;
     if (options.controlPlane !== undefined) {
       throw new SpecError(`--control-plane is for the local target; on --target kube the proxies take their configuration from the cluster's own istiod`);
     }
-    this.config = loadKubeConfig(options.context, this.kubeOptions.kubeconfig);
+    this.config = loadKubeConfig(options.context, options.kubeconfig);
     this.contextName = this.config.getCurrentContext();
     checkContext(this.contextName, { requested: options.context, allowContext: options.allowContext, server: this.config.getCurrentCluster()?.server });
     this.api = new KubeApi(this.config, (text) => options.log?.(`API server warning: ${text}`));
@@ -137,7 +146,7 @@ export class KubeTarget implements Target {
     if (!istiod) throw new TargetError(`no ready istiod pod (label app=istiod) in namespace ${this.istioNamespace}`);
     const istioVersion = await this.readIstioVersion(istiod);
 
-    const workloads = scenarioWorkloads(options.scenario, this.kubeOptions.scenariosDir);
+    const workloads = scenarioWorkloads(options.scenario, options.scenariosDir);
     const expected = workloads.length > 0 ? workloads : options.scenario === 'bookinfo' ? bookinfoWorkloads : [];
     const pods = await api.list<Pod>('v1', 'Pod', { namespace: this.namespace });
     this.gatewayPods = await api.list<Pod>('v1', 'Pod', { namespace: this.istioNamespace, labelSelector: this.gatewaySelector() });
@@ -163,7 +172,7 @@ export class KubeTarget implements Target {
   }
 
   private gatewaySelector(): string {
-    const labels = this.kubeOptions.gatewayLabels ?? { istio: 'ingressgateway' };
+    const labels = this.options.gatewayLabels ?? { istio: 'ingressgateway' };
     return Object.entries(labels)
       .map(([k, v]) => `${k}=${v}`)
       .join(',');
@@ -315,7 +324,7 @@ export class KubeTarget implements Target {
     }
   }
 
-  async waitConverged(timeoutMs: number, probe: ConvergenceProbe | undefined = this.kubeOptions.probe): Promise<ConvergenceReport> {
+  async waitConverged(timeoutMs: number, probe: ConvergenceProbe | undefined = this.options.probe): Promise<ConvergenceReport> {
     const started = Date.now();
     this.convergeTimeoutMs = timeoutMs;
     const verdicts = await this.sync().waitForProxies(this.pending, this.baseline, started + timeoutMs, timeoutMs, 'configuration');
@@ -335,7 +344,7 @@ export class KubeTarget implements Target {
   }
 
   async entrypoint(): Promise<string> {
-    if (this.options?.url) return this.options.url.replace(/\/+$/, '');
+    if (this.options.url) return this.options.url.replace(/\/+$/, '');
     const api = this.client();
     const services = await api.list<K8sObject & { spec: { ports?: { port: number; targetPort?: number | string }[] } }>('v1', 'Service', {
       namespace: this.istioNamespace,
@@ -435,7 +444,7 @@ export class KubeTarget implements Target {
     if (baseline instanceof Error) {
       report.errors.push(`restored, but cannot tell whether the proxies dropped the run's config: ${baseline.message}`);
     } else if (baseline) {
-      const timeoutMs = this.kubeOptions.restoreTimeoutMs ?? this.convergeTimeoutMs ?? defaultConvergeTimeoutMs;
+      const timeoutMs = this.options.restoreTimeoutMs ?? this.convergeTimeoutMs ?? defaultConvergeTimeoutMs;
       try {
         await this.sync().waitForProxies(changes, baseline, Date.now() + timeoutMs, timeoutMs, 'restored configuration');
       } catch (error) {

@@ -16,6 +16,12 @@ export { startLocalMesh, type MeshHandle, type StartOptions } from './handle.ts'
 
 const runLabel = 'meshproof.dev/run';
 
+/** The local target's options: the scenario the embedded mesh runs, its seed, and how it starts (StartOptions). */
+export interface LocalTargetOptions extends TargetOptions, StartOptions {
+  scenario: string;
+  seed: number;
+}
+
 const keyOf = resourceId;
 
 function refOf(key: string): ObjectRef {
@@ -37,10 +43,9 @@ export class LocalTarget implements Target {
   private readonly backups = new Map<string, K8sObject | undefined>();
   private readonly applied = new Set<string>();
   private wantedVersion = '';
-  private scenario = 'bookinfo';
   private readonly relays = new Map<string, { relay: ServiceRelay; url: string }>();
 
-  constructor(private readonly startOptions: Partial<StartOptions> = {}) {}
+  constructor(private readonly options: LocalTargetOptions) {}
 
   /** The running mesh (after prepare), for tests and tools that need more than the Target interface. */
   get mesh(): MeshHandle {
@@ -48,18 +53,12 @@ export class LocalTarget implements Target {
     return this.handle;
   }
 
-  async prepare(options: TargetOptions): Promise<TargetInfo> {
+  async prepare(): Promise<TargetInfo> {
     if (this.handle) await this.close();
-    const shown = isAbsolute(options.scenario) ? displayPath(options.scenario) : options.scenario;
-    options.log?.(`starting the local mesh of scenario ${shown}`);
-    this.scenario = options.scenario;
-    this.handle = await startLocalMesh({
-      ...this.startOptions,
-      scenario: options.scenario,
-      seed: options.seed,
-      istioVersion: options.istioVersion,
-      ...(options.controlPlane ? { controlPlane: options.controlPlane } : {}),
-    });
+    const { log, ...start } = this.options;
+    const shown = isAbsolute(start.scenario) ? displayPath(start.scenario) : start.scenario;
+    log?.(`starting the local mesh of scenario ${shown}`);
+    this.handle = await startLocalMesh(start);
     this.wantedVersion = (await this.handle.status()).version;
     return {
       kind: 'local',
@@ -69,7 +68,7 @@ export class LocalTarget implements Target {
           ? `istiod ${this.handle.istioVersion} (the pinned pilot-discovery's config generation, in-process): routes, clusters, endpoints and the sidecars' inbound mTLS mode, RBAC and local rate limits; JWT and the gateway's filters built in`
           : `built-in (Istio ${this.handle.istioVersion} semantics)`,
       context: 'local',
-      description: `embedded ${shown} mesh on ${this.handle.block}.0/24 (seed ${options.seed})`,
+      description: `embedded ${shown} mesh on ${this.handle.block}.0/24 (seed ${start.seed})`,
     };
   }
 
@@ -129,7 +128,7 @@ export class LocalTarget implements Target {
     const key = `${service}:${port}`;
     const existing = this.relays.get(key);
     if (existing) return existing.url;
-    const { deployments } = serviceBackends(this.scenario, service, port);
+    const { deployments } = serviceBackends(this.options.scenario, service, port);
     const pods = podAddresses(await this.mesh.status(), deployments);
     if (pods.length === 0) throw new TargetError(`service ${service} has no running pods in the local mesh`);
     const relay = new ServiceRelay(pods);
