@@ -19,6 +19,18 @@ export function inboundHttpFilters(listeners: readonly Listener[], port: number,
   return hcm.typed_config.http_filters ?? [];
 }
 
+/**
+ * The HTTP filters of a gateway's listener for `port` (istiod's `0.0.0.0_<port>`, gateway.go buildGatewayListeners): the
+ * chain without a server-name match (the plaintext HTTP servers); undefined when no listener takes the port.
+ */
+export function gatewayHttpFilters(listeners: readonly Listener[], port: number): HttpFilter[] | undefined {
+  const listener = listeners.find((l) => l.address?.socket_address.port_value === port && l.traffic_direction !== 'INBOUND');
+  const chain = (listener?.filter_chains ?? []).find((c) => !c.filter_chain_match?.server_names?.length);
+  const hcm = chain?.filters.find((f) => f.typed_config['@type'] === TypedConfigType.httpConnectionManager);
+  if (!hcm || hcm.typed_config['@type'] !== TypedConfigType.httpConnectionManager) return undefined;
+  return hcm.typed_config.http_filters ?? [];
+}
+
 /** The RBAC rules of those filters, in order (a filter without rules allows everything; shadow rules decide nothing). */
 export function rbacRulesOf(filters: readonly HttpFilter[]): { name: string; rules: Rbac }[] {
   return filters.flatMap((f) =>

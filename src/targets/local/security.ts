@@ -2,7 +2,7 @@
 // authentication (mTLS mode per port), authorization (RBAC), local rate limits, in the order Istio builds the HTTP
 // filter chain: rate limits inserted first, (JWT), RBAC DENY then ALLOW, rate limits inserted before the router.
 import { TypedConfigType, type HttpFilter, type JsonValue, type Listener } from '../../envoy/model/index.ts';
-import { authzStepsOf, inboundHttpFilters, inboundPeerMode, type AuthzStep } from '../../envoy/runtime/listeners.ts';
+import { authzStepsOf, gatewayHttpFilters, inboundHttpFilters, inboundPeerMode, type AuthzStep } from '../../envoy/runtime/listeners.ts';
 import { matchMetadata, type DynamicMetadata } from '../../envoy/runtime/matchers.ts';
 import { evaluateRbac, type RbacFacts } from '../../envoy/runtime/rbac.ts';
 import { durationMs } from '../../envoy/runtime/duration.ts';
@@ -224,6 +224,56 @@ function chainLimiters(
   return { first: bound.filter((b) => b.limiter.limit.position === 'first'), beforeRouter: bound.filter((b) => b.limiter.limit.position !== 'first') };
 }
 
+/** What one of istiod's HTTP filter chains runs before the router. */
+interface ChainRuntime {
+  limiters: { first: BoundLimiter[]; beforeRouter: BoundLimiter[] };
+  jwt: JwtAuthnFilter | undefined;
+  authz: AuthzStep[];
+}
+
+function chainRuntime(
+  filters: readonly HttpFilter[],
+  key: string,
+  where: string,
+  deps: { behaviour: IstioBehaviour; stats: ProxyStats; chains: FilterChainStates },
+): ChainRuntime {
+  return { limiters: chainLimiters(filters, key, deps), jwt: jwtFilterOf(filters, where), authz: authzStepsOf(filters) };
+}
+
+/**
+ * The chains of istiod's listeners a request of this scope takes: a sidecar's inbound chain for the port, by
+ * transport (mTLS `tls`, plaintext `raw_buffer`); the gateway's listener for its port (one chain for every request).
+ * The sidecar's outbound side runs built-in filters.
+ */
+function listenerChains(
+  listeners: Listener[],
+  scope: ProxyScope,
+  deps: { behaviour: IstioBehaviour; stats: ProxyStats; chains: FilterChainStates },
+): { mtls: ChainRuntime; plaintext: ChainRuntime } | undefined {
+  if (scope.context === 'SIDECAR_INBOUND') {
+    const key = `${scope.context}|${scope.port}`;
+    return {
+      mtls: chainRuntime(inboundHttpFilters(listeners, scope.port, true) ?? [], `${key}|tls`, `istiod's inbound chain ${scope.port}/tls`, deps),
+      plaintext: chainRuntime(
+        inboundHttpFilters(listeners, scope.port, false) ?? [],
+        `${key}|raw_buffer`,
+        `istiod's inbound chain ${scope.port}/raw_buffer`,
+        deps,
+      ),
+    };
+  }
+  if (scope.context === 'GATEWAY') {
+    const chain = chainRuntime(
+      gatewayHttpFilters(listeners, scope.port) ?? [],
+      `${scope.context}|${scope.port}`,
+      `istiod's gateway listener 0.0.0.0_${scope.port}`,
+      deps,
+    );
+    return { mtls: chain, plaintext: chain };
+  }
+  return undefined;
+}
+
 export function buildPolicy(
   config: SecurityConfig,
   scope: ProxyScope,
@@ -259,37 +309,15 @@ export function buildPolicy(
   const firstCount = chainOrder.filter((l) => l.position === 'first').length;
   const first = bound.slice(0, firstCount);
   const beforeRouter = bound.slice(firstCount);
-  // Under istiod, a sidecar's inbound local rate limits are the filters of istiod's chain for the port and transport,
-  // as its EnvoyFilter patching left them there (each chain has buckets of its own, as in Envoy).
-  const istiodLimiters =
-    deps.listeners && scope.context === 'SIDECAR_INBOUND'
-      ? {
-          mtls: chainLimiters(inboundHttpFilters(deps.listeners, scope.port, true) ?? [], `${scope.context}|${scope.port}|tls`, deps),
-          plaintext: chainLimiters(inboundHttpFilters(deps.listeners, scope.port, false) ?? [], `${scope.context}|${scope.port}|raw_buffer`, deps),
-        }
-      : undefined;
+  // Under istiod, a sidecar's inbound chain for the port and transport (and the gateway's listener for its port) is
+  // istiod's: its local rate limits (each chain with buckets of its own, as in Envoy), jwt_authn and authorization filters.
+  const istiodChains = deps.listeners ? listenerChains(deps.listeners, scope, deps) : undefined;
   const rbacStats = (result: 'allowed' | 'denied') => {
     return deps.stats.stat(rbacCounterSeries(deps.behaviour, scope.hcmStatPrefix, result).stat);
   };
   const extAuthzStats = (r: ExtAuthzResult) => deps.stats.stat(extAuthzCounterSeries(deps.behaviour, scope.hcmStatPrefix, r).stat);
   const rbacAllowed = rbacStats('allowed');
   const rbacDenied = rbacStats('denied');
-  // istiod's authorization filters (RBAC, ext_authz) of the inbound chain a connection takes: mTLS (`tls`) or plaintext (`raw_buffer`).
-  const istiodRbac =
-    deps.listeners && scope.context === 'SIDECAR_INBOUND'
-      ? {
-          mtls: authzStepsOf(inboundHttpFilters(deps.listeners, scope.port, true) ?? []),
-          plaintext: authzStepsOf(inboundHttpFilters(deps.listeners, scope.port, false) ?? []),
-        }
-      : undefined;
-  // istiod's jwt_authn filter of each inbound chain, run as Envoy runs it (src/envoy/runtime/jwt-authn.ts).
-  const istiodJwt =
-    deps.listeners && scope.context === 'SIDECAR_INBOUND'
-      ? {
-          mtls: jwtFilterOf(inboundHttpFilters(deps.listeners, scope.port, true) ?? [], `istiod's inbound chain ${scope.port}/tls`),
-          plaintext: jwtFilterOf(inboundHttpFilters(deps.listeners, scope.port, false) ?? [], `istiod's inbound chain ${scope.port}/raw_buffer`),
-        }
-      : undefined;
   const modes = new Map<number, PeerAuthMode>();
 
   return {
@@ -306,7 +334,8 @@ export function buildPolicy(
       return mode;
     },
     filter(request: FilterRequest): FilterVerdict | Promise<FilterVerdict> {
-      const limiters = istiodLimiters ? (request.principal ? istiodLimiters.mtls : istiodLimiters.plaintext) : { first, beforeRouter };
+      const chain = istiodChains ? (request.principal ? istiodChains.mtls : istiodChains.plaintext) : undefined;
+      const limiters = chain?.limiters ?? { first, beforeRouter };
       for (const [i, limiter] of limiters.first.entries()) {
         const v = runLimiter(limiter, request, deps.seed, i);
         if (v) return v;
@@ -314,8 +343,8 @@ export function buildPolicy(
       let requestPrincipal: string | undefined;
       let requestClaims: Record<string, unknown> | undefined;
       let jwtMetadata: Record<string, JsonValue> | undefined;
-      if (istiodJwt) {
-        const jwt = request.principal ? istiodJwt.mtls : istiodJwt.plaintext;
+      if (chain) {
+        const jwt = chain.jwt;
         if (jwt) {
           const outcome = jwt.run({ method: request.method, path: request.path, host: request.host, headers: request.headers, scheme: 'http' });
           if (outcome.kind === 'reply') return { action: 'reply', status: outcome.status, body: outcome.body, headers: outcome.headers, flags: [] };
@@ -332,7 +361,7 @@ export function buildPolicy(
         requestPrincipal = authn.principal;
         requestClaims = authn.claims;
       }
-      if (istiodRbac) {
+      if (chain) {
         const metadata: DynamicMetadata = jwtMetadata && Object.keys(jwtMetadata).length > 0 ? { 'envoy.filters.http.jwt_authn': jwtMetadata } : {};
         const facts: RbacFacts & { metadata: DynamicMetadata } = {
           headers: { ...request.headers, ':method': request.method, ':path': request.path, ':authority': request.host },
@@ -342,7 +371,7 @@ export function buildPolicy(
           ...(request.principal ? { peerPrincipal: `spiffe://${request.principal}` } : {}),
           metadata,
         };
-        return runIstiodSteps(request.principal ? istiodRbac.mtls : istiodRbac.plaintext, 0, request, facts, requestPrincipal, requestClaims);
+        return runIstiodSteps(chain.authz, 0, request, facts, requestPrincipal, requestClaims);
       }
       if (hasCustom) {
         const custom = customCheck(authz, attributes(request, requestPrincipal, requestClaims), (p) => extAuthz.providerError(p));
@@ -414,8 +443,9 @@ export function buildPolicy(
 
   /** The filters after CUSTOM: RBAC DENY and ALLOW, then the rate limits before the router. */
   function rest(request: FilterRequest, requestPrincipal: string | undefined, requestClaims: Record<string, unknown> | undefined): FilterVerdict {
-    const limiters = istiodLimiters ? (request.principal ? istiodLimiters.mtls : istiodLimiters.plaintext) : { first, beforeRouter };
-    if (authz.length > 0 && !istiodRbac) {
+    const chain = istiodChains ? (request.principal ? istiodChains.mtls : istiodChains.plaintext) : undefined;
+    const limiters = chain?.limiters ?? { first, beforeRouter };
+    if (authz.length > 0 && !chain) {
       const decision = evaluateAuthorization(authz, attributes(request, requestPrincipal, requestClaims));
       for (const f of decision.filters) (f.result === 'allowed' ? rbacAllowed : rbacDenied).value++;
       if (!decision.allowed) {
