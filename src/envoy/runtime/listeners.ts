@@ -31,6 +31,19 @@ export function gatewayHttpFilters(listeners: readonly Listener[], port: number)
   return hcm.typed_config.http_filters ?? [];
 }
 
+/**
+ * The HTTP filters of a sidecar's outbound HTTP listener for `port` (istiod's `0.0.0.0_<port>`, listener.go
+ * buildSidecarOutboundHTTPListenerOpts): its plaintext HTTP chain; undefined when the port has no HTTP listener.
+ */
+export function outboundHttpFilters(listeners: readonly Listener[], port: number): HttpFilter[] | undefined {
+  const listener = listeners.find((l) => l.name === `0.0.0.0_${port}` && l.traffic_direction === 'OUTBOUND');
+  for (const chain of listener?.filter_chains ?? []) {
+    const hcm = chain.filters.find((f) => f.typed_config['@type'] === TypedConfigType.httpConnectionManager);
+    if (hcm?.typed_config['@type'] === TypedConfigType.httpConnectionManager) return hcm.typed_config.http_filters ?? [];
+  }
+  return undefined;
+}
+
 /** The RBAC rules of those filters, in order (a filter without rules allows everything; shadow rules decide nothing). */
 export function rbacRulesOf(filters: readonly HttpFilter[]): { name: string; rules: Rbac }[] {
   return filters.flatMap((f) =>

@@ -2,7 +2,7 @@
 // authentication (mTLS mode per port), authorization (RBAC), local rate limits, in the order Istio builds the HTTP
 // filter chain: rate limits inserted first, (JWT), RBAC DENY then ALLOW, rate limits inserted before the router.
 import { TypedConfigType, type HttpFilter, type JsonValue, type Listener } from '../../envoy/model/index.ts';
-import { authzStepsOf, gatewayHttpFilters, inboundHttpFilters, inboundPeerMode, type AuthzStep } from '../../envoy/runtime/listeners.ts';
+import { authzStepsOf, gatewayHttpFilters, inboundHttpFilters, outboundHttpFilters, inboundPeerMode, type AuthzStep } from '../../envoy/runtime/listeners.ts';
 import { matchMetadata, type DynamicMetadata } from '../../envoy/runtime/matchers.ts';
 import { evaluateRbac, type RbacFacts } from '../../envoy/runtime/rbac.ts';
 import { durationMs } from '../../envoy/runtime/duration.ts';
@@ -241,37 +241,51 @@ function chainRuntime(
 }
 
 /**
- * The chains of istiod's listeners a request of this scope takes: a sidecar's inbound chain for the port, by
- * transport (mTLS `tls`, plaintext `raw_buffer`); the gateway's listener for its port (one chain for every request).
- * The sidecar's outbound side runs built-in filters.
+ * The chain of istiod's listeners a request of this scope takes: a sidecar's inbound chain for the port, by transport
+ * (mTLS `tls`, plaintext `raw_buffer`); the gateway's listener for its port (one chain for every request); a sidecar's
+ * outbound HTTP listener for the request's port (`0.0.0.0_<port>`), built when a port is first called.
  */
 function listenerChains(
   listeners: Listener[],
   scope: ProxyScope,
   deps: { behaviour: IstioBehaviour; stats: ProxyStats; chains: FilterChainStates },
-): { mtls: ChainRuntime; plaintext: ChainRuntime } | undefined {
-  if (scope.context === 'SIDECAR_INBOUND') {
-    const key = `${scope.context}|${scope.port}`;
-    return {
-      mtls: chainRuntime(inboundHttpFilters(listeners, scope.port, true) ?? [], `${key}|tls`, `istiod's inbound chain ${scope.port}/tls`, deps),
-      plaintext: chainRuntime(
+): ((request: FilterRequest) => ChainRuntime) | undefined {
+  switch (scope.context) {
+    case 'SIDECAR_INBOUND': {
+      const key = `${scope.context}|${scope.port}`;
+      const mtls = chainRuntime(inboundHttpFilters(listeners, scope.port, true) ?? [], `${key}|tls`, `istiod's inbound chain ${scope.port}/tls`, deps);
+      const plaintext = chainRuntime(
         inboundHttpFilters(listeners, scope.port, false) ?? [],
         `${key}|raw_buffer`,
         `istiod's inbound chain ${scope.port}/raw_buffer`,
         deps,
-      ),
-    };
+      );
+      return (request) => (request.principal ? mtls : plaintext);
+    }
+    case 'GATEWAY': {
+      const chain = chainRuntime(
+        gatewayHttpFilters(listeners, scope.port) ?? [],
+        `${scope.context}|${scope.port}`,
+        `istiod's gateway listener 0.0.0.0_${scope.port}`,
+        deps,
+      );
+      return () => chain;
+    }
+    case 'SIDECAR_OUTBOUND': {
+      const byPort = new Map<number, ChainRuntime>();
+      return (request) => {
+        let chain = byPort.get(request.port);
+        if (!chain) {
+          const filters = outboundHttpFilters(listeners, request.port) ?? [];
+          byPort.set(
+            request.port,
+            (chain = chainRuntime(filters, `${scope.context}|${request.port}`, `istiod's outbound listener 0.0.0.0_${request.port}`, deps)),
+          );
+        }
+        return chain;
+      };
+    }
   }
-  if (scope.context === 'GATEWAY') {
-    const chain = chainRuntime(
-      gatewayHttpFilters(listeners, scope.port) ?? [],
-      `${scope.context}|${scope.port}`,
-      `istiod's gateway listener 0.0.0.0_${scope.port}`,
-      deps,
-    );
-    return { mtls: chain, plaintext: chain };
-  }
-  return undefined;
 }
 
 export function buildPolicy(
@@ -334,7 +348,7 @@ export function buildPolicy(
       return mode;
     },
     filter(request: FilterRequest): FilterVerdict | Promise<FilterVerdict> {
-      const chain = istiodChains ? (request.principal ? istiodChains.mtls : istiodChains.plaintext) : undefined;
+      const chain = istiodChains?.(request);
       const limiters = chain?.limiters ?? { first, beforeRouter };
       for (const [i, limiter] of limiters.first.entries()) {
         const v = runLimiter(limiter, request, deps.seed, i);
@@ -443,7 +457,7 @@ export function buildPolicy(
 
   /** The filters after CUSTOM: RBAC DENY and ALLOW, then the rate limits before the router. */
   function rest(request: FilterRequest, requestPrincipal: string | undefined, requestClaims: Record<string, unknown> | undefined): FilterVerdict {
-    const chain = istiodChains ? (request.principal ? istiodChains.mtls : istiodChains.plaintext) : undefined;
+    const chain = istiodChains?.(request);
     const limiters = chain?.limiters ?? { first, beforeRouter };
     if (authz.length > 0 && !chain) {
       const decision = evaluateAuthorization(authz, attributes(request, requestPrincipal, requestClaims));
