@@ -65,7 +65,7 @@ export class LocalTarget implements Target {
       istioVersion: this.handle.istioVersion,
       controlPlane:
         this.handle.controlPlane === 'istiod'
-          ? `istiod ${this.handle.istioVersion} (the pinned pilot-discovery's config generation, in-process): routes, clusters, endpoints and the sidecars' inbound mTLS mode, RBAC and local rate limits; JWT and the gateway's filters built in`
+          ? `istiod ${this.handle.istioVersion} (the pinned pilot-discovery's config generation, in-process): routes, clusters, endpoints and every HTTP filter (the sidecars' inbound mTLS chains, JWT, RBAC, ext_authz, local rate limits; the gateway's and outbound listeners)`
           : `built-in (Istio ${this.handle.istioVersion} semantics)`,
       context: 'local',
       description: `embedded ${shown} mesh on ${this.handle.block}.0/24 (seed ${start.seed})`,
