@@ -18,7 +18,7 @@ import { resourceId } from '../../spec/resources.ts';
 import { seededHex } from './decide.ts';
 import { meshLogError } from './log.ts';
 import { loadScenario } from './scenario.ts';
-import { buildPolicy, FilterChainStates, inboundHcmStatPrefix } from './security.ts';
+import { ALL_FILTER_CONTEXTS, buildPolicy, FilterChainStates, inboundHcmStatPrefix } from './security.ts';
 import type { EndpointInfo } from './proxy/cluster.ts';
 import type { MeshSnapshot, ServiceInfo } from './proxy/config-view.ts';
 import { IngressGateway, gatewayPort } from './proxy/gateway.ts';
@@ -534,7 +534,7 @@ export class LocalMesh {
       stats: proxy.stats,
       chains: this.filterChainsOf(id.podName),
       extAuthz: this.extAuthz(compiled),
-      ...(listeners ? { listeners } : {}),
+      ...(listeners ? { listeners: { listeners, covers: ALL_FILTER_CONTEXTS } } : {}),
     };
     if (proxy instanceof IngressGateway) {
       proxy.configure(

@@ -224,6 +224,9 @@ function chainLimiters(
   return { first: bound.filter((b) => b.limiter.limit.position === 'first'), beforeRouter: bound.filter((b) => b.limiter.limit.position !== 'first') };
 }
 
+/** Every filter context: the listeners of istiod cover them all. */
+export const ALL_FILTER_CONTEXTS: ReadonlySet<EnvoyFilterContext> = new Set(['SIDECAR_INBOUND', 'GATEWAY', 'SIDECAR_OUTBOUND']);
+
 /** What one of istiod's HTTP filter chains runs before the router. */
 interface ChainRuntime {
   limiters: { first: BoundLimiter[]; beforeRouter: BoundLimiter[] };
@@ -296,8 +299,11 @@ export function buildPolicy(
     seed: number;
     stats: ProxyStats;
     chains: FilterChainStates;
-    /** Under --control-plane istiod: the proxy's listeners, whose inbound RBAC filters a sidecar runs as istiod wrote them. */
-    listeners?: Listener[];
+    /**
+     * The proxy's listeners from its control plane, and the filter contexts they cover: the HTTP filters of a covered
+     * context are the listeners' (istiod covers all three); the others are built from the Istio objects.
+     */
+    listeners?: { listeners: Listener[]; covers: ReadonlySet<EnvoyFilterContext> };
     extAuthz?: ExtAuthzRuntime;
   },
 ): InboundPolicy {
@@ -325,7 +331,7 @@ export function buildPolicy(
   const beforeRouter = bound.slice(firstCount);
   // Under istiod, a sidecar's inbound chain for the port and transport (and the gateway's listener for its port) is
   // istiod's: its local rate limits (each chain with buckets of its own, as in Envoy), jwt_authn and authorization filters.
-  const istiodChains = deps.listeners ? listenerChains(deps.listeners, scope, deps) : undefined;
+  const istiodChains = deps.listeners?.covers.has(scope.context) ? listenerChains(deps.listeners.listeners, scope, deps) : undefined;
   const rbacStats = (result: 'allowed' | 'denied') => {
     return deps.stats.stat(rbacCounterSeries(deps.behaviour, scope.hcmStatPrefix, result).stat);
   };
@@ -339,7 +345,8 @@ export function buildPolicy(
       let mode = modes.get(port);
       if (mode === undefined) {
         // Under istiod the inbound chains say it (which transports they accept); else the built-in PeerAuthentication model.
-        const fromIstiod = deps.listeners && scope.context === 'SIDECAR_INBOUND' ? inboundPeerMode(deps.listeners, port) : undefined;
+        const fromIstiod =
+          deps.listeners?.covers.has('SIDECAR_INBOUND') && scope.context === 'SIDECAR_INBOUND' ? inboundPeerMode(deps.listeners.listeners, port) : undefined;
         mode =
           fromIstiod ??
           (scope.context === 'SIDECAR_INBOUND' ? effectivePeerAuthMode(config.peerAuthentications, scope.namespace, scope.labels, port) : 'PERMISSIVE');
