@@ -30,6 +30,7 @@ import { checkEchoCalls } from './echo-calls.ts';
 import { parseServiceEntry, type ServiceEntryModel } from '../../istio/networking/service-entry.ts';
 import { EXTERNAL_HOST_API_VERSION, parseExternalHost, type ExternalHostSpec } from './external-host.ts';
 import { must } from '../../must.ts';
+import { TELEMETRY_API_VERSIONS, parseTelemetry, type TelemetryModel } from '../../istio/telemetry/telemetry.ts';
 
 const apiVersions: Record<string, string[]> = {
   Namespace: ['v1'],
@@ -46,6 +47,7 @@ const apiVersions: Record<string, string[]> = {
   RequestAuthentication: ['security.istio.io/v1', 'security.istio.io/v1beta1'],
   ServiceEntry: ['networking.istio.io/v1', 'networking.istio.io/v1beta1', 'networking.istio.io/v1alpha3'],
   ExternalHost: [EXTERNAL_HOST_API_VERSION],
+  Telemetry: TELEMETRY_API_VERSIONS,
 };
 
 export const supportedKinds = Object.keys(apiVersions);
@@ -76,6 +78,8 @@ export interface CompiledConfig {
   grpcPorts: Map<string, Map<number, number>>;
   /** The external hosts the scenario gives a local stand-in (ExternalHost objects), by host. */
   externalHosts: Map<string, ExternalHostSpec>;
+  /** Telemetry objects (their metrics part), oldest first. */
+  telemetries: TelemetryModel[];
 }
 
 /** An object as the user wrote it (nothing has checked it yet): kind, apiVersion, name and namespace. */
@@ -181,6 +185,7 @@ function compile(entries: Map<string, Entry>, version: number): CompiledConfig {
   const configMaps = new Map<string, Record<string, string>>();
   const serviceEntries: ServiceEntryModel[] = [];
   const externalHosts = new Map<string, ExternalHostSpec>();
+  const telemetries: TelemetryModel[] = [];
   const sorted = [...entries.values()].sort((a, b) => a.createdAt - b.createdAt);
   for (const { object, createdAt } of sorted) {
     switch (object.kind) {
@@ -208,6 +213,9 @@ function compile(entries: Map<string, Entry>, version: number): CompiledConfig {
         break;
       case 'ServiceEntry':
         serviceEntries.push(parseServiceEntry(object));
+        break;
+      case 'Telemetry':
+        telemetries.push(parseTelemetry(object));
         break;
       case 'ExternalHost': {
         const spec = parseExternalHost(object);
@@ -279,6 +287,7 @@ function compile(entries: Map<string, Entry>, version: number): CompiledConfig {
     meshConfig,
     grpcPorts,
     externalHosts,
+    telemetries,
   };
 }
 

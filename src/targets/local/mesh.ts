@@ -39,6 +39,7 @@ import type { ExtAuthzRuntime } from './security.ts';
 import { StandIn } from './stand-in.ts';
 import { buildSidecarOutboundTcpListeners } from '../../istio/xds/outbound-listeners.ts';
 import { must } from '../../must.ts';
+import { requestMetricsFor } from '../../istio/telemetry/telemetry.ts';
 
 export interface MeshOptions {
   /** Scenario folder name under scenarios/ (or an absolute path). Default `bookinfo`. */
@@ -528,6 +529,7 @@ export class LocalMesh {
       xds = { routes: buildRoutes(input, descriptor), clusters: buildClusters(input, descriptor), endpoints: buildEndpoints(input, descriptor) };
       outboundListeners = buildSidecarOutboundTcpListeners(input, descriptor);
     }
+    proxy.stats.requestMetrics = requestMetricsFor(compiled.telemetries, { namespace: id.namespace, labels: id.labels });
     const deps = {
       behaviour: this.behaviour,
       seed: this.seed,

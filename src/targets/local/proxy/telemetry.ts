@@ -3,7 +3,9 @@
 import { responseFlagsText } from '../../../envoy/response-flags.ts';
 import type { EndpointInfo } from './cluster.ts';
 import type { ServiceInfo } from './config-view.ts';
-import type { IstioRequestLabels, ProxyStats } from './stats.ts';
+import { istioRequestLabelNames, type IstioRequestLabels, type ProxyStats } from './stats.ts';
+import type { RequestAttributes } from '../../../istio/telemetry/expression.ts';
+import type { RequestCountMetrics } from '../../../istio/telemetry/telemetry.ts';
 
 export interface PeerInfo {
   workload: string;
@@ -36,14 +38,16 @@ export function record(
   status: number,
   flags: string[],
   mtls: boolean | undefined,
+  request?: Omit<RequestAttributes, 'status' | 'mtls'>,
 ): void {
+  // Istio's stats filter: CLIENT mode on outbound listeners and gateways, SERVER mode inbound (telemetry.go workloadMode).
+  const metrics = reporter === 'source' ? stats.requestMetrics.client : stats.requestMetrics.server;
+  if (metrics.filterDisabled || metrics.dropped) return;
   const d = destination ?? unknownPeer;
   const flagText = responseFlagsText(flags);
-  const key = `${reporter}|${source.workload}|${source.principal}|${d.workload}|${d.principal}|${service?.fqdn}|${status}|${flagText}|${mtls}`;
-  stats.countRequest(
-    key,
-    () =>
-      ({
+  let key = `${reporter}|${source.workload}|${source.principal}|${d.workload}|${d.principal}|${service?.fqdn}|${status}|${flagText}|${mtls}`;
+  const standard = () =>
+    ({
         reporter,
         source_workload: source.workload,
         source_workload_namespace: source.namespace,
@@ -69,8 +73,34 @@ export function record(
         destination_canonical_service: d.app,
         source_canonical_revision: source.version === 'unknown' ? 'latest' : source.version,
         destination_canonical_revision: d.version === 'unknown' ? 'latest' : d.version,
-      }) satisfies IstioRequestLabels,
-  );
+      }) satisfies IstioRequestLabels;
+  if (metrics.tags.length === 0) {
+    stats.countRequest(key, standard);
+    return;
+  }
+  const attributes: RequestAttributes = { method: '', host: '', path: '', headers: {}, ...request, status, mtls: mtls === true };
+  const values = evaluateTags(metrics, attributes);
+  key += `|${JSON.stringify(values)}`;
+  stats.countRequest(key, () => overriddenLabels(standard(), metrics, values));
+}
+
+function evaluateTags(metrics: RequestCountMetrics, attributes: RequestAttributes): (string | undefined)[] {
+  return metrics.tags.map((t) => (t.remove ? undefined : t.evaluate(attributes)));
+}
+
+/** istio_stats MetricOverrides::overrideTags: standard tags in order (replaced or dropped), then the added ones. */
+function overriddenLabels(labels: IstioRequestLabels, metrics: RequestCountMetrics, values: (string | undefined)[]): [string, string][] {
+  const byName = new Map(metrics.tags.map((t, i) => [t.name, { rule: t, value: values[i] }]));
+  const out: [string, string][] = [];
+  for (const name of istioRequestLabelNames) {
+    const o = byName.get(name);
+    if (!o) out.push([name, labels[name]]);
+    else if (!o.rule.remove) out.push([name, o.value ?? 'unknown']);
+  }
+  metrics.tags.forEach((t, i) => {
+    if (!t.remove && !t.standard) out.push([t.name, values[i] ?? 'unknown']);
+  });
+  return out;
 }
 
 export function peerOfEndpoint(e: EndpointInfo | undefined): PeerInfo | undefined {
