@@ -30,6 +30,9 @@ import { checkEchoCalls } from './echo-calls.ts';
 import { parseServiceEntry, type ServiceEntryModel } from '../../istio/networking/service-entry.ts';
 import { EXTERNAL_HOST_API_VERSION, parseExternalHost, type ExternalHostSpec } from './external-host.ts';
 import { must } from '../../must.ts';
+import { JwksCache } from '../../istio/security/jwks-resolver.ts';
+import { remoteJwksRules } from '../../istio/security/request-authentication.ts';
+import { resourceName } from '../../istio/selector.ts';
 import { TELEMETRY_API_VERSIONS, parseTelemetry, type TelemetryModel } from '../../istio/telemetry/telemetry.ts';
 
 const apiVersions: Record<string, string[]> = {
@@ -135,6 +138,8 @@ export class ConfigStore {
   private version = 0;
   private namespaces: ReadonlySet<string> = new Set(builtInNamespaces);
   current!: CompiledConfig;
+  /** istiod's fetches of http(s) jwksUris, kept across versions as istiod's resolver keeps them. */
+  readonly jwks = new JwksCache();
 
   /** Load the baseline (version 1); its namespaces are the mesh's from then on. */
   init(objects: K8sObject[]): CompiledConfig {
@@ -164,7 +169,7 @@ export class ConfigStore {
       if (copy.metadata.creationTimestamp === undefined) copy.metadata.creationTimestamp = new Date(epoch + createdAt * 1000).toISOString();
       next.set(key, { object: copy, createdAt });
     }
-    const compiled = compile(next, this.version + 1);
+    const compiled = compile(next, this.version + 1, this.jwks);
     this.entries = next;
     this.version = compiled.version;
     this.current = compiled;
@@ -172,7 +177,7 @@ export class ConfigStore {
   }
 }
 
-function compile(entries: Map<string, Entry>, version: number): CompiledConfig {
+function compile(entries: Map<string, Entry>, version: number, jwks: JwksCache): CompiledConfig {
   const virtualServices: VirtualServiceModel[] = [];
   const destinationRules: DestinationRuleModel[] = [];
   const gateways: GatewayModel[] = [];
@@ -274,6 +279,8 @@ function compile(entries: Map<string, Entry>, version: number): CompiledConfig {
     checkEchoCalls(w, services, externalHosts);
     checkInterception(w);
   }
+  const security = compileSecurity(securityObjects, (issuer, uri) => jwks.lookup(issuer, uri));
+  for (const ra of security.requestAuthentications) checkJwksHosts(ra, externalHosts);
   return {
     version,
     virtualServices,
@@ -282,13 +289,30 @@ function compile(entries: Map<string, Entry>, version: number): CompiledConfig {
     gateways,
     services,
     workloads,
-    security: compileSecurity(securityObjects),
+    security,
     securityObjects,
     meshConfig,
     grpcPorts,
     externalHosts,
     telemetries,
   };
+}
+
+/**
+ * istiod fetches an http(s) jwksUri from its own network; nothing leaves loopback here, so its host must have a local
+ * stand-in (an ExternalHost), which the local mesh fetches it from.
+ */
+function checkJwksHosts(ra: K8sObject, externalHosts: ReadonlyMap<string, ExternalHostSpec>): void {
+  for (const rule of remoteJwksRules(ra)) {
+    const host = new URL(rule.uri).hostname.toLowerCase();
+    if (externalHosts.has(host)) continue;
+    const where = host.endsWith('.svc.cluster.local') || host.endsWith('.svc') || !host.includes('.') ? 'a mesh Service (istiod would call it without a sidecar; not emulated)' : 'outside the mesh';
+    throw new SpecError(
+      `istiod fetches this JWKS itself; ${host} is ${where} and has no local stand-in: declare an ExternalHost ${host} serving it (docs/scenarios.md), or give the keys inline in jwks`,
+      undefined,
+      `${resourceName(ra)}: ${rule.path}`,
+    );
+  }
 }
 
 /** A ServiceEntry's hosts into the registry, one service per host (serviceentry/conversion.go convertServices). */

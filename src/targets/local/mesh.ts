@@ -16,7 +16,7 @@ import type { AppContext, AppHandler } from './apps/types.ts';
 import { ConfigStore, type CompiledConfig } from './config-store.ts';
 import { resourceId } from '../../spec/resources.ts';
 import { seededHex } from './decide.ts';
-import { meshLogError } from './log.ts';
+import { meshLog, meshLogError } from './log.ts';
 import { loadScenario } from './scenario.ts';
 import { buildPolicy, FilterChainStates, inboundHcmStatPrefix } from './security.ts';
 import type { EndpointInfo } from './proxy/cluster.ts';
@@ -40,6 +40,10 @@ import { StandIn } from './stand-in.ts';
 import { buildSidecarOutboundTcpListeners } from '../../istio/xds/outbound-listeners.ts';
 import { must } from '../../must.ts';
 import { requestMetricsFor } from '../../istio/telemetry/telemetry.ts';
+import { remoteJwksRules } from '../../istio/security/request-authentication.ts';
+import { publicOnlyJwks } from '../../istio/security/jwks-resolver.ts';
+import http from 'node:http';
+import https from 'node:https';
 
 export interface MeshOptions {
   /** Scenario folder name under scenarios/ (or an absolute path). Default `bookinfo`. */
@@ -116,6 +120,15 @@ interface Pod {
 }
 
 const gatewayLabels = { app: 'istio-ingressgateway', istio: 'ingressgateway' };
+
+function looksLikeJwks(text: string): boolean {
+  try {
+    const keys = (JSON.parse(text) as { keys?: unknown }).keys;
+    return Array.isArray(keys) && keys.length > 0;
+  } catch {
+    return false;
+  }
+}
 
 export class LocalMesh {
   private readonly store = new ConfigStore();
@@ -195,6 +208,7 @@ export class LocalMesh {
     }
     const compiled = this.store.init(objects);
     await this.reconcileStandIns(compiled);
+    await this.resolveJwks(compiled);
     const gatewayPod = this.clusterPod('istio-system', 'istio-ingressgateway', 0);
     this.gateway = new IngressGateway(
       {
@@ -262,6 +276,7 @@ export class LocalMesh {
     await this.istiod?.validate(upserts);
     const compiled = this.store.change(upserts, deletes);
     await this.reconcileStandIns(compiled);
+    await this.resolveJwks(compiled);
     await this.reconcilePods(compiled);
     this.push(compiled);
     return String(compiled.version);
@@ -286,6 +301,49 @@ export class LocalMesh {
       await standIn.start();
       this.standIns.set(host, standIn);
     }
+  }
+
+  /**
+   * istiod's fetch of the http(s) jwksUris the configuration names (model/jwks_resolver.go GetPublicKey), before the
+   * configuration is pushed: from the host's stand-in on loopback (the only hosts such a URI may name here), trusting
+   * the stand-ins' certificates as istiod trusts the public CAs. A failure is logged as istiod logs it.
+   */
+  private async resolveJwks(compiled: CompiledConfig): Promise<void> {
+    const rules = compiled.security.requestAuthentications.flatMap((ra) => remoteJwksRules(ra));
+    if (rules.length === 0) return;
+    for (const outcome of await this.store.jwks.resolve(rules, (uri, timeoutMs) => this.fetchFromStandIn(uri, timeoutMs))) {
+      if (outcome.error !== undefined)
+        meshLog('istiod', `Failed to fetch public key from jwks URI ${JSON.stringify(outcome.uri)}: ${outcome.error}; using public-only JWKS, JWT requests for ${outcome.issuer} will be rejected`);
+    }
+  }
+
+  private fetchFromStandIn(uri: string, timeoutMs: number): Promise<string> {
+    const url = new URL(uri);
+    const standIn = this.standIns.get(url.hostname.toLowerCase());
+    if (!standIn) return Promise.reject(new Error(`no stand-in for ${url.hostname}`));
+    const secure = url.protocol === 'https:';
+    const options = {
+      host: standIn.ip,
+      port: Number(url.port || (secure ? 443 : 80)),
+      path: `${url.pathname}${url.search}`,
+      headers: { host: url.host },
+      signal: AbortSignal.timeout(timeoutMs),
+      ...(secure ? { servername: url.hostname, ca: standIn.certificate } : {}),
+    };
+    return new Promise((resolve, reject) => {
+      const req = (secure ? https : http).get(options, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', reject);
+        res.on('end', () => {
+          const body = Buffer.concat(chunks).toString('utf8');
+          const status = res.statusCode ?? 0;
+          if (status < 200 || status >= 300) reject(new Error(`status ${status}, message ${JSON.stringify(body).slice(0, 100)}`));
+          else resolve(body);
+        });
+      });
+      req.on('error', (e) => reject(e.name === 'AbortError' ? new Error(`no answer within ${timeoutMs} ms`) : e));
+    });
   }
 
   /** The certificates of the stand-ins: what the pods' TLS clients trust (as a real image trusts the public CAs). */
@@ -484,7 +542,27 @@ export class LocalMesh {
       proxyDescriptorOf(this.gateway.identity, 'router'),
       ...[...this.pods.values()].map((p) => proxyDescriptorOf(p.sidecar.identity, 'sidecar')),
     ];
-    return this.istiod.translate(input, this.store.list(), proxies, compiled.meshConfig.yaml);
+    // istiod gets the keys it would have fetched inline: it must not fetch anything itself.
+    const objects = this.store.list().map((o) => (o.kind === 'RequestAuthentication' ? this.withFetchedJwks(o) : o));
+    return this.istiod.translate(input, objects, proxies, compiled.meshConfig.yaml);
+  }
+
+  /** A RequestAuthentication whose http(s) jwksUris are replaced by what their fetch gave (BuildLocalJwks inlines the same). */
+  private withFetchedJwks(ra: K8sObject): K8sObject {
+    const remote = remoteJwksRules(ra);
+    if (remote.length === 0) return ra;
+    const copy = structuredClone(ra);
+    const rules = (copy.spec as { jwtRules: Record<string, unknown>[] }).jwtRules;
+    for (const rule of rules) {
+      const fetched = remote.find((r) => r.issuer === rule.issuer && r.uri === rule.jwksUri);
+      if (!fetched) continue;
+      delete rule.jwksUri;
+      // Under --control-plane istiod the sidecars run the built-in jwt_authn; this only keeps istiod from fetching.
+      // istiod validates an inline jwks (it never validates what it fetched), so a fetched non-JWKS goes as the fake.
+      const text = this.store.jwks.lookup(fetched.issuer, fetched.uri);
+      rule.jwks = text !== undefined && looksLikeJwks(text) ? text : publicOnlyJwks();
+    }
+    return copy;
   }
 
   /** A proxy of the mesh playing a cluster ACKed istiod's response: it runs the new configuration from now on. */
