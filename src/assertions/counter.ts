@@ -34,7 +34,8 @@ export interface CounterDetails {
 
 export function judgeCounter(e: CounterExpectation, context: JudgeContext): Verdict {
   const samples = context.counters.filter(
-    (s) => s.name === e.name && (e.proxy === undefined || ofWorkload(s.proxy, e.proxy)) && Object.entries(e.labels).every(([k, v]) => labelValue(s.labels, k) === v),
+    (s) =>
+      s.name === e.name && (e.proxy === undefined || ofWorkload(s.proxy, e.proxy)) && Object.entries(e.labels).every(([k, v]) => labelValue(s.labels, k) === v),
   );
   const total = samples.reduce((sum, s) => sum + s.value, 0);
   const j = judgeCount(total, e.count, context);

@@ -119,7 +119,7 @@ describe.each(['builtin', 'istiod'] as const)('control plane %s', (controlPlane)
     }
   });
 
-  it("a document that is not a JWKS leaves the issuer without keys: 401 (authenticator.cc JwksNoValidKeys)", async () => {
+  it('a document that is not a JWKS leaves the issuer without keys: 401 (authenticator.cc JwksNoValidKeys)', async () => {
     // The stand-in answers any other path as an echo: istiod inlines that text, Envoy finds no key in it.
     const ra = requestAuthentication('https://auth.example.com/echo', 'jwt-not-jwks');
     await applyAndWait(m, ra);

@@ -55,7 +55,13 @@ describe.concurrent('examples/threat-modeling on the local target', () => {
     cpSync(example, copy, { recursive: true });
     const hosts = join(copy, 'scenario', 'external-hosts.yaml');
     // The stand-in listens on 8443 only: istiod's GET to port 443 is refused.
-    writeFileSync(hosts, readFileSync(hosts, 'utf8').replace('  name: auth.threatmodel.io\nspec:\n', '  name: auth.threatmodel.io\nspec:\n  ports: [ { number: 8443, protocol: HTTPS } ]\n'));
+    writeFileSync(
+      hosts,
+      readFileSync(hosts, 'utf8').replace(
+        '  name: auth.threatmodel.io\nspec:\n',
+        '  name: auth.threatmodel.io\nspec:\n  ports: [ { number: 8443, protocol: HTTPS } ]\n',
+      ),
+    );
     const reportDir = join(work, 'jwks-unreachable-report');
     const r = await runCli(['run', join(copy, 'experiments', '09-jwt-auth.yaml'), '--seed', '7', '--report-dir', reportDir, '--quiet'], { timeoutMs: 120_000 });
     expect(r.code, r.stderr.slice(-3000)).toBe(1);

@@ -213,7 +213,12 @@ function keysOfFetched(text: string): Key[] {
         const jwk = record(k);
         if (jwk.kty !== 'RSA' && jwk.kty !== 'EC') continue;
         try {
-          keys.push({ kid: jwk.kid as string | undefined, alg: jwk.alg as string | undefined, kty: jwk.kty, key: createPublicKey({ key: jwk, format: 'jwk' }) });
+          keys.push({
+            kid: jwk.kid as string | undefined,
+            alg: jwk.alg as string | undefined,
+            kty: jwk.kty,
+            key: createPublicKey({ key: jwk, format: 'jwk' }),
+          });
         } catch {
           // skipped, as jwt_verify_lib skips a key it cannot extract
         }

@@ -25,9 +25,7 @@ export interface RequestAttributes {
 }
 
 export type CompiledExpression =
-  | { kind: 'attribute'; evaluate: (a: RequestAttributes) => string }
-  | { kind: 'unparsable'; why: string }
-  | { kind: 'unsupported'; why: string };
+  { kind: 'attribute'; evaluate: (a: RequestAttributes) => string } | { kind: 'unparsable'; why: string } | { kind: 'unsupported'; why: string };
 
 const UNKNOWN = 'unknown';
 
@@ -99,7 +97,8 @@ function tokenize(text: string): Token[] | string {
       continue;
     }
     const op = ops.find((o) => text.startsWith(o, i));
-    if (!op) return `${JSON.stringify(c)} at offset ${i} is not a CEL token${c === '|' ? ' (CEL has `||`, a boolean or; Mixer’s `a | b` default is gone)' : ''}`;
+    if (!op)
+      return `${JSON.stringify(c)} at offset ${i} is not a CEL token${c === '|' ? ' (CEL has `||`, a boolean or; Mixer’s `a | b` default is gone)' : ''}`;
     tokens.push({ t: 'op', v: op });
     i += op.length;
   }

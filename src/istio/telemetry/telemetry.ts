@@ -122,7 +122,10 @@ export function parseTelemetry(obj: K8sObject, source?: SourcePos): TelemetryMod
       const name = r.string(po.name, `${at}.providers[${j}].name`);
       if (name === '') throw r.error(`${at}.providers[${j}].name`, 'providers.name may not be empty');
       if (name !== 'prometheus')
-        throw r.error(`${at}.providers[${j}].name`, `only the prometheus provider is emulated (the proxies' :15090 Istio metrics), found ${JSON.stringify(name)}`);
+        throw r.error(
+          `${at}.providers[${j}].name`,
+          `only the prometheus provider is emulated (the proxies' :15090 Istio metrics), found ${JSON.stringify(name)}`,
+        );
     });
     // reportingInterval paces the TCP metrics' reports only; the local mesh serves HTTP, whose metrics count per request.
     if (m.reportingInterval !== undefined) r.string(m.reportingInterval, `${at}.reportingInterval`);
@@ -146,7 +149,8 @@ function parseOverride(r: FieldReader, raw: unknown, at: string): Override {
     const metric = r.string(match.metric, `${at}.match.metric`);
     if (metric !== 'ALL_METRICS') {
       const short = STANDARD_METRICS[metric];
-      if (!short) throw r.error(`${at}.match.metric`, `unknown metric ${JSON.stringify(metric)} (one of ALL_METRICS, ${Object.keys(STANDARD_METRICS).join(', ')})`);
+      if (!short)
+        throw r.error(`${at}.match.metric`, `unknown metric ${JSON.stringify(metric)} (one of ALL_METRICS, ${Object.keys(STANDARD_METRICS).join(', ')})`);
       metrics = [short];
       allMetrics = false;
     }
@@ -179,7 +183,13 @@ function parseOverride(r: FieldReader, raw: unknown, at: string): Override {
       tags.set(name, { remove: false, value: v });
     } else throw r.error(`${tp}.operation`, `UPSERT or REMOVE, found ${JSON.stringify(operation)}`);
   }
-  return { metrics, allMetrics, modes, ...(typeof o.disabled === 'boolean' ? { disabled: o.disabled } : o.disabled === undefined ? {} : { disabled: r.bool(o.disabled, `${at}.disabled`) }), tags };
+  return {
+    metrics,
+    allMetrics,
+    modes,
+    ...(typeof o.disabled === 'boolean' ? { disabled: o.disabled } : o.disabled === undefined ? {} : { disabled: r.bool(o.disabled, `${at}.disabled`) }),
+    tags,
+  };
 }
 
 /** Tag overrides whose value Envoy cannot parse as CEL, with what istio_stats then does: for `meshproof validate`. */
@@ -249,7 +259,10 @@ export function applicableTelemetries(telemetries: readonly TelemetryModel[], pr
 export function requestMetricsFor(telemetries: readonly TelemetryModel[], proxy: WorkloadRef, rootNamespace = ROOT_NAMESPACE): ProxyRequestMetrics {
   const applicable = applicableTelemetries(telemetries, proxy, rootNamespace);
   if (applicable.length === 0) return STANDARD_REQUEST_METRICS;
-  const merged = { CLIENT: { allDisabled: false, disabled: undefined as boolean | undefined, tags: new Map<string, TagOverride>() }, SERVER: { allDisabled: false, disabled: undefined as boolean | undefined, tags: new Map<string, TagOverride>() } };
+  const merged = {
+    CLIENT: { allDisabled: false, disabled: undefined as boolean | undefined, tags: new Map<string, TagOverride>() },
+    SERVER: { allDisabled: false, disabled: undefined as boolean | undefined, tags: new Map<string, TagOverride>() },
+  };
   for (const t of applicable) {
     for (const o of t.overrides) {
       for (const mode of o.modes) {

@@ -306,7 +306,10 @@ function checkJwksHosts(ra: K8sObject, externalHosts: ReadonlyMap<string, Extern
   for (const rule of remoteJwksRules(ra)) {
     const host = new URL(rule.uri).hostname.toLowerCase();
     if (externalHosts.has(host)) continue;
-    const where = host.endsWith('.svc.cluster.local') || host.endsWith('.svc') || !host.includes('.') ? 'a mesh Service (istiod would call it without a sidecar; not emulated)' : 'outside the mesh';
+    const where =
+      host.endsWith('.svc.cluster.local') || host.endsWith('.svc') || !host.includes('.')
+        ? 'a mesh Service (istiod would call it without a sidecar; not emulated)'
+        : 'outside the mesh';
     throw new SpecError(
       `istiod fetches this JWKS itself; ${host} is ${where} and has no local stand-in: declare an ExternalHost ${host} serving it (docs/scenarios.md), or give the keys inline in jwks`,
       undefined,

@@ -313,7 +313,10 @@ export class LocalMesh {
     if (rules.length === 0) return;
     for (const outcome of await this.store.jwks.resolve(rules, (uri, timeoutMs) => this.fetchFromStandIn(uri, timeoutMs))) {
       if (outcome.error !== undefined)
-        meshLog('istiod', `Failed to fetch public key from jwks URI ${JSON.stringify(outcome.uri)}: ${outcome.error}; using public-only JWKS, JWT requests for ${outcome.issuer} will be rejected`);
+        meshLog(
+          'istiod',
+          `Failed to fetch public key from jwks URI ${JSON.stringify(outcome.uri)}: ${outcome.error}; using public-only JWKS, JWT requests for ${outcome.issuer} will be rejected`,
+        );
     }
   }
 

@@ -173,7 +173,7 @@ describe('an http(s) jwksUri: the JWKS istiod fetched, looked up per request (jw
     expect(authenticateRequest([remote], bearer(token(claims)), at).error).toBe(JWT_MESSAGES.verification);
   });
 
-  it("a fetched document without a usable key: Envoy keeps no keys for the issuer (authenticator.cc: JwksNoValidKeys)", () => {
+  it('a fetched document without a usable key: Envoy keeps no keys for the issuer (authenticator.cc: JwksNoValidKeys)', () => {
     expect(authenticateRequest([remote], bearer(token(claims)), fetched('<html>not found</html>')).error).toBe("Jwks doesn't have any valid public key");
     expect(authenticateRequest([remote], bearer(token(claims)), fetched('{"keys": [{"kty": "RSA", "n": "!"}]}')).error).toBe(
       "Jwks doesn't have any valid public key",

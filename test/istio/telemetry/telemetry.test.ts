@@ -66,15 +66,21 @@ describe('tagOverride values (CEL, as istio_stats parses and evaluates them)', (
 
 describe('parseTelemetry (validation.go ValidateTelemetry, and what the local target refuses)', () => {
   it('refuses, naming the field: tracing, access logging, another provider, an expression it does not evaluate, REMOVE with a value, UPSERT without one', () => {
-    expect(refusal(telemetry('t', 'shop', { tracing: [{ randomSamplingPercentage: 10 }] }))).toMatch(/^Telemetry shop\/t: spec\.tracing: tracing is not emulated/);
-    expect(refusal(telemetry('t', 'shop', { accessLogging: [{ providers: [{ name: 'envoy' }] }] }))).toMatch(/spec\.accessLogging: access logging is not emulated/);
+    expect(refusal(telemetry('t', 'shop', { tracing: [{ randomSamplingPercentage: 10 }] }))).toMatch(
+      /^Telemetry shop\/t: spec\.tracing: tracing is not emulated/,
+    );
+    expect(refusal(telemetry('t', 'shop', { accessLogging: [{ providers: [{ name: 'envoy' }] }] }))).toMatch(
+      /spec\.accessLogging: access logging is not emulated/,
+    );
     expect(refusal(telemetry('t', 'shop', { metrics: [{ providers: [{ name: 'stackdriver' }] }] }))).toMatch(
       /spec\.metrics\[0\]\.providers\[0\]\.name: only the prometheus provider/,
     );
     expect(refusal(telemetry('t', 'shop', tags({ m: { value: 'string(response.code)' } })))).toMatch(
       /spec\.metrics\[0\]\.overrides\[0\]\.tagOverrides\.m\.value: not emulated: .*request\.method/,
     );
-    expect(refusal(telemetry('t', 'shop', tags({ m: { operation: 'REMOVE', value: 'x' } })))).toMatch(/tagOverrides\.m\.value: tagOverrides\.value may only be set/);
+    expect(refusal(telemetry('t', 'shop', tags({ m: { operation: 'REMOVE', value: 'x' } })))).toMatch(
+      /tagOverrides\.m\.value: tagOverrides\.value may only be set/,
+    );
     expect(refusal(telemetry('t', 'shop', tags({ m: { operation: 'UPSERT' } })))).toMatch(/tagOverrides\.m\.value: tagOverrides\.value must be set/);
     expect(refusal(telemetry('t', 'shop', { selector: { matchLabels: { app: 'a' } }, targetRefs: [{ kind: 'Gateway', name: 'g' }] }))).toMatch(
       /spec\.selector: only one of targetRefs or workloadSelector/,
@@ -84,7 +90,12 @@ describe('parseTelemetry (validation.go ValidateTelemetry, and what the local ta
   it('names the unparsable values for meshproof validate', () => {
     const o = telemetry('metrics-config', 'shop', tags({ method: { value: 'request.method' }, response_code: { value: 'response.code | "unknown"' } }));
     expect(unparsableTagValues(o)).toEqual([
-      { path: 'spec.metrics[0].overrides[0].tagOverrides.response_code.value', value: 'response.code | "unknown"', why: expect.stringMatching(/"\|"/), standard: true },
+      {
+        path: 'spec.metrics[0].overrides[0].tagOverrides.response_code.value',
+        value: 'response.code | "unknown"',
+        why: expect.stringMatching(/"\|"/),
+        standard: true,
+      },
     ]);
   });
 });
@@ -93,7 +104,10 @@ describe('requestMetricsFor (telemetry.go applicableTelemetries + mergeMetrics)'
   const api = { namespace: 'shop', labels: { app: 'api', version: 'v1' } };
 
   it("the threat-modelling team's override: method added, response_code dropped (its value does not parse), on both sides", () => {
-    const m = requestMetricsFor(models(telemetry('metrics-config', 'shop', tags({ method: { value: 'request.method' }, response_code: { value: 'response.code | "unknown"' } }))), api);
+    const m = requestMetricsFor(
+      models(telemetry('metrics-config', 'shop', tags({ method: { value: 'request.method' }, response_code: { value: 'response.code | "unknown"' } }))),
+      api,
+    );
     for (const side of [m.client, m.server]) {
       expect(side.filterDisabled).toBe(false);
       expect(side.tags.map((t) => [t.name, t.remove])).toEqual([
@@ -109,7 +123,10 @@ describe('requestMetricsFor (telemetry.go applicableTelemetries + mergeMetrics)'
     const ignored = telemetry('ns-younger', 'shop', tags({ who: { value: '"younger"' } }));
     const workload = telemetry('api', 'shop', { selector: { matchLabels: { app: 'api' } }, ...tags({ who: { value: '"workload"' } }) });
     const other = telemetry('web', 'shop', { selector: { matchLabels: { app: 'web' } }, ...tags({ who: { value: '"web"' } }) });
-    const targeted = telemetry('gw', 'shop', { targetRefs: [{ group: 'gateway.networking.k8s.io', kind: 'Gateway', name: 'gw' }], ...tags({ who: { value: '"gw"' } }) });
+    const targeted = telemetry('gw', 'shop', {
+      targetRefs: [{ group: 'gateway.networking.k8s.io', kind: 'Gateway', name: 'gw' }],
+      ...tags({ who: { value: '"gw"' } }),
+    });
     const value = (t: K8sObject[], proxy = api) => {
       const tag = requestMetricsFor(models(...t), proxy).server.tags.find((x) => x.name === 'who');
       return tag && !tag.remove ? tag.evaluate(request) : undefined;
@@ -126,7 +143,9 @@ describe('requestMetricsFor (telemetry.go applicableTelemetries + mergeMetrics)'
   });
 
   it('mode CLIENT or SERVER only; ALL_METRICS disabled removes the filter until a later override of that mode; a disabled REQUEST_COUNT is dropped', () => {
-    const clientOnly = telemetry('c', 'shop', { metrics: [{ overrides: [{ match: { metric: 'REQUEST_COUNT', mode: 'CLIENT' }, tagOverrides: { x: { value: '"1"' } } }] }] });
+    const clientOnly = telemetry('c', 'shop', {
+      metrics: [{ overrides: [{ match: { metric: 'REQUEST_COUNT', mode: 'CLIENT' }, tagOverrides: { x: { value: '"1"' } } }] }],
+    });
     const m = requestMetricsFor(models(clientOnly), api);
     expect(m.client.tags.map((t) => t.name)).toEqual(['x']);
     expect(m.server.tags).toEqual([]);
@@ -157,7 +176,14 @@ describe('istio_requests_total with overrides (istio_stats.cc overrideTags)', ()
   }
 
   it('replaces a standard tag in place, removes one, appends new ones in name order, one series per value', () => {
-    const text = rendered(tags({ z_tag: { value: '"z"' }, method: { value: 'request.method' }, request_protocol: { operation: 'REMOVE' }, response_code: { value: 'request.url_path' } }));
+    const text = rendered(
+      tags({
+        z_tag: { value: '"z"' },
+        method: { value: 'request.method' },
+        request_protocol: { operation: 'REMOVE' },
+        response_code: { value: 'request.url_path' },
+      }),
+    );
     const series = text.split('\n').filter((l) => l.startsWith('istio_requests_total'));
     expect(series).toHaveLength(2);
     expect(series[0]).toMatch(/destination_cluster="Kubernetes",response_code="\/x",grpc_response_status="",response_flags="-"/);
@@ -169,6 +195,8 @@ describe('istio_requests_total with overrides (istio_stats.cc overrideTags)', ()
   it('a dropped REQUEST_COUNT and a disabled filter count nothing; no override keeps the standard labels', () => {
     expect(rendered({ metrics: [{ overrides: [{ match: { metric: 'REQUEST_COUNT' }, disabled: true }] }] })).not.toMatch(/istio_requests_total/);
     expect(rendered({ metrics: [{ overrides: [{ match: { mode: 'SERVER' }, disabled: true }] }] })).not.toMatch(/istio_requests_total/);
-    expect(rendered({ metrics: [{ overrides: [{ match: { mode: 'CLIENT' }, disabled: true }] }] })).toMatch(/istio_requests_total\{reporter="destination",.*response_code="200".*\} 2/);
+    expect(rendered({ metrics: [{ overrides: [{ match: { mode: 'CLIENT' }, disabled: true }] }] })).toMatch(
+      /istio_requests_total\{reporter="destination",.*response_code="200".*\} 2/,
+    );
   });
 });
