@@ -198,6 +198,11 @@ export function remoteJwksRules(obj: K8sObject): { issuer: string; uri: string; 
 
 const fetchedKeys = new Map<string, Key[]>();
 
+/** Whether a fetched JWKS gives Envoy at least one key. */
+export function hasUsableKey(text: string): boolean {
+  return keysOfFetched(text).length > 0;
+}
+
 /**
  * The keys of a fetched JWKS as Envoy builds them from local_jwks (jwt_verify_lib Jwks::createFromJwksCore: a key that
  * does not parse is skipped); none when the document is not a JWKS (jwks_cache.cc then keeps no keys for the issuer).

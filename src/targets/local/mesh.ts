@@ -40,7 +40,7 @@ import { StandIn } from './stand-in.ts';
 import { buildSidecarOutboundTcpListeners } from '../../istio/xds/outbound-listeners.ts';
 import { must } from '../../must.ts';
 import { requestMetricsFor } from '../../istio/telemetry/telemetry.ts';
-import { remoteJwksRules } from '../../istio/security/request-authentication.ts';
+import { hasUsableKey, remoteJwksRules } from '../../istio/security/request-authentication.ts';
 import { publicOnlyJwks } from '../../istio/security/jwks-resolver.ts';
 import http from 'node:http';
 import https from 'node:https';
@@ -120,15 +120,6 @@ interface Pod {
 }
 
 const gatewayLabels = { app: 'istio-ingressgateway', istio: 'ingressgateway' };
-
-function looksLikeJwks(text: string): boolean {
-  try {
-    const keys = (JSON.parse(text) as { keys?: unknown }).keys;
-    return Array.isArray(keys) && keys.length > 0;
-  } catch {
-    return false;
-  }
-}
 
 export class LocalMesh {
   private readonly store = new ConfigStore();
@@ -560,10 +551,10 @@ export class LocalMesh {
       const fetched = remote.find((r) => r.issuer === rule.issuer && r.uri === rule.jwksUri);
       if (!fetched) continue;
       delete rule.jwksUri;
-      // Under --control-plane istiod the sidecars run the built-in jwt_authn; this only keeps istiod from fetching.
-      // istiod validates an inline jwks (it never validates what it fetched), so a fetched non-JWKS goes as the fake.
+      // istiod validates an inline jwks (never what it fetched): a fetched document without a usable key goes as an
+      // empty key set, which leaves Envoy's jwt_authn without keys for the issuer exactly as that document would.
       const text = this.store.jwks.lookup(fetched.issuer, fetched.uri);
-      rule.jwks = text !== undefined && looksLikeJwks(text) ? text : publicOnlyJwks();
+      rule.jwks = text === undefined ? publicOnlyJwks() : hasUsableKey(text) ? text : '{"keys":[]}';
     }
     return copy;
   }
