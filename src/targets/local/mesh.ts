@@ -42,8 +42,7 @@ import { must } from '../../must.ts';
 import { requestMetricsFor } from '../../istio/telemetry/telemetry.ts';
 import { hasUsableKey, remoteJwksRules } from '../../istio/security/request-authentication.ts';
 import { publicOnlyJwks } from '../../istio/security/jwks-resolver.ts';
-import http from 'node:http';
-import https from 'node:https';
+import { fetchJwks } from './jwks-fetch.ts';
 
 export interface MeshOptions {
   /** Scenario folder name under scenarios/ (or an absolute path). Default `bookinfo`. */
@@ -302,42 +301,13 @@ export class LocalMesh {
   private async resolveJwks(compiled: CompiledConfig): Promise<void> {
     const rules = compiled.security.requestAuthentications.flatMap((ra) => remoteJwksRules(ra));
     if (rules.length === 0) return;
-    for (const outcome of await this.store.jwks.resolve(rules, (uri, timeoutMs) => this.fetchFromStandIn(uri, timeoutMs))) {
+    for (const outcome of await this.store.jwks.resolve(rules, (uri, timeoutMs) => fetchJwks(uri, timeoutMs, (host) => this.standIns.get(host)))) {
       if (outcome.error !== undefined)
         meshLog(
           'istiod',
           `Failed to fetch public key from jwks URI ${JSON.stringify(outcome.uri)}: ${outcome.error}; using public-only JWKS, JWT requests for ${outcome.issuer} will be rejected`,
         );
     }
-  }
-
-  private fetchFromStandIn(uri: string, timeoutMs: number): Promise<string> {
-    const url = new URL(uri);
-    const standIn = this.standIns.get(url.hostname.toLowerCase());
-    if (!standIn) return Promise.reject(new Error(`no stand-in for ${url.hostname}`));
-    const secure = url.protocol === 'https:';
-    const options = {
-      host: standIn.ip,
-      port: Number(url.port || (secure ? 443 : 80)),
-      path: `${url.pathname}${url.search}`,
-      headers: { host: url.host },
-      signal: AbortSignal.timeout(timeoutMs),
-      ...(secure ? { servername: url.hostname, ca: standIn.certificate } : {}),
-    };
-    return new Promise((resolve, reject) => {
-      const req = (secure ? https : http).get(options, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('error', reject);
-        res.on('end', () => {
-          const body = Buffer.concat(chunks).toString('utf8');
-          const status = res.statusCode ?? 0;
-          if (status < 200 || status >= 300) reject(new Error(`status ${status}, message ${JSON.stringify(body).slice(0, 100)}`));
-          else resolve(body);
-        });
-      });
-      req.on('error', (e) => reject(e.name === 'AbortError' ? new Error(`no answer within ${timeoutMs} ms`) : e));
-    });
   }
 
   /** The certificates of the stand-ins: what the pods' TLS clients trust (as a real image trusts the public CAs). */
