@@ -18,6 +18,11 @@ function ofWorkload(proxy: string, workload: string): boolean {
   return proxy === workload || proxy.startsWith(`${workload}-`) || proxy.startsWith(`${workload}.`);
 }
 
+/** A series' label value; in Prometheus a label with an empty value is the same as no label, so `""` selects its absence. */
+function labelValue(labels: Record<string, string>, name: string): string {
+  return labels[name] ?? '';
+}
+
 export interface CounterDetails {
   /** The rise per proxy. */
   byProxy: Record<string, number>;
@@ -29,7 +34,8 @@ export interface CounterDetails {
 
 export function judgeCounter(e: CounterExpectation, context: JudgeContext): Verdict {
   const samples = context.counters.filter(
-    (s) => s.name === e.name && (e.proxy === undefined || ofWorkload(s.proxy, e.proxy)) && Object.entries(e.labels).every(([k, v]) => s.labels[k] === v),
+    (s) =>
+      s.name === e.name && (e.proxy === undefined || ofWorkload(s.proxy, e.proxy)) && Object.entries(e.labels).every(([k, v]) => labelValue(s.labels, k) === v),
   );
   const total = samples.reduce((sum, s) => sum + s.value, 0);
   const j = judgeCount(total, e.count, context);

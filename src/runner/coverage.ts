@@ -25,6 +25,7 @@ export const BEHAVIOURS = [
   'request authentication',
   'local rate limit',
   'CORS',
+  'metrics',
 ] as const;
 export type Behaviour = (typeof BEHAVIOURS)[number];
 
@@ -163,6 +164,11 @@ export function resourceBehaviours(o: K8sObject): Found[] {
       return [{ behaviour: 'peer authentication', services: selected(o, selectorOf('selector').matchLabels), resource: idOf(o), field: 'spec.mtls' }];
     case 'RequestAuthentication':
       return [{ behaviour: 'request authentication', services: selected(o, selectorOf('selector').matchLabels), resource: idOf(o), field: 'spec.jwtRules' }];
+    case 'Telemetry':
+      // A Telemetry's metrics overrides change the proxies' istio_* series; a selector-less one its whole namespace.
+      return spec.metrics === undefined
+        ? []
+        : [{ behaviour: 'metrics', services: selected(o, selectorOf('selector').matchLabels), resource: idOf(o), field: 'spec.metrics' }];
     case 'EnvoyFilter':
       return JSON.stringify(spec).includes('local_ratelimit')
         ? [{ behaviour: 'local rate limit', services: selected(o, selectorOf('workloadSelector').labels), resource: idOf(o), field: 'spec.configPatches' }]
@@ -221,6 +227,7 @@ export function expectationBehaviours(e: Expectation): { behaviours: Behaviour[]
       if (/rbac/.test(n)) out.push('authorization');
       if (/rate_limit|ratelimit/.test(n)) out.push('local rate limit');
       if (/timeout/.test(n)) out.push('timeout');
+      if (/^istio_/.test(n)) out.push('metrics');
       return { behaviours: out };
     }
     case 'reconcile':

@@ -12,6 +12,7 @@ import { experimentDir, loadScenario, resolveScenarioRef } from './scenario.ts';
 import { schemaErrors } from './schema-check.ts';
 import {
   customProviderWarnings,
+  telemetryWarnings,
   driverErrors,
   observabilityErrors,
   requestTargetErrors,
@@ -168,6 +169,7 @@ function buildExperiment(
       ...deprecatedFieldWarnings(apply),
       ...(scenario ? deprecatedFieldWarnings(scenario.resources) : []),
       ...customProviderWarnings([...(scenario?.resources ?? []), ...apply]),
+      ...telemetryWarnings([...(scenario?.resources ?? []), ...apply]),
       ...(value.metadata.tags?.includes('pitfall') ? [] : pitfallWarnings(apply, load, expect as Experiment['expect'], spec.scenario ?? 'bookinfo')),
     ],
   };

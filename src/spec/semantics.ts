@@ -9,6 +9,7 @@ import type { Scenario } from './scenario.ts';
 import { field, isRecord, list, record, valueText } from './untyped.ts';
 import { must } from '../must.ts';
 import { isValidWeight, MAX_WEIGHT, weightShares } from '../istio/networking/weights.ts';
+import { unparsableTagValues } from '../istio/telemetry/telemetry.ts';
 
 /** Labels each classifier can put on a response (kept in step with src/observe/classifiers.ts). */
 export const CLASSIFIER_LABELS: Record<string, string[]> = {
@@ -175,6 +176,27 @@ export function customProviderWarnings(resources: ResourceRef[]): SpecWarning[] 
       path: `AuthorizationPolicy ${ref.object.metadata.name}: ${path}`,
       message: `no extension provider ${JSON.stringify(name)} in the scenario's mesh config (${known}): on the local target, and on a cluster whose installation does not define it, istiod turns this policy into a DENY of every request its rules match; define it in meshConfig.extensionProviders (the istio ConfigMap of istio-system)`,
     });
+  }
+  return warnings;
+}
+
+/**
+ * Telemetry tag overrides Envoy cannot parse as CEL (istio/proxy istio_stats.cc getOrCreateExpression): istiod accepts
+ * them (validateTelemetryMetrics does not parse values), and the proxies then drop the standard tag or add no new one —
+ * e.g. the Mixer-era `response.code | "unknown"` removes response_code from the metric.
+ */
+export function telemetryWarnings(resources: ResourceRef[]): SpecWarning[] {
+  const warnings: SpecWarning[] = [];
+  for (const ref of resources) {
+    if (ref.object.kind !== 'Telemetry') continue;
+    for (const u of unparsableTagValues(ref.object)) {
+      const tag = u.path.split('.').at(-2) ?? '';
+      warnings.push({
+        source: locateField(ref.object, u.path) ?? ref.source,
+        path: `Telemetry ${ref.object.metadata.name}: ${u.path}`,
+        message: `${JSON.stringify(u.value)} is not a CEL expression (${u.why}): Envoy's istio_stats filter cannot parse it and ${u.standard ? `drops the ${tag} label from the metric` : `adds no ${tag} label`}`,
+      });
+    }
   }
   return warnings;
 }

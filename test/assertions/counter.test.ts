@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { judge } from '../../src/assertions/index.ts';
 import type { CounterExpectation } from '../../src/spec/types.ts';
+import type { CounterSample } from '../../src/observe/types.ts';
 import { FakeObservation } from './fake-observation.ts';
 import { contextOf, source } from './context.ts';
 
@@ -59,5 +60,16 @@ describe('counter expectations (Envoy cluster statistics, e.g. upstream_rq_pendi
   it('a min not reached yet stays inconclusive until the last look of a sequential run', () => {
     expect(judge(overflow({ min: 100 }), contextOf(observation, { counters, sequential: { looks: 2 } })).outcome).toBe('inconclusive');
     expect(judge(overflow({ min: 100 }), contextOf(observation, { counters, sequential: { looks: 3, final: true } })).outcome).toBe('fail');
+  });
+
+  it('an empty label value selects the series without that label, as Prometheus treats them (a Telemetry removed response_code)', () => {
+    const requests: CounterSample[] = [
+      { proxy: 'api-gateway-v1', name: 'istio_requests_total', labels: { reporter: 'destination', method: 'GET' }, value: 30 },
+      { proxy: 'api-gateway-v1', name: 'istio_requests_total', labels: { reporter: 'destination', method: 'GET', response_code: '200' }, value: 5 },
+    ];
+    const e = (labels: Record<string, string>) => overflow({ min: 1 }, { name: 'istio_requests_total', labels });
+    expect(judge(e({ method: 'GET', response_code: '' }), contextOf(observation, { counters: requests })).observed).toBe(30);
+    expect(judge(e({ method: 'GET', response_code: '200' }), contextOf(observation, { counters: requests })).observed).toBe(5);
+    expect(judge(e({ method: '' }), contextOf(observation, { counters: requests })).observed).toBe(0);
   });
 });

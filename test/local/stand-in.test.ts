@@ -114,6 +114,32 @@ describe('the ExternalHost declaration', () => {
     expect(path(() => parseExternalHost(object('backend.shop.svc.cluster.local')))).toBe('ExternalHost backend.shop.svc.cluster.local: metadata.name');
     expect(path(() => parseExternalHost(object('api.openai.com', { port: 443 })))).toBe('ExternalHost api.openai.com: spec.port');
   });
+
+  it("serves documents at exact paths (an identity provider's JWKS); names the field of a mistake", async () => {
+    const spec = parseExternalHost(
+      object('auth.example.com', {
+        ports: [{ number: 443, protocol: 'HTTP' }],
+        paths: { '/.well-known/jwks.json': { contentType: 'application/json', body: '{"keys":[]}' } },
+      }),
+    );
+    expect(spec.paths).toEqual({ '/.well-known/jwks.json': { contentType: 'application/json', body: '{"keys":[]}', status: 200 } });
+    expect(path(() => parseExternalHost(object('auth.example.com', { paths: { 'jwks.json': { body: 'x' } } })))).toBe(
+      'ExternalHost auth.example.com: spec.paths["jwks.json"]',
+    );
+    expect(path(() => parseExternalHost(object('auth.example.com', { paths: { '/k': { body: 'x', status: 99 } } })))).toBe(
+      'ExternalHost auth.example.com: spec.paths["/k"].status',
+    );
+    const served = new StandIn({ ...spec, ports: [{ number: await freePort(), protocol: 'HTTP' }] }, '127.0.0.1');
+    await served.start();
+    try {
+      const base = `http://127.0.0.1:${served.spec.ports[0]!.number}`;
+      const doc = await fetch(`${base}/.well-known/jwks.json?x=1`);
+      expect([doc.status, doc.headers.get('content-type'), await doc.text()]).toEqual([200, 'application/json', '{"keys":[]}']);
+      expect(await (await fetch(`${base}/other`)).text()).toMatch(/^ServiceVersion=external$/m); // any other path: the echo
+    } finally {
+      await served.close();
+    }
+  });
 });
 
 describe("an echo's https:// call names an external host (echo-calls.ts checkEchoCalls)", () => {

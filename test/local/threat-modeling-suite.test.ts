@@ -20,17 +20,54 @@ describe.concurrent('examples/threat-modeling on the local target', () => {
     expect(v.code, v.stderr).toBe(0);
     const warnings = (JSON.parse(v.stdout) as { warnings: { path: string; message: string }[] }).warnings;
     // Once per experiment in --json (each runs on that baseline); the text output shows it once.
-    expect([...new Set(warnings.map((w) => w.path))]).toEqual(['DestinationRule threat-engine-dr: spec.trafficPolicy.outlierDetection.consecutiveErrors']);
+    expect([...new Set(warnings.map((w) => w.path))]).toEqual([
+      'DestinationRule threat-engine-dr: spec.trafficPolicy.outlierDetection.consecutiveErrors',
+      // The team's Telemetry: Mixer's `a | "unknown"` default is not CEL (istio_stats.cc getOrCreateExpression).
+      'Telemetry metrics-config: spec.metrics[0].overrides[0].tagOverrides.response_code.value',
+    ]);
     expect(warnings[0]!.message).toMatch(/deprecated.*Istio ignores it/);
+    expect(warnings.find((w) => w.path.startsWith('Telemetry'))!.message).toMatch(/not a CEL expression.*drops the response_code label/);
   }, 60_000);
 
-  it('runs green: the 90/10 canary, header routing to v2, the ORed authorization rules, retries covering 503, CORS preflights, sticky sessions, the external AI API under REGISTRY_ONLY', async () => {
+  it('runs green: the 90/10 canary, header routing to v2, the ORed authorization rules, retries covering 503, CORS preflights, sticky sessions, the external AI API under REGISTRY_ONLY, the Telemetry method tag, JWT with the JWKS istiod fetches', async () => {
     const reportDir = join(work, 'green');
     const r = await runCli(['run', join(example, 'experiments'), '--seed', '20261205', '--report-dir', reportDir, '--quiet'], { timeoutMs: 120_000 });
     const result = readResult(reportDir);
     expect(describeNonPassing(result), 'experiments that did not pass').toBe('');
     expect(r.code, r.stderr.slice(-3000)).toBe(0);
-    expect(result.experiments).toHaveLength(7);
+    expect(result.experiments).toHaveLength(9);
+  }, 120_000);
+
+  it('with the response_code override written as CEL (`response.code`), the label stays and the checks of its absence fail', async () => {
+    const copy = join(work, 'telemetry-cel');
+    cpSync(example, copy, { recursive: true });
+    const file = join(copy, 'experiments', '08-telemetry-method-tag.yaml');
+    writeFileSync(file, readFileSync(file, 'utf8').replace('value: response.code | "unknown"', 'value: response.code'));
+    const reportDir = join(work, 'telemetry-cel-report');
+    const r = await runCli(['run', file, '--seed', '7', '--report-dir', reportDir, '--quiet'], { timeoutMs: 120_000 });
+    expect(r.code, r.stderr.slice(-3000)).toBe(1);
+    const verdicts = readResult(reportDir).experiments[0]!.verdicts;
+    expect(verdicts.map((v) => v.outcome)).toEqual(['pass', 'fail', 'fail', 'fail', 'fail', 'fail', 'pass']);
+  }, 120_000);
+
+  it("with the identity provider unreachable, istiod's fetch fails and its public-only JWKS refuses even the signed token", async () => {
+    const copy = join(work, 'jwks-unreachable');
+    cpSync(example, copy, { recursive: true });
+    const hosts = join(copy, 'scenario', 'external-hosts.yaml');
+    // The stand-in listens on 8443 only: istiod's GET to port 443 is refused.
+    writeFileSync(
+      hosts,
+      readFileSync(hosts, 'utf8').replace(
+        '  name: auth.threatmodel.io\nspec:\n',
+        '  name: auth.threatmodel.io\nspec:\n  ports: [ { number: 8443, protocol: HTTPS } ]\n',
+      ),
+    );
+    const reportDir = join(work, 'jwks-unreachable-report');
+    const r = await runCli(['run', join(copy, 'experiments', '09-jwt-auth.yaml'), '--seed', '7', '--report-dir', reportDir, '--quiet'], { timeoutMs: 120_000 });
+    expect(r.code, r.stderr.slice(-3000)).toBe(1);
+    // jwt_authn checks the audience before the keys: the other audience's token is still a 403.
+    const verdicts = readResult(reportDir).experiments[0]!.verdicts;
+    expect(verdicts.map((v) => v.outcome)).toEqual(['fail', 'pass', 'pass', 'pass']);
   }, 120_000);
 
   it('with an origin left out of the CORS policy, its preflights go to api-gateway and the preflight checks fail', async () => {

@@ -113,4 +113,16 @@ describe("result.json's schema knows every behaviour", () => {
       } as Expectation).behaviours,
     ).toEqual(['CORS']);
   });
+
+  it("a Telemetry with metrics decides its namespace's (or its selected workloads') Istio metrics; an istio_* counter expectation checks them", () => {
+    const telemetry = {
+      apiVersion: 'telemetry.istio.io/v1',
+      kind: 'Telemetry',
+      metadata: { name: 'm', namespace: 'shop' },
+      spec: { metrics: [{ overrides: [] }] },
+    };
+    expect(resourceBehaviours(telemetry).map((f) => [f.behaviour, f.services, f.field])).toEqual([['metrics', ['namespace shop'], 'spec.metrics']]);
+    const counter = { kind: 'counter', name: 'istio_requests_total', labels: {}, count: { min: 1 } } as unknown as Expectation;
+    expect(expectationBehaviours(counter).behaviours).toEqual(['metrics']);
+  });
 });

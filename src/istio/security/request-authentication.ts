@@ -1,4 +1,10 @@
-// RequestAuthentication: JWT verification as Istio configures Envoy's jwt_authn filter, with local JWKS only.
+// RequestAuthentication: JWT verification as Istio configures Envoy's jwt_authn filter.
+//
+// Keys: inline `jwks`, a `file:` jwksUri read when the resource is, or an http(s) jwksUri that istiod fetches itself
+// when it builds the filter (PILOT_JWT_ENABLE_REMOTE_JWKS=false, the default: pilot/pkg/security/authn
+// policy_applier.go → model/jwks_resolver.go BuildLocalJwks) and inlines as local_jwks. The fetched document is looked
+// up per request through `remoteJwks` (the caller's cache of istiod's fetches, src/istio/security/jwks-resolver.ts); a
+// failed fetch gives istiod's public-only JWKS, whose private key exists nowhere, so every token fails verification.
 //
 // istio/api security/v1beta1/request_authentication.proto (jwtRules: issuer, audiences, jwks, jwksUri, fromHeaders,
 // fromParams, forwardOriginalToken, outputPayloadToHeader). Istio requires any provider but allows a missing token
@@ -13,10 +19,11 @@ import { createPublicKey, verify as verifySignature, type KeyObject } from 'node
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { K8sObject, SourcePos } from '../../spec/types.ts';
-import { FieldReader, type Json } from '../fields.ts';
+import { FieldReader, protoDurationMs, type Json } from '../fields.ts';
 import { ROOT_NAMESPACE, objectNamespace, readSelector, resourceName, scopeApplies, type WorkloadRef } from '../selector.ts';
 import { must } from '../../must.ts';
 import { field, record } from '../../spec/untyped.ts';
+import { publicOnlyJwks } from './jwks-resolver.ts';
 
 export const JWT_MESSAGES = {
   badFormat: 'Jwt is not in the form of Header.Payload.Signature with two dots and 3 sections',
@@ -33,6 +40,7 @@ export const JWT_MESSAGES = {
   noKey: "Jwks doesn't have key to match kid or alg from Jwt",
   verification: 'Jwt verification fails',
   multiple: 'Found multiple Jwt tokens',
+  noValidKeys: "Jwks doesn't have any valid public key",
 } as const;
 
 const CLOCK_SKEW_S = 60;
@@ -67,7 +75,10 @@ interface Key {
 interface JwtRule {
   issuer: string;
   audiences: string[];
+  /** Inline or file: keys; empty for a remote jwksUri (`remote`). */
   keys: Key[];
+  /** An http(s) jwksUri istiod fetches, with JWTRule.timeout (default 5 s, policy_applier.go). */
+  remote?: { uri: string; timeoutMs: number; path: string };
   locations: Location[];
   forwardOriginalToken: boolean;
   outputPayloadToHeader?: string;
@@ -123,28 +134,38 @@ function parse(obj: K8sObject, source?: SourcePos): ParsedRequestAuthentication 
 
 function parseRule(r: FieldReader, raw: unknown, path: string): JwtRule {
   const o = r.object(raw, path);
-  r.onlyKeys(o, path, ['issuer', 'audiences', 'jwks', 'jwksUri', 'fromHeaders', 'fromParams', 'forwardOriginalToken', 'outputPayloadToHeader']);
+  r.onlyKeys(o, path, ['issuer', 'audiences', 'jwks', 'jwksUri', 'fromHeaders', 'fromParams', 'forwardOriginalToken', 'outputPayloadToHeader', 'timeout']);
   const issuer = r.string(o.issuer, `${path}.issuer`);
   if (issuer === '') throw r.error(`${path}.issuer`, 'must not be empty');
   const audiences = r.optionalStringList(o.audiences, `${path}.audiences`) ?? [];
-  let jwksText: string;
+  let jwksText: string | undefined;
+  let remote: JwtRule['remote'];
+  const timeoutMs = o.timeout === undefined ? 5000 : protoDurationMs(o.timeout, r, `${path}.timeout`);
   if (o.jwks !== undefined && o.jwksUri !== undefined) throw r.error(path, 'set jwks or jwksUri, not both');
   if (o.jwks !== undefined) {
     jwksText = r.string(o.jwks, `${path}.jwks`);
   } else if (o.jwksUri !== undefined) {
     const uri = r.string(o.jwksUri, `${path}.jwksUri`);
-    if (!uri.startsWith('file:')) {
-      throw r.error(`${path}.jwksUri`, 'meshproof makes no network calls: use a file: URL or inline jwks');
-    }
-    try {
-      jwksText = readFileSync(fileURLToPath(uri), 'utf8');
-    } catch (e) {
-      throw r.error(`${path}.jwksUri`, `cannot read ${uri}: ${(e as Error).message}`);
+    if (uri.startsWith('file:')) {
+      try {
+        jwksText = readFileSync(fileURLToPath(uri), 'utf8');
+      } catch (e) {
+        throw r.error(`${path}.jwksUri`, `cannot read ${uri}: ${(e as Error).message}`);
+      }
+    } else {
+      let url: URL;
+      try {
+        url = new URL(uri);
+      } catch {
+        throw r.error(`${path}.jwksUri`, `not a URL: ${JSON.stringify(uri)}`);
+      }
+      if (url.protocol !== 'https:' && url.protocol !== 'http:') throw r.error(`${path}.jwksUri`, `istiod fetches http or https URIs, found ${url.protocol}`);
+      remote = { uri, timeoutMs, path: `${path}.jwksUri` };
     }
   } else {
     throw r.error(path, 'jwks or jwksUri is required (OpenID discovery from the issuer needs the network, which meshproof does not use)');
   }
-  const keys = parseJwks(r, jwksText, o.jwks !== undefined ? `${path}.jwks` : `${path}.jwksUri`);
+  const keys = jwksText === undefined ? [] : parseJwks(r, jwksText, o.jwks !== undefined ? `${path}.jwks` : `${path}.jwksUri`);
   const locations: Location[] = [];
   if (o.fromHeaders !== undefined) {
     r.array(o.fromHeaders, `${path}.fromHeaders`).forEach((h, i) => {
@@ -167,7 +188,52 @@ function parseRule(r: FieldReader, raw: unknown, path: string): JwtRule {
   const forwardOriginalToken = o.forwardOriginalToken === undefined ? false : r.bool(o.forwardOriginalToken, `${path}.forwardOriginalToken`);
   const outputPayloadToHeader =
     o.outputPayloadToHeader === undefined ? undefined : r.string(o.outputPayloadToHeader, `${path}.outputPayloadToHeader`).toLowerCase();
-  return { issuer, audiences, keys, locations, forwardOriginalToken, outputPayloadToHeader };
+  return { issuer, audiences, keys, ...(remote ? { remote } : {}), locations, forwardOriginalToken, outputPayloadToHeader };
+}
+
+/** The http(s) jwksUris of a RequestAuthentication istiod fetches, with the field that names each. */
+export function remoteJwksRules(obj: K8sObject): { issuer: string; uri: string; timeoutMs: number; path: string }[] {
+  return parse(obj).rules.flatMap((rule) => (rule.remote ? [{ issuer: rule.issuer, ...rule.remote }] : []));
+}
+
+const fetchedKeys = new Map<string, Key[]>();
+
+/** Whether a fetched JWKS gives Envoy at least one key. */
+export function hasUsableKey(text: string): boolean {
+  return keysOfFetched(text).length > 0;
+}
+
+/**
+ * The keys of a fetched JWKS as Envoy builds them from local_jwks (jwt_verify_lib Jwks::createFromJwksCore: a key that
+ * does not parse is skipped); none when the document is not a JWKS (jwks_cache.cc then keeps no keys for the issuer).
+ */
+function keysOfFetched(text: string): Key[] {
+  let keys = fetchedKeys.get(text);
+  if (!keys) {
+    keys = [];
+    try {
+      const doc: unknown = JSON.parse(text);
+      const raw = field(doc, 'keys');
+      for (const k of Array.isArray(raw) ? raw : []) {
+        const jwk = record(k);
+        if (jwk.kty !== 'RSA' && jwk.kty !== 'EC') continue;
+        try {
+          keys.push({
+            kid: jwk.kid as string | undefined,
+            alg: jwk.alg as string | undefined,
+            kty: jwk.kty,
+            key: createPublicKey({ key: jwk, format: 'jwk' }),
+          });
+        } catch {
+          // skipped, as jwt_verify_lib skips a key it cannot extract
+        }
+      }
+    } catch {
+      // not JSON: no keys
+    }
+    fetchedKeys.set(text, keys);
+  }
+  return keys;
 }
 
 function parseJwks(r: FieldReader, text: string, path: string): Key[] {
@@ -204,6 +270,8 @@ export interface AuthenticateOptions {
   /** Clock for exp/nbf, ms since the epoch (default Date.now()). */
   nowMs?: number;
   rootNamespace?: string;
+  /** The JWKS istiod fetched for (issuer, jwksUri); undefined when its fetch failed or never happened. */
+  remoteJwks?: (issuer: string, uri: string) => string | undefined;
 }
 
 /**
@@ -264,7 +332,10 @@ export function authenticateRequest(
     const aud = typeof payload.aud === 'string' ? [payload.aud] : Array.isArray(payload.aud) ? payload.aud : [];
     if (!aud.some((a) => rule.audiences.includes(a as string))) return refuse(JWT_MESSAGES.audience);
   }
-  const candidates = rule.keys.filter(
+  const keys = rule.remote ? keysOfFetched(options.remoteJwks?.(rule.issuer, rule.remote.uri) ?? publicOnlyJwks()) : rule.keys;
+  // authenticator.cc startVerify: no usable keys for the issuer (an inline JWKS that did not parse).
+  if (keys.length === 0) return refuse(JWT_MESSAGES.noValidKeys);
+  const candidates = keys.filter(
     (k) => k.kty === alg.kty && (k.alg === undefined || k.alg === header.alg) && (header.kid === undefined || k.kid === undefined || k.kid === header.kid),
   );
   if (candidates.length === 0) return refuse(JWT_MESSAGES.noKey);

@@ -30,6 +30,10 @@ import { checkEchoCalls } from './echo-calls.ts';
 import { parseServiceEntry, type ServiceEntryModel } from '../../istio/networking/service-entry.ts';
 import { EXTERNAL_HOST_API_VERSION, parseExternalHost, type ExternalHostSpec } from './external-host.ts';
 import { must } from '../../must.ts';
+import { JwksCache } from '../../istio/security/jwks-resolver.ts';
+import { remoteJwksRules } from '../../istio/security/request-authentication.ts';
+import { resourceName } from '../../istio/selector.ts';
+import { TELEMETRY_API_VERSIONS, parseTelemetry, type TelemetryModel } from '../../istio/telemetry/telemetry.ts';
 
 const apiVersions: Record<string, string[]> = {
   Namespace: ['v1'],
@@ -46,6 +50,7 @@ const apiVersions: Record<string, string[]> = {
   RequestAuthentication: ['security.istio.io/v1', 'security.istio.io/v1beta1'],
   ServiceEntry: ['networking.istio.io/v1', 'networking.istio.io/v1beta1', 'networking.istio.io/v1alpha3'],
   ExternalHost: [EXTERNAL_HOST_API_VERSION],
+  Telemetry: TELEMETRY_API_VERSIONS,
 };
 
 export const supportedKinds = Object.keys(apiVersions);
@@ -76,6 +81,8 @@ export interface CompiledConfig {
   grpcPorts: Map<string, Map<number, number>>;
   /** The external hosts the scenario gives a local stand-in (ExternalHost objects), by host. */
   externalHosts: Map<string, ExternalHostSpec>;
+  /** Telemetry objects (their metrics part), oldest first. */
+  telemetries: TelemetryModel[];
 }
 
 /** An object as the user wrote it (nothing has checked it yet): kind, apiVersion, name and namespace. */
@@ -131,6 +138,8 @@ export class ConfigStore {
   private version = 0;
   private namespaces: ReadonlySet<string> = new Set(builtInNamespaces);
   current!: CompiledConfig;
+  /** istiod's fetches of http(s) jwksUris, kept across versions as istiod's resolver keeps them. */
+  readonly jwks = new JwksCache();
 
   /** Load the baseline (version 1); its namespaces are the mesh's from then on. */
   init(objects: K8sObject[]): CompiledConfig {
@@ -160,7 +169,7 @@ export class ConfigStore {
       if (copy.metadata.creationTimestamp === undefined) copy.metadata.creationTimestamp = new Date(epoch + createdAt * 1000).toISOString();
       next.set(key, { object: copy, createdAt });
     }
-    const compiled = compile(next, this.version + 1);
+    const compiled = compile(next, this.version + 1, this.jwks);
     this.entries = next;
     this.version = compiled.version;
     this.current = compiled;
@@ -168,7 +177,7 @@ export class ConfigStore {
   }
 }
 
-function compile(entries: Map<string, Entry>, version: number): CompiledConfig {
+function compile(entries: Map<string, Entry>, version: number, jwks: JwksCache): CompiledConfig {
   const virtualServices: VirtualServiceModel[] = [];
   const destinationRules: DestinationRuleModel[] = [];
   const gateways: GatewayModel[] = [];
@@ -181,6 +190,7 @@ function compile(entries: Map<string, Entry>, version: number): CompiledConfig {
   const configMaps = new Map<string, Record<string, string>>();
   const serviceEntries: ServiceEntryModel[] = [];
   const externalHosts = new Map<string, ExternalHostSpec>();
+  const telemetries: TelemetryModel[] = [];
   const sorted = [...entries.values()].sort((a, b) => a.createdAt - b.createdAt);
   for (const { object, createdAt } of sorted) {
     switch (object.kind) {
@@ -208,6 +218,9 @@ function compile(entries: Map<string, Entry>, version: number): CompiledConfig {
         break;
       case 'ServiceEntry':
         serviceEntries.push(parseServiceEntry(object));
+        break;
+      case 'Telemetry':
+        telemetries.push(parseTelemetry(object));
         break;
       case 'ExternalHost': {
         const spec = parseExternalHost(object);
@@ -266,6 +279,8 @@ function compile(entries: Map<string, Entry>, version: number): CompiledConfig {
     checkEchoCalls(w, services, externalHosts);
     checkInterception(w);
   }
+  const security = compileSecurity(securityObjects, (issuer, uri) => jwks.lookup(issuer, uri));
+  for (const ra of security.requestAuthentications) checkJwksHosts(ra, externalHosts);
   return {
     version,
     virtualServices,
@@ -274,12 +289,33 @@ function compile(entries: Map<string, Entry>, version: number): CompiledConfig {
     gateways,
     services,
     workloads,
-    security: compileSecurity(securityObjects),
+    security,
     securityObjects,
     meshConfig,
     grpcPorts,
     externalHosts,
+    telemetries,
   };
+}
+
+/**
+ * istiod fetches an http(s) jwksUri from its own network; nothing leaves loopback here, so its host must have a local
+ * stand-in (an ExternalHost), which the local mesh fetches it from.
+ */
+function checkJwksHosts(ra: K8sObject, externalHosts: ReadonlyMap<string, ExternalHostSpec>): void {
+  for (const rule of remoteJwksRules(ra)) {
+    const host = new URL(rule.uri).hostname.toLowerCase();
+    if (externalHosts.has(host)) continue;
+    const where =
+      host.endsWith('.svc.cluster.local') || host.endsWith('.svc') || !host.includes('.')
+        ? 'a mesh Service (istiod would call it without a sidecar; not emulated)'
+        : 'outside the mesh';
+    throw new SpecError(
+      `istiod fetches this JWKS itself; ${host} is ${where} and has no local stand-in: declare an ExternalHost ${host} serving it (docs/scenarios.md), or give the keys inline in jwks`,
+      undefined,
+      `${resourceName(ra)}: ${rule.path}`,
+    );
+  }
 }
 
 /** A ServiceEntry's hosts into the registry, one service per host (serviceentry/conversion.go convertServices). */

@@ -14,8 +14,9 @@ export function authenticateRequest(
   policies: K8sObject[],
   workload: { namespace: string; labels: Record<string, string> },
   request: FilterRequest,
+  remoteJwks?: (issuer: string, uri: string) => string | undefined,
 ): AuthnOutcome {
-  const result = verify(policies, request.headers, { workload, path: request.path, scheme: 'http', host: request.host });
+  const result = verify(policies, request.headers, { workload, path: request.path, scheme: 'http', host: request.host, ...(remoteJwks ? { remoteJwks } : {}) });
   if (result.error !== undefined) {
     return { kind: 'reply', verdict: { action: 'reply', status: result.status ?? 401, body: result.error, headers: result.responseHeaders ?? {}, flags: [] } };
   }

@@ -16,7 +16,7 @@ import type { AppContext, AppHandler } from './apps/types.ts';
 import { ConfigStore, type CompiledConfig } from './config-store.ts';
 import { resourceId } from '../../spec/resources.ts';
 import { seededHex } from './decide.ts';
-import { meshLogError } from './log.ts';
+import { meshLog, meshLogError } from './log.ts';
 import { loadScenario } from './scenario.ts';
 import { ALL_FILTER_CONTEXTS, buildPolicy, FilterChainStates, inboundHcmStatPrefix } from './security.ts';
 import type { EndpointInfo } from './proxy/cluster.ts';
@@ -39,6 +39,10 @@ import type { ExtAuthzRuntime } from './security.ts';
 import { StandIn } from './stand-in.ts';
 import { buildSidecarOutboundTcpListeners } from '../../istio/xds/outbound-listeners.ts';
 import { must } from '../../must.ts';
+import { requestMetricsFor } from '../../istio/telemetry/telemetry.ts';
+import { hasUsableKey, remoteJwksRules } from '../../istio/security/request-authentication.ts';
+import { publicOnlyJwks } from '../../istio/security/jwks-resolver.ts';
+import { fetchJwks } from './jwks-fetch.ts';
 
 export interface MeshOptions {
   /** Scenario folder name under scenarios/ (or an absolute path). Default `bookinfo`. */
@@ -194,6 +198,7 @@ export class LocalMesh {
     }
     const compiled = this.store.init(objects);
     await this.reconcileStandIns(compiled);
+    await this.resolveJwks(compiled);
     const gatewayPod = this.clusterPod('istio-system', 'istio-ingressgateway', 0);
     this.gateway = new IngressGateway(
       {
@@ -261,6 +266,7 @@ export class LocalMesh {
     await this.istiod?.validate(upserts);
     const compiled = this.store.change(upserts, deletes);
     await this.reconcileStandIns(compiled);
+    await this.resolveJwks(compiled);
     await this.reconcilePods(compiled);
     this.push(compiled);
     return String(compiled.version);
@@ -284,6 +290,23 @@ export class LocalMesh {
       const standIn = new StandIn(spec, free);
       await standIn.start();
       this.standIns.set(host, standIn);
+    }
+  }
+
+  /**
+   * istiod's fetch of the http(s) jwksUris the configuration names (model/jwks_resolver.go GetPublicKey), before the
+   * configuration is pushed: from the host's stand-in on loopback (the only hosts such a URI may name here), trusting
+   * the stand-ins' certificates as istiod trusts the public CAs. A failure is logged as istiod logs it.
+   */
+  private async resolveJwks(compiled: CompiledConfig): Promise<void> {
+    const rules = compiled.security.requestAuthentications.flatMap((ra) => remoteJwksRules(ra));
+    if (rules.length === 0) return;
+    for (const outcome of await this.store.jwks.resolve(rules, (uri, timeoutMs) => fetchJwks(uri, timeoutMs, (host) => this.standIns.get(host)))) {
+      if (outcome.error !== undefined)
+        meshLog(
+          'istiod',
+          `Failed to fetch public key from jwks URI ${JSON.stringify(outcome.uri)}: ${outcome.error}; using public-only JWKS, JWT requests for ${outcome.issuer} will be rejected`,
+        );
     }
   }
 
@@ -483,7 +506,27 @@ export class LocalMesh {
       proxyDescriptorOf(this.gateway.identity, 'router'),
       ...[...this.pods.values()].map((p) => proxyDescriptorOf(p.sidecar.identity, 'sidecar')),
     ];
-    return this.istiod.translate(input, this.store.list(), proxies, compiled.meshConfig.yaml);
+    // istiod gets the keys it would have fetched inline: it must not fetch anything itself.
+    const objects = this.store.list().map((o) => (o.kind === 'RequestAuthentication' ? this.withFetchedJwks(o) : o));
+    return this.istiod.translate(input, objects, proxies, compiled.meshConfig.yaml);
+  }
+
+  /** A RequestAuthentication whose http(s) jwksUris are replaced by what their fetch gave (BuildLocalJwks inlines the same). */
+  private withFetchedJwks(ra: K8sObject): K8sObject {
+    const remote = remoteJwksRules(ra);
+    if (remote.length === 0) return ra;
+    const copy = structuredClone(ra);
+    const rules = (copy.spec as { jwtRules: Record<string, unknown>[] }).jwtRules;
+    for (const rule of rules) {
+      const fetched = remote.find((r) => r.issuer === rule.issuer && r.uri === rule.jwksUri);
+      if (!fetched) continue;
+      delete rule.jwksUri;
+      // istiod validates an inline jwks (never what it fetched): a fetched document without a usable key goes as an
+      // empty key set, which leaves Envoy's jwt_authn without keys for the issuer exactly as that document would.
+      const text = this.store.jwks.lookup(fetched.issuer, fetched.uri);
+      rule.jwks = text === undefined ? publicOnlyJwks() : hasUsableKey(text) ? text : '{"keys":[]}';
+    }
+    return copy;
   }
 
   /** A proxy of the mesh playing a cluster ACKed istiod's response: it runs the new configuration from now on. */
@@ -528,6 +571,7 @@ export class LocalMesh {
       xds = { routes: buildRoutes(input, descriptor), clusters: buildClusters(input, descriptor), endpoints: buildEndpoints(input, descriptor) };
       outboundListeners = buildSidecarOutboundTcpListeners(input, descriptor);
     }
+    proxy.stats.requestMetrics = requestMetricsFor(compiled.telemetries, { namespace: id.namespace, labels: id.labels });
     const deps = {
       behaviour: this.behaviour,
       seed: this.seed,

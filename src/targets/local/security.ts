@@ -36,11 +36,19 @@ export interface SecurityConfig {
   peerAuthentications: K8sObject[];
   requestAuthentications: K8sObject[];
   rateLimits: LocalRateLimit[];
+  /** The JWKS istiod fetched for an http(s) jwksUri (src/istio/security/jwks-resolver.ts). */
+  remoteJwks?: (issuer: string, uri: string) => string | undefined;
 }
 
 /** Validate and sort the security objects of a configuration (SpecError naming the field on anything unsupported). */
-export function compileSecurity(objects: K8sObject[]): SecurityConfig {
-  const out: SecurityConfig = { authorizationPolicies: [], peerAuthentications: [], requestAuthentications: [], rateLimits: [] };
+export function compileSecurity(objects: K8sObject[], remoteJwks?: SecurityConfig['remoteJwks']): SecurityConfig {
+  const out: SecurityConfig = {
+    authorizationPolicies: [],
+    peerAuthentications: [],
+    requestAuthentications: [],
+    rateLimits: [],
+    ...(remoteJwks ? { remoteJwks } : {}),
+  };
   for (const o of objects) {
     switch (o.kind) {
       case 'AuthorizationPolicy':
@@ -377,7 +385,7 @@ export function buildPolicy(
           }
         }
       } else if (jwtPolicies.length > 0) {
-        const authn = authenticateRequest(jwtPolicies, workload, request);
+        const authn = authenticateRequest(jwtPolicies, workload, request, config.remoteJwks);
         if (authn.kind === 'reply') return authn.verdict;
         requestPrincipal = authn.principal;
         requestClaims = authn.claims;

@@ -1,6 +1,7 @@
 // The server that answers for an external host on loopback: HTTPS with a self-signed certificate for the host name
 // (made with openssl, as src/sandbox/pki.ts makes the sandbox's), or plain HTTP, per port of its ExternalHost. It
-// answers every request as an echo in Istio's echo line format with the identity `Service=<host>`,
+// answers the documents its ExternalHost lists at their paths (e.g. a JWKS istiod fetches), and every other request
+// as an echo in Istio's echo line format with the identity `Service=<host>`,
 // `ServiceVersion=external`, so classifiers tell an external answer from a workload's.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -93,6 +94,12 @@ export class StandIn {
       const handler = (req: http.IncomingMessage, res: http.ServerResponse) => {
         req.resume();
         req.on('end', () => {
+          const document = this.spec.paths?.[(req.url ?? '/').split('?')[0] ?? '/'];
+          if (document) {
+            res.writeHead(document.status, { 'content-type': document.contentType, 'content-length': Buffer.byteLength(document.body) });
+            res.end(document.body);
+            return;
+          }
           const body = echoBody(this.spec.host, port.number, req, port.protocol === 'HTTPS' ? 'HTTP/1.1 (TLS)' : 'HTTP/1.1');
           res.writeHead(200, {
             'content-type': 'application/text',

@@ -146,17 +146,37 @@ describe('validateRequestAuthentication', () => {
     expect((error as SpecError).path).toBe(`RequestAuthentication jwt-example: ${path}`);
     expect((error as SpecError).message).toMatch(message);
   };
-  it('refuses network JWKS, unknown fields and bad keys', () => {
-    fails(
-      ra({ jwks: undefined, jwksUri: 'https://raw.githubusercontent.com/istio/istio/master/security/tools/jwt/samples/jwks.json' }),
-      'spec.jwtRules[0].jwksUri',
-      /no network/,
-    );
+  it('refuses a jwksUri istiod cannot fetch, unknown fields and bad keys', () => {
+    fails(ra({ jwks: undefined, jwksUri: 'ftp://auth.example.com/jwks.json' }), 'spec.jwtRules[0].jwksUri', /istiod fetches http or https URIs, found ftp:/);
+    fails(ra({ jwks: undefined, jwksUri: 'https://auth.example.com/jwks.json', timeout: '5' }), 'spec.jwtRules[0].timeout', /not a protobuf Duration/);
     fails(ra({ jwks: undefined }), 'spec.jwtRules[0]', /jwks or jwksUri is required/);
     fails(ra({ outputClaimToHeaders: [{ header: 'x', claim: 'sub' }] }), 'spec.jwtRules[0].outputClaimToHeaders', /unsupported field/);
     fails(ra({ jwks: '{"keys": [{"kty": "oct", "k": "c2VjcmV0"}]}' }), 'spec.jwtRules[0].jwks keys[0].kty', /not emulated/);
     fails(ra({ jwks: 'not json' }), 'spec.jwtRules[0].jwks', /invalid JSON/);
     fails(ra({}, { targetRefs: [] }), 'spec.targetRefs', /unsupported field/);
     fails(ra({ jwks: undefined, jwksUri: 'file:///nonexistent/meshproof/jwks.json' }), 'spec.jwtRules[0].jwksUri', /cannot read/);
+  });
+});
+
+describe('an http(s) jwksUri: the JWKS istiod fetched, looked up per request (jwks_resolver.go BuildLocalJwks)', () => {
+  const URI = 'https://auth.example.com/jwks.json';
+  const remote = ra({ jwks: undefined, jwksUri: URI });
+  const fetched = (text: string | undefined) => ({ ...at, remoteJwks: (issuer: string, uri: string) => (issuer === ISSUER && uri === URI ? text : undefined) });
+
+  it('verifies with the fetched keys', () => {
+    expect(authenticateRequest([remote], bearer(token(claims)), fetched(JWKS)).requestPrincipal).toBe(`${ISSUER}/${ISSUER}`);
+    expect(authenticateRequest([remote], bearer(token(claims, { key: other.privateKey })), fetched(JWKS)).error).toBe(JWT_MESSAGES.verification);
+  });
+
+  it("a failed fetch: istiod's public-only JWKS refuses every token", () => {
+    expect(authenticateRequest([remote], bearer(token(claims)), fetched(undefined))).toMatchObject({ status: 401, error: JWT_MESSAGES.verification });
+    expect(authenticateRequest([remote], bearer(token(claims)), at).error).toBe(JWT_MESSAGES.verification);
+  });
+
+  it('a fetched document without a usable key: Envoy keeps no keys for the issuer (authenticator.cc: JwksNoValidKeys)', () => {
+    expect(authenticateRequest([remote], bearer(token(claims)), fetched('<html>not found</html>')).error).toBe("Jwks doesn't have any valid public key");
+    expect(authenticateRequest([remote], bearer(token(claims)), fetched('{"keys": [{"kty": "RSA", "n": "!"}]}')).error).toBe(
+      "Jwks doesn't have any valid public key",
+    );
   });
 });

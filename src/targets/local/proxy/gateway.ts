@@ -125,6 +125,7 @@ export class IngressGateway {
     res.on('close', () => {
       if (!res.writableFinished) cancel.abort();
     });
+    const attributes = { method: req.method ?? 'GET', host: authority, path: req.url ?? '/', headers };
 
     const verdict = await this.policy.filter({
       method: req.method ?? 'GET',
@@ -139,7 +140,7 @@ export class IngressGateway {
       decisionKey: requestId,
     });
     if (verdict.action === 'reply') {
-      record(this.stats, 'source', this.self, undefined, undefined, verdict.status, verdict.flags, undefined);
+      record(this.stats, 'source', this.self, undefined, undefined, verdict.status, verdict.flags, undefined, attributes);
       writeResponse(res, verdict.status, { 'content-type': 'text/plain', ...verdict.headers }, verdict.body);
       return;
     }
@@ -161,10 +162,10 @@ export class IngressGateway {
       metadata: verdict.claims ? { 'envoy.filters.http.jwt_authn': { payload: verdict.claims as JsonValue } } : undefined,
     });
     if (result.downstreamGone) {
-      record(this.stats, 'source', this.self, peerOfEndpoint(result.endpoint), result.service, 0, ['DC'], undefined);
+      record(this.stats, 'source', this.self, peerOfEndpoint(result.endpoint), result.service, 0, ['DC'], undefined, attributes);
       return;
     }
-    record(this.stats, 'source', this.self, peerOfEndpoint(result.endpoint), result.service, result.status, result.flags, undefined);
+    record(this.stats, 'source', this.self, peerOfEndpoint(result.endpoint), result.service, result.status, result.flags, undefined, attributes);
     writeResponse(res, result.status, result.headers, result.body);
   }
 }

@@ -214,6 +214,7 @@ export class Sidecar {
     const requestId = headers['x-request-id'] ?? `${this.name}-${scope.decisionKey}`;
     headers['x-request-id'] = requestId;
     const decisionKey = `${scope.decisionKey}|${this.name}|c${scope.next()}`;
+    const attributes = { method: call.method ?? 'GET', host: call.authority, path: call.path, headers };
     try {
       // A port no Service serves as HTTP has no HTTP listener: the connection takes virtualOutbound's catch-all, and
       // under REGISTRY_ONLY its tcp_proxy to the BlackHoleCluster closes it before any HTTP is read.
@@ -236,7 +237,7 @@ export class Sidecar {
         decisionKey,
       });
       if (local.action === 'reply') {
-        record(this.stats, 'source', this.self, undefined, undefined, local.status, local.flags, undefined);
+        record(this.stats, 'source', this.self, undefined, undefined, local.status, local.flags, undefined, attributes);
         return { status: local.status, headers: local.headers, body: local.body };
       }
       const result = await this.router.handle({
@@ -250,14 +251,14 @@ export class Sidecar {
         downstream: { remote: `${this.identity.ip}:0`, local: `${this.identity.ip}:15001` },
       });
       if (result.downstreamGone) {
-        record(this.stats, 'source', this.self, peerOfEndpoint(result.endpoint), result.service, 0, ['DC'], undefined);
+        record(this.stats, 'source', this.self, peerOfEndpoint(result.endpoint), result.service, 0, ['DC'], undefined, attributes);
         return { status: 0, headers: {}, body: '' };
       }
-      record(this.stats, 'source', this.self, peerOfEndpoint(result.endpoint), result.service, result.status, result.flags, undefined);
+      record(this.stats, 'source', this.self, peerOfEndpoint(result.endpoint), result.service, result.status, result.flags, undefined, attributes);
       return { status: result.status, headers: result.headers, body: typeof result.body === 'string' ? result.body : result.body.toString() };
     } catch (error) {
       meshLogError(this.name, `outbound ${call.method ?? 'GET'} ${call.authority}${call.path}`, error);
-      record(this.stats, 'source', this.self, undefined, undefined, 500, [], undefined);
+      record(this.stats, 'source', this.self, undefined, undefined, 500, [], undefined, attributes);
       return { status: 500, headers: { 'content-type': 'text/plain' }, body: internalErrorBody };
     } finally {
       clearTimeout(timer);
@@ -334,7 +335,12 @@ export class Sidecar {
     const finish = (status: number, flags: string[]) => {
       if (done) return;
       done = true;
-      record(this.stats, 'destination', source, this.self, service, status, flags, peer !== undefined);
+      record(this.stats, 'destination', source, this.self, service, status, flags, peer !== undefined, {
+        method: req.method ?? 'GET',
+        host: headers.host ?? '',
+        path: req.url ?? '/',
+        headers,
+      });
     };
     res.on('close', () => {
       if (!res.writableFinished) finish(0, ['DC']);

@@ -4,6 +4,7 @@
 // never written by hand: `cluster.<name>;.upstream_rq_503` is envoy_cluster_upstream_rq{cluster_name,response_code}.
 import { istioStatTags, statPrefix, tagStat, type StatTag } from '../../../envoy/stats/tags.ts';
 import { must } from '../../../must.ts';
+import { STANDARD_REQUEST_METRICS, type ProxyRequestMetrics } from '../../../istio/telemetry/telemetry.ts';
 
 export interface StatsMatcher {
   inclusionPrefixes: string[];
@@ -76,6 +77,8 @@ export class ProxyStats {
   private readonly requests = new Map<string, { labels: string; value: number }>();
   private readonly tags: StatTag[];
   private readonly delimited: boolean;
+  /** What the Telemetries that apply to this proxy make of istio_requests_total (Istio's standard labels by default). */
+  requestMetrics: ProxyRequestMetrics = STANDARD_REQUEST_METRICS;
 
   constructor(
     private readonly matcher: StatsMatcher,
@@ -117,7 +120,7 @@ export class ProxyStats {
   }
 
   /** Count one request in istio_requests_total; `key` identifies the label set (built only on first use). */
-  countRequest(key: string, labels: () => IstioRequestLabels): void {
+  countRequest(key: string, labels: () => IstioRequestLabels | [string, string][]): void {
     const entry = this.requests.get(key);
     if (entry) {
       entry.value++;
@@ -125,8 +128,9 @@ export class ProxyStats {
     }
     const l = labels();
     let text = '';
-    for (const name of istioRequestLabelNames) text += `${name}="${escapeLabel(l[name])}",`;
-    this.requests.set(key, { labels: `{${text.slice(0, -1)}}`, value: 1 });
+    if (Array.isArray(l)) for (const [name, value] of l) text += `${name}="${escapeLabel(value)}",`;
+    else for (const name of istioRequestLabelNames) text += `${name}="${escapeLabel(l[name])}",`;
+    this.requests.set(key, { labels: text === '' ? '' : `{${text.slice(0, -1)}}`, value: 1 });
   }
 
   private included(envoyName: string): boolean {

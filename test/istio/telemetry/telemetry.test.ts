@@ -1,0 +1,202 @@
+// Telemetry metrics overrides: which Telemetries a proxy takes and how they merge (istio/istio
+// pilot/pkg/model/telemetry.go applicableTelemetries, mergeMetrics), and what Envoy's istio_stats filter then writes
+// into istio_requests_total (istio/proxy source/extensions/filters/http/istio_stats/istio_stats.cc overrideTags).
+import { describe, expect, it } from 'vitest';
+import { SpecError } from '../../../src/errors.ts';
+import type { K8sObject } from '../../../src/spec/types.ts';
+import { compileExpression, type RequestAttributes } from '../../../src/istio/telemetry/expression.ts';
+import { parseTelemetry, requestMetricsFor, unparsableTagValues, type TelemetryModel } from '../../../src/istio/telemetry/telemetry.ts';
+import { ProxyStats } from '../../../src/targets/local/proxy/stats.ts';
+import { record, type PeerInfo } from '../../../src/targets/local/proxy/telemetry.ts';
+
+function telemetry(name: string, namespace: string, spec: Record<string, unknown>): K8sObject {
+  return { apiVersion: 'telemetry.istio.io/v1', kind: 'Telemetry', metadata: { name, namespace }, spec };
+}
+const models = (...objects: K8sObject[]): TelemetryModel[] => objects.map((o) => parseTelemetry(o));
+const tags = (t: Record<string, unknown>) => ({ metrics: [{ overrides: [{ match: { metric: 'REQUEST_COUNT' }, tagOverrides: t }] }] });
+const refusal = (o: K8sObject): string => {
+  try {
+    parseTelemetry(o);
+  } catch (e) {
+    if (e instanceof SpecError) return e.format();
+    throw e;
+  }
+  return 'accepted';
+};
+
+const request: RequestAttributes = {
+  method: 'POST',
+  host: 'api-gateway:8080',
+  path: '/api/v1/projects?page=2',
+  headers: { 'x-tenant': 'acme', 'user-agent': 'k6' },
+  status: 201,
+  mtls: true,
+};
+
+describe('tagOverride values (CEL, as istio_stats parses and evaluates them)', () => {
+  it('evaluates the attributes real configurations use, and string literals', () => {
+    const value = (text: string) => {
+      const c = compileExpression(text);
+      return c.kind === 'attribute' ? c.evaluate(request) : c.kind;
+    };
+    expect(value('request.method')).toBe('POST');
+    expect(value('request.host')).toBe('api-gateway:8080');
+    expect(value('request.path')).toBe('/api/v1/projects?page=2');
+    expect(value('request.url_path')).toBe('/api/v1/projects');
+    expect(value("request.headers['x-tenant']")).toBe('acme');
+    expect(value('request.headers["X-Tenant"]')).toBe('acme');
+    expect(value("request.headers['x-missing']")).toBe('unknown'); // a missing map key is an evaluation error
+    expect(value('response.code')).toBe('201');
+    expect(value('connection.mtls')).toBe('true');
+    expect(value('"static"')).toBe('static');
+  });
+
+  it("the Mixer-era default `a | b` is not CEL: Envoy's parser refuses it", () => {
+    const c = compileExpression('response.code | "unknown"');
+    expect(c.kind).toBe('unparsable');
+    expect(compileExpression('request.host & x').kind).toBe('unparsable');
+    expect(compileExpression("'open").kind).toBe('unparsable');
+  });
+
+  it('other CEL (operators, functions, other attributes) is not emulated', () => {
+    for (const text of ['request.method == "GET"', 'string(response.code)', 'request.size', 'has(request.headers.x)', 'a ? b : c'])
+      expect(compileExpression(text).kind, text).toBe('unsupported');
+  });
+});
+
+describe('parseTelemetry (validation.go ValidateTelemetry, and what the local target refuses)', () => {
+  it('refuses, naming the field: tracing, access logging, another provider, an expression it does not evaluate, REMOVE with a value, UPSERT without one', () => {
+    expect(refusal(telemetry('t', 'shop', { tracing: [{ randomSamplingPercentage: 10 }] }))).toMatch(
+      /^Telemetry shop\/t: spec\.tracing: tracing is not emulated/,
+    );
+    expect(refusal(telemetry('t', 'shop', { accessLogging: [{ providers: [{ name: 'envoy' }] }] }))).toMatch(
+      /spec\.accessLogging: access logging is not emulated/,
+    );
+    expect(refusal(telemetry('t', 'shop', { metrics: [{ providers: [{ name: 'stackdriver' }] }] }))).toMatch(
+      /spec\.metrics\[0\]\.providers\[0\]\.name: only the prometheus provider/,
+    );
+    expect(refusal(telemetry('t', 'shop', tags({ m: { value: 'string(response.code)' } })))).toMatch(
+      /spec\.metrics\[0\]\.overrides\[0\]\.tagOverrides\.m\.value: not emulated: .*request\.method/,
+    );
+    expect(refusal(telemetry('t', 'shop', tags({ m: { operation: 'REMOVE', value: 'x' } })))).toMatch(
+      /tagOverrides\.m\.value: tagOverrides\.value may only be set/,
+    );
+    expect(refusal(telemetry('t', 'shop', tags({ m: { operation: 'UPSERT' } })))).toMatch(/tagOverrides\.m\.value: tagOverrides\.value must be set/);
+    expect(refusal(telemetry('t', 'shop', { selector: { matchLabels: { app: 'a' } }, targetRefs: [{ kind: 'Gateway', name: 'g' }] }))).toMatch(
+      /spec\.selector: only one of targetRefs or workloadSelector/,
+    );
+  });
+
+  it('names the unparsable values for meshproof validate', () => {
+    const o = telemetry('metrics-config', 'shop', tags({ method: { value: 'request.method' }, response_code: { value: 'response.code | "unknown"' } }));
+    expect(unparsableTagValues(o)).toEqual([
+      {
+        path: 'spec.metrics[0].overrides[0].tagOverrides.response_code.value',
+        value: 'response.code | "unknown"',
+        why: expect.stringMatching(/"\|"/),
+        standard: true,
+      },
+    ]);
+  });
+});
+
+describe('requestMetricsFor (telemetry.go applicableTelemetries + mergeMetrics)', () => {
+  const api = { namespace: 'shop', labels: { app: 'api', version: 'v1' } };
+
+  it("the threat-modelling team's override: method added, response_code dropped (its value does not parse), on both sides", () => {
+    const m = requestMetricsFor(
+      models(telemetry('metrics-config', 'shop', tags({ method: { value: 'request.method' }, response_code: { value: 'response.code | "unknown"' } }))),
+      api,
+    );
+    for (const side of [m.client, m.server]) {
+      expect(side.filterDisabled).toBe(false);
+      expect(side.tags.map((t) => [t.name, t.remove])).toEqual([
+        ['response_code', true],
+        ['method', false],
+      ]);
+    }
+  });
+
+  it('root namespace, then namespace, then workload selectors: later ones override tags; only the oldest namespace-wide one counts', () => {
+    const root = telemetry('mesh', 'istio-system', tags({ tier: { value: '"mesh"' }, who: { value: '"root"' } }));
+    const ns = telemetry('ns', 'shop', tags({ who: { value: '"namespace"' } }));
+    const ignored = telemetry('ns-younger', 'shop', tags({ who: { value: '"younger"' } }));
+    const workload = telemetry('api', 'shop', { selector: { matchLabels: { app: 'api' } }, ...tags({ who: { value: '"workload"' } }) });
+    const other = telemetry('web', 'shop', { selector: { matchLabels: { app: 'web' } }, ...tags({ who: { value: '"web"' } }) });
+    const targeted = telemetry('gw', 'shop', {
+      targetRefs: [{ group: 'gateway.networking.k8s.io', kind: 'Gateway', name: 'gw' }],
+      ...tags({ who: { value: '"gw"' } }),
+    });
+    const value = (t: K8sObject[], proxy = api) => {
+      const tag = requestMetricsFor(models(...t), proxy).server.tags.find((x) => x.name === 'who');
+      return tag && !tag.remove ? tag.evaluate(request) : undefined;
+    };
+    expect(value([root, ns, ignored, workload, other, targeted])).toBe('workload');
+    expect(value([root, ns, ignored, other, targeted])).toBe('namespace');
+    expect(value([root, ignored, ns])).toBe('younger'); // creation order decides which one is the namespace's
+    expect(value([root])).toBe('root');
+    expect(value([targeted])).toBeUndefined(); // ShouldAttachPolicy: targetRefs never attach to a sidecar
+    // A selector in the root namespace selects workloads of the root namespace only (only the proxy's namespace is scanned).
+    const rootSelector = telemetry('sel', 'istio-system', { selector: { matchLabels: { app: 'api' } }, ...tags({ who: { value: '"root-selector"' } }) });
+    expect(value([rootSelector])).toBeUndefined();
+    expect(requestMetricsFor(models(root), { namespace: 'istio-system', labels: { app: 'istio-ingressgateway' } }).client.tags).toHaveLength(2);
+  });
+
+  it('mode CLIENT or SERVER only; ALL_METRICS disabled removes the filter until a later override of that mode; a disabled REQUEST_COUNT is dropped', () => {
+    const clientOnly = telemetry('c', 'shop', {
+      metrics: [{ overrides: [{ match: { metric: 'REQUEST_COUNT', mode: 'CLIENT' }, tagOverrides: { x: { value: '"1"' } } }] }],
+    });
+    const m = requestMetricsFor(models(clientOnly), api);
+    expect(m.client.tags.map((t) => t.name)).toEqual(['x']);
+    expect(m.server.tags).toEqual([]);
+
+    const offAll = telemetry('off', 'istio-system', { metrics: [{ overrides: [{ disabled: true }] }] });
+    expect(requestMetricsFor(models(offAll), api)).toMatchObject({ client: { filterDisabled: true }, server: { filterDisabled: true } });
+    const backOnServer = telemetry('on', 'shop', { metrics: [{ overrides: [{ match: { metric: 'REQUEST_DURATION', mode: 'SERVER' }, disabled: false }] }] });
+    expect(requestMetricsFor(models(offAll, backOnServer), api)).toMatchObject({ client: { filterDisabled: true }, server: { filterDisabled: false } });
+
+    const dropCount = telemetry('d', 'shop', { metrics: [{ overrides: [{ match: { metric: 'REQUEST_COUNT' }, disabled: true }] }] });
+    expect(requestMetricsFor(models(dropCount), api)).toMatchObject({ client: { dropped: true }, server: { dropped: true } });
+    const dropDuration = telemetry('d', 'shop', { metrics: [{ overrides: [{ match: { metric: 'REQUEST_DURATION' }, disabled: true }] }] });
+    expect(requestMetricsFor(models(dropDuration), api)).toMatchObject({ client: { dropped: false }, server: { dropped: false } });
+  });
+});
+
+describe('istio_requests_total with overrides (istio_stats.cc overrideTags)', () => {
+  const self: PeerInfo = { workload: 'api-v1', namespace: 'shop', principal: 'cluster.local/ns/shop/sa/api', app: 'api', version: 'v1' };
+  const client: PeerInfo = { workload: 'web-v1', namespace: 'shop', principal: 'cluster.local/ns/shop/sa/web', app: 'web', version: 'v1' };
+  const service = { name: 'api', namespace: 'shop', fqdn: 'api.shop.svc.cluster.local', ports: [8080], selector: {}, portNames: {} };
+
+  function rendered(spec: Record<string, unknown>, status = 200): string {
+    const stats = new ProxyStats({ inclusionPrefixes: [], inclusionSuffixes: [], inclusionRegexps: [] });
+    stats.requestMetrics = requestMetricsFor(models(telemetry('t', 'shop', spec)), { namespace: 'shop', labels: { app: 'api' } });
+    record(stats, 'destination', client, self, service, status, [], true, { method: 'GET', host: 'api:8080', path: '/x', headers: {} });
+    record(stats, 'destination', client, self, service, status, [], true, { method: 'POST', host: 'api:8080', path: '/x', headers: {} });
+    return stats.render();
+  }
+
+  it('replaces a standard tag in place, removes one, appends new ones in name order, one series per value', () => {
+    const text = rendered(
+      tags({
+        z_tag: { value: '"z"' },
+        method: { value: 'request.method' },
+        request_protocol: { operation: 'REMOVE' },
+        response_code: { value: 'request.url_path' },
+      }),
+    );
+    const series = text.split('\n').filter((l) => l.startsWith('istio_requests_total'));
+    expect(series).toHaveLength(2);
+    expect(series[0]).toMatch(/destination_cluster="Kubernetes",response_code="\/x",grpc_response_status="",response_flags="-"/);
+    expect(series[0]).not.toMatch(/request_protocol=/);
+    expect(series[0]).toMatch(/destination_canonical_revision="v1",method="GET",z_tag="z"\} 1$/);
+    expect(series[1]).toMatch(/method="POST",z_tag="z"\} 1$/);
+  });
+
+  it('a dropped REQUEST_COUNT and a disabled filter count nothing; no override keeps the standard labels', () => {
+    expect(rendered({ metrics: [{ overrides: [{ match: { metric: 'REQUEST_COUNT' }, disabled: true }] }] })).not.toMatch(/istio_requests_total/);
+    expect(rendered({ metrics: [{ overrides: [{ match: { mode: 'SERVER' }, disabled: true }] }] })).not.toMatch(/istio_requests_total/);
+    expect(rendered({ metrics: [{ overrides: [{ match: { mode: 'CLIENT' }, disabled: true }] }] })).toMatch(
+      /istio_requests_total\{reporter="destination",.*response_code="200".*\} 2/,
+    );
+  });
+});
