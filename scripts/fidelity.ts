@@ -24,6 +24,8 @@ import { runFidelity } from '../src/fidelity/run.ts';
 import { buildClusters } from '../src/istio/xds/clusters.ts';
 import { buildEndpoints } from '../src/istio/xds/endpoints.ts';
 import { buildRoutes } from '../src/istio/xds/routes.ts';
+import { buildInboundListener } from '../src/istio/xds/inbound-listener.ts';
+import { onlyInboundListener, withoutAuthzFilters } from '../src/fidelity/listener-view.ts';
 import { istioctlVersion } from '../src/targets/kube/istioctl.ts';
 import { istioBehaviour } from '../src/istio/version.ts';
 import { sandboxFiles, type SandboxState } from '../src/sandbox/layout.ts';
@@ -70,12 +72,14 @@ try {
         const generated = await runFidelity({
           sets,
           istiod: translator,
-          parts: ['routes', 'clusters', 'endpoints'],
+          parts: ['listeners', 'routes', 'clusters', 'endpoints'],
+          // The sidecars' inbound listener, without the authorization filters until their translation is wired in.
+          view: (c) => withoutAuthzFilters(onlyInboundListener(c)),
           log: (line) => {
             if (shown++ < maxLines) echo(line);
           },
           builtin: (input, proxy) => ({
-            listeners: [],
+            listeners: buildInboundListener(input, proxy),
             routes: buildRoutes(input, proxy),
             clusters: buildClusters(input, proxy),
             endpoints: buildEndpoints(input, proxy),

@@ -19,7 +19,13 @@ function chainWithoutAuthz(chain: FilterChain): FilterChain {
       .filter((f) => !AUTHZ_NETWORK.has(f.typed_config['@type']))
       .map((f) =>
         f.typed_config['@type'] === TypedConfigType.httpConnectionManager
-          ? { ...f, typed_config: { ...f.typed_config, http_filters: (f.typed_config.http_filters ?? []).filter((h) => !AUTHZ_HTTP.has(h.typed_config?.['@type'] ?? '')) } }
+          ? {
+              ...f,
+              typed_config: {
+                ...f.typed_config,
+                http_filters: (f.typed_config.http_filters ?? []).filter((h) => !AUTHZ_HTTP.has(h.typed_config?.['@type'] ?? '')),
+              },
+            }
           : f,
       ),
   };

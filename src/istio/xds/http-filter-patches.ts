@@ -54,7 +54,11 @@ interface Wrapper {
  * root namespace first, then creation (the input's order), then `name.namespace`; each one's patches in order.
  * Patches with `match.proxy` (proxy version or metadata) are applied as if they matched.
  */
-export function httpFilterPatches(input: TranslationInput, proxy: ProxyDescriptor, context: 'SIDECAR_INBOUND' | 'SIDECAR_OUTBOUND' | 'GATEWAY'): HttpFilterPatch[] {
+export function httpFilterPatches(
+  input: TranslationInput,
+  proxy: ProxyDescriptor,
+  context: 'SIDECAR_INBOUND' | 'SIDECAR_OUTBOUND' | 'GATEWAY',
+): HttpFilterPatch[] {
   const matched: Wrapper[] = [];
   input.envoyFilters.forEach((object, index) => {
     if (object.kind !== 'EnvoyFilter') return;
@@ -129,7 +133,8 @@ function siteMatches(patch: HttpFilterPatch, site: PatchSite): boolean {
   if (m.name !== undefined && m.name !== site.chain.name) return false;
   if (m.sni !== undefined && !(site.chain.server_names ?? []).includes(m.sni)) return false;
   if (m.transportProtocol !== undefined && site.chain.transport_protocol !== m.transportProtocol) return false;
-  if (m.applicationProtocols !== undefined && !m.applicationProtocols.split(',').every((p) => (site.chain.application_protocols ?? []).includes(p))) return false;
+  if (m.applicationProtocols !== undefined && !m.applicationProtocols.split(',').every((p) => (site.chain.application_protocols ?? []).includes(p)))
+    return false;
   if (m.destinationPort !== undefined && site.chain.destination_port !== m.destinationPort) return false;
   if (m.filter?.name !== undefined && m.filter.name !== site.networkFilterName) return false;
   return true;

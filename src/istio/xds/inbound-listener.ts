@@ -50,7 +50,12 @@ const MTLS_TCP_WITH_MXC_ALPNS = ['istio-peer-exchange', 'istio'];
 
 /** getFilterChainMatchOptions: the chains a port gets for its mTLS mode and protocol. */
 function matchOptions(mode: MtlsMode, protocol: ListenerProtocol): MatchOption[] {
-  const o = (transport: 'tls' | 'raw_buffer', p: 'HTTP' | 'TCP', tls: boolean, alpn?: string[]): MatchOption => ({ transport, protocol: p, tls, ...(alpn ? { alpn } : {}) });
+  const o = (transport: 'tls' | 'raw_buffer', p: 'HTTP' | 'TCP', tls: boolean, alpn?: string[]): MatchOption => ({
+    transport,
+    protocol: p,
+    tls,
+    ...(alpn ? { alpn } : {}),
+  });
   if (protocol === 'HTTP') {
     if (mode === 'STRICT') return [o('tls', 'HTTP', true)];
     if (mode === 'PERMISSIVE') return [o('tls', 'HTTP', true, ALL_ISTIO_MTLS_ALPNS), o('raw_buffer', 'HTTP', false)];
@@ -213,18 +218,26 @@ function chainsFor(cc: ChainConfig, protocol: ListenerProtocol, f: ProxyFilters)
 }
 
 /**
- * getFilterChainsByServicePort: one chain config per target port of the Services selecting the pod, the first Service
- * (in creation order: the input's) winning a port two of them target; ports the sidecar's own listeners hold are
- * skipped. Sorted by target port (buildInboundChainConfigs).
+ * getFilterChainsByServicePort: one chain config per target port of the Services selecting the pod; of two Services
+ * targeting one port the oldest wins, then the first by hostname (Proxy.SetServiceTargets). The input carries no
+ * creation times (as istio-translate's Services have none), so the hostname decides. Ports the sidecar's own
+ * listeners hold are skipped. Sorted by target port (buildInboundChainConfigs).
  */
 function serviceChainConfigs(input: TranslationInput, proxy: ProxyDescriptor, mtls: ReturnType<typeof composePeerAuthentication>): ChainConfig[] {
   const byPort = new Map<number, ChainConfig>();
-  for (const service of input.services) {
+  const byHostname = [...input.services].sort((a, b) => (a.fqdn < b.fqdn ? -1 : a.fqdn > b.fqdn ? 1 : 0));
+  for (const service of byHostname) {
     if (!serviceSelects(service, proxy.namespace, proxy.labels)) continue;
     for (const p of service.ports) {
       if (RESERVED_PORTS.has(p.targetPort) || byPort.has(p.targetPort)) continue;
       const protocol = portProtocol(p.port, p.name, p.appProtocol);
-      byPort.set(p.targetPort, { targetPort: p.targetPort, servicePort: p.port, protocol, passthrough: false, mode: mtls.ports.get(p.targetPort) ?? mtls.mode });
+      byPort.set(p.targetPort, {
+        targetPort: p.targetPort,
+        servicePort: p.port,
+        protocol,
+        passthrough: false,
+        mode: mtls.ports.get(p.targetPort) ?? mtls.mode,
+      });
     }
   }
   return [...byPort.values()].sort((a, b) => a.targetPort - b.targetPort);
@@ -271,7 +284,12 @@ export function buildInboundListener(
   const blackhole = {
     name: 'virtualInbound-blackhole',
     filter_chain_match: { destination_port: INBOUND_PORT },
-    filters: [{ name: 'envoy.filters.network.tcp_proxy', typed_config: { '@type': TypedConfigType.tcpProxy, stat_prefix: 'BlackHoleCluster', cluster: 'BlackHoleCluster' } }],
+    filters: [
+      {
+        name: 'envoy.filters.network.tcp_proxy',
+        typed_config: { '@type': TypedConfigType.tcpProxy, stat_prefix: 'BlackHoleCluster', cluster: 'BlackHoleCluster' },
+      },
+    ],
   };
   const raw = {
     name: 'virtualInbound',
@@ -286,7 +304,9 @@ export function buildInboundListener(
   };
   const loaded = loadEnvoyResource(ResourceType.listener, raw, 'virtualInbound');
   if (loaded.issues.length > 0 || loaded.resource === undefined) {
-    throw new Error(`the inbound listener of ${proxy.podName}.${proxy.namespace} is not executable: ${loaded.issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`);
+    throw new Error(
+      `the inbound listener of ${proxy.podName}.${proxy.namespace} is not executable: ${loaded.issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`,
+    );
   }
   return [loaded.resource as Listener];
 }

@@ -50,7 +50,10 @@ function provider(rule: unknown, clearRouteCache: boolean): Json {
   if (field(rule, 'forwardOriginalToken') === true) p.forward = true;
   const fromHeaders = field(rule, 'fromHeaders');
   if (Array.isArray(fromHeaders) && fromHeaders.length > 0) {
-    p.from_headers = fromHeaders.map((h) => ({ name: stringField(h, 'name') ?? '', ...(stringField(h, 'prefix') ? { value_prefix: stringField(h, 'prefix') } : {}) }));
+    p.from_headers = fromHeaders.map((h) => ({
+      name: stringField(h, 'name') ?? '',
+      ...(stringField(h, 'prefix') ? { value_prefix: stringField(h, 'prefix') } : {}),
+    }));
   }
   const params = strings(field(rule, 'fromParams'));
   if (params?.length) p.from_params = params;
@@ -72,9 +75,9 @@ function provider(rule: unknown, clearRouteCache: boolean): Json {
  * Each rule is provider `origins-<i>` (rules sorted by issuer); one rule: that provider or no token; several: any one
  * provider, or every provider's "that provider or no token". */
 export function buildJwtFilter(input: TranslationInput, proxy: ProxyDescriptor): Json | undefined {
-  const rules = requestAuthenticationsFor(input, proxy).flatMap((o) => {
-    const r = field(o.spec, 'jwtRules');
-    return Array.isArray(r) ? r : [];
+  const rules = requestAuthenticationsFor(input, proxy).flatMap((o): unknown[] => {
+    const r: unknown = field(o.spec, 'jwtRules');
+    return Array.isArray(r) ? (r as unknown[]) : [];
   });
   if (rules.length === 0) return undefined;
   // slices.SortBy by issuer (insertion sort, stable, for the few rules a workload has).
@@ -88,7 +91,8 @@ export function buildJwtFilter(input: TranslationInput, proxy: ProxyDescriptor):
     eachOrMissing.push({ requires_any: { requirements: [{ provider_name: name }, { allow_missing: {} }] } });
     anyProvider.push({ provider_name: name });
   });
-  const requires = eachOrMissing.length === 1 ? eachOrMissing[0] : { requires_any: { requirements: [...anyProvider, { requires_all: { requirements: eachOrMissing } }] } };
+  const requires =
+    eachOrMissing.length === 1 ? eachOrMissing[0] : { requires_any: { requirements: [...anyProvider, { requires_all: { requirements: eachOrMissing } }] } };
   return {
     name: 'envoy.filters.http.jwt_authn',
     typed_config: { '@type': JWT_AUTHN, rules: [{ match: { prefix: '/' }, requires }], providers, bypass_cors_preflight: true },
