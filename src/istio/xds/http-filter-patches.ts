@@ -5,7 +5,7 @@
 // JSON as istiod would write them; the values are the patches' own, so the model's loader reads both alike.
 import type { K8sObject } from '../../spec/types.ts';
 import { field, isRecord, stringField, type Json } from '../../spec/untyped.ts';
-import { ROOT_NAMESPACE, objectNamespace, scopeApplies } from '../selector.ts';
+import { ROOT_NAMESPACE, objectNamespace, resourceName, scopeApplies } from '../selector.ts';
 import type { ProxyDescriptor, TranslationInput } from './input.ts';
 
 type Operation = 'ADD' | 'INSERT_FIRST' | 'INSERT_BEFORE' | 'INSERT_AFTER' | 'REPLACE' | 'REMOVE' | 'MERGE';
@@ -28,6 +28,8 @@ export interface HttpFilterPatch {
     };
   };
   value?: Json;
+  /** Where the patch was written: `EnvoyFilter ns/name: spec.configPatches[i]`. */
+  origin: string;
 }
 
 /** An HTTP filter as Envoy JSON (`name`, `typed_config`, …). */
@@ -74,16 +76,17 @@ export function httpFilterPatches(
   const patches: HttpFilterPatch[] = [];
   for (const { object } of matched) {
     const configPatches = field(object.spec, 'configPatches');
-    for (const raw of Array.isArray(configPatches) ? configPatches : []) {
+    const list: unknown[] = Array.isArray(configPatches) ? configPatches : [];
+    for (const [i, raw] of list.entries()) {
       if (field(raw, 'applyTo') !== 'HTTP_FILTER') continue;
-      const patch = readPatch(raw);
+      const patch = readPatch(raw, `${resourceName(object)}: spec.configPatches[${i}]`);
       if (patch && (patch.context === 'ANY' || patch.context === context)) patches.push(patch);
     }
   }
   return patches;
 }
 
-function readPatch(raw: unknown): HttpFilterPatch | undefined {
+function readPatch(raw: unknown, origin: string): HttpFilterPatch | undefined {
   const operation = stringField(raw, 'patch', 'operation') ?? 'INVALID';
   if (!OPERATIONS.includes(operation)) return undefined;
   const listener = field(raw, 'match', 'listener');
@@ -115,6 +118,7 @@ function readPatch(raw: unknown): HttpFilterPatch | undefined {
         }
       : {}),
     ...(isRecord(value) ? { value } : {}),
+    origin,
   };
 }
 

@@ -8,6 +8,7 @@
 //
 // It is written as istiod writes it, no-op filters included (EnvoyFilter patches may name them), then read with the
 // model's loader, which keeps what the data plane executes — the same reduction istiod's own listener goes through.
+import { SpecError } from '../../errors.ts';
 import { loadEnvoyResource } from '../../envoy/load/index.ts';
 import type { HttpFilter, Listener } from '../../envoy/model/index.ts';
 import { ResourceType, TypedConfigType } from '../../envoy/model/type-urls.ts';
@@ -253,6 +254,35 @@ function isCustomAuthz(filter: HttpFilter): boolean {
   return names.length > 0 && names.every((n) => n.startsWith('istio-ext-authz'));
 }
 
+/** A patch's filter must be one the data plane runs (istiod would send it; the local proxies would refuse it): a
+ * SpecError naming the EnvoyFilter's field otherwise. */
+function checkPatchValues(patches: readonly HttpFilterPatch[]): void {
+  const at = 'filter_chains[0].filters[0].typed_config.http_filters[0]';
+  for (const patch of patches) {
+    if (!patch.value) continue;
+    const stub = {
+      name: 'check',
+      filter_chains: [
+        {
+          filters: [
+            {
+              name: HCM,
+              typed_config: {
+                '@type': TypedConfigType.httpConnectionManager,
+                stat_prefix: 'check',
+                rds: { route_config_name: 'check' },
+                http_filters: [patch.value],
+              },
+            },
+          ],
+        },
+      ],
+    };
+    const [issue] = loadEnvoyResource(ResourceType.listener, stub).issues;
+    if (issue) throw new SpecError(issue.message, undefined, `${patch.origin}.patch.value${issue.path.startsWith(at) ? issue.path.slice(at.length) : ''}`);
+  }
+}
+
 /**
  * The sidecar's `virtualInbound` listener (empty for a router). `authzFilters` gives the proxy's AuthorizationPolicy
  * filters in istiod's order (CUSTOM, then AUDIT, DENY, ALLOW); the CUSTOM ones go before jwt_authn, the others after,
@@ -266,11 +296,13 @@ export function buildInboundListener(
   if (proxy.type !== 'sidecar') return [];
   const authz = authzFilters(input, proxy);
   const jwt = buildJwtFilter(input, proxy);
+  const patches = httpFilterPatches(input, proxy, 'SIDECAR_INBOUND');
+  checkPatchValues(patches);
   const filters: ProxyFilters = {
     customAuthz: authz.filter(isCustomAuthz),
     ...(jwt ? { jwt } : {}),
     authz: authz.filter((x) => !isCustomAuthz(x)),
-    patches: httpFilterPatches(input, proxy, 'SIDECAR_INBOUND'),
+    patches,
     delimitedStats: input.behaviour.delimitedStatPrefixes,
   };
   const mtls = composePeerAuthentication(input.peerAuthentications, proxy.namespace, proxy.labels);
