@@ -1,9 +1,10 @@
 // A seeded corpus of valid Istio resource sets on the Bookinfo hosts, for comparing the built-in translator with
 // istiod: VirtualService matches, weights, retries, timeouts, faults, header operations and rewrites; DestinationRule
 // subsets, policies, port-level settings, several rules per host and wildcard hosts; AuthorizationPolicy;
-// PeerAuthentication; local-rate-limit EnvoyFilters; exportTo; gateway bindings. Each set is what one might apply to
-// Bookinfo at once; every one passes istiod's validating webhook (test/fidelity/corpus.test.ts checks it with the real
-// validation). The same seed gives the same sets.
+// PeerAuthentication (port-level, UNSET); RequestAuthentication; local-rate-limit EnvoyFilters (placed variously);
+// exportTo; gateway bindings. Each set is what one might apply to Bookinfo at once; every one passes istiod's
+// validating webhook (test/fidelity/corpus.test.ts checks it with the real validation). The same seed gives the same
+// sets.
 import { localRateLimitEnvoyFilter } from '../istio/ratelimit/envoy-filter.ts';
 import { unsafeUniformIntDistribution, xoroshiro128plus, type RandomGenerator } from 'pure-rand';
 import type { K8sObject } from '../spec/types.ts';
@@ -236,6 +237,61 @@ function localRateLimit(r: Rand, name: string): K8sObject {
   return { ...filter, metadata: meta(name) };
 }
 
+/** Istio's sample JWKS (security/tools/jwt/samples/jwks.json): inline, so istiod fetches nothing. */
+const SAMPLE_JWKS =
+  '{"keys":[{"e":"AQAB","kid":"k1","kty":"RSA","n":"xAE7eB6qugXyCAG3yhh7pkDkT65pHymX-P7KfIupjf59vsdo91bSP9C8H07pSAGQO1MV_xFj9VswgsCg4R6otmg5PV2He95lZdHtOcU5DXIg_pbhLdKXbi66GlVeK6ABZOUW3WYtnNHD-91gVuoeJT_DwtGGcp4ignkgXfkiEm4sw-4sfb4qdt5oLbyVpmW6x9cfa7vs2WTfURiCrBoUqgBo_-4WTiULmmHSGZHOjzwa8WtrtOQGsAFjIbno85jp6MnGGGZPYZbDAa_b3y5u-YpW7ypZrvD8BgtKVjgtQgZhLAGezMt0ua3DRrWnKqTZ0BJ_EyxOGuHJrLsn00fnMQ"}]}';
+
+/** A RequestAuthentication (jwt_authn on the inbound listener): one workload, the namespace or the mesh; one or two
+ * issuers with the optional token locations and outputs istiod translates. */
+function requestAuthentication(r: Rand, name: string): K8sObject {
+  const scope = r.int(0, 5);
+  const namespace = scope === 0 ? GATEWAY_NAMESPACE : BOOKINFO_NAMESPACE;
+  const spec: Record<string, unknown> = {};
+  if (scope >= 2) spec.selector = { matchLabels: { app: r.pick(APPS) } };
+  spec.jwtRules = r.some(['testing@secure.istio.io', 'https://accounts.example.com', 'https://b.example.com'], r.int(1, 2)).map((issuer) => {
+    const rule: Record<string, unknown> = { issuer, jwks: SAMPLE_JWKS };
+    if (r.chance(40)) rule.audiences = r.some(['bookinfo', 'ratings', 'reviews'], r.int(1, 2));
+    if (r.chance(30)) rule.fromHeaders = [{ name: 'x-jwt', prefix: 'Bearer ' }];
+    if (r.chance(20)) rule.fromParams = ['token'];
+    if (r.chance(20)) rule.forwardOriginalToken = true;
+    if (r.chance(15)) rule.outputPayloadToHeader = 'x-jwt-payload';
+    if (r.chance(15)) rule.spaceDelimitedClaims = ['roles'];
+    return rule;
+  });
+  return { apiVersion: 'security.istio.io/v1', kind: 'RequestAuthentication', metadata: meta(name, namespace), spec };
+}
+
+/** A workload PeerAuthentication whose own mode may be UNSET (inherited) with port-level modes, UNSET among them, on
+ * the Service's target port and on a port no Service targets (istiod adds a passthrough chain for it). */
+function portLevelPeerAuthentication(r: Rand, name: string): K8sObject {
+  const mode = () => (r.chance(25) ? {} : { mode: r.pick(['STRICT', 'PERMISSIVE', 'DISABLE']) });
+  const spec: Record<string, unknown> = { selector: { matchLabels: { app: r.pick(APPS) } } };
+  if (r.chance(60)) spec.mtls = mode();
+  const ports = r.some([String(PORT), '9090', '15010'], r.int(1, 2));
+  spec.portLevelMtls = Object.fromEntries(ports.map((p) => [p, mode()]));
+  return { apiVersion: 'security.istio.io/v1', kind: 'PeerAuthentication', metadata: meta(name), spec };
+}
+
+/** The local-rate-limit EnvoyFilter placed otherwise: before the router, first, after CORS; from the root namespace
+ * or for the whole namespace; with a priority; on the Service's port only. */
+function placedRateLimit(r: Rand, name: string): K8sObject {
+  const filter = localRateLimitEnvoyFilter({ name, app: r.pick(APPS), maxTokens: r.pick([2, 50]), tokensPerFill: 1, fillInterval: '1s' });
+  type Patch = { match: { listener: { portNumber?: number; filterChain: { filter: { subFilter?: { name: string } } } } }; patch: { operation: string } };
+  const spec = filter.spec as { workloadSelector?: unknown; priority?: number; configPatches: Patch[] };
+  const patch = must(spec.configPatches[0], 'the rate-limit patch');
+  const [operation, subFilter] = r.pick([
+    ['INSERT_BEFORE', 'envoy.filters.http.router'],
+    ['INSERT_FIRST', undefined],
+    ['INSERT_AFTER', 'envoy.filters.http.cors'],
+  ] as const);
+  patch.patch.operation = operation;
+  if (subFilter) patch.match.listener.filterChain.filter.subFilter = { name: subFilter };
+  if (r.chance(30)) patch.match.listener.portNumber = PORT;
+  if (r.chance(30)) delete spec.workloadSelector;
+  if (r.chance(30)) spec.priority = r.pick([-1, 1]);
+  return { ...filter, metadata: meta(name, r.chance(30) ? GATEWAY_NAMESPACE : BOOKINFO_NAMESPACE) };
+}
+
 /** The Bookinfo ingress (scenarios/bookinfo/bookinfo-gateway.yaml) with variations: the Gateway's namespace, its
  * hosts in `namespace/host` form, and the binding written with or without the Gateway's namespace. */
 function gatewayBinding(r: Rand): K8sObject[] {
@@ -298,6 +354,10 @@ export function corpusSet(seed: number, index: number): CorpusSet {
   for (let i = 0; i < (r.chance(35) ? r.int(1, 2) : 0); i++) objects.push(authorizationPolicy(r, `authz-${i}`));
   if (r.chance(30)) objects.push(peerAuthentication(r, 'mtls'));
   if (r.chance(15)) objects.push(localRateLimit(r, 'local-ratelimit'));
+  // Drawn after everything above, so a seed's earlier objects stay as they were.
+  if (r.chance(12)) objects.push(requestAuthentication(r, 'jwt'));
+  if (r.chance(10)) objects.push(portLevelPeerAuthentication(r, 'mtls-ports'));
+  if (r.chance(10)) objects.push(placedRateLimit(r, 'local-ratelimit-placed'));
   if (objects.length === 0) objects.push(virtualService(r, 'reviews', 'reviews', []));
   return { name: `set-${seed}-${index}`, objects };
 }

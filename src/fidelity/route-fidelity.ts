@@ -4,6 +4,8 @@ import type { IstioBehaviour } from '../istio/version.ts';
 import { buildClusters } from '../istio/xds/clusters.ts';
 import { buildEndpoints } from '../istio/xds/endpoints.ts';
 import { buildRoutes } from '../istio/xds/routes.ts';
+import { buildInboundListener } from '../istio/xds/inbound-listener.ts';
+import { onlyInboundListener, withoutAuthzFilters } from './listener-view.ts';
 import { resourceId } from '../spec/resources.ts';
 import type { K8sObject } from '../spec/types.ts';
 import { compareConfigs, formatDrift } from './compare.ts';
@@ -17,7 +19,7 @@ export interface ResourceSet {
 }
 
 export interface FidelityResult {
-  /** Proxy × resource (route configuration or cluster) pairs compared (sidecars and the ingress gateway). */
+  /** Proxy × resource (inbound listener, route configuration, cluster, endpoints) pairs compared (sidecars and the ingress gateway). */
   compared: number;
   /** Of those, how many differ. */
   drifted: number;
@@ -67,21 +69,23 @@ export async function routeFidelity(
       let setDrifts = 0;
       for (const proxy of istiod.proxies) {
         const istiodConfig = must(configs.get(proxy.descriptor.podName), `istiod's configuration of ${proxy.descriptor.podName}`);
-        const theirs = {
-          listeners: [],
+        // The sidecars' inbound listener, its authorization filters aside until their translation is wired in.
+        const theirs = withoutAuthzFilters({
+          listeners: onlyInboundListener(istiodConfig).listeners,
           routes: istiodConfig.routes.filter((r) => !builtWithListeners.has(r.name)),
           clusters: istiodConfig.clusters,
           endpoints: istiodConfig.endpoints,
-        };
-        const ours = {
-          listeners: [],
+        });
+        const ours = withoutAuthzFilters({
+          listeners: buildInboundListener(input, proxy.descriptor),
           routes: buildRoutes(input, proxy.descriptor),
           clusters: buildClusters(input, proxy.descriptor),
           endpoints: buildEndpoints(input, proxy.descriptor),
-        };
+        });
         const drifts = compareConfigs(proxy.descriptor.podName, ours, theirs);
         const drifted = new Set(drifts.map((d) => `${d.resourceType} ${d.name}`)).size;
         const names = (c: typeof ours) => [
+          ...c.listeners.map((l) => `listener ${l.name}`),
           ...c.routes.map((r) => `route ${r.name}`),
           ...c.clusters.map((r) => `cluster ${r.name}`),
           ...c.endpoints.map((e) => `endpoints ${e.cluster_name}`),

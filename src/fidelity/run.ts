@@ -64,9 +64,12 @@ export async function runFidelity(options: {
   log?: (line: string) => void;
   /** Compare only these parts (the built-in translator builds them); all four when absent. */
   parts?: (keyof EnvoyConfig)[];
+  /** Applied to both sides before comparing, after `parts` (e.g. only the listeners the built-in side builds). */
+  view?: (config: EnvoyConfig) => EnvoyConfig;
 }): Promise<FidelityResult> {
+  const view = options.view ?? ((c: EnvoyConfig) => c);
   const only = (c: EnvoyConfig): EnvoyConfig =>
-    options.parts ? { listeners: [], routes: [], clusters: [], endpoints: [], ...Object.fromEntries(options.parts.map((p) => [p, c[p]])) } : c;
+    view(options.parts ? { listeners: [], routes: [], clusters: [], endpoints: [], ...Object.fromEntries(options.parts.map((p) => [p, c[p]])) } : c);
   const log = options.log ?? (() => {});
   const result: FidelityResult = { compared: 0, drifted: 0, drifts: [], invalid: [], refused: [], builtinErrors: [] };
   for (const set of options.sets) {

@@ -9,13 +9,15 @@ import { runFidelity } from '../../src/fidelity/run.ts';
 import { buildClusters } from '../../src/istio/xds/clusters.ts';
 import { buildEndpoints } from '../../src/istio/xds/endpoints.ts';
 import { buildRoutes } from '../../src/istio/xds/routes.ts';
+import { buildInboundListener } from '../../src/istio/xds/inbound-listener.ts';
+import { onlyInboundListener, withoutAuthzFilters } from '../../src/fidelity/listener-view.ts';
 import type { K8sObject } from '../../src/spec/types.ts';
 
 const translator = IstiodTranslator.start();
 afterAll(async () => translator.close());
 
 describe('route fidelity over the generated corpus', () => {
-  it("60 seeded sets: every proxy's route configurations equal istiod's, none refused", async () => {
+  it("60 seeded sets: every proxy's route configurations, clusters, endpoints and inbound listener equal istiod's, none refused", async () => {
     const registry = bookinfoRegistry();
     const proxies = bookinfoProxies(registry);
     const sets = corpus(1, 60).map((set) => ({ ...set, registry, proxies }));
@@ -23,10 +25,12 @@ describe('route fidelity over the generated corpus', () => {
     const result = await runFidelity({
       sets,
       istiod: translator,
-      parts: ['routes', 'clusters', 'endpoints'],
+      parts: ['listeners', 'routes', 'clusters', 'endpoints'],
+      // The inbound listener, its authorization filters aside until their translation is wired in (listener-view.ts).
+      view: (c) => withoutAuthzFilters(onlyInboundListener(c)),
       log: (line) => lines.push(line),
       builtin: (input, proxy) => ({
-        listeners: [],
+        listeners: buildInboundListener(input, proxy),
         routes: buildRoutes(input, proxy),
         clusters: buildClusters(input, proxy),
         endpoints: buildEndpoints(input, proxy),

@@ -71,17 +71,23 @@ function readMode(r: FieldReader, raw: unknown, path: string): ModeOrUnset {
   return mode as ModeOrUnset;
 }
 
+/** The workload's merged policy (authn/policy_applier.go MergedPeerAuthentication): its mode and the port-level ones. */
+export interface MergedPeerAuthentication {
+  mode: MtlsMode;
+  /** The workload-level policy's portLevelMtls, UNSET resolved to `mode`. */
+  ports: Map<number, MtlsMode>;
+}
+
 /**
- * The mode the workload's sidecar enforces on `port` (its target port). Objects of other kinds are ignored.
- * Policies without creationTimestamp count as newest; among equals the first in the list wins.
+ * ComposePeerAuthentication for one workload. Objects of other kinds are ignored. Policies without creationTimestamp
+ * count as newest; among equals the first in the list wins.
  */
-export function effectivePeerAuthMode(
+export function composePeerAuthentication(
   policies: K8sObject[],
   namespace: string,
   workloadLabels: Record<string, string>,
-  port: number,
   rootNamespace = ROOT_NAMESPACE,
-): MtlsMode {
+): MergedPeerAuthentication {
   let mesh: ParsedPeerAuthentication | undefined;
   let ns: ParsedPeerAuthentication | undefined;
   let workload: ParsedPeerAuthentication | undefined;
@@ -101,8 +107,21 @@ export function effectivePeerAuthMode(
   }
   let mode: MtlsMode = 'PERMISSIVE';
   for (const level of [mesh, ns, workload]) if (level && level.mode !== 'UNSET') mode = level.mode;
-  const portMode = workload?.ports.get(port);
-  return portMode === undefined || portMode === 'UNSET' ? mode : portMode;
+  const ports = new Map<number, MtlsMode>();
+  for (const [port, portMode] of workload?.ports ?? []) ports.set(port, portMode === 'UNSET' ? mode : portMode);
+  return { mode, ports };
+}
+
+/** The mode the workload's sidecar enforces on `port` (its target port): GetMutualTLSModeForPort. */
+export function effectivePeerAuthMode(
+  policies: K8sObject[],
+  namespace: string,
+  workloadLabels: Record<string, string>,
+  port: number,
+  rootNamespace = ROOT_NAMESPACE,
+): MtlsMode {
+  const merged = composePeerAuthentication(policies, namespace, workloadLabels, rootNamespace);
+  return merged.ports.get(port) ?? merged.mode;
 }
 
 /**
