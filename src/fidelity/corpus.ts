@@ -5,10 +5,10 @@
 // Bookinfo at once; every one passes istiod's validating webhook (test/fidelity/corpus.test.ts checks it with the real
 // validation). The same seed gives the same sets.
 import { localRateLimitEnvoyFilter } from '../istio/ratelimit/envoy-filter.ts';
-import { unsafeUniformIntDistribution, xoroshiro128plus, type RandomGenerator } from 'pure-rand';
 import type { K8sObject } from '../spec/types.ts';
 import { BOOKINFO_NAMESPACE, GATEWAY_NAMESPACE } from './bookinfo.ts';
-import { must } from '../must.ts';
+import { authorizationPolicy } from './authz-corpus.ts';
+import { Rand } from './corpus-rand.ts';
 
 export interface CorpusSet {
   /** `set-<seed>-<index>` */
@@ -16,38 +16,10 @@ export interface CorpusSet {
   objects: K8sObject[];
 }
 
-class Rand {
-  private readonly rng: RandomGenerator;
-  constructor(seed: number) {
-    this.rng = xoroshiro128plus(seed);
-  }
-  int(from: number, to: number): number {
-    return unsafeUniformIntDistribution(from, to, this.rng);
-  }
-  chance(percent: number): boolean {
-    return this.int(0, 99) < percent;
-  }
-  pick<T>(items: readonly T[]): T {
-    return must(items[this.int(0, items.length - 1)], 'the picked item (of an empty list?)');
-  }
-  /** `n` distinct items, in the order of `items`. */
-  some<T>(items: readonly T[], n: number): T[] {
-    const chosen = new Set<number>();
-    while (chosen.size < Math.min(n, items.length)) chosen.add(this.int(0, items.length - 1));
-    return [...chosen].sort((a, b) => a - b).map((i) => must(items[i], `item ${i} of ${items.length}`));
-  }
-}
-
 const APPS = ['productpage', 'details', 'reviews', 'ratings'] as const;
 type App = (typeof APPS)[number];
 const VERSIONS: Record<App, string[]> = { productpage: ['v1'], details: ['v1'], reviews: ['v1', 'v2', 'v3'], ratings: ['v1'] };
 const PORT = 9080;
-const SERVICE_ACCOUNTS: Record<App, string> = {
-  productpage: 'bookinfo-productpage',
-  details: 'bookinfo-details',
-  reviews: 'bookinfo-reviews',
-  ratings: 'bookinfo-ratings',
-};
 
 /** The ways a host can be written: short, namespace-qualified, fully qualified. */
 const hostName = (r: Rand, app: App) => r.pick([app, app, `${app}.${BOOKINFO_NAMESPACE}`, `${app}.${BOOKINFO_NAMESPACE}.svc.cluster.local`]);
@@ -186,32 +158,6 @@ function destinationRule(r: Rand, name: string, host: string, subsets: string[])
   return { apiVersion: 'networking.istio.io/v1', kind: 'DestinationRule', metadata: meta(name), spec };
 }
 
-function authorizationPolicy(r: Rand, name: string): K8sObject {
-  const app = r.pick(APPS);
-  const spec: Record<string, unknown> = {};
-  if (r.chance(85)) spec.selector = { matchLabels: { app } };
-  const shape = r.int(0, 9);
-  if (shape === 0) return { apiVersion: 'security.istio.io/v1', kind: 'AuthorizationPolicy', metadata: meta(name), spec }; // allow nothing
-  const action = r.pick(['ALLOW', 'ALLOW', 'DENY']);
-  spec.action = action;
-  const rule: Record<string, unknown> = {};
-  if (r.chance(60)) {
-    const callers = r.some(APPS, r.int(1, 2)).map((a) => `cluster.local/ns/${BOOKINFO_NAMESPACE}/sa/${SERVICE_ACCOUNTS[a]}`);
-    rule.from = [{ source: r.chance(80) ? { principals: callers } : { namespaces: [BOOKINFO_NAMESPACE] } }];
-  }
-  if (r.chance(60) || (action === 'DENY' && !rule.from)) {
-    const operation: Record<string, unknown> = {};
-    if (r.chance(70)) operation.methods = r.some(['GET', 'POST', 'DELETE'], r.int(1, 2));
-    if (r.chance(50)) operation.paths = [r.pick(['/ratings/*', '/reviews/*', '/productpage', '/health'])];
-    if (r.chance(20)) operation.ports = [String(PORT)];
-    if (Object.keys(operation).length === 0) operation.methods = ['GET'];
-    rule.to = [{ operation }];
-  }
-  if (r.chance(15)) rule.when = [{ key: 'request.headers[x-token]', values: ['secret'] }];
-  spec.rules = [rule];
-  return { apiVersion: 'security.istio.io/v1', kind: 'AuthorizationPolicy', metadata: meta(name), spec };
-}
-
 function peerAuthentication(r: Rand, name: string): K8sObject {
   const mode = r.pick(['STRICT', 'PERMISSIVE', 'DISABLE']);
   const spec: Record<string, unknown> = { mtls: { mode } };
@@ -295,7 +241,7 @@ export function corpusSet(seed: number, index: number): CorpusSet {
   }
   for (const app of r.some(APPS, r.int(0, 3))) objects.push(virtualService(r, app, app, subsetsOf.get(app) ?? []));
   if (r.chance(25)) objects.push(...gatewayBinding(r));
-  for (let i = 0; i < (r.chance(35) ? r.int(1, 2) : 0); i++) objects.push(authorizationPolicy(r, `authz-${i}`));
+  for (let i = 0; i < (r.chance(35) ? r.int(1, 2) : 0); i++) objects.push(authorizationPolicy(r.fork(), `authz-${i}`));
   if (r.chance(30)) objects.push(peerAuthentication(r, 'mtls'));
   if (r.chance(15)) objects.push(localRateLimit(r, 'local-ratelimit'));
   if (objects.length === 0) objects.push(virtualService(r, 'reviews', 'reviews', []));

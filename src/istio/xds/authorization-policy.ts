@@ -130,6 +130,9 @@ export function parseAuthorizationPolicy(obj: K8sObject, source?: SourcePos): Au
   return policy;
 }
 
+/** validation.go allowedTargetRefs, as `<group>/<kind>`. */
+const TARGET_KINDS = ['core/Service', 'networking.istio.io/ServiceEntry', 'gateway.networking.k8s.io/Gateway', 'gateway.networking.k8s.io/GatewayClass'];
+
 /** spec.targetRefs, else spec.targetRef (policyattachment.go GetTargetRefs). */
 function readTargetRefs(r: FieldReader, spec: Record<string, unknown>): PolicyTargetReference[] {
   if (spec.targetRef !== undefined && spec.targetRef !== null && Array.isArray(spec.targetRefs) && spec.targetRefs.length > 0) {
@@ -141,7 +144,11 @@ function readTargetRefs(r: FieldReader, spec: Record<string, unknown>): PolicyTa
     const o = r.object(raw, at(i));
     r.onlyKeys(o, at(i), ['group', 'kind', 'name', 'namespace'], 'a PolicyTargetReference');
     const text = (k: string) => (o[k] === undefined ? '' : r.string(o[k], `${at(i)}.${k}`));
-    if (text('name') === '') throw r.error(`${at(i)}.name`, 'must be set');
+    // validation.go validatePolicyTargetReference.
+    if (text('name') === '') throw r.error(`${at(i)}.name`, 'targetRef name must be set');
+    if (text('namespace') !== '') throw r.error(`${at(i)}.namespace`, 'targetRef namespace must not be set; cross namespace referencing is not supported');
+    const kind = `${text('group') || 'core'}/${text('kind')}`;
+    if (!TARGET_KINDS.includes(kind)) throw r.error(at(i), `targetRef must be to one of ${TARGET_KINDS.join(', ')} but was ${kind}`);
     return { group: text('group'), kind: text('kind'), name: text('name'), namespace: text('namespace') };
   });
 }
