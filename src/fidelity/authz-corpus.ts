@@ -56,7 +56,16 @@ const PRINCIPALS = [
   'other.example/ns/default/sa/bookinfo-details',
   'spiffe://cluster.local/ns/default/sa/bookinfo-details',
 ];
-const REQUEST_PRINCIPALS = ['https://issuer.example/user-1', 'https://issuer.example/*', '*/user-1', '*', 'issuer-only', '*suffix-only', 'prefix-only*', '*issuer.example/user-2'];
+const REQUEST_PRINCIPALS = [
+  'https://issuer.example/user-1',
+  'https://issuer.example/*',
+  '*/user-1',
+  '*',
+  'issuer-only',
+  '*suffix-only',
+  'prefix-only*',
+  '*issuer.example/user-2',
+];
 const NAMESPACES = [BOOKINFO_NAMESPACE, 'istio-*', '*', '*ault', 'foo.bar'];
 const SOURCE_SERVICE_ACCOUNTS = ['bookinfo-reviews', `${BOOKINFO_NAMESPACE}/bookinfo-productpage`, `${GATEWAY_NAMESPACE}/istio-ingressgateway-service-account`];
 const TRUST_DOMAINS = ['cluster.local', '*.local', '*', 'cluster.*', 'other.example'];
@@ -154,7 +163,16 @@ function binding(r: Rand): { namespace: string; spec: Record<string, unknown> } 
   const namespace = r.chance(12) ? GATEWAY_NAMESPACE : BOOKINFO_NAMESPACE;
   const kind = r.int(0, 19);
   if (kind < 3) return { namespace, spec: {} };
-  if (kind < 4) return { namespace, spec: { targetRef: r.pick([{ group: 'gateway.networking.k8s.io', kind: 'Gateway', name: 'bookinfo-gateway' }, { kind: 'Service', name: 'reviews' }]) } };
+  if (kind < 4)
+    return {
+      namespace,
+      spec: {
+        targetRef: r.pick([
+          { group: 'gateway.networking.k8s.io', kind: 'Gateway', name: 'bookinfo-gateway' },
+          { kind: 'Service', name: 'reviews' },
+        ]),
+      },
+    };
   if (kind < 5) return { namespace, spec: { selector: { matchLabels: { app: 'nothing-has-this' } } } };
   if (kind < 8) return { namespace, spec: { selector: { matchLabels: { app: 'reviews', version: r.pick(['v1', 'v2', 'v3']) } } } };
   return { namespace, spec: { selector: { matchLabels: { app: r.pick(APPS) } } } };
@@ -169,7 +187,10 @@ export function authorizationPolicy(r: Rand, name: string, providers: readonly s
   const custom = action === 'CUSTOM';
   if (custom) spec.provider = { name: r.pick(providers) };
   // validation.go checkDryRunAnnotation: ALLOW and DENY only, a strconv.ParseBool value.
-  const dryRun = (action === undefined || action === 'ALLOW' || action === 'DENY') && r.chance(20) ? { 'istio.io/dry-run': r.pick(['true', 'true', 'false', 'True', '1']) } : undefined;
+  const dryRun =
+    (action === undefined || action === 'ALLOW' || action === 'DENY') && r.chance(20)
+      ? { 'istio.io/dry-run': r.pick(['true', 'true', 'false', 'True', '1']) }
+      : undefined;
   const allowLike = action === undefined || action === 'ALLOW';
   const shape = r.int(0, 99);
   // ALLOW without rules (or with an empty list) allows nothing; DENY and CUSTOM need rules (validation.go).

@@ -51,7 +51,12 @@ export function inboundHttpChains(listeners: readonly Listener[]): { match: stri
 export function authzTranslationInput(registry: Registry, set: AuthzFidelitySet): TranslationInput {
   const input = translationInput(registry, set.objects);
   if (set.meshConfig === undefined) return input;
-  const configMap = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'istio', namespace: 'istio-system' }, data: { mesh: set.meshConfig } } as K8sObject;
+  const configMap = {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: 'istio', namespace: 'istio-system' },
+    data: { mesh: set.meshConfig },
+  } as K8sObject;
   return { ...input, extensionProviders: parseMeshConfig(configMap).extensionProviders };
 }
 
@@ -93,7 +98,14 @@ export async function authzFidelity(options: {
         continue;
       }
       for (const chain of inboundHttpChains(theirs.listeners)) {
-        const drifts = comparePart(proxyKey(proxy), 'listener', 'virtualInbound', `filter_chains[${chain.match}].http_filters(authz)`, ours, authzFiltersOf(chain.filters));
+        const drifts = comparePart(
+          proxyKey(proxy),
+          'listener',
+          'virtualInbound',
+          `filter_chains[${chain.match}].http_filters(authz)`,
+          ours,
+          authzFiltersOf(chain.filters),
+        );
         result.compared++;
         if (drifts.length > 0) result.drifted++;
         for (const d of drifts) result.lines.push(`${set.name}: ${formatDrift(d)}`);

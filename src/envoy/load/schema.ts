@@ -2,7 +2,26 @@
 // Field names follow api/envoy/**.proto; the model's TypeScript types are in ../model. Any field not listed here is
 // refused when a config is loaded.
 import { HTTP_STATUS_CODES } from './http-status.ts';
-import { any, bool, double, duration, empty, enumNumber, enumOf, int, list, map, message, noop, once, str, struct, uint, type MessageCheck, type Rule } from './rules.ts';
+import {
+  any,
+  bool,
+  double,
+  duration,
+  empty,
+  enumNumber,
+  enumOf,
+  int,
+  list,
+  map,
+  message,
+  noop,
+  once,
+  str,
+  struct,
+  uint,
+  type MessageCheck,
+  type Rule,
+} from './rules.ts';
 
 /** At most one of `fields` set; with `required`, exactly one. */
 function oneOf(fields: string[], required: boolean): MessageCheck {

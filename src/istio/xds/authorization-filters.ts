@@ -73,11 +73,11 @@ export function buildLocalAuthzFilters(input: TranslationInput, proxy: ProxyDesc
     if (ofAction.length === 0) return [];
     const enforced = ofAction.filter((p) => !p.dryRun);
     const dryRun = ofAction.filter((p) => p.dryRun);
-    const rules = enforced.length > 0 ? rbac(rbacAction, Object.assign({}, ...enforced.map((p) => generatePolicies(p, rbacAction, '')))) : undefined;
-    const shadow = dryRun.length > 0 ? rbac(rbacAction, Object.assign({}, ...dryRun.map((p) => generatePolicies(p, rbacAction, '')))) : undefined;
-    return [
-      rbacFilter({ ...(rules ? { rules } : {}), ...(shadow ? { shadow_rules: shadow } : {}), shadow_rules_stat_prefix: shadowRuleStatPrefix(shadow) }),
-    ];
+    const generated = (of: AuthorizationPolicySpec[]) =>
+      rbac(rbacAction, Object.fromEntries(of.flatMap((p) => Object.entries(generatePolicies(p, rbacAction, '')))));
+    const rules = enforced.length > 0 ? generated(enforced) : undefined;
+    const shadow = dryRun.length > 0 ? generated(dryRun) : undefined;
+    return [rbacFilter({ ...(rules ? { rules } : {}), ...(shadow ? { shadow_rules: shadow } : {}), shadow_rules_stat_prefix: shadowRuleStatPrefix(shadow) })];
   });
 }
 
@@ -93,7 +93,8 @@ function policiesFor(input: TranslationInput, proxy: ProxyDescriptor): Authoriza
     if (p.targetRefs.length === 0) return labelsMatch(p.selector, proxy.labels);
     if (gatewayName === undefined || p.namespace !== proxy.namespace) return false;
     return p.targetRefs.some(
-      (t) => (t.namespace === '' || t.namespace === proxy.namespace) && t.group === 'gateway.networking.k8s.io' && t.kind === 'Gateway' && t.name === gatewayName,
+      (t) =>
+        (t.namespace === '' || t.namespace === proxy.namespace) && t.group === 'gateway.networking.k8s.io' && t.kind === 'Gateway' && t.name === gatewayName,
     );
   };
   return [...new Set([ROOT_NAMESPACE, proxy.namespace])].flatMap((ns) => all.filter((p) => p.namespace === ns && attaches(p)));
@@ -138,7 +139,10 @@ function extAuthzFor(input: TranslationInput, name: string): ExtAuthz | undefine
   const service = lookupService(input.services, provider.service);
   if (!service) return undefined;
   return {
-    grpc_service: { envoy_grpc: { cluster_name: outboundCluster(provider.port, undefined, service.fqdn), authority: service.fqdn }, timeout: protoDuration(provider.timeoutMs) },
+    grpc_service: {
+      envoy_grpc: { cluster_name: outboundCluster(provider.port, undefined, service.fqdn), authority: service.fqdn },
+      timeout: protoDuration(provider.timeoutMs),
+    },
     ...(provider.failOpen ? { failure_mode_allow: true } : {}),
     ...(provider.statusOnError !== undefined ? { status_on_error: { code: provider.statusOnError } } : {}),
     filter_enabled_metadata: {

@@ -83,7 +83,20 @@ const CONDITION_KEYS = new Set([
 ]);
 
 /** strconv.ParseBool's spellings. */
-const GO_BOOLS: Record<string, boolean> = { '1': true, t: true, T: true, TRUE: true, true: true, True: true, '0': false, f: false, F: false, FALSE: false, false: false, False: false };
+const GO_BOOLS: Record<string, boolean> = {
+  '1': true,
+  t: true,
+  T: true,
+  TRUE: true,
+  true: true,
+  True: true,
+  '0': false,
+  f: false,
+  F: false,
+  FALSE: false,
+  false: false,
+  False: false,
+};
 
 const parsed = new WeakMap<K8sObject, AuthorizationPolicySpec>();
 
@@ -96,9 +109,11 @@ export function parseAuthorizationPolicy(obj: K8sObject, source?: SourcePos): Au
   const spec = r.object(obj.spec ?? {}, 'spec');
   r.onlyKeys(spec, 'spec', ['selector', 'targetRef', 'targetRefs', 'action', 'provider', 'rules'], 'not in the AuthorizationPolicy API');
   const action = (spec.action ?? 'ALLOW') as AuthorizationAction;
-  if (!['ALLOW', 'DENY', 'AUDIT', 'CUSTOM'].includes(action)) throw r.error('spec.action', `must be ALLOW, DENY, AUDIT or CUSTOM, got ${JSON.stringify(spec.action)}`);
+  if (!['ALLOW', 'DENY', 'AUDIT', 'CUSTOM'].includes(action))
+    throw r.error('spec.action', `must be ALLOW, DENY, AUDIT or CUSTOM, got ${JSON.stringify(spec.action)}`);
   const targetRefs = readTargetRefs(r, spec);
-  if (targetRefs.length > 0 && spec.selector !== undefined && spec.selector !== null) throw r.error('spec.selector', 'only one of selector, targetRef or targetRefs can be set');
+  if (targetRefs.length > 0 && spec.selector !== undefined && spec.selector !== null)
+    throw r.error('spec.selector', 'only one of selector, targetRef or targetRefs can be set');
   if (spec.provider !== undefined && action !== 'CUSTOM') throw r.error('spec.provider', `\`provider\` must not be with non CUSTOM action, found ${action}`);
   const hasRules = Array.isArray(spec.rules) && spec.rules.length > 0;
   if ((action === 'CUSTOM' || action === 'DENY') && !hasRules) {
@@ -138,7 +153,12 @@ function readTargetRefs(r: FieldReader, spec: Record<string, unknown>): PolicyTa
   if (spec.targetRef !== undefined && spec.targetRef !== null && Array.isArray(spec.targetRefs) && spec.targetRefs.length > 0) {
     throw r.error('spec.targetRefs', 'only one of targetRef or targetRefs can be set');
   }
-  const refs = Array.isArray(spec.targetRefs) && spec.targetRefs.length > 0 ? spec.targetRefs : spec.targetRef === undefined || spec.targetRef === null ? [] : [spec.targetRef];
+  const refs =
+    Array.isArray(spec.targetRefs) && spec.targetRefs.length > 0
+      ? spec.targetRefs
+      : spec.targetRef === undefined || spec.targetRef === null
+        ? []
+        : [spec.targetRef];
   const at = Array.isArray(spec.targetRefs) && spec.targetRefs.length > 0 ? (i: number) => `spec.targetRefs[${i}]` : () => 'spec.targetRef';
   return refs.map((raw, i) => {
     const o = r.object(raw, at(i));
@@ -158,7 +178,8 @@ function readDryRun(obj: K8sObject, action: AuthorizationAction, r: FieldReader)
   const value = obj.metadata.annotations?.['istio.io/dry-run'];
   if (value === undefined) return false;
   const at = 'metadata.annotations["istio.io/dry-run"]';
-  if (action !== 'ALLOW' && action !== 'DENY') throw r.error(at, `the annotation istio.io/dry-run currently only supports action ALLOW/DENY, found action ${action}`);
+  if (action !== 'ALLOW' && action !== 'DENY')
+    throw r.error(at, `the annotation istio.io/dry-run currently only supports action ALLOW/DENY, found action ${action}`);
   const b = GO_BOOLS[value];
   if (b === undefined) throw r.error(at, `invalid value ${JSON.stringify(value)} (true or false)`);
   return b;
@@ -183,7 +204,18 @@ function values(r: FieldReader, raw: unknown, path: string): string[] | undefine
   return list && list.length > 0 ? list : undefined;
 }
 
-const CUSTOM_REFUSED_SOURCES = new Set(['principals', 'notPrincipals', 'requestPrincipals', 'notRequestPrincipals', 'namespaces', 'notNamespaces', 'serviceAccounts', 'notServiceAccounts', 'trustDomains', 'notTrustDomains']);
+const CUSTOM_REFUSED_SOURCES = new Set([
+  'principals',
+  'notPrincipals',
+  'requestPrincipals',
+  'notRequestPrincipals',
+  'namespaces',
+  'notNamespaces',
+  'serviceAccounts',
+  'notServiceAccounts',
+  'trustDomains',
+  'notTrustDomains',
+]);
 
 function parseSource(r: FieldReader, raw: unknown, path: string, action: AuthorizationAction): AuthorizationSource {
   const fo = r.object(raw, path);
@@ -195,7 +227,8 @@ function parseSource(r: FieldReader, raw: unknown, path: string, action: Authori
     const at = `${path}.source.${k}`;
     const list = values(r, src[k], at);
     if (!list) continue;
-    if (action === 'CUSTOM' && CUSTOM_REFUSED_SOURCES.has(k)) throw r.error(at, `From.${k.charAt(0).toUpperCase()}${k.slice(1)} is currently not supported with CUSTOM action`);
+    if (action === 'CUSTOM' && CUSTOM_REFUSED_SOURCES.has(k))
+      throw r.error(at, `From.${k.charAt(0).toUpperCase()}${k.slice(1)} is currently not supported with CUSTOM action`);
     if (/[Ii]pBlocks$/.test(k)) list.forEach((b, j) => checkIp(r, b, `${at}[${j}]`));
     if (k === 'serviceAccounts' || k === 'notServiceAccounts') checkServiceAccounts(r, list, at);
     if (k === 'trustDomains' || k === 'notTrustDomains') checkWildcards(r, list, at, true);
@@ -222,7 +255,8 @@ function parseOperation(r: FieldReader, raw: unknown, path: string): Authorizati
     list.forEach((v, j) => {
       if ((k === 'ports' || k === 'notPorts') && !validPort(v)) throw r.error(`${at}[${j}]`, `bad port (${v})`);
       // pathGenerator writes a path template as Envoy's uri_template matcher, which the local data plane does not run.
-      if ((k === 'paths' || k === 'notPaths') && /[{}]/.test(v)) throw r.error(`${at}[${j}]`, 'path templates ({*}, {**}) are not executed by the local data plane');
+      if ((k === 'paths' || k === 'notPaths') && /[{}]/.test(v))
+        throw r.error(`${at}[${j}]`, 'path templates ({*}, {**}) are not executed by the local data plane');
     });
     out[k] = list;
   }
@@ -242,7 +276,10 @@ function parseCondition(r: FieldReader, raw: unknown, path: string, action: Auth
   const mapKey = key.startsWith('request.headers') || key.startsWith('request.auth.claims');
   if (!CONDITION_KEYS.has(key) && !mapKey) throw r.error(`${path}.key`, `unknown attribute: ${key}`);
   if (mapKey && !validMapKey(key)) throw r.error(`${path}.key`, `bad key (${key}): should have format a[b]`);
-  if (action === 'CUSTOM' && (['source.namespace', 'source.serviceAccount', 'source.trustDomain', 'source.principal'].includes(key) || key.startsWith('request.auth.'))) {
+  if (
+    action === 'CUSTOM' &&
+    (['source.namespace', 'source.serviceAccount', 'source.trustDomain', 'source.principal'].includes(key) || key.startsWith('request.auth.'))
+  ) {
     throw r.error(`${path}.key`, `${key} is currently not supported with CUSTOM action`);
   }
   for (const [field, list] of [
@@ -251,7 +288,8 @@ function parseCondition(r: FieldReader, raw: unknown, path: string, action: Auth
   ] as const) {
     const at = `${path}.${field}`;
     list.forEach((v, j) => {
-      if ((key === 'source.ip' || key === 'remote.ip' || key === 'destination.ip') && parseIpOrCidr(v) === undefined) throw r.error(`${at}[${j}]`, `bad IP address or CIDR range (${v})`);
+      if ((key === 'source.ip' || key === 'remote.ip' || key === 'destination.ip') && parseIpOrCidr(v) === undefined)
+        throw r.error(`${at}[${j}]`, `bad IP address or CIDR range (${v})`);
       if (key === 'destination.port' && !validPort(v)) throw r.error(`${at}[${j}]`, `bad port (${v})`);
     });
     if (key === 'source.serviceAccount') checkServiceAccounts(r, list, at);
@@ -283,7 +321,8 @@ function checkServiceAccounts(r: FieldReader, list: string[], path: string): voi
     if (v.includes('*')) throw r.error(at, 'wildcard not allowed');
     if (v.length > 320) throw r.error(at, 'value cannot exceed 320 characters');
     const parts = v.split('/');
-    if (parts.length > 2 || parts.some((p) => p === '')) throw r.error(at, `expected format 'serviceAccount' or 'namespace/serviceAccount', found ${JSON.stringify(v)}`);
+    if (parts.length > 2 || parts.some((p) => p === ''))
+      throw r.error(at, `expected format 'serviceAccount' or 'namespace/serviceAccount', found ${JSON.stringify(v)}`);
   });
 }
 
@@ -293,7 +332,8 @@ function checkWildcards(r: FieldReader, list: string[], path: string, noSlash: b
     const at = `${path}[${j}]`;
     const stars = v.split('*').length - 1;
     if (stars > 1) throw r.error(at, `at most one wildcard is allowed, found ${JSON.stringify(v)}`);
-    if (stars === 1 && v !== '*' && !v.startsWith('*') && !v.endsWith('*')) throw r.error(at, `wildcard is only allowed at the start or end, found ${JSON.stringify(v)}`);
+    if (stars === 1 && v !== '*' && !v.startsWith('*') && !v.endsWith('*'))
+      throw r.error(at, `wildcard is only allowed at the start or end, found ${JSON.stringify(v)}`);
     if (noSlash && v.includes('/')) throw r.error(at, `trust domain must not contain '/', found ${JSON.stringify(v)}`);
   });
 }

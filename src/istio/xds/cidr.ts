@@ -65,7 +65,7 @@ function formatIpv6(groups: number[]): string {
   if (groups.slice(0, 5).every((x) => x === 0) && g(5) === 0xffff) return `::ffff:${g(6) >> 8}.${g(6) & 255}.${g(7) >> 8}.${g(7) & 255}`;
   let best = -1;
   let bestLength = 1;
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     let j = i;
     while (j < 8 && g(j) === 0) j++;
     if (j - i > bestLength) [best, bestLength] = [i, j - i];

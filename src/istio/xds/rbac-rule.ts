@@ -164,7 +164,8 @@ function entryMatchers(e: Entry, action: RbacAction, side: 'permission' | 'princ
       throw error;
     }
   };
-  const or = (items: (Permission | Principal)[]) => (side === 'permission' ? { or_rules: { rules: items as Permission[] } } : { or_ids: { ids: items as Principal[] } });
+  const or = (items: (Permission | Principal)[]) =>
+    side === 'permission' ? { or_rules: { rules: items as Permission[] } } : { or_ids: { ids: items as Principal[] } };
   const not = (item: Permission | Principal) => (side === 'permission' ? { not_rule: item as Permission } : { not_id: item as Principal });
   const matchers = (values: string[]) => {
     if (values.length === 0) return undefined;
@@ -275,7 +276,10 @@ function requestClaim(key: string) {
 
 /** requestHeaderGenerator: `request.headers[<name>]` (util.go extractNameInBrackets). */
 function requestHeader(key: string) {
-  return { perValue: true, principal: (v: string[]): Principal => ({ header: headerMatcher(bracketName(key.slice('request.headers'.length)), one(v), false) }) };
+  return {
+    perValue: true,
+    principal: (v: string[]): Principal => ({ header: headerMatcher(bracketName(key.slice('request.headers'.length)), one(v), false) }),
+  };
 }
 
 function bracketName(s: string): string {
@@ -293,7 +297,7 @@ function nestedBracketNames(s: string): string[] {
     }
     return -1;
   };
-  for (let begin = 0; begin < s.length; ) {
+  for (let begin = 0; begin < s.length;) {
     const end = endBracket(begin);
     if (end === -1) return [bracketName(s)];
     claims.push(s.slice(begin + 1, end));
