@@ -195,7 +195,7 @@ export function authorizationPolicy(r: Rand, name: string, providers: readonly s
   const shape = r.int(0, 99);
   // ALLOW without rules (or with an empty list) allows nothing; DENY and CUSTOM need rules (validation.go).
   if (allowLike && shape < 8) return policyObject(name, namespace, spec, dryRun);
-  if (allowLike && shape < 11) return policyObject(name, namespace, { ...spec, rules: [] }, dryRun);
+  if (allowLike && shape < 14) return policyObject(name, namespace, { ...spec, rules: [] }, dryRun);
   spec.rules = Array.from({ length: r.int(1, 3) }, () => rule(r, custom));
   return policyObject(name, namespace, spec, dryRun);
 }

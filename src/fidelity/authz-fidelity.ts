@@ -1,7 +1,8 @@
-// Differential fidelity of the authorization filters: for each resource set, every proxy's HTTP filter chains in
-// istiod's `virtualInbound` listener (all of them: per port and transport, and the passthrough ones) carry istiod's
-// RBAC and ext_authz filters in order; the built-in builder's filters (src/istio/xds/authorization-filters.ts) must
-// equal them, compared by src/fidelity/compare.ts's rules. One configuration compared = one chain of one proxy.
+// Differential fidelity of the authorization filters: for each resource set, every sidecar's HTTP filter chains in
+// istiod's `virtualInbound` listener (all of them: per port and transport, and the passthrough ones) and every HTTP
+// chain of a gateway carry istiod's RBAC and ext_authz filters in order; the built-in builder's filters
+// (src/istio/xds/authorization-filters.ts) must equal them, compared by src/fidelity/compare.ts's rules. One
+// configuration compared = one chain of one proxy.
 import { TypedConfigType, type HttpFilter, type Listener } from '../envoy/model/index.ts';
 import { parseMeshConfig } from '../istio/mesh-config.ts';
 import type { ProxyDescriptor, TranslationInput } from '../istio/xds/input.ts';
@@ -16,6 +17,8 @@ export interface AuthzFidelitySet {
   objects: K8sObject[];
   /** The mesh config's YAML (extension providers for CUSTOM policies); istiod's defaults when absent. */
   meshConfig?: string;
+  /** The proxies compared for this set (istiod's generation costs about 40 ms a proxy); the run's when absent. */
+  proxies?: ProxyDescriptor[];
 }
 
 export interface AuthzFidelityResult {
@@ -37,14 +40,21 @@ export function authzFiltersOf(filters: readonly HttpFilter[]): HttpFilter[] {
   return filters.filter((f) => f.typed_config?.['@type'] === TypedConfigType.rbac || f.typed_config?.['@type'] === TypedConfigType.extAuthz);
 }
 
-/** Each HTTP filter chain of the `virtualInbound` listener: its filter_chain_match (canonical JSON) and HTTP filters. */
-export function inboundHttpChains(listeners: readonly Listener[]): { match: string; filters: HttpFilter[] }[] {
-  const inbound = listeners.find((l) => l.name === 'virtualInbound');
-  return (inbound?.filter_chains ?? []).flatMap((chain) => {
-    const hcm = chain.filters.find((f) => f.typed_config['@type'] === TypedConfigType.httpConnectionManager);
-    if (!hcm || hcm.typed_config['@type'] !== TypedConfigType.httpConnectionManager) return [];
-    return [{ match: canonical(chain.filter_chain_match ?? {}), filters: hcm.typed_config.http_filters ?? [] }];
-  });
+/**
+ * The HTTP filter chains istiod puts authorization filters in (plugin/authz/authorization.go BuildHTTP: inbound and
+ * gateway listeners, not a sidecar's outbound ones): a sidecar's `virtualInbound` chains, every HTTP chain of a gateway;
+ * each with its listener, filter_chain_match (canonical JSON) and HTTP filters.
+ */
+export function authzHttpChains(proxy: ProxyDescriptor, listeners: readonly Listener[]): { listener: string; match: string; filters: HttpFilter[] }[] {
+  return listeners
+    .filter((l) => proxy.type === 'router' || l.name === 'virtualInbound')
+    .flatMap((l) =>
+      (l.filter_chains ?? []).flatMap((chain) => {
+        const hcm = chain.filters.find((f) => f.typed_config['@type'] === TypedConfigType.httpConnectionManager);
+        if (!hcm || hcm.typed_config['@type'] !== TypedConfigType.httpConnectionManager) return [];
+        return [{ listener: l.name, match: canonical(chain.filter_chain_match ?? {}), filters: hcm.typed_config.http_filters ?? [] }];
+      }),
+    );
 }
 
 /** The built-in input of a set, with the mesh config's extension providers. */
@@ -69,10 +79,11 @@ export async function authzFidelity(options: {
 }): Promise<AuthzFidelityResult> {
   const result: AuthzFidelityResult = { compared: 0, drifted: 0, lines: [], invalid: [], refused: [], builtinErrors: [] };
   for (const set of options.sets) {
+    const proxies = set.proxies ?? options.proxies;
     const answer = await options.istiod.translate({
       registry: options.registry,
       objects: set.objects,
-      proxies: options.proxies,
+      proxies,
       ...(set.meshConfig !== undefined ? { meshConfig: set.meshConfig } : {}),
     });
     if (!answer.ok) {
@@ -87,7 +98,7 @@ export async function authzFidelity(options: {
       result.builtinErrors.push(`${set.name}: ${(err as Error).message}`);
       continue;
     }
-    for (const proxy of options.proxies) {
+    for (const proxy of proxies) {
       const theirs = answer.proxies.get(proxyKey(proxy));
       if (!theirs) continue;
       let ours: HttpFilter[];
@@ -97,11 +108,11 @@ export async function authzFidelity(options: {
         result.builtinErrors.push(`${set.name} ${proxyKey(proxy)}: ${(err as Error).message}`);
         continue;
       }
-      for (const chain of inboundHttpChains(theirs.listeners)) {
+      for (const chain of authzHttpChains(proxy, theirs.listeners)) {
         const drifts = comparePart(
           proxyKey(proxy),
           'listener',
-          'virtualInbound',
+          chain.listener,
           `filter_chains[${chain.match}].http_filters(authz)`,
           ours,
           authzFiltersOf(chain.filters),
