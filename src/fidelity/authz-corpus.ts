@@ -8,7 +8,7 @@
 // an undeclared one.
 import type { K8sObject } from '../spec/types.ts';
 import { BOOKINFO_NAMESPACE, GATEWAY_NAMESPACE } from './bookinfo.ts';
-import { Rand } from './corpus-rand.ts';
+import type { Rand } from './corpus.ts';
 
 /** Extension providers for CUSTOM policies, as the `istio` ConfigMap's `mesh` key (extauthz.go processExtensionProvider). */
 export const AUTHZ_MESH_CONFIG = `extensionProviders:
@@ -33,13 +33,6 @@ export const AUTHZ_MESH_CONFIG = `extensionProviders:
     port: 9411
 `;
 const PROVIDERS = ['opa', 'opa', 'opa-strict', 'nowhere', 'undeclared', 'tracing'];
-
-export interface AuthzCorpusSet {
-  /** `authz-<seed>-<index>` */
-  name: string;
-  objects: K8sObject[];
-  meshConfig?: string;
-}
 
 const APPS = ['productpage', 'details', 'reviews', 'ratings'] as const;
 const SERVICE_ACCOUNTS = ['bookinfo-productpage', 'bookinfo-details', 'bookinfo-reviews', 'bookinfo-ratings'];
@@ -202,13 +195,4 @@ export function authorizationPolicy(r: Rand, name: string, providers: readonly s
 
 function policyObject(name: string, namespace: string, spec: Record<string, unknown>, annotations?: Record<string, string>): K8sObject {
   return { apiVersion: 'security.istio.io/v1', kind: 'AuthorizationPolicy', metadata: meta(name, namespace, annotations), spec };
-}
-
-/** `count` sets of one to four policies, most with AUTHZ_MESH_CONFIG's providers. */
-export function authorizationCorpus(seed: number, count: number): AuthzCorpusSet[] {
-  return Array.from({ length: count }, (_, index) => {
-    const r = new Rand(seed * 100_019 + index);
-    const objects = Array.from({ length: r.int(1, 4) }, (__, i) => authorizationPolicy(r.fork(), `authz-${i}`));
-    return { name: `authz-${seed}-${index}`, objects, ...(r.chance(80) ? { meshConfig: AUTHZ_MESH_CONFIG } : {}) };
-  });
 }

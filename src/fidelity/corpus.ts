@@ -5,15 +5,43 @@
 // Bookinfo at once; every one passes istiod's validating webhook (test/fidelity/corpus.test.ts checks it with the real
 // validation). The same seed gives the same sets.
 import { localRateLimitEnvoyFilter } from '../istio/ratelimit/envoy-filter.ts';
+import { unsafeUniformIntDistribution, xoroshiro128plus, type RandomGenerator } from 'pure-rand';
 import type { K8sObject } from '../spec/types.ts';
 import { BOOKINFO_NAMESPACE, GATEWAY_NAMESPACE } from './bookinfo.ts';
-import { authorizationPolicy } from './authz-corpus.ts';
-import { Rand } from './corpus-rand.ts';
+import { must } from '../must.ts';
+import { AUTHZ_MESH_CONFIG, authorizationPolicy } from './authz-corpus.ts';
 
 export interface CorpusSet {
   /** `set-<seed>-<index>` */
   name: string;
   objects: K8sObject[];
+}
+
+/** The corpora's seeded random source (pure-rand xoroshiro128plus): the same seed draws the same sets. */
+export class Rand {
+  private readonly rng: RandomGenerator;
+  constructor(seed: number) {
+    this.rng = xoroshiro128plus(seed);
+  }
+  int(from: number, to: number): number {
+    return unsafeUniformIntDistribution(from, to, this.rng);
+  }
+  chance(percent: number): boolean {
+    return this.int(0, 99) < percent;
+  }
+  pick<T>(items: readonly T[]): T {
+    return must(items[this.int(0, items.length - 1)], 'the picked item (of an empty list?)');
+  }
+  /** `n` distinct items, in the order of `items`. */
+  some<T>(items: readonly T[], n: number): T[] {
+    const chosen = new Set<number>();
+    while (chosen.size < Math.min(n, items.length)) chosen.add(this.int(0, items.length - 1));
+    return [...chosen].sort((a, b) => a - b).map((i) => must(items[i], `item ${i} of ${items.length}`));
+  }
+  /** A generator of its own, seeded by one draw of this one: what it draws does not shift this one's later draws. */
+  fork(): Rand {
+    return new Rand(this.int(0, 0x7fffffff));
+  }
 }
 
 const APPS = ['productpage', 'details', 'reviews', 'ratings'] as const;
@@ -250,4 +278,18 @@ export function corpusSet(seed: number, index: number): CorpusSet {
 
 export function corpus(seed: number, count: number): CorpusSet[] {
   return Array.from({ length: count }, (_, i) => corpusSet(seed, i));
+}
+
+export interface AuthzCorpusSet extends CorpusSet {
+  /** The mesh config's YAML (AUTHZ_MESH_CONFIG's extension providers), or istiod's defaults when absent. */
+  meshConfig?: string;
+}
+
+/** `authz-<seed>-<index>`: one to four AuthorizationPolicies (src/fidelity/authz-corpus.ts), most with AUTHZ_MESH_CONFIG's providers. */
+export function authorizationCorpus(seed: number, count: number): AuthzCorpusSet[] {
+  return Array.from({ length: count }, (_, index) => {
+    const r = new Rand(seed * 100_019 + index);
+    const objects = Array.from({ length: r.int(1, 4) }, (__, i) => authorizationPolicy(r.fork(), `authz-${i}`));
+    return { name: `authz-${seed}-${index}`, objects, ...(r.chance(80) ? { meshConfig: AUTHZ_MESH_CONFIG } : {}) };
+  });
 }

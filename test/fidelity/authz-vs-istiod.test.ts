@@ -4,11 +4,11 @@
 // in order, normalised by the Envoy model's loader and compared by src/fidelity/compare.ts.
 import { resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { AUTHZ_MESH_CONFIG, authorizationCorpus } from '../../src/fidelity/authz-corpus.ts';
+import { AUTHZ_MESH_CONFIG } from '../../src/fidelity/authz-corpus.ts';
 import { authzFidelity, type AuthzFidelitySet } from '../../src/fidelity/authz-fidelity.ts';
 import { bookinfoProxies, bookinfoRegistry } from '../../src/fidelity/bookinfo.ts';
 import { catalogueSets } from '../../src/fidelity/catalogue.ts';
-import { Rand } from '../../src/fidelity/corpus-rand.ts';
+import { Rand, authorizationCorpus } from '../../src/fidelity/corpus.ts';
 import { IstiodTranslator } from '../../src/fidelity/istiod-translator.ts';
 import { buildInboundAuthzFilters } from '../../src/istio/xds/authorization-filters.ts';
 import type { K8sObject } from '../../src/spec/types.ts';

@@ -13,7 +13,7 @@ import { SpecError } from '../../../src/errors.ts';
 import { AUTHZ_MESH_CONFIG, authorizationPolicy } from '../../../src/fidelity/authz-corpus.ts';
 import { authzTranslationInput } from '../../../src/fidelity/authz-fidelity.ts';
 import { bookinfoProxies, bookinfoRegistry } from '../../../src/fidelity/bookinfo.ts';
-import { Rand } from '../../../src/fidelity/corpus-rand.ts';
+import { Rand } from '../../../src/fidelity/corpus.ts';
 import { customCheck, evaluateAuthorization, validateAuthorizationPolicy, type RequestAttributes } from '../../../src/istio/security/authorization.ts';
 import { buildCustomAuthzFilters, buildInboundAuthzFilters, buildLocalAuthzFilters } from '../../../src/istio/xds/authorization-filters.ts';
 import type { ProxyDescriptor, TranslationInput } from '../../../src/istio/xds/input.ts';
