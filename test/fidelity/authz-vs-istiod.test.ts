@@ -162,6 +162,76 @@ describe('authorization filters against istiod', () => {
     expect(result.drifted).toBe(0);
   }, 60_000);
 
+  it('edge cases the corpus does not draw: keys istiod cannot generate (an ALLOW rule skipped, a DENY value skipped: model.go checkError), nested claims, IPv6 spellings (netip.Addr.String), repeated trust domains, enforced and dry-run DENY in one filter, a duplicated provider', async () => {
+    const reviews = { selector: { matchLabels: { app: 'reviews' } } };
+    const set: AuthzFidelitySet = {
+      name: 'edge cases',
+      meshConfig: `${AUTHZ_MESH_CONFIG}- name: opa\n  envoyExtAuthzGrpc:\n    service: ratings.default.svc.cluster.local\n    port: 9191\n`,
+      objects: [
+        policy('bad-header-key', 'default', {
+          ...reviews,
+          rules: [
+            { when: [{ key: 'request.headersX[a]', values: ['v'] }] },
+            { when: [{ key: 'request.auth.claimsX[a]', values: ['v'] }] },
+            { to: [{ operation: { methods: ['GET'] } }] },
+          ],
+        }),
+        policy('deny-bad-key', 'default', {
+          ...reviews,
+          action: 'DENY',
+          rules: [
+            {
+              when: [
+                { key: 'request.headersX[a]', values: ['v'] },
+                { key: 'request.headers[x-b]', notValues: ['w'] },
+              ],
+            },
+          ],
+        }),
+        {
+          ...policy('deny-dry', 'default', { ...reviews, action: 'DENY', rules: [{ to: [{ operation: { paths: ['/dry*'] } }] }] }),
+          metadata: { name: 'deny-dry', namespace: 'default', annotations: { 'istio.io/dry-run': 'true' } },
+        },
+        policy('claims', 'default', {
+          ...reviews,
+          rules: [
+            {
+              when: [
+                { key: 'request.auth.claims[a[b]]', values: ['x'] },
+                { key: 'request.auth.claims[realm][roles][0]', values: ['admin', 'ops*'] },
+              ],
+            },
+          ],
+        }),
+        policy('ips', 'default', {
+          ...reviews,
+          rules: [
+            {
+              from: [
+                {
+                  source: { ipBlocks: ['2001:DB8:0:0:1::1', '::', '1::', '0:0:0:0:0:ffff:1.2.3.4', '::1.2.3.4', '2001:db8:0:0:0:0:2:1/64', '1:0:0:2:0:0:0:3'] },
+                },
+              ],
+              when: [{ key: 'destination.ip', values: ['fe80:0000:0000:0000:0204:61ff:fe9d:f156'] }],
+            },
+          ],
+        }),
+        policy('domains', 'default', {
+          ...reviews,
+          rules: [
+            { from: [{ source: { trustDomains: ['cluster.local', 'cluster.local', 'a.example'], principals: ['cluster.local/ns/x/sa/y', '*/ns/x/sa/y'] } }] },
+          ],
+        }),
+        policy('ext', 'default', { ...reviews, action: 'CUSTOM', provider: { name: 'opa' }, rules: [{ to: [{ operation: { paths: ['/ext'] } }] }] }),
+      ],
+    };
+    const result = await authzFidelity({ istiod: translator, registry, proxies: sidecars, sets: [set], builtin: buildInboundAuthzFilters });
+    expect([...result.invalid, ...result.refused, ...result.builtinErrors]).toEqual([]);
+    expect(result.lines).toEqual([]);
+    expect(result.compared).toBe(sidecars.length * 4);
+    expect(result.drifted).toBe(0);
+  }, 60_000);
+
   it('finds a drift when the two sides differ (a builder that forgets the ALLOW filter)', async () => {
     const set: AuthzFidelitySet = { name: 'allow-get', objects: [policy('viewers', 'default', { rules: [{ to: [{ operation: { methods: ['GET'] } }] }] })] };
     const result = await authzFidelity({
