@@ -73,6 +73,14 @@ export function compareConfigs(proxy: string, builtin: EnvoyConfig, istiod: Envo
   return drifts;
 }
 
+/** Every difference between one part of a resource on both sides (e.g. the HTTP filters of one filter chain), found
+ * by the same list rules; `path` names the part inside the resource; a list given as the part is compared in order. */
+export function comparePart(proxy: string, resourceType: Drift['resourceType'], name: string, path: string, builtin: unknown, istiod: unknown): Drift[] {
+  const drifts: Drift[] = [];
+  diff(builtin, istiod, path, (at, b, i) => drifts.push({ proxy, resourceType, name, path: at, builtin: b, istiod: i }));
+  return drifts;
+}
+
 /** `proxy resourceType name path: builtin X, istiod Y` */
 export function formatDrift(d: Drift): string {
   const at = d.path ? ` ${d.path}` : '';

@@ -10,6 +10,7 @@ import { unsafeUniformIntDistribution, xoroshiro128plus, type RandomGenerator } 
 import type { K8sObject } from '../spec/types.ts';
 import { BOOKINFO_NAMESPACE, GATEWAY_NAMESPACE } from './bookinfo.ts';
 import { must } from '../must.ts';
+import { AUTHZ_MESH_CONFIG, authorizationPolicy } from './authz-corpus.ts';
 
 export interface CorpusSet {
   /** `set-<seed>-<index>` */
@@ -17,7 +18,8 @@ export interface CorpusSet {
   objects: K8sObject[];
 }
 
-class Rand {
+/** The corpora's seeded random source (pure-rand xoroshiro128plus): the same seed draws the same sets. */
+export class Rand {
   private readonly rng: RandomGenerator;
   constructor(seed: number) {
     this.rng = xoroshiro128plus(seed);
@@ -37,18 +39,16 @@ class Rand {
     while (chosen.size < Math.min(n, items.length)) chosen.add(this.int(0, items.length - 1));
     return [...chosen].sort((a, b) => a - b).map((i) => must(items[i], `item ${i} of ${items.length}`));
   }
+  /** A generator of its own, seeded by one draw of this one: what it draws does not shift this one's later draws. */
+  fork(): Rand {
+    return new Rand(this.int(0, 0x7fffffff));
+  }
 }
 
 const APPS = ['productpage', 'details', 'reviews', 'ratings'] as const;
 type App = (typeof APPS)[number];
 const VERSIONS: Record<App, string[]> = { productpage: ['v1'], details: ['v1'], reviews: ['v1', 'v2', 'v3'], ratings: ['v1'] };
 const PORT = 9080;
-const SERVICE_ACCOUNTS: Record<App, string> = {
-  productpage: 'bookinfo-productpage',
-  details: 'bookinfo-details',
-  reviews: 'bookinfo-reviews',
-  ratings: 'bookinfo-ratings',
-};
 
 /** The ways a host can be written: short, namespace-qualified, fully qualified. */
 const hostName = (r: Rand, app: App) => r.pick([app, app, `${app}.${BOOKINFO_NAMESPACE}`, `${app}.${BOOKINFO_NAMESPACE}.svc.cluster.local`]);
@@ -185,32 +185,6 @@ function destinationRule(r: Rand, name: string, host: string, subsets: string[])
   }
   if (r.chance(15)) spec.exportTo = [r.pick(['.', '*'])];
   return { apiVersion: 'networking.istio.io/v1', kind: 'DestinationRule', metadata: meta(name), spec };
-}
-
-function authorizationPolicy(r: Rand, name: string): K8sObject {
-  const app = r.pick(APPS);
-  const spec: Record<string, unknown> = {};
-  if (r.chance(85)) spec.selector = { matchLabels: { app } };
-  const shape = r.int(0, 9);
-  if (shape === 0) return { apiVersion: 'security.istio.io/v1', kind: 'AuthorizationPolicy', metadata: meta(name), spec }; // allow nothing
-  const action = r.pick(['ALLOW', 'ALLOW', 'DENY']);
-  spec.action = action;
-  const rule: Record<string, unknown> = {};
-  if (r.chance(60)) {
-    const callers = r.some(APPS, r.int(1, 2)).map((a) => `cluster.local/ns/${BOOKINFO_NAMESPACE}/sa/${SERVICE_ACCOUNTS[a]}`);
-    rule.from = [{ source: r.chance(80) ? { principals: callers } : { namespaces: [BOOKINFO_NAMESPACE] } }];
-  }
-  if (r.chance(60) || (action === 'DENY' && !rule.from)) {
-    const operation: Record<string, unknown> = {};
-    if (r.chance(70)) operation.methods = r.some(['GET', 'POST', 'DELETE'], r.int(1, 2));
-    if (r.chance(50)) operation.paths = [r.pick(['/ratings/*', '/reviews/*', '/productpage', '/health'])];
-    if (r.chance(20)) operation.ports = [String(PORT)];
-    if (Object.keys(operation).length === 0) operation.methods = ['GET'];
-    rule.to = [{ operation }];
-  }
-  if (r.chance(15)) rule.when = [{ key: 'request.headers[x-token]', values: ['secret'] }];
-  spec.rules = [rule];
-  return { apiVersion: 'security.istio.io/v1', kind: 'AuthorizationPolicy', metadata: meta(name), spec };
 }
 
 function peerAuthentication(r: Rand, name: string): K8sObject {
@@ -351,7 +325,7 @@ export function corpusSet(seed: number, index: number): CorpusSet {
   }
   for (const app of r.some(APPS, r.int(0, 3))) objects.push(virtualService(r, app, app, subsetsOf.get(app) ?? []));
   if (r.chance(25)) objects.push(...gatewayBinding(r));
-  for (let i = 0; i < (r.chance(35) ? r.int(1, 2) : 0); i++) objects.push(authorizationPolicy(r, `authz-${i}`));
+  for (let i = 0; i < (r.chance(35) ? r.int(1, 2) : 0); i++) objects.push(authorizationPolicy(r.fork(), `authz-${i}`));
   if (r.chance(30)) objects.push(peerAuthentication(r, 'mtls'));
   if (r.chance(15)) objects.push(localRateLimit(r, 'local-ratelimit'));
   // Drawn after everything above, so a seed's earlier objects stay as they were.
@@ -364,4 +338,18 @@ export function corpusSet(seed: number, index: number): CorpusSet {
 
 export function corpus(seed: number, count: number): CorpusSet[] {
   return Array.from({ length: count }, (_, i) => corpusSet(seed, i));
+}
+
+export interface AuthzCorpusSet extends CorpusSet {
+  /** The mesh config's YAML (AUTHZ_MESH_CONFIG's extension providers), or istiod's defaults when absent. */
+  meshConfig?: string;
+}
+
+/** `authz-<seed>-<index>`: one to four AuthorizationPolicies (src/fidelity/authz-corpus.ts), most with AUTHZ_MESH_CONFIG's providers. */
+export function authorizationCorpus(seed: number, count: number): AuthzCorpusSet[] {
+  return Array.from({ length: count }, (_, index) => {
+    const r = new Rand(seed * 100_019 + index);
+    const objects = Array.from({ length: r.int(1, 4) }, (__, i) => authorizationPolicy(r.fork(), `authz-${i}`));
+    return { name: `authz-${seed}-${index}`, objects, ...(r.chance(80) ? { meshConfig: AUTHZ_MESH_CONFIG } : {}) };
+  });
 }

@@ -77,10 +77,12 @@ export function parseMeshConfig(configMap: K8sObject): MeshConfig {
   if (m.extensionProviders !== undefined) {
     if (!Array.isArray(m.extensionProviders)) throw meshAt.key('extensionProviders').error('expected a list');
     m.extensionProviders.forEach((raw, i) => {
-      const p = parseProvider(raw, meshAt.key('extensionProviders').index(i));
-      if (p === undefined) return;
-      // processExtensionProvider: an empty, duplicate or malformed name makes the provider one with errors.
-      if (providers.has(p.name)) providers.set(p.name, { name: p.name, invalid: `extension provider name must be unique, found duplicate: ${p.name}` });
+      const at = meshAt.key('extensionProviders').index(i);
+      const p = parseProvider(raw, at);
+      // pkg/config/mesh/mesh.go ApplyMeshConfig merges the providers by name: a later one replaces an earlier one of
+      // the same name (a telemetry provider too, which leaves no authorization provider of that name).
+      if (p === undefined)
+        providers.delete((raw as { name: string }).name); // parseProvider has read the name
       else providers.set(p.name, p);
     });
   }

@@ -439,6 +439,28 @@ describe('loadEnvoyConfig accepts the policy filters in the shapes istiod builds
       'listeners[2].filter_chains[0].filters[1].typed_config.http_filters[2].typed_config.shadow_rules_stat_prefix',
     );
   });
+
+  it("ext_authz's status_on_error as istiod's dump names it (a StatusCode enum name, builder/extauthz.go parseStatusOnError) or as a number; an undefined code is refused", () => {
+    const withStatus = (code: unknown) => {
+      const b = bundle();
+      inboundHcm(b).http_filters.splice(0, 0, {
+        name: 'envoy.filters.http.ext_authz',
+        typed_config: {
+          '@type': `${T2}envoy.extensions.filters.http.ext_authz.v3.ExtAuthz`,
+          grpc_service: { envoy_grpc: { cluster_name: 'outbound|9191||opa.default.svc.cluster.local' }, timeout: '600s' },
+          statusOnError: { code },
+          transport_api_version: 'V3',
+        },
+      });
+      return b;
+    };
+    for (const code of ['ServiceUnavailable', 503, '503']) {
+      const filters = (firstFilter(loadEnvoyConfig(withStatus(code)).config, 2).typed_config as Json).http_filters;
+      expect(filters[0].typed_config.status_on_error).toEqual({ code: 503 });
+    }
+    expect(() => loadEnvoyConfig(withStatus(499))).toThrow(/status_on_error\.code: expected one of Continue, OK/);
+    expect(() => loadEnvoyConfig(withStatus('Teapot'))).toThrow(EnvoyConfigError);
+  });
 });
 
 describe("json names (istiod's dumps) and proto names (Envoy's) are both read; the model and the paths use proto names", () => {

@@ -49,16 +49,29 @@ describe('mesh config extension providers (extauthz.go processExtensionProvider)
           'extensionProviders:',
           '  - { name: Bad_Name, envoyExtAuthzGrpc: { service: a, port: 1 } }',
           '  - { name: status, envoyExtAuthzGrpc: { service: a, port: 1, statusOnError: "299" } }',
-          '  - { name: dup, envoyExtAuthzGrpc: { service: a, port: 1 } }',
-          '  - { name: dup, envoyExtAuthzGrpc: { service: b, port: 2 } }',
           '  - { name: prom, prometheus: {} }',
         ].join('\n'),
       ),
     );
     expect(c.extensionProviders.get('Bad_Name')).toMatchObject({ invalid: expect.stringMatching(/lowercase/) });
     expect(c.extensionProviders.get('status')).toMatchObject({ invalid: 'unsupported statusOnError 299' });
-    expect(c.extensionProviders.get('dup')).toMatchObject({ invalid: expect.stringMatching(/unique/) });
     expect(c.extensionProviders.has('prom')).toBe(false);
+  });
+
+  it('a provider named twice: the later one replaces the earlier (pkg/config/mesh/mesh.go ApplyMeshConfig merges by name; test/fidelity/authz-vs-istiod.test.ts compares it with istiod)', () => {
+    const c = parseMeshConfig(
+      meshMap(
+        [
+          'extensionProviders:',
+          '  - { name: dup, envoyExtAuthzGrpc: { service: a, port: 1 } }',
+          '  - { name: dup, envoyExtAuthzGrpc: { service: b, port: 2 } }',
+          '  - { name: gone, envoyExtAuthzGrpc: { service: a, port: 1 } }',
+          '  - { name: gone, zipkin: { service: z, port: 9411 } }',
+        ].join('\n'),
+      ),
+    );
+    expect(c.extensionProviders.get('dup')).toMatchObject({ service: 'b', port: 2 });
+    expect(c.extensionProviders.has('gone')).toBe(false);
   });
 
   it('refuses what the local target does not run, naming the field', () => {

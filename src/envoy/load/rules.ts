@@ -22,6 +22,7 @@ export type Rule =
   | { kind: 'double' }
   | { kind: 'duration' }
   | { kind: 'enum'; values: readonly string[] }
+  | { kind: 'enumNumber'; numbers: Readonly<Record<string, number>> }
   | { kind: 'struct' }
   | { kind: 'list'; of: Rule }
   | { kind: 'map'; of: Rule }
@@ -64,6 +65,8 @@ export const double: Rule = { kind: 'double' };
 export const duration: Rule = { kind: 'duration' };
 export const struct: Rule = { kind: 'struct' };
 export const enumOf = (...values: string[]): Rule => ({ kind: 'enum', values });
+/** An enum the model keeps as its number: proto3 JSON writes the value's name (Go's protojson does) or accepts the number. */
+export const enumNumber = (numbers: Readonly<Record<string, number>>): Rule => ({ kind: 'enumNumber', numbers });
 export const list = (of: Rule): Rule => ({ kind: 'list', of });
 export const map = (of: Rule): Rule => ({ kind: 'map', of });
 export const any = (family: Family): Rule => ({ kind: 'any', family });
@@ -111,6 +114,12 @@ export function walk(rule: Rule, value: unknown, path: string, ctx: WalkContext)
       return typeof value === 'string' && DURATION.test(value) ? value : fail(`expected a duration such as "1.5s" (proto3 JSON), got ${show(value)}`);
     case 'enum':
       return typeof value === 'string' && rule.values.includes(value) ? value : fail(`expected one of ${rule.values.join(', ')}, got ${show(value)}`);
+    case 'enumNumber': {
+      if (typeof value === 'string' && Object.hasOwn(rule.numbers, value)) return rule.numbers[value];
+      const known = Object.values(rule.numbers);
+      const n = typeof value === 'string' && INTEGER.test(value) ? Number(value) : value;
+      return typeof n === 'number' && known.includes(n) ? n : fail(`expected one of ${Object.keys(rule.numbers).join(', ')} or its number, got ${show(value)}`);
+    }
     case 'struct':
       return isObject(value) ? value : fail(`expected an object, got ${show(value)}`);
     case 'list': {

@@ -1,7 +1,27 @@
 // Which fields of each Envoy message the local data plane executes (typed) or ignores (no-op, see ../no-ops.ts).
 // Field names follow api/envoy/**.proto; the model's TypeScript types are in ../model. Any field not listed here is
 // refused when a config is loaded.
-import { any, bool, double, duration, empty, enumOf, int, list, map, message, noop, once, str, struct, uint, type MessageCheck, type Rule } from './rules.ts';
+import { HTTP_STATUS_CODES } from './http-status.ts';
+import {
+  any,
+  bool,
+  double,
+  duration,
+  empty,
+  enumNumber,
+  enumOf,
+  int,
+  list,
+  map,
+  message,
+  noop,
+  once,
+  str,
+  struct,
+  uint,
+  type MessageCheck,
+  type Rule,
+} from './rules.ts';
 
 /** At most one of `fields` set; with `required`, exactly one. */
 function oneOf(fields: string[], required: boolean): MessageCheck {
@@ -79,6 +99,8 @@ export const metadataMatcher = message('MetadataMatcher', () => ({
 export const address = message('Address', () => ({
   socket_address: message('SocketAddress', () => ({ address: str, port_value: uint, protocol: enumOf('TCP', 'UDP') })),
 }));
+/** envoy.type.v3.HttpStatus: istiod's dumps name the code (`"ServiceUnavailable"`); the model keeps the number. */
+const httpStatus = message('HttpStatus', () => ({ code: enumNumber(HTTP_STATUS_CODES) }));
 export const cidrRange = message('CidrRange', () => ({ address_prefix: str, prefix_len: uint }));
 export const configSource = message('ConfigSource', () => ({
   ads: empty('AggregatedConfigSource'),
@@ -166,7 +188,7 @@ export const httpRbac = message('RBAC (HTTP filter)', () => ({
 export const rbacPerRoute = message('RBACPerRoute', () => ({ rbac: httpRbac }));
 export const localRateLimit = message('LocalRateLimit', () => ({
   stat_prefix: str,
-  status: message('HttpStatus', () => ({ code: uint })),
+  status: httpStatus,
   token_bucket: message('TokenBucket', () => ({ max_tokens: uint, tokens_per_fill: uint, fill_interval: duration })),
   filter_enabled: runtimeFractionalPercent,
   filter_enforced: runtimeFractionalPercent,
@@ -224,7 +246,7 @@ export const grpcService = message('GrpcService', () => ({
 export const extAuthz = message('ExtAuthz (HTTP filter)', () => ({
   grpc_service: grpcService,
   failure_mode_allow: bool,
-  status_on_error: message('HttpStatus', () => ({ code: uint })),
+  status_on_error: httpStatus,
   filter_enabled_metadata: metadataMatcher,
   transport_api_version: enumOf('V3'),
 }));

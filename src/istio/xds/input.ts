@@ -5,6 +5,7 @@ import { DestinationRuleIndex } from '../networking/destination-rule-index.ts';
 import type { DestinationRuleModel, GatewayModel, VirtualServiceModel } from '../networking/model.ts';
 import { labelsMatch } from '../selector.ts';
 import type { IstioBehaviour } from '../version.ts';
+import type { MeshConfig } from '../mesh-config.ts';
 
 export interface ServicePort {
   port: number;
@@ -59,6 +60,9 @@ export interface TranslationInput {
   envoyFilters: K8sObject[];
   /** meshConfig.outboundTrafficPolicy.mode; absent: ALLOW_ANY. */
   outboundTrafficPolicy?: 'ALLOW_ANY' | 'REGISTRY_ONLY';
+  /** meshConfig.extensionProviders of the external-authorization kinds, by name (CUSTOM AuthorizationPolicies name
+   * them); absent: none, as in istiod's default mesh config. */
+  extensionProviders?: MeshConfig['extensionProviders'];
 }
 
 /** The proxy a configuration is for: a sidecar of one instance, or the ingress gateway (istiod's Router). */
