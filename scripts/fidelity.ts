@@ -27,7 +27,7 @@ import { buildClusters } from '../src/istio/xds/clusters.ts';
 import { buildEndpoints } from '../src/istio/xds/endpoints.ts';
 import { buildRoutes } from '../src/istio/xds/routes.ts';
 import { buildInboundListener } from '../src/istio/xds/inbound-listener.ts';
-import { onlyInboundListener, withoutAuthzFilters } from '../src/fidelity/listener-view.ts';
+import { onlyInboundListener, withoutNetworkAuthzFilters } from '../src/fidelity/listener-view.ts';
 import { istioctlVersion } from '../src/targets/kube/istioctl.ts';
 import { istioBehaviour } from '../src/istio/version.ts';
 import { sandboxFiles, type SandboxState } from '../src/sandbox/layout.ts';
@@ -76,7 +76,7 @@ try {
           istiod: translator,
           parts: ['listeners', 'routes', 'clusters', 'endpoints'],
           // The sidecars' inbound listener, without the authorization filters until their translation is wired in.
-          view: (c) => withoutAuthzFilters(onlyInboundListener(c)),
+          view: (c) => withoutNetworkAuthzFilters(onlyInboundListener(c)),
           log: (line) => {
             if (shown++ < maxLines) echo(line);
           },

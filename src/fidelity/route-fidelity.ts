@@ -5,7 +5,7 @@ import { buildClusters } from '../istio/xds/clusters.ts';
 import { buildEndpoints } from '../istio/xds/endpoints.ts';
 import { buildRoutes } from '../istio/xds/routes.ts';
 import { buildInboundListener } from '../istio/xds/inbound-listener.ts';
-import { onlyInboundListener, withoutAuthzFilters } from './listener-view.ts';
+import { onlyInboundListener, withoutNetworkAuthzFilters } from './listener-view.ts';
 import { resourceId } from '../spec/resources.ts';
 import type { K8sObject } from '../spec/types.ts';
 import { compareConfigs, formatDrift } from './compare.ts';
@@ -69,14 +69,14 @@ export async function routeFidelity(
       let setDrifts = 0;
       for (const proxy of istiod.proxies) {
         const istiodConfig = must(configs.get(proxy.descriptor.podName), `istiod's configuration of ${proxy.descriptor.podName}`);
-        // The sidecars' inbound listener, its authorization filters aside until their translation is wired in.
-        const theirs = withoutAuthzFilters({
+        // The sidecars' inbound listener (the TCP chains' network authorization filters aside).
+        const theirs = withoutNetworkAuthzFilters({
           listeners: onlyInboundListener(istiodConfig).listeners,
           routes: istiodConfig.routes.filter((r) => !builtWithListeners.has(r.name)),
           clusters: istiodConfig.clusters,
           endpoints: istiodConfig.endpoints,
         });
-        const ours = withoutAuthzFilters({
+        const ours = withoutNetworkAuthzFilters({
           listeners: buildInboundListener(input, proxy.descriptor),
           routes: buildRoutes(input, proxy.descriptor),
           clusters: buildClusters(input, proxy.descriptor),

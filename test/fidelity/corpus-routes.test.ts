@@ -10,7 +10,7 @@ import { buildClusters } from '../../src/istio/xds/clusters.ts';
 import { buildEndpoints } from '../../src/istio/xds/endpoints.ts';
 import { buildRoutes } from '../../src/istio/xds/routes.ts';
 import { buildInboundListener } from '../../src/istio/xds/inbound-listener.ts';
-import { onlyInboundListener, withoutAuthzFilters } from '../../src/fidelity/listener-view.ts';
+import { onlyInboundListener, withoutNetworkAuthzFilters } from '../../src/fidelity/listener-view.ts';
 import type { K8sObject } from '../../src/spec/types.ts';
 
 const translator = IstiodTranslator.start();
@@ -27,7 +27,7 @@ describe('route fidelity over the generated corpus', () => {
       istiod: translator,
       parts: ['listeners', 'routes', 'clusters', 'endpoints'],
       // The inbound listener, its authorization filters aside until their translation is wired in (listener-view.ts).
-      view: (c) => withoutAuthzFilters(onlyInboundListener(c)),
+      view: (c) => withoutNetworkAuthzFilters(onlyInboundListener(c)),
       log: (line) => lines.push(line),
       builtin: (input, proxy) => ({
         listeners: buildInboundListener(input, proxy),

@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { bookinfoProxies, bookinfoRegistry } from '../../src/fidelity/bookinfo.ts';
 import { IstiodTranslator, proxyKey } from '../../src/fidelity/istiod-translator.ts';
 import { serviceClusterIp, type Registry } from '../../src/fidelity/kube-objects.ts';
-import { onlyInboundListener, withoutAuthzFilters } from '../../src/fidelity/listener-view.ts';
+import { onlyInboundListener, withoutNetworkAuthzFilters } from '../../src/fidelity/listener-view.ts';
 import { runFidelity, translationInput } from '../../src/fidelity/run.ts';
 import { TypedConfigType, type EnvoyConfig, type HttpFilter, type Listener } from '../../src/envoy/model/index.ts';
 import { inboundHttpFilters, inboundPeerMode } from '../../src/envoy/runtime/listeners.ts';
@@ -40,7 +40,7 @@ async function compare(
     sets: [{ name, registry, proxies, objects, ...(options.meshConfig ? { meshConfig: options.meshConfig } : {}) }],
     istiod: translator,
     parts: ['listeners'],
-    view: options.keepHttpAuthz ? (c) => withoutNetworkAuthz(onlyInboundListener(c)) : (c) => withoutAuthzFilters(onlyInboundListener(c)),
+    view: options.keepHttpAuthz ? (c) => withoutNetworkAuthz(onlyInboundListener(c)) : (c) => withoutNetworkAuthzFilters(onlyInboundListener(c)),
     log: (line) => lines.push(line),
     builtin: (input, proxy) => ({ listeners: buildInboundListener(input, proxy, options.authz), routes: [], clusters: [], endpoints: [] }),
   });

@@ -1,7 +1,7 @@
-// The temporary view the inbound-listener comparison uses: only the authorization filters go (HTTP and network),
-// every other filter, chain and listener stays.
+// The view the inbound-listener comparison uses: only the TCP chains' network authorization filters go; every HTTP
+// filter (the authorization ones included), chain and listener stays.
 import { describe, expect, it } from 'vitest';
-import { onlyInboundListener, withoutAuthzFilters } from '../../src/fidelity/listener-view.ts';
+import { onlyInboundListener, withoutNetworkAuthzFilters } from '../../src/fidelity/listener-view.ts';
 import { TypedConfigType, type EnvoyConfig, type FilterChain } from '../../src/envoy/model/index.ts';
 
 const chain: FilterChain = {
@@ -35,13 +35,15 @@ const config: EnvoyConfig = {
 };
 
 describe('the inbound listener view of the fidelity comparison', () => {
-  it('keeps only virtualInbound, and without RBAC and ext_authz filters keeps every other filter in order', () => {
-    const view = withoutAuthzFilters(onlyInboundListener(config));
+  it('keeps only virtualInbound, drops the network RBAC filter and keeps every HTTP filter in order', () => {
+    const view = withoutNetworkAuthzFilters(onlyInboundListener(config));
     expect(view.listeners.map((l) => l.name)).toEqual(['virtualInbound']);
     for (const c of [view.listeners[0]?.filter_chains?.[0], view.listeners[0]?.default_filter_chain]) {
       expect(c?.filters.map((f) => f.name)).toEqual(['envoy.filters.network.http_connection_manager']);
       const hcm = c?.filters[0]?.typed_config;
       expect(hcm?.['@type'] === TypedConfigType.httpConnectionManager ? hcm.http_filters?.map((f) => f.name) : []).toEqual([
+        'envoy.filters.http.rbac',
+        'envoy.filters.http.ext_authz',
         'envoy.filters.http.jwt_authn',
         'envoy.filters.http.local_ratelimit',
         'envoy.filters.http.router',

@@ -302,6 +302,12 @@ describe('parseLocalRateLimit', () => {
       /cannot contain NUL, CR or LF/,
     ],
     [
+      "a status Envoy's StatusCode enum does not define (defined_only: Envoy would NACK the listener)",
+      (f) => ((patchValue(f) as unknown as Record<string, unknown>).status = { code: 451 }),
+      'spec.configPatches[0].patch.value.typed_config.value.status.code',
+      /not one of Envoy's StatusCode values .*451/,
+    ],
+    [
       'header formatter',
       (f) => (firstHeaderToAdd(f).header.value = '%DOWNSTREAM_REMOTE_ADDRESS%'),
       'spec.configPatches[0].patch.value.typed_config.value.response_headers_to_add[0].header.value',

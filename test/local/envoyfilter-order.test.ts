@@ -51,15 +51,15 @@ async function secondStatus(): Promise<number> {
 
 describe('several INSERT_FIRST rate limits on one chain', () => {
   it('the newer filter runs first at equal priority; a higher priority number is applied later, so it runs first', async () => {
-    const older = limitFilter('older', 451);
+    const older = limitFilter('older', 409);
     const newer = limitFilter('newer', 429);
     await applyAndWait(m, [older]);
     await applyAndWait(m, [newer]);
     expect(await secondStatus()).toBe(429);
     await restoreBaseline(m, [older, newer]);
-    const olderLast = limitFilter('older', 451, 10);
+    const olderLast = limitFilter('older', 409, 10);
     await applyAndWait(m, [olderLast]);
     await applyAndWait(m, [newer]);
-    expect(await secondStatus()).toBe(451);
+    expect(await secondStatus()).toBe(409);
   });
 });

@@ -5,6 +5,7 @@
 // source/extensions/filters/http/local_ratelimit/local_ratelimit.cc (defaults: no filter_enabled/filter_enforced →
 // disabled/not enforced, tokens_per_fill 1, status codes below 400 become 429, stat_prefix required);
 // Istio task policy-enforcement/rate-limit (TypedStruct form with type_url).
+import { HTTP_STATUS_CODES } from '../../envoy/load/http-status.ts';
 import type { K8sObject, SourcePos } from '../../spec/types.ts';
 import { FieldReader, envoyKeys, protoDurationMs, type Json } from '../fields.ts';
 import { objectNamespace, readSelector, resourceName } from '../selector.ts';
@@ -17,34 +18,6 @@ const TYPED_STRUCTS = ['type.googleapis.com/udpa.type.v1.TypedStruct', 'type.goo
 const HCM = 'envoy.filters.network.http_connection_manager';
 const ROUTER = 'envoy.filters.http.router';
 const CONTEXTS: EnvoyFilterContext[] = ['SIDECAR_INBOUND', 'SIDECAR_OUTBOUND', 'GATEWAY'];
-
-/** envoy type/v3/http_status.proto StatusCode names for the 4xx/5xx codes a rate limiter would use. */
-const STATUS_NAMES: Record<string, number> = {
-  OK: 200,
-  BadRequest: 400,
-  Unauthorized: 401,
-  PaymentRequired: 402,
-  Forbidden: 403,
-  NotFound: 404,
-  MethodNotAllowed: 405,
-  NotAcceptable: 406,
-  RequestTimeout: 408,
-  Conflict: 409,
-  Gone: 410,
-  PreconditionFailed: 412,
-  PayloadTooLarge: 413,
-  UnprocessableEntity: 422,
-  Locked: 423,
-  TooEarly: 425,
-  PreconditionRequired: 428,
-  TooManyRequests: 429,
-  InternalServerError: 500,
-  NotImplemented: 501,
-  BadGateway: 502,
-  ServiceUnavailable: 503,
-  GatewayTimeout: 504,
-  InsufficientStorage: 507,
-};
 
 const DENOMINATORS: Record<string, number> = { HUNDRED: 100, TEN_THOUSAND: 10_000, MILLION: 1_000_000, '0': 100, '1': 10_000, '2': 1_000_000 };
 
@@ -287,8 +260,10 @@ function parseStatus(r: FieldReader, raw: unknown, path: string, findings: strin
   r.onlyKeys(o, path, ['code']);
   let code: number | undefined;
   if (typeof o.code === 'number' && Number.isInteger(o.code)) code = o.code;
-  else if (typeof o.code === 'string') code = /^\d+$/.test(o.code) ? Number(o.code) : STATUS_NAMES[o.code];
-  if (code === undefined || code < 100 || code > 599) throw r.error(`${path}.code`, `not an HTTP status: ${JSON.stringify(o.code)}`);
+  else if (typeof o.code === 'string') code = /^\d+$/.test(o.code) ? Number(o.code) : HTTP_STATUS_CODES[o.code];
+  // HttpStatus.code is an envoy.type.v3.StatusCode with `defined_only`: Envoy refuses (NACKs) any other number.
+  if (code === undefined || !Object.values(HTTP_STATUS_CODES).includes(code))
+    throw r.error(`${path}.code`, `not one of Envoy's StatusCode values (api/envoy/type/v3/http_status.proto, defined_only): ${JSON.stringify(o.code)}`);
   if (code < 400) {
     findings.push(`status ${code} is below 400: Envoy answers 429 instead`);
     return 429;

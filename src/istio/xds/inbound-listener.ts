@@ -8,6 +8,7 @@
 //
 // It is written as istiod writes it, no-op filters included (EnvoyFilter patches may name them), then read with the
 // model's loader, which keeps what the data plane executes — the same reduction istiod's own listener goes through.
+import { buildInboundAuthzFilters } from './authorization-filters.ts';
 import { SpecError } from '../../errors.ts';
 import { loadEnvoyResource } from '../../envoy/load/index.ts';
 import type { HttpFilter, Listener } from '../../envoy/model/index.ts';
@@ -291,7 +292,7 @@ function checkPatchValues(patches: readonly HttpFilterPatch[]): void {
 export function buildInboundListener(
   input: TranslationInput,
   proxy: ProxyDescriptor,
-  authzFilters: (input: TranslationInput, proxy: ProxyDescriptor) => HttpFilter[] = () => [],
+  authzFilters: (input: TranslationInput, proxy: ProxyDescriptor) => HttpFilter[] = buildInboundAuthzFilters,
 ): Listener[] {
   if (proxy.type !== 'sidecar') return [];
   const authz = authzFilters(input, proxy);

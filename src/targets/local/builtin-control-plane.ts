@@ -21,6 +21,8 @@ export interface LocalMeshConfig {
   securityObjects: K8sObject[];
   /** The mesh config's outboundTrafficPolicy.mode. */
   outboundTrafficPolicy?: 'ALLOW_ANY' | 'REGISTRY_ONLY';
+  /** The mesh config's extension providers (CUSTOM AuthorizationPolicies name them). */
+  extensionProviders?: TranslationInput['extensionProviders'];
 }
 
 /** A Service of the local mesh as istiod's registry has it; the local mesh has no cluster IPs. */
@@ -74,6 +76,7 @@ export function translationInputOf(config: LocalMeshConfig): TranslationInput {
     requestAuthentications: of('RequestAuthentication'),
     envoyFilters: of('EnvoyFilter'),
     ...(config.outboundTrafficPolicy ? { outboundTrafficPolicy: config.outboundTrafficPolicy } : {}),
+    ...(config.extensionProviders ? { extensionProviders: config.extensionProviders } : {}),
   };
 }
 

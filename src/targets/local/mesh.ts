@@ -38,6 +38,8 @@ import { ExtAuthzClient, type ExtAuthzOutcome, type ExtAuthzRequest } from './pr
 import type { ExtAuthzRuntime } from './security.ts';
 import { StandIn } from './stand-in.ts';
 import { buildSidecarOutboundTcpListeners } from '../../istio/xds/outbound-listeners.ts';
+import { buildInboundListener } from '../../istio/xds/inbound-listener.ts';
+import type { EnvoyFilterContext } from '../../istio/ratelimit/types.ts';
 import { must } from '../../must.ts';
 import { requestMetricsFor } from '../../istio/telemetry/telemetry.ts';
 import { hasUsableKey, remoteJwksRules } from '../../istio/security/request-authentication.ts';
@@ -119,6 +121,9 @@ interface Pod {
 }
 
 const gatewayLabels = { app: 'istio-ingressgateway', istio: 'ingressgateway' };
+
+/** What the built-in control plane's listeners cover: a sidecar's inbound side. */
+const INBOUND_ONLY: ReadonlySet<EnvoyFilterContext> = new Set(['SIDECAR_INBOUND']);
 
 export class LocalMesh {
   private readonly store = new ConfigStore();
@@ -490,8 +495,10 @@ export class LocalMesh {
         gateways: compiled.gateways,
         services: compiled.services.values(),
         endpoints: snapshot.endpoints,
-        securityObjects: compiled.securityObjects,
+        // The keys istiod fetched for a jwksUri, inline, as istiod writes them into the jwt_authn provider.
+        securityObjects: compiled.securityObjects.map((o) => (o.kind === 'RequestAuthentication' ? this.withFetchedJwks(o) : o)),
         outboundTrafficPolicy: compiled.meshConfig.outboundTrafficPolicy,
+        extensionProviders: compiled.meshConfig.extensionProviders,
       });
       this.lastInput = { compiled, generation: this.podGeneration, input };
     }
@@ -550,13 +557,13 @@ export class LocalMesh {
     const id = proxy.identity;
     const descriptor = proxyDescriptorOf(id, proxy instanceof IngressGateway ? 'router' : 'sidecar');
     let xds: RouterConfig;
-    let listeners: IstiodProxyConfig['listeners'] | undefined;
+    let listeners: { listeners: IstiodProxyConfig['listeners']; covers: ReadonlySet<EnvoyFilterContext> } | undefined;
     let outboundListeners: IstiodProxyConfig['listeners'];
     if (this.ads) {
       const config = this.ads.config(`${descriptor.podName}.${descriptor.namespace}`);
       if (!config) throw new Error(`no configuration from the cluster's istiod for ${descriptor.podName}`);
       xds = config;
-      listeners = config.listeners;
+      listeners = { listeners: config.listeners, covers: ALL_FILTER_CONTEXTS };
       outboundListeners = config.listeners;
       // Each xDS update is a configuration of its own: the routers re-read clusters and endpoints per version.
       snap = { ...snap, version: `${compiled.version}.${config.updates}` };
@@ -564,12 +571,15 @@ export class LocalMesh {
       const config = fromIstiod?.get(`${descriptor.podName}.${descriptor.namespace}`);
       if (!config) throw new Error(`no configuration from istiod for ${descriptor.podName}`);
       xds = config;
-      listeners = config.listeners;
+      listeners = { listeners: config.listeners, covers: ALL_FILTER_CONTEXTS };
       outboundListeners = config.listeners;
     } else {
       const input = this.translationInput(compiled, snap);
       xds = { routes: buildRoutes(input, descriptor), clusters: buildClusters(input, descriptor), endpoints: buildEndpoints(input, descriptor) };
       outboundListeners = buildSidecarOutboundTcpListeners(input, descriptor);
+      // The sidecar's inbound side runs the built-in virtualInbound listener (the gateway's and the outbound HTTP
+      // filters are still built from the Istio objects).
+      if (descriptor.type === 'sidecar') listeners = { listeners: buildInboundListener(input, descriptor), covers: INBOUND_ONLY };
     }
     proxy.stats.requestMetrics = requestMetricsFor(compiled.telemetries, { namespace: id.namespace, labels: id.labels });
     const deps = {
@@ -578,7 +588,7 @@ export class LocalMesh {
       stats: proxy.stats,
       chains: this.filterChainsOf(id.podName),
       extAuthz: this.extAuthz(compiled),
-      ...(listeners ? { listeners: { listeners, covers: ALL_FILTER_CONTEXTS } } : {}),
+      ...(listeners ? { listeners } : {}),
     };
     if (proxy instanceof IngressGateway) {
       proxy.configure(

@@ -1,23 +1,24 @@
 // The built-in inbound listener (src/istio/xds/inbound-listener.ts) against istiod's own config dumps of
 // test/fixtures/envoy/istiod (ratings with a RequestAuthentication, a local-rate-limit EnvoyFilter and
-// AuthorizationPolicies; the authorization filters aside, as in the fidelity comparison), and its bad input.
+// AuthorizationPolicies, whose RBAC filters come from src/istio/xds/authorization-filters.ts), and its bad input.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { SpecError } from '../../../src/errors.ts';
 import { loadEnvoyConfig } from '../../../src/envoy/load/index.ts';
 import { inboundHttpFilters } from '../../../src/envoy/runtime/listeners.ts';
 import { compareConfigs, formatDrift } from '../../../src/fidelity/compare.ts';
-import { onlyInboundListener, withoutAuthzFilters } from '../../../src/fidelity/listener-view.ts';
+import { onlyInboundListener, withoutNetworkAuthzFilters } from '../../../src/fidelity/listener-view.ts';
 import { localRateLimitEnvoyFilter } from '../../../src/istio/ratelimit/envoy-filter.ts';
 import { buildInboundListener } from '../../../src/istio/xds/inbound-listener.ts';
 import type { EnvoyConfig } from '../../../src/envoy/model/index.ts';
 import { bookinfoInput, bookinfoProxy } from './bookinfo-input.ts';
 
 const dump = (app: string) => loadEnvoyConfig(readFileSync(new URL(`../../fixtures/envoy/istiod/${app}-config-dump.json`, import.meta.url), 'utf8')).config;
-const inboundOnly = (listeners: EnvoyConfig['listeners']) => withoutAuthzFilters(onlyInboundListener({ listeners, routes: [], clusters: [], endpoints: [] }));
+const inboundOnly = (listeners: EnvoyConfig['listeners']) =>
+  withoutNetworkAuthzFilters(onlyInboundListener({ listeners, routes: [], clusters: [], endpoints: [] }));
 
 describe('buildInboundListener', () => {
-  it.each(['productpage', 'ratings'] as const)("equals istiod's virtualInbound of the %s fixture dump (authorization filters aside)", (app) => {
+  it.each(['productpage', 'ratings'] as const)("equals istiod's virtualInbound of the %s fixture dump, RBAC filters included", (app) => {
     const ours = buildInboundListener(bookinfoInput(), bookinfoProxy(app));
     const drifts = compareConfigs(app, inboundOnly(ours), inboundOnly(dump(app).listeners)).map(formatDrift);
     expect(drifts).toEqual([]);
@@ -26,6 +27,8 @@ describe('buildInboundListener', () => {
       expect(names).toEqual([
         'envoy.filters.http.local_ratelimit',
         'envoy.filters.http.jwt_authn',
+        'envoy.filters.http.rbac',
+        'envoy.filters.http.rbac',
         'envoy.filters.http.fault',
         'envoy.filters.http.cors',
         'envoy.filters.http.router',
