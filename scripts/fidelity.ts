@@ -26,8 +26,8 @@ import { runFidelity } from '../src/fidelity/run.ts';
 import { buildClusters } from '../src/istio/xds/clusters.ts';
 import { buildEndpoints } from '../src/istio/xds/endpoints.ts';
 import { buildRoutes } from '../src/istio/xds/routes.ts';
-import { buildInboundListener } from '../src/istio/xds/inbound-listener.ts';
-import { onlyInboundListener, withoutNetworkAuthzFilters } from '../src/fidelity/listener-view.ts';
+import { buildListeners } from '../src/istio/xds/listeners.ts';
+import { comparedListeners, withoutNetworkAuthzFilters } from '../src/fidelity/listener-view.ts';
 import { istioctlVersion } from '../src/targets/kube/istioctl.ts';
 import { istioBehaviour } from '../src/istio/version.ts';
 import { sandboxFiles, type SandboxState } from '../src/sandbox/layout.ts';
@@ -75,13 +75,13 @@ try {
           sets,
           istiod: translator,
           parts: ['listeners', 'routes', 'clusters', 'endpoints'],
-          // The sidecars' inbound listener, without the authorization filters until their translation is wired in.
-          view: (c) => withoutNetworkAuthzFilters(onlyInboundListener(c)),
+          // The compared listeners, the TCP chains' network authorization filters aside (listener-view.ts).
+          view: (c) => withoutNetworkAuthzFilters(comparedListeners(c)),
           log: (line) => {
             if (shown++ < maxLines) echo(line);
           },
           builtin: (input, proxy) => ({
-            listeners: buildInboundListener(input, proxy),
+            listeners: buildListeners(input, proxy),
             routes: buildRoutes(input, proxy),
             clusters: buildClusters(input, proxy),
             endpoints: buildEndpoints(input, proxy),

@@ -37,7 +37,7 @@ import { OpaProcess } from './opa/process.ts';
 import { ExtAuthzClient, type ExtAuthzOutcome, type ExtAuthzRequest } from './proxy/ext-authz.ts';
 import type { ExtAuthzRuntime } from './security.ts';
 import { StandIn } from './stand-in.ts';
-import { buildSidecarOutboundTcpListeners } from '../../istio/xds/outbound-listeners.ts';
+import { buildSidecarOutboundListeners } from '../../istio/xds/outbound-listeners.ts';
 import { buildInboundListener } from '../../istio/xds/inbound-listener.ts';
 import type { EnvoyFilterContext } from '../../istio/ratelimit/types.ts';
 import { must } from '../../must.ts';
@@ -576,7 +576,7 @@ export class LocalMesh {
     } else {
       const input = this.translationInput(compiled, snap);
       xds = { routes: buildRoutes(input, descriptor), clusters: buildClusters(input, descriptor), endpoints: buildEndpoints(input, descriptor) };
-      outboundListeners = buildSidecarOutboundTcpListeners(input, descriptor);
+      outboundListeners = buildSidecarOutboundListeners(input, descriptor);
       // The sidecar's inbound side runs the built-in virtualInbound listener (the gateway's and the outbound HTTP
       // filters are still built from the Istio objects).
       if (descriptor.type === 'sidecar') listeners = { listeners: buildInboundListener(input, descriptor), covers: INBOUND_ONLY };

@@ -21,7 +21,7 @@ export class IngressGateway {
   readonly router: Router;
   private snapshot?: MeshSnapshot;
   private policy: InboundPolicy = openPolicy;
-  /** The RouteConfiguration of the :8080 listener (`http.<server port as written>`), if a Gateway serves it. */
+  /** The RouteConfiguration of the :8080 listener (`http.8080`), if a Gateway serves it. */
   private routeConfig = '';
   private readonly server: http.Server;
   private readonly admin: http.Server[] = [];
@@ -66,13 +66,13 @@ export class IngressGateway {
   configure(snapshot: MeshSnapshot, xds: RouterConfig, policy: InboundPolicy): void {
     this.router.configure(snapshot, xds);
     this.policy = policy;
-    // The listener on the gateway's port serves the first server (by port as written) of a Gateway selecting it;
-    // without one, nothing routes (404 NR).
-    const declared = snapshot.gateways
+    // The listener on the gateway's port serves the servers of the Gateways selecting it, their routes named by the
+    // port listened on (model/gateway.go gatewayRDSRouteName with the resolved port: `http.8080` for a server written
+    // as 80); without one, nothing routes (404 NR).
+    const served = snapshot.gateways
       .filter((g) => Object.keys(g.selector).length > 0 && Object.entries(g.selector).every(([k, v]) => this.identity.labels[k] === v))
-      .flatMap((g) => g.servers.filter((server) => server.port === gatewayPort).map((server) => server.declaredPort))
-      .sort((a, b) => a - b);
-    this.routeConfig = declared.length > 0 ? `http.${declared[0]}` : '';
+      .some((g) => g.servers.some((server) => server.port === gatewayPort));
+    this.routeConfig = served ? `http.${gatewayPort}` : '';
     this.snapshot = snapshot;
   }
 
