@@ -4,8 +4,9 @@
 // plays the Bookinfo sidecars as xDS clients, and for the empty set and every distinct resource set of the catalogue
 // (experiments/bookinfo) applies it through the API server, reads what istiod pushed, builds the same with the built-in
 // translator (src/istio/xds) and compares them per proxy, normalised to the fields the data plane executes (the Envoy
-// model's loader). It compares the sidecars' inbound listener (virtualInbound; the RBAC and ext_authz filters aside
-// until their translation is wired in: src/fidelity/listener-view.ts), route configurations, clusters and endpoints.
+// model's loader). It compares the listeners of src/fidelity/listener-view.ts comparedListeners (the sidecars'
+// virtualInbound and outbound HTTP listeners, the gateway's; the TCP chains' network authorization filters aside),
+// route configurations, clusters and endpoints.
 // Last line:
 //   fidelity: N configurations compared, D drifted
 // Then the same comparison over a seeded corpus of generated resource sets (src/fidelity/corpus.ts, default 500),

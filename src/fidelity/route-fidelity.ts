@@ -19,7 +19,7 @@ export interface ResourceSet {
 }
 
 export interface FidelityResult {
-  /** Proxy × resource (inbound listener, route configuration, cluster, endpoints) pairs compared (sidecars and the ingress gateway). */
+  /** Proxy × resource (compared listener, route configuration, cluster, endpoints) pairs compared (sidecars and the ingress gateway). */
   compared: number;
   /** Of those, how many differ. */
   drifted: number;

@@ -17,7 +17,7 @@ const translator = IstiodTranslator.start();
 afterAll(async () => translator.close());
 
 describe('route fidelity over the generated corpus', () => {
-  it("60 seeded sets: every proxy's route configurations, clusters, endpoints and inbound listener equal istiod's, none refused", async () => {
+  it("60 seeded sets: every proxy's route configurations, clusters, endpoints and compared listeners (virtualInbound, outbound HTTP, the gateway's) equal istiod's, none refused", async () => {
     const registry = bookinfoRegistry();
     const proxies = bookinfoProxies(registry);
     const sets = corpus(1, 60).map((set) => ({ ...set, registry, proxies }));
