@@ -4,8 +4,9 @@
 // plays the Bookinfo sidecars as xDS clients, and for the empty set and every distinct resource set of the catalogue
 // (experiments/bookinfo) applies it through the API server, reads what istiod pushed, builds the same with the built-in
 // translator (src/istio/xds) and compares them per proxy, normalised to the fields the data plane executes (the Envoy
-// model's loader). It compares the sidecars' inbound listener (virtualInbound; the RBAC and ext_authz filters aside
-// until their translation is wired in: src/fidelity/listener-view.ts), route configurations, clusters and endpoints.
+// model's loader). It compares the listeners of src/fidelity/listener-view.ts comparedListeners (the sidecars'
+// virtualInbound and outbound HTTP listeners, the gateway's; the TCP chains' network authorization filters aside),
+// route configurations, clusters and endpoints.
 // Last line:
 //   fidelity: N configurations compared, D drifted
 // Then the same comparison over a seeded corpus of generated resource sets (src/fidelity/corpus.ts, default 500),
@@ -26,8 +27,8 @@ import { runFidelity } from '../src/fidelity/run.ts';
 import { buildClusters } from '../src/istio/xds/clusters.ts';
 import { buildEndpoints } from '../src/istio/xds/endpoints.ts';
 import { buildRoutes } from '../src/istio/xds/routes.ts';
-import { buildInboundListener } from '../src/istio/xds/inbound-listener.ts';
-import { onlyInboundListener, withoutNetworkAuthzFilters } from '../src/fidelity/listener-view.ts';
+import { buildListeners } from '../src/istio/xds/listeners.ts';
+import { comparedListeners, withoutNetworkAuthzFilters } from '../src/fidelity/listener-view.ts';
 import { istioctlVersion } from '../src/targets/kube/istioctl.ts';
 import { istioBehaviour } from '../src/istio/version.ts';
 import { sandboxFiles, type SandboxState } from '../src/sandbox/layout.ts';
@@ -75,13 +76,13 @@ try {
           sets,
           istiod: translator,
           parts: ['listeners', 'routes', 'clusters', 'endpoints'],
-          // The sidecars' inbound listener, without the authorization filters until their translation is wired in.
-          view: (c) => withoutNetworkAuthzFilters(onlyInboundListener(c)),
+          // The compared listeners, the TCP chains' network authorization filters aside (listener-view.ts).
+          view: (c) => withoutNetworkAuthzFilters(comparedListeners(c)),
           log: (line) => {
             if (shown++ < maxLines) echo(line);
           },
           builtin: (input, proxy) => ({
-            listeners: buildInboundListener(input, proxy),
+            listeners: buildListeners(input, proxy),
             routes: buildRoutes(input, proxy),
             clusters: buildClusters(input, proxy),
             endpoints: buildEndpoints(input, proxy),

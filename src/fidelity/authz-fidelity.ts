@@ -4,13 +4,12 @@
 // (src/istio/xds/authorization-filters.ts) must equal them, compared by src/fidelity/compare.ts's rules. One
 // configuration compared = one chain of one proxy.
 import { TypedConfigType, type HttpFilter, type Listener } from '../envoy/model/index.ts';
-import { parseMeshConfig } from '../istio/mesh-config.ts';
 import type { ProxyDescriptor, TranslationInput } from '../istio/xds/input.ts';
 import type { K8sObject } from '../spec/types.ts';
 import { canonical, comparePart, formatDrift } from './compare.ts';
 import { proxyKey, type IstiodTranslator } from './istiod-translator.ts';
 import type { Registry } from './kube-objects.ts';
-import { translationInput } from './run.ts';
+import { translationInput, withMeshConfig } from './run.ts';
 
 export interface AuthzFidelitySet {
   name: string;
@@ -59,15 +58,7 @@ export function authzHttpChains(proxy: ProxyDescriptor, listeners: readonly List
 
 /** The built-in input of a set, with the mesh config's extension providers. */
 export function authzTranslationInput(registry: Registry, set: AuthzFidelitySet): TranslationInput {
-  const input = translationInput(registry, set.objects);
-  if (set.meshConfig === undefined) return input;
-  const configMap = {
-    apiVersion: 'v1',
-    kind: 'ConfigMap',
-    metadata: { name: 'istio', namespace: 'istio-system' },
-    data: { mesh: set.meshConfig },
-  } as K8sObject;
-  return { ...input, extensionProviders: parseMeshConfig(configMap).extensionProviders };
+  return withMeshConfig(translationInput(registry, set.objects), set.meshConfig);
 }
 
 export async function authzFidelity(options: {

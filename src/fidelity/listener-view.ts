@@ -1,6 +1,8 @@
 // What of a proxy's listeners the fidelity comparison looks at while the built-in control plane builds only part of
-// them: the sidecar's inbound listener (`virtualInbound`), without the network RBAC and ext_authz filters istiod puts
-// on its TCP chains (the built-in control plane does not write them and the local data plane runs no TCP policy).
+// them: the sidecar's inbound listener (`virtualInbound`) and the HTTP listeners on the wildcard address (a gateway's
+// `0.0.0.0_<port>` servers, a sidecar's outbound `0.0.0.0_<port>`), without the network RBAC and ext_authz filters
+// istiod puts on TCP chains (the built-in control plane does not write them and the local data plane runs no TCP
+// policy). Left out: the outbound TCP-only listeners and the listeners bound to a Service's IP (docs/fidelity.md).
 import type { EnvoyConfig, FilterChain, Listener } from '../envoy/model/index.ts';
 import { TypedConfigType } from '../envoy/model/index.ts';
 
@@ -9,6 +11,17 @@ const AUTHZ_NETWORK = new Set<string>([TypedConfigType.networkRbac, TypedConfigT
 /** Only the `virtualInbound` listener of a configuration; its routes, clusters and endpoints as they are. */
 export function onlyInboundListener(config: EnvoyConfig): EnvoyConfig {
   return { ...config, listeners: config.listeners.filter((l) => l.name === 'virtualInbound') };
+}
+
+const hasHttpChain = (l: Listener) =>
+  [...(l.filter_chains ?? []), ...(l.default_filter_chain ? [l.default_filter_chain] : [])].some((c) =>
+    c.filters.some((f) => f.typed_config['@type'] === TypedConfigType.httpConnectionManager),
+  );
+
+/** `virtualInbound` and the outbound-direction HTTP listeners on the wildcard address; routes, clusters and endpoints as they are. */
+export function comparedListeners(config: EnvoyConfig): EnvoyConfig {
+  const kept = (l: Listener) => l.name === 'virtualInbound' || (l.traffic_direction === 'OUTBOUND' && l.name.startsWith('0.0.0.0_') && hasHttpChain(l));
+  return { ...config, listeners: config.listeners.filter(kept) };
 }
 
 function chainWithoutNetworkAuthz(chain: FilterChain): FilterChain {

@@ -4,8 +4,8 @@ import type { IstioBehaviour } from '../istio/version.ts';
 import { buildClusters } from '../istio/xds/clusters.ts';
 import { buildEndpoints } from '../istio/xds/endpoints.ts';
 import { buildRoutes } from '../istio/xds/routes.ts';
-import { buildInboundListener } from '../istio/xds/inbound-listener.ts';
-import { onlyInboundListener, withoutNetworkAuthzFilters } from './listener-view.ts';
+import { buildListeners } from '../istio/xds/listeners.ts';
+import { comparedListeners, withoutNetworkAuthzFilters } from './listener-view.ts';
 import { resourceId } from '../spec/resources.ts';
 import type { K8sObject } from '../spec/types.ts';
 import { compareConfigs, formatDrift } from './compare.ts';
@@ -19,7 +19,7 @@ export interface ResourceSet {
 }
 
 export interface FidelityResult {
-  /** Proxy × resource (inbound listener, route configuration, cluster, endpoints) pairs compared (sidecars and the ingress gateway). */
+  /** Proxy × resource (compared listener, route configuration, cluster, endpoints) pairs compared (sidecars and the ingress gateway). */
   compared: number;
   /** Of those, how many differ. */
   drifted: number;
@@ -69,15 +69,15 @@ export async function routeFidelity(
       let setDrifts = 0;
       for (const proxy of istiod.proxies) {
         const istiodConfig = must(configs.get(proxy.descriptor.podName), `istiod's configuration of ${proxy.descriptor.podName}`);
-        // The sidecars' inbound listener (the TCP chains' network authorization filters aside).
+        // The compared listeners (listener-view.ts; the TCP chains' network authorization filters aside).
         const theirs = withoutNetworkAuthzFilters({
-          listeners: onlyInboundListener(istiodConfig).listeners,
+          listeners: comparedListeners(istiodConfig).listeners,
           routes: istiodConfig.routes.filter((r) => !builtWithListeners.has(r.name)),
           clusters: istiodConfig.clusters,
           endpoints: istiodConfig.endpoints,
         });
         const ours = withoutNetworkAuthzFilters({
-          listeners: buildInboundListener(input, proxy.descriptor),
+          listeners: comparedListeners({ listeners: buildListeners(input, proxy.descriptor), routes: [], clusters: [], endpoints: [] }).listeners,
           routes: buildRoutes(input, proxy.descriptor),
           clusters: buildClusters(input, proxy.descriptor),
           endpoints: buildEndpoints(input, proxy.descriptor),

@@ -4,6 +4,7 @@
 import type { EnvoyConfig } from '../envoy/model/index.ts';
 import { parseDestinationRule } from '../istio/networking/destination-rule.ts';
 import { parseGateway } from '../istio/networking/gateway.ts';
+import { parseMeshConfig } from '../istio/mesh-config.ts';
 import { parseVirtualService } from '../istio/networking/virtual-service.ts';
 import { istioBehaviour } from '../istio/version.ts';
 import type { ProxyDescriptor, TranslationInput } from '../istio/xds/input.ts';
@@ -22,6 +23,8 @@ export interface FidelitySet {
   registry: Registry;
   objects: K8sObject[];
   proxies: ProxyDescriptor[];
+  /** The installation's mesh config as YAML (istiod's defaults when absent), given to both sides. */
+  meshConfig?: string;
 }
 
 export interface FidelityResult {
@@ -56,6 +59,19 @@ export function translationInput(registry: Registry, objects: K8sObject[], versi
   };
 }
 
+/** The input with what a mesh config (the istio ConfigMap's `mesh`, YAML) gives the built-in control plane: the
+ * extension providers and the outbound traffic policy. */
+export function withMeshConfig(input: TranslationInput, meshConfig: string | undefined): TranslationInput {
+  if (meshConfig === undefined) return input;
+  const configMap = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'istio', namespace: 'istio-system' }, data: { mesh: meshConfig } } as K8sObject;
+  const mesh = parseMeshConfig(configMap);
+  return {
+    ...input,
+    extensionProviders: mesh.extensionProviders,
+    ...(mesh.outboundTrafficPolicy ? { outboundTrafficPolicy: mesh.outboundTrafficPolicy } : {}),
+  };
+}
+
 export async function runFidelity(options: {
   sets: Iterable<FidelitySet>;
   builtin: BuiltinTranslator;
@@ -85,7 +101,7 @@ export async function runFidelity(options: {
     }
     let input: TranslationInput;
     try {
-      input = translationInput(set.registry, set.objects);
+      input = withMeshConfig(translationInput(set.registry, set.objects), set.meshConfig);
     } catch (err) {
       result.builtinErrors.push({ set: set.name, error: (err as Error).message });
       log(`${set.name}: the built-in control plane cannot read the set: ${(err as Error).message}`);

@@ -11,4 +11,3 @@ export {
   type SpreadRange,
 } from './ratelimit/predict.ts';
 export { localRateLimitSamples, localRateLimitSeries } from './ratelimit/stats.ts';
-export { rateLimitApplies } from './ratelimit/scope.ts';

@@ -9,15 +9,15 @@ import { runFidelity } from '../../src/fidelity/run.ts';
 import { buildClusters } from '../../src/istio/xds/clusters.ts';
 import { buildEndpoints } from '../../src/istio/xds/endpoints.ts';
 import { buildRoutes } from '../../src/istio/xds/routes.ts';
-import { buildInboundListener } from '../../src/istio/xds/inbound-listener.ts';
-import { onlyInboundListener, withoutNetworkAuthzFilters } from '../../src/fidelity/listener-view.ts';
+import { buildListeners } from '../../src/istio/xds/listeners.ts';
+import { comparedListeners, withoutNetworkAuthzFilters } from '../../src/fidelity/listener-view.ts';
 import type { K8sObject } from '../../src/spec/types.ts';
 
 const translator = IstiodTranslator.start();
 afterAll(async () => translator.close());
 
 describe('route fidelity over the generated corpus', () => {
-  it("60 seeded sets: every proxy's route configurations, clusters, endpoints and inbound listener equal istiod's, none refused", async () => {
+  it("60 seeded sets: every proxy's route configurations, clusters, endpoints and compared listeners (virtualInbound, outbound HTTP, the gateway's) equal istiod's, none refused", async () => {
     const registry = bookinfoRegistry();
     const proxies = bookinfoProxies(registry);
     const sets = corpus(1, 60).map((set) => ({ ...set, registry, proxies }));
@@ -26,11 +26,11 @@ describe('route fidelity over the generated corpus', () => {
       sets,
       istiod: translator,
       parts: ['listeners', 'routes', 'clusters', 'endpoints'],
-      // The inbound listener, its authorization filters aside until their translation is wired in (listener-view.ts).
-      view: (c) => withoutNetworkAuthzFilters(onlyInboundListener(c)),
+      // The compared listeners, the TCP chains' network authorization filters aside (listener-view.ts).
+      view: (c) => withoutNetworkAuthzFilters(comparedListeners(c)),
       log: (line) => lines.push(line),
       builtin: (input, proxy) => ({
-        listeners: buildInboundListener(input, proxy),
+        listeners: buildListeners(input, proxy),
         routes: buildRoutes(input, proxy),
         clusters: buildClusters(input, proxy),
         endpoints: buildEndpoints(input, proxy),

@@ -9,7 +9,7 @@ import type { EnvoyConfig, Listener } from '../../src/envoy/model/index.ts';
 import { outboundTcpTarget } from '../../src/envoy/runtime/outbound-tcp.ts';
 import { IstiodTranslator, proxyKey } from '../../src/fidelity/istiod-translator.ts';
 import { buildClusters } from '../../src/istio/xds/clusters.ts';
-import { buildSidecarOutboundTcpListeners } from '../../src/istio/xds/outbound-listeners.ts';
+import { buildSidecarOutboundListeners } from '../../src/istio/xds/outbound-listeners.ts';
 import { buildRoutes } from '../../src/istio/xds/routes.ts';
 import { client, entries, input, proxy } from '../istio/xds/service-entry-input.ts';
 
@@ -55,12 +55,12 @@ describe('a MESH_EXTERNAL ServiceEntry with resolution DNS, as istiod translates
     const theirs = istiod.get('ALLOW_ANY')!.clusters.find((c) => c.name === name);
     expect(theirs?.type).toBe('ORIGINAL_DST');
     expect(buildClusters(input(), proxy).find((c) => c.name === name)).toEqual(theirs);
-    expect(pick9443(buildSidecarOutboundTcpListeners(input(), proxy))).toBe(pick9443(istiod.get('ALLOW_ANY')!.listeners));
+    expect(pick9443(buildSidecarOutboundListeners(input(), proxy))).toBe(pick9443(istiod.get('ALLOW_ANY')!.listeners));
   });
 
   for (const mode of ['ALLOW_ANY', 'REGISTRY_ONLY'] as const) {
     it(`${mode}: the listener 0.0.0.0_443 (tls.go SNI chain per host → tcp_proxy, PassthroughFilterChain default) and virtualOutbound lead where istiod's lead`, () => {
-      const ours = buildSidecarOutboundTcpListeners(input(mode === 'REGISTRY_ONLY' ? 'REGISTRY_ONLY' : undefined), proxy);
+      const ours = buildSidecarOutboundListeners(input(mode === 'REGISTRY_ONLY' ? 'REGISTRY_ONLY' : undefined), proxy);
       const theirs = istiod.get(mode)!.listeners;
       expect(chains(ours.find((l) => l.name === '0.0.0.0_443'))).toEqual(chains(theirs.find((l) => l.name === '0.0.0.0_443')));
       for (const c of [

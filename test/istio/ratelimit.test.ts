@@ -15,7 +15,6 @@ import {
   predictRateLimitedRange,
   predictRateLimitedUnderDelays,
   predictRateLimitedUnderSpread,
-  rateLimitApplies,
   type LocalRateLimit,
 } from '../../src/istio/ratelimit.ts';
 import { localRateLimitEnvoyFilter } from '../../src/istio/ratelimit/envoy-filter.ts';
@@ -578,20 +577,5 @@ describe('counter names', () => {
       'envoy_p_http_local_rate_limit_rate_limited 1',
       'envoy_p_http_local_rate_limit_enforced 1',
     ]);
-  });
-});
-
-describe('rateLimitApplies', () => {
-  it('scopes by root namespace, workloadSelector, context and port', () => {
-    const productpage = { namespace: 'default', labels: { app: 'productpage', version: 'v1' }, context: 'SIDECAR_INBOUND' as const, port: 9080 };
-    expect(rateLimitApplies(task, productpage)).toBe(true);
-    expect(rateLimitApplies(task, { ...productpage, labels: { app: 'reviews' } })).toBe(false);
-    expect(rateLimitApplies(task, { ...productpage, context: 'SIDECAR_OUTBOUND' })).toBe(false);
-    const gw = parseLocalRateLimit(directFilter());
-    const gateway = { namespace: 'istio-system', labels: { istio: 'ingressgateway' }, context: 'GATEWAY' as const, port: 8080 };
-    expect(rateLimitApplies(gw, gateway)).toBe(true);
-    expect(rateLimitApplies(gw, { ...gateway, port: 8443 })).toBe(false);
-    const nsLocal = { ...task, namespace: 'other' };
-    expect(rateLimitApplies(nsLocal, productpage)).toBe(false);
   });
 });

@@ -8,20 +8,16 @@
 //
 // It is written as istiod writes it, no-op filters included (EnvoyFilter patches may name them), then read with the
 // model's loader, which keeps what the data plane executes — the same reduction istiod's own listener goes through.
-import { buildInboundAuthzFilters } from './authorization-filters.ts';
-import { SpecError } from '../../errors.ts';
 import { loadEnvoyResource } from '../../envoy/load/index.ts';
-import type { HttpFilter, Listener } from '../../envoy/model/index.ts';
+import type { Listener } from '../../envoy/model/index.ts';
 import { ResourceType, TypedConfigType } from '../../envoy/model/type-urls.ts';
 import type { Json } from '../../spec/untyped.ts';
 import { portProtocol } from '../protocol.ts';
 import { composePeerAuthentication, type MtlsMode } from '../security/peer-authentication.ts';
-import { httpFilterPatches, patchHttpFilters, type HttpFilterPatch, type RawHttpFilter } from './http-filter-patches.ts';
+import { classFilters, HCM, httpFiltersAt, statPrefix, type AuthzFilterBuilder, type ClassFilters } from './http-connection-manager.ts';
 import { serviceSelects, type ProxyDescriptor, type TranslationInput } from './input.ts';
-import { buildJwtFilter } from './jwt-filter.ts';
 
 const INBOUND_PORT = 15006;
-const HCM = 'envoy.filters.network.http_connection_manager';
 const PASSTHROUGH = 'InboundPassthroughCluster';
 
 /** The ports a sidecar's own listeners hold: virtualOutbound, virtualInbound, and the agent's status and Prometheus
@@ -108,35 +104,6 @@ interface ChainConfig {
 
 const clusterOf = (cc: ChainConfig) => (cc.passthrough ? PASSTHROUGH : `inbound|${cc.targetPort}||`);
 
-/** The filters placed before the router, built once per proxy; patches then apply per chain. */
-interface ProxyFilters {
-  customAuthz: HttpFilter[];
-  jwt?: Json;
-  authz: HttpFilter[];
-  patches: HttpFilterPatch[];
-  delimitedStats: boolean;
-}
-
-/** Filters istiod adds that the data plane does not run; kept while patching (a patch may name them), then dropped. */
-const noOp = (name: string): RawHttpFilter => ({ name, [NO_OP]: true });
-const NO_OP = '__noOp';
-
-/** buildHTTPConnectionManager's filters for the sidecar inbound class: metadata exchange, CUSTOM authorization,
- * authentication (jwt_authn), DENY/ALLOW authorization, grpc_stats, fault, CORS, stats, router. */
-function baseHttpFilters(f: ProxyFilters): RawHttpFilter[] {
-  return [
-    noOp('istio.metadata_exchange'),
-    ...(f.customAuthz as unknown as RawHttpFilter[]),
-    ...(f.jwt ? [f.jwt] : []),
-    ...(f.authz as unknown as RawHttpFilter[]),
-    noOp('envoy.filters.http.grpc_stats'),
-    { name: 'envoy.filters.http.fault', typed_config: { '@type': TypedConfigType.fault } },
-    { name: 'envoy.filters.http.cors', typed_config: { '@type': TypedConfigType.cors } },
-    noOp('istio.stats'),
-    { name: 'envoy.filters.http.router', typed_config: { '@type': TypedConfigType.router } },
-  ];
-}
-
 function chainName(cc: ChainConfig, protocol: 'HTTP' | 'TCP'): string {
   if (cc.passthrough) return protocol === 'HTTP' ? 'virtualInbound-catchall-http' : 'virtualInbound';
   return `0.0.0.0_${cc.targetPort}`;
@@ -171,21 +138,15 @@ function inboundRouteConfig(cc: ChainConfig): Json {
   };
 }
 
-function httpChain(cc: ChainConfig, opt: MatchOption, f: ProxyFilters): Json {
+function httpChain(input: TranslationInput, cc: ChainConfig, opt: MatchOption, f: ClassFilters): Json {
   const match = filterChainMatch(cc, opt);
   const name = chainName(cc, 'HTTP');
-  const patched = patchHttpFilters(baseHttpFilters(f), f.patches, {
-    listenerName: 'virtualInbound',
-    listenerPort: INBOUND_PORT,
-    chain: { name, ...match },
-    networkFilterName: HCM,
-  });
-  const statPrefix = cc.passthrough ? PASSTHROUGH : `inbound_0.0.0.0_${cc.targetPort}`;
+  const filters = httpFiltersAt(f, { listenerName: 'virtualInbound', listenerPort: INBOUND_PORT, chain: { name, ...match }, networkFilterName: HCM });
   const hcm = {
     '@type': TypedConfigType.httpConnectionManager,
-    stat_prefix: f.delimitedStats ? `${statPrefix};` : statPrefix,
+    stat_prefix: statPrefix(input, cc.passthrough ? PASSTHROUGH : `inbound_0.0.0.0_${cc.targetPort}`),
     route_config: inboundRouteConfig(cc),
-    http_filters: patched.filters.filter((x) => !x[NO_OP]),
+    http_filters: filters,
     stream_idle_timeout: '0s',
     use_remote_address: false,
     forward_client_cert_details: 'APPEND_FORWARD',
@@ -215,8 +176,8 @@ function filterChainMatch(cc: ChainConfig, opt: MatchOption): { destination_port
 }
 
 /** inboundChainForOpts. */
-function chainsFor(cc: ChainConfig, protocol: ListenerProtocol, f: ProxyFilters): Json[] {
-  return matchOptions(cc.mode, protocol).map((opt) => (opt.protocol === 'HTTP' ? httpChain(cc, opt, f) : tcpChain(cc, opt)));
+function chainsFor(input: TranslationInput, cc: ChainConfig, protocol: ListenerProtocol, f: ClassFilters): Json[] {
+  return matchOptions(cc.mode, protocol).map((opt) => (opt.protocol === 'HTTP' ? httpChain(input, cc, opt, f) : tcpChain(cc, opt)));
 }
 
 /**
@@ -245,67 +206,14 @@ function serviceChainConfigs(input: TranslationInput, proxy: ProxyDescriptor, mt
   return [...byPort.values()].sort((a, b) => a.targetPort - b.targetPort);
 }
 
-/** A CUSTOM AuthorizationPolicy's filter: ext_authz, or an RBAC filter whose policies are the CUSTOM builder's
- * (named `istio-ext-authz-…`, security/authz/builder policyName). istiod builds them before authentication. */
-function isCustomAuthz(filter: HttpFilter): boolean {
-  const c = filter.typed_config;
-  if (c?.['@type'] === TypedConfigType.extAuthz) return true;
-  if (c?.['@type'] !== TypedConfigType.rbac) return false;
-  const names = [...Object.keys(c.rules?.policies ?? {}), ...Object.keys(c.shadow_rules?.policies ?? {})];
-  return names.length > 0 && names.every((n) => n.startsWith('istio-ext-authz'));
-}
-
-/** A patch's filter must be one the data plane runs (istiod would send it; the local proxies would refuse it): a
- * SpecError naming the EnvoyFilter's field otherwise. */
-function checkPatchValues(patches: readonly HttpFilterPatch[]): void {
-  const at = 'filter_chains[0].filters[0].typed_config.http_filters[0]';
-  for (const patch of patches) {
-    if (!patch.value) continue;
-    const stub = {
-      name: 'check',
-      filter_chains: [
-        {
-          filters: [
-            {
-              name: HCM,
-              typed_config: {
-                '@type': TypedConfigType.httpConnectionManager,
-                stat_prefix: 'check',
-                rds: { route_config_name: 'check' },
-                http_filters: [patch.value],
-              },
-            },
-          ],
-        },
-      ],
-    };
-    const [issue] = loadEnvoyResource(ResourceType.listener, stub).issues;
-    if (issue) throw new SpecError(issue.message, undefined, `${patch.origin}.patch.value${issue.path.startsWith(at) ? issue.path.slice(at.length) : ''}`);
-  }
-}
-
 /**
  * The sidecar's `virtualInbound` listener (empty for a router). `authzFilters` gives the proxy's AuthorizationPolicy
  * filters in istiod's order (CUSTOM, then AUDIT, DENY, ALLOW); the CUSTOM ones go before jwt_authn, the others after,
  * on every HTTP chain.
  */
-export function buildInboundListener(
-  input: TranslationInput,
-  proxy: ProxyDescriptor,
-  authzFilters: (input: TranslationInput, proxy: ProxyDescriptor) => HttpFilter[] = buildInboundAuthzFilters,
-): Listener[] {
+export function buildInboundListener(input: TranslationInput, proxy: ProxyDescriptor, authzFilters?: AuthzFilterBuilder): Listener[] {
   if (proxy.type !== 'sidecar') return [];
-  const authz = authzFilters(input, proxy);
-  const jwt = buildJwtFilter(input, proxy);
-  const patches = httpFilterPatches(input, proxy, 'SIDECAR_INBOUND');
-  checkPatchValues(patches);
-  const filters: ProxyFilters = {
-    customAuthz: authz.filter(isCustomAuthz),
-    ...(jwt ? { jwt } : {}),
-    authz: authz.filter((x) => !isCustomAuthz(x)),
-    patches,
-    delimitedStats: input.behaviour.delimitedStatPrefixes,
-  };
+  const filters = classFilters(input, proxy, 'SIDECAR_INBOUND', authzFilters);
   const mtls = composePeerAuthentication(input.peerAuthentications, proxy.namespace, proxy.labels);
   const services = serviceChainConfigs(input, proxy, mtls);
   const targeted = new Set(services.map((s) => s.targetPort));
@@ -329,8 +237,8 @@ export function buildInboundListener(
     address: { socket_address: { address: '0.0.0.0', port_value: INBOUND_PORT } },
     filter_chains: [
       blackhole,
-      ...passthrough.flatMap((cc) => chainsFor(cc, 'AUTO', filters)),
-      ...services.flatMap((cc) => chainsFor(cc, listenerProtocol(cc.protocol), filters)),
+      ...passthrough.flatMap((cc) => chainsFor(input, cc, 'AUTO', filters)),
+      ...services.flatMap((cc) => chainsFor(input, cc, listenerProtocol(cc.protocol), filters)),
     ],
     listener_filters: [{ name: 'envoy.filters.listener.original_dst', typed_config: { '@type': TypedConfigType.originalDst } }],
     traffic_direction: 'INBOUND',

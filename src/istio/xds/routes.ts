@@ -529,7 +529,7 @@ function catchAll(input: TranslationInput): VirtualHost {
 }
 
 /**
- * A gateway's RouteConfigurations (gateway.go buildGatewayHTTPRouteConfig), one per HTTP server port as written,
+ * A gateway's RouteConfigurations (gateway.go buildGatewayHTTPRouteConfig), one per port the HTTP servers listen on,
  * `http.<port>`: a virtual host per host a bound VirtualService shares with a server (domains: that host), routes as
  * networking/gateway-routes.ts gathers them (the same code the local gateway routes with) translated as TranslateRoute
  * does; a port where nothing binds gets istiod's `blackhole:<port>` virtual host (404 for everything).
@@ -537,10 +537,12 @@ function catchAll(input: TranslationInput): VirtualHost {
 export function buildGatewayRoutes(input: TranslationInput, proxy: ProxyDescriptor): RouteConfiguration[] {
   const gateways = input.gateways.filter((g) => Object.keys(g.selector).length > 0 && Object.entries(g.selector).every(([k, v]) => proxy.labels[k] === v));
   const services = new Map(input.services.map((s) => [s.fqdn, s]));
+  // model.MergeGateways: the servers by the port they listen on (a Gateway Service port resolved to its target port,
+  // resolvePorts), the routes named by that port (gatewayRDSRouteName); the virtual hosts keep the port as written.
   const ports = new Map<number, number>();
-  for (const g of gateways) for (const server of g.servers) if (!ports.has(server.declaredPort)) ports.set(server.declaredPort, server.port);
+  for (const g of gateways) for (const server of g.servers) ports.set(server.port, Math.min(ports.get(server.port) ?? Infinity, server.declaredPort));
   const configs: RouteConfiguration[] = [];
-  for (const [declared, port] of [...ports].sort((a, b) => a[0] - b[0])) {
+  for (const [port, declared] of [...ports].sort((a, b) => a[0] - b[0])) {
     const byHost = gatewayVirtualHosts(gateways, input.virtualServices, port, { labels: proxy.labels, namespace: proxy.namespace });
     const vhosts: VirtualHost[] = [...byHost].map(([host, rules]) => ({
       name: `${host}:${declared}`,
@@ -550,7 +552,7 @@ export function buildGatewayRoutes(input: TranslationInput, proxy: ProxyDescript
     }));
     vhosts.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     if (vhosts.length === 0) vhosts.push({ name: `blackhole:${declared}`, domains: ['*'], routes: [] });
-    configs.push({ name: `http.${declared}`, virtual_hosts: vhosts, validate_clusters: false, ignore_port_in_host_matching: true });
+    configs.push({ name: `http.${port}`, virtual_hosts: vhosts, validate_clusters: false, ignore_port_in_host_matching: true });
   }
   return configs;
 }

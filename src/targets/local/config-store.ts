@@ -169,7 +169,7 @@ export class ConfigStore {
       if (copy.metadata.creationTimestamp === undefined) copy.metadata.creationTimestamp = new Date(epoch + createdAt * 1000).toISOString();
       next.set(key, { object: copy, createdAt });
     }
-    const compiled = compile(next, this.version + 1, this.jwks);
+    const compiled = compile(next, this.version + 1);
     this.entries = next;
     this.version = compiled.version;
     this.current = compiled;
@@ -177,7 +177,7 @@ export class ConfigStore {
   }
 }
 
-function compile(entries: Map<string, Entry>, version: number, jwks: JwksCache): CompiledConfig {
+function compile(entries: Map<string, Entry>, version: number): CompiledConfig {
   const virtualServices: VirtualServiceModel[] = [];
   const destinationRules: DestinationRuleModel[] = [];
   const gateways: GatewayModel[] = [];
@@ -279,7 +279,7 @@ function compile(entries: Map<string, Entry>, version: number, jwks: JwksCache):
     checkEchoCalls(w, services, externalHosts);
     checkInterception(w);
   }
-  const security = compileSecurity(securityObjects, (issuer, uri) => jwks.lookup(issuer, uri));
+  const security = compileSecurity(securityObjects);
   for (const ra of security.requestAuthentications) checkJwksHosts(ra, externalHosts);
   return {
     version,

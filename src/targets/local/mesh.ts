@@ -18,7 +18,7 @@ import { resourceId } from '../../spec/resources.ts';
 import { seededHex } from './decide.ts';
 import { meshLog, meshLogError } from './log.ts';
 import { loadScenario } from './scenario.ts';
-import { ALL_FILTER_CONTEXTS, buildPolicy, FilterChainStates, inboundHcmStatPrefix } from './security.ts';
+import { buildPolicy, FilterChainStates, inboundHcmStatPrefix } from './security.ts';
 import type { EndpointInfo } from './proxy/cluster.ts';
 import type { MeshSnapshot, ServiceInfo } from './proxy/config-view.ts';
 import { IngressGateway, gatewayPort } from './proxy/gateway.ts';
@@ -37,9 +37,7 @@ import { OpaProcess } from './opa/process.ts';
 import { ExtAuthzClient, type ExtAuthzOutcome, type ExtAuthzRequest } from './proxy/ext-authz.ts';
 import type { ExtAuthzRuntime } from './security.ts';
 import { StandIn } from './stand-in.ts';
-import { buildSidecarOutboundTcpListeners } from '../../istio/xds/outbound-listeners.ts';
-import { buildInboundListener } from '../../istio/xds/inbound-listener.ts';
-import type { EnvoyFilterContext } from '../../istio/ratelimit/types.ts';
+import { buildListeners } from '../../istio/xds/listeners.ts';
 import { must } from '../../must.ts';
 import { requestMetricsFor } from '../../istio/telemetry/telemetry.ts';
 import { hasUsableKey, remoteJwksRules } from '../../istio/security/request-authentication.ts';
@@ -121,9 +119,6 @@ interface Pod {
 }
 
 const gatewayLabels = { app: 'istio-ingressgateway', istio: 'ingressgateway' };
-
-/** What the built-in control plane's listeners cover: a sidecar's inbound side. */
-const INBOUND_ONLY: ReadonlySet<EnvoyFilterContext> = new Set(['SIDECAR_INBOUND']);
 
 export class LocalMesh {
   private readonly store = new ConfigStore();
@@ -551,35 +546,31 @@ export class LocalMesh {
     }
   }
 
-  /** The proxy's configuration: routes and clusters from istiod when it is the control plane, else built in; filters built in. */
+  /** The proxy's configuration (listeners, routes, clusters, endpoints): from istiod when it is the control plane, else built in. */
   private configureProxy(proxy: Sidecar | IngressGateway, compiled: CompiledConfig, fromIstiod?: Map<string, IstiodProxyConfig>): void {
     let snap = this.snapshot(compiled);
     const id = proxy.identity;
     const descriptor = proxyDescriptorOf(id, proxy instanceof IngressGateway ? 'router' : 'sidecar');
     let xds: RouterConfig;
-    let listeners: { listeners: IstiodProxyConfig['listeners']; covers: ReadonlySet<EnvoyFilterContext> } | undefined;
-    let outboundListeners: IstiodProxyConfig['listeners'];
+    // The proxy's listeners, whose HTTP filters it runs (and whose outbound TCP chains it proxies by).
+    let listeners: IstiodProxyConfig['listeners'];
     if (this.ads) {
       const config = this.ads.config(`${descriptor.podName}.${descriptor.namespace}`);
       if (!config) throw new Error(`no configuration from the cluster's istiod for ${descriptor.podName}`);
       xds = config;
-      listeners = { listeners: config.listeners, covers: ALL_FILTER_CONTEXTS };
-      outboundListeners = config.listeners;
+      listeners = config.listeners;
       // Each xDS update is a configuration of its own: the routers re-read clusters and endpoints per version.
       snap = { ...snap, version: `${compiled.version}.${config.updates}` };
     } else if (this.istiod) {
       const config = fromIstiod?.get(`${descriptor.podName}.${descriptor.namespace}`);
       if (!config) throw new Error(`no configuration from istiod for ${descriptor.podName}`);
       xds = config;
-      listeners = { listeners: config.listeners, covers: ALL_FILTER_CONTEXTS };
-      outboundListeners = config.listeners;
+      listeners = config.listeners;
     } else {
       const input = this.translationInput(compiled, snap);
       xds = { routes: buildRoutes(input, descriptor), clusters: buildClusters(input, descriptor), endpoints: buildEndpoints(input, descriptor) };
-      outboundListeners = buildSidecarOutboundTcpListeners(input, descriptor);
-      // The sidecar's inbound side runs the built-in virtualInbound listener (the gateway's and the outbound HTTP
-      // filters are still built from the Istio objects).
-      if (descriptor.type === 'sidecar') listeners = { listeners: buildInboundListener(input, descriptor), covers: INBOUND_ONLY };
+      // The built-in listeners, run as istiod's are: the sidecar's virtualInbound and outbound listeners, the gateway's.
+      listeners = buildListeners(input, descriptor);
     }
     proxy.stats.requestMetrics = requestMetricsFor(compiled.telemetries, { namespace: id.namespace, labels: id.labels });
     const deps = {
@@ -588,7 +579,7 @@ export class LocalMesh {
       stats: proxy.stats,
       chains: this.filterChainsOf(id.podName),
       extAuthz: this.extAuthz(compiled),
-      ...(listeners ? { listeners } : {}),
+      listeners,
     };
     if (proxy instanceof IngressGateway) {
       proxy.configure(
@@ -631,7 +622,7 @@ export class LocalMesh {
           { namespace: id.namespace, labels: id.labels, context: 'SIDECAR_OUTBOUND', port, hcmStatPrefix: `outbound_0.0.0.0_${port}` },
           deps,
         ),
-        outboundListeners,
+        listeners,
       );
     }
   }
@@ -639,34 +630,9 @@ export class LocalMesh {
   private readonly extAuthzClients = new Map<string, ExtAuthzClient>();
   private extAuthzTurn = 0;
 
-  /**
-   * The mesh's ext_authz services as istiod resolves them (builder/extauthz.go getExtAuthz, model.LookupCluster): the
-   * provider by name from the mesh config, its service by FQDN (or `<namespace>/<host>`), and the call to an endpoint
-   * of its port, round robin, like the provider's outbound cluster.
-   */
+  /** The mesh's ext_authz services: a Check call to the cluster an ext_authz filter names, as Envoy makes it. */
   private extAuthz(compiled: CompiledConfig): ExtAuthzRuntime {
-    const providers = compiled.meshConfig.extensionProviders;
-    const lookup = (name: string) => {
-      const p = providers.get(name);
-      if (!p) return { error: `available providers are [${[...providers.keys()].join(' ')}] but found ${JSON.stringify(name)}` };
-      if ('invalid' in p) return { error: `found errors in provider ${name}: ${p.invalid}` };
-      const [namespace, host = ''] = p.service.includes('/') ? p.service.split('/', 2) : [undefined, p.service];
-      const service = compiled.services.get(host);
-      if (!service || (namespace !== undefined && service.namespace !== namespace))
-        return { error: `could not find service ${p.service} in Istio service registry` };
-      return { provider: p, service };
-    };
     return {
-      providerError: (name) => lookup(name).error,
-      settings: (name) => {
-        const found = lookup(name).provider;
-        return { failOpen: found?.failOpen ?? false, ...(found?.statusOnError !== undefined ? { statusOnError: found.statusOnError } : {}) };
-      },
-      check: (name, request) => {
-        const { provider, service } = lookup(name);
-        if (!provider) return Promise.resolve({ kind: 'error', reason: `provider ${name} has no service` });
-        return this.extAuthzCheck(compiled, service, provider.port, provider.timeoutMs, request);
-      },
       checkCluster: (cluster, timeoutMs, request) => {
         // outbound|<port>|<subset>|<host> (model.BuildSubsetKey), the cluster istiod's ext_authz filter names.
         const [, port, host] = /^outbound\|(\d+)\|[^|]*\|(.+)$/.exec(cluster) ?? [];

@@ -1,6 +1,7 @@
-// The security side of the local proxies, built from the istio/security and istio/ratelimit modules: peer
-// authentication (mTLS mode per port), authorization (RBAC), local rate limits, in the order Istio builds the HTTP
-// filter chain: rate limits inserted first, (JWT), RBAC DENY then ALLOW, rate limits inserted before the router.
+// The security side of the local proxies: the HTTP filters of the proxy's listeners (istiod's, or the built-in
+// translator's) run in chain order — local rate limits inserted first, jwt_authn, RBAC and ext_authz, rate limits
+// inserted before the router — and the mTLS mode per port from the inbound chains. The Istio objects are validated
+// here at apply time (compileSecurity).
 import { TypedConfigType, type HttpFilter, type JsonValue, type Listener } from '../../envoy/model/index.ts';
 import { authzStepsOf, gatewayHttpFilters, inboundHttpFilters, outboundHttpFilters, inboundPeerMode, type AuthzStep } from '../../envoy/runtime/listeners.ts';
 import { matchMetadata, type DynamicMetadata } from '../../envoy/runtime/matchers.ts';
@@ -9,7 +10,7 @@ import { durationMs } from '../../envoy/runtime/duration.ts';
 import { JwtAuthnFilter } from '../../envoy/runtime/jwt-authn.ts';
 import { SpecError } from '../../errors.ts';
 import type { K8sObject } from '../../spec/types.ts';
-import { customCheck, evaluateAuthorization, RBAC_DENIED_BODY, RBAC_DENIED_STATUS, validateAuthorizationPolicy } from '../../istio/security/authorization.ts';
+import { RBAC_DENIED_BODY, RBAC_DENIED_STATUS, validateAuthorizationPolicy } from '../../istio/security/authorization.ts';
 import { effectivePeerAuthMode, validatePeerAuthentication } from '../../istio/security/peer-authentication.ts';
 import { extAuthzCounterSeries, inboundHcmStatPrefix, rbacCounterSeries, type ExtAuthzResult } from '../../istio/security/stats.ts';
 import type { ExtAuthzOutcome, ExtAuthzRequest } from './proxy/ext-authz.ts';
@@ -18,42 +19,30 @@ import {
   localRateLimitSeries,
   parseLocalRateLimitConfig,
   parseLocalRateLimits,
-  rateLimitApplies,
   type EnvoyFilterContext,
   type LocalRateLimit,
 } from '../../istio/ratelimit.ts';
-import { ROOT_NAMESPACE, scopeApplies } from '../../istio/selector.ts';
 import type { IstioBehaviour } from '../../istio/version.ts';
 import { uniform } from './decide.ts';
 import type { FilterRequest, FilterVerdict, InboundPolicy } from './proxy/filters.ts';
 import type { PeerAuthMode } from './proxy/mtls.ts';
 import type { EnvoyStat, ProxyStats } from './proxy/stats.ts';
-import { authenticateRequest, validateRequestAuthentication } from './jwt-adapter.ts';
-import { field } from '../../spec/untyped.ts';
+import { validateRequestAuthentication } from '../../istio/security/request-authentication.ts';
 
+/** The security objects a proxy still reads itself: PeerAuthentication for a port no inbound chain takes, and the
+ * RequestAuthentications whose http(s) jwksUri the local mesh fetches. Everything else runs from the listeners. */
 export interface SecurityConfig {
-  authorizationPolicies: K8sObject[];
   peerAuthentications: K8sObject[];
   requestAuthentications: K8sObject[];
-  rateLimits: LocalRateLimit[];
-  /** The JWKS istiod fetched for an http(s) jwksUri (src/istio/security/jwks-resolver.ts). */
-  remoteJwks?: (issuer: string, uri: string) => string | undefined;
 }
 
-/** Validate and sort the security objects of a configuration (SpecError naming the field on anything unsupported). */
-export function compileSecurity(objects: K8sObject[], remoteJwks?: SecurityConfig['remoteJwks']): SecurityConfig {
-  const out: SecurityConfig = {
-    authorizationPolicies: [],
-    peerAuthentications: [],
-    requestAuthentications: [],
-    rateLimits: [],
-    ...(remoteJwks ? { remoteJwks } : {}),
-  };
+/** Validate the security objects of a configuration (SpecError naming the field on anything unsupported). */
+export function compileSecurity(objects: K8sObject[]): SecurityConfig {
+  const out: SecurityConfig = { peerAuthentications: [], requestAuthentications: [] };
   for (const o of objects) {
     switch (o.kind) {
       case 'AuthorizationPolicy':
         validateAuthorizationPolicy(o);
-        out.authorizationPolicies.push(o);
         break;
       case 'PeerAuthentication':
         validatePeerAuthentication(o);
@@ -64,7 +53,8 @@ export function compileSecurity(objects: K8sObject[], remoteJwks?: SecurityConfi
         out.requestAuthentications.push(o);
         break;
       case 'EnvoyFilter':
-        out.rateLimits.push(...parseLocalRateLimits(o));
+        // Only local-rate-limit patches are run; anything else is refused here, naming the field.
+        parseLocalRateLimits(o);
         break;
       default:
         throw new SpecError(`kind ${o.kind} is not supported by the local target`, undefined, `${o.kind} ${o.metadata.name}: kind`);
@@ -73,23 +63,14 @@ export function compileSecurity(objects: K8sObject[], remoteJwks?: SecurityConfi
   return out;
 }
 
-/** The ext_authz services of the mesh's extension providers, as a proxy reaches them. */
+/** The ext_authz services of the mesh, as a proxy reaches them. */
 export interface ExtAuthzRuntime {
-  /** Why istiod could not build this provider's ext_authz filter (builder/extauthz.go), undefined when it can. */
-  providerError(provider: string): string | undefined;
-  /** The provider's failure_mode_allow and status_on_error. */
-  settings(provider: string): { failOpen: boolean; statusOnError?: number };
-  /** One Check call to an endpoint of the provider's service (an error outcome when none answers). */
-  check(provider: string, request: ExtAuthzRequest): Promise<ExtAuthzOutcome>;
-  /** Under istiod: one Check call to an endpoint of the cluster its ext_authz filter names (`outbound|9191||<host>`). */
+  /** One Check call to an endpoint of the cluster an ext_authz filter names (`outbound|9191||<host>`). */
   checkCluster(cluster: string, timeoutMs: number, request: ExtAuthzRequest): Promise<ExtAuthzOutcome>;
 }
 
-/** No extension providers: every CUSTOM policy names an undefined one. */
-export const noExtAuthz: ExtAuthzRuntime = {
-  providerError: (p) => `available providers are [] but found ${JSON.stringify(p)}`,
-  settings: () => ({ failOpen: false }),
-  check: () => Promise.resolve({ kind: 'error', reason: 'no extension providers' }),
+/** No ext_authz services. */
+const noExtAuthz: ExtAuthzRuntime = {
   checkCluster: (cluster) => Promise.resolve({ kind: 'error', reason: `no cluster ${cluster}` }),
 };
 
@@ -133,25 +114,6 @@ export class FilterChainStates {
   }
 }
 
-/** What of a parsed rate limit ends up in the filter's Envoy config (not the EnvoyFilter's name, scope or position in the file). */
-function rateLimitFilterConfig(l: LocalRateLimit): unknown {
-  return [l.position, l.statPrefix, l.bucket, l.enabledPercent, l.enforcedPercent, l.status, l.responseHeaders, l.perConnection];
-}
-
-/**
- * The HTTP filters of one listener's chain as Istio generates them from these objects (rate limits, jwt_authn from
- * RequestAuthentications, RBAC from AuthorizationPolicies, whose names Istio writes into the RBAC policy names), as a
- * string: equal strings mean an unchanged chain.
- */
-function httpFilterChainConfig(limits: LocalRateLimit[], jwt: K8sObject[], authz: K8sObject[], behaviour: IstioBehaviour): string {
-  return JSON.stringify([
-    behaviour.rateLimitRefill,
-    limits.map(rateLimitFilterConfig),
-    jwt.map((p) => p.spec),
-    authz.map((p) => [p.metadata.namespace ?? 'default', p.metadata.name, p.spec]),
-  ]);
-}
-
 interface BoundLimiter {
   limiter: LocalRateLimiter;
   stats: Record<'enabled' | 'ok' | 'rate_limited' | 'enforced', EnvoyStat>;
@@ -190,22 +152,8 @@ function runLimiter(b: BoundLimiter, request: FilterRequest, seed: number, index
   }
 }
 
-/** The filter chain of one proxy listener for one config version. */
 /**
- * The order istiod applies a proxy's EnvoyFilters in (model/push_context.go PushContext.EnvoyFilters): by priority,
- * then root-namespace filters first, then by creation (the order `limits` come in, oldest first), each filter's
- * patches in their order.
- */
-function envoyFilterOrder(limits: LocalRateLimit[]): LocalRateLimit[] {
-  const root = (l: LocalRateLimit) => (l.namespace === ROOT_NAMESPACE ? 0 : 1);
-  return limits
-    .map((l, i) => ({ l, i }))
-    .sort((a, b) => a.l.priority - b.l.priority || root(a.l) - root(b.l) || a.i - b.i)
-    .map(({ l }) => l);
-}
-
-/**
- * The local rate limits of one of istiod's HTTP filter chains, in chain order: those before the chain's jwt_authn and
+ * The local rate limits of one HTTP filter chain of the proxy's listeners, in chain order: those before the chain's jwt_authn and
  * RBAC filters run first (denied requests take tokens too), the others just before the router.
  */
 function chainLimiters(
@@ -217,7 +165,7 @@ function chainLimiters(
   const limits: LocalRateLimit[] = [];
   filters.forEach((f, index) => {
     if (f.typed_config?.['@type'] !== TypedConfigType.localRateLimit) return;
-    const parsed = parseLocalRateLimitConfig(f.typed_config, `istiod's inbound chain ${key}: http_filters[${index}] ${f.name}`);
+    const parsed = parseLocalRateLimitConfig(f.typed_config, `the chain ${key}: http_filters[${index}] ${f.name}`);
     limits.push({
       name: f.name,
       namespace: '',
@@ -232,10 +180,7 @@ function chainLimiters(
   return { first: bound.filter((b) => b.limiter.limit.position === 'first'), beforeRouter: bound.filter((b) => b.limiter.limit.position !== 'first') };
 }
 
-/** Every filter context: the listeners of istiod cover them all. */
-export const ALL_FILTER_CONTEXTS: ReadonlySet<EnvoyFilterContext> = new Set(['SIDECAR_INBOUND', 'GATEWAY', 'SIDECAR_OUTBOUND']);
-
-/** What one of istiod's HTTP filter chains runs before the router. */
+/** What one HTTP filter chain of the proxy's listeners runs before the router. */
 interface ChainRuntime {
   limiters: { first: BoundLimiter[]; beforeRouter: BoundLimiter[] };
   jwt: JwtAuthnFilter | undefined;
@@ -252,7 +197,7 @@ function chainRuntime(
 }
 
 /**
- * The chain of istiod's listeners a request of this scope takes: a sidecar's inbound chain for the port, by transport
+ * The chain of the proxy's listeners a request of this scope takes: a sidecar's inbound chain for the port, by transport
  * (mTLS `tls`, plaintext `raw_buffer`); the gateway's listener for its port (one chain for every request); a sidecar's
  * outbound HTTP listener for the request's port (`0.0.0.0_<port>`), built when a port is first called.
  */
@@ -260,15 +205,15 @@ function listenerChains(
   listeners: Listener[],
   scope: ProxyScope,
   deps: { behaviour: IstioBehaviour; stats: ProxyStats; chains: FilterChainStates },
-): ((request: FilterRequest) => ChainRuntime) | undefined {
+): (request: FilterRequest) => ChainRuntime {
   switch (scope.context) {
     case 'SIDECAR_INBOUND': {
       const key = `${scope.context}|${scope.port}`;
-      const mtls = chainRuntime(inboundHttpFilters(listeners, scope.port, true) ?? [], `${key}|tls`, `istiod's inbound chain ${scope.port}/tls`, deps);
+      const mtls = chainRuntime(inboundHttpFilters(listeners, scope.port, true) ?? [], `${key}|tls`, `the inbound chain ${scope.port}/tls`, deps);
       const plaintext = chainRuntime(
         inboundHttpFilters(listeners, scope.port, false) ?? [],
         `${key}|raw_buffer`,
-        `istiod's inbound chain ${scope.port}/raw_buffer`,
+        `the inbound chain ${scope.port}/raw_buffer`,
         deps,
       );
       return (request) => (request.principal ? mtls : plaintext);
@@ -277,7 +222,7 @@ function listenerChains(
       const chain = chainRuntime(
         gatewayHttpFilters(listeners, scope.port) ?? [],
         `${scope.context}|${scope.port}`,
-        `istiod's gateway listener 0.0.0.0_${scope.port}`,
+        `the gateway listener 0.0.0.0_${scope.port}`,
         deps,
       );
       return () => chain;
@@ -288,10 +233,7 @@ function listenerChains(
         let chain = byPort.get(request.port);
         if (!chain) {
           const filters = outboundHttpFilters(listeners, request.port) ?? [];
-          byPort.set(
-            request.port,
-            (chain = chainRuntime(filters, `${scope.context}|${request.port}`, `istiod's outbound listener 0.0.0.0_${request.port}`, deps)),
-          );
+          byPort.set(request.port, (chain = chainRuntime(filters, `${scope.context}|${request.port}`, `the outbound listener 0.0.0.0_${request.port}`, deps)));
         }
         return chain;
       };
@@ -307,39 +249,16 @@ export function buildPolicy(
     seed: number;
     stats: ProxyStats;
     chains: FilterChainStates;
-    /**
-     * The proxy's listeners from its control plane, and the filter contexts they cover: the HTTP filters of a covered
-     * context are the listeners' (istiod covers all three); the others are built from the Istio objects.
-     */
-    listeners?: { listeners: Listener[]; covers: ReadonlySet<EnvoyFilterContext> };
+    /** The proxy's listeners from its control plane (istiod's, or the built-in translator's): their HTTP filters run. */
+    listeners: Listener[];
     extAuthz?: ExtAuthzRuntime;
   },
 ): InboundPolicy {
   const extAuthz = deps.extAuthz ?? noExtAuthz;
-  const workload = { namespace: scope.namespace, labels: scope.labels };
-  const limits = envoyFilterOrder(config.rateLimits.filter((l) => rateLimitApplies(l, { ...workload, context: scope.context, port: scope.port })));
-  // istiod applies the patches in that order (envoyfilter/listener_patch.go patchHTTPFilters): INSERT_FIRST and
-  // INSERT_BEFORE without a subFilter prepend, so a later one runs before an earlier one; INSERT_BEFORE the router
-  // keeps them in order.
-  const chainOrder = [...limits.filter((l) => l.position === 'first').reverse(), ...limits.filter((l) => l.position !== 'first')];
-  const outbound = scope.context === 'SIDECAR_OUTBOUND';
-  const appliesHere = (p: K8sObject) =>
-    scopeApplies(
-      { namespace: p.metadata.namespace ?? 'default', selector: field(p.spec, 'selector', 'matchLabels') as Record<string, string> | undefined },
-      workload,
-    );
-  const authz = outbound ? [] : config.authorizationPolicies.filter(appliesHere);
-  // Most workloads have no CUSTOM policy: then no request pays for the CUSTOM step.
-  const hasCustom = authz.some((p) => field(p.spec, 'action') === 'CUSTOM');
-  const jwtPolicies = outbound ? [] : config.requestAuthentications;
-  const chainConfig = httpFilterChainConfig(chainOrder, jwtPolicies.filter(appliesHere), authz, deps.behaviour);
-  const bound = deps.chains.limiters(`${scope.context}|${scope.port}`, chainConfig, chainOrder, deps.behaviour).map((l) => bindLimiter(l, deps.stats));
-  const firstCount = chainOrder.filter((l) => l.position === 'first').length;
-  const first = bound.slice(0, firstCount);
-  const beforeRouter = bound.slice(firstCount);
-  // Under istiod, a sidecar's inbound chain for the port and transport (and the gateway's listener for its port) is
-  // istiod's: its local rate limits (each chain with buckets of its own, as in Envoy), jwt_authn and authorization filters.
-  const istiodChains = deps.listeners?.covers.has(scope.context) ? listenerChains(deps.listeners.listeners, scope, deps) : undefined;
+  // The chain a request takes: a sidecar's inbound chain for the port and transport, the gateway's listener for its
+  // port, a sidecar's outbound HTTP listener for the request's port — its local rate limits (each chain with buckets
+  // of its own, as in Envoy), jwt_authn and authorization filters.
+  const chainOf = listenerChains(deps.listeners, scope, deps);
   const rbacStats = (result: 'allowed' | 'denied') => {
     return deps.stats.stat(rbacCounterSeries(deps.behaviour, scope.hcmStatPrefix, result).stat);
   };
@@ -352,87 +271,57 @@ export function buildPolicy(
     peerMode(port: number): PeerAuthMode {
       let mode = modes.get(port);
       if (mode === undefined) {
-        // Under istiod the inbound chains say it (which transports they accept); else the built-in PeerAuthentication model.
-        const fromIstiod =
-          deps.listeners?.covers.has('SIDECAR_INBOUND') && scope.context === 'SIDECAR_INBOUND' ? inboundPeerMode(deps.listeners.listeners, port) : undefined;
+        // The inbound chains say it (which transports they accept); for a port no chain takes, the PeerAuthentication model.
+        const fromListeners = scope.context === 'SIDECAR_INBOUND' ? inboundPeerMode(deps.listeners, port) : undefined;
         mode =
-          fromIstiod ??
+          fromListeners ??
           (scope.context === 'SIDECAR_INBOUND' ? effectivePeerAuthMode(config.peerAuthentications, scope.namespace, scope.labels, port) : 'PERMISSIVE');
         modes.set(port, mode);
       }
       return mode;
     },
     filter(request: FilterRequest): FilterVerdict | Promise<FilterVerdict> {
-      const chain = istiodChains?.(request);
-      const limiters = chain?.limiters ?? { first, beforeRouter };
-      for (const [i, limiter] of limiters.first.entries()) {
+      const chain = chainOf(request);
+      for (const [i, limiter] of chain.limiters.first.entries()) {
         const v = runLimiter(limiter, request, deps.seed, i);
         if (v) return v;
       }
-      let requestPrincipal: string | undefined;
       let requestClaims: Record<string, unknown> | undefined;
       let jwtMetadata: Record<string, JsonValue> | undefined;
-      if (chain) {
-        const jwt = chain.jwt;
-        if (jwt) {
-          const outcome = jwt.run({ method: request.method, path: request.path, host: request.host, headers: request.headers, scheme: 'http' });
-          if (outcome.kind === 'reply') return { action: 'reply', status: outcome.status, body: outcome.body, headers: outcome.headers, flags: [] };
-          jwtMetadata = outcome.metadata;
-          const payload = outcome.metadata.payload;
-          if (payload !== null && typeof payload === 'object' && !Array.isArray(payload)) {
-            requestClaims = payload;
-            requestPrincipal = `${typeof payload.iss === 'string' ? payload.iss : ''}/${typeof payload.sub === 'string' ? payload.sub : ''}`;
-          }
-        }
-      } else if (jwtPolicies.length > 0) {
-        const authn = authenticateRequest(jwtPolicies, workload, request, config.remoteJwks);
-        if (authn.kind === 'reply') return authn.verdict;
-        requestPrincipal = authn.principal;
-        requestClaims = authn.claims;
+      if (chain.jwt) {
+        const outcome = chain.jwt.run({ method: request.method, path: request.path, host: request.host, headers: request.headers, scheme: 'http' });
+        if (outcome.kind === 'reply') return { action: 'reply', status: outcome.status, body: outcome.body, headers: outcome.headers, flags: [] };
+        jwtMetadata = outcome.metadata;
+        const payload = outcome.metadata.payload;
+        if (payload !== null && typeof payload === 'object' && !Array.isArray(payload)) requestClaims = payload;
       }
-      if (chain) {
-        const metadata: DynamicMetadata = jwtMetadata && Object.keys(jwtMetadata).length > 0 ? { 'envoy.filters.http.jwt_authn': jwtMetadata } : {};
-        const facts: RbacFacts & { metadata: DynamicMetadata } = {
-          headers: { ...request.headers, ':method': request.method, ':path': request.path, ':authority': request.host },
-          destinationPort: request.port,
-          directRemoteIp: request.sourceIp,
-          remoteIp: request.sourceIp,
-          ...(request.principal ? { peerPrincipal: `spiffe://${request.principal}` } : {}),
-          metadata,
-        };
-        return runIstiodSteps(chain.authz, 0, request, facts, requestPrincipal, requestClaims);
-      }
-      if (hasCustom) {
-        const custom = customCheck(authz, attributes(request, requestPrincipal, requestClaims), (p) => extAuthz.providerError(p));
-        if (custom.kind === 'deny') {
-          rbacDenied.value++;
-          return { action: 'reply', status: RBAC_DENIED_STATUS, body: RBAC_DENIED_BODY, headers: {}, flags: [] };
-        }
-        if (custom.kind === 'check') {
-          return extAuthz.check(custom.provider, extAuthzRequestOf(request, scope)).then((outcome) => {
-            const reply = applyExtAuthz(outcome, extAuthz.settings(custom.provider), request, extAuthzStats);
-            return reply ?? rest(request, requestPrincipal, requestClaims);
-          });
-        }
-      }
-      return rest(request, requestPrincipal, requestClaims);
+      const metadata: DynamicMetadata = jwtMetadata && Object.keys(jwtMetadata).length > 0 ? { 'envoy.filters.http.jwt_authn': jwtMetadata } : {};
+      const facts: RbacFacts & { metadata: DynamicMetadata } = {
+        headers: { ...request.headers, ':method': request.method, ':path': request.path, ':authority': request.host },
+        destinationPort: request.port,
+        directRemoteIp: request.sourceIp,
+        remoteIp: request.sourceIp,
+        ...(request.principal ? { peerPrincipal: `spiffe://${request.principal}` } : {}),
+        metadata,
+      };
+      return runAuthzSteps(chain, 0, request, facts, requestClaims);
     },
   };
 
   /**
-   * istiod's authorization filters from `from` on, in chain order (Envoy's filter manager): an RBAC filter's shadow
+   * The chain's authorization filters from `from` on, in chain order (Envoy's filter manager): an RBAC filter's shadow
    * rules write their verdict to the dynamic metadata (rbac_filter.cc: `<shadow_rules_stat_prefix>shadow_effective_policy_id`
    * and `...shadow_engine_result` under envoy.filters.http.rbac) and its rules allow or deny; an ext_authz filter runs
    * when its filter_enabled_metadata matches (ext_authz.cc: else ext_authz.disabled) and checks with its cluster.
    */
-  function runIstiodSteps(
-    steps: AuthzStep[],
+  function runAuthzSteps(
+    chain: ChainRuntime,
     from: number,
     request: FilterRequest,
     facts: RbacFacts & { metadata: DynamicMetadata },
-    requestPrincipal: string | undefined,
     requestClaims: Record<string, unknown> | undefined,
   ): FilterVerdict | Promise<FilterVerdict> {
+    const steps = chain.authz;
     for (const [k, step] of steps.slice(from).entries()) {
       const i = from + k;
       if (step.kind === 'rbac') {
@@ -464,45 +353,19 @@ export function buildPolicy(
         const reply = applyExtAuthz(outcome, settings, request, extAuthzStats);
         if (reply) return reply;
         facts.headers = { ...request.headers, ':method': request.method, ':path': request.path, ':authority': request.host };
-        return runIstiodSteps(steps, i + 1, request, facts, requestPrincipal, requestClaims);
+        return runAuthzSteps(chain, i + 1, request, facts, requestClaims);
       });
     }
-    return rest(request, requestPrincipal, requestClaims);
+    return beforeRouter(chain, request, requestClaims);
   }
 
-  /** The filters after CUSTOM: RBAC DENY and ALLOW, then the rate limits before the router. */
-  function rest(request: FilterRequest, requestPrincipal: string | undefined, requestClaims: Record<string, unknown> | undefined): FilterVerdict {
-    const chain = istiodChains?.(request);
-    const limiters = chain?.limiters ?? { first, beforeRouter };
-    if (authz.length > 0 && !chain) {
-      const decision = evaluateAuthorization(authz, attributes(request, requestPrincipal, requestClaims));
-      for (const f of decision.filters) (f.result === 'allowed' ? rbacAllowed : rbacDenied).value++;
-      if (!decision.allowed) {
-        return { action: 'reply', status: RBAC_DENIED_STATUS, body: RBAC_DENIED_BODY, headers: {}, flags: [] };
-      }
-    }
-    for (const [i, limiter] of limiters.beforeRouter.entries()) {
-      const v = runLimiter(limiter, request, deps.seed, limiters.first.length + i);
+  /** The rate limits before the router, then on to the router. */
+  function beforeRouter(chain: ChainRuntime, request: FilterRequest, requestClaims: Record<string, unknown> | undefined): FilterVerdict {
+    for (const [i, limiter] of chain.limiters.beforeRouter.entries()) {
+      const v = runLimiter(limiter, request, deps.seed, chain.limiters.first.length + i);
       if (v) return v;
     }
     return requestClaims ? { action: 'continue', claims: requestClaims } : { action: 'continue' };
-  }
-
-  function attributes(request: FilterRequest, requestPrincipal: string | undefined, requestClaims: Record<string, unknown> | undefined) {
-    return {
-      namespace: scope.namespace,
-      workloadLabels: scope.labels,
-      method: request.method,
-      path: request.path,
-      host: request.host,
-      port: request.port,
-      headers: request.headers,
-      sourcePrincipal: request.principal,
-      sourceNamespace: request.peerNamespace,
-      requestPrincipal,
-      requestClaims,
-      sourceIp: request.sourceIp,
-    };
   }
 }
 

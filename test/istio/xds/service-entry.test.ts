@@ -7,7 +7,7 @@ import { outboundTcpTarget } from '../../../src/envoy/runtime/outbound-tcp.ts';
 import { parseServiceEntry } from '../../../src/istio/networking/service-entry.ts';
 import { buildClusters } from '../../../src/istio/xds/clusters.ts';
 import { buildEndpoints } from '../../../src/istio/xds/endpoints.ts';
-import { buildSidecarOutboundTcpListeners } from '../../../src/istio/xds/outbound-listeners.ts';
+import { buildSidecarOutboundListeners } from '../../../src/istio/xds/outbound-listeners.ts';
 import { buildRoutes } from '../../../src/istio/xds/routes.ts';
 import type { K8sObject } from '../../../src/spec/types.ts';
 import { entries, input, proxy } from './service-entry-input.ts';
@@ -27,7 +27,7 @@ describe('ServiceEntry hosts in the registry', () => {
         .filter((n) => n.includes('api.')),
     ).toEqual([]);
     expect(buildRoutes(hidden, proxy).find((r) => r.name === '80')).toBeUndefined();
-    expect(pick443(buildSidecarOutboundTcpListeners(hidden, proxy), 'api.openai.com')).toBe('PassthroughCluster');
+    expect(pick443(buildSidecarOutboundListeners(hidden, proxy), 'api.openai.com')).toBe('PassthroughCluster');
     expect(buildClusters(hidden, { ...proxy, namespace: 'shop' }).map((c) => c.name)).toContain('outbound|443||api.openai.com');
   });
 

@@ -21,7 +21,7 @@ export class IngressGateway {
   readonly router: Router;
   private snapshot?: MeshSnapshot;
   private policy: InboundPolicy = openPolicy;
-  /** The RouteConfiguration of the :8080 listener (`http.<server port as written>`), if a Gateway serves it. */
+  /** The RouteConfiguration of the :8080 listener (`http.8080`, see configure), if a Gateway serves it. */
   private routeConfig = '';
   private readonly server: http.Server;
   private readonly admin: http.Server[] = [];
@@ -66,13 +66,17 @@ export class IngressGateway {
   configure(snapshot: MeshSnapshot, xds: RouterConfig, policy: InboundPolicy): void {
     this.router.configure(snapshot, xds);
     this.policy = policy;
-    // The listener on the gateway's port serves the first server (by port as written) of a Gateway selecting it;
-    // without one, nothing routes (404 NR).
+    // The listener on the gateway's port serves the servers of the Gateways selecting it, their routes named by the
+    // port listened on (model/gateway.go gatewayRDSRouteName with the port resolvePorts gives: `http.8080` for a server
+    // written as 80 when the gateway's Service maps 80 to 8080). The local mesh does not give istiod that Service
+    // (--control-plane istiod), so there a server written as 80 keeps its port and its routes are `http.80`.
+    // Without a server, nothing routes (404 NR).
     const declared = snapshot.gateways
       .filter((g) => Object.keys(g.selector).length > 0 && Object.entries(g.selector).every(([k, v]) => this.identity.labels[k] === v))
       .flatMap((g) => g.servers.filter((server) => server.port === gatewayPort).map((server) => server.declaredPort))
       .sort((a, b) => a - b);
-    this.routeConfig = declared.length > 0 ? `http.${declared[0]}` : '';
+    const names = [`http.${gatewayPort}`, ...declared.map((p) => `http.${p}`)];
+    this.routeConfig = declared.length === 0 ? '' : (names.find((n) => xds.routes.some((r) => r.name === n)) ?? `http.${gatewayPort}`);
     this.snapshot = snapshot;
   }
 

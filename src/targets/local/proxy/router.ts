@@ -61,7 +61,7 @@ export interface RouterRequest {
   /** Aborted when the downstream gives up. */
   signal?: Cancellation;
   /**
-   * The RouteConfiguration of the listener the request arrived on: the gateway server's (`http.80`); absent, a
+   * The RouteConfiguration of the listener the request arrived on: the gateway server's (`http.8080`); absent, a
    * sidecar's outbound listener for the authority's port (its RDS name is the port).
    */
   routeConfig?: string;
