@@ -9,6 +9,7 @@ import { evaluateRbac, type RbacFacts } from '../../envoy/runtime/rbac.ts';
 import { durationMs } from '../../envoy/runtime/duration.ts';
 import { JwtAuthnFilter } from '../../envoy/runtime/jwt-authn.ts';
 import { SpecError } from '../../errors.ts';
+import { must } from '../../must.ts';
 import type { K8sObject } from '../../spec/types.ts';
 import { RBAC_DENIED_BODY, RBAC_DENIED_STATUS, validateAuthorizationPolicy } from '../../istio/security/authorization.ts';
 import { effectivePeerAuthMode, validatePeerAuthentication } from '../../istio/security/peer-authentication.ts';
@@ -282,10 +283,13 @@ export function buildPolicy(
     },
     filter(request: FilterRequest): FilterVerdict | Promise<FilterVerdict> {
       const chain = chainOf(request);
-      for (const [i, limiter] of chain.limiters.first.entries()) {
-        const v = runLimiter(limiter, request, deps.seed, i);
+      const first = chain.limiters.first;
+      for (let i = 0; i < first.length; i++) {
+        const v = runLimiter(must(first[i], 'a limiter'), request, deps.seed, i);
         if (v) return v;
       }
+      // Most chains run no JWT and no authorization filter: no metadata or RBAC facts to build per request.
+      if (!chain.jwt && chain.authz.length === 0) return beforeRouter(chain, request, undefined);
       let requestClaims: Record<string, unknown> | undefined;
       let jwtMetadata: Record<string, JsonValue> | undefined;
       if (chain.jwt) {
@@ -361,13 +365,17 @@ export function buildPolicy(
 
   /** The rate limits before the router, then on to the router. */
   function beforeRouter(chain: ChainRuntime, request: FilterRequest, requestClaims: Record<string, unknown> | undefined): FilterVerdict {
-    for (const [i, limiter] of chain.limiters.beforeRouter.entries()) {
-      const v = runLimiter(limiter, request, deps.seed, chain.limiters.first.length + i);
+    const limiters = chain.limiters.beforeRouter;
+    for (let i = 0; i < limiters.length; i++) {
+      const v = runLimiter(must(limiters[i], 'a limiter'), request, deps.seed, chain.limiters.first.length + i);
       if (v) return v;
     }
-    return requestClaims ? { action: 'continue', claims: requestClaims } : { action: 'continue' };
+    return requestClaims ? { action: 'continue', claims: requestClaims } : CONTINUE;
   }
 }
+
+/** The verdict of a request every filter lets on (shared: nothing mutates a verdict). */
+const CONTINUE: FilterVerdict = { action: 'continue' };
 
 const jwtFilters = new WeakMap<object, JwtAuthnFilter>();
 
