@@ -306,9 +306,19 @@ describe('sandbox cluster', () => {
       await waitFor("productpage's route to reviews v2", async () => toV2(), 20_000);
       const took = Date.now() - applied;
       expect(proxy.rejected).toEqual([]);
-      await waitFor('the new route version ACKed in syncz', async () => (await syncz(productpage.metadata!.name!)).route_acked !== before, 10_000);
-      const status = await syncz(productpage.metadata!.name!);
+      // Two objects, two pushes (debounced or not): wait until the newest route version sent is the one ACKed, not
+      // only for a change (the first push's ACK can come while the second is on its way).
+      let status: Record<string, string> = {};
+      await waitFor(
+        'the newest route version ACKed in syncz',
+        async () => {
+          status = await syncz(productpage.metadata!.name!);
+          return status.route_acked !== before && status.route_acked === status.route_sent;
+        },
+        10_000,
+      );
       expect(status.route_acked).toBe(status.route_sent);
+      expect(status.route_acked).not.toBe(before);
       console.log(`VirtualService applied -> productpage's routes changed and ACKed in ${took} ms`);
     } finally {
       proxy.close();
