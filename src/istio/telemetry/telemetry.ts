@@ -37,16 +37,14 @@ const STANDARD_METRICS: Record<string, string> = {
 const MODES = ['CLIENT_AND_SERVER', 'CLIENT', 'SERVER'] as const;
 type Mode = 'CLIENT' | 'SERVER';
 
-/** A standard Istio tag (istio_stats.cc Context::all_tags_): UPSERT replaces it in place, REMOVE drops it. */
-const STANDARD_TAGS = new Set([
+/** istio_requests_total's standard labels in the order the local proxies write them (istio_stats.cc Context::all_tags_). */
+export const istioRequestLabelNames = [
   'reporter',
   'source_workload',
   'source_workload_namespace',
   'source_principal',
   'source_app',
   'source_version',
-  'source_canonical_service',
-  'source_canonical_revision',
   'source_cluster',
   'destination_workload',
   'destination_workload_namespace',
@@ -56,15 +54,20 @@ const STANDARD_TAGS = new Set([
   'destination_service',
   'destination_service_name',
   'destination_service_namespace',
-  'destination_canonical_service',
-  'destination_canonical_revision',
   'destination_cluster',
   'request_protocol',
-  'response_flags',
-  'connection_security_policy',
   'response_code',
   'grpc_response_status',
-]);
+  'response_flags',
+  'connection_security_policy',
+  'source_canonical_service',
+  'destination_canonical_service',
+  'source_canonical_revision',
+  'destination_canonical_revision',
+] as const;
+
+/** A standard Istio tag: UPSERT replaces it in place, REMOVE drops it. */
+const STANDARD_TAGS: ReadonlySet<string> = new Set(istioRequestLabelNames);
 
 interface TagOverride {
   remove: boolean;

@@ -4,7 +4,7 @@
 // never written by hand: `cluster.<name>;.upstream_rq_503` is envoy_cluster_upstream_rq{cluster_name,response_code}.
 import { istioStatTags, statPrefix, tagStat, type StatTag } from '../../../envoy/stats/tags.ts';
 import { must } from '../../../must.ts';
-import { STANDARD_REQUEST_METRICS, type ProxyRequestMetrics } from '../../../istio/telemetry/telemetry.ts';
+import { istioRequestLabelNames, STANDARD_REQUEST_METRICS, type ProxyRequestMetrics } from '../../../istio/telemetry/telemetry.ts';
 
 export interface StatsMatcher {
   inclusionPrefixes: string[];
@@ -37,33 +37,7 @@ export class EnvoyStat {
   ) {}
 }
 
-export const istioRequestLabelNames = [
-  'reporter',
-  'source_workload',
-  'source_workload_namespace',
-  'source_principal',
-  'source_app',
-  'source_version',
-  'source_cluster',
-  'destination_workload',
-  'destination_workload_namespace',
-  'destination_principal',
-  'destination_app',
-  'destination_version',
-  'destination_service',
-  'destination_service_name',
-  'destination_service_namespace',
-  'destination_cluster',
-  'request_protocol',
-  'response_code',
-  'grpc_response_status',
-  'response_flags',
-  'connection_security_policy',
-  'source_canonical_service',
-  'destination_canonical_service',
-  'source_canonical_revision',
-  'destination_canonical_revision',
-] as const;
+export { istioRequestLabelNames };
 
 export type IstioRequestLabels = Record<(typeof istioRequestLabelNames)[number], string>;
 
