@@ -301,6 +301,8 @@ export class JwtAuthnFilter {
     // handleGoodJwt
     const p = provider.config;
     if (p.forward_payload_header) request.headers[p.forward_payload_header.toLowerCase()] = jwt.encodedPayload;
+    // Not done here: a query-parameter token is also cut from the path Envoy forwards (extractor.cc
+    // JwtParamLocation::removeJwt); the local proxies hand the app the path as sent (docs/fidelity.md).
     if (!p.forward && token.location.kind === 'header') delete request.headers[token.location.name];
     if (p.payload_in_metadata)
       metadata[p.payload_in_metadata] = normalizePayload(
