@@ -173,6 +173,9 @@ type rootModule struct{}
 
 type instance struct {
 	vu modules.VU
+	// This VU's requests, from prepare(); the scenario's start (Unix ms) from origin().
+	plan     *sendPlan
+	originMs float64
 }
 
 func (*rootModule) NewModuleInstance(vu modules.VU) modules.Instance {
@@ -187,6 +190,8 @@ func (m *instance) Exports() modules.Exports {
 		"response":  m.response,
 		"reported":  m.reported,
 		"flush":     m.flush,
+		"prepare":   m.prepare,
+		"send":      m.send,
 	}}
 }
 
@@ -213,7 +218,8 @@ func (m *instance) intern(call sobek.FunctionCall) sobek.Value {
 
 // origin(unix ms)
 func (m *instance) origin(call sobek.FunctionCall) sobek.Value {
-	m.check(m.sink().origin(call.Argument(0).ToFloat()))
+	m.originMs = call.Argument(0).ToFloat()
+	m.check(m.sink().origin(m.originMs))
 	return sobek.Undefined()
 }
 
