@@ -1,12 +1,14 @@
 // The k6 scripts meshproof generates from a load plan. k6 cannot hand response bodies back, so the script classifies
 // each response itself with the same classifier code (bundled in by esbuild); ./k6.ts runs it.
 //
-// Two forms of the script share everything but how a response is reported:
+// Two forms of the script share the plan, the classification and setup's logins; they differ in how a request is sent
+// and a response reported:
 // - exported (`meshproof export k6`): a "meshproof_responses" counter tagged with the labels, plus one metadata entry
 //   per request for `--out json` (metadata, unlike tags, creates no k6 time series per request);
-// - run by the driver: one binary record per response through meshproof's k6 extension (k6/x/meshproof, built into
-//   meshproof's k6 from tools/xk6-meshproof; decoded by ./k6-records.ts), and k6's own counts (HTTP requests, dropped
-//   iterations) once at the end from handleSummary on stdout. k6's `--out json` writes a dozen samples per request,
+// - run by the driver: meshproof's k6 extension (k6/x/meshproof, built into meshproof's k6 from tools/xk6-meshproof)
+//   picks and sends each request in Go (send()) and writes one binary record per response (decoded by
+//   ./k6-records.ts); the script classifies only answers the extension has not seen before; k6's own counts (HTTP
+//   requests, dropped iterations) come once at the end from handleSummary on stdout. k6's `--out json` writes a dozen samples per request,
 //   and a log line per response cost k6 and Node more than the request itself.
 import { fileURLToPath } from 'node:url';
 import { buildSync } from 'esbuild';
@@ -247,8 +249,8 @@ function generateScript(plan: LoadPlan, output: ScriptOutput, exported: ExportOp
   const options: Record<string, unknown> = {
     scenarios: { [K6_SCENARIO]: k6Scenario(plan) },
     userAgent: 'meshproof (k6)',
-    // The driver's script sets these for all requests here rather than per request: k6 reads every request's
-    // parameters one by one (js/modules/k6/http parseRequest), a tenth of its time per request with four of them.
+    // The driver's script sets these for all requests here (the extension's send() reads them from k6's options, as
+    // http.request does), not per request.
     discardResponseBodies: output === 'records' && data.responseType === 'none',
     ...(output === 'records' ? { maxRedirects: 0 } : {}),
     noCookiesReset: false,
