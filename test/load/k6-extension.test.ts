@@ -169,7 +169,7 @@ export default function () { nothing(); }
     expect(responses).toEqual([]);
   });
 
-  it("send() picks as rotation.ts, sends what http.request sends with the same headers, body and timeout (the user agent from options), and stops at the plan's limit", async () => {
+  it("send() picks as rotation.ts, puts on the wire what http.request does with the same headers and body (the user agent from options), and stops at the plan's limit", async () => {
     const echo = await startEchoServer();
     try {
       // A seed beyond 2^32: the pick uses seed >>> 0 (5), the id the seed as written.
