@@ -89,7 +89,7 @@ export function handleSummary(data) { return { ${JSON.stringify(k6Summary)}: JSO
     { tool: 'autocannon (raw)', how: `autocannon ${autocannonVersion()} API, no hooks, own Node process`, measure: nodeChild('autocannon') },
     {
       tool: 'meshproof k6 driver',
-      how: "src/load/k6.ts: generated script classifying in k6, one binary record per response through meshproof's k6 extension (tools/xk6-meshproof) into an Observation in Node, k6's own counts from handleSummary (k6 GOMAXPROCS=1)",
+      how: "src/load/k6.ts: meshproof's k6 extension (tools/xk6-meshproof) sends each request (send() in Go) and writes one binary record per response into an Observation in Node, the generated script classifying in k6 answers not seen before, k6's own counts from handleSummary (k6 GOMAXPROCS=1)",
       // No number in the issues for k6; the ratio says what the script's classification and reporting cost.
       overhead: { reference: 'k6 (plain script)', aimAtLeast: 0.85, aimSource: 'issue 18: the k6 driver near plain k6 through an xk6 extension' },
       measure: nodeChild('meshproof-k6'),

@@ -1,12 +1,14 @@
 // The k6 scripts meshproof generates from a load plan. k6 cannot hand response bodies back, so the script classifies
 // each response itself with the same classifier code (bundled in by esbuild); ./k6.ts runs it.
 //
-// Two forms of the script share everything but how a response is reported:
+// Two forms of the script share the plan, the classification and setup's logins; they differ in how a request is sent
+// and a response reported:
 // - exported (`meshproof export k6`): a "meshproof_responses" counter tagged with the labels, plus one metadata entry
 //   per request for `--out json` (metadata, unlike tags, creates no k6 time series per request);
-// - run by the driver: one binary record per response through meshproof's k6 extension (k6/x/meshproof, built into
-//   meshproof's k6 from tools/xk6-meshproof; decoded by ./k6-records.ts), and k6's own counts (HTTP requests, dropped
-//   iterations) once at the end from handleSummary on stdout. k6's `--out json` writes a dozen samples per request,
+// - run by the driver: meshproof's k6 extension (k6/x/meshproof, built into meshproof's k6 from tools/xk6-meshproof)
+//   picks and sends each request in Go (send()) and writes one binary record per response (decoded by
+//   ./k6-records.ts); the script classifies only answers the extension has not seen before; k6's own counts (HTTP
+//   requests, dropped iterations) come once at the end from handleSummary on stdout. k6's `--out json` writes a dozen samples per request,
 //   and a log line per response cost k6 and Node more than the request itself.
 import { fileURLToPath } from 'node:url';
 import { buildSync } from 'esbuild';
@@ -129,7 +131,7 @@ export function k6DriverScript(plan: LoadPlan): string {
   return generateScript(plan, 'records');
 }
 
-/** Both scripts' iteration: pick the iteration's request, set its id (and session), note when it is sent. */
+/** The exported script's iteration: pick the iteration's request, set its id (and session), note when it is sent. */
 const PICK_AND_TIME = `  const index = pickRequest(WEIGHTS, PLAN.seed, n);
   const req = PLAN.requests[index];
   const target = TARGETS[index];
@@ -161,28 +163,65 @@ ${PICK_AND_TIME}  const res = http.request(req.method, target.url, req.body, tar
   }
 `;
 
-/** The same for the driver's script, with the extension. */
+/** The same for the driver's script: the extension picks, sends and reports (send()); the script classifies. */
 const RECORDS_ITERATION_START = `export default function (data) {
-  // exec.scenario builds the scenario object anew: read once per VU; the iteration's number comes from the extension.
-  const n = iteration();
-  if (PLAN.limit !== null && n >= PLAN.limit) return;
   if (scenarioStart < 0) {
+    // exec.scenario builds the scenario object anew: read once per VU.
     scenarioStart = exec.scenario.startTime;
     origin(scenarioStart);
+    prepare(sendPlan(data));
   }
-${PICK_AND_TIME}  const res = httpRequest(req.method, target.url, req.body, target.params);
-  // An answer with the status and body of one classified before is reported by the extension alone.
-  if (reported(res, index, sentAtMs)) return;
+  // null: past the plan's limit, or an answer with the status and body of one classified before, which the extension
+  // reported alone.
+  const sent = send();
+  if (sent === null) return;
+  const res = sent.response;
+  const index = sent.index;
+  const sentAtMs = sent.sentAtMs;
   const status = res.status;
   // The extension reads the latency of an answered request from k6's timings (in Go, without converting them).
   let latencyMs;
   let erroredLatencyMs = 0;
   let error;
   if (status === 0) {
-    latencyMs = erroredLatencyMs = Date.now() - started;
+    latencyMs = erroredLatencyMs = sent.erroredLatencyMs;
     error = errorName(res.error_code, res.error || '');
   }
 `;
+
+/** The exported script's requests, one per request of the rotation. */
+const METRICS_TARGETS = `// Per request of the rotation, reused every iteration (http.request copies what it needs). No cookie jar of our own:
+// k6 gives every iteration an empty one (noCookiesReset: false), and an iteration sends one request.
+const TARGETS = PLAN.requests.map((r) => ({
+  url: (r.baseUrl === null ? PLAN.baseUrl : r.baseUrl) + r.path,
+  params: { headers: Object.assign({}, r.headers), timeout: PLAN.timeoutMs + 'ms', redirects: 0, responseType: PLAN.responseType, tags: { request: r.name } },
+}));`;
+
+/**
+ * The driver's requests as the extension's prepare() takes them (tools/xk6-meshproof/send.go): what http.request got
+ * from the exported script's TARGETS, with the headers in their object's order and the rotation's seed as
+ * rotation.ts uses it (\`seed >>> 0\` for the pick, \`\${seed}\` in the request id).
+ */
+const RECORDS_SEND_PLAN = `function sendPlan(data) {
+  return JSON.stringify({
+    seed: PLAN.seed >>> 0,
+    seedText: String(PLAN.seed),
+    limit: PLAN.limit,
+    weights: WEIGHTS,
+    timeoutMs: PLAN.timeoutMs,
+    requests: PLAN.requests.map((r) => {
+      const headers = Object.assign({}, r.headers);
+      headers['x-request-id'] = '';
+      if (r.login !== null) headers.cookie = data.cookies[r.login];
+      return {
+        method: r.method,
+        url: (r.baseUrl === null ? PLAN.baseUrl : r.baseUrl) + r.path,
+        body: r.body,
+        headers: Object.keys(headers).map((k) => [k, String(headers[k])]),
+      };
+    }),
+  });
+}`;
 
 function generateScript(plan: LoadPlan, output: ScriptOutput, exported: ExportOptions = {}): string {
   const classifierNames = plan.classifiers && plan.classifiers.length > 0 ? plan.classifiers : DEFAULT_CLASSIFIERS;
@@ -210,8 +249,8 @@ function generateScript(plan: LoadPlan, output: ScriptOutput, exported: ExportOp
   const options: Record<string, unknown> = {
     scenarios: { [K6_SCENARIO]: k6Scenario(plan) },
     userAgent: 'meshproof (k6)',
-    // The driver's script sets these for all requests here rather than per request: k6 reads every request's
-    // parameters one by one (js/modules/k6/http parseRequest), a tenth of its time per request with four of them.
+    // The driver's script sets these for all requests here (the extension's send() reads them from k6's options, as
+    // http.request does), not per request.
     discardResponseBodies: output === 'records' && data.responseType === 'none',
     ...(output === 'records' ? { maxRedirects: 0 } : {}),
     noCookiesReset: false,
@@ -232,7 +271,6 @@ import { Counter, Rate, Trend } from 'k6/metrics';`
 import http from 'k6/http';
 import exec from 'k6/execution';
 import * as extension from '${K6_EXTENSION_IMPORT}';`;
-  const requestTags = output === 'metrics' ? ', tags: { request: r.name }' : '';
   const report =
     output === 'metrics'
       ? `  // The warm-up is sent but not counted, as meshproof records none of its responses.
@@ -262,8 +300,7 @@ const CHECKS = PLAN.checks.map((check) => ({ check: check, metric: check.type ==
 let metadata = null;
 `
       : `// Every use of a Go module's imported binding looks it up and wraps its function anew: take each once.
-const { intern, origin, iteration, reported, response, flush } = extension;
-const httpRequest = http.request;
+const { intern, origin, prepare, send, response, flush } = extension;
 // The extension's id per labels object: labelsOf hands back the same object for responses alike, so a VU interns
 // each once (bounded: objects not remembered there are new every response).
 const LABEL_IDS = new Map();
@@ -291,7 +328,7 @@ ${runtimeSource()}
 const PLAN = ${JSON.stringify(data, null, 2)};
 const WEIGHTS = PLAN.requests.map((r) => r.weight);
 // The runtime's exports are getters: take each once.
-const { pickRequest, requestId, errorName, labelsOf, K6Record${output === 'metrics' ? ', checkValue' : ''} } = meshproof;
+const { ${output === 'metrics' ? 'pickRequest, requestId, ' : ''}errorName, labelsOf, K6Record${output === 'metrics' ? ', checkValue' : ''} } = meshproof;
 ${metricsPart}
 export const options = ${JSON.stringify(options, null, 2)};
 
@@ -310,12 +347,7 @@ export function setup() {
 // The scenario's start, read once per VU: every read of exec.scenario or exec.vu builds a new object with all its
 // accessors in k6 (internal/js/modules/k6/execution), a tenth of k6's time per request when read four times.
 let scenarioStart = -1;
-// Per request of the rotation, reused every iteration (http.request copies what it needs). No cookie jar of our own:
-// k6 gives every iteration an empty one (noCookiesReset: false), and an iteration sends one request.
-const TARGETS = PLAN.requests.map((r) => ({
-  url: (r.baseUrl === null ? PLAN.baseUrl : r.baseUrl) + r.path,
-  params: { headers: Object.assign({}, r.headers), ${output === 'records' ? 'timeout: PLAN.timeoutMs' : `timeout: PLAN.timeoutMs + 'ms', redirects: 0, responseType: PLAN.responseType${requestTags}`} },
-}));
+${output === 'metrics' ? METRICS_TARGETS : RECORDS_SEND_PLAN}
 
 ${output === 'metrics' ? METRICS_ITERATION_START : RECORDS_ITERATION_START}  const record = new K6Record(res, index, sentAtMs, latencyMs, status, error);
   const labels = labelsOf(PLAN.classifiers, record);

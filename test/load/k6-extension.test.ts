@@ -2,11 +2,14 @@
 // read back by the driver's decoder, with requests to a loopback test server. No skipping.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { K6RecordDecoder, type K6Response } from '../../src/load/k6-records.ts';
+import { pickRequest } from '../../src/load/rotation.ts';
 import { K6_OFFLINE_ENV, k6Path } from '../../src/load/tools.ts';
 import { closedPort, startServer, type TestServer } from './server.ts';
 
@@ -46,6 +49,36 @@ async function runScript(source: string, fd: string | null = '3') {
 }
 
 const ITERATIONS = 4000;
+
+/** What a loopback server saw of one request, as it came off the wire. */
+interface Seen {
+  method: string;
+  url: string;
+  rawHeaders: string[];
+  body: string;
+}
+
+/** A server keeping every request by its x-request-id, answering "ok". */
+async function startEchoServer(): Promise<{ url: string; seen: Map<string, Seen>; close: () => Promise<void> }> {
+  const seen = new Map<string, Seen>();
+  const server: Server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      seen.set(String(req.headers['x-request-id']), { method: req.method ?? '', url: req.url ?? '', rawHeaders: req.rawHeaders, body });
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end('ok');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const close = () =>
+    new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    });
+  return { url, seen, close };
+}
 
 describe('k6 extension k6/x/meshproof in the real k6', () => {
   let server: TestServer;
@@ -134,5 +167,88 @@ export default function () { nothing(); }
     // With resolution on, k6 1.8.1 says "Automatic extension resolution is enabled" and posts to ingest.k6.io.
     expect(stderr).not.toMatch(/extension resolution is enabled|provision|ingest\.k6\.io/);
     expect(responses).toEqual([]);
+  });
+
+  it("send() picks as rotation.ts, puts on the wire what http.request does with the same headers and body (the user agent from options), and stops at the plan's limit", async () => {
+    const echo = await startEchoServer();
+    try {
+      // A seed beyond 2^32: the pick uses seed >>> 0 (5), the id the seed as written.
+      const seed = 4294967301;
+      const weights = [1, 2, 3];
+      const limit = 40;
+      const requests = [
+        { method: 'GET', url: `${echo.url}/a?q=1`, body: null, headers: { 'X-Mixed-Case': 'v', 'x-request-id': '' } },
+        {
+          method: 'POST',
+          url: `${echo.url}/b`,
+          body: 'name=kim',
+          headers: { 'x-request-id': '', 'content-type': 'application/x-www-form-urlencoded', cookie: 'session=s1' },
+        },
+        { method: 'PUT', url: `${echo.url}/c`, body: '', headers: { Host: 'reviews.example', 'x-request-id': '', 'user-agent': 'own-agent' } },
+      ];
+      const options = `export const options = { scenarios: { s: { executor: 'shared-iterations', vus: 3, iterations: ${limit + 10}, maxDuration: '1m' } }, userAgent: 'meshproof (k6)', maxRedirects: 0 };`;
+      const sendPlan = {
+        seed: seed >>> 0,
+        seedText: String(seed),
+        limit,
+        weights,
+        timeoutMs: 5000,
+        requests: requests.map((r) => ({ ...r, headers: Object.entries(r.headers) })),
+      };
+      const viaExtension = await runScript(`
+import exec from 'k6/execution';
+import { intern, origin, prepare, send, response, flush } from 'k6/x/meshproof';
+${options}
+let started = false;
+export default function () {
+  if (!started) {
+    started = true;
+    origin(exec.scenario.startTime);
+    prepare(${JSON.stringify(JSON.stringify(sendPlan))});
+  }
+  const sent = send();
+  if (sent === null) return;
+  response(sent.response, sent.index, sent.sentAtMs, intern(JSON.stringify({ status: String(sent.response.status) })), 0, sent.erroredLatencyMs, true);
+}
+export function handleSummary() {
+  flush();
+  return {};
+}
+`);
+      expect(viaExtension.stderr).not.toMatch(/level=error/);
+      expect(viaExtension.code).toBe(0);
+      const picks = Array.from({ length: limit }, (_, n) => pickRequest(weights, seed, n));
+      expect(new Set(picks).size).toBe(3);
+      const ids = picks.map((_, n) => `mp-${seed}-${n}`);
+      expect([...echo.seen.keys()].sort()).toEqual([...ids].sort());
+      const sentByExtension = new Map(echo.seen);
+      // One record per request, the request index the pick (the first answer classified, the rest reported in Go).
+      expect(viaExtension.responses).toHaveLength(limit);
+      expect(viaExtension.responses.map((r) => r.requestIndex).sort()).toEqual([...picks].sort());
+      expect(viaExtension.responses.every((r) => r.status === 200 && r.sentAtMs >= 0 && r.latencyMs > 0)).toBe(true);
+
+      echo.seen.clear();
+      const viaHttpRequest = await runScript(`
+import http from 'k6/http';
+import exec from 'k6/execution';
+${options}
+const REQUESTS = ${JSON.stringify(requests)};
+const PICKS = ${JSON.stringify(picks)};
+export default function () {
+  const n = exec.scenario.iterationInTest;
+  if (n >= ${limit}) return;
+  const r = REQUESTS[PICKS[n]];
+  const headers = Object.assign({}, r.headers);
+  headers['x-request-id'] = 'mp-${seed}-' + n;
+  http.request(r.method, r.url, r.body, { headers: headers, timeout: 5000 });
+}
+`);
+      expect(viaHttpRequest.code).toBe(0);
+      for (const id of ids) expect(sentByExtension.get(id), id).toEqual(echo.seen.get(id));
+      const host = sentByExtension.get(ids[picks.indexOf(2)] ?? '');
+      expect(host?.rawHeaders).toEqual(expect.arrayContaining(['Host', 'reviews.example', 'User-Agent', 'own-agent']));
+    } finally {
+      await echo.close();
+    }
   });
 });

@@ -75,14 +75,19 @@ describe('k6 script generation', () => {
     const p = plan('http://127.0.0.1:8080/', {});
     const driverScript = k6DriverScript(p);
     expect(driverScript).toMatch(/^import \* as extension from 'k6\/x\/meshproof';$/m);
-    expect(driverScript).toContain('const { intern, origin, iteration, reported, response, flush } = extension;');
+    expect(driverScript).toContain('const { intern, origin, prepare, send, response, flush } = extension;');
+    // The extension picks, sends and reports answers seen before (tools/xk6-meshproof/send.go); no http.request per
+    // iteration, whose arguments k6 converts by reflection and reads key by key.
+    expect(driverScript).toContain('prepare(sendPlan(data));');
+    expect(driverScript).toContain('const sent = send();\n  if (sent === null) return;');
+    expect(driverScript).not.toContain('http.request');
     expect(driverScript).toContain(
       'response(res, index, sentAtMs, labelsId, error === undefined ? 0 : intern(error), erroredLatencyMs, !record.readBeyondKey);',
     );
     expect(driverScript).not.toContain('exec.scenario.iterationInTest');
-    // Redirects and bodies set once in options, not per request (k6 parses every request's parameters).
+    // Redirects and bodies set once in options, not per request.
     expect(driverScript).toContain('"maxRedirects": 0');
-    expect(driverScript).toContain('params: { headers: Object.assign({}, r.headers), timeout: PLAN.timeoutMs },');
+    expect(driverScript).toContain('timeoutMs: PLAN.timeoutMs,');
     expect(driverScript).toMatch(/flush\(\);\n {2}return \{ stdout:/);
     expect(driverScript).not.toContain('console.log');
     expect(driverScript).toMatch(/^export function handleSummary\(data\)/m);

@@ -1,6 +1,6 @@
-// Package meshproof is the k6 extension behind meshproof's k6 driver: the generated script hands it one response at
-// a time (the k6 response, whose status and latency it reads in Go, with request index, send time, interned labels
-// and error), and it writes them as fixed-size
+// Package meshproof is the k6 extension behind meshproof's k6 driver: it sends the plan's requests (send.go), and
+// the generated script hands it each response it classified (the k6 response, whose status and latency it reads in
+// Go, with request index, send time, interned labels and error); it writes every response as fixed-size
 // little-endian binary records to the file descriptor named by MESHPROOF_RECORDS_FD, which the driver (Node) reads
 // until EOF. It replaces one console.log line per response, whose formatting in k6 and parsing in Node cost more
 // than the request itself. The format is decoded by src/load/k6-records.ts; keep the two in step.
@@ -173,6 +173,9 @@ type rootModule struct{}
 
 type instance struct {
 	vu modules.VU
+	// This VU's requests, from prepare(); the scenario's start (Unix ms) from origin().
+	plan     *sendPlan
+	originMs float64
 }
 
 func (*rootModule) NewModuleInstance(vu modules.VU) modules.Instance {
@@ -187,6 +190,8 @@ func (m *instance) Exports() modules.Exports {
 		"response":  m.response,
 		"reported":  m.reported,
 		"flush":     m.flush,
+		"prepare":   m.prepare,
+		"send":      m.send,
 	}}
 }
 
@@ -213,7 +218,8 @@ func (m *instance) intern(call sobek.FunctionCall) sobek.Value {
 
 // origin(unix ms)
 func (m *instance) origin(call sobek.FunctionCall) sobek.Value {
-	m.check(m.sink().origin(call.Argument(0).ToFloat()))
+	m.originMs = call.Argument(0).ToFloat()
+	m.check(m.sink().origin(m.originMs))
 	return sobek.Undefined()
 }
 
