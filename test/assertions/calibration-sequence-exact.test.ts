@@ -1,5 +1,5 @@
-// Calibration of the anytime share interval (src/assertions/stats/confidence-sequence.ts) at the schedule of
-// bench/verdict-speed.ts — an 80/20 ± 5 point split at 99 %, a look every 20 requests — computed exactly rather than
+// Calibration of the anytime share interval (src/assertions/stats/confidence-sequence.ts) on the bench's split
+// (bench/verdict-speed.ts: 80/20 ± 5 points at 99 %), a look every 20 requests, computed exactly rather than
 // simulated: the distribution of the count among the runs still undecided is carried from look to look (binomial
 // steps of 20), and the mass that the judge decides at a look leaves it as a pass or a fail. Ville's inequality bounds
 // a wrong verdict by α at every stopping time; this checks the method as coded, to 1e-10, where 1,000 seeded runs
