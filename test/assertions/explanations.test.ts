@@ -38,7 +38,7 @@ describe('distribution sentences', () => {
     const sequential = judge(split, contextOf(versions({ v1: 231, v3: 69 }), { sequential: { looks: 3 } }));
     expect(sequential.outcome).toBe('inconclusive');
     expect(sequential.explanation).toBe(
-      'v1 got 77.0 % (99 % anytime interval 68.4–85.0 %) of 300 responses that carried reviews.version; expected 80 ± 5 points, but the interval crosses 75 %, so more requests are needed to tell.',
+      'v1 got 77.0 % (99 % anytime interval 68.6–85.0 %) of 300 responses that carried reviews.version; expected 80 ± 5 points, but the interval crosses 75 %, so more requests are needed to tell.',
     );
     expect(detailsOf(sequential, 'distribution')?.method).toBe('mixture-confidence-sequence');
   });

@@ -44,7 +44,7 @@ describe('Clopper–Pearson interval', () => {
 describe('regional mixture confidence sequence', () => {
   const band = { lower: 0.15, upper: 0.25 };
   const regional = priorForBand(band);
-  const [below, inBand, above] = regional.regions;
+  const [below, lowerHalf, upperHalf, above] = regional.regions;
 
   it('contains the observed share and is wider than the single-look interval at the same level', () => {
     for (const [x, n] of [
@@ -70,21 +70,33 @@ describe('regional mixture confidence sequence', () => {
     expect(logMixtureRatio(38, 200, lo, below!.prior)).toBeCloseTo(Math.log(100), 5);
     expect(logMixtureRatio(38, 200, hi, above!.prior)).toBeCloseTo(Math.log(100), 5);
     expect(logMixtureRatio(38, 200, 0.19, below!.prior)).toBeLessThan(0);
-    // 60 of 200 (30 %): the lower end lies in the band, tested with the mixture that bets past the edges.
-    const [lo30] = regionalConfidenceSequence(60, 200, 0.99, regional);
-    expect(lo30).toBeGreaterThan(0.15);
+    // 66 of 200 (33 %): the lower end lies in the band's upper half, tested with the mixture that bets past its edge.
+    const [lo30] = regionalConfidenceSequence(66, 200, 0.99, regional);
+    expect(lo30).toBeGreaterThan(0.2);
     expect(lo30).toBeLessThan(0.25);
-    expect(logMixtureRatio(60, 200, lo30, inBand!.prior)).toBeCloseTo(Math.log(100), 5);
+    expect(logMixtureRatio(66, 200, lo30, upperHalf!.prior)).toBeCloseTo(Math.log(100), 5);
   });
 
-  it('tests candidates outside the band against the band and candidates inside it against what lies past its edges', () => {
-    expect(below!.prior.points.map((p) => p.q)).toEqual([0.2]);
-    expect(below!.prior.uniforms).toEqual([{ a: 0.15, b: 0.25, w: WEIGHTS.outside.uniform }]);
-    expect(above!.prior).toBe(below!.prior);
-    expect(inBand!.prior.points.map((p) => p.q)).toEqual([0.1, 0.3].map((q) => expect.closeTo(q, 12)));
+  it('tests candidates outside the band against the band, leaning toward their edge, and each half of the band against what lies past its own edge', () => {
+    const qs = (r: typeof below) => r!.prior.points.map((p) => p.q);
+    expect(qs(below)).toEqual([0.2, 0.19, 0.18].map((q) => expect.closeTo(q, 12)));
+    expect(qs(above)).toEqual([0.2, 0.21, 0.22].map((q) => expect.closeTo(q, 12)));
+    expect(below!.prior.uniforms).toEqual([{ a: 0.15, b: 0.25, w: WEIGHTS.onBand.uniform }]);
+    // The upper half: one half-width is the margin; 95 % of the weight above the band, 5 % below it.
+    expect(qs(upperHalf)).toEqual([0.275, 0.3, 0.35, 0.125, 0.1, 0.05].map((q) => expect.closeTo(q, 12)));
+    const weightAbove = upperHalf!.prior.points.filter((p) => p.q > 0.25).reduce((sum, p) => sum + p.w, 0);
+    expect(weightAbove + WEIGHTS.pastEdge.uniform.w * WEIGHTS.pastEdge.nearSide).toBeCloseTo(WEIGHTS.pastEdge.nearSide, 12);
+    expect(qs(lowerHalf)).toEqual([0.125, 0.1, 0.05, 0.275, 0.3, 0.35].map((q) => expect.closeTo(q, 12)));
     expect(below).toMatchObject({ from: 0, to: 0.15, openTo: true });
-    expect(inBand).toMatchObject({ from: 0.15, to: 0.25, openFrom: false, openTo: false });
+    expect(lowerHalf).toMatchObject({ from: 0.15, to: 0.2, openFrom: false, openTo: true });
+    expect(upperHalf).toMatchObject({ from: 0.2, to: 0.25, openFrom: false, openTo: false });
     expect(above).toMatchObject({ from: 0.25, to: 1, openFrom: true });
+  });
+
+  it('keeps every alternative inside (0, 1) next to 0 or 1: the margin past an edge shrinks to a third of the room left', () => {
+    const { regions } = priorForBand({ lower: 0.9, upper: 0.99 });
+    const upperSide = regions[2]!.prior.points.filter((p) => p.q > 0.99).map((p) => p.q);
+    expect(upperSide).toEqual([0.99 + 0.01 / 6, 0.99 + 0.01 / 3, 0.99 + 0.02 / 3].map((q) => expect.closeTo(q, 12)));
   });
 
   it('places an interval that only reaches an open region boundary outside the band (a fail, not a straddle)', () => {
