@@ -7,4 +7,4 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 . scripts/go-path.sh k6
-npx tsx scripts/k6-build.ts
+node --import tsx scripts/k6-build.ts

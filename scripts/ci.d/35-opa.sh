@@ -6,4 +6,4 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 . scripts/go-path.sh opa-envoy
-npx tsx scripts/opa-build.ts
+node --import tsx scripts/opa-build.ts

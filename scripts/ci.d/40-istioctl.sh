@@ -6,4 +6,4 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 . scripts/go-path.sh istioctl
-npx tsx scripts/istioctl-build.ts
+node --import tsx scripts/istioctl-build.ts

@@ -7,4 +7,4 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 . scripts/go-path.sh istio-translate
-npx tsx scripts/istio-translate-build.ts
+node --import tsx scripts/istio-translate-build.ts

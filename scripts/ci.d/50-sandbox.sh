@@ -14,5 +14,5 @@ if ! command -v openssl >/dev/null 2>&1; then
 fi
 
 . scripts/go-path.sh sandbox
-npx tsx scripts/istiod-build.ts
-npx tsx scripts/k8s-build.ts
+node --import tsx scripts/istiod-build.ts
+node --import tsx scripts/k8s-build.ts
