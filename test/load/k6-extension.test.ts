@@ -89,30 +89,39 @@ describe('k6 extension k6/x/meshproof in the real k6', () => {
 
   it('every record of four VUs reaches the reader, status and latency read from k6 in Go, strings interned once across VUs, answers seen before reported by the extension alone (flush in handleSummary)', async () => {
     // 4,000 records of 31 bytes: about twice the extension's 64 KiB buffer, and the last ones only leave it at the
-    // flush from handleSummary. Every 7th request answers 500, every 11th is refused (status 0, latency from the script).
+    // flush from handleSummary. The rotation sends /ok (200), /fault (500) and a refused address (status 0, latency
+    // from the script) in the weights 5:1:1.
     const refused = `http://127.0.0.1:${await closedPort()}/`;
+    const base = server.url.replace(/\/+$/, '');
+    const seed = 7;
+    const weights = [5, 1, 1];
+    const plan = {
+      seed,
+      seedText: String(seed),
+      limit: ITERATIONS,
+      weights,
+      timeoutMs: 5000,
+      requests: [`${base}/ok`, `${base}/fault`, refused].map((url) => ({ method: 'GET', url, body: null, headers: [['x-request-id', '']] })),
+    };
     const { code, stdout, stderr, origins, responses } = await runScript(`
-import http from 'k6/http';
 import exec from 'k6/execution';
 import { Counter } from 'k6/metrics';
-import { intern, origin, iteration, reported, response, flush } from 'k6/x/meshproof';
-export const options = { scenarios: { s: { executor: 'shared-iterations', vus: 4, iterations: ${ITERATIONS}, maxDuration: '2m' } } };
+import { intern, origin, prepare, send, response, flush } from 'k6/x/meshproof';
+export const options = { scenarios: { s: { executor: 'shared-iterations', vus: 4, iterations: ${ITERATIONS}, maxDuration: '2m' } }, maxRedirects: 0 };
 const classified = new Counter('classified');
 let started = false;
 export default function () {
-  const n = iteration();
-  if (n !== exec.scenario.iterationInTest) throw new Error('iteration() ' + n + ' is not iterationInTest ' + exec.scenario.iterationInTest);
   if (!started) {
     started = true;
-    origin(1764950000000 + exec.vu.idInTest);
+    origin(exec.scenario.startTime);
+    prepare(${JSON.stringify(JSON.stringify(plan))});
   }
-  const url = n % 11 === 0 ? ${JSON.stringify(refused)} : ${JSON.stringify(server.url.replace(/\/+$/, ''))} + (n % 7 === 0 ? '/fault' : '/ok');
-  const res = http.get(url);
-  if (reported(res, n, n * 0.5)) return;
+  const sent = send();
+  if (sent === null) return;
   classified.add(1);
-  const status = res.status;
+  const status = sent.response.status;
   const labels = intern(JSON.stringify({ status: String(status), 'reviews.version': 'v2' }));
-  response(res, n, n * 0.5, labels, status === 0 ? intern('E' + (n % 2)) : 0, n / 1024, true);
+  response(sent.response, sent.index, sent.sentAtMs, labels, status === 0 ? intern('E' + sent.index) : 0, sent.erroredLatencyMs, true);
 }
 export function handleSummary(data) {
   flush();
@@ -121,23 +130,26 @@ export function handleSummary(data) {
 `);
     expect(stderr).not.toMatch(/level=error/);
     expect(code).toBe(0);
-    expect(origins.sort()).toEqual([1764950000001, 1764950000002, 1764950000003, 1764950000004]);
+    // One origin per VU, the scenario's start.
+    expect(origins).toHaveLength(4);
+    expect(new Set(origins).size).toBe(1);
     expect(responses).toHaveLength(ITERATIONS);
-    const byIndex = [...responses].sort((a, b) => a.requestIndex - b.requestIndex);
-    byIndex.forEach((r, n) => {
-      const refusedOne = n % 11 === 0;
-      expect(r.requestIndex, `record ${n}`).toBe(n);
-      expect(r.sentAtMs, `record ${n}`).toBe(n * 0.5);
-      expect(r.status, `record ${n}`).toBe(refusedOne ? 0 : n % 7 === 0 ? 500 : 200);
-      if (refusedOne) expect(r, `record ${n}`).toMatchObject({ latencyMs: n / 1024, error: `E${n % 2}` });
-      else expect(r.latencyMs > 0 && r.error === undefined, `record ${n}: latency ${r.latencyMs}, error ${r.error}`).toBe(true);
-      expect(r.labels, `record ${n}`).toEqual({ status: String(r.status), 'reviews.version': 'v2' });
-    });
+    const picks = Array.from({ length: ITERATIONS }, (_, n) => pickRequest(weights, seed, n));
+    expect(responses.map((r) => r.requestIndex).sort()).toEqual([...picks].sort());
+    for (const r of responses) {
+      const expected = [200, 500, 0][r.requestIndex];
+      expect(r.status, `a record of request ${r.requestIndex}`).toBe(expected);
+      if (expected === 0) expect(r.error, 'a refused request').toBe('E2');
+      else expect(r.latencyMs > 0 && r.error === undefined, `latency ${r.latencyMs}, error ${r.error}`).toBe(true);
+      expect(r.sentAtMs).toBeGreaterThanOrEqual(0);
+      expect(r.labels).toEqual({ status: String(r.status), 'reviews.version': 'v2' });
+    }
     // One labels object per status for all four VUs: each string went out once.
     expect(new Set(responses.map((r) => r.labels)).size).toBe(3);
     // Refused requests are classified every time (never remembered: no status); a 200 or a 500 at most once per VU
     // (four VUs may classify the first of each at once), then the extension reports them alone.
-    const refusedCount = Math.ceil(ITERATIONS / 11);
+    const refusedCount = picks.filter((p) => p === 2).length;
+    expect(refusedCount).toBeGreaterThan(0);
     const { classified } = JSON.parse(stdout) as { classified: number };
     expect(classified).toBeGreaterThanOrEqual(refusedCount + 2);
     expect(classified).toBeLessThanOrEqual(refusedCount + 2 * 4);

@@ -35,7 +35,7 @@ const (
 	tagResponse = 3
 
 	responseSize = 1 + 4 + 8 + 8 + 2 + 4 + 4
-	// Bounds the labels remembered by status and body (see reportKnown): a load mostly repeats a few answers.
+	// Bounds the labels remembered by status and body (see knownLabels): a load mostly repeats a few answers.
 	knownMax     = 256
 	knownMaxBody = 1024
 	// Records reach the driver at least this often while the test runs (its progress display reads them).
@@ -184,14 +184,12 @@ func (*rootModule) NewModuleInstance(vu modules.VU) modules.Instance {
 
 func (m *instance) Exports() modules.Exports {
 	return modules.Exports{Named: map[string]any{
-		"intern":    m.intern,
-		"origin":    m.origin,
-		"iteration": m.iteration,
-		"response":  m.response,
-		"reported":  m.reported,
-		"flush":     m.flush,
-		"prepare":   m.prepare,
-		"send":      m.send,
+		"intern":   m.intern,
+		"origin":   m.origin,
+		"response": m.response,
+		"flush":    m.flush,
+		"prepare":  m.prepare,
+		"send":     m.send,
 	}}
 }
 
@@ -221,34 +219,6 @@ func (m *instance) origin(call sobek.FunctionCall) sobek.Value {
 	m.originMs = call.Argument(0).ToFloat()
 	m.check(m.sink().origin(m.originMs))
 	return sobek.Undefined()
-}
-
-// iteration() -> the iteration's number in the test, as exec.scenario.iterationInTest, without building the
-// scenario object (all its accessors) that every read of exec.scenario builds.
-func (m *instance) iteration(sobek.FunctionCall) sobek.Value {
-	state := m.vu.State()
-	if state == nil || state.GetScenarioGlobalVUIter == nil {
-		panic(m.vu.Runtime().NewGoError(fmt.Errorf("k6/x/meshproof: iteration() is only available in an iteration")))
-	}
-	return m.vu.Runtime().ToValue(state.GetScenarioGlobalVUIter())
-}
-
-// reported(http response, request index, sent at ms) -> whether the response was reported: it is when an answered
-// response with the same status and body was classified before (response() with remember), the classifiers being
-// pure functions of status, error and body unless they read more (src/load/k6-runtime.ts labelsOf). Then the script
-// skips classifying it: no body converted into JavaScript, no labels looked up there.
-func (m *instance) reported(call sobek.FunctionCall) sobek.Value {
-	res := m.httpResponse(call.Argument(0))
-	if res.Status <= 0 {
-		return m.vu.Runtime().ToValue(false)
-	}
-	s := m.sink()
-	labels := s.knownLabels(res.Status, bodyText(res))
-	if labels == 0 {
-		return m.vu.Runtime().ToValue(false)
-	}
-	m.check(s.response(uint32(call.Argument(1).ToInteger()), call.Argument(2).ToFloat(), latencyOf(res), uint16(res.Status), labels, 0))
-	return m.vu.Runtime().ToValue(true)
 }
 
 // response(http response, request index, sent at ms, labels id, error id, latency ms when the response has no status,

@@ -111,7 +111,7 @@ func expectedStatus(status int) bool {
 }
 
 // send() -> null when the iteration is past the plan's limit or its answer was reported here (same status and body
-// as one classified before, see reported); else { response, index, sentAtMs, erroredLatencyMs } for the script to
+// as one classified before: the sink's known labels); else { response, index, sentAtMs, erroredLatencyMs } for the script to
 // classify and hand to response().
 func (m *instance) send(sobek.FunctionCall) sobek.Value {
 	rt := m.vu.Runtime()
