@@ -36,7 +36,9 @@ import {
   deploymentWorkloads,
   endpointSlices,
   FIELD_MANAGER,
+  istioConfigMap,
   istioSystemObjects,
+  scenarioMeshConfig,
   istioWorkloads,
   plannedPods,
   readyStatus,
@@ -58,6 +60,7 @@ try {
   process.exit(2);
 }
 const scenarioDir = scenario.dir;
+const scenarioMesh = scenarioMeshConfig(scenario.objects);
 const dryRun = Boolean(argv['dry-run']);
 const noMesh = argv.mesh === false;
 const portBase = Number(argv['port-base'] ?? process.env.MESHPROOF_SANDBOX_PORT_BASE ?? DEFAULT_PORT_BASE);
@@ -292,7 +295,7 @@ const apply = (objects: KubeObject[]) =>
 await Promise.all([
   run([...kubectl, 'apply', '--server-side', '--force-conflicts', `--field-manager=${FIELD_MANAGER}`, '-f', crds]),
   run([...kubectl, 'apply', '--server-side', '--force-conflicts', `--field-manager=${FIELD_MANAGER}`, '-f', kwokCrd]),
-  apply([...istioSystemObjects(), sandboxNode()]),
+  apply([...istioSystemObjects(scenarioMesh), sandboxNode()]),
 ]);
 await run([...kubectl, 'wait', '--for=condition=Established', '--timeout=60s', '-f', crds, '-f', kwokCrd]);
 echo(`Istio and kwok CRDs, istio-system and the node applied (${elapsed()})`);
@@ -314,6 +317,8 @@ const istiod = await (async () => {
   // them); its workloads' namespaces are labelled for injection, as a user's are.
   if (!scenario.kustomization && scenario.namespaces.length > 0) await apply(scenario.namespaces);
   await run(applyScenario(scenarioDir));
+  // A scenario's own `istio` ConfigMap replaced the sandbox's mesh config: both go back, merged.
+  if (Object.keys(scenarioMesh).length > 0) await apply([istioConfigMap(scenarioMesh)]);
   await run([...kubectl, 'label', 'namespace', ...scenario.injected, 'istio-injection=enabled', '--overwrite']);
   echo(`${scenario.ref} applied (${elapsed()})`);
   return pending;

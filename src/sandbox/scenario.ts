@@ -4,6 +4,8 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadScenario, scenariosDir } from '../spec/scenario.ts';
+import { parseDeployment } from '../targets/local/topology.ts';
+import type { K8sObject } from '../spec/types.ts';
 import type { KubeObject } from './objects.ts';
 
 export interface SandboxScenario {
@@ -35,6 +37,14 @@ export function sandboxScenario(folder: string | undefined): SandboxScenario {
   });
   const deployments = objects.filter((o) => o.kind === 'Deployment');
   if (deployments.length === 0) throw new Error(`scenario ${ref} has no Deployment: the sandbox would have no workload to play`);
+  // Seen with examples/researchflow: istiod sends the cluster of OPA's ext_authz port (gRPC) with
+  // http2_protocol_options, and the local data plane does not execute HTTP/2 upstreams, so the pods could not be played.
+  const opa = deployments.filter((d) => parseDeployment(d as K8sObject).appKind === 'opa').map((d) => `${d.metadata.namespace}/${d.metadata.name}`);
+  if (opa.length > 0) {
+    throw new Error(
+      `scenario ${ref} runs Open Policy Agent (${opa.join(', ')}): the sandbox cannot play it yet (istiod sends the gRPC ext_authz cluster as HTTP/2, which the local data plane does not execute); run its experiments on the local target or on a cluster`,
+    );
+  }
   return {
     ref,
     dir,

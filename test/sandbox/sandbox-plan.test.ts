@@ -57,6 +57,12 @@ describe('sandbox-up plan', () => {
     expect(output).toMatch(/--scenario: scenario folder .*no-such-folder does not exist/);
   });
 
+  it('refuses a scenario that runs Open Policy Agent, naming the workload, exit 2', async () => {
+    const { code, output } = await sandboxUp(['--dry-run', '--scenario', 'examples/researchflow'], { MESHPROOF_SANDBOX: join(scratch, 'opa') });
+    expect(code).toBe(2);
+    expect(output).toMatch(/--scenario: scenario .*researchflow\/scenario runs Open Policy Agent \(researchflow\/opa\): the sandbox cannot play it yet/);
+  });
+
   it('names each missing binary and the command that builds it, and creates nothing', async () => {
     const state = join(scratch, 'missing');
     const { code, output } = await sandboxUp([], { MESHPROOF_SANDBOX: state, MESHPROOF_TOOLS: join(scratch, 'no-tools') });
