@@ -37,6 +37,14 @@ export function sandboxScenario(folder: string | undefined): SandboxScenario {
   });
   const deployments = objects.filter((o) => o.kind === 'Deployment');
   if (deployments.length === 0) throw new Error(`scenario ${ref} has no Deployment: the sandbox would have no workload to play`);
+  // Seen with examples/threat-modeling: meshproof's own kinds (ExternalHost stand-ins) are not Kubernetes objects, and
+  // the API server refuses the whole folder.
+  const own = objects.filter((o) => o.apiVersion.startsWith('meshproof.dev/')).map((o) => `${o.kind}/${o.metadata.name}`);
+  if (own.length > 0) {
+    throw new Error(
+      `scenario ${ref} holds meshproof's own objects (${own.join(', ')}), which no API server takes: the sandbox cannot install it yet; run its experiments on the local target`,
+    );
+  }
   // Seen with examples/researchflow: istiod sends the cluster of OPA's ext_authz port (gRPC) with
   // http2_protocol_options, and the local data plane does not execute HTTP/2 upstreams, so the pods could not be played.
   const opa = deployments.filter((d) => parseDeployment(d as K8sObject).appKind === 'opa').map((d) => `${d.metadata.namespace}/${d.metadata.name}`);

@@ -63,6 +63,12 @@ describe('sandbox-up plan', () => {
     expect(output).toMatch(/--scenario: scenario .*researchflow\/scenario runs Open Policy Agent \(researchflow\/opa\): the sandbox cannot play it yet/);
   });
 
+  it("refuses a scenario holding meshproof's own kinds (ExternalHost), exit 2", async () => {
+    const { code, output } = await sandboxUp(['--dry-run', '--scenario', 'examples/threat-modeling'], { MESHPROOF_SANDBOX: join(scratch, 'own') });
+    expect(code).toBe(2);
+    expect(output).toMatch(/--scenario: scenario .*threat-modeling\/scenario holds meshproof's own objects \(ExternalHost\//);
+  });
+
   it('names each missing binary and the command that builds it, and creates nothing', async () => {
     const state = join(scratch, 'missing');
     const { code, output } = await sandboxUp([], { MESHPROOF_SANDBOX: state, MESHPROOF_TOOLS: join(scratch, 'no-tools') });
