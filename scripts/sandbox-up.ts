@@ -6,6 +6,10 @@
 // istiod) and carries the API server's egress (port-forward, pods/proxy, services/proxy) to them on loopback.
 // Idempotent: processes that already run are kept, objects are re-applied, pods' status rewritten.
 //   npx tsx scripts/sandbox-up.ts             start or repair, then print the kubeconfig and the context
+//   npx tsx scripts/sandbox-up.ts --scenario examples/two-services/scenario
+//                                             a scenario folder instead of Bookinfo (docs/scenarios.md): its objects
+//                                             applied as `kubectl apply -k` (or `-f`) would, its Deployments' pods
+//                                             played as the local target runs them (echo workloads, Bookinfo's apps)
 //   npx tsx scripts/sandbox-up.ts --dry-run   print the processes and the steps, run nothing
 // Options: --port-base 16400 (eleven loopback ports from it; or MESHPROOF_SANDBOX_PORT_BASE); --no-mesh: the pods are not
 // played (for tests that play the proxies' xDS clients themselves; the egress still runs).
@@ -32,9 +36,10 @@ import {
   deploymentWorkloads,
   endpointSlices,
   FIELD_MANAGER,
+  istioConfigMap,
   istioSystemObjects,
+  scenarioMeshConfig,
   istioWorkloads,
-  kustomizationObjects,
   plannedPods,
   readyStatus,
   type KubeObject,
@@ -43,11 +48,19 @@ import { ensurePki, kubeconfigYaml, pkiPaths } from '../src/sandbox/pki.ts';
 import { CONTROLLER_MANAGER_CONTEXT, controllerManagerArgs, endpointSlicesPending } from '../src/sandbox/controller-manager.ts';
 import { egressSelectorConfig } from '../src/sandbox/egress.ts';
 import { runningRecord, rssMb, startDetached, waitFor, type ProcessRecord } from '../src/sandbox/processes.ts';
+import { sandboxScenario } from '../src/sandbox/scenario.ts';
 
 const started = Date.now();
 const root = path.resolve(import.meta.dirname, '..');
-const scenarioDir = path.join(root, 'scenarios', 'bookinfo');
-const scenarioNamespace = 'default';
+let scenario;
+try {
+  scenario = sandboxScenario(argv.scenario === undefined ? undefined : String(argv.scenario));
+} catch (error) {
+  echo(`--scenario: ${(error as Error).message}`);
+  process.exit(2);
+}
+const scenarioDir = scenario.dir;
+const scenarioMesh = scenarioMeshConfig(scenario.objects);
 const dryRun = Boolean(argv['dry-run']);
 const noMesh = argv.mesh === false;
 const portBase = Number(argv['port-base'] ?? process.env.MESHPROOF_SANDBOX_PORT_BASE ?? DEFAULT_PORT_BASE);
@@ -119,7 +132,13 @@ const istiodArgs = [
 ];
 const kwokProcessArgs = kwokArgs(files.kubeconfig, files.kwokConfig, ports);
 // The pods process: tsx by its resolved URL, so it starts from any working directory.
-const podsArgs = ['--import', import.meta.resolve('tsx'), path.join(root, 'src', 'sandbox', 'pods-main.ts'), ...(noMesh ? ['--no-mesh'] : [])];
+const podsArgs = [
+  '--import',
+  import.meta.resolve('tsx'),
+  path.join(root, 'src', 'sandbox', 'pods-main.ts'),
+  `--scenario=${scenario.ref}`,
+  ...(noMesh ? ['--no-mesh'] : []),
+];
 const kwokCrd = kwokPortForwardCrdPath();
 // istiod's pod ports lead to the istiod process on loopback (its Service and container ports, istio-system objects).
 const istiodForwards = portForward('istio-system', 'istiod-sandbox-0', [
@@ -133,6 +152,10 @@ const istiodEnv = { ...process.env, POD_NAMESPACE: 'istio-system', POD_NAME: 'is
 // Its discovery cache stays in the state folder, not in ~/.kube/cache.
 const kubectl = [kubectlPath(), '--kubeconfig', files.kubeconfig, '--context', SANDBOX_CONTEXT, `--cache-dir=${path.join(files.dir, 'kubectl-cache')}`];
 const crds = istioCrdsPath();
+
+// `kubectl apply -k` for a kustomization, else `-f` on the folder; objects that name no namespace go to the context's
+// (`default`: the sandbox's kubeconfig names none).
+const applyScenario = (dir: string) => [...kubectl, 'apply', scenario.kustomization ? '-k' : '-f', dir];
 
 const quote = (arg: string) => (/^[\w@%+=:,./-]*$/.test(arg) && arg !== '' ? arg : `'${arg.replace(/'/g, `'\\''`)}'`);
 const show = (args: string[]) => `$ ${args.map(quote).join(' ')}`;
@@ -156,13 +179,14 @@ if (dryRun) {
       .join(', ')}`,
   );
   echo(show([...kubectl, 'apply', '--server-side', '--force-conflicts', `--field-manager=${FIELD_MANAGER}`, '-f', '-']));
-  echo(show([...kubectl, 'label', 'namespace', scenarioNamespace, 'istio-injection=enabled', '--overwrite']));
-  echo(show([...kubectl, '-n', scenarioNamespace, 'apply', '-k', path.relative(process.cwd(), scenarioDir) || '.']));
+  if (!scenario.kustomization && scenario.namespaces.length > 0) echo(`# the scenario's Namespace objects first (as a List on stdin), then:`);
+  echo(show(applyScenario(path.relative(process.cwd(), scenarioDir) || '.')));
+  echo(show([...kubectl, 'label', 'namespace', ...scenario.injected, 'istio-injection=enabled', '--overwrite']));
   echo(show([pinnedIstiodPath(), ...istiodArgs]));
   echo(show([...kubectl, 'apply', '--server-side', '--force-conflicts', `--field-manager=${FIELD_MANAGER}`, '-f', kwokCrd]));
   echo(`# node ${SANDBOX_NODE}, kwok's configuration in ${files.kwokConfig}, then:`);
   echo(show([kwokPath(), ...kwokProcessArgs]));
-  const pods = plannedPods([...istioWorkloads(), ...deploymentWorkloads(kustomizationObjects(scenarioDir, scenarioNamespace)).map(asInjected)]);
+  const pods = plannedPods([...istioWorkloads(), ...deploymentWorkloads(scenario.objects).map(asInjected)]);
   echo(
     `# 4. Pods as the sidecar injector leaves them, bound to ${SANDBOX_NODE} (pods/binding), status Ready through the status subresource; then wait until kube-controller-manager has written each Service's EndpointSlice:`,
   );
@@ -271,7 +295,7 @@ const apply = (objects: KubeObject[]) =>
 await Promise.all([
   run([...kubectl, 'apply', '--server-side', '--force-conflicts', `--field-manager=${FIELD_MANAGER}`, '-f', crds]),
   run([...kubectl, 'apply', '--server-side', '--force-conflicts', `--field-manager=${FIELD_MANAGER}`, '-f', kwokCrd]),
-  apply([...istioSystemObjects(), sandboxNode()]),
+  apply([...istioSystemObjects(scenarioMesh), sandboxNode()]),
 ]);
 await run([...kubectl, 'wait', '--for=condition=Established', '--timeout=60s', '-f', crds, '-f', kwokCrd]);
 echo(`Istio and kwok CRDs, istio-system and the node applied (${elapsed()})`);
@@ -288,15 +312,20 @@ const istiod = await (async () => {
     async () => (await httpStatus(`http://127.0.0.1:${ports.istiodHttp}/ready`)).status === 200,
     istiodEnv,
   );
-  // Bookinfo is applied while istiod starts: it picks the objects up through its informers either way.
-  await run([...kubectl, 'label', 'namespace', scenarioNamespace, 'istio-injection=enabled', '--overwrite']);
-  await run([...kubectl, '-n', scenarioNamespace, 'apply', '-k', scenarioDir]);
-  echo(`Bookinfo applied (${elapsed()})`);
+  // The scenario is applied while istiod starts: it picks the objects up through its informers either way. Without a
+  // kustomization its Namespaces go first (`kubectl apply -f <folder>` takes the files in name order, kustomize sorts
+  // them); its workloads' namespaces are labelled for injection, as a user's are.
+  if (!scenario.kustomization && scenario.namespaces.length > 0) await apply(scenario.namespaces);
+  await run(applyScenario(scenarioDir));
+  // A scenario's own `istio` ConfigMap replaced the sandbox's mesh config: both go back, merged.
+  if (Object.keys(scenarioMesh).length > 0) await apply([istioConfigMap(scenarioMesh)]);
+  await run([...kubectl, 'label', 'namespace', ...scenario.injected, 'istio-injection=enabled', '--overwrite']);
+  echo(`${scenario.ref} applied (${elapsed()})`);
   return pending;
 })();
 
 // ---- 4. Pods and EndpointSlices -----------------------------------------------------------------------------------
-const scenarioObjects = kustomizationObjects(scenarioDir, scenarioNamespace);
+const scenarioObjects = scenario.objects;
 const pods = plannedPods([...istioWorkloads(), ...deploymentWorkloads(scenarioObjects).map(asInjected)]);
 const services = [...istioSystemObjects(), ...scenarioObjects].filter((o) => o.kind === 'Service');
 await apply(pods.map((pod) => pod.object));
@@ -370,7 +399,7 @@ await waitFor(
   async () =>
     (
       await Promise.all(
-        ['istio-system', scenarioNamespace].map((namespace) => core.listNamespacedServiceAccount({ namespace, fieldSelector: 'metadata.name=default' })),
+        ['istio-system', ...scenario.injected].map((namespace) => core.listNamespacedServiceAccount({ namespace, fieldSelector: 'metadata.name=default' })),
       )
     ).every((l) => l.items.length === 1),
   30_000,

@@ -74,12 +74,16 @@ export function kustomizationObjects(folder: string, namespace: string): KubeObj
 }
 
 /** Mesh config read by istiod from the `istio` ConfigMap (istiod runs with a --meshConfig path that does not exist). */
-export function istioConfigMap(): KubeObject {
+export function istioConfigMap(scenarioMesh: Record<string, unknown> = {}): KubeObject {
   // As kind-up installs it: every proxy exports the counters meshproof's expectations read (kind.ts statsInclusions).
+  // A scenario's own mesh config (its `istio` ConfigMap, e.g. extensionProviders) is merged in as an installation's
+  // --set meshConfig.* would be; its defaultConfig is merged field by field.
+  const { defaultConfig, ...rest } = scenarioMesh as { defaultConfig?: Record<string, unknown> };
   const mesh = stringify({
     rootNamespace: ISTIO_NAMESPACE,
     trustDomain: 'cluster.local',
-    defaultConfig: { discoveryAddress: 'istiod.istio-system.svc:15012', proxyStatsMatcher: statsInclusions() },
+    ...rest,
+    defaultConfig: { discoveryAddress: 'istiod.istio-system.svc:15012', proxyStatsMatcher: statsInclusions(), ...defaultConfig },
   });
   return {
     apiVersion: 'v1',
@@ -114,11 +118,18 @@ const serviceAccount = (name: string): KubeObject => ({
   metadata: { name, namespace: ISTIO_NAMESPACE, labels: { ...SANDBOX_LABEL } },
 });
 
+/** The mesh config a scenario's `istio` ConfigMap of istio-system carries (empty when it has none). */
+export function scenarioMeshConfig(objects: KubeObject[]): Record<string, unknown> {
+  const configMap = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'istio' && o.metadata.namespace === ISTIO_NAMESPACE);
+  const mesh = (configMap?.data as Record<string, string> | undefined)?.mesh;
+  return mesh ? ((parse(mesh) as Record<string, unknown> | null) ?? {}) : {};
+}
+
 /** istio-system: namespace, mesh config, istiod's and the ingress gateway's ServiceAccounts and Services. */
-export function istioSystemObjects(): KubeObject[] {
+export function istioSystemObjects(scenarioMesh: Record<string, unknown> = {}): KubeObject[] {
   return [
     { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ISTIO_NAMESPACE, labels: { ...SANDBOX_LABEL } } },
-    istioConfigMap(),
+    istioConfigMap(scenarioMesh),
     serviceAccount('istiod'),
     serviceAccount('istio-ingressgateway-service-account'),
     service('istiod', { app: 'istiod', 'istio.io/rev': 'default' }, [

@@ -1,7 +1,7 @@
 // The sandbox's pods, played by the local mesh (started detached by scripts/sandbox-up.ts as the process `pods`):
 // - the API server's `cluster` egress (src/sandbox/egress.ts): port-forward to the node (kwok), pods/proxy and
 //   services/proxy reach the local proxy that plays the pod, and nothing leaves loopback;
-// - unless started with --no-mesh: the Bookinfo pods and the ingress gateway, each proxy an xDS client of the
+// - unless started with --no-mesh: the scenario's pods (--scenario=<bookinfo or a folder>) and the ingress gateway, each proxy an xDS client of the
 //   sandbox's istiod with its pod's name and address (src/targets/local/ads-control-plane.ts), the mesh's store kept
 //   equal to the API server's Istio objects (src/sandbox/istio-watch.ts), and kwok PortForward objects that lead the
 //   pods' ports (8080 on the gateway, 15000 and 15090 on every proxy) to the local proxies;
@@ -23,6 +23,8 @@ import { playedPods } from './played-pods.ts';
 
 const files = sandboxFiles();
 const state = JSON.parse(readFileSync(files.state, 'utf8')) as SandboxState;
+// The scenario sandbox-up installed (`bookinfo`, or a folder's absolute path): the local mesh runs its workloads.
+const scenario = process.argv.find((a) => a.startsWith('--scenario='))?.slice('--scenario='.length) ?? 'bookinfo';
 const log = (line: string) => console.log(`${new Date().toISOString()} ${line}`);
 
 let mesh: LocalMesh | undefined;
@@ -66,7 +68,7 @@ async function playPods(): Promise<void> {
   const core = kc.makeApiClient(CoreV1Api);
   const pods = playedPods((await core.listPodForAllNamespaces({ labelSelector: 'meshproof.dev/sandbox=true' })).items);
   mesh = await LocalMesh.start({
-    scenario: 'bookinfo',
+    scenario,
     cluster: { xdsAddress: `127.0.0.1:${state.ports.istiodGrpc}`, pods, istioVersion: istiodControlPlaneVersion },
   });
   const current = mesh;

@@ -33,8 +33,40 @@ describe('sandbox-up plan', () => {
     expect(output).toContain('--clusterID=Kubernetes');
     expect(output).toMatch(/default\/reviews-v3-sandbox-0 192\.0\.2\.\d+/);
     expect(output).toContain(`--egress-selector-config-file=${join(state, 'egress-selector.yaml')}`);
-    expect(output).toMatch(/pods-main\.ts\n/);
+    expect(output).toMatch(/pods-main\.ts --scenario=bookinfo\n/);
     expect(existsSync(state)).toBe(false);
+  });
+
+  it('--scenario takes an example folder (its scenario/): its objects applied with -k, its namespace labelled, its pods planned', async () => {
+    const state = join(scratch, 'folder');
+    const { code, output } = await sandboxUp(['--dry-run', '--port-base', '31000', '--scenario', 'examples/two-services'], { MESHPROOF_SANDBOX: state });
+    expect(code).toBe(0);
+    const folder = join(root, 'examples', 'two-services', 'scenario');
+    expect(output).toContain(`apply -k examples/two-services/scenario`);
+    expect(output).toContain('label namespace shop istio-injection=enabled --overwrite');
+    expect(output).toMatch(/shop\/backend-v1-sandbox-0 192\.0\.2\.\d+/);
+    expect(output).toMatch(/shop\/backend-v2-sandbox-0 192\.0\.2\.\d+/);
+    expect(output).not.toContain('reviews-v3');
+    expect(output).toContain(`pods-main.ts --scenario=${folder}\n`);
+    expect(existsSync(state)).toBe(false);
+  });
+
+  it('refuses a scenario folder that does not exist, exit 2', async () => {
+    const { code, output } = await sandboxUp(['--dry-run', '--scenario', 'examples/no-such-folder'], { MESHPROOF_SANDBOX: join(scratch, 'none') });
+    expect(code).toBe(2);
+    expect(output).toMatch(/--scenario: scenario folder .*no-such-folder does not exist/);
+  });
+
+  it('refuses a scenario that runs Open Policy Agent, naming the workload, exit 2', async () => {
+    const { code, output } = await sandboxUp(['--dry-run', '--scenario', 'examples/researchflow'], { MESHPROOF_SANDBOX: join(scratch, 'opa') });
+    expect(code).toBe(2);
+    expect(output).toMatch(/--scenario: scenario .*researchflow\/scenario runs Open Policy Agent \(researchflow\/opa\): the sandbox cannot play it yet/);
+  });
+
+  it("refuses a scenario holding meshproof's own kinds (ExternalHost), exit 2", async () => {
+    const { code, output } = await sandboxUp(['--dry-run', '--scenario', 'examples/threat-modeling'], { MESHPROOF_SANDBOX: join(scratch, 'own') });
+    expect(code).toBe(2);
+    expect(output).toMatch(/--scenario: scenario .*threat-modeling\/scenario holds meshproof's own objects \(ExternalHost\//);
   });
 
   it('names each missing binary and the command that builds it, and creates nothing', async () => {

@@ -17,7 +17,7 @@ import { forwardPort, portForwardGet, type Forward } from './port-forward.ts';
 import { checkContext, checkWorkloads, istioVersionFromImage, isReady, loadKubeConfig, meshDefaultConfig, missingIstioKinds, type Pod } from './preflight.ts';
 import { replayJournal } from './restore.ts';
 import { monitoringPort, SyncStatus } from './convergence.ts';
-import { bookinfoWorkloads, scenarioWorkloads } from './scenario.ts';
+import { bookinfoWorkloads, scenarioServiceNamespace, scenarioWorkloads } from './scenario.ts';
 import type { PushVersion } from './sync-status.ts';
 import { must } from '../../must.ts';
 
@@ -148,7 +148,9 @@ export class KubeTarget implements Target {
 
     const workloads = scenarioWorkloads(options.scenario, options.scenariosDir);
     const expected = workloads.length > 0 ? workloads : options.scenario === 'bookinfo' ? bookinfoWorkloads : [];
-    const pods = await api.list<Pod>('v1', 'Pod', { namespace: this.namespace });
+    // A scenario folder's workloads run in the namespaces its objects name.
+    const namespaces = [...new Set([this.namespace, ...expected.map((w) => w.namespace ?? this.namespace)])];
+    const pods = (await Promise.all(namespaces.map((namespace) => api.list<Pod>('v1', 'Pod', { namespace })))).flat();
     this.gatewayPods = await api.list<Pod>('v1', 'Pod', { namespace: this.istioNamespace, labelSelector: this.gatewaySelector() });
     const mesh = await api.get<K8sObject & { data?: Record<string, string> }>({
       apiVersion: 'v1',
@@ -372,16 +374,12 @@ export class KubeTarget implements Target {
     const existing = this.relays.get(key);
     if (existing) return existing.url;
     const api = this.client();
-    const found = await api.get<K8sObject & { spec?: { ports?: { port: number }[] } }>({
-      apiVersion: 'v1',
-      kind: 'Service',
-      namespace: this.namespace,
-      name: service,
-    });
-    if (!found) throw new TargetError(`no Service ${service} in namespace ${this.namespace} of context ${this.contextName}`);
+    const namespace = scenarioServiceNamespace(this.options.scenario, service) ?? this.namespace;
+    const found = await api.get<K8sObject & { spec?: { ports?: { port: number }[] } }>({ apiVersion: 'v1', kind: 'Service', namespace, name: service });
+    if (!found) throw new TargetError(`no Service ${service} in namespace ${namespace} of context ${this.contextName}`);
     const ports = ((found.spec?.ports ?? []) as { port: number }[]).map((p) => p.port);
-    if (!ports.includes(port)) throw new TargetError(`Service ${this.namespace}/${service} has no port ${port} (it has ${ports.join(', ') || 'none'})`);
-    const relay = await startServiceRelay(api, this.namespace, service, port);
+    if (!ports.includes(port)) throw new TargetError(`Service ${namespace}/${service} has no port ${port} (it has ${ports.join(', ') || 'none'})`);
+    const relay = await startServiceRelay(api, namespace, service, port);
     this.relays.set(key, relay);
     this.log(`client outside the mesh for ${service}:${port} at ${relay.url} (through the API server's service proxy)`);
     return relay.url;

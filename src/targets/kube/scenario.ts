@@ -1,9 +1,11 @@
-// The workloads a scenario deploys (its Deployments), read from scenarios/<name>/*.yaml: preflight checks they run.
+// The workloads a scenario deploys (its Deployments), read from scenarios/<name>/*.yaml or from the user's scenario
+// folder (spec.scenario as a path, read as src/spec/scenario.ts reads it): preflight checks they run.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 import { field } from '../../spec/untyped.ts';
+import { isScenarioPath, loadScenario } from '../../spec/scenario.ts';
 
 export interface ScenarioWorkload {
   name: string;
@@ -18,6 +20,16 @@ export function scenariosDir(): string {
 
 /** Deployments of the scenario; empty when the scenario has no folder or no Deployment. */
 export function scenarioWorkloads(scenario: string, dir = scenariosDir()): ScenarioWorkload[] {
+  if (isScenarioPath(scenario)) {
+    return loadScenario(scenario)
+      .resources.map((r) => r.object)
+      .filter((o) => o.kind === 'Deployment')
+      .map((o) => ({
+        name: o.metadata.name,
+        namespace: o.metadata.namespace,
+        labels: (field(o.spec, 'template', 'metadata', 'labels') ?? {}) as Record<string, string>,
+      }));
+  }
   const folder = join(dir, scenario);
   if (!existsSync(folder)) return [];
   const workloads: ScenarioWorkload[] = [];
@@ -46,3 +58,9 @@ export const bookinfoWorkloads: ScenarioWorkload[] = [
   { name: 'reviews-v3', labels: { app: 'reviews', version: 'v3' } },
   { name: 'productpage-v1', labels: { app: 'productpage', version: 'v1' } },
 ];
+
+/** The namespace the scenario declares its Service `name` in; undefined when it names none or is not a folder of the user's. */
+export function scenarioServiceNamespace(scenario: string, name: string): string | undefined {
+  if (!isScenarioPath(scenario)) return undefined;
+  return loadScenario(scenario).resources.find((r) => r.object.kind === 'Service' && r.object.metadata.name === name)?.object.metadata.namespace;
+}
