@@ -12,6 +12,8 @@ import { record, type PeerInfo } from '../../../src/targets/local/proxy/telemetr
 function telemetry(name: string, namespace: string, spec: Record<string, unknown>): K8sObject {
   return { apiVersion: 'telemetry.istio.io/v1', kind: 'Telemetry', metadata: { name, namespace }, spec };
 }
+/** An installation's defaultProviders.metrics (the istio ConfigMap istioctl and Helm write). */
+const PROMETHEUS = ['prometheus'];
 const models = (...objects: K8sObject[]): TelemetryModel[] => objects.map((o) => parseTelemetry(o));
 const tags = (t: Record<string, unknown>) => ({ metrics: [{ overrides: [{ match: { metric: 'REQUEST_COUNT' }, tagOverrides: t }] }] });
 const refusal = (o: K8sObject): string => {
@@ -107,6 +109,7 @@ describe('requestMetricsFor (telemetry.go applicableTelemetries + mergeMetrics)'
     const m = requestMetricsFor(
       models(telemetry('metrics-config', 'shop', tags({ method: { value: 'request.method' }, response_code: { value: 'response.code | "unknown"' } }))),
       api,
+      PROMETHEUS,
     );
     for (const side of [m.client, m.server]) {
       expect(side.filterDisabled).toBe(false);
@@ -128,7 +131,7 @@ describe('requestMetricsFor (telemetry.go applicableTelemetries + mergeMetrics)'
       ...tags({ who: { value: '"gw"' } }),
     });
     const value = (t: K8sObject[], proxy = api) => {
-      const tag = requestMetricsFor(models(...t), proxy).server.tags.find((x) => x.name === 'who');
+      const tag = requestMetricsFor(models(...t), proxy, PROMETHEUS).server.tags.find((x) => x.name === 'who');
       return tag && !tag.remove ? tag.evaluate(request) : undefined;
     };
     expect(value([root, ns, ignored, workload, other, targeted])).toBe('workload');
@@ -139,26 +142,29 @@ describe('requestMetricsFor (telemetry.go applicableTelemetries + mergeMetrics)'
     // A selector in the root namespace selects workloads of the root namespace only (only the proxy's namespace is scanned).
     const rootSelector = telemetry('sel', 'istio-system', { selector: { matchLabels: { app: 'api' } }, ...tags({ who: { value: '"root-selector"' } }) });
     expect(value([rootSelector])).toBeUndefined();
-    expect(requestMetricsFor(models(root), { namespace: 'istio-system', labels: { app: 'istio-ingressgateway' } }).client.tags).toHaveLength(2);
+    expect(requestMetricsFor(models(root), { namespace: 'istio-system', labels: { app: 'istio-ingressgateway' } }, PROMETHEUS).client.tags).toHaveLength(2);
   });
 
   it('mode CLIENT or SERVER only; ALL_METRICS disabled removes the filter until a later override of that mode; a disabled REQUEST_COUNT is dropped', () => {
     const clientOnly = telemetry('c', 'shop', {
       metrics: [{ overrides: [{ match: { metric: 'REQUEST_COUNT', mode: 'CLIENT' }, tagOverrides: { x: { value: '"1"' } } }] }],
     });
-    const m = requestMetricsFor(models(clientOnly), api);
+    const m = requestMetricsFor(models(clientOnly), api, PROMETHEUS);
     expect(m.client.tags.map((t) => t.name)).toEqual(['x']);
     expect(m.server.tags).toEqual([]);
 
     const offAll = telemetry('off', 'istio-system', { metrics: [{ overrides: [{ disabled: true }] }] });
-    expect(requestMetricsFor(models(offAll), api)).toMatchObject({ client: { filterDisabled: true }, server: { filterDisabled: true } });
+    expect(requestMetricsFor(models(offAll), api, PROMETHEUS)).toMatchObject({ client: { filterDisabled: true }, server: { filterDisabled: true } });
     const backOnServer = telemetry('on', 'shop', { metrics: [{ overrides: [{ match: { metric: 'REQUEST_DURATION', mode: 'SERVER' }, disabled: false }] }] });
-    expect(requestMetricsFor(models(offAll, backOnServer), api)).toMatchObject({ client: { filterDisabled: true }, server: { filterDisabled: false } });
+    expect(requestMetricsFor(models(offAll, backOnServer), api, PROMETHEUS)).toMatchObject({
+      client: { filterDisabled: true },
+      server: { filterDisabled: false },
+    });
 
     const dropCount = telemetry('d', 'shop', { metrics: [{ overrides: [{ match: { metric: 'REQUEST_COUNT' }, disabled: true }] }] });
-    expect(requestMetricsFor(models(dropCount), api)).toMatchObject({ client: { dropped: true }, server: { dropped: true } });
+    expect(requestMetricsFor(models(dropCount), api, PROMETHEUS)).toMatchObject({ client: { dropped: true }, server: { dropped: true } });
     const dropDuration = telemetry('d', 'shop', { metrics: [{ overrides: [{ match: { metric: 'REQUEST_DURATION' }, disabled: true }] }] });
-    expect(requestMetricsFor(models(dropDuration), api)).toMatchObject({ client: { dropped: false }, server: { dropped: false } });
+    expect(requestMetricsFor(models(dropDuration), api, PROMETHEUS)).toMatchObject({ client: { dropped: false }, server: { dropped: false } });
   });
 });
 
@@ -169,7 +175,7 @@ describe('istio_requests_total with overrides (istio_stats.cc overrideTags)', ()
 
   function rendered(spec: Record<string, unknown>, status = 200): string {
     const stats = new ProxyStats({ inclusionPrefixes: [], inclusionSuffixes: [], inclusionRegexps: [] });
-    stats.requestMetrics = requestMetricsFor(models(telemetry('t', 'shop', spec)), { namespace: 'shop', labels: { app: 'api' } });
+    stats.requestMetrics = requestMetricsFor(models(telemetry('t', 'shop', spec)), { namespace: 'shop', labels: { app: 'api' } }, PROMETHEUS);
     record(stats, 'destination', client, self, service, status, [], true, { method: 'GET', host: 'api:8080', path: '/x', headers: {} });
     record(stats, 'destination', client, self, service, status, [], true, { method: 'POST', host: 'api:8080', path: '/x', headers: {} });
     return stats.render();
