@@ -138,6 +138,17 @@ describe('loadEnvoyConfig: an istiod-shaped sidecar config_dump loads as is', ()
 
 /** One refusal per field family: [family, change to the bundle, expected `path: message`]. */
 const refusals: [string, (b: Json) => void, string][] = [
+  // istio.stats (Telemetry metrics overrides): new metrics and conditional overrides are not emulated.
+  [
+    'istio.stats definitions',
+    (b) => (outboundHcm(b).http_filters[5].typed_config.definitions = [{ name: 'my_count', value: '1' }]),
+    'listeners[1].filter_chains[0].filters[0].typed_config.http_filters[5].typed_config.definitions: stats.PluginConfig.definitions is not executed by the local data plane',
+  ],
+  [
+    'istio.stats metric match',
+    (b) => (outboundHcm(b).http_filters[5].typed_config.metrics = [{ name: 'requests_total', match: "request.method == 'GET'" }]),
+    'listeners[1].filter_chains[0].filters[0].typed_config.http_filters[5].typed_config.metrics[0].match: stats.MetricConfig.match is not executed by the local data plane',
+  ],
   ['listener field', (b) => (b.listeners[0].transparent = true), 'listeners[0].transparent: Listener.transparent is not executed by the local data plane'],
   [
     'listener filter',

@@ -5,7 +5,17 @@ import { describe, expect, it } from 'vitest';
 import { SpecError } from '../../../src/errors.ts';
 import type { K8sObject } from '../../../src/spec/types.ts';
 import { compileExpression, type RequestAttributes } from '../../../src/istio/telemetry/expression.ts';
-import { parseTelemetry, requestMetricsFor, unparsableTagValues, type TelemetryModel } from '../../../src/istio/telemetry/telemetry.ts';
+import {
+  parseTelemetry,
+  requestCountMetricsOf,
+  requestMetricsFor,
+  statsConfigsFor,
+  unparsableTagValues,
+  type TelemetryModel,
+} from '../../../src/istio/telemetry/telemetry.ts';
+import { installedMeshYaml, parseMeshConfig } from '../../../src/istio/mesh-config.ts';
+import { TypedConfigType, type HttpFilter, type StatsMetricConfig } from '../../../src/envoy/model/index.ts';
+import { requestMetricsOfListeners } from '../../../src/targets/local/request-metrics.ts';
 import { ProxyStats } from '../../../src/targets/local/proxy/stats.ts';
 import { record, type PeerInfo } from '../../../src/targets/local/proxy/telemetry.ts';
 
@@ -204,5 +214,130 @@ describe('istio_requests_total with overrides (istio_stats.cc overrideTags)', ()
     expect(rendered({ metrics: [{ overrides: [{ match: { mode: 'CLIENT' }, disabled: true }] }] })).toMatch(
       /istio_requests_total\{reporter="destination",.*response_code="200".*\} 2/,
     );
+  });
+});
+
+describe('statsConfigsFor (telemetry.go mergeMetrics + generateStatsConfig): the istio.stats config istiod writes', () => {
+  const api = { namespace: 'shop', labels: { app: 'api' } };
+  const countTag = tags({ who: { value: 'request.headers["x-user"]' } });
+
+  it('no metrics provider in scope (istiod’s own default mesh config), no filter; a Telemetry naming prometheus brings it, for its entry and the later ones', () => {
+    expect(statsConfigsFor(models(telemetry('t', 'shop', countTag)), api, [])).toEqual({});
+    const named = telemetry('t', 'shop', {
+      metrics: [
+        { overrides: [{ match: { metric: 'REQUEST_SIZE' }, disabled: true }] },
+        { providers: [{ name: 'prometheus' }] },
+        { overrides: [{ match: { metric: 'REQUEST_COUNT', mode: 'SERVER' }, tagOverrides: { who: { value: 'request.method' } } }] },
+      ],
+    });
+    // The first entry inherits no provider from the (empty) defaults: its override is not applied.
+    expect(statsConfigsFor(models(named), api, [])).toEqual({
+      client: {},
+      server: { metrics: [{ name: 'requests_total', dimensions: { who: 'request.method' } }] },
+    });
+  });
+
+  it('one MetricConfig per metric in key order (IstioMetric names, then custom ones), ALL_METRICS flattened; ALL_METRICS disabled leaves the mode out', () => {
+    const t = telemetry('t', 'shop', {
+      metrics: [
+        {
+          overrides: [
+            { match: { customMetric: 'my_total' }, tagOverrides: { b: { value: "'x'" } } },
+            { match: { mode: 'CLIENT' }, tagOverrides: { request_protocol: { operation: 'REMOVE' } } },
+            { match: { mode: 'SERVER' }, disabled: true },
+          ],
+        },
+      ],
+    });
+    const configs = statsConfigsFor(models(t), api, PROMETHEUS);
+    expect(configs.server).toBeUndefined();
+    expect(configs.client?.metrics?.map((m) => m.name)).toEqual([
+      'request_messages_total',
+      'response_messages_total',
+      'requests_total',
+      'request_duration_milliseconds',
+      'request_bytes',
+      'response_bytes',
+      'tcp_connections_closed_total',
+      'tcp_connections_opened_total',
+      'tcp_received_bytes_total',
+      'tcp_sent_bytes_total',
+      'my_total',
+    ]);
+    expect(configs.client?.metrics?.[2]).toEqual({ name: 'requests_total', tags_to_remove: ['request_protocol'] });
+  });
+});
+
+describe('requestCountMetricsOf (istio_stats.cc): istio_requests_total from an istio.stats config', () => {
+  it('no filter counts nothing; a drop of requests_total drops it; an unnamed MetricConfig tags every metric but drops none; later MetricConfigs win per tag', () => {
+    expect(requestCountMetricsOf(undefined)).toMatchObject({ filterDisabled: true });
+    expect(requestCountMetricsOf({ metrics: [{ name: 'requests_total', drop: true }] })).toMatchObject({ filterDisabled: false, dropped: true });
+    expect(requestCountMetricsOf({ metrics: [{ name: 'request_bytes', drop: true }] })).toMatchObject({ dropped: false, tags: [] });
+    const m = requestCountMetricsOf({
+      metrics: [
+        { drop: true, dimensions: { ignored: "'x'" } },
+        { dimensions: { zz: 'request.method', response_code: "'fixed'" }, tags_to_remove: ['source_app', 'not_standard'] },
+        { name: 'requests_total', tags_to_remove: ['response_code'], dimensions: { aa: 'response.code | "x"' } },
+      ],
+    });
+    expect(m.dropped).toBe(false);
+    // response_code: REMOVEd by the later config; aa: not CEL, a new tag, skipped; not_standard: REMOVE of a non-standard tag, ignored.
+    expect(m.tags.map((t) => [t.name, t.remove])).toEqual([
+      ['response_code', true],
+      ['source_app', true],
+      ['zz', false],
+    ]);
+  });
+});
+
+describe('requestMetricsOfListeners: each side from its listeners’ istio.stats filter', () => {
+  const T = 'type.googleapis.com/';
+  const hcm = (filters: HttpFilter[]) => ({
+    filters: [
+      {
+        name: 'envoy.filters.network.http_connection_manager',
+        typed_config: { '@type': TypedConfigType.httpConnectionManager, stat_prefix: 's', http_filters: filters },
+      },
+    ],
+  });
+  const stats = (metrics: StatsMetricConfig[]): HttpFilter => ({ name: 'istio.stats', typed_config: { '@type': TypedConfigType.istioStats, metrics } });
+  const router: HttpFilter = {
+    name: 'envoy.filters.http.router',
+    typed_config: { '@type': `${T}envoy.extensions.filters.http.router.v3.Router` } as HttpFilter['typed_config'],
+  };
+
+  it('SERVER from virtualInbound, CLIENT from an outbound HTTP listener; a chain without the filter counts nothing; a side without an HTTP chain keeps the standard metric', () => {
+    const listeners = [
+      { name: 'virtualInbound', traffic_direction: 'INBOUND' as const, filter_chains: [hcm([router])] },
+      {
+        name: '0.0.0.0_9080',
+        traffic_direction: 'OUTBOUND' as const,
+        filter_chains: [hcm([stats([{ name: 'requests_total', tags_to_remove: ['source_app'] }]), router])],
+      },
+    ];
+    const m = requestMetricsOfListeners(listeners);
+    expect(m.server).toMatchObject({ filterDisabled: true });
+    expect(m.client).toMatchObject({ filterDisabled: false, dropped: false, tags: [{ name: 'source_app', remove: true }] });
+    expect(requestMetricsOfListeners([listeners[1]!]).server).toEqual({ filterDisabled: false, dropped: false, tags: [] });
+  });
+});
+
+describe('defaultProviders in the istio ConfigMap', () => {
+  const configMap = (mesh: string): K8sObject => ({
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: 'istio', namespace: 'istio-system' },
+    data: { mesh },
+  });
+
+  it('metrics as written (prometheus only); without defaultProviders the local mesh gives istiod the installation default', () => {
+    expect(parseMeshConfig(configMap('defaultProviders:\n  metrics: [prometheus]\n')).defaultMetricsProviders).toEqual(['prometheus']);
+    expect(parseMeshConfig(configMap('defaultProviders: {}\n')).defaultMetricsProviders).toEqual([]);
+    expect(() => parseMeshConfig(configMap('defaultProviders:\n  metrics: [stackdriver]\n'))).toThrow(/only the prometheus metrics provider/);
+    const none = parseMeshConfig(configMap('outboundTrafficPolicy: { mode: REGISTRY_ONLY }\n'));
+    expect(none.defaultMetricsProviders).toBeUndefined();
+    expect(installedMeshYaml(none)).toBe('defaultProviders:\n  metrics:\n  - prometheus\noutboundTrafficPolicy: { mode: REGISTRY_ONLY }\n');
+    expect(installedMeshYaml(parseMeshConfig(configMap('defaultProviders: {}\n')))).toBe('defaultProviders: {}\n');
+    expect(installedMeshYaml({ extensionProviders: new Map() })).toBe('defaultProviders:\n  metrics:\n  - prometheus\n');
   });
 });
