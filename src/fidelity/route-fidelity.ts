@@ -1,5 +1,6 @@
 // Route and cluster fidelity: the built-in translator's RouteConfigurations and Clusters against the real istiod's for
 // the same resource sets, per proxy (istiod read through the sandbox, see sandbox-istiod.ts).
+import { INSTALLED_METRICS_PROVIDERS } from '../istio/mesh-config.ts';
 import type { IstioBehaviour } from '../istio/version.ts';
 import { buildClusters } from '../istio/xds/clusters.ts';
 import { buildEndpoints } from '../istio/xds/endpoints.ts';
@@ -63,7 +64,8 @@ export async function routeFidelity(
     // The scenario's own Istio objects (the Bookinfo gateway and its VirtualService), unless the set replaces them.
     const replacing = new Set(set.objects.map(resourceId));
     const objects = [...baseline.filter((o) => istioKinds.has(o.kind) && !replacing.has(resourceId(o))), ...builtinView(set.objects)];
-    const input = { ...translationInput(registry, objects), behaviour };
+    // The sandbox istiod's mesh config names the installation's metrics providers (sandbox/objects.ts istioConfigMap).
+    const input = { ...translationInput(registry, objects), behaviour, defaultMetricsProviders: [...INSTALLED_METRICS_PROVIDERS] };
     const configs = await istiod.translate(set.objects);
     try {
       let setDrifts = 0;

@@ -6,6 +6,7 @@ import { parseDestinationRule } from '../istio/networking/destination-rule.ts';
 import { parseGateway } from '../istio/networking/gateway.ts';
 import { parseMeshConfig } from '../istio/mesh-config.ts';
 import { parseVirtualService } from '../istio/networking/virtual-service.ts';
+import { parseTelemetry } from '../istio/telemetry/telemetry.ts';
 import { istioBehaviour } from '../istio/version.ts';
 import type { ProxyDescriptor, TranslationInput } from '../istio/xds/input.ts';
 import type { K8sObject } from '../spec/types.ts';
@@ -56,11 +57,12 @@ export function translationInput(registry: Registry, objects: K8sObject[], versi
     peerAuthentications: of('PeerAuthentication').map(({ o }) => o),
     requestAuthentications: of('RequestAuthentication').map(({ o }) => o),
     envoyFilters: of('EnvoyFilter').map(({ o }) => o),
+    telemetries: of('Telemetry').map(({ o }) => parseTelemetry(o)),
   };
 }
 
 /** The input with what a mesh config (the istio ConfigMap's `mesh`, YAML) gives the built-in control plane: the
- * extension providers and the outbound traffic policy. */
+ * extension providers, the outbound traffic policy and the default metrics providers. */
 export function withMeshConfig(input: TranslationInput, meshConfig: string | undefined): TranslationInput {
   if (meshConfig === undefined) return input;
   const configMap = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'istio', namespace: 'istio-system' }, data: { mesh: meshConfig } } as K8sObject;
@@ -69,6 +71,7 @@ export function withMeshConfig(input: TranslationInput, meshConfig: string | und
     ...input,
     extensionProviders: mesh.extensionProviders,
     ...(mesh.outboundTrafficPolicy ? { outboundTrafficPolicy: mesh.outboundTrafficPolicy } : {}),
+    ...(mesh.defaultMetricsProviders ? { defaultMetricsProviders: mesh.defaultMetricsProviders } : {}),
   };
 }
 

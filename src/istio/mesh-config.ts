@@ -32,12 +32,29 @@ export interface MeshConfig {
   extensionProviders: Map<string, ExtAuthzGrpcProvider | { name: string; invalid: string }>;
   /** outboundTrafficPolicy.mode; absent: ALLOW_ANY. */
   outboundTrafficPolicy?: 'ALLOW_ANY' | 'REGISTRY_ONLY';
+  /** defaultProviders.metrics as written; absent when the mesh config sets no defaultProviders. */
+  defaultMetricsProviders?: string[];
+}
+
+/**
+ * The metrics providers an installation's mesh config names when it sets no defaultProviders: istioctl and Helm
+ * write `defaultProviders.metrics: [prometheus]` into the istio ConfigMap (manifests/charts/istio-control/
+ * istio-discovery/templates/configmap.yaml, telemetry.v2.prometheus.enabled by default). istiod's own default
+ * (mesh.go DefaultMeshConfig) names none, and then writes no istio.stats filter (telemetry.go mergeMetrics).
+ */
+export const INSTALLED_METRICS_PROVIDERS: readonly string[] = ['prometheus'];
+
+/** The mesh YAML istiod reads in an installation: the one written, with the installer's defaultProviders when it sets none. */
+export function installedMeshYaml(mesh: MeshConfig): string {
+  if (mesh.defaultMetricsProviders !== undefined || (mesh.yaml !== undefined && /^defaultProviders\s*:/m.test(mesh.yaml))) return mesh.yaml ?? '';
+  const installed = `defaultProviders:\n  metrics:\n${INSTALLED_METRICS_PROVIDERS.map((p) => `  - ${p}\n`).join('')}`;
+  return mesh.yaml === undefined ? installed : `${installed}${mesh.yaml}`;
 }
 
 export const emptyMeshConfig: MeshConfig = { extensionProviders: new Map() };
 
 /** MeshConfig fields that change nothing the local mesh can observe: access logs, tracing, Prometheus scraping. */
-const inertMeshFields = ['accessLogFile', 'accessLogEncoding', 'accessLogFormat', 'enableTracing', 'defaultProviders', 'enablePrometheusMerge'];
+const inertMeshFields = ['accessLogFile', 'accessLogEncoding', 'accessLogFormat', 'enableTracing', 'enablePrometheusMerge'];
 
 /** MeshConfig fields that change behaviour and that the local mesh does not take from the ConfigMap, with why. */
 const refusedMeshFields: Record<string, string> = {
@@ -70,7 +87,9 @@ export function parseMeshConfig(configMap: K8sObject): MeshConfig {
     throw meshAt.error(`not valid YAML: ${(error as Error).message}`);
   }
   if (mesh === null || mesh === undefined) return emptyMeshConfig;
-  const m = readObject(mesh, meshAt, ['extensionProviders', 'outboundTrafficPolicy', ...inertMeshFields], refusedMeshFields);
+  const m = readObject(mesh, meshAt, ['extensionProviders', 'outboundTrafficPolicy', 'defaultProviders', ...inertMeshFields], refusedMeshFields);
+  const defaultMetricsProviders =
+    m.defaultProviders === undefined ? undefined : parseDefaultMetricsProviders(m.defaultProviders, meshAt.key('defaultProviders'));
   const outboundTrafficPolicy =
     m.outboundTrafficPolicy === undefined ? undefined : parseOutboundTrafficPolicy(m.outboundTrafficPolicy, meshAt.key('outboundTrafficPolicy'));
   const providers = new Map<string, ExtAuthzGrpcProvider | { name: string; invalid: string }>();
@@ -86,7 +105,31 @@ export function parseMeshConfig(configMap: K8sObject): MeshConfig {
       else providers.set(p.name, p);
     });
   }
-  return { yaml: data.mesh as string, extensionProviders: providers, ...(outboundTrafficPolicy ? { outboundTrafficPolicy } : {}) };
+  return {
+    yaml: data.mesh as string,
+    extensionProviders: providers,
+    ...(outboundTrafficPolicy ? { outboundTrafficPolicy } : {}),
+    ...(defaultMetricsProviders ? { defaultMetricsProviders } : {}),
+  };
+}
+
+/**
+ * defaultProviders: `metrics` decides whether istiod writes the istio.stats filter (telemetry.go mergeMetrics: only
+ * prometheus is emulated, the proxies' :15090 Istio metrics); `tracing` and `accessLogging` change no request here.
+ */
+function parseDefaultMetricsProviders(value: unknown, at: FieldPath): string[] {
+  const o = readObject(value, at, ['metrics', 'tracing', 'accessLogging']);
+  if (o.metrics === undefined) return [];
+  if (!Array.isArray(o.metrics)) throw at.key('metrics').error('expected a list');
+  return o.metrics.map((p, i) => {
+    const name = readString(p, at.key('metrics').index(i));
+    if (name !== 'prometheus')
+      throw at
+        .key('metrics')
+        .index(i)
+        .error(`only the prometheus metrics provider is emulated, found ${JSON.stringify(name)}`);
+    return name;
+  });
 }
 
 /**

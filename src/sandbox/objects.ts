@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments, parse, stringify } from 'yaml';
+import { INSTALLED_METRICS_PROVIDERS } from '../istio/mesh-config.ts';
 import { statsInclusions } from '../targets/kube/kind.ts';
 import { istioctlVersion } from '../targets/kube/istioctl.ts';
 import { POD_CIDR_PREFIX } from './layout.ts';
@@ -82,6 +83,9 @@ export function istioConfigMap(scenarioMesh: Record<string, unknown> = {}): Kube
   const mesh = stringify({
     rootNamespace: ISTIO_NAMESPACE,
     trustDomain: 'cluster.local',
+    // Without it istiod writes no istio.stats filter, and the proxies count no istio_requests_total (mesh-config.ts
+    // INSTALLED_METRICS_PROVIDERS); a scenario's own defaultProviders replaces it.
+    defaultProviders: { metrics: [...INSTALLED_METRICS_PROVIDERS] },
     ...rest,
     defaultConfig: { discoveryAddress: 'istiod.istio-system.svc:15012', proxyStatsMatcher: statsInclusions(), ...defaultConfig },
   });

@@ -58,7 +58,14 @@ describe('loadEnvoyConfig: an istiod-shaped sidecar config_dump loads as is', ()
   it('keeps the executed HTTP filters in order and drops the no-op ones', () => {
     const { config } = loadEnvoyConfig(dumpText);
     const hcm = firstFilter(config, 1).typed_config as Json;
-    expect(hcm.http_filters.map((f: Json) => f.name)).toEqual(['envoy.filters.http.fault', 'envoy.filters.http.cors', 'envoy.filters.http.router']);
+    expect(hcm.http_filters.map((f: Json) => f.name)).toEqual([
+      'envoy.filters.http.fault',
+      'envoy.filters.http.cors',
+      'istio.stats',
+      'envoy.filters.http.router',
+    ]);
+    // istio.stats is kept (its metrics overrides label istio_requests_total) without its no-op host header fallback.
+    expect(hcm.http_filters[2].typed_config).toEqual({ '@type': 'type.googleapis.com/stats.PluginConfig' });
     expect(hcm.rds).toEqual({ route_config_name: '9080', config_source: { ads: {}, initial_fetch_timeout: '0s', resource_api_version: 'V3' } });
     expect(hcm.tracing).toBeUndefined();
   });
@@ -131,6 +138,17 @@ describe('loadEnvoyConfig: an istiod-shaped sidecar config_dump loads as is', ()
 
 /** One refusal per field family: [family, change to the bundle, expected `path: message`]. */
 const refusals: [string, (b: Json) => void, string][] = [
+  // istio.stats (Telemetry metrics overrides): new metrics and conditional overrides are not emulated.
+  [
+    'istio.stats definitions',
+    (b) => (outboundHcm(b).http_filters[5].typed_config.definitions = [{ name: 'my_count', value: '1' }]),
+    'listeners[1].filter_chains[0].filters[0].typed_config.http_filters[5].typed_config.definitions: stats.PluginConfig.definitions is not executed by the local data plane',
+  ],
+  [
+    'istio.stats metric match',
+    (b) => (outboundHcm(b).http_filters[5].typed_config.metrics = [{ name: 'requests_total', match: "request.method == 'GET'" }]),
+    'listeners[1].filter_chains[0].filters[0].typed_config.http_filters[5].typed_config.metrics[0].match: stats.MetricConfig.match is not executed by the local data plane',
+  ],
   ['listener field', (b) => (b.listeners[0].transparent = true), 'listeners[0].transparent: Listener.transparent is not executed by the local data plane'],
   [
     'listener filter',
@@ -430,6 +448,7 @@ describe('loadEnvoyConfig accepts the policy filters in the shapes istiod builds
       'envoy.filters.http.local_ratelimit',
       'envoy.filters.http.fault',
       'envoy.filters.http.cors',
+      'istio.stats',
       'envoy.filters.http.router',
     ]);
     expect(filters[1].typed_config.rules.action).toBe('DENY');

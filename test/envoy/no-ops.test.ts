@@ -26,6 +26,7 @@ function usedNoOpKeys(): Set<string> {
     schema.jwtAuthentication,
     schema.router,
     schema.routeFilterConfig,
+    schema.istioStats,
     schema.downstreamTlsContext,
     schema.upstreamTlsContext,
     schema.httpProtocolOptions,

@@ -10,7 +10,7 @@ import { serviceClusterIp, type Registry } from '../../src/fidelity/kube-objects
 import { comparedListeners, withoutNetworkAuthzFilters } from '../../src/fidelity/listener-view.ts';
 import { runFidelity, translationInput, withMeshConfig } from '../../src/fidelity/run.ts';
 import { TypedConfigType, type Listener } from '../../src/envoy/model/index.ts';
-import { gatewayHttpFilters, outboundHttpFilters } from '../../src/envoy/runtime/listeners.ts';
+import { gatewayHttpFilters, inboundHttpFilters, outboundHttpFilters } from '../../src/envoy/runtime/listeners.ts';
 import { localRateLimitEnvoyFilter } from '../../src/istio/ratelimit/envoy-filter.ts';
 import { buildListeners } from '../../src/istio/xds/listeners.ts';
 import { buildRoutes } from '../../src/istio/xds/routes.ts';
@@ -238,5 +238,55 @@ describe('the built-in gateway and outbound HTTP listeners against istiod', () =
     const external = externalServices(objects);
     await compare('service-entries', objects, { external });
     await compare('service-entries-registry-only', objects, { external, meshConfig: 'outboundTrafficPolicy:\n  mode: REGISTRY_ONLY\n' });
+  }, 60_000);
+
+  it('Telemetry metrics overrides (telemetry.go mergeMetrics + generateStatsConfig): the istio.stats filter per class, CLIENT on gateways and outbound listeners, SERVER inbound; ALL_METRICS disabled leaves it out', async () => {
+    const telemetry = (name: string, namespace: string, spec: Record<string, unknown>): K8sObject => ({
+      apiVersion: 'telemetry.istio.io/v1',
+      kind: 'Telemetry',
+      metadata: { name, namespace },
+      spec,
+    });
+    const objects = [
+      telemetry('mesh-default', 'istio-system', {
+        metrics: [
+          {
+            overrides: [
+              {
+                match: { metric: 'REQUEST_COUNT', mode: 'CLIENT' },
+                tagOverrides: { request_method: { value: 'request.method' }, request_protocol: { operation: 'REMOVE' } },
+              },
+              { match: { metric: 'REQUEST_COUNT', mode: 'SERVER' }, disabled: true },
+              { match: { customMetric: 'my_total' }, tagOverrides: { destination_version: { value: "'pinned'" } } },
+            ],
+          },
+        ],
+      }),
+      telemetry('reviews-off', 'default', {
+        selector: { matchLabels: { app: 'reviews' } },
+        metrics: [{ overrides: [{ match: { mode: 'SERVER' }, disabled: true }] }],
+      }),
+      gateway('web', [{ number: 8080, hosts: ['*'] }]),
+      virtualService('web', ['web'], '*'),
+    ];
+    const meshConfig = 'defaultProviders:\n  metrics:\n  - prometheus\n';
+    await compare('telemetry', objects, { meshConfig });
+    const stats = (filters: { name: string; typed_config?: unknown }[] | undefined) => (filters ?? []).find((f) => f.name === 'istio.stats')?.typed_config;
+    const client = stats(outboundHttpFilters(builtin(objects, 'productpage', bookinfoRegistry(), meshConfig), 9080));
+    expect(client).toEqual({
+      '@type': 'type.googleapis.com/stats.PluginConfig',
+      metrics: [
+        { name: 'requests_total', dimensions: { request_method: 'request.method' }, tags_to_remove: ['request_protocol'] },
+        { name: 'my_total', dimensions: { destination_version: "'pinned'" } },
+      ],
+    });
+    expect(stats(inboundHttpFilters(builtin(objects, 'productpage', bookinfoRegistry(), meshConfig), 9080, true))).toEqual({
+      '@type': 'type.googleapis.com/stats.PluginConfig',
+      metrics: [
+        { name: 'requests_total', drop: true },
+        { name: 'my_total', dimensions: { destination_version: "'pinned'" } },
+      ],
+    });
+    expect(stats(inboundHttpFilters(builtin(objects, 'reviews-v1', bookinfoRegistry(), meshConfig), 9080, true))).toBeUndefined();
   }, 60_000);
 });

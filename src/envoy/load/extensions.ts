@@ -23,6 +23,8 @@ const EXECUTED: Record<Family, Record<string, Rule>> = {
     [TC.router]: s.router,
     // The filter's behaviour is the per-route (or virtual host) CorsPolicy it reads (src/envoy/runtime/cors.ts).
     [TC.cors]: empty('Cors'),
+    // Read by the local proxies for istio_requests_total (src/targets/local/request-metrics.ts).
+    [TC.istioStats]: s.istioStats,
   },
   per_filter_config: {
     [TC.fault]: s.httpFault,

@@ -276,6 +276,26 @@ export const router = message('Router', () => ({
   upstream_log: noop('Router.upstream_log'),
   suppress_grpc_request_failure_code_stats: noop('Router.suppress_grpc_request_failure_code_stats'),
 }));
+/**
+ * Istio's stats filter (istio.io/api envoy/extensions/stats/config.proto) as istiod writes it (model/telemetry.go
+ * generateStatsConfig): overrides of the standard metrics. `definitions` (new metrics), `match` (conditional
+ * overrides), `reporter` SERVER_GATEWAY (waypoints) and the prefix and separators are refused: none is emulated.
+ */
+export const istioStats = message('stats.PluginConfig', () => ({
+  disable_host_header_fallback: noop('PluginConfig.disable_host_header_fallback'),
+  tcp_reporting_duration: noop('PluginConfig.tcp_reporting_duration'),
+  rotation_interval: noop('PluginConfig.rotation_interval'),
+  graceful_deletion_interval: noop('PluginConfig.graceful_deletion_interval'),
+  reporter: enumOf('UNSPECIFIED'),
+  metrics: list(
+    message('stats.MetricConfig', () => ({
+      name: str,
+      dimensions: map(str),
+      tags_to_remove: list(str),
+      drop: bool,
+    })),
+  ),
+}));
 export const routeFilterConfig: Rule = message('FilterConfig', () => ({
   config: any('per_filter_config'),
   is_optional: bool,

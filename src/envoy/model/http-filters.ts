@@ -122,6 +122,20 @@ export interface Router {
   suppress_envoy_headers?: boolean;
 }
 
+/** stats.MetricConfig: what istio_stats does to one metric (`name` its Prometheus short name; empty: every metric). */
+export interface StatsMetricConfig {
+  name?: string;
+  /** Tag → CEL expression: a standard tag's value replaced, or a tag added. */
+  dimensions?: Record<string, string>;
+  tags_to_remove?: string[];
+  drop?: boolean;
+}
+
+/** stats.PluginConfig, the `istio.stats` HTTP filter (model/telemetry.go generateStatsConfig). */
+export interface StatsPluginConfig {
+  metrics?: StatsMetricConfig[];
+}
+
 export type HttpFilterConfig =
   | TypedAny<typeof TypedConfigType.fault, HttpFault>
   | TypedAny<typeof TypedConfigType.rbac, HttpRbac>
@@ -129,7 +143,8 @@ export type HttpFilterConfig =
   | TypedAny<typeof TypedConfigType.localRateLimit, LocalRateLimit>
   | TypedAny<typeof TypedConfigType.jwtAuthn, JwtAuthentication>
   | TypedAny<typeof TypedConfigType.router, Router>
-  | TypedAny<typeof TypedConfigType.cors, Record<string, never>>;
+  | TypedAny<typeof TypedConfigType.cors, Record<string, never>>
+  | TypedAny<typeof TypedConfigType.istioStats, StatsPluginConfig>;
 
 /** envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter, after the loader resolved TypedStructs. */
 export interface HttpFilter {

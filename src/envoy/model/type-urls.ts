@@ -23,6 +23,8 @@ export const TypedConfigType = {
   router: `${T}envoy.extensions.filters.http.router.v3.Router`,
   cors: `${T}envoy.extensions.filters.http.cors.v3.Cors`,
   corsPolicy: `${T}envoy.extensions.filters.http.cors.v3.CorsPolicy`,
+  /** Istio's stats filter (istio.io/api envoy/extensions/stats/config.proto): Telemetry metrics overrides. */
+  istioStats: `${T}stats.PluginConfig`,
   routeFilterConfig: `${T}envoy.config.route.v3.FilterConfig`,
   upstreamTlsContext: `${T}envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext`,
   downstreamTlsContext: `${T}envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext`,

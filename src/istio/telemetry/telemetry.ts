@@ -14,6 +14,7 @@
 //   counted; REMOVE drops a standard tag (a non-standard one is ignored); UPSERT replaces a standard tag's value in
 //   place or appends a new tag (in name order); an expression CEL cannot parse drops a standard tag and adds no new one.
 // accessLogging and tracing are refused (the local proxies write no access log and no span).
+import type { StatsMetricConfig, StatsPluginConfig } from '../../envoy/model/index.ts';
 import type { K8sObject, SourcePos } from '../../spec/types.ts';
 import { FieldReader } from '../fields.ts';
 import { ROOT_NAMESPACE, labelsMatch, objectNamespace, readSelector, resourceName, type WorkloadRef } from '../selector.ts';
@@ -34,6 +35,7 @@ const STANDARD_METRICS: Record<string, string> = {
   GRPC_REQUEST_MESSAGES: 'request_messages_total',
   GRPC_RESPONSE_MESSAGES: 'response_messages_total',
 };
+const REQUESTS_TOTAL = 'requests_total';
 const MODES = ['CLIENT_AND_SERVER', 'CLIENT', 'SERVER'] as const;
 type Mode = 'CLIENT' | 'SERVER';
 
@@ -75,7 +77,7 @@ interface TagOverride {
 }
 
 interface Override {
-  /** Prometheus short names (requests_total, …); ALL_METRICS is every standard one. */
+  /** istiod's keys (telemetry.go getMatches): IstioMetric names (REQUEST_COUNT, …; ALL_METRICS is every one) or a customMetric. */
   metrics: string[];
   allMetrics: boolean;
   modes: Mode[];
@@ -88,7 +90,8 @@ export interface TelemetryModel {
   namespace: string;
   selector?: Record<string, string>;
   targeted: boolean;
-  overrides: Override[];
+  /** spec.metrics in order: whether each names its providers (else it inherits its parent's), and its overrides. */
+  metrics: { namesProviders: boolean; overrides: Override[] }[];
 }
 
 const parsed = new WeakMap<K8sObject, TelemetryModel>();
@@ -114,12 +117,13 @@ export function parseTelemetry(obj: K8sObject, source?: SourcePos): TelemetryMod
   if (spec.targetRef !== undefined) r.object(spec.targetRef, 'spec.targetRef');
   if (spec.targetRefs !== undefined) r.array(spec.targetRefs, 'spec.targetRefs').forEach((t, i) => r.object(t, `spec.targetRefs[${i}]`));
   const selector = readSelector(obj, 'selector', source);
-  const overrides: Override[] = [];
+  const metrics: TelemetryModel['metrics'] = [];
   r.array(spec.metrics ?? [], 'spec.metrics').forEach((raw, i) => {
     const at = `spec.metrics[${i}]`;
     const m = r.object(raw, at);
     r.onlyKeys(m, at, ['providers', 'overrides', 'reportingInterval']);
-    r.array(m.providers ?? [], `${at}.providers`).forEach((p, j) => {
+    const providers = r.array(m.providers ?? [], `${at}.providers`);
+    providers.forEach((p, j) => {
       const po = r.object(p, `${at}.providers[${j}]`);
       r.onlyKeys(po, `${at}.providers[${j}]`, ['name']);
       const name = r.string(po.name, `${at}.providers[${j}].name`);
@@ -132,9 +136,10 @@ export function parseTelemetry(obj: K8sObject, source?: SourcePos): TelemetryMod
     });
     // reportingInterval paces the TCP metrics' reports only; the local mesh serves HTTP, whose metrics count per request.
     if (m.reportingInterval !== undefined) r.string(m.reportingInterval, `${at}.reportingInterval`);
-    r.array(m.overrides ?? [], `${at}.overrides`).forEach((o, j) => overrides.push(parseOverride(r, o, `${at}.overrides[${j}]`)));
+    const overrides = r.array(m.overrides ?? [], `${at}.overrides`).map((o, j) => parseOverride(r, o, `${at}.overrides[${j}]`));
+    metrics.push({ namesProviders: providers.length > 0, overrides });
   });
-  const model: TelemetryModel = { name: obj.metadata.name, namespace: objectNamespace(obj), ...(selector ? { selector } : {}), targeted, overrides };
+  const model: TelemetryModel = { name: obj.metadata.name, namespace: objectNamespace(obj), ...(selector ? { selector } : {}), targeted, metrics };
   parsed.set(obj, model);
   return model;
 }
@@ -146,15 +151,14 @@ function parseOverride(r: FieldReader, raw: unknown, at: string): Override {
   const match = o.match === undefined ? {} : r.object(o.match, `${at}.match`);
   r.onlyKeys(match, `${at}.match`, ['metric', 'customMetric', 'mode']);
   if (match.metric !== undefined && match.customMetric !== undefined) throw r.error(`${at}.match`, 'set metric or customMetric, not both');
-  let metrics = Object.values(STANDARD_METRICS);
+  let metrics = Object.keys(STANDARD_METRICS);
   let allMetrics = true;
   if (match.metric !== undefined) {
     const metric = r.string(match.metric, `${at}.match.metric`);
     if (metric !== 'ALL_METRICS') {
-      const short = STANDARD_METRICS[metric];
-      if (!short)
+      if (!STANDARD_METRICS[metric])
         throw r.error(`${at}.match.metric`, `unknown metric ${JSON.stringify(metric)} (one of ALL_METRICS, ${Object.keys(STANDARD_METRICS).join(', ')})`);
-      metrics = [short];
+      metrics = [metric];
       allMetrics = false;
     }
   } else if (match.customMetric !== undefined) {
@@ -258,16 +262,35 @@ export function applicableTelemetries(telemetries: readonly TelemetryModel[], pr
   return out;
 }
 
-/** istio_requests_total per mode for a proxy (telemetry.go mergeMetrics + generateStatsConfig, istio_stats.cc). */
-export function requestMetricsFor(telemetries: readonly TelemetryModel[], proxy: WorkloadRef, rootNamespace = ROOT_NAMESPACE): ProxyRequestMetrics {
-  const applicable = applicableTelemetries(telemetries, proxy, rootNamespace);
-  if (applicable.length === 0) return STANDARD_REQUEST_METRICS;
-  const merged = {
-    CLIENT: { allDisabled: false, disabled: undefined as boolean | undefined, tags: new Map<string, TagOverride>() },
-    SERVER: { allDisabled: false, disabled: undefined as boolean | undefined, tags: new Map<string, TagOverride>() },
-  };
-  for (const t of applicable) {
-    for (const o of t.overrides) {
+/** istiod's stats filter config per mode for a proxy; absent: no filter for that mode (ALL_METRICS disabled). */
+export interface ProxyStatsConfigs {
+  client?: StatsPluginConfig;
+  server?: StatsPluginConfig;
+}
+
+/**
+ * The `istio.stats` filter configs istiod writes for a proxy (telemetry.go mergeMetrics + generateStatsConfig): one
+ * MetricConfig per overridden metric in key order, named by its Prometheus short name (a customMetric by its own
+ * name), its UPSERTs as dimensions and its REMOVEs as tags_to_remove, both in tag name order. The no-op fields
+ * istiod also sets (disable_host_header_fallback, tcp_reporting_duration) are left out, as the loader drops them.
+ */
+export function statsConfigsFor(
+  telemetries: readonly TelemetryModel[],
+  proxy: WorkloadRef,
+  defaultMetricsProviders: readonly string[],
+  rootNamespace = ROOT_NAMESPACE,
+): ProxyStatsConfigs {
+  type Merged = { allDisabled: boolean; metrics: Map<string, { disabled?: boolean; tags: Map<string, TagOverride> }> };
+  const merged: Record<Mode, Merged> = { CLIENT: { allDisabled: false, metrics: new Map() }, SERVER: { allDisabled: false, metrics: new Map() } };
+  // mergeMetrics: an entry naming no providers inherits the previous one's (the first, the mesh's defaults); only
+  // prometheus can be named here, so an entry applies when it or an earlier one names providers, or the defaults do.
+  const byDefault = defaultMetricsProviders.includes('prometheus');
+  let inherited = byDefault;
+  let prometheus = byDefault;
+  for (const entry of applicableTelemetries(telemetries, proxy, rootNamespace).flatMap((t) => t.metrics)) {
+    if (entry.namesProviders) inherited = prometheus = true;
+    if (!inherited) continue;
+    for (const o of entry.overrides) {
       for (const mode of o.modes) {
         const m = merged[mode];
         if (o.allMetrics && o.disabled === true) {
@@ -275,31 +298,84 @@ export function requestMetricsFor(telemetries: readonly TelemetryModel[], proxy:
           continue;
         }
         m.allDisabled = false;
-        if (!o.metrics.includes('requests_total')) continue;
-        if (o.disabled !== undefined) m.disabled = o.disabled;
-        for (const [name, tag] of o.tags) m.tags.set(name, tag);
+        for (const key of o.metrics) {
+          const metric = m.metrics.get(key) ?? { tags: new Map<string, TagOverride>() };
+          if (o.disabled !== undefined) metric.disabled = o.disabled;
+          for (const [name, tag] of o.tags) metric.tags.set(name, tag);
+          m.metrics.set(key, metric);
+        }
       }
     }
   }
-  const side = (mode: Mode): RequestCountMetrics => {
-    const m = merged[mode];
-    const replaced: TagRule[] = [];
-    const added: TagRule[] = [];
-    for (const name of [...m.tags.keys()].sort()) {
-      const tag = m.tags.get(name) as TagOverride;
-      const standard = STANDARD_TAGS.has(name);
-      if (tag.remove) {
-        if (standard) replaced.push({ name, remove: true });
-        continue;
-      }
-      const compiled = compileExpression(tag.value ?? '');
-      if (compiled.kind !== 'attribute') {
-        if (standard) replaced.push({ name, remove: true });
-        continue;
-      }
-      (standard ? replaced : added).push({ name, remove: false, standard, evaluate: compiled.evaluate });
-    }
-    return { filterDisabled: m.allDisabled, dropped: m.disabled === true, tags: [...replaced, ...added] };
+  const config = (m: Merged): StatsPluginConfig | undefined => {
+    if (m.allDisabled) return undefined;
+    const metrics = [...m.metrics.entries()]
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([key, metric]): StatsMetricConfig => {
+        const tags = [...metric.tags.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+        const dimensions = Object.fromEntries(tags.flatMap(([n, t]) => (t.remove ? [] : [[n, t.value ?? '']])));
+        const removed = tags.filter(([, t]) => t.remove).map(([n]) => n);
+        return {
+          name: STANDARD_METRICS[key] ?? key,
+          ...(Object.keys(dimensions).length > 0 ? { dimensions } : {}),
+          ...(removed.length > 0 ? { tags_to_remove: removed } : {}),
+          ...(metric.disabled === true ? { drop: true } : {}),
+        };
+      });
+    return metrics.length > 0 ? { metrics } : {};
   };
-  return { client: side('CLIENT'), server: side('SERVER') };
+  // generateStatsConfig: no metrics provider, no stats filter.
+  if (!prometheus) return {};
+  const client = config(merged.CLIENT);
+  const server = config(merged.SERVER);
+  return { ...(client ? { client } : {}), ...(server ? { server } : {}) };
+}
+
+/**
+ * What an `istio.stats` filter does with istio_requests_total (istio_stats.cc Config::Config, MetricOverrides): the
+ * MetricConfigs named requests_total (or naming no metric, for the tags) in order, later ones overriding a tag; no
+ * filter, no metric at all.
+ */
+export function requestCountMetricsOf(config: StatsPluginConfig | undefined): RequestCountMetrics {
+  if (!config) return { filterDisabled: true, dropped: false, tags: [] };
+  let dropped = false;
+  const tags = new Map<string, TagOverride>();
+  for (const metric of config.metrics ?? []) {
+    const name = metric.name ?? '';
+    if (name !== '' && name !== REQUESTS_TOTAL) continue;
+    if (metric.drop === true) {
+      // istio_stats drops a metric it finds by name; an unnamed MetricConfig names none.
+      if (name === REQUESTS_TOTAL) dropped = true;
+      continue;
+    }
+    for (const tag of metric.tags_to_remove ?? []) tags.set(tag, { remove: true });
+    for (const [tag, value] of Object.entries(metric.dimensions ?? {})) tags.set(tag, { remove: false, value });
+  }
+  const replaced: TagRule[] = [];
+  const added: TagRule[] = [];
+  for (const [name, tag] of [...tags.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    const standard = STANDARD_TAGS.has(name);
+    if (tag.remove) {
+      if (standard) replaced.push({ name, remove: true });
+      continue;
+    }
+    const compiled = compileExpression(tag.value ?? '');
+    if (compiled.kind !== 'attribute') {
+      if (standard) replaced.push({ name, remove: true });
+      continue;
+    }
+    (standard ? replaced : added).push({ name, remove: false, standard, evaluate: compiled.evaluate });
+  }
+  return { filterDisabled: false, dropped, tags: [...replaced, ...added] };
+}
+
+/** istio_requests_total per mode for a proxy, from the Telemetry resources through the config istiod writes. */
+export function requestMetricsFor(
+  telemetries: readonly TelemetryModel[],
+  proxy: WorkloadRef,
+  defaultMetricsProviders: readonly string[],
+  rootNamespace = ROOT_NAMESPACE,
+): ProxyRequestMetrics {
+  const configs = statsConfigsFor(telemetries, proxy, defaultMetricsProviders, rootNamespace);
+  return { client: requestCountMetricsOf(configs.client), server: requestCountMetricsOf(configs.server) };
 }

@@ -1,12 +1,14 @@
 // The HTTP filters istiod writes into an HTTP connection manager, per listener class
 // (pilot/pkg/networking/core/listener_builder.go buildHTTPConnectionManager, appendMxFilter): metadata exchange,
 // CUSTOM authorization, authentication (jwt_authn), DENY/ALLOW authorization, grpc_stats, ALPN (not on the sidecar's
-// inbound side: features.ALPNFilter), fault, CORS, stats, router; then the EnvoyFilter HTTP_FILTER patches of the
+// inbound side: features.ALPNFilter), fault, CORS, stats (the Telemetry metrics overrides, model/telemetry.go
+// generateStatsConfig; none when the class's metrics are all disabled), router; then the EnvoyFilter HTTP_FILTER patches of the
 // context. The filters the data plane does not run are kept while patching (a patch may name them), then dropped.
 import { buildInboundAuthzFilters } from './authorization-filters.ts';
 import { SpecError } from '../../errors.ts';
 import { loadEnvoyResource } from '../../envoy/load/index.ts';
-import type { HttpFilter } from '../../envoy/model/index.ts';
+import type { HttpFilter, StatsPluginConfig } from '../../envoy/model/index.ts';
+import { statsConfigsFor } from '../telemetry/telemetry.ts';
 import { ResourceType, TypedConfigType } from '../../envoy/model/type-urls.ts';
 import type { Json } from '../../spec/untyped.ts';
 import { httpFilterPatches, patchHttpFilters, type HttpFilterPatch, type PatchSite, type RawHttpFilter } from './http-filter-patches.ts';
@@ -24,6 +26,8 @@ export interface ClassFilters {
   jwt?: Json;
   authz: HttpFilter[];
   patches: HttpFilterPatch[];
+  /** The `istio.stats` filter's config; absent: no stats filter (the class's metrics all disabled). */
+  stats?: StatsPluginConfig;
 }
 
 export type AuthzFilterBuilder = (input: TranslationInput, proxy: ProxyDescriptor) => HttpFilter[];
@@ -81,7 +85,10 @@ export function classFilters(
 ): ClassFilters {
   const patches = httpFilterPatches(input, proxy, listenerClass);
   checkPatchValues(patches);
-  if (listenerClass === 'SIDECAR_OUTBOUND') return { listenerClass, customAuthz: [], authz: [], patches };
+  // telemetry.go MetricsForClass: the sidecar's inbound listeners take the SERVER metrics, the others the CLIENT ones.
+  const configs = statsConfigsFor(input.telemetries ?? [], { namespace: proxy.namespace, labels: proxy.labels }, input.defaultMetricsProviders ?? []);
+  const stats = listenerClass === 'SIDECAR_INBOUND' ? configs.server : configs.client;
+  if (listenerClass === 'SIDECAR_OUTBOUND') return { listenerClass, customAuthz: [], authz: [], patches, ...(stats ? { stats } : {}) };
   const authz = authzFilters(input, proxy);
   const jwt = buildJwtFilter(input, proxy);
   return {
@@ -90,6 +97,7 @@ export function classFilters(
     ...(jwt ? { jwt } : {}),
     authz: authz.filter((x) => !isCustomAuthz(x)),
     patches,
+    ...(stats ? { stats } : {}),
   };
 }
 
@@ -107,7 +115,7 @@ function baseHttpFilters(f: ClassFilters): RawHttpFilter[] {
     ...(f.listenerClass === 'SIDECAR_INBOUND' ? [] : [noOp('istio.alpn')]),
     { name: 'envoy.filters.http.fault', typed_config: { '@type': TypedConfigType.fault } },
     { name: 'envoy.filters.http.cors', typed_config: { '@type': TypedConfigType.cors } },
-    noOp('istio.stats'),
+    ...(f.stats ? [{ name: 'istio.stats', typed_config: { '@type': TypedConfigType.istioStats, ...f.stats } }] : []),
     { name: 'envoy.filters.http.router', typed_config: { '@type': TypedConfigType.router } },
   ];
 }

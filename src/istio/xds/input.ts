@@ -6,6 +6,7 @@ import type { DestinationRuleModel, GatewayModel, VirtualServiceModel } from '..
 import { labelsMatch } from '../selector.ts';
 import type { IstioBehaviour } from '../version.ts';
 import type { MeshConfig } from '../mesh-config.ts';
+import type { TelemetryModel } from '../telemetry/telemetry.ts';
 
 export interface ServicePort {
   port: number;
@@ -58,6 +59,11 @@ export interface TranslationInput {
   peerAuthentications: K8sObject[];
   requestAuthentications: K8sObject[];
   envoyFilters: K8sObject[];
+  /** Every Telemetry, parsed, in creation order (the stats filter's metrics overrides); absent: none. */
+  telemetries?: TelemetryModel[];
+  /** meshConfig.defaultProviders.metrics; absent: none, as in istiod's default mesh config (no istio.stats filter
+   * unless a Telemetry names a provider). */
+  defaultMetricsProviders?: string[];
   /** meshConfig.outboundTrafficPolicy.mode; absent: ALLOW_ANY. */
   outboundTrafficPolicy?: 'ALLOW_ANY' | 'REGISTRY_ONLY';
   /** meshConfig.extensionProviders of the external-authorization kinds, by name (CUSTOM AuthorizationPolicies name

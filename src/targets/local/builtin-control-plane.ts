@@ -2,6 +2,7 @@
 // (src/istio/xds/input.ts), and the Envoy configuration each proxy is sent, built from them by src/istio/xds.
 import { injectedPodLabels } from '../../istio/injection.ts';
 import type { DestinationRuleModel, GatewayModel, VirtualServiceModel } from '../../istio/networking/model.ts';
+import type { TelemetryModel } from '../../istio/telemetry/telemetry.ts';
 import type { IstioBehaviour } from '../../istio/version.ts';
 import type { ProxyDescriptor, ServiceInput, TranslationInput, WorkloadInstanceInput } from '../../istio/xds/input.ts';
 import type { K8sObject } from '../../spec/types.ts';
@@ -23,6 +24,10 @@ export interface LocalMeshConfig {
   outboundTrafficPolicy?: 'ALLOW_ANY' | 'REGISTRY_ONLY';
   /** The mesh config's extension providers (CUSTOM AuthorizationPolicies name them). */
   extensionProviders?: TranslationInput['extensionProviders'];
+  /** Every Telemetry in creation order (the stats filter's metrics overrides). */
+  telemetries?: TelemetryModel[];
+  /** The mesh config's defaultProviders.metrics. */
+  defaultMetricsProviders?: string[];
 }
 
 /** A Service of the local mesh as istiod's registry has it; the local mesh has no cluster IPs. */
@@ -77,6 +82,8 @@ export function translationInputOf(config: LocalMeshConfig): TranslationInput {
     envoyFilters: of('EnvoyFilter'),
     ...(config.outboundTrafficPolicy ? { outboundTrafficPolicy: config.outboundTrafficPolicy } : {}),
     ...(config.extensionProviders ? { extensionProviders: config.extensionProviders } : {}),
+    ...(config.telemetries ? { telemetries: config.telemetries } : {}),
+    ...(config.defaultMetricsProviders ? { defaultMetricsProviders: config.defaultMetricsProviders } : {}),
   };
 }
 

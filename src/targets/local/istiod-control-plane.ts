@@ -26,6 +26,7 @@ const ISTIO_KINDS = new Set([
   'PeerAuthentication',
   'RequestAuthentication',
   'ServiceEntry',
+  'Telemetry',
 ]);
 
 export const istiodControlPlaneVersion = ISTIOD_VERSION;

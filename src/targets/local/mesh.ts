@@ -39,7 +39,8 @@ import type { ExtAuthzRuntime } from './security.ts';
 import { StandIn } from './stand-in.ts';
 import { buildListeners } from '../../istio/xds/listeners.ts';
 import { must } from '../../must.ts';
-import { requestMetricsFor } from '../../istio/telemetry/telemetry.ts';
+import { requestMetricsOfListeners } from './request-metrics.ts';
+import { INSTALLED_METRICS_PROVIDERS, installedMeshYaml } from '../../istio/mesh-config.ts';
 import { hasUsableKey, remoteJwksRules } from '../../istio/security/request-authentication.ts';
 import { publicOnlyJwks } from '../../istio/security/jwks-resolver.ts';
 import { fetchJwks } from './jwks-fetch.ts';
@@ -494,6 +495,9 @@ export class LocalMesh {
         securityObjects: compiled.securityObjects.map((o) => (o.kind === 'RequestAuthentication' ? this.withFetchedJwks(o) : o)),
         outboundTrafficPolicy: compiled.meshConfig.outboundTrafficPolicy,
         extensionProviders: compiled.meshConfig.extensionProviders,
+        telemetries: compiled.telemetries,
+        // The ConfigMap as an installation writes it: prometheus unless the mesh config names its own defaultProviders.
+        defaultMetricsProviders: compiled.meshConfig.defaultMetricsProviders ?? [...INSTALLED_METRICS_PROVIDERS],
       });
       this.lastInput = { compiled, generation: this.podGeneration, input };
     }
@@ -510,7 +514,7 @@ export class LocalMesh {
     ];
     // istiod gets the keys it would have fetched inline: it must not fetch anything itself.
     const objects = this.store.list().map((o) => (o.kind === 'RequestAuthentication' ? this.withFetchedJwks(o) : o));
-    return this.istiod.translate(input, objects, proxies, compiled.meshConfig.yaml);
+    return this.istiod.translate(input, objects, proxies, installedMeshYaml(compiled.meshConfig));
   }
 
   /** A RequestAuthentication whose http(s) jwksUris are replaced by what their fetch gave (BuildLocalJwks inlines the same). */
@@ -572,7 +576,8 @@ export class LocalMesh {
       // The built-in listeners, run as istiod's are: the sidecar's virtualInbound and outbound listeners, the gateway's.
       listeners = buildListeners(input, descriptor);
     }
-    proxy.stats.requestMetrics = requestMetricsFor(compiled.telemetries, { namespace: id.namespace, labels: id.labels });
+    // Telemetry reaches istio_requests_total through the listeners' istio.stats filters, whichever control plane wrote them.
+    proxy.stats.requestMetrics = requestMetricsOfListeners(listeners);
     const deps = {
       behaviour: this.behaviour,
       seed: this.seed,

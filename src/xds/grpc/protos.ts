@@ -50,6 +50,48 @@ export function protoIncludeDirs(): string[] {
   return [...['envoy-api', 'xds', 'googleapis', 'protoc-gen-validate'].map((d) => path.join(xds, 'deps', d)), pbjs];
 }
 
+/**
+ * Istio's stats filter config (istio.io/api envoy/extensions/stats/config.proto, package `stats`), which
+ * @grpc/grpc-js-xds does not ship: the messages and field numbers istiod writes (model/telemetry.go
+ * generateStatsConfig) and the ones the loader refuses by name, so none arrives as a bare {"@type"}.
+ */
+const ISTIO_STATS_PROTO = {
+  stats: {
+    nested: {
+      MetricConfig: {
+        fields: {
+          dimensions: { keyType: 'string', type: 'string', id: 1 },
+          name: { type: 'string', id: 2 },
+          tags_to_remove: { rule: 'repeated', type: 'string', id: 3 },
+          match: { type: 'string', id: 4 },
+          drop: { type: 'bool', id: 5 },
+        },
+      },
+      MetricType: { values: { COUNTER: 0, GAUGE: 1, HISTOGRAM: 2 } },
+      Reporter: { values: { UNSPECIFIED: 0, SERVER_GATEWAY: 1 } },
+      MetricDefinition: {
+        fields: { name: { type: 'string', id: 1 }, value: { type: 'string', id: 2 }, type: { type: 'MetricType', id: 3 } },
+      },
+      PluginConfig: {
+        fields: {
+          debug: { type: 'bool', id: 1 },
+          max_peer_cache_size: { type: 'int32', id: 2 },
+          stat_prefix: { type: 'string', id: 3 },
+          field_separator: { type: 'string', id: 4 },
+          value_separator: { type: 'string', id: 5 },
+          disable_host_header_fallback: { type: 'bool', id: 6 },
+          tcp_reporting_duration: { type: 'google.protobuf.Duration', id: 7 },
+          metrics: { rule: 'repeated', type: 'MetricConfig', id: 8 },
+          definitions: { rule: 'repeated', type: 'MetricDefinition', id: 9 },
+          reporter: { type: 'Reporter', id: 10 },
+          rotation_interval: { type: 'google.protobuf.Duration', id: 11 },
+          graceful_deletion_interval: { type: 'google.protobuf.Duration', id: 12 },
+        },
+      },
+    },
+  },
+};
+
 let cached: Root | undefined;
 
 export function envoyProtos(): Root {
@@ -64,6 +106,7 @@ export function envoyProtos(): Root {
     return target; // protobufjs then fails naming the file, rather than skipping the import
   };
   root.loadSync(PROTO_FILES, { keepCase: true });
+  root.addJSON(ISTIO_STATS_PROTO);
   root.resolveAll();
   cached = root;
   return root;

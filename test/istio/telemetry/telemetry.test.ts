@@ -5,13 +5,25 @@ import { describe, expect, it } from 'vitest';
 import { SpecError } from '../../../src/errors.ts';
 import type { K8sObject } from '../../../src/spec/types.ts';
 import { compileExpression, type RequestAttributes } from '../../../src/istio/telemetry/expression.ts';
-import { parseTelemetry, requestMetricsFor, unparsableTagValues, type TelemetryModel } from '../../../src/istio/telemetry/telemetry.ts';
+import {
+  parseTelemetry,
+  requestCountMetricsOf,
+  requestMetricsFor,
+  statsConfigsFor,
+  unparsableTagValues,
+  type TelemetryModel,
+} from '../../../src/istio/telemetry/telemetry.ts';
+import { installedMeshYaml, parseMeshConfig } from '../../../src/istio/mesh-config.ts';
+import { TypedConfigType, type HttpFilter, type StatsMetricConfig } from '../../../src/envoy/model/index.ts';
+import { requestMetricsOfListeners } from '../../../src/targets/local/request-metrics.ts';
 import { ProxyStats } from '../../../src/targets/local/proxy/stats.ts';
 import { record, type PeerInfo } from '../../../src/targets/local/proxy/telemetry.ts';
 
 function telemetry(name: string, namespace: string, spec: Record<string, unknown>): K8sObject {
   return { apiVersion: 'telemetry.istio.io/v1', kind: 'Telemetry', metadata: { name, namespace }, spec };
 }
+/** An installation's defaultProviders.metrics (the istio ConfigMap istioctl and Helm write). */
+const PROMETHEUS = ['prometheus'];
 const models = (...objects: K8sObject[]): TelemetryModel[] => objects.map((o) => parseTelemetry(o));
 const tags = (t: Record<string, unknown>) => ({ metrics: [{ overrides: [{ match: { metric: 'REQUEST_COUNT' }, tagOverrides: t }] }] });
 const refusal = (o: K8sObject): string => {
@@ -107,6 +119,7 @@ describe('requestMetricsFor (telemetry.go applicableTelemetries + mergeMetrics)'
     const m = requestMetricsFor(
       models(telemetry('metrics-config', 'shop', tags({ method: { value: 'request.method' }, response_code: { value: 'response.code | "unknown"' } }))),
       api,
+      PROMETHEUS,
     );
     for (const side of [m.client, m.server]) {
       expect(side.filterDisabled).toBe(false);
@@ -128,7 +141,7 @@ describe('requestMetricsFor (telemetry.go applicableTelemetries + mergeMetrics)'
       ...tags({ who: { value: '"gw"' } }),
     });
     const value = (t: K8sObject[], proxy = api) => {
-      const tag = requestMetricsFor(models(...t), proxy).server.tags.find((x) => x.name === 'who');
+      const tag = requestMetricsFor(models(...t), proxy, PROMETHEUS).server.tags.find((x) => x.name === 'who');
       return tag && !tag.remove ? tag.evaluate(request) : undefined;
     };
     expect(value([root, ns, ignored, workload, other, targeted])).toBe('workload');
@@ -139,26 +152,29 @@ describe('requestMetricsFor (telemetry.go applicableTelemetries + mergeMetrics)'
     // A selector in the root namespace selects workloads of the root namespace only (only the proxy's namespace is scanned).
     const rootSelector = telemetry('sel', 'istio-system', { selector: { matchLabels: { app: 'api' } }, ...tags({ who: { value: '"root-selector"' } }) });
     expect(value([rootSelector])).toBeUndefined();
-    expect(requestMetricsFor(models(root), { namespace: 'istio-system', labels: { app: 'istio-ingressgateway' } }).client.tags).toHaveLength(2);
+    expect(requestMetricsFor(models(root), { namespace: 'istio-system', labels: { app: 'istio-ingressgateway' } }, PROMETHEUS).client.tags).toHaveLength(2);
   });
 
   it('mode CLIENT or SERVER only; ALL_METRICS disabled removes the filter until a later override of that mode; a disabled REQUEST_COUNT is dropped', () => {
     const clientOnly = telemetry('c', 'shop', {
       metrics: [{ overrides: [{ match: { metric: 'REQUEST_COUNT', mode: 'CLIENT' }, tagOverrides: { x: { value: '"1"' } } }] }],
     });
-    const m = requestMetricsFor(models(clientOnly), api);
+    const m = requestMetricsFor(models(clientOnly), api, PROMETHEUS);
     expect(m.client.tags.map((t) => t.name)).toEqual(['x']);
     expect(m.server.tags).toEqual([]);
 
     const offAll = telemetry('off', 'istio-system', { metrics: [{ overrides: [{ disabled: true }] }] });
-    expect(requestMetricsFor(models(offAll), api)).toMatchObject({ client: { filterDisabled: true }, server: { filterDisabled: true } });
+    expect(requestMetricsFor(models(offAll), api, PROMETHEUS)).toMatchObject({ client: { filterDisabled: true }, server: { filterDisabled: true } });
     const backOnServer = telemetry('on', 'shop', { metrics: [{ overrides: [{ match: { metric: 'REQUEST_DURATION', mode: 'SERVER' }, disabled: false }] }] });
-    expect(requestMetricsFor(models(offAll, backOnServer), api)).toMatchObject({ client: { filterDisabled: true }, server: { filterDisabled: false } });
+    expect(requestMetricsFor(models(offAll, backOnServer), api, PROMETHEUS)).toMatchObject({
+      client: { filterDisabled: true },
+      server: { filterDisabled: false },
+    });
 
     const dropCount = telemetry('d', 'shop', { metrics: [{ overrides: [{ match: { metric: 'REQUEST_COUNT' }, disabled: true }] }] });
-    expect(requestMetricsFor(models(dropCount), api)).toMatchObject({ client: { dropped: true }, server: { dropped: true } });
+    expect(requestMetricsFor(models(dropCount), api, PROMETHEUS)).toMatchObject({ client: { dropped: true }, server: { dropped: true } });
     const dropDuration = telemetry('d', 'shop', { metrics: [{ overrides: [{ match: { metric: 'REQUEST_DURATION' }, disabled: true }] }] });
-    expect(requestMetricsFor(models(dropDuration), api)).toMatchObject({ client: { dropped: false }, server: { dropped: false } });
+    expect(requestMetricsFor(models(dropDuration), api, PROMETHEUS)).toMatchObject({ client: { dropped: false }, server: { dropped: false } });
   });
 });
 
@@ -169,7 +185,7 @@ describe('istio_requests_total with overrides (istio_stats.cc overrideTags)', ()
 
   function rendered(spec: Record<string, unknown>, status = 200): string {
     const stats = new ProxyStats({ inclusionPrefixes: [], inclusionSuffixes: [], inclusionRegexps: [] });
-    stats.requestMetrics = requestMetricsFor(models(telemetry('t', 'shop', spec)), { namespace: 'shop', labels: { app: 'api' } });
+    stats.requestMetrics = requestMetricsFor(models(telemetry('t', 'shop', spec)), { namespace: 'shop', labels: { app: 'api' } }, PROMETHEUS);
     record(stats, 'destination', client, self, service, status, [], true, { method: 'GET', host: 'api:8080', path: '/x', headers: {} });
     record(stats, 'destination', client, self, service, status, [], true, { method: 'POST', host: 'api:8080', path: '/x', headers: {} });
     return stats.render();
@@ -198,5 +214,130 @@ describe('istio_requests_total with overrides (istio_stats.cc overrideTags)', ()
     expect(rendered({ metrics: [{ overrides: [{ match: { mode: 'CLIENT' }, disabled: true }] }] })).toMatch(
       /istio_requests_total\{reporter="destination",.*response_code="200".*\} 2/,
     );
+  });
+});
+
+describe('statsConfigsFor (telemetry.go mergeMetrics + generateStatsConfig): the istio.stats config istiod writes', () => {
+  const api = { namespace: 'shop', labels: { app: 'api' } };
+  const countTag = tags({ who: { value: 'request.headers["x-user"]' } });
+
+  it('no metrics provider in scope (istiod’s own default mesh config), no filter; a Telemetry naming prometheus brings it, for its entry and the later ones', () => {
+    expect(statsConfigsFor(models(telemetry('t', 'shop', countTag)), api, [])).toEqual({});
+    const named = telemetry('t', 'shop', {
+      metrics: [
+        { overrides: [{ match: { metric: 'REQUEST_SIZE' }, disabled: true }] },
+        { providers: [{ name: 'prometheus' }] },
+        { overrides: [{ match: { metric: 'REQUEST_COUNT', mode: 'SERVER' }, tagOverrides: { who: { value: 'request.method' } } }] },
+      ],
+    });
+    // The first entry inherits no provider from the (empty) defaults: its override is not applied.
+    expect(statsConfigsFor(models(named), api, [])).toEqual({
+      client: {},
+      server: { metrics: [{ name: 'requests_total', dimensions: { who: 'request.method' } }] },
+    });
+  });
+
+  it('one MetricConfig per metric in key order (IstioMetric names, then custom ones), ALL_METRICS flattened; ALL_METRICS disabled leaves the mode out', () => {
+    const t = telemetry('t', 'shop', {
+      metrics: [
+        {
+          overrides: [
+            { match: { customMetric: 'my_total' }, tagOverrides: { b: { value: "'x'" } } },
+            { match: { mode: 'CLIENT' }, tagOverrides: { request_protocol: { operation: 'REMOVE' } } },
+            { match: { mode: 'SERVER' }, disabled: true },
+          ],
+        },
+      ],
+    });
+    const configs = statsConfigsFor(models(t), api, PROMETHEUS);
+    expect(configs.server).toBeUndefined();
+    expect(configs.client?.metrics?.map((m) => m.name)).toEqual([
+      'request_messages_total',
+      'response_messages_total',
+      'requests_total',
+      'request_duration_milliseconds',
+      'request_bytes',
+      'response_bytes',
+      'tcp_connections_closed_total',
+      'tcp_connections_opened_total',
+      'tcp_received_bytes_total',
+      'tcp_sent_bytes_total',
+      'my_total',
+    ]);
+    expect(configs.client?.metrics?.[2]).toEqual({ name: 'requests_total', tags_to_remove: ['request_protocol'] });
+  });
+});
+
+describe('requestCountMetricsOf (istio_stats.cc): istio_requests_total from an istio.stats config', () => {
+  it('no filter counts nothing; a drop of requests_total drops it; an unnamed MetricConfig tags every metric but drops none; later MetricConfigs win per tag', () => {
+    expect(requestCountMetricsOf(undefined)).toMatchObject({ filterDisabled: true });
+    expect(requestCountMetricsOf({ metrics: [{ name: 'requests_total', drop: true }] })).toMatchObject({ filterDisabled: false, dropped: true });
+    expect(requestCountMetricsOf({ metrics: [{ name: 'request_bytes', drop: true }] })).toMatchObject({ dropped: false, tags: [] });
+    const m = requestCountMetricsOf({
+      metrics: [
+        { drop: true, dimensions: { ignored: "'x'" } },
+        { dimensions: { zz: 'request.method', response_code: "'fixed'" }, tags_to_remove: ['source_app', 'not_standard'] },
+        { name: 'requests_total', tags_to_remove: ['response_code'], dimensions: { aa: 'response.code | "x"' } },
+      ],
+    });
+    expect(m.dropped).toBe(false);
+    // response_code: REMOVEd by the later config; aa: not CEL, a new tag, skipped; not_standard: REMOVE of a non-standard tag, ignored.
+    expect(m.tags.map((t) => [t.name, t.remove])).toEqual([
+      ['response_code', true],
+      ['source_app', true],
+      ['zz', false],
+    ]);
+  });
+});
+
+describe('requestMetricsOfListeners: each side from its listeners’ istio.stats filter', () => {
+  const T = 'type.googleapis.com/';
+  const hcm = (filters: HttpFilter[]) => ({
+    filters: [
+      {
+        name: 'envoy.filters.network.http_connection_manager',
+        typed_config: { '@type': TypedConfigType.httpConnectionManager, stat_prefix: 's', http_filters: filters },
+      },
+    ],
+  });
+  const stats = (metrics: StatsMetricConfig[]): HttpFilter => ({ name: 'istio.stats', typed_config: { '@type': TypedConfigType.istioStats, metrics } });
+  const router: HttpFilter = {
+    name: 'envoy.filters.http.router',
+    typed_config: { '@type': `${T}envoy.extensions.filters.http.router.v3.Router` } as HttpFilter['typed_config'],
+  };
+
+  it('SERVER from virtualInbound, CLIENT from an outbound HTTP listener; a chain without the filter counts nothing; a side without an HTTP chain keeps the standard metric', () => {
+    const listeners = [
+      { name: 'virtualInbound', traffic_direction: 'INBOUND' as const, filter_chains: [hcm([router])] },
+      {
+        name: '0.0.0.0_9080',
+        traffic_direction: 'OUTBOUND' as const,
+        filter_chains: [hcm([stats([{ name: 'requests_total', tags_to_remove: ['source_app'] }]), router])],
+      },
+    ];
+    const m = requestMetricsOfListeners(listeners);
+    expect(m.server).toMatchObject({ filterDisabled: true });
+    expect(m.client).toMatchObject({ filterDisabled: false, dropped: false, tags: [{ name: 'source_app', remove: true }] });
+    expect(requestMetricsOfListeners([listeners[1]!]).server).toEqual({ filterDisabled: false, dropped: false, tags: [] });
+  });
+});
+
+describe('defaultProviders in the istio ConfigMap', () => {
+  const configMap = (mesh: string): K8sObject => ({
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: 'istio', namespace: 'istio-system' },
+    data: { mesh },
+  });
+
+  it('metrics as written (prometheus only); without defaultProviders the local mesh gives istiod the installation default', () => {
+    expect(parseMeshConfig(configMap('defaultProviders:\n  metrics: [prometheus]\n')).defaultMetricsProviders).toEqual(['prometheus']);
+    expect(parseMeshConfig(configMap('defaultProviders: {}\n')).defaultMetricsProviders).toEqual([]);
+    expect(() => parseMeshConfig(configMap('defaultProviders:\n  metrics: [stackdriver]\n'))).toThrow(/only the prometheus metrics provider/);
+    const none = parseMeshConfig(configMap('outboundTrafficPolicy: { mode: REGISTRY_ONLY }\n'));
+    expect(none.defaultMetricsProviders).toBeUndefined();
+    expect(installedMeshYaml(none)).toBe('defaultProviders:\n  metrics:\n  - prometheus\noutboundTrafficPolicy: { mode: REGISTRY_ONLY }\n');
+    expect(installedMeshYaml(parseMeshConfig(configMap('defaultProviders: {}\n')))).toBe('defaultProviders: {}\n');
+    expect(installedMeshYaml({ extensionProviders: new Map() })).toBe('defaultProviders:\n  metrics:\n  - prometheus\n');
   });
 });

@@ -84,7 +84,12 @@ describe('normaliseMessage: protobufjs messages → canonical proto3 JSON', () =
         },
       },
     });
-    expect(normaliseAny(`${T}stats.PluginConfig`, new Uint8Array([8, 1]), root)).toEqual({ '@type': `${T}stats.PluginConfig` });
+    expect(normaliseAny(`${T}io.istio.http.peer_metadata.Config`, new Uint8Array([8, 1]), root)).toEqual({ '@type': `${T}io.istio.http.peer_metadata.Config` });
+    // Istio's stats config is defined in src/xds/grpc/protos.ts: field 6 (disable_host_header_fallback) decodes.
+    expect(normaliseAny(`${T}stats.PluginConfig`, new Uint8Array([48, 1]), root)).toEqual({
+      '@type': `${T}stats.PluginConfig`,
+      disable_host_header_fallback: true,
+    });
   });
 
   it('a TypedStruct arrives with its Struct as JSON (what the loader converts, as Envoy does)', () => {
