@@ -11,6 +11,9 @@ import { describeNonPassing, readResult, repoRoot, runCli } from '../catalogue/c
 const work = mkdtempSync(join(tmpdir(), 'meshproof-threat-modeling-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 const example = join(repoRoot, 'examples', 'threat-modeling');
+// Nine experiments in one run: about 41 s of load on a quiet 2-core machine, 55 s at load average 7; over 120 s only
+// when the whole suite and other work share the cores (seen once). A hang guard, not a performance check.
+const SUITE_TIMEOUT_MS = 300_000;
 
 // Concurrent: each test is a CLI run with its own directories and its own mesh on ephemeral loopback ports, and
 // mostly waits on its load (about half a core each), so running them side by side halves the file's wall time.
@@ -29,14 +32,20 @@ describe.concurrent('examples/threat-modeling on the local target', () => {
     expect(warnings.find((w) => w.path.startsWith('Telemetry'))!.message).toMatch(/not a CEL expression.*drops the response_code label/);
   }, 60_000);
 
-  it('runs green: the 90/10 canary, header routing to v2, the ORed authorization rules, retries covering 503, CORS preflights, sticky sessions, the external AI API under REGISTRY_ONLY, the Telemetry method tag, JWT with the JWKS istiod fetches', async () => {
-    const reportDir = join(work, 'green');
-    const r = await runCli(['run', join(example, 'experiments'), '--seed', '20261205', '--report-dir', reportDir, '--quiet'], { timeoutMs: 120_000 });
-    const result = readResult(reportDir);
-    expect(describeNonPassing(result), 'experiments that did not pass').toBe('');
-    expect(r.code, r.stderr.slice(-3000)).toBe(0);
-    expect(result.experiments).toHaveLength(9);
-  }, 120_000);
+  it(
+    'runs green: the 90/10 canary, header routing to v2, the ORed authorization rules, retries covering 503, CORS preflights, sticky sessions, the external AI API under REGISTRY_ONLY, the Telemetry method tag, JWT with the JWKS istiod fetches',
+    async () => {
+      const reportDir = join(work, 'green');
+      const r = await runCli(['run', join(example, 'experiments'), '--seed', '20261205', '--report-dir', reportDir, '--quiet'], {
+        timeoutMs: SUITE_TIMEOUT_MS,
+      });
+      const result = readResult(reportDir);
+      expect(describeNonPassing(result), 'experiments that did not pass').toBe('');
+      expect(r.code, r.stderr.slice(-3000)).toBe(0);
+      expect(result.experiments).toHaveLength(9);
+    },
+    SUITE_TIMEOUT_MS,
+  );
 
   it('with the response_code override written as CEL (`response.code`), the label stays and the checks of its absence fail', async () => {
     const copy = join(work, 'telemetry-cel');
