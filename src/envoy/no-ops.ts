@@ -58,8 +58,6 @@ export const NO_OP_FIELDS: Readonly<Record<string, string>> = {
   'HttpProtocolOptions.headers_with_underscores_action': 'no local app or client sends header names with underscores',
   'Http2ProtocolOptions.window_sizes': 'HTTP/2 flow-control windows; the local hops are HTTP/1.1',
   'TcpProxy.access_log': ACCESS_LOG,
-  'PluginConfig.disable_host_header_fallback':
-    "destination_service's fallback to the Host header for a request no route sends to a service; the local proxies label such a request's service unknown",
   'PluginConfig.tcp_reporting_duration': 'how often the TCP metrics are reported; the local mesh counts HTTP requests, once each',
   'PluginConfig.rotation_interval': 'when idle metric series are evicted from the proxy; the local proxies keep every series',
   'PluginConfig.graceful_deletion_interval': 'when idle metric series are evicted from the proxy; the local proxies keep every series',

@@ -64,8 +64,8 @@ describe('loadEnvoyConfig: an istiod-shaped sidecar config_dump loads as is', ()
       'istio.stats',
       'envoy.filters.http.router',
     ]);
-    // istio.stats is kept (its metrics overrides label istio_requests_total) without its no-op host header fallback.
-    expect(hcm.http_filters[2].typed_config).toEqual({ '@type': 'type.googleapis.com/stats.PluginConfig' });
+    // istio.stats is kept: its metrics overrides and its host header fallback label istio_requests_total.
+    expect(hcm.http_filters[2].typed_config).toEqual({ '@type': 'type.googleapis.com/stats.PluginConfig', disable_host_header_fallback: true });
     expect(hcm.rds).toEqual({ route_config_name: '9080', config_source: { ads: {}, initial_fetch_timeout: '0s', resource_api_version: 'V3' } });
     expect(hcm.tracing).toBeUndefined();
   });

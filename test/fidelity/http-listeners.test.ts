@@ -17,6 +17,7 @@ import { buildRoutes } from '../../src/istio/xds/routes.ts';
 import type { K8sObject } from '../../src/spec/types.ts';
 import { parseServiceEntry } from '../../src/istio/networking/service-entry.ts';
 import type { ServiceInput } from '../../src/istio/xds/input.ts';
+import { k8sObject } from '../support/k8s-object.ts';
 
 const translator = IstiodTranslator.start();
 afterAll(async () => translator.close());
@@ -240,13 +241,9 @@ describe('the built-in gateway and outbound HTTP listeners against istiod', () =
     await compare('service-entries-registry-only', objects, { external, meshConfig: 'outboundTrafficPolicy:\n  mode: REGISTRY_ONLY\n' });
   }, 60_000);
 
-  it('Telemetry metrics overrides (telemetry.go mergeMetrics + generateStatsConfig): the istio.stats filter per class, CLIENT on gateways and outbound listeners, SERVER inbound; ALL_METRICS disabled leaves it out', async () => {
-    const telemetry = (name: string, namespace: string, spec: Record<string, unknown>): K8sObject => ({
-      apiVersion: 'telemetry.istio.io/v1',
-      kind: 'Telemetry',
-      metadata: { name, namespace },
-      spec,
-    });
+  it('Telemetry metrics overrides (telemetry.go mergeMetrics + generateStatsConfig): the istio.stats filter per class, CLIENT on gateways and outbound listeners, SERVER inbound, the Host header fallback off on inbound and gateway listeners; ALL_METRICS disabled leaves it out', async () => {
+    const telemetry = (name: string, namespace: string, spec: Record<string, unknown>) =>
+      k8sObject('telemetry.istio.io/v1', 'Telemetry', name, namespace, spec);
     const objects = [
       telemetry('mesh-default', 'istio-system', {
         metrics: [
@@ -280,8 +277,10 @@ describe('the built-in gateway and outbound HTTP listeners against istiod', () =
         { name: 'my_total', dimensions: { destination_version: "'pinned'" } },
       ],
     });
+    // telemetry.go disableHostHeaderFallback: true on inbound (and gateway) listeners, left out (false) on outbound ones.
     expect(stats(inboundHttpFilters(builtin(objects, 'productpage', bookinfoRegistry(), meshConfig), 9080, true))).toEqual({
       '@type': 'type.googleapis.com/stats.PluginConfig',
+      disable_host_header_fallback: true,
       metrics: [
         { name: 'requests_total', drop: true },
         { name: 'my_total', dimensions: { destination_version: "'pinned'" } },

@@ -15,6 +15,7 @@ import { localRateLimitEnvoyFilter } from '../../src/istio/ratelimit/envoy-filte
 import { buildInboundListener } from '../../src/istio/xds/inbound-listener.ts';
 import type { ProxyDescriptor, TranslationInput } from '../../src/istio/xds/input.ts';
 import type { K8sObject } from '../../src/spec/types.ts';
+import { k8sObject } from '../support/k8s-object.ts';
 
 const translator = IstiodTranslator.start();
 afterAll(async () => translator.close());
@@ -164,12 +165,8 @@ describe('the built-in virtualInbound listener against istiod', () => {
   }, 60_000);
 
   it('PeerAuthentication (ComposePeerAuthentication): mesh STRICT, namespace UNSET inherits, workload port levels incl. a port no Service targets; a selector in the root namespace is ignored', async () => {
-    const pa = (name: string, namespace: string, spec: Record<string, unknown>): K8sObject => ({
-      apiVersion: 'security.istio.io/v1',
-      kind: 'PeerAuthentication',
-      metadata: { name, namespace },
-      spec,
-    });
+    const pa = (name: string, namespace: string, spec: Record<string, unknown>) =>
+      k8sObject('security.istio.io/v1', 'PeerAuthentication', name, namespace, spec);
     const objects = [
       pa('default', 'istio-system', { mtls: { mode: 'STRICT' } }),
       pa('default', 'default', { mtls: {} }),

@@ -282,7 +282,7 @@ export const router = message('Router', () => ({
  * overrides), `reporter` SERVER_GATEWAY (waypoints) and the prefix and separators are refused: none is emulated.
  */
 export const istioStats = message('stats.PluginConfig', () => ({
-  disable_host_header_fallback: noop('PluginConfig.disable_host_header_fallback'),
+  disable_host_header_fallback: bool,
   tcp_reporting_duration: noop('PluginConfig.tcp_reporting_duration'),
   rotation_interval: noop('PluginConfig.rotation_interval'),
   graceful_deletion_interval: noop('PluginConfig.graceful_deletion_interval'),

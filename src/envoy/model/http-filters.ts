@@ -133,6 +133,8 @@ export interface StatsMetricConfig {
 
 /** stats.PluginConfig, the `istio.stats` HTTP filter (model/telemetry.go generateStatsConfig). */
 export interface StatsPluginConfig {
+  /** destination_service does not fall back to the Host header when no cluster names a Service. */
+  disable_host_header_fallback?: boolean;
   metrics?: StatsMetricConfig[];
 }
 

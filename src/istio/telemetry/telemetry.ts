@@ -233,6 +233,8 @@ export interface RequestCountMetrics {
   dropped: boolean;
   /** Standard tags overridden or removed, then new tags in name order. Empty: Istio's standard labels. */
   tags: TagRule[];
+  /** destination_service falls back to the Host header (the filter's `disable_host_header_fallback` is false). */
+  hostHeaderFallback: boolean;
 }
 
 export interface ProxyRequestMetrics {
@@ -241,8 +243,8 @@ export interface ProxyRequestMetrics {
 }
 
 export const STANDARD_REQUEST_METRICS: ProxyRequestMetrics = {
-  client: { filterDisabled: false, dropped: false, tags: [] },
-  server: { filterDisabled: false, dropped: false, tags: [] },
+  client: { filterDisabled: false, dropped: false, tags: [], hostHeaderFallback: true },
+  server: { filterDisabled: false, dropped: false, tags: [], hostHeaderFallback: true },
 };
 
 /** The Telemetries a proxy takes, in merge order (telemetry.go applicableTelemetries). */
@@ -271,8 +273,9 @@ export interface ProxyStatsConfigs {
 /**
  * The `istio.stats` filter configs istiod writes for a proxy (telemetry.go mergeMetrics + generateStatsConfig): one
  * MetricConfig per overridden metric in key order, named by its Prometheus short name (a customMetric by its own
- * name), its UPSERTs as dimensions and its REMOVEs as tags_to_remove, both in tag name order. The no-op fields
- * istiod also sets (disable_host_header_fallback, tcp_reporting_duration) are left out, as the loader drops them.
+ * name), its UPSERTs as dimensions and its REMOVEs as tags_to_remove, both in tag name order. The listener class's
+ * disable_host_header_fallback is the caller's (classFilters); tcp_reporting_duration is left out, as the loader
+ * drops it (no TCP metrics are reported).
  */
 export function statsConfigsFor(
   telemetries: readonly TelemetryModel[],
@@ -337,7 +340,7 @@ export function statsConfigsFor(
  * filter, no metric at all.
  */
 export function requestCountMetricsOf(config: StatsPluginConfig | undefined): RequestCountMetrics {
-  if (!config) return { filterDisabled: true, dropped: false, tags: [] };
+  if (!config) return { filterDisabled: true, dropped: false, tags: [], hostHeaderFallback: false };
   let dropped = false;
   const tags = new Map<string, TagOverride>();
   for (const metric of config.metrics ?? []) {
@@ -366,7 +369,7 @@ export function requestCountMetricsOf(config: StatsPluginConfig | undefined): Re
     }
     (standard ? replaced : added).push({ name, remove: false, standard, evaluate: compiled.evaluate });
   }
-  return { filterDisabled: false, dropped, tags: [...replaced, ...added] };
+  return { filterDisabled: false, dropped, tags: [...replaced, ...added], hostHeaderFallback: config.disable_host_header_fallback !== true };
 }
 
 /** istio_requests_total per mode for a proxy, from the Telemetry resources through the config istiod writes. */

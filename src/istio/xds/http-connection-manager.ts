@@ -87,7 +87,9 @@ export function classFilters(
   checkPatchValues(patches);
   // telemetry.go MetricsForClass: the sidecar's inbound listeners take the SERVER metrics, the others the CLIENT ones.
   const configs = statsConfigsFor(input.telemetries ?? [], { namespace: proxy.namespace, labels: proxy.labels }, input.defaultMetricsProviders ?? []);
-  const stats = listenerClass === 'SIDECAR_INBOUND' ? configs.server : configs.client;
+  const classStats = listenerClass === 'SIDECAR_INBOUND' ? configs.server : configs.client;
+  // telemetry.go disableHostHeaderFallback: on inbound and gateway listeners only (proto3 leaves out a false).
+  const stats = classStats && (listenerClass === 'SIDECAR_OUTBOUND' ? classStats : { disable_host_header_fallback: true, ...classStats });
   if (listenerClass === 'SIDECAR_OUTBOUND') return { listenerClass, customAuthz: [], authz: [], patches, ...(stats ? { stats } : {}) };
   const authz = authzFilters(input, proxy);
   const jwt = buildJwtFilter(input, proxy);

@@ -17,10 +17,11 @@ import { installedMeshYaml, parseMeshConfig } from '../../../src/istio/mesh-conf
 import { TypedConfigType, type HttpFilter, type StatsMetricConfig } from '../../../src/envoy/model/index.ts';
 import { requestMetricsOfListeners } from '../../../src/targets/local/request-metrics.ts';
 import { ProxyStats } from '../../../src/targets/local/proxy/stats.ts';
-import { record, type PeerInfo } from '../../../src/targets/local/proxy/telemetry.ts';
+import { record, type PeerInfo, type UpstreamTarget } from '../../../src/targets/local/proxy/telemetry.ts';
+import { k8sObject } from '../../support/k8s-object.ts';
 
 function telemetry(name: string, namespace: string, spec: Record<string, unknown>): K8sObject {
-  return { apiVersion: 'telemetry.istio.io/v1', kind: 'Telemetry', metadata: { name, namespace }, spec };
+  return k8sObject('telemetry.istio.io/v1', 'Telemetry', name, namespace, spec);
 }
 /** An installation's defaultProviders.metrics (the istio ConfigMap istioctl and Helm write). */
 const PROMETHEUS = ['prometheus'];
@@ -186,8 +187,8 @@ describe('istio_requests_total with overrides (istio_stats.cc overrideTags)', ()
   function rendered(spec: Record<string, unknown>, status = 200): string {
     const stats = new ProxyStats({ inclusionPrefixes: [], inclusionSuffixes: [], inclusionRegexps: [] });
     stats.requestMetrics = requestMetricsFor(models(telemetry('t', 'shop', spec)), { namespace: 'shop', labels: { app: 'api' } }, PROMETHEUS);
-    record(stats, 'destination', client, self, service, status, [], true, { method: 'GET', host: 'api:8080', path: '/x', headers: {} });
-    record(stats, 'destination', client, self, service, status, [], true, { method: 'POST', host: 'api:8080', path: '/x', headers: {} });
+    record(stats, 'destination', client, self, { service }, status, [], true, { method: 'GET', host: 'api:8080', path: '/x', headers: {} });
+    record(stats, 'destination', client, self, { service }, status, [], true, { method: 'POST', host: 'api:8080', path: '/x', headers: {} });
     return stats.render();
   }
 
@@ -318,7 +319,7 @@ describe('requestMetricsOfListeners: each side from its listeners’ istio.stats
     const m = requestMetricsOfListeners(listeners);
     expect(m.server).toMatchObject({ filterDisabled: true });
     expect(m.client).toMatchObject({ filterDisabled: false, dropped: false, tags: [{ name: 'source_app', remove: true }] });
-    expect(requestMetricsOfListeners([listeners[1]!]).server).toEqual({ filterDisabled: false, dropped: false, tags: [] });
+    expect(requestMetricsOfListeners([listeners[1]!]).server).toEqual({ filterDisabled: false, dropped: false, tags: [], hostHeaderFallback: true });
   });
 });
 
@@ -339,5 +340,56 @@ describe('defaultProviders in the istio ConfigMap', () => {
     expect(installedMeshYaml(none)).toBe('defaultProviders:\n  metrics:\n  - prometheus\noutboundTrafficPolicy: { mode: REGISTRY_ONLY }\n');
     expect(installedMeshYaml(parseMeshConfig(configMap('defaultProviders: {}\n')))).toBe('defaultProviders: {}\n');
     expect(installedMeshYaml({ extensionProviders: new Map() })).toBe('defaultProviders:\n  metrics:\n  - prometheus\n');
+  });
+});
+
+// istio/proxy istio_stats.cc populatePeerInfo, and its e2e cases test/envoye2e/stats_plugin/stats_test.go
+// UseHostHeader (destination_service and _name are the Host header, port included) and DisableHostHeader (unknown).
+describe('destination_service, _name and _namespace (istio_stats.cc populatePeerInfo)', () => {
+  const self: PeerInfo = { workload: 'web-v1', namespace: 'shop', principal: 'cluster.local/ns/shop/sa/web', app: 'web', version: 'v1' };
+  const api: PeerInfo = { workload: 'api-v1', namespace: 'shop', principal: 'cluster.local/ns/shop/sa/api', app: 'api', version: 'v1' };
+  const service = { name: 'api', namespace: 'shop', fqdn: 'api.shop.svc.cluster.local', ports: [8080], selector: {}, portNames: {} };
+  const request = { method: 'GET', host: 'api:8080', path: '/x', headers: {} };
+
+  function labels(reporter: 'source' | 'destination', fallback: boolean, target: UpstreamTarget, destination: PeerInfo | undefined): Record<string, string> {
+    const stats = new ProxyStats({ inclusionPrefixes: [], inclusionSuffixes: [], inclusionRegexps: [] });
+    const metrics = requestCountMetricsOf(fallback ? {} : { disable_host_header_fallback: true });
+    stats.requestMetrics = { client: metrics, server: metrics };
+    record(stats, reporter, reporter === 'source' ? self : api, destination, target, 200, [], reporter === 'destination', request);
+    const line = stats
+      .render()
+      .split('\n')
+      .find((l) => l.startsWith('istio_requests_total{'));
+    const out: Record<string, string> = {};
+    for (const m of (line ?? '').matchAll(/(\w+)="([^"]*)"/g)) out[m[1]!] = m[2]!;
+    return { service: out.destination_service!, name: out.destination_service_name!, namespace: out.destination_service_namespace! };
+  }
+
+  it("a cluster's Service wins over the Host header, whatever the fallback", () => {
+    const expected = { service: 'api.shop.svc.cluster.local', name: 'api', namespace: 'shop' };
+    expect(labels('source', true, { cluster: 'outbound|8080||api.shop.svc.cluster.local', service }, api)).toEqual(expected);
+    expect(labels('source', false, { cluster: 'outbound|8080||api.shop.svc.cluster.local', service }, api)).toEqual(expected);
+  });
+
+  it('no cluster (no route, a direct response): the Host header on an outbound listener, unknown on a gateway; the namespace from the peer', () => {
+    expect(labels('source', true, {}, undefined)).toEqual({ service: 'api:8080', name: 'api:8080', namespace: 'unknown' });
+    expect(labels('source', true, { route: 'direct' }, api)).toEqual({ service: 'api:8080', name: 'api:8080', namespace: 'shop' });
+    expect(labels('source', false, {}, undefined)).toEqual({ service: 'unknown', name: 'unknown', namespace: 'unknown' });
+  });
+
+  it("istiod's block_all and allow_any routes and the passthrough clusters name the service; the host stays the header's", () => {
+    expect(labels('source', true, { route: 'block_all' }, undefined)).toMatchObject({ service: 'api:8080', name: 'BlackHoleCluster' });
+    expect(labels('source', true, { route: 'allow_any', cluster: 'PassthroughCluster' }, undefined)).toMatchObject({ name: 'PassthroughCluster' });
+    expect(labels('source', false, { cluster: 'BlackHoleCluster' }, undefined)).toEqual({ service: 'unknown', name: 'BlackHoleCluster', namespace: 'unknown' });
+  });
+
+  it("the server side without a Service: the proxy's own canonical service, and always its own namespace", () => {
+    expect(labels('destination', false, {}, api)).toEqual({ service: 'api', name: 'api', namespace: 'shop' });
+    const other = { ...service, name: 'api-canary', namespace: 'canary', fqdn: 'api-canary.canary.svc.cluster.local' };
+    expect(labels('destination', false, { service: other }, api)).toEqual({
+      service: 'api-canary.canary.svc.cluster.local',
+      name: 'api-canary',
+      namespace: 'shop',
+    });
   });
 });

@@ -8,6 +8,7 @@ import {
   type ClusterLoadAssignment,
   type ClusterWeight,
   type Route,
+  type RouteAction,
   type RouteConfiguration,
   type VirtualHost,
 } from '../../../envoy/model/index.ts';
@@ -32,6 +33,7 @@ import {
   perFilterConfig,
   pickCluster,
   redirectOf,
+  type PickedCluster,
   rewrittenPath,
   selectRoute,
   selectVirtualHost,
@@ -44,8 +46,12 @@ import type { MeshSnapshot, ServiceInfo } from './config-view.ts';
 import { replies, type LocalReply } from './local-reply.ts';
 import { memo } from './memo.ts';
 import type { ProxyStats } from './stats.ts';
+import type { UpstreamTarget } from './telemetry.ts';
 import { elementAt } from '../../../must.ts';
 import { splitAuthority, type Authority } from '../authority.ts';
+
+/** What route selection reads of a request. */
+export type RouteRequest = Pick<RouterRequest, 'method' | 'path' | 'authority' | 'headers' | 'decisionKey' | 'routeConfig' | 'metadata'>;
 
 export interface RouterRequest {
   method: string;
@@ -81,7 +87,8 @@ export interface RouterResult {
   body: string | Buffer;
   /** Envoy response flags; empty means `-`. */
   flags: string[];
-  service?: ServiceInfo;
+  /** Where the route sent the request, for telemetry; absent: no route. */
+  target?: UpstreamTarget;
   endpoint?: EndpointInfo;
   /** The request reached no upstream because the downstream went away (DC). */
   downstreamGone?: boolean;
@@ -187,13 +194,12 @@ function toList(v: string | string[] | undefined): string[] {
   return v === undefined ? [] : Array.isArray(v) ? v : [v];
 }
 
-function local(reply: LocalReply, service?: ServiceInfo, endpoint?: EndpointInfo, extraFlags: string[] = []): RouterResult {
+function local(reply: LocalReply, endpoint?: EndpointInfo, extraFlags: string[] = []): RouterResult {
   return {
     status: reply.status,
     headers: { 'content-type': 'text/plain', ...(reply.headers ?? {}) },
     body: reply.body,
     flags: [...reply.flags, ...extraFlags],
-    service,
     endpoint,
   };
 }
@@ -205,11 +211,19 @@ function parseClusterName(name: string): { port: number; subset: string | undefi
   return { port: Number(port), subset: subset === '' ? undefined : subset, host };
 }
 
-/** The Service a sidecar's outbound virtual host is for (istiod names it `<host>:<port>`). */
-function virtualHostService(vhost: VirtualHost, services: Map<string, ServiceInfo>): ServiceInfo | undefined {
-  const colon = vhost.name.lastIndexOf(':');
-  return services.get(colon > 0 ? vhost.name.slice(0, colon) : vhost.name);
-}
+/** The route a request takes, resolved as Envoy does before any HTTP filter runs (refreshCachedRoute). */
+type Resolved =
+  | { kind: 'none' }
+  | { kind: 'route'; config: RouteConfiguration; vhost: VirtualHost; route: Route; matchHeaders: Record<string, string | string[] | undefined> }
+  | {
+      kind: 'cluster';
+      config: RouteConfiguration;
+      vhost: VirtualHost;
+      route: Route;
+      action: RouteAction;
+      matchHeaders: Record<string, string | string[] | undefined>;
+      picked: PickedCluster;
+    };
 
 export class Router {
   private snapshot!: MeshSnapshot;
@@ -341,36 +355,70 @@ export class Router {
     return { endpoint: elementAt(endpoints, turn % endpoints.length) };
   }
 
+  /** The virtual host, route and weighted cluster a request takes (config_impl.cc), its draws keyed by the request. */
+  private resolveRoute(req: RouteRequest): Resolved {
+    const config = this.routeConfigs.get(req.routeConfig ?? this.outboundRouteConfig(splitAuthority(req.authority)));
+    if (!config) return { kind: 'none' };
+    const vhost = selectVirtualHost(config, req.authority);
+    if (!vhost) return { kind: 'none' };
+    const matchHeaders = { ...req.headers, ':method': req.method, ':path': req.path, ':authority': req.authority, ':scheme': 'http' };
+    const route = selectRoute(vhost, {
+      path: req.path,
+      headers: matchHeaders,
+      metadata: req.metadata,
+      uniform: () => uniform(this.identity.seed, `${req.decisionKey}|fraction`),
+    });
+    if (!route) return { kind: 'none' };
+    const action = route.route;
+    if (!action) return { kind: 'route', config, vhost, route, matchHeaders };
+    const picked = pickCluster(action, () => uniform(this.identity.seed, `${req.decisionKey}|weight`));
+    return { kind: 'cluster', config, vhost, route, action, matchHeaders, picked };
+  }
+
+  /** The Service in a CDS cluster's `istio.services` metadata: an outbound cluster of a Service the mesh knows. */
+  private upstreamTarget(resolved: Resolved): UpstreamTarget | undefined {
+    if (resolved.kind === 'none') return undefined;
+    const route = resolved.route.name;
+    if (resolved.kind === 'route') return { ...(route !== undefined ? { route } : {}) };
+    const cluster = resolved.picked.name;
+    if (!this.clusterConfigs.has(cluster)) return { ...(route !== undefined ? { route } : {}) };
+    const parsed = parseClusterName(cluster);
+    const service = parsed && this.snapshot.services.get(parsed.host);
+    return { ...(route !== undefined ? { route } : {}), cluster, ...(service ? { service } : {}) };
+  }
+
+  /**
+   * Where the route sends a request, for the telemetry of a request a filter answers before the router: Envoy
+   * resolves the route and its cluster when the request's headers arrive (conn_manager_impl.cc decodeHeaders →
+   * refreshCachedRoute), so a local rate limit's 429 or an RBAC 403 still names the route's Service.
+   */
+  targetOf(req: RouteRequest): UpstreamTarget | undefined {
+    return this.upstreamTarget(this.resolveRoute(req));
+  }
+
   /**
    * One request through the route configuration, the fault filter and the router, as Envoy runs them: the virtual
    * host and route (config_impl.cc), the weighted cluster, the fault filter's per-route config (before the router, so
    * its aborts are never retried), header mutations and rewrites, then the cluster with retries and timeouts.
    */
   async handle(req: RouterRequest): Promise<RouterResult> {
+    const resolved = this.resolveRoute(req);
+    const result = await this.run(req, resolved);
+    const target = this.upstreamTarget(resolved);
+    if (target) result.target = target;
+    return result;
+  }
+
+  private async run(req: RouterRequest, resolved: Resolved): Promise<RouterResult> {
     const seed = this.identity.seed;
-    const authority = splitAuthority(req.authority);
-    const config = this.routeConfigs.get(req.routeConfig ?? this.outboundRouteConfig(authority));
-    if (!config) return local(replies.noRoute());
-    const vhost = selectVirtualHost(config, req.authority);
-    if (!vhost) return local(replies.noRoute());
-    // The sidecar's virtual host is a Service's: telemetry names it as the destination even when no route matches.
-    const vhostService = req.routeConfig === undefined ? virtualHostService(vhost, this.snapshot.services) : undefined;
-    const matchHeaders = { ...req.headers, ':method': req.method, ':path': req.path, ':authority': req.authority, ':scheme': 'http' };
-    const route = selectRoute(vhost, {
-      path: req.path,
-      headers: matchHeaders,
-      metadata: req.metadata,
-      uniform: () => uniform(seed, `${req.decisionKey}|fraction`),
-    });
-    if (!route) return local(replies.noRoute(), vhostService);
-    const action = route.route;
-    if (!action) {
-      if (route.direct_response)
-        return local({ status: route.direct_response.status, body: route.direct_response.body?.inline_string ?? '', flags: [] }, vhostService);
+    if (resolved.kind === 'none') return local(replies.noRoute());
+    const { config, vhost, route, matchHeaders } = resolved;
+    if (resolved.kind === 'route') {
+      if (route.direct_response) return local({ status: route.direct_response.status, body: route.direct_response.body?.inline_string ?? '', flags: [] });
       const { status, location } = redirectOf(route, { scheme: 'http', authority: req.authority, path: req.path });
-      return local({ status, body: '', flags: [], headers: { location } }, vhostService);
+      return local({ status, body: '', flags: [], headers: { location } });
     }
-    const picked = pickCluster(action, () => uniform(seed, `${req.decisionKey}|weight`));
+    const { action, picked } = resolved;
     const target = parseClusterName(picked.name);
     // The local mesh has no network outside it: a host no Service names (PassthroughCluster) cannot be reached.
     if (picked.name === 'PassthroughCluster') return local(replies.noRoute());
@@ -395,7 +443,7 @@ export class Router {
             },
             () => uniform(seed, `${req.decisionKey}|cors`),
           );
-    if (cors?.kind === 'preflight') return local({ status: 200, body: '', flags: [], headers: cors.headers }, service);
+    if (cors?.kind === 'preflight') return local({ status: 200, body: '', flags: [], headers: cors.headers });
     const proceed = async (): Promise<RouterResult> => {
       // Fault filter: runs before the router, so its aborts never reach the retry logic. Its draws are keyed by what
       // they decide, delay first, then abort (fault_filter.cc).
@@ -416,18 +464,18 @@ export class Router {
             } finally {
               this.activeFaults--;
             }
-            if (!waited) return { ...local(replies.timeout(), service), downstreamGone: true, flags: ['DI', 'DC'] };
+            if (!waited) return { ...local(replies.timeout()), downstreamGone: true, flags: ['DI', 'DC'] };
           }
           if (decision.abort) {
             if (!('httpStatus' in decision.abort)) throw new Error('fault: gRPC aborts are not executed by the local data plane');
-            return local(replies.faultAbort(decision.abort.httpStatus), service, undefined, flags);
+            return local(replies.faultAbort(decision.abort.httpStatus), undefined, flags);
           }
         }
       }
 
-      if (!target || !service || !service.ports.includes(target.port)) return local(replies.noCluster(), service, undefined, flags);
+      if (!target || !service || !service.ports.includes(target.port)) return local(replies.noCluster(), undefined, flags);
       const cluster = this.cluster(service, target.subset, target.port);
-      if (!cluster) return local(replies.noCluster(), service, undefined, flags);
+      if (!cluster) return local(replies.noCluster(), undefined, flags);
 
       const headers: Record<string, string | string[]> = {};
       for (const name in req.headers) {
@@ -529,9 +577,9 @@ export class Router {
               if (upstream === 'sent' && endpoint) cluster.observeTimeout(endpoint);
               cluster.chargeUpstreamCode(504);
             }
-            return local(replies.timeout(), service, endpoint);
+            return local(replies.timeout(), endpoint);
           }
-          return { ...local(replies.timeout(), service, endpoint), status: 0, body: '', flags: ['DC'], downstreamGone: true };
+          return { ...local(replies.timeout(), endpoint), status: 0, body: '', flags: ['DC'], downstreamGone: true };
         };
         if (signal.aborted) return ended('none');
         const draw = (i: number) => uniform(seed, `${req.decisionKey}|lb${attempt}|${i}`);
@@ -539,12 +587,12 @@ export class Router {
         if (!endpoint) {
           cluster.s.noHealthy.value++;
           cluster.chargeUpstreamCode(503); // router.cc Filter::sendNoHealthyUpstreamResponse
-          return local(replies.noHealthyUpstream(), service);
+          return local(replies.noHealthyUpstream());
         }
         const admission = await cluster.admit(endpoint, signal);
         if (admission === 'overflow') {
           cluster.chargeUpstreamCode(503); // a pool overflow is a reset (Overflow): chargeUpstreamAbort(503, dropped)
-          return local(replies.overflow(), service, endpoint);
+          return local(replies.overflow(), endpoint);
         }
         if (admission === 'cancelled') return ended('pending', endpoint);
         tried.add(key(endpoint));
@@ -607,19 +655,19 @@ export class Router {
             headers['x-envoy-upstream-service-time'] = String(Date.now() - started);
             // router.cc onUpstreamHeaders: the hash cookie the router generated goes out with the upstream's response.
             if (hashed && hashed.setCookies.length > 0) headers['set-cookie'] = [...toList(headers['set-cookie']), ...hashed.setCookies];
-            return { status: result.status, headers, body: result.body, flags: extra, service, endpoint };
+            return { status: result.status, headers, body: result.body, flags: extra, endpoint };
           }
           // Not retried: chargeUpstreamAbort charges 503 for a reset (Filter::onUpstreamReset) and the timeout
           // code 504 for a per-try timeout (Filter::onPerTryTimeout).
           case 'connect-failure':
             cluster.chargeUpstreamCode(503);
-            return local(replies.connectFailure(result.transportFailure), service, endpoint, extra);
+            return local(replies.connectFailure(result.transportFailure), endpoint, extra);
           case 'reset':
             cluster.chargeUpstreamCode(503);
-            return local(replies.connectionTermination(), service, endpoint, extra);
+            return local(replies.connectionTermination(), endpoint, extra);
           case 'per-try-timeout':
             cluster.chargeUpstreamCode(504);
-            return local(replies.timeout(), service, endpoint, extra);
+            return local(replies.timeout(), endpoint, extra);
         }
       }
     } finally {

@@ -237,7 +237,8 @@ export class Sidecar {
         decisionKey,
       });
       if (local.action === 'reply') {
-        record(this.stats, 'source', this.self, undefined, undefined, local.status, local.flags, undefined, attributes);
+        const target = this.router.targetOf({ method: call.method ?? 'GET', path: call.path, authority: call.authority, headers, decisionKey }) ?? {};
+        record(this.stats, 'source', this.self, undefined, target, local.status, local.flags, undefined, attributes);
         return { status: local.status, headers: local.headers, body: local.body };
       }
       const result = await this.router.handle({
@@ -251,14 +252,14 @@ export class Sidecar {
         downstream: { remote: `${this.identity.ip}:0`, local: `${this.identity.ip}:15001` },
       });
       if (result.downstreamGone) {
-        record(this.stats, 'source', this.self, peerOfEndpoint(result.endpoint), result.service, 0, ['DC'], undefined, attributes);
+        record(this.stats, 'source', this.self, peerOfEndpoint(result.endpoint), result.target ?? {}, 0, ['DC'], undefined, attributes);
         return { status: 0, headers: {}, body: '' };
       }
-      record(this.stats, 'source', this.self, peerOfEndpoint(result.endpoint), result.service, result.status, result.flags, undefined, attributes);
+      record(this.stats, 'source', this.self, peerOfEndpoint(result.endpoint), result.target ?? {}, result.status, result.flags, undefined, attributes);
       return { status: result.status, headers: result.headers, body: typeof result.body === 'string' ? result.body : result.body.toString() };
     } catch (error) {
       meshLogError(this.name, `outbound ${call.method ?? 'GET'} ${call.authority}${call.path}`, error);
-      record(this.stats, 'source', this.self, undefined, undefined, 500, [], undefined, attributes);
+      record(this.stats, 'source', this.self, undefined, {}, 500, [], undefined, attributes);
       return { status: 500, headers: { 'content-type': 'text/plain' }, body: internalErrorBody };
     } finally {
       clearTimeout(timer);
@@ -335,7 +336,7 @@ export class Sidecar {
     const finish = (status: number, flags: string[]) => {
       if (done) return;
       done = true;
-      record(this.stats, 'destination', source, this.self, service, status, flags, peer !== undefined, {
+      record(this.stats, 'destination', source, this.self, service ? { service } : {}, status, flags, peer !== undefined, {
         method: req.method ?? 'GET',
         host: headers.host ?? '',
         path: req.url ?? '/',

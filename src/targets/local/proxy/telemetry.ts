@@ -29,12 +29,72 @@ export function decodePeer(text: string | undefined): PeerInfo | undefined {
   return { workload, namespace, app, version, principal };
 }
 
+/**
+ * What istio_stats reads a request's destination service from: the route's name, the upstream cluster the route chose
+ * (Envoy sets it when it resolves the route, before any HTTP filter runs: conn_manager_impl.cc refreshCachedRoute), and
+ * that cluster's `istio.services` metadata, which istiod writes for a Service's clusters (cluster_builder.go
+ * addTelemetryMetadata). No route or no such cluster: all absent.
+ */
+export interface UpstreamTarget {
+  route?: string;
+  cluster?: string;
+  service?: ServiceInfo;
+}
+
+const PASSTHROUGH_CLUSTERS = new Set([
+  'BlackHoleCluster',
+  'PassthroughCluster',
+  'InboundPassthroughCluster',
+  'InboundPassthroughClusterIpv4',
+  'InboundPassthroughClusterIpv6',
+]);
+
+interface DestinationService {
+  host: string;
+  name: string;
+  namespace: string;
+}
+
+/**
+ * destination_service, _name and _namespace as istio_stats computes them (istio_stats.cc populatePeerInfo): the Host
+ * header when the filter's `disable_host_header_fallback` is false (istiod writes true on inbound and gateway
+ * listeners, telemetry.go disableHostHeaderFallback), then istiod's `block_all`/`allow_any` routes and the passthrough
+ * clusters by name, then the cluster's Service. What is still empty: `unknown` on the client side; the proxy's own
+ * canonical service and namespace on the server side.
+ */
+function destinationService(
+  reporter: 'source' | 'destination',
+  target: UpstreamTarget,
+  hostHeader: string | undefined,
+  fallback: boolean,
+  peerNamespace: string | undefined,
+  self: PeerInfo,
+): DestinationService {
+  let host = fallback ? (hostHeader ?? '') : '';
+  let name = host;
+  let namespace = '';
+  if (target.route === 'block_all') name = 'BlackHoleCluster';
+  else if (target.route === 'allow_any') name = 'PassthroughCluster';
+  else if (target.cluster !== undefined && PASSTHROUGH_CLUSTERS.has(target.cluster)) name = target.cluster;
+  else if (target.service) {
+    host = target.service.fqdn;
+    name = target.service.name;
+    namespace = target.service.namespace;
+  }
+  if (reporter === 'destination') return { host: host || self.app, name: name || self.app, namespace: self.namespace };
+  return { host: host || 'unknown', name: name || 'unknown', namespace: namespace || peerNamespace || 'unknown' };
+}
+
+/**
+ * One request into istio_requests_total. `destination` is the answering workload (the server side: the proxy itself),
+ * `target` where the route sent the request.
+ */
 export function record(
   stats: ProxyStats,
   reporter: 'source' | 'destination',
   source: PeerInfo,
   destination: PeerInfo | undefined,
-  service: ServiceInfo | undefined,
+  target: UpstreamTarget,
   status: number,
   flags: string[],
   mtls: boolean | undefined,
@@ -44,8 +104,10 @@ export function record(
   const metrics = reporter === 'source' ? stats.requestMetrics.client : stats.requestMetrics.server;
   if (metrics.filterDisabled || metrics.dropped) return;
   const d = destination ?? unknownPeer;
+  const self = reporter === 'source' ? source : d;
+  const service = destinationService(reporter, target, request?.host, metrics.hostHeaderFallback, destination?.namespace, self);
   const flagText = responseFlagsText(flags);
-  let key = `${reporter}|${source.workload}|${source.principal}|${d.workload}|${d.principal}|${service?.fqdn}|${status}|${flagText}|${mtls}`;
+  let key = `${reporter}|${source.workload}|${source.principal}|${d.workload}|${d.principal}|${service.host}|${service.name}|${service.namespace}|${status}|${flagText}|${mtls}`;
   const standard = () =>
     ({
       reporter,
@@ -60,9 +122,9 @@ export function record(
       destination_principal: d.principal === 'unknown' ? 'unknown' : `spiffe://${d.principal}`,
       destination_app: d.app,
       destination_version: d.version,
-      destination_service: service?.fqdn ?? 'unknown',
-      destination_service_name: service?.name ?? 'unknown',
-      destination_service_namespace: service?.namespace ?? 'unknown',
+      destination_service: service.host,
+      destination_service_name: service.name,
+      destination_service_namespace: service.namespace,
       destination_cluster: destination ? 'Kubernetes' : 'unknown',
       request_protocol: 'http',
       response_code: String(status),
