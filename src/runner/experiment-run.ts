@@ -119,7 +119,10 @@ export class ExperimentRun {
     this.result.convergence = await this.phases.run('converge', async () => {
       this.baseUrl = await target.entrypoint();
       const disturbance = probeDisturbance(this.result.resources);
-      const probe = disturbance === undefined ? halfPushedProbe(this.baseUrl, this.experiment.load.requests) : undefined;
+      const probe =
+        disturbance === undefined
+          ? halfPushedProbe(this.baseUrl, this.experiment.load.requests, 5, Math.max(5_000, this.experiment.load.timeoutMs))
+          : undefined;
       const report = await this.unlessInterrupted(target.waitConverged(this.ctx.convergeTimeoutMs, probe));
       return disturbance === undefined ? report : { ...report, probeSkipped: disturbance };
     });

@@ -16,29 +16,36 @@ export function halfPushedSymptom(status: number, body: string, error?: string):
   return undefined;
 }
 
-/** Sends `perWindow` of the experiment's gateway requests (anonymous: logins happen after convergence) and judges them. */
+/**
+ * Sends `perWindow` of the experiment's gateway requests (anonymous: logins happen after convergence) at once and
+ * judges them. Each may take as long as the experiment lets one of its own requests take (`timeoutMs`):
+ * an experiment whose requests are slow by design (a 10 s per-try timeout) would otherwise never see its probe
+ * answered (found on the sandbox: examples/kubestock 03).
+ */
 export function halfPushedProbe(baseUrl: string, requests: RequestSpec[], perWindow = 5, timeoutMs = 5_000): () => Promise<ProbeResult> {
   const viaGateway = requests.filter((r) => r.service === undefined);
+  const send = async (request: RequestSpec): Promise<string | undefined> => {
+    try {
+      const response = await fetch(`${baseUrl}${request.path}`, {
+        method: request.method,
+        headers: request.headers,
+        ...(request.body !== undefined ? { body: request.body } : {}),
+        signal: AbortSignal.timeout(timeoutMs),
+        redirect: 'manual',
+      });
+      return halfPushedSymptom(response.status, await response.text());
+    } catch (error) {
+      return halfPushedSymptom(0, '', (error as Error).message);
+    }
+  };
   return async () => {
     if (viaGateway.length === 0) return { ok: true };
-    for (let i = 0; i < perWindow; i++) {
-      const request = must(viaGateway[i % viaGateway.length], `gateway request ${i % viaGateway.length}`);
-      let symptom: string | undefined;
-      try {
-        const response = await fetch(`${baseUrl}${request.path}`, {
-          method: request.method,
-          headers: request.headers,
-          ...(request.body !== undefined ? { body: request.body } : {}),
-          signal: AbortSignal.timeout(timeoutMs),
-          redirect: 'manual',
-        });
-        symptom = halfPushedSymptom(response.status, await response.text());
-      } catch (error) {
-        symptom = halfPushedSymptom(0, '', (error as Error).message);
-      }
-      if (symptom) return { ok: false, detail: `${request.method} ${request.path}: ${symptom}` };
-    }
-    return { ok: true };
+    const window = Array.from({ length: perWindow }, (_, i) => must(viaGateway[i % viaGateway.length], `gateway request ${i % viaGateway.length}`));
+    const symptoms = await Promise.all(window.map(send));
+    const failed = symptoms.findIndex((s) => s !== undefined);
+    if (failed < 0) return { ok: true };
+    const request = must(window[failed], `probe request ${failed}`);
+    return { ok: false, detail: `${request.method} ${request.path}: ${symptoms[failed]}` };
   };
 }
 

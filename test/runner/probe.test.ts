@@ -15,8 +15,18 @@ const request = (path: string, extra: Partial<RequestSpec> = {}): RequestSpec =>
 let server: http.Server;
 let base: string;
 let flaky = 2;
+let inFlight = 0;
+let mostInFlight = 0;
 beforeAll(async () => {
   server = http.createServer((req, res) => {
+    if (req.url === '/slow') {
+      mostInFlight = Math.max(mostInFlight, ++inFlight);
+      setTimeout(() => {
+        inFlight--;
+        res.writeHead(504).end('upstream request timeout');
+      }, 300);
+      return;
+    }
     if (req.url === '/nc') return res.writeHead(503).end();
     if (req.url === '/abort') return res.writeHead(503, { 'content-type': 'text/plain' }).end('fault filter abort');
     if (req.url === '/flaky') return flaky-- > 0 ? res.writeHead(404).end() : res.writeHead(200).end('ok');
@@ -49,6 +59,15 @@ describe('convergence probe: symptoms of a half-pushed config (Envoy NC/NR repli
     expect((await probe()).ok).toBe(false);
     expect((await probe()).ok).toBe(false);
     expect((await probe()).ok).toBe(true);
+  });
+
+  it("waits for a slow request as long as the experiment's own timeout, and sends a window's requests at once (examples/kubestock 03 on the sandbox: 10 s per-try timeouts)", async () => {
+    expect(await halfPushedProbe(base, [request('/slow')], 5, 100)()).toMatchObject({ ok: false, detail: expect.stringMatching(/^GET \/slow: no response/) });
+    // The server still holds the abandoned requests until their 300 ms are up.
+    while (inFlight > 0) await new Promise((r) => setTimeout(r, 20));
+    mostInFlight = 0;
+    expect(await halfPushedProbe(base, [request('/slow')], 5, 5_000)()).toEqual({ ok: true });
+    expect(mostInFlight).toBe(5);
   });
 
   it('the runner gives waitConverged a probe built from the experiment, after apply', async () => {
