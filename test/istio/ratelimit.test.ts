@@ -529,6 +529,56 @@ describe('predictRateLimitedUnderDelays (each request reached the proxy within i
     }
   });
 
+  it('equals the bounds computed the slow, obvious way: every request walked back over for the latest reach (the range-maximum table and the walk over admitted requests only are speed-ups)', () => {
+    // The greedy sets of the function's comment, written directly (quadratic, no early exits but the function's own).
+    const direct = (s: number[], delay: number[], l: LocalRateLimit) => {
+      const B = l.bucket.maxTokens;
+      const r = l.bucket.tokensPerFill / l.bucket.fillIntervalMs;
+      const reach = s.map((t, i) => t + Math.max(0, must(delay[i], 'delay')));
+      const longest = Math.max(0, ...delay);
+      const upper: number[] = [];
+      for (let i = 0; i < s.length; i++) {
+        let ok = true;
+        let latest = must(reach[i], 'reach');
+        let count = 1;
+        for (let j = i - 1; j >= 0 && ok; j--) {
+          if (B + r * (must(s[i], 's') - must(s[j], 's')) >= upper.length + 1) break;
+          latest = Math.max(latest, must(reach[j], 'reach'));
+          if (upper.includes(j) && ++count > B + r * (latest - must(s[j], 's')) + 1e-9) ok = false;
+        }
+        if (ok && 1 > B + r * (must(reach[i], 'reach') - must(s[i], 's')) + 1e-9) ok = false;
+        if (ok) upper.push(i);
+      }
+      const lower: number[] = [];
+      for (let i = 0; i < s.length; i++) {
+        let ok = 1 <= B - 1e-9;
+        for (let k = lower.length - 1; k >= 0 && ok; k--) {
+          const x = must(lower[k], 'x');
+          const gap = must(s[i], 's') - must(s[x], 's');
+          if (B + r * Math.max(0, gap - longest) >= lower.length + 1) break;
+          if (lower.length - k + 1 > B + r * Math.max(0, gap - must(delay[x], 'delay')) - 1e-9) ok = false;
+        }
+        if (ok) lower.push(i);
+      }
+      return { minLimited: s.length - upper.length, maxLimited: s.length - lower.length };
+    };
+    const rng = seededRandom(61);
+    for (let run = 0; run < 300; run++) {
+      const bucket = {
+        maxTokens: 1 + Math.floor(rng.uniform() * 20),
+        tokensPerFill: 1 + Math.floor(rng.uniform() * 20),
+        fillIntervalMs: [400, 1000, 2000][run % 3]!,
+      };
+      let t = 0;
+      const sends = Array.from(
+        { length: Math.floor(rng.uniform() * 200) },
+        () => (t += rng.uniform() < 0.3 ? 0 : rng.uniform() < 0.9 ? rng.uniform() * 20 : rng.uniform() * 2000),
+      );
+      const delays = sends.map(() => (rng.uniform() < 0.05 ? rng.uniform() * 3000 : rng.uniform() < 0.1 ? 0 : rng.uniform() * 50));
+      expect(predictRateLimitedUnderDelays(sends, delays, { ...task, bucket })).toEqual(direct(sends, delays, { ...task, bucket }));
+    }
+  });
+
   it('with no delay it is the replay itself', () => {
     const times = Array.from({ length: 60 }, (_, i) => Math.floor(i / 10) * 1000 + i);
     const fast = { ...task, bucket: { maxTokens: 5, tokensPerFill: 5, fillIntervalMs: 1000 } };
