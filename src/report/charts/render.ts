@@ -1,7 +1,9 @@
-// Vega-Lite spec → static SVG, headless (no DOM, no canvas), then sanitised.
-import * as vega from 'vega';
-import { compile, type TopLevelSpec } from 'vega-lite';
+// Vega-Lite spec → static SVG, headless (no DOM, no canvas), then sanitised. Vega and Vega-Lite are loaded when the
+// first chart is drawn: they are the largest modules meshproof loads (about a second), and most commands draw none.
+import type { TopLevelSpec } from 'vega-lite';
 import { sanitizeSvg } from './sanitize-svg.ts';
+
+let renderers: Promise<[typeof import('vega'), typeof import('vega-lite')]> | undefined;
 
 /** Look shared by every chart; fonts are generic families so the page needs no font files. */
 export const chartConfig = {
@@ -50,6 +52,8 @@ const silentLogger: Logger = {
 
 /** Render a Vega-Lite spec to a sanitised SVG string whose ids start with `idPrefix`. */
 export async function renderChart(spec: TopLevelSpec, idPrefix: string): Promise<string> {
+  renderers ??= Promise.all([import('vega'), import('vega-lite')]);
+  const [vega, { compile }] = await renderers;
   const withConfig = { ...spec, config: { ...chartConfig, ...(spec.config ?? {}) } } as TopLevelSpec;
   const vegaSpec = compile(withConfig, { logger: silentLogger as never }).spec;
   const view = new vega.View(vega.parse(vegaSpec), { renderer: 'none', logLevel: vega.None });
