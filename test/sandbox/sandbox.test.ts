@@ -438,6 +438,50 @@ describe('sandbox cluster', () => {
     expect(JSON.parse(rating.body)).toEqual({ id: 0, ratings: { Reviewer1: 5, Reviewer2: 4 } });
   });
 
+  it("a Telemetry applied through the API server reaches the played gateway's istio_requests_total: istiod writes it into the listeners' istio.stats filter, the local proxy executes it (issue 19)", async () => {
+    const api = kc.makeApiClient(CustomObjectsApi);
+    const telemetries = { group: 'telemetry.istio.io', version: 'v1', namespace: 'istio-system', plural: 'telemetries' };
+    const gatewayStats = () => portForwardGet(kc, 'istio-system', 'istio-ingressgateway-sandbox-0', 15090, '/stats/prometheus', 10_000);
+    const overridden = (text: string) =>
+      text.split('\n').filter((l) => l.startsWith('istio_requests_total{') && l.includes('request_method="GET"') && !l.includes('request_protocol='));
+    try {
+      expect(overridden(await gatewayStats())).toEqual([]);
+      await api.createNamespacedCustomObject({
+        ...telemetries,
+        body: {
+          apiVersion: 'telemetry.istio.io/v1',
+          kind: 'Telemetry',
+          metadata: { name: 'mesh-default' },
+          spec: {
+            metrics: [
+              {
+                providers: [{ name: 'prometheus' }],
+                overrides: [
+                  {
+                    match: { metric: 'REQUEST_COUNT', mode: 'CLIENT' },
+                    tagOverrides: { request_method: { value: 'request.method' }, request_protocol: { operation: 'REMOVE' } },
+                  },
+                ],
+              },
+            ],
+          },
+        },
+      });
+      await waitFor(
+        "the gateway's istio_requests_total with request_method added and request_protocol removed",
+        async () => {
+          await portForwardGet(kc, 'istio-system', 'istio-ingressgateway-sandbox-0', 8080, '/productpage', 10_000);
+          return overridden(await gatewayStats()).length > 0;
+        },
+        30_000,
+      );
+      const series = overridden(await gatewayStats());
+      expect(series.some((l) => l.includes('destination_service_name="productpage"'))).toBe(true);
+    } finally {
+      await api.deleteNamespacedCustomObject({ ...telemetries, name: 'mesh-default' }).catch(() => {});
+    }
+  });
+
   it("the API server's egress refuses an address no played pod has (istiod's pod runs no proxy): nothing is dialled outside loopback", async () => {
     const istiod = await kc.makeApiClient(CoreV1Api).readNamespacedPod({ namespace: 'istio-system', name: 'istiod-sandbox-0' });
     const got = await new KubeApi(kc).raw('GET', '/api/v1/namespaces/istio-system/pods/istiod-sandbox-0:15014/proxy/version');
