@@ -5,7 +5,7 @@
 // Deployment controller, scheduler or injector runs), the experiments run there, and the namespace is deleted —
 // emptied by the real kube-controller-manager. The answers must come from the echo pods of the test namespace: the
 // echo's pod name in its body, its namespace in its x-echo-namespace header.
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -72,6 +72,50 @@ beforeAll(async () => {
   api = new KubeApi(kc);
 }, 480_000);
 
+/** A run of the split alone into `namespace`, stopped by `signal` as soon as it says it created its test namespace. */
+function runStoppedAt(signal: NodeJS.Signals, namespace: string): Promise<{ code: number | null; output: string }> {
+  return new Promise((done) => {
+    const child = spawn(
+      process.execPath,
+      [
+        join(root, 'bin', 'meshproof.js'),
+        'run',
+        join(experimentsDir, '01-backend-split-80-20.yaml'),
+        '--target',
+        'kube',
+        '--context',
+        SANDBOX_CONTEXT,
+        '--deploy-echo',
+        '--echo-namespace',
+        namespace,
+        '--report-dir',
+        join(stateDir, `reports-${namespace}`),
+      ],
+      { env: { ...env, KUBECONFIG: files.kubeconfig, NO_COLOR: '1' }, cwd: root },
+    );
+    let output = '';
+    let sent = false;
+    const read = (chunk: Buffer) => {
+      output += chunk.toString();
+      if (!sent && output.includes(`test namespace ${namespace} created`)) {
+        sent = true;
+        child.kill(signal);
+      }
+    };
+    child.stdout.on('data', read);
+    child.stderr.on('data', read);
+    child.on('exit', (code) => done({ code, output }));
+  });
+}
+
+async function gone(namespace: string): Promise<boolean> {
+  for (let i = 0; i < 120; i++) {
+    if (!(await api.get({ apiVersion: 'v1', kind: 'Namespace', name: namespace }))) return true;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  return false;
+}
+
 afterAll(async () => {
   await runSandboxScript('sandbox-down.ts', env);
   rmSync(stateDir, { recursive: true, force: true });
@@ -106,4 +150,32 @@ describe('sandbox-up (Bookinfo), then examples/two-services through --target kub
     expect(status.deployments).toEqual({});
     expect(status.mesh.proxies.filter((p) => p.namespace === namespace)).toEqual([]);
   });
+});
+
+describe('--deploy-echo interrupted: the test namespace never outlives the run', () => {
+  it('Ctrl-C (SIGINT) while it deploys: the run deletes the namespace itself and exits 130', async () => {
+    const stopped = await runStoppedAt('SIGINT', 'meshproof-echo-int');
+    expect(stopped.code, stopped.output).toBe(130);
+    expect(stopped.output).toContain('test namespace meshproof-echo-int deleted');
+    expect(await api.get({ apiVersion: 'v1', kind: 'Namespace', name: 'meshproof-echo-int' })).toBeUndefined();
+  }, 180_000);
+
+  it('killed outright (SIGKILL): the namespace stays, and `meshproof cleanup` deletes it', async () => {
+    const killed = await runStoppedAt('SIGKILL', 'meshproof-echo-kill');
+    expect(killed.code, killed.output).toBeNull();
+    const left = await api.get({ apiVersion: 'v1', kind: 'Namespace', name: 'meshproof-echo-kill' });
+    expect(left?.metadata.labels?.['meshproof.dev/echo-run']).toMatch(/^mp-/);
+    const cleanup = await new Promise<{ code: number; output: string }>((done) =>
+      execFile(
+        process.execPath,
+        [join(root, 'bin', 'meshproof.js'), 'cleanup', '--context', SANDBOX_CONTEXT],
+        { env: { ...env, KUBECONFIG: files.kubeconfig, NO_COLOR: '1' }, cwd: root, timeout: 120_000 },
+        (error, stdout, stderr) => done({ code: error ? Number((error as NodeJS.ErrnoException).code ?? 1) : 0, output: `${stdout}${stderr}` }),
+      ),
+    );
+    expect(cleanup.code, cleanup.output).toBe(0);
+    expect(cleanup.output).toMatch(/deleted +Namespace.*meshproof-echo-kill \(the test namespace of run mp-/);
+    // The namespace controller empties it (the pods process deletes the pods it played) and removes it.
+    expect(await gone('meshproof-echo-kill')).toBe(true);
+  }, 180_000);
 });
