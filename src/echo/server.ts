@@ -12,7 +12,7 @@ import type { StandaloneEcho } from './identity.ts';
 const noResponse: OutboundResult = { status: 0, headers: {}, body: '' };
 
 /** One call as the app's HTTP client makes it; status 0 without an answer within the call's timeout. */
-function plainCall(call: OutboundCall): Promise<OutboundResult> {
+export function plainCall(call: OutboundCall): Promise<OutboundResult> {
   return new Promise((resolve) => {
     const request = http.request(
       `http://${call.authority}${call.path}`,

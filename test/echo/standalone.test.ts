@@ -10,17 +10,24 @@ import { FieldPath } from '../../src/istio/networking/fields.ts';
 import { parseEchoBehaviour } from '../../src/targets/local/apps/echo-config.ts';
 import { createEcho } from '../../src/targets/local/apps/echo.ts';
 import { standaloneEchoFromEnv } from '../../src/echo/identity.ts';
+import { plainCall, startEchoServer, type EchoServer } from '../../src/echo/server.ts';
 
 const root = resolve(import.meta.dirname, '../..');
-const behaviourText = `
+// /calls: nothing listens on 127.0.0.1:1 (no response); /chain: another echo, in this process, that answers.
+const behaviour = (chainPort: number) => `
 latency: { p50: 1ms, p99: 3ms }
 errors: { share: 0.3, status: 503 }
 paths:
   /calls:
     calls: [ { url: "http://127.0.0.1:1/nothing-listens", timeout: 2s } ]
+  /chain:
+    errors: { share: 0, status: 503 }
+    calls: [ { url: "http://127.0.0.1:${chainPort}/q?x=1", timeout: 5s } ]
   /steady:
     errors: { share: 0, status: 503 }
 `;
+let behaviourText: string;
+let downstream: EchoServer;
 const seed = 1234;
 
 function freePort(): Promise<number> {
@@ -41,6 +48,17 @@ let env: NodeJS.ProcessEnv;
 
 beforeAll(async () => {
   port = await freePort();
+  downstream = await startEchoServer(
+    {
+      podName: 'db-v1-5c4f7d9b8-q8w2e',
+      identity: { services: () => ['db'], app: 'db', version: 'v1', namespace: 'meshproof-echo-ab12', port: 5000 },
+      behaviour: { calls: [], paths: [] },
+      seed,
+    },
+    '127.0.0.1',
+    0,
+  );
+  behaviourText = behaviour(Number(new URL(downstream.url).port));
   env = {
     MESHPROOF_ECHO_POD: 'backend-v2-7d9f8c6b5-x2x9q',
     MESHPROOF_ECHO_NAMESPACE: 'meshproof-echo-ab12',
@@ -63,8 +81,9 @@ beforeAll(async () => {
   });
 }, 60_000);
 
-afterAll(() => {
+afterAll(async () => {
   child.kill('SIGTERM');
+  await downstream.close();
 });
 
 interface Answer {
@@ -100,14 +119,14 @@ describe('the echo image entry point against the local echo workload', () => {
 
   it('answers every request as the local echo does for the same identity, behaviour, seed and attempt', async () => {
     const local = standaloneEchoFromEnv(env, () => 0);
-    // The local mesh's echo with the same identity, behaviour and seed; its calls made as the image makes them
-    // (nothing listens on 127.0.0.1:1: no response), so only the serving differs.
+    // The local mesh's echo with the same identity, behaviour and seed, its calls made by the image's HTTP client: only
+    // the serving differs.
     const handler = createEcho(
-      { podName: local.podName, env: {}, seed, call: () => Promise.resolve({ status: 0, headers: {}, body: '' }) },
+      { podName: local.podName, env: {}, seed, call: (_scope, call) => plainCall(call) },
       local.identity,
       parseEchoBehaviour(behaviourText, FieldPath.of('Deployment', 'backend-v2')),
     );
-    const paths = ['/', '/items?x=1', '/steady', '/calls', '/?codes=500:1,200:1', '/?headers=x-extra:1', '/?delay=2ms', '/?delay=soon'];
+    const paths = ['/', '/items?x=1', '/steady', '/calls', '/chain', '/?codes=500:3,200:1', '/?headers=x-extra:1', '/?delay=2ms', '/?delay=soon'];
     const statuses = new Set<number>();
     let n = 0;
     for (let round = 0; round < 3; round++) {
@@ -129,6 +148,12 @@ describe('the echo image entry point against the local echo workload', () => {
     }
     // The behaviour really acted: its own 503s, a ?codes 500, the failed call's 502, and plain 200s.
     expect([...statuses].sort()).toEqual([200, 500, 502, 503]);
+    // The chain's answer carries the downstream echo's lines.
+    const chained = await get('/chain', 'req-chain');
+    expect(chained.status).toBe(200);
+    expect(chained.body).toContain('[0] Url=http://127.0.0.1:');
+    expect(chained.body).toContain('[0 body] Hostname=db-v1-5c4f7d9b8-q8w2e');
+    expect(chained.body).toContain('[0 body] RequestHeader=X-Request-Id:req-chain');
   });
 });
 
