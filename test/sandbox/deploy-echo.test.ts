@@ -32,6 +32,7 @@ interface Group {
 }
 interface ResultJson {
   exitCode: number;
+  target: { description: string };
   experiments: { name: string; outcome: string; observation: { groups: Group[] } }[];
 }
 
@@ -130,6 +131,7 @@ describe('sandbox-up (Bookinfo), then examples/two-services through --target kub
     ]);
     expect(namespace, run.output).not.toBe('');
     expect(run.output).toContain(`echo workloads in ${namespace}: frontend-v1 1/1, backend-v1 1/1, backend-v2 1/1`);
+    expect(result.target.description).toContain(`echo workloads in the test namespace ${namespace}`);
   });
 
   it("the answers came from the echo pods of the test namespace: frontend's pod, both backend versions", () => {

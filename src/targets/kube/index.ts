@@ -199,7 +199,7 @@ export class KubeTarget implements Target {
       istioVersion,
       controlPlane: `the cluster's istiod (${istioVersion})`,
       context: this.contextName,
-      description: `${this.contextName} (${api.server}), ${this.proxies.length} proxies`,
+      description: `${this.contextName} (${api.server}), ${this.proxies.length} proxies${this.echo ? `, echo workloads in the test namespace ${this.echo.name}` : ''}`,
     };
   }
 
