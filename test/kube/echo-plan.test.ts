@@ -4,9 +4,9 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { SpecError } from '../../src/errors.ts';
+import { InterruptedError, SpecError, TargetError } from '../../src/errors.ts';
 import { checkEchoOptions } from '../../src/cli/run-command.ts';
-import { readiness } from '../../src/targets/kube/echo-namespace.ts';
+import { EchoNamespace, readiness } from '../../src/targets/kube/echo-namespace.ts';
 import { echoNamespaceFor, NamespaceMapping, planEchoDeployment, type EchoPlanOptions } from '../../src/targets/kube/echo-plan.ts';
 import type { Pod } from '../../src/targets/kube/preflight.ts';
 import type { K8sObject } from '../../src/spec/types.ts';
@@ -234,5 +234,29 @@ describe('--deploy-echo: readiness of the echo workloads', () => {
     const state = readiness(plan.deployments, [pod('backend-v2-a', { app: 'backend', version: 'v2' }, { waiting: 'ErrImageNeverPull' })], 'meshproof/echo:dev');
     expect(state.hopeless).toContain('backend-v2: pod backend-v2-a: ErrImageNeverPull');
     expect(state.hopeless).toContain('kind load docker-image meshproof/echo:dev');
+  });
+
+  // The wait against an API that lists these pods (only `list` is called while waiting).
+  const waiting = (pods: Pod[]) => new EchoNamespace({ list: () => Promise.resolve(pods) } as never, plan, 'meshproof/echo:dev', () => {});
+
+  it('the wait times out naming each Deployment that is not ready and why (exit 3)', async () => {
+    const error = await waiting([pod('frontend-v1-a', { app: 'frontend', version: 'v1' }, { ready: true, sidecar: true })])
+      .waitReady(0, undefined, 1)
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TargetError);
+    expect((error as Error).message).toBe(
+      'the echo workloads in meshproof-echo-ab12 were not ready with sidecars within 0 s: backend-v1 0/1 (no pod yet), backend-v2 0/1 (no pod yet)',
+    );
+  });
+
+  it('Ctrl-C ends the wait as an interruption (exit 130)', async () => {
+    const interrupt = new AbortController();
+    interrupt.abort(new InterruptedError('interrupted by SIGINT', 'SIGINT'));
+    await expect(waiting([]).waitReady(60_000, interrupt.signal, 1)).rejects.toBeInstanceOf(InterruptedError);
+  });
+
+  it('removing deletes nothing when this run did not create the namespace', async () => {
+    const api = { get: () => Promise.reject(new Error('must not be called')), delete: () => Promise.reject(new Error('must not be called')) };
+    await expect(new EchoNamespace(api as never, plan, 'meshproof/echo:dev', () => {}).remove(1000)).resolves.toBeUndefined();
   });
 });
