@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { access, mkdir, mkdtemp, rmdir, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { SpecError } from '../errors.ts';
+import { InterruptedError, SpecError } from '../errors.ts';
 import { Runner, type RunOptions, type RunnerDeps } from '../runner/run.ts';
 import { defaultDeps } from '../runner/default-deps.ts';
 import { newRunId, newSeed } from '../runner/ids.ts';
@@ -33,6 +33,11 @@ export interface ExecuteOptions {
   driver?: 'autocannon' | 'k6';
   inconclusive?: 'fail' | 'pass';
   convergeTimeout?: number;
+  /** kube target: deploy the scenario folder's workloads as echo workloads into a test namespace (run-command checks the combination). */
+  deployEcho?: boolean;
+  echoNamespace?: string;
+  echoImage?: string;
+  echoTimeout?: number;
   quiet?: boolean;
   beforeExperiment?: RunOptions['beforeExperiment'];
   afterExperiment?: RunOptions['afterExperiment'];
@@ -42,8 +47,18 @@ export interface ExecuteOptions {
   inject?: { target?: Target; deps?: RunnerDeps };
 }
 
-/** The target with all its options; `log` carries its progress messages to the run's listeners. */
-async function createTarget(kind: 'local' | 'kube', options: ExecuteOptions, scenario: string, seed: number, log: (message: string) => void): Promise<Target> {
+interface TargetContext {
+  scenario: string;
+  seed: number;
+  runId: string;
+  /** Aborted by Ctrl-C / SIGTERM, for waits inside prepare() (the runner is told too). */
+  interrupt: AbortSignal;
+  /** Carries the target's progress messages to the run's listeners. */
+  log: (message: string) => void;
+}
+
+/** The target with all its options. */
+async function createTarget(kind: 'local' | 'kube', options: ExecuteOptions, { scenario, seed, runId, interrupt, log }: TargetContext): Promise<Target> {
   if (kind === 'kube') {
     const { KubeTarget } = await import('../targets/kube/index.ts');
     return new KubeTarget({
@@ -54,6 +69,17 @@ async function createTarget(kind: 'local' | 'kube', options: ExecuteOptions, sce
       ...(options.controlPlane ? { controlPlane: options.controlPlane } : {}),
       ...(options.kubeconfig ? { kubeconfig: options.kubeconfig } : {}),
       ...(options.namespace ? { namespace: options.namespace } : {}),
+      ...(options.deployEcho
+        ? {
+            deployEcho: {
+              ...(options.echoNamespace ? { namespace: options.echoNamespace } : {}),
+              ...(options.echoImage ? { image: options.echoImage } : {}),
+              ...(options.echoTimeout !== undefined ? { readyTimeoutMs: options.echoTimeout } : {}),
+            },
+          }
+        : {}),
+      runId,
+      interrupt,
       log,
     });
   }
@@ -98,7 +124,10 @@ export async function execute(experiments: Experiment[], options: ExecuteOptions
     );
   });
   const log = (message: string) => listener.onMessage(message);
-  const target = options.inject?.target ?? (await createTarget(options.target, options, experiments[0]?.scenario ?? 'bookinfo', seed, log));
+  const preparing = new AbortController();
+  const target =
+    options.inject?.target ??
+    (await createTarget(options.target, options, { scenario: experiments[0]?.scenario ?? 'bookinfo', seed, runId, interrupt: preparing.signal, log }));
   const runner = new Runner(
     {
       runId,
@@ -115,7 +144,12 @@ export async function execute(experiments: Experiment[], options: ExecuteOptions
     },
     options.inject?.deps ?? defaultDeps,
   );
-  const release = handleSignals(runner);
+  const release = handleSignals({
+    interrupt: (signal) => {
+      runner.interrupt(signal);
+      if (!preparing.signal.aborted) preparing.abort(new InterruptedError(`interrupted by ${signal}`, signal));
+    },
+  });
   let result: RunResult;
   try {
     result = await runner.run(experiments);

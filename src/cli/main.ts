@@ -79,6 +79,17 @@ export function buildProgram(): Command {
     .addOption(new Option('--driver <driver>', "override every experiment's load driver").choices(['autocannon', 'k6']))
     .addOption(new Option('--inconclusive <as>', 'how inconclusive verdicts count for the exit code and JUnit').choices(['fail', 'pass']).default('fail'))
     .option('-q, --quiet', 'no progress output; only the summary and errors')
+    .option(
+      '--deploy-echo',
+      "kube target: deploy the scenario folder's Deployments as meshproof echo workloads (and its Services and Istio resources) into a test namespace, run there, delete it at the end",
+    )
+    .option('--echo-namespace <ns>', '--deploy-echo: the test namespace to create (default meshproof-echo-<last 4 characters of the run id>; must not exist)')
+    .option('--echo-image <ref>', '--deploy-echo: the echo image, built from deploy/echo/Dockerfile and loaded into the nodes (default meshproof/echo:dev)')
+    .addOption(
+      new Option('--echo-timeout <duration>', '--deploy-echo: how long to wait for the echo workloads to be ready with sidecars')
+        .argParser(parseMs)
+        .default(300_000, '5m'),
+    )
     .addHelpText(
       'after',
       '\nExit codes: 0 all expectations met, 1 an expectation failed (or was inconclusive), 2 bad input, 3 target or infrastructure failure, 130 interrupted (after restoring the mesh).',

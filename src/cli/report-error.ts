@@ -1,4 +1,4 @@
-import { ExitCode, SpecError, SpecErrors, TargetError } from '../errors.ts';
+import { ExitCode, InterruptedError, SpecError, SpecErrors, TargetError } from '../errors.ts';
 import { printable } from '../report/printable.ts';
 
 /** Print a user error without a stack trace and return its exit code. */
@@ -11,6 +11,11 @@ export function reportError(error: unknown): number {
   if (error instanceof SpecError) {
     process.stderr.write(`error: ${printable(error.format())}\n`);
     return ExitCode.badInput;
+  }
+  if (error instanceof InterruptedError) {
+    // Before any experiment started (e.g. while --deploy-echo waited for its workloads); what was made is removed.
+    process.stderr.write(`${printable(error.message)}\n`);
+    return ExitCode.interrupted;
   }
   if (error instanceof TargetError) {
     process.stderr.write(`target error: ${printable(error.message)}\n`);

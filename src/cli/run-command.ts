@@ -8,6 +8,7 @@ import { execute, type ExecuteOptions } from './execute.ts';
 import { filterByTags } from './list-command.ts';
 import { say } from './output.ts';
 import { badInputJson, resourceCheckFor } from './preflight.ts';
+import { isScenarioPath } from '../spec/scenario.ts';
 
 export interface RunCommandOptions extends ExecuteOptions {
   tag?: string[];
@@ -51,10 +52,37 @@ async function checkedRun(paths: string[], options: RunCommandOptions): Promise<
       'spec.scenario',
     );
   }
+  checkEchoOptions(options, first?.scenario);
   for (const e of selected) {
     for (const w of e.warnings)
       if (!options.quiet && !options.json) say(`warning: ${printable(`${w.source.file}:${w.source.line}:${w.source.col}: ${w.path}: ${w.message}`)}`);
   }
   const { result } = await execute(selected, options);
   return result.exitCode;
+}
+
+/** --deploy-echo and its options: only on the kube target, only for a scenario folder, and not one without the other. */
+export function checkEchoOptions(
+  options: Pick<RunCommandOptions, 'target' | 'deployEcho' | 'echoNamespace' | 'echoImage'>,
+  scenario: string | undefined,
+): void {
+  if (!options.deployEcho) {
+    const stray = options.echoNamespace !== undefined ? '--echo-namespace' : options.echoImage !== undefined ? '--echo-image' : undefined;
+    if (stray) throw new SpecError(`${stray} is an option of --deploy-echo, which was not given`, undefined, stray);
+    return;
+  }
+  if (options.target !== 'kube') {
+    throw new SpecError(
+      'the local target already runs every Deployment of a scenario folder as an echo workload; --deploy-echo is for --target kube',
+      undefined,
+      '--deploy-echo',
+    );
+  }
+  if (scenario !== undefined && !isScenarioPath(scenario)) {
+    throw new SpecError(
+      `--deploy-echo deploys a scenario folder of your own Deployments and Services; these experiments use the built-in scenario ${scenario}, whose workloads are Bookinfo's own apps (deploy it with scripts/kind-up.ts)`,
+      undefined,
+      '--deploy-echo',
+    );
+  }
 }

@@ -4,7 +4,9 @@
 // - unless started with --no-mesh: the scenario's pods (--scenario=<bookinfo or a folder>) and the ingress gateway, each proxy an xDS client of the
 //   sandbox's istiod with its pod's name and address (src/targets/local/ads-control-plane.ts), the mesh's store kept
 //   equal to the API server's Istio objects (src/sandbox/istio-watch.ts), and kwok PortForward objects that lead the
-//   pods' ports (8080 on the gateway, 15000 and 15090 on every proxy) to the local proxies;
+//   pods' ports (8080 on the gateway, 15000 and 15090 on every proxy) to the local proxies; and the Deployments made
+//   later in namespaces labelled for injection (e.g. by --deploy-echo), whose pods it writes and plays
+//   (src/sandbox/deployment-player.ts);
 // - 127.0.0.1:<ports.pods>: GET /ready (200 once all of that is up), GET /status (the played pods, JSON).
 import http from 'node:http';
 import { readFileSync } from 'node:fs';
@@ -20,6 +22,8 @@ import { portForward, type PortForwardRule } from './kwok.ts';
 import { sandboxFiles, type SandboxState } from './layout.ts';
 import { FIELD_MANAGER } from './objects.ts';
 import { playedPods } from './played-pods.ts';
+import { DeploymentPlayer } from './deployment-player.ts';
+import { loadScenario } from '../spec/scenario.ts';
 
 const files = sandboxFiles();
 const state = JSON.parse(readFileSync(files.state, 'utf8')) as SandboxState;
@@ -29,6 +33,7 @@ const log = (line: string) => console.log(`${new Date().toISOString()} ${line}`)
 
 let mesh: LocalMesh | undefined;
 let watch: IstioWatch | undefined;
+let player: DeploymentPlayer | undefined;
 let ready = false;
 let failure: string | undefined;
 /** A cluster pod address → the loopback address of the local proxy that plays it. */
@@ -51,7 +56,7 @@ const status = http.createServer((req, res) => {
     res.end(ready ? 'ready\n' : `${failure ?? 'starting'}\n`);
   } else if (req.url === '/status') {
     res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ ready, failure, mesh: mesh?.status(), egressRefused: egress.refused.slice(-20) }, null, 2));
+    res.end(JSON.stringify({ ready, failure, mesh: mesh?.status(), deployments: player?.status(), egressRefused: egress.refused.slice(-20) }, null, 2));
   } else {
     res.writeHead(404).end();
   }
@@ -96,6 +101,15 @@ async function playPods(): Promise<void> {
     const object = portForward(proxy.namespace, proxy.podName, rules);
     await api.apply(object as K8sObject, { force: true, fieldManager: FIELD_MANAGER });
   }
+
+  // Deployments sandbox-up did not write: their pods are written and played as they come and go.
+  const scenarioDeployments = new Set(
+    loadScenario(scenario)
+      .resources.filter((r) => r.object.kind === 'Deployment')
+      .map((r) => `${r.object.metadata.namespace ?? 'default'}/${r.object.metadata.name}`),
+  );
+  player = new DeploymentPlayer({ api, mesh: current, clusterPods: pods, played, scenarioDeployments, log });
+  player.start();
 }
 
 try {
@@ -110,6 +124,7 @@ try {
 
 async function stop(signal: string): Promise<void> {
   log(`${signal}: stopping`);
+  await player?.stop().catch(() => {});
   await watch?.stop().catch(() => {});
   await mesh?.close().catch(() => {});
   await egress.close();

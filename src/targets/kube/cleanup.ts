@@ -1,5 +1,6 @@
 // `meshproof cleanup`: undo what runs left behind in a cluster, from their journals (local files and in-cluster
-// ConfigMaps), and remove objects a run labelled without a journal when meshproof alone manages them.
+// ConfigMaps), remove objects a run labelled without a journal when meshproof alone manages them, and delete the test
+// namespaces of --deploy-echo runs that are gone.
 import { hostname } from 'node:os';
 import { asError, TargetError } from '../../errors.ts';
 import type { RestoreReport } from '../target.ts';
@@ -8,12 +9,18 @@ import { mergeJournals, readClusterJournals, readLocalJournals, removeClusterJou
 import { onlyManagedByMeshproof, runLabel } from './objects.ts';
 import { checkContext, istioKinds, loadKubeConfig } from './preflight.ts';
 import { replayJournal } from './restore.ts';
+import { echoOwnerHostAnnotation, echoOwnerPidAnnotation, echoRunLabel } from './echo-plan.ts';
 
 /** A journal whose process still runs on this host (not this process): its run is not ours to undo. */
 function processAlive(journal: Journal): boolean {
   if (journal.host !== hostname() || journal.pid === process.pid) return false;
+  return pidAlive(journal.pid);
+}
+
+function pidAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
   try {
-    process.kill(journal.pid, 0);
+    process.kill(pid, 0);
     return true;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
@@ -78,6 +85,18 @@ export async function cleanup(options: {
         orphans.errors.push(`${describeRef(ref)} is labelled ${runLabel}=${run} but no journal of that run exists and others manage it too; left in place`);
       }
     }
+  }
+  // --deploy-echo's test namespaces of runs that are gone (their journals were replayed above).
+  for (const namespace of await api.list('v1', 'Namespace', { labelSelector: echoRunLabel })) {
+    const owner = { host: namespace.metadata.annotations?.[echoOwnerHostAnnotation], pid: Number(namespace.metadata.annotations?.[echoOwnerPidAnnotation]) };
+    const run = namespace.metadata.labels?.[echoRunLabel] ?? '';
+    if (owner.host === hostname() && owner.pid !== process.pid && pidAlive(owner.pid)) {
+      log(`test namespace ${namespace.metadata.name} of run ${run} belongs to a run still going (pid ${owner.pid}); left alone`);
+      continue;
+    }
+    if (namespace.metadata.deletionTimestamp) continue;
+    const ref = { apiVersion: 'v1', kind: 'Namespace', name: namespace.metadata.name };
+    if (await api.delete(ref, { uid: namespace.metadata.uid as string })) orphans.deleted.push(`${describeRef(ref)} (the test namespace of run ${run})`);
   }
   if (orphans.deleted.length + orphans.errors.length > 0) reports.push(orphans);
   return reports;

@@ -1,5 +1,6 @@
 // The kube target: the same experiments against a real cluster with Istio (kind, microk8s, a team's staging cluster),
 // leaving it exactly as it was found.
+import { hostname } from 'node:os';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { asError, ResourceError, SpecError, TargetError } from '../../errors.ts';
 import { parsePrometheusText, sampleKey } from '../../observe/prometheus.ts';
@@ -17,9 +18,12 @@ import { forwardPort, portForwardGet, type Forward } from './port-forward.ts';
 import { checkContext, checkWorkloads, istioVersionFromImage, isReady, loadKubeConfig, meshDefaultConfig, missingIstioKinds, type Pod } from './preflight.ts';
 import { replayJournal } from './restore.ts';
 import { monitoringPort, SyncStatus } from './convergence.ts';
-import { bookinfoWorkloads, scenarioServiceNamespace, scenarioWorkloads } from './scenario.ts';
+import { bookinfoWorkloads, scenarioServiceNamespace, scenarioWorkloads, type ScenarioWorkload } from './scenario.ts';
+import { EchoNamespace } from './echo-namespace.ts';
+import { defaultEchoImage, echoNamespaceFor, planEchoDeployment } from './echo-plan.ts';
 import type { PushVersion } from './sync-status.ts';
 import { must } from '../../must.ts';
+import { field } from '../../spec/untyped.ts';
 
 export { cleanup } from './cleanup.ts';
 
@@ -59,6 +63,24 @@ export interface KubeTargetOptions extends TargetOptions {
   baselineSettleMs?: number;
   /** How long restore() waits for the proxies to drop the run's config (default: the last waitConverged timeout, else 60 s). */
   restoreTimeoutMs?: number;
+  /**
+   * Deploy the scenario folder's workloads as echo workloads into a test namespace of their own, run there, and
+   * delete it at close() (docs/kube.md "Echo workloads in a test namespace"). Needs `runId` (the namespace's default name).
+   */
+  deployEcho?: {
+    /** Default `meshproof-echo-<last 4 characters of the run id>`. */
+    namespace?: string;
+    /** Default meshproof/echo:dev (deploy/echo/Dockerfile, loaded into the nodes). */
+    image?: string;
+    /** How long to wait for the echo workloads to be ready with sidecars (default 5 min). */
+    readyTimeoutMs?: number;
+    /** How long close() waits for the namespace to be gone (default 2 min). */
+    deleteTimeoutMs?: number;
+  };
+  /** The run's id: labels the test namespace of --deploy-echo. */
+  runId?: string;
+  /** Ctrl-C while prepare() waits for the echo workloads: it stops waiting (close() still deletes the namespace). */
+  interrupt?: AbortSignal;
 }
 
 const defaultConvergeTimeoutMs = 60_000;
@@ -80,10 +102,18 @@ export class KubeTarget implements Target {
   private forward?: Forward;
   /** outsideEntrypoint relays, by `service:port`. */
   private relays = new Map<string, Relay>();
+  /** --deploy-echo: the test namespace this run made. */
+  private echo?: EchoNamespace;
   constructor(private readonly options: KubeTargetOptions) {}
 
+  /** The scenario's namespace: --namespace, or the test namespace of --deploy-echo. */
   private get namespace(): string {
-    return this.options.namespace ?? 'default';
+    return this.echo?.name ?? this.options.namespace ?? 'default';
+  }
+
+  /** An experiment's object as it goes to the cluster: under --deploy-echo, moved into the test namespace. */
+  private mapped(object: K8sObject): K8sObject {
+    return this.echo ? this.echo.plan.mapping.object(object) : object;
   }
 
   private get istioNamespace(): string {
@@ -146,7 +176,7 @@ export class KubeTarget implements Target {
     if (!istiod) throw new TargetError(`no ready istiod pod (label app=istiod) in namespace ${this.istioNamespace}`);
     const istioVersion = await this.readIstioVersion(istiod);
 
-    const workloads = scenarioWorkloads(options.scenario, options.scenariosDir);
+    const workloads = options.deployEcho ? await this.deployEcho(options.deployEcho) : scenarioWorkloads(options.scenario, options.scenariosDir);
     const expected = workloads.length > 0 ? workloads : options.scenario === 'bookinfo' ? bookinfoWorkloads : [];
     // A scenario folder's workloads run in the namespaces its objects name.
     const namespaces = [...new Set([this.namespace, ...expected.map((w) => w.namespace ?? this.namespace)])];
@@ -169,8 +199,31 @@ export class KubeTarget implements Target {
       istioVersion,
       controlPlane: `the cluster's istiod (${istioVersion})`,
       context: this.contextName,
-      description: `${this.contextName} (${api.server}), ${this.proxies.length} proxies`,
+      description: `${this.contextName} (${api.server}), ${this.proxies.length} proxies${this.echo ? `, echo workloads in the test namespace ${this.echo.name}` : ''}`,
     };
+  }
+
+  /** --deploy-echo: the test namespace made, the folder's workloads in it as echo workloads, ready with sidecars. */
+  private async deployEcho(deploy: NonNullable<KubeTargetOptions['deployEcho']>): Promise<ScenarioWorkload[]> {
+    const runId = this.options.runId;
+    if (!runId) throw new TargetError('internal error: --deploy-echo needs the run id');
+    const image = deploy.image ?? defaultEchoImage;
+    const plan = planEchoDeployment({
+      scenario: this.options.scenario,
+      namespace: deploy.namespace ?? echoNamespaceFor(runId),
+      image,
+      runId,
+      owner: { pid: process.pid, host: hostname() },
+    });
+    const echo = new EchoNamespace(this.client(), plan, image, (m) => this.log(m));
+    this.echo = echo;
+    await echo.deploy();
+    await echo.waitReady(deploy.readyTimeoutMs ?? 300_000, this.options.interrupt);
+    return plan.deployments.map((d) => ({
+      name: d.metadata.name,
+      namespace: echo.name,
+      labels: (field(d.spec, 'template', 'metadata', 'labels') ?? {}) as Record<string, string>,
+    }));
   }
 
   private gatewaySelector(): string {
@@ -198,8 +251,9 @@ export class KubeTarget implements Target {
     return object.metadata.namespace === undefined ? { ...object, metadata: { ...object.metadata, namespace: this.namespace } } : object;
   }
 
-  async snapshot(resources: K8sObject[]): Promise<void> {
+  async snapshot(experimentResources: K8sObject[]): Promise<void> {
     const api = this.client();
+    const resources = experimentResources.map((r) => this.mapped(r));
     // Fail early on kinds the cluster does not serve; the authoritative copy is read again right before the change.
     for (const r of resources) {
       try {
@@ -250,7 +304,7 @@ export class KubeTarget implements Target {
       throw new TargetError(`apply for run ${runId} while run ${this.journal.journal.runId} has not been restored`);
     }
     const journal = this.journal;
-    const objects = resources.map((r) => labelledForRun(r, runId, this.namespace));
+    const objects = resources.map((r) => labelledForRun(this.mapped(r), runId, this.namespace));
     // The push baseline of this change: read before it, once per convergence wait (several applies may share one).
     if (!this.baseline) this.baseline = await this.sync().recordBaseline();
 
@@ -374,7 +428,7 @@ export class KubeTarget implements Target {
     const existing = this.relays.get(key);
     if (existing) return existing.url;
     const api = this.client();
-    const namespace = scenarioServiceNamespace(this.options.scenario, service) ?? this.namespace;
+    const namespace = this.echo ? this.echo.name : (scenarioServiceNamespace(this.options.scenario, service) ?? this.namespace);
     const found = await api.get<K8sObject & { spec?: { ports?: { port: number }[] } }>({ apiVersion: 'v1', kind: 'Service', namespace, name: service });
     if (!found) throw new TargetError(`no Service ${service} in namespace ${namespace} of context ${this.contextName}`);
     const ports = ((found.spec?.ports ?? []) as { port: number }[]).map((p) => p.port);
@@ -479,5 +533,7 @@ export class KubeTarget implements Target {
     this.forward = undefined;
     await Promise.all([...this.relays.values()].map((r) => r.close()));
     this.relays.clear();
+    // After every experiment's restore: the test namespace goes, with everything in it.
+    await this.echo?.remove(this.options.deployEcho?.deleteTimeoutMs ?? 120_000);
   }
 }

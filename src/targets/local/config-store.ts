@@ -86,7 +86,7 @@ export interface CompiledConfig {
 }
 
 /** An object as the user wrote it (nothing has checked it yet): kind, apiVersion, name and namespace. */
-function checkEnvelope(o: unknown, namespaces: ReadonlySet<string>): void {
+function checkEnvelope(o: unknown, namespaces: ReadonlySet<string> | 'any'): void {
   const where = `${valueText(field(o, 'kind') ?? 'object')} ${valueText(field(o, 'metadata', 'name') ?? '(unnamed)')}`;
   if (typeof o !== 'object' || o === null) throw new SpecError('expected a Kubernetes object', undefined, where);
   const kind = field(o, 'kind');
@@ -102,7 +102,7 @@ function checkEnvelope(o: unknown, namespaces: ReadonlySet<string>): void {
   const namespace = field(o, 'metadata', 'namespace');
   if (kind === 'Namespace') {
     if (namespace !== undefined) throw new SpecError('a Namespace has no namespace', undefined, `${where}: metadata.namespace`);
-    if (!namespaces.has(name))
+    if (namespaces !== 'any' && !namespaces.has(name))
       throw new SpecError(
         `namespace ${name} is not part of the scenario (the local mesh has ${[...namespaces].join(', ')}); declare it in the scenario's folder`,
         undefined,
@@ -111,9 +111,9 @@ function checkEnvelope(o: unknown, namespaces: ReadonlySet<string>): void {
     return;
   }
   const ns = namespace ?? 'default';
-  if (typeof ns !== 'string' || !namespaces.has(ns)) {
+  if (typeof ns !== 'string' || (namespaces !== 'any' && !namespaces.has(ns))) {
     throw new SpecError(
-      `namespace ${valueText(ns)} is not emulated (the local mesh has ${[...namespaces].join(', ')}: the built-in ones and those the scenario declares)`,
+      `namespace ${valueText(ns)} is not emulated (the local mesh has ${namespaces === 'any' ? 'any' : [...namespaces].join(', ')}: the built-in ones and those the scenario declares)`,
       undefined,
       `${where}: metadata.namespace`,
     );
@@ -137,7 +137,16 @@ export class ConfigStore {
   private clock = 0;
   private version = 0;
   private namespaces: ReadonlySet<string> = new Set(builtInNamespaces);
+  /**
+   * Objects of any namespace are taken: set for a mesh that plays a cluster's pods, whose API server has already
+   * checked that the namespace exists (a namespace made after the mesh started, as --deploy-echo makes one).
+   */
+  private readonly anyNamespace: boolean;
   current!: CompiledConfig;
+
+  constructor(options: { anyNamespace?: boolean } = {}) {
+    this.anyNamespace = options.anyNamespace ?? false;
+  }
   /** istiod's fetches of http(s) jwksUris, kept across versions as istiod's resolver keeps them. */
   readonly jwks = new JwksCache();
 
@@ -160,7 +169,7 @@ export class ConfigStore {
     const next = new Map(this.entries);
     for (const key of deletes) next.delete(key);
     for (const object of upserts) {
-      checkEnvelope(object, this.namespaces);
+      checkEnvelope(object, this.anyNamespace ? 'any' : this.namespaces);
       const copy = structuredClone(object);
       const key = resourceId(copy);
       const existing = next.get(key);

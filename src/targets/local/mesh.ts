@@ -122,7 +122,7 @@ interface Pod {
 const gatewayLabels = { app: 'istio-ingressgateway', istio: 'ingressgateway' };
 
 export class LocalMesh {
-  private readonly store = new ConfigStore();
+  private readonly store: ConfigStore;
   private readonly pods = new Map<string, Pod>();
   private gateway!: IngressGateway;
   /** Counts pod starts and stops: the control plane's input changes with them. */
@@ -152,6 +152,8 @@ export class LocalMesh {
     this.seed = options.seed ?? 1;
     this.controlPlane = options.controlPlane ?? 'builtin';
     this.cluster = options.cluster;
+    // A cluster's API server decides which namespaces exist, also those made after the mesh started.
+    this.store = new ConfigStore({ anyNamespace: this.cluster !== undefined });
     if (this.cluster) {
       if (options.controlPlane !== undefined)
         throw new SpecError("a mesh that plays a cluster takes its configuration from that cluster's istiod; no --control-plane");
