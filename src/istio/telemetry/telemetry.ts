@@ -240,6 +240,12 @@ export interface RequestCountMetrics {
 export interface ProxyRequestMetrics {
   client: RequestCountMetrics;
   server: RequestCountMetrics;
+  /**
+   * Where a listener port's own chain says otherwise (an EnvoyFilter patching the stats filter of one port): the
+   * outbound listener of that port (CLIENT), the inbound chain of that destination port (SERVER).
+   */
+  clientByPort?: ReadonlyMap<number, RequestCountMetrics>;
+  serverByPort?: ReadonlyMap<number, RequestCountMetrics>;
 }
 
 export const STANDARD_REQUEST_METRICS: ProxyRequestMetrics = {

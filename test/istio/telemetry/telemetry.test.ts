@@ -321,6 +321,43 @@ describe('requestMetricsOfListeners: each side from its listeners’ istio.stats
     expect(m.client).toMatchObject({ filterDisabled: false, dropped: false, tags: [{ name: 'source_app', remove: true }] });
     expect(requestMetricsOfListeners([listeners[1]!]).server).toEqual({ filterDisabled: false, dropped: false, tags: [], hostHeaderFallback: true });
   });
+
+  it("per port: an outbound listener's own stats config counts the requests to its port, a destination port's inbound chain those to it; the rest take the side's default", () => {
+    const at = (port: number) => ({ socket_address: { address: '0.0.0.0', port_value: port } });
+    const tagged = (value: string) => stats([{ name: 'requests_total', dimensions: { patched: value } }]);
+    const listeners = [
+      {
+        name: 'virtualInbound',
+        traffic_direction: 'INBOUND' as const,
+        filter_chains: [
+          { ...hcm([stats([{ name: 'requests_total', drop: true }]), router]), filter_chain_match: { destination_port: 9080 } },
+          hcm([tagged("'catch-all'"), router]),
+        ],
+      },
+      { name: '0.0.0.0_15014', address: at(15014), traffic_direction: 'OUTBOUND' as const, filter_chains: [hcm([tagged("'monitoring'"), router])] },
+      { name: '0.0.0.0_9080', address: at(9080), traffic_direction: 'OUTBOUND' as const, filter_chains: [hcm([tagged("'bookinfo'"), router])] },
+    ];
+    const statsOf = new ProxyStats({ inclusionPrefixes: [], inclusionSuffixes: [], inclusionRegexps: [] });
+    statsOf.requestMetrics = requestMetricsOfListeners(listeners);
+    const self: PeerInfo = { workload: 'productpage-v1', namespace: 'default', principal: 'p', app: 'productpage', version: 'v1' };
+    const request = { method: 'GET', host: 'reviews:9080', path: '/', headers: {} };
+    record(statsOf, 'source', self, undefined, {}, 200, [], undefined, request, 9080);
+    record(statsOf, 'source', self, undefined, {}, 201, [], undefined, request, 8000);
+    record(statsOf, 'destination', self, self, {}, 202, [], true, request, 9080);
+    record(statsOf, 'destination', self, self, {}, 203, [], true, request, 9090);
+    const series = statsOf
+      .render()
+      .split('\n')
+      .filter((l) => l.startsWith('istio_requests_total{'))
+      .map((l) => [/response_code="(\d+)"/.exec(l)?.[1], /patched="([^"]*)"/.exec(l)?.[1]]);
+    // 9080 outbound: its listener's; 8000 (no listener of its own): the first HTTP chain's; 9080 inbound: dropped by its
+    // chain; 9090 inbound: the catch-all chain's.
+    expect(series.sort()).toEqual([
+      ['200', 'bookinfo'],
+      ['201', 'monitoring'],
+      ['203', 'catch-all'],
+    ]);
+  });
 });
 
 describe('defaultProviders in the istio ConfigMap', () => {

@@ -106,7 +106,7 @@ export class IngressGateway {
       await this.serve(req, res);
     } catch (error) {
       meshLogError(this.name, `${req.method ?? 'GET'} ${req.url ?? '/'}`, error);
-      record(this.stats, 'source', this.self, undefined, {}, 500, [], undefined);
+      record(this.stats, 'source', this.self, undefined, {}, 500, [], undefined, undefined, gatewayPort);
       writeResponse(res, 500, { 'content-type': 'text/plain' }, internalErrorBody);
     }
   }
@@ -146,7 +146,7 @@ export class IngressGateway {
     if (verdict.action === 'reply') {
       const routeRequest = { method: req.method ?? 'GET', path: req.url ?? '/', authority, headers, decisionKey: requestId, routeConfig: this.routeConfig };
       const target = this.router.targetOf(routeRequest) ?? {};
-      record(this.stats, 'source', this.self, undefined, target, verdict.status, verdict.flags, undefined, attributes);
+      record(this.stats, 'source', this.self, undefined, target, verdict.status, verdict.flags, undefined, attributes, gatewayPort);
       writeResponse(res, verdict.status, { 'content-type': 'text/plain', ...verdict.headers }, verdict.body);
       return;
     }
@@ -168,10 +168,21 @@ export class IngressGateway {
       metadata: verdict.claims ? { 'envoy.filters.http.jwt_authn': { payload: verdict.claims as JsonValue } } : undefined,
     });
     if (result.downstreamGone) {
-      record(this.stats, 'source', this.self, peerOfEndpoint(result.endpoint), result.target ?? {}, 0, ['DC'], undefined, attributes);
+      record(this.stats, 'source', this.self, peerOfEndpoint(result.endpoint), result.target ?? {}, 0, ['DC'], undefined, attributes, gatewayPort);
       return;
     }
-    record(this.stats, 'source', this.self, peerOfEndpoint(result.endpoint), result.target ?? {}, result.status, result.flags, undefined, attributes);
+    record(
+      this.stats,
+      'source',
+      this.self,
+      peerOfEndpoint(result.endpoint),
+      result.target ?? {},
+      result.status,
+      result.flags,
+      undefined,
+      attributes,
+      gatewayPort,
+    );
     writeResponse(res, result.status, result.headers, result.body);
   }
 }

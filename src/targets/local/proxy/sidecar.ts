@@ -238,7 +238,7 @@ export class Sidecar {
       });
       if (local.action === 'reply') {
         const target = this.router.targetOf({ method: call.method ?? 'GET', path: call.path, authority: call.authority, headers, decisionKey }) ?? {};
-        record(this.stats, 'source', this.self, undefined, target, local.status, local.flags, undefined, attributes);
+        record(this.stats, 'source', this.self, undefined, target, local.status, local.flags, undefined, attributes, authority.port);
         return { status: local.status, headers: local.headers, body: local.body };
       }
       const result = await this.router.handle({
@@ -252,14 +252,25 @@ export class Sidecar {
         downstream: { remote: `${this.identity.ip}:0`, local: `${this.identity.ip}:15001` },
       });
       if (result.downstreamGone) {
-        record(this.stats, 'source', this.self, peerOfEndpoint(result.endpoint), result.target ?? {}, 0, ['DC'], undefined, attributes);
+        record(this.stats, 'source', this.self, peerOfEndpoint(result.endpoint), result.target ?? {}, 0, ['DC'], undefined, attributes, authority.port);
         return { status: 0, headers: {}, body: '' };
       }
-      record(this.stats, 'source', this.self, peerOfEndpoint(result.endpoint), result.target ?? {}, result.status, result.flags, undefined, attributes);
+      record(
+        this.stats,
+        'source',
+        this.self,
+        peerOfEndpoint(result.endpoint),
+        result.target ?? {},
+        result.status,
+        result.flags,
+        undefined,
+        attributes,
+        authority.port,
+      );
       return { status: result.status, headers: result.headers, body: typeof result.body === 'string' ? result.body : result.body.toString() };
     } catch (error) {
       meshLogError(this.name, `outbound ${call.method ?? 'GET'} ${call.authority}${call.path}`, error);
-      record(this.stats, 'source', this.self, undefined, {}, 500, [], undefined, attributes);
+      record(this.stats, 'source', this.self, undefined, {}, 500, [], undefined, attributes, splitAuthority(call.authority).port);
       return { status: 500, headers: { 'content-type': 'text/plain' }, body: internalErrorBody };
     } finally {
       clearTimeout(timer);
@@ -336,12 +347,23 @@ export class Sidecar {
     const finish = (status: number, flags: string[]) => {
       if (done) return;
       done = true;
-      record(this.stats, 'destination', source, this.self, service ? { service } : {}, status, flags, peer !== undefined, {
-        method: req.method ?? 'GET',
-        host: headers.host ?? '',
-        path: req.url ?? '/',
-        headers,
-      });
+      record(
+        this.stats,
+        'destination',
+        source,
+        this.self,
+        service ? { service } : {},
+        status,
+        flags,
+        peer !== undefined,
+        {
+          method: req.method ?? 'GET',
+          host: headers.host ?? '',
+          path: req.url ?? '/',
+          headers,
+        },
+        this.options.port,
+      );
     };
     res.on('close', () => {
       if (!res.writableFinished) finish(0, ['DC']);

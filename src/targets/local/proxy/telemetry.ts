@@ -99,9 +99,13 @@ export function record(
   flags: string[],
   mtls: boolean | undefined,
   request?: Omit<RequestAttributes, 'status' | 'mtls'>,
+  /** The listener port the request came in on (outbound: the destination's; inbound: the pod's): its chain's stats. */
+  port?: number,
 ): void {
   // Istio's stats filter: CLIENT mode on outbound listeners and gateways, SERVER mode inbound (telemetry.go workloadMode).
-  const metrics = reporter === 'source' ? stats.requestMetrics.client : stats.requestMetrics.server;
+  const all = stats.requestMetrics;
+  const byPort = port === undefined ? undefined : reporter === 'source' ? all.clientByPort?.get(port) : all.serverByPort?.get(port);
+  const metrics = byPort ?? (reporter === 'source' ? all.client : all.server);
   if (metrics.filterDisabled || metrics.dropped) return;
   const d = destination ?? unknownPeer;
   const self = reporter === 'source' ? source : d;
