@@ -4,8 +4,6 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadScenario, scenariosDir } from '../spec/scenario.ts';
-import { parseDeployment } from '../targets/local/topology.ts';
-import type { K8sObject } from '../spec/types.ts';
 import type { KubeObject } from './objects.ts';
 
 export interface SandboxScenario {
@@ -43,14 +41,6 @@ export function sandboxScenario(folder: string | undefined): SandboxScenario {
   if (own.length > 0) {
     throw new Error(
       `scenario ${ref} holds meshproof's own objects (${own.join(', ')}), which no API server takes: the sandbox cannot install it yet; run its experiments on the local target`,
-    );
-  }
-  // Seen with examples/researchflow: istiod sends the cluster of OPA's ext_authz port (gRPC) with
-  // http2_protocol_options, and the local data plane does not execute HTTP/2 upstreams, so the pods could not be played.
-  const opa = deployments.filter((d) => parseDeployment(d as K8sObject).appKind === 'opa').map((d) => `${d.metadata.namespace}/${d.metadata.name}`);
-  if (opa.length > 0) {
-    throw new Error(
-      `scenario ${ref} runs Open Policy Agent (${opa.join(', ')}): the sandbox cannot play it yet (istiod sends the gRPC ext_authz cluster as HTTP/2, which the local data plane does not execute); run its experiments on the local target or on a cluster`,
     );
   }
   return {

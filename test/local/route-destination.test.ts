@@ -183,3 +183,47 @@ describe('header values are Envoy formats (header_value_validator.go validateHea
     expect((error as Error).message).toMatch(/%HOSTNAME% is not evaluated by the local target/);
   });
 });
+
+describe('a cluster the local data plane does not execute (an HTTP/2 upstream: istiod writes one for a gRPC port)', () => {
+  it('does not stop the proxy when the config arrives (only ext_authz may talk to it); a request routed to it fails with the reason', async () => {
+    const stats = new ProxyStats({ inclusionPrefixes: [], inclusionSuffixes: [], inclusionRegexps: [] });
+    const router = new Router({
+      name: 'client',
+      ip: `${block}.41`,
+      principal: 'p',
+      namespace: 'default',
+      labels: { app: 'client' },
+      meshSecret: 's',
+      seed: 1,
+      stats,
+    });
+    const snapshot: MeshSnapshot = {
+      version: '1',
+      virtualServices: [],
+      destinationRules: new Map(),
+      services: new Map([[host, { name: 'echo', namespace: 'default', fqdn: host, ports: [port], selector: { app: 'echo' } }]]),
+      gateways: [],
+      endpoints: [],
+    };
+    const config = clientConfig(snapshot, [], `${block}.41`);
+    const clusters = config.clusters.map((c) =>
+      c.name === `outbound|${port}||${host}`
+        ? {
+            ...c,
+            typed_extension_protocol_options: {
+              'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': { explicit_http_config: { http2_protocol_options: {} } },
+            },
+          }
+        : c,
+    );
+    expect(clusters.some((c) => c.typed_extension_protocol_options)).toBe(true);
+    try {
+      expect(() => router.configure(snapshot, { ...config, clusters } as typeof config)).not.toThrow();
+      await expect(router.handle({ method: 'GET', path: '/', authority: `echo:${port}`, headers: {}, requestId: 'r', decisionKey: 'k' })).rejects.toThrow(
+        /explicit_http_config\.http2_protocol_options: HTTP\/2 upstreams are not executed/,
+      );
+    } finally {
+      router.close();
+    }
+  });
+});

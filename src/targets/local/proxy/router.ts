@@ -49,6 +49,8 @@ import type { ProxyStats } from './stats.ts';
 import type { UpstreamTarget } from './telemetry.ts';
 import { elementAt } from '../../../must.ts';
 import { splitAuthority, type Authority } from '../authority.ts';
+import { meshLog } from '../log.ts';
+import { asError } from '../../../errors.ts';
 
 /** What route selection reads of a request. */
 export type RouteRequest = Pick<RouterRequest, 'method' | 'path' | 'authority' | 'headers' | 'decisionKey' | 'routeConfig' | 'metadata'>;
@@ -241,6 +243,8 @@ export class Router {
   private retryPolicies = new Map<object | undefined, EvaluatedRetryPolicy | undefined>();
   /** Round-robin turns of tcp_proxy connections per cluster. */
   private readonly tcpTurns = new Map<string, number>();
+  /** Clusters refused when the config arrived (logged once); a request routed to one fails with the same error. */
+  private readonly refusedClusters = new Set<string>();
 
   constructor(private readonly identity: RouterIdentity) {}
 
@@ -261,11 +265,19 @@ export class Router {
       ),
     );
     this.retryPolicies = new Map();
-    // Envoy creates every cluster (and its zero counters) when the config arrives.
+    // Envoy creates every cluster (and its zero counters) when the config arrives. One whose settings the local data
+    // plane does not execute (an HTTP/2 upstream: istiod's cluster of a gRPC port) is refused when a request is routed
+    // to it, with the same error, so a cluster only a filter talks to (ext_authz's gRPC service) does not stop the proxy.
     for (const name of this.clusterConfigs.keys()) {
       const target = parseClusterName(name);
       const service = target && snapshot.services.get(target.host);
-      if (target && service) this.cluster(service, target.subset, target.port);
+      if (!target || !service) continue;
+      try {
+        this.cluster(service, target.subset, target.port);
+      } catch (error) {
+        if (!this.refusedClusters.has(name)) meshLog(this.identity.name, `${asError(error).message}; a request routed to it fails`);
+        this.refusedClusters.add(name);
+      }
     }
   }
 
