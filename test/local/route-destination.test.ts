@@ -46,9 +46,10 @@ const virtualService = (http: unknown[]) =>
     spec: { hosts: ['echo'], http },
   } as K8sObject);
 
-async function send(http: unknown[], path = '/'): Promise<{ status: number; flags: string[]; host?: string; path?: string; mark?: string | string[] }> {
+/** The client's router, as its sidecar runs it. */
+function clientRouter(): Router {
   const stats = new ProxyStats({ inclusionPrefixes: [], inclusionSuffixes: [], inclusionRegexps: [] });
-  const router = new Router({
+  return new Router({
     name: 'client',
     ip: `${block}.41`,
     principal: 'cluster.local/ns/default/sa/client',
@@ -58,12 +59,24 @@ async function send(http: unknown[], path = '/'): Promise<{ status: number; flag
     seed: 1,
     stats,
   });
-  const snapshot: MeshSnapshot = {
+}
+
+/** The echo Service on the test server's port, with these VirtualServices and no endpoints yet. */
+function echoSnapshot(virtualServices: MeshSnapshot['virtualServices']): MeshSnapshot {
+  return {
     version: '1',
-    virtualServices: [virtualService(http)],
+    virtualServices,
     destinationRules: new Map(),
     services: new Map([[host, { name: 'echo', namespace: 'default', fqdn: host, ports: [port], selector: { app: 'echo' } }]]),
     gateways: [],
+    endpoints: [],
+  };
+}
+
+async function send(http: unknown[], path = '/'): Promise<{ status: number; flags: string[]; host?: string; path?: string; mark?: string | string[] }> {
+  const router = clientRouter();
+  const snapshot: MeshSnapshot = {
+    ...echoSnapshot([virtualService(http)]),
     endpoints: [
       {
         ip: `${block}.40`,
@@ -186,25 +199,8 @@ describe('header values are Envoy formats (header_value_validator.go validateHea
 
 describe('a cluster the local data plane does not execute (an HTTP/2 upstream: istiod writes one for a gRPC port)', () => {
   it('does not stop the proxy when the config arrives (only ext_authz may talk to it); a request routed to it fails with the reason', async () => {
-    const stats = new ProxyStats({ inclusionPrefixes: [], inclusionSuffixes: [], inclusionRegexps: [] });
-    const router = new Router({
-      name: 'client',
-      ip: `${block}.41`,
-      principal: 'p',
-      namespace: 'default',
-      labels: { app: 'client' },
-      meshSecret: 's',
-      seed: 1,
-      stats,
-    });
-    const snapshot: MeshSnapshot = {
-      version: '1',
-      virtualServices: [],
-      destinationRules: new Map(),
-      services: new Map([[host, { name: 'echo', namespace: 'default', fqdn: host, ports: [port], selector: { app: 'echo' } }]]),
-      gateways: [],
-      endpoints: [],
-    };
+    const router = clientRouter();
+    const snapshot = echoSnapshot([]);
     const config = clientConfig(snapshot, [], `${block}.41`);
     const clusters = config.clusters.map((c) =>
       c.name === `outbound|${port}||${host}`

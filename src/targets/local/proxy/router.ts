@@ -243,6 +243,7 @@ export class Router {
   private retryPolicies = new Map<object | undefined, EvaluatedRetryPolicy | undefined>();
   /** Round-robin turns of tcp_proxy connections per cluster. */
   private readonly tcpTurns = new Map<string, number>();
+  private upstreamTargets = new Map<string, UpstreamTarget>();
   /** Clusters refused when the config arrived (logged once); a request routed to one fails with the same error. */
   private readonly refusedClusters = new Set<string>();
 
@@ -265,6 +266,7 @@ export class Router {
       ),
     );
     this.retryPolicies = new Map();
+    this.upstreamTargets = new Map();
     // Envoy creates every cluster (and its zero counters) when the config arrives. One whose settings the local data
     // plane does not execute (an HTTP/2 upstream: istiod's cluster of a gRPC port) is refused when a request is routed
     // to it, with the same error, so a cluster only a filter talks to (ext_authz's gRPC service) does not stop the proxy.
@@ -391,12 +393,15 @@ export class Router {
   private upstreamTarget(resolved: Resolved): UpstreamTarget | undefined {
     if (resolved.kind === 'none') return undefined;
     const route = resolved.route.name;
-    if (resolved.kind === 'route') return { ...(route !== undefined ? { route } : {}) };
-    const cluster = resolved.picked.name;
-    if (!this.clusterConfigs.has(cluster)) return { ...(route !== undefined ? { route } : {}) };
-    const parsed = parseClusterName(cluster);
-    const service = parsed && this.snapshot.services.get(parsed.host);
-    return { ...(route !== undefined ? { route } : {}), cluster, ...(service ? { service } : {}) };
+    const cluster = resolved.kind === 'cluster' ? resolved.picked.name : undefined;
+    // One object per route and cluster for the config's lifetime: no lookups or allocation per request.
+    return memo(this.upstreamTargets, `${route ?? ''}|${cluster ?? ''}`, () => {
+      const named = route !== undefined ? { route } : {};
+      if (cluster === undefined || !this.clusterConfigs.has(cluster)) return named;
+      const parsed = parseClusterName(cluster);
+      const service = parsed && this.snapshot.services.get(parsed.host);
+      return { ...named, cluster, ...(service ? { service } : {}) };
+    });
   }
 
   /**
