@@ -5,7 +5,7 @@
 // Deployment controller, scheduler or injector runs), the experiments run there, and the namespace is deleted —
 // emptied by the real kube-controller-manager. The answers must come from the echo pods of the test namespace: the
 // echo's pod name in its body, its namespace in its x-echo-namespace header.
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -15,6 +15,7 @@ import { KubeApi } from '../../src/targets/kube/api.ts';
 import { runSandboxScript } from '../../src/sandbox/scripts.ts';
 import { SANDBOX_CONTEXT, SANDBOX_PORT_COUNT, sandboxFiles } from '../../src/sandbox/layout.ts';
 import { listeningOn } from '../../src/sandbox/sockets.ts';
+import { runCli } from '../catalogue/cli.ts';
 
 const root = resolve(import.meta.dirname, '../..');
 const stateDir = mkdtempSync(join(tmpdir(), 'meshproof-sandbox-deploy-echo-'));
@@ -56,14 +57,11 @@ beforeAll(async () => {
   mkdirSync(experimentsDir, { recursive: true });
   copyExperiment('01-backend-split-80-20.yaml', '[status, envoy, echo, "header:x-echo-namespace=namespace"]');
   copyExperiment('04-deny-backend.yaml');
-  run = await new Promise((done) =>
-    execFile(
-      process.execPath,
-      [join(root, 'bin', 'meshproof.js'), 'run', experimentsDir, '--target', 'kube', '--context', SANDBOX_CONTEXT, '--deploy-echo', '--report-dir', reportDir],
-      { env: { ...env, KUBECONFIG: files.kubeconfig, NO_COLOR: '1' }, cwd: root, timeout: 300_000 },
-      (error, stdout, stderr) => done({ code: error ? Number((error as NodeJS.ErrnoException).code ?? 1) : 0, output: `${stdout}${stderr}` }),
-    ),
-  );
+  const cli = await runCli(['run', experimentsDir, '--target', 'kube', '--context', SANDBOX_CONTEXT, '--deploy-echo', '--report-dir', reportDir], {
+    env: { ...env, KUBECONFIG: files.kubeconfig },
+    timeoutMs: 300_000,
+  });
+  run = { code: cli.code ?? 1, output: `${cli.stdout}${cli.stderr}` };
   if (!existsSync(join(reportDir, 'result.json'))) throw new Error(`the run wrote no result.json (exit ${run.code}):\n${run.output}`);
   result = JSON.parse(readFileSync(join(reportDir, 'result.json'), 'utf8')) as ResultJson;
   namespace = /test namespace (meshproof-echo-[a-z0-9]{4}) created/.exec(run.output)?.[1] ?? '';
@@ -167,14 +165,8 @@ describe('--deploy-echo interrupted: the test namespace never outlives the run',
     expect(killed.code, killed.output).toBeNull();
     const left = await api.get({ apiVersion: 'v1', kind: 'Namespace', name: 'meshproof-echo-kill' });
     expect(left?.metadata.labels?.['meshproof.dev/echo-run']).toMatch(/^mp-/);
-    const cleanup = await new Promise<{ code: number; output: string }>((done) =>
-      execFile(
-        process.execPath,
-        [join(root, 'bin', 'meshproof.js'), 'cleanup', '--context', SANDBOX_CONTEXT],
-        { env: { ...env, KUBECONFIG: files.kubeconfig, NO_COLOR: '1' }, cwd: root, timeout: 120_000 },
-        (error, stdout, stderr) => done({ code: error ? Number((error as NodeJS.ErrnoException).code ?? 1) : 0, output: `${stdout}${stderr}` }),
-      ),
-    );
+    const cli = await runCli(['cleanup', '--context', SANDBOX_CONTEXT], { env: { ...env, KUBECONFIG: files.kubeconfig }, timeoutMs: 120_000 });
+    const cleanup = { code: cli.code, output: `${cli.stdout}${cli.stderr}` };
     expect(cleanup.code, cleanup.output).toBe(0);
     expect(cleanup.output).toMatch(/deleted +Namespace.*meshproof-echo-kill \(the test namespace of run mp-/);
     // The namespace controller empties it (the pods process deletes the pods it played) and removes it.

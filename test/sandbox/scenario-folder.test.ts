@@ -2,16 +2,15 @@
 // the folder's objects as `kubectl apply -k` would, the local mesh plays its Deployments' pods as echo workloads, and
 // the example suite runs unchanged through the kube target (issue #19: "each example suite ... written to run
 // unchanged on kube"). The answers must come from the scenario's workloads: the echo classifier's pod and versions.
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runSandboxScript } from '../../src/sandbox/scripts.ts';
 import { SANDBOX_CONTEXT, SANDBOX_PORT_COUNT, sandboxFiles } from '../../src/sandbox/layout.ts';
 import { listeningOn } from '../../src/sandbox/sockets.ts';
+import { runCli } from '../catalogue/cli.ts';
 
-const root = resolve(import.meta.dirname, '../..');
 const stateDir = mkdtempSync(join(tmpdir(), 'meshproof-sandbox-scenario-'));
 // Its own port base: neither a hand-run sandbox (16400) nor the other sandbox tests (26400, 27000, 27800).
 const portBase = 28400;
@@ -36,25 +35,14 @@ beforeAll(async () => {
   if (busy.length > 0) throw new Error(`ports ${busy.join(', ')} are already in use: this test needs ${portBase}-${portBase + SANDBOX_PORT_COUNT - 1}`);
   const up = await runSandboxScript('sandbox-up.ts', env, ['--scenario', 'examples/two-services']);
   if (up.code !== 0) throw new Error(`sandbox-up --scenario examples/two-services failed (exit ${up.code}):\n${up.output}`);
-  run = await new Promise((done) =>
-    execFile(
-      process.execPath,
-      [
-        join(root, 'bin', 'meshproof.js'),
-        'run',
-        'examples/two-services/experiments',
-        '--target',
-        'kube',
-        '--context',
-        SANDBOX_CONTEXT,
-        '--quiet',
-        '--report-dir',
-        reportDir,
-      ],
-      { env: { ...env, KUBECONFIG: files.kubeconfig }, cwd: root, timeout: 240_000 },
-      (error, stdout, stderr) => done({ code: error ? Number((error as NodeJS.ErrnoException).code ?? 1) : 0, output: `${stdout}${stderr}` }),
-    ),
+  const cli = await runCli(
+    ['run', 'examples/two-services/experiments', '--target', 'kube', '--context', SANDBOX_CONTEXT, '--quiet', '--report-dir', reportDir],
+    {
+      env: { ...env, KUBECONFIG: files.kubeconfig },
+      timeoutMs: 240_000,
+    },
   );
+  run = { code: cli.code ?? 1, output: `${cli.stdout}${cli.stderr}` };
   result = JSON.parse(readFileSync(join(reportDir, 'result.json'), 'utf8')) as ResultJson;
 }, 420_000);
 
