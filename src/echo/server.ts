@@ -6,10 +6,9 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { AppConnectionReset } from '../targets/local/apps/crash.ts';
 import { createEcho } from '../targets/local/apps/echo.ts';
+import { collectResponse, noResponse } from '../targets/local/apps/collect-response.ts';
 import type { AppContext, OutboundCall, OutboundResult } from '../targets/local/apps/types.ts';
 import type { StandaloneEcho } from './identity.ts';
-
-const noResponse: OutboundResult = { status: 0, headers: {}, body: '' };
 
 /** One call as the app's HTTP client makes it; status 0 without an answer within the call's timeout. */
 export function plainCall(call: OutboundCall): Promise<OutboundResult> {
@@ -17,16 +16,7 @@ export function plainCall(call: OutboundCall): Promise<OutboundResult> {
     const request = http.request(
       `http://${call.authority}${call.path}`,
       { method: call.method ?? 'GET', headers: call.headers, timeout: call.timeoutMs },
-      (response) => {
-        const chunks: Buffer[] = [];
-        response.on('data', (c: Buffer) => chunks.push(c));
-        response.on('end', () => {
-          const headers: Record<string, string | string[]> = {};
-          for (const [name, value] of Object.entries(response.headers)) if (value !== undefined) headers[name] = value;
-          resolve({ status: response.statusCode ?? 0, headers, body: Buffer.concat(chunks).toString() });
-        });
-        response.on('error', () => resolve(noResponse));
-      },
+      (response) => collectResponse(response, resolve),
     );
     request.on('timeout', () => request.destroy());
     request.on('error', () => resolve(noResponse));

@@ -6,9 +6,8 @@ import https from 'node:https';
 import tls from 'node:tls';
 import type { EchoCall } from './echo-config.ts';
 import type { AppContext, CallScope, OutboundResult } from './types.ts';
+import { collectResponse, noResponse } from './collect-response.ts';
 import { splitAuthority } from '../authority.ts';
-
-const noResponse: OutboundResult = { status: 0, headers: {}, body: '' };
 
 export async function httpsCall(ctx: AppContext, scope: CallScope, call: EchoCall, headers: Record<string, string>): Promise<OutboundResult> {
   if (!ctx.connect) return noResponse;
@@ -43,15 +42,8 @@ export async function httpsCall(ctx: AppContext, scope: CallScope, call: EchoCal
         createConnection: () => tls.connect({ socket, servername: host, ca: ctx.trustedCertificates?.() ?? [], ALPNProtocols: ['http/1.1'] }),
       },
       (response) => {
-        const chunks: Buffer[] = [];
-        response.on('data', (c: Buffer) => chunks.push(c));
-        response.on('end', () => {
-          const out: Record<string, string | string[]> = {};
-          for (const [name, value] of Object.entries(response.headers)) if (value !== undefined) out[name] = value;
-          done({ status: response.statusCode ?? 0, headers: out, body: Buffer.concat(chunks).toString() });
-          socket.destroy();
-        });
-        response.on('error', () => done(noResponse));
+        collectResponse(response, done);
+        response.on('end', () => socket.destroy());
       },
     );
     request.on('error', () => {
