@@ -19,14 +19,12 @@ export function checkAutocannonVersion(version: string): void {
 
 checkAutocannonVersion((require('autocannon/package.json') as { version: string }).version);
 
-/** The body callback slot of the http-parser-js parser autocannon itself loads. */
-const PARSER_ON_BODY: number = (createRequire(require.resolve('autocannon'))('http-parser-js') as { HTTPParser: { kOnBody: number } }).HTTPParser.kOnBody;
+/** The callback slots of the http-parser-js parser autocannon itself loads. */
+const PARSER = (createRequire(require.resolve('autocannon'))('http-parser-js') as { HTTPParser: { kOnHeadersComplete: number; kOnBody: number } }).HTTPParser;
 
 /** The parts of autocannon's per-connection Client (lib/httpClient.js, autocannon 8.0) that the driver uses. */
 export interface CannonClient {
   on(event: 'response', listener: (status: number, bytes: number, durationMs: number) => void): void;
-  /** http-parser-js's headers-complete info: the status and the headers as a flat [name, value, ...] list. */
-  on(event: 'headers', listener: (info: { statusCode: number; headers: string[] }) => void): void;
   on(event: 'connError', listener: (error: NodeJS.ErrnoException) => void): void;
   on(event: 'done', listener: () => void): void;
   getRequestBuffer(): Buffer;
@@ -36,14 +34,46 @@ export interface CannonClient {
   responseMax?: number;
   /** http-parser-js parser shared by all of the client's successive connections; callbacks by index (kOnBody...). */
   parser: { type: string; initialize(type: string): void; [callback: number]: unknown };
-  pipelinedRequests: { pendingRequests: unknown[] };
+  pipelinedRequests: { pendingRequests: unknown[]; setHeaders(info: HeadersInfo): void };
+  requestIterator: { nextRequest(): unknown };
+  listeners(event: string): ((...args: unknown[]) => void)[];
+  removeListener(event: string, listener: (...args: unknown[]) => void): void;
+  removeAllListeners(event: string): void;
   _destroyConnection(): void;
   _connect(): void;
 }
 
-/** Replace the parser's body callback (autocannon's appends every piece to a string nothing here reads). */
-export function onBodyPieces(client: CannonClient, piece: (buffer: Buffer, start: number, length: number) => void): void {
-  client.parser[PARSER_ON_BODY] = piece;
+/** http-parser-js's headers-complete info: the status and the headers as a flat [name, value, ...] list. */
+export interface HeadersInfo {
+  statusCode: number;
+  headers: string[];
+}
+
+/** What the driver reads of each response, straight from the parser. */
+export interface ResponseHooks {
+  headers(info: HeadersInfo): void;
+  bodyPiece: (buffer: Buffer, start: number, length: number) => void;
+}
+
+/**
+ * Once the client is constructed (run.js adds its listeners right after the constructor, which calls setupClient):
+ * read headers and body pieces from the parser directly, and drop autocannon's own per-request bookkeeping, which the
+ * driver neither reads nor needs:
+ * - run.js's 'request' and 'response' listeners (its counters, status tallies and latency histogram: a result the
+ *   driver discards); `keepResponse` is the driver's own 'response' listener;
+ * - the request iterator's step before each send: with one request it re-clones its (empty) context with
+ *   lodash.clonedeep every time (requestIterator.js resetContext), and the driver writes each request itself;
+ * - the parser's body callback, which appends every piece to a string and emits 'body' with the whole read buffer.
+ */
+export function takeOverResponses(client: CannonClient, hooks: ResponseHooks, keepResponse: (...args: never[]) => void): void {
+  client.removeAllListeners('request');
+  for (const listener of client.listeners('response')) if (listener !== keepResponse) client.removeListener('response', listener);
+  client.requestIterator.nextRequest = () => undefined;
+  client.parser[PARSER.kOnHeadersComplete] = (info: HeadersInfo) => {
+    client.pipelinedRequests.setHeaders(info);
+    hooks.headers(info);
+  };
+  client.parser[PARSER.kOnBody] = hooks.bodyPiece;
 }
 
 /**

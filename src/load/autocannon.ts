@@ -11,7 +11,7 @@ import autocannon from 'autocannon';
 import { SpecError } from '../errors.ts';
 import { hasHeader } from './headers.ts';
 import { checkPlan, sendLimit } from './plan.ts';
-import { forgetConnection, onBodyPieces, reconnect, stopSending, type CannonClient } from './autocannon-client.ts';
+import { forgetConnection, reconnect, stopSending, takeOverResponses, type CannonClient } from './autocannon-client.ts';
 import type { ResponseRecord } from '../observe/types.ts';
 import type { RequestSpec } from '../spec/types.ts';
 import type { LoadControl, LoadDriver, LoadPlan, LoadProgress, LoadSummary } from './driver.ts';
@@ -249,22 +249,7 @@ class AutocannonRun {
       return must(this.writers[index], 'the writer of the picked request')(requestId(this.plan.seed, n));
     };
 
-    // A response starts with its headers: what was read of an earlier one on a dead connection is dropped here.
-    client.on('headers', (info) => {
-      connection.status = info.statusCode;
-      connection.rawHeaders = info.headers;
-      connection.chunks = [];
-    });
-    // The body's pieces, kept as bytes and decoded once per response. This replaces autocannon's own body callback
-    // (lib/httpClient.js), which appends each piece to a string only its onResponse hook and expectBody read
-    // (neither used here), and emits 'body' with the whole read buffer rather than the body's part of it. Set once
-    // the Client constructor (which calls this setupClient hook first) has set its own; no response arrives before.
-    queueMicrotask(() => {
-      onBodyPieces(client, (buffer, start, length) => {
-        connection.chunks.push(buffer.subarray(start, start + length));
-      });
-    });
-    client.on('response', () => {
+    const onResponse = () => {
       const flight = connection.inFlight;
       const rawHeaders = connection.rawHeaders;
       connection.rawHeaders = undefined;
@@ -272,7 +257,28 @@ class AutocannonRun {
       this.settle(connection, flight, connection.status, rawHeaders, bodyText(connection.chunks));
       connection.chunks = [];
       if (this.drainingSince !== undefined) this.stopIdle(connection);
-    });
+    };
+    client.on('response', onResponse);
+    // Set once the Client constructor (which calls this setupClient hook first) and run.js have set theirs; no
+    // response arrives before.
+    queueMicrotask(() =>
+      takeOverResponses(
+        client,
+        {
+          // A response starts with its headers: what was read of an earlier one on a dead connection is dropped here.
+          headers: (info) => {
+            connection.status = info.statusCode;
+            connection.rawHeaders = info.headers;
+            connection.chunks = [];
+          },
+          // The body's pieces, kept as bytes and decoded once per response.
+          bodyPiece: (buffer, start, length) => {
+            connection.chunks.push(buffer.subarray(start, start + length));
+          },
+        },
+        onResponse,
+      ),
+    );
 
     client.on('connError', (error) => {
       if (connection.inFlight) this.fail(connection, error.code ?? error.message);
