@@ -22,7 +22,7 @@ import {
   toolHints,
   type KindSetup,
 } from '../src/targets/kube/kind.ts';
-import { hasSidecar, type Pod } from '../src/targets/kube/preflight.ts';
+import { hasSidecar, type Pod } from '../src/targets/kube/pods.ts';
 import { scenarioWorkloads } from '../src/targets/kube/scenario.ts';
 
 const root = path.resolve(import.meta.dirname, '..');

@@ -8,7 +8,7 @@ import { InterruptedError, SpecError, TargetError } from '../../src/errors.ts';
 import { checkEchoOptions } from '../../src/cli/run-command.ts';
 import { EchoNamespace, readiness } from '../../src/targets/kube/echo-namespace.ts';
 import { echoNamespaceFor, NamespaceMapping, planEchoDeployment, type EchoPlanOptions } from '../../src/targets/kube/echo-plan.ts';
-import type { Pod } from '../../src/targets/kube/preflight.ts';
+import type { Pod } from '../../src/targets/kube/pods.ts';
 import type { K8sObject } from '../../src/spec/types.ts';
 import { field } from '../../src/spec/untyped.ts';
 

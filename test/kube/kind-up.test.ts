@@ -12,13 +12,12 @@ import { istioctlPath, istioctlVersion } from '../../src/targets/kube/istioctl.t
 import { istioctlCandidates, istioRelease, pickIstioctl } from '../../src/targets/kube/kind.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
-const tsx = join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs');
 
 function script(name: string, args: string[], env: Record<string, string | undefined> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      [tsx, join(root, 'scripts', name), ...args],
+      ['--import', 'tsx', join(root, 'scripts', name), ...args],
       { cwd: root, env: { ...process.env, ...env } as NodeJS.ProcessEnv, timeout: 60_000 },
       (error, stdout, stderr) => resolve({ code: error ? ((error as { code?: number }).code ?? -1) : 0, stdout, stderr }),
     );

@@ -9,7 +9,7 @@ import type { ConvergenceProbe } from '../target.ts';
 import { affectedProxies, type ProxyPod } from './affected.ts';
 import type { KubeApi } from './api.ts';
 import { portForwardGet } from './port-forward.ts';
-import { isReady, type Pod } from './preflight.ts';
+import { isReady, type Pod } from './pods.ts';
 import { judgeProxy, newestSent, parseSyncz, type ProxySync, type ProxyVerdict, type PushVersion } from './sync-status.ts';
 
 export interface SyncStatusDeps {

@@ -6,7 +6,7 @@ import type { K8sObject } from '../../spec/types.ts';
 import { field } from '../../spec/untyped.ts';
 import { describeRef, KubeApi, KubeApiError, refOf, UnknownKindError } from './api.ts';
 import type { EchoPlan } from './echo-plan.ts';
-import { hasSidecar, isReady, type Pod } from './preflight.ts';
+import { hasSidecar, isReady, type Pod } from './pods.ts';
 
 const namespaceRef = (name: string) => ({ apiVersion: 'v1', kind: 'Namespace', name });
 

@@ -15,7 +15,8 @@ import { JournalWriter, newJournal, type Journal, type JournalEntry } from './jo
 import { checkRunId, labelledForRun, pushesOnUpdate, refKey, replacementFor, runLabel, savedForm } from './objects.ts';
 import { startServiceRelay, type Relay } from './outside-relay.ts';
 import { forwardPort, portForwardGet, type Forward } from './port-forward.ts';
-import { checkContext, checkWorkloads, istioVersionFromImage, isReady, loadKubeConfig, meshDefaultConfig, missingIstioKinds, type Pod } from './preflight.ts';
+import { checkContext, checkWorkloads, istioVersionFromImage, loadKubeConfig, meshDefaultConfig, missingIstioKinds } from './preflight.ts';
+import { isReady, type Pod } from './pods.ts';
 import { replayJournal } from './restore.ts';
 import { monitoringPort, SyncStatus } from './convergence.ts';
 import { bookinfoWorkloads, scenarioServiceNamespace, scenarioWorkloads, type ScenarioWorkload } from './scenario.ts';

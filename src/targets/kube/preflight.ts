@@ -12,11 +12,7 @@ import type { ProxyPod } from './affected.ts';
 import type { ScenarioWorkload } from './scenario.ts';
 import { effectiveMatcher, missingStats } from './stats-matcher.ts';
 import { SANDBOX_CONTEXT, sandboxFiles } from '../../sandbox/layout.ts';
-
-export interface Pod extends K8sObject {
-  spec: { containers: { name: string; image?: string }[]; initContainers?: { name: string; image?: string; restartPolicy?: string }[] };
-  status?: { phase?: string; conditions?: { type: string; status: string }[] };
-}
+import { hasSidecar, isReady, type Pod } from './pods.ts';
 
 /** Where a kubeconfig would be read from, or undefined when there is none (and no in-cluster service account). */
 export function kubeconfigSource(env: NodeJS.ProcessEnv = process.env, home = homedir()): string | undefined {
@@ -119,16 +115,6 @@ export async function missingIstioKinds(api: KubeApi): Promise<string[]> {
     if (!served?.some((r) => r.kind === kind)) missing.push(`${kind} (${apiVersion})`);
   }
   return missing;
-}
-
-export function isReady(pod: Pod): boolean {
-  return pod.status?.phase === 'Running' && (pod.status.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
-}
-
-/** An injected sidecar: the istio-proxy container (or native-sidecar init container) and the injector's status annotation. */
-export function hasSidecar(pod: Pod): boolean {
-  const containers = [...pod.spec.containers, ...(pod.spec.initContainers ?? []).filter((c) => c.restartPolicy === 'Always')];
-  return containers.some((c) => c.name === 'istio-proxy') && Boolean(pod.metadata.annotations?.['sidecar.istio.io/status']);
 }
 
 /** Istio version of an istiod pod from its image tag (`.../pilot:1.28.0`, `...:1.28.0-distroless`). */
