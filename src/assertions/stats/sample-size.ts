@@ -19,7 +19,14 @@ export const SAMPLE_LIMIT = 10_000_000;
 export function chanceConclusive(truth: number, n: number, band: Band, options: SampleOptions): number {
   if (n <= 0) return 0;
   const clipped = clipBand(band, 0, 1);
-  const interval = (k: number) => shareInterval(k, n, { ...options, band: clipped }).interval;
+  const intervalOptions = { ...options, band: clipped };
+  // The four searches below start at the same midpoints: each k's interval is computed once.
+  const known = new Map<number, readonly [number, number]>();
+  const interval = (k: number) => {
+    let found = known.get(k);
+    if (!found) known.set(k, (found = shareInterval(k, n, intervalOptions).interval));
+    return found;
+  };
   const cdf = (k: number) => (k < 0 ? 0 : k >= n ? 1 : binomialCdf(k, n, truth));
   let chance = 0;
   const { lower, upper } = clipped;
