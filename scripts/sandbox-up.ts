@@ -14,7 +14,6 @@
 // Options: --port-base 16400 (eleven loopback ports from it; or MESHPROOF_SANDBOX_PORT_BASE); --no-mesh: the pods are not
 // played (for tests that play the proxies' xDS clients themselves; the egress still runs).
 // State (certificates, etcd data, logs, pids, kubeconfig): ${MESHPROOF_SANDBOX:-~/.cache/meshproof/sandbox}.
-import { CoreV1Api, DiscoveryV1Api, KubeConfig } from '@kubernetes/client-node';
 import { $, argv, echo, fs, path } from 'zx';
 import {
   etcdPath,
@@ -62,6 +61,9 @@ try {
 const scenarioDir = scenario.dir;
 const scenarioMesh = scenarioMeshConfig(scenario.objects);
 const dryRun = Boolean(argv['dry-run']);
+// The API client takes about a second to load (more through tsx): a dry run does without it, and a real run loads it
+// while etcd and kube-apiserver start.
+const clientNode = dryRun ? undefined : import('@kubernetes/client-node');
 const noMesh = argv.mesh === false;
 const portBase = Number(argv['port-base'] ?? process.env.MESHPROOF_SANDBOX_PORT_BASE ?? DEFAULT_PORT_BASE);
 let ports;
@@ -329,6 +331,7 @@ const scenarioObjects = scenario.objects;
 const pods = plannedPods([...istioWorkloads(), ...deploymentWorkloads(scenarioObjects).map(asInjected)]);
 const services = [...istioSystemObjects(), ...scenarioObjects].filter((o) => o.kind === 'Service');
 await apply(pods.map((pod) => pod.object));
+const { CoreV1Api, DiscoveryV1Api, KubeConfig } = await (clientNode ?? import('@kubernetes/client-node'));
 const kc = new KubeConfig();
 kc.loadFromFile(files.kubeconfig);
 kc.setCurrentContext(SANDBOX_CONTEXT);
