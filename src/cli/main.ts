@@ -95,6 +95,8 @@ export function buildProgram(): Command {
       '\nExit codes: 0 all expectations met, 1 an expectation failed (or was inconclusive), 2 bad input, 3 target or infrastructure failure, 130 interrupted (after restoring the mesh).',
     )
     .action(async (paths: string[], options: RunCommandOptions) => {
+      // The local mesh's process loads its modules (about 1.5 s) while this one loads its own and the experiments.
+      if (options.target === 'local') (await import('../targets/local/handle.ts')).prewarmMeshProcess();
       const { runCommand } = await import('./run-command.ts');
       process.exitCode = await runCommand(paths, options);
     });

@@ -2,12 +2,13 @@
 // core, controlled over the IPC channel), or inline in this process.
 import { fork, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
+import type { Socket } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { SpecError, TargetError } from '../../errors.ts';
 import { resourceId } from '../../spec/resources.ts';
 import type { K8sObject } from '../../spec/types.ts';
-import { LocalMesh, type MeshOptions, type MeshStatus } from './mesh.ts';
+import type { LocalMesh, MeshOptions, MeshStatus } from './mesh.ts';
 
 export interface StartOptions extends MeshOptions {
   /** `process` (default): the mesh runs in a child Node process; `inline`: in this process. */
@@ -38,7 +39,8 @@ const keyOf = resourceId;
 
 /** Start a Bookinfo mesh (or another scenario) and return its handle. */
 export async function startLocalMesh(options: StartOptions = {}): Promise<MeshHandle> {
-  if (options.mode === 'inline') return inlineHandle(await LocalMesh.start(options));
+  // The mesh's modules take about a second to load: a process whose mesh runs in a child does not load them.
+  if (options.mode === 'inline') return inlineHandle(await (await import('./mesh.ts')).LocalMesh.start(options));
   return processHandle(options);
 }
 
@@ -80,13 +82,50 @@ function revive(error: ChildError): Error {
   return new TargetError(`local mesh: ${error.message}`);
 }
 
+function forkMesh(args: string[], output: 'inherit' | 'pipe' = 'inherit'): ChildProcess {
+  return fork(entry, args, { execArgv: ['--import', tsxLoader()], stdio: ['ignore', output, output, 'ipc'], serialization: 'advanced' });
+}
+
+/** A mesh process started ahead, loading its modules while this process does its own work; taken by the next start. */
+let prewarmed: ChildProcess | undefined;
+
+/**
+ * Start the next local mesh's child process now, before its options are known: its modules (about a second and a
+ * half through tsx) load while this process loads and checks the experiments. It holds nothing open: when this
+ * process exits without a mesh (bad input), the closed channel ends it, and its output comes through pipes this
+ * process forwards rather than this process's own stdout and stderr, which it would otherwise keep open for whoever
+ * reads them until it noticed. Returns the process id.
+ */
+export function prewarmMeshProcess(): number | undefined {
+  if (prewarmed) return prewarmed.pid;
+  const child = forkMesh([], 'pipe');
+  child.stdout?.pipe(process.stdout);
+  child.stderr?.pipe(process.stderr);
+  for (const handle of heldOpenBy(child)) handle?.unref();
+  child.once('exit', () => {
+    if (prewarmed === child) prewarmed = undefined;
+  });
+  prewarmed = child;
+  return child.pid;
+}
+
+/** What keeps this process running for a child: the child, its IPC channel and its output pipes (sockets). */
+function heldOpenBy(child: ChildProcess): ({ ref(): unknown; unref(): unknown } | null | undefined)[] {
+  return [child, child.channel, child.stdout as Socket | null, child.stderr as Socket | null];
+}
+
+function takeMeshProcess(meshOptions: MeshOptions): ChildProcess {
+  const child = prewarmed;
+  prewarmed = undefined;
+  if (!child || child.exitCode !== null || child.signalCode !== null || !child.connected) return forkMesh([JSON.stringify(meshOptions)]);
+  for (const handle of heldOpenBy(child)) handle?.ref();
+  child.send({ op: 'start', options: meshOptions });
+  return child;
+}
+
 async function processHandle(options: StartOptions): Promise<MeshHandle> {
   const { mode: _mode, ...meshOptions } = options;
-  const child: ChildProcess = fork(entry, [JSON.stringify(meshOptions)], {
-    execArgv: ['--import', tsxLoader()],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    serialization: 'advanced',
-  });
+  const child = takeMeshProcess(meshOptions);
   const waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   let nextId = 1;
   let exited = false;

@@ -1,9 +1,31 @@
 // Entry of the mesh's child process: starts a LocalMesh and serves the parent's requests over the IPC channel.
-// The mesh stops when the parent says so or disappears.
+// The mesh stops when the parent says so or disappears. Its options come as the first argument, or, for a process
+// started before they were known (handle.ts prewarmMeshProcess), in a `start` message.
 import { meshLogError } from './log.ts';
-import { LocalMesh, type MeshOptions } from './mesh.ts';
+import type { MeshOptions } from './mesh.ts';
 
-const options = JSON.parse(process.argv[2] ?? '{}') as MeshOptions;
+// Ctrl-C in a terminal signals the whole foreground process group, this child included. The parent owns the
+// lifecycle: it stops the load, restores the mesh through this process, then closes it (or, if the parent dies, the
+// IPC channel disconnects and the mesh stops below). Dying here on SIGINT would make that restore impossible.
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => undefined);
+
+function startOptions(): Promise<MeshOptions> {
+  const given = process.argv[2];
+  if (given !== undefined) return Promise.resolve(JSON.parse(given) as MeshOptions);
+  // A parent that exits (or never needs this mesh) closes the channel: nothing to start. Listened for before the mesh's
+  // modules load, so that a parent done quickly (bad input) is not kept waiting on its inherited stdout.
+  const leave = () => process.exit(0);
+  process.once('disconnect', leave);
+  return new Promise((resolve) =>
+    process.once('message', (m: { op?: string; options?: MeshOptions }) => {
+      process.off('disconnect', leave);
+      resolve(m.options ?? {});
+    }),
+  );
+}
+const optionsReady = startOptions();
+const { LocalMesh } = await import('./mesh.ts');
+const options = await optionsReady;
 
 function serialize(error: unknown): { name: string; message: string; path?: string } {
   const e = (typeof error === 'object' && error !== null ? error : {}) as { name?: string; message?: string; path?: string };
@@ -21,10 +43,6 @@ try {
     process.exit(0);
   };
   process.on('disconnect', () => void stop());
-  // Ctrl-C in a terminal signals the whole foreground process group, this child included. The parent owns the
-  // lifecycle: it stops the load, restores the mesh through this process, then closes it (or, if the parent dies,
-  // the IPC channel disconnects and the mesh stops above). Dying here on SIGINT would make that restore impossible.
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => undefined);
   // Each request answers itself, its errors included (the handler never rejects).
   const handle = async (m: { id: number; op: string; args: unknown[] }) => {
     try {
