@@ -1,7 +1,8 @@
 // JSON Schema validation of an experiment, with errors that say where, what was expected and what was found.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
+import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
+import { compiledSchema } from './compiled-schema.ts';
 import { SpecError } from '../errors.ts';
 import { formatPath, positionOf, type PathSegment, type YamlDoc } from './yaml-source.ts';
 import { suggest } from './suggest.ts';
@@ -45,11 +46,7 @@ export const experimentSchemaPath = fileURLToPath(new URL('../../schema/experime
 let compiled: ValidateFunction | undefined;
 
 function validator(): ValidateFunction {
-  if (!compiled) {
-    const schema = JSON.parse(readFileSync(experimentSchemaPath, 'utf8')) as object;
-    const ajv = new Ajv2020({ allErrors: true, verbose: true, strict: false });
-    compiled = ajv.compile(schema);
-  }
+  compiled ??= compiledSchema(readFileSync(experimentSchemaPath, 'utf8'), { allErrors: true, verbose: true, strict: false });
   return compiled;
 }
 
