@@ -150,6 +150,7 @@ export function buildProgram(): Command {
     .option('--seed <n>', 'seed for every random decision', parseSeed)
     .option('--report-dir <dir>', 'where to write the report')
     .action(async (name: string, options: TutorialOptions) => {
+      if (options.target === 'local') (await import('../targets/local/handle.ts')).prewarmMeshProcess();
       const { tutorialCommand } = await import('./tutorial-command.ts');
       process.exitCode = await tutorialCommand(name, options);
     });
