@@ -94,14 +94,14 @@ export class SandboxIstiod {
     const before = await this.syncState();
     const writes = (await this.undo(new Set(objects.map(keyOf)))) + objects.length;
     for (const o of objects) await this.putObject(o);
-    await this.settled(writes > 0 ? before.state : undefined);
+    await this.settled(writes > 0 ? before.sent : undefined);
     return new Map(this.proxies.map((p) => [p.descriptor.podName, p.sidecar.client.config()]));
   }
 
   /** Back to the baseline: delete what the current set created, put back what it replaced, and wait for istiod's pushes. */
   async remove(): Promise<void> {
     const before = await this.syncState();
-    if ((await this.undo(new Set())) > 0) await this.settled(before.state);
+    if ((await this.undo(new Set())) > 0) await this.settled(before.sent);
   }
 
   /**
@@ -154,36 +154,39 @@ export class SandboxIstiod {
     else await this.api.create(written);
   }
 
-  /** istiod's sync status of the played proxies: whether each acknowledged all it was sent, and the nonces as text. */
-  private async syncState(): Promise<{ acked: boolean; state: string }> {
+  /** istiod's sync status of the played proxies: whether each acknowledged all it was sent, the nonces as text, and the
+   * nonces sent alone. */
+  private async syncState(): Promise<{ acked: boolean; state: string; sent: string }> {
     const text = await (await fetch(`http://127.0.0.1:${this.state.ports.istiodMonitoring}/debug/syncz`)).text();
     const sync: ProxySync[] = parseSyncz(text, 'istiod');
     const ours = sync.filter((s) => this.proxies.some((p) => s.id === `${p.descriptor.podName}.${p.descriptor.namespace}`));
     const acked = ours.length === this.proxies.length && ours.every((s) => unacked(s).length === 0);
     // istiod lists the proxies in map order, which changes between reads: compare them sorted.
-    const state = JSON.stringify(ours.map((s) => [s.id, s.xds] as const).sort((a, b) => (a[0] < b[0] ? -1 : 1)));
-    return { acked, state };
+    const sorted = ours.sort((a, b) => (a.id < b.id ? -1 : 1));
+    const state = JSON.stringify(sorted.map((s) => [s.id, s.xds]));
+    const sent = JSON.stringify(sorted.map((s) => [s.id, Object.entries(s.xds).map(([type, x]) => [type, x.sent])]));
+    return { acked, state, sent };
   }
 
   /**
    * Until every proxy acknowledged all istiod sent and the sync status stayed unchanged for QUIET_MS. After writes
-   * (`before`: the sync status before them), also until the status differs from `before` — istiod has pushed since — or
-   * PUSH_WAIT_MS have passed without a push (writes no proxy depends on).
+   * (`sentBefore`: the nonces sent before them), also until istiod has sent something since, or PUSH_WAIT_MS have
+   * passed without a push (writes no proxy depends on).
    */
-  private async settled(before?: string): Promise<void> {
+  private async settled(sentBefore?: string): Promise<void> {
     const started = Date.now();
     let last = '';
     let since = started;
     await waitFor(
       "istiod's pushes to be acknowledged by every proxy",
       async () => {
-        const { acked, state } = await this.syncState();
+        const { acked, state, sent } = await this.syncState();
         if (!acked || state !== last) {
           last = state;
           since = Date.now();
           return false;
         }
-        const pushed = before === undefined || state !== before || Date.now() - started >= PUSH_WAIT_MS;
+        const pushed = sentBefore === undefined || sent !== sentBefore || Date.now() - started >= PUSH_WAIT_MS;
         return pushed && Date.now() - since >= QUIET_MS;
       },
       30_000,
