@@ -1,6 +1,6 @@
 // The real istiod's translation of a resource set, read the way a proxy receives it: the sandbox's istiod (as
 // shipped, reading the real API server) pushes to xDS clients that play the Bookinfo sidecars; a resource set is
-// applied server-side through the API server, and once every proxy has acknowledged istiod's pushes and the sync
+// applied server-side through the API server, and once istiod has pushed, every proxy has acknowledged and the sync
 // status has been still for a moment, each client's Envoy config (loaded into src/envoy's model, which keeps only the
 // fields that decide behaviour) is istiod's answer.
 import { CoreV1Api, KubeConfig, type V1Pod, type V1Service } from '@kubernetes/client-node';
@@ -10,13 +10,22 @@ import { SANDBOX_CONTEXT, type SandboxState } from '../sandbox/layout.ts';
 import { sandboxSidecar, type SandboxSidecar } from '../sandbox/sidecar.ts';
 import { resourceId } from '../spec/resources.ts';
 import type { K8sObject } from '../spec/types.ts';
-import { KubeApi } from '../targets/kube/api.ts';
+import { KubeApi, type ObjectRef } from '../targets/kube/api.ts';
 import { parseSyncz, unacked, type ProxySync } from '../targets/kube/sync-status.ts';
 import type { ProxyDescriptor, ServiceInput, WorkloadInstanceInput } from '../istio/xds/input.ts';
 import { must } from '../must.ts';
 
 /** How long the sync status must stay unchanged, all acknowledged, before a push counts as complete. */
 const QUIET_MS = 400;
+/**
+ * After writes, how long to wait for istiod's push to show in the sync status before taking its absence as "no proxy
+ * depends on them". A write reaches the proxies after the watch event, istiod's 100 ms debounce (PILOT_DEBOUNCE_AFTER)
+ * and the push context's rebuild: measured on the shared 2-core machine, the first push showed 0.12–0.5 s after the
+ * writes, so QUIET_MS counted from the first read alone could end before the push began.
+ */
+const PUSH_WAIT_MS = 3_000;
+/** How often the sync status is read while waiting. */
+const POLL_MS = 20;
 
 const refOf = (o: K8sObject) => ({ apiVersion: o.apiVersion, kind: o.kind, namespace: o.metadata.namespace ?? 'default', name: o.metadata.name });
 const keyOf = resourceId;
@@ -71,28 +80,46 @@ export class SandboxIstiod {
     return { services, instances };
   }
 
-  /** What `translate` replaced, by kind/namespace/name: the object's former form, or undefined when it did not exist. */
-  private replaced = new Map<string, K8sObject | undefined>();
+  /** What the current set wrote, by kind/namespace/name: where it is, and its former form (undefined: the set created it). */
+  private readonly written = new Map<string, { ref: ObjectRef; former: K8sObject | undefined }>();
 
   /**
-   * Create or replace each object as written (a PUT, as the kube target writes: fields the set leaves out are gone,
-   * not kept from the baseline), wait for istiod's pushes to be acknowledged, and return each proxy's config.
+   * Make the cluster hold the baseline plus exactly `objects`: undo what the previous set wrote that this one does not
+   * write again, then create or replace each object as written (a PUT, as the kube target writes: fields the set leaves
+   * out are gone, not kept from the baseline), wait for istiod's pushes to be acknowledged, and return each proxy's
+   * config. Going from one set straight to the next leaves istiod the state that removing the first and applying the
+   * second would, with one push to wait for instead of two.
    */
   async translate(objects: K8sObject[]): Promise<Map<string, EnvoyConfig>> {
+    const before = await this.syncState();
+    const writes = (await this.undo(new Set(objects.map(keyOf)))) + objects.length;
     for (const o of objects) await this.putObject(o);
-    await this.settled();
+    await this.settled(writes > 0 ? before.sent : undefined);
     return new Map(this.proxies.map((p) => [p.descriptor.podName, p.sidecar.client.config()]));
   }
 
-  /** Undo `translate`: delete what it created, put back what it replaced, and wait for istiod's pushes again. */
-  async remove(objects: K8sObject[]): Promise<void> {
-    for (const o of objects) {
-      const former = this.replaced.get(keyOf(o));
+  /** Back to the baseline: delete what the current set created, put back what it replaced, and wait for istiod's pushes. */
+  async remove(): Promise<void> {
+    const before = await this.syncState();
+    if ((await this.undo(new Set())) > 0) await this.settled(before.sent);
+  }
+
+  /**
+   * Delete what the current set created and put back what it replaced, except the replaced objects the next set writes
+   * again (`keep`), which keep their creation time as a replace from the baseline would. What the set created is deleted
+   * even when the next set has it, so the next set creates all of its objects itself, in its order (istiod orders
+   * VirtualServices, DestinationRules and EnvoyFilters by creation time). Returns the number of writes.
+   */
+  private async undo(keep: Set<string>): Promise<number> {
+    let writes = 0;
+    for (const [key, { ref, former }] of this.written) {
+      if (former && keep.has(key)) continue;
       if (former) await this.putObject(former);
-      else await this.api.delete(refOf(o));
+      else await this.api.delete(ref);
+      this.written.delete(key);
+      writes++;
     }
-    this.replaced.clear();
-    await this.settled();
+    return writes;
   }
 
   close(): void {
@@ -114,36 +141,57 @@ export class SandboxIstiod {
       spec: o.spec,
     } as K8sObject;
     const live = await this.api.get(refOf(o));
-    if (!this.replaced.has(keyOf(o)))
-      this.replaced.set(
-        keyOf(o),
-        live && { ...written, metadata: { ...written.metadata, labels: live.metadata.labels, annotations: live.metadata.annotations }, spec: live.spec },
-      );
+    if (!this.written.has(keyOf(o)))
+      this.written.set(keyOf(o), {
+        ref: refOf(o),
+        former: live && {
+          ...written,
+          metadata: { ...written.metadata, labels: live.metadata.labels, annotations: live.metadata.annotations },
+          spec: live.spec,
+        },
+      });
     if (live) await this.api.replace({ ...written, metadata: { ...written.metadata, resourceVersion: live.metadata.resourceVersion } });
     else await this.api.create(written);
   }
 
-  /** Until every proxy acknowledged all istiod sent and the sync status stayed unchanged for QUIET_MS. */
-  private async settled(): Promise<void> {
+  /** istiod's sync status of the played proxies: whether each acknowledged all it was sent, the nonces as text, and the
+   * nonces sent alone. */
+  private async syncState(): Promise<{ acked: boolean; state: string; sent: string }> {
+    const text = await (await fetch(`http://127.0.0.1:${this.state.ports.istiodMonitoring}/debug/syncz`)).text();
+    const sync: ProxySync[] = parseSyncz(text, 'istiod');
+    const ours = sync.filter((s) => this.proxies.some((p) => s.id === `${p.descriptor.podName}.${p.descriptor.namespace}`));
+    const acked = ours.length === this.proxies.length && ours.every((s) => unacked(s).length === 0);
+    // istiod lists the proxies in map order, which changes between reads: compare them sorted.
+    const sorted = ours.sort((a, b) => (a.id < b.id ? -1 : 1));
+    const state = JSON.stringify(sorted.map((s) => [s.id, s.xds]));
+    const sent = JSON.stringify(sorted.map((s) => [s.id, Object.entries(s.xds).map(([type, x]) => [type, x.sent])]));
+    return { acked, state, sent };
+  }
+
+  /**
+   * Until every proxy acknowledged all istiod sent and the sync status stayed unchanged for QUIET_MS. After writes
+   * (`sentBefore`: the nonces sent before them), also until istiod has sent something since, or PUSH_WAIT_MS have
+   * passed without a push (writes no proxy depends on).
+   */
+  private async settled(sentBefore?: string): Promise<void> {
+    const started = Date.now();
     let last = '';
-    let since = Date.now();
+    let since = started;
     await waitFor(
       "istiod's pushes to be acknowledged by every proxy",
       async () => {
-        const text = await (await fetch(`http://127.0.0.1:${this.state.ports.istiodMonitoring}/debug/syncz`)).text();
-        const sync: ProxySync[] = parseSyncz(text, 'istiod');
-        const ours = sync.filter((s) => this.proxies.some((p) => s.id === `${p.descriptor.podName}.${p.descriptor.namespace}`));
-        const acked = ours.length === this.proxies.length && ours.every((s) => unacked(s).length === 0);
-        // istiod lists the proxies in map order, which changes between reads: compare them sorted.
-        const state = JSON.stringify(ours.map((s) => [s.id, s.xds] as const).sort((a, b) => (a[0] < b[0] ? -1 : 1)));
+        const { acked, state, sent } = await this.syncState();
         if (!acked || state !== last) {
           last = state;
           since = Date.now();
           return false;
         }
-        return Date.now() - since >= QUIET_MS;
+        const pushed = sentBefore === undefined || sent !== sentBefore || Date.now() - started >= PUSH_WAIT_MS;
+        return pushed && Date.now() - since >= QUIET_MS;
       },
       30_000,
+      undefined,
+      POLL_MS,
     );
   }
 }

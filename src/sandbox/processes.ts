@@ -113,8 +113,8 @@ export function rssMb(pid: number): number | undefined {
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Poll `check` until it returns true; throws with `what` and the last error when `timeoutMs` passes. */
-export async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number, alive?: () => boolean): Promise<void> {
+/** Poll `check` every `intervalMs` until it returns true; throws with `what` and the last error when `timeoutMs` passes. */
+export async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number, alive?: () => boolean, intervalMs = 100): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last = '';
   for (;;) {
@@ -125,6 +125,6 @@ export async function waitFor(what: string, check: () => Promise<boolean>, timeo
     }
     if (alive && !alive()) throw new Error(`${what}: the process exited${last ? ` (last: ${last})` : ''}`);
     if (Date.now() > deadline) throw new Error(`${what}: not ready within ${timeoutMs / 1000} s${last ? ` (last: ${last})` : ''}`);
-    await sleep(100);
+    await sleep(intervalMs);
   }
 }
