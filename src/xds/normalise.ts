@@ -44,9 +44,18 @@ export const SPECIAL_JSON: ReadonlySet<string> = new Set([
   ...['Any', 'Duration', 'Timestamp', 'FieldMask', 'Struct', 'Value', 'ListValue'].map((n) => `.google.protobuf.${n}`),
 ]);
 
+/** protobufjs computes fullName from the parent chain on every read; a type's name is read once per message here. */
+const fullNames = new WeakMap<ReflectedType, string>();
+function fullNameOf(type: ReflectedType): string {
+  let name = fullNames.get(type);
+  if (name === undefined) fullNames.set(type, (name = type.fullName));
+  return name;
+}
+
 export function normaliseMessage(type: ReflectedType, message: object, registry: TypeRegistry): JsonValue {
   const m = message as Record<string, unknown>;
-  switch (type.fullName) {
+  const fullName = fullNameOf(type);
+  switch (fullName) {
     case '.google.protobuf.Any':
       return normaliseAny(valueText(m.type_url ?? ''), asBytes(m.value), registry);
     case '.google.protobuf.Duration':
@@ -64,8 +73,8 @@ export function normaliseMessage(type: ReflectedType, message: object, registry:
     case '.google.protobuf.Empty':
       return {};
   }
-  if (WRAPPERS.has(type.fullName)) {
-    const field = must(type.fieldsArray[0], `the value field of ${type.fullName}`);
+  if (WRAPPERS.has(fullName)) {
+    const field = must(type.fieldsArray[0], `the value field of ${fullName}`);
     return scalar(field, Object.hasOwn(m, 'value') ? m.value : defaultOf(field));
   }
   const out: Record<string, JsonValue> = {};
@@ -99,7 +108,7 @@ export function normaliseAny(typeUrl: string, value: Uint8Array, registry: TypeR
   const type = registry.lookup(name);
   if (!isType(type)) return { '@type': typeUrl };
   const inner = normaliseMessage(type, type.decode(value), registry);
-  if (SPECIAL_JSON.has(type.fullName)) return { '@type': typeUrl, value: inner };
+  if (SPECIAL_JSON.has(fullNameOf(type))) return { '@type': typeUrl, value: inner };
   return { '@type': typeUrl, ...(inner as Record<string, JsonValue>) };
 }
 
