@@ -13,7 +13,7 @@ function startOptions(): Promise<MeshOptions> {
   const given = process.argv[2];
   if (given !== undefined) return Promise.resolve(JSON.parse(given) as MeshOptions);
   // A parent that exits (or never needs this mesh) closes the channel: nothing to start. Listened for before the mesh's
-  // modules load, so that a parent done quickly (bad input) is not kept waiting on its inherited stdout.
+  // modules load, so that after a parent done quickly (bad input) this process does not load them for nothing.
   const leave = () => process.exit(0);
   process.once('disconnect', leave);
   return new Promise((resolve) =>
