@@ -1,6 +1,6 @@
 // The real istiod's translation of a resource set, read the way a proxy receives it: the sandbox's istiod (as
 // shipped, reading the real API server) pushes to xDS clients that play the Bookinfo sidecars; a resource set is
-// applied server-side through the API server, and once istiod has pushed, every proxy has acknowledged and the sync
+// created or replaced through the API server, and once istiod has pushed, every proxy has acknowledged and the sync
 // status has been still for a moment, each client's Envoy config (loaded into src/envoy's model, which keeps only the
 // fields that decide behaviour) is istiod's answer.
 import { CoreV1Api, KubeConfig, type V1Pod, type V1Service } from '@kubernetes/client-node';

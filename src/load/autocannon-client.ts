@@ -51,7 +51,7 @@ export interface HeadersInfo {
 
 /** What the driver reads of each response, straight from the parser. */
 export interface ResponseHooks {
-  headers(info: HeadersInfo): void;
+  headers: (info: HeadersInfo) => void;
   bodyPiece: (buffer: Buffer, start: number, length: number) => void;
 }
 

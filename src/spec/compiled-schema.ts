@@ -25,7 +25,7 @@ export function compiledSchema(schemaText: string, options: Options, cacheDir = 
     .update(JSON.stringify([ajvPackage, ajvVersion, options, schemaText]))
     .digest('hex')
     .slice(0, 32);
-  const file = join(cacheDir, `experiment-${key}.cjs`);
+  const file = join(cacheDir, `validator-${key}.cjs`);
   const cached = load(file);
   if (cached) return cached;
   // Ajv's compiler only on a miss; its standalone code needs Ajv's small runtime helpers only.
