@@ -7,7 +7,9 @@
 //   pods' ports (8080 on the gateway, 15000 and 15090 on every proxy) to the local proxies; and the Deployments made
 //   later in namespaces labelled for injection (e.g. by --deploy-echo), whose pods it writes and plays
 //   (src/sandbox/deployment-player.ts);
-// - 127.0.0.1:<ports.pods>: GET /ready (200 once all of that is up), GET /status (the played pods, JSON).
+// - 127.0.0.1:<ports.pods>: GET /ready (200 once all of that is up), GET /status (the played pods, JSON), POST /play.
+// With --play-when-told the pods are played only after POST /play: sandbox-up starts this process early, so its
+// modules load while the cluster comes up, and tells it once the Pods and their EndpointSlices are written.
 import http from 'node:http';
 import { readFileSync } from 'node:fs';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
@@ -36,6 +38,8 @@ let watch: IstioWatch | undefined;
 let player: DeploymentPlayer | undefined;
 let ready = false;
 let failure: string | undefined;
+let told = () => {};
+const toldToPlay = new Promise<void>((resolve) => (told = resolve));
 /** A cluster pod address → the loopback address of the local proxy that plays it. */
 const played = new Map<string, string>();
 
@@ -54,6 +58,9 @@ const status = http.createServer((req, res) => {
   if (req.url === '/ready') {
     res.writeHead(ready ? 200 : 503, { 'content-type': 'text/plain' });
     res.end(ready ? 'ready\n' : `${failure ?? 'starting'}\n`);
+  } else if (req.url === '/play' && req.method === 'POST') {
+    told();
+    res.writeHead(202, { 'content-type': 'text/plain' }).end('playing\n');
   } else if (req.url === '/status') {
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ ready, failure, mesh: mesh?.status(), deployments: player?.status(), egressRefused: egress.refused.slice(-20) }, null, 2));
@@ -113,6 +120,10 @@ async function playPods(): Promise<void> {
 }
 
 try {
+  if (process.argv.includes('--play-when-told')) {
+    log('waiting for POST /play (sandbox-up sends it once the Pods and their EndpointSlices are written)');
+    await toldToPlay;
+  }
   if (process.argv.includes('--no-mesh')) log('--no-mesh: the pods are not played (the egress proxy runs)');
   else await playPods();
   ready = true;

@@ -33,7 +33,7 @@ describe('sandbox-up plan', () => {
     expect(output).toContain('--clusterID=Kubernetes');
     expect(output).toMatch(/default\/reviews-v3-sandbox-0 192\.0\.2\.\d+/);
     expect(output).toContain(`--egress-selector-config-file=${join(state, 'egress-selector.yaml')}`);
-    expect(output).toMatch(/pods-main\.ts --scenario=bookinfo\n/);
+    expect(output).toMatch(/pods-main\.ts --scenario=bookinfo --play-when-told\n/);
     expect(existsSync(state)).toBe(false);
   });
 
@@ -47,7 +47,7 @@ describe('sandbox-up plan', () => {
     expect(output).toMatch(/shop\/backend-v1-sandbox-0 192\.0\.2\.\d+/);
     expect(output).toMatch(/shop\/backend-v2-sandbox-0 192\.0\.2\.\d+/);
     expect(output).not.toContain('reviews-v3');
-    expect(output).toContain(`pods-main.ts --scenario=${folder}\n`);
+    expect(output).toContain(`pods-main.ts --scenario=${folder} --play-when-told\n`);
     expect(existsSync(state)).toBe(false);
   });
 
@@ -60,7 +60,7 @@ describe('sandbox-up plan', () => {
   it("plans a scenario that runs Open Policy Agent like any other (istiod's HTTP/2 cluster of its gRPC port no longer stops the proxies)", async () => {
     const { code, output } = await sandboxUp(['--dry-run', '--scenario', 'examples/researchflow'], { MESHPROOF_SANDBOX: join(scratch, 'opa') });
     expect(code, output).toBe(0);
-    expect(output).toMatch(/pods-main\.ts --scenario=.*researchflow\/scenario\n/);
+    expect(output).toMatch(/pods-main\.ts --scenario=.*researchflow\/scenario --play-when-told\n/);
   });
 
   it("refuses a scenario holding meshproof's own kinds (ExternalHost), exit 2", async () => {
