@@ -250,10 +250,18 @@ Row 1: ${lt.connections} connections, closed model, ${lt.seconds} s per run, ${l
 had spare capacity on its core, so the client was the limit. A meshproof driver's second ratio is to the raw tool it
 drives, in the same rounds: what meshproof's per-response work (classification, the Observation) costs.
 
+${sandboxRowsNote}
+
 ${verdictCurveSection(r.verdict)}
 
 ${agreement(r, previous)}`;
 }
+
+/** Where the containerless cluster's rows are (issue 18 item 5): their own command, outside this run's 10 minutes. */
+const sandboxRowsNote = `The containerless cluster's rows — sandbox start to ready, each process's memory, a VirtualService applied
+through the real API server until istiod's push is ACKed, the catalogue on the kube target — are in
+[SANDBOX.md](SANDBOX.md), written by \`npm run bench:sandbox\` (about 5 minutes: five cluster start-ups and two catalogue
+runs, beyond this run's 10-minute budget).`;
 
 /** Row 3's curve: a table of the points and the plot (bench/verdict-curve.svg, written with this document). */
 function verdictCurveSection(v: VerdictSpeed): string {

@@ -145,6 +145,11 @@ describe('bench/RESULTS.md', () => {
     expect(rowOf(md, 'wall time')).toContain('(30 experiments from 23 files, sweeps expanded)');
   });
 
+  it("points to the containerless cluster's rows, which bench:sandbox writes (issue 18 item 5)", () => {
+    const doc = resultsDocument(results(), md, undefined);
+    expect(doc).toContain('[SANDBOX.md](SANDBOX.md), written by `npm run bench:sandbox`');
+  });
+
   it('without a previous run, the agreement section says so', () => {
     const doc = resultsDocument(results(), md, undefined);
     expect(doc).toContain('## Re-run agreement\n\nNo previous run to compare with');
