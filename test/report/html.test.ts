@@ -4,8 +4,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderFromJson, renderHtml, writeReports } from '../../src/report/index.ts';
 import { sanitizeSvg } from '../../src/report/charts/sanitize-svg.ts';
-import { renderChart } from '../../src/report/charts/render.ts';
-import { throughputChart } from '../../src/report/charts/specs.ts';
+import { chartConfig, renderChart, separateData } from '../../src/report/charts/render.ts';
+import { distributionChart, throughputChart } from '../../src/report/charts/specs.ts';
+import type { TopLevelSpec } from 'vega-lite';
 import type { RunResult } from '../../src/runner/result.ts';
 import { buildRunResult, hostileImg, hostileScript } from './fixtures.ts';
 import { must } from '../../src/must.ts';
@@ -151,6 +152,46 @@ describe('SVG sanitiser', () => {
     const first = await renderChart(spec, 'c1');
     await renderChart(spec, 'c2');
     expect(await renderChart(spec, 'c1')).toBe(first);
+  });
+
+  it('separates inline datasets from the template (data.values only, in order, layers included)', () => {
+    const spec = {
+      data: { values: [{ a: 1 }] },
+      layer: [
+        { mark: 'bar', encoding: { x: { field: 'a', type: 'quantitative', axis: { values: [1, 2] } } } },
+        { data: { values: [{ b: 2 }], format: { type: 'json' } }, mark: 'rule' },
+      ],
+    } as unknown as TopLevelSpec;
+    const { template, datasets } = separateData(spec);
+    expect(datasets).toEqual([[{ a: 1 }], [{ b: 2 }]]);
+    expect(template).toEqual({
+      data: { name: 'meshproof_data_0' },
+      layer: [
+        { mark: 'bar', encoding: { x: { field: 'a', type: 'quantitative', axis: { values: [1, 2] } } } },
+        { data: { format: { type: 'json' }, name: 'meshproof_data_1' }, mark: 'rule' },
+      ],
+    });
+    expect(spec.data).toEqual({ values: [{ a: 1 }] });
+  });
+
+  it('charts drawn from one compiled template are byte for byte what a fresh compile of each draws', async () => {
+    const { compile } = await import('vega-lite');
+    const vega = await import('vega');
+    const fresh = async (spec: TopLevelSpec, id: string) => {
+      const withConfig = { ...spec, config: { ...chartConfig, ...(spec.config ?? {}) } } as TopLevelSpec;
+      const view = new vega.View(vega.parse(compile(withConfig).spec), { renderer: 'none', logLevel: vega.None });
+      const svg = await view.toSVG();
+      view.finalize();
+      return sanitizeSvg(svg, id).svg;
+    };
+    const result = buildRunResult();
+    const charts = [
+      ...result.experiments.map((e) => throughputChart(e)),
+      ...result.experiments.flatMap((e) => e.verdicts.map((v) => distributionChart(v))),
+    ].filter((c): c is TopLevelSpec => c !== undefined);
+    const templates = new Set(charts.map((c) => JSON.stringify(separateData(c).template)));
+    expect(templates.size, 'some charts share a template').toBeLessThan(charts.length);
+    for (const [i, chart] of charts.entries()) expect(await renderChart(chart, `t${i}`)).toBe(await fresh(chart, `t${i}`));
   });
 });
 
