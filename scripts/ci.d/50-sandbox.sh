@@ -13,6 +13,8 @@ if ! command -v openssl >/dev/null 2>&1; then
   apt-get install -y -qq --no-install-recommends openssl >/dev/null
 fi
 
+# scripts/tools.sh found every Go tool already built (scripts/tools-present.ts): nothing to build.
+if [ "${MESHPROOF_GO_TOOLS_PRESENT:-}" = 1 ]; then exit 0; fi
 . scripts/go-path.sh sandbox
 node --import tsx scripts/istiod-build.ts
 node --import tsx scripts/k8s-build.ts

@@ -1,0 +1,63 @@
+// scripts/tools-present.ts lets scripts/tools.sh skip the Go build steps when every tool is built: it must check the
+// very binaries those steps' build scripts check, and a step must skip only when told that all are there.
+import { spawn } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { goToolBuilds } from '../../scripts/tools-present.ts';
+
+const repo = fileURLToPath(new URL('../../', import.meta.url));
+const work = mkdtempSync(join(tmpdir(), 'meshproof-tools-present-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+function run(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number | null; stdout: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd: repo, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout }));
+  });
+}
+
+describe('scripts/tools-present.ts', () => {
+  it("checks exactly the binaries each build script checks (their --print), in the steps' order", async () => {
+    const printed = await Promise.all(goToolBuilds.map((b) => run(process.execPath, ['--import', 'tsx', join('scripts', b.script), '--print'])));
+    const ours = await run(process.execPath, ['--import', 'tsx', 'scripts/tools-present.ts', '--print']);
+    expect(ours.code).toBe(0);
+    expect(ours.stdout.trim().split('\n')).toEqual(printed.flatMap((p) => p.stdout.trim().split('\n')));
+  });
+
+  it('covers every build script the steps of scripts/ci.d run, and each of those steps can skip', () => {
+    const steps = readdirSync(join(repo, 'scripts', 'ci.d'))
+      .filter((f) => f.endsWith('.sh'))
+      .map((f) => readFileSync(join(repo, 'scripts', 'ci.d', f), 'utf8'));
+    const run = steps.flatMap((text) => [...text.matchAll(/scripts\/([\w-]+-build\.ts)/g)].map((m) => m[1]));
+    expect(run.sort()).toEqual(goToolBuilds.map((b) => b.script).sort());
+    for (const text of steps.filter((t) => /-build\.ts/.test(t))) expect(text).toContain('MESHPROOF_GO_TOOLS_PRESENT');
+  });
+
+  it('exits 1 naming what is missing when a tool is not built (an empty tools cache)', async () => {
+    const empty = join(work, 'empty-tools');
+    const r = await run(process.execPath, ['--import', 'tsx', 'scripts/tools-present.ts'], { ...process.env, MESHPROOF_TOOLS: empty });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain(`not built yet: ${join(empty, 'k6-')}`);
+  });
+
+  it('a Go step skips its build script only when tools.sh found every tool built', async () => {
+    // A `node` first on PATH that fails: a step that runs its build script exits 3.
+    const shims = join(work, 'shims');
+    mkdirSync(shims);
+    writeFileSync(join(shims, 'node'), '#!/bin/sh\nexit 3\n');
+    chmodSync(join(shims, 'node'), 0o755);
+    const path = `${shims}:${process.env.PATH ?? ''}`;
+    for (const step of ['30-k6.sh', '35-opa.sh', '40-istioctl.sh', '45-istio-translate.sh', '50-sandbox.sh']) {
+      const told = await run('bash', [join('scripts', 'ci.d', step)], { ...process.env, PATH: path, MESHPROOF_GO_TOOLS_PRESENT: '1' });
+      expect(told.code, step).toBe(0);
+      const untold = await run('bash', [join('scripts', 'ci.d', step)], { ...process.env, PATH: path, MESHPROOF_GO_TOOLS_PRESENT: '' });
+      expect(untold.code, step).toBe(3);
+    }
+  });
+});
