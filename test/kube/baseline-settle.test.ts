@@ -3,10 +3,10 @@
 // cannot land after the baseline and pass for the change's own push (seen on the sandbox's real istiod: a test's
 // STRICT PeerAuthentication "converged" on the push of the previous test's delete, and the next request got 200).
 import type { KubeConfig } from '@kubernetes/client-node';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { KubeApi } from '../../src/targets/kube/api.ts';
 import { SyncStatus } from '../../src/targets/kube/convergence.ts';
-import type { ProxySync } from '../../src/targets/kube/sync-status.ts';
+import { pushVersionOf, type ProxySync } from '../../src/targets/kube/sync-status.ts';
 
 const nonce = (counter: number) => `2026-12-05T20:00:00Z/${counter}a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d`;
 
@@ -16,8 +16,10 @@ class ScriptedSyncStatus extends SyncStatus {
   constructor(
     private readonly pushes: number[],
     settleMs: number,
+    pollIntervalMs?: number,
   ) {
     super({
+      pollIntervalMs,
       config: {} as KubeConfig,
       api: {} as KubeApi,
       istioNamespace: 'istio-system',
@@ -63,5 +65,39 @@ describe('the push baseline of a change', () => {
     );
     expect((await sync.recordBaseline()).get('reviews-v1-0.default')?.counter).toBe(11);
     expect(sync.reads).toBe(11);
+  });
+});
+
+describe('the wait for the change to be acknowledged', () => {
+  afterEach(() => vi.useRealTimers());
+  const destinationRule = { apiVersion: 'networking.istio.io/v1', kind: 'DestinationRule', metadata: { name: 'reviews', namespace: 'default' }, spec: {} };
+
+  it('reads the sync status again 150 and 400 ms after the change, before the 500 ms poll (istiod pushes ~100 ms after it)', async () => {
+    vi.useFakeTimers();
+    // The push of the change (43) is there at the third read.
+    const sync = new ScriptedSyncStatus([42, 42, 43], 1);
+    const baseline = new Map([['reviews-v1-0.default', pushVersionOf(nonce(42))]]);
+    let done = false;
+    const waiting = sync.waitForProxies([destinationRule], baseline, Date.now() + 10_000, 10_000, 'configuration').then((v) => {
+      done = true;
+      return v;
+    });
+    await vi.advanceTimersByTimeAsync(399);
+    expect(done).toBe(false);
+    expect(sync.reads).toBe(2);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(done).toBe(true);
+    expect((await waiting).map((v) => v.converged)).toEqual([true]);
+    expect(sync.reads).toBe(3);
+  });
+
+  it('keeps a shorter configured poll interval from the first read on', async () => {
+    vi.useFakeTimers();
+    const sync = new ScriptedSyncStatus([42, 42, 43], 1, 10);
+    const baseline = new Map([['reviews-v1-0.default', pushVersionOf(nonce(42))]]);
+    const waiting = sync.waitForProxies([destinationRule], baseline, Date.now() + 10_000, 10_000, 'configuration');
+    await vi.advanceTimersByTimeAsync(20);
+    expect((await waiting).map((v) => v.converged)).toEqual([true]);
+    expect(sync.reads).toBe(3);
   });
 });
