@@ -296,8 +296,8 @@ const controllerManager = ensureProcess(
 );
 
 // ---- 3. Istio CRDs, istio-system, Bookinfo ------------------------------------------------------------------------
-async function run(args: string[], input?: string): Promise<void> {
-  const result = await $({ quiet: true, nothrow: true, input })`${args}`;
+async function run(args: string[]): Promise<void> {
+  const result = await $({ quiet: true, nothrow: true })`${args}`;
   if (result.exitCode !== 0) {
     echo(`${show(args)} failed (exit ${result.exitCode}):\n${result.stderr.trim() || result.stdout.trim()}`);
     process.exit(1);
