@@ -2,7 +2,7 @@
 // Whether every Go tool the tests use is already built in the tools cache, checked in one process: scripts/tools.sh
 // then skips the Go steps of scripts/ci.d, each of which would start its own build script (about a second apiece
 // through tsx) only to find its binary there. The paths are the ones those build scripts check
-// (test/scripts/tools-present.test.ts compares them with each script's --print).
+// (test/tools/tools-present.test.ts compares them with each script's --print).
 //   node --import tsx scripts/tools-present.ts           exit 0 when all are present (saying so), 1 when any is missing
 //   node --import tsx scripts/tools-present.ts --print   the paths, one per line
 import { existsSync } from 'node:fs';

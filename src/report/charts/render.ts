@@ -1,5 +1,6 @@
 // Vega-Lite spec → static SVG, headless (no DOM, no canvas), then sanitised. Vega and Vega-Lite are loaded when the
 // first chart is drawn: they are the largest modules meshproof loads (about a second), and most commands draw none.
+import type { Runtime } from 'vega';
 import type { TopLevelSpec } from 'vega-lite';
 import { isRecord } from '../../spec/untyped.ts';
 import { sanitizeSvg } from './sanitize-svg.ts';
@@ -78,7 +79,7 @@ export function separateData(spec: TopLevelSpec): { template: TopLevelSpec; data
 const datasetName = (index: number) => `meshproof_data_${index}`;
 
 /** Parsed Vega runtimes by template; a bound keeps a long-lived process (the tutorial) from growing without end. */
-const runtimes = new Map<string, unknown>();
+const runtimes = new Map<string, Runtime>();
 const maxRuntimes = 200;
 
 /** Render a Vega-Lite spec to a sanitised SVG string whose ids start with `idPrefix`. */
@@ -88,7 +89,7 @@ export async function renderChart(spec: TopLevelSpec, idPrefix: string): Promise
   const withConfig = { ...spec, config: { ...chartConfig, ...(spec.config ?? {}) } } as TopLevelSpec;
   const { template, datasets } = separateData(withConfig);
   const key = JSON.stringify(template);
-  let runtime = runtimes.get(key) as ReturnType<typeof vega.parse> | undefined;
+  let runtime = runtimes.get(key);
   if (!runtime) {
     runtime = vega.parse(compile(template, { logger: silentLogger as never }).spec);
     if (runtimes.size >= maxRuntimes) runtimes.clear();
