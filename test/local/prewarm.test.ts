@@ -55,7 +55,10 @@ describe('a prewarmed mesh process', () => {
     `);
     const { pid, children, status } = JSON.parse(out.trim().split('\n').at(-1)!) as { pid: number; children: [number, string][]; status: number };
     expect(status).toBe(200);
-    expect(children).toEqual([[pid, expect.stringContaining('mesh-process.ts')]]);
+    // tsx's compiler (esbuild's service), started by this script's first import of a source tsx has not cached, is
+    // not a mesh. The mesh: from the bundle of the sources (bin/compiled.js), or through tsx with MESHPROOF_COMPILE=0.
+    const meshes = children.filter(([, command]) => !/\/esbuild --service=/.test(command));
+    expect(meshes).toEqual([[pid, expect.stringMatching(/\/mesh-process\.(mjs|ts)$/)]]);
   });
 
   it('ends with its parent when no mesh takes it', async () => {
