@@ -1,8 +1,7 @@
 // How many requests a verdict needs (issue: the user's journey, item 2): the exact chance of a conclusive verdict, the
 // request count for a 90 % chance, `validate`'s plan against the load, and the estimate in an inconclusive verdict.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { chanceConclusive, requestsFor } from '../../src/assertions/stats/sample-size.ts';
@@ -14,6 +13,7 @@ import { judgeDistribution } from '../../src/assertions/distribution.ts';
 import { loadExperimentText } from '../../src/spec/load.ts';
 import { contextOf } from './context.ts';
 import { FakeObservation } from './fake-observation.ts';
+import { tempDir } from '../support/temp-dir.ts';
 
 const fixed = { confidence: 0.99, comparisons: 1, sequential: false };
 const split = { lower: 0.75, upper: 0.85 };
@@ -94,7 +94,7 @@ describe('validate: is the planned load big enough?', () => {
   });
 
   it('the CLI warns at the expectation with what to change, and still exits 0', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'meshproof-plan-'));
+    const dir = tempDir('meshproof-plan-');
     const file = join(dir, 'canary.yaml');
     writeFileSync(file, fixture('    - status: { code: 5xx, ratio: { max: 0.001 } }', '    request: { path: /productpage }\n    rate: 100\n    duration: 18s'));
     const run = spawnSync(process.execPath, ['bin/meshproof.js', 'validate', file], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });

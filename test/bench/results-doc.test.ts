@@ -1,8 +1,7 @@
 // bench/RESULTS.md as `npm run bench` writes it, from fabricated numbers (nothing is timed here): the issues' aims
 // next to their rows, each meshproof driver against the raw tool it drives, the real-path memory row labelled with
 // the count it ran, and the "Re-run agreement" section written from the previous run's bench/results.json.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { compareResults } from '../../bench/compare.ts';
@@ -10,6 +9,7 @@ import { countExperiments } from '../../bench/memory.ts';
 import { readPrevious, resultsDocument, table, type Results } from '../../bench/results-doc.ts';
 import { summarize } from '../../bench/stats.ts';
 import { loadExperiments } from '../../src/spec/load.ts';
+import { tempDir } from '../support/temp-dir.ts';
 
 const s = (...values: number[]) => summarize(values);
 
@@ -157,7 +157,7 @@ describe('bench/RESULTS.md', () => {
   });
 
   it('with the previous bench/results.json, the agreement section is written from it (bench/compare.ts)', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'meshproof-bench-doc-'));
+    const dir = tempDir('meshproof-bench-doc-');
     try {
       const file = join(dir, 'results.json');
       const first = results();

@@ -1,15 +1,15 @@
 // `meshproof tutorial bookinfo` in a real terminal: tmux (scripts/ci.d/25-tmux.sh) gives the CLI a pseudo-terminal,
 // so it sees a TTY (colours, interactive prompt) as a user's shell would, and the test reads the screen back.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { catalogueDir, catalogueFiles, repoRoot } from './cli.ts';
 import { parse } from 'yaml';
 import { must } from '../../src/must.ts';
+import { tempDir } from '../support/temp-dir.ts';
 
-const work = mkdtempSync(join(tmpdir(), 'meshproof-tmux-'));
+const work = tempDir('meshproof-tmux-');
 const socket = `meshproof-test-${process.pid}`;
 const conf = join(work, 'tmux.conf');
 

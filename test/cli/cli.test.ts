@@ -1,11 +1,11 @@
 // The command line as users run it: a child process of bin/meshproof.js, its exit code, stdout and stderr.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parseResultJson } from '../../src/report/json.ts';
+import { tempDir } from '../support/temp-dir.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const bin = join(root, 'bin/meshproof.js');
@@ -16,7 +16,7 @@ function meshproof(args: string[], env: Record<string, string> = {}) {
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-const dir = mkdtempSync(join(tmpdir(), 'meshproof-cli-'));
+const dir = tempDir('meshproof-cli-');
 function experiment(name: string, body: string): string {
   const file = join(dir, `${name}.yaml`);
   writeFileSync(file, `apiVersion: meshproof.dev/v1alpha1\nkind: Experiment\nmetadata: { name: ${name} }\nspec:\n${body}`);

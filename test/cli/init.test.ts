@@ -1,13 +1,14 @@
 // `meshproof init` (issue 19 item 5): a starting experiment for a service that validates without a warning (its budget
 // comes from the sample-size planner) and runs green on the local target as written.
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { initExperiment } from '../../src/cli/init-command.ts';
+import { tempDir } from '../support/temp-dir.ts';
 
 const bin = fileURLToPath(new URL('../../bin/meshproof.js', import.meta.url));
 const cli = (args: string[], cwd: string) =>
@@ -15,7 +16,7 @@ const cli = (args: string[], cwd: string) =>
 
 describe('meshproof init', () => {
   it('writes experiments for reviews and ratings that validate without warnings and pass on the local target', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'meshproof-init-'));
+    const dir = tempDir('meshproof-init-');
     for (const service of ['reviews', 'ratings']) expect(cli(['init', service], dir).status).toBe(0);
     const reviews = parse(readFileSync(join(dir, 'reviews-baseline.yaml'), 'utf8'));
     // No even split is promised by the baseline (least-request balancing favours faster versions): the description says
@@ -32,7 +33,7 @@ describe('meshproof init', () => {
   }, 120_000);
 
   it('an unknown service is bad input naming the services there are (exit 2); an existing file is not overwritten without --force', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'meshproof-init-'));
+    const dir = tempDir('meshproof-init-');
     const unknown = cli(['init', 'payments'], dir);
     expect(unknown.status).toBe(2);
     expect(unknown.stderr).toContain('scenario bookinfo has no service "payments" (it has: ');
@@ -52,7 +53,7 @@ describe('meshproof init', () => {
   });
 
   it('for a service of a scenario folder: spec.scenario relative to the written file, the echo version named; it runs green', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'meshproof-init-'));
+    const dir = tempDir('meshproof-init-');
     const scenario = fileURLToPath(new URL('../../examples/two-services/scenario', import.meta.url));
     expect(cli(['init', 'backend', '--scenario', scenario, '--out', 'suite/backend.yaml'], dir).status).toBe(0);
     const written = parse(readFileSync(join(dir, 'suite', 'backend.yaml'), 'utf8'));
@@ -67,7 +68,7 @@ describe('meshproof init', () => {
     const written = parse(initExperiment('orchestrator', scenario, join(tmpdir(), 'orchestrator.yaml')).text);
     expect(written.spec.load.request).toEqual({ path: '/' }); // the entry VirtualService's catch-all route leads to it
     expect(() => initExperiment('worker', scenario, join(tmpdir(), 'worker.yaml'))).toThrow(/"worker" takes only mutual TLS .* no Gateway route leads to it/);
-    const dir = mkdtempSync(join(tmpdir(), 'meshproof-init-'));
+    const dir = tempDir('meshproof-init-');
     const r = cli(['init', 'worker', '--scenario', scenario, '--out', 'w.yaml'], dir);
     expect(r.status).toBe(2);
   });
@@ -84,7 +85,7 @@ describe('meshproof init', () => {
   });
 
   it("a pool capped only on a subset's or a port's traffic policy counts too", () => {
-    const dir = mkdtempSync(join(tmpdir(), 'meshproof-init-pool-'));
+    const dir = tempDir('meshproof-init-pool-');
     cpSync(fileURLToPath(new URL('../../examples/researchflow/scenario', import.meta.url)), dir, { recursive: true });
     const rules = join(dir, 'destination-rules.yaml');
     const text = readFileSync(rules, 'utf8');

@@ -1,16 +1,16 @@
 // Input safety through the command line as users run it (issue 15 item 8): hostile YAML and oversized files are bad
 // input (exit 2) with file:line:col and no stack trace, never an internal error (exit 3).
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, truncateSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { billionLaughs } from '../support/hostile-yaml.ts';
+import { tempDir } from '../support/temp-dir.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const bin = join(root, 'bin/meshproof.js');
-const dir = mkdtempSync(join(tmpdir(), 'meshproof-input-safety-'));
+const dir = tempDir('meshproof-input-safety-');
 
 function meshproof(args: string[]) {
   const r = spawnSync(process.execPath, [bin, ...args], { cwd: root, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' }, timeout: 60_000 });

@@ -2,17 +2,17 @@
 // the CLI's execute() with real signal handling and real reports. result.json says `interrupted`, the JUnit file
 // counts every experiment that did not run as skipped and carries an error, the exit code is 130, the mesh is restored.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { RunResult } from '../../src/runner/result.ts';
+import { tempDir } from '../support/temp-dir.ts';
 
 const child = fileURLToPath(new URL('./fixtures/interrupt-child.ts', import.meta.url));
 
 function runUntil(trigger: string): Promise<{ code: number | null; lines: string[]; stderr: string; dir: string; junit: string }> {
-  const dir = mkdtempSync(join(tmpdir(), 'meshproof-interrupt-'));
+  const dir = tempDir('meshproof-interrupt-');
   const junit = join(dir, 'junit.xml');
   return new Promise((resolve, reject) => {
     const proc = spawn(process.execPath, ['--import', 'tsx', child, join(dir, 'report'), junit], { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -1,19 +1,19 @@
 // When the reports cannot be written where asked (the place was writable at the start), they go to a temporary folder
 // and the user is told where, even under --quiet: it is a warning about their data (src/cli/execute.ts).
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { must } from '../../src/must.ts';
+import { tempDir } from '../support/temp-dir.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const bin = join(root, 'bin/meshproof.js');
 
 describe('reports that cannot be written', () => {
   it('--quiet still shows "could not write the reports to X; writing them to <tmp> instead" on stderr, and the reports are there', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'meshproof-fallback-'));
+    const dir = tempDir('meshproof-fallback-');
     const file = join(dir, 'small.yaml');
     writeFileSync(
       file,
@@ -47,7 +47,7 @@ spec:
   });
 
   it('--junit naming a folder is bad input before the run (exit 2), not a failure after it', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'meshproof-junit-'));
+    const dir = tempDir('meshproof-junit-');
     const junit = join(dir, 'junit-is-a-folder');
     mkdirSync(junit);
     const r = spawnSync(

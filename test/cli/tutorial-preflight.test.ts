@@ -1,11 +1,11 @@
 // `meshproof tutorial` checks every step as `run` does (src/cli/preflight.ts targetRefusals) before the first is
 // applied: a step the local target refuses stops the tutorial with exit 2 and file:line:col, nothing run.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { tempDir } from '../support/temp-dir.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const bin = join(root, 'bin/meshproof.js');
@@ -38,7 +38,7 @@ spec:
 
 describe('meshproof tutorial', () => {
   it('refuses a step the local target would refuse before the first step runs (exit 2, file:line:col, no report)', () => {
-    const cwd = mkdtempSync(join(tmpdir(), 'meshproof-tutorial-'));
+    const cwd = tempDir('meshproof-tutorial-');
     const tutorial = join(cwd, 'experiments', 'checked');
     mkdirSync(tutorial, { recursive: true });
     writeFileSync(join(tutorial, '1-first.yaml'), step('first', '5xx'));

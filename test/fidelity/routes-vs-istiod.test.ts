@@ -2,8 +2,7 @@
 // the built-in translator's route configurations for each Bookinfo sidecar equal what the REAL istiod (the pinned
 // pilot-discovery, reading the sandbox's real API server) pushed to that sidecar over xDS, normalised by the Envoy
 // model's loader to the fields the data plane executes. `npm run fidelity` runs the same and prints every drift.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { routeFidelity, type ResourceSet } from '../../src/fidelity/route-fidelity.ts';
@@ -15,9 +14,10 @@ import type { K8sObject } from '../../src/spec/types.ts';
 import { catalogueSets } from '../../src/fidelity/catalogue.ts';
 import { runSandboxScript } from '../../src/sandbox/scripts.ts';
 import { must } from '../../src/must.ts';
+import { tempDir } from '../support/temp-dir.ts';
 
 const root = resolve(import.meta.dirname, '../..');
-const stateDir = mkdtempSync(join(tmpdir(), 'meshproof-fidelity-test-'));
+const stateDir = tempDir('meshproof-fidelity-test-');
 const env = { ...process.env, MESHPROOF_SANDBOX: stateDir, MESHPROOF_SANDBOX_PORT_BASE: '27800' };
 let istiod: SandboxIstiod | undefined;
 

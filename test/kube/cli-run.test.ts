@@ -2,14 +2,13 @@
 // sandbox, test/sandbox/sandbox.test.ts, where a refused context, the tutorial's timeout and its Ctrl-C run) is not
 // made to do here: a throttled service proxy. The kubeconfig comes from KUBECONFIG, as for a user.
 import { execFile } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { K8sObject } from '../../src/spec/types.ts';
 import { comparableForm, runLabel } from '../../src/targets/kube/objects.ts';
 import { preexisting, startFixture, type KubeFixture } from './helpers.ts';
+import { tempDir } from '../support/temp-dir.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 let fx: KubeFixture;
@@ -18,7 +17,7 @@ beforeAll(async () => {
   fx = await startFixture();
 });
 afterAll(async () => {
-  await fx.server.stop();
+  await fx.stop();
 });
 beforeEach(() => {
   fx.server.reset(preexisting());
@@ -60,7 +59,7 @@ describe('meshproof run --target kube (CLI, a hand-written API server for faults
   // easily made to do here: throttle the service proxy (API Priority and Fairness, 429).
   it("mtls-strict when the API server throttles its service proxy (429, API Priority and Fairness): a target failure (exit 3), not the mesh's answer", async () => {
     fx.server.serviceProxyRefusal = { code: 429, reason: 'TooManyRequests', message: 'too many requests, please try again later' };
-    const reportDir = mkdtempSync(join(tmpdir(), 'meshproof-kube-run-'));
+    const reportDir = tempDir('meshproof-kube-run-');
     const { code, stderr } = await meshproof(['run', 'experiments/bookinfo/05-mtls-strict.yaml', '--target', 'kube', '--seed', '1', '--report-dir', reportDir]);
     expect(stderr).toContain('the API server itself answered the client outside the mesh for ratings:9080');
     expect(code, stderr).toBe(3);

@@ -1,7 +1,6 @@
 // --deploy-echo's plan (src/targets/kube/echo-plan.ts): what goes into the test namespace for a scenario folder, how
 // names move from the folder's namespace, and the folders it refuses; and how the wait reads the pods (echo-namespace.ts).
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { InterruptedError, SpecError, TargetError } from '../../src/errors.ts';
@@ -11,6 +10,7 @@ import { echoNamespaceFor, NamespaceMapping, planEchoDeployment, type EchoPlanOp
 import type { Pod } from '../../src/targets/kube/pods.ts';
 import type { K8sObject } from '../../src/spec/types.ts';
 import { field } from '../../src/spec/untyped.ts';
+import { tempDir } from '../support/temp-dir.ts';
 
 const examples = resolve(import.meta.dirname, '../../examples');
 const twoServices = join(examples, 'two-services/scenario');
@@ -22,7 +22,7 @@ const options = (scenario: string, extra: Partial<EchoPlanOptions> = {}): EchoPl
   owner: { pid: 4242, host: 'ci-runner' },
   ...extra,
 });
-const temp = mkdtempSync(join(tmpdir(), 'meshproof-echo-plan-'));
+const temp = tempDir('meshproof-echo-plan-');
 afterAll(() => rmSync(temp, { recursive: true, force: true }));
 
 function folder(name: string, files: Record<string, string>): string {

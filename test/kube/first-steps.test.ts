@@ -2,12 +2,12 @@
 // a cluster, instead of suggesting the fallback context client-node invents; a run whose target cannot be prepared
 // writes no report and announces no run.
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { kubeconfigSource } from '../../src/targets/kube/preflight.ts';
+import { tempDir } from '../support/temp-dir.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -21,7 +21,7 @@ function meshproof(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: numb
 
 describe('kube target without a kubeconfig', () => {
   it('says there is none and how to get a cluster (exit 3), writes no report, suggests no invented context', async () => {
-    const home = mkdtempSync(join(tmpdir(), 'meshproof-home-'));
+    const home = tempDir('meshproof-home-');
     const { KUBECONFIG: _unset, ...env } = process.env;
     const reportDir = join(home, 'reports', 'run');
     const { code, stderr } = await meshproof(['run', 'experiments/bookinfo/01-route-all-v1.yaml', '--target', 'kube', '--report-dir', reportDir], {
@@ -39,7 +39,7 @@ describe('kube target without a kubeconfig', () => {
 
   it("finds the sandbox's context in the sandbox's own kubeconfig when the one in use lacks it (sandbox-up writes no user kubeconfig)", async () => {
     const { loadKubeConfig } = await import('../../src/targets/kube/preflight.ts');
-    const state = mkdtempSync(join(tmpdir(), 'meshproof-sandbox-state-'));
+    const state = tempDir('meshproof-sandbox-state-');
     const sandboxConfig = join(state, 'kubeconfig');
     const kubeconfig = (name: string, server: string) =>
       `apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: '${server}'}}]\nusers: [{name: u, user: {token: t}}]\ncontexts: [{name: ${name}, context: {cluster: c, user: u}}]\ncurrent-context: ${name}\n`;
@@ -64,7 +64,7 @@ describe('kube target without a kubeconfig', () => {
 
   it('finds KUBECONFIG, then ~/.kube/config', () => {
     expect(kubeconfigSource({ KUBECONFIG: '/x/config' }, '/nowhere')).toBe('KUBECONFIG=/x/config');
-    expect(kubeconfigSource({}, mkdtempSync(join(tmpdir(), 'meshproof-home-')))).toBeUndefined();
+    expect(kubeconfigSource({}, tempDir('meshproof-home-'))).toBeUndefined();
   });
 });
 

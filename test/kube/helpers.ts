@@ -1,5 +1,5 @@
 // Shared setup for the kube tests: a fake API server (test double), a kubeconfig file pointing at it, a state dir.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { K8sObject } from '../../src/spec/types.ts';
@@ -9,17 +9,24 @@ export interface KubeFixture {
   server: FakeApiServer;
   kubeconfig: string;
   stateDir: string;
+  /** Stops the fake API server and removes the fixture's folder. */
+  stop(): Promise<void>;
 }
 
 export async function startFixture(options: ConstructorParameters<typeof FakeApiServer>[0] = {}): Promise<KubeFixture> {
   const server = await new FakeApiServer(options).start();
+  // Not test/support/temp-dir.ts: this module is also bundled into kill.test's child process, outside vitest.
   const dir = mkdtempSync(join(tmpdir(), 'meshproof-kube-'));
   const kubeconfig = join(dir, 'kubeconfig');
   writeFileSync(kubeconfig, server.kubeconfig());
   const stateDir = join(dir, 'state');
   process.env.XDG_STATE_HOME = stateDir;
   server.reset(preexisting());
-  return { server, kubeconfig, stateDir };
+  const stop = async () => {
+    await server.stop();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  return { server, kubeconfig, stateDir, stop };
 }
 
 /** The user's own Istio objects for reviews: their VirtualService (with labels and an annotation) and DestinationRule. */

@@ -1,13 +1,13 @@
 // The real, pinned istioctl (built by scripts/istioctl-build.ts, CI step scripts/ci.d/40-istioctl.sh) analysing files
 // offline: the Bookinfo scenario and every shipped experiment are clean; a broken resource gets Istio's own findings.
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { loadExperimentFile } from '../../src/spec/load.ts';
 import { analyzeOffline, istioctlPath, istioctlPresent, parseAnalyzeJson } from '../../src/targets/kube/istioctl.ts';
+import { tempDir } from '../support/temp-dir.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const scenario = join(root, 'scenarios', 'bookinfo');
@@ -57,7 +57,7 @@ describe('istioctl analyze --use-kube=false (real binary)', () => {
   });
 
   it('finds no error in the scenario plus the resources of each shipped experiment', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'meshproof-analyze-'));
+    const dir = tempDir('meshproof-analyze-');
     const experimentsDir = join(root, 'experiments', 'bookinfo');
     const files = readdirSync(experimentsDir).filter((f) => /\.ya?ml$/.test(f));
     expect(files.length).toBeGreaterThan(0);
@@ -75,7 +75,7 @@ describe('istioctl analyze --use-kube=false (real binary)', () => {
   });
 
   it("reports Istio's findings on broken resources, with the file and line", async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'meshproof-analyze-'));
+    const dir = tempDir('meshproof-analyze-');
     const broken = join(dir, 'broken.yaml');
     writeFileSync(
       broken,

@@ -1,18 +1,18 @@
 // A run killed between writing its journal's temporary file and renaming it leaves `<run>.json.<pid>.tmp`: the
 // journal it was replacing is intact, and the temporary file is removed once its writer is gone.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { journalDir, newJournal, readLocalJournals, writeLocalJournal } from '../../src/targets/kube/journal.ts';
+import { tempDir } from '../support/temp-dir.ts';
 
 describe('local journal temporary files', () => {
   let state: string;
   let saved: string | undefined;
   beforeEach(() => {
     saved = process.env.XDG_STATE_HOME;
-    state = mkdtempSync(join(tmpdir(), 'meshproof-journal-'));
+    state = tempDir('meshproof-journal-');
     process.env.XDG_STATE_HOME = state;
   });
   afterEach(() => {

@@ -2,14 +2,14 @@
 // IstioOperator and commands the real run executes; the IstioOperator is checked by the real, pinned istioctl
 // (`istioctl manifest generate`, offline); missing tools are named with how to get them.
 import { execFile } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { istioctlPath, istioctlVersion } from '../../src/targets/kube/istioctl.ts';
 import { istioctlCandidates, istioRelease, pickIstioctl } from '../../src/targets/kube/kind.ts';
+import { tempDir } from '../support/temp-dir.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -33,7 +33,7 @@ function blockAfter(lines: string[], header: RegExp): string {
 }
 
 describe('kind-up.ts --dry-run', () => {
-  const tmp = mkdtempSync(join(tmpdir(), 'meshproof-kindup-'));
+  const tmp = tempDir('meshproof-kindup-');
   const workDir = join(tmp, 'meshproof-kind-up-meshproof');
   const run = () => script('kind-up.ts', ['--dry-run', '--istioctl', '/opt/istio/bin/istioctl'], { TMPDIR: tmp, PATH: '/nonexistent' });
 
@@ -109,7 +109,7 @@ describe('kind-up.ts --dry-run', () => {
 describe('kind-up.ts and the istioctl version', () => {
   /** A PATH whose docker, kind and kubectl only log their arguments and fail, plus an istioctl printing `versionText` (no `'`). */
   function fakeTools(versionText: string): { bin: string; log: string; istioctl: string } {
-    const dir = mkdtempSync(join(tmpdir(), 'meshproof-fake-tools-'));
+    const dir = tempDir('meshproof-fake-tools-');
     const bin = join(dir, 'bin');
     mkdirSync(bin);
     const log = join(dir, 'calls.log');
@@ -152,7 +152,7 @@ describe('kind-up.ts and the istioctl version', () => {
     const tools = fakeTools('client version: 1.31-eed52ebb66ad');
     writeFileSync(join(tools.bin, 'istioctl'), readFileSync(tools.istioctl));
     chmodSync(join(tools.bin, 'istioctl'), 0o755);
-    const home = mkdtempSync(join(tmpdir(), 'meshproof-home-'));
+    const home = tempDir('meshproof-home-');
     const downloaded = join(home, `istio-${istioRelease}`, 'bin');
     mkdirSync(downloaded, { recursive: true });
     writeFileSync(join(downloaded, 'istioctl'), `#!/bin/bash\necho 'client version: ${istioRelease}'\n`, { mode: 0o755 });
@@ -212,7 +212,7 @@ describe('kind-up.ts and the istioctl version', () => {
 describe('kind-up.ts without its tools', () => {
   it('names docker and kind as missing, says how to get them, and changes nothing', async () => {
     // a PATH with only a shell: no docker, no kind, no kubectl
-    const bin = join(mkdtempSync(join(tmpdir(), 'meshproof-path-')), 'bin');
+    const bin = join(tempDir('meshproof-path-'), 'bin');
     mkdirSync(bin);
     symlinkSync('/bin/bash', join(bin, 'bash'));
     const { code, stdout } = await script('kind-up.ts', [], { PATH: bin, MESHPROOF_ISTIOCTL: '/opt/istio/bin/istioctl' });
@@ -228,7 +228,7 @@ describe('kind-up.ts without its tools', () => {
   });
 
   it('names istioctl when there is none on PATH nor a pinned build', async () => {
-    const bin = join(mkdtempSync(join(tmpdir(), 'meshproof-path-')), 'bin');
+    const bin = join(tempDir('meshproof-path-'), 'bin');
     mkdirSync(bin);
     const { code, stdout } = await script('kind-up.ts', [], { PATH: bin, MESHPROOF_TOOLS: join(bin, 'no-tools') });
     expect(code).toBe(1);

@@ -18,7 +18,7 @@ beforeAll(async () => {
   fx = await startFixture();
 });
 afterAll(async () => {
-  await fx.server.stop();
+  await fx.stop();
 });
 beforeEach(() => {
   fx.server.reset(preexisting());

@@ -2,19 +2,18 @@
 // tutorial on the kube target — its --url, --converge-timeout and Ctrl-C — runs on the sandbox's real API server:
 // test/sandbox/sandbox.test.ts.)
 import { execFile } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { tutorialDir } from '../../src/cli/tutorial-command.ts';
+import { tempDir } from '../support/temp-dir.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const bin = join(root, 'bin', 'meshproof.js');
 let elsewhere: string;
 
 beforeAll(() => {
-  elsewhere = mkdtempSync(join(tmpdir(), 'meshproof-elsewhere-'));
+  elsewhere = tempDir('meshproof-elsewhere-');
 });
 
 function meshproof(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {

@@ -1,11 +1,11 @@
 // `meshproof validate --istio` through the CLI: the real, pinned istioctl (scripts/istioctl-build.ts) analyses the
 // scenario plus each experiment's resources offline, and findings point at the line the user wrote.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { tempDir } from '../support/temp-dir.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -21,7 +21,7 @@ function meshproof(args: string[], env: Record<string, string> = {}): Promise<{ 
 }
 
 function experimentDir(name: string, resource: string): string {
-  const dir = mkdtempSync(join(tmpdir(), 'meshproof-validate-'));
+  const dir = tempDir('meshproof-validate-');
   const file = join(dir, `${name}.yaml`);
   writeFileSync(
     file,

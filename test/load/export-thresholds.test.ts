@@ -2,8 +2,7 @@
 // journey, item 10): the real k6 binary runs the exported script against a loopback server and exits 99 exactly when
 // an expectation's band is missed.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { exportK6Command } from '../../src/cli/export-command.ts';
@@ -11,6 +10,7 @@ import { k6Checks } from '../../src/load/k6-checks.ts';
 import { K6_OFFLINE_ENV, k6Path } from '../../src/load/tools.ts';
 import { loadExperimentText } from '../../src/spec/load.ts';
 import { startServer, type TestServer } from './server.ts';
+import { tempDir } from '../support/temp-dir.ts';
 
 const experiment = (load: string, expect: string) => `apiVersion: meshproof.dev/v1alpha1
 kind: Experiment
@@ -27,7 +27,7 @@ describe('exported k6 scripts judge what k6 can see', () => {
   let dir: string;
   beforeAll(async () => {
     server = await startServer();
-    dir = mkdtempSync(join(tmpdir(), 'meshproof-thresholds-'));
+    dir = tempDir('meshproof-thresholds-');
     vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
   });
   afterAll(async () => {

@@ -2,8 +2,7 @@
 // binary's `k6 inspect`, built by scripts/k6-build.ts). Experiments that run `until: verdict` export their whole
 // budget as a request count (k6 cannot stop on a verdict), and say so in the script.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -11,6 +10,7 @@ import { exportK6Command, exportPlan } from '../../src/cli/export-command.ts';
 import { SpecError } from '../../src/errors.ts';
 import { k6Path } from '../../src/load/tools.ts';
 import { loadExperimentFile } from '../../src/spec/load.ts';
+import { tempDir } from '../support/temp-dir.ts';
 
 const catalogue = fileURLToPath(new URL('../../experiments/bookinfo/', import.meta.url));
 const files = readdirSync(catalogue)
@@ -25,7 +25,7 @@ interface Inspected {
 describe('meshproof export k6 over the catalogue', () => {
   let dir: string;
   beforeAll(() => {
-    dir = mkdtempSync(join(tmpdir(), 'meshproof-export-'));
+    dir = tempDir('meshproof-export-');
     vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
   });
   afterAll(() => vi.restoreAllMocks());

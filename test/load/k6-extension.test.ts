@@ -1,10 +1,9 @@
 // meshproof's k6 extension (tools/xk6-meshproof) in the real k6 built by scripts/k6-build.ts (CI: scripts/ci.d/30-k6.sh),
 // read back by the driver's decoder, with requests to a loopback test server. No skipping.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,8 +11,9 @@ import { K6RecordDecoder, type K6Response } from '../../src/load/k6-records.ts';
 import { pickRequest } from '../../src/load/rotation.ts';
 import { K6_OFFLINE_ENV, k6Path } from '../../src/load/tools.ts';
 import { closedPort, startServer, type TestServer } from './server.ts';
+import { tempDir } from '../support/temp-dir.ts';
 
-const work = mkdtempSync(join(tmpdir(), 'meshproof-k6-extension-'));
+const work = tempDir('meshproof-k6-extension-');
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 /** Runs a script with the records pipe on fd 3 (as the driver does; `fd` null: no MESHPROOF_RECORDS_FD) and decodes it. */

@@ -1,6 +1,5 @@
 // Runs the real k6 binary (built by scripts/k6-build.ts; CI builds it in scripts/ci.d/30-k6.sh). No skipping.
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { SpecError, TargetError } from '../../src/errors.ts';
@@ -10,6 +9,7 @@ import { sendLimit } from '../../src/load/plan.ts';
 import { pickRequest } from '../../src/load/rotation.ts';
 import { closedPort, startServer, type TestServer, versionFor } from './server.ts';
 import { drive, expectClockOrigin, idsUpTo, plan, request } from './helpers.ts';
+import { tempDir } from '../support/temp-dir.ts';
 
 const driver = new K6Driver();
 
@@ -282,7 +282,7 @@ describe('K6Driver (real k6 binary)', () => {
     it("a k6 without meshproof's extension: k6 is told not to fetch one from the internet, and the error says what to build", async () => {
       // A stand-in for a plain k6 (building one costs minutes): it answers as k6 1.8.1 does for a script importing an
       // extension it lacks (exit 107, "unknown modules"), after writing down what the driver set in its environment.
-      const dir = mkdtempSync(join(tmpdir(), 'meshproof-plain-k6-'));
+      const dir = tempDir('meshproof-plain-k6-');
       const fake = join(dir, 'k6');
       writeFileSync(
         fake,

@@ -2,8 +2,7 @@
 // istiod's pilot/pkg/security/authz/builder/extauthz.go), the OPA workload's command line, the ext_authz filter's
 // answers (envoy source/extensions/filters/http/ext_authz/ext_authz.cc, filters/common/ext_authz/ext_authz_grpc_impl.cc),
 // and failure_mode_allow / status_on_error end to end with the real OPA absent.
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SpecError } from '../../src/errors.ts';
@@ -15,6 +14,7 @@ import { relocate } from '../../src/targets/local/opa/process.ts';
 import { parseOpaContainer, resolveGrpcPort } from '../../src/targets/local/opa/workload.ts';
 import { checkRequestOf, outcomeOf } from '../../src/targets/local/proxy/ext-authz.ts';
 import { readResult, repoRoot, runCli } from '../catalogue/cli.ts';
+import { tempDir } from '../support/temp-dir.ts';
 
 const meshMap = (mesh: string): K8sObject =>
   ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'istio', namespace: 'istio-system' }, data: { mesh } }) as unknown as K8sObject;
@@ -212,7 +212,7 @@ describe("the ext_authz filter's reading of a CheckResponse (ext_authz_grpc_impl
 });
 
 describe('without OPA: failOpen and statusOnError decide (ext_authz failure_mode_allow, status_on_error)', () => {
-  const work = mkdtempSync(join(tmpdir(), 'meshproof-extauthz-'));
+  const work = tempDir('meshproof-extauthz-');
   afterAll(() => rmSync(work, { recursive: true, force: true }));
 
   async function runDown(providerExtra: string, name: string) {
@@ -273,7 +273,7 @@ describe('without OPA: failOpen and statusOnError decide (ext_authz failure_mode
 
 describe("under --control-plane istiod (istiod given the scenario's mesh config)", () => {
   it("istiod's own CUSTOM translation (shadow-rule RBAC marking requests for its ext_authz filter) gives the same verdicts", async () => {
-    const work = mkdtempSync(join(tmpdir(), 'meshproof-extauthz-istiod-'));
+    const work = tempDir('meshproof-extauthz-istiod-');
     try {
       const r = await runCli(
         ['run', join(repoRoot, 'examples', 'researchflow', 'experiments'), '--control-plane', 'istiod', '--seed', '5', '--report-dir', work, '--quiet'],
@@ -295,7 +295,7 @@ describe("under --control-plane istiod (istiod given the scenario's mesh config)
   }, 150_000);
 
   it('a provider the mesh config lacks: istiod writes the CUSTOM rules as a DENY, as the built-in control plane does', async () => {
-    const work = mkdtempSync(join(tmpdir(), 'meshproof-extauthz-istiod-'));
+    const work = tempDir('meshproof-extauthz-istiod-');
     try {
       const copy = join(work, 'copy');
       cpSync(join(repoRoot, 'examples', 'researchflow'), copy, { recursive: true });

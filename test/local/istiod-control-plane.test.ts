@@ -1,7 +1,6 @@
 // `--control-plane istiod` (issue 13 item 5): istiod's own validating webhook answers for what is applied, before
 // anything is stored (src/targets/local/istiod-control-plane.ts); the flag is for the local target only.
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SpecError } from '../../src/errors.ts';
@@ -15,8 +14,9 @@ import { IstiodTranslator, proxyKey } from '../../src/fidelity/istiod-translator
 import { inboundHttpFilters, inboundPeerMode, rbacRulesOf } from '../../src/envoy/runtime/listeners.ts';
 import { evaluateRbac } from '../../src/envoy/runtime/rbac.ts';
 import { applyAndWait, counters, mesh, restoreBaseline, sum } from './helpers.ts';
+import { tempDir } from '../support/temp-dir.ts';
 
-const work = mkdtempSync(join(tmpdir(), 'meshproof-istiod-cp-'));
+const work = tempDir('meshproof-istiod-cp-');
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 const retryOn = (value: string): K8sObject => ({

@@ -2,12 +2,12 @@
 // jwt_authn filter and inlines it (pilot/pkg/model/jwks_resolver.go BuildLocalJwks, PILOT_JWT_ENABLE_REMOTE_JWKS=false);
 // here the host is a stand-in on loopback. A failed fetch gives istiod's public-only JWKS: every token is refused.
 import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SpecError } from '../../src/errors.ts';
 import { applyAndWait, mesh, restoreBaseline, yaml, type MeshHandle } from './helpers.ts';
+import { tempDir } from '../support/temp-dir.ts';
 
 const served = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const other = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -80,7 +80,7 @@ spec:
       timeout: 2s
 `);
 
-const work = mkdtempSync(join(tmpdir(), 'meshproof-jwks-uri-'));
+const work = tempDir('meshproof-jwks-uri-');
 writeFileSync(join(work, 'scenario.yaml'), scenarioYaml);
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 

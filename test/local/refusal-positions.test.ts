@@ -2,8 +2,7 @@
 // `meshproof validate` parses the experiment's resources as the embedded mesh would, and at run time the mesh's
 // error (which crosses a process boundary as text) is mapped back to the experiment file.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -12,9 +11,10 @@ import { loadExperiments } from '../../src/spec/load.ts';
 import { LocalTarget } from '../../src/targets/local/index.ts';
 import { checkLocalResources, locateResourceError, parseResourcePath } from '../../src/targets/local/resource-errors.ts';
 import { must } from '../../src/must.ts';
+import { tempDir } from '../support/temp-dir.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const dir = mkdtempSync(join(tmpdir(), 'meshproof-refusals-'));
+const dir = tempDir('meshproof-refusals-');
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function experimentFile(name: string, resource: string): string {

@@ -3,13 +3,13 @@
 // through a CUSTOM AuthorizationPolicy) through the CLI on the local target, with the real Open Policy Agent
 // (tools/opa-envoy, built by scripts/ci.d/35-opa.sh): green as written, and the authorization check turns red when
 // the team's Rego policy changes (it proves OPA's decision, not a constant).
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { describeNonPassing, readResult, repoRoot, runCli } from '../catalogue/cli.ts';
+import { tempDir } from '../support/temp-dir.ts';
 
-const work = mkdtempSync(join(tmpdir(), 'meshproof-researchflow-'));
+const work = tempDir('meshproof-researchflow-');
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 /**

@@ -3,13 +3,13 @@
 // configuration says — HTTPS passed through by SNI to `outbound|443||<host>` (the app originates TLS and checks the
 // stand-in's certificate), HTTP through the HTTP routes; hosts outside the registry go to the PassthroughCluster
 // (ALLOW_ANY: nothing outside is reachable) or the BlackHoleCluster (REGISTRY_ONLY).
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { echoClassifier } from '../../src/observe/classifiers.ts';
 import type { K8sObject } from '../../src/spec/types.ts';
 import { applyAndWait, counters, mesh, restoreBaseline, sum, yaml, type MeshHandle } from './helpers.ts';
+import { tempDir } from '../support/temp-dir.ts';
 
 const scenarioYaml = `
 apiVersion: v1
@@ -122,7 +122,7 @@ data:
     outboundTrafficPolicy: { mode: REGISTRY_ONLY }
 `)[0]!;
 
-const work = mkdtempSync(join(tmpdir(), 'meshproof-service-entry-'));
+const work = tempDir('meshproof-service-entry-');
 writeFileSync(join(work, 'scenario.yaml'), scenarioYaml);
 
 afterAll(() => rmSync(work, { recursive: true, force: true }));

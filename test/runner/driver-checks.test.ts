@@ -1,13 +1,13 @@
 // What a load driver cannot do is bad input (exit 2, file:line:col of the field) before anything is applied, for the
 // experiment's own driver and for a --driver override. Before, a fractional rate with autocannon failed only after
 // apply and convergence, as a load error.
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SpecErrors } from '../../src/errors.ts';
 import { loadExperimentText } from '../../src/spec/load.ts';
 import { runCli } from '../catalogue/cli.ts';
+import { tempDir } from '../support/temp-dir.ts';
 
 const experiment = (driver: string, rate: string) => `apiVersion: meshproof.dev/v1alpha1
 kind: Experiment
@@ -55,7 +55,7 @@ describe('driver checks before apply', () => {
   });
 
   it('meshproof run --driver autocannon exits 2 naming file:line:col before touching the target', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'meshproof-driver-'));
+    const dir = tempDir('meshproof-driver-');
     const file = join(dir, 'fractional.yaml');
     writeFileSync(file, experiment('k6', '2.5'));
     const r = await runCli(['run', file, '--driver', 'autocannon', '--report-dir', join(dir, 'report')], { timeoutMs: 30_000 });

@@ -1,8 +1,6 @@
 // A listener (reporter) that throws must never skip a phase, least of all restore (issue: architecture, item 1).
 // Each hook throws at each phase in turn; the run goes on, the mesh is restored, the reports are written.
-import { mkdtempSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { Runner } from '../../src/runner/run.ts';
 import type { RunListener } from '../../src/runner/events.ts';
@@ -12,6 +10,7 @@ import { ExitCode } from '../../src/errors.ts';
 import { MemoryTarget } from '../support/memory-target.ts';
 import { ScriptedDriver, fakeDeps } from '../support/fake-load.ts';
 import { makeExperiment, vs } from '../support/experiments.ts';
+import { tempDir } from '../support/temp-dir.ts';
 
 const phases: PhaseName[] = ['snapshot', 'apply', 'converge', 'login', 'counters', 'load', 'judge', 'restore'];
 type Hook = keyof RunListener;
@@ -57,7 +56,7 @@ describe('a throwing listener never skips restore', () => {
     expect(result.experiments.map((e) => e.outcome)).toEqual(['pass', 'pass']);
     expect(result.exitCode).toBe(ExitCode.ok);
     if (Object.keys(listener).length && !('onMessage' in listener) && !('onLoadProgress' in listener)) expect(errors.length).toBeGreaterThan(0);
-    const dir = mkdtempSync(join(tmpdir(), 'meshproof-iso-'));
+    const dir = tempDir('meshproof-iso-');
     const paths = await writeReports(result, { dir });
     expect(existsSync(paths.html) && existsSync(paths.json) && existsSync(paths.junit)).toBe(true);
   });
@@ -90,7 +89,7 @@ describe('a throwing listener never skips restore', () => {
   it('through the CLI: an extra listener that throws as restore starts, restore runs and the reports are written', async () => {
     const { execute } = await import('../../src/cli/execute.ts');
     const target = new MemoryTarget({ initial: [pre] });
-    const dir = mkdtempSync(join(tmpdir(), 'meshproof-iso-cli-'));
+    const dir = tempDir('meshproof-iso-cli-');
     const { result, reports } = await execute([makeExperiment()], {
       target: 'local',
       reportDir: dir,

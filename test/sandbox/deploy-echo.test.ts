@@ -6,8 +6,7 @@
 // emptied by the real kube-controller-manager. The answers must come from the echo pods of the test namespace: the
 // echo's pod name in its body, its namespace in its x-echo-namespace header.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,9 +15,10 @@ import { runSandboxScript } from '../../src/sandbox/scripts.ts';
 import { SANDBOX_CONTEXT, SANDBOX_PORT_COUNT, sandboxFiles } from '../../src/sandbox/layout.ts';
 import { listeningOn } from '../../src/sandbox/sockets.ts';
 import { runCli } from '../catalogue/cli.ts';
+import { tempDir } from '../support/temp-dir.ts';
 
 const root = resolve(import.meta.dirname, '../..');
-const stateDir = mkdtempSync(join(tmpdir(), 'meshproof-sandbox-deploy-echo-'));
+const stateDir = tempDir('meshproof-sandbox-deploy-echo-');
 // Its own port base: neither a hand-run sandbox (16400) nor the other sandbox tests (26400, 27000, 27800, 28400).
 const portBase = 29000;
 const env = { ...process.env, MESHPROOF_SANDBOX: stateDir, MESHPROOF_SANDBOX_PORT_BASE: String(portBase) };

@@ -2,15 +2,15 @@
 // egress selector dials it (egress_selector.go tunnelHTTPConnect: one CONNECT per connection, 200 then raw bytes).
 import http from 'node:http';
 import net from 'node:net';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { egressSelectorConfig, startEgressProxy, type EgressProxy } from '../../src/sandbox/egress.ts';
 import { parse } from 'yaml';
+import { tempDir } from '../support/temp-dir.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'meshproof-egress-'));
+const dir = tempDir('meshproof-egress-');
 const socket = join(dir, 'egress.sock');
 let backend: http.Server;
 let backendPort: number;

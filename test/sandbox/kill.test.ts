@@ -6,9 +6,8 @@
 // and field ownership (managedFields per manager), as the real server keeps them.
 // The seven sidecars are played by xDS clients of the sandbox's istiod, so convergence is istiod's real sync status.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
@@ -24,13 +23,14 @@ import { comparableForm, journalLabel, runLabel } from '../../src/targets/kube/o
 import { CountingProxy } from './counting-proxy.ts';
 import { runSandboxScript } from '../../src/sandbox/scripts.ts';
 import { userObjects as userObjectsOf } from '../kube/helpers.ts';
+import { tempDir } from '../support/temp-dir.ts';
 
 const requestTrials = 50;
 const timeTrials = 12;
 const signalTrials = 8;
 const trialsTimeoutMs = 300_000;
 
-const stateDir = mkdtempSync(join(tmpdir(), 'meshproof-sandbox-kill-'));
+const stateDir = tempDir('meshproof-sandbox-kill-');
 const env = { ...process.env, MESHPROOF_SANDBOX: stateDir, MESHPROOF_SANDBOX_PORT_BASE: '27000' };
 const journalHome = join(stateDir, 'xdg-state');
 

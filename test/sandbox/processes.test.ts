@@ -1,13 +1,13 @@
 // The sandbox's process records (src/sandbox/processes.ts): a record names its process by pid, binary and start time,
 // so a pid reused by another process of the same binary (pids wrap at 32,768; every sandbox runs the same etcd) is
 // never taken for it — never reported running, never signalled.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runningRecord, startDetached, startTicksOf, stopRecorded, type ProcessRecord } from '../../src/sandbox/processes.ts';
+import { tempDir } from '../support/temp-dir.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'meshproof-processes-'));
+const dir = tempDir('meshproof-processes-');
 const dirs = { logs: join(dir, 'logs'), pids: join(dir, 'pids') };
 const started: number[] = [];
 afterAll(() => {

@@ -1,12 +1,12 @@
 // sandbox-up without starting anything: --dry-run, missing binaries, bad options. No cluster, no ports.
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { tempDir } from '../support/temp-dir.ts';
 
 const root = resolve(import.meta.dirname, '../..');
-const scratch = mkdtempSync(join(tmpdir(), 'meshproof-sandbox-plan-'));
+const scratch = tempDir('meshproof-sandbox-plan-');
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 function sandboxUp(args: string[], env: Record<string, string>): Promise<{ code: number; output: string }> {

@@ -3,8 +3,7 @@
 import { execFile, spawn } from 'node:child_process';
 import { createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import {
   ApiextensionsV1Api,
@@ -36,9 +35,10 @@ import { experimentResources as experimentObjects } from '../kube/helpers.ts';
 import { recordedNames, runningRecord, waitFor, type ProcessRecord } from '../../src/sandbox/processes.ts';
 import { leavesLoopback, listeningOn, socketInodes, tcpSockets } from '../../src/sandbox/sockets.ts';
 import { must } from '../../src/must.ts';
+import { tempDir } from '../support/temp-dir.ts';
 
 const root = resolve(import.meta.dirname, '../..');
-const stateDir = mkdtempSync(join(tmpdir(), 'meshproof-sandbox-test-'));
+const stateDir = tempDir('meshproof-sandbox-test-');
 // Not the default base (16400), so a sandbox someone runs by hand is not touched.
 const env = { ...process.env, MESHPROOF_SANDBOX: stateDir, MESHPROOF_SANDBOX_PORT_BASE: '26400' };
 const files = sandboxFiles(stateDir);
@@ -501,7 +501,7 @@ describe('sandbox cluster', () => {
       '26-outlier-ejection.yaml',
     ];
     const before = await new KubeApi(kc).list('networking.istio.io/v1', 'VirtualService', { namespace: 'default' });
-    const reports = mkdtempSync(join(tmpdir(), 'meshproof-sandbox-e2e-'));
+    const reports = tempDir('meshproof-sandbox-e2e-');
     try {
       const run = await new Promise<{ code: number; output: string }>((done) =>
         execFile(
@@ -775,7 +775,7 @@ describe('sandbox cluster', () => {
 
   // The kube target's lifecycle on the real API server and istiod (these ran on the hand-written stand-in before).
   describe("the kube target's journal, replace, restore and cleanup on the real API server", () => {
-    const journalState = mkdtempSync(join(tmpdir(), 'meshproof-sandbox-journal-'));
+    const journalState = tempDir('meshproof-sandbox-journal-');
     const savedXdg = process.env.XDG_STATE_HOME;
     beforeAll(() => {
       process.env.XDG_STATE_HOME = journalState; // the local journal copies of these runs, apart from the user's
@@ -1213,7 +1213,7 @@ describe('sandbox cluster', () => {
       const before = await clusterState();
       const kubeconfig = join(stateDir, 'staging.kubeconfig');
       writeFileSync(kubeconfig, readFileSync(state.kubeconfig, 'utf8').replaceAll(SANDBOX_CONTEXT, 'staging'));
-      const reportDir = mkdtempSync(join(tmpdir(), 'meshproof-kube-run-'));
+      const reportDir = tempDir('meshproof-kube-run-');
       const { code, stderr } = await cli([
         'run',
         'experiments/bookinfo/05-mtls-strict.yaml',
@@ -1235,7 +1235,7 @@ describe('sandbox cluster', () => {
 
     it('tutorial --converge-timeout reaches the kube target: a 1 ms wait fails the first step (exit 3) and the cluster is left as found', async () => {
       const before = await clusterState();
-      const reportDir = mkdtempSync(join(tmpdir(), 'meshproof-tutorial-'));
+      const reportDir = tempDir('meshproof-tutorial-');
       const { code, stderr } = await cli([
         'tutorial',
         '--yes',
@@ -1257,7 +1257,7 @@ describe('sandbox cluster', () => {
 
     it('tutorial --url is where the load goes; Ctrl-C during the first step restores the cluster (exit 130)', async () => {
       const before = await clusterState();
-      const reportDir = mkdtempSync(join(tmpdir(), 'meshproof-tutorial-'));
+      const reportDir = tempDir('meshproof-tutorial-');
       let child: ReturnType<typeof spawn> | undefined;
       const seen: string[] = [];
       const ingress = createServer((req, res) => {

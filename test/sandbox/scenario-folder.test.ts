@@ -2,16 +2,16 @@
 // the folder's objects as `kubectl apply -k` would, the local mesh plays its Deployments' pods as echo workloads, and
 // the example suite runs unchanged through the kube target (issue #19: "each example suite ... written to run
 // unchanged on kube"). The answers must come from the scenario's workloads: the echo classifier's pod and versions.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runSandboxScript } from '../../src/sandbox/scripts.ts';
 import { SANDBOX_CONTEXT, SANDBOX_PORT_COUNT, sandboxFiles } from '../../src/sandbox/layout.ts';
 import { listeningOn } from '../../src/sandbox/sockets.ts';
 import { runCli } from '../catalogue/cli.ts';
+import { tempDir } from '../support/temp-dir.ts';
 
-const stateDir = mkdtempSync(join(tmpdir(), 'meshproof-sandbox-scenario-'));
+const stateDir = tempDir('meshproof-sandbox-scenario-');
 // Its own port base: neither a hand-run sandbox (16400) nor the other sandbox tests (26400, 27000, 27800).
 const portBase = 28400;
 const env = { ...process.env, MESHPROOF_SANDBOX: stateDir, MESHPROOF_SANDBOX_PORT_BASE: String(portBase) };

@@ -1,7 +1,6 @@
 // Hostile or oversized YAML is bad input with a position (exit 2), refused before it costs time or memory: the file
 // size limits and the `yaml` package's alias-expansion guard (maxAliasCount), documented in the README ("Limits").
-import { mkdtempSync, truncateSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -10,8 +9,9 @@ import { loadExperimentFile, loadExperimentText } from '../../src/spec/load.ts';
 import { LIMITS } from '../../src/spec/yaml-source.ts';
 import { billionLaughs } from '../support/hostile-yaml.ts';
 import { displayPath } from '../../src/spec/resources.ts';
+import { tempDir } from '../support/temp-dir.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'meshproof-limits-'));
+const dir = tempDir('meshproof-limits-');
 const scenario = fileURLToPath(new URL('../../scenarios/bookinfo', import.meta.url));
 const header = 'apiVersion: meshproof.dev/v1alpha1\nkind: Experiment\nmetadata: { name: limits }\n';
 const body = `spec:

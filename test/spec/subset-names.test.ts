@@ -1,11 +1,11 @@
 // Subset names are DNS-1123 labels, as istio/istio pkg/config/validation validateSubsetName requires of a
 // DestinationRule's subsets (validateSubset) and of a route's destination.subset (validateDestination).
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SpecErrors } from '../../src/errors.ts';
 import { loadExperimentText } from '../../src/spec/load.ts';
+import { tempDir } from '../support/temp-dir.ts';
 
 const destinationRule = (subset: string) => `apiVersion: networking.istio.io/v1
 kind: DestinationRule
@@ -47,7 +47,7 @@ function loaderErrors(text: string, path = 'subsets.yaml'): string[] {
 
 describe('subset names (istio/istio validateSubsetName: a DNS-1123 label)', () => {
   it('a DestinationRule subset named with upper case, "_", a dot or an escape character is refused at its name, in a referenced file', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'meshproof-subsets-'));
+    const dir = tempDir('meshproof-subsets-');
     for (const bad of ['V3', 'v_3', 'v3.1', '"v3\\e[2J"', '-v3', 'v3-', `a${'b'.repeat(63)}`, '""']) {
       writeFileSync(join(dir, 'dr.yaml'), destinationRule(bad));
       const errors = loaderErrors(experiment('    - file: dr.yaml'), join(dir, 'experiment.yaml'));
@@ -62,7 +62,7 @@ describe('subset names (istio/istio validateSubsetName: a DNS-1123 label)', () =
   });
 
   it('the escape character is shown escaped, never written raw to the terminal', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'meshproof-subsets-'));
+    const dir = tempDir('meshproof-subsets-');
     writeFileSync(join(dir, 'dr.yaml'), destinationRule('"v3\\e[2J"'));
     const [error] = loaderErrors(experiment('    - file: dr.yaml'), join(dir, 'experiment.yaml'));
     expect(error).toContain('"v3\\u001b[2J"');

@@ -1,12 +1,12 @@
 import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { SpecError } from '../../../src/errors.ts';
 import type { K8sObject } from '../../../src/spec/types.ts';
 import { JWT_MESSAGES, authenticateRequest, evaluateAuthorization, validateRequestAuthentication } from '../../../src/istio/security/index.ts';
+import { tempDir } from '../../support/temp-dir.ts';
 
 const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
@@ -103,7 +103,7 @@ describe('authenticateRequest (Envoy jwt_authn as Istio configures it)', () => {
   });
 
   it('reads jwksUri from a local file: URL', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'meshproof-jwks-'));
+    const dir = tempDir('meshproof-jwks-');
     const file = join(dir, 'jwks.json');
     writeFileSync(file, JWKS);
     const fromFile = ra({ jwks: undefined, jwksUri: pathToFileURL(file).href });
