@@ -76,24 +76,19 @@ function entryFile(source) {
  * @param {string} cache
  */
 function currentBundle(cache) {
-  let manifest;
   try {
-    manifest = JSON.parse(readFileSync(join(cache, 'current.json'), 'utf8'));
-  } catch {
-    return undefined;
-  }
-  for (const [file, recorded] of Object.entries(manifest.inputs)) {
-    const path = join(root, file);
-    let stat;
-    try {
-      stat = statSync(path);
-    } catch {
-      return undefined;
+    const manifest = JSON.parse(readFileSync(join(cache, 'current.json'), 'utf8'));
+    if (typeof manifest.bundle !== 'string' || !/^bundle-[\w-]+$/.test(manifest.bundle)) return undefined;
+    for (const [file, recorded] of Object.entries(manifest.inputs)) {
+      const path = join(root, file);
+      const stat = statSync(path);
+      if (stat.size !== recorded.size) return undefined;
+      if (stat.mtimeMs !== recorded.mtimeMs && digest(readFileSync(path)) !== recorded.sha1) return undefined;
     }
-    if (stat.size !== recorded.size) return undefined;
-    if (stat.mtimeMs !== recorded.mtimeMs && digest(readFileSync(path)) !== recorded.sha1) return undefined;
+    return join(cache, manifest.bundle);
+  } catch {
+    return undefined; // none yet, unreadable or damaged, or an input gone: made again
   }
-  return join(cache, manifest.bundle);
 }
 
 /** @param {Buffer} contents */

@@ -3,7 +3,7 @@
 // through tsx. The first tests use a small project of their own (a copy of compiled.js and two entries), the last
 // ones the real CLI both ways.
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -119,10 +119,18 @@ describe('the bundle of the sources (bin/compiled.js)', () => {
     expect(second.output?.greeting).toBe('howdy');
   });
 
-  it('is not used when a source does not compile (the caller runs through tsx, which reports the error) nor with MESHPROOF_COMPILE=0', () => {
+  it('is not used when a source does not compile (the caller runs through tsx, which reports the error) nor with MESHPROOF_COMPILE=0; a damaged record is made again', () => {
     const dir = smallProject();
     expect(run(dir).file).not.toBeNull();
     expect(run(dir, { MESHPROOF_COMPILE: '0' })).toEqual({ before: null, file: null, output: null });
+    // A damaged record of the current bundle is made again, not a crash.
+    const [cache] = readdirSync(join(dir, 'node_modules/.cache/meshproof-compiled'));
+    for (const damaged of ['{"bundle":"bundle-1","inputs":null}', '{"bundle":"../../x","inputs":{}}', '{']) {
+      writeFileSync(join(dir, 'node_modules/.cache/meshproof-compiled', cache ?? '', 'current.json'), damaged);
+      const again = run(dir);
+      expect(again.before).toBeNull();
+      expect(again.output?.greeting).toBe('hello');
+    }
     writeFileSync(join(dir, 'src/greeting.ts'), "export const greeting: string = 'hello\n");
     expect(run(dir)).toEqual({ before: null, file: null, output: null });
   });
