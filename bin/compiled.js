@@ -20,7 +20,7 @@ export const compiledEntries = ['src/cli/main.ts', 'src/targets/local/mesh-proce
 
 /** Bumped when the way bundles are made changes, so older ones are not taken. */
 const LAYOUT = 1;
-/** Bundles not in use any more are removed a day after they were made (a long-running process may still load from its own). */
+/** Bundles no longer current are removed a day after they were made (a long-running process may still load from its own). */
 const KEEP_OLD_MS = 24 * 3600 * 1000;
 
 /**
@@ -128,39 +128,38 @@ async function build(cache) {
   if (result.errors.length > 0) throw new Error('esbuild failed');
   mkdirSync(cache, { recursive: true });
   const partial = join(cache, `current.json.${process.pid}.tmp`);
-  writeFileSync(partial, JSON.stringify({ bundle: name, esbuild: esbuild.version, inputs }));
+  writeFileSync(partial, JSON.stringify({ bundle: name, inputs }));
   renameSync(partial, join(cache, 'current.json'));
   pruneOld(cache, name);
   return outdir;
 }
 
 /**
- * Loads each source with its own import.meta values written in, and records it as an input of the bundle.
+ * Loads each source with its own import.meta values written in, and records every file it loads as an input.
  * @param {Record<string, { size: number, mtimeMs: number, sha1: string }>} inputs
  * @returns {import('esbuild').Plugin}
  */
 function ownImportMeta(inputs) {
+  /** @param {string} path */
+  const read = (path) => {
+    const contents = readFileSync(path);
+    const { size, mtimeMs } = statSync(path);
+    inputs[relative(root, path)] = { size, mtimeMs, sha1: digest(contents) };
+    return contents;
+  };
   return {
     name: 'meshproof-own-import-meta',
     setup(b) {
       b.onLoad({ filter: /\.[cm]?[jt]s$/ }, (args) => {
         if (args.path.includes('/node_modules/')) return undefined;
-        const contents = readFileSync(args.path);
-        const stat = statSync(args.path);
-        inputs[relative(root, args.path)] = { size: stat.size, mtimeMs: stat.mtimeMs, sha1: digest(contents) };
-        const text = contents
+        const text = read(args.path)
           .toString('utf8')
           .replaceAll('import.meta.url', JSON.stringify(pathToFileURL(args.path).href))
           .replaceAll('import.meta.dirname', JSON.stringify(join(args.path, '..')))
           .replaceAll('import.meta.filename', JSON.stringify(args.path));
         return { contents: text, loader: args.path.endsWith('ts') ? 'ts' : 'js' };
       });
-      b.onLoad({ filter: /\.json$/ }, (args) => {
-        const contents = readFileSync(args.path);
-        const stat = statSync(args.path);
-        inputs[relative(root, args.path)] = { size: stat.size, mtimeMs: stat.mtimeMs, sha1: digest(contents) };
-        return { contents, loader: 'json' };
-      });
+      b.onLoad({ filter: /\.json$/ }, (args) => ({ contents: read(args.path), loader: 'json' }));
     },
   };
 }

@@ -96,10 +96,10 @@ let prewarmed: ChildProcess | undefined;
 
 /**
  * Start the next local mesh's child process now, before its options are known: its modules (half a second from the
- * bundle, about two through tsx) load while this process loads and checks the experiments. It holds nothing open: when this
- * process exits without a mesh (bad input), the closed channel ends it, and its output comes through pipes this
- * process forwards rather than this process's own stdout and stderr, which it would otherwise keep open for whoever
- * reads them until it noticed. Returns the process id.
+ * bundle, about two through tsx) load while this process loads and checks the experiments. It holds nothing open:
+ * when this process exits without a mesh (bad input), the closed channel ends it, and its output comes through pipes
+ * this process forwards rather than this process's own stdout and stderr, which it would otherwise keep open for
+ * whoever reads them until it noticed. Returns the process id.
  */
 export function prewarmMeshProcess(): number | undefined {
   if (prewarmed) return prewarmed.pid;
