@@ -25,6 +25,8 @@ export default defineConfig({
       'test/runner/driver-checks.test.ts', // load drivers against a server
       'test/runner/signals.test.ts', // child processes
     ],
+    setupFiles: ['test/support/file-state.ts'],
+    isolate: false,
     testTimeout: 60_000,
     pool: 'forks',
     maxWorkers: 2,
