@@ -1,7 +1,8 @@
 // test/support/file-state.ts: with `isolate: false` two files share a worker; what the first changes in the process
-// (environment, working directory, fake timers, exit code) must be gone when the second starts. Two files in a
-// project of their own, one worker, each checking for the other's leftovers before leaving its own: whichever runs
-// second fails if anything leaked. The same pair run without the setup file must fail (the check can fail).
+// (environment, working directory, fake timers, exit code) must be gone when the next starts. Three files in a
+// project of their own, one worker, each checking for the others' leftovers before leaving its own: every file after
+// the first fails if anything leaked (three, so that the setup is shown to run for each file, not only the first). The
+// same files run without the setup file must fail (the check can fail).
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,12 +12,12 @@ import { tempDir } from './temp-dir.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
-function leakyFile(mine: string, other: string): string {
+function leakyFile(mine: string, others: string[]): string {
   return [
     "import { describe, expect, it, vi } from 'vitest';",
     `describe('${mine}', () => {`,
     "  it('starts as if alone, then leaves its changes behind', () => {",
-    `    expect(process.env.LEAK_${other}).toBeUndefined();`,
+    ...others.map((other) => `    expect(process.env.LEAK_${other}).toBeUndefined();`),
     `    expect(process.cwd()).toBe(${JSON.stringify('PROJECT')});`,
     '    expect(vi.isFakeTimers()).toBe(false);',
     '    expect(process.exitCode).toBeUndefined();',
@@ -35,8 +36,14 @@ function project(withSetup: boolean): string {
   symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'));
   mkdirSync(join(dir, 'test'));
   writeFileSync(join(dir, 'package.json'), '{ "type": "module" }\n');
-  writeFileSync(join(dir, 'test/a.test.ts'), leakyFile('A', 'B').replace('PROJECT', dir));
-  writeFileSync(join(dir, 'test/b.test.ts'), leakyFile('B', 'A').replace('PROJECT', dir));
+  for (const name of ['A', 'B', 'C'])
+    writeFileSync(
+      join(dir, `test/${name.toLowerCase()}.test.ts`),
+      leakyFile(
+        name,
+        ['A', 'B', 'C'].filter((n) => n !== name),
+      ).replace('PROJECT', dir),
+    );
   const setup = withSetup ? `setupFiles: [${JSON.stringify(join(root, 'test/support/file-state.ts'))}], ` : '';
   writeFileSync(
     join(dir, 'vitest.config.ts'),
@@ -51,15 +58,15 @@ function runVitest(dir: string): { code: number | null; output: string } {
 }
 
 describe('test files sharing a worker (isolate: false)', () => {
-  it('start as if alone: the environment, working directory, fake timers and exit code the other left are put back', () => {
+  it('start as if alone: the environment, working directory, fake timers and exit code the others left are put back', () => {
     const r = runVitest(project(true));
-    expect(r.output).toMatch(/2 passed/);
+    expect(r.output).toMatch(/3 passed/);
     expect(r.code, r.output).toBe(0);
   });
 
-  it('without test/support/file-state.ts the second file sees the first one`s changes', () => {
+  it('without test/support/file-state.ts the second and third files see what the files before them left', () => {
     const r = runVitest(project(false));
-    expect(r.output).toMatch(/1 failed/);
+    expect(r.output).toMatch(/2 failed/);
     expect(r.code).toBe(1);
   });
 });
