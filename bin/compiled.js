@@ -15,8 +15,18 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
-/** The sources meshproof starts as processes: the bundle's entries, each `<its file name>.mjs` in the bundle. */
-export const compiledEntries = ['src/cli/main.ts', 'src/targets/local/mesh-process.ts'];
+/**
+ * The sources meshproof starts as processes: the bundle's entries, each `<its file name>.mjs` in the bundle. The
+ * sandbox's scripts are run from it by the tests and the fidelity run (src/sandbox/scripts.ts); `npx tsx` runs them as
+ * they are.
+ */
+export const compiledEntries = [
+  'src/cli/main.ts',
+  'src/targets/local/mesh-process.ts',
+  'src/sandbox/pods-main.ts',
+  'scripts/sandbox-up.ts',
+  'scripts/sandbox-down.ts',
+];
 
 /** Bumped when the way bundles are made changes, so older ones are not taken. */
 const LAYOUT = 1;
@@ -110,7 +120,8 @@ async function build(cache) {
   const inputs = {};
   const result = await esbuild.build({
     absWorkingDir: root,
-    entryPoints: compiledEntries.map((e) => join(root, e)),
+    // Those present: an installed package may leave out scripts/.
+    entryPoints: compiledEntries.map((e) => join(root, e)).filter((file) => existsSync(file)),
     outdir,
     bundle: true,
     splitting: true,

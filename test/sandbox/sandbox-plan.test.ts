@@ -3,11 +3,14 @@ import { execFile } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { compiledEntry } from '../../bin/compiled.js';
 import { tempDir } from '../support/temp-dir.ts';
 
 const root = resolve(import.meta.dirname, '../..');
 const scratch = tempDir('meshproof-sandbox-plan-');
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+/** The pods process's program: the bundle's (made by the tests' global setup), else the source through tsx. */
+const podsMain = compiledEntry('src/sandbox/pods-main.ts') ?? join(root, 'src', 'sandbox', 'pods-main.ts');
 
 function sandboxUp(args: string[], env: Record<string, string>): Promise<{ code: number; output: string }> {
   return new Promise((done) =>
@@ -33,7 +36,7 @@ describe('sandbox-up plan', () => {
     expect(output).toContain('--clusterID=Kubernetes');
     expect(output).toMatch(/default\/reviews-v3-sandbox-0 192\.0\.2\.\d+/);
     expect(output).toContain(`--egress-selector-config-file=${join(state, 'egress-selector.yaml')}`);
-    expect(output).toMatch(/pods-main\.ts --scenario=bookinfo --play-when-told\n/);
+    expect(output).toContain(`${podsMain} --scenario=bookinfo --play-when-told\n`);
     expect(existsSync(state)).toBe(false);
   });
 
@@ -47,7 +50,7 @@ describe('sandbox-up plan', () => {
     expect(output).toMatch(/shop\/backend-v1-sandbox-0 192\.0\.2\.\d+/);
     expect(output).toMatch(/shop\/backend-v2-sandbox-0 192\.0\.2\.\d+/);
     expect(output).not.toContain('reviews-v3');
-    expect(output).toContain(`pods-main.ts --scenario=${folder} --play-when-told\n`);
+    expect(output).toContain(`${podsMain} --scenario=${folder} --play-when-told\n`);
     expect(existsSync(state)).toBe(false);
   });
 
@@ -60,7 +63,7 @@ describe('sandbox-up plan', () => {
   it("plans a scenario that runs Open Policy Agent like any other (istiod's HTTP/2 cluster of its gRPC port no longer stops the proxies)", async () => {
     const { code, output } = await sandboxUp(['--dry-run', '--scenario', 'examples/researchflow'], { MESHPROOF_SANDBOX: join(scratch, 'opa') });
     expect(code, output).toBe(0);
-    expect(output).toMatch(/pods-main\.ts --scenario=.*researchflow\/scenario --play-when-told\n/);
+    expect(output).toContain(`${podsMain} --scenario=${join(root, 'examples', 'researchflow', 'scenario')} --play-when-told\n`);
   });
 
   it("refuses a scenario holding meshproof's own kinds (ExternalHost), exit 2", async () => {

@@ -36,6 +36,7 @@ import { recordedNames, runningRecord, waitFor, type ProcessRecord } from '../..
 import { leavesLoopback, listeningOn, socketInodes, tcpSockets } from '../../src/sandbox/sockets.ts';
 import { must } from '../../src/must.ts';
 import { tempDir } from '../support/temp-dir.ts';
+import { compiledEntry } from '../../bin/compiled.js';
 
 const root = resolve(import.meta.dirname, '../..');
 const stateDir = tempDir('meshproof-sandbox-test-');
@@ -87,6 +88,8 @@ describe('sandbox cluster', () => {
   it('runs etcd, kube-apiserver, kube-controller-manager, istiod and kwok, and says how long it took to be ready', () => {
     expect(processes.map((p) => p.name).sort()).toEqual(['etcd', 'istiod', 'kube-apiserver', 'kube-controller-manager', 'kwok', 'pods']);
     expect(up.output).toMatch(/sandbox ready in \d+\.\d s/);
+    // The pods process runs from the bundle of the sources (bin/compiled.js; made by the tests' global setup).
+    expect(processes.find((p) => p.name === 'pods')?.args).toEqual([compiledEntry('src/sandbox/pods-main.ts'), '--scenario=bookinfo', '--play-when-told']);
   });
 
   it('is the real kube-apiserver at the pinned version (/version)', async () => {
