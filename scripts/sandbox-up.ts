@@ -198,6 +198,8 @@ if (dryRun) {
     `# 6. the pods process (${noMesh ? "the API server's egress only" : "the local mesh plays the pods as xDS clients of istiod, and the API server's egress"}), started before etcd so its modules load meanwhile:`,
   );
   echo(show([process.execPath, ...podsArgs]));
+  if (!podsCompiled && process.env.MESHPROOF_COMPILE !== '0')
+    echo('#    (the bundle of the sources is not current: the run makes it first and starts the pods from it, or through tsx as above if it cannot)');
   echo(`#    told to play with POST 127.0.0.1:${ports.pods}/play; ready when 127.0.0.1:${ports.pods}/ready answers 200`);
   process.exit(0);
 }
