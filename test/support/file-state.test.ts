@@ -1,5 +1,5 @@
 // test/support/file-state.ts: with `isolate: false` two files share a worker; what the first changes in the process
-// (environment, working directory, fake timers, exit code) must be gone when the next starts. Three files in a
+// (environment, working directory, fake timers, exit code, its temporary folders) must be gone when the next starts. Three files in a
 // project of their own, one worker, each checking for the others' leftovers before leaving its own: every file after
 // the first fails if anything leaked (three, so that the setup is shown to run for each file, not only the first). The
 // same files run without the setup file must fail (the check can fail).
@@ -14,10 +14,13 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
 
 function leakyFile(mine: string, others: string[]): string {
   return [
+    "import { existsSync, readFileSync, writeFileSync } from 'node:fs';",
     "import { describe, expect, it, vi } from 'vitest';",
+    `import { tempDir } from ${JSON.stringify(join(root, 'test/support/temp-dir.ts'))};`,
     `describe('${mine}', () => {`,
     "  it('starts as if alone, then leaves its changes behind', () => {",
     ...others.map((other) => `    expect(process.env.LEAK_${other}).toBeUndefined();`),
+    ...others.map((other) => `    if (existsSync('PROJECT/made-${other}')) expect(existsSync(readFileSync('PROJECT/made-${other}', 'utf8'))).toBe(false);`),
     `    expect(process.cwd()).toBe(${JSON.stringify('PROJECT')});`,
     '    expect(vi.isFakeTimers()).toBe(false);',
     '    expect(process.exitCode).toBeUndefined();',
@@ -25,6 +28,7 @@ function leakyFile(mine: string, others: string[]): string {
     "    process.chdir('/');",
     '    vi.useFakeTimers();',
     '    process.exitCode = 0;',
+    `    writeFileSync('PROJECT/made-${mine}', tempDir('meshproof-file-state-${mine}-'));`,
     '  });',
     '});',
     '',
@@ -42,7 +46,7 @@ function project(withSetup: boolean): string {
       leakyFile(
         name,
         ['A', 'B', 'C'].filter((n) => n !== name),
-      ).replace('PROJECT', dir),
+      ).replaceAll('PROJECT', dir),
     );
   const setup = withSetup ? `setupFiles: [${JSON.stringify(join(root, 'test/support/file-state.ts'))}], ` : '';
   writeFileSync(
@@ -52,13 +56,19 @@ function project(withSetup: boolean): string {
   return dir;
 }
 
+/** vitest on the project; its temporary folders go inside the project, which this file's own tempDir removes. */
 function runVitest(dir: string): { code: number | null; output: string } {
-  const r = spawnSync(process.execPath, [join(root, 'node_modules/vitest/vitest.mjs'), 'run', '--root', dir], { cwd: dir, encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(process.execPath, [join(root, 'node_modules/vitest/vitest.mjs'), 'run', '--root', dir], {
+    cwd: dir,
+    encoding: 'utf8',
+    timeout: 60_000,
+    env: { ...process.env, TMPDIR: dir },
+  });
   return { code: r.status, output: `${r.stdout}${r.stderr}` };
 }
 
 describe('test files sharing a worker (isolate: false)', () => {
-  it('start as if alone: the environment, working directory, fake timers and exit code the others left are put back', () => {
+  it('start as if alone: the environment, working directory, fake timers and exit code the others left are put back, their temporary folders removed', () => {
     const r = runVitest(project(true));
     expect(r.output).toMatch(/3 passed/);
     expect(r.code, r.output).toBe(0);
