@@ -1,13 +1,11 @@
 // The Bookinfo catalogue's acceptance (issue 8, item c): the whole of experiments/bookinfo, through the CLI a user
 // runs, exits 0 twice with different seeds, every verdict a pass. Checks (a), (b) and (d) are in catalogue.test.ts.
-import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { catalogueFiles, describeNonPassing, FULL_RUN_SEEDS, readResult, runCli } from './cli.ts';
 import { tempDir } from '../support/temp-dir.ts';
 
 const work = tempDir('meshproof-catalogue-runs-');
-afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 // Concurrent: each test is a CLI run with its own directories and its own mesh on ephemeral loopback ports, and
 // mostly waits on its load (about half a core each), so running them side by side halves the file's wall time.

@@ -5,16 +5,15 @@
 // (c) a full run with a fixed seed exits 0 with every verdict pass (catalogue-runs.test.ts, a file of its own so the
 //     test workers run it alongside the rest);
 // (d) the same with istiod as the control plane.
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parseDocument } from 'yaml';
 import { catalogueDir, catalogueFiles, describeNonPassing, FULL_RUN_SEEDS, readResult, runCli } from './cli.ts';
 import { must } from '../../src/must.ts';
 import { tempDir } from '../support/temp-dir.ts';
 
 const work = tempDir('meshproof-catalogue-');
-afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 const NO_APPLY_SEED = 7;
 

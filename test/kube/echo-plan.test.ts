@@ -1,8 +1,8 @@
 // --deploy-echo's plan (src/targets/kube/echo-plan.ts): what goes into the test namespace for a scenario folder, how
 // names move from the folder's namespace, and the folders it refuses; and how the wait reads the pods (echo-namespace.ts).
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { InterruptedError, SpecError, TargetError } from '../../src/errors.ts';
 import { checkEchoOptions } from '../../src/cli/run-command.ts';
 import { EchoNamespace, readiness } from '../../src/targets/kube/echo-namespace.ts';
@@ -23,7 +23,6 @@ const options = (scenario: string, extra: Partial<EchoPlanOptions> = {}): EchoPl
   ...extra,
 });
 const temp = tempDir('meshproof-echo-plan-');
-afterAll(() => rmSync(temp, { recursive: true, force: true }));
 
 function folder(name: string, files: Record<string, string>): string {
   const dir = join(temp, name);

@@ -1,7 +1,7 @@
 // meshproof's k6 extension (tools/xk6-meshproof) in the real k6 built by scripts/k6-build.ts (CI: scripts/ci.d/30-k6.sh),
 // read back by the driver's decoder, with requests to a loopback test server. No skipping.
 import { spawn } from 'node:child_process';
-import { rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -14,7 +14,6 @@ import { closedPort, startServer, type TestServer } from './server.ts';
 import { tempDir } from '../support/temp-dir.ts';
 
 const work = tempDir('meshproof-k6-extension-');
-afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 /** Runs a script with the records pipe on fd 3 (as the driver does; `fd` null: no MESHPROOF_RECORDS_FD) and decodes it. */
 async function runScript(source: string, fd: string | null = '3') {

@@ -4,7 +4,7 @@
 // and failure_mode_allow / status_on_error end to end with the real OPA absent.
 import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SpecError } from '../../src/errors.ts';
 import { parseMeshConfig } from '../../src/istio/mesh-config.ts';
 import { FieldPath } from '../../src/istio/networking/fields.ts';
@@ -213,7 +213,6 @@ describe("the ext_authz filter's reading of a CheckResponse (ext_authz_grpc_impl
 
 describe('without OPA: failOpen and statusOnError decide (ext_authz failure_mode_allow, status_on_error)', () => {
   const work = tempDir('meshproof-extauthz-');
-  afterAll(() => rmSync(work, { recursive: true, force: true }));
 
   async function runDown(providerExtra: string, name: string) {
     const copy = join(work, name);

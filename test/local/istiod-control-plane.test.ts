@@ -1,8 +1,8 @@
 // `--control-plane istiod` (issue 13 item 5): istiod's own validating webhook answers for what is applied, before
 // anything is stored (src/targets/local/istiod-control-plane.ts); the flag is for the local target only.
-import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SpecError } from '../../src/errors.ts';
 import { echoClassifier } from '../../src/observe/classifiers.ts';
 import type { K8sObject } from '../../src/spec/types.ts';
@@ -17,7 +17,6 @@ import { applyAndWait, counters, mesh, restoreBaseline, sum } from './helpers.ts
 import { tempDir } from '../support/temp-dir.ts';
 
 const work = tempDir('meshproof-istiod-cp-');
-afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 const retryOn = (value: string): K8sObject => ({
   apiVersion: 'networking.istio.io/v1',

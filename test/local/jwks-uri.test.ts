@@ -2,7 +2,7 @@
 // jwt_authn filter and inlines it (pilot/pkg/model/jwks_resolver.go BuildLocalJwks, PILOT_JWT_ENABLE_REMOTE_JWKS=false);
 // here the host is a stand-in on loopback. A failed fetch gives istiod's public-only JWKS: every token is refused.
 import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
-import { rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SpecError } from '../../src/errors.ts';
@@ -82,7 +82,6 @@ spec:
 
 const work = tempDir('meshproof-jwks-uri-');
 writeFileSync(join(work, 'scenario.yaml'), scenarioYaml);
-afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 describe.each(['builtin', 'istiod'] as const)('control plane %s', (controlPlane) => {
   let m: MeshHandle;

@@ -2,14 +2,13 @@
 // mesh-config-kubestock.md, six echo services in kubestock-staging) through the CLI on the local target: green as
 // written, and each promise check turns red when the team's configuration is fixed the way its description says
 // (it proves the configuration, not a constant).
-import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { describeNonPassing, readResult, repoRoot, runCli } from '../catalogue/cli.ts';
 import { tempDir } from '../support/temp-dir.ts';
 
 const work = tempDir('meshproof-kubestock-');
-afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 // Concurrent: each test is a CLI run with its own directories and its own mesh on ephemeral loopback ports, and
 // mostly waits on its load (about half a core each), so running them side by side halves the file's wall time.

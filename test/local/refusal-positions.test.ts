@@ -2,7 +2,7 @@
 // `meshproof validate` parses the experiment's resources as the embedded mesh would, and at run time the mesh's
 // error (which crosses a process boundary as text) is mapped back to the experiment file.
 import { spawnSync } from 'node:child_process';
-import { rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -15,7 +15,6 @@ import { tempDir } from '../support/temp-dir.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const dir = tempDir('meshproof-refusals-');
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function experimentFile(name: string, resource: string): string {
   const file = join(dir, `${name}.yaml`);

@@ -3,14 +3,13 @@
 // through a CUSTOM AuthorizationPolicy) through the CLI on the local target, with the real Open Policy Agent
 // (tools/opa-envoy, built by scripts/ci.d/35-opa.sh): green as written, and the authorization check turns red when
 // the team's Rego policy changes (it proves OPA's decision, not a constant).
-import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { describeNonPassing, readResult, repoRoot, runCli } from '../catalogue/cli.ts';
 import { tempDir } from '../support/temp-dir.ts';
 
 const work = tempDir('meshproof-researchflow-');
-afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 /**
  * A copy of examples/researchflow under `name` whose destination-rules.yaml is edited: `edit` gets the orchestrator's

@@ -3,7 +3,7 @@
 // configuration says — HTTPS passed through by SNI to `outbound|443||<host>` (the app originates TLS and checks the
 // stand-in's certificate), HTTP through the HTTP routes; hosts outside the registry go to the PassthroughCluster
 // (ALLOW_ANY: nothing outside is reachable) or the BlackHoleCluster (REGISTRY_ONLY).
-import { rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { echoClassifier } from '../../src/observe/classifiers.ts';
@@ -124,8 +124,6 @@ data:
 
 const work = tempDir('meshproof-service-entry-');
 writeFileSync(join(work, 'scenario.yaml'), scenarioYaml);
-
-afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 // The same behaviour whether the built-in control plane or the pinned istiod translates the ServiceEntries (under
 // istiod the sidecars run istiod's own clusters, routes and outbound listeners).

@@ -1,15 +1,14 @@
 // A scenario of the user's own services (examples/two-services: two services, three versions, in namespace shop),
 // run as a user runs it, through the CLI on the local target: the generic catalogue (a weighted split, retries, a
 // timeout, a deny, a local rate limit) is green, and each experiment fails without its `apply` (it proves something).
-import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parseDocument } from 'yaml';
 import { describeNonPassing, readResult, repoRoot, runCli } from '../catalogue/cli.ts';
 import { tempDir } from '../support/temp-dir.ts';
 
 const work = tempDir('meshproof-user-scenario-');
-afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 const suite = join(repoRoot, 'examples', 'two-services', 'experiments');
 const scenario = join(repoRoot, 'examples', 'two-services', 'scenario');

@@ -1,14 +1,13 @@
 // sandbox-up without starting anything: --dry-run, missing binaries, bad options. No cluster, no ports.
 import { execFile } from 'node:child_process';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { compiledEntry } from '../../bin/compiled.js';
 import { tempDir } from '../support/temp-dir.ts';
 
 const root = resolve(import.meta.dirname, '../..');
 const scratch = tempDir('meshproof-sandbox-plan-');
-afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 /** The pods process's program: the bundle's (made by the tests' global setup), else the source through tsx. */
 const podsMain = compiledEntry('src/sandbox/pods-main.ts') ?? join(root, 'src', 'sandbox', 'pods-main.ts');
 

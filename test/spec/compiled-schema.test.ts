@@ -1,9 +1,9 @@
 // The experiment schema's validator compiled once per machine (src/spec/compiled-schema.ts): the cached code gives
 // exactly the errors a fresh compile gives, and a cache that cannot be written costs only the compile.
-import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { compiledSchema, schemaCacheDir } from '../../src/spec/compiled-schema.ts';
 import { experimentSchemaPath } from '../../src/spec/schema-check.ts';
 import { tempDir } from '../support/temp-dir.ts';
@@ -11,7 +11,6 @@ import { tempDir } from '../support/temp-dir.ts';
 const options = { allErrors: true, verbose: true, strict: false };
 const schemaText = readFileSync(experimentSchemaPath, 'utf8');
 const work = tempDir('meshproof-schema-cache-');
-afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 const documents: unknown[] = [
   { apiVersion: 'meshproof.dev/v1alpha1', kind: 'Experiment' },

@@ -1,14 +1,13 @@
 // `spec.scenario` as a folder of the user's manifests (src/spec/scenario.ts): resolved against the experiment file,
 // read as `kubectl apply -k` reads a kustomization (resources, nested folders, namespace), anything else refused.
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SpecErrors } from '../../src/errors.ts';
 import { loadExperimentFile } from '../../src/spec/load.ts';
 import { tempDir } from '../support/temp-dir.ts';
 
 const work = tempDir('meshproof-scenario-folders-');
-afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 function write(path: string, text: string): string {
   const file = join(work, path);

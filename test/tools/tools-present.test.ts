@@ -1,16 +1,15 @@
 // scripts/tools-present.ts lets scripts/tools.sh skip the Go build steps when every tool is built: it must check the
 // very binaries those steps' build scripts check, and a step must skip only when told that all are there.
 import { spawn } from 'node:child_process';
-import { chmodSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { goToolBuilds } from '../../scripts/tools-present.ts';
 import { tempDir } from '../support/temp-dir.ts';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
 const work = tempDir('meshproof-tools-present-');
-afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 function run(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number | null; stdout: string }> {
   return new Promise((resolve, reject) => {
