@@ -130,8 +130,23 @@ export function autocannonShape(plan: LoadPlan): { connections: number; overallR
   return { connections: Math.min(rate, MAX_OPEN_CONNECTIONS), overallRate: rate };
 }
 
+/**
+ * The connections a run opens, and the open model's per-second budget. Every new connection sends its first request
+ * while autocannon creates them, in one synchronous loop, before the drain the send limit queues can run: more
+ * connections than requests would overshoot the limit, so there are never more connections than requests.
+ */
+function runShape(plan: LoadPlan): { connections: number; overallRate?: number } {
+  const shape = autocannonShape(plan);
+  const limit = sendLimit(plan);
+  return limit !== null && limit < shape.connections ? { ...shape, connections: Math.max(1, limit) } : shape;
+}
+
 export class AutocannonDriver implements LoadDriver {
   readonly name = 'autocannon';
+
+  connections(plan: LoadPlan): number {
+    return runShape(plan).connections;
+  }
 
   run(plan: LoadPlan, onResponse: (response: ResponseRecord) => void, control: LoadControl): Promise<LoadSummary> {
     return new AutocannonRun(plan, onResponse, control).start();
@@ -166,13 +181,10 @@ class AutocannonRun {
     const base = new URL(plan.baseUrl);
     this.writers = plan.requests.map((spec) => requestWriter(base, spec));
     this.weights = plan.requests.map((spec) => spec.weight);
-    const shape = autocannonShape(plan);
     // autocannon would release a whole second's budget at the start of the last, partial second: the shared send
     // limit keeps an open model at rate x duration, as k6's constant-arrival-rate does.
     this.sendLimit = sendLimit(plan) ?? undefined;
-    // Every new connection sends its first request while autocannon creates them, in one synchronous loop, before
-    // the drain the limit queues can run: more connections than requests would overshoot the limit.
-    this.shape = this.sendLimit !== undefined && this.sendLimit < shape.connections ? { ...shape, connections: Math.max(1, this.sendLimit) } : shape;
+    this.shape = runShape(plan);
   }
 
   async start(): Promise<LoadSummary> {

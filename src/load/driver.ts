@@ -51,5 +51,10 @@ export interface LoadSummary {
 export interface LoadDriver {
   /** `autocannon`, `k6`, or a test driver's name. */
   readonly name: string;
+  /**
+   * How many connections the driver opens to `plan.baseUrl` when the load starts, so that a target can set up what
+   * each costs it beforehand (Target.openConnections). Drivers that cannot tell leave it out.
+   */
+  connections?(plan: LoadPlan): number;
   run(plan: LoadPlan, onResponse: (response: ResponseRecord) => void, control: LoadControl): Promise<LoadSummary>;
 }

@@ -58,6 +58,19 @@ export function loadPlan(experiment: Experiment, baseUrl: string, requests: Requ
   };
 }
 
+/** The load's parts: one per entry point, each with its share of the requests, connections or rate. */
+function loadParts(args: Pick<DriveLoad, 'experiment' | 'groups' | 'requests' | 'seed'>) {
+  return splitPlan(loadPlan(args.experiment, must(args.groups[0], 'an entry group').baseUrl, args.requests, args.seed), args.groups);
+}
+
+/** Each entry point and how many connections the driver opens to it when the load starts (Target.openConnections). */
+export function plannedConnections(
+  args: Pick<DriveLoad, 'experiment' | 'groups' | 'requests' | 'seed' | 'driver' | 'driverName'>,
+): { baseUrl: string; connections: number }[] {
+  const driver = args.driver(args.driverName);
+  return loadParts(args).map(({ plan }) => ({ baseUrl: plan.baseUrl, connections: driver.connections?.(plan) ?? 0 }));
+}
+
 export async function driveLoad(args: DriveLoad): Promise<DrivenLoad> {
   const { experiment, observation, warmup, interrupt } = args;
   const stop = new AbortController();
@@ -69,7 +82,7 @@ export async function driveLoad(args: DriveLoad): Promise<DrivenLoad> {
     observation.record(response);
     if (!stop.signal.aborted) looks.onResponse();
   };
-  const parts = splitPlan(loadPlan(experiment, must(args.groups[0], 'an entry group').baseUrl, args.requests, args.seed), args.groups);
+  const parts = loadParts(args);
   const progress: (LoadProgress | undefined)[] = parts.map(() => undefined);
   try {
     const settled = await Promise.allSettled(

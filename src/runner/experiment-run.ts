@@ -8,7 +8,7 @@ import { counterDelta } from '../observe/prometheus.ts';
 import type { Experiment, RequestSpec } from '../spec/types.ts';
 import type { Target, TargetInfo } from '../targets/target.ts';
 import type { RunListener } from './events.ts';
-import { driveLoad, type DrivenLoad } from './drive-load.ts';
+import { driveLoad, plannedConnections, type DrivenLoad } from './drive-load.ts';
 import { groupByEntry, type EntryGroup } from './load-split.ts';
 import { PhaseFailure, PhaseRecorder } from './phases.ts';
 import { halfPushedProbe, probeDisturbance } from './probe.ts';
@@ -129,13 +129,33 @@ export class ExperimentRun {
     this.convergedAt = Date.now();
   }
 
-  /** Logins (and where each request goes) before the counters are read, so they do not count as load. */
+  /**
+   * Logins, where each request goes, and the connections the target sets up ahead of the load (the kube target's
+   * port-forward tunnels), before the counters are read, so they do not count as load.
+   */
   private async login(): Promise<void> {
     this.throwIfInterrupted('login');
     await this.phases.run('login', async () => {
       this.requests = await this.ctx.deps.resolveRequests(this.baseUrl, this.experiment.load.requests);
       this.groups = await this.entryGroups(this.requests, this.baseUrl);
+      await this.openConnections();
     });
+  }
+
+  private async openConnections(): Promise<void> {
+    const { target, deps, driver, seed } = this.ctx;
+    if (!target.openConnections) return;
+    const planned = plannedConnections({
+      experiment: this.experiment,
+      groups: this.groups,
+      requests: this.requests,
+      seed,
+      driver: (name) => deps.createDriver(name),
+      driverName: driver ?? this.experiment.load.driver,
+    });
+    for (const { baseUrl, connections } of planned) {
+      if (connections > 0) await this.unlessInterrupted(target.openConnections(baseUrl, connections));
+    }
   }
 
   private async baseline(): Promise<void> {

@@ -70,6 +70,13 @@ export interface Target {
    * outside the mesh (no sidecar, no client certificate), bypassing the ingress gateway. Requests with `service:` use it.
    */
   outsideEntrypoint?(service: string, port: number): Promise<string>;
+  /**
+   * Optional: before the load, set up `count` client connections to `baseUrl` (one of this target's entry points) where
+   * setting one up is the target's own cost, not the mesh's, so that it stays out of each connection's first request:
+   * the kube target's port-forward opens a tunnel through the API server per connection. Never throws for a
+   * connection it could not set up; the load's own connection then fails as it would have.
+   */
+  openConnections?(baseUrl: string, count: number): Promise<void>;
   /** Current values of the mesh-side counters of every proxy (absolute; the runner takes deltas). */
   counters(): Promise<CounterSample[]>;
   /** Delete what we applied and put back what was there. Idempotent; safe to call when nothing was applied. */

@@ -147,3 +147,31 @@ describe('runner: requests straight to a service from outside the mesh', () => {
     expect(result.experiments[0]?.loadSummary?.sent).toBe(20);
   });
 });
+
+describe('connections set up ahead of the load', () => {
+  it("asks the target to open each entry point's share of the driver's connections in the login phase, before the counters are read", async () => {
+    const target = new MemoryTarget();
+    const opened: string[] = [];
+    const withConnections = Object.assign(target, {
+      outsideEntrypoint: async (service: string, port: number) => `http://outside/${service}:${port}`,
+      openConnections: async (baseUrl: string, count: number) => {
+        target.calls.push('connect');
+        opened.push(`${baseUrl} ${count}`);
+      },
+    });
+    const experiment = makeExperiment();
+    experiment.load = {
+      ...experiment.load,
+      model: { kind: 'closed', connections: 6 },
+      requests: [request('page'), request('outside', 2, 'ratings')],
+      totalRequests: 30,
+    };
+    const driver = (): ScriptedDriver =>
+      Object.assign(new ScriptedDriver(Array(30).fill(200)), { connections: (p: LoadPlan) => (p.model.kind === 'closed' ? p.model.connections : 0) });
+    const deps = fakeDeps(driver(), { createDriver: driver });
+    const result = await new Runner({ runId: 'mp-x', seed: 1, command: [], meshproofVersion: '0', target: withConnections }, deps).run([experiment]);
+    expect(result.exitCode).toBe(ExitCode.ok);
+    expect(opened).toEqual([`${await target.entrypoint()} 2`, 'http://outside/ratings:9080 4']);
+    expect(target.calls).toEqual(['prepare', 'snapshot', 'apply', 'converge', 'connect', 'connect', 'counters', 'counters', 'restore', 'close']);
+  });
+});

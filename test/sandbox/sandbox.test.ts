@@ -1,7 +1,7 @@
 // sandbox-up / sandbox-down against the real binaries (built by scripts/ci.d/50-sandbox.sh): the API server is the
 // real kube-apiserver v1.36.1, the CRDs are the pinned istio module's, istiod is pilot-discovery as shipped.
 import { execFile, spawn } from 'node:child_process';
-import { createServer, request as httpRequest } from 'node:http';
+import { Agent, createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -18,7 +18,8 @@ import {
 import { KubeApi, unknownFieldError } from '../../src/targets/kube/api.ts';
 import { cleanup, KubeTarget, type KubeTargetOptions } from '../../src/targets/kube/index.ts';
 import { targetContract } from '../targets/contract.ts';
-import { portForwardGet } from '../../src/targets/kube/port-forward.ts';
+import { forwardPort, portForwardGet } from '../../src/targets/kube/port-forward.ts';
+import { CountingProxy } from './counting-proxy.ts';
 import { replayJournal } from '../../src/targets/kube/restore.ts';
 import { comparableForm, runLabel, savedForm } from '../../src/targets/kube/objects.ts';
 import { exitCodeOf } from '../../src/runner/run.ts';
@@ -70,6 +71,18 @@ async function syncz(pod: string): Promise<Record<string, string>> {
   const mine = all.find((s) => s.proxy === `${pod}.default`);
   if (!mine) throw new Error(`istiod lists no proxy ${pod}.default; it has ${all.map((s) => s.proxy).join(', ')}`);
   return mine;
+}
+
+/** The status of a GET through `agent` (its body read, so the connection goes back to the agent's pool). */
+function getStatus(agent: Agent, url: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    httpRequest(url, { agent }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    })
+      .on('error', reject)
+      .end();
+  });
 }
 
 afterAll(async () => {
@@ -389,6 +402,33 @@ describe('sandbox cluster', () => {
     expect(await portForwardGet(kc, 'istio-system', 'istiod-sandbox-0', 15014, '/version', 10_000)).toMatch(/^1\.31/);
     const syncz = JSON.parse(await portForwardGet(kc, 'istio-system', 'istiod-sandbox-0', 15014, '/debug/syncz', 10_000)) as unknown[];
     expect(Array.isArray(syncz)).toBe(true);
+  });
+
+  it("a port-forward's tunnels opened ahead carry the next connections: none is set up through the API server as they connect, one beyond them is; one nobody took closes", async () => {
+    const proxy = await new CountingProxy(state.kubeconfig, SANDBOX_CONTEXT).start();
+    const proxied = new KubeConfig();
+    proxied.loadFromString(proxy.kubeconfig());
+    const forward = await forwardPort(proxied, 'istio-system', 'istio-ingressgateway-sandbox-0', 8080, { waitingMaxMs: 1_000 });
+    const agent = new Agent({ keepAlive: true, maxSockets: 4 });
+    const upgrades = () => proxy.requests.filter((r) => r.path.includes('/portforward')).length;
+    try {
+      expect(await forward.prewarm(3)).toEqual({ waiting: 0, opened: 3, failed: 0 });
+      expect(upgrades()).toBe(3);
+      expect(await forward.prewarm(2)).toEqual({ waiting: 3, opened: 0, failed: 0 });
+      expect(upgrades()).toBe(3);
+      // Four connections at once: three take the waiting tunnels, the fourth opens its own.
+      const statuses = await Promise.all([1, 2, 3, 4].map(() => getStatus(agent, `${forward.url}/productpage`)));
+      expect(statuses).toEqual([200, 200, 200, 200]);
+      expect(upgrades()).toBe(4);
+      // A tunnel no connection takes closes after waitingMaxMs (a server would close its idle connection otherwise).
+      expect(await forward.prewarm(5)).toEqual({ waiting: 0, opened: 5, failed: 0 });
+      await waitFor('the waiting tunnels to close', async () => (await forward.prewarm(0)).waiting === 0, 10_000);
+      expect(await getStatus(agent, `${forward.url}/productpage`)).toBe(200);
+    } finally {
+      agent.destroy();
+      await forward.close();
+      await proxy.stop();
+    }
   });
 
   it('the pinned istioctl talks to the sandbox as to any cluster: version and proxy-status through port-forward to istiod', async () => {

@@ -420,6 +420,18 @@ export class KubeTarget implements Target {
     return this.forward.url;
   }
 
+  /** The port-forward's tunnels for the load's connections, opened ahead (port-forward.ts says why). */
+  async openConnections(baseUrl: string, count: number): Promise<void> {
+    const forward = this.forward;
+    if (!forward || baseUrl !== forward.url || count < 1) return;
+    const started = Date.now();
+    const { waiting, opened, failed } = await forward.prewarm(count);
+    if (opened === 0 && failed === 0) return;
+    const ready = waiting > 0 ? `${opened} opened, ${waiting} were waiting` : `${opened} opened`;
+    const refused = failed > 0 ? `; ${failed} not open (${forward.lastError()?.message ?? 'no answer in time'}), their connections open their own` : '';
+    this.log(`port-forward: tunnels for the load's ${count} connection(s) ahead of it: ${ready} in ${Date.now() - started} ms${refused}`);
+  }
+
   /**
    * A client outside the mesh reaching `service` directly: a loopback relay through the API server's service proxy
    * (see outside-relay.ts). The API server has no sidecar and no mesh certificate, so STRICT mTLS resets it.

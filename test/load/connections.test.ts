@@ -1,0 +1,34 @@
+// How many connections each driver opens when its load starts: what a target sets up ahead of the load
+// (Target.openConnections; the kube target's port-forward tunnels).
+import { describe, expect, it } from 'vitest';
+import { AutocannonDriver } from '../../src/load/autocannon.ts';
+import type { LoadPlan } from '../../src/load/driver.ts';
+import { K6Driver } from '../../src/load/k6.ts';
+
+const plan = (extra: Partial<LoadPlan>): LoadPlan => ({
+  baseUrl: 'http://127.0.0.1:1',
+  requests: [{ name: 'r0', method: 'GET', path: '/', headers: {}, weight: 1 }],
+  model: { kind: 'closed', connections: 20 },
+  timeoutMs: 1000,
+  seed: 1,
+  totalRequests: 200,
+  ...extra,
+});
+
+describe('connections a driver opens at the start of its load', () => {
+  it('autocannon: the closed model one per connection, never more than requests; the open model one per request a second, up to 100', () => {
+    const driver = new AutocannonDriver();
+    expect(driver.connections(plan({}))).toBe(20);
+    expect(driver.connections(plan({ totalRequests: 5 }))).toBe(5);
+    expect(driver.connections(plan({ model: { kind: 'open', rate: 7 }, totalRequests: undefined, durationMs: 2000 }))).toBe(7);
+    expect(driver.connections(plan({ model: { kind: 'open', rate: 300 }, totalRequests: undefined, durationMs: 2000 }))).toBe(100);
+  });
+
+  it("k6: one per VU — the closed model's VUs (never more than iterations), the open model's pre-allocated ones", () => {
+    const driver = new K6Driver();
+    expect(driver.connections(plan({}))).toBe(20);
+    expect(driver.connections(plan({ totalRequests: 5 }))).toBe(5);
+    expect(driver.connections(plan({ totalRequests: undefined, durationMs: 2000 }))).toBe(20);
+    expect(driver.connections(plan({ model: { kind: 'open', rate: 100 }, totalRequests: undefined, durationMs: 2000 }))).toBe(50);
+  });
+});
