@@ -2,7 +2,7 @@
 // real kube-apiserver v1.36.1, the CRDs are the pinned istio module's, istiod is pilot-discovery as shipped.
 import { execFile, spawn } from 'node:child_process';
 import { Agent, createServer, request as httpRequest } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import {
@@ -82,6 +82,20 @@ function getStatus(agent: Agent, url: string): Promise<number> {
     })
       .on('error', reject)
       .end();
+  });
+}
+
+/** Send a GET on a new connection and destroy it `afterMs` later, whatever came back. */
+function requestAndLeave(port: number, afterMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1', () => {
+      socket.write('GET /productpage HTTP/1.1\r\nHost: bookinfo\r\n\r\n');
+      setTimeout(() => {
+        socket.destroy();
+        resolve();
+      }, afterMs);
+    });
+    socket.on('error', reject);
   });
 }
 
@@ -428,6 +442,21 @@ describe('sandbox cluster', () => {
       agent.destroy();
       await forward.close();
       await proxy.stop();
+    }
+  });
+
+  it("a connection that goes away before its answer costs nothing else: the pod's late frames are dropped, the process does not crash, the forward goes on", async () => {
+    const forward = await forwardPort(kc, 'istio-system', 'istio-ingressgateway-sandbox-0', 8080);
+    const agent = new Agent({ keepAlive: true });
+    try {
+      await forward.prewarm(20);
+      // Each sends a request and leaves 0–9 ms later, while the answer is on its way through the API server.
+      for (let i = 0; i < 40; i++) await requestAndLeave(forward.port, i % 10);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(await getStatus(agent, `${forward.url}/productpage`)).toBe(200);
+    } finally {
+      agent.destroy();
+      await forward.close();
     }
   });
 

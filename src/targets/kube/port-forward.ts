@@ -67,6 +67,10 @@ class Tunnel {
     private readonly onFailure: (error: Error) => void,
     private readonly onClose: (tunnel: Tunnel) => void,
   ) {
+    // What the pod sent before the WebSocket closed can still arrive after close() ended `output` (the local connection
+    // went away first): writing it is an error of a stream nobody reads, not the process's (it would crash it).
+    this.output.on('error', () => undefined);
+    this.input.on('error', () => undefined);
     const errors = new PassThrough();
     errors.on('data', (chunk: Buffer) => this.fail(new Error(`${target.where}: ${chunk.toString('utf8')}`)));
     this.opened = forwarder.portForward(target.namespace, target.pod, [target.port], this.output, errors, this.input).then(
