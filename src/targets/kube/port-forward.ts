@@ -55,6 +55,8 @@ class Tunnel {
   /** What the pod answers, back to the local connection. */
   readonly output = new PassThrough();
   state: 'opening' | 'open' | 'closed' = 'opening';
+  /** Its WebSocket opened (whether or not the tunnel has closed since). */
+  wasOpen = false;
   /** Settles when the WebSocket is open (true) or the tunnel failed or closed first (false). */
   readonly opened: Promise<boolean>;
   private socket?: net.Socket;
@@ -81,6 +83,7 @@ class Tunnel {
           return false;
         }
         this.state = 'open';
+        this.wasOpen = true;
         this.ws?.on('close', () => this.close());
         return true;
       },
@@ -181,7 +184,7 @@ export async function forwardPort(config: KubeConfig, namespace: string, pod: st
       clearTimeout(timer);
     }
     // Still opening at the deadline counts as failed here; a connection may still take such a tunnel as it is.
-    report.opened = opening.filter((t) => t.state === 'open').length;
+    report.opened = opening.filter((t) => t.wasOpen).length;
     report.failed = opening.length - report.opened;
     return report;
   };
