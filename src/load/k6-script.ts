@@ -107,7 +107,10 @@ export function k6Scenario(plan: LoadPlan): Record<string, unknown> {
   }
   const vus = plan.model.connections;
   if (plan.durationMs !== undefined) return { executor: 'constant-vus', vus, duration: formatMs(plan.durationMs), gracefulStop };
-  return { executor: 'shared-iterations', vus, iterations: plan.totalRequests, maxDuration: '1h', gracefulStop };
+  // k6 refuses more VUs than iterations ("the number of iterations (5) can't be less than the number of VUs (20)",
+  // lib/executor/shared_iterations.go Validate): as with autocannon, never more connections than requests.
+  const iterations = must(plan.totalRequests, 'the request count of a plan without a duration');
+  return { executor: 'shared-iterations', vus: Math.min(vus, iterations), iterations, maxDuration: '1h', gracefulStop };
 }
 
 export interface ExportOptions {

@@ -24,11 +24,13 @@ describe('connections a driver opens at the start of its load', () => {
     expect(driver.connections(plan({ model: { kind: 'open', rate: 300 }, totalRequests: undefined, durationMs: 2000 }))).toBe(100);
   });
 
-  it("k6: one per VU — the closed model's VUs (never more than iterations), the open model's pre-allocated ones", () => {
+  it("k6: one per VU — the closed model's VUs (never more than iterations), the open model's pre-allocated ones, never more than requests", () => {
     const driver = new K6Driver();
     expect(driver.connections(plan({}))).toBe(20);
     expect(driver.connections(plan({ totalRequests: 5 }))).toBe(5);
     expect(driver.connections(plan({ totalRequests: undefined, durationMs: 2000 }))).toBe(20);
     expect(driver.connections(plan({ model: { kind: 'open', rate: 100 }, totalRequests: undefined, durationMs: 2000 }))).toBe(50);
+    // rate 2 for 1 s: 5 VUs pre-allocated, 2 requests at most.
+    expect(driver.connections(plan({ model: { kind: 'open', rate: 2 }, totalRequests: undefined, durationMs: 1000 }))).toBe(2);
   });
 });

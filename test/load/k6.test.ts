@@ -50,6 +50,14 @@ describe('k6 script generation', () => {
     });
   });
 
+  it('never more VUs than iterations, which k6 refuses (lib/executor/shared_iterations.go Validate): 20 connections for 5 requests are 5 VUs', () => {
+    expect(k6Scenario(plan('http://x', { model: { kind: 'closed', connections: 20 }, durationMs: undefined, totalRequests: 5 }))).toMatchObject({
+      executor: 'shared-iterations',
+      vus: 5,
+      iterations: 5,
+    });
+  });
+
   it('writes a self-contained script: classifiers bundled in, labels as tags, login in setup() for users without a cookie', () => {
     const script = k6Script(
       plan('http://127.0.0.1:8080/', {
@@ -151,6 +159,14 @@ describe('K6Driver (real k6 binary)', () => {
     const times = observation.sendTimes();
     expect(times[0]).toBeLessThan(100);
     expect(times.at(-1)).toBeGreaterThan(1300);
+  });
+
+  it('closed model with more connections than requests: k6 runs it (fewer VUs) and sends exactly the requests', async () => {
+    const { summary } = await drive(
+      driver,
+      plan(server.url, { requests: [request('/productpage', 1)], model: { kind: 'closed', connections: 20 }, durationMs: undefined, totalRequests: 5 }),
+    );
+    expect(summary).toMatchObject({ driver: 'k6', sent: 5, answered: 5, errored: 0, exitCode: 0 });
   });
 
   it('accounts for every request: sent = answered + errored with timeouts and connections reset by the server', async () => {

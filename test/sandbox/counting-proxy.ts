@@ -26,6 +26,7 @@ export class CountingProxy {
   onProcessed?: (request: ProxiedRequest, index: number) => void;
   private server?: http.Server;
   private readonly sockets = new Set<net.Socket>();
+  private readonly upgraded = new Set<net.Socket>();
   private readonly upstream: URL;
   private readonly ca: string;
   private readonly token: string;
@@ -40,6 +41,16 @@ export class CountingProxy {
     this.upstream = new URL(kc.getCurrentCluster()!.server);
     this.ca = Buffer.from(kc.getCurrentCluster()!.caData ?? '', 'base64').toString();
     this.token = kc.getCurrentUser()!.token ?? '';
+  }
+
+  /** Upgraded connections (port-forward tunnels) open now. */
+  get openUpgrades(): number {
+    return this.upgraded.size;
+  }
+
+  /** Cut every upgraded connection, as an API server going away would: its clients see their WebSockets close. */
+  cutUpgrades(): void {
+    for (const socket of this.upgraded) socket.destroy();
   }
 
   get port(): number {
@@ -121,6 +132,8 @@ export class CountingProxy {
   private tunnel(req: http.IncomingMessage, socket: net.Socket, head: Buffer): void {
     const { hook } = this.number(req);
     socket.on('error', () => socket.destroy());
+    this.upgraded.add(socket);
+    socket.on('close', () => this.upgraded.delete(socket));
     if (hook === 'drop') return;
     const upstream = tls.connect({ host: this.upstream.hostname, port: Number(this.upstream.port), ca: this.ca }, () => {
       const lines = [`${req.method} ${req.url} HTTP/1.1`];

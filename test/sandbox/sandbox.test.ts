@@ -74,7 +74,7 @@ async function syncz(pod: string): Promise<Record<string, string>> {
 }
 
 /** The status of a GET through `agent` (its body read, so the connection goes back to the agent's pool). */
-function getStatus(agent: Agent, url: string): Promise<number> {
+function getStatus(agent: Agent | false, url: string): Promise<number> {
   return new Promise((resolve, reject) => {
     httpRequest(url, { agent }, (res) => {
       res.resume();
@@ -83,6 +83,13 @@ function getStatus(agent: Agent, url: string): Promise<number> {
       .on('error', reject)
       .end();
   });
+}
+
+/** An HTTP/1.1 answer with a Content-Length, all of it received. */
+function completeAnswer(bytes: Buffer): boolean {
+  const headEnd = bytes.indexOf('\r\n\r\n');
+  const length = /\r\ncontent-length: (\d+)/i.exec(bytes.subarray(0, Math.max(0, headEnd)).toString('latin1'))?.[1];
+  return headEnd >= 0 && length !== undefined && bytes.length >= headEnd + 4 + Number(length);
 }
 
 /** Send a GET on a new connection and destroy it `afterMs` later, whatever came back. */
@@ -418,46 +425,88 @@ describe('sandbox cluster', () => {
     expect(Array.isArray(syncz)).toBe(true);
   });
 
-  it("a port-forward's tunnels opened ahead carry the next connections: none is set up through the API server as they connect, one beyond them is; one nobody took closes", async () => {
-    const proxy = await new CountingProxy(state.kubeconfig, SANDBOX_CONTEXT).start();
+  describe("the gateway's port-forward with tunnels opened ahead (through a proxy that counts the API server's upgrades)", () => {
+    let proxy: CountingProxy;
     const proxied = new KubeConfig();
-    proxied.loadFromString(proxy.kubeconfig());
-    const forward = await forwardPort(proxied, 'istio-system', 'istio-ingressgateway-sandbox-0', 8080, { waitingMaxMs: 1_000 });
-    const agent = new Agent({ keepAlive: true, maxSockets: 4 });
     const upgrades = () => proxy.requests.filter((r) => r.path.includes('/portforward')).length;
-    try {
-      expect(await forward.prewarm(3)).toEqual({ waiting: 0, opened: 3, failed: 0 });
-      expect(upgrades()).toBe(3);
-      expect(await forward.prewarm(2)).toEqual({ waiting: 3, opened: 0, failed: 0 });
-      expect(upgrades()).toBe(3);
-      // Four connections at once: three take the waiting tunnels, the fourth opens its own.
-      const statuses = await Promise.all([1, 2, 3, 4].map(() => getStatus(agent, `${forward.url}/productpage`)));
-      expect(statuses).toEqual([200, 200, 200, 200]);
-      expect(upgrades()).toBe(4);
-      // A tunnel no connection takes closes after waitingMaxMs (a server would close its idle connection otherwise).
-      expect(await forward.prewarm(5)).toEqual({ waiting: 0, opened: 5, failed: 0 });
-      await waitFor('the waiting tunnels to close', async () => (await forward.prewarm(0)).waiting === 0, 10_000);
-      expect(await getStatus(agent, `${forward.url}/productpage`)).toBe(200);
-    } finally {
-      agent.destroy();
-      await forward.close();
-      await proxy.stop();
-    }
-  });
+    const gateway = (options: { waitingMaxMs?: number } = {}) => forwardPort(proxied, 'istio-system', 'istio-ingressgateway-sandbox-0', 8080, options);
+    beforeAll(async () => {
+      proxy = await new CountingProxy(state.kubeconfig, SANDBOX_CONTEXT).start();
+      proxied.loadFromString(proxy.kubeconfig());
+    });
+    afterAll(() => proxy.stop());
 
-  it("a connection that goes away before its answer costs nothing else: the pod's late frames are dropped, the process does not crash, the forward goes on", async () => {
-    const forward = await forwardPort(kc, 'istio-system', 'istio-ingressgateway-sandbox-0', 8080);
-    const agent = new Agent({ keepAlive: true });
-    try {
-      await forward.prewarm(20);
-      // Each sends a request and leaves 0–9 ms later, while the answer is on its way through the API server.
-      for (let i = 0; i < 40; i++) await requestAndLeave(forward.port, i % 10);
-      await new Promise((resolve) => setTimeout(resolve, 500));
-      expect(await getStatus(agent, `${forward.url}/productpage`)).toBe(200);
-    } finally {
-      agent.destroy();
+    it('carry the next connections: none is set up through the API server as they connect, one beyond them is; those nobody takes close', async () => {
+      const forward = await gateway({ waitingMaxMs: 1_000 });
+      const agent = new Agent({ keepAlive: true, maxSockets: 4 });
+      const first = upgrades();
+      try {
+        expect(await forward.prewarm(3)).toEqual({ waiting: 0, opened: 3, failed: 0 });
+        expect(upgrades() - first).toBe(3);
+        expect(await forward.prewarm(2)).toEqual({ waiting: 3, opened: 0, failed: 0 });
+        expect(upgrades() - first).toBe(3);
+        // Four connections at once: three take the waiting tunnels, the fourth opens its own.
+        const statuses = await Promise.all([1, 2, 3, 4].map(() => getStatus(agent, `${forward.url}/productpage`)));
+        expect(statuses).toEqual([200, 200, 200, 200]);
+        expect(upgrades() - first).toBe(4);
+        agent.destroy();
+        await waitFor('the four tunnels to close with their connections', async () => proxy.openUpgrades === 0, 10_000);
+        // Five nobody takes: their WebSockets close after waitingMaxMs, and a new connection opens a tunnel of its own.
+        expect(await forward.prewarm(5)).toEqual({ waiting: 0, opened: 5, failed: 0 });
+        expect(proxy.openUpgrades).toBe(5);
+        await waitFor('the waiting tunnels to close', async () => proxy.openUpgrades === 0, 10_000);
+        expect(await getStatus(false, `${forward.url}/productpage`)).toBe(200);
+        expect(upgrades() - first).toBe(10);
+      } finally {
+        agent.destroy();
+        await forward.close();
+      }
+    });
+
+    it("a connection that goes away before its answer costs nothing else: the pod's late frames are dropped, the process does not crash, every tunnel closes", async () => {
+      const forward = await gateway();
+      try {
+        await forward.prewarm(20);
+        // Each sends a request and leaves 0–9 ms later, while the answer is on its way through the API server.
+        for (let i = 0; i < 40; i++) await requestAndLeave(forward.port, i % 10);
+        await waitFor('every tunnel and connection to close', async () => proxy.openUpgrades === 0 && forward.connectionCount() === 0, 10_000);
+        expect(await getStatus(false, `${forward.url}/productpage`)).toBe(200);
+      } finally {
+        await forward.close();
+      }
+    });
+
+    it('closing the forward stops a prewarm under way: no batch after the first, and every tunnel it opened closes', async () => {
+      const forward = await gateway();
+      const first = upgrades();
+      const prewarming = forward.prewarm(120); // batches of 50
       await forward.close();
-    }
+      expect(await prewarming).toEqual({ waiting: 0, opened: 0, failed: 50 });
+      await waitFor('every tunnel to close', async () => proxy.openUpgrades === 0, 10_000);
+      expect(upgrades() - first).toBeLessThanOrEqual(50);
+    });
+
+    it('a connection whose tunnel the API server cut while the client was still sending is closed when the client closes', async () => {
+      const forward = await gateway();
+      try {
+        await forward.prewarm(1);
+        const client = connect({ port: forward.port, host: '127.0.0.1', allowHalfOpen: true });
+        const answer: Buffer[] = [];
+        // Once the whole answer is in, the API server's side goes away: the tunnel closes and the client is told (FIN).
+        client.on('data', (chunk: Buffer) => {
+          answer.push(chunk);
+          if (completeAnswer(Buffer.concat(answer))) proxy.cutUpgrades();
+        });
+        // The client sends its next request as it sees that, then closes.
+        client.on('end', () => client.end('GET /productpage HTTP/1.1\r\nHost: bookinfo\r\n\r\n'));
+        client.write('GET /productpage HTTP/1.1\r\nHost: bookinfo\r\n\r\n');
+        await new Promise((resolve) => client.on('close', resolve));
+        expect(Buffer.concat(answer).toString('latin1')).toMatch(/^HTTP\/1\.1 200 /);
+        await waitFor('the local connection to close', async () => forward.connectionCount() === 0, 10_000);
+      } finally {
+        await forward.close();
+      }
+    });
   });
 
   it('the pinned istioctl talks to the sandbox as to any cluster: version and proxy-status through port-forward to istiod', async () => {

@@ -425,10 +425,10 @@ export class KubeTarget implements Target {
     const forward = this.forward;
     if (!forward || baseUrl !== forward.url || count < 1) return;
     const started = Date.now();
-    const { waiting, opened, failed } = await forward.prewarm(count);
+    const { waiting, opened, failed, error } = await forward.prewarm(count);
     if (opened === 0 && failed === 0) return;
     const ready = waiting > 0 ? `${opened} opened, ${waiting} were waiting` : `${opened} opened`;
-    const refused = failed > 0 ? `; ${failed} not open (${forward.lastError()?.message ?? 'no answer in time'}), their connections open their own` : '';
+    const refused = failed > 0 ? `; ${failed} not open (${error ?? 'not open in time'})` : '';
     this.log(`port-forward: tunnels for the load's ${count} connection(s) ahead of it: ${ready} in ${Date.now() - started} ms${refused}`);
   }
 

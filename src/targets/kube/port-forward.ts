@@ -20,11 +20,13 @@ export interface Forward {
   lastError(): Error | undefined;
   /**
    * Have at least `count` tunnels open and waiting, so that the next `count` local connections start on one already
-   * through the API server. Resolves once they are open or refused (a refusal is kept as lastError, and a connection
-   * then opens its own tunnel as without prewarm), or at `timeoutMs`. A tunnel no connection took within
-   * WAITING_MAX_MS (`waitingMaxMs`) is closed.
+   * through the API server. Resolves once they are open or refused (a refused one leaves the waiting tunnels, so a
+   * connection opens its own as without prewarm), at `timeoutMs`, or when the forward is closed. A tunnel no connection
+   * took within WAITING_MAX_MS (`waitingMaxMs`) of prewarm's return is closed.
    */
   prewarm(count: number, timeoutMs?: number): Promise<PrewarmReport>;
+  /** Local connections open now. */
+  connectionCount(): number;
   close(): Promise<void>;
 }
 
@@ -35,18 +37,21 @@ export interface PrewarmReport {
   opened: number;
   /** Tunnels this call tried to open and could not (refused, or not open by the timeout). */
   failed: number;
+  /** The first refusal among them; absent when those that failed were only late. */
+  error?: string;
 }
 
 /** At most this many tunnels open at once in prewarm: a closed model may ask for 1,000 connections. */
 const PREWARM_BATCH = 50;
 
 /**
- * How long a tunnel waits for a connection. A waiting tunnel holds a connection to the pod on which nothing was sent;
- * servers close such connections after a while (Node's http server, which plays the local gateway, after its 60 s
- * headersTimeout, answering 408 first), and a connection joined to one would read that answer as its own. Prewarm is
- * for the load that starts right after it.
+ * How long a tunnel waits for a connection after prewarm returns: prewarm is for the load that starts right after it.
+ * And a tunnel is never kept waiting longer than WAITING_MAX_AGE_MS after it opened: it holds a connection to the pod on
+ * which nothing was sent, which servers close after a while (Node's http server, which plays the local gateway, after
+ * its 60 s headersTimeout, answering 408 first), and a connection joined to it would read that answer as its own.
  */
 const WAITING_MAX_MS = 15_000;
+const WAITING_MAX_AGE_MS = 40_000;
 
 /** The pod's port through the API server; a local connection is joined to it when accepted. */
 class Tunnel {
@@ -57,6 +62,9 @@ class Tunnel {
   state: 'opening' | 'open' | 'closed' = 'opening';
   /** Its WebSocket opened (whether or not the tunnel has closed since). */
   wasOpen = false;
+  /** Why it could not open, if it could not. */
+  error?: Error;
+  readonly createdAt = Date.now();
   /** Settles when the WebSocket is open (true) or the tunnel failed or closed first (false). */
   readonly opened: Promise<boolean>;
   private socket?: net.Socket;
@@ -94,9 +102,16 @@ class Tunnel {
     );
   }
 
-  /** Waiting for a connection: closed after `maxMs`. */
-  wait(maxMs: number): void {
-    this.expiry = setTimeout(() => this.close(), maxMs).unref();
+  /** Waiting for a connection: closed `waitMs` from now, and never later than WAITING_MAX_AGE_MS after it was made. */
+  wait(waitMs: number): void {
+    clearTimeout(this.expiry);
+    const until = Math.min(Date.now() + waitMs, this.createdAt + WAITING_MAX_AGE_MS);
+    this.expiry = setTimeout(() => this.close(), Math.max(0, until - Date.now())).unref();
+  }
+
+  /** Too old to wait `waitMs` more. */
+  staleWithin(waitMs: number): boolean {
+    return Date.now() + waitMs > this.createdAt + WAITING_MAX_AGE_MS;
   }
 
   join(socket: net.Socket): void {
@@ -113,6 +128,7 @@ class Tunnel {
    * instead would emit 'error' on a socket nobody listens to, and crash the process before restore (issue 14 D4).
    */
   private fail(error: Error): void {
+    this.error ??= error;
     this.onFailure(error);
     this.socket?.destroy();
     this.close();
@@ -123,7 +139,9 @@ class Tunnel {
     this.state = 'closed';
     clearTimeout(this.expiry);
     this.ws?.close();
+    // Unpiped, the socket would stop reading: what the client sends from now on is dropped, so that its close is seen.
     this.socket?.unpipe(this.input);
+    this.socket?.resume();
     this.input.end();
     // client-node does not end the local connection when the API server closes the stream; ending `output` does.
     this.output.end();
@@ -140,6 +158,7 @@ export async function forwardPort(config: KubeConfig, namespace: string, pod: st
   const tunnels = new Set<Tunnel>();
   let waiting: Tunnel[] = [];
   let lastError: Error | undefined;
+  let closed = false;
   const openTunnel = (): Tunnel => {
     const tunnel = new Tunnel(
       forwarder,
@@ -169,12 +188,14 @@ export async function forwardPort(config: KubeConfig, namespace: string, pod: st
   const local = (server.address() as net.AddressInfo).port;
 
   const prewarm = async (count: number, timeoutMs = 30_000): Promise<PrewarmReport> => {
+    // One that could not wait as long as the load may need it is replaced.
+    for (const tunnel of waiting.filter((t) => t.staleWithin(waitingMaxMs))) tunnel.close();
     const report: PrewarmReport = { waiting: waiting.length, opened: 0, failed: 0 };
     const deadline = Date.now() + timeoutMs;
     const opening: Tunnel[] = [];
-    for (let missing = count - waiting.length; missing > 0 && Date.now() < deadline;) {
+    for (let missing = count - waiting.length; missing > 0 && !closed && Date.now() < deadline;) {
       const batch = Array.from({ length: Math.min(missing, PREWARM_BATCH) }, openTunnel);
-      for (const tunnel of batch) tunnel.wait(waitingMaxMs);
+      for (const tunnel of batch) tunnel.wait(timeoutMs + waitingMaxMs);
       waiting.push(...batch);
       opening.push(...batch);
       missing -= batch.length;
@@ -183,9 +204,13 @@ export async function forwardPort(config: KubeConfig, namespace: string, pod: st
       await Promise.race([Promise.all(batch.map((t) => t.opened)), late]);
       clearTimeout(timer);
     }
+    // The wait starts now, for every tunnel waiting: the load starts right after this.
+    for (const tunnel of waiting) tunnel.wait(waitingMaxMs);
     // Still opening at the deadline counts as failed here; a connection may still take such a tunnel as it is.
     report.opened = opening.filter((t) => t.wasOpen).length;
     report.failed = opening.length - report.opened;
+    const refusal = opening.find((t) => t.error)?.error;
+    if (refusal) report.error = refusal.message;
     return report;
   };
 
@@ -194,8 +219,10 @@ export async function forwardPort(config: KubeConfig, namespace: string, pod: st
     port: local,
     lastError: () => lastError,
     prewarm,
+    connectionCount: () => sockets.size,
     close: () =>
       new Promise<void>((resolve) => {
+        closed = true;
         for (const tunnel of [...tunnels]) tunnel.close();
         for (const s of sockets) s.destroy();
         server.close(() => resolve());
