@@ -10,7 +10,7 @@ import { performance } from 'node:perf_hooks';
 import autocannon from 'autocannon';
 import { SpecError } from '../errors.ts';
 import { hasHeader } from './headers.ts';
-import { checkPlan, sendLimit } from './plan.ts';
+import { atMostRequests, checkPlan, sendLimit } from './plan.ts';
 import { forgetConnection, reconnect, stopSending, takeOverResponses, type CannonClient } from './autocannon-client.ts';
 import type { ResponseRecord } from '../observe/types.ts';
 import type { RequestSpec } from '../spec/types.ts';
@@ -132,13 +132,11 @@ export function autocannonShape(plan: LoadPlan): { connections: number; overallR
 
 /**
  * The connections a run opens, and the open model's per-second budget. Every new connection sends its first request
- * while autocannon creates them, in one synchronous loop, before the drain the send limit queues can run: more
- * connections than requests would overshoot the limit, so there are never more connections than requests.
+ * while autocannon creates them, in one synchronous loop, before the drain the send limit queues can run.
  */
 function runShape(plan: LoadPlan): { connections: number; overallRate?: number } {
   const shape = autocannonShape(plan);
-  const limit = sendLimit(plan);
-  return limit !== null && limit < shape.connections ? { ...shape, connections: Math.max(1, limit) } : shape;
+  return { ...shape, connections: atMostRequests(plan, shape.connections) };
 }
 
 export class AutocannonDriver implements LoadDriver {

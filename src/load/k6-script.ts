@@ -16,7 +16,7 @@ import { SpecError } from '../errors.ts';
 import { DEFAULT_CLASSIFIERS, resolveClassifiers } from '../observe/classifiers.ts';
 import type { LoadPlan } from './driver.ts';
 import { hasHeader } from './headers.ts';
-import { sendLimit } from './plan.ts';
+import { atMostRequests, sendLimit } from './plan.ts';
 import type { K6Check } from './k6-checks.ts';
 import { must } from '../must.ts';
 
@@ -107,10 +107,7 @@ export function k6Scenario(plan: LoadPlan): Record<string, unknown> {
   }
   const vus = plan.model.connections;
   if (plan.durationMs !== undefined) return { executor: 'constant-vus', vus, duration: formatMs(plan.durationMs), gracefulStop };
-  // k6 refuses more VUs than iterations ("the number of iterations (5) can't be less than the number of VUs (20)",
-  // lib/executor/shared_iterations.go Validate): as with autocannon, never more connections than requests.
-  const iterations = must(plan.totalRequests, 'the request count of a plan without a duration');
-  return { executor: 'shared-iterations', vus: Math.min(vus, iterations), iterations, maxDuration: '1h', gracefulStop };
+  return { executor: 'shared-iterations', vus: atMostRequests(plan, vus), iterations: plan.totalRequests, maxDuration: '1h', gracefulStop };
 }
 
 export interface ExportOptions {

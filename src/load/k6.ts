@@ -13,7 +13,7 @@ import type { ResponseRecord } from '../observe/types.ts';
 import type { LoadControl, LoadDriver, LoadPlan, LoadProgress, LoadSummary } from './driver.ts';
 import { K6RecordDecoder, type K6Response } from './k6-records.ts';
 import { K6_EXTENSION_IMPORT, k6DriverScript, k6Scenario, RECORDS_FD_ENV, type K6Counts } from './k6-script.ts';
-import { checkPlan, sendLimit } from './plan.ts';
+import { atMostRequests, checkPlan } from './plan.ts';
 import { K6_BUILD_HINT, K6_OFFLINE_ENV, k6Path } from './tools.ts';
 import { must } from '../must.ts';
 
@@ -41,8 +41,7 @@ export class K6Driver implements LoadDriver {
    */
   connections(plan: LoadPlan): number {
     const scenario = k6Scenario(plan);
-    const vus = scenario.vus ?? scenario.preAllocatedVUs;
-    return Math.min(typeof vus === 'number' ? vus : 0, sendLimit(plan) ?? Infinity);
+    return atMostRequests(plan, Number(scenario.vus ?? scenario.preAllocatedVUs));
   }
 
   async run(plan: LoadPlan, onResponse: (response: ResponseRecord) => void, control: LoadControl): Promise<LoadSummary> {

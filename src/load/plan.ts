@@ -15,6 +15,16 @@ export function checkPlan(plan: LoadPlan): void {
   }
 }
 
+/**
+ * Connections (autocannon) or VUs (k6) for `wanted`: never more than requests may be sent (one even for none).
+ * autocannon would overshoot the send limit (each new connection sends its first request at once), and k6 refuses
+ * more VUs than iterations ("the number of iterations (5) can't be less than the number of VUs (20)",
+ * lib/executor/shared_iterations.go Validate).
+ */
+export function atMostRequests(plan: LoadPlan, wanted: number): number {
+  return Math.min(wanted, Math.max(1, sendLimit(plan) ?? Infinity));
+}
+
 /** How many requests may be sent in all; null when only the duration ends the load (closed model). */
 export function sendLimit(plan: LoadPlan): number | null {
   const openLimit = plan.model.kind === 'open' && plan.durationMs !== undefined ? Math.ceil((plan.model.rate * plan.durationMs) / 1000 - 1e-9) : Infinity;

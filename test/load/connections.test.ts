@@ -4,16 +4,11 @@ import { describe, expect, it } from 'vitest';
 import { AutocannonDriver } from '../../src/load/autocannon.ts';
 import type { LoadPlan } from '../../src/load/driver.ts';
 import { K6Driver } from '../../src/load/k6.ts';
+import { plan as basePlan } from './helpers.ts';
 
-const plan = (extra: Partial<LoadPlan>): LoadPlan => ({
-  baseUrl: 'http://127.0.0.1:1',
-  requests: [{ name: 'r0', method: 'GET', path: '/', headers: {}, weight: 1 }],
-  model: { kind: 'closed', connections: 20 },
-  timeoutMs: 1000,
-  seed: 1,
-  totalRequests: 200,
-  ...extra,
-});
+/** 20 connections for 200 requests unless overridden. */
+const plan = (overrides: Partial<LoadPlan>): LoadPlan =>
+  basePlan('http://127.0.0.1:1', { model: { kind: 'closed', connections: 20 }, durationMs: undefined, totalRequests: 200, ...overrides });
 
 describe('connections a driver opens at the start of its load', () => {
   it('autocannon: the closed model one per connection, never more than requests; the open model one per request a second, up to 100', () => {

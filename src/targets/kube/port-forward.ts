@@ -9,6 +9,7 @@
 import http from 'node:http';
 import net from 'node:net';
 import { PassThrough } from 'node:stream';
+import { setTimeout as delay } from 'node:timers/promises';
 import { PortForward, type KubeConfig } from '@kubernetes/client-node';
 import { asError } from '../../errors.ts';
 
@@ -59,7 +60,7 @@ class Tunnel {
   readonly input = new PassThrough();
   /** What the pod answers, back to the local connection. */
   readonly output = new PassThrough();
-  state: 'opening' | 'open' | 'closed' = 'opening';
+  closed = false;
   /** Its WebSocket opened (whether or not the tunnel has closed since). */
   wasOpen = false;
   /** Why it could not open, if it could not. */
@@ -86,11 +87,10 @@ class Tunnel {
     this.opened = forwarder.portForward(target.namespace, target.pod, [target.port], this.output, errors, this.input).then(
       (opened) => {
         this.ws = (typeof opened === 'function' ? opened() : opened) ?? undefined;
-        if (this.state === 'closed') {
+        if (this.closed) {
           this.ws?.close();
           return false;
         }
-        this.state = 'open';
         this.wasOpen = true;
         this.ws?.on('close', () => this.close());
         return true;
@@ -135,8 +135,8 @@ class Tunnel {
   }
 
   close(): void {
-    if (this.state === 'closed') return;
-    this.state = 'closed';
+    if (this.closed) return;
+    this.closed = true;
     clearTimeout(this.expiry);
     this.ws?.close();
     // Unpiped, the socket would stop reading: what the client sends from now on is dropped, so that its close is seen.
@@ -164,9 +164,9 @@ export async function forwardPort(config: KubeConfig, namespace: string, pod: st
       forwarder,
       target,
       (error) => (lastError = error),
-      (closed) => {
-        tunnels.delete(closed);
-        waiting = waiting.filter((t) => t !== closed);
+      (gone) => {
+        tunnels.delete(gone);
+        waiting = waiting.filter((t) => t !== gone);
       },
     );
     tunnels.add(tunnel);
@@ -195,14 +195,10 @@ export async function forwardPort(config: KubeConfig, namespace: string, pod: st
     const opening: Tunnel[] = [];
     for (let missing = count - waiting.length; missing > 0 && !closed && Date.now() < deadline;) {
       const batch = Array.from({ length: Math.min(missing, PREWARM_BATCH) }, openTunnel);
-      for (const tunnel of batch) tunnel.wait(timeoutMs + waitingMaxMs);
       waiting.push(...batch);
       opening.push(...batch);
       missing -= batch.length;
-      let timer: NodeJS.Timeout | undefined;
-      const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.max(0, deadline - Date.now()))));
-      await Promise.race([Promise.all(batch.map((t) => t.opened)), late]);
-      clearTimeout(timer);
+      await Promise.race([Promise.all(batch.map((t) => t.opened)), delay(Math.max(0, deadline - Date.now()), undefined, { ref: false })]);
     }
     // The wait starts now, for every tunnel waiting: the load starts right after this.
     for (const tunnel of waiting) tunnel.wait(waitingMaxMs);
