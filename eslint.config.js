@@ -4,6 +4,28 @@ import tseslint from 'typescript-eslint';
 
 const unusedVars = ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none', ignoreRestSiblings: true }];
 
+// Every TCP socket meshproof opens or accepts has Nagle's algorithm off, as Envoy's and Go's (kubectl's, the API
+// server's) have: with it on, the second of two small writes waits for the peer's delayed ACK (40 ms on Linux, up to
+// 200 ms), which a latency expectation then reads as the mesh's. A response in two parts through the kube target's
+// port-forward took 43.8 ms instead of 2.5 ms (docs/kube.md).
+const noDelayMessage = 'open TCP sockets with { noDelay: true } in the call (Nagle off, as Envoy and Go do): see eslint.config.js';
+const noDelay = [
+  'error',
+  {
+    selector:
+      "CallExpression[callee.object.name='net'][callee.property.name=/^(createServer|connect|createConnection)$/]:not(:has(Property[key.name='noDelay'][value.value=true]))",
+    message: noDelayMessage,
+  },
+];
+const netImports = [
+  'error',
+  ...['net', 'node:net'].map((name) => ({
+    name,
+    importNames: ['createServer', 'connect', 'createConnection'],
+    message: `use net.createServer / net.connect: ${noDelayMessage}`,
+  })),
+];
+
 export default tseslint.config(
   { ignores: ['node_modules/**', 'reports/**', 'tools/**', 'deploy/**', 'examples/**', 'experiments/**', 'scenarios/**', 'docs/**', 'scratch/**'] },
   js.configs.recommended,
@@ -19,6 +41,8 @@ export default tseslint.config(
       '@typescript-eslint/no-dynamic-delete': 'off',
       // Optional hooks return `Promise<void | StepChoice>`: nothing, or a choice (src/runner/run.ts).
       '@typescript-eslint/no-invalid-void-type': 'off',
+      'no-restricted-syntax': noDelay,
+      'no-restricted-imports': netImports,
     },
   },
   {

@@ -39,7 +39,7 @@ export async function startEchoServer(echo: StandaloneEcho, host: string, port: 
     connect: (_scope, c) =>
       new Promise((resolve) => {
         const [name = '', portText = '443'] = c.authority.split(':');
-        const socket = net.connect(Number(portText), name);
+        const socket = net.connect({ port: Number(portText), host: name, noDelay: true });
         socket.once('connect', () => resolve({ socket }));
         socket.once('error', (error) => resolve({ closed: error.message }));
       }),

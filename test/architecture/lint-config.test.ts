@@ -57,6 +57,39 @@ describe('eslint.config.js', () => {
   });
 });
 
+// Nagle's algorithm off on every TCP socket meshproof opens or accepts (eslint.config.js says why): with it on, the
+// kube target's port-forward held the second part of a reply for the client's delayed ACK, 43.8 ms a request.
+describe('TCP sockets are opened with { noDelay: true }', () => {
+  const lint = async (code: string, filePath = 'scripts/no-delay-probe.ts') =>
+    (await eslint.lintText(`import net from 'node:net';\n${code}\n`, { filePath }))[0]?.messages.map((m) => `${m.ruleId}: ${m.message}`) ?? [];
+
+  it.each([
+    'net.createServer((socket) => socket.end());',
+    "net.connect(80, '127.0.0.1');",
+    "net.createConnection({ port: 80, host: '127.0.0.1' });",
+    "net.connect({ port: 80, host: '127.0.0.1', noDelay: false });",
+  ])('refused in src, scripts and bench: %s', async (code) => {
+    for (const filePath of ['scripts/no-delay-probe.ts', 'bench/no-delay-probe.ts']) {
+      expect(await lint(code, filePath)).toEqual([expect.stringMatching(/^no-restricted-syntax: open TCP sockets with \{ noDelay: true \}/)]);
+    }
+    expect(await severity('src/targets/kube/port-forward.ts', 'no-restricted-syntax')).toBe(2);
+  });
+
+  it.each([
+    'net.createServer({ noDelay: true }, (socket) => socket.end());',
+    "net.connect({ port: 80, host: '127.0.0.1', noDelay: true });",
+    'const options = { port: 80 };\nnet.connect({ ...options, noDelay: true });',
+  ])('accepted: %s', async (code) => {
+    expect(await lint(code)).toEqual([]);
+  });
+
+  it('a named import of createServer, connect or createConnection from node:net is refused (it would bypass the rule)', async () => {
+    const messages =
+      (await eslint.lintText("import { connect } from 'node:net';\nconnect(80);\n", { filePath: 'scripts/no-delay-probe.ts' }))[0]?.messages ?? [];
+    expect(messages.map((m) => m.ruleId)).toEqual(['no-restricted-imports']);
+  });
+});
+
 describe('npm test and npm run lint', () => {
   const scripts = (JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: Record<string, string> }).scripts;
 

@@ -173,7 +173,10 @@ export async function forwardPort(config: KubeConfig, namespace: string, pod: st
     return tunnel;
   };
 
-  const server = net.createServer((socket) => {
+  // Nagle's algorithm off, as kubectl's own listener has it (Go's default): with it on, a reply that comes back from the
+  // tunnel in two parts waited for the client's delayed ACK before its second part went out (43.8 ms instead of 2.5 ms
+  // a request here).
+  const server = net.createServer({ noDelay: true }, (socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', (error) => {

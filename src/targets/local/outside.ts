@@ -5,7 +5,6 @@ import { TargetError } from '../../errors.ts';
 import { loadScenario } from '../../spec/scenario.ts';
 import type { MeshStatus } from './mesh.ts';
 import { field } from '../../spec/untyped.ts';
-import { must } from '../../must.ts';
 
 function matches(selector: Record<string, string>, labels: Record<string, string>): boolean {
   return Object.entries(selector).every(([k, v]) => labels[k] === v);
@@ -29,25 +28,35 @@ export function serviceBackends(scenarioName: string, service: string, port: num
 
 /**
  * A TCP relay on loopback that spreads connections over the pods round-robin, as kube-proxy spreads a Service's
- * connections; a reset from the pod is passed on as a reset, so the client sees what it would see in a cluster.
+ * connections; a reset from the pod is passed on as a reset, so the client sees what it would see in a cluster. The pods
+ * are read for every connection when given as a function (they may change); none: the connection is refused (reset).
  */
 export class ServiceRelay {
   private server?: net.Server;
   private next = 0;
   private readonly sockets = new Set<net.Socket>();
 
-  constructor(private readonly pods: { host: string; port: number }[]) {}
+  constructor(private readonly pods: Pod[] | (() => Pod[])) {}
 
-  async start(): Promise<string> {
-    const server = net.createServer((client) => this.relay(client));
+  /** Listens on 127.0.0.1:`port` (0: a free one) and returns its URL. */
+  async start(port = 0): Promise<string> {
+    const server = net.createServer({ noDelay: true }, (client) => this.relay(client));
     this.server = server;
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', resolve);
+    });
     return `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
   }
 
   private relay(client: net.Socket): void {
-    const pod = must(this.pods[this.next++ % this.pods.length], 'a pod to relay to');
-    const upstream = net.connect(pod.port, pod.host);
+    const pods = typeof this.pods === 'function' ? this.pods() : this.pods;
+    const pod = pods[this.next++ % Math.max(1, pods.length)];
+    if (!pod) {
+      client.resetAndDestroy();
+      return;
+    }
+    const upstream = net.connect({ port: pod.port, host: pod.host, noDelay: true });
     for (const s of [client, upstream]) {
       this.sockets.add(s);
       s.once('close', () => this.sockets.delete(s));
@@ -63,8 +72,13 @@ export class ServiceRelay {
   }
 }
 
+interface Pod {
+  host: string;
+  port: number;
+}
+
 /** The pods of `deployments` in the running mesh, as host:port. */
-export function podAddresses(status: MeshStatus, deployments: string[]): { host: string; port: number }[] {
+export function podAddresses(status: MeshStatus, deployments: string[]): Pod[] {
   return status.workloads
     .filter((w) => deployments.includes(w.deployment))
     .map((w) => {

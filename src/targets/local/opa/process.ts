@@ -4,7 +4,7 @@
 // (MESHPROOF_EXIT_WITH_STDIN), so a killed mesh leaves no OPA behind.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { AppHandler } from '../apps/types.ts';
@@ -14,7 +14,7 @@ import type { OpaSpec } from './workload.ts';
 /** A free TCP port on `host` (asked of the kernel, then released for OPA to take). */
 function freePort(host: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    const server = createServer();
+    const server = net.createServer({ noDelay: true });
     server.once('error', reject);
     server.listen(0, host, () => {
       const address = server.address();

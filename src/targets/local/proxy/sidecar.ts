@@ -302,7 +302,7 @@ export class Sidecar {
     }
     st('upstream_cx_total').value++;
     return new Promise((resolve) => {
-      const socket = net.connect(upstream.endpoint.port, upstream.endpoint.ip);
+      const socket = net.connect({ port: upstream.endpoint.port, host: upstream.endpoint.ip, noDelay: true });
       socket.once('connect', () => {
         socket.removeAllListeners('error');
         // A reset after this is the app's to see (its TLS client fails the request); it must not crash the mesh.

@@ -151,7 +151,7 @@ class Connection {
       this.chunks.push(chunk); // a view of this read's buffer, which Node allocates per read (its client keeps them too)
     };
     parser[HTTPParser.kOnMessageComplete] = () => this.complete();
-    this.socket = net.connect(options);
+    this.socket = net.connect({ ...options, noDelay: true });
     if (Number.isFinite(connectTimeoutMs)) {
       // Envoy's cluster connect_timeout (DestinationRule tcp.connectTimeout): a connection not established in time is
       // closed and its requests fail as a connection failure (upstream_request.cc maps the pool's Timeout to
@@ -281,7 +281,7 @@ export class ConnectionPool {
   private connect(): Connection {
     const o = this.options;
     const connection = new Connection(
-      { host: o.ip, port: o.port, localAddress: o.localAddress, noDelay: true },
+      { host: o.ip, port: o.port, localAddress: o.localAddress },
       o.handshake,
       o.connectTimeoutMs,
       (c, reusable) => this.released(c, reusable),
