@@ -11,7 +11,7 @@
 //                                             applied as `kubectl apply -k` (or `-f`) would, its Deployments' pods
 //                                             played as the local target runs them (echo workloads, Bookinfo's apps)
 //   npx tsx scripts/sandbox-up.ts --dry-run   print the processes and the steps, run nothing
-// Options: --port-base 16400 (eleven loopback ports from it; or MESHPROOF_SANDBOX_PORT_BASE); --no-mesh: the pods are not
+// Options: --port-base 16400 (twelve loopback ports from it; or MESHPROOF_SANDBOX_PORT_BASE); --no-mesh: the pods are not
 // played (for tests that play the proxies' xDS clients themselves; the egress still runs).
 // State (certificates, etcd data, logs, pids, kubeconfig): ${MESHPROOF_SANDBOX:-~/.cache/meshproof/sandbox}.
 import { $, argv, echo, fs, path } from 'zx';
@@ -30,7 +30,16 @@ import {
 } from '../src/sandbox/binaries.ts';
 import { binding, kwokArgs, kwokConfig, portForward, sandboxNode } from '../src/sandbox/kwok.ts';
 import { apiGet, httpStatus } from '../src/sandbox/https.ts';
-import { DEFAULT_PORT_BASE, SANDBOX_CONTEXT, SANDBOX_NODE, SERVICE_CIDR, portsFrom, sandboxFiles, type SandboxState } from '../src/sandbox/layout.ts';
+import {
+  DEFAULT_PORT_BASE,
+  SANDBOX_CONTEXT,
+  SANDBOX_NODE,
+  SERVICE_CIDR,
+  gatewayHostUrl,
+  portsFrom,
+  sandboxFiles,
+  type SandboxState,
+} from '../src/sandbox/layout.ts';
 import {
   asInjected,
   deploymentWorkloads,
@@ -201,6 +210,9 @@ if (dryRun) {
   if (!podsCompiled && process.env.MESHPROOF_COMPILE !== '0')
     echo('#    (the bundle of the sources is not current: the run makes it first and starts the pods from it, or through tsx as above if it cannot)');
   echo(`#    told to play with POST 127.0.0.1:${ports.pods}/play; ready when 127.0.0.1:${ports.pods}/ready answers 200`);
+  echo(
+    `#    the ingress gateway on this host at ${gatewayHostUrl(ports)} (the gateway Service's meshproof.dev/host-url, as kind-up's mapped NodePort), unless --no-mesh`,
+  );
   process.exit(0);
 }
 
@@ -335,7 +347,7 @@ async function apply(objects: KubeObject[]): Promise<void> {
 await Promise.all([
   run([...kubectl, 'apply', '--server-side', '--force-conflicts', `--field-manager=${FIELD_MANAGER}`, '-f', crds]),
   run([...kubectl, 'apply', '--server-side', '--force-conflicts', `--field-manager=${FIELD_MANAGER}`, '-f', kwokCrd]),
-  apply([...istioSystemObjects(scenarioMesh), sandboxNode()]),
+  apply([...istioSystemObjects(scenarioMesh, noMesh ? undefined : gatewayHostUrl(ports)), sandboxNode()]),
 ]);
 await run([...kubectl, 'wait', '--for=condition=Established', '--timeout=60s', '-f', crds, '-f', kwokCrd]);
 echo(`Istio and kwok CRDs, istio-system and the node applied (${elapsed()})`);
@@ -468,4 +480,5 @@ echo(`sandbox ready in ${elapsed()}: Kubernetes ${KUBERNETES_VERSION} at ${serve
 echo(
   `istiod: xDS 127.0.0.1:${ports.istiodGrpc} (plain), 127.0.0.1:${ports.istiodSecureGrpc} (TLS); debug http://127.0.0.1:${ports.istiodMonitoring}/debug/syncz`,
 );
+if (!noMesh) echo(`ingress gateway: ${gatewayHostUrl(ports)} (the gateway Service's meshproof.dev/host-url: the kube target's load goes there)`);
 echo(`export KUBECONFIG=${files.kubeconfig}   # context ${SANDBOX_CONTEXT}; stop with: npx tsx scripts/sandbox-down.ts`);

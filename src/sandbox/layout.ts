@@ -29,10 +29,15 @@ export interface SandboxPorts {
   pods: number;
   /** kube-controller-manager's /healthz (HTTPS). */
   controllerManager: number;
+  /**
+   * The ingress gateway's HTTP port on this host, as kind-up's cluster maps its gateway NodePort to one: the gateway
+   * Service's meshproof.dev/host-url names it, so the kube target's load goes straight to the gateway.
+   */
+  gateway: number;
 }
 
 /** How many consecutive ports from the base the sandbox takes. */
-export const SANDBOX_PORT_COUNT = 11;
+export const SANDBOX_PORT_COUNT = 12;
 
 /** The one node; kwok plays its kubelet. */
 export const SANDBOX_NODE = 'meshproof-sandbox-node';
@@ -55,7 +60,13 @@ export function portsFrom(base: number): SandboxPorts {
     kwok: base + 8,
     pods: base + 9,
     controllerManager: base + 10,
+    gateway: base + 11,
   };
+}
+
+/** Where this host reaches the sandbox's ingress gateway (ports.gateway): the gateway Service's host-url annotation. */
+export function gatewayHostUrl(ports: SandboxPorts): string {
+  return `http://127.0.0.1:${ports.gateway}`;
 }
 
 export function sandboxDir(): string {

@@ -7,6 +7,7 @@ import { parseAllDocuments, parse, stringify } from 'yaml';
 import { INSTALLED_METRICS_PROVIDERS } from '../istio/mesh-config.ts';
 import { statsInclusions } from '../targets/kube/kind.ts';
 import { istioctlVersion } from '../targets/kube/istioctl.ts';
+import { hostUrlAnnotation } from '../targets/kube/constants.ts';
 import { POD_CIDR_PREFIX } from './layout.ts';
 
 /** A Kubernetes object as JSON. */
@@ -107,12 +108,12 @@ export interface Workload {
   spec: PodSpec;
 }
 
-const service = (name: string, selector: Record<string, string>, ports: object[]): KubeObject => ({
+const service = (name: string, selector: Record<string, string>, ports: object[], annotations?: Record<string, string>): KubeObject => ({
   apiVersion: 'v1',
   kind: 'Service',
   // Labelled with its selector as Istio's charts label them (the gateway Service carries istio=ingressgateway: the kube
   // target finds it by that label).
-  metadata: { name, namespace: ISTIO_NAMESPACE, labels: { ...SANDBOX_LABEL, app: name, ...selector } },
+  metadata: { name, namespace: ISTIO_NAMESPACE, labels: { ...SANDBOX_LABEL, app: name, ...selector }, ...(annotations ? { annotations } : {}) },
   spec: { selector, ports },
 });
 
@@ -129,8 +130,12 @@ export function scenarioMeshConfig(objects: KubeObject[]): Record<string, unknow
   return mesh ? ((parse(mesh) as Record<string, unknown> | null) ?? {}) : {};
 }
 
-/** istio-system: namespace, mesh config, istiod's and the ingress gateway's ServiceAccounts and Services. */
-export function istioSystemObjects(scenarioMesh: Record<string, unknown> = {}): KubeObject[] {
+/**
+ * istio-system: namespace, mesh config, istiod's and the ingress gateway's ServiceAccounts and Services. With
+ * `gatewayHostUrl`, the gateway Service says where this host reaches the gateway (meshproof.dev/host-url), as kind-up's
+ * cluster says it of its mapped NodePort: the kube target's load then goes there, not through port-forward tunnels.
+ */
+export function istioSystemObjects(scenarioMesh: Record<string, unknown> = {}, gatewayHostUrl?: string): KubeObject[] {
   return [
     { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ISTIO_NAMESPACE, labels: { ...SANDBOX_LABEL } } },
     istioConfigMap(scenarioMesh),
@@ -142,11 +147,16 @@ export function istioSystemObjects(scenarioMesh: Record<string, unknown> = {}): 
       { name: 'https-webhook', port: 443, targetPort: 15017, protocol: 'TCP' },
       { name: 'http-monitoring', port: 15014, protocol: 'TCP' },
     ]),
-    service('istio-ingressgateway', { app: 'istio-ingressgateway', istio: 'ingressgateway' }, [
-      { name: 'status-port', port: 15021, targetPort: 15021, protocol: 'TCP' },
-      { name: 'http2', port: 80, targetPort: 8080, protocol: 'TCP' },
-      { name: 'https', port: 443, targetPort: 8443, protocol: 'TCP' },
-    ]),
+    service(
+      'istio-ingressgateway',
+      { app: 'istio-ingressgateway', istio: 'ingressgateway' },
+      [
+        { name: 'status-port', port: 15021, targetPort: 15021, protocol: 'TCP' },
+        { name: 'http2', port: 80, targetPort: 8080, protocol: 'TCP' },
+        { name: 'https', port: 443, targetPort: 8443, protocol: 'TCP' },
+      ],
+      gatewayHostUrl === undefined ? undefined : { [hostUrlAnnotation]: gatewayHostUrl },
+    ),
   ];
 }
 

@@ -7,6 +7,9 @@
 //   pods' ports (8080 on the gateway, 15000 and 15090 on every proxy) to the local proxies; and the Deployments made
 //   later in namespaces labelled for injection (e.g. by --deploy-echo), whose pods it writes and plays
 //   (src/sandbox/deployment-player.ts);
+// - 127.0.0.1:<ports.gateway>: the ingress gateway's HTTP port on this host, as kind-up's cluster maps its gateway
+//   NodePort to one (the gateway Service's meshproof.dev/host-url names it): a TCP relay to the proxy that plays the
+//   gateway pod, so the kube target's load reaches the gateway straight, not through port-forward tunnels;
 // - 127.0.0.1:<ports.pods>: GET /ready (200 once all of that is up), GET /status (the played pods, JSON), POST /play.
 // With --play-when-told the pods are played only after POST /play: sandbox-up starts this process early, so its
 // modules load while the cluster comes up, and tells it once the Pods and their EndpointSlices are written.
@@ -21,8 +24,9 @@ import type { K8sObject } from '../spec/types.ts';
 import { isLoopback, startEgressProxy } from './egress.ts';
 import { isWatchedKind, watchIstioConfig, type IstioWatch } from './istio-watch.ts';
 import { portForward, type PortForwardRule } from './kwok.ts';
-import { sandboxFiles, type SandboxState } from './layout.ts';
-import { FIELD_MANAGER } from './objects.ts';
+import { gatewayHostUrl, sandboxFiles, type SandboxState } from './layout.ts';
+import { ServiceRelay } from '../targets/local/outside.ts';
+import { FIELD_MANAGER, ISTIO_NAMESPACE } from './objects.ts';
 import { playedPods } from './played-pods.ts';
 import { DeploymentPlayer } from './deployment-player.ts';
 import { loadScenario } from '../spec/scenario.ts';
@@ -53,6 +57,20 @@ const egress = await startEgressProxy(
   log,
 );
 log(`egress proxy for the API server on ${files.egressSocket}`);
+
+/** The gateway pod's HTTP port (the gateway Service's port 80 → 8080). */
+const GATEWAY_HTTP_PORT = 8080;
+// Refused (reset) until the gateway is played: a node port with no ready endpoint behind it.
+const gatewayPort = new ServiceRelay(() =>
+  (mesh?.status().proxies ?? [])
+    .filter((p) => p.kind === 'gateway' && p.namespace === ISTIO_NAMESPACE && p.podName.startsWith('istio-ingressgateway-'))
+    .map((p) => ({ host: p.ip, port: GATEWAY_HTTP_PORT })),
+);
+const playsPods = !process.argv.includes('--no-mesh');
+if (playsPods) {
+  await gatewayPort.start(state.ports.gateway);
+  log(`the ingress gateway on this host at ${gatewayHostUrl(state.ports)}`);
+}
 
 const status = http.createServer((req, res) => {
   if (req.url === '/ready') {
@@ -104,7 +122,7 @@ async function playPods(): Promise<void> {
   const api = new KubeApi(kc);
   for (const proxy of current.status().proxies) {
     const rules: PortForwardRule[] = [15000, 15090].map((port) => ({ port, targetPort: port, targetAddress: proxy.ip }));
-    if (proxy.kind === 'gateway') rules.push({ port: 8080, targetPort: 8080, targetAddress: proxy.ip });
+    if (proxy.kind === 'gateway') rules.push({ port: GATEWAY_HTTP_PORT, targetPort: GATEWAY_HTTP_PORT, targetAddress: proxy.ip });
     const object = portForward(proxy.namespace, proxy.podName, rules);
     await api.apply(object as K8sObject, { force: true, fieldManager: FIELD_MANAGER });
   }
@@ -124,7 +142,7 @@ try {
     log('waiting for POST /play (sandbox-up sends it once the Pods and their EndpointSlices are written)');
     await toldToPlay;
   }
-  if (process.argv.includes('--no-mesh')) log('--no-mesh: the pods are not played (the egress proxy runs)');
+  if (!playsPods) log('--no-mesh: the pods are not played (the egress proxy runs)');
   else await playPods();
   ready = true;
   log('ready');
@@ -137,6 +155,7 @@ async function stop(signal: string): Promise<void> {
   log(`${signal}: stopping`);
   await player?.stop().catch(() => {});
   await watch?.stop().catch(() => {});
+  await gatewayPort.close();
   await mesh?.close().catch(() => {});
   await egress.close();
   status.close();

@@ -36,6 +36,8 @@ describe('sandbox-up plan', () => {
     expect(output).toMatch(/default\/reviews-v3-sandbox-0 192\.0\.2\.\d+/);
     expect(output).toContain(`--egress-selector-config-file=${join(state, 'egress-selector.yaml')}`);
     expect(output).toContain(`${podsMain} --scenario=bookinfo --play-when-told\n`);
+    // The gateway on a port of this host, as kind-up's cluster maps its NodePort: the last of the twelve.
+    expect(output).toContain("the ingress gateway on this host at http://127.0.0.1:31011 (the gateway Service's meshproof.dev/host-url");
     expect(existsSync(state)).toBe(false);
   });
 
@@ -82,9 +84,9 @@ describe('sandbox-up plan', () => {
     expect(existsSync(state)).toBe(false);
   });
 
-  it('refuses a port base that leaves no room for its eleven ports, exit 2', async () => {
+  it('refuses a port base that leaves no room for its twelve ports, exit 2', async () => {
     const { code, output } = await sandboxUp(['--dry-run', '--port-base', '65530'], { MESHPROOF_SANDBOX: join(scratch, 'bad') });
     expect(code).toBe(2);
-    expect(output).toContain('--port-base: port base must be an integer from 1024 to 65524, got 65530');
+    expect(output).toContain('--port-base: port base must be an integer from 1024 to 65523, got 65530');
   });
 });

@@ -30,7 +30,15 @@ import { runSandboxScript } from '../../src/sandbox/scripts.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { istioCrdsPath, KUBERNETES_VERSION } from '../../src/sandbox/binaries.ts';
-import { POD_CIDR_PREFIX, SANDBOX_CONTEXT, SANDBOX_NODE, SANDBOX_PORT_COUNT, sandboxFiles, type SandboxState } from '../../src/sandbox/layout.ts';
+import {
+  POD_CIDR_PREFIX,
+  SANDBOX_CONTEXT,
+  SANDBOX_NODE,
+  SANDBOX_PORT_COUNT,
+  gatewayHostUrl,
+  sandboxFiles,
+  type SandboxState,
+} from '../../src/sandbox/layout.ts';
 import { istioctlVersion, pinnedIstioctlPath } from '../../src/targets/kube/istioctl.ts';
 import { experimentResources as experimentObjects } from '../kube/helpers.ts';
 import { recordedNames, runningRecord, waitFor, type ProcessRecord } from '../../src/sandbox/processes.ts';
@@ -71,6 +79,15 @@ async function syncz(pod: string): Promise<Record<string, string>> {
   const mine = all.find((s) => s.proxy === `${pod}.default`);
   if (!mine) throw new Error(`istiod lists no proxy ${pod}.default; it has ${all.map((s) => s.proxy).join(', ')}`);
   return mine;
+}
+
+/** Sets (or with null removes) the gateway Service's meshproof.dev/host-url, which sandbox-up sets as kind-up does. */
+async function annotateGatewayHostUrl(value: string | null): Promise<void> {
+  const { code } = await new KubeApi(kc).raw('PATCH', '/api/v1/namespaces/istio-system/services/istio-ingressgateway', {
+    contentType: 'application/merge-patch+json',
+    body: JSON.stringify({ metadata: { annotations: { 'meshproof.dev/host-url': value } } }),
+  });
+  expect(code).toBe(200);
 }
 
 /** The status of a GET through `agent` (its body read, so the connection goes back to the agent's pool). */
@@ -612,7 +629,7 @@ describe('sandbox cluster', () => {
     expect(status.egressRefused).toContain(`CONNECT ${istiod.status!.podIP}:15014: no sandbox pod or node has this address; nothing leaves loopback`);
   });
 
-  it("the kube target runs experiments end to end on the sandbox: apply through the API server, istiod pushes to the played pods, convergence by syncz, load through the gateway's port-forward, counters, exact restore", async () => {
+  it("the kube target runs experiments end to end on the sandbox: apply through the API server, istiod pushes to the played pods, convergence by syncz, load through the gateway's port-forward (the Service's host-url taken away, as on a cluster without one), counters, exact restore", async () => {
     const experiments = [
       '01-route-all-v1.yaml',
       '05-mtls-strict.yaml',
@@ -623,6 +640,7 @@ describe('sandbox cluster', () => {
     ];
     const before = await new KubeApi(kc).list('networking.istio.io/v1', 'VirtualService', { namespace: 'default' });
     const reports = tempDir('meshproof-sandbox-e2e-');
+    await annotateGatewayHostUrl(null);
     try {
       const run = await new Promise<{ code: number; output: string }>((done) =>
         execFile(
@@ -644,6 +662,8 @@ describe('sandbox cluster', () => {
       );
       expect(run.code, run.output).toBe(0);
       expect(run.output).toMatch(/PASS 6 passed/);
+      expect(run.output).toMatch(/port-forwarding http:\/\/127\.0\.0\.1:\d+ to istio-ingressgateway-sandbox-0:8080/);
+      expect(run.output).toMatch(/port-forward: tunnels for the load's \d+ connection\(s\) ahead of it: \d+ opened/);
       const result = JSON.parse(readFileSync(join(reports, 'result.json'), 'utf8')) as {
         target: { kind: string; controlPlane?: string };
         experiments: { name: string; convergence?: { probeSkipped?: string } }[];
@@ -652,10 +672,50 @@ describe('sandbox cluster', () => {
       expect(result.experiments.find((e) => e.name === 'outlier-ejection')?.convergence?.probeSkipped).toMatch(/outlier detection/);
     } finally {
       rmSync(reports, { recursive: true, force: true });
+      await annotateGatewayHostUrl(gatewayHostUrl(state.ports));
     }
     const after = await new KubeApi(kc).list('networking.istio.io/v1', 'VirtualService', { namespace: 'default' });
     expect(after.map((o) => o.metadata.name).sort()).toEqual(before.map((o) => o.metadata.name).sort());
   }, 360_000);
+
+  it("the ingress gateway on this host, as on kind-up's cluster: the Service's host-url names the sandbox's twelfth port, the gateway answers there, and the kube target's load goes there with no port-forward", async () => {
+    const core = kc.makeApiClient(CoreV1Api);
+    const service = await core.readNamespacedService({ namespace: 'istio-system', name: 'istio-ingressgateway' });
+    expect(service.metadata?.annotations?.['meshproof.dev/host-url']).toBe('http://127.0.0.1:26411');
+    expect(gatewayHostUrl(state.ports)).toBe('http://127.0.0.1:26411');
+    const page = await fetch('http://127.0.0.1:26411/productpage');
+    expect(page.status).toBe(200);
+    expect(page.headers.get('server')).toBe('istio-envoy'); // the gateway's answer, Envoy's server header
+    expect(await page.text()).toContain('Book Details');
+
+    const reports = tempDir('meshproof-sandbox-host-url-');
+    try {
+      const run = await new Promise<{ code: number; output: string }>((done) =>
+        execFile(
+          process.execPath,
+          [
+            join(root, 'bin', 'meshproof.js'),
+            'run',
+            join(root, 'experiments', 'bookinfo', '01-route-all-v1.yaml'),
+            '--target',
+            'kube',
+            '--context',
+            SANDBOX_CONTEXT,
+            '--report-dir',
+            reports,
+          ],
+          { env: { ...env, KUBECONFIG: state.kubeconfig }, cwd: root, timeout: 120_000 },
+          (error, stdout, stderr) => done({ code: error ? Number((error as NodeJS.ErrnoException).code ?? 1) : 0, output: `${stdout}${stderr}` }),
+        ),
+      );
+      expect(run.code, run.output).toBe(0);
+      expect(run.output).toMatch(/PASS 1 passed/);
+      expect(run.output).not.toContain('port-forwarding');
+      expect(run.output).not.toContain('tunnels for the load');
+    } finally {
+      rmSync(reports, { recursive: true, force: true });
+    }
+  }, 180_000);
 
   it("refuses an experiment whose VirtualService an older one of the namespace would shadow for the sidecars (IST0109; found when a left-over VirtualService silently voided a fault), exit 2 at the file's line, nothing applied", async () => {
     const api = new KubeApi(kc);
@@ -1127,39 +1187,35 @@ describe('sandbox cluster', () => {
       await t.close();
     });
 
-    it('entrypoint: the URL the user gives, else the gateway Service annotation kind-up sets, else a port-forward to the gateway pod', async () => {
+    it('entrypoint: the URL the user gives, else the gateway Service annotation (kind-up and sandbox-up set it), else a port-forward to the gateway pod', async () => {
       const given = kubeTarget({ url: 'http://127.0.0.1:9999/' });
       await given.prepare();
       expect(await given.entrypoint()).toBe('http://127.0.0.1:9999');
       await given.close();
 
-      const forwarded = kubeTarget();
-      await forwarded.prepare();
-      const url = await forwarded.entrypoint();
-      expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-      const page = await fetch(`${url}/productpage`);
-      expect(page.status).toBe(200);
-      expect(await page.text()).toContain('Book Details');
-      await forwarded.close();
+      const annotated = kubeTarget();
+      await annotated.prepare();
+      expect(await annotated.entrypoint()).toBe(gatewayHostUrl(state.ports));
+      await annotated.close();
 
-      const core = kc.makeApiClient(CoreV1Api);
-      const annotate = (value: string | null) =>
-        new KubeApi(kc).raw('PATCH', '/api/v1/namespaces/istio-system/services/istio-ingressgateway', {
-          contentType: 'application/merge-patch+json',
-          body: JSON.stringify({ metadata: { annotations: { 'meshproof.dev/host-url': value } } }),
-        });
-      expect((await annotate('http://127.0.0.1:8080')).code).toBe(200);
+      await annotateGatewayHostUrl(null);
       try {
-        const annotated = kubeTarget();
-        await annotated.prepare();
-        expect(await annotated.entrypoint()).toBe('http://127.0.0.1:8080');
-        await annotated.close();
+        const forwarded = kubeTarget();
+        await forwarded.prepare();
+        const url = await forwarded.entrypoint();
+        expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+        expect(url).not.toBe(gatewayHostUrl(state.ports));
+        const page = await fetch(`${url}/productpage`);
+        expect(page.status).toBe(200);
+        expect(await page.text()).toContain('Book Details');
+        await forwarded.close();
       } finally {
-        await annotate(null);
+        await annotateGatewayHostUrl(gatewayHostUrl(state.ports));
       }
+      const core = kc.makeApiClient(CoreV1Api);
       expect(
         (await core.readNamespacedService({ namespace: 'istio-system', name: 'istio-ingressgateway' })).metadata?.annotations?.['meshproof.dev/host-url'],
-      ).toBeUndefined();
+      ).toBe(gatewayHostUrl(state.ports));
     }, 60_000);
 
     it('cleanup replays the journal of a run that never restored, from the cluster copy alone', async () => {
