@@ -24,7 +24,32 @@ interface Group {
 }
 interface ResultJson {
   exitCode: number;
-  experiments: { name: string; outcome: string; observation: { groups: Group[] } }[];
+  experiments: {
+    name: string;
+    outcome: string;
+    observation: {
+      groups: Group[];
+      latency?: Record<string, number>;
+      timeSeries?: unknown[];
+      samples?: { status: number; headers?: Record<string, string> }[];
+    };
+  }[];
+}
+
+/**
+ * What a failure needs besides the verdicts: each experiment's latency at the client, and the gateway's own time for
+ * the sampled answers (x-envoy-upstream-service-time), which tells the mesh's time from the way to it.
+ */
+function timings(r: ResultJson): string {
+  return r.experiments
+    .map((e) => {
+      const latency = Object.entries(e.observation.latency ?? {})
+        .map(([k, v]) => `${k} ${v.toFixed(1)}`)
+        .join(', ');
+      const upstream = (e.observation.samples ?? []).map((s) => s.headers?.['x-envoy-upstream-service-time'] ?? '-').join(', ');
+      return `${e.name}: latency ms ${latency}; gateway upstream-service-time of the samples ${upstream}; per second ${JSON.stringify(e.observation.timeSeries ?? [])}`;
+    })
+    .join('\n');
 }
 
 let run: { code: number; output: string };
@@ -53,7 +78,7 @@ afterAll(async () => {
 
 describe('sandbox-up --scenario examples/two-services, then the example suite through --target kube', () => {
   it('every experiment of the suite passes, unchanged, exit 0', () => {
-    expect(run.code, run.output).toBe(0);
+    expect(run.code, `${run.output}\n${timings(result)}`).toBe(0);
     expect(result.experiments.map((e) => [e.name, e.outcome])).toEqual([
       ['backend-split-80-20', 'pass'],
       ['retries-flaky-backend', 'pass'],
