@@ -68,7 +68,12 @@ const gatewayPort = new ServiceRelay(() =>
 );
 const playsPods = !process.argv.includes('--no-mesh');
 if (playsPods) {
-  await gatewayPort.start(state.ports.gateway);
+  try {
+    await gatewayPort.start(state.ports.gateway);
+  } catch (error) {
+    log(`cannot listen on ${gatewayHostUrl(state.ports)} for the ingress gateway: ${(error as Error).message} (--port-base moves the sandbox's ports)`);
+    process.exit(1);
+  }
   log(`the ingress gateway on this host at ${gatewayHostUrl(state.ports)}`);
 }
 

@@ -90,6 +90,19 @@ async function annotateGatewayHostUrl(value: string | null): Promise<void> {
   expect(code).toBe(200);
 }
 
+/** `meshproof run <paths> --target kube --context meshproof-sandbox --report-dir <reports>` on this sandbox. */
+function runOnSandbox(paths: string[], reports: string, timeoutMs: number): Promise<{ code: number; output: string }> {
+  const args = ['run', ...paths, '--target', 'kube', '--context', SANDBOX_CONTEXT, '--report-dir', reports];
+  return new Promise((done) =>
+    execFile(
+      process.execPath,
+      [join(root, 'bin', 'meshproof.js'), ...args],
+      { env: { ...env, KUBECONFIG: state.kubeconfig }, cwd: root, timeout: timeoutMs },
+      (error, stdout, stderr) => done({ code: error ? Number((error as NodeJS.ErrnoException).code ?? 1) : 0, output: `${stdout}${stderr}` }),
+    ),
+  );
+}
+
 /** The status of a GET through `agent` (its body read, so the connection goes back to the agent's pool). */
 function getStatus(agent: Agent | false, url: string): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -642,23 +655,10 @@ describe('sandbox cluster', () => {
     const reports = tempDir('meshproof-sandbox-e2e-');
     await annotateGatewayHostUrl(null);
     try {
-      const run = await new Promise<{ code: number; output: string }>((done) =>
-        execFile(
-          process.execPath,
-          [
-            join(root, 'bin', 'meshproof.js'),
-            'run',
-            ...experiments.map((e) => join(root, 'experiments', 'bookinfo', e)),
-            '--target',
-            'kube',
-            '--context',
-            SANDBOX_CONTEXT,
-            '--report-dir',
-            reports,
-          ],
-          { env: { ...env, KUBECONFIG: state.kubeconfig }, cwd: root, timeout: 300_000 },
-          (error, stdout, stderr) => done({ code: error ? Number((error as NodeJS.ErrnoException).code ?? 1) : 0, output: `${stdout}${stderr}` }),
-        ),
+      const run = await runOnSandbox(
+        experiments.map((e) => join(root, 'experiments', 'bookinfo', e)),
+        reports,
+        300_000,
       );
       expect(run.code, run.output).toBe(0);
       expect(run.output).toMatch(/PASS 6 passed/);
@@ -690,24 +690,7 @@ describe('sandbox cluster', () => {
 
     const reports = tempDir('meshproof-sandbox-host-url-');
     try {
-      const run = await new Promise<{ code: number; output: string }>((done) =>
-        execFile(
-          process.execPath,
-          [
-            join(root, 'bin', 'meshproof.js'),
-            'run',
-            join(root, 'experiments', 'bookinfo', '01-route-all-v1.yaml'),
-            '--target',
-            'kube',
-            '--context',
-            SANDBOX_CONTEXT,
-            '--report-dir',
-            reports,
-          ],
-          { env: { ...env, KUBECONFIG: state.kubeconfig }, cwd: root, timeout: 120_000 },
-          (error, stdout, stderr) => done({ code: error ? Number((error as NodeJS.ErrnoException).code ?? 1) : 0, output: `${stdout}${stderr}` }),
-        ),
-      );
+      const run = await runOnSandbox([join(root, 'experiments', 'bookinfo', '01-route-all-v1.yaml')], reports, 120_000);
       expect(run.code, run.output).toBe(0);
       expect(run.output).toMatch(/PASS 1 passed/);
       expect(run.output).not.toContain('port-forwarding');
@@ -726,24 +709,7 @@ describe('sandbox cluster', () => {
       spec: { hosts: ['ratings'], http: [{ route: [{ destination: { host: 'ratings' } }] }] },
     });
     try {
-      const run = await new Promise<{ code: number; output: string }>((done) =>
-        execFile(
-          process.execPath,
-          [
-            join(root, 'bin', 'meshproof.js'),
-            'run',
-            'experiments/bookinfo/21-ratings-abort-jason.yaml',
-            '--target',
-            'kube',
-            '--context',
-            SANDBOX_CONTEXT,
-            '--report-dir',
-            join(stateDir, 'shadowed'),
-          ],
-          { env: { ...env, KUBECONFIG: state.kubeconfig }, cwd: root, timeout: 120_000 },
-          (error, stdout, stderr) => done({ code: error ? Number((error as NodeJS.ErrnoException).code ?? 1) : 0, output: `${stdout}${stderr}` }),
-        ),
-      );
+      const run = await runOnSandbox(['experiments/bookinfo/21-ratings-abort-jason.yaml'], join(stateDir, 'shadowed'), 120_000);
       expect(run.code, run.output).toBe(2);
       expect(run.output.replace(/\s+/g, ' ')).toMatch(
         /experiments\/bookinfo\/21-ratings-abort-jason\.yaml:\d+:\d+: VirtualService ratings: spec\.hosts\[0\]: host ratings\.default\.svc\.cluster\.local is already routed for the mesh by VirtualService default\/ratings-old/,
