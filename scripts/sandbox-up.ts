@@ -34,6 +34,7 @@ import {
   DEFAULT_PORT_BASE,
   SANDBOX_CONTEXT,
   SANDBOX_NODE,
+  SANDBOX_PORT_COUNT,
   SERVICE_CIDR,
   gatewayHostUrl,
   portsFrom,
@@ -56,6 +57,7 @@ import {
 import { ensurePki, kubeconfigYaml, pkiPaths } from '../src/sandbox/pki.ts';
 import { CONTROLLER_MANAGER_CONTEXT, controllerManagerArgs, endpointSlicesPending } from '../src/sandbox/controller-manager.ts';
 import { egressSelectorConfig } from '../src/sandbox/egress.ts';
+import { listeningOn } from '../src/sandbox/sockets.ts';
 import { runningRecord, rssMb, startDetached, waitFor, type ProcessRecord } from '../src/sandbox/processes.ts';
 import { sandboxScenario } from '../src/sandbox/scenario.ts';
 import { KubeApi } from '../src/targets/kube/api.ts';
@@ -227,20 +229,31 @@ if (missing.length > 0 || !fs.existsSync(crds) || !fs.existsSync(kwokCrd)) {
 }
 
 // A sandbox that already runs with other flags (another --port-base) is not touched, nor its kubeconfig rewritten.
-for (const [name, args] of [
+const sandboxProcesses = [
   ['etcd', etcdArgs],
   ['kube-apiserver', apiserverArgs],
   ['kube-controller-manager', kcmArgs],
   ['istiod', istiodArgs],
   ['kwok', kwokProcessArgs],
   ['pods', podsArgs],
-] as const) {
+] as const;
+for (const [name, args] of sandboxProcesses) {
   const record = runningRecord(files.pids, name);
   // The pods process by its flags alone: whether it was started from the bundle or through tsx does not matter.
   const recorded = name === 'pods' ? record?.args.slice(-podsFlags.length) : record?.args;
   const wanted = name === 'pods' ? podsFlags : args;
   if (record && JSON.stringify(recorded) !== JSON.stringify(wanted)) {
     echo(`${name} already runs with other flags (pid ${record.pid}, log ${record.log}); stop the sandbox first: npx tsx scripts/sandbox-down.ts`);
+    process.exit(1);
+  }
+}
+// A fresh start takes all its ports: one that another process holds is said now, before anything is written or started.
+if (sandboxProcesses.every(([name]) => runningRecord(files.pids, name) === undefined)) {
+  const busy = listeningOn(Object.values(ports));
+  if (busy.length > 0) {
+    echo(
+      `port${busy.length > 1 ? 's' : ''} ${busy.join(', ')} of the sandbox's ${SANDBOX_PORT_COUNT} (${portBase}-${portBase + SANDBOX_PORT_COUNT - 1}) in use by another process; --port-base N (or MESHPROOF_SANDBOX_PORT_BASE) moves them`,
+    );
     process.exit(1);
   }
 }

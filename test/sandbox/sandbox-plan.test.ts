@@ -1,6 +1,7 @@
-// sandbox-up without starting anything: --dry-run, missing binaries, bad options. No cluster, no ports.
+// sandbox-up without starting anything: --dry-run, missing binaries, bad options, a port in use. No cluster.
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { compiledEntry } from '../../bin/compiled.js';
@@ -10,6 +11,17 @@ const root = resolve(import.meta.dirname, '../..');
 const scratch = tempDir('meshproof-sandbox-plan-');
 /** The pods process's program: the bundle's (made by the tests' global setup), else the source through tsx. */
 const podsMain = compiledEntry('src/sandbox/pods-main.ts') ?? join(root, 'src', 'sandbox', 'pods-main.ts');
+
+function sandboxDown(env: Record<string, string>): Promise<void> {
+  return new Promise((done) =>
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', join(root, 'scripts', 'sandbox-down.ts'), '--purge'],
+      { env: { ...process.env, ...env }, cwd: root, timeout: 60_000 },
+      () => done(),
+    ),
+  );
+}
 
 function sandboxUp(args: string[], env: Record<string, string>): Promise<{ code: number; output: string }> {
   return new Promise((done) =>
@@ -82,6 +94,24 @@ describe('sandbox-up plan', () => {
     expect(output).toMatch(/- kubectl \(.*\): npx tsx scripts\/k8s-build\.ts/);
     expect(output).toMatch(/- pilot-discovery \(.*\): npx tsx scripts\/istiod-build\.ts/);
     expect(existsSync(state)).toBe(false);
+  });
+
+  it('a port of its twelve that another process holds is said at once (exit 1): nothing written, nothing started', async () => {
+    const state = join(scratch, 'busy');
+    const holder: Server = createServer();
+    await new Promise<void>((resolve) => holder.listen(31111, '127.0.0.1', resolve));
+    try {
+      const { code, output } = await sandboxUp(['--port-base', '31100'], { MESHPROOF_SANDBOX: state });
+      expect(code, output).toBe(1);
+      expect(output).toContain(
+        "port 31111 of the sandbox's 12 (31100-31111) in use by another process; --port-base N (or MESHPROOF_SANDBOX_PORT_BASE) moves them",
+      );
+      expect(existsSync(state)).toBe(false);
+    } finally {
+      await new Promise<void>((resolve) => holder.close(() => resolve()));
+      // Had the check let it through, a whole sandbox would be running on these ports.
+      if (existsSync(state)) await sandboxDown({ MESHPROOF_SANDBOX: state, MESHPROOF_SANDBOX_PORT_BASE: '31100' });
+    }
   });
 
   it('refuses a port base that leaves no room for its twelve ports, exit 2', async () => {
