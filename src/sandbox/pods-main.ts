@@ -26,7 +26,7 @@ import { isWatchedKind, watchIstioConfig, type IstioWatch } from './istio-watch.
 import { portForward, type PortForwardRule } from './kwok.ts';
 import { gatewayHostUrl, sandboxFiles, type SandboxState } from './layout.ts';
 import { ServiceRelay } from '../targets/local/outside.ts';
-import { FIELD_MANAGER, ISTIO_NAMESPACE } from './objects.ts';
+import { FIELD_MANAGER } from './objects.ts';
 import { playedPods } from './played-pods.ts';
 import { DeploymentPlayer } from './deployment-player.ts';
 import { loadScenario } from '../spec/scenario.ts';
@@ -58,14 +58,12 @@ const egress = await startEgressProxy(
 );
 log(`egress proxy for the API server on ${files.egressSocket}`);
 
-/** The gateway pod's HTTP port (the gateway Service's port 80 → 8080). */
-const GATEWAY_HTTP_PORT = 8080;
-// Refused (reset) until the gateway is played: a node port with no ready endpoint behind it.
-const gatewayPort = new ServiceRelay(() =>
-  (mesh?.status().proxies ?? [])
-    .filter((p) => p.kind === 'gateway' && p.namespace === ISTIO_NAMESPACE && p.podName.startsWith('istio-ingressgateway-'))
-    .map((p) => ({ host: p.ip, port: GATEWAY_HTTP_PORT })),
-);
+// The mesh's ingress gateway; refused (reset) until it is played, as a node port with no ready endpoint behind it.
+const gatewayPort = new ServiceRelay(() => {
+  if (!mesh) return [];
+  const { hostname, port } = new URL(mesh.gatewayUrl);
+  return [{ host: hostname, port: Number(port) }];
+});
 const playsPods = !process.argv.includes('--no-mesh');
 if (playsPods) {
   try {
@@ -127,7 +125,7 @@ async function playPods(): Promise<void> {
   const api = new KubeApi(kc);
   for (const proxy of current.status().proxies) {
     const rules: PortForwardRule[] = [15000, 15090].map((port) => ({ port, targetPort: port, targetAddress: proxy.ip }));
-    if (proxy.kind === 'gateway') rules.push({ port: GATEWAY_HTTP_PORT, targetPort: GATEWAY_HTTP_PORT, targetAddress: proxy.ip });
+    if (proxy.kind === 'gateway') rules.push({ port: 8080, targetPort: 8080, targetAddress: proxy.ip });
     const object = portForward(proxy.namespace, proxy.podName, rules);
     await api.apply(object as K8sObject, { force: true, fieldManager: FIELD_MANAGER });
   }

@@ -9,6 +9,8 @@ import { runSandboxScript } from '../../src/sandbox/scripts.ts';
 import { SANDBOX_CONTEXT, SANDBOX_PORT_COUNT, sandboxFiles } from '../../src/sandbox/layout.ts';
 import { listeningOn } from '../../src/sandbox/sockets.ts';
 import { runCli } from '../catalogue/cli.ts';
+import { parseResultJson } from '../../src/report/json.ts';
+import type { RunResult } from '../../src/runner/result.ts';
 import { tempDir } from '../support/temp-dir.ts';
 
 const stateDir = tempDir('meshproof-sandbox-scenario-');
@@ -18,42 +20,24 @@ const env = { ...process.env, MESHPROOF_SANDBOX: stateDir, MESHPROOF_SANDBOX_POR
 const files = sandboxFiles(stateDir);
 const reportDir = join(stateDir, 'reports');
 
-interface Group {
-  labels: Record<string, string>;
-  count: number;
-}
-interface ResultJson {
-  exitCode: number;
-  experiments: {
-    name: string;
-    outcome: string;
-    observation: {
-      groups: Group[];
-      latency?: Record<string, number>;
-      timeSeries?: unknown[];
-      samples?: { status: number; headers?: Record<string, string> }[];
-    };
-  }[];
-}
-
 /**
  * What a failure needs besides the verdicts: each experiment's latency at the client, and the gateway's own time for
  * the sampled answers (x-envoy-upstream-service-time), which tells the mesh's time from the way to it.
  */
-function timings(r: ResultJson): string {
+function timings(r: RunResult): string {
   return r.experiments
     .map((e) => {
-      const latency = Object.entries(e.observation.latency ?? {})
+      const latency = Object.entries(e.observation?.latency ?? {})
         .map(([k, v]) => `${k} ${v.toFixed(1)}`)
         .join(', ');
-      const upstream = (e.observation.samples ?? []).map((s) => s.headers?.['x-envoy-upstream-service-time'] ?? '-').join(', ');
-      return `${e.name}: latency ms ${latency}; gateway upstream-service-time of the samples ${upstream}; per second ${JSON.stringify(e.observation.timeSeries ?? [])}`;
+      const upstream = (e.observation?.samples ?? []).map((s) => s.headers['x-envoy-upstream-service-time'] ?? '-').join(', ');
+      return `${e.name}: latency ms ${latency}; gateway upstream-service-time of the samples ${upstream}; per second ${JSON.stringify(e.observation?.timeSeries ?? [])}`;
     })
     .join('\n');
 }
 
 let run: { code: number; output: string };
-let result: ResultJson;
+let result: RunResult;
 
 beforeAll(async () => {
   const busy = listeningOn(Array.from({ length: SANDBOX_PORT_COUNT }, (_, i) => portBase + i));
@@ -68,7 +52,7 @@ beforeAll(async () => {
     },
   );
   run = { code: cli.code ?? 1, output: `${cli.stdout}${cli.stderr}` };
-  result = JSON.parse(readFileSync(join(reportDir, 'result.json'), 'utf8')) as ResultJson;
+  result = parseResultJson(readFileSync(join(reportDir, 'result.json'), 'utf8'), join(reportDir, 'result.json'));
 }, 420_000);
 
 afterAll(async () => {
@@ -90,7 +74,7 @@ describe('sandbox-up --scenario examples/two-services, then the example suite th
 
   it("the answers came from the scenario's echo workloads in the sandbox's pods: frontend's pod, both backend versions", () => {
     const split = result.experiments.find((e) => e.name === 'backend-split-80-20');
-    const groups = split?.observation.groups ?? [];
+    const groups = split?.observation?.groups ?? [];
     const count = (label: string, value: string) => groups.filter((g) => g.labels[label] === value).reduce((n, g) => n + g.count, 0);
     expect(new Set(groups.map((g) => g.labels.pod))).toEqual(new Set(['frontend-v1-sandbox-0']));
     expect(new Set(groups.map((g) => g.labels['frontend.version']))).toEqual(new Set(['v1']));

@@ -131,7 +131,7 @@ export class LocalTarget implements Target {
     const { deployments } = serviceBackends(this.options.scenario, service, port);
     const pods = podAddresses(await this.mesh.status(), deployments);
     if (pods.length === 0) throw new TargetError(`service ${service} has no running pods in the local mesh`);
-    const relay = new ServiceRelay(pods);
+    const relay = new ServiceRelay(() => pods);
     const url = await relay.start();
     this.relays.set(key, { relay, url });
     return url;

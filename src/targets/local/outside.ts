@@ -28,15 +28,15 @@ export function serviceBackends(scenarioName: string, service: string, port: num
 
 /**
  * A TCP relay on loopback that spreads connections over the pods round-robin, as kube-proxy spreads a Service's
- * connections; a reset from the pod is passed on as a reset, so the client sees what it would see in a cluster. The pods
- * are read for every connection when given as a function (they may change); none: the connection is refused (reset).
+ * connections; a reset from the pod is passed on as a reset, so the client sees what it would see in a cluster. `pods` is
+ * read for every connection (they may change); none: the connection is refused (reset).
  */
 export class ServiceRelay {
   private server?: net.Server;
   private next = 0;
   private readonly sockets = new Set<net.Socket>();
 
-  constructor(private readonly pods: Pod[] | (() => Pod[])) {}
+  constructor(private readonly pods: () => Pod[]) {}
 
   /** Listens on 127.0.0.1:`port` (0: a free one) and returns its URL. */
   async start(port = 0): Promise<string> {
@@ -50,7 +50,7 @@ export class ServiceRelay {
   }
 
   private relay(client: net.Socket): void {
-    const pods = typeof this.pods === 'function' ? this.pods() : this.pods;
+    const pods = this.pods();
     const pod = pods[this.next++ % Math.max(1, pods.length)];
     if (!pod) {
       client.resetAndDestroy();
